@@ -1,0 +1,1 @@
+//! Proxy core (issue 3): being written.

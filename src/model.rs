@@ -1,0 +1,338 @@
+//! The shared vocabulary: what an artifact is, what a scan found, what the gate decided.
+//!
+//! Every other module speaks these types; this module owns no behaviour beyond
+//! naming, ordering and (de)serialising them. It must not grow I/O or policy logic.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// PEP 503 name normalisation: `re.sub(r"[-_.]+", "-", name).lower()`.
+pub fn normalize_project_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if c == '-' || c == '_' || c == '.' {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+/// What kind of distribution file an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    Wheel,
+    Sdist,
+    /// Legacy `.egg` and anything else the index lists.
+    Other,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Wheel => "wheel",
+            ArtifactKind::Sdist => "sdist",
+            ArtifactKind::Other => "other",
+        }
+    }
+}
+
+/// A distribution filename split into its project, version and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistFilename {
+    /// The project name as written in the filename (not normalised).
+    pub project: String,
+    pub version: String,
+    pub kind: ArtifactKind,
+}
+
+const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".tar", ".zip"];
+
+/// Parse a wheel, sdist or egg filename. Returns `None` for names that are none of those.
+///
+/// Sdist names are ambiguous (`foo-bar-1.0.tar.gz`); the version is taken as the
+/// text after the last `-` whose next character is a digit, which is what
+/// resolvers do when they do not know the project name.
+pub fn parse_dist_filename(filename: &str) -> Option<DistFilename> {
+    if let Some(stem) = filename.strip_suffix(".whl") {
+        let mut parts = stem.split('-');
+        let project = parts.next()?.to_string();
+        let version = parts.next()?.to_string();
+        if project.is_empty() || version.is_empty() || stem.split('-').count() < 5 {
+            return None;
+        }
+        return Some(DistFilename { project, version, kind: ArtifactKind::Wheel });
+    }
+    if let Some(stem) = filename.strip_suffix(".egg") {
+        let mut parts = stem.split('-');
+        let project = parts.next()?.to_string();
+        let version = parts.next()?.to_string();
+        return Some(DistFilename { project, version, kind: ArtifactKind::Other });
+    }
+    let lower = filename.to_ascii_lowercase();
+    let suffix = SDIST_SUFFIXES.iter().find(|s| lower.ends_with(*s))?;
+    let stem = &filename[..filename.len() - suffix.len()];
+    let split = stem
+        .char_indices()
+        .filter(|(i, c)| *c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+        .map(|(i, _)| i)
+        .last()?;
+    let (project, version) = (&stem[..split], &stem[split + 1..]);
+    if project.is_empty() || version.is_empty() {
+        return None;
+    }
+    Some(DistFilename { project: project.to_string(), version: version.to_string(), kind: ArtifactKind::Sdist })
+}
+
+/// Everything the gate knows about one verified artifact before it decides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArtifactFacts {
+    /// Normalised project name.
+    pub project: String,
+    pub version: Option<String>,
+    pub filename: String,
+    /// Lowercase hex sha256 of the bytes on disk (verified against the index).
+    pub sha256: String,
+    pub kind: ArtifactKind,
+    pub size: u64,
+    /// PEP 700 upload time as the index gave it (RFC 3339), if any.
+    pub upload_time: Option<String>,
+    /// Where the verified bytes are, content-addressed.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// How bad a finding is on its own, before the policy weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Behaviour categories, grouped as the reference reports group them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    Network,
+    Execution,
+    FileSystem,
+    Anomaly,
+    Obfuscation,
+    Secrets,
+    Metadata,
+    Hunting,
+    Vulnerability,
+}
+
+impl Category {
+    pub const ALL: [Category; 9] = [
+        Category::Network,
+        Category::Execution,
+        Category::FileSystem,
+        Category::Anomaly,
+        Category::Obfuscation,
+        Category::Secrets,
+        Category::Metadata,
+        Category::Hunting,
+        Category::Vulnerability,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Network => "network",
+            Category::Execution => "execution",
+            Category::FileSystem => "file-system",
+            Category::Anomaly => "anomaly",
+            Category::Obfuscation => "obfuscation",
+            Category::Secrets => "secrets",
+            Category::Metadata => "metadata",
+            Category::Hunting => "hunting",
+            Category::Vulnerability => "vulnerability",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where in the package a piece of evidence sits, which changes how much it matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileRole {
+    /// Runs when the package is installed or imported implicitly: `setup.py`, `.pth`, build hooks.
+    InstallTime,
+    /// Library or application code.
+    Runtime,
+    /// Tests, examples, docs: present but rarely executed by users.
+    TestOrDocs,
+    /// Packaging metadata (`METADATA`, `PKG-INFO`, `pyproject.toml`, `RECORD`).
+    Metadata,
+    /// Native or other binary content.
+    Binary,
+    Other,
+}
+
+/// One piece of evidence for a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Member path inside the archive (nested archives as `outer.whl!/inner/path`).
+    pub path: String,
+    /// 1-based line, when the evidence is in text.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<u32>,
+    /// 1-based column (in characters), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub column: Option<u32>,
+    /// A short excerpt, with secrets redacted to a prefix.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub snippet: Option<String>,
+    /// The matched indicator: URL, IP, domain, email, token prefix, API name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub indicator: Option<String>,
+    pub role: FileRole,
+}
+
+/// What one detector found, with all its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable detector id, e.g. `network.downloads-file`.
+    pub detector: String,
+    pub title: String,
+    pub category: Category,
+    pub severity: Severity,
+    /// One line saying what was found, for block messages and logs.
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// What the gate decided for one artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Serve,
+    Annotate,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Serve => "serve",
+            Decision::Annotate => "annotate",
+            Decision::Block => "block",
+        }
+    }
+}
+
+/// Why the gate decided as it did: one entry per rule, acceptance or failure that contributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Machine id: a rule id, `acceptance:<id>`, `fail-closed:<what>`, `default`.
+    pub code: String,
+    /// Human sentence, ASCII-safe enough for logs.
+    pub message: String,
+    /// Detector ids this reason is about.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub findings: Vec<String>,
+}
+
+/// The gate's answer for one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    /// Detector ids of every finding the decision considered.
+    #[serde(default)]
+    pub findings: Vec<String>,
+    /// Acceptance ids that were used.
+    #[serde(default)]
+    pub acceptances: Vec<String>,
+    /// Hex digest of the policy that decided (empty when no policy was involved).
+    #[serde(default)]
+    pub policy_digest: String,
+}
+
+impl Verdict {
+    pub fn serve(reason: Reason) -> Self {
+        Verdict {
+            decision: Decision::Serve,
+            reasons: vec![reason],
+            findings: vec![],
+            acceptances: vec![],
+            policy_digest: String::new(),
+        }
+    }
+    pub fn block(reason: Reason) -> Self {
+        Verdict { decision: Decision::Block, ..Verdict::serve(reason) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_matches_pep_503() {
+        for (raw, want) in [
+            ("Django", "django"),
+            ("zope.interface", "zope-interface"),
+            ("Foo__Bar--baz", "foo-bar-baz"),
+            ("a-_.b", "a-b"),
+            ("typing_extensions", "typing-extensions"),
+        ] {
+            assert_eq!(normalize_project_name(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn dist_filenames_split_into_project_version_kind() {
+        let cases = [
+            ("wheel", "requests-2.31.0-py3-none-any.whl", Some(("requests", "2.31.0", ArtifactKind::Wheel))),
+            ("wheel with build tag", "pkg-1.0-1-py3-none-any.whl", Some(("pkg", "1.0", ArtifactKind::Wheel))),
+            ("sdist tar.gz", "zope.interface-6.0.tar.gz", Some(("zope.interface", "6.0", ArtifactKind::Sdist))),
+            ("sdist with dash in name", "foo-bar-1.0.tar.gz", Some(("foo-bar", "1.0", ArtifactKind::Sdist))),
+            ("sdist zip", "pkg-2.0.zip", Some(("pkg", "2.0", ArtifactKind::Sdist))),
+            ("egg", "pkg-1.0-py2.7.egg", Some(("pkg", "1.0", ArtifactKind::Other))),
+            ("not a dist", "README.txt", None),
+            ("wheel too few parts", "pkg-1.0.whl", None),
+        ];
+        for (case, name, want) in cases {
+            let got = parse_dist_filename(name).map(|d| (d.project, d.version, d.kind));
+            let want = want.map(|(p, v, k)| (p.to_string(), v.to_string(), k));
+            assert_eq!(got, want, "{case}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The detector contract: what one detector sees and how it reports.
+//!
+//! A detector is pure and synchronous. The engine (archive walker) calls it:
+//! - [`Detector::scan_text`] once per decoded text member whose content matched one of
+//!   the detector's [`Detector::literals`] in the engine's single multi-pattern
+//!   prefilter pass (or for every text member when `literals()` is empty);
+//! - [`Detector::scan_package`] once per artifact, after all members, with the
+//!   package-level facts (metadata, file list, name).
+//!
+//! Detectors must not do I/O, must not keep state across artifacts, and report
+//! only through [`Hits`].
+
+use crate::model::{Category, Evidence, FileRole, Severity};
+
+/// Static description of a detector: what the reports show and policies match on.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorMeta {
+    /// Stable id, `category.slug`, e.g. `network.downloads-file`. Never renamed once shipped.
+    pub id: &'static str,
+    /// The behaviour as a report line, e.g. "Downloads a file."
+    pub title: &'static str,
+    pub category: Category,
+    /// Default severity; a detector may raise it per hit (e.g. install-time context).
+    pub severity: Severity,
+    /// Why this matters, for reports and `policy explain`.
+    pub description: &'static str,
+}
+
+/// One text member handed to detectors.
+pub struct TextFile<'a> {
+    /// Member path inside the archive (nested: `outer.whl!/inner/path`).
+    pub path: &'a str,
+    pub role: FileRole,
+    /// True for `.py`/`.pyw`/`.pyi` and `setup.py`-like files.
+    pub is_python: bool,
+    pub text: &'a str,
+}
+
+/// Package-level facts, gathered by the engine while walking.
+pub struct Package<'a> {
+    /// Distribution filename.
+    pub filename: &'a str,
+    /// Project name as in the filename (not normalised).
+    pub project: Option<&'a str>,
+    pub version: Option<&'a str>,
+    pub kind: crate::model::ArtifactKind,
+    /// Raw core metadata (`METADATA` / `PKG-INFO`), if found.
+    pub core_metadata: Option<&'a str>,
+    /// Every member path with its role and uncompressed size.
+    pub members: &'a [(String, FileRole, u64)],
+}
+
+/// One hit: becomes (part of) a [`crate::model::Finding`] for the detector that made it.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Overrides the detector's default severity for this hit (e.g. install-time context).
+    pub severity: Option<Severity>,
+    pub evidence: Evidence,
+}
+
+/// Where detectors put their hits. The engine groups hits per detector into findings.
+#[derive(Default)]
+pub struct Hits {
+    pub(crate) hits: Vec<(&'static DetectorMeta, Hit)>,
+}
+
+impl Hits {
+    pub fn push(&mut self, meta: &'static DetectorMeta, hit: Hit) {
+        self.hits.push((meta, hit));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.hits.len()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &(&'static DetectorMeta, Hit)> {
+        self.hits.iter()
+    }
+}
+
+/// A detector. Implementations live one per file in `scan/detectors/` and are
+/// listed once in `scan::detectors::all()`.
+pub trait Detector: Send + Sync {
+    fn meta(&self) -> &'static DetectorMeta;
+
+    /// Every meta this detector can report under (a secrets detector may report
+    /// `secrets.private-key` and `secrets.access-token`). Default: just [`Detector::meta`].
+    fn all_meta(&self) -> Vec<&'static DetectorMeta> {
+        vec![self.meta()]
+    }
+
+    /// Literals (case-sensitive, ASCII) whose presence in a text member makes it worth
+    /// this detector's time. Empty means "every text member".
+    fn literals(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn scan_text(&self, _file: &TextFile<'_>, _hits: &mut Hits) {}
+
+    fn scan_package(&self, _pkg: &Package<'_>, _hits: &mut Hits) {}
+}
