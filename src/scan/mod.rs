@@ -86,3 +86,9 @@ impl Scanner {
         }
     }
 }
+
+/// Every finding id the scanner can emit (engine anomalies plus every detector),
+/// for policy validation: an unknown detector id in a policy is an error.
+pub fn catalog() -> Vec<&'static detector::DetectorMeta> {
+    detectors::catalog()
+}
