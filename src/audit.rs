@@ -1,1 +1,176 @@
-//! Proxy core (issue 3): being written.
+//! The audit log: one JSON line per decision, append-only, rotated without losing lines.
+//!
+//! Owns: the record format (documented in `docs/audit.md`), appending, flushing (and
+//! syncing to disk before a block response leaves), size/day rotation, and reading back.
+//! Must not: decide anything; it records what others decided.
+
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One decision, as written to `audit.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditRecord {
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub request_id: String,
+    pub client: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// What was asked: `file`, `metadata`, `page`.
+    pub request: String,
+    pub project: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub filename: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// `serve`, `annotate`, `block`, or `error` when the request failed before a decision.
+    pub decision: String,
+    pub reasons: Vec<crate::model::Reason>,
+    #[serde(default)]
+    pub findings: Vec<String>,
+    #[serde(default)]
+    pub acceptances: Vec<String>,
+    #[serde(default)]
+    pub policy_digest: String,
+    /// Whose fault an `error` was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    pub pipgate_version: String,
+}
+
+struct Current {
+    file: File,
+    size: u64,
+    day: String,
+}
+
+/// The append-only log in `<data-dir>/audit/`.
+pub struct AuditLog {
+    dir: PathBuf,
+    max_bytes: u64,
+    current: Mutex<Option<Current>>,
+}
+
+pub const CURRENT_NAME: &str = "audit.jsonl";
+
+impl AuditLog {
+    pub fn open(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        Ok(AuditLog { dir: dir.to_path_buf(), max_bytes, current: Mutex::new(None) })
+    }
+
+    /// Append one record. `durable` syncs it to disk before returning (used for blocks).
+    pub fn write(&self, rec: &AuditRecord, durable: bool) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let day = rec.time.get(..10).unwrap_or_default().to_string();
+        let rotate = match guard.as_ref() {
+            Some(c) => c.size + line.len() as u64 > self.max_bytes || c.day != day,
+            None => false,
+        };
+        if rotate || guard.is_none() {
+            *guard = Some(self.open_current(&day, rotate)?);
+        }
+        let cur = guard.as_mut().expect("opened above");
+        cur.file.write_all(&line)?;
+        cur.size += line.len() as u64;
+        if durable {
+            cur.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Open `audit.jsonl`, first moving a full or previous-day file aside as `audit-<stamp>.jsonl`.
+    fn open_current(&self, day: &str, force_rotate: bool) -> std::io::Result<Current> {
+        let path = self.dir.join(CURRENT_NAME);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let file_day = first_day(&path).unwrap_or_default();
+            if force_rotate || meta.len() >= self.max_bytes || (!file_day.is_empty() && file_day != day) {
+                let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+                std::fs::rename(&path, self.dir.join(format!("audit-{stamp}.jsonl")))?;
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let size = file.metadata()?.len();
+        Ok(Current { file, size, day: day.to_string() })
+    }
+}
+
+fn first_day(path: &Path) -> Option<String> {
+    let mut line = String::new();
+    BufReader::new(File::open(path).ok()?).read_line(&mut line).ok()?;
+    let rec: AuditRecord = serde_json::from_str(&line).ok()?;
+    rec.time.get(..10).map(str::to_string)
+}
+
+/// Every record in a data directory's audit folder, oldest first (rotated files, then the current one).
+pub fn read_all(dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("audit-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    files.sort();
+    files.push(dir.join(CURRENT_NAME));
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(file) = File::open(&f) else { continue };
+        for line in BufReader::new(file).lines() {
+            let line = line?;
+            if let Ok(rec) = serde_json::from_str(&line) {
+                out.push(rec);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(i: usize, time: &str) -> AuditRecord {
+        AuditRecord {
+            time: time.into(),
+            request_id: format!("r{i}"),
+            client: "127.0.0.1:1".into(),
+            user: None,
+            user_agent: Some("pip/23.2".into()),
+            request: "file".into(),
+            project: "demo".into(),
+            version: Some("1.0".into()),
+            filename: "demo-1.0.tar.gz".into(),
+            sha256: Some("ab".into()),
+            decision: "block".into(),
+            reasons: vec![],
+            findings: vec![],
+            acceptances: vec![],
+            policy_digest: String::new(),
+            fault: None,
+            pipgate_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn rotation_by_size_and_day_loses_no_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path(), 600).unwrap();
+        for i in 0..20 {
+            let day = if i < 12 { "2026-01-01T10:00:00Z" } else { "2026-01-02T10:00:00Z" };
+            log.write(&rec(i, day), i % 2 == 0).unwrap();
+        }
+        let all = read_all(dir.path()).unwrap();
+        let ids: Vec<String> = all.iter().map(|r| r.request_id.clone()).collect();
+        assert_eq!(ids, (0..20).map(|i| format!("r{i}")).collect::<Vec<_>>());
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(files > 2, "expected rotated files, found {files}");
+    }
+}

@@ -1,1 +1,233 @@
-//! Proxy core (issue 3): being written.
+//! Run-time configuration: where to listen, which upstream, where state lives.
+//!
+//! Owns: resolving the upstream (flag > `PIPGATE_UPSTREAM` > `policy.yaml` > the local
+//! pip's own choice), the data directory layout, and redacting credentials in URLs.
+//! Must not: open sockets or read artifacts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use url::Url;
+
+/// Where an upstream URL came from, for the start-up log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamSource {
+    /// `--upstream` or `PIPGATE_UPSTREAM`.
+    Flag,
+    /// `upstream:` in the policy file.
+    Policy(PathBuf),
+    /// Asked the local pip; the string says which pip setting decided.
+    Pip(String),
+}
+
+impl std::fmt::Display for UpstreamSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamSource::Flag => f.write_str("--upstream / PIPGATE_UPSTREAM"),
+            UpstreamSource::Policy(p) => write!(f, "upstream: in {}", p.display()),
+            UpstreamSource::Pip(how) => write!(f, "the local pip ({how})"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("upstream URL {url:?} is not a valid http(s) URL: {reason}")]
+    BadUpstream { url: String, reason: String },
+    #[error("no upstream configured and the local pip could not tell its index ({reason}); pass --upstream URL or set PIPGATE_UPSTREAM")]
+    NoUpstream { reason: String },
+}
+
+/// Parse and normalise an upstream simple-index URL (always ends with `/`).
+pub fn parse_upstream(raw: &str) -> Result<Url, ConfigError> {
+    let bad = |reason: String| ConfigError::BadUpstream { url: redact_str(raw), reason };
+    let mut url = Url::parse(raw.trim()).map_err(|e| bad(e.to_string()))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(bad(format!("scheme {} is not http or https", url.scheme())));
+    }
+    if url.host_str().is_none() {
+        return Err(bad("no host".into()));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// A URL with any password (and token-like username) replaced by `****`, for logs and errors.
+pub fn redact(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("****"));
+    } else if !u.username().is_empty() {
+        // `https://TOKEN@host/` carries the secret in the username.
+        let _ = u.set_username("****");
+    }
+    u.to_string()
+}
+
+/// [`redact`] for a string that may or may not parse as a URL.
+pub fn redact_str(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(u) => redact(&u),
+        Err(_) => match (raw.find("://"), raw.rfind('@')) {
+            (Some(s), Some(at)) if at > s => format!("{}****{}", &raw[..s + 3], &raw[at..]),
+            _ => raw.to_string(),
+        },
+    }
+}
+
+/// Ask the local pip which index it would use. pip knows its own default and reads its
+/// config files and `PIP_INDEX_URL`; we ask rather than hard-code any registry.
+pub fn upstream_from_pip(python: &str) -> Result<(Url, String), ConfigError> {
+    const PROBE: &str = r#"
+import os
+from pip._internal.configuration import Configuration
+from pip._internal.models.index import PyPI
+url, how = None, None
+if os.environ.get("PIP_INDEX_URL"):
+    url, how = os.environ["PIP_INDEX_URL"], "PIP_INDEX_URL"
+else:
+    c = Configuration(isolated=False)
+    try:
+        c.load()
+        for key in ("install.index-url", "global.index-url", ":env:.index-url"):
+            try:
+                url, how = c.get_value(key), "pip config " + key
+                break
+            except Exception:
+                pass
+    except Exception:
+        pass
+if not url:
+    url, how = PyPI.simple_url, "pip's built-in default index"
+print(url)
+print(how)
+"#;
+    let out = Command::new(python)
+        .args(["-c", PROBE])
+        .output()
+        .map_err(|e| ConfigError::NoUpstream { reason: format!("could not run {python}: {e}") })?;
+    if !out.status.success() {
+        return Err(ConfigError::NoUpstream { reason: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let url = lines.next().unwrap_or_default();
+    let how = lines.next().unwrap_or("pip").to_string();
+    Ok((parse_upstream(url)?, how))
+}
+
+/// Tunables for the proxy core, with production defaults.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub upstream: Url,
+    pub data_dir: PathBuf,
+    /// How long an upstream index page is used before it is revalidated.
+    pub page_ttl: Duration,
+    /// Connect timeout to the upstream.
+    pub connect_timeout: Duration,
+    /// Longest silence while reading from the upstream.
+    pub read_timeout: Duration,
+    /// Largest artifact pipgate downloads.
+    pub max_artifact_bytes: u64,
+}
+
+impl ProxyConfig {
+    pub fn new(upstream: Url, data_dir: PathBuf) -> Self {
+        ProxyConfig {
+            upstream,
+            data_dir,
+            page_ttl: Duration::from_secs(600),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            max_artifact_bytes: 4 << 30,
+        }
+    }
+}
+
+/// The on-disk layout of a data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+    /// Verified artifacts, content-addressed: `artifacts/ab/abcdef…`.
+    pub fn artifact(&self, sha256: &str) -> PathBuf {
+        self.root.join("artifacts").join(&sha256[..2]).join(sha256)
+    }
+    /// Core metadata extracted from a verified wheel.
+    pub fn artifact_metadata(&self, sha256: &str) -> PathBuf {
+        self.root.join("artifacts").join(&sha256[..2]).join(format!("{sha256}.metadata"))
+    }
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+    pub fn pages(&self) -> PathBuf {
+        self.root.join("pages")
+    }
+    pub fn audit(&self) -> PathBuf {
+        self.root.join("audit")
+    }
+    pub fn db(&self) -> PathBuf {
+        self.root.join("pipgate.sqlite3")
+    }
+    pub fn create_all(&self) -> std::io::Result<()> {
+        for d in [self.root.join("artifacts"), self.tmp(), self.pages(), self.audit()] {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(())
+    }
+}
+
+/// The default data directory: `pipgate-data/` beside the policy file.
+pub fn default_data_dir(policy: &Path) -> PathBuf {
+    let dir = policy.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.join("pipgate-data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls_are_normalised_and_checked() {
+        let cases = [
+            ("adds trailing slash", "https://index.example.org/simple", Some("https://index.example.org/simple/")),
+            ("keeps slash", "http://127.0.0.1:8080/simple/", Some("http://127.0.0.1:8080/simple/")),
+            ("drops query", "https://index.example.org/simple/?x=1", Some("https://index.example.org/simple/")),
+            ("rejects ftp", "ftp://index.example.org/simple/", None),
+            ("rejects garbage", "not a url", None),
+        ];
+        for (case, raw, want) in cases {
+            let got = parse_upstream(raw).ok().map(|u| u.to_string());
+            assert_eq!(got.as_deref(), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn credentials_never_reach_logs() {
+        let cases = [
+            (
+                "user and password",
+                "https://alice:s3cret@index.example.org/simple/",
+                "https://alice:****@index.example.org/simple/",
+            ),
+            ("token as user", "https://tok3n@index.example.org/simple/", "https://****@index.example.org/simple/"),
+            ("no credentials", "https://index.example.org/simple/", "https://index.example.org/simple/"),
+        ];
+        for (case, raw, want) in cases {
+            assert_eq!(redact_str(raw), want, "{case}");
+            assert!(!redact_str(raw).contains("s3cret") && !redact_str(raw).contains("tok3n"), "{case}");
+        }
+        let err = parse_upstream("ftp://bob:hunter2@index.example.org/").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}

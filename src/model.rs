@@ -84,7 +84,7 @@ pub fn parse_dist_filename(filename: &str) -> Option<DistFilename> {
         .char_indices()
         .filter(|(i, c)| *c == '-' && stem[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
         .map(|(i, _)| i)
-        .last()?;
+        .next_back()?;
     let (project, version) = (&stem[..split], &stem[split + 1..]);
     if project.is_empty() || version.is_empty() {
         return None;
@@ -122,7 +122,8 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 5] =
+        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

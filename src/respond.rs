@@ -1,1 +1,292 @@
-//! Proxy core (issue 3): being written.
+//! Turning pages, files, verdicts and errors into HTTP responses pip and uv handle well.
+//!
+//! Owns: status codes, headers (`ETag`, `Vary`, `Cache-Control`, `Accept-Ranges`),
+//! range serving from disk, the 403 block answer (a custom reason phrase pip prints and
+//! an RFC 9457 `application/problem+json` body uv prints), and error bodies.
+//! Must not: decide, fetch, or hold artifacts in memory.
+
+use crate::error::ProxyError;
+use crate::model::{ArtifactFacts, Verdict};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::json;
+use std::path::Path;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub type Body = BoxBody<Bytes, std::io::Error>;
+pub type Resp = Response<Body>;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+fn base(status: StatusCode) -> hyper::http::response::Builder {
+    Response::builder().status(status).header(header::SERVER, concat!("pipgate/", env!("CARGO_PKG_VERSION")))
+}
+
+/// A page body with its strong ETag (sha256 of the bytes) and `Vary: Accept`.
+pub fn page(body: String, content_type: &str, if_none_match: Option<&str>, stale: Option<&str>, head: bool) -> Resp {
+    use sha2::Digest;
+    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
+    let mut b = base(StatusCode::OK)
+        .header(header::VARY, "Accept")
+        .header(header::ETAG, &etag)
+        .header(header::CACHE_CONTROL, "max-age=60, must-revalidate");
+    if let Some(why) = stale {
+        b = b.header("X-Pipgate-Stale", sanitize_header(why));
+    }
+    if etag_matches(if_none_match, &etag) {
+        return b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response");
+    }
+    let b = b.header(header::CONTENT_TYPE, content_type).header(header::CONTENT_LENGTH, body.len());
+    b.body(if head { empty() } else { full(body) }).expect("valid response")
+}
+
+fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+pub fn redirect(location: &str) -> Resp {
+    base(StatusCode::MOVED_PERMANENTLY)
+        .header(header::LOCATION, location)
+        .header(header::CONTENT_LENGTH, 0)
+        .body(empty())
+        .expect("valid response")
+}
+
+pub fn text(status: StatusCode, body: &str) -> Resp {
+    base(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(full(body.to_string()))
+        .expect("valid response")
+}
+
+/// Error answer: status by fault, problem+json body naming the upstream and the failure.
+pub fn error(err: &ProxyError, request_id: &str) -> Resp {
+    let status = err.status();
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found".to_string(),
+        _ => format!("pipgate: {} failure", err.fault().as_str()),
+    };
+    let body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": err.to_string(),
+        "fault": err.fault().as_str(),
+        "request_id": request_id,
+    });
+    let body = serde_json::to_string_pretty(&body).expect("JSON");
+    base(status)
+        .header(header::CONTENT_TYPE, "application/problem+json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(full(body))
+        .expect("valid response")
+}
+
+/// The short ASCII status-line text pip prints: `Blocked by pipgate: <finding> (<rule>)`.
+pub fn block_reason_phrase(verdict: &Verdict) -> String {
+    let first = verdict.reasons.first();
+    let what = first
+        .and_then(|r| r.findings.first().cloned())
+        .or_else(|| verdict.findings.first().cloned())
+        .unwrap_or_else(|| first.map(|r| r.code.clone()).unwrap_or_else(|| "policy".into()));
+    let rule = first.map(|r| r.code.as_str()).unwrap_or("policy");
+    let phrase = if what == rule {
+        format!("Blocked by pipgate: {what}")
+    } else {
+        format!("Blocked by pipgate: {what} ({rule})")
+    };
+    sanitize_header(&phrase).chars().take(120).collect()
+}
+
+/// Keep only visible ASCII and spaces (header values and reason phrases may carry nothing else).
+pub fn sanitize_header(s: &str) -> String {
+    s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).collect()
+}
+
+/// The 403 for a blocked artifact (or its `.metadata`): never 404 (dependency confusion),
+/// never 5xx (clients retry), never cached (an acceptance must take effect).
+pub fn blocked(facts: &ArtifactFacts, verdict: &Verdict, report_url: &str, request_id: &str) -> Resp {
+    let mut detail =
+        format!("pipgate blocked {} ({} {}).", facts.filename, facts.project, facts.version.as_deref().unwrap_or("?"));
+    for r in &verdict.reasons {
+        detail.push_str(&format!(" {} [{}].", r.message.trim_end_matches('.'), r.code));
+    }
+    detail.push_str(&format!(
+        " To request a risk acceptance, ask your security team to run `pipgate policy accept {}` and add the block to policy.yaml. Report: {report_url}",
+        facts.sha256
+    ));
+    let body = json!({
+        "type": "https://pipgate.invalid/problems/blocked",
+        "title": format!("Blocked by pipgate policy: {}", facts.filename),
+        "status": 403,
+        "detail": detail,
+        "instance": report_url,
+        "project": facts.project,
+        "version": facts.version,
+        "filename": facts.filename,
+        "sha256": facts.sha256,
+        "reasons": verdict.reasons,
+        "findings": verdict.findings,
+        "policy_digest": verdict.policy_digest,
+        "request_id": request_id,
+    });
+    let body = serde_json::to_string_pretty(&body).expect("JSON");
+    let mut resp = base(StatusCode::FORBIDDEN)
+        .header(header::CONTENT_TYPE, "application/problem+json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_LENGTH, body.len())
+        .header("X-Pipgate-Decision", "block")
+        .body(full(body))
+        .expect("valid response");
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(block_reason_phrase(verdict).into_bytes()) {
+        resp.extensions_mut().insert(phrase);
+    }
+    resp
+}
+
+/// A parsed single `Range: bytes=` request against a file of `len` bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeReq {
+    Full,
+    Partial { start: u64, end: u64 },
+    Unsatisfiable,
+}
+
+pub fn parse_range(header: Option<&str>, len: u64) -> RangeReq {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeReq::Full;
+    };
+    if spec.contains(',') {
+        return RangeReq::Full; // multi-range: allowed to answer with the whole file
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeReq::Full;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.is_empty(), b.is_empty()) {
+        (true, false) => match b.parse::<u64>() {
+            Ok(0) => return RangeReq::Unsatisfiable,
+            Ok(n) => Some((len.saturating_sub(n), len.saturating_sub(1))),
+            Err(_) => return RangeReq::Full,
+        },
+        (false, _) => match (a.parse::<u64>(), if b.is_empty() { Ok(u64::MAX) } else { b.parse::<u64>() }) {
+            (Ok(s), Ok(e)) if s <= e => Some((s, e.min(len.saturating_sub(1)))),
+            _ => return RangeReq::Full,
+        },
+        _ => return RangeReq::Full,
+    };
+    match range {
+        Some((s, e)) if len > 0 && s < len => RangeReq::Partial { start: s, end: e },
+        _ => RangeReq::Unsatisfiable,
+    }
+}
+
+/// Options for serving one artifact file.
+pub struct FileServe<'a> {
+    pub path: &'a Path,
+    pub sha256: &'a str,
+    pub content_type: &'a str,
+    pub range: Option<&'a str>,
+    pub if_range: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+    pub head: bool,
+    /// Extra header values (e.g. annotations).
+    pub extra: Vec<(&'static str, String)>,
+}
+
+/// Serve bytes from disk: `Content-Length`, strong ETag (the sha256), `Accept-Ranges: bytes`,
+/// `206`/`416` for ranges, `304` on a matching `If-None-Match`, never `Content-Encoding`.
+pub async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
+    let mut f = tokio::fs::File::open(opts.path).await?;
+    let len = f.metadata().await?.len();
+    let etag = format!("\"{}\"", opts.sha256);
+    let mut b = base(StatusCode::OK)
+        .header(header::ETAG, &etag)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "max-age=0, must-revalidate");
+    for (k, v) in &opts.extra {
+        if let Ok(v) = HeaderValue::from_str(&sanitize_header(v)) {
+            b = b.header(*k, v);
+        }
+    }
+    if etag_matches(opts.if_none_match, &etag) {
+        return Ok(b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response"));
+    }
+    let range_applies = opts.if_range.is_none_or(|v| v.trim() == etag);
+    let range = if range_applies { parse_range(opts.range, len) } else { RangeReq::Full };
+    let (status, start, count) = match range {
+        RangeReq::Full => (StatusCode::OK, 0, len),
+        RangeReq::Partial { start, end } => {
+            b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeReq::Unsatisfiable => {
+            return Ok(b
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .header(header::CONTENT_LENGTH, 0)
+                .body(empty())
+                .expect("valid response"));
+        }
+    };
+    let b = b.status(status).header(header::CONTENT_TYPE, opts.content_type).header(header::CONTENT_LENGTH, count);
+    if opts.head {
+        return Ok(b.body(empty()).expect("valid response"));
+    }
+    if start > 0 {
+        f.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    let stream = tokio_util::io::ReaderStream::with_capacity(f.take(count), 128 * 1024).map_ok(Frame::data);
+    Ok(b.body(BodyExt::boxed(StreamBody::new(stream))).expect("valid response"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        let len = 1000;
+        let cases = [
+            ("no header", None, RangeReq::Full),
+            ("first bytes", Some("bytes=0-99"), RangeReq::Partial { start: 0, end: 99 }),
+            ("open ended", Some("bytes=900-"), RangeReq::Partial { start: 900, end: 999 }),
+            ("suffix (uv reads the zip tail)", Some("bytes=-100"), RangeReq::Partial { start: 900, end: 999 }),
+            ("suffix longer than file", Some("bytes=-5000"), RangeReq::Partial { start: 0, end: 999 }),
+            ("end past file", Some("bytes=990-2000"), RangeReq::Partial { start: 990, end: 999 }),
+            ("start past file", Some("bytes=1000-1001"), RangeReq::Unsatisfiable),
+            ("zero suffix", Some("bytes=-0"), RangeReq::Unsatisfiable),
+            ("multi range gets full", Some("bytes=0-1,5-6"), RangeReq::Full),
+            ("other unit", Some("items=0-1"), RangeReq::Full),
+            ("garbage", Some("bytes=x-y"), RangeReq::Full),
+        ];
+        for (case, h, want) in cases {
+            assert_eq!(parse_range(h, len), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn reason_phrase_is_short_ascii_and_names_finding_and_rule() {
+        let v = Verdict::block(crate::model::Reason {
+            code: "rule:block-install-hooks".into(),
+            message: "install hook — déjà vu\r\n".into(),
+            findings: vec!["execution.install-hook".into()],
+        });
+        let p = block_reason_phrase(&v);
+        assert_eq!(p, "Blocked by pipgate: execution.install-hook (rule:block-install-hooks)");
+        assert!(hyper::ext::ReasonPhrase::try_from(p.into_bytes()).is_ok());
+        assert!(sanitize_header("a\r\nb—c").chars().all(|c| c.is_ascii_graphic() || c == ' '));
+    }
+}

@@ -51,7 +51,11 @@ impl Policy {
     pub fn evaluate(&self, _facts: &ArtifactFacts, findings: &[Finding], _now: time::OffsetDateTime) -> Verdict {
         Verdict {
             decision: Decision::Serve,
-            reasons: vec![Reason { code: "default".into(), message: "no rule blocks this artifact".into(), findings: vec![] }],
+            reasons: vec![Reason {
+                code: "default".into(),
+                message: "no rule blocks this artifact".into(),
+                findings: vec![],
+            }],
             findings: findings.iter().map(|f| f.detector.clone()).collect(),
             acceptances: vec![],
             policy_digest: self.digest.clone(),

@@ -1,1 +1,0 @@
-//! Proxy core (issue 3): being written.

@@ -1,0 +1,108 @@
+//! Content negotiation for index pages (PEP 691): pick JSON or HTML from `Accept` q-values.
+//!
+//! Owns: parsing `Accept` and the exact, lowercase content types pipgate answers with.
+//! Must not: render pages.
+
+/// The format pipgate answers a page request with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageFormat {
+    /// `application/vnd.pypi.simple.v1+json` (PEP 691).
+    Json,
+    /// `application/vnd.pypi.simple.v1+html` (PEP 503 HTML under the PEP 691 name).
+    HtmlV1,
+    /// Plain `text/html`, for clients that only ask for that.
+    TextHtml,
+}
+
+pub const JSON_V1: &str = "application/vnd.pypi.simple.v1+json";
+pub const HTML_V1: &str = "application/vnd.pypi.simple.v1+html";
+pub const TEXT_HTML: &str = "text/html";
+
+impl PageFormat {
+    /// The exact content type sent (uv matches it case-sensitively).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PageFormat::Json => JSON_V1,
+            PageFormat::HtmlV1 => HTML_V1,
+            PageFormat::TextHtml => "text/html; charset=utf-8",
+        }
+    }
+}
+
+/// Choose the format by q-value; ties go to JSON, then the v1 HTML name. No `Accept`
+/// (or nothing we offer) gets `text/html`, which every client understands.
+pub fn negotiate(accept: Option<&str>) -> PageFormat {
+    let Some(accept) = accept else {
+        return PageFormat::TextHtml;
+    };
+    // (format, server preference) — lower index wins ties.
+    let offers = [(PageFormat::Json, JSON_V1), (PageFormat::HtmlV1, HTML_V1), (PageFormat::TextHtml, TEXT_HTML)];
+    let mut best: Option<(f32, usize)> = None;
+    for (i, (_, offered)) in offers.iter().enumerate() {
+        let q = quality_for(accept, offered);
+        if q <= 0.0 {
+            continue;
+        }
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, i));
+        }
+    }
+    best.map(|(_, i)| offers[i].0).unwrap_or(PageFormat::TextHtml)
+}
+
+/// The q-value `accept` gives `offered`, using the most specific matching range.
+fn quality_for(accept: &str, offered: &str) -> f32 {
+    let (otype, osub) = offered.split_once('/').unwrap_or((offered, ""));
+    let latest = offered.replace(".v1+", ".latest+");
+    let mut best: Option<(u8, f32)> = None; // (specificity, q)
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for p in parts {
+            if let Some((k, v)) = p.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        let spec = if media == offered || media == latest {
+            3
+        } else if media == format!("{otype}/*") {
+            2
+        } else if media == "*/*" {
+            1
+        } else {
+            continue;
+        };
+        let _ = osub;
+        if best.is_none_or(|(s, _)| spec > s) {
+            best = Some((spec, q));
+        }
+    }
+    best.map(|(_, q)| q).unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_q_values() {
+        let cases = [
+            ("pip", Some("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"), PageFormat::Json),
+            ("uv", Some("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"), PageFormat::Json),
+            ("old pip", Some("text/html"), PageFormat::TextHtml),
+            ("html preferred", Some("application/vnd.pypi.simple.v1+json;q=0.5, application/vnd.pypi.simple.v1+html"), PageFormat::HtmlV1),
+            ("latest alias", Some("application/vnd.pypi.simple.latest+json"), PageFormat::Json),
+            ("wildcard", Some("*/*"), PageFormat::Json),
+            ("json refused", Some("application/vnd.pypi.simple.v1+json;q=0, text/html"), PageFormat::TextHtml),
+            ("no header", None, PageFormat::TextHtml),
+            ("nothing we offer", Some("image/png"), PageFormat::TextHtml),
+            ("case-insensitive request", Some("Application/Vnd.Pypi.Simple.V1+Json"), PageFormat::Json),
+        ];
+        for (case, accept, want) in cases {
+            assert_eq!(negotiate(accept), want, "{case}");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Index pages: fetch from upstream, cache with a short TTL (revalidated with ETag),
+//! parse, and rewrite file URLs to point at pipgate.
+//!
+//! Owns: the page cache (memory + `<data-dir>/pages/`, so a restart with the upstream
+//! down still answers), serving a stale page when the upstream fails (and saying so),
+//! recording every listed file's origin in the store, and the file URL shape
+//! `../../files/<key>/<filename>` (stable across restarts, no query string).
+//! Must not: download artifacts or decide verdicts.
+
+pub mod accept;
+pub mod page;
+pub mod render;
+
+use crate::config::{redact, DataDir};
+use crate::error::ProxyError;
+use crate::store::{FileOrigin, Store};
+use crate::upstream::{PageFetch, Upstream};
+use page::{FileEntry, ProjectPage};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// An upstream page as cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedPage {
+    pub url: String,
+    /// Unix seconds of the last successful fetch or revalidation.
+    pub fetched_at: i64,
+    pub etag: Option<String>,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// A parsed page plus, when the upstream failed and a cached copy was used, why.
+pub struct Fetched<T> {
+    pub value: T,
+    pub stale: Option<String>,
+}
+
+pub struct Index {
+    upstream: Upstream,
+    dirs: DataDir,
+    ttl: Duration,
+    store: Arc<dyn Store>,
+    mem: Mutex<HashMap<String, Arc<CachedPage>>>,
+    /// sha256 of page bodies whose file origins are already in the store.
+    registered: Mutex<HashSet<[u8; 32]>>,
+}
+
+/// Is `name` a plausible normalised project name (and safe as a file name)?
+pub fn valid_normalized(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The path key of a file: the index's sha256, or `u-<sha256(url)>` when it gave none.
+pub fn file_key(entry: &FileEntry) -> String {
+    match entry.sha256() {
+        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h.to_ascii_lowercase(),
+        _ => format!("u-{}", hex::encode(Sha256::digest(entry.url.as_str().as_bytes()))),
+    }
+}
+
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'+').remove(b'!');
+
+/// Our URL for a file, relative to `/simple/<project>/`.
+pub fn file_href(key: &str, filename: &str) -> String {
+    format!("../../files/{key}/{}", percent_encoding::utf8_percent_encode(filename, SEGMENT))
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Index {
+    pub fn new(upstream: Upstream, dirs: DataDir, ttl: Duration, store: Arc<dyn Store>) -> Self {
+        Index { upstream, dirs, ttl, store, mem: Mutex::new(HashMap::new()), registered: Mutex::new(HashSet::new()) }
+    }
+
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// The project page, parsed, with every file's origin recorded.
+    pub async fn project(&self, name: &str) -> Result<Fetched<ProjectPage>, ProxyError> {
+        let url = self.upstream.project_url(name);
+        let f = self
+            .fetch(name, &url, |c| {
+                page::parse_project(&c.body, &c.content_type, &Url::parse(&c.url)?, name).map(|_| ())
+            })
+            .await?;
+        let base = Url::parse(&f.value.url).map_err(ProxyError::internal)?;
+        let parsed = page::parse_project(&f.value.body, &f.value.content_type, &base, name)
+            .map_err(|e| ProxyError::MalformedPage { url: redact(&url), reason: e.0 })?;
+        self.register(name, &f.value, &parsed);
+        Ok(Fetched { value: parsed, stale: f.stale })
+    }
+
+    /// The root listing's project names.
+    pub async fn root(&self) -> Result<Fetched<Vec<String>>, ProxyError> {
+        let url = self.upstream.base().clone();
+        let f = self.fetch("_root", &url, |c| page::parse_root(&c.body, &c.content_type).map(|_| ())).await?;
+        let names = page::parse_root(&f.value.body, &f.value.content_type)
+            .map_err(|e| ProxyError::MalformedPage { url: redact(&url), reason: e.0 })?;
+        Ok(Fetched { value: names, stale: f.stale })
+    }
+
+    /// Cache-aware fetch. `check` validates a fresh body before it replaces the cached one.
+    async fn fetch(
+        &self,
+        key: &str,
+        url: &Url,
+        check: impl Fn(&CachedPage) -> Result<(), page::ParseError>,
+    ) -> Result<Fetched<Arc<CachedPage>>, ProxyError> {
+        let cached = self.load(key);
+        if let Some(c) = &cached {
+            if now_unix() - c.fetched_at < self.ttl.as_secs() as i64 {
+                return Ok(Fetched { value: c.clone(), stale: None });
+            }
+        }
+        let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
+        let outcome = match self.upstream.fetch_page(url, etag).await {
+            Ok(PageFetch::Fresh { body, content_type, etag, url: final_url }) => {
+                let page = CachedPage { url: final_url.to_string(), fetched_at: now_unix(), etag, content_type, body };
+                match check(&page) {
+                    Ok(()) => Ok(Arc::new(page)),
+                    Err(e) => Err(ProxyError::MalformedPage { url: redact(url), reason: e.0 }),
+                }
+            }
+            Ok(PageFetch::NotModified) if cached.is_some() => {
+                let mut c = (**cached.as_ref().expect("checked")).clone();
+                c.fetched_at = now_unix();
+                Ok(Arc::new(c))
+            }
+            Ok(PageFetch::NotModified) => Err(ProxyError::UpstreamStatus { url: redact(url), status: 304 }),
+            Ok(PageFetch::NotFound) => {
+                return Err(ProxyError::NotFound { what: format!("{key} on upstream {}", self.upstream.display()) })
+            }
+            Err(e) => Err(e),
+        };
+        match (outcome, cached) {
+            (Ok(page), _) => {
+                self.save(key, &page);
+                Ok(Fetched { value: page, stale: None })
+            }
+            (Err(e), Some(c)) => {
+                let why = format!("upstream failed ({e}); serving the copy cached at unix time {}", c.fetched_at);
+                tracing::warn!(page = key, "{why}");
+                Ok(Fetched { value: c, stale: Some(why) })
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    fn load(&self, key: &str) -> Option<Arc<CachedPage>> {
+        if let Some(p) = self.mem.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Some(p.clone());
+        }
+        let text = std::fs::read_to_string(self.dirs.pages().join(format!("{key}.json"))).ok()?;
+        let page: Arc<CachedPage> = Arc::new(serde_json::from_str(&text).ok()?);
+        self.mem.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), page.clone());
+        Some(page)
+    }
+
+    fn save(&self, key: &str, page: &Arc<CachedPage>) {
+        self.mem.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), page.clone());
+        let dir = self.dirs.pages();
+        let tmp = dir.join(format!("{key}.json.{}.tmp", std::process::id()));
+        let result = serde_json::to_vec(&**page)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|_| std::fs::rename(&tmp, dir.join(format!("{key}.json"))));
+        if let Err(e) = result {
+            tracing::warn!(page = key, error = %e, "could not persist page cache");
+        }
+    }
+
+    /// Record every file's origin, once per distinct page body.
+    fn register(&self, project: &str, cached: &CachedPage, page: &ProjectPage) {
+        let digest: [u8; 32] = Sha256::digest(cached.body.as_bytes()).into();
+        if self.registered.lock().unwrap_or_else(|p| p.into_inner()).contains(&digest) {
+            return;
+        }
+        let origins: Vec<FileOrigin> = page
+            .files
+            .iter()
+            .map(|e| FileOrigin {
+                key: file_key(e),
+                filename: e.filename.clone(),
+                project: project.to_string(),
+                url: e.url.to_string(),
+                hashes: e.hashes.clone(),
+                upload_time: e.upload_time.clone(),
+                size: e.size,
+                core_metadata: e.core_metadata.clone(),
+            })
+            .collect();
+        match self.store.put_origins(&origins) {
+            Ok(()) => {
+                self.registered.lock().unwrap_or_else(|p| p.into_inner()).insert(digest);
+            }
+            Err(e) => tracing::error!(project, error = %e, "could not record file origins"),
+        }
+    }
+}
+
+impl From<url::ParseError> for page::ParseError {
+    fn from(e: url::ParseError) -> Self {
+        page::ParseError(e.to_string())
+    }
+}

@@ -1,0 +1,236 @@
+//! Rendering pipgate's own index pages (PEP 691 JSON and PEP 503 HTML) from rewritten entries.
+//!
+//! Owns: the exact output shapes clients parse: every upstream field kept, file URLs
+//! pointing at pipgate, `_pipgate` annotations in JSON, `data-pipgate-*` in HTML.
+//! Must not: decide what is listed (the caller filters) or fetch anything.
+
+use super::page::FileEntry;
+use crate::model::parse_dist_filename;
+use serde_json::{json, Map, Value};
+
+/// The repository API version pipgate speaks (PEP 700 fields included).
+pub const API_VERSION: &str = "1.1";
+
+/// One file as pipgate lists it.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    pub entry: FileEntry,
+    /// Our URL for the file, relative to the project page (`../../files/<key>/<filename>`).
+    pub href: String,
+    /// Findings to show (`_pipgate` in JSON, `data-pipgate-*` in HTML).
+    pub annotation: Option<Value>,
+}
+
+/// `versions` for PEP 700: upstream's list if given, else derived from filenames.
+pub fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec<String> {
+    if let Some(v) = upstream {
+        return v.to_vec();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for f in files {
+        if let Some(d) = parse_dist_filename(&f.entry.filename) {
+            if !out.contains(&d.version) {
+                out.push(d.version);
+            }
+        }
+    }
+    out
+}
+
+pub fn project_json(name: &str, files: &[ListedFile], versions: &[String], extra: &Map<String, Value>) -> String {
+    let mut root = Map::new();
+    root.insert("meta".into(), json!({ "api-version": API_VERSION }));
+    root.insert("name".into(), Value::String(name.to_string()));
+    root.insert("files".into(), Value::Array(files.iter().map(file_json).collect()));
+    root.insert("versions".into(), json!(versions));
+    for (k, v) in extra {
+        root.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    serde_json::to_string(&Value::Object(root)).expect("JSON values always serialise")
+}
+
+fn file_json(f: &ListedFile) -> Value {
+    let e = &f.entry;
+    let mut o = Map::new();
+    o.insert("filename".into(), json!(e.filename));
+    o.insert("url".into(), json!(f.href));
+    o.insert("hashes".into(), json!(e.hashes));
+    if let Some(rp) = &e.requires_python {
+        o.insert("requires-python".into(), json!(rp));
+    }
+    o.insert(
+        "yanked".into(),
+        match &e.yanked {
+            None => json!(false),
+            Some(None) => json!(true),
+            Some(Some(r)) => json!(r),
+        },
+    );
+    if let Some(cm) = &e.core_metadata {
+        // PEP 714: new name, plus the legacy one for older clients.
+        o.insert("core-metadata".into(), cm.clone());
+        o.insert("dist-info-metadata".into(), cm.clone());
+    }
+    if let Some(size) = e.size {
+        o.insert("size".into(), json!(size));
+    }
+    if let Some(t) = &e.upload_time {
+        o.insert("upload-time".into(), json!(t));
+    }
+    for (k, v) in &e.extra {
+        if !k.starts_with("data-") {
+            o.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    if let Some(a) = &f.annotation {
+        o.insert("_pipgate".into(), a.clone());
+    }
+    Value::Object(o)
+}
+
+pub fn project_html(name: &str, files: &[ListedFile]) -> String {
+    let mut out = String::with_capacity(256 + files.len() * 256);
+    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
+    out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
+    out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", escape(name)));
+    out.push_str(&format!("<h1>Links for {}</h1>\n", escape(name)));
+    for f in files {
+        out.push_str(&file_anchor(f));
+        out.push_str("<br/>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn file_anchor(f: &ListedFile) -> String {
+    let e = &f.entry;
+    let mut href = f.href.clone();
+    if let Some((algo, hex)) = e.hashes.get_key_value("sha256").or_else(|| e.hashes.iter().next()) {
+        href.push_str(&format!("#{algo}={hex}"));
+    }
+    let mut a = format!("<a href=\"{}\"", escape(&href));
+    if let Some(rp) = &e.requires_python {
+        a.push_str(&format!(" data-requires-python=\"{}\"", escape(rp)));
+    }
+    match &e.yanked {
+        None => {}
+        Some(None) => a.push_str(" data-yanked=\"\""),
+        Some(Some(r)) => a.push_str(&format!(" data-yanked=\"{}\"", escape(r))),
+    }
+    if let Some(cm) = &e.core_metadata {
+        let v = match cm {
+            Value::Object(m) => m
+                .iter()
+                .next()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .unwrap_or_else(|| "true".into()),
+            _ => "true".into(),
+        };
+        a.push_str(&format!(" data-core-metadata=\"{0}\" data-dist-info-metadata=\"{0}\"", escape(&v)));
+    }
+    for (k, v) in &e.extra {
+        if let (true, Some(s)) = (k.starts_with("data-"), v.as_str()) {
+            a.push_str(&format!(" {}=\"{}\"", escape(k), escape(s)));
+        }
+    }
+    if let Some(Value::Object(ann)) = &f.annotation {
+        if let Some(d) = ann.get("decision").and_then(Value::as_str) {
+            a.push_str(&format!(" data-pipgate-decision=\"{}\"", escape(d)));
+        }
+        if let Some(Value::Array(ids)) = ann.get("findings") {
+            let ids: Vec<&str> = ids.iter().filter_map(|i| i.get("id").and_then(Value::as_str)).collect();
+            a.push_str(&format!(" data-pipgate-findings=\"{}\"", escape(&ids.join(" "))));
+        }
+    }
+    a.push_str(&format!(">{}</a>", escape(&e.filename)));
+    a
+}
+
+pub fn root_json(names: &[String]) -> String {
+    let projects: Vec<Value> = names.iter().map(|n| json!({ "name": n })).collect();
+    serde_json::to_string(&json!({ "meta": { "api-version": API_VERSION }, "projects": projects }))
+        .expect("JSON values always serialise")
+}
+
+pub fn root_html(names: &[String]) -> String {
+    let mut out = String::with_capacity(128 + names.len() * 48);
+    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
+    out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
+    out.push_str("<title>Simple index</title>\n</head>\n<body>\n");
+    for n in names {
+        let norm = crate::model::normalize_project_name(n);
+        out.push_str(&format!("<a href=\"{}/\">{}</a><br/>\n", escape(&norm), escape(n)));
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Escape text for HTML attribute values and content.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::page::{parse_project, unescape};
+    use super::*;
+    use url::Url;
+
+    #[test]
+    fn html_round_trips_through_our_own_parser() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"https://f.example.org/demo-1.0.tar.gz",
+            "hashes":{"sha256":"ab"},"requires-python":">=3.8,<4","yanked":"bad \"quote\" & <tag>",
+            "core-metadata":{"sha256":"cd"}}]}"#;
+        let page = parse_project(json, "application/json", &page_url, "demo").unwrap();
+        let listed: Vec<ListedFile> = page
+            .files
+            .iter()
+            .map(|e| ListedFile { entry: e.clone(), href: "../../files/ab/demo-1.0.tar.gz".into(), annotation: None })
+            .collect();
+        let html = project_html("demo", &listed);
+        let back = parse_project(&html, "text/html", &page_url, "demo").unwrap();
+        let f = &back.files[0];
+        assert_eq!(f.url.as_str(), "http://127.0.0.1:1/files/ab/demo-1.0.tar.gz");
+        assert_eq!(f.sha256(), Some("ab"));
+        assert_eq!(f.requires_python.as_deref(), Some(">=3.8,<4"));
+        assert_eq!(f.yanked, Some(Some("bad \"quote\" & <tag>".into())));
+        assert_eq!(f.core_metadata_sha256(), Some("cd"));
+        assert_eq!(unescape(&escape("a&b<c>\"'")), "a&b<c>\"'");
+    }
+
+    #[test]
+    fn json_keeps_pep_700_fields_and_legacy_metadata_key() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0-py3-none-any.whl","url":"x.whl",
+            "hashes":{"sha256":"ab"},"size":7,"upload-time":"2024-01-01T00:00:00Z","core-metadata":true}]}"#;
+        let page = parse_project(json, "application/json", &page_url, "demo").unwrap();
+        let listed = vec![ListedFile {
+            entry: page.files[0].clone(),
+            href: "h".into(),
+            annotation: Some(json!({"decision":"annotate"})),
+        }];
+        let out: Value =
+            serde_json::from_str(&project_json("demo", &listed, &versions(None, &listed), &Map::new())).unwrap();
+        assert_eq!(out["meta"]["api-version"], "1.1");
+        assert_eq!(out["versions"], json!(["1.0"]));
+        let f = &out["files"][0];
+        assert_eq!(f["size"], 7);
+        assert_eq!(f["upload-time"], "2024-01-01T00:00:00Z");
+        assert_eq!(f["core-metadata"], true);
+        assert_eq!(f["dist-info-metadata"], true);
+        assert_eq!(f["yanked"], false);
+        assert_eq!(f["_pipgate"]["decision"], "annotate");
+    }
+}

@@ -1,0 +1,569 @@
+//! Test harness: a fake upstream index on 127.0.0.1:0, wheels and sdists built here,
+//! a real `pipgate serve` process, and real pip / uv isolated from this machine's settings.
+#![allow(dead_code)]
+
+use base64::Engine;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+// ---------------------------------------------------------------- artifacts
+
+pub struct Dist {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    pub metadata: Option<Vec<u8>>,
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+fn record_hash(b: &[u8]) -> String {
+    format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(b)))
+}
+
+pub fn core_metadata(name: &str, version: &str, requires: &[&str]) -> String {
+    let mut m = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test package {name}\nRequires-Python: >=3.8\n");
+    for r in requires {
+        m.push_str(&format!("Requires-Dist: {r}\n"));
+    }
+    m
+}
+
+/// A pure-Python wheel: `<module>/__init__.py` with `VERSION = "<version>"` plus `extra` files.
+pub fn wheel(name: &str, version: &str, requires: &[&str], extra: &[(&str, &str)]) -> Dist {
+    let module = name.replace('-', "_");
+    let dist_info = format!("{module}-{version}.dist-info");
+    let metadata = core_metadata(name, version, requires);
+    let mut files: Vec<(String, Vec<u8>)> =
+        vec![(format!("{module}/__init__.py"), format!("VERSION = \"{version}\"\n").into_bytes())];
+    for (p, c) in extra {
+        files.push((p.to_string(), c.as_bytes().to_vec()));
+    }
+    files.push((format!("{dist_info}/METADATA"), metadata.clone().into_bytes()));
+    files.push((
+        format!("{dist_info}/WHEEL"),
+        b"Wheel-Version: 1.0\nGenerator: pipgate-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+    ));
+    let mut record = String::new();
+    for (p, c) in &files {
+        record.push_str(&format!("{p},{},{}\n", record_hash(c), c.len()));
+    }
+    record.push_str(&format!("{dist_info}/RECORD,,\n"));
+    files.push((format!("{dist_info}/RECORD"), record.into_bytes()));
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (p, c) in &files {
+            z.start_file(p.as_str(), opts).unwrap();
+            z.write_all(c).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    Dist {
+        filename: format!("{module}-{version}-py3-none-any.whl"),
+        bytes: buf.into_inner(),
+        metadata: Some(metadata.into_bytes()),
+    }
+}
+
+/// An in-tree PEP 517 backend (no build requirements, so no network): builds a wheel of `<module>/`.
+const BACKEND: &str = r#"
+import base64, hashlib, os, zipfile
+NAME, VERSION, MODULE = "{name}", "{version}", "{module}"
+def _meta():
+    return open("PKG-INFO").read()
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    di = f"{MODULE}-{VERSION}.dist-info"
+    fn = f"{MODULE}-{VERSION}-py3-none-any.whl"
+    files = {}
+    for root, _, names in os.walk(MODULE):
+        for n in names:
+            p = os.path.join(root, n)
+            files[p.replace(os.sep, "/")] = open(p, "rb").read()
+    files[f"{di}/METADATA"] = _meta().encode()
+    files[f"{di}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test-backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    rec = []
+    for p, c in files.items():
+        h = base64.urlsafe_b64encode(hashlib.sha256(c).digest()).rstrip(b"=").decode()
+        rec.append(f"{p},sha256={h},{len(c)}")
+    rec.append(f"{di}/RECORD,,")
+    files[f"{di}/RECORD"] = ("\n".join(rec) + "\n").encode()
+    with zipfile.ZipFile(os.path.join(wheel_directory, fn), "w") as z:
+        for p, c in files.items():
+            z.writestr(p, c)
+    return fn
+def build_sdist(sdist_directory, config_settings=None):
+    raise NotImplementedError
+"#;
+
+/// An sdist with an in-tree backend; `setup_py` adds a `setup.py` (content only, the backend ignores it).
+pub fn sdist(name: &str, version: &str, extra: &[(&str, &str)]) -> Dist {
+    let module = name.replace('-', "_");
+    let root = format!("{name}-{version}");
+    let pkg_info = core_metadata(name, version, &[]);
+    let pyproject = "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n".to_string();
+    let backend = BACKEND.replace("{name}", name).replace("{version}", version).replace("{module}", &module);
+    let mut files: Vec<(String, String)> = vec![
+        (format!("{root}/PKG-INFO"), pkg_info),
+        (format!("{root}/pyproject.toml"), pyproject),
+        (format!("{root}/backend.py"), backend),
+        (format!("{root}/{module}/__init__.py"), format!("VERSION = \"{version}\"\n")),
+    ];
+    for (p, c) in extra {
+        files.push((format!("{root}/{p}"), c.to_string()));
+    }
+    let mut tar_bytes = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tar_bytes, flate2::Compression::default());
+        let mut t = tar::Builder::new(gz);
+        for (p, c) in &files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(c.len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(1_700_000_000);
+            h.set_cksum();
+            t.append_data(&mut h, p, c.as_bytes()).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap();
+    }
+    Dist { filename: format!("{root}.tar.gz"), bytes: tar_bytes, metadata: None }
+}
+
+// ---------------------------------------------------------------- fake upstream
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+#[derive(Clone)]
+pub struct FakeFile {
+    pub dist: Arc<Dist>,
+    pub yanked: Option<String>,
+    pub upload_time: Option<String>,
+    /// Advertise a wrong sha256 on the page.
+    pub wrong_hash: bool,
+    /// Send only the first half of the body, then drop the connection.
+    pub truncate: bool,
+}
+
+impl FakeFile {
+    pub fn new(dist: Dist) -> Self {
+        FakeFile {
+            dist: Arc::new(dist),
+            yanked: None,
+            upload_time: Some("2024-01-02T03:04:05.000000Z".into()),
+            wrong_hash: false,
+            truncate: false,
+        }
+    }
+}
+
+pub struct FakeState {
+    pub projects: BTreeMap<String, Vec<FakeFile>>,
+    pub format: Format,
+    pub absolute_urls: bool,
+    pub advertise_metadata: bool,
+    /// Answer every request with this status.
+    pub fail_status: Option<u16>,
+    /// Request counts by path.
+    pub hits: HashMap<String, usize>,
+}
+
+pub struct FakeIndex {
+    pub addr: SocketAddr,
+    pub state: Arc<Mutex<FakeState>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeIndex {
+    pub fn start(format: Format) -> FakeIndex {
+        let state = Arc::new(Mutex::new(FakeState {
+            projects: BTreeMap::new(),
+            format,
+            absolute_urls: false,
+            advertise_metadata: false,
+            fail_status: None,
+            hits: HashMap::new(),
+        }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                loop {
+                    let (stream, _) = tokio::select! {
+                        r = listener.accept() => r.unwrap(),
+                        _ = &mut stop_rx => break,
+                    };
+                    let st = st.clone();
+                    tokio::spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            let st = st.clone();
+                            async move { Ok::<_, std::convert::Infallible>(fake_handle(&st, req)) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            });
+        });
+        let addr = rx.recv().unwrap();
+        FakeIndex { addr, state, stop: Some(stop_tx), thread: Some(thread) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/simple/", self.addr)
+    }
+
+    pub fn add(&self, project: &str, file: FakeFile) {
+        self.state.lock().unwrap().projects.entry(project.to_string()).or_default().push(file);
+    }
+
+    pub fn add_dist(&self, project: &str, dist: Dist) {
+        self.add(project, FakeFile::new(dist));
+    }
+
+    pub fn hits(&self, path_suffix: &str) -> usize {
+        self.state.lock().unwrap().hits.iter().filter(|(k, _)| k.ends_with(path_suffix)).map(|(_, v)| v).sum()
+    }
+
+    /// Stop answering: the port closes.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for FakeIndex {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+type FakeBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+
+fn body(b: impl Into<Bytes>) -> FakeBody {
+    Full::new(b.into()).map_err(|n| match n {}).boxed()
+}
+
+fn fake_handle(st: &Mutex<FakeState>, req: Request<hyper::body::Incoming>) -> Response<FakeBody> {
+    let path = req.uri().path().to_string();
+    let mut s = st.lock().unwrap();
+    *s.hits.entry(path.clone()).or_default() += 1;
+    if let Some(code) = s.fail_status {
+        return Response::builder().status(code).body(body("injected failure")).unwrap();
+    }
+    let base = format!("http://{}", req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["simple", ""] => {
+            let names: Vec<String> = s.projects.keys().cloned().collect();
+            let html: String = names.iter().map(|n| format!("<a href=\"{n}/\">{n}</a>\n")).collect();
+            Response::builder()
+                .header("content-type", "text/html")
+                .body(body(format!("<html><body>{html}</body></html>")))
+                .unwrap()
+        }
+        ["simple", name, ""] => match s.projects.get(*name) {
+            None => Response::builder().status(404).body(body("no such project")).unwrap(),
+            Some(files) => project_page(&s, name, files, &base),
+        },
+        ["files", fname] => {
+            let (fname, meta) = match fname.strip_suffix(".metadata") {
+                Some(f) => (f, true),
+                None => (*fname, false),
+            };
+            let file = s.projects.values().flatten().find(|f| f.dist.filename == fname).cloned();
+            drop(s);
+            match file {
+                None => Response::builder().status(404).body(body("no such file")).unwrap(),
+                Some(f) if meta => match &f.dist.metadata {
+                    Some(m) => Response::builder().body(body(m.clone())).unwrap(),
+                    None => Response::builder().status(404).body(body("")).unwrap(),
+                },
+                Some(f) if f.truncate => truncated(&f.dist.bytes),
+                Some(f) => Response::builder()
+                    .header("content-type", "application/octet-stream")
+                    .header("content-length", f.dist.bytes.len())
+                    .body(body(f.dist.bytes.clone()))
+                    .unwrap(),
+            }
+        }
+        _ => Response::builder().status(404).body(body("not found")).unwrap(),
+    }
+}
+
+/// Declare the full length, send half, then fail the body stream.
+fn truncated(bytes: &[u8]) -> Response<FakeBody> {
+    let half = Bytes::copy_from_slice(&bytes[..bytes.len() / 2]);
+    let stream = futures_util::stream::iter(vec![
+        Ok(hyper::body::Frame::data(half)),
+        Err(std::io::Error::other("upstream died mid-transfer")),
+    ]);
+    Response::builder()
+        .header("content-length", bytes.len())
+        .body(http_body_util::StreamBody::new(stream).boxed())
+        .unwrap()
+}
+
+fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Response<FakeBody> {
+    let url_for = |f: &FakeFile| {
+        if s.absolute_urls {
+            format!("{base}/files/{}", f.dist.filename)
+        } else {
+            format!("../../files/{}", f.dist.filename)
+        }
+    };
+    let hash_for = |f: &FakeFile| {
+        if f.wrong_hash {
+            "0".repeat(64)
+        } else {
+            sha256_hex(&f.dist.bytes)
+        }
+    };
+    match s.format {
+        Format::Json => {
+            let files: Vec<serde_json::Value> = files
+                .iter()
+                .map(|f| {
+                    let mut o = serde_json::json!({
+                        "filename": f.dist.filename, "url": url_for(f), "hashes": {"sha256": hash_for(f)},
+                        "requires-python": ">=3.8", "size": f.dist.bytes.len(),
+                        "yanked": f.yanked.clone().map(serde_json::Value::String).unwrap_or(serde_json::Value::Bool(false)),
+                    });
+                    if let Some(t) = &f.upload_time {
+                        o["upload-time"] = t.clone().into();
+                    }
+                    if let (true, Some(m)) = (s.advertise_metadata, &f.dist.metadata) {
+                        o["core-metadata"] = serde_json::json!({"sha256": sha256_hex(m)});
+                    }
+                    o
+                })
+                .collect();
+            let page = serde_json::json!({"meta": {"api-version": "1.1"}, "name": name, "files": files});
+            Response::builder()
+                .header("content-type", "application/vnd.pypi.simple.v1+json")
+                .body(body(page.to_string()))
+                .unwrap()
+        }
+        Format::Html => {
+            let mut html = String::from("<!DOCTYPE html><html><body>\n");
+            for f in files {
+                let mut a =
+                    format!("<a href=\"{}#sha256={}\" data-requires-python=\"&gt;=3.8\"", url_for(f), hash_for(f));
+                if let Some(y) = &f.yanked {
+                    a.push_str(&format!(" data-yanked=\"{y}\""));
+                }
+                if let (true, Some(m)) = (s.advertise_metadata, &f.dist.metadata) {
+                    a.push_str(&format!(" data-core-metadata=\"sha256={}\"", sha256_hex(m)));
+                }
+                html.push_str(&format!("{a}>{}</a><br/>\n", f.dist.filename));
+            }
+            html.push_str("</body></html>");
+            Response::builder().header("content-type", "text/html").body(body(html)).unwrap()
+        }
+    }
+}
+
+// ---------------------------------------------------------------- pipgate
+
+pub struct Pipgate {
+    pub child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Pipgate {
+    pub fn start(upstream: &str, policy: Option<&str>) -> Pipgate {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let policy_path = tmp.path().join("policy.yaml");
+        std::fs::write(&policy_path, policy.unwrap_or("# empty test policy\n")).unwrap();
+        let mut p = Self::start_with(upstream, &policy_path, &data_dir);
+        p._tmp = Some(tmp);
+        p
+    }
+
+    pub fn start_with(upstream: &str, policy: &Path, data_dir: &Path) -> Pipgate {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pipgate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--page-ttl", "0"])
+            .arg("--policy")
+            .arg(policy)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("PIPGATE_LOG", "pipgate=debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pipgate");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log_path = data_dir.with_extension("log");
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(log_path).unwrap();
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = writeln!(f, "{l}");
+            }
+        });
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("pipgate did not print its address: {line:?}"))
+            .to_string();
+        Pipgate { child, url, data_dir: data_dir.to_path_buf(), _tmp: None }
+    }
+
+    /// `http://127.0.0.1:PORT` without the `/simple/` path.
+    pub fn base(&self) -> String {
+        self.url.trim_end_matches("/simple/").to_string()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+    }
+
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.data_dir.join("audit/audit.jsonl")).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+impl Drop for Pipgate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------- clients
+
+/// Environment for pip and uv that ignores this machine's settings.
+pub fn isolated(cmd: &mut Command, cache: &Path) {
+    for k in [
+        "PIP_FIND_LINKS",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_CERT",
+        "PIP_TRUSTED_HOST",
+        "UV_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "UV_EXTRA_INDEX_URL",
+        "UV_INDEX",
+        "UV_FIND_LINKS",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PIP_NO_INPUT", "1")
+        .env("PIP_NO_CACHE_DIR", "1")
+        .env("PIP_DEFAULT_TIMEOUT", "30")
+        .env("UV_NO_CONFIG", "1")
+        .env("UV_CACHE_DIR", cache.join("uv-cache"))
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env("UV_NO_PROGRESS", "1")
+        .env("UV_HTTP_TIMEOUT", "30")
+        .env("NO_COLOR", "1")
+        .env("NO_PROXY", "*");
+}
+
+pub struct Venv {
+    pub dir: tempfile::TempDir,
+}
+
+impl Venv {
+    pub fn new() -> Venv {
+        let dir = tempfile::tempdir().unwrap();
+        let st = Command::new("python3")
+            .args(["-m", "venv", "--without-pip"])
+            .arg(dir.path().join("venv"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        Venv { dir }
+    }
+    pub fn python(&self) -> PathBuf {
+        self.dir.path().join("venv/bin/python")
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Real pip (the machine's), installing into this venv.
+    pub fn pip(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "pip", "--python"]).arg(self.python()).args(args);
+        isolated(&mut cmd, self.path());
+        cmd.output().unwrap()
+    }
+
+    /// Real uv (`pip install uv`), installing into this venv.
+    pub fn uv_pip(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "uv", "pip"]).args(args).arg("--python").arg(self.python());
+        isolated(&mut cmd, self.path());
+        cmd.output().unwrap()
+    }
+
+    /// `python -c code` inside the venv.
+    pub fn run(&self, code: &str) -> String {
+        let out = Command::new(self.python()).args(["-c", code]).output().unwrap();
+        assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+/// `uv <args>` in a directory (for `uv lock` / `uv sync`).
+pub fn uv(dir: &Path, index: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-m", "uv"]).args(args).current_dir(dir);
+    isolated(&mut cmd, dir);
+    cmd.env("UV_DEFAULT_INDEX", index);
+    cmd.output().unwrap()
+}
+
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
+}
