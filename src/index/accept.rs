@@ -37,21 +37,25 @@ pub fn negotiate(accept: Option<&str>) -> PageFormat {
     };
     // (format, server preference) — lower index wins ties.
     let offers = [(PageFormat::Json, JSON_V1), (PageFormat::HtmlV1, HTML_V1), (PageFormat::TextHtml, TEXT_HTML)];
-    let mut best: Option<(f32, usize)> = None;
+    // Highest q wins; then a specific match beats a wildcard; among specific matches
+    // JSON is preferred, among wildcard-only matches plain HTML (what every client reads).
+    let mut best: Option<(f32, u8, usize)> = None;
     for (i, (_, offered)) in offers.iter().enumerate() {
-        let q = quality_for(accept, offered);
+        let (q, spec) = quality_for(accept, offered);
         if q <= 0.0 {
             continue;
         }
-        if best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, i));
+        let pref = if spec == 3 { offers.len() - i } else { i };
+        if best.is_none_or(|(bq, bs, bp)| (q, spec, pref) > (bq, bs, bp)) {
+            best = Some((q, spec, pref));
         }
     }
-    best.map(|(_, i)| offers[i].0).unwrap_or(PageFormat::TextHtml)
+    best.map(|(_, spec, pref)| if spec == 3 { offers[offers.len() - pref].0 } else { offers[pref].0 })
+        .unwrap_or(PageFormat::TextHtml)
 }
 
 /// The q-value `accept` gives `offered`, using the most specific matching range.
-fn quality_for(accept: &str, offered: &str) -> f32 {
+fn quality_for(accept: &str, offered: &str) -> (f32, u8) {
     let (otype, osub) = offered.split_once('/').unwrap_or((offered, ""));
     let latest = offered.replace(".v1+", ".latest+");
     let mut best: Option<(u8, f32)> = None; // (specificity, q)
@@ -80,7 +84,7 @@ fn quality_for(accept: &str, offered: &str) -> f32 {
             best = Some((spec, q));
         }
     }
-    best.map(|(_, q)| q).unwrap_or(0.0)
+    best.map(|(s, q)| (q, s)).unwrap_or((0.0, 0))
 }
 
 #[cfg(test)]
@@ -95,7 +99,9 @@ mod tests {
             ("old pip", Some("text/html"), PageFormat::TextHtml),
             ("html preferred", Some("application/vnd.pypi.simple.v1+json;q=0.5, application/vnd.pypi.simple.v1+html"), PageFormat::HtmlV1),
             ("latest alias", Some("application/vnd.pypi.simple.latest+json"), PageFormat::Json),
-            ("wildcard", Some("*/*"), PageFormat::Json),
+            ("wildcard gets plain HTML", Some("*/*"), PageFormat::TextHtml),
+            ("browser", Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"), PageFormat::TextHtml),
+            ("both v1 equal, JSON wins", Some("application/vnd.pypi.simple.v1+html, application/vnd.pypi.simple.v1+json"), PageFormat::Json),
             ("json refused", Some("application/vnd.pypi.simple.v1+json;q=0, text/html"), PageFormat::TextHtml),
             ("no header", None, PageFormat::TextHtml),
             ("nothing we offer", Some("image/png"), PageFormat::TextHtml),

@@ -322,10 +322,20 @@ fn fake_handle(st: &Mutex<FakeState>, req: Request<hyper::body::Incoming>) -> Re
 /// Declare the full length, send half, then fail the body stream.
 fn truncated(bytes: &[u8]) -> Response<FakeBody> {
     let half = Bytes::copy_from_slice(&bytes[..bytes.len() / 2]);
-    let stream = futures_util::stream::iter(vec![
-        Ok(hyper::body::Frame::data(half)),
-        Err(std::io::Error::other("upstream died mid-transfer")),
-    ]);
+    let stream = futures_util::stream::unfold(0u8, move |state| {
+        let half = half.clone();
+        async move {
+            match state {
+                0 => Some((Ok(hyper::body::Frame::data(half)), 1)),
+                1 => {
+                    // Let the headers and the first half reach the client before dying.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    Some((Err(std::io::Error::other("upstream died mid-transfer")), 2))
+                }
+                _ => None,
+            }
+        }
+    });
     Response::builder()
         .header("content-length", bytes.len())
         .body(http_body_util::StreamBody::new(stream).boxed())

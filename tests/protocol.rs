@@ -1,0 +1,249 @@
+//! Protocol fidelity at the HTTP level: what pip and uv rely on, checked header by header.
+
+mod common;
+use common::*;
+use reqwest::header;
+
+const PIP_ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+
+fn setup(format: Format) -> (FakeIndex, Pipgate) {
+    let idx = FakeIndex::start(format);
+    idx.add_dist("demo-a", wheel("demo-a", "1.0", &[], &[]));
+    let mut y = FakeFile::new(wheel("demo-a", "0.9", &[], &[]));
+    y.yanked = Some("broken build".into());
+    idx.add("demo-a", y);
+    let gate = Pipgate::start(&idx.url(), None);
+    (idx, gate)
+}
+
+#[test]
+fn pages_negotiate_format_and_keep_every_field() {
+    let (_idx, gate) = setup(Format::Html);
+    let c = http();
+    let cases = [
+        ("pip prefers JSON", Some(PIP_ACCEPT), "application/vnd.pypi.simple.v1+json"),
+        ("v1 html", Some("application/vnd.pypi.simple.v1+html"), "application/vnd.pypi.simple.v1+html"),
+        ("plain html", Some("text/html"), "text/html; charset=utf-8"),
+        ("wildcard", Some("*/*"), "text/html; charset=utf-8"),
+    ];
+    for (case, accept, want) in cases {
+        let mut r = c.get(format!("{}demo-a/", gate.url));
+        if let Some(a) = accept {
+            r = r.header(header::ACCEPT, a);
+        }
+        let resp = r.send().unwrap();
+        assert_eq!(resp.status(), 200, "{case}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], want, "{case}");
+        assert_eq!(resp.headers()[header::VARY], "Accept", "{case}");
+        assert!(resp.headers()[header::ETAG].to_str().unwrap().starts_with('"'), "{case}: strong ETag");
+    }
+    let page: serde_json::Value =
+        c.get(format!("{}demo-a/", gate.url)).header(header::ACCEPT, PIP_ACCEPT).send().unwrap().json().unwrap();
+    let files = page["files"].as_array().unwrap();
+    let yanked = files.iter().find(|f| f["filename"] == "demo_a-0.9-py3-none-any.whl").unwrap();
+    assert_eq!(yanked["yanked"], "broken build");
+    assert_eq!(yanked["requires-python"], ">=3.8");
+    let url = yanked["url"].as_str().unwrap();
+    assert!(url.ends_with("/demo_a-0.9-py3-none-any.whl") && !url.contains('?'), "{url}");
+    assert_eq!(page["versions"], serde_json::json!(["1.0", "0.9"]));
+}
+
+#[test]
+fn json_upstream_fields_pass_through_pep_700() {
+    let (idx, gate) = setup(Format::Json);
+    idx.state.lock().unwrap().advertise_metadata = true;
+    let page: serde_json::Value =
+        http().get(format!("{}demo-a/", gate.url)).header(header::ACCEPT, PIP_ACCEPT).send().unwrap().json().unwrap();
+    let f = &page["files"][0];
+    assert_eq!(f["upload-time"], "2024-01-02T03:04:05.000000Z");
+    assert!(f["size"].as_u64().unwrap() > 100);
+    assert_eq!(f["core-metadata"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(f["core-metadata"], f["dist-info-metadata"]);
+    assert_eq!(page["meta"]["api-version"], "1.1");
+}
+
+#[test]
+fn names_are_normalised_with_301() {
+    let (_idx, gate) = setup(Format::Json);
+    let c = http();
+    for (case, path, want) in [
+        ("uppercase and underscore", "Demo_A/", "/simple/demo-a/"),
+        ("missing slash", "demo-a", "/simple/demo-a/"),
+        ("dots", "demo.a/", "/simple/demo-a/"),
+    ] {
+        let resp = c.get(format!("{}{path}", gate.url)).send().unwrap();
+        assert_eq!(resp.status(), 301, "{case}");
+        assert_eq!(resp.headers()[header::LOCATION], want, "{case}");
+    }
+}
+
+#[test]
+fn etag_revalidation_answers_304() {
+    let (_idx, gate) = setup(Format::Json);
+    let c = http();
+    let url = format!("{}demo-a/", gate.url);
+    let first = c.get(&url).header(header::ACCEPT, PIP_ACCEPT).send().unwrap();
+    let etag = first.headers()[header::ETAG].clone();
+    let again =
+        c.get(&url).header(header::ACCEPT, PIP_ACCEPT).header(header::IF_NONE_MATCH, etag.clone()).send().unwrap();
+    assert_eq!(again.status(), 304);
+    // A different format is a different representation: no 304 for HTML with the JSON tag.
+    let html = c.get(&url).header(header::ACCEPT, "text/html").header(header::IF_NONE_MATCH, etag).send().unwrap();
+    assert_eq!(html.status(), 200);
+}
+
+fn file_url(gate: &Pipgate, filename: &str) -> String {
+    let page: serde_json::Value = http()
+        .get(format!("{}{}/", gate.url, filename.split('-').next().unwrap().replace('_', "-")))
+        .header(header::ACCEPT, PIP_ACCEPT)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
+    format!("{}/simple/demo-a/{}", gate.base(), f["url"].as_str().unwrap())
+}
+
+#[test]
+fn artifacts_support_head_ranges_and_never_re_encode() {
+    let (_idx, gate) = setup(Format::Json);
+    let c = http();
+    let bytes = wheel("demo-a", "1.0", &[], &[]).bytes;
+    let len = bytes.len();
+    let url = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+
+    let full = c.get(&url).header(header::ACCEPT_ENCODING, "gzip").send().unwrap();
+    assert_eq!(full.status(), 200);
+    assert!(full.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(full.headers()[header::ACCEPT_RANGES], "bytes");
+    assert_eq!(full.headers()[header::CONTENT_LENGTH], len.to_string().as_str());
+    assert_eq!(full.headers()[header::ETAG], format!("\"{}\"", sha256_hex(&bytes)).as_str());
+    assert_eq!(full.bytes().unwrap().as_ref(), &bytes[..]);
+
+    let head = c.head(&url).send().unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()[header::CONTENT_LENGTH], len.to_string().as_str());
+
+    let cases = [
+        (
+            "zip tail, as uv reads it",
+            "bytes=-22".to_string(),
+            206,
+            Some(format!("bytes {}-{}/{len}", len - 22, len - 1)),
+        ),
+        ("first bytes", "bytes=0-3".to_string(), 206, Some(format!("bytes 0-3/{len}"))),
+        ("past the end", format!("bytes={len}-"), 416, Some(format!("bytes */{len}"))),
+    ];
+    for (case, range, status, content_range) in cases {
+        let r = c.get(&url).header(header::RANGE, &range).send().unwrap();
+        assert_eq!(r.status(), status, "{case}");
+        assert_eq!(
+            r.headers().get(header::CONTENT_RANGE).map(|v| v.to_str().unwrap().to_string()),
+            content_range,
+            "{case}"
+        );
+        if status == 206 {
+            let (s, e) = if range == "bytes=0-3" { (0, 4) } else { (len - 22, len) };
+            assert_eq!(r.bytes().unwrap().as_ref(), &bytes[s..e], "{case}");
+        }
+    }
+    let etag = format!("\"{}\"", sha256_hex(&bytes));
+    assert_eq!(c.get(&url).header(header::IF_NONE_MATCH, etag).send().unwrap().status(), 304);
+}
+
+#[test]
+fn upstream_failures_are_502_or_404_never_served() {
+    let idx = FakeIndex::start(Format::Json);
+    let mut bad = FakeFile::new(wheel("demo-a", "1.0", &[], &[]));
+    bad.wrong_hash = true;
+    idx.add("demo-a", bad);
+    let mut cut = FakeFile::new(wheel("demo-a", "1.1", &[], &[]));
+    cut.truncate = true;
+    idx.add("demo-a", cut);
+    let gate = Pipgate::start(&idx.url(), None);
+    let c = http();
+
+    // Unknown project: the upstream's 404 passes through.
+    assert_eq!(c.get(format!("{}no-such-project/", gate.url)).send().unwrap().status(), 404);
+
+    // Hash mismatch: 502 with a body naming both digests; never served; audited.
+    let page: serde_json::Value =
+        c.get(format!("{}demo-a/", gate.url)).header(header::ACCEPT, PIP_ACCEPT).send().unwrap().json().unwrap();
+    let url_of = |name: &str| {
+        let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == name).unwrap().clone();
+        format!("{}/simple/demo-a/{}", gate.base(), f["url"].as_str().unwrap())
+    };
+    let r = c.get(url_of("demo_a-1.0-py3-none-any.whl")).send().unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().unwrap();
+    assert!(body.contains("promised") && body.contains(&"0".repeat(64)), "{body}");
+
+    // Upstream dies mid-transfer: 502, and no partial file is left to be served later.
+    let r = c.get(url_of("demo_a-1.1-py3-none-any.whl")).send().unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().unwrap();
+    assert!(body.contains("broke after"), "{body}");
+    let leftovers = std::fs::read_dir(gate.data_dir.join("tmp")).unwrap().count();
+    assert_eq!(leftovers, 0, "partial downloads must be removed");
+
+    let audit = gate.audit();
+    let errors: Vec<&serde_json::Value> = audit.iter().filter(|r| r["decision"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{audit:?}");
+    assert!(errors.iter().all(|r| r["fault"] == "upstream"));
+
+    // Upstream 5xx with nothing cached: 502 naming the upstream, not 404.
+    idx.state.lock().unwrap().fail_status = Some(500);
+    let r = c.get(format!("{}other/", gate.url)).send().unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.text().unwrap().contains("HTTP 500"));
+}
+
+#[test]
+fn upstream_down_serves_cached_page_with_a_stale_header_and_uncached_gets_502() {
+    let (mut idx, gate) = setup(Format::Json);
+    let c = http();
+    assert_eq!(c.get(format!("{}demo-a/", gate.url)).send().unwrap().status(), 200);
+    idx.stop();
+    let r = c.get(format!("{}demo-a/", gate.url)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("x-pipgate-stale").is_some());
+    let r = c.get(format!("{}never-fetched/", gate.url)).send().unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.text().unwrap().contains("unreachable"));
+}
+
+#[test]
+fn concurrent_requests_for_one_file_cause_one_upstream_download() {
+    let (idx, gate) = setup(Format::Json);
+    let url = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+    let want = wheel("demo-a", "1.0", &[], &[]).bytes;
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || http().get(url).send().unwrap().bytes().unwrap().to_vec())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), want);
+    }
+    assert_eq!(idx.hits("/files/demo_a-1.0-py3-none-any.whl"), 1);
+}
+
+#[test]
+fn file_urls_work_after_a_restart_without_reading_a_page_first() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo-a", wheel("demo-a", "1.0", &[], &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "# test\n").unwrap();
+    let url_path = {
+        let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("d1"));
+        let u = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+        u.strip_prefix(&gate.base()).unwrap().to_string()
+    };
+    // Fresh data dir: the origin is not stored, so pipgate finds it from the filename's project page.
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("d2"));
+    let r = http().get(format!("{}{url_path}", gate.base())).send().unwrap();
+    assert_eq!(r.status(), 200, "{}", gate.log());
+}
