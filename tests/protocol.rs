@@ -247,3 +247,33 @@ fn file_urls_work_after_a_restart_without_reading_a_page_first() {
     let r = http().get(format!("{}{url_path}", gate.base())).send().unwrap();
     assert_eq!(r.status(), 200, "{}", gate.log());
 }
+
+#[test]
+fn a_1_gib_artifact_is_proxied_with_bounded_memory() {
+    let idx = FakeIndex::start(Format::Json);
+    let (filename, generated) = Generated::wheel("big-one", "1.0", 1024);
+    let (len, sha) = (generated.len, generated.sha256.clone());
+    let mut f = FakeFile::new(Dist { filename: filename.clone(), bytes: vec![], metadata: None });
+    f.generated = Some(std::sync::Arc::new(generated));
+    idx.add("big-one", f);
+    let gate = Pipgate::start(&idx.url(), None);
+    let url = file_url(&gate, &filename);
+    let mut resp = http().get(url).send().unwrap();
+    assert_eq!(resp.status(), 200, "{}", gate.log());
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let mut got: u64 = 0;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut resp, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got += n as u64;
+        sha2::Digest::update(&mut hasher, &buf[..n]);
+    }
+    assert_eq!(got, len);
+    assert_eq!(hex::encode(sha2::Digest::finalize(hasher)), sha);
+    let rss = peak_rss_mib(gate.child.id());
+    println!("pipgate peak RSS while proxying and scanning a {} MiB artifact: {rss} MiB", len >> 20);
+    assert!(rss < 256, "peak RSS {rss} MiB is not bounded");
+}

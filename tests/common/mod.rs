@@ -161,6 +161,8 @@ pub struct FakeFile {
     pub wrong_hash: bool,
     /// Send only the first half of the body, then drop the connection.
     pub truncate: bool,
+    /// A large generated body (never held in memory): replaces `dist.bytes`.
+    pub generated: Option<Arc<Generated>>,
 }
 
 impl FakeFile {
@@ -171,6 +173,7 @@ impl FakeFile {
             upload_time: Some("2024-01-02T03:04:05.000000Z".into()),
             wrong_hash: false,
             truncate: false,
+            generated: None,
         }
     }
 }
@@ -308,6 +311,7 @@ fn fake_handle(st: &Mutex<FakeState>, req: Request<hyper::body::Incoming>) -> Re
                     None => Response::builder().status(404).body(body("")).unwrap(),
                 },
                 Some(f) if f.truncate => truncated(&f.dist.bytes),
+                Some(f) if f.generated.is_some() => f.generated.as_ref().unwrap().response(),
                 Some(f) => Response::builder()
                     .header("content-type", "application/octet-stream")
                     .header("content-length", f.dist.bytes.len())
@@ -350,12 +354,10 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
             format!("../../files/{}", f.dist.filename)
         }
     };
-    let hash_for = |f: &FakeFile| {
-        if f.wrong_hash {
-            "0".repeat(64)
-        } else {
-            sha256_hex(&f.dist.bytes)
-        }
+    let hash_for = |f: &FakeFile| match (&f.generated, f.wrong_hash) {
+        (_, true) => "0".repeat(64),
+        (Some(g), _) => g.sha256.clone(),
+        (None, _) => sha256_hex(&f.dist.bytes),
     };
     match s.format {
         Format::Json => {
@@ -364,7 +366,7 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
                 .map(|f| {
                     let mut o = serde_json::json!({
                         "filename": f.dist.filename, "url": url_for(f), "hashes": {"sha256": hash_for(f)},
-                        "requires-python": ">=3.8", "size": f.dist.bytes.len(),
+                        "requires-python": ">=3.8", "size": f.generated.as_ref().map(|g| g.len).unwrap_or(f.dist.bytes.len() as u64),
                         "yanked": f.yanked.clone().map(serde_json::Value::String).unwrap_or(serde_json::Value::Bool(false)),
                     });
                     if let Some(t) = &f.upload_time {
@@ -576,4 +578,119 @@ pub fn show(o: &Output) -> String {
 
 pub fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
+}
+
+// ---------------------------------------------------------------- big generated wheel
+
+/// A valid wheel (stored zip) with one member of `n_chunks` MiB, streamed, never in memory.
+pub struct Generated {
+    pub prefix: Vec<u8>,
+    pub chunk: Vec<u8>,
+    pub n_chunks: u64,
+    pub suffix: Vec<u8>,
+    pub len: u64,
+    pub sha256: String,
+}
+
+impl Generated {
+    pub fn wheel(name: &str, version: &str, mib: u64) -> (String, Generated) {
+        let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let mut crc = flate2::Crc::new();
+        for _ in 0..mib {
+            crc.update(&chunk);
+        }
+        let big_len = (mib << 20) as u32;
+        let meta = core_metadata(name, version, &[]).into_bytes();
+        let mut m_crc = flate2::Crc::new();
+        m_crc.update(&meta);
+        let module = name.replace('-', "_");
+        let big_name = format!("{module}/data.bin");
+        let meta_name = format!("{module}-{version}.dist-info/METADATA");
+        let local = |name: &str, crc: u32, size: u32| {
+            let mut h = Vec::new();
+            h.extend_from_slice(&0x04034b50u32.to_le_bytes());
+            h.extend_from_slice(&20u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes()); // stored
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&0x21u16.to_le_bytes());
+            h.extend_from_slice(&crc.to_le_bytes());
+            h.extend_from_slice(&size.to_le_bytes());
+            h.extend_from_slice(&size.to_le_bytes());
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(name.as_bytes());
+            h
+        };
+        let central = |name: &str, crc: u32, size: u32, offset: u32| {
+            let mut h = Vec::new();
+            h.extend_from_slice(&0x02014b50u32.to_le_bytes());
+            h.extend_from_slice(&20u16.to_le_bytes());
+            h.extend_from_slice(&20u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&0x21u16.to_le_bytes());
+            h.extend_from_slice(&crc.to_le_bytes());
+            h.extend_from_slice(&size.to_le_bytes());
+            h.extend_from_slice(&size.to_le_bytes());
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&[0; 8]);
+            h.extend_from_slice(&0u32.to_le_bytes());
+            h.extend_from_slice(&offset.to_le_bytes());
+            h.extend_from_slice(name.as_bytes());
+            h
+        };
+        let mut prefix = local(&meta_name, m_crc.sum(), meta.len() as u32);
+        prefix.extend_from_slice(&meta);
+        let big_offset = prefix.len() as u32;
+        prefix.extend_from_slice(&local(&big_name, crc.sum(), big_len));
+        let cd_offset = big_offset as u64 + (prefix.len() as u64 - big_offset as u64) + (mib << 20);
+        let mut suffix = central(&meta_name, m_crc.sum(), meta.len() as u32, 0);
+        suffix.extend_from_slice(&central(&big_name, crc.sum(), big_len, big_offset));
+        let cd_size = suffix.len() as u32;
+        suffix.extend_from_slice(&0x06054b50u32.to_le_bytes());
+        suffix.extend_from_slice(&[0; 4]);
+        suffix.extend_from_slice(&2u16.to_le_bytes());
+        suffix.extend_from_slice(&2u16.to_le_bytes());
+        suffix.extend_from_slice(&cd_size.to_le_bytes());
+        suffix.extend_from_slice(&(cd_offset as u32).to_le_bytes());
+        suffix.extend_from_slice(&0u16.to_le_bytes());
+        let mut sha = Sha256::new();
+        sha.update(&prefix);
+        for _ in 0..mib {
+            sha.update(&chunk);
+        }
+        sha.update(&suffix);
+        let len = prefix.len() as u64 + (mib << 20) + suffix.len() as u64;
+        let g = Generated { prefix, chunk, n_chunks: mib, suffix, len, sha256: hex::encode(sha.finalize()) };
+        (format!("{module}-{version}-py3-none-any.whl"), g)
+    }
+
+    fn response(&self) -> Response<FakeBody> {
+        let parts: Vec<Bytes> = std::iter::once(Bytes::from(self.prefix.clone()))
+            .chain((0..self.n_chunks).map({
+                let c = Bytes::from(self.chunk.clone());
+                move |_| c.clone()
+            }))
+            .chain(std::iter::once(Bytes::from(self.suffix.clone())))
+            .collect();
+        let stream = futures_util::stream::iter(parts.into_iter().map(|b| Ok(hyper::body::Frame::data(b))));
+        Response::builder()
+            .header("content-length", self.len)
+            .body(http_body_util::StreamBody::new(stream).boxed())
+            .unwrap()
+    }
+}
+
+/// Peak resident memory of a process, from /proc (Linux), in MiB.
+pub fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb / 1024
 }
