@@ -1,0 +1,80 @@
+//! Install benchmark (not a test: run `bench/install.sh`). Installs 20 packages with real pip
+//! and real uv, straight from the fake upstream and through pipgate (cold and warm cache),
+//! interleaved over several rounds in one process, and prints medians and ratios.
+
+mod common;
+use common::*;
+use std::time::Instant;
+
+const PACKAGES: usize = 20;
+
+fn corpus() -> FakeIndex {
+    let idx = FakeIndex::start(Format::Json);
+    for i in 0..PACKAGES {
+        let name = format!("bench-pkg-{i:02}");
+        // Sizes from ~20 KB to ~2 MB of Python source, deterministic, poorly compressible.
+        let lines = 200 + (i * i * 60);
+        let mut body = String::with_capacity(lines * 48);
+        let mut x: u64 = 0x9e3779b97f4a7c15 ^ i as u64;
+        for l in 0..lines {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            body.push_str(&format!("VALUE_{l} = 0x{x:016x}  # {x:x}\n"));
+        }
+        let deps: Vec<String> =
+            if i + 1 < PACKAGES && i % 3 != 2 { vec![format!("bench-pkg-{:02}", i + 1)] } else { vec![] };
+        let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+        let module = name.replace('-', "_");
+        let data_path = format!("{module}/data.py");
+        idx.add_dist(&name, wheel(&name, "1.0", &deps, &[(&data_path, &body)]));
+    }
+    idx
+}
+
+fn names() -> Vec<String> {
+    (0..PACKAGES).map(|i| format!("bench-pkg-{i:02}")).collect()
+}
+
+fn install(client: &str, index: &str) -> f64 {
+    let venv = Venv::new();
+    let names = names();
+    let mut args: Vec<&str> = vec!["install", "--index-url", index];
+    args.extend(names.iter().map(String::as_str));
+    let t = Instant::now();
+    let out = if client == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
+    let secs = t.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", show(&out));
+    secs
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+#[test]
+#[ignore = "benchmark: run bench/install.sh"]
+fn bench_install_direct_vs_pipgate() {
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let idx = corpus();
+    let mut results: std::collections::BTreeMap<(String, &str), Vec<f64>> = Default::default();
+    for round in 0..rounds {
+        for client in ["pip", "uv"] {
+            results.entry((client.into(), "direct")).or_default().push(install(client, &idx.url()));
+            let gate = Pipgate::start(&idx.url(), None);
+            results.entry((client.into(), "pipgate cold")).or_default().push(install(client, &gate.url));
+            results.entry((client.into(), "pipgate warm")).or_default().push(install(client, &gate.url));
+        }
+        eprintln!("round {} of {rounds} done", round + 1);
+    }
+    println!("\n{PACKAGES} packages, {rounds} rounds, median seconds (ratio to direct install of the same client)");
+    println!("{:<6} {:<14} {:>8} {:>7}", "client", "mode", "median", "ratio");
+    for client in ["pip", "uv"] {
+        let direct = median(results[&(client.to_string(), "direct")].clone());
+        for mode in ["direct", "pipgate cold", "pipgate warm"] {
+            let m = median(results[&(client.to_string(), mode)].clone());
+            println!("{client:<6} {mode:<14} {m:>8.3} {:>6.2}x", m / direct);
+        }
+    }
+}
