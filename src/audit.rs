@@ -174,3 +174,98 @@ mod tests {
         assert!(files > 2, "expected rotated files, found {files}");
     }
 }
+
+/// Filters for reading the log back (`pipgate audit`).
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pub blocked_only: bool,
+    /// Records at or after this RFC 3339 time.
+    pub since: Option<time::OffsetDateTime>,
+    /// Normalised project name.
+    pub project: Option<String>,
+}
+
+impl Query {
+    pub fn matches(&self, r: &AuditRecord) -> bool {
+        if self.blocked_only && r.decision != "block" {
+            return false;
+        }
+        if let Some(p) = &self.project {
+            if &r.project != p {
+                return false;
+            }
+        }
+        if let Some(since) = self.since {
+            let t = time::OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339);
+            if t.map(|t| t < since).unwrap_or(true) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Parse `--since`: an RFC 3339 time, a date (`2026-01-31`), or an age like `90m`, `24h`, `7d`.
+pub fn parse_since(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(&format!("{s}T00:00:00Z"), &Rfc3339) {
+        return Ok(t);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 =
+        num.parse().map_err(|_| format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or an age like 24h / 7d"))?;
+    let d = match unit {
+        "s" => time::Duration::seconds(n),
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        _ => return Err(format!("--since {s:?}: unknown unit {unit:?} (use s, m, h, d)")),
+    };
+    Ok(now - d)
+}
+
+/// A fixed-width table of records for terminals.
+pub fn render_table(records: &[AuditRecord]) -> String {
+    let mut out = format!(
+        "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
+        "TIME", "DECISION", "PROJECT", "VERSION", "FINDINGS", "REASON"
+    );
+    for r in records {
+        let reason = r.reasons.first().map(|x| x.message.as_str()).unwrap_or("");
+        let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
+        out.push_str(&format!(
+            "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
+            r.time.get(..19).unwrap_or(&r.time),
+            r.decision,
+            r.project,
+            r.version.as_deref().unwrap_or("-"),
+            findings,
+            reason.chars().take(100).collect::<String>()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_times_dates_and_ages() {
+        let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+        let cases = [
+            ("rfc3339", "2026-11-20T08:00:00Z", Some(time::macros::datetime!(2026-11-20 08:00 UTC))),
+            ("date", "2026-11-20", Some(time::macros::datetime!(2026-11-20 00:00 UTC))),
+            ("hours", "24h", Some(time::macros::datetime!(2026-11-22 12:00 UTC))),
+            ("days", "7d", Some(time::macros::datetime!(2026-11-16 12:00 UTC))),
+            ("bad unit", "3w", None),
+            ("garbage", "yesterday", None),
+        ];
+        for (case, input, want) in cases {
+            assert_eq!(parse_since(input, now).ok(), want, "{case}");
+        }
+    }
+}

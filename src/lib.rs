@@ -16,6 +16,7 @@
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`store`] | durable state behind one trait (file origins, scan reports) | policy |
 //! | [`config`] | flags, env, policy settings, upstream discovery | serve |
+//! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //!
 //! [`model`] is the shared vocabulary and [`error`] the typed errors with their fault.
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod gate;
 pub mod index;
 pub mod model;
 pub mod policy;
+pub mod reload;
 pub mod respond;
 pub mod scan;
 pub mod server;

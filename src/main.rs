@@ -24,6 +24,35 @@ struct Cli {
 enum Command {
     /// Run the proxy. Point pip/uv at http://LISTEN/simple/.
     Serve(ServeArgs),
+    /// Read the audit log.
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    /// The data directory `serve` uses (default: pipgate-data/ beside --policy).
+    #[arg(long, env = "PIPGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Used only to find the default data directory.
+    #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
+    policy: PathBuf,
+    /// Only blocked installs.
+    #[arg(long)]
+    blocked: bool,
+    /// RFC 3339 time, YYYY-MM-DD, or an age such as 24h or 7d.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only this project (any spelling; it is normalised).
+    #[arg(long)]
+    project: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: AuditFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AuditFormat {
+    Json,
+    Table,
 }
 
 #[derive(clap::Args)]
@@ -58,6 +87,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Audit(args) => audit(args),
     }
 }
 
@@ -78,6 +108,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let app = App::new(cfg.clone(), policy, Scanner::new(Limits::default()))?;
+        pipgate::reload::spawn(app.policy.clone(), args.policy.clone());
         let listener =
             tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
@@ -91,6 +122,37 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(|| config::default_data_dir(&args.policy));
+    let dir = pipgate::config::DataDir::new(&data_dir).audit();
+    let now = time::OffsetDateTime::now_utc();
+    let query = pipgate::audit::Query {
+        blocked_only: args.blocked,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| pipgate::audit::parse_since(s, now))
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        project: args.project.as_deref().map(pipgate::model::normalize_project_name),
+    };
+    let records: Vec<_> = pipgate::audit::read_all(&dir)
+        .with_context(|| format!("reading the audit log in {}", dir.display()))?
+        .into_iter()
+        .filter(|r| query.matches(r))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        AuditFormat::Json => {
+            for r in &records {
+                writeln!(out, "{}", serde_json::to_string(r)?)?;
+            }
+        }
+        AuditFormat::Table => write!(out, "{}", pipgate::audit::render_table(&records))?,
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
