@@ -7,11 +7,9 @@ use std::sync::Arc;
 
 /// A TLS front on 127.0.0.1:0 that forwards bytes to `backend` (the fake index).
 fn tls_front(backend: std::net::SocketAddr, cert_pem: &str, key_pem: &str) -> std::net::SocketAddr {
-    let certs = vec![rustls::pki_types::CertificateDer::from(
-        rustls::pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes())
-            .map(|c: rustls::pki_types::CertificateDer| c.into_owned())
-            .unwrap(),
-    )];
+    let cert: rustls::pki_types::CertificateDer =
+        rustls::pki_types::pem::PemObject::from_pem_slice(cert_pem.as_bytes()).unwrap();
+    let certs = vec![cert.into_owned()];
     let key: rustls::pki_types::PrivateKeyDer =
         rustls::pki_types::pem::PemObject::from_pem_slice(key_pem.as_bytes()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
