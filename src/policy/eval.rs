@@ -38,8 +38,12 @@ struct Decided {
 
 impl Policy {
     fn verdict(&self, decision: Decision, reasons: Vec<Reason>, findings: &[Finding]) -> Verdict {
-        let mut ids: Vec<String> = findings.iter().map(|f| f.detector.clone()).collect();
-        ids.dedup();
+        let mut ids: Vec<String> = Vec::new();
+        for f in findings {
+            if !ids.contains(&f.detector) {
+                ids.push(f.detector.clone());
+            }
+        }
         Verdict {
             decision,
             reasons,
@@ -124,6 +128,13 @@ impl Policy {
         let r = self.failure_reason(&facts.filename, what, vec![]);
         let decision = if self.dangerous_fail_open { Decision::Annotate } else { Decision::Block };
         self.verdict(decision, vec![r], &[])
+    }
+
+    /// The verdict when there is no usable policy at all (it failed to load): always block.
+    pub fn policy_error_verdict(facts: &ArtifactFacts, error: &super::PolicyError) -> Verdict {
+        let first = error.problems.first().map_or(error.message.clone(), |p| p.to_string());
+        let message = format!("no valid policy to decide {}: {first}; pipgate fails closed", facts.filename);
+        Verdict::block(reason("fail-closed:policy", message, vec![]))
     }
 
     fn failure_reason(&self, filename: &str, what: &str, findings: Vec<String>) -> Reason {

@@ -6,8 +6,11 @@
 //! YAML path and line of a bad value.
 
 use crate::model::{Category, FileRole, Severity};
-use serde::Deserialize;
+use serde::de::{self, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
 /// One policy file, before `extends` merging and validation.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -38,8 +41,7 @@ pub struct RawPolicy {
 }
 
 /// `upstream: URL` or `upstream: { url: URL }`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum RawUpstream {
     Url(String),
     Table(RawUpstreamTable),
@@ -92,9 +94,9 @@ pub struct RawDefaults {
     pub category: BTreeMap<Category, Action>,
 }
 
-/// One string or a list of strings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// One value or a list of values (hand-written so errors keep the inner message,
+/// e.g. "unknown variant `netwrk`", instead of serde's untagged "did not match").
+#[derive(Debug, Clone)]
 pub enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
@@ -196,4 +198,72 @@ pub enum MissingUploadTime {
 pub struct RawSdists {
     /// Minimum action for an sdist's `execution.install-hook` finding (acceptances still win).
     pub install_hooks: Option<Action>,
+}
+
+struct OneOrManyVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
+    type Value = OneOrMany<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value or a list of values")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            out.push(item);
+        }
+        Ok(OneOrMany::Many(out))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrManyVisitor(PhantomData))
+    }
+}
+
+struct UpstreamVisitor;
+
+impl<'de> Visitor<'de> for UpstreamVisitor {
+    type Value = RawUpstream;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a URL or a map `{ url: URL }`")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RawUpstream::Url(v.to_string()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RawUpstreamTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawUpstream::Table)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawUpstream {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UpstreamVisitor)
+    }
 }

@@ -374,6 +374,9 @@ fn fail_closed_unless_dangerous_fail_open() {
         assert_eq!((v.decision, codes(&v)), (want, vec![code]), "{case}: failure");
     }
     assert!(!closed.is_dangerously_fail_open());
+    let err = Policy::from_str_with_catalog("p.yaml", "rulez: []", KNOWN).unwrap_err();
+    let v = Policy::policy_error_verdict(&facts("x", "1"), &err);
+    assert_eq!((v.decision, codes(&v)), (Decision::Block, vec!["fail-closed:policy".to_string()]));
     assert!(open.check_text(NOW, 14).contains("dangerous_fail_open is true"));
 }
 
@@ -486,6 +489,11 @@ fn error_messages_name_file_path_and_line() {
         ("bad_duration_and_list", "cooldown:\n  min_age: 3 days\ndeny:\n  - \"pkg==>1\"\n"),
         ("duplicate_ids", "rules:\n  - { id: x, action: block }\n  - { id: x, action: allow }\n"),
         ("bad_listen", "listen: localhost\n"),
+        ("unknown_category_in_list", "rules:\n  - match:\n      category: [network, netwrk]\n    action: block\n"),
+        ("unknown_role", "rules:\n  - match: { role: install }\n    action: block\n"),
+        ("unquoted_version", "acceptances:\n  - id: A\n    owner: o\n    findings: network.*\n    project: p\n    version: 1.0\n    reason: r\n    ticket: t\n    expires: 2027-01-01\n"),
+        ("bad_upstream", "upstream: { uri: \"https://index.example.org/simple/\" }\n"),
+        ("upstream_not_http", "upstream: \"ftp://index.example.org/simple/\"\n"),
     ];
     for (name, yaml) in cases {
         insta::assert_snapshot!(name, error_text(yaml));
