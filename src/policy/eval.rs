@@ -123,8 +123,8 @@ impl Policy {
 
     /// A failure the proxy met (`hash-mismatch`, `scan-crash`, ...): block, unless the
     /// policy says `dangerous_fail_open: true`, in which case annotate and say so loudly.
-    pub fn evaluate_failure(&self, facts: &ArtifactFacts, what: &str, now: OffsetDateTime) -> Verdict {
-        let _ = now;
+    /// `now` is taken for symmetry with [`Policy::evaluate`]; failures do not expire.
+    pub fn evaluate_failure(&self, facts: &ArtifactFacts, what: &str, _now: OffsetDateTime) -> Verdict {
         let r = self.failure_reason(&facts.filename, what, vec![]);
         let decision = if self.dangerous_fail_open { Decision::Annotate } else { Decision::Block };
         self.verdict(decision, vec![r], &[])

@@ -4,6 +4,7 @@
 //! Owns: all file I/O of the policy module and the merge semantics. Must not: evaluate.
 
 use super::compile::{Ctx, Partial};
+use super::locate::{line_of, render, Seg};
 use super::schema::{Action, MissingUploadTime, RawPolicy};
 use super::{Policy, PolicyError, Problem, Settings};
 use crate::model::{IndexMode, Severity};
@@ -22,6 +23,10 @@ pub fn load(path: &Path, known: &[&str]) -> Result<Policy, PolicyError> {
     let mut chain = Vec::new();
     let mut visiting = Vec::new();
     read_chain(path, true, known, &mut visiting, &mut chain).map_err(|p| PolicyError::new(&root, p))?;
+    let duplicates = duplicate_ids(&chain);
+    if !duplicates.is_empty() {
+        return Err(PolicyError::new(&root, duplicates));
+    }
     Ok(assemble(chain, known))
 }
 
@@ -75,6 +80,31 @@ fn read_chain(
     let partial = compile_one(&name, &text, &raw, is_root, known)?;
     chain.push(Source { name, text, partial });
     Ok(())
+}
+
+/// Rule and acceptance ids repeated across the files of an `extends` chain.
+fn duplicate_ids(chain: &[Source]) -> Vec<Problem> {
+    let mut rules = std::collections::BTreeMap::new();
+    let mut acceptances = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for s in chain {
+        let ids = s.partial.rules.iter().map(|r| ("rules", r.label.clone()));
+        let ids =
+            ids.enumerate().chain(s.partial.acceptances.iter().map(|a| ("acceptances", a.id.clone())).enumerate());
+        for (i, (list, id)) in ids {
+            let seen = if list == "rules" { &mut rules } else { &mut acceptances };
+            if let Some(first) = seen.insert(id.clone(), s.name.clone()) {
+                let path = [Seg::Key(list.to_string()), Seg::Index(i), Seg::Key("id".to_string())];
+                out.push(Problem {
+                    file: s.name.clone(),
+                    yaml_path: render(&path),
+                    line: line_of(&s.text, &path),
+                    message: format!("id {id:?} is already used in {first}; ids must be unique across `extends`"),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// YAML → typed raw policy; serde's message keeps its path, the line comes from its location.

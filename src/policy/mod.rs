@@ -128,8 +128,8 @@ impl Policy {
         load::load(path, known)
     }
 
-    /// Parse a policy from text (no `extends` allowed relative to nothing: `name` is used
-    /// in messages and as the directory anchor is the current directory).
+    /// Parse a policy from text, `name` standing for its file in messages. `extends` is
+    /// refused here (there is no directory to resolve it against): use [`Policy::load`].
     pub fn from_str_with_catalog(name: &str, text: &str, known: &[&str]) -> Result<Policy, PolicyError> {
         load::from_text(name, text, known)
     }

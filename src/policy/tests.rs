@@ -556,6 +556,12 @@ fn extends_reports_cycles_and_base_errors() {
     let bad_base = write(dir.path(), "c.yaml", "# team\nextends: d.yaml\n");
     write(dir.path(), "d.yaml", "rules:\n  - action: nope\n");
     let self_loop = write(dir.path(), "e.yaml", "extends: ./e.yaml\n");
+    write(dir.path(), "f.yaml", "rules:\n  - { action: block }\n  - { id: shared, action: block }\n");
+    let dup = write(
+        dir.path(),
+        "g.yaml",
+        "extends: f.yaml\nrules:\n  - { action: allow }\n  - id: shared\n    action: allow\n",
+    );
     let dir_text = dir.path().canonicalize().unwrap().display().to_string();
     let raw_dir = dir.path().display().to_string();
     let clean = |e: PolicyError| e.to_string().replace(&dir_text, "DIR").replace(&raw_dir, "DIR");
@@ -563,6 +569,7 @@ fn extends_reports_cycles_and_base_errors() {
     insta::assert_snapshot!("extends_cycle", cycle);
     insta::assert_snapshot!("extends_bad_base", clean(Policy::load_with_catalog(&bad_base, KNOWN).unwrap_err()));
     assert!(clean(Policy::load_with_catalog(&self_loop, KNOWN).unwrap_err()).contains("cycle"));
+    insta::assert_snapshot!("extends_duplicate_id", clean(Policy::load_with_catalog(&dup, KNOWN).unwrap_err()));
 }
 
 #[test]
