@@ -18,8 +18,9 @@ use time::OffsetDateTime;
 pub const UNREADABLE: &str = "anomaly.unreadable-archive";
 const INSTALL_HOOK: &str = "execution.install-hook";
 
-/// RFC 3339 without sub-seconds, for messages.
+/// RFC 3339 in UTC without sub-seconds, for messages.
 pub fn fmt_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
     t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
@@ -182,44 +183,53 @@ impl Policy {
         self.weigh_findings(facts, findings, now, floor, reasons)
     }
 
+    /// Decide each finding; the strictest decides the artifact. Reasons are ordered so the
+    /// one that decided comes first (block, then expired acceptances, annotate, allow, notes),
+    /// since pip and uv show the first.
     fn weigh_findings(
         &self,
         facts: &ArtifactFacts,
         findings: &[Finding],
         now: OffsetDateTime,
         floor: Decision,
-        mut reasons: Vec<Reason>,
+        notes: Vec<Reason>,
     ) -> Verdict {
         let mut decision = floor;
         let mut acceptances: Vec<String> = Vec::new();
         let (mut hide, mut yank) = (false, false);
+        let mut ranked: Vec<(u8, Reason)> =
+            notes.into_iter().map(|r| (if r.code.starts_with("fail-open") { 9 } else { 0 }, r)).collect();
         let weighed: Vec<&Finding> = findings.iter().filter(|f| f.detector != UNREADABLE).collect();
-        if weighed.is_empty() && reasons.is_empty() {
-            reasons.push(reason("no-findings", "the scan found nothing to weigh", vec![]));
+        if weighed.is_empty() && ranked.is_empty() {
+            ranked.push((0, reason("no-findings", "the scan found nothing to weigh", vec![])));
         }
         for f in weighed {
-            reasons.extend(self.expired_acceptances(facts, f, now));
+            for r in self.expired_acceptances(facts, f, now) {
+                add_reason(&mut ranked, 5, r.code, r.message, &f.detector);
+            }
             let d = self.decide(facts, f, now);
             decision = stricter(decision, to_decision(d.action));
             if d.action == Action::Block {
                 hide |= d.index == Some(IndexMode::Hide);
                 yank |= d.index == Some(IndexMode::Yank);
             }
-            if let Some(id) = d.acceptance {
-                if !acceptances.contains(&id) {
-                    acceptances.push(id);
-                }
+            if let Some(id) = d.acceptance.filter(|id| !acceptances.contains(id)) {
+                acceptances.push(id);
             }
-            add_reason(&mut reasons, d.code, d.message, &f.detector);
+            let weight = match d.action {
+                Action::Block => 6,
+                Action::Annotate => 4,
+                Action::Allow => 2,
+            };
+            add_reason(&mut ranked, weight, d.code, d.message, &f.detector);
         }
-        let mut v = self.verdict(decision, reasons, findings);
+        ranked.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+        let mut v = self.verdict(decision, ranked.into_iter().map(|(_, r)| r).collect(), findings);
         v.acceptances = acceptances;
-        v.index = if hide {
-            IndexMode::Hide
-        } else if yank {
-            IndexMode::Yank
-        } else {
-            self.index
+        v.index = match (hide, yank) {
+            (true, _) => IndexMode::Hide,
+            (false, true) => IndexMode::Yank,
+            _ => self.index,
         };
         v
     }
@@ -301,12 +311,12 @@ impl Policy {
     }
 }
 
-/// Merge a finding into an existing reason with the same code, or add a new one.
-fn add_reason(reasons: &mut Vec<Reason>, code: String, message: String, detector: &str) {
-    match reasons.iter_mut().find(|r| r.code == code) {
-        Some(r) if !r.findings.iter().any(|d| d == detector) => r.findings.push(detector.to_string()),
+/// Merge a finding into an existing reason with the same code and message, or add a new one.
+fn add_reason(reasons: &mut Vec<(u8, Reason)>, weight: u8, code: String, message: String, detector: &str) {
+    match reasons.iter_mut().find(|(_, r)| r.code == code && r.message == message) {
+        Some((_, r)) if !r.findings.iter().any(|d| d == detector) => r.findings.push(detector.to_string()),
         Some(_) => {}
-        None => reasons.push(reason(code, message, vec![detector.to_string()])),
+        None => reasons.push((weight, reason(code, message, vec![detector.to_string()]))),
     }
 }
 

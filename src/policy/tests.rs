@@ -183,7 +183,11 @@ fn strictest_finding_decides_and_every_contributor_is_listed() {
         [f("execution.subprocess", Low), f("network.downloads-file", Medium), f("execution.subprocess", High)];
     let v = p.evaluate(&facts("other", "1"), &findings, NOW);
     assert_eq!(v.decision, Decision::Block);
-    assert_eq!(codes(&v), ["default:severity", "rule:rules[2]"]);
+    assert_eq!(codes(&v), ["default:severity", "rule:rules[2]", "default:severity"], "the blocking reason first");
+    assert_eq!(v.reasons[0].message, "severity default for high: block");
+    assert_eq!(v.reasons[0].findings, ["execution.subprocess"]);
+    let v = p.evaluate(&facts("tool-a", "1"), &[f("network.downloads-file", High), f("secrets.private-key", Low)], NOW);
+    assert_eq!(codes(&v), ["rule:block-secrets", "rule:allow-downloads-in-tools"]);
 }
 
 #[test]
@@ -274,7 +278,9 @@ fn acceptance_expiry_is_exact_to_the_minute() {
         assert!(codes(&v).contains(&code.to_string()), "{case}: {:?}", codes(&v));
     }
     let v = p.evaluate(&facts("dated", "1"), &[f("network.downloads-file", High)], datetime!(2026-12-02 00:00 UTC));
-    assert!(v.reasons[0].message.contains("acceptance ACC-DATE expired at 2026-12-01T00:00:00Z"), "{:?}", v.reasons);
+    let expired = v.reasons.iter().find(|r| r.code == "acceptance-expired:ACC-DATE").expect("expired reason");
+    assert!(expired.message.contains("acceptance ACC-DATE expired at 2026-12-01T00:00:00Z"), "{expired:?}");
+    assert_eq!(v.reasons[0].code, "default:severity", "the blocking reason comes first");
     let ok = p.evaluate(&facts("dated", "1"), &[f("network.downloads-file", High)], NOW);
     assert_eq!(ok.acceptances, ["ACC-DATE"]);
 }
