@@ -118,9 +118,20 @@ fn parse(name: &str, text: &str) -> Result<RawPolicy, Problem> {
             Some(i) => &full[..i],
             None => full.as_str(),
         };
-        let (yaml_path, message) = split_serde_path(message);
+        let (yaml_path, message) = split_serde_path(&plain_type_names(message));
         Problem { file: name.to_string(), yaml_path, line: e.location().map(|l| l.line()), message }
     })
+}
+
+/// serde names our structs (`expected struct RawRule`); users need "a mapping".
+fn plain_type_names(message: &str) -> String {
+    match message.find("struct Raw") {
+        Some(i) => {
+            let end = message[i + 7..].find(|c: char| !c.is_alphanumeric()).map_or(message.len(), |e| i + 7 + e);
+            format!("{}a mapping{}", &message[..i], &message[end..])
+        }
+        None => message.to_string(),
+    }
 }
 
 /// serde_yaml_ng writes `rules[0].match: unknown field ...`; split off the path.

@@ -495,6 +495,7 @@ fn error_messages_name_file_path_and_line() {
         ("bad_duration_and_list", "cooldown:\n  min_age: 3 days\ndeny:\n  - \"pkg==>1\"\n"),
         ("duplicate_ids", "rules:\n  - { id: x, action: block }\n  - { id: x, action: allow }\n"),
         ("bad_listen", "listen: localhost\n"),
+        ("rule_not_a_mapping", "rules:\n  - block\n"),
         ("unknown_category_in_list", "rules:\n  - match:\n      category: [network, netwrk]\n    action: block\n"),
         ("unknown_role", "rules:\n  - match: { role: install }\n    action: block\n"),
         ("unquoted_version", "acceptances:\n  - id: A\n    owner: o\n    findings: network.*\n    project: p\n    version: 1.0\n    reason: r\n    ticket: t\n    expires: 2027-01-01\n"),
@@ -661,4 +662,21 @@ fn docs_yaml_examples_are_valid() {
 fn policy_is_send_sync_clone_and_cheap_to_share() {
     fn check<T: Send + Sync + Clone + 'static>() {}
     check::<Policy>();
+}
+
+#[test]
+fn edge_documents() {
+    let cases = [
+        ("comments only", "# nothing\n", true),
+        ("empty map", "{}\n", true),
+        ("document marker", "---\nindex: yank\n", true),
+        ("a list is not a policy", "- rules\n", false),
+        ("syntax error", "rules: [\n", false),
+    ];
+    for (case, yaml, ok) in cases {
+        let got = Policy::from_str_with_catalog("p.yaml", yaml, KNOWN);
+        assert_eq!(got.is_ok(), ok, "{case}: {:?}", got.err().map(|e| e.to_string()));
+    }
+    let err = Policy::from_str_with_catalog("p.yaml", "index: yank\nrules: [\n", KNOWN).unwrap_err();
+    assert!(err.problems[0].line.is_some(), "{err}");
 }
