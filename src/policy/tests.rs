@@ -680,3 +680,28 @@ fn edge_documents() {
     let err = Policy::from_str_with_catalog("p.yaml", "index: yank\nrules: [\n", KNOWN).unwrap_err();
     assert!(err.problems[0].line.is_some(), "{err}");
 }
+
+#[test]
+fn shipped_policy_loads_with_the_crate_catalog_and_locates_errors() {
+    let path = repo_file("policy.yaml");
+    Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cases = [
+        ("cooldown duration", "min_age: 3d", "min_age: 3 days", "cooldown.min_age"),
+        (
+            "rule severity in flow map",
+            "severity: \">= high\" }\n    action: block\n\n  - id: exfil",
+            "severity: \">= hgh\" }\n    action: block\n\n  - id: exfil",
+            "rules[1].match.severity",
+        ),
+        ("acceptance expiry", "expires: 2027-06-30", "expires: soon", "acceptances[0].expires"),
+    ];
+    for (case, from, to, yaml_path) in cases {
+        assert!(text.contains(from), "{case}: policy.yaml changed");
+        let broken = text.replacen(from, to, 1);
+        let err = Policy::from_str_with_catalog("policy.yaml", &broken, KNOWN).unwrap_err();
+        let want_line = broken.lines().position(|l| l.contains(to.lines().next().unwrap())).unwrap() + 1;
+        let p = &err.problems[0];
+        assert_eq!((p.yaml_path.as_str(), p.line), (yaml_path, Some(want_line)), "{case}: {err}");
+    }
+}
