@@ -386,20 +386,7 @@ impl Ctx<'_> {
         if findings.is_empty() && self.problems.len() == before {
             self.err(&p("findings"), "expected at least one detector id or glob");
         }
-        if raw.project.is_none() && raw.sha256.is_none() {
-            self.err(
-                &base,
-                "expected `project` (with an optional `version`) and/or `sha256`: an acceptance must be scoped",
-            );
-        }
-        if raw.version.is_some() && raw.project.is_none() {
-            self.err(&p("version"), "a `version` needs a `project`");
-        }
-        let version = raw.version.as_ref().and_then(|v| self.specifiers(&p("version"), v));
-        let sha256 = raw.sha256.as_ref().map(|s| s.to_ascii_lowercase());
-        if sha256.as_ref().is_some_and(|s| s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit())) {
-            self.err(&p("sha256"), "expected 64 hex digits");
-        }
+        let (version, sha256) = self.acceptance_scope(&base, raw);
         let expires = parse_expiry(&raw.expires);
         if expires.is_none() {
             self.err(
@@ -418,6 +405,25 @@ impl Ctx<'_> {
             ticket: raw.ticket.clone(),
             expires: expires.unwrap_or(OffsetDateTime::UNIX_EPOCH),
         })
+    }
+
+    /// Which artifact an acceptance covers: `project` (+ `version`) and/or `sha256`.
+    fn acceptance_scope(&mut self, base: &[Seg], raw: &RawAcceptance) -> (Option<VersionSpecifiers>, Option<String>) {
+        let p = |key: &str| with(base, &[k(key)]);
+        if raw.project.is_none() && raw.sha256.is_none() {
+            let message =
+                "expected `project` (with an optional `version`) and/or `sha256`: an acceptance must be scoped";
+            self.err(base, message);
+        }
+        if raw.version.is_some() && raw.project.is_none() {
+            self.err(&p("version"), "a `version` needs a `project`");
+        }
+        let version = raw.version.as_ref().and_then(|v| self.specifiers(&p("version"), v));
+        let sha256 = raw.sha256.as_ref().map(|s| s.to_ascii_lowercase());
+        if sha256.as_ref().is_some_and(|s| s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit())) {
+            self.err(&p("sha256"), "expected 64 hex digits");
+        }
+        (version, sha256)
     }
 }
 
