@@ -6,7 +6,7 @@
 //! `spawn_blocking`.
 //! Must not: do network I/O or build HTTP responses.
 
-use crate::model::{ArtifactFacts, Reason, Verdict};
+use crate::model::{ArtifactFacts, Verdict};
 use crate::policy::Policy;
 use crate::scan::{ScanReport, Scanner, SCANNER_VERSION};
 use crate::store::Store;
@@ -45,15 +45,36 @@ impl Gate {
         match self.report(facts) {
             Ok(report) => Decided { verdict: policy.evaluate(facts, &report.findings, now), report },
             Err(why) => {
-                let mut verdict = Verdict::block(Reason {
-                    code: "fail-closed:scan".into(),
-                    message: format!("the scanner failed on {}: {why}; not served (fail closed)", facts.filename),
+                tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
+                let verdict = policy.evaluate_failure(facts, "scan-crash", now);
+                let report = ScanReport {
+                    schema_version: 1,
+                    scanner_version: SCANNER_VERSION.to_string(),
+                    filename: facts.filename.clone(),
+                    kind: facts.kind,
+                    project: Some(facts.project.clone()),
+                    version: facts.version.clone(),
                     findings: vec![],
-                });
-                verdict.policy_digest = policy.digest.clone();
-                Decided { verdict, report: Arc::new(self.scanner.scan_file(&facts.path, &facts.filename)) }
+                    stats: Default::default(),
+                };
+                Decided { verdict, report: Arc::new(report) }
             }
         }
+    }
+
+    /// The verdict for an artifact that was already scanned (memory or store), without scanning.
+    /// Index pages use it to hide, yank or annotate versions pipgate has seen.
+    pub fn decide_cached(&self, facts: &ArtifactFacts) -> Option<Decided> {
+        let cached = self.reports.lock().unwrap_or_else(|p| p.into_inner()).get(&facts.sha256).cloned();
+        let report = match cached {
+            Some(r) => r,
+            None => {
+                let json = self.store.scan(&facts.sha256, SCANNER_VERSION).ok().flatten()?;
+                Arc::new(serde_json::from_str::<ScanReport>(&json).ok()?)
+            }
+        };
+        let verdict = self.policy.load().evaluate(facts, &report.findings, time::OffsetDateTime::now_utc());
+        Some(Decided { verdict, report })
     }
 
     /// The scan report for an artifact, from memory, the store, or a fresh scan.

@@ -23,6 +23,7 @@
 
 pub mod artifact;
 pub mod audit;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gate;

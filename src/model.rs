@@ -284,6 +284,32 @@ pub struct Verdict {
     /// Hex digest of the policy that decided (empty when no policy was involved).
     #[serde(default)]
     pub policy_digest: String,
+    /// How index pages show this version when it is blocked (`hide` or `yank`).
+    #[serde(default)]
+    pub index: IndexMode,
+    /// For a cooldown hold: when the release becomes available (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_at: Option<String>,
+}
+
+/// How a blocked version appears on index pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexMode {
+    /// Left out of the page, so resolvers fall back to another version.
+    #[default]
+    Hide,
+    /// Kept on the page, marked yanked with the reason.
+    Yank,
+}
+
+impl IndexMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexMode::Hide => "hide",
+            IndexMode::Yank => "yank",
+        }
+    }
 }
 
 impl Verdict {
@@ -294,6 +320,8 @@ impl Verdict {
             findings: vec![],
             acceptances: vec![],
             policy_digest: String::new(),
+            index: IndexMode::Hide,
+            available_at: None,
         }
     }
     pub fn block(reason: Reason) -> Self {

@@ -67,6 +67,36 @@ impl App {
     }
 }
 
+impl App {
+    /// Facts about a verified artifact, for the gate and the audit log.
+    pub fn facts(&self, origin: &FileOrigin, v: &Verified) -> ArtifactFacts {
+        let path = self.artifacts.path(&v.sha256);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        facts_from(&origin.project, &origin.filename, &v.sha256, origin.upload_time.clone(), size, path)
+    }
+}
+
+fn facts_from(
+    project: &str,
+    filename: &str,
+    sha256: &str,
+    upload_time: Option<String>,
+    size: u64,
+    path: std::path::PathBuf,
+) -> ArtifactFacts {
+    let parsed = parse_dist_filename(filename);
+    ArtifactFacts {
+        project: project.to_string(),
+        version: parsed.as_ref().map(|d| d.version.clone()),
+        filename: filename.to_string(),
+        sha256: sha256.to_string(),
+        kind: parsed.map(|d| d.kind).unwrap_or(ArtifactKind::Other),
+        size,
+        upload_time,
+        path,
+    }
+}
+
 /// Per-request context, threaded through the phases.
 pub struct RequestCtx {
     pub id: String,
@@ -187,22 +217,86 @@ async fn project_page(app: &App, ctx: &RequestCtx, name: &str, headers: &HeaderM
     )
 }
 
-/// Rewrite entries to our URLs; advertise the core metadata we extracted where upstream had none.
+/// Rewrite entries to our URLs, advertise the core metadata pipgate extracted where the
+/// upstream had none, and apply the policy to what is already known: deny lists and cooldown
+/// (from the page alone) and verdicts of artifacts already scanned. Blocked files are hidden
+/// or marked yanked (per policy) so resolvers fall back — unless no allowed file would remain,
+/// in which case they stay listed so the install reaches the 403 that says why.
 fn list_files(app: &App, project: &str, files: &[crate::index::page::FileEntry]) -> Vec<ListedFile> {
     let verified = app.store.verified_in_project(project).unwrap_or_default();
-    files
-        .iter()
-        .map(|e| {
-            let key = index::file_key(e);
-            let mut entry = e.clone();
-            if entry.core_metadata.is_none() {
-                if let Some(m) = verified.get(&key).and_then(|v| v.metadata_sha256.clone()) {
-                    entry.core_metadata = Some(serde_json::json!({ "sha256": m }));
-                }
+    let policy = app.policy.load_full();
+    let now = time::OffsetDateTime::now_utc();
+    let mut listed: Vec<(ListedFile, Option<Verdict>)> = Vec::with_capacity(files.len());
+    for e in files {
+        let key = index::file_key(e);
+        let mut entry = e.clone();
+        let known = verified.get(&key);
+        if entry.core_metadata.is_none() {
+            if let Some(m) = known.and_then(|v| v.metadata_sha256.clone()) {
+                entry.core_metadata = Some(serde_json::json!({ "sha256": m }));
             }
-            ListedFile { href: index::file_href(&key, &e.filename), entry, annotation: None }
+        }
+        let version = parse_dist_filename(&e.filename).map(|d| d.version);
+        let early = version.as_deref().and_then(|v| policy.release_gate(project, v, e.upload_time.as_deref(), now));
+        let decided = match early {
+            Some(v) => Some((v, None)),
+            None => known.and_then(|v| {
+                let path = app.artifacts.path(&v.sha256);
+                let facts =
+                    facts_from(project, &e.filename, &v.sha256, e.upload_time.clone(), e.size.unwrap_or(0), path);
+                app.gate.decide_cached(&facts).map(|d| (d.verdict, Some(d.report)))
+            }),
+        };
+        let annotation = decided.as_ref().and_then(|(v, report)| annotation(v, report.as_deref(), known));
+        let href = index::file_href(&key, &e.filename);
+        listed.push((ListedFile { href, entry, annotation }, decided.map(|(v, _)| v)));
+    }
+    let any_allowed = listed.iter().any(|(_, v)| v.as_ref().is_none_or(|v| v.decision != Decision::Block));
+    listed
+        .into_iter()
+        .filter_map(|(mut l, v)| match v {
+            Some(v) if v.decision == Decision::Block && any_allowed => match v.index {
+                crate::model::IndexMode::Hide => None,
+                crate::model::IndexMode::Yank => {
+                    let why = v.reasons.first().map(|r| r.message.clone()).unwrap_or_default();
+                    l.entry.yanked = Some(Some(format!("blocked by pipgate: {why}")));
+                    Some(l)
+                }
+            },
+            _ => Some(l),
         })
         .collect()
+}
+
+/// The `_pipgate` entry for a file whose verdict is not a plain serve.
+fn annotation(
+    v: &Verdict,
+    report: Option<&crate::scan::ScanReport>,
+    known: Option<&Verified>,
+) -> Option<serde_json::Value> {
+    if v.decision == Decision::Serve && v.findings.is_empty() {
+        return None;
+    }
+    let findings: Vec<serde_json::Value> = report
+        .map(|r| {
+            r.findings
+                .iter()
+                .map(|f| serde_json::json!({ "id": f.detector, "severity": f.severity, "title": f.title }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut a = serde_json::json!({
+        "decision": v.decision.as_str(),
+        "reasons": v.reasons.iter().map(|r| r.code.clone()).collect::<Vec<_>>(),
+        "findings": findings,
+    });
+    if let Some(k) = known {
+        a["report"] = serde_json::Value::String(format!("../../reports/{}", k.sha256));
+    }
+    if let Some(t) = &v.available_at {
+        a["available_at"] = serde_json::Value::String(t.clone());
+    }
+    Some(a)
 }
 
 /// Phase list for a file: locate → download+verify → gate → audit → respond.
@@ -217,6 +311,9 @@ async fn file_request(app: &App, ctx: &RequestCtx, key: &str, raw_name: &str, he
         Err(e) => return respond::error(&e, &ctx.id),
     };
     let kind = if want_metadata { "metadata" } else { "file" };
+    if let Some(resp) = release_gate(app, ctx, kind, &origin) {
+        return resp;
+    }
     let decided = {
         let _guard = app.locks.lock(key).await;
         match app.artifacts.ensure(&origin).await {
@@ -264,6 +361,22 @@ async fn file_request(app: &App, ctx: &RequestCtx, key: &str, raw_name: &str, he
     respond::file(opts).await.unwrap_or_else(|e| respond::error(&ProxyError::from(e), &ctx.id))
 }
 
+/// Deny lists and cooldown need no download: refuse before fetching a byte.
+fn release_gate(app: &App, ctx: &RequestCtx, kind: &str, origin: &FileOrigin) -> Option<Resp> {
+    let version = parse_dist_filename(&origin.filename)?.version;
+    let now = time::OffsetDateTime::now_utc();
+    let verdict = app.policy.load().release_gate(&origin.project, &version, origin.upload_time.as_deref(), now)?;
+    if verdict.decision != Decision::Block {
+        return None;
+    }
+    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+    let facts = facts_from(&origin.project, &origin.filename, &sha, origin.upload_time.clone(), 0, Default::default());
+    if !ctx.head {
+        audit_decision(app, ctx, kind, &facts, &verdict);
+    }
+    Some(respond::blocked(&facts, &verdict, &format!("http://{}/reports/{sha}", ctx.host), &ctx.id))
+}
+
 /// Find where a file comes from: the store, or (after a restart with an empty store, or
 /// a lockfile URL) the project page named by the filename.
 async fn locate(app: &App, key: &str, filename: &str) -> Result<FileOrigin, ProxyError> {
@@ -287,23 +400,9 @@ async fn locate(app: &App, key: &str, filename: &str) -> Result<FileOrigin, Prox
     Ok(origin)
 }
 
-fn facts_for(app: &App, origin: &FileOrigin, v: &Verified) -> ArtifactFacts {
-    let parsed = parse_dist_filename(&origin.filename);
-    ArtifactFacts {
-        project: origin.project.clone(),
-        version: parsed.as_ref().map(|d| d.version.clone()),
-        filename: origin.filename.clone(),
-        sha256: v.sha256.clone(),
-        kind: parsed.map(|d| d.kind).unwrap_or(ArtifactKind::Other),
-        size: std::fs::metadata(app.artifacts.path(&v.sha256)).map(|m| m.len()).unwrap_or(0),
-        upload_time: origin.upload_time.clone(),
-        path: app.artifacts.path(&v.sha256),
-    }
-}
-
 /// Run the gate off the async threads.
 async fn gate(app: &App, origin: &FileOrigin, v: &Verified) -> Result<(ArtifactFacts, Decided), ProxyError> {
-    let facts = facts_for(app, origin, v);
+    let facts = app.facts(origin, v);
     let f2 = facts.clone();
     // The gate is shared through the App; a scoped borrow cannot cross spawn_blocking, so
     // block_in_place keeps the borrow while moving the work off the reactor.

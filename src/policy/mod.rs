@@ -3,13 +3,30 @@
 //! Owns: the policy schema, validation with YAML path and line, rule evaluation,
 //! acceptances with expiry, cooldown, allow/deny lists and failure mode.
 //! Must not: do I/O during evaluation (loading reads files; evaluating is pure),
-//! scan, or know about HTTP.
-//!
-//! STUB: filled by the policy work (issue 5). The proxy core only needs
-//! [`Policy::evaluate`] and the settings it reads at start-up.
+//! scan, or know about HTTP. The schema and precedence are documented in `docs/policy.md`.
 
-use crate::model::{ArtifactFacts, Decision, Finding, Reason, Verdict};
+mod compile;
+mod eval;
+mod load;
+mod locate;
+mod report;
+mod schema;
+
+#[cfg(test)]
+mod tests;
+
+pub use crate::model::IndexMode;
+pub use report::{acceptance_snippet, check_report, check_report_with};
+pub use schema::{Action, MissingUploadTime};
+
+use crate::model::{Category, Severity};
+use compile::{Acceptance, ReleasePattern, Rule};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
+
+/// Acceptances expiring within this many days are warned about by `policy check`.
+pub const EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// Settings the policy file may carry for the proxy (flags win).
 #[derive(Debug, Clone, Default)]
@@ -18,47 +35,112 @@ pub struct Settings {
     pub listen: Option<String>,
 }
 
-/// A compiled, validated policy.
-#[derive(Debug, Clone, Default)]
+/// A compiled, validated policy. Cheap to clone; `Send + Sync`; evaluation is pure.
+#[derive(Debug, Clone)]
 pub struct Policy {
     pub settings: Settings,
+    /// sha256 (hex) of the resolved source texts, base files first.
     pub digest: String,
+    /// Non-fatal remarks from loading (e.g. detector catalog unavailable).
+    pub warnings: Vec<String>,
+    /// The files this policy was read from, base first.
+    pub sources: Vec<String>,
+    dangerous_fail_open: bool,
+    index: IndexMode,
+    default_action: Action,
+    severity_defaults: BTreeMap<Severity, Action>,
+    category_defaults: BTreeMap<Category, Action>,
+    rules: Vec<Rule>,
+    acceptances: Vec<Acceptance>,
+    allow: Vec<ReleasePattern>,
+    deny: Vec<ReleasePattern>,
+    min_age: time::Duration,
+    exempt: Vec<ReleasePattern>,
+    missing_upload_time: MissingUploadTime,
+    sdist_install_hooks: Option<Action>,
 }
 
-/// Why a policy file could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("policy {path}: {message}")]
-pub struct PolicyError {
-    pub path: String,
+impl Default for Policy {
+    /// The built-in policy (what an empty file means).
+    fn default() -> Self {
+        load::finish(compile::Partial::default(), String::new(), vec![], vec![])
+    }
+}
+
+/// One thing wrong in a policy file, located by YAML path and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    /// e.g. `rules[2].match.severity`; empty for whole-file problems.
+    pub yaml_path: String,
+    /// 1-based line, when it could be found.
+    pub line: Option<usize>,
+    /// What is wrong and what was expected.
     pub message: String,
 }
 
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if !self.yaml_path.is_empty() {
+            write!(f, ": at {}", self.yaml_path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Why a policy could not be loaded: every problem found, each with file, path and line.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct PolicyError {
+    /// The policy file that was asked for.
+    pub path: String,
+    /// All problems, one per line.
+    pub message: String,
+    pub problems: Vec<Problem>,
+}
+
+impl PolicyError {
+    pub fn new(path: &str, problems: Vec<Problem>) -> Self {
+        let lines: Vec<String> = problems.iter().map(Problem::to_string).collect();
+        let message = match lines.len() {
+            1 => format!("invalid policy: {}", lines[0]),
+            n => format!("invalid policy ({n} problems):\n  {}", lines.join("\n  ")),
+        };
+        PolicyError { path: path.to_string(), message, problems }
+    }
+}
+
 impl Policy {
+    /// Load, merge (`extends`) and validate, checking detector ids against `crate::scan::catalog()`.
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| PolicyError { path: path.display().to_string(), message: e.to_string() })?;
-        let raw: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
-            .map_err(|e| PolicyError { path: path.display().to_string(), message: e.to_string() })?;
-        let upstream = raw.get("upstream").and_then(|v| v.as_str()).map(str::to_string);
-        use sha2::Digest;
-        Ok(Policy {
-            settings: Settings { upstream, listen: None },
-            digest: hex::encode(sha2::Sha256::digest(text.as_bytes())),
-        })
+        let catalog = crate::scan::catalog();
+        let known: Vec<&str> = catalog.iter().map(|m| m.id).collect();
+        Self::load_with_catalog(path, &known)
     }
 
-    /// Decide for one artifact. Pure.
-    pub fn evaluate(&self, _facts: &ArtifactFacts, findings: &[Finding], _now: time::OffsetDateTime) -> Verdict {
-        Verdict {
-            decision: Decision::Serve,
-            reasons: vec![Reason {
-                code: "default".into(),
-                message: "no rule blocks this artifact".into(),
-                findings: vec![],
-            }],
-            findings: findings.iter().map(|f| f.detector.clone()).collect(),
-            acceptances: vec![],
-            policy_digest: self.digest.clone(),
-        }
+    /// Like [`Policy::load`] with an explicit list of known detector ids. An empty
+    /// list means "catalog unavailable": ids are not checked and a warning says so.
+    pub fn load_with_catalog(path: &Path, known: &[&str]) -> Result<Policy, PolicyError> {
+        load::load(path, known)
+    }
+
+    /// Parse a policy from text, `name` standing for its file in messages. `extends` is
+    /// refused here (there is no directory to resolve it against): use [`Policy::load`].
+    pub fn from_str_with_catalog(name: &str, text: &str, known: &[&str]) -> Result<Policy, PolicyError> {
+        load::from_text(name, text, known)
+    }
+
+    /// Whether the policy fails open (`dangerous_fail_open: true`).
+    pub fn is_dangerously_fail_open(&self) -> bool {
+        self.dangerous_fail_open
+    }
+
+    /// How blocked versions appear on index pages unless a rule says otherwise.
+    pub fn index_mode(&self) -> IndexMode {
+        self.index
     }
 }

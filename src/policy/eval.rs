@@ -1,0 +1,388 @@
+//! Pure evaluation: (artifact facts, findings, now) → [`Verdict`] with one [`Reason`]
+//! per contributing rule, acceptance, default, list, cooldown or failure.
+//!
+//! Precedence (first that applies wins, see `docs/policy.md`): deny list > fail-closed >
+//! cooldown > allow list > per finding: acceptance > first matching rule > category
+//! default > severity default > global default (an sdist's install hook is then raised
+//! to at least `sdists.install_hooks`).
+//! Must not: do I/O, read the clock (time is an argument), or depend on anything but its inputs.
+
+use super::compile::{spec_contains, Acceptance, Matcher};
+use super::schema::{Action, MissingUploadTime};
+use super::Policy;
+use crate::model::{ArtifactFacts, ArtifactKind, Category, Decision, Finding, IndexMode, Reason, Verdict};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The finding id that means "the scanner could not read the archive".
+pub const UNREADABLE: &str = "anomaly.unreadable-archive";
+const INSTALL_HOOK: &str = "execution.install-hook";
+
+/// RFC 3339 in UTC without sub-seconds, for messages.
+pub fn fmt_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn reason(code: impl Into<String>, message: impl Into<String>, findings: Vec<String>) -> Reason {
+    Reason { code: code.into(), message: message.into(), findings }
+}
+
+/// Who decided one finding.
+struct Decided {
+    code: String,
+    message: String,
+    action: Action,
+    index: Option<IndexMode>,
+    acceptance: Option<String>,
+}
+
+impl Policy {
+    fn verdict(&self, decision: Decision, reasons: Vec<Reason>, findings: &[Finding]) -> Verdict {
+        let mut ids: Vec<String> = Vec::new();
+        for f in findings {
+            if !ids.contains(&f.detector) {
+                ids.push(f.detector.clone());
+            }
+        }
+        Verdict {
+            decision,
+            reasons,
+            findings: ids,
+            acceptances: vec![],
+            policy_digest: self.digest.clone(),
+            index: self.index,
+            available_at: None,
+        }
+    }
+
+    fn deny_reason(&self, project: &str, version: Option<&str>) -> Option<Reason> {
+        let hit = self.deny.iter().find(|d| d.matches(project, version))?;
+        let what = version.map_or(project.to_string(), |v| format!("{project} {v}"));
+        Some(reason("deny-list", format!("{what} is on the policy's deny list ({:?})", hit.text), vec![]))
+    }
+
+    fn allow_reason(&self, project: &str, version: Option<&str>) -> Option<Reason> {
+        let hit = self.allow.iter().find(|a| a.matches(project, version))?;
+        let message = format!("{project} is on the policy's allow list ({:?}); findings are not weighed", hit.text);
+        Some(reason("allow-list", message, vec![]))
+    }
+
+    /// A cooldown hold, or a note that the age is unknown, or nothing.
+    fn cooldown(
+        &self,
+        project: &str,
+        version: Option<&str>,
+        upload_time: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Option<(Reason, Option<OffsetDateTime>)> {
+        if self.min_age.is_zero() || self.exempt.iter().any(|e| e.matches(project, version)) {
+            return None;
+        }
+        let uploaded = upload_time.and_then(|t| OffsetDateTime::parse(t.trim(), &Rfc3339).ok());
+        let Some(uploaded) = uploaded else {
+            let held = self.missing_upload_time == MissingUploadTime::Hold;
+            let code = if held { "cooldown" } else { "cooldown:no-upload-time" };
+            let what = if held { "held (cooldown.missing_upload_time: hold)" } else { "not held by the cooldown" };
+            let message =
+                format!("the index gives no valid upload-time for this release, so its age is unknown: {what}");
+            return Some((reason(code, message, vec![]), None));
+        };
+        let available = uploaded + self.min_age;
+        (now < available).then(|| {
+            let message = format!(
+                "release uploaded at {} is younger than the {} cooldown; available from {}",
+                fmt_time(uploaded),
+                fmt_duration(self.min_age),
+                fmt_time(available)
+            );
+            (reason("cooldown", message, vec![]), Some(available))
+        })
+    }
+
+    /// Pre-download gate for index pages: a block verdict for deny-listed releases and
+    /// cooldown holds, `None` when the release may be listed (it is still scanned later).
+    pub fn release_gate(
+        &self,
+        project: &str,
+        version: &str,
+        upload_time: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Option<Verdict> {
+        if let Some(r) = self.deny_reason(project, Some(version)) {
+            return Some(self.verdict(Decision::Block, vec![r], &[]));
+        }
+        match self.cooldown(project, Some(version), upload_time, now) {
+            Some((r, available)) if r.code == "cooldown" => {
+                let mut v = self.verdict(Decision::Block, vec![r], &[]);
+                v.available_at = available.map(fmt_time);
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// A failure the proxy met (`hash-mismatch`, `scan-crash`, ...): block, unless the
+    /// policy says `dangerous_fail_open: true`, in which case annotate and say so loudly.
+    /// `now` is taken for symmetry with [`Policy::evaluate`]; failures do not expire.
+    pub fn evaluate_failure(&self, facts: &ArtifactFacts, what: &str, _now: OffsetDateTime) -> Verdict {
+        let r = self.failure_reason(&facts.filename, what, vec![]);
+        let decision = if self.dangerous_fail_open { Decision::Annotate } else { Decision::Block };
+        self.verdict(decision, vec![r], &[])
+    }
+
+    /// The verdict when there is no usable policy at all (it failed to load): always block.
+    pub fn policy_error_verdict(facts: &ArtifactFacts, error: &super::PolicyError) -> Verdict {
+        let first = error.problems.first().map_or(error.message.clone(), |p| p.to_string());
+        let message = format!("no valid policy to decide {}: {first}; pipgate fails closed", facts.filename);
+        Verdict::block(reason("fail-closed:policy", message, vec![]))
+    }
+
+    fn failure_reason(&self, filename: &str, what: &str, findings: Vec<String>) -> Reason {
+        if self.dangerous_fail_open {
+            let message =
+                format!("{what} for {filename}: served anyway because the policy sets dangerous_fail_open: true");
+            reason(format!("fail-open:{what}"), message, findings)
+        } else {
+            let message = format!("{what} for {filename}: pipgate fails closed and blocks what it could not check");
+            reason(format!("fail-closed:{what}"), message, findings)
+        }
+    }
+
+    /// Decide for one artifact. Pure: the same inputs always give the same verdict.
+    pub fn evaluate(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Verdict {
+        let version = facts.version.as_deref();
+        if let Some(r) = self.deny_reason(&facts.project, version) {
+            return self.verdict(Decision::Block, vec![r], findings);
+        }
+        let mut reasons = Vec::new();
+        let mut floor = Decision::Serve;
+        let unreadable: Vec<String> =
+            findings.iter().filter(|f| f.detector == UNREADABLE).map(|f| f.detector.clone()).collect();
+        if !unreadable.is_empty() {
+            reasons.push(self.failure_reason(&facts.filename, "scan-error", unreadable));
+            if !self.dangerous_fail_open {
+                return self.verdict(Decision::Block, reasons, findings);
+            }
+            floor = Decision::Annotate;
+        }
+        match self.cooldown(&facts.project, version, facts.upload_time.as_deref(), now) {
+            Some((r, available)) if r.code == "cooldown" => {
+                reasons.push(r);
+                let mut v = self.verdict(Decision::Block, reasons, findings);
+                v.available_at = available.map(fmt_time);
+                return v;
+            }
+            Some((note, _)) => reasons.push(note),
+            None => {}
+        }
+        if let Some(r) = self.allow_reason(&facts.project, version) {
+            reasons.push(r);
+            return self.verdict(floor, reasons, findings);
+        }
+        self.weigh_findings(facts, findings, now, floor, reasons)
+    }
+
+    /// Decide each finding; the strictest decides the artifact. Reasons are ordered so the
+    /// one that decided comes first (block, then expired acceptances, annotate, allow, notes),
+    /// since pip and uv show the first.
+    fn weigh_findings(
+        &self,
+        facts: &ArtifactFacts,
+        findings: &[Finding],
+        now: OffsetDateTime,
+        floor: Decision,
+        notes: Vec<Reason>,
+    ) -> Verdict {
+        let mut decision = floor;
+        let mut acceptances: Vec<String> = Vec::new();
+        let (mut hide, mut yank) = (false, false);
+        let mut ranked: Vec<(u8, Reason)> =
+            notes.into_iter().map(|r| (if r.code.starts_with("fail-open") { 9 } else { 0 }, r)).collect();
+        let weighed: Vec<&Finding> = findings.iter().filter(|f| f.detector != UNREADABLE).collect();
+        if weighed.is_empty() && ranked.is_empty() {
+            ranked.push((0, reason("no-findings", "the scan found nothing to weigh", vec![])));
+        }
+        for f in weighed {
+            for r in self.expired_acceptances(facts, f, now) {
+                add_reason(&mut ranked, 5, r.code, r.message, &f.detector);
+            }
+            let d = self.decide(facts, f, now);
+            decision = stricter(decision, to_decision(d.action));
+            if d.action == Action::Block {
+                hide |= d.index == Some(IndexMode::Hide);
+                yank |= d.index == Some(IndexMode::Yank);
+            }
+            if let Some(id) = d.acceptance.filter(|id| !acceptances.contains(id)) {
+                acceptances.push(id);
+            }
+            let weight = match d.action {
+                Action::Block => 6,
+                Action::Annotate => 4,
+                Action::Allow => 2,
+            };
+            add_reason(&mut ranked, weight, d.code, d.message, &f.detector);
+        }
+        ranked.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+        let mut v = self.verdict(decision, ranked.into_iter().map(|(_, r)| r).collect(), findings);
+        v.acceptances = acceptances;
+        v.index = match (hide, yank) {
+            (true, _) => IndexMode::Hide,
+            (false, true) => IndexMode::Yank,
+            _ => self.index,
+        };
+        v
+    }
+
+    /// Who decides one finding: an acceptance, else rules > defaults, raised to at least
+    /// `sdists.install_hooks` for an sdist's install hook.
+    fn decide(&self, facts: &ArtifactFacts, f: &Finding, now: OffsetDateTime) -> Decided {
+        if let Some(a) = self.acceptances.iter().find(|a| covers(a, facts, f) && now < a.expires) {
+            let message = format!("accepted by {} until {} ({}): {}", a.owner, fmt_time(a.expires), a.ticket, a.reason);
+            let code = format!("acceptance:{}", a.id);
+            return Decided { code, message, action: Action::Allow, index: None, acceptance: Some(a.id.clone()) };
+        }
+        let decided = self.rule_or_default(facts, f);
+        match self.sdist_install_hooks {
+            Some(action)
+                if facts.kind == ArtifactKind::Sdist && f.detector == INSTALL_HOOK && action > decided.action =>
+            {
+                let message = format!(
+                    "sdists.install_hooks: {} (an sdist's install hook runs when it is built; was {} by {})",
+                    action.as_str(),
+                    decided.action.as_str(),
+                    decided.code
+                );
+                Decided { code: "sdists:install_hooks".into(), message, action, index: None, acceptance: None }
+            }
+            _ => decided,
+        }
+    }
+
+    fn rule_or_default(&self, facts: &ArtifactFacts, f: &Finding) -> Decided {
+        if let Some(rule) = self.rules.iter().find(|r| rule_matches(&r.matcher, facts, f)) {
+            let mut message = format!("rule {}: {}", rule.label, rule.action.as_str());
+            if let Some(extra) = &rule.message {
+                message = format!("{message}: {extra}");
+            }
+            let code = format!("rule:{}", rule.label);
+            return Decided { code, message, action: rule.action, index: rule.index, acceptance: None };
+        }
+        self.default_for(f)
+    }
+
+    fn default_for(&self, f: &Finding) -> Decided {
+        let decided = |code: &str, message: String, action| Decided {
+            code: code.to_string(),
+            message,
+            action,
+            index: None,
+            acceptance: None,
+        };
+        if let Some(a) = self.category_defaults.get(&f.category) {
+            let m = format!("category default for {}: {}", f.category, a.as_str());
+            return decided("default:category", m, *a);
+        }
+        if let Some(a) = self.severity_defaults.get(&f.severity) {
+            let m = format!("severity default for {}: {}", f.severity, a.as_str());
+            return decided("default:severity", m, *a);
+        }
+        let a = self.default_action;
+        decided("default:global", format!("global default (defaults.action): {}", a.as_str()), a)
+    }
+
+    /// Reasons for acceptances that would cover this finding but have expired.
+    fn expired_acceptances(&self, facts: &ArtifactFacts, f: &Finding, now: OffsetDateTime) -> Vec<Reason> {
+        self.acceptances
+            .iter()
+            .filter(|a| covers(a, facts, f) && now >= a.expires)
+            .map(|a| {
+                let message = format!(
+                    "acceptance {} expired at {}; it no longer covers {} (owner {}, {})",
+                    a.id,
+                    fmt_time(a.expires),
+                    f.detector,
+                    a.owner,
+                    a.ticket
+                );
+                reason(format!("acceptance-expired:{}", a.id), message, vec![f.detector.clone()])
+            })
+            .collect()
+    }
+}
+
+/// Merge a finding into an existing reason with the same code and message, or add a new one.
+fn add_reason(reasons: &mut Vec<(u8, Reason)>, weight: u8, code: String, message: String, detector: &str) {
+    match reasons.iter_mut().find(|(_, r)| r.code == code && r.message == message) {
+        Some((_, r)) if !r.findings.iter().any(|d| d == detector) => r.findings.push(detector.to_string()),
+        Some(_) => {}
+        None => reasons.push((weight, reason(code, message, vec![detector.to_string()]))),
+    }
+}
+
+fn rank(d: Decision) -> u8 {
+    match d {
+        Decision::Serve => 0,
+        Decision::Annotate => 1,
+        Decision::Block => 2,
+    }
+}
+
+fn stricter(a: Decision, b: Decision) -> Decision {
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn to_decision(a: Action) -> Decision {
+    match a {
+        Action::Allow => Decision::Serve,
+        Action::Annotate => Decision::Annotate,
+        Action::Block => Decision::Block,
+    }
+}
+
+/// Does this acceptance's scope (finding ids, project, version, sha256) cover `f` in `facts`?
+fn covers(a: &Acceptance, facts: &ArtifactFacts, f: &Finding) -> bool {
+    let project = crate::model::normalize_project_name(&facts.project);
+    a.findings.iter().any(|p| p.matches(&f.detector))
+        && a.project.as_ref().is_none_or(|p| *p == project)
+        && a.version.as_ref().is_none_or(|s| spec_contains(s, facts.version.as_deref()))
+        && a.sha256.as_ref().is_none_or(|s| s.eq_ignore_ascii_case(&facts.sha256))
+}
+
+/// Provisional vulnerability facts of a finding: its severity, and "exploited" when any
+/// evidence indicator is `exploited` (to be replaced when vulnerability data lands).
+fn vulnerability_facts(f: &Finding) -> (crate::model::Severity, bool) {
+    let exploited = f.evidence.iter().any(|e| e.indicator.as_deref() == Some("exploited"));
+    (f.severity, exploited)
+}
+
+fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {
+    m.detectors.as_ref().is_none_or(|v| v.iter().any(|p| p.matches(&f.detector)))
+        && m.categories.as_ref().is_none_or(|c| c.contains(&f.category))
+        && m.severities.as_ref().is_none_or(|s| s.contains(&f.severity))
+        && m.projects.as_ref().is_none_or(|v| v.iter().any(|p| p.matches(&facts.project)))
+        && m.version.as_ref().is_none_or(|s| spec_contains(s, facts.version.as_deref()))
+        && m.kinds.as_ref().is_none_or(|k| k.contains(&facts.kind))
+        && m.filenames.as_ref().is_none_or(|g| g.iter().any(|g| g.matches(&facts.filename)))
+        && m.roles.as_ref().is_none_or(|r| f.evidence.iter().any(|e| r.contains(&e.role)))
+        && m.vulnerability.as_ref().is_none_or(|v| {
+            let (severity, exploited) = vulnerability_facts(f);
+            f.category == Category::Vulnerability
+                && v.min_severity.is_none_or(|min| severity >= min)
+                && v.exploited.is_none_or(|want| want == exploited)
+        })
+}
+
+/// `3d`, `12h`, `90m` for messages.
+pub fn fmt_duration(d: time::Duration) -> String {
+    let m = d.whole_minutes();
+    match m {
+        _ if m % (60 * 24) == 0 => format!("{}d", m / (60 * 24)),
+        _ if m % 60 == 0 => format!("{}h", m / 60),
+        _ => format!("{m}m"),
+    }
+}

@@ -1,0 +1,269 @@
+//! The raw policy schema exactly as written in YAML, one struct per mapping.
+//!
+//! Owns: the key names, which keys exist (`deny_unknown_fields` everywhere) and the
+//! enum spellings serde can check on its own. Must not: interpret strings (globs,
+//! specifiers, durations, dates): that is `compile`'s job, so it can report the
+//! YAML path and line of a bad value.
+
+use crate::model::{Category, FileRole, Severity};
+use serde::de::{self, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// One policy file, before `extends` merging and validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Relative path of a base policy merged under this one.
+    pub extends: Option<String>,
+    pub upstream: Option<RawUpstream>,
+    pub listen: Option<String>,
+    /// Fail open on scan/hash/policy failures. Named so it shouts.
+    pub dangerous_fail_open: Option<bool>,
+    /// How blocked versions appear on index pages by default.
+    pub index: Option<IndexMode>,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    #[serde(default)]
+    pub acceptances: Vec<RawAcceptance>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny: Vec<String>,
+    #[serde(default)]
+    pub cooldown: RawCooldown,
+    #[serde(default)]
+    pub sdists: RawSdists,
+}
+
+/// `upstream: URL` or `upstream: { url: URL }`.
+#[derive(Debug, Clone)]
+pub enum RawUpstream {
+    Url(String),
+    Table(RawUpstreamTable),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstreamTable {
+    pub url: String,
+}
+
+impl RawUpstream {
+    pub fn url(&self) -> &str {
+        match self {
+            RawUpstream::Url(u) => u,
+            RawUpstream::Table(t) => &t.url,
+        }
+    }
+}
+
+/// What a rule or default does with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Annotate,
+    Block,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Annotate => "annotate",
+            Action::Block => "block",
+        }
+    }
+}
+
+pub use crate::model::IndexMode;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Action for a finding nothing else decides.
+    pub action: Option<Action>,
+    #[serde(default)]
+    pub severity: BTreeMap<Severity, Action>,
+    #[serde(default)]
+    pub category: BTreeMap<Category, Action>,
+}
+
+/// One value or a list of values (hand-written so errors keep the inner message,
+/// e.g. "unknown variant `netwrk`", instead of serde's untagged "did not match").
+#[derive(Debug, Clone)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    pub fn to_vec(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: Option<String>,
+    #[serde(rename = "match", default)]
+    pub matcher: RawMatch,
+    pub action: Action,
+    pub index: Option<IndexMode>,
+    /// Extra sentence shown to pip/uv users when this rule blocks.
+    pub message: Option<String>,
+}
+
+/// Every condition must hold (AND); a list inside one condition is an OR.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    pub detector: Option<OneOrMany<String>>,
+    pub category: Option<OneOrMany<Category>>,
+    /// `high`, `>= high`, or a list of exact severities.
+    pub severity: Option<OneOrMany<String>>,
+    pub project: Option<OneOrMany<String>>,
+    /// PEP 440 specifier set, e.g. `>=1.0,<2`.
+    pub version: Option<String>,
+    pub kind: Option<OneOrMany<RawKind>>,
+    pub filename: Option<OneOrMany<String>>,
+    pub role: Option<OneOrMany<FileRole>>,
+    pub vulnerability: Option<RawVulnerability>,
+}
+
+/// Artifact kinds a rule can name (`other` is deliberately not matchable by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawKind {
+    Wheel,
+    Sdist,
+}
+
+/// Typed hook for vulnerability findings (the data is another issue).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVulnerability {
+    pub min_severity: Option<Severity>,
+    pub exploited: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcceptance {
+    pub id: String,
+    pub owner: String,
+    /// Detector ids or globs this acceptance covers.
+    pub findings: OneOrMany<String>,
+    pub project: Option<String>,
+    /// PEP 440 specifier, e.g. `==1.2.3`.
+    pub version: Option<String>,
+    pub sha256: Option<String>,
+    pub reason: String,
+    pub ticket: String,
+    /// `2026-12-31` (midnight UTC) or RFC 3339.
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCooldown {
+    /// `90m`, `12h`, `3d`, `1w`; `0` disables.
+    pub min_age: Option<String>,
+    #[serde(default)]
+    pub exempt: Vec<String>,
+    /// What to do with a release whose index gives no upload-time.
+    pub missing_upload_time: Option<MissingUploadTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingUploadTime {
+    /// Serve it, saying in the reason that its age is unknown.
+    Allow,
+    /// Hold it as if it were too young.
+    Hold,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSdists {
+    /// Minimum action for an sdist's `execution.install-hook` finding (acceptances still win).
+    pub install_hooks: Option<Action>,
+}
+
+struct OneOrManyVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
+    type Value = OneOrMany<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value or a list of values")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        T::deserialize(v.into_deserializer()).map(OneOrMany::One)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            out.push(item);
+        }
+        Ok(OneOrMany::Many(out))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrManyVisitor(PhantomData))
+    }
+}
+
+struct UpstreamVisitor;
+
+impl<'de> Visitor<'de> for UpstreamVisitor {
+    type Value = RawUpstream;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a URL or a map `{ url: URL }`")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RawUpstream::Url(v.to_string()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RawUpstreamTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawUpstream::Table)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawUpstream {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UpstreamVisitor)
+    }
+}
