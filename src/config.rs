@@ -134,6 +134,8 @@ pub struct ProxyConfig {
     pub read_timeout: Duration,
     /// Largest artifact pipgate downloads.
     pub max_artifact_bytes: u64,
+    /// Benchmark baseline only: verdicts are made on an empty report, nothing is scanned.
+    pub dangerous_skip_scan: bool,
 }
 
 impl ProxyConfig {
@@ -145,6 +147,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             max_artifact_bytes: 4 << 30,
+            dangerous_skip_scan: false,
         }
     }
 }

@@ -2,7 +2,11 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pipgate::cli::{self, Target};
 use pipgate::config::{self, ProxyConfig, UpstreamSource};
+use pipgate::model::{ArtifactFacts, Decision};
+use pipgate::scan::ScanReport;
+use std::sync::Arc;
 use pipgate::policy::Policy;
 use pipgate::scan::{Limits, Scanner};
 use pipgate::server::{self, App};
@@ -26,6 +30,47 @@ enum Command {
     Serve(ServeArgs),
     /// Read the audit log.
     Audit(AuditArgs),
+    /// Scan wheels/sdists (files, sha256s in the data dir, or PROJECT==VERSION via the upstream).
+    Scan(ScanArgs),
+    /// Check, explain and extend the policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file: exit 0 valid, 1 invalid; lists expired and expiring acceptances.
+    Check {
+        /// Default: policy.yaml (or PIPGATE_POLICY).
+        file: Option<PathBuf>,
+    },
+    /// Print the verdict for an artifact and every rule and acceptance behind it.
+    Explain {
+        /// A file, a sha256 pipgate holds, or PROJECT==VERSION.
+        target: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print a ready-to-paste acceptance for an artifact's findings (to add to policy.yaml).
+    Accept {
+        /// A file, a sha256 pipgate holds (the one a block message names), or PROJECT==VERSION.
+        target: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Files, sha256s, or PROJECT==VERSION.
+    #[arg(required = true)]
+    targets: Vec<String>,
+    #[arg(long, default_value = "text")]
+    format: String,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(clap::Args)]
@@ -55,11 +100,9 @@ enum AuditFormat {
     Table,
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// Address to listen on (use port 0 for any free port; the bound address is printed).
-    #[arg(long, default_value = "127.0.0.1:3141", env = "PIPGATE_LISTEN")]
-    listen: String,
+/// Options every command that reaches the proxy's state shares.
+#[derive(clap::Args, Clone)]
+struct Common {
     /// The policy file.
     #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
     policy: PathBuf,
@@ -72,9 +115,22 @@ struct ServeArgs {
     /// Python interpreter asked for pip's index when no upstream is configured.
     #[arg(long, default_value = "python3", env = "PIPGATE_PYTHON")]
     python: String,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Address to listen on (port 0: any free port; the bound address is printed).
+    /// Default: `listen:` in the policy, else 127.0.0.1:3141.
+    #[arg(long, env = "PIPGATE_LISTEN")]
+    listen: Option<String>,
     /// Seconds an upstream index page is used before it is revalidated.
     #[arg(long, default_value_t = 600)]
     page_ttl: u64,
+    /// Serve artifacts WITHOUT scanning them (benchmark baseline only; never in production).
+    #[arg(long)]
+    dangerous_skip_scan: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -88,29 +144,48 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Audit(args) => audit(args),
+        Command::Scan(args) => exit(scan(args)),
+        Command::Policy { command } => exit(policy_command(command)),
     }
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let policy = Policy::load(&args.policy).with_context(|| format!("loading policy {}", args.policy.display()))?;
-    let (upstream, source) = match (&args.upstream, &policy.settings.upstream) {
+/// The policy and the proxy configuration (upstream resolved and logged) for `common`.
+fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
+    let policy =
+        Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
+    for w in &policy.warnings {
+        tracing::warn!(policy = %common.policy.display(), "{w}");
+    }
+    let (upstream, source) = match (&common.upstream, &policy.settings.upstream) {
         (Some(u), _) => (config::parse_upstream(u)?, UpstreamSource::Flag),
-        (None, Some(u)) => (config::parse_upstream(u)?, UpstreamSource::Policy(args.policy.clone())),
+        (None, Some(u)) => (config::parse_upstream(u)?, UpstreamSource::Policy(common.policy.clone())),
         (None, None) => {
-            let (url, how) = config::upstream_from_pip(&args.python)?;
+            let (url, how) = config::upstream_from_pip(&common.python)?;
             (url, UpstreamSource::Pip(how))
         }
     };
     tracing::info!(upstream = %config::redact(&upstream), source = %source, "upstream index chosen");
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| config::default_data_dir(&args.policy));
-    let mut cfg = ProxyConfig::new(upstream, data_dir);
+    let data_dir = common.data_dir.clone().unwrap_or_else(|| config::default_data_dir(&common.policy));
+    Ok((policy, ProxyConfig::new(upstream, data_dir)))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (policy, mut cfg) = load(&args.common)?;
     cfg.page_ttl = std::time::Duration::from_secs(args.page_ttl);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async move {
-        let app = App::new(cfg.clone(), policy, Scanner::new(Limits::default()))?;
-        pipgate::reload::spawn(app.policy.clone(), args.policy.clone());
-        let listener =
-            tokio::net::TcpListener::bind(&args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let listen = args.listen.clone().or(policy.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:3141".into());
+    let scanner = Scanner::new(Limits::default());
+    if args.dangerous_skip_scan {
+        tracing::warn!("--dangerous-skip-scan: ARTIFACTS ARE SERVED WITHOUT BEING SCANNED");
+        cfg.dangerous_skip_scan = true;
+    }
+    runtime()?.block_on(async move {
+        let app = App::new(cfg.clone(), policy, scanner)?;
+        pipgate::reload::spawn(app.policy.clone(), args.common.policy.clone());
+        let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         println!(
             "pipgate listening on http://{addr}/simple/ (upstream {}, data {})",
@@ -122,6 +197,97 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })
+}
+
+/// Exit with the command's code: 0 clean/allowed, 1 blocked/invalid, 2 usage or read error.
+fn exit(r: anyhow::Result<i32>) -> anyhow::Result<()> {
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("pipgate: {e:#}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// Facts and scan reports for targets; the upstream is only consulted when a target needs it.
+fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Vec<(ArtifactFacts, Arc<ScanReport>)>)> {
+    let parsed: Vec<Target> = targets.iter().map(|t| cli::parse_target(t)).collect();
+    if parsed.iter().all(|t| matches!(t, Target::File(_))) {
+        let policy =
+            Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
+        let scanner = Scanner::new(Limits::default());
+        let mut out = Vec::new();
+        for t in &parsed {
+            let Target::File(p) = t else { unreachable!() };
+            let facts = cli::facts_for_file(p)?;
+            let report = Arc::new(scanner.scan_file(&facts.path, &facts.filename));
+            out.push((facts, report));
+        }
+        return Ok((policy, out));
+    }
+    let (policy, cfg) = load(common)?;
+    runtime()?.block_on(async move {
+        let app = App::new(cfg, policy.clone(), Scanner::new(Limits::default()))?;
+        let mut out = Vec::new();
+        for t in &parsed {
+            for facts in cli::resolve(&app, t).await? {
+                let report = app.gate.report(&facts).map_err(anyhow::Error::msg)?;
+                out.push((facts, report));
+            }
+        }
+        Ok((policy, out))
+    })
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<i32> {
+    let (policy, items) = gather(&args.common, &args.targets)?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut worst = 0;
+    let mut out = std::io::stdout().lock();
+    for (facts, report) in &items {
+        let verdict = policy.evaluate(facts, &report.findings, now);
+        if verdict.decision == Decision::Block {
+            worst = 1;
+        }
+        match args.format.as_str() {
+            "json" => writeln!(out, "{}", serde_json::to_string_pretty(&**report)?)?,
+            _ => writeln!(out, "{}: {} ({} findings)", facts.filename, verdict.decision.as_str(), report.findings.len())?,
+        }
+    }
+    Ok(worst)
+}
+
+fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
+    let now = time::OffsetDateTime::now_utc();
+    match cmd {
+        PolicyCommand::Check { file } => {
+            let path = file
+                .or_else(|| std::env::var_os("PIPGATE_POLICY").map(PathBuf::from))
+                .unwrap_or_else(|| "policy.yaml".into());
+            let (text, code) = pipgate::policy::check_report(&path, now);
+            print!("{text}");
+            Ok(code)
+        }
+        PolicyCommand::Explain { target, common } => {
+            let (policy, items) = gather(&common, &[target])?;
+            let mut worst = 0;
+            for (facts, report) in &items {
+                print!("{}", policy.explain(facts, &report.findings, now));
+                if policy.evaluate(facts, &report.findings, now).decision == Decision::Block {
+                    worst = 1;
+                }
+            }
+            Ok(worst)
+        }
+        PolicyCommand::Accept { target, common } => {
+            let (_, items) = gather(&common, &[target])?;
+            for (facts, report) in &items {
+                print!("{}", pipgate::policy::acceptance_snippet(facts, &report.findings, now));
+            }
+            Ok(0)
+        }
+    }
 }
 
 fn audit(args: AuditArgs) -> anyhow::Result<()> {

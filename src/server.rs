@@ -52,10 +52,12 @@ impl App {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dirs.db()).map_err(ProxyError::internal)?);
         let upstream = Upstream::new(&cfg)?;
         let policy = Arc::new(ArcSwap::from_pointee(policy));
+        let mut gate = Gate::new(scanner, policy.clone(), store.clone());
+        gate.dangerous_skip_scan = cfg.dangerous_skip_scan;
         Ok(Arc::new(App {
             index: Index::new(upstream.clone(), dirs.clone(), cfg.page_ttl, store.clone()),
             artifacts: Artifacts::new(dirs.clone(), upstream, store.clone(), cfg.max_artifact_bytes),
-            gate: Gate::new(scanner, policy.clone(), store.clone()),
+            gate,
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
             store,
             policy,
