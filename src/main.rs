@@ -5,13 +5,13 @@ use clap::{Parser, Subcommand};
 use pipgate::cli::{self, Target};
 use pipgate::config::{self, ProxyConfig, UpstreamSource};
 use pipgate::model::{ArtifactFacts, Decision};
-use pipgate::scan::ScanReport;
-use std::sync::Arc;
 use pipgate::policy::Policy;
+use pipgate::scan::ScanReport;
 use pipgate::scan::{Limits, Scanner};
 use pipgate::server::{self, App};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -151,8 +151,7 @@ fn main() -> anyhow::Result<()> {
 
 /// The policy and the proxy configuration (upstream resolved and logged) for `common`.
 fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
-    let policy =
-        Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
+    let policy = Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
     for w in &policy.warnings {
         tracing::warn!(policy = %common.policy.display(), "{w}");
     }
@@ -252,7 +251,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
         }
         match args.format.as_str() {
             "json" => writeln!(out, "{}", serde_json::to_string_pretty(&**report)?)?,
-            _ => writeln!(out, "{}: {} ({} findings)", facts.filename, verdict.decision.as_str(), report.findings.len())?,
+            _ => {
+                writeln!(out, "{}: {} ({} findings)", facts.filename, verdict.decision.as_str(), report.findings.len())?
+            }
         }
     }
     Ok(worst)

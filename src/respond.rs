@@ -102,11 +102,14 @@ pub fn block_reason_phrase(verdict: &Verdict) -> String {
         .or_else(|| verdict.findings.first().cloned())
         .unwrap_or_else(|| first.map(|r| r.code.clone()).unwrap_or_else(|| "policy".into()));
     let rule = first.map(|r| r.code.as_str()).unwrap_or("policy");
-    let phrase = if what == rule {
+    let mut phrase = if what == rule {
         format!("Blocked by pipgate: {what}")
     } else {
         format!("Blocked by pipgate: {what} ({rule})")
     };
+    if let Some(t) = &verdict.available_at {
+        phrase.push_str(&format!(" until {t}"));
+    }
     sanitize_header(&phrase).chars().take(120).collect()
 }
 
@@ -123,10 +126,7 @@ pub fn blocked(facts: &ArtifactFacts, verdict: &Verdict, report_url: &str, reque
     for r in &verdict.reasons {
         detail.push_str(&format!(" {} [{}].", r.message.trim_end_matches('.'), r.code));
     }
-    detail.push_str(&format!(
-        " To request a risk acceptance, ask your security team to run `pipgate policy accept {}` and add the block to policy.yaml. Report: {report_url}",
-        facts.sha256
-    ));
+    detail.push_str(&format!(" {} Report: {report_url}", remedy(facts, verdict)));
     let body = json!({
         "type": "https://pipgate.invalid/problems/blocked",
         "title": format!("Blocked by pipgate policy: {}", facts.filename),
@@ -154,6 +154,29 @@ pub fn blocked(facts: &ArtifactFacts, verdict: &Verdict, report_url: &str, reque
         resp.extensions_mut().insert(phrase);
     }
     resp
+}
+
+/// What the user can do about a block, by what decided it.
+fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
+    let code = verdict.reasons.first().map(|r| r.code.as_str()).unwrap_or("");
+    if code == "cooldown" {
+        let when =
+            verdict.available_at.as_deref().map(|t| format!(" It becomes available at {t}.")).unwrap_or_default();
+        return format!(
+            "New releases are held back until they have been public for a while.{when} To use it sooner, ask your security team to exempt {} in policy.yaml (cooldown.exempt).",
+            facts.project
+        );
+    }
+    if code == "deny-list" {
+        return "Your security team denies this release in policy.yaml (deny:); ask them if you need it.".into();
+    }
+    if code.starts_with("fail-closed") {
+        return "pipgate could not check this artifact and fails closed; the audit log has the details.".into();
+    }
+    format!(
+        "To request a risk acceptance, ask your security team to run `pipgate policy accept {}` and add the result to policy.yaml.",
+        facts.sha256
+    )
 }
 
 /// A parsed single `Range: bytes=` request against a file of `len` bytes.
