@@ -210,7 +210,9 @@ fn exit(r: anyhow::Result<i32>) -> anyhow::Result<()> {
 }
 
 /// Facts and scan reports for targets; the upstream is only consulted when a target needs it.
-fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Vec<(ArtifactFacts, Arc<ScanReport>)>)> {
+type Scanned = Vec<(ArtifactFacts, Arc<ScanReport>)>;
+
+fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanned)> {
     let parsed: Vec<Target> = targets.iter().map(|t| cli::parse_target(t)).collect();
     if parsed.iter().all(|t| matches!(t, Target::File(_))) {
         let policy =
