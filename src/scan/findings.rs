@@ -94,9 +94,12 @@ fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
         ),
         None => format!("{phrase}: {}", first.path),
     };
-    match (&first.indicator, &first.snippet, first.line) {
-        (Some(ind), _, _) => msg.push_str(&format!(" [{ind}]")),
-        (None, Some(snippet), None) => msg.push_str(&format!(" ({snippet})")),
+    match (&first.indicator, &first.snippet) {
+        (Some(ind), _) => msg.push_str(&format!(" [{ind}]")),
+        (None, Some(snippet)) if first.line.is_some() => {
+            msg.push_str(&format!(": {}", clip(snippet, 100)))
+        }
+        (None, Some(snippet)) => msg.push_str(&format!(" ({})", clip(snippet, 100))),
         _ => {}
     }
     if total > 1 {
@@ -104,6 +107,13 @@ fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
         msg.push_str(&format!(", and {} more location{s}", total - 1));
     }
     msg
+}
+
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// "Creates a process." → "creates a process" (acronyms such as "URLs" kept).
