@@ -134,7 +134,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
         depth: u32,
     ) {
         match sniff(head) {
-            Some(Format::Zip) => self.walk_zip(reader, name, prefix, depth),
+            Some(Format::Zip) => self.walk_zip(reader, size, name, prefix, depth),
             Some(Format::Gzip) => self.walk_tar(
                 flate2::read::MultiGzDecoder::new(reader),
                 size,
@@ -163,7 +163,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     // ---- zip ----
 
-    fn walk_zip<R: Read + Seek>(&mut self, mut reader: R, name: &str, prefix: &str, depth: u32) {
+    fn walk_zip<R: Read + Seek>(
+        &mut self,
+        mut reader: R,
+        size: u64,
+        name: &str,
+        prefix: &str,
+        depth: u32,
+    ) {
         let raw_names = central_directory_names(&mut reader).ok();
         if let Err(e) = reader.seek(SeekFrom::Start(0)) {
             return self.unreadable(name, &e.to_string());
@@ -175,12 +182,26 @@ impl<'l, V: Visitor> Walker<'l, V> {
         if let Some(names) = raw_names {
             self.report_duplicates(names.iter().map(|n| n.as_slice()), prefix);
         }
+        let start = self.total;
         for i in 0..zip.len() {
             if self.stopped || !self.count_member(prefix) {
                 break;
             }
             self.zip_member(&mut zip, i, prefix, depth);
+            // Many members each under the per-member floor can still add up to a bomb.
+            if self.bomb_ratio(self.total - start, size) {
+                let detail = format!(
+                    "members together inflate more than {}:1",
+                    self.limits.max_ratio
+                );
+                self.visitor.anomaly(&anomaly::BOMB, name, detail);
+                self.stopped = true;
+            }
         }
+    }
+
+    fn bomb_ratio(&self, out: u64, compressed: u64) -> bool {
+        exceeds_ratio(out, compressed, self.limits.max_ratio)
     }
 
     fn zip_member<R: Read + Seek>(
@@ -409,10 +430,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
         loop {
             let n = r.by_ref().take(CHUNK).read_to_end(buf)? as u64;
             let len = buf.len() as u64;
-            if let Some(c) = compressed {
-                if len > RATIO_FLOOR && len / c.max(1) > self.limits.max_ratio {
-                    return Ok(Some(Stop::Bomb));
-                }
+            if compressed.is_some_and(|c| self.bomb_ratio(len, c)) {
+                return Ok(Some(Stop::Bomb));
             }
             if len > cap {
                 buf.truncate(cap as usize);
@@ -537,7 +556,7 @@ impl<R: Read> Read for StreamGuard<'_, R> {
         }
         let n = self.inner.read(buf)?;
         self.out += n as u64;
-        if self.out > RATIO_FLOOR && self.out / self.compressed.max(1) > self.limits.max_ratio {
+        if exceeds_ratio(self.out, self.compressed, self.limits.max_ratio) {
             self.tripped = Some(Stop::Bomb);
         } else if self.out > self.cap.saturating_add(1 << 20) {
             // Headers and padding are not content: allow a little slack over the content cap.
@@ -545,6 +564,11 @@ impl<R: Read> Read for StreamGuard<'_, R> {
         }
         Ok(if self.tripped.is_some() { 0 } else { n })
     }
+}
+
+/// True when `out` bytes inflated from `compressed` exceed `max_ratio` (past the 1 MiB floor).
+fn exceeds_ratio(out: u64, compressed: u64, max_ratio: u64) -> bool {
+    out > RATIO_FLOOR && out / compressed.max(1) > max_ratio
 }
 
 /// Why a name is unsafe to extract, if it is.

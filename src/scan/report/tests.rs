@@ -2,7 +2,7 @@
 //! artifact, a structural SARIF 2.1.0 check, and the JSON contract against its schema.
 
 use super::*;
-use crate::model::{Decision, Reason};
+use crate::model::Reason;
 use crate::scan::tests::{scan_bytes, tar_gz, test_scanner, zip_of, T};
 use crate::scan::{anomaly, Limits, SCANNER_VERSION};
 
@@ -24,17 +24,14 @@ fn crafted_report() -> ScanReport {
 }
 
 fn verdict() -> Verdict {
-    Verdict {
-        decision: Decision::Block,
-        reasons: vec![Reason {
-            code: "rule:no-filename-mismatch".into(),
-            message: "metadata disagrees with the filename".into(),
-            findings: vec!["metadata.filename-mismatch".into()],
-        }],
+    // Built through the constructor so fields the policy adds later need no change here.
+    let mut v = Verdict::block(Reason {
+        code: "rule:no-filename-mismatch".into(),
+        message: "metadata disagrees with the filename".into(),
         findings: vec!["metadata.filename-mismatch".into()],
-        acceptances: vec![],
-        policy_digest: String::new(),
-    }
+    });
+    v.findings = vec!["metadata.filename-mismatch".into()];
+    v
 }
 
 fn stable(s: &str) -> String {
