@@ -1,31 +1,48 @@
 //! The inline scanner: reads a wheel or sdist's bytes (never extracting to disk)
 //! and says what the package can do, as [`Finding`]s with evidence.
 //!
-//! Owns: archive walking with limits, file-role classification, the one-pass
-//! prefilter, the detector registry and the report formats.
+//! Owns: archive walking with limits (`archive`), file-role classification
+//! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
+//! hits into findings (`findings`), the engine's own findings (`anomaly`) and the
+//! report formats (`report`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
-//!
-//! STUB: filled by the scanner work (issue 4). The signatures below are the
-//! contract the gate relies on.
 
+pub mod anomaly;
+pub mod archive;
 pub mod detector;
 pub mod detectors;
+pub mod engine;
+pub mod findings;
+pub mod report;
+pub mod roles;
+
+pub use report::{render, render_json, render_sarif, render_text, ReportFormat};
 
 use crate::model::{ArtifactKind, Finding};
+use detector::Detector;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Bumped whenever detectors change, so cached reports are not reused across versions.
-pub const SCANNER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+scan.0");
+pub const SCANNER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+scan.1");
+
+/// Version of the serialised [`ScanReport`] (see `docs/scan-report.md`).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Resource limits for one artifact. Exceeding one is a finding, never a crash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Limits {
+    /// Uncompressed bytes read from all members together; the rest is not scanned.
     pub max_total_bytes: u64,
+    /// Uncompressed bytes read from one member (also the largest buffer held per nesting level).
     pub max_member_bytes: u64,
+    /// File members visited; the rest is not scanned.
     pub max_members: u64,
+    /// Inflated/compressed size ratio beyond which a member (zip) or stream (tar)
+    /// is a bomb; checked while inflating, once more than 1 MiB came out.
     pub max_ratio: u64,
+    /// How deep archives inside archives are opened (1: members of the artifact's members).
     pub max_nesting: u32,
 }
 
@@ -44,8 +61,19 @@ impl Default for Limits {
 /// Counters for one scan.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ScanStats {
+    /// File members read (directories and links excluded; nested members included).
     pub members: u64,
+    /// Uncompressed bytes read and scanned.
     pub uncompressed_bytes: u64,
+    /// Members decoded as text and offered to the detectors.
+    #[serde(default)]
+    pub text_members: u64,
+    /// Members treated as binary (not offered to text detectors).
+    #[serde(default)]
+    pub binary_members: u64,
+    /// Members cut short by a limit or a read error (see the anomaly findings).
+    #[serde(default)]
+    pub truncated_members: u64,
 }
 
 /// The scanner's full answer for one artifact.
@@ -61,34 +89,74 @@ pub struct ScanReport {
     pub stats: ScanStats,
 }
 
-/// A configured scanner. Cheap to share across threads.
+/// A configured scanner. Cheap to share across threads; build it once.
 pub struct Scanner {
     pub limits: Limits,
+    detectors: Vec<Box<dyn Detector>>,
+    prefilter: engine::Prefilter,
 }
 
 impl Scanner {
+    /// A scanner with every registered detector.
     pub fn new(limits: Limits) -> Self {
-        Scanner { limits }
+        Self::with_detectors(limits, detectors::all())
     }
 
-    /// Scan one artifact file. `filename` is the distribution filename (it decides the format).
-    pub fn scan_file(&self, _path: &Path, filename: &str) -> ScanReport {
+    /// A scanner with the given detectors (tests, benchmarks, embedding).
+    pub fn with_detectors(limits: Limits, detectors: Vec<Box<dyn Detector>>) -> Self {
+        let prefilter = engine::Prefilter::new(&detectors);
+        Scanner {
+            limits,
+            detectors,
+            prefilter,
+        }
+    }
+
+    /// Scan one artifact file. `filename` is the distribution filename (it names the
+    /// project, version and kind; the content's magic bytes decide the format).
+    /// Never fails: what cannot be read becomes an `anomaly.unreadable-archive` finding.
+    pub fn scan_file(&self, path: &Path, filename: &str) -> ScanReport {
         let parsed = crate::model::parse_dist_filename(filename);
+        let kind = parsed
+            .as_ref()
+            .map(|d| d.kind)
+            .unwrap_or(ArtifactKind::Other);
+        let (project, version) = parsed
+            .map(|d| (Some(d.project), Some(d.version)))
+            .unwrap_or((None, None));
+        let collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
+        let mut walker = archive::Walker::new(&self.limits, collector);
+        walker.walk_file(path, filename);
+        let (members, bytes) = (walker.members, walker.total);
+        let mut collector = walker.visitor;
+        collector.finish(project.as_deref(), version.as_deref());
+        let counts = collector.counts;
         ScanReport {
-            schema_version: 1,
+            schema_version: REPORT_SCHEMA_VERSION,
             scanner_version: SCANNER_VERSION.to_string(),
             filename: filename.to_string(),
-            kind: parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other),
-            project: parsed.as_ref().map(|d| d.project.clone()),
-            version: parsed.map(|d| d.version),
-            findings: vec![],
-            stats: ScanStats::default(),
+            kind,
+            project,
+            version,
+            findings: findings::group(collector.hits.hits),
+            stats: ScanStats {
+                members,
+                uncompressed_bytes: bytes,
+                text_members: counts.text_members,
+                binary_members: counts.binary_members,
+                truncated_members: counts.truncated_members,
+            },
         }
     }
 }
 
-/// Every finding id the scanner can emit (engine anomalies plus every detector),
+/// Every finding id the scanner can emit (engine findings, then every detector),
 /// for policy validation: an unknown detector id in a policy is an error.
 pub fn catalog() -> Vec<&'static detector::DetectorMeta> {
-    detectors::catalog()
+    let mut all = anomaly::catalog();
+    all.extend(detectors::catalog());
+    all
 }
+
+#[cfg(test)]
+mod tests;

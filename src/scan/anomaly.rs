@@ -1,0 +1,82 @@
+//! The engine's own findings: what is wrong with the archive itself rather than
+//! with the code inside it (unreadable, path traversal, links, bombs, limits,
+//! native code in an sdist, metadata that disagrees with the filename).
+//!
+//! Owns: the `&'static` [`DetectorMeta`] of each engine finding and the list of
+//! them for [`crate::scan::catalog`]. Must not: walk archives or decide anything;
+//! the walker and the engine report under these metas.
+
+use super::detector::DetectorMeta;
+use crate::model::{Category, Severity};
+
+macro_rules! meta {
+    ($name:ident, $id:literal, $cat:ident, $sev:ident, $title:literal, $desc:literal) => {
+        pub static $name: DetectorMeta = DetectorMeta {
+            id: $id,
+            title: $title,
+            category: Category::$cat,
+            severity: Severity::$sev,
+            description: $desc,
+        };
+    };
+}
+
+meta!(UNREADABLE, "anomaly.unreadable-archive", Anomaly, High,
+    "Artifact is unreadable.",
+    "The archive, or a member of it, could not be read. What could not be read was not scanned, so the artifact is not known to be clean.");
+meta!(PATH_TRAVERSAL, "anomaly.path-traversal", Anomaly, High,
+    "Contains members with absolute or parent-directory paths.",
+    "A member name that is absolute or contains `..` can write outside the install directory when the archive is unpacked.");
+meta!(LINK, "anomaly.tar-link", Anomaly, Medium,
+    "Contains symbolic or hard link members.",
+    "Links inside a distribution are not needed to install Python code and can redirect writes or reads to files outside the package.");
+meta!(DUPLICATE, "anomaly.duplicate-member", Anomaly, High,
+    "Contains duplicate member names.",
+    "Two members with the same name let a scanner and an installer see different content: one reads the first, the other writes the last.");
+meta!(NON_UTF8, "anomaly.non-utf8-name", Anomaly, Low,
+    "Contains member names that are not UTF-8.",
+    "Member names that are not valid UTF-8 are decoded differently by different tools, which can hide a file from review.");
+meta!(ENCRYPTED, "anomaly.encrypted-member", Anomaly, High,
+    "Contains encrypted members.",
+    "Encrypted members cannot be scanned and have no place in a distribution that pip or uv installs.");
+meta!(CRC, "anomaly.crc-mismatch", Anomaly, High,
+    "Contains members whose checksum does not match.",
+    "A CRC mismatch means the member was altered after the archive was written, or the archive is corrupt.");
+meta!(BOMB, "anomaly.archive-bomb", Anomaly, High,
+    "Looks like a decompression bomb.",
+    "A member or stream inflates far beyond its compressed size; the scanner stopped inflating it at the configured ratio limit.");
+meta!(LIMIT, "anomaly.limit-exceeded", Anomaly, Medium,
+    "Exceeds a scan limit; part of the artifact was not scanned.",
+    "The artifact has more members, bigger members or more content than the scanner's limits allow; what lies beyond the limit was not scanned.");
+meta!(
+    NESTING,
+    "anomaly.nesting-too-deep",
+    Anomaly,
+    Medium,
+    "Contains archives nested deeper than the scan limit.",
+    "Archives inside archives are scanned to a fixed depth; deeper ones were not scanned."
+);
+meta!(NATIVE_IN_SDIST, "anomaly.native-binary-in-sdist", Anomaly, High,
+    "Source distribution contains native binaries.",
+    "An sdist should hold source. Prebuilt ELF, Mach-O or PE files in it are not reviewable and may be loaded at build or run time.");
+meta!(FILENAME_MISMATCH, "metadata.filename-mismatch", Metadata, High,
+    "Metadata name or version disagrees with the filename.",
+    "The wheel's `.dist-info/METADATA` names a different project or version than its filename, so the index entry does not describe what installs.");
+
+/// Every engine finding, in catalog order.
+pub fn catalog() -> Vec<&'static DetectorMeta> {
+    vec![
+        &UNREADABLE,
+        &PATH_TRAVERSAL,
+        &LINK,
+        &DUPLICATE,
+        &NON_UTF8,
+        &ENCRYPTED,
+        &CRC,
+        &BOMB,
+        &LIMIT,
+        &NESTING,
+        &NATIVE_IN_SDIST,
+        &FILENAME_MISMATCH,
+    ]
+}

@@ -1,0 +1,680 @@
+//! Archive walking: wheels and eggs (zip), sdists (`.tar.gz`, `.tgz`, `.tar.bz2`,
+//! `.tar`, `.zip`) and archives nested inside them.
+//!
+//! Owns: reading each member once, as a stream from the file, into a reused
+//! buffer (never extracting to disk); enforcing [`Limits`] while inflating, not by
+//! trusting headers; reporting archive anomalies (traversal, links, duplicates,
+//! non-UTF-8 names, encryption, CRC, bombs, limits, nesting, unreadable input).
+//! Must not: interpret member content (that is the engine's and the detectors'
+//! job) or keep more than one member per nesting level in memory.
+
+use super::anomaly;
+use super::detector::DetectorMeta;
+use super::Limits;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+use zip::result::ZipError;
+use zip::ZipArchive;
+
+/// Bytes inflated per read call; the bomb and size checks run after each chunk.
+const CHUNK: u64 = 256 << 10;
+/// Below this many inflated bytes a high ratio is normal (a small file of zeros).
+const RATIO_FLOOR: u64 = 1 << 20;
+/// The largest central directory read for the duplicate-name check.
+const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
+
+/// One member as handed to the [`Visitor`].
+pub struct Member<'a> {
+    /// Display path; nested members read `outer.whl!/inner/path`.
+    pub path: &'a str,
+    /// Nesting depth: 0 for members of the artifact itself.
+    pub depth: u32,
+    /// True when `data` is not the whole member (a limit or read error stopped it).
+    pub truncated: bool,
+}
+
+/// Receives every file member and every anomaly, in archive order.
+pub trait Visitor {
+    fn member(&mut self, member: &Member<'_>, data: &[u8]);
+    fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String);
+}
+
+/// The container format, from the first bytes (names can lie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Zip,
+    Gzip,
+    Bzip2,
+    Xz,
+    Tar,
+}
+
+fn sniff(head: &[u8]) -> Option<Format> {
+    match head {
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Some(Format::Zip),
+        [0x1f, 0x8b, ..] => Some(Format::Gzip),
+        [b'B', b'Z', b'h', ..] => Some(Format::Bzip2),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Format::Xz),
+        _ if head.get(257..262) == Some(b"ustar") => Some(Format::Tar),
+        _ => None,
+    }
+}
+
+/// Member names that are archives worth opening (one level, by default).
+fn is_archive_name(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [
+        ".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar",
+    ]
+    .iter()
+    .any(|s| lower.ends_with(s))
+}
+
+/// Why inflating one member stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    MemberLimit,
+    TotalLimit,
+    Bomb,
+}
+
+/// Walks one artifact, feeding a [`Visitor`].
+pub struct Walker<'l, V: Visitor> {
+    limits: &'l Limits,
+    pub visitor: V,
+    /// Uncompressed bytes read into buffers so far.
+    pub total: u64,
+    /// File members visited so far.
+    pub members: u64,
+    /// Set once a global limit stops the walk.
+    stopped: bool,
+    /// One reused buffer per nesting level.
+    bufs: Vec<Vec<u8>>,
+}
+
+impl<'l, V: Visitor> Walker<'l, V> {
+    pub fn new(limits: &'l Limits, visitor: V) -> Self {
+        Walker {
+            limits,
+            visitor,
+            total: 0,
+            members: 0,
+            stopped: false,
+            bufs: Vec::new(),
+        }
+    }
+
+    /// Walk the artifact at `path`; `filename` names it in anomalies about the whole file.
+    pub fn walk_file(&mut self, path: &Path, filename: &str) {
+        if let Err(e) = self.try_walk_file(path, filename) {
+            self.unreadable(filename, &e.to_string());
+        }
+    }
+
+    fn try_walk_file(&mut self, path: &Path, filename: &str) -> io::Result<()> {
+        let mut file = BufReader::with_capacity(64 << 10, File::open(path)?);
+        let size = file.get_ref().metadata()?.len();
+        let mut head = [0u8; 512];
+        let n = read_up_to(&mut file, &mut head)?;
+        file.seek(SeekFrom::Start(0))?;
+        self.walk_stream(file, size, &head[..n], filename, "", 0);
+        Ok(())
+    }
+
+    /// Walk an archive held in `reader` (`size` bytes, starting with `head`).
+    fn walk_stream<R: Read + Seek>(
+        &mut self,
+        reader: R,
+        size: u64,
+        head: &[u8],
+        name: &str,
+        prefix: &str,
+        depth: u32,
+    ) {
+        match sniff(head) {
+            Some(Format::Zip) => self.walk_zip(reader, size, name, prefix, depth),
+            Some(Format::Gzip) => self.walk_tar(
+                flate2::read::MultiGzDecoder::new(reader),
+                size,
+                name,
+                prefix,
+                depth,
+            ),
+            Some(Format::Bzip2) => self.walk_tar(
+                bzip2::read::MultiBzDecoder::new(reader),
+                size,
+                name,
+                prefix,
+                depth,
+            ),
+            Some(Format::Tar) => self.walk_tar(reader, size, name, prefix, depth),
+            Some(Format::Xz) => self.unreadable(name, "xz-compressed archives are not supported"),
+            None if size == 0 => self.unreadable(name, "the file is empty"),
+            None => self.unreadable(name, "not a zip or tar archive"),
+        }
+    }
+
+    fn unreadable(&mut self, path: &str, reason: &str) {
+        self.visitor
+            .anomaly(&anomaly::UNREADABLE, path, reason.to_string());
+    }
+
+    // ---- zip ----
+
+    fn walk_zip<R: Read + Seek>(
+        &mut self,
+        mut reader: R,
+        size: u64,
+        name: &str,
+        prefix: &str,
+        depth: u32,
+    ) {
+        let raw_names = central_directory_names(&mut reader).ok();
+        if let Err(e) = reader.seek(SeekFrom::Start(0)) {
+            return self.unreadable(name, &e.to_string());
+        }
+        let mut zip = match ZipArchive::new(reader) {
+            Ok(z) => z,
+            Err(e) => return self.unreadable(name, &e.to_string()),
+        };
+        if let Some(names) = raw_names {
+            self.report_duplicates(names.iter().map(|n| n.as_slice()), prefix);
+        }
+        let start = self.total;
+        for i in 0..zip.len() {
+            if self.stopped || !self.count_member(prefix) {
+                break;
+            }
+            self.zip_member(&mut zip, i, prefix, depth);
+            // Many members each under the per-member floor can still add up to a bomb.
+            if self.bomb_ratio(self.total - start, size) {
+                let detail = format!(
+                    "members together inflate more than {}:1",
+                    self.limits.max_ratio
+                );
+                self.visitor.anomaly(&anomaly::BOMB, name, detail);
+                self.stopped = true;
+            }
+        }
+    }
+
+    fn bomb_ratio(&self, out: u64, compressed: u64) -> bool {
+        exceeds_ratio(out, compressed, self.limits.max_ratio)
+    }
+
+    fn zip_member<R: Read + Seek>(
+        &mut self,
+        zip: &mut ZipArchive<R>,
+        i: usize,
+        prefix: &str,
+        depth: u32,
+    ) {
+        let fallback = zip.name_for_index(i).map(str::to_owned);
+        let mut file = match zip.by_index(i) {
+            Ok(f) => f,
+            Err(e) => {
+                return self.zip_open_error(
+                    e,
+                    &format!("{prefix}{}", fallback.as_deref().unwrap_or("?")),
+                )
+            }
+        };
+        let path = self.check_name(file.name_raw(), prefix);
+        if file.is_dir() {
+            self.members -= 1;
+            return;
+        }
+        if file.is_symlink() {
+            let mut target = Vec::new();
+            let _ = (&mut file).take(4096).read_to_end(&mut target);
+            let detail = format!("symbolic link to {}", String::from_utf8_lossy(&target));
+            return self.visitor.anomaly(&anomaly::LINK, &path, detail);
+        }
+        let compressed = file.compressed_size();
+        let mut buf = self.take_buf(depth);
+        let result = self.read_member(&mut file, Some(compressed), &mut buf);
+        drop(file);
+        self.finish_member(&path, result, buf, depth);
+    }
+
+    fn zip_open_error(&mut self, e: ZipError, path: &str) {
+        match e {
+            ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
+                self.visitor.anomaly(
+                    &anomaly::ENCRYPTED,
+                    path,
+                    "encrypted member was not scanned".into(),
+                )
+            }
+            e => self.unreadable(path, &e.to_string()),
+        }
+    }
+
+    // ---- tar ----
+
+    fn walk_tar<R: Read>(
+        &mut self,
+        reader: R,
+        compressed: u64,
+        name: &str,
+        prefix: &str,
+        depth: u32,
+    ) {
+        let limit = self.limits.max_total_bytes.saturating_sub(self.total);
+        let mut guard = StreamGuard {
+            inner: reader,
+            out: 0,
+            compressed,
+            cap: limit,
+            limits: self.limits,
+            tripped: None,
+        };
+        let error = self.walk_tar_entries(&mut guard, prefix, depth);
+        match (guard.tripped, error) {
+            (Some(Stop::Bomb), _) => {
+                let detail = format!(
+                    "stream inflates more than {}:1 (stopped after {} bytes)",
+                    self.limits.max_ratio, guard.out
+                );
+                self.visitor.anomaly(&anomaly::BOMB, name, detail);
+            }
+            (Some(_), _) => self.limit_exceeded(
+                name,
+                &format!(
+                    "more than {} uncompressed bytes",
+                    self.limits.max_total_bytes
+                ),
+            ),
+            (None, Some(e)) => self.unreadable(name, &e.to_string()),
+            (None, None) => {}
+        }
+    }
+
+    /// Returns the error that ended the walk early, if any.
+    fn walk_tar_entries<R: Read>(
+        &mut self,
+        reader: &mut R,
+        prefix: &str,
+        depth: u32,
+    ) -> Option<io::Error> {
+        let mut archive = tar::Archive::new(reader);
+        let mut seen = HashSet::new();
+        let entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return Some(e),
+        };
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => return Some(e),
+            };
+            if self.stopped {
+                break;
+            }
+            let raw = entry.path_bytes().into_owned();
+            let path = self.check_name(&raw, prefix);
+            if !seen.insert(raw) {
+                self.visitor.anomaly(
+                    &anomaly::DUPLICATE,
+                    &path,
+                    "the name appears more than once".into(),
+                );
+            }
+            self.tar_entry(&mut entry, &path, depth);
+        }
+        None
+    }
+
+    fn tar_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, path: &str, depth: u32) {
+        use tar::EntryType as T;
+        let kind = entry.header().entry_type();
+        match kind {
+            T::Symlink | T::Link => {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default();
+                let what = if kind == T::Symlink {
+                    "symbolic"
+                } else {
+                    "hard"
+                };
+                self.visitor
+                    .anomaly(&anomaly::LINK, path, format!("{what} link to {target}"));
+            }
+            T::Regular | T::Continuous | T::GNUSparse => {
+                if !self.count_member(path) {
+                    return;
+                }
+                let mut buf = self.take_buf(depth);
+                let result = self.read_member(entry, None, &mut buf);
+                self.finish_member(path, result, buf, depth);
+            }
+            _ => {}
+        }
+    }
+
+    // ---- shared per-member logic ----
+
+    /// Counts one more member; false (after reporting once) when the count limit is hit.
+    fn count_member(&mut self, where_: &str) -> bool {
+        self.members += 1;
+        if self.members > self.limits.max_members {
+            self.members -= 1;
+            self.stopped = true;
+            let detail = format!(
+                "more than {} members; the rest were not scanned",
+                self.limits.max_members
+            );
+            self.visitor
+                .anomaly(&anomaly::LIMIT, where_.trim_end_matches("!/"), detail);
+            return false;
+        }
+        true
+    }
+
+    /// Reports non-UTF-8 and traversal names; returns the display path.
+    fn check_name(&mut self, raw: &[u8], prefix: &str) -> String {
+        let name = String::from_utf8_lossy(raw);
+        let path = format!("{prefix}{name}");
+        if std::str::from_utf8(raw).is_err() {
+            self.visitor.anomaly(
+                &anomaly::NON_UTF8,
+                &path,
+                format!("raw name bytes {}", escape_bytes(raw)),
+            );
+        }
+        if let Some(why) = traversal(&name) {
+            self.visitor
+                .anomaly(&anomaly::PATH_TRAVERSAL, &path, why.into());
+        }
+        path
+    }
+
+    fn report_duplicates<'a>(&mut self, names: impl Iterator<Item = &'a [u8]>, prefix: &str) {
+        let mut seen = HashSet::new();
+        let mut reported = HashSet::new();
+        for raw in names {
+            if !seen.insert(raw) && reported.insert(raw) {
+                let path = format!("{prefix}{}", String::from_utf8_lossy(raw));
+                self.visitor.anomaly(
+                    &anomaly::DUPLICATE,
+                    &path,
+                    "the name appears more than once".into(),
+                );
+            }
+        }
+    }
+
+    fn take_buf(&mut self, depth: u32) -> Vec<u8> {
+        let d = depth as usize;
+        if self.bufs.len() <= d {
+            self.bufs.resize_with(d + 1, Vec::new);
+        }
+        let mut buf = std::mem::take(&mut self.bufs[d]);
+        buf.clear();
+        buf
+    }
+
+    /// Inflate one member into `buf`, checking the limits after every chunk.
+    fn read_member<R: Read>(
+        &mut self,
+        r: &mut R,
+        compressed: Option<u64>,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<Option<Stop>> {
+        let room = self.limits.max_total_bytes.saturating_sub(self.total);
+        let cap = self.limits.max_member_bytes.min(room);
+        loop {
+            let n = r.by_ref().take(CHUNK).read_to_end(buf)? as u64;
+            let len = buf.len() as u64;
+            if compressed.is_some_and(|c| self.bomb_ratio(len, c)) {
+                return Ok(Some(Stop::Bomb));
+            }
+            if len > cap {
+                buf.truncate(cap as usize);
+                let stop = if cap < self.limits.max_member_bytes {
+                    Stop::TotalLimit
+                } else {
+                    Stop::MemberLimit
+                };
+                return Ok(Some(stop));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Report how reading ended, hand the data to the visitor, open nested archives.
+    fn finish_member(
+        &mut self,
+        path: &str,
+        result: io::Result<Option<Stop>>,
+        buf: Vec<u8>,
+        depth: u32,
+    ) {
+        let truncated = !matches!(result, Ok(None));
+        match result {
+            Ok(None) => {}
+            Ok(Some(stop)) => self.report_stop(stop, path, buf.len()),
+            Err(e) if e.to_string().contains("Invalid checksum") => self.visitor.anomaly(
+                &anomaly::CRC,
+                path,
+                "stored CRC-32 does not match the content".into(),
+            ),
+            Err(e) => self.unreadable(path, &e.to_string()),
+        }
+        self.total += buf.len() as u64;
+        self.visitor.member(
+            &Member {
+                path,
+                depth,
+                truncated,
+            },
+            &buf,
+        );
+        if !truncated && is_archive_name(path) && sniff(&buf).is_some() {
+            self.nested(path, &buf, depth);
+        }
+        self.bufs[depth as usize] = buf;
+    }
+
+    fn report_stop(&mut self, stop: Stop, path: &str, read: usize) {
+        let l = self.limits;
+        match stop {
+            Stop::Bomb => {
+                let detail = format!(
+                    "inflates more than {}:1 (stopped after {read} bytes)",
+                    l.max_ratio
+                );
+                self.visitor.anomaly(&anomaly::BOMB, path, detail)
+            }
+            Stop::MemberLimit => {
+                let detail = format!(
+                    "member is larger than {} bytes; only the first {read} were scanned",
+                    l.max_member_bytes
+                );
+                self.visitor.anomaly(&anomaly::LIMIT, path, detail)
+            }
+            Stop::TotalLimit => {
+                self.stopped = true;
+                self.limit_exceeded(
+                    path,
+                    &format!("more than {} uncompressed bytes", l.max_total_bytes),
+                )
+            }
+        }
+    }
+
+    fn limit_exceeded(&mut self, path: &str, what: &str) {
+        self.stopped = true;
+        self.visitor.anomaly(
+            &anomaly::LIMIT,
+            path,
+            format!("{what}; the rest was not scanned"),
+        );
+    }
+
+    fn nested(&mut self, path: &str, data: &[u8], depth: u32) {
+        if depth >= self.limits.max_nesting {
+            let detail = format!(
+                "archive nested deeper than {} level(s) was not scanned",
+                self.limits.max_nesting
+            );
+            return self.visitor.anomaly(&anomaly::NESTING, path, detail);
+        }
+        let prefix = format!("{path}!/");
+        self.walk_stream(
+            Cursor::new(data),
+            data.len() as u64,
+            data,
+            path,
+            &prefix,
+            depth + 1,
+        );
+    }
+}
+
+/// Wraps a decompressed tar stream: stops it (as end of input) at the total limit
+/// or when it inflates beyond the ratio limit, and remembers why.
+struct StreamGuard<'l, R> {
+    inner: R,
+    out: u64,
+    compressed: u64,
+    cap: u64,
+    limits: &'l Limits,
+    tripped: Option<Stop>,
+}
+
+impl<R: Read> Read for StreamGuard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.tripped.is_some() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        if exceeds_ratio(self.out, self.compressed, self.limits.max_ratio) {
+            self.tripped = Some(Stop::Bomb);
+        } else if self.out > self.cap.saturating_add(1 << 20) {
+            // Headers and padding are not content: allow a little slack over the content cap.
+            self.tripped = Some(Stop::TotalLimit);
+        }
+        Ok(if self.tripped.is_some() { 0 } else { n })
+    }
+}
+
+/// True when `out` bytes inflated from `compressed` exceed `max_ratio` (past the 1 MiB floor).
+fn exceeds_ratio(out: u64, compressed: u64, max_ratio: u64) -> bool {
+    out > RATIO_FLOOR && out / compressed.max(1) > max_ratio
+}
+
+/// Why a name is unsafe to extract, if it is.
+fn traversal(name: &str) -> Option<&'static str> {
+    let bytes = name.as_bytes();
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("absolute path");
+    }
+    if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        return Some("absolute Windows path");
+    }
+    if name.split(['/', '\\']).any(|seg| seg == "..") {
+        return Some("path contains `..`");
+    }
+    None
+}
+
+fn escape_bytes(raw: &[u8]) -> String {
+    raw.iter()
+        .flat_map(|&b| std::ascii::escape_default(b))
+        .map(char::from)
+        .collect()
+}
+
+fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Raw names from the central directory, duplicates included.
+///
+/// Written by hand because the `zip` crate keys members by name and silently keeps
+/// one of two duplicates, which is exactly the trick (scanner reads one, installer
+/// writes the other) this check exists to report.
+fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<Vec<u8>>> {
+    let (start, size) = central_directory_bounds(r)?;
+    if size > MAX_CENTRAL_DIRECTORY {
+        return Err(io::Error::other("central directory too large"));
+    }
+    r.seek(SeekFrom::Start(start))?;
+    let mut cd = vec![0u8; size as usize];
+    r.read_exact(&mut cd)?;
+    let mut names = Vec::new();
+    let mut pos = 0;
+    while cd.get(pos..pos + 4) == Some(b"PK\x01\x02") && pos + 46 <= cd.len() {
+        let (n, x, c) = (
+            le16(&cd[pos + 28..]),
+            le16(&cd[pos + 30..]),
+            le16(&cd[pos + 32..]),
+        );
+        let name = cd
+            .get(pos + 46..pos + 46 + n)
+            .ok_or_else(|| io::Error::other("truncated entry"))?;
+        names.push(name.to_vec());
+        pos += 46 + n + x + c;
+    }
+    Ok(names)
+}
+
+/// Start offset and size of the central directory (zip64-aware).
+fn central_directory_bounds<R: Read + Seek>(r: &mut R) -> io::Result<(u64, u64)> {
+    let len = r.seek(SeekFrom::End(0))?;
+    let tail_len = len.min(22 + 65535);
+    r.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; tail_len as usize];
+    r.read_exact(&mut tail)?;
+    let eocd = tail
+        .windows(4)
+        .rposition(|w| w == b"PK\x05\x06")
+        .filter(|&p| p + 22 <= tail.len());
+    let eocd = eocd.ok_or_else(|| io::Error::other("no end of central directory"))?;
+    let size = le32(&tail[eocd + 12..]) as u64;
+    let offset = le32(&tail[eocd + 16..]) as u64;
+    if size != 0xFFFF_FFFF && offset != 0xFFFF_FFFF {
+        // Measured back from the record, so data prepended to the archive does not matter.
+        let eocd_abs = len - tail_len + eocd as u64;
+        return Ok((
+            eocd_abs
+                .checked_sub(size)
+                .ok_or_else(|| io::Error::other("bad size"))?,
+            size,
+        ));
+    }
+    let loc = eocd
+        .checked_sub(20)
+        .map(|p| &tail[p..eocd])
+        .filter(|l| l.starts_with(b"PK\x06\x07"));
+    let loc = loc.ok_or_else(|| io::Error::other("no zip64 locator"))?;
+    r.seek(SeekFrom::Start(le64(&loc[8..])))?;
+    let mut rec = [0u8; 56];
+    r.read_exact(&mut rec)?;
+    Ok((le64(&rec[48..]), le64(&rec[40..])))
+}
+
+fn le16(b: &[u8]) -> usize {
+    u16::from_le_bytes([b[0], b[1]]) as usize
+}
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]))
+}

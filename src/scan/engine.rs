@@ -1,0 +1,384 @@
+//! The per-artifact engine: receives members from the archive walker, classifies
+//! them, runs the one-pass literal prefilter and dispatches text members to the
+//! detectors whose literals matched; then runs package-level checks.
+//!
+//! Owns: the prefilter (built once per [`super::Scanner`]), member bookkeeping
+//! (roles, sizes, core metadata), native-binary-in-sdist and filename/metadata checks.
+//! Must not: read files or archives itself (the walker does), or group findings
+//! (see `findings`).
+
+use super::anomaly;
+use super::archive::{Member, Visitor};
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Package, TextFile};
+use super::roles;
+use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole};
+use aho_corasick::AhoCorasick;
+
+/// The union of every detector's literals, searched once per text member.
+pub struct Prefilter {
+    ac: Option<AhoCorasick>,
+    /// Pattern id → detectors that listed that literal.
+    owners: Vec<Vec<usize>>,
+    /// Detectors with no literals: they see every text member.
+    always: Vec<usize>,
+}
+
+impl Prefilter {
+    pub fn new(detectors: &[Box<dyn Detector>]) -> Self {
+        let mut patterns: Vec<&'static str> = Vec::new();
+        let mut owners: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, d) in detectors.iter().enumerate() {
+            let lits = d.literals();
+            if lits.is_empty() {
+                always.push(i);
+            }
+            for lit in lits.iter().filter(|l| !l.is_empty()) {
+                match patterns.iter().position(|p| p == lit) {
+                    Some(p) => owners[p].push(i),
+                    None => {
+                        patterns.push(lit);
+                        owners.push(vec![i]);
+                    }
+                }
+            }
+        }
+        // Literals are static strings chosen by detectors; a build failure is a programming error
+        // that would otherwise disable them silently, so fall back to running them on everything.
+        let ac = if patterns.is_empty() {
+            None
+        } else {
+            AhoCorasick::new(&patterns).ok()
+        };
+        if ac.is_none() && !patterns.is_empty() {
+            always = (0..detectors.len()).collect();
+        }
+        Prefilter { ac, owners, always }
+    }
+
+    /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
+    pub fn select(&self, text: &str, selected: &mut [bool]) -> usize {
+        selected.fill(false);
+        let mut count = 0;
+        for &i in &self.always {
+            selected[i] = true;
+            count += 1;
+        }
+        let Some(ac) = &self.ac else { return count };
+        let wanted = selected.len();
+        for m in ac.find_overlapping_iter(text) {
+            for &i in &self.owners[m.pattern().as_usize()] {
+                if !selected[i] {
+                    selected[i] = true;
+                    count += 1;
+                }
+            }
+            if count == wanted {
+                break;
+            }
+        }
+        count
+    }
+}
+
+/// Counters the engine keeps while walking.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub text_members: u64,
+    pub binary_members: u64,
+    pub truncated_members: u64,
+}
+
+/// Collects one artifact's members and hits. Implements the walker's [`Visitor`].
+pub struct Collector<'s> {
+    detectors: &'s [Box<dyn Detector>],
+    prefilter: &'s Prefilter,
+    pub filename: &'s str,
+    pub kind: ArtifactKind,
+    pub hits: Hits,
+    pub members: Vec<(String, FileRole, u64)>,
+    /// Core metadata text and the path it came from.
+    pub core_metadata: Option<(String, String)>,
+    pub counts: Counts,
+    selected: Vec<bool>,
+}
+
+impl<'s> Collector<'s> {
+    pub fn new(
+        detectors: &'s [Box<dyn Detector>],
+        prefilter: &'s Prefilter,
+        filename: &'s str,
+        kind: ArtifactKind,
+    ) -> Self {
+        Collector {
+            detectors,
+            prefilter,
+            filename,
+            kind,
+            hits: Hits::default(),
+            members: Vec::new(),
+            core_metadata: None,
+            counts: Counts::default(),
+            selected: vec![false; detectors.len()],
+        }
+    }
+
+    fn role_of(&self, path: &str) -> FileRole {
+        match path.rsplit_once("!/") {
+            None => roles::classify(path, self.kind),
+            Some((outer, inner)) => {
+                let base = outer.rsplit('/').next().unwrap_or(outer);
+                let kind = parse_dist_filename(base)
+                    .map(|d| d.kind)
+                    .unwrap_or(ArtifactKind::Other);
+                roles::classify(inner, kind)
+            }
+        }
+    }
+
+    fn push(&mut self, meta: &'static DetectorMeta, evidence: Evidence) {
+        self.hits.push(
+            meta,
+            Hit {
+                severity: None,
+                evidence,
+            },
+        );
+    }
+
+    fn native_in_sdist(&mut self, path: &str, role: FileRole, data: &[u8]) {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let what = match (roles::native_magic(data), roles::is_native_name(base)) {
+            (Some(fmt), _) => format!("{fmt} binary"),
+            (None, true) => "named like a native library or executable".to_string(),
+            (None, false) => return,
+        };
+        self.push(
+            &anomaly::NATIVE_IN_SDIST,
+            Evidence {
+                path: path.into(),
+                line: None,
+                column: None,
+                snippet: Some(what),
+                indicator: None,
+                role,
+            },
+        );
+    }
+
+    fn keep_core_metadata(&mut self, path: &str, depth: u32, text: &str) {
+        if depth > 0 || self.core_metadata.is_some() {
+            return;
+        }
+        let is_core = match self.kind {
+            ArtifactKind::Wheel => {
+                path.matches('/').count() == 1 && path.ends_with(".dist-info/METADATA")
+            }
+            ArtifactKind::Sdist => path.matches('/').count() == 1 && path.ends_with("/PKG-INFO"),
+            ArtifactKind::Other => path == "EGG-INFO/PKG-INFO",
+        };
+        if is_core {
+            self.core_metadata = Some((path.to_string(), text.to_string()));
+        }
+    }
+
+    fn scan_text(&mut self, path: &str, role: FileRole, text: &str) {
+        if self.prefilter.select(text, &mut self.selected) == 0 {
+            return;
+        }
+        let file = TextFile {
+            path,
+            role,
+            is_python: roles::is_python(path)
+                || role == FileRole::InstallTime && path.ends_with(".pth"),
+            text,
+        };
+        for (d, _) in self
+            .detectors
+            .iter()
+            .zip(&self.selected)
+            .filter(|(_, s)| **s)
+        {
+            d.scan_text(&file, &mut self.hits);
+        }
+    }
+
+    /// After the walk: package-level detectors and the engine's metadata check.
+    pub fn finish(&mut self, project: Option<&str>, version: Option<&str>) {
+        let core = self.core_metadata.as_ref().map(|(_, t)| t.as_str());
+        let pkg = Package {
+            filename: self.filename,
+            project,
+            version,
+            kind: self.kind,
+            core_metadata: core,
+            members: &self.members,
+        };
+        let mut hits = Hits::default();
+        for d in self.detectors {
+            d.scan_package(&pkg, &mut hits);
+        }
+        self.hits.hits.append(&mut hits.hits);
+        if self.kind == ArtifactKind::Wheel {
+            self.check_wheel_metadata(project, version);
+        }
+    }
+
+    fn check_wheel_metadata(&mut self, project: Option<&str>, version: Option<&str>) {
+        let (Some(project), Some(version)) = (project, version) else {
+            return;
+        };
+        let Some((path, text)) = self.core_metadata.clone() else {
+            let ev = Evidence {
+                path: self.filename.into(),
+                line: None,
+                column: None,
+                snippet: Some("no *.dist-info/METADATA in the wheel".into()),
+                indicator: None,
+                role: FileRole::Metadata,
+            };
+            return self.push(&anomaly::FILENAME_MISMATCH, ev);
+        };
+        for (key, ours, same) in [
+            ("Name", project, names_match as fn(&str, &str) -> bool),
+            ("Version", version, versions_match),
+        ] {
+            let (line, value) = header(&text, key).unwrap_or((0, ""));
+            if !same(value, ours) {
+                let snippet = format!("{key}: {value} (filename says {ours})");
+                let ev = Evidence {
+                    path: path.clone(),
+                    line: (line > 0).then_some(line),
+                    column: None,
+                    snippet: Some(snippet),
+                    indicator: None,
+                    role: FileRole::Metadata,
+                };
+                self.push(&anomaly::FILENAME_MISMATCH, ev);
+            }
+        }
+    }
+}
+
+impl Visitor for Collector<'_> {
+    fn member(&mut self, member: &Member<'_>, data: &[u8]) {
+        let role = self.role_of(member.path);
+        self.members
+            .push((member.path.to_string(), role, data.len() as u64));
+        self.counts.truncated_members += member.truncated as u64;
+        if self.kind == ArtifactKind::Sdist {
+            self.native_in_sdist(member.path, role, data);
+        }
+        let text = if role == FileRole::Binary {
+            None
+        } else {
+            roles::decode_text(data, member.truncated)
+        };
+        let Some(text) = text else {
+            self.counts.binary_members += 1;
+            return;
+        };
+        self.counts.text_members += 1;
+        if role == FileRole::Metadata {
+            self.keep_core_metadata(member.path, member.depth, &text);
+        }
+        self.scan_text(member.path, role, &text);
+    }
+
+    fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String) {
+        let role = if path == self.filename {
+            FileRole::Other
+        } else {
+            self.role_of(path)
+        };
+        self.push(
+            meta,
+            Evidence {
+                path: path.into(),
+                line: None,
+                column: None,
+                snippet: Some(detail),
+                indicator: None,
+                role,
+            },
+        );
+    }
+}
+
+/// The value of a core-metadata header and its 1-based line (headers end at the first blank line).
+pub fn header<'t>(metadata: &'t str, key: &str) -> Option<(u32, &'t str)> {
+    for (i, line) in metadata.lines().enumerate() {
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.trim().eq_ignore_ascii_case(key) {
+                return Some((i as u32 + 1, v.trim()));
+            }
+        }
+    }
+    None
+}
+
+fn names_match(a: &str, b: &str) -> bool {
+    normalize_project_name(a) == normalize_project_name(b)
+}
+
+/// PEP 440 equality (`1.0` == `1.0.0`, `1.0-rc1` == `1.0rc1`); plain text when either does not parse.
+fn versions_match(a: &str, b: &str) -> bool {
+    use std::str::FromStr;
+    match (
+        pep440_rs::Version::from_str(a),
+        pep440_rs::Version::from_str(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_versions_compare_normalised() {
+        let cases = [
+            (
+                "names differ only in case and separators",
+                names_match("Zope.Interface", "zope_interface"),
+                true,
+            ),
+            (
+                "different names",
+                names_match("requests", "requestz"),
+                false,
+            ),
+            (
+                "versions with implied zero",
+                versions_match("1.0", "1.0.0"),
+                true,
+            ),
+            (
+                "pre-release spellings",
+                versions_match("1.0-rc1", "1.0rc1"),
+                true,
+            ),
+            ("different versions", versions_match("1.0", "1.1"), false),
+            (
+                "local versions differ",
+                versions_match("1.0+cpu", "1.0"),
+                false,
+            ),
+        ];
+        for (case, got, want) in cases {
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn headers_stop_at_the_body() {
+        let md = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\nVersion: 9.9\n";
+        assert_eq!(header(md, "version"), Some((3, "1.0")));
+        assert_eq!(header(md, "Summary"), None);
+    }
+}

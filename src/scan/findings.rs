@@ -1,0 +1,192 @@
+//! Turning detector hits into findings: one [`Finding`] per detector id, with
+//! severity, capped evidence, a one-line message and a stable order.
+//!
+//! Owns: grouping, ordering and message wording. Must not: look at archives or
+//! decide anything about the package; it only reshapes what detectors reported.
+
+use super::detector::{DetectorMeta, Hit};
+use crate::model::{Evidence, FileRole, Finding};
+use std::collections::BTreeMap;
+
+/// The most evidence kept per finding; the rest is counted in the message.
+pub const MAX_EVIDENCE: usize = 20;
+
+/// Group hits per detector id into findings, ordered by category, severity (worst first), id.
+pub fn group(hits: Vec<(&'static DetectorMeta, Hit)>) -> Vec<Finding> {
+    let mut by_id: BTreeMap<&'static str, (&'static DetectorMeta, Vec<Hit>)> = BTreeMap::new();
+    for (meta, hit) in hits {
+        by_id
+            .entry(meta.id)
+            .or_insert_with(|| (meta, Vec::new()))
+            .1
+            .push(hit);
+    }
+    let mut findings: Vec<Finding> = by_id
+        .into_values()
+        .map(|(meta, hits)| finding(meta, hits))
+        .collect();
+    findings.sort_by(|a, b| {
+        (a.category, b.severity, &a.detector).cmp(&(b.category, a.severity, &b.detector))
+    });
+    findings
+}
+
+fn finding(meta: &'static DetectorMeta, hits: Vec<Hit>) -> Finding {
+    let severity = hits
+        .iter()
+        .map(|h| h.severity.unwrap_or(meta.severity))
+        .max()
+        .unwrap_or(meta.severity);
+    let mut evidence: Vec<Evidence> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if !evidence.contains(&hit.evidence) {
+            evidence.push(hit.evidence);
+        }
+    }
+    // Install-time evidence first: it is what the message names.
+    evidence.sort_by_key(|e| role_rank(e.role));
+    let total = evidence.len();
+    evidence.truncate(MAX_EVIDENCE);
+    Finding {
+        detector: meta.id.to_string(),
+        title: meta.title.to_string(),
+        category: meta.category,
+        severity,
+        message: message(meta, &evidence, total),
+        evidence,
+    }
+}
+
+fn role_rank(role: FileRole) -> u8 {
+    match role {
+        FileRole::InstallTime => 0,
+        FileRole::Runtime => 1,
+        FileRole::Metadata => 2,
+        FileRole::Binary => 3,
+        FileRole::Other => 4,
+        FileRole::TestOrDocs => 5,
+    }
+}
+
+/// How a role reads in a sentence.
+pub fn role_phrase(role: FileRole) -> &'static str {
+    match role {
+        FileRole::InstallTime => "install time",
+        FileRole::Runtime => "runtime",
+        FileRole::TestOrDocs => "tests or docs",
+        FileRole::Metadata => "metadata",
+        FileRole::Binary => "binary",
+        FileRole::Other => "other file",
+    }
+}
+
+/// "creates a process in setup.py:12 (install time), and 3 more locations"
+fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
+    let phrase = sentence_phrase(meta.title);
+    let Some(first) = evidence.first() else {
+        return phrase;
+    };
+    let mut msg = match first.line {
+        Some(line) => format!(
+            "{phrase} in {}:{line} ({})",
+            first.path,
+            role_phrase(first.role)
+        ),
+        None => format!("{phrase}: {}", first.path),
+    };
+    match (&first.indicator, &first.snippet) {
+        (Some(ind), _) => msg.push_str(&format!(" [{ind}]")),
+        (None, Some(snippet)) if first.line.is_some() => {
+            msg.push_str(&format!(": {}", clip(snippet, 100)))
+        }
+        (None, Some(snippet)) => msg.push_str(&format!(" ({})", clip(snippet, 100))),
+        _ => {}
+    }
+    if total > 1 {
+        let s = if total == 2 { "" } else { "s" };
+        msg.push_str(&format!(", and {} more location{s}", total - 1));
+    }
+    msg
+}
+
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// "Creates a process." → "creates a process" (acronyms such as "URLs" kept).
+fn sentence_phrase(title: &str) -> String {
+    let t = title.trim_end_matches('.');
+    let mut chars = t.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if b.is_lowercase() => {
+            a.to_lowercase().chain(t[a.len_utf8()..].chars()).collect()
+        }
+        _ => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Category, Severity};
+
+    static NET: DetectorMeta = DetectorMeta {
+        id: "network.test",
+        title: "Downloads a file.",
+        category: Category::Network,
+        severity: Severity::Low,
+        description: "",
+    };
+    static EXEC: DetectorMeta = DetectorMeta {
+        id: "execution.test",
+        title: "Creates a process.",
+        category: Category::Execution,
+        severity: Severity::Medium,
+        description: "",
+    };
+
+    fn hit(path: &str, line: u32, role: FileRole, severity: Option<Severity>) -> Hit {
+        let evidence = Evidence {
+            path: path.into(),
+            line: Some(line),
+            column: Some(1),
+            snippet: None,
+            indicator: None,
+            role,
+        };
+        Hit { severity, evidence }
+    }
+
+    #[test]
+    fn hits_group_per_detector_with_max_severity_capped_evidence_and_order() {
+        let mut hits = vec![(&EXEC, hit("pkg/run.py", 3, FileRole::Runtime, None))];
+        for i in 0..30 {
+            hits.push((&NET, hit("pkg/net.py", i + 1, FileRole::Runtime, None)));
+        }
+        hits.push((
+            &NET,
+            hit("setup.py", 12, FileRole::InstallTime, Some(Severity::High)),
+        ));
+        let findings = group(hits);
+        let ids: Vec<_> = findings.iter().map(|f| f.detector.as_str()).collect();
+        assert_eq!(ids, ["network.test", "execution.test"], "category order");
+        let net = &findings[0];
+        assert_eq!(net.severity, Severity::High, "max of hit severities");
+        assert_eq!(net.evidence.len(), MAX_EVIDENCE);
+        assert_eq!(
+            net.evidence[0].path, "setup.py",
+            "install-time evidence first"
+        );
+        assert_eq!(
+            net.message,
+            "downloads a file in setup.py:12 (install time), and 30 more locations"
+        );
+        assert_eq!(
+            findings[1].message,
+            "creates a process in pkg/run.py:3 (runtime)"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! What a member is: its [`FileRole`] from its path, whether its bytes are text,
+//! and whether they are native code.
+//!
+//! Owns: path-based role classification (with the sdist `pkg-1.0/` prefix
+//! stripped), the text/binary decision and text decoding, native-binary sniffing.
+//! Must not: read archives or run detectors; it only looks at one name or one buffer.
+
+use crate::model::{ArtifactKind, FileRole};
+use std::borrow::Cow;
+
+/// The member path without an sdist's single top-level directory (`pkg-1.0/`).
+pub fn strip_sdist_prefix(path: &str, kind: ArtifactKind) -> &str {
+    if kind != ArtifactKind::Sdist {
+        return path;
+    }
+    match path.split_once('/') {
+        Some((_, rest)) if !rest.is_empty() => rest,
+        _ => path,
+    }
+}
+
+const METADATA_FILES: &[&str] = &[
+    "METADATA",
+    "PKG-INFO",
+    "RECORD",
+    "WHEEL",
+    "INSTALLER",
+    "REQUESTED",
+    "pyproject.toml",
+    "setup.cfg",
+    "entry_points.txt",
+    "top_level.txt",
+    "requires.txt",
+    "SOURCES.txt",
+    "dependency_links.txt",
+    "not-zip-safe",
+    "zip-safe",
+    "direct_url.json",
+    "MANIFEST.in",
+];
+
+const BINARY_EXTENSIONS: &[&str] = &[
+    "so", "pyd", "dll", "dylib", "exe", "a", "lib", "o", "bin", "pyc", "pyo", "whl", "egg", "zip",
+    "gz", "tgz", "bz2", "xz", "png", "jpg", "jpeg", "gif", "ico", "woff", "woff2", "ttf", "otf",
+    "pdf", "npy", "npz", "pkl", "db", "sqlite",
+];
+
+/// Extensions of native shared libraries and executables.
+const NATIVE_EXTENSIONS: &[&str] = &["so", "pyd", "dll", "dylib", "exe"];
+
+/// Classify one member by path. `path` is the archive path (an sdist prefix is stripped here).
+pub fn classify(path: &str, kind: ArtifactKind) -> FileRole {
+    let inner = strip_sdist_prefix(path, kind);
+    let base = inner.rsplit('/').next().unwrap_or(inner);
+    let ext = extension(base);
+    if is_install_time(inner, base, ext) {
+        return FileRole::InstallTime;
+    }
+    if METADATA_FILES.contains(&base)
+        || inner.contains(".dist-info/")
+        || inner.contains(".egg-info/")
+    {
+        return FileRole::Metadata;
+    }
+    if is_native_name(base) || BINARY_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
+        return FileRole::Binary;
+    }
+    if is_test_or_docs(inner, base) {
+        return FileRole::TestOrDocs;
+    }
+    if matches!(
+        ext,
+        "py" | "pyw" | "pyi" | "pyx" | "pxd" | "c" | "h" | "cpp" | "js" | "sh"
+    ) {
+        return FileRole::Runtime;
+    }
+    FileRole::Other
+}
+
+fn extension(base: &str) -> &str {
+    base.rsplit_once('.').map(|(_, e)| e).unwrap_or("")
+}
+
+fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
+    if ext == "pth" {
+        return true;
+    }
+    // Only the top-level build entry points run at install time; a `setup.py`
+    // deep in a vendored tree does not.
+    let top_level = !inner.contains('/');
+    top_level && matches!(base, "setup.py" | "build.py" | "_build_backend.py")
+        || inner.starts_with("_custom_build/")
+        || inner.starts_with("build_backend/")
+}
+
+fn is_test_or_docs(inner: &str, base: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "benchmarks",
+    ];
+    let in_dir = inner
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|seg| DIRS.contains(&seg));
+    in_dir || base.starts_with("test_") || base.ends_with("_test.py") || base == "conftest.py"
+}
+
+/// True for names of native libraries and executables (`x.so`, `x.so.1`, `x.pyd`, ...).
+pub fn is_native_name(base: &str) -> bool {
+    let lower = base.to_ascii_lowercase();
+    NATIVE_EXTENSIONS
+        .iter()
+        .any(|e| lower.ends_with(&format!(".{e}")))
+        || lower.contains(".so.")
+}
+
+/// The native format of `data` if its magic bytes say ELF, Mach-O or PE.
+pub fn native_magic(data: &[u8]) -> Option<&'static str> {
+    match data {
+        [0x7f, b'E', b'L', b'F', ..] => Some("ELF"),
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => Some("Mach-O"),
+        [0xca, 0xfe, 0xba, 0xbe, ..] => Some("Mach-O universal"),
+        [b'M', b'Z', ..] if is_pe(data) => Some("PE"),
+        _ => None,
+    }
+}
+
+fn is_pe(data: &[u8]) -> bool {
+    let Some(off) = data.get(0x3c..0x40) else {
+        return false;
+    };
+    let off = u32::from_le_bytes([off[0], off[1], off[2], off[3]]) as usize;
+    data.get(off..off.saturating_add(4)) == Some(b"PE\0\0")
+}
+
+/// How much of a member's head is sniffed for NUL bytes and control characters.
+const SNIFF: usize = 8192;
+
+/// Decode a member as text, or `None` when it is binary.
+///
+/// NUL bytes in the head, or mostly non-text bytes, mean binary. Valid UTF-8 is
+/// borrowed; a member truncated by a limit in the middle of a character is cut at
+/// the last whole character; anything else that is mostly text is decoded lossily.
+pub fn decode_text(data: &[u8], truncated: bool) -> Option<Cow<'_, str>> {
+    let head = &data[..data.len().min(SNIFF)];
+    if head.contains(&0) {
+        return None;
+    }
+    match std::str::from_utf8(data) {
+        Ok(s) => Some(Cow::Borrowed(s)),
+        Err(e) if truncated && e.error_len().is_none() => {
+            std::str::from_utf8(&data[..e.valid_up_to()])
+                .ok()
+                .map(Cow::Borrowed)
+        }
+        Err(_) if looks_like_text(head) => Some(String::from_utf8_lossy(data)),
+        Err(_) => None,
+    }
+}
+
+/// Latin-1-ish text: few control characters and a minority of high bytes.
+fn looks_like_text(head: &[u8]) -> bool {
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b))
+        .count();
+    let high = head.iter().filter(|&&b| b >= 0x80).count();
+    control * 100 <= head.len() && high * 100 <= head.len() * 30
+}
+
+/// True when a text member is Python source.
+pub fn is_python(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    matches!(extension(base), "py" | "pyw" | "pyi")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_follow_paths() {
+        use ArtifactKind::{Sdist, Wheel};
+        let cases = [
+            (
+                "sdist setup.py",
+                "pkg-1.0/setup.py",
+                Sdist,
+                FileRole::InstallTime,
+            ),
+            (
+                "wheel setup.py is not top-level install",
+                "pkg/setup.py",
+                Wheel,
+                FileRole::Runtime,
+            ),
+            ("pth file", "evil.pth", Wheel, FileRole::InstallTime),
+            (
+                "sdist PKG-INFO",
+                "pkg-1.0/PKG-INFO",
+                Sdist,
+                FileRole::Metadata,
+            ),
+            (
+                "sdist pyproject",
+                "pkg-1.0/pyproject.toml",
+                Sdist,
+                FileRole::Metadata,
+            ),
+            (
+                "wheel METADATA",
+                "pkg-1.0.dist-info/METADATA",
+                Wheel,
+                FileRole::Metadata,
+            ),
+            (
+                "wheel entry points",
+                "pkg-1.0.dist-info/entry_points.txt",
+                Wheel,
+                FileRole::Metadata,
+            ),
+            ("library code", "pkg/__init__.py", Wheel, FileRole::Runtime),
+            (
+                "tests dir",
+                "pkg-1.0/tests/test_x.py",
+                Sdist,
+                FileRole::TestOrDocs,
+            ),
+            (
+                "test_ file",
+                "pkg/test_util.py",
+                Wheel,
+                FileRole::TestOrDocs,
+            ),
+            ("docs", "pkg-1.0/docs/conf.py", Sdist, FileRole::TestOrDocs),
+            (
+                "examples",
+                "pkg-1.0/examples/demo.py",
+                Sdist,
+                FileRole::TestOrDocs,
+            ),
+            (
+                "extension module",
+                "pkg/_speedups.cpython-312-x86_64-linux-gnu.so",
+                Wheel,
+                FileRole::Binary,
+            ),
+            (
+                "versioned so",
+                "pkg.libs/libz.so.1.2",
+                Wheel,
+                FileRole::Binary,
+            ),
+            ("readme", "pkg-1.0/README.md", Sdist, FileRole::Other),
+        ];
+        for (case, path, kind, want) in cases {
+            assert_eq!(classify(path, kind), want, "{case}: {path}");
+        }
+    }
+
+    #[test]
+    fn text_and_binary_are_told_apart() {
+        let elf = b"\x7fELF\x02\x01\x01\0\0\0";
+        let cases: [(&str, &[u8], bool, Option<&str>); 5] = [
+            (
+                "utf-8 text",
+                "print('héllo')\n".as_bytes(),
+                false,
+                Some("print('héllo')\n"),
+            ),
+            ("nul bytes", elf, false, None),
+            (
+                "latin-1 text",
+                b"# caf\xe9 au lait\nx = 1\n",
+                false,
+                Some("# caf\u{fffd} au lait\nx = 1\n"),
+            ),
+            ("truncated mid-character", b"ab\xc3", true, Some("ab")),
+            (
+                "random high bytes",
+                &[0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0x90, 0x91],
+                false,
+                None,
+            ),
+        ];
+        for (case, data, truncated, want) in cases {
+            assert_eq!(decode_text(data, truncated).as_deref(), want, "{case}");
+        }
+        assert_eq!(native_magic(elf), Some("ELF"));
+        assert_eq!(native_magic(b"#!/bin/sh\n"), None);
+    }
+}

@@ -1,0 +1,612 @@
+//! End-to-end tests of the engine on archives crafted in memory: each case names
+//! the finding a user would look for and the member path it must point at.
+
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Package, TextFile};
+use super::{Limits, ScanReport, Scanner};
+use crate::model::{Category, Evidence, Severity};
+use std::io::{Cursor, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+// ---- test-only detectors ----
+
+static PROCESS: DetectorMeta = DetectorMeta {
+    id: "execution.test-process",
+    title: "Creates a process.",
+    category: Category::Execution,
+    severity: Severity::Medium,
+    description: "Test detector: lines mentioning subprocess.",
+};
+
+/// Reports every line containing `subprocess`; counts how often it is called.
+struct ProcessDetector(Arc<AtomicUsize>);
+
+impl Detector for ProcessDetector {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PROCESS
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &["subprocess"]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        for (i, line) in file.text.lines().enumerate() {
+            if let Some(col) = line.find("subprocess") {
+                let evidence = Evidence {
+                    path: file.path.into(),
+                    line: Some(i as u32 + 1),
+                    column: Some(col as u32 + 1),
+                    snippet: Some(line.trim().into()),
+                    indicator: Some("subprocess".into()),
+                    role: file.role,
+                };
+                hits.push(
+                    &PROCESS,
+                    Hit {
+                        severity: None,
+                        evidence,
+                    },
+                );
+            }
+        }
+    }
+}
+
+static SUMMARY: DetectorMeta = DetectorMeta {
+    id: "metadata.test-summary",
+    title: "Has a summary.",
+    category: Category::Metadata,
+    severity: Severity::Info,
+    description: "Test detector: reports the core metadata summary and member count.",
+};
+
+/// A package-level detector: reports the Summary header and how many members it saw.
+struct SummaryDetector;
+
+impl Detector for SummaryDetector {
+    fn meta(&self) -> &'static DetectorMeta {
+        &SUMMARY
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &["\u{0}never"]
+    }
+    fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
+        let Some(md) = pkg.core_metadata else { return };
+        let summary = super::engine::header(md, "Summary")
+            .map(|(_, v)| v)
+            .unwrap_or("");
+        let evidence = Evidence {
+            path: pkg.filename.into(),
+            line: None,
+            column: None,
+            snippet: Some(format!("{summary}; {} members", pkg.members.len())),
+            indicator: None,
+            role: crate::model::FileRole::Metadata,
+        };
+        hits.push(
+            &SUMMARY,
+            Hit {
+                severity: None,
+                evidence,
+            },
+        );
+    }
+}
+
+pub(super) fn test_scanner(limits: Limits) -> (Scanner, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let detectors: Vec<Box<dyn Detector>> = vec![
+        Box::new(ProcessDetector(calls.clone())),
+        Box::new(SummaryDetector),
+    ];
+    (Scanner::with_detectors(limits, detectors), calls)
+}
+
+pub(super) fn scan_bytes(scanner: &Scanner, filename: &str, bytes: &[u8]) -> ScanReport {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("artifact");
+    std::fs::write(&path, bytes).expect("write artifact");
+    scanner.scan_file(&path, filename)
+}
+
+// ---- archive builders ----
+
+pub(super) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, zip::CompressionMethod::Deflated)
+}
+
+fn zip_with(entries: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("start_file");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+/// Replace every occurrence of `from` by `to` (same length) in raw archive bytes.
+fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n > 0, "patch target not found");
+    bytes
+}
+
+/// Set the "encrypted" flag on every local and central header.
+fn mark_encrypted(mut bytes: Vec<u8>) -> Vec<u8> {
+    for (sig, flag_at) in [(b"PK\x03\x04", 6), (b"PK\x01\x02", 8)] {
+        let hits: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == sig)
+            .map(|(i, _)| i)
+            .collect();
+        for i in hits {
+            bytes[i + flag_at] |= 1;
+        }
+    }
+    bytes
+}
+
+pub(super) enum T<'a> {
+    File(&'a [u8], &'a [u8]),
+    Symlink(&'a str, &'a str),
+    HardLink(&'a str, &'a str),
+}
+
+/// A gzipped tar. Names are written raw (the tar crate would refuse `..`).
+pub(super) fn tar_gz(entries: &[T<'_>]) -> Vec<u8> {
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(enc);
+    for e in entries {
+        let (name, data, kind, link): (&[u8], &[u8], tar::EntryType, Option<&str>) = match e {
+            T::File(n, d) => (n, d, tar::EntryType::Regular, None),
+            T::Symlink(n, t) => (n.as_bytes(), b"", tar::EntryType::Symlink, Some(t)),
+            T::HardLink(n, t) => (n.as_bytes(), b"", tar::EntryType::Link, Some(t)),
+        };
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        if let Some(t) = link {
+            h.set_link_name(t).expect("link name");
+        }
+        h.set_cksum();
+        b.append(&h, data).expect("append");
+    }
+    b.into_inner().expect("tar").finish().expect("gzip")
+}
+
+fn wheel_metadata(name: &str, version: &str) -> Vec<u8> {
+    format!(
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: a demo\n\nLong text.\n"
+    )
+    .into_bytes()
+}
+
+fn good_wheel() -> Vec<u8> {
+    zip_of(&[
+        (
+            "demo/__init__.py",
+            b"import subprocess\nsubprocess.run(['ls'])\n",
+        ),
+        ("demo/util.py", b"x = 1\n"),
+        (
+            "demo-1.0.dist-info/METADATA",
+            &wheel_metadata("demo", "1.0"),
+        ),
+        ("demo-1.0.dist-info/RECORD", b""),
+    ])
+}
+
+fn ids(r: &ScanReport) -> Vec<&str> {
+    r.findings.iter().map(|f| f.detector.as_str()).collect()
+}
+
+fn paths(r: &ScanReport, id: &str) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.detector == id)
+        .flat_map(|f| f.evidence.iter().map(|e| e.path.clone()))
+        .collect()
+}
+
+// ---- tests ----
+
+#[test]
+fn clean_wheel_reports_only_detector_findings() {
+    let (scanner, calls) = test_scanner(Limits::default());
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &good_wheel());
+    assert_eq!(ids(&r), ["execution.test-process", "metadata.test-summary"]);
+    let f = &r.findings[0];
+    assert_eq!(
+        f.message,
+        "creates a process in demo/__init__.py:1 (runtime) [subprocess], and 1 more location"
+    );
+    assert_eq!(f.evidence[1].line, Some(2));
+    assert_eq!(
+        r.findings[1].evidence[0].snippet.as_deref(),
+        Some("a demo; 4 members")
+    );
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        1,
+        "prefilter: only the file mentioning subprocess is scanned"
+    );
+    assert_eq!((r.stats.members, r.stats.text_members), (4, 4));
+}
+
+/// (case, artifact filename, builder, finding id, member path in evidence)
+type AnomalyCase = (
+    &'static str,
+    &'static str,
+    Box<dyn Fn() -> Vec<u8>>,
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn engine_anomalies_name_the_member() {
+    let zeros = vec![0u8; 3 << 20];
+    let cases: Vec<AnomalyCase> = vec![
+        (
+            "zip bomb",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(move || zip_of(&[("demo/zeros.bin", &zeros)])),
+            "anomaly.archive-bomb",
+            "demo/zeros.bin",
+        ),
+        (
+            "zip path traversal",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| zip_of(&[("../../evil.pth", b"import os\n")])),
+            "anomaly.path-traversal",
+            "../../evil.pth",
+        ),
+        (
+            "zip absolute path",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| zip_of(&[("/etc/cron.d/x", b"x")])),
+            "anomaly.path-traversal",
+            "/etc/cron.d/x",
+        ),
+        (
+            "zip duplicate names",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                patch(
+                    zip_of(&[("demo/dup_A.py", b"a = 1\n"), ("demo/dup_B.py", b"b = 2\n")]),
+                    b"dup_B.py",
+                    b"dup_A.py",
+                )
+            }),
+            "anomaly.duplicate-member",
+            "demo/dup_A.py",
+        ),
+        (
+            "zip non-UTF-8 name",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                patch(
+                    zip_of(&[("demo/caf_XX.py", b"x = 1\n")]),
+                    b"_XX",
+                    b"\xff\xfe_",
+                )
+            }),
+            "anomaly.non-utf8-name",
+            "demo/caf\u{fffd}\u{fffd}_.py",
+        ),
+        (
+            "zip CRC mismatch",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                patch(
+                    zip_with(
+                        &[("demo/data.py", b"value = 1111\n")],
+                        zip::CompressionMethod::Stored,
+                    ),
+                    b"1111",
+                    b"2222",
+                )
+            }),
+            "anomaly.crc-mismatch",
+            "demo/data.py",
+        ),
+        (
+            "zip encrypted member",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| mark_encrypted(zip_of(&[("demo/secret.py", b"x = 1\n")]))),
+            "anomaly.encrypted-member",
+            "demo/secret.py",
+        ),
+        (
+            "truncated wheel",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                let w = good_wheel();
+                w[..w.len() / 2].to_vec()
+            }),
+            "anomaly.unreadable-archive",
+            "demo-1.0-py3-none-any.whl",
+        ),
+        (
+            "not an archive",
+            "demo-1.0.tar.gz",
+            Box::new(|| b"<html>not found</html>".to_vec()),
+            "anomaly.unreadable-archive",
+            "demo-1.0.tar.gz",
+        ),
+        (
+            "empty file",
+            "demo-1.0.tar.gz",
+            Box::new(Vec::new),
+            "anomaly.unreadable-archive",
+            "demo-1.0.tar.gz",
+        ),
+        (
+            "truncated tar.gz",
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                let t = tar_gz(&[T::File(b"demo-1.0/setup.py", &[b'#'; 5000])]);
+                t[..t.len() - 30].to_vec()
+            }),
+            "anomaly.unreadable-archive",
+            "demo-1.0/setup.py",
+        ),
+        (
+            "tar symlink",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::Symlink("demo-1.0/link", "/etc/passwd")])),
+            "anomaly.tar-link",
+            "demo-1.0/link",
+        ),
+        (
+            "tar hard link",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::HardLink("demo-1.0/hard", "/etc/shadow")])),
+            "anomaly.tar-link",
+            "demo-1.0/hard",
+        ),
+        (
+            "tar path traversal",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/../../x.pth", b"import os\n")])),
+            "anomaly.path-traversal",
+            "demo-1.0/../../x.pth",
+        ),
+        (
+            "tar duplicate names",
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                tar_gz(&[
+                    T::File(b"demo-1.0/a.py", b"1"),
+                    T::File(b"demo-1.0/a.py", b"2"),
+                ])
+            }),
+            "anomaly.duplicate-member",
+            "demo-1.0/a.py",
+        ),
+        (
+            "tar non-UTF-8 name",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/\xe9t\xe9.py", b"x = 1\n")])),
+            "anomaly.non-utf8-name",
+            "demo-1.0/\u{fffd}t\u{fffd}.py",
+        ),
+        (
+            "tar.gz bomb",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/zeros", &[0u8; 3 << 20])])),
+            "anomaly.archive-bomb",
+            "demo-1.0.tar.gz",
+        ),
+        (
+            "sdist with ELF binary",
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                tar_gz(&[T::File(
+                    b"demo-1.0/bin/helper",
+                    b"\x7fELF\x02\x01\x01\0\0\0\0\0",
+                )])
+            }),
+            "anomaly.native-binary-in-sdist",
+            "demo-1.0/bin/helper",
+        ),
+        (
+            "sdist with .pyd",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/demo/_x.pyd", b"not really")])),
+            "anomaly.native-binary-in-sdist",
+            "demo-1.0/demo/_x.pyd",
+        ),
+        (
+            "METADATA name mismatch",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                zip_of(&[(
+                    "demo-1.0.dist-info/METADATA",
+                    &wheel_metadata("other", "1.0"),
+                )])
+            }),
+            "metadata.filename-mismatch",
+            "demo-1.0.dist-info/METADATA",
+        ),
+        (
+            "METADATA version mismatch",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                zip_of(&[(
+                    "demo-1.0.dist-info/METADATA",
+                    &wheel_metadata("demo", "1.0.1"),
+                )])
+            }),
+            "metadata.filename-mismatch",
+            "demo-1.0.dist-info/METADATA",
+        ),
+        (
+            "wheel without METADATA",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| zip_of(&[("demo/__init__.py", b"")])),
+            "metadata.filename-mismatch",
+            "demo-1.0-py3-none-any.whl",
+        ),
+    ];
+    let (scanner, _) = test_scanner(Limits::default());
+    for (case, filename, build, id, path) in cases {
+        let r = scan_bytes(&scanner, filename, &build());
+        assert!(
+            paths(&r, id).iter().any(|p| p == path),
+            "{case}: want {id} at {path}, got {:#?}",
+            r.findings
+        );
+        let f = r.findings.iter().find(|f| f.detector == id).unwrap();
+        assert!(
+            f.message.contains(path),
+            "{case}: message names the member: {}",
+            f.message
+        );
+    }
+}
+
+#[test]
+fn zip_symlink_is_a_link_finding() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    w.add_symlink(
+        "demo/link",
+        "/etc/passwd",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    let (scanner, _) = test_scanner(Limits::default());
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.detector == "anomaly.tar-link")
+        .expect("link finding");
+    assert_eq!(f.evidence[0].path, "demo/link");
+    assert_eq!(
+        f.evidence[0].snippet.as_deref(),
+        Some("symbolic link to /etc/passwd")
+    );
+}
+
+#[test]
+fn matching_metadata_is_not_a_mismatch() {
+    let (scanner, _) = test_scanner(Limits::default());
+    let bytes = zip_of(&[(
+        "Demo_Pkg-1.0.dist-info/METADATA",
+        &wheel_metadata("demo.pkg", "1.0.0"),
+    )]);
+    let r = scan_bytes(&scanner, "Demo_Pkg-1.0-py3-none-any.whl", &bytes);
+    assert_eq!(
+        ids(&r),
+        ["metadata.test-summary"],
+        "only the package detector reports"
+    );
+}
+
+#[test]
+fn nested_wheel_in_sdist_is_scanned_one_level_deep() {
+    let inner = zip_of(&[("inner/evil.py", b"import subprocess\n")]);
+    let deeper = zip_of(&[("x-1.0-py3-none-any.whl", &inner)]);
+    let sdist = tar_gz(&[
+        T::File(b"demo-1.0/PKG-INFO", &wheel_metadata("demo", "1.0")),
+        T::File(b"demo-1.0/vendor/inner-1.0-py3-none-any.whl", &inner),
+        T::File(b"demo-1.0/vendor/deep.zip", &deeper),
+    ]);
+    let (scanner, _) = test_scanner(Limits::default());
+    let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
+    assert_eq!(
+        paths(&r, "execution.test-process"),
+        ["demo-1.0/vendor/inner-1.0-py3-none-any.whl!/inner/evil.py"]
+    );
+    assert_eq!(
+        paths(&r, "anomaly.nesting-too-deep"),
+        ["demo-1.0/vendor/deep.zip!/x-1.0-py3-none-any.whl"]
+    );
+    let pkg = &r
+        .findings
+        .iter()
+        .find(|f| f.detector == "metadata.test-summary")
+        .expect("PKG-INFO found")
+        .evidence[0];
+    assert_eq!(
+        pkg.snippet.as_deref(),
+        Some("a demo; 5 members"),
+        "members include nested ones"
+    );
+}
+
+#[test]
+fn limits_are_findings_and_bound_what_is_read() {
+    let big = vec![b'a'; 100_000];
+    let cases: Vec<(&str, Limits, &str, &str)> = vec![
+        (
+            "member over size limit",
+            Limits {
+                max_member_bytes: 10_000,
+                ..Limits::default()
+            },
+            "anomaly.limit-exceeded",
+            "demo/big.py",
+        ),
+        (
+            "too many members",
+            Limits {
+                max_members: 1,
+                ..Limits::default()
+            },
+            "anomaly.limit-exceeded",
+            "",
+        ),
+        (
+            "total over limit",
+            Limits {
+                max_total_bytes: 50_000,
+                ..Limits::default()
+            },
+            "anomaly.limit-exceeded",
+            "demo/big.py",
+        ),
+    ];
+    for (case, limits, id, path) in cases {
+        let (scanner, _) = test_scanner(limits.clone());
+        let bytes = zip_of(&[("demo/small.py", b"x = 1\n"), ("demo/big.py", &big)]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        assert!(
+            paths(&r, id).iter().any(|p| p == path),
+            "{case}: want {id} at {path:?}, got {:#?}",
+            r.findings
+        );
+        assert!(
+            r.stats.uncompressed_bytes <= limits.max_total_bytes.min(limits.max_member_bytes * 2),
+            "{case}: bounded read"
+        );
+    }
+}
+
+#[test]
+fn catalog_lists_engine_findings_first() {
+    let ids: Vec<&str> = super::catalog().iter().map(|m| m.id).collect();
+    assert_eq!(ids[0], "anomaly.unreadable-archive");
+    for id in [
+        "anomaly.path-traversal",
+        "anomaly.crc-mismatch",
+        "anomaly.archive-bomb",
+        "metadata.filename-mismatch",
+    ] {
+        assert!(ids.contains(&id), "{id}");
+    }
+}
