@@ -1,16 +1,213 @@
-//! The registry of detectors: one file each, listed once here.
+//! The registry of detectors: one file each, listed once here, plus the helpers
+//! they share (`pysrc` for Python lexing and evidence, `urls` for URL extraction,
+//! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
-//! STUB: the scanner work (issue 4) owns this file.
+//! Owns: the order detectors appear in reports. Must not: hold detector logic.
 
 use super::detector::{Detector, DetectorMeta};
 
+pub mod pysrc;
+pub mod sinks;
+pub mod urls;
+
+// PENDING pub mod anomaly_long_string;
+pub mod exec_creates_process;
+// PENDING pub mod exec_download_execute;
+// PENDING pub mod exec_dynamic_code;
+// PENDING pub mod exec_install_hook;
+// PENDING pub mod exec_pth;
+// PENDING pub mod exec_powershell;
+// PENDING pub mod fs_credential_access;
+// PENDING pub mod fs_persistence;
+// PENDING pub mod hunting_anonymous_author;
+// PENDING pub mod hunting_system_info;
+// PENDING pub mod meta_install_hook_only;
+// PENDING pub mod meta_typosquat;
+pub mod net_banking_url;
+pub mod net_downloads_file;
+// PENDING pub mod net_exfil_endpoint;
+pub mod net_interesting_file_url;
+// PENDING pub mod net_ip_address;
+// PENDING pub mod net_reverse_shell;
+pub mod net_trusted_subdomain;
+pub mod net_url_shortener;
+// PENDING pub mod obf_decode_exec;
+// PENDING pub mod obf_invisible_unicode;
+// PENDING pub mod obf_packer;
+// PENDING pub mod secrets_keys;
+// PENDING pub mod secrets_tokens;
+
 /// Every detector, in report order.
 pub fn all() -> Vec<Box<dyn Detector>> {
-    vec![]
+    vec![
+        // network
+        Box::new(net_downloads_file::DownloadsFile),
+        Box::new(net_banking_url::BankingUrl),
+        Box::new(net_interesting_file_url::InterestingFileUrl),
+        Box::new(net_trusted_subdomain::TrustedSubdomain),
+        // PENDING Box::new(net_ip_address::IpAddress),
+        Box::new(net_url_shortener::UrlShortener),
+        // PENDING Box::new(net_exfil_endpoint::ExfilEndpoint),
+        // PENDING Box::new(net_reverse_shell::ReverseShell),
+        // execution
+        Box::new(exec_creates_process::CreatesProcess),
+        // PENDING Box::new(exec_install_hook::InstallHook),
+        // PENDING Box::new(exec_pth::PthExec),
+        // PENDING Box::new(exec_download_execute::DownloadExecute),
+        // PENDING Box::new(exec_dynamic_code::DynamicCode),
+        // PENDING Box::new(exec_powershell::SilentPowershell),
+        // obfuscation / anomaly
+        // PENDING Box::new(obf_decode_exec::DecodeExec),
+        // PENDING Box::new(obf_packer::Packer),
+        // PENDING Box::new(obf_invisible_unicode::InvisibleUnicode),
+        // PENDING Box::new(anomaly_long_string::LongString),
+        // file system / hunting
+        // PENDING Box::new(fs_credential_access::CredentialAccess),
+        // PENDING Box::new(hunting_system_info::SystemInfo),
+        // PENDING Box::new(fs_persistence::Persistence),
+        // secrets
+        // PENDING Box::new(secrets_keys::KeysAndCerts),
+        // PENDING Box::new(secrets_tokens::AccessTokens),
+        // metadata / hunting
+        // PENDING Box::new(hunting_anonymous_author::AnonymousAuthor),
+        // PENDING Box::new(meta_typosquat::Typosquat),
+        // PENDING Box::new(meta_install_hook_only::InstallHookOnly),
+    ]
 }
 
 /// Every detector id the scanner can report (detectors plus the engine's own
 /// archive findings), for policy validation: an unknown id in a policy is an error.
 pub fn catalog() -> Vec<&'static DetectorMeta> {
     all().iter().flat_map(|d| d.all_meta()).collect()
+}
+
+/// Test helpers shared by every detector's table-driven tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::super::detector::{Detector, Hits, Package, TextFile};
+    use crate::model::{ArtifactKind, FileRole, Severity};
+
+    /// One reported hit, flattened for assertions.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Got {
+        pub id: &'static str,
+        pub path: String,
+        pub line: Option<u32>,
+        pub indicator: String,
+        pub severity: Severity,
+        pub snippet: String,
+    }
+
+    fn flatten(hits: &Hits) -> Vec<Got> {
+        hits.iter()
+            .map(|(m, h)| Got {
+                id: m.id,
+                path: h.evidence.path.clone(),
+                line: h.evidence.line,
+                indicator: h.evidence.indicator.clone().unwrap_or_default(),
+                severity: h.severity.unwrap_or(m.severity),
+                snippet: h.evidence.snippet.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Run `d` on one file the way the engine does: only if the prefilter matches.
+    pub fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
+        let lits = d.literals();
+        if !lits.is_empty() && !lits.iter().any(|l| text.contains(l)) {
+            return vec![];
+        }
+        let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
+        let file = TextFile {
+            path,
+            role,
+            is_python,
+            text,
+        };
+        let mut hits = Hits::default();
+        d.scan_text(&file, &mut hits);
+        let got = flatten(&hits);
+        for g in &got {
+            assert!(
+                d.all_meta().iter().any(|m| m.id == g.id),
+                "unregistered id {}",
+                g.id
+            );
+        }
+        got
+    }
+
+    /// Run `d` on package-level facts.
+    #[allow(dead_code)]
+    pub fn scan_pkg(
+        d: &dyn Detector,
+        filename: &str,
+        project: Option<&str>,
+        kind: ArtifactKind,
+        core_metadata: Option<&str>,
+        members: &[(String, FileRole, u64)],
+    ) -> Vec<Got> {
+        let pkg = Package {
+            filename,
+            project,
+            version: Some("1.0"),
+            kind,
+            core_metadata,
+            members,
+        };
+        let mut hits = Hits::default();
+        d.scan_package(&pkg, &mut hits);
+        flatten(&hits)
+    }
+
+    /// A case expectation: `None` = no hit at all; `Some((line, indicator, severity))`
+    /// = the first hit is at that line with that indicator and severity.
+    pub type Want = Option<(u32, &'static str, Severity)>;
+
+    /// Run a table of (name, path, role, text, want) cases against `d`, expecting `id`.
+    pub fn table(d: &dyn Detector, id: &str, cases: &[(&str, &str, FileRole, &str, Want)]) {
+        for (name, path, role, text, want) in cases {
+            let got = scan(d, path, *role, text);
+            match want {
+                None => assert!(
+                    got.is_empty(),
+                    "case {name:?}: expected no hit, got {got:#?}"
+                ),
+                Some((line, ind, sev)) => {
+                    let first = got
+                        .first()
+                        .unwrap_or_else(|| panic!("case {name:?}: expected a hit, got none"));
+                    assert_eq!(first.id, id, "case {name:?}: id");
+                    assert_eq!(first.path, *path, "case {name:?}: path");
+                    assert_eq!(first.line, Some(*line), "case {name:?}: line ({first:?})");
+                    assert_eq!(
+                        first.indicator, *ind,
+                        "case {name:?}: indicator ({first:?})"
+                    );
+                    assert_eq!(first.severity, *sev, "case {name:?}: severity ({first:?})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let cat = super::catalog();
+        let mut ids: Vec<_> = cat.iter().map(|m| m.id).collect();
+        for m in &cat {
+            let (cat_part, slug) = m.id.split_once('.').expect("id is category.slug");
+            assert_eq!(cat_part, m.category.as_str(), "{} category prefix", m.id);
+            assert!(
+                !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                m.id
+            );
+            assert!(m.title.ends_with('.'), "{} title is a report line", m.id);
+            assert!(!m.description.is_empty());
+        }
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate detector ids");
+    }
 }
