@@ -12,11 +12,11 @@ pub mod urls;
 
 // PENDING pub mod anomaly_long_string;
 pub mod exec_creates_process;
-// PENDING pub mod exec_download_execute;
-// PENDING pub mod exec_dynamic_code;
-// PENDING pub mod exec_install_hook;
-// PENDING pub mod exec_pth;
-// PENDING pub mod exec_powershell;
+pub mod exec_download_execute;
+pub mod exec_dynamic_code;
+pub mod exec_install_hook;
+pub mod exec_powershell;
+pub mod exec_pth;
 // PENDING pub mod fs_credential_access;
 // PENDING pub mod fs_persistence;
 // PENDING pub mod hunting_anonymous_author;
@@ -25,10 +25,10 @@ pub mod exec_creates_process;
 // PENDING pub mod meta_typosquat;
 pub mod net_banking_url;
 pub mod net_downloads_file;
-// PENDING pub mod net_exfil_endpoint;
+pub mod net_exfil_endpoint;
 pub mod net_interesting_file_url;
-// PENDING pub mod net_ip_address;
-// PENDING pub mod net_reverse_shell;
+pub mod net_ip_address;
+pub mod net_reverse_shell;
 pub mod net_trusted_subdomain;
 pub mod net_url_shortener;
 // PENDING pub mod obf_decode_exec;
@@ -45,17 +45,17 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(net_banking_url::BankingUrl),
         Box::new(net_interesting_file_url::InterestingFileUrl),
         Box::new(net_trusted_subdomain::TrustedSubdomain),
-        // PENDING Box::new(net_ip_address::IpAddress),
+        Box::new(net_ip_address::IpAddress),
         Box::new(net_url_shortener::UrlShortener),
-        // PENDING Box::new(net_exfil_endpoint::ExfilEndpoint),
-        // PENDING Box::new(net_reverse_shell::ReverseShell),
+        Box::new(net_exfil_endpoint::ExfilEndpoint),
+        Box::new(net_reverse_shell::ReverseShell),
         // execution
         Box::new(exec_creates_process::CreatesProcess),
-        // PENDING Box::new(exec_install_hook::InstallHook),
-        // PENDING Box::new(exec_pth::PthExec),
-        // PENDING Box::new(exec_download_execute::DownloadExecute),
-        // PENDING Box::new(exec_dynamic_code::DynamicCode),
-        // PENDING Box::new(exec_powershell::SilentPowershell),
+        Box::new(exec_install_hook::InstallHook),
+        Box::new(exec_pth::PthExec),
+        Box::new(exec_download_execute::DownloadExecute),
+        Box::new(exec_dynamic_code::DynamicCode),
+        Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         // PENDING Box::new(obf_decode_exec::DecodeExec),
         // PENDING Box::new(obf_packer::Packer),
