@@ -10,7 +10,7 @@ pub mod pysrc;
 pub mod sinks;
 pub mod urls;
 
-// PENDING pub mod anomaly_long_string;
+pub mod anomaly_long_string;
 pub mod exec_creates_process;
 pub mod exec_download_execute;
 pub mod exec_dynamic_code;
@@ -31,9 +31,9 @@ pub mod net_ip_address;
 pub mod net_reverse_shell;
 pub mod net_trusted_subdomain;
 pub mod net_url_shortener;
-// PENDING pub mod obf_decode_exec;
-// PENDING pub mod obf_invisible_unicode;
-// PENDING pub mod obf_packer;
+pub mod obf_decode_exec;
+pub mod obf_invisible_unicode;
+pub mod obf_packer;
 // PENDING pub mod secrets_keys;
 // PENDING pub mod secrets_tokens;
 
@@ -57,10 +57,10 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_dynamic_code::DynamicCode),
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
-        // PENDING Box::new(obf_decode_exec::DecodeExec),
-        // PENDING Box::new(obf_packer::Packer),
-        // PENDING Box::new(obf_invisible_unicode::InvisibleUnicode),
-        // PENDING Box::new(anomaly_long_string::LongString),
+        Box::new(obf_decode_exec::DecodeExec),
+        Box::new(obf_packer::Packer),
+        Box::new(obf_invisible_unicode::InvisibleUnicode),
+        Box::new(anomaly_long_string::LongString),
         // file system / hunting
         // PENDING Box::new(fs_credential_access::CredentialAccess),
         // PENDING Box::new(hunting_system_info::SystemInfo),
