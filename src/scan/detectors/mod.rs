@@ -17,10 +17,10 @@ pub mod exec_dynamic_code;
 pub mod exec_install_hook;
 pub mod exec_powershell;
 pub mod exec_pth;
-// PENDING pub mod fs_credential_access;
-// PENDING pub mod fs_persistence;
+pub mod fs_credential_access;
+pub mod fs_persistence;
 // PENDING pub mod hunting_anonymous_author;
-// PENDING pub mod hunting_system_info;
+pub mod hunting_system_info;
 // PENDING pub mod meta_install_hook_only;
 // PENDING pub mod meta_typosquat;
 pub mod net_banking_url;
@@ -62,9 +62,9 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(obf_invisible_unicode::InvisibleUnicode),
         Box::new(anomaly_long_string::LongString),
         // file system / hunting
-        // PENDING Box::new(fs_credential_access::CredentialAccess),
-        // PENDING Box::new(hunting_system_info::SystemInfo),
-        // PENDING Box::new(fs_persistence::Persistence),
+        Box::new(fs_credential_access::CredentialAccess),
+        Box::new(hunting_system_info::SystemInfo),
+        Box::new(fs_persistence::Persistence),
         // secrets
         // PENDING Box::new(secrets_keys::KeysAndCerts),
         // PENDING Box::new(secrets_tokens::AccessTokens),
