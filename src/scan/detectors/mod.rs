@@ -34,8 +34,8 @@ pub mod net_url_shortener;
 pub mod obf_decode_exec;
 pub mod obf_invisible_unicode;
 pub mod obf_packer;
-// PENDING pub mod secrets_keys;
-// PENDING pub mod secrets_tokens;
+pub mod secrets_keys;
+pub mod secrets_tokens;
 
 /// Every detector, in report order.
 pub fn all() -> Vec<Box<dyn Detector>> {
@@ -66,8 +66,8 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(hunting_system_info::SystemInfo),
         Box::new(fs_persistence::Persistence),
         // secrets
-        // PENDING Box::new(secrets_keys::KeysAndCerts),
-        // PENDING Box::new(secrets_tokens::AccessTokens),
+        Box::new(secrets_keys::KeysAndCerts),
+        Box::new(secrets_tokens::AccessTokens),
         // metadata / hunting
         // PENDING Box::new(hunting_anonymous_author::AnonymousAuthor),
         // PENDING Box::new(meta_typosquat::Typosquat),
