@@ -19,10 +19,10 @@ pub mod exec_powershell;
 pub mod exec_pth;
 pub mod fs_credential_access;
 pub mod fs_persistence;
-// PENDING pub mod hunting_anonymous_author;
+pub mod hunting_anonymous_author;
 pub mod hunting_system_info;
-// PENDING pub mod meta_install_hook_only;
-// PENDING pub mod meta_typosquat;
+pub mod meta_install_hook_only;
+pub mod meta_typosquat;
 pub mod net_banking_url;
 pub mod net_downloads_file;
 pub mod net_exfil_endpoint;
@@ -69,9 +69,9 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(secrets_keys::KeysAndCerts),
         Box::new(secrets_tokens::AccessTokens),
         // metadata / hunting
-        // PENDING Box::new(hunting_anonymous_author::AnonymousAuthor),
-        // PENDING Box::new(meta_typosquat::Typosquat),
-        // PENDING Box::new(meta_install_hook_only::InstallHookOnly),
+        Box::new(hunting_anonymous_author::AnonymousAuthor),
+        Box::new(meta_typosquat::Typosquat),
+        Box::new(meta_install_hook_only::InstallHookOnly),
     ]
 }
 
@@ -138,7 +138,6 @@ pub(crate) mod testutil {
     }
 
     /// Run `d` on package-level facts.
-    #[allow(dead_code)]
     pub fn scan_pkg(
         d: &dyn Detector,
         filename: &str,
