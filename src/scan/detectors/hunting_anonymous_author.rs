@@ -174,7 +174,8 @@ mod tests {
             FileRole::Metadata,
             100,
         )];
-        let cases: &[(&str, &str, Option<(u32, &str, Severity)>)] = &[
+        type Case<'a> = (&'a str, &'a str, Option<(u32, &'a str, Severity)>);
+        let cases: &[Case] = &[
             (
                 "proton",
                 "Metadata-Version: 2.1\nName: x\nAuthor-email: Dev <dev@proton.me>\n\nbody\n",

@@ -100,12 +100,13 @@ mod tests {
 
     #[test]
     fn cases() {
-        let cases: Vec<(
-            &str,
+        type Case<'a> = (
+            &'a str,
             ArtifactKind,
             Vec<(String, FileRole, u64)>,
             Option<Severity>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "setup.py only, long",
                 ArtifactKind::Sdist,

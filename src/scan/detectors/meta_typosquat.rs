@@ -253,7 +253,8 @@ mod tests {
 
     #[test]
     fn cases() {
-        let cases: &[(&str, &str, Option<(&str, Severity, &str)>)] = &[
+        type Case<'a> = (&'a str, &'a str, Option<(&'a str, Severity, &'a str)>);
+        let cases: &[Case] = &[
             (
                 "transposition",
                 "reqeusts",
