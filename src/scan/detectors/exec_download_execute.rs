@@ -116,9 +116,14 @@ impl Detector for DownloadExecute {
         let saves: Vec<usize> = FETCH_API
             .find_iter(file.text)
             .map(|m| m.start())
-            .chain(COMMAND.find_iter(file.text).map(|m| m.start()))
             .chain(file.text.match_indices("urlretrieve").map(|(i, _)| i))
-            .filter(|&o| src.is_live(o))
+            .filter(|&o| src.is_code(o) && !pysrc::is_definition(file.text, o))
+            .chain(
+                COMMAND
+                    .find_iter(file.text)
+                    .map(|m| m.start())
+                    .filter(|&o| src.kind_at(o) == Kind::Str),
+            )
             .map(|o| line_of(file.text, o))
             .collect();
         if saves.is_empty() {
@@ -183,6 +188,7 @@ mod tests {
                 ("json api then eval-free", "pkg/a.py", Runtime, "r = requests.get(u)\ndata = r.json()\n", None),
                 ("one-liner in docstring", "pkg/a.py", Runtime, "\"\"\"Install: curl https://x | sh\"\"\"\n", None),
                 ("exec of local version file", "setup.py", InstallTime, "exec(open('pkg/version.py').read())\n", None),
+                ("fetch name in a string then process", "pkg/a.py", Runtime, "code = \x27import urllib.request; urllib.request.urlopen(u)\x27\nsubprocess.Popen([sys.executable, \x27-c\x27, code])\n", None),
             ],
         );
     }

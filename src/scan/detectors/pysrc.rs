@@ -416,6 +416,41 @@ pub fn looks_like_test_path(path: &str) -> bool {
     })
 }
 
+/// Documentation-like text files (change logs, READMEs, licences) whatever their role.
+pub fn looks_like_docs_file(path: &str) -> bool {
+    let name = path
+        .rsplit(['/', '\\', '!'])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
+    [".md", ".rst", ".txt", ".html", ".htm", ".adoc", ".ipynb"]
+        .iter()
+        .any(|e| name.ends_with(e))
+        || [
+            "changelog",
+            "changes",
+            "history",
+            "news",
+            "authors",
+            "license",
+            "licence",
+            "copying",
+            "readme",
+            "notice",
+            "contributors",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// True when the identifier at `offset` is being defined (`def name`, `class name`).
+pub fn is_definition(text: &str, offset: usize) -> bool {
+    let before =
+        text[..offset].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+    let before = before.trim_end_matches([' ', '\t']);
+    before.ends_with("def") || before.ends_with("class")
+}
+
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
 pub const MAX_HITS_PER_FILE: usize = 20;
 

@@ -43,6 +43,7 @@ pub fn file_counts(file: &TextFile<'_>) -> bool {
         file.role,
         FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
     ) && !super::pysrc::looks_like_test_path(file.path)
+        && !super::pysrc::looks_like_docs_file(file.path)
 }
 
 /// Every counted URL of `src`.
