@@ -36,6 +36,9 @@ static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("run saved")
 });
 const WINDOW_LINES: usize = 30;
+/// A new function or class starts: the download and the run are unrelated.
+static NEW_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
 
 fn line_of(text: &str, off: usize) -> usize {
     text.as_bytes()[..off]
@@ -113,18 +116,23 @@ impl Detector for DownloadExecute {
             }
         }
         // A download, then within a few lines a process start or chmod/startfile of it.
-        let saves: Vec<usize> = FETCH_API
+        // (offset, needs a write in between): response APIs must be written to disk
+        // before they can be run; save APIs and command strings save by themselves.
+        let saves: Vec<(usize, bool)> = FETCH_API
             .find_iter(file.text)
-            .map(|m| m.start())
-            .chain(file.text.match_indices("urlretrieve").map(|(i, _)| i))
-            .filter(|&o| src.is_code(o) && !pysrc::is_definition(file.text, o))
+            .map(|m| (m.start(), true))
+            .chain(
+                file.text
+                    .match_indices("urlretrieve")
+                    .map(|(i, _)| (i, false)),
+            )
+            .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
                 COMMAND
                     .find_iter(file.text)
-                    .map(|m| m.start())
-                    .filter(|&o| src.kind_at(o) == Kind::Str),
+                    .map(|m| (m.start(), false))
+                    .filter(|&(o, _)| src.kind_at(o) == Kind::Str),
             )
-            .map(|o| line_of(file.text, o))
             .collect();
         if saves.is_empty() {
             return;
@@ -152,7 +160,21 @@ impl Detector for DownloadExecute {
         runs.sort();
         for (off, name) in runs {
             let l = line_of(file.text, off);
-            if saves.iter().any(|&s| s <= l && l - s <= WINDOW_LINES) {
+            let follows = |&(s, needs_write): &(usize, bool)| {
+                if s >= off {
+                    return false;
+                }
+                let between = &file.text[s..off];
+                l - line_of(file.text, s) <= WINDOW_LINES
+                    && !NEW_BLOCK
+                        .find_iter(between)
+                        .any(|m| src.is_code(s + m.end() - 1))
+                    && (!needs_write
+                        || super::net_downloads_file::WRITE
+                            .find_iter(between)
+                            .any(|m| src.is_code(s + m.start())))
+            };
+            if saves.iter().any(follows) {
                 push(hits, off, &format!("download then {name}"));
             }
         }
@@ -189,6 +211,8 @@ mod tests {
                 ("one-liner in docstring", "pkg/a.py", Runtime, "\"\"\"Install: curl https://x | sh\"\"\"\n", None),
                 ("exec of local version file", "setup.py", InstallTime, "exec(open('pkg/version.py').read())\n", None),
                 ("fetch name in a string then process", "pkg/a.py", Runtime, "code = \x27import urllib.request; urllib.request.urlopen(u)\x27\nsubprocess.Popen([sys.executable, \x27-c\x27, code])\n", None),
+                ("urlopen HEAD then a process in another function", "pkg/a.py", Runtime, "def a():\n    with urlopen(req) as d:\n        code = d.getcode()\n\ndef b():\n    subprocess.Popen([x])\n", None),
+                ("response written then run", "pkg/a.py", Runtime, "r = requests.get(U)\nopen(p, \x27wb\x27).write(r.content)\nsubprocess.call([p])\n", Some((3, "download then subprocess.call", Critical))),
             ],
         );
     }

@@ -27,7 +27,7 @@ static SAVE_API: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Fetches whose response must be written by the caller.
 pub(crate) static FETCH_API: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.get|requests\.request|httpx\.get|httpx\.stream|\w+\.getresponse|\w+\.request\(\s*'GET'|aiohttp\.ClientSession)\s*\(?").expect("fetch api")
+    Regex::new(r"\b(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.get|requests\.request|httpx\.get|httpx\.stream|http\.client\.HTTPS?Connection|aiohttp\.ClientSession)\s*\(").expect("fetch api")
 });
 /// Writing bytes to a file.
 pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
@@ -190,6 +190,7 @@ mod tests {
                 ("tests", "pkg/tests/test_dl.py", Runtime, "urlretrieve(u, p)\n", None),
                 ("docs role", "docs/conf.py", TestOrDocs, "urlretrieve(u, p)\n", None),
                 ("the definition of urlretrieve", "pkg/request.py", Runtime, "def urlretrieve(url, filename=None):\n    pass\n", None),
+                ("rpc getresponse is not http", "pkg/rpc.py", Runtime, "r = self.getresponse(seq)\nout.write(r)\n", None),
             ],
         );
     }
