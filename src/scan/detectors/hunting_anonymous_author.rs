@@ -107,6 +107,9 @@ impl Detector for AnonymousAuthor {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
+    fn literals(&self) -> &'static [&'static str] {
+        pysrc::PACKAGE_ONLY
+    }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };
         let path = metadata_path(pkg);

@@ -37,6 +37,9 @@ impl Detector for InstallHookOnly {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
+    fn literals(&self) -> &'static [&'static str] {
+        pysrc::PACKAGE_ONLY
+    }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         if pkg.kind != ArtifactKind::Sdist {
             return;

@@ -212,6 +212,9 @@ impl Detector for Typosquat {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
+    fn literals(&self) -> &'static [&'static str] {
+        pysrc::PACKAGE_ONLY
+    }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(project) = pkg.project else { return };
         let Some((target, rank, how)) = imitates(project) else {

@@ -249,6 +249,94 @@ pub(crate) mod testutil {
         assert!(got.is_empty(), "{got:#?}");
     }
 
+    /// Speed probe with an engine-like prefilter (one Aho-Corasick pass over the union
+    /// of literals, then only the matching detectors):
+    /// `PROBE_DIR=/path cargo test --release --lib prefilter_speed_probe -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn prefilter_speed_probe() {
+        let Ok(root) = std::env::var("PROBE_DIR") else {
+            return;
+        };
+        let dets = super::all();
+        let mut pats: Vec<&str> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        let mut always: Vec<usize> = Vec::new();
+        for (i, d) in dets.iter().enumerate() {
+            if d.literals().is_empty() {
+                always.push(i);
+            }
+            for l in d.literals() {
+                pats.push(l);
+                owner.push(i);
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::new(&pats).expect("ac");
+        let mut texts = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    texts.push((p.to_string_lossy().to_string(), t));
+                }
+            }
+        }
+        let bytes: usize = texts.iter().map(|(_, t)| t.len()).sum();
+        let mut calls = vec![0usize; dets.len()];
+        let mut spent = vec![std::time::Duration::ZERO; dets.len()];
+        let t0 = std::time::Instant::now();
+        let mut nhits = 0;
+        for (path, text) in &texts {
+            let mut want = vec![false; dets.len()];
+            for &i in &always {
+                want[i] = true;
+            }
+            for m in ac.find_overlapping_iter(text.as_str()) {
+                want[owner[m.pattern().as_usize()]] = true;
+            }
+            let is_python = path.ends_with(".py");
+            let file = TextFile {
+                path,
+                role: FileRole::Runtime,
+                is_python,
+                text,
+            };
+            let mut hits = Hits::default();
+            for (i, d) in dets.iter().enumerate() {
+                if want[i] {
+                    calls[i] += 1;
+                    let t = std::time::Instant::now();
+                    d.scan_text(&file, &mut hits);
+                    spent[i] += t.elapsed();
+                }
+            }
+            nhits += hits.len();
+        }
+        let el = t0.elapsed();
+        eprintln!(
+            "{} files, {} MB, {:?} => {:.1} MB/s, {nhits} hits",
+            texts.len(),
+            bytes >> 20,
+            el,
+            bytes as f64 / 1e6 / el.as_secs_f64()
+        );
+        for (i, d) in dets.iter().enumerate() {
+            eprintln!(
+                "{:40} called on {:5} of {} files, {:?}",
+                d.meta().id,
+                calls[i],
+                texts.len(),
+                spent[i]
+            );
+        }
+    }
+
     /// False-positive probe over a tree of benign Python (e.g. a CPython `Lib/`):
     /// `PROBE_DIR=/path cargo test --lib benign_tree_probe -- --ignored --nocapture`.
     #[test]

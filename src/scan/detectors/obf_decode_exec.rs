@@ -30,11 +30,9 @@ static EXEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
 });
 static DECODER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(?:{DECODERS})")).expect("decoder"));
-static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"(?m)^[ \t]*(?P<var>[A-Za-z_]\w*)\s*=\s*[^\n]*?(?P<dec>{DECODERS})"
-    ))
-    .expect("assign")
+/// `name = …` at the start of a line (not `==`).
+static ASSIGN_LHS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[^=]").expect("assign lhs")
 });
 static BARE_ARG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
@@ -78,6 +76,10 @@ impl Detector for DecodeExec {
         if !file.is_python {
             return;
         }
+        // Every hit needs a decoder somewhere in the file: one DFA pass decides.
+        if !DECODER.is_match(file.text) {
+            return;
+        }
         let src = Source::new(file);
         let sev = Some(if file.role == FileRole::InstallTime {
             Severity::Critical
@@ -93,13 +95,19 @@ impl Detector for DecodeExec {
                 .count()
         };
         let mut decoded: HashMap<&str, Vec<usize>> = HashMap::new();
-        for c in ASSIGN.captures_iter(file.text) {
-            let (var, dec) = (c.name("var").expect("var"), c.name("dec").expect("dec"));
-            if src.is_code(var.start()) && src.is_code(dec.start()) {
+        for d in DECODER.find_iter(file.text) {
+            if !src.is_code(d.start()) {
+                continue;
+            }
+            let ls = file.text[..d.start()].rfind('\n').map_or(0, |p| p + 1);
+            if let Some(var) = ASSIGN_LHS
+                .captures(&file.text[ls..d.start()])
+                .and_then(|c| c.get(1))
+            {
                 decoded
                     .entry(var.as_str())
                     .or_default()
-                    .push(line_of(var.start()));
+                    .push(line_of(d.start()));
             }
         }
         let mut n = 0;

@@ -13,6 +13,7 @@
 
 use crate::model::{Evidence, FileRole};
 use crate::scan::detector::TextFile;
+use std::sync::OnceLock;
 
 /// What a byte of Python source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +44,13 @@ pub struct Span {
 
 /// A lexed view of one text member. For non-Python files every byte is [`Kind::Code`]
 /// and no string spans exist: detectors decide themselves how much to trust them.
+///
+/// Lexing is lazy: it happens on the first classification query, so a detector
+/// whose regexes find no candidate in a file never pays for it.
 pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
-    spans: Vec<Span>,
+    spans: OnceLock<Vec<Span>>,
 }
 
 impl<'a> Source<'a> {
@@ -57,7 +61,7 @@ impl<'a> Source<'a> {
             Source {
                 text: file.text,
                 python: false,
-                spans: Vec::new(),
+                spans: OnceLock::from(Vec::new()),
             }
         }
     }
@@ -66,26 +70,27 @@ impl<'a> Source<'a> {
         Source {
             text,
             python: true,
-            spans: lex(text.as_bytes()),
+            spans: OnceLock::new(),
         }
     }
 
     /// Every comment and string span, in order.
     pub fn spans(&self) -> &[Span] {
-        &self.spans
+        self.spans.get_or_init(|| lex(self.text.as_bytes()))
     }
 
     /// String literals (expression strings and docstrings), in order.
     pub fn strings(&self) -> impl Iterator<Item = &Span> {
-        self.spans
+        self.spans()
             .iter()
             .filter(|s| matches!(s.kind, Kind::Str | Kind::Doc))
     }
 
     /// The span containing `offset`, if it is not code.
     pub fn span_at(&self, offset: usize) -> Option<&Span> {
-        let i = self.spans.partition_point(|s| s.end <= offset);
-        self.spans.get(i).filter(|s| s.start <= offset)
+        let spans = self.spans();
+        let i = spans.partition_point(|s| s.end <= offset);
+        spans.get(i).filter(|s| s.start <= offset)
     }
 
     pub fn kind_at(&self, offset: usize) -> Kind {
@@ -450,6 +455,11 @@ pub fn is_definition(text: &str, offset: usize) -> bool {
     let before = before.trim_end_matches([' ', '\t']);
     before.ends_with("def") || before.ends_with("class")
 }
+
+/// `literals()` for detectors that only implement `scan_package`: a literal no text
+/// member contains (NUL bytes), so the engine never calls their `scan_text`.
+/// The contract has no "no text at all" flag; empty literals would mean "every file".
+pub const PACKAGE_ONLY: &[&str] = &["\0pipgate:package-level-only\0"];
 
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
 pub const MAX_HITS_PER_FILE: usize = 20;
