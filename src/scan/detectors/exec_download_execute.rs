@@ -28,12 +28,14 @@ static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Pipes from a downloader into an interpreter, or PowerShell download cradles.
 static PIPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:curl|wget)\b[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|\b(?:curl|wget)\b[^\n|'\x22]*\|\s*python[\d.]*\b|\b(?:iex|invoke-expression)\b[^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)\b|\bdownloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex\b").expect("pipe")
+    Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)(?-u:\b)[^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
 });
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bos\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|\bstat\.S_IEXEC\b")
-        .expect("run saved")
+    Regex::new(
+        r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)",
+    )
+    .expect("run saved")
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.

@@ -21,7 +21,7 @@ pub static META: DetectorMeta = DetectorMeta {
 };
 
 static CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)(?:^|[^.\w])(?P<name>exec|eval|compile|execfile)\s*\(|\b(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval|compile))\s*\(|^[ \t]*(?P<py2>exec)[ \t]+[A-Za-z_(]").expect("call")
+    Regex::new(r"(?m)(?:^|[^.\w])(?P<name>exec|eval|compile|execfile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval|compile))\s*\(|^[ \t]*(?P<py2>exec)[ \t]+[A-Za-z_(]").expect("call")
 });
 static DEF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"def\s+$").expect("def"));
 

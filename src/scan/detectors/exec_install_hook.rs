@@ -24,7 +24,7 @@ pub static META: DetectorMeta = DetectorMeta {
 };
 
 static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*\b(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))\b[^)]*)\)\s*:").expect("hook class")
+    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
 });
 static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));

@@ -20,9 +20,9 @@ pub static META: DetectorMeta = DetectorMeta {
 };
 
 static PS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(?:powershell|pwsh)(?:\.exe)?\b").expect("ps"));
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(?:powershell|pwsh)(?:\.exe)?(?-u:\b)").expect("ps"));
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[\s'\x22,])(?P<f>-w(?:in(?:dowstyle)?)?[\s'\x22,]*h(?:idden)?\b|-e(?:nc(?:odedcommand)?)?[\s'\x22,]*[A-Za-z0-9+/]{16,}={0,2}|-nop(?:rofile)?\b|-(?:ep|exec(?:utionpolicy)?)[\s'\x22,]*bypass\b|-noni(?:nteractive)?\b)").expect("flag")
+    Regex::new(r"(?i)(?:^|[\s'\x22,])(?P<f>-w(?:in(?:dowstyle)?)?[\s'\x22,]*h(?:idden)?(?-u:\b)|-e(?:nc(?:odedcommand)?)?[\s'\x22,]*[A-Za-z0-9+/]{16,}={0,2}|-nop(?:rofile)?(?-u:\b)|-(?:ep|exec(?:utionpolicy)?)[\s'\x22,]*bypass(?-u:\b)|-noni(?:nteractive)?(?-u:\b))").expect("flag")
 });
 
 pub struct SilentPowershell;

@@ -26,7 +26,7 @@ static SIMPLE: LazyLock<Regex> = LazyLock::new(|| {
 static DISTUTILS_SHIM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"__import__\('_distutils_hack'\)\.add_shim\(\)").expect("shim"));
 static EVIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:exec|eval|compile|b64decode|b32decode|a85decode|fromhex|unhexlify|decompress|marshal|subprocess|system|popen|urlopen|urllib|requests|socket|http\.client|Popen|codecs|rot13|rot_13)\b|__import__\(\s*['\x22](?:os|subprocess|base64|socket|urllib)").expect("evil")
+    Regex::new(r"(?-u:\b)(?:exec|eval|compile|b64decode|b32decode|a85decode|fromhex|unhexlify|decompress|marshal|subprocess|system|popen|urlopen|urllib|requests|socket|http\.client|Popen|codecs|rot13|rot_13)(?-u:\b)|__import__\(\s*['\x22](?:os|subprocess|base64|socket|urllib)").expect("evil")
 });
 
 pub struct PthExec;

@@ -25,12 +25,12 @@ pub static META: DetectorMeta = DetectorMeta {
 
 static PATHS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<high>\b(?-i:Login Data|Local State|Web Data)\b|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies\b|\blogins\.json\b|\bkey[34]\.db\b|\bcookies\.sqlite\b|\bsignons\.sqlite\b",
-        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)\b)|\bid_(?:rsa|ed25519)['\x22]",
-        r"|\bExodus[/\\]+exodus\.wallet|\bexodus\.wallet\b|\bElectrum[/\\]+wallets|\belectrum[/\\]+wallets|\bwallet\.dat\b|\batomic[/\\]+Local Storage|Ethereum[/\\]+keystore|\bCoinomi\b|\bArmory\b[/\\]|Zcash[/\\]|\bGuarda[/\\]|Jaxx[/\\]",
-        r"|\bnkbihfbeogaeaoehlefnkodbefgpgknn\b|\bbfnaelmomeimhlpmgjnjophhpkkoljpa\b|\begjidjbpglichdcondbcbdnbeeppgdph\b|\bhnfanknocfeofbddgcijnmhnfnkdnaad\b|\bfhbohimaelbohpjbbldcngcnapndodjp\b",
-        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|\btdata[/\\]+)",
-        r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials\b|\.kube[/\\'\x22,\s]+config\b|\.docker[/\\'\x22,\s]+config\.json\b|\.git-credentials\b|(?:^|[/\\'\x22\s~])\.npmrc\b|(?:^|[/\\'\x22\s~])\.pypirc\b|(?:^|[/\\'\x22\s~])\.netrc\b|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
+        r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
+        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))|(?-u:\b)id_(?:rsa|ed25519)['\x22]",
+        r"|(?-u:\b)Exodus[/\\]+exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum[/\\]+wallets|(?-u:\b)electrum[/\\]+wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic[/\\]+Local Storage|Ethereum[/\\]+keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
+        r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
+        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)tdata[/\\]+)",
+        r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
     ))
     .expect("paths")
 });

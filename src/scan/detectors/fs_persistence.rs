@@ -23,9 +23,9 @@ pub static META: DetectorMeta = DetectorMeta {
 
 static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?\b|Start Menu\\+Programs\\+Startup|shell:startup|\bschtasks(?:\.exe)?\s+/create\b|\bcrontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab\b|/etc/cron\.\w+|/var/spool/cron|/etc/crontab",
-        r"|\.config/systemd/user\b|/etc/systemd/system/[\w@.-]+\.service|\bsystemctl\s+(?:--user\s+)?enable\b|Library/LaunchAgents|/Library/LaunchDaemons|\blaunchctl\s+load\b|\.config/autostart\b|/etc/rc\.local|/etc/init\.d/)",
-        r"|(?P<write>\.bashrc\b|\.bash_profile\b|\.zshrc\b|\.profile\b|authorized_keys\b)",
+        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu\\+Programs\\+Startup|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)|/etc/cron\.\w+|/var/spool/cron|/etc/crontab",
+        r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|Library/LaunchAgents|/Library/LaunchDaemons|(?-u:\b)launchctl\s+load(?-u:\b)|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
+        r"|(?P<write>\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
     ))
     .expect("persist")
 });

@@ -22,7 +22,7 @@ pub static META: DetectorMeta = DetectorMeta {
 };
 
 static COLLECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\b(?:platform\.node|platform\.uname|os\.uname|getpass\.getuser|os\.getlogin|socket\.gethostname|socket\.getfqdn|uuid\.getnode|os\.environ\.copy|os\.environ\.items)\s*\(|\b(?:dict|str|repr)\s*\(\s*os\.environ\s*\)|json\.dumps\s*\(\s*(?:dict\s*\(\s*)?os\.environ\b|(?:api\.ipify\.org|ipinfo\.io|ifconfig\.me|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|wtfismyip\.com)"#).expect("collect")
+    Regex::new(r#"(?-u:\b)(?:platform\.node|platform\.uname|os\.uname|getpass\.getuser|os\.getlogin|socket\.gethostname|socket\.getfqdn|uuid\.getnode|os\.environ\.copy|os\.environ\.items)\s*\(|(?-u:\b)(?:dict|str|repr)\s*\(\s*os\.environ\s*\)|json\.dumps\s*\(\s*(?:dict\s*\(\s*)?os\.environ(?-u:\b)|(?:api\.ipify\.org|ipinfo\.io|ifconfig\.me|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|wtfismyip\.com)"#).expect("collect")
 });
 
 /// How far (in lines) collection and sending may be apart.

@@ -23,11 +23,11 @@ pub static META: DetectorMeta = DetectorMeta {
 
 /// APIs that save a download by themselves.
 static SAVE_API: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:urllib\.request\.urlretrieve|urllib\.urlretrieve|urlretrieve|wget\.download|download_url_to_file|gdown\.download|\.download_file|\.DownloadFile|pycurl\.Curl)\s*\(").expect("save api")
+    Regex::new(r"(?-u:\b)(?:urllib\.request\.urlretrieve|urllib\.urlretrieve|urlretrieve|wget\.download|download_url_to_file|gdown\.download|\.download_file|\.DownloadFile|pycurl\.Curl)\s*\(").expect("save api")
 });
 /// Fetches whose response must be written by the caller.
 pub(crate) static FETCH_API: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.get|requests\.request|httpx\.get|httpx\.stream|http\.client\.HTTPS?Connection|aiohttp\.ClientSession)\s*\(").expect("fetch api")
+    Regex::new(r"(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.get|requests\.request|httpx\.get|httpx\.stream|http\.client\.HTTPS?Connection|aiohttp\.ClientSession)\s*\(").expect("fetch api")
 });
 /// Writing bytes to a file.
 pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
@@ -35,7 +35,7 @@ pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Download commands inside strings (or shell scripts).
 pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest\b|\biwr\s+(?:-uri\s+)?https?://|start-bitstransfer\b|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
+    Regex::new(r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
 });
 
 pub struct DownloadsFile;

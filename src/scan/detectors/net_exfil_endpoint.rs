@@ -25,10 +25,10 @@ pub static META: DetectorMeta = DetectorMeta {
 static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<hook>(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
-        r"|(?P<bin>\b(?:pastebin\.com|paste\.ee|hastebin\.com|ghostbin\.\w+|rentry\.(?:co|org)|pastes\.io|dpaste\.(?:com|org)|controlc\.com|justpaste\.it|paste\.rs|termbin\.com",
+        r"|(?P<bin>(?-u:\b)(?:pastebin\.com|paste\.ee|hastebin\.com|ghostbin\.\w+|rentry\.(?:co|org)|pastes\.io|dpaste\.(?:com|org)|controlc\.com|justpaste\.it|paste\.rs|termbin\.com",
         r"|webhook\.site|requestbin\.\w+|[\w-]+\.m\.pipedream\.net|requestcatcher\.com|beeceptor\.com|hookbin\.com|postb\.in|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|burpcollaborator\.net|oastify\.com|canarytokens\.com|dnslog\.cn|ceye\.io",
-        r"|[\w-]+\.ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|serveo\.net|localhost\.run|[\w-]+\.trycloudflare\.com|transfer\.sh|file\.io|anonfiles\.com|gofile\.io|temp\.sh|bashupload\.com|0x0\.st|catbox\.moe)\b)",
-        r"|(?P<raw>\b(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
+        r"|[\w-]+\.ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|serveo\.net|localhost\.run|[\w-]+\.trycloudflare\.com|transfer\.sh|file\.io|anonfiles\.com|gofile\.io|temp\.sh|bashupload\.com|0x0\.st|catbox\.moe)(?-u:\b))",
+        r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
     ))
     .expect("endpoint regex")
 });

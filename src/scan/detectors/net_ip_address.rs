@@ -21,10 +21,12 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Hard-coded public IP addresses skip DNS (and DNS-based blocking) and are common for command-and-control servers.",
 };
 
-static V4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("v4"));
-static V6: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b").expect("v6"));
+static V4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)").expect("v4")
+});
+static V6: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6")
+});
 
 /// True for an IPv4 address on the public internet.
 pub fn public_v4(ip: Ipv4Addr) -> bool {

@@ -26,10 +26,10 @@ static CONNECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\.connect\s*\(|socket\.create_connection\s*\(").expect("connect")
 });
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\b(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|\bpty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
+    Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
 static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\b(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|\bnc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|\bnc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
+    Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
 });
 
 pub struct ReverseShell;

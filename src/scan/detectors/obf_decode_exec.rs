@@ -26,7 +26,7 @@ const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decod
 const VAR_WINDOW_LINES: usize = 20;
 
 static EXEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|\b(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(").expect("exec call")
+    Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(").expect("exec call")
 });
 static DECODER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(?:{DECODERS})")).expect("decoder"));

@@ -20,10 +20,11 @@ pub static META: DetectorMeta = DetectorMeta {
 };
 
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<pyarmor>__pyarmor__\s*\(|pyarmor_runtime|from\s+pytransform\s+import|\bpytransform\b)|(?P<pyobf>pyobfuscate)|(?:obfuscated|encrypted|protected|packed)\s+(?:with|by|using)\s*:?\s*(?P<tool>hyperion|blankobf|blank[- ]?obf|kramer|specter|pyobfuscate|pyarmor|pyminifier|carbon|berserker|vare|empyrean|\w+obf\w*)").expect("marker")
+    Regex::new(r"(?i)(?P<pyarmor>__pyarmor__\s*\(|pyarmor_runtime|from\s+pytransform\s+import|(?-u:\b)pytransform(?-u:\b))|(?P<pyobf>pyobfuscate)|(?:obfuscated|encrypted|protected|packed)\s+(?:with|by|using)\s*:?\s*(?P<tool>hyperion|blankobf|blank[- ]?obf|kramer|specter|pyobfuscate|pyarmor|pyminifier|carbon|berserker|vare|empyrean|\w+obf\w*)").expect("marker")
 });
 static SOUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[Il]{8,}|_0x[0-9a-fA-F]{4,}|O0[O0]{6,}|_{6,}[A-Za-z0-9]?)\b").expect("soup")
+    Regex::new(r"(?-u:\b)(?:[Il]{8,}|_0x[0-9a-fA-F]{4,}|O0[O0]{6,}|_{6,}[A-Za-z0-9]?)(?-u:\b)")
+        .expect("soup")
 });
 const SOUP_MIN: usize = 25;
 

@@ -28,74 +28,82 @@ static TOKENS: LazyLock<Vec<(&'static str, Regex, Severity)>> = LazyLock::new(||
     vec![
         t(
             "AWS access key",
-            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
             Severity::Medium,
         ),
         t(
             "GitHub token",
-            r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b",
+            r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)",
             Severity::High,
         ),
         t(
             "GitHub fine-grained token",
-            r"\bgithub_pat_[A-Za-z0-9_]{60,}\b",
+            r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)",
             Severity::High,
         ),
         t(
             "GitLab token",
-            r"\bglpat-[A-Za-z0-9_-]{20}\b",
+            r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)",
             Severity::High,
         ),
         t(
             "Slack token",
-            r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b",
+            r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)",
             Severity::High,
         ),
         t(
             "Stripe live key",
-            r"\b[sr]k_live_[A-Za-z0-9]{24,}\b",
+            r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)",
             Severity::Critical,
         ),
         t(
             "Google API key",
-            r"\bAIza[0-9A-Za-z_-]{35}\b",
+            r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)",
             Severity::Medium,
         ),
         t(
             "Package index upload token",
-            r"\bpypi-AgEI[A-Za-z0-9_-]{50,}",
+            r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}",
             Severity::Critical,
         ),
         t(
             "Anthropic API key",
-            r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}",
+            r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}",
             Severity::High,
         ),
         t(
             "OpenAI API key",
-            r"\bsk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b|\bsk-[A-Za-z0-9]{48}\b",
+            r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_-]{40,}|(?-u:\b)sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?-u:\b)|(?-u:\b)sk-[A-Za-z0-9]{48}(?-u:\b)",
             Severity::High,
         ),
-        t("npm token", r"\bnpm_[A-Za-z0-9]{36}\b", Severity::High),
-        t("Hugging Face token", r"\bhf_[A-Za-z]{34}\b", Severity::High),
+        t(
+            "npm token",
+            r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Hugging Face token",
+            r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)",
+            Severity::High,
+        ),
         t(
             "SendGrid API key",
-            r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+            r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
             Severity::High,
         ),
         t(
             "Twilio API key",
-            r"(?i:twilio)[^\n]{0,80}\bSK[0-9a-f]{32}\b",
+            r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)",
             Severity::High,
         ),
         t(
             "Telegram bot token",
-            r"\b\d{8,10}:AA[0-9A-Za-z_-]{33}\b",
+            r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)",
             Severity::High,
         ),
         t(
             "JSON Web Token",
-            r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
             Severity::Low,
         ),
     ]

@@ -21,21 +21,23 @@ pub enum SinkKind {
 
 static FETCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|urlretrieve|requests\.get|requests\.request|httpx\.get|httpx\.stream|urllib3\.PoolManager|http\.client\.HTTPS?Connection|HTTPS?Connection|pycurl\.Curl|aiohttp\.ClientSession|wget\.download)\s*\(",
+        r"(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|urlretrieve|requests\.get|requests\.request|httpx\.get|httpx\.stream|urllib3\.PoolManager|http\.client\.HTTPS?Connection|HTTPS?Connection|pycurl\.Curl|aiohttp\.ClientSession|wget\.download)\s*\(",
     )
     .expect("fetch regex")
 });
 static SEND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:requests\.(?:post|put|patch)|httpx\.(?:post|put)|urllib\.request\.Request|urllib2\.Request|socket\.create_connection|smtplib\.SMTP(?:_SSL)?|ftplib\.FTP|dns\.resolver\.(?:resolve|query)|\.sendall|\.sendto|\.connect)\s*\(")
+    Regex::new(r"(?-u:\b)(?:requests\.(?:post|put|patch)|httpx\.(?:post|put)|urllib\.request\.Request|urllib2\.Request|socket\.create_connection|smtplib\.SMTP(?:_SSL)?|ftplib\.FTP|dns\.resolver\.(?:resolve|query)|\.sendall|\.sendto|\.connect)\s*\(")
         .expect("send regex")
 });
 static PROCESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:subprocess\.(?:Popen|call|check_call|check_output|run|getoutput|getstatusoutput)|os\.(?:system|popen[234]?|spawn[lvpe]{1,3}|exec[lvpe]{1,3}|startfile|posix_spawnp?)|pty\.spawn|commands\.get(?:status)?output|asyncio\.create_subprocess_(?:exec|shell))\s*\(")
+    Regex::new(r"(?-u:\b)(?:subprocess\.(?:Popen|call|check_call|check_output|run|getoutput|getstatusoutput)|os\.(?:system|popen[234]?|spawn[lvpe]{1,3}|exec[lvpe]{1,3}|startfile|posix_spawnp?)|pty\.spawn|commands\.get(?:status)?output|asyncio\.create_subprocess_(?:exec|shell))\s*\(")
         .expect("process regex")
 });
 static EXEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?:exec|eval)\s*\(|\b(?:builtins|__builtins__)\.(?:exec|eval)\s*\(")
-        .expect("exec regex")
+    Regex::new(
+        r"(?:^|[^.\w])(?:exec|eval)\s*\(|(?-u:\b)(?:builtins|__builtins__)\.(?:exec|eval)\s*\(",
+    )
+    .expect("exec regex")
 });
 
 /// One sink occurrence in code.

@@ -13,7 +13,8 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#).expect("url regex")
+    Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#)
+        .expect("url regex")
 });
 
 /// Literals that make a file worth URL extraction.
