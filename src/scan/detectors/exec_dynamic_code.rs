@@ -1,0 +1,200 @@
+//! `execution.dynamic-code`: `exec`/`eval`/`compile` of built values (names,
+//! calls, concatenations, f-strings) — code nobody can read in the package.
+//!
+//! Quiet for: literal arguments (`eval("1+1")`), method calls (`model.eval()`,
+//! `re.compile(…)`), `ast.literal_eval`, strings/comments/docstrings, tests and
+//! docs. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
+//! detector still reports the call.
+
+use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "execution.dynamic-code",
+    title: "Executes dynamically built code.",
+    category: Category::Execution,
+    severity: Severity::Medium,
+    description: "exec/eval of values built at run time runs code that is not visible in the package and cannot be reviewed.",
+};
+
+static CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)(?:^|[^.\w])(?P<name>exec|eval|compile|execfile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval|compile))\s*\(|^[ \t]*(?P<py2>exec)[ \t]+[A-Za-z_(]").expect("call")
+});
+static DEF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"def\s+$").expect("def"));
+
+/// Whether the call's argument list (starting right after `(`) is a single literal.
+fn literal_argument(src: &Source<'_>, after_paren: usize) -> bool {
+    let t = src.text.as_bytes();
+    let mut i = after_paren;
+    while i < t.len() && t[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if i >= t.len() {
+        return true;
+    }
+    if t[i] == b')' {
+        return true; // no argument: `eval()` is a method-like call, nothing built.
+    }
+    match src.span_at(i) {
+        Some(sp) if sp.start == i && !sp.fstring => {
+            let mut j = sp.end;
+            while j < t.len() && t[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            j < t.len() && matches!(t[j], b')' | b',')
+        }
+        _ => false,
+    }
+}
+
+pub struct DynamicCode;
+
+impl Detector for DynamicCode {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &["exec", "eval", "compile("]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !file.is_python
+            || file.role == FileRole::TestOrDocs
+            || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let sev = Some(if file.role == FileRole::InstallTime {
+            Severity::High
+        } else {
+            Severity::Medium
+        });
+        let mut n = 0;
+        for c in CALL.captures_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let name = c
+                .name("name")
+                .or(c.name("bname"))
+                .or(c.name("py2"))
+                .expect("group");
+            if !src.is_code(name.start())
+                || DEF.is_match(&file.text[name.start().saturating_sub(8)..name.start()])
+            {
+                continue;
+            }
+            let whole = c.get(0).expect("match");
+            if c.name("py2").is_none() && literal_argument(&src, whole.end()) {
+                continue;
+            }
+            n += 1;
+            hits.push(
+                &META,
+                Hit {
+                    severity: sev,
+                    evidence: pysrc::evidence(file, name.start(), name.as_str()),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &DynamicCode,
+            META.id,
+            &[
+                (
+                    "exec of a name",
+                    "pkg/a.py",
+                    Runtime,
+                    "code = get()\nexec(code)\n",
+                    Some((2, "exec", Medium)),
+                ),
+                (
+                    "eval of concatenation in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "eval('__import__(\"os\")' + x)\n",
+                    Some((1, "eval", High)),
+                ),
+                (
+                    "compile of a read file",
+                    "pkg/a.py",
+                    Runtime,
+                    "c = compile(open(p).read(), p, 'exec')\n",
+                    Some((1, "compile", Medium)),
+                ),
+                (
+                    "f-string",
+                    "pkg/a.py",
+                    Runtime,
+                    "eval(f\"{a}+{b}\")\n",
+                    Some((1, "eval", Medium)),
+                ),
+                (
+                    "builtins.exec",
+                    "pkg/a.py",
+                    Runtime,
+                    "builtins.exec(s)\n",
+                    Some((1, "builtins.exec", Medium)),
+                ),
+                (
+                    "python 2 exec statement",
+                    "pkg/a.py",
+                    Runtime,
+                    "def f():\n    exec code in ns\n",
+                    Some((2, "exec", Medium)),
+                ),
+                ("literal", "pkg/a.py", Runtime, "x = eval('1 + 1')\n", None),
+                (
+                    "method",
+                    "pkg/a.py",
+                    Runtime,
+                    "model.eval()\np = re.compile(r'x')\n",
+                    None,
+                ),
+                (
+                    "literal_eval",
+                    "pkg/a.py",
+                    Runtime,
+                    "ast.literal_eval(s)\n",
+                    None,
+                ),
+                (
+                    "definition",
+                    "pkg/a.py",
+                    Runtime,
+                    "def eval(self, x):\n    pass\n",
+                    None,
+                ),
+                (
+                    "in docstring",
+                    "pkg/a.py",
+                    Runtime,
+                    "\"\"\"Never exec(code).\"\"\"\n",
+                    None,
+                ),
+                (
+                    "tests",
+                    "pkg/tests/test_a.py",
+                    Runtime,
+                    "exec(code)\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

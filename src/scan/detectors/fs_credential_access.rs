@@ -1,0 +1,155 @@
+//! `file-system.credential-access`: paths to stored credentials — browser
+//! profiles (Chrome/Edge/Brave `Login Data`, `Local State`, `Cookies`; Firefox
+//! `logins.json`, `key4.db`), SSH private keys, cloud and developer credentials
+//! (`.aws/credentials`, `.kube/config`, `.docker/config.json`, `.git-credentials`,
+//! `.npmrc`, `.pypirc`, `.netrc`, gcloud), crypto wallets (Exodus, Electrum,
+//! Atomic, `wallet.dat`, MetaMask/Phantom extension ids), Discord/Telegram sessions.
+//!
+//! Browser/wallet/session/SSH paths are High; developer-tool config Medium (the
+//! matching tools legitimately read their own config); install time Critical.
+//! Python comments/docstrings, tests and docs are skipped.
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "file-system.credential-access",
+    title: "Accesses stored credentials, browser data or crypto wallets.",
+    category: Category::FileSystem,
+    severity: Severity::High,
+    description: "Reading browser password stores, SSH keys, cloud credentials or wallets is what information stealers do.",
+};
+
+static PATHS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
+        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))|(?-u:\b)id_(?:rsa|ed25519)['\x22]",
+        r"|(?-u:\b)Exodus[/\\]+exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum[/\\]+wallets|(?-u:\b)electrum[/\\]+wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic[/\\]+Local Storage|Ethereum[/\\]+keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
+        r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
+        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)tdata[/\\]+)",
+        r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
+    ))
+    .expect("paths")
+});
+
+pub struct CredentialAccess;
+
+impl Detector for CredentialAccess {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "Login Data",
+            "Local State",
+            "Web Data",
+            "User Data",
+            "Cookies",
+            "logins.json",
+            "key3.db",
+            "key4.db",
+            "cookies.sqlite",
+            "signons",
+            "id_rsa",
+            "id_dsa",
+            "id_ecdsa",
+            "id_ed25519",
+            "xodus",
+            "lectrum",
+            "wallet.dat",
+            "atomic",
+            "keystore",
+            "Coinomi",
+            "Armory",
+            "Zcash",
+            "Guarda",
+            "Jaxx",
+            "nkbihfbeogaeaoehlefnkodbefgpgknn",
+            "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+            "egjidjbpglichdcondbcbdnbeeppgdph",
+            "hnfanknocfeofbddgcijnmhnfnkdnaad",
+            "fhbohimaelbohpjbbldcngcnapndodjp",
+            "leveldb",
+            "tdata",
+            ".aws",
+            ".kube",
+            ".docker",
+            ".git-credentials",
+            ".npmrc",
+            ".pypirc",
+            ".netrc",
+            "gcloud",
+            ".azure",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if matches!(
+            file.role,
+            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
+        ) || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let install = file.role == FileRole::InstallTime;
+        let mut n = 0;
+        for c in PATHS.captures_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let m = c.get(0).expect("m");
+            if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
+                continue;
+            }
+            let sev = match (install, c.name("high").is_some()) {
+                (true, _) => Severity::Critical,
+                (false, true) => Severity::High,
+                (false, false) => Severity::Medium,
+            };
+            n += 1;
+            let ind: String = m
+                .as_str()
+                .trim_matches(|ch: char| "'\", ~".contains(ch))
+                .replace(['\'', '"', ','], "")
+                .replace("  ", " ");
+            hits.push(
+                &META,
+                Hit {
+                    severity: Some(sev),
+                    evidence: pysrc::evidence(file, m.start(), ind),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &CredentialAccess,
+            META.id,
+            &[
+                ("chrome login data", "pkg/steal.py", Runtime, "p = os.path.join(LOCAL, 'Google', 'Chrome', 'User Data', 'Default', 'Login Data')\n", Some((1, "Login Data", High))),
+                ("firefox", "pkg/a.py", Runtime, "x = 1\nf = profile + '/logins.json'\n", Some((2, "logins.json", High))),
+                ("ssh key in setup.py", "setup.py", InstallTime, "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n", Some((1, ".ssh/id_rsa", Critical))),
+                ("metamask id", "pkg/a.py", Runtime, "EXT = 'nkbihfbeogaeaoehlefnkodbefgpgknn'\n", Some((1, "nkbihfbeogaeaoehlefnkodbefgpgknn", High))),
+                ("exodus", "pkg/a.py", Runtime, "w = APPDATA + '\\\\Exodus\\\\exodus.wallet'\n", Some((1, "Exodus\\\\exodus.wallet", High))),
+                ("aws credentials", "pkg/cfg.py", Runtime, "CRED = '~/.aws/credentials'\n", Some((1, ".aws/credentials", Medium))),
+                ("pypirc", "pkg/up.py", Runtime, "rc = os.path.join(home, '.pypirc')\n", Some((1, ".pypirc", Medium))),
+                ("in docstring", "pkg/a.py", Runtime, "\"\"\"Reads ~/.aws/credentials.\"\"\"\n", None),
+                ("in tests", "pkg/tests/test_a.py", Runtime, "p = '~/.ssh/id_rsa'\n", None),
+                ("login data as prose", "pkg/a.py", Runtime, "msg = 'Invalid login data supplied'\n", None),
+            ],
+        );
+    }
+}

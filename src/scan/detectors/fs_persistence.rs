@@ -1,0 +1,133 @@
+//! `file-system.persistence`: making code run again later — crontab edits, the
+//! Windows `Run`/`RunOnce` registry keys, Startup folders, scheduled tasks,
+//! systemd user/system units, shell rc-file appends, launchd plists, XDG autostart,
+//! `authorized_keys` appends.
+//!
+//! Matches in Python strings/code and shipped scripts (comments/docstrings,
+//! tests and docs skipped). rc files and `authorized_keys` count only when the
+//! file also opens something for append/write or uses `>>`.
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "file-system.persistence",
+    title: "Installs itself to run at start-up or on a schedule.",
+    category: Category::FileSystem,
+    severity: Severity::High,
+    description: "Autostart entries, scheduled jobs and rc-file edits keep malicious code running after the package is gone.",
+};
+
+static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu\\+Programs\\+Startup|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)|/etc/cron\.\w+|/var/spool/cron|/etc/crontab",
+        r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|Library/LaunchAgents|/Library/LaunchDaemons|(?-u:\b)launchctl\s+load(?-u:\b)|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
+        r"|(?P<write>\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
+    ))
+    .expect("persist")
+});
+static WRITES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes")
+});
+
+pub struct Persistence;
+
+impl Detector for Persistence {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "CurrentVersion",
+            "Startup",
+            "startup",
+            "schtasks",
+            "crontab",
+            "/cron",
+            "systemd",
+            "systemctl",
+            "LaunchAgents",
+            "LaunchDaemons",
+            "launchctl",
+            "autostart",
+            "rc.local",
+            "init.d",
+            ".bashrc",
+            ".bash_profile",
+            ".zshrc",
+            ".profile",
+            "authorized_keys",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if matches!(
+            file.role,
+            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
+        ) || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
+        let writes = WRITES.find_iter(file.text).any(|m| live(m.start()));
+        let sev = Some(if file.role == FileRole::InstallTime {
+            Severity::Critical
+        } else {
+            Severity::High
+        });
+        let mut n = 0;
+        for c in PERSIST.captures_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let m = c.get(0).expect("m");
+            if !live(m.start()) || (c.name("write").is_some() && !writes) {
+                continue;
+            }
+            n += 1;
+            let ind = m
+                .as_str()
+                .trim()
+                .trim_start_matches('|')
+                .trim()
+                .replace("\\\\", "\\");
+            hits.push(
+                &META,
+                Hit {
+                    severity: sev,
+                    evidence: pysrc::evidence(file, m.start(), ind),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &Persistence,
+            META.id,
+            &[
+                ("run key", "pkg/a.py", Runtime, "k = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\nwinreg.SetValueEx(h, 'x', 0, 1, p)\n", Some((1, "CurrentVersion\\Run", High))),
+                ("crontab in setup.py", "setup.py", InstallTime, "os.system('(crontab -l; echo \"@reboot python x\") | crontab -')\n", Some((1, "crontab -l", Critical))),
+                ("bashrc append", "pkg/a.py", Runtime, "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write(line)\n", Some((1, ".bashrc", High))),
+                ("systemd user unit", "pkg/a.py", Runtime, "p = '~/.config/systemd/user/x.service'\n", Some((1, ".config/systemd/user", High))),
+                ("launch agent", "pkg/a.py", Runtime, "p = home + '/Library/LaunchAgents/com.x.plist'\n", Some((1, "Library/LaunchAgents", High))),
+                ("bashrc read only", "pkg/a.py", Runtime, "if os.path.exists('~/.bashrc'):\n    print('found')\n", None),
+                ("crontab as a word", "pkg/a.py", Runtime, "HELP = 'crontab syntax: five fields'\n", None),
+                ("docstring", "pkg/a.py", Runtime, "\"\"\"Add to crontab -e yourself.\"\"\"\n", None),
+                ("tests", "pkg/tests/test_x.py", Runtime, "k = 'CurrentVersion\\\\Run'\n", None),
+            ],
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! `hunting.anonymous-author`: the author or maintainer email in core metadata
+//! (`Author-email`, `Maintainer-email`, or an address in `Author`/`Maintainer`)
+//! is at a disposable-mail domain (per `mailchecker`) or at an anonymity-focused
+//! provider (Proton, Tutanota, Guerrilla Mail, cock.li, …).
+//!
+//! Package-level; reads only the metadata headers (never the description body).
+//! Disposable domains are Medium, anonymous providers Low.
+
+use super::pysrc;
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "hunting.anonymous-author",
+    title: "The software package was developed by a user registered with an anonymous email address.",
+    category: Category::Hunting,
+    severity: Severity::Low,
+    description: "Anonymous or throw-away author emails cut the link between a package and an accountable person; common for malicious uploads.",
+};
+
+/// Providers whose point is anonymity (registrable domains).
+const ANONYMOUS: &[&str] = &[
+    "protonmail.com",
+    "protonmail.ch",
+    "proton.me",
+    "pm.me",
+    "tutanota.com",
+    "tutanota.de",
+    "tutamail.com",
+    "tuta.io",
+    "tuta.com",
+    "keemail.me",
+    "guerrillamail.com",
+    "guerrillamail.net",
+    "guerrillamail.org",
+    "guerrillamailblock.com",
+    "sharklasers.com",
+    "grr.la",
+    "cock.li",
+    "airmail.cc",
+    "firemail.cc",
+    "memeware.net",
+    "cocaine.ninja",
+    "waifu.club",
+    "mailfence.com",
+    "disroot.org",
+    "riseup.net",
+    "onionmail.org",
+    "dnmx.org",
+    "ctemplar.com",
+    "secmail.pro",
+    "msgsafe.io",
+    "cyberfear.com",
+    "elude.in",
+    "countermail.com",
+    "hushmail.com",
+    "hush.com",
+    "420blaze.it",
+    "danwin1210.de",
+    "torbox3uiot6wchz.onion",
+    "mail2tor.com",
+    "duck.com",
+    "anonaddy.me",
+    "addy.io",
+    "simplelogin.com",
+    "simplelogin.co",
+    "aleeas.com",
+    "slmail.me",
+    "mozmail.com",
+    "relay.firefox.com",
+];
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}").expect("email")
+});
+
+/// Why an email is anonymous, if it is.
+pub fn classify(email: &str) -> Option<(&'static str, Severity)> {
+    let domain = email.rsplit('@').next()?.to_ascii_lowercase();
+    if ANONYMOUS
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+    {
+        return Some(("anonymous email provider", Severity::Low));
+    }
+    if !mailchecker::is_valid(email) {
+        return Some(("disposable email domain", Severity::Medium));
+    }
+    None
+}
+
+fn metadata_path(pkg: &Package<'_>) -> String {
+    pkg.members
+        .iter()
+        .map(|(p, _, _)| p)
+        .filter(|p| p.ends_with("METADATA") || p.ends_with("PKG-INFO"))
+        .min_by_key(|p| p.len())
+        .cloned()
+        .unwrap_or_else(|| format!("{}!METADATA", pkg.filename))
+}
+
+pub struct AnonymousAuthor;
+
+impl Detector for AnonymousAuthor {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        pysrc::PACKAGE_ONLY
+    }
+    fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
+        let Some(md) = pkg.core_metadata else { return };
+        let path = metadata_path(pkg);
+        let mut seen: Vec<String> = Vec::new();
+        for (i, line) in md.lines().enumerate() {
+            if line.trim().is_empty() {
+                break; // end of headers: the rest is the description
+            }
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let key = key.trim().to_ascii_lowercase();
+            if !matches!(
+                key.as_str(),
+                "author-email" | "maintainer-email" | "author" | "maintainer"
+            ) {
+                continue;
+            }
+            for m in EMAIL.find_iter(value) {
+                let email = m.as_str().to_ascii_lowercase();
+                if seen.contains(&email) {
+                    continue;
+                }
+                if let Some((why, sev)) = classify(&email) {
+                    let mut ev = pysrc::package_evidence(
+                        &path,
+                        FileRole::Metadata,
+                        email.clone(),
+                        Some(format!("{}: {} ({why})", key_title(&key), email)),
+                    );
+                    ev.line = Some(i as u32 + 1);
+                    hits.push(
+                        &META,
+                        Hit {
+                            severity: Some(sev),
+                            evidence: ev,
+                        },
+                    );
+                    seen.push(email);
+                }
+            }
+        }
+    }
+}
+
+fn key_title(k: &str) -> &'static str {
+    match k {
+        "author-email" => "Author-email",
+        "maintainer-email" => "Maintainer-email",
+        "author" => "Author",
+        _ => "Maintainer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ArtifactKind;
+    use crate::scan::detectors::testutil::scan_pkg;
+
+    #[test]
+    fn cases() {
+        let members = vec![(
+            "x-1.0.dist-info/METADATA".to_string(),
+            FileRole::Metadata,
+            100,
+        )];
+        type Case<'a> = (&'a str, &'a str, Option<(u32, &'a str, Severity)>);
+        let cases: &[Case] = &[
+            (
+                "proton",
+                "Metadata-Version: 2.1\nName: x\nAuthor-email: Dev <dev@proton.me>\n\nbody\n",
+                Some((3, "dev@proton.me", Severity::Low)),
+            ),
+            (
+                "disposable",
+                "Metadata-Version: 2.1\nName: x\nMaintainer-email: a@mailinator.com\n",
+                Some((3, "a@mailinator.com", Severity::Medium)),
+            ),
+            (
+                "address in Author",
+                "Name: x\nAuthor: bob@guerrillamail.com\n",
+                Some((2, "bob@guerrillamail.com", Severity::Low)),
+            ),
+            ("ordinary", "Name: x\nAuthor-email: dev@example.org\n", None),
+            (
+                "anonymous address in description only",
+                "Name: x\nAuthor-email: dev@example.org\n\nContact me at x@proton.me\n",
+                None,
+            ),
+        ];
+        for (name, md, want) in cases {
+            let got = scan_pkg(
+                &AnonymousAuthor,
+                "x-1.0-py3-none-any.whl",
+                Some("x"),
+                ArtifactKind::Wheel,
+                Some(md),
+                &members,
+            );
+            match want {
+                None => assert!(got.is_empty(), "{name}: {got:?}"),
+                Some((line, ind, sev)) => {
+                    let g = got.first().unwrap_or_else(|| panic!("{name}: no hit"));
+                    assert_eq!(
+                        (
+                            g.id,
+                            g.path.as_str(),
+                            g.line,
+                            g.indicator.as_str(),
+                            g.severity
+                        ),
+                        (META.id, "x-1.0.dist-info/METADATA", Some(*line), *ind, *sev),
+                        "{name}"
+                    );
+                }
+            }
+        }
+    }
+}

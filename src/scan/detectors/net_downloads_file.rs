@@ -1,0 +1,197 @@
+//! `network.downloads-file`: the package fetches content from the network and
+//! writes it to disk (`urlretrieve`, `urlopen`/`requests`/`httpx`/`http.client`
+//! responses written to a file, `wget`/`curl`/`Invoke-WebRequest` command strings).
+//!
+//! Precise, not keyword bingo: the fetch must be a call in code (a URL in a
+//! docstring or comment is not a download) and, except for `urlretrieve`-style
+//! APIs, the file must also write bytes. Tests and docs are skipped. Must not:
+//! decide whether the download is then executed (`execution.download-and-execute`).
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "network.downloads-file",
+    title: "Downloads a file.",
+    category: Category::Network,
+    severity: Severity::Medium,
+    description: "Fetching files at run or install time brings in code and data nobody reviewed with the package; droppers work this way.",
+};
+
+/// APIs that save a download by themselves.
+static SAVE_API: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:urllib\.request\.urlretrieve|urllib\.urlretrieve|urlretrieve|wget\.download|download_url_to_file|gdown\.download|\.download_file|\.DownloadFile|pycurl\.Curl)\s*\(").expect("save api")
+});
+/// Fetches whose response must be written by the caller.
+pub(crate) static FETCH_API: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.get|requests\.request|httpx\.get|httpx\.stream|http\.client\.HTTPS?Connection|aiohttp\.ClientSession)\s*\(").expect("fetch api")
+});
+/// Writing bytes to a file.
+pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:\.write\s*\(|\.write_bytes\s*\(|shutil\.copyfileobj\s*\(|open\s*\([^)\n]*['"][wa]b?\+?['"])"#).expect("write")
+});
+/// Download commands inside strings (or shell scripts).
+pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
+});
+
+pub struct DownloadsFile;
+
+/// Severity for a download in `role`.
+fn severity(role: FileRole) -> Severity {
+    if role == FileRole::InstallTime {
+        Severity::High
+    } else {
+        Severity::Medium
+    }
+}
+
+impl Detector for DownloadsFile {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "urlretrieve",
+            "urlopen",
+            "requests",
+            "httpx",
+            "getresponse",
+            "wget",
+            "curl",
+            "Invoke-WebRequest",
+            "invoke-webrequest",
+            "DownloadFile",
+            "download_file",
+            "download_url_to_file",
+            "BitsTransfer",
+            "urlcache",
+            "bitsadmin",
+            "aiohttp",
+            "pycurl",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if file.role == FileRole::TestOrDocs
+            || file.role == FileRole::Metadata
+            || pysrc::looks_like_test_path(file.path)
+        {
+            return;
+        }
+        let sev = Some(severity(file.role));
+        let mut n = 0;
+        let mut push = |hits: &mut Hits, off: usize, ind: &str| {
+            if n < MAX_HITS_PER_FILE {
+                n += 1;
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: sev,
+                        evidence: pysrc::evidence(file, off, ind),
+                    },
+                );
+            }
+        };
+        if !file.is_python {
+            // Shell, batch and PowerShell scripts shipped in the package.
+            let script = [".sh", ".bash", ".bat", ".cmd", ".ps1", ".psm1"]
+                .iter()
+                .any(|e| file.path.to_ascii_lowercase().ends_with(e));
+            if script {
+                for m in COMMAND.find_iter(file.text) {
+                    push(hits, m.start(), command_name(m.as_str()));
+                }
+            }
+            return;
+        }
+        let src = Source::new(file);
+        for m in SAVE_API.find_iter(file.text) {
+            if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
+                push(
+                    hits,
+                    m.start(),
+                    m.as_str()
+                        .trim_end_matches('(')
+                        .trim_end()
+                        .trim_start_matches('.'),
+                );
+            }
+        }
+        let writes = WRITE.find_iter(file.text).any(|w| src.is_code(w.start()));
+        if writes {
+            for m in FETCH_API.find_iter(file.text) {
+                if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
+                    let name = m.as_str().trim_end_matches('(').trim_end();
+                    push(hits, m.start(), name);
+                }
+            }
+        }
+        for m in COMMAND.find_iter(file.text) {
+            if src.kind_at(m.start()) == Kind::Str {
+                push(hits, m.start(), command_name(m.as_str()));
+            }
+        }
+    }
+}
+
+/// The command word of a COMMAND match: `curl`, `wget`, `Invoke-WebRequest`…
+pub(crate) fn command_name(m: &str) -> &'static str {
+    let l = m.to_ascii_lowercase();
+    if l.starts_with("wget") {
+        "wget"
+    } else if l.starts_with("curl") {
+        "curl"
+    } else if l.starts_with("invoke-webrequest") || l.starts_with("iwr") {
+        "Invoke-WebRequest"
+    } else if l.starts_with("start-bits") {
+        "Start-BitsTransfer"
+    } else if l.starts_with("certutil") {
+        "certutil -urlcache"
+    } else if l.starts_with("bitsadmin") {
+        "bitsadmin /transfer"
+    } else {
+        "WebClient.DownloadFile"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &DownloadsFile,
+            META.id,
+            &[
+                ("urlretrieve", "pkg/a.py", Runtime, "import urllib.request\nurllib.request.urlretrieve(URL, 'x.bin')\n", Some((2, "urllib.request.urlretrieve", Medium))),
+                ("urlretrieve in setup.py", "setup.py", InstallTime, "from urllib.request import urlretrieve\nurlretrieve(u, p)\n", Some((2, "urlretrieve", High))),
+                (
+                    "requests content written",
+                    "pkg/a.py",
+                    Runtime,
+                    "import requests\nr = requests.get('https://example.org/p.bin')\nwith open('p.bin', 'wb') as f:\n    f.write(r.content)\n",
+                    Some((2, "requests.get", Medium)),
+                ),
+                ("urlopen + write", "pkg/a.py", Runtime, "data = urlopen(u).read()\nopen(p, 'wb').write(data)\n", Some((1, "urlopen", Medium))),
+                ("curl in subprocess string", "pkg/a.py", Runtime, "os.system('curl -s https://example.org/x -o /tmp/x')\n", Some((1, "curl", Medium))),
+                ("shell script wget", "pkg/get.sh", Runtime, "#!/bin/sh\nwget http://example.org/x\n", Some((2, "wget", Medium))),
+                ("powershell", "pkg/a.py", Runtime, "cmd = 'powershell Invoke-WebRequest -Uri $u -OutFile x'\n", Some((1, "Invoke-WebRequest", Medium))),
+                ("requests.get without write (API client)", "pkg/a.py", Runtime, "r = requests.get(url)\nreturn r.json()\n", None),
+                ("urlretrieve in docstring", "pkg/a.py", Runtime, "def f():\n    \"\"\"Like urllib.request.urlretrieve(url).\"\"\"\n", None),
+                ("curl in comment", "pkg/a.py", Runtime, "# curl https://example.org/x | sh\nx = 1\n", None),
+                ("curl word without url", "pkg/a.py", Runtime, "s = 'curl is a tool'\n", None),
+                ("tests", "pkg/tests/test_dl.py", Runtime, "urlretrieve(u, p)\n", None),
+                ("docs role", "docs/conf.py", TestOrDocs, "urlretrieve(u, p)\n", None),
+                ("the definition of urlretrieve", "pkg/request.py", Runtime, "def urlretrieve(url, filename=None):\n    pass\n", None),
+                ("rpc getresponse is not http", "pkg/rpc.py", Runtime, "r = self.getresponse(seq)\nout.write(r)\n", None),
+            ],
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! `network.ip-address`: public IPv4/IPv6 literals in code, strings and shipped
+//! text (hard-coded hosts bypass DNS-based blocking and are typical for C2).
+//!
+//! Quiet for: private, loopback, link-local, shared, multicast, documentation and
+//! reserved ranges; version-like strings (`__version__ = "1.2.3.4"`, classifiers,
+//! `==1.2.3.4`, `v1.2.3.4`), OIDs and longer dotted numbers (`1.2.840.113549.1`),
+//! Python comments and docstrings, tests, docs and packaging metadata.
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "network.ip-address",
+    title: "Contains IP addresses.",
+    category: Category::Network,
+    severity: Severity::Low,
+    description: "Hard-coded public IP addresses skip DNS (and DNS-based blocking) and are common for command-and-control servers.",
+};
+
+static V4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)").expect("v4")
+});
+static V6: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6")
+});
+
+/// True for an IPv4 address on the public internet.
+pub fn public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || o[0] == 0
+        || o[0] >= 240
+        || (o[0] == 100 && (64..128).contains(&o[1]))
+        || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        || o[0] == 255)
+}
+
+/// True for a global-unicast IPv6 address outside documentation space.
+pub fn public_v6(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    (s[0] & 0xe000) == 0x2000
+        && !(s[0] == 0x2001 && s[1] == 0x0db8)
+        && s[0] != 0x2002
+        && !(s[0] == 0x2001 && s[1] < 0x0200)
+}
+
+fn version_context(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    // Part of a longer dotted number (OID, 5-part version) or a version specifier.
+    if start > 0
+        && matches!(
+            b[start - 1],
+            b'.' | b'v' | b'V' | b'=' | b'~' | b'-' | b'_' | b'<' | b'>'
+        )
+    {
+        return true;
+    }
+    if end < b.len() && b[end] == b'.' && b.get(end + 1).is_some_and(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    let ls = b[..start]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let le = b[end..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| end + p);
+    let line = text[ls..le].to_ascii_lowercase();
+    [
+        "version",
+        "classifier",
+        "oid",
+        "release",
+        "requires",
+        "mask",
+    ]
+    .iter()
+    .any(|k| line.contains(k))
+}
+
+pub struct IpAddress;
+
+impl Detector for IpAddress {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        // Any dotted digit run or colon-hex run; the regex confirms.
+        &[
+            "0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if matches!(
+            file.role,
+            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
+        ) || pysrc::looks_like_test_path(file.path)
+            || pysrc::looks_like_docs_file(file.path)
+        {
+            return;
+        }
+        let src = Source::new(file);
+        let sev = if file.role == FileRole::InstallTime {
+            Severity::Medium
+        } else {
+            Severity::Low
+        };
+        let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
+        let mut n = 0;
+        for m in V4.find_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let s = m.as_str();
+            // Leading zeros are versions or dates, not addresses.
+            if s.split('.').any(|o| o.len() > 1 && o.starts_with('0')) {
+                continue;
+            }
+            let Ok(ip) = s.parse::<Ipv4Addr>() else {
+                continue;
+            };
+            if !public_v4(ip) || !live(m.start()) || version_context(file.text, m.start(), m.end())
+            {
+                continue;
+            }
+            n += 1;
+            hits.push(
+                &META,
+                Hit {
+                    severity: Some(sev),
+                    evidence: pysrc::evidence(file, m.start(), s),
+                },
+            );
+        }
+        if !file.text.contains("::") && !file.text.contains(':') {
+            return;
+        }
+        for m in V6.find_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let s = m.as_str();
+            let Ok(ip) = s.parse::<Ipv6Addr>() else {
+                continue;
+            };
+            if !public_v6(ip) || !live(m.start()) {
+                continue;
+            }
+            n += 1;
+            hits.push(
+                &META,
+                Hit {
+                    severity: Some(sev),
+                    evidence: pysrc::evidence(file, m.start(), s),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &IpAddress,
+            META.id,
+            &[
+                (
+                    "public v4 in string",
+                    "pkg/c2.py",
+                    Runtime,
+                    "HOST = '45.77.12.9'\n",
+                    Some((1, "45.77.12.9", Low)),
+                ),
+                (
+                    "public v4 in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "\ns.connect(('8.8.8.8', 53))\n",
+                    Some((2, "8.8.8.8", Medium)),
+                ),
+                (
+                    "public v6",
+                    "pkg/a.py",
+                    Runtime,
+                    "H = '2a03:2880:f10c:83::25de'\n",
+                    Some((1, "2a03:2880:f10c:83::25de", Low)),
+                ),
+                (
+                    "in url",
+                    "pkg/a.py",
+                    Runtime,
+                    "u = 'http://93.184.216.34:8080/x'\n",
+                    Some((1, "93.184.216.34", Low)),
+                ),
+                (
+                    "loopback in comment",
+                    "pkg/a.py",
+                    Runtime,
+                    "# connect to 127.0.0.1\nx = 1\n",
+                    None,
+                ),
+                (
+                    "loopback in code",
+                    "pkg/a.py",
+                    Runtime,
+                    "HOST = '127.0.0.1'\n",
+                    None,
+                ),
+                (
+                    "private",
+                    "pkg/a.py",
+                    Runtime,
+                    "HOST = '192.168.1.10'\nH2 = '10.0.0.1'\n",
+                    None,
+                ),
+                (
+                    "documentation range",
+                    "pkg/a.py",
+                    Runtime,
+                    "HOST = '203.0.113.5'\n",
+                    None,
+                ),
+                (
+                    "version",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "__version__ = '1.2.3.4'\n",
+                    None,
+                ),
+                (
+                    "version specifier",
+                    "pkg/a.py",
+                    Runtime,
+                    "REQ = 'foo==1.2.3.4'\n",
+                    None,
+                ),
+                (
+                    "oid",
+                    "pkg/a.py",
+                    Runtime,
+                    "RSA = '1.2.840.113549.1.1.1'\n",
+                    None,
+                ),
+                (
+                    "leading zeros",
+                    "pkg/a.py",
+                    Runtime,
+                    "D = '2020.01.02.03'\n",
+                    None,
+                ),
+                (
+                    "public ip in docstring",
+                    "pkg/a.py",
+                    Runtime,
+                    "\"\"\"Server 45.77.12.9\"\"\"\n",
+                    None,
+                ),
+                (
+                    "tests",
+                    "pkg/tests/test_net.py",
+                    Runtime,
+                    "HOST = '45.77.12.9'\n",
+                    None,
+                ),
+                (
+                    "ipv6 lookalike",
+                    "pkg/a.py",
+                    Runtime,
+                    "t = 'std::vector'\nx = 'de:ad:be'\n",
+                    None,
+                ),
+                ("ipv6 loopback", "pkg/a.py", Runtime, "H = '::1'\n", None),
+                (
+                    "reserved v6 range",
+                    "pkg/a.py",
+                    Runtime,
+                    "N = \x272001:1::1\x27\n",
+                    None,
+                ),
+                (
+                    "changelog",
+                    "pkg/ChangeLog",
+                    Runtime,
+                    "compare 1.1.3.2/1.1.3.3 diff\nserver 45.77.12.9\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

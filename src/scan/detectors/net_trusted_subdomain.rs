@@ -1,0 +1,193 @@
+//! `network.trusted-domain-subdomain`: URLs whose host carries a well-known
+//! domain (google.com, paypal.com, microsoft.com, github.com, apple.com,
+//! amazon.com, …) as labels of a *different* registrable domain:
+//! `paypal.com.account-verify.example.ru` → registrable `example.ru`.
+//!
+//! Uses `psl` for the registrable domain; the trusted labels must lie wholly in
+//! the subdomain part, so `www.google.com.au` (registrable `google.com.au`) is
+//! quiet. URLs follow [`super::urls`] rules.
+
+use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::urls;
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "network.trusted-domain-subdomain",
+    title: "Contains URLs that use trusted domains as subdomains.",
+    category: Category::Network,
+    severity: Severity::Medium,
+    description: "A trusted name in front of an unrelated domain is a phishing trick and may hide a typo in a domain the package means to reach.",
+};
+
+const TRUSTED: &[&str] = &[
+    "google.com",
+    "googleapis.com",
+    "gmail.com",
+    "youtube.com",
+    "paypal.com",
+    "microsoft.com",
+    "microsoftonline.com",
+    "live.com",
+    "office.com",
+    "outlook.com",
+    "windows.net",
+    "azure.com",
+    "github.com",
+    "githubusercontent.com",
+    "gitlab.com",
+    "apple.com",
+    "icloud.com",
+    "amazon.com",
+    "amazonaws.com",
+    "facebook.com",
+    "instagram.com",
+    "whatsapp.com",
+    "twitter.com",
+    "x.com",
+    "linkedin.com",
+    "dropbox.com",
+    "discord.com",
+    "telegram.org",
+    "slack.com",
+    "zoom.us",
+    "netflix.com",
+    "yahoo.com",
+    "ebay.com",
+    "binance.com",
+    "coinbase.com",
+    "metamask.io",
+    "docker.com",
+    "cloudflare.com",
+    "okta.com",
+    "steamcommunity.com",
+    "steampowered.com",
+    "chase.com",
+    "bankofamerica.com",
+    "wellsfargo.com",
+];
+
+/// The trusted domain written in the subdomain part of `host`, if any.
+pub fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
+    let reg = psl::domain_str(host)?;
+    if host.len() <= reg.len() + 1 {
+        return None;
+    }
+    let sub = &host[..host.len() - reg.len() - 1];
+    TRUSTED.iter().copied().find(|t| {
+        *t != reg
+            && (sub == *t
+                || sub.ends_with(&format!(".{t}"))
+                || sub.starts_with(&format!("{t}."))
+                || sub.contains(&format!(".{t}.")))
+    })
+}
+
+pub struct TrustedSubdomain;
+
+impl Detector for TrustedSubdomain {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        urls::URL_LITERALS
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !urls::file_counts(file) {
+            return;
+        }
+        let src = Source::new(file);
+        let sev = if file.role == FileRole::InstallTime {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let mut n = 0;
+        for u in urls::find(&src) {
+            if n >= MAX_HITS_PER_FILE {
+                break;
+            }
+            if let Some(t) = trusted_in_subdomain(&u.host) {
+                n += 1;
+                let mut ev = pysrc::evidence(file, u.offset, u.host.clone());
+                ev.snippet = ev
+                    .snippet
+                    .map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: Some(sev),
+                        evidence: ev,
+                    },
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        table(
+            &TrustedSubdomain,
+            META.id,
+            &[
+                (
+                    "paypal in front",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://paypal.com.evil.ru/login'\n",
+                    Some((1, "paypal.com.evil.ru", Medium)),
+                ),
+                (
+                    "deeper",
+                    "setup.py",
+                    InstallTime,
+                    "\nU = 'http://login.microsoft.com.verify.example.org/'\n",
+                    Some((2, "login.microsoft.com.verify.example.org", High)),
+                ),
+                (
+                    "real google subdomain",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://accounts.google.com/o/oauth2'\n",
+                    None,
+                ),
+                (
+                    "country registrable",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://www.google.com.au/search'\n",
+                    None,
+                ),
+                (
+                    "s3 bucket host",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://bucket.s3.amazonaws.com/key'\n",
+                    None,
+                ),
+                (
+                    "github pages",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://user.github.io/x'\n",
+                    None,
+                ),
+                (
+                    "in comment",
+                    "pkg/a.py",
+                    Runtime,
+                    "# https://paypal.com.evil.ru\n",
+                    None,
+                ),
+            ],
+        );
+    }
+}

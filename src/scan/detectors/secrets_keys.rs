@@ -1,0 +1,325 @@
+//! `secrets.private-key` and `secrets.certificate`: PEM private-key blocks
+//! (`-----BEGIN [RSA |EC |DSA |OPENSSH |ENCRYPTED ]PRIVATE KEY-----`, PGP private
+//! key blocks) and certificates.
+//!
+//! Commonly shared test keys are not dropped silently: a key whose fingerprint is
+//! in [`KNOWN_TEST_KEYS`] or that sits in a test/example/dummy/snakeoil path is
+//! reported at Info with indicator `known test key`/`test key`; password-protected
+//! keys are Low. Placeholder blocks (no real body) are ignored. Snippets never show
+//! key material: only the BEGIN line and a redacted prefix.
+//!
+//! Fingerprint: sha256 (hex) of the block's base64 body — `\n` escapes expanded,
+//! header lines (`Proc-Type:`, `DEK-Info:`) dropped, every non-base64 character removed.
+
+use super::pysrc::{self, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
+    id: "secrets.private-key",
+    title: "Contains a private key.",
+    category: Category::Secrets,
+    severity: Severity::High,
+    description: "Private keys shipped in a package are public from then on; commonly shared test keys are reported at info level.",
+};
+
+pub static CERTIFICATE: DetectorMeta = DetectorMeta {
+    id: "secrets.certificate",
+    title: "Contains certificates.",
+    category: Category::Secrets,
+    severity: Severity::Info,
+    description:
+        "Embedded certificates pin trust decisions into the package; review which ones and why.",
+};
+
+/// sha256 fingerprints (see module doc) of private keys published in widely copied
+/// test suites, reproduced from CPython's `Lib/test/certdata` (PSF licence).
+pub const KNOWN_TEST_KEYS: &[(&str, &str)] = &[
+    (
+        "a96ae55c3eb636e229c9b1316a8f8e6fdbeaf6161b1e9bbe5edee75f4c7547c0",
+        "cpython allsans.pem",
+    ),
+    (
+        "c21f5fc525cdcd86c3750fd4c5b5dfb8e644c8de62ef5c0477500a19023f5d6e",
+        "cpython badcert.pem",
+    ),
+    (
+        "c4fbbaf7f7b46d0f90367477ff5475cb15189e62d7e06f0997a8a4100995488b",
+        "cpython badkey.pem",
+    ),
+    (
+        "bc3371c0e65c2043fe87aaa3e3206800bf3c89f9c76a8769cab82439c50c29ca",
+        "cpython idnsans.pem",
+    ),
+    (
+        "4b9318410f6452e09486a93864d840621b4414189b4d84c834b8010c477611ae",
+        "cpython keycert.passwd.pem",
+    ),
+    (
+        "0da9a6b48d49589fcd21becbe1e7e3e19eab01d99d97fd3b890c6af3eee7f0cc",
+        "cpython keycert.pem / ssl_key.pem",
+    ),
+    (
+        "e7a5499cb6a1ca12f1d9611ba7dbdfbf423ef0f6486b0ae5e2d716902f0acb1c",
+        "cpython keycert2.pem",
+    ),
+    (
+        "2c3b966d59bb45e7063082bf51e21aadcb466e97299d0dea6b865671b7df353f",
+        "cpython keycert3.pem",
+    ),
+    (
+        "90d9defb52211de3f8b8747529251c1e2047b0bc5eb6ae160f55f09b5a6d303d",
+        "cpython keycert4.pem",
+    ),
+    (
+        "8f2d880a4627800c253037a4c94be45483a8ff006fd2033d1929454cd0407dd9",
+        "cpython keycertecc.pem",
+    ),
+    (
+        "720e7aff8f2c546c2c710586f9c7df91ceea11e341665dbbcd28e1aab0df2cd3",
+        "cpython leaf-missing-aki.keycert.pem",
+    ),
+    (
+        "267d1f6f1552f163e8664e2c46d23ccec4a585ade44dc349fd7b164cafac2e67",
+        "cpython nosan.pem",
+    ),
+    (
+        "a5bcec4ac345315fc7297c539eacf6666e2dbe41a24563773c552d18165debe1",
+        "cpython pycakey.pem",
+    ),
+    (
+        "362633791ff8eaa82947c5a1ac39f31612741b78e76324a5bfc4ee13fe8a9f72",
+        "cpython ssl_key.passwd.pem",
+    ),
+];
+
+static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-----BEGIN (?P<kind>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?|CERTIFICATE)-----").expect("begin")
+});
+const MAX_BLOCK: usize = 64 * 1024;
+
+/// The fingerprint of a PEM body (text between BEGIN and END lines).
+pub fn fingerprint(body: &str) -> (String, usize) {
+    let body = body.replace("\\n", "\n");
+    let mut clean = String::with_capacity(body.len());
+    for line in body.lines() {
+        if line.contains(':') {
+            continue;
+        }
+        clean.extend(
+            line.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')),
+        );
+    }
+    (hex::encode(Sha256::digest(clean.as_bytes())), clean.len())
+}
+
+fn test_like_path(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    pysrc::looks_like_test_path(path)
+        || [
+            "test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock",
+        ]
+        .iter()
+        .any(|k| p.contains(k))
+}
+
+pub struct KeysAndCerts;
+
+impl Detector for KeysAndCerts {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PRIVATE_KEY
+    }
+    fn all_meta(&self) -> Vec<&'static DetectorMeta> {
+        vec![&PRIVATE_KEY, &CERTIFICATE]
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &["-----BEGIN "]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        let mut certs = 0usize;
+        let mut first_cert = None;
+        let mut keys = 0;
+        for c in BEGIN.captures_iter(file.text) {
+            let m = c.get(0).expect("m");
+            let kind = c.name("kind").expect("kind").as_str();
+            if kind == "CERTIFICATE" {
+                certs += 1;
+                first_cert.get_or_insert(m.start());
+                continue;
+            }
+            if keys >= MAX_HITS_PER_FILE {
+                continue;
+            }
+            let end_marker = format!("-----END {kind}-----");
+            let window_end = (m.end() + MAX_BLOCK).min(file.text.len());
+            let window_end = (m.end()..=window_end)
+                .rev()
+                .find(|&i| file.text.is_char_boundary(i))
+                .unwrap_or(m.end());
+            let Some(rel) = file.text[m.end()..window_end].find(&end_marker) else {
+                continue;
+            };
+            let body = &file.text[m.end()..m.end() + rel];
+            let (fp, len) = fingerprint(body);
+            if len < 64 {
+                continue; // placeholder such as "..." or "<your key here>"
+            }
+            keys += 1;
+            let known = KNOWN_TEST_KEYS.iter().find(|(h, _)| *h == fp);
+            let encrypted =
+                kind.starts_with("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED");
+            let (sev, ind) = if let Some((_, name)) = known {
+                (Severity::Info, format!("known test key ({name})"))
+            } else if test_like_path(file.path) || file.role == FileRole::TestOrDocs {
+                (Severity::Info, format!("test key {kind}"))
+            } else if encrypted {
+                (Severity::Low, kind.to_string())
+            } else {
+                (Severity::High, kind.to_string())
+            };
+            let mut ev = pysrc::evidence(file, m.start(), ind);
+            let shown: String = body
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/'))
+                .take(12)
+                .collect();
+            ev.snippet = Some(format!(
+                "-----BEGIN {kind}----- {} sha256:{}",
+                pysrc::redact(&shown),
+                &fp[..16]
+            ));
+            hits.push(
+                &PRIVATE_KEY,
+                Hit {
+                    severity: Some(sev),
+                    evidence: ev,
+                },
+            );
+        }
+        if let Some(off) = first_cert {
+            let mut ev = pysrc::evidence(
+                file,
+                off,
+                format!("{certs} certificate{}", if certs == 1 { "" } else { "s" }),
+            );
+            ev.snippet = Some("-----BEGIN CERTIFICATE-----".to_string());
+            hits.push(
+                &CERTIFICATE,
+                Hit {
+                    severity: None,
+                    evidence: ev,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::{scan, table};
+    use FileRole::*;
+    use Severity::*;
+
+    /// CPython's `Lib/test/certdata/leaf-missing-aki.keycert.pem` key: public, widely copied.
+    const CPYTHON_EC: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIF5Re+/FP3rg+7c1odKEQPXhb9V65kXnlZIWHDG9gKrLoAoGCCqGSM49\nAwEHoUQDQgAE1WAQMdC7ims7T9lpK9uzaCuKqHb/oNMbGjh1f10pOHv3Z+oAvsqF\nSv3hGzreu69YLy01afA6sUCf1AA/95dKkg==\n-----END EC PRIVATE KEY-----\n";
+    /// Not a real key: random-looking base64 nobody published (fingerprint unknown).
+    const UNKNOWN: &str = "x = 1\nKEY = \"\"\"-----BEGIN RSA PRIVATE KEY-----\nQ29uZ3JhdHVsYXRpb25zLCB5b3UgZGVjb2RlZCBhIHVuaXQgdGVzdCBmaXh0dXJlLiBOb3RoaW5n\nIHRvIHNlZSBoZXJlOyB0aGlzIGlzIG5vdCBhIGtleS4gUGxlYXNlIG1vdmUgYWxvbmcuIFRoYW5r\n-----END RSA PRIVATE KEY-----\"\"\"\n";
+
+    #[test]
+    fn cases() {
+        let escaped = "K = '-----BEGIN PRIVATE KEY-----\\nQ29uZ3JhdHVsYXRpb25zLCB5b3UgZGVjb2RlZCBhIHVuaXQgdGVzdCBmaXh0dXJlLiBOb3RoaW5n\\n-----END PRIVATE KEY-----\\n'\n";
+        table(
+            &KeysAndCerts,
+            PRIVATE_KEY.id,
+            &[
+                (
+                    "unknown key in runtime code",
+                    "pkg/keys.py",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "RSA PRIVATE KEY", High)),
+                ),
+                (
+                    "escaped newlines",
+                    "pkg/k.py",
+                    Runtime,
+                    escaped,
+                    Some((1, "PRIVATE KEY", High)),
+                ),
+                (
+                    "known cpython test key",
+                    "pkg/data/server.pem",
+                    Runtime,
+                    CPYTHON_EC,
+                    Some((
+                        1,
+                        "known test key (cpython leaf-missing-aki.keycert.pem)",
+                        Info,
+                    )),
+                ),
+                (
+                    "unknown key under tests",
+                    "pkg/tests/keys.py",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "test key RSA PRIVATE KEY", Info)),
+                ),
+                (
+                    "snakeoil name",
+                    "pkg/ssl-cert-snakeoil.key",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "test key RSA PRIVATE KEY", Info)),
+                ),
+                (
+                    "placeholder",
+                    "README.md",
+                    Runtime,
+                    "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n",
+                    None,
+                ),
+                (
+                    "no end marker",
+                    "pkg/a.py",
+                    Runtime,
+                    "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n",
+                    None,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn key_material_never_in_snippet_and_certs_counted() {
+        let got = scan(&KeysAndCerts, "pkg/keys.py", Runtime, UNKNOWN);
+        assert!(
+            !got[0].snippet.contains("dGVzdCBmaXh0dXJl"),
+            "{}",
+            got[0].snippet
+        );
+        assert!(
+            got[0]
+                .snippet
+                .starts_with("-----BEGIN RSA PRIVATE KEY----- Q29uZ3"),
+            "{}",
+            got[0].snippet
+        );
+        let certs = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+        let got = scan(&KeysAndCerts, "pkg/cacert.pem", Runtime, certs);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (
+                got[0].id,
+                got[0].line,
+                got[0].indicator.as_str(),
+                got[0].severity
+            ),
+            ("secrets.certificate", Some(1), "2 certificates", Info)
+        );
+    }
+}

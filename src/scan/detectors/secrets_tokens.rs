@@ -1,0 +1,351 @@
+//! `secrets.access-token`: service credentials in any text member — AWS access
+//! keys (with their secret nearby: higher), GitHub, GitLab, Slack, Stripe live
+//! keys, Google API keys, package-index upload tokens (`pypi-AgEI…`), OpenAI,
+//! Anthropic, npm, Hugging Face, SendGrid, Twilio, Telegram bot tokens, JWTs.
+//!
+//! Publicly documented example tokens are ignored (AWS's `AKIAIOSFODNN7EXAMPLE`
+//! pair, anything containing EXAMPLE/xxxx/00000/placeholder/dummy/your_…, and
+//! low-entropy bodies). Tests/docs lower to Low. Evidence shows only a redacted
+//! prefix of the token, in the snippet too.
+
+use super::pysrc::{self, MAX_HITS_PER_FILE};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub static META: DetectorMeta = DetectorMeta {
+    id: "secrets.access-token",
+    title: "Contains service access tokens.",
+    category: Category::Secrets,
+    severity: Severity::High,
+    description: "Tokens shipped in a package can be used by anyone who downloads it; revoke them. Documented example tokens are ignored.",
+};
+
+/// (name, regex, severity when found in runtime code).
+static TOKENS: LazyLock<Vec<(&'static str, Regex, Severity)>> = LazyLock::new(|| {
+    let t = |n: &'static str, r: &str, s: Severity| (n, Regex::new(r).expect(n), s);
+    vec![
+        t(
+            "AWS access key",
+            r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
+            Severity::Medium,
+        ),
+        t(
+            "GitHub token",
+            r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "GitHub fine-grained token",
+            r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "GitLab token",
+            r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Slack token",
+            r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Stripe live key",
+            r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)",
+            Severity::Critical,
+        ),
+        t(
+            "Google API key",
+            r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)",
+            Severity::Medium,
+        ),
+        t(
+            "Package index upload token",
+            r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}",
+            Severity::Critical,
+        ),
+        t(
+            "Anthropic API key",
+            r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}",
+            Severity::High,
+        ),
+        t(
+            "OpenAI API key",
+            r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_-]{40,}|(?-u:\b)sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?-u:\b)|(?-u:\b)sk-[A-Za-z0-9]{48}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "npm token",
+            r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Hugging Face token",
+            r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "SendGrid API key",
+            r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Twilio API key",
+            r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Telegram bot token",
+            r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "JSON Web Token",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
+            Severity::Low,
+        ),
+    ]
+});
+/// An AWS secret access key shape (40 chars of base64) near a key id.
+static AWS_SECRET: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9/+]{40}").expect("aws secret"));
+
+/// Publicly documented examples and placeholders.
+const DOCUMENTED: &[&str] = &[
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AKIAI44QH8DHBEXAMPLE",
+    "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+];
+
+fn placeholder(tok: &str) -> bool {
+    let l = tok.to_ascii_lowercase();
+    DOCUMENTED.contains(&tok)
+        || [
+            "example",
+            "xxxx",
+            "00000",
+            "placeholder",
+            "dummy",
+            "your_",
+            "your-",
+            "redacted",
+            "sample",
+            "fake",
+            "abcdefgh",
+            "1234567",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for &b in s.as_bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+pub struct AccessTokens;
+
+impl Detector for AccessTokens {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn literals(&self) -> &'static [&'static str] {
+        &[
+            "AKIA",
+            "ASIA",
+            "ABIA",
+            "ACCA",
+            "ghp_",
+            "gho_",
+            "ghu_",
+            "ghs_",
+            "ghr_",
+            "github_pat_",
+            "glpat-",
+            "xoxb-",
+            "xoxa-",
+            "xoxp-",
+            "xoxr-",
+            "xoxs-",
+            "sk_live_",
+            "rk_live_",
+            "AIza",
+            "pypi-AgEI",
+            "sk-",
+            "npm_",
+            "hf_",
+            "SG.",
+            "twilio",
+            "Twilio",
+            "TWILIO",
+            ":AA",
+            "eyJ",
+        ]
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        let low = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
+        let mut n = 0;
+        for (name, re, sev) in TOKENS.iter() {
+            for m in re.find_iter(file.text) {
+                if n >= MAX_HITS_PER_FILE {
+                    return;
+                }
+                // Twilio's match starts at the vendor name; the token is the SK… tail.
+                let tok = if *name == "Twilio API key" {
+                    &m.as_str()[m.as_str().rfind("SK").unwrap_or(0)..]
+                } else {
+                    m.as_str()
+                };
+                let start = m.end() - tok.len();
+                if placeholder(tok) || entropy(tok) < 3.0 {
+                    continue;
+                }
+                let mut sev = *sev;
+                let mut ind = format!("{name} {}", pysrc::redact(tok));
+                if *name == "AWS access key" {
+                    let lo = start.saturating_sub(300);
+                    let hi = (m.end() + 300).min(file.text.len());
+                    let (lo, hi) = (floor(file.text, lo), floor(file.text, hi));
+                    if AWS_SECRET
+                        .find_iter(&file.text[lo..hi])
+                        .any(|s| !placeholder(s.as_str()) && entropy(s.as_str()) > 4.0)
+                    {
+                        sev = Severity::Critical;
+                        ind.push_str(" + secret key");
+                    }
+                }
+                if low {
+                    sev = Severity::Low;
+                }
+                n += 1;
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: Some(sev),
+                        evidence: pysrc::secret_evidence(file, start, tok, ind),
+                    },
+                );
+            }
+        }
+    }
+}
+
+fn floor(t: &str, mut i: usize) -> usize {
+    while !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::{scan, table};
+    use FileRole::*;
+    use Severity::*;
+
+    // Synthetic tokens with realistic entropy; none is a real credential.
+    const GH: &str = "T = 'ghp_Zq3vR8kLm2Xw9Tb4Yc7Ns1Hd6Jf0Pa5Ue3Gi'\n";
+    const AWS_PAIR: &str = "AWS_ACCESS_KEY_ID = 'AKIAZ7QW3RT5YU8PLM2N'\nAWS_SECRET_ACCESS_KEY = 'q8Zt4Wm1Xv7Rb3Nc9Ld2Kf6Hg0Js5Pa8Ye1Ui4Ow7'\n";
+    const AWS_EXAMPLE: &str =
+        "id = 'AKIAIOSFODNN7EXAMPLE'\nsecret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'\n";
+
+    #[test]
+    fn cases() {
+        let upload = format!(
+            "password = 'pypi-AgEIZXhhbXBsZS5vcmc{}'\n",
+            "Qm9ndXNUb2tlbkZvclRlc3RzT25seU5vdFJlYWwxMjM0NTY3ODk"
+        );
+        table(
+            &AccessTokens,
+            META.id,
+            &[
+                (
+                    "github token",
+                    "pkg/a.py",
+                    Runtime,
+                    GH,
+                    Some((1, "GitHub token ghp_Zq…", High)),
+                ),
+                (
+                    "aws pair",
+                    "pkg/cfg.py",
+                    Runtime,
+                    AWS_PAIR,
+                    Some((1, "AWS access key AKIAZ7… + secret key", Critical)),
+                ),
+                (
+                    "aws id alone",
+                    "pkg/cfg.py",
+                    Runtime,
+                    "x = 1\nK = 'AKIAZ7QW3RT5YU8PLM2N'\n",
+                    Some((2, "AWS access key AKIAZ7…", Medium)),
+                ),
+                (
+                    "upload token",
+                    "pkg/.pypirc",
+                    Runtime,
+                    &upload,
+                    Some((1, "Package index upload token pypi-A…", Critical)),
+                ),
+                (
+                    "token in tests is low",
+                    "pkg/tests/test_gh.py",
+                    Runtime,
+                    GH,
+                    Some((1, "GitHub token ghp_Zq…", Low)),
+                ),
+                (
+                    "aws documented example",
+                    "pkg/cfg.py",
+                    Runtime,
+                    AWS_EXAMPLE,
+                    None,
+                ),
+                (
+                    "placeholder",
+                    "pkg/a.py",
+                    Runtime,
+                    "T = 'ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n",
+                    None,
+                ),
+                (
+                    "low entropy",
+                    "pkg/a.py",
+                    Runtime,
+                    "T = 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'\n",
+                    None,
+                ),
+                (
+                    "prefix only",
+                    "pkg/a.py",
+                    Runtime,
+                    "if tok.startswith('ghp_'):\n    pass\n",
+                    None,
+                ),
+                ("sk- word", "pkg/a.py", Runtime, "NAME = 'sk-learn'\n", None),
+            ],
+        );
+    }
+
+    #[test]
+    fn snippet_is_redacted() {
+        let got = scan(&AccessTokens, "pkg/a.py", FileRole::Runtime, GH);
+        assert_eq!(got[0].snippet, "T = 'ghp_Zq…'");
+    }
+}

@@ -1,0 +1,142 @@
+//! URL extraction shared by the URL-indicator detectors (banking, interesting file
+//! formats, trusted-domain subdomains, shorteners): one precompiled regex, host and
+//! path split, registrable domain via `psl`.
+//!
+//! Owns: which URLs count. In Python only URLs in code or expression strings count
+//! (docstrings and comments are documentation); tests, docs and packaging metadata
+//! are skipped entirely. Must not: decide what a URL means.
+
+use super::pysrc::{Kind, Source};
+use crate::model::FileRole;
+use crate::scan::detector::TextFile;
+use regex::Regex;
+use std::sync::LazyLock;
+
+static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#)
+        .expect("url regex")
+});
+
+/// Literals that make a file worth URL extraction.
+pub const URL_LITERALS: &[&str] = &["://"];
+
+/// One URL found in a text.
+#[derive(Debug, Clone)]
+pub struct FoundUrl<'a> {
+    pub offset: usize,
+    pub url: &'a str,
+    /// Lowercased host without userinfo, port or trailing dot.
+    pub host: String,
+    /// Path (without query or fragment), as written.
+    pub path: &'a str,
+}
+
+impl FoundUrl<'_> {
+    /// Registrable domain (`paypal.com.evil.ru` → `evil.ru`), or the host itself.
+    pub fn registrable(&self) -> &str {
+        psl::domain_str(&self.host).unwrap_or(&self.host)
+    }
+}
+
+/// Whether a file's URLs count at all.
+pub fn file_counts(file: &TextFile<'_>) -> bool {
+    !matches!(
+        file.role,
+        FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
+    ) && !super::pysrc::looks_like_test_path(file.path)
+        && !super::pysrc::looks_like_docs_file(file.path)
+}
+
+/// Every counted URL of `src`.
+pub fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
+    URL_RE.find_iter(src.text).filter_map(move |m| {
+        if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
+            return None;
+        }
+        let url = m.as_str().trim_end_matches(['.', ':', '!', '?']);
+        parse(m.start(), url)
+    })
+}
+
+/// Split a URL into host and path.
+pub fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
+    let rest = &url[url.find("://")? + 3..];
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if hostport.starts_with('[') {
+        hostport
+            .split(']')
+            .next()
+            .unwrap_or(hostport)
+            .trim_start_matches('[')
+    } else {
+        hostport.split(':').next().unwrap_or(hostport)
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() || !host.contains(['.', ':']) {
+        return None;
+    }
+    let after = &rest[auth_end..];
+    let path_end = after.find(['?', '#']).unwrap_or(after.len());
+    Some(FoundUrl {
+        offset,
+        url,
+        host,
+        path: &after[..path_end],
+    })
+}
+
+/// True when `host` is `domain` or one of its subdomains.
+pub fn host_is(host: &str, domain: &str) -> bool {
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hosts_and_paths() {
+        let cases = [
+            (
+                "plain",
+                "https://Example.org/a/b.exe?x=1",
+                "example.org",
+                "/a/b.exe",
+            ),
+            (
+                "userinfo and port",
+                "http://u:p@files.example.org:8080/x",
+                "files.example.org",
+                "/x",
+            ),
+            ("ipv6", "http://[2001:db8::1]:80/", "2001:db8::1", "/"),
+            ("no path", "https://example.org", "example.org", ""),
+        ];
+        for (name, url, host, path) in cases {
+            let u = parse(0, url).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!((u.host.as_str(), u.path), (host, path), "{name}");
+        }
+        assert_eq!(
+            parse(0, "https://paypal.com.evil.ru/x")
+                .unwrap()
+                .registrable(),
+            "evil.ru"
+        );
+        assert!(parse(0, "http://localhost/x").is_none());
+        assert!(host_is("api.example.org", "example.org"));
+        assert!(!host_is("badexample.org", "example.org"));
+    }
+
+    #[test]
+    fn skips_docstrings_and_comments() {
+        let text = "\"\"\"See https://a.example.org/doc\"\"\"\n# https://b.example.org\nu = 'https://c.example.org/x'\n";
+        let src = Source::python(text);
+        let hosts: Vec<_> = find(&src).map(|u| u.host).collect();
+        assert_eq!(hosts, vec!["c.example.org"]);
+    }
+}
