@@ -6,6 +6,7 @@ use pipgate::cli::{self, Target};
 use pipgate::config::{self, ProxyConfig, UpstreamSource};
 use pipgate::model::{ArtifactFacts, Decision};
 use pipgate::policy::Policy;
+use pipgate::scan::report::{self, ReportFormat};
 use pipgate::scan::ScanReport;
 use pipgate::scan::{Limits, Scanner};
 use pipgate::server::{self, App};
@@ -67,6 +68,7 @@ struct ScanArgs {
     /// Files, sha256s, or PROJECT==VERSION.
     #[arg(required = true)]
     targets: Vec<String>,
+    /// text, json (the versioned report contract, docs/scan-report.md) or sarif (2.1.0).
     #[arg(long, default_value = "text")]
     format: String,
     #[command(flatten)]
@@ -242,23 +244,23 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
 }
 
 fn scan(args: ScanArgs) -> anyhow::Result<i32> {
+    let format: ReportFormat = args.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let (policy, items) = gather(&args.common, &args.targets)?;
     let now = time::OffsetDateTime::now_utc();
-    let mut worst = 0;
+    let verdicts: Vec<_> = items.iter().map(|(facts, r)| policy.evaluate(facts, &r.findings, now)).collect();
     let mut out = std::io::stdout().lock();
-    for (facts, report) in &items {
-        let verdict = policy.evaluate(facts, &report.findings, now);
-        if verdict.decision == Decision::Block {
-            worst = 1;
-        }
-        match args.format.as_str() {
-            "json" => writeln!(out, "{}", serde_json::to_string_pretty(&**report)?)?,
-            _ => {
-                writeln!(out, "{}: {} ({} findings)", facts.filename, verdict.decision.as_str(), report.findings.len())?
+    match format {
+        ReportFormat::Text => {
+            for ((_, report), verdict) in items.iter().zip(&verdicts) {
+                writeln!(out, "{}", report::render_text(report, Some(verdict)))?;
             }
         }
+        _ => {
+            let reports: Vec<ScanReport> = items.iter().map(|(_, r)| (**r).clone()).collect();
+            writeln!(out, "{}", report::render(&reports, format))?;
+        }
     }
-    Ok(worst)
+    Ok(if verdicts.iter().any(|v| v.decision == Decision::Block) { 1 } else { 0 })
 }
 
 fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {

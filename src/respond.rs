@@ -6,7 +6,7 @@
 //! Must not: decide, fetch, or hold artifacts in memory.
 
 use crate::error::ProxyError;
-use crate::model::{ArtifactFacts, Verdict};
+use crate::model::{ArtifactFacts, Finding, Verdict};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
@@ -120,9 +120,20 @@ pub fn sanitize_header(s: &str) -> String {
 
 /// The 403 for a blocked artifact (or its `.metadata`): never 404 (dependency confusion),
 /// never 5xx (clients retry), never cached (an acceptance must take effect).
-pub fn blocked(facts: &ArtifactFacts, verdict: &Verdict, report_url: &str, request_id: &str) -> Resp {
+pub fn blocked(
+    facts: &ArtifactFacts,
+    verdict: &Verdict,
+    found: &[Finding],
+    report_url: &str,
+    request_id: &str,
+) -> Resp {
     let mut detail =
         format!("pipgate blocked {} ({} {}).", facts.filename, facts.project, facts.version.as_deref().unwrap_or("?"));
+    // What was found where, for the findings that decided (at most three).
+    let deciding: Vec<&String> = verdict.reasons.iter().flat_map(|r| r.findings.iter()).collect();
+    for f in found.iter().filter(|f| deciding.contains(&&f.detector)).take(3) {
+        detail.push_str(&format!(" Found {}: {}.", f.detector, f.message.trim_end_matches('.')));
+    }
     for r in &verdict.reasons {
         detail.push_str(&format!(" {} [{}].", r.message.trim_end_matches('.'), r.code));
     }
@@ -138,7 +149,7 @@ pub fn blocked(facts: &ArtifactFacts, verdict: &Verdict, report_url: &str, reque
         "filename": facts.filename,
         "sha256": facts.sha256,
         "reasons": verdict.reasons,
-        "findings": verdict.findings,
+        "findings": found,
         "policy_digest": verdict.policy_digest,
         "request_id": request_id,
     });

@@ -161,7 +161,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, client: SocketAddr) -
         ["simple", name] => respond::redirect(&format!("/simple/{}/", normalize_project_name(name))),
         ["simple", name, ""] => project_page(&app, &ctx, name, req.headers()).await,
         ["files", key, filename] => file_request(&app, &ctx, key, filename, req.headers()).await,
-        ["reports", sha] => report(&app, sha).await,
+        ["reports", sha] => report(&app, sha, req.headers()).await,
         _ => respond::text(StatusCode::NOT_FOUND, "not found\n"),
     };
     tracing::info!(id = %ctx.id, client = %ctx.client, method = %req.method(), path, status = resp.status().as_u16(), "request");
@@ -338,7 +338,7 @@ async fn file_request(app: &App, ctx: &RequestCtx, key: &str, raw_name: &str, he
     }
     if decided.verdict.decision == Decision::Block {
         let report_url = format!("http://{}/reports/{}", ctx.host, facts.sha256);
-        return respond::blocked(&facts, &decided.verdict, &report_url, &ctx.id);
+        return respond::blocked(&facts, &decided.verdict, &decided.report.findings, &report_url, &ctx.id);
     }
     if want_metadata {
         return metadata_response(app, ctx, &origin, &verified, headers).await;
@@ -376,7 +376,7 @@ fn release_gate(app: &App, ctx: &RequestCtx, kind: &str, origin: &FileOrigin) ->
     if !ctx.head {
         audit_decision(app, ctx, kind, &facts, &verdict);
     }
-    Some(respond::blocked(&facts, &verdict, &format!("http://{}/reports/{sha}", ctx.host), &ctx.id))
+    Some(respond::blocked(&facts, &verdict, &[], &format!("http://{}/reports/{sha}", ctx.host), &ctx.id))
 }
 
 /// Find where a file comes from: the store, or (after a restart with an empty store, or
@@ -446,19 +446,30 @@ async fn metadata_response(
     }
 }
 
-async fn report(app: &App, sha: &str) -> Resp {
+/// `/reports/<sha256>`: the scan report as text (JSON when the client asks for it).
+async fn report(app: &App, sha: &str, headers: &HeaderMap) -> Resp {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return respond::text(StatusCode::NOT_FOUND, "not found\n");
     }
-    match app.store.scan(sha, crate::scan::SCANNER_VERSION) {
-        Ok(Some(json)) => hyper::Response::builder()
+    let Some(report) = app
+        .store
+        .scan(sha, crate::scan::SCANNER_VERSION)
+        .ok()
+        .flatten()
+        .and_then(|j| serde_json::from_str::<crate::scan::ScanReport>(&j).ok())
+    else {
+        return respond::text(StatusCode::NOT_FOUND, "no report for this sha256\n");
+    };
+    if header_str(headers, header::ACCEPT).is_some_and(|a| a.contains("json")) {
+        let body = crate::scan::report::render_json(&report);
+        return hyper::Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/json")
-            .header(header::CONTENT_LENGTH, json.len())
-            .body(respond::full(json))
-            .expect("valid response"),
-        _ => respond::text(StatusCode::NOT_FOUND, "no report for this sha256\n"),
+            .header(header::CONTENT_LENGTH, body.len())
+            .body(respond::full(body))
+            .expect("valid response");
     }
+    respond::text(StatusCode::OK, &crate::scan::report::render_text(&report, None))
 }
 
 fn now_rfc3339() -> String {

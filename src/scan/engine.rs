@@ -45,11 +45,7 @@ impl Prefilter {
         }
         // Literals are static strings chosen by detectors; a build failure is a programming error
         // that would otherwise disable them silently, so fall back to running them on everything.
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            AhoCorasick::new(&patterns).ok()
-        };
+        let ac = if patterns.is_empty() { None } else { AhoCorasick::new(&patterns).ok() };
         if ac.is_none() && !patterns.is_empty() {
             always = (0..detectors.len()).collect();
         }
@@ -128,22 +124,14 @@ impl<'s> Collector<'s> {
             None => roles::classify(path, self.kind),
             Some((outer, inner)) => {
                 let base = outer.rsplit('/').next().unwrap_or(outer);
-                let kind = parse_dist_filename(base)
-                    .map(|d| d.kind)
-                    .unwrap_or(ArtifactKind::Other);
+                let kind = parse_dist_filename(base).map(|d| d.kind).unwrap_or(ArtifactKind::Other);
                 roles::classify(inner, kind)
             }
         }
     }
 
     fn push(&mut self, meta: &'static DetectorMeta, evidence: Evidence) {
-        self.hits.push(
-            meta,
-            Hit {
-                severity: None,
-                evidence,
-            },
-        );
+        self.hits.push(meta, Hit { severity: None, evidence });
     }
 
     fn native_in_sdist(&mut self, path: &str, role: FileRole, data: &[u8]) {
@@ -155,14 +143,7 @@ impl<'s> Collector<'s> {
         };
         self.push(
             &anomaly::NATIVE_IN_SDIST,
-            Evidence {
-                path: path.into(),
-                line: None,
-                column: None,
-                snippet: Some(what),
-                indicator: None,
-                role,
-            },
+            Evidence { path: path.into(), line: None, column: None, snippet: Some(what), indicator: None, role },
         );
     }
 
@@ -171,9 +152,7 @@ impl<'s> Collector<'s> {
             return;
         }
         let is_core = match self.kind {
-            ArtifactKind::Wheel => {
-                path.matches('/').count() == 1 && path.ends_with(".dist-info/METADATA")
-            }
+            ArtifactKind::Wheel => path.matches('/').count() == 1 && path.ends_with(".dist-info/METADATA"),
             ArtifactKind::Sdist => path.matches('/').count() == 1 && path.ends_with("/PKG-INFO"),
             ArtifactKind::Other => path == "EGG-INFO/PKG-INFO",
         };
@@ -189,16 +168,10 @@ impl<'s> Collector<'s> {
         let file = TextFile {
             path,
             role,
-            is_python: roles::is_python(path)
-                || role == FileRole::InstallTime && path.ends_with(".pth"),
+            is_python: roles::is_python(path) || role == FileRole::InstallTime && path.ends_with(".pth"),
             text,
         };
-        for (d, _) in self
-            .detectors
-            .iter()
-            .zip(&self.selected)
-            .filter(|(_, s)| **s)
-        {
+        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
             d.scan_text(&file, &mut self.hits);
         }
     }
@@ -239,10 +212,9 @@ impl<'s> Collector<'s> {
             };
             return self.push(&anomaly::FILENAME_MISMATCH, ev);
         };
-        for (key, ours, same) in [
-            ("Name", project, names_match as fn(&str, &str) -> bool),
-            ("Version", version, versions_match),
-        ] {
+        for (key, ours, same) in
+            [("Name", project, names_match as fn(&str, &str) -> bool), ("Version", version, versions_match)]
+        {
             let (line, value) = header(&text, key).unwrap_or((0, ""));
             if !same(value, ours) {
                 let snippet = format!("{key}: {value} (filename says {ours})");
@@ -263,17 +235,12 @@ impl<'s> Collector<'s> {
 impl Visitor for Collector<'_> {
     fn member(&mut self, member: &Member<'_>, data: &[u8]) {
         let role = self.role_of(member.path);
-        self.members
-            .push((member.path.to_string(), role, data.len() as u64));
+        self.members.push((member.path.to_string(), role, data.len() as u64));
         self.counts.truncated_members += member.truncated as u64;
         if self.kind == ArtifactKind::Sdist {
             self.native_in_sdist(member.path, role, data);
         }
-        let text = if role == FileRole::Binary {
-            None
-        } else {
-            roles::decode_text(data, member.truncated)
-        };
+        let text = if role == FileRole::Binary { None } else { roles::decode_text(data, member.truncated) };
         let Some(text) = text else {
             self.counts.binary_members += 1;
             return;
@@ -286,21 +253,10 @@ impl Visitor for Collector<'_> {
     }
 
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String) {
-        let role = if path == self.filename {
-            FileRole::Other
-        } else {
-            self.role_of(path)
-        };
+        let role = if path == self.filename { FileRole::Other } else { self.role_of(path) };
         self.push(
             meta,
-            Evidence {
-                path: path.into(),
-                line: None,
-                column: None,
-                snippet: Some(detail),
-                indicator: None,
-                role,
-            },
+            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role },
         );
     }
 }
@@ -327,10 +283,7 @@ fn names_match(a: &str, b: &str) -> bool {
 /// PEP 440 equality (`1.0` == `1.0.0`, `1.0-rc1` == `1.0rc1`); plain text when either does not parse.
 fn versions_match(a: &str, b: &str) -> bool {
     use std::str::FromStr;
-    match (
-        pep440_rs::Version::from_str(a),
-        pep440_rs::Version::from_str(b),
-    ) {
+    match (pep440_rs::Version::from_str(a), pep440_rs::Version::from_str(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
@@ -343,32 +296,12 @@ mod tests {
     #[test]
     fn names_and_versions_compare_normalised() {
         let cases = [
-            (
-                "names differ only in case and separators",
-                names_match("Zope.Interface", "zope_interface"),
-                true,
-            ),
-            (
-                "different names",
-                names_match("requests", "requestz"),
-                false,
-            ),
-            (
-                "versions with implied zero",
-                versions_match("1.0", "1.0.0"),
-                true,
-            ),
-            (
-                "pre-release spellings",
-                versions_match("1.0-rc1", "1.0rc1"),
-                true,
-            ),
+            ("names differ only in case and separators", names_match("Zope.Interface", "zope_interface"), true),
+            ("different names", names_match("requests", "requestz"), false),
+            ("versions with implied zero", versions_match("1.0", "1.0.0"), true),
+            ("pre-release spellings", versions_match("1.0-rc1", "1.0rc1"), true),
             ("different versions", versions_match("1.0", "1.1"), false),
-            (
-                "local versions differ",
-                versions_match("1.0+cpu", "1.0"),
-                false,
-            ),
+            ("local versions differ", versions_match("1.0+cpu", "1.0"), false),
         ];
         for (case, got, want) in cases {
             assert_eq!(got, want, "{case}");

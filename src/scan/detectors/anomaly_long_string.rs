@@ -14,8 +14,7 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Contains unusually long strings.",
     category: Category::Anomaly,
     severity: Severity::Low,
-    description:
-        "Long encoded strings in code are how payloads, droppers and packed code are embedded.",
+    description: "Long encoded strings in code are how payloads, droppers and packed code are embedded.",
 };
 
 pub const MIN_LEN: usize = 1000;
@@ -69,16 +68,9 @@ impl Detector for LongString {
             return;
         }
         let src = Source::new(file);
-        let sev = Some(if file.role == FileRole::InstallTime {
-            Severity::Medium
-        } else {
-            Severity::Low
-        });
+        let sev = Some(if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low });
         let mut n = 0;
-        for sp in src
-            .strings()
-            .filter(|s| s.kind == Kind::Str && s.body_end - s.body_start >= MIN_LEN)
-        {
+        for sp in src.strings().filter(|s| s.kind == Kind::Str && s.body_end - s.body_start >= MIN_LEN) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
@@ -94,13 +86,7 @@ impl Detector for LongString {
             if let Some(kind) = encoded_kind(body) {
                 n += 1;
                 let ind = format!("{} chars {kind}", body.chars().count());
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: sev,
-                        evidence: pysrc::evidence(file, sp.start, ind),
-                    },
-                );
+                hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, sp.start, ind) });
             }
         }
     }
@@ -116,19 +102,13 @@ mod tests {
 
     static B64: LazyLock<String> = LazyLock::new(|| {
         let blob: String = (0..1200u32)
-            .map(|i| {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                    [(i * 7 % 64) as usize] as char
-            })
+            .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(i * 7 % 64) as usize] as char)
             .collect();
         format!("import base64\nPAYLOAD = '{blob}'\n")
     });
-    static HEX: LazyLock<String> =
-        LazyLock::new(|| format!("x = 1\n\nH = \"{}\"\n", "deadbeef0123".repeat(100)));
-    static ESC: LazyLock<String> =
-        LazyLock::new(|| format!("SC = b'{}'\n", "\\x90\\x31".repeat(200)));
-    static PROSE: LazyLock<String> =
-        LazyLock::new(|| format!("T = '{}'\n", "lorem ipsum dolor sit amet ".repeat(60)));
+    static HEX: LazyLock<String> = LazyLock::new(|| format!("x = 1\n\nH = \"{}\"\n", "deadbeef0123".repeat(100)));
+    static ESC: LazyLock<String> = LazyLock::new(|| format!("SC = b'{}'\n", "\\x90\\x31".repeat(200)));
+    static PROSE: LazyLock<String> = LazyLock::new(|| format!("T = '{}'\n", "lorem ipsum dolor sit amet ".repeat(60)));
     static DOC: LazyLock<String> = LazyLock::new(|| format!("\"\"\"{}\"\"\"\n", "A".repeat(2000)));
     static SHORT: LazyLock<String> =
         LazyLock::new(|| format!("K = '{}'\n{}", "QUJD".repeat(100), "# pad\n".repeat(200)));
@@ -139,27 +119,9 @@ mod tests {
             &LongString,
             META.id,
             &[
-                (
-                    "base64 payload",
-                    "pkg/a.py",
-                    Runtime,
-                    B64.as_str(),
-                    Some((2, "1200 chars base64", Low)),
-                ),
-                (
-                    "hex in setup.py",
-                    "setup.py",
-                    InstallTime,
-                    HEX.as_str(),
-                    Some((3, "1200 chars hex", Medium)),
-                ),
-                (
-                    "escaped shellcode",
-                    "pkg/a.py",
-                    Runtime,
-                    ESC.as_str(),
-                    Some((1, "1600 chars escaped bytes", Low)),
-                ),
+                ("base64 payload", "pkg/a.py", Runtime, B64.as_str(), Some((2, "1200 chars base64", Low))),
+                ("hex in setup.py", "setup.py", InstallTime, HEX.as_str(), Some((3, "1200 chars hex", Medium))),
+                ("escaped shellcode", "pkg/a.py", Runtime, ESC.as_str(), Some((1, "1600 chars escaped bytes", Low))),
                 ("prose", "pkg/a.py", Runtime, PROSE.as_str(), None),
                 ("docstring", "pkg/a.py", Runtime, DOC.as_str(), None),
                 ("below threshold", "pkg/a.py", Runtime, SHORT.as_str(), None),

@@ -39,29 +39,13 @@ impl Detector for CreatesProcess {
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python
-            || file.role == FileRole::TestOrDocs
-            || pysrc::looks_like_test_path(file.path)
-        {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
         let src = Source::new(file);
-        let severity = if file.role == FileRole::InstallTime {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
-        for s in sinks::find(&src, &[SinkKind::Process])
-            .into_iter()
-            .take(MAX_HITS_PER_FILE)
-        {
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(severity),
-                    evidence: pysrc::evidence(file, s.offset, s.name),
-                },
-            );
+        let severity = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
+        for s in sinks::find(&src, &[SinkKind::Process]).into_iter().take(MAX_HITS_PER_FILE) {
+            hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, s.offset, s.name) });
         }
     }
 }
@@ -93,69 +77,15 @@ mod tests {
                     "import os\nos.system('make')\n",
                     Some((2, "os.system", Medium)),
                 ),
-                (
-                    "pty.spawn",
-                    "pkg/a.py",
-                    Runtime,
-                    "import pty\n\npty.spawn('/bin/sh')\n",
-                    Some((3, "pty.spawn", Low)),
-                ),
-                (
-                    "os.execvp",
-                    "pkg/a.py",
-                    Runtime,
-                    "os.execvp('x', ['x'])\n",
-                    Some((1, "os.execvp", Low)),
-                ),
-                (
-                    "in a comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# subprocess.run(['x'])\nx = 1\n",
-                    None,
-                ),
-                (
-                    "in a docstring",
-                    "pkg/a.py",
-                    Runtime,
-                    "\"\"\"Use subprocess.run(cmd).\"\"\"\n",
-                    None,
-                ),
-                (
-                    "in a string",
-                    "pkg/a.py",
-                    Runtime,
-                    "HELP = 'call subprocess.run(cmd)'\n",
-                    None,
-                ),
-                (
-                    "under tests/",
-                    "pkg/tests/test_a.py",
-                    Runtime,
-                    "subprocess.run(['x'])\n",
-                    None,
-                ),
-                (
-                    "test role",
-                    "pkg/a.py",
-                    TestOrDocs,
-                    "subprocess.run(['x'])\n",
-                    None,
-                ),
-                (
-                    "import only",
-                    "pkg/a.py",
-                    Runtime,
-                    "import subprocess\n",
-                    None,
-                ),
-                (
-                    "not python",
-                    "pkg/a.txt",
-                    Runtime,
-                    "subprocess.run(['x'])\n",
-                    None,
-                ),
+                ("pty.spawn", "pkg/a.py", Runtime, "import pty\n\npty.spawn('/bin/sh')\n", Some((3, "pty.spawn", Low))),
+                ("os.execvp", "pkg/a.py", Runtime, "os.execvp('x', ['x'])\n", Some((1, "os.execvp", Low))),
+                ("in a comment", "pkg/a.py", Runtime, "# subprocess.run(['x'])\nx = 1\n", None),
+                ("in a docstring", "pkg/a.py", Runtime, "\"\"\"Use subprocess.run(cmd).\"\"\"\n", None),
+                ("in a string", "pkg/a.py", Runtime, "HELP = 'call subprocess.run(cmd)'\n", None),
+                ("under tests/", "pkg/tests/test_a.py", Runtime, "subprocess.run(['x'])\n", None),
+                ("test role", "pkg/a.py", TestOrDocs, "subprocess.run(['x'])\n", None),
+                ("import only", "pkg/a.py", Runtime, "import subprocess\n", None),
+                ("not python", "pkg/a.txt", Runtime, "subprocess.run(['x'])\n", None),
             ],
         );
     }

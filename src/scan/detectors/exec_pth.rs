@@ -20,9 +20,8 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Executable .pth lines run in every Python process on the machine, long after install; a favourite persistence trick.",
 };
 
-static SIMPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^import\s+[\w.]+\s*(?:;\s*[\w.]+\.install\(\)\s*)?;?\s*$").expect("simple")
-});
+static SIMPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^import\s+[\w.]+\s*(?:;\s*[\w.]+\.install\(\)\s*)?;?\s*$").expect("simple"));
 static DISTUTILS_SHIM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"__import__\('_distutils_hack'\)\.add_shim\(\)").expect("shim"));
 static EVIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -52,10 +51,7 @@ impl Detector for PthExec {
                 continue;
             }
             let (sev, ind) = if let Some(m) = EVIL.find(t) {
-                (
-                    Severity::Critical,
-                    format!("import … {}", m.as_str().split('(').next().unwrap_or("")),
-                )
+                (Severity::Critical, format!("import … {}", m.as_str().split('(').next().unwrap_or("")))
             } else if SIMPLE.is_match(t) || DISTUTILS_SHIM.is_match(t) {
                 (Severity::Low, "import".to_string())
             } else {
@@ -63,13 +59,7 @@ impl Detector for PthExec {
             };
             n += 1;
             let col = line.len() - line.trim_start().len();
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, start + col, ind),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, start + col, ind) });
         }
     }
 }

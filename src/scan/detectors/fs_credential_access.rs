@@ -20,7 +20,8 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
-    description: "Reading browser password stores, SSH keys, cloud credentials or wallets is what information stealers do.",
+    description:
+        "Reading browser password stores, SSH keys, cloud credentials or wallets is what information stealers do.",
 };
 
 static PATHS: LazyLock<Regex> = LazyLock::new(|| {
@@ -86,10 +87,8 @@ impl Detector for CredentialAccess {
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if matches!(
-            file.role,
-            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
-        ) || pysrc::looks_like_test_path(file.path)
+        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
+            || pysrc::looks_like_test_path(file.path)
         {
             return;
         }
@@ -115,13 +114,7 @@ impl Detector for CredentialAccess {
                 .trim_matches(|ch: char| "'\", ~".contains(ch))
                 .replace(['\'', '"', ','], "")
                 .replace("  ", " ");
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
 }
@@ -139,12 +132,48 @@ mod tests {
             &CredentialAccess,
             META.id,
             &[
-                ("chrome login data", "pkg/steal.py", Runtime, "p = os.path.join(LOCAL, 'Google', 'Chrome', 'User Data', 'Default', 'Login Data')\n", Some((1, "Login Data", High))),
-                ("firefox", "pkg/a.py", Runtime, "x = 1\nf = profile + '/logins.json'\n", Some((2, "logins.json", High))),
-                ("ssh key in setup.py", "setup.py", InstallTime, "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n", Some((1, ".ssh/id_rsa", Critical))),
-                ("metamask id", "pkg/a.py", Runtime, "EXT = 'nkbihfbeogaeaoehlefnkodbefgpgknn'\n", Some((1, "nkbihfbeogaeaoehlefnkodbefgpgknn", High))),
-                ("exodus", "pkg/a.py", Runtime, "w = APPDATA + '\\\\Exodus\\\\exodus.wallet'\n", Some((1, "Exodus\\\\exodus.wallet", High))),
-                ("aws credentials", "pkg/cfg.py", Runtime, "CRED = '~/.aws/credentials'\n", Some((1, ".aws/credentials", Medium))),
+                (
+                    "chrome login data",
+                    "pkg/steal.py",
+                    Runtime,
+                    "p = os.path.join(LOCAL, 'Google', 'Chrome', 'User Data', 'Default', 'Login Data')\n",
+                    Some((1, "Login Data", High)),
+                ),
+                (
+                    "firefox",
+                    "pkg/a.py",
+                    Runtime,
+                    "x = 1\nf = profile + '/logins.json'\n",
+                    Some((2, "logins.json", High)),
+                ),
+                (
+                    "ssh key in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n",
+                    Some((1, ".ssh/id_rsa", Critical)),
+                ),
+                (
+                    "metamask id",
+                    "pkg/a.py",
+                    Runtime,
+                    "EXT = 'nkbihfbeogaeaoehlefnkodbefgpgknn'\n",
+                    Some((1, "nkbihfbeogaeaoehlefnkodbefgpgknn", High)),
+                ),
+                (
+                    "exodus",
+                    "pkg/a.py",
+                    Runtime,
+                    "w = APPDATA + '\\\\Exodus\\\\exodus.wallet'\n",
+                    Some((1, "Exodus\\\\exodus.wallet", High)),
+                ),
+                (
+                    "aws credentials",
+                    "pkg/cfg.py",
+                    Runtime,
+                    "CRED = '~/.aws/credentials'\n",
+                    Some((1, ".aws/credentials", Medium)),
+                ),
                 ("pypirc", "pkg/up.py", Runtime, "rc = os.path.join(home, '.pypirc')\n", Some((1, ".pypirc", Medium))),
                 ("in docstring", "pkg/a.py", Runtime, "\"\"\"Reads ~/.aws/credentials.\"\"\"\n", None),
                 ("in tests", "pkg/tests/test_a.py", Runtime, "p = '~/.ssh/id_rsa'\n", None),

@@ -72,17 +72,13 @@ const ANONYMOUS: &[&str] = &[
     "relay.firefox.com",
 ];
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}").expect("email")
-});
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}").expect("email"));
 
 /// Why an email is anonymous, if it is.
 pub fn classify(email: &str) -> Option<(&'static str, Severity)> {
     let domain = email.rsplit('@').next()?.to_ascii_lowercase();
-    if ANONYMOUS
-        .iter()
-        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
-    {
+    if ANONYMOUS.iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}"))) {
         return Some(("anonymous email provider", Severity::Low));
     }
     if !mailchecker::is_valid(email) {
@@ -122,10 +118,7 @@ impl Detector for AnonymousAuthor {
                 continue;
             };
             let key = key.trim().to_ascii_lowercase();
-            if !matches!(
-                key.as_str(),
-                "author-email" | "maintainer-email" | "author" | "maintainer"
-            ) {
+            if !matches!(key.as_str(), "author-email" | "maintainer-email" | "author" | "maintainer") {
                 continue;
             }
             for m in EMAIL.find_iter(value) {
@@ -141,13 +134,7 @@ impl Detector for AnonymousAuthor {
                         Some(format!("{}: {} ({why})", key_title(&key), email)),
                     );
                     ev.line = Some(i as u32 + 1);
-                    hits.push(
-                        &META,
-                        Hit {
-                            severity: Some(sev),
-                            evidence: ev,
-                        },
-                    );
+                    hits.push(&META, Hit { severity: Some(sev), evidence: ev });
                     seen.push(email);
                 }
             }
@@ -172,11 +159,7 @@ mod tests {
 
     #[test]
     fn cases() {
-        let members = vec![(
-            "x-1.0.dist-info/METADATA".to_string(),
-            FileRole::Metadata,
-            100,
-        )];
+        let members = vec![("x-1.0.dist-info/METADATA".to_string(), FileRole::Metadata, 100)];
         type Case<'a> = (&'a str, &'a str, Option<(u32, &'a str, Severity)>);
         let cases: &[Case] = &[
             (
@@ -215,13 +198,7 @@ mod tests {
                 Some((line, ind, sev)) => {
                     let g = got.first().unwrap_or_else(|| panic!("{name}: no hit"));
                     assert_eq!(
-                        (
-                            g.id,
-                            g.path.as_str(),
-                            g.line,
-                            g.indicator.as_str(),
-                            g.severity
-                        ),
+                        (g.id, g.path.as_str(), g.line, g.indicator.as_str(), g.severity),
                         (META.id, "x-1.0.dist-info/METADATA", Some(*line), *ind, *sev),
                         "{name}"
                     );

@@ -23,9 +23,7 @@ pub static META: DetectorMeta = DetectorMeta {
 pub const MIN_SETUP: u64 = 200;
 pub const MAX_OTHER_CODE: u64 = 256;
 pub const LONG_SETUP: u64 = 1500;
-const CODE_EXT: &[&str] = &[
-    ".py", ".pyi", ".pyx", ".pxd", ".c", ".cc", ".cpp", ".h", ".rs", ".f90", ".go", ".js",
-];
+const CODE_EXT: &[&str] = &[".py", ".pyi", ".pyx", ".pxd", ".c", ".cc", ".cpp", ".h", ".rs", ".f90", ".go", ".js"];
 
 fn depth(path: &str) -> usize {
     path.matches('/').count()
@@ -68,22 +66,13 @@ impl Detector for InstallHookOnly {
         if other >= MAX_OTHER_CODE {
             return;
         }
-        let sev = if *size >= LONG_SETUP {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
+        let sev = if *size >= LONG_SETUP { Severity::Medium } else { Severity::Low };
         let snippet = format!("setup.py {size} bytes; other code {other} bytes");
         hits.push(
             &META,
             Hit {
                 severity: Some(sev),
-                evidence: pysrc::package_evidence(
-                    setup,
-                    FileRole::InstallTime,
-                    "setup.py only",
-                    Some(snippet),
-                ),
+                evidence: pysrc::package_evidence(setup, FileRole::InstallTime, "setup.py only", Some(snippet)),
             },
         );
     }
@@ -96,19 +85,12 @@ mod tests {
     use FileRole::*;
 
     fn m(list: &[(&str, FileRole, u64)]) -> Vec<(String, FileRole, u64)> {
-        list.iter()
-            .map(|(p, r, s)| (p.to_string(), *r, *s))
-            .collect()
+        list.iter().map(|(p, r, s)| (p.to_string(), *r, *s)).collect()
     }
 
     #[test]
     fn cases() {
-        type Case<'a> = (
-            &'a str,
-            ArtifactKind,
-            Vec<(String, FileRole, u64)>,
-            Option<Severity>,
-        );
+        type Case<'a> = (&'a str, ArtifactKind, Vec<(String, FileRole, u64)>, Option<Severity>);
         let cases: Vec<Case> = vec![
             (
                 "setup.py only, long",
@@ -123,58 +105,27 @@ mod tests {
             (
                 "setup.py only, short",
                 ArtifactKind::Sdist,
-                m(&[
-                    ("x-1.0/setup.py", InstallTime, 400),
-                    ("x-1.0/README.md", TestOrDocs, 900),
-                ]),
+                m(&[("x-1.0/setup.py", InstallTime, 400), ("x-1.0/README.md", TestOrDocs, 900)]),
                 Some(Severity::Low),
             ),
             (
                 "real package",
                 ArtifactKind::Sdist,
-                m(&[
-                    ("x-1.0/setup.py", InstallTime, 4000),
-                    ("x-1.0/x/core.py", Runtime, 9000),
-                ]),
+                m(&[("x-1.0/setup.py", InstallTime, 4000), ("x-1.0/x/core.py", Runtime, 9000)]),
                 None,
             ),
             (
                 "stub package",
                 ArtifactKind::Sdist,
-                m(&[
-                    ("types-x-1.0/setup.py", InstallTime, 900),
-                    ("types-x-1.0/x-stubs/__init__.pyi", Runtime, 3000),
-                ]),
+                m(&[("types-x-1.0/setup.py", InstallTime, 900), ("types-x-1.0/x-stubs/__init__.pyi", Runtime, 3000)]),
                 None,
             ),
-            (
-                "tiny metapackage",
-                ArtifactKind::Sdist,
-                m(&[("x-1.0/setup.py", InstallTime, 150)]),
-                None,
-            ),
-            (
-                "wheel",
-                ArtifactKind::Wheel,
-                m(&[("setup.py", InstallTime, 4000)]),
-                None,
-            ),
-            (
-                "nested setup.py only",
-                ArtifactKind::Sdist,
-                m(&[("x-1.0/vendor/y/setup.py", InstallTime, 4000)]),
-                None,
-            ),
+            ("tiny metapackage", ArtifactKind::Sdist, m(&[("x-1.0/setup.py", InstallTime, 150)]), None),
+            ("wheel", ArtifactKind::Wheel, m(&[("setup.py", InstallTime, 4000)]), None),
+            ("nested setup.py only", ArtifactKind::Sdist, m(&[("x-1.0/vendor/y/setup.py", InstallTime, 4000)]), None),
         ];
         for (name, kind, members, want) in cases {
-            let got = scan_pkg(
-                &InstallHookOnly,
-                "x-1.0.tar.gz",
-                Some("x"),
-                kind,
-                None,
-                &members,
-            );
+            let got = scan_pkg(&InstallHookOnly, "x-1.0.tar.gz", Some("x"), kind, None, &members);
             match want {
                 None => assert!(got.is_empty(), "{name}: {got:?}"),
                 Some(sev) => {

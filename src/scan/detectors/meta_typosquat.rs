@@ -64,11 +64,7 @@ fn words(n: &str) -> Option<String> {
 }
 
 fn canon(n: &str) -> String {
-    n.replace("rn", "m")
-        .replace("vv", "w")
-        .replace('0', "o")
-        .replace('1', "l")
-        .replace('-', "")
+    n.replace("rn", "m").replace("vv", "w").replace('0', "o").replace('1', "l").replace('-', "")
 }
 
 static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
@@ -88,15 +84,11 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         };
         let name = normalize_project_name(name.trim());
         p.by_name.entry(name.clone()).or_insert(rank);
-        p.by_sepless
-            .entry(sepless(&name))
-            .or_insert((name.clone(), rank));
+        p.by_sepless.entry(sepless(&name)).or_insert((name.clone(), rank));
         if let Some(w) = words(&name) {
             p.by_words.entry(w).or_insert((name.clone(), rank));
         }
-        p.by_canon
-            .entry(canon(&name))
-            .or_insert((name.clone(), rank));
+        p.by_canon.entry(canon(&name)).or_insert((name.clone(), rank));
         if rank <= EDIT_TARGET_MAX_RANK && name.len() >= 5 {
             p.edit.push((name, rank));
         }
@@ -114,8 +106,7 @@ pub fn within_one(a: &str, b: &str) -> bool {
     let (ra, rb) = (&a[p..], &b[p..]);
     match ra.len().cmp(&rb.len()) {
         std::cmp::Ordering::Equal => {
-            ra[1..] == rb[1..]
-                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+            ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
         }
         std::cmp::Ordering::Greater => ra[1..] == *rb,
         std::cmp::Ordering::Less => *ra == rb[1..],
@@ -123,10 +114,8 @@ pub fn within_one(a: &str, b: &str) -> bool {
 }
 
 const PREFIXES: &[&str] = &["python-", "python3-", "py-", "python", "py"];
-const SUFFIXES: &[&str] = &[
-    "-python", "-python3", "-py", "-lib", "-dev", "-sdk", "-api", "-client", "-tools", "py", "lib",
-    "2", "3",
-];
+const SUFFIXES: &[&str] =
+    &["-python", "-python3", "-py", "-lib", "-dev", "-sdk", "-api", "-client", "-tools", "py", "lib", "2", "3"];
 
 /// The popular project `name` imitates: (popular, rank, how).
 pub fn imitates(name: &str) -> Option<(String, u32, &'static str)> {
@@ -147,8 +136,7 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     }
     let allowed = |target: &str| ALLOW.iter().any(|(a, b)| *a == name && *b == target);
     let pick = |hit: Option<&(String, u32)>, how: &'static str| {
-        hit.filter(|(t, _)| *t != name && !allowed(t))
-            .map(|(t, r)| (t.clone(), *r, how))
+        hit.filter(|(t, _)| *t != name && !allowed(t)).map(|(t, r)| (t.clone(), *r, how))
     };
     if let Some(h) = pick(p.by_sepless.get(&sepless(&name)), "separators changed") {
         return Some(h);
@@ -161,11 +149,7 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     }
     if name.len() >= 5 {
         // Short names collide by chance: only the very top is worth matching.
-        let max_rank = if name.len() <= 6 {
-            SHORT_NAME_MAX_RANK
-        } else {
-            EDIT_TARGET_MAX_RANK
-        };
+        let max_rank = if name.len() <= 6 { SHORT_NAME_MAX_RANK } else { EDIT_TARGET_MAX_RANK };
         let hit = p
             .edit
             .iter()
@@ -178,11 +162,7 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     for pre in PREFIXES {
         if let Some(rest) = name.strip_prefix(pre) {
             let rest = rest.trim_start_matches('-');
-            if let Some(&r) = p
-                .by_name
-                .get(rest)
-                .filter(|&&r| rest.len() >= 4 && r <= EDIT_TARGET_MAX_RANK)
-            {
+            if let Some(&r) = p.by_name.get(rest).filter(|&&r| rest.len() >= 4 && r <= EDIT_TARGET_MAX_RANK) {
                 if !allowed(rest) {
                     return Some((rest.to_string(), r, "popular name with a prefix"));
                 }
@@ -192,11 +172,7 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     for suf in SUFFIXES {
         if let Some(rest) = name.strip_suffix(suf) {
             let rest = rest.trim_end_matches('-');
-            if let Some(&r) = p
-                .by_name
-                .get(rest)
-                .filter(|&&r| rest.len() >= 4 && r <= EDIT_TARGET_MAX_RANK)
-            {
+            if let Some(&r) = p.by_name.get(rest).filter(|&&r| rest.len() >= 4 && r <= EDIT_TARGET_MAX_RANK) {
                 if !allowed(rest) {
                     return Some((rest.to_string(), r, "popular name with a suffix"));
                 }
@@ -228,20 +204,12 @@ impl Detector for Typosquat {
             _ if rank <= 2000 => Severity::Medium,
             _ => Severity::Low,
         };
-        let snippet = format!(
-            "{} resembles {target} (rank {rank}): {how}",
-            normalize_project_name(project)
-        );
+        let snippet = format!("{} resembles {target} (rank {rank}): {how}", normalize_project_name(project));
         hits.push(
             &META,
             Hit {
                 severity: Some(sev),
-                evidence: pysrc::package_evidence(
-                    pkg.filename,
-                    FileRole::Metadata,
-                    target,
-                    Some(snippet),
-                ),
+                evidence: pysrc::package_evidence(pkg.filename, FileRole::Metadata, target, Some(snippet)),
             },
         );
     }
@@ -278,36 +246,12 @@ mod tests {
     fn cases() {
         type Case<'a> = (&'a str, &'a str, Option<(&'a str, Severity, &'a str)>);
         let cases: &[Case] = &[
-            (
-                "transposition",
-                "reqeusts",
-                Some(("requests", Severity::High, "one edit away")),
-            ),
-            (
-                "separator swap",
-                "python_date-util",
-                Some(("python-dateutil", Severity::Medium, "separators changed")),
-            ),
-            (
-                "word reorder",
-                "dateutil-python",
-                Some(("python-dateutil", Severity::Medium, "words reordered")),
-            ),
-            (
-                "homoglyph",
-                "co1orama",
-                Some(("colorama", Severity::High, "look-alike characters")),
-            ),
-            (
-                "rn for m",
-                "colorarna",
-                Some(("colorama", Severity::High, "look-alike characters")),
-            ),
-            (
-                "suffix",
-                "requests-lib",
-                Some(("requests", Severity::Low, "popular name with a suffix")),
-            ),
+            ("transposition", "reqeusts", Some(("requests", Severity::High, "one edit away"))),
+            ("separator swap", "python_date-util", Some(("python-dateutil", Severity::Medium, "separators changed"))),
+            ("word reorder", "dateutil-python", Some(("python-dateutil", Severity::Medium, "words reordered"))),
+            ("homoglyph", "co1orama", Some(("colorama", Severity::High, "look-alike characters"))),
+            ("rn for m", "colorarna", Some(("colorama", Severity::High, "look-alike characters"))),
+            ("suffix", "requests-lib", Some(("requests", Severity::Low, "popular name with a suffix"))),
             ("popular itself", "requests", None),
             ("popular with separators", "python_dateutil", None),
             ("popular look-alike pair", "discord.py", None),
@@ -317,14 +261,7 @@ mod tests {
         ];
         for (name, project, want) in cases {
             let fname = format!("{project}-1.0.tar.gz");
-            let got = scan_pkg(
-                &Typosquat,
-                &fname,
-                Some(project),
-                ArtifactKind::Sdist,
-                None,
-                &[],
-            );
+            let got = scan_pkg(&Typosquat, &fname, Some(project), ArtifactKind::Sdist, None, &[]);
             match want {
                 None => assert!(got.is_empty(), "{name}: {got:?}"),
                 Some((target, sev, how)) => {
@@ -334,11 +271,7 @@ mod tests {
                         (META.id, fname.as_str(), *target, *sev),
                         "{name}"
                     );
-                    assert!(
-                        g.snippet.contains(how) && g.snippet.contains("rank"),
-                        "{name}: {}",
-                        g.snippet
-                    );
+                    assert!(g.snippet.contains(how) && g.snippet.contains("rank"), "{name}: {}", g.snippet);
                 }
             }
         }

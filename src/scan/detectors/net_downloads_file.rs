@@ -31,7 +31,8 @@ pub(crate) static FETCH_API: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Writing bytes to a file.
 pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:\.write\s*\(|\.write_bytes\s*\(|shutil\.copyfileobj\s*\(|open\s*\([^)\n]*['"][wa]b?\+?['"])"#).expect("write")
+    Regex::new(r#"(?:\.write\s*\(|\.write_bytes\s*\(|shutil\.copyfileobj\s*\(|open\s*\([^)\n]*['"][wa]b?\+?['"])"#)
+        .expect("write")
 });
 /// Download commands inside strings (or shell scripts).
 pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
@@ -86,13 +87,7 @@ impl Detector for DownloadsFile {
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: sev,
-                        evidence: pysrc::evidence(file, off, ind),
-                    },
-                );
+                hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
             }
         };
         if !file.is_python {
@@ -110,14 +105,7 @@ impl Detector for DownloadsFile {
         let src = Source::new(file);
         for m in SAVE_API.find_iter(file.text) {
             if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
-                push(
-                    hits,
-                    m.start(),
-                    m.as_str()
-                        .trim_end_matches('(')
-                        .trim_end()
-                        .trim_start_matches('.'),
-                );
+                push(hits, m.start(), m.as_str().trim_end_matches('(').trim_end().trim_start_matches('.'));
             }
         }
         let writes = WRITE.find_iter(file.text).any(|w| src.is_code(w.start()));

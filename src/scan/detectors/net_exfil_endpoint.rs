@@ -83,10 +83,8 @@ impl Detector for ExfilEndpoint {
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if matches!(
-            file.role,
-            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
-        ) || pysrc::looks_like_test_path(file.path)
+        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
+            || pysrc::looks_like_test_path(file.path)
         {
             return;
         }
@@ -120,13 +118,7 @@ impl Detector for ExfilEndpoint {
             };
             n += 1;
             let ind = m.as_str().to_ascii_lowercase();
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
 }
@@ -186,27 +178,9 @@ mod tests {
                     "u = 'https://raw.githubusercontent.com/x/y/main/data.json'\n",
                     None,
                 ),
-                (
-                    "webhook in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# see https://discord.com/api/webhooks\nx = 1\n",
-                    None,
-                ),
-                (
-                    "discord word only",
-                    "pkg/a.py",
-                    Runtime,
-                    "NAME = 'discord.py bot'\n",
-                    None,
-                ),
-                (
-                    "tests",
-                    "pkg/tests/t.py",
-                    Runtime,
-                    "W = 'https://discord.com/api/webhooks/1/a'\n",
-                    None,
-                ),
+                ("webhook in comment", "pkg/a.py", Runtime, "# see https://discord.com/api/webhooks\nx = 1\n", None),
+                ("discord word only", "pkg/a.py", Runtime, "NAME = 'discord.py bot'\n", None),
+                ("tests", "pkg/tests/t.py", Runtime, "W = 'https://discord.com/api/webhooks/1/a'\n", None),
             ],
         );
     }

@@ -20,14 +20,13 @@ pub static META: DetectorMeta = DetectorMeta {
 
 /// Executable or script formats (medium).
 const EXECUTABLE: &[&str] = &[
-    "exe", "dll", "scr", "com", "msi", "msp", "ps1", "psm1", "bat", "cmd", "vbs", "vbe", "js",
-    "jse", "wsf", "hta", "lnk", "sh", "bash", "elf", "bin", "so", "dylib", "apk", "jar", "dmg",
-    "pkg", "deb", "rpm", "appimage", "pyc",
+    "exe", "dll", "scr", "com", "msi", "msp", "ps1", "psm1", "bat", "cmd", "vbs", "vbe", "js", "jse", "wsf", "hta",
+    "lnk", "sh", "bash", "elf", "bin", "so", "dylib", "apk", "jar", "dmg", "pkg", "deb", "rpm", "appimage", "pyc",
 ];
 /// Archives and macro-capable documents (low).
 const OTHER: &[&str] = &[
-    "zip", "7z", "rar", "gz", "tgz", "bz2", "xz", "cab", "iso", "img", "doc", "docx", "docm",
-    "xls", "xlsx", "xlsm", "ppt", "pptm", "rtf",
+    "zip", "7z", "rar", "gz", "tgz", "bz2", "xz", "cab", "iso", "img", "doc", "docx", "docm", "xls", "xlsx", "xlsm",
+    "ppt", "pptm", "rtf",
 ];
 
 /// The interesting extension of a URL path, lowercased, with its class.
@@ -78,13 +77,7 @@ impl Detector for InterestingFileUrl {
                 (false, false) => Severity::Low,
             };
             let _ = ext;
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, u.offset, u.url),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.url) });
         }
     }
 }
@@ -130,41 +123,11 @@ mod tests {
                     "U = 'https://example.org/x.XLSM'\n",
                     Some((1, "https://example.org/x.XLSM", Low)),
                 ),
-                (
-                    "html page",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://example.org/index.html'\n",
-                    None,
-                ),
-                (
-                    "js asset",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://cdn.example.org/app.js'\n",
-                    None,
-                ),
-                (
-                    "exe in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# https://example.org/setup.exe\n",
-                    None,
-                ),
-                (
-                    "exe in docs",
-                    "docs/index.rst",
-                    TestOrDocs,
-                    "https://example.org/setup.exe\n",
-                    None,
-                ),
-                (
-                    "domain only",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://example.sh'\n",
-                    None,
-                ),
+                ("html page", "pkg/a.py", Runtime, "U = 'https://example.org/index.html'\n", None),
+                ("js asset", "pkg/a.py", Runtime, "U = 'https://cdn.example.org/app.js'\n", None),
+                ("exe in comment", "pkg/a.py", Runtime, "# https://example.org/setup.exe\n", None),
+                ("exe in docs", "docs/index.rst", TestOrDocs, "https://example.org/setup.exe\n", None),
+                ("domain only", "pkg/a.py", Runtime, "U = 'https://example.sh'\n", None),
             ],
         );
     }

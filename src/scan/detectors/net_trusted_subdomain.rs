@@ -97,11 +97,7 @@ impl Detector for TrustedSubdomain {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
+        let sev = if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium };
         let mut n = 0;
         for u in urls::find(&src) {
             if n >= MAX_HITS_PER_FILE {
@@ -110,16 +106,8 @@ impl Detector for TrustedSubdomain {
             if let Some(t) = trusted_in_subdomain(&u.host) {
                 n += 1;
                 let mut ev = pysrc::evidence(file, u.offset, u.host.clone());
-                ev.snippet = ev
-                    .snippet
-                    .map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: Some(sev),
-                        evidence: ev,
-                    },
-                );
+                ev.snippet = ev.snippet.map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
+                hits.push(&META, Hit { severity: Some(sev), evidence: ev });
             }
         }
     }
@@ -152,41 +140,11 @@ mod tests {
                     "\nU = 'http://login.microsoft.com.verify.example.org/'\n",
                     Some((2, "login.microsoft.com.verify.example.org", High)),
                 ),
-                (
-                    "real google subdomain",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://accounts.google.com/o/oauth2'\n",
-                    None,
-                ),
-                (
-                    "country registrable",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://www.google.com.au/search'\n",
-                    None,
-                ),
-                (
-                    "s3 bucket host",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://bucket.s3.amazonaws.com/key'\n",
-                    None,
-                ),
-                (
-                    "github pages",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://user.github.io/x'\n",
-                    None,
-                ),
-                (
-                    "in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# https://paypal.com.evil.ru\n",
-                    None,
-                ),
+                ("real google subdomain", "pkg/a.py", Runtime, "U = 'https://accounts.google.com/o/oauth2'\n", None),
+                ("country registrable", "pkg/a.py", Runtime, "U = 'https://www.google.com.au/search'\n", None),
+                ("s3 bucket host", "pkg/a.py", Runtime, "U = 'https://bucket.s3.amazonaws.com/key'\n", None),
+                ("github pages", "pkg/a.py", Runtime, "U = 'https://user.github.io/x'\n", None),
+                ("in comment", "pkg/a.py", Runtime, "# https://paypal.com.evil.ru\n", None),
             ],
         );
     }

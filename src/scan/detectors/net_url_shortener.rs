@@ -82,22 +82,11 @@ impl Detector for UrlShortener {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
-        for u in urls::find(&src)
-            .filter(|u| SHORTENERS.iter().any(|s| urls::host_is(&u.host, s)))
-            .take(MAX_HITS_PER_FILE)
+        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
+        for u in
+            urls::find(&src).filter(|u| SHORTENERS.iter().any(|s| urls::host_is(&u.host, s))).take(MAX_HITS_PER_FILE)
         {
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, u.offset, u.url),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.url) });
         }
     }
 }
@@ -136,34 +125,10 @@ mod tests {
                     "see https://tinyurl.com/abc\n",
                     Some((1, "https://tinyurl.com/abc", Low)),
                 ),
-                (
-                    "lookalike host",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://notbit.ly/x'\n",
-                    None,
-                ),
-                (
-                    "t.co as part of a longer domain",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://example.t.com/x'\n",
-                    None,
-                ),
-                (
-                    "in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# https://bit.ly/x\n",
-                    None,
-                ),
-                (
-                    "readme",
-                    "pkg/README.md",
-                    Runtime,
-                    "see https://tinyurl.com/abc\n",
-                    None,
-                ),
+                ("lookalike host", "pkg/a.py", Runtime, "U = 'https://notbit.ly/x'\n", None),
+                ("t.co as part of a longer domain", "pkg/a.py", Runtime, "U = 'https://example.t.com/x'\n", None),
+                ("in comment", "pkg/a.py", Runtime, "# https://bit.ly/x\n", None),
+                ("readme", "pkg/README.md", Runtime, "see https://tinyurl.com/abc\n", None),
             ],
         );
     }

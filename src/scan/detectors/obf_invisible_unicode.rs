@@ -18,10 +18,8 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Bidirectional controls and zero-width characters make code read differently from how it runs (Trojan Source, look-alike identifiers).",
 };
 
-const BIDI: &[char] = &[
-    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-    '\u{2069}',
-];
+const BIDI: &[char] =
+    &['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
 const ZERO_WIDTH: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
 
 pub struct InvisibleUnicode;
@@ -32,8 +30,8 @@ impl Detector for InvisibleUnicode {
     }
     fn literals(&self) -> &'static [&'static str] {
         &[
-            "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}",
-            "\u{2068}", "\u{2069}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}",
+            "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
+            "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}",
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -60,10 +58,7 @@ impl Detector for InvisibleUnicode {
             n += 1;
             hits.push(
                 &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, off, format!("U+{:04X}", ch as u32)),
-                },
+                Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, format!("U+{:04X}", ch as u32)) },
             );
         }
     }
@@ -89,41 +84,11 @@ mod tests {
                     "x = 1\nif admin: # \u{202E} } \u{2066}\n    pass\n",
                     Some((2, "U+202E", High)),
                 ),
-                (
-                    "zero-width identifier",
-                    "pkg/a.py",
-                    Runtime,
-                    "pass\u{200B}word = 1\n",
-                    Some((1, "U+200B", Medium)),
-                ),
-                (
-                    "bidi in a string",
-                    "pkg/a.py",
-                    Runtime,
-                    "RLO = '\u{202E}'\n",
-                    Some((1, "U+202E", Low)),
-                ),
-                (
-                    "zero-width joiner in a string (emoji)",
-                    "pkg/a.py",
-                    Runtime,
-                    "E = 'a\u{200D}b'\n",
-                    None,
-                ),
-                (
-                    "bom at file start",
-                    "pkg/a.py",
-                    Runtime,
-                    "\u{FEFF}import os\n",
-                    None,
-                ),
-                (
-                    "escaped form is ascii",
-                    "pkg/a.py",
-                    Runtime,
-                    "RLO = '\\u202e'\n",
-                    None,
-                ),
+                ("zero-width identifier", "pkg/a.py", Runtime, "pass\u{200B}word = 1\n", Some((1, "U+200B", Medium))),
+                ("bidi in a string", "pkg/a.py", Runtime, "RLO = '\u{202E}'\n", Some((1, "U+202E", Low))),
+                ("zero-width joiner in a string (emoji)", "pkg/a.py", Runtime, "E = 'a\u{200D}b'\n", None),
+                ("bom at file start", "pkg/a.py", Runtime, "\u{FEFF}import os\n", None),
+                ("escaped form is ascii", "pkg/a.py", Runtime, "RLO = '\\u202e'\n", None),
                 ("not python", "pkg/a.txt", Runtime, "a\u{202E}b\n", None),
             ],
         );

@@ -23,8 +23,7 @@ static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?P<pyarmor>__pyarmor__\s*\(|pyarmor_runtime|from\s+pytransform\s+import|(?-u:\b)pytransform(?-u:\b))|(?P<pyobf>pyobfuscate)|(?:obfuscated|encrypted|protected|packed)\s+(?:with|by|using)\s*:?\s*(?P<tool>hyperion|blankobf|blank[- ]?obf|kramer|specter|pyobfuscate|pyarmor|pyminifier|carbon|berserker|vare|empyrean|\w+obf\w*)").expect("marker")
 });
 static SOUP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:[Il]{8,}|_0x[0-9a-fA-F]{4,}|O0[O0]{6,}|_{6,}[A-Za-z0-9]?)(?-u:\b)")
-        .expect("soup")
+    Regex::new(r"(?-u:\b)(?:[Il]{8,}|_0x[0-9a-fA-F]{4,}|O0[O0]{6,}|_{6,}[A-Za-z0-9]?)(?-u:\b)").expect("soup")
 });
 const SOUP_MIN: usize = 25;
 
@@ -61,16 +60,9 @@ impl Detector for Packer {
             } else if c.name("pyobf").is_some() {
                 "pyobfuscate".to_string()
             } else {
-                c.name("tool")
-                    .map_or("obfuscator".to_string(), |t| t.as_str().to_string())
+                c.name("tool").map_or("obfuscator".to_string(), |t| t.as_str().to_string())
             };
-            hits.push(
-                &META,
-                Hit {
-                    severity: None,
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: None, evidence: pysrc::evidence(file, m.start(), ind) });
             return;
         }
         let src = Source::new(file);
@@ -82,11 +74,7 @@ impl Detector for Packer {
                     &META,
                     Hit {
                         severity: None,
-                        evidence: pysrc::evidence(
-                            file,
-                            first.start(),
-                            format!("{count} obfuscated identifiers"),
-                        ),
+                        evidence: pysrc::evidence(file, first.start(), format!("{count} obfuscated identifiers")),
                     },
                 );
             }
@@ -102,11 +90,8 @@ mod tests {
     use std::sync::LazyLock;
     use Severity::*;
 
-    static SOUP_SRC: LazyLock<String> = LazyLock::new(|| {
-        (0..30)
-            .map(|i| format!("IlIlIlIl{} = {i}\n", "l".repeat(i % 3)))
-            .collect()
-    });
+    static SOUP_SRC: LazyLock<String> =
+        LazyLock::new(|| (0..30).map(|i| format!("IlIlIlIl{} = {i}\n", "l".repeat(i % 3))).collect());
 
     #[test]
     fn cases() {

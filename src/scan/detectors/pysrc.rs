@@ -58,20 +58,12 @@ impl<'a> Source<'a> {
         if file.is_python {
             Self::python(file.text)
         } else {
-            Source {
-                text: file.text,
-                python: false,
-                spans: OnceLock::from(Vec::new()),
-            }
+            Source { text: file.text, python: false, spans: OnceLock::from(Vec::new()) }
         }
     }
 
     pub fn python(text: &'a str) -> Self {
-        Source {
-            text,
-            python: true,
-            spans: OnceLock::new(),
-        }
+        Source { text, python: true, spans: OnceLock::new() }
     }
 
     /// Every comment and string span, in order.
@@ -81,9 +73,7 @@ impl<'a> Source<'a> {
 
     /// String literals (expression strings and docstrings), in order.
     pub fn strings(&self) -> impl Iterator<Item = &Span> {
-        self.spans()
-            .iter()
-            .filter(|s| matches!(s.kind, Kind::Str | Kind::Doc))
+        self.spans().iter().filter(|s| matches!(s.kind, Kind::Str | Kind::Doc))
     }
 
     /// The span containing `offset`, if it is not code.
@@ -201,10 +191,7 @@ fn lex(s: &[u8]) -> Vec<Span> {
 }
 
 fn is_prefix(ident: &[u8]) -> bool {
-    ident.len() <= 2
-        && ident
-            .iter()
-            .all(|b| matches!(b.to_ascii_lowercase(), b'r' | b'b' | b'u' | b'f'))
+    ident.len() <= 2 && ident.iter().all(|b| matches!(b.to_ascii_lowercase(), b'r' | b'b' | b'u' | b'f'))
 }
 
 /// Scan one string literal whose (optional) prefix starts at `start` and whose first
@@ -268,10 +255,7 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = floor_char(text, offset.min(text.len()));
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     let col = text[line_start..offset].chars().count() + 1;
     (line as u32, col as u32)
 }
@@ -298,14 +282,8 @@ pub const SNIPPET_MAX: usize = 120;
 pub fn snippet(text: &str, offset: usize) -> String {
     let offset = floor_char(text, offset.min(text.len()));
     let b = text.as_bytes();
-    let ls = b[..offset]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let le = b[offset..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| offset + p);
+    let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let le = b[offset..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| offset + p);
     let line = &text[ls..le];
     let trimmed = line.trim();
     if trimmed.chars().count() <= SNIPPET_MAX {
@@ -372,50 +350,23 @@ pub fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<String>
 }
 
 /// Evidence whose snippet hides `secret` behind its redacted prefix.
-pub fn secret_evidence(
-    file: &TextFile<'_>,
-    offset: usize,
-    secret: &str,
-    indicator: impl Into<String>,
-) -> Evidence {
+pub fn secret_evidence(file: &TextFile<'_>, offset: usize, secret: &str, indicator: impl Into<String>) -> Evidence {
     let mut ev = evidence(file, offset, indicator);
     ev.snippet = ev.snippet.map(|s| redact_in(&s, secret));
     ev
 }
 
 /// Evidence not tied to a text position (package-level facts).
-pub fn package_evidence(
-    path: &str,
-    role: FileRole,
-    indicator: impl Into<String>,
-    snippet: Option<String>,
-) -> Evidence {
-    Evidence {
-        path: path.to_string(),
-        line: None,
-        column: None,
-        snippet,
-        indicator: Some(indicator.into()),
-        role,
-    }
+pub fn package_evidence(path: &str, role: FileRole, indicator: impl Into<String>, snippet: Option<String>) -> Evidence {
+    Evidence { path: path.to_string(), line: None, column: None, snippet, indicator: Some(indicator.into()), role }
 }
 
 /// Paths that look like tests, examples or docs even when the engine called them runtime.
 pub fn looks_like_test_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     p.split(['/', '\\', '!']).any(|seg| {
-        matches!(
-            seg,
-            "test"
-                | "tests"
-                | "testing"
-                | "example"
-                | "examples"
-                | "docs"
-                | "doc"
-                | "fixtures"
-                | "testdata"
-        ) || seg.starts_with("test_")
+        matches!(seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
+            || seg.starts_with("test_")
             || seg.ends_with("_test.py")
             || seg == "conftest.py"
     })
@@ -423,14 +374,8 @@ pub fn looks_like_test_path(path: &str) -> bool {
 
 /// Documentation-like text files (change logs, READMEs, licences) whatever their role.
 pub fn looks_like_docs_file(path: &str) -> bool {
-    let name = path
-        .rsplit(['/', '\\', '!'])
-        .next()
-        .unwrap_or(path)
-        .to_ascii_lowercase();
-    [".md", ".rst", ".txt", ".html", ".htm", ".adoc", ".ipynb"]
-        .iter()
-        .any(|e| name.ends_with(e))
+    let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_ascii_lowercase();
+    [".md", ".rst", ".txt", ".html", ".htm", ".adoc", ".ipynb"].iter().any(|e| name.ends_with(e))
         || [
             "changelog",
             "changes",
@@ -450,8 +395,7 @@ pub fn looks_like_docs_file(path: &str) -> bool {
 
 /// True when the identifier at `offset` is being defined (`def name`, `class name`).
 pub fn is_definition(text: &str, offset: usize) -> bool {
-    let before =
-        text[..offset].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+    let before = text[..offset].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
     let before = before.trim_end_matches([' ', '\t']);
     before.ends_with("def") || before.ends_with("class")
 }
@@ -471,9 +415,7 @@ mod tests {
     fn kinds(src: &str, needles: &[(&str, Kind)]) {
         let s = Source::python(src);
         for (needle, want) in needles {
-            let at = src
-                .find(needle)
-                .unwrap_or_else(|| panic!("{needle} not in source"));
+            let at = src.find(needle).unwrap_or_else(|| panic!("{needle} not in source"));
             assert_eq!(s.kind_at(at), *want, "kind of {needle:?} in {src:?}");
         }
     }
@@ -482,11 +424,7 @@ mod tests {
     fn classifies_code_comments_strings_docstrings() {
         type Case<'a> = (&'a str, &'a str, &'a [(&'a str, Kind)]);
         let cases: &[Case] = &[
-            (
-                "comment",
-                "x = 1  # urlopen here\n",
-                &[("urlopen", Kind::Comment), ("x", Kind::Code)],
-            ),
+            ("comment", "x = 1  # urlopen here\n", &[("urlopen", Kind::Comment), ("x", Kind::Code)]),
             (
                 "module docstring",
                 "\"\"\"Fetch http://a\"\"\"\nimport os\n",
@@ -497,48 +435,20 @@ mod tests {
                 "def f():\n    '''see urlopen'''\n    return urlopen(u)\n",
                 &[("see", Kind::Doc), ("return", Kind::Code)],
             ),
-            (
-                "argument string",
-                "requests.get(\n    'http://x'\n)\n",
-                &[("http", Kind::Str)],
-            ),
-            (
-                "assigned triple",
-                "X = \"\"\"\nhttp://a\n\"\"\"\n",
-                &[("http", Kind::Str)],
-            ),
+            ("argument string", "requests.get(\n    'http://x'\n)\n", &[("http", Kind::Str)]),
+            ("assigned triple", "X = \"\"\"\nhttp://a\n\"\"\"\n", &[("http", Kind::Str)]),
             (
                 "prefixes",
                 "a = rb'\\d' + f\"{x}\" + U'z'\ncall()",
                 &[("\\d", Kind::Str), ("{x}", Kind::Str), ("call", Kind::Code)],
             ),
-            (
-                "escaped quote",
-                "s = 'it\\'s # not comment'\ny()",
-                &[("# not", Kind::Str), ("y()", Kind::Code)],
-            ),
+            ("escaped quote", "s = 'it\\'s # not comment'\ny()", &[("# not", Kind::Str), ("y()", Kind::Code)]),
             ("hash in string", "s = \"#\"; z()", &[("z()", Kind::Code)]),
-            (
-                "unterminated single",
-                "s = 'abc\nos.system(x)\n",
-                &[("os.system", Kind::Code)],
-            ),
-            (
-                "unterminated triple",
-                "s = '''abc\nos.system(x)\n",
-                &[("os.system", Kind::Str)],
-            ),
-            (
-                "py2 print",
-                "print 'hello'\nexec code\n",
-                &[("hello", Kind::Str), ("exec", Kind::Code)],
-            ),
+            ("unterminated single", "s = 'abc\nos.system(x)\n", &[("os.system", Kind::Code)]),
+            ("unterminated triple", "s = '''abc\nos.system(x)\n", &[("os.system", Kind::Str)]),
+            ("py2 print", "print 'hello'\nexec code\n", &[("hello", Kind::Str), ("exec", Kind::Code)]),
             ("identifier ending in r", "bar'x'", &[("x'", Kind::Str)]),
-            (
-                "continuation is not a statement",
-                "x = 1 + \\\n    'http://a'\n",
-                &[("http", Kind::Str)],
-            ),
+            ("continuation is not a statement", "x = 1 + \\\n    'http://a'\n", &[("http", Kind::Str)]),
         ];
         for (name, src, needles) in cases {
             eprintln!("case {name}");
@@ -556,10 +466,7 @@ mod tests {
         assert!(sn.chars().count() <= SNIPPET_MAX + 2, "{}", sn.len());
         assert_eq!(redact("ghp_abcdefghijkl"), "ghp_ab…");
         assert_eq!(redact("abc"), "abc");
-        assert_eq!(
-            redact_in("t = 'ghp_abcdefghijkl'", "ghp_abcdefghijkl"),
-            "t = 'ghp_ab…'"
-        );
+        assert_eq!(redact_in("t = 'ghp_abcdefghijkl'", "ghp_abcdefghijkl"), "t = 'ghp_ab…'");
         assert!(looks_like_test_path("pkg/tests/test_x.py"));
         assert!(!looks_like_test_path("pkg/contest.py"));
     }

@@ -31,73 +31,33 @@ pub static CERTIFICATE: DetectorMeta = DetectorMeta {
     title: "Contains certificates.",
     category: Category::Secrets,
     severity: Severity::Info,
-    description:
-        "Embedded certificates pin trust decisions into the package; review which ones and why.",
+    description: "Embedded certificates pin trust decisions into the package; review which ones and why.",
 };
 
 /// sha256 fingerprints (see module doc) of private keys published in widely copied
 /// test suites, reproduced from CPython's `Lib/test/certdata` (PSF licence).
 pub const KNOWN_TEST_KEYS: &[(&str, &str)] = &[
-    (
-        "a96ae55c3eb636e229c9b1316a8f8e6fdbeaf6161b1e9bbe5edee75f4c7547c0",
-        "cpython allsans.pem",
-    ),
-    (
-        "c21f5fc525cdcd86c3750fd4c5b5dfb8e644c8de62ef5c0477500a19023f5d6e",
-        "cpython badcert.pem",
-    ),
-    (
-        "c4fbbaf7f7b46d0f90367477ff5475cb15189e62d7e06f0997a8a4100995488b",
-        "cpython badkey.pem",
-    ),
-    (
-        "bc3371c0e65c2043fe87aaa3e3206800bf3c89f9c76a8769cab82439c50c29ca",
-        "cpython idnsans.pem",
-    ),
-    (
-        "4b9318410f6452e09486a93864d840621b4414189b4d84c834b8010c477611ae",
-        "cpython keycert.passwd.pem",
-    ),
-    (
-        "0da9a6b48d49589fcd21becbe1e7e3e19eab01d99d97fd3b890c6af3eee7f0cc",
-        "cpython keycert.pem / ssl_key.pem",
-    ),
-    (
-        "e7a5499cb6a1ca12f1d9611ba7dbdfbf423ef0f6486b0ae5e2d716902f0acb1c",
-        "cpython keycert2.pem",
-    ),
-    (
-        "2c3b966d59bb45e7063082bf51e21aadcb466e97299d0dea6b865671b7df353f",
-        "cpython keycert3.pem",
-    ),
-    (
-        "90d9defb52211de3f8b8747529251c1e2047b0bc5eb6ae160f55f09b5a6d303d",
-        "cpython keycert4.pem",
-    ),
-    (
-        "8f2d880a4627800c253037a4c94be45483a8ff006fd2033d1929454cd0407dd9",
-        "cpython keycertecc.pem",
-    ),
-    (
-        "720e7aff8f2c546c2c710586f9c7df91ceea11e341665dbbcd28e1aab0df2cd3",
-        "cpython leaf-missing-aki.keycert.pem",
-    ),
-    (
-        "267d1f6f1552f163e8664e2c46d23ccec4a585ade44dc349fd7b164cafac2e67",
-        "cpython nosan.pem",
-    ),
-    (
-        "a5bcec4ac345315fc7297c539eacf6666e2dbe41a24563773c552d18165debe1",
-        "cpython pycakey.pem",
-    ),
-    (
-        "362633791ff8eaa82947c5a1ac39f31612741b78e76324a5bfc4ee13fe8a9f72",
-        "cpython ssl_key.passwd.pem",
-    ),
+    ("a96ae55c3eb636e229c9b1316a8f8e6fdbeaf6161b1e9bbe5edee75f4c7547c0", "cpython allsans.pem"),
+    ("c21f5fc525cdcd86c3750fd4c5b5dfb8e644c8de62ef5c0477500a19023f5d6e", "cpython badcert.pem"),
+    ("c4fbbaf7f7b46d0f90367477ff5475cb15189e62d7e06f0997a8a4100995488b", "cpython badkey.pem"),
+    ("bc3371c0e65c2043fe87aaa3e3206800bf3c89f9c76a8769cab82439c50c29ca", "cpython idnsans.pem"),
+    ("4b9318410f6452e09486a93864d840621b4414189b4d84c834b8010c477611ae", "cpython keycert.passwd.pem"),
+    ("0da9a6b48d49589fcd21becbe1e7e3e19eab01d99d97fd3b890c6af3eee7f0cc", "cpython keycert.pem / ssl_key.pem"),
+    ("e7a5499cb6a1ca12f1d9611ba7dbdfbf423ef0f6486b0ae5e2d716902f0acb1c", "cpython keycert2.pem"),
+    ("2c3b966d59bb45e7063082bf51e21aadcb466e97299d0dea6b865671b7df353f", "cpython keycert3.pem"),
+    ("90d9defb52211de3f8b8747529251c1e2047b0bc5eb6ae160f55f09b5a6d303d", "cpython keycert4.pem"),
+    ("8f2d880a4627800c253037a4c94be45483a8ff006fd2033d1929454cd0407dd9", "cpython keycertecc.pem"),
+    ("720e7aff8f2c546c2c710586f9c7df91ceea11e341665dbbcd28e1aab0df2cd3", "cpython leaf-missing-aki.keycert.pem"),
+    ("267d1f6f1552f163e8664e2c46d23ccec4a585ade44dc349fd7b164cafac2e67", "cpython nosan.pem"),
+    ("a5bcec4ac345315fc7297c539eacf6666e2dbe41a24563773c552d18165debe1", "cpython pycakey.pem"),
+    ("362633791ff8eaa82947c5a1ac39f31612741b78e76324a5bfc4ee13fe8a9f72", "cpython ssl_key.passwd.pem"),
 ];
 
 static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"-----BEGIN (?P<kind>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?|CERTIFICATE)-----").expect("begin")
+    Regex::new(
+        r"-----BEGIN (?P<kind>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?|CERTIFICATE)-----",
+    )
+    .expect("begin")
 });
 const MAX_BLOCK: usize = 64 * 1024;
 
@@ -109,10 +69,7 @@ pub fn fingerprint(body: &str) -> (String, usize) {
         if line.contains(':') {
             continue;
         }
-        clean.extend(
-            line.chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')),
-        );
+        clean.extend(line.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')));
     }
     (hex::encode(Sha256::digest(clean.as_bytes())), clean.len())
 }
@@ -120,11 +77,7 @@ pub fn fingerprint(body: &str) -> (String, usize) {
 fn test_like_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     pysrc::looks_like_test_path(path)
-        || [
-            "test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock",
-        ]
-        .iter()
-        .any(|k| p.contains(k))
+        || ["test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock"].iter().any(|k| p.contains(k))
 }
 
 pub struct KeysAndCerts;
@@ -156,10 +109,7 @@ impl Detector for KeysAndCerts {
             }
             let end_marker = format!("-----END {kind}-----");
             let window_end = (m.end() + MAX_BLOCK).min(file.text.len());
-            let window_end = (m.end()..=window_end)
-                .rev()
-                .find(|&i| file.text.is_char_boundary(i))
-                .unwrap_or(m.end());
+            let window_end = (m.end()..=window_end).rev().find(|&i| file.text.is_char_boundary(i)).unwrap_or(m.end());
             let Some(rel) = file.text[m.end()..window_end].find(&end_marker) else {
                 continue;
             };
@@ -170,8 +120,7 @@ impl Detector for KeysAndCerts {
             }
             keys += 1;
             let known = KNOWN_TEST_KEYS.iter().find(|(h, _)| *h == fp);
-            let encrypted =
-                kind.starts_with("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED");
+            let encrypted = kind.starts_with("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED");
             let (sev, ind) = if let Some((_, name)) = known {
                 (Severity::Info, format!("known test key ({name})"))
             } else if test_like_path(file.path) || file.role == FileRole::TestOrDocs {
@@ -182,38 +131,16 @@ impl Detector for KeysAndCerts {
                 (Severity::High, kind.to_string())
             };
             let mut ev = pysrc::evidence(file, m.start(), ind);
-            let shown: String = body
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/'))
-                .take(12)
-                .collect();
-            ev.snippet = Some(format!(
-                "-----BEGIN {kind}----- {} sha256:{}",
-                pysrc::redact(&shown),
-                &fp[..16]
-            ));
-            hits.push(
-                &PRIVATE_KEY,
-                Hit {
-                    severity: Some(sev),
-                    evidence: ev,
-                },
-            );
+            let shown: String =
+                body.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/')).take(12).collect();
+            ev.snippet = Some(format!("-----BEGIN {kind}----- {} sha256:{}", pysrc::redact(&shown), &fp[..16]));
+            hits.push(&PRIVATE_KEY, Hit { severity: Some(sev), evidence: ev });
         }
         if let Some(off) = first_cert {
-            let mut ev = pysrc::evidence(
-                file,
-                off,
-                format!("{certs} certificate{}", if certs == 1 { "" } else { "s" }),
-            );
+            let mut ev =
+                pysrc::evidence(file, off, format!("{certs} certificate{}", if certs == 1 { "" } else { "s" }));
             ev.snippet = Some("-----BEGIN CERTIFICATE-----".to_string());
-            hits.push(
-                &CERTIFICATE,
-                Hit {
-                    severity: None,
-                    evidence: ev,
-                },
-            );
+            hits.push(&CERTIFICATE, Hit { severity: None, evidence: ev });
         }
     }
 }
@@ -237,30 +164,14 @@ mod tests {
             &KeysAndCerts,
             PRIVATE_KEY.id,
             &[
-                (
-                    "unknown key in runtime code",
-                    "pkg/keys.py",
-                    Runtime,
-                    UNKNOWN,
-                    Some((2, "RSA PRIVATE KEY", High)),
-                ),
-                (
-                    "escaped newlines",
-                    "pkg/k.py",
-                    Runtime,
-                    escaped,
-                    Some((1, "PRIVATE KEY", High)),
-                ),
+                ("unknown key in runtime code", "pkg/keys.py", Runtime, UNKNOWN, Some((2, "RSA PRIVATE KEY", High))),
+                ("escaped newlines", "pkg/k.py", Runtime, escaped, Some((1, "PRIVATE KEY", High))),
                 (
                     "known cpython test key",
                     "pkg/data/server.pem",
                     Runtime,
                     CPYTHON_EC,
-                    Some((
-                        1,
-                        "known test key (cpython leaf-missing-aki.keycert.pem)",
-                        Info,
-                    )),
+                    Some((1, "known test key (cpython leaf-missing-aki.keycert.pem)", Info)),
                 ),
                 (
                     "unknown key under tests",
@@ -283,13 +194,7 @@ mod tests {
                     "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n",
                     None,
                 ),
-                (
-                    "no end marker",
-                    "pkg/a.py",
-                    Runtime,
-                    "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n",
-                    None,
-                ),
+                ("no end marker", "pkg/a.py", Runtime, "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n", None),
             ],
         );
     }
@@ -297,28 +202,13 @@ mod tests {
     #[test]
     fn key_material_never_in_snippet_and_certs_counted() {
         let got = scan(&KeysAndCerts, "pkg/keys.py", Runtime, UNKNOWN);
-        assert!(
-            !got[0].snippet.contains("dGVzdCBmaXh0dXJl"),
-            "{}",
-            got[0].snippet
-        );
-        assert!(
-            got[0]
-                .snippet
-                .starts_with("-----BEGIN RSA PRIVATE KEY----- Q29uZ3"),
-            "{}",
-            got[0].snippet
-        );
+        assert!(!got[0].snippet.contains("dGVzdCBmaXh0dXJl"), "{}", got[0].snippet);
+        assert!(got[0].snippet.starts_with("-----BEGIN RSA PRIVATE KEY----- Q29uZ3"), "{}", got[0].snippet);
         let certs = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
         let got = scan(&KeysAndCerts, "pkg/cacert.pem", Runtime, certs);
         assert_eq!(got.len(), 1);
         assert_eq!(
-            (
-                got[0].id,
-                got[0].line,
-                got[0].indicator.as_str(),
-                got[0].severity
-            ),
+            (got[0].id, got[0].line, got[0].indicator.as_str(), got[0].severity),
             ("secrets.certificate", Some(1), "2 certificates", Info)
         );
     }

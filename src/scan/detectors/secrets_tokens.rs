@@ -26,91 +26,30 @@ pub static META: DetectorMeta = DetectorMeta {
 static TOKENS: LazyLock<Vec<(&'static str, Regex, Severity)>> = LazyLock::new(|| {
     let t = |n: &'static str, r: &str, s: Severity| (n, Regex::new(r).expect(n), s);
     vec![
-        t(
-            "AWS access key",
-            r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
-            Severity::Medium,
-        ),
-        t(
-            "GitHub token",
-            r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "GitHub fine-grained token",
-            r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "GitLab token",
-            r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "Slack token",
-            r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "Stripe live key",
-            r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)",
-            Severity::Critical,
-        ),
-        t(
-            "Google API key",
-            r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)",
-            Severity::Medium,
-        ),
-        t(
-            "Package index upload token",
-            r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}",
-            Severity::Critical,
-        ),
-        t(
-            "Anthropic API key",
-            r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}",
-            Severity::High,
-        ),
+        t("AWS access key", r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)", Severity::Medium),
+        t("GitHub token", r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)", Severity::High),
+        t("GitHub fine-grained token", r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)", Severity::High),
+        t("GitLab token", r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)", Severity::High),
+        t("Slack token", r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)", Severity::High),
+        t("Stripe live key", r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)", Severity::Critical),
+        t("Google API key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", Severity::Medium),
+        t("Package index upload token", r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}", Severity::Critical),
+        t("Anthropic API key", r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}", Severity::High),
         t(
             "OpenAI API key",
             r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_-]{40,}|(?-u:\b)sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?-u:\b)|(?-u:\b)sk-[A-Za-z0-9]{48}(?-u:\b)",
             Severity::High,
         ),
-        t(
-            "npm token",
-            r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "Hugging Face token",
-            r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "SendGrid API key",
-            r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "Twilio API key",
-            r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "Telegram bot token",
-            r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)",
-            Severity::High,
-        ),
-        t(
-            "JSON Web Token",
-            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
-            Severity::Low,
-        ),
+        t("npm token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", Severity::High),
+        t("Hugging Face token", r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)", Severity::High),
+        t("SendGrid API key", r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)", Severity::High),
+        t("Twilio API key", r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)", Severity::High),
+        t("Telegram bot token", r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)", Severity::High),
+        t("JSON Web Token", r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}", Severity::Low),
     ]
 });
 /// An AWS secret access key shape (40 chars of base64) near a key id.
-static AWS_SECRET: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z0-9/+]{40}").expect("aws secret"));
+static AWS_SECRET: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9/+]{40}").expect("aws secret"));
 
 /// Publicly documented examples and placeholders.
 const DOCUMENTED: &[&str] = &[
@@ -233,13 +172,7 @@ impl Detector for AccessTokens {
                     sev = Severity::Low;
                 }
                 n += 1;
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: Some(sev),
-                        evidence: pysrc::secret_evidence(file, start, tok, ind),
-                    },
-                );
+                hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::secret_evidence(file, start, tok, ind) });
             }
         }
     }
@@ -262,26 +195,17 @@ mod tests {
     // Synthetic tokens with realistic entropy; none is a real credential.
     const GH: &str = "T = 'ghp_Zq3vR8kLm2Xw9Tb4Yc7Ns1Hd6Jf0Pa5Ue3Gi'\n";
     const AWS_PAIR: &str = "AWS_ACCESS_KEY_ID = 'AKIAZ7QW3RT5YU8PLM2N'\nAWS_SECRET_ACCESS_KEY = 'q8Zt4Wm1Xv7Rb3Nc9Ld2Kf6Hg0Js5Pa8Ye1Ui4Ow7'\n";
-    const AWS_EXAMPLE: &str =
-        "id = 'AKIAIOSFODNN7EXAMPLE'\nsecret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'\n";
+    const AWS_EXAMPLE: &str = "id = 'AKIAIOSFODNN7EXAMPLE'\nsecret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'\n";
 
     #[test]
     fn cases() {
-        let upload = format!(
-            "password = 'pypi-AgEIZXhhbXBsZS5vcmc{}'\n",
-            "Qm9ndXNUb2tlbkZvclRlc3RzT25seU5vdFJlYWwxMjM0NTY3ODk"
-        );
+        let upload =
+            format!("password = 'pypi-AgEIZXhhbXBsZS5vcmc{}'\n", "Qm9ndXNUb2tlbkZvclRlc3RzT25seU5vdFJlYWwxMjM0NTY3ODk");
         table(
             &AccessTokens,
             META.id,
             &[
-                (
-                    "github token",
-                    "pkg/a.py",
-                    Runtime,
-                    GH,
-                    Some((1, "GitHub token ghp_Zq…", High)),
-                ),
+                ("github token", "pkg/a.py", Runtime, GH, Some((1, "GitHub token ghp_Zq…", High))),
                 (
                     "aws pair",
                     "pkg/cfg.py",
@@ -303,41 +227,11 @@ mod tests {
                     &upload,
                     Some((1, "Package index upload token pypi-A…", Critical)),
                 ),
-                (
-                    "token in tests is low",
-                    "pkg/tests/test_gh.py",
-                    Runtime,
-                    GH,
-                    Some((1, "GitHub token ghp_Zq…", Low)),
-                ),
-                (
-                    "aws documented example",
-                    "pkg/cfg.py",
-                    Runtime,
-                    AWS_EXAMPLE,
-                    None,
-                ),
-                (
-                    "placeholder",
-                    "pkg/a.py",
-                    Runtime,
-                    "T = 'ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n",
-                    None,
-                ),
-                (
-                    "low entropy",
-                    "pkg/a.py",
-                    Runtime,
-                    "T = 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'\n",
-                    None,
-                ),
-                (
-                    "prefix only",
-                    "pkg/a.py",
-                    Runtime,
-                    "if tok.startswith('ghp_'):\n    pass\n",
-                    None,
-                ),
+                ("token in tests is low", "pkg/tests/test_gh.py", Runtime, GH, Some((1, "GitHub token ghp_Zq…", Low))),
+                ("aws documented example", "pkg/cfg.py", Runtime, AWS_EXAMPLE, None),
+                ("placeholder", "pkg/a.py", Runtime, "T = 'ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n", None),
+                ("low entropy", "pkg/a.py", Runtime, "T = 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'\n", None),
+                ("prefix only", "pkg/a.py", Runtime, "if tok.startswith('ghp_'):\n    pass\n", None),
                 ("sk- word", "pkg/a.py", Runtime, "NAME = 'sk-learn'\n", None),
             ],
         );

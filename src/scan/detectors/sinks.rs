@@ -34,10 +34,8 @@ static PROCESS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("process regex")
 });
 static EXEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?:^|[^.\w])(?:exec|eval)\s*\(|(?-u:\b)(?:builtins|__builtins__)\.(?:exec|eval)\s*\(",
-    )
-    .expect("exec regex")
+    Regex::new(r"(?:^|[^.\w])(?:exec|eval)\s*\(|(?-u:\b)(?:builtins|__builtins__)\.(?:exec|eval)\s*\(")
+        .expect("exec regex")
 });
 
 /// One sink occurrence in code.
@@ -53,19 +51,13 @@ fn collect<'a>(src: &Source<'a>, re: &Regex, kind: SinkKind, out: &mut Vec<Sink<
     for m in re.find_iter(src.text) {
         let s = m.as_str();
         // EXEC's leading context char is not part of the name.
-        let lead = s.len()
-            - s.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_')
-                .len();
+        let lead = s.len() - s.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_').len();
         let start = m.start() + lead;
         if src.python && !src.is_code(start) {
             continue;
         }
         let name = src.text[start..m.end()].trim_end_matches('(').trim_end();
-        out.push(Sink {
-            offset: start,
-            kind,
-            name,
-        });
+        out.push(Sink { offset: start, kind, name });
     }
 }
 
@@ -98,17 +90,11 @@ mod tests {
     fn finds_sinks_in_code_only() {
         let text = "import os\n# os.system('x')\ns = 'subprocess.run(1)'\nos.system(cmd)\nmodel.eval()\neval(x)\nr = requests.post(u)\n";
         let src = Source::python(text);
-        let got: Vec<_> = find(&src, &[SinkKind::Process, SinkKind::Exec, SinkKind::Send])
-            .iter()
-            .map(|s| (s.kind, s.name))
-            .collect();
+        let got: Vec<_> =
+            find(&src, &[SinkKind::Process, SinkKind::Exec, SinkKind::Send]).iter().map(|s| (s.kind, s.name)).collect();
         assert_eq!(
             got,
-            vec![
-                (SinkKind::Process, "os.system"),
-                (SinkKind::Exec, "eval"),
-                (SinkKind::Send, "requests.post")
-            ]
+            vec![(SinkKind::Process, "os.system"), (SinkKind::Exec, "eval"), (SinkKind::Send, "requests.post")]
         );
     }
 }

