@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""False-positive survey: the latest wheel and sdist of the N most downloaded projects,
+fetched THROUGH a running pipgate (which scans and gates them) from the upstream the local
+pip is configured with. Prints which were blocked and the findings they carry, by detector.
+
+Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
+
+The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
+releases from the last days are judged on their findings (a cooldown hold is policy, not
+a scanner false positive). No registry host name is written here: pipgate asks pip.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pip._vendor.packaging.version import InvalidVersion, Version
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+TOP = os.path.join(ROOT, "..", "shared", "data", "top-pypi-packages.tsv")
+if not os.path.exists(TOP):
+    TOP = os.path.join(ROOT, "data", "top-pypi-packages.tsv")
+
+
+def top_names(n):
+    names = []
+    for line in open(TOP):
+        parts = line.strip().split("\t")
+        if len(parts) == 2 and parts[0].isdigit():
+            names.append(parts[1])
+    return names[:n]
+
+
+def start_pipgate(work):
+    policy = open(os.path.join(ROOT, "policy.yaml")).read()
+    policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
+    path = os.path.join(work, "policy.yaml")
+    open(path, "w").write(policy)
+    binary = os.path.join(ROOT, "target", "release", "pipgate")
+    proc = subprocess.Popen(
+        [binary, "serve", "--listen", "127.0.0.1:0", "--policy", path, "--data-dir", os.path.join(work, "data")],
+        stdout=subprocess.PIPE, stderr=open(os.path.join(work, "pipgate.log"), "w"), text=True)
+    line = proc.stdout.readline()
+    url = next(w for w in line.split() if w.startswith("http://"))
+    return proc, url, os.path.join(work, "data")
+
+
+def pick(files):
+    """The latest version's sdist and one wheel (pure, or CPython 3.11 manylinux x86_64)."""
+    by_version = {}
+    for f in files:
+        if f.get("yanked"):
+            continue
+        m = re.match(r"^(.+?)-(\d[^-]*?)(?:-.*\.whl|\.tar\.gz|\.zip)$", f["filename"])
+        if not m:
+            continue
+        try:
+            v = Version(m.group(2))
+        except InvalidVersion:
+            continue
+        if v.is_prerelease:
+            continue
+        by_version.setdefault(v, []).append(f)
+    if not by_version:
+        return []
+    latest = by_version[max(by_version)]
+    sdists = [f for f in latest if f["filename"].endswith((".tar.gz", ".zip"))]
+    wheels = [f for f in latest if f["filename"].endswith(".whl")]
+
+    def score(f):
+        n = f["filename"]
+        if "none-any" in n:
+            return 0
+        if "cp311" in n and "manylinux" in n and "x86_64" in n:
+            return 1
+        if "abi3" in n and "manylinux" in n and "x86_64" in n:
+            return 2
+        return 9
+
+    wheels.sort(key=score)
+    chosen = sdists[:1]
+    if wheels and score(wheels[0]) < 9:
+        chosen.append(wheels[0])
+    return chosen
+
+
+def fetch(gate, name):
+    page_url = f"{gate}{name}/"
+    req = urllib.request.Request(page_url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        page = json.load(urllib.request.urlopen(req, timeout=120))
+    except Exception as e:  # noqa: BLE001
+        return [(name, "-", f"page error: {e}")]
+    out = []
+    for f in pick(page["files"]):
+        url = urllib.request.urljoin(page_url, f["url"])
+        try:
+            with urllib.request.urlopen(url, timeout=600) as r:
+                while r.read(1 << 20):
+                    pass
+            out.append((name, f["filename"], "served"))
+        except urllib.error.HTTPError as e:
+            out.append((name, f["filename"], f"HTTP {e.code} {e.reason}"))
+        except Exception as e:  # noqa: BLE001
+            out.append((name, f["filename"], f"error: {e}"))
+    return out
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="pipgate-top")
+    proc, gate, data = start_pipgate(work)
+    t0 = time.time()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = [r for rs in pool.map(lambda n: fetch(gate, n), top_names(N)) for r in rs]
+    finally:
+        proc.terminate()
+    secs = time.time() - t0
+    audit = [json.loads(l) for l in open(os.path.join(data, "audit", "audit.jsonl"))]
+    by_detector, blocked = {}, []
+    for rec in audit:
+        if rec["request"] != "file":
+            continue
+        for d in set(rec["findings"]):
+            by_detector.setdefault(d, set()).add(rec["filename"])
+        if rec["decision"] == "block":
+            blocked.append(rec)
+    served = sum(1 for r in results if r[2] == "served")
+    print(f"\n{len(results)} artifacts of the top {N} projects in {secs:.0f}s: {served} served, {len(blocked)} blocked, "
+          f"{len(results) - served - len(blocked)} other")
+    for r in results:
+        if r[2] != "served":
+            print(f"  NOT SERVED {r[1]}: {r[2]}")
+    for rec in blocked:
+        why = "; ".join(f"{x['code']}: {x['message']}" for x in rec["reasons"][:2])
+        print(f"  BLOCKED {rec['filename']}: {why}")
+    print("\nfindings by detector (artifacts carrying each):")
+    for d, files in sorted(by_detector.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {len(files):4d}  {d}")
+    print(f"\nwork dir (log, audit, cache): {work}")
+
+
+if __name__ == "__main__":
+    main()
