@@ -22,6 +22,7 @@ pub mod fs_persistence;
 pub mod hunting_anonymous_author;
 pub mod hunting_system_info;
 pub mod meta_install_hook_only;
+pub mod meta_missing_metadata;
 pub mod meta_typosquat;
 pub mod net_banking_url;
 pub mod net_downloads_file;
@@ -72,6 +73,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(hunting_anonymous_author::AnonymousAuthor),
         Box::new(meta_typosquat::Typosquat),
         Box::new(meta_install_hook_only::InstallHookOnly),
+        Box::new(meta_missing_metadata::MissingMetadata),
     ]
 }
 

@@ -74,12 +74,18 @@ pub fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
         return None;
     }
     let sub = &host[..host.len() - reg.len() - 1];
-    TRUSTED.iter().copied().find(|t| {
-        *t != reg
-            && (sub == *t
-                || sub.ends_with(&format!(".{t}"))
-                || sub.starts_with(&format!("{t}."))
-                || sub.contains(&format!(".{t}.")))
+    TRUSTED
+        .iter()
+        .copied()
+        .find(|t| *t != reg && has_labels(sub, t))
+}
+
+/// True when the dot-separated labels of `t` appear as whole labels in `sub`.
+fn has_labels(sub: &str, t: &str) -> bool {
+    sub.match_indices(t).any(|(i, _)| {
+        let end = i + t.len();
+        (i == 0 || sub.as_bytes()[i - 1] == b'.')
+            && (end == sub.len() || sub.as_bytes()[end] == b'.')
     })
 }
 
@@ -185,6 +191,13 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "# https://paypal.com.evil.ru\n",
+                    None,
+                ),
+                (
+                    "partial label",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = \x27https://mygoogle.com.example.org/\x27\n",
                     None,
                 ),
             ],
