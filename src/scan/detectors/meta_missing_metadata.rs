@@ -96,7 +96,8 @@ mod tests {
     #[test]
     fn cases() {
         let members = vec![("x-1.0/PKG-INFO".to_string(), FileRole::Metadata, 100)];
-        let cases: &[(&str, Option<&str>, Option<(&str, &str)>)] = &[
+        type Case<'a> = (&'a str, Option<&'a str>, Option<(&'a str, &'a str)>);
+        let cases: &[Case] = &[
             ("no metadata", None, Some(("x-1.0.tar.gz", "no core metadata"))),
             ("nobody, nowhere", Some("Metadata-Version: 2.1\nName: x\nVersion: 1.0\nAuthor: UNKNOWN\n\nhttps://example.org in the body\n"), Some(("x-1.0/PKG-INFO", "no author, no project links"))),
             ("author only", Some("Name: x\nAuthor: Jane Doe\n"), None),
