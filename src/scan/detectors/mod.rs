@@ -3,6 +3,37 @@
 //! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
+//!
+//! | id | default | per-hit changes |
+//! |---|---|---|
+//! | `network.downloads-file` | medium | install time high; tests/docs skipped |
+//! | `network.banking-url` | low | install time medium |
+//! | `network.interesting-file-url` | low | executables medium, install time +1 |
+//! | `network.trusted-domain-subdomain` | medium | install time high |
+//! | `network.ip-address` | low | install time medium; non-public ranges never |
+//! | `network.url-shortener` | low | install time medium |
+//! | `network.exfiltration-endpoint` | high | webhooks/bots high (install critical), paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.reverse-shell` | critical | tests high |
+//! | `execution.creates-process` | low | install time medium; tests skipped |
+//! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
+//! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
+//! | `execution.download-and-execute` | critical | tests high |
+//! | `execution.dynamic-code` | medium | install time high; literals, methods, tests skipped |
+//! | `execution.silent-powershell` | high | install time critical; tests/docs low |
+//! | `obfuscation.decode-exec` | high | install time critical |
+//! | `obfuscation.packer` | high | |
+//! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high, in strings low |
+//! | `anomaly.long-string` | low | install time medium |
+//! | `file-system.credential-access` | high | developer-tool config medium; install time critical |
+//! | `hunting.system-info` | medium | install time critical; needs a send within 25 lines |
+//! | `file-system.persistence` | high | install time critical |
+//! | `secrets.private-key` | high | known/test keys info; encrypted low |
+//! | `secrets.certificate` | info | one hit per file with the count |
+//! | `secrets.access-token` | high | per token type (AWS id alone medium, with secret critical; live payment/upload tokens critical; JWT low); tests/docs low |
+//! | `hunting.anonymous-author` | low | disposable domain medium |
+//! | `metadata.typosquat` | medium | scaled by the imitated name's rank; affixes low |
+//! | `metadata.install-hook-only` | low | long setup.py medium |
+//! | `metadata.missing-metadata` | low | |
 
 use super::detector::{Detector, DetectorMeta};
 
