@@ -83,7 +83,10 @@ impl Detector for DynamicCode {
                 .or(c.name("py2"))
                 .expect("group");
             if !src.is_code(name.start())
-                || DEF.is_match(&file.text[name.start().saturating_sub(8)..name.start()])
+                || DEF.is_match(
+                    &file.text[pysrc::floor_char(file.text, name.start().saturating_sub(8))
+                        ..name.start()],
+                )
             {
                 continue;
             }

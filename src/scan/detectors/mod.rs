@@ -282,6 +282,87 @@ pub(crate) mod testutil {
         assert!(got.is_empty(), "{got:#?}");
     }
 
+    /// No detector may panic on any input: a deterministic soup of Python-ish
+    /// tokens, quotes, escapes, multibyte and invisible characters, cut anywhere.
+    #[test]
+    fn no_panic_on_token_soup() {
+        const TOKENS: &[&str] = &[
+            "'",
+            "\"",
+            "'''",
+            "\"\"\"",
+            "\\",
+            "\n",
+            " ",
+            "#",
+            "(",
+            ")",
+            "é",
+            "€",
+            "\u{202E}",
+            "\u{200B}",
+            "exec(",
+            "eval(",
+            "b64decode(",
+            "subprocess.Popen(",
+            "os.system(",
+            "urlopen(",
+            "requests.get(",
+            "open(p, 'wb').write(",
+            "https://",
+            "paypal.com.",
+            "bit.ly/",
+            "45.77.12.9",
+            "2a03:2880::1",
+            "AKIA",
+            "ghp_",
+            "-----BEGIN PRIVATE KEY-----",
+            "-----END PRIVATE KEY-----",
+            "powershell -w hidden",
+            "curl https://x | sh",
+            "class X(install):",
+            "cmdclass",
+            "def ",
+            "import ",
+            "os.dup2(s.fileno(), 0)",
+            ".connect(",
+            "Login Data",
+            "crontab -l",
+            "discord.com/api/webhooks",
+            "=",
+            "r'",
+            "f\"",
+            "x",
+            "QUJD",
+            "\\x90",
+            "urlretrieve(",
+            "subprocess.call([p])",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let paths = [
+            ("setup.py", FileRole::InstallTime),
+            ("pkg/a.py", FileRole::Runtime),
+            ("x.pth", FileRole::InstallTime),
+            ("pkg/run.sh", FileRole::Runtime),
+            ("tests/t.py", FileRole::TestOrDocs),
+        ];
+        for _ in 0..400 {
+            let len = (next() % 200) as usize;
+            let text: String = (0..len)
+                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                .collect();
+            for (path, role) in paths {
+                let _ = scan_all(path, role, &text);
+            }
+        }
+    }
+
     /// Speed probe with an engine-like prefilter (one Aho-Corasick pass over the union
     /// of literals, then only the matching detectors):
     /// `PROBE_DIR=/path cargo test --release --lib prefilter_speed_probe -- --ignored --nocapture`.

@@ -276,7 +276,8 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
+/// Largest char boundary ≤ `i`.
+pub fn floor_char(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }
