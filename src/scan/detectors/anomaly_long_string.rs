@@ -86,6 +86,10 @@ impl Detector for LongString {
             // Triple-quoted blobs may be wrapped: ignore line breaks.
             let joined;
             let body = if body.contains('\n') {
+                // Wrapped blobs have no spaces inside lines; word lists and prose do.
+                if body.lines().any(|l| l.trim().contains([' ', '\t'])) {
+                    continue;
+                }
                 joined = body.split_whitespace().collect::<String>();
                 joined.as_str()
             } else {
@@ -133,6 +137,9 @@ mod tests {
     static SHORT: LazyLock<String> =
         LazyLock::new(|| format!("K = '{}'\n{}", "QUJD".repeat(100), "# pad\n".repeat(200)));
 
+    static WORDS: LazyLock<String> =
+        LazyLock::new(|| format!("F = '''\\\n{}'''\n", "alpha beta gamma delta\n".repeat(80)));
+
     #[test]
     fn cases() {
         table(
@@ -165,6 +172,13 @@ mod tests {
                 ("below threshold", "pkg/a.py", Runtime, SHORT.as_str(), None),
                 ("tests", "pkg/tests/test_a.py", Runtime, B64.as_str(), None),
                 ("data file", "pkg/data.json", Runtime, B64.as_str(), None),
+                (
+                    "word list in triple quotes",
+                    "pkg/lexer.py",
+                    Runtime,
+                    WORDS.as_str(),
+                    None,
+                ),
             ],
         );
     }

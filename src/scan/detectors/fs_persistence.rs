@@ -23,15 +23,18 @@ pub static META: DetectorMeta = DetectorMeta {
 
 static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu\\+Programs\\+Startup|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)|/etc/cron\.\w+|/var/spool/cron|/etc/crontab",
+        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu\\+Programs\\+Startup|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)",
         r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|Library/LaunchAgents|/Library/LaunchDaemons|(?-u:\b)launchctl\s+load(?-u:\b)|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
-        r"|(?P<write>\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
+        r"|(?P<write>/etc/cron\.\w+|/var/spool/cron|/etc/crontab|\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
     ))
     .expect("persist")
 });
 static WRITES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes")
 });
+
+/// How far (in lines) a write may be from the rc/cron path it writes.
+const WRITE_WINDOW_LINES: usize = 5;
 
 pub struct Persistence;
 
@@ -72,7 +75,22 @@ impl Detector for Persistence {
         }
         let src = Source::new(file);
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
-        let writes = WRITES.find_iter(file.text).any(|m| live(m.start()));
+        let line_of = |o: usize| {
+            file.text.as_bytes()[..o]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        let writes: Vec<usize> = WRITES
+            .find_iter(file.text)
+            .filter(|m| live(m.start()))
+            .map(|m| line_of(m.start()))
+            .collect();
+        // rc files, cron files and authorized_keys count only when written nearby.
+        let written_near = |o: usize| {
+            let l = line_of(o);
+            writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
+        };
         let sev = Some(if file.role == FileRole::InstallTime {
             Severity::Critical
         } else {
@@ -84,7 +102,7 @@ impl Detector for Persistence {
                 return;
             }
             let m = c.get(0).expect("m");
-            if !live(m.start()) || (c.name("write").is_some() && !writes) {
+            if !live(m.start()) || (c.name("write").is_some() && !written_near(m.start())) {
                 continue;
             }
             n += 1;
@@ -112,6 +130,13 @@ mod tests {
     use FileRole::*;
     use Severity::*;
 
+    static FAR_WRITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "FILES = ['.bashrc', '.zshrc']\n{}out.write(x)\n",
+            "y = 1\n".repeat(20)
+        )
+    });
+
     #[test]
     fn cases() {
         table(
@@ -127,6 +152,8 @@ mod tests {
                 ("crontab as a word", "pkg/a.py", Runtime, "HELP = 'crontab syntax: five fields'\n", None),
                 ("docstring", "pkg/a.py", Runtime, "\"\"\"Add to crontab -e yourself.\"\"\"\n", None),
                 ("tests", "pkg/tests/test_x.py", Runtime, "k = 'CurrentVersion\\\\Run'\n", None),
+                ("rc file names in a list, write far away", "pkg/lexer.py", Runtime, FAR_WRITE.as_str(), None),
+                ("reading a cron file", "pkg/apt.py", Runtime, "ac = \x27/etc/cron.daily/apt\x27\nif os.path.exists(ac):\n    pass\n", None),
             ],
         );
     }

@@ -82,6 +82,7 @@ fn version_context(text: &str, start: usize, end: usize) -> bool {
         "version",
         "classifier",
         "oid",
+        "objectidentifier",
         "release",
         "requires",
         "mask",
@@ -131,7 +132,11 @@ impl Detector for IpAddress {
             let Ok(ip) = s.parse::<Ipv4Addr>() else {
                 continue;
             };
-            if !public_v4(ip) || !live(m.start()) || version_context(file.text, m.start(), m.end())
+            // x.y.z.0 is a network id, and the usual shape of 4-part versions (1.0.0.0).
+            if ip.octets()[3] == 0
+                || !public_v4(ip)
+                || !live(m.start())
+                || version_context(file.text, m.start(), m.end())
             {
                 continue;
             }
@@ -301,6 +306,20 @@ mod tests {
                     "pkg/ChangeLog",
                     Runtime,
                     "compare 1.1.3.2/1.1.3.3 diff\nserver 45.77.12.9\n",
+                    None,
+                ),
+                (
+                    "oid in ObjectIdentifier",
+                    "pkg/oid.py",
+                    Runtime,
+                    "X = ObjectIdentifier(\"2.5.29.14\")\n",
+                    None,
+                ),
+                (
+                    "four-part version ending in 0",
+                    "pkg/msvc.py",
+                    Runtime,
+                    "ref = (\x27Windows.Foundation\x27, \x271.0.0.0\x27)\n",
                     None,
                 ),
             ],
