@@ -42,13 +42,6 @@ const WINDOW_LINES: usize = 30;
 static NEW_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
 
-fn line_of(text: &str, off: usize) -> usize {
-    text.as_bytes()[..off]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-}
-
 pub struct DownloadExecute;
 
 impl Detector for DownloadExecute {
@@ -160,21 +153,30 @@ impl Detector for DownloadExecute {
                 }),
         );
         runs.sort();
+        if runs.is_empty() {
+            return;
+        }
+        // Computed once per file: line starts, function/class starts and writes in code.
+        let lines = pysrc::Lines::new(file.text);
+        let line = |o: usize| lines.line(o);
+        let blocks: Vec<usize> = NEW_BLOCK
+            .find_iter(file.text)
+            .map(|m| m.end() - 1)
+            .filter(|&o| src.is_code(o))
+            .collect();
+        let writes: Vec<usize> = super::net_downloads_file::WRITE
+            .find_iter(file.text)
+            .map(|m| m.start())
+            .filter(|&o| src.is_code(o))
+            .collect();
+        let within = |v: &[usize], a: usize, b: usize| v.iter().any(|&x| x > a && x < b);
         for (off, name) in runs {
-            let l = line_of(file.text, off);
+            let l = line(off);
             let follows = |&(s, needs_write): &(usize, bool)| {
-                if s >= off {
-                    return false;
-                }
-                let between = &file.text[s..off];
-                l - line_of(file.text, s) <= WINDOW_LINES
-                    && !NEW_BLOCK
-                        .find_iter(between)
-                        .any(|m| src.is_code(s + m.end() - 1))
-                    && (!needs_write
-                        || super::net_downloads_file::WRITE
-                            .find_iter(between)
-                            .any(|m| src.is_code(s + m.start())))
+                s < off
+                    && l - line(s) <= WINDOW_LINES
+                    && !within(&blocks, s, off)
+                    && (!needs_write || within(&writes, s, off))
             };
             if saves.iter().any(follows) {
                 push(hits, off, &format!("download then {name}"));

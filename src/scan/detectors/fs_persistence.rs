@@ -75,12 +75,8 @@ impl Detector for Persistence {
         }
         let src = Source::new(file);
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
-        let line_of = |o: usize| {
-            file.text.as_bytes()[..o]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-        };
+        let lines = pysrc::Lines::new(file.text);
+        let line_of = |o: usize| lines.line(o);
         let writes: Vec<usize> = WRITES
             .find_iter(file.text)
             .filter(|m| live(m.start()))

@@ -62,12 +62,8 @@ impl Detector for SystemInfo {
         }
         let src = Source::new(file);
         // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
-        let line_of = |o: usize| {
-            file.text.as_bytes()[..o]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-        };
+        let lines = pysrc::Lines::new(file.text);
+        let line_of = |o: usize| lines.line(o);
         let net: Vec<_> = sinks::network(&src)
             .into_iter()
             .filter(|s| !s.name.ends_with("connect") && s.name != "socket.create_connection")

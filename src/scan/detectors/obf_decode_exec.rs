@@ -88,12 +88,8 @@ impl Detector for DecodeExec {
         });
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.
-        let line_of = |o: usize| {
-            file.text.as_bytes()[..o]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-        };
+        let lines = pysrc::Lines::new(file.text);
+        let line_of = |o: usize| lines.line(o);
         let mut decoded: HashMap<&str, Vec<usize>> = HashMap::new();
         for d in DECODER.find_iter(file.text) {
             if !src.is_code(d.start()) {
