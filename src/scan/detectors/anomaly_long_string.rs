@@ -53,6 +53,24 @@ pub fn encoded_kind(body: &str) -> Option<&'static str> {
     }
 }
 
+/// Wrapped encoders emit lines of one fixed width (the last may be shorter);
+/// word lists one per line do not.
+fn uniform_lines(body: &str) -> bool {
+    let lens: Vec<usize> = body
+        .lines()
+        .map(|l| l.trim().len())
+        .filter(|&l| l > 0)
+        .collect();
+    let Some((_, head)) = lens.split_last() else {
+        return false;
+    };
+    if head.is_empty() {
+        return true;
+    }
+    let width = head[0];
+    width >= 32 && head.iter().filter(|&&l| l == width).count() * 10 >= head.len() * 9
+}
+
 pub struct LongString;
 
 impl Detector for LongString {
@@ -78,6 +96,10 @@ impl Detector for LongString {
             // Triple-quoted blobs may be wrapped: ignore line breaks.
             let joined;
             let body = if body.contains('\n') {
+                // Wrapped blobs have no spaces inside lines; word lists and prose do.
+                if body.lines().any(|l| l.trim().contains([' ', '\t'])) || !uniform_lines(body) {
+                    continue;
+                }
                 joined = body.split_whitespace().collect::<String>();
                 joined.as_str()
             } else {
@@ -113,6 +135,34 @@ mod tests {
     static SHORT: LazyLock<String> =
         LazyLock::new(|| format!("K = '{}'\n{}", "QUJD".repeat(100), "# pad\n".repeat(200)));
 
+    static WORDS: LazyLock<String> =
+        LazyLock::new(|| format!("F = '''\\\n{}'''\n", "alpha beta gamma delta\n".repeat(80)));
+
+    static ONE_PER_LINE: LazyLock<String> = LazyLock::new(|| {
+        let words: String = (0..300)
+            .map(|i| {
+                format!(
+                    "opcode{}x{}\n",
+                    i * 7919 % 1000,
+                    "abcdefgh".get(..i % 8).unwrap_or("")
+                )
+            })
+            .collect();
+        format!("OPCODES = set(\x27\x27\x27\n{words}\x27\x27\x27.split())\n")
+    });
+    static WRAPPED: LazyLock<String> = LazyLock::new(|| {
+        let line: String = (0..76u32)
+            .map(|i| {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(i * 11 % 64) as usize] as char
+            })
+            .collect();
+        format!(
+            "BLOB = \x27\x27\x27\n{}\x27\x27\x27\n",
+            format!("{line}\n").repeat(16)
+        )
+    });
+
     #[test]
     fn cases() {
         table(
@@ -127,6 +177,27 @@ mod tests {
                 ("below threshold", "pkg/a.py", Runtime, SHORT.as_str(), None),
                 ("tests", "pkg/tests/test_a.py", Runtime, B64.as_str(), None),
                 ("data file", "pkg/data.json", Runtime, B64.as_str(), None),
+                (
+                    "word list in triple quotes",
+                    "pkg/lexer.py",
+                    Runtime,
+                    WORDS.as_str(),
+                    None,
+                ),
+                (
+                    "one word per line",
+                    "pkg/builtins.py",
+                    Runtime,
+                    ONE_PER_LINE.as_str(),
+                    None,
+                ),
+                (
+                    "wrapped base64",
+                    "pkg/blob.py",
+                    Runtime,
+                    WRAPPED.as_str(),
+                    Some((1, "1216 chars base64", Low)),
+                ),
             ],
         );
     }

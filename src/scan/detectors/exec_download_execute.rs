@@ -32,17 +32,15 @@ static PIPE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
-        .expect("run saved")
+    Regex::new(
+        r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)",
+    )
+    .expect("run saved")
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
 static NEW_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
-
-fn line_of(text: &str, off: usize) -> usize {
-    text.as_bytes()[..off].iter().filter(|&&b| b == b'\n').count()
-}
 
 pub struct DownloadExecute;
 
@@ -71,18 +69,36 @@ impl Detector for DownloadExecute {
             return;
         }
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
-        let sev = Some(if test { Severity::High } else { Severity::Critical });
+        let sev = Some(if test {
+            Severity::High
+        } else {
+            Severity::Critical
+        });
         let src = Source::new(file);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: sev,
+                        evidence: pysrc::evidence(file, off, ind),
+                    },
+                );
             }
         };
         for m in PIPE.find_iter(file.text) {
             if !src.python || src.kind_at(m.start()) == Kind::Str {
-                push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
+                push(
+                    hits,
+                    m.start(),
+                    m.as_str()
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches('('),
+                );
             }
         }
         if !src.python {
@@ -100,35 +116,67 @@ impl Detector for DownloadExecute {
         let saves: Vec<(usize, bool)> = FETCH_API
             .find_iter(file.text)
             .map(|m| (m.start(), true))
-            .chain(file.text.match_indices("urlretrieve").map(|(i, _)| (i, false)))
+            .chain(
+                file.text
+                    .match_indices("urlretrieve")
+                    .map(|(i, _)| (i, false)),
+            )
             .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
-                COMMAND.find_iter(file.text).map(|m| (m.start(), false)).filter(|&(o, _)| src.kind_at(o) == Kind::Str),
+                COMMAND
+                    .find_iter(file.text)
+                    .map(|m| (m.start(), false))
+                    .filter(|&(o, _)| src.kind_at(o) == Kind::Str),
             )
             .collect();
         if saves.is_empty() {
             return;
         }
-        let mut runs: Vec<(usize, String)> =
-            sinks::find(&src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
+        let mut runs: Vec<(usize, String)> = sinks::find(&src, &[SinkKind::Process])
+            .into_iter()
+            .map(|s| (s.offset, s.name.to_string()))
+            .collect();
         runs.extend(
             RUN_SAVED
                 .find_iter(file.text)
                 .filter(|m| src.is_code(m.start()))
-                .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
+                .map(|m| {
+                    (
+                        m.start(),
+                        m.as_str()
+                            .split('(')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    )
+                }),
         );
         runs.sort();
+        if runs.is_empty() {
+            return;
+        }
+        // Computed once per file: line starts, function/class starts and writes in code.
+        let lines = pysrc::Lines::new(file.text);
+        let line = |o: usize| lines.line(o);
+        let blocks: Vec<usize> = NEW_BLOCK
+            .find_iter(file.text)
+            .map(|m| m.end() - 1)
+            .filter(|&o| src.is_code(o))
+            .collect();
+        let writes: Vec<usize> = super::net_downloads_file::WRITE
+            .find_iter(file.text)
+            .map(|m| m.start())
+            .filter(|&o| src.is_code(o))
+            .collect();
+        let within = |v: &[usize], a: usize, b: usize| v.iter().any(|&x| x > a && x < b);
         for (off, name) in runs {
-            let l = line_of(file.text, off);
+            let l = line(off);
             let follows = |&(s, needs_write): &(usize, bool)| {
-                if s >= off {
-                    return false;
-                }
-                let between = &file.text[s..off];
-                l - line_of(file.text, s) <= WINDOW_LINES
-                    && !NEW_BLOCK.find_iter(between).any(|m| src.is_code(s + m.end() - 1))
-                    && (!needs_write
-                        || super::net_downloads_file::WRITE.find_iter(between).any(|m| src.is_code(s + m.start())))
+                s < off
+                    && l - line(s) <= WINDOW_LINES
+                    && !within(&blocks, s, off)
+                    && (!needs_write || within(&writes, s, off))
             };
             if saves.iter().any(follows) {
                 push(hits, off, &format!("download then {name}"));
@@ -173,6 +221,10 @@ mod tests {
         );
     }
 
-    static FAR: LazyLock<String> =
-        LazyLock::new(|| format!("r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n", "x = 1\n".repeat(40)));
+    static FAR: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n",
+            "x = 1\n".repeat(40)
+        )
+    });
 }

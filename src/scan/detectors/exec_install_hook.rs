@@ -1,7 +1,8 @@
 //! `execution.install-hook`: `setup.py` runs code during installation — a
 //! `cmdclass` override of `install`/`develop`/`egg_info`/`build_py`/`bdist_*`,
 //! or module-level network or process work (module level runs on every
-//! `pip install` of an sdist, before anything can be reviewed).
+//! `pip install` of an sdist, before anything can be reviewed), and in-tree build
+//! backends (`backend-path` in `pyproject.toml`), which run the sdist's own code.
 //!
 //! Severity: a bare hook is Medium; module-level process Medium (`git describe`
 //! is common); module-level network High; network or process/exec *inside* a hook, or
@@ -26,6 +27,8 @@ pub static META: DetectorMeta = DetectorMeta {
 static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
 });
+static IN_TREE_BACKEND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*backend-path[ \t]*=").expect("backend-path"));
 static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
 
@@ -76,9 +79,24 @@ impl Detector for InstallHook {
             "http.client",
             "httpx",
             "urllib",
+            "backend-path",
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if file.path.rsplit(['/', '!']).next() == Some("pyproject.toml") {
+            // An in-tree build backend runs the package's own code to build it.
+            if let Some(off) = IN_TREE_BACKEND.find(file.text).map(|m| m.start()) {
+                let ev = pysrc::evidence(file, off, "in-tree build backend (backend-path)");
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: Some(Severity::Medium),
+                        evidence: ev,
+                    },
+                );
+            }
+            return;
+        }
         if !file.is_python || !is_setup_py(file.path) {
             return;
         }
@@ -172,6 +190,8 @@ mod tests {
                     "# cmdclass\nclass X(install):\n    pass\n",
                     None,
                 ),
+                ("in-tree backend", "x-1.0/pyproject.toml", Metadata, "[build-system]\nrequires = []\nbuild-backend = \x27backend\x27\nbackend-path = [\x27.\x27]\n", Some((4, "in-tree build backend (backend-path)", Medium))),
+                ("ordinary pyproject", "x-1.0/pyproject.toml", Metadata, "[build-system]\nrequires = [\x27setuptools\x27]\n# backend-path = [\x27.\x27] is not used here\n", None),
             ],
         );
     }

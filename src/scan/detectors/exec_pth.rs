@@ -4,7 +4,8 @@
 //! Quiet-ish for the well-known one-module forms (`import _virtualenv`,
 //! `import __editable___x_finder; __editable___x_finder.install()`, the
 //! setuptools distutils shim) → Low; anything else High; decoding, exec, process
-//! or network in the line Critical. Path lines are ignored.
+//! or network in the line Critical. Path lines are ignored. A shipped
+//! `sitecustomize.py`/`usercustomize.py` (imported by `site` at start-up) is High.
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
@@ -38,7 +39,22 @@ impl Detector for PthExec {
         &["import"]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.path.to_ascii_lowercase().ends_with(".pth") {
+        let lower = file.path.to_ascii_lowercase();
+        let base = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
+        if file.is_python && (base == "sitecustomize.py" || base == "usercustomize.py") {
+            // Imported by `site` at every start-up, like an executable .pth line.
+            let mut ev = pysrc::evidence(file, 0, base.to_string());
+            ev.line = Some(1);
+            hits.push(
+                &META,
+                Hit {
+                    severity: Some(Severity::High),
+                    evidence: ev,
+                },
+            );
+            return;
+        }
+        if !lower.ends_with(".pth") {
             return;
         }
         let mut off = 0;
@@ -84,6 +100,7 @@ mod tests {
                 ("other code", "x.pth", InstallTime, "import sys; sys.path.insert(0, '/opt/x')\n", Some((1, "import …", High))),
                 ("paths only", "x.pth", InstallTime, "/opt/lib\n../src\n", None),
                 ("python file with import", "pkg/a.py", Runtime, "import os\n", None),
+                ("sitecustomize in a wheel", "sitecustomize.py", Runtime, "import os\nos.environ[\x27X\x27] = \x271\x27\n", Some((1, "sitecustomize.py", High))),
             ],
         );
     }

@@ -27,7 +27,7 @@ pub static META: DetectorMeta = DetectorMeta {
 static PATHS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
-        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))|(?-u:\b)id_(?:rsa|ed25519)['\x22]",
+        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))",
         r"|(?-u:\b)Exodus[/\\]+exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum[/\\]+wallets|(?-u:\b)electrum[/\\]+wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic[/\\]+Local Storage|Ethereum[/\\]+keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
         r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
         r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)tdata[/\\]+)",
@@ -178,6 +178,7 @@ mod tests {
                 ("in docstring", "pkg/a.py", Runtime, "\"\"\"Reads ~/.aws/credentials.\"\"\"\n", None),
                 ("in tests", "pkg/tests/test_a.py", Runtime, "p = '~/.ssh/id_rsa'\n", None),
                 ("login data as prose", "pkg/a.py", Runtime, "msg = 'Invalid login data supplied'\n", None),
+                ("key file names in a lexer table", "pkg/_mapping.py", Runtime, "F = (\x27id_ecdsa\x27, \x27id_ed25519\x27, \x27id_rsa\x27)\n", None),
             ],
         );
     }

@@ -81,7 +81,8 @@ pub fn classify(email: &str) -> Option<(&'static str, Severity)> {
     if ANONYMOUS.iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}"))) {
         return Some(("anonymous email provider", Severity::Low));
     }
-    if !mailchecker::is_valid(email) {
+    // Ask about the domain only: a quirky local part must not read as "disposable".
+    if !mailchecker::is_valid(&format!("someone@{domain}")) {
         return Some(("disposable email domain", Severity::Medium));
     }
     None
@@ -178,6 +179,11 @@ mod tests {
                 Some((2, "bob@guerrillamail.com", Severity::Low)),
             ),
             ("ordinary", "Name: x\nAuthor-email: dev@example.org\n", None),
+            (
+                "odd local part at an ordinary domain",
+                "Name: x\nAuthor-email: a..b@example.org\n",
+                None,
+            ),
             (
                 "anonymous address in description only",
                 "Name: x\nAuthor-email: dev@example.org\n\nContact me at x@proton.me\n",

@@ -192,7 +192,14 @@ impl Detector for Typosquat {
         pysrc::PACKAGE_ONLY
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
-        let Some(project) = pkg.project else { return };
+        let from_metadata = pkg.core_metadata.and_then(|md| {
+            md.lines()
+                .take_while(|l| !l.trim().is_empty())
+                .find_map(|l| l.strip_prefix("Name:").map(str::trim))
+        });
+        let Some(project) = pkg.project.or(from_metadata) else {
+            return;
+        };
         let Some((target, rank, how)) = imitates(project) else {
             return;
         };
@@ -220,6 +227,23 @@ mod tests {
     use super::*;
     use crate::model::ArtifactKind;
     use crate::scan::detectors::testutil::scan_pkg;
+
+    #[test]
+    fn name_from_metadata_when_filename_has_none() {
+        let got = scan_pkg(
+            &Typosquat,
+            "weird.bin",
+            None,
+            ArtifactKind::Other,
+            Some("Metadata-Version: 2.1\nName: reqeusts\n"),
+            &[],
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].id, got[0].indicator.as_str()),
+            (META.id, "requests")
+        );
+    }
 
     #[test]
     fn list_is_embedded() {
@@ -253,6 +277,7 @@ mod tests {
             ("rn for m", "colorarna", Some(("colorama", Severity::High, "look-alike characters"))),
             ("suffix", "requests-lib", Some(("requests", Severity::Low, "popular name with a suffix"))),
             ("popular itself", "requests", None),
+            ("python-dateutil itself", "python-dateutil", None),
             ("popular with separators", "python_dateutil", None),
             ("popular look-alike pair", "discord.py", None),
             ("allowlisted", "jinja", None),

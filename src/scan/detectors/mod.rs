@@ -3,6 +3,37 @@
 //! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
+//!
+//! | id | default | per-hit changes |
+//! |---|---|---|
+//! | `network.downloads-file` | medium | install time high; tests/docs skipped |
+//! | `network.banking-url` | low | install time medium |
+//! | `network.interesting-file-url` | low | executables medium, install time +1 |
+//! | `network.trusted-domain-subdomain` | medium | install time high |
+//! | `network.ip-address` | low | install time medium; non-public ranges never |
+//! | `network.url-shortener` | low | install time medium |
+//! | `network.exfiltration-endpoint` | high | webhooks/bots high (install critical), paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.reverse-shell` | critical | tests high |
+//! | `execution.creates-process` | low | install time medium; tests skipped |
+//! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
+//! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
+//! | `execution.download-and-execute` | critical | tests high |
+//! | `execution.dynamic-code` | medium | install time high; literals, methods, tests skipped |
+//! | `execution.silent-powershell` | high | install time critical; tests/docs low |
+//! | `obfuscation.decode-exec` | high | install time critical |
+//! | `obfuscation.packer` | high | |
+//! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high, in strings low |
+//! | `anomaly.long-string` | low | install time medium |
+//! | `file-system.credential-access` | high | developer-tool config medium; install time critical |
+//! | `hunting.system-info` | medium | install time critical; needs a send within 25 lines |
+//! | `file-system.persistence` | high | install time critical |
+//! | `secrets.private-key` | high | known/test keys info; encrypted low |
+//! | `secrets.certificate` | info | one hit per file with the count |
+//! | `secrets.access-token` | high | per token type (AWS id alone medium, with secret critical; live payment/upload tokens critical; JWT low); tests/docs low |
+//! | `hunting.anonymous-author` | low | disposable domain medium |
+//! | `metadata.typosquat` | medium | scaled by the imitated name's rank; affixes low |
+//! | `metadata.install-hook-only` | low | long setup.py medium |
+//! | `metadata.missing-metadata` | low | |
 
 use super::detector::{Detector, DetectorMeta};
 
@@ -22,6 +53,7 @@ pub mod fs_persistence;
 pub mod hunting_anonymous_author;
 pub mod hunting_system_info;
 pub mod meta_install_hook_only;
+pub mod meta_missing_metadata;
 pub mod meta_typosquat;
 pub mod net_banking_url;
 pub mod net_downloads_file;
@@ -72,6 +104,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
         Box::new(hunting_anonymous_author::AnonymousAuthor),
         Box::new(meta_typosquat::Typosquat),
         Box::new(meta_install_hook_only::InstallHookOnly),
+        Box::new(meta_missing_metadata::MissingMetadata),
     ]
 }
 
@@ -214,6 +247,87 @@ pub(crate) mod testutil {
     fn all_detectors_quiet_on_benign_look_alikes() {
         let got = scan_all("pkg/util.py", FileRole::Runtime, BENIGN);
         assert!(got.is_empty(), "{got:#?}");
+    }
+
+    /// No detector may panic on any input: a deterministic soup of Python-ish
+    /// tokens, quotes, escapes, multibyte and invisible characters, cut anywhere.
+    #[test]
+    fn no_panic_on_token_soup() {
+        const TOKENS: &[&str] = &[
+            "'",
+            "\"",
+            "'''",
+            "\"\"\"",
+            "\\",
+            "\n",
+            " ",
+            "#",
+            "(",
+            ")",
+            "é",
+            "€",
+            "\u{202E}",
+            "\u{200B}",
+            "exec(",
+            "eval(",
+            "b64decode(",
+            "subprocess.Popen(",
+            "os.system(",
+            "urlopen(",
+            "requests.get(",
+            "open(p, 'wb').write(",
+            "https://",
+            "paypal.com.",
+            "bit.ly/",
+            "45.77.12.9",
+            "2a03:2880::1",
+            "AKIA",
+            "ghp_",
+            "-----BEGIN PRIVATE KEY-----",
+            "-----END PRIVATE KEY-----",
+            "powershell -w hidden",
+            "curl https://x | sh",
+            "class X(install):",
+            "cmdclass",
+            "def ",
+            "import ",
+            "os.dup2(s.fileno(), 0)",
+            ".connect(",
+            "Login Data",
+            "crontab -l",
+            "discord.com/api/webhooks",
+            "=",
+            "r'",
+            "f\"",
+            "x",
+            "QUJD",
+            "\\x90",
+            "urlretrieve(",
+            "subprocess.call([p])",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let paths = [
+            ("setup.py", FileRole::InstallTime),
+            ("pkg/a.py", FileRole::Runtime),
+            ("x.pth", FileRole::InstallTime),
+            ("pkg/run.sh", FileRole::Runtime),
+            ("tests/t.py", FileRole::TestOrDocs),
+        ];
+        for _ in 0..400 {
+            let len = (next() % 200) as usize;
+            let text: String = (0..len)
+                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                .collect();
+            for (path, role) in paths {
+                let _ = scan_all(path, role, &text);
+            }
+        }
     }
 
     /// Speed probe with an engine-like prefilter (one Aho-Corasick pass over the union

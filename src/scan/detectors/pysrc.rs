@@ -250,6 +250,20 @@ fn rest_of_line_is_empty(s: &[u8], mut i: usize) -> bool {
     true
 }
 
+/// Line lookup for detectors that relate many offsets by line distance: one pass
+/// over the text, then a binary search per query.
+pub struct Lines(Vec<usize>);
+
+impl Lines {
+    pub fn new(text: &str) -> Self {
+        Lines(text.match_indices('\n').map(|(i, _)| i).collect())
+    }
+    /// 0-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&n| n < offset)
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = floor_char(text, offset.min(text.len()));
@@ -260,7 +274,8 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
+/// Largest char boundary ≤ `i`.
+pub fn floor_char(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }

@@ -151,7 +151,13 @@ impl Detector for AccessTokens {
                     m.as_str()
                 };
                 let start = m.end() - tok.len();
-                if placeholder(tok) || entropy(tok) < 3.0 {
+                // JWTs in docs and metadata are examples (they are short-lived anyway).
+                let doc_like =
+                    file.role == FileRole::Metadata || pysrc::looks_like_docs_file(file.path);
+                if placeholder(tok)
+                    || entropy(tok) < 3.0
+                    || (*name == "JSON Web Token" && (low || doc_like))
+                {
                     continue;
                 }
                 let mut sev = *sev;
@@ -233,6 +239,7 @@ mod tests {
                 ("low entropy", "pkg/a.py", Runtime, "T = 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'\n", None),
                 ("prefix only", "pkg/a.py", Runtime, "if tok.startswith('ghp_'):\n    pass\n", None),
                 ("sk- word", "pkg/a.py", Runtime, "NAME = 'sk-learn'\n", None),
+                ("jwt example in metadata", "x.dist-info/METADATA", Metadata, "    token = \x27eyJhbGciOiJIUzI1NiJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg\x27\n", None),
             ],
         );
     }

@@ -30,7 +30,7 @@ static SEND: LazyLock<Regex> = LazyLock::new(|| {
         .expect("send regex")
 });
 static PROCESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:subprocess\.(?:Popen|call|check_call|check_output|run|getoutput|getstatusoutput)|os\.(?:system|popen[234]?|spawn[lvpe]{1,3}|exec[lvpe]{1,3}|startfile|posix_spawnp?)|pty\.spawn|commands\.get(?:status)?output|asyncio\.create_subprocess_(?:exec|shell))\s*\(")
+    Regex::new(r"(?-u:\b)(?:subprocess\.(?:Popen|call|check_call|check_output|run|getoutput|getstatusoutput)|os\.(?:system|popen[234]?|spawn[lvpe]{1,3}|exec[lvpe]{1,3}|startfile|posix_spawnp?)|pty\.spawn|commands\.get(?:status)?output|asyncio\.create_subprocess_(?:exec|shell)|__import__\(\s*['\x22](?:os|subprocess)['\x22]\s*\)\.(?:system|popen|Popen|call|run|check_output))\s*\(")
         .expect("process regex")
 });
 static EXEC: LazyLock<Regex> = LazyLock::new(|| {
@@ -72,9 +72,114 @@ pub fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
             SinkKind::Exec => &EXEC,
         };
         collect(src, re, *k, &mut out);
+        if *k == SinkKind::Process {
+            aliased_process_calls(src, &mut out);
+        }
     }
     out.sort_by_key(|s| s.offset);
     out
+}
+
+/// Process-creating functions of each module (for alias resolution).
+const PROCESS_FUNCS: &[(&str, &[&str])] = &[
+    (
+        "subprocess",
+        &[
+            "Popen",
+            "call",
+            "check_call",
+            "check_output",
+            "run",
+            "getoutput",
+            "getstatusoutput",
+        ],
+    ),
+    (
+        "os",
+        &[
+            "system",
+            "popen",
+            "spawnl",
+            "spawnlp",
+            "spawnv",
+            "spawnvp",
+            "execl",
+            "execlp",
+            "execv",
+            "execvp",
+            "execve",
+            "startfile",
+            "posix_spawn",
+        ],
+    ),
+    ("pty", &["spawn"]),
+    ("commands", &["getoutput", "getstatusoutput"]),
+];
+static IMPORT_AS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*import[ \t]+(subprocess|os|pty|commands)[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)").expect("import as")
+});
+static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*from[ \t]+(subprocess|os|pty|commands)[ \t]+import[ \t]+\(?([A-Za-z0-9_, \t]+(?:[ \t]+as[ \t]+[A-Za-z0-9_]+)?[A-Za-z0-9_, \t]*)").expect("from import")
+});
+
+/// Calls through `import subprocess as sp` / `from os import system as s`: found by
+/// plain substring search (no per-file regex), then checked for a call in code.
+fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
+    let t = src.text;
+    let funcs = |m: &str| {
+        PROCESS_FUNCS
+            .iter()
+            .find(|(n, _)| *n == m)
+            .map_or(&[][..], |(_, f)| *f)
+    };
+    let mut push_calls = |needle: &str| {
+        for (i, _) in t.match_indices(needle) {
+            let end = i + needle.len();
+            let before_ok =
+                i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+            let after = t[end..].trim_start_matches([' ', '\t']);
+            if before_ok
+                && after.starts_with('(')
+                && src.is_code(i)
+                && !out.iter().any(|s| s.offset == i)
+            {
+                out.push(Sink {
+                    offset: i,
+                    kind: SinkKind::Process,
+                    name: &t[i..end],
+                });
+            }
+        }
+    };
+    for c in IMPORT_AS.captures_iter(t) {
+        let (module, alias) = (c.get(1).expect("m").as_str(), c.get(2).expect("a").as_str());
+        if !src.is_code(c.get(0).expect("0").start()) || alias == module {
+            continue;
+        }
+        for f in funcs(module) {
+            push_calls(&format!("{alias}.{f}"));
+        }
+    }
+    for c in FROM_IMPORT.captures_iter(t) {
+        let module = c.get(1).expect("m").as_str();
+        if !src.is_code(c.get(0).expect("0").start()) {
+            continue;
+        }
+        for item in c.get(2).expect("names").as_str().split(',') {
+            let mut parts = item.split_whitespace();
+            let (Some(name), rest) = (parts.next(), parts.collect::<Vec<_>>()) else {
+                continue;
+            };
+            let local = if rest.len() == 2 && rest[0] == "as" {
+                rest[1]
+            } else {
+                name
+            };
+            if funcs(module).contains(&name) {
+                push_calls(local);
+            }
+        }
+    }
 }
 
 /// Every network sink (fetch or send).
@@ -96,5 +201,64 @@ mod tests {
             got,
             vec![(SinkKind::Process, "os.system"), (SinkKind::Exec, "eval"), (SinkKind::Send, "requests.post")]
         );
+    }
+
+    #[test]
+    fn resolves_process_aliases() {
+        let cases = [
+            (
+                "import as",
+                "import subprocess as sp
+sp.Popen(['x'])
+",
+                Some("sp.Popen"),
+            ),
+            (
+                "from import",
+                "from subprocess import check_output, PIPE
+out = check_output(['x'])
+",
+                Some("check_output"),
+            ),
+            (
+                "from import as",
+                "from os import system as run_it
+run_it('id')
+",
+                Some("run_it"),
+            ),
+            (
+                "__import__",
+                "__import__('os').system('id')
+",
+                Some("__import__('os').system"),
+            ),
+            (
+                "imported but only referenced",
+                "from subprocess import PIPE
+x = PIPE
+",
+                None,
+            ),
+            (
+                "method of another object",
+                "from os import system
+self.system(x)
+",
+                None,
+            ),
+            (
+                "alias in a string",
+                "import subprocess as sp
+s = 'sp.Popen(x)'
+",
+                None,
+            ),
+        ];
+        for (name, text, want) in cases {
+            let src = Source::python(text);
+            let got = find(&src, &[SinkKind::Process]);
+            assert_eq!(got.first().map(|s| s.name), want, "{name}");
+        }
     }
 }
