@@ -62,45 +62,28 @@ fn run(scanner: &Scanner, files: &[PathBuf], rounds: usize) {
             let bytes = inflate_floor(file, &mut buf);
             b.floor = Some(b.floor.map_or(t.elapsed(), |d| d.min(t.elapsed())));
             b.bytes = bytes;
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("artifact");
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("artifact");
             let t = Instant::now();
             let report = scanner.scan_file(file, name);
             b.scan = Some(b.scan.map_or(t.elapsed(), |d| d.min(t.elapsed())));
             b.findings = report.findings.len();
         }
     }
-    println!(
-        "{:<58} {:>9} {:>11} {:>11} {:>6} {:>8}",
-        "file", "MB", "floor MB/s", "scan MB/s", "ratio", "findings"
-    );
+    println!("{:<58} {:>9} {:>11} {:>11} {:>6} {:>8}", "file", "MB", "floor MB/s", "scan MB/s", "ratio", "findings");
     let (mut bytes, mut floor, mut scan) = (0u64, Duration::ZERO, Duration::ZERO);
     for (file, b) in files.iter().zip(&best) {
         let (f, s) = (b.floor.unwrap_or_default(), b.scan.unwrap_or_default());
         print_row(&short(file), b.bytes, f, s, b.findings.to_string());
         (bytes, floor, scan) = (bytes + b.bytes, floor + f, scan + s);
     }
-    print_row(
-        "TOTAL (best of rounds, summed)",
-        bytes,
-        floor,
-        scan,
-        String::new(),
-    );
+    print_row("TOTAL (best of rounds, summed)", bytes, floor, scan, String::new());
 }
 
 fn print_row(name: &str, bytes: u64, floor: Duration, scan: Duration, findings: String) {
     let mb = bytes as f64 / 1e6;
     let rate = |d: Duration| mb / d.as_secs_f64().max(1e-9);
     let ratio = floor.as_secs_f64() / scan.as_secs_f64().max(1e-9);
-    println!(
-        "{name:<58} {mb:>9.1} {:>11.0} {:>11.0} {:>5.0}% {findings:>8}",
-        rate(floor),
-        rate(scan),
-        ratio * 100.0
-    );
+    println!("{name:<58} {mb:>9.1} {:>11.0} {:>11.0} {:>5.0}% {findings:>8}", rate(floor), rate(scan), ratio * 100.0);
 }
 
 fn short(p: &Path) -> String {
@@ -157,41 +140,11 @@ macro_rules! synth {
     };
 }
 
-synth!(
-    Proc,
-    PROC,
-    "execution.bench-process",
-    Execution,
-    ["subprocess", "os.system", "os.popen"]
-);
-synth!(
-    Net,
-    NET,
-    "network.bench-url",
-    Network,
-    ["http://", "https://"]
-);
-synth!(
-    Sock,
-    SOCK,
-    "network.bench-socket",
-    Network,
-    ["socket.", "urlopen", "requests.get"]
-);
-synth!(
-    Eval,
-    EVAL,
-    "obfuscation.bench-eval",
-    Obfuscation,
-    ["eval(", "exec(", "b64decode", "marshal.loads"]
-);
-synth!(
-    Key,
-    KEY,
-    "secrets.bench-key",
-    Secrets,
-    ["-----BEGIN", "AKIA", "ghp_"]
-);
+synth!(Proc, PROC, "execution.bench-process", Execution, ["subprocess", "os.system", "os.popen"]);
+synth!(Net, NET, "network.bench-url", Network, ["http://", "https://"]);
+synth!(Sock, SOCK, "network.bench-socket", Network, ["socket.", "urlopen", "requests.get"]);
+synth!(Eval, EVAL, "obfuscation.bench-eval", Obfuscation, ["eval(", "exec(", "b64decode", "marshal.loads"]);
+synth!(Key, KEY, "secrets.bench-key", Secrets, ["-----BEGIN", "AKIA", "ghp_"]);
 
 fn line_hits(meta: &'static DetectorMeta, lits: &[&str], file: &TextFile<'_>, hits: &mut Hits) {
     for (i, line) in file.text.lines().enumerate() {
@@ -204,23 +157,11 @@ fn line_hits(meta: &'static DetectorMeta, lits: &[&str], file: &TextFile<'_>, hi
                 indicator: Some(lit.to_string()),
                 role: file.role,
             };
-            hits.push(
-                meta,
-                Hit {
-                    severity: None,
-                    evidence,
-                },
-            );
+            hits.push(meta, Hit { severity: None, evidence });
         }
     }
 }
 
 fn synthetic_detectors() -> Vec<Box<dyn Detector>> {
-    vec![
-        Box::new(Proc),
-        Box::new(Net),
-        Box::new(Sock),
-        Box::new(Eval),
-        Box::new(Key),
-    ]
+    vec![Box::new(Proc), Box::new(Net), Box::new(Sock), Box::new(Eval), Box::new(Key)]
 }

@@ -36,12 +36,22 @@ meta!(DUPLICATE, "anomaly.duplicate-member", Anomaly, High,
 meta!(NON_UTF8, "anomaly.non-utf8-name", Anomaly, Low,
     "Contains member names that are not UTF-8.",
     "Member names that are not valid UTF-8 are decoded differently by different tools, which can hide a file from review.");
-meta!(ENCRYPTED, "anomaly.encrypted-member", Anomaly, High,
+meta!(
+    ENCRYPTED,
+    "anomaly.encrypted-member",
+    Anomaly,
+    High,
     "Contains encrypted members.",
-    "Encrypted members cannot be scanned and have no place in a distribution that pip or uv installs.");
-meta!(CRC, "anomaly.crc-mismatch", Anomaly, High,
+    "Encrypted members cannot be scanned and have no place in a distribution that pip or uv installs."
+);
+meta!(
+    CRC,
+    "anomaly.crc-mismatch",
+    Anomaly,
+    High,
     "Contains members whose checksum does not match.",
-    "A CRC mismatch means the member was altered after the archive was written, or the archive is corrupt.");
+    "A CRC mismatch means the member was altered after the archive was written, or the archive is corrupt."
+);
 meta!(BOMB, "anomaly.archive-bomb", Anomaly, High,
     "Looks like a decompression bomb.",
     "A member or stream inflates far beyond its compressed size; the scanner stopped inflating it at the configured ratio limit.");

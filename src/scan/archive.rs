@@ -65,11 +65,7 @@ fn sniff(head: &[u8]) -> Option<Format> {
 /// Member names that are archives worth opening (one level, by default).
 fn is_archive_name(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    [
-        ".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar",
-    ]
-    .iter()
-    .any(|s| lower.ends_with(s))
+    [".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar"].iter().any(|s| lower.ends_with(s))
 }
 
 /// Why inflating one member stopped early.
@@ -96,14 +92,7 @@ pub struct Walker<'l, V: Visitor> {
 
 impl<'l, V: Visitor> Walker<'l, V> {
     pub fn new(limits: &'l Limits, visitor: V) -> Self {
-        Walker {
-            limits,
-            visitor,
-            total: 0,
-            members: 0,
-            stopped: false,
-            bufs: Vec::new(),
-        }
+        Walker { limits, visitor, total: 0, members: 0, stopped: false, bufs: Vec::new() }
     }
 
     /// Walk the artifact at `path`; `filename` names it in anomalies about the whole file.
@@ -124,31 +113,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
     }
 
     /// Walk an archive held in `reader` (`size` bytes, starting with `head`).
-    fn walk_stream<R: Read + Seek>(
-        &mut self,
-        reader: R,
-        size: u64,
-        head: &[u8],
-        name: &str,
-        prefix: &str,
-        depth: u32,
-    ) {
+    fn walk_stream<R: Read + Seek>(&mut self, reader: R, size: u64, head: &[u8], name: &str, prefix: &str, depth: u32) {
         match sniff(head) {
             Some(Format::Zip) => self.walk_zip(reader, size, name, prefix, depth),
-            Some(Format::Gzip) => self.walk_tar(
-                flate2::read::MultiGzDecoder::new(reader),
-                size,
-                name,
-                prefix,
-                depth,
-            ),
-            Some(Format::Bzip2) => self.walk_tar(
-                bzip2::read::MultiBzDecoder::new(reader),
-                size,
-                name,
-                prefix,
-                depth,
-            ),
+            Some(Format::Gzip) => self.walk_tar(flate2::read::MultiGzDecoder::new(reader), size, name, prefix, depth),
+            Some(Format::Bzip2) => self.walk_tar(bzip2::read::MultiBzDecoder::new(reader), size, name, prefix, depth),
             Some(Format::Tar) => self.walk_tar(reader, size, name, prefix, depth),
             Some(Format::Xz) => self.unreadable(name, "xz-compressed archives are not supported"),
             None if size == 0 => self.unreadable(name, "the file is empty"),
@@ -157,20 +126,12 @@ impl<'l, V: Visitor> Walker<'l, V> {
     }
 
     fn unreadable(&mut self, path: &str, reason: &str) {
-        self.visitor
-            .anomaly(&anomaly::UNREADABLE, path, reason.to_string());
+        self.visitor.anomaly(&anomaly::UNREADABLE, path, reason.to_string());
     }
 
     // ---- zip ----
 
-    fn walk_zip<R: Read + Seek>(
-        &mut self,
-        mut reader: R,
-        size: u64,
-        name: &str,
-        prefix: &str,
-        depth: u32,
-    ) {
+    fn walk_zip<R: Read + Seek>(&mut self, mut reader: R, size: u64, name: &str, prefix: &str, depth: u32) {
         let raw_names = central_directory_names(&mut reader).ok();
         if let Err(e) = reader.seek(SeekFrom::Start(0)) {
             return self.unreadable(name, &e.to_string());
@@ -190,10 +151,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             self.zip_member(&mut zip, i, prefix, depth);
             // Many members each under the per-member floor can still add up to a bomb.
             if self.bomb_ratio(self.total - start, size) {
-                let detail = format!(
-                    "members together inflate more than {}:1",
-                    self.limits.max_ratio
-                );
+                let detail = format!("members together inflate more than {}:1", self.limits.max_ratio);
                 self.visitor.anomaly(&anomaly::BOMB, name, detail);
                 self.stopped = true;
             }
@@ -204,22 +162,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
         exceeds_ratio(out, compressed, self.limits.max_ratio)
     }
 
-    fn zip_member<R: Read + Seek>(
-        &mut self,
-        zip: &mut ZipArchive<R>,
-        i: usize,
-        prefix: &str,
-        depth: u32,
-    ) {
+    fn zip_member<R: Read + Seek>(&mut self, zip: &mut ZipArchive<R>, i: usize, prefix: &str, depth: u32) {
         let fallback = zip.name_for_index(i).map(str::to_owned);
         let mut file = match zip.by_index(i) {
             Ok(f) => f,
-            Err(e) => {
-                return self.zip_open_error(
-                    e,
-                    &format!("{prefix}{}", fallback.as_deref().unwrap_or("?")),
-                )
-            }
+            Err(e) => return self.zip_open_error(e, &format!("{prefix}{}", fallback.as_deref().unwrap_or("?"))),
         };
         let path = self.check_name(file.name_raw(), prefix);
         if file.is_dir() {
@@ -242,11 +189,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
     fn zip_open_error(&mut self, e: ZipError, path: &str) {
         match e {
             ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
-                self.visitor.anomaly(
-                    &anomaly::ENCRYPTED,
-                    path,
-                    "encrypted member was not scanned".into(),
-                )
+                self.visitor.anomaly(&anomaly::ENCRYPTED, path, "encrypted member was not scanned".into())
             }
             e => self.unreadable(path, &e.to_string()),
         }
@@ -254,23 +197,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     // ---- tar ----
 
-    fn walk_tar<R: Read>(
-        &mut self,
-        reader: R,
-        compressed: u64,
-        name: &str,
-        prefix: &str,
-        depth: u32,
-    ) {
+    fn walk_tar<R: Read>(&mut self, reader: R, compressed: u64, name: &str, prefix: &str, depth: u32) {
         let limit = self.limits.max_total_bytes.saturating_sub(self.total);
-        let mut guard = StreamGuard {
-            inner: reader,
-            out: 0,
-            compressed,
-            cap: limit,
-            limits: self.limits,
-            tripped: None,
-        };
+        let mut guard =
+            StreamGuard { inner: reader, out: 0, compressed, cap: limit, limits: self.limits, tripped: None };
         let error = self.walk_tar_entries(&mut guard, prefix, depth);
         match (guard.tripped, error) {
             (Some(Stop::Bomb), _) => {
@@ -280,25 +210,16 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 );
                 self.visitor.anomaly(&anomaly::BOMB, name, detail);
             }
-            (Some(_), _) => self.limit_exceeded(
-                name,
-                &format!(
-                    "more than {} uncompressed bytes",
-                    self.limits.max_total_bytes
-                ),
-            ),
+            (Some(_), _) => {
+                self.limit_exceeded(name, &format!("more than {} uncompressed bytes", self.limits.max_total_bytes))
+            }
             (None, Some(e)) => self.unreadable(name, &e.to_string()),
             (None, None) => {}
         }
     }
 
     /// Returns the error that ended the walk early, if any.
-    fn walk_tar_entries<R: Read>(
-        &mut self,
-        reader: &mut R,
-        prefix: &str,
-        depth: u32,
-    ) -> Option<io::Error> {
+    fn walk_tar_entries<R: Read>(&mut self, reader: &mut R, prefix: &str, depth: u32) -> Option<io::Error> {
         let mut archive = tar::Archive::new(reader);
         let mut seen = HashSet::new();
         let entries = match archive.entries() {
@@ -316,11 +237,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             let raw = entry.path_bytes().into_owned();
             let path = self.check_name(&raw, prefix);
             if !seen.insert(raw) {
-                self.visitor.anomaly(
-                    &anomaly::DUPLICATE,
-                    &path,
-                    "the name appears more than once".into(),
-                );
+                self.visitor.anomaly(&anomaly::DUPLICATE, &path, "the name appears more than once".into());
             }
             self.tar_entry(&mut entry, &path, depth);
         }
@@ -332,17 +249,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let kind = entry.header().entry_type();
         match kind {
             T::Symlink | T::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                let what = if kind == T::Symlink {
-                    "symbolic"
-                } else {
-                    "hard"
-                };
-                self.visitor
-                    .anomaly(&anomaly::LINK, path, format!("{what} link to {target}"));
+                let target =
+                    entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let what = if kind == T::Symlink { "symbolic" } else { "hard" };
+                self.visitor.anomaly(&anomaly::LINK, path, format!("{what} link to {target}"));
             }
             T::Regular | T::Continuous | T::GNUSparse => {
                 if !self.count_member(path) {
@@ -364,12 +274,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
         if self.members > self.limits.max_members {
             self.members -= 1;
             self.stopped = true;
-            let detail = format!(
-                "more than {} members; the rest were not scanned",
-                self.limits.max_members
-            );
-            self.visitor
-                .anomaly(&anomaly::LIMIT, where_.trim_end_matches("!/"), detail);
+            let detail = format!("more than {} members; the rest were not scanned", self.limits.max_members);
+            self.visitor.anomaly(&anomaly::LIMIT, where_.trim_end_matches("!/"), detail);
             return false;
         }
         true
@@ -380,15 +286,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let name = String::from_utf8_lossy(raw);
         let path = format!("{prefix}{name}");
         if std::str::from_utf8(raw).is_err() {
-            self.visitor.anomaly(
-                &anomaly::NON_UTF8,
-                &path,
-                format!("raw name bytes {}", escape_bytes(raw)),
-            );
+            self.visitor.anomaly(&anomaly::NON_UTF8, &path, format!("raw name bytes {}", escape_bytes(raw)));
         }
         if let Some(why) = traversal(&name) {
-            self.visitor
-                .anomaly(&anomaly::PATH_TRAVERSAL, &path, why.into());
+            self.visitor.anomaly(&anomaly::PATH_TRAVERSAL, &path, why.into());
         }
         path
     }
@@ -399,11 +300,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
         for raw in names {
             if !seen.insert(raw) && reported.insert(raw) {
                 let path = format!("{prefix}{}", String::from_utf8_lossy(raw));
-                self.visitor.anomaly(
-                    &anomaly::DUPLICATE,
-                    &path,
-                    "the name appears more than once".into(),
-                );
+                self.visitor.anomaly(&anomaly::DUPLICATE, &path, "the name appears more than once".into());
             }
         }
     }
@@ -435,11 +332,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             }
             if len > cap {
                 buf.truncate(cap as usize);
-                let stop = if cap < self.limits.max_member_bytes {
-                    Stop::TotalLimit
-                } else {
-                    Stop::MemberLimit
-                };
+                let stop = if cap < self.limits.max_member_bytes { Stop::TotalLimit } else { Stop::MemberLimit };
                 return Ok(Some(stop));
             }
             if n == 0 {
@@ -449,33 +342,18 @@ impl<'l, V: Visitor> Walker<'l, V> {
     }
 
     /// Report how reading ended, hand the data to the visitor, open nested archives.
-    fn finish_member(
-        &mut self,
-        path: &str,
-        result: io::Result<Option<Stop>>,
-        buf: Vec<u8>,
-        depth: u32,
-    ) {
+    fn finish_member(&mut self, path: &str, result: io::Result<Option<Stop>>, buf: Vec<u8>, depth: u32) {
         let truncated = !matches!(result, Ok(None));
         match result {
             Ok(None) => {}
             Ok(Some(stop)) => self.report_stop(stop, path, buf.len()),
-            Err(e) if e.to_string().contains("Invalid checksum") => self.visitor.anomaly(
-                &anomaly::CRC,
-                path,
-                "stored CRC-32 does not match the content".into(),
-            ),
+            Err(e) if e.to_string().contains("Invalid checksum") => {
+                self.visitor.anomaly(&anomaly::CRC, path, "stored CRC-32 does not match the content".into())
+            }
             Err(e) => self.unreadable(path, &e.to_string()),
         }
         self.total += buf.len() as u64;
-        self.visitor.member(
-            &Member {
-                path,
-                depth,
-                truncated,
-            },
-            &buf,
-        );
+        self.visitor.member(&Member { path, depth, truncated }, &buf);
         if !truncated && is_archive_name(path) && sniff(&buf).is_some() {
             self.nested(path, &buf, depth);
         }
@@ -486,55 +364,33 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let l = self.limits;
         match stop {
             Stop::Bomb => {
-                let detail = format!(
-                    "inflates more than {}:1 (stopped after {read} bytes)",
-                    l.max_ratio
-                );
+                let detail = format!("inflates more than {}:1 (stopped after {read} bytes)", l.max_ratio);
                 self.visitor.anomaly(&anomaly::BOMB, path, detail)
             }
             Stop::MemberLimit => {
-                let detail = format!(
-                    "member is larger than {} bytes; only the first {read} were scanned",
-                    l.max_member_bytes
-                );
+                let detail =
+                    format!("member is larger than {} bytes; only the first {read} were scanned", l.max_member_bytes);
                 self.visitor.anomaly(&anomaly::LIMIT, path, detail)
             }
             Stop::TotalLimit => {
                 self.stopped = true;
-                self.limit_exceeded(
-                    path,
-                    &format!("more than {} uncompressed bytes", l.max_total_bytes),
-                )
+                self.limit_exceeded(path, &format!("more than {} uncompressed bytes", l.max_total_bytes))
             }
         }
     }
 
     fn limit_exceeded(&mut self, path: &str, what: &str) {
         self.stopped = true;
-        self.visitor.anomaly(
-            &anomaly::LIMIT,
-            path,
-            format!("{what}; the rest was not scanned"),
-        );
+        self.visitor.anomaly(&anomaly::LIMIT, path, format!("{what}; the rest was not scanned"));
     }
 
     fn nested(&mut self, path: &str, data: &[u8], depth: u32) {
         if depth >= self.limits.max_nesting {
-            let detail = format!(
-                "archive nested deeper than {} level(s) was not scanned",
-                self.limits.max_nesting
-            );
+            let detail = format!("archive nested deeper than {} level(s) was not scanned", self.limits.max_nesting);
             return self.visitor.anomaly(&anomaly::NESTING, path, detail);
         }
         let prefix = format!("{path}!/");
-        self.walk_stream(
-            Cursor::new(data),
-            data.len() as u64,
-            data,
-            path,
-            &prefix,
-            depth + 1,
-        );
+        self.walk_stream(Cursor::new(data), data.len() as u64, data, path, &prefix, depth + 1);
     }
 }
 
@@ -587,10 +443,7 @@ fn traversal(name: &str) -> Option<&'static str> {
 }
 
 fn escape_bytes(raw: &[u8]) -> String {
-    raw.iter()
-        .flat_map(|&b| std::ascii::escape_default(b))
-        .map(char::from)
-        .collect()
+    raw.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
 }
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
@@ -620,14 +473,8 @@ fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<Vec<u8>>
     let mut names = Vec::new();
     let mut pos = 0;
     while cd.get(pos..pos + 4) == Some(b"PK\x01\x02") && pos + 46 <= cd.len() {
-        let (n, x, c) = (
-            le16(&cd[pos + 28..]),
-            le16(&cd[pos + 30..]),
-            le16(&cd[pos + 32..]),
-        );
-        let name = cd
-            .get(pos + 46..pos + 46 + n)
-            .ok_or_else(|| io::Error::other("truncated entry"))?;
+        let (n, x, c) = (le16(&cd[pos + 28..]), le16(&cd[pos + 30..]), le16(&cd[pos + 32..]));
+        let name = cd.get(pos + 46..pos + 46 + n).ok_or_else(|| io::Error::other("truncated entry"))?;
         names.push(name.to_vec());
         pos += 46 + n + x + c;
     }
@@ -641,27 +488,16 @@ fn central_directory_bounds<R: Read + Seek>(r: &mut R) -> io::Result<(u64, u64)>
     r.seek(SeekFrom::Start(len - tail_len))?;
     let mut tail = vec![0u8; tail_len as usize];
     r.read_exact(&mut tail)?;
-    let eocd = tail
-        .windows(4)
-        .rposition(|w| w == b"PK\x05\x06")
-        .filter(|&p| p + 22 <= tail.len());
+    let eocd = tail.windows(4).rposition(|w| w == b"PK\x05\x06").filter(|&p| p + 22 <= tail.len());
     let eocd = eocd.ok_or_else(|| io::Error::other("no end of central directory"))?;
     let size = le32(&tail[eocd + 12..]) as u64;
     let offset = le32(&tail[eocd + 16..]) as u64;
     if size != 0xFFFF_FFFF && offset != 0xFFFF_FFFF {
         // Measured back from the record, so data prepended to the archive does not matter.
         let eocd_abs = len - tail_len + eocd as u64;
-        return Ok((
-            eocd_abs
-                .checked_sub(size)
-                .ok_or_else(|| io::Error::other("bad size"))?,
-            size,
-        ));
+        return Ok((eocd_abs.checked_sub(size).ok_or_else(|| io::Error::other("bad size"))?, size));
     }
-    let loc = eocd
-        .checked_sub(20)
-        .map(|p| &tail[p..eocd])
-        .filter(|l| l.starts_with(b"PK\x06\x07"));
+    let loc = eocd.checked_sub(20).map(|p| &tail[p..eocd]).filter(|l| l.starts_with(b"PK\x06\x07"));
     let loc = loc.ok_or_else(|| io::Error::other("no zip64 locator"))?;
     r.seek(SeekFrom::Start(le64(&loc[8..])))?;
     let mut rec = [0u8; 56];

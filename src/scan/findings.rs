@@ -15,28 +15,15 @@ pub const MAX_EVIDENCE: usize = 20;
 pub fn group(hits: Vec<(&'static DetectorMeta, Hit)>) -> Vec<Finding> {
     let mut by_id: BTreeMap<&'static str, (&'static DetectorMeta, Vec<Hit>)> = BTreeMap::new();
     for (meta, hit) in hits {
-        by_id
-            .entry(meta.id)
-            .or_insert_with(|| (meta, Vec::new()))
-            .1
-            .push(hit);
+        by_id.entry(meta.id).or_insert_with(|| (meta, Vec::new())).1.push(hit);
     }
-    let mut findings: Vec<Finding> = by_id
-        .into_values()
-        .map(|(meta, hits)| finding(meta, hits))
-        .collect();
-    findings.sort_by(|a, b| {
-        (a.category, b.severity, &a.detector).cmp(&(b.category, a.severity, &b.detector))
-    });
+    let mut findings: Vec<Finding> = by_id.into_values().map(|(meta, hits)| finding(meta, hits)).collect();
+    findings.sort_by(|a, b| (a.category, b.severity, &a.detector).cmp(&(b.category, a.severity, &b.detector)));
     findings
 }
 
 fn finding(meta: &'static DetectorMeta, hits: Vec<Hit>) -> Finding {
-    let severity = hits
-        .iter()
-        .map(|h| h.severity.unwrap_or(meta.severity))
-        .max()
-        .unwrap_or(meta.severity);
+    let severity = hits.iter().map(|h| h.severity.unwrap_or(meta.severity)).max().unwrap_or(meta.severity);
     let mut evidence: Vec<Evidence> = Vec::with_capacity(hits.len());
     for hit in hits {
         if !evidence.contains(&hit.evidence) {
@@ -87,18 +74,12 @@ fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
         return phrase;
     };
     let mut msg = match first.line {
-        Some(line) => format!(
-            "{phrase} in {}:{line} ({})",
-            first.path,
-            role_phrase(first.role)
-        ),
+        Some(line) => format!("{phrase} in {}:{line} ({})", first.path, role_phrase(first.role)),
         None => format!("{phrase}: {}", first.path),
     };
     match (&first.indicator, &first.snippet) {
         (Some(ind), _) => msg.push_str(&format!(" [{ind}]")),
-        (None, Some(snippet)) if first.line.is_some() => {
-            msg.push_str(&format!(": {}", clip(snippet, 100)))
-        }
+        (None, Some(snippet)) if first.line.is_some() => msg.push_str(&format!(": {}", clip(snippet, 100))),
         (None, Some(snippet)) => msg.push_str(&format!(" ({})", clip(snippet, 100))),
         _ => {}
     }
@@ -121,9 +102,7 @@ fn sentence_phrase(title: &str) -> String {
     let t = title.trim_end_matches('.');
     let mut chars = t.chars();
     match (chars.next(), chars.next()) {
-        (Some(a), Some(b)) if b.is_lowercase() => {
-            a.to_lowercase().chain(t[a.len_utf8()..].chars()).collect()
-        }
+        (Some(a), Some(b)) if b.is_lowercase() => a.to_lowercase().chain(t[a.len_utf8()..].chars()).collect(),
         _ => t.to_string(),
     }
 }
@@ -149,14 +128,8 @@ mod tests {
     };
 
     fn hit(path: &str, line: u32, role: FileRole, severity: Option<Severity>) -> Hit {
-        let evidence = Evidence {
-            path: path.into(),
-            line: Some(line),
-            column: Some(1),
-            snippet: None,
-            indicator: None,
-            role,
-        };
+        let evidence =
+            Evidence { path: path.into(), line: Some(line), column: Some(1), snippet: None, indicator: None, role };
         Hit { severity, evidence }
     }
 
@@ -166,27 +139,15 @@ mod tests {
         for i in 0..30 {
             hits.push((&NET, hit("pkg/net.py", i + 1, FileRole::Runtime, None)));
         }
-        hits.push((
-            &NET,
-            hit("setup.py", 12, FileRole::InstallTime, Some(Severity::High)),
-        ));
+        hits.push((&NET, hit("setup.py", 12, FileRole::InstallTime, Some(Severity::High))));
         let findings = group(hits);
         let ids: Vec<_> = findings.iter().map(|f| f.detector.as_str()).collect();
         assert_eq!(ids, ["network.test", "execution.test"], "category order");
         let net = &findings[0];
         assert_eq!(net.severity, Severity::High, "max of hit severities");
         assert_eq!(net.evidence.len(), MAX_EVIDENCE);
-        assert_eq!(
-            net.evidence[0].path, "setup.py",
-            "install-time evidence first"
-        );
-        assert_eq!(
-            net.message,
-            "downloads a file in setup.py:12 (install time), and 30 more locations"
-        );
-        assert_eq!(
-            findings[1].message,
-            "creates a process in pkg/run.py:3 (runtime)"
-        );
+        assert_eq!(net.evidence[0].path, "setup.py", "install-time evidence first");
+        assert_eq!(net.message, "downloads a file in setup.py:12 (install time), and 30 more locations");
+        assert_eq!(findings[1].message, "creates a process in pkg/run.py:3 (runtime)");
     }
 }

@@ -105,11 +105,7 @@ impl Scanner {
     /// A scanner with the given detectors (tests, benchmarks, embedding).
     pub fn with_detectors(limits: Limits, detectors: Vec<Box<dyn Detector>>) -> Self {
         let prefilter = engine::Prefilter::new(&detectors);
-        Scanner {
-            limits,
-            detectors,
-            prefilter,
-        }
+        Scanner { limits, detectors, prefilter }
     }
 
     /// Scan one artifact file. `filename` is the distribution filename (it names the
@@ -117,13 +113,8 @@ impl Scanner {
     /// Never fails: what cannot be read becomes an `anomaly.unreadable-archive` finding.
     pub fn scan_file(&self, path: &Path, filename: &str) -> ScanReport {
         let parsed = crate::model::parse_dist_filename(filename);
-        let kind = parsed
-            .as_ref()
-            .map(|d| d.kind)
-            .unwrap_or(ArtifactKind::Other);
-        let (project, version) = parsed
-            .map(|d| (Some(d.project), Some(d.version)))
-            .unwrap_or((None, None));
+        let kind = parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other);
+        let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
         let collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
         let mut walker = archive::Walker::new(&self.limits, collector);
         walker.walk_file(path, filename);

@@ -41,11 +41,7 @@ impl FromStr for ReportFormat {
 /// one object (one report) or an array, SARIF as one log with one run.
 pub fn render(reports: &[ScanReport], format: ReportFormat) -> String {
     match format {
-        ReportFormat::Text => reports
-            .iter()
-            .map(|r| render_text(r, None))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        ReportFormat::Text => reports.iter().map(|r| render_text(r, None)).collect::<Vec<_>>().join("\n"),
         ReportFormat::Json if reports.len() == 1 => render_json(&reports[0]),
         ReportFormat::Json => pretty(&serde_json::to_value(reports).unwrap_or(Value::Null)),
         ReportFormat::Sarif => render_sarif(reports),
@@ -67,10 +63,7 @@ fn pretty(v: &Value) -> String {
 
 /// Categories shown under "Behaviours" (what the code can do); the rest are "Issues".
 fn is_behaviour(c: Category) -> bool {
-    !matches!(
-        c,
-        Category::Secrets | Category::Metadata | Category::Vulnerability
-    )
+    !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability)
 }
 
 /// The human report: verdict (when given), summary, behaviours and issues by
@@ -81,10 +74,8 @@ pub fn render_text(report: &ScanReport, verdict: Option<&Verdict>) -> String {
     if let Some(v) = verdict {
         verdict_section(&mut out, v);
     }
-    let (behaviours, issues): (Vec<&Finding>, Vec<&Finding>) = report
-        .findings
-        .iter()
-        .partition(|f| is_behaviour(f.category));
+    let (behaviours, issues): (Vec<&Finding>, Vec<&Finding>) =
+        report.findings.iter().partition(|f| is_behaviour(f.category));
     summary(&mut out, &behaviours, &issues);
     section(&mut out, "Behaviours", &behaviours);
     section(&mut out, "Issues", &issues);
@@ -113,17 +104,9 @@ fn header(out: &mut String, r: &ScanReport) {
 }
 
 fn verdict_section(out: &mut String, v: &Verdict) {
-    let _ = writeln!(
-        out,
-        "\nVerdict: {}",
-        v.decision.as_str().to_ascii_uppercase()
-    );
+    let _ = writeln!(out, "\nVerdict: {}", v.decision.as_str().to_ascii_uppercase());
     for reason in &v.reasons {
-        let ids = if reason.findings.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", reason.findings.join(", "))
-        };
+        let ids = if reason.findings.is_empty() { String::new() } else { format!(" [{}]", reason.findings.join(", ")) };
         let _ = writeln!(out, "  - {} ({}){ids}", reason.message, reason.code);
     }
     if !v.acceptances.is_empty() {
@@ -165,16 +148,8 @@ fn section(out: &mut String, title: &str, findings: &[&Finding]) {
 
 fn finding_block(out: &mut String, f: &Finding) {
     let n = f.evidence.len();
-    let count = if n >= MAX_EVIDENCE {
-        format!("{n}+ locations")
-    } else {
-        format!("{n} location{}", plural(n))
-    };
-    let _ = writeln!(
-        out,
-        "    [{}] {}  ({}, {count})",
-        f.severity, f.title, f.detector
-    );
+    let count = if n >= MAX_EVIDENCE { format!("{n}+ locations") } else { format!("{n} location{}", plural(n)) };
+    let _ = writeln!(out, "    [{}] {}  ({}, {count})", f.severity, f.title, f.detector);
     for e in &f.evidence {
         let _ = writeln!(out, "      {}", evidence_line(e));
     }
@@ -230,10 +205,7 @@ fn step_for(cat: Category) -> &'static str {
 }
 
 fn clip(s: &str, max: usize) -> String {
-    let clean: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if clean.chars().count() <= max {
         return clean;
     }
@@ -333,11 +305,7 @@ fn rule_from_finding(f: &Finding) -> Value {
 }
 
 fn result(report: &ScanReport, f: &Finding, rule_index: usize) -> Value {
-    let locations: Vec<Value> = f
-        .evidence
-        .iter()
-        .map(|e| location(&report.filename, e))
-        .collect();
+    let locations: Vec<Value> = f.evidence.iter().map(|e| location(&report.filename, e)).collect();
     json!({
         "ruleId": f.detector,
         "ruleIndex": rule_index,
@@ -355,11 +323,7 @@ fn result(report: &ScanReport, f: &Finding, rule_index: usize) -> Value {
 }
 
 fn location(filename: &str, e: &Evidence) -> Value {
-    let uri = if e.path == filename {
-        encode_uri(filename)
-    } else {
-        encode_uri(&format!("{filename}/{}", e.path))
-    };
+    let uri = if e.path == filename { encode_uri(filename) } else { encode_uri(&format!("{filename}/{}", e.path)) };
     let mut physical = json!({"artifactLocation": {"uri": uri}});
     if let Some(line) = e.line.filter(|l| *l >= 1) {
         let mut region = json!({"startLine": line});
@@ -377,14 +341,8 @@ fn location(filename: &str, e: &Evidence) -> Value {
 /// Percent-encode a member path as a relative URI reference (keeps `/` and `!`).
 fn encode_uri(path: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'/')
-        .remove(b'!')
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'+');
+    const KEEP: &AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'/').remove(b'!').remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'+');
     utf8_percent_encode(path, KEEP).to_string()
 }
 

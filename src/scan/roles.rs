@@ -40,9 +40,9 @@ const METADATA_FILES: &[&str] = &[
 ];
 
 const BINARY_EXTENSIONS: &[&str] = &[
-    "so", "pyd", "dll", "dylib", "exe", "a", "lib", "o", "bin", "pyc", "pyo", "whl", "egg", "zip",
-    "gz", "tgz", "bz2", "xz", "png", "jpg", "jpeg", "gif", "ico", "woff", "woff2", "ttf", "otf",
-    "pdf", "npy", "npz", "pkl", "db", "sqlite",
+    "so", "pyd", "dll", "dylib", "exe", "a", "lib", "o", "bin", "pyc", "pyo", "whl", "egg", "zip", "gz", "tgz", "bz2",
+    "xz", "png", "jpg", "jpeg", "gif", "ico", "woff", "woff2", "ttf", "otf", "pdf", "npy", "npz", "pkl", "db",
+    "sqlite",
 ];
 
 /// Extensions of native shared libraries and executables.
@@ -56,10 +56,7 @@ pub fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     if is_install_time(inner, base, ext) {
         return FileRole::InstallTime;
     }
-    if METADATA_FILES.contains(&base)
-        || inner.contains(".dist-info/")
-        || inner.contains(".egg-info/")
-    {
+    if METADATA_FILES.contains(&base) || inner.contains(".dist-info/") || inner.contains(".egg-info/") {
         return FileRole::Metadata;
     }
     if is_native_name(base) || BINARY_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
@@ -68,10 +65,7 @@ pub fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     if is_test_or_docs(inner, base) {
         return FileRole::TestOrDocs;
     }
-    if matches!(
-        ext,
-        "py" | "pyw" | "pyi" | "pyx" | "pxd" | "c" | "h" | "cpp" | "js" | "sh"
-    ) {
+    if matches!(ext, "py" | "pyw" | "pyi" | "pyx" | "pxd" | "c" | "h" | "cpp" | "js" | "sh") {
         return FileRole::Runtime;
     }
     FileRole::Other
@@ -94,31 +88,15 @@ fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
 }
 
 fn is_test_or_docs(inner: &str, base: &str) -> bool {
-    const DIRS: &[&str] = &[
-        "tests",
-        "test",
-        "testing",
-        "docs",
-        "doc",
-        "examples",
-        "example",
-        "benchmarks",
-    ];
-    let in_dir = inner
-        .split('/')
-        .rev()
-        .skip(1)
-        .any(|seg| DIRS.contains(&seg));
+    const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
+    let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir || base.starts_with("test_") || base.ends_with("_test.py") || base == "conftest.py"
 }
 
 /// True for names of native libraries and executables (`x.so`, `x.so.1`, `x.pyd`, ...).
 pub fn is_native_name(base: &str) -> bool {
     let lower = base.to_ascii_lowercase();
-    NATIVE_EXTENSIONS
-        .iter()
-        .any(|e| lower.ends_with(&format!(".{e}")))
-        || lower.contains(".so.")
+    NATIVE_EXTENSIONS.iter().any(|e| lower.ends_with(&format!(".{e}"))) || lower.contains(".so.")
 }
 
 /// The native format of `data` if its magic bytes say ELF, Mach-O or PE.
@@ -156,9 +134,7 @@ pub fn decode_text(data: &[u8], truncated: bool) -> Option<Cow<'_, str>> {
     match std::str::from_utf8(data) {
         Ok(s) => Some(Cow::Borrowed(s)),
         Err(e) if truncated && e.error_len().is_none() => {
-            std::str::from_utf8(&data[..e.valid_up_to()])
-                .ok()
-                .map(Cow::Borrowed)
+            std::str::from_utf8(&data[..e.valid_up_to()]).ok().map(Cow::Borrowed)
         }
         Err(_) if looks_like_text(head) => Some(String::from_utf8_lossy(data)),
         Err(_) => None,
@@ -167,10 +143,7 @@ pub fn decode_text(data: &[u8], truncated: bool) -> Option<Cow<'_, str>> {
 
 /// Latin-1-ish text: few control characters and a minority of high bytes.
 fn looks_like_text(head: &[u8]) -> bool {
-    let control = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b))
-        .count();
+    let control = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)).count();
     let high = head.iter().filter(|&&b| b >= 0x80).count();
     control * 100 <= head.len() && high * 100 <= head.len() * 30
 }
@@ -189,75 +162,20 @@ mod tests {
     fn roles_follow_paths() {
         use ArtifactKind::{Sdist, Wheel};
         let cases = [
-            (
-                "sdist setup.py",
-                "pkg-1.0/setup.py",
-                Sdist,
-                FileRole::InstallTime,
-            ),
-            (
-                "wheel setup.py is not top-level install",
-                "pkg/setup.py",
-                Wheel,
-                FileRole::Runtime,
-            ),
+            ("sdist setup.py", "pkg-1.0/setup.py", Sdist, FileRole::InstallTime),
+            ("wheel setup.py is not top-level install", "pkg/setup.py", Wheel, FileRole::Runtime),
             ("pth file", "evil.pth", Wheel, FileRole::InstallTime),
-            (
-                "sdist PKG-INFO",
-                "pkg-1.0/PKG-INFO",
-                Sdist,
-                FileRole::Metadata,
-            ),
-            (
-                "sdist pyproject",
-                "pkg-1.0/pyproject.toml",
-                Sdist,
-                FileRole::Metadata,
-            ),
-            (
-                "wheel METADATA",
-                "pkg-1.0.dist-info/METADATA",
-                Wheel,
-                FileRole::Metadata,
-            ),
-            (
-                "wheel entry points",
-                "pkg-1.0.dist-info/entry_points.txt",
-                Wheel,
-                FileRole::Metadata,
-            ),
+            ("sdist PKG-INFO", "pkg-1.0/PKG-INFO", Sdist, FileRole::Metadata),
+            ("sdist pyproject", "pkg-1.0/pyproject.toml", Sdist, FileRole::Metadata),
+            ("wheel METADATA", "pkg-1.0.dist-info/METADATA", Wheel, FileRole::Metadata),
+            ("wheel entry points", "pkg-1.0.dist-info/entry_points.txt", Wheel, FileRole::Metadata),
             ("library code", "pkg/__init__.py", Wheel, FileRole::Runtime),
-            (
-                "tests dir",
-                "pkg-1.0/tests/test_x.py",
-                Sdist,
-                FileRole::TestOrDocs,
-            ),
-            (
-                "test_ file",
-                "pkg/test_util.py",
-                Wheel,
-                FileRole::TestOrDocs,
-            ),
+            ("tests dir", "pkg-1.0/tests/test_x.py", Sdist, FileRole::TestOrDocs),
+            ("test_ file", "pkg/test_util.py", Wheel, FileRole::TestOrDocs),
             ("docs", "pkg-1.0/docs/conf.py", Sdist, FileRole::TestOrDocs),
-            (
-                "examples",
-                "pkg-1.0/examples/demo.py",
-                Sdist,
-                FileRole::TestOrDocs,
-            ),
-            (
-                "extension module",
-                "pkg/_speedups.cpython-312-x86_64-linux-gnu.so",
-                Wheel,
-                FileRole::Binary,
-            ),
-            (
-                "versioned so",
-                "pkg.libs/libz.so.1.2",
-                Wheel,
-                FileRole::Binary,
-            ),
+            ("examples", "pkg-1.0/examples/demo.py", Sdist, FileRole::TestOrDocs),
+            ("extension module", "pkg/_speedups.cpython-312-x86_64-linux-gnu.so", Wheel, FileRole::Binary),
+            ("versioned so", "pkg.libs/libz.so.1.2", Wheel, FileRole::Binary),
             ("readme", "pkg-1.0/README.md", Sdist, FileRole::Other),
         ];
         for (case, path, kind, want) in cases {
@@ -269,26 +187,11 @@ mod tests {
     fn text_and_binary_are_told_apart() {
         let elf = b"\x7fELF\x02\x01\x01\0\0\0";
         let cases: [(&str, &[u8], bool, Option<&str>); 5] = [
-            (
-                "utf-8 text",
-                "print('héllo')\n".as_bytes(),
-                false,
-                Some("print('héllo')\n"),
-            ),
+            ("utf-8 text", "print('héllo')\n".as_bytes(), false, Some("print('héllo')\n")),
             ("nul bytes", elf, false, None),
-            (
-                "latin-1 text",
-                b"# caf\xe9 au lait\nx = 1\n",
-                false,
-                Some("# caf\u{fffd} au lait\nx = 1\n"),
-            ),
+            ("latin-1 text", b"# caf\xe9 au lait\nx = 1\n", false, Some("# caf\u{fffd} au lait\nx = 1\n")),
             ("truncated mid-character", b"ab\xc3", true, Some("ab")),
-            (
-                "random high bytes",
-                &[0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0x90, 0x91],
-                false,
-                None,
-            ),
+            ("random high bytes", &[0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0x90, 0x91], false, None),
         ];
         for (case, data, truncated, want) in cases {
             assert_eq!(decode_text(data, truncated).as_deref(), want, "{case}");

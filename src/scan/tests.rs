@@ -40,13 +40,7 @@ impl Detector for ProcessDetector {
                     indicator: Some("subprocess".into()),
                     role: file.role,
                 };
-                hits.push(
-                    &PROCESS,
-                    Hit {
-                        severity: None,
-                        evidence,
-                    },
-                );
+                hits.push(&PROCESS, Hit { severity: None, evidence });
             }
         }
     }
@@ -72,9 +66,7 @@ impl Detector for SummaryDetector {
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };
-        let summary = super::engine::header(md, "Summary")
-            .map(|(_, v)| v)
-            .unwrap_or("");
+        let summary = super::engine::header(md, "Summary").map(|(_, v)| v).unwrap_or("");
         let evidence = Evidence {
             path: pkg.filename.into(),
             line: None,
@@ -83,22 +75,13 @@ impl Detector for SummaryDetector {
             indicator: None,
             role: crate::model::FileRole::Metadata,
         };
-        hits.push(
-            &SUMMARY,
-            Hit {
-                severity: None,
-                evidence,
-            },
-        );
+        hits.push(&SUMMARY, Hit { severity: None, evidence });
     }
 }
 
 pub(super) fn test_scanner(limits: Limits) -> (Scanner, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
-    let detectors: Vec<Box<dyn Detector>> = vec![
-        Box::new(ProcessDetector(calls.clone())),
-        Box::new(SummaryDetector),
-    ];
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(ProcessDetector(calls.clone())), Box::new(SummaryDetector)];
     (Scanner::with_detectors(limits, detectors), calls)
 }
 
@@ -144,12 +127,7 @@ fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
 /// Set the "encrypted" flag on every local and central header.
 fn mark_encrypted(mut bytes: Vec<u8>) -> Vec<u8> {
     for (sig, flag_at) in [(b"PK\x03\x04", 6), (b"PK\x01\x02", 8)] {
-        let hits: Vec<usize> = bytes
-            .windows(4)
-            .enumerate()
-            .filter(|(_, w)| w == sig)
-            .map(|(i, _)| i)
-            .collect();
+        let hits: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| w == sig).map(|(i, _)| i).collect();
         for i in hits {
             bytes[i + flag_at] |= 1;
         }
@@ -188,23 +166,14 @@ pub(super) fn tar_gz(entries: &[T<'_>]) -> Vec<u8> {
 }
 
 fn wheel_metadata(name: &str, version: &str) -> Vec<u8> {
-    format!(
-        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: a demo\n\nLong text.\n"
-    )
-    .into_bytes()
+    format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: a demo\n\nLong text.\n").into_bytes()
 }
 
 fn good_wheel() -> Vec<u8> {
     zip_of(&[
-        (
-            "demo/__init__.py",
-            b"import subprocess\nsubprocess.run(['ls'])\n",
-        ),
+        ("demo/__init__.py", b"import subprocess\nsubprocess.run(['ls'])\n"),
         ("demo/util.py", b"x = 1\n"),
-        (
-            "demo-1.0.dist-info/METADATA",
-            &wheel_metadata("demo", "1.0"),
-        ),
+        ("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0")),
         ("demo-1.0.dist-info/RECORD", b""),
     ])
 }
@@ -214,11 +183,7 @@ fn ids(r: &ScanReport) -> Vec<&str> {
 }
 
 fn paths(r: &ScanReport, id: &str) -> Vec<String> {
-    r.findings
-        .iter()
-        .filter(|f| f.detector == id)
-        .flat_map(|f| f.evidence.iter().map(|e| e.path.clone()))
-        .collect()
+    r.findings.iter().filter(|f| f.detector == id).flat_map(|f| f.evidence.iter().map(|e| e.path.clone())).collect()
 }
 
 // ---- tests ----
@@ -229,31 +194,15 @@ fn clean_wheel_reports_only_detector_findings() {
     let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &good_wheel());
     assert_eq!(ids(&r), ["execution.test-process", "metadata.test-summary"]);
     let f = &r.findings[0];
-    assert_eq!(
-        f.message,
-        "creates a process in demo/__init__.py:1 (runtime) [subprocess], and 1 more location"
-    );
+    assert_eq!(f.message, "creates a process in demo/__init__.py:1 (runtime) [subprocess], and 1 more location");
     assert_eq!(f.evidence[1].line, Some(2));
-    assert_eq!(
-        r.findings[1].evidence[0].snippet.as_deref(),
-        Some("a demo; 4 members")
-    );
-    assert_eq!(
-        calls.load(Ordering::Relaxed),
-        1,
-        "prefilter: only the file mentioning subprocess is scanned"
-    );
+    assert_eq!(r.findings[1].evidence[0].snippet.as_deref(), Some("a demo; 4 members"));
+    assert_eq!(calls.load(Ordering::Relaxed), 1, "prefilter: only the file mentioning subprocess is scanned");
     assert_eq!((r.stats.members, r.stats.text_members), (4, 4));
 }
 
 /// (case, artifact filename, builder, finding id, member path in evidence)
-type AnomalyCase = (
-    &'static str,
-    &'static str,
-    Box<dyn Fn() -> Vec<u8>>,
-    &'static str,
-    &'static str,
-);
+type AnomalyCase = (&'static str, &'static str, Box<dyn Fn() -> Vec<u8>>, &'static str, &'static str);
 
 #[test]
 fn engine_anomalies_name_the_member() {
@@ -284,11 +233,7 @@ fn engine_anomalies_name_the_member() {
             "zip duplicate names",
             "demo-1.0-py3-none-any.whl",
             Box::new(|| {
-                patch(
-                    zip_of(&[("demo/dup_A.py", b"a = 1\n"), ("demo/dup_B.py", b"b = 2\n")]),
-                    b"dup_B.py",
-                    b"dup_A.py",
-                )
+                patch(zip_of(&[("demo/dup_A.py", b"a = 1\n"), ("demo/dup_B.py", b"b = 2\n")]), b"dup_B.py", b"dup_A.py")
             }),
             "anomaly.duplicate-member",
             "demo/dup_A.py",
@@ -296,13 +241,7 @@ fn engine_anomalies_name_the_member() {
         (
             "zip non-UTF-8 name",
             "demo-1.0-py3-none-any.whl",
-            Box::new(|| {
-                patch(
-                    zip_of(&[("demo/caf_XX.py", b"x = 1\n")]),
-                    b"_XX",
-                    b"\xff\xfe_",
-                )
-            }),
+            Box::new(|| patch(zip_of(&[("demo/caf_XX.py", b"x = 1\n")]), b"_XX", b"\xff\xfe_")),
             "anomaly.non-utf8-name",
             "demo/caf\u{fffd}\u{fffd}_.py",
         ),
@@ -311,10 +250,7 @@ fn engine_anomalies_name_the_member() {
             "demo-1.0-py3-none-any.whl",
             Box::new(|| {
                 patch(
-                    zip_with(
-                        &[("demo/data.py", b"value = 1111\n")],
-                        zip::CompressionMethod::Stored,
-                    ),
+                    zip_with(&[("demo/data.py", b"value = 1111\n")], zip::CompressionMethod::Stored),
                     b"1111",
                     b"2222",
                 )
@@ -346,13 +282,7 @@ fn engine_anomalies_name_the_member() {
             "anomaly.unreadable-archive",
             "demo-1.0.tar.gz",
         ),
-        (
-            "empty file",
-            "demo-1.0.tar.gz",
-            Box::new(Vec::new),
-            "anomaly.unreadable-archive",
-            "demo-1.0.tar.gz",
-        ),
+        ("empty file", "demo-1.0.tar.gz", Box::new(Vec::new), "anomaly.unreadable-archive", "demo-1.0.tar.gz"),
         (
             "truncated tar.gz",
             "demo-1.0.tar.gz",
@@ -387,12 +317,7 @@ fn engine_anomalies_name_the_member() {
         (
             "tar duplicate names",
             "demo-1.0.tar.gz",
-            Box::new(|| {
-                tar_gz(&[
-                    T::File(b"demo-1.0/a.py", b"1"),
-                    T::File(b"demo-1.0/a.py", b"2"),
-                ])
-            }),
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/a.py", b"1"), T::File(b"demo-1.0/a.py", b"2")])),
             "anomaly.duplicate-member",
             "demo-1.0/a.py",
         ),
@@ -413,12 +338,7 @@ fn engine_anomalies_name_the_member() {
         (
             "sdist with ELF binary",
             "demo-1.0.tar.gz",
-            Box::new(|| {
-                tar_gz(&[T::File(
-                    b"demo-1.0/bin/helper",
-                    b"\x7fELF\x02\x01\x01\0\0\0\0\0",
-                )])
-            }),
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/bin/helper", b"\x7fELF\x02\x01\x01\0\0\0\0\0")])),
             "anomaly.native-binary-in-sdist",
             "demo-1.0/bin/helper",
         ),
@@ -432,24 +352,14 @@ fn engine_anomalies_name_the_member() {
         (
             "METADATA name mismatch",
             "demo-1.0-py3-none-any.whl",
-            Box::new(|| {
-                zip_of(&[(
-                    "demo-1.0.dist-info/METADATA",
-                    &wheel_metadata("other", "1.0"),
-                )])
-            }),
+            Box::new(|| zip_of(&[("demo-1.0.dist-info/METADATA", &wheel_metadata("other", "1.0"))])),
             "metadata.filename-mismatch",
             "demo-1.0.dist-info/METADATA",
         ),
         (
             "METADATA version mismatch",
             "demo-1.0-py3-none-any.whl",
-            Box::new(|| {
-                zip_of(&[(
-                    "demo-1.0.dist-info/METADATA",
-                    &wheel_metadata("demo", "1.0.1"),
-                )])
-            }),
+            Box::new(|| zip_of(&[("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0.1"))])),
             "metadata.filename-mismatch",
             "demo-1.0.dist-info/METADATA",
         ),
@@ -464,57 +374,30 @@ fn engine_anomalies_name_the_member() {
     let (scanner, _) = test_scanner(Limits::default());
     for (case, filename, build, id, path) in cases {
         let r = scan_bytes(&scanner, filename, &build());
-        assert!(
-            paths(&r, id).iter().any(|p| p == path),
-            "{case}: want {id} at {path}, got {:#?}",
-            r.findings
-        );
+        assert!(paths(&r, id).iter().any(|p| p == path), "{case}: want {id} at {path}, got {:#?}", r.findings);
         let f = r.findings.iter().find(|f| f.detector == id).unwrap();
-        assert!(
-            f.message.contains(path),
-            "{case}: message names the member: {}",
-            f.message
-        );
+        assert!(f.message.contains(path), "{case}: message names the member: {}", f.message);
     }
 }
 
 #[test]
 fn zip_symlink_is_a_link_finding() {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    w.add_symlink(
-        "demo/link",
-        "/etc/passwd",
-        zip::write::SimpleFileOptions::default(),
-    )
-    .unwrap();
+    w.add_symlink("demo/link", "/etc/passwd", zip::write::SimpleFileOptions::default()).unwrap();
     let bytes = w.finish().unwrap().into_inner();
     let (scanner, _) = test_scanner(Limits::default());
     let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
-    let f = r
-        .findings
-        .iter()
-        .find(|f| f.detector == "anomaly.tar-link")
-        .expect("link finding");
+    let f = r.findings.iter().find(|f| f.detector == "anomaly.tar-link").expect("link finding");
     assert_eq!(f.evidence[0].path, "demo/link");
-    assert_eq!(
-        f.evidence[0].snippet.as_deref(),
-        Some("symbolic link to /etc/passwd")
-    );
+    assert_eq!(f.evidence[0].snippet.as_deref(), Some("symbolic link to /etc/passwd"));
 }
 
 #[test]
 fn matching_metadata_is_not_a_mismatch() {
     let (scanner, _) = test_scanner(Limits::default());
-    let bytes = zip_of(&[(
-        "Demo_Pkg-1.0.dist-info/METADATA",
-        &wheel_metadata("demo.pkg", "1.0.0"),
-    )]);
+    let bytes = zip_of(&[("Demo_Pkg-1.0.dist-info/METADATA", &wheel_metadata("demo.pkg", "1.0.0"))]);
     let r = scan_bytes(&scanner, "Demo_Pkg-1.0-py3-none-any.whl", &bytes);
-    assert_eq!(
-        ids(&r),
-        ["metadata.test-summary"],
-        "only the package detector reports"
-    );
+    assert_eq!(ids(&r), ["metadata.test-summary"], "only the package detector reports");
 }
 
 #[test]
@@ -528,25 +411,10 @@ fn nested_wheel_in_sdist_is_scanned_one_level_deep() {
     ]);
     let (scanner, _) = test_scanner(Limits::default());
     let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
-    assert_eq!(
-        paths(&r, "execution.test-process"),
-        ["demo-1.0/vendor/inner-1.0-py3-none-any.whl!/inner/evil.py"]
-    );
-    assert_eq!(
-        paths(&r, "anomaly.nesting-too-deep"),
-        ["demo-1.0/vendor/deep.zip!/x-1.0-py3-none-any.whl"]
-    );
-    let pkg = &r
-        .findings
-        .iter()
-        .find(|f| f.detector == "metadata.test-summary")
-        .expect("PKG-INFO found")
-        .evidence[0];
-    assert_eq!(
-        pkg.snippet.as_deref(),
-        Some("a demo; 5 members"),
-        "members include nested ones"
-    );
+    assert_eq!(paths(&r, "execution.test-process"), ["demo-1.0/vendor/inner-1.0-py3-none-any.whl!/inner/evil.py"]);
+    assert_eq!(paths(&r, "anomaly.nesting-too-deep"), ["demo-1.0/vendor/deep.zip!/x-1.0-py3-none-any.whl"]);
+    let pkg = &r.findings.iter().find(|f| f.detector == "metadata.test-summary").expect("PKG-INFO found").evidence[0];
+    assert_eq!(pkg.snippet.as_deref(), Some("a demo; 5 members"), "members include nested ones");
 }
 
 #[test]
@@ -555,28 +423,14 @@ fn limits_are_findings_and_bound_what_is_read() {
     let cases: Vec<(&str, Limits, &str, &str)> = vec![
         (
             "member over size limit",
-            Limits {
-                max_member_bytes: 10_000,
-                ..Limits::default()
-            },
+            Limits { max_member_bytes: 10_000, ..Limits::default() },
             "anomaly.limit-exceeded",
             "demo/big.py",
         ),
-        (
-            "too many members",
-            Limits {
-                max_members: 1,
-                ..Limits::default()
-            },
-            "anomaly.limit-exceeded",
-            "",
-        ),
+        ("too many members", Limits { max_members: 1, ..Limits::default() }, "anomaly.limit-exceeded", ""),
         (
             "total over limit",
-            Limits {
-                max_total_bytes: 50_000,
-                ..Limits::default()
-            },
+            Limits { max_total_bytes: 50_000, ..Limits::default() },
             "anomaly.limit-exceeded",
             "demo/big.py",
         ),
@@ -585,11 +439,7 @@ fn limits_are_findings_and_bound_what_is_read() {
         let (scanner, _) = test_scanner(limits.clone());
         let bytes = zip_of(&[("demo/small.py", b"x = 1\n"), ("demo/big.py", &big)]);
         let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
-        assert!(
-            paths(&r, id).iter().any(|p| p == path),
-            "{case}: want {id} at {path:?}, got {:#?}",
-            r.findings
-        );
+        assert!(paths(&r, id).iter().any(|p| p == path), "{case}: want {id} at {path:?}, got {:#?}", r.findings);
         assert!(
             r.stats.uncompressed_bytes <= limits.max_total_bytes.min(limits.max_member_bytes * 2),
             "{case}: bounded read"
@@ -601,12 +451,7 @@ fn limits_are_findings_and_bound_what_is_read() {
 fn catalog_lists_engine_findings_first() {
     let ids: Vec<&str> = super::catalog().iter().map(|m| m.id).collect();
     assert_eq!(ids[0], "anomaly.unreadable-archive");
-    for id in [
-        "anomaly.path-traversal",
-        "anomaly.crc-mismatch",
-        "anomaly.archive-bomb",
-        "metadata.filename-mismatch",
-    ] {
+    for id in ["anomaly.path-traversal", "anomaly.crc-mismatch", "anomaly.archive-bomb", "metadata.filename-mismatch"] {
         assert!(ids.contains(&id), "{id}");
     }
 }

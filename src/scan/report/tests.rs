@@ -7,13 +7,9 @@ use crate::scan::tests::{scan_bytes, tar_gz, test_scanner, zip_of, T};
 use crate::scan::{anomaly, Limits, SCANNER_VERSION};
 
 fn crafted_report() -> ScanReport {
-    let metadata =
-        b"Metadata-Version: 2.1\nName: other-name\nVersion: 1.0\nSummary: demo package\n\nbody\n";
+    let metadata = b"Metadata-Version: 2.1\nName: other-name\nVersion: 1.0\nSummary: demo package\n\nbody\n";
     let bytes = zip_of(&[
-        (
-            "demo/__init__.py",
-            b"import subprocess\n\ndef run():\n    return subprocess.check_output(['id'])\n",
-        ),
+        ("demo/__init__.py", b"import subprocess\n\ndef run():\n    return subprocess.check_output(['id'])\n"),
         ("demo/tests/test_run.py", b"import subprocess  # in tests\n"),
         ("../escape.pth", b"import os\n"),
         ("demo-1.0.dist-info/METADATA", metadata),
@@ -54,14 +50,8 @@ fn format_names_parse() {
 #[test]
 fn text_report_snapshot() {
     let text = render_text(&crafted_report(), Some(&verdict()));
-    for must in [
-        "Verdict: BLOCK",
-        "execution (1)",
-        "metadata (2)",
-        "anomaly (1)",
-        "demo/__init__.py:4:",
-        "Next steps",
-    ] {
+    for must in ["Verdict: BLOCK", "execution (1)", "metadata (2)", "anomaly (1)", "demo/__init__.py:4:", "Next steps"]
+    {
         assert!(text.contains(must), "text report shows {must:?}:\n{text}");
     }
     insta::assert_snapshot!("text_report", stable(&text));
@@ -71,10 +61,7 @@ fn text_report_snapshot() {
 fn clean_text_report_says_so() {
     let bytes = zip_of(&[("demo-1.0.dist-info/METADATA", b"Name: demo\nVersion: 1.0\n")]);
     let scanner = crate::scan::Scanner::with_detectors(Limits::default(), vec![]);
-    let text = render_text(
-        &scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes),
-        None,
-    );
+    let text = render_text(&scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes), None);
     assert!(text.contains("No behaviours or issues found."), "{text}");
     assert!(!text.contains("Verdict"), "no verdict given, none shown");
 }
@@ -95,31 +82,16 @@ fn unreadable_report() -> ScanReport {
 
 #[test]
 fn sarif_output_is_structurally_valid_with_locations_inside_the_artifact() {
-    let log: Value =
-        serde_json::from_str(&render_sarif(&[crafted_report()])).expect("SARIF is JSON");
+    let log: Value = serde_json::from_str(&render_sarif(&[crafted_report()])).expect("SARIF is JSON");
     check_sarif(&log);
     let results = log["runs"][0]["results"].as_array().unwrap();
-    let exec = results
-        .iter()
-        .find(|r| r["ruleId"] == "execution.test-process")
-        .expect("detector result");
+    let exec = results.iter().find(|r| r["ruleId"] == "execution.test-process").expect("detector result");
     let loc = &exec["locations"][0]["physicalLocation"];
-    assert_eq!(
-        loc["artifactLocation"]["uri"],
-        "demo-1.0-py3-none-any.whl/demo/__init__.py"
-    );
+    assert_eq!(loc["artifactLocation"]["uri"], "demo-1.0-py3-none-any.whl/demo/__init__.py");
     assert_eq!(loc["region"]["startLine"], 1);
-    let rules = log["runs"][0]["tool"]["driver"]["rules"]
-        .as_array()
-        .unwrap();
-    assert!(
-        rules.iter().any(|r| r["id"] == "anomaly.path-traversal"),
-        "engine rules come from the catalog"
-    );
-    let trav = results
-        .iter()
-        .find(|r| r["ruleId"] == "anomaly.path-traversal")
-        .expect("traversal result");
+    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "anomaly.path-traversal"), "engine rules come from the catalog");
+    let trav = results.iter().find(|r| r["ruleId"] == "anomaly.path-traversal").expect("traversal result");
     assert_eq!(
         trav["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "demo-1.0-py3-none-any.whl/../escape.pth"
@@ -131,9 +103,7 @@ fn sarif_output_is_structurally_valid_with_locations_inside_the_artifact() {
 /// so the test needs no network and no schema crate.
 fn check_sarif(log: &Value) {
     assert_eq!(log["version"], "2.1.0");
-    assert!(log["$schema"]
-        .as_str()
-        .is_some_and(|s| s.contains("sarif-2.1.0")));
+    assert!(log["$schema"].as_str().is_some_and(|s| s.contains("sarif-2.1.0")));
     let runs = log["runs"].as_array().expect("runs is an array");
     assert!(!runs.is_empty());
     for run in runs {
@@ -145,10 +115,7 @@ fn check_sarif(log: &Value) {
             for key in ["shortDescription", "fullDescription"] {
                 assert!(rule[key]["text"].is_string(), "rule.{key}.text: {rule}");
             }
-            assert!(
-                is_level(&rule["defaultConfiguration"]["level"]),
-                "rule level: {rule}"
-            );
+            assert!(is_level(&rule["defaultConfiguration"]["level"]), "rule level: {rule}");
         }
         for result in run["results"].as_array().expect("results array") {
             check_result(result, rules);
@@ -161,12 +128,7 @@ fn is_level(v: &Value) -> bool {
 }
 
 fn check_result(result: &Value, rules: &[Value]) {
-    assert!(
-        result["message"]["text"]
-            .as_str()
-            .is_some_and(|t| !t.is_empty()),
-        "message.text: {result}"
-    );
+    assert!(result["message"]["text"].as_str().is_some_and(|t| !t.is_empty()), "message.text: {result}");
     let id = result["ruleId"].as_str().expect("ruleId");
     let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
     assert_eq!(rules[index]["id"], id, "ruleIndex points at the rule");
@@ -174,15 +136,9 @@ fn check_result(result: &Value, rules: &[Value]) {
     for loc in result["locations"].as_array().expect("locations array") {
         let phys = &loc["physicalLocation"];
         let uri = phys["artifactLocation"]["uri"].as_str().expect("uri");
-        assert!(
-            !uri.contains(' ') && !uri.starts_with('/'),
-            "relative, encoded uri: {uri}"
-        );
+        assert!(!uri.contains(' ') && !uri.starts_with('/'), "relative, encoded uri: {uri}");
         if let Some(region) = phys.get("region") {
-            assert!(
-                region["startLine"].as_u64().is_some_and(|l| l >= 1),
-                "startLine >= 1"
-            );
+            assert!(region["startLine"].as_u64().is_some_and(|l| l >= 1), "startLine >= 1");
             if let Some(c) = region.get("startColumn") {
                 assert!(c.as_u64().is_some_and(|c| c >= 1), "startColumn >= 1");
             }
@@ -192,15 +148,11 @@ fn check_result(result: &Value, rules: &[Value]) {
 
 #[test]
 fn json_follows_its_schema() {
-    let schema: Value = serde_json::from_str(include_str!("../../../docs/scan-report.schema.json"))
-        .expect("schema is JSON");
-    let report: Value =
-        serde_json::from_str(&render_json(&crafted_report())).expect("report is JSON");
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../docs/scan-report.schema.json")).expect("schema is JSON");
+    let report: Value = serde_json::from_str(&render_json(&crafted_report())).expect("report is JSON");
     assert_eq!(report["schema_version"], 1);
-    assert_eq!(
-        schema["properties"]["schema_version"]["const"], 1,
-        "schema and code agree on the version"
-    );
+    assert_eq!(schema["properties"]["schema_version"]["const"], 1, "schema and code agree on the version");
     check_object(&report, &schema, &schema, "report");
     let back: ScanReport = serde_json::from_value(report).expect("round-trips into ScanReport");
     assert_eq!(back.findings.len(), crafted_report().findings.len());
@@ -222,25 +174,16 @@ fn check_object(v: &Value, s: &Value, root: &Value, at: &str) {
         _ => vec![],
     };
     if !types.is_empty() {
-        assert!(
-            types.iter().any(|t| type_matches(v, t)),
-            "{at}: {v} is not {types:?}"
-        );
+        assert!(types.iter().any(|t| type_matches(v, t)), "{at}: {v} is not {types:?}");
     }
     if let (Some(obj), Some(props)) = (v.as_object(), s["properties"].as_object()) {
         for req in s["required"].as_array().into_iter().flatten() {
-            assert!(
-                obj.contains_key(req.as_str().unwrap()),
-                "{at}: missing {req}"
-            );
+            assert!(obj.contains_key(req.as_str().unwrap()), "{at}: missing {req}");
         }
         for (k, val) in obj {
             match props.get(k) {
                 Some(ps) => check_object(val, ps, root, &format!("{at}.{k}")),
-                None => assert!(
-                    s["additionalProperties"] != false,
-                    "{at}: unexpected key {k}"
-                ),
+                None => assert!(s["additionalProperties"] != false, "{at}: unexpected key {k}"),
             }
         }
     }
