@@ -427,7 +427,7 @@ fn limits_are_findings_and_bound_what_is_read() {
             "anomaly.limit-exceeded",
             "demo/big.py",
         ),
-        ("too many members", Limits { max_members: 1, ..Limits::default() }, "anomaly.limit-exceeded", ""),
+        ("too many members", Limits { max_members: 1, ..Limits::default() }, "anomaly.limit-exceeded", "demo/big.py"),
         (
             "total over limit",
             Limits { max_total_bytes: 50_000, ..Limits::default() },
