@@ -534,3 +534,73 @@ fn damaged_archives_never_panic_and_never_look_clean() {
         assert!(damaged > original.len() / 2, "{filename}: most damage is reported ({damaged}/{})", original.len());
     }
 }
+
+/// A wheel over `PARALLEL_MIN_BYTES`: an incompressible blob plus many text members.
+fn large_wheel() -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..(3 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let texts: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| (format!("demo/m{i:03}.py"), format!("x = {i}\nimport subprocess  # {i}\n").into_bytes()))
+        .collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![("demo/blob.bin", &noise)];
+    entries.extend(texts.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    entries.push(("demo-1.0.dist-info/METADATA", b"Name: demo\nVersion: 1.0\nSummary: big\n"));
+    zip_of(&entries)
+}
+
+#[test]
+fn threads_do_not_change_the_report() {
+    let bytes = large_wheel();
+    assert!(bytes.len() as u64 >= super::PARALLEL_MIN_BYTES, "the parallel path is taken");
+    let (one, _) = test_scanner(Limits::default());
+    let (four, calls) = test_scanner(Limits::default());
+    let (one, four) = (one.with_threads(1), four.with_threads(4));
+    let a = scan_bytes(&one, "demo-1.0-py3-none-any.whl", &bytes);
+    let b = scan_bytes(&four, "demo-1.0-py3-none-any.whl", &bytes);
+    assert_eq!(calls.load(Ordering::Relaxed), 200, "every text member with the literal was scanned once");
+    assert_eq!(a.findings, b.findings);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(paths(&b, "execution.test-process")[0], "demo/m000.py", "walk order kept");
+    assert_eq!(
+        b.findings[0].message,
+        "creates a process in demo/m000.py:2 (runtime) [subprocess], and 199 more locations"
+    );
+}
+
+static PANICS: DetectorMeta = DetectorMeta {
+    id: "execution.test-panics",
+    title: "Panics.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Test detector that panics.",
+};
+
+struct PanicDetector;
+
+impl Detector for PanicDetector {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PANICS
+    }
+    fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
+        if file.path.ends_with("m100.py") {
+            panic!("detector bug");
+        }
+    }
+}
+
+#[test]
+fn a_detector_panic_on_a_worker_reaches_the_caller_without_deadlock() {
+    let bytes = large_wheel();
+    let scanner = Scanner::with_detectors(Limits::default(), vec![Box::new(PanicDetector)]).with_threads(2);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes)
+    }));
+    assert!(result.is_err(), "the panic is not swallowed (the gate fails closed on it)");
+}
