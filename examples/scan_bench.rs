@@ -43,11 +43,8 @@ fn main() {
         Scanner::new(Limits::default())
     }
     .with_threads(threads);
-    println!(
-        "{} file(s), {rounds} round(s), detectors: {}",
-        files.len(),
-        if synthetic { "synthetic" } else { "registered" }
-    );
+    let kind = if synthetic { "synthetic" } else { "registered" };
+    println!("{} file(s), {rounds} round(s), scan threads: {threads}, detectors: {kind}", files.len());
     run(&scanner, &files, rounds);
 }
 
