@@ -310,16 +310,9 @@ impl<'s> Collector<'s> {
         let (Some(project), Some(version)) = (project, version) else {
             return;
         };
+        // A wheel without METADATA is the `metadata.missing-metadata` detector's finding.
         let Some((path, text)) = self.core_metadata.clone() else {
-            let ev = Evidence {
-                path: self.filename.into(),
-                line: None,
-                column: None,
-                snippet: Some("no *.dist-info/METADATA in the wheel".into()),
-                indicator: None,
-                role: FileRole::Metadata,
-            };
-            return self.push(&anomaly::FILENAME_MISMATCH, ev);
+            return;
         };
         for (key, ours, same) in
             [("Name", project, names_match as fn(&str, &str) -> bool), ("Version", version, versions_match)]

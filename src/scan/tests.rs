@@ -406,13 +406,6 @@ fn engine_anomalies_name_the_member() {
             "metadata.filename-mismatch",
             "demo-1.0.dist-info/METADATA",
         ),
-        (
-            "wheel without METADATA",
-            "demo-1.0-py3-none-any.whl",
-            Box::new(|| zip_of(&[("demo/__init__.py", b"")])),
-            "metadata.filename-mismatch",
-            "demo-1.0-py3-none-any.whl",
-        ),
     ];
     let (scanner, _) = test_scanner(Limits::default());
     for (case, filename, build, id, path) in cases {
