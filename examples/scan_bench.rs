@@ -2,7 +2,10 @@
 //! (reading every member fully into one reused buffer and nothing else), on one
 //! thread, interleaved over several rounds in the same process.
 //!
-//!   cargo run --release --example scan_bench -- [--rounds N] [--synthetic] FILES...
+//!   cargo run --release --example scan_bench -- [--rounds N] [--threads N] [--synthetic] FILES...
+//!
+//! `--threads` (default 1) lets the scanner use worker threads on large artifacts;
+//! the floor is always one thread, so the default compares like with like.
 //!
 //! `--synthetic` registers a handful of bench-only detectors with common literals,
 //! so the figure includes prefilter hits and detector dispatch; without it the
@@ -18,30 +21,30 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let mut rounds = 3;
+    let mut threads = 1;
     let mut synthetic = false;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(3),
+            "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
             "--synthetic" => synthetic = true,
             _ => files.push(a.into()),
         }
     }
     if files.is_empty() {
-        eprintln!("usage: scan_bench [--rounds N] [--synthetic] FILES...");
+        eprintln!("usage: scan_bench [--rounds N] [--threads N] [--synthetic] FILES...");
         std::process::exit(2);
     }
     let scanner = if synthetic {
         Scanner::with_detectors(Limits::default(), synthetic_detectors())
     } else {
         Scanner::new(Limits::default())
-    };
-    println!(
-        "{} file(s), {rounds} round(s), detectors: {}",
-        files.len(),
-        if synthetic { "synthetic" } else { "registered" }
-    );
+    }
+    .with_threads(threads);
+    let kind = if synthetic { "synthetic" } else { "registered" };
+    println!("{} file(s), {rounds} round(s), scan threads: {threads}, detectors: {kind}", files.len());
     run(&scanner, &files, rounds);
 }
 

@@ -145,7 +145,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
         }
         let start = self.total;
         for i in 0..zip.len() {
-            if self.stopped || !self.count_member(prefix) {
+            if self.stopped {
+                break;
+            }
+            if !self.count_member() {
+                self.member_limit(&format!("{prefix}{}", zip.name_for_index(i).unwrap_or("?")));
                 break;
             }
             self.zip_member(&mut zip, i, prefix, depth);
@@ -211,7 +215,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 self.visitor.anomaly(&anomaly::BOMB, name, detail);
             }
             (Some(_), _) => {
-                self.limit_exceeded(name, &format!("more than {} uncompressed bytes", self.limits.max_total_bytes))
+                let max = self.limits.max_total_bytes;
+                self.limit_exceeded(name, &format!("more than {max} uncompressed bytes in all; the rest"))
             }
             (None, Some(e)) => self.unreadable(name, &e.to_string()),
             (None, None) => {}
@@ -255,8 +260,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 self.visitor.anomaly(&anomaly::LINK, path, format!("{what} link to {target}"));
             }
             T::Regular | T::Continuous | T::GNUSparse => {
-                if !self.count_member(path) {
-                    return;
+                if !self.count_member() {
+                    return self.member_limit(path);
                 }
                 let mut buf = self.take_buf(depth);
                 let result = self.read_member(entry, None, &mut buf);
@@ -268,17 +273,20 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     // ---- shared per-member logic ----
 
-    /// Counts one more member; false (after reporting once) when the count limit is hit.
-    fn count_member(&mut self, where_: &str) -> bool {
+    /// Counts one more member; false when that passes the member-count limit.
+    fn count_member(&mut self) -> bool {
         self.members += 1;
         if self.members > self.limits.max_members {
             self.members -= 1;
-            self.stopped = true;
-            let detail = format!("more than {} members; the rest were not scanned", self.limits.max_members);
-            self.visitor.anomaly(&anomaly::LIMIT, where_.trim_end_matches("!/"), detail);
             return false;
         }
         true
+    }
+
+    /// Reports the member-count limit at the first member left unscanned, and stops the walk.
+    fn member_limit(&mut self, first_unscanned: &str) {
+        let max = self.limits.max_members;
+        self.limit_exceeded(first_unscanned, &format!("more than {max} members; this one and those after it"));
     }
 
     /// Reports non-UTF-8 and traversal names; returns the display path.
@@ -372,16 +380,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
                     format!("member is larger than {} bytes; only the first {read} were scanned", l.max_member_bytes);
                 self.visitor.anomaly(&anomaly::LIMIT, path, detail)
             }
-            Stop::TotalLimit => {
-                self.stopped = true;
-                self.limit_exceeded(path, &format!("more than {} uncompressed bytes", l.max_total_bytes))
-            }
+            Stop::TotalLimit => self
+                .limit_exceeded(path, &format!("more than {} uncompressed bytes in all; the rest", l.max_total_bytes)),
         }
     }
 
     fn limit_exceeded(&mut self, path: &str, what: &str) {
         self.stopped = true;
-        self.visitor.anomaly(&anomaly::LIMIT, path, format!("{what}; the rest was not scanned"));
+        self.visitor.anomaly(&anomaly::LIMIT, path, format!("{what} were not scanned"));
     }
 
     fn nested(&mut self, path: &str, data: &[u8], depth: u32) {

@@ -90,11 +90,14 @@ fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
     msg
 }
 
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+/// At most `max` characters on one line: control characters become spaces, cut text ends in `…`.
+pub fn clip(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if s.chars().nth(max).is_some() {
+        out.pop();
+        out.push('…');
     }
+    out
 }
 
 /// "Creates a process." → "creates a process" (acronyms such as "URLs" kept).

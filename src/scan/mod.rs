@@ -3,8 +3,9 @@
 //!
 //! Owns: archive walking with limits (`archive`), file-role classification
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
-//! hits into findings (`findings`), the engine's own findings (`anomaly`) and the
-//! report formats (`report`).
+//! hits into findings (`findings`), the engine's own findings (`anomaly`), text
+//! scanning on worker threads for large artifacts (`parallel`) and the report
+//! formats (`report`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
 
@@ -14,6 +15,7 @@ pub mod detector;
 pub mod detectors;
 pub mod engine;
 pub mod findings;
+pub mod parallel;
 pub mod report;
 pub mod roles;
 
@@ -89,15 +91,21 @@ pub struct ScanReport {
     pub stats: ScanStats,
 }
 
+/// Artifacts smaller than this are always scanned on one thread: below it, starting
+/// workers costs more than it saves.
+pub const PARALLEL_MIN_BYTES: u64 = 2 << 20;
+
 /// A configured scanner. Cheap to share across threads; build it once.
 pub struct Scanner {
     pub limits: Limits,
+    /// Threads scanning the text of one large artifact (1: everything on the calling thread).
+    pub threads: usize,
     detectors: Vec<Box<dyn Detector>>,
     prefilter: engine::Prefilter,
 }
 
 impl Scanner {
-    /// A scanner with every registered detector.
+    /// A scanner with every registered detector, using up to 4 threads for large artifacts.
     pub fn new(limits: Limits) -> Self {
         Self::with_detectors(limits, detectors::all())
     }
@@ -105,7 +113,14 @@ impl Scanner {
     /// A scanner with the given detectors (tests, benchmarks, embedding).
     pub fn with_detectors(limits: Limits, detectors: Vec<Box<dyn Detector>>) -> Self {
         let prefilter = engine::Prefilter::new(&detectors);
-        Scanner { limits, detectors, prefilter }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        Scanner { limits, threads, detectors, prefilter }
+    }
+
+    /// The same scanner with `threads` threads for large artifacts (1 disables them).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     /// Scan one artifact file. `filename` is the distribution filename (it names the
@@ -115,13 +130,32 @@ impl Scanner {
         let parsed = crate::model::parse_dist_filename(filename);
         let kind = parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other);
         let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
-        let collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
-        let mut walker = archive::Walker::new(&self.limits, collector);
-        walker.walk_file(path, filename);
-        let (members, bytes) = (walker.members, walker.total);
-        let mut collector = walker.visitor;
-        collector.finish(project.as_deref(), version.as_deref());
-        let counts = collector.counts;
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let walk = |offload: Option<&parallel::Offload<'_>>| {
+            let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
+            collector.offload = offload;
+            let mut walker = archive::Walker::new(&self.limits, collector);
+            walker.walk_file(path, filename);
+            let (members, bytes) = (walker.members, walker.total);
+            let mut collector = walker.visitor;
+            collector.finish(project.as_deref(), version.as_deref());
+            collector.into_outcome(members, bytes)
+        };
+        let outcome = if self.threads > 1 && size >= PARALLEL_MIN_BYTES && !self.detectors.is_empty() {
+            let (mut outcome, tagged, counts) =
+                parallel::with_workers(&self.detectors, &self.prefilter, self.threads, |f| walk(Some(f)));
+            outcome.merge(tagged, counts);
+            outcome
+        } else {
+            walk(None)
+        };
+        let stats = ScanStats {
+            members: outcome.members,
+            uncompressed_bytes: outcome.bytes,
+            text_members: outcome.counts.text_members,
+            binary_members: outcome.counts.binary_members,
+            truncated_members: outcome.counts.truncated_members,
+        };
         ScanReport {
             schema_version: REPORT_SCHEMA_VERSION,
             scanner_version: SCANNER_VERSION.to_string(),
@@ -129,14 +163,8 @@ impl Scanner {
             kind,
             project,
             version,
-            findings: findings::group(collector.hits.hits),
-            stats: ScanStats {
-                members,
-                uncompressed_bytes: bytes,
-                text_members: counts.text_members,
-                binary_members: counts.binary_members,
-                truncated_members: counts.truncated_members,
-            },
+            findings: findings::group(outcome.into_hits()),
+            stats,
         }
     }
 }

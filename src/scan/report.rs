@@ -5,7 +5,7 @@
 //! the scanner found is what every format shows.
 
 use super::detector::DetectorMeta;
-use super::findings::{role_phrase, MAX_EVIDENCE};
+use super::findings::{clip, role_phrase, MAX_EVIDENCE};
 use super::ScanReport;
 use crate::model::{Category, Evidence, Finding, Severity, Verdict};
 use serde_json::{json, Value};
@@ -202,16 +202,6 @@ fn step_for(cat: Category) -> &'static str {
         Category::Hunting => "look at who publishes the package (account, e-mail, history) before trusting it.",
         Category::Vulnerability => "upgrade to a fixed version, or accept the risk in the policy with an expiry.",
     }
-}
-
-fn clip(s: &str, max: usize) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if clean.chars().count() <= max {
-        return clean;
-    }
-    let mut t: String = clean.chars().take(max - 1).collect();
-    t.push('…');
-    t
 }
 
 fn plural(n: usize) -> &'static str {

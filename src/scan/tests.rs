@@ -143,8 +143,21 @@ pub(super) enum T<'a> {
 
 /// A gzipped tar. Names are written raw (the tar crate would refuse `..`).
 pub(super) fn tar_gz(entries: &[T<'_>]) -> Vec<u8> {
-    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut b = tar::Builder::new(enc);
+    let tar = tar_of(entries);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&tar).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+fn tar_bz2(entries: &[T<'_>]) -> Vec<u8> {
+    let tar = tar_of(entries);
+    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    enc.write_all(&tar).expect("bzip2");
+    enc.finish().expect("bzip2")
+}
+
+fn tar_of(entries: &[T<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
     for e in entries {
         let (name, data, kind, link): (&[u8], &[u8], tar::EntryType, Option<&str>) = match e {
             T::File(n, d) => (n, d, tar::EntryType::Regular, None),
@@ -162,7 +175,16 @@ pub(super) fn tar_gz(entries: &[T<'_>]) -> Vec<u8> {
         h.set_cksum();
         b.append(&h, data).expect("append");
     }
-    b.into_inner().expect("tar").finish().expect("gzip")
+    b.into_inner().expect("tar")
+}
+
+/// The smallest thing `native_magic` calls PE: `MZ`, the `e_lfanew` pointer, `PE\0\0`.
+fn pe_stub() -> Vec<u8> {
+    let mut pe = vec![0u8; 0x48];
+    pe[..2].copy_from_slice(b"MZ");
+    pe[0x3c] = 0x40;
+    pe[0x40..0x44].copy_from_slice(b"PE\0\0");
+    pe
 }
 
 fn wheel_metadata(name: &str, version: &str) -> Vec<u8> {
@@ -350,6 +372,27 @@ fn engine_anomalies_name_the_member() {
             "demo-1.0/demo/_x.pyd",
         ),
         (
+            "tar.bz2 sdist with .so",
+            "demo-1.0.tar.bz2",
+            Box::new(|| tar_bz2(&[T::File(b"demo-1.0/demo/_x.so", b"\x7fELF\x02")])),
+            "anomaly.native-binary-in-sdist",
+            "demo-1.0/demo/_x.so",
+        ),
+        (
+            "zip sdist with a PE executable",
+            "demo-1.0.zip",
+            Box::new(|| zip_of(&[("demo-1.0/tools/run.exe", &pe_stub())])),
+            "anomaly.native-binary-in-sdist",
+            "demo-1.0/tools/run.exe",
+        ),
+        (
+            "egg with traversal",
+            "demo-1.0-py3.11.egg",
+            Box::new(|| zip_of(&[("EGG-INFO/PKG-INFO", b"Name: demo\n"), ("../../x.py", b"x = 1\n")])),
+            "anomaly.path-traversal",
+            "../../x.py",
+        ),
+        (
             "METADATA name mismatch",
             "demo-1.0-py3-none-any.whl",
             Box::new(|| zip_of(&[("demo-1.0.dist-info/METADATA", &wheel_metadata("other", "1.0"))])),
@@ -362,13 +405,6 @@ fn engine_anomalies_name_the_member() {
             Box::new(|| zip_of(&[("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0.1"))])),
             "metadata.filename-mismatch",
             "demo-1.0.dist-info/METADATA",
-        ),
-        (
-            "wheel without METADATA",
-            "demo-1.0-py3-none-any.whl",
-            Box::new(|| zip_of(&[("demo/__init__.py", b"")])),
-            "metadata.filename-mismatch",
-            "demo-1.0-py3-none-any.whl",
         ),
     ];
     let (scanner, _) = test_scanner(Limits::default());
@@ -427,7 +463,7 @@ fn limits_are_findings_and_bound_what_is_read() {
             "anomaly.limit-exceeded",
             "demo/big.py",
         ),
-        ("too many members", Limits { max_members: 1, ..Limits::default() }, "anomaly.limit-exceeded", ""),
+        ("too many members", Limits { max_members: 1, ..Limits::default() }, "anomaly.limit-exceeded", "demo/big.py"),
         (
             "total over limit",
             Limits { max_total_bytes: 50_000, ..Limits::default() },
@@ -454,4 +490,110 @@ fn catalog_lists_engine_findings_first() {
     for id in ["anomaly.path-traversal", "anomaly.crc-mismatch", "anomaly.archive-bomb", "metadata.filename-mismatch"] {
         assert!(ids.contains(&id), "{id}");
     }
+}
+
+#[test]
+fn damaged_archives_never_panic_and_never_look_clean() {
+    let sources = [
+        ("demo-1.0-py3-none-any.whl", good_wheel()),
+        (
+            "demo-1.0.tar.gz",
+            tar_gz(&[
+                T::File(b"demo-1.0/setup.py", b"import subprocess\n"),
+                T::File(b"demo-1.0/PKG-INFO", b"Name: demo\n"),
+            ]),
+        ),
+    ];
+    let (scanner, _) = test_scanner(Limits::default());
+    for (filename, original) in sources {
+        let mut damaged = 0;
+        for i in 0..original.len() {
+            // Deterministic damage: flip one byte, or cut the archive short.
+            let bytes = if i % 2 == 0 {
+                let mut b = original.clone();
+                b[i] ^= 0x5a;
+                b
+            } else {
+                original[..i].to_vec()
+            };
+            let r = scan_bytes(&scanner, filename, &bytes);
+            let flagged =
+                r.findings.iter().any(|f| f.category == Category::Anomaly || f.category == Category::Metadata);
+            damaged += usize::from(flagged);
+            if i % 2 == 1 {
+                assert!(flagged, "{filename} cut at {i} bytes must not look clean: {:#?}", r.findings);
+            }
+        }
+        assert!(damaged > original.len() / 2, "{filename}: most damage is reported ({damaged}/{})", original.len());
+    }
+}
+
+/// A wheel over `PARALLEL_MIN_BYTES`: an incompressible blob plus many text members.
+fn large_wheel() -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..(3 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let texts: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| (format!("demo/m{i:03}.py"), format!("x = {i}\nimport subprocess  # {i}\n").into_bytes()))
+        .collect();
+    let mut entries: Vec<(&str, &[u8])> = vec![("demo/blob.bin", &noise)];
+    entries.extend(texts.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    entries.push(("demo-1.0.dist-info/METADATA", b"Name: demo\nVersion: 1.0\nSummary: big\n"));
+    zip_of(&entries)
+}
+
+#[test]
+fn threads_do_not_change_the_report() {
+    let bytes = large_wheel();
+    assert!(bytes.len() as u64 >= super::PARALLEL_MIN_BYTES, "the parallel path is taken");
+    let (one, _) = test_scanner(Limits::default());
+    let (four, calls) = test_scanner(Limits::default());
+    let (one, four) = (one.with_threads(1), four.with_threads(4));
+    let a = scan_bytes(&one, "demo-1.0-py3-none-any.whl", &bytes);
+    let b = scan_bytes(&four, "demo-1.0-py3-none-any.whl", &bytes);
+    assert_eq!(calls.load(Ordering::Relaxed), 200, "every text member with the literal was scanned once");
+    assert_eq!(a.findings, b.findings);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(paths(&b, "execution.test-process")[0], "demo/m000.py", "walk order kept");
+    assert_eq!(
+        b.findings[0].message,
+        "creates a process in demo/m000.py:2 (runtime) [subprocess], and 199 more locations"
+    );
+}
+
+static PANICS: DetectorMeta = DetectorMeta {
+    id: "execution.test-panics",
+    title: "Panics.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Test detector that panics.",
+};
+
+struct PanicDetector;
+
+impl Detector for PanicDetector {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PANICS
+    }
+    fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
+        if file.path.ends_with("m100.py") {
+            panic!("detector bug");
+        }
+    }
+}
+
+#[test]
+fn a_detector_panic_on_a_worker_reaches_the_caller_without_deadlock() {
+    let bytes = large_wheel();
+    let scanner = Scanner::with_detectors(Limits::default(), vec![Box::new(PanicDetector)]).with_threads(2);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes)
+    }));
+    assert!(result.is_err(), "the panic is not swallowed (the gate fails closed on it)");
 }
