@@ -56,11 +56,7 @@ pub fn encoded_kind(body: &str) -> Option<&'static str> {
 /// Wrapped encoders emit lines of one fixed width (the last may be shorter);
 /// word lists one per line do not.
 fn uniform_lines(body: &str) -> bool {
-    let lens: Vec<usize> = body
-        .lines()
-        .map(|l| l.trim().len())
-        .filter(|&l| l > 0)
-        .collect();
+    let lens: Vec<usize> = body.lines().map(|l| l.trim().len()).filter(|&l| l > 0).collect();
     let Some((_, head)) = lens.split_last() else {
         return false;
     };
@@ -140,27 +136,17 @@ mod tests {
 
     static ONE_PER_LINE: LazyLock<String> = LazyLock::new(|| {
         let words: String = (0..300)
-            .map(|i| {
-                format!(
-                    "opcode{}x{}\n",
-                    i * 7919 % 1000,
-                    "abcdefgh".get(..i % 8).unwrap_or("")
-                )
-            })
+            .map(|i| format!("opcode{}x{}\n", i * 7919 % 1000, "abcdefgh".get(..i % 8).unwrap_or("")))
             .collect();
         format!("OPCODES = set(\x27\x27\x27\n{words}\x27\x27\x27.split())\n")
     });
     static WRAPPED: LazyLock<String> = LazyLock::new(|| {
         let line: String = (0..76u32)
             .map(|i| {
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                    [(i * 11 % 64) as usize] as char
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(i * 11 % 64) as usize] as char
             })
             .collect();
-        format!(
-            "BLOB = \x27\x27\x27\n{}\x27\x27\x27\n",
-            format!("{line}\n").repeat(16)
-        )
+        format!("BLOB = \x27\x27\x27\n{}\x27\x27\x27\n", format!("{line}\n").repeat(16))
     });
 
     #[test]
@@ -177,27 +163,9 @@ mod tests {
                 ("below threshold", "pkg/a.py", Runtime, SHORT.as_str(), None),
                 ("tests", "pkg/tests/test_a.py", Runtime, B64.as_str(), None),
                 ("data file", "pkg/data.json", Runtime, B64.as_str(), None),
-                (
-                    "word list in triple quotes",
-                    "pkg/lexer.py",
-                    Runtime,
-                    WORDS.as_str(),
-                    None,
-                ),
-                (
-                    "one word per line",
-                    "pkg/builtins.py",
-                    Runtime,
-                    ONE_PER_LINE.as_str(),
-                    None,
-                ),
-                (
-                    "wrapped base64",
-                    "pkg/blob.py",
-                    Runtime,
-                    WRAPPED.as_str(),
-                    Some((1, "1216 chars base64", Low)),
-                ),
+                ("word list in triple quotes", "pkg/lexer.py", Runtime, WORDS.as_str(), None),
+                ("one word per line", "pkg/builtins.py", Runtime, ONE_PER_LINE.as_str(), None),
+                ("wrapped base64", "pkg/blob.py", Runtime, WRAPPED.as_str(), Some((1, "1216 chars base64", Low))),
             ],
         );
     }

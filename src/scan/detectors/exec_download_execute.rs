@@ -32,10 +32,8 @@ static PIPE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)",
-    )
-    .expect("run saved")
+    Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
+        .expect("run saved")
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
@@ -69,36 +67,18 @@ impl Detector for DownloadExecute {
             return;
         }
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
-        let sev = Some(if test {
-            Severity::High
-        } else {
-            Severity::Critical
-        });
+        let sev = Some(if test { Severity::High } else { Severity::Critical });
         let src = Source::new(file);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: sev,
-                        evidence: pysrc::evidence(file, off, ind),
-                    },
-                );
+                hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
             }
         };
         for m in PIPE.find_iter(file.text) {
             if !src.python || src.kind_at(m.start()) == Kind::Str {
-                push(
-                    hits,
-                    m.start(),
-                    m.as_str()
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .trim_end_matches('('),
-                );
+                push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
             }
         }
         if !src.python {
@@ -116,41 +96,22 @@ impl Detector for DownloadExecute {
         let saves: Vec<(usize, bool)> = FETCH_API
             .find_iter(file.text)
             .map(|m| (m.start(), true))
-            .chain(
-                file.text
-                    .match_indices("urlretrieve")
-                    .map(|(i, _)| (i, false)),
-            )
+            .chain(file.text.match_indices("urlretrieve").map(|(i, _)| (i, false)))
             .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
-                COMMAND
-                    .find_iter(file.text)
-                    .map(|m| (m.start(), false))
-                    .filter(|&(o, _)| src.kind_at(o) == Kind::Str),
+                COMMAND.find_iter(file.text).map(|m| (m.start(), false)).filter(|&(o, _)| src.kind_at(o) == Kind::Str),
             )
             .collect();
         if saves.is_empty() {
             return;
         }
-        let mut runs: Vec<(usize, String)> = sinks::find(&src, &[SinkKind::Process])
-            .into_iter()
-            .map(|s| (s.offset, s.name.to_string()))
-            .collect();
+        let mut runs: Vec<(usize, String)> =
+            sinks::find(&src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
         runs.extend(
             RUN_SAVED
                 .find_iter(file.text)
                 .filter(|m| src.is_code(m.start()))
-                .map(|m| {
-                    (
-                        m.start(),
-                        m.as_str()
-                            .split('(')
-                            .next()
-                            .unwrap_or("")
-                            .trim()
-                            .to_string(),
-                    )
-                }),
+                .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
         );
         runs.sort();
         if runs.is_empty() {
@@ -159,11 +120,8 @@ impl Detector for DownloadExecute {
         // Computed once per file: line starts, function/class starts and writes in code.
         let lines = pysrc::Lines::new(file.text);
         let line = |o: usize| lines.line(o);
-        let blocks: Vec<usize> = NEW_BLOCK
-            .find_iter(file.text)
-            .map(|m| m.end() - 1)
-            .filter(|&o| src.is_code(o))
-            .collect();
+        let blocks: Vec<usize> =
+            NEW_BLOCK.find_iter(file.text).map(|m| m.end() - 1).filter(|&o| src.is_code(o)).collect();
         let writes: Vec<usize> = super::net_downloads_file::WRITE
             .find_iter(file.text)
             .map(|m| m.start())
@@ -221,10 +179,6 @@ mod tests {
         );
     }
 
-    static FAR: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n",
-            "x = 1\n".repeat(40)
-        )
-    });
+    static FAR: LazyLock<String> =
+        LazyLock::new(|| format!("r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n", "x = 1\n".repeat(40)));
 }

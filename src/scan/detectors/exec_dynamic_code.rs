@@ -17,7 +17,8 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
-    description: "exec/eval of values built at run time runs code that is not visible in the package and cannot be reviewed.",
+    description:
+        "exec/eval of values built at run time runs code that is not visible in the package and cannot be reviewed.",
 };
 
 static CALL: LazyLock<Regex> = LazyLock::new(|| {
@@ -60,33 +61,19 @@ impl Detector for DynamicCode {
         &["exec", "eval", "compile("]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python
-            || file.role == FileRole::TestOrDocs
-            || pysrc::looks_like_test_path(file.path)
-        {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
         let src = Source::new(file);
-        let sev = Some(if file.role == FileRole::InstallTime {
-            Severity::High
-        } else {
-            Severity::Medium
-        });
+        let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
         for c in CALL.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
-            let name = c
-                .name("name")
-                .or(c.name("bname"))
-                .or(c.name("py2"))
-                .expect("group");
+            let name = c.name("name").or(c.name("bname")).or(c.name("py2")).expect("group");
             if !src.is_code(name.start())
-                || DEF.is_match(
-                    &file.text[pysrc::floor_char(file.text, name.start().saturating_sub(8))
-                        ..name.start()],
-                )
+                || DEF.is_match(&file.text[pysrc::floor_char(file.text, name.start().saturating_sub(8))..name.start()])
             {
                 continue;
             }
@@ -95,13 +82,7 @@ impl Detector for DynamicCode {
                 continue;
             }
             n += 1;
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, name.start(), name.as_str()),
-                },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
     }
 }
@@ -119,13 +100,7 @@ mod tests {
             &DynamicCode,
             META.id,
             &[
-                (
-                    "exec of a name",
-                    "pkg/a.py",
-                    Runtime,
-                    "code = get()\nexec(code)\n",
-                    Some((2, "exec", Medium)),
-                ),
+                ("exec of a name", "pkg/a.py", Runtime, "code = get()\nexec(code)\n", Some((2, "exec", Medium))),
                 (
                     "eval of concatenation in setup.py",
                     "setup.py",
@@ -140,20 +115,8 @@ mod tests {
                     "c = compile(open(p).read(), p, 'exec')\n",
                     Some((1, "compile", Medium)),
                 ),
-                (
-                    "f-string",
-                    "pkg/a.py",
-                    Runtime,
-                    "eval(f\"{a}+{b}\")\n",
-                    Some((1, "eval", Medium)),
-                ),
-                (
-                    "builtins.exec",
-                    "pkg/a.py",
-                    Runtime,
-                    "builtins.exec(s)\n",
-                    Some((1, "builtins.exec", Medium)),
-                ),
+                ("f-string", "pkg/a.py", Runtime, "eval(f\"{a}+{b}\")\n", Some((1, "eval", Medium))),
+                ("builtins.exec", "pkg/a.py", Runtime, "builtins.exec(s)\n", Some((1, "builtins.exec", Medium))),
                 (
                     "python 2 exec statement",
                     "pkg/a.py",
@@ -162,41 +125,11 @@ mod tests {
                     Some((2, "exec", Medium)),
                 ),
                 ("literal", "pkg/a.py", Runtime, "x = eval('1 + 1')\n", None),
-                (
-                    "method",
-                    "pkg/a.py",
-                    Runtime,
-                    "model.eval()\np = re.compile(r'x')\n",
-                    None,
-                ),
-                (
-                    "literal_eval",
-                    "pkg/a.py",
-                    Runtime,
-                    "ast.literal_eval(s)\n",
-                    None,
-                ),
-                (
-                    "definition",
-                    "pkg/a.py",
-                    Runtime,
-                    "def eval(self, x):\n    pass\n",
-                    None,
-                ),
-                (
-                    "in docstring",
-                    "pkg/a.py",
-                    Runtime,
-                    "\"\"\"Never exec(code).\"\"\"\n",
-                    None,
-                ),
-                (
-                    "tests",
-                    "pkg/tests/test_a.py",
-                    Runtime,
-                    "exec(code)\n",
-                    None,
-                ),
+                ("method", "pkg/a.py", Runtime, "model.eval()\np = re.compile(r'x')\n", None),
+                ("literal_eval", "pkg/a.py", Runtime, "ast.literal_eval(s)\n", None),
+                ("definition", "pkg/a.py", Runtime, "def eval(self, x):\n    pass\n", None),
+                ("in docstring", "pkg/a.py", Runtime, "\"\"\"Never exec(code).\"\"\"\n", None),
+                ("tests", "pkg/tests/test_a.py", Runtime, "exec(code)\n", None),
             ],
         );
     }

@@ -87,13 +87,7 @@ impl Detector for InstallHook {
             // An in-tree build backend runs the package's own code to build it.
             if let Some(off) = IN_TREE_BACKEND.find(file.text).map(|m| m.start()) {
                 let ev = pysrc::evidence(file, off, "in-tree build backend (backend-path)");
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: Some(Severity::Medium),
-                        evidence: ev,
-                    },
-                );
+                hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
             }
             return;
         }
@@ -190,8 +184,20 @@ mod tests {
                     "# cmdclass\nclass X(install):\n    pass\n",
                     None,
                 ),
-                ("in-tree backend", "x-1.0/pyproject.toml", Metadata, "[build-system]\nrequires = []\nbuild-backend = \x27backend\x27\nbackend-path = [\x27.\x27]\n", Some((4, "in-tree build backend (backend-path)", Medium))),
-                ("ordinary pyproject", "x-1.0/pyproject.toml", Metadata, "[build-system]\nrequires = [\x27setuptools\x27]\n# backend-path = [\x27.\x27] is not used here\n", None),
+                (
+                    "in-tree backend",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nrequires = []\nbuild-backend = \x27backend\x27\nbackend-path = [\x27.\x27]\n",
+                    Some((4, "in-tree build backend (backend-path)", Medium)),
+                ),
+                (
+                    "ordinary pyproject",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nrequires = [\x27setuptools\x27]\n# backend-path = [\x27.\x27] is not used here\n",
+                    None,
+                ),
             ],
         );
     }

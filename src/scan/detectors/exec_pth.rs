@@ -45,13 +45,7 @@ impl Detector for PthExec {
             // Imported by `site` at every start-up, like an executable .pth line.
             let mut ev = pysrc::evidence(file, 0, base.to_string());
             ev.line = Some(1);
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(Severity::High),
-                    evidence: ev,
-                },
-            );
+            hits.push(&META, Hit { severity: Some(Severity::High), evidence: ev });
             return;
         }
         if !lower.ends_with(".pth") {

@@ -178,7 +178,13 @@ mod tests {
                 ("in docstring", "pkg/a.py", Runtime, "\"\"\"Reads ~/.aws/credentials.\"\"\"\n", None),
                 ("in tests", "pkg/tests/test_a.py", Runtime, "p = '~/.ssh/id_rsa'\n", None),
                 ("login data as prose", "pkg/a.py", Runtime, "msg = 'Invalid login data supplied'\n", None),
-                ("key file names in a lexer table", "pkg/_mapping.py", Runtime, "F = (\x27id_ecdsa\x27, \x27id_ed25519\x27, \x27id_rsa\x27)\n", None),
+                (
+                    "key file names in a lexer table",
+                    "pkg/_mapping.py",
+                    Runtime,
+                    "F = (\x27id_ecdsa\x27, \x27id_ed25519\x27, \x27id_rsa\x27)\n",
+                    None,
+                ),
             ],
         );
     }

@@ -18,7 +18,8 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
-    description: "Autostart entries, scheduled jobs and rc-file edits keep malicious code running after the package is gone.",
+    description:
+        "Autostart entries, scheduled jobs and rc-file edits keep malicious code running after the package is gone.",
 };
 
 static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
@@ -29,9 +30,8 @@ static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("persist")
 });
-static WRITES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes")
-});
+static WRITES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes"));
 
 /// How far (in lines) a write may be from the rc/cron path it writes.
 const WRITE_WINDOW_LINES: usize = 5;
@@ -66,10 +66,8 @@ impl Detector for Persistence {
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if matches!(
-            file.role,
-            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
-        ) || pysrc::looks_like_test_path(file.path)
+        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
+            || pysrc::looks_like_test_path(file.path)
         {
             return;
         }
@@ -77,21 +75,14 @@ impl Detector for Persistence {
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
-        let writes: Vec<usize> = WRITES
-            .find_iter(file.text)
-            .filter(|m| live(m.start()))
-            .map(|m| line_of(m.start()))
-            .collect();
+        let writes: Vec<usize> =
+            WRITES.find_iter(file.text).filter(|m| live(m.start())).map(|m| line_of(m.start())).collect();
         // rc files, cron files and authorized_keys count only when written nearby.
         let written_near = |o: usize| {
             let l = line_of(o);
             writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
         };
-        let sev = Some(if file.role == FileRole::InstallTime {
-            Severity::Critical
-        } else {
-            Severity::High
-        });
+        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
         let mut n = 0;
         for c in PERSIST.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -102,19 +93,8 @@ impl Detector for Persistence {
                 continue;
             }
             n += 1;
-            let ind = m
-                .as_str()
-                .trim()
-                .trim_start_matches('|')
-                .trim()
-                .replace("\\\\", "\\");
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            let ind = m.as_str().trim().trim_start_matches('|').trim().replace("\\\\", "\\");
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
 }
@@ -126,12 +106,8 @@ mod tests {
     use FileRole::*;
     use Severity::*;
 
-    static FAR_WRITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "FILES = ['.bashrc', '.zshrc']\n{}out.write(x)\n",
-            "y = 1\n".repeat(20)
-        )
-    });
+    static FAR_WRITE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("FILES = ['.bashrc', '.zshrc']\n{}out.write(x)\n", "y = 1\n".repeat(20)));
 
     #[test]
     fn cases() {
@@ -139,17 +115,59 @@ mod tests {
             &Persistence,
             META.id,
             &[
-                ("run key", "pkg/a.py", Runtime, "k = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\nwinreg.SetValueEx(h, 'x', 0, 1, p)\n", Some((1, "CurrentVersion\\Run", High))),
-                ("crontab in setup.py", "setup.py", InstallTime, "os.system('(crontab -l; echo \"@reboot python x\") | crontab -')\n", Some((1, "crontab -l", Critical))),
-                ("bashrc append", "pkg/a.py", Runtime, "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write(line)\n", Some((1, ".bashrc", High))),
-                ("systemd user unit", "pkg/a.py", Runtime, "p = '~/.config/systemd/user/x.service'\n", Some((1, ".config/systemd/user", High))),
-                ("launch agent", "pkg/a.py", Runtime, "p = home + '/Library/LaunchAgents/com.x.plist'\n", Some((1, "Library/LaunchAgents", High))),
-                ("bashrc read only", "pkg/a.py", Runtime, "if os.path.exists('~/.bashrc'):\n    print('found')\n", None),
+                (
+                    "run key",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\nwinreg.SetValueEx(h, 'x', 0, 1, p)\n",
+                    Some((1, "CurrentVersion\\Run", High)),
+                ),
+                (
+                    "crontab in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "os.system('(crontab -l; echo \"@reboot python x\") | crontab -')\n",
+                    Some((1, "crontab -l", Critical)),
+                ),
+                (
+                    "bashrc append",
+                    "pkg/a.py",
+                    Runtime,
+                    "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write(line)\n",
+                    Some((1, ".bashrc", High)),
+                ),
+                (
+                    "systemd user unit",
+                    "pkg/a.py",
+                    Runtime,
+                    "p = '~/.config/systemd/user/x.service'\n",
+                    Some((1, ".config/systemd/user", High)),
+                ),
+                (
+                    "launch agent",
+                    "pkg/a.py",
+                    Runtime,
+                    "p = home + '/Library/LaunchAgents/com.x.plist'\n",
+                    Some((1, "Library/LaunchAgents", High)),
+                ),
+                (
+                    "bashrc read only",
+                    "pkg/a.py",
+                    Runtime,
+                    "if os.path.exists('~/.bashrc'):\n    print('found')\n",
+                    None,
+                ),
                 ("crontab as a word", "pkg/a.py", Runtime, "HELP = 'crontab syntax: five fields'\n", None),
                 ("docstring", "pkg/a.py", Runtime, "\"\"\"Add to crontab -e yourself.\"\"\"\n", None),
                 ("tests", "pkg/tests/test_x.py", Runtime, "k = 'CurrentVersion\\\\Run'\n", None),
                 ("rc file names in a list, write far away", "pkg/lexer.py", Runtime, FAR_WRITE.as_str(), None),
-                ("reading a cron file", "pkg/apt.py", Runtime, "ac = \x27/etc/cron.daily/apt\x27\nif os.path.exists(ac):\n    pass\n", None),
+                (
+                    "reading a cron file",
+                    "pkg/apt.py",
+                    Runtime,
+                    "ac = \x27/etc/cron.daily/apt\x27\nif os.path.exists(ac):\n    pass\n",
+                    None,
+                ),
             ],
         );
     }

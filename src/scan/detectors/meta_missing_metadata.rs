@@ -14,19 +14,13 @@ pub static META: DetectorMeta = DetectorMeta {
     title: "The package metadata names no author and no project links.",
     category: Category::Metadata,
     severity: Severity::Low,
-    description: "A package nobody signs and that links nowhere cannot be traced back to a maintainer or source repository.",
+    description:
+        "A package nobody signs and that links nowhere cannot be traced back to a maintainer or source repository.",
 };
 
 /// Header names that identify someone or somewhere (lowercase).
-const IDENTIFYING: &[&str] = &[
-    "author",
-    "author-email",
-    "maintainer",
-    "maintainer-email",
-    "home-page",
-    "project-url",
-    "download-url",
-];
+const IDENTIFYING: &[&str] =
+    &["author", "author-email", "maintainer", "maintainer-email", "home-page", "project-url", "download-url"];
 
 pub struct MissingMetadata;
 
@@ -45,20 +39,11 @@ impl Detector for MissingMetadata {
                 "no core metadata",
                 Some("no METADATA or PKG-INFO found".to_string()),
             );
-            hits.push(
-                &META,
-                Hit {
-                    severity: None,
-                    evidence: ev,
-                },
-            );
+            hits.push(&META, Hit { severity: None, evidence: ev });
             return;
         };
-        let identified = md
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .filter_map(|l| l.split_once(':'))
-            .any(|(k, v)| {
+        let identified =
+            md.lines().take_while(|l| !l.trim().is_empty()).filter_map(|l| l.split_once(':')).any(|(k, v)| {
                 IDENTIFYING.contains(&k.trim().to_ascii_lowercase().as_str())
                     && !matches!(v.trim(), "" | "UNKNOWN" | "None")
             });
@@ -70,19 +55,8 @@ impl Detector for MissingMetadata {
                 .filter(|p| p.ends_with("METADATA") || p.ends_with("PKG-INFO"))
                 .min_by_key(|p| p.len())
                 .map_or(pkg.filename, |p| p.as_str());
-            let ev = pysrc::package_evidence(
-                path,
-                FileRole::Metadata,
-                "no author, no project links",
-                None,
-            );
-            hits.push(
-                &META,
-                Hit {
-                    severity: None,
-                    evidence: ev,
-                },
-            );
+            let ev = pysrc::package_evidence(path, FileRole::Metadata, "no author, no project links", None);
+            hits.push(&META, Hit { severity: None, evidence: ev });
         }
     }
 }
@@ -104,14 +78,7 @@ mod tests {
             ("project url only", Some("Name: x\nProject-URL: Source, https://example.org/x\n"), None),
         ];
         for (name, md, want) in cases {
-            let got = scan_pkg(
-                &MissingMetadata,
-                "x-1.0.tar.gz",
-                Some("x"),
-                ArtifactKind::Sdist,
-                *md,
-                &members,
-            );
+            let got = scan_pkg(&MissingMetadata, "x-1.0.tar.gz", Some("x"), ArtifactKind::Sdist, *md, &members);
             match want {
                 None => assert!(got.is_empty(), "{name}: {got:?}"),
                 Some((path, ind)) => {

@@ -193,9 +193,7 @@ impl Detector for Typosquat {
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let from_metadata = pkg.core_metadata.and_then(|md| {
-            md.lines()
-                .take_while(|l| !l.trim().is_empty())
-                .find_map(|l| l.strip_prefix("Name:").map(str::trim))
+            md.lines().take_while(|l| !l.trim().is_empty()).find_map(|l| l.strip_prefix("Name:").map(str::trim))
         });
         let Some(project) = pkg.project.or(from_metadata) else {
             return;
@@ -239,10 +237,7 @@ mod tests {
             &[],
         );
         assert_eq!(got.len(), 1);
-        assert_eq!(
-            (got[0].id, got[0].indicator.as_str()),
-            (META.id, "requests")
-        );
+        assert_eq!((got[0].id, got[0].indicator.as_str()), (META.id, "requests"));
     }
 
     #[test]

@@ -321,9 +321,7 @@ pub(crate) mod testutil {
         ];
         for _ in 0..400 {
             let len = (next() % 200) as usize;
-            let text: String = (0..len)
-                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-                .collect();
+            let text: String = (0..len).map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize]).collect();
             for (path, role) in paths {
                 let _ = scan_all(path, role, &text);
             }

@@ -21,12 +21,10 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Hard-coded public IP addresses skip DNS (and DNS-based blocking) and are common for command-and-control servers.",
 };
 
-static V4: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)").expect("v4")
-});
-static V6: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6")
-});
+static V4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)").expect("v4"));
+static V6: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6"));
 
 /// True for an IPv4 address on the public internet.
 pub fn public_v4(ip: Ipv4Addr) -> bool {
@@ -58,37 +56,16 @@ pub fn public_v6(ip: Ipv6Addr) -> bool {
 fn version_context(text: &str, start: usize, end: usize) -> bool {
     let b = text.as_bytes();
     // Part of a longer dotted number (OID, 5-part version) or a version specifier.
-    if start > 0
-        && matches!(
-            b[start - 1],
-            b'.' | b'v' | b'V' | b'=' | b'~' | b'-' | b'_' | b'<' | b'>'
-        )
-    {
+    if start > 0 && matches!(b[start - 1], b'.' | b'v' | b'V' | b'=' | b'~' | b'-' | b'_' | b'<' | b'>') {
         return true;
     }
     if end < b.len() && b[end] == b'.' && b.get(end + 1).is_some_and(|c| c.is_ascii_digit()) {
         return true;
     }
-    let ls = b[..start]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let le = b[end..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| end + p);
+    let ls = b[..start].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let le = b[end..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| end + p);
     let line = text[ls..le].to_ascii_lowercase();
-    [
-        "version",
-        "classifier",
-        "oid",
-        "objectidentifier",
-        "release",
-        "requires",
-        "mask",
-    ]
-    .iter()
-    .any(|k| line.contains(k))
+    ["version", "classifier", "oid", "objectidentifier", "release", "requires", "mask"].iter().any(|k| line.contains(k))
 }
 
 pub struct IpAddress;
@@ -99,25 +76,17 @@ impl Detector for IpAddress {
     }
     fn literals(&self) -> &'static [&'static str] {
         // Any dotted digit run or colon-hex run; the regex confirms.
-        &[
-            "0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::",
-        ]
+        &["0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::"]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if matches!(
-            file.role,
-            FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary
-        ) || pysrc::looks_like_test_path(file.path)
+        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
+            || pysrc::looks_like_test_path(file.path)
             || pysrc::looks_like_docs_file(file.path)
         {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime {
-            Severity::Medium
-        } else {
-            Severity::Low
-        };
+        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;
         for m in V4.find_iter(file.text) {
@@ -141,13 +110,7 @@ impl Detector for IpAddress {
                 continue;
             }
             n += 1;
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, m.start(), s),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), s) });
         }
         if !file.text.contains("::") && !file.text.contains(':') {
             return;
@@ -164,13 +127,7 @@ impl Detector for IpAddress {
                 continue;
             }
             n += 1;
-            hits.push(
-                &META,
-                Hit {
-                    severity: Some(sev),
-                    evidence: pysrc::evidence(file, m.start(), s),
-                },
-            );
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), s) });
         }
     }
 }
@@ -188,13 +145,7 @@ mod tests {
             &IpAddress,
             META.id,
             &[
-                (
-                    "public v4 in string",
-                    "pkg/c2.py",
-                    Runtime,
-                    "HOST = '45.77.12.9'\n",
-                    Some((1, "45.77.12.9", Low)),
-                ),
+                ("public v4 in string", "pkg/c2.py", Runtime, "HOST = '45.77.12.9'\n", Some((1, "45.77.12.9", Low))),
                 (
                     "public v4 in setup.py",
                     "setup.py",
@@ -209,112 +160,22 @@ mod tests {
                     "H = '2a03:2880:f10c:83::25de'\n",
                     Some((1, "2a03:2880:f10c:83::25de", Low)),
                 ),
-                (
-                    "in url",
-                    "pkg/a.py",
-                    Runtime,
-                    "u = 'http://93.184.216.34:8080/x'\n",
-                    Some((1, "93.184.216.34", Low)),
-                ),
-                (
-                    "loopback in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# connect to 127.0.0.1\nx = 1\n",
-                    None,
-                ),
-                (
-                    "loopback in code",
-                    "pkg/a.py",
-                    Runtime,
-                    "HOST = '127.0.0.1'\n",
-                    None,
-                ),
-                (
-                    "private",
-                    "pkg/a.py",
-                    Runtime,
-                    "HOST = '192.168.1.10'\nH2 = '10.0.0.1'\n",
-                    None,
-                ),
-                (
-                    "documentation range",
-                    "pkg/a.py",
-                    Runtime,
-                    "HOST = '203.0.113.5'\n",
-                    None,
-                ),
-                (
-                    "version",
-                    "pkg/__init__.py",
-                    Runtime,
-                    "__version__ = '1.2.3.4'\n",
-                    None,
-                ),
-                (
-                    "version specifier",
-                    "pkg/a.py",
-                    Runtime,
-                    "REQ = 'foo==1.2.3.4'\n",
-                    None,
-                ),
-                (
-                    "oid",
-                    "pkg/a.py",
-                    Runtime,
-                    "RSA = '1.2.840.113549.1.1.1'\n",
-                    None,
-                ),
-                (
-                    "leading zeros",
-                    "pkg/a.py",
-                    Runtime,
-                    "D = '2020.01.02.03'\n",
-                    None,
-                ),
-                (
-                    "public ip in docstring",
-                    "pkg/a.py",
-                    Runtime,
-                    "\"\"\"Server 45.77.12.9\"\"\"\n",
-                    None,
-                ),
-                (
-                    "tests",
-                    "pkg/tests/test_net.py",
-                    Runtime,
-                    "HOST = '45.77.12.9'\n",
-                    None,
-                ),
-                (
-                    "ipv6 lookalike",
-                    "pkg/a.py",
-                    Runtime,
-                    "t = 'std::vector'\nx = 'de:ad:be'\n",
-                    None,
-                ),
+                ("in url", "pkg/a.py", Runtime, "u = 'http://93.184.216.34:8080/x'\n", Some((1, "93.184.216.34", Low))),
+                ("loopback in comment", "pkg/a.py", Runtime, "# connect to 127.0.0.1\nx = 1\n", None),
+                ("loopback in code", "pkg/a.py", Runtime, "HOST = '127.0.0.1'\n", None),
+                ("private", "pkg/a.py", Runtime, "HOST = '192.168.1.10'\nH2 = '10.0.0.1'\n", None),
+                ("documentation range", "pkg/a.py", Runtime, "HOST = '203.0.113.5'\n", None),
+                ("version", "pkg/__init__.py", Runtime, "__version__ = '1.2.3.4'\n", None),
+                ("version specifier", "pkg/a.py", Runtime, "REQ = 'foo==1.2.3.4'\n", None),
+                ("oid", "pkg/a.py", Runtime, "RSA = '1.2.840.113549.1.1.1'\n", None),
+                ("leading zeros", "pkg/a.py", Runtime, "D = '2020.01.02.03'\n", None),
+                ("public ip in docstring", "pkg/a.py", Runtime, "\"\"\"Server 45.77.12.9\"\"\"\n", None),
+                ("tests", "pkg/tests/test_net.py", Runtime, "HOST = '45.77.12.9'\n", None),
+                ("ipv6 lookalike", "pkg/a.py", Runtime, "t = 'std::vector'\nx = 'de:ad:be'\n", None),
                 ("ipv6 loopback", "pkg/a.py", Runtime, "H = '::1'\n", None),
-                (
-                    "reserved v6 range",
-                    "pkg/a.py",
-                    Runtime,
-                    "N = \x272001:1::1\x27\n",
-                    None,
-                ),
-                (
-                    "changelog",
-                    "pkg/ChangeLog",
-                    Runtime,
-                    "compare 1.1.3.2/1.1.3.3 diff\nserver 45.77.12.9\n",
-                    None,
-                ),
-                (
-                    "oid in ObjectIdentifier",
-                    "pkg/oid.py",
-                    Runtime,
-                    "X = ObjectIdentifier(\"2.5.29.14\")\n",
-                    None,
-                ),
+                ("reserved v6 range", "pkg/a.py", Runtime, "N = \x272001:1::1\x27\n", None),
+                ("changelog", "pkg/ChangeLog", Runtime, "compare 1.1.3.2/1.1.3.3 diff\nserver 45.77.12.9\n", None),
+                ("oid in ObjectIdentifier", "pkg/oid.py", Runtime, "X = ObjectIdentifier(\"2.5.29.14\")\n", None),
                 (
                     "four-part version ending in 0",
                     "pkg/msvc.py",

@@ -74,18 +74,14 @@ pub fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
         return None;
     }
     let sub = &host[..host.len() - reg.len() - 1];
-    TRUSTED
-        .iter()
-        .copied()
-        .find(|t| *t != reg && has_labels(sub, t))
+    TRUSTED.iter().copied().find(|t| *t != reg && has_labels(sub, t))
 }
 
 /// True when the dot-separated labels of `t` appear as whole labels in `sub`.
 fn has_labels(sub: &str, t: &str) -> bool {
     sub.match_indices(t).any(|(i, _)| {
         let end = i + t.len();
-        (i == 0 || sub.as_bytes()[i - 1] == b'.')
-            && (end == sub.len() || sub.as_bytes()[end] == b'.')
+        (i == 0 || sub.as_bytes()[i - 1] == b'.') && (end == sub.len() || sub.as_bytes()[end] == b'.')
     })
 }
 
@@ -103,11 +99,7 @@ impl Detector for TrustedSubdomain {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime {
-            Severity::High
-        } else {
-            Severity::Medium
-        };
+        let sev = if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium };
         let mut n = 0;
         for u in urls::find(&src) {
             if n >= MAX_HITS_PER_FILE {
@@ -116,16 +108,8 @@ impl Detector for TrustedSubdomain {
             if let Some(t) = trusted_in_subdomain(&u.host) {
                 n += 1;
                 let mut ev = pysrc::evidence(file, u.offset, u.host.clone());
-                ev.snippet = ev
-                    .snippet
-                    .map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
-                hits.push(
-                    &META,
-                    Hit {
-                        severity: Some(sev),
-                        evidence: ev,
-                    },
-                );
+                ev.snippet = ev.snippet.map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
+                hits.push(&META, Hit { severity: Some(sev), evidence: ev });
             }
         }
     }
@@ -158,48 +142,12 @@ mod tests {
                     "\nU = 'http://login.microsoft.com.verify.example.org/'\n",
                     Some((2, "login.microsoft.com.verify.example.org", High)),
                 ),
-                (
-                    "real google subdomain",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://accounts.google.com/o/oauth2'\n",
-                    None,
-                ),
-                (
-                    "country registrable",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://www.google.com.au/search'\n",
-                    None,
-                ),
-                (
-                    "s3 bucket host",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://bucket.s3.amazonaws.com/key'\n",
-                    None,
-                ),
-                (
-                    "github pages",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = 'https://user.github.io/x'\n",
-                    None,
-                ),
-                (
-                    "in comment",
-                    "pkg/a.py",
-                    Runtime,
-                    "# https://paypal.com.evil.ru\n",
-                    None,
-                ),
-                (
-                    "partial label",
-                    "pkg/a.py",
-                    Runtime,
-                    "U = \x27https://mygoogle.com.example.org/\x27\n",
-                    None,
-                ),
+                ("real google subdomain", "pkg/a.py", Runtime, "U = 'https://accounts.google.com/o/oauth2'\n", None),
+                ("country registrable", "pkg/a.py", Runtime, "U = 'https://www.google.com.au/search'\n", None),
+                ("s3 bucket host", "pkg/a.py", Runtime, "U = 'https://bucket.s3.amazonaws.com/key'\n", None),
+                ("github pages", "pkg/a.py", Runtime, "U = 'https://user.github.io/x'\n", None),
+                ("in comment", "pkg/a.py", Runtime, "# https://paypal.com.evil.ru\n", None),
+                ("partial label", "pkg/a.py", Runtime, "U = \x27https://mygoogle.com.example.org/\x27\n", None),
             ],
         );
     }

@@ -28,14 +28,11 @@ const VAR_WINDOW_LINES: usize = 20;
 static EXEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(").expect("exec call")
 });
-static DECODER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(&format!(r"(?:{DECODERS})")).expect("decoder"));
+static DECODER: LazyLock<Regex> = LazyLock::new(|| Regex::new(&format!(r"(?:{DECODERS})")).expect("decoder"));
 /// `name = …` at the start of a line (not `==`).
-static ASSIGN_LHS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[^=]").expect("assign lhs")
-});
-static BARE_ARG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
+static ASSIGN_LHS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[^=]").expect("assign lhs"));
+static BARE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
 
 /// The call's argument text (balanced parentheses, at most 4 KiB).
 fn argument(text: &str, after_paren: usize) -> &str {
@@ -81,11 +78,7 @@ impl Detector for DecodeExec {
             return;
         }
         let src = Source::new(file);
-        let sev = Some(if file.role == FileRole::InstallTime {
-            Severity::Critical
-        } else {
-            Severity::High
-        });
+        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.
         let lines = pysrc::Lines::new(file.text);
@@ -96,14 +89,8 @@ impl Detector for DecodeExec {
                 continue;
             }
             let ls = file.text[..d.start()].rfind('\n').map_or(0, |p| p + 1);
-            if let Some(var) = ASSIGN_LHS
-                .captures(&file.text[ls..d.start()])
-                .and_then(|c| c.get(1))
-            {
-                decoded
-                    .entry(var.as_str())
-                    .or_default()
-                    .push(line_of(d.start()));
+            if let Some(var) = ASSIGN_LHS.captures(&file.text[ls..d.start()]).and_then(|c| c.get(1)) {
+                decoded.entry(var.as_str()).or_default().push(line_of(d.start()));
             }
         }
         let mut n = 0;
@@ -117,15 +104,12 @@ impl Detector for DecodeExec {
             }
             let arg = argument(file.text, c.get(0).expect("m").end());
             let base = c.get(0).expect("m").end();
-            let direct = DECODER
-                .find_iter(arg)
-                .find(|d| src.is_code(base + d.start()));
+            let direct = DECODER.find_iter(arg).find(|d| src.is_code(base + d.start()));
             let exec_line = line_of(name.start());
             let via_var = BARE_ARG.captures(arg).and_then(|v| v.get(1)).filter(|v| {
-                decoded.get(v.as_str()).is_some_and(|ls| {
-                    ls.iter()
-                        .any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES)
-                })
+                decoded
+                    .get(v.as_str())
+                    .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
             });
             let ind = match (direct, via_var) {
                 (Some(d), _) => format!("{}({})", name.as_str(), d.as_str()),
@@ -133,13 +117,7 @@ impl Detector for DecodeExec {
                 _ => continue,
             };
             n += 1;
-            hits.push(
-                &META,
-                Hit {
-                    severity: sev,
-                    evidence: pysrc::evidence(file, name.start(), ind),
-                },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), ind) });
         }
     }
 }
@@ -171,13 +149,7 @@ mod tests {
                     "exec(zlib.decompress(b'x\\x9c'))\n",
                     Some((1, "exec(decompress)", Critical)),
                 ),
-                (
-                    "marshal",
-                    "pkg/a.py",
-                    Runtime,
-                    "exec(marshal.loads(data))\n",
-                    Some((1, "exec(marshal.loads)", High)),
-                ),
+                ("marshal", "pkg/a.py", Runtime, "exec(marshal.loads(data))\n", Some((1, "exec(marshal.loads)", High))),
                 (
                     "through a variable",
                     "pkg/a.py",
@@ -185,13 +157,7 @@ mod tests {
                     "p = bytes.fromhex(H).decode()\nx = 1\nexec(p)\n",
                     Some((3, "exec(p ← decoded)", High)),
                 ),
-                (
-                    "reversed string",
-                    "pkg/a.py",
-                    Runtime,
-                    "eval(s[::-1])\n",
-                    Some((1, "eval([::-1])", High)),
-                ),
+                ("reversed string", "pkg/a.py", Runtime, "eval(s[::-1])\n", Some((1, "eval([::-1])", High))),
                 (
                     "rot13",
                     "pkg/a.py",
@@ -199,13 +165,7 @@ mod tests {
                     "exec(codecs.decode(s, 'rot13'))\n",
                     Some((1, "exec(codecs.decode)", High)),
                 ),
-                (
-                    "exec of a plain name",
-                    "pkg/a.py",
-                    Runtime,
-                    "code = open(p).read()\nexec(code)\n",
-                    None,
-                ),
+                ("exec of a plain name", "pkg/a.py", Runtime, "code = open(p).read()\nexec(code)\n", None),
                 (
                     "decode without exec",
                     "pkg/a.py",
@@ -213,27 +173,9 @@ mod tests {
                     "data = base64.b64decode(s)\nprint(data)\nevaluate(data)\n",
                     None,
                 ),
-                (
-                    "in a docstring",
-                    "pkg/a.py",
-                    Runtime,
-                    "\"\"\"exec(base64.b64decode(x))\"\"\"\n",
-                    None,
-                ),
-                (
-                    "decoder name only in a string arg",
-                    "pkg/a.py",
-                    Runtime,
-                    "eval('zlib')\n",
-                    None,
-                ),
-                (
-                    "json then eval",
-                    "pkg/a.py",
-                    Runtime,
-                    "x = json.loads(s)\neval(x)\n",
-                    None,
-                ),
+                ("in a docstring", "pkg/a.py", Runtime, "\"\"\"exec(base64.b64decode(x))\"\"\"\n", None),
+                ("decoder name only in a string arg", "pkg/a.py", Runtime, "eval('zlib')\n", None),
+                ("json then eval", "pkg/a.py", Runtime, "x = json.loads(s)\neval(x)\n", None),
             ],
         );
     }

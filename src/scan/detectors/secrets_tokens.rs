@@ -152,12 +152,8 @@ impl Detector for AccessTokens {
                 };
                 let start = m.end() - tok.len();
                 // JWTs in docs and metadata are examples (they are short-lived anyway).
-                let doc_like =
-                    file.role == FileRole::Metadata || pysrc::looks_like_docs_file(file.path);
-                if placeholder(tok)
-                    || entropy(tok) < 3.0
-                    || (*name == "JSON Web Token" && (low || doc_like))
-                {
+                let doc_like = file.role == FileRole::Metadata || pysrc::looks_like_docs_file(file.path);
+                if placeholder(tok) || entropy(tok) < 3.0 || (*name == "JSON Web Token" && (low || doc_like)) {
                     continue;
                 }
                 let mut sev = *sev;

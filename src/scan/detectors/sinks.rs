@@ -82,18 +82,7 @@ pub fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
 
 /// Process-creating functions of each module (for alias resolution).
 const PROCESS_FUNCS: &[(&str, &[&str])] = &[
-    (
-        "subprocess",
-        &[
-            "Popen",
-            "call",
-            "check_call",
-            "check_output",
-            "run",
-            "getoutput",
-            "getstatusoutput",
-        ],
-    ),
+    ("subprocess", &["Popen", "call", "check_call", "check_output", "run", "getoutput", "getstatusoutput"]),
     (
         "os",
         &[
@@ -116,7 +105,8 @@ const PROCESS_FUNCS: &[(&str, &[&str])] = &[
     ("commands", &["getoutput", "getstatusoutput"]),
 ];
 static IMPORT_AS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*import[ \t]+(subprocess|os|pty|commands)[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)").expect("import as")
+    Regex::new(r"(?m)^[ \t]*import[ \t]+(subprocess|os|pty|commands)[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
+        .expect("import as")
 });
 static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t]*from[ \t]+(subprocess|os|pty|commands)[ \t]+import[ \t]+\(?([A-Za-z0-9_, \t]+(?:[ \t]+as[ \t]+[A-Za-z0-9_]+)?[A-Za-z0-9_, \t]*)").expect("from import")
@@ -126,28 +116,14 @@ static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
 /// plain substring search (no per-file regex), then checked for a call in code.
 fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
     let t = src.text;
-    let funcs = |m: &str| {
-        PROCESS_FUNCS
-            .iter()
-            .find(|(n, _)| *n == m)
-            .map_or(&[][..], |(_, f)| *f)
-    };
+    let funcs = |m: &str| PROCESS_FUNCS.iter().find(|(n, _)| *n == m).map_or(&[][..], |(_, f)| *f);
     let mut push_calls = |needle: &str| {
         for (i, _) in t.match_indices(needle) {
             let end = i + needle.len();
-            let before_ok =
-                i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+            let before_ok = i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
             let after = t[end..].trim_start_matches([' ', '\t']);
-            if before_ok
-                && after.starts_with('(')
-                && src.is_code(i)
-                && !out.iter().any(|s| s.offset == i)
-            {
-                out.push(Sink {
-                    offset: i,
-                    kind: SinkKind::Process,
-                    name: &t[i..end],
-                });
+            if before_ok && after.starts_with('(') && src.is_code(i) && !out.iter().any(|s| s.offset == i) {
+                out.push(Sink { offset: i, kind: SinkKind::Process, name: &t[i..end] });
             }
         }
     };
@@ -170,11 +146,7 @@ fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
             let (Some(name), rest) = (parts.next(), parts.collect::<Vec<_>>()) else {
                 continue;
             };
-            let local = if rest.len() == 2 && rest[0] == "as" {
-                rest[1]
-            } else {
-                name
-            };
+            let local = if rest.len() == 2 && rest[0] == "as" { rest[1] } else { name };
             if funcs(module).contains(&name) {
                 push_calls(local);
             }
