@@ -62,7 +62,11 @@ fn bench_install_direct_vs_pipgate() {
     for round in 0..rounds {
         for client in ["pip", "uv"] {
             results.entry((client.into(), "direct")).or_default().push(install(client, &idx.url()));
-            let gate = Pipgate::start(&idx.url(), None);
+            let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap();
+            let gate = Pipgate::start_args(&idx.url(), Some(&policy), &["--dangerous-skip-scan"]);
+            results.entry((client.into(), "cold, no scan")).or_default().push(install(client, &gate.url));
+            drop(gate);
+            let gate = Pipgate::start(&idx.url(), Some(&policy));
             results.entry((client.into(), "pipgate cold")).or_default().push(install(client, &gate.url));
             results.entry((client.into(), "pipgate warm")).or_default().push(install(client, &gate.url));
         }
@@ -70,11 +74,15 @@ fn bench_install_direct_vs_pipgate() {
     }
     println!("\n{PACKAGES} packages, {rounds} rounds, median seconds (ratio to direct install of the same client)");
     println!("{:<6} {:<14} {:>8} {:>7}", "client", "mode", "median", "ratio");
+    println!("(pipgate runs with the repo's policy.yaml; \"cold, no scan\" is --dangerous-skip-scan)");
     for client in ["pip", "uv"] {
         let direct = median(results[&(client.to_string(), "direct")].clone());
-        for mode in ["direct", "pipgate cold", "pipgate warm"] {
+        let no_scan = median(results[&(client.to_string(), "cold, no scan")].clone());
+        for mode in ["direct", "cold, no scan", "pipgate cold", "pipgate warm"] {
             let m = median(results[&(client.to_string(), mode)].clone());
             println!("{client:<6} {mode:<14} {m:>8.3} {:>6.2}x", m / direct);
         }
+        let cold = median(results[&(client.to_string(), "pipgate cold")].clone());
+        println!("{client:<6} scanning cost: cold with scan / cold without = {:.2}x", cold / no_scan);
     }
 }

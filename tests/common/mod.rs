@@ -414,18 +414,28 @@ pub struct Pipgate {
 
 impl Pipgate {
     pub fn start(upstream: &str, policy: Option<&str>) -> Pipgate {
+        Self::start_args(upstream, policy, &[])
+    }
+
+    /// Start with extra `serve` flags (e.g. `--dangerous-skip-scan` for the benchmark baseline).
+    pub fn start_args(upstream: &str, policy: Option<&str>, extra: &[&str]) -> Pipgate {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let policy_path = tmp.path().join("policy.yaml");
         std::fs::write(&policy_path, policy.unwrap_or("# empty test policy\n")).unwrap();
-        let mut p = Self::start_with(upstream, &policy_path, &data_dir);
+        let mut p = Self::spawn(upstream, &policy_path, &data_dir, extra);
         p._tmp = Some(tmp);
         p
     }
 
     pub fn start_with(upstream: &str, policy: &Path, data_dir: &Path) -> Pipgate {
+        Self::spawn(upstream, policy, data_dir, &[])
+    }
+
+    fn spawn(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str]) -> Pipgate {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pipgate"))
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--page-ttl", "0"])
+            .args(extra)
             .arg("--policy")
             .arg(policy)
             .arg("--data-dir")
