@@ -54,6 +54,36 @@ fn deny_listed_release_is_blocked_for_pip_and_uv_with_a_message_and_an_audit_lin
     assert!(blocks.iter().all(|r| r["reasons"][0]["code"] == "deny-list"), "{blocks:?}");
     assert!(blocks.iter().any(|r| r["user_agent"].as_str().unwrap_or("").starts_with("pip/")));
     assert!(blocks.iter().any(|r| r["user_agent"].as_str().unwrap_or("").starts_with("uv/")));
+
+    // What an auditor reads: `pipgate audit --blocked` (JSON lines and the table).
+    let data = gate.data_dir.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["audit", "--blocked", "--format", "json", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), blocks.len());
+    let mut first = lines[0].clone();
+    for (k, v) in [("time", "<time>"), ("request_id", "<id>"), ("client", "<client>"), ("user_agent", "<ua>")] {
+        first[k] = v.into();
+    }
+    first["policy_digest"] = "<digest>".into();
+    first["pipgate_version"] = "<version>".into();
+    first["sha256"] = "<sha256>".into();
+    insta::assert_json_snapshot!("audit_line_blocked", first);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["audit", "--blocked", "--project", "Demo_Evil", "--data-dir", data])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("TIME") && table.contains("demo-evil") && table.contains("deny list"), "{table}");
+    let none = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["audit", "--blocked", "--project", "other", "--format", "json", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(none.stdout.is_empty());
 }
 
 #[test]
