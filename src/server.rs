@@ -476,8 +476,9 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-fn audit_decision(app: &App, ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts, verdict: &Verdict) {
-    let rec = AuditRecord {
+/// A decision in audit form.
+fn audit_record(ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts, verdict: &Verdict) -> AuditRecord {
+    AuditRecord {
         time: now_rfc3339(),
         request_id: ctx.id.clone(),
         client: ctx.client.to_string(),
@@ -487,7 +488,7 @@ fn audit_decision(app: &App, ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts
         project: facts.project.clone(),
         version: facts.version.clone(),
         filename: facts.filename.clone(),
-        sha256: Some(facts.sha256.clone()),
+        sha256: Some(facts.sha256.clone()).filter(|s| !s.is_empty()),
         decision: verdict.decision.as_str().to_string(),
         reasons: verdict.reasons.clone(),
         findings: verdict.findings.clone(),
@@ -495,35 +496,27 @@ fn audit_decision(app: &App, ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts
         policy_digest: verdict.policy_digest.clone(),
         fault: None,
         pipgate_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    write_audit(app, &rec, verdict.decision == Decision::Block);
+    }
 }
 
+fn audit_decision(app: &App, ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts, verdict: &Verdict) {
+    write_audit(app, &audit_record(ctx, kind, facts, verdict), verdict.decision == Decision::Block);
+}
+
+/// A request that failed before a decision: audited as `error` with whose fault it was.
 fn audit_error(app: &App, ctx: &RequestCtx, kind: &str, origin: &FileOrigin, e: &ProxyError) {
-    let rec = AuditRecord {
-        time: now_rfc3339(),
-        request_id: ctx.id.clone(),
-        client: ctx.client.to_string(),
-        user: None,
-        user_agent: ctx.user_agent.clone(),
-        request: kind.to_string(),
-        project: origin.project.clone(),
-        version: parse_dist_filename(&origin.filename).map(|d| d.version),
-        filename: origin.filename.clone(),
-        sha256: origin.hashes.get("sha256").cloned(),
-        decision: "error".into(),
-        reasons: vec![Reason {
-            code: format!("error:{}", e.fault().as_str()),
-            message: e.to_string(),
-            findings: vec![],
-        }],
-        findings: vec![],
-        acceptances: vec![],
-        policy_digest: app.policy.load().digest.clone(),
-        fault: Some(e.fault().as_str().to_string()),
-        pipgate_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
     tracing::warn!(id = %ctx.id, filename = %origin.filename, error = %e, "artifact not served");
+    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+    let facts = facts_from(&origin.project, &origin.filename, &sha, None, 0, Default::default());
+    let mut verdict = Verdict::block(Reason {
+        code: format!("error:{}", e.fault().as_str()),
+        message: e.to_string(),
+        findings: vec![],
+    });
+    verdict.policy_digest = app.policy.load().digest.clone();
+    let mut rec = audit_record(ctx, kind, &facts, &verdict);
+    rec.decision = "error".into();
+    rec.fault = Some(e.fault().as_str().to_string());
     write_audit(app, &rec, true);
 }
 
