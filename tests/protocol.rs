@@ -277,3 +277,15 @@ fn a_1_gib_artifact_is_proxied_with_bounded_memory() {
     println!("pipgate peak RSS while proxying and scanning a {} MiB artifact: {rss} MiB", len >> 20);
     assert!(rss < 256, "peak RSS {rss} MiB is not bounded");
 }
+
+#[test]
+fn root_listing_in_both_formats_and_only_get_and_head() {
+    let (_idx, gate) = setup(Format::Json);
+    let c = http();
+    let json: serde_json::Value = c.get(&gate.url).header(header::ACCEPT, PIP_ACCEPT).send().unwrap().json().unwrap();
+    assert_eq!(json["projects"], serde_json::json!([{ "name": "demo-a" }]));
+    let html = c.get(&gate.url).header(header::ACCEPT, "text/html").send().unwrap().text().unwrap();
+    assert!(html.contains("<a href=\"demo-a/\">demo-a</a>"), "{html}");
+    assert_eq!(c.post(&gate.url).send().unwrap().status(), 405);
+    assert_eq!(c.get(format!("{}/simple", gate.base())).send().unwrap().status(), 301);
+}
