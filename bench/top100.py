@@ -3,7 +3,7 @@
 fetched THROUGH a running pipgate (which scans and gates them) from the upstream the local
 pip is configured with. Prints which were blocked and the findings they carry, by detector.
 
-Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
+Usage: bench/top100.py [N] [--write-prevalence]   (needs a release build: cargo build --release)
 
 The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
 releases from the last days are judged on their findings (a cooldown hold is policy, not
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pip._vendor.packaging.version import InvalidVersion, Version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+N = int(next((a for a in sys.argv[1:] if a.isdigit()), 100))
 TOP = os.path.join(ROOT, "..", "shared", "data", "top-pypi-packages.tsv")
 if not os.path.exists(TOP):
     TOP = os.path.join(ROOT, "data", "top-pypi-packages.tsv")
@@ -143,6 +143,29 @@ def main():
     for d, files in sorted(by_detector.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(files):4d}  {d}")
     print(f"\nwork dir (log, audit, cache): {work}")
+    if "--write-prevalence" in sys.argv:
+        write_prevalence(audit, N)
+
+
+def write_prevalence(audit, n):
+    """data/prevalence.json: for each detector, how many of the surveyed projects carry it
+    (in their wheel or sdist). The text report prints it beside each behaviour."""
+    per_detector = {}
+    for rec in audit:
+        if rec["request"] == "file":
+            for d in set(rec["findings"]):
+                per_detector.setdefault(d, set()).add(rec["project"])
+    out = {
+        "survey": f"latest wheel and sdist of the {n} most downloaded projects, scanned by pipgate (bench/top100.py)",
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "projects": n,
+        "detectors": {d: len(p) for d, p in sorted(per_detector.items())},
+    }
+    path = os.path.join(ROOT, "data", "prevalence.json")
+    with open(path, "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

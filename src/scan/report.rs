@@ -150,9 +150,40 @@ fn finding_block(out: &mut String, f: &Finding) {
     let n = f.evidence.len();
     let count = if n >= MAX_EVIDENCE { format!("{n}+ locations") } else { format!("{n} location{}", plural(n)) };
     let _ = writeln!(out, "    [{}] {}  ({}, {count})", f.severity, f.title, f.detector);
+    if let Some(p) = prevalence(&f.detector) {
+        let _ = writeln!(out, "      {p}");
+    }
     for e in &f.evidence {
         let _ = writeln!(out, "      {}", evidence_line(e));
     }
+}
+
+/// The survey of popular projects (`data/prevalence.json`, written by `bench/top100.py`).
+struct Prevalence {
+    projects: u64,
+    date: String,
+    counts: std::collections::HashMap<String, u64>,
+}
+
+static PREVALENCE: std::sync::LazyLock<Option<Prevalence>> = std::sync::LazyLock::new(|| {
+    let v: Value = serde_json::from_str(include_str!("../../data/prevalence.json")).ok()?;
+    Some(Prevalence {
+        projects: v.get("projects")?.as_u64()?,
+        date: v.get("date")?.as_str()?.to_string(),
+        counts: v.get("detectors")?.as_object()?.iter().filter_map(|(k, c)| Some((k.clone(), c.as_u64()?))).collect(),
+    })
+});
+
+/// "Prevalence: in 41 of the top 100 projects (common)", as the reference reports show it.
+pub fn prevalence(detector: &str) -> Option<String> {
+    let p = PREVALENCE.as_ref()?;
+    let n = p.counts.get(detector).copied().unwrap_or(0);
+    let class = match n * 100 / p.projects.max(1) {
+        0 => "rare among popular packages: review closely",
+        1..=9 => "uncommon",
+        _ => "common",
+    };
+    Some(format!("prevalence: in {n} of the top {} projects ({class}; survey {})", p.projects, p.date))
 }
 
 /// `path:line:col  snippet  [indicator]  (role)`
