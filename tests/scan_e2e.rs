@@ -172,3 +172,41 @@ fn scan_command_reports_in_text_json_and_sarif_with_exit_codes() {
     let out = pipgate_cli(&["scan", "/no/such/file.whl", "--policy", p]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
+
+#[test]
+fn annotated_findings_show_on_the_download_and_on_both_page_formats() {
+    let idx = FakeIndex::start(Format::Json);
+    let code = "import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd, check=True)\n";
+    idx.add_dist("demo-proc", wheel("demo-proc", "1.0", &[], &[("demo_proc/run.py", code)]));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "defaults:\n  severity: { low: annotate }\n").unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-proc"]);
+    assert!(out.status.success(), "{}", show(&out));
+
+    let c = http();
+    let page_url = format!("{}demo-proc/", gate.url);
+    let page: serde_json::Value =
+        c.get(&page_url).header("accept", "application/vnd.pypi.simple.v1+json").send().unwrap().json().unwrap();
+    let ann = &page["files"][0]["_pipgate"];
+    assert_eq!(ann["decision"], "annotate", "{page}");
+    assert!(ann["findings"].as_array().unwrap().iter().any(|f| f["id"] == "execution.creates-process"), "{ann}");
+    let report = ann["report"].as_str().unwrap();
+    let text = c.get(format!("{page_url}{report}")).send().unwrap().text().unwrap();
+    assert!(text.contains("Creates a process.") && text.contains("demo_proc/run.py:4"), "{text}");
+
+    let html = c.get(&page_url).header("accept", "text/html").send().unwrap().text().unwrap();
+    assert!(
+        html.contains("data-pipgate-decision=\"annotate\"") && html.contains("execution.creates-process"),
+        "{html}"
+    );
+
+    let file_url = format!("{page_url}{}", page["files"][0]["url"].as_str().unwrap());
+    let resp = c.get(file_url).send().unwrap();
+    assert_eq!(resp.headers()["x-pipgate-decision"], "annotate");
+    assert!(resp.headers()["x-pipgate-findings"].to_str().unwrap().contains("execution.creates-process"));
+    let audit = gate.audit();
+    assert!(audit.iter().any(|r| r["decision"] == "annotate" && r["filename"] == "demo_proc-1.0-py3-none-any.whl"));
+}
