@@ -37,6 +37,7 @@
 
 use super::detector::{Detector, DetectorMeta};
 
+pub mod context;
 pub mod pysrc;
 pub mod sinks;
 pub mod urls;
