@@ -31,8 +31,41 @@ pub enum Place {
 }
 
 const DATA_EXTENSIONS: &[&str] = &[
-    "js", "mjs", "cjs", "jsx", "ts", "tsx", "css", "scss", "map", "html", "htm", "json", "jsonl", "yaml", "yml", "txt",
-    "md", "rst", "csv", "tsv", "xml", "svg", "toml", "ini", "cfg", "ipynb", "adoc", "tex", "po", "pot",
+    "js",
+    "mjs",
+    "cjs",
+    "jsx",
+    "ts",
+    "tsx",
+    "css",
+    "scss",
+    "map",
+    "html",
+    "htm",
+    "json",
+    "jsonl",
+    "yaml",
+    "yml",
+    "txt",
+    "md",
+    "rst",
+    "csv",
+    "tsv",
+    "xml",
+    "svg",
+    "toml",
+    "ini",
+    "cfg",
+    "ipynb",
+    "adoc",
+    "tex",
+    "po",
+    "pot",
+    "gitignore",
+    "gitattributes",
+    "dockerignore",
+    "editorconfig",
+    "lock",
 ];
 const SCRIPT_EXTENSIONS: &[&str] = &["sh", "bash", "zsh", "ksh", "bat", "cmd", "ps1", "psm1"];
 
@@ -94,6 +127,7 @@ mod tests {
             ("pkg/static/chunks/a.js", FileRole::Other, false, Place::Data),
             ("pkg/data/rules.yaml", FileRole::Other, false, Place::Data),
             ("pkg/README.md", FileRole::Other, false, Place::Data),
+            ("pkg-1.0/.gitignore", FileRole::Other, false, Place::Data),
         ];
         for (path, role, is_python, want) in cases {
             let f = TextFile { path, role, is_python, text: "" };

