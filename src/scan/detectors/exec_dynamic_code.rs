@@ -58,7 +58,7 @@ static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"urlopen|urlretrieve|requests\.|httpx\.|urllib3|http\.client|\bwget\b|\bcurl\b|socket\.")
+    Regex::new(r"\b(?:urlopen|urlretrieve|requests\.(?:get|request|Session)|httpx\.(?:get|stream|Client)|urllib3\.PoolManager|HTTPS?Connection|wget\.download|socket\.create_connection)\s*\(")
         .expect("fetches")
 });
 static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
@@ -235,6 +235,13 @@ mod tests {
                     InstallTime,
                     "r = urlopen(u)\nexec(r.read())\n",
                     Some((2, "exec", High)),
+                ),
+                (
+                    "version idiom next to a urllib3 requirement",
+                    "setup.py",
+                    InstallTime,
+                    "extras = [\"urllib3 >= 1.26\", \"requests >= 2\"]\nwith open(p) as fp:\n    exec(fp.read(), version)\n",
+                    Some((3, "exec(local file)", Low)),
                 ),
                 (
                     "exec of a saved download in setup.py",
