@@ -65,7 +65,8 @@ pub fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     if is_test_or_docs(inner, base) {
         return FileRole::TestOrDocs;
     }
-    if matches!(ext, "py" | "pyw" | "pyi" | "pyx" | "pxd" | "c" | "h" | "cpp" | "js" | "sh") {
+    // Web assets (`.js`, `.css`, …) and data files are `Other`: served or read, not run.
+    if matches!(ext, "py" | "pyw" | "pyi" | "pyx" | "pxd" | "c" | "h" | "cpp" | "sh") {
         return FileRole::Runtime;
     }
     FileRole::Other
@@ -90,7 +91,60 @@ fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
 fn is_test_or_docs(inner: &str, base: &str) -> bool {
     const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
-    in_dir || base.starts_with("test_") || base.ends_with("_test.py") || base == "conftest.py"
+    in_dir
+        || base.starts_with("test_")
+        || base.ends_with("_test.py")
+        || base == "conftest.py"
+        || is_dev_tooling_path(inner)
+}
+
+/// CI, test-fixture and maintainer-tooling paths: `ci/`, `.github/`, `test cases/`,
+/// `testdata/`, `fixtures/`, `benchmarks/`, `build-docs.sh`, … Nothing there runs
+/// when pip installs the package or when the library is imported.
+pub fn is_dev_tooling_path(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "ci",
+        ".ci",
+        ".github",
+        ".gitlab",
+        ".circleci",
+        ".azure-pipelines",
+        ".buildkite",
+        "ciimage",
+        "test cases",
+        "manual tests",
+        "unittests",
+        "testdata",
+        "test_data",
+        "fixtures",
+        "benchmarks",
+        "benchmark",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+    ];
+    let lower = path.to_ascii_lowercase();
+    let mut segs: Vec<&str> = lower.split(['/', '\\', '!']).collect();
+    let base = segs.pop().unwrap_or("");
+    let in_dir = segs.iter().any(|seg| DIRS.contains(seg) || seg.ends_with(" tests") || seg.starts_with("test "));
+    let stem = base.rsplit_once('.').map_or(base, |(s, _)| s);
+    in_dir
+        || base.starts_with(".gitlab-ci")
+        || base == "azure-pipelines.yml"
+        || [
+            "build-docs",
+            "build_docs",
+            "builddocs",
+            "make-docs",
+            "make_docs",
+            "deploy-docs",
+            "deploy_docs",
+            "run-tests",
+            "run_tests",
+            "runtests",
+        ]
+        .contains(&stem)
 }
 
 /// True for names of native libraries and executables (`x.so`, `x.so.1`, `x.pyd`, ...).
@@ -177,6 +231,13 @@ mod tests {
             ("extension module", "pkg/_speedups.cpython-312-x86_64-linux-gnu.so", Wheel, FileRole::Binary),
             ("versioned so", "pkg.libs/libz.so.1.2", Wheel, FileRole::Binary),
             ("readme", "pkg-1.0/README.md", Sdist, FileRole::Other),
+            ("web asset", "pkg/static/_next/chunks/a.js", Wheel, FileRole::Other),
+            ("ci script", "pkg-1.0/vendored/m/ci/ciimage/opensuse/install.sh", Sdist, FileRole::TestOrDocs),
+            ("docs build script", "pkg-1.0/build-docs.sh", Sdist, FileRole::TestOrDocs),
+            ("test cases dir", "pkg-1.0/m/test cases/rust/x/a.py", Sdist, FileRole::TestOrDocs),
+            ("manual tests dir", "pkg-1.0/m/manual tests/4 x/build.py", Sdist, FileRole::TestOrDocs),
+            ("github workflow", "pkg-1.0/.github/workflows/ci.yml", Sdist, FileRole::TestOrDocs),
+            ("runtime shell script", "pkg/bin/run.sh", Wheel, FileRole::Runtime),
         ];
         for (case, path, kind, want) in cases {
             assert_eq!(classify(path, kind), want, "{case}: {path}");

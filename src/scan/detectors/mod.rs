@@ -12,21 +12,21 @@
 //! | `network.trusted-domain-subdomain` | medium | install time high |
 //! | `network.ip-address` | low | install time medium; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | webhooks/bots high (install critical), paste/bins/tunnels medium (install high), raw code hosts install-time only |
-//! | `network.reverse-shell` | critical | tests high |
+//! | `network.exfiltration-endpoint` | high | webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
-//! | `execution.download-and-execute` | critical | tests high |
-//! | `execution.dynamic-code` | medium | install time high; literals, methods, tests skipped |
+//! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
+//! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
 //! | `obfuscation.decode-exec` | high | install time critical |
 //! | `obfuscation.packer` | high | |
 //! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high, in strings low |
 //! | `anomaly.long-string` | low | install time medium |
-//! | `file-system.credential-access` | high | developer-tool config medium; install time critical |
+//! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
 //! | `hunting.system-info` | medium | install time critical; needs a send within 25 lines |
-//! | `file-system.persistence` | high | install time critical |
+//! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
 //! | `secrets.certificate` | info | one hit per file with the count |
 //! | `secrets.access-token` | high | per token type (AWS id alone medium, with secret critical; live payment/upload tokens critical; JWT low); tests/docs low |
@@ -34,9 +34,14 @@
 //! | `metadata.typosquat` | medium | scaled by the imitated name's rank; affixes low |
 //! | `metadata.install-hook-only` | low | long setup.py medium |
 //! | `metadata.missing-metadata` | low | |
+//!
+//! "Capped by place" (`context`): install-time files and library code uncapped,
+//! shell/batch/PowerShell scripts not run at install high, tests/docs/CI/dev
+//! tooling medium, data files and web assets (`.js`, `.json`, `.yaml`, `.md`, …) low.
 
 use super::detector::{Detector, DetectorMeta};
 
+pub mod context;
 pub mod pysrc;
 pub mod sinks;
 pub mod urls;

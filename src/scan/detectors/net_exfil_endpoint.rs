@@ -3,6 +3,11 @@
 //! out-of-band interaction hosts, tunnels (ngrok, trycloudflare) and anonymous
 //! file drops. Raw code hosts count only in install-time files.
 //!
+//! Webhook/bot URLs whose id/token are example values (`T00000000/…/XXXXXXXX`,
+//! `<token>`, `YOUR_…`) are skipped; a bare bot/webhook API base in runtime code is
+//! medium (a library integration) unless the file also harvests credentials or
+//! system facts.
+//!
 //! Matches the endpoint text in code, strings and non-Python files (it may be
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
@@ -24,7 +29,7 @@ pub static META: DetectorMeta = DetectorMeta {
 /// (pattern, class): class 2 = webhook/bot (high), 1 = paste/bin/tunnel (medium), 0 = raw code host (install-time only).
 static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<hook>(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
+        r"(?i)(?P<hook>(?-u:\b)(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
         r"|(?P<bin>(?-u:\b)(?:pastebin\.com|paste\.ee|hastebin\.com|ghostbin\.\w+|rentry\.(?:co|org)|pastes\.io|dpaste\.(?:com|org)|controlc\.com|justpaste\.it|paste\.rs|termbin\.com",
         r"|webhook\.site|requestbin\.\w+|[\w-]+\.m\.pipedream\.net|requestcatcher\.com|beeceptor\.com|hookbin\.com|postb\.in|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|burpcollaborator\.net|oastify\.com|canarytokens\.com|dnslog\.cn|ceye\.io",
         r"|[\w-]+\.ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|serveo\.net|localhost\.run|[\w-]+\.trycloudflare\.com|transfer\.sh|file\.io|anonfiles\.com|gofile\.io|temp\.sh|bashupload\.com|0x0\.st|catbox\.moe)(?-u:\b))",
@@ -32,6 +37,23 @@ static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("endpoint regex")
 });
+
+/// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,
+/// `YOUR_WEBHOOK_ID`, `<token>`, `example`.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)0{6,}|x{6,}|your[_-]|<\w|example|placeholder|redacted|\*{3,}|\.{3}").expect("placeholder")
+});
+/// Harvesting in the same file: what an endpoint next to it would carry off.
+static HARVEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
+});
+
+/// The URL's tail after the endpoint (`/123/abc` of a webhook), up to a quote or space.
+fn tail(text: &str, end: usize) -> &str {
+    let rest = &text[end..];
+    let stop = rest.find(|c: char| c.is_whitespace() || "'\"`)>,;".contains(c)).unwrap_or(rest.len());
+    &rest[..stop]
+}
 
 pub struct ExfilEndpoint;
 
@@ -90,6 +112,8 @@ impl Detector for ExfilEndpoint {
         }
         let src = Source::new(file);
         let install = file.role == FileRole::InstallTime;
+        let harvest = std::cell::OnceCell::new();
+        let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
         let mut n = 0;
         for c in ENDPOINT.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -100,10 +124,20 @@ impl Detector for ExfilEndpoint {
                 continue;
             }
             let sev = if c.name("hook").is_some() {
+                let t = tail(file.text, m.end());
+                if PLACEHOLDER.is_match(t) {
+                    continue; // an example value in docs, config templates or help text
+                }
+                // A concrete webhook (id and token in the URL) is high at run time; the bare
+                // API base (a library's Telegram/Slack integration) is medium unless the same
+                // file harvests credentials or system facts.
+                let concrete = t.trim_matches('/').len() >= 4 && t.chars().any(|ch| ch.is_ascii_digit());
                 if install {
                     Severity::Critical
-                } else {
+                } else if concrete || harvests() {
                     Severity::High
+                } else {
+                    Severity::Medium
                 }
             } else if c.name("bin").is_some() {
                 if install {
@@ -181,6 +215,48 @@ mod tests {
                 ("webhook in comment", "pkg/a.py", Runtime, "# see https://discord.com/api/webhooks\nx = 1\n", None),
                 ("discord word only", "pkg/a.py", Runtime, "NAME = 'discord.py bot'\n", None),
                 ("tests", "pkg/tests/t.py", Runtime, "W = 'https://discord.com/api/webhooks/1/a'\n", None),
+                (
+                    "telegram api base in runtime library code",
+                    "tqdm/contrib/telegram.py",
+                    Runtime,
+                    "class TelegramIO:\n    API = 'https://api.telegram.org/bot'\n",
+                    Some((2, "api.telegram.org/bot", Medium)),
+                ),
+                (
+                    "telegram api base next to system-info harvesting",
+                    "pkg/a.py",
+                    Runtime,
+                    "API = 'https://api.telegram.org/bot'\ninfo = socket.gethostname() + getpass.getuser()\n",
+                    Some((1, "api.telegram.org/bot", High)),
+                ),
+                (
+                    "placeholder slack webhook in example values",
+                    "pkg/proxy/_types.py",
+                    Runtime,
+                    "EX = {'budget_alerts': 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'}\n",
+                    None,
+                ),
+                (
+                    "placeholder discord webhook",
+                    "pkg/a.py",
+                    Runtime,
+                    "URL = 'https://discord.com/api/webhooks/<webhook id>/<token>'\n",
+                    None,
+                ),
+                (
+                    "host name suffix is not the webhook host",
+                    "pkg/a.py",
+                    Runtime,
+                    "u = 'https://nothooks.slack.com/services/T1/B2/abc'\n",
+                    None,
+                ),
+                (
+                    "real discord webhook in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "W = 'https://discord.com/api/webhooks/1187263549182736451/aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5z'\n",
+                    Some((1, "discord.com/api/webhooks", Critical)),
+                ),
             ],
         );
     }

