@@ -598,7 +598,7 @@ fn repo_file(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn shipped_policy_is_valid_and_sensible() {
-    let p = Policy::load_with_catalog(&repo_file("policy.yaml"), KNOWN).unwrap_or_else(|e| panic!("{e}"));
+    let p = Policy::load(&repo_file("policy.yaml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(p.settings.upstream.is_none(), "the default policy must leave upstream unset");
     assert!(!p.is_dangerously_fail_open());
     let mut young = facts("pkg", "1");
@@ -621,7 +621,37 @@ fn shipped_policy_is_valid_and_sensible() {
         ),
         ("medium annotated", facts("pkg", "1"), f("execution.subprocess", Medium), Decision::Annotate),
         ("low allowed", facts("pkg", "1"), f("execution.subprocess", Low), Decision::Serve),
-        ("sdist install hook blocked", sdist("pkg", "1"), f("execution.install-hook", Low), Decision::Block),
+        ("plain sdist install hook annotated", sdist("pkg", "1"), f("execution.install-hook", Low), Decision::Annotate),
+        (
+            "sdist install hook that downloads blocked",
+            sdist("pkg", "1"),
+            finding("execution.install-hook", Critical, FileRole::InstallTime),
+            Decision::Block,
+        ),
+        (
+            "credential theft in library code blocked",
+            facts("pkg", "1"),
+            finding("file-system.credential-access", High, FileRole::Runtime),
+            Decision::Block,
+        ),
+        (
+            "persistence in library code blocked",
+            facts("pkg", "1"),
+            finding("file-system.persistence", High, FileRole::Runtime),
+            Decision::Block,
+        ),
+        (
+            "typosquat of a top project blocked",
+            facts("reqeusts", "1"),
+            finding("metadata.typosquat", High, FileRole::Metadata),
+            Decision::Block,
+        ),
+        (
+            "credential path in tests annotated",
+            facts("pkg", "1"),
+            finding("file-system.credential-access", Medium, FileRole::TestOrDocs),
+            Decision::Annotate,
+        ),
         ("scan error blocked", facts("pkg", "1"), f("anomaly.unreadable-archive", Info), Decision::Block),
         ("young release held", young, f("execution.subprocess", Info), Decision::Block),
     ];
@@ -699,7 +729,8 @@ fn shipped_policy_loads_with_the_crate_catalog_and_locates_errors() {
     for (case, from, to, yaml_path) in cases {
         assert!(text.contains(from), "{case}: policy.yaml changed");
         let broken = text.replacen(from, to, 1);
-        let err = Policy::from_str_with_catalog("policy.yaml", &broken, KNOWN).unwrap_err();
+        let real: Vec<&str> = crate::scan::catalog().iter().map(|m| m.id).collect();
+        let err = Policy::from_str_with_catalog("policy.yaml", &broken, &real).unwrap_err();
         let want_line = broken.lines().position(|l| l.contains(to.lines().next().unwrap())).unwrap() + 1;
         let p = &err.problems[0];
         assert_eq!((p.yaml_path.as_str(), p.line), (yaml_path, Some(want_line)), "{case}: {err}");
