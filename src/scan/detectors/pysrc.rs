@@ -13,7 +13,8 @@
 
 use crate::model::{Evidence, FileRole};
 use crate::scan::detector::TextFile;
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 /// What a byte of Python source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub struct Span {
 pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
-    spans: OnceLock<Vec<Span>>,
+    spans: OnceLock<Arc<Vec<Span>>>,
 }
 
 impl<'a> Source<'a> {
@@ -58,7 +59,7 @@ impl<'a> Source<'a> {
         if file.is_python {
             Self::python(file.text)
         } else {
-            Source { text: file.text, python: false, spans: OnceLock::from(Vec::new()) }
+            Source { text: file.text, python: false, spans: OnceLock::from(Arc::new(Vec::new())) }
         }
     }
 
@@ -68,7 +69,7 @@ impl<'a> Source<'a> {
 
     /// Every comment and string span, in order.
     pub fn spans(&self) -> &[Span] {
-        self.spans.get_or_init(|| lex(self.text.as_bytes()))
+        self.spans.get_or_init(|| cached_lex(self.text))
     }
 
     /// String literals (expression strings and docstrings), in order.
@@ -99,6 +100,47 @@ impl<'a> Source<'a> {
     /// True when any byte of `text[start..end]` is code.
     pub fn any_code_in(&self, start: usize, end: usize) -> bool {
         (start..end.min(self.text.len())).any(|i| self.is_code(i))
+    }
+}
+
+thread_local! {
+    /// Address and length of the text member the engine is dispatching on this thread
+    /// (inside [`per_file`]), and its spans once lexed.
+    static CURRENT: RefCell<Option<((usize, usize), Option<Arc<Vec<Span>>>)>> = const { RefCell::new(None) };
+}
+
+/// Run `f` (every detector's `scan_text` on the member `text`) with a lexer cache: the
+/// detectors that build a [`Source`] over exactly `text` share one lexing pass. Only
+/// `text` itself is cached, and only for this call (it is borrowed throughout, so its
+/// bytes cannot change); other texts are lexed as before.
+pub fn per_file<R>(text: &str, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<((usize, usize), Option<Arc<Vec<Span>>>)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = outer);
+        }
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace((key, None))));
+    f()
+}
+
+/// [`lex`], shared with the other detectors of the current [`per_file`] scope.
+fn cached_lex(text: &str) -> Arc<Vec<Span>> {
+    let key = (text.as_ptr() as usize, text.len());
+    let hit = CURRENT.with(|c| match &*c.borrow() {
+        Some((k, spans)) if *k == key => Some(spans.clone()),
+        _ => None,
+    });
+    match hit {
+        Some(Some(spans)) => spans,
+        Some(None) => {
+            let spans = Arc::new(lex(text.as_bytes()));
+            CURRENT.with(|c| *c.borrow_mut() = Some((key, Some(spans.clone()))));
+            spans
+        }
+        None => Arc::new(lex(text.as_bytes())),
     }
 }
 
@@ -469,6 +511,27 @@ mod tests {
             eprintln!("case {name}");
             kinds(src, needles);
         }
+    }
+
+    #[test]
+    fn per_file_lexes_the_member_once() {
+        let text = String::from("x = 'a'  # c\n");
+        let (a, b) = per_file(&text, || {
+            let (a, b) = (Source::python(&text), Source::python(&text));
+            (Arc::as_ptr(&a.spans.get_or_init(|| cached_lex(a.text)).clone()), {
+                let _ = b.spans();
+                Arc::as_ptr(b.spans.get().unwrap())
+            })
+        });
+        assert_eq!(a, b, "same member, one lexing pass");
+        let other = String::from("y = 1 # z\n");
+        per_file(&text, || assert_eq!(Source::python(&other).spans().len(), 1, "other texts are lexed"));
+        let (c, d) = (Source::python(&text), Source::python(&text));
+        assert_ne!(Arc::as_ptr(c.spans.get_or_init(|| cached_lex(c.text))), {
+            let _ = d.spans();
+            Arc::as_ptr(d.spans.get().unwrap())
+        });
+        assert_eq!(c.spans().len(), 2);
     }
 
     #[test]
