@@ -103,10 +103,13 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The member being dispatched: (address, length) of its text, and its spans once lexed.
+type Current = Option<((usize, usize), Option<Arc<Vec<Span>>>)>;
+
 thread_local! {
     /// Address and length of the text member the engine is dispatching on this thread
     /// (inside [`per_file`]), and its spans once lexed.
-    static CURRENT: RefCell<Option<((usize, usize), Option<Arc<Vec<Span>>>)>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Current> = const { RefCell::new(None) };
 }
 
 /// Run `f` (every detector's `scan_text` on the member `text`) with a lexer cache: the
@@ -114,7 +117,7 @@ thread_local! {
 /// `text` itself is cached, and only for this call (it is borrowed throughout, so its
 /// bytes cannot change); other texts are lexed as before.
 pub fn per_file<R>(text: &str, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<((usize, usize), Option<Arc<Vec<Span>>>)>);
+    struct Restore(Current);
     impl Drop for Restore {
         fn drop(&mut self) {
             let outer = self.0.take();
