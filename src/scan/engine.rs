@@ -338,14 +338,27 @@ impl<'s> Collector<'s> {
 }
 
 impl Visitor for Collector<'_> {
+    /// Exactly what [`TextScan::member`] would decide on the whole member: binary by role,
+    /// or a head that does not decode as text (NUL bytes, or invalid UTF-8 that does not
+    /// look like latin-1 text; a character cut at the end of the head is not invalid).
+    fn is_binary(&mut self, path: &str, head: &[u8]) -> bool {
+        self.role_of(path) == FileRole::Binary || roles::decode_text(head, true).is_none()
+    }
+
     fn member(&mut self, member: &Member<'_>, data: &[u8]) {
         let (seq, path) = (self.seq, member.path);
         self.seq += 1;
         let role = self.role_of(path);
-        self.members.push((path.to_string(), role, data.len() as u64));
+        self.members.push((path.to_string(), role, member.size));
         self.counts.truncated_members += member.truncated as u64;
         if self.kind == ArtifactKind::Sdist {
             self.native_in_sdist(path, role, data);
+        }
+        if member.streamed {
+            // Only the head was kept: the walker streamed it because it is binary.
+            self.counts.binary_members += 1;
+            tag(&mut self.hits, seq, &mut self.tagged);
+            return;
         }
         // Metadata stays here: the package check needs its text.
         let offloaded =
