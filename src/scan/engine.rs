@@ -22,6 +22,9 @@ pub struct Prefilter {
     owners: Vec<Vec<usize>>,
     /// Detectors with no literals: they see every text member.
     always: Vec<usize>,
+    /// Pattern id → whether another pattern can start inside a match of it and end
+    /// after it (then the search resumes one byte after the match start, else at its end).
+    overlaps: Vec<bool>,
 }
 
 impl Prefilter {
@@ -65,13 +68,24 @@ impl Prefilter {
             false => AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
                 .kind(Some(AhoCorasickKind::DFA))
+                .prefilter(false)
                 .build(&patterns)
                 .ok(),
         };
         if ac.is_none() && !patterns.is_empty() {
             always = (0..detectors.len()).collect();
         }
-        Prefilter { ac, owners, always }
+        let overlaps = patterns
+            .iter()
+            .map(|p| {
+                let p = p.as_bytes();
+                (1..p.len()).any(|k| {
+                    let tail = &p[k..];
+                    patterns.iter().any(|q| q.len() > tail.len() && q.as_bytes().starts_with(tail))
+                })
+            })
+            .collect();
+        Prefilter { ac, owners, always, overlaps }
     }
 
     /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
@@ -85,7 +99,9 @@ impl Prefilter {
         let Some(ac) = &self.ac else { return count };
         // Leftmost-longest search resumed one byte after each match start: every start
         // position is tried, the longest literal there is reported and the literals inside it
-        // are covered by `owners`. This measured faster than an overlapping search.
+        // are covered by `owners`. This measured faster than an overlapping search. When no
+        // literal can start inside the match and run past its end, the positions inside it
+        // hold only literals contained in it (covered by `owners`): resume at its end.
         let wanted = selected.len();
         let mut input = Input::new(text);
         while let Some(m) = ac.find(input.clone()) {
@@ -93,10 +109,11 @@ impl Prefilter {
                 count += usize::from(!selected[i]);
                 selected[i] = true;
             }
-            if count == wanted || m.start() + 1 >= text.len() {
+            let next = if self.overlaps[m.pattern().as_usize()] { m.start() + 1 } else { m.end() };
+            if count == wanted || next >= text.len() {
                 break;
             }
-            input.set_start(m.start() + 1);
+            input.set_start(next);
         }
         count
     }

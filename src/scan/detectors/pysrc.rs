@@ -103,48 +103,72 @@ impl<'a> Source<'a> {
     }
 }
 
-/// The member being dispatched: (address, length) of its text, and its spans once lexed.
-type Current = Option<((usize, usize), Option<Arc<Vec<Span>>>)>;
+/// Byte ranges of one regex's matches.
+pub type Ranges = Arc<Vec<(usize, usize)>>;
 
-thread_local! {
-    /// Address and length of the text member the engine is dispatching on this thread
-    /// (inside [`per_file`]), and its spans once lexed.
-    static CURRENT: RefCell<Current> = const { RefCell::new(None) };
+/// What is cached for the member being dispatched (see [`per_file`]).
+struct FileCache {
+    /// Address and length of the member's text.
+    key: (usize, usize),
+    spans: Option<Arc<Vec<Span>>>,
+    /// Regex (by address) → its match ranges over the member's text.
+    matches: Vec<(usize, Ranges)>,
 }
 
-/// Run `f` (every detector's `scan_text` on the member `text`) with a lexer cache: the
-/// detectors that build a [`Source`] over exactly `text` share one lexing pass. Only
-/// `text` itself is cached, and only for this call (it is borrowed throughout, so its
-/// bytes cannot change); other texts are lexed as before.
+thread_local! {
+    /// The text member the engine is dispatching on this thread (inside [`per_file`]).
+    static CURRENT: RefCell<Option<FileCache>> = const { RefCell::new(None) };
+}
+
+fn text_key(text: &str) -> (usize, usize) {
+    (text.as_ptr() as usize, text.len())
+}
+
+/// Run `f` (every detector's `scan_text` on the member `text`) with a per-member cache:
+/// the detectors that build a [`Source`] over exactly `text` share one lexing pass, and
+/// those that search it with the same static regex through [`find_ranges`] share one
+/// search. Only `text` itself is cached, and only for this call (it is borrowed
+/// throughout, so its bytes cannot change); other texts are processed as before.
 pub fn per_file<R>(text: &str, f: impl FnOnce() -> R) -> R {
-    struct Restore(Current);
+    struct Restore(Option<FileCache>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let outer = self.0.take();
             CURRENT.with(|c| *c.borrow_mut() = outer);
         }
     }
-    let key = (text.as_ptr() as usize, text.len());
-    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace((key, None))));
+    let cache = FileCache { key: text_key(text), spans: None, matches: Vec::new() };
+    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(cache)));
     f()
+}
+
+/// Runs `get` on the cache when `text` is the member being dispatched.
+fn with_cache<T>(text: &str, get: impl FnOnce(&mut FileCache) -> T) -> Option<T> {
+    CURRENT.with(|c| c.borrow_mut().as_mut().filter(|f| f.key == text_key(text)).map(get))
 }
 
 /// [`lex`], shared with the other detectors of the current [`per_file`] scope.
 fn cached_lex(text: &str) -> Arc<Vec<Span>> {
-    let key = (text.as_ptr() as usize, text.len());
-    let hit = CURRENT.with(|c| match &*c.borrow() {
-        Some((k, spans)) if *k == key => Some(spans.clone()),
-        _ => None,
-    });
-    match hit {
-        Some(Some(spans)) => spans,
-        Some(None) => {
-            let spans = Arc::new(lex(text.as_bytes()));
-            CURRENT.with(|c| *c.borrow_mut() = Some((key, Some(spans.clone()))));
-            spans
-        }
-        None => Arc::new(lex(text.as_bytes())),
+    if let Some(Some(spans)) = with_cache(text, |f| f.spans.clone()) {
+        return spans;
     }
+    let spans = Arc::new(lex(text.as_bytes()));
+    with_cache(text, |f| f.spans = Some(spans.clone()));
+    spans
+}
+
+/// The (start, end) byte ranges of `re.find_iter(text)`, shared with the other
+/// detectors of the current [`per_file`] scope that search the same text with the same
+/// static regex.
+pub fn find_ranges(re: &'static regex::Regex, text: &str) -> Ranges {
+    let id = re as *const regex::Regex as usize;
+    let hit = with_cache(text, |f| f.matches.iter().find(|(r, _)| *r == id).map(|(_, m)| m.clone()));
+    if let Some(Some(ranges)) = hit {
+        return ranges;
+    }
+    let ranges = Arc::new(re.find_iter(text).map(|m| (m.start(), m.end())).collect::<Vec<_>>());
+    with_cache(text, |f| f.matches.push((id, ranges.clone())));
+    ranges
 }
 
 fn is_ident_byte(b: u8) -> bool {
