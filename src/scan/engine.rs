@@ -68,7 +68,6 @@ impl Prefilter {
             false => AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
                 .kind(Some(AhoCorasickKind::DFA))
-                .prefilter(false)
                 .build(&patterns)
                 .ok(),
         };

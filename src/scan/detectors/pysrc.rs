@@ -562,6 +562,19 @@ mod tests {
     }
 
     #[test]
+    fn per_file_searches_a_regex_once() {
+        static RE: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\d+").expect("re"));
+        let text = String::from("a 12 b 345");
+        let (a, b) = per_file(&text, || (find_ranges(&RE, &text), find_ranges(&RE, &text)));
+        assert!(Arc::ptr_eq(&a, &b), "one search per member");
+        assert_eq!(*a, vec![(2, 4), (7, 10)]);
+        let other = String::from("9");
+        per_file(&text, || assert_eq!(*find_ranges(&RE, &other), vec![(0, 1)], "other texts are searched"));
+        assert!(!Arc::ptr_eq(&find_ranges(&RE, &text), &find_ranges(&RE, &text)), "no cache outside per_file");
+    }
+
+    #[test]
     fn line_col_snippet_redact() {
         let t = "a\n  bé = 'x'\n";
         assert_eq!(line_col(t, t.find('=').unwrap()), (2, 6));
