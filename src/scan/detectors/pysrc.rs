@@ -189,9 +189,7 @@ fn lex(s: &[u8]) -> Vec<Span> {
         match c {
             b'#' => {
                 let start = i;
-                while i < n && s[i] != b'\n' {
-                    i += 1;
-                }
+                i = memchr::memchr(b'\n', &s[i..]).map_or(n, |k| i + k);
                 spans.push(Span {
                     start,
                     end: i,
@@ -272,9 +270,14 @@ fn string_at(s: &[u8], start: usize, q: usize, prefix: &str, stmt: bool) -> Span
     let body_start = if triple { q + 3 } else { q + 1 };
     let mut i = body_start;
     let (body_end, end) = loop {
-        if i >= n {
+        // Skip to the next byte that can end the literal or escape one.
+        let rest = s.get(i..).unwrap_or_default();
+        let next =
+            if triple { memchr::memchr2(quote, b'\\', rest) } else { memchr::memchr3(quote, b'\\', b'\n', rest) };
+        let Some(k) = next else {
             break (n, n);
-        }
+        };
+        i += k;
         let c = s[i];
         if c == b'\\' {
             i += 2;
