@@ -24,6 +24,9 @@ macro_rules! meta {
 meta!(UNREADABLE, "anomaly.unreadable-archive", Anomaly, High,
     "Artifact is unreadable.",
     "The archive, or a member of it, could not be read. What could not be read was not scanned, so the artifact is not known to be clean.");
+meta!(NESTED_UNREADABLE, "anomaly.nested-archive-unreadable", Anomaly, Medium,
+    "Contains a nested archive that could not be read.",
+    "A member named and shaped like an archive (a vendored wheel, a test fixture) could not be opened, so its members were not scanned. The artifact itself was read and scanned.");
 meta!(PATH_TRAVERSAL, "anomaly.path-traversal", Anomaly, High,
     "Contains members with absolute or parent-directory paths.",
     "A member name that is absolute or contains `..` can write outside the install directory when the archive is unpacked.");
@@ -86,6 +89,7 @@ pub fn catalog() -> Vec<&'static DetectorMeta> {
         &BOMB,
         &LIMIT,
         &NESTING,
+        &NESTED_UNREADABLE,
         &NATIVE_IN_SDIST,
         &FILENAME_MISMATCH,
     ]

@@ -1,12 +1,15 @@
 //! Archive walking: wheels and eggs (zip), sdists (`.tar.gz`, `.tgz`, `.tar.bz2`,
 //! `.tar`, `.zip`) and archives nested inside them.
 //!
-//! Owns: reading each member once, as a stream from the file, into a reused
-//! buffer (never extracting to disk); enforcing [`Limits`] while inflating, not by
-//! trusting headers; reporting archive anomalies (traversal, links, duplicates,
-//! non-UTF-8 names, encryption, CRC, bombs, limits, nesting, unreadable input).
-//! Must not: interpret member content (that is the engine's and the detectors'
-//! job) or keep more than one member per nesting level in memory.
+//! Owns: reading each member once, as a stream from the file (never extracting to
+//! disk): text members and nested archives into a reused, capped buffer; binary
+//! members through a small fixed scratch buffer (only their head is kept), still read
+//! to the end so CRC and ratio checks happen; enforcing [`Limits`] while inflating,
+//! not by trusting headers; reporting archive anomalies (traversal, links,
+//! duplicates, non-UTF-8 names, encryption, CRC, bombs, limits, nesting, unreadable
+//! input). Must not: interpret member content beyond asking the [`Visitor`] whether
+//! a member's head is binary (that is the engine's and the detectors' job), or keep
+//! more than one member per nesting level in memory.
 
 use super::anomaly;
 use super::detector::DetectorMeta;
@@ -22,6 +25,8 @@ use zip::ZipArchive;
 const CHUNK: u64 = 256 << 10;
 /// Below this many inflated bytes a high ratio is normal (a small file of zeros).
 const RATIO_FLOOR: u64 = 1 << 20;
+/// Bytes read before deciding how a member is read (kept, then handed on, for binary members).
+pub const HEAD: usize = 64 << 10;
 /// The largest central directory read for the duplicate-name check.
 const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
 
@@ -31,12 +36,22 @@ pub struct Member<'a> {
     pub path: &'a str,
     /// Nesting depth: 0 for members of the artifact itself.
     pub depth: u32,
-    /// True when `data` is not the whole member (a limit or read error stopped it).
+    /// True when the member was cut short (a limit or read error stopped it).
     pub truncated: bool,
+    /// True when the member was streamed as binary: `data` is only its first bytes
+    /// (at most [`HEAD`]), the rest was read and checked but not kept.
+    pub streamed: bool,
+    /// Uncompressed bytes read from the member (`data.len()` unless streamed).
+    pub size: u64,
 }
 
 /// Receives every file member and every anomaly, in archive order.
 pub trait Visitor {
+    /// Whether a member (not a nested archive) whose first [`HEAD`] bytes are `head`
+    /// is binary: binary members are streamed, never held whole. Default: a NUL byte.
+    fn is_binary(&mut self, _path: &str, head: &[u8]) -> bool {
+        head.contains(&0)
+    }
     fn member(&mut self, member: &Member<'_>, data: &[u8]);
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String);
 }
@@ -71,7 +86,8 @@ fn is_archive_name(path: &str) -> bool {
 /// Why inflating one member stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
-    MemberLimit,
+    /// The member is larger than the cap (in bytes) for its kind of content.
+    MemberLimit(u64),
     TotalLimit,
     Bomb,
 }
@@ -88,11 +104,35 @@ pub struct Walker<'l, V: Visitor> {
     stopped: bool,
     /// One reused buffer per nesting level.
     bufs: Vec<Vec<u8>>,
+    /// Fixed scratch buffer that binary members stream through.
+    scratch: Vec<u8>,
+    /// Nesting depth of the archive being walked (0: the artifact itself).
+    inside: u32,
+    /// High-water mark of the bytes held in member buffers (all levels plus scratch).
+    pub peak_buffer: usize,
+}
+
+/// How one member was read.
+struct ReadOutcome {
+    result: io::Result<Option<Stop>>,
+    /// Uncompressed bytes read (counted against the total limit).
+    size: u64,
+    streamed: bool,
 }
 
 impl<'l, V: Visitor> Walker<'l, V> {
     pub fn new(limits: &'l Limits, visitor: V) -> Self {
-        Walker { limits, visitor, total: 0, members: 0, stopped: false, bufs: Vec::new() }
+        Walker {
+            limits,
+            visitor,
+            total: 0,
+            members: 0,
+            stopped: false,
+            bufs: Vec::new(),
+            scratch: Vec::new(),
+            inside: 0,
+            peak_buffer: 0,
+        }
     }
 
     /// Walk the artifact at `path`; `filename` names it in anomalies about the whole file.
@@ -125,8 +165,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
         }
     }
 
+    /// Inside a nested archive the artifact itself was read: what fails there is the
+    /// nested archive's own finding, not "the artifact could not be checked".
     fn unreadable(&mut self, path: &str, reason: &str) {
-        self.visitor.anomaly(&anomaly::UNREADABLE, path, reason.to_string());
+        let meta = if self.inside > 0 { &anomaly::NESTED_UNREADABLE } else { &anomaly::UNREADABLE };
+        self.visitor.anomaly(meta, path, reason.to_string());
     }
 
     // ---- zip ----
@@ -185,9 +228,9 @@ impl<'l, V: Visitor> Walker<'l, V> {
         }
         let compressed = file.compressed_size();
         let mut buf = self.take_buf(depth);
-        let result = self.read_member(&mut file, Some(compressed), &mut buf);
+        let read = self.read_member(&mut file, Some(compressed), &path, &mut buf);
         drop(file);
-        self.finish_member(&path, result, buf, depth);
+        self.finish_member(&path, read, buf, depth);
     }
 
     fn zip_open_error(&mut self, e: ZipError, path: &str) {
@@ -264,8 +307,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
                     return self.member_limit(path);
                 }
                 let mut buf = self.take_buf(depth);
-                let result = self.read_member(entry, None, &mut buf);
-                self.finish_member(path, result, buf, depth);
+                let read = self.read_member(entry, None, path, &mut buf);
+                self.finish_member(path, read, buf, depth);
             }
             _ => {}
         }
@@ -323,25 +366,70 @@ impl<'l, V: Visitor> Walker<'l, V> {
         buf
     }
 
-    /// Inflate one member into `buf`, checking the limits after every chunk.
+    /// Inflate one member, checking the limits after every chunk. The first [`HEAD`]
+    /// bytes decide how: a nested archive is buffered up to `max_member_bytes`, a
+    /// binary member streams through the scratch buffer (only its head stays in
+    /// `buf`), anything else is text, buffered up to `max_text_bytes`.
     fn read_member<R: Read>(
         &mut self,
         r: &mut R,
         compressed: Option<u64>,
+        path: &str,
         buf: &mut Vec<u8>,
+    ) -> ReadOutcome {
+        let mut size = 0u64;
+        let mut streamed = false;
+        let result = self.pump(r, compressed, path, buf, &mut size, &mut streamed);
+        ReadOutcome { result, size, streamed }
+    }
+
+    fn pump<R: Read>(
+        &mut self,
+        r: &mut R,
+        compressed: Option<u64>,
+        path: &str,
+        buf: &mut Vec<u8>,
+        size: &mut u64,
+        streamed: &mut bool,
     ) -> io::Result<Option<Stop>> {
-        let room = self.limits.max_total_bytes.saturating_sub(self.total);
-        let cap = self.limits.max_member_bytes.min(room);
+        let l = self.limits;
+        let room = l.max_total_bytes.saturating_sub(self.total);
+        let text_cap = l.max_text_bytes.min(l.max_member_bytes);
+        // Until the head is in, the text cap applies (it is the smallest).
+        let mut cap = text_cap;
+        let mut decided = false;
         loop {
-            let n = r.by_ref().take(CHUNK).read_to_end(buf)? as u64;
-            let len = buf.len() as u64;
-            if compressed.is_some_and(|c| self.bomb_ratio(len, c)) {
+            let n = if *streamed {
+                if self.scratch.len() < CHUNK as usize {
+                    self.scratch.resize(CHUNK as usize, 0);
+                }
+                read_up_to(r, &mut self.scratch)? as u64
+            } else {
+                let step = if decided { CHUNK } else { HEAD as u64 };
+                r.by_ref().take(step).read_to_end(buf)? as u64
+            };
+            *size += n;
+            if compressed.is_some_and(|c| self.bomb_ratio(*size, c)) {
                 return Ok(Some(Stop::Bomb));
             }
-            if len > cap {
+            if !decided && n == HEAD as u64 {
+                decided = true;
+                if is_archive_name(path) && sniff(buf).is_some() {
+                    cap = l.max_member_bytes;
+                } else if self.visitor.is_binary(path, buf) {
+                    *streamed = true;
+                }
+            }
+            if *size > room {
+                // Keep what fits under the total limit.
+                *size = room;
+                buf.truncate(room.min(buf.len() as u64) as usize);
+                return Ok(Some(Stop::TotalLimit));
+            }
+            if !*streamed && buf.len() as u64 > cap {
                 buf.truncate(cap as usize);
-                let stop = if cap < self.limits.max_member_bytes { Stop::TotalLimit } else { Stop::MemberLimit };
-                return Ok(Some(stop));
+                *size = cap;
+                return Ok(Some(Stop::MemberLimit(cap)));
             }
             if n == 0 {
                 return Ok(None);
@@ -350,7 +438,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
     }
 
     /// Report how reading ended, hand the data to the visitor, open nested archives.
-    fn finish_member(&mut self, path: &str, result: io::Result<Option<Stop>>, buf: Vec<u8>, depth: u32) {
+    fn finish_member(&mut self, path: &str, read: ReadOutcome, buf: Vec<u8>, depth: u32) {
+        let ReadOutcome { result, size, streamed } = read;
         let truncated = !matches!(result, Ok(None));
         match result {
             Ok(None) => {}
@@ -360,9 +449,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
             }
             Err(e) => self.unreadable(path, &e.to_string()),
         }
-        self.total += buf.len() as u64;
-        self.visitor.member(&Member { path, depth, truncated }, &buf);
-        if !truncated && is_archive_name(path) && sniff(&buf).is_some() {
+        self.total += size;
+        let held = buf.capacity() + self.scratch.capacity() + self.bufs.iter().map(Vec::capacity).sum::<usize>();
+        self.peak_buffer = self.peak_buffer.max(held);
+        self.visitor.member(&Member { path, depth, truncated, streamed, size }, &buf);
+        if !truncated && !streamed && is_archive_name(path) && sniff(&buf).is_some() {
             self.nested(path, &buf, depth);
         }
         self.bufs[depth as usize] = buf;
@@ -375,9 +466,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 let detail = format!("inflates more than {}:1 (stopped after {read} bytes)", l.max_ratio);
                 self.visitor.anomaly(&anomaly::BOMB, path, detail)
             }
-            Stop::MemberLimit => {
-                let detail =
-                    format!("member is larger than {} bytes; only the first {read} were scanned", l.max_member_bytes);
+            Stop::MemberLimit(cap) => {
+                let detail = format!("member is larger than {cap} bytes; only the first {read} were scanned");
                 self.visitor.anomaly(&anomaly::LIMIT, path, detail)
             }
             Stop::TotalLimit => self
@@ -396,7 +486,9 @@ impl<'l, V: Visitor> Walker<'l, V> {
             return self.visitor.anomaly(&anomaly::NESTING, path, detail);
         }
         let prefix = format!("{path}!/");
+        self.inside += 1;
         self.walk_stream(Cursor::new(data), data.len() as u64, data, path, &prefix, depth + 1);
+        self.inside -= 1;
     }
 }
 

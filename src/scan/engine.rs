@@ -22,6 +22,9 @@ pub struct Prefilter {
     owners: Vec<Vec<usize>>,
     /// Detectors with no literals: they see every text member.
     always: Vec<usize>,
+    /// Pattern id → whether another pattern can start inside a match of it and end
+    /// after it (then the search resumes one byte after the match start, else at its end).
+    overlaps: Vec<bool>,
 }
 
 impl Prefilter {
@@ -71,7 +74,17 @@ impl Prefilter {
         if ac.is_none() && !patterns.is_empty() {
             always = (0..detectors.len()).collect();
         }
-        Prefilter { ac, owners, always }
+        let overlaps = patterns
+            .iter()
+            .map(|p| {
+                let p = p.as_bytes();
+                (1..p.len()).any(|k| {
+                    let tail = &p[k..];
+                    patterns.iter().any(|q| q.len() > tail.len() && q.as_bytes().starts_with(tail))
+                })
+            })
+            .collect();
+        Prefilter { ac, owners, always, overlaps }
     }
 
     /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
@@ -85,7 +98,9 @@ impl Prefilter {
         let Some(ac) = &self.ac else { return count };
         // Leftmost-longest search resumed one byte after each match start: every start
         // position is tried, the longest literal there is reported and the literals inside it
-        // are covered by `owners`. This measured faster than an overlapping search.
+        // are covered by `owners`. This measured faster than an overlapping search. When no
+        // literal can start inside the match and run past its end, the positions inside it
+        // hold only literals contained in it (covered by `owners`): resume at its end.
         let wanted = selected.len();
         let mut input = Input::new(text);
         while let Some(m) = ac.find(input.clone()) {
@@ -93,10 +108,11 @@ impl Prefilter {
                 count += usize::from(!selected[i]);
                 selected[i] = true;
             }
-            if count == wanted || m.start() + 1 >= text.len() {
+            let next = if self.overlaps[m.pattern().as_usize()] { m.start() + 1 } else { m.end() };
+            if count == wanted || next >= text.len() {
                 break;
             }
-            input.set_start(m.start() + 1);
+            input.set_start(next);
         }
         count
     }
@@ -161,9 +177,12 @@ impl<'s> TextScan<'s> {
         }
         let is_python = roles::is_python(path) || role == FileRole::InstallTime && path.ends_with(".pth");
         let file = TextFile { path, role, is_python, text };
-        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
-            d.scan_text(&file, hits);
-        }
+        // One lexing pass per member, shared by every detector that asks for it.
+        super::detectors::pysrc::per_file(text, || {
+            for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
+                d.scan_text(&file, hits);
+            }
+        });
     }
 }
 
@@ -335,14 +354,27 @@ impl<'s> Collector<'s> {
 }
 
 impl Visitor for Collector<'_> {
+    /// Exactly what [`TextScan::member`] would decide on the whole member: binary by role,
+    /// or a head that does not decode as text (NUL bytes, or invalid UTF-8 that does not
+    /// look like latin-1 text; a character cut at the end of the head is not invalid).
+    fn is_binary(&mut self, path: &str, head: &[u8]) -> bool {
+        self.role_of(path) == FileRole::Binary || roles::decode_text(head, true).is_none()
+    }
+
     fn member(&mut self, member: &Member<'_>, data: &[u8]) {
         let (seq, path) = (self.seq, member.path);
         self.seq += 1;
         let role = self.role_of(path);
-        self.members.push((path.to_string(), role, data.len() as u64));
+        self.members.push((path.to_string(), role, member.size));
         self.counts.truncated_members += member.truncated as u64;
         if self.kind == ArtifactKind::Sdist {
             self.native_in_sdist(path, role, data);
+        }
+        if member.streamed {
+            // Only the head was kept: the walker streamed it because it is binary.
+            self.counts.binary_members += 1;
+            tag(&mut self.hits, seq, &mut self.tagged);
+            return;
         }
         // Metadata stays here: the package check needs its text.
         let offloaded =

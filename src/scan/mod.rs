@@ -37,8 +37,13 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 pub struct Limits {
     /// Uncompressed bytes read from all members together; the rest is not scanned.
     pub max_total_bytes: u64,
-    /// Uncompressed bytes read from one member (also the largest buffer held per nesting level).
+    /// Uncompressed bytes held in memory for one member (a nested archive; also the
+    /// largest buffer held per nesting level). Binary members are streamed, not held:
+    /// only the total limit bounds them.
     pub max_member_bytes: u64,
+    /// Uncompressed bytes of one text member that are scanned (at most `max_member_bytes`).
+    #[serde(default = "default_max_text_bytes")]
+    pub max_text_bytes: u64,
     /// File members visited; the rest is not scanned.
     pub max_members: u64,
     /// Inflated/compressed size ratio beyond which a member (zip) or stream (tar)
@@ -52,12 +57,17 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_total_bytes: 2 << 30,
-            max_member_bytes: 512 << 20,
+            max_member_bytes: 64 << 20,
+            max_text_bytes: default_max_text_bytes(),
             max_members: 100_000,
             max_ratio: 200,
             max_nesting: 1,
         }
     }
+}
+
+fn default_max_text_bytes() -> u64 {
+    32 << 20
 }
 
 /// Counters for one scan.

@@ -597,3 +597,111 @@ fn a_detector_panic_on_a_worker_reaches_the_caller_without_deadlock() {
     }));
     assert!(result.is_err(), "the panic is not swallowed (the gate fails closed on it)");
 }
+
+// ---- bounded memory ----
+
+/// Records what the walker hands on, for asserting on the walker alone.
+#[derive(Default)]
+struct Recorder {
+    members: Vec<(String, u64, bool, usize)>,
+    anomalies: Vec<(&'static str, String)>,
+}
+
+impl super::archive::Visitor for Recorder {
+    fn member(&mut self, m: &super::archive::Member<'_>, data: &[u8]) {
+        self.members.push((m.path.to_string(), m.size, m.streamed, data.len()));
+    }
+    fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, _detail: String) {
+        self.anomalies.push((meta.id, path.to_string()));
+    }
+}
+
+/// `len` bytes that are binary from the first byte (NULs) and do not compress much.
+fn binary_blob(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            if i % 16 == 0 {
+                0
+            } else {
+                x as u8
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_big_binary_member_streams_through_a_small_buffer() {
+    let len = 40 << 20; // larger than the text cap and than a reasonable buffer
+    let blob = binary_blob(len);
+    let bytes = zip_with(&[("demo/small.py", b"x = 1\n"), ("demo/data.bin", &blob)], zip::CompressionMethod::Stored);
+    drop(blob);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("artifact");
+    std::fs::write(&path, &bytes).expect("write artifact");
+    let limits = Limits::default();
+    let mut walker = super::archive::Walker::new(&limits, Recorder::default());
+    walker.walk_file(&path, "demo-1.0-py3-none-any.whl");
+    let rec = &walker.visitor;
+    assert!(rec.anomalies.is_empty(), "{:?}", rec.anomalies);
+    let big = rec.members.iter().find(|m| m.0 == "demo/data.bin").expect("member seen");
+    assert_eq!((big.1, big.2), (len as u64, true), "read to the end, streamed");
+    assert!(big.3 <= super::archive::HEAD, "only the head is handed on: {}", big.3);
+    assert_eq!(walker.total, len as u64 + 6);
+    assert!(walker.peak_buffer < 1 << 20, "buffers grew to {} bytes", walker.peak_buffer);
+
+    // Streamed members are still checked: a changed byte is a CRC mismatch.
+    let mut broken = bytes;
+    let at = broken.len() / 2;
+    broken[at] ^= 0xff;
+    let (scanner, _) = test_scanner(Limits::default());
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &broken);
+    assert_eq!(paths(&r, "anomaly.crc-mismatch"), ["demo/data.bin"]);
+    assert!(paths(&r, "anomaly.limit-exceeded").is_empty());
+    assert_eq!(r.stats.binary_members, 1);
+}
+
+#[test]
+fn an_oversized_text_member_is_scanned_up_to_the_cap() {
+    let mut text = b"import subprocess  # early\n".to_vec();
+    while text.len() < 300_000 {
+        text.extend_from_slice(b"x = 1\n");
+    }
+    text.extend_from_slice(b"import subprocess  # late\n");
+    let limits = Limits { max_text_bytes: 100_000, ..Limits::default() };
+    let (scanner, _) = test_scanner(limits);
+    let bytes = zip_of(&[("demo/big.py", &text)]);
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+    assert_eq!(paths(&r, "anomaly.limit-exceeded"), ["demo/big.py"]);
+    let f = r.findings.iter().find(|f| f.detector == "execution.test-process").expect("early hit found");
+    assert_eq!(f.evidence.len(), 1, "only the scanned part: {:?}", f.evidence);
+    assert_eq!(f.evidence[0].line, Some(1));
+    assert_eq!(r.stats.truncated_members, 1);
+    assert_eq!(r.stats.uncompressed_bytes, 100_000);
+    // Medium: annotated, not blocked, under the default policy.
+    let limit = super::anomaly::catalog().into_iter().find(|m| m.id == "anomaly.limit-exceeded").expect("meta");
+    assert_eq!(limit.severity, Severity::Medium);
+}
+
+#[test]
+fn an_unreadable_nested_archive_is_its_own_finding() {
+    let xz = b"\xfd7zXZ\x00\x00\x04 not really a tarball".to_vec();
+    let bad_zip = b"PK\x03\x04 truncated zip".to_vec();
+    let sdist = tar_gz(&[
+        T::File(b"demo-1.0/PKG-INFO", &wheel_metadata("demo", "1.0")),
+        T::File(b"demo-1.0/tests/fixture.tar.gz", &xz),
+        T::File(b"demo-1.0/vendor/x-1.0-py3-none-any.whl", &bad_zip),
+    ]);
+    let (scanner, _) = test_scanner(Limits::default());
+    let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
+    assert!(paths(&r, "anomaly.unreadable-archive").is_empty(), "{:#?}", r.findings);
+    assert_eq!(
+        paths(&r, "anomaly.nested-archive-unreadable"),
+        ["demo-1.0/tests/fixture.tar.gz", "demo-1.0/vendor/x-1.0-py3-none-any.whl"]
+    );
+    let meta = super::catalog().into_iter().find(|m| m.id == "anomaly.nested-archive-unreadable").expect("catalog");
+    assert_eq!(meta.severity, Severity::Medium);
+}

@@ -13,7 +13,8 @@
 
 use crate::model::{Evidence, FileRole};
 use crate::scan::detector::TextFile;
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 /// What a byte of Python source is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub struct Span {
 pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
-    spans: OnceLock<Vec<Span>>,
+    spans: OnceLock<Arc<Vec<Span>>>,
 }
 
 impl<'a> Source<'a> {
@@ -58,7 +59,7 @@ impl<'a> Source<'a> {
         if file.is_python {
             Self::python(file.text)
         } else {
-            Source { text: file.text, python: false, spans: OnceLock::from(Vec::new()) }
+            Source { text: file.text, python: false, spans: OnceLock::from(Arc::new(Vec::new())) }
         }
     }
 
@@ -68,7 +69,7 @@ impl<'a> Source<'a> {
 
     /// Every comment and string span, in order.
     pub fn spans(&self) -> &[Span] {
-        self.spans.get_or_init(|| lex(self.text.as_bytes()))
+        self.spans.get_or_init(|| cached_lex(self.text))
     }
 
     /// String literals (expression strings and docstrings), in order.
@@ -102,6 +103,74 @@ impl<'a> Source<'a> {
     }
 }
 
+/// Byte ranges of one regex's matches.
+pub type Ranges = Arc<Vec<(usize, usize)>>;
+
+/// What is cached for the member being dispatched (see [`per_file`]).
+struct FileCache {
+    /// Address and length of the member's text.
+    key: (usize, usize),
+    spans: Option<Arc<Vec<Span>>>,
+    /// Regex (by address) → its match ranges over the member's text.
+    matches: Vec<(usize, Ranges)>,
+}
+
+thread_local! {
+    /// The text member the engine is dispatching on this thread (inside [`per_file`]).
+    static CURRENT: RefCell<Option<FileCache>> = const { RefCell::new(None) };
+}
+
+fn text_key(text: &str) -> (usize, usize) {
+    (text.as_ptr() as usize, text.len())
+}
+
+/// Run `f` (every detector's `scan_text` on the member `text`) with a per-member cache:
+/// the detectors that build a [`Source`] over exactly `text` share one lexing pass, and
+/// those that search it with the same static regex through [`find_ranges`] share one
+/// search. Only `text` itself is cached, and only for this call (it is borrowed
+/// throughout, so its bytes cannot change); other texts are processed as before.
+pub fn per_file<R>(text: &str, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<FileCache>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = outer);
+        }
+    }
+    let cache = FileCache { key: text_key(text), spans: None, matches: Vec::new() };
+    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(cache)));
+    f()
+}
+
+/// Runs `get` on the cache when `text` is the member being dispatched.
+fn with_cache<T>(text: &str, get: impl FnOnce(&mut FileCache) -> T) -> Option<T> {
+    CURRENT.with(|c| c.borrow_mut().as_mut().filter(|f| f.key == text_key(text)).map(get))
+}
+
+/// [`lex`], shared with the other detectors of the current [`per_file`] scope.
+fn cached_lex(text: &str) -> Arc<Vec<Span>> {
+    if let Some(Some(spans)) = with_cache(text, |f| f.spans.clone()) {
+        return spans;
+    }
+    let spans = Arc::new(lex(text.as_bytes()));
+    with_cache(text, |f| f.spans = Some(spans.clone()));
+    spans
+}
+
+/// The (start, end) byte ranges of `re.find_iter(text)`, shared with the other
+/// detectors of the current [`per_file`] scope that search the same text with the same
+/// static regex.
+pub fn find_ranges(re: &'static regex::Regex, text: &str) -> Ranges {
+    let id = re as *const regex::Regex as usize;
+    let hit = with_cache(text, |f| f.matches.iter().find(|(r, _)| *r == id).map(|(_, m)| m.clone()));
+    if let Some(Some(ranges)) = hit {
+        return ranges;
+    }
+    let ranges = Arc::new(re.find_iter(text).map(|m| (m.start(), m.end())).collect::<Vec<_>>());
+    with_cache(text, |f| f.matches.push((id, ranges.clone())));
+    ranges
+}
+
 fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
@@ -120,9 +189,7 @@ fn lex(s: &[u8]) -> Vec<Span> {
         match c {
             b'#' => {
                 let start = i;
-                while i < n && s[i] != b'\n' {
-                    i += 1;
-                }
+                i = memchr::memchr(b'\n', &s[i..]).map_or(n, |k| i + k);
                 spans.push(Span {
                     start,
                     end: i,
@@ -203,9 +270,14 @@ fn string_at(s: &[u8], start: usize, q: usize, prefix: &str, stmt: bool) -> Span
     let body_start = if triple { q + 3 } else { q + 1 };
     let mut i = body_start;
     let (body_end, end) = loop {
-        if i >= n {
+        // Skip to the next byte that can end the literal or escape one.
+        let rest = s.get(i..).unwrap_or_default();
+        let next =
+            if triple { memchr::memchr2(quote, b'\\', rest) } else { memchr::memchr3(quote, b'\\', b'\n', rest) };
+        let Some(k) = next else {
             break (n, n);
-        }
+        };
+        i += k;
         let c = s[i];
         if c == b'\\' {
             i += 2;
@@ -469,6 +541,40 @@ mod tests {
             eprintln!("case {name}");
             kinds(src, needles);
         }
+    }
+
+    #[test]
+    fn per_file_lexes_the_member_once() {
+        let text = String::from("x = 'a'  # c\n");
+        let (a, b) = per_file(&text, || {
+            let (a, b) = (Source::python(&text), Source::python(&text));
+            (Arc::as_ptr(&a.spans.get_or_init(|| cached_lex(a.text)).clone()), {
+                let _ = b.spans();
+                Arc::as_ptr(b.spans.get().unwrap())
+            })
+        });
+        assert_eq!(a, b, "same member, one lexing pass");
+        let other = String::from("y = 1 # z\n");
+        per_file(&text, || assert_eq!(Source::python(&other).spans().len(), 1, "other texts are lexed"));
+        let (c, d) = (Source::python(&text), Source::python(&text));
+        assert_ne!(Arc::as_ptr(c.spans.get_or_init(|| cached_lex(c.text))), {
+            let _ = d.spans();
+            Arc::as_ptr(d.spans.get().unwrap())
+        });
+        assert_eq!(c.spans().len(), 2);
+    }
+
+    #[test]
+    fn per_file_searches_a_regex_once() {
+        static RE: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(r"\d+").expect("re"));
+        let text = String::from("a 12 b 345");
+        let (a, b) = per_file(&text, || (find_ranges(&RE, &text), find_ranges(&RE, &text)));
+        assert!(Arc::ptr_eq(&a, &b), "one search per member");
+        assert_eq!(*a, vec![(2, 4), (7, 10)]);
+        let other = String::from("9");
+        per_file(&text, || assert_eq!(*find_ranges(&RE, &other), vec![(0, 1)], "other texts are searched"));
+        assert!(!Arc::ptr_eq(&find_ranges(&RE, &text), &find_ranges(&RE, &text)), "no cache outside per_file");
     }
 
     #[test]

@@ -46,12 +46,15 @@ pub fn file_counts(file: &TextFile<'_>) -> bool {
 
 /// Every counted URL of `src`.
 pub fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
-    URL_RE.find_iter(src.text).filter_map(move |m| {
-        if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
+    // One regex pass per member, shared by the URL detectors (see `pysrc::per_file`).
+    let ranges = super::pysrc::find_ranges(&URL_RE, src.text);
+    (0..ranges.len()).filter_map(move |i| {
+        let (start, end) = ranges[i];
+        if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
             return None;
         }
-        let url = m.as_str().trim_end_matches(['.', ':', '!', '?']);
-        parse(m.start(), url)
+        let url = src.text[start..end].trim_end_matches(['.', ':', '!', '?']);
+        parse(start, url)
     })
 }
 
