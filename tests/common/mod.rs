@@ -32,7 +32,9 @@ fn record_hash(b: &[u8]) -> String {
 }
 
 pub fn core_metadata(name: &str, version: &str, requires: &[&str]) -> String {
-    let mut m = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test package {name}\nRequires-Python: >=3.8\n");
+    let mut m = format!(
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test package {name}\nAuthor-email: Test Team <team@example.org>\nProject-URL: Source, https://example.org/{name}\nRequires-Python: >=3.8\n"
+    );
     for r in requires {
         m.push_str(&format!("Requires-Dist: {r}\n"));
     }
