@@ -8,7 +8,7 @@ use pipgate::model::{ArtifactFacts, Decision};
 use pipgate::policy::Policy;
 use pipgate::scan::report::{self, ReportFormat};
 use pipgate::scan::ScanReport;
-use pipgate::scan::{Limits, Scanner};
+use pipgate::scan::Scanner;
 use pipgate::server::{self, App};
 use std::io::Write;
 use std::path::PathBuf;
@@ -178,7 +178,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (policy, mut cfg) = load(&args.common)?;
     cfg.page_ttl = std::time::Duration::from_secs(args.page_ttl);
     let listen = args.listen.clone().or(policy.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:3141".into());
-    let scanner = Scanner::new(Limits::default());
+    let scanner = Scanner::new(policy.settings.scan_limits.clone());
     if args.dangerous_skip_scan {
         tracing::warn!("--dangerous-skip-scan: ARTIFACTS ARE SERVED WITHOUT BEING SCANNED");
         cfg.dangerous_skip_scan = true;
@@ -219,7 +219,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
     if parsed.iter().all(|t| matches!(t, Target::File(_))) {
         let policy =
             Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
-        let scanner = Scanner::new(Limits::default());
+        let scanner = Scanner::new(policy.settings.scan_limits.clone());
         let mut out = Vec::new();
         for t in &parsed {
             let Target::File(p) = t else { unreachable!() };
@@ -231,7 +231,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
     }
     let (policy, cfg) = load(common)?;
     runtime()?.block_on(async move {
-        let app = App::new(cfg, policy.clone(), Scanner::new(Limits::default()))?;
+        let app = App::new(cfg, policy.clone(), Scanner::new(policy.settings.scan_limits.clone()))?;
         let mut out = Vec::new();
         for t in &parsed {
             for facts in cli::resolve(&app, t).await? {

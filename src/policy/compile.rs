@@ -136,6 +136,7 @@ pub struct Partial {
     pub exempt: Vec<ReleasePattern>,
     pub missing_upload_time: Option<MissingUploadTime>,
     pub sdist_install_hooks: Option<Action>,
+    pub scan_limits: super::schema::RawScanLimits,
 }
 
 /// Collects problems for one file, with lines found from its text.
@@ -186,8 +187,10 @@ impl Ctx<'_> {
             category_defaults: raw.defaults.category.clone(),
             sdist_install_hooks: raw.sdists.install_hooks,
             missing_upload_time: raw.cooldown.missing_upload_time,
+            scan_limits: raw.scan_limits,
             ..Partial::default()
         };
+        self.check_scan_limits(&raw.scan_limits);
         self.check_upstream(&mut out);
         out.rules = raw.rules.iter().enumerate().filter_map(|(i, r)| self.rule(i, r)).collect();
         out.acceptances = raw.acceptances.iter().enumerate().filter_map(|(i, a)| self.acceptance(i, a)).collect();
@@ -199,6 +202,24 @@ impl Ctx<'_> {
         }
         self.check_duplicates(&out);
         out
+    }
+
+    fn check_scan_limits(&mut self, l: &super::schema::RawScanLimits) {
+        let sizes = [
+            ("max_total_bytes", l.max_total_bytes),
+            ("max_member_bytes", l.max_member_bytes),
+            ("max_text_bytes", l.max_text_bytes),
+            ("max_members", l.max_members),
+            ("max_ratio", l.max_ratio),
+        ];
+        for (key, v) in sizes {
+            if v == Some(0) {
+                self.err(&[k("scan_limits"), k(key)], "expected a positive number (0 would scan nothing)");
+            }
+        }
+        if l.max_nesting.is_some_and(|n| n > 3) {
+            self.err(&[k("scan_limits"), k("max_nesting")], "expected 0 to 3 (deeper nesting multiplies memory use)");
+        }
     }
 
     fn check_upstream(&mut self, out: &mut Partial) {

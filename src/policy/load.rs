@@ -184,6 +184,7 @@ fn merge(base: Partial, team: Partial) -> Partial {
         exempt: cat(base.exempt, team.exempt),
         missing_upload_time: team.missing_upload_time.or(base.missing_upload_time),
         sdist_install_hooks: team.sdist_install_hooks.or(base.sdist_install_hooks),
+        scan_limits: team.scan_limits.over(base.scan_limits),
     }
 }
 
@@ -216,7 +217,7 @@ pub fn finish(p: Partial, digest: String, sources: Vec<String>, warnings: Vec<St
     let mut severity_defaults = p.severity_defaults;
     severity_defaults.entry(Severity::Critical).or_insert(Action::Block);
     Policy {
-        settings: Settings { upstream: p.upstream, listen: p.listen },
+        settings: Settings { upstream: p.upstream, listen: p.listen, scan_limits: p.scan_limits.apply() },
         digest,
         warnings,
         sources,

@@ -33,6 +33,8 @@ pub const EXPIRY_WARNING_DAYS: i64 = 14;
 pub struct Settings {
     pub upstream: Option<String>,
     pub listen: Option<String>,
+    /// Scanner limits (`scan_limits:`), defaults filled in. Read at start-up.
+    pub scan_limits: crate::scan::Limits,
 }
 
 /// A compiled, validated policy. Cheap to clone; `Send + Sync`; evaluation is pure.

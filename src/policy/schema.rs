@@ -38,6 +38,48 @@ pub struct RawPolicy {
     pub cooldown: RawCooldown,
     #[serde(default)]
     pub sdists: RawSdists,
+    /// Scanner resource limits (read at start-up); unset keys keep the safe defaults.
+    #[serde(default)]
+    pub scan_limits: RawScanLimits,
+}
+
+/// `scan_limits:` — every key optional, in bytes / counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScanLimits {
+    pub max_total_bytes: Option<u64>,
+    pub max_member_bytes: Option<u64>,
+    pub max_text_bytes: Option<u64>,
+    pub max_members: Option<u64>,
+    pub max_ratio: Option<u64>,
+    pub max_nesting: Option<u32>,
+}
+
+impl RawScanLimits {
+    /// `self` over `base`, key by key (a team file's limits win over its base's).
+    pub fn over(self, base: RawScanLimits) -> RawScanLimits {
+        RawScanLimits {
+            max_total_bytes: self.max_total_bytes.or(base.max_total_bytes),
+            max_member_bytes: self.max_member_bytes.or(base.max_member_bytes),
+            max_text_bytes: self.max_text_bytes.or(base.max_text_bytes),
+            max_members: self.max_members.or(base.max_members),
+            max_ratio: self.max_ratio.or(base.max_ratio),
+            max_nesting: self.max_nesting.or(base.max_nesting),
+        }
+    }
+
+    /// The scanner's defaults with these overrides applied.
+    pub fn apply(self) -> crate::scan::Limits {
+        let d = crate::scan::Limits::default();
+        crate::scan::Limits {
+            max_total_bytes: self.max_total_bytes.unwrap_or(d.max_total_bytes),
+            max_member_bytes: self.max_member_bytes.unwrap_or(d.max_member_bytes),
+            max_text_bytes: self.max_text_bytes.unwrap_or(d.max_text_bytes),
+            max_members: self.max_members.unwrap_or(d.max_members),
+            max_ratio: self.max_ratio.unwrap_or(d.max_ratio),
+            max_nesting: self.max_nesting.unwrap_or(d.max_nesting),
+        }
+    }
 }
 
 /// `upstream: URL` or `upstream: { url: URL }`.

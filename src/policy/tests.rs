@@ -736,3 +736,21 @@ fn shipped_policy_loads_with_the_crate_catalog_and_locates_errors() {
         assert_eq!((p.yaml_path.as_str(), p.line), (yaml_path, Some(want_line)), "{case}: {err}");
     }
 }
+
+#[test]
+fn scan_limits_override_defaults_key_by_key_and_reject_nonsense() {
+    let p = policy("scan_limits:\n  max_text_bytes: 1048576\n  max_nesting: 2\n");
+    let l = &p.settings.scan_limits;
+    let d = crate::scan::Limits::default();
+    assert_eq!((l.max_text_bytes, l.max_nesting), (1 << 20, 2));
+    assert_eq!((l.max_total_bytes, l.max_members, l.max_ratio), (d.max_total_bytes, d.max_members, d.max_ratio));
+    let cases = [
+        ("zero size", "scan_limits: { max_total_bytes: 0 }\n", "scan_limits.max_total_bytes"),
+        ("too deep", "scan_limits:\n  max_nesting: 9\n", "scan_limits.max_nesting"),
+        ("unknown key", "scan_limits:\n  max_files: 9\n", "scan_limits"),
+    ];
+    for (case, yaml, path) in cases {
+        let err = Policy::from_str_with_catalog("p.yaml", yaml, KNOWN).unwrap_err();
+        assert!(err.to_string().contains(path), "{case}: {err}");
+    }
+}
