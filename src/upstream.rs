@@ -57,7 +57,7 @@ impl Upstream {
 
     /// Fetch an index page, revalidating with `If-None-Match` when we hold an ETag.
     pub async fn fetch_page(&self, url: &Url, etag: Option<&str>) -> Result<PageFetch, ProxyError> {
-        let mut req = self.client.get(url.clone()).header(ACCEPT, UPSTREAM_ACCEPT);
+        let mut req = self.client.get(self.with_credentials(url)).header(ACCEPT, UPSTREAM_ACCEPT);
         if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
             req = req.header(IF_NONE_MATCH, tag);
         }
@@ -80,11 +80,26 @@ impl Upstream {
         Ok(PageFetch::Fresh { body, content_type, etag, url: final_url })
     }
 
+    /// The URL with the upstream's credentials when it is on the upstream's origin and
+    /// carries none (pages link files relatively; reqwest moves userinfo into a header,
+    /// so resolved URLs lose it). Other hosts never see the credentials, as with pip.
+    pub fn with_credentials(&self, url: &Url) -> Url {
+        let same_origin = url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default();
+        let mut out = url.clone();
+        if same_origin && url.username().is_empty() && !self.base.username().is_empty() {
+            let _ = out.set_username(self.base.username());
+            let _ = out.set_password(self.base.password());
+        }
+        out
+    }
+
     /// Start downloading a file; the caller streams the body.
     pub async fn fetch_file(&self, url: &Url) -> Result<reqwest::Response, ProxyError> {
         let resp = self
             .client
-            .get(url.clone())
+            .get(self.with_credentials(url))
             .header(USER_AGENT, concat!("pipgate/", env!("CARGO_PKG_VERSION")))
             .send()
             .await
@@ -121,4 +136,29 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
         src = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_upstream_origin() {
+        let base = Url::parse("https://bot:tok@index.example.org/simple/").unwrap();
+        let up = Upstream::new(&ProxyConfig::new(base, "/tmp".into())).unwrap();
+        let cases = [
+            (
+                "same origin, relative link",
+                "https://index.example.org/files/a.whl",
+                "https://bot:tok@index.example.org/files/a.whl",
+            ),
+            ("other host", "https://files.example.org/a.whl", "https://files.example.org/a.whl"),
+            ("same host, other port", "https://index.example.org:8443/a.whl", "https://index.example.org:8443/a.whl"),
+            ("downgrade to http", "http://index.example.org/a.whl", "http://index.example.org/a.whl"),
+            ("own credentials kept", "https://x:y@index.example.org/a.whl", "https://x:y@index.example.org/a.whl"),
+        ];
+        for (case, url, want) in cases {
+            assert_eq!(up.with_credentials(&Url::parse(url).unwrap()).as_str(), want, "{case}");
+        }
+    }
 }

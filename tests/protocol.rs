@@ -289,3 +289,23 @@ fn root_listing_in_both_formats_and_only_get_and_head() {
     assert_eq!(c.post(&gate.url).send().unwrap().status(), 405);
     assert_eq!(c.get(format!("{}/simple", gate.base())).send().unwrap().status(), 301);
 }
+
+#[test]
+fn upstream_credentials_in_the_url_are_sent_and_never_logged() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo-a", wheel("demo-a", "1.0", &[], &[]));
+    // base64("ci-bot:s3cret-token")
+    idx.state.lock().unwrap().require_auth = Some("Basic Y2ktYm90OnMzY3JldC10b2tlbg==".into());
+    let upstream = idx.url().replace("http://", "http://ci-bot:s3cret-token@");
+    let gate = Pipgate::start(&upstream, None);
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-a"]);
+    assert!(out.status.success(), "{}\n{}", show(&out), gate.log());
+    // A failure names the upstream, redacted.
+    idx.state.lock().unwrap().fail_status = Some(503);
+    let r = http().get(format!("{}other/", gate.url)).send().unwrap();
+    let body = r.text().unwrap();
+    assert!(body.contains("ci-bot:****@") && !body.contains("s3cret"), "{body}");
+    let log = gate.log();
+    assert!(log.contains("upstream index chosen") && !log.contains("s3cret"), "{log}");
+}

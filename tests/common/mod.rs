@@ -187,6 +187,8 @@ pub struct FakeState {
     pub advertise_metadata: bool,
     /// Answer every request with this status.
     pub fail_status: Option<u16>,
+    /// Require this `Authorization` header value (401 otherwise).
+    pub require_auth: Option<String>,
     /// Request counts by path.
     pub hits: HashMap<String, usize>,
 }
@@ -206,6 +208,7 @@ impl FakeIndex {
             absolute_urls: false,
             advertise_metadata: false,
             fail_status: None,
+            require_auth: None,
             hits: HashMap::new(),
         }));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -283,6 +286,15 @@ fn fake_handle(st: &Mutex<FakeState>, req: Request<hyper::body::Incoming>) -> Re
     *s.hits.entry(path.clone()).or_default() += 1;
     if let Some(code) = s.fail_status {
         return Response::builder().status(code).body(body("injected failure")).unwrap();
+    }
+    if let Some(want) = &s.require_auth {
+        if req.headers().get("authorization").and_then(|v| v.to_str().ok()) != Some(want.as_str()) {
+            return Response::builder()
+                .status(401)
+                .header("www-authenticate", "Basic realm=\"fake\"")
+                .body(body("auth required"))
+                .unwrap();
+        }
     }
     let base = format!("http://{}", req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"));
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
