@@ -210,3 +210,93 @@ fn annotated_findings_show_on_the_download_and_on_both_page_formats() {
     let audit = gate.audit();
     assert!(audit.iter().any(|r| r["decision"] == "annotate" && r["filename"] == "demo_proc-1.0-py3-none-any.whl"));
 }
+
+fn scrub(text: &str, gate: &Pipgate) -> String {
+    let mut out = text.replace(&gate.base(), "http://PIPGATE");
+    for (re, to) in [
+        (r"[0-9a-f]{64}", "<sha256>"),
+        (r"[0-9a-f]{8}-[0-9a-f]+", "<request-id>"),
+        (r"/tmp/[^\s:'\x22]+", "<tmp>"),
+        (r"in [0-9.]+m?s", "in <time>"),
+    ] {
+        out = regex::Regex::new(re).unwrap().replace_all(&out, to).into_owned();
+    }
+    out.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn a_version_blocked_by_its_findings_is_yanked_so_resolvers_fall_back_and_pins_see_why() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo-yank", sdist("demo-yank", "1.0", &[]));
+    idx.add_dist(
+        "demo-yank",
+        sdist("demo-yank", "2.0", &[("setup.py", &HOOK_SETUP_PY.replace("demo-hook", "demo-yank"))]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
+
+    // First contact: 2.0 is scanned and blocked.
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-yank==2.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    // From now on the page marks 2.0 yanked: unpinned installs fall back to 1.0.
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-yank"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(venv.run("import demo_yank; print(demo_yank.VERSION)"), "1.0");
+    let venv = Venv::new();
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-yank"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(venv.run("import demo_yank; print(demo_yank.VERSION)"), "1.0");
+    // The page says why 2.0 is yanked.
+    let page: serde_json::Value = http()
+        .get(format!("{}demo-yank/", gate.url))
+        .header("accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let v2 = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == "demo-yank-2.0.tar.gz").unwrap();
+    assert!(v2["yanked"].as_str().unwrap().starts_with("blocked by pipgate: "), "{v2}");
+    assert_eq!(v2["_pipgate"]["decision"], "block");
+    // A pin still reaches the file (PEP 592) and gets the 403 that says why.
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-yank==2.0"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("Blocked by pipgate: execution.install-hook"), "{err}");
+    insta::assert_snapshot!("pip_yanked_by_policy", scrub(&err, &gate));
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-yank==2.0"]);
+    assert!(!out.status.success());
+    insta::assert_snapshot!("uv_yanked_by_policy", scrub(&stderr(&out), &gate));
+}
+
+#[test]
+fn policy_check_and_explain_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let out = pipgate_cli(&["policy", "check", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("policy OK"));
+
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, repo_policy().replace("min_age: 3d", "min_age: soon")).unwrap();
+    let out = pipgate_cli(&["policy", "check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let line = repo_policy().lines().position(|l| l.contains("min_age: 3d")).unwrap() + 1;
+    assert!(text.contains(&format!("broken.yaml:{line}")) && text.contains("cooldown.min_age"), "{text}");
+
+    let bad = sdist("demo-hook", "1.0", &[("setup.py", HOOK_SETUP_PY)]);
+    let path = dir.path().join(&bad.filename);
+    std::fs::write(&path, &bad.bytes).unwrap();
+    let out = pipgate_cli(&["policy", "explain", path.to_str().unwrap(), "--policy", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("block") && text.contains("install-time-high") && text.contains("execution.install-hook"),
+        "{text}"
+    );
+}
