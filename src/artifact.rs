@@ -90,8 +90,7 @@ impl Artifacts {
         self.downloads.fetch_add(1, Ordering::Relaxed);
         let url = Url::parse(&origin.url).map_err(|e| ProxyError::internal(format!("stored URL is invalid: {e}")))?;
         let resp = self.upstream.fetch_file(&url).await?;
-        if let Some(len) = resp.content_length().filter(|l| *l > self.max_bytes) {
-            let _ = len;
+        if resp.content_length().is_some_and(|l| l > self.max_bytes) {
             return Err(ProxyError::TooLarge { filename: origin.filename.clone(), limit: self.max_bytes });
         }
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);

@@ -87,11 +87,11 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
         Target::Release { project, version } => {
             let norm = normalize_project_name(project);
             let page = app.index.project(&norm).await?.value;
-            let want = pep440_rs::Version::from_str_lossy(version);
+            let want = version.parse::<pep440_rs::Version>().ok();
             let mut out = Vec::new();
             for e in &page.files {
                 let matches = parse_dist_filename(&e.filename)
-                    .is_some_and(|d| pep440_rs::Version::from_str_lossy(&d.version) == want);
+                    .is_some_and(|d| d.version == *version || (want.is_some() && d.version.parse().ok() == want));
                 if !matches {
                     continue;
                 }
@@ -105,16 +105,6 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
             }
             Ok(out)
         }
-    }
-}
-
-trait FromStrLossy {
-    fn from_str_lossy(s: &str) -> Option<pep440_rs::Version>;
-}
-
-impl FromStrLossy for pep440_rs::Version {
-    fn from_str_lossy(s: &str) -> Option<pep440_rs::Version> {
-        s.parse().ok()
     }
 }
 

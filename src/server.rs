@@ -318,13 +318,10 @@ async fn file_request(app: &App, ctx: &RequestCtx, key: &str, raw_name: &str, he
     }
     let decided = {
         let _guard = app.locks.lock(key).await;
-        match app.artifacts.ensure(&origin).await {
-            Ok(v) => match gate(app, &origin, &v).await {
-                Ok(d) => Ok((v, d)),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        }
+        app.artifacts.ensure(&origin).await.map(|v| {
+            let d = gate(app, &origin, &v);
+            (v, d)
+        })
     };
     let (verified, facts, decided) = match decided {
         Ok((v, (facts, d))) => (v, facts, d),
@@ -403,13 +400,12 @@ async fn locate(app: &App, key: &str, filename: &str) -> Result<FileOrigin, Prox
 }
 
 /// Run the gate off the async threads.
-async fn gate(app: &App, origin: &FileOrigin, v: &Verified) -> Result<(ArtifactFacts, Decided), ProxyError> {
+fn gate(app: &App, origin: &FileOrigin, v: &Verified) -> (ArtifactFacts, Decided) {
     let facts = app.facts(origin, v);
-    let f2 = facts.clone();
-    // The gate is shared through the App; a scoped borrow cannot cross spawn_blocking, so
-    // block_in_place keeps the borrow while moving the work off the reactor.
-    let decided = tokio::task::block_in_place(|| app.gate.decide(&f2));
-    Ok((facts, decided))
+    // Scanning is CPU work: block_in_place moves it off the reactor while keeping the
+    // borrow of the shared App (spawn_blocking would need 'static data).
+    let decided = tokio::task::block_in_place(|| app.gate.decide(&facts));
+    (facts, decided)
 }
 
 async fn metadata_response(
