@@ -12,7 +12,7 @@
 //! | `network.trusted-domain-subdomain` | medium | install time high |
 //! | `network.ip-address` | low | install time medium; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
@@ -42,6 +42,7 @@
 use super::detector::{Detector, DetectorMeta};
 
 pub mod context;
+pub mod dns_exfil;
 pub mod pysrc;
 pub mod sinks;
 pub mod urls;
