@@ -6,8 +6,8 @@
 //! In a string literal they are High when the literal leaves an embedding, override
 //! or isolate open (U+202A/B/D/E without U+202C, U+2066/7/8 without U+2069: the
 //! CVE-2021-42574 "stretched string" that makes the rest of the line display
-//! reordered) or when a balanced run wraps code-like text (`#`, quotes, brackets,
-//! `:` or `=`): a comment or condition made to look like something else. Balanced
+//! reordered) or when a balanced run wraps a comment marker or quote (`#`, `'`,
+//! `"`): a comment or string end made to appear where there is none. Balanced
 //! controls around prose (translations) and a literal that is nothing but
 //! controls (`RLO = '\u202e'` constants) are Low. Zero-width characters in code
 //! (identifiers that look identical) Medium, in strings/comments ignored.
@@ -39,7 +39,7 @@ fn opens_isolate(c: char) -> bool {
 }
 
 /// Whether the bidi controls in a string literal's body can reorder how the
-/// surrounding code displays: an unterminated run, or a run around code-like text.
+/// surrounding code displays: an unterminated run, or a run around `#` or a quote.
 fn string_bidi_reorders(body: &str) -> bool {
     if body.chars().all(|c| BIDI.contains(&c)) {
         // A constant naming one control (`RLO = '\u202e'`).
@@ -53,9 +53,8 @@ fn string_bidi_reorders(body: &str) -> bool {
             c if opens_isolate(c) => iso += 1,
             '\u{202C}' => emb = emb.saturating_sub(1),
             '\u{2069}' => iso = iso.saturating_sub(1),
-            '#' | '\'' | '"' | '(' | ')' | '[' | ']' | '{' | '}' | ':' | '=' if emb + iso > 0 => {
-                code_like_inside = true
-            }
+            // A comment marker or quote inside a run fakes where a comment or string ends.
+            '#' | '\'' | '"' if emb + iso > 0 => code_like_inside = true,
             _ => {}
         }
     }
@@ -159,6 +158,13 @@ mod tests {
                     "pkg/locale.py",
                     Runtime,
                     "MSG = {'ar': '\u{2067}مرحبا بالعالم\u{2069} (v2)', 'he': '\u{202B}שלום עולם\u{202C}'}\n",
+                    Some((1, "U+2067", Low)),
+                ),
+                (
+                    "translation with punctuation inside balanced isolates",
+                    "pkg/locale.py",
+                    Runtime,
+                    "T = _('Saved \u{2067}(نسخة: 2)\u{2069} [ok]')\n",
                     Some((1, "U+2067", Low)),
                 ),
                 ("zero-width joiner in a string (emoji)", "pkg/a.py", Runtime, "E = 'a\u{200D}b'\n", None),
