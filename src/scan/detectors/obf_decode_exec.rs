@@ -33,6 +33,10 @@ static DECODER: LazyLock<Regex> = LazyLock::new(|| Regex::new(&format!(r"(?:{DEC
 static ASSIGN_LHS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[^=]").expect("assign lhs"));
 static BARE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
+/// `exec(f(x))` / `exec((f)(x))`: the argument is a call of a name (a decoder
+/// lambda or helper assigned earlier: `_ = lambda s: zlib.decompress(b64decode(s))`).
+static CALLED_ARG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))\s*\(").expect("called arg"));
 
 /// The call's argument text (balanced parentheses, at most 4 KiB).
 fn argument(text: &str, after_paren: usize) -> &str {
@@ -111,9 +115,15 @@ impl Detector for DecodeExec {
                     .get(v.as_str())
                     .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
             });
-            let ind = match (direct, via_var) {
-                (Some(d), _) => format!("{}({})", name.as_str(), d.as_str()),
-                (None, Some(v)) => format!("{}({} ← decoded)", name.as_str(), v.as_str()),
+            let via_call = CALLED_ARG.captures(arg).and_then(|v| v.get(1).or(v.get(2))).filter(|v| {
+                decoded
+                    .get(v.as_str())
+                    .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
+            });
+            let ind = match (direct, via_var, via_call) {
+                (Some(d), _, _) => format!("{}({})", name.as_str(), d.as_str()),
+                (None, Some(v), _) => format!("{}({} ← decoded)", name.as_str(), v.as_str()),
+                (None, None, Some(v)) => format!("{}({}(…) ← decoder)", name.as_str(), v.as_str()),
                 _ => continue,
             };
             n += 1;
@@ -176,6 +186,34 @@ mod tests {
                 ("in a docstring", "pkg/a.py", Runtime, "\"\"\"exec(base64.b64decode(x))\"\"\"\n", None),
                 ("decoder name only in a string arg", "pkg/a.py", Runtime, "eval('zlib')\n", None),
                 ("json then eval", "pkg/a.py", Runtime, "x = json.loads(s)\neval(x)\n", None),
+                (
+                    "decoder lambda via __import__, called inside exec",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import base64\n_ = lambda __ : __import__('zlib').decompress(__import__('base64').b64decode(__[::-1]));exec((_)(b'=Q'))\n",
+                    Some((2, "exec(_(…) ← decoder)", High)),
+                ),
+                (
+                    "decoder helper called bare inside eval",
+                    "setup.py",
+                    InstallTime,
+                    "d = lambda s: codecs.decode(s, 'rot13')\neval(d(P))\n",
+                    Some((2, "eval(d(…) ← decoder)", Critical)),
+                ),
+                (
+                    "__import__ of importlib then exec of a call",
+                    "pkg/a.py",
+                    Runtime,
+                    "m = __import__('importlib').import_module(name)\nexec(m.source(x))\n",
+                    None,
+                ),
+                (
+                    "exec of a plain function call, no decoder",
+                    "pkg/a.py",
+                    Runtime,
+                    "data = base64.b64decode(s)\nload = lambda p: open(p).read()\nexec(load(path))\n",
+                    None,
+                ),
             ],
         );
     }

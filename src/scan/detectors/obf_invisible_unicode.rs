@@ -2,11 +2,18 @@
 //! U+2066–U+2069: "Trojan Source") and zero-width characters (U+200B–U+200D,
 //! U+2060, U+FEFF not at file start) in Python source.
 //!
-//! Bidi controls in code or comments are High (they reorder what reviewers see),
-//! in strings Low (i18n text); zero-width characters in code (identifiers that
-//! look identical) Medium, in strings/comments ignored. Non-Python files ignored.
+//! Bidi controls in code or comments are High (they reorder what reviewers see).
+//! In a string literal they are High when the literal leaves an embedding, override
+//! or isolate open (U+202A/B/D/E without U+202C, U+2066/7/8 without U+2069: the
+//! CVE-2021-42574 "stretched string" that makes the rest of the line display
+//! reordered) or when a balanced run wraps a comment marker or quote (`#`, `'`,
+//! `"`): a comment or string end made to appear where there is none. Balanced
+//! controls around prose (translations) and a literal that is nothing but
+//! controls (`RLO = '\u202e'` constants) are Low. Zero-width characters in code
+//! (identifiers that look identical) Medium, in strings/comments ignored.
+//! Non-Python files ignored.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, Source, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
 
@@ -21,6 +28,38 @@ pub static META: DetectorMeta = DetectorMeta {
 const BIDI: &[char] =
     &['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'];
 const ZERO_WIDTH: &[char] = &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// Opens an embedding/override (closed by U+202C PDF).
+fn opens_embedding(c: char) -> bool {
+    matches!(c, '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}')
+}
+/// Opens an isolate (closed by U+2069 PDI).
+fn opens_isolate(c: char) -> bool {
+    matches!(c, '\u{2066}' | '\u{2067}' | '\u{2068}')
+}
+
+/// Whether the bidi controls in a string literal's body can reorder how the
+/// surrounding code displays: an unterminated run, or a run around `#` or a quote.
+fn string_bidi_reorders(body: &str) -> bool {
+    if body.chars().all(|c| BIDI.contains(&c)) {
+        // A constant naming one control (`RLO = '\u202e'`).
+        return false;
+    }
+    let (mut emb, mut iso) = (0u32, 0u32);
+    let mut code_like_inside = false;
+    for c in body.chars() {
+        match c {
+            c if opens_embedding(c) => emb += 1,
+            c if opens_isolate(c) => iso += 1,
+            '\u{202C}' => emb = emb.saturating_sub(1),
+            '\u{2069}' => iso = iso.saturating_sub(1),
+            // A comment marker or quote inside a run fakes where a comment or string ends.
+            '#' | '\'' | '"' if emb + iso > 0 => code_like_inside = true,
+            _ => {}
+        }
+    }
+    emb > 0 || iso > 0 || code_like_inside
+}
 
 pub struct InvisibleUnicode;
 
@@ -39,6 +78,17 @@ impl Detector for InvisibleUnicode {
             return;
         }
         let src = Source::new(file);
+        // Verdict per string literal, computed once per literal.
+        let mut last: Option<(usize, bool)> = None;
+        let mut string_reorders = |sp: &Span| match last {
+            Some((start, v)) if start == sp.start => v,
+            _ => {
+                let body = &file.text[sp.body_start..sp.body_end.max(sp.body_start)];
+                let v = string_bidi_reorders(body);
+                last = Some((sp.start, v));
+                v
+            }
+        };
         let mut n = 0;
         for (off, ch) in file.text.char_indices() {
             if n >= MAX_HITS_PER_FILE {
@@ -51,7 +101,10 @@ impl Detector for InvisibleUnicode {
             let kind = src.kind_at(off);
             let sev = match (bidi, kind) {
                 (true, Kind::Code | Kind::Comment) => Severity::High,
-                (true, _) => Severity::Low,
+                (true, _) => match src.span_at(off) {
+                    Some(sp) if string_reorders(sp) => Severity::High,
+                    _ => Severity::Low,
+                },
                 (false, Kind::Code) => Severity::Medium,
                 (false, _) => continue,
             };
@@ -86,6 +139,34 @@ mod tests {
                 ),
                 ("zero-width identifier", "pkg/a.py", Runtime, "pass\u{200B}word = 1\n", Some((1, "U+200B", Medium))),
                 ("bidi in a string", "pkg/a.py", Runtime, "RLO = '\u{202E}'\n", Some((1, "U+202E", Low))),
+                (
+                    "stretched string: unterminated override and isolates in a comparison",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def is_admin(user):\n    access = 'user'\n    if access != 'none\u{202E} \u{2066}# admin only\u{2069} \u{2066}':\n        return True\n",
+                    Some((3, "U+202E", High)),
+                ),
+                (
+                    "balanced isolate around code-like text",
+                    "pkg/a.py",
+                    Runtime,
+                    "x = 'a\u{2067}\": #\u{2069}'\n",
+                    Some((1, "U+2067", High)),
+                ),
+                (
+                    "translation with balanced marks",
+                    "pkg/locale.py",
+                    Runtime,
+                    "MSG = {'ar': '\u{2067}مرحبا بالعالم\u{2069} (v2)', 'he': '\u{202B}שלום עולם\u{202C}'}\n",
+                    Some((1, "U+2067", Low)),
+                ),
+                (
+                    "translation with punctuation inside balanced isolates",
+                    "pkg/locale.py",
+                    Runtime,
+                    "T = _('Saved \u{2067}(نسخة: 2)\u{2069} [ok]')\n",
+                    Some((1, "U+2067", Low)),
+                ),
                 ("zero-width joiner in a string (emoji)", "pkg/a.py", Runtime, "E = 'a\u{200D}b'\n", None),
                 ("bom at file start", "pkg/a.py", Runtime, "\u{FEFF}import os\n", None),
                 ("escaped form is ascii", "pkg/a.py", Runtime, "RLO = '\\u202e'\n", None),
