@@ -5,10 +5,9 @@
 //! after; a payments SDK legitimately contains them too, hence a low default.
 //! URLs follow [`super::urls`] rules (code/strings only, no tests/docs/metadata).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::urls;
-use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::model::{Category, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hits, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.banking-url",
@@ -129,22 +128,15 @@ impl Detector for BankingUrl {
         urls::URL_LITERALS
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !urls::file_counts(file) {
-            return;
-        }
-        let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
-        for u in urls::find(&src).filter(|u| BANKING.contains(&u.registrable())).take(MAX_HITS_PER_FILE) {
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.host.clone()) });
-        }
+        urls::report_each(file, hits, &META, |u| BANKING.contains(&u.registrable()).then(|| u.host.clone()));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FileRole::*;
     use crate::scan::detectors::testutil::table;
-    use FileRole::*;
     use Severity::*;
 
     #[test]

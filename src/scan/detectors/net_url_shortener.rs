@@ -4,10 +4,9 @@
 //! A shortened link hides where it really goes and can be repointed after review.
 //! URLs follow [`super::urls`] rules.
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::urls;
-use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::model::{Category, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hits, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.url-shortener",
@@ -78,24 +77,17 @@ impl Detector for UrlShortener {
         urls::URL_LITERALS
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !urls::file_counts(file) {
-            return;
-        }
-        let src = Source::new(file);
-        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
-        for u in
-            urls::find(&src).filter(|u| SHORTENERS.iter().any(|s| urls::host_is(&u.host, s))).take(MAX_HITS_PER_FILE)
-        {
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.url) });
-        }
+        urls::report_each(file, hits, &META, |u| {
+            SHORTENERS.iter().any(|s| urls::host_is(&u.host, s)).then(|| u.url.to_string())
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FileRole::*;
     use crate::scan::detectors::testutil::table;
-    use FileRole::*;
     use Severity::*;
 
     #[test]

@@ -6,9 +6,9 @@
 //! (docstrings and comments are documentation); tests, docs and packaging metadata
 //! are skipped entirely. Must not: decide what a URL means.
 
-use super::pysrc::{Kind, Source};
-use crate::model::FileRole;
-use crate::scan::detector::TextFile;
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use crate::model::{FileRole, Severity};
+use crate::scan::detector::{DetectorMeta, Hit, Hits, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -42,6 +42,25 @@ pub fn file_counts(file: &TextFile<'_>) -> bool {
     !matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
         && !super::pysrc::looks_like_test_path(file.path)
         && !super::pysrc::looks_like_docs_file(file.path)
+}
+
+/// The walk every list-based URL detector shares (banking, shorteners): each counted URL
+/// that `pick` selects is a hit (with `pick`'s indicator), low in library code and medium
+/// at install time.
+pub fn report_each(
+    file: &TextFile<'_>,
+    hits: &mut Hits,
+    meta: &'static DetectorMeta,
+    pick: impl Fn(&FoundUrl<'_>) -> Option<String>,
+) {
+    if !file_counts(file) {
+        return;
+    }
+    let src = Source::new(file);
+    let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
+    for (u, indicator) in find(&src).filter_map(|u| pick(&u).map(|i| (u, i))).take(MAX_HITS_PER_FILE) {
+        hits.push(meta, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, indicator) });
+    }
 }
 
 /// Every counted URL of `src`.
