@@ -45,24 +45,7 @@ static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*").exp
 
 /// The call's argument text (balanced parentheses, at most 2 KiB).
 fn argument(text: &str, after_paren: usize) -> &str {
-    let b = text.as_bytes();
-    let mut depth = 1usize;
-    let mut i = after_paren;
-    let limit = (after_paren + 2048).min(b.len());
-    while i < limit {
-        match b[i] {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    &text[after_paren..pysrc::floor_char(text, i.min(b.len()))]
+    pysrc::call_argument(text, after_paren, 2048)
 }
 
 /// One DNS-exfiltration lookup: (offset of the call, call name, severity).

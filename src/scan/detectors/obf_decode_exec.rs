@@ -40,28 +40,7 @@ static CALLED_ARG: LazyLock<Regex> =
 
 /// The call's argument text (balanced parentheses, at most 4 KiB).
 fn argument(text: &str, after_paren: usize) -> &str {
-    let b = text.as_bytes();
-    let mut depth = 1usize;
-    let mut i = after_paren;
-    let limit = (after_paren + 4096).min(b.len());
-    while i < limit {
-        match b[i] {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let mut end = i.min(b.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[after_paren..end]
+    pysrc::call_argument(text, after_paren, 4096)
 }
 
 pub struct DecodeExec;

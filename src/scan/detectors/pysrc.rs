@@ -346,6 +346,29 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
+/// A call's argument text: from just after its `(` to the matching `)` (balanced
+/// parentheses), at most `limit` bytes, cut on a char boundary.
+pub fn call_argument(text: &str, after_paren: usize, limit: usize) -> &str {
+    let b = text.as_bytes();
+    let mut depth = 1usize;
+    let mut i = after_paren;
+    let end = (after_paren + limit).min(b.len());
+    while i < end {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    &text[after_paren..floor_char(text, i.min(b.len()))]
+}
+
 /// Largest char boundary ≤ `i`.
 pub fn floor_char(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
