@@ -90,52 +90,45 @@ impl Index {
     pub async fn project(&self, name: &str) -> Result<Fetched<ProjectPage>, ProxyError> {
         let url = self.upstream.project_url(name);
         let f = self
-            .fetch(name, &url, |c| {
-                page::parse_project(&c.body, &c.content_type, &Url::parse(&c.url)?, name).map(|_| ())
-            })
+            .fetch(name, &url, |c| page::parse_project(&c.body, &c.content_type, &Url::parse(&c.url)?, name))
             .await?;
-        let base = Url::parse(&f.value.url).map_err(ProxyError::internal)?;
-        let parsed = page::parse_project(&f.value.body, &f.value.content_type, &base, name)
-            .map_err(|e| ProxyError::MalformedPage { url: redact(&url), reason: e.0 })?;
-        self.register(name, &f.value, &parsed);
+        let (cached, parsed) = f.value;
+        self.register(name, &cached, &parsed);
         Ok(Fetched { value: parsed, stale: f.stale })
     }
 
     /// The root listing's project names.
     pub async fn root(&self) -> Result<Fetched<Vec<String>>, ProxyError> {
         let url = self.upstream.base().clone();
-        let f = self.fetch("_root", &url, |c| page::parse_root(&c.body, &c.content_type).map(|_| ())).await?;
-        let names = page::parse_root(&f.value.body, &f.value.content_type)
-            .map_err(|e| ProxyError::MalformedPage { url: redact(&url), reason: e.0 })?;
-        Ok(Fetched { value: names, stale: f.stale })
+        let f = self.fetch("_root", &url, |c| page::parse_root(&c.body, &c.content_type)).await?;
+        Ok(Fetched { value: f.value.1, stale: f.stale })
     }
 
-    /// Cache-aware fetch. `check` validates a fresh body before it replaces the cached one.
-    async fn fetch(
+    /// Cache-aware fetch and parse. A fresh body replaces the cached one only once it parses;
+    /// each body is parsed once per request.
+    async fn fetch<T>(
         &self,
         key: &str,
         url: &Url,
-        check: impl Fn(&CachedPage) -> Result<(), page::ParseError>,
-    ) -> Result<Fetched<Arc<CachedPage>>, ProxyError> {
+        parse: impl Fn(&CachedPage) -> Result<T, page::ParseError>,
+    ) -> Result<Fetched<(Arc<CachedPage>, T)>, ProxyError> {
+        let malformed = |e: page::ParseError| ProxyError::MalformedPage { url: redact(url), reason: e.0 };
         let cached = self.load(key);
         if let Some(c) = &cached {
             if now_unix() - c.fetched_at < self.ttl.as_secs() as i64 {
-                return Ok(Fetched { value: c.clone(), stale: None });
+                return Ok(Fetched { value: (c.clone(), parse(c).map_err(malformed)?), stale: None });
             }
         }
         let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
         let outcome = match self.upstream.fetch_page(url, etag).await {
             Ok(PageFetch::Fresh { body, content_type, etag, url: final_url }) => {
                 let page = CachedPage { url: final_url.to_string(), fetched_at: now_unix(), etag, content_type, body };
-                match check(&page) {
-                    Ok(()) => Ok(Arc::new(page)),
-                    Err(e) => Err(ProxyError::MalformedPage { url: redact(url), reason: e.0 }),
-                }
+                parse(&page).map(|v| (Arc::new(page), v)).map_err(malformed)
             }
             Ok(PageFetch::NotModified) if cached.is_some() => {
                 let mut c = (**cached.as_ref().expect("checked")).clone();
                 c.fetched_at = now_unix();
-                Ok(Arc::new(c))
+                parse(&c).map(|v| (Arc::new(c), v)).map_err(malformed)
             }
             Ok(PageFetch::NotModified) => Err(ProxyError::UpstreamStatus { url: redact(url), status: 304 }),
             Ok(PageFetch::NotFound) => {
@@ -144,14 +137,15 @@ impl Index {
             Err(e) => Err(e),
         };
         match (outcome, cached) {
-            (Ok(page), _) => {
+            (Ok((page, value)), _) => {
                 self.save(key, &page);
-                Ok(Fetched { value: page, stale: None })
+                Ok(Fetched { value: (page, value), stale: None })
             }
             (Err(e), Some(c)) => {
                 let why = format!("upstream failed ({e}); serving the copy cached at unix time {}", c.fetched_at);
                 tracing::warn!(page = key, "{why}");
-                Ok(Fetched { value: c, stale: Some(why) })
+                let value = parse(&c).map_err(malformed)?;
+                Ok(Fetched { value: (c, value), stale: Some(why) })
             }
             (Err(e), None) => Err(e),
         }
