@@ -1,16 +1,15 @@
 //! Artifacts: download once, verify against the index's hash, keep content-addressed.
 //!
 //! Owns: streaming an upstream file to disk while hashing it (never whole in memory),
-//! refusing bytes whose hash disagrees with the index, single flight per file
-//! ([`KeyedLocks`]), and extracting a wheel's core metadata for `.metadata`.
+//! refusing bytes whose hash disagrees with the index, and extracting a wheel's core metadata for `.metadata`.
 //! Must not: decide whether bytes are served (that is `gate`), or parse pages.
 
-use crate::config::{redact_str, DataDir};
+use crate::config::DataDir;
 use crate::error::ProxyError;
-use crate::store::{FileOrigin, Store, Verified};
+use crate::model::{FileOrigin, Verified};
+use crate::store::OriginStore;
 use crate::upstream::Upstream;
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,30 +17,12 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-/// One async lock per key: N concurrent requests for the same file share one download and one scan.
-#[derive(Default)]
-pub struct KeyedLocks {
-    map: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl KeyedLocks {
-    pub async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let m = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(key.to_string()).or_default().clone()
-        };
-        m.lock_owned().await
-    }
-}
-
 pub struct Artifacts {
     dirs: DataDir,
     upstream: Upstream,
-    store: Arc<dyn Store>,
+    store: Arc<dyn OriginStore>,
     max_bytes: u64,
     tmp_counter: AtomicU64,
-    /// Upstream downloads started (for tests and metrics: proves single flight).
-    pub downloads: AtomicU64,
 }
 
 /// The digest the index promised, in the strongest algorithm we can check.
@@ -60,17 +41,17 @@ enum Hasher {
 }
 
 impl Artifacts {
-    pub fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn Store>, max_bytes: u64) -> Self {
-        Artifacts { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0), downloads: AtomicU64::new(0) }
+    pub fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn OriginStore>, max_bytes: u64) -> Self {
+        Artifacts { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) }
     }
 
     pub fn path(&self, sha256: &str) -> PathBuf {
         self.dirs.artifact(sha256)
     }
 
-    /// Make sure the verified bytes for `origin` are on disk. Call under the file's [`KeyedLocks`] lock.
+    /// Make sure the verified bytes for `origin` are on disk. Call under the file's single-flight guard.
     pub async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
-        if let Some(v) = self.store.verified(&origin.key).map_err(ProxyError::internal)? {
+        if let Some(v) = self.store.verified(&origin.key).await.map_err(ProxyError::internal)? {
             if self.dirs.artifact(&v.sha256).exists() {
                 return Ok(v);
             }
@@ -82,12 +63,11 @@ impl Artifacts {
         };
         let metadata_sha256 = self.extract_metadata(&sha256, &origin.filename).await;
         let v = Verified { sha256, metadata_sha256 };
-        self.store.set_verified(&origin.key, &v).map_err(ProxyError::internal)?;
+        self.store.set_verified(&origin.key, &v).await.map_err(ProxyError::internal)?;
         Ok(v)
     }
 
     async fn download(&self, origin: &FileOrigin) -> Result<String, ProxyError> {
-        self.downloads.fetch_add(1, Ordering::Relaxed);
         let url = Url::parse(&origin.url).map_err(|e| ProxyError::internal(format!("stored URL is invalid: {e}")))?;
         let resp = self.upstream.fetch_file(&url).await?;
         if resp.content_length().is_some_and(|l| l > self.max_bytes) {
@@ -225,11 +205,6 @@ impl Artifacts {
             }
         }
         Ok(Some(bytes.to_vec()))
-    }
-
-    /// The redacted upstream URL of an origin, for messages.
-    pub fn origin_display(origin: &FileOrigin) -> String {
-        redact_str(&origin.url)
     }
 }
 

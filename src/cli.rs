@@ -5,8 +5,8 @@
 //! `project==version`, fetched through the configured upstream with the proxy's own
 //! machinery (same verification, same cache). Must not: print or exit (that is `main`).
 
+use crate::app::App;
 use crate::model::{normalize_project_name, parse_dist_filename, ArtifactFacts, ArtifactKind};
-use crate::server::App;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -80,9 +80,8 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
     match target {
         Target::File(p) => Ok(vec![facts_for_file(p)?]),
         Target::Sha256(sha) => {
-            let origin = app.store.origin(sha).ok().flatten().ok_or_else(|| TargetError::UnknownSha(sha.clone()))?;
-            let v = app.artifacts.ensure(&origin).await?;
-            Ok(vec![app.facts(&origin, &v)])
+            let facts = app.verified_facts(sha).await?.ok_or_else(|| TargetError::UnknownSha(sha.clone()))?;
+            Ok(vec![facts])
         }
         Target::Release { project, version } => {
             let norm = normalize_project_name(project);
@@ -95,10 +94,9 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
                 if !matches {
                     continue;
                 }
-                let key = crate::index::file_key(e);
-                let Some(origin) = app.store.origin(&key).ok().flatten() else { continue };
-                let v = app.artifacts.ensure(&origin).await?;
-                out.push(app.facts(&origin, &v));
+                if let Some(facts) = app.verified_facts(&crate::index::file_key(e)).await? {
+                    out.push(facts);
+                }
             }
             if out.is_empty() {
                 return Err(TargetError::NoRelease { project: norm, version: version.clone() });

@@ -34,6 +34,8 @@ impl std::fmt::Display for UpstreamSource {
 pub enum ConfigError {
     #[error("upstream URL {url:?} is not a valid http(s) URL: {reason}")]
     BadUpstream { url: String, reason: String },
+    #[error("--database {value:?}: expected postgres://…, sqlite:PATH or a file path")]
+    BadDatabase { value: String },
     #[error("no upstream configured and the local pip could not tell its index ({reason}); pass --upstream URL or set PIPGATE_UPSTREAM")]
     NoUpstream { reason: String },
 }
@@ -136,18 +138,45 @@ pub struct ProxyConfig {
     pub max_artifact_bytes: u64,
     /// Benchmark baseline only: verdicts are made on an empty report, nothing is scanned.
     pub dangerous_skip_scan: bool,
+    /// Where shared state lives (default: SQLite in the data directory).
+    pub database: Database,
+}
+
+/// The state backend, from `--database` / `PIPGATE_DATABASE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded default: one SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server shared by replicas (URL kept for messages, credentials redacted).
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` / `postgresql://…`, `sqlite:PATH`, or a plain path (SQLite).
+    pub fn parse(raw: &str) -> Result<Database, ConfigError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Database::Postgres(redact_str(raw)));
+        }
+        let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
+        if path.is_empty() || raw.contains("://") && !raw.starts_with("sqlite:") {
+            return Err(ConfigError::BadDatabase { value: redact_str(raw) });
+        }
+        Ok(Database::Sqlite(PathBuf::from(path)))
+    }
 }
 
 impl ProxyConfig {
     pub fn new(upstream: Url, data_dir: PathBuf) -> Self {
         ProxyConfig {
             upstream,
-            data_dir,
             page_ttl: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             max_artifact_bytes: 4 << 30,
             dangerous_skip_scan: false,
+            database: Database::Sqlite(DataDir::new(&data_dir).db()),
+            data_dir,
         }
     }
 }
@@ -198,6 +227,25 @@ pub fn default_data_dir(policy: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn database_urls_choose_the_backend() {
+        use super::Database;
+        let cases = [
+            ("plain path", "state/p.sqlite3", Some(Database::Sqlite("state/p.sqlite3".into()))),
+            ("sqlite scheme", "sqlite:/var/lib/p.db", Some(Database::Sqlite("/var/lib/p.db".into()))),
+            (
+                "postgres, credentials redacted",
+                "postgres://u:secret@db/p",
+                Some(Database::Postgres("postgres://u:****@db/p".into())),
+            ),
+            ("unknown scheme", "mysql://db/p", None),
+            ("empty", "", None),
+        ];
+        for (case, raw, want) in cases {
+            assert_eq!(Database::parse(raw).ok(), want, "{case}");
+        }
+    }
+
     use super::*;
 
     #[test]

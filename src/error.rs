@@ -51,6 +51,10 @@ pub enum ProxyError {
     TooLarge { filename: String, limit: u64 },
     #[error("{what} not found")]
     NotFound { what: String },
+    #[error(
+        "the decision could not be written to the audit log ({reason}); pipgate does not serve what it cannot audit"
+    )]
+    AuditUnavailable { reason: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,7 +63,7 @@ impl ProxyError {
     pub fn fault(&self) -> Fault {
         match self {
             ProxyError::NotFound { .. } => Fault::Client,
-            ProxyError::Internal(_) => Fault::Internal,
+            ProxyError::Internal(_) | ProxyError::AuditUnavailable { .. } => Fault::Internal,
             _ => Fault::Upstream,
         }
     }
@@ -71,6 +75,7 @@ impl ProxyError {
             ProxyError::UpstreamStatus { status: 404, .. } | ProxyError::NotFound { .. } => StatusCode::NOT_FOUND,
             ProxyError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::AuditUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_GATEWAY,
         }
     }

@@ -5,22 +5,27 @@
 //!
 //! | module | owns | must not |
 //! |---|---|---|
-//! | [`server`] | listeners, routing, per-request context, the request phases | parse pages, scan, decide |
-//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts |
+//! | [`server`] | front ends → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
+//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), credential redaction | cache or decide |
 //! | [`artifact`] | download once, verify hash, content-addressed cache, `.metadata` extraction | decide |
-//! | [`gate`] | the one function every verified artifact passes: scan (cached by sha256) + policy → verdict | do network I/O |
-//! | [`scan`] | detectors over archive bytes; reports | network, policy |
-//! | [`policy`] | YAML → compiled policy → verdict with reasons | I/O during evaluation |
-//! | [`respond`] | turning verdicts and errors into HTTP answers pip and uv print well | decide |
+//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → policy), report lookup | do network I/O, build responses, audit |
+//! | [`scan`] | detectors over archive bytes; reports (pure, sync) | network, policy |
+//! | [`policy`] | YAML → compiled policy → verdict with typed reasons | I/O during evaluation |
+//! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
-//! | [`store`] | durable state behind one trait (file origins, scan reports) | policy |
-//! | [`config`] | flags, env, policy settings, upstream discovery | serve |
+//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
+//! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
+//! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
+//! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
 //!
+//! One request: front end → `server` route → `index` / `artifact` → `gate` (scan +
+//! enrichment → `policy`) → verdict → `server::finish` (audit → `respond` → access log).
 //! [`model`] is the shared vocabulary and [`error`] the typed errors with their fault.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod artifact;
 pub mod audit;
 pub mod cli;

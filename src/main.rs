@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use pipgate::app::App;
 use pipgate::cli::{self, Target};
 use pipgate::config::{self, ProxyConfig, UpstreamSource};
 use pipgate::model::{ArtifactFacts, Decision};
@@ -9,7 +10,7 @@ use pipgate::policy::Policy;
 use pipgate::scan::report::{self, ReportFormat};
 use pipgate::scan::ScanReport;
 use pipgate::scan::Scanner;
-use pipgate::server::{self, App};
+use pipgate::server;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -185,7 +186,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     runtime()?.block_on(async move {
         let app = App::new(cfg.clone(), policy, scanner)?;
-        pipgate::reload::spawn(app.policy.clone(), args.common.policy.clone());
+        pipgate::reload::spawn(app.policy_slot(), args.common.policy.clone());
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         println!(
@@ -235,7 +236,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         let mut out = Vec::new();
         for t in &parsed {
             for facts in cli::resolve(&app, t).await? {
-                let report = app.gate.report(&facts).map_err(anyhow::Error::msg)?;
+                let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
                 out.push((facts, report));
             }
         }

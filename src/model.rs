@@ -25,6 +25,11 @@ pub fn normalize_project_name(name: &str) -> String {
     out
 }
 
+/// Now, as RFC 3339 in UTC (the one timestamp format of the audit log and messages).
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 /// What kind of distribution file an artifact is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,6 +113,90 @@ pub struct ArtifactFacts {
     /// Where the verified bytes are, content-addressed.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// Where a file listed on one of our pages comes from, recorded when the page is rewritten,
+/// so that `/files/<key>/<filename>` keeps working across restarts and for lockfiles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileOrigin {
+    /// The path key: the index's sha256, or `u-<sha256 of the upstream URL>` when the index gave none.
+    pub key: String,
+    pub filename: String,
+    /// Normalised project name.
+    pub project: String,
+    /// Absolute upstream URL (may carry credentials: never log it unredacted).
+    pub url: String,
+    pub hashes: std::collections::BTreeMap<String, String>,
+    pub upload_time: Option<String>,
+    pub size: Option<u64>,
+    /// The upstream's core-metadata advert, if any.
+    pub core_metadata: Option<serde_json::Value>,
+}
+
+/// What pipgate knows about a verified artifact.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Verified {
+    pub sha256: String,
+    /// sha256 of the core metadata pipgate extracted, when it did.
+    pub metadata_sha256: Option<String>,
+}
+
+/// An upstream index page as cached (memory, and the page store for restarts and outages).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedPage {
+    pub url: String,
+    /// Unix seconds of the last successful fetch or revalidation.
+    pub fetched_at: i64,
+    pub etag: Option<String>,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl ArtifactFacts {
+    /// Facts from what the index and the download told: project, filename (which gives
+    /// version and kind), sha256, upload time, size and where the bytes are.
+    pub fn describe(
+        project: &str,
+        filename: &str,
+        sha256: &str,
+        upload_time: Option<String>,
+        size: u64,
+        path: PathBuf,
+    ) -> ArtifactFacts {
+        let parsed = parse_dist_filename(filename);
+        ArtifactFacts {
+            project: project.to_string(),
+            version: parsed.as_ref().map(|d| d.version.clone()),
+            filename: filename.to_string(),
+            sha256: sha256.to_string(),
+            kind: parsed.map(|d| d.kind).unwrap_or(ArtifactKind::Other),
+            size,
+            upload_time,
+            path,
+        }
+    }
+}
+
+/// What a request asked for, as the audit log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestKind {
+    /// An artifact's bytes.
+    File,
+    /// An artifact's core metadata (PEP 658), gated like the file.
+    Metadata,
+    /// An index page.
+    Page,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::File => "file",
+            RequestKind::Metadata => "metadata",
+            RequestKind::Page => "page",
+        }
+    }
 }
 
 /// How bad a finding is on its own, before the policy weighs it.
@@ -258,11 +347,121 @@ impl Decision {
     }
 }
 
+/// What kind of thing decided: the typed form of a reason's machine id. It is written
+/// to the audit log and shown to users as its string form (`rule:<id>`, `cooldown`, ...),
+/// and read back from it, so the log format does not depend on this enum's layout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum ReasonCode {
+    /// The release is on the policy's deny list.
+    DenyList,
+    /// The project is on the allow list: findings were not weighed.
+    AllowList,
+    /// A cooldown hold: the release is younger than the policy's minimum age.
+    Cooldown,
+    /// The index gave no upload time, and the policy lets such releases through.
+    CooldownNoUploadTime,
+    /// Nothing was found and nothing else applied.
+    NoFindings,
+    /// A policy rule decided (its id or `rules[N]`).
+    Rule(String),
+    /// A risk acceptance covered the finding (its id).
+    Acceptance(String),
+    /// A risk acceptance would have covered the finding but has expired (its id).
+    AcceptanceExpired(String),
+    /// `sdists.install_hooks` raised an sdist's install hook.
+    SdistInstallHooks,
+    /// `defaults.categories`.
+    DefaultCategory,
+    /// `defaults.severities`.
+    DefaultSeverity,
+    /// `defaults.action`.
+    DefaultGlobal,
+    /// pipgate could not check something and blocked it (what it could not do).
+    FailClosed(String),
+    /// pipgate could not check something and served it anyway (`dangerous_fail_open`).
+    FailOpen(String),
+    /// The request failed before any decision (whose fault it was).
+    Error(String),
+    /// A code this version does not know (read back from an older or newer log).
+    Other(String),
+}
+
+impl ReasonCode {
+    /// A hold that needs no download: deny list or cooldown.
+    pub fn is_release_hold(&self) -> bool {
+        matches!(self, ReasonCode::DenyList | ReasonCode::Cooldown)
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReasonCode::DenyList => f.write_str("deny-list"),
+            ReasonCode::AllowList => f.write_str("allow-list"),
+            ReasonCode::Cooldown => f.write_str("cooldown"),
+            ReasonCode::CooldownNoUploadTime => f.write_str("cooldown:no-upload-time"),
+            ReasonCode::NoFindings => f.write_str("no-findings"),
+            ReasonCode::Rule(id) => write!(f, "rule:{id}"),
+            ReasonCode::Acceptance(id) => write!(f, "acceptance:{id}"),
+            ReasonCode::AcceptanceExpired(id) => write!(f, "acceptance-expired:{id}"),
+            ReasonCode::SdistInstallHooks => f.write_str("sdists:install_hooks"),
+            ReasonCode::DefaultCategory => f.write_str("default:category"),
+            ReasonCode::DefaultSeverity => f.write_str("default:severity"),
+            ReasonCode::DefaultGlobal => f.write_str("default:global"),
+            ReasonCode::FailClosed(what) => write!(f, "fail-closed:{what}"),
+            ReasonCode::FailOpen(what) => write!(f, "fail-open:{what}"),
+            ReasonCode::Error(fault) => write!(f, "error:{fault}"),
+            ReasonCode::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for ReasonCode {
+    fn from(s: String) -> Self {
+        let fixed = [
+            ReasonCode::DenyList,
+            ReasonCode::AllowList,
+            ReasonCode::Cooldown,
+            ReasonCode::CooldownNoUploadTime,
+            ReasonCode::NoFindings,
+            ReasonCode::SdistInstallHooks,
+            ReasonCode::DefaultCategory,
+            ReasonCode::DefaultSeverity,
+            ReasonCode::DefaultGlobal,
+        ];
+        if let Some(c) = fixed.into_iter().find(|c| c.to_string() == s) {
+            return c;
+        }
+        type Make = fn(String) -> ReasonCode;
+        let tagged: [(&str, Make); 6] = [
+            ("rule:", ReasonCode::Rule),
+            ("acceptance:", ReasonCode::Acceptance),
+            ("acceptance-expired:", ReasonCode::AcceptanceExpired),
+            ("fail-closed:", ReasonCode::FailClosed),
+            ("fail-open:", ReasonCode::FailOpen),
+            ("error:", ReasonCode::Error),
+        ];
+        for (prefix, make) in tagged {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                return make(rest.to_string());
+            }
+        }
+        ReasonCode::Other(s)
+    }
+}
+
+impl From<ReasonCode> for String {
+    fn from(c: ReasonCode) -> Self {
+        c.to_string()
+    }
+}
+
 /// Why the gate decided as it did: one entry per rule, acceptance or failure that contributed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
-    /// Machine id: a rule id, `acceptance:<id>`, `fail-closed:<what>`, `default`.
-    pub code: String,
+    /// What decided; serialised as its machine id (`rule:<id>`, `acceptance:<id>`, `cooldown`, ...).
+    pub code: ReasonCode,
     /// Human sentence, ASCII-safe enough for logs.
     pub message: String,
     /// Detector ids this reason is about.
@@ -332,6 +531,27 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_codes_round_trip_through_their_log_form() {
+        let cases = [
+            ("deny list", ReasonCode::DenyList, "deny-list"),
+            ("cooldown", ReasonCode::Cooldown, "cooldown"),
+            ("no upload time", ReasonCode::CooldownNoUploadTime, "cooldown:no-upload-time"),
+            ("rule", ReasonCode::Rule("install-time-high".into()), "rule:install-time-high"),
+            ("acceptance", ReasonCode::Acceptance("SEC-1".into()), "acceptance:SEC-1"),
+            ("expired acceptance", ReasonCode::AcceptanceExpired("SEC-1".into()), "acceptance-expired:SEC-1"),
+            ("fail closed", ReasonCode::FailClosed("scan-crash".into()), "fail-closed:scan-crash"),
+            ("error", ReasonCode::Error("upstream".into()), "error:upstream"),
+            ("unknown code kept verbatim", ReasonCode::Other("future:thing".into()), "future:thing"),
+        ];
+        for (case, code, text) in cases {
+            assert_eq!(code.to_string(), text, "{case}");
+            assert_eq!(ReasonCode::from(text.to_string()), code, "{case}");
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{text}\""), "{case}: serialised as its string");
+        }
+    }
 
     #[test]
     fn normalisation_matches_pep_503() {

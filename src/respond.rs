@@ -6,7 +6,7 @@
 //! Must not: decide, fetch, or hold artifacts in memory.
 
 use crate::error::ProxyError;
-use crate::model::{ArtifactFacts, Finding, Verdict};
+use crate::model::{ArtifactFacts, Finding, ReasonCode, Verdict};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
@@ -70,6 +70,43 @@ pub fn text(status: StatusCode, body: &str) -> Resp {
         .expect("valid response")
 }
 
+/// A scan report's body and content type: text, or the JSON contract when asked for.
+pub fn report_body(report: &crate::scan::ScanReport, json: bool) -> (String, &'static str) {
+    if json {
+        (crate::scan::report::render_json(report), "application/json")
+    } else {
+        (crate::scan::report::render_text(report, None), "text/plain; charset=utf-8")
+    }
+}
+
+/// A body with its content type and length.
+pub fn body(status: StatusCode, content_type: &str, body: String) -> Resp {
+    base(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(full(body))
+        .expect("valid response")
+}
+
+/// Core metadata: as a text page (ETag, 304) when UTF-8, else the exact bytes (the hash covers them).
+pub fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Resp {
+    match String::from_utf8(bytes) {
+        Ok(body) => {
+            let mut resp = page(body, "text/plain; charset=utf-8", if_none_match, None, head);
+            resp.headers_mut().remove(header::VARY);
+            resp
+        }
+        Err(e) => {
+            let bytes = e.into_bytes();
+            base(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, bytes.len())
+                .body(if head { empty() } else { full(bytes) })
+                .expect("valid response")
+        }
+    }
+}
+
 /// Error answer: status by fault, problem+json body naming the upstream and the failure.
 pub fn error(err: &ProxyError, request_id: &str) -> Resp {
     let status = err.status();
@@ -100,8 +137,8 @@ pub fn block_reason_phrase(verdict: &Verdict) -> String {
     let what = first
         .and_then(|r| r.findings.first().cloned())
         .or_else(|| verdict.findings.first().cloned())
-        .unwrap_or_else(|| first.map(|r| r.code.clone()).unwrap_or_else(|| "policy".into()));
-    let rule = first.map(|r| r.code.as_str()).unwrap_or("policy");
+        .unwrap_or_else(|| first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into()));
+    let rule = first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into());
     let mut phrase = if what == rule {
         format!("Blocked by pipgate: {what}")
     } else {
@@ -169,25 +206,26 @@ pub fn blocked(
 
 /// What the user can do about a block, by what decided it.
 fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
-    let code = verdict.reasons.first().map(|r| r.code.as_str()).unwrap_or("");
-    if code == "cooldown" {
-        let when =
-            verdict.available_at.as_deref().map(|t| format!(" It becomes available at {t}.")).unwrap_or_default();
-        return format!(
-            "New releases are held back until they have been public for a while.{when} To use it sooner, ask your security team to exempt {} in policy.yaml (cooldown.exempt).",
-            facts.project
-        );
+    match verdict.reasons.first().map(|r| &r.code) {
+        Some(ReasonCode::Cooldown) => {
+            let when =
+                verdict.available_at.as_deref().map(|t| format!(" It becomes available at {t}.")).unwrap_or_default();
+            format!(
+                "New releases are held back until they have been public for a while.{when} To use it sooner, ask your security team to exempt {} in policy.yaml (cooldown.exempt).",
+                facts.project
+            )
+        }
+        Some(ReasonCode::DenyList) => {
+            "Your security team denies this release in policy.yaml (deny:); ask them if you need it.".into()
+        }
+        Some(ReasonCode::FailClosed(_)) => {
+            "pipgate could not check this artifact and fails closed; the audit log has the details.".into()
+        }
+        _ => format!(
+            "To request a risk acceptance, ask your security team to run `pipgate policy accept {}` and add the result to policy.yaml.",
+            facts.sha256
+        ),
     }
-    if code == "deny-list" {
-        return "Your security team denies this release in policy.yaml (deny:); ask them if you need it.".into();
-    }
-    if code.starts_with("fail-closed") {
-        return "pipgate could not check this artifact and fails closed; the audit log has the details.".into();
-    }
-    format!(
-        "To request a risk acceptance, ask your security team to run `pipgate policy accept {}` and add the result to policy.yaml.",
-        facts.sha256
-    )
 }
 
 /// A parsed single `Range: bytes=` request against a file of `len` bytes.
@@ -314,7 +352,7 @@ mod tests {
     #[test]
     fn reason_phrase_is_short_ascii_and_names_finding_and_rule() {
         let v = Verdict::block(crate::model::Reason {
-            code: "rule:block-install-hooks".into(),
+            code: ReasonCode::Rule("block-install-hooks".into()),
             message: "install hook — déjà vu\r\n".into(),
             findings: vec!["execution.install-hook".into()],
         });

@@ -11,28 +11,19 @@ pub mod accept;
 pub mod page;
 pub mod render;
 
-use crate::config::{redact, DataDir};
+use crate::config::redact;
 use crate::error::ProxyError;
-use crate::store::{FileOrigin, Store};
+use crate::model::{CachedPage, FileOrigin};
+use crate::store::{OriginStore, PageStore};
 use crate::upstream::{PageFetch, Upstream};
 use page::{FileEntry, ProjectPage};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-/// An upstream page as cached.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedPage {
-    pub url: String,
-    /// Unix seconds of the last successful fetch or revalidation.
-    pub fetched_at: i64,
-    pub etag: Option<String>,
-    pub content_type: String,
-    pub body: String,
-}
+/// Pages kept in memory (beyond it, the page store answers).
+const MEM_PAGES: u64 = 2048;
 
 /// A parsed page plus, when the upstream failed and a cached copy was used, why.
 pub struct Fetched<T> {
@@ -42,12 +33,13 @@ pub struct Fetched<T> {
 
 pub struct Index {
     upstream: Upstream,
-    dirs: DataDir,
     ttl: Duration,
-    store: Arc<dyn Store>,
-    mem: Mutex<HashMap<String, Arc<CachedPage>>>,
-    /// sha256 of page bodies whose file origins are already in the store.
-    registered: Mutex<HashSet<[u8; 32]>>,
+    origins: Arc<dyn OriginStore>,
+    pages: Arc<dyn PageStore>,
+    /// Recently used pages (bounded).
+    mem: moka::sync::Cache<String, Arc<CachedPage>>,
+    /// sha256 of page bodies whose file origins are already in the store (bounded).
+    registered: moka::sync::Cache<[u8; 32], ()>,
 }
 
 /// Is `name` a plausible normalised project name (and safe as a file name)?
@@ -78,12 +70,15 @@ fn now_unix() -> i64 {
 }
 
 impl Index {
-    pub fn new(upstream: Upstream, dirs: DataDir, ttl: Duration, store: Arc<dyn Store>) -> Self {
-        Index { upstream, dirs, ttl, store, mem: Mutex::new(HashMap::new()), registered: Mutex::new(HashSet::new()) }
-    }
-
-    pub fn upstream(&self) -> &Upstream {
-        &self.upstream
+    pub fn new(upstream: Upstream, ttl: Duration, origins: Arc<dyn OriginStore>, pages: Arc<dyn PageStore>) -> Self {
+        Index {
+            upstream,
+            ttl,
+            origins,
+            pages,
+            mem: moka::sync::Cache::new(MEM_PAGES),
+            registered: moka::sync::Cache::new(4 * MEM_PAGES),
+        }
     }
 
     /// The project page, parsed, with every file's origin recorded.
@@ -93,7 +88,7 @@ impl Index {
             .fetch(name, &url, |c| page::parse_project(&c.body, &c.content_type, &Url::parse(&c.url)?, name))
             .await?;
         let (cached, parsed) = f.value;
-        self.register(name, &cached, &parsed);
+        self.register(name, &cached, &parsed).await?;
         Ok(Fetched { value: parsed, stale: f.stale })
     }
 
@@ -113,7 +108,7 @@ impl Index {
         parse: impl Fn(&CachedPage) -> Result<T, page::ParseError>,
     ) -> Result<Fetched<(Arc<CachedPage>, T)>, ProxyError> {
         let malformed = |e: page::ParseError| ProxyError::MalformedPage { url: redact(url), reason: e.0 };
-        let cached = self.load(key);
+        let cached = self.load(key).await;
         if let Some(c) = &cached {
             if now_unix() - c.fetched_at < self.ttl.as_secs() as i64 {
                 return Ok(Fetched { value: (c.clone(), parse(c).map_err(malformed)?), stale: None });
@@ -138,7 +133,7 @@ impl Index {
         };
         match (outcome, cached) {
             (Ok((page, value)), _) => {
-                self.save(key, &page);
+                self.save(key, &page).await;
                 Ok(Fetched { value: (page, value), stale: None })
             }
             (Err(e), Some(c)) => {
@@ -151,34 +146,29 @@ impl Index {
         }
     }
 
-    fn load(&self, key: &str) -> Option<Arc<CachedPage>> {
-        if let Some(p) = self.mem.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
-            return Some(p.clone());
+    async fn load(&self, key: &str) -> Option<Arc<CachedPage>> {
+        if let Some(p) = self.mem.get(key) {
+            return Some(p);
         }
-        let text = std::fs::read_to_string(self.dirs.pages().join(format!("{key}.json"))).ok()?;
-        let page: Arc<CachedPage> = Arc::new(serde_json::from_str(&text).ok()?);
-        self.mem.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), page.clone());
+        let page = Arc::new(self.pages.load_page(key).await?);
+        self.mem.insert(key.to_string(), page.clone());
         Some(page)
     }
 
-    fn save(&self, key: &str, page: &Arc<CachedPage>) {
-        self.mem.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), page.clone());
-        let dir = self.dirs.pages();
-        let tmp = dir.join(format!("{key}.json.{}.tmp", std::process::id()));
-        let result = serde_json::to_vec(&**page)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|_| std::fs::rename(&tmp, dir.join(format!("{key}.json"))));
-        if let Err(e) = result {
+    async fn save(&self, key: &str, page: &Arc<CachedPage>) {
+        self.mem.insert(key.to_string(), page.clone());
+        if let Err(e) = self.pages.save_page(key, page).await {
             tracing::warn!(page = key, error = %e, "could not persist page cache");
         }
     }
 
     /// Record every file's origin, once per distinct page body.
-    fn register(&self, project: &str, cached: &CachedPage, page: &ProjectPage) {
+    /// A failure is returned, not swallowed: a page whose files cannot be found again
+    /// would turn every download from it into a misleading 404.
+    async fn register(&self, project: &str, cached: &CachedPage, page: &ProjectPage) -> Result<(), ProxyError> {
         let digest: [u8; 32] = Sha256::digest(cached.body.as_bytes()).into();
-        if self.registered.lock().unwrap_or_else(|p| p.into_inner()).contains(&digest) {
-            return;
+        if self.registered.contains_key(&digest) {
+            return Ok(());
         }
         let origins: Vec<FileOrigin> = page
             .files
@@ -194,12 +184,12 @@ impl Index {
                 core_metadata: e.core_metadata.clone(),
             })
             .collect();
-        match self.store.put_origins(&origins) {
-            Ok(()) => {
-                self.registered.lock().unwrap_or_else(|p| p.into_inner()).insert(digest);
-            }
-            Err(e) => tracing::error!(project, error = %e, "could not record file origins"),
-        }
+        self.origins.put_origins(origins).await.map_err(|e| {
+            tracing::error!(project, error = %e, "could not record file origins");
+            ProxyError::internal(e)
+        })?;
+        self.registered.insert(digest, ());
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@
 use super::compile::{spec_contains, Acceptance, Matcher};
 use super::schema::{Action, MissingUploadTime};
 use super::Policy;
-use crate::model::{ArtifactFacts, ArtifactKind, Category, Decision, Finding, IndexMode, Reason, Verdict};
+use crate::model::{ArtifactFacts, ArtifactKind, Category, Decision, Finding, IndexMode, Reason, ReasonCode, Verdict};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -24,13 +24,13 @@ pub fn fmt_time(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-fn reason(code: impl Into<String>, message: impl Into<String>, findings: Vec<String>) -> Reason {
-    Reason { code: code.into(), message: message.into(), findings }
+fn reason(code: ReasonCode, message: impl Into<String>, findings: Vec<String>) -> Reason {
+    Reason { code, message: message.into(), findings }
 }
 
 /// Who decided one finding.
 struct Decided {
-    code: String,
+    code: ReasonCode,
     message: String,
     action: Action,
     index: Option<IndexMode>,
@@ -59,13 +59,13 @@ impl Policy {
     fn deny_reason(&self, project: &str, version: Option<&str>) -> Option<Reason> {
         let hit = self.deny.iter().find(|d| d.matches(project, version))?;
         let what = version.map_or(project.to_string(), |v| format!("{project} {v}"));
-        Some(reason("deny-list", format!("{what} is on the policy's deny list ({:?})", hit.text), vec![]))
+        Some(reason(ReasonCode::DenyList, format!("{what} is on the policy's deny list ({:?})", hit.text), vec![]))
     }
 
     fn allow_reason(&self, project: &str, version: Option<&str>) -> Option<Reason> {
         let hit = self.allow.iter().find(|a| a.matches(project, version))?;
         let message = format!("{project} is on the policy's allow list ({:?}); findings are not weighed", hit.text);
-        Some(reason("allow-list", message, vec![]))
+        Some(reason(ReasonCode::AllowList, message, vec![]))
     }
 
     /// A cooldown hold, or a note that the age is unknown, or nothing.
@@ -82,7 +82,7 @@ impl Policy {
         let uploaded = upload_time.and_then(|t| OffsetDateTime::parse(t.trim(), &Rfc3339).ok());
         let Some(uploaded) = uploaded else {
             let held = self.missing_upload_time == MissingUploadTime::Hold;
-            let code = if held { "cooldown" } else { "cooldown:no-upload-time" };
+            let code = if held { ReasonCode::Cooldown } else { ReasonCode::CooldownNoUploadTime };
             let what = if held { "held (cooldown.missing_upload_time: hold)" } else { "not held by the cooldown" };
             let message =
                 format!("the index gives no valid upload-time for this release, so its age is unknown: {what}");
@@ -96,7 +96,7 @@ impl Policy {
                 fmt_duration(self.min_age),
                 fmt_time(available)
             );
-            (reason("cooldown", message, vec![]), Some(available))
+            (reason(ReasonCode::Cooldown, message, vec![]), Some(available))
         })
     }
 
@@ -113,7 +113,7 @@ impl Policy {
             return Some(self.verdict(Decision::Block, vec![r], &[]));
         }
         match self.cooldown(project, Some(version), upload_time, now) {
-            Some((r, available)) if r.code == "cooldown" => {
+            Some((r, available)) if r.code == ReasonCode::Cooldown => {
                 let mut v = self.verdict(Decision::Block, vec![r], &[]);
                 v.available_at = available.map(fmt_time);
                 Some(v)
@@ -135,17 +135,17 @@ impl Policy {
     pub fn policy_error_verdict(facts: &ArtifactFacts, error: &super::PolicyError) -> Verdict {
         let first = error.problems.first().map_or(error.message.clone(), |p| p.to_string());
         let message = format!("no valid policy to decide {}: {first}; pipgate fails closed", facts.filename);
-        Verdict::block(reason("fail-closed:policy", message, vec![]))
+        Verdict::block(reason(ReasonCode::FailClosed("policy".into()), message, vec![]))
     }
 
     fn failure_reason(&self, filename: &str, what: &str, findings: Vec<String>) -> Reason {
         if self.dangerous_fail_open {
             let message =
                 format!("{what} for {filename}: served anyway because the policy sets dangerous_fail_open: true");
-            reason(format!("fail-open:{what}"), message, findings)
+            reason(ReasonCode::FailOpen(what.to_string()), message, findings)
         } else {
             let message = format!("{what} for {filename}: pipgate fails closed and blocks what it could not check");
-            reason(format!("fail-closed:{what}"), message, findings)
+            reason(ReasonCode::FailClosed(what.to_string()), message, findings)
         }
     }
 
@@ -167,7 +167,7 @@ impl Policy {
             floor = Decision::Annotate;
         }
         match self.cooldown(&facts.project, version, facts.upload_time.as_deref(), now) {
-            Some((r, available)) if r.code == "cooldown" => {
+            Some((r, available)) if r.code == ReasonCode::Cooldown => {
                 reasons.push(r);
                 let mut v = self.verdict(Decision::Block, reasons, findings);
                 v.available_at = available.map(fmt_time);
@@ -198,10 +198,10 @@ impl Policy {
         let mut acceptances: Vec<String> = Vec::new();
         let (mut hide, mut yank) = (false, false);
         let mut ranked: Vec<(u8, Reason)> =
-            notes.into_iter().map(|r| (if r.code.starts_with("fail-open") { 9 } else { 0 }, r)).collect();
+            notes.into_iter().map(|r| (if matches!(r.code, ReasonCode::FailOpen(_)) { 9 } else { 0 }, r)).collect();
         let weighed: Vec<&Finding> = findings.iter().filter(|f| f.detector != UNREADABLE).collect();
         if weighed.is_empty() && ranked.is_empty() {
-            ranked.push((0, reason("no-findings", "the scan found nothing to weigh", vec![])));
+            ranked.push((0, reason(ReasonCode::NoFindings, "the scan found nothing to weigh", vec![])));
         }
         for f in weighed {
             for r in self.expired_acceptances(facts, f, now) {
@@ -239,7 +239,7 @@ impl Policy {
     fn decide(&self, facts: &ArtifactFacts, f: &Finding, now: OffsetDateTime) -> Decided {
         if let Some(a) = self.acceptances.iter().find(|a| covers(a, facts, f) && now < a.expires) {
             let message = format!("accepted by {} until {} ({}): {}", a.owner, fmt_time(a.expires), a.ticket, a.reason);
-            let code = format!("acceptance:{}", a.id);
+            let code = ReasonCode::Acceptance(a.id.clone());
             return Decided { code, message, action: Action::Allow, index: None, acceptance: Some(a.id.clone()) };
         }
         let decided = self.rule_or_default(facts, f);
@@ -253,7 +253,7 @@ impl Policy {
                     decided.action.as_str(),
                     decided.code
                 );
-                Decided { code: "sdists:install_hooks".into(), message, action, index: None, acceptance: None }
+                Decided { code: ReasonCode::SdistInstallHooks, message, action, index: None, acceptance: None }
             }
             _ => decided,
         }
@@ -265,15 +265,15 @@ impl Policy {
             if let Some(extra) = &rule.message {
                 message = format!("{message}: {extra}");
             }
-            let code = format!("rule:{}", rule.label);
+            let code = ReasonCode::Rule(rule.label.clone());
             return Decided { code, message, action: rule.action, index: rule.index, acceptance: None };
         }
         self.default_for(f)
     }
 
     fn default_for(&self, f: &Finding) -> Decided {
-        let decided = |code: &str, message: String, action| Decided {
-            code: code.to_string(),
+        let decided = |code: ReasonCode, message: String, action| Decided {
+            code,
             message,
             action,
             index: None,
@@ -281,14 +281,14 @@ impl Policy {
         };
         if let Some(a) = self.category_defaults.get(&f.category) {
             let m = format!("category default for {}: {}", f.category, a.as_str());
-            return decided("default:category", m, *a);
+            return decided(ReasonCode::DefaultCategory, m, *a);
         }
         if let Some(a) = self.severity_defaults.get(&f.severity) {
             let m = format!("severity default for {}: {}", f.severity, a.as_str());
-            return decided("default:severity", m, *a);
+            return decided(ReasonCode::DefaultSeverity, m, *a);
         }
         let a = self.default_action;
-        decided("default:global", format!("global default (defaults.action): {}", a.as_str()), a)
+        decided(ReasonCode::DefaultGlobal, format!("global default (defaults.action): {}", a.as_str()), a)
     }
 
     /// Reasons for acceptances that would cover this finding but have expired.
@@ -305,14 +305,14 @@ impl Policy {
                     a.owner,
                     a.ticket
                 );
-                reason(format!("acceptance-expired:{}", a.id), message, vec![f.detector.clone()])
+                reason(ReasonCode::AcceptanceExpired(a.id.clone()), message, vec![f.detector.clone()])
             })
             .collect()
     }
 }
 
 /// Merge a finding into an existing reason with the same code and message, or add a new one.
-fn add_reason(reasons: &mut Vec<(u8, Reason)>, weight: u8, code: String, message: String, detector: &str) {
+fn add_reason(reasons: &mut Vec<(u8, Reason)>, weight: u8, code: ReasonCode, message: String, detector: &str) {
     match reasons.iter_mut().find(|(_, r)| r.code == code && r.message == message) {
         Some((_, r)) if !r.findings.iter().any(|d| d == detector) => r.findings.push(detector.to_string()),
         Some(_) => {}

@@ -2,7 +2,7 @@
 //! failure mode, extends, error messages (snapshots), and the shipped YAML.
 
 use super::*;
-use crate::model::{ArtifactFacts, ArtifactKind, Decision, Evidence, FileRole, Finding};
+use crate::model::{ArtifactFacts, ArtifactKind, Decision, Evidence, FileRole, Finding, ReasonCode};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -70,7 +70,7 @@ fn f(id: &str, severity: Severity) -> Finding {
 }
 
 fn codes(v: &Verdict) -> Vec<String> {
-    v.reasons.iter().map(|r| r.code.clone()).collect()
+    v.reasons.iter().map(|r| r.code.to_string()).collect()
 }
 
 use crate::model::{Category, Severity, Verdict};
@@ -278,9 +278,10 @@ fn acceptance_expiry_is_exact_to_the_minute() {
         assert!(codes(&v).contains(&code.to_string()), "{case}: {:?}", codes(&v));
     }
     let v = p.evaluate(&facts("dated", "1"), &[f("network.downloads-file", High)], datetime!(2026-12-02 00:00 UTC));
-    let expired = v.reasons.iter().find(|r| r.code == "acceptance-expired:ACC-DATE").expect("expired reason");
+    let expired =
+        v.reasons.iter().find(|r| r.code == ReasonCode::AcceptanceExpired("ACC-DATE".into())).expect("expired reason");
     assert!(expired.message.contains("acceptance ACC-DATE expired at 2026-12-01T00:00:00Z"), "{expired:?}");
-    assert_eq!(v.reasons[0].code, "default:severity", "the blocking reason comes first");
+    assert_eq!(v.reasons[0].code, ReasonCode::DefaultSeverity, "the blocking reason comes first");
     let ok = p.evaluate(&facts("dated", "1"), &[f("network.downloads-file", High)], NOW);
     assert_eq!(ok.acceptances, ["ACC-DATE"]);
 }

@@ -22,7 +22,7 @@ fn crafted_report() -> ScanReport {
 fn verdict() -> Verdict {
     // Built through the constructor so fields the policy adds later need no change here.
     let mut v = Verdict::block(Reason {
-        code: "rule:no-filename-mismatch".into(),
+        code: crate::model::ReasonCode::Rule("no-filename-mismatch".into()),
         message: "metadata disagrees with the filename".into(),
         findings: vec!["metadata.filename-mismatch".into()],
     });

@@ -1,0 +1,115 @@
+//! The wiring: one [`App`] per process, built from configuration, shared by every request
+//! and every front end.
+//!
+//! Owns: choosing the store backend (through `store::open`), and building the index,
+//! artifact cache, gate and audit log around it. Must not: serve, decide or log requests.
+
+use crate::artifact::Artifacts;
+use crate::audit::AuditLog;
+use crate::config::{DataDir, ProxyConfig};
+use crate::error::ProxyError;
+use crate::gate::enrich::Enricher;
+use crate::gate::{Gate, GateParts};
+use crate::index::Index;
+use crate::model::{ArtifactFacts, FileOrigin, Verified};
+use crate::policy::Policy;
+use crate::scan::Scanner;
+use crate::store::{OriginStore, SingleFlight};
+use crate::upstream::Upstream;
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Everything a request needs.
+pub struct App {
+    pub(crate) index: Index,
+    pub(crate) artifacts: Artifacts,
+    pub(crate) gate: Gate,
+    pub(crate) audit: AuditLog,
+    pub(crate) origins: Arc<dyn OriginStore>,
+    pub(crate) flights: Arc<dyn SingleFlight>,
+    policy: Arc<ArcSwap<Policy>>,
+    counter: AtomicU64,
+    boot: i64,
+}
+
+impl App {
+    pub fn new(cfg: ProxyConfig, policy: Policy, scanner: Scanner) -> Result<Arc<App>, ProxyError> {
+        Self::with_enrichment(cfg, policy, scanner, Enricher::none())
+    }
+
+    /// [`App::new`] with the enrichment feeds the gate merges between scan and policy.
+    pub fn with_enrichment(
+        cfg: ProxyConfig,
+        policy: Policy,
+        scanner: Scanner,
+        enrich: Enricher,
+    ) -> Result<Arc<App>, ProxyError> {
+        let dirs = DataDir::new(&cfg.data_dir);
+        dirs.create_all()?;
+        let stores = crate::store::open(&cfg.database, &dirs).map_err(ProxyError::internal)?;
+        let upstream = Upstream::new(&cfg)?;
+        let policy = Arc::new(ArcSwap::from_pointee(policy));
+        let gate = Gate::new(GateParts {
+            scanner,
+            policy: policy.clone(),
+            scans: stores.scans.clone(),
+            origins: stores.origins.clone(),
+            enrich,
+            dangerous_skip_scan: cfg.dangerous_skip_scan,
+        });
+        Ok(Arc::new(App {
+            index: Index::new(upstream.clone(), cfg.page_ttl, stores.origins.clone(), stores.pages.clone()),
+            artifacts: Artifacts::new(dirs.clone(), upstream, stores.origins.clone(), cfg.max_artifact_bytes),
+            gate,
+            audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
+            origins: stores.origins,
+            flights: stores.flights,
+            policy,
+            counter: AtomicU64::new(0),
+            boot: time::OffsetDateTime::now_utc().unix_timestamp(),
+        }))
+    }
+
+    /// The policy in force, swappable by hot reload.
+    pub fn policy_slot(&self) -> Arc<ArcSwap<Policy>> {
+        self.policy.clone()
+    }
+
+    /// An app on `dir` with the policy text, whose upstream is a closed port.
+    #[cfg(test)]
+    pub(crate) fn for_tests(dir: &std::path::Path, policy: &str) -> Arc<App> {
+        let upstream = url::Url::parse("http://127.0.0.1:9/simple/").expect("valid URL");
+        let cfg = ProxyConfig::new(upstream, dir.to_path_buf());
+        let policy = Policy::from_str_with_catalog("policy.yaml", policy, &[]).expect("valid test policy");
+        App::new(cfg, policy, Scanner::new(Default::default())).expect("app")
+    }
+
+    /// A request id unique within this process run.
+    pub(crate) fn next_request_id(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:x}-{n:x}", self.boot)
+    }
+
+    /// Facts about a verified artifact, for the gate and the audit log.
+    pub(crate) fn facts(&self, origin: &FileOrigin, v: &Verified) -> ArtifactFacts {
+        let path = self.artifacts.path(&v.sha256);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        ArtifactFacts::describe(&origin.project, &origin.filename, &v.sha256, origin.upload_time.clone(), size, path)
+    }
+
+    /// The scan report for verified facts (cached or scanned now), for the CLI.
+    pub async fn scan_report(&self, facts: &ArtifactFacts) -> Result<Arc<crate::scan::ScanReport>, String> {
+        self.gate.report(facts).await
+    }
+
+    /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.
+    pub async fn verified_facts(&self, key: &str) -> Result<Option<ArtifactFacts>, ProxyError> {
+        let Some(origin) = self.origins.origin(key).await.map_err(ProxyError::internal)? else {
+            return Ok(None);
+        };
+        let _flight = self.flights.acquire(key).await;
+        let v = self.artifacts.ensure(&origin).await?;
+        Ok(Some(self.facts(&origin, &v)))
+    }
+}

@@ -1,0 +1,91 @@
+//! The file route: `/files/<key>/<filename>` and its `.metadata`.
+//! Phases: locate (store, else the project page) → release hold (gate, no download) →
+//! single flight { download + verify (artifact) → verdict (gate) } → the reply to serve.
+//! Must not: decide (the gate does) or build responses (finish does).
+
+use super::finish::{Outcome, Reply, Subject};
+use crate::app::App;
+use crate::error::ProxyError;
+use crate::index::valid_normalized;
+use crate::model::{
+    normalize_project_name, parse_dist_filename, ArtifactFacts, Decision, FileOrigin, RequestKind, Verified,
+};
+
+pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
+    let filename = percent_encoding::percent_decode_str(raw_name).decode_utf8_lossy().to_string();
+    let (filename, kind) = match filename.strip_suffix(".metadata") {
+        Some(f) => (f.to_string(), RequestKind::Metadata),
+        None => (filename, RequestKind::File),
+    };
+    let origin = match locate(app, key, &filename).await {
+        Ok(o) => o,
+        Err(e) => return Outcome::failed(None, e),
+    };
+    if let Some(verdict) = app.gate.release_hold(&origin) {
+        let subject = Subject { kind, facts: unverified_facts(&origin) };
+        return Outcome::Decided { subject, verdict, findings: Default::default(), reply: None };
+    }
+    let decided = {
+        let _flight = app.flights.acquire(key).await;
+        match app.artifacts.ensure(&origin).await {
+            Ok(v) => {
+                let facts = app.facts(&origin, &v);
+                let d = app.gate.decide(&facts).await;
+                Ok((v, facts, d))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let (verified, facts, decided) = match decided {
+        Ok(x) => x,
+        Err(e) => return Outcome::failed(Some(Subject { kind, facts: unverified_facts(&origin) }), e),
+    };
+    let subject = Subject { kind, facts };
+    if decided.verdict.decision == Decision::Block {
+        return Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: None };
+    }
+    let reply = match kind {
+        RequestKind::Metadata => match metadata(app, &origin, &verified).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::failed(Some(subject), e),
+        },
+        _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone() },
+    };
+    Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
+}
+
+/// Facts before (or without) a verified download: the index's sha256 if it gave one.
+fn unverified_facts(origin: &FileOrigin) -> ArtifactFacts {
+    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+    ArtifactFacts::describe(&origin.project, &origin.filename, &sha, origin.upload_time.clone(), 0, Default::default())
+}
+
+/// Find where a file comes from: the store, or (after a restart with an empty store, or
+/// a lockfile URL) the project page named by the filename.
+async fn locate(app: &App, key: &str, filename: &str) -> Result<FileOrigin, ProxyError> {
+    let not_found = || ProxyError::NotFound { what: format!("file {filename}") };
+    let known = app.origins.origin(key).await.map_err(ProxyError::internal)?;
+    let origin = match known {
+        Some(o) => o,
+        None => {
+            let project = parse_dist_filename(filename).ok_or_else(not_found)?.project;
+            let norm = normalize_project_name(&project);
+            if !valid_normalized(&norm) {
+                return Err(not_found());
+            }
+            app.index.project(&norm).await?;
+            app.origins.origin(key).await.map_err(ProxyError::internal)?.ok_or_else(not_found)?
+        }
+    };
+    if origin.filename != filename {
+        return Err(not_found());
+    }
+    Ok(origin)
+}
+
+async fn metadata(app: &App, origin: &FileOrigin, v: &Verified) -> Result<Reply, ProxyError> {
+    Ok(match app.artifacts.metadata(origin, v).await? {
+        Some(bytes) => Reply::Metadata(bytes),
+        None => Reply::Text(hyper::StatusCode::NOT_FOUND, "no core metadata for this file\n"),
+    })
+}

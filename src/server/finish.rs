@@ -1,0 +1,195 @@
+//! The last phase of every request: audit, response, access log — in that order, in one place.
+//!
+//! Owns: what is audited (artifact decisions and failures, including HEAD requests; index
+//! pages are not audited — their verdicts are the artifacts' own, audited when fetched),
+//! failing closed when a decision cannot be audited (a served decision becomes a 503), and
+//! the access-log line. Must not: decide (the verdict arrives in the [`Outcome`]).
+
+use super::RequestCtx;
+use crate::app::App;
+use crate::audit::AuditRecord;
+use crate::error::ProxyError;
+use crate::index::accept::PageFormat;
+use crate::model::{now_rfc3339, ArtifactFacts, Decision, Finding, Reason, ReasonCode, RequestKind, Verdict};
+use crate::respond::{self, Resp};
+use hyper::header;
+use hyper::StatusCode;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a decision was about.
+pub struct Subject {
+    pub kind: RequestKind,
+    pub facts: ArtifactFacts,
+}
+
+/// What a route produced.
+pub enum Outcome {
+    /// An answer that involves no decision (health, redirects, pages, reports, not found).
+    Replied(Reply),
+    /// The gate decided about an artifact. `reply` is what to serve when the verdict allows
+    /// it (`None` for blocks).
+    Decided { subject: Subject, verdict: Verdict, findings: Arc<Vec<Finding>>, reply: Option<Reply> },
+    /// The request failed before it could be answered; audited when it concerned an artifact.
+    Failed { subject: Option<Subject>, error: ProxyError },
+}
+
+/// The body of an answer, before headers.
+pub enum Reply {
+    Text(StatusCode, &'static str),
+    Redirect(String),
+    /// An index page in the negotiated format, and why it is stale when it is.
+    Page {
+        body: String,
+        format: PageFormat,
+        stale: Option<String>,
+    },
+    /// A rendered scan report.
+    Report {
+        body: String,
+        content_type: &'static str,
+    },
+    /// Verified artifact bytes on disk.
+    File {
+        path: PathBuf,
+        sha256: String,
+    },
+    /// Core metadata bytes.
+    Metadata(Vec<u8>),
+}
+
+impl Outcome {
+    pub fn reply(r: Reply) -> Outcome {
+        Outcome::Replied(r)
+    }
+    pub fn failed(subject: Option<Subject>, error: ProxyError) -> Outcome {
+        Outcome::Failed { subject, error }
+    }
+}
+
+/// Audit → response → access log.
+pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Resp {
+    let audited = audit(app, ctx, &outcome);
+    let (resp, decision) = match (outcome, audited) {
+        (Outcome::Decided { subject, verdict, reply: Some(_), .. }, Err(e)) if verdict.decision != Decision::Block => {
+            tracing::error!(id = %ctx.id, filename = %subject.facts.filename, error = %e, "AUDIT LOG WRITE FAILED: not serving an unaudited decision");
+            (respond::error(&ProxyError::AuditUnavailable { reason: e.to_string() }, &ctx.id), Some("error"))
+        }
+        (outcome, audited) => {
+            if let Err(e) = audited {
+                tracing::error!(id = %ctx.id, error = %e, "AUDIT LOG WRITE FAILED");
+            }
+            respond_to(ctx, outcome).await
+        }
+    };
+    tracing::info!(
+        id = %ctx.id,
+        client = %ctx.client,
+        method = %ctx.method,
+        path = %ctx.path,
+        status = resp.status().as_u16(),
+        decision = decision.unwrap_or("-"),
+        ms = ctx.started.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+/// Write the audit record an outcome calls for. Blocks and failures are synced to disk
+/// before the answer leaves.
+fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> {
+    let (rec, durable) = match outcome {
+        Outcome::Replied(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
+        Outcome::Decided { subject, verdict, .. } => {
+            (record(ctx, subject, verdict, None), verdict.decision == Decision::Block)
+        }
+        Outcome::Failed { subject: Some(subject), error } => {
+            tracing::warn!(id = %ctx.id, filename = %subject.facts.filename, error = %error, "artifact not served");
+            let fault = error.fault().as_str();
+            let mut verdict = Verdict::block(Reason {
+                code: ReasonCode::Error(fault.to_string()),
+                message: error.to_string(),
+                findings: vec![],
+            });
+            verdict.policy_digest = app.gate.policy_digest();
+            (record(ctx, subject, &verdict, Some(fault)), true)
+        }
+    };
+    app.audit.write(&rec, durable)
+}
+
+/// A decision (or failure, with its fault) in audit form.
+fn record(ctx: &RequestCtx, subject: &Subject, verdict: &Verdict, fault: Option<&str>) -> AuditRecord {
+    let facts = &subject.facts;
+    AuditRecord {
+        time: now_rfc3339(),
+        request_id: ctx.id.clone(),
+        client: ctx.client.to_string(),
+        user: None,
+        user_agent: ctx.user_agent.clone(),
+        request: subject.kind.as_str().to_string(),
+        project: facts.project.clone(),
+        version: facts.version.clone(),
+        filename: facts.filename.clone(),
+        sha256: Some(facts.sha256.clone()).filter(|s| !s.is_empty()),
+        decision: if fault.is_some() { "error".into() } else { verdict.decision.as_str().to_string() },
+        reasons: verdict.reasons.clone(),
+        findings: verdict.findings.clone(),
+        acceptances: verdict.acceptances.clone(),
+        policy_digest: verdict.policy_digest.clone(),
+        fault: fault.map(str::to_string),
+        pipgate_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// The HTTP answer for an outcome, and the decision to log with it.
+async fn respond_to(ctx: &RequestCtx, outcome: Outcome) -> (Resp, Option<&'static str>) {
+    match outcome {
+        Outcome::Replied(reply) => (reply_response(ctx, reply, None).await, None),
+        Outcome::Failed { error, .. } => (respond::error(&error, &ctx.id), Some("error")),
+        Outcome::Decided { subject, verdict, findings, reply } => match reply {
+            Some(reply) if verdict.decision != Decision::Block => {
+                let decision = verdict.decision.as_str();
+                (reply_response(ctx, reply, Some(&verdict)).await, Some(decision))
+            }
+            _ => {
+                let report_url = format!("http://{}/reports/{}", ctx.host, subject.facts.sha256);
+                (respond::blocked(&subject.facts, &verdict, &findings, &report_url, &ctx.id), Some("block"))
+            }
+        },
+    }
+}
+
+async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict>) -> Resp {
+    let if_none_match = ctx.header(header::IF_NONE_MATCH);
+    match reply {
+        Reply::Text(status, body) => respond::text(status, body),
+        Reply::Redirect(to) => respond::redirect(&to),
+        Reply::Page { body, format, stale } => {
+            respond::page(body, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
+        }
+        Reply::Report { body, content_type } => respond::body(StatusCode::OK, content_type, body),
+        Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),
+        Reply::File { path, sha256 } => {
+            let decision = verdict.map(|v| v.decision).unwrap_or(Decision::Serve);
+            let annotation = verdict.filter(|v| v.decision == Decision::Annotate).map(|v| v.findings.join(" "));
+            let opts = respond::FileServe {
+                path: &path,
+                sha256: &sha256,
+                content_type: "application/octet-stream",
+                range: ctx.header(header::RANGE),
+                if_range: ctx.header(header::IF_RANGE),
+                if_none_match,
+                head: ctx.head,
+                extra: [
+                    Some(("X-Pipgate-Decision", decision.as_str().to_string())),
+                    annotation.map(|a| ("X-Pipgate-Findings", a)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            };
+            respond::file(opts).await.unwrap_or_else(|e| respond::error(&ProxyError::from(e), &ctx.id))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Page routes: the root listing, project pages and scan reports.
+//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index).
+//! Must not: decide what is listed (the gate does) or parse pages (the index does).
+
+use super::finish::{Outcome, Reply};
+use super::RequestCtx;
+use crate::app::App;
+use crate::index::accept::{negotiate, PageFormat};
+use crate::index::{render, valid_normalized};
+use crate::model::normalize_project_name;
+use hyper::header;
+use hyper::StatusCode;
+
+pub(super) async fn root(app: &App, ctx: &RequestCtx) -> Outcome {
+    let fetched = match app.index.root().await {
+        Ok(f) => f,
+        Err(e) => return Outcome::failed(None, e),
+    };
+    let format = negotiate(ctx.header(header::ACCEPT));
+    let body = match format {
+        PageFormat::Json => render::root_json(&fetched.value),
+        _ => render::root_html(&fetched.value),
+    };
+    Outcome::reply(Reply::Page { body, format, stale: fetched.stale })
+}
+
+pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome {
+    let norm = normalize_project_name(name);
+    if norm != name {
+        return Outcome::reply(Reply::Redirect(format!("/simple/{norm}/")));
+    }
+    if !valid_normalized(&norm) {
+        return Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not a valid project name\n"));
+    }
+    let fetched = match app.index.project(&norm).await {
+        Ok(f) => f,
+        Err(e) => return Outcome::failed(None, e),
+    };
+    let page = fetched.value;
+    let listed = app.gate.list(&norm, &page.files).await;
+    let format = negotiate(ctx.header(header::ACCEPT));
+    let body = match format {
+        PageFormat::Json => {
+            let versions = render::versions(page.versions.as_deref(), &listed);
+            render::project_json(&norm, &listed, &versions, &page.extra)
+        }
+        _ => render::project_html(&norm, &listed),
+    };
+    Outcome::reply(Reply::Page { body, format, stale: fetched.stale })
+}
+
+/// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it).
+pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n"));
+    }
+    match app.gate.cached_report(&sha.to_ascii_lowercase()).await {
+        Some(report) => {
+            let json = ctx.header(header::ACCEPT).is_some_and(|a| a.contains("json"));
+            let (body, content_type) = crate::respond::report_body(&report, json);
+            Outcome::reply(Reply::Report { body, content_type })
+        }
+        None => Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "no report for this sha256\n")),
+    }
+}

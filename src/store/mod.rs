@@ -1,0 +1,174 @@
+//! Durable, shareable state behind traits split by concern, so a second backend (the
+//! PostgreSQL one for replicas) can replace each piece without touching its callers.
+//!
+//! Owns: persistence and its schema, and the choice of backend from configuration
+//! ([`open`]). Must not: decide, fetch or scan. Artifact bytes live in the
+//! content-addressed folder (`config::DataDir`); pages are kept by a [`PageStore`].
+//!
+//! # What a backend must provide
+//!
+//! | trait | holds | a replica-safe backend must |
+//! |---|---|---|
+//! | [`OriginStore`] | where every listed file comes from, and which were verified | upsert by key; read by key and by project |
+//! | [`ScanStore`] | scan reports by (sha256, scanner version) | keep reports typed: decoding happens here, never in callers |
+//! | [`PageStore`] | upstream pages with their ETag, for revalidation and outages | last writer wins; a torn write must not be readable |
+//! | [`SingleFlight`] | one holder per key (one download and one scan per file) | expire a dead holder's claim, so another takes over |
+//!
+//! Every method is async: SQLite work runs on the blocking pool, never on the reactor.
+
+mod pages;
+mod sqlite;
+
+pub use pages::DiskPages;
+pub use sqlite::SqliteStore;
+
+use crate::config::{DataDir, Database};
+use crate::model::{CachedPage, FileOrigin, Verified};
+use crate::scan::ScanReport;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// A storage failure, with the operation that failed. Always pipgate's own (internal) fault.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {op}: {reason}")]
+pub struct StoreError {
+    pub op: &'static str,
+    pub reason: String,
+}
+
+impl StoreError {
+    pub fn new(op: &'static str, reason: impl std::fmt::Display) -> Self {
+        StoreError { op, reason: reason.to_string() }
+    }
+}
+
+/// File origins and verification state.
+#[async_trait]
+pub trait OriginStore: Send + Sync {
+    async fn put_origins(&self, origins: Vec<FileOrigin>) -> Result<(), StoreError>;
+    async fn origin(&self, key: &str) -> Result<Option<FileOrigin>, StoreError>;
+    async fn set_verified(&self, key: &str, v: &Verified) -> Result<(), StoreError>;
+    async fn verified(&self, key: &str) -> Result<Option<Verified>, StoreError>;
+    /// Every verified file of a project, by key (for page annotations and filtering).
+    async fn verified_in_project(&self, project: &str) -> Result<BTreeMap<String, Verified>, StoreError>;
+}
+
+/// Scan reports by sha256 and scanner version (a new scanner version rescans).
+#[async_trait]
+pub trait ScanStore: Send + Sync {
+    async fn put_scan(&self, sha256: &str, scanner_version: &str, report: &ScanReport) -> Result<(), StoreError>;
+    /// The stored report, decoded; an undecodable one reads as absent (it is rescanned).
+    async fn scan(&self, sha256: &str, scanner_version: &str) -> Result<Option<ScanReport>, StoreError>;
+}
+
+/// Upstream pages by key (a normalised project name, or `_root`).
+#[async_trait]
+pub trait PageStore: Send + Sync {
+    async fn load_page(&self, key: &str) -> Option<CachedPage>;
+    async fn save_page(&self, key: &str, page: &CachedPage) -> Result<(), StoreError>;
+}
+
+/// Held while one request downloads and scans a file; dropping it lets the next one in.
+pub type FlightGuard = Box<dyn Send + Sync>;
+
+/// One holder per key at a time, so N concurrent requests share one download and one scan.
+#[async_trait]
+pub trait SingleFlight: Send + Sync {
+    async fn acquire(&self, key: &str) -> FlightGuard;
+}
+
+/// The state one pipgate process works with, each part behind its trait.
+#[derive(Clone)]
+pub struct Stores {
+    pub origins: Arc<dyn OriginStore>,
+    pub scans: Arc<dyn ScanStore>,
+    pub pages: Arc<dyn PageStore>,
+    pub flights: Arc<dyn SingleFlight>,
+}
+
+/// Open the configured backend. SQLite (embedded, the default) keeps everything in the data
+/// directory; other backends are refused with a clear error until they exist.
+pub fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> {
+    match db {
+        Database::Sqlite(path) => {
+            let sqlite = Arc::new(SqliteStore::open(path)?);
+            Ok(Stores {
+                origins: sqlite.clone(),
+                scans: sqlite,
+                pages: Arc::new(DiskPages::new(dirs.pages())),
+                flights: Arc::new(LocalFlights::default()),
+            })
+        }
+        Database::Postgres(url) => Err(StoreError::new(
+            "open",
+            format!("{url}: the PostgreSQL backend is not part of this build yet; use the embedded SQLite store"),
+        )),
+    }
+}
+
+/// In-process single flight: one async mutex per key, removed when its last holder is done,
+/// so the table never grows beyond the requests in flight.
+#[derive(Default)]
+pub struct LocalFlights {
+    map: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+struct LocalGuard {
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+    map: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Drop for LocalGuard {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Three references: the table's, ours and our held guard's. Nobody else waits
+        // (a waiter holds a clone), so the entry can go.
+        if Arc::strong_count(&self.lock) <= 3 {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl LocalFlights {
+    /// Keys with a holder or a waiter (for tests and metrics).
+    pub fn in_flight(&self) -> usize {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+#[async_trait]
+impl SingleFlight for LocalFlights {
+    async fn acquire(&self, key: &str) -> FlightGuard {
+        let lock = {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.to_string()).or_default().clone()
+        };
+        let held = lock.clone().lock_owned().await;
+        Box::new(LocalGuard { key: key.to_string(), lock, _held: held, map: self.map.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn single_flight_serialises_holders_and_forgets_finished_keys() {
+        let flights = Arc::new(LocalFlights::default());
+        let first = flights.acquire("a").await;
+        let f2 = flights.clone();
+        let waiter = tokio::spawn(async move {
+            let _g = f2.acquire("a").await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "a second holder waits for the first");
+        let _other = flights.acquire("b").await; // other keys are independent
+        drop(first);
+        waiter.await.unwrap();
+        drop(_other);
+        assert_eq!(flights.in_flight(), 0, "finished keys leave the table");
+    }
+}
