@@ -5,7 +5,7 @@
 //! `project==version`, fetched through the configured upstream with the proxy's own
 //! machinery (same verification, same cache). Must not: print or exit (that is `main`).
 
-use crate::model::{normalize_project_name, parse_dist_filename, ArtifactFacts, ArtifactKind};
+use crate::model::{normalize_project_name, parse_dist_filename, same_version, ArtifactFacts, ArtifactKind};
 use crate::server::App;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -87,11 +87,9 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
         Target::Release { project, version } => {
             let norm = normalize_project_name(project);
             let page = app.index.project(&norm).await?.value;
-            let want = version.parse::<pep440_rs::Version>().ok();
             let mut out = Vec::new();
             for e in &page.files {
-                let matches = parse_dist_filename(&e.filename)
-                    .is_some_and(|d| d.version == *version || (want.is_some() && d.version.parse().ok() == want));
+                let matches = parse_dist_filename(&e.filename).is_some_and(|d| same_version(&d.version, version));
                 if !matches {
                     continue;
                 }

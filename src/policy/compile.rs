@@ -57,16 +57,8 @@ impl ReleasePattern {
         match (&self.version, version) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(want), Some(have)) => same_version(want, have),
+            (Some(want), Some(have)) => crate::model::same_version(want, have),
         }
-    }
-}
-
-/// PEP 440 equality (`1.0 == 1.0.0`), falling back to string equality for non-PEP 440 versions.
-pub fn same_version(a: &str, b: &str) -> bool {
-    match (Version::from_str(a), Version::from_str(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
     }
 }
 
