@@ -18,7 +18,8 @@
 //! | [`config`] | flags, env, policy settings, upstream discovery | serve |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //!
-//! [`model`] is the shared vocabulary and [`error`] the typed errors with their fault.
+//! [`model`] is the shared vocabulary, [`error`] the typed errors with their fault, and
+//! [`timefmt`] the one reader and writer of time text, [`metadata`] the one reader of core metadata.
 #![forbid(unsafe_code)]
 
 pub mod artifact;
@@ -28,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod gate;
 pub mod index;
+pub mod metadata;
 pub mod model;
 pub mod policy;
 pub mod reload;
@@ -35,4 +37,5 @@ pub mod respond;
 pub mod scan;
 pub mod server;
 pub mod store;
+pub mod timefmt;
 pub mod upstream;

@@ -468,14 +468,10 @@ async fn report(app: &App, sha: &str, headers: &HeaderMap) -> Resp {
     respond::text(StatusCode::OK, &crate::scan::report::render_text(&report, None))
 }
 
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
 /// A decision in audit form.
 fn audit_record(ctx: &RequestCtx, kind: &str, facts: &ArtifactFacts, verdict: &Verdict) -> AuditRecord {
     AuditRecord {
-        time: now_rfc3339(),
+        time: crate::timefmt::now_rfc3339(),
         request_id: ctx.id.clone(),
         client: ctx.client.to_string(),
         user: None,

@@ -336,7 +336,8 @@ impl<'s> Collector<'s> {
         for (key, ours, same) in
             [("Name", project, names_match as fn(&str, &str) -> bool), ("Version", version, crate::model::same_version)]
         {
-            let (line, value) = header(&text, key).unwrap_or((0, ""));
+            let md = crate::metadata::CoreMetadata::parse(&text);
+            let (line, value) = md.get(key).map_or((0, ""), |h| (h.line, &*h.value));
             if !same(value, ours) {
                 let snippet = format!("{key}: {value} (filename says {ours})");
                 let ev = Evidence {
@@ -398,21 +399,6 @@ impl Visitor for Collector<'_> {
     }
 }
 
-/// The value of a core-metadata header and its 1-based line (headers end at the first blank line).
-pub fn header<'t>(metadata: &'t str, key: &str) -> Option<(u32, &'t str)> {
-    for (i, line) in metadata.lines().enumerate() {
-        if line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case(key) {
-                return Some((i as u32 + 1, v.trim()));
-            }
-        }
-    }
-    None
-}
-
 fn names_match(a: &str, b: &str) -> bool {
     normalize_project_name(a) == normalize_project_name(b)
 }
@@ -467,12 +453,5 @@ mod tests {
             assert_eq!(got, want, "{case}");
             assert_eq!(n, want.len(), "{case}: count");
         }
-    }
-
-    #[test]
-    fn headers_stop_at_the_body() {
-        let md = "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\nVersion: 9.9\n";
-        assert_eq!(header(md, "version"), Some((3, "1.0")));
-        assert_eq!(header(md, "Summary"), None);
     }
 }
