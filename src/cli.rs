@@ -37,8 +37,8 @@ pub fn parse_target(s: &str) -> Target {
     if p.exists() {
         return Target::File(p.to_path_buf());
     }
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Target::Sha256(s.to_ascii_lowercase());
+    if let Ok(h) = crate::model::Sha256::parse(s) {
+        return Target::Sha256(h.to_string());
     }
     if let Some((project, version)) = s.split_once("==") {
         return Target::Release { project: project.trim().to_string(), version: version.trim().to_string() };

@@ -58,7 +58,11 @@ impl Sha256 {
     /// The digest of `bytes`.
     pub fn digest(bytes: impl AsRef<[u8]>) -> Sha256 {
         use sha2::Digest;
-        Sha256(hex::encode(sha2::Sha256::digest(bytes.as_ref())))
+        Sha256::from_bytes(sha2::Sha256::digest(bytes.as_ref()).into())
+    }
+    /// A finished digest.
+    pub fn from_bytes(digest: [u8; 32]) -> Sha256 {
+        Sha256(hex::encode(digest))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -92,6 +96,27 @@ impl TryFrom<String> for Sha256 {
 impl From<Sha256> for String {
     fn from(s: Sha256) -> String {
         s.0
+    }
+}
+
+/// Reads as the hex text, so it goes wherever a `&str` is expected.
+impl std::ops::Deref for Sha256 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Stored as its hex text; a stored value that is not a sha256 is an error, never a path.
+impl rusqlite::types::FromSql for Sha256 {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Sha256::parse(value.as_str()?).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl rusqlite::types::ToSql for Sha256 {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
     }
 }
 

@@ -160,7 +160,9 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, client: SocketAddr) -
         ["simple", ""] => root_page(&app, &ctx, req.headers()).await,
         ["simple", name] => respond::redirect(&format!("/simple/{}/", normalize_project_name(name))),
         ["simple", name, ""] => project_page(&app, &ctx, name, req.headers()).await,
-        ["files", key, filename] => file_request(&app, &ctx, key, filename, req.headers()).await,
+        ["files", key, filename] if crate::model::FileKey::parse(key).is_ok() => {
+            file_request(&app, &ctx, key, filename, req.headers()).await
+        }
         ["reports", sha] => report(&app, sha, req.headers()).await,
         _ => respond::text(StatusCode::NOT_FOUND, "not found\n"),
     };
@@ -444,7 +446,7 @@ async fn metadata_response(
 
 /// `/reports/<sha256>`: the scan report as text (JSON when the client asks for it).
 async fn report(app: &App, sha: &str, headers: &HeaderMap) -> Resp {
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if crate::model::Sha256::parse(sha).is_err() {
         return respond::text(StatusCode::NOT_FOUND, "not found\n");
     }
     let Some(report) = app

@@ -40,9 +40,9 @@ pub struct FileOrigin {
 }
 
 /// What pipgate knows about a verified artifact.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    pub sha256: String,
+    pub sha256: crate::model::Sha256,
     /// sha256 of the core metadata pipgate extracted, when it did.
     pub metadata_sha256: Option<String>,
 }
@@ -209,7 +209,10 @@ mod tests {
             s.put_origins(std::slice::from_ref(&origin)).unwrap();
             s.put_origins(std::slice::from_ref(&origin)).unwrap();
             assert_eq!(s.verified(&origin.key).unwrap(), None);
-            let v = Verified { sha256: "ab".repeat(32), metadata_sha256: Some("ef".into()) };
+            let v = Verified {
+                sha256: crate::model::Sha256::parse(&"ab".repeat(32)).unwrap(),
+                metadata_sha256: Some("ef".into()),
+            };
             s.set_verified(&origin.key, &v).unwrap();
             s.put_scan(&v.sha256, "1", "{}").unwrap();
         }

@@ -432,11 +432,11 @@ impl Ctx<'_> {
             self.err(&p("version"), "a `version` needs a `project`");
         }
         let version = raw.version.as_ref().and_then(|v| self.specifiers(&p("version"), v));
-        let sha256 = raw.sha256.as_ref().map(|s| s.to_ascii_lowercase());
-        if sha256.as_ref().is_some_and(|s| s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit())) {
+        let sha256 = raw.sha256.as_deref().map(crate::model::Sha256::parse);
+        if let Some(Err(_)) = &sha256 {
             self.err(&p("sha256"), "expected 64 hex digits");
         }
-        (version, sha256)
+        (version, sha256.and_then(Result::ok).map(String::from))
     }
 }
 
