@@ -6,6 +6,7 @@
 
 use crate::config::DataDir;
 use crate::error::ProxyError;
+use crate::model::Sha256 as Digest256;
 use crate::model::{FileOrigin, Verified};
 use crate::store::OriginStore;
 use crate::upstream::Upstream;
@@ -25,11 +26,14 @@ pub struct Artifacts {
     tmp_counter: AtomicU64,
 }
 
-/// The digest the index promised, in the strongest algorithm we can check.
+/// The digest the index promised, in the strongest algorithm we can check (well-formed
+/// digests only: the page parser drops others, and the store may predate it).
 fn expected_digest(hashes: &std::collections::BTreeMap<String, String>) -> Option<(&'static str, String)> {
     for algo in ["sha256", "sha512", "sha384"] {
-        if let Some(h) = hashes.get(algo) {
-            return Some((algo, h.to_ascii_lowercase()));
+        if let Some(h) = hashes.get(algo).map(|h| h.to_ascii_lowercase()) {
+            if crate::index::page::valid_hash(algo, &h) {
+                return Some((algo, h));
+            }
         }
     }
     None
@@ -45,7 +49,7 @@ impl Artifacts {
         Artifacts { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) }
     }
 
-    pub fn path(&self, sha256: &str) -> PathBuf {
+    pub fn path(&self, sha256: &Digest256) -> PathBuf {
         self.dirs.artifact(sha256)
     }
 
@@ -57,8 +61,10 @@ impl Artifacts {
             }
         }
         // A sha256-keyed file may already be here from another listing (same bytes).
-        let sha256 = match expected_digest(&origin.hashes) {
-            Some(("sha256", h)) if self.dirs.artifact(&h).exists() => h,
+        let promised = expected_digest(&origin.hashes)
+            .and_then(|(algo, h)| Digest256::parse(&h).ok().filter(|_| algo == "sha256"));
+        let sha256 = match promised {
+            Some(h) if self.dirs.artifact(&h).exists() => h,
             _ => self.download(origin).await?,
         };
         let metadata_sha256 = self.extract_metadata(&sha256, &origin.filename).await;
@@ -67,7 +73,7 @@ impl Artifacts {
         Ok(v)
     }
 
-    async fn download(&self, origin: &FileOrigin) -> Result<String, ProxyError> {
+    async fn download(&self, origin: &FileOrigin) -> Result<Digest256, ProxyError> {
         let url = Url::parse(&origin.url).map_err(|e| ProxyError::internal(format!("stored URL is invalid: {e}")))?;
         let resp = self.upstream.fetch_file(&url).await?;
         if resp.content_length().is_some_and(|l| l > self.max_bytes) {
@@ -102,7 +108,7 @@ impl Artifacts {
         mut resp: reqwest::Response,
         tmp: &Path,
         origin: &FileOrigin,
-    ) -> Result<String, ProxyError> {
+    ) -> Result<Digest256, ProxyError> {
         let expected = expected_digest(&origin.hashes);
         let mut sha256 = Sha256::new();
         let mut other = match expected.as_ref().map(|(a, _)| *a) {
@@ -138,11 +144,11 @@ impl Artifacts {
             out.write_all(&chunk).await?;
         }
         out.flush().await?;
-        let sha256 = hex::encode(sha256.finalize());
+        let sha256 = Digest256::from_bytes(sha256.finalize().into());
         let computed_expected_algo = match other {
             Some(Hasher::Sha384(h)) => hex::encode(h.finalize()),
             Some(Hasher::Sha512(h)) => hex::encode(h.finalize()),
-            None => sha256.clone(),
+            None => sha256.to_string(),
         };
         if let Some((algorithm, want)) = expected {
             if computed_expected_algo != want {
@@ -158,7 +164,7 @@ impl Artifacts {
     }
 
     /// Extract `*.dist-info/METADATA` from a verified wheel into `<sha>.metadata`; returns its sha256.
-    async fn extract_metadata(&self, sha256: &str, filename: &str) -> Option<String> {
+    async fn extract_metadata(&self, sha256: &Digest256, filename: &str) -> Option<String> {
         if !filename.ends_with(".whl") {
             return None;
         }

@@ -205,26 +205,12 @@ impl Query {
     }
 }
 
-/// Parse `--since`: an RFC 3339 time, a date (`2026-01-31`), or an age like `90m`, `24h`, `7d`.
+/// Parse `--since`: an instant ([`crate::timefmt::parse_instant`]: RFC 3339 or `2026-01-31`)
+/// or an age ([`crate::timefmt::parse_duration`]: `90m`, `24h`, `7d`, `1w`) before `now`.
 pub fn parse_since(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t);
-    }
-    if let Ok(t) = time::OffsetDateTime::parse(&format!("{s}T00:00:00Z"), &Rfc3339) {
-        return Ok(t);
-    }
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 =
-        num.parse().map_err(|_| format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or an age like 24h / 7d"))?;
-    let d = match unit {
-        "s" => time::Duration::seconds(n),
-        "m" => time::Duration::minutes(n),
-        "h" => time::Duration::hours(n),
-        "d" => time::Duration::days(n),
-        _ => return Err(format!("--since {s:?}: unknown unit {unit:?} (use s, m, h, d)")),
-    };
-    Ok(now - d)
+    crate::timefmt::parse_instant(s)
+        .or_else(|| crate::timefmt::parse_duration(s).map(|d| now - d))
+        .ok_or_else(|| format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or an age like 90m / 24h / 7d / 1w"))
 }
 
 /// A fixed-width table of records for terminals.
@@ -261,7 +247,9 @@ mod query_tests {
             ("date", "2026-11-20", Some(time::macros::datetime!(2026-11-20 00:00 UTC))),
             ("hours", "24h", Some(time::macros::datetime!(2026-11-22 12:00 UTC))),
             ("days", "7d", Some(time::macros::datetime!(2026-11-16 12:00 UTC))),
-            ("bad unit", "3w", None),
+            ("weeks", "3w", Some(time::macros::datetime!(2026-11-02 12:00 UTC))),
+            ("compound age", "1d 12h", Some(time::macros::datetime!(2026-11-22 00:00 UTC))),
+            ("bad unit", "3 fortnights", None),
             ("garbage", "yesterday", None),
         ];
         for (case, input, want) in cases {

@@ -6,7 +6,7 @@
 //! machinery (same verification, same cache). Must not: print or exit (that is `main`).
 
 use crate::app::App;
-use crate::model::{normalize_project_name, parse_dist_filename, ArtifactFacts, ArtifactKind};
+use crate::model::{normalize_project_name, parse_dist_filename, same_version, ArtifactFacts, ArtifactKind};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -37,8 +37,8 @@ pub fn parse_target(s: &str) -> Target {
     if p.exists() {
         return Target::File(p.to_path_buf());
     }
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Target::Sha256(s.to_ascii_lowercase());
+    if let Ok(h) = crate::model::Sha256::parse(s) {
+        return Target::Sha256(h.to_string());
     }
     if let Some((project, version)) = s.split_once("==") {
         return Target::Release { project: project.trim().to_string(), version: version.trim().to_string() };
@@ -86,11 +86,9 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
         Target::Release { project, version } => {
             let norm = normalize_project_name(project);
             let page = app.index.project(&norm).await?.value;
-            let want = version.parse::<pep440_rs::Version>().ok();
             let mut out = Vec::new();
             for e in &page.files {
-                let matches = parse_dist_filename(&e.filename)
-                    .is_some_and(|d| d.version == *version || (want.is_some() && d.version.parse().ok() == want));
+                let matches = parse_dist_filename(&e.filename).is_some_and(|d| same_version(&d.version, version));
                 if !matches {
                     continue;
                 }

@@ -192,12 +192,13 @@ impl DataDir {
         DataDir { root: root.into() }
     }
     /// Verified artifacts, content-addressed: `artifacts/ab/abcdef…`.
-    pub fn artifact(&self, sha256: &str) -> PathBuf {
-        self.root.join("artifacts").join(&sha256[..2]).join(sha256)
+    /// Content-addressed: only ever built from a validated [`Sha256`](crate::model::Sha256).
+    pub fn artifact(&self, sha256: &crate::model::Sha256) -> PathBuf {
+        self.root.join("artifacts").join(sha256.prefix()).join(sha256.as_str())
     }
     /// Core metadata extracted from a verified wheel.
-    pub fn artifact_metadata(&self, sha256: &str) -> PathBuf {
-        self.root.join("artifacts").join(&sha256[..2]).join(format!("{sha256}.metadata"))
+    pub fn artifact_metadata(&self, sha256: &crate::model::Sha256) -> PathBuf {
+        self.root.join("artifacts").join(sha256.prefix()).join(format!("{sha256}.metadata"))
     }
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")

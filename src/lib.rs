@@ -22,7 +22,8 @@
 //!
 //! One request: front end → `server` route → `index` / `artifact` → `gate` (scan +
 //! enrichment → `policy`) → verdict → `server::finish` (audit → `respond` → access log).
-//! [`model`] is the shared vocabulary and [`error`] the typed errors with their fault.
+//! [`model`] is the shared vocabulary, [`error`] the typed errors with their fault, and
+//! [`timefmt`] the one reader and writer of time text, [`metadata`] the one reader of core metadata.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod gate;
 pub mod index;
+pub mod metadata;
 pub mod model;
 pub mod policy;
 pub mod reload;
@@ -40,4 +42,5 @@ pub mod respond;
 pub mod scan;
 pub mod server;
 pub mod store;
+pub mod timefmt;
 pub mod upstream;

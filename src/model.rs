@@ -25,9 +25,119 @@ pub fn normalize_project_name(name: &str) -> String {
     out
 }
 
-/// Now, as RFC 3339 in UTC (the one timestamp format of the audit log and messages).
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+/// PEP 440 equality (`1.0` == `1.0.0`, `1.0-rc1` == `1.0rc1`), falling back to exact
+/// string equality when either side is not a PEP 440 version.
+pub fn same_version(a: &str, b: &str) -> bool {
+    use std::str::FromStr;
+    match (pep440_rs::Version::from_str(a), pep440_rs::Version::from_str(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A sha256 digest as exactly 64 lowercase hex digits: the only text pipgate ever
+/// builds an artifact path or a `/files/` key from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256(String);
+
+/// Text that is not 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a sha256 (64 hex digits): {0:?}")]
+pub struct BadSha256(pub String);
+
+impl Sha256 {
+    /// Exactly 64 ASCII hex digits, either case; stored lowercase.
+    pub fn parse(s: &str) -> Result<Sha256, BadSha256> {
+        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256(s.to_ascii_lowercase()))
+        } else {
+            Err(BadSha256(s.chars().take(80).collect()))
+        }
+    }
+    /// The digest of `bytes`.
+    pub fn digest(bytes: impl AsRef<[u8]>) -> Sha256 {
+        use sha2::Digest;
+        Sha256::from_bytes(sha2::Sha256::digest(bytes.as_ref()).into())
+    }
+    /// A finished digest.
+    pub fn from_bytes(digest: [u8; 32]) -> Sha256 {
+        Sha256(hex::encode(digest))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The first two hex digits: the fan-out directory of the content-addressed store.
+    pub fn prefix(&self) -> &str {
+        &self.0[..2]
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Sha256 {
+    type Err = BadSha256;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Sha256::parse(s)
+    }
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = BadSha256;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Sha256::parse(&s)
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(s: Sha256) -> String {
+        s.0
+    }
+}
+
+/// Reads as the hex text, so it goes wherever a `&str` is expected.
+impl std::ops::Deref for Sha256 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Sha256 {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The key of a file under `/files/<key>/<filename>`: the index's sha256, or `u-` and the
+/// sha256 of the upstream URL when the index gave none. Never anything else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileKey {
+    Sha256(Sha256),
+    Url(Sha256),
+}
+
+impl FileKey {
+    /// `<sha256>` or `u-<sha256>`; anything else is refused.
+    pub fn parse(s: &str) -> Result<FileKey, BadSha256> {
+        match s.strip_prefix("u-") {
+            Some(rest) => Sha256::parse(rest).map(FileKey::Url).map_err(|_| BadSha256(s.chars().take(80).collect())),
+            None => Sha256::parse(s).map(FileKey::Sha256),
+        }
+    }
+}
+
+impl fmt::Display for FileKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileKey::Sha256(h) => write!(f, "{h}"),
+            FileKey::Url(h) => write!(f, "u-{h}"),
+        }
+    }
 }
 
 /// What kind of distribution file an artifact is.
@@ -134,9 +244,9 @@ pub struct FileOrigin {
 }
 
 /// What pipgate knows about a verified artifact.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verified {
-    pub sha256: String,
+    pub sha256: Sha256,
     /// sha256 of the core metadata pipgate extracted, when it did.
     pub metadata_sha256: Option<String>,
 }
@@ -582,6 +692,72 @@ mod tests {
             let got = parse_dist_filename(name).map(|d| (d.project, d.version, d.kind));
             let want = want.map(|(p, v, k)| (p.to_string(), v.to_string(), k));
             assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn same_version_is_pep_440_equality() {
+        let cases = [
+            ("identical", "1.0", "1.0", true),
+            ("implied zero", "1.0", "1.0.0", true),
+            ("pre-release spellings", "1.0-rc1", "1.0rc1", true),
+            ("post-release spellings", "1.0.post1", "1.0-1", true),
+            ("leading v", "v2.0", "2.0", true),
+            ("different versions", "1.0", "1.1", false),
+            ("local versions differ", "1.0+cpu", "1.0", false),
+            ("unparsable equal text", "not-a-version", "not-a-version", true),
+            ("unparsable vs parsable", "not-a-version", "1.0", false),
+            ("unparsable texts differ", "abc", "abd", false),
+        ];
+        for (case, a, b, want) in cases {
+            assert_eq!(same_version(a, b), want, "{case}");
+            assert_eq!(same_version(b, a), want, "{case} (swapped)");
+        }
+    }
+
+    #[test]
+    fn sha256_accepts_exactly_64_hex_digits() {
+        let lower = "ab".repeat(32);
+        let upper = "AB".repeat(32);
+        let cases: [(&str, &str, Option<&str>); 9] = [
+            ("lowercase", &lower, Some(&lower)),
+            ("uppercase is normalised", &upper, Some(&lower)),
+            ("empty", "", None),
+            ("one char", "a", None),
+            ("63 digits", &lower[..63], None),
+            ("65 digits", "abababababababababababababababababababababababababababababababab0", None),
+            ("absolute path", "/etc/passwd", None),
+            ("non-hex", "zz", None),
+            ("64 chars with a slash", "ab/ababababababababababababababababababababababababababababababab", None),
+        ];
+        for (case, input, want) in cases {
+            let got = Sha256::parse(input).ok();
+            assert_eq!(got.as_ref().map(Sha256::as_str), want, "{case}");
+        }
+        let h = Sha256::parse(&upper).unwrap();
+        assert_eq!(h.prefix(), "ab");
+        assert_eq!(h.to_string(), lower);
+        assert_eq!(serde_json::to_string(&h).unwrap(), format!("\"{lower}\""));
+        assert_eq!(serde_json::from_str::<Sha256>(&format!("\"{upper}\"")).unwrap(), h);
+        assert!(serde_json::from_str::<Sha256>("\"/etc/passwd\"").is_err());
+        assert_eq!(Sha256::digest(b"").as_str(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn file_keys_are_a_sha256_or_u_and_a_sha256() {
+        let h = "cd".repeat(32);
+        let cases = [
+            ("sha256", h.clone(), Some(h.clone())),
+            ("url key", format!("u-{h}"), Some(format!("u-{h}"))),
+            ("uppercase is normalised", h.to_uppercase(), Some(h.clone())),
+            ("traversal", "..".to_string(), None),
+            ("absolute path", "/etc/passwd".to_string(), None),
+            ("u- and junk", "u-/etc/passwd".to_string(), None),
+            ("empty", String::new(), None),
+            ("u- alone", "u-".to_string(), None),
+        ];
+        for (case, input, want) in cases {
+            assert_eq!(FileKey::parse(&input).ok().map(|k| k.to_string()), want, "{case}");
         }
     }
 }

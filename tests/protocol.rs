@@ -309,3 +309,42 @@ fn upstream_credentials_in_the_url_are_sent_and_never_logged() {
     let log = gate.log();
     assert!(log.contains("upstream index chosen") && !log.contains("s3cret"), "{log}");
 }
+
+#[test]
+fn hostile_page_hashes_never_become_paths_and_keys_are_checked() {
+    let cases = [
+        ("absolute path in json hashes", Format::Json, "/etc/passwd"),
+        ("absolute path in an html fragment", Format::Html, "/etc/passwd"),
+        ("empty digest", Format::Json, ""),
+        ("one-character digest", Format::Json, "a"),
+    ];
+    for (case, format, hash) in cases {
+        let idx = FakeIndex::start(format);
+        let dist = wheel("demo-h", "1.0", &[], &[]);
+        let bytes = dist.bytes.clone();
+        let mut f = FakeFile::new(dist);
+        f.hash_text = Some(hash.to_string());
+        idx.add("demo-h", f);
+        let gate = Pipgate::start(&idx.url(), None);
+        let page: serde_json::Value = http()
+            .get(format!("{}demo-h/", gate.url))
+            .header(header::ACCEPT, PIP_ACCEPT)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let href = page["files"][0]["url"].as_str().unwrap().to_string();
+        assert!(href.starts_with("../../files/u-"), "{case}: {href}");
+        assert!(page["files"][0]["hashes"].get("sha256").is_none(), "{case}: {page}");
+        let resp = http().get(format!("{}/simple/demo-h/{href}", gate.base())).send().unwrap();
+        assert_eq!(resp.status(), 200, "{case}");
+        assert_eq!(resp.bytes().unwrap().as_ref(), &bytes[..], "{case}: the upstream's bytes, not a local file");
+        assert_eq!(idx.hits("demo_h-1.0-py3-none-any.whl"), 1, "{case}: downloaded");
+    }
+    let idx = FakeIndex::start(Format::Json);
+    let gate = Pipgate::start(&idx.url(), None);
+    for key in ["..", "etc", "u-..", &"g".repeat(64)] {
+        let resp = http().get(format!("{}/files/{key}/demo_h-1.0-py3-none-any.whl", gate.base())).send().unwrap();
+        assert_eq!(resp.status(), 404, "key {key:?}");
+    }
+}

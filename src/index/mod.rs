@@ -13,7 +13,7 @@ pub mod render;
 
 use crate::config::redact;
 use crate::error::ProxyError;
-use crate::model::{CachedPage, FileOrigin};
+use crate::model::{CachedPage, FileKey, FileOrigin};
 use crate::store::{OriginStore, PageStore};
 use crate::upstream::{PageFetch, Upstream};
 use page::{FileEntry, ProjectPage};
@@ -51,10 +51,11 @@ pub fn valid_normalized(name: &str) -> bool {
 
 /// The path key of a file: the index's sha256, or `u-<sha256(url)>` when it gave none.
 pub fn file_key(entry: &FileEntry) -> String {
-    match entry.sha256() {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h.to_ascii_lowercase(),
-        _ => format!("u-{}", hex::encode(Sha256::digest(entry.url.as_str().as_bytes()))),
-    }
+    let key = match entry.sha256().map(crate::model::Sha256::parse) {
+        Some(Ok(h)) => FileKey::Sha256(h),
+        _ => FileKey::Url(crate::model::Sha256::digest(entry.url.as_str())),
+    };
+    key.to_string()
 }
 
 const SEGMENT: &percent_encoding::AsciiSet =

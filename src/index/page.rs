@@ -54,16 +54,67 @@ pub struct ProjectPage {
 #[error("{0}")]
 pub struct ParseError(pub String);
 
+/// Hash algorithms pipgate accepts from a page (the ones `hashlib` always has), with the
+/// length of their hex digests. Anything else a page says about hashes is dropped.
+pub const HASH_ALGORITHMS: [(&str, usize); 6] =
+    [("md5", 32), ("sha1", 40), ("sha224", 56), ("sha256", 64), ("sha384", 96), ("sha512", 128)];
+
+/// Is `hex` a digest pipgate can use for `algorithm` (a known name, lowercase hex of its length)?
+pub fn valid_hash(algorithm: &str, hex: &str) -> bool {
+    HASH_ALGORITHMS.iter().any(|(name, len)| *name == algorithm && hex.len() == *len)
+        && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lowercase every name and digest and keep only [`valid_hash`] ones; log what was dropped.
+fn valid_hashes(project: &str, filename: &str, raw: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (algo, hex) in raw {
+        let (algo, hex) = (algo.to_ascii_lowercase(), hex.to_ascii_lowercase());
+        if valid_hash(&algo, &hex) {
+            out.insert(algo, hex);
+        } else {
+            let shown: String = hex.chars().take(80).collect();
+            tracing::warn!(project, filename, algorithm = %algo.chars().take(40).collect::<String>(), digest = %shown, "upstream page gives an invalid hash; ignoring it");
+        }
+    }
+    out
+}
+
+/// A core-metadata advert with its hashes checked: a map keeps only valid hashes (an empty
+/// map becomes `true`: advertised, nothing to verify against).
+fn valid_core_metadata(project: &str, filename: &str, advert: Value) -> Value {
+    let Value::Object(m) = advert else { return advert };
+    let raw = m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))).collect();
+    let kept = valid_hashes(project, &format!("{filename}.metadata"), raw);
+    if kept.is_empty() {
+        return Value::Bool(true);
+    }
+    Value::Object(kept.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+}
+
+/// Is `name` a `data-*` attribute an upstream may pass through: not one of pipgate's own
+/// (`data-pipgate-*`, which would be taken for ours), and safe to write back out verbatim.
+pub fn upstream_data_attr(name: &str) -> bool {
+    name.starts_with("data-")
+        && !name.starts_with(OWN_HTML_PREFIX)
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.:".contains(&b))
+}
+
+/// Keys on a JSON file entry that only pipgate may set.
+const OWN_JSON_KEY: &str = "_pipgate";
+/// Prefix of the HTML attributes only pipgate may set.
+const OWN_HTML_PREFIX: &str = "data-pipgate-";
+
 /// Parse an upstream project page by its content type.
 pub fn parse_project(body: &str, content_type: &str, page_url: &Url, project: &str) -> Result<ProjectPage, ParseError> {
     if content_type.to_ascii_lowercase().contains("json") {
-        parse_project_json(body, page_url)
+        parse_project_json(body, page_url, project)
     } else {
         parse_project_html(body, page_url, project)
     }
 }
 
-fn parse_project_json(body: &str, page_url: &Url) -> Result<ProjectPage, ParseError> {
+fn parse_project_json(body: &str, page_url: &Url, project: &str) -> Result<ProjectPage, ParseError> {
     let root: Value = serde_json::from_str(body).map_err(|e| ParseError(format!("invalid JSON: {e}")))?;
     let Value::Object(mut obj) = root else {
         return Err(ParseError("top level is not an object".into()));
@@ -81,26 +132,28 @@ fn parse_project_json(body: &str, page_url: &Url) -> Result<ProjectPage, ParseEr
     let files = files
         .into_iter()
         .enumerate()
-        .map(|(i, f)| parse_json_file(f, page_url).map_err(|e| ParseError(format!("files[{i}]: {}", e.0))))
+        .map(|(i, f)| parse_json_file(f, page_url, project).map_err(|e| ParseError(format!("files[{i}]: {}", e.0))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ProjectPage { name, files, versions, extra: obj })
 }
 
-fn parse_json_file(v: Value, page_url: &Url) -> Result<FileEntry, ParseError> {
+fn parse_json_file(v: Value, page_url: &Url, project: &str) -> Result<FileEntry, ParseError> {
     let Value::Object(mut o) = v else {
         return Err(ParseError("entry is not an object".into()));
     };
+    // Only pipgate annotates; an upstream's `_pipgate` would be taken for ours.
+    o.remove(OWN_JSON_KEY);
     let filename = take_str(&mut o, "filename").ok_or_else(|| ParseError("no filename".into()))?;
     let raw_url = take_str(&mut o, "url").ok_or_else(|| ParseError(format!("{filename}: no url")))?;
-    let (url, frag_hashes) = resolve(page_url, &raw_url)?;
-    let mut hashes = frag_hashes;
+    let (url, mut hashes) = resolve(page_url, &raw_url)?;
     if let Some(Value::Object(h)) = o.remove("hashes") {
         for (k, v) in h {
             if let Some(s) = v.as_str() {
-                hashes.insert(k.to_ascii_lowercase(), s.to_ascii_lowercase());
+                hashes.insert(k, s.to_string());
             }
         }
     }
+    let hashes = valid_hashes(project, &filename, hashes);
     let yanked = match o.remove("yanked") {
         Some(Value::Bool(true)) => Some(None),
         Some(Value::String(r)) => Some(Some(r)),
@@ -108,7 +161,11 @@ fn parse_json_file(v: Value, page_url: &Url) -> Result<FileEntry, ParseError> {
     };
     let core = o.remove("core-metadata");
     let legacy = o.remove("dist-info-metadata");
-    let core_metadata = [core, legacy].into_iter().flatten().find(|v| !matches!(v, Value::Bool(false)));
+    let core_metadata = [core, legacy]
+        .into_iter()
+        .flatten()
+        .find(|v| !matches!(v, Value::Bool(false)))
+        .map(|v| valid_core_metadata(project, &filename, v));
     Ok(FileEntry {
         filename,
         url,
@@ -129,13 +186,13 @@ fn take_str(o: &mut Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// Resolve `href` against the page and split off a `#algo=hex` fragment.
-fn resolve(page_url: &Url, href: &str) -> Result<(Url, BTreeMap<String, String>), ParseError> {
-    let mut url = page_url.join(href).map_err(|e| ParseError(format!("bad URL {href:?}: {e}")))?;
+/// Resolve `href` against `base` and split off a `#algo=hex` fragment (unchecked: see [`valid_hashes`]).
+fn resolve(base: &Url, href: &str) -> Result<(Url, BTreeMap<String, String>), ParseError> {
+    let mut url = base.join(href).map_err(|e| ParseError(format!("bad URL {href:?}: {e}")))?;
     let mut hashes = BTreeMap::new();
     if let Some(frag) = url.fragment() {
         if let Some((algo, hex)) = frag.split_once('=') {
-            hashes.insert(algo.to_ascii_lowercase(), hex.to_ascii_lowercase());
+            hashes.insert(algo.to_string(), hex.to_string());
         }
     }
     url.set_fragment(None);
@@ -145,6 +202,15 @@ fn resolve(page_url: &Url, href: &str) -> Result<(Url, BTreeMap<String, String>)
 fn parse_project_html(body: &str, page_url: &Url, project: &str) -> Result<ProjectPage, ParseError> {
     let dom = tl::parse(body, tl::ParserOptions::default()).map_err(|e| ParseError(format!("invalid HTML: {e}")))?;
     let parser = dom.parser();
+    // `<base href>` (itself relative to the page) is what links resolve against.
+    let base = dom
+        .query_selector("base")
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.get(parser).and_then(|n| n.as_tag()))
+        .find_map(|t| t.attributes().get("href").flatten().map(|b| unescape(&b.as_utf8_str())))
+        .and_then(|href| page_url.join(href.trim()).ok())
+        .unwrap_or_else(|| page_url.clone());
     let mut files = Vec::new();
     for handle in dom.query_selector("a").into_iter().flatten() {
         let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) else {
@@ -155,7 +221,7 @@ fn parse_project_html(body: &str, page_url: &Url, project: &str) -> Result<Proje
             continue;
         };
         let text = unescape(tag.inner_text(parser).trim());
-        let (url, hashes) = resolve(page_url, &href)?;
+        let (url, hashes) = resolve(&base, &href)?;
         let filename = if text.is_empty() {
             url.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default().to_string()
         } else {
@@ -176,6 +242,8 @@ fn parse_project_html(body: &str, page_url: &Url, project: &str) -> Result<Proje
             let value = value.map(|v| unescape(&v)).unwrap_or_default();
             apply_html_attr(&mut entry, &key.to_ascii_lowercase(), value);
         }
+        entry.hashes = valid_hashes(project, &entry.filename, std::mem::take(&mut entry.hashes));
+        entry.core_metadata = entry.core_metadata.take().map(|v| valid_core_metadata(project, &entry.filename, v));
         files.push(entry);
     }
     Ok(ProjectPage { name: normalize_project_name(project), files, versions: None, extra: Map::new() })
@@ -190,62 +258,23 @@ fn apply_html_attr(entry: &mut FileEntry, key: &str, value: String) {
             entry.core_metadata = Some(match value.split_once('=') {
                 Some((algo, hex)) => {
                     let mut m = Map::new();
-                    m.insert(algo.to_ascii_lowercase(), Value::String(hex.to_ascii_lowercase()));
+                    m.insert(algo.to_string(), Value::String(hex.to_string()));
                     Value::Object(m)
                 }
                 None => Value::Bool(true),
             });
         }
         "data-core-metadata" | "data-dist-info-metadata" => {}
-        k if k.starts_with("data-") => {
+        k if upstream_data_attr(k) => {
             entry.extra.insert(k.to_string(), Value::String(value));
         }
         _ => {}
     }
 }
 
-/// Decode the HTML character references upstream pages use.
+/// Decode the HTML character references upstream pages use (named, decimal, hex).
 pub fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(pos) = rest.find('&') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos..];
-        let Some(end) = rest[..rest.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    html_escape::decode_html_entities(s).into_owned()
 }
 
 /// Parse the upstream root listing (`/simple/`) into project names.
@@ -274,6 +303,16 @@ pub fn parse_root(body: &str, content_type: &str) -> Result<Vec<String>, ParseEr
 mod tests {
     use super::*;
 
+    /// A well-formed 64-digit hex digest made of `unit` repeated.
+    fn h(unit: &str) -> String {
+        unit.repeat(64 / unit.len())
+    }
+
+    /// `text` with the short digests `AB12`, `cd34`, `ef56` made 64 digits long.
+    fn digests(text: &str) -> String {
+        ["AB12", "cd34", "ef56"].iter().fold(text.to_string(), |t, u| t.replace(u, &h(u)))
+    }
+
     fn page_url() -> Url {
         Url::parse("https://index.example.org/simple/demo/").unwrap()
     }
@@ -285,13 +324,13 @@ mod tests {
 <a href="https://files.example.org/demo-0.9.tar.gz#sha256=ef56" data-yanked="broken &amp; bad" data-dist-info-metadata="true">demo-0.9.tar.gz</a>
 <a href="/abs/demo-0.8.tar.gz" data-yanked="">demo-0.8.tar.gz</a>
 </body></html>"#;
-        let page = parse_project(html, "text/html", &page_url(), "Demo").unwrap();
+        let page = parse_project(&digests(html), "text/html", &page_url(), "Demo").unwrap();
         assert_eq!(page.name, "demo");
         let [a, b, c] = &page.files[..] else { panic!("{:?}", page.files) };
         assert_eq!(a.url.as_str(), "https://index.example.org/packages/demo-1.0-py3-none-any.whl");
-        assert_eq!(a.sha256(), Some("ab12"));
+        assert_eq!(a.sha256(), Some(&*h("ab12")));
         assert_eq!(a.requires_python.as_deref(), Some(">=3.8"));
-        assert_eq!(a.core_metadata_sha256(), Some("cd34"));
+        assert_eq!(a.core_metadata_sha256(), Some(&*h("cd34")));
         assert_eq!(a.extra.get("data-provenance").and_then(Value::as_str), Some("https://x.example.org/p"));
         assert_eq!(b.url.as_str(), "https://files.example.org/demo-0.9.tar.gz");
         assert_eq!(b.yanked, Some(Some("broken & bad".to_string())));
@@ -308,16 +347,16 @@ mod tests {
             "hashes":{"sha256":"AB12"},"requires-python":">=3.8","yanked":"bad build",
             "core-metadata":{"sha256":"cd34"},"size":123,"upload-time":"2024-01-02T03:04:05.000000Z",
             "provenance":null}]}"#;
-        let page = parse_project(json, "application/vnd.pypi.simple.v1+json", &page_url(), "demo").unwrap();
+        let page = parse_project(&digests(json), "application/vnd.pypi.simple.v1+json", &page_url(), "demo").unwrap();
         assert_eq!(page.versions, Some(vec!["0.9".into(), "1.0".into()]));
         assert!(page.extra.contains_key("project-status"));
         let f = &page.files[0];
         assert_eq!(f.url.as_str(), "https://index.example.org/f/demo-1.0-py3-none-any.whl");
-        assert_eq!(f.sha256(), Some("ab12"));
+        assert_eq!(f.sha256(), Some(&*h("ab12")));
         assert_eq!(f.yanked, Some(Some("bad build".into())));
         assert_eq!(f.size, Some(123));
         assert_eq!(f.upload_time.as_deref(), Some("2024-01-02T03:04:05.000000Z"));
-        assert_eq!(f.core_metadata_sha256(), Some("cd34"));
+        assert_eq!(f.core_metadata_sha256(), Some(&*h("cd34")));
         assert!(f.extra.contains_key("provenance"));
     }
 
@@ -336,7 +375,143 @@ mod tests {
 
     #[test]
     fn entities_decode() {
-        assert_eq!(unescape("&gt;=3.8,&lt;4&amp;&#33;&#x41;&bogus; &"), ">=3.8,<4&!A&bogus; &");
+        let cases = [
+            ("no entities", "plain", "plain"),
+            (
+                "named, decimal, hex, unknown, bare ampersand",
+                "&gt;=3.8,&lt;4&amp;&#33;&#x41;&bogus; &",
+                ">=3.8,<4&!A&bogus; &",
+            ),
+            ("quotes", "&quot;a&quot; &apos;b&apos; &#39;c&#39;", "\"a\" 'b' 'c'"),
+            ("html5 named", "caf&eacute;", "café"),
+            ("uppercase hex", "&#X42;", "B"),
+        ];
+        for (case, input, want) in cases {
+            assert_eq!(unescape(input), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn hostile_hashes_are_dropped_so_the_key_falls_back_to_the_url() {
+        let good = h("ab");
+        let cases = [
+            ("valid sha256", good.clone(), Some(good.as_str())),
+            ("uppercase is normalised", good.to_uppercase(), Some(good.as_str())),
+            ("absolute path", "/etc/passwd".to_string(), None),
+            ("traversal", format!("../../{}", &good[6..]), None),
+            ("empty", String::new(), None),
+            ("one char", "a".to_string(), None),
+            ("63 digits", good[1..].to_string(), None),
+            ("non-hex of the right length", "zz".repeat(32), None),
+        ];
+        for (case, digest, want) in cases {
+            let json = serde_json::json!({"name": "demo", "files": [{
+                "filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz",
+                "hashes": {"sha256": digest, "SHA512": "not hex", "md5x": "ab"},
+                "core-metadata": {"sha256": digest}}]});
+            let page = parse_project(&json.to_string(), "application/json", &page_url(), "demo").unwrap();
+            let f = &page.files[0];
+            assert_eq!(f.sha256(), want, "{case}: json");
+            assert_eq!(f.hashes.len(), want.iter().len(), "{case}: json keeps only valid hashes");
+            assert_eq!(f.core_metadata_sha256(), want, "{case}: core-metadata hash");
+            let key = crate::index::file_key(f);
+            assert!(crate::model::FileKey::parse(&key).is_ok(), "{case}: key {key}");
+            assert_eq!(key.starts_with("u-"), want.is_none(), "{case}: key {key}");
+
+            let html = format!(
+                r#"<a href="demo-1.0.tar.gz#sha256={}" data-core-metadata="sha256={}">demo-1.0.tar.gz</a>"#,
+                digest, digest
+            );
+            let page = parse_project(&html, "text/html", &page_url(), "demo").unwrap();
+            let f = &page.files[0];
+            assert_eq!(f.sha256(), want, "{case}: html");
+            assert_eq!(f.core_metadata_sha256(), want, "{case}: html core-metadata hash");
+            assert!(f.core_metadata.is_some(), "{case}: still advertised");
+        }
+    }
+
+    #[test]
+    fn hash_validity_depends_on_the_algorithm() {
+        let cases = [
+            ("sha256", "sha256", "ab".repeat(32), true),
+            ("sha384", "sha384", "ab".repeat(48), true),
+            ("sha512", "sha512", "ab".repeat(64), true),
+            ("md5", "md5", "ab".repeat(16), true),
+            ("sha256 length for sha512", "sha512", "ab".repeat(32), false),
+            ("unknown algorithm", "sha3_256", "ab".repeat(32), false),
+            ("uppercase name", "SHA256", "ab".repeat(32), false),
+            ("uppercase hex", "sha256", "AB".repeat(32), false),
+        ];
+        for (case, algo, hex, want) in cases {
+            assert_eq!(valid_hash(algo, &hex), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn upstream_copies_of_pipgate_annotations_are_stripped() {
+        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz",
+            "_pipgate":{"decision":"serve"},"provenance":"p"}]}"#;
+        let page = parse_project(json, "application/json", &page_url(), "demo").unwrap();
+        let extra = &page.files[0].extra;
+        let cases = [
+            ("json _pipgate", extra.contains_key("_pipgate"), false),
+            ("json other key", extra.contains_key("provenance"), true),
+        ];
+        for (case, got, want) in cases {
+            assert_eq!(got, want, "{case}");
+        }
+        let html = r#"<a href="demo-1.0.tar.gz" data-pipgate-decision="serve" DATA-PIPGATE-FINDINGS="" data-provenance="p">demo-1.0.tar.gz</a>"#;
+        let page = parse_project(html, "text/html", &page_url(), "demo").unwrap();
+        let keys: Vec<&str> = page.files[0].extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, vec!["data-provenance"], "html keeps only upstream-owned, well-formed data-* names");
+    }
+
+    #[test]
+    fn base_href_decides_where_relative_links_point() {
+        let cases = [
+            ("no base", "", "demo-1.0.tar.gz", "https://index.example.org/simple/demo/demo-1.0.tar.gz"),
+            (
+                "absolute base",
+                r#"<base href="https://files.example.org/pkgs/">"#,
+                "demo-1.0.tar.gz",
+                "https://files.example.org/pkgs/demo-1.0.tar.gz",
+            ),
+            (
+                "relative base resolves against the page",
+                r#"<base href="../../packages/">"#,
+                "demo-1.0.tar.gz",
+                "https://index.example.org/packages/demo-1.0.tar.gz",
+            ),
+            (
+                "root-relative base",
+                r#"<base href="/mirror/x/">"#,
+                "../demo-1.0.tar.gz",
+                "https://index.example.org/mirror/demo-1.0.tar.gz",
+            ),
+            (
+                "absolute link ignores base",
+                r#"<base href="https://files.example.org/pkgs/">"#,
+                "https://other.example.org/d.tar.gz",
+                "https://other.example.org/d.tar.gz",
+            ),
+            (
+                "escaped base",
+                r#"<base href="/a&amp;b/">"#,
+                "demo-1.0.tar.gz",
+                "https://index.example.org/a&b/demo-1.0.tar.gz",
+            ),
+            (
+                "base without href is ignored",
+                r#"<base target="_blank">"#,
+                "demo-1.0.tar.gz",
+                "https://index.example.org/simple/demo/demo-1.0.tar.gz",
+            ),
+        ];
+        for (case, base, href, want) in cases {
+            let html = format!(r#"<html><head>{base}</head><body><a href="{href}">demo-1.0.tar.gz</a></body></html>"#);
+            let page = parse_project(&html, "text/html", &page_url(), "demo").unwrap();
+            assert_eq!(page.files[0].url.as_str(), want, "{case}");
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! pointing at pipgate, `_pipgate` annotations in JSON, `data-pipgate-*` in HTML.
 //! Must not: decide what is listed (the caller filters) or fetch anything.
 
-use super::page::FileEntry;
+use super::page::{upstream_data_attr, FileEntry};
 use crate::model::parse_dist_filename;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::{json, Map, Value};
 
 /// The repository API version pipgate speaks (PEP 700 fields included).
@@ -78,7 +79,7 @@ fn file_json(f: &ListedFile) -> Value {
         o.insert("upload-time".into(), json!(t));
     }
     for (k, v) in &e.extra {
-        if !k.starts_with("data-") {
+        if !k.starts_with("data-") && k != "_pipgate" {
             o.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
@@ -92,8 +93,8 @@ pub fn project_html(name: &str, files: &[ListedFile]) -> String {
     let mut out = String::with_capacity(256 + files.len() * 256);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
     out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
-    out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", escape(name)));
-    out.push_str(&format!("<h1>Links for {}</h1>\n", escape(name)));
+    out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", text(name)));
+    out.push_str(&format!("<h1>Links for {}</h1>\n", text(name)));
     for f in files {
         out.push_str(&file_anchor(f));
         out.push_str("<br/>\n");
@@ -108,14 +109,14 @@ fn file_anchor(f: &ListedFile) -> String {
     if let Some((algo, hex)) = e.hashes.get_key_value("sha256").or_else(|| e.hashes.iter().next()) {
         href.push_str(&format!("#{algo}={hex}"));
     }
-    let mut a = format!("<a href=\"{}\"", escape(&href));
+    let mut a = format!("<a href=\"{}\"", attr(&href));
     if let Some(rp) = &e.requires_python {
-        a.push_str(&format!(" data-requires-python=\"{}\"", escape(rp)));
+        a.push_str(&format!(" data-requires-python=\"{}\"", attr(rp)));
     }
     match &e.yanked {
         None => {}
         Some(None) => a.push_str(" data-yanked=\"\""),
-        Some(Some(r)) => a.push_str(&format!(" data-yanked=\"{}\"", escape(r))),
+        Some(Some(r)) => a.push_str(&format!(" data-yanked=\"{}\"", attr(r))),
     }
     if let Some(cm) = &e.core_metadata {
         let v = match cm {
@@ -126,23 +127,23 @@ fn file_anchor(f: &ListedFile) -> String {
                 .unwrap_or_else(|| "true".into()),
             _ => "true".into(),
         };
-        a.push_str(&format!(" data-core-metadata=\"{0}\" data-dist-info-metadata=\"{0}\"", escape(&v)));
+        a.push_str(&format!(" data-core-metadata=\"{0}\" data-dist-info-metadata=\"{0}\"", attr(&v)));
     }
     for (k, v) in &e.extra {
-        if let (true, Some(s)) = (k.starts_with("data-"), v.as_str()) {
-            a.push_str(&format!(" {}=\"{}\"", escape(k), escape(s)));
+        if let (true, Some(s)) = (upstream_data_attr(k), v.as_str()) {
+            a.push_str(&format!(" {k}=\"{}\"", attr(s)));
         }
     }
     if let Some(Value::Object(ann)) = &f.annotation {
         if let Some(d) = ann.get("decision").and_then(Value::as_str) {
-            a.push_str(&format!(" data-pipgate-decision=\"{}\"", escape(d)));
+            a.push_str(&format!(" data-pipgate-decision=\"{}\"", attr(d)));
         }
         if let Some(Value::Array(ids)) = ann.get("findings") {
             let ids: Vec<&str> = ids.iter().filter_map(|i| i.get("id").and_then(Value::as_str)).collect();
-            a.push_str(&format!(" data-pipgate-findings=\"{}\"", escape(&ids.join(" "))));
+            a.push_str(&format!(" data-pipgate-findings=\"{}\"", attr(&ids.join(" "))));
         }
     }
-    a.push_str(&format!(">{}</a>", escape(&e.filename)));
+    a.push_str(&format!(">{}</a>", text(&e.filename)));
     a
 }
 
@@ -159,25 +160,9 @@ pub fn root_html(names: &[String]) -> String {
     out.push_str("<title>Simple index</title>\n</head>\n<body>\n");
     for n in names {
         let norm = crate::model::normalize_project_name(n);
-        out.push_str(&format!("<a href=\"{}/\">{}</a><br/>\n", escape(&norm), escape(n)));
+        out.push_str(&format!("<a href=\"{}/\">{}</a><br/>\n", attr(&norm), text(n)));
     }
     out.push_str("</body>\n</html>\n");
-    out
-}
-
-/// Escape text for HTML attribute values and content.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -190,10 +175,13 @@ mod tests {
     #[test]
     fn html_round_trips_through_our_own_parser() {
         let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
-        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"https://f.example.org/demo-1.0.tar.gz",
+        let json =
+            r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"https://f.example.org/demo-1.0.tar.gz",
             "hashes":{"sha256":"ab"},"requires-python":">=3.8,<4","yanked":"bad \"quote\" & <tag>",
-            "core-metadata":{"sha256":"cd"}}]}"#;
-        let page = parse_project(json, "application/json", &page_url, "demo").unwrap();
+            "core-metadata":{"sha256":"cd"}}]}"#
+                .replace("\"ab\"", &format!("\"{}\"", "ab".repeat(32)))
+                .replace("\"cd\"", &format!("\"{}\"", "cd".repeat(32)));
+        let page = parse_project(&json, "application/json", &page_url, "demo").unwrap();
         let listed: Vec<ListedFile> = page
             .files
             .iter()
@@ -203,11 +191,11 @@ mod tests {
         let back = parse_project(&html, "text/html", &page_url, "demo").unwrap();
         let f = &back.files[0];
         assert_eq!(f.url.as_str(), "http://127.0.0.1:1/files/ab/demo-1.0.tar.gz");
-        assert_eq!(f.sha256(), Some("ab"));
+        assert_eq!(f.sha256(), Some(&*"ab".repeat(32)));
         assert_eq!(f.requires_python.as_deref(), Some(">=3.8,<4"));
         assert_eq!(f.yanked, Some(Some("bad \"quote\" & <tag>".into())));
-        assert_eq!(f.core_metadata_sha256(), Some("cd"));
-        assert_eq!(unescape(&escape("a&b<c>\"'")), "a&b<c>\"'");
+        assert_eq!(f.core_metadata_sha256(), Some(&*"cd".repeat(32)));
+        assert_eq!(unescape(&attr("a&b<c>\"'")), "a&b<c>\"'");
     }
 
     #[test]
@@ -232,5 +220,51 @@ mod tests {
         assert_eq!(f["dist-info-metadata"], true);
         assert_eq!(f["yanked"], false);
         assert_eq!(f["_pipgate"]["decision"], "annotate");
+    }
+
+    #[test]
+    fn only_pipgate_annotates_rendered_pages() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let html = r#"<a href="demo-1.0.tar.gz" data-pipgate-decision="serve" data-pipgate-findings="" data-provenance="p">demo-1.0.tar.gz</a>"#;
+        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz","_pipgate":{"decision":"serve"}}]}"#;
+        for (case, body, ct) in [("html upstream", html, "text/html"), ("json upstream", json, "application/json")] {
+            let page = parse_project(body, ct, &page_url, "demo").unwrap();
+            let listed = |annotation: Option<Value>| {
+                vec![ListedFile { entry: page.files[0].clone(), href: "h".into(), annotation }]
+            };
+            let ours = json!({"decision": "annotate", "findings": [{"id": "network.downloads-file"}]});
+            let out = project_html("demo", &listed(Some(ours.clone())));
+            assert_eq!(out.matches("data-pipgate-decision=").count(), 1, "{case}: {out}");
+            assert!(out.contains(r#"data-pipgate-decision="annotate""#), "{case}: {out}");
+            let out = project_html("demo", &listed(None));
+            assert!(!out.contains("data-pipgate-"), "{case}: unannotated: {out}");
+            let out: Value = serde_json::from_str(&project_json("demo", &listed(None), &[], &Map::new())).unwrap();
+            assert!(out["files"][0].get("_pipgate").is_none(), "{case}: json unannotated: {out}");
+            let out: Value =
+                serde_json::from_str(&project_json("demo", &listed(Some(ours.clone())), &[], &Map::new())).unwrap();
+            assert_eq!(out["files"][0]["_pipgate"], ours, "{case}: json annotated");
+        }
+    }
+
+    #[test]
+    fn html_output_escapes_text_and_attributes() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let json = r#"{"name":"demo","files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz",
+            "requires-python":">=3.8\"><script>","yanked":"a & b","data-x\"><i":"v"}]}"#;
+        let page = parse_project(json, "application/json", &page_url, "demo").unwrap();
+        let listed =
+            vec![ListedFile { entry: page.files[0].clone(), href: "../../files/k/a&b".into(), annotation: None }];
+        let out = project_html("<demo>", &listed);
+        let cases = [
+            ("attribute quote", r#"data-requires-python="&gt;=3.8&quot;&gt;&lt;script&gt;""#, true),
+            ("ampersand in attribute", r#"data-yanked="a &amp; b""#, true),
+            ("href", r#"href="../../files/k/a&amp;b""#, true),
+            ("title text", "<title>Links for &lt;demo&gt;</title>", true),
+            ("unsafe data-* name from json is dropped", "data-x", false),
+            ("no raw script", "<script>", false),
+        ];
+        for (case, needle, want) in cases {
+            assert_eq!(out.contains(needle), want, "{case}: {out}");
+        }
     }
 }

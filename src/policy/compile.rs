@@ -57,16 +57,8 @@ impl ReleasePattern {
         match (&self.version, version) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(want), Some(have)) => same_version(want, have),
+            (Some(want), Some(have)) => crate::model::same_version(want, have),
         }
-    }
-}
-
-/// PEP 440 equality (`1.0 == 1.0.0`), falling back to string equality for non-PEP 440 versions.
-pub fn same_version(a: &str, b: &str) -> bool {
-    match (Version::from_str(a), Version::from_str(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
     }
 }
 
@@ -387,7 +379,7 @@ impl Ctx<'_> {
     }
 
     fn duration(&mut self, path: &[Seg], text: &str) -> Option<time::Duration> {
-        let parsed = parse_duration(text);
+        let parsed = crate::timefmt::parse_duration(text);
         if parsed.is_none() {
             self.err(path, format!("expected a duration like 90m, 12h, 3d or 1w (or 0 to disable), got {text:?}"));
         }
@@ -408,7 +400,7 @@ impl Ctx<'_> {
             self.err(&p("findings"), "expected at least one detector id or glob");
         }
         let (version, sha256) = self.acceptance_scope(&base, raw);
-        let expires = parse_expiry(&raw.expires);
+        let expires = crate::timefmt::parse_instant(&raw.expires);
         if expires.is_none() {
             self.err(
                 &p("expires"),
@@ -440,11 +432,11 @@ impl Ctx<'_> {
             self.err(&p("version"), "a `version` needs a `project`");
         }
         let version = raw.version.as_ref().and_then(|v| self.specifiers(&p("version"), v));
-        let sha256 = raw.sha256.as_ref().map(|s| s.to_ascii_lowercase());
-        if sha256.as_ref().is_some_and(|s| s.len() != 64 || !s.chars().all(|c| c.is_ascii_hexdigit())) {
+        let sha256 = raw.sha256.as_deref().map(crate::model::Sha256::parse);
+        if let Some(Err(_)) = &sha256 {
             self.err(&p("sha256"), "expected 64 hex digits");
         }
-        (version, sha256)
+        (version, sha256.and_then(Result::ok).map(String::from))
     }
 }
 
@@ -484,32 +476,4 @@ pub fn parse_severity_spec(text: &str) -> Option<BTreeSet<Severity>> {
         ops.iter().find_map(|(p, f)| t.strip_prefix(p).map(|rest| (*f, rest.trim()))).unwrap_or((|s, b| s == b, t));
     let bound = severity_named(name)?;
     Some(Severity::ALL.into_iter().filter(|s| op(*s, bound)).collect())
-}
-
-/// `90m`, `12h`, `3d`, `1w`, `0`.
-pub fn parse_duration(text: &str) -> Option<time::Duration> {
-    let t = text.trim();
-    if t == "0" {
-        return Some(time::Duration::ZERO);
-    }
-    let unit = t.chars().last()?;
-    let n: i64 = t[..t.len() - unit.len_utf8()].trim().parse().ok()?;
-    let minutes = match unit {
-        'm' => 1,
-        'h' => 60,
-        'd' => 60 * 24,
-        'w' => 60 * 24 * 7,
-        _ => return None,
-    };
-    (n >= 0).then(|| time::Duration::minutes(n * minutes))
-}
-
-/// `2026-12-31` (midnight UTC) or RFC 3339.
-pub fn parse_expiry(text: &str) -> Option<OffsetDateTime> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = OffsetDateTime::parse(text.trim(), &Rfc3339) {
-        return Some(t);
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text.trim(), &format).ok().map(|d| d.midnight().assume_utc())
 }

@@ -11,18 +11,13 @@ use super::compile::{spec_contains, Acceptance, Matcher};
 use super::schema::{Action, MissingUploadTime};
 use super::Policy;
 use crate::model::{ArtifactFacts, ArtifactKind, Category, Decision, Finding, IndexMode, Reason, ReasonCode, Verdict};
+use crate::timefmt::rfc3339 as fmt_time;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The finding id that means "the scanner could not read the archive".
 pub const UNREADABLE: &str = "anomaly.unreadable-archive";
 const INSTALL_HOOK: &str = "execution.install-hook";
-
-/// RFC 3339 in UTC without sub-seconds, for messages.
-pub fn fmt_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-}
 
 fn reason(code: ReasonCode, message: impl Into<String>, findings: Vec<String>) -> Reason {
     Reason { code, message: message.into(), findings }

@@ -1,9 +1,9 @@
 //! Text the CLI prints for `pipgate policy check | explain | accept`. Returns strings and
 //! exit codes; must not print, read the clock or exit (the CLI does that).
 
-use super::eval::fmt_time;
 use super::{Policy, EXPIRY_WARNING_DAYS};
 use crate::model::{ArtifactFacts, Finding, Verdict};
+use crate::timefmt::rfc3339 as fmt_time;
 use std::fmt::Write;
 use std::path::Path;
 use time::OffsetDateTime;

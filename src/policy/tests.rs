@@ -493,7 +493,7 @@ fn error_messages_name_file_path_and_line() {
         ("bad_severity", "rules:\n  - match:\n      severity: \">= hgh\"\n    action: block\n"),
         ("bad_version", "rules:\n  - match:\n      version: \"=>1.0\"\n    action: block\n"),
         ("bad_acceptance", "acceptances:\n  - id: A\n    owner: \"\"\n    findings: [network.downloads-file]\n    reason: r\n    ticket: t\n    expires: tomorrow\n"),
-        ("bad_duration_and_list", "cooldown:\n  min_age: 3 days\ndeny:\n  - \"pkg==>1\"\n"),
+        ("bad_duration_and_list", "cooldown:\n  min_age: 3 fortnights\ndeny:\n  - \"pkg==>1\"\n"),
         ("duplicate_ids", "rules:\n  - { id: x, action: block }\n  - { id: x, action: allow }\n"),
         ("bad_listen", "listen: localhost\n"),
         ("rule_not_a_mapping", "rules:\n  - block\n"),
@@ -718,7 +718,7 @@ fn shipped_policy_loads_with_the_crate_catalog_and_locates_errors() {
     Policy::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let text = std::fs::read_to_string(&path).unwrap();
     let cases = [
-        ("cooldown duration", "min_age: 3d", "min_age: 3 days", "cooldown.min_age"),
+        ("cooldown duration", "min_age: 3d", "min_age: 3 fortnights", "cooldown.min_age"),
         (
             "rule severity in flow map",
             "severity: \">= high\" }\n    action: block\n\n  - id: exfil",

@@ -66,7 +66,8 @@ impl Detector for SummaryDetector {
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };
-        let summary = super::engine::header(md, "Summary").map(|(_, v)| v).unwrap_or("");
+        let md = crate::metadata::CoreMetadata::parse(md);
+        let summary = md.get("Summary").map(|h| &*h.value).unwrap_or("");
         let evidence = Evidence {
             path: pkg.filename.into(),
             line: None,

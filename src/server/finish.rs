@@ -10,8 +10,9 @@ use crate::app::App;
 use crate::audit::AuditRecord;
 use crate::error::ProxyError;
 use crate::index::accept::PageFormat;
-use crate::model::{now_rfc3339, ArtifactFacts, Decision, Finding, Reason, ReasonCode, RequestKind, Verdict};
+use crate::model::{ArtifactFacts, Decision, Finding, Reason, ReasonCode, RequestKind, Sha256, Verdict};
 use crate::respond::{self, Resp};
+use crate::timefmt::now_rfc3339;
 use hyper::header;
 use hyper::StatusCode;
 use std::path::PathBuf;
@@ -52,7 +53,7 @@ pub enum Reply {
     /// Verified artifact bytes on disk.
     File {
         path: PathBuf,
-        sha256: String,
+        sha256: Sha256,
     },
     /// Core metadata bytes.
     Metadata(Vec<u8>),

@@ -7,7 +7,7 @@ use super::RequestCtx;
 use crate::app::App;
 use crate::index::accept::{negotiate, PageFormat};
 use crate::index::{render, valid_normalized};
-use crate::model::normalize_project_name;
+use crate::model::{normalize_project_name, Sha256};
 use hyper::header;
 use hyper::StatusCode;
 
@@ -51,10 +51,10 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
 
 /// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it).
 pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let Ok(sha) = Sha256::parse(sha) else {
         return Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n"));
-    }
-    match app.gate.cached_report(&sha.to_ascii_lowercase()).await {
+    };
+    match app.gate.cached_report(&sha).await {
         Some(report) => {
             let json = ctx.header(header::ACCEPT).is_some_and(|a| a.contains("json"));
             let (body, content_type) = crate::respond::report_body(&report, json);

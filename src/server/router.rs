@@ -4,7 +4,7 @@
 use super::finish::{Outcome, Reply};
 use super::{file, page, RequestCtx};
 use crate::app::App;
-use crate::model::normalize_project_name;
+use crate::model::{normalize_project_name, FileKey};
 use hyper::{Method, StatusCode};
 
 pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
@@ -19,7 +19,7 @@ pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
         ["simple", ""] => page::root(app, ctx).await,
         ["simple", name] => Outcome::reply(Reply::Redirect(format!("/simple/{}/", normalize_project_name(name)))),
         ["simple", name, ""] => page::project(app, ctx, name).await,
-        ["files", key, filename] => file::file(app, key, filename).await,
+        ["files", key, filename] if FileKey::parse(key).is_ok() => file::file(app, key, filename).await,
         ["reports", sha] => page::report(app, ctx, sha).await,
         _ => Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n")),
     }

@@ -187,6 +187,19 @@ impl ScanStore for SqliteStore {
     }
 }
 
+/// Stored as its hex text; a stored value that is not a sha256 is an error, never a path.
+impl rusqlite::types::FromSql for crate::model::Sha256 {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        crate::model::Sha256::parse(value.as_str()?).map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl rusqlite::types::ToSql for crate::model::Sha256 {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.as_str().to_sql()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +233,10 @@ mod tests {
             s.put_origins(vec![origin.clone()]).await.unwrap();
             s.put_origins(vec![origin.clone()]).await.unwrap();
             assert_eq!(s.verified(&origin.key).await.unwrap(), None);
-            let v = Verified { sha256: "ab".repeat(32), metadata_sha256: Some("ef".into()) };
+            let v = Verified {
+                sha256: crate::model::Sha256::parse(&"ab".repeat(32)).unwrap(),
+                metadata_sha256: Some("ef".into()),
+            };
             s.set_verified(&origin.key, &v).await.unwrap();
             s.put_scan(&v.sha256, "1", &report).await.unwrap();
         }

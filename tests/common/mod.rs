@@ -161,6 +161,8 @@ pub struct FakeFile {
     pub upload_time: Option<String>,
     /// Advertise a wrong sha256 on the page.
     pub wrong_hash: bool,
+    /// Advertise exactly this text as the sha256 (hostile upstreams).
+    pub hash_text: Option<String>,
     /// Send only the first half of the body, then drop the connection.
     pub truncate: bool,
     /// A large generated body (never held in memory): replaces `dist.bytes`.
@@ -174,6 +176,7 @@ impl FakeFile {
             yanked: None,
             upload_time: Some("2024-01-02T03:04:05.000000Z".into()),
             wrong_hash: false,
+            hash_text: None,
             truncate: false,
             generated: None,
         }
@@ -368,10 +371,11 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
             format!("../../files/{}", f.dist.filename)
         }
     };
-    let hash_for = |f: &FakeFile| match (&f.generated, f.wrong_hash) {
-        (_, true) => "0".repeat(64),
-        (Some(g), _) => g.sha256.clone(),
-        (None, _) => sha256_hex(&f.dist.bytes),
+    let hash_for = |f: &FakeFile| match (&f.hash_text, &f.generated, f.wrong_hash) {
+        (Some(h), _, _) => h.clone(),
+        (None, _, true) => "0".repeat(64),
+        (None, Some(g), _) => g.sha256.clone(),
+        (None, None, _) => sha256_hex(&f.dist.bytes),
     };
     match s.format {
         Format::Json => {

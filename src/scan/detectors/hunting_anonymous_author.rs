@@ -111,18 +111,12 @@ impl Detector for AnonymousAuthor {
         let Some(md) = pkg.core_metadata else { return };
         let path = metadata_path(pkg);
         let mut seen: Vec<String> = Vec::new();
-        for (i, line) in md.lines().enumerate() {
-            if line.trim().is_empty() {
-                break; // end of headers: the rest is the description
-            }
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            let key = key.trim().to_ascii_lowercase();
+        for header in &crate::metadata::CoreMetadata::parse(md).headers {
+            let key = header.name.to_ascii_lowercase();
             if !matches!(key.as_str(), "author-email" | "maintainer-email" | "author" | "maintainer") {
                 continue;
             }
-            for m in EMAIL.find_iter(value) {
+            for m in EMAIL.find_iter(&header.value) {
                 let email = m.as_str().to_ascii_lowercase();
                 if seen.contains(&email) {
                     continue;
@@ -134,7 +128,7 @@ impl Detector for AnonymousAuthor {
                         email.clone(),
                         Some(format!("{}: {} ({why})", key_title(&key), email)),
                     );
-                    ev.line = Some(i as u32 + 1);
+                    ev.line = Some(header.line);
                     hits.push(&META, Hit { severity: Some(sev), evidence: ev });
                     seen.push(email);
                 }
@@ -177,6 +171,16 @@ mod tests {
                 "address in Author",
                 "Name: x\nAuthor: bob@guerrillamail.com\n",
                 Some((2, "bob@guerrillamail.com", Severity::Low)),
+            ),
+            (
+                "folded onto a continuation line",
+                "Name: x\nAuthor-email: Dev <dev@example.org>,\n  Other <o@proton.me>\n",
+                Some((2, "o@proton.me", Severity::Low)),
+            ),
+            (
+                "case-insensitive header name",
+                "Name: x\nauthor-EMAIL: a@mailinator.com\n",
+                Some((2, "a@mailinator.com", Severity::Medium)),
             ),
             ("ordinary", "Name: x\nAuthor-email: dev@example.org\n", None),
             ("odd local part at an ordinary domain", "Name: x\nAuthor-email: a..b@example.org\n", None),

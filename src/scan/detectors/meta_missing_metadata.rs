@@ -42,11 +42,9 @@ impl Detector for MissingMetadata {
             hits.push(&META, Hit { severity: None, evidence: ev });
             return;
         };
-        let identified =
-            md.lines().take_while(|l| !l.trim().is_empty()).filter_map(|l| l.split_once(':')).any(|(k, v)| {
-                IDENTIFYING.contains(&k.trim().to_ascii_lowercase().as_str())
-                    && !matches!(v.trim(), "" | "UNKNOWN" | "None")
-            });
+        let identified = crate::metadata::CoreMetadata::parse(md).headers.iter().any(|h| {
+            IDENTIFYING.contains(&h.name.to_ascii_lowercase().as_str()) && !matches!(&*h.value, "" | "UNKNOWN" | "None")
+        });
         if !identified {
             let path = pkg
                 .members

@@ -207,10 +207,10 @@ impl Detector for Typosquat {
         pysrc::PACKAGE_ONLY
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
-        let from_metadata = pkg.core_metadata.and_then(|md| {
-            md.lines().take_while(|l| !l.trim().is_empty()).find_map(|l| l.strip_prefix("Name:").map(str::trim))
-        });
-        let Some(project) = pkg.project.or(from_metadata) else {
+        let from_metadata = pkg
+            .core_metadata
+            .and_then(|md| crate::metadata::CoreMetadata::parse(md).get("Name").map(|h| h.value.clone()));
+        let Some(project) = pkg.project.or(from_metadata.as_deref()) else {
             return;
         };
         let Some((target, rank, how)) = imitates(project) else {
