@@ -161,6 +161,11 @@ impl Policy {
             }
             floor = Decision::Annotate;
         }
+        if let Some(r) = self.incomplete_reason(facts, findings, now) {
+            let fail_open = matches!(r.code, ReasonCode::FailOpen(_));
+            reasons.push(r);
+            floor = if fail_open { stricter(floor, Decision::Annotate) } else { Decision::Block };
+        }
         match self.cooldown(&facts.project, version, facts.upload_time.as_deref(), now) {
             Some((r, available)) if r.code == ReasonCode::Cooldown => {
                 reasons.push(r);
@@ -178,6 +183,62 @@ impl Policy {
         self.weigh_findings(facts, findings, now, floor, reasons)
     }
 
+    /// The fail-closed reason for a scan that did not see every byte of every member
+    /// (`crate::scan::INCOMPLETE_FINDINGS`), unless each such finding is explicitly
+    /// accepted: by a live acceptance, or by a first matching rule whose `detector`
+    /// names it and whose action is not block. A rule matching only by category or
+    /// severity (or a default) does not accept an incomplete scan.
+    fn incomplete_reason(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Option<Reason> {
+        let unaccepted: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| crate::scan::marks_incomplete(&f.detector))
+            .filter(|f| !self.accepts_incomplete(facts, f, now))
+            .collect();
+        if unaccepted.is_empty() {
+            return None;
+        }
+        let why = crate::scan::incomplete_reason(unaccepted.iter().copied()).unwrap_or_default();
+        let mut ids: Vec<String> = Vec::new();
+        for f in &unaccepted {
+            if !ids.contains(&f.detector) {
+                ids.push(f.detector.clone());
+            }
+        }
+        let file = &facts.filename;
+        let why = crate::scan::findings::clip(&why, 400);
+        let (code, message) = if self.dangerous_fail_open {
+            (
+                ReasonCode::FailOpen("scan-incomplete".into()),
+                format!(
+                "scan incomplete for {file} ({why}): served anyway because the policy sets dangerous_fail_open: true"
+            ),
+            )
+        } else {
+            (
+                ReasonCode::FailClosed("scan-incomplete".into()),
+                format!(
+                    "scan incomplete for {file}: {why}; pipgate fails closed and blocks what it could not check \
+                 (to serve it anyway, add a rule matching detector {} with action annotate)",
+                    ids.join(", ")
+                ),
+            )
+        };
+        Some(reason(code, message, ids))
+    }
+
+    fn accepts_incomplete(&self, facts: &ArtifactFacts, f: &Finding, now: OffsetDateTime) -> bool {
+        if self.acceptances.iter().any(|a| covers(a, facts, f) && now < a.expires) {
+            return true;
+        }
+        match self.rules.iter().find(|r| rule_matches(&r.matcher, facts, f)) {
+            Some(rule) => {
+                rule.action != Action::Block
+                    && rule.matcher.detectors.as_ref().is_some_and(|d| d.iter().any(|p| p.matches(&f.detector)))
+            }
+            None => false,
+        }
+    }
+
     /// Decide each finding; the strictest decides the artifact. Reasons are ordered so the
     /// one that decided comes first (block, then expired acceptances, annotate, allow, notes),
     /// since pip and uv show the first.
@@ -192,8 +253,12 @@ impl Policy {
         let mut decision = floor;
         let mut acceptances: Vec<String> = Vec::new();
         let (mut hide, mut yank) = (false, false);
-        let mut ranked: Vec<(u8, Reason)> =
-            notes.into_iter().map(|r| (if matches!(r.code, ReasonCode::FailOpen(_)) { 9 } else { 0 }, r)).collect();
+        let note_weight = |r: &Reason| match r.code {
+            ReasonCode::FailClosed(_) => 10,
+            ReasonCode::FailOpen(_) => 9,
+            _ => 0,
+        };
+        let mut ranked: Vec<(u8, Reason)> = notes.into_iter().map(|r| (note_weight(&r), r)).collect();
         let weighed: Vec<&Finding> = findings.iter().filter(|f| f.detector != UNREADABLE).collect();
         if weighed.is_empty() && ranked.is_empty() {
             ranked.push((0, reason(ReasonCode::NoFindings, "the scan found nothing to weigh", vec![])));

@@ -14,6 +14,9 @@ const KNOWN: &[&str] = &[
     "secrets.private-key",
     "obfuscation.base64-exec",
     "anomaly.unreadable-archive",
+    "anomaly.limit-exceeded",
+    "anomaly.archive-bomb",
+    "anomaly.trailing-data",
     "vulnerability.known",
     "metadata.typosquat",
 ];
@@ -753,5 +756,76 @@ fn scan_limits_override_defaults_key_by_key_and_reject_nonsense() {
     for (case, yaml, path) in cases {
         let err = Policy::from_str_with_catalog("p.yaml", yaml, KNOWN).unwrap_err();
         assert!(err.to_string().contains(path), "{case}: {err}");
+    }
+}
+
+/// A finding the walker reports when it stops short, with its detail as the walker words it.
+fn stop(id: &str, severity: Severity, detail: &str) -> Finding {
+    let mut f = finding(id, severity, FileRole::Other);
+    f.evidence[0].path = "demo-1.0/setup.py".into();
+    f.evidence[0].snippet = Some(detail.into());
+    f
+}
+
+#[test]
+fn an_incomplete_scan_fails_closed_unless_a_rule_names_it() {
+    let limit = || {
+        stop(
+            "anomaly.limit-exceeded",
+            Medium,
+            "more than 100000 members (max_members); this one and those after it were not scanned",
+        )
+    };
+    let bomb = || {
+        stop(
+            "anomaly.archive-bomb",
+            High,
+            "stream inflates more than 200:1 (max_ratio; stopped after 1 bytes); the rest were not scanned",
+        )
+    };
+    let hook = || f("execution.install-hook", Medium);
+    // (case, policy, findings, decision, first reason code, text the first message must contain)
+    type Case = (&'static str, &'static str, Vec<Finding>, Decision, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
+        ("member limit, defaults annotate medium", "defaults: { severity: { medium: annotate, high: annotate } }\n",
+            vec![limit(), hook()], Decision::Block, "fail-closed:scan-incomplete", "max_members"),
+        ("bomb, defaults annotate high", "defaults: { severity: { high: annotate } }\n",
+            vec![bomb()], Decision::Block, "fail-closed:scan-incomplete", "max_ratio"),
+        ("a category rule is not explicit", "rules:\n  - match: { category: anomaly }\n    action: allow\n",
+            vec![limit()], Decision::Block, "fail-closed:scan-incomplete", "anomaly.limit-exceeded"),
+        ("a severity rule is not explicit", "rules:\n  - match: { severity: medium }\n    action: annotate\n",
+            vec![limit()], Decision::Block, "fail-closed:scan-incomplete", "max_members"),
+        ("the allow list does not override it", "allow: [demo]\n",
+            vec![limit()], Decision::Block, "fail-closed:scan-incomplete", "max_members"),
+        ("a rule naming the detector annotates", "rules:\n  - match: { detector: anomaly.limit-exceeded }\n    action: annotate\n",
+            vec![limit()], Decision::Annotate, "rule:rules[0]", "annotate"),
+        ("a glob naming the detectors allows", "rules:\n  - match: { detector: \"anomaly.*\" }\n    action: allow\n",
+            vec![limit(), bomb()], Decision::Serve, "rule:rules[0]", "allow"),
+        ("naming one of two is not enough", "rules:\n  - match: { detector: anomaly.limit-exceeded }\n    action: annotate\n",
+            vec![limit(), bomb()], Decision::Block, "fail-closed:scan-incomplete", "anomaly.archive-bomb"),
+        ("a rule naming it with block blocks", "rules:\n  - id: no-bombs\n    match: { detector: anomaly.archive-bomb }\n    action: block\n",
+            vec![bomb()], Decision::Block, "fail-closed:scan-incomplete", "max_ratio"),
+        ("an acceptance covers it",
+            "acceptances:\n  - id: BIG-1\n    owner: o\n    findings: [anomaly.limit-exceeded]\n    project: demo\n    reason: r\n    ticket: T\n    expires: 2027-01-01\n",
+            vec![limit()], Decision::Serve, "acceptance:BIG-1", "accepted"),
+        ("an expired acceptance does not", "acceptances:\n  - id: BIG-0\n    owner: o\n    findings: [anomaly.limit-exceeded]\n    project: demo\n    reason: r\n    ticket: T\n    expires: 2026-01-01\n",
+            vec![limit()], Decision::Block, "fail-closed:scan-incomplete", "max_members"),
+        ("dangerous_fail_open annotates and says so", "dangerous_fail_open: true\n",
+            vec![limit()], Decision::Annotate, "fail-open:scan-incomplete", "dangerous_fail_open"),
+        ("a complete scan is weighed as before", "defaults: { severity: { medium: annotate } }\n",
+            vec![hook()], Decision::Annotate, "default:severity", "medium"),
+    ];
+    for (case, yaml, findings, decision, code, text) in cases {
+        let v = policy(yaml).evaluate(&sdist("demo", "1.0"), &findings, NOW);
+        assert_eq!(v.decision, decision, "{case}: {:#?}", v.reasons);
+        assert_eq!(v.reasons[0].code.to_string(), code, "{case}: {:#?}", v.reasons);
+        assert!(v.reasons[0].message.contains(text), "{case}: {}", v.reasons[0].message);
+        if code == "fail-closed:scan-incomplete" {
+            assert!(
+                v.reasons[0].message.contains("demo-1.0/setup.py"),
+                "{case}: names where: {}",
+                v.reasons[0].message
+            );
+        }
     }
 }

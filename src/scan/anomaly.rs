@@ -61,6 +61,9 @@ meta!(BOMB, "anomaly.archive-bomb", Anomaly, High,
 meta!(LIMIT, "anomaly.limit-exceeded", Anomaly, Medium,
     "Exceeds a scan limit; part of the artifact was not scanned.",
     "The artifact has more members, bigger members or more content than the scanner's limits allow; what lies beyond the limit was not scanned.");
+meta!(TRAILING_DATA, "anomaly.trailing-data", Anomaly, High,
+    "Has data after the end of its tar archive.",
+    "A tar archive ends with zero blocks; non-zero data after them is not a member, was not scanned, and has no place in a distribution (a tool that reads past the end marker would see content the scanner did not).");
 meta!(
     NESTING,
     "anomaly.nesting-too-deep",
@@ -88,6 +91,7 @@ pub fn catalog() -> Vec<&'static DetectorMeta> {
         &CRC,
         &BOMB,
         &LIMIT,
+        &TRAILING_DATA,
         &NESTING,
         &NESTED_UNREADABLE,
         &NATIVE_IN_SDIST,

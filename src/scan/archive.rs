@@ -1,5 +1,5 @@
 //! Archive walking: wheels and eggs (zip), sdists (`.tar.gz`, `.tgz`, `.tar.bz2`,
-//! `.tar`, `.zip`) and archives nested inside them.
+//! `.tar.xz`, `.tar`, `.zip`) and archives nested inside them.
 //!
 //! Owns: reading each member once, as a stream from the file (never extracting to
 //! disk): text members and nested archives into a reused, capped buffer; binary
@@ -29,6 +29,14 @@ const RATIO_FLOOR: u64 = 1 << 20;
 pub const HEAD: usize = 64 << 10;
 /// The largest central directory read for the duplicate-name check.
 const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
+/// Memory the xz decoder may use (its dictionary): `xz -9` needs 65 MiB; a header asking
+/// for more is refused (unreadable) instead of allocating what the archive asks for.
+const XZ_MEMLIMIT: u64 = 96 << 20;
+/// A tar header block.
+const BLOCK: usize = 512;
+/// Zeros allowed after a tar's end-of-archive marker (the second marker block and padding
+/// to the record size, 10 KiB by default; generous for tools with larger blocking factors).
+const TRAILING_ZEROS: u64 = 1 << 20;
 
 /// One member as handed to the [`Visitor`].
 pub struct Member<'a> {
@@ -80,14 +88,16 @@ fn sniff(head: &[u8]) -> Option<Format> {
 /// Member names that are archives worth opening (one level, by default).
 fn is_archive_name(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    [".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar"].iter().any(|s| lower.ends_with(s))
+    [".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar"]
+        .iter()
+        .any(|s| lower.ends_with(s))
 }
 
 /// Why inflating one member stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
-    /// The member is larger than the cap (in bytes) for its kind of content.
-    MemberLimit(u64),
+    /// The member is larger than the cap (in bytes, and the limit's name) for its kind of content.
+    MemberLimit(u64, &'static str),
     TotalLimit,
     Bomb,
 }
@@ -102,6 +112,9 @@ pub struct Walker<'l, V: Visitor> {
     pub members: u64,
     /// Set once a global limit stops the walk.
     stopped: bool,
+    /// Bytes read from members that were stopped as bombs on their own (already reported,
+    /// and left out of the whole-archive ratio so the members after them are still read).
+    bomb_bytes: u64,
     /// One reused buffer per nesting level.
     bufs: Vec<Vec<u8>>,
     /// Fixed scratch buffer that binary members stream through.
@@ -128,6 +141,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             total: 0,
             members: 0,
             stopped: false,
+            bomb_bytes: 0,
             bufs: Vec::new(),
             scratch: Vec::new(),
             inside: 0,
@@ -159,7 +173,12 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Some(Format::Gzip) => self.walk_tar(flate2::read::MultiGzDecoder::new(reader), size, name, prefix, depth),
             Some(Format::Bzip2) => self.walk_tar(bzip2::read::MultiBzDecoder::new(reader), size, name, prefix, depth),
             Some(Format::Tar) => self.walk_tar(reader, size, name, prefix, depth),
-            Some(Format::Xz) => self.unreadable(name, "xz-compressed archives are not supported"),
+            Some(Format::Xz) => match xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, xz2::stream::CONCATENATED) {
+                Ok(stream) => {
+                    self.walk_tar(xz2::read::XzDecoder::new_stream(reader, stream), size, name, prefix, depth)
+                }
+                Err(e) => self.unreadable(name, &format!("xz decoder: {e}")),
+            },
             None if size == 0 => self.unreadable(name, "the file is empty"),
             None => self.unreadable(name, "not a zip or tar archive"),
         }
@@ -186,7 +205,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
         if let Some(names) = raw_names {
             self.report_duplicates(names.iter().map(|n| n.as_slice()), prefix);
         }
-        let start = self.total;
+        let (start, bomb_start) = (self.total, self.bomb_bytes);
         for i in 0..zip.len() {
             if self.stopped {
                 break;
@@ -197,10 +216,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
             }
             self.zip_member(&mut zip, i, prefix, depth);
             // Many members each under the per-member floor can still add up to a bomb.
-            if self.bomb_ratio(self.total - start, size) {
-                let detail = format!("members together inflate more than {}:1", self.limits.max_ratio);
+            let inflated = (self.total - start).saturating_sub(self.bomb_bytes - bomb_start);
+            if self.bomb_ratio(inflated, size) {
+                // Stops this archive only: an outer archive's later members are still scanned.
+                let max = self.limits.max_ratio;
+                let detail =
+                    format!("members together inflate more than {max}:1 (max_ratio); the rest were not scanned");
                 self.visitor.anomaly(&anomaly::BOMB, name, detail);
-                self.stopped = true;
+                break;
             }
         }
     }
@@ -248,21 +271,55 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let limit = self.limits.max_total_bytes.saturating_sub(self.total);
         let mut guard =
             StreamGuard { inner: reader, out: 0, compressed, cap: limit, limits: self.limits, tripped: None };
-        let error = self.walk_tar_entries(&mut guard, prefix, depth);
-        match (guard.tripped, error) {
+        // The first header decides whether this is a tar at all: a compressed stream of
+        // anything else (a bomb of zeros named `.tar.gz`) must not pass as an empty tar.
+        let mut first = [0u8; BLOCK];
+        let outcome = match read_up_to(&mut guard, &mut first) {
+            Err(e) => Err(e),
+            Ok(_) if guard.tripped.is_some() => Ok(()),
+            Ok(0) => Err(io::Error::other("the stream is empty: not a tar archive")),
+            Ok(n) if n < BLOCK => Err(io::Error::other(format!("not a tar archive: only {n} bytes"))),
+            Ok(_) => match tar_header_problem(&first) {
+                Some(why) => Err(io::Error::other(format!("not a tar archive: {why}"))),
+                None => {
+                    let mut stream = Cursor::new(first).chain(&mut guard);
+                    match self.walk_tar_entries(&mut stream, prefix, depth) {
+                        Some(e) => Err(e),
+                        None if self.stopped => Ok(()),
+                        // Past the end-of-archive marker only zeros may follow (the second
+                        // marker block and record padding): anything else was not scanned.
+                        None => match trailing_data(&mut stream) {
+                            Ok(Some(what)) => {
+                                let detail = format!("{what}; the rest of the stream was not scanned");
+                                self.visitor.anomaly(&anomaly::TRAILING_DATA, name, detail);
+                                Ok(())
+                            }
+                            Ok(None) => Ok(()),
+                            Err(e) => Err(e),
+                        },
+                    }
+                }
+            },
+        };
+        match (guard.tripped, outcome) {
             (Some(Stop::Bomb), _) => {
                 let detail = format!(
-                    "stream inflates more than {}:1 (stopped after {} bytes)",
+                    "stream inflates more than {}:1 (max_ratio; stopped after {} bytes); the rest",
                     self.limits.max_ratio, guard.out
                 );
-                self.visitor.anomaly(&anomaly::BOMB, name, detail);
+                // Stops this stream only (it cannot be skipped without inflating it); an
+                // outer archive's later members are still scanned.
+                self.visitor.anomaly(&anomaly::BOMB, name, format!("{detail} were not scanned"));
             }
             (Some(_), _) => {
                 let max = self.limits.max_total_bytes;
-                self.limit_exceeded(name, &format!("more than {max} uncompressed bytes in all; the rest"))
+                self.limit_exceeded(
+                    name,
+                    &format!("more than {max} uncompressed bytes in all (max_total_bytes); the rest"),
+                )
             }
-            (None, Some(e)) => self.unreadable(name, &e.to_string()),
-            (None, None) => {}
+            (None, Err(e)) => self.unreadable(name, &e.to_string()),
+            (None, Ok(())) => {}
         }
     }
 
@@ -329,7 +386,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
     /// Reports the member-count limit at the first member left unscanned, and stops the walk.
     fn member_limit(&mut self, first_unscanned: &str) {
         let max = self.limits.max_members;
-        self.limit_exceeded(first_unscanned, &format!("more than {max} members; this one and those after it"));
+        self.limit_exceeded(
+            first_unscanned,
+            &format!("more than {max} members (max_members); this one and those after it"),
+        );
     }
 
     /// Reports non-UTF-8 and traversal names; returns the display path.
@@ -394,7 +454,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
     ) -> io::Result<Option<Stop>> {
         let l = self.limits;
         let room = l.max_total_bytes.saturating_sub(self.total);
-        let text_cap = l.max_text_bytes.min(l.max_member_bytes);
+        let text_cap = if l.max_text_bytes <= l.max_member_bytes {
+            (l.max_text_bytes, "max_text_bytes")
+        } else {
+            (l.max_member_bytes, "max_member_bytes")
+        };
         // Until the head is in, the text cap applies (it is the smallest).
         let mut cap = text_cap;
         let mut decided = false;
@@ -415,7 +479,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             if !decided && n == HEAD as u64 {
                 decided = true;
                 if is_archive_name(path) && sniff(buf).is_some() {
-                    cap = l.max_member_bytes;
+                    cap = (l.max_member_bytes, "max_member_bytes");
                 } else if self.visitor.is_binary(path, buf) {
                     *streamed = true;
                 }
@@ -426,10 +490,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 buf.truncate(room.min(buf.len() as u64) as usize);
                 return Ok(Some(Stop::TotalLimit));
             }
-            if !*streamed && buf.len() as u64 > cap {
-                buf.truncate(cap as usize);
-                *size = cap;
-                return Ok(Some(Stop::MemberLimit(cap)));
+            if !*streamed && buf.len() as u64 > cap.0 {
+                buf.truncate(cap.0 as usize);
+                *size = cap.0;
+                return Ok(Some(Stop::MemberLimit(cap.0, cap.1)));
             }
             if n == 0 {
                 return Ok(None);
@@ -441,6 +505,9 @@ impl<'l, V: Visitor> Walker<'l, V> {
     fn finish_member(&mut self, path: &str, read: ReadOutcome, buf: Vec<u8>, depth: u32) {
         let ReadOutcome { result, size, streamed } = read;
         let truncated = !matches!(result, Ok(None));
+        if matches!(result, Ok(Some(Stop::Bomb))) {
+            self.bomb_bytes += size;
+        }
         match result {
             Ok(None) => {}
             Ok(Some(stop)) => self.report_stop(stop, path, buf.len()),
@@ -463,18 +530,24 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let l = self.limits;
         match stop {
             Stop::Bomb => {
-                let detail = format!("inflates more than {}:1 (stopped after {read} bytes)", l.max_ratio);
+                let detail = format!(
+                    "inflates more than {}:1 (max_ratio); only the first {read} bytes were scanned",
+                    l.max_ratio
+                );
                 self.visitor.anomaly(&anomaly::BOMB, path, detail)
             }
-            Stop::MemberLimit(cap) => {
-                let detail = format!("member is larger than {cap} bytes; only the first {read} were scanned");
+            Stop::MemberLimit(cap, key) => {
+                let detail = format!("member is larger than {cap} bytes ({key}); only the first {read} were scanned");
                 self.visitor.anomaly(&anomaly::LIMIT, path, detail)
             }
-            Stop::TotalLimit => self
-                .limit_exceeded(path, &format!("more than {} uncompressed bytes in all; the rest", l.max_total_bytes)),
+            Stop::TotalLimit => self.limit_exceeded(
+                path,
+                &format!("more than {} uncompressed bytes in all (max_total_bytes); the rest", l.max_total_bytes),
+            ),
         }
     }
 
+    /// Reports a limit that stops the whole walk: `what` and everything after it is not scanned.
     fn limit_exceeded(&mut self, path: &str, what: &str) {
         self.stopped = true;
         self.visitor.anomaly(&anomaly::LIMIT, path, format!("{what} were not scanned"));
@@ -517,6 +590,49 @@ impl<R: Read> Read for StreamGuard<'_, R> {
             self.tripped = Some(Stop::TotalLimit);
         }
         Ok(if self.tripped.is_some() { 0 } else { n })
+    }
+}
+
+/// Why the first block of a decompressed stream is not a tar header (`None`: it is one,
+/// or it is all zeros, an empty archive). Requires the POSIX (`ustar\0`) or GNU
+/// (`ustar  \0`) magic and a matching checksum; pre-POSIX v7 tars have no place on an index.
+fn tar_header_problem(block: &[u8; BLOCK]) -> Option<&'static str> {
+    if block.iter().all(|&b| b == 0) {
+        return None;
+    }
+    if &block[257..263] != b"ustar\0" && &block[257..265] != b"ustar  \0" {
+        return Some("the first header has no ustar magic");
+    }
+    let field = &block[148..156];
+    let digits: Vec<u8> =
+        field.iter().copied().skip_while(|b| *b == b' ').take_while(|b| (b'0'..=b'7').contains(b)).collect();
+    let stored = std::str::from_utf8(&digits).ok().and_then(|d| u32::from_str_radix(d, 8).ok());
+    let sum: u32 = block.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+    if stored != Some(sum) {
+        return Some("the first header's checksum does not match");
+    }
+    None
+}
+
+/// Reads what follows the end-of-archive marker: `None` when only zeros follow (the
+/// second marker block and record padding, at most [`TRAILING_ZEROS`]), else why not.
+/// Memory stays at one chunk; the caller's [`StreamGuard`] bounds time (ratio, total).
+fn trailing_data<R: Read>(r: &mut R) -> io::Result<Option<String>> {
+    let mut chunk = vec![0u8; CHUNK as usize];
+    let mut offset = 0u64;
+    loop {
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if let Some(i) = chunk[..n].iter().position(|&b| b != 0) {
+            let at = offset + i as u64;
+            return Ok(Some(format!("non-zero data {at} bytes after the tar end-of-archive marker")));
+        }
+        offset += n as u64;
+        if offset > TRAILING_ZEROS {
+            return Ok(Some(format!("more than {TRAILING_ZEROS} bytes of zeros after the tar end-of-archive marker")));
+        }
     }
 }
 

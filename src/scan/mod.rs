@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Bumped whenever detectors change, so cached reports are not reused across versions.
-pub const SCANNER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+scan.1");
+pub const SCANNER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+scan.2");
 
 /// Version of the serialised [`ScanReport`] (see `docs/scan-report.md`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -89,7 +89,11 @@ pub struct ScanStats {
 }
 
 /// The scanner's full answer for one artifact.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Serialised with two derived fields (see `docs/scan-report.md`): `complete` and
+/// `incomplete_reason`, from [`ScanReport::incomplete_reason`]. They are derived from
+/// the findings, so a report cached before they existed reads the same.
+#[derive(Debug, Clone, Deserialize)]
 pub struct ScanReport {
     pub schema_version: u32,
     pub scanner_version: String,
@@ -99,6 +103,78 @@ pub struct ScanReport {
     pub version: Option<String>,
     pub findings: Vec<Finding>,
     pub stats: ScanStats,
+}
+
+/// Engine findings that mean part of the artifact was not scanned: a limit stopped a
+/// member or the walk, a bomb was stopped, data sits past a tar's end, or a member is
+/// encrypted. A report with any of them is incomplete, and the policy fails closed on it
+/// unless a rule or acceptance names the finding (`docs/policy.md`).
+pub const INCOMPLETE_FINDINGS: &[&str] =
+    &[anomaly::LIMIT.id, anomaly::BOMB.id, anomaly::TRAILING_DATA.id, anomaly::ENCRYPTED.id];
+
+/// Whether this finding id means the scan did not see every byte of every member.
+pub fn marks_incomplete(detector: &str) -> bool {
+    INCOMPLETE_FINDINGS.contains(&detector)
+}
+
+/// Why a scan with these findings is incomplete (each limit hit, where, with its numbers),
+/// or `None` when every byte of every member was scanned.
+pub fn incomplete_reason<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<String> {
+    let parts: Vec<String> = findings
+        .into_iter()
+        .filter(|f| marks_incomplete(&f.detector))
+        .flat_map(|f| {
+            f.evidence.iter().map(move |e| match &e.snippet {
+                Some(detail) => format!("{} at {}: {detail}", f.detector, e.path),
+                None => format!("{} at {}", f.detector, e.path),
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+impl ScanReport {
+    /// True when every byte of every member was scanned (no limit, bomb, trailing data
+    /// or encrypted member stopped the scanner).
+    pub fn complete(&self) -> bool {
+        !self.findings.iter().any(|f| marks_incomplete(&f.detector))
+    }
+
+    /// See [`incomplete_reason`].
+    pub fn incomplete_reason(&self) -> Option<String> {
+        incomplete_reason(&self.findings)
+    }
+}
+
+impl Serialize for ScanReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            schema_version: u32,
+            scanner_version: &'a str,
+            filename: &'a str,
+            kind: ArtifactKind,
+            project: &'a Option<String>,
+            version: &'a Option<String>,
+            complete: bool,
+            incomplete_reason: Option<String>,
+            findings: &'a [Finding],
+            stats: &'a ScanStats,
+        }
+        Json {
+            schema_version: self.schema_version,
+            scanner_version: &self.scanner_version,
+            filename: &self.filename,
+            kind: self.kind,
+            project: &self.project,
+            version: &self.version,
+            complete: self.complete(),
+            incomplete_reason: self.incomplete_reason(),
+            findings: &self.findings,
+            stats: &self.stats,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Artifacts smaller than this are always scanned on one thread: below it, starting

@@ -101,6 +101,9 @@ fn header(out: &mut String, r: &ScanReport) {
         s.binary_members,
         r.scanner_version
     );
+    if let Some(why) = r.incomplete_reason() {
+        let _ = writeln!(out, "  INCOMPLETE: part of the artifact was not scanned: {}", clip(&why, 300));
+    }
 }
 
 fn verdict_section(out: &mut String, v: &Verdict) {

