@@ -1,9 +1,9 @@
 //! The detector contract: what one detector sees and how it reports.
 //!
 //! A detector is pure and synchronous. The engine (archive walker) calls it:
-//! - [`Detector::scan_text`] once per decoded text member whose content matched one of
-//!   the detector's [`Detector::literals`] in the engine's single multi-pattern
-//!   prefilter pass (or for every text member when `literals()` is empty);
+//! - [`Detector::scan_text`] once per decoded text member the detector declared an
+//!   [`Interest`] in: every member containing one of its literals (decided by the
+//!   engine's single multi-pattern prefilter pass), every text member, or none;
 //! - [`Detector::scan_package`] once per artifact, after all members, with the
 //!   package-level facts (metadata, file list, name).
 //!
@@ -79,6 +79,21 @@ impl Hits {
     }
 }
 
+/// Which text members a detector wants to see. The engine decides per member, before
+/// any detector runs, with one prefilter pass over the union of every detector's literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// Text members containing at least one of these literals (case-sensitive substrings,
+    /// ASCII or UTF-8). The list must not be empty and holds no empty literal: a list with
+    /// no usable literal is treated as [`Interest::AllText`], so a detector never goes
+    /// silently blind.
+    Literals(&'static [&'static str]),
+    /// Every decoded text member (for indicators with no literal to look for).
+    AllText,
+    /// No text member: the detector only implements [`Detector::scan_package`].
+    PackageOnly,
+}
+
 /// A detector. Implementations live one per file in `scan/detectors/` and are
 /// listed once in `scan::detectors::all()`.
 pub trait Detector: Send + Sync {
@@ -90,11 +105,9 @@ pub trait Detector: Send + Sync {
         vec![self.meta()]
     }
 
-    /// Literals (case-sensitive, ASCII) whose presence in a text member makes it worth
-    /// this detector's time. Empty means "every text member".
-    fn literals(&self) -> &'static [&'static str] {
-        &[]
-    }
+    /// Which text members this detector's [`Detector::scan_text`] is called on.
+    /// Required: every detector says explicitly what it reads.
+    fn interest(&self) -> Interest;
 
     fn scan_text(&self, _file: &TextFile<'_>, _hits: &mut Hits) {}
 

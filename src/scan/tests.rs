@@ -1,7 +1,7 @@
 //! End-to-end tests of the engine on archives crafted in memory: each case names
 //! the finding a user would look for and the member path it must point at.
 
-use super::detector::{Detector, DetectorMeta, Hit, Hits, Package, TextFile};
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::{Limits, ScanReport, Scanner};
 use crate::model::{Category, Evidence, Severity};
 use std::io::{Cursor, Write};
@@ -25,8 +25,8 @@ impl Detector for ProcessDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &PROCESS
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["subprocess"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["subprocess"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         self.0.fetch_add(1, Ordering::Relaxed);
@@ -61,8 +61,8 @@ impl Detector for SummaryDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &SUMMARY
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["\u{0}never"]
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };
@@ -580,6 +580,9 @@ struct PanicDetector;
 impl Detector for PanicDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &PANICS
+    }
+    fn interest(&self) -> Interest {
+        Interest::AllText
     }
     fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
         if file.path.ends_with("m100.py") {

@@ -7,7 +7,7 @@
 
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "anomaly.long-string",
@@ -72,6 +72,9 @@ pub struct LongString;
 impl Detector for LongString {
     fn meta(&self) -> &'static DetectorMeta {
         &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::AllText
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python

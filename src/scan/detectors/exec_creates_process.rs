@@ -8,7 +8,7 @@
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.creates-process",
@@ -24,8 +24,8 @@ impl Detector for CreatesProcess {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "subprocess",
             "os.system",
             "os.popen",
@@ -36,7 +36,7 @@ impl Detector for CreatesProcess {
             "pty.spawn",
             "commands.get",
             "create_subprocess",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {

@@ -12,7 +12,7 @@ use super::net_downloads_file::{COMMAND, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -55,8 +55,8 @@ impl Detector for DownloadExecute {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "urlopen",
             "urlretrieve",
             "requests",
@@ -69,7 +69,7 @@ impl Detector for DownloadExecute {
             "iex",
             "IEX",
             "Invoke-Expression",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::Metadata {

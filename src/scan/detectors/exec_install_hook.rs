@@ -12,7 +12,7 @@
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -66,8 +66,8 @@ impl Detector for InstallHook {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "cmdclass",
             "subprocess",
             "os.system",
@@ -80,7 +80,7 @@ impl Detector for InstallHook {
             "httpx",
             "urllib",
             "backend-path",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.path.rsplit(['/', '!']).next() == Some("pyproject.toml") {

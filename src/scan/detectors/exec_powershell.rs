@@ -7,7 +7,7 @@
 
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -32,8 +32,8 @@ impl Detector for SilentPowershell {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["powershell", "PowerShell", "Powershell", "POWERSHELL", "pwsh"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["powershell", "PowerShell", "Powershell", "POWERSHELL", "pwsh"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::Metadata {

@@ -9,7 +9,7 @@
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -35,8 +35,8 @@ impl Detector for PthExec {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["import"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["import"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let lower = file.path.to_ascii_lowercase();

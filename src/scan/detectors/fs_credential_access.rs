@@ -12,7 +12,7 @@
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -60,8 +60,8 @@ impl Detector for CredentialAccess {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "Login Data",
             "Local State",
             "Web Data",
@@ -102,7 +102,7 @@ impl Detector for CredentialAccess {
             ".netrc",
             "gcloud",
             ".azure",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)

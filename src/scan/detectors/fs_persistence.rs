@@ -10,7 +10,7 @@
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -62,8 +62,8 @@ impl Detector for Persistence {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "CurrentVersion",
             "Startup",
             "startup",
@@ -83,7 +83,7 @@ impl Detector for Persistence {
             ".zshrc",
             ".profile",
             "authorized_keys",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)

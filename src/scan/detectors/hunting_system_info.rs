@@ -17,7 +17,7 @@ use super::exec_install_hook::top_blocks;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -79,8 +79,8 @@ impl Detector for SystemInfo {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "platform.node",
             "uname",
             "getuser",
@@ -96,7 +96,7 @@ impl Detector for SystemInfo {
             "checkip",
             "ip-api",
             "wtfismyip",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {

@@ -7,7 +7,7 @@
 
 use super::pysrc;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.missing-metadata",
@@ -28,8 +28,8 @@ impl Detector for MissingMetadata {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        pysrc::PACKAGE_ONLY
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else {

@@ -123,7 +123,7 @@ pub fn catalog() -> Vec<&'static DetectorMeta> {
 /// Test helpers shared by every detector's table-driven tests.
 #[cfg(test)]
 pub(crate) mod testutil {
-    use super::super::detector::{Detector, Hits, Package, TextFile};
+    use super::super::detector::{Detector, Hits, Interest, Package, TextFile};
     use crate::model::{ArtifactKind, FileRole, Severity};
 
     /// One reported hit, flattened for assertions.
@@ -152,8 +152,12 @@ pub(crate) mod testutil {
 
     /// Run `d` on one file the way the engine does: only if the prefilter matches.
     pub fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
-        let lits = d.literals();
-        if !lits.is_empty() && !lits.iter().any(|l| text.contains(l)) {
+        let wanted = match d.interest() {
+            Interest::PackageOnly => false,
+            Interest::AllText => true,
+            Interest::Literals(lits) => lits.iter().all(|l| l.is_empty()) || lits.iter().any(|l| text.contains(l)),
+        };
+        if !wanted {
             return vec![];
         }
         let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
@@ -219,6 +223,17 @@ pub(crate) mod testutil {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate detector ids");
+    }
+
+    /// `Interest::Literals` means "members with one of these": a registered detector never
+    /// leans on the engine's fallback for a list with no usable literal.
+    #[test]
+    fn literal_interests_are_usable() {
+        for d in super::all() {
+            if let Interest::Literals(lits) = d.interest() {
+                assert!(!lits.is_empty() && lits.iter().all(|l| !l.is_empty()), "{}: empty literal", d.meta().id);
+            }
+        }
     }
 
     /// Run every detector over one file, the way the engine does (prefilter first).
@@ -348,12 +363,15 @@ pub(crate) mod testutil {
         let mut owner: Vec<usize> = Vec::new();
         let mut always: Vec<usize> = Vec::new();
         for (i, d) in dets.iter().enumerate() {
-            if d.literals().is_empty() {
-                always.push(i);
-            }
-            for l in d.literals() {
-                pats.push(l);
-                owner.push(i);
+            match d.interest() {
+                Interest::PackageOnly => {}
+                Interest::AllText => always.push(i),
+                Interest::Literals(lits) => {
+                    for l in lits {
+                        pats.push(l);
+                        owner.push(i);
+                    }
+                }
             }
         }
         let ac = aho_corasick::AhoCorasick::new(&pats).expect("ac");

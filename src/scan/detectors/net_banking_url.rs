@@ -7,7 +7,7 @@
 
 use super::urls;
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.banking-url",
@@ -124,8 +124,8 @@ impl Detector for BankingUrl {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        urls::URL_LITERALS
+    fn interest(&self) -> Interest {
+        Interest::Literals(urls::URL_LITERALS)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         urls::report_each(file, hits, &META, |u| BANKING.contains(&u.registrable()).then(|| u.host.clone()));

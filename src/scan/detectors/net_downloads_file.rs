@@ -9,7 +9,7 @@
 
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -54,8 +54,8 @@ impl Detector for DownloadsFile {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "urlretrieve",
             "urlopen",
             "requests",
@@ -73,7 +73,7 @@ impl Detector for DownloadsFile {
             "bitsadmin",
             "aiohttp",
             "pycurl",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::TestOrDocs

@@ -8,7 +8,7 @@
 
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -74,9 +74,11 @@ impl Detector for IpAddress {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        // Any dotted digit run or colon-hex run; the regex confirms.
-        &["0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(
+            // Any dotted digit run or colon-hex run; the regex confirms.
+            &["0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::"],
+        )
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)

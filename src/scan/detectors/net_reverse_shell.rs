@@ -11,7 +11,7 @@
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -38,8 +38,18 @@ impl Detector for ReverseShell {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["dup2", "pty.spawn", "/dev/tcp", "/dev/udp", "nc -e", "ncat", "-e /bin/", "mkfifo", "stdin="]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
+            "dup2",
+            "pty.spawn",
+            "/dev/tcp",
+            "/dev/udp",
+            "nc -e",
+            "ncat",
+            "-e /bin/",
+            "mkfifo",
+            "stdin=",
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         // Capped by place: tests/docs/CI medium, scripts high, data files (keyword lists) low.

@@ -15,7 +15,7 @@ use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.trusted-domain-subdomain",
@@ -120,8 +120,8 @@ impl Detector for TrustedSubdomain {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        urls::URL_LITERALS
+    fn interest(&self) -> Interest {
+        Interest::Literals(urls::URL_LITERALS)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !urls::file_counts(file) {

@@ -7,7 +7,7 @@
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -49,8 +49,8 @@ impl Detector for DecodeExec {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["exec", "eval"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["exec", "eval"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {

@@ -15,7 +15,7 @@
 
 use super::pysrc::{self, Kind, Source, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
@@ -67,11 +67,11 @@ impl Detector for InvisibleUnicode {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
             "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {

@@ -7,7 +7,7 @@
 
 use super::pysrc::{self, Source};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -33,8 +33,8 @@ impl Detector for Packer {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "pyarmor",
             "pytransform",
             "pyobfuscate",
@@ -47,7 +47,7 @@ impl Detector for Packer {
             "_0x",
             "O0O0",
             "______",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {

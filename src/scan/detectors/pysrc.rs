@@ -510,11 +510,6 @@ pub fn is_definition(text: &str, offset: usize) -> bool {
     before.ends_with("def") || before.ends_with("class")
 }
 
-/// `literals()` for detectors that only implement `scan_package`: a literal no text
-/// member contains (NUL bytes), so the engine never calls their `scan_text`.
-/// The contract has no "no text at all" flag; empty literals would mean "every file".
-pub const PACKAGE_ONLY: &[&str] = &["\0pipgate:package-level-only\0"];
-
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
 pub const MAX_HITS_PER_FILE: usize = 20;
 

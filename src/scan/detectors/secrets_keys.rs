@@ -13,7 +13,7 @@
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
@@ -89,8 +89,8 @@ impl Detector for KeysAndCerts {
     fn all_meta(&self) -> Vec<&'static DetectorMeta> {
         vec![&PRIVATE_KEY, &CERTIFICATE]
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["-----BEGIN "]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["-----BEGIN "])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let mut certs = 0usize;
