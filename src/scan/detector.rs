@@ -8,9 +8,13 @@
 //!   package-level facts (metadata, file list, name).
 //!
 //! Detectors must not do I/O, must not keep state across artifacts, and report
-//! only through [`Hits`].
+//! only through [`Hits`]. What several detectors need from one member (its lexed
+//! Python, a shared regex's matches) they take from [`TextFile::source`], computed
+//! once per member, never from a cache of their own.
 
+use super::source::Source;
 use crate::model::{Category, Evidence, FileRole, Severity};
+use std::cell::OnceCell;
 
 /// Static description of a detector: what the reports show and policies match on.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +30,9 @@ pub struct DetectorMeta {
     pub description: &'static str,
 }
 
-/// One text member handed to detectors.
+/// One text member handed to detectors. The engine builds one per member and hands the
+/// same one to every selected detector, so what it computes lazily (the lexed
+/// [`Source`] and its regex ranges) is computed at most once per member.
 pub struct TextFile<'a> {
     /// Member path inside the archive (nested: `outer.whl!/inner/path`).
     pub path: &'a str,
@@ -34,6 +40,23 @@ pub struct TextFile<'a> {
     /// True for `.py`/`.pyw`/`.pyi` and `setup.py`-like files.
     pub is_python: bool,
     pub text: &'a str,
+    source: OnceCell<Source<'a>>,
+}
+
+impl<'a> TextFile<'a> {
+    pub fn new(path: &'a str, role: FileRole, is_python: bool, text: &'a str) -> Self {
+        TextFile { path, role, is_python, text, source: OnceCell::new() }
+    }
+
+    /// The member as source: lexed as Python (lazily, once) when `is_python`, else
+    /// plain text that is all code. Shared by every detector scanning this member,
+    /// as are the ranges of the regexes they search through [`Source::find_ranges`].
+    pub fn source(&self) -> &Source<'a> {
+        self.source.get_or_init(|| match self.is_python {
+            true => Source::python(self.text),
+            false => Source::plain(self.text),
+        })
+    }
 }
 
 /// Package-level facts, gathered by the engine while walking.

@@ -187,13 +187,12 @@ impl<'s> TextScan<'s> {
             return;
         }
         let is_python = roles::is_python(path) || role == FileRole::InstallTime && path.ends_with(".pth");
-        let file = TextFile { path, role, is_python, text };
-        // One lexing pass per member, shared by every detector that asks for it.
-        super::detectors::pysrc::per_file(text, || {
-            for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
-                d.scan_text(&file, hits);
-            }
-        });
+        // One `TextFile` per member: what it computes lazily (lexing, shared regex
+        // searches) is done at most once for all the selected detectors.
+        let file = TextFile::new(path, role, is_python, text);
+        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
+            d.scan_text(&file, hits);
+        }
     }
 }
 

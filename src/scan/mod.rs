@@ -18,6 +18,7 @@ pub mod findings;
 pub mod parallel;
 pub mod report;
 pub mod roles;
+pub mod source;
 
 pub use report::{render, render_json, render_sarif, render_text, ReportFormat};
 

@@ -708,3 +708,47 @@ fn an_unreadable_nested_archive_is_its_own_finding() {
     let meta = super::catalog().into_iter().find(|m| m.id == "anomaly.nested-archive-unreadable").expect("catalog");
     assert_eq!(meta.severity, Severity::Medium);
 }
+
+/// Records, for every member it is called on, the address of the member's lexed spans
+/// and of one regex's ranges: detectors sharing a member must see the same ones.
+struct Peek(Arc<std::sync::Mutex<Vec<(String, usize, usize)>>>);
+
+static PEEK: DetectorMeta = DetectorMeta {
+    id: "execution.test-peek",
+    title: "Peeks.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Test detector that records what it was handed.",
+};
+
+static DIGITS: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\d+").expect("digits"));
+
+impl Detector for Peek {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PEEK
+    }
+    fn interest(&self) -> Interest {
+        Interest::AllText
+    }
+    fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
+        let src = file.source();
+        let spans = src.spans().as_ptr() as usize;
+        let ranges = std::rc::Rc::as_ptr(&src.find_ranges(&DIGITS)) as *const u8 as usize;
+        self.0.lock().expect("lock").push((file.path.to_string(), spans, ranges));
+    }
+}
+
+#[test]
+fn every_detector_of_a_member_shares_one_lexing_pass_and_one_regex_search() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(Peek(seen.clone())), Box::new(Peek(seen.clone()))];
+    let scanner = Scanner::with_detectors(Limits::default(), detectors).with_threads(1);
+    let bytes = zip_of(&[("demo/a.py", b"x = '1'  # 2\n"), ("demo/b.py", b"y = '3'  # 4\n")]);
+    scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 4, "two detectors on two members: {seen:?}");
+    assert_eq!(seen[0], seen[1], "the first member was lexed and searched once");
+    assert_eq!(seen[2], seen[3], "the second member was lexed and searched once");
+    assert_eq!((seen[0].0.as_str(), seen[2].0.as_str()), ("demo/a.py", "demo/b.py"));
+}

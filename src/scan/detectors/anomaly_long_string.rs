@@ -5,7 +5,7 @@
 //! non-Python, small, test/docs/metadata files. Docstrings, prose, tests and data
 //! files are ignored.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
@@ -84,7 +84,7 @@ impl Detector for LongString {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low });
         let mut n = 0;
         for sp in src.strings().filter(|s| s.kind == Kind::Str && s.body_end - s.body_start >= MIN_LEN) {

@@ -5,7 +5,7 @@
 //! docs are skipped; install-time files raise the severity. Must not: judge what
 //! the command is (other detectors do: powershell, download-and-execute).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -42,9 +42,9 @@ impl Detector for CreatesProcess {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let severity = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
-        for s in sinks::find(&src, &[SinkKind::Process]).into_iter().take(MAX_HITS_PER_FILE) {
+        for s in sinks::find(src, &[SinkKind::Process]).into_iter().take(MAX_HITS_PER_FILE) {
             hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, s.offset, s.name) });
         }
     }

@@ -9,7 +9,7 @@
 
 use super::context;
 use super::net_downloads_file::{COMMAND, FETCH_API};
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -77,7 +77,7 @@ impl Detector for DownloadExecute {
         }
         // Tests/docs/CI medium, scripts not run at install high, data and web assets low.
         let sev = Some(context::cap(file, Severity::Critical));
-        let src = Source::new(file);
+        let src = file.source();
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
@@ -118,7 +118,7 @@ impl Detector for DownloadExecute {
             return;
         }
         let mut runs: Vec<(usize, String)> =
-            sinks::find(&src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
+            sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
         runs.extend(
             RUN_SAVED
                 .find_iter(file.text)

@@ -127,7 +127,7 @@ impl Detector for DynamicCode {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
         for c in CALL.captures_iter(file.text) {
@@ -141,7 +141,7 @@ impl Detector for DynamicCode {
                 continue;
             }
             let whole = c.get(0).expect("match");
-            if c.name("py2").is_none() && literal_argument(&src, whole.end()) {
+            if c.name("py2").is_none() && literal_argument(src, whole.end()) {
                 continue;
             }
             n += 1;

@@ -94,9 +94,9 @@ impl Detector for InstallHook {
         if !file.is_python || !is_setup_py(file.path) {
             return;
         }
-        let src = Source::new(file);
-        let blocks = top_blocks(&src);
-        let all = sinks::find(&src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
+        let src = file.source();
+        let blocks = top_blocks(src);
+        let all = sinks::find(src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
             if n < MAX_HITS_PER_FILE {

@@ -5,7 +5,7 @@
 //! Matches in Python strings/code and in shipped scripts; Python comments and
 //! docstrings are skipped; tests/docs lower to Low.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -39,7 +39,7 @@ impl Detector for SilentPowershell {
         if file.role == FileRole::Metadata {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
         let sev = Some(match (test, file.role == FileRole::InstallTime) {
             (true, _) => Severity::Low,

@@ -110,7 +110,7 @@ impl Detector for CredentialAccess {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
         let mut n = 0;
         for c in PATHS.captures_iter(file.text) {
@@ -128,7 +128,7 @@ impl Detector for CredentialAccess {
             };
             // Prose that names the path ("reads env vars, ~/.aws/credentials, ...") is low;
             // so is a path in a data file or web asset (a prompt, a keyword list).
-            let sev = if src.python && in_prose(&src, m.start(), m.end()) { Severity::Low } else { sev };
+            let sev = if src.python && in_prose(src, m.start(), m.end()) { Severity::Low } else { sev };
             let sev = context::cap(file, sev);
             n += 1;
             let ind: String = m

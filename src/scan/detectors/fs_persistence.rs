@@ -8,7 +8,7 @@
 //! file also opens something for append/write or uses `>>`.
 
 use super::context;
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -91,7 +91,7 @@ impl Detector for Persistence {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);

@@ -102,11 +102,11 @@ impl Detector for SystemInfo {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
-        let net: Vec<_> = sinks::network(&src)
+        let net: Vec<_> = sinks::network(src)
             .into_iter()
             .filter(|s| !s.name.ends_with("connect") && s.name != "socket.create_connection")
             .map(|s| (line_of(s.offset), s.name))
@@ -161,8 +161,8 @@ impl Detector for SystemInfo {
                 (true, _) => Severity::Critical,
                 (false, false) => Severity::Medium,
                 (false, true) => {
-                    let blocks = blocks.get_or_init(|| top_blocks(&src));
-                    if !is_main && runs_on_import(&src, blocks, m.start()) {
+                    let blocks = blocks.get_or_init(|| top_blocks(src));
+                    if !is_main && runs_on_import(src, blocks, m.start()) {
                         Severity::Critical
                     } else {
                         Severity::High

@@ -161,7 +161,7 @@ pub(crate) mod testutil {
             return vec![];
         }
         let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
-        let file = TextFile { path, role, is_python, text };
+        let file = TextFile::new(path, role, is_python, text);
         let mut hits = Hits::default();
         d.scan_text(&file, &mut hits);
         let got = flatten(&hits);
@@ -404,7 +404,7 @@ pub(crate) mod testutil {
                 want[owner[m.pattern().as_usize()]] = true;
             }
             let is_python = path.ends_with(".py");
-            let file = TextFile { path, role: FileRole::Runtime, is_python, text };
+            let file = TextFile::new(path, FileRole::Runtime, is_python, text);
             let mut hits = Hits::default();
             for (i, d) in dets.iter().enumerate() {
                 if want[i] {

@@ -7,7 +7,7 @@
 //! APIs, the file must also write bytes. Tests and docs are skipped. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -102,7 +102,7 @@ impl Detector for DownloadsFile {
             }
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         for m in SAVE_API.find_iter(file.text) {
             if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
                 push(hits, m.start(), m.as_str().trim_end_matches('(').trim_end().trim_start_matches('.'));

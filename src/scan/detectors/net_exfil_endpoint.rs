@@ -15,7 +15,7 @@
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -117,9 +117,9 @@ impl Detector for ExfilEndpoint {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
-        if let Some((off, ind, sev)) = super::dns_exfil::find(file, &src) {
+        if let Some((off, ind, sev)) = super::dns_exfil::find(file, src) {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
         }
         let harvest = std::cell::OnceCell::new();

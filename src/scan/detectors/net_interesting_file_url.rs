@@ -5,7 +5,7 @@
 //! Executables and scripts are medium (they are what droppers fetch), archives and
 //! documents low; install-time files raise by one. URLs follow [`super::urls`] rules.
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -63,9 +63,9 @@ impl Detector for InterestingFileUrl {
         if !urls::file_counts(file) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
-        for u in urls::find(&src)
+        for u in urls::find(src)
             .take(10 * MAX_HITS_PER_FILE)
             .filter_map(|u| extension(u.path).map(|e| (u, e)))
             .take(MAX_HITS_PER_FILE)

@@ -6,7 +6,7 @@
 //! `==1.2.3.4`, `v1.2.3.4`), OIDs and longer dotted numbers (`1.2.840.113549.1`),
 //! Python comments and docstrings, tests, docs and packaging metadata.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -87,7 +87,7 @@ impl Detector for IpAddress {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;

@@ -9,7 +9,7 @@
 //! guardrail keyword lists low.
 
 use super::context;
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -54,7 +54,7 @@ impl Detector for ReverseShell {
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         // Capped by place: tests/docs/CI medium, scripts high, data files (keyword lists) low.
         let sev = Some(context::cap(file, Severity::Critical));
-        let src = Source::new(file);
+        let src = file.source();
         let mut n = 0;
         for m in ONE_LINER.find_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {

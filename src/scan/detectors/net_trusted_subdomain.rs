@@ -11,7 +11,7 @@
 //! call of a network fetch (`urlretrieve(URL, …)`, `requests.get(URL)`) — is a
 //! download from a deceptive host: High (install time Critical).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
@@ -127,12 +127,12 @@ impl Detector for TrustedSubdomain {
         if !urls::file_counts(file) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
         let sev = if install { Severity::High } else { Severity::Medium };
         let mut fetches: Option<Vec<usize>> = None;
         let mut n = 0;
-        for u in urls::find(&src) {
+        for u in urls::find(src) {
             if n >= MAX_HITS_PER_FILE {
                 break;
             }
@@ -140,7 +140,7 @@ impl Detector for TrustedSubdomain {
                 n += 1;
                 // Only files with a deceptive host pay for the sink search.
                 let fetches = fetches
-                    .get_or_insert_with(|| sinks::find(&src, &[SinkKind::Fetch]).iter().map(|s| s.offset).collect());
+                    .get_or_insert_with(|| sinks::find(src, &[SinkKind::Fetch]).iter().map(|s| s.offset).collect());
                 let fetched = fetches.iter().any(|&f| f < u.offset && is_call_argument(file.text, f, u.offset));
                 let sev = match (fetched, install) {
                     (true, true) => Severity::Critical,

@@ -5,7 +5,7 @@
 //!
 //! Python code only. Tests are not skipped (payloads hide there too).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -60,7 +60,7 @@ impl Detector for DecodeExec {
         if !DECODER.is_match(file.text) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.

@@ -13,7 +13,7 @@
 //! (identifiers that look identical) Medium, in strings/comments ignored.
 //! Non-Python files ignored.
 
-use super::pysrc::{self, Kind, Source, Span, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
@@ -77,7 +77,7 @@ impl Detector for InvisibleUnicode {
         if !file.is_python {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         // Verdict per string literal, computed once per literal.
         let mut last: Option<(usize, bool)> = None;
         let mut string_reorders = |sp: &Span| match last {

@@ -5,7 +5,7 @@
 //!
 //! Python files only; one hit per file (the first marker). Must not: try to unpack.
 
-use super::pysrc::{self, Source};
+use super::pysrc::{self};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -65,7 +65,7 @@ impl Detector for Packer {
             hits.push(&META, Hit { severity: None, evidence: pysrc::evidence(file, m.start(), ind) });
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let mut soup = SOUP.find_iter(file.text).filter(|m| src.is_code(m.start()));
         if let Some(first) = soup.next() {
             let count = 1 + soup.count();
