@@ -4,8 +4,11 @@
 //!
 //! Owns: the prefilter (built once per [`super::Scanner`]), member bookkeeping
 //! (roles, sizes, core metadata), native-binary-in-sdist and filename/metadata checks.
-//! Must not: read files or archives itself (the walker does), or group findings
-//! (see `findings`).
+//! Must not: read files or archives itself (the walker does), group findings
+//! (see `findings`), or know about threads: it offers text members through the
+//! [`Offload`] hook that `parallel` implements (`parallel` uses the engine, never
+//! the reverse), and reaches no detector helper (per-member caches live on
+//! [`TextFile`]).
 
 use super::anomaly;
 use super::archive::{Member, Visitor};
@@ -129,6 +132,11 @@ impl Prefilter {
     }
 }
 
+/// Hands one text member (index, path, role, bytes, truncated) to another thread;
+/// false when the caller must scan it itself. The engine calls it and never knows who
+/// implements it (`parallel` does), so the dependency runs one way: `parallel` → `engine`.
+pub type Offload<'a> = dyn Fn(u64, &str, FileRole, &[u8], bool) -> bool + 'a;
+
 /// Counters the engine keeps while walking.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
@@ -240,7 +248,7 @@ pub struct Collector<'s> {
     pub core_metadata: Option<(String, String)>,
     pub counts: Counts,
     /// When set, text members go to worker threads instead of being scanned here.
-    pub offload: Option<&'s super::parallel::Offload<'s>>,
+    pub offload: Option<&'s Offload<'s>>,
 }
 
 impl<'s> Collector<'s> {

@@ -142,7 +142,7 @@ impl Scanner {
         let kind = parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other);
         let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        let walk = |offload: Option<&parallel::Offload<'_>>| {
+        let walk = |offload: Option<&engine::Offload<'_>>| {
             let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
             collector.offload = offload;
             let mut walker = archive::Walker::new(&self.limits, collector);

@@ -3,7 +3,8 @@
 //! lexed view of one text member with its per-member regex cache.
 //!
 //! Owns: byte-range classification of Python source and what is computed once per
-//! member for every detector ([`TextFile::source`] holds the member's `Source`).
+//! member for every detector (the engine's `TextFile::source` holds the member's
+//! `Source`).
 //! Must not: know any detector or indicator, or report hits.
 //!
 //! Hand-written rather than a full parser (tree-sitter, ruff's parser) because
@@ -11,8 +12,6 @@
 //! survive Python 2 and broken sources, and run on every prefiltered file: one
 //! linear pass over the bytes, one small `Vec` of non-code spans, nothing else.
 
-#[cfg(doc)]
-use super::detector::TextFile;
 use regex::Regex;
 use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
@@ -49,9 +48,10 @@ pub struct Span {
 ///
 /// Lexing is lazy: it happens on the first classification query, so a detector
 /// whose regexes find no candidate in a file never pays for it. The engine's
-/// [`TextFile::source`] holds one `Source` per member, shared by every detector that
-/// scans it: the member is lexed at most once, and each static regex searched through
-/// [`Source::find_ranges`] runs at most once over it.
+/// [`TextFile::source`](crate::scan::detector::TextFile::source) holds one `Source`
+/// per member, shared by every detector that scans it: the member is lexed at most
+/// once, and each static regex searched through [`Source::find_ranges`] runs at most
+/// once over it.
 pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,

@@ -752,3 +752,22 @@ fn every_detector_of_a_member_shares_one_lexing_pass_and_one_regex_search() {
     assert_eq!(seen[2], seen[3], "the second member was lexed and searched once");
     assert_eq!((seen[0].0.as_str(), seen[2].0.as_str()), ("demo/a.py", "demo/b.py"));
 }
+
+/// Dependencies inside `scan` run one way: `parallel` → `engine` → `detector` →
+/// `source`, and detectors depend on the contract, never the reverse. Checked on
+/// the code (comments ignored) so a cycle cannot creep back in.
+#[test]
+fn scan_modules_depend_one_way() {
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("engine", include_str!("engine.rs"), &["parallel::", "detectors::"]),
+        ("detector", include_str!("detector.rs"), &["engine::", "parallel::", "detectors::"]),
+        ("source", include_str!("source.rs"), &["engine::", "parallel::", "detectors::", "detector::"]),
+    ];
+    for (module, text, forbidden) in cases {
+        for line in text.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+            for f in forbidden {
+                assert!(!line.contains(f), "{module} must not use {f}: {line}");
+            }
+        }
+    }
+}
