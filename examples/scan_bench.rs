@@ -133,7 +133,7 @@ fn floor_tar<R: Read>(r: R, buf: &mut Vec<u8>) -> u64 {
 
 macro_rules! synth {
     ($name:ident, $meta:ident, $id:literal, $cat:ident, [$($lit:literal),*]) => {
-        static $meta: DetectorMeta = DetectorMeta { id: $id, title: $id, category: Category::$cat, severity: Severity::Low, description: "bench" };
+        static $meta: DetectorMeta = DetectorMeta { id: $id, revision: 1, title: $id, category: Category::$cat, severity: Severity::Low, description: "bench" };
         struct $name;
         impl Detector for $name {
             fn meta(&self) -> &'static DetectorMeta { &$meta }

@@ -8,7 +8,7 @@
 
 use crate::model::{ArtifactFacts, Verdict};
 use crate::policy::Policy;
-use crate::scan::{ScanReport, Scanner, SCANNER_VERSION};
+use crate::scan::{scanner_version, ScanReport, Scanner};
 use crate::store::Store;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
@@ -61,7 +61,7 @@ impl Gate {
         let report = match cached {
             Some(r) => r,
             None => {
-                let json = self.store.scan(&facts.sha256, SCANNER_VERSION).ok().flatten()?;
+                let json = self.store.scan(&facts.sha256, scanner_version()).ok().flatten()?;
                 Arc::new(serde_json::from_str::<ScanReport>(&json).ok()?)
             }
         };
@@ -77,7 +77,7 @@ impl Gate {
         if let Some(r) = self.reports.lock().unwrap_or_else(|p| p.into_inner()).get(&facts.sha256) {
             return Ok(r.clone());
         }
-        let cached = self.store.scan(&facts.sha256, SCANNER_VERSION).ok().flatten();
+        let cached = self.store.scan(&facts.sha256, scanner_version()).ok().flatten();
         let report = match cached.and_then(|json| serde_json::from_str::<ScanReport>(&json).ok()) {
             Some(r) => r,
             None => {
@@ -91,7 +91,7 @@ impl Gate {
                         .unwrap_or_else(|| "scanner panicked".into())
                 })?;
                 if let Ok(json) = serde_json::to_string(&scanned) {
-                    if let Err(e) = self.store.put_scan(&facts.sha256, SCANNER_VERSION, &json) {
+                    if let Err(e) = self.store.put_scan(&facts.sha256, scanner_version(), &json) {
                         tracing::warn!(sha256 = %facts.sha256, error = %e, "could not cache scan report");
                     }
                 }
@@ -113,7 +113,7 @@ impl Gate {
 fn empty_report(facts: &ArtifactFacts) -> ScanReport {
     ScanReport {
         schema_version: 1,
-        scanner_version: SCANNER_VERSION.to_string(),
+        scanner_version: scanner_version().to_string(),
         filename: facts.filename.clone(),
         kind: facts.kind,
         project: Some(facts.project.clone()),

@@ -449,7 +449,7 @@ async fn report(app: &App, sha: &str, headers: &HeaderMap) -> Resp {
     }
     let Some(report) = app
         .store
-        .scan(sha, crate::scan::SCANNER_VERSION)
+        .scan(sha, crate::scan::scanner_version())
         .ok()
         .flatten()
         .and_then(|j| serde_json::from_str::<crate::scan::ScanReport>(&j).ok())

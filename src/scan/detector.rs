@@ -21,6 +21,11 @@ use std::cell::OnceCell;
 pub struct DetectorMeta {
     /// Stable id, `category.slug`, e.g. `network.downloads-file`. Never renamed once shipped.
     pub id: &'static str,
+    /// Bumped whenever what this detector reports under this id changes (patterns,
+    /// severities, messages): the scanner version is derived from every detector's
+    /// revision (see [`crate::scan::scanner_version`]), so cached reports made by an older
+    /// revision are not reused. Start at 1.
+    pub revision: u32,
     /// The behaviour as a report line, e.g. "Downloads a file."
     pub title: &'static str,
     pub category: Category,

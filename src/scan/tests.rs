@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 static PROCESS: DetectorMeta = DetectorMeta {
     id: "execution.test-process",
+    revision: 1,
     title: "Creates a process.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -48,6 +49,7 @@ impl Detector for ProcessDetector {
 
 static SUMMARY: DetectorMeta = DetectorMeta {
     id: "metadata.test-summary",
+    revision: 1,
     title: "Has a summary.",
     category: Category::Metadata,
     severity: Severity::Info,
@@ -569,6 +571,7 @@ fn threads_do_not_change_the_report() {
 
 static PANICS: DetectorMeta = DetectorMeta {
     id: "execution.test-panics",
+    revision: 1,
     title: "Panics.",
     category: Category::Execution,
     severity: Severity::Low,
@@ -715,6 +718,7 @@ struct Peek(Arc<std::sync::Mutex<Vec<(String, usize, usize)>>>);
 
 static PEEK: DetectorMeta = DetectorMeta {
     id: "execution.test-peek",
+    revision: 1,
     title: "Peeks.",
     category: Category::Execution,
     severity: Severity::Low,

@@ -11,6 +11,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "anomaly.long-string",
+    revision: 1,
     title: "Contains unusually long strings.",
     category: Category::Anomaly,
     severity: Severity::Low,

@@ -12,6 +12,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.creates-process",
+    revision: 1,
     title: "Creates a process.",
     category: Category::Execution,
     severity: Severity::Low,

@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
+    revision: 1,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,

@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
+    revision: 1,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,

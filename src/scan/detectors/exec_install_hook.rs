@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
+    revision: 1,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,

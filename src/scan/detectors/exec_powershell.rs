@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.silent-powershell",
+    revision: 1,
     title: "Runs PowerShell hidden or with security settings bypassed.",
     category: Category::Execution,
     severity: Severity::High,

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
+    revision: 1,
     title: "Runs code at every Python start-up through a .pth file.",
     category: Category::Execution,
     severity: Severity::High,

@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "hunting.anonymous-author",
+    revision: 1,
     title: "The software package was developed by a user registered with an anonymous email address.",
     category: Category::Hunting,
     severity: Severity::Low,

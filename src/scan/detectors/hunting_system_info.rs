@@ -23,6 +23,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "hunting.system-info",
+    revision: 1,
     title: "Collects system information and sends it over the network.",
     category: Category::Hunting,
     severity: Severity::Medium,

@@ -14,6 +14,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.install-hook-only",
+    revision: 1,
     title: "The package has almost no code besides its setup script.",
     category: Category::Metadata,
     severity: Severity::Low,

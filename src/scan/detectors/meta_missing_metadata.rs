@@ -11,6 +11,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.missing-metadata",
+    revision: 1,
     title: "The package metadata names no author and no project links.",
     category: Category::Metadata,
     severity: Severity::Low,

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.typosquat",
+    revision: 1,
     title: "The package name imitates a popular package.",
     category: Category::Metadata,
     severity: Severity::Medium,

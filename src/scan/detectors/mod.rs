@@ -4,6 +4,11 @@
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
 //!
+//! Changing what a detector reports means bumping its `DetectorMeta::revision`: the
+//! scanner version (the report cache key) is derived from them
+//! ([`crate::scan::scanner_version`]). The table below is checked against the registry
+//! (ids in report order, default severity) by `the_doc_table_matches_the_registry`.
+//!
 //! | id | default | per-hit changes |
 //! |---|---|---|
 //! | `network.downloads-file` | medium | install time high; tests/docs skipped |
@@ -223,6 +228,25 @@ pub(crate) mod testutil {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate detector ids");
+    }
+
+    /// The table in this module's doc is checked against the registry: every id, in
+    /// report order, with its default severity. A new or changed detector fails here until
+    /// the table says so.
+    #[test]
+    fn the_doc_table_matches_the_registry() {
+        let documented: Vec<(String, String)> = include_str!("mod.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .map(|row| {
+                let (id, rest) = row.split_once('`').expect("id cell");
+                let default = rest.trim_start_matches([' ', '|']).split(' ').next().unwrap_or("");
+                (id.to_string(), default.to_string())
+            })
+            .collect();
+        let registered: Vec<(String, String)> =
+            super::catalog().iter().map(|m| (m.id.to_string(), m.severity.as_str().to_string())).collect();
+        assert_eq!(documented, registered, "the detector table in scan/detectors/mod.rs");
     }
 
     /// `Interest::Literals` means "members with one of these": a registered detector never

@@ -11,6 +11,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.banking-url",
+    revision: 1,
     title: "Contains URLs related to banking and monetary institutions.",
     category: Category::Network,
     severity: Severity::Low,

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
+    revision: 1,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,

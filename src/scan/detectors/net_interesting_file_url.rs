@@ -12,6 +12,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.interesting-file-url",
+    revision: 1,
     title: "Contains URLs that link to interesting file formats.",
     category: Category::Network,
     severity: Severity::Low,

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.ip-address",
+    revision: 1,
     title: "Contains IP addresses.",
     category: Category::Network,
     severity: Severity::Low,

@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.reverse-shell",
+    revision: 1,
     title: "Opens a reverse shell.",
     category: Category::Network,
     severity: Severity::Critical,

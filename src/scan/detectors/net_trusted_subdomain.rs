@@ -19,6 +19,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.trusted-domain-subdomain",
+    revision: 1,
     title: "Contains URLs that use trusted domains as subdomains.",
     category: Category::Network,
     severity: Severity::Medium,

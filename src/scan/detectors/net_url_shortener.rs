@@ -10,6 +10,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.url-shortener",
+    revision: 1,
     title: "Contains URLs related to URL shortener services.",
     category: Category::Network,
     severity: Severity::Low,

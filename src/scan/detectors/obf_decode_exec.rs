@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
+    revision: 1,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,

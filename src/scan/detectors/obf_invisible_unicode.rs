@@ -19,6 +19,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
+    revision: 1,
     title: "Contains invisible or direction-changing Unicode characters in code.",
     category: Category::Obfuscation,
     severity: Severity::Medium,

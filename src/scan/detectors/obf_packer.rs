@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.packer",
+    revision: 1,
     title: "Contains code protected by an obfuscator.",
     category: Category::Obfuscation,
     severity: Severity::High,

@@ -20,6 +20,7 @@ use std::sync::LazyLock;
 
 pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
+    revision: 1,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -28,6 +29,7 @@ pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
 
 pub static CERTIFICATE: DetectorMeta = DetectorMeta {
     id: "secrets.certificate",
+    revision: 1,
     title: "Contains certificates.",
     category: Category::Secrets,
     severity: Severity::Info,

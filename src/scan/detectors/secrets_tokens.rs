@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "secrets.access-token",
+    revision: 1,
     title: "Contains service access tokens.",
     category: Category::Secrets,
     severity: Severity::High,
