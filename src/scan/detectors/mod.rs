@@ -1,5 +1,5 @@
 //! The registry of detectors: one file each, listed once here, plus the helpers
-//! they share (`pysrc` for Python lexing and evidence, `urls` for URL extraction,
+//! they share (`pysrc` for evidence and path heuristics, `urls` for URL extraction,
 //! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
