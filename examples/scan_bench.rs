@@ -13,7 +13,7 @@
 //! Owns nothing the product uses; must not be used as a test.
 
 use pipgate::model::{Category, Evidence, Severity};
-use pipgate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use pipgate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use pipgate::scan::{Limits, Scanner};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -133,12 +133,12 @@ fn floor_tar<R: Read>(r: R, buf: &mut Vec<u8>) -> u64 {
 
 macro_rules! synth {
     ($name:ident, $meta:ident, $id:literal, $cat:ident, [$($lit:literal),*]) => {
-        static $meta: DetectorMeta = DetectorMeta { id: $id, title: $id, category: Category::$cat, severity: Severity::Low, description: "bench" };
+        static $meta: DetectorMeta = DetectorMeta { id: $id, revision: 1, title: $id, category: Category::$cat, severity: Severity::Low, description: "bench" };
         struct $name;
         impl Detector for $name {
             fn meta(&self) -> &'static DetectorMeta { &$meta }
-            fn literals(&self) -> &'static [&'static str] { &[$($lit),*] }
-            fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) { line_hits(&$meta, self.literals(), file, hits) }
+            fn interest(&self) -> Interest { Interest::Literals(&[$($lit),*]) }
+            fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) { line_hits(&$meta, &[$($lit),*], file, hits) }
         }
     };
 }

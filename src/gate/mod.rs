@@ -15,7 +15,7 @@ mod listing;
 
 use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict};
 use crate::policy::Policy;
-use crate::scan::{ScanReport, Scanner, SCANNER_VERSION};
+use crate::scan::{scanner_version, ScanReport, Scanner, REPORT_SCHEMA_VERSION};
 use crate::store::{OriginStore, ScanStore};
 use arc_swap::ArcSwap;
 use enrich::Enricher;
@@ -136,7 +136,7 @@ impl Gate {
         if let Some(r) = self.memo.get(sha256) {
             return Some(r);
         }
-        let stored = match self.scans.scan(sha256, SCANNER_VERSION).await {
+        let stored = match self.scans.scan(sha256, scanner_version()).await {
             Ok(r) => r?,
             Err(e) => {
                 tracing::warn!(sha256, error = %e, "could not read the scan cache");
@@ -170,7 +170,7 @@ impl Gate {
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "scanner panicked".into())
         })?;
-        if let Err(e) = self.scans.put_scan(&facts.sha256, SCANNER_VERSION, &scanned).await {
+        if let Err(e) = self.scans.put_scan(&facts.sha256, scanner_version(), &scanned).await {
             tracing::warn!(sha256 = %facts.sha256, error = %e, "could not cache scan report");
         }
         let report = Arc::new(scanned);
@@ -183,8 +183,8 @@ impl Gate {
 /// benchmark's `--dangerous-skip-scan` baseline.
 fn empty_report(facts: &ArtifactFacts) -> ScanReport {
     ScanReport {
-        schema_version: 1,
-        scanner_version: SCANNER_VERSION.to_string(),
+        schema_version: REPORT_SCHEMA_VERSION,
+        scanner_version: scanner_version().to_string(),
         filename: facts.filename.clone(),
         kind: facts.kind,
         project: Some(facts.project.clone()),

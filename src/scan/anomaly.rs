@@ -13,6 +13,7 @@ macro_rules! meta {
     ($name:ident, $id:literal, $cat:ident, $sev:ident, $title:literal, $desc:literal) => {
         pub static $name: DetectorMeta = DetectorMeta {
             id: $id,
+            revision: super::ENGINE_REVISION,
             title: $title,
             category: Category::$cat,
             severity: Severity::$sev,

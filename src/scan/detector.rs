@@ -1,22 +1,31 @@
 //! The detector contract: what one detector sees and how it reports.
 //!
 //! A detector is pure and synchronous. The engine (archive walker) calls it:
-//! - [`Detector::scan_text`] once per decoded text member whose content matched one of
-//!   the detector's [`Detector::literals`] in the engine's single multi-pattern
-//!   prefilter pass (or for every text member when `literals()` is empty);
+//! - [`Detector::scan_text`] once per decoded text member the detector declared an
+//!   [`Interest`] in: every member containing one of its literals (decided by the
+//!   engine's single multi-pattern prefilter pass), every text member, or none;
 //! - [`Detector::scan_package`] once per artifact, after all members, with the
 //!   package-level facts (metadata, file list, name).
 //!
 //! Detectors must not do I/O, must not keep state across artifacts, and report
-//! only through [`Hits`].
+//! only through [`Hits`]. What several detectors need from one member (its lexed
+//! Python, a shared regex's matches) they take from [`TextFile::source`], computed
+//! once per member, never from a cache of their own.
 
+use super::source::Source;
 use crate::model::{Category, Evidence, FileRole, Severity};
+use std::cell::OnceCell;
 
 /// Static description of a detector: what the reports show and policies match on.
 #[derive(Debug, Clone, Copy)]
 pub struct DetectorMeta {
     /// Stable id, `category.slug`, e.g. `network.downloads-file`. Never renamed once shipped.
     pub id: &'static str,
+    /// Bumped whenever what this detector reports under this id changes (patterns,
+    /// severities, messages): the scanner version is derived from every detector's
+    /// revision (see [`crate::scan::scanner_version`]), so cached reports made by an older
+    /// revision are not reused. Start at 1.
+    pub revision: u32,
     /// The behaviour as a report line, e.g. "Downloads a file."
     pub title: &'static str,
     pub category: Category,
@@ -26,7 +35,9 @@ pub struct DetectorMeta {
     pub description: &'static str,
 }
 
-/// One text member handed to detectors.
+/// One text member handed to detectors. The engine builds one per member and hands the
+/// same one to every selected detector, so what it computes lazily (the lexed
+/// [`Source`] and its regex ranges) is computed at most once per member.
 pub struct TextFile<'a> {
     /// Member path inside the archive (nested: `outer.whl!/inner/path`).
     pub path: &'a str,
@@ -34,6 +45,23 @@ pub struct TextFile<'a> {
     /// True for `.py`/`.pyw`/`.pyi` and `setup.py`-like files.
     pub is_python: bool,
     pub text: &'a str,
+    source: OnceCell<Source<'a>>,
+}
+
+impl<'a> TextFile<'a> {
+    pub fn new(path: &'a str, role: FileRole, is_python: bool, text: &'a str) -> Self {
+        TextFile { path, role, is_python, text, source: OnceCell::new() }
+    }
+
+    /// The member as source: lexed as Python (lazily, once) when `is_python`, else
+    /// plain text that is all code. Shared by every detector scanning this member,
+    /// as are the ranges of the regexes they search through [`Source::find_ranges`].
+    pub fn source(&self) -> &Source<'a> {
+        self.source.get_or_init(|| match self.is_python {
+            true => Source::python(self.text),
+            false => Source::plain(self.text),
+        })
+    }
 }
 
 /// Package-level facts, gathered by the engine while walking.
@@ -79,6 +107,21 @@ impl Hits {
     }
 }
 
+/// Which text members a detector wants to see. The engine decides per member, before
+/// any detector runs, with one prefilter pass over the union of every detector's literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// Text members containing at least one of these literals (case-sensitive substrings,
+    /// ASCII or UTF-8). The list must not be empty and holds no empty literal: a list with
+    /// no usable literal is treated as [`Interest::AllText`], so a detector never goes
+    /// silently blind.
+    Literals(&'static [&'static str]),
+    /// Every decoded text member (for indicators with no literal to look for).
+    AllText,
+    /// No text member: the detector only implements [`Detector::scan_package`].
+    PackageOnly,
+}
+
 /// A detector. Implementations live one per file in `scan/detectors/` and are
 /// listed once in `scan::detectors::all()`.
 pub trait Detector: Send + Sync {
@@ -90,11 +133,9 @@ pub trait Detector: Send + Sync {
         vec![self.meta()]
     }
 
-    /// Literals (case-sensitive, ASCII) whose presence in a text member makes it worth
-    /// this detector's time. Empty means "every text member".
-    fn literals(&self) -> &'static [&'static str] {
-        &[]
-    }
+    /// Which text members this detector's [`Detector::scan_text`] is called on.
+    /// Required: every detector says explicitly what it reads.
+    fn interest(&self) -> Interest;
 
     fn scan_text(&self, _file: &TextFile<'_>, _hits: &mut Hits) {}
 

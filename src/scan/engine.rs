@@ -1,27 +1,34 @@
 //! The per-artifact engine: receives members from the archive walker, classifies
 //! them, runs the one-pass literal prefilter and dispatches text members to the
-//! detectors whose literals matched; then runs package-level checks.
+//! detectors whose [`Interest`] they meet; then runs package-level checks.
 //!
 //! Owns: the prefilter (built once per [`super::Scanner`]), member bookkeeping
 //! (roles, sizes, core metadata), native-binary-in-sdist and filename/metadata checks.
-//! Must not: read files or archives itself (the walker does), or group findings
-//! (see `findings`).
+//! Must not: read files or archives itself (the walker does), group findings
+//! (see `findings`), or know about threads: it offers text members through the
+//! [`Offload`] hook that `parallel` implements (`parallel` uses the engine, never
+//! the reverse), and reaches no detector helper (per-member caches live on
+//! [`TextFile`]).
 
 use super::anomaly;
 use super::archive::{Member, Visitor};
-use super::detector::{Detector, DetectorMeta, Hit, Hits, Package, TextFile};
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::roles;
 use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::borrow::Cow;
 
-/// The union of every detector's literals, searched once per text member.
+/// The union of every detector's literals, searched once per text member; decides from
+/// each detector's [`Interest`] which detectors see the member.
 pub struct Prefilter {
     ac: Option<AhoCorasick>,
     /// Pattern id → detectors that listed that literal or a literal contained in it.
     owners: Vec<Vec<usize>>,
-    /// Detectors with no literals: they see every text member.
+    /// [`Interest::AllText`] detectors: they see every text member.
     always: Vec<usize>,
+    /// How many detectors can be selected at all (all but [`Interest::PackageOnly`]): the
+    /// search stops once that many are.
+    wanted: usize,
     /// Pattern id → whether another pattern can start inside a match of it and end
     /// after it (then the search resumes one byte after the match start, else at its end).
     overlaps: Vec<bool>,
@@ -32,10 +39,17 @@ impl Prefilter {
         let mut patterns: Vec<&'static str> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut text_detectors = Vec::new();
         for (i, d) in detectors.iter().enumerate() {
-            let lits = d.literals();
-            if lits.is_empty() {
-                always.push(i);
+            let lits = match d.interest() {
+                Interest::PackageOnly => continue,
+                Interest::AllText => &[][..],
+                Interest::Literals(lits) => lits,
+            };
+            text_detectors.push(i);
+            if lits.iter().all(|l| l.is_empty()) {
+                always.push(i); // no usable literal: never silently blind (see `Interest`)
+                continue;
             }
             for lit in lits.iter().filter(|l| !l.is_empty()) {
                 match patterns.iter().position(|p| p == lit) {
@@ -72,7 +86,7 @@ impl Prefilter {
                 .ok(),
         };
         if ac.is_none() && !patterns.is_empty() {
-            always = (0..detectors.len()).collect();
+            always = text_detectors.clone();
         }
         let overlaps = patterns
             .iter()
@@ -84,7 +98,7 @@ impl Prefilter {
                 })
             })
             .collect();
-        Prefilter { ac, owners, always, overlaps }
+        Prefilter { ac, owners, always, wanted: text_detectors.len(), overlaps }
     }
 
     /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
@@ -101,7 +115,7 @@ impl Prefilter {
         // are covered by `owners`. This measured faster than an overlapping search. When no
         // literal can start inside the match and run past its end, the positions inside it
         // hold only literals contained in it (covered by `owners`): resume at its end.
-        let wanted = selected.len();
+        let wanted = self.wanted;
         let mut input = Input::new(text);
         while let Some(m) = ac.find(input.clone()) {
             for &i in &self.owners[m.pattern().as_usize()] {
@@ -117,6 +131,11 @@ impl Prefilter {
         count
     }
 }
+
+/// Hands one text member (index, path, role, bytes, truncated) to another thread;
+/// false when the caller must scan it itself. The engine calls it and never knows who
+/// implements it (`parallel` does), so the dependency runs one way: `parallel` → `engine`.
+pub type Offload<'a> = dyn Fn(u64, &str, FileRole, &[u8], bool) -> bool + 'a;
 
 /// Counters the engine keeps while walking.
 #[derive(Debug, Default, Clone, Copy)]
@@ -176,13 +195,12 @@ impl<'s> TextScan<'s> {
             return;
         }
         let is_python = roles::is_python(path) || role == FileRole::InstallTime && path.ends_with(".pth");
-        let file = TextFile { path, role, is_python, text };
-        // One lexing pass per member, shared by every detector that asks for it.
-        super::detectors::pysrc::per_file(text, || {
-            for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
-                d.scan_text(&file, hits);
-            }
-        });
+        // One `TextFile` per member: what it computes lazily (lexing, shared regex
+        // searches) is done at most once for all the selected detectors.
+        let file = TextFile::new(path, role, is_python, text);
+        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
+            d.scan_text(&file, hits);
+        }
     }
 }
 
@@ -230,7 +248,7 @@ pub struct Collector<'s> {
     pub core_metadata: Option<(String, String)>,
     pub counts: Counts,
     /// When set, text members go to worker threads instead of being scanned here.
-    pub offload: Option<&'s super::parallel::Offload<'s>>,
+    pub offload: Option<&'s Offload<'s>>,
 }
 
 impl<'s> Collector<'s> {
@@ -418,33 +436,36 @@ mod tests {
         }
     }
 
-    struct Lits(&'static [&'static str]);
-    impl Detector for Lits {
+    struct Wants(Interest);
+    impl Detector for Wants {
         fn meta(&self) -> &'static DetectorMeta {
             &anomaly::LINK
         }
-        fn literals(&self) -> &'static [&'static str] {
+        fn interest(&self) -> Interest {
             self.0
         }
     }
 
     #[test]
     fn prefilter_selects_every_detector_whose_literal_occurs() {
+        use Interest::*;
         let detectors: Vec<Box<dyn Detector>> = vec![
-            Box::new(Lits(&["subprocess"])),
-            Box::new(Lits(&["process"])),
-            Box::new(Lits(&["os.sys"])),
-            Box::new(Lits(&["os.system"])),
-            Box::new(Lits(&["never-here"])),
-            Box::new(Lits(&[])),
-            Box::new(Lits(&["tem("])),
+            Box::new(Wants(Literals(&["subprocess"]))),
+            Box::new(Wants(Literals(&["process"]))),
+            Box::new(Wants(Literals(&["os.sys"]))),
+            Box::new(Wants(Literals(&["os.system"]))),
+            Box::new(Wants(Literals(&["never-here"]))),
+            Box::new(Wants(AllText)),
+            Box::new(Wants(Literals(&["tem("]))),
+            Box::new(Wants(PackageOnly)),
+            Box::new(Wants(Literals(&[""]))),
         ];
         let pre = Prefilter::new(&detectors);
         let cases = [
-            ("literal inside a longer one", "import subprocess", vec![0, 1, 5]),
-            ("prefix of a longer literal at the same start", "os.system('x')", vec![2, 3, 5, 6]),
-            ("nothing but the catch-all", "x = 1", vec![5]),
-            ("empty text", "", vec![5]),
+            ("literal inside a longer one", "import subprocess", vec![0, 1, 5, 8]),
+            ("prefix of a longer literal at the same start", "os.system('x')", vec![2, 3, 5, 6, 8]),
+            ("nothing but the catch-alls", "x = 1", vec![5, 8]),
+            ("empty text", "", vec![5, 8]),
         ];
         let mut selected = vec![false; detectors.len()];
         for (case, text, want) in cases {

@@ -117,6 +117,7 @@ mod tests {
 
     static NET: DetectorMeta = DetectorMeta {
         id: "network.test",
+        revision: 1,
         title: "Downloads a file.",
         category: Category::Network,
         severity: Severity::Low,
@@ -124,6 +125,7 @@ mod tests {
     };
     static EXEC: DetectorMeta = DetectorMeta {
         id: "execution.test",
+        revision: 1,
         title: "Creates a process.",
         category: Category::Execution,
         severity: Severity::Medium,

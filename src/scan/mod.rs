@@ -4,8 +4,9 @@
 //! Owns: archive walking with limits (`archive`), file-role classification
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
 //! hits into findings (`findings`), the engine's own findings (`anomaly`), text
-//! scanning on worker threads for large artifacts (`parallel`) and the report
-//! formats (`report`).
+//! scanning on worker threads for large artifacts (`parallel`), the report
+//! formats (`report`), the lexed view of a member shared by its detectors
+//! (`source`) and the derived scanner version (`version`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
 
@@ -18,16 +19,16 @@ pub mod findings;
 pub mod parallel;
 pub mod report;
 pub mod roles;
+pub mod source;
+pub mod version;
 
 pub use report::{render, render_json, render_sarif, render_text, ReportFormat};
+pub use version::{scanner_version, ENGINE_REVISION};
 
 use crate::model::{ArtifactKind, Finding};
 use detector::Detector;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// Bumped whenever detectors change, so cached reports are not reused across versions.
-pub const SCANNER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+scan.2");
 
 /// Version of the serialised [`ScanReport`] (see `docs/scan-report.md`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -217,7 +218,7 @@ impl Scanner {
         let kind = parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other);
         let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        let walk = |offload: Option<&parallel::Offload<'_>>| {
+        let walk = |offload: Option<&engine::Offload<'_>>| {
             let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
             collector.offload = offload;
             let mut walker = archive::Walker::new(&self.limits, collector);
@@ -244,7 +245,7 @@ impl Scanner {
         };
         ScanReport {
             schema_version: REPORT_SCHEMA_VERSION,
-            scanner_version: SCANNER_VERSION.to_string(),
+            scanner_version: scanner_version().to_string(),
             filename: filename.to_string(),
             kind,
             project,

@@ -3,11 +3,13 @@
 //! Owns: the worker pool (scoped threads), the bounded job queue and buffer pool,
 //! and carrying detector panics back to the calling thread. The walk itself stays
 //! on the calling thread (inflating is sequential); only decoding, the prefilter
-//! and `scan_text` move to workers. Must not: change what is found or its order —
-//! hits carry their member index and are merged back into walk order.
+//! and `scan_text` move to workers, through the engine's [`Offload`] hook.
+//! Must not: change what is found or its order — hits carry their member index
+//! and are merged back into walk order — or be imported by `engine` (one-way
+//! dependency: this module drives the engine's [`TextScan`]).
 
 use super::detector::{Detector, Hits};
-use super::engine::{tag, Counts, Prefilter, Tagged, TextScan};
+use super::engine::{tag, Counts, Offload, Prefilter, Tagged, TextScan};
 use crate::model::FileRole;
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -17,9 +19,6 @@ use std::sync::Mutex;
 /// Members larger than this are scanned on the walking thread, which bounds the
 /// memory in flight to about `(3 × workers + 1) × MAX_OFFLOADED_MEMBER`.
 pub const MAX_OFFLOADED_MEMBER: usize = 8 << 20;
-
-/// Hands one text member to a worker; false when the caller must scan it itself.
-pub type Offload<'a> = dyn Fn(u64, &str, FileRole, &[u8], bool) -> bool + 'a;
 
 struct Job {
     seq: u64,

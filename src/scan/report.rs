@@ -302,7 +302,7 @@ fn sarif_log(reports: &[ScanReport], catalog: &[&'static DetectorMeta]) -> Value
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "pipgate", "version": super::SCANNER_VERSION, "rules": rules}},
+            "tool": {"driver": {"name": "pipgate", "version": super::scanner_version(), "rules": rules}},
             "results": results,
         }],
     })

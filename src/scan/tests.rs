@@ -1,7 +1,7 @@
 //! End-to-end tests of the engine on archives crafted in memory: each case names
 //! the finding a user would look for and the member path it must point at.
 
-use super::detector::{Detector, DetectorMeta, Hit, Hits, Package, TextFile};
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::{Limits, ScanReport, Scanner};
 use crate::model::{Category, Evidence, Severity};
 use std::io::{Cursor, Write};
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 static PROCESS: DetectorMeta = DetectorMeta {
     id: "execution.test-process",
+    revision: 1,
     title: "Creates a process.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -25,8 +26,8 @@ impl Detector for ProcessDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &PROCESS
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["subprocess"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["subprocess"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         self.0.fetch_add(1, Ordering::Relaxed);
@@ -48,6 +49,7 @@ impl Detector for ProcessDetector {
 
 static SUMMARY: DetectorMeta = DetectorMeta {
     id: "metadata.test-summary",
+    revision: 1,
     title: "Has a summary.",
     category: Category::Metadata,
     severity: Severity::Info,
@@ -61,8 +63,8 @@ impl Detector for SummaryDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &SUMMARY
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["\u{0}never"]
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };
@@ -570,6 +572,7 @@ fn threads_do_not_change_the_report() {
 
 static PANICS: DetectorMeta = DetectorMeta {
     id: "execution.test-panics",
+    revision: 1,
     title: "Panics.",
     category: Category::Execution,
     severity: Severity::Low,
@@ -581,6 +584,9 @@ struct PanicDetector;
 impl Detector for PanicDetector {
     fn meta(&self) -> &'static DetectorMeta {
         &PANICS
+    }
+    fn interest(&self) -> Interest {
+        Interest::AllText
     }
     fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
         if file.path.ends_with("m100.py") {
@@ -1130,4 +1136,68 @@ fn a_large_zero_member_in_a_tar_is_walked_in_bounded_memory() {
     walker.walk_file(&path, "demo-1.0.tar.gz");
     assert!(walker.peak_buffer < 1 << 20, "buffers grew to {} bytes", walker.peak_buffer);
     assert_eq!(walker.visitor.anomalies, [("anomaly.archive-bomb", "demo-1.0.tar.gz".to_string())]);
+}
+
+/// Records, for every member it is called on, the address of the member's lexed spans
+/// and of one regex's ranges: detectors sharing a member must see the same ones.
+struct Peek(Arc<std::sync::Mutex<Vec<(String, usize, usize)>>>);
+
+static PEEK: DetectorMeta = DetectorMeta {
+    id: "execution.test-peek",
+    revision: 1,
+    title: "Peeks.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Test detector that records what it was handed.",
+};
+
+static DIGITS: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"\d+").expect("digits"));
+
+impl Detector for Peek {
+    fn meta(&self) -> &'static DetectorMeta {
+        &PEEK
+    }
+    fn interest(&self) -> Interest {
+        Interest::AllText
+    }
+    fn scan_text(&self, file: &TextFile<'_>, _hits: &mut Hits) {
+        let src = file.source();
+        let spans = src.spans().as_ptr() as usize;
+        let ranges = std::rc::Rc::as_ptr(&src.find_ranges(&DIGITS)) as *const u8 as usize;
+        self.0.lock().expect("lock").push((file.path.to_string(), spans, ranges));
+    }
+}
+
+#[test]
+fn every_detector_of_a_member_shares_one_lexing_pass_and_one_regex_search() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(Peek(seen.clone())), Box::new(Peek(seen.clone()))];
+    let scanner = Scanner::with_detectors(Limits::default(), detectors).with_threads(1);
+    let bytes = zip_of(&[("demo/a.py", b"x = '1'  # 2\n"), ("demo/b.py", b"y = '3'  # 4\n")]);
+    scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 4, "two detectors on two members: {seen:?}");
+    assert_eq!(seen[0], seen[1], "the first member was lexed and searched once");
+    assert_eq!(seen[2], seen[3], "the second member was lexed and searched once");
+    assert_eq!((seen[0].0.as_str(), seen[2].0.as_str()), ("demo/a.py", "demo/b.py"));
+}
+
+/// Dependencies inside `scan` run one way: `parallel` → `engine` → `detector` →
+/// `source`, and detectors depend on the contract, never the reverse. Checked on
+/// the code (comments ignored) so a cycle cannot creep back in.
+#[test]
+fn scan_modules_depend_one_way() {
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("engine", include_str!("engine.rs"), &["parallel::", "detectors::"]),
+        ("detector", include_str!("detector.rs"), &["engine::", "parallel::", "detectors::"]),
+        ("source", include_str!("source.rs"), &["engine::", "parallel::", "detectors::", "detector::"]),
+    ];
+    for (module, text, forbidden) in cases {
+        for line in text.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+            for f in forbidden {
+                assert!(!line.contains(f), "{module} must not use {f}: {line}");
+            }
+        }
+    }
 }

@@ -5,12 +5,13 @@
 //! non-Python, small, test/docs/metadata files. Docstrings, prose, tests and data
 //! files are ignored.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "anomaly.long-string",
+    revision: 1,
     title: "Contains unusually long strings.",
     category: Category::Anomaly,
     severity: Severity::Low,
@@ -73,6 +74,9 @@ impl Detector for LongString {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
+    fn interest(&self) -> Interest {
+        Interest::AllText
+    }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python
             || file.text.len() < MIN_LEN
@@ -81,7 +85,7 @@ impl Detector for LongString {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low });
         let mut n = 0;
         for sp in src.strings().filter(|s| s.kind == Kind::Str && s.body_end - s.body_start >= MIN_LEN) {

@@ -130,7 +130,7 @@ mod tests {
             ("pkg-1.0/.gitignore", FileRole::Other, false, Place::Data),
         ];
         for (path, role, is_python, want) in cases {
-            let f = TextFile { path, role, is_python, text: "" };
+            let f = TextFile::new(path, role, is_python, "");
             assert_eq!(place(&f), want, "{path}");
         }
         assert_eq!(max_severity(Place::Script), Severity::High);

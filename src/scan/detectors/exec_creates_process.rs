@@ -5,13 +5,14 @@
 //! docs are skipped; install-time files raise the severity. Must not: judge what
 //! the command is (other detectors do: powershell, download-and-execute).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.creates-process",
+    revision: 1,
     title: "Creates a process.",
     category: Category::Execution,
     severity: Severity::Low,
@@ -24,8 +25,8 @@ impl Detector for CreatesProcess {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "subprocess",
             "os.system",
             "os.popen",
@@ -36,15 +37,15 @@ impl Detector for CreatesProcess {
             "pty.spawn",
             "commands.get",
             "create_subprocess",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let severity = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
-        for s in sinks::find(&src, &[SinkKind::Process]).into_iter().take(MAX_HITS_PER_FILE) {
+        for s in sinks::find(src, &[SinkKind::Process]).into_iter().take(MAX_HITS_PER_FILE) {
             hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, s.offset, s.name) });
         }
     }

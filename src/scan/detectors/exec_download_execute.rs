@@ -9,15 +9,16 @@
 
 use super::context;
 use super::net_downloads_file::{COMMAND, FETCH_API};
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
+    revision: 1,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -55,8 +56,8 @@ impl Detector for DownloadExecute {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "urlopen",
             "urlretrieve",
             "requests",
@@ -69,7 +70,7 @@ impl Detector for DownloadExecute {
             "iex",
             "IEX",
             "Invoke-Expression",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::Metadata {
@@ -77,7 +78,7 @@ impl Detector for DownloadExecute {
         }
         // Tests/docs/CI medium, scripts not run at install high, data and web assets low.
         let sev = Some(context::cap(file, Severity::Critical));
-        let src = Source::new(file);
+        let src = file.source();
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
@@ -118,7 +119,7 @@ impl Detector for DownloadExecute {
             return;
         }
         let mut runs: Vec<(usize, String)> =
-            sinks::find(&src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
+            sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
         runs.extend(
             RUN_SAVED
                 .find_iter(file.text)

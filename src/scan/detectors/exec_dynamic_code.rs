@@ -8,12 +8,13 @@
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
+    revision: 1,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -120,14 +121,14 @@ impl Detector for DynamicCode {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["exec", "eval", "compile("]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["exec", "eval", "compile("])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
         for c in CALL.captures_iter(file.text) {
@@ -141,7 +142,7 @@ impl Detector for DynamicCode {
                 continue;
             }
             let whole = c.get(0).expect("match");
-            if c.name("py2").is_none() && literal_argument(&src, whole.end()) {
+            if c.name("py2").is_none() && literal_argument(src, whole.end()) {
                 continue;
             }
             n += 1;

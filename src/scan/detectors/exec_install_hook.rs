@@ -12,12 +12,13 @@
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
+    revision: 1,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -66,8 +67,8 @@ impl Detector for InstallHook {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "cmdclass",
             "subprocess",
             "os.system",
@@ -80,7 +81,7 @@ impl Detector for InstallHook {
             "httpx",
             "urllib",
             "backend-path",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.path.rsplit(['/', '!']).next() == Some("pyproject.toml") {
@@ -94,9 +95,9 @@ impl Detector for InstallHook {
         if !file.is_python || !is_setup_py(file.path) {
             return;
         }
-        let src = Source::new(file);
-        let blocks = top_blocks(&src);
-        let all = sinks::find(&src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
+        let src = file.source();
+        let blocks = top_blocks(src);
+        let all = sinks::find(src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
             if n < MAX_HITS_PER_FILE {

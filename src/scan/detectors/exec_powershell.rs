@@ -5,14 +5,15 @@
 //! Matches in Python strings/code and in shipped scripts; Python comments and
 //! docstrings are skipped; tests/docs lower to Low.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.silent-powershell",
+    revision: 1,
     title: "Runs PowerShell hidden or with security settings bypassed.",
     category: Category::Execution,
     severity: Severity::High,
@@ -32,14 +33,14 @@ impl Detector for SilentPowershell {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["powershell", "PowerShell", "Powershell", "POWERSHELL", "pwsh"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["powershell", "PowerShell", "Powershell", "POWERSHELL", "pwsh"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::Metadata {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
         let sev = Some(match (test, file.role == FileRole::InstallTime) {
             (true, _) => Severity::Low,

@@ -9,12 +9,13 @@
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
+    revision: 1,
     title: "Runs code at every Python start-up through a .pth file.",
     category: Category::Execution,
     severity: Severity::High,
@@ -35,8 +36,8 @@ impl Detector for PthExec {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["import"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["import"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let lower = file.path.to_ascii_lowercase();

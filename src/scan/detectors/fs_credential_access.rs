@@ -12,12 +12,13 @@
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
+    revision: 1,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -60,8 +61,8 @@ impl Detector for CredentialAccess {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "Login Data",
             "Local State",
             "Web Data",
@@ -102,7 +103,7 @@ impl Detector for CredentialAccess {
             ".netrc",
             "gcloud",
             ".azure",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
@@ -110,7 +111,7 @@ impl Detector for CredentialAccess {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
         let mut n = 0;
         for c in PATHS.captures_iter(file.text) {
@@ -128,7 +129,7 @@ impl Detector for CredentialAccess {
             };
             // Prose that names the path ("reads env vars, ~/.aws/credentials, ...") is low;
             // so is a path in a data file or web asset (a prompt, a keyword list).
-            let sev = if src.python && in_prose(&src, m.start(), m.end()) { Severity::Low } else { sev };
+            let sev = if src.python && in_prose(src, m.start(), m.end()) { Severity::Low } else { sev };
             let sev = context::cap(file, sev);
             n += 1;
             let ind: String = m

@@ -8,14 +8,15 @@
 //! file also opens something for append/write or uses `>>`.
 
 use super::context;
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
+    revision: 1,
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -62,8 +63,8 @@ impl Detector for Persistence {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "CurrentVersion",
             "Startup",
             "startup",
@@ -83,7 +84,7 @@ impl Detector for Persistence {
             ".zshrc",
             ".profile",
             "authorized_keys",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
@@ -91,7 +92,7 @@ impl Detector for Persistence {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);

@@ -8,12 +8,13 @@
 
 use super::pysrc;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "hunting.anonymous-author",
+    revision: 1,
     title: "The software package was developed by a user registered with an anonymous email address.",
     category: Category::Hunting,
     severity: Severity::Low,
@@ -104,8 +105,8 @@ impl Detector for AnonymousAuthor {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        pysrc::PACKAGE_ONLY
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else { return };

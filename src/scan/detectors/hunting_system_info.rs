@@ -17,12 +17,13 @@ use super::exec_install_hook::top_blocks;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "hunting.system-info",
+    revision: 1,
     title: "Collects system information and sends it over the network.",
     category: Category::Hunting,
     severity: Severity::Medium,
@@ -79,8 +80,8 @@ impl Detector for SystemInfo {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "platform.node",
             "uname",
             "getuser",
@@ -96,17 +97,17 @@ impl Detector for SystemInfo {
             "checkip",
             "ip-api",
             "wtfismyip",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
-        let net: Vec<_> = sinks::network(&src)
+        let net: Vec<_> = sinks::network(src)
             .into_iter()
             .filter(|s| !s.name.ends_with("connect") && s.name != "socket.create_connection")
             .map(|s| (line_of(s.offset), s.name))
@@ -161,8 +162,8 @@ impl Detector for SystemInfo {
                 (true, _) => Severity::Critical,
                 (false, false) => Severity::Medium,
                 (false, true) => {
-                    let blocks = blocks.get_or_init(|| top_blocks(&src));
-                    if !is_main && runs_on_import(&src, blocks, m.start()) {
+                    let blocks = blocks.get_or_init(|| top_blocks(src));
+                    if !is_main && runs_on_import(src, blocks, m.start()) {
                         Severity::Critical
                     } else {
                         Severity::High

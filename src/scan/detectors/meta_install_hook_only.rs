@@ -10,10 +10,11 @@
 
 use super::pysrc;
 use crate::model::{ArtifactKind, Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.install-hook-only",
+    revision: 1,
     title: "The package has almost no code besides its setup script.",
     category: Category::Metadata,
     severity: Severity::Low,
@@ -35,8 +36,8 @@ impl Detector for InstallHookOnly {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        pysrc::PACKAGE_ONLY
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         if pkg.kind != ArtifactKind::Sdist {

@@ -7,10 +7,11 @@
 
 use super::pysrc;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.missing-metadata",
+    revision: 1,
     title: "The package metadata names no author and no project links.",
     category: Category::Metadata,
     severity: Severity::Low,
@@ -28,8 +29,8 @@ impl Detector for MissingMetadata {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        pysrc::PACKAGE_ONLY
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let Some(md) = pkg.core_metadata else {

@@ -10,12 +10,13 @@
 
 use super::pysrc;
 use crate::model::{normalize_project_name, Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Package};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "metadata.typosquat",
+    revision: 1,
     title: "The package name imitates a popular package.",
     category: Category::Metadata,
     severity: Severity::Medium,
@@ -203,8 +204,8 @@ impl Detector for Typosquat {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        pysrc::PACKAGE_ONLY
+    fn interest(&self) -> Interest {
+        Interest::PackageOnly
     }
     fn scan_package(&self, pkg: &Package<'_>, hits: &mut Hits) {
         let from_metadata = pkg

@@ -1,8 +1,13 @@
 //! The registry of detectors: one file each, listed once here, plus the helpers
-//! they share (`pysrc` for Python lexing and evidence, `urls` for URL extraction,
+//! they share (`pysrc` for evidence and path heuristics, `urls` for URL extraction,
 //! `sinks` for the network/process/exec call patterns several detectors combine).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
+//!
+//! Changing what a detector reports means bumping its `DetectorMeta::revision`: the
+//! scanner version (the report cache key) is derived from them
+//! ([`crate::scan::scanner_version`]). The table below is checked against the registry
+//! (ids in report order, default severity) by `the_doc_table_matches_the_registry`.
 //!
 //! | id | default | per-hit changes |
 //! |---|---|---|
@@ -123,7 +128,7 @@ pub fn catalog() -> Vec<&'static DetectorMeta> {
 /// Test helpers shared by every detector's table-driven tests.
 #[cfg(test)]
 pub(crate) mod testutil {
-    use super::super::detector::{Detector, Hits, Package, TextFile};
+    use super::super::detector::{Detector, Hits, Interest, Package, TextFile};
     use crate::model::{ArtifactKind, FileRole, Severity};
 
     /// One reported hit, flattened for assertions.
@@ -152,12 +157,16 @@ pub(crate) mod testutil {
 
     /// Run `d` on one file the way the engine does: only if the prefilter matches.
     pub fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
-        let lits = d.literals();
-        if !lits.is_empty() && !lits.iter().any(|l| text.contains(l)) {
+        let wanted = match d.interest() {
+            Interest::PackageOnly => false,
+            Interest::AllText => true,
+            Interest::Literals(lits) => lits.iter().all(|l| l.is_empty()) || lits.iter().any(|l| text.contains(l)),
+        };
+        if !wanted {
             return vec![];
         }
         let is_python = path.ends_with(".py") || path.ends_with(".pyw") || path.ends_with(".pyi");
-        let file = TextFile { path, role, is_python, text };
+        let file = TextFile::new(path, role, is_python, text);
         let mut hits = Hits::default();
         d.scan_text(&file, &mut hits);
         let got = flatten(&hits);
@@ -219,6 +228,36 @@ pub(crate) mod testutil {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate detector ids");
+    }
+
+    /// The table in this module's doc is checked against the registry: every id, in
+    /// report order, with its default severity. A new or changed detector fails here until
+    /// the table says so.
+    #[test]
+    fn the_doc_table_matches_the_registry() {
+        let documented: Vec<(String, String)> = include_str!("mod.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .map(|row| {
+                let (id, rest) = row.split_once('`').expect("id cell");
+                let default = rest.trim_start_matches([' ', '|']).split(' ').next().unwrap_or("");
+                (id.to_string(), default.to_string())
+            })
+            .collect();
+        let registered: Vec<(String, String)> =
+            super::catalog().iter().map(|m| (m.id.to_string(), m.severity.as_str().to_string())).collect();
+        assert_eq!(documented, registered, "the detector table in scan/detectors/mod.rs");
+    }
+
+    /// `Interest::Literals` means "members with one of these": a registered detector never
+    /// leans on the engine's fallback for a list with no usable literal.
+    #[test]
+    fn literal_interests_are_usable() {
+        for d in super::all() {
+            if let Interest::Literals(lits) = d.interest() {
+                assert!(!lits.is_empty() && lits.iter().all(|l| !l.is_empty()), "{}: empty literal", d.meta().id);
+            }
+        }
     }
 
     /// Run every detector over one file, the way the engine does (prefilter first).
@@ -348,12 +387,15 @@ pub(crate) mod testutil {
         let mut owner: Vec<usize> = Vec::new();
         let mut always: Vec<usize> = Vec::new();
         for (i, d) in dets.iter().enumerate() {
-            if d.literals().is_empty() {
-                always.push(i);
-            }
-            for l in d.literals() {
-                pats.push(l);
-                owner.push(i);
+            match d.interest() {
+                Interest::PackageOnly => {}
+                Interest::AllText => always.push(i),
+                Interest::Literals(lits) => {
+                    for l in lits {
+                        pats.push(l);
+                        owner.push(i);
+                    }
+                }
             }
         }
         let ac = aho_corasick::AhoCorasick::new(&pats).expect("ac");
@@ -386,7 +428,7 @@ pub(crate) mod testutil {
                 want[owner[m.pattern().as_usize()]] = true;
             }
             let is_python = path.ends_with(".py");
-            let file = TextFile { path, role: FileRole::Runtime, is_python, text };
+            let file = TextFile::new(path, FileRole::Runtime, is_python, text);
             let mut hits = Hits::default();
             for (i, d) in dets.iter().enumerate() {
                 if want[i] {

@@ -7,10 +7,11 @@
 
 use super::urls;
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.banking-url",
+    revision: 1,
     title: "Contains URLs related to banking and monetary institutions.",
     category: Category::Network,
     severity: Severity::Low,
@@ -124,8 +125,8 @@ impl Detector for BankingUrl {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        urls::URL_LITERALS
+    fn interest(&self) -> Interest {
+        Interest::Literals(urls::URL_LITERALS)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         urls::report_each(file, hits, &META, |u| BANKING.contains(&u.registrable()).then(|| u.host.clone()));

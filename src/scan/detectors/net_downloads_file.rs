@@ -7,14 +7,15 @@
 //! APIs, the file must also write bytes. Tests and docs are skipped. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
+    revision: 1,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -54,8 +55,8 @@ impl Detector for DownloadsFile {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "urlretrieve",
             "urlopen",
             "requests",
@@ -73,7 +74,7 @@ impl Detector for DownloadsFile {
             "bitsadmin",
             "aiohttp",
             "pycurl",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::TestOrDocs
@@ -102,7 +103,7 @@ impl Detector for DownloadsFile {
             }
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         for m in SAVE_API.find_iter(file.text) {
             if src.is_code(m.start()) && !pysrc::is_definition(file.text, m.start()) {
                 push(hits, m.start(), m.as_str().trim_end_matches('(').trim_end().trim_start_matches('.'));

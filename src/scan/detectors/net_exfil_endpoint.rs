@@ -15,14 +15,15 @@
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
+    revision: 1,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -64,8 +65,8 @@ impl Detector for ExfilEndpoint {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "discord",
             "Discord",
             "hooks.slack",
@@ -109,7 +110,7 @@ impl Detector for ExfilEndpoint {
             "gethostbyname",
             "getaddrinfo",
             "dns.resolver",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
@@ -117,9 +118,9 @@ impl Detector for ExfilEndpoint {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
-        if let Some((off, ind, sev)) = super::dns_exfil::find(file, &src) {
+        if let Some((off, ind, sev)) = super::dns_exfil::find(file, src) {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
         }
         let harvest = std::cell::OnceCell::new();

@@ -5,13 +5,14 @@
 //! Executables and scripts are medium (they are what droppers fetch), archives and
 //! documents low; install-time files raise by one. URLs follow [`super::urls`] rules.
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.interesting-file-url",
+    revision: 1,
     title: "Contains URLs that link to interesting file formats.",
     category: Category::Network,
     severity: Severity::Low,
@@ -56,16 +57,16 @@ impl Detector for InterestingFileUrl {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        urls::URL_LITERALS
+    fn interest(&self) -> Interest {
+        Interest::Literals(urls::URL_LITERALS)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !urls::file_counts(file) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
-        for u in urls::find(&src)
+        for u in urls::find(src)
             .take(10 * MAX_HITS_PER_FILE)
             .filter_map(|u| extension(u.path).map(|e| (u, e)))
             .take(MAX_HITS_PER_FILE)

@@ -6,15 +6,16 @@
 //! `==1.2.3.4`, `v1.2.3.4`), OIDs and longer dotted numbers (`1.2.840.113549.1`),
 //! Python comments and docstrings, tests, docs and packaging metadata.
 
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.ip-address",
+    revision: 1,
     title: "Contains IP addresses.",
     category: Category::Network,
     severity: Severity::Low,
@@ -74,9 +75,11 @@ impl Detector for IpAddress {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        // Any dotted digit run or colon-hex run; the regex confirms.
-        &["0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(
+            // Any dotted digit run or colon-hex run; the regex confirms.
+            &["0.", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "::"],
+        )
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
@@ -85,7 +88,7 @@ impl Detector for IpAddress {
         {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;

@@ -9,14 +9,15 @@
 //! guardrail keyword lists low.
 
 use super::context;
-use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.reverse-shell",
+    revision: 1,
     title: "Opens a reverse shell.",
     category: Category::Network,
     severity: Severity::Critical,
@@ -38,13 +39,23 @@ impl Detector for ReverseShell {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["dup2", "pty.spawn", "/dev/tcp", "/dev/udp", "nc -e", "ncat", "-e /bin/", "mkfifo", "stdin="]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
+            "dup2",
+            "pty.spawn",
+            "/dev/tcp",
+            "/dev/udp",
+            "nc -e",
+            "ncat",
+            "-e /bin/",
+            "mkfifo",
+            "stdin=",
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         // Capped by place: tests/docs/CI medium, scripts high, data files (keyword lists) low.
         let sev = Some(context::cap(file, Severity::Critical));
-        let src = Source::new(file);
+        let src = file.source();
         let mut n = 0;
         for m in ONE_LINER.find_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {

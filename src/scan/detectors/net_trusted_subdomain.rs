@@ -11,14 +11,15 @@
 //! call of a network fetch (`urlretrieve(URL, …)`, `requests.get(URL)`) — is a
 //! download from a deceptive host: High (install time Critical).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "network.trusted-domain-subdomain",
+    revision: 1,
     title: "Contains URLs that use trusted domains as subdomains.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -120,19 +121,19 @@ impl Detector for TrustedSubdomain {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        urls::URL_LITERALS
+    fn interest(&self) -> Interest {
+        Interest::Literals(urls::URL_LITERALS)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !urls::file_counts(file) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let install = file.role == FileRole::InstallTime;
         let sev = if install { Severity::High } else { Severity::Medium };
         let mut fetches: Option<Vec<usize>> = None;
         let mut n = 0;
-        for u in urls::find(&src) {
+        for u in urls::find(src) {
             if n >= MAX_HITS_PER_FILE {
                 break;
             }
@@ -140,7 +141,7 @@ impl Detector for TrustedSubdomain {
                 n += 1;
                 // Only files with a deceptive host pay for the sink search.
                 let fetches = fetches
-                    .get_or_insert_with(|| sinks::find(&src, &[SinkKind::Fetch]).iter().map(|s| s.offset).collect());
+                    .get_or_insert_with(|| sinks::find(src, &[SinkKind::Fetch]).iter().map(|s| s.offset).collect());
                 let fetched = fetches.iter().any(|&f| f < u.offset && is_call_argument(file.text, f, u.offset));
                 let sev = match (fetched, install) {
                     (true, true) => Severity::Critical,

@@ -5,15 +5,16 @@
 //!
 //! Python code only. Tests are not skipped (payloads hide there too).
 
-use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
+    revision: 1,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -49,8 +50,8 @@ impl Detector for DecodeExec {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["exec", "eval"]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["exec", "eval"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {
@@ -60,7 +61,7 @@ impl Detector for DecodeExec {
         if !DECODER.is_match(file.text) {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.

@@ -13,12 +13,13 @@
 //! (identifiers that look identical) Medium, in strings/comments ignored.
 //! Non-Python files ignored.
 
-use super::pysrc::{self, Kind, Source, Span, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
+    revision: 1,
     title: "Contains invisible or direction-changing Unicode characters in code.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -67,17 +68,17 @@ impl Detector for InvisibleUnicode {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
             "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         // Verdict per string literal, computed once per literal.
         let mut last: Option<(usize, bool)> = None;
         let mut string_reorders = |sp: &Span| match last {

@@ -5,14 +5,15 @@
 //!
 //! Python files only; one hit per file (the first marker). Must not: try to unpack.
 
-use super::pysrc::{self, Source};
+use super::pysrc::{self};
 use crate::model::{Category, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.packer",
+    revision: 1,
     title: "Contains code protected by an obfuscator.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -33,8 +34,8 @@ impl Detector for Packer {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "pyarmor",
             "pytransform",
             "pyobfuscate",
@@ -47,7 +48,7 @@ impl Detector for Packer {
             "_0x",
             "O0O0",
             "______",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {
@@ -65,7 +66,7 @@ impl Detector for Packer {
             hits.push(&META, Hit { severity: None, evidence: pysrc::evidence(file, m.start(), ind) });
             return;
         }
-        let src = Source::new(file);
+        let src = file.source();
         let mut soup = SOUP.find_iter(file.text).filter(|m| src.is_code(m.start()));
         if let Some(first) = soup.next() {
             let count = 1 + soup.count();

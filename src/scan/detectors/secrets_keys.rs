@@ -13,13 +13,14 @@
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
+    revision: 1,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -28,6 +29,7 @@ pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
 
 pub static CERTIFICATE: DetectorMeta = DetectorMeta {
     id: "secrets.certificate",
+    revision: 1,
     title: "Contains certificates.",
     category: Category::Secrets,
     severity: Severity::Info,
@@ -89,8 +91,8 @@ impl Detector for KeysAndCerts {
     fn all_meta(&self) -> Vec<&'static DetectorMeta> {
         vec![&PRIVATE_KEY, &CERTIFICATE]
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &["-----BEGIN "]
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["-----BEGIN "])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let mut certs = 0usize;

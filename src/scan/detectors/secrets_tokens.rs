@@ -10,12 +10,13 @@
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
-use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub static META: DetectorMeta = DetectorMeta {
     id: "secrets.access-token",
+    revision: 1,
     title: "Contains service access tokens.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -103,8 +104,8 @@ impl Detector for AccessTokens {
     fn meta(&self) -> &'static DetectorMeta {
         &META
     }
-    fn literals(&self) -> &'static [&'static str] {
-        &[
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
             "AKIA",
             "ASIA",
             "ABIA",
@@ -134,7 +135,7 @@ impl Detector for AccessTokens {
             "TWILIO",
             ":AA",
             "eyJ",
-        ]
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let low = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);

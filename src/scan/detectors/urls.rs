@@ -56,17 +56,17 @@ pub fn report_each(
     if !file_counts(file) {
         return;
     }
-    let src = Source::new(file);
+    let src = file.source();
     let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
-    for (u, indicator) in find(&src).filter_map(|u| pick(&u).map(|i| (u, i))).take(MAX_HITS_PER_FILE) {
+    for (u, indicator) in find(src).filter_map(|u| pick(&u).map(|i| (u, i))).take(MAX_HITS_PER_FILE) {
         hits.push(meta, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, indicator) });
     }
 }
 
 /// Every counted URL of `src`.
 pub fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
-    // One regex pass per member, shared by the URL detectors (see `pysrc::per_file`).
-    let ranges = super::pysrc::find_ranges(&URL_RE, src.text);
+    // One regex pass per member, shared by the URL detectors (see `Source::find_ranges`).
+    let ranges = src.find_ranges(&URL_RE);
     (0..ranges.len()).filter_map(move |i| {
         let (start, end) = ranges[i];
         if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
@@ -134,5 +134,21 @@ mod tests {
         let src = Source::python(text);
         let hosts: Vec<_> = find(&src).map(|u| u.host).collect();
         assert_eq!(hosts, vec!["c.example.org"]);
+    }
+
+    #[test]
+    fn the_url_regex_runs_once_per_member() {
+        use crate::scan::detector::Detector;
+        use crate::scan::detectors::{net_banking_url::BankingUrl, net_url_shortener::UrlShortener};
+        let text = "u = 'https://bit.ly/x'\nv = 'https://www.paypal.com/y'\n";
+        let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+        let mut hits = Hits::default();
+        BankingUrl.scan_text(&file, &mut hits);
+        UrlShortener.scan_text(&file, &mut hits);
+        assert_eq!(hits.len(), 2, "both detectors saw their URL");
+        assert_eq!(file.source().searches(), 1, "one URL search shared by both detectors");
+        let again = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+        assert_eq!(find(again.source()).count(), 2);
+        assert_eq!(again.source().searches(), 1, "another member is searched on its own");
     }
 }

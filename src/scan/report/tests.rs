@@ -4,7 +4,7 @@
 use super::*;
 use crate::model::Reason;
 use crate::scan::tests::{scan_bytes, tar_gz, test_scanner, zip_of, T};
-use crate::scan::{anomaly, Limits, SCANNER_VERSION};
+use crate::scan::{anomaly, scanner_version, Limits};
 
 fn crafted_report() -> ScanReport {
     let metadata = b"Metadata-Version: 2.1\nName: other-name\nVersion: 1.0\nSummary: demo package\n\nbody\n";
@@ -31,7 +31,7 @@ fn verdict() -> Verdict {
 }
 
 fn stable(s: &str) -> String {
-    s.replace(SCANNER_VERSION, "[scanner-version]")
+    s.replace(scanner_version(), "[scanner-version]")
 }
 
 #[test]
