@@ -12,9 +12,7 @@
 //! scanner runs with `detectors::all()` (whatever the build registers).
 //! Owns nothing the product uses; must not be used as a test.
 
-use pipgate::model::{Category, Evidence, Severity};
-use pipgate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
-use pipgate::scan::{Limits, Scanner};
+use pipgate::{Category, Detector, DetectorMeta, Evidence, Hit, Hits, Interest, Limits, Scanner, Severity, TextFile};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-pub struct Artifacts {
+pub(crate) struct Artifacts {
     dirs: DataDir,
     upstream: Upstream,
     store: Arc<dyn OriginStore>,
@@ -45,16 +45,16 @@ enum Hasher {
 }
 
 impl Artifacts {
-    pub fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn OriginStore>, max_bytes: u64) -> Self {
+    pub(crate) fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn OriginStore>, max_bytes: u64) -> Self {
         Artifacts { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) }
     }
 
-    pub fn path(&self, sha256: &Digest256) -> PathBuf {
+    pub(crate) fn path(&self, sha256: &Digest256) -> PathBuf {
         self.dirs.artifact(sha256)
     }
 
     /// Make sure the verified bytes for `origin` are on disk. Call under the file's single-flight guard.
-    pub async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
+    pub(crate) async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
         if let Some(v) = self.store.verified(&origin.key).await.map_err(ProxyError::internal)? {
             if self.dirs.artifact(&v.sha256).exists() {
                 return Ok(v);
@@ -182,7 +182,7 @@ impl Artifacts {
 
     /// Core metadata bytes for a file: ours (extracted) when they match what the page promised,
     /// else the upstream's `.metadata`, verified against the promise.
-    pub async fn metadata(&self, origin: &FileOrigin, v: &Verified) -> Result<Option<Vec<u8>>, ProxyError> {
+    pub(crate) async fn metadata(&self, origin: &FileOrigin, v: &Verified) -> Result<Option<Vec<u8>>, ProxyError> {
         let promised = origin.core_metadata.as_ref().and_then(|m| m.get("sha256")).and_then(|h| h.as_str());
         let local = v.metadata_sha256.as_deref();
         let use_local = match (promised, local) {
@@ -215,7 +215,7 @@ impl Artifacts {
 }
 
 /// Read `<name>.dist-info/METADATA` (top level) from a wheel, at most 16 MiB.
-pub fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
+pub(crate) fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
     let file = std::fs::File::open(path).ok()?;
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
     let name = zip

@@ -51,25 +51,25 @@ struct Current {
 }
 
 /// The append-only log in `<data-dir>/audit/`.
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     dir: PathBuf,
     max_bytes: u64,
     current: Mutex<Option<Current>>,
 }
 
-pub const CURRENT_NAME: &str = "audit.jsonl";
+pub(crate) const CURRENT_NAME: &str = "audit.jsonl";
 
 impl AuditLog {
-    pub fn open(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(AuditLog { dir: dir.to_path_buf(), max_bytes, current: Mutex::new(None) })
     }
 
     /// Append one record. `durable` syncs it to disk before returning (used for blocks).
-    pub fn write(&self, rec: &AuditRecord, durable: bool) -> std::io::Result<()> {
+    pub(crate) fn write(&self, rec: &AuditRecord, durable: bool) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let day = rec.time.get(..10).unwrap_or_default().to_string();
         let rotate = match guard.as_ref() {
             Some(c) => c.size + line.len() as u64 > self.max_bytes || c.day != day,

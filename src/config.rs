@@ -72,7 +72,7 @@ pub fn redact(url: &Url) -> String {
 }
 
 /// [`redact`] for a string that may or may not parse as a URL.
-pub fn redact_str(raw: &str) -> String {
+pub(crate) fn redact_str(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(u) => redact(&u),
         Err(_) => match (raw.find("://"), raw.rfind('@')) {
@@ -183,36 +183,36 @@ impl ProxyConfig {
 
 /// The on-disk layout of a data directory.
 #[derive(Debug, Clone)]
-pub struct DataDir {
+pub(crate) struct DataDir {
     pub root: PathBuf,
 }
 
 impl DataDir {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         DataDir { root: root.into() }
     }
     /// Verified artifacts, content-addressed: `artifacts/ab/abcdef…`.
     /// Content-addressed: only ever built from a validated [`Sha256`](crate::model::Sha256).
-    pub fn artifact(&self, sha256: &crate::model::Sha256) -> PathBuf {
+    pub(crate) fn artifact(&self, sha256: &crate::model::Sha256) -> PathBuf {
         self.root.join("artifacts").join(sha256.prefix()).join(sha256.as_str())
     }
     /// Core metadata extracted from a verified wheel.
-    pub fn artifact_metadata(&self, sha256: &crate::model::Sha256) -> PathBuf {
+    pub(crate) fn artifact_metadata(&self, sha256: &crate::model::Sha256) -> PathBuf {
         self.root.join("artifacts").join(sha256.prefix()).join(format!("{sha256}.metadata"))
     }
-    pub fn tmp(&self) -> PathBuf {
+    pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
-    pub fn pages(&self) -> PathBuf {
+    pub(crate) fn pages(&self) -> PathBuf {
         self.root.join("pages")
     }
-    pub fn audit(&self) -> PathBuf {
+    pub(crate) fn audit(&self) -> PathBuf {
         self.root.join("audit")
     }
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.root.join("pipgate.sqlite3")
     }
-    pub fn create_all(&self) -> std::io::Result<()> {
+    pub(crate) fn create_all(&self) -> std::io::Result<()> {
         for d in [self.root.join("artifacts"), self.tmp(), self.pages(), self.audit()] {
             std::fs::create_dir_all(d)?;
         }

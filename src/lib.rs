@@ -26,21 +26,57 @@
 //! [`timefmt`] the one reader and writer of time text, [`metadata`] the one reader of core metadata.
 #![forbid(unsafe_code)]
 
-pub mod app;
-pub mod artifact;
-pub mod audit;
-pub mod cli;
-pub mod config;
-pub mod error;
-pub mod gate;
-pub mod index;
-pub mod metadata;
-pub mod model;
-pub mod policy;
-pub mod reload;
-pub mod respond;
-pub mod scan;
-pub mod server;
-pub mod store;
-pub mod timefmt;
-pub mod upstream;
+mod app;
+mod artifact;
+mod audit;
+mod cli;
+mod config;
+mod error;
+mod gate;
+mod index;
+mod metadata;
+mod model;
+mod policy;
+mod reload;
+mod respond;
+mod scan;
+mod server;
+mod store;
+mod timefmt;
+mod upstream;
+
+// The public surface: what the `pipgate` binary, the examples and an embedder use.
+// Everything else is `pub(crate)`, so the module map above is the compiler's to keep.
+
+/// Building and running the proxy.
+pub use app::App;
+pub use config::{default_data_dir, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource};
+pub use error::ProxyError;
+pub use gate::enrich::{Enricher, Feed};
+pub use reload::spawn as spawn_policy_reload;
+pub use server::{dispatch, serve, RequestCtx};
+
+/// The one-shot commands' targets.
+pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};
+
+/// The audit log, read back.
+pub use audit::{parse_since, read_all as read_audit, render_table as audit_table, AuditRecord, Query as AuditQuery};
+
+/// The vocabulary.
+pub use model::{
+    normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, FileRole, Finding, Reason,
+    ReasonCode, Severity, Verdict,
+};
+
+/// The policy.
+pub use policy::{acceptance_snippet, check_report, Policy, PolicyError};
+
+/// The scanner, its reports and the detector contract (for custom detectors and benchmarks).
+pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+pub use scan::report::{render as render_reports, render_text as render_report_text, ReportFormat};
+pub use scan::{scanner_version, Limits, ScanReport, Scanner};
+
+/// Where a data directory keeps the audit log (for `pipgate audit`).
+pub fn audit_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    config::DataDir::new(data_dir).audit()
+}

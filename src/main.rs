@@ -2,15 +2,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use pipgate::app::App;
-use pipgate::cli::{self, Target};
-use pipgate::config::{self, ProxyConfig, UpstreamSource};
-use pipgate::model::{ArtifactFacts, Decision};
-use pipgate::policy::Policy;
-use pipgate::scan::report::{self, ReportFormat};
-use pipgate::scan::ScanReport;
-use pipgate::scan::Scanner;
-use pipgate::server;
+use pipgate::{
+    App, ArtifactFacts, Decision, Policy, ProxyConfig, ReportFormat, ScanReport, Scanner, Target, UpstreamSource,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -131,6 +125,10 @@ struct ServeArgs {
     /// Seconds an upstream index page is used before it is revalidated.
     #[arg(long, default_value_t = 600)]
     page_ttl: u64,
+    /// Where shared state lives: a SQLite file path (default: pipgate.sqlite3 in the data
+    /// directory) or `postgres://…` (replicas; not part of this build yet).
+    #[arg(long, env = "PIPGATE_DATABASE")]
+    database: Option<String>,
     /// Serve artifacts WITHOUT scanning them (benchmark baseline only; never in production).
     #[arg(long)]
     dangerous_skip_scan: bool,
@@ -159,15 +157,15 @@ fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
         tracing::warn!(policy = %common.policy.display(), "{w}");
     }
     let (upstream, source) = match (&common.upstream, &policy.settings.upstream) {
-        (Some(u), _) => (config::parse_upstream(u)?, UpstreamSource::Flag),
-        (None, Some(u)) => (config::parse_upstream(u)?, UpstreamSource::Policy(common.policy.clone())),
+        (Some(u), _) => (pipgate::parse_upstream(u)?, UpstreamSource::Flag),
+        (None, Some(u)) => (pipgate::parse_upstream(u)?, UpstreamSource::Policy(common.policy.clone())),
         (None, None) => {
-            let (url, how) = config::upstream_from_pip(&common.python)?;
+            let (url, how) = pipgate::upstream_from_pip(&common.python)?;
             (url, UpstreamSource::Pip(how))
         }
     };
-    tracing::info!(upstream = %config::redact(&upstream), source = %source, "upstream index chosen");
-    let data_dir = common.data_dir.clone().unwrap_or_else(|| config::default_data_dir(&common.policy));
+    tracing::info!(upstream = %pipgate::redact(&upstream), source = %source, "upstream index chosen");
+    let data_dir = common.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&common.policy));
     Ok((policy, ProxyConfig::new(upstream, data_dir)))
 }
 
@@ -178,6 +176,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (policy, mut cfg) = load(&args.common)?;
     cfg.page_ttl = std::time::Duration::from_secs(args.page_ttl);
+    if let Some(db) = &args.database {
+        cfg.database = pipgate::Database::parse(db)?;
+    }
     let listen = args.listen.clone().or(policy.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:3141".into());
     let scanner = Scanner::new(policy.settings.scan_limits.clone());
     if args.dangerous_skip_scan {
@@ -186,16 +187,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     runtime()?.block_on(async move {
         let app = App::new(cfg.clone(), policy, scanner)?;
-        pipgate::reload::spawn(app.policy_slot(), args.common.policy.clone());
+        pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         println!(
             "pipgate listening on http://{addr}/simple/ (upstream {}, data {})",
-            config::redact(&cfg.upstream),
+            pipgate::redact(&cfg.upstream),
             cfg.data_dir.display()
         );
         std::io::stdout().flush()?;
-        server::serve(listener, app, shutdown_signal()).await;
+        pipgate::serve(listener, app, shutdown_signal()).await;
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })
@@ -216,7 +217,7 @@ fn exit(r: anyhow::Result<i32>) -> anyhow::Result<()> {
 type Scanned = Vec<(ArtifactFacts, Arc<ScanReport>)>;
 
 fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanned)> {
-    let parsed: Vec<Target> = targets.iter().map(|t| cli::parse_target(t)).collect();
+    let parsed: Vec<Target> = targets.iter().map(|t| pipgate::parse_target(t)).collect();
     if parsed.iter().all(|t| matches!(t, Target::File(_))) {
         let policy =
             Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
@@ -224,7 +225,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         let mut out = Vec::new();
         for t in &parsed {
             let Target::File(p) = t else { unreachable!() };
-            let facts = cli::facts_for_file(p)?;
+            let facts = pipgate::facts_for_file(p)?;
             let report = Arc::new(scanner.scan_file(&facts.path, &facts.filename));
             out.push((facts, report));
         }
@@ -235,7 +236,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         let app = App::new(cfg, policy.clone(), Scanner::new(policy.settings.scan_limits.clone()))?;
         let mut out = Vec::new();
         for t in &parsed {
-            for facts in cli::resolve(&app, t).await? {
+            for facts in pipgate::resolve_target(&app, t).await? {
                 let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
                 out.push((facts, report));
             }
@@ -253,12 +254,12 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     match format {
         ReportFormat::Text => {
             for ((_, report), verdict) in items.iter().zip(&verdicts) {
-                writeln!(out, "{}", report::render_text(report, Some(verdict)))?;
+                writeln!(out, "{}", pipgate::render_report_text(report, Some(verdict)))?;
             }
         }
         _ => {
             let reports: Vec<ScanReport> = items.iter().map(|(_, r)| (**r).clone()).collect();
-            writeln!(out, "{}", report::render(&reports, format))?;
+            writeln!(out, "{}", pipgate::render_reports(&reports, format))?;
         }
     }
     Ok(if verdicts.iter().any(|v| v.decision == Decision::Block) { 1 } else { 0 })
@@ -271,7 +272,7 @@ fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
             let path = file
                 .or_else(|| std::env::var_os("PIPGATE_POLICY").map(PathBuf::from))
                 .unwrap_or_else(|| "policy.yaml".into());
-            let (text, code) = pipgate::policy::check_report(&path, now);
+            let (text, code) = pipgate::check_report(&path, now);
             print!("{text}");
             Ok(code)
         }
@@ -289,7 +290,7 @@ fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
         PolicyCommand::Accept { target, common } => {
             let (_, items) = gather(&common, &[target])?;
             for (facts, report) in &items {
-                print!("{}", pipgate::policy::acceptance_snippet(facts, &report.findings, now));
+                print!("{}", pipgate::acceptance_snippet(facts, &report.findings, now));
             }
             Ok(0)
         }
@@ -297,20 +298,15 @@ fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
 }
 
 fn audit(args: AuditArgs) -> anyhow::Result<()> {
-    let data_dir = args.data_dir.unwrap_or_else(|| config::default_data_dir(&args.policy));
-    let dir = pipgate::config::DataDir::new(&data_dir).audit();
+    let data_dir = args.data_dir.unwrap_or_else(|| pipgate::default_data_dir(&args.policy));
+    let dir = pipgate::audit_dir(&data_dir);
     let now = time::OffsetDateTime::now_utc();
-    let query = pipgate::audit::Query {
+    let query = pipgate::AuditQuery {
         blocked_only: args.blocked,
-        since: args
-            .since
-            .as_deref()
-            .map(|s| pipgate::audit::parse_since(s, now))
-            .transpose()
-            .map_err(anyhow::Error::msg)?,
-        project: args.project.as_deref().map(pipgate::model::normalize_project_name),
+        since: args.since.as_deref().map(|s| pipgate::parse_since(s, now)).transpose().map_err(anyhow::Error::msg)?,
+        project: args.project.as_deref().map(pipgate::normalize_project_name),
     };
-    let records: Vec<_> = pipgate::audit::read_all(&dir)
+    let records: Vec<_> = pipgate::read_audit(&dir)
         .with_context(|| format!("reading the audit log in {}", dir.display()))?
         .into_iter()
         .filter(|r| query.matches(r))
@@ -322,7 +318,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
                 writeln!(out, "{}", serde_json::to_string(r)?)?;
             }
         }
-        AuditFormat::Table => write!(out, "{}", pipgate::audit::render_table(&records))?,
+        AuditFormat::Table => write!(out, "{}", pipgate::audit_table(&records))?,
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 /// One header, as it appeared.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header<'t> {
+pub(crate) struct Header<'t> {
     /// The name as written (compare with [`str::eq_ignore_ascii_case`]).
     pub name: &'t str,
     /// The value, trimmed; continuation lines joined with `\n`.
@@ -21,14 +21,14 @@ pub struct Header<'t> {
 
 /// Parsed core metadata: every header in order, and the body.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CoreMetadata<'t> {
+pub(crate) struct CoreMetadata<'t> {
     pub headers: Vec<Header<'t>>,
     /// Everything after the first blank line (empty when there is none).
     pub body: &'t str,
 }
 
 impl<'t> CoreMetadata<'t> {
-    pub fn parse(text: &'t str) -> CoreMetadata<'t> {
+    pub(crate) fn parse(text: &'t str) -> CoreMetadata<'t> {
         let mut headers: Vec<Header<'t>> = Vec::new();
         let mut offset = 0;
         let mut body = "";
@@ -57,12 +57,13 @@ impl<'t> CoreMetadata<'t> {
     }
 
     /// The first header called `name` (any case).
-    pub fn get(&self, name: &str) -> Option<&Header<'t>> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Header<'t>> {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name))
     }
 
+    #[cfg(test)]
     /// Every header called `name` (any case), in order.
-    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Header<'t>> + 's {
+    pub(crate) fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Header<'t>> + 's {
         self.headers.iter().filter(move |h| h.name.eq_ignore_ascii_case(name))
     }
 }

@@ -27,7 +27,7 @@ pub fn normalize_project_name(name: &str) -> String {
 
 /// PEP 440 equality (`1.0` == `1.0.0`, `1.0-rc1` == `1.0rc1`), falling back to exact
 /// string equality when either side is not a PEP 440 version.
-pub fn same_version(a: &str, b: &str) -> bool {
+pub(crate) fn same_version(a: &str, b: &str) -> bool {
     use std::str::FromStr;
     match (pep440_rs::Version::from_str(a), pep440_rs::Version::from_str(b)) {
         (Ok(x), Ok(y)) => x == y,
@@ -116,14 +116,14 @@ impl AsRef<str> for Sha256 {
 /// The key of a file under `/files/<key>/<filename>`: the index's sha256, or `u-` and the
 /// sha256 of the upstream URL when the index gave none. Never anything else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FileKey {
+pub(crate) enum FileKey {
     Sha256(Sha256),
     Url(Sha256),
 }
 
 impl FileKey {
     /// `<sha256>` or `u-<sha256>`; anything else is refused.
-    pub fn parse(s: &str) -> Result<FileKey, BadSha256> {
+    pub(crate) fn parse(s: &str) -> Result<FileKey, BadSha256> {
         match s.strip_prefix("u-") {
             Some(rest) => Sha256::parse(rest).map(FileKey::Url).map_err(|_| BadSha256(s.chars().take(80).collect())),
             None => Sha256::parse(s).map(FileKey::Sha256),
@@ -162,7 +162,7 @@ impl ArtifactKind {
 
 /// A distribution filename split into its project, version and kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistFilename {
+pub(crate) struct DistFilename {
     /// The project name as written in the filename (not normalised).
     pub project: String,
     pub version: String,
@@ -176,7 +176,7 @@ const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.x
 /// Sdist names are ambiguous (`foo-bar-1.0.tar.gz`); the version is taken as the
 /// text after the last `-` whose next character is a digit, which is what
 /// resolvers do when they do not know the project name.
-pub fn parse_dist_filename(filename: &str) -> Option<DistFilename> {
+pub(crate) fn parse_dist_filename(filename: &str) -> Option<DistFilename> {
     if let Some(stem) = filename.strip_suffix(".whl") {
         let mut parts = stem.split('-');
         let project = parts.next()?.to_string();
@@ -228,7 +228,7 @@ pub struct ArtifactFacts {
 /// Where a file listed on one of our pages comes from, recorded when the page is rewritten,
 /// so that `/files/<key>/<filename>` keeps working across restarts and for lockfiles.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileOrigin {
+pub(crate) struct FileOrigin {
     /// The path key: the index's sha256, or `u-<sha256 of the upstream URL>` when the index gave none.
     pub key: String,
     pub filename: String,
@@ -245,7 +245,7 @@ pub struct FileOrigin {
 
 /// What pipgate knows about a verified artifact.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verified {
+pub(crate) struct Verified {
     pub sha256: Sha256,
     /// sha256 of the core metadata pipgate extracted, when it did.
     pub metadata_sha256: Option<String>,
@@ -253,7 +253,7 @@ pub struct Verified {
 
 /// An upstream index page as cached (memory, and the page store for restarts and outages).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedPage {
+pub(crate) struct CachedPage {
     pub url: String,
     /// Unix seconds of the last successful fetch or revalidation.
     pub fetched_at: i64,
@@ -290,7 +290,7 @@ impl ArtifactFacts {
 /// What a request asked for, as the audit log names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RequestKind {
+pub(crate) enum RequestKind {
     /// An artifact's bytes.
     File,
     /// An artifact's core metadata (PEP 658), gated like the file.
@@ -300,7 +300,7 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RequestKind::File => "file",
             RequestKind::Metadata => "metadata",

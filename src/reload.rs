@@ -18,16 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How long the policy file must stay unchanged before it is loaded.
-pub const SETTLE: Duration = Duration::from_secs(1);
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
 /// How long a file that keeps changing is waited for before the reload is given up
 /// (the next change or SIGHUP tries again).
 const MAX_WAIT: Duration = Duration::from_secs(30);
-
-/// Load `path` and swap it in now; on error keep the current policy. Returns the new
-/// digest. Does not wait for the file to settle: see [`reload_when_stable`].
-pub fn reload(slot: &ArcSwap<Policy>, path: &Path) -> Result<String, String> {
-    swap_in(slot, path, Policy::load(path))
-}
 
 fn swap_in(
     slot: &ArcSwap<Policy>,
@@ -80,7 +74,7 @@ fn watched(slot: &ArcSwap<Policy>, path: &Path) -> Vec<PathBuf> {
 /// Wait until the policy file is stable (the same mtime, size and sha256 across two reads
 /// `settle` apart), load and validate it, check it did not change meanwhile, then swap it
 /// in. A file still changing after 30 s is given up (the policy in force stays).
-pub fn reload_when_stable(slot: &ArcSwap<Policy>, path: &Path, settle: Duration) -> Result<String, String> {
+pub(crate) fn reload_when_stable(slot: &ArcSwap<Policy>, path: &Path, settle: Duration) -> Result<String, String> {
     let start = Instant::now();
     let paths = watched(slot, path);
     let mut before = fingerprint(&paths);
@@ -129,7 +123,7 @@ pub fn spawn(slot: Arc<ArcSwap<Policy>>, path: PathBuf) {
 
 /// The thread that reloads, one request at a time (requests arriving while it waits for
 /// the file to settle are folded into that reload). Send `()` to ask for a reload.
-pub fn spawn_reloader(slot: Arc<ArcSwap<Policy>>, path: PathBuf, settle: Duration) -> mpsc::Sender<()> {
+pub(crate) fn spawn_reloader(slot: Arc<ArcSwap<Policy>>, path: PathBuf, settle: Duration) -> mpsc::Sender<()> {
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         while rx.recv().is_ok() {
@@ -142,7 +136,7 @@ pub fn spawn_reloader(slot: Arc<ArcSwap<Policy>>, path: PathBuf, settle: Duratio
 
 /// Watch the policy file's directory; a change to a YAML file asks `tx` for a reload.
 /// Returns false when watching is not possible (reload with SIGHUP then).
-pub fn watch_dir(path: &Path, tx: mpsc::Sender<()>) -> bool {
+pub(crate) fn watch_dir(path: &Path, tx: mpsc::Sender<()>) -> bool {
     use notify::{RecursiveMode, Watcher};
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| ".".into());
     let mut watcher = match notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {

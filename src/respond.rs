@@ -17,14 +17,14 @@ use serde_json::json;
 use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-pub type Body = BoxBody<Bytes, std::io::Error>;
-pub type Resp = Response<Body>;
+pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
+pub(crate) type Resp = Response<Body>;
 
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).map_err(|never| match never {}).boxed()
 }
 
-pub fn empty() -> Body {
+pub(crate) fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed()
 }
 
@@ -33,7 +33,13 @@ fn base(status: StatusCode) -> hyper::http::response::Builder {
 }
 
 /// A page body with its strong ETag (sha256 of the bytes) and `Vary: Accept`.
-pub fn page(body: String, content_type: &str, if_none_match: Option<&str>, stale: Option<&str>, head: bool) -> Resp {
+pub(crate) fn page(
+    body: String,
+    content_type: &str,
+    if_none_match: Option<&str>,
+    stale: Option<&str>,
+    head: bool,
+) -> Resp {
     use sha2::Digest;
     let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
     let mut b = base(StatusCode::OK)
@@ -54,7 +60,7 @@ fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-pub fn redirect(location: &str) -> Resp {
+pub(crate) fn redirect(location: &str) -> Resp {
     base(StatusCode::MOVED_PERMANENTLY)
         .header(header::LOCATION, location)
         .header(header::CONTENT_LENGTH, 0)
@@ -62,7 +68,7 @@ pub fn redirect(location: &str) -> Resp {
         .expect("valid response")
 }
 
-pub fn text(status: StatusCode, body: &str) -> Resp {
+pub(crate) fn text(status: StatusCode, body: &str) -> Resp {
     base(status)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .header(header::CONTENT_LENGTH, body.len())
@@ -71,7 +77,7 @@ pub fn text(status: StatusCode, body: &str) -> Resp {
 }
 
 /// A scan report's body and content type: text, or the JSON contract when asked for.
-pub fn report_body(report: &crate::scan::ScanReport, json: bool) -> (String, &'static str) {
+pub(crate) fn report_body(report: &crate::scan::ScanReport, json: bool) -> (String, &'static str) {
     if json {
         (crate::scan::report::render_json(report), "application/json")
     } else {
@@ -80,7 +86,7 @@ pub fn report_body(report: &crate::scan::ScanReport, json: bool) -> (String, &'s
 }
 
 /// A body with its content type and length.
-pub fn body(status: StatusCode, content_type: &str, body: String) -> Resp {
+pub(crate) fn body(status: StatusCode, content_type: &str, body: String) -> Resp {
     base(status)
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CONTENT_LENGTH, body.len())
@@ -89,7 +95,7 @@ pub fn body(status: StatusCode, content_type: &str, body: String) -> Resp {
 }
 
 /// Core metadata: as a text page (ETag, 304) when UTF-8, else the exact bytes (the hash covers them).
-pub fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Resp {
+pub(crate) fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Resp {
     match String::from_utf8(bytes) {
         Ok(body) => {
             let mut resp = page(body, "text/plain; charset=utf-8", if_none_match, None, head);
@@ -108,7 +114,7 @@ pub fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Resp
 }
 
 /// Error answer: status by fault, problem+json body naming the upstream and the failure.
-pub fn error(err: &ProxyError, request_id: &str) -> Resp {
+pub(crate) fn error(err: &ProxyError, request_id: &str) -> Resp {
     let status = err.status();
     let title = match status {
         StatusCode::NOT_FOUND => "Not found".to_string(),
@@ -132,7 +138,7 @@ pub fn error(err: &ProxyError, request_id: &str) -> Resp {
 }
 
 /// The short ASCII status-line text pip prints: `Blocked by pipgate: <finding> (<rule>)`.
-pub fn block_reason_phrase(verdict: &Verdict) -> String {
+pub(crate) fn block_reason_phrase(verdict: &Verdict) -> String {
     let first = verdict.reasons.first();
     let what = first
         .and_then(|r| r.findings.first().cloned())
@@ -151,13 +157,13 @@ pub fn block_reason_phrase(verdict: &Verdict) -> String {
 }
 
 /// Keep only visible ASCII and spaces (header values and reason phrases may carry nothing else).
-pub fn sanitize_header(s: &str) -> String {
+pub(crate) fn sanitize_header(s: &str) -> String {
     s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).collect()
 }
 
 /// The 403 for a blocked artifact (or its `.metadata`): never 404 (dependency confusion),
 /// never 5xx (clients retry), never cached (an acceptance must take effect).
-pub fn blocked(
+pub(crate) fn blocked(
     facts: &ArtifactFacts,
     verdict: &Verdict,
     found: &[Finding],
@@ -230,13 +236,13 @@ fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
 
 /// A parsed single `Range: bytes=` request against a file of `len` bytes.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RangeReq {
+pub(crate) enum RangeReq {
     Full,
     Partial { start: u64, end: u64 },
     Unsatisfiable,
 }
 
-pub fn parse_range(header: Option<&str>, len: u64) -> RangeReq {
+pub(crate) fn parse_range(header: Option<&str>, len: u64) -> RangeReq {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return RangeReq::Full;
     };
@@ -266,7 +272,7 @@ pub fn parse_range(header: Option<&str>, len: u64) -> RangeReq {
 }
 
 /// Options for serving one artifact file.
-pub struct FileServe<'a> {
+pub(crate) struct FileServe<'a> {
     pub path: &'a Path,
     pub sha256: &'a str,
     pub content_type: &'a str,
@@ -280,7 +286,7 @@ pub struct FileServe<'a> {
 
 /// Serve bytes from disk: `Content-Length`, strong ETag (the sha256), `Accept-Ranges: bytes`,
 /// `206`/`416` for ranges, `304` on a matching `If-None-Match`, never `Content-Encoding`.
-pub async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
+pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
     let mut f = tokio::fs::File::open(opts.path).await?;
     let len = f.metadata().await?.len();
     let etag = format!("\"{}\"", opts.sha256);

@@ -9,18 +9,18 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 /// `t` in UTC as RFC 3339, whole seconds: `2026-11-23T12:00:00Z`.
-pub fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     t.replace_nanosecond(0).unwrap_or(t).format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// The current time as [`rfc3339`] renders it.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     rfc3339(OffsetDateTime::now_utc())
 }
 
 /// An RFC 3339 time, or a date (`2026-12-31`) meaning midnight UTC.
-pub fn parse_instant(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_instant(text: &str) -> Option<OffsetDateTime> {
     let t = text.trim();
     if let Ok(t) = OffsetDateTime::parse(t, &Rfc3339) {
         return Some(t);
@@ -30,7 +30,7 @@ pub fn parse_instant(text: &str) -> Option<OffsetDateTime> {
 }
 
 /// A duration in the [`humantime`] grammar (`0`, `90m`, `12h`, `3d`, `1w`, `1h 30m`, `3 days`).
-pub fn parse_duration(text: &str) -> Option<time::Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<time::Duration> {
     let std = humantime::parse_duration(text.trim()).ok()?;
     time::Duration::try_from(std).ok()
 }

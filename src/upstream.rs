@@ -12,25 +12,25 @@ use reqwest::StatusCode;
 use url::Url;
 
 /// What pipgate asks the upstream for: JSON first, HTML as fallback.
-pub const UPSTREAM_ACCEPT: &str =
+pub(crate) const UPSTREAM_ACCEPT: &str =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
 /// The answer to a page request.
 #[derive(Debug)]
-pub enum PageFetch {
+pub(crate) enum PageFetch {
     Fresh { body: String, content_type: String, etag: Option<String>, url: Url },
     NotModified,
     NotFound,
 }
 
 #[derive(Clone)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     client: reqwest::Client,
     base: Url,
 }
 
 impl Upstream {
-    pub fn new(cfg: &ProxyConfig) -> Result<Self, ProxyError> {
+    pub(crate) fn new(cfg: &ProxyConfig) -> Result<Self, ProxyError> {
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .read_timeout(cfg.read_timeout)
@@ -42,21 +42,21 @@ impl Upstream {
     }
 
     /// The upstream base URL with credentials redacted, for messages.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         redact(&self.base)
     }
 
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
     /// `<base><normalised>/`
-    pub fn project_url(&self, normalized: &str) -> Url {
+    pub(crate) fn project_url(&self, normalized: &str) -> Url {
         self.base.join(&format!("{normalized}/")).unwrap_or_else(|_| self.base.clone())
     }
 
     /// Fetch an index page, revalidating with `If-None-Match` when we hold an ETag.
-    pub async fn fetch_page(&self, url: &Url, etag: Option<&str>) -> Result<PageFetch, ProxyError> {
+    pub(crate) async fn fetch_page(&self, url: &Url, etag: Option<&str>) -> Result<PageFetch, ProxyError> {
         let mut req = self.client.get(self.with_credentials(url)).header(ACCEPT, UPSTREAM_ACCEPT);
         if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
             req = req.header(IF_NONE_MATCH, tag);
@@ -83,7 +83,7 @@ impl Upstream {
     /// The URL with the upstream's credentials when it is on the upstream's origin and
     /// carries none (pages link files relatively; reqwest moves userinfo into a header,
     /// so resolved URLs lose it). Other hosts never see the credentials, as with pip.
-    pub fn with_credentials(&self, url: &Url) -> Url {
+    pub(crate) fn with_credentials(&self, url: &Url) -> Url {
         let same_origin = url.scheme() == self.base.scheme()
             && url.host_str() == self.base.host_str()
             && url.port_or_known_default() == self.base.port_or_known_default();
@@ -96,7 +96,7 @@ impl Upstream {
     }
 
     /// Start downloading a file; the caller streams the body.
-    pub async fn fetch_file(&self, url: &Url) -> Result<reqwest::Response, ProxyError> {
+    pub(crate) async fn fetch_file(&self, url: &Url) -> Result<reqwest::Response, ProxyError> {
         let resp = self
             .client
             .get(self.with_credentials(url))
@@ -111,7 +111,7 @@ impl Upstream {
     }
 
     /// Map a reqwest error to a typed error, without the (credential-bearing) URL reqwest keeps.
-    pub fn transport_error(&self, url: &Url, e: reqwest::Error) -> ProxyError {
+    pub(crate) fn transport_error(&self, url: &Url, e: reqwest::Error) -> ProxyError {
         let upstream = redact(url);
         let timeout = e.is_timeout();
         let reason = describe(&e.without_url());
@@ -124,7 +124,7 @@ impl Upstream {
 }
 
 /// The error and its causes on one line (reqwest hides the useful part in `source()`).
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

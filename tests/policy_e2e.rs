@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 /// Make client output stable for snapshots: ports, hashes, timings, temp paths.
-pub fn scrub(text: &str, gate: &Pipgate) -> String {
+fn scrub(text: &str, gate: &Pipgate) -> String {
     let mut out = text.replace(&gate.base(), "http://PIPGATE");
     let re_sha = regex::Regex::new(r"[0-9a-f]{64}").unwrap();
     out = re_sha.replace_all(&out, "<sha256>").into_owned();

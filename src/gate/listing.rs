@@ -15,7 +15,7 @@ use std::path::PathBuf;
 impl Gate {
     /// Rewrite entries to our URLs and apply what is already known: deny lists and cooldown
     /// (from the page alone) and verdicts of artifacts already scanned.
-    pub async fn list(&self, project: &str, files: &[FileEntry]) -> Vec<ListedFile> {
+    pub(crate) async fn list(&self, project: &str, files: &[FileEntry]) -> Vec<ListedFile> {
         let verified = self.origins.verified_in_project(project).await.unwrap_or_else(|e| {
             tracing::warn!(project, error = %e, "could not read verified files; listing without verdicts");
             Default::default()
@@ -80,7 +80,7 @@ fn keep_or_withhold(listed: Vec<(ListedFile, Option<Verdict>)>) -> Vec<ListedFil
 }
 
 /// The `_pipgate` entry for a file whose verdict is not a plain serve.
-pub fn listing_annotation(
+pub(crate) fn listing_annotation(
     v: &Verdict,
     found: Option<&[Finding]>,
     report_url: Option<String>,

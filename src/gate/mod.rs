@@ -10,7 +10,7 @@
 //! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → policy.
 //! Must not: do network I/O, build HTTP responses, or write the audit log.
 
-pub mod enrich;
+pub(crate) mod enrich;
 mod listing;
 
 use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict};
@@ -22,21 +22,18 @@ use enrich::Enricher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use listing::listing_annotation;
-
 /// Reports kept in memory, so range requests and re-downloads skip the store (bounded).
 const MEMO_REPORTS: u64 = 4096;
 
 /// A verdict with what it was made from.
 #[derive(Debug, Clone)]
-pub struct Decided {
+pub(crate) struct Decided {
     pub verdict: Verdict,
-    pub report: Arc<ScanReport>,
     /// The scan's findings plus the enrichment's: everything the policy weighed.
     pub findings: Arc<Vec<Finding>>,
 }
 
-pub struct Gate {
+pub(crate) struct Gate {
     scanner: Arc<Scanner>,
     policy: Arc<ArcSwap<Policy>>,
     scans: Arc<dyn ScanStore>,
@@ -48,7 +45,7 @@ pub struct Gate {
 }
 
 /// The parts a gate is built from.
-pub struct GateParts {
+pub(crate) struct GateParts {
     pub scanner: Scanner,
     pub policy: Arc<ArcSwap<Policy>>,
     pub scans: Arc<dyn ScanStore>,
@@ -59,7 +56,7 @@ pub struct GateParts {
 }
 
 impl Gate {
-    pub fn new(p: GateParts) -> Self {
+    pub(crate) fn new(p: GateParts) -> Self {
         Gate {
             scanner: Arc::new(p.scanner),
             policy: p.policy,
@@ -73,18 +70,19 @@ impl Gate {
     }
 
     /// Scans actually run by this gate (not answered from a cache).
-    pub fn scans_run(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn scans_run(&self) -> u64 {
         self.scans_run.load(Ordering::Relaxed)
     }
 
     /// The policy's digest, for records of requests that failed before a decision.
-    pub fn policy_digest(&self) -> String {
+    pub(crate) fn policy_digest(&self) -> String {
         self.policy.load().digest.clone()
     }
 
     /// Deny lists and cooldown need no download: a block verdict to answer before fetching
     /// a byte, or `None` when the file may be fetched (and is then scanned).
-    pub fn release_hold(&self, origin: &FileOrigin) -> Option<Verdict> {
+    pub(crate) fn release_hold(&self, origin: &FileOrigin) -> Option<Verdict> {
         let version = crate::model::parse_dist_filename(&origin.filename)?.version;
         let now = time::OffsetDateTime::now_utc();
         let verdict = self.policy.load().release_gate(&origin.project, &version, origin.upload_time.as_deref(), now)?;
@@ -93,46 +91,40 @@ impl Gate {
 
     /// Scan (once per sha256 and scanner version), enrich, and let the current policy decide.
     /// A scanner crash fails closed (unless the policy dangerously fails open).
-    pub async fn decide(&self, facts: &ArtifactFacts) -> Decided {
+    pub(crate) async fn decide(&self, facts: &ArtifactFacts) -> Decided {
         let now = time::OffsetDateTime::now_utc();
         let policy = self.policy.load_full();
         match self.report(facts).await {
-            Ok(report) => self.weigh(&policy, facts, report, now),
+            Ok(report) => self.weigh(&policy, facts, &report, now),
             Err(why) => {
                 tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
                 let verdict = policy.evaluate_failure(facts, "scan-crash", now);
-                Decided { verdict, report: Arc::new(empty_report(facts)), findings: Arc::new(vec![]) }
+                Decided { verdict, findings: Arc::new(vec![]) }
             }
         }
     }
 
     /// The verdict for an artifact already scanned (memory or store), without scanning.
     /// Index pages use it to hide, yank or annotate versions pipgate has seen.
-    pub async fn decide_cached(&self, facts: &ArtifactFacts) -> Option<Decided> {
+    pub(crate) async fn decide_cached(&self, facts: &ArtifactFacts) -> Option<Decided> {
         let report = self.cached_report(&facts.sha256).await?;
         let policy = self.policy.load_full();
-        Some(self.weigh(&policy, facts, report, time::OffsetDateTime::now_utc()))
+        Some(self.weigh(&policy, facts, &report, time::OffsetDateTime::now_utc()))
     }
 
     /// Scan findings + enrichment findings → the policy's verdict.
-    fn weigh(
-        &self,
-        policy: &Policy,
-        facts: &ArtifactFacts,
-        report: Arc<ScanReport>,
-        now: time::OffsetDateTime,
-    ) -> Decided {
+    fn weigh(&self, policy: &Policy, facts: &ArtifactFacts, report: &ScanReport, now: time::OffsetDateTime) -> Decided {
         let extra = self.enrich.findings(facts);
         let findings: Arc<Vec<Finding>> = if extra.is_empty() {
             Arc::new(report.findings.clone())
         } else {
             Arc::new(report.findings.iter().chain(extra.iter()).cloned().collect())
         };
-        Decided { verdict: policy.evaluate(facts, &findings, now), report, findings }
+        Decided { verdict: policy.evaluate(facts, &findings, now), findings }
     }
 
     /// The stored scan report for a sha256, if pipgate has scanned it with this scanner.
-    pub async fn cached_report(&self, sha256: &str) -> Option<Arc<ScanReport>> {
+    pub(crate) async fn cached_report(&self, sha256: &str) -> Option<Arc<ScanReport>> {
         if let Some(r) = self.memo.get(sha256) {
             return Some(r);
         }
@@ -150,7 +142,7 @@ impl Gate {
 
     /// The scan report for an artifact, from memory, the store, or a fresh scan. The scan
     /// itself runs on the blocking pool; a panic in a detector is an error, not a crash.
-    pub async fn report(&self, facts: &ArtifactFacts) -> Result<Arc<ScanReport>, String> {
+    pub(crate) async fn report(&self, facts: &ArtifactFacts) -> Result<Arc<ScanReport>, String> {
         if self.dangerous_skip_scan {
             return Ok(Arc::new(empty_report(facts)));
         }
@@ -167,7 +159,7 @@ impl Gate {
         .map_err(|p| {
             p.downcast_ref::<String>()
                 .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| p.downcast_ref::<&str>().map(std::string::ToString::to_string))
                 .unwrap_or_else(|| "scanner panicked".into())
         })?;
         if let Err(e) = self.scans.put_scan(&facts.sha256, scanner_version(), &scanned).await {

@@ -5,7 +5,7 @@
 
 /// The format pipgate answers a page request with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageFormat {
+pub(crate) enum PageFormat {
     /// `application/vnd.pypi.simple.v1+json` (PEP 691).
     Json,
     /// `application/vnd.pypi.simple.v1+html` (PEP 503 HTML under the PEP 691 name).
@@ -14,13 +14,13 @@ pub enum PageFormat {
     TextHtml,
 }
 
-pub const JSON_V1: &str = "application/vnd.pypi.simple.v1+json";
-pub const HTML_V1: &str = "application/vnd.pypi.simple.v1+html";
-pub const TEXT_HTML: &str = "text/html";
+pub(crate) const JSON_V1: &str = "application/vnd.pypi.simple.v1+json";
+pub(crate) const HTML_V1: &str = "application/vnd.pypi.simple.v1+html";
+pub(crate) const TEXT_HTML: &str = "text/html";
 
 impl PageFormat {
     /// The exact content type sent (uv matches it case-sensitively).
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             PageFormat::Json => JSON_V1,
             PageFormat::HtmlV1 => HTML_V1,
@@ -31,7 +31,7 @@ impl PageFormat {
 
 /// Choose the format by q-value; ties go to JSON, then the v1 HTML name. No `Accept`
 /// (or nothing we offer) gets `text/html`, which every client understands.
-pub fn negotiate(accept: Option<&str>) -> PageFormat {
+pub(crate) fn negotiate(accept: Option<&str>) -> PageFormat {
     let Some(accept) = accept else {
         return PageFormat::TextHtml;
     };

@@ -7,9 +7,9 @@
 //! `../../files/<key>/<filename>` (stable across restarts, no query string).
 //! Must not: download artifacts or decide verdicts.
 
-pub mod accept;
-pub mod page;
-pub mod render;
+pub(crate) mod accept;
+pub(crate) mod page;
+pub(crate) mod render;
 
 use crate::config::redact;
 use crate::error::ProxyError;
@@ -26,12 +26,12 @@ use url::Url;
 const MEM_PAGES: u64 = 2048;
 
 /// A parsed page plus, when the upstream failed and a cached copy was used, why.
-pub struct Fetched<T> {
+pub(crate) struct Fetched<T> {
     pub value: T,
     pub stale: Option<String>,
 }
 
-pub struct Index {
+pub(crate) struct Index {
     upstream: Upstream,
     ttl: Duration,
     origins: Arc<dyn OriginStore>,
@@ -43,14 +43,14 @@ pub struct Index {
 }
 
 /// Is `name` a plausible normalised project name (and safe as a file name)?
-pub fn valid_normalized(name: &str) -> bool {
+pub(crate) fn valid_normalized(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The path key of a file: the index's sha256, or `u-<sha256(url)>` when it gave none.
-pub fn file_key(entry: &FileEntry) -> String {
+pub(crate) fn file_key(entry: &FileEntry) -> String {
     let key = match entry.sha256().map(crate::model::Sha256::parse) {
         Some(Ok(h)) => FileKey::Sha256(h),
         _ => FileKey::Url(crate::model::Sha256::digest(entry.url.as_str())),
@@ -62,7 +62,7 @@ const SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'+').remove(b'!');
 
 /// Our URL for a file, relative to `/simple/<project>/`.
-pub fn file_href(key: &str, filename: &str) -> String {
+pub(crate) fn file_href(key: &str, filename: &str) -> String {
     format!("../../files/{key}/{}", percent_encoding::utf8_percent_encode(filename, SEGMENT))
 }
 
@@ -71,7 +71,12 @@ fn now_unix() -> i64 {
 }
 
 impl Index {
-    pub fn new(upstream: Upstream, ttl: Duration, origins: Arc<dyn OriginStore>, pages: Arc<dyn PageStore>) -> Self {
+    pub(crate) fn new(
+        upstream: Upstream,
+        ttl: Duration,
+        origins: Arc<dyn OriginStore>,
+        pages: Arc<dyn PageStore>,
+    ) -> Self {
         Index {
             upstream,
             ttl,
@@ -83,7 +88,7 @@ impl Index {
     }
 
     /// The project page, parsed, with every file's origin recorded.
-    pub async fn project(&self, name: &str) -> Result<Fetched<ProjectPage>, ProxyError> {
+    pub(crate) async fn project(&self, name: &str) -> Result<Fetched<ProjectPage>, ProxyError> {
         let url = self.upstream.project_url(name);
         let f = self
             .fetch(name, &url, |c| page::parse_project(&c.body, &c.content_type, &Url::parse(&c.url)?, name))
@@ -94,7 +99,7 @@ impl Index {
     }
 
     /// The root listing's project names.
-    pub async fn root(&self) -> Result<Fetched<Vec<String>>, ProxyError> {
+    pub(crate) async fn root(&self) -> Result<Fetched<Vec<String>>, ProxyError> {
         let url = self.upstream.base().clone();
         let f = self.fetch("_root", &url, |c| page::parse_root(&c.body, &c.content_type)).await?;
         Ok(Fetched { value: f.value.1, stale: f.stale })

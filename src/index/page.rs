@@ -12,7 +12,7 @@ use url::Url;
 
 /// One file entry, in upstream terms.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FileEntry {
+pub(crate) struct FileEntry {
     pub filename: String,
     /// Absolute upstream URL, without fragment.
     pub url: Url,
@@ -30,18 +30,19 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
-    pub fn sha256(&self) -> Option<&str> {
+    pub(crate) fn sha256(&self) -> Option<&str> {
         self.hashes.get("sha256").map(String::as_str)
     }
     /// The advertised metadata sha256, if the advert carries one.
-    pub fn core_metadata_sha256(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn core_metadata_sha256(&self) -> Option<&str> {
         self.core_metadata.as_ref()?.get("sha256")?.as_str()
     }
 }
 
 /// A project page, in upstream terms.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ProjectPage {
+pub(crate) struct ProjectPage {
     pub name: String,
     pub files: Vec<FileEntry>,
     /// PEP 700 `versions`, when the upstream gave it.
@@ -52,15 +53,15 @@ pub struct ProjectPage {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{0}")]
-pub struct ParseError(pub String);
+pub(crate) struct ParseError(pub String);
 
 /// Hash algorithms pipgate accepts from a page (the ones `hashlib` always has), with the
 /// length of their hex digests. Anything else a page says about hashes is dropped.
-pub const HASH_ALGORITHMS: [(&str, usize); 6] =
+pub(crate) const HASH_ALGORITHMS: [(&str, usize); 6] =
     [("md5", 32), ("sha1", 40), ("sha224", 56), ("sha256", 64), ("sha384", 96), ("sha512", 128)];
 
 /// Is `hex` a digest pipgate can use for `algorithm` (a known name, lowercase hex of its length)?
-pub fn valid_hash(algorithm: &str, hex: &str) -> bool {
+pub(crate) fn valid_hash(algorithm: &str, hex: &str) -> bool {
     HASH_ALGORITHMS.iter().any(|(name, len)| *name == algorithm && hex.len() == *len)
         && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -94,7 +95,7 @@ fn valid_core_metadata(project: &str, filename: &str, advert: Value) -> Value {
 
 /// Is `name` a `data-*` attribute an upstream may pass through: not one of pipgate's own
 /// (`data-pipgate-*`, which would be taken for ours), and safe to write back out verbatim.
-pub fn upstream_data_attr(name: &str) -> bool {
+pub(crate) fn upstream_data_attr(name: &str) -> bool {
     name.starts_with("data-")
         && !name.starts_with(OWN_HTML_PREFIX)
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.:".contains(&b))
@@ -106,7 +107,12 @@ const OWN_JSON_KEY: &str = "_pipgate";
 const OWN_HTML_PREFIX: &str = "data-pipgate-";
 
 /// Parse an upstream project page by its content type.
-pub fn parse_project(body: &str, content_type: &str, page_url: &Url, project: &str) -> Result<ProjectPage, ParseError> {
+pub(crate) fn parse_project(
+    body: &str,
+    content_type: &str,
+    page_url: &Url,
+    project: &str,
+) -> Result<ProjectPage, ParseError> {
     if content_type.to_ascii_lowercase().contains("json") {
         parse_project_json(body, page_url, project)
     } else {
@@ -273,12 +279,12 @@ fn apply_html_attr(entry: &mut FileEntry, key: &str, value: String) {
 }
 
 /// Decode the HTML character references upstream pages use (named, decimal, hex).
-pub fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     html_escape::decode_html_entities(s).into_owned()
 }
 
 /// Parse the upstream root listing (`/simple/`) into project names.
-pub fn parse_root(body: &str, content_type: &str) -> Result<Vec<String>, ParseError> {
+pub(crate) fn parse_root(body: &str, content_type: &str) -> Result<Vec<String>, ParseError> {
     if content_type.to_ascii_lowercase().contains("json") {
         let v: Value = serde_json::from_str(body).map_err(|e| ParseError(format!("invalid JSON: {e}")))?;
         let projects =

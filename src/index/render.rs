@@ -10,11 +10,11 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde_json::{json, Map, Value};
 
 /// The repository API version pipgate speaks (PEP 700 fields included).
-pub const API_VERSION: &str = "1.1";
+pub(crate) const API_VERSION: &str = "1.1";
 
 /// One file as pipgate lists it.
 #[derive(Debug, Clone)]
-pub struct ListedFile {
+pub(crate) struct ListedFile {
     pub entry: FileEntry,
     /// Our URL for the file, relative to the project page (`../../files/<key>/<filename>`).
     pub href: String,
@@ -23,7 +23,7 @@ pub struct ListedFile {
 }
 
 /// `versions` for PEP 700: upstream's list if given, else derived from filenames.
-pub fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec<String> {
+pub(crate) fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec<String> {
     if let Some(v) = upstream {
         return v.to_vec();
     }
@@ -38,7 +38,12 @@ pub fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec<String
     out
 }
 
-pub fn project_json(name: &str, files: &[ListedFile], versions: &[String], extra: &Map<String, Value>) -> String {
+pub(crate) fn project_json(
+    name: &str,
+    files: &[ListedFile],
+    versions: &[String],
+    extra: &Map<String, Value>,
+) -> String {
     let mut root = Map::new();
     root.insert("meta".into(), json!({ "api-version": API_VERSION }));
     root.insert("name".into(), Value::String(name.to_string()));
@@ -89,7 +94,7 @@ fn file_json(f: &ListedFile) -> Value {
     Value::Object(o)
 }
 
-pub fn project_html(name: &str, files: &[ListedFile]) -> String {
+pub(crate) fn project_html(name: &str, files: &[ListedFile]) -> String {
     let mut out = String::with_capacity(256 + files.len() * 256);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
     out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
@@ -147,13 +152,13 @@ fn file_anchor(f: &ListedFile) -> String {
     a
 }
 
-pub fn root_json(names: &[String]) -> String {
+pub(crate) fn root_json(names: &[String]) -> String {
     let projects: Vec<Value> = names.iter().map(|n| json!({ "name": n })).collect();
     serde_json::to_string(&json!({ "meta": { "api-version": API_VERSION }, "projects": projects }))
         .expect("JSON values always serialise")
 }
 
-pub fn root_html(names: &[String]) -> String {
+pub(crate) fn root_html(names: &[String]) -> String {
     let mut out = String::with_capacity(128 + names.len() * 48);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
     out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));

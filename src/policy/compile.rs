@@ -15,42 +15,42 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 /// Finding ids the policy engine itself relies on, valid whatever the catalog says.
-pub const ENGINE_IDS: &[&str] = &["anomaly.unreadable-archive", "execution.install-hook"];
+pub(super) const ENGINE_IDS: &[&str] = &["anomaly.unreadable-archive", "execution.install-hook"];
 
 /// A detector id pattern: exact id or glob.
 #[derive(Debug, Clone)]
-pub struct IdPattern {
+pub(super) struct IdPattern {
     glob: glob::Pattern,
 }
 
 impl IdPattern {
-    pub fn matches(&self, id: &str) -> bool {
+    pub(super) fn matches(&self, id: &str) -> bool {
         self.glob.matches(id)
     }
 }
 
 /// A project-name glob, compared on PEP 503 normalised names.
 #[derive(Debug, Clone)]
-pub struct NamePattern {
+pub(super) struct NamePattern {
     glob: glob::Pattern,
 }
 
 impl NamePattern {
-    pub fn matches(&self, project: &str) -> bool {
+    pub(super) fn matches(&self, project: &str) -> bool {
         self.glob.matches(&normalize_project_name(project))
     }
 }
 
 /// An allow/deny/exempt entry: `name-glob` or exact `name==version`.
 #[derive(Debug, Clone)]
-pub struct ReleasePattern {
+pub(super) struct ReleasePattern {
     pub text: String,
     project: NamePattern,
     version: Option<String>,
 }
 
 impl ReleasePattern {
-    pub fn matches(&self, project: &str, version: Option<&str>) -> bool {
+    pub(super) fn matches(&self, project: &str, version: Option<&str>) -> bool {
         if !self.project.matches(project) {
             return false;
         }
@@ -63,13 +63,13 @@ impl ReleasePattern {
 }
 
 /// Does `version` satisfy `spec`? An unparsable version satisfies nothing.
-pub fn spec_contains(spec: &VersionSpecifiers, version: Option<&str>) -> bool {
+pub(super) fn spec_contains(spec: &VersionSpecifiers, version: Option<&str>) -> bool {
     version.and_then(|v| Version::from_str(v).ok()).is_some_and(|v| spec.contains(&v))
 }
 
 /// Compiled `match:` block. `None` means "any".
 #[derive(Debug, Clone, Default)]
-pub struct Matcher {
+pub(super) struct Matcher {
     pub detectors: Option<Vec<IdPattern>>,
     pub categories: Option<Vec<Category>>,
     pub severities: Option<BTreeSet<Severity>>,
@@ -82,13 +82,13 @@ pub struct Matcher {
 }
 
 #[derive(Debug, Clone)]
-pub struct VulnMatch {
+pub(super) struct VulnMatch {
     pub min_severity: Option<Severity>,
     pub exploited: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Rule {
+pub(super) struct Rule {
     /// `id` or `rules[N]` (prefixed with the file name for rules from an extended file).
     pub label: String,
     pub action: Action,
@@ -98,7 +98,7 @@ pub struct Rule {
 }
 
 #[derive(Debug, Clone)]
-pub struct Acceptance {
+pub(super) struct Acceptance {
     pub id: String,
     pub owner: String,
     pub findings: Vec<IdPattern>,
@@ -112,7 +112,7 @@ pub struct Acceptance {
 
 /// One file, compiled; scalars are `None` when the file leaves them out (so `extends` can merge).
 #[derive(Debug, Clone, Default)]
-pub struct Partial {
+pub(super) struct Partial {
     pub upstream: Option<String>,
     pub listen: Option<String>,
     pub dangerous_fail_open: Option<bool>,
@@ -132,7 +132,7 @@ pub struct Partial {
 }
 
 /// Collects problems for one file, with lines found from its text.
-pub struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     pub file: &'a str,
     pub text: &'a str,
     /// Known detector ids; empty means "catalog unavailable: skip id checks".
@@ -159,7 +159,7 @@ fn items<'v, T>(base: &[Seg], v: &'v OneOrMany<T>) -> Vec<(Vec<Seg>, &'v T)> {
 }
 
 impl Ctx<'_> {
-    pub fn err(&mut self, path: &[Seg], message: impl Into<String>) {
+    pub(super) fn err(&mut self, path: &[Seg], message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_string(),
             yaml_path: render(path),
@@ -168,7 +168,7 @@ impl Ctx<'_> {
         });
     }
 
-    pub fn compile(&mut self, raw: &RawPolicy) -> Partial {
+    pub(super) fn compile(&mut self, raw: &RawPolicy) -> Partial {
         let mut out = Partial {
             upstream: raw.upstream.as_ref().map(|u| u.url().to_string()),
             listen: raw.listen.clone(),
@@ -267,13 +267,13 @@ impl Ctx<'_> {
         let p = |key: &str| with(base, &[k(key)]);
         Matcher {
             detectors: m.detector.as_ref().map(|d| self.id_patterns(&p("detector"), d)),
-            categories: m.category.as_ref().map(|c| c.to_vec()),
+            categories: m.category.as_ref().map(super::schema::OneOrMany::to_vec),
             severities: m.severity.as_ref().map(|s| self.severities(&p("severity"), s)),
             projects: m.project.as_ref().map(|v| self.name_patterns(&p("project"), v)),
             version: m.version.as_ref().and_then(|v| self.specifiers(&p("version"), v)),
             kinds: m.kind.as_ref().map(|v| v.to_vec().into_iter().map(kind).collect()),
             filenames: m.filename.as_ref().map(|v| self.globs(&p("filename"), v)),
-            roles: m.role.as_ref().map(|r| r.to_vec()),
+            roles: m.role.as_ref().map(super::schema::OneOrMany::to_vec),
             vulnerability: m
                 .vulnerability
                 .as_ref()
@@ -308,7 +308,7 @@ impl Ctx<'_> {
         items(base, v).into_iter().filter_map(|(path, t)| self.name_pattern(&path, t)).collect()
     }
 
-    pub fn id_pattern(&mut self, path: &[Seg], text: &str) -> Option<IdPattern> {
+    pub(super) fn id_pattern(&mut self, path: &[Seg], text: &str) -> Option<IdPattern> {
         let glob = self.glob(path, text)?;
         let known: Vec<&str> = self.known.iter().chain(ENGINE_IDS).copied().collect();
         let hits = known.iter().any(|id| glob.matches(id));
@@ -468,7 +468,7 @@ fn severity_named(s: &str) -> Option<Severity> {
 type SeverityCmp = fn(Severity, Severity) -> bool;
 
 /// `high` → {high}; `>= high` → {high, critical}; also `>`, `<=`, `<`, `==`.
-pub fn parse_severity_spec(text: &str) -> Option<BTreeSet<Severity>> {
+pub(super) fn parse_severity_spec(text: &str) -> Option<BTreeSet<Severity>> {
     let t = text.trim();
     let ops: [(&str, SeverityCmp); 5] =
         [(">=", |s, b| s >= b), ("<=", |s, b| s <= b), ("==", |s, b| s == b), (">", |s, b| s > b), ("<", |s, b| s < b)];

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// The finding id that means "the scanner could not read the archive".
-pub const UNREADABLE: &str = "anomaly.unreadable-archive";
+pub(super) const UNREADABLE: &str = "anomaly.unreadable-archive";
 const INSTALL_HOOK: &str = "execution.install-hook";
 
 fn reason(code: ReasonCode, message: impl Into<String>, findings: Vec<String>) -> Reason {
@@ -128,7 +128,7 @@ impl Policy {
 
     /// The verdict when there is no usable policy at all (it failed to load): always block.
     pub fn policy_error_verdict(facts: &ArtifactFacts, error: &super::PolicyError) -> Verdict {
-        let first = error.problems.first().map_or(error.message.clone(), |p| p.to_string());
+        let first = error.problems.first().map_or(error.message.clone(), std::string::ToString::to_string);
         let message = format!("no valid policy to decide {}: {first}; pipgate fails closed", facts.filename);
         Verdict::block(reason(ReasonCode::FailClosed("policy".into()), message, vec![]))
     }
@@ -438,7 +438,7 @@ fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {
 }
 
 /// `3d`, `12h`, `90m` for messages.
-pub fn fmt_duration(d: time::Duration) -> String {
+pub(super) fn fmt_duration(d: time::Duration) -> String {
     let m = d.whole_minutes();
     match m {
         _ if m % (60 * 24) == 0 => format!("{}d", m / (60 * 24)),

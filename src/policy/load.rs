@@ -18,7 +18,7 @@ struct Source {
     partial: Partial,
 }
 
-pub fn load(path: &Path, known: &[&str]) -> Result<Policy, PolicyError> {
+pub(super) fn load(path: &Path, known: &[&str]) -> Result<Policy, PolicyError> {
     let root = path.display().to_string();
     let mut chain = Vec::new();
     let mut visiting = Vec::new();
@@ -30,7 +30,7 @@ pub fn load(path: &Path, known: &[&str]) -> Result<Policy, PolicyError> {
     Ok(assemble(chain, known))
 }
 
-pub fn from_text(name: &str, text: &str, known: &[&str]) -> Result<Policy, PolicyError> {
+pub(super) fn from_text(name: &str, text: &str, known: &[&str]) -> Result<Policy, PolicyError> {
     let raw = parse(name, text).map_err(|p| PolicyError::new(name, vec![p]))?;
     if raw.extends.is_some() {
         let p = problem(name, text, "extends", "`extends` needs a policy loaded from a file");
@@ -213,7 +213,7 @@ fn assemble(chain: Vec<Source>, known: &[&str]) -> Policy {
 
 /// Apply built-in defaults: `defaults.action: annotate`, `defaults.severity: { critical: block }`,
 /// `index: hide`, fail closed, no cooldown, missing upload-time allowed.
-pub fn finish(p: Partial, digest: String, sources: Vec<String>, warnings: Vec<String>) -> Policy {
+pub(super) fn finish(p: Partial, digest: String, sources: Vec<String>, warnings: Vec<String>) -> Policy {
     let mut severity_defaults = p.severity_defaults;
     severity_defaults.entry(Severity::Critical).or_insert(Action::Block);
     Policy {

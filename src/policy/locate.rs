@@ -7,13 +7,13 @@
 
 /// One step of a YAML path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(super) enum Seg {
     Key(String),
     Index(usize),
 }
 
 /// Render a path as `rules[2].match.severity`.
-pub fn render(path: &[Seg]) -> String {
+pub(super) fn render(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
@@ -96,7 +96,7 @@ fn children(ev: &[(usize, usize, Event)], at: Option<usize>) -> Vec<usize> {
 
 /// The 1-based line of `path` in `text`; the deepest block-style ancestor's line when the
 /// path ends inside a flow collection; None when not even the first step is found.
-pub fn line_of(text: &str, path: &[Seg]) -> Option<usize> {
+pub(super) fn line_of(text: &str, path: &[Seg]) -> Option<usize> {
     let ev = events(text);
     let mut at: Option<usize> = None;
     for seg in path {

@@ -15,9 +15,9 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
-pub use crate::model::IndexMode;
-pub use report::{acceptance_snippet, check_report, check_report_with};
-pub use schema::{Action, MissingUploadTime};
+pub(crate) use crate::model::IndexMode;
+pub use report::{acceptance_snippet, check_report};
+pub(crate) use schema::{Action, MissingUploadTime};
 
 use crate::model::{Category, Severity};
 use compile::{Acceptance, ReleasePattern, Rule};
@@ -26,7 +26,7 @@ use std::fmt;
 use std::path::Path;
 
 /// Acceptances expiring within this many days are warned about by `policy check`.
-pub const EXPIRY_WARNING_DAYS: i64 = 14;
+pub(crate) const EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// Settings the policy file may carry for the proxy (flags win).
 #[derive(Debug, Clone, Default)]

@@ -16,7 +16,7 @@ pub fn check_report(path: &Path, now: OffsetDateTime) -> (String, i32) {
 }
 
 /// [`check_report`] with an explicit detector catalog and warning window (days).
-pub fn check_report_with(path: &Path, known: &[&str], now: OffsetDateTime, warn_days: i64) -> (String, i32) {
+pub(crate) fn check_report_with(path: &Path, known: &[&str], now: OffsetDateTime, warn_days: i64) -> (String, i32) {
     match Policy::load_with_catalog(path, known) {
         Err(e) => (format!("{e}\n"), 1),
         Ok(p) => (p.check_text(now, warn_days), 0),

@@ -5,6 +5,7 @@
 //! specifiers, durations, dates): that is `compile`'s job, so it can report the
 //! YAML path and line of a bad value.
 
+use crate::model::IndexMode;
 use crate::model::{Category, FileRole, Severity};
 use serde::de::{self, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -15,7 +16,7 @@ use std::marker::PhantomData;
 /// One policy file, before `extends` merging and validation.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPolicy {
+pub(super) struct RawPolicy {
     /// Relative path of a base policy merged under this one.
     pub extends: Option<String>,
     pub upstream: Option<RawUpstream>,
@@ -46,7 +47,7 @@ pub struct RawPolicy {
 /// `scan_limits:` — every key optional, in bytes / counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawScanLimits {
+pub(super) struct RawScanLimits {
     pub max_total_bytes: Option<u64>,
     pub max_member_bytes: Option<u64>,
     pub max_text_bytes: Option<u64>,
@@ -57,7 +58,7 @@ pub struct RawScanLimits {
 
 impl RawScanLimits {
     /// `self` over `base`, key by key (a team file's limits win over its base's).
-    pub fn over(self, base: RawScanLimits) -> RawScanLimits {
+    pub(super) fn over(self, base: RawScanLimits) -> RawScanLimits {
         RawScanLimits {
             max_total_bytes: self.max_total_bytes.or(base.max_total_bytes),
             max_member_bytes: self.max_member_bytes.or(base.max_member_bytes),
@@ -69,7 +70,7 @@ impl RawScanLimits {
     }
 
     /// The scanner's defaults with these overrides applied.
-    pub fn apply(self) -> crate::scan::Limits {
+    pub(super) fn apply(self) -> crate::scan::Limits {
         let d = crate::scan::Limits::default();
         crate::scan::Limits {
             max_total_bytes: self.max_total_bytes.unwrap_or(d.max_total_bytes),
@@ -84,19 +85,19 @@ impl RawScanLimits {
 
 /// `upstream: URL` or `upstream: { url: URL }`.
 #[derive(Debug, Clone)]
-pub enum RawUpstream {
+pub(super) enum RawUpstream {
     Url(String),
     Table(RawUpstreamTable),
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawUpstreamTable {
+pub(super) struct RawUpstreamTable {
     pub url: String,
 }
 
 impl RawUpstream {
-    pub fn url(&self) -> &str {
+    pub(super) fn url(&self) -> &str {
         match self {
             RawUpstream::Url(u) => u,
             RawUpstream::Table(t) => &t.url,
@@ -107,14 +108,14 @@ impl RawUpstream {
 /// What a rule or default does with a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Allow,
     Annotate,
     Block,
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Allow => "allow",
             Action::Annotate => "annotate",
@@ -123,11 +124,9 @@ impl Action {
     }
 }
 
-pub use crate::model::IndexMode;
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDefaults {
+pub(super) struct RawDefaults {
     /// Action for a finding nothing else decides.
     pub action: Option<Action>,
     #[serde(default)]
@@ -139,13 +138,13 @@ pub struct RawDefaults {
 /// One value or a list of values (hand-written so errors keep the inner message,
 /// e.g. "unknown variant `netwrk`", instead of serde's untagged "did not match").
 #[derive(Debug, Clone)]
-pub enum OneOrMany<T> {
+pub(super) enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
 
 impl<T: Clone> OneOrMany<T> {
-    pub fn to_vec(&self) -> Vec<T> {
+    pub(super) fn to_vec(&self) -> Vec<T> {
         match self {
             OneOrMany::One(v) => vec![v.clone()],
             OneOrMany::Many(v) => v.clone(),
@@ -155,7 +154,7 @@ impl<T: Clone> OneOrMany<T> {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRule {
+pub(super) struct RawRule {
     pub id: Option<String>,
     #[serde(rename = "match", default)]
     pub matcher: RawMatch,
@@ -168,7 +167,7 @@ pub struct RawRule {
 /// Every condition must hold (AND); a list inside one condition is an OR.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMatch {
+pub(super) struct RawMatch {
     pub detector: Option<OneOrMany<String>>,
     pub category: Option<OneOrMany<Category>>,
     /// `high`, `>= high`, or a list of exact severities.
@@ -185,7 +184,7 @@ pub struct RawMatch {
 /// Artifact kinds a rule can name (`other` is deliberately not matchable by name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RawKind {
+pub(super) enum RawKind {
     Wheel,
     Sdist,
 }
@@ -193,14 +192,14 @@ pub enum RawKind {
 /// Typed hook for vulnerability findings (the data is another issue).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawVulnerability {
+pub(super) struct RawVulnerability {
     pub min_severity: Option<Severity>,
     pub exploited: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAcceptance {
+pub(super) struct RawAcceptance {
     pub id: String,
     pub owner: String,
     /// Detector ids or globs this acceptance covers.
@@ -217,7 +216,7 @@ pub struct RawAcceptance {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCooldown {
+pub(super) struct RawCooldown {
     /// `90m`, `12h`, `3d`, `1w`; `0` disables.
     pub min_age: Option<String>,
     #[serde(default)]
@@ -228,7 +227,7 @@ pub struct RawCooldown {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MissingUploadTime {
+pub(crate) enum MissingUploadTime {
     /// Serve it, saying in the reason that its age is unknown.
     Allow,
     /// Hold it as if it were too young.
@@ -237,7 +236,7 @@ pub enum MissingUploadTime {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSdists {
+pub(super) struct RawSdists {
     /// Minimum action for an sdist's `execution.install-hook` finding (acceptances still win).
     pub install_hooks: Option<Action>,
 }

@@ -1,6 +1,7 @@
 //! Table-driven tests of the policy module: precedence, matching, expiry, cooldown,
 //! failure mode, extends, error messages (snapshots), and the shipped YAML.
 
+use super::report::check_report_with;
 use super::*;
 use crate::model::{ArtifactFacts, ArtifactKind, Decision, Evidence, FileRole, Finding, ReasonCode};
 use time::macros::datetime;

@@ -11,7 +11,7 @@ use crate::model::{Category, Severity};
 
 macro_rules! meta {
     ($name:ident, $id:literal, $cat:ident, $sev:ident, $title:literal, $desc:literal) => {
-        pub static $name: DetectorMeta = DetectorMeta {
+        pub(crate) static $name: DetectorMeta = DetectorMeta {
             id: $id,
             revision: super::ENGINE_REVISION,
             title: $title,
@@ -81,7 +81,7 @@ meta!(FILENAME_MISMATCH, "metadata.filename-mismatch", Metadata, High,
     "The wheel's `.dist-info/METADATA` names a different project or version than its filename, so the index entry does not describe what installs.");
 
 /// Every engine finding, in catalog order.
-pub fn catalog() -> Vec<&'static DetectorMeta> {
+pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
     vec![
         &UNREADABLE,
         &PATH_TRAVERSAL,

@@ -26,7 +26,7 @@ const CHUNK: u64 = 256 << 10;
 /// Below this many inflated bytes a high ratio is normal (a small file of zeros).
 const RATIO_FLOOR: u64 = 1 << 20;
 /// Bytes read before deciding how a member is read (kept, then handed on, for binary members).
-pub const HEAD: usize = 64 << 10;
+pub(crate) const HEAD: usize = 64 << 10;
 /// The largest central directory read for the duplicate-name check.
 const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
 /// Memory the xz decoder may use (its dictionary): `xz -9` needs 65 MiB; a header asking
@@ -39,7 +39,7 @@ const BLOCK: usize = 512;
 const TRAILING_ZEROS: u64 = 1 << 20;
 
 /// One member as handed to the [`Visitor`].
-pub struct Member<'a> {
+pub(crate) struct Member<'a> {
     /// Display path; nested members read `outer.whl!/inner/path`.
     pub path: &'a str,
     /// Nesting depth: 0 for members of the artifact itself.
@@ -54,7 +54,7 @@ pub struct Member<'a> {
 }
 
 /// Receives every file member and every anomaly, in archive order.
-pub trait Visitor {
+pub(crate) trait Visitor {
     /// Whether a member (not a nested archive) whose first [`HEAD`] bytes are `head`
     /// is binary: binary members are streamed, never held whole. Default: a NUL byte.
     fn is_binary(&mut self, _path: &str, head: &[u8]) -> bool {
@@ -103,7 +103,7 @@ enum Stop {
 }
 
 /// Walks one artifact, feeding a [`Visitor`].
-pub struct Walker<'l, V: Visitor> {
+pub(crate) struct Walker<'l, V: Visitor> {
     limits: &'l Limits,
     pub visitor: V,
     /// Uncompressed bytes read into buffers so far.
@@ -134,7 +134,7 @@ struct ReadOutcome {
 }
 
 impl<'l, V: Visitor> Walker<'l, V> {
-    pub fn new(limits: &'l Limits, visitor: V) -> Self {
+    pub(crate) fn new(limits: &'l Limits, visitor: V) -> Self {
         Walker {
             limits,
             visitor,
@@ -150,7 +150,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
     }
 
     /// Walk the artifact at `path`; `filename` names it in anomalies about the whole file.
-    pub fn walk_file(&mut self, path: &Path, filename: &str) {
+    pub(crate) fn walk_file(&mut self, path: &Path, filename: &str) {
         if let Err(e) = self.try_walk_file(path, filename) {
             self.unreadable(filename, &e.to_string());
         }
@@ -175,7 +175,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Some(Format::Tar) => self.walk_tar(reader, size, name, prefix, depth),
             Some(Format::Xz) => match xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, xz2::stream::CONCATENATED) {
                 Ok(stream) => {
-                    self.walk_tar(xz2::read::XzDecoder::new_stream(reader, stream), size, name, prefix, depth)
+                    self.walk_tar(xz2::read::XzDecoder::new_stream(reader, stream), size, name, prefix, depth);
                 }
                 Err(e) => self.unreadable(name, &format!("xz decoder: {e}")),
             },
@@ -203,7 +203,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Err(e) => return self.unreadable(name, &e.to_string()),
         };
         if let Some(names) = raw_names {
-            self.report_duplicates(names.iter().map(|n| n.as_slice()), prefix);
+            self.report_duplicates(names.iter().map(std::vec::Vec::as_slice), prefix);
         }
         let (start, bomb_start) = (self.total, self.bomb_bytes);
         for i in 0..zip.len() {
@@ -259,7 +259,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
     fn zip_open_error(&mut self, e: ZipError, path: &str) {
         match e {
             ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
-                self.visitor.anomaly(&anomaly::ENCRYPTED, path, "encrypted member was not scanned".into())
+                self.visitor.anomaly(&anomaly::ENCRYPTED, path, "encrypted member was not scanned".into());
             }
             e => self.unreadable(path, &e.to_string()),
         }
@@ -316,7 +316,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 self.limit_exceeded(
                     name,
                     &format!("more than {max} uncompressed bytes in all (max_total_bytes); the rest"),
-                )
+                );
             }
             (None, Err(e)) => self.unreadable(name, &e.to_string()),
             (None, Ok(())) => {}
@@ -512,7 +512,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Ok(None) => {}
             Ok(Some(stop)) => self.report_stop(stop, path, buf.len()),
             Err(e) if e.to_string().contains("Invalid checksum") => {
-                self.visitor.anomaly(&anomaly::CRC, path, "stored CRC-32 does not match the content".into())
+                self.visitor.anomaly(&anomaly::CRC, path, "stored CRC-32 does not match the content".into());
             }
             Err(e) => self.unreadable(path, &e.to_string()),
         }
@@ -534,11 +534,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
                     "inflates more than {}:1 (max_ratio); only the first {read} bytes were scanned",
                     l.max_ratio
                 );
-                self.visitor.anomaly(&anomaly::BOMB, path, detail)
+                self.visitor.anomaly(&anomaly::BOMB, path, detail);
             }
             Stop::MemberLimit(cap, key) => {
                 let detail = format!("member is larger than {cap} bytes ({key}); only the first {read} were scanned");
-                self.visitor.anomaly(&anomaly::LIMIT, path, detail)
+                self.visitor.anomaly(&anomaly::LIMIT, path, detail);
             }
             Stop::TotalLimit => self.limit_exceeded(
                 path,

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 /// The union of every detector's literals, searched once per text member; decides from
 /// each detector's [`Interest`] which detectors see the member.
-pub struct Prefilter {
+pub(crate) struct Prefilter {
     ac: Option<AhoCorasick>,
     /// Pattern id → detectors that listed that literal or a literal contained in it.
     owners: Vec<Vec<usize>>,
@@ -35,7 +35,7 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    pub fn new(detectors: &[Box<dyn Detector>]) -> Self {
+    pub(crate) fn new(detectors: &[Box<dyn Detector>]) -> Self {
         let mut patterns: Vec<&'static str> = Vec::new();
         let mut owners: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
@@ -102,7 +102,7 @@ impl Prefilter {
     }
 
     /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
-    pub fn select(&self, text: &str, selected: &mut [bool]) -> usize {
+    pub(crate) fn select(&self, text: &str, selected: &mut [bool]) -> usize {
         selected.fill(false);
         let mut count = 0;
         for &i in &self.always {
@@ -135,18 +135,18 @@ impl Prefilter {
 /// Hands one text member (index, path, role, bytes, truncated) to another thread;
 /// false when the caller must scan it itself. The engine calls it and never knows who
 /// implements it (`parallel` does), so the dependency runs one way: `parallel` → `engine`.
-pub type Offload<'a> = dyn Fn(u64, &str, FileRole, &[u8], bool) -> bool + 'a;
+pub(crate) type Offload<'a> = dyn Fn(u64, &str, FileRole, &[u8], bool) -> bool + 'a;
 
 /// Counters the engine keeps while walking.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub text_members: u64,
     pub binary_members: u64,
     pub truncated_members: u64,
 }
 
 impl Counts {
-    pub fn add(&mut self, other: Counts) {
+    pub(crate) fn add(&mut self, other: Counts) {
         self.text_members += other.text_members;
         self.binary_members += other.binary_members;
         self.truncated_members += other.truncated_members;
@@ -155,23 +155,23 @@ impl Counts {
 
 /// A hit tagged with the index of the member (or walk position) it came from, so hits
 /// gathered on several threads merge back into the order a single thread would give.
-pub type Tagged = (u64, &'static DetectorMeta, Hit);
+pub(crate) type Tagged = (u64, &'static DetectorMeta, Hit);
 
 /// Decodes one member and runs the prefilter and the selected detectors over it.
 /// One per thread (it owns the scratch flags).
-pub struct TextScan<'s> {
+pub(crate) struct TextScan<'s> {
     detectors: &'s [Box<dyn Detector>],
     prefilter: &'s Prefilter,
     selected: Vec<bool>,
 }
 
 impl<'s> TextScan<'s> {
-    pub fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter) -> Self {
+    pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter) -> Self {
         TextScan { detectors, prefilter, selected: vec![false; detectors.len()] }
     }
 
     /// Decode `data` (counting it as text or binary) and scan it; returns the text when it is text.
-    pub fn member<'d>(
+    pub(crate) fn member<'d>(
         &mut self,
         path: &str,
         role: FileRole,
@@ -205,7 +205,7 @@ impl<'s> TextScan<'s> {
 }
 
 /// What one walk produced.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub members: u64,
     pub bytes: u64,
     pub counts: Counts,
@@ -214,25 +214,25 @@ pub struct Outcome {
 
 impl Outcome {
     /// Adds what worker threads found.
-    pub fn merge(&mut self, tagged: Vec<Tagged>, counts: Counts) {
+    pub(crate) fn merge(&mut self, tagged: Vec<Tagged>, counts: Counts) {
         self.tagged.extend(tagged);
         self.counts.add(counts);
     }
 
     /// All hits in walk order, the same whatever the number of threads.
-    pub fn into_hits(mut self) -> Vec<(&'static DetectorMeta, Hit)> {
+    pub(crate) fn into_hits(mut self) -> Vec<(&'static DetectorMeta, Hit)> {
         self.tagged.sort_by_key(|(seq, _, _)| *seq);
         self.tagged.into_iter().map(|(_, m, h)| (m, h)).collect()
     }
 }
 
 /// Moves `hits` into `out`, tagged with `seq`.
-pub fn tag(hits: &mut Hits, seq: u64, out: &mut Vec<Tagged>) {
+pub(crate) fn tag(hits: &mut Hits, seq: u64, out: &mut Vec<Tagged>) {
     out.extend(hits.hits.drain(..).map(|(m, h)| (seq, m, h)));
 }
 
 /// Collects one artifact's members and hits. Implements the walker's [`Visitor`].
-pub struct Collector<'s> {
+pub(crate) struct Collector<'s> {
     detectors: &'s [Box<dyn Detector>],
     text: TextScan<'s>,
     pub filename: &'s str,
@@ -252,7 +252,7 @@ pub struct Collector<'s> {
 }
 
 impl<'s> Collector<'s> {
-    pub fn new(
+    pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
         prefilter: &'s Prefilter,
         filename: &'s str,
@@ -274,7 +274,7 @@ impl<'s> Collector<'s> {
     }
 
     /// Everything the walk produced, owned, for merging with worker results.
-    pub fn into_outcome(mut self, members: u64, bytes: u64) -> Outcome {
+    pub(crate) fn into_outcome(mut self, members: u64, bytes: u64) -> Outcome {
         tag(&mut self.hits, self.seq, &mut self.tagged);
         Outcome { members, bytes, counts: self.counts, tagged: self.tagged }
     }
@@ -322,7 +322,7 @@ impl<'s> Collector<'s> {
     }
 
     /// After the walk: package-level detectors and the engine's metadata check.
-    pub fn finish(&mut self, project: Option<&str>, version: Option<&str>) {
+    pub(crate) fn finish(&mut self, project: Option<&str>, version: Option<&str>) {
         let core = self.core_metadata.as_ref().map(|(_, t)| t.as_str());
         let pkg = Package {
             filename: self.filename,

@@ -9,10 +9,10 @@ use crate::model::{Evidence, FileRole, Finding};
 use std::collections::BTreeMap;
 
 /// The most evidence kept per finding; the rest is counted in the message.
-pub const MAX_EVIDENCE: usize = 20;
+pub(crate) const MAX_EVIDENCE: usize = 20;
 
 /// Group hits per detector id into findings, ordered by category, severity (worst first), id.
-pub fn group(hits: Vec<(&'static DetectorMeta, Hit)>) -> Vec<Finding> {
+pub(crate) fn group(hits: Vec<(&'static DetectorMeta, Hit)>) -> Vec<Finding> {
     let mut by_id: BTreeMap<&'static str, (&'static DetectorMeta, Vec<Hit>)> = BTreeMap::new();
     for (meta, hit) in hits {
         by_id.entry(meta.id).or_insert_with(|| (meta, Vec::new())).1.push(hit);
@@ -56,7 +56,7 @@ fn role_rank(role: FileRole) -> u8 {
 }
 
 /// How a role reads in a sentence.
-pub fn role_phrase(role: FileRole) -> &'static str {
+pub(crate) fn role_phrase(role: FileRole) -> &'static str {
     match role {
         FileRole::InstallTime => "install time",
         FileRole::Runtime => "runtime",
@@ -91,7 +91,7 @@ fn message(meta: &DetectorMeta, evidence: &[Evidence], total: usize) -> String {
 }
 
 /// At most `max` characters on one line: control characters become spaces, cut text ends in `…`.
-pub fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect();
     if s.chars().nth(max).is_some() {
         out.pop();

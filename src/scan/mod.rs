@@ -10,20 +10,22 @@
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
 
-pub mod anomaly;
-pub mod archive;
-pub mod detector;
-pub mod detectors;
-pub mod engine;
-pub mod findings;
-pub mod parallel;
-pub mod report;
-pub mod roles;
-pub mod source;
-pub mod version;
+pub(crate) mod anomaly;
+pub(crate) mod archive;
+pub(crate) mod detector;
+pub(crate) mod detectors;
+pub(crate) mod engine;
+pub(crate) mod findings;
+pub(crate) mod parallel;
+pub(crate) mod report;
+pub(crate) mod roles;
+pub(crate) mod source;
+pub(crate) mod version;
 
-pub use report::{render, render_json, render_sarif, render_text, ReportFormat};
-pub use version::{scanner_version, ENGINE_REVISION};
+#[cfg(test)]
+pub(crate) use report::render_json;
+pub use version::scanner_version;
+pub(crate) use version::ENGINE_REVISION;
 
 use crate::model::{ArtifactKind, Finding};
 use detector::Detector;
@@ -31,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the serialised [`ScanReport`] (see `docs/scan-report.md`).
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Resource limits for one artifact. Exceeding one is a finding, never a crash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,17 +112,17 @@ pub struct ScanReport {
 /// member or the walk, a bomb was stopped, data sits past a tar's end, or a member is
 /// encrypted. A report with any of them is incomplete, and the policy fails closed on it
 /// unless a rule or acceptance names the finding (`docs/policy.md`).
-pub const INCOMPLETE_FINDINGS: &[&str] =
+pub(crate) const INCOMPLETE_FINDINGS: &[&str] =
     &[anomaly::LIMIT.id, anomaly::BOMB.id, anomaly::TRAILING_DATA.id, anomaly::ENCRYPTED.id];
 
 /// Whether this finding id means the scan did not see every byte of every member.
-pub fn marks_incomplete(detector: &str) -> bool {
+pub(crate) fn marks_incomplete(detector: &str) -> bool {
     INCOMPLETE_FINDINGS.contains(&detector)
 }
 
 /// Why a scan with these findings is incomplete (each limit hit, where, with its numbers),
 /// or `None` when every byte of every member was scanned.
-pub fn incomplete_reason<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<String> {
+pub(crate) fn incomplete_reason<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<String> {
     let parts: Vec<String> = findings
         .into_iter()
         .filter(|f| marks_incomplete(&f.detector))
@@ -180,7 +182,7 @@ impl Serialize for ScanReport {
 
 /// Artifacts smaller than this are always scanned on one thread: below it, starting
 /// workers costs more than it saves.
-pub const PARALLEL_MIN_BYTES: u64 = 2 << 20;
+pub(crate) const PARALLEL_MIN_BYTES: u64 = 2 << 20;
 
 /// A configured scanner. Cheap to share across threads; build it once.
 pub struct Scanner {
@@ -200,7 +202,7 @@ impl Scanner {
     /// A scanner with the given detectors (tests, benchmarks, embedding).
     pub fn with_detectors(limits: Limits, detectors: Vec<Box<dyn Detector>>) -> Self {
         let prefilter = engine::Prefilter::new(&detectors);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(4);
         Scanner { limits, threads, detectors, prefilter }
     }
 
@@ -258,7 +260,7 @@ impl Scanner {
 
 /// Every finding id the scanner can emit (engine findings, then every detector),
 /// for policy validation: an unknown detector id in a policy is an error.
-pub fn catalog() -> Vec<&'static detector::DetectorMeta> {
+pub(crate) fn catalog() -> Vec<&'static detector::DetectorMeta> {
     let mut all = anomaly::catalog();
     all.extend(detectors::catalog());
     all

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 /// Members larger than this are scanned on the walking thread, which bounds the
 /// memory in flight to about `(3 × workers + 1) × MAX_OFFLOADED_MEMBER`.
-pub const MAX_OFFLOADED_MEMBER: usize = 8 << 20;
+pub(crate) const MAX_OFFLOADED_MEMBER: usize = 8 << 20;
 
 struct Job {
     seq: u64,
@@ -30,7 +30,7 @@ struct Job {
 
 /// Runs `walk` on this thread with `workers` threads scanning the members it offloads;
 /// returns its result plus the workers' tagged hits and counts.
-pub fn with_workers<T>(
+pub(crate) fn with_workers<T>(
     detectors: &[Box<dyn Detector>],
     prefilter: &Prefilter,
     workers: usize,

@@ -49,7 +49,7 @@ pub fn render(reports: &[ScanReport], format: ReportFormat) -> String {
 }
 
 /// The JSON contract: the serde form of [`ScanReport`], pretty-printed.
-pub fn render_json(report: &ScanReport) -> String {
+pub(crate) fn render_json(report: &ScanReport) -> String {
     pretty(&serde_json::to_value(report).unwrap_or(Value::Null))
 }
 
@@ -178,7 +178,7 @@ static PREVALENCE: std::sync::LazyLock<Option<Prevalence>> = std::sync::LazyLock
 });
 
 /// "Prevalence: in 41 of the top 100 projects (common)", as the reference reports show it.
-pub fn prevalence(detector: &str) -> Option<String> {
+pub(crate) fn prevalence(detector: &str) -> Option<String> {
     let p = PREVALENCE.as_ref()?;
     let n = p.counts.get(detector).copied().unwrap_or(0);
     let class = match n * 100 / p.projects.max(1) {
@@ -260,7 +260,7 @@ fn human_bytes(n: u64) -> String {
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// SARIF 2.1.0 level for a severity.
-pub fn sarif_level(s: Severity) -> &'static str {
+pub(crate) fn sarif_level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -271,7 +271,7 @@ pub fn sarif_level(s: Severity) -> &'static str {
 /// One SARIF log, one run, rules from [`super::catalog`] (plus any id a report
 /// carries that the catalog lacks), one result per finding with every kept
 /// evidence item as a location `<artifact filename>/<member path>`.
-pub fn render_sarif(reports: &[ScanReport]) -> String {
+pub(crate) fn render_sarif(reports: &[ScanReport]) -> String {
     pretty(&sarif_log(reports, &super::catalog()))
 }
 

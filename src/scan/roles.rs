@@ -9,7 +9,7 @@ use crate::model::{ArtifactKind, FileRole};
 use std::borrow::Cow;
 
 /// The member path without an sdist's single top-level directory (`pkg-1.0/`).
-pub fn strip_sdist_prefix(path: &str, kind: ArtifactKind) -> &str {
+pub(crate) fn strip_sdist_prefix(path: &str, kind: ArtifactKind) -> &str {
     if kind != ArtifactKind::Sdist {
         return path;
     }
@@ -49,7 +49,7 @@ const BINARY_EXTENSIONS: &[&str] = &[
 const NATIVE_EXTENSIONS: &[&str] = &["so", "pyd", "dll", "dylib", "exe"];
 
 /// Classify one member by path. `path` is the archive path (an sdist prefix is stripped here).
-pub fn classify(path: &str, kind: ArtifactKind) -> FileRole {
+pub(crate) fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     let inner = strip_sdist_prefix(path, kind);
     let base = inner.rsplit('/').next().unwrap_or(inner);
     let ext = extension(base);
@@ -101,7 +101,7 @@ fn is_test_or_docs(inner: &str, base: &str) -> bool {
 /// CI, test-fixture and maintainer-tooling paths: `ci/`, `.github/`, `test cases/`,
 /// `testdata/`, `fixtures/`, `benchmarks/`, `build-docs.sh`, … Nothing there runs
 /// when pip installs the package or when the library is imported.
-pub fn is_dev_tooling_path(path: &str) -> bool {
+pub(crate) fn is_dev_tooling_path(path: &str) -> bool {
     const DIRS: &[&str] = &[
         "ci",
         ".ci",
@@ -148,13 +148,13 @@ pub fn is_dev_tooling_path(path: &str) -> bool {
 }
 
 /// True for names of native libraries and executables (`x.so`, `x.so.1`, `x.pyd`, ...).
-pub fn is_native_name(base: &str) -> bool {
+pub(crate) fn is_native_name(base: &str) -> bool {
     let lower = base.to_ascii_lowercase();
     NATIVE_EXTENSIONS.iter().any(|e| lower.ends_with(&format!(".{e}"))) || lower.contains(".so.")
 }
 
 /// The native format of `data` if its magic bytes say ELF, Mach-O or PE.
-pub fn native_magic(data: &[u8]) -> Option<&'static str> {
+pub(crate) fn native_magic(data: &[u8]) -> Option<&'static str> {
     match data {
         [0x7f, b'E', b'L', b'F', ..] => Some("ELF"),
         [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => Some("Mach-O"),
@@ -180,7 +180,7 @@ const SNIFF: usize = 8192;
 /// NUL bytes in the head, or mostly non-text bytes, mean binary. Valid UTF-8 is
 /// borrowed; a member truncated by a limit in the middle of a character is cut at
 /// the last whole character; anything else that is mostly text is decoded lossily.
-pub fn decode_text(data: &[u8], truncated: bool) -> Option<Cow<'_, str>> {
+pub(crate) fn decode_text(data: &[u8], truncated: bool) -> Option<Cow<'_, str>> {
     let head = &data[..data.len().min(SNIFF)];
     if head.contains(&0) {
         return None;
@@ -203,7 +203,7 @@ fn looks_like_text(head: &[u8]) -> bool {
 }
 
 /// True when a text member is Python source.
-pub fn is_python(path: &str) -> bool {
+pub(crate) fn is_python(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
     matches!(extension(base), "py" | "pyw" | "pyi")
 }

@@ -61,7 +61,7 @@ pub struct Source<'a> {
 }
 
 /// Byte ranges of one regex's matches.
-pub type Ranges = Rc<[(usize, usize)]>;
+pub(crate) type Ranges = Rc<[(usize, usize)]>;
 
 impl<'a> Source<'a> {
     /// Python source, lexed on first use.

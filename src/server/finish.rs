@@ -19,13 +19,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What a decision was about.
-pub struct Subject {
+pub(crate) struct Subject {
     pub kind: RequestKind,
     pub facts: ArtifactFacts,
 }
 
 /// What a route produced.
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// An answer that involves no decision (health, redirects, pages, reports, not found).
     Replied(Reply),
     /// The gate decided about an artifact. `reply` is what to serve when the verdict allows
@@ -36,7 +36,7 @@ pub enum Outcome {
 }
 
 /// The body of an answer, before headers.
-pub enum Reply {
+pub(crate) enum Reply {
     Text(StatusCode, &'static str),
     Redirect(String),
     /// An index page in the negotiated format, and why it is stale when it is.
@@ -60,10 +60,10 @@ pub enum Reply {
 }
 
 impl Outcome {
-    pub fn reply(r: Reply) -> Outcome {
+    pub(crate) fn reply(r: Reply) -> Outcome {
         Outcome::Replied(r)
     }
-    pub fn failed(subject: Option<Subject>, error: ProxyError) -> Outcome {
+    pub(crate) fn failed(subject: Option<Subject>, error: ProxyError) -> Outcome {
         Outcome::Failed { subject, error }
     }
 }

@@ -18,8 +18,6 @@ mod finish;
 mod page;
 mod router;
 
-pub use finish::Outcome;
-
 use crate::app::App;
 use crate::respond::Resp;
 use hyper::body::Incoming;

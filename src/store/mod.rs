@@ -19,8 +19,8 @@
 mod pages;
 mod sqlite;
 
-pub use pages::DiskPages;
-pub use sqlite::SqliteStore;
+pub(crate) use pages::DiskPages;
+pub(crate) use sqlite::SqliteStore;
 
 use crate::config::{DataDir, Database};
 use crate::model::{CachedPage, FileOrigin, Verified};
@@ -32,20 +32,20 @@ use std::sync::{Arc, Mutex};
 /// A storage failure, with the operation that failed. Always pipgate's own (internal) fault.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {op}: {reason}")]
-pub struct StoreError {
+pub(crate) struct StoreError {
     pub op: &'static str,
     pub reason: String,
 }
 
 impl StoreError {
-    pub fn new(op: &'static str, reason: impl std::fmt::Display) -> Self {
+    pub(crate) fn new(op: &'static str, reason: impl std::fmt::Display) -> Self {
         StoreError { op, reason: reason.to_string() }
     }
 }
 
 /// File origins and verification state.
 #[async_trait]
-pub trait OriginStore: Send + Sync {
+pub(crate) trait OriginStore: Send + Sync {
     async fn put_origins(&self, origins: Vec<FileOrigin>) -> Result<(), StoreError>;
     async fn origin(&self, key: &str) -> Result<Option<FileOrigin>, StoreError>;
     async fn set_verified(&self, key: &str, v: &Verified) -> Result<(), StoreError>;
@@ -56,7 +56,7 @@ pub trait OriginStore: Send + Sync {
 
 /// Scan reports by sha256 and scanner version (a new scanner version rescans).
 #[async_trait]
-pub trait ScanStore: Send + Sync {
+pub(crate) trait ScanStore: Send + Sync {
     async fn put_scan(&self, sha256: &str, scanner_version: &str, report: &ScanReport) -> Result<(), StoreError>;
     /// The stored report, decoded; an undecodable one reads as absent (it is rescanned).
     async fn scan(&self, sha256: &str, scanner_version: &str) -> Result<Option<ScanReport>, StoreError>;
@@ -64,23 +64,23 @@ pub trait ScanStore: Send + Sync {
 
 /// Upstream pages by key (a normalised project name, or `_root`).
 #[async_trait]
-pub trait PageStore: Send + Sync {
+pub(crate) trait PageStore: Send + Sync {
     async fn load_page(&self, key: &str) -> Option<CachedPage>;
     async fn save_page(&self, key: &str, page: &CachedPage) -> Result<(), StoreError>;
 }
 
 /// Held while one request downloads and scans a file; dropping it lets the next one in.
-pub type FlightGuard = Box<dyn Send + Sync>;
+pub(crate) type FlightGuard = Box<dyn Send + Sync>;
 
 /// One holder per key at a time, so N concurrent requests share one download and one scan.
 #[async_trait]
-pub trait SingleFlight: Send + Sync {
+pub(crate) trait SingleFlight: Send + Sync {
     async fn acquire(&self, key: &str) -> FlightGuard;
 }
 
 /// The state one pipgate process works with, each part behind its trait.
 #[derive(Clone)]
-pub struct Stores {
+pub(crate) struct Stores {
     pub origins: Arc<dyn OriginStore>,
     pub scans: Arc<dyn ScanStore>,
     pub pages: Arc<dyn PageStore>,
@@ -89,7 +89,7 @@ pub struct Stores {
 
 /// Open the configured backend. SQLite (embedded, the default) keeps everything in the data
 /// directory; other backends are refused with a clear error until they exist.
-pub fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> {
+pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> {
     match db {
         Database::Sqlite(path) => {
             let sqlite = Arc::new(SqliteStore::open(path)?);
@@ -110,7 +110,7 @@ pub fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> {
 /// In-process single flight: one async mutex per key, removed when its last holder is done,
 /// so the table never grows beyond the requests in flight.
 #[derive(Default)]
-pub struct LocalFlights {
+pub(crate) struct LocalFlights {
     map: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
@@ -123,7 +123,7 @@ struct LocalGuard {
 
 impl Drop for LocalGuard {
     fn drop(&mut self) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Three references: the table's, ours and our held guard's. Nobody else waits
         // (a waiter holds a clone), so the entry can go.
         if Arc::strong_count(&self.lock) <= 3 {
@@ -133,9 +133,10 @@ impl Drop for LocalGuard {
 }
 
 impl LocalFlights {
-    /// Keys with a holder or a waiter (for tests and metrics).
-    pub fn in_flight(&self) -> usize {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
+    /// Keys with a holder or a waiter.
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 }
 
@@ -143,7 +144,7 @@ impl LocalFlights {
 impl SingleFlight for LocalFlights {
     async fn acquire(&self, key: &str) -> FlightGuard {
         let lock = {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             map.entry(key.to_string()).or_default().clone()
         };
         let held = lock.clone().lock_owned().await;
@@ -154,6 +155,18 @@ impl SingleFlight for LocalFlights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_backend_is_chosen_from_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = DataDir::new(dir.path());
+        dirs.create_all().unwrap();
+        let sqlite = open(&Database::Sqlite(dir.path().join("chosen.sqlite3")), &dirs);
+        assert!(sqlite.is_ok(), "the embedded default opens");
+        assert!(dir.path().join("chosen.sqlite3").exists(), "at the configured path");
+        let pg = open(&Database::Postgres("postgres://u:****@db/p".into()), &dirs).err().expect("refused");
+        assert!(pg.to_string().contains("PostgreSQL backend is not part of this build"), "{pg}");
+    }
 
     #[tokio::test]
     async fn single_flight_serialises_holders_and_forgets_finished_keys() {

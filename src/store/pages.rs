@@ -7,12 +7,12 @@ use crate::model::CachedPage;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
-pub struct DiskPages {
+pub(crate) struct DiskPages {
     dir: PathBuf,
 }
 
 impl DiskPages {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         DiskPages { dir }
     }
 }

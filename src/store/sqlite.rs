@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
 
@@ -20,7 +20,7 @@ fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(sql("open"))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
@@ -48,7 +48,7 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut conn = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut conn).map_err(sql(op))
         })
         .await
@@ -77,7 +77,7 @@ impl OriginStore for SqliteStore {
                         serde_json::to_string(&o.hashes).unwrap_or_default(),
                         o.upload_time,
                         o.size.map(|s| s as i64),
-                        o.core_metadata.as_ref().map(|v| v.to_string()),
+                        o.core_metadata.as_ref().map(std::string::ToString::to_string),
                     ])?;
                 }
             }

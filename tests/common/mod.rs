@@ -17,13 +17,13 @@ use std::sync::{Arc, Mutex};
 
 // ---------------------------------------------------------------- artifacts
 
-pub struct Dist {
+pub(crate) struct Dist {
     pub filename: String,
     pub bytes: Vec<u8>,
     pub metadata: Option<Vec<u8>>,
 }
 
-pub fn sha256_hex(b: &[u8]) -> String {
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
@@ -31,7 +31,7 @@ fn record_hash(b: &[u8]) -> String {
     format!("sha256={}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(b)))
 }
 
-pub fn core_metadata(name: &str, version: &str, requires: &[&str]) -> String {
+pub(crate) fn core_metadata(name: &str, version: &str, requires: &[&str]) -> String {
     let mut m = format!(
         "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test package {name}\nAuthor-email: Test Team <team@example.org>\nProject-URL: Source, https://example.org/{name}\nRequires-Python: >=3.8\n"
     );
@@ -42,7 +42,7 @@ pub fn core_metadata(name: &str, version: &str, requires: &[&str]) -> String {
 }
 
 /// A pure-Python wheel: `<module>/__init__.py` with `VERSION = "<version>"` plus `extra` files.
-pub fn wheel(name: &str, version: &str, requires: &[&str], extra: &[(&str, &str)]) -> Dist {
+pub(crate) fn wheel(name: &str, version: &str, requires: &[&str], extra: &[(&str, &str)]) -> Dist {
     let module = name.replace('-', "_");
     let dist_info = format!("{module}-{version}.dist-info");
     let metadata = core_metadata(name, version, requires);
@@ -114,7 +114,7 @@ def build_sdist(sdist_directory, config_settings=None):
 "#;
 
 /// An sdist with an in-tree backend; `setup_py` adds a `setup.py` (content only, the backend ignores it).
-pub fn sdist(name: &str, version: &str, extra: &[(&str, &str)]) -> Dist {
+pub(crate) fn sdist(name: &str, version: &str, extra: &[(&str, &str)]) -> Dist {
     let module = name.replace('-', "_");
     let root = format!("{name}-{version}");
     let pkg_info = core_metadata(name, version, &[]);
@@ -149,13 +149,13 @@ pub fn sdist(name: &str, version: &str, extra: &[(&str, &str)]) -> Dist {
 // ---------------------------------------------------------------- fake upstream
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     Html,
 }
 
 #[derive(Clone)]
-pub struct FakeFile {
+pub(crate) struct FakeFile {
     pub dist: Arc<Dist>,
     pub yanked: Option<String>,
     pub upload_time: Option<String>,
@@ -170,7 +170,7 @@ pub struct FakeFile {
 }
 
 impl FakeFile {
-    pub fn new(dist: Dist) -> Self {
+    pub(crate) fn new(dist: Dist) -> Self {
         FakeFile {
             dist: Arc::new(dist),
             yanked: None,
@@ -183,7 +183,7 @@ impl FakeFile {
     }
 }
 
-pub struct FakeState {
+pub(crate) struct FakeState {
     pub projects: BTreeMap<String, Vec<FakeFile>>,
     pub format: Format,
     pub absolute_urls: bool,
@@ -196,7 +196,7 @@ pub struct FakeState {
     pub hits: HashMap<String, usize>,
 }
 
-pub struct FakeIndex {
+pub(crate) struct FakeIndex {
     pub addr: SocketAddr,
     pub state: Arc<Mutex<FakeState>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -204,7 +204,7 @@ pub struct FakeIndex {
 }
 
 impl FakeIndex {
-    pub fn start(format: Format) -> FakeIndex {
+    pub(crate) fn start(format: Format) -> FakeIndex {
         let state = Arc::new(Mutex::new(FakeState {
             projects: BTreeMap::new(),
             format,
@@ -244,24 +244,24 @@ impl FakeIndex {
         FakeIndex { addr, state, stop: Some(stop_tx), thread: Some(thread) }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/simple/", self.addr)
     }
 
-    pub fn add(&self, project: &str, file: FakeFile) {
+    pub(crate) fn add(&self, project: &str, file: FakeFile) {
         self.state.lock().unwrap().projects.entry(project.to_string()).or_default().push(file);
     }
 
-    pub fn add_dist(&self, project: &str, dist: Dist) {
+    pub(crate) fn add_dist(&self, project: &str, dist: Dist) {
         self.add(project, FakeFile::new(dist));
     }
 
-    pub fn hits(&self, path_suffix: &str) -> usize {
+    pub(crate) fn hits(&self, path_suffix: &str) -> usize {
         self.state.lock().unwrap().hits.iter().filter(|(k, _)| k.ends_with(path_suffix)).map(|(_, v)| v).sum()
     }
 
     /// Stop answering: the port closes.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -423,7 +423,7 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
 
 // ---------------------------------------------------------------- pipgate
 
-pub struct Pipgate {
+pub(crate) struct Pipgate {
     pub child: Child,
     pub url: String,
     pub data_dir: PathBuf,
@@ -431,12 +431,12 @@ pub struct Pipgate {
 }
 
 impl Pipgate {
-    pub fn start(upstream: &str, policy: Option<&str>) -> Pipgate {
+    pub(crate) fn start(upstream: &str, policy: Option<&str>) -> Pipgate {
         Self::start_args(upstream, policy, &[])
     }
 
     /// Start with extra `serve` flags (e.g. `--dangerous-skip-scan` for the benchmark baseline).
-    pub fn start_args(upstream: &str, policy: Option<&str>, extra: &[&str]) -> Pipgate {
+    pub(crate) fn start_args(upstream: &str, policy: Option<&str>, extra: &[&str]) -> Pipgate {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let policy_path = tmp.path().join("policy.yaml");
@@ -446,7 +446,7 @@ impl Pipgate {
         p
     }
 
-    pub fn start_with(upstream: &str, policy: &Path, data_dir: &Path) -> Pipgate {
+    pub(crate) fn start_with(upstream: &str, policy: &Path, data_dir: &Path) -> Pipgate {
         Self::spawn(upstream, policy, data_dir, &[])
     }
 
@@ -482,15 +482,15 @@ impl Pipgate {
     }
 
     /// `http://127.0.0.1:PORT` without the `/simple/` path.
-    pub fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         self.url.trim_end_matches("/simple/").to_string()
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
     }
 
-    pub fn audit(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn audit(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.data_dir.join("audit/audit.jsonl")).unwrap_or_default();
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
@@ -506,7 +506,7 @@ impl Drop for Pipgate {
 // ---------------------------------------------------------------- clients
 
 /// Environment for pip and uv that ignores this machine's settings.
-pub fn isolated(cmd: &mut Command, cache: &Path) {
+pub(crate) fn isolated(cmd: &mut Command, cache: &Path) {
     for k in [
         "PIP_FIND_LINKS",
         "PIP_INDEX_URL",
@@ -540,12 +540,12 @@ pub fn isolated(cmd: &mut Command, cache: &Path) {
         .env("NO_PROXY", "*");
 }
 
-pub struct Venv {
+pub(crate) struct Venv {
     pub dir: tempfile::TempDir,
 }
 
 impl Venv {
-    pub fn new() -> Venv {
+    pub(crate) fn new() -> Venv {
         let dir = tempfile::tempdir().unwrap();
         let st = Command::new("python3")
             .args(["-m", "venv", "--without-pip"])
@@ -555,15 +555,15 @@ impl Venv {
         assert!(st.success());
         Venv { dir }
     }
-    pub fn python(&self) -> PathBuf {
+    pub(crate) fn python(&self) -> PathBuf {
         self.dir.path().join("venv/bin/python")
     }
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Real pip (the machine's), installing into this venv.
-    pub fn pip(&self, args: &[&str]) -> Output {
+    pub(crate) fn pip(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "pip", "--python"]).arg(self.python()).args(args);
         isolated(&mut cmd, self.path());
@@ -571,7 +571,7 @@ impl Venv {
     }
 
     /// Real uv (`pip install uv`), installing into this venv.
-    pub fn uv_pip(&self, args: &[&str]) -> Output {
+    pub(crate) fn uv_pip(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "uv", "pip"]).args(args).arg("--python").arg(self.python());
         isolated(&mut cmd, self.path());
@@ -579,7 +579,7 @@ impl Venv {
     }
 
     /// `python -c code` inside the venv.
-    pub fn run(&self, code: &str) -> String {
+    pub(crate) fn run(&self, code: &str) -> String {
         let out = Command::new(self.python()).args(["-c", code]).output().unwrap();
         assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -587,7 +587,7 @@ impl Venv {
 }
 
 /// `uv <args>` in a directory (for `uv lock` / `uv sync`).
-pub fn uv(dir: &Path, index: &str, args: &[&str]) -> Output {
+pub(crate) fn uv(dir: &Path, index: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new("python3");
     cmd.args(["-m", "uv"]).args(args).current_dir(dir);
     isolated(&mut cmd, dir);
@@ -595,7 +595,7 @@ pub fn uv(dir: &Path, index: &str, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
-pub fn show(o: &Output) -> String {
+pub(crate) fn show(o: &Output) -> String {
     format!(
         "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
         o.status,
@@ -604,14 +604,14 @@ pub fn show(o: &Output) -> String {
     )
 }
 
-pub fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
 }
 
 // ---------------------------------------------------------------- big generated wheel
 
 /// A valid wheel (stored zip) with one member of `n_chunks` MiB, streamed, never in memory.
-pub struct Generated {
+pub(crate) struct Generated {
     pub prefix: Vec<u8>,
     pub chunk: Vec<u8>,
     pub n_chunks: u64,
@@ -621,7 +621,7 @@ pub struct Generated {
 }
 
 impl Generated {
-    pub fn wheel(name: &str, version: &str, mib: u64) -> (String, Generated) {
+    pub(crate) fn wheel(name: &str, version: &str, mib: u64) -> (String, Generated) {
         let chunk: Vec<u8> = (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         let mut crc = flate2::Crc::new();
         for _ in 0..mib {
@@ -712,7 +712,7 @@ impl Generated {
 }
 
 /// Peak resident memory of a process, from /proc (Linux), in MiB.
-pub fn peak_rss_mib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_mib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb: u64 = status
         .lines()

@@ -9,7 +9,7 @@ use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "anomaly.long-string",
     revision: 1,
     title: "Contains unusually long strings.",
@@ -18,10 +18,10 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Long encoded strings in code are how payloads, droppers and packed code are embedded.",
 };
 
-pub const MIN_LEN: usize = 1000;
+pub(crate) const MIN_LEN: usize = 1000;
 
 /// Classify a literal body: `Some("base64")`, `Some("hex")`, `Some("escaped bytes")`.
-pub fn encoded_kind(body: &str) -> Option<&'static str> {
+pub(crate) fn encoded_kind(body: &str) -> Option<&'static str> {
     let b = body.as_bytes();
     if b.len() < MIN_LEN {
         return None;
@@ -68,7 +68,7 @@ fn uniform_lines(body: &str) -> bool {
     width >= 32 && head.iter().filter(|&&l| l == width).count() * 10 >= head.len() * 9
 }
 
-pub struct LongString;
+pub(crate) struct LongString;
 
 impl Detector for LongString {
     fn meta(&self) -> &'static DetectorMeta {

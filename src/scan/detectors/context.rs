@@ -19,7 +19,7 @@ use crate::scan::roles;
 
 /// What kind of place a file is, for weighing behaviour found in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
+pub(crate) enum Place {
     InstallTime,
     Code,
     /// A shell/batch/PowerShell script shipped but not run by the installer.
@@ -75,7 +75,7 @@ fn extension(path: &str) -> String {
 }
 
 /// The place of one file, from its role and path.
-pub fn place(file: &TextFile<'_>) -> Place {
+pub(crate) fn place(file: &TextFile<'_>) -> Place {
     if file.role == FileRole::InstallTime {
         return Place::InstallTime;
     }
@@ -96,7 +96,7 @@ pub fn place(file: &TextFile<'_>) -> Place {
 }
 
 /// The highest severity a behaviour hit may have in `place`.
-pub fn max_severity(place: Place) -> Severity {
+pub(crate) fn max_severity(place: Place) -> Severity {
     match place {
         Place::InstallTime | Place::Code => Severity::Critical,
         Place::Script => Severity::High,
@@ -106,7 +106,7 @@ pub fn max_severity(place: Place) -> Severity {
 }
 
 /// `sev` capped by the file's place.
-pub fn cap(file: &TextFile<'_>, sev: Severity) -> Severity {
+pub(crate) fn cap(file: &TextFile<'_>, sev: Severity) -> Severity {
     sev.min(max_severity(place(file)))
 }
 

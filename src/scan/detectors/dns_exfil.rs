@@ -18,8 +18,10 @@ use crate::scan::detector::TextFile;
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// Literals that make a file worth the DNS check (added to the detector's prefilter).
-pub const LITERALS: &[&str] = &["gethostbyname", "getaddrinfo", "dns.resolver"];
+/// Literals that make a file worth the DNS check: the exfiltration detector's prefilter
+/// must contain them all (checked by a test there).
+#[cfg(test)]
+pub(crate) const LITERALS: &[&str] = &["gethostbyname", "getaddrinfo", "dns.resolver"];
 
 static DNS_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -49,7 +51,7 @@ fn argument(text: &str, after_paren: usize) -> &str {
 }
 
 /// One DNS-exfiltration lookup: (offset of the call, call name, severity).
-pub fn find(file: &TextFile<'_>, src: &Source<'_>) -> Option<(usize, String, Severity)> {
+pub(crate) fn find(file: &TextFile<'_>, src: &Source<'_>) -> Option<(usize, String, Severity)> {
     if !file.is_python {
         return None;
     }

@@ -10,7 +10,7 @@ use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.creates-process",
     revision: 1,
     title: "Creates a process.",
@@ -19,7 +19,7 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "Starting other programs lets a package run anything on the machine; in install-time code it runs during pip install.",
 };
 
-pub struct CreatesProcess;
+pub(crate) struct CreatesProcess;
 
 impl Detector for CreatesProcess {
     fn meta(&self) -> &'static DetectorMeta {

@@ -16,7 +16,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
     revision: 1,
     title: "Downloads and executes code.",
@@ -50,7 +50,7 @@ fn to_loopback(rest: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0") || rest.starts_with("[::1]")
 }
 
-pub struct DownloadExecute;
+pub(crate) struct DownloadExecute;
 
 impl Detector for DownloadExecute {
     fn meta(&self) -> &'static DetectorMeta {

@@ -12,7 +12,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
     revision: 1,
     title: "Executes dynamically built code.",
@@ -115,7 +115,7 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     Regex::new(&opened).is_ok_and(|re| re.is_match(text))
 }
 
-pub struct DynamicCode;
+pub(crate) struct DynamicCode;
 
 impl Detector for DynamicCode {
     fn meta(&self) -> &'static DetectorMeta {

@@ -16,7 +16,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
     revision: 1,
     title: "Runs code at install time.",
@@ -57,9 +57,9 @@ pub(crate) fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
     out
 }
 
-pub struct InstallHook;
+pub(crate) struct InstallHook;
 
-pub fn is_setup_py(path: &str) -> bool {
+pub(crate) fn is_setup_py(path: &str) -> bool {
     path.rsplit(['/', '!']).next() == Some("setup.py")
 }
 

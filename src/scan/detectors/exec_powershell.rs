@@ -11,7 +11,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.silent-powershell",
     revision: 1,
     title: "Runs PowerShell hidden or with security settings bypassed.",
@@ -27,7 +27,7 @@ static FLAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|[\s'\x22,])(?P<f>-w(?:in(?:dowstyle)?)?[\s'\x22,]*h(?:idden)?(?-u:\b)|-e(?:nc(?:odedcommand)?)?[\s'\x22,]*[A-Za-z0-9+/]{16,}={0,2}|-nop(?:rofile)?(?-u:\b)|-(?:ep|exec(?:utionpolicy)?)[\s'\x22,]*bypass(?-u:\b)|-noni(?:nteractive)?(?-u:\b))").expect("flag")
 });
 
-pub struct SilentPowershell;
+pub(crate) struct SilentPowershell;
 
 impl Detector for SilentPowershell {
     fn meta(&self) -> &'static DetectorMeta {

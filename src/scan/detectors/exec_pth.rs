@@ -13,7 +13,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
     revision: 1,
     title: "Runs code at every Python start-up through a .pth file.",
@@ -30,7 +30,7 @@ static EVIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:exec|eval|compile|b64decode|b32decode|a85decode|fromhex|unhexlify|decompress|marshal|subprocess|system|popen|urlopen|urllib|requests|socket|http\.client|Popen|codecs|rot13|rot_13)(?-u:\b)|__import__\(\s*['\x22](?:os|subprocess|base64|socket|urllib)").expect("evil")
 });
 
-pub struct PthExec;
+pub(crate) struct PthExec;
 
 impl Detector for PthExec {
     fn meta(&self) -> &'static DetectorMeta {

@@ -16,7 +16,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
     revision: 1,
     title: "Accesses stored credentials, browser data or crypto wallets.",
@@ -50,12 +50,12 @@ fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
     let (start, end) = (start.clamp(sp.body_start, sp.body_end), end.clamp(sp.body_start, sp.body_end));
     let body = &src.text[sp.body_start..sp.body_end];
     let rest = format!("{} {}", &src.text[sp.body_start..start], &src.text[end..sp.body_end]);
-    let words = rest.split_whitespace().filter(|w| w.chars().any(|c| c.is_alphabetic())).count();
+    let words = rest.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
     let plumbing = ["|", ";", "$(", "`", ">", "cat ", "cp ", "curl", "wget", "scp ", "tar ", "base64", "{"];
     words >= 2 && !plumbing.iter().any(|p| body.contains(p))
 }
 
-pub struct CredentialAccess;
+pub(crate) struct CredentialAccess;
 
 impl Detector for CredentialAccess {
     fn meta(&self) -> &'static DetectorMeta {

@@ -14,7 +14,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
     revision: 1,
     title: "Installs itself to run at start-up or on a schedule.",
@@ -57,7 +57,7 @@ fn is_target(file: &TextFile<'_>, off: usize) -> bool {
     file.is_python || before.contains('>') || before.contains("tee ") || before.contains("cat ")
 }
 
-pub struct Persistence;
+pub(crate) struct Persistence;
 
 impl Detector for Persistence {
     fn meta(&self) -> &'static DetectorMeta {

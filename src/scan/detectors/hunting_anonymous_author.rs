@@ -12,7 +12,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.anonymous-author",
     revision: 1,
     title: "The software package was developed by a user registered with an anonymous email address.",
@@ -77,7 +77,7 @@ static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}").expect("email"));
 
 /// Why an email is anonymous, if it is.
-pub fn classify(email: &str) -> Option<(&'static str, Severity)> {
+pub(crate) fn classify(email: &str) -> Option<(&'static str, Severity)> {
     let domain = email.rsplit('@').next()?.to_ascii_lowercase();
     if ANONYMOUS.iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}"))) {
         return Some(("anonymous email provider", Severity::Low));
@@ -99,7 +99,7 @@ fn metadata_path(pkg: &Package<'_>) -> String {
         .unwrap_or_else(|| format!("{}!METADATA", pkg.filename))
 }
 
-pub struct AnonymousAuthor;
+pub(crate) struct AnonymousAuthor;
 
 impl Detector for AnonymousAuthor {
     fn meta(&self) -> &'static DetectorMeta {

@@ -21,7 +21,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.system-info",
     revision: 1,
     title: "Collects system information and sends it over the network.",
@@ -74,7 +74,7 @@ fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bo
 /// How far (in lines) collection and sending may be apart.
 const WINDOW_LINES: usize = 25;
 
-pub struct SystemInfo;
+pub(crate) struct SystemInfo;
 
 impl Detector for SystemInfo {
     fn meta(&self) -> &'static DetectorMeta {

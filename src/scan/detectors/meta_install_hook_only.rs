@@ -12,7 +12,7 @@ use super::pysrc;
 use crate::model::{ArtifactKind, Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "metadata.install-hook-only",
     revision: 1,
     title: "The package has almost no code besides its setup script.",
@@ -21,16 +21,16 @@ pub static META: DetectorMeta = DetectorMeta {
     description: "A package whose only substantive code is setup.py exists to run something at install time; legitimate packages ship code.",
 };
 
-pub const MIN_SETUP: u64 = 200;
-pub const MAX_OTHER_CODE: u64 = 256;
-pub const LONG_SETUP: u64 = 1500;
+pub(crate) const MIN_SETUP: u64 = 200;
+pub(crate) const MAX_OTHER_CODE: u64 = 256;
+pub(crate) const LONG_SETUP: u64 = 1500;
 const CODE_EXT: &[&str] = &[".py", ".pyi", ".pyx", ".pxd", ".c", ".cc", ".cpp", ".h", ".rs", ".f90", ".go", ".js"];
 
 fn depth(path: &str) -> usize {
     path.matches('/').count()
 }
 
-pub struct InstallHookOnly;
+pub(crate) struct InstallHookOnly;
 
 impl Detector for InstallHookOnly {
     fn meta(&self) -> &'static DetectorMeta {

@@ -9,7 +9,7 @@ use super::pysrc;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "metadata.missing-metadata",
     revision: 1,
     title: "The package metadata names no author and no project links.",
@@ -23,7 +23,7 @@ pub static META: DetectorMeta = DetectorMeta {
 const IDENTIFYING: &[&str] =
     &["author", "author-email", "maintainer", "maintainer-email", "home-page", "project-url", "download-url"];
 
-pub struct MissingMetadata;
+pub(crate) struct MissingMetadata;
 
 impl Detector for MissingMetadata {
     fn meta(&self) -> &'static DetectorMeta {

@@ -14,7 +14,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "metadata.typosquat",
     revision: 1,
     title: "The package name imitates a popular package.",
@@ -98,7 +98,7 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
 });
 
 /// Optimal-string-alignment distance ≤ 1 (one substitution, insertion, deletion or adjacent swap).
-pub fn within_one(a: &str, b: &str) -> bool {
+pub(crate) fn within_one(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a == b || a.len().abs_diff(b.len()) > 1 {
         return a == b;
@@ -119,7 +119,7 @@ const SUFFIXES: &[&str] =
     &["-python", "-python3", "-py", "-lib", "-dev", "-sdk", "-api", "-client", "-tools", "py", "lib", "2", "3"];
 
 /// The popular project `name` imitates: (popular, rank, how).
-pub fn imitates(name: &str) -> Option<(String, u32, &'static str)> {
+pub(crate) fn imitates(name: &str) -> Option<(String, u32, &'static str)> {
     capital_i_for_l(name).or_else(|| imitates_inner(name, false))
 }
 
@@ -198,7 +198,7 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     None
 }
 
-pub struct Typosquat;
+pub(crate) struct Typosquat;
 
 impl Detector for Typosquat {
     fn meta(&self) -> &'static DetectorMeta {

@@ -46,42 +46,42 @@
 
 use super::detector::{Detector, DetectorMeta};
 
-pub mod context;
-pub mod dns_exfil;
-pub mod pysrc;
-pub mod sinks;
-pub mod urls;
+pub(crate) mod context;
+pub(crate) mod dns_exfil;
+pub(crate) mod pysrc;
+pub(crate) mod sinks;
+pub(crate) mod urls;
 
-pub mod anomaly_long_string;
-pub mod exec_creates_process;
-pub mod exec_download_execute;
-pub mod exec_dynamic_code;
-pub mod exec_install_hook;
-pub mod exec_powershell;
-pub mod exec_pth;
-pub mod fs_credential_access;
-pub mod fs_persistence;
-pub mod hunting_anonymous_author;
-pub mod hunting_system_info;
-pub mod meta_install_hook_only;
-pub mod meta_missing_metadata;
-pub mod meta_typosquat;
-pub mod net_banking_url;
-pub mod net_downloads_file;
-pub mod net_exfil_endpoint;
-pub mod net_interesting_file_url;
-pub mod net_ip_address;
-pub mod net_reverse_shell;
-pub mod net_trusted_subdomain;
-pub mod net_url_shortener;
-pub mod obf_decode_exec;
-pub mod obf_invisible_unicode;
-pub mod obf_packer;
-pub mod secrets_keys;
-pub mod secrets_tokens;
+pub(crate) mod anomaly_long_string;
+pub(crate) mod exec_creates_process;
+pub(crate) mod exec_download_execute;
+pub(crate) mod exec_dynamic_code;
+pub(crate) mod exec_install_hook;
+pub(crate) mod exec_powershell;
+pub(crate) mod exec_pth;
+pub(crate) mod fs_credential_access;
+pub(crate) mod fs_persistence;
+pub(crate) mod hunting_anonymous_author;
+pub(crate) mod hunting_system_info;
+pub(crate) mod meta_install_hook_only;
+pub(crate) mod meta_missing_metadata;
+pub(crate) mod meta_typosquat;
+pub(crate) mod net_banking_url;
+pub(crate) mod net_downloads_file;
+pub(crate) mod net_exfil_endpoint;
+pub(crate) mod net_interesting_file_url;
+pub(crate) mod net_ip_address;
+pub(crate) mod net_reverse_shell;
+pub(crate) mod net_trusted_subdomain;
+pub(crate) mod net_url_shortener;
+pub(crate) mod obf_decode_exec;
+pub(crate) mod obf_invisible_unicode;
+pub(crate) mod obf_packer;
+pub(crate) mod secrets_keys;
+pub(crate) mod secrets_tokens;
 
 /// Every detector, in report order.
-pub fn all() -> Vec<Box<dyn Detector>> {
+pub(crate) fn all() -> Vec<Box<dyn Detector>> {
     vec![
         // network
         Box::new(net_downloads_file::DownloadsFile),
@@ -121,7 +121,7 @@ pub fn all() -> Vec<Box<dyn Detector>> {
 
 /// Every detector id the scanner can report (detectors plus the engine's own
 /// archive findings), for policy validation: an unknown id in a policy is an error.
-pub fn catalog() -> Vec<&'static DetectorMeta> {
+pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
     all().iter().flat_map(|d| d.all_meta()).collect()
 }
 
@@ -133,7 +133,7 @@ pub(crate) mod testutil {
 
     /// One reported hit, flattened for assertions.
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Got {
+    pub(crate) struct Got {
         pub id: &'static str,
         pub path: String,
         pub line: Option<u32>,
@@ -156,7 +156,7 @@ pub(crate) mod testutil {
     }
 
     /// Run `d` on one file the way the engine does: only if the prefilter matches.
-    pub fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
+    pub(crate) fn scan(d: &dyn Detector, path: &str, role: FileRole, text: &str) -> Vec<Got> {
         let wanted = match d.interest() {
             Interest::PackageOnly => false,
             Interest::AllText => true,
@@ -177,7 +177,7 @@ pub(crate) mod testutil {
     }
 
     /// Run `d` on package-level facts.
-    pub fn scan_pkg(
+    pub(crate) fn scan_pkg(
         d: &dyn Detector,
         filename: &str,
         project: Option<&str>,
@@ -193,10 +193,10 @@ pub(crate) mod testutil {
 
     /// A case expectation: `None` = no hit at all; `Some((line, indicator, severity))`
     /// = the first hit is at that line with that indicator and severity.
-    pub type Want = Option<(u32, &'static str, Severity)>;
+    pub(crate) type Want = Option<(u32, &'static str, Severity)>;
 
     /// Run a table of (name, path, role, text, want) cases against `d`, expecting `id`.
-    pub fn table(d: &dyn Detector, id: &str, cases: &[(&str, &str, FileRole, &str, Want)]) {
+    pub(crate) fn table(d: &dyn Detector, id: &str, cases: &[(&str, &str, FileRole, &str, Want)]) {
         for (name, path, role, text, want) in cases {
             let got = scan(d, path, *role, text);
             match want {
@@ -261,7 +261,7 @@ pub(crate) mod testutil {
     }
 
     /// Run every detector over one file, the way the engine does (prefilter first).
-    pub fn scan_all(path: &str, role: FileRole, text: &str) -> Vec<Got> {
+    pub(crate) fn scan_all(path: &str, role: FileRole, text: &str) -> Vec<Got> {
         super::all().iter().flat_map(|d| scan(d.as_ref(), path, role, text)).collect()
     }
 

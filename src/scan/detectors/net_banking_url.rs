@@ -9,7 +9,7 @@ use super::urls;
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.banking-url",
     revision: 1,
     title: "Contains URLs related to banking and monetary institutions.",
@@ -119,7 +119,7 @@ const BANKING: &[&str] = &[
     "bradesco.com.br",
 ];
 
-pub struct BankingUrl;
+pub(crate) struct BankingUrl;
 
 impl Detector for BankingUrl {
     fn meta(&self) -> &'static DetectorMeta {

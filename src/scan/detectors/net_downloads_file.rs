@@ -13,7 +13,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
     revision: 1,
     title: "Downloads a file.",
@@ -40,7 +40,7 @@ pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
 });
 
-pub struct DownloadsFile;
+pub(crate) struct DownloadsFile;
 
 /// Severity for a download in `role`.
 fn severity(role: FileRole) -> Severity {

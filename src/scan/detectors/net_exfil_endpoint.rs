@@ -21,7 +21,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
     revision: 1,
     title: "Contains endpoints commonly used for data exfiltration.",
@@ -59,7 +59,7 @@ fn tail(text: &str, end: usize) -> &str {
     &rest[..stop]
 }
 
-pub struct ExfilEndpoint;
+pub(crate) struct ExfilEndpoint;
 
 impl Detector for ExfilEndpoint {
     fn meta(&self) -> &'static DetectorMeta {
@@ -174,6 +174,14 @@ mod tests {
     use crate::scan::detectors::testutil::table;
     use FileRole::*;
     use Severity::*;
+
+    #[test]
+    fn prefilter_covers_the_dns_exfiltration_literals() {
+        let Interest::Literals(mine) = ExfilEndpoint.interest() else { panic!("literal prefilter expected") };
+        for lit in super::super::dns_exfil::LITERALS {
+            assert!(mine.contains(lit), "{lit} missing from the prefilter");
+        }
+    }
 
     #[test]
     fn cases() {

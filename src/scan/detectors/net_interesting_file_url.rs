@@ -10,7 +10,7 @@ use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.interesting-file-url",
     revision: 1,
     title: "Contains URLs that link to interesting file formats.",
@@ -51,7 +51,7 @@ fn extension(path: &str) -> Option<(String, bool)> {
     }
 }
 
-pub struct InterestingFileUrl;
+pub(crate) struct InterestingFileUrl;
 
 impl Detector for InterestingFileUrl {
     fn meta(&self) -> &'static DetectorMeta {

@@ -13,7 +13,7 @@ use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.ip-address",
     revision: 1,
     title: "Contains IP addresses.",
@@ -28,7 +28,7 @@ static V6: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6"));
 
 /// True for an IPv4 address on the public internet.
-pub fn public_v4(ip: Ipv4Addr) -> bool {
+pub(crate) fn public_v4(ip: Ipv4Addr) -> bool {
     let o = ip.octets();
     !(ip.is_private()
         || ip.is_loopback()
@@ -46,7 +46,7 @@ pub fn public_v4(ip: Ipv4Addr) -> bool {
 }
 
 /// True for a global-unicast IPv6 address outside documentation space.
-pub fn public_v6(ip: Ipv6Addr) -> bool {
+pub(crate) fn public_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
     (s[0] & 0xe000) == 0x2000
         && !(s[0] == 0x2001 && s[1] == 0x0db8)
@@ -60,7 +60,7 @@ fn version_context(text: &str, start: usize, end: usize) -> bool {
     if start > 0 && matches!(b[start - 1], b'.' | b'v' | b'V' | b'=' | b'~' | b'-' | b'_' | b'<' | b'>') {
         return true;
     }
-    if end < b.len() && b[end] == b'.' && b.get(end + 1).is_some_and(|c| c.is_ascii_digit()) {
+    if end < b.len() && b[end] == b'.' && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
         return true;
     }
     let ls = b[..start].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
@@ -69,7 +69,7 @@ fn version_context(text: &str, start: usize, end: usize) -> bool {
     ["version", "classifier", "oid", "objectidentifier", "release", "requires", "mask"].iter().any(|k| line.contains(k))
 }
 
-pub struct IpAddress;
+pub(crate) struct IpAddress;
 
 impl Detector for IpAddress {
     fn meta(&self) -> &'static DetectorMeta {

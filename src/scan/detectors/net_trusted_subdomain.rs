@@ -17,7 +17,7 @@ use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.trusted-domain-subdomain",
     revision: 1,
     title: "Contains URLs that use trusted domains as subdomains.",
@@ -74,7 +74,7 @@ const TRUSTED: &[&str] = &[
 ];
 
 /// The trusted domain written in the subdomain part of `host`, if any.
-pub fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
+pub(crate) fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
     let reg = psl::domain_str(host)?;
     if host.len() <= reg.len() + 1 {
         return None;
@@ -115,7 +115,7 @@ fn is_call_argument(text: &str, call_off: usize, url_off: usize) -> bool {
     true
 }
 
-pub struct TrustedSubdomain;
+pub(crate) struct TrustedSubdomain;
 
 impl Detector for TrustedSubdomain {
     fn meta(&self) -> &'static DetectorMeta {

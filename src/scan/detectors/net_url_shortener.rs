@@ -8,7 +8,7 @@ use super::urls;
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.url-shortener",
     revision: 1,
     title: "Contains URLs related to URL shortener services.",
@@ -68,7 +68,7 @@ const SHORTENERS: &[&str] = &[
     "0x0.st",
 ];
 
-pub struct UrlShortener;
+pub(crate) struct UrlShortener;
 
 impl Detector for UrlShortener {
     fn meta(&self) -> &'static DetectorMeta {

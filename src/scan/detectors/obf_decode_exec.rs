@@ -12,7 +12,7 @@ use regex::Regex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
     revision: 1,
     title: "Executes decoded or decompressed code.",
@@ -44,7 +44,7 @@ fn argument(text: &str, after_paren: usize) -> &str {
     pysrc::call_argument(text, after_paren, 4096)
 }
 
-pub struct DecodeExec;
+pub(crate) struct DecodeExec;
 
 impl Detector for DecodeExec {
     fn meta(&self) -> &'static DetectorMeta {

@@ -17,7 +17,7 @@ use super::pysrc::{self, Kind, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
     revision: 1,
     title: "Contains invisible or direction-changing Unicode characters in code.",
@@ -62,7 +62,7 @@ fn string_bidi_reorders(body: &str) -> bool {
     emb > 0 || iso > 0 || code_like_inside
 }
 
-pub struct InvisibleUnicode;
+pub(crate) struct InvisibleUnicode;
 
 impl Detector for InvisibleUnicode {
     fn meta(&self) -> &'static DetectorMeta {

@@ -11,7 +11,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.packer",
     revision: 1,
     title: "Contains code protected by an obfuscator.",
@@ -28,7 +28,7 @@ static SOUP: LazyLock<Regex> = LazyLock::new(|| {
 });
 const SOUP_MIN: usize = 25;
 
-pub struct Packer;
+pub(crate) struct Packer;
 
 impl Detector for Packer {
     fn meta(&self) -> &'static DetectorMeta {

@@ -9,24 +9,24 @@
 
 use crate::model::{Evidence, FileRole};
 use crate::scan::detector::TextFile;
-pub use crate::scan::source::{Kind, Ranges, Source, Span};
+pub(crate) use crate::scan::source::{Kind, Source, Span};
 
 /// Line lookup for detectors that relate many offsets by line distance: one pass
 /// over the text, then a binary search per query.
-pub struct Lines(Vec<usize>);
+pub(crate) struct Lines(Vec<usize>);
 
 impl Lines {
-    pub fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         Lines(text.match_indices('\n').map(|(i, _)| i).collect())
     }
     /// 0-based line of a byte offset.
-    pub fn line(&self, offset: usize) -> usize {
+    pub(crate) fn line(&self, offset: usize) -> usize {
         self.0.partition_point(|&n| n < offset)
     }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = floor_char(text, offset.min(text.len()));
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -37,7 +37,7 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
 
 /// A call's argument text: from just after its `(` to the matching `)` (balanced
 /// parentheses), at most `limit` bytes, cut on a char boundary.
-pub fn call_argument(text: &str, after_paren: usize, limit: usize) -> &str {
+pub(crate) fn call_argument(text: &str, after_paren: usize, limit: usize) -> &str {
     let b = text.as_bytes();
     let mut depth = 1usize;
     let mut i = after_paren;
@@ -59,7 +59,7 @@ pub fn call_argument(text: &str, after_paren: usize, limit: usize) -> &str {
 }
 
 /// Largest char boundary ≤ `i`.
-pub fn floor_char(text: &str, mut i: usize) -> usize {
+pub(crate) fn floor_char(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }
@@ -74,11 +74,11 @@ fn ceil_char(text: &str, mut i: usize) -> usize {
 }
 
 /// Maximum snippet length, in characters.
-pub const SNIPPET_MAX: usize = 120;
+pub(crate) const SNIPPET_MAX: usize = 120;
 
 /// The line holding `offset`, trimmed, at most [`SNIPPET_MAX`] characters (a window
 /// around `offset` when the line is longer, marked with `…`).
-pub fn snippet(text: &str, offset: usize) -> String {
+pub(crate) fn snippet(text: &str, offset: usize) -> String {
     let offset = floor_char(text, offset.min(text.len()));
     let b = text.as_bytes();
     let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
@@ -105,7 +105,7 @@ pub fn snippet(text: &str, offset: usize) -> String {
 }
 
 /// Keep only a short prefix of a secret: `ghp_ab…`.
-pub fn redact(token: &str) -> String {
+pub(crate) fn redact(token: &str) -> String {
     let prefix: String = token.chars().take(6).collect();
     if prefix.len() < token.len() {
         format!("{prefix}…")
@@ -115,7 +115,7 @@ pub fn redact(token: &str) -> String {
 }
 
 /// Replace every occurrence of `secret` in `snippet` with its redacted form.
-pub fn redact_in(snippet: &str, secret: &str) -> String {
+pub(crate) fn redact_in(snippet: &str, secret: &str) -> String {
     if secret.is_empty() {
         return snippet.to_string();
     }
@@ -136,7 +136,7 @@ pub fn redact_in(snippet: &str, secret: &str) -> String {
 }
 
 /// Evidence for a hit at byte `offset` of `file`.
-pub fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<String>) -> Evidence {
+pub(crate) fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<String>) -> Evidence {
     let (line, col) = line_col(file.text, offset);
     Evidence {
         path: file.path.to_string(),
@@ -149,19 +149,29 @@ pub fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<String>
 }
 
 /// Evidence whose snippet hides `secret` behind its redacted prefix.
-pub fn secret_evidence(file: &TextFile<'_>, offset: usize, secret: &str, indicator: impl Into<String>) -> Evidence {
+pub(crate) fn secret_evidence(
+    file: &TextFile<'_>,
+    offset: usize,
+    secret: &str,
+    indicator: impl Into<String>,
+) -> Evidence {
     let mut ev = evidence(file, offset, indicator);
     ev.snippet = ev.snippet.map(|s| redact_in(&s, secret));
     ev
 }
 
 /// Evidence not tied to a text position (package-level facts).
-pub fn package_evidence(path: &str, role: FileRole, indicator: impl Into<String>, snippet: Option<String>) -> Evidence {
+pub(crate) fn package_evidence(
+    path: &str,
+    role: FileRole,
+    indicator: impl Into<String>,
+    snippet: Option<String>,
+) -> Evidence {
     Evidence { path: path.to_string(), line: None, column: None, snippet, indicator: Some(indicator.into()), role }
 }
 
 /// Paths that look like tests, examples or docs even when the engine called them runtime.
-pub fn looks_like_test_path(path: &str) -> bool {
+pub(crate) fn looks_like_test_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     p.split(['/', '\\', '!']).any(|seg| {
         matches!(seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
@@ -172,7 +182,7 @@ pub fn looks_like_test_path(path: &str) -> bool {
 }
 
 /// Documentation-like text files (change logs, READMEs, licences) whatever their role.
-pub fn looks_like_docs_file(path: &str) -> bool {
+pub(crate) fn looks_like_docs_file(path: &str) -> bool {
     let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path).to_ascii_lowercase();
     [".md", ".rst", ".txt", ".html", ".htm", ".adoc", ".ipynb"].iter().any(|e| name.ends_with(e))
         || [
@@ -193,14 +203,14 @@ pub fn looks_like_docs_file(path: &str) -> bool {
 }
 
 /// True when the identifier at `offset` is being defined (`def name`, `class name`).
-pub fn is_definition(text: &str, offset: usize) -> bool {
+pub(crate) fn is_definition(text: &str, offset: usize) -> bool {
     let before = text[..offset].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
     let before = before.trim_end_matches([' ', '\t']);
     before.ends_with("def") || before.ends_with("class")
 }
 
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
-pub const MAX_HITS_PER_FILE: usize = 20;
+pub(crate) const MAX_HITS_PER_FILE: usize = 20;
 
 #[cfg(test)]
 mod tests {

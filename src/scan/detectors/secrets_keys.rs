@@ -18,7 +18,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
-pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
+pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
     revision: 1,
     title: "Contains a private key.",
@@ -27,7 +27,7 @@ pub static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     description: "Private keys shipped in a package are public from then on; commonly shared test keys are reported at info level.",
 };
 
-pub static CERTIFICATE: DetectorMeta = DetectorMeta {
+pub(crate) static CERTIFICATE: DetectorMeta = DetectorMeta {
     id: "secrets.certificate",
     revision: 1,
     title: "Contains certificates.",
@@ -38,7 +38,7 @@ pub static CERTIFICATE: DetectorMeta = DetectorMeta {
 
 /// sha256 fingerprints (see module doc) of private keys published in widely copied
 /// test suites, reproduced from CPython's `Lib/test/certdata` (PSF licence).
-pub const KNOWN_TEST_KEYS: &[(&str, &str)] = &[
+pub(crate) const KNOWN_TEST_KEYS: &[(&str, &str)] = &[
     ("a96ae55c3eb636e229c9b1316a8f8e6fdbeaf6161b1e9bbe5edee75f4c7547c0", "cpython allsans.pem"),
     ("c21f5fc525cdcd86c3750fd4c5b5dfb8e644c8de62ef5c0477500a19023f5d6e", "cpython badcert.pem"),
     ("c4fbbaf7f7b46d0f90367477ff5475cb15189e62d7e06f0997a8a4100995488b", "cpython badkey.pem"),
@@ -64,7 +64,7 @@ static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
 const MAX_BLOCK: usize = 64 * 1024;
 
 /// The fingerprint of a PEM body (text between BEGIN and END lines).
-pub fn fingerprint(body: &str) -> (String, usize) {
+pub(crate) fn fingerprint(body: &str) -> (String, usize) {
     let body = body.replace("\\n", "\n");
     let mut clean = String::with_capacity(body.len());
     for line in body.lines() {
@@ -82,7 +82,7 @@ fn test_like_path(path: &str) -> bool {
         || ["test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock"].iter().any(|k| p.contains(k))
 }
 
-pub struct KeysAndCerts;
+pub(crate) struct KeysAndCerts;
 
 impl Detector for KeysAndCerts {
     fn meta(&self) -> &'static DetectorMeta {

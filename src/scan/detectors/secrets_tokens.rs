@@ -14,7 +14,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 use regex::Regex;
 use std::sync::LazyLock;
 
-pub static META: DetectorMeta = DetectorMeta {
+pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "secrets.access-token",
     revision: 1,
     title: "Contains service access tokens.",
@@ -82,7 +82,7 @@ fn placeholder(tok: &str) -> bool {
 }
 
 /// Shannon entropy in bits per character.
-pub fn entropy(s: &str) -> f64 {
+pub(crate) fn entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
     for &b in s.as_bytes() {
         counts[b as usize] += 1;
@@ -98,7 +98,7 @@ pub fn entropy(s: &str) -> f64 {
         .sum()
 }
 
-pub struct AccessTokens;
+pub(crate) struct AccessTokens;
 
 impl Detector for AccessTokens {
     fn meta(&self) -> &'static DetectorMeta {

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 /// What a sink does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkKind {
+pub(crate) enum SinkKind {
     /// Reads from the network.
     Fetch,
     /// Sends to the network (or opens a raw connection).
@@ -40,7 +40,7 @@ static EXEC: LazyLock<Regex> = LazyLock::new(|| {
 
 /// One sink occurrence in code.
 #[derive(Debug, Clone)]
-pub struct Sink<'a> {
+pub(crate) struct Sink<'a> {
     pub offset: usize,
     pub kind: SinkKind,
     /// The call as written, without the opening parenthesis.
@@ -62,7 +62,7 @@ fn collect<'a>(src: &Source<'a>, re: &Regex, kind: SinkKind, out: &mut Vec<Sink<
 }
 
 /// Every sink of the given kinds in code, ordered by offset.
-pub fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
+pub(crate) fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
     let mut out = Vec::new();
     for k in kinds {
         let re: &Regex = match k {
@@ -155,7 +155,7 @@ fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
 }
 
 /// Every network sink (fetch or send).
-pub fn network<'a>(src: &Source<'a>) -> Vec<Sink<'a>> {
+pub(crate) fn network<'a>(src: &Source<'a>) -> Vec<Sink<'a>> {
     find(src, &[SinkKind::Fetch, SinkKind::Send])
 }
 

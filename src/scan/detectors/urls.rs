@@ -17,11 +17,11 @@ static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Literals that make a file worth URL extraction.
-pub const URL_LITERALS: &[&str] = &["://"];
+pub(crate) const URL_LITERALS: &[&str] = &["://"];
 
 /// One URL found in a text.
 #[derive(Debug, Clone)]
-pub struct FoundUrl<'a> {
+pub(crate) struct FoundUrl<'a> {
     pub offset: usize,
     pub url: &'a str,
     /// Lowercased host without userinfo, port or trailing dot.
@@ -32,13 +32,13 @@ pub struct FoundUrl<'a> {
 
 impl FoundUrl<'_> {
     /// Registrable domain (`paypal.com.evil.ru` → `evil.ru`), or the host itself.
-    pub fn registrable(&self) -> &str {
+    pub(crate) fn registrable(&self) -> &str {
         psl::domain_str(&self.host).unwrap_or(&self.host)
     }
 }
 
 /// Whether a file's URLs count at all.
-pub fn file_counts(file: &TextFile<'_>) -> bool {
+pub(crate) fn file_counts(file: &TextFile<'_>) -> bool {
     !matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
         && !super::pysrc::looks_like_test_path(file.path)
         && !super::pysrc::looks_like_docs_file(file.path)
@@ -47,7 +47,7 @@ pub fn file_counts(file: &TextFile<'_>) -> bool {
 /// The walk every list-based URL detector shares (banking, shorteners): each counted URL
 /// that `pick` selects is a hit (with `pick`'s indicator), low in library code and medium
 /// at install time.
-pub fn report_each(
+pub(crate) fn report_each(
     file: &TextFile<'_>,
     hits: &mut Hits,
     meta: &'static DetectorMeta,
@@ -64,7 +64,7 @@ pub fn report_each(
 }
 
 /// Every counted URL of `src`.
-pub fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
+pub(crate) fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
     // One regex pass per member, shared by the URL detectors (see `Source::find_ranges`).
     let ranges = src.find_ranges(&URL_RE);
     (0..ranges.len()).filter_map(move |i| {
@@ -78,7 +78,7 @@ pub fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a 
 }
 
 /// Split a URL into host and path.
-pub fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
+pub(crate) fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
     let rest = &url[url.find("://")? + 3..];
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..auth_end];
@@ -98,7 +98,7 @@ pub fn parse(offset: usize, url: &str) -> Option<FoundUrl<'_>> {
 }
 
 /// True when `host` is `domain` or one of its subdomains.
-pub fn host_is(host: &str, domain: &str) -> bool {
+pub(crate) fn host_is(host: &str, domain: &str) -> bool {
     host == domain
         || (host.len() > domain.len()
             && host.ends_with(domain)
