@@ -47,6 +47,7 @@ impl App {
     ) -> Result<Arc<App>, ProxyError> {
         let dirs = DataDir::new(&cfg.data_dir);
         dirs.create_all()?;
+        crate::artifact::clean_stale_parts(&dirs.tmp());
         let stores = crate::store::open(&cfg.database, &dirs).map_err(ProxyError::internal)?;
         let upstream = Upstream::new(&cfg)?;
         let policy = Arc::new(ArcSwap::from_pointee(policy));

@@ -50,7 +50,9 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
-pub use config::{default_data_dir, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource};
+pub use config::{
+    default_data_dir, parse_file_host, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource,
+};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use reload::spawn as spawn_policy_reload;
