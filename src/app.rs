@@ -2,7 +2,7 @@
 //! and every front end.
 //!
 //! Owns: choosing the store backend (through `store::open`), and building the index,
-//! artifact cache, gate and audit log around it. Must not: serve, decide or log requests.
+//! artifact cache (removing partial downloads a dead process left), gate and audit log around it. Must not: serve, decide or log requests.
 
 use crate::artifact::Artifacts;
 use crate::audit::AuditLog;

@@ -75,6 +75,15 @@ pub(crate) fn clean_stale_parts(tmp: &Path) -> usize {
     removed
 }
 
+/// Removes a finished download from the running map when dropped.
+struct Forget(Arc<Mutex<HashMap<String, Flight>>>, String);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
+    }
+}
+
 /// A `.part` file that is removed when dropped unless it was renamed into place.
 struct PartFile(Option<PathBuf>);
 
@@ -119,16 +128,16 @@ impl Artifacts {
     /// not cancel it, and a later call for the same file joins it while it runs.
     pub(crate) async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
         let flight = {
-            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            let mut running = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match running.get(&origin.key) {
                 Some(f) => f.clone(),
                 None => {
                     let key = origin.key.clone();
                     let (inner, origin, map) = (self.inner.clone(), origin.clone(), self.running.clone());
                     let task = tokio::spawn(async move {
-                        let r = inner.ensure(&origin).await;
-                        map.lock().unwrap_or_else(|e| e.into_inner()).remove(&origin.key);
-                        r
+                        // Forgotten when done, even by a panic (else the failure would stick).
+                        let _forget = Forget(map, origin.key.clone());
+                        inner.ensure(&origin).await
                     });
                     let f = async move {
                         task.await.unwrap_or_else(|e| Err(ProxyError::internal(format!("download task failed: {e}"))))
@@ -419,7 +428,8 @@ mod tests {
 
     #[test]
     fn slow_downloads_are_abandoned() {
-        let cases: [(&str, Option<u64>, u64, fn(u64) -> u64, Option<u64>); 6] = [
+        type Case = (&'static str, Option<u64>, u64, fn(u64) -> u64, Option<u64>);
+        let cases: [Case; 6] = [
             ("steady and fast enough", None, 1000, |ms| ms * 2, None),
             ("trickle fails once the grace window has passed", None, 1000, |ms| ms / 100, Some(1000)),
             ("slow start inside the grace window is fine", None, 1000, |ms| if ms < 900 { 0 } else { ms * 4 }, None),

@@ -1,7 +1,8 @@
 //! Run-time configuration: where to listen, which upstream, where state lives.
 //!
 //! Owns: resolving the upstream (flag > `PIPGATE_UPSTREAM` > `policy.yaml` > the local
-//! pip's own choice), the data directory layout, and redacting credentials in URLs.
+//! pip's own choice), the data directory layout, the upstream limits and allowed file hosts
+//! (`--allow-file-host` entries checked here), and redacting credentials in URLs.
 //! Must not: open sockets or read artifacts.
 
 use std::path::{Path, PathBuf};

@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn files_come_only_from_allowed_hosts() {
         let allowed = |base: &str, list: &[&str], url: &str| {
-            let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let list: Vec<String> = list.iter().map(ToString::to_string).collect();
             FileHosts::new(&Url::parse(base).unwrap(), &list).unwrap().allows(&Url::parse(url).unwrap())
         };
         let base = "https://index.example.org/simple/";

@@ -55,7 +55,8 @@ impl Fake {
                         let route = r.lock().unwrap().get(&path).cloned();
                         async move { Ok::<_, std::convert::Infallible>(answer(route)) }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
             }
         });
@@ -236,7 +237,12 @@ fn oversized_and_slow_upstream_answers_are_cut_off_naming_the_limit() {
             502,
             &["page", "--max-page-bytes"],
         ),
-        ("page trickling past the deadline", format!("{}slowpage/", pg.url), 504, &["page fetch", "--upstream-deadline"]),
+        (
+            "page trickling past the deadline",
+            format!("{}slowpage/", pg.url),
+            504,
+            &["page fetch", "--upstream-deadline"],
+        ),
         (
             "promised .metadata larger than the limit",
             format!("{files}/{bm_sha}/{}.metadata", bm.filename),
@@ -310,7 +316,8 @@ fn files_are_fetched_only_from_the_upstream_origin_and_allowed_hosts() {
     let c = client();
     let not_allowed = format!("file host {other_host} is not allowed");
     let allow_hint = format!("--allow-file-host {other_host}");
-    let cases: [(&str, &Pipgate, &str, u16, usize, &[&str]); 5] = [
+    type Case<'a> = (&'a str, &'a Pipgate, &'a str, u16, usize, &'a [&'a str]);
+    let cases: [Case; 5] = [
         ("page lists a file on another port", &guarded, "listed-elsewhere", 502, 0, &[&not_allowed, &allow_hint]),
         ("upstream redirects to another port", &guarded, "redirected-elsewhere", 502, 0, &[&not_allowed, &allow_hint]),
         ("redirect within the upstream origin", &guarded, "redirected-home", 200, 0, &[]),
@@ -367,7 +374,8 @@ fn a_download_outlives_the_client_that_left_and_leaves_no_part_files() {
     std::fs::remove_file(&stale[1]).unwrap();
 
     let url = format!("{}/files/{}/{filename}", pg.base(), g.sha256);
-    let impatient = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_millis(500)).build().unwrap();
+    let impatient =
+        reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_millis(500)).build().unwrap();
     assert!(impatient.get(&url).send().is_err(), "the first client gives up mid-download");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(parts_left().len(), 1, "the download goes on after the client left");
