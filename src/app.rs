@@ -2,7 +2,7 @@
 //! and every front end.
 //!
 //! Owns: choosing the store backend (through `store::open`), and building the index,
-//! artifact cache, gate and audit log around it. Must not: serve, decide or log requests.
+//! artifact cache (removing partial downloads a dead process left), gate and audit log around it. Must not: serve, decide or log requests.
 
 use crate::artifact::Artifacts;
 use crate::audit::AuditLog;
@@ -47,6 +47,7 @@ impl App {
     ) -> Result<Arc<App>, ProxyError> {
         let dirs = DataDir::new(&cfg.data_dir);
         dirs.create_all()?;
+        crate::artifact::clean_stale_parts(&dirs.tmp());
         let stores = crate::store::open(&cfg.database, &dirs).map_err(ProxyError::internal)?;
         let upstream = Upstream::new(&cfg)?;
         let policy = Arc::new(ArcSwap::from_pointee(policy));

@@ -3,6 +3,15 @@
 //! Owns: streaming an upstream file to disk while hashing it (never whole in memory),
 //! refusing bytes whose hash disagrees with the index, and extracting a wheel's core metadata for `.metadata`.
 //! Must not: decide whether bytes are served (that is `gate`), or parse pages.
+//!
+//! A download runs as its own task, shared by every request waiting for the same file:
+//! a client that disconnects does not cancel it, so the next request finds the file
+//! cached (or joins the download still running). The bytes go to
+//! `<data-dir>/tmp/<pid>.<key>.<n>.part`, which is always either renamed into place or
+//! removed; `.part` files left by a process that died are removed at start-up
+//! ([`clean_stale_parts`]). Downloads are bounded in size (`max_artifact_bytes`) and time
+//! (the upstream's deadline plus the size at the minimum rate, and the sliding-window
+//! rate check, see `upstream`); upstream `.metadata` is bounded by `max_metadata_bytes`.
 
 use crate::config::DataDir;
 use crate::error::ProxyError;
@@ -10,20 +19,80 @@ use crate::model::Sha256 as Digest256;
 use crate::model::{FileOrigin, Verified};
 use crate::store::OriginStore;
 use crate::upstream::Upstream;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+/// One file's download task, awaited by every request that wants the file.
+type Flight = Shared<BoxFuture<'static, Result<Verified, ProxyError>>>;
+
 pub(crate) struct Artifacts {
+    inner: Arc<Inner>,
+    /// Downloads in progress by file key (each removes itself when done).
+    running: Arc<Mutex<HashMap<String, Flight>>>,
+}
+
+struct Inner {
     dirs: DataDir,
     upstream: Upstream,
     store: Arc<dyn OriginStore>,
     max_bytes: u64,
     tmp_counter: AtomicU64,
+}
+
+/// Remove `.part` files in `tmp` left by processes that are gone (or by an earlier run
+/// under this same pid, as in a container). Returns how many were removed.
+pub(crate) fn clean_stale_parts(tmp: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(tmp) else { return 0 };
+    let me = std::process::id();
+    let proc_fs = Path::new("/proc/self").exists();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".part") {
+            continue;
+        }
+        let owner = name.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = match owner {
+            Some(pid) if pid != me => proc_fs && Path::new("/proc").join(pid.to_string()).exists(),
+            _ => false,
+        };
+        if !alive && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, dir = %tmp.display(), "removed stale partial downloads");
+    }
+    removed
+}
+
+/// Removes a finished download from the running map when dropped.
+struct Forget(Arc<Mutex<HashMap<String, Flight>>>, String);
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
+    }
+}
+
+/// A `.part` file that is removed when dropped unless it was renamed into place.
+struct PartFile(Option<PathBuf>);
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// The digest the index promised, in the strongest algorithm we can check (well-formed
@@ -46,15 +115,51 @@ enum Hasher {
 
 impl Artifacts {
     pub(crate) fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn OriginStore>, max_bytes: u64) -> Self {
-        Artifacts { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) }
+        let inner = Inner { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) };
+        Artifacts { inner: Arc::new(inner), running: Default::default() }
     }
 
     pub(crate) fn path(&self, sha256: &Digest256) -> PathBuf {
-        self.dirs.artifact(sha256)
+        self.inner.dirs.artifact(sha256)
     }
 
     /// Make sure the verified bytes for `origin` are on disk. Call under the file's single-flight guard.
+    /// The work runs as a task of its own: dropping this future (a client that left) does
+    /// not cancel it, and a later call for the same file joins it while it runs.
     pub(crate) async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
+        let flight = {
+            let mut running = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match running.get(&origin.key) {
+                Some(f) => f.clone(),
+                None => {
+                    let key = origin.key.clone();
+                    let (inner, origin, map) = (self.inner.clone(), origin.clone(), self.running.clone());
+                    let task = tokio::spawn(async move {
+                        // Forgotten when done, even by a panic (else the failure would stick).
+                        let _forget = Forget(map, origin.key.clone());
+                        inner.ensure(&origin).await
+                    });
+                    let f = async move {
+                        task.await.unwrap_or_else(|e| Err(ProxyError::internal(format!("download task failed: {e}"))))
+                    }
+                    .boxed()
+                    .shared();
+                    running.insert(key, f.clone());
+                    f
+                }
+            }
+        };
+        flight.await
+    }
+
+    /// Core metadata bytes for a file (see [`Inner::metadata`]).
+    pub(crate) async fn metadata(&self, origin: &FileOrigin, v: &Verified) -> Result<Option<Vec<u8>>, ProxyError> {
+        self.inner.metadata(origin, v).await
+    }
+}
+
+impl Inner {
+    async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
         if let Some(v) = self.store.verified(&origin.key).await.map_err(ProxyError::internal)? {
             if self.dirs.artifact(&v.sha256).exists() {
                 return Ok(v);
@@ -75,39 +180,47 @@ impl Artifacts {
 
     async fn download(&self, origin: &FileOrigin) -> Result<Digest256, ProxyError> {
         let url = Url::parse(&origin.url).map_err(|e| ProxyError::internal(format!("stored URL is invalid: {e}")))?;
-        let resp = self.upstream.fetch_file(&url).await?;
+        let limits = self.upstream.limits().clone();
+        let started = Instant::now();
+        let what = format!("the download of {}", origin.filename);
+        let resp = tokio::time::timeout(limits.deadline, self.upstream.fetch_file(&url))
+            .await
+            .unwrap_or_else(|_| Err(self.upstream.deadline_passed(&url, &what, limits.deadline)))?;
         if resp.content_length().is_some_and(|l| l > self.max_bytes) {
             return Err(ProxyError::TooLarge { filename: origin.filename.clone(), limit: self.max_bytes });
         }
+        // The deadline grows with the size at the minimum rate (the declared size, else the limit).
+        let size = resp.content_length().unwrap_or(self.max_bytes);
+        let deadline = match limits.min_rate {
+            0 => None,
+            rate => Some(limits.deadline + Duration::from_secs_f64(size as f64 / rate as f64)),
+        };
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dirs.tmp().join(format!(
             "{}.{}.{n}.part",
             std::process::id(),
             &origin.key[..origin.key.len().min(16)]
         ));
-        let result = self.stream_to(resp, &tmp, origin).await;
-        match result {
-            Ok(sha256) => {
-                let dest = self.dirs.artifact(&sha256);
-                if let Some(parent) = dest.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
-                }
-                tokio::fs::rename(&tmp, &dest).await?;
-                Ok(sha256)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                Err(e)
-            }
+        let mut part = PartFile(Some(tmp.clone()));
+        let pace =
+            Pace { url: &url, what: &what, started, deadline, min_rate: limits.min_rate, window: limits.rate_window };
+        let sha256 = self.stream_to(resp, &tmp, origin, pace).await?;
+        let dest = self.dirs.artifact(&sha256);
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
         }
+        tokio::fs::rename(&tmp, &dest).await?;
+        part.0 = None;
+        Ok(sha256)
     }
 
     /// Stream the body to `tmp`, hashing as it goes; verify the promised digest.
     async fn stream_to(
         &self,
-        mut resp: reqwest::Response,
+        resp: reqwest::Response,
         tmp: &Path,
         origin: &FileOrigin,
+        pace: Pace<'_>,
     ) -> Result<Digest256, ProxyError> {
         let expected = expected_digest(&origin.hashes);
         let mut sha256 = Sha256::new();
@@ -119,11 +232,18 @@ impl Artifacts {
         let file = tokio::fs::File::create(tmp).await?;
         let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
         let mut received: u64 = 0;
+        let mut body = resp.bytes_stream();
+        let tick = (pace.window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut samples = VecDeque::from([(pace.started, 0u64)]);
         loop {
-            let chunk = match resp.chunk().await {
-                Ok(Some(c)) => c,
+            let next = tokio::time::timeout(tick, body.next()).await;
+            let now = Instant::now();
+            pace.check(now, received, &mut samples, &self.upstream)?;
+            let chunk = match next {
+                Err(_) => continue,
+                Ok(Some(Ok(c))) => c,
                 Ok(None) => break,
-                Err(e) => {
+                Ok(Some(Err(e))) => {
                     return Err(ProxyError::TransferBroken {
                         filename: origin.filename.clone(),
                         received,
@@ -197,8 +317,7 @@ impl Artifacts {
             return Ok(None);
         }
         let url = Url::parse(&format!("{}.metadata", origin.url)).map_err(ProxyError::internal)?;
-        let resp = self.upstream.fetch_file(&url).await?;
-        let bytes = resp.bytes().await.map_err(|e| self.upstream.transport_error(&url, e))?;
+        let bytes = self.upstream.fetch_metadata(&url).await?;
         if let Some(p) = promised {
             let got = hex::encode(Sha256::digest(&bytes));
             if !got.eq_ignore_ascii_case(p) {
@@ -210,7 +329,59 @@ impl Artifacts {
                 });
             }
         }
-        Ok(Some(bytes.to_vec()))
+        Ok(Some(bytes))
+    }
+}
+
+/// The time bounds of one download: a total deadline and a minimum average rate over a
+/// sliding window, checked once the first window (the grace period) has passed.
+struct Pace<'a> {
+    url: &'a Url,
+    what: &'a str,
+    started: Instant,
+    deadline: Option<Duration>,
+    min_rate: u64,
+    window: Duration,
+}
+
+impl Pace<'_> {
+    /// `samples`: (time, bytes received so far), oldest first, thinned to ~16 per window.
+    fn check(
+        &self,
+        now: Instant,
+        received: u64,
+        samples: &mut VecDeque<(Instant, u64)>,
+        upstream: &Upstream,
+    ) -> Result<(), ProxyError> {
+        if let Some(d) = self.deadline.filter(|d| now - self.started > *d) {
+            return Err(upstream.deadline_passed(self.url, self.what, d));
+        }
+        if self.min_rate == 0 || self.window.is_zero() {
+            return Ok(());
+        }
+        if samples.back().is_some_and(|(t, _)| now - *t >= self.window / 16) {
+            samples.push_back((now, received));
+        }
+        while samples.len() > 1 && samples[1].0 + self.window <= now {
+            samples.pop_front();
+        }
+        let (t0, r0) = samples[0];
+        if now - self.started < self.window || now - t0 < self.window {
+            return Ok(());
+        }
+        let rate = (received - r0) as f64 / (now - t0).as_secs_f64();
+        if rate < self.min_rate as f64 {
+            return Err(ProxyError::UpstreamTimeout {
+                upstream: crate::config::redact(self.url),
+                reason: format!(
+                    "{} averaged {rate:.0} bytes/s over the last {}, below the minimum of {} bytes/s (--upstream-min-rate)",
+                    self.what,
+                    crate::upstream::secs(now - t0),
+                    self.min_rate
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -229,4 +400,71 @@ pub(crate) fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     member.take(16 << 20).read_to_end(&mut out).ok()?;
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed a transfer (time in ms → bytes so far, every 100 ms) to the pace check; the
+    /// first time (ms) it fails, if it does.
+    fn first_failure(deadline_ms: Option<u64>, min_rate: u64, profile: impl Fn(u64) -> u64) -> Option<u64> {
+        let url = Url::parse("http://127.0.0.1:9/simple/").unwrap();
+        let up = Upstream::new(&crate::config::ProxyConfig::new(url.clone(), "/tmp".into())).unwrap();
+        let started = Instant::now();
+        let pace = Pace {
+            url: &url,
+            what: "the download of a.whl",
+            started,
+            deadline: deadline_ms.map(Duration::from_millis),
+            min_rate,
+            window: Duration::from_secs(1),
+        };
+        let mut samples = VecDeque::from([(started, 0u64)]);
+        (1..=50)
+            .map(|i| i * 100)
+            .find(|&ms| pace.check(started + Duration::from_millis(ms), profile(ms), &mut samples, &up).is_err())
+    }
+
+    #[test]
+    fn slow_downloads_are_abandoned() {
+        type Case = (&'static str, Option<u64>, u64, fn(u64) -> u64, Option<u64>);
+        let cases: [Case; 6] = [
+            ("steady and fast enough", None, 1000, |ms| ms * 2, None),
+            ("trickle fails once the grace window has passed", None, 1000, |ms| ms / 100, Some(1000)),
+            ("slow start inside the grace window is fine", None, 1000, |ms| if ms < 900 { 0 } else { ms * 4 }, None),
+            ("a stall after a fast start fails a window later", None, 1000, |ms| ms.min(2000) * 10, Some(2900)),
+            ("no rate check when the minimum is 0", None, 0, |_| 0, None),
+            ("the total deadline passes even at a good rate", Some(2000), 1000, |ms| ms * 2, Some(2100)),
+        ];
+        for (case, deadline, rate, profile, want) in cases {
+            let got = first_failure(deadline, rate, profile);
+            match (got, want) {
+                (None, None) => {}
+                (Some(g), Some(w)) => assert!(g.abs_diff(w) <= 200, "{case}: failed at {g} ms, expected ~{w} ms"),
+                _ => panic!("{case}: failed at {got:?} ms, expected {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn stale_part_files_are_removed_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        // A process that surely is not running: pid_max is at most 2^22.
+        let cases = [
+            ("a dead process's download", "4194304999.abc.0.part".to_string(), false),
+            ("an earlier run under this pid", format!("{me}.abc.0.part"), false),
+            ("no pid in the name", "garbage.part".to_string(), false),
+            ("a live process's download", "1.abc.0.part".to_string(), true),
+            ("not a .part file", "notes.txt".to_string(), true),
+        ];
+        for (_, name, _) in &cases {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        clean_stale_parts(dir.path());
+        for (case, name, kept) in cases {
+            assert_eq!(dir.path().join(name).exists(), kept, "{case}");
+        }
+    }
 }

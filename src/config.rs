@@ -1,7 +1,8 @@
 //! Run-time configuration: where to listen, which upstream, where state lives.
 //!
 //! Owns: resolving the upstream (flag > `PIPGATE_UPSTREAM` > `policy.yaml` > the local
-//! pip's own choice), the data directory layout, and redacting credentials in URLs.
+//! pip's own choice), the data directory layout, the upstream limits and allowed file hosts
+//! (`--allow-file-host` entries checked here), and redacting credentials in URLs.
 //! Must not: open sockets or read artifacts.
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub enum ConfigError {
     BadUpstream { url: String, reason: String },
     #[error("--database {value:?}: expected postgres://…, sqlite:PATH or a file path")]
     BadDatabase { value: String },
+    #[error("--allow-file-host {value:?}: expected HOST or HOST:PORT ({reason})")]
+    BadFileHost { value: String, reason: String },
     #[error("no upstream configured and the local pip could not tell its index ({reason}); pass --upstream URL or set PIPGATE_UPSTREAM")]
     NoUpstream { reason: String },
 }
@@ -57,6 +60,27 @@ pub fn parse_upstream(raw: &str) -> Result<Url, ConfigError> {
     url.set_query(None);
     url.set_fragment(None);
     Ok(url)
+}
+
+/// Check and normalise one `--allow-file-host` entry: `HOST` or `HOST:PORT` (lower case;
+/// IPv6 in brackets). Without a port, the scheme's default port is meant.
+pub fn parse_file_host(raw: &str) -> Result<String, ConfigError> {
+    let bad = |reason: &str| ConfigError::BadFileHost { value: raw.to_string(), reason: reason.to_string() };
+    let raw = raw.trim();
+    if raw.is_empty() || raw.contains(['/', '@', '?', '#']) || raw.contains("://") {
+        return Err(bad("no scheme, path or credentials"));
+    }
+    let url = Url::parse(&format!("http://{raw}/")).map_err(|e| bad(&e.to_string()))?;
+    let host = url.host_str().ok_or_else(|| bad("no host"))?;
+    // `Url` drops an explicit :80 for http; keep what the user wrote.
+    let port = match raw.rsplit_once(':') {
+        Some((_, p)) if !raw.ends_with(']') => Some(p.parse::<u16>().map_err(|_| bad("bad port"))?),
+        _ => None,
+    };
+    Ok(match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
 }
 
 /// A URL with any password (and token-like username) replaced by `****`, for logs and errors.
@@ -136,6 +160,21 @@ pub struct ProxyConfig {
     pub read_timeout: Duration,
     /// Largest artifact pipgate downloads.
     pub max_artifact_bytes: u64,
+    /// Largest upstream index page pipgate reads (`--max-page-bytes`).
+    pub max_page_bytes: u64,
+    /// Largest upstream `.metadata` file pipgate reads (`--max-metadata-bytes`).
+    pub max_metadata_bytes: u64,
+    /// Total time for one upstream page or `.metadata` fetch, and the base of an
+    /// artifact download's deadline (`--upstream-deadline`).
+    pub upstream_deadline: Duration,
+    /// Slowest average artifact transfer rate tolerated over `rate_window`, in bytes per
+    /// second; an artifact's deadline also grows by its size at this rate (0: no rate check).
+    pub min_transfer_rate: u64,
+    /// The sliding window (and grace period) of the transfer-rate check.
+    pub rate_window: Duration,
+    /// Hosts (`HOST` or `HOST:PORT`) files may be fetched from besides the upstream's origin
+    /// (`--allow-file-host`). Empty: hosts on the upstream's registrable domain.
+    pub file_hosts: Vec<String>,
     /// Benchmark baseline only: verdicts are made on an empty report, nothing is scanned.
     pub dangerous_skip_scan: bool,
     /// Where shared state lives (default: SQLite in the data directory).
@@ -174,6 +213,12 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             max_artifact_bytes: 4 << 30,
+            max_page_bytes: 64 << 20,
+            max_metadata_bytes: 16 << 20,
+            upstream_deadline: Duration::from_secs(60),
+            min_transfer_rate: 32 << 10,
+            rate_window: Duration::from_secs(30),
+            file_hosts: Vec::new(),
             dangerous_skip_scan: false,
             database: Database::Sqlite(DataDir::new(&data_dir).db()),
             data_dir,
@@ -261,6 +306,25 @@ mod tests {
         for (case, raw, want) in cases {
             let got = parse_upstream(raw).ok().map(|u| u.to_string());
             assert_eq!(got.as_deref(), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn file_hosts_are_checked_and_normalised() {
+        let cases = [
+            ("host", "Files.Example.org", Some("files.example.org")),
+            ("host and port", "127.0.0.1:8081", Some("127.0.0.1:8081")),
+            ("default port kept", "files.example.org:80", Some("files.example.org:80")),
+            ("ipv6 with port", "[::1]:8081", Some("[::1]:8081")),
+            ("ipv6 without port", "[::1]", Some("[::1]")),
+            ("scheme refused", "https://files.example.org", None),
+            ("path refused", "files.example.org/x", None),
+            ("credentials refused", "u:p@files.example.org", None),
+            ("bad port", "files.example.org:http", None),
+            ("empty", "", None),
+        ];
+        for (case, raw, want) in cases {
+            assert_eq!(parse_file_host(raw).ok().as_deref(), want, "{case}");
         }
     }
 

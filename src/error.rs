@@ -31,7 +31,7 @@ impl Fault {
 }
 
 /// Everything that can go wrong while answering one request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProxyError {
     #[error("upstream {upstream} is unreachable: {reason}")]
     UpstreamUnreachable { upstream: String, reason: String },
@@ -47,6 +47,13 @@ pub enum ProxyError {
     HashMismatch { filename: String, algorithm: String, expected: String, computed: String },
     #[error("upstream transfer of {filename} broke after {received} bytes: {reason}")]
     TransferBroken { filename: String, received: u64, reason: String },
+    #[error("upstream {what} {url} is larger than the {limit}-byte limit ({setting}); not served")]
+    ResponseTooLarge { what: &'static str, url: String, limit: u64, setting: &'static str },
+    #[error(
+        "file host {host} is not allowed: pipgate fetches only from the upstream's origin and allowed file hosts \
+         (refused {url}); allow it with --allow-file-host {host}"
+    )]
+    FileHostNotAllowed { host: String, url: String },
     #[error("{filename} is larger than the {limit}-byte artifact limit")]
     TooLarge { filename: String, limit: u64 },
     #[error("{what} not found")]

@@ -7,8 +7,8 @@
 //! |---|---|---|
 //! | [`server`] | front ends → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
-//! | [`upstream`] | the one HTTP client to the upstream index (system trust store), credential redaction | cache or decide |
-//! | [`artifact`] | download once, verify hash, content-addressed cache, `.metadata` extraction | decide |
+//! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
+//! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
 //! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → policy), report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons | I/O during evaluation |
@@ -50,7 +50,9 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
-pub use config::{default_data_dir, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource};
+pub use config::{
+    default_data_dir, parse_file_host, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource,
+};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use reload::spawn as spawn_policy_reload;

@@ -129,6 +129,27 @@ struct ServeArgs {
     /// directory) or `postgres://…` (replicas; not part of this build yet).
     #[arg(long, env = "PIPGATE_DATABASE")]
     database: Option<String>,
+    /// Largest upstream index page read, in bytes (larger: 502 naming this limit).
+    #[arg(long, default_value_t = 64 << 20, env = "PIPGATE_MAX_PAGE_BYTES")]
+    max_page_bytes: u64,
+    /// Largest upstream `.metadata` read, in bytes (larger: 502 naming this limit).
+    #[arg(long, default_value_t = 16 << 20, env = "PIPGATE_MAX_METADATA_BYTES")]
+    max_metadata_bytes: u64,
+    /// Total time for an upstream page or `.metadata` fetch, and the base of an artifact
+    /// download's deadline (which adds the size at --upstream-min-rate), e.g. `60s`, `2m`.
+    #[arg(long, default_value = "60s", value_parser = duration, env = "PIPGATE_UPSTREAM_DEADLINE")]
+    upstream_deadline: std::time::Duration,
+    /// Slowest artifact download tolerated, in KiB/s averaged over --upstream-rate-window
+    /// (0: no rate check).
+    #[arg(long, default_value_t = 32, env = "PIPGATE_UPSTREAM_MIN_RATE")]
+    upstream_min_rate: u64,
+    /// Window (and grace period) of the --upstream-min-rate check, e.g. `30s`.
+    #[arg(long, default_value = "30s", value_parser = duration, env = "PIPGATE_UPSTREAM_RATE_WINDOW")]
+    upstream_rate_window: std::time::Duration,
+    /// A host (HOST or HOST:PORT) files may be fetched from besides the upstream's origin;
+    /// repeatable. Default: https hosts on the upstream host's registrable domain.
+    #[arg(long = "allow-file-host", value_name = "HOST[:PORT]", env = "PIPGATE_FILE_HOSTS", value_delimiter = ',')]
+    allow_file_host: Vec<String>,
     /// Serve artifacts WITHOUT scanning them (benchmark baseline only; never in production).
     #[arg(long)]
     dangerous_skip_scan: bool,
@@ -169,6 +190,11 @@ fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
     Ok((policy, ProxyConfig::new(upstream, data_dir)))
 }
 
+/// A duration flag: humantime (`60s`, `2m`, `1h 30m`, `500ms`).
+fn duration(raw: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(raw.trim()).map_err(|e| format!("{raw:?}: {e} (e.g. 60s, 2m, 500ms)"))
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
@@ -176,6 +202,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (policy, mut cfg) = load(&args.common)?;
     cfg.page_ttl = std::time::Duration::from_secs(args.page_ttl);
+    cfg.max_page_bytes = args.max_page_bytes;
+    cfg.max_metadata_bytes = args.max_metadata_bytes;
+    cfg.upstream_deadline = args.upstream_deadline;
+    cfg.min_transfer_rate = args.upstream_min_rate.saturating_mul(1024);
+    cfg.rate_window = args.upstream_rate_window;
+    cfg.file_hosts = args.allow_file_host.iter().map(|h| pipgate::parse_file_host(h)).collect::<Result<_, _>>()?;
+    if !cfg.file_hosts.is_empty() {
+        tracing::info!(hosts = %cfg.file_hosts.join(", "), "files may also come from these hosts");
+    }
     if let Some(db) = &args.database {
         cfg.database = pipgate::Database::parse(db)?;
     }
