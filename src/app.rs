@@ -28,6 +28,8 @@ pub struct App {
     pub(crate) audit: AuditLog,
     pub(crate) origins: Arc<dyn OriginStore>,
     pub(crate) flights: Arc<dyn SingleFlight>,
+    /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
+    pub(crate) public_url: Option<url::Url>,
     policy: Arc<ArcSwap<Policy>>,
     counter: AtomicU64,
     boot: i64,
@@ -65,6 +67,7 @@ impl App {
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
             origins: stores.origins,
             flights: stores.flights,
+            public_url: cfg.public_url.clone(),
             policy,
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),

@@ -5,7 +5,7 @@
 //!
 //! | module | owns | must not |
 //! |---|---|---|
-//! | [`server`] | front ends → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
+//! | [`server`] | front ends (connection limits and timeouts) → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), credential redaction | cache or decide |
 //! | [`artifact`] | download once, verify hash, content-addressed cache, `.metadata` extraction | decide |
@@ -54,7 +54,7 @@ pub use config::{default_data_dir, parse_upstream, redact, upstream_from_pip, Da
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use reload::spawn as spawn_policy_reload;
-pub use server::{dispatch, serve, RequestCtx};
+pub use server::{dispatch, serve, RequestCtx, ServeLimits};
 
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};
