@@ -58,7 +58,7 @@ fn a_huge_page_neither_stalls_the_server_nor_takes_unbounded_time() {
             .collect();
         let c = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
         let mut worst = Duration::ZERO;
-        while !clients.iter().all(|p| p.is_finished()) {
+        while !clients.iter().all(std::thread::JoinHandle::is_finished) {
             let t = Instant::now();
             let r = c.get(&health).send();
             let took = t.elapsed();
@@ -103,4 +103,35 @@ fn concurrent_cold_page_requests_share_one_upstream_get() {
         }
         assert_eq!(idx.hits("/simple/demo-a/"), 1, "{case}: 20 concurrent cold requests, upstream GETs");
     }
+}
+
+#[test]
+fn serve_flags_set_the_connection_limits() {
+    use std::io::{Read, Write};
+    let idx = FakeIndex::start(Format::Json);
+    let gate = Pipgate::start_args(
+        &idx.url(),
+        None,
+        &["--header-timeout", "1", "--idle-timeout", "30", "--max-connections-per-client", "2"],
+    );
+    let addr = gate.base().trim_start_matches("http://").to_string();
+    // Slowloris: partial headers, then nothing more: closed after about a second.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n").unwrap();
+    // A second connection holds the client's last slot; a third gets the 503.
+    let _held = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = std::net::TcpStream::connect(&addr).unwrap();
+    third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    let _ = third.read_to_string(&mut answer);
+    let cases = [("a third connection from one client", answer.starts_with("HTTP/1.1 503"))];
+    for (case, ok) in cases {
+        assert!(ok, "{case}: {answer:?}");
+    }
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 64];
+    let closed = matches!(slow.read(&mut buf), Ok(0) | Err(_)) || slow.read(&mut buf).is_ok_and(|n| n == 0);
+    assert!(closed && t.elapsed() < Duration::from_secs(3), "slowloris closed after {:?}", t.elapsed());
 }

@@ -41,7 +41,7 @@ impl Gate {
                 .collect::<Vec<_>>()
         })
         .await;
-        let mut decided: HashMap<usize, (Verdict, Option<Arc<Vec<Finding>>>)> = HashMap::new();
+        let mut decided: HashMap<usize, Known> = HashMap::new();
         for (i, (key, held)) in early.iter().enumerate() {
             if let Some(v) = held {
                 decided.insert(i, (v.clone(), None));
@@ -92,6 +92,9 @@ impl Gate {
 }
 
 /// Hide or yank blocked files, unless no allowed file would remain.
+/// A verdict already known for a listed file, with the findings behind it when it was scanned.
+type Known = (Verdict, Option<Arc<Vec<Finding>>>);
+
 /// CPU work on a blocking thread (a panic there is re-raised here).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
