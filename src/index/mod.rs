@@ -4,7 +4,10 @@
 //! Owns: the page cache (memory + `<data-dir>/pages/`, so a restart with the upstream
 //! down still answers), serving a stale page when the upstream fails (and saying so),
 //! recording every listed file's origin in the store, and the file URL shape
-//! `../../files/<key>/<filename>` (stable across restarts, no query string).
+//! `../../files/<key>/<filename>` (stable across restarts, no query string). Also what a
+//! hostile page may cost: one upstream GET per page at a time (concurrent requests share
+//! it), parsing on blocking threads and once per page body (bounded caches), so a page
+//! with 100k files neither stalls the async workers nor is re-parsed on every request.
 //! Must not: download artifacts or decide verdicts.
 
 pub(crate) mod accept;

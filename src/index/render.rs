@@ -46,15 +46,39 @@ pub(crate) fn project_json(
     versions: &[String],
     extra: &Map<String, Value>,
 ) -> String {
-    let mut root = Map::new();
-    root.insert("meta".into(), json!({ "api-version": API_VERSION }));
-    root.insert("name".into(), Value::String(name.to_string()));
-    root.insert("files".into(), Value::Array(files.iter().map(file_json).collect()));
-    root.insert("versions".into(), json!(versions));
-    for (k, v) in extra {
-        root.entry(k.clone()).or_insert_with(|| v.clone());
+    let page = ProjectJson { name, files, versions, extra };
+    serde_json::to_string(&page).expect("JSON values always serialise")
+}
+
+/// A project page's JSON, serialised file by file (no whole-page value tree: pages can list
+/// 100k files). Keys: `meta`, `name`, `files`, `versions`, then the upstream's other keys.
+struct ProjectJson<'a> {
+    name: &'a str,
+    files: &'a [ListedFile],
+    versions: &'a [String],
+    extra: &'a Map<String, Value>,
+}
+
+impl serde::Serialize for ProjectJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Files<'a>(&'a [ListedFile]);
+        impl serde::Serialize for Files<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(file_json))
+            }
+        }
+        const OURS: [&str; 4] = ["meta", "name", "files", "versions"];
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("meta", &json!({ "api-version": API_VERSION }))?;
+        m.serialize_entry("name", self.name)?;
+        m.serialize_entry("files", &Files(self.files))?;
+        m.serialize_entry("versions", self.versions)?;
+        for (k, v) in self.extra.iter().filter(|(k, _)| !OURS.contains(&k.as_str())) {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
-    serde_json::to_string(&Value::Object(root)).expect("JSON values always serialise")
 }
 
 fn file_json(f: &ListedFile) -> Value {

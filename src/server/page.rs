@@ -1,5 +1,6 @@
 //! Page routes: the root listing, project pages and scan reports.
-//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index).
+//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index; on a
+//! blocking thread with the ETag digest, as pages can be huge).
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
 use super::finish::{Outcome, Reply};
