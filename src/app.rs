@@ -28,6 +28,8 @@ pub struct App {
     pub(crate) audit: AuditLog,
     pub(crate) origins: Arc<dyn OriginStore>,
     pub(crate) flights: Arc<dyn SingleFlight>,
+    /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
+    pub(crate) public_url: Option<url::Url>,
     policy: Arc<ArcSwap<Policy>>,
     counter: AtomicU64,
     boot: i64,
@@ -66,6 +68,7 @@ impl App {
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
             origins: stores.origins,
             flights: stores.flights,
+            public_url: cfg.public_url.clone(),
             policy,
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -80,8 +83,19 @@ impl App {
     /// An app on `dir` with the policy text, whose upstream is a closed port.
     #[cfg(test)]
     pub(crate) fn for_tests(dir: &std::path::Path, policy: &str) -> Arc<App> {
+        Self::for_tests_with(dir, policy, |_| {})
+    }
+
+    /// [`App::for_tests`] with configuration changes.
+    #[cfg(test)]
+    pub(crate) fn for_tests_with(
+        dir: &std::path::Path,
+        policy: &str,
+        tweak: impl FnOnce(&mut ProxyConfig),
+    ) -> Arc<App> {
         let upstream = url::Url::parse("http://127.0.0.1:9/simple/").expect("valid URL");
-        let cfg = ProxyConfig::new(upstream, dir.to_path_buf());
+        let mut cfg = ProxyConfig::new(upstream, dir.to_path_buf());
+        tweak(&mut cfg);
         let policy = Policy::from_str_with_catalog("policy.yaml", policy, &[]).expect("valid test policy");
         App::new(cfg, policy, Scanner::new(Default::default())).expect("app")
     }

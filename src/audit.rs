@@ -213,8 +213,10 @@ pub fn parse_since(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDat
         .ok_or_else(|| format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or an age like 90m / 24h / 7d / 1w"))
 }
 
-/// A fixed-width table of records for terminals.
+/// A fixed-width table of records for terminals (outside text escaped: one line per record,
+/// no terminal escapes).
 pub fn render_table(records: &[AuditRecord]) -> String {
+    use crate::model::Printable;
     let mut out = format!(
         "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
         "TIME", "DECISION", "PROJECT", "VERSION", "FINDINGS", "REASON"
@@ -224,12 +226,12 @@ pub fn render_table(records: &[AuditRecord]) -> String {
         let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
         out.push_str(&format!(
             "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
-            r.time.get(..19).unwrap_or(&r.time),
-            r.decision,
-            r.project,
-            r.version.as_deref().unwrap_or("-"),
-            findings,
-            reason.chars().take(100).collect::<String>()
+            Printable(r.time.get(..19).unwrap_or(&r.time)).to_string(),
+            Printable(&r.decision).to_string(),
+            Printable(&r.project).to_string(),
+            Printable(r.version.as_deref().unwrap_or("-")).to_string(),
+            Printable(&findings).to_string(),
+            Printable(&reason.chars().take(100).collect::<String>())
         ));
     }
     out

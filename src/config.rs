@@ -179,6 +179,9 @@ pub struct ProxyConfig {
     pub dangerous_skip_scan: bool,
     /// Where shared state lives (default: SQLite in the data directory).
     pub database: Database,
+    /// The URL clients reach pipgate at (`--public-url`), for absolute report links in
+    /// block messages; `None`: links relative to the file URL (never the request's `Host`).
+    pub public_url: Option<Url>,
 }
 
 /// The state backend, from `--database` / `PIPGATE_DATABASE`.
@@ -221,6 +224,7 @@ impl ProxyConfig {
             file_hosts: Vec::new(),
             dangerous_skip_scan: false,
             database: Database::Sqlite(DataDir::new(&data_dir).db()),
+            public_url: None,
             data_dir,
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! | module | owns | must not |
 //! |---|---|---|
-//! | [`server`] | front ends → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
+//! | [`server`] | front ends (connection limits and timeouts) → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
@@ -56,7 +56,7 @@ pub use config::{
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use reload::spawn as spawn_policy_reload;
-pub use server::{dispatch, serve, RequestCtx};
+pub use server::{dispatch, serve, RequestCtx, ServeLimits};
 
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};

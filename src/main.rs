@@ -153,6 +153,37 @@ struct ServeArgs {
     /// Serve artifacts WITHOUT scanning them (benchmark baseline only; never in production).
     #[arg(long)]
     dangerous_skip_scan: bool,
+    /// The URL clients reach pipgate at (e.g. https://pipgate.example.org/), used for report
+    /// links in block messages. Unset: links relative to the file URL (never the Host header).
+    #[arg(long, env = "PIPGATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Seconds a client has to send a request's headers (slowloris); also the longest wait
+    /// for the next request on a keep-alive connection.
+    #[arg(long, default_value_t = 15)]
+    header_timeout: u64,
+    /// Seconds a connection with no request in progress and no bytes moving stays open.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout: u64,
+    /// Connections open at once; beyond it, new ones get a 503 and are closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Connections open at once from one client IP address; beyond it, the same 503.
+    #[arg(long, default_value_t = 128)]
+    max_connections_per_client: usize,
+}
+
+/// `--public-url`: an absolute http(s) URL, pipgate's root (a trailing `simple/` is dropped).
+fn public_url(raw: &str) -> anyhow::Result<url::Url> {
+    let mut url = url::Url::parse(raw.trim()).with_context(|| format!("--public-url {raw:?}"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+        "--public-url {raw:?}: expected an http(s) URL such as https://pipgate.example.org/"
+    );
+    let path = url.path().trim_end_matches('/').trim_end_matches("/simple").trim_end_matches('/').to_string();
+    url.set_path(&format!("{path}/"));
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -214,6 +245,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(db) = &args.database {
         cfg.database = pipgate::Database::parse(db)?;
     }
+    cfg.public_url = args.public_url.as_deref().map(public_url).transpose()?;
+    let limits = pipgate::ServeLimits {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections,
+        max_connections_per_client: args.max_connections_per_client,
+    };
     let listen = args.listen.clone().or(policy.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:3141".into());
     let scanner = Scanner::new(policy.settings.scan_limits.clone());
     if args.dangerous_skip_scan {
@@ -231,7 +269,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             cfg.data_dir.display()
         );
         std::io::stdout().flush()?;
-        pipgate::serve(listener, app, shutdown_signal()).await;
+        pipgate::serve(listener, app, limits, shutdown_signal()).await;
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })

@@ -1,11 +1,34 @@
 //! The shared vocabulary: what an artifact is, what a scan found, what the gate decided.
 //!
 //! Every other module speaks these types; this module owns no behaviour beyond
-//! naming, ordering and (de)serialising them. It must not grow I/O or policy logic.
+//! naming, ordering, (de)serialising and printing them (outside text goes into logs and
+//! tables through [`Printable`]). It must not grow I/O or policy logic.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
+
+/// Text from outside (filenames, user agents, upstream strings, errors quoting them) made
+/// safe for one log line or a terminal: control characters (CR, LF, NUL, ESC, DEL, C1) are
+/// escaped as `\r`, `\n`, `\0`, `\u{1b}`…, and bidirectional overrides as `\u{202e}`…;
+/// everything else is shown as is.
+pub(crate) struct Printable<'a>(pub &'a str);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else if matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// PEP 503 name normalisation: `re.sub(r"[-_.]+", "-", name).lower()`.
 pub fn normalize_project_name(name: &str) -> String {

@@ -33,23 +33,28 @@ fn base(status: StatusCode) -> hyper::http::response::Builder {
 }
 
 /// A page body with its strong ETag (sha256 of the bytes) and `Vary: Accept`.
+/// The strong ETag of a page body (a digest: compute it off the reactor for large pages).
+pub(crate) fn page_etag(body: &str) -> String {
+    use sha2::Digest;
+    format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]))
+}
+
 pub(crate) fn page(
     body: String,
+    etag: &str,
     content_type: &str,
     if_none_match: Option<&str>,
     stale: Option<&str>,
     head: bool,
 ) -> Resp {
-    use sha2::Digest;
-    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]));
     let mut b = base(StatusCode::OK)
         .header(header::VARY, "Accept")
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, etag)
         .header(header::CACHE_CONTROL, "max-age=60, must-revalidate");
     if let Some(why) = stale {
         b = b.header("X-Pipgate-Stale", sanitize_header(why));
     }
-    if etag_matches(if_none_match, &etag) {
+    if etag_matches(if_none_match, etag) {
         return b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response");
     }
     let b = b.header(header::CONTENT_TYPE, content_type).header(header::CONTENT_LENGTH, body.len());
@@ -98,7 +103,8 @@ pub(crate) fn body(status: StatusCode, content_type: &str, body: String) -> Resp
 pub(crate) fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) -> Resp {
     match String::from_utf8(bytes) {
         Ok(body) => {
-            let mut resp = page(body, "text/plain; charset=utf-8", if_none_match, None, head);
+            let etag = page_etag(&body);
+            let mut resp = page(body, &etag, "text/plain; charset=utf-8", if_none_match, None, head);
             resp.headers_mut().remove(header::VARY);
             resp
         }
@@ -161,13 +167,34 @@ pub(crate) fn sanitize_header(s: &str) -> String {
     s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).collect()
 }
 
+/// Where a block's scan report is. Built from configuration, never from the request.
+pub(crate) struct ReportLink {
+    /// problem+json `instance`: absolute under `--public-url`, else relative to the file URL
+    /// (`/files/<key>/<filename>` → `../../reports/<sha256>`; RFC 9457 allows relative).
+    pub instance: String,
+    /// What the human `detail` says.
+    pub shown: String,
+}
+
+impl ReportLink {
+    pub(crate) fn new(public_url: Option<&url::Url>, sha256: &str) -> ReportLink {
+        match public_url.and_then(|u| u.join(&format!("reports/{sha256}")).ok()) {
+            Some(u) => ReportLink { instance: u.to_string(), shown: u.to_string() },
+            None => ReportLink {
+                instance: format!("../../reports/{sha256}"),
+                shown: format!("/reports/{sha256} on this pipgate"),
+            },
+        }
+    }
+}
+
 /// The 403 for a blocked artifact (or its `.metadata`): never 404 (dependency confusion),
 /// never 5xx (clients retry), never cached (an acceptance must take effect).
 pub(crate) fn blocked(
     facts: &ArtifactFacts,
     verdict: &Verdict,
     found: &[Finding],
-    report_url: &str,
+    report: &ReportLink,
     request_id: &str,
 ) -> Resp {
     let mut detail =
@@ -180,13 +207,13 @@ pub(crate) fn blocked(
     for r in &verdict.reasons {
         detail.push_str(&format!(" {} [{}].", r.message.trim_end_matches('.'), r.code));
     }
-    detail.push_str(&format!(" {} Report: {report_url}", remedy(facts, verdict)));
+    detail.push_str(&format!(" {} Report: {}", remedy(facts, verdict), report.shown));
     let body = json!({
         "type": "https://pipgate.invalid/problems/blocked",
         "title": format!("Blocked by pipgate policy: {}", facts.filename),
         "status": 403,
         "detail": detail,
-        "instance": report_url,
+        "instance": report.instance,
         "project": facts.project,
         "version": facts.version,
         "filename": facts.filename,

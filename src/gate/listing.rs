@@ -6,61 +6,100 @@
 //! reaches the 403 that says why). Must not: fetch or render.
 
 use super::Gate;
-use crate::index::page::FileEntry;
+use crate::index::page::ProjectPage;
 use crate::index::render::ListedFile;
 use crate::index::{file_href, file_key};
 use crate::model::{parse_dist_filename, ArtifactFacts, Decision, Finding, IndexMode, Verdict};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 impl Gate {
     /// Rewrite entries to our URLs and apply what is already known: deny lists and cooldown
-    /// (from the page alone) and verdicts of artifacts already scanned.
-    pub(crate) async fn list(&self, project: &str, files: &[FileEntry]) -> Vec<ListedFile> {
-        let verified = self.origins.verified_in_project(project).await.unwrap_or_else(|e| {
+    /// (from the page alone) and verdicts of artifacts already scanned. The per-file work
+    /// runs on blocking threads (a hostile page lists 100k files); only the verdicts of
+    /// files already scanned are awaited here.
+    pub(crate) async fn list(&self, project: &str, page: &Arc<ProjectPage>) -> Vec<ListedFile> {
+        let verified = Arc::new(self.origins.verified_in_project(project).await.unwrap_or_else(|e| {
             tracing::warn!(project, error = %e, "could not read verified files; listing without verdicts");
             Default::default()
-        });
+        }));
         let policy = self.policy.load_full();
         let now = time::OffsetDateTime::now_utc();
-        let mut listed: Vec<(ListedFile, Option<Verdict>)> = Vec::with_capacity(files.len());
-        for e in files {
-            let key = file_key(e);
-            let mut entry = e.clone();
-            let known = verified.get(&key);
-            if entry.core_metadata.is_none() {
-                if let Some(m) = known.and_then(|v| v.metadata_sha256.clone()) {
-                    entry.core_metadata = Some(serde_json::json!({ "sha256": m }));
-                }
+        let (files, proj) = (page.clone(), project.to_string());
+        let early = blocking(move || {
+            files
+                .files
+                .iter()
+                .map(|e| {
+                    let key = file_key(e);
+                    let version = parse_dist_filename(&e.filename).map(|d| d.version);
+                    let held =
+                        version.as_deref().and_then(|v| policy.release_gate(&proj, v, e.upload_time.as_deref(), now));
+                    (key, held)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let mut decided: HashMap<usize, Known> = HashMap::new();
+        for (i, (key, held)) in early.iter().enumerate() {
+            if let Some(v) = held {
+                decided.insert(i, (v.clone(), None));
+                continue;
             }
-            let version = parse_dist_filename(&e.filename).map(|d| d.version);
-            let early = version.as_deref().and_then(|v| policy.release_gate(project, v, e.upload_time.as_deref(), now));
-            let decided = match (early, known) {
-                (Some(v), _) => Some((v, None)),
-                (None, Some(k)) => {
-                    let facts = ArtifactFacts::describe(
-                        project,
-                        &e.filename,
-                        &k.sha256,
-                        e.upload_time.clone(),
-                        e.size.unwrap_or(0),
-                        PathBuf::new(),
-                    );
-                    self.decide_cached(&facts).await.map(|d| (d.verdict, Some(d.findings)))
-                }
-                (None, None) => None,
-            };
-            let report = known.map(|k| format!("../../reports/{}", k.sha256));
-            let annotation = decided
-                .as_ref()
-                .and_then(|(v, found)| listing_annotation(v, found.as_deref().map(Vec::as_slice), report));
-            let href = file_href(&key, &e.filename);
-            listed.push((ListedFile { href, entry, annotation }, decided.map(|(v, _)| v)));
+            let Some(k) = verified.get(key) else { continue };
+            let e = &page.files[i];
+            let facts = ArtifactFacts::describe(
+                project,
+                &e.filename,
+                &k.sha256,
+                e.upload_time.clone(),
+                e.size.unwrap_or(0),
+                PathBuf::new(),
+            );
+            if let Some(d) = self.decide_cached(&facts).await {
+                decided.insert(i, (d.verdict, Some(d.findings)));
+            }
         }
-        keep_or_withhold(listed)
+        let files = page.clone();
+        blocking(move || {
+            let listed = files
+                .files
+                .iter()
+                .zip(early)
+                .enumerate()
+                .map(|(i, (e, (key, _)))| {
+                    let mut entry = e.clone();
+                    let known = verified.get(&key);
+                    if entry.core_metadata.is_none() {
+                        if let Some(m) = known.and_then(|v| v.metadata_sha256.clone()) {
+                            entry.core_metadata = Some(serde_json::json!({ "sha256": m }));
+                        }
+                    }
+                    let decided = decided.remove(&i);
+                    let report = known.map(|k| format!("../../reports/{}", k.sha256));
+                    let annotation = decided
+                        .as_ref()
+                        .and_then(|(v, found)| listing_annotation(v, found.as_deref().map(Vec::as_slice), report));
+                    let href = file_href(&key, &e.filename);
+                    (ListedFile { href, entry, annotation }, decided.map(|(v, _)| v))
+                })
+                .collect();
+            keep_or_withhold(listed)
+        })
+        .await
     }
 }
 
 /// Hide or yank blocked files, unless no allowed file would remain.
+/// A verdict already known for a listed file, with the findings behind it when it was scanned.
+type Known = (Verdict, Option<Arc<Vec<Finding>>>);
+
+/// CPU work on a blocking thread (a panic there is re-raised here).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 fn keep_or_withhold(listed: Vec<(ListedFile, Option<Verdict>)>) -> Vec<ListedFile> {
     let any_allowed = listed.iter().any(|(_, v)| v.as_ref().is_none_or(|v| v.decision != Decision::Block));
     listed

@@ -27,10 +27,12 @@ pub(crate) fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec
     if let Some(v) = upstream {
         return v.to_vec();
     }
+    // Linear: a hostile page lists 100k files.
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for f in files {
         if let Some(d) = parse_dist_filename(&f.entry.filename) {
-            if !out.contains(&d.version) {
+            if seen.insert(d.version.clone()) {
                 out.push(d.version);
             }
         }
@@ -44,15 +46,39 @@ pub(crate) fn project_json(
     versions: &[String],
     extra: &Map<String, Value>,
 ) -> String {
-    let mut root = Map::new();
-    root.insert("meta".into(), json!({ "api-version": API_VERSION }));
-    root.insert("name".into(), Value::String(name.to_string()));
-    root.insert("files".into(), Value::Array(files.iter().map(file_json).collect()));
-    root.insert("versions".into(), json!(versions));
-    for (k, v) in extra {
-        root.entry(k.clone()).or_insert_with(|| v.clone());
+    let page = ProjectJson { name, files, versions, extra };
+    serde_json::to_string(&page).expect("JSON values always serialise")
+}
+
+/// A project page's JSON, serialised file by file (no whole-page value tree: pages can list
+/// 100k files). Keys: `meta`, `name`, `files`, `versions`, then the upstream's other keys.
+struct ProjectJson<'a> {
+    name: &'a str,
+    files: &'a [ListedFile],
+    versions: &'a [String],
+    extra: &'a Map<String, Value>,
+}
+
+impl serde::Serialize for ProjectJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Files<'a>(&'a [ListedFile]);
+        impl serde::Serialize for Files<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(file_json))
+            }
+        }
+        const OURS: [&str; 4] = ["meta", "name", "files", "versions"];
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("meta", &json!({ "api-version": API_VERSION }))?;
+        m.serialize_entry("name", self.name)?;
+        m.serialize_entry("files", &Files(self.files))?;
+        m.serialize_entry("versions", self.versions)?;
+        for (k, v) in self.extra.iter().filter(|(k, _)| !OURS.contains(&k.as_str())) {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
-    serde_json::to_string(&Value::Object(root)).expect("JSON values always serialise")
 }
 
 fn file_json(f: &ListedFile) -> Value {
@@ -201,6 +227,45 @@ mod tests {
         assert_eq!(f.yanked, Some(Some("bad \"quote\" & <tag>".into())));
         assert_eq!(f.core_metadata_sha256(), Some(&*"cd".repeat(32)));
         assert_eq!(unescape(&attr("a&b<c>\"'")), "a&b<c>\"'");
+    }
+
+    #[test]
+    fn versions_are_deduplicated_in_order_in_linear_time() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let listed = |names: Vec<String>| -> Vec<ListedFile> {
+            names
+                .into_iter()
+                .map(|filename| {
+                    let json = json!({"name": "demo", "files": [{"filename": filename, "url": "x"}]}).to_string();
+                    let entry = parse_project(&json, "application/json", &page_url, "demo").unwrap().files[0].clone();
+                    ListedFile { entry, href: "h".into(), annotation: None }
+                })
+                .collect()
+        };
+        let many: Vec<String> =
+            (0..100_000).map(|i| format!("demo-{}.{}-py3-none-any.whl", i / 1000, i % 1000)).collect();
+        let cases: [(&str, Vec<String>, Vec<&str>); 3] = [
+            (
+                "first seen order",
+                ["demo-2.0.tar.gz", "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"].map(String::from).to_vec(),
+                vec!["2.0", "1.0"],
+            ),
+            ("unparsable names skipped", ["junk", "demo-1.0.tar.gz"].map(String::from).to_vec(), vec!["1.0"]),
+            ("100k distinct versions", many, vec![]),
+        ];
+        for (case, names, want) in cases {
+            let files = listed(names);
+            let t = std::time::Instant::now();
+            let got = versions(None, &files);
+            let took = t.elapsed();
+            assert!(took < std::time::Duration::from_secs(1), "{case}: took {took:?} (quadratic?)");
+            if want.is_empty() {
+                assert_eq!(got.len(), files.len(), "{case}");
+                assert_eq!(got[..2], ["0.0", "0.1"], "{case}");
+            } else {
+                assert_eq!(got, want, "{case}");
+            }
+        }
     }
 
     #[test]

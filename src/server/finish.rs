@@ -3,14 +3,16 @@
 //! Owns: what is audited (artifact decisions and failures, including HEAD requests; index
 //! pages are not audited — their verdicts are the artifacts' own, audited when fetched),
 //! failing closed when a decision cannot be audited (a served decision becomes a 503), and
-//! the access-log line. Must not: decide (the verdict arrives in the [`Outcome`]).
+//! the access-log line (outside text in it escaped: no forged lines or terminal escapes),
+//! and where a block points for its report (`--public-url`, else a URL relative to the
+//! file's, never the request's `Host`). Must not: decide (the verdict arrives in the [`Outcome`]).
 
 use super::RequestCtx;
 use crate::app::App;
 use crate::audit::AuditRecord;
 use crate::error::ProxyError;
 use crate::index::accept::PageFormat;
-use crate::model::{ArtifactFacts, Decision, Finding, Reason, ReasonCode, RequestKind, Sha256, Verdict};
+use crate::model::{ArtifactFacts, Decision, Finding, Printable, Reason, ReasonCode, RequestKind, Sha256, Verdict};
 use crate::respond::{self, Resp};
 use crate::timefmt::now_rfc3339;
 use hyper::header;
@@ -42,6 +44,8 @@ pub(crate) enum Reply {
     /// An index page in the negotiated format, and why it is stale when it is.
     Page {
         body: String,
+        /// The strong ETag of `body` (computed where the body was rendered, off the reactor).
+        etag: String,
         format: PageFormat,
         stale: Option<String>,
     },
@@ -73,24 +77,25 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
     let audited = audit(app, ctx, &outcome);
     let (resp, decision) = match (outcome, audited) {
         (Outcome::Decided { subject, verdict, reply: Some(_), .. }, Err(e)) if verdict.decision != Decision::Block => {
-            tracing::error!(id = %ctx.id, filename = %subject.facts.filename, error = %e, "AUDIT LOG WRITE FAILED: not serving an unaudited decision");
+            tracing::error!(id = %ctx.id, filename = %Printable(&subject.facts.filename), error = %e, "AUDIT LOG WRITE FAILED: not serving an unaudited decision");
             (respond::error(&ProxyError::AuditUnavailable { reason: e.to_string() }, &ctx.id), Some("error"))
         }
         (outcome, audited) => {
             if let Err(e) = audited {
                 tracing::error!(id = %ctx.id, error = %e, "AUDIT LOG WRITE FAILED");
             }
-            respond_to(ctx, outcome).await
+            respond_to(app, ctx, outcome).await
         }
     };
     tracing::info!(
         id = %ctx.id,
         client = %ctx.client,
         method = %ctx.method,
-        path = %ctx.path,
+        path = %Printable(&ctx.path),
         status = resp.status().as_u16(),
         decision = decision.unwrap_or("-"),
         ms = ctx.started.elapsed().as_millis() as u64,
+        ua = %Printable(ctx.user_agent.as_deref().unwrap_or("-")),
         "request"
     );
     resp
@@ -105,7 +110,7 @@ fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> 
             (record(ctx, subject, verdict, None), verdict.decision == Decision::Block)
         }
         Outcome::Failed { subject: Some(subject), error } => {
-            tracing::warn!(id = %ctx.id, filename = %subject.facts.filename, error = %error, "artifact not served");
+            tracing::warn!(id = %ctx.id, filename = %Printable(&subject.facts.filename), error = %Printable(&error.to_string()), "artifact not served");
             let fault = error.fault().as_str();
             let mut verdict = Verdict::block(Reason {
                 code: ReasonCode::Error(fault.to_string()),
@@ -144,7 +149,7 @@ fn record(ctx: &RequestCtx, subject: &Subject, verdict: &Verdict, fault: Option<
 }
 
 /// The HTTP answer for an outcome, and the decision to log with it.
-async fn respond_to(ctx: &RequestCtx, outcome: Outcome) -> (Resp, Option<&'static str>) {
+async fn respond_to(app: &App, ctx: &RequestCtx, outcome: Outcome) -> (Resp, Option<&'static str>) {
     match outcome {
         Outcome::Replied(reply) => (reply_response(ctx, reply, None).await, None),
         Outcome::Failed { error, .. } => (respond::error(&error, &ctx.id), Some("error")),
@@ -154,8 +159,9 @@ async fn respond_to(ctx: &RequestCtx, outcome: Outcome) -> (Resp, Option<&'stati
                 (reply_response(ctx, reply, Some(&verdict)).await, Some(decision))
             }
             _ => {
-                let report_url = format!("http://{}/reports/{}", ctx.host, subject.facts.sha256);
-                (respond::blocked(&subject.facts, &verdict, &findings, &report_url, &ctx.id), Some("block"))
+                // From configuration, never from the request's Host header.
+                let report = respond::ReportLink::new(app.public_url.as_ref(), &subject.facts.sha256);
+                (respond::blocked(&subject.facts, &verdict, &findings, &report, &ctx.id), Some("block"))
             }
         },
     }
@@ -166,8 +172,8 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
     match reply {
         Reply::Text(status, body) => respond::text(status, body),
         Reply::Redirect(to) => respond::redirect(&to),
-        Reply::Page { body, format, stale } => {
-            respond::page(body, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
+        Reply::Page { body, etag, format, stale } => {
+            respond::page(body, &etag, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
         }
         Reply::Report { body, content_type } => respond::body(StatusCode::OK, content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),

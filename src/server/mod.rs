@@ -10,7 +10,10 @@
 //!   → finish: audit → response → access log       (finish.rs)
 //! ```
 //!
-//! A new front end needs only to build a [`RequestCtx`] and call [`dispatch`].
+//! A new front end needs only to build a [`RequestCtx`] and call [`dispatch`]. The plain-HTTP
+//! front end ([`serve`]) also owns what a connection may cost ([`ServeLimits`]): a header
+//! timeout (slowloris), an idle timeout, and global and per-client-IP connection caps
+//! (excess connections get a quick 503 and are closed).
 //! Must not: parse upstream pages, scan, or decide (no `policy`, `scan` or `store` here).
 
 mod file;
@@ -23,11 +26,17 @@ use crate::respond::Resp;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One request as every front end hands it to the pipeline.
 pub struct RequestCtx {
@@ -39,6 +48,7 @@ pub struct RequestCtx {
     pub headers: HeaderMap,
     pub user_agent: Option<String>,
     pub head: bool,
+    /// The `Host` header as sent: the client's word, never used to build URLs.
     pub host: String,
     pub started: Instant,
 }
@@ -73,33 +83,251 @@ pub async fn dispatch(app: &App, ctx: RequestCtx) -> Resp {
     finish::finish(app, &ctx, outcome).await
 }
 
+/// Limits the plain-HTTP front end puts on connections (hostile or broken clients).
+#[derive(Debug, Clone)]
+pub struct ServeLimits {
+    /// A client must send a request's complete headers within this time (slowloris); also
+    /// how long a keep-alive connection may wait for its next request's headers.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress and no bytes moving either way is closed
+    /// after this (idle keep-alive, clients that stop reading a response).
+    pub idle_timeout: Duration,
+    /// Connections open at once; beyond it, new ones get a 503 and are closed.
+    pub max_connections: usize,
+    /// Connections open at once from one client IP address; beyond it, the same 503.
+    pub max_connections_per_client: usize,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            header_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_connections_per_client: 128,
+        }
+    }
+}
+
 /// The plain-HTTP front end: accept connections until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: ServeLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
+    let slots = Slots::new(&limits);
     loop {
         let (stream, client) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
-                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+                Err(e) => {
+                    // Out of file descriptors, typically: do not spin on it.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             },
             _ = &mut shutdown => break,
         };
+        let Some(slot) = slots.take(client.ip()) else {
+            tracing::debug!(%client, "connection limit reached; answering 503 and closing");
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let app = app.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
+            let _slot = slot;
+            let activity = Arc::new(Activity::new());
+            let io = TokioIo::new(Tracked { inner: stream, activity: activity.clone() });
+            let busy = activity.clone();
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
+                let busy = Busy::start(&busy);
                 async move {
+                    let _busy = busy;
                     let (parts, _body) = req.into_parts();
                     let ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, client);
                     Ok::<_, std::convert::Infallible>(dispatch(&app, ctx).await)
                 }
             });
-            let conn =
-                hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %client, "connection ended with an error");
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .keep_alive(true)
+                .serve_connection(io, svc);
+            tokio::select! {
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(error = %e, %client, "connection ended with an error");
+                },
+                _ = activity.idle_for(limits.idle_timeout) => {
+                    tracing::debug!(%client, "closing an idle connection");
+                }
             }
         });
+    }
+}
+
+/// The quick answer to a connection over a limit (bounded in time: a refused client that
+/// does not read gets no more than a second).
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    const BODY: &str = "pipgate: too many connections, retry shortly\n";
+    let msg = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(msg.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// Connection slots: a global count and a count per client IP address.
+struct Slots {
+    global: Arc<Semaphore>,
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    max_per_client: usize,
+}
+
+/// One connection's hold on [`Slots`], given back when the connection ends.
+struct Slot {
+    _global: OwnedSemaphorePermit,
+    ip: IpAddr,
+    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Slots {
+    fn new(limits: &ServeLimits) -> Slots {
+        Slots {
+            global: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            per_client: Default::default(),
+            max_per_client: limits.max_connections_per_client.max(1),
+        }
+    }
+
+    fn take(&self, ip: IpAddr) -> Option<Slot> {
+        let global = self.global.clone().try_acquire_owned().ok()?;
+        let mut per = self.per_client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = per.entry(ip).or_default();
+        if *n >= self.max_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { _global: global, ip, per_client: self.per_client.clone() })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut per = self.per_client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = per.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// When a connection last moved bytes, and how many of its requests are in progress.
+struct Activity {
+    epoch: Instant,
+    last_ms: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity { epoch: Instant::now(), last_ms: AtomicU64::new(0), busy: AtomicUsize::new(0) }
+    }
+
+    fn touch(&self) {
+        self.last_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Resolves once no request is in progress and no byte has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let quiet =
+                self.epoch.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)));
+            if self.busy.load(Ordering::Relaxed) == 0 && quiet >= limit {
+                return;
+            }
+            tokio::time::sleep(limit.saturating_sub(quiet).max(Duration::from_millis(50))).await;
+        }
+    }
+}
+
+/// A request in progress on a connection (the connection is not idle meanwhile).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(a: &Arc<Activity>) -> Busy {
+        a.busy.fetch_add(1, Ordering::Relaxed);
+        a.touch();
+        Busy(a.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A stream that records on its [`Activity`] whenever bytes move.
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

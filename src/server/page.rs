@@ -1,13 +1,16 @@
 //! Page routes: the root listing, project pages and scan reports.
-//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index).
+//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index; on a
+//! blocking thread with the ETag digest, as pages can be huge).
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
 use super::finish::{Outcome, Reply};
 use super::RequestCtx;
 use crate::app::App;
+use crate::error::ProxyError;
 use crate::index::accept::{negotiate, PageFormat};
 use crate::index::{render, valid_normalized};
 use crate::model::{normalize_project_name, Sha256};
+use crate::respond;
 use hyper::header;
 use hyper::StatusCode;
 
@@ -17,11 +20,12 @@ pub(super) async fn root(app: &App, ctx: &RequestCtx) -> Outcome {
         Err(e) => return Outcome::failed(None, e),
     };
     let format = negotiate(ctx.header(header::ACCEPT));
-    let body = match format {
-        PageFormat::Json => render::root_json(&fetched.value),
-        _ => render::root_html(&fetched.value),
-    };
-    Outcome::reply(Reply::Page { body, format, stale: fetched.stale })
+    let names = fetched.value;
+    let rendered = off_reactor(move || match format {
+        PageFormat::Json => render::root_json(&names),
+        _ => render::root_html(&names),
+    });
+    page_reply(rendered.await, format, fetched.stale)
 }
 
 pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome {
@@ -37,16 +41,34 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         Err(e) => return Outcome::failed(None, e),
     };
     let page = fetched.value;
-    let listed = app.gate.list(&norm, &page.files).await;
+    let listed = app.gate.list(&norm, &page).await;
     let format = negotiate(ctx.header(header::ACCEPT));
-    let body = match format {
+    let rendered = off_reactor(move || match format {
         PageFormat::Json => {
             let versions = render::versions(page.versions.as_deref(), &listed);
             render::project_json(&norm, &listed, &versions, &page.extra)
         }
         _ => render::project_html(&norm, &listed),
-    };
-    Outcome::reply(Reply::Page { body, format, stale: fetched.stale })
+    });
+    page_reply(rendered.await, format, fetched.stale)
+}
+
+/// Render (and digest for the ETag) on a blocking thread: a page can list 100k files.
+async fn off_reactor(render: impl FnOnce() -> String + Send + 'static) -> Result<(String, String), String> {
+    tokio::task::spawn_blocking(move || {
+        let body = render();
+        let etag = respond::page_etag(&body);
+        (body, etag)
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+fn page_reply(rendered: Result<(String, String), String>, format: PageFormat, stale: Option<String>) -> Outcome {
+    match rendered {
+        Ok((body, etag)) => Outcome::reply(Reply::Page { body, etag, format, stale }),
+        Err(e) => Outcome::failed(None, ProxyError::internal(format!("rendering the page failed: {e}"))),
+    }
 }
 
 /// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it).

@@ -105,3 +105,230 @@ async fn an_unreachable_upstream_is_a_502_audited_as_an_upstream_fault() {
     assert_eq!(records.len(), 1);
     assert_eq!((records[0].decision.as_str(), records[0].fault.as_deref()), ("error", Some("upstream")));
 }
+
+#[tokio::test]
+async fn a_block_points_at_its_report_from_configuration_never_from_the_host_header() {
+    let report = format!("/reports/{SHA}");
+    let cases: [(&str, Option<&str>, String, String); 3] = [
+        (
+            "no public url: relative instance, path in the detail",
+            None,
+            format!("../../reports/{SHA}"),
+            format!("Report: {report} on this pipgate"),
+        ),
+        (
+            "public url",
+            Some("https://pipgate.example.org/"),
+            format!("https://pipgate.example.org/reports/{SHA}"),
+            format!("Report: https://pipgate.example.org/reports/{SHA}"),
+        ),
+        (
+            "public url with a path",
+            Some("https://example.org/pypi/"),
+            format!("https://example.org/pypi/reports/{SHA}"),
+            format!("Report: https://example.org/pypi/reports/{SHA}"),
+        ),
+    ];
+    for (case, public, want_instance, want_detail) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::for_tests_with(dir.path(), "deny: [\"evil\"]\n", |c| {
+            c.public_url = public.map(|u| url::Url::parse(u).unwrap());
+        });
+        denied_origin(&app).await;
+        let mut req = ctx(&app, Method::GET, &format!("/files/{SHA}/evil-1.0-py3-none-any.whl"));
+        req.headers.insert(header::HOST, HeaderValue::from_static("attacker.example"));
+        req.host = "attacker.example".into();
+        let resp = dispatch(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{case}");
+        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("attacker.example"), "{case}: the Host header is reflected: {text}");
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["instance"], want_instance, "{case}");
+        assert!(problem["detail"].as_str().unwrap().ends_with(&want_detail), "{case}: {}", problem["detail"]);
+    }
+}
+
+/// A `tracing` writer into memory, to read back what a request logged.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn outside_text_is_escaped_in_log_lines_and_the_audit_table() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _log = tracing::subscriber::set_default(subscriber);
+    let hostile_ua = "pip/24.0\r\n2026-01-01T00:00:00Z  INFO forged: ok\u{1b}[2J\0";
+    let hostile_name = "evil-1.0\u{1b}[31m\r\nforged\0-py3-none-any.whl";
+    let cases = [("control characters in the user agent and the filename", hostile_ua, hostile_name)];
+    for (case, ua, filename) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), ""); // nothing denied: the download is tried and fails (closed port)
+        let origin = FileOrigin {
+            key: SHA.into(),
+            filename: filename.into(),
+            project: "evil".into(),
+            url: "http://127.0.0.1:9/files/evil.whl".into(),
+            hashes: [("sha256".to_string(), SHA.to_string())].into(),
+            upload_time: None,
+            size: Some(10),
+            core_metadata: None,
+        };
+        app.origins.put_origins(vec![origin]).await.unwrap();
+        let encoded = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
+        let mut req = ctx(&app, Method::GET, &format!("/files/{SHA}/{encoded}"));
+        req.user_agent = Some(ua.into());
+        let resp = dispatch(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::BAD_GATEWAY, "{case}");
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let table = crate::audit::render_table(&crate::audit::read_all(&dir.path().join("audit")).unwrap());
+        for (what, text) in [("log", &log), ("audit table", &table)] {
+            assert!(!text.contains(['\r', '\u{1b}', '\0']), "{case}: raw control characters in the {what}: {text:?}");
+            for line in text.lines().filter(|l| l.contains("forged")) {
+                assert!(
+                    line.contains("ua=") || line.contains("filename=") || line.contains("evil "),
+                    "{case}: a forged {what} line: {line:?}\n{text}"
+                );
+            }
+        }
+        assert!(log.contains(r"ua=pip/24.0\r\n2026"), "{case}: the user agent is in the access log, escaped: {log}");
+        assert!(log.contains(r"evil-1.0\u{1b}[31m\r\nforged\0-py3"), "{case}: the filename, escaped: {log}");
+        assert!(table.contains(r"1.0\u{1b}[31m\r\nforged\0"), "{case}: the version in the table, escaped: {table}");
+        let records = crate::audit::read_all(&dir.path().join("audit")).unwrap();
+        assert_eq!(records[0].user_agent.as_deref(), Some(ua), "{case}: the audit log keeps the exact text");
+        assert_eq!(records[0].filename, filename, "{case}");
+    }
+}
+
+mod listener {
+    use super::*;
+    use crate::server::{serve, ServeLimits};
+    use std::net::{IpAddr, SocketAddr};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    async fn start(limits: ServeLimits) -> (SocketAddr, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path(), "");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, app, limits, std::future::pending()));
+        (addr, dir)
+    }
+
+    /// Connect from a chosen loopback address (127.0.0.x are distinct clients).
+    async fn connect_from(ip: [u8; 4], to: SocketAddr) -> TcpStream {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(SocketAddr::new(IpAddr::from(ip), 0)).unwrap();
+        s.connect(to).await.unwrap()
+    }
+
+    /// One keep-alive GET /healthz on `s`; the status line (or what came instead).
+    async fn get(s: &mut TcpStream) -> String {
+        if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await.is_err() {
+            return "write failed".into();
+        }
+        read_some(s).await
+    }
+
+    async fn read_some(s: &mut TcpStream) -> String {
+        let mut buf = vec![0u8; 4096];
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Ok(Ok(0)) => "closed".into(),
+            Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string(),
+            Ok(Err(_)) => "closed".into(),
+            Err(_) => "timeout".into(),
+        }
+    }
+
+    /// How long until the server closes `s` (reading, and optionally dribbling header bytes).
+    async fn closed_after(s: &mut TcpStream, dribble: bool, give_up: Duration) -> Option<Duration> {
+        let t = Instant::now();
+        let mut buf = [0u8; 512];
+        while t.elapsed() < give_up {
+            if dribble && s.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                return Some(t.elapsed());
+            }
+            if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await {
+                return Some(t.elapsed());
+            }
+        }
+        None
+    }
+
+    fn limits(header: u64, idle: u64, max: usize, per_client: usize) -> ServeLimits {
+        ServeLimits {
+            header_timeout: Duration::from_secs(header),
+            idle_timeout: Duration::from_secs(idle),
+            max_connections: max,
+            max_connections_per_client: per_client,
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_and_idle_connections_are_closed() {
+        // (case, limits, send a request first, then dribble headers, closed within)
+        let cases = [
+            ("slowloris: headers dribbled forever", limits(1, 30, 64, 64), false, true, Duration::from_secs(3)),
+            ("idle keep-alive after a request", limits(30, 1, 64, 64), true, false, Duration::from_secs(3)),
+            ("connected, never sends a byte", limits(30, 1, 64, 64), false, false, Duration::from_secs(3)),
+        ];
+        for (case, limits, request_first, dribble, within) in cases {
+            let (addr, _dir) = start(limits).await;
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            if request_first {
+                assert_eq!(get(&mut s).await, "HTTP/1.1 200 OK", "{case}");
+            }
+            if dribble {
+                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+            }
+            let took = closed_after(&mut s, dribble, Duration::from_secs(8)).await;
+            assert!(took.is_some_and(|t| t <= within), "{case}: closed after {took:?}, want within {within:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn excess_connections_get_a_503_while_existing_clients_are_served() {
+        let (addr, _dir) = start(limits(30, 30, 4, 2)).await;
+        let mut a1 = connect_from([127, 0, 0, 1], addr).await;
+        let mut a2 = connect_from([127, 0, 0, 1], addr).await;
+        assert_eq!(get(&mut a1).await, "HTTP/1.1 200 OK");
+        assert_eq!(get(&mut a2).await, "HTTP/1.1 200 OK");
+        let mut b1 = connect_from([127, 0, 0, 2], addr).await;
+        let mut b2 = connect_from([127, 0, 0, 2], addr).await;
+        assert_eq!(get(&mut b1).await, "HTTP/1.1 200 OK");
+        let cases: [(&str, [u8; 4], &str); 2] = [
+            ("a third connection from one client", [127, 0, 0, 1], "HTTP/1.1 503 Service Unavailable"),
+            ("a fifth connection overall", [127, 0, 0, 3], "HTTP/1.1 503 Service Unavailable"),
+        ];
+        for (case, ip, want) in cases {
+            let mut s = connect_from(ip, addr).await;
+            assert_eq!(read_some(&mut s).await, want, "{case}");
+            assert_eq!(read_some(&mut s).await, "closed", "{case}: and closed");
+        }
+        for (case, s) in [("first client, again", &mut a1), ("second client", &mut b2)] {
+            assert_eq!(get(s).await, "HTTP/1.1 200 OK", "{case}: existing connections are still served");
+        }
+        drop(a1);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut again = connect_from([127, 0, 0, 1], addr).await;
+        assert_eq!(get(&mut again).await, "HTTP/1.1 200 OK", "a freed slot is reusable");
+    }
+}

@@ -194,6 +194,8 @@ pub(crate) struct FakeState {
     pub require_auth: Option<String>,
     /// Request counts by path.
     pub hits: HashMap<String, usize>,
+    /// Wait this long before answering a `/simple/` page (to make concurrent requests overlap).
+    pub page_delay: Option<std::time::Duration>,
 }
 
 pub(crate) struct FakeIndex {
@@ -213,6 +215,7 @@ impl FakeIndex {
             fail_status: None,
             require_auth: None,
             hits: HashMap::new(),
+            page_delay: None,
         }));
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -231,7 +234,13 @@ impl FakeIndex {
                     tokio::spawn(async move {
                         let svc = hyper::service::service_fn(move |req| {
                             let st = st.clone();
-                            async move { Ok::<_, std::convert::Infallible>(fake_handle(&st, req)) }
+                            async move {
+                                let delay = st.lock().unwrap().page_delay;
+                                if let (Some(d), true) = (delay, req.uri().path().starts_with("/simple/")) {
+                                    tokio::time::sleep(d).await;
+                                }
+                                Ok::<_, std::convert::Infallible>(fake_handle(&st, req))
+                            }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), svc)
