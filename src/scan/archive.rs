@@ -687,9 +687,12 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// Written by hand because the `zip` crate keys members by name and silently keeps
 /// one of two duplicates, which is exactly the trick (scanner reads one, installer
 /// writes the other) this check exists to report.
+/// A central directory entry's raw name, and its local header's when that differs.
+type CentralName = (Vec<u8>, Option<Vec<u8>>);
+
 /// The raw name of every central directory entry, each with the name its local header
 /// gives when that differs (`None` when they agree or the local header cannot be checked).
-fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<CentralName>> {
     let (start, size, shift) = central_directory_bounds(r)?;
     if size > MAX_CENTRAL_DIRECTORY {
         return Err(io::Error::other("central directory too large"));
