@@ -119,8 +119,19 @@ impl App {
     }
 
     /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.
+    /// The same bytes may be listed under several filenames: the first listing names them.
     pub async fn verified_facts(&self, key: &str) -> Result<Option<ArtifactFacts>, ProxyError> {
-        let Some(origin) = self.origins.origin(key).await.map_err(ProxyError::internal)? else {
+        self.verified_facts_as(key, None).await
+    }
+
+    /// [`App::verified_facts`] for the listing of `key` as `filename`, when given.
+    pub(crate) async fn verified_facts_as(
+        &self,
+        key: &str,
+        filename: Option<&str>,
+    ) -> Result<Option<ArtifactFacts>, ProxyError> {
+        let origins = self.origins.origins(key).await.map_err(ProxyError::internal)?;
+        let Some(origin) = origins.into_iter().find(|o| filename.is_none_or(|f| o.filename == f)) else {
             return Ok(None);
         };
         let _flight = self.flights.acquire(key).await;

@@ -2,11 +2,14 @@
 //!
 //! Owns: the record format (documented in `docs/audit.md`), appending, flushing (and
 //! syncing to disk before a block response leaves), size/day rotation, and reading back.
+//! A failed append (disk full, I/O error) is returned to the caller, which refuses to serve
+//! the decision, and never leaves a torn record: each record is one write of the whole line,
+//! and on any error the file is truncated back to its previous length and reopened next time.
 //! Must not: decide anything; it records what others decided.
 
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -79,12 +82,24 @@ impl AuditLog {
             *guard = Some(self.open_current(&day, rotate)?);
         }
         let cur = guard.as_mut().expect("opened above");
-        cur.file.write_all(&line)?;
-        cur.size += line.len() as u64;
-        if durable {
-            cur.file.sync_data()?;
+        // The file's real length, not our count: another writer may have appended.
+        let before = cur.file.metadata().map(|m| m.len()).unwrap_or(cur.size);
+        match append_line(&mut cur.file, &line, durable) {
+            Ok(()) => {
+                cur.size = before + line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // Never leave a torn record behind: cut the file back to where this record
+                // began (a device such as /dev/full cannot be cut and holds nothing anyway),
+                // and start from a freshly opened file next time.
+                if let Err(t) = cur.file.set_len(before) {
+                    tracing::debug!(error = %t, "could not truncate the audit log after a failed append");
+                }
+                *guard = None;
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// Open `audit.jsonl`, first moving a full or previous-day file aside as `audit-<stamp>.jsonl`.
@@ -103,9 +118,26 @@ impl AuditLog {
     }
 }
 
+/// One `write` of the whole line (a short write is an error, not a retry that could
+/// interleave), then the sync a durable record needs.
+fn append_line(file: &mut File, line: &[u8], durable: bool) -> std::io::Result<()> {
+    let n = file.write(line)?;
+    if n != line.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WriteZero,
+            format!("short write: {n} of {} bytes (disk full?)", line.len()),
+        ));
+    }
+    if durable {
+        file.sync_data()?;
+    }
+    Ok(())
+}
+
 fn first_day(path: &Path) -> Option<String> {
+    // Bounded: a record is far smaller, and a device (say /dev/full) may never end a line.
     let mut line = String::new();
-    BufReader::new(File::open(path).ok()?).read_line(&mut line).ok()?;
+    BufReader::new(File::open(path).ok()?.take(1 << 20)).read_line(&mut line).ok()?;
     let rec: AuditRecord = serde_json::from_str(&line).ok()?;
     rec.time.get(..10).map(str::to_string)
 }
@@ -172,6 +204,98 @@ mod tests {
         assert_eq!(ids, (0..20).map(|i| format!("r{i}")).collect::<Vec<_>>());
         let files = std::fs::read_dir(dir.path()).unwrap().count();
         assert!(files > 2, "expected rotated files, found {files}");
+    }
+
+    /// A tmpfs of `size` mounted on `dir` for the test's life (needs root; `None` if refused).
+    struct Tmpfs(PathBuf);
+    impl Tmpfs {
+        fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(dir)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            ok.then(|| Tmpfs(dir.to_path_buf()))
+        }
+    }
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    fn assert_every_line_parses(dir: &Path, case: &str) -> usize {
+        let path = dir.join(CURRENT_NAME);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return 0; // /dev/full: nothing was kept, and reading it never ends
+        }
+        let text = std::fs::read(&path).unwrap_or_default();
+        let text = String::from_utf8(text).unwrap_or_else(|e| panic!("{case}: audit log is not UTF-8: {e}"));
+        assert!(text.is_empty() || text.ends_with('\n'), "{case}: torn last line: {text:?}");
+        for line in text.lines() {
+            serde_json::from_str::<AuditRecord>(line).unwrap_or_else(|e| panic!("{case}: torn line {line:?}: {e}"));
+        }
+        text.lines().count()
+    }
+
+    /// With the disk full, the append fails (the caller refuses to serve), no torn record is
+    /// left, and once space is back the next record is appended to a cleanly reopened file.
+    #[test]
+    fn a_full_disk_fails_the_append_without_a_torn_record() {
+        type Fill = fn(&Path) -> Option<Box<dyn FnOnce()>>;
+        // Each case breaks the disk under an open log and returns how to free the space.
+        // (case, a record written before the disk fills, how to fill it)
+        let cases: [(&str, bool, Fill); 2] = [
+            ("audit.jsonl is /dev/full", false, |dir| {
+                let path = dir.join(CURRENT_NAME);
+                let _ = std::fs::remove_file(&path);
+                std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+                Some(Box::new(move || {
+                    std::fs::remove_file(&path).unwrap();
+                }))
+            }),
+            ("tmpfs filled up: the last page has room for part of a record", true, |dir| {
+                let filler = dir.join("filler");
+                let mut f = File::create(&filler).unwrap();
+                let chunk = vec![b'x'; 4096];
+                while f.write_all(&chunk).is_ok() {}
+                Some(Box::new(move || {
+                    std::fs::remove_file(&filler).unwrap();
+                }))
+            }),
+        ];
+        for (case, warm, fill) in cases {
+            let base = tempfile::tempdir().unwrap();
+            let Some(_mnt) = Tmpfs::mount(base.path(), "256k") else {
+                eprintln!("SKIP {case}: cannot mount a tmpfs here (needs root)");
+                continue;
+            };
+            let dir = base.path().join("audit");
+            let log = AuditLog::open(&dir, 1 << 20).unwrap();
+            if warm {
+                log.write(&rec(0, "2026-01-01T10:00:00Z"), true).unwrap();
+            }
+            let free = fill(&dir).expect("disk filled");
+            // Append until the disk refuses (the record that straddles the last free byte),
+            // then once more: no attempt may leave a torn line.
+            let mut failed = 0;
+            for i in 1..200 {
+                if log.write(&rec(i, "2026-01-01T10:00:01Z"), i % 2 == 0).is_err() {
+                    failed += 1;
+                }
+                assert_every_line_parses(&dir, case);
+                if failed == 2 {
+                    break;
+                }
+            }
+            assert_eq!(failed, 2, "{case}: a full disk must fail the append");
+            free();
+            log.write(&rec(9, "2026-01-01T10:00:02Z"), true).unwrap_or_else(|e| panic!("{case}: after freeing: {e}"));
+            assert_every_line_parses(&dir, case);
+            let ids: Vec<String> = read_all(&dir).unwrap().into_iter().map(|r| r.request_id).collect();
+            assert_eq!(ids.last().map(String::as_str), Some("r9"), "{case}: the next record is audited");
+        }
     }
 }
 

@@ -92,7 +92,7 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
                 if !matches {
                     continue;
                 }
-                if let Some(facts) = app.verified_facts(&crate::index::file_key(e)).await? {
+                if let Some(facts) = app.verified_facts_as(&crate::index::file_key(e), Some(&e.filename)).await? {
                     out.push(facts);
                 }
             }

@@ -82,3 +82,50 @@ pub use scan::{scanner_version, Limits, ScanReport, Scanner};
 pub fn audit_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
     config::DataDir::new(data_dir).audit()
 }
+
+/// Entry points for the `cargo fuzz` targets in `fuzz/` (not an API: thin wrappers over
+/// private parsers, no logic of their own; see the README's "Fuzzing" section).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// A distribution filename's parse (`project`, `version`, kind), as debug text.
+    pub fn parse_dist_filename(filename: &str) -> Option<String> {
+        crate::model::parse_dist_filename(filename).map(|d| format!("{d:?}"))
+    }
+
+    /// An upstream project page (HTML or JSON by `content_type`): the number of files, or the parse error.
+    pub fn parse_project_page(body: &str, content_type: &str, page_url: &str, project: &str) -> Result<usize, String> {
+        let url = url::Url::parse(page_url).map_err(|e| e.to_string())?;
+        crate::index::page::parse_project(body, content_type, &url, project).map(|p| p.files.len()).map_err(|e| e.0)
+    }
+
+    /// The upstream root page's project names.
+    pub fn parse_root_page(body: &str, content_type: &str) -> Result<Vec<String>, String> {
+        crate::index::page::parse_root(body, content_type).map_err(|e| e.0)
+    }
+
+    /// `Range` against a file of `len` bytes: `Ok(None)` whole file, `Ok(Some((start, end)))`
+    /// inclusive, `Err(())` unsatisfiable.
+    #[allow(clippy::result_unit_err)]
+    pub fn parse_range(header: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, ()> {
+        match crate::respond::parse_range(header, len) {
+            crate::respond::RangeReq::Full => Ok(None),
+            crate::respond::RangeReq::Partial { start, end } => Ok(Some((start, end))),
+            crate::respond::RangeReq::Unsatisfiable => Err(()),
+        }
+    }
+
+    /// Every finding id the scanner can emit (for validating a policy).
+    pub fn detector_ids() -> Vec<&'static str> {
+        crate::scan::catalog().iter().map(|m| m.id).collect()
+    }
+
+    /// Whether `If-None-Match` matches `etag`.
+    pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+        crate::respond::etag_matches(if_none_match, etag)
+    }
+
+    /// The page format chosen for an `Accept` header, as its content type.
+    pub fn negotiate(accept: Option<&str>) -> &'static str {
+        crate::index::accept::negotiate(accept).content_type()
+    }
+}

@@ -61,7 +61,7 @@ pub(crate) fn page(
     b.body(if head { empty() } else { full(body) }).expect("valid response")
 }
 
-fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+pub(crate) fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 

@@ -40,6 +40,12 @@ meta!(DUPLICATE, "anomaly.duplicate-member", Anomaly, High,
 meta!(NON_UTF8, "anomaly.non-utf8-name", Anomaly, Low,
     "Contains member names that are not UTF-8.",
     "Member names that are not valid UTF-8 are decoded differently by different tools, which can hide a file from review.");
+meta!(CONTROL_NAME, "anomaly.control-char-name", Anomaly, High,
+    "Contains member names with control characters.",
+    "A newline, carriage return or escape sequence in a member name rewrites what a terminal, a log or a review tool shows, and can hide or disguise a file.");
+meta!(HEADER_MISMATCH, "anomaly.header-mismatch", Anomaly, High,
+    "Contains members whose local and central zip headers disagree.",
+    "A zip names each member twice, in its local header and in the central directory. When the two differ, tools that read one or the other see different files.");
 meta!(
     ENCRYPTED,
     "anomaly.encrypted-member",
@@ -88,6 +94,8 @@ pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
         &LINK,
         &DUPLICATE,
         &NON_UTF8,
+        &CONTROL_NAME,
+        &HEADER_MISMATCH,
         &ENCRYPTED,
         &CRC,
         &BOMB,

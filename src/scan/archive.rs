@@ -6,7 +6,7 @@
 //! members through a small fixed scratch buffer (only their head is kept), still read
 //! to the end so CRC and ratio checks happen; enforcing [`Limits`] while inflating,
 //! not by trusting headers; reporting archive anomalies (traversal, links,
-//! duplicates, non-UTF-8 names, encryption, CRC, bombs, limits, nesting, unreadable
+//! duplicates, non-UTF-8 or control-character names, local/central header mismatches, encryption, CRC, bombs, limits, nesting, unreadable
 //! input). Must not: interpret member content beyond asking the [`Visitor`] whether
 //! a member's head is binary (that is the engine's and the detectors' job), or keep
 //! more than one member per nesting level in memory.
@@ -203,7 +203,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Err(e) => return self.unreadable(name, &e.to_string()),
         };
         if let Some(names) = raw_names {
-            self.report_duplicates(names.iter().map(std::vec::Vec::as_slice), prefix);
+            self.report_duplicates(names.iter().map(|(n, _)| n.as_slice()), prefix);
+            for (central, local) in &names {
+                if let Some(local) = local {
+                    let path = format!("{prefix}{}", String::from_utf8_lossy(central));
+                    let detail = format!("the local header names it {}", escape_bytes(local));
+                    self.visitor.anomaly(&anomaly::HEADER_MISMATCH, &path, detail);
+                }
+            }
         }
         let (start, bomb_start) = (self.total, self.bomb_bytes);
         for i in 0..zip.len() {
@@ -398,6 +405,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let path = format!("{prefix}{name}");
         if std::str::from_utf8(raw).is_err() {
             self.visitor.anomaly(&anomaly::NON_UTF8, &path, format!("raw name bytes {}", escape_bytes(raw)));
+        }
+        if name.chars().any(char::is_control) {
+            let detail = format!("raw name bytes {}", escape_bytes(raw));
+            self.visitor.anomaly(&anomaly::CONTROL_NAME, &path.escape_debug().to_string(), detail);
         }
         if let Some(why) = traversal(&name) {
             self.visitor.anomaly(&anomaly::PATH_TRAVERSAL, &path, why.into());
@@ -676,8 +687,13 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// Written by hand because the `zip` crate keys members by name and silently keeps
 /// one of two duplicates, which is exactly the trick (scanner reads one, installer
 /// writes the other) this check exists to report.
-fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<Vec<u8>>> {
-    let (start, size) = central_directory_bounds(r)?;
+/// A central directory entry's raw name, and its local header's when that differs.
+type CentralName = (Vec<u8>, Option<Vec<u8>>);
+
+/// The raw name of every central directory entry, each with the name its local header
+/// gives when that differs (`None` when they agree or the local header cannot be checked).
+fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<CentralName>> {
+    let (start, size, shift) = central_directory_bounds(r)?;
     if size > MAX_CENTRAL_DIRECTORY {
         return Err(io::Error::other("central directory too large"));
     }
@@ -689,14 +705,35 @@ fn central_directory_names<R: Read + Seek>(r: &mut R) -> io::Result<Vec<Vec<u8>>
     while cd.get(pos..pos + 4) == Some(b"PK\x01\x02") && pos + 46 <= cd.len() {
         let (n, x, c) = (le16(&cd[pos + 28..]), le16(&cd[pos + 30..]), le16(&cd[pos + 32..]));
         let name = cd.get(pos + 46..pos + 46 + n).ok_or_else(|| io::Error::other("truncated entry"))?;
-        names.push(name.to_vec());
+        let local = le32(&cd[pos + 42..]);
+        let local_name = match (local, shift) {
+            (0xFFFF_FFFF, _) | (_, None) => None, // zip64 offsets: the zip reader checks these
+            (at, Some(shift)) => local_name(r, at as u64 + shift).filter(|l| l != name),
+        };
+        names.push((name.to_vec(), local_name));
         pos += 46 + n + x + c;
     }
     Ok(names)
 }
 
+/// The name in the local header at `at`, or `None` when there is no local header there
+/// (the zip reader reports that one).
+fn local_name<R: Read + Seek>(r: &mut R, at: u64) -> Option<Vec<u8>> {
+    let mut head = [0u8; 30];
+    r.seek(SeekFrom::Start(at)).ok()?;
+    r.read_exact(&mut head).ok()?;
+    if &head[..4] != b"PK\x03\x04" {
+        return None;
+    }
+    let mut name = vec![0u8; le16(&head[26..])];
+    r.read_exact(&mut name).ok()?;
+    Some(name)
+}
+
 /// Start offset and size of the central directory (zip64-aware).
-fn central_directory_bounds<R: Read + Seek>(r: &mut R) -> io::Result<(u64, u64)> {
+/// Also how far the archive sits into the file (data prepended to it), where the record
+/// says; `None` for zip64.
+fn central_directory_bounds<R: Read + Seek>(r: &mut R) -> io::Result<(u64, u64, Option<u64>)> {
     let len = r.seek(SeekFrom::End(0))?;
     let tail_len = len.min(22 + 65535);
     r.seek(SeekFrom::Start(len - tail_len))?;
@@ -709,14 +746,15 @@ fn central_directory_bounds<R: Read + Seek>(r: &mut R) -> io::Result<(u64, u64)>
     if size != 0xFFFF_FFFF && offset != 0xFFFF_FFFF {
         // Measured back from the record, so data prepended to the archive does not matter.
         let eocd_abs = len - tail_len + eocd as u64;
-        return Ok((eocd_abs.checked_sub(size).ok_or_else(|| io::Error::other("bad size"))?, size));
+        let start = eocd_abs.checked_sub(size).ok_or_else(|| io::Error::other("bad size"))?;
+        return Ok((start, size, start.checked_sub(offset)));
     }
     let loc = eocd.checked_sub(20).map(|p| &tail[p..eocd]).filter(|l| l.starts_with(b"PK\x06\x07"));
     let loc = loc.ok_or_else(|| io::Error::other("no zip64 locator"))?;
     r.seek(SeekFrom::Start(le64(&loc[8..])))?;
     let mut rec = [0u8; 56];
     r.read_exact(&mut rec)?;
-    Ok((le64(&rec[48..]), le64(&rec[40..])))
+    Ok((le64(&rec[48..]), le64(&rec[40..]), None))
 }
 
 fn le16(b: &[u8]) -> usize {

@@ -1201,3 +1201,205 @@ fn scan_modules_depend_one_way() {
         }
     }
 }
+
+// ---- hostile archives ----
+
+/// One member of a hand-built zip: the local and central headers may disagree.
+struct Raw<'a> {
+    local_name: &'a [u8],
+    central_name: &'a [u8],
+    data: &'a [u8],
+    /// General-purpose flags on both headers (bit 0: encrypted).
+    flags: u16,
+    /// The central entry points at this earlier member's local header instead of its own.
+    points_at: Option<usize>,
+    /// The central entry claims this uncompressed size instead of the real one.
+    central_size: Option<u32>,
+}
+
+impl<'a> Raw<'a> {
+    fn new(name: &'a str, data: &'a [u8]) -> Self {
+        Raw {
+            local_name: name.as_bytes(),
+            central_name: name.as_bytes(),
+            data,
+            flags: 0,
+            points_at: None,
+            central_size: None,
+        }
+    }
+}
+
+/// A stored zip built byte by byte (the zip crate refuses to write hostile ones).
+fn raw_zip(entries: &[Raw<'_>]) -> Vec<u8> {
+    let (mut out, mut central, mut offsets) = (Vec::new(), Vec::new(), Vec::new());
+    for e in entries {
+        let mut crc = flate2::Crc::new();
+        crc.update(e.data);
+        let (crc, len) = (crc.sum(), e.data.len() as u32);
+        offsets.push(out.len() as u32);
+        out.extend_from_slice(b"PK\x03\x04");
+        for v in [20u16, e.flags, 0, 0, 0x21] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, len, len] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(e.local_name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(e.local_name);
+        out.extend_from_slice(e.data);
+        let offset = e.points_at.map_or(*offsets.last().expect("pushed"), |i| offsets[i]);
+        central.extend_from_slice(b"PK\x01\x02");
+        for v in [20u16, 20, e.flags, 0, 0, 0x21] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [crc, len, e.central_size.unwrap_or(len)] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [e.central_name.len() as u16, 0, 0, 0, 0] {
+            central.extend_from_slice(&v.to_le_bytes());
+        }
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(e.central_name);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    for v in [0u16, 0, entries.len() as u16, entries.len() as u16] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Peak resident memory of this test process, in MiB (nextest runs each test in its own process).
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// The hostile-archive family: each one is scanned within its limits, in bounded memory,
+/// and blocked by the shipped policy (nothing in it names these findings to accept them).
+#[test]
+fn hostile_archives_end_within_limits_and_are_blocked() {
+    const BENIGN: &[u8] = b"VERSION = '1.0'\n";
+    let metadata = wheel_metadata("demo", "1.0");
+    let wheel_md = || Raw::new("demo-1.0.dist-info/METADATA", &metadata);
+    let polyglot = |evil_in_zip: bool| {
+        // A tar (what a tar reader sees) with a zip appended (what zipfile, and so pip for a
+        // `.zip` sdist, sees: it finds the central directory from the end).
+        let (tar_setup, zip_setup): (&[u8], &[u8]) =
+            if evil_in_zip { (BENIGN, EVIL_SETUP) } else { (EVIL_SETUP, BENIGN) };
+        let mut bytes = tar_of(&[T::File(b"demo-1.0/setup.py", tar_setup)]);
+        bytes.extend(zip_with(&[("demo-1.0/setup.py", zip_setup)], zip::CompressionMethod::Stored));
+        bytes
+    };
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, &str, Box<dyn Fn() -> Vec<u8>>)> = vec![
+        (
+            "overlapping zip entries: two central entries share one local header",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                raw_zip(&[
+                    Raw::new("demo/__init__.py", EVIL_SETUP),
+                    Raw { points_at: Some(0), ..Raw::new("demo/other.py", EVIL_SETUP) },
+                    wheel_md(),
+                ])
+            }),
+        ),
+        (
+            "overlapping zip entries: many names over one member (quoted-overlap bomb shape)",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                let names: Vec<String> = (0..200).map(|i| format!("demo/m{i:03}.py")).collect();
+                let mut entries = vec![Raw::new("demo/m000.py", EVIL_SETUP)];
+                entries.extend(names[1..].iter().map(|n| Raw { points_at: Some(0), ..Raw::new(n, EVIL_SETUP) }));
+                entries.push(wheel_md());
+                raw_zip(&entries)
+            }),
+        ),
+        (
+            "local and central names differ",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                raw_zip(&[
+                    Raw { central_name: b"demo/readme.txt", ..Raw::new("demo/__init__.py", EVIL_SETUP) },
+                    wheel_md(),
+                ])
+            }),
+        ),
+        (
+            "central size understates the member",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                raw_zip(&[Raw { central_size: Some(4), ..Raw::new("demo/__init__.py", EVIL_SETUP) }, wheel_md()])
+            }),
+        ),
+        (
+            "encrypted member",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| raw_zip(&[Raw { flags: 1, ..Raw::new("demo/__init__.py", BENIGN) }, wheel_md()])),
+        ),
+        (
+            "control characters in a zip member name",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| raw_zip(&[Raw::new("demo/\u{1b}[2K\rclean.py", BENIGN), wheel_md()])),
+        ),
+        (
+            "newline in a tar member name",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/a\nsetup.py", BENIGN), T::File(b"demo-1.0/PKG-INFO", &metadata)])),
+        ),
+        (
+            "non-UTF-8 zip member name",
+            "demo-1.0-py3-none-any.whl",
+            Box::new(|| {
+                raw_zip(&[
+                    Raw { local_name: b"demo/\xff\xfe.py", central_name: b"demo/\xff\xfe.py", ..Raw::new("", BENIGN) },
+                    wheel_md(),
+                ])
+            }),
+        ),
+        (
+            "non-UTF-8 tar member name",
+            "demo-1.0.tar.gz",
+            Box::new(|| tar_gz(&[T::File(b"demo-1.0/\xff\xfe.py", BENIGN), T::File(b"demo-1.0/PKG-INFO", &metadata)])),
+        ),
+        ("zip+tar polyglot, payload in the zip (.zip sdist)", "demo-1.0.zip", Box::new(move || polyglot(true))),
+        ("zip+tar polyglot, payload in the tar (.zip sdist)", "demo-1.0.zip", Box::new(move || polyglot(false))),
+        ("zip+tar polyglot, payload in the zip (wheel)", "demo-1.0-py3-none-any.whl", Box::new(move || polyglot(true))),
+        ("100,000 members, the last one a payload (zip)", "demo-1.0.zip", Box::new(|| many_members(99_999, true))),
+        (
+            "100,000 members, the last one a payload (tar.gz)",
+            "demo-1.0.tar.gz",
+            Box::new(|| many_members(99_999, false)),
+        ),
+    ];
+    let limits = Limits::default();
+    let scanner = Scanner::new(limits.clone()).with_threads(1);
+    let mut wrong = Vec::new();
+    for (case, filename, build) in cases {
+        let bytes = build();
+        let start = std::time::Instant::now();
+        let r = scan_bytes(&scanner, filename, &bytes);
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(30), "{case}: took {took:?}");
+        assert!(r.stats.members <= limits.max_members, "{case}: {:?}", r.stats);
+        assert!(r.stats.uncompressed_bytes <= limits.max_total_bytes, "{case}: {:?}", r.stats);
+        let rss = peak_rss_mib();
+        assert!(rss < 1024, "{case}: peak RSS {rss} MiB");
+        let v = verdict_for(&r);
+        if v.decision != crate::model::Decision::Block {
+            wrong.push(format!("{case}: {:?} with findings {:?}", v.decision, ids(&r)));
+        }
+    }
+    assert!(wrong.is_empty(), "not blocked:\n{}", wrong.join("\n"));
+}

@@ -60,27 +60,21 @@ fn unverified_facts(origin: &FileOrigin) -> ArtifactFacts {
     ArtifactFacts::describe(&origin.project, &origin.filename, &sha, origin.upload_time.clone(), 0, Default::default())
 }
 
-/// Find where a file comes from: the store, or (after a restart with an empty store, or
-/// a lockfile URL) the project page named by the filename.
+/// Find where a file comes from: the store, or (after a restart with an empty store, a
+/// lockfile URL, or the same bytes newly listed under another filename or project) the
+/// project page named by the filename. The origin must be the listing of `key` as `filename`.
 async fn locate(app: &App, key: &str, filename: &str) -> Result<FileOrigin, ProxyError> {
     let not_found = || ProxyError::NotFound { what: format!("file {filename}") };
-    let known = app.origins.origin(key).await.map_err(ProxyError::internal)?;
-    let origin = match known {
-        Some(o) => o,
-        None => {
-            let project = parse_dist_filename(filename).ok_or_else(not_found)?.project;
-            let norm = normalize_project_name(&project);
-            if !valid_normalized(&norm) {
-                return Err(not_found());
-            }
-            app.index.project(&norm).await?;
-            app.origins.origin(key).await.map_err(ProxyError::internal)?.ok_or_else(not_found)?
-        }
-    };
-    if origin.filename != filename {
+    if let Some(o) = app.origins.origin(key, filename).await.map_err(ProxyError::internal)? {
+        return Ok(o);
+    }
+    let project = parse_dist_filename(filename).ok_or_else(not_found)?.project;
+    let norm = normalize_project_name(&project);
+    if !valid_normalized(&norm) {
         return Err(not_found());
     }
-    Ok(origin)
+    app.index.project(&norm).await?;
+    app.origins.origin(key, filename).await.map_err(ProxyError::internal)?.ok_or_else(not_found)
 }
 
 async fn metadata(app: &App, origin: &FileOrigin, v: &Verified) -> Result<Reply, ProxyError> {

@@ -9,7 +9,7 @@
 //!
 //! | trait | holds | a replica-safe backend must |
 //! |---|---|---|
-//! | [`OriginStore`] | where every listed file comes from, and which were verified | upsert by key; read by key and by project |
+//! | [`OriginStore`] | where every listed file comes from (every (key, filename, project)), and which keys were verified | upsert by (key, filename, project); read by key and by project |
 //! | [`ScanStore`] | scan reports by (sha256, scanner version) | keep reports typed: decoding happens here, never in callers |
 //! | [`PageStore`] | upstream pages with their ETag, for revalidation and outages | last writer wins; a torn write must not be readable |
 //! | [`SingleFlight`] | one holder per key (one download and one scan per file) | expire a dead holder's claim, so another takes over |
@@ -47,7 +47,13 @@ impl StoreError {
 #[async_trait]
 pub(crate) trait OriginStore: Send + Sync {
     async fn put_origins(&self, origins: Vec<FileOrigin>) -> Result<(), StoreError>;
-    async fn origin(&self, key: &str) -> Result<Option<FileOrigin>, StoreError>;
+    /// Every origin listed under `key`, oldest first: the same bytes may be listed under
+    /// several filenames and projects, and each must be found again by its own filename.
+    async fn origins(&self, key: &str) -> Result<Vec<FileOrigin>, StoreError>;
+    /// The origin of `key` listed as `filename`.
+    async fn origin(&self, key: &str, filename: &str) -> Result<Option<FileOrigin>, StoreError> {
+        Ok(self.origins(key).await?.into_iter().find(|o| o.filename == filename))
+    }
     async fn set_verified(&self, key: &str, v: &Verified) -> Result<(), StoreError>;
     async fn verified(&self, key: &str) -> Result<Option<Verified>, StoreError>;
     /// Every verified file of a project, by key (for page annotations and filtering).

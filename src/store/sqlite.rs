@@ -1,4 +1,5 @@
-//! The embedded backend: file origins and scan reports in one SQLite file (WAL mode).
+//! The embedded backend: file origins, verification and scan reports in one SQLite file
+//! (WAL mode), its schema versioned by `PRAGMA user_version` and migrated on open.
 //! Every call runs on tokio's blocking pool, never on the reactor.
 //! Must not: decide, fetch or scan.
 
@@ -21,22 +22,14 @@ fn sql(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 
 impl SqliteStore {
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(sql("open"))?;
+        let mut conn = Connection::open(path).map_err(sql("open"))?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=NORMAL;
-             PRAGMA busy_timeout=5000;
-             CREATE TABLE IF NOT EXISTS files (
-                key TEXT PRIMARY KEY, filename TEXT NOT NULL, project TEXT NOT NULL, url TEXT NOT NULL,
-                hashes TEXT NOT NULL, upload_time TEXT, size INTEGER, core_metadata TEXT,
-                sha256 TEXT, metadata_sha256 TEXT);
-             CREATE INDEX IF NOT EXISTS files_project ON files(project);
-             CREATE TABLE IF NOT EXISTS scans (
-                sha256 TEXT NOT NULL, scanner_version TEXT NOT NULL, report TEXT NOT NULL,
-                created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                PRIMARY KEY (sha256, scanner_version));",
+             PRAGMA busy_timeout=5000;",
         )
-        .map_err(sql("create schema"))?;
+        .map_err(sql("open"))?;
+        migrate(&mut conn)?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -56,6 +49,62 @@ impl SqliteStore {
     }
 }
 
+/// The schema, by `PRAGMA user_version`:
+/// - 0: none, or the first layout (`files` keyed by `key` alone: one origin per sha256);
+/// - 2: `origins` keyed by (key, filename, project), so the same bytes listed under a second
+///   filename or project keep both origins, and `verified` by key (verification is of bytes).
+const SCHEMA_VERSION: i64 = 2;
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql("read schema version"))?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(sql("migrate"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS origins (
+            key TEXT NOT NULL, filename TEXT NOT NULL, project TEXT NOT NULL, url TEXT NOT NULL,
+            hashes TEXT NOT NULL, upload_time TEXT, size INTEGER, core_metadata TEXT,
+            PRIMARY KEY (key, filename, project));
+         CREATE INDEX IF NOT EXISTS origins_project ON origins(project);
+         CREATE TABLE IF NOT EXISTS verified (
+            key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, metadata_sha256 TEXT);
+         CREATE TABLE IF NOT EXISTS scans (
+            sha256 TEXT NOT NULL, scanner_version TEXT NOT NULL, report TEXT NOT NULL,
+            created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+            PRIMARY KEY (sha256, scanner_version));",
+    )
+    .map_err(sql("create schema"))?;
+    let old: bool = tx
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='files'", [], |r| r.get(0))
+        .map_err(sql("migrate"))?;
+    if old {
+        tx.execute_batch(
+            "INSERT OR IGNORE INTO origins (key, filename, project, url, hashes, upload_time, size, core_metadata)
+                SELECT key, filename, project, url, hashes, upload_time, size, core_metadata FROM files;
+             INSERT OR IGNORE INTO verified (key, sha256, metadata_sha256)
+                SELECT key, sha256, metadata_sha256 FROM files WHERE sha256 IS NOT NULL;
+             DROP TABLE files;",
+        )
+        .map_err(sql("migrate files to origins"))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(sql("migrate"))?;
+    tx.commit().map_err(sql("migrate"))
+}
+
+fn origin_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileOrigin> {
+    Ok(FileOrigin {
+        key: r.get(0)?,
+        filename: r.get(1)?,
+        project: r.get(2)?,
+        url: r.get(3)?,
+        hashes: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        upload_time: r.get(5)?,
+        size: r.get::<_, Option<i64>>(6)?.map(|s| s as u64),
+        core_metadata: r.get::<_, Option<String>>(7)?.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
 #[async_trait]
 impl OriginStore for SqliteStore {
     async fn put_origins(&self, origins: Vec<FileOrigin>) -> Result<(), StoreError> {
@@ -63,9 +112,9 @@ impl OriginStore for SqliteStore {
             let tx = conn.transaction()?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO files (key, filename, project, url, hashes, upload_time, size, core_metadata)
+                    "INSERT INTO origins (key, filename, project, url, hashes, upload_time, size, core_metadata)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT(key) DO UPDATE SET url=excluded.url, upload_time=excluded.upload_time,
+                     ON CONFLICT(key, filename, project) DO UPDATE SET hashes=excluded.hashes, url=excluded.url, upload_time=excluded.upload_time,
                         size=excluded.size, core_metadata=excluded.core_metadata",
                 )?;
                 for o in &origins {
@@ -86,26 +135,15 @@ impl OriginStore for SqliteStore {
         .await
     }
 
-    async fn origin(&self, key: &str) -> Result<Option<FileOrigin>, StoreError> {
+    async fn origins(&self, key: &str) -> Result<Vec<FileOrigin>, StoreError> {
         let key = key.to_string();
-        self.with("read origin", move |conn| {
-            conn.query_row(
-                "SELECT key, filename, project, url, hashes, upload_time, size, core_metadata FROM files WHERE key=?1",
-                [key],
-                |r| {
-                    Ok(FileOrigin {
-                        key: r.get(0)?,
-                        filename: r.get(1)?,
-                        project: r.get(2)?,
-                        url: r.get(3)?,
-                        hashes: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-                        upload_time: r.get(5)?,
-                        size: r.get::<_, Option<i64>>(6)?.map(|s| s as u64),
-                        core_metadata: r.get::<_, Option<String>>(7)?.and_then(|s| serde_json::from_str(&s).ok()),
-                    })
-                },
-            )
-            .optional()
+        self.with("read origins", move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, filename, project, url, hashes, upload_time, size, core_metadata FROM origins
+                 WHERE key=?1 ORDER BY rowid",
+            )?;
+            let rows = stmt.query_map([key], origin_row)?;
+            rows.collect()
         })
         .await
     }
@@ -114,7 +152,7 @@ impl OriginStore for SqliteStore {
         let (key, v) = (key.to_string(), v.clone());
         self.with("set verified", move |conn| {
             conn.execute(
-                "UPDATE files SET sha256=?2, metadata_sha256=?3 WHERE key=?1",
+                "INSERT OR REPLACE INTO verified (key, sha256, metadata_sha256) VALUES (?1, ?2, ?3)",
                 params![key, v.sha256, v.metadata_sha256],
             )
             .map(drop)
@@ -125,11 +163,9 @@ impl OriginStore for SqliteStore {
     async fn verified(&self, key: &str) -> Result<Option<Verified>, StoreError> {
         let key = key.to_string();
         self.with("read verified", move |conn| {
-            conn.query_row(
-                "SELECT sha256, metadata_sha256 FROM files WHERE key=?1 AND sha256 IS NOT NULL",
-                [key],
-                |r| Ok(Verified { sha256: r.get(0)?, metadata_sha256: r.get(1)? }),
-            )
+            conn.query_row("SELECT sha256, metadata_sha256 FROM verified WHERE key=?1", [key], |r| {
+                Ok(Verified { sha256: r.get(0)?, metadata_sha256: r.get(1)? })
+            })
             .optional()
         })
         .await
@@ -139,7 +175,8 @@ impl OriginStore for SqliteStore {
         let project = project.to_string();
         self.with("read project", move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT key, sha256, metadata_sha256 FROM files WHERE project=?1 AND sha256 IS NOT NULL",
+                "SELECT DISTINCT v.key, v.sha256, v.metadata_sha256 FROM origins o JOIN verified v ON v.key = o.key
+                 WHERE o.project=?1",
             )?;
             let rows = stmt.query_map([project], |r| {
                 Ok((r.get::<_, String>(0)?, Verified { sha256: r.get(1)?, metadata_sha256: r.get(2)? }))
@@ -241,12 +278,106 @@ mod tests {
             s.put_scan(&v.sha256, "1", &report).await.unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.origin(&origin.key).await.unwrap(), Some(origin.clone()));
+        assert_eq!(s.origin(&origin.key, &origin.filename).await.unwrap(), Some(origin.clone()));
         assert_eq!(s.verified(&origin.key).await.unwrap().unwrap().metadata_sha256.as_deref(), Some("ef"));
         assert_eq!(s.verified_in_project("demo").await.unwrap().len(), 1);
         let back = s.scan(&"ab".repeat(32), "1").await.unwrap().expect("report kept");
         assert_eq!((back.filename, back.project), (report.filename, report.project));
         assert!(s.scan(&"ab".repeat(32), "2").await.unwrap().is_none(), "another scanner version rescans");
-        assert_eq!(s.origin("missing").await.unwrap(), None);
+        assert_eq!(s.origin("missing", &origin.filename).await.unwrap(), None);
+    }
+
+    fn origin(key: &str, project: &str, filename: &str) -> FileOrigin {
+        FileOrigin {
+            key: key.into(),
+            filename: filename.into(),
+            project: project.into(),
+            url: format!("https://f.example.org/{filename}"),
+            hashes: [("sha256".to_string(), key.to_string())].into(),
+            upload_time: None,
+            size: Some(10),
+            core_metadata: None,
+        }
+    }
+
+    /// Key confusion: the same sha256 listed under another filename or project keeps every
+    /// origin, each found by its own filename, and verifying the bytes once covers them all.
+    #[tokio::test]
+    async fn every_listing_of_the_same_bytes_is_kept() {
+        let key = "ab".repeat(32);
+        let first = origin(&key, "demo-a", "demo_a-1.0.tar.gz");
+        let cases = [
+            ("second filename, same project", origin(&key, "demo-a", "demo_a-1.0.zip")),
+            ("second project", origin(&key, "demo-b", "demo_b-1.0.tar.gz")),
+            ("same filename, another project", origin(&key, "demo-c", "demo_a-1.0.tar.gz")),
+        ];
+        for (case, second) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let s = SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap();
+            s.put_origins(vec![first.clone()]).await.unwrap();
+            s.put_origins(vec![second.clone()]).await.unwrap();
+            s.put_origins(vec![first.clone()]).await.unwrap(); // re-listing is an upsert
+            assert_eq!(s.origins(&key).await.unwrap(), vec![first.clone(), second.clone()], "{case}");
+            assert_eq!(
+                s.origin(&key, &second.filename).await.unwrap().map(|o| o.filename),
+                Some(second.filename.clone()),
+                "{case}"
+            );
+            assert_eq!(s.origin(&key, "other-1.0.tar.gz").await.unwrap(), None, "{case}");
+            let v = Verified { sha256: crate::model::Sha256::parse(&key).unwrap(), metadata_sha256: None };
+            s.set_verified(&key, &v).await.unwrap();
+            assert_eq!(s.verified(&key).await.unwrap(), Some(v.clone()), "{case}");
+            for project in [&first.project, &second.project] {
+                assert_eq!(s.verified_in_project(project).await.unwrap().len(), 1, "{case}: {project}");
+            }
+        }
+    }
+
+    /// A data dir written by the first schema (`files` keyed by `key`) opens, keeps its
+    /// origins and verification, and then takes a second origin of the same bytes.
+    #[tokio::test]
+    async fn the_first_schema_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let key = "cd".repeat(32);
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE files (
+                    key TEXT PRIMARY KEY, filename TEXT NOT NULL, project TEXT NOT NULL, url TEXT NOT NULL,
+                    hashes TEXT NOT NULL, upload_time TEXT, size INTEGER, core_metadata TEXT,
+                    sha256 TEXT, metadata_sha256 TEXT);
+                 CREATE INDEX files_project ON files(project);
+                 CREATE TABLE scans (
+                    sha256 TEXT NOT NULL, scanner_version TEXT NOT NULL, report TEXT NOT NULL,
+                    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                    PRIMARY KEY (sha256, scanner_version));",
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO files VALUES (?1, 'demo-1.0.tar.gz', 'demo', 'https://f.example.org/demo-1.0.tar.gz', ?2, NULL, 10, NULL, ?1, 'ef')",
+                params![key, format!("{{\"sha256\":\"{key}\"}}")],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO files VALUES ('u-1', 'x-1.0.zip', 'x', 'https://f/x', '{}', NULL, NULL, NULL, NULL, NULL)",
+                [],
+            )
+            .unwrap();
+        }
+        for round in ["first open migrates", "second open is a no-op"] {
+            let s = SqliteStore::open(&path).unwrap();
+            let o = s.origin(&key, "demo-1.0.tar.gz").await.unwrap().unwrap_or_else(|| panic!("{round}: origin kept"));
+            assert_eq!((o.project.as_str(), o.size), ("demo", Some(10)), "{round}");
+            assert_eq!(o.hashes.get("sha256"), Some(&key), "{round}");
+            let v = s.verified(&key).await.unwrap().unwrap_or_else(|| panic!("{round}: verification kept"));
+            assert_eq!(v.metadata_sha256.as_deref(), Some("ef"), "{round}");
+            assert_eq!(s.verified("u-1").await.unwrap(), None, "{round}: unverified stays so");
+            assert_eq!(s.origins("u-1").await.unwrap().len(), 1, "{round}");
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        s.put_origins(vec![origin(&key, "demo-b", "demo_b-1.0.tar.gz")]).await.unwrap();
+        assert_eq!(s.origins(&key).await.unwrap().len(), 2);
+        assert_eq!(s.verified_in_project("demo-b").await.unwrap().len(), 1);
     }
 }
