@@ -192,11 +192,25 @@ fn upstream_failures_are_502_or_404_never_served() {
     assert_eq!(errors.len(), 2, "{audit:?}");
     assert!(errors.iter().all(|r| r["fault"] == "upstream"));
 
-    // Upstream 5xx with nothing cached: 502 naming the upstream, not 404.
+    // Upstream 5xx burst with nothing cached: 502 naming the upstream, not 404.
     idx.state.lock().unwrap().fail_status = Some(500);
-    let r = c.get(format!("{}other/", gate.url)).send().unwrap();
-    assert_eq!(r.status(), 502);
-    assert!(r.text().unwrap().contains("HTTP 500"));
+    for _ in 0..5 {
+        let r = c.get(format!("{}other/", gate.url)).send().unwrap();
+        assert_eq!(r.status(), 502);
+        assert!(r.text().unwrap().contains("HTTP 500"));
+    }
+
+    // Once the upstream recovers, the next requests retry cleanly: the truncated file is
+    // downloaded again in full and served, verified; nothing of the broken attempt remains.
+    idx.state.lock().unwrap().fail_status = None;
+    for f in idx.state.lock().unwrap().projects.get_mut("demo-a").unwrap() {
+        f.truncate = false;
+    }
+    let r = c.get(url_of("demo_a-1.1-py3-none-any.whl")).send().unwrap();
+    assert_eq!(r.status(), 200, "the retry after a broken transfer is served");
+    let want = idx.state.lock().unwrap().projects["demo-a"][1].dist.bytes.clone();
+    assert_eq!(r.bytes().unwrap().as_ref(), want.as_slice(), "the whole verified file, not the cut one");
+    assert_eq!(c.get(format!("{}demo-a/", gate.url)).send().unwrap().status(), 200, "pages recover too");
 }
 
 #[test]
