@@ -51,7 +51,8 @@ mod upstream;
 /// Building and running the proxy.
 pub use app::App;
 pub use config::{
-    default_data_dir, parse_file_host, parse_upstream, redact, upstream_from_pip, Database, ProxyConfig, UpstreamSource,
+    default_data_dir, parse_file_host, parse_upstream, public_index_file_host, redact, upstream_from_pip, Database,
+    ProxyConfig, UpstreamSource,
 };
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};

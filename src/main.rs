@@ -218,7 +218,12 @@ fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
     };
     tracing::info!(upstream = %pipgate::redact(&upstream), source = %source, "upstream index chosen");
     let data_dir = common.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&common.policy));
-    Ok((policy, ProxyConfig::new(upstream, data_dir)))
+    let mut cfg = ProxyConfig::new(upstream, data_dir);
+    if let Some(host) = pipgate::public_index_file_host(&common.python, &cfg.upstream) {
+        tracing::info!(host = %host, "the upstream is pip's public index: its file host (as pip knows it) is allowed");
+        cfg.file_hosts.push(host);
+    }
+    Ok((policy, cfg))
 }
 
 /// A duration flag: humantime (`60s`, `2m`, `1h 30m`, `500ms`).
@@ -238,7 +243,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     cfg.upstream_deadline = args.upstream_deadline;
     cfg.min_transfer_rate = args.upstream_min_rate.saturating_mul(1024);
     cfg.rate_window = args.upstream_rate_window;
-    cfg.file_hosts = args.allow_file_host.iter().map(|h| pipgate::parse_file_host(h)).collect::<Result<_, _>>()?;
+    for h in &args.allow_file_host {
+        cfg.file_hosts.push(pipgate::parse_file_host(h)?);
+    }
     if !cfg.file_hosts.is_empty() {
         tracing::info!(hosts = %cfg.file_hosts.join(", "), "files may also come from these hosts");
     }

@@ -484,7 +484,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 r.by_ref().take(step).read_to_end(buf)? as u64
             };
             *size += n;
-            if compressed.is_some_and(|c| self.bomb_ratio(*size, c)) {
+            // A streamed binary member costs no memory, only inflate time: its ratio is judged
+            // from `max_member_bytes` on, so a native library padded with zeros (page-aligned
+            // sections) is read whole, while a bomb still stops there.
+            let floor = if *streamed { l.max_member_bytes.max(RATIO_FLOOR) } else { RATIO_FLOOR };
+            if *size > floor && compressed.is_some_and(|c| self.bomb_ratio(*size, c)) {
                 return Ok(Some(Stop::Bomb));
             }
             if !decided && n == HEAD as u64 {

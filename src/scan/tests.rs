@@ -231,7 +231,7 @@ type AnomalyCase = (&'static str, &'static str, Box<dyn Fn() -> Vec<u8>>, &'stat
 
 #[test]
 fn engine_anomalies_name_the_member() {
-    let zeros = vec![0u8; 3 << 20];
+    let zeros = vec![0u8; 80 << 20];
     let cases: Vec<AnomalyCase> = vec![
         (
             "zip bomb",
@@ -1013,7 +1013,7 @@ fn content_past_a_limit_is_blocked_naming_the_limit() {
     let padding = padded_text(200_000);
     let mut padded_setup = padding.clone();
     padded_setup.extend_from_slice(EVIL_SETUP);
-    let zeros_3m = vec![0u8; 3 << 20];
+    let zeros_big = vec![0u8; 80 << 20];
     // (case, limits, filename, archive, limit named in the reason, setup.py still found)
     #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Limits, &str, Box<dyn Fn() -> Vec<u8>>, &str, bool)> = vec![
@@ -1028,10 +1028,10 @@ fn content_past_a_limit_is_blocked_naming_the_limit() {
             false,
         ),
         (
-            "3 MiB zero member before setup.py (zip: the member is skipped, the walk goes on)",
+            "80 MiB zero member before setup.py (zip: the member is skipped, the walk goes on)",
             Limits::default(),
             "demo-1.0.zip",
-            Box::new(|| zip_of(&[("demo-1.0/data.bin", &zeros_3m), ("demo-1.0/setup.py", EVIL_SETUP)])),
+            Box::new(|| zip_of(&[("demo-1.0/data.bin", &zeros_big), ("demo-1.0/setup.py", EVIL_SETUP)])),
             "max_ratio",
             true,
         ),
@@ -1402,4 +1402,37 @@ fn hostile_archives_end_within_limits_and_are_blocked() {
         }
     }
     assert!(wrong.is_empty(), "not blocked:\n{}", wrong.join("\n"));
+}
+
+/// A native library padded with zeros (page-aligned sections, as recent manylinux wheels
+/// ship them) compresses far beyond 200:1 yet is no bomb: it is read whole, the scan is
+/// complete, and the wheel is not blocked. Found on a popular imaging wheel by the top-100 survey.
+#[test]
+fn zero_padded_native_libraries_are_read_whole_not_called_bombs() {
+    let mut so = b"\x7fELF\x02\x01\x01".to_vec();
+    so.resize(6 << 20, 0);
+    so.extend_from_slice(b"tail symbols");
+    // The rest of the wheel compresses like real code and data do, so the wheel as a whole
+    // stays well under the ratio (as the real one does).
+    let mut x: u32 = 0x9e37_79b9;
+    let data: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let bytes = zip_of(&[
+        ("demo/__init__.py", b"VERSION = '1.0'\n"),
+        ("demo/_data.bin", &data),
+        ("demo.libs/libpadded-1a2b3c.so.6.0.0", &so),
+        ("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0")),
+        ("demo-1.0.dist-info/RECORD", b""),
+    ]);
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let r = scan_bytes(&scanner, "demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", &bytes);
+    assert!(r.complete(), "{:?}", r.incomplete_reason());
+    assert!(paths(&r, "anomaly.archive-bomb").is_empty(), "{:#?}", r.findings);
+    assert_ne!(verdict_for(&r).decision, crate::model::Decision::Block);
 }
