@@ -184,21 +184,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         ),
         ("shared-1.0/backend.py", backend.into()),
     ];
-    let mut out = Vec::new();
-    {
-        let gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
-        let mut t = tar::Builder::new(gz);
-        for (p, c) in &files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(c.len() as u64);
-            h.set_mode(0o644);
-            h.set_mtime(1_700_000_000);
-            h.set_cksum();
-            t.append_data(&mut h, p, c.as_bytes()).unwrap();
-        }
-        t.into_inner().unwrap().finish().unwrap();
-    }
-    out
+    tar_gz(&files)
 }
 
 /// Item 3, key confusion: one sha256 listed by two projects under two filenames. Both

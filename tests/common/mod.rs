@@ -17,6 +17,25 @@ use std::sync::{Arc, Mutex};
 
 // ---------------------------------------------------------------- artifacts
 
+/// A reproducible `.tar.gz` of (path, text) members.
+pub(crate) fn tar_gz<P: AsRef<str>, C: AsRef<str>>(files: &[(P, C)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
+        let mut t = tar::Builder::new(gz);
+        for (p, c) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(c.as_ref().len() as u64);
+            h.set_mode(0o644);
+            h.set_mtime(1_700_000_000);
+            h.set_cksum();
+            t.append_data(&mut h, p.as_ref(), c.as_ref().as_bytes()).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap();
+    }
+    out
+}
+
 pub(crate) struct Dist {
     pub filename: String,
     pub bytes: Vec<u8>,
@@ -129,21 +148,7 @@ pub(crate) fn sdist(name: &str, version: &str, extra: &[(&str, &str)]) -> Dist {
     for (p, c) in extra {
         files.push((format!("{root}/{p}"), c.to_string()));
     }
-    let mut tar_bytes = Vec::new();
-    {
-        let gz = flate2::write::GzEncoder::new(&mut tar_bytes, flate2::Compression::default());
-        let mut t = tar::Builder::new(gz);
-        for (p, c) in &files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(c.len() as u64);
-            h.set_mode(0o644);
-            h.set_mtime(1_700_000_000);
-            h.set_cksum();
-            t.append_data(&mut h, p, c.as_bytes()).unwrap();
-        }
-        t.into_inner().unwrap().finish().unwrap();
-    }
-    Dist { filename: format!("{root}.tar.gz"), bytes: tar_bytes, metadata: None }
+    Dist { filename: format!("{root}.tar.gz"), bytes: tar_gz(&files), metadata: None }
 }
 
 // ---------------------------------------------------------------- fake upstream
