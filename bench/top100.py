@@ -4,6 +4,13 @@ fetched THROUGH a running pipgate (which scans and gates them) from the upstream
 pip is configured with. Prints which were blocked and the findings they carry, by detector.
 
 Usage: bench/top100.py [N] [--write-prevalence]   (needs a release build: cargo build --release)
+       bench/top100.py --ranks=101-1000 --exclude-tuning [--data-dir=DIR] [--max-mb=150]
+
+--ranks picks a rank range instead of the top N (ranks 101-1,000 are the HELD-OUT precision set:
+detectors are tuned on the top 100 and on the projects listed in bench/tuning-projects.txt,
+which --exclude-tuning leaves out). --data-dir keeps pipgate's cache between runs, so a
+second run (a new build) rescans without downloading again. Artifacts larger than --max-mb
+are not fetched (counted and listed). PIPGATE_BIN or CARGO_TARGET_DIR choose the build.
 
 The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
 releases from the last days are judged on their findings (a cooldown hold is policy, not
@@ -22,18 +29,38 @@ from pip._vendor.packaging.version import InvalidVersion, Version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = int(next((a for a in sys.argv[1:] if a.isdigit()), 100))
+ARGS = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+RANKS = tuple(int(x) for x in ARGS["ranks"].split("-")) if "ranks" in ARGS else (1, N)
+MAX_BYTES = int(float(ARGS.get("max-mb", "150")) * 1e6)
+BINARY = os.environ.get("PIPGATE_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release", "pipgate")
 TOP = os.path.join(ROOT, "..", "shared", "data", "top-pypi-packages.tsv")
 if not os.path.exists(TOP):
     TOP = os.path.join(ROOT, "data", "top-pypi-packages.tsv")
 
 
-def top_names(n):
+def tuning_projects():
+    path = os.path.join(ROOT, "bench", "tuning-projects.txt")
+    if not os.path.exists(path):
+        return set()
+    return {canon(l.strip()) for l in open(path) if l.strip() and not l.startswith("#")}
+
+
+def canon(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def top_names(first, last):
     names = []
     for line in open(TOP):
         parts = line.strip().split("\t")
         if len(parts) == 2 and parts[0].isdigit():
             names.append(parts[1])
-    return names[:n]
+    names = names[first - 1:last]
+    if "--exclude-tuning" in sys.argv:
+        skip = tuning_projects()
+        names = [n for n in names if canon(n) not in skip]
+    return names
 
 
 def start_pipgate(work):
@@ -41,13 +68,13 @@ def start_pipgate(work):
     policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
     path = os.path.join(work, "policy.yaml")
     open(path, "w").write(policy)
-    binary = os.path.join(ROOT, "target", "release", "pipgate")
+    data = ARGS.get("data-dir") or os.path.join(work, "data")
     proc = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--policy", path, "--data-dir", os.path.join(work, "data")],
+        [BINARY, "serve", "--listen", "127.0.0.1:0", "--policy", path, "--data-dir", data],
         stdout=subprocess.PIPE, stderr=open(os.path.join(work, "pipgate.log"), "w"), text=True)
     line = proc.stdout.readline()
     url = next(w for w in line.split() if w.startswith("http://"))
-    return proc, url, os.path.join(work, "data")
+    return proc, url, data
 
 
 def pick(files):
@@ -98,6 +125,9 @@ def fetch(gate, name):
         return [(name, "-", f"page error: {e}")]
     out = []
     for f in pick(page["files"]):
+        if (f.get("size") or 0) > MAX_BYTES:
+            out.append((name, f["filename"], f"skipped: {f['size'] // 1000000} MB over --max-mb"))
+            continue
         url = urllib.request.urljoin(page_url, f["url"])
         try:
             with urllib.request.urlopen(url, timeout=600) as r:
@@ -115,26 +145,47 @@ def main():
     work = tempfile.mkdtemp(prefix="pipgate-top")
     proc, gate, data = start_pipgate(work)
     t0 = time.time()
+    names = top_names(*RANKS)
+    seen = set(canon(n) for n in names)
     try:
         with ThreadPoolExecutor(4) as pool:
-            results = [r for rs in pool.map(lambda n: fetch(gate, n), top_names(N)) for r in rs]
+            results = [r for rs in pool.map(lambda n: fetch(gate, n), names) for r in rs]
     finally:
         proc.terminate()
     secs = time.time() - t0
     audit = [json.loads(l) for l in open(os.path.join(data, "audit", "audit.jsonl"))]
-    by_detector, blocked = {}, []
+    # The audit log of a kept data dir holds earlier runs too: keep this run's last decision per file.
+    fetched = {r[1] for r in results}
+    latest = {}
     for rec in audit:
-        if rec["request"] != "file":
-            continue
+        if rec.get("request") == "file" and rec.get("filename") in fetched and canon(rec.get("project", "")) in seen:
+            latest[rec["filename"]] = rec
+    audit = list(latest.values())
+    by_detector, blocked, annotated = {}, [], []
+    for rec in audit:
+        if rec["decision"] == "annotate":
+            annotated.append(rec)
         for d in set(rec["findings"]):
             by_detector.setdefault(d, set()).add(rec["filename"])
         if rec["decision"] == "block":
             blocked.append(rec)
     served = sum(1 for r in results if r[2] == "served")
-    print(f"\n{len(results)} artifacts of the top {N} projects in {secs:.0f}s: {served} served, {len(blocked)} blocked, "
-          f"{len(results) - served - len(blocked)} other")
+    skipped = [r for r in results if r[2].startswith("skipped")]
+    measured = len(results) - len(skipped)
+    blocked_projects = {canon(r["project"]) for r in blocked}
+    print(f"\n{measured} artifacts of {len(names)} projects (ranks {RANKS[0]}-{RANKS[1]}) in {secs:.0f}s: "
+          f"{served} served ({len(annotated)} annotated), {len(blocked)} blocked "
+          f"({100 * len(blocked) / max(measured, 1):.2f}% of artifacts, {len(blocked_projects)} projects), "
+          f"{measured - served - len(blocked)} other; {len(skipped)} over {MAX_BYTES // 1000000} MB not fetched")
+    blocking = {}
+    for rec in blocked:
+        for x in rec["reasons"]:
+            for d in x.get("findings") or [x["code"]]:
+                blocking.setdefault(d, set()).add(rec["filename"])
+    for d, files in sorted(blocking.items(), key=lambda kv: -len(kv[1])):
+        print(f"  blocking {len(files):3d}  {d}")
     for r in results:
-        if r[2] != "served":
+        if r[2] != "served" and not r[2].startswith("skipped"):
             print(f"  NOT SERVED {r[1]}: {r[2]}")
     for rec in blocked:
         why = "; ".join(f"{x['code']}: {x['message']}" for x in rec["reasons"][:2])
@@ -144,7 +195,7 @@ def main():
         print(f"  {len(files):4d}  {d}")
     print(f"\nwork dir (log, audit, cache): {work}")
     if "--write-prevalence" in sys.argv:
-        write_prevalence(audit, N)
+        write_prevalence(audit, len(names))
 
 
 def write_prevalence(audit, n):
