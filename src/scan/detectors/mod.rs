@@ -24,6 +24,7 @@
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
 //! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
+//! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
 //! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
 //! | `obfuscation.packer` | high | |
@@ -31,6 +32,7 @@
 //! | `anomaly.long-string` | low | install time medium |
 //! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
 //! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines |
+//! | `hunting.screen-capture` | low | screenshot/clipboard read in a file that sends over the network high; install time critical; capped by place |
 //! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
 //! | `secrets.certificate` | info | one hit per file with the count |
@@ -49,6 +51,7 @@ use super::detector::{Detector, DetectorMeta};
 pub(crate) mod context;
 pub(crate) mod dns_exfil;
 pub(crate) mod pysrc;
+pub(crate) mod reputation;
 pub(crate) mod sinks;
 pub(crate) mod urls;
 
@@ -57,11 +60,13 @@ pub(crate) mod exec_creates_process;
 pub(crate) mod exec_download_execute;
 pub(crate) mod exec_dynamic_code;
 pub(crate) mod exec_install_hook;
+pub(crate) mod exec_native_injection;
 pub(crate) mod exec_powershell;
 pub(crate) mod exec_pth;
 pub(crate) mod fs_credential_access;
 pub(crate) mod fs_persistence;
 pub(crate) mod hunting_anonymous_author;
+pub(crate) mod hunting_screen_capture;
 pub(crate) mod hunting_system_info;
 pub(crate) mod meta_install_hook_only;
 pub(crate) mod meta_missing_metadata;
@@ -98,6 +103,7 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_pth::PthExec),
         Box::new(exec_download_execute::DownloadExecute),
         Box::new(exec_dynamic_code::DynamicCode),
+        Box::new(exec_native_injection::NativeInjection),
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         Box::new(obf_decode_exec::DecodeExec),
@@ -107,6 +113,7 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         // file system / hunting
         Box::new(fs_credential_access::CredentialAccess),
         Box::new(hunting_system_info::SystemInfo),
+        Box::new(hunting_screen_capture::ScreenCapture),
         Box::new(fs_persistence::Persistence),
         // secrets
         Box::new(secrets_keys::KeysAndCerts),
