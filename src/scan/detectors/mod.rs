@@ -1,6 +1,8 @@
 //! The registry of detectors: one file each, listed once here, plus the helpers
 //! they share (`pysrc` for evidence and path heuristics, `urls` for URL extraction,
-//! `sinks` for the network/process/exec call patterns several detectors combine).
+//! `sinks` for the network/process/exec call patterns several detectors combine,
+//! `reputation` for the destination lists: collaborators, bins, tunnels, paste sites,
+//! file drops, throwaway TLDs, free hosting).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
 //!
@@ -17,7 +19,7 @@
 //! | `network.trusted-domain-subdomain` | medium | install time high; fetched (argument of a download call) high, install critical |
 //! | `network.ip-address` | low | install time medium; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
@@ -31,7 +33,7 @@
 //! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high; in strings high when unterminated or around code-like text, else low |
 //! | `anomaly.long-string` | low | install time medium |
 //! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
-//! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines |
+//! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines (raw-socket sends count); one fact sent to a collaborator/bin/tunnel/throwaway TLD/raw IP high |
 //! | `hunting.screen-capture` | low | screenshot/clipboard read in a file that sends over the network high; install time critical; capped by place |
 //! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
