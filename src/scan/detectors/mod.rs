@@ -24,7 +24,7 @@
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
-//! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
+//! | `execution.download-and-execute` | critical | also a saved path run later (data flow by name) and download-then-start command strings/scripts; capped by place; localhost commands and text shown to a person ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
 //! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
