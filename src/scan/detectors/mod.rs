@@ -15,9 +15,9 @@
 //! |---|---|---|
 //! | `network.downloads-file` | medium | install time high; tests/docs skipped |
 //! | `network.banking-url` | low | install time medium |
-//! | `network.interesting-file-url` | low | executables medium, install time +1 |
+//! | `network.interesting-file-url` | low | executables medium, install time +1; executables from a file drop/paste site/raw IP or saved into temp/AppData high (install critical); other files on a file drop medium |
 //! | `network.trusted-domain-subdomain` | medium | install time high; fetched (argument of a download call) high, install critical |
-//! | `network.ip-address` | low | install time medium; non-public ranges never |
+//! | `network.ip-address` | low | install time medium; a URL's host (v4 or `[v6]`) medium, install high; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
 //! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
