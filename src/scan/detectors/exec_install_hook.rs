@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 1,
+    revision: 2,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -26,7 +26,7 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 };
 
 static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
+    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|dist_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
 });
 static IN_TREE_BACKEND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*backend-path[ \t]*=").expect("backend-path"));
@@ -176,6 +176,13 @@ mod tests {
                     Some((2, "module-level requests.get", Critical)),
                 ),
                 ("git describe in a function", "setup.py", InstallTime, GIT, None),
+                (
+                    "dist_info override (runs when pip only wants metadata)",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nfrom setuptools.command.dist_info import dist_info\nclass D(dist_info):\n    def run(self):\n        os.system('id')\nsetup(cmdclass={'dist_info': D})\n",
+                    Some((5, "dist_info hook: os.system", Critical)),
+                ),
                 ("hook class without cmdclass", "setup.py", InstallTime, "class X(install):\n    pass\n", None),
                 ("not setup.py", "pkg/install.py", Runtime, EVIL, None),
                 (

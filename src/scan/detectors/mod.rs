@@ -27,6 +27,7 @@
 //! | `execution.download-and-execute` | critical | also a saved path run later (data flow by name) and download-then-start command strings/scripts; capped by place; localhost commands and text shown to a person ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
 //! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
+//! | `execution.startup-hijack` | high | entry point shadowing a common command (pip, python, sudo, git, …) high unless the project owns it; wheel-level sitecustomize/usercustomize high (sdist medium); setup.cfg metadata-time cmdclass medium |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
 //! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
 //! | `obfuscation.packer` | high | |
@@ -65,6 +66,7 @@ pub(crate) mod exec_install_hook;
 pub(crate) mod exec_native_injection;
 pub(crate) mod exec_powershell;
 pub(crate) mod exec_pth;
+pub(crate) mod exec_startup_hijack;
 pub(crate) mod fs_credential_access;
 pub(crate) mod fs_persistence;
 pub(crate) mod hunting_anonymous_author;
@@ -106,6 +108,7 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_download_execute::DownloadExecute),
         Box::new(exec_dynamic_code::DynamicCode),
         Box::new(exec_native_injection::NativeInjection),
+        Box::new(exec_startup_hijack::StartupHijack),
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         Box::new(obf_decode_exec::DecodeExec),
