@@ -30,6 +30,9 @@ static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static IN_TREE_BACKEND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*backend-path[ \t]*=").expect("backend-path"));
+static BACKEND_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*build-backend[ \t]*=[ \t]*['"]([\w.:]+)['"]"#).expect("backend name")
+});
 static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
 
@@ -87,7 +90,12 @@ impl Detector for InstallHook {
         if file.path.rsplit(['/', '!']).next() == Some("pyproject.toml") {
             // An in-tree build backend runs the package's own code to build it.
             if let Some(off) = IN_TREE_BACKEND.find(file.text).map(|m| m.start()) {
-                let ev = pysrc::evidence(file, off, "in-tree build backend (backend-path)");
+                // Name the code that runs: `build-backend = "my_backend"` from `backend-path`.
+                let ind = match BACKEND_NAME.captures(file.text).and_then(|c| c.get(1)) {
+                    Some(b) => format!("in-tree build backend {} (backend-path)", b.as_str()),
+                    None => "in-tree build backend (backend-path)".to_string(),
+                };
+                let ev = pysrc::evidence(file, off, ind);
                 hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
             }
             return;
@@ -197,7 +205,21 @@ mod tests {
                     "x-1.0/pyproject.toml",
                     Metadata,
                     "[build-system]\nrequires = []\nbuild-backend = \x27backend\x27\nbackend-path = [\x27.\x27]\n",
-                    Some((4, "in-tree build backend (backend-path)", Medium)),
+                    Some((4, "in-tree build backend backend (backend-path)", Medium)),
+                ),
+                (
+                    "named in-tree backend",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nbuild-backend = \"_build.hooks\"\nbackend-path = [\"_build\"]\n",
+                    Some((3, "in-tree build backend _build.hooks (backend-path)", Medium)),
+                ),
+                (
+                    "setuptools.build_meta is not in tree",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+                    None,
                 ),
                 (
                     "ordinary pyproject",
