@@ -17,7 +17,7 @@
 //! Hand-built requests over a raw socket (`s.send(…)` in a file that opens one) are sends.
 
 use super::exec_install_hook::top_blocks;
-use super::net_ip_address::{public_v4, public_v6};
+use super::net_ip_address::public_ip;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::reputation::{self, Class};
 use super::{sinks, urls};
@@ -83,10 +83,6 @@ static RAW_SEND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)\w+\.se
 static CONNECT_IP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\.connect\s*\(\s*\(\s*['"]([0-9a-fA-F:.]+)['"]"#).expect("connect ip")
 });
-
-fn public_ip(host: &str) -> bool {
-    host.parse().is_ok_and(public_v4) || host.parse().is_ok_and(public_v6)
-}
 
 /// Where this file sends to, when that place has a bad name: an out-of-band collaborator,
 /// request bin or tunnel, a throwaway TLD, free hosting, a file drop, or a raw public IP.

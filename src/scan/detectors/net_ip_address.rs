@@ -58,6 +58,11 @@ pub(crate) fn public_v6(ip: Ipv6Addr) -> bool {
         && !(s[0] == 0x2001 && s[1] < 0x0200)
 }
 
+/// True for a host that is a public IPv4 or IPv6 literal (`45.77.12.9`, `2a03:2880::1`).
+pub(crate) fn public_ip(host: &str) -> bool {
+    host.parse().is_ok_and(public_v4) || host.parse().is_ok_and(public_v6)
+}
+
 fn version_context(text: &str, start: usize, end: usize) -> bool {
     let b = text.as_bytes();
     // Part of a longer dotted number (OID, 5-part version) or a version specifier.

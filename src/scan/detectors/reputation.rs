@@ -181,7 +181,8 @@ pub(crate) fn of_url(host: &str, path: &str) -> Option<Class> {
 }
 
 /// Free or abused top-level domains.
-const THROWAWAY_TLDS: &[&str] = &["pw", "tk", "ml", "ga", "cf", "gq", "top", "xyz", "icu", "cyou", "zip", "mov"];
+/// (Not `.xyz`, `.io` or `.app`: plenty of real services live there.)
+const THROWAWAY_TLDS: &[&str] = &["pw", "tk", "ml", "ga", "cf", "gq", "top", "icu", "cyou", "buzz", "rest"];
 
 /// A host's reputation (`None`: nothing known against it). `host` is lowercase.
 pub(crate) fn of_host(host: &str) -> Option<Class> {
