@@ -103,9 +103,7 @@ pub(crate) fn find(file: &TextFile<'_>, src: &Source<'_>) -> Option<(usize, Stri
         let via: Vec<(bool, bool)> = IDENT
             .find_iter(arg)
             .filter(|i| evaluated(src, base + i.start()))
-            .filter_map(|i| {
-                tainted.iter().rev().find(|t| t.0 == i.as_str() && t.1 < call.start()).map(|t| (t.2, t.3))
-            })
+            .filter_map(|i| tainted.iter().rev().find(|t| t.0 == i.as_str() && t.1 < call.start()).map(|t| (t.2, t.3)))
             .collect();
         if !direct && via.is_empty() {
             continue;

@@ -59,7 +59,10 @@ static SAVED_TO: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Text shown to a person (help, printed hints, log lines), not a command that runs.
 static SHOWN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:print|echo|secho|info|warning|warn|debug|error)\s*\(|(?:help|description|epilog|usage|msg|message)\s*=").expect("shown")
+    Regex::new(
+        r"(?:print|echo|secho|info|warning|warn|debug|error)\s*\(|(?:help|description|epilog|usage|msg|message)\s*=",
+    )
+    .expect("shown")
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
@@ -137,7 +140,12 @@ impl Detector for DownloadExecute {
             if !src.python || (one_string(m.start(), m.end() - 1) && !shown(m.start())) {
                 let dl = m.as_str().split_whitespace().next().unwrap_or("").trim_start_matches('.');
                 let dl = dl.split('(').next().unwrap_or(dl).to_ascii_lowercase();
-                let run = run.as_str().trim_start_matches(['&', ';', '\n', ' ', '\t']).split_whitespace().next().unwrap_or("");
+                let run = run
+                    .as_str()
+                    .trim_start_matches(['&', ';', '\n', ' ', '\t'])
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
                 push(hits, m.start(), &format!("{dl} then {}", run.to_ascii_lowercase()));
             }
         }
@@ -216,10 +224,16 @@ impl Detector for DownloadExecute {
 /// that same path, however far apart: data flow by name. A variable must be written and
 /// run in the same top-level function, or be assigned at module level; a literal path
 /// may be anywhere in the file.
-fn saved_then_run(file: &TextFile<'_>, runs: &[(usize, String)], reported: &[usize], push: &mut dyn FnMut(usize, String)) {
+fn saved_then_run(
+    file: &TextFile<'_>,
+    runs: &[(usize, String)],
+    reported: &[usize],
+    push: &mut dyn FnMut(usize, String),
+) {
     let src = file.source();
     let t = file.text;
-    let fetches = FETCH_API.find_iter(t).chain(super::net_downloads_file::SAVE_API.find_iter(t)).any(|m| src.is_code(m.start()));
+    let fetches =
+        FETCH_API.find_iter(t).chain(super::net_downloads_file::SAVE_API.find_iter(t)).any(|m| src.is_code(m.start()));
     if !fetches {
         return;
     }
@@ -256,7 +270,8 @@ fn saved_then_run(file: &TextFile<'_>, runs: &[(usize, String)], reported: &[usi
             };
             let module_name = || {
                 t.match_indices(p).any(|(i, _)| {
-                    (i == 0 || t.as_bytes()[i - 1] == b'\n') && t[i + p.len()..].trim_start_matches([' ', '\t']).starts_with('=')
+                    (i == 0 || t.as_bytes()[i - 1] == b'\n')
+                        && t[i + p.len()..].trim_start_matches([' ', '\t']).starts_with('=')
                 })
             };
             mentioned && (literal || block_of(at) == block_of(*off) || module_name())

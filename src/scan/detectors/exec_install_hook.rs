@@ -30,9 +30,8 @@ static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static IN_TREE_BACKEND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*backend-path[ \t]*=").expect("backend-path"));
-static BACKEND_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^[ \t]*build-backend[ \t]*=[ \t]*['"]([\w.:]+)['"]"#).expect("backend name")
-});
+static BACKEND_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)^[ \t]*build-backend[ \t]*=[ \t]*['"]([\w.:]+)['"]"#).expect("backend name"));
 static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
 

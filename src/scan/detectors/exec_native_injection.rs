@@ -69,7 +69,12 @@ static EXE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\.exe['"\s]
 pub(crate) struct NativeInjection;
 
 impl NativeInjection {
-    fn injection(&self, file: &TextFile<'_>, hits: &mut Hits, push: &mut dyn FnMut(&mut Hits, usize, String, Severity)) {
+    fn injection(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
         let src = file.source();
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         if !CTYPES.find_iter(file.text).any(|m| live(m.start())) {
@@ -113,7 +118,12 @@ impl NativeInjection {
         push(hits, first, format!("ctypes {}", uniq.join(" + ")), sev);
     }
 
-    fn side_loading(&self, file: &TextFile<'_>, hits: &mut Hits, push: &mut dyn FnMut(&mut Hits, usize, String, Severity)) {
+    fn side_loading(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
         let src = file.source();
         if !src.python {
             return;
@@ -130,7 +140,12 @@ impl NativeInjection {
         }
     }
 
-    fn proxy_execution(&self, file: &TextFile<'_>, hits: &mut Hits, push: &mut dyn FnMut(&mut Hits, usize, String, Severity)) {
+    fn proxy_execution(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
         let src = file.source();
         for m in LOLBIN.find_iter(file.text) {
             if src.python && src.kind_at(m.start()) != Kind::Str {

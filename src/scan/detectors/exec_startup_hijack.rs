@@ -117,8 +117,7 @@ fn owned(project: Option<&str>, cmd: &str) -> bool {
         return false;
     };
     let cmd = base_command(cmd);
-    project == cmd
-        || OWNERS.iter().any(|(p, cmds)| *p == project && (cmds.contains(&cmd) || cmd.starts_with(*p)))
+    project == cmd || OWNERS.iter().any(|(p, cmds)| *p == project && (cmds.contains(&cmd) || cmd.starts_with(*p)))
 }
 
 /// The project a metadata member belongs to: `name-1.0.dist-info/…` or an sdist's `name-1.0/…`.
@@ -138,8 +137,10 @@ static ENTRY: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// The same inside a Python string: `"pip = evil.cli:main"`.
 static ENTRY_STR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"['"][ \t]*(?P<cmd>[A-Za-z0-9_.+-]+)[ \t]*=[ \t]*[A-Za-z_][\w.]*[ \t]*:[ \t]*[A-Za-z_][\w.]*[ \t]*['"]"#)
-        .expect("entry str")
+    Regex::new(
+        r#"['"][ \t]*(?P<cmd>[A-Za-z0-9_.+-]+)[ \t]*=[ \t]*[A-Za-z_][\w.]*[ \t]*:[ \t]*[A-Za-z_][\w.]*[ \t]*['"]"#,
+    )
+    .expect("entry str")
 });
 static SECTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^[ \t]*\[([^\]\n]+)\]").expect("section"));
 static CFG_CMDCLASS: LazyLock<Regex> = LazyLock::new(|| {
@@ -185,15 +186,19 @@ impl StartupHijack {
         }
         // INI/TOML: entries inside a scripts section (setup.cfg's `console_scripts =` key
         // opens an indented list under [options.entry_points]).
-        let sections: Vec<(usize, &str)> =
-            SECTION.captures_iter(file.text).map(|c| (c.get(0).expect("m").start(), c.get(1).expect("s").as_str())).collect();
+        let sections: Vec<(usize, &str)> = SECTION
+            .captures_iter(file.text)
+            .map(|c| (c.get(0).expect("m").start(), c.get(1).expect("s").as_str()))
+            .collect();
         for c in ENTRY.captures_iter(file.text) {
             let m = c.get(0).expect("m");
             let section = sections.iter().rev().find(|(o, _)| *o < m.start()).map_or("", |s| s.1);
             let cfg_list = section == "options.entry_points" && {
                 let before = &file.text[..m.start()];
                 let key = before.lines().rev().find(|l| !l.starts_with([' ', '\t']) && !l.trim().is_empty());
-                key.is_some_and(|k| k.trim_start().starts_with("console_scripts") || k.trim_start().starts_with("gui_scripts"))
+                key.is_some_and(|k| {
+                    k.trim_start().starts_with("console_scripts") || k.trim_start().starts_with("gui_scripts")
+                })
             };
             if scripts_section(section) || cfg_list {
                 push(hits, m.start(), c.name("cmd").expect("cmd").as_str());
@@ -222,7 +227,11 @@ impl Detector for StartupHijack {
         if name == "setup.cfg" && file.text.contains("cmdclass") {
             if let Some(c) = CFG_CMDCLASS.captures_iter(file.text).next() {
                 let cmd = c.name("cmd").expect("cmd");
-                let ev = pysrc::evidence(file, cmd.start(), format!("setup.cfg cmdclass {} (runs when pip reads metadata)", cmd.as_str()));
+                let ev = pysrc::evidence(
+                    file,
+                    cmd.start(),
+                    format!("setup.cfg cmdclass {} (runs when pip reads metadata)", cmd.as_str()),
+                );
                 hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
             }
         }
@@ -240,7 +249,12 @@ impl Detector for StartupHijack {
                 continue;
             }
             let sev = if pkg.kind == ArtifactKind::Sdist { Severity::Medium } else { Severity::High };
-            let ev = pysrc::package_evidence(path, FileRole::InstallTime, format!("ships {base} (runs at every interpreter start)"), None);
+            let ev = pysrc::package_evidence(
+                path,
+                FileRole::InstallTime,
+                format!("ships {base} (runs at every interpreter start)"),
+                None,
+            );
             hits.push(&META, Hit { severity: Some(sev), evidence: ev });
         }
     }
@@ -342,9 +356,15 @@ mod tests {
         };
         let got = wheel(&["x/__init__.py", "sitecustomize.py"]);
         assert_eq!(got.len(), 1, "{got:#?}");
-        assert_eq!((got[0].severity, got[0].indicator.as_str()), (High, "ships sitecustomize.py (runs at every interpreter start)"));
+        assert_eq!(
+            (got[0].severity, got[0].indicator.as_str()),
+            (High, "ships sitecustomize.py (runs at every interpreter start)")
+        );
         assert_eq!(wheel(&["x-1.0.data/purelib/usercustomize.py"]).len(), 1, "data purelib is site-packages");
-        assert!(wheel(&["x/sitecustomize.py", "x/tests/sitecustomize.py"]).is_empty(), "inside the package: not run at start-up");
+        assert!(
+            wheel(&["x/sitecustomize.py", "x/tests/sitecustomize.py"]).is_empty(),
+            "inside the package: not run at start-up"
+        );
         let m = vec![("x-1.0/sitecustomize.py".to_string(), Runtime, 10)];
         let sdist = scan_pkg(&StartupHijack, "x-1.0.tar.gz", Some("x"), ArtifactKind::Sdist, None, &m);
         assert_eq!(sdist.first().map(|g| g.severity), Some(Medium));

@@ -80,9 +80,8 @@ fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bo
 /// socket themselves.
 static RAW_SEND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)\w+\.send\s*\(").expect("raw send"));
 /// A socket connect to a literal IP: `s.connect(("45.77.12.9", 80))`.
-static CONNECT_IP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\.connect\s*\(\s*\(\s*['"]([0-9a-fA-F:.]+)['"]"#).expect("connect ip")
-});
+static CONNECT_IP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\.connect\s*\(\s*\(\s*['"]([0-9a-fA-F:.]+)['"]"#).expect("connect ip"));
 
 /// Where this file sends to, when that place has a bad name: an out-of-band collaborator,
 /// request bin or tunnel, a throwaway TLD, free hosting, a file drop, or a raw public IP.

@@ -8,6 +8,13 @@
 //! medium (a library integration) unless the file also harvests credentials or
 //! system facts.
 //!
+//! Destinations by reputation come from [`super::reputation`] (the one list):
+//! paste sites and file drops Medium (install High); out-of-band collaborators, request
+//! bins and tunnels likewise, but High (install Critical) when the file also harvests
+//! credentials or system facts. A Python file that sends and names a URL on a throwaway
+//! TLD, free hosting or a raw public IP: Medium, High when it also harvests (install
+//! one step up).
+//!
 //! Also reports DNS exfiltration (see [`super::dns_exfil`]): a lookup of a name
 //! built from harvested user/host/environment data, High (install time Critical).
 //!
@@ -15,8 +22,8 @@
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
 
-use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use super::net_ip_address::public_ip;
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use super::reputation::{self, Class};
 use super::sinks::{self, SinkKind};
 use super::urls;
