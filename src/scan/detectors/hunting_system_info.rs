@@ -46,7 +46,7 @@ static DEF_NAME: LazyLock<Regex> =
 
 /// Whether code at `off` runs when the module is imported: it is at module level,
 /// or inside a top-level function called at module level (outside a `__main__` guard).
-fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
+pub(crate) fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
     let t = src.text;
     let in_block = |o: usize| blocks.iter().find(|b| b.0 <= o && o < b.1).copied();
     let main_guarded = |o: usize| {

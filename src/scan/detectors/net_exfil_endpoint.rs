@@ -58,7 +58,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Harvesting in the same file: what an endpoint next to it would carry off.
 static HARVEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
+    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
 });
 
 /// The URL's tail after the endpoint (`/123/abc` of a webhook), up to a quote or space.
