@@ -15,7 +15,7 @@
 
 use super::context;
 use super::net_downloads_file::{COMMAND, FETCH_API};
-use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -220,6 +220,40 @@ impl Detector for DownloadExecute {
     }
 }
 
+/// An interpreter or launcher right before a path in a command: `bash <p>`, `['sh', p]`,
+/// `sys.executable, p`, `chmod +x <p>`, `cmd /c <p>`, `start <p>`.
+static RUNNER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(?:(?:ba|z|c|k)?sh|python[\d.]*|py|pwsh|powershell(?:\.exe)?|cmd(?:\.exe)?\s*/c|wscript|cscript|mshta|rundll32|start|chmod\s+\+?[0-7x]+|sys\.executable|source)['"]?\s*[,\s]\s*(?:['"][^'"]*['"]\s*,\s*)*['"]?[^,]*$"#)
+        .expect("runner")
+});
+
+/// Start of the innermost `def` enclosing `off` (by indentation), or `None` at module or
+/// class level: the unit a variable name is trusted within.
+fn enclosing_def(src: &Source<'_>, off: usize) -> Option<usize> {
+    let t = src.text;
+    let line_start = |o: usize| t[..o].rfind('\n').map_or(0, |p| p + 1);
+    let indent = |ls: usize| t[ls..].len() - t[ls..].trim_start_matches([' ', '\t']).len();
+    let mut ls = line_start(off);
+    let mut level = indent(ls);
+    while ls > 0 {
+        ls = line_start(ls - 1);
+        let rest = &t[ls..];
+        let ind = indent(ls);
+        let body = rest[ind..].split('\n').next().unwrap_or("");
+        if body.trim().is_empty() || ind >= level || !src.is_code(ls + ind) {
+            continue;
+        }
+        if body.starts_with("def ") || body.starts_with("async def ") {
+            return Some(ls);
+        }
+        level = ind;
+        if ind == 0 {
+            return None;
+        }
+    }
+    None
+}
+
 /// A file that fetches, saves the body to a path (a variable or a literal) and later runs
 /// that same path, however far apart: data flow by name. A variable must be written and
 /// run in the same top-level function, or be assigned at module level; a literal path
@@ -237,8 +271,7 @@ fn saved_then_run(
     if !fetches {
         return;
     }
-    let blocks = super::exec_install_hook::top_blocks(src);
-    let block_of = |o: usize| blocks.iter().position(|b| b.0 <= o && o < b.1);
+    let block_of = |o: usize| enclosing_def(src, o);
     let saved: Vec<(usize, &str)> = SAVED_TO
         .captures_iter(t)
         .filter(|c| src.is_code(c.get(0).expect("m").start()))
@@ -258,16 +291,23 @@ fn saved_then_run(
                 return false;
             }
             let literal = p.starts_with(['\'', '"']);
-            let mentioned = if literal {
-                arg.contains(p.trim_matches(['\'', '"']))
-            } else {
-                arg.match_indices(p).any(|(i, _)| {
-                    let before = arg[..i].chars().next_back();
-                    let after = arg[i + p.len()..].chars().next();
-                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
-                })
+            let needle = if literal { p.trim_matches(['\'', '"']) } else { p };
+            // The saved file is what runs: the program itself, an interpreter's script, or
+            // the target of startfile/chmod — not an argument (`git clone URL <path>`).
+            let runs_it = |i: usize| {
+                let before = &arg[..i];
+                let first = before.trim_start_matches(|c: char| c.is_whitespace() || "[('\"f".contains(c)).is_empty();
+                let on_the_file = name.ends_with("startfile") || name.ends_with("chmod");
+                first || on_the_file || RUNNER.is_match(before)
             };
+            let mentioned = arg.match_indices(needle).any(|(i, _)| {
+                let before = arg[..i].chars().next_back();
+                let after = arg[i + needle.len()..].chars().next();
+                (literal
+                    || !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_'))
+                    && runs_it(i)
+            });
             let module_name = || {
                 t.match_indices(p).any(|(i, _)| {
                     (i == 0 || t.as_bytes()[i - 1] == b'\n')
@@ -345,6 +385,20 @@ mod tests {
                     Some((8, "download saved to '/tmp/.cache.sh' then subprocess.call", Critical)),
                 ),
                 (
+                    "a saved path passed as an argument, not run (methods of one class)",
+                    "pkg/index.py",
+                    Runtime,
+                    "class Index:\n    def fetch(self, url, filename):\n        urlretrieve(url, filename)\n\n    def clone(self, url, filename):\n        os.system('git clone %s %s' % (url, filename))\n",
+                    None,
+                ),
+                (
+                    "saved and run by bash in one method",
+                    "pkg/index.py",
+                    Runtime,
+                    FLOW_METHOD.as_str(),
+                    Some((38, "download saved to path then os.system", Critical)),
+                ),
+                (
                     "a local name reused in an unrelated function",
                     "pkg/vcs.py",
                     Runtime,
@@ -402,6 +456,13 @@ mod tests {
         format!(
             "import os, tempfile, subprocess, urllib.request\ndef stage():\n    dst = os.path.join(tempfile.gettempdir(), 'u.exe')\n    body = urllib.request.urlopen(U).read()\n    open(dst, 'wb').write(body)\n{}    subprocess.Popen([dst])\n",
             "    log('x')\n".repeat(38)
+        )
+    });
+
+    static FLOW_METHOD: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "class U:\n    def up(self):\n        path = self.tmp + '/u.sh'\n        urlretrieve(U, path)\n{}        os.system('bash %s' % path)\n",
+            "        self.log('x')\n".repeat(33)
         )
     });
 

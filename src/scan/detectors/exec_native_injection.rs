@@ -183,7 +183,8 @@ impl Detector for NativeInjection {
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if file.role == FileRole::Metadata {
+        // Type stubs (`.pyi`) declare the Win32 API; they never run.
+        if file.role == FileRole::Metadata || file.path.ends_with(".pyi") {
             return;
         }
         let install = file.role == FileRole::InstallTime;
@@ -275,6 +276,7 @@ mod tests {
                 ),
                 ("OpenProcess alone (process tool)", "pkg/proc.py", Runtime, "import ctypes\nh = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)\n", None),
                 ("api named in a docstring", "pkg/a.py", Runtime, "\"\"\"Unlike VirtualAlloc + CreateThread, this is safe.\"\"\"\nimport ctypes\n", None),
+                ("type stub declaring the api", "pkg/_winapi.pyi", Runtime, "import ctypes\nVirtualAlloc: Incomplete\nRtlMoveMemory: Incomplete\n", None),
                 ("api names without ctypes (a C header listing)", "pkg/api.txt", Other, "VirtualAlloc\nCreateThread\nRtlMoveMemory\n", None),
                 ("dll copied, no exe started", "pkg/a.py", Runtime, "shutil.copy(src, 'lib/foo.dll')\n", None),
                 ("regsvr32 in a comment", "pkg/a.py", Runtime, "# register with regsvr32 foo.dll\nx = 1\n", None),
