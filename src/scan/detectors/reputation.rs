@@ -263,18 +263,31 @@ static HOST_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
         .collect();
     // Longest first, so `files.catbox.moe` is preferred to `catbox.moe`.
     alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
-    Regex::new(&format!(r"(?i)(?-u:\b)(?:[a-z0-9-]+\.)*(?:{})(?-u:\b)", alts.join("|"))).expect("reputation hosts")
+    // A plain alternation keeps the regex's literal prefilter; subdomain labels in front
+    // are taken by hand in `in_text`.
+    Regex::new(&format!(r"(?i)(?:{})(?-u:\b)", alts.join("|"))).expect("reputation hosts")
 });
 
 /// One listed host found in text: (start, end, class).
 pub(crate) fn in_text(text: &str) -> impl Iterator<Item = (usize, usize, Class)> + '_ {
-    HOST_IN_TEXT.find_iter(text).filter_map(|m| {
-        // Not the tail of a longer name (`mypastebin.community`) or a file name (`x.file.io.py`).
-        let after = text[m.end()..].chars().next();
-        if after.is_some_and(|c| c == '.' && text[m.end() + 1..].starts_with(|c: char| c.is_ascii_alphanumeric())) {
+    let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    HOST_IN_TEXT.find_iter(text).filter_map(move |m| {
+        let bytes = text.as_bytes();
+        // Starts a name or follows a dot (a subdomain): not the tail of `mypastebin.com`.
+        let mut start = m.start();
+        if start > 0 && label(bytes[start - 1]) {
             return None;
         }
-        of_host(&m.as_str().to_ascii_lowercase()).map(|c| (m.start(), m.end(), c))
+        while start > 0 && (label(bytes[start - 1]) || bytes[start - 1] == b'.') {
+            start -= 1;
+        }
+        let start = start + text[start..m.start()].len() - text[start..m.start()].trim_start_matches('.').len();
+        // Not followed by another label (`paste.ee.example.org`, `x.file.io.py`).
+        let after = &text[m.end()..];
+        if after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        of_host(&text[start..m.end()].to_ascii_lowercase()).map(|c| (start, m.end(), c))
     })
 }
 
