@@ -53,7 +53,7 @@ pub(crate) fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     let inner = strip_sdist_prefix(path, kind);
     let base = inner.rsplit('/').next().unwrap_or(inner);
     let ext = extension(base);
-    if is_install_time(inner, base, ext) {
+    if is_install_time(inner, base, ext, kind) {
         return FileRole::InstallTime;
     }
     if METADATA_FILES.contains(&base) || inner.contains(".dist-info/") || inner.contains(".egg-info/") {
@@ -76,16 +76,24 @@ fn extension(base: &str) -> &str {
     base.rsplit_once('.').map(|(_, e)| e).unwrap_or("")
 }
 
-fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
+fn is_install_time(inner: &str, base: &str, ext: &str, kind: ArtifactKind) -> bool {
     if ext == "pth" {
         return true;
     }
     // Only the top-level build entry points run at install time; a `setup.py`
     // deep in a vendored tree does not.
     let top_level = !inner.contains('/');
+    // In-tree PEP 517 backends (`backend-path`) by their usual names: the engine sees
+    // `pyproject.toml` in archive order, so the role cannot wait for it;
+    // `execution.install-hook` names the backend the pyproject actually points at.
+    let in_tree_backend = kind == ArtifactKind::Sdist
+        && (top_level && matches!(base, "backend.py" | "build_backend.py" | "_backend.py")
+            || inner.starts_with("_build_backend/")
+            || inner.starts_with("_backend/"));
     top_level && matches!(base, "setup.py" | "build.py" | "_build_backend.py")
         || inner.starts_with("_custom_build/")
         || inner.starts_with("build_backend/")
+        || in_tree_backend
 }
 
 fn is_test_or_docs(inner: &str, base: &str) -> bool {
@@ -238,6 +246,10 @@ mod tests {
             ("manual tests dir", "pkg-1.0/m/manual tests/4 x/build.py", Sdist, FileRole::TestOrDocs),
             ("github workflow", "pkg-1.0/.github/workflows/ci.yml", Sdist, FileRole::TestOrDocs),
             ("runtime shell script", "pkg/bin/run.sh", Wheel, FileRole::Runtime),
+            ("in-tree backend module", "pkg-1.0/backend.py", Sdist, FileRole::InstallTime),
+            ("a module merely named like a backend", "pkg-1.0/redis_backend.py", Sdist, FileRole::Runtime),
+            ("in-tree backend package", "pkg-1.0/_backend/hooks.py", Sdist, FileRole::InstallTime),
+            ("a wheel's backend.py is library code", "pkg/backend.py", Wheel, FileRole::Runtime),
         ];
         for (case, path, kind, want) in cases {
             assert_eq!(classify(path, kind), want, "{case}: {path}");

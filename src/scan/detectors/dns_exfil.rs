@@ -38,9 +38,25 @@ static ENCODE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static BUILDS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\+|%|\.format\s*\(|(?-u:\b)[fF]['"]|\.join\s*\("#).expect("builds"));
-/// A quoted domain suffix of at least two labels: `'.oob.example.org'`.
-static DOMAIN_LITERAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"['"]\.?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}['"]"#).expect("domain"));
+/// A quoted domain suffix of at least two labels: `'.oob.example.org'`, or the tail of
+/// an f-string after an interpolation: `f"{user}.{host}.x.oast.fun"`.
+static DOMAIN_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"['"]\.?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}['"]|\}\.(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}['"]"#)
+        .expect("domain")
+});
+
+/// Code, or an interpolation inside an f-string (`f"{getpass.getuser()}.x.example.org"`).
+fn evaluated(src: &Source<'_>, off: usize) -> bool {
+    match src.span_at(off) {
+        None => true,
+        Some(sp) => {
+            sp.kind == Kind::Str
+                && sp.fstring
+                && off > sp.body_start
+                && src.text.get(sp.body_start..off).is_some_and(|b| b.contains('{'))
+        }
+    }
+}
 static ASSIGN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*([A-Za-z_]\w*)[ \t]*=[^=](.*)$").expect("assign"));
 static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*").expect("ident"));
@@ -61,39 +77,43 @@ pub(crate) fn find(file: &TextFile<'_>, src: &Source<'_>) -> Option<(usize, Stri
     }
     // Variables assigned (in code) from harvested data, in file order: one forward
     // pass propagates through chains (`u = getuser()`, `d = b32encode(u…)`).
-    let mut tainted: Vec<(&str, usize, bool)> = Vec::new(); // (name, offset, encoded)
+    // (name, offset, encoded, names a host: built with a domain suffix or encoding)
+    let mut tainted: Vec<(&str, usize, bool, bool)> = Vec::new();
     for c in ASSIGN.captures_iter(file.text) {
         let (lhs, rhs) = (c.get(1).expect("lhs"), c.get(2).expect("rhs"));
         if !src.is_code(lhs.start()) {
             continue;
         }
-        let direct = HARVEST.find_iter(rhs.as_str()).any(|h| src.kind_at(rhs.start() + h.start()) == Kind::Code);
-        let via: Vec<bool> = IDENT
+        let direct = HARVEST.find_iter(rhs.as_str()).any(|h| evaluated(src, rhs.start() + h.start()));
+        let via: Vec<(bool, bool)> = IDENT
             .find_iter(rhs.as_str())
-            .filter_map(|i| tainted.iter().rev().find(|t| t.0 == i.as_str()).map(|t| t.2))
+            .filter_map(|i| tainted.iter().rev().find(|t| t.0 == i.as_str()).map(|t| (t.2, t.3)))
             .collect();
         if direct || !via.is_empty() {
-            let encoded = ENCODE.is_match(rhs.as_str()) || via.iter().any(|&e| e);
-            tainted.push((lhs.as_str(), lhs.start(), encoded));
+            let r = rhs.as_str();
+            let encoded = ENCODE.is_match(r) || via.iter().any(|v| v.0);
+            let names = BUILDS.is_match(r) && (encoded || DOMAIN_LITERAL.is_match(r)) || via.iter().any(|v| v.1);
+            tainted.push((lhs.as_str(), lhs.start(), encoded, names));
         }
     }
     for call in calls {
         let arg = argument(file.text, call.end());
         let base = call.end();
-        let direct = HARVEST.find_iter(arg).any(|h| src.kind_at(base + h.start()) == Kind::Code);
-        let via: Vec<bool> = IDENT
+        let direct = HARVEST.find_iter(arg).any(|h| evaluated(src, base + h.start()));
+        let via: Vec<(bool, bool)> = IDENT
             .find_iter(arg)
-            .filter(|i| src.is_code(base + i.start()))
-            .filter_map(|i| tainted.iter().rev().find(|t| t.0 == i.as_str() && t.1 < call.start()).map(|t| t.2))
+            .filter(|i| evaluated(src, base + i.start()))
+            .filter_map(|i| tainted.iter().rev().find(|t| t.0 == i.as_str() && t.1 < call.start()).map(|t| (t.2, t.3)))
             .collect();
         if !direct && via.is_empty() {
             continue;
         }
-        if !BUILDS.is_match(arg) {
+        let named = via.iter().any(|v| v.1);
+        if !BUILDS.is_match(arg) && !named {
             continue;
         }
-        let encoded = ENCODE.is_match(arg) || via.iter().any(|&e| e);
-        if !(encoded || DOMAIN_LITERAL.is_match(arg)) {
+        let encoded = ENCODE.is_match(arg) || via.iter().any(|v| v.0);
+        if !(encoded || named || DOMAIN_LITERAL.is_match(arg)) {
             continue;
         }
         let sev = if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High };

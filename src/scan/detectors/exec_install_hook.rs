@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 1,
+    revision: 2,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -26,10 +26,12 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 };
 
 static HOOK_CLASS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
+    Regex::new(r"(?m)^class\s+(?P<name>\w+)\s*\((?P<bases>[^)]*(?-u:\b)(?P<cmd>_?(?:install|develop|egg_info|dist_info|build_py|bdist_wheel|bdist_egg|sdist|install_lib|install_scripts))(?-u:\b)[^)]*)\)\s*:").expect("hook class")
 });
 static IN_TREE_BACKEND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*backend-path[ \t]*=").expect("backend-path"));
+static BACKEND_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)^[ \t]*build-backend[ \t]*=[ \t]*['"]([\w.:]+)['"]"#).expect("backend name"));
 static TOP_BLOCK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+def|def|class|@)").expect("top block"));
 
@@ -87,7 +89,12 @@ impl Detector for InstallHook {
         if file.path.rsplit(['/', '!']).next() == Some("pyproject.toml") {
             // An in-tree build backend runs the package's own code to build it.
             if let Some(off) = IN_TREE_BACKEND.find(file.text).map(|m| m.start()) {
-                let ev = pysrc::evidence(file, off, "in-tree build backend (backend-path)");
+                // Name the code that runs: `build-backend = "my_backend"` from `backend-path`.
+                let ind = match BACKEND_NAME.captures(file.text).and_then(|c| c.get(1)) {
+                    Some(b) => format!("in-tree build backend {} (backend-path)", b.as_str()),
+                    None => "in-tree build backend (backend-path)".to_string(),
+                };
+                let ev = pysrc::evidence(file, off, ind);
                 hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
             }
             return;
@@ -176,6 +183,13 @@ mod tests {
                     Some((2, "module-level requests.get", Critical)),
                 ),
                 ("git describe in a function", "setup.py", InstallTime, GIT, None),
+                (
+                    "dist_info override (runs when pip only wants metadata)",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nfrom setuptools.command.dist_info import dist_info\nclass D(dist_info):\n    def run(self):\n        os.system('id')\nsetup(cmdclass={'dist_info': D})\n",
+                    Some((5, "dist_info hook: os.system", Critical)),
+                ),
                 ("hook class without cmdclass", "setup.py", InstallTime, "class X(install):\n    pass\n", None),
                 ("not setup.py", "pkg/install.py", Runtime, EVIL, None),
                 (
@@ -190,7 +204,21 @@ mod tests {
                     "x-1.0/pyproject.toml",
                     Metadata,
                     "[build-system]\nrequires = []\nbuild-backend = \x27backend\x27\nbackend-path = [\x27.\x27]\n",
-                    Some((4, "in-tree build backend (backend-path)", Medium)),
+                    Some((4, "in-tree build backend backend (backend-path)", Medium)),
+                ),
+                (
+                    "named in-tree backend",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nbuild-backend = \"_build.hooks\"\nbackend-path = [\"_build\"]\n",
+                    Some((3, "in-tree build backend _build.hooks (backend-path)", Medium)),
+                ),
+                (
+                    "setuptools.build_meta is not in tree",
+                    "x-1.0/pyproject.toml",
+                    Metadata,
+                    "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+                    None,
                 ),
                 (
                     "ordinary pyproject",

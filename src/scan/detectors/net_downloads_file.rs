@@ -23,7 +23,7 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 };
 
 /// APIs that save a download by themselves.
-static SAVE_API: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static SAVE_API: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:urllib\.request\.urlretrieve|urllib\.urlretrieve|urlretrieve|wget\.download|download_url_to_file|gdown\.download|\.download_file|\.DownloadFile|pycurl\.Curl)\s*\(").expect("save api")
 });
 /// Fetches whose response must be written by the caller.

