@@ -88,7 +88,7 @@ fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
         || inner.starts_with("build_backend/")
 }
 
-fn is_test_or_docs(inner: &str, base: &str) -> bool {
+pub(crate) fn is_test_or_docs(inner: &str, base: &str) -> bool {
     const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir

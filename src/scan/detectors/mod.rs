@@ -25,7 +25,10 @@
 //! | `execution.download-and-execute` | critical | capped by place; localhost commands ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
-//! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
+//! | `obfuscation.decode-exec` | high | any sink that runs (exec, compile, FunctionType, os.system, subprocess; pickle/marshal/ctypes for literal payloads); through a variable, decoder lambda or helper; literal payload decoded, +1 when it runs/fetches; weighed by place |
+//! | `obfuscation.dynamic-access` | medium | resolved dangerous sink high (folded name or namespace dict); computed obfuscated name medium; literal sink from a computed module low; weighed by place |
+//! | `obfuscation.hidden-code` | high | whitespace-pushed code, packed exec lines, non-ASCII names with exec high; semicolon chains medium (high far right); weighed by place |
+//! | `obfuscation.steganography` | high | data file / pixels / stego library feeding exec, FunctionType, marshal, os.system; stego library alone medium; weighed by place |
 //! | `obfuscation.packer` | high | |
 //! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high; in strings high when unterminated or around code-like text, else low |
 //! | `anomaly.long-string` | low | install time medium |
@@ -48,6 +51,7 @@ use super::detector::{Detector, DetectorMeta};
 
 pub(crate) mod context;
 pub(crate) mod dns_exfil;
+pub(crate) mod fold;
 pub(crate) mod pysrc;
 pub(crate) mod sinks;
 pub(crate) mod urls;
@@ -75,8 +79,11 @@ pub(crate) mod net_reverse_shell;
 pub(crate) mod net_trusted_subdomain;
 pub(crate) mod net_url_shortener;
 pub(crate) mod obf_decode_exec;
+pub(crate) mod obf_dynamic_access;
+pub(crate) mod obf_hidden_code;
 pub(crate) mod obf_invisible_unicode;
 pub(crate) mod obf_packer;
+pub(crate) mod obf_steganography;
 pub(crate) mod secrets_keys;
 pub(crate) mod secrets_tokens;
 
@@ -101,6 +108,9 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         Box::new(obf_decode_exec::DecodeExec),
+        Box::new(obf_dynamic_access::DynamicAccess),
+        Box::new(obf_hidden_code::HiddenCode),
+        Box::new(obf_steganography::Steganography),
         Box::new(obf_packer::Packer),
         Box::new(obf_invisible_unicode::InvisibleUnicode),
         Box::new(anomaly_long_string::LongString),
