@@ -58,7 +58,8 @@ impl Value {
 /// values is unknown.
 pub(crate) struct Env<'a> {
     text: &'a str,
-    map: OnceCell<HashMap<String, Option<Value>>>,
+    /// name → (value, bound to a plain literal); `None` when bound more than one way.
+    map: OnceCell<HashMap<String, Option<(Value, bool)>>>,
 }
 
 impl<'a> Env<'a> {
@@ -72,12 +73,21 @@ impl<'a> Env<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&Value> {
+        self.binding(name).map(|(v, _)| v)
+    }
+
+    fn binding(&self, name: &str) -> Option<&(Value, bool)> {
         self.map.get_or_init(|| bindings(self.text)).get(name).and_then(|v| v.as_ref())
+    }
+
+    /// True when `name` is bound once in the file, to a plain string literal (nothing hidden).
+    pub(crate) fn is_plain(&self, name: &str) -> bool {
+        self.binding(name).is_some_and(|(_, plain)| *plain)
     }
 }
 
-fn bindings(text: &str) -> HashMap<String, Option<Value>> {
-    let mut map: HashMap<String, Option<Value>> = HashMap::new();
+fn bindings(text: &str) -> HashMap<String, Option<(Value, bool)>> {
+    let mut map: HashMap<String, Option<(Value, bool)>> = HashMap::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let start = offset;
@@ -86,6 +96,9 @@ fn bindings(text: &str) -> HashMap<String, Option<Value>> {
             break;
         }
         let body = line.trim_start_matches([' ', '\t']);
+        for other in other_targets(body) {
+            map.insert(other.to_string(), None);
+        }
         let name_len = body.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
         if name_len == 0 || body.as_bytes()[0].is_ascii_digit() {
             continue;
@@ -97,9 +110,15 @@ fn bindings(text: &str) -> HashMap<String, Option<Value>> {
         let name = &body[..name_len];
         let rhs_at = start + (line.len() - body.len()) + name_len + (body[name_len..].len() - rest.len()) + 1;
         let end = logical_line_end(text.as_bytes(), rhs_at, MAX_RHS);
+        let rhs = &text[rhs_at..end];
+        // Only what can fold: string building (a quote or chr()) or integer arithmetic.
+        let numeric = rhs.bytes().all(|b| b.is_ascii_hexdigit() || b" \t\r+-*|&^<>()xXoO_~%/".contains(&b));
+        if !(rhs.contains(['\'', '"']) || rhs.contains("chr(") || numeric) {
+            continue;
+        }
         let value = {
             let env = Env { text: "", map: OnceCell::from(std::mem::take(&mut map)) };
-            let v = eval(&text[rhs_at..end], &env);
+            let v = eval(rhs, &env).map(|v| (v, is_plain_literal(rhs)));
             map = env.map.into_inner().unwrap_or_default();
             v
         };
@@ -114,6 +133,32 @@ fn bindings(text: &str) -> HashMap<String, Option<Value>> {
         }
     }
     map
+}
+
+/// Names a line binds other than by `name = …`: `a, b = …`, `for a in`, `as a`, `a += …`.
+fn other_targets(body: &str) -> Vec<&str> {
+    fn ident(s: &str) -> Option<&str> {
+        let s = s.trim().trim_matches(['(', ')', '[', ']', ':', ' ']);
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(s)
+    }
+    let mut out = Vec::new();
+    if let Some(rest) = body.strip_prefix("for ") {
+        if let Some((targets, _)) = rest.split_once(" in ") {
+            out.extend(targets.split(',').filter_map(ident));
+        }
+    }
+    if let Some((_, tail)) = body.split_once(" as ") {
+        out.extend(tail.split(',').filter_map(|t| ident(t.split(" as ").last().unwrap_or(t))));
+    }
+    if let Some((lhs, _)) = body.split_once('=') {
+        if lhs.contains(',') && !lhs.contains('(') {
+            out.extend(lhs.split(',').filter_map(ident));
+        }
+        if let Some(n) = lhs.strip_suffix(['+', '-', '*', '|', '%']).and_then(ident) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// End of the logical line starting at `from`: the first newline, `;` or `#` outside
@@ -1131,6 +1176,87 @@ mod tests {
         assert_eq!(eval(&format!("{}'x'{}", "(".repeat(500), ")".repeat(500)), &env), None);
         assert_eq!(eval(&format!("'{}'", "a".repeat(MAX_EXPR + 1)), &env), None);
         assert_eq!(eval("chr(1 << 99)", &env), None);
+    }
+
+    /// Hostile input never panics and always ends: every prefix of tricky expressions,
+    /// and a deterministic soup of the folder's own tokens.
+    #[test]
+    fn never_panics_on_fragments_and_soup() {
+        let exprs = [
+            r#"''.join(chr(c ^ 0x21) for c in [0x44, 0x57, 0x40, 0x4d])[::-1] + b'\x41\101'.decode()"#,
+            r#"getattr(__import__("o"+"s"), bytes.fromhex("73797374656d").decode())"#,
+            r#"codecs.decode(base64.b64decode('c3lzdGVt'), 'rot13') * 3"#,
+            "(((([[[chr(1<<6|33)]]])))) + '''\né'''",
+        ];
+        let env = Env::new("A = 'x'\nB = A + (\n");
+        for e in exprs {
+            for cut in 0..=e.len() {
+                if e.is_char_boundary(cut) {
+                    let _ = eval(&e[..cut], &env);
+                    let _ = split_args(&e[..cut]);
+                    let _ = is_plain_literal(&e[..cut]);
+                }
+            }
+        }
+        const TOKENS: &[&str] = &[
+            "'",
+            "\"",
+            "'''",
+            "b'",
+            "r'",
+            "f'",
+            "\\",
+            "\\x4",
+            "\\1",
+            "\\u00",
+            "(",
+            ")",
+            "[",
+            "]",
+            ",",
+            ":",
+            "::-1",
+            "+",
+            "-",
+            "*",
+            "<<",
+            ">>",
+            "|",
+            "^",
+            "&",
+            "~",
+            "%",
+            "//",
+            "chr(",
+            "ord(",
+            "map(chr,",
+            ".join(",
+            ".decode(",
+            "bytes.fromhex(",
+            "b64decode(",
+            "zlib.decompress(",
+            " for c in ",
+            "c",
+            "A",
+            "0x7",
+            "9",
+            "é",
+            "\n",
+            " ",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len).map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize]).collect();
+            let _ = eval(&text, &env);
+            let _ = Env::new(&format!("X = {text}\nY = X + X\n")).get("Y");
+        }
     }
 
     #[test]

@@ -359,6 +359,25 @@ pub(crate) mod testutil {
             "\\x90",
             "urlretrieve(",
             "subprocess.call([p])",
+            "getattr(os, ",
+            "__dict__[",
+            "globals()[",
+            "chr(",
+            "[::-1]",
+            "'\\x65'",
+            "'\\145'",
+            "methodcaller(",
+            "import_module(",
+            "__import__(",
+            ".join(map(chr, [",
+            "bytes.fromhex(",
+            "types.FunctionType(",
+            "lsb.reveal(",
+            "open('a.png', 'rb').read()",
+            "getpixel(",
+            "甲",
+            ";",
+            "                                                                                                                                                              ",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
@@ -496,8 +515,16 @@ pub(crate) mod testutil {
                 for g in scan_all(&path, role, &text) {
                     let c = counts.entry(g.id).or_default();
                     *c += 1;
-                    if *c <= 5 {
-                        eprintln!("{} {}:{} [{}] {}", g.id, g.path, g.line.unwrap_or(0), g.indicator, g.snippet);
+                    if *c <= 5 || std::env::var("PROBE_ID").is_ok_and(|id| id == g.id) {
+                        eprintln!(
+                            "{} {} {}:{} [{}] {}",
+                            g.id,
+                            g.severity,
+                            g.path,
+                            g.line.unwrap_or(0),
+                            g.indicator,
+                            g.snippet
+                        );
                     }
                 }
             }

@@ -9,7 +9,7 @@
 //! target is a dangerous sink (exec/eval/compile, process creation, sockets, URL
 //! fetches, native code, unpickling) and folding or a namespace dictionary was needed to
 //! see it; medium when the name is computed from obfuscation primitives (`chr`, slices,
-//! decoders, `join`) but cannot be resolved, or a sensitive module (os, subprocess,
+//! decoders, escapes) but cannot be resolved, or a sensitive module (os, subprocess,
 //! builtins…) is indexed with an unknown key; low for a sensitive attribute fetched by a
 //! plain literal from a computed module (`getattr(__import__("os"), "system")`). Quiet
 //! for literal getattr of ordinary attributes (`getattr(os, "O_BINARY", 0)`,
@@ -51,7 +51,7 @@ static SITE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// What a computed name looks like when it was built to hide: folding primitives.
 static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"chr\s*\(|\[\s*::\s*-|fromhex|unhexlify|b64decode|b32decode|b85decode|codecs\.decode|rot_?13|\.join\s*\(|decode\s*\(|\\x[0-9a-fA-F]{2}|\\[0-7]{3}|["']\s*\+|\+\s*["']"#)
+    Regex::new(r#"chr\s*\(|\[\s*::\s*-|fromhex|unhexlify|b64decode|b32decode|b85decode|codecs\.decode|rot_?13|decode\s*\(|\\x[0-9a-fA-F]{2}|\\[0-7]{3}"#)
         .expect("obfuscated")
 });
 
@@ -186,7 +186,8 @@ fn fold_name(arg: &str, env: &Env<'_>) -> Option<(String, Seen)> {
     if s.is_empty() || s.len() > 200 {
         return None;
     }
-    Some((s, if fold::is_plain_literal(arg) { Seen::Literal } else { Seen::Folded }))
+    let plain = fold::is_plain_literal(arg) || env.is_plain(arg.trim());
+    Some((s, if plain { Seen::Literal } else { Seen::Folded }))
 }
 
 /// A bracketed argument: from just after the opening bracket to its match.
@@ -328,9 +329,12 @@ fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> 
         let arg = fold::split_args(bracketed(text, after)).into_iter().next().unwrap_or("");
         let (attr, seen) = fold_name(arg, env)?;
         let attr = attr.rsplit('.').next().unwrap_or(&attr).to_string();
+        // Objects have `eval`/`compile`/`run` methods of their own (`DataFrame.eval`): only
+        // process-creating names are high without a module.
+        let process = SINKS[1].1.contains(&attr.as_str()) || SINKS[2].1.contains(&attr.as_str()) && attr != "run";
         return judge(None, &attr, seen, true, false).map(|r| Resolved {
             indicator: format!("{}({:?}) → {}", mc.as_str().rsplit('.').next().unwrap_or(""), attr, r.indicator),
-            ..r
+            severity: if process { r.severity } else { r.severity.min(Severity::Medium) },
         });
     }
     if let Some(obj) = c.name("cobj") {
@@ -469,6 +473,13 @@ mod tests {
                 "operator.methodcaller('system', 'id')(os)\n",
                 Some((1, "methodcaller(\"system\") → system", High)),
             ),
+            (
+                "methodcaller of a method named eval",
+                "pkg/frame.py",
+                Runtime,
+                "f = operator.methodcaller('eval', 'A + 1')\n",
+                Some((1, "methodcaller(\"eval\") → eval", Medium)),
+            ),
             ("__call__ chain", "pkg/a.py", Runtime, "exec.__call__(payload)\n", Some((1, "exec.__call__", High))),
             (
                 "computed, unresolvable, obfuscated",
@@ -541,6 +552,20 @@ mod tests {
                 "pkg/a.py",
                 Runtime,
                 "json = __import__('json')\nos_ = importlib.import_module('os')\n",
+                None,
+            ),
+            (
+                "a variable with a plain literal default, rebound by tuple unpacking",
+                "yaml/constructor.py",
+                Runtime,
+                "def find(name):\n    module_name = 'builtins'\n    if '.' in name:\n        module_name, object_name = name.rsplit('.', 1)\n    __import__(module_name)\n",
+                None,
+            ),
+            (
+                "a plain literal bound once is not hidden",
+                "pkg/a.py",
+                Runtime,
+                "BACKEND = 'subprocess'\nmod = importlib.import_module(BACKEND)\n",
                 None,
             ),
             ("self.__dict__", "pkg/a.py", Runtime, "v = self.__dict__[key]\nw = obj.__dict__['x']\n", None),

@@ -1,7 +1,7 @@
 //! `obfuscation.steganography`: code recovered from images, audio or other data files
 //! and run — steganography libraries (`stegano`, `lsb.reveal`, `stepic`, `stegpy`,
 //! `steganography`), PIL pixel loops (`getpixel`/`getdata`/`load()` with bit
-//! operations) in a module that evaluates code, and a non-code file shipped in the
+//! operations, in a module that uses PIL/`Image`) in a module that evaluates code, and a non-code file shipped in the
 //! package (`.png`, `.jpg`, `.wav`, `.dat`, `.txt`…) whose contents flow, through
 //! at most a few assignments, into `exec`/`eval`/`compile`/`marshal.loads`/
 //! `types.FunctionType`/`os.system`/`subprocess`.
@@ -35,7 +35,7 @@ static STEGO_LIB: LazyLock<Regex> = LazyLock::new(|| {
         .expect("stego lib")
 });
 static PIXELS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getpixel|getdata|load)\s*\(\s*[^)]{0,40}\)").expect("pixels"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getpixel|getdata)\s*\(|\.load\(\s*\)").expect("pixels"));
 static BIT_OPS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"&\s*(?:1|0x0?1|0b1)(?-u:\b)|<<|>>|%\s*2(?-u:\b)").expect("bit ops"));
 static RUNS: LazyLock<Regex> = LazyLock::new(|| {
@@ -162,7 +162,8 @@ impl Detector for Steganography {
         }
         if runs.is_some() {
             let pixels = PIXELS.find_iter(t).find(|m| src.is_code(m.start()));
-            if let Some(p) = pixels.filter(|_| BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
+            let imaging = t.contains("Image") || t.contains("PIL") || t.contains("imageio");
+            if let Some(p) = pixels.filter(|_| imaging && BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
                 if found.is_empty() {
                     found.push((p.start(), "pixel bits decoded and executed".to_string(), Severity::High));
                 }
@@ -253,6 +254,13 @@ mod tests {
                 "pkg/img.py",
                 Runtime,
                 "px = im.load()\nfor x in range(w):\n    v = px[x, 0][0] >> 4\n",
+                None,
+            ),
+            (
+                "template loader load() with a shift elsewhere",
+                "jinja2/environment.py",
+                Runtime,
+                "template = self.loader.load(self, name, g)\nflags = 1 << 3\ncode = compile(source, name, 'exec')\n",
                 None,
             ),
             ("data file name in a docstring", "pkg/a.py", Runtime, "\"\"\"Reads logo.png and exec(s) it.\"\"\"\n", None),
