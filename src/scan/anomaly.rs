@@ -1,6 +1,7 @@
 //! The engine's own findings: what is wrong with the archive itself rather than
 //! with the code inside it (unreadable, path traversal, links, bombs, limits,
-//! native code in an sdist, metadata that disagrees with the filename).
+//! native code in an sdist, metadata that disagrees with the filename, binary members
+//! that carry something else: see [`super::carrier`]).
 //!
 //! Owns: the `&'static` [`DetectorMeta`] of each engine finding and the list of
 //! them for [`crate::scan::catalog`]. Must not: walk archives or decide anything;
@@ -86,6 +87,13 @@ meta!(FILENAME_MISMATCH, "metadata.filename-mismatch", Metadata, High,
     "Metadata name or version disagrees with the filename.",
     "The wheel's `.dist-info/METADATA` names a different project or version than its filename, so the index entry does not describe what installs.");
 
+meta!(DISGUISED_BYTECODE, "obfuscation.disguised-bytecode", Obfuscation, High,
+    "Contains a .pyc file that is not bytecode.",
+    "A member named like compiled Python whose bytes are an archive, an executable or a script carries a payload past reviewers and source scanners; something in the package must unpack or run it on purpose.");
+meta!(APPENDED_PAYLOAD, "obfuscation.appended-payload", Obfuscation, High,
+    "Contains an image with a payload appended after its end.",
+    "A script, archive or executable appended after an image's end marker is invisible when the image is shown and is read back by code that seeks past the end: a common way to smuggle a second stage.");
+
 /// Every engine finding, in catalog order.
 pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
     vec![
@@ -105,5 +113,7 @@ pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
         &NESTED_UNREADABLE,
         &NATIVE_IN_SDIST,
         &FILENAME_MISMATCH,
+        &DISGUISED_BYTECODE,
+        &APPENDED_PAYLOAD,
     ]
 }

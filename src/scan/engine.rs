@@ -12,9 +12,10 @@
 
 use super::anomaly;
 use super::archive::{Member, Visitor};
+use super::carrier::{self, Carried};
 use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::roles;
-use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole};
+use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole, Severity};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::borrow::Cow;
 
@@ -307,6 +308,28 @@ impl<'s> Collector<'s> {
         );
     }
 
+    /// A `.pyc` that is not bytecode, an image with a payload after its end ([`carrier`]):
+    /// high, medium in tests and docs.
+    fn carried(&mut self, path: &str, role: FileRole, data: &[u8], size: u64) {
+        let Some(found) = carrier::fake_bytecode(path, data).or_else(|| carrier::appended_payload(path, data, size))
+        else {
+            return;
+        };
+        let (meta, detail) = match found {
+            Carried::NotBytecode(is) => (&anomaly::DISGUISED_BYTECODE, format!("named like bytecode, but {is}")),
+            Carried::Appended { format, offset, what } => {
+                (&anomaly::APPENDED_PAYLOAD, format!("{what} after the end of the {format} image (byte {offset})"))
+            }
+        };
+        let inner = path.rsplit("!/").next().unwrap_or(path);
+        let inner = roles::strip_sdist_prefix(inner, self.kind);
+        let base = inner.rsplit('/').next().unwrap_or(inner);
+        let severity = if roles::is_test_or_docs(inner, base) { Severity::Medium } else { Severity::High };
+        let evidence =
+            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role };
+        self.hits.push(meta, Hit { severity: Some(severity), evidence });
+    }
+
     fn keep_core_metadata(&mut self, path: &str, depth: u32, text: &str) {
         if depth > 0 || self.core_metadata.is_some() {
             return;
@@ -389,6 +412,7 @@ impl Visitor for Collector<'_> {
         if self.kind == ArtifactKind::Sdist {
             self.native_in_sdist(path, role, data);
         }
+        self.carried(path, role, data, member.size);
         if member.streamed {
             // Only the head was kept: the walker streamed it because it is binary.
             self.counts.binary_members += 1;

