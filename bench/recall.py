@@ -18,7 +18,7 @@ import zipfile
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PIPGATE = os.path.join(ROOT, "target", "release", "pipgate")
+PIPGATE = os.environ.get("PIPGATE_BIN") or os.path.join(ROOT, "target", "release", "pipgate")
 B64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
 
 SETUP_HEAD = "from setuptools import setup\n"

@@ -3,7 +3,8 @@
 fetched THROUGH a running pipgate (which scans and gates them) from the upstream the local
 pip is configured with. Prints which were blocked and the findings they carry, by detector.
 
-Usage: bench/top100.py [N] [--write-prevalence]   (needs a release build: cargo build --release)
+Usage: bench/top100.py [N] [--write-prevalence] [--names FILE]   (needs a release build: cargo build --release;
+PIPGATE_BIN overrides the binary, e.g. one built with another CARGO_TARGET_DIR; PIPGATE_POLICY the policy)
 
 The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
 releases from the last days are judged on their findings (a cooldown hold is policy, not
@@ -22,12 +23,16 @@ from pip._vendor.packaging.version import InvalidVersion, Version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = int(next((a for a in sys.argv[1:] if a.isdigit()), 100))
+LABEL = "projects listed in " + sys.argv[sys.argv.index("--names") + 1] if "--names" in sys.argv else f"top {N} projects"
 TOP = os.path.join(ROOT, "..", "shared", "data", "top-pypi-packages.tsv")
 if not os.path.exists(TOP):
     TOP = os.path.join(ROOT, "data", "top-pypi-packages.tsv")
 
 
 def top_names(n):
+    if "--names" in sys.argv:
+        path = sys.argv[sys.argv.index("--names") + 1]
+        return [l.strip() for l in open(path) if l.strip() and not l.startswith("#")]
     names = []
     for line in open(TOP):
         parts = line.strip().split("\t")
@@ -37,11 +42,11 @@ def top_names(n):
 
 
 def start_pipgate(work):
-    policy = open(os.path.join(ROOT, "policy.yaml")).read()
+    policy = open(os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")).read()
     policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
     path = os.path.join(work, "policy.yaml")
     open(path, "w").write(policy)
-    binary = os.path.join(ROOT, "target", "release", "pipgate")
+    binary = os.environ.get("PIPGATE_BIN") or os.path.join(ROOT, "target", "release", "pipgate")
     proc = subprocess.Popen(
         [binary, "serve", "--listen", "127.0.0.1:0", "--policy", path, "--data-dir", os.path.join(work, "data")],
         stdout=subprocess.PIPE, stderr=open(os.path.join(work, "pipgate.log"), "w"), text=True)
@@ -122,7 +127,7 @@ def main():
         proc.terminate()
     secs = time.time() - t0
     audit = [json.loads(l) for l in open(os.path.join(data, "audit", "audit.jsonl"))]
-    by_detector, blocked = {}, []
+    by_detector, blocked, annotated = {}, [], []
     for rec in audit:
         if rec["request"] != "file":
             continue
@@ -130,9 +135,11 @@ def main():
             by_detector.setdefault(d, set()).add(rec["filename"])
         if rec["decision"] == "block":
             blocked.append(rec)
+        elif rec["decision"] == "annotate":
+            annotated.append(rec)
     served = sum(1 for r in results if r[2] == "served")
-    print(f"\n{len(results)} artifacts of the top {N} projects in {secs:.0f}s: {served} served, {len(blocked)} blocked, "
-          f"{len(results) - served - len(blocked)} other")
+    print(f"\n{len(results)} artifacts of the {LABEL} in {secs:.0f}s: {served} served, {len(blocked)} blocked, "
+          f"{len(results) - served - len(blocked)} other, {len(annotated)} of the served annotated")
     for r in results:
         if r[2] != "served":
             print(f"  NOT SERVED {r[1]}: {r[2]}")

@@ -89,11 +89,12 @@ fn is_install_time(inner: &str, base: &str, ext: &str) -> bool {
 }
 
 fn is_test_or_docs(inner: &str, base: &str) -> bool {
-    const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
+    const DIRS: &[&str] = &["tests", "test", "testing", "t", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir
         || base.starts_with("test_")
         || base.ends_with("_test.py")
+        || base.ends_with("_test.go")
         || base == "conftest.py"
         || is_dev_tooling_path(inner)
 }
@@ -202,6 +203,14 @@ fn looks_like_text(head: &[u8]) -> bool {
     control * 100 <= head.len() && high * 100 <= head.len() * 30
 }
 
+/// True when a member is a Python module whose top level runs when it is imported: not a
+/// stub (`.pyi`), not `__main__.py` (run by `python -m`, not by an import), not a script
+/// installed from a wheel's `.data/scripts/`.
+pub(crate) fn is_imported_module(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    matches!(extension(base), "py" | "pyw") && base != "__main__.py" && !path.contains(".data/scripts/")
+}
+
 /// True when a text member is Python source.
 pub(crate) fn is_python(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
@@ -225,6 +234,8 @@ mod tests {
             ("wheel entry points", "pkg-1.0.dist-info/entry_points.txt", Wheel, FileRole::Metadata),
             ("library code", "pkg/__init__.py", Wheel, FileRole::Runtime),
             ("tests dir", "pkg-1.0/tests/test_x.py", Sdist, FileRole::TestOrDocs),
+            ("task queue's t/ dir", "celery-5.7.0/t/unit/security/__init__.py", Sdist, FileRole::TestOrDocs),
+            ("go test file", "pkg-1.0/vendor/x/key_test.go", Sdist, FileRole::TestOrDocs),
             ("test_ file", "pkg/test_util.py", Wheel, FileRole::TestOrDocs),
             ("docs", "pkg-1.0/docs/conf.py", Sdist, FileRole::TestOrDocs),
             ("examples", "pkg-1.0/examples/demo.py", Sdist, FileRole::TestOrDocs),
