@@ -115,7 +115,6 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     let blanked = STRING.replace_all(args, "''");
     let first = first_argument(&blanked).trim();
     if let Some(rest) = without_path_expression(first) {
-        let rest: &str = &rest;
         return !NOT_LOCAL.is_match(&rest);
     }
     if NOT_LOCAL.is_match(first) {
