@@ -152,7 +152,48 @@ impl<'a> Source<'a> {
             None => start + (eol - rest[..eol].trim_start().len()),
         };
         let i = map.deferred.partition_point(|&(_, end)| end <= offset);
-        map.deferred.get(i).is_none_or(|&(s, _)| s > offset)
+        if map.deferred.get(i).is_some_and(|&(s, _)| s <= offset) {
+            return false;
+        }
+        // A comment or docstring never runs; a string literal runs only as (part of) a call's
+        // argument (`os.system("…")`), not as a constant being defined (`ARGS = ["…"]`).
+        match self.span_at(offset) {
+            None => true,
+            Some(sp) if sp.kind == Kind::Str => {
+                let k = map.stmt_starts.partition_point(|&st| st <= sp.start);
+                let stmt = k.checked_sub(1).map_or(0, |k| map.stmt_starts[k]);
+                self.in_call_argument(stmt, sp.start)
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Whether the code between `stmt` and `at` leaves a call's parenthesis open at `at`
+    /// (an enclosing `(` right after a name, `)` or `]`; lists and tuples are looked through).
+    fn in_call_argument(&self, stmt: usize, at: usize) -> bool {
+        let b = self.text.as_bytes();
+        let mut depth = 0u32;
+        let mut i = at;
+        while i > stmt {
+            i -= 1;
+            if let Some(sp) = self.span_at(i) {
+                i = sp.start.max(stmt);
+                continue;
+            }
+            match b[i] {
+                b')' | b']' | b'}' => depth += 1,
+                b'[' | b'{' if depth > 0 => depth -= 1,
+                b'(' if depth > 0 => depth -= 1,
+                b'(' => {
+                    let before = b[stmt..i].iter().rposition(|c| !matches!(c, b' ' | b'\t')).map(|k| b[stmt + k]);
+                    if before.is_some_and(|c| is_ident_byte(c) || c == b')' || c == b']') {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     /// True when any byte of `text[start..end]` is code.
@@ -166,12 +207,15 @@ impl<'a> Source<'a> {
 struct ImportMap {
     line_starts: Vec<usize>,
     deferred: Vec<(usize, usize)>,
+    /// Where each statement starts (logical line starts and code after a top-level `;`).
+    stmt_starts: Vec<usize>,
 }
 
 impl ImportMap {
     fn new(text: &str, spans: &[Span]) -> Self {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        let mut deferred = deferred_ranges(text.as_bytes(), spans);
+        let mut stmt_starts = Vec::new();
+        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts);
         deferred.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(deferred.len());
         for (s, e) in deferred {
@@ -180,7 +224,7 @@ impl ImportMap {
                 _ => merged.push((s, e)),
             }
         }
-        ImportMap { line_starts, deferred: merged }
+        ImportMap { line_starts, deferred: merged, stmt_starts }
     }
 }
 
@@ -194,7 +238,7 @@ enum Header {
 /// `:` to the end of the indented block; parameter defaults and decorators do run),
 /// lambdas (from `lambda` to the end of the statement) and `if __name__ == "__main__":`
 /// blocks. One pass over the code bytes, skipping the lexed comments and strings.
-fn deferred_ranges(s: &[u8], spans: &[Span]) -> Vec<(usize, usize)> {
+fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Vec<(usize, usize)> {
     let n = s.len();
     let mut out = Vec::new();
     // Open deferred blocks: (indentation of their header line, start offset).
@@ -237,6 +281,7 @@ fn deferred_ranges(s: &[u8], spans: &[Span]) -> Vec<(usize, usize)> {
                 blocks.pop();
             }
             header = None;
+            stmt_starts.push(j);
             let word = ident_at(s, j);
             if word == b"def" || word == b"async" && ident_at(s, skip_blank(s, j + 5)) == b"def" {
                 header = Some(Header::Def(indent));
@@ -296,6 +341,7 @@ fn deferred_ranges(s: &[u8], spans: &[Span]) -> Vec<(usize, usize)> {
             }
             b';' if depth == 0 => {
                 close_lambda(&mut lambda, i, &mut out);
+                stmt_starts.push(i + 1);
                 i += 1;
             }
             _ if is_ident_byte(c) => {
@@ -616,7 +662,7 @@ mod tests {
     fn import_time_by_column_on_one_line() {
         let src = "def f(x=run_a()): run_b()\nh = {'a': lambda: run_c(), 'b': run_d()}\n";
         let s = Source::python(src);
-        let col = |line: u32, needle: &str| {
+        let col = |src: &str, line: u32, needle: &str| {
             let l = src.lines().nth(line as usize - 1).expect("line");
             l[..l.find(needle).expect("needle")].chars().count() as u32 + 1
         };
@@ -627,7 +673,18 @@ mod tests {
             ("the next dict value does", 2, "run_d", true),
         ];
         for (name, line, needle, want) in cases {
-            assert_eq!(s.runs_on_import(line, Some(col(line, needle))), want, "{name}");
+            assert_eq!(s.runs_on_import(line, Some(col(src, line, needle))), want, "{name}");
+        }
+        let src = "ARGS = ['powershell', '-NoProfile']\nos.system('powershell -w hidden')\nsubprocess.run(\n    ['powershell', x])\n# os.system('x')\n";
+        let s = Source::python(src);
+        let cases = [
+            ("a string constant being defined does not run", 1, "powershell", false),
+            ("a string passed to a call runs", 2, "powershell", true),
+            ("a string in a list passed to a multi-line call runs", 4, "powershell", true),
+            ("a comment never runs", 5, "os.system", false),
+        ];
+        for (name, line, needle, want) in cases {
+            assert_eq!(s.runs_on_import(line, Some(col(src, line, needle))), want, "{name}");
         }
         assert!(!Source::plain("run()\n").runs_on_import(1, None), "non-Python text is never import-time");
     }
