@@ -62,7 +62,7 @@ pub(crate) fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     if is_native_name(base) || BINARY_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
         return FileRole::Binary;
     }
-    if is_test_or_docs(inner, base) {
+    if is_test_or_docs(inner, base) || kind == ArtifactKind::Sdist && is_maintainer_tree(inner) {
         return FileRole::TestOrDocs;
     }
     // Web assets (`.js`, `.css`, …) and data files are `Other`: served or read, not run.
@@ -99,6 +99,12 @@ fn is_test_or_docs(inner: &str, base: &str) -> bool {
         || is_dev_tooling_path(inner)
 }
 
+/// An sdist's top-level maintainer trees (`scripts/`, `tools/`, `dev/`): helper scripts
+/// that pip never runs and that are not importable from the installed package.
+fn is_maintainer_tree(inner: &str) -> bool {
+    inner.split_once('/').is_some_and(|(top, _)| matches!(top, "scripts" | "tools" | "dev"))
+}
+
 /// CI, test-fixture and maintainer-tooling paths: `ci/`, `.github/`, `test cases/`,
 /// `testdata/`, `fixtures/`, `benchmarks/`, `build-docs.sh`, … Nothing there runs
 /// when pip installs the package or when the library is imported.
@@ -111,6 +117,7 @@ pub(crate) fn is_dev_tooling_path(path: &str) -> bool {
         ".circleci",
         ".azure-pipelines",
         ".buildkite",
+        ".evergreen",
         "ciimage",
         "test cases",
         "manual tests",
@@ -249,6 +256,11 @@ mod tests {
             ("manual tests dir", "pkg-1.0/m/manual tests/4 x/build.py", Sdist, FileRole::TestOrDocs),
             ("github workflow", "pkg-1.0/.github/workflows/ci.yml", Sdist, FileRole::TestOrDocs),
             ("runtime shell script", "pkg/bin/run.sh", Wheel, FileRole::Runtime),
+            ("sdist helper script", "pkg-1.0/scripts/download_model.py", Sdist, FileRole::TestOrDocs),
+            ("sdist maintainer tool", "pkg-1.0/tools/release.sh", Sdist, FileRole::TestOrDocs),
+            ("evergreen CI config", "pkg-1.0/.evergreen/run-tests.sh", Sdist, FileRole::TestOrDocs),
+            ("a package's own tools module stays runtime", "pkg-1.0/pkg/tools/fetch.py", Sdist, FileRole::Runtime),
+            ("a wheel's scripts package stays runtime", "scripts/fetch.py", Wheel, FileRole::Runtime),
         ];
         for (case, path, kind, want) in cases {
             assert_eq!(classify(path, kind), want, "{case}: {path}");

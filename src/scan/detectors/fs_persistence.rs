@@ -69,6 +69,33 @@ fn is_target(file: &TextFile<'_>, off: usize) -> bool {
     file.is_python || before.contains('>') || before.contains("tee ") || before.contains("cat ")
 }
 
+/// The line holding `offset`.
+fn line_text(text: &str, offset: usize) -> &str {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    &text[start..end]
+}
+
+/// `name` in `name = …` (or `name: T = …`) on the line holding `offset`.
+fn assigned_name(text: &str, offset: usize) -> Option<&str> {
+    let line = line_text(text, offset).trim_start();
+    let end = line.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    let (name, rest) = line.split_at(end);
+    let rest = rest.trim_start();
+    let assigns = rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':');
+    (!name.is_empty() && assigns).then_some(name)
+}
+
+/// Whether `line` uses the identifier `name` (not as part of a longer one).
+fn mentions(line: &str, name: &str) -> bool {
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 pub(crate) struct Persistence;
 
 impl Detector for Persistence {
@@ -115,11 +142,22 @@ impl Detector for Persistence {
             let l = line_of(o);
             writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
         };
-        let place_writes: Vec<usize> =
-            PLACES_WRITE.find_iter(file.text).filter(|m| live(m.start())).map(|m| line_of(m.start())).collect();
+        let place_writes: Vec<usize> = WRITES
+            .find_iter(file.text)
+            .chain(PLACES_WRITE.find_iter(file.text))
+            .filter(|m| live(m.start()))
+            .map(|m| m.start())
+            .collect();
+        // A location counts when a nearby write is aimed at it: on the same line, or naming
+        // the variable the location was assigned to (`d = …Startup…` then `copy(exe, d)`).
         let place_written = |o: usize| {
             let l = line_of(o);
-            written_near(o) || place_writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
+            let target = assigned_name(file.text, o);
+            place_writes.iter().any(|&w| {
+                let wl = line_of(w);
+                wl.abs_diff(l) <= WRITE_WINDOW_LINES
+                    && (wl == l || target.is_some_and(|name| mentions(line_text(file.text, w), name)))
+            })
         };
         let install = file.role == FileRole::InstallTime;
         let full = if install { Severity::Critical } else { Severity::High };
@@ -213,7 +251,7 @@ mod tests {
                     "run key",
                     "pkg/a.py",
                     Runtime,
-                    "k = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\nwinreg.SetValueEx(h, 'x', 0, 1, p)\n",
+                    "k = winreg.OpenKey(HKCU, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run')\nwinreg.SetValueEx(k, 'x', 0, 1, p)\n",
                     Some((1, "CurrentVersion\\Run", High)),
                 ),
                 (
@@ -257,6 +295,13 @@ mod tests {
                     Runtime,
                     "dirs = [\n    '/Library/LaunchAgents',\n    '/Library/LaunchDaemons',\n]\n",
                     Some((2, "Library/LaunchAgents", Low)),
+                ),
+                (
+                    "a service manager whose write goes elsewhere",
+                    "pkg/module_utils/service.py",
+                    Runtime,
+                    "script = '/etc/init.d/' + name\nout = open(report, 'w')\n",
+                    Some((1, "/etc/init.d/", Low)),
                 ),
                 (
                     "a service manager that checks init.d",

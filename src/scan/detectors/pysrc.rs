@@ -178,16 +178,17 @@ pub(crate) fn looks_like_test_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     let segs: Vec<&str> = p.split(['/', '\\', '!']).collect();
     let dirs = &segs[..segs.len().saturating_sub(1)];
-    dirs.iter().any(|seg| matches!(*seg, "t" | "unittests" | "test_data" | "__tests__"))
-        || segs.iter().any(|seg| {
-            matches!(
-                *seg,
-                "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata"
-            ) || seg.starts_with("test_")
-                || seg.ends_with("_test.py")
-                || seg.ends_with("_test.go")
-                || *seg == "conftest.py"
-        })
+    dirs.iter().any(|seg| {
+        matches!(*seg, "t" | "unittests" | "test_data" | "__tests__")
+            || seg.ends_with("_test")
+            || seg.ends_with("_tests")
+    }) || segs.iter().any(|seg| {
+        matches!(*seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
+            || seg.starts_with("test_")
+            || seg.ends_with("_test.py")
+            || seg.ends_with("_test.go")
+            || *seg == "conftest.py"
+    })
 }
 
 /// Documentation-like text files (change logs, READMEs, licences) whatever their role.
@@ -243,6 +244,7 @@ mod tests {
             ("go test file", "pkg-1.0/vendor/x/key_test.go", true),
             ("c test file", "pkg-1.0/src/test_ssl.c", true),
             ("a module named t.py is not a directory", "pkg/t.py", false),
+            ("a test runner's own tree", "ansible_test/_util/target/setup/bootstrap.sh", true),
             ("library code", "pkg/security/keys.py", false),
         ];
         for (case, path, want) in cases {
