@@ -268,6 +268,22 @@ mod tests {
     }
 
     #[test]
+    fn modules_whose_top_level_runs_on_import() {
+        let cases = [
+            ("package init", "pkg/__init__.py", true),
+            ("module", "pkg/core.py", true),
+            ("windows gui module", "pkg/gui.pyw", true),
+            ("python -m entry point", "pkg/__main__.py", false),
+            ("type stub", "pkg/core.pyi", false),
+            ("installed script", "pkg-1.0.data/scripts/tool.py", false),
+            ("not python", "pkg/run.sh", false),
+        ];
+        for (case, path, want) in cases {
+            assert_eq!(is_imported_module(path), want, "{case}: {path}");
+        }
+    }
+
+    #[test]
     fn text_and_binary_are_told_apart() {
         let elf = b"\x7fELF\x02\x01\x01\0\0\0";
         let cases: [(&str, &[u8], bool, Option<&str>); 5] = [
