@@ -205,6 +205,20 @@ impl<'s> TextScan<'s> {
         if role == FileRole::Runtime && roles::is_imported_module(path) {
             mark_import_time(&file, &mut hits.hits[first..]);
         }
+        if is_python {
+            weigh_documentation(&file, &mut hits.hits[first..]);
+        }
+    }
+}
+
+/// Evidence inside a documentation constant of a Python module (`DOCUMENTATION = r'''…`,
+/// `EXAMPLES = """…"""`) is read, not run: it weighs as data, at most Low.
+fn weigh_documentation(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit)]) {
+    for (meta, hit) in hits {
+        let ev = &hit.evidence;
+        if ev.path == file.path && ev.line.is_some_and(|line| file.source().in_doc_constant(line, ev.column)) {
+            hit.severity = Some(hit.severity.unwrap_or(meta.severity).min(crate::model::Severity::Low));
+        }
     }
 }
 

@@ -141,15 +141,9 @@ impl<'a> Source<'a> {
         if !self.python || line == 0 {
             return false;
         }
-        let map = self.import.get_or_init(|| ImportMap::new(self.text, self.spans()));
-        let Some(&start) = map.line_starts.get(line as usize - 1) else {
+        let map = self.import_map();
+        let Some(offset) = self.offset_of(line, column) else {
             return false;
-        };
-        let rest = &self.text[start..];
-        let eol = rest.find('\n').unwrap_or(rest.len());
-        let offset = match column {
-            Some(col) => start + rest[..eol].char_indices().nth(col.saturating_sub(1) as usize).map_or(eol, |(i, _)| i),
-            None => start + (eol - rest[..eol].trim_start().len()),
         };
         let i = map.deferred.partition_point(|&(_, end)| end <= offset);
         if map.deferred.get(i).is_some_and(|&(s, _)| s <= offset) {
@@ -166,6 +160,40 @@ impl<'a> Source<'a> {
             }
             Some(_) => false,
         }
+    }
+
+    fn import_map(&self) -> &ImportMap {
+        self.import.get_or_init(|| ImportMap::new(self.text, self.spans()))
+    }
+
+    /// The byte offset of 1-based `line` and `column` (in characters; `None`: the line's
+    /// first non-blank character).
+    fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
+        let start = *self.import_map().line_starts.get((line as usize).checked_sub(1)?)?;
+        let rest = &self.text[start..];
+        let eol = rest.find('\n').unwrap_or(rest.len());
+        Some(match column {
+            Some(col) => start + rest[..eol].char_indices().nth(col.saturating_sub(1) as usize).map_or(eol, |(i, _)| i),
+            None => start + (eol - rest[..eol].trim_start().len()),
+        })
+    }
+
+    /// True when 1-based `line`/`column` sits in a documentation constant: a triple-quoted
+    /// string assigned to `__doc__` or to an upper-case name that says it is documentation
+    /// (`DOCUMENTATION`, `EXAMPLES`, `RETURN`, `USAGE`, `HELP_TEXT`, …, the convention of
+    /// plugin frameworks that keep YAML docs in the module). What it says is read, not run.
+    pub fn in_doc_constant(&self, line: u32, column: Option<u32>) -> bool {
+        if !self.python || line == 0 {
+            return false;
+        }
+        let Some(sp) = self.offset_of(line, column).and_then(|o| self.span_at(o)) else {
+            return false;
+        };
+        if sp.kind != Kind::Str || sp.body_start - sp.start < 3 || sp.fstring {
+            return false;
+        }
+        let line_start = self.text[..sp.start].rfind('\n').map_or(0, |i| i + 1);
+        DOC_CONSTANT.is_match(&self.text[line_start..sp.start])
     }
 
     /// Whether the code between `stmt` and `at` leaves a call's parenthesis open at `at`
@@ -201,6 +229,12 @@ impl<'a> Source<'a> {
         (start..end.min(self.text.len())).any(|i| self.is_code(i))
     }
 }
+
+/// `NAME = ` before a documentation constant's opening quotes (see [`Source::in_doc_constant`]).
+static DOC_CONSTANT: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"^\s*(?:__doc__|[A-Z_]*(?:DOC|DOCUMENTATION|EXAMPLES?|RETURN|USAGE|HELP|EPILOG|DESCRIPTION)[A-Z0-9_]*)\s*=\s*$")
+        .expect("doc constant")
+});
 
 /// Per member: where each line starts, and the merged, sorted byte ranges whose code
 /// does not run on import.
@@ -687,5 +721,21 @@ mod tests {
             assert_eq!(s.runs_on_import(line, Some(col(src, line, needle))), want, "{name}");
         }
         assert!(!Source::plain("run()\n").runs_on_import(1, None), "non-Python text is never import-time");
+    }
+
+    #[test]
+    fn documentation_constants_are_told_from_code_strings() {
+        let src = "DOCUMENTATION = r'''\nInvoke-Expression x\n'''\nEXAMPLES = \"\"\"\n- curl | bash\n\"\"\"\nSCRIPT = '''\ncurl | bash\n'''\nos.system('''curl | bash''')\nHELP = f'''{x} curl'''\n";
+        let s = Source::python(src);
+        let cases = [
+            ("a module's YAML documentation", 2, true),
+            ("its examples", 5, true),
+            ("a script template is not documentation", 8, false),
+            ("an argument is not documentation", 10, false),
+            ("an f-string is built, not documentation", 11, false),
+        ];
+        for (name, line, want) in cases {
+            assert_eq!(s.in_doc_constant(line, None), want, "{name}");
+        }
     }
 }

