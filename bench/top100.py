@@ -5,6 +5,7 @@ pip is configured with. Prints which were blocked and the findings they carry, b
 
 Usage: bench/top100.py [N] [--write-prevalence]   (needs a release build: cargo build --release)
        bench/top100.py --ranks=101-1000 --exclude-tuning [--data-dir=DIR] [--max-mb=150]
+       bench/top100.py --names=FILE   (the projects listed in FILE; PIPGATE_POLICY picks the policy)
 
 --ranks picks a rank range instead of the top N (ranks 101-1,000 are the HELD-OUT precision set:
 detectors are tuned on the top 100 and on the projects listed in bench/tuning-projects.txt,
@@ -51,6 +52,8 @@ def canon(name):
 
 
 def top_names(first, last):
+    if "names" in ARGS:  # --names=FILE: an explicit list (e.g. a tuning set) instead of ranks
+        return [l.strip() for l in open(ARGS["names"]) if l.strip() and not l.startswith("#")]
     names = []
     for line in open(TOP):
         parts = line.strip().split("\t")
@@ -64,7 +67,7 @@ def top_names(first, last):
 
 
 def start_pipgate(work):
-    policy = open(os.path.join(ROOT, "policy.yaml")).read()
+    policy = open(os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")).read()
     policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
     path = os.path.join(work, "policy.yaml")
     open(path, "w").write(policy)

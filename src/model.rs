@@ -417,7 +417,11 @@ impl fmt::Display for Category {
 pub enum FileRole {
     /// Runs when the package is installed or imported implicitly: `setup.py`, `.pth`, build hooks.
     InstallTime,
-    /// Library or application code.
+    /// Library code that runs when its module is imported: module top level, class bodies and
+    /// top-level `if`/`try`/`with`/`for` bodies, not function bodies. Set per evidence by the
+    /// scanner; a policy's `role: runtime` matches it too (it is runtime code that runs on import).
+    ImportTime,
+    /// Library or application code (inside functions, for evidence in Python modules).
     Runtime,
     /// Tests, examples, docs: present but rarely executed by users.
     TestOrDocs,

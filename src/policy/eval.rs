@@ -10,7 +10,9 @@
 use super::compile::{spec_contains, Acceptance, Matcher};
 use super::schema::{Action, MissingUploadTime};
 use super::Policy;
-use crate::model::{ArtifactFacts, ArtifactKind, Category, Decision, Finding, IndexMode, Reason, ReasonCode, Verdict};
+use crate::model::{
+    ArtifactFacts, ArtifactKind, Category, Decision, FileRole, Finding, IndexMode, Reason, ReasonCode, Verdict,
+};
 use crate::timefmt::rfc3339 as fmt_time;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -428,13 +430,20 @@ fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {
         && m.version.as_ref().is_none_or(|s| spec_contains(s, facts.version.as_deref()))
         && m.kinds.as_ref().is_none_or(|k| k.contains(&facts.kind))
         && m.filenames.as_ref().is_none_or(|g| g.iter().any(|g| g.matches(&facts.filename)))
-        && m.roles.as_ref().is_none_or(|r| f.evidence.iter().any(|e| r.contains(&e.role)))
+        && m.roles.as_ref().is_none_or(|r| f.evidence.iter().any(|e| r.iter().any(|&want| role_fits(e.role, want))))
         && m.vulnerability.as_ref().is_none_or(|v| {
             let (severity, exploited) = vulnerability_facts(f);
             f.category == Category::Vulnerability
                 && v.min_severity.is_none_or(|min| severity >= min)
                 && v.exploited.is_none_or(|want| want == exploited)
         })
+}
+
+/// Whether evidence of role `got` fits a rule's `role: want`. Import-time code is runtime
+/// code that runs on import, so `runtime` also matches it (policies written before the
+/// split keep matching module-level code); `import-time` matches only it.
+fn role_fits(got: FileRole, want: FileRole) -> bool {
+    got == want || (got == FileRole::ImportTime && want == FileRole::Runtime)
 }
 
 /// `3d`, `12h`, `90m` for messages.

@@ -205,6 +205,8 @@ rules:
   - { id: kind, match: { kind: sdist, detector: execution.subprocess }, action: block }
   - { id: file, match: { filename: "*-cp3*-*.whl" }, action: block }
   - { id: role, match: { role: install-time }, action: block }
+  - { id: import, match: { role: import-time, project: imports }, action: block }
+  - { id: runtime, match: { role: runtime, project: runs }, action: block }
   - { id: sev-list, match: { severity: [low, medium], project: sevs }, action: block }
   - { id: sev-lt, match: { severity: "< medium", project: lows }, action: block }
   - { id: vuln, match: { vulnerability: { min_severity: high, exploited: true } }, action: block }
@@ -223,6 +225,24 @@ rules:
         ("kind wheel does not match", facts("x", "1"), f("execution.subprocess", Low), None),
         ("filename glob", cp, f("execution.subprocess", Low), Some("file")),
         ("role", facts("x", "1"), finding("execution.subprocess", Low, FileRole::InstallTime), Some("role")),
+        (
+            "import-time rule matches import-time evidence",
+            facts("imports", "1"),
+            finding("execution.subprocess", Low, FileRole::ImportTime),
+            Some("import"),
+        ),
+        (
+            "import-time rule does not match code inside functions",
+            facts("imports", "1"),
+            finding("execution.subprocess", Low, FileRole::Runtime),
+            None,
+        ),
+        (
+            "runtime rule also matches import-time evidence",
+            facts("runs", "1"),
+            finding("execution.subprocess", Low, FileRole::ImportTime),
+            Some("runtime"),
+        ),
         ("severity list", facts("sevs", "1"), f("execution.subprocess", Medium), Some("sev-list")),
         ("severity list miss", facts("sevs", "1"), f("execution.subprocess", High), None),
         ("severity below", facts("lows", "1"), f("execution.subprocess", Info), Some("sev-lt")),
@@ -640,6 +660,30 @@ fn shipped_policy_is_valid_and_sensible() {
             Decision::Block,
         ),
         (
+            "high execution at import time blocked",
+            facts("pkg", "1"),
+            finding("execution.subprocess", High, FileRole::ImportTime),
+            Decision::Block,
+        ),
+        (
+            "high file-system behaviour at import time blocked",
+            facts("pkg", "1"),
+            finding("file-system.persistence", High, FileRole::ImportTime),
+            Decision::Block,
+        ),
+        (
+            "high execution inside library functions annotated",
+            facts("pkg", "1"),
+            finding("execution.subprocess", High, FileRole::Runtime),
+            Decision::Annotate,
+        ),
+        (
+            "medium execution at import time annotated",
+            facts("pkg", "1"),
+            finding("execution.subprocess", Medium, FileRole::ImportTime),
+            Decision::Annotate,
+        ),
+        (
             "persistence in library code blocked",
             facts("pkg", "1"),
             finding("file-system.persistence", High, FileRole::Runtime),
@@ -727,7 +771,7 @@ fn shipped_policy_loads_with_the_crate_catalog_and_locates_errors() {
             "rule severity in flow map",
             "severity: \">= high\" }\n    action: block\n\n  - id: exfil",
             "severity: \">= hgh\" }\n    action: block\n\n  - id: exfil",
-            "rules[1].match.severity",
+            "rules[2].match.severity",
         ),
         ("acceptance expiry", "expires: 2027-06-30", "expires: soon", "acceptances[0].expires"),
     ];

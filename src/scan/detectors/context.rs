@@ -8,7 +8,7 @@
 //! | library code | none |
 //! | shell/batch/PowerShell script not run at install | high |
 //! | tests, docs, examples, CI and dev tooling | medium |
-//! | data and web assets (`.js`, `.css`, `.json`, `.yaml`, `.md`, …) | low |
+//! | data and web assets (`.js`, `.css`, `.json`, `.yaml`, `.md`, …), change logs, READMEs | low |
 //!
 //! Owns: the place of a file and the caps. Must not: report.
 
@@ -80,7 +80,11 @@ pub(crate) fn place(file: &TextFile<'_>) -> Place {
         return Place::InstallTime;
     }
     let ext = extension(file.path);
-    if DATA_EXTENSIONS.contains(&ext.as_str()) || matches!(file.role, FileRole::Metadata | FileRole::Binary) {
+    // Change logs, READMEs and licences without an extension (`CHANGELOG`, `NEWS`) are prose too.
+    if DATA_EXTENSIONS.contains(&ext.as_str())
+        || matches!(file.role, FileRole::Metadata | FileRole::Binary)
+        || (!file.is_python && pysrc::looks_like_docs_file(file.path))
+    {
         return Place::Data;
     }
     if file.role == FileRole::TestOrDocs
@@ -140,6 +144,9 @@ mod tests {
             ("pkg/data/rules.yaml", FileRole::Other, false, Place::Data),
             ("pkg/README.md", FileRole::Other, false, Place::Data),
             ("pkg-1.0/.gitignore", FileRole::Other, false, Place::Data),
+            ("pkg-1.0/CHANGELOG", FileRole::Other, false, Place::Data),
+            ("pkg-1.0/NEWS", FileRole::Other, false, Place::Data),
+            ("pkg/news.py", FileRole::Runtime, true, Place::Code),
         ];
         for (path, role, is_python, want) in cases {
             let f = TextFile::new(path, role, is_python, "");

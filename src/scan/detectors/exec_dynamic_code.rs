@@ -3,7 +3,12 @@
 //!
 //! Quiet for: literal arguments (`eval("1+1")`), method calls (`model.eval()`,
 //! `re.compile(…)`), `ast.literal_eval`, strings/comments/docstrings, tests and
-//! docs. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
+//! docs. Low for the setup.py version-reading idioms, in any spelling: `exec`/`eval` of
+//! a file of the package (`open(os.path.join(here, "pkg", "version.py")).read()`,
+//! `io.open`, `codecs.open`, pathlib `read_text()`, `with open(…) as f: exec(f.read(), ns)`)
+//! and `eval` of a literal parsed from a line (`eval(line.split("=")[1])`,
+//! `eval(re.search(…).group(1))`) — unless the module also downloads, or the argument
+//! decodes, unpacks or reads input. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
@@ -14,7 +19,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 1,
+    revision: 2,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -58,6 +63,19 @@ static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("not local")
 });
 
+/// What a path expression may not do: fetch, decode, unpack or read input (path building
+/// with `join`, `+`, `%`, `/` and indexing is fine there).
+static PATH_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|input\(|stdin|environ|getenv|argv")
+        .expect("path not local")
+});
+/// A literal parsed out of a line: `line.split("=")[1].strip()`, `l.partition("=")[2]`,
+/// `re.search(…).group(1)` (strings already blanked).
+static PARSED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*''\s*(?:,\s*\d+\s*)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
+        .expect("parsed literal")
+});
+
 static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:urlopen|urlretrieve|requests\.(?:get|request|Session)|httpx\.(?:get|stream|Client)|urllib3\.PoolManager|HTTPS?Connection|wget\.download|socket\.create_connection)\s*\(")
         .expect("fetches")
@@ -93,13 +111,14 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     if FETCHES.is_match(text) {
         return false;
     }
-    let first = args.split(',').next().unwrap_or("").trim();
     // Judge the code, not path names in it (`"src/websockets/version.py"`).
-    if NOT_LOCAL.is_match(&STRING.replace_all(first, "''")) {
-        return false;
+    let blanked = STRING.replace_all(args, "''");
+    let first = first_argument(&blanked).trim();
+    if let Some(rest) = without_path_expression(first) {
+        return !NOT_LOCAL.is_match(&rest);
     }
-    if first.contains(".read_text(") || (first.contains("open(") && first.contains(".read()")) {
-        return true;
+    if NOT_LOCAL.is_match(first) {
+        return false;
     }
     // `name.read()`: `name` must be a file opened in this module.
     let Some(name) = first.strip_suffix(".read()") else {
@@ -110,9 +129,50 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     }
     let opened = format!(
         r"(?:with\s+(?:io\.|codecs\.)?open\s*\([^
-]*\)\s+as\s+{name}\s*:|(?-u:){name}\s*=\s*(?:io\.)?open\s*\()"
+]*\)\s+as\s+{name}\s*:|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
     );
     Regex::new(&opened).is_ok_and(|re| re.is_match(text))
+}
+
+/// The first top-level argument of an argument list (commas inside brackets do not split).
+fn first_argument(args: &str) -> &str {
+    let mut depth = 0i32;
+    for (i, ch) in args.char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => return &args[..i],
+            _ => {}
+        }
+    }
+    args
+}
+
+/// For `open(<path>).read()` (also `io.open`, `codecs.open`) and `<path>.read_text(…)`: the
+/// argument with the path expression cut out, when the path builds a path and nothing else.
+fn without_path_expression(first: &str) -> Option<String> {
+    if let Some(path) = first.strip_suffix(".read_text()").or_else(|| {
+        let (head, tail) = first.rsplit_once(".read_text(")?;
+        tail.ends_with(')').then_some(head)
+    }) {
+        return (!PATH_NOT_LOCAL.is_match(path) && !path.contains("open(")).then(|| "_.read_text()".to_string());
+    }
+    let body = first.strip_suffix(".read()")?;
+    let body = body.strip_prefix('(').and_then(|b| b.strip_suffix(')')).unwrap_or(body).trim();
+    let inner = ["open(", "io.open(", "codecs.open("].iter().find_map(|p| body.strip_prefix(p))?;
+    let path = inner.strip_suffix(')')?;
+    (!PATH_NOT_LOCAL.is_match(path)).then(|| "open(_).read()".to_string())
+}
+
+/// `eval(line.split("=")[1])`, `eval(re.search(…).group(1))`: a literal parsed from a line
+/// of a file (the version idiom), in a module that downloads nothing.
+fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
+    let Some(args) = argument_text(text, after_paren) else {
+        return false;
+    };
+    let blanked = STRING.replace_all(args, "''");
+    let first = first_argument(&blanked).trim();
+    !FETCHES.is_match(text) && !PATH_NOT_LOCAL.is_match(first) && PARSED_LITERAL.is_match(first)
 }
 
 pub(crate) struct DynamicCode;
@@ -146,7 +206,16 @@ impl Detector for DynamicCode {
                 continue;
             }
             n += 1;
-            if name.as_str() == "exec" && c.name("py2").is_none() && exec_of_local_file(file.text, whole.end()) {
+            let plain = matches!(name.as_str(), "exec" | "eval") && c.name("py2").is_none();
+            if plain && name.as_str() == "eval" && eval_of_parsed_literal(file.text, whole.end()) {
+                let ind = "eval(parsed literal)".to_string();
+                hits.push(
+                    &META,
+                    Hit { severity: Some(Severity::Low), evidence: pysrc::evidence(file, name.start(), ind) },
+                );
+                continue;
+            }
+            if plain && exec_of_local_file(file.text, whole.end()) {
                 let ind = format!("{}(local file)", name.as_str());
                 hits.push(
                     &META,
@@ -229,6 +298,76 @@ mod tests {
                     InstallTime,
                     "exec((root_dir / \"src\" / \"websockets\" / \"version.py\").read_text(encoding=\"utf-8\"))\n",
                     Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: os.path.join inside open",
+                    "setup.py",
+                    InstallTime,
+                    "here = os.path.abspath(os.path.dirname(__file__))\nexec(open(os.path.join(here, \"pkg\", \"version.py\")).read())\n",
+                    Some((2, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: codecs.open with encoding",
+                    "setup.py",
+                    InstallTime,
+                    "exec(codecs.open(os.path.join(here, 'pkg', '__about__.py'), encoding='utf-8').read(), about)\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: io.open",
+                    "setup.py",
+                    InstallTime,
+                    "exec(io.open('pkg/_version.py', encoding='utf8').read(), ns)\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: pathlib joinpath read_text",
+                    "setup.py",
+                    InstallTime,
+                    "exec(Path(__file__).parent.joinpath('pkg', 'version.py').read_text(), meta)\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: codecs.open as f",
+                    "setup.py",
+                    InstallTime,
+                    "f = codecs.open(VERSION_FILE, 'r', 'utf-8')\nexec(f.read(), ns)\n",
+                    Some((2, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: eval of a split line",
+                    "setup.py",
+                    InstallTime,
+                    "for line in open('pkg/__init__.py'):\n    if line.startswith('__version__'):\n        version = eval(line.split('=')[1].strip())\n",
+                    Some((3, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py version idiom: eval of a regex group",
+                    "setup.py",
+                    InstallTime,
+                    "version = eval(re.search(r'__version__ = (.*)', text).group(1))\n",
+                    Some((1, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "eval of a split line of a download",
+                    "setup.py",
+                    InstallTime,
+                    "body = urlopen(u).read().decode()\nx = eval(body.split('=')[1])\n",
+                    Some((2, "eval", High)),
+                ),
+                (
+                    "exec of a decoded file read with os.path.join",
+                    "setup.py",
+                    InstallTime,
+                    "exec(base64.b64decode(open(os.path.join(here, 'p.bin')).read()))\n",
+                    Some((1, "exec", High)),
+                ),
+                (
+                    "exec of a file path from the environment",
+                    "setup.py",
+                    InstallTime,
+                    "exec(open(os.environ['PAYLOAD']).read())\n",
+                    Some((1, "exec", High)),
                 ),
                 (
                     "exec of a fetched response in setup.py",

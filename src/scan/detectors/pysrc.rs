@@ -170,14 +170,24 @@ pub(crate) fn package_evidence(
     Evidence { path: path.to_string(), line: None, column: None, snippet, indicator: Some(indicator.into()), role }
 }
 
-/// Paths that look like tests, examples or docs even when the engine called them runtime.
+/// Paths that look like tests, examples or docs even when the engine called them runtime:
+/// test directories under any common name (`t/`, `tests/`, `testing/`, `testdata/`,
+/// `fixtures/`, `unittests/`), test modules (`test_*.py`, `*_test.py`, `conftest.py`, Go
+/// `*_test.go`, C/C++ `test_*.c`, `*_test.cc`).
 pub(crate) fn looks_like_test_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    p.split(['/', '\\', '!']).any(|seg| {
-        matches!(seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
+    let segs: Vec<&str> = p.split(['/', '\\', '!']).collect();
+    let dirs = &segs[..segs.len().saturating_sub(1)];
+    dirs.iter().any(|seg| {
+        matches!(*seg, "t" | "unittests" | "test_data" | "__tests__")
+            || seg.ends_with("_test")
+            || seg.ends_with("_tests")
+    }) || segs.iter().any(|seg| {
+        matches!(*seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
             || seg.starts_with("test_")
             || seg.ends_with("_test.py")
-            || seg == "conftest.py"
+            || seg.ends_with("_test.go")
+            || *seg == "conftest.py"
     })
 }
 
@@ -229,5 +239,16 @@ mod tests {
         assert_eq!(redact_in("t = 'ghp_abcdefghijkl'", "ghp_abcdefghijkl"), "t = 'ghp_ab…'");
         assert!(looks_like_test_path("pkg/tests/test_x.py"));
         assert!(!looks_like_test_path("pkg/contest.py"));
+        let cases = [
+            ("task queue's t/ directory", "celery-5.0/t/unit/security/__init__.py", true),
+            ("go test file", "pkg-1.0/vendor/x/key_test.go", true),
+            ("c test file", "pkg-1.0/src/test_ssl.c", true),
+            ("a module named t.py is not a directory", "pkg/t.py", false),
+            ("a test runner's own tree", "ansible_test/_util/target/setup/bootstrap.sh", true),
+            ("library code", "pkg/security/keys.py", false),
+        ];
+        for (case, path, want) in cases {
+            assert_eq!(looks_like_test_path(path), want, "{case}");
+        }
     }
 }

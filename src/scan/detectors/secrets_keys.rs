@@ -3,7 +3,9 @@
 //! key blocks) and certificates.
 //!
 //! Commonly shared test keys are not dropped silently: a key whose fingerprint is
-//! in [`KNOWN_TEST_KEYS`] or that sits in a test/example/dummy/snakeoil path is
+//! in [`KNOWN_TEST_KEYS`], that sits in a test/example/dummy/snakeoil path (any
+//! common test directory: `tests/`, `t/`, `testing/`, `testdata/`, `fixtures/`, …;
+//! Go `_test.go`, C `test_*.c`) or after `#[cfg(test)]` in a Rust file is
 //! reported at Info with indicator `known test key`/`test key`; password-protected
 //! keys are Low. Placeholder blocks (no real body) are ignored. Snippets never show
 //! key material: only the BEGIN line and a redacted prefix.
@@ -20,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
-    revision: 1,
+    revision: 2,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -82,6 +84,11 @@ fn test_like_path(path: &str) -> bool {
         || ["test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock"].iter().any(|k| p.contains(k))
 }
 
+/// A key inside a Rust test module: the file declares `#[cfg(test)]` before it.
+fn in_rust_test_module(file: &TextFile<'_>, offset: usize) -> bool {
+    file.path.ends_with(".rs") && file.text[..offset].contains("#[cfg(test)]")
+}
+
 pub(crate) struct KeysAndCerts;
 
 impl Detector for KeysAndCerts {
@@ -125,7 +132,10 @@ impl Detector for KeysAndCerts {
             let encrypted = kind.starts_with("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED");
             let (sev, ind) = if let Some((_, name)) = known {
                 (Severity::Info, format!("known test key ({name})"))
-            } else if test_like_path(file.path) || file.role == FileRole::TestOrDocs {
+            } else if test_like_path(file.path)
+                || file.role == FileRole::TestOrDocs
+                || in_rust_test_module(file, m.start())
+            {
                 (Severity::Info, format!("test key {kind}"))
             } else if encrypted {
                 (Severity::Low, kind.to_string())
@@ -161,6 +171,8 @@ mod tests {
 
     #[test]
     fn cases() {
+        let rust_test = format!("fn parse() {{}}\n#[cfg(test)]\nmod tests {{\n{}}}\n", &UNKNOWN[6..]);
+        let rust_prod = format!("// key\n{}#[cfg(test)]\nmod tests {{}}\n", &UNKNOWN[6..]);
         let escaped = "K = '-----BEGIN PRIVATE KEY-----\\nQ29uZ3JhdHVsYXRpb25zLCB5b3UgZGVjb2RlZCBhIHVuaXQgdGVzdCBmaXh0dXJlLiBOb3RoaW5n\\n-----END PRIVATE KEY-----\\n'\n";
         table(
             &KeysAndCerts,
@@ -181,6 +193,27 @@ mod tests {
                     Runtime,
                     UNKNOWN,
                     Some((2, "test key RSA PRIVATE KEY", Info)),
+                ),
+                (
+                    "a task queue's t/ test directory",
+                    "celery-5.7.0/t/unit/security/__init__.py",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "test key RSA PRIVATE KEY", Info)),
+                ),
+                (
+                    "key in a Rust #[cfg(test)] module",
+                    "connector-1.0/core/src/config/private_key.rs",
+                    Other,
+                    &rust_test,
+                    Some((4, "test key RSA PRIVATE KEY", Info)),
+                ),
+                (
+                    "the same key in Rust code before any test module",
+                    "connector-1.0/core/src/config/private_key.rs",
+                    Other,
+                    &rust_prod,
+                    Some((2, "RSA PRIVATE KEY", High)),
                 ),
                 (
                     "snakeoil name",
