@@ -300,3 +300,51 @@ fn policy_check_and_explain_from_the_command_line() {
         "{text}"
     );
 }
+
+/// Behaviour classes judged at package level, through the whole engine and the shipped
+/// policy: a wheel that installs a `pip` command of its own, or a `sitecustomize.py` that
+/// runs at every interpreter start, is blocked; a wheel whose commands are its own is not.
+#[test]
+fn startup_hijacks_are_blocked_by_the_shipped_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let p = policy.to_str().unwrap();
+    let scan = |dist: &Dist| {
+        let path = dir.path().join(&dist.filename);
+        std::fs::write(&path, &dist.bytes).unwrap();
+        let out = pipgate_cli(&["scan", path.to_str().unwrap(), "--policy", p, "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let hijacks: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["detector"] == "execution.startup-hijack")
+            .flat_map(|f| {
+                f["evidence"].as_array().unwrap().iter().map(|e| e["indicator"].as_str().unwrap().to_string())
+            })
+            .collect();
+        (out.status.code(), hijacks)
+    };
+
+    let shadow = wheel(
+        "demo-shadow",
+        "1.0",
+        &[],
+        &[("demo_shadow-1.0.dist-info/entry_points.txt", "[console_scripts]\npip = demo_shadow.cli:main\n")],
+    );
+    assert_eq!(scan(&shadow), (Some(1), vec!["entry point shadows `pip`".to_string()]));
+
+    let startup = wheel("demo-startup", "1.0", &[], &[("sitecustomize.py", "import demo_startup\n")]);
+    let (code, hijacks) = scan(&startup);
+    assert_eq!(code, Some(1));
+    assert_eq!(hijacks, vec!["ships sitecustomize.py (runs at every interpreter start)".to_string()]);
+
+    let own = wheel(
+        "demo-tool",
+        "1.0",
+        &[],
+        &[("demo_tool-1.0.dist-info/entry_points.txt", "[console_scripts]\ndemo-tool = demo_tool.cli:main\n")],
+    );
+    assert_eq!(scan(&own), (Some(0), vec![]));
+}
