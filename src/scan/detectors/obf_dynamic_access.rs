@@ -39,12 +39,12 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 static SITE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?P<getattr>getattr)\s*\(",
-        r"|(?P<dobj>(?-u:\b)[A-Za-z_][\w.]*(?:\([^()\n]{0,200}\))?)\.__dict__\s*(?:\[|\.get\s*\()",
-        r"|(?-u:\b)(?P<ns>globals|locals|vars)\s*\(\s*(?P<vobj>[\w.]*)\s*\)\s*(?:\[|\.get\s*\()",
+        r"|(?P<dobj>(?-u:\b)[A-Za-z_][A-Za-z0-9_.]*(?:\([^()\n]{0,200}\))?)\.__dict__\s*(?:\[|\.get\s*\()",
+        r"|(?-u:\b)(?P<ns>globals|locals|vars)\s*\(\s*(?P<vobj>[A-Za-z0-9_.]*)\s*\)\s*(?:\[|\.get\s*\()",
         r"|(?-u:\b)(?P<bsub>__builtins__)\s*\[",
         r"|(?-u:\b)(?P<imp>importlib\.import_module|import_module|__import__)\s*\(",
         r"|(?-u:\b)(?P<mc>(?:operator\.)?(?:methodcaller|attrgetter))\s*\(",
-        r"|(?P<cobj>(?-u:\b)[A-Za-z_][\w.]*)\.__call__\s*\(",
+        r"|(?P<cobj>(?-u:\b)[A-Za-z_][A-Za-z0-9_.]*)\.__call__\s*\(",
     ))
     .expect("dynamic access site")
 });

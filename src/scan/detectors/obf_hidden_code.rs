@@ -43,7 +43,7 @@ const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 /// A sink in the chained part of a line, or on a packed line.
 static RUNS_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
+    Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.\w+|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
         .expect("runs code")
 });
 static EVALUATES: LazyLock<Regex> =
@@ -135,21 +135,20 @@ impl HiddenCode {
     /// One line holding ≥ [`LONG_CODE_LINE`] bytes of code that evaluates code.
     fn packed_lines(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        let src = file.source();
         let mut ls = 0;
+        let mut src = None;
         for line in t.split('\n') {
             let start = ls;
             ls += line.len() + 1;
             if line.len() < LONG_CODE_LINE {
                 continue;
             }
+            let src = *src.get_or_insert_with(|| file.source());
             let end = start + line.len();
-            let in_spans: usize = src
-                .spans()
-                .iter()
-                .filter(|s| s.end > start && s.start < end)
-                .map(|s| s.end.min(end) - s.start.max(start))
-                .sum();
+            let spans = src.spans();
+            let first = spans.partition_point(|s| s.end <= start);
+            let in_spans: usize =
+                spans[first..].iter().take_while(|s| s.start < end).map(|s| s.end.min(end) - s.start.max(start)).sum();
             let code = line.len().saturating_sub(in_spans);
             if code < LONG_CODE_LINE {
                 continue;
@@ -167,29 +166,38 @@ impl HiddenCode {
             return;
         }
         let src = file.source();
-        let b = t.as_bytes();
+        // Code ranges: the gaps between comment and string spans.
+        let mut code = Vec::new();
+        let mut at = 0;
+        for sp in src.spans() {
+            if sp.start > at {
+                code.push((at, sp.start));
+            }
+            at = at.max(sp.end);
+        }
+        code.push((at, t.len()));
+        if code.iter().all(|&(a, b)| t.as_bytes()[a..b].is_ascii()) {
+            return;
+        }
         let (mut names, mut ascii_names) = (HashSet::new(), HashSet::new());
         let mut first = None;
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if !(c.is_ascii_alphabetic() || c == b'_' || c >= 0x80) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
-                i += 1;
-            }
-            let word = &t[pysrc::floor_char(t, start)..pysrc::floor_char(t, i)];
-            if !src.is_code(start) || word.chars().any(|c| !c.is_alphanumeric() && c != '_') {
-                continue;
-            }
-            if word.is_ascii() {
-                ascii_names.insert(word);
-            } else {
-                first.get_or_insert(start);
-                names.insert(word);
+        for &(a, b) in &code {
+            let seg = &t[pysrc::floor_char(t, a)..pysrc::floor_char(t, b)];
+            let base = pysrc::floor_char(t, a);
+            for (k, word) in seg.split(|c: char| !(c.is_alphanumeric() || c == '_')).scan(0usize, |pos, w| {
+                let here = *pos;
+                *pos += w.len() + 1;
+                Some((here, w))
+            }) {
+                if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+                    continue;
+                }
+                if word.is_ascii() {
+                    ascii_names.insert(word);
+                } else {
+                    first.get_or_insert(base + k);
+                    names.insert(word);
+                }
             }
             if names.len() > 10_000 {
                 break;
@@ -204,8 +212,7 @@ impl HiddenCode {
             (None, Some(_)) => (Severity::Medium, "with getattr/globals"),
             _ => return,
         };
-        let at = first.unwrap_or(0);
-        out.push((at, format!("{} distinct non-ASCII identifiers {what}", names.len()), sev));
+        out.push((first.unwrap_or(0), format!("{} distinct non-ASCII identifiers {what}", names.len()), sev));
     }
 }
 
