@@ -371,7 +371,6 @@ impl Detector for DynamicAccess {
         if !file.is_python {
             return;
         }
-        let src = file.source();
         let env = Env::new(file.text);
         let mut n = 0;
         for c in SITE.captures_iter(file.text) {
@@ -380,12 +379,14 @@ impl Detector for DynamicAccess {
             }
             let whole = c.get(0).expect("match");
             let at = whole.start() + whole.as_str().len() - whole.as_str().trim_start().len();
-            if !src.is_code(at) || pysrc::is_definition(file.text, at) {
-                continue;
-            }
+            // Judge the text first: most sites resolve to nothing, and then the file
+            // need not be lexed at all.
             let Some(r) = site(file.text, &c, &env) else {
                 continue;
             };
+            if !file.source().is_code(at) || pysrc::is_definition(file.text, at) {
+                continue;
+            }
             n += 1;
             let severity = context::weigh(file, r.severity);
             hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, at, r.indicator) });

@@ -97,20 +97,26 @@ impl HiddenCode {
 
     /// `a; b; c` where the chained part runs code.
     fn semicolon_chains(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
-        if file.path.ends_with(".pth") || !file.text.contains(';') {
+        if file.path.ends_with(".pth") || !file.text.contains(';') || !RUNS_CODE.is_match(file.text) {
             return;
         }
-        let src = file.source();
         let t = file.text;
         let mut seen_lines = HashSet::new();
         for (at, _) in t.match_indices(';') {
+            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
+            if seen_lines.contains(&ls) {
+                continue;
+            }
+            // Textual precheck on the line before lexing: two `;` and something that runs after the first.
+            let le0 = t[at..].find('\n').map_or(t.len(), |p| at + p);
+            if t[at + 1..le0].find(';').is_none() || !RUNS_CODE.is_match(&t[at..le0]) {
+                continue;
+            }
+            let src = file.source();
             if !src.is_code(at) {
                 continue;
             }
-            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
-            if !seen_lines.insert(ls) {
-                continue;
-            }
+            seen_lines.insert(ls);
             let le = t[at..].find('\n').map_or(t.len(), |p| at + p);
             let line = &t[ls..le];
             if line.len() >= LONG_CODE_LINE {
@@ -162,7 +168,7 @@ impl HiddenCode {
     /// Many distinct non-ASCII identifiers in code, next to dynamic evaluation.
     fn non_ascii_names(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        if t.is_ascii() {
+        if t.is_ascii() || !(EVALUATES.is_match(t) || REFLECTS.is_match(t)) {
             return;
         }
         let src = file.source();

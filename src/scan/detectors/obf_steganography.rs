@@ -47,6 +47,9 @@ const DATA_EXT: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "bmp", "ico", "webp", "tif", "tiff", "wav", "mp3", "ogg", "flac", "mp4", "avi", "dat",
     "bin", "txt", "log", "db", "ttf", "otf", "woff", "woff2", "pdf", "svg", "res",
 ];
+/// A quoted name of a data file (textual precheck before the string spans are walked).
+static DATA_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r#"(?i)\.(?:{})['"]"#, DATA_EXT.join("|"))).expect("data literal"));
 /// How far (lines) data read from a file is followed to a sink.
 const FLOW_LINES: usize = 30;
 
@@ -149,8 +152,12 @@ impl Detector for Steganography {
         if !file.is_python {
             return;
         }
-        let src = file.source();
         let t = file.text;
+        // Nothing runs (textually), no stego library: done before lexing.
+        if !RUNS.is_match(t) && !STEGO_LIB.is_match(t) {
+            return;
+        }
+        let src = file.source();
         let runs = RUNS.find_iter(t).find(|m| src.is_code(m.end() - 1)).map(|m| m.start());
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
         if let Some(m) = STEGO_LIB.find_iter(t).find(|m| src.is_code(m.end() - 1)) {
@@ -168,7 +175,7 @@ impl Detector for Steganography {
                     found.push((p.start(), "pixel bits decoded and executed".to_string(), Severity::High));
                 }
             }
-            if let Some((at, ind)) = self.data_file_flows(file) {
+            if let Some((at, ind)) = DATA_LITERAL.is_match(t).then(|| self.data_file_flows(file)).flatten() {
                 found.push((at, ind, Severity::High));
             }
         }
