@@ -43,11 +43,11 @@ const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 /// A sink in the chained part of a line, or on a packed line.
 static RUNS_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.\w+|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
+    Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.\w+|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
         .expect("runs code")
 });
 static EVALUATES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__").expect("evaluates"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|__import__").expect("evaluates"));
 static REFLECTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getattr|setattr|globals|vars)\s*\(").expect("reflects"));
 
@@ -128,7 +128,9 @@ impl HiddenCode {
                 continue;
             }
             let chained = &t[at..le];
-            let Some(m) = RUNS_CODE.find_iter(chained).find(|m| src.is_code(at + m.start() + 1)) else {
+            let Some(m) =
+                RUNS_CODE.find_iter(chained).find(|m| src.is_code(at + m.start()) && !is_method(t, at + m.start()))
+            else {
                 continue;
             };
             let far = at - ls > 120 || t[ls..at].ends_with(&SPACES[..40]);
@@ -159,7 +161,9 @@ impl HiddenCode {
             if code < LONG_CODE_LINE {
                 continue;
             }
-            if let Some(m) = EVALUATES.find_iter(line).find(|m| src.is_code(start + m.end() - 1)) {
+            if let Some(m) =
+                EVALUATES.find_iter(line).find(|m| src.is_code(start + m.start()) && !is_method(t, start + m.start()))
+            {
                 out.push((start + m.start(), format!("{code} bytes of code on one line"), Severity::High));
             }
         }
@@ -212,7 +216,9 @@ impl HiddenCode {
         if names.len() < NON_ASCII_IDENTS || names.len() * 4 < ascii_names.len() {
             return;
         }
-        let code_match = |re: &Regex| re.find_iter(t).find(|m| src.is_code(m.end() - 1)).map(|m| m.start());
+        let code_match = |re: &Regex| {
+            re.find_iter(t).find(|m| src.is_code(m.start()) && !is_method(t, m.start())).map(|m| m.start())
+        };
         let (sev, what) = match (code_match(&EVALUATES), code_match(&REFLECTS)) {
             (Some(_), _) => (Severity::High, "with exec/eval"),
             (None, Some(_)) => (Severity::Medium, "with getattr/globals"),
@@ -220,6 +226,11 @@ impl HiddenCode {
         };
         out.push((first.unwrap_or(0), format!("{} distinct non-ASCII identifiers {what}", names.len()), sev));
     }
+}
+
+/// `obj.eval(…)`: a method, not the builtin.
+fn is_method(t: &str, at: usize) -> bool {
+    t[..at].ends_with('.')
 }
 
 fn short(s: &str) -> String {
