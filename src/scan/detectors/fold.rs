@@ -17,7 +17,7 @@
 //! so input, output, recursion and steps are capped ([`MAX_EXPR`], [`MAX_OUT`],
 //! `MAX_DEPTH`, `MAX_STEPS`) and anything past a cap folds to `None` (unknown).
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -54,111 +54,102 @@ impl Value {
 }
 
 /// Names bound in one file by `name = <foldable expression>` (one line, or a bracketed
-/// expression over several), computed on first use. A name bound twice to different
-/// values is unknown.
+/// expression over several), looked up on demand: only the names a detector folds are
+/// searched for, each once per file. A name bound more than one way (twice to different
+/// values, by tuple unpacking, `for`, `as`, `+=`) is unknown.
 pub(crate) struct Env<'a> {
     text: &'a str,
-    /// name → (value, bound to a plain literal); `None` when bound more than one way.
-    map: OnceCell<HashMap<String, Option<(Value, bool)>>>,
+    /// name → (value, bound to a plain literal); `None` when unknown. A name being
+    /// resolved is `None` meanwhile, so cyclic bindings end.
+    cache: RefCell<HashMap<String, Option<(Value, bool)>>>,
 }
 
 impl<'a> Env<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Env { text, map: OnceCell::new() }
+        Env { text, cache: RefCell::default() }
     }
 
     /// No bindings at all.
     pub(crate) fn empty() -> Env<'static> {
-        Env { text: "", map: OnceCell::from(HashMap::new()) }
+        Env { text: "", cache: RefCell::default() }
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
+    fn get(&self, name: &str) -> Option<Value> {
         self.binding(name).map(|(v, _)| v)
     }
 
-    fn binding(&self, name: &str) -> Option<&(Value, bool)> {
-        self.map.get_or_init(|| bindings(self.text)).get(name).and_then(|v| v.as_ref())
+    fn binding(&self, name: &str) -> Option<(Value, bool)> {
+        if let Some(hit) = self.cache.borrow().get(name) {
+            return hit.clone();
+        }
+        if self.cache.borrow().len() >= MAX_BINDINGS || self.text.is_empty() {
+            return None;
+        }
+        self.cache.borrow_mut().insert(name.to_string(), None);
+        let found = self.find(name);
+        self.cache.borrow_mut().insert(name.to_string(), found.clone());
+        found
+    }
+
+    /// The one value `name` is bound to in the file, if it is bound exactly one way.
+    fn find(&self, name: &str) -> Option<(Value, bool)> {
+        let t = self.text;
+        let b = t.as_bytes();
+        let mut value: Option<(Value, bool)> = None;
+        let mut seen = 0;
+        for (at, _) in t.match_indices(name) {
+            let end = at + name.len();
+            if at > 0 && (is_ident(b[at - 1]) || b[at - 1] == b'.') || b.get(end).copied().is_some_and(is_ident) {
+                continue;
+            }
+            seen += 1;
+            if seen > 2000 {
+                return None;
+            }
+            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
+            let before = t[ls..at].trim_start_matches([' ', '\t']);
+            let after = t[end..].trim_start_matches([' ', '\t']);
+            let ab = after.as_bytes();
+            // Bound some other way: `for name`, `as name`, `name +=`, `a, name =`, `name, b =`.
+            if before.ends_with("for ") || before.ends_with(" as ") || before.ends_with("as ") && before.len() == 3 {
+                return None;
+            }
+            if ab.len() > 1 && ab[1] == b'=' && b"+-*/|&^%@".contains(&ab[0]) {
+                return None;
+            }
+            let line_end = t[end..].find('\n').map_or(t.len(), |p| end + p);
+            let tuple = (before.ends_with(',') || before.ends_with(", ") || ab.first() == Some(&b','))
+                && t[ls..line_end].contains(" = ")
+                && before.bytes().all(|c| is_ident(c) || b", ".contains(&c));
+            if tuple {
+                return None;
+            }
+            if !before.is_empty() || ab.first() != Some(&b'=') || ab.get(1) == Some(&b'=') {
+                continue; // a use, not a binding
+            }
+            let rhs_at = end + (t[end..].len() - after.len()) + 1;
+            let rhs_end = logical_line_end(b, rhs_at, MAX_RHS);
+            let rhs = &t[rhs_at..rhs_end];
+            // Only what can fold: string building (a quote or chr()) or integer arithmetic.
+            let numeric = rhs.bytes().all(|c| c.is_ascii_hexdigit() || b" \t\r+-*|&^<>()xXoO_~%/".contains(&c));
+            if !(rhs.contains(['\'', '"']) || rhs.contains("chr(") || numeric) {
+                return None;
+            }
+            let v = eval(rhs, self).map(|v| (v, is_plain_literal(rhs)));
+            match (&value, v) {
+                (_, None) => return None,
+                (None, Some(v)) => value = Some(v),
+                (Some(old), Some(v)) if old.0 == v.0 => {}
+                _ => return None,
+            }
+        }
+        value
     }
 
     /// True when `name` is bound once in the file, to a plain string literal (nothing hidden).
     pub(crate) fn is_plain(&self, name: &str) -> bool {
-        self.binding(name).is_some_and(|(_, plain)| *plain)
+        self.binding(name).is_some_and(|(_, plain)| plain)
     }
-}
-
-fn bindings(text: &str) -> HashMap<String, Option<(Value, bool)>> {
-    let mut map: HashMap<String, Option<(Value, bool)>> = HashMap::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        if map.len() >= MAX_BINDINGS {
-            break;
-        }
-        let body = line.trim_start_matches([' ', '\t']);
-        for other in other_targets(body) {
-            map.insert(other.to_string(), None);
-        }
-        let name_len = body.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-        if name_len == 0 || body.as_bytes()[0].is_ascii_digit() {
-            continue;
-        }
-        let rest = body[name_len..].trim_start_matches([' ', '\t']);
-        if !rest.starts_with('=') || rest.starts_with("==") {
-            continue;
-        }
-        let name = &body[..name_len];
-        let rhs_at = start + (line.len() - body.len()) + name_len + (body[name_len..].len() - rest.len()) + 1;
-        let end = logical_line_end(text.as_bytes(), rhs_at, MAX_RHS);
-        let rhs = &text[rhs_at..end];
-        // Only what can fold: string building (a quote or chr()) or integer arithmetic.
-        let numeric = rhs.bytes().all(|b| b.is_ascii_hexdigit() || b" \t\r+-*|&^<>()xXoO_~%/".contains(&b));
-        if !(rhs.contains(['\'', '"']) || rhs.contains("chr(") || numeric) {
-            continue;
-        }
-        let value = {
-            let env = Env { text: "", map: OnceCell::from(std::mem::take(&mut map)) };
-            let v = eval(rhs, &env).map(|v| (v, is_plain_literal(rhs)));
-            map = env.map.into_inner().unwrap_or_default();
-            v
-        };
-        match map.get(name) {
-            Some(old) if *old != value => {
-                map.insert(name.to_string(), None);
-            }
-            Some(_) => {}
-            None => {
-                map.insert(name.to_string(), value);
-            }
-        }
-    }
-    map
-}
-
-/// Names a line binds other than by `name = …`: `a, b = …`, `for a in`, `as a`, `a += …`.
-fn other_targets(body: &str) -> Vec<&str> {
-    fn ident(s: &str) -> Option<&str> {
-        let s = s.trim().trim_matches(['(', ')', '[', ']', ':', ' ']);
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')).then_some(s)
-    }
-    let mut out = Vec::new();
-    if let Some(rest) = body.strip_prefix("for ") {
-        if let Some((targets, _)) = rest.split_once(" in ") {
-            out.extend(targets.split(',').filter_map(ident));
-        }
-    }
-    if let Some((_, tail)) = body.split_once(" as ") {
-        out.extend(tail.split(',').filter_map(|t| ident(t.split(" as ").last().unwrap_or(t))));
-    }
-    if let Some((lhs, _)) = body.split_once('=') {
-        if lhs.contains(',') && !lhs.contains('(') {
-            out.extend(lhs.split(',').filter_map(ident));
-        }
-        if let Some(n) = lhs.strip_suffix(['+', '-', '*', '|', '%']).and_then(ident) {
-            out.push(n);
-        }
-    }
-    out
 }
 
 /// End of the logical line starting at `from`: the first newline, `;` or `#` outside
@@ -474,7 +465,7 @@ impl<'s, 'e> Parser<'s, 'e> {
             return Some(v.clone());
         }
         if let Some(v) = self.env.get(&name) {
-            return Some(v.clone());
+            return Some(v);
         }
         Some(Value::Name(name))
     }

@@ -39,12 +39,12 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 static SITE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?P<getattr>getattr)\s*\(",
-        r"|(?P<dobj>(?-u:\b)[A-Za-z_][\w.]*(?:\([^()\n]{0,200}\))?)\.__dict__\s*(?:\[|\.get\s*\()",
-        r"|(?-u:\b)(?P<ns>globals|locals|vars)\s*\(\s*(?P<vobj>[\w.]*)\s*\)\s*(?:\[|\.get\s*\()",
+        r"|(?P<dict>\.__dict__)\s*(?:\[|\.get\s*\()",
+        r"|(?-u:\b)(?P<ns>globals|locals|vars)\s*\(\s*(?P<vobj>[A-Za-z0-9_.]*)\s*\)\s*(?:\[|\.get\s*\()",
         r"|(?-u:\b)(?P<bsub>__builtins__)\s*\[",
         r"|(?-u:\b)(?P<imp>importlib\.import_module|import_module|__import__)\s*\(",
         r"|(?-u:\b)(?P<mc>(?:operator\.)?(?:methodcaller|attrgetter))\s*\(",
-        r"|(?P<cobj>(?-u:\b)[A-Za-z_][\w.]*)\.__call__\s*\(",
+        r"|(?P<call>\.__call__)\s*\(",
     ))
     .expect("dynamic access site")
 });
@@ -190,6 +190,45 @@ fn fold_name(arg: &str, env: &Env<'_>) -> Option<(String, Seen)> {
     Some((s, if plain { Seen::Literal } else { Seen::Folded }))
 }
 
+/// The object expression ending at `dot` (`os`, `builtins`, `__import__("os")`,
+/// `sys.modules["os"]`): dotted names and at most one call or subscript, on one line.
+fn object_before(text: &str, dot: usize) -> &str {
+    let b = text.as_bytes();
+    let mut i = dot;
+    let lower = dot.saturating_sub(200);
+    loop {
+        while i > lower && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.') {
+            i -= 1;
+        }
+        if i > lower && matches!(b[i - 1], b')' | b']') && i == dot {
+            let (close, open) = (b[i - 1], if b[i - 1] == b')' { b'(' } else { b'[' });
+            let mut depth = 0usize;
+            let mut j = i;
+            while j > lower {
+                j -= 1;
+                match b[j] {
+                    c if c == close => depth += 1,
+                    c if c == open => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b'\n' => return "",
+                    _ => {}
+                }
+            }
+            if depth != 0 {
+                return "";
+            }
+            i = j;
+            continue;
+        }
+        break;
+    }
+    &text[i..dot]
+}
+
 /// A bracketed argument: from just after the opening bracket to its match.
 fn bracketed(text: &str, after_open: usize) -> &str {
     let b = text.as_bytes();
@@ -275,10 +314,11 @@ fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> 
             None => unresolved(name, module, format!("getattr({}, <computed>)", module.unwrap_or("…"))),
         };
     }
-    if let Some(obj) = c.name("dobj") {
+    if c.name("dict").is_some() {
+        let obj = object_before(text, whole.start());
         let key = bracketed(text, after);
         let key = fold::split_args(key).into_iter().next().unwrap_or("");
-        let module = resolve_object(obj.as_str(), env).map(|(m, _)| m);
+        let module = resolve_object(obj, env).map(|(m, _)| m);
         let module = module.as_deref().filter(|m| !matches!(*m, "self" | "cls") && !m.starts_with("self."));
         return match fold_name(key, env) {
             Some((attr, seen)) => judge(module, &attr, seen, true, false),
@@ -337,8 +377,8 @@ fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> 
             severity: if process { r.severity } else { r.severity.min(Severity::Medium) },
         });
     }
-    if let Some(obj) = c.name("cobj") {
-        let o = obj.as_str();
+    if c.name("call").is_some() {
+        let o = object_before(text, whole.start());
         let (module, attr) = o.rsplit_once('.').map_or((None, o), |(m, a)| (Some(m), a));
         if is_sink(module, attr) || SINKS[0].1.contains(&attr) && module.is_none() {
             return Some(Resolved { indicator: format!("{o}.__call__"), severity: Severity::High });
@@ -371,7 +411,6 @@ impl Detector for DynamicAccess {
         if !file.is_python {
             return;
         }
-        let src = file.source();
         let env = Env::new(file.text);
         let mut n = 0;
         for c in SITE.captures_iter(file.text) {
@@ -379,13 +418,15 @@ impl Detector for DynamicAccess {
                 return;
             }
             let whole = c.get(0).expect("match");
-            let at = whole.start() + whole.as_str().len() - whole.as_str().trim_start().len();
-            if !src.is_code(at) || pysrc::is_definition(file.text, at) {
-                continue;
-            }
+            let at = whole.start() - object_before(file.text, whole.start()).len();
+            // Judge the text first: most sites resolve to nothing, and then the file
+            // need not be lexed at all.
             let Some(r) = site(file.text, &c, &env) else {
                 continue;
             };
+            if !file.source().is_code(at) || pysrc::is_definition(file.text, at) {
+                continue;
+            }
             n += 1;
             let severity = context::weigh(file, r.severity);
             hits.push(&META, Hit { severity: Some(severity), evidence: pysrc::evidence(file, at, r.indicator) });

@@ -43,11 +43,11 @@ const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 /// A sink in the chained part of a line, or on a packed line.
 static RUNS_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
+    Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|__import__|(?-u:\b)(?:os\.system|os\.popen|subprocess\.\w+|urlopen|urlretrieve|b64decode|socket\.socket|requests\.(?:get|post))")
         .expect("runs code")
 });
 static EVALUATES: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|__import__").expect("evaluates"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|__import__").expect("evaluates"));
 static REFLECTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getattr|setattr|globals|vars)\s*\(").expect("reflects"));
 
@@ -97,20 +97,26 @@ impl HiddenCode {
 
     /// `a; b; c` where the chained part runs code.
     fn semicolon_chains(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
-        if file.path.ends_with(".pth") || !file.text.contains(';') {
+        if file.path.ends_with(".pth") || !file.text.contains(';') || !RUNS_CODE.is_match(file.text) {
             return;
         }
-        let src = file.source();
         let t = file.text;
         let mut seen_lines = HashSet::new();
         for (at, _) in t.match_indices(';') {
+            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
+            if seen_lines.contains(&ls) {
+                continue;
+            }
+            // Textual precheck on the line before lexing: two `;` and something that runs after the first.
+            let le0 = t[at..].find('\n').map_or(t.len(), |p| at + p);
+            if t[at + 1..le0].find(';').is_none() || !RUNS_CODE.is_match(&t[at..le0]) {
+                continue;
+            }
+            let src = file.source();
             if !src.is_code(at) {
                 continue;
             }
-            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
-            if !seen_lines.insert(ls) {
-                continue;
-            }
+            seen_lines.insert(ls);
             let le = t[at..].find('\n').map_or(t.len(), |p| at + p);
             let line = &t[ls..le];
             if line.len() >= LONG_CODE_LINE {
@@ -122,7 +128,9 @@ impl HiddenCode {
                 continue;
             }
             let chained = &t[at..le];
-            let Some(m) = RUNS_CODE.find_iter(chained).find(|m| src.is_code(at + m.start() + 1)) else {
+            let Some(m) =
+                RUNS_CODE.find_iter(chained).find(|m| src.is_code(at + m.start()) && !is_method(t, at + m.start()))
+            else {
                 continue;
             };
             let far = at - ls > 120 || t[ls..at].ends_with(&SPACES[..40]);
@@ -135,26 +143,27 @@ impl HiddenCode {
     /// One line holding ≥ [`LONG_CODE_LINE`] bytes of code that evaluates code.
     fn packed_lines(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        let src = file.source();
         let mut ls = 0;
+        let mut src = None;
         for line in t.split('\n') {
             let start = ls;
             ls += line.len() + 1;
             if line.len() < LONG_CODE_LINE {
                 continue;
             }
+            let src = *src.get_or_insert_with(|| file.source());
             let end = start + line.len();
-            let in_spans: usize = src
-                .spans()
-                .iter()
-                .filter(|s| s.end > start && s.start < end)
-                .map(|s| s.end.min(end) - s.start.max(start))
-                .sum();
+            let spans = src.spans();
+            let first = spans.partition_point(|s| s.end <= start);
+            let in_spans: usize =
+                spans[first..].iter().take_while(|s| s.start < end).map(|s| s.end.min(end) - s.start.max(start)).sum();
             let code = line.len().saturating_sub(in_spans);
             if code < LONG_CODE_LINE {
                 continue;
             }
-            if let Some(m) = EVALUATES.find_iter(line).find(|m| src.is_code(start + m.end() - 1)) {
+            if let Some(m) =
+                EVALUATES.find_iter(line).find(|m| src.is_code(start + m.start()) && !is_method(t, start + m.start()))
+            {
                 out.push((start + m.start(), format!("{code} bytes of code on one line"), Severity::High));
             }
         }
@@ -163,33 +172,42 @@ impl HiddenCode {
     /// Many distinct non-ASCII identifiers in code, next to dynamic evaluation.
     fn non_ascii_names(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        if t.is_ascii() {
+        if t.is_ascii() || !(EVALUATES.is_match(t) || REFLECTS.is_match(t)) {
             return;
         }
         let src = file.source();
-        let b = t.as_bytes();
+        // Code ranges: the gaps between comment and string spans.
+        let mut code = Vec::new();
+        let mut at = 0;
+        for sp in src.spans() {
+            if sp.start > at {
+                code.push((at, sp.start));
+            }
+            at = at.max(sp.end);
+        }
+        code.push((at, t.len()));
+        if code.iter().all(|&(a, b)| t.as_bytes()[a..b].is_ascii()) {
+            return;
+        }
         let (mut names, mut ascii_names) = (HashSet::new(), HashSet::new());
         let mut first = None;
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if !(c.is_ascii_alphabetic() || c == b'_' || c >= 0x80) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
-                i += 1;
-            }
-            let word = &t[pysrc::floor_char(t, start)..pysrc::floor_char(t, i)];
-            if !src.is_code(start) || word.chars().any(|c| !c.is_alphanumeric() && c != '_') {
-                continue;
-            }
-            if word.is_ascii() {
-                ascii_names.insert(word);
-            } else {
-                first.get_or_insert(start);
-                names.insert(word);
+        for &(a, b) in &code {
+            let seg = &t[pysrc::floor_char(t, a)..pysrc::floor_char(t, b)];
+            let base = pysrc::floor_char(t, a);
+            for (k, word) in seg.split(|c: char| !(c.is_alphanumeric() || c == '_')).scan(0usize, |pos, w| {
+                let here = *pos;
+                *pos += w.len() + 1;
+                Some((here, w))
+            }) {
+                if word.is_empty() || word.starts_with(|c: char| c.is_ascii_digit()) {
+                    continue;
+                }
+                if word.is_ascii() {
+                    ascii_names.insert(word);
+                } else {
+                    first.get_or_insert(base + k);
+                    names.insert(word);
+                }
             }
             if names.len() > 10_000 {
                 break;
@@ -198,15 +216,21 @@ impl HiddenCode {
         if names.len() < NON_ASCII_IDENTS || names.len() * 4 < ascii_names.len() {
             return;
         }
-        let code_match = |re: &Regex| re.find_iter(t).find(|m| src.is_code(m.end() - 1)).map(|m| m.start());
+        let code_match = |re: &Regex| {
+            re.find_iter(t).find(|m| src.is_code(m.start()) && !is_method(t, m.start())).map(|m| m.start())
+        };
         let (sev, what) = match (code_match(&EVALUATES), code_match(&REFLECTS)) {
             (Some(_), _) => (Severity::High, "with exec/eval"),
             (None, Some(_)) => (Severity::Medium, "with getattr/globals"),
             _ => return,
         };
-        let at = first.unwrap_or(0);
-        out.push((at, format!("{} distinct non-ASCII identifiers {what}", names.len()), sev));
+        out.push((first.unwrap_or(0), format!("{} distinct non-ASCII identifiers {what}", names.len()), sev));
     }
+}
+
+/// `obj.eval(…)`: a method, not the builtin.
+fn is_method(t: &str, at: usize) -> bool {
+    t[..at].ends_with('.')
 }
 
 fn short(s: &str) -> String {

@@ -30,16 +30,20 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
     description: "Code recovered from the pixels of an image, from audio, or from a data file shipped in the package and then executed is hidden from every reviewer and from scanners that only read source.",
 };
 
+/// A steganography library in code (an import or a call): literals first, so the
+/// search is a prefilter pass.
 static STEGO_LIB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*(?:from[ \t]+(?:stegano|stepic|stegpy|steganography|lsb_steg\w*)(?:\.\w+)*[ \t]+import|import[ \t]+(?:stegano|stepic|stegpy|steganography)(?-u:\b))|(?-u:\b)(?:lsb|exifHeader|stepic)\.(?:reveal|decode)\s*\(")
-        .expect("stego lib")
+    Regex::new(
+        r"(?-u:\b)(?:stegano|stepic|stegpy|steganography|lsb_steg\w*)(?-u:\b)|(?-u:\b)(?:lsb|exifHeader)\.reveal\s*\(",
+    )
+    .expect("stego lib")
 });
 static PIXELS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getpixel|getdata)\s*\(|\.load\(\s*\)").expect("pixels"));
 static BIT_OPS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"&\s*(?:1|0x0?1|0b1)(?-u:\b)|<<|>>|%\s*2(?-u:\b)").expect("bit ops"));
 static RUNS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?:exec|eval|compile)\s*\(|(?-u:\b)(?:marshal\.loads|(?:types\.)?FunctionType|os\.system|os\.popen|subprocess\.(?:Popen|call|run|check_output|check_call))\s*\(")
+    Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|(?-u:\b)(?:marshal\.loads|(?:types\.)?FunctionType|os\.system|os\.popen|subprocess\.(?:Popen|call|run|check_output|check_call))\s*\(")
         .expect("runs")
 });
 /// Extensions of files that hold no code.
@@ -47,6 +51,9 @@ const DATA_EXT: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "bmp", "ico", "webp", "tif", "tiff", "wav", "mp3", "ogg", "flac", "mp4", "avi", "dat",
     "bin", "txt", "log", "db", "ttf", "otf", "woff", "woff2", "pdf", "svg", "res",
 ];
+/// A quoted name of a data file (textual precheck before the string spans are walked).
+static DATA_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r#"(?i)\.(?:{})['"]"#, DATA_EXT.join("|"))).expect("data literal"));
 /// How far (lines) data read from a file is followed to a sink.
 const FLOW_LINES: usize = 30;
 
@@ -111,7 +118,9 @@ impl Steganography {
                 if k > FLOW_LINES || tainted.len() > 16 {
                     break;
                 }
-                let runs = RUNS.find_iter(line).find(|m| src.is_code(line_at + m.end() - 1));
+                let runs = RUNS
+                    .find_iter(line)
+                    .find(|m| src.is_code(line_at + m.start()) && !line[..m.start()].ends_with('.'));
                 if let Some(m) = runs {
                     let arg_at = line_at + m.end();
                     let arg = pysrc::call_argument(t, arg_at, 400);
@@ -149,13 +158,18 @@ impl Detector for Steganography {
         if !file.is_python {
             return;
         }
-        let src = file.source();
         let t = file.text;
-        let runs = RUNS.find_iter(t).find(|m| src.is_code(m.end() - 1)).map(|m| m.start());
+        // Nothing runs (textually), no stego library: done before lexing.
+        if !RUNS.is_match(t) && !STEGO_LIB.is_match(t) {
+            return;
+        }
+        let src = file.source();
+        let runs =
+            RUNS.find_iter(t).find(|m| src.is_code(m.start()) && !t[..m.start()].ends_with('.')).map(|m| m.start());
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
-        if let Some(m) = STEGO_LIB.find_iter(t).find(|m| src.is_code(m.end() - 1)) {
+        if let Some(m) = STEGO_LIB.find_iter(t).find(|m| src.is_code(m.start())) {
             let sev = if runs.is_some() { Severity::High } else { Severity::Medium };
-            let lib = m.as_str().split_whitespace().nth(1).unwrap_or(m.as_str()).trim_end_matches('(');
+            let lib = m.as_str().split(['.', ' ', '(']).next().unwrap_or(m.as_str());
             let what =
                 if runs.is_some() { "steganography library with code execution" } else { "steganography library" };
             found.push((m.start() + m.as_str().len() - m.as_str().trim_start().len(), format!("{what} ({lib})"), sev));
@@ -168,7 +182,7 @@ impl Detector for Steganography {
                     found.push((p.start(), "pixel bits decoded and executed".to_string(), Severity::High));
                 }
             }
-            if let Some((at, ind)) = self.data_file_flows(file) {
+            if let Some((at, ind)) = DATA_LITERAL.is_match(t).then(|| self.data_file_flows(file)).flatten() {
                 found.push((at, ind, Severity::High));
             }
         }
