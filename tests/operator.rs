@@ -131,8 +131,8 @@ fn health_and_readiness_over_http() {
     let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(doc["ready"], true, "{doc}");
 
-    // The upstream goes away; the last answer is recent, so wait out the window? No: a
-    // fresh pipgate has no recent answer and asks the upstream, which is gone.
+    // The upstream goes away: a pipgate started now has no recent answer from it, asks it,
+    // and is not ready.
     idx.stop();
     let gate2 = Pipgate::start_env(&idx.url(), &policy, &dir.path().join("data2"), &[]);
     let r = http().get(format!("{}/readyz", gate2.base())).send().unwrap();

@@ -98,7 +98,7 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
         method = %ctx.method,
         path = %Printable(&ctx.path),
         status = resp.status().as_u16(),
-        decision = decision.unwrap_or("-"),
+        decision = %decision.unwrap_or("-"),
         reason = %Printable(reason.as_deref().unwrap_or("-")),
         findings = %Printable(findings.as_deref().unwrap_or("-")),
         ms = ctx.started.elapsed().as_millis() as u64,
