@@ -2,7 +2,10 @@
 //! and every front end.
 //!
 //! Owns: choosing the store backend (through `store::open`), and building the index,
-//! artifact cache (removing partial downloads a dead process left), gate and audit log around it. Must not: serve, decide or log requests.
+//! artifact cache (removing partial downloads a dead process left), gate and audit log
+//! around it; and the readiness checks over what it built (policy in force, a small write
+//! in the data directory and the audit folder, the upstream's last answer).
+//! Must not: serve, decide or log requests.
 
 use crate::artifact::Artifacts;
 use crate::audit::AuditLog;
