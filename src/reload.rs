@@ -96,8 +96,8 @@ fn watched(slot: &ArcSwap<Policy>, path: &Path) -> Vec<PathBuf> {
 /// `settle` apart), load and validate it, check it did not change meanwhile, then swap it
 /// in. A file still changing after 30 s is given up (the policy in force stays).
 /// `was_broken`: the last attempt refused the file (a success is then logged as "restored").
-/// Returns the digest now in force, or why nothing was swapped in (`Refused` when the file
-/// did not load).
+/// Returns the digest now in force, or why nothing was swapped in ([`Refusal::Broken`]
+/// when the file did not load).
 pub(crate) fn reload_when_stable(
     slot: &ArcSwap<Policy>,
     path: &Path,
