@@ -2,7 +2,10 @@
 //! and every front end.
 //!
 //! Owns: choosing the store backend (through `store::open`), and building the index,
-//! artifact cache (removing partial downloads a dead process left), gate and audit log around it. Must not: serve, decide or log requests.
+//! artifact cache (removing partial downloads a dead process left), gate and audit log
+//! around it; and the readiness checks over what it built (policy in force, a small write
+//! in the data directory and the audit folder, the upstream's last answer).
+//! Must not: serve, decide or log requests.
 
 use crate::artifact::Artifacts;
 use crate::audit::AuditLog;
@@ -33,7 +36,22 @@ pub struct App {
     policy: Arc<ArcSwap<Policy>>,
     counter: AtomicU64,
     boot: i64,
+    dirs: DataDir,
+    upstream: Upstream,
 }
+
+/// One readiness check (`GET /readyz`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// An upstream that answered this recently counts as reachable without asking it again.
+pub(crate) const UPSTREAM_RECENT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long the readiness probe of the upstream may take.
+const UPSTREAM_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl App {
     pub fn new(cfg: ProxyConfig, policy: Policy, scanner: Scanner) -> Result<Arc<App>, ProxyError> {
@@ -63,7 +81,7 @@ impl App {
         });
         Ok(Arc::new(App {
             index: Index::new(upstream.clone(), cfg.page_ttl, stores.origins.clone(), stores.pages.clone()),
-            artifacts: Artifacts::new(dirs.clone(), upstream, stores.origins.clone(), cfg.max_artifact_bytes),
+            artifacts: Artifacts::new(dirs.clone(), upstream.clone(), stores.origins.clone(), cfg.max_artifact_bytes),
             gate,
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
             origins: stores.origins,
@@ -72,7 +90,44 @@ impl App {
             policy,
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
+            dirs,
+            upstream,
         }))
+    }
+
+    /// Whether this process can serve decisions now: a policy is in force, the data
+    /// directory and the audit folder take a small write, and the upstream answered in the
+    /// last [`UPSTREAM_RECENT`] (else it is asked now, with a `HEAD` of its root).
+    pub(crate) async fn readiness(&self) -> Vec<Check> {
+        let policy = self.policy.load();
+        let mut checks = vec![Check {
+            name: "policy",
+            ok: !policy.digest.is_empty(),
+            detail: format!("digest {}", &policy.digest[..policy.digest.len().min(12)]),
+        }];
+        let store = [self.dirs.tmp(), self.dirs.audit()].into_iter().try_for_each(|d| {
+            let probe = d.join(format!(".readyz-{}-{}", std::process::id(), self.counter.load(Ordering::Relaxed)));
+            let written = std::fs::write(&probe, b"ready?\n");
+            let _ = std::fs::remove_file(&probe);
+            written.map_err(|e| format!("{}: {e}", d.display()))
+        });
+        checks.push(Check {
+            name: "store",
+            ok: store.is_ok(),
+            detail: store.err().unwrap_or_else(|| format!("{} is writable", self.dirs.root.display())),
+        });
+        let upstream = match self.upstream.last_answer_age() {
+            Some(age) if age <= UPSTREAM_RECENT => Ok(format!("answered {}s ago", age.as_secs())),
+            _ => {
+                self.upstream.check(UPSTREAM_CHECK_TIMEOUT).await.map(|s| format!("answered a HEAD of its root ({s})"))
+            }
+        };
+        checks.push(Check {
+            name: "upstream",
+            ok: upstream.is_ok(),
+            detail: upstream.unwrap_or_else(|e| format!("unreachable: {e}")),
+        });
+        checks
     }
 
     /// The policy in force, swappable by hot reload.

@@ -337,28 +337,80 @@ pub fn parse_since(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDat
         .ok_or_else(|| format!("--since {s:?}: expected RFC 3339, YYYY-MM-DD, or an age like 90m / 24h / 7d / 1w"))
 }
 
-/// A fixed-width table of records for terminals (outside text escaped: one line per record,
-/// no terminal escapes).
+/// Column caps of the table: a longer value is cut and ends with `…`.
+const CAPS: [usize; 7] = [19, 8, 32, 16, 56, 40, 100];
+const HEADERS: [&str; 7] = ["TIME", "DECISION", "PROJECT", "VERSION", "FILENAME", "FINDINGS", "REASON"];
+
+/// `text` cut to `cap` characters, the last one an ellipsis when something was cut.
+fn fit(text: &str, cap: usize) -> String {
+    if text.chars().count() <= cap {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(cap.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A table of records for terminals: one line per record, columns as wide as their widest
+/// value (up to a cap, past which values end with `…`), outside text escaped (no
+/// terminal escapes, no forged lines).
 pub fn render_table(records: &[AuditRecord]) -> String {
     use crate::model::Printable;
-    let mut out = format!(
-        "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
-        "TIME", "DECISION", "PROJECT", "VERSION", "FINDINGS", "REASON"
-    );
-    for r in records {
-        let reason = r.reasons.first().map(|x| x.message.as_str()).unwrap_or("");
-        let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
-        out.push_str(&format!(
-            "{:<20} {:<9} {:<24} {:<12} {:<40} {}\n",
-            Printable(r.time.get(..19).unwrap_or(&r.time)).to_string(),
-            Printable(&r.decision).to_string(),
-            Printable(&r.project).to_string(),
-            Printable(r.version.as_deref().unwrap_or("-")).to_string(),
-            Printable(&findings).to_string(),
-            Printable(&reason.chars().take(100).collect::<String>())
-        ));
+    let rows: Vec<[String; 7]> = records
+        .iter()
+        .map(|r| {
+            let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
+            let cells = [
+                r.time.get(..19).unwrap_or(&r.time),
+                &r.decision,
+                &r.project,
+                r.version.as_deref().unwrap_or("-"),
+                &r.filename,
+                &findings,
+                r.reasons.first().map(|x| x.message.as_str()).unwrap_or("-"),
+            ];
+            let mut row: [String; 7] = Default::default();
+            for (i, c) in cells.iter().enumerate() {
+                row[i] = fit(&Printable(c).to_string(), CAPS[i]);
+            }
+            row
+        })
+        .collect();
+    let mut widths = HEADERS.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(c);
+                l.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
+            }
+        }
+        l.push('\n');
+        l
+    };
+    let mut out = line(HEADERS);
+    for row in &rows {
+        out.push_str(&line(row.each_ref().map(String::as_str)));
     }
     out
+}
+
+/// One record as `pipgate audit --format json` prints it: the record's fields, with
+/// `sha256` always present (`null` when unknown) and `verdict` (the decision) next to it.
+pub fn json_entry(r: &AuditRecord) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.entry("sha256").or_insert(serde_json::Value::Null);
+        o.insert("verdict".into(), r.decision.clone().into());
+    }
+    v
 }
 
 #[cfg(test)]
@@ -381,5 +433,96 @@ mod query_tests {
         for (case, input, want) in cases {
             assert_eq!(parse_since(input, now).ok(), want, "{case}");
         }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::model::{Reason, ReasonCode};
+
+    fn record(
+        project: &str,
+        version: &str,
+        filename: &str,
+        decision: &str,
+        findings: &[&str],
+        why: &str,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-29T10:00:00.123Z".into(),
+            request_id: "r1".into(),
+            client: "127.0.0.1:1".into(),
+            user: None,
+            user_agent: Some("pip/24.0".into()),
+            request: "file".into(),
+            project: project.into(),
+            version: Some(version.into()).filter(|v: &String| !v.is_empty()),
+            filename: filename.into(),
+            sha256: Some("5e".repeat(32)).filter(|_| decision != "error"),
+            decision: decision.into(),
+            reasons: vec![Reason {
+                code: if decision == "block" {
+                    ReasonCode::Rule("install-time-high".into())
+                } else {
+                    ReasonCode::NoFindings
+                },
+                message: why.into(),
+                findings: vec![],
+            }],
+            findings: findings.iter().map(ToString::to_string).collect(),
+            acceptances: vec![],
+            policy_digest: "ab".repeat(32),
+            fault: None,
+            pipgate_version: "0".into(),
+        }
+    }
+
+    fn records() -> Vec<AuditRecord> {
+        vec![
+            record("demo", "1.0", "demo-1.0-py3-none-any.whl", "serve", &[], "no findings"),
+            record(
+                "a-project-with-a-really-very-long-distribution-name",
+                "2024.11.29.post1234567890",
+                "a_project_with_a_really_very_long_distribution_name-2024.11.29.post1234567890-cp312-cp312-manylinux_2_17_x86_64.whl",
+                "block",
+                &["execution.install-hook", "network.url-in-setup", "obfuscation.base64-exec"],
+                "blocked by rule install-time-high: execution.install-hook in setup.py line 7, which runs at install time and fetches a second stage",
+            ),
+            record("tiny", "", "tiny-0.1.tar.gz", "error", &[], "upstream unreachable"),
+        ]
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_cuts_long_values() {
+        let table = render_table(&records());
+        insta::assert_snapshot!(table);
+        let lines: Vec<&str> = table.lines().collect();
+        for (case, col) in [("filename", "FILENAME"), ("findings", "FINDINGS"), ("reason", "REASON")] {
+            let at = lines[0].find(col).unwrap();
+            for l in &lines[1..] {
+                let before: String = l.chars().take(at).collect();
+                assert!(before.ends_with("  "), "{case}: column {col} starts at the same place in {l:?}");
+            }
+        }
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= CAPS.iter().sum::<usize>() + 2 * 6),
+            "no line exceeds the caps"
+        );
+    }
+
+    #[test]
+    fn json_entries_carry_sha256_and_verdict() {
+        let entries: Vec<serde_json::Value> = records().iter().map(json_entry).collect();
+        for (case, e, want_sha, want_verdict) in [
+            ("served", &entries[0], serde_json::json!("5e".repeat(32)), "serve"),
+            ("blocked", &entries[1], serde_json::json!("5e".repeat(32)), "block"),
+            ("error before any download: sha256 null", &entries[2], serde_json::Value::Null, "error"),
+        ] {
+            assert_eq!(e["sha256"], want_sha, "{case}");
+            assert_eq!(e["verdict"], want_verdict, "{case}");
+            assert_eq!(e["decision"], want_verdict, "{case}");
+        }
+        insta::assert_json_snapshot!(entries[1]);
     }
 }

@@ -1,12 +1,11 @@
 //! Run-time configuration: where to listen, which upstream, where state lives.
 //!
 //! Owns: resolving the upstream (flag > `PIPGATE_UPSTREAM` > `policy.yaml` > the local
-//! pip's own choice), the data directory layout, the upstream limits and allowed file hosts
+//! pip's own choice, found by [`crate::pip_index`]), the data directory layout, the upstream limits and allowed file hosts
 //! (`--allow-file-host` entries checked here), and redacting credentials in URLs.
 //! Must not: open sockets or read artifacts.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 use url::Url;
 
@@ -104,72 +103,6 @@ pub(crate) fn redact_str(raw: &str) -> String {
             _ => raw.to_string(),
         },
     }
-}
-
-/// Ask the local pip which index it would use. pip knows its own default and reads its
-/// config files and `PIP_INDEX_URL`; we ask rather than hard-code any registry.
-pub fn upstream_from_pip(python: &str) -> Result<(Url, String), ConfigError> {
-    const PROBE: &str = r#"
-import os
-from pip._internal.configuration import Configuration
-from pip._internal.models.index import PyPI
-url, how = None, None
-if os.environ.get("PIP_INDEX_URL"):
-    url, how = os.environ["PIP_INDEX_URL"], "PIP_INDEX_URL"
-else:
-    c = Configuration(isolated=False)
-    try:
-        c.load()
-        for key in ("install.index-url", "global.index-url", ":env:.index-url"):
-            try:
-                url, how = c.get_value(key), "pip config " + key
-                break
-            except Exception:
-                pass
-    except Exception:
-        pass
-if not url:
-    url, how = PyPI.simple_url, "pip's built-in default index"
-print(url)
-print(how)
-"#;
-    let out = Command::new(python)
-        .args(["-c", PROBE])
-        .output()
-        .map_err(|e| ConfigError::NoUpstream { reason: format!("could not run {python}: {e}") })?;
-    if !out.status.success() {
-        return Err(ConfigError::NoUpstream { reason: String::from_utf8_lossy(&out.stderr).trim().to_string() });
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let url = lines.next().unwrap_or_default();
-    let how = lines.next().unwrap_or("pip").to_string();
-    Ok((parse_upstream(url)?, how))
-}
-
-/// When `upstream` is pip's own public index, the host that index serves its files from,
-/// as the local pip knows it (pip records both; nothing is hard-coded here). `None` for any
-/// other upstream, for upstreams on IP addresses or single-label hosts, or when pip cannot
-/// be asked. The public index keeps files on another registrable domain, so without this
-/// the file-host allow-list would refuse every file of the default upstream.
-pub fn public_index_file_host(python: &str, upstream: &Url) -> Option<String> {
-    const PROBE: &str = r#"
-from pip._internal.models.index import PyPI
-print(PyPI.simple_url)
-print(PyPI.file_storage_domain)
-"#;
-    let host = upstream.host_str()?.to_ascii_lowercase();
-    if upstream.host().is_some_and(|h| !matches!(h, url::Host::Domain(_))) || !host.contains('.') {
-        return None;
-    }
-    let out = Command::new(python).args(["-c", PROBE]).output().ok().filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let index = Url::parse(lines.next()?.trim()).ok()?;
-    let files = lines.next()?.trim().to_ascii_lowercase();
-    let same_index = index.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&host))
-        && index.port_or_known_default() == upstream.port_or_known_default();
-    (same_index && !files.is_empty()).then(|| parse_file_host(&files).ok()).flatten()
 }
 
 /// Tunables for the proxy core, with production defaults.
@@ -302,35 +235,6 @@ pub fn default_data_dir(policy: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
-    /// A stand-in for `python3` that answers the probe as pip would, with hosts of its own.
-    fn fake_python(dir: &std::path::Path) -> String {
-        use std::os::unix::fs::PermissionsExt;
-        let path = dir.join("python3");
-        std::fs::write(&path, "#!/bin/sh\necho https://index.example.org/simple/\necho files.example.net\n").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
-    }
-
-    #[test]
-    fn the_public_index_file_host_is_allowed_only_for_the_public_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let python = fake_python(dir.path());
-        let cases = [
-            ("pip's public index", "https://index.example.org/simple/", Some("files.example.net")),
-            ("same host, other path", "https://index.example.org/other/simple/", Some("files.example.net")),
-            ("another index", "https://mirror.example.com/simple/", None),
-            ("same host, other port", "https://index.example.org:8443/simple/", None),
-            ("loopback IP: pip is not asked", "http://127.0.0.1:9/simple/", None),
-            ("single-label host", "http://localhost:9/simple/", None),
-        ];
-        for (case, upstream, want) in cases {
-            let got = super::public_index_file_host(&python, &url::Url::parse(upstream).unwrap());
-            assert_eq!(got.as_deref(), want, "{case}");
-        }
-        let missing = super::public_index_file_host("/nonexistent/python3", &url::Url::parse(cases[0].1).unwrap());
-        assert_eq!(missing, None, "no pip: no extra host");
-    }
-
     #[test]
     fn database_urls_choose_the_backend() {
         use super::Database;

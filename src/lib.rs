@@ -17,6 +17,7 @@
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
 //! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
+//! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
 //!
@@ -36,6 +37,7 @@ mod gate;
 mod index;
 mod metadata;
 mod model;
+mod pip_index;
 mod policy;
 mod reload;
 mod respond;
@@ -50,20 +52,21 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
-pub use config::{
-    default_data_dir, parse_file_host, parse_upstream, public_index_file_host, redact, upstream_from_pip, Database,
-    ProxyConfig, UpstreamSource,
-};
+pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
-pub use reload::spawn as spawn_policy_reload;
+pub use pip_index::PipIndex;
+pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
 pub use server::{dispatch, serve, RequestCtx, ServeLimits};
 
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};
 
 /// The audit log, read back.
-pub use audit::{parse_since, read_all as read_audit, render_table as audit_table, AuditRecord, Query as AuditQuery};
+pub use audit::{
+    json_entry as audit_json, parse_since, read_all as read_audit, render_table as audit_table, AuditRecord,
+    Query as AuditQuery,
+};
 
 /// The vocabulary.
 pub use model::{

@@ -186,13 +186,28 @@ fn public_url(raw: &str) -> anyhow::Result<url::Url> {
     Ok(url)
 }
 
+/// Logs go to stderr: text (coloured only on a terminal, and never with `NO_COLOR`), or one
+/// JSON object per line with `PIPGATE_LOG_FORMAT=json` for log shippers.
+fn init_logs() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PIPGATE_LOG").unwrap_or_else(|_| "pipgate=info".into());
+    let format = std::env::var("PIPGATE_LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format.trim().to_ascii_lowercase().as_str() {
+        "json" => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
+        "" | "text" => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).init();
+        }
+        other => {
+            eprintln!("pipgate: PIPGATE_LOG_FORMAT={other:?}: expected text or json");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PIPGATE_LOG").unwrap_or_else(|_| "pipgate=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
@@ -203,27 +218,36 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The policy and the proxy configuration (upstream resolved and logged) for `common`.
+/// The local pip is consulted only when nothing else names the upstream, and for the
+/// public index's file host only when the upstream could be pip's public index.
 fn load(common: &Common) -> anyhow::Result<(Policy, ProxyConfig)> {
-    let policy = Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
-    for w in &policy.warnings {
-        tracing::warn!(policy = %common.policy.display(), "{w}");
-    }
+    let policy = load_policy(&common.policy)?;
+    let data_dir = common.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&common.policy));
+    let pip = pipgate::PipIndex::new(&common.python, Some(&data_dir));
     let (upstream, source) = match (&common.upstream, &policy.settings.upstream) {
         (Some(u), _) => (pipgate::parse_upstream(u)?, UpstreamSource::Flag),
         (None, Some(u)) => (pipgate::parse_upstream(u)?, UpstreamSource::Policy(common.policy.clone())),
         (None, None) => {
-            let (url, how) = pipgate::upstream_from_pip(&common.python)?;
+            let (url, how) = pip.upstream()?;
             (url, UpstreamSource::Pip(how))
         }
     };
     tracing::info!(upstream = %pipgate::redact(&upstream), source = %source, "upstream index chosen");
-    let data_dir = common.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&common.policy));
     let mut cfg = ProxyConfig::new(upstream, data_dir);
-    if let Some(host) = pipgate::public_index_file_host(&common.python, &cfg.upstream) {
+    if let Some(host) = pip.public_file_host(&cfg.upstream) {
         tracing::info!(host = %host, "the upstream is pip's public index: its file host (as pip knows it) is allowed");
         cfg.file_hosts.push(host);
     }
     Ok((policy, cfg))
+}
+
+/// The policy file, its warnings logged.
+fn load_policy(path: &std::path::Path) -> anyhow::Result<Policy> {
+    let policy = Policy::load(path).with_context(|| format!("loading policy {}", path.display()))?;
+    for w in &policy.warnings {
+        tracing::warn!(policy = %path.display(), "{w}");
+    }
+    Ok(policy)
 }
 
 /// A duration flag: humantime (`60s`, `2m`, `1h 30m`, `500ms`).
@@ -265,6 +289,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("--dangerous-skip-scan: ARTIFACTS ARE SERVED WITHOUT BEING SCANNED");
         cfg.dangerous_skip_scan = true;
     }
+    let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
+    tracing::info!(data_dir = %data_dir.display(), "data directory");
+    pipgate::log_policy_in_force(&policy, &args.common.policy);
     runtime()?.block_on(async move {
         let app = App::new(cfg.clone(), policy, scanner)?;
         pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
@@ -273,7 +300,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!(
             "pipgate listening on http://{addr}/simple/ (upstream {}, data {})",
             pipgate::redact(&cfg.upstream),
-            cfg.data_dir.display()
+            data_dir.display()
         );
         std::io::stdout().flush()?;
         pipgate::serve(listener, app, limits, shutdown_signal()).await;
@@ -395,7 +422,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
     match args.format {
         AuditFormat::Json => {
             for r in &records {
-                writeln!(out, "{}", serde_json::to_string(r)?)?;
+                writeln!(out, "{}", pipgate::audit_json(r))?;
             }
         }
         AuditFormat::Table => write!(out, "{}", pipgate::audit_table(&records))?,

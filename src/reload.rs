@@ -6,7 +6,9 @@
 //! whole policy must load and validate, and the file must not have changed while it
 //! loaded. A policy saved in several writes is never active half-written (deploy with an
 //! atomic rename all the same: `docs/policy.md`). A broken new policy is refused with a
-//! logged error naming the file, path and line, and the policy in force stays.
+//! logged error naming the file, path and line, and the policy in force stays. Every
+//! reload is logged with the file's path, the policy digest and the file's sha256, and the
+//! first good load after a refused one says "policy restored".
 //! Must not: evaluate policies or touch requests.
 
 use crate::policy::Policy;
@@ -27,21 +29,40 @@ fn swap_in(
     slot: &ArcSwap<Policy>,
     path: &Path,
     loaded: Result<Policy, crate::policy::PolicyError>,
+    was_broken: bool,
 ) -> Result<String, String> {
+    let sha256 = file_sha256(path);
     match loaded {
         Ok(p) => {
             let digest = p.digest.clone();
             let old = slot.swap(Arc::new(p));
-            if old.digest != digest {
-                tracing::info!(policy = %path.display(), old = %short(&old.digest), new = %short(&digest), "policy reloaded");
+            let changed = old.digest != digest;
+            if was_broken {
+                tracing::info!(policy = %path.display(), digest = %digest, sha256 = %sha256, changed, "policy restored: the file loads again and is in force");
+            } else {
+                tracing::info!(policy = %path.display(), digest = %digest, sha256 = %sha256, old = %short(&old.digest), changed, "policy reloaded");
             }
             Ok(digest)
         }
         Err(e) => {
-            tracing::error!(policy = %path.display(), error = %e, "new policy REFUSED; the previous policy stays in force");
+            let in_force = slot.load().digest.clone();
+            tracing::error!(policy = %path.display(), sha256 = %sha256, error = %e, digest = %in_force, "new policy REFUSED; the previous policy stays in force");
             Err(e.to_string())
         }
     }
+}
+
+/// The sha256 of a file's bytes as `sha256sum` prints it (`-` when it cannot be read), so an
+/// operator can tell which file the log speaks of.
+pub(crate) fn file_sha256(path: &Path) -> String {
+    std::fs::read(path).map(|b| hex::encode(Sha256::digest(&b))).unwrap_or_else(|_| "-".into())
+}
+
+/// Log the policy in force at start-up: its path, digest (the one audit records carry) and
+/// the file's sha256.
+pub fn log_in_force(policy: &Policy, path: &Path) {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    tracing::info!(policy = %abs.display(), digest = %policy.digest, sha256 = %file_sha256(path), "policy in force");
 }
 
 /// What identifies one file's state: modification time, size and content hash
@@ -74,7 +95,15 @@ fn watched(slot: &ArcSwap<Policy>, path: &Path) -> Vec<PathBuf> {
 /// Wait until the policy file is stable (the same mtime, size and sha256 across two reads
 /// `settle` apart), load and validate it, check it did not change meanwhile, then swap it
 /// in. A file still changing after 30 s is given up (the policy in force stays).
-pub(crate) fn reload_when_stable(slot: &ArcSwap<Policy>, path: &Path, settle: Duration) -> Result<String, String> {
+/// `was_broken`: the last attempt refused the file (a success is then logged as "restored").
+/// Returns the digest now in force, or why nothing was swapped in ([`Refusal::Broken`]
+/// when the file did not load).
+pub(crate) fn reload_when_stable(
+    slot: &ArcSwap<Policy>,
+    path: &Path,
+    settle: Duration,
+    was_broken: bool,
+) -> Result<String, Refusal> {
     let start = Instant::now();
     let paths = watched(slot, path);
     let mut before = fingerprint(&paths);
@@ -85,7 +114,7 @@ pub(crate) fn reload_when_stable(slot: &ArcSwap<Policy>, path: &Path, settle: Du
             let loaded = Policy::load(path);
             let after = fingerprint(&paths);
             if after == now {
-                return swap_in(slot, path, loaded);
+                return swap_in(slot, path, loaded, was_broken).map_err(Refusal::Broken);
             }
             before = after;
         } else {
@@ -94,9 +123,18 @@ pub(crate) fn reload_when_stable(slot: &ArcSwap<Policy>, path: &Path, settle: Du
         if start.elapsed() > MAX_WAIT {
             let why = format!("{} kept changing for {}s; not reloaded", path.display(), MAX_WAIT.as_secs());
             tracing::warn!(policy = %path.display(), "{why}; the previous policy stays in force");
-            return Err(why);
+            return Err(Refusal::Unsettled(why));
         }
     }
+}
+
+/// Why a reload swapped nothing in.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Refusal {
+    /// The file did not load or validate.
+    Broken(String),
+    /// The file kept changing.
+    Unsettled(String),
 }
 
 fn short(d: &str) -> &str {
@@ -126,8 +164,13 @@ pub fn spawn(slot: Arc<ArcSwap<Policy>>, path: PathBuf) {
 pub(crate) fn spawn_reloader(slot: Arc<ArcSwap<Policy>>, path: PathBuf, settle: Duration) -> mpsc::Sender<()> {
     let (tx, rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
+        let mut broken = false;
         while rx.recv().is_ok() {
-            let _ = reload_when_stable(&slot, &path, settle);
+            match reload_when_stable(&slot, &path, settle, broken) {
+                Ok(_) => broken = false,
+                Err(Refusal::Broken(_)) => broken = true,
+                Err(Refusal::Unsettled(_)) => {}
+            }
             while rx.try_recv().is_ok() {}
         }
     });
@@ -238,7 +281,7 @@ mod tests {
             })
         };
         std::thread::sleep(Duration::from_millis(10));
-        let got = reload_when_stable(&slot, &path, Duration::from_millis(200));
+        let got = reload_when_stable(&slot, &path, Duration::from_millis(200), false);
         writer.join().unwrap();
         assert!(got.is_ok(), "{got:?}");
         assert_ne!(slot.load().digest, before);

@@ -150,6 +150,8 @@ pub(crate) struct Upstream {
     base: Url,
     limits: Limits,
     hosts: Arc<FileHosts>,
+    /// When the upstream last answered (any status below 500), for readiness.
+    last_answer: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Upstream {
@@ -182,7 +184,34 @@ impl Upstream {
             min_rate: cfg.min_transfer_rate,
             rate_window: cfg.rate_window,
         };
-        Ok(Upstream { client, base: cfg.upstream.clone(), limits, hosts })
+        Ok(Upstream { client, base: cfg.upstream.clone(), limits, hosts, last_answer: Default::default() })
+    }
+
+    /// Note an upstream answer: below 500 the upstream is up (a 404 is an answer too).
+    fn answered(&self, status: StatusCode) {
+        if status.as_u16() < 500 {
+            *self.last_answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(std::time::Instant::now());
+        }
+    }
+
+    /// How long ago the upstream last answered (`None`: not since start-up).
+    pub(crate) fn last_answer_age(&self) -> Option<Duration> {
+        self.last_answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).map(|t| t.elapsed())
+    }
+
+    /// Ask the upstream's root with a `HEAD` (no body: the public root page is large) within
+    /// `timeout`; `Ok` with the status when it answered below 500.
+    pub(crate) async fn check(&self, timeout: Duration) -> Result<u16, String> {
+        let req = self.client.head(self.with_credentials(&self.base)).timeout(timeout).send();
+        match req.await {
+            Ok(resp) if resp.status().as_u16() < 500 => {
+                self.answered(resp.status());
+                Ok(resp.status().as_u16())
+            }
+            Ok(resp) => Err(format!("{} answered {}", self.display(), resp.status().as_u16())),
+            Err(e) => Err(format!("{}: {}", self.display(), describe(&e.without_url()))),
+        }
     }
 
     pub(crate) fn limits(&self) -> &Limits {
@@ -226,6 +255,7 @@ impl Upstream {
             req = req.header(IF_NONE_MATCH, tag);
         }
         let resp = req.send().await.map_err(|e| self.transport_error(url, e))?;
+        self.answered(resp.status());
         match resp.status() {
             StatusCode::NOT_MODIFIED => return Ok(PageFetch::NotModified),
             StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(PageFetch::NotFound),
@@ -308,6 +338,7 @@ impl Upstream {
             .send()
             .await
             .map_err(|e| self.transport_error(url, e))?;
+        self.answered(resp.status());
         if !resp.status().is_success() {
             return Err(ProxyError::UpstreamStatus { url: redact(url), status: resp.status().as_u16() });
         }

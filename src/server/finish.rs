@@ -3,7 +3,8 @@
 //! Owns: what is audited (artifact decisions and failures, including HEAD requests; index
 //! pages are not audited — their verdicts are the artifacts' own, audited when fetched),
 //! failing closed when a decision cannot be audited (a served decision becomes a 503), and
-//! the access-log line (outside text in it escaped: no forged lines or terminal escapes),
+//! the access-log line (outside text in it escaped: no forged lines or terminal escapes;
+//! a decision's reason codes and findings, a failure's fault, and the duration on every line),
 //! and where a block points for its report (`--public-url`, else a URL relative to the
 //! file's, never the request's `Host`). Must not: decide (the verdict arrives in the [`Outcome`]).
 
@@ -40,6 +41,8 @@ pub(crate) enum Outcome {
 /// The body of an answer, before headers.
 pub(crate) enum Reply {
     Text(StatusCode, &'static str),
+    /// A JSON document with its status (readiness).
+    Json(StatusCode, String),
     Redirect(String),
     /// An index page in the negotiated format, and why it is stale when it is.
     Page {
@@ -75,9 +78,11 @@ impl Outcome {
 /// Audit → response → access log.
 pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Resp {
     let audited = audit(app, ctx, &outcome);
+    let (mut reason, findings) = why(&outcome);
     let (resp, decision) = match (outcome, audited) {
         (Outcome::Decided { subject, verdict, reply: Some(_), .. }, Err(e)) if verdict.decision != Decision::Block => {
             tracing::error!(id = %ctx.id, filename = %Printable(&subject.facts.filename), error = %e, "AUDIT LOG WRITE FAILED: not serving an unaudited decision");
+            reason = Some("error:audit-unavailable".into());
             (respond::error(&ProxyError::AuditUnavailable { reason: e.to_string() }, &ctx.id), Some("error"))
         }
         (outcome, audited) => {
@@ -93,12 +98,28 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
         method = %ctx.method,
         path = %Printable(&ctx.path),
         status = resp.status().as_u16(),
-        decision = decision.unwrap_or("-"),
+        decision = %decision.unwrap_or("-"),
+        reason = %Printable(reason.as_deref().unwrap_or("-")),
+        findings = %Printable(findings.as_deref().unwrap_or("-")),
         ms = ctx.started.elapsed().as_millis() as u64,
         ua = %Printable(ctx.user_agent.as_deref().unwrap_or("-")),
         "request"
     );
     resp
+}
+
+/// For the access line: why a decision was made (the verdict's reason codes, or the fault of
+/// a failure) and the findings it is about (`None` for answers that decided nothing).
+fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
+    match outcome {
+        Outcome::Replied(_) => (None, None),
+        Outcome::Failed { error, .. } => (Some(format!("error:{}", error.fault().as_str())), None),
+        Outcome::Decided { verdict, .. } => {
+            let codes: Vec<String> = verdict.reasons.iter().map(|r| r.code.to_string()).collect();
+            let findings = Some(verdict.findings.join(",")).filter(|f| !f.is_empty());
+            (Some(codes.join(",")).filter(|c| !c.is_empty()), findings)
+        }
+    }
 }
 
 /// Write the audit record an outcome calls for. Blocks and failures are synced to disk
@@ -171,6 +192,7 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
     let if_none_match = ctx.header(header::IF_NONE_MATCH);
     match reply {
         Reply::Text(status, body) => respond::text(status, body),
+        Reply::Json(status, body) => respond::body(status, "application/json", body),
         Reply::Redirect(to) => respond::redirect(&to),
         Reply::Page { body, etag, format, stale } => {
             respond::page(body, &etag, format.content_type(), if_none_match, stale.as_deref(), ctx.head)

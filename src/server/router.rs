@@ -1,4 +1,7 @@
 //! Routing: method and path → the route that answers. Anything but GET and HEAD is a 405.
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: policy in force,
+//! store writable, upstream reachable recently; 503 naming the failed checks) go through
+//! the same pipeline as every request; they decide nothing, so nothing is audited.
 //! Must not: decide or build responses (routes return an [`Outcome`]).
 
 use super::finish::{Outcome, Reply};
@@ -15,6 +18,7 @@ pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
     match segments.as_slice() {
         [""] => Outcome::reply(Reply::Text(StatusCode::OK, "pipgate: point pip or uv at /simple/\n")),
         ["healthz"] => Outcome::reply(Reply::Text(StatusCode::OK, "ok\n")),
+        ["readyz"] => ready(app).await,
         ["simple"] => Outcome::reply(Reply::Redirect("/simple/".into())),
         ["simple", ""] => page::root(app, ctx).await,
         ["simple", name] => Outcome::reply(Reply::Redirect(format!("/simple/{}/", normalize_project_name(name)))),
@@ -23,4 +27,17 @@ pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
         ["reports", sha] => page::report(app, ctx, sha).await,
         _ => Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n")),
     }
+}
+
+/// `/readyz`: 200 when every check passes, else 503; a JSON body lists every check.
+async fn ready(app: &App) -> Outcome {
+    let checks = app.readiness().await;
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    let body = serde_json::json!({
+        "ready": failed.is_empty(),
+        "failed": failed,
+        "checks": checks,
+    });
+    let status = if failed.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    Outcome::reply(Reply::Json(status, format!("{body}\n")))
 }

@@ -216,6 +216,81 @@ async fn outside_text_is_escaped_in_log_lines_and_the_audit_table() {
     }
 }
 
+/// An upstream on 127.0.0.1 that answers every request with an empty 200, for readiness.
+async fn answering_upstream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            });
+        }
+    });
+    format!("http://{addr}/simple/")
+}
+
+#[tokio::test]
+async fn readiness_names_the_check_that_failed() {
+    let up = answering_upstream().await;
+    let closed = "http://127.0.0.1:9/simple/".to_string();
+    // A data directory whose tmp/ is a file: no write there can succeed (even as root).
+    let break_store = |dir: &std::path::Path| {
+        std::fs::remove_dir_all(dir.join("tmp")).unwrap();
+        std::fs::write(dir.join("tmp"), "not a directory").unwrap();
+    };
+    type Breaker = Option<fn(&std::path::Path)>;
+    // (case, upstream, what to break, status, failed checks)
+    let cases: [(&str, &str, Breaker, StatusCode, &[&str]); 4] = [
+        ("all well", &up, None, StatusCode::OK, &[]),
+        ("upstream unreachable", &closed, None, StatusCode::SERVICE_UNAVAILABLE, &["upstream"]),
+        ("store not writable", &up, Some(break_store), StatusCode::SERVICE_UNAVAILABLE, &["store"]),
+        ("both", &closed, Some(break_store), StatusCode::SERVICE_UNAVAILABLE, &["store", "upstream"]),
+    ];
+    for (case, upstream, breaker, want_status, want_failed) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let upstream = url::Url::parse(upstream).unwrap();
+        let app = App::for_tests_with(dir.path(), "", |cfg| cfg.upstream = upstream);
+        if let Some(b) = breaker {
+            b(dir.path());
+        }
+        let live = dispatch(&app, ctx(&app, Method::GET, "/healthz")).await;
+        assert_eq!(live.status(), StatusCode::OK, "{case}: liveness does not depend on readiness");
+        let resp = dispatch(&app, ctx(&app, Method::GET, "/readyz")).await;
+        assert_eq!(resp.status(), want_status, "{case}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json", "{case}");
+        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(doc["ready"], want_failed.is_empty(), "{case}: {doc}");
+        assert_eq!(doc["failed"], serde_json::json!(want_failed), "{case}: {doc}");
+        let names: Vec<&str> = doc["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["policy", "store", "upstream"], "{case}");
+        for c in doc["checks"].as_array().unwrap() {
+            assert!(!c["detail"].as_str().unwrap().is_empty(), "{case}: every check says why: {c}");
+        }
+        let audited = crate::audit::read_all(&dir.path().join("audit")).unwrap_or_default();
+        assert!(audited.is_empty(), "{case}: health checks are not decisions: {audited:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_recent_upstream_answer_makes_the_upstream_ready_without_asking_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = url::Url::parse(&answering_upstream().await).unwrap();
+    let app = App::for_tests_with(dir.path(), "", |cfg| cfg.upstream = up);
+    let first = dispatch(&app, ctx(&app, Method::GET, "/readyz")).await;
+    let body = http_body_util::BodyExt::collect(first.into_body()).await.unwrap().to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["checks"][2]["detail"].as_str().unwrap().contains("HEAD"), "{doc}");
+    let second = dispatch(&app, ctx(&app, Method::GET, "/readyz")).await;
+    let body = http_body_util::BodyExt::collect(second.into_body()).await.unwrap().to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["checks"][2]["detail"].as_str().unwrap().starts_with("answered 0s ago"), "{doc}");
+}
+
 mod listener {
     use super::*;
     use crate::server::{serve, ServeLimits};

@@ -464,7 +464,17 @@ impl Pipgate {
         Self::spawn(upstream, policy, data_dir, &[])
     }
 
+    /// [`Pipgate::start_with`] with extra environment (e.g. `PIPGATE_LOG_FORMAT`); stderr is
+    /// a pipe, as under a service manager.
+    pub(crate) fn start_env(upstream: &str, policy: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Pipgate {
+        Self::spawn_env(upstream, policy, data_dir, &[], env)
+    }
+
     fn spawn(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str]) -> Pipgate {
+        Self::spawn_env(upstream, policy, data_dir, extra, &[])
+    }
+
+    fn spawn_env(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pipgate"))
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--page-ttl", "0"])
             .args(extra)
@@ -473,6 +483,7 @@ impl Pipgate {
             .arg("--data-dir")
             .arg(data_dir)
             .env("PIPGATE_LOG", "pipgate=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
