@@ -30,6 +30,8 @@ pub struct App {
     pub(crate) flights: Arc<dyn SingleFlight>,
     /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
     pub(crate) public_url: Option<url::Url>,
+    /// Page states already audited (`server::finish` writes each once per day).
+    pub(crate) page_audits: moka::sync::Cache<String, ()>,
     policy: Arc<ArcSwap<Policy>>,
     counter: AtomicU64,
     boot: i64,
@@ -69,6 +71,7 @@ impl App {
             origins: stores.origins,
             flights: stores.flights,
             public_url: cfg.public_url.clone(),
+            page_audits: crate::server::page_audit_memo(),
             policy,
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -116,6 +119,15 @@ impl App {
     /// The scan report for verified facts (cached or scanned now), for the CLI.
     pub async fn scan_report(&self, facts: &ArtifactFacts) -> Result<Arc<crate::scan::ScanReport>, String> {
         self.gate.report(facts).await
+    }
+
+    /// What the policy weighs for an artifact (scan, enrichment, name verdict), for the CLI.
+    pub fn weighed_findings(
+        &self,
+        facts: &ArtifactFacts,
+        report: &crate::scan::ScanReport,
+    ) -> Vec<crate::model::Finding> {
+        self.gate.weighed_findings(facts, report, time::OffsetDateTime::now_utc())
     }
 
     /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.

@@ -56,6 +56,7 @@ pub use config::{
 };
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
+pub use gate::weigh_name;
 pub use reload::spawn as spawn_policy_reload;
 pub use server::{dispatch, serve, RequestCtx, ServeLimits};
 
@@ -72,7 +73,7 @@ pub use model::{
 };
 
 /// The policy.
-pub use policy::{acceptance_snippet, check_report, Policy, PolicyError};
+pub use policy::{check_report, Policy, PolicyError};
 
 /// The scanner, its reports and the detector contract (for custom detectors and benchmarks).
 pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
