@@ -121,13 +121,14 @@ impl App {
         self.gate.report(facts).await
     }
 
-    /// What the policy weighs for an artifact (scan, enrichment, name verdict), for the CLI.
-    pub fn weighed_findings(
+    /// What the policy weighs for an artifact (scan, enrichment, name verdict, and the
+    /// project verdict the files already scanned in this data directory give), for the CLI.
+    pub async fn weighed_findings(
         &self,
         facts: &ArtifactFacts,
         report: &crate::scan::ScanReport,
     ) -> Vec<crate::model::Finding> {
-        self.gate.weighed_findings(facts, report, time::OffsetDateTime::now_utc())
+        self.gate.findings_with_project_verdict(facts, report, time::OffsetDateTime::now_utc()).await
     }
 
     /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.

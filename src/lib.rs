@@ -9,7 +9,7 @@
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
-//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → policy), report lookup | do network I/O, build responses, audit |
+//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |

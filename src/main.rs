@@ -320,7 +320,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         for t in &parsed {
             for facts in pipgate::resolve_target(&app, t).await? {
                 let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
-                let found = app.weighed_findings(&facts, &report);
+                let found = app.weighed_findings(&facts, &report).await;
                 out.push((facts, report, found));
             }
         }

@@ -25,6 +25,22 @@ fn releases(idx: &FakeIndex, project: &str, n: usize) {
     }
 }
 
+/// An RFC 3339 time `days` ago.
+fn days_ago(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A squatter's project: `n` clean releases uploaded over the last weeks (past the cooldown).
+fn recent_releases(idx: &FakeIndex, project: &str, n: usize) {
+    for i in 0..n {
+        let mut f = FakeFile::new(wheel(project, &format!("1.{i}"), &[], &[]));
+        f.upload_time = Some(days_ago(40 - i as i64));
+        idx.add(project, f);
+    }
+}
+
 /// An sdist whose setup.py overrides `install` to phone home.
 fn phoning_sdist(project: &str, version: &str) -> Dist {
     let setup = format!(
@@ -64,8 +80,10 @@ fn a_look_alike_name_alone_is_annotated_and_installs() {
 #[test]
 fn a_corroborated_look_alike_blocks_the_whole_project_with_one_reason_for_pip_and_uv() {
     let idx = FakeIndex::start(Format::Json);
-    releases(&idx, "reqeusts", 5);
-    idx.add_dist("reqeusts", phoning_sdist("reqeusts", "2.0"));
+    recent_releases(&idx, "reqeusts", 5);
+    let mut hooked = FakeFile::new(phoning_sdist("reqeusts", "2.0"));
+    hooked.upload_time = Some(days_ago(5));
+    idx.add("reqeusts", hooked);
     let gate = Pipgate::start(&idx.url(), Some(&shipped_policy()));
 
     // The resolver picks 2.0 (the sdist): scanned, blocked: look-alike + install hook with network.
@@ -103,6 +121,38 @@ fn a_corroborated_look_alike_blocks_the_whole_project_with_one_reason_for_pip_an
     let pinned = recs.iter().find(|r| r["version"] == "1.0" && r["request"] != "page").expect("1.0 audited");
     assert_eq!(pinned["decision"], "block");
     assert_eq!(pinned["reasons"][0]["code"], "rule:typosquat-of-popular-project", "{pinned}");
+
+    // `policy accept` on a clean file of the project proposes a project-wide acceptance of
+    // the name; pasted into the policy (hot reload), the name no longer blocks, and an
+    // unpinned install falls back past the file that carries the behaviour itself.
+    let policy_path = gate.data_dir.parent().unwrap().join("policy.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["policy", "accept", "reqeusts==1.0", "--upstream", &idx.url()])
+        .arg("--policy")
+        .arg(&policy_path)
+        .arg("--data-dir")
+        .arg(&gate.data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let snippet = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(snippet.contains("findings: [\"metadata.typosquat\"]"), "{snippet}");
+    assert!(!snippet.contains("version:") && !snippet.contains("sha256:"), "project-wide: {snippet}");
+    let text = std::fs::read_to_string(&policy_path).unwrap() + &snippet;
+    let staged = policy_path.with_extension("new");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(&staged, &policy_path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let venv = Venv::new();
+    loop {
+        let out = venv.pip(&["install", "--index-url", &gate.url, "reqeusts"]);
+        if out.status.success() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the acceptance did not clear the block: {}", show(&out));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(venv.run("import reqeusts; print(reqeusts.VERSION)"), "1.4");
 }
 
 #[test]

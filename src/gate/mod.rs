@@ -220,6 +220,27 @@ impl Gate {
         Decided { verdict, findings: Arc::new(found) }
     }
 
+    /// [`Gate::weighed_findings`], with the project's remembered look-alike verdict (looked
+    /// for among the files already scanned) in place of this file's own name finding: what
+    /// `pipgate policy explain|accept` weigh, so a project verdict is explained and accepted
+    /// as one.
+    pub(crate) async fn findings_with_project_verdict(
+        &self,
+        facts: &ArtifactFacts,
+        report: &ScanReport,
+        now: time::OffsetDateTime,
+    ) -> Vec<Finding> {
+        let mut found = self.weighed_findings(facts, report, now);
+        if name::corroborated(&found).is_none() {
+            self.seed(&facts.project).await;
+            if let Some(held) = self.name_holds.get(&facts.project) {
+                found.retain(|f| f.detector != name::TYPOSQUAT);
+                found.push(held);
+            }
+        }
+        found
+    }
+
     /// Everything the policy weighs for an artifact: the scan's findings, the enrichment's,
     /// and the name verdict applied to them.
     pub(crate) fn weighed_findings(

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | risky behaviour in the same artifact: another finding ≥ medium in install-time or runtime code, or a disposable author email | the artifact's other findings | corroborates |
 //! | young project with few releases (< 30 days, ≤ 2 releases) | [`ProjectHistory`] from the project's index page | corroborates (named in the message; never enough alone) |
-//! | established project (≥ 10 releases, or ≥ 3 over more than a year) | [`ProjectHistory`] | de-corroborates |
+//! | established project (≥ 10 releases over ≥ 90 days, or ≥ 3 over more than a year) | [`ProjectHistory`] | de-corroborates |
 //! | known extension or namespace pattern (`httpx2`, `-core`, `-stubs`, `types-`, `django-`, `py`…) | the name ([`extension_pattern`]) | de-corroborates |
 //! | the imitated project's rank versus this one's | the popular list ([`popular_rank`]) | the detector already drops popular names within [`POPULAR_GAP`] of their target; the ranks are named in the message |
 //! | the author matching the imitated project's | — | not used: the imitated project's metadata is not knowable offline |
@@ -40,8 +40,9 @@ use time::OffsetDateTime;
 pub(crate) const TYPOSQUAT: &str = "metadata.typosquat";
 /// A disposable author address is a second signal wherever it appears.
 const ANONYMOUS_AUTHOR: &str = "hunting.anonymous-author";
-/// Established: this many releases …
+/// Established: this many releases over at least [`ESTABLISHED_MIN_DAYS`] …
 const ESTABLISHED_RELEASES: usize = 10;
+const ESTABLISHED_MIN_DAYS: i64 = 90;
 /// … or a few releases over more than this many days.
 const ESTABLISHED_DAYS: i64 = 365;
 /// Young: first upload within this many days, with at most [`YOUNG_MAX_RELEASES`] releases.
@@ -74,9 +75,12 @@ impl ProjectHistory {
         self.first_upload.map(|t| (now - t).whole_days())
     }
 
+    /// Many releases over months (a burst of uploads in a week is not a history), or a few
+    /// over more than a year. Without upload times, the release count alone.
     fn established(&self, now: OffsetDateTime) -> bool {
-        self.releases >= ESTABLISHED_RELEASES
-            || (self.releases >= 3 && self.age_days(now).is_some_and(|d| d > ESTABLISHED_DAYS))
+        let age = self.age_days(now);
+        (self.releases >= ESTABLISHED_RELEASES && age.is_none_or(|d| d >= ESTABLISHED_MIN_DAYS))
+            || (self.releases >= 3 && age.is_some_and(|d| d > ESTABLISHED_DAYS))
     }
 
     fn young(&self, now: OffsetDateTime) -> bool {

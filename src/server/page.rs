@@ -1,4 +1,5 @@
-//! Page routes: the root listing, project pages and scan reports.
+//! Page routes: the root listing, project pages (with what they withheld, for the audit
+//! log) and reports (scan reports, or what holds a file that was never downloaded).
 //! Phases of a project page: normalise → fetch (index) → list (gate) → render (index; on a
 //! blocking thread with the ETag digest, as pages can be huge).
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
