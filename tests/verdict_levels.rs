@@ -249,3 +249,29 @@ fn an_unpinned_install_that_falls_back_past_a_held_version_is_in_the_audit_log_o
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(table.lines().any(|l| l.contains("2.14.0") && l.contains("cooldown")), "{table}");
 }
+
+#[test]
+fn a_project_verdict_survives_a_restart_for_a_lockfile_that_skips_the_page() {
+    let idx = FakeIndex::start(Format::Json);
+    recent_releases(&idx, "reqeusts", 3);
+    let mut hooked = FakeFile::new(phoning_sdist("reqeusts", "2.0"));
+    hooked.upload_time = Some(days_ago(5));
+    idx.add("reqeusts", hooked);
+    let clean = wheel("reqeusts", "1.0", &[], &[]);
+    let url = format!("/files/{}/{}", sha256_hex(&clean.bytes), clean.filename);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, shipped_policy()).unwrap();
+    let data = dir.path().join("data");
+    {
+        let gate = Pipgate::start_with(&idx.url(), &policy, &data);
+        let out = Venv::new().pip(&["install", "--index-url", &gate.url, "reqeusts"]);
+        assert!(!out.status.success(), "{}", show(&out));
+    }
+    // A new process with the same data directory; the lockfile goes straight to the file URL.
+    let gate = Pipgate::start_with(&idx.url(), &policy, &data);
+    let resp = http().get(format!("{}{url}", gate.base())).send().unwrap();
+    assert_eq!(resp.status(), 403);
+    let problem: serde_json::Value = resp.json().unwrap();
+    assert_eq!(problem["reasons"][0]["code"], "rule:typosquat-of-popular-project", "{problem}");
+}
