@@ -68,19 +68,30 @@ impl Gate {
                 decided.insert(i, (d.verdict, Some(d.findings)));
             }
         }
-        // A project verdict (learnt above or earlier) holds every file not already blocked.
-        if self.name_holds.contains_key(project) {
+        // A project verdict (learnt above or earlier) holds every file not already blocked
+        // (weighed by the current policy per file, on a blocking thread: pages can be huge).
+        if let Some(held) = self.name_holds.get(project) {
             let policy = self.policy.load_full();
-            for (i, e) in page.files.iter().enumerate() {
-                if decided.get(&i).is_some_and(|(v, _)| v.decision == Decision::Block) {
-                    continue;
+            let blocked: std::collections::HashSet<usize> =
+                decided.iter().filter(|(_, (v, _))| v.decision == Decision::Block).map(|(i, _)| *i).collect();
+            let (files, proj, found) = (page.clone(), project.to_string(), Arc::new(vec![held]));
+            let shared = found.clone();
+            let holds = blocking(move || {
+                let mut out = Vec::new();
+                for (i, e) in files.files.iter().enumerate().filter(|(i, _)| !blocked.contains(i)) {
+                    let sha = e.sha256().unwrap_or_default();
+                    let facts =
+                        ArtifactFacts::describe(&proj, &e.filename, sha, e.upload_time.clone(), 0, PathBuf::new());
+                    let v = policy.evaluate(&facts, &shared, now);
+                    if v.decision == Decision::Block {
+                        out.push((i, v));
+                    }
                 }
-                let sha = e.sha256().unwrap_or_default();
-                let facts =
-                    ArtifactFacts::describe(project, &e.filename, sha, e.upload_time.clone(), 0, PathBuf::new());
-                if let Some((v, found)) = self.project_hold(&policy, &facts, now) {
-                    decided.insert(i, (v, Some(Arc::new(found))));
-                }
+                out
+            })
+            .await;
+            for (i, v) in holds {
+                decided.insert(i, (v, Some(found.clone())));
             }
         }
         let files = page.clone();
