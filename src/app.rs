@@ -33,6 +33,8 @@ pub struct App {
     pub(crate) flights: Arc<dyn SingleFlight>,
     /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
     pub(crate) public_url: Option<url::Url>,
+    /// Page states already audited (`server::finish` writes each once per day).
+    pub(crate) page_audits: moka::sync::Cache<String, ()>,
     policy: Arc<ArcSwap<Policy>>,
     counter: AtomicU64,
     boot: i64,
@@ -87,6 +89,7 @@ impl App {
             origins: stores.origins,
             flights: stores.flights,
             public_url: cfg.public_url.clone(),
+            page_audits: crate::server::page_audit_memo(),
             policy,
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -171,6 +174,16 @@ impl App {
     /// The scan report for verified facts (cached or scanned now), for the CLI.
     pub async fn scan_report(&self, facts: &ArtifactFacts) -> Result<Arc<crate::scan::ScanReport>, String> {
         self.gate.report(facts).await
+    }
+
+    /// What the policy weighs for an artifact (scan, enrichment, name verdict, and the
+    /// project verdict the files already scanned in this data directory give), for the CLI.
+    pub async fn weighed_findings(
+        &self,
+        facts: &ArtifactFacts,
+        report: &crate::scan::ScanReport,
+    ) -> Vec<crate::model::Finding> {
+        self.gate.findings_with_project_verdict(facts, report, time::OffsetDateTime::now_utc()).await
     }
 
     /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.

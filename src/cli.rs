@@ -86,6 +86,7 @@ pub async fn resolve(app: &App, target: &Target) -> Result<Vec<ArtifactFacts>, T
         Target::Release { project, version } => {
             let norm = normalize_project_name(project);
             let page = app.index.project(&norm).await?.value;
+            app.gate.remember_history(&norm, &page);
             let mut out = Vec::new();
             for e in &page.files {
                 let matches = parse_dist_filename(&e.filename).is_some_and(|d| same_version(&d.version, version));

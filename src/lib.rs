@@ -9,7 +9,7 @@
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
-//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → policy), report lookup | do network I/O, build responses, audit |
+//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
@@ -55,6 +55,7 @@ pub use app::App;
 pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
+pub use gate::weigh_name;
 pub use pip_index::PipIndex;
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
 pub use server::{dispatch, serve, RequestCtx, ServeLimits};
@@ -75,7 +76,7 @@ pub use model::{
 };
 
 /// The policy.
-pub use policy::{acceptance_snippet, check_report, Policy, PolicyError};
+pub use policy::{check_report, Policy, PolicyError};
 
 /// The scanner, its reports and the detector contract (for custom detectors and benchmarks).
 pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};

@@ -320,8 +320,9 @@ fn exit(r: anyhow::Result<i32>) -> anyhow::Result<()> {
     }
 }
 
-/// Facts and scan reports for targets; the upstream is only consulted when a target needs it.
-type Scanned = Vec<(ArtifactFacts, Arc<ScanReport>)>;
+/// Facts, scan reports and what the policy weighs (scan + enrichment + name verdict) for
+/// targets; the upstream is only consulted when a target needs it.
+type Scanned = Vec<(ArtifactFacts, Arc<ScanReport>, Vec<pipgate::Finding>)>;
 
 fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanned)> {
     let parsed: Vec<Target> = targets.iter().map(|t| pipgate::parse_target(t)).collect();
@@ -334,7 +335,8 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
             let Target::File(p) = t else { unreachable!() };
             let facts = pipgate::facts_for_file(p)?;
             let report = Arc::new(scanner.scan_file(&facts.path, &facts.filename));
-            out.push((facts, report));
+            let found = pipgate::weigh_name(&facts, &report.findings, time::OffsetDateTime::now_utc());
+            out.push((facts, report, found));
         }
         return Ok((policy, out));
     }
@@ -345,7 +347,8 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         for t in &parsed {
             for facts in pipgate::resolve_target(&app, t).await? {
                 let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
-                out.push((facts, report));
+                let found = app.weighed_findings(&facts, &report).await;
+                out.push((facts, report, found));
             }
         }
         Ok((policy, out))
@@ -356,16 +359,16 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     let format: ReportFormat = args.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let (policy, items) = gather(&args.common, &args.targets)?;
     let now = time::OffsetDateTime::now_utc();
-    let verdicts: Vec<_> = items.iter().map(|(facts, r)| policy.evaluate(facts, &r.findings, now)).collect();
+    let verdicts: Vec<_> = items.iter().map(|(facts, _, found)| policy.evaluate(facts, found, now)).collect();
     let mut out = std::io::stdout().lock();
     match format {
         ReportFormat::Text => {
-            for ((_, report), verdict) in items.iter().zip(&verdicts) {
+            for ((_, report, _), verdict) in items.iter().zip(&verdicts) {
                 writeln!(out, "{}", pipgate::render_report_text(report, Some(verdict)))?;
             }
         }
         _ => {
-            let reports: Vec<ScanReport> = items.iter().map(|(_, r)| (**r).clone()).collect();
+            let reports: Vec<ScanReport> = items.iter().map(|(_, r, _)| (**r).clone()).collect();
             writeln!(out, "{}", pipgate::render_reports(&reports, format))?;
         }
     }
@@ -386,18 +389,18 @@ fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
         PolicyCommand::Explain { target, common } => {
             let (policy, items) = gather(&common, &[target])?;
             let mut worst = 0;
-            for (facts, report) in &items {
-                print!("{}", policy.explain(facts, &report.findings, now));
-                if policy.evaluate(facts, &report.findings, now).decision == Decision::Block {
+            for (facts, _, found) in &items {
+                print!("{}", policy.explain(facts, found, now));
+                if policy.evaluate(facts, found, now).decision == Decision::Block {
                     worst = 1;
                 }
             }
             Ok(worst)
         }
         PolicyCommand::Accept { target, common } => {
-            let (_, items) = gather(&common, &[target])?;
-            for (facts, report) in &items {
-                print!("{}", pipgate::acceptance_snippet(facts, &report.findings, now));
+            let (policy, items) = gather(&common, &[target])?;
+            for (facts, _, found) in &items {
+                print!("{}", policy.acceptance_snippet(facts, found, now));
             }
             Ok(0)
         }

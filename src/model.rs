@@ -520,6 +520,8 @@ pub enum ReasonCode {
     FailOpen(String),
     /// The request failed before any decision (whose fault it was).
     Error(String),
+    /// A page decision: an index page hid or marked yanked a blocked file (audit only).
+    Withheld,
     /// A code this version does not know (read back from an older or newer log).
     Other(String),
 }
@@ -549,6 +551,7 @@ impl fmt::Display for ReasonCode {
             ReasonCode::FailClosed(what) => write!(f, "fail-closed:{what}"),
             ReasonCode::FailOpen(what) => write!(f, "fail-open:{what}"),
             ReasonCode::Error(fault) => write!(f, "error:{fault}"),
+            ReasonCode::Withheld => f.write_str("withheld"),
             ReasonCode::Other(s) => f.write_str(s),
         }
     }
@@ -566,6 +569,7 @@ impl From<String> for ReasonCode {
             ReasonCode::DefaultCategory,
             ReasonCode::DefaultSeverity,
             ReasonCode::DefaultGlobal,
+            ReasonCode::Withheld,
         ];
         if let Some(c) = fixed.into_iter().find(|c| c.to_string() == s) {
             return c;
@@ -674,6 +678,7 @@ mod tests {
         let cases = [
             ("deny list", ReasonCode::DenyList, "deny-list"),
             ("cooldown", ReasonCode::Cooldown, "cooldown"),
+            ("page decision", ReasonCode::Withheld, "withheld"),
             ("no upload time", ReasonCode::CooldownNoUploadTime, "cooldown:no-upload-time"),
             ("rule", ReasonCode::Rule("install-time-high".into()), "rule:install-time-high"),
             ("acceptance", ReasonCode::Acceptance("SEC-1".into()), "acceptance:SEC-1"),

@@ -90,6 +90,64 @@ pub(crate) fn report_body(report: &crate::scan::ScanReport, json: bool) -> (Stri
     }
 }
 
+/// The report of a file held before download (cooldown, deny list, project verdict): it
+/// has no scan, so it says what holds it, until when, and how to get it exempted.
+pub(crate) fn held_report_body(
+    origin: &crate::model::FileOrigin,
+    verdict: &Verdict,
+    found: &[Finding],
+    json: bool,
+) -> (String, &'static str) {
+    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+    let facts = ArtifactFacts::describe(
+        &origin.project,
+        &origin.filename,
+        &sha,
+        origin.upload_time.clone(),
+        0,
+        Default::default(),
+    );
+    let remedy = remedy(&facts, verdict);
+    if json {
+        let body = json!({
+            "held": true,
+            "scanned": false,
+            "project": facts.project,
+            "version": facts.version,
+            "filename": facts.filename,
+            "sha256": sha,
+            "upload_time": facts.upload_time,
+            "decision": verdict.decision,
+            "reasons": verdict.reasons,
+            "available_at": verdict.available_at,
+            "findings": found,
+            "remedy": remedy,
+        });
+        return (serde_json::to_string_pretty(&body).expect("JSON"), "application/json");
+    }
+    let mut out = format!(
+        "{} ({} {}) is held by pipgate: it was not downloaded or scanned.\n",
+        facts.filename,
+        facts.project,
+        facts.version.as_deref().unwrap_or("?")
+    );
+    if let Some(t) = &facts.upload_time {
+        out.push_str(&format!("uploaded: {t}\n"));
+    }
+    if let Some(t) = &verdict.available_at {
+        out.push_str(&format!("held until: {t}\n"));
+    }
+    out.push_str("why:\n");
+    for r in &verdict.reasons {
+        out.push_str(&format!("  {}: {}\n", r.code, r.message));
+    }
+    for f in found {
+        out.push_str(&format!("found {} [{}]: {}\n", f.detector, f.severity, f.message));
+    }
+    out.push_str(&format!("what to do: {remedy}\n"));
+    (out, "text/plain; charset=utf-8")
+}
+
 /// A body with its content type and length.
 pub(crate) fn body(status: StatusCode, content_type: &str, body: String) -> Resp {
     base(status)
@@ -243,9 +301,9 @@ fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
         Some(ReasonCode::Cooldown) => {
             let when =
                 verdict.available_at.as_deref().map(|t| format!(" It becomes available at {t}.")).unwrap_or_default();
+            let release = format!("{}=={}", facts.project, facts.version.as_deref().unwrap_or("?"));
             format!(
-                "New releases are held back until they have been public for a while.{when} To use it sooner, ask your security team to exempt {} in policy.yaml (cooldown.exempt).",
-                facts.project
+                "New releases are held back until they have been public for a while.{when} To use it sooner, ask your security team to exempt it: `pipgate policy accept {release}` proposes the cooldown.exempt entry (\"{release}\")."
             )
         }
         Some(ReasonCode::DenyList) => {

@@ -3,15 +3,21 @@
 //! Owns: which files are hidden or marked yanked (with the reason), the `_pipgate`
 //! annotation of each, the core-metadata advert for wheels pipgate extracted, and the
 //! rule that blocked files stay listed when nothing allowed would remain (so the install
-//! reaches the 403 that says why). Must not: fetch or render.
+//! reaches the 403 that says why). A project verdict (deny list of the whole project, a
+//! corroborated look-alike name) blocks every file, so every file stays listed and the
+//! resolver's first pick answers the one project-level reason. What the page withheld
+//! while something else stayed allowed (an unpinned install silently falls back past it)
+//! is returned as [`Withheld`], for the audit log. Must not: fetch, render or audit.
 
 use super::Gate;
 use crate::index::page::ProjectPage;
 use crate::index::render::ListedFile;
 use crate::index::{file_href, file_key};
 use crate::model::{parse_dist_filename, ArtifactFacts, Decision, Finding, IndexMode, Verdict};
+use pep440_rs::Version;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 
 impl Gate {
@@ -19,7 +25,8 @@ impl Gate {
     /// (from the page alone) and verdicts of artifacts already scanned. The per-file work
     /// runs on blocking threads (a hostile page lists 100k files); only the verdicts of
     /// files already scanned are awaited here.
-    pub(crate) async fn list(&self, project: &str, page: &Arc<ProjectPage>) -> Vec<ListedFile> {
+    pub(crate) async fn list(&self, project: &str, page: &Arc<ProjectPage>) -> Listing {
+        self.remember_history(project, page);
         let verified = Arc::new(self.origins.verified_in_project(project).await.unwrap_or_else(|e| {
             tracing::warn!(project, error = %e, "could not read verified files; listing without verdicts");
             Default::default()
@@ -61,6 +68,32 @@ impl Gate {
                 decided.insert(i, (d.verdict, Some(d.findings)));
             }
         }
+        // A project verdict (learnt above or earlier) holds every file not already blocked
+        // (weighed by the current policy per file, on a blocking thread: pages can be huge).
+        if let Some(held) = self.name_holds.get(project) {
+            let policy = self.policy.load_full();
+            let blocked: std::collections::HashSet<usize> =
+                decided.iter().filter(|(_, (v, _))| v.decision == Decision::Block).map(|(i, _)| *i).collect();
+            let (files, proj, found) = (page.clone(), project.to_string(), Arc::new(vec![held]));
+            let shared = found.clone();
+            let holds = blocking(move || {
+                let mut out = Vec::new();
+                for (i, e) in files.files.iter().enumerate().filter(|(i, _)| !blocked.contains(i)) {
+                    let sha = e.sha256().unwrap_or_default();
+                    let facts =
+                        ArtifactFacts::describe(&proj, &e.filename, sha, e.upload_time.clone(), 0, PathBuf::new());
+                    let v = policy.evaluate(&facts, &shared, now);
+                    if v.decision == Decision::Block {
+                        out.push((i, v));
+                    }
+                }
+                out
+            })
+            .await;
+            for (i, v) in holds {
+                decided.insert(i, (v, Some(found.clone())));
+            }
+        }
         let files = page.clone();
         blocking(move || {
             let listed = files
@@ -77,18 +110,42 @@ impl Gate {
                         }
                     }
                     let decided = decided.remove(&i);
-                    let report = known.map(|k| format!("../../reports/{}", k.sha256));
+                    // Held files were never scanned: their report (what holds them) is under the index's sha256.
+                    let held_sha = decided.as_ref().and(e.sha256());
+                    let report = known
+                        .map(|k| k.sha256.to_string())
+                        .or_else(|| held_sha.map(str::to_string))
+                        .map(|sha| format!("../../reports/{sha}"));
                     let annotation = decided
                         .as_ref()
                         .and_then(|(v, found)| listing_annotation(v, found.as_deref().map(Vec::as_slice), report));
                     let href = file_href(&key, &e.filename);
-                    (ListedFile { href, entry, annotation }, decided.map(|(v, _)| v))
+                    let sha = e.sha256().map(str::to_string).or_else(|| known.map(|k| k.sha256.to_string()));
+                    (ListedFile { href, entry, annotation }, decided.map(|(v, _)| (v, sha.unwrap_or_default())))
                 })
                 .collect();
             keep_or_withhold(listed)
         })
         .await
     }
+}
+
+/// What a page shows, and what it withheld.
+pub(crate) struct Listing {
+    pub files: Vec<ListedFile>,
+    /// Files hidden or marked yanked while another version stayed allowed.
+    pub withheld: Vec<Withheld>,
+}
+
+/// A blocked file a page hid or marked yanked: the silent fallback an operator must see.
+#[derive(Debug, Clone)]
+pub(crate) struct Withheld {
+    pub filename: String,
+    /// The index's sha256 (or the verified one), empty when neither is known.
+    pub sha256: String,
+    pub verdict: Verdict,
+    /// The newest version the page still offers, which an unpinned install gets instead.
+    pub instead: Option<String>,
 }
 
 /// Hide or yank blocked files, unless no allowed file would remain.
@@ -100,22 +157,38 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
-fn keep_or_withhold(listed: Vec<(ListedFile, Option<Verdict>)>) -> Vec<ListedFile> {
-    let any_allowed = listed.iter().any(|(_, v)| v.as_ref().is_none_or(|v| v.decision != Decision::Block));
-    listed
+fn keep_or_withhold(listed: Vec<(ListedFile, Option<(Verdict, String)>)>) -> Listing {
+    let blocked = |v: &Option<(Verdict, String)>| v.as_ref().is_some_and(|(v, _)| v.decision == Decision::Block);
+    let any_allowed = listed.iter().any(|(_, v)| !blocked(v));
+    // The newest version an unpinned install falls back to (upstream-yanked files aside).
+    let instead = listed
+        .iter()
+        .filter(|(l, v)| !blocked(v) && l.entry.yanked.is_none())
+        .filter_map(|(l, _)| parse_dist_filename(&l.entry.filename))
+        .filter_map(|d| Version::from_str(&d.version).ok().map(|v| (v, d.version)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, s)| s);
+    let mut withheld = Vec::new();
+    let files = listed
         .into_iter()
         .filter_map(|(mut l, v)| match v {
-            Some(v) if v.decision == Decision::Block && any_allowed => match v.index {
-                IndexMode::Hide => None,
-                IndexMode::Yank => {
-                    let why = v.reasons.first().map(|r| r.message.clone()).unwrap_or_default();
-                    l.entry.yanked = Some(Some(format!("blocked by pipgate: {why}")));
-                    Some(l)
-                }
-            },
+            Some((v, sha256)) if v.decision == Decision::Block && any_allowed => {
+                let filename = l.entry.filename.clone();
+                let shown = match v.index {
+                    IndexMode::Hide => None,
+                    IndexMode::Yank => {
+                        let why = v.reasons.first().map(|r| r.message.clone()).unwrap_or_default();
+                        l.entry.yanked = Some(Some(format!("blocked by pipgate: {why}")));
+                        Some(l)
+                    }
+                };
+                withheld.push(Withheld { filename, sha256, verdict: v, instead: instead.clone() });
+                shown
+            }
             _ => Some(l),
         })
-        .collect()
+        .collect();
+    Listing { files, withheld }
 }
 
 /// The `_pipgate` entry for a file whose verdict is not a plain serve.

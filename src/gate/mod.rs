@@ -7,12 +7,23 @@
 //! and the report lookup (a typed [`ScanReport`]).
 //!
 //! Phases of an artifact verdict: scan (pure, sync, cached per sha256 in the [`ScanStore`])
-//! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → policy.
+//! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → name
+//! verdict ([`name`]: a look-alike name re-judged with the project's page history and the
+//! artifact's other findings) → policy.
+//!
+//! Verdicts at the right level: release holds (deny list, cooldown) and per-file verdicts
+//! apply to one file; a corroborated look-alike name is a verdict on the project, which the
+//! gate remembers and applies to every file of it ([`Gate::release_hold`], [`Gate::list`]),
+//! so resolvers see one reason for the whole project.
 //! Must not: do network I/O, build HTTP responses, or write the audit log.
 
 pub(crate) mod enrich;
 mod listing;
+pub(crate) mod name;
 
+pub(crate) use listing::{Listing, Withheld};
+
+use crate::index::page::ProjectPage;
 use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict};
 use crate::policy::Policy;
 use crate::scan::{scanner_version, ScanReport, Scanner, REPORT_SCHEMA_VERSION};
@@ -24,6 +35,8 @@ use std::sync::Arc;
 
 /// Reports kept in memory, so range requests and re-downloads skip the store (bounded).
 const MEMO_REPORTS: u64 = 4096;
+/// Projects whose page history and name verdict are remembered (bounded).
+const MEMO_PROJECTS: u64 = 16_384;
 
 /// A verdict with what it was made from.
 #[derive(Debug, Clone)]
@@ -40,6 +53,13 @@ pub(crate) struct Gate {
     origins: Arc<dyn OriginStore>,
     enrich: Enricher,
     memo: moka::sync::Cache<String, Arc<ScanReport>>,
+    /// Project → its history as its last listed page showed it.
+    histories: moka::sync::Cache<String, Arc<name::ProjectHistory>>,
+    /// Project → the corroborated look-alike finding seen in one of its files (a project
+    /// verdict, re-evaluated by the current policy whenever it is applied).
+    name_holds: moka::sync::Cache<String, Finding>,
+    /// Projects whose already-scanned files were checked for a name verdict since start.
+    seeded: moka::sync::Cache<String, ()>,
     scans_run: AtomicU64,
     dangerous_skip_scan: bool,
 }
@@ -64,6 +84,9 @@ impl Gate {
             origins: p.origins,
             enrich: p.enrich,
             memo: moka::sync::Cache::new(MEMO_REPORTS),
+            histories: moka::sync::Cache::new(MEMO_PROJECTS),
+            name_holds: moka::sync::Cache::new(MEMO_PROJECTS),
+            seeded: moka::sync::Cache::new(MEMO_PROJECTS),
             scans_run: AtomicU64::new(0),
             dangerous_skip_scan: p.dangerous_skip_scan,
         }
@@ -80,13 +103,78 @@ impl Gate {
         self.policy.load().digest.clone()
     }
 
-    /// Deny lists and cooldown need no download: a block verdict to answer before fetching
-    /// a byte, or `None` when the file may be fetched (and is then scanned).
-    pub(crate) fn release_hold(&self, origin: &FileOrigin) -> Option<Verdict> {
+    /// Deny lists, cooldown and project verdicts need no download: a block verdict (with
+    /// the findings behind it) to answer before fetching a byte, or `None` when the file may
+    /// be fetched (and is then scanned).
+    pub(crate) async fn release_hold(&self, origin: &FileOrigin) -> Option<(Verdict, Vec<Finding>)> {
         let version = crate::model::parse_dist_filename(&origin.filename)?.version;
         let now = time::OffsetDateTime::now_utc();
-        let verdict = self.policy.load().release_gate(&origin.project, &version, origin.upload_time.as_deref(), now)?;
-        (verdict.decision == Decision::Block).then_some(verdict)
+        let policy = self.policy.load_full();
+        if let Some(v) = policy.release_gate(&origin.project, &version, origin.upload_time.as_deref(), now) {
+            return (v.decision == Decision::Block).then_some((v, vec![]));
+        }
+        self.seed(&origin.project).await;
+        let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+        let facts = ArtifactFacts::describe(
+            &origin.project,
+            &origin.filename,
+            &sha,
+            origin.upload_time.clone(),
+            0,
+            Default::default(),
+        );
+        self.project_hold(&policy, &facts, now)
+    }
+
+    /// The project verdict for one of its files: the remembered corroborated look-alike,
+    /// weighed by the current policy for this file (so an acceptance clears it at once).
+    fn project_hold(
+        &self,
+        policy: &Policy,
+        facts: &ArtifactFacts,
+        now: time::OffsetDateTime,
+    ) -> Option<(Verdict, Vec<Finding>)> {
+        let f = self.name_holds.get(&facts.project)?;
+        let found = vec![f];
+        let v = policy.evaluate(facts, &found, now);
+        (v.decision == Decision::Block).then_some((v, found))
+    }
+
+    /// Remember what a project's page says about its history (for the name verdict).
+    pub(crate) fn remember_history(&self, project: &str, page: &ProjectPage) {
+        self.histories.insert(project.to_string(), Arc::new(name::ProjectHistory::of(page)));
+    }
+
+    /// Once per project and process: look for a name verdict among the files already
+    /// scanned (after a restart, a lockfile install may reach a file without a page).
+    async fn seed(&self, project: &str) {
+        if self.seeded.contains_key(project) || self.name_holds.contains_key(project) {
+            return;
+        }
+        self.seeded.insert(project.to_string(), ());
+        let verified = match self.origins.verified_in_project(project).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(project, error = %e, "could not read verified files for the name verdict");
+                return;
+            }
+        };
+        for (key, v) in verified.iter().take(256) {
+            let Some(origin) = self.origins.origins(key).await.ok().and_then(|o| o.into_iter().next()) else {
+                continue;
+            };
+            let facts = ArtifactFacts::describe(
+                project,
+                &origin.filename,
+                v.sha256.as_str(),
+                origin.upload_time.clone(),
+                0,
+                Default::default(),
+            );
+            if self.decide_cached(&facts).await.is_some() && self.name_holds.contains_key(project) {
+                return;
+            }
+        }
     }
 
     /// Scan (once per sha256 and scanner version), enrich, and let the current policy decide.
@@ -112,15 +200,59 @@ impl Gate {
         Some(self.weigh(&policy, facts, &report, time::OffsetDateTime::now_utc()))
     }
 
-    /// Scan findings + enrichment findings → the policy's verdict.
+    /// Scan findings + enrichment findings → name verdict → the policy's verdict. A
+    /// corroborated look-alike is remembered as the project's verdict; a remembered project
+    /// verdict decides every other file of the project too.
     fn weigh(&self, policy: &Policy, facts: &ArtifactFacts, report: &ScanReport, now: time::OffsetDateTime) -> Decided {
+        let found = self.weighed_findings(facts, report, now);
+        if let Some(f) = name::corroborated(&found) {
+            self.name_holds.insert(facts.project.clone(), f.clone());
+        }
+        let verdict = policy.evaluate(facts, &found, now);
+        if verdict.decision != Decision::Block {
+            if let Some((v, _)) = self.project_hold(policy, facts, now) {
+                let mut found = found;
+                found.retain(|f| f.detector != name::TYPOSQUAT);
+                found.extend(self.name_holds.get(&facts.project));
+                return Decided { verdict: v, findings: Arc::new(found) };
+            }
+        }
+        Decided { verdict, findings: Arc::new(found) }
+    }
+
+    /// [`Gate::weighed_findings`], with the project's remembered look-alike verdict (looked
+    /// for among the files already scanned) in place of this file's own name finding: what
+    /// `pipgate policy explain|accept` weigh, so a project verdict is explained and accepted
+    /// as one.
+    pub(crate) async fn findings_with_project_verdict(
+        &self,
+        facts: &ArtifactFacts,
+        report: &ScanReport,
+        now: time::OffsetDateTime,
+    ) -> Vec<Finding> {
+        let mut found = self.weighed_findings(facts, report, now);
+        if name::corroborated(&found).is_none() {
+            self.seed(&facts.project).await;
+            if let Some(held) = self.name_holds.get(&facts.project) {
+                found.retain(|f| f.detector != name::TYPOSQUAT);
+                found.push(held);
+            }
+        }
+        found
+    }
+
+    /// Everything the policy weighs for an artifact: the scan's findings, the enrichment's,
+    /// and the name verdict applied to them.
+    pub(crate) fn weighed_findings(
+        &self,
+        facts: &ArtifactFacts,
+        report: &ScanReport,
+        now: time::OffsetDateTime,
+    ) -> Vec<Finding> {
         let extra = self.enrich.findings(facts);
-        let findings: Arc<Vec<Finding>> = if extra.is_empty() {
-            Arc::new(report.findings.clone())
-        } else {
-            Arc::new(report.findings.iter().chain(extra.iter()).cloned().collect())
-        };
-        Decided { verdict: policy.evaluate(facts, &findings, now), findings }
+        let all: Vec<Finding> = report.findings.iter().chain(extra.iter()).cloned().collect();
+        let history = self.histories.get(&facts.project);
+        name::judge(&facts.project, &facts.filename, &all, history.as_deref(), now)
     }
 
     /// The stored scan report for a sha256, if pipgate has scanned it with this scanner.
@@ -169,6 +301,12 @@ impl Gate {
         self.memo.insert(facts.sha256.clone(), report.clone());
         Ok(report)
     }
+}
+
+/// The name verdict for an artifact judged on its own (no page history, no gate): what
+/// `pipgate scan` and `policy explain|accept` weigh for a local file.
+pub fn weigh_name(facts: &ArtifactFacts, findings: &[Finding], now: time::OffsetDateTime) -> Vec<Finding> {
+    name::judge(&facts.project, &facts.filename, findings, None, now)
 }
 
 /// A report with no findings, for a crashed scan (the verdict fails closed) or the

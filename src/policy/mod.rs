@@ -16,7 +16,7 @@ mod schema;
 mod tests;
 
 pub(crate) use crate::model::IndexMode;
-pub use report::{acceptance_snippet, check_report};
+pub use report::check_report;
 pub(crate) use schema::{Action, MissingUploadTime};
 
 use crate::model::{Category, Severity};

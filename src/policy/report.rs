@@ -2,7 +2,7 @@
 //! exit codes; must not print, read the clock or exit (the CLI does that).
 
 use super::{Policy, EXPIRY_WARNING_DAYS};
-use crate::model::{ArtifactFacts, Finding, Verdict};
+use crate::model::{ArtifactFacts, Decision, Finding, ReasonCode, Verdict};
 use crate::timefmt::rfc3339 as fmt_time;
 use std::fmt::Write;
 use std::path::Path;
@@ -102,28 +102,111 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// `pipgate policy accept`: a ready-to-paste acceptance (list item under `acceptances:`)
-/// for exactly this artifact (project, `==version`, sha256) and its finding ids,
-/// expiring 30 days from `now`.
-pub fn acceptance_snippet(facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> String {
-    let mut ids: Vec<&str> = findings.iter().map(|f| f.detector.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let version = facts.version.as_deref().unwrap_or("");
-    let short = &facts.sha256[..facts.sha256.len().min(8)];
-    let id = format!("accept-{}-{}-{}", facts.project, version, short);
-    let expires = (now + time::Duration::days(30)).replace_second(0).unwrap_or(now);
-    let mut out = String::from("  # Paste under `acceptances:`; replace the owner, reason and ticket.\n");
-    let _ = writeln!(out, "  - id: {}", q(&id));
+/// Finding ids whose verdict is a verdict on the project (its name), not on one file.
+const NAME_LEVEL: &[&str] = &["metadata.typosquat"];
+
+impl Policy {
+    /// `pipgate policy accept`: the narrowest change to this policy that clears what blocks
+    /// the artifact, ready to paste, always valid for `policy check`:
+    ///
+    /// - a cooldown hold → a `cooldown.exempt` entry for exactly this release;
+    /// - a name-level finding (a look-alike name) → a project-wide acceptance of that finding;
+    /// - a behaviour in one file → an acceptance pinned to `==version` and the sha256, naming
+    ///   only the findings that block on their own;
+    /// - a deny-list entry or an unreadable archive → a comment saying why no acceptance
+    ///   can clear it; nothing blocking → a comment saying so.
+    ///
+    /// Acceptances expire 30 days from `now`.
+    pub fn acceptance_snippet(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> String {
+        let v = self.evaluate(facts, findings, now);
+        let release = format!("{}=={}", facts.project, facts.version.as_deref().unwrap_or("?"));
+        if v.decision != Decision::Block {
+            return format!(
+                "  # nothing to accept: {} is served ({}) by this policy\n",
+                facts.filename,
+                v.decision.as_str()
+            );
+        }
+        let first = v.reasons.first().map(|r| r.code.clone());
+        if first == Some(ReasonCode::DenyList) {
+            return format!(
+                "  # {release} is on the policy's deny list: an acceptance cannot clear it; remove the entry from `deny:` if it is wrong\n"
+            );
+        }
+        if v.reasons.iter().any(|r| r.code == ReasonCode::Cooldown) {
+            let mut out = format!(
+                "  # Paste under `cooldown:` → `exempt:` (this release only; \"{}\" would exempt every release).\n",
+                facts.project
+            );
+            let _ = writeln!(out, "    - {}", q(&release));
+            return out;
+        }
+        if v.reasons.iter().any(|r| matches!(&r.code, ReasonCode::FailClosed(w) if w == "scan-error")) {
+            return format!(
+                "  # {} could not be read by the scanner: pipgate fails closed and no acceptance can clear that\n",
+                facts.filename
+            );
+        }
+        // The findings that block on their own, split by the level they are about.
+        let mut name: Vec<&str> = Vec::new();
+        let mut file: Vec<&str> = Vec::new();
+        for f in findings {
+            if self.evaluate(facts, std::slice::from_ref(f), now).decision != Decision::Block {
+                continue;
+            }
+            let ids = if NAME_LEVEL.contains(&f.detector.as_str()) { &mut name } else { &mut file };
+            if !ids.contains(&f.detector.as_str()) {
+                ids.push(&f.detector);
+            }
+        }
+        name.sort_unstable();
+        file.sort_unstable();
+        if name.is_empty() && file.is_empty() {
+            return format!(
+                "  # {} is blocked only by findings together ({}); review them with `pipgate policy explain`\n",
+                facts.filename,
+                v.findings.join(", ")
+            );
+        }
+        let expires = (now + time::Duration::days(30)).replace_second(0).unwrap_or(now);
+        let mut out = String::from("  # Paste under `acceptances:`; replace the owner, reason and ticket.\n");
+        if !name.is_empty() {
+            let id = format!("accept-{}-name", facts.project);
+            let scope = Scope { project: &facts.project, version: None, sha256: None };
+            let why = format!("TODO: why the name {} is legitimate (every release of the project)", facts.project);
+            push_acceptance(&mut out, &id, &name, &scope, &why, expires);
+        }
+        if !file.is_empty() {
+            let version = facts.version.as_deref().filter(|v| !v.is_empty());
+            let short = &facts.sha256[..facts.sha256.len().min(8)];
+            let id = format!("accept-{}-{}-{}", facts.project, version.unwrap_or(""), short);
+            let scope = Scope { project: &facts.project, version, sha256: Some(&facts.sha256) };
+            let why = format!("TODO: why this is acceptable for {}", facts.filename.replace('"', ""));
+            push_acceptance(&mut out, &id, &file, &scope, &why, expires);
+        }
+        out
+    }
+}
+
+/// What an acceptance is scoped to.
+struct Scope<'a> {
+    project: &'a str,
+    version: Option<&'a str>,
+    sha256: Option<&'a str>,
+}
+
+fn push_acceptance(out: &mut String, id: &str, ids: &[&str], scope: &Scope, why: &str, expires: OffsetDateTime) {
+    let _ = writeln!(out, "  - id: {}", q(id));
     let _ = writeln!(out, "    owner: \"TODO-owner@example.org\"");
     let _ = writeln!(out, "    findings: [{}]", ids.iter().map(|i| q(i)).collect::<Vec<_>>().join(", "));
-    let _ = writeln!(out, "    project: {}", q(&facts.project));
-    if !version.is_empty() {
-        let _ = writeln!(out, "    version: {}", q(&format!("=={version}")));
+    let _ = writeln!(out, "    project: {}", q(scope.project));
+    if let Some(v) = scope.version {
+        let _ = writeln!(out, "    version: {}", q(&format!("=={v}")));
     }
-    let _ = writeln!(out, "    sha256: {}", q(&facts.sha256));
-    let _ = writeln!(out, "    reason: \"TODO: why this is acceptable for {}\"", facts.filename.replace('"', ""));
+    if let Some(sha) = scope.sha256 {
+        let _ = writeln!(out, "    sha256: {}", q(sha));
+    }
+    let _ = writeln!(out, "    reason: {}", q(why));
     let _ = writeln!(out, "    ticket: \"TODO: link to the review ticket\"");
     let _ = writeln!(out, "    expires: {}", q(&fmt_time(expires)));
-    out
 }

@@ -478,7 +478,7 @@ fn acceptance_snippet_serves_exactly_that_version() {
     let findings = [f("network.downloads-file", High), f("secrets.private-key", High)];
     let p = policy(base);
     assert_eq!(p.evaluate(&blocked, &findings, NOW).decision, Decision::Block);
-    let snippet = acceptance_snippet(&blocked, &findings, NOW);
+    let snippet = p.acceptance_snippet(&blocked, &findings, NOW);
     insta::assert_snapshot!("acceptance_snippet", snippet);
     let accepted = policy(&format!("{base}{snippet}"));
     let v = accepted.evaluate(&blocked, &findings, NOW);
@@ -487,6 +487,95 @@ fn acceptance_snippet_serves_exactly_that_version() {
     assert_eq!(accepted.evaluate(&next, &findings, NOW).decision, Decision::Block);
     let later = NOW + time::Duration::days(31);
     assert_eq!(accepted.evaluate(&blocked, &findings, later).decision, Decision::Block);
+}
+
+/// Where a snippet goes in a policy file: acceptances at the end (the shipped file ends
+/// with `acceptances:`), a cooldown exemption under `cooldown:` → `exempt:`.
+fn paste(policy_text: &str, snippet: &str) -> String {
+    match policy_text.split_once("\n  exempt:\n") {
+        Some((head, tail)) if snippet.contains("`exempt:`") => format!("{head}\n  exempt:\n{snippet}{tail}"),
+        _ => format!("{policy_text}{snippet}"),
+    }
+}
+
+#[test]
+fn accept_proposes_the_narrowest_scope_and_it_always_passes_check_and_clears_the_block() {
+    let shipped = std::fs::read_to_string(repo_file("policy.yaml")).unwrap();
+    let catalog = crate::scan::catalog();
+    let known: Vec<&str> = catalog.iter().map(|m| m.id).collect();
+    let held = ArtifactFacts { upload_time: Some("2026-11-23T10:00:00Z".into()), ..facts("acme", "2.0") };
+    let squat = finding("metadata.typosquat", High, FileRole::Metadata);
+    let net = finding("network.downloads-file", High, FileRole::InstallTime);
+    let other_file = ArtifactFacts { sha256: "c".repeat(64), ..facts("acme", "1.9") };
+    // (case, facts, findings, the snippet says, still blocked elsewhere: (facts, findings))
+    type Case<'a> = (&'a str, ArtifactFacts, Vec<Finding>, &'a [&'a str], Option<(ArtifactFacts, Vec<Finding>)>);
+    let cases: Vec<Case> = vec![
+        (
+            "behaviour in one file: ==version and sha256",
+            facts("acme", "1.4.0"),
+            vec![net.clone(), finding("execution.install-hook", Medium, FileRole::InstallTime)],
+            &["version: \"==1.4.0\"", "sha256:", "findings: [\"network.downloads-file\"]"],
+            Some((other_file.clone(), vec![net.clone()])),
+        ),
+        (
+            "name-level: project-wide",
+            facts("acme", "1.4.0"),
+            vec![squat.clone()],
+            &["findings: [\"metadata.typosquat\"]", "project: \"acme\""],
+            None,
+        ),
+        (
+            "name and behaviour: one acceptance each",
+            facts("acme", "1.4.0"),
+            vec![squat.clone(), net.clone()],
+            &["accept-acme-name", "accept-acme-1.4.0-"],
+            Some((other_file, vec![net])),
+        ),
+        ("cooldown hold: a cooldown.exempt entry", held, vec![], &["- \"acme==2.0\""], None),
+    ];
+    for (case, facts, found, says, elsewhere) in cases {
+        let p = Policy::from_str_with_catalog("policy.yaml", &shipped, &known).unwrap();
+        assert_eq!(p.evaluate(&facts, &found, NOW).decision, Decision::Block, "{case}: blocked before");
+        let snippet = p.acceptance_snippet(&facts, &found, NOW);
+        for s in says {
+            assert!(snippet.contains(s), "{case}: {s:?} not in\n{snippet}");
+        }
+        let text = paste(&shipped, &snippet);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policy.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let (report, code) = check_report_with(&file, &known, NOW, EXPIRY_WARNING_DAYS);
+        assert_eq!(code, 0, "{case}: policy check rejects the snippet:\n{report}\n{snippet}");
+        let accepted = Policy::load_with_catalog(&file, &known).unwrap();
+        let v = accepted.evaluate(&facts, &found, NOW);
+        assert_ne!(v.decision, Decision::Block, "{case}: still blocked: {:?}", v.reasons);
+        if let Some((other, other_found)) = elsewhere {
+            let v = accepted.evaluate(&other, &other_found, NOW);
+            assert_eq!(v.decision, Decision::Block, "{case}: the acceptance is wider than the finding");
+        }
+        if case.starts_with("name-level") {
+            let v = accepted.evaluate(&other_file_named("acme"), std::slice::from_ref(&squat), NOW);
+            assert_ne!(v.decision, Decision::Block, "{case}: every release of the project is covered");
+        }
+    }
+}
+
+fn other_file_named(project: &str) -> ArtifactFacts {
+    ArtifactFacts { sha256: "d".repeat(64), ..facts(project, "0.1") }
+}
+
+#[test]
+fn accept_says_when_no_acceptance_can_help() {
+    let cases = [
+        ("deny list", "deny: [\"acme\"]\n", vec![], "deny list"),
+        ("nothing blocks", "", vec![f("execution.subprocess", Low)], "nothing to accept"),
+    ];
+    for (case, yaml, found, says) in cases {
+        let p = policy(yaml);
+        let snippet = p.acceptance_snippet(&facts("acme", "1.0"), &found, NOW);
+        assert!(snippet.trim_start().starts_with('#') && snippet.contains(says), "{case}: {snippet}");
+        assert!(policy(&format!("{yaml}acceptances:\n{snippet}")).acceptances.is_empty(), "{case}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The file route: `/files/<key>/<filename>` and its `.metadata`.
-//! Phases: locate (store, else the project page) → release hold (gate, no download) →
+//! Phases: locate (store, else the project page) → release hold (gate, no download: deny list,
+//! cooldown, project verdict) →
 //! single flight { download + verify (artifact) → verdict (gate) } → the reply to serve.
 //! Must not: decide (the gate does) or build responses (finish does).
 
@@ -21,9 +22,9 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         Ok(o) => o,
         Err(e) => return Outcome::failed(None, e),
     };
-    if let Some(verdict) = app.gate.release_hold(&origin) {
+    if let Some((verdict, found)) = app.gate.release_hold(&origin).await {
         let subject = Subject { kind, facts: unverified_facts(&origin) };
-        return Outcome::Decided { subject, verdict, findings: Default::default(), reply: None };
+        return Outcome::Decided { subject, verdict, findings: std::sync::Arc::new(found), reply: None };
     }
     let decided = {
         let _flight = app.flights.acquire(key).await;

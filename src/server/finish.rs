@@ -1,7 +1,9 @@
 //! The last phase of every request: audit, response, access log — in that order, in one place.
 //!
-//! Owns: what is audited (artifact decisions and failures, including HEAD requests; index
-//! pages are not audited — their verdicts are the artifacts' own, audited when fetched),
+//! Owns: what is audited (artifact decisions and failures, including HEAD requests; and
+//! page decisions: a file an index page hid or marked yanked while another version stayed
+//! allowed, since an unpinned install then silently falls back past it — once per page
+//! state, not per page view: see [`PAGE_AUDIT_TTL`]),
 //! failing closed when a decision cannot be audited (a served decision becomes a 503), and
 //! the access-log line (outside text in it escaped: no forged lines or terminal escapes;
 //! a decision's reason codes and findings, a failure's fault, and the duration on every line),
@@ -12,6 +14,7 @@ use super::RequestCtx;
 use crate::app::App;
 use crate::audit::AuditRecord;
 use crate::error::ProxyError;
+use crate::gate::Withheld;
 use crate::index::accept::PageFormat;
 use crate::model::{ArtifactFacts, Decision, Finding, Printable, Reason, ReasonCode, RequestKind, Sha256, Verdict};
 use crate::respond::{self, Resp};
@@ -36,6 +39,17 @@ pub(crate) enum Outcome {
     Decided { subject: Subject, verdict: Verdict, findings: Arc<Vec<Finding>>, reply: Option<Reply> },
     /// The request failed before it could be answered; audited when it concerned an artifact.
     Failed { subject: Option<Subject>, error: ProxyError },
+    /// A project page that withheld (hid or marked yanked) blocked files while offering
+    /// others: each withheld file is audited as a `page` decision, once per page state.
+    Listed { reply: Reply, project: String, withheld: Vec<Withheld> },
+}
+
+/// The same page state (project, file, verdict, policy) is audited again at most this often.
+pub(crate) const PAGE_AUDIT_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The memory of page states already audited (bounded; entries live [`PAGE_AUDIT_TTL`]).
+pub(crate) fn page_audit_memo() -> moka::sync::Cache<String, ()> {
+    moka::sync::Cache::builder().max_capacity(65_536).time_to_live(PAGE_AUDIT_TTL).build()
 }
 
 /// The body of an answer, before headers.
@@ -113,6 +127,8 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
 fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
     match outcome {
         Outcome::Replied(_) => (None, None),
+        Outcome::Listed { withheld, .. } if withheld.is_empty() => (None, None),
+        Outcome::Listed { withheld, .. } => (Some(format!("page:withheld={}", withheld.len())), None),
         Outcome::Failed { error, .. } => (Some(format!("error:{}", error.fault().as_str())), None),
         Outcome::Decided { verdict, .. } => {
             let codes: Vec<String> = verdict.reasons.iter().map(|r| r.code.to_string()).collect();
@@ -127,6 +143,7 @@ fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
 fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> {
     let (rec, durable) = match outcome {
         Outcome::Replied(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
+        Outcome::Listed { project, withheld, .. } => return audit_page(app, ctx, project, withheld),
         Outcome::Decided { subject, verdict, .. } => {
             (record(ctx, subject, verdict, None), verdict.decision == Decision::Block)
         }
@@ -143,6 +160,53 @@ fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> 
         }
     };
     app.audit.write(&rec, durable)
+}
+
+/// Page records written for one page view at most (a hostile page may withhold 100k files:
+/// the rest are written by the next views, as each state is recorded once).
+const PAGE_RECORDS_PER_VIEW: usize = 100;
+
+/// One `page` record per withheld file whose state was not audited within [`PAGE_AUDIT_TTL`].
+/// Page records are not synced one by one (no client waits on them).
+fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld]) -> std::io::Result<()> {
+    let mut written = 0;
+    for w in withheld {
+        if written == PAGE_RECORDS_PER_VIEW {
+            break;
+        }
+        let codes: Vec<String> = w.verdict.reasons.iter().map(|r| r.code.to_string()).collect();
+        let key = format!(
+            "{project}\n{}\n{}\n{}\n{}\n{}",
+            w.filename,
+            w.verdict.index.as_str(),
+            codes.join(","),
+            w.verdict.policy_digest,
+            w.instead.as_deref().unwrap_or("")
+        );
+        if app.page_audits.contains_key(&key) {
+            continue;
+        }
+        let mut verdict = w.verdict.clone();
+        let shown = match verdict.index {
+            crate::model::IndexMode::Hide => "hidden from",
+            crate::model::IndexMode::Yank => "marked yanked on",
+        };
+        let instead = match &w.instead {
+            Some(v) => format!("an install that does not pin this version gets {v} instead"),
+            None => "no other version is offered".to_string(),
+        };
+        verdict.reasons.push(Reason {
+            code: ReasonCode::Withheld,
+            message: format!("{} was {shown} the {project} page: {instead}", w.filename),
+            findings: vec![],
+        });
+        let facts = ArtifactFacts::describe(project, &w.filename, &w.sha256, None, 0, PathBuf::new());
+        let subject = Subject { kind: RequestKind::Page, facts };
+        app.audit.write(&record(ctx, &subject, &verdict, None), false)?;
+        app.page_audits.insert(key, ());
+        written += 1;
+    }
+    Ok(())
 }
 
 /// A decision (or failure, with its fault) in audit form.
@@ -172,7 +236,7 @@ fn record(ctx: &RequestCtx, subject: &Subject, verdict: &Verdict, fault: Option<
 /// The HTTP answer for an outcome, and the decision to log with it.
 async fn respond_to(app: &App, ctx: &RequestCtx, outcome: Outcome) -> (Resp, Option<&'static str>) {
     match outcome {
-        Outcome::Replied(reply) => (reply_response(ctx, reply, None).await, None),
+        Outcome::Replied(reply) | Outcome::Listed { reply, .. } => (reply_response(ctx, reply, None).await, None),
         Outcome::Failed { error, .. } => (respond::error(&error, &ctx.id), Some("error")),
         Outcome::Decided { subject, verdict, findings, reply } => match reply {
             Some(reply) if verdict.decision != Decision::Block => {

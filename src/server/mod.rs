@@ -18,6 +18,7 @@
 
 mod file;
 mod finish;
+pub(crate) use finish::page_audit_memo;
 mod page;
 mod router;
 

@@ -1,4 +1,5 @@
-//! Page routes: the root listing, project pages and scan reports.
+//! Page routes: the root listing, project pages (with what they withheld, for the audit
+//! log) and reports (scan reports, or what holds a file that was never downloaded).
 //! Phases of a project page: normalise → fetch (index) → list (gate) → render (index; on a
 //! blocking thread with the ETag digest, as pages can be huge).
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
@@ -41,8 +42,9 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         Err(e) => return Outcome::failed(None, e),
     };
     let page = fetched.value;
-    let listed = app.gate.list(&norm, &page).await;
+    let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
     let format = negotiate(ctx.header(header::ACCEPT));
+    let norm_for_audit = norm.clone();
     let rendered = off_reactor(move || match format {
         PageFormat::Json => {
             let versions = render::versions(page.versions.as_deref(), &listed);
@@ -50,7 +52,10 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         }
         _ => render::project_html(&norm, &listed),
     });
-    page_reply(rendered.await, format, fetched.stale)
+    match page_reply(rendered.await, format, fetched.stale) {
+        Outcome::Replied(reply) if !withheld.is_empty() => Outcome::Listed { reply, project: norm_for_audit, withheld },
+        other => other,
+    }
 }
 
 /// Render (and digest for the ETag) on a blocking thread: a page can list 100k files.
@@ -71,17 +76,24 @@ fn page_reply(rendered: Result<(String, String), String>, format: PageFormat, st
     }
 }
 
-/// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it).
+/// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it). A file
+/// held before download (cooldown, deny list, project verdict) has no scan: its report says
+/// what holds it, until when, and how to exempt it (the link in its 403 must lead somewhere).
 pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
     let Ok(sha) = Sha256::parse(sha) else {
         return Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n"));
     };
-    match app.gate.cached_report(&sha).await {
-        Some(report) => {
-            let json = ctx.header(header::ACCEPT).is_some_and(|a| a.contains("json"));
-            let (body, content_type) = crate::respond::report_body(&report, json);
-            Outcome::reply(Reply::Report { body, content_type })
-        }
-        None => Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "no report for this sha256\n")),
+    let json = ctx.header(header::ACCEPT).is_some_and(|a| a.contains("json"));
+    if let Some(report) = app.gate.cached_report(&sha).await {
+        let (body, content_type) = crate::respond::report_body(&report, json);
+        return Outcome::reply(Reply::Report { body, content_type });
     }
+    let origins = app.origins.origins(sha.as_str()).await.unwrap_or_default();
+    for origin in &origins {
+        if let Some((verdict, found)) = app.gate.release_hold(origin).await {
+            let (body, content_type) = crate::respond::held_report_body(origin, &verdict, &found, json);
+            return Outcome::reply(Reply::Report { body, content_type });
+        }
+    }
+    Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "no report for this sha256\n"))
 }

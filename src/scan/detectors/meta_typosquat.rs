@@ -1,12 +1,22 @@
 //! `metadata.typosquat`: the project name imitates a popular one without being
 //! it — one edit away (Damerau-Levenshtein 1, names ≥ 5 chars, targets in the top
-//! 5,000), separator swaps and word reorders (`python_dateutil`, `dateutil-python`),
+//! 5,000; four-letter names only by two swapped letters of a top-500 name), separator swaps and word reorders (`python_dateutil`, `dateutil-python`),
 //! homoglyphs (`rn`↔`m`, `0`↔`o`, `1`↔`l`, `vv`↔`w`) and affixes (`py`, `python-`,
 //! `-python`, `-lib`, `-dev`, …).
 //!
-//! Popular names (anything in the embedded list, `data/top-pypi-packages.tsv`)
-//! are never flagged, and a small allowlist covers legitimate look-alike pairs.
-//! The evidence names the imitated project and its rank.
+//! A name that is itself in the embedded popular list (`data/top-pypi-packages.tsv`)
+//! is judged by the same rules, but only counts when the project it resembles is far
+//! more popular ([`POPULAR_GAP`] times higher in rank): `tdqm` (rank ~8,900) imitating
+//! `tqdm` (rank ~70) is flagged, two neighbours of similar popularity are not. A small
+//! allowlist covers legitimate look-alike pairs. The evidence names the imitated project
+//! and its rank.
+//!
+//! The name is one signal, and a name alone never blocks: this detector reports at most
+//! medium. Whether a look-alike is corroborated (risky behaviour in the same artifact, the
+//! project's age and releases, a known extension pattern such as `httpx2` or
+//! `types-requests`) is weighed by the gate's name verdict (`gate::name`), which raises
+//! a corroborated look-alike to high. [`imitates`], [`popular_rank`] and
+//! [`extension_pattern`] are the pure helpers it shares with the gate.
 
 use super::pysrc;
 use crate::model::{normalize_project_name, Category, FileRole, Severity};
@@ -16,7 +26,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "metadata.typosquat",
-    revision: 1,
+    revision: 2,
     title: "The package name imitates a popular package.",
     category: Category::Metadata,
     severity: Severity::Medium,
@@ -28,6 +38,16 @@ const TOP: &str = include_str!("../../../data/top-pypi-packages.tsv");
 const EDIT_TARGET_MAX_RANK: u32 = 5000;
 /// Edit-distance targets for names of 5-6 characters.
 const SHORT_NAME_MAX_RANK: u32 = 1000;
+/// Swapped-letter targets for four-letter names.
+const FOUR_LETTER_MAX_RANK: u32 = 500;
+/// A popular name is a look-alike only of a project this many times higher in rank.
+pub(crate) const POPULAR_GAP: u32 = 20;
+/// Suffixes that name a sibling, fork or extension of a project (`httpx2`, `attrs-stubs`).
+const EXTENSION_SUFFIXES: &[&str] =
+    &["2", "3", "-2", "-3", "-core", "-stubs", "-types", "-cli", "-sdk", "-plugin", "-ext", "-extensions", "-async"];
+/// Prefixes of ecosystem namespaces (`types-requests`, `django-redis`, `pytest-mock`, `pyyaml`).
+const NAMESPACE_PREFIXES: &[&str] =
+    &["types-", "django-", "flask-", "pytest-", "sphinx-", "mkdocs-", "fastapi-", "sqlalchemy-", "py"];
 /// Legitimate (name, popular look-alike) pairs: the first is never flagged.
 const ALLOW: &[(&str, &str)] = &[
     ("jinja", "jinja2"),
@@ -49,6 +69,8 @@ struct Popular {
     by_canon: HashMap<String, (String, u32)>,
     /// top names for edit distance, with rank
     edit: Vec<(String, u32)>,
+    /// top four-letter names, for swapped letters
+    short: Vec<(String, u32)>,
 }
 
 fn sepless(n: &str) -> String {
@@ -75,6 +97,7 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         by_words: HashMap::new(),
         by_canon: HashMap::new(),
         edit: Vec::new(),
+        short: Vec::new(),
     };
     for line in TOP.lines().skip(1) {
         let Some((rank, name)) = line.split_once('\t') else {
@@ -92,6 +115,8 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         p.by_canon.entry(canon(&name)).or_insert((name.clone(), rank));
         if rank <= EDIT_TARGET_MAX_RANK && name.len() >= 5 {
             p.edit.push((name, rank));
+        } else if rank <= FOUR_LETTER_MAX_RANK && name.len() == 4 {
+            p.short.push((name, rank));
         }
     }
     p
@@ -132,7 +157,10 @@ fn capital_i_for_l(name: &str) -> Option<(String, u32, &'static str)> {
     let p = &*POPULAR;
     let written = normalize_project_name(name);
     let swapped = normalize_project_name(&name.replace('I', "l"));
-    if written == swapped || p.by_name.contains_key(&written) || ALLOW.iter().any(|(a, _)| *a == written) {
+    if written == swapped || ALLOW.iter().any(|(a, _)| *a == written) {
+        return None;
+    }
+    if p.by_name.get(&written).is_some_and(|&own| p.by_name.get(&swapped).is_none_or(|&t| own < t * POPULAR_GAP)) {
         return None;
     }
     p.by_name.get(&swapped).map(|&r| (swapped, r, "look-alike characters (capital I for l)"))
@@ -143,13 +171,56 @@ fn imitates_ignoring(name: &str) -> Option<(String, u32, &'static str)> {
     imitates_inner(name, true)
 }
 
+/// A project's rank in the embedded popular list, if it is there.
+pub(crate) fn popular_rank(name: &str) -> Option<u32> {
+    POPULAR.by_name.get(&normalize_project_name(name)).copied()
+}
+
+/// The known extension or namespace pattern `name` follows relative to `target`, if any:
+/// `httpx2` → `2`, `types-requests` → `types-`.
+pub(crate) fn extension_pattern(name: &str, target: &str) -> Option<&'static str> {
+    let name = normalize_project_name(name);
+    let suffix = EXTENSION_SUFFIXES.iter().find(|s| name.strip_suffix(*s) == Some(target));
+    let prefix = || NAMESPACE_PREFIXES.iter().find(|p| name.strip_prefix(*p) == Some(target));
+    suffix.or_else(prefix).copied()
+}
+
 fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)> {
     let name = normalize_project_name(name);
-    let p = &*POPULAR;
-    // Popular names, and allowlisted legitimate look-alikes, are never squats.
-    if (!probe && p.by_name.contains_key(&name)) || ALLOW.iter().any(|(a, _)| *a == name) {
+    // Allowlisted legitimate look-alikes are never squats.
+    if ALLOW.iter().any(|(a, _)| *a == name) {
         return None;
     }
+    let hit = look_alike(&name)?;
+    // A popular name counts only when what it resembles is far more popular, and only by
+    // a deliberate-looking likeness (swapped letters, look-alike characters, separators,
+    // word order): an added, dropped or changed letter between two popular names is far
+    // more often two real projects (`fastai` / `fastapi`, `simpy` / `sympy`).
+    match POPULAR.by_name.get(&name) {
+        Some(&own) if !probe => {
+            let deliberate = match hit.2 {
+                "one edit away" => transposed(&name, &hit.0),
+                how => !how.starts_with("popular name with"),
+            };
+            (deliberate && own >= hit.1.saturating_mul(POPULAR_GAP)).then_some(hit)
+        }
+        _ => Some(hit),
+    }
+}
+
+/// Same letters with exactly one adjacent pair swapped (`tdqm` / `tqdm`).
+fn transposed(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    diff.len() == 2 && diff[1] == diff[0] + 1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]
+}
+
+fn look_alike(name: &str) -> Option<(String, u32, &'static str)> {
+    let name = name.to_string();
+    let p = &*POPULAR;
     let allowed = |target: &str| ALLOW.iter().any(|(a, b)| *a == name && *b == target);
     let pick = |hit: Option<&(String, u32)>, how: &'static str| {
         hit.filter(|(t, _)| *t != name && !allowed(t)).map(|(t, r)| (t.clone(), *r, how))
@@ -162,6 +233,18 @@ fn imitates_inner(name: &str, probe: bool) -> Option<(String, u32, &'static str)
     }
     if let Some(h) = pick(p.by_canon.get(&canon(&name)), "look-alike characters") {
         return Some(h);
+    }
+    if name.len() == 4 {
+        // Four letters collide by chance; only swapped letters of a top name are a typo.
+        let hit = p
+            .edit
+            .iter()
+            .chain(p.short.iter())
+            .filter(|(t, r)| *r <= FOUR_LETTER_MAX_RANK && transposed(&name, t) && !allowed(t))
+            .min_by_key(|(_, r)| *r);
+        if let Some((t, r)) = hit {
+            return Some((t.clone(), *r, "one edit away"));
+        }
     }
     if name.len() >= 5 {
         // Short names collide by chance: only the very top is worth matching.
@@ -217,13 +300,11 @@ impl Detector for Typosquat {
         let Some((target, rank, how)) = imitates(project) else {
             return;
         };
-        // The more popular the imitated name, the likelier a squat (a typo of a
-        // niche name is more often a legitimate neighbour).
+        // A name alone is one signal: at most medium (the gate's name verdict raises a
+        // corroborated look-alike). Affixes and look-alikes of less popular names are weaker.
         let sev = match how {
             "popular name with a prefix" | "popular name with a suffix" => Severity::Low,
-            // A homoglyph is chosen to deceive: deliberate whatever the target's rank.
-            h if h.starts_with("look-alike characters") => Severity::High,
-            "one edit away" if rank <= 500 => Severity::High,
+            h if h.starts_with("look-alike characters") => Severity::Medium,
             _ if rank <= 2000 => Severity::Medium,
             _ => Severity::Low,
         };
@@ -265,6 +346,32 @@ mod tests {
     }
 
     #[test]
+    fn extension_patterns() {
+        for (case, name, target, want) in [
+            ("digit suffix", "httpx2", "httpx", Some("2")),
+            ("dash digit suffix", "httpcore-2", "httpcore", Some("-2")),
+            ("stubs", "types-requests", "requests", Some("types-")),
+            ("core", "pydantic-core", "pydantic", Some("-core")),
+            ("framework namespace", "django-redis", "redis", Some("django-")),
+            ("py prefix", "pyyaml", "yaml", Some("py")),
+            ("a typo is no pattern", "reqeusts", "requests", None),
+            ("other suffix", "requests-lib", "requests", None),
+        ] {
+            assert_eq!(extension_pattern(name, target), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn popular_names_rarely_count_as_look_alikes() {
+        // Consistency costs little: among the ~15k popular names, only deliberate-looking
+        // likenesses of a far more popular project are flagged (measured 2026-11-29: 3,
+        // `tdqm`, `psycopgbinary`, `git-python`).
+        let flagged: Vec<&str> = POPULAR.by_name.keys().map(String::as_str).filter(|n| imitates(n).is_some()).collect();
+        assert!(flagged.contains(&"tdqm"), "{flagged:?}");
+        assert!(flagged.len() <= 5, "{} popular names flagged: {flagged:?}", flagged.len());
+    }
+
+    #[test]
     fn within_one_edit() {
         for (a, b, want) in [
             ("reqeusts", "requests", true),
@@ -283,16 +390,18 @@ mod tests {
     fn cases() {
         type Case<'a> = (&'a str, &'a str, Option<(&'a str, Severity, &'a str)>);
         let cases: &[Case] = &[
-            ("transposition", "reqeusts", Some(("requests", Severity::High, "one edit away"))),
+            ("transposition", "reqeusts", Some(("requests", Severity::Medium, "one edit away"))),
+            ("a popular name far below what it imitates", "tdqm", Some(("tqdm", Severity::Medium, "one edit away"))),
+            ("extension suffix is still a look-alike", "httpx2", Some(("httpx", Severity::Medium, "one edit away"))),
             ("separator swap", "python_date-util", Some(("python-dateutil", Severity::Medium, "separators changed"))),
             ("word reorder", "dateutil-python", Some(("python-dateutil", Severity::Medium, "words reordered"))),
-            ("homoglyph", "co1orama", Some(("colorama", Severity::High, "look-alike characters"))),
-            ("rn for m", "colorarna", Some(("colorama", Severity::High, "look-alike characters"))),
+            ("homoglyph", "co1orama", Some(("colorama", Severity::Medium, "look-alike characters"))),
+            ("rn for m", "colorarna", Some(("colorama", Severity::Medium, "look-alike characters"))),
             ("suffix", "requests-lib", Some(("requests", Severity::Low, "popular name with a suffix"))),
             (
                 "capital I for l",
                 "jeIlyfish",
-                Some(("jellyfish", Severity::High, "look-alike characters (capital I for l)")),
+                Some(("jellyfish", Severity::Medium, "look-alike characters (capital I for l)")),
             ),
             ("capital I in a popular name's own spelling", "IPython", None),
             ("jellyfish itself", "jellyfish", None),
@@ -300,9 +409,11 @@ mod tests {
             ("python-dateutil itself", "python-dateutil", None),
             ("popular with separators", "python_dateutil", None),
             ("popular look-alike pair", "discord.py", None),
+            ("popular neighbours of similar rank", "httpcore", None),
             ("allowlisted", "jinja", None),
             ("unrelated", "zzq-frobnicator", None),
             ("short name", "pyx", None),
+            ("four letters, not swapped", "tqdx", None),
         ];
         for (name, project, want) in cases {
             let fname = format!("{project}-1.0.tar.gz");

@@ -44,7 +44,7 @@
 //! | `secrets.certificate` | info | one hit per file with the count |
 //! | `secrets.access-token` | high | per token type (AWS id alone medium, with secret critical; live payment/upload tokens critical; JWT low); tests/docs low |
 //! | `hunting.anonymous-author` | low | disposable domain medium |
-//! | `metadata.typosquat` | medium | scaled by the imitated name's rank; homoglyphs (incl. capital I for l) high; affixes low |
+//! | `metadata.typosquat` | medium | the name alone: at most medium (affixes and less popular targets low); popular names only when the target ranks far higher; the gate raises a corroborated look-alike to high (`gate::name`) |
 //! | `metadata.install-hook-only` | low | long setup.py medium |
 //! | `metadata.missing-metadata` | low | |
 //!
