@@ -2,8 +2,8 @@
 # The test command (README quick start; .ci/run calls it): installs uv for the end-to-end
 # tests, then runs every test: unit, protocol, and end to end with real pip and real uv.
 # With cargo-nextest installed it runs `cargo nextest run --release`; without it, plain
-# `cargo test --release` (installing cargo-nextest builds it from source, which took more
-# than 16 minutes on a 2-core machine: longer than the test suite itself).
+# `cargo test --release` (installing cargo-nextest builds hundreds of crates from source:
+# on a busy 2-core machine, more than 16 minutes without finishing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check uv
