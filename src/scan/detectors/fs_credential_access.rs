@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 2,
+    revision: 3,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,

@@ -75,9 +75,52 @@ pub(crate) fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
         if *k == SinkKind::Process {
             aliased_process_calls(src, &mut out);
         }
+        if *k == SinkKind::Send {
+            urlopen_with_body(src, &mut out);
+        }
     }
     out.sort_by_key(|s| s.offset);
     out
+}
+
+static URLOPEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:urllib\.request\.|urllib2\.|request\.)?urlopen\s*\(").expect("urlopen"));
+
+/// `urlopen(url, body)` / `urlopen(url, data=body)`: a POST, i.e. a send. The arguments are
+/// read up to the closing parenthesis (at most 400 bytes); `timeout=`/`context=` alone are not
+/// a body.
+fn urlopen_with_body<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
+    for m in URLOPEN.find_iter(src.text) {
+        if src.python && !src.is_code(m.start()) {
+            continue;
+        }
+        let rest = &src.text[m.end()..];
+        let window = &rest[..rest.len().min(400)];
+        let (mut depth, mut args, mut cur) = (0i32, Vec::new(), String::new());
+        for c in window.chars() {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' if depth == 0 => break,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    args.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+        }
+        args.push(cur);
+        let body = args.iter().skip(1).any(|a| {
+            let a = a.trim();
+            let kw = a.split_once('=').map(|(k, _)| k.trim());
+            !a.is_empty() && (kw.is_none() || kw == Some("data"))
+        });
+        if body {
+            let name = src.text[m.start()..m.end()].trim_end_matches('(').trim_end();
+            out.push(Sink { offset: m.start(), kind: SinkKind::Send, name });
+        }
+    }
 }
 
 /// Process-creating functions of each module (for alias resolution).
@@ -156,7 +199,10 @@ fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
 
 /// Every network sink (fetch or send).
 pub(crate) fn network<'a>(src: &Source<'a>) -> Vec<Sink<'a>> {
-    find(src, &[SinkKind::Fetch, SinkKind::Send])
+    let mut all = find(src, &[SinkKind::Fetch, SinkKind::Send]);
+    // `urlopen(url, body)` is both a fetch and a send: one network call.
+    all.dedup_by_key(|s| s.offset);
+    all
 }
 
 #[cfg(test)]
@@ -173,6 +219,24 @@ mod tests {
             got,
             vec![(SinkKind::Process, "os.system"), (SinkKind::Exec, "eval"), (SinkKind::Send, "requests.post")]
         );
+    }
+
+    #[test]
+    fn urlopen_with_a_body_is_a_send() {
+        let cases = [
+            ("data keyword", "urllib.request.urlopen('http://h/k', data=k.encode())\n", true),
+            ("positional body", "urlopen(url, payload)\n", true),
+            ("nested call in url", "urlopen(base(u, 1), json.dumps(x).encode())\n", true),
+            ("plain GET", "urllib.request.urlopen('http://h/x')\n", false),
+            ("timeout only", "urlopen(url, timeout=10)\n", false),
+            ("context only", "urlopen(req, context=ctx)\n", false),
+            ("in a comment", "# urlopen(url, data)\n", false),
+        ];
+        for (case, text, want) in cases {
+            let src = Source::python(text);
+            let got = find(&src, &[SinkKind::Send]).iter().any(|s| s.name.ends_with("urlopen"));
+            assert_eq!(got, want, "{case}");
+        }
     }
 
     #[test]
