@@ -95,7 +95,7 @@ fn urlopen_with_body<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
             continue;
         }
         let rest = &src.text[m.end()..];
-        let window = &rest[..rest.len().min(400)];
+        let window = &rest[..super::pysrc::floor_char(rest, rest.len().min(400))];
         let (mut depth, mut args, mut cur) = (0i32, Vec::new(), String::new());
         for c in window.chars() {
             match c {
