@@ -226,14 +226,20 @@ fn weigh_documentation(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, 
 /// Evidence in a runtime Python module whose code runs when the module is imported
 /// (module top level, class bodies, top-level `if`/`try`/`with`/`for` bodies) becomes
 /// [`FileRole::ImportTime`]; evidence inside functions stays [`FileRole::Runtime`].
+///
+/// Execution behaviour that stays inside a function runs only when the application calls it
+/// (a debugger attaching to a process, a CLI's self-update `curl | sh`): it is at most High
+/// there. Critical is kept for what runs with nobody calling it, at install or on import.
 fn mark_import_time(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit)]) {
-    for (_, hit) in hits {
+    for (meta, hit) in hits {
         let ev = &mut hit.evidence;
         if ev.role != FileRole::Runtime || ev.path != file.path {
             continue;
         }
         if ev.line.is_some_and(|line| file.source().runs_on_import(line, ev.column)) {
             ev.role = FileRole::ImportTime;
+        } else if meta.category == crate::model::Category::Execution {
+            hit.severity = Some(hit.severity.unwrap_or(meta.severity).min(crate::model::Severity::High));
         }
     }
 }

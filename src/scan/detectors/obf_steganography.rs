@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.steganography",
-    revision: 1,
+    revision: 2,
     title: "Runs code hidden in an image or data file.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -54,6 +54,11 @@ const DATA_EXT: &[&str] = &[
 /// A quoted name of a data file (textual precheck before the string spans are walked).
 static DATA_LITERAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"(?i)\.(?:{})['"]"#, DATA_EXT.join("|"))).expect("data literal"));
+/// A read of a file's contents (not just its path): what makes a data file's name a payload.
+static READ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\.read(?:_bytes|_text|lines)?\s*\(|(?-u:\b)(?:Image\.open|wave\.open|(?:np|numpy)\.fromfile)\s*\(")
+        .expect("read")
+});
 /// How far (lines) data read from a file is followed to a sink.
 const FLOW_LINES: usize = 30;
 
@@ -111,12 +116,18 @@ impl Steganography {
             let mut tainted: Vec<&str> =
                 bound_names(&t[ls..t[sp.start..].find('\n').map_or(t.len(), |p| sp.start + p)]);
             let name = body.rsplit(['/', '\\']).next().unwrap_or(body);
+            // Only contents count: a temp file's *path* handed to a command (`latex x.tex`,
+            // `pager < x.txt`) runs no hidden code.
+            let mut read = false;
             let mut off = ls;
             for (k, line) in t[ls..].split('\n').enumerate() {
                 let line_at = off;
                 off += line.len() + 1;
                 if k > FLOW_LINES || tainted.len() > 16 {
                     break;
+                }
+                if k == 0 || tainted.iter().any(|n| mentions(line, n)) {
+                    read |= READ.find_iter(line).any(|m| src.is_code(line_at + m.start()));
                 }
                 let runs = RUNS
                     .find_iter(line)
@@ -125,7 +136,7 @@ impl Steganography {
                     let arg_at = line_at + m.end();
                     let arg = pysrc::call_argument(t, arg_at, 400);
                     let direct = k == 0 && arg.contains(body);
-                    if direct || tainted.iter().any(|n| mentions(arg, n)) {
+                    if read && (direct || tainted.iter().any(|n| mentions(arg, n))) {
                         let sink =
                             m.as_str().trim_start_matches(|c: char| !c.is_alphanumeric()).trim_end_matches(['(', ' ']);
                         return Some((line_at + m.start(), format!("{sink}(contents of .{ext} file \"{name}\")")));
@@ -275,6 +286,20 @@ mod tests {
                 "jinja2/environment.py",
                 Runtime,
                 "template = self.loader.load(self, name, g)\nflags = 1 << 3\ncode = compile(source, name, 'exec')\n",
+                None,
+            ),
+            (
+                "a temp file's path handed to a pager or latex",
+                "IPython/core/page.py",
+                Runtime,
+                "fd, tmpname = tempfile.mkstemp('.txt')\ntmppath = Path(tmpname)\nwith tmppath.open('wt') as tmpfile:\n    tmpfile.write(strng)\n    cmd = '{} < {}'.format(pager_cmd, tmppath)\nif os.system(cmd):\n    retval = 1\n",
+                None,
+            ),
+            (
+                "output image named, command run on the source",
+                "pkg/latex.py",
+                Runtime,
+                "out = os.path.join(workdir, 'tmp.png')\nsubprocess.check_call(['dvipng', '-o', out, dvifile])\n",
                 None,
             ),
             ("data file name in a docstring", "pkg/a.py", Runtime, "\"\"\"Reads logo.png and exec(s) it.\"\"\"\n", None),
