@@ -9,7 +9,7 @@ the HELD-OUT set in bench/recall_heldout.py (only measured, never tuned on). Eac
 names the behaviour classes it exercises, so per-class recall is printed too.
 
 Usage: bench/recall.py [--set=tuning|heldout|all]   (needs `cargo build --release`;
-PIPGATE_BIN or CARGO_TARGET_DIR point it at another build)
+PIPGATE_BIN or CARGO_TARGET_DIR point it at another build, PIPGATE_POLICY at another policy)
 """
 import base64
 import io
@@ -327,7 +327,7 @@ def main():
     if not os.path.exists(PIPGATE):
         sys.exit(f"build first: cargo build --release (looked for {PIPGATE}; set PIPGATE_BIN to override)")
     tmp = tempfile.mkdtemp(prefix="pipgate-recall")
-    policy = os.path.join(ROOT, "policy.yaml")
+    policy = os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")
     rows = [(st, name, pattern, source, classes, *scan(tmp, policy, name, kind, files))
             for st, name, kind, files, pattern, source, classes in samples(which)]
     for st, name, pattern, source, classes, status, ids in rows:

@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.steganography",
-    revision: 2,
+    revision: 3,
     title: "Runs code hidden in an image or data file.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -56,8 +56,12 @@ static DATA_LITERAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"(?i)\.(?:{})['"]"#, DATA_EXT.join("|"))).expect("data literal"));
 /// A read of a file's contents (not just its path): what makes a data file's name a payload.
 static READ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\.read(?:_bytes|_text|lines)?\s*\(|(?-u:\b)(?:Image\.open|wave\.open|(?:np|numpy)\.fromfile)\s*\(")
-        .expect("read")
+    Regex::new(r"\.read(?:_bytes|_text|lines)?\s*\(|(?-u:\b)(?:np|numpy)\.fromfile\s*\(").expect("read")
+});
+/// Sinks that run *code* (not a program on a file): what pixel bits must reach.
+static RUNS_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|(?-u:\b)(?:marshal\.loads|(?:types\.)?FunctionType)\s*\(")
+        .expect("runs code")
 });
 /// How far (lines) data read from a file is followed to a sink.
 const FLOW_LINES: usize = 30;
@@ -186,7 +190,9 @@ impl Detector for Steganography {
             found.push((m.start() + m.as_str().len() - m.as_str().trim_start().len(), format!("{what} ({lib})"), sev));
         }
         if runs.is_some() {
-            let pixels = PIXELS.find_iter(t).find(|m| src.is_code(m.start()));
+            // An image library running a converter (`djpeg`, `screencapture`) executes no pixels.
+            let runs_code = RUNS_CODE.find_iter(t).any(|m| src.is_code(m.start()) && !t[..m.start()].ends_with('.'));
+            let pixels = PIXELS.find_iter(t).find(|m| runs_code && src.is_code(m.start()));
             let imaging = t.contains("Image") || t.contains("PIL") || t.contains("imageio");
             if let Some(p) = pixels.filter(|_| imaging && BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
                 if found.is_empty() {
@@ -293,6 +299,20 @@ mod tests {
                 "IPython/core/page.py",
                 Runtime,
                 "fd, tmpname = tempfile.mkstemp('.txt')\ntmppath = Path(tmpname)\nwith tmppath.open('wt') as tmpfile:\n    tmpfile.write(strng)\n    cmd = '{} < {}'.format(pager_cmd, tmppath)\nif os.system(cmd):\n    retval = 1\n",
+                None,
+            ),
+            (
+                "an image plugin decoding pixels and running a converter",
+                "PIL/JpegImagePlugin.py",
+                Runtime,
+                "from . import Image\nimport subprocess\nv = i16(s) >> 4\n_im.load()\nsubprocess.check_call(['djpeg', '-outfile', path, self.filename])\n",
+                None,
+            ),
+            (
+                "a screenshot tool opening the png it asked a tool to write",
+                "PIL/ImageGrab.py",
+                Runtime,
+                "fh, filepath = tempfile.mkstemp('.png')\nargs = ['screencapture', '-x', filepath]\nretcode = subprocess.call(args)\nim = Image.open(filepath)\nim.load()\nargs = ['screencapture', '-l', w, filepath]\nretcode = subprocess.call(args)\n",
                 None,
             ),
             (
