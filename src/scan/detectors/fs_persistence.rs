@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
-    revision: 2,
+    revision: 3,
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -135,8 +135,16 @@ impl Detector for Persistence {
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         let lines = pysrc::Lines::new(file.text);
         let line_of = |o: usize| lines.line(o);
-        let writes: Vec<usize> =
-            WRITES.find_iter(file.text).filter(|m| live(m.start())).map(|m| line_of(m.start())).collect();
+        // Console output (`sys.stdout.write("add this to ~/.bashrc")`) writes no file.
+        let to_console = |o: usize| {
+            let head = &file.text[pysrc::floor_char(file.text, o.saturating_sub(8))..o];
+            head.ends_with("stdout") || head.ends_with("stderr")
+        };
+        let writes: Vec<usize> = WRITES
+            .find_iter(file.text)
+            .filter(|m| live(m.start()) && !to_console(m.start()))
+            .map(|m| line_of(m.start()))
+            .collect();
         // rc files, cron files and authorized_keys count only when written nearby.
         let written_near = |o: usize| {
             let l = line_of(o);
@@ -212,6 +220,13 @@ mod tests {
             &Persistence,
             META.id,
             &[
+                (
+                    "a CLI telling the user which rc file to edit",
+                    "tox/session/cmd/man.py",
+                    Runtime,
+                    "rc_file = '~/.bashrc' if 'bash' in shell else '~/.zshrc'\nexport_line = 'export MANPATH=x'\nsys.stdout.write(f'To complete setup, add this to {rc_file}: {export_line}')\n",
+                    None,
+                ),
                 (
                     "temp rc file whose content sources .bashrc",
                     "m/mesonbuild/mdevenv.py",

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.dynamic-access",
-    revision: 1,
+    revision: 2,
     title: "Reaches a function through a computed name.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -299,9 +299,20 @@ fn judge(module: Option<&str>, attr: &str, seen: Seen, strong: bool, computed_ob
     Some(Resolved { indicator, severity })
 }
 
+/// Whether the subscript opened just before `after_open` is an assignment target
+/// (`vars(builtins)["__import__"] = hook`): storing into a namespace calls nothing.
+fn is_store(text: &str, after_open: usize) -> bool {
+    let close = after_open + bracketed(text, after_open).len();
+    let rest = text.get(close + 1..).unwrap_or("").trim_start_matches([' ', '\t']);
+    rest.starts_with('=') && !rest.starts_with("==")
+}
+
 fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> {
     let whole = c.get(0)?;
     let after = whole.end();
+    if (c.name("dict").is_some() || c.name("ns").is_some()) && is_store(text, after) {
+        return None;
+    }
     if c.name("getattr").is_some() {
         let args_text = bracketed(text, after);
         let args = fold::split_args(args_text);
@@ -607,6 +618,13 @@ mod tests {
                 "pkg/a.py",
                 Runtime,
                 "BACKEND = 'subprocess'\nmod = importlib.import_module(BACKEND)\n",
+                None,
+            ),
+            (
+                "an import hook stored into the builtins namespace",
+                "lazy_importer/_imports.py",
+                Runtime,
+                "import builtins\nvars(builtins)['__import__'] = self._callback\nbuiltins.__dict__['open'] = wrapped\n",
                 None,
             ),
             ("self.__dict__", "pkg/a.py", Runtime, "v = self.__dict__[key]\nw = obj.__dict__['x']\n", None),
