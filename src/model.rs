@@ -286,6 +286,19 @@ pub(crate) struct CachedPage {
 }
 
 impl ArtifactFacts {
+    /// Facts before (or without) a verified download: the index's sha256 if it gave one.
+    pub(crate) fn unverified(origin: &FileOrigin) -> ArtifactFacts {
+        let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
+        ArtifactFacts::describe(
+            &origin.project,
+            &origin.filename,
+            &sha,
+            origin.upload_time.clone(),
+            0,
+            Default::default(),
+        )
+    }
+
     /// Facts from what the index and the download told: project, filename (which gives
     /// version and kind), sha256, upload time, size and where the bytes are.
     pub fn describe(

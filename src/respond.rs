@@ -98,15 +98,7 @@ pub(crate) fn held_report_body(
     found: &[Finding],
     json: bool,
 ) -> (String, &'static str) {
-    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
-    let facts = ArtifactFacts::describe(
-        &origin.project,
-        &origin.filename,
-        &sha,
-        origin.upload_time.clone(),
-        0,
-        Default::default(),
-    );
+    let facts = ArtifactFacts::unverified(origin);
     let remedy = remedy(&facts, verdict);
     if json {
         let body = json!({
@@ -115,7 +107,7 @@ pub(crate) fn held_report_body(
             "project": facts.project,
             "version": facts.version,
             "filename": facts.filename,
-            "sha256": sha,
+            "sha256": facts.sha256,
             "upload_time": facts.upload_time,
             "decision": verdict.decision,
             "reasons": verdict.reasons,

@@ -114,15 +114,7 @@ impl Gate {
             return (v.decision == Decision::Block).then_some((v, vec![]));
         }
         self.seed(&origin.project).await;
-        let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
-        let facts = ArtifactFacts::describe(
-            &origin.project,
-            &origin.filename,
-            &sha,
-            origin.upload_time.clone(),
-            0,
-            Default::default(),
-        );
+        let facts = ArtifactFacts::unverified(origin);
         self.project_hold(&policy, &facts, now)
     }
 

@@ -23,7 +23,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         Err(e) => return Outcome::failed(None, e),
     };
     if let Some((verdict, found)) = app.gate.release_hold(&origin).await {
-        let subject = Subject { kind, facts: unverified_facts(&origin) };
+        let subject = Subject { kind, facts: ArtifactFacts::unverified(&origin) };
         return Outcome::Decided { subject, verdict, findings: std::sync::Arc::new(found), reply: None };
     }
     let decided = {
@@ -39,7 +39,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     };
     let (verified, facts, decided) = match decided {
         Ok(x) => x,
-        Err(e) => return Outcome::failed(Some(Subject { kind, facts: unverified_facts(&origin) }), e),
+        Err(e) => return Outcome::failed(Some(Subject { kind, facts: ArtifactFacts::unverified(&origin) }), e),
     };
     let subject = Subject { kind, facts };
     if decided.verdict.decision == Decision::Block {
@@ -53,12 +53,6 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone() },
     };
     Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
-}
-
-/// Facts before (or without) a verified download: the index's sha256 if it gave one.
-fn unverified_facts(origin: &FileOrigin) -> ArtifactFacts {
-    let sha = origin.hashes.get("sha256").cloned().unwrap_or_default();
-    ArtifactFacts::describe(&origin.project, &origin.filename, &sha, origin.upload_time.clone(), 0, Default::default())
 }
 
 /// Find where a file comes from: the store, or (after a restart with an empty store, a
