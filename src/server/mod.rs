@@ -52,6 +52,9 @@ pub struct RequestCtx {
     /// The `Host` header as sent: the client's word, never used to build URLs.
     pub host: String,
     pub started: Instant,
+    /// Who authenticated this request (proxy or index credentials), for the audit record;
+    /// `None` when no authentication was asked for.
+    pub user: Option<String>,
 }
 
 impl RequestCtx {
@@ -66,6 +69,7 @@ impl RequestCtx {
             path: path.to_string(),
             headers,
             started: Instant::now(),
+            user: None,
         }
     }
 
