@@ -15,6 +15,7 @@
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
+//! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
 //! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
 //! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
@@ -30,6 +31,7 @@
 mod app;
 mod artifact;
 mod audit;
+mod certs;
 mod cli;
 mod config;
 mod error;
@@ -52,6 +54,7 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
+pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
