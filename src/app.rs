@@ -158,6 +158,17 @@ impl App {
         App::new(cfg, policy, Scanner::new(Default::default())).expect("app")
     }
 
+    /// Whether `url`'s origin is one pipgate fetches the index or files from (the upstream's
+    /// origin and the allowed file hosts): the hosts the forward proxy inspects.
+    pub(crate) fn is_index_origin(&self, url: &url::Url) -> bool {
+        self.upstream.hosts().allows(url)
+    }
+
+    /// The upstream simple-index URL (no credentials needed by callers: only its path).
+    pub(crate) fn upstream_base(&self) -> &url::Url {
+        self.upstream.base()
+    }
+
     /// A request id unique within this process run.
     pub(crate) fn next_request_id(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);

@@ -16,6 +16,7 @@
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
+//! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
 //! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
 //! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
@@ -41,6 +42,7 @@ mod metadata;
 mod model;
 mod pip_index;
 mod policy;
+mod proxy_auth;
 mod reload;
 mod respond;
 mod scan;
@@ -54,6 +56,7 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
+pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
 pub use error::ProxyError;
@@ -61,7 +64,7 @@ pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;
 pub use pip_index::PipIndex;
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
-pub use server::{dispatch, serve, RequestCtx, ServeLimits};
+pub use server::{dispatch, serve, serve_front, Front, OtherHosts, ProxyOptions, RequestCtx, ServeLimits, ServerCert};
 
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};

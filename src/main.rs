@@ -33,6 +33,61 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// pipgate's certificate authority (HTTPS serving and HTTPS_PROXY interception).
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+    /// Print a --proxy-users line for NAME (the password is read from stdin, hashed with argon2id).
+    ProxyUser {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Create the CA (key mode 0600); an existing one is kept unless --force.
+    Init {
+        #[command(flatten)]
+        dir: CaDir,
+        /// Replace an existing CA (clients that trust the old one will refuse pipgate).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the system roots plus the pipgate CA, PEM: for clients that replace their
+    /// whole trust store when given a file (uv's SSL_CERT_FILE, pip's --cert / PIP_CERT).
+    Bundle {
+        #[command(flatten)]
+        dir: CaDir,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct CaDir {
+    /// The CA directory. Default: certs/ beside the policy file (not in the data directory:
+    /// clients trust this CA, so it must outlive a cache wipe).
+    #[arg(long = "dir", alias = "ca-dir", env = "PIPGATE_CA_DIR")]
+    dir: Option<PathBuf>,
+    /// Used only to find the default CA directory.
+    #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
+    policy: PathBuf,
+}
+
+impl CaDir {
+    fn resolve(&self) -> PathBuf {
+        default_ca_dir(self.dir.as_deref(), &self.policy)
+    }
+}
+
+/// `--ca-dir`, else `certs/` beside the policy file.
+fn default_ca_dir(dir: Option<&std::path::Path>, policy: &std::path::Path) -> PathBuf {
+    dir.map(PathBuf::from).unwrap_or_else(|| match policy.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("certs"),
+        _ => PathBuf::from("certs"),
+    })
 }
 
 #[derive(Subcommand)]
@@ -170,6 +225,36 @@ struct ServeArgs {
     /// Connections open at once from one client IP address; beyond it, the same 503.
     #[arg(long, default_value_t = 128)]
     max_connections_per_client: usize,
+    /// pipgate's CA (for HTTPS_PROXY interception and --tls). Default: certs/ beside the
+    /// policy file; without a CA there, CONNECTs to the index are refused.
+    #[arg(long, env = "PIPGATE_CA_DIR")]
+    ca_dir: Option<PathBuf>,
+    /// Serve HTTPS (HTTP/1.1 and h2) instead of plain HTTP: with --tls-cert/--tls-key, else
+    /// a leaf from the CA for the listen address, localhost, this host's name and --tls-name.
+    #[arg(long, env = "PIPGATE_TLS")]
+    tls: bool,
+    /// A PEM certificate chain for --tls (bring your own; needs --tls-key).
+    #[arg(long, requires = "tls_key", env = "PIPGATE_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", env = "PIPGATE_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// An extra name (DNS name or IP) for the generated --tls certificate; repeatable.
+    #[arg(long = "tls-name", value_delimiter = ',', env = "PIPGATE_TLS_NAMES")]
+    tls_names: Vec<String>,
+    /// As a forward proxy, what to do with hosts other than the index and its file hosts:
+    /// tunnel them untouched, or refuse them (403). Every decision is logged.
+    #[arg(long, value_enum, default_value = "tunnel", env = "PIPGATE_OTHER_HOSTS")]
+    other_hosts: OtherHostsArg,
+    /// Require proxy authentication (407): a file of NAME:$argon2id$… lines (`pipgate proxy-user NAME`).
+    #[arg(long, env = "PIPGATE_PROXY_USERS")]
+    proxy_users: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OtherHostsArg {
+    Tunnel,
+    Refuse,
 }
 
 /// `--public-url`: an absolute http(s) URL, pipgate's root (a trailing `simple/` is dropped).
@@ -214,6 +299,8 @@ fn main() -> anyhow::Result<()> {
         Command::Audit(args) => audit(args),
         Command::Scan(args) => exit(scan(args)),
         Command::Policy { command } => exit(policy_command(command)),
+        Command::Ca { command } => exit(ca_command(command)),
+        Command::ProxyUser { name } => exit(proxy_user(&name)),
     }
 }
 
@@ -285,6 +372,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let listen = args.listen.clone().or(policy.settings.listen.clone()).unwrap_or_else(|| "127.0.0.1:3141".into());
     let scanner = Scanner::new(policy.settings.scan_limits.clone());
+    let front = front_end(&args, &listen, cfg.public_url.as_ref())?;
     if args.dangerous_skip_scan {
         tracing::warn!("--dangerous-skip-scan: ARTIFACTS ARE SERVED WITHOUT BEING SCANNED");
         cfg.dangerous_skip_scan = true;
@@ -297,16 +385,98 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
+        let scheme = if front.tls.is_some() { "https" } else { "http" };
         println!(
-            "pipgate listening on http://{addr}/simple/ (upstream {}, data {})",
+            "pipgate listening on {scheme}://{addr}/simple/ (upstream {}, data {})",
             pipgate::redact(&cfg.upstream),
             data_dir.display()
         );
         std::io::stdout().flush()?;
-        pipgate::serve(listener, app, limits, shutdown_signal()).await;
+        pipgate::serve_front(listener, app, limits, front, shutdown_signal()).await;
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })
+}
+
+/// The front end's TLS and forward-proxy options from the flags (the CA loaded if present).
+fn front_end(args: &ServeArgs, listen: &str, public_url: Option<&url::Url>) -> anyhow::Result<pipgate::Front> {
+    let ca_dir = default_ca_dir(args.ca_dir.as_deref(), &args.common.policy);
+    let ca = match pipgate::Ca::load(&ca_dir) {
+        Ok(ca) => {
+            tracing::info!(ca_dir = %ca_dir.display(), "CA loaded: HTTPS_PROXY requests to the index are inspected");
+            Some(Arc::new(ca))
+        }
+        Err(e) if args.ca_dir.is_some() || args.tls && args.tls_cert.is_none() => return Err(e.into()),
+        Err(e) => {
+            tracing::info!(reason = %e, "no CA: CONNECTs to the index will be refused (run `pipgate ca init` to inspect them)");
+            None
+        }
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(pipgate::ServerCert::from_files(cert, key)?),
+        _ if args.tls => {
+            let ca = ca.clone().context("--tls needs a CA (pipgate ca init) or --tls-cert/--tls-key")?;
+            let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+            let host = listen.rsplit_once(':').map_or(listen, |(h, _)| h).trim_matches(['[', ']']);
+            if !host.is_empty() && host != "0.0.0.0" && host != "::" {
+                names.insert(0, host.to_string());
+            }
+            if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+                names.push(h.trim().to_string());
+            }
+            names.extend(public_url.and_then(|u| u.host_str()).map(|h| h.trim_matches(['[', ']']).to_string()));
+            names.extend(args.tls_names.iter().cloned());
+            let cert = pipgate::ServerCert::minted(ca, names);
+            tracing::info!(names = %cert.names().join(", "), "HTTPS with a leaf from the pipgate CA");
+            Some(cert)
+        }
+        _ => None,
+    };
+    let users = args.proxy_users.as_deref().map(pipgate::ProxyUsers::load).transpose()?.map(Arc::new);
+    if let Some(u) = &users {
+        tracing::info!(users = u.len(), "proxy authentication required (407 without valid credentials)");
+    }
+    let other_hosts = match args.other_hosts {
+        OtherHostsArg::Tunnel => pipgate::OtherHosts::Tunnel,
+        OtherHostsArg::Refuse => pipgate::OtherHosts::Refuse,
+    };
+    Ok(pipgate::Front { proxy: pipgate::ProxyOptions { ca, other_hosts, users }, tls })
+}
+
+fn ca_command(cmd: CaCommand) -> anyhow::Result<i32> {
+    match cmd {
+        CaCommand::Init { dir, force } => {
+            let made = pipgate::init_ca(&dir.resolve(), force)?;
+            println!("created {} ({}, valid until {})", made.cert.display(), made.subject, made.not_after);
+            println!("private key {} (mode 0600: keep it there, never share it)", made.key.display());
+            println!("next: `pipgate ca bundle --out pipgate-bundle.pem` for pip and uv (see the README)");
+            Ok(0)
+        }
+        CaCommand::Bundle { dir, out } => {
+            let dir = dir.resolve();
+            let pem = std::fs::read_to_string(dir.join("ca.pem")).with_context(|| {
+                format!("reading {} (create the CA with `pipgate ca init --dir {}`)", dir.join("ca.pem").display(), dir.display())
+            })?;
+            let (bundle, roots) = pipgate::ca_bundle(&pem)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bundle).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {} ({roots} system roots + the pipgate CA)", path.display());
+                }
+                None => print!("{bundle}"),
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn proxy_user(name: &str) -> anyhow::Result<i32> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "no password on stdin (e.g. `read -s pw; echo \"$pw\" | pipgate proxy-user {name}`)");
+    println!("{}", pipgate::proxy_user_line(name, password).map_err(anyhow::Error::msg)?);
+    Ok(0)
 }
 
 /// Exit with the command's code: 0 clean/allowed, 1 blocked/invalid, 2 usage or read error.

@@ -231,6 +231,11 @@ impl Upstream {
         redact(&self.base)
     }
 
+    /// Where files may come from (the forward proxy inspects exactly these origins).
+    pub(crate) fn hosts(&self) -> &FileHosts {
+        &self.hosts
+    }
+
     pub(crate) fn base(&self) -> &Url {
         &self.base
     }

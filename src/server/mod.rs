@@ -20,7 +20,11 @@ mod file;
 mod finish;
 pub(crate) use finish::page_audit_memo;
 mod page;
+mod proxy;
 mod router;
+mod tls;
+pub use proxy::{OtherHosts, ProxyOptions};
+pub use tls::ServerCert;
 
 use crate::app::App;
 use crate::respond::Resp;
@@ -114,6 +118,14 @@ impl Default for ServeLimits {
     }
 }
 
+/// What a listener offers besides the index: the forward proxy's options, and TLS.
+#[derive(Debug, Default, Clone)]
+pub struct Front {
+    pub proxy: ProxyOptions,
+    /// Serve HTTPS (HTTP/1.1 and h2 by ALPN) with this certificate; `None`: plain HTTP/1.1.
+    pub tls: Option<ServerCert>,
+}
+
 /// The plain-HTTP front end: accept connections until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -121,8 +133,29 @@ pub async fn serve(
     limits: ServeLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    serve_front(listener, app, limits, Front::default(), shutdown).await;
+}
+
+/// The front end: index requests, `CONNECT` and absolute-form proxy requests on one
+/// listener, over plain HTTP/1.1 or TLS; accept connections until `shutdown` resolves.
+/// A TLS certificate that cannot be had fails here, before the first connection.
+pub async fn serve_front(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: ServeLimits,
+    front: Front,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let slots = Slots::new(&limits);
+    let acceptor = match front.tls.as_ref().map(tls::acceptor).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "no TLS certificate: not serving");
+            return;
+        }
+    };
+    let proxy = Arc::new(front.proxy);
     loop {
         let (stream, client) = tokio::select! {
             r = listener.accept() => match r {
@@ -142,36 +175,68 @@ pub async fn serve(
             continue;
         };
         let app = app.clone();
-        let limits = limits.clone();
+        let proxy = proxy.clone();
+        let acceptor = acceptor.clone();
+        let activity = Arc::new(Activity::new());
+        let conn = proxy::Conn {
+            client,
+            local: stream.local_addr().unwrap_or(client),
+            limits: limits.clone(),
+            activity: activity.clone(),
+            slot: Arc::new(slot),
+        };
         tokio::spawn(async move {
-            let _slot = slot;
-            let activity = Arc::new(Activity::new());
-            let io = TokioIo::new(Tracked { inner: stream, activity: activity.clone() });
-            let busy = activity.clone();
-            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let app = app.clone();
-                let busy = Busy::start(&busy);
-                async move {
-                    let _busy = busy;
-                    let (parts, _body) = req.into_parts();
-                    let ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, client);
-                    Ok::<_, std::convert::Infallible>(dispatch(&app, ctx).await)
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .keep_alive(true)
-                .serve_connection(io, svc);
-            tokio::select! {
-                r = conn => if let Err(e) = r {
-                    tracing::debug!(error = %e, %client, "connection ended with an error");
+            let io = Tracked { inner: stream, activity };
+            match acceptor {
+                None => serve_connection(app, proxy, TokioIo::new(io), conn, false).await,
+                Some(acceptor) => match tokio::time::timeout(conn.limits.header_timeout, acceptor.accept(io)).await {
+                    Ok(Ok(tls)) => serve_connection(app, proxy, TokioIo::new(tls), conn, true).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, %client, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%client, "TLS handshake timed out"),
                 },
-                _ = activity.idle_for(limits.idle_timeout) => {
-                    tracing::debug!(%client, "closing an idle connection");
-                }
             }
         });
+    }
+}
+
+/// One connection: index requests, and proxy requests to [`proxy`]. Plain connections speak
+/// HTTP/1.1 only; TLS connections HTTP/1.1 or h2 (ALPN).
+async fn serve_connection<IO>(app: Arc<App>, opts: Arc<ProxyOptions>, io: TokioIo<IO>, conn: proxy::Conn, tls: bool)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let client = conn.client;
+    let for_requests = conn.clone();
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        let opts = opts.clone();
+        let conn = for_requests.clone();
+        let busy = Busy::start(&conn.activity);
+        async move {
+            let _busy = busy;
+            let resp = if req.method() == Method::CONNECT {
+                proxy::connect(app, opts, req, conn).await
+            } else if proxy::is_proxy_request(&req) {
+                proxy::absolute(app, opts, req, conn).await
+            } else {
+                let (parts, _body) = req.into_parts();
+                let ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+                dispatch(&app, ctx).await
+            };
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(conn.limits.header_timeout).keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
+    let builder = if tls { builder } else { builder.http1_only() };
+    tokio::select! {
+        r = builder.serve_connection_with_upgrades(io, svc) => if let Err(e) = r {
+            tracing::debug!(error = %e, %client, "connection ended with an error");
+        },
+        _ = conn.activity.idle_for(conn.limits.idle_timeout) => {
+            tracing::debug!(%client, "closing an idle connection");
+        }
     }
 }
 
