@@ -122,21 +122,13 @@ pub fn init_ca(dir: &Path, force: bool) -> Result<CaCreated, CertError> {
     let cert = params.self_signed(&key).map_err(mint)?;
     write_file(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
     write_file(&cert_path, cert.pem().as_bytes(), 0o644)?;
-    Ok(CaCreated {
-        cert: cert_path,
-        key: key_path,
-        subject,
-        not_after: crate::timefmt::rfc3339(params.not_after),
-    })
+    Ok(CaCreated { cert: cert_path, key: key_path, subject, not_after: crate::timefmt::rfc3339(params.not_after) })
 }
 
 /// A random positive 16-byte serial number.
 fn random_serial() -> rcgen::SerialNumber {
     let mut bytes = [0u8; 16];
-    rustls::crypto::ring::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .expect("the system random source works");
+    rustls::crypto::ring::default_provider().secure_random.fill(&mut bytes).expect("the system random source works");
     bytes[0] &= 0x7f;
     rcgen::SerialNumber::from_slice(&bytes)
 }
@@ -276,7 +268,9 @@ pub fn bundle(ca_pem: &str) -> Result<(String, usize), CertError> {
     let found = rustls_native_certs::load_native_certs();
     if found.certs.is_empty() {
         let reason = found.errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        return Err(CertError::Roots { reason: if reason.is_empty() { "no certificates found".into() } else { reason } });
+        return Err(CertError::Roots {
+            reason: if reason.is_empty() { "no certificates found".into() } else { reason },
+        });
     }
     for e in &found.errors {
         tracing::warn!(error = %e, "part of the system trust store could not be read");
@@ -290,9 +284,8 @@ pub fn bundle(ca_pem: &str) -> Result<(String, usize), CertError> {
             n += 1;
         }
     }
-    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| CertError::Roots {
-        reason: format!("the pipgate CA is not PEM: {e}"),
-    })?;
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes())
+        .map_err(|e| CertError::Roots { reason: format!("the pipgate CA is not PEM: {e}") })?;
     if seen.insert(ca.as_ref().to_vec()) {
         out.push_str("# pipgate CA\n");
         out.push_str(&pem_block(&ca));

@@ -56,13 +56,13 @@ mod upstream;
 
 /// Building and running the proxy.
 pub use app::App;
-pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;
 pub use pip_index::PipIndex;
+pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
 pub use server::{dispatch, serve, serve_front, Front, OtherHosts, ProxyOptions, RequestCtx, ServeLimits, ServerCert};
 

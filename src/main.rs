@@ -39,9 +39,7 @@ enum Command {
         command: CaCommand,
     },
     /// Print a --proxy-users line for NAME (the password is read from stdin, hashed with argon2id).
-    ProxyUser {
-        name: String,
-    },
+    ProxyUser { name: String },
 }
 
 #[derive(Subcommand)]
@@ -455,7 +453,11 @@ fn ca_command(cmd: CaCommand) -> anyhow::Result<i32> {
         CaCommand::Bundle { dir, out } => {
             let dir = dir.resolve();
             let pem = std::fs::read_to_string(dir.join("ca.pem")).with_context(|| {
-                format!("reading {} (create the CA with `pipgate ca init --dir {}`)", dir.join("ca.pem").display(), dir.display())
+                format!(
+                    "reading {} (create the CA with `pipgate ca init --dir {}`)",
+                    dir.join("ca.pem").display(),
+                    dir.display()
+                )
             })?;
             let (bundle, roots) = pipgate::ca_bundle(&pem)?;
             match out {
@@ -474,7 +476,10 @@ fn proxy_user(name: &str) -> anyhow::Result<i32> {
     let mut password = String::new();
     std::io::stdin().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    anyhow::ensure!(!password.is_empty(), "no password on stdin (e.g. `read -s pw; echo \"$pw\" | pipgate proxy-user {name}`)");
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on stdin (e.g. `read -s pw; echo \"$pw\" | pipgate proxy-user {name}`)"
+    );
     println!("{}", pipgate::proxy_user_line(name, password).map_err(anyhow::Error::msg)?);
     Ok(0)
 }

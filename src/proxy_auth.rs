@@ -114,7 +114,10 @@ pub fn user_line(name: &str, password: &str) -> Result<String, String> {
         return Err(format!("{name:?}: a user name must be non-empty, without ':' or spaces"));
     }
     let mut random = [0u8; 16];
-    rustls::crypto::ring::default_provider().secure_random.fill(&mut random).map_err(|_| "the system random source failed".to_string())?;
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut random)
+        .map_err(|_| "the system random source failed".to_string())?;
     let salt = SaltString::encode_b64(&random).map_err(|e| e.to_string())?;
     let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| e.to_string())?;
     Ok(format!("{name}:{hash}"))
@@ -130,7 +133,11 @@ mod tests {
 
     #[test]
     fn a_users_file_checks_basic_credentials() {
-        let text = format!("# proxy users\n{}\n\n{}\n", user_line("alice", "s3cret").unwrap(), user_line("bob", "pw").unwrap());
+        let text = format!(
+            "# proxy users\n{}\n\n{}\n",
+            user_line("alice", "s3cret").unwrap(),
+            user_line("bob", "pw").unwrap()
+        );
         let users = ProxyUsers::parse(Path::new("users"), &text).unwrap();
         assert_eq!(users.len(), 2);
         let cases: &[(&str, Option<String>, Option<&str>)] = &[
@@ -155,7 +162,11 @@ mod tests {
         let cases: &[(&str, String, &str)] = &[
             ("no colon", "alice".into(), "users:1:"),
             ("plain password", "alice:hunter2".into(), "users:1: not a PHC hash"),
-            ("other algorithm", "alice:$argon2i$v=19$m=16,t=2,p=1$c29tZXNhbHQ$YWJjZGVmZ2hpamtsbW5vcA".into(), "users:1: only argon2id"),
+            (
+                "other algorithm",
+                "alice:$argon2i$v=19$m=16,t=2,p=1$c29tZXNhbHQ$YWJjZGVmZ2hpamtsbW5vcA".into(),
+                "users:1: only argon2id",
+            ),
             ("twice", format!("{good}\n# c\n{good}"), "users:3: user \"alice\" appears twice"),
             ("empty", "# nobody\n".into(), "no users"),
         ];

@@ -470,6 +470,17 @@ impl Pipgate {
         Self::spawn_env(upstream, policy, data_dir, &[], env)
     }
 
+    /// A fresh temporary directory, the policy text, extra `serve` flags and environment.
+    pub(crate) fn start_full(upstream: &str, policy: Option<&str>, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let policy_path = tmp.path().join("policy.yaml");
+        std::fs::write(&policy_path, policy.unwrap_or("# empty test policy\n")).unwrap();
+        let mut p = Self::spawn_env(upstream, &policy_path, &data_dir, extra, env);
+        p._tmp = Some(tmp);
+        p
+    }
+
     fn spawn(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str]) -> Pipgate {
         Self::spawn_env(upstream, policy, data_dir, extra, &[])
     }
@@ -500,7 +511,7 @@ impl Pipgate {
         });
         let url = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("pipgate did not print its address: {line:?}"))
             .to_string();
         Pipgate { child, url, data_dir: data_dir.to_path_buf(), _tmp: None }
@@ -565,6 +576,16 @@ pub(crate) fn isolated(cmd: &mut Command, cache: &Path) {
         .env("NO_PROXY", "*");
 }
 
+/// Drop this machine's trust settings (a test names its own): requests lets
+/// `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` override pip's `--cert`, and uv reads `SSL_CERT_*`.
+fn without_machine_trust(cmd: &mut Command) {
+    for k in
+        ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "UV_NATIVE_TLS", "UV_SYSTEM_CERTS"]
+    {
+        cmd.env_remove(k);
+    }
+}
+
 pub(crate) struct Venv {
     pub dir: tempfile::TempDir,
 }
@@ -600,6 +621,27 @@ impl Venv {
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "uv", "pip"]).args(args).arg("--python").arg(self.python());
         isolated(&mut cmd, self.path());
+        cmd.output().unwrap()
+    }
+
+    /// [`Venv::pip`] with extra environment set after the isolation (e.g. `HTTPS_PROXY`,
+    /// `PIP_CERT`); the isolation's `NO_PROXY=*` is dropped so a proxy is used.
+    pub(crate) fn pip_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "pip", "--python"]).arg(self.python()).args(args);
+        isolated(&mut cmd, self.path());
+        without_machine_trust(&mut cmd);
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy").envs(env.iter().copied());
+        cmd.output().unwrap()
+    }
+
+    /// [`Venv::uv_pip`] with extra environment, as [`Venv::pip_env`].
+    pub(crate) fn uv_pip_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "uv", "pip"]).args(args).arg("--python").arg(self.python());
+        isolated(&mut cmd, self.path());
+        without_machine_trust(&mut cmd);
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy").envs(env.iter().copied());
         cmd.output().unwrap()
     }
 
