@@ -239,7 +239,7 @@ impl CertError {
 pub(crate) fn load_identity(cert: &Path, key: &Path) -> Result<Identity, CertError> {
     let invalid = |path: &Path, what, reason: String| CertError::Invalid { path: path.to_path_buf(), what, reason };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<_, _>>())
+        .and_then(Iterator::collect::<Result<_, _>>)
         .map_err(|e| invalid(cert, "PEM certificate chain", e.to_string()))?;
     if chain.is_empty() {
         return Err(invalid(cert, "PEM certificate chain", "no CERTIFICATE block".into()));

@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the proxy. Point pip/uv at http://LISTEN/simple/.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Read the audit log.
     Audit(AuditArgs),
     /// Scan wheels/sdists (files, sha256s in the data dir, or PROJECT==VERSION via the upstream).
@@ -293,7 +293,7 @@ fn main() -> anyhow::Result<()> {
     init_logs();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Audit(args) => audit(args),
         Command::Scan(args) => exit(scan(args)),
         Command::Policy { command } => exit(policy_command(command)),

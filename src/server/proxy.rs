@@ -104,13 +104,13 @@ fn proxy_auth_required() -> Resp {
     r
 }
 
-/// The proxy user, or the 407 to answer. `Ok(None)`: no proxy authentication configured.
-fn authenticate(opts: &ProxyOptions, req: &Request<Incoming>) -> Result<Option<String>, Resp> {
+/// Missing or wrong proxy credentials (answered with [`proxy_auth_required`]).
+struct AuthRequired;
+
+/// The proxy user. `Ok(None)`: no proxy authentication configured.
+fn authenticate(opts: &ProxyOptions, req: &Request<Incoming>) -> Result<Option<String>, AuthRequired> {
     let Some(users) = &opts.users else { return Ok(None) };
-    match users.check(header_str(req.headers(), header::PROXY_AUTHORIZATION)) {
-        Some(user) => Ok(Some(user)),
-        None => Err(proxy_auth_required()),
-    }
+    users.check(header_str(req.headers(), header::PROXY_AUTHORIZATION)).map(Some).ok_or(AuthRequired)
 }
 
 /// `host:port` for logs (IPv6 in brackets).
@@ -131,9 +131,9 @@ pub(super) async fn connect(app: Arc<App>, opts: Arc<ProxyOptions>, mut req: Req
     let port = authority.port_u16().unwrap_or(443);
     let user = match authenticate(&opts, &req) {
         Ok(u) => u,
-        Err(resp) => {
+        Err(AuthRequired) => {
             tracing::info!(client = %conn.client, target = %target(&host, port), "CONNECT refused: proxy authentication required");
-            return resp;
+            return proxy_auth_required();
         }
     };
     let who = user.as_deref().unwrap_or("-").to_string();
@@ -282,7 +282,7 @@ pub(super) async fn absolute(app: Arc<App>, opts: Arc<ProxyOptions>, req: Reques
     }
     let user = match authenticate(&opts, &req) {
         Ok(u) => u,
-        Err(resp) => return resp,
+        Err(AuthRequired) => return proxy_auth_required(),
     };
     let who = user.as_deref().unwrap_or("-").to_string();
     let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
