@@ -441,3 +441,28 @@ fn plain_http_proxy_requests_to_the_index_are_inspected_too() {
     assert!(audit.iter().any(|r| r["project"] == "demo-clean" && r["decision"] != "block"), "{audit:?}");
     assert!(audit.iter().all(|r| r["user"].is_null()), "no proxy user configured: {audit:?}");
 }
+
+#[test]
+fn pipgates_own_upstream_traffic_honours_https_proxy() {
+    let w = World::new();
+    // A stand-in for a corporate proxy: another pipgate, which tunnels every host but its own index.
+    let corporate = Pipgate::start("http://127.0.0.1:9/simple/", None);
+    let empty = w.empty_dir.to_str().unwrap();
+    let gate = Pipgate::start_full(
+        &w.index_url,
+        None,
+        &[],
+        &[
+            ("SSL_CERT_FILE", w.upstream_ca.to_str().unwrap()),
+            ("SSL_CERT_DIR", empty),
+            ("HTTPS_PROXY", &corporate.base()),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    );
+    let r = http().get(format!("{}demo-clean/", gate.url)).send().unwrap();
+    assert_eq!(r.status(), 200, "{}", gate.log());
+    let target = w.index_url.trim_start_matches("https://").trim_end_matches("/simple/").to_string();
+    let log = corporate.log();
+    assert!(log.contains("CONNECT: tunnelling untouched") && log.contains(&target), "{log}");
+}

@@ -3,15 +3,16 @@
 //! request — writes the audit record, builds the response and logs the access line.
 //!
 //! ```text
-//! front end (plain HTTP here; TLS/CONNECT later) → RequestCtx
+//! front end (plain HTTP or TLS; CONNECT and absolute-form in proxy.rs) → RequestCtx
 //!   → route: page | file | report | health         (router.rs, page.rs, file.rs)
 //!       → index / artifact (fetch, verify, cache) → gate (the only decider)
 //!   → Outcome { served | blocked | failed, with its facts }
 //!   → finish: audit → response → access log       (finish.rs)
 //! ```
 //!
-//! A new front end needs only to build a [`RequestCtx`] and call [`dispatch`]. The plain-HTTP
-//! front end ([`serve`]) also owns what a connection may cost ([`ServeLimits`]): a header
+//! A new front end needs only to build a [`RequestCtx`] and call [`dispatch`]. The listener
+//! ([`serve_front`]: plain HTTP/1.1, or TLS with HTTP/1.1 and h2 by ALPN, see `tls.rs`; proxy
+//! requests go to `proxy.rs`) also owns what a connection may cost ([`ServeLimits`]): a header
 //! timeout (slowloris), an idle timeout, and global and per-client-IP connection caps
 //! (excess connections get a quick 503 and are closed).
 //! Must not: parse upstream pages, scan, or decide (no `policy`, `scan` or `store` here).
