@@ -425,6 +425,7 @@ fn front_end(args: &ServeArgs, listen: &str, public_url: Option<&url::Url>) -> a
             names.extend(public_url.and_then(|u| u.host_str()).map(|h| h.trim_matches(['[', ']']).to_string()));
             names.extend(args.tls_names.iter().cloned());
             let cert = pipgate::ServerCert::minted(ca, names);
+            cert.check()?;
             tracing::info!(names = %cert.names().join(", "), "HTTPS with a leaf from the pipgate CA");
             Some(cert)
         }

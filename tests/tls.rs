@@ -199,6 +199,10 @@ impl World {
         start_trusting(&self.index_url, &self.upstream_ca, &args)
     }
 
+    fn upstream_ca_pem(&self) -> String {
+        std::fs::read_to_string(&self.upstream_ca).unwrap()
+    }
+
     fn pipgate_ca_pem(&self) -> String {
         std::fs::read_to_string(self.ca_dir.join("ca.pem")).unwrap()
     }
@@ -465,4 +469,21 @@ fn pipgates_own_upstream_traffic_honours_https_proxy() {
     let target = w.index_url.trim_start_matches("https://").trim_end_matches("/simple/").to_string();
     let log = corporate.log();
     assert!(log.contains("CONNECT: tunnelling untouched") && log.contains(&target), "{log}");
+}
+
+#[test]
+fn without_a_ca_the_index_is_never_tunnelled_and_other_hosts_can_be_refused() {
+    let w = World::new();
+    // No --ca-dir, and no certs/ beside the policy: nothing to inspect the index with.
+    let gate = start_trusting(&w.index_url, &w.upstream_ca, &["--other-hosts", "refuse"]);
+    let addr = gate.base().trim_start_matches("http://").to_string();
+    let index_target = w.index_url.trim_start_matches("https://").trim_end_matches("/simple/").to_string();
+    let refused = connect_and_handshake(&addr, &index_target, None, &[&w.upstream_ca_pem()]).unwrap_err();
+    assert!(refused.starts_with("HTTP/1.0 502"), "{refused}");
+    let other_target = w.other_wheel_url.trim_start_matches("https://").split('/').next().unwrap().to_string();
+    let refused = connect_and_handshake(&addr, &other_target, None, &[&w.other_ca_pem]).unwrap_err();
+    assert!(refused.starts_with("HTTP/1.0 403"), "{refused}");
+    assert_eq!(w.idx.hits(""), 0, "the index was not reached at all");
+    let log = gate.log();
+    assert!(log.contains("no CA to inspect it with") && log.contains("--other-hosts refuse"), "{log}");
 }

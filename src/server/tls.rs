@@ -64,6 +64,11 @@ impl ServerCert {
         }
     }
 
+    /// Whether a certificate can be had now (minting one if needed): for start-up checks.
+    pub fn check(&self) -> Result<(), crate::certs::CertError> {
+        self.identity().map(drop)
+    }
+
     /// The identity now (mints when needed); errors are logged by the caller.
     pub(crate) fn identity(&self) -> Result<Identity, crate::certs::CertError> {
         match &self.0 {
