@@ -116,6 +116,19 @@ class PostInstall(install):
 setup(name="demo-hook", version="1.0", cmdclass={"install": PostInstall})
 "#;
 
+/// pipgate's log once `done` holds for it (its stderr is copied to the file by a thread), or
+/// after 10 s, for the assertion to show.
+fn logged(gate: &Pipgate, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = gate.log();
+        if done(&log) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 fn pipgate_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_pipgate")).args(args).envs(env.iter().copied()).output().unwrap()
 }
@@ -337,7 +350,7 @@ fn through_https_proxy_pip_and_uv_get_the_index_inspected_and_other_hosts_untouc
     let blocked: Vec<_> = audit.iter().filter(|r| r["project"] == "demo-hook" && r["decision"] == "block").collect();
     assert!(!served.is_empty() && !blocked.is_empty(), "{audit:?}");
     assert!(served.iter().chain(&blocked).all(|r| r["user"] == "alice"), "{audit:?}");
-    let log = gate.log();
+    let log = logged(&gate, |log| log.contains("CONNECT: inspecting") && log.contains("CONNECT: tunnelling untouched"));
     assert!(log.contains("CONNECT: inspecting") && log.contains("CONNECT: tunnelling untouched"), "{log}");
 }
 
@@ -363,7 +376,8 @@ fn a_client_that_does_not_trust_the_pipgate_ca_is_refused_not_downgraded() {
     assert!(err.contains("UnknownIssuer") || err.contains("invalid peer certificate"), "{err}");
     assert_eq!(w.idx.hits("demo_clean-1.0-py3-none-any.whl"), 0, "nothing reached the client unscanned");
     assert!(gate.audit().is_empty(), "no decision was served");
-    assert!(gate.log().contains("refused pipgate's certificate"), "{}", gate.log());
+    let log = logged(&gate, |log| log.contains("refused pipgate's certificate"));
+    assert!(log.contains("refused pipgate's certificate"), "{log}");
 }
 
 #[test]
@@ -467,7 +481,7 @@ fn pipgates_own_upstream_traffic_honours_https_proxy() {
     let r = http().get(format!("{}demo-clean/", gate.url)).send().unwrap();
     assert_eq!(r.status(), 200, "{}", gate.log());
     let target = w.index_url.trim_start_matches("https://").trim_end_matches("/simple/").to_string();
-    let log = corporate.log();
+    let log = logged(&corporate, |log| log.contains("CONNECT: tunnelling untouched"));
     assert!(log.contains("CONNECT: tunnelling untouched") && log.contains(&target), "{log}");
 }
 
@@ -484,6 +498,6 @@ fn without_a_ca_the_index_is_never_tunnelled_and_other_hosts_can_be_refused() {
     let refused = connect_and_handshake(&addr, &other_target, None, &[&w.other_ca_pem]).unwrap_err();
     assert!(refused.starts_with("HTTP/1.0 403"), "{refused}");
     assert_eq!(w.idx.hits(""), 0, "the index was not reached at all");
-    let log = gate.log();
+    let log = logged(&gate, |log| log.contains("no CA to inspect it with") && log.contains("--other-hosts refuse"));
     assert!(log.contains("no CA to inspect it with") && log.contains("--other-hosts refuse"), "{log}");
 }
