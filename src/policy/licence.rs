@@ -289,6 +289,25 @@ impl LicencePolicy {
     }
 }
 
+impl LicencePolicy {
+    /// The licence ids of an artifact that this section denies or does not allow (what an
+    /// exception would have to name), in order.
+    pub(super) fn offending(&self, facts: &ArtifactFacts) -> Vec<String> {
+        let Some(expr) = facts.licence.as_ref().and_then(|l| l.expression.as_deref()) else { return vec![] };
+        let Ok(expr) = Expression::parse(expr) else { return vec![] };
+        let mut out: Vec<String> = Vec::new();
+        for r in expr.requirements() {
+            let denied = self.deny.iter().any(|p| p.matches_req(&r.req));
+            let not_allowed = !self.allow.is_empty() && !self.allow.iter().any(|p| p.matches_req(&r.req));
+            let id = r.req.to_string();
+            if (denied || not_allowed) && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
+}
+
 /// `GPL-3.0-only (License-Expression, demo-1.0.dist-info/METADATA:4)`.
 fn describe(licence: &Licence) -> String {
     let expr = licence.expression.as_deref().unwrap_or("unknown");
@@ -311,3 +330,6 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     });
     v
 }
+
+#[cfg(test)]
+mod tests;

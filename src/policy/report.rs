@@ -142,12 +142,7 @@ impl Policy {
             return out;
         }
         if let Some(r) = v.reasons.iter().find(|r| matches!(&r.code, ReasonCode::Licence(_))) {
-            let licences: Vec<String> = facts
-                .licence
-                .as_ref()
-                .and_then(|l| l.expression.as_deref())
-                .map(crate::scan::licence::ids_of)
-                .unwrap_or_default();
+            let licences = self.licences.as_ref().map(|l| l.offending(facts)).unwrap_or_default();
             let mut out = format!("  # {} is blocked by the licence policy: {}\n", facts.filename, r.message);
             out.push_str("  # Paste under `licences:` → `exceptions:` (this project only).\n");
             let _ = writeln!(out, "    - project: {}", q(&facts.project));
