@@ -379,8 +379,13 @@ impl<'s> Collector<'s> {
 
     /// Keep the head of a top-level member that may be a licence file (bounded in count and size).
     fn keep_licence_file(&mut self, path: &str, depth: u32, data: &[u8], streamed: bool) {
-        use super::licence::{is_candidate, MAX_FILES, MAX_FILE_BYTES};
-        if depth > 0 || streamed || self.licence_files.len() >= MAX_FILES || !is_candidate(path) {
+        use super::licence::{keep, MAX_FILES, MAX_FILE_BYTES};
+        if depth > 0 || streamed {
+            return;
+        }
+        let Some(top_level) = keep(path, self.kind) else { return };
+        let cap = if top_level { 2 * MAX_FILES } else { MAX_FILES };
+        if self.licence_files.len() >= cap {
             return;
         }
         let head = &data[..data.len().min(MAX_FILE_BYTES)];

@@ -35,18 +35,36 @@ pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
     vec![&MISMATCH]
 }
 
-/// Licence files kept per artifact, and bytes kept of each.
+/// Licence files kept per artifact beyond the top-level ones (which are always kept, up to
+/// twice as many), and bytes kept of each.
 pub(crate) const MAX_FILES: usize = 32;
 pub(crate) const MAX_FILE_BYTES: usize = 64 << 10;
 
 /// Whether a member may be a licence file worth keeping while walking: named `LICENSE*`,
-/// `LICENCE*` or `COPYING*` (any case, anywhere), or anything in a wheel's
-/// `.dist-info/licenses/` (PEP 639). [`extract`] keeps only the top-level ones and those
-/// that `License-File` names.
+/// `LICENCE*` or `COPYING*` (any case, anywhere), or anything in a directory so named (a
+/// wheel's `.dist-info/licenses/` of PEP 639, REUSE's `LICENSES/`). [`extract`] keeps only
+/// the top-level ones and those that `License-File` names.
 pub(crate) fn is_candidate(path: &str) -> bool {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    let lower = base.to_ascii_lowercase();
-    ["license", "licence", "copying"].iter().any(|p| lower.starts_with(p)) || path.contains(".dist-info/licenses/")
+    let named = |part: &str| {
+        let lower = part.to_ascii_lowercase();
+        ["license", "licence", "copying"].iter().any(|p| lower.starts_with(p))
+    };
+    let mut parts = path.rsplit('/');
+    let base = parts.next().unwrap_or(path);
+    named(base)
+        || parts.any(|dir| ["license", "licenses", "licence", "licences"].iter().any(|d| dir.eq_ignore_ascii_case(d)))
+}
+
+/// Whether a member is worth keeping while walking (bounded by [`MAX_FILES`]), and whether
+/// it is a top-level licence file of the distribution (kept even past that bound, so vendored
+/// licence files met first cannot crowd it out). `None`: not a licence file of this kind of
+/// artifact (a wheel's licence files live in its `.dist-info`).
+pub(crate) fn keep(path: &str, kind: ArtifactKind) -> Option<bool> {
+    if !is_candidate(path) {
+        return None;
+    }
+    let rel = relative(path, kind)?;
+    Some(!rel.contains('/') && is_candidate(rel))
 }
 
 /// A licence file's place in the archive, relative to what `License-File` names: the part

@@ -235,8 +235,26 @@ fn candidates_are_licence_named_or_in_dist_info_licenses() {
         ("PEP 639 licenses dir, any name", "demo-1.0.dist-info/licenses/AUTHORS-NOTICE", true),
         ("code file", "demo/__init__.py", false),
         ("a module about licences is not a licence file", "demo/licensing.py", false),
+        ("REUSE LICENSES/ directory", "demo-1.0/LICENSES/MIT.txt", true),
     ];
     for (case, path, want) in cases {
         assert_eq!(is_candidate(path), want, "{case}");
+    }
+    let kept = [
+        ("wheel: a licence file in the package code is not the dist's", "demo/LICENSE", ArtifactKind::Wheel, None),
+        ("wheel: PEP 639 top level", "demo-1.0.dist-info/licenses/LICENSE", ArtifactKind::Wheel, Some(true)),
+        ("wheel: older dist-info", "demo-1.0.dist-info/LICENSE.txt", ArtifactKind::Wheel, Some(true)),
+        (
+            "wheel: vendored under licenses/",
+            "demo-1.0.dist-info/licenses/vendor/six/LICENSE",
+            ArtifactKind::Wheel,
+            Some(false),
+        ),
+        ("sdist: top level", "demo-1.0/COPYING", ArtifactKind::Sdist, Some(true)),
+        ("sdist: deeper (License-File may name it)", "demo-1.0/LICENSES/MIT.txt", ArtifactKind::Sdist, Some(false)),
+        ("sdist: not a licence file", "demo-1.0/setup.py", ArtifactKind::Sdist, None),
+    ];
+    for (case, path, kind, want) in kept {
+        assert_eq!(keep(path, kind), want, "{case}");
     }
 }
