@@ -126,7 +126,7 @@ fn licence_section(out: &mut String, l: &crate::model::Licence) {
             None => s.path.clone(),
         };
         let spdx = s.spdx.as_deref().unwrap_or("not recognised");
-        let _ = writeln!(out, "    {:<18} {spdx}  {at}  {:?}", s.origin.as_str(), clip(&s.text, 80));
+        let _ = writeln!(out, "    {:<18} {spdx:<16} {at}  {:?}", s.origin.as_str(), clip(&s.text, 80));
     }
 }
 
