@@ -149,14 +149,26 @@ pub(crate) fn extract(
     let mut licence = Licence { expression: None, from: None, sources };
     let order =
         [LicenceOrigin::LicenseExpression, LicenceOrigin::License, LicenceOrigin::Classifier, LicenceOrigin::File];
+    // With no declaration, the distribution's own (top-level) licence files speak for it;
+    // vendored ones only when it has none.
+    let own: Vec<LicenceSource> = licence
+        .sources
+        .iter()
+        .filter(|s| s.origin == LicenceOrigin::File && relative(&s.path, kind).is_some_and(|r| !r.contains('/')))
+        .cloned()
+        .collect();
     for origin in order {
-        if let Some(expr) = joined(&licence.sources, origin) {
+        let found = match origin {
+            LicenceOrigin::File => joined(&own, origin).or_else(|| joined(&licence.sources, origin)),
+            _ => joined(&licence.sources, origin),
+        };
+        if let Some(expr) = found {
             licence.expression = Some(expr);
             licence.from = Some(origin);
             break;
         }
     }
-    let hits = mismatches(&licence);
+    let hits = mismatches(&licence, kind);
     (licence, hits)
 }
 
@@ -181,8 +193,12 @@ fn joined(sources: &[LicenceSource], origin: LicenceOrigin) -> Option<String> {
     }
 }
 
-/// A licence file whose text names licences none of which the declared expression names.
-fn mismatches(licence: &Licence) -> Vec<(&'static DetectorMeta, Hit)> {
+/// The declared expression and the distribution's own licence files disagree: at least one
+/// top-level licence file is recognised and none of them names a licence the declaration
+/// names. Files deeper in the tree (vendored code's licences, which PEP 639 `License-File`
+/// lists too) and extra top-level files beside an agreeing one (Django's `LICENSE.python`
+/// for bundled code) are not a disagreement.
+fn mismatches(licence: &Licence, kind: ArtifactKind) -> Vec<(&'static DetectorMeta, Hit)> {
     let Some(from) = licence.from.filter(|f| *f != LicenceOrigin::File) else { return vec![] };
     let Some(declared) = licence.expression.as_deref() else { return vec![] };
     let declared_families: Vec<String> = ids_of(declared).iter().map(|i| family(i)).collect();
@@ -191,13 +207,18 @@ fn mismatches(licence: &Licence) -> Vec<(&'static DetectorMeta, Hit)> {
         // An LGPL package ships the GPL text it builds on (LGPL-3.0 is GPL-3.0 plus permissions).
         declared_families.iter().any(|d| *d == f || d.strip_prefix('L') == Some(f.as_str()))
     };
+    let own: Vec<(&LicenceSource, &str)> = licence
+        .sources
+        .iter()
+        .filter(|s| s.origin == LicenceOrigin::File && relative(&s.path, kind).is_some_and(|r| !r.contains('/')))
+        .filter_map(|s| s.spdx.as_deref().map(|found| (s, found)))
+        .collect();
+    if own.iter().any(|(_, found)| ids_of(found).iter().any(|i| covers(i))) {
+        return vec![];
+    }
     let mut hits = Vec::new();
-    for s in licence.sources.iter().filter(|s| s.origin == LicenceOrigin::File) {
-        let Some(found) = s.spdx.as_deref() else { continue };
+    for (s, found) in own {
         let ids = ids_of(found);
-        if ids.iter().any(|i| covers(i)) {
-            continue;
-        }
         let stricter = ids.iter().any(|i| is_copyleft(i)) && !declared_families.iter().any(|d| is_copyleft(d));
         let snippet = format!("declared {declared} ({}), but the file reads as {found}", from.as_str());
         hits.push((

@@ -97,7 +97,7 @@ fn the_artifact_licence_comes_from_the_most_authoritative_source() {
     use ArtifactKind::{Sdist, Wheel};
     let wheel_md = "Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nLicense-Expression: MIT\nLicense-File: LICENSE\nClassifier: License :: OSI Approved :: MIT License\n";
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let cases: [(&str, ArtifactKind, Option<&str>, Vec<(&str, &str)>, Got); 8] = [
+    let cases: [(&str, ArtifactKind, Option<&str>, Vec<(&str, &str)>, Got); 10] = [
         (
             "PEP 639 expression, agreeing licence file",
             Wheel,
@@ -188,6 +188,38 @@ fn the_artifact_licence_comes_from_the_most_authoritative_source() {
                 Some(LicenceOrigin::License),
                 s(&["License demo-1.0/PKG-INFO Apache-2.0", "file demo-1.0/LICENSE.txt BSD-2-Clause"]),
                 vec![("declared Apache-2.0 (License), but the file reads as BSD-2-Clause".into(), Severity::Low)],
+            ),
+        ),
+        (
+            "an extra top-level licence beside an agreeing one is no disagreement (Django's LICENSE.python)",
+            Wheel,
+            Some("Name: demo\nLicense-Expression: BSD-3-Clause\n"),
+            vec![("demo-1.0.dist-info/licenses/LICENSE", BSD3_TEXT), ("demo-1.0.dist-info/licenses/LICENSE.python", PSF_TEXT)],
+            (
+                Some("BSD-3-Clause".into()),
+                Some(LicenceOrigin::LicenseExpression),
+                s(&[
+                    "License-Expression demo-1.0.dist-info/METADATA BSD-3-Clause",
+                    "file demo-1.0.dist-info/licenses/LICENSE BSD-3-Clause",
+                    "file demo-1.0.dist-info/licenses/LICENSE.python PSF-2.0",
+                ]),
+                vec![],
+            ),
+        ),
+        (
+            "vendored licences named by License-File are sources, not a disagreement",
+            Wheel,
+            Some("Name: demo\nLicense-Expression: MIT\nLicense-File: LICENSE\nLicense-File: demo/_vendor/x/LICENSE\n"),
+            vec![("demo-1.0.dist-info/licenses/LICENSE", MIT_TEXT), ("demo-1.0.dist-info/licenses/demo/_vendor/x/LICENSE", APACHE_TEXT)],
+            (
+                Some("MIT".into()),
+                Some(LicenceOrigin::LicenseExpression),
+                s(&[
+                    "License-Expression demo-1.0.dist-info/METADATA MIT",
+                    "file demo-1.0.dist-info/licenses/LICENSE MIT",
+                    "file demo-1.0.dist-info/licenses/demo/_vendor/x/LICENSE Apache-2.0",
+                ]),
+                vec![],
             ),
         ),
         (
