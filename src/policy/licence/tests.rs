@@ -40,7 +40,9 @@ fn licence_rules_follow_spdx_or_and_semantics() {
     let deny_gpl3 = "licences:\n  deny: [GPL-3.0-only, AGPL-3.0-or-later]\n";
     let allow = "licences:\n  allow: [MIT, BSD-3-Clause, Apache-2.0, \"Apache-2.0 WITH LLVM-exception\"]\n";
     let exceptions = "licences:\n  deny: [GPL-3.0-only]\n  unknown: block\n  exceptions:\n    - { project: \"internal-*\", reason: \"our own code\" }\n    - { project: gpl-tool, version: \"<2\", licences: [GPL-3.0-only], reason: \"used as a CLI only, LEGAL-7\" }\n";
-    let cases: [(&str, &str, &str, Option<&str>, Decision, Option<&str>); 21] = [
+    /// (case, policy, project, artifact expression, decision, licence reason code)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Decision, Option<&'a str>);
+    let cases: [Case; 21] = [
         ("no licences section: not judged", "", "demo", Some("GPL-3.0-only"), Serve, None),
         ("denied id", deny_gpl3, "demo", Some("GPL-3.0-only"), Block, Some("licence:denied")),
         (

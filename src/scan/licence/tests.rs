@@ -96,8 +96,10 @@ fn run(kind: ArtifactKind, metadata: Option<&str>, list: &[(&str, &str)]) -> Got
 fn the_artifact_licence_comes_from_the_most_authoritative_source() {
     use ArtifactKind::{Sdist, Wheel};
     let wheel_md = "Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nLicense-Expression: MIT\nLicense-File: LICENSE\nClassifier: License :: OSI Approved :: MIT License\n";
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let cases: [(&str, ArtifactKind, Option<&str>, Vec<(&str, &str)>, Got); 10] = [
+    let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    /// (case, kind, core metadata, licence-file candidates, what comes out)
+    type Case<'a> = (&'a str, ArtifactKind, Option<&'a str>, Vec<(&'a str, &'a str)>, Got);
+    let cases: [Case; 10] = [
         (
             "PEP 639 expression, agreeing licence file",
             Wheel,
