@@ -72,6 +72,7 @@ pub fn facts_for_file(path: &Path) -> Result<ArtifactFacts, TargetError> {
         size,
         upload_time: None,
         path: path.to_path_buf(),
+        licence: None,
     })
 }
 

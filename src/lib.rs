@@ -10,8 +10,8 @@
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
 //! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
-//! | [`scan`] | detectors over archive bytes; reports (pure, sync) | network, policy |
-//! | [`policy`] | YAML → compiled policy → verdict with typed reasons | I/O during evaluation |
+//! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
+//! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
@@ -77,8 +77,8 @@ pub use audit::{
 
 /// The vocabulary.
 pub use model::{
-    normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, FileRole, Finding, Reason,
-    ReasonCode, Severity, Verdict,
+    normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, FileRole, Finding, Licence,
+    LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
 };
 
 /// The policy.

@@ -511,6 +511,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
             let Target::File(p) = t else { unreachable!() };
             let facts = pipgate::facts_for_file(p)?;
             let report = Arc::new(scanner.scan_file(&facts.path, &facts.filename));
+            let facts = facts.with_licence(&report.licence);
             let found = pipgate::weigh_name(&facts, &report.findings, time::OffsetDateTime::now_utc());
             out.push((facts, report, found));
         }
@@ -524,7 +525,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
             for facts in pipgate::resolve_target(&app, t).await? {
                 let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
                 let found = app.weighed_findings(&facts, &report).await;
-                out.push((facts, report, found));
+                out.push((facts.with_licence(&report.licence), report, found));
             }
         }
         Ok((policy, out))

@@ -246,6 +246,10 @@ pub struct ArtifactFacts {
     /// Where the verified bytes are, content-addressed.
     #[serde(skip)]
     pub path: PathBuf,
+    /// The licence the scan read from the bytes (`None`: not scanned yet, so licence rules
+    /// are not applied; the gate fills it in from the report before the policy decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<Licence>,
 }
 
 /// Where a file listed on one of our pages comes from, recorded when the page is rewritten,
@@ -319,7 +323,13 @@ impl ArtifactFacts {
             size,
             upload_time,
             path,
+            licence: None,
         }
+    }
+
+    /// The same facts with the licence a scan report read (what licence rules judge).
+    pub fn with_licence(&self, licence: &Licence) -> ArtifactFacts {
+        ArtifactFacts { licence: Some(licence.clone()), ..self.clone() }
     }
 }
 
@@ -535,6 +545,8 @@ pub enum ReasonCode {
     Error(String),
     /// A page decision: an index page hid or marked yanked a blocked file (audit only).
     Withheld,
+    /// The policy's `licences:` section decided (`denied`, `not-allowed`, `unknown`, `exception`).
+    Licence(String),
     /// A code this version does not know (read back from an older or newer log).
     Other(String),
 }
@@ -565,6 +577,7 @@ impl fmt::Display for ReasonCode {
             ReasonCode::FailOpen(what) => write!(f, "fail-open:{what}"),
             ReasonCode::Error(fault) => write!(f, "error:{fault}"),
             ReasonCode::Withheld => f.write_str("withheld"),
+            ReasonCode::Licence(what) => write!(f, "licence:{what}"),
             ReasonCode::Other(s) => f.write_str(s),
         }
     }
@@ -588,13 +601,14 @@ impl From<String> for ReasonCode {
             return c;
         }
         type Make = fn(String) -> ReasonCode;
-        let tagged: [(&str, Make); 6] = [
+        let tagged: [(&str, Make); 7] = [
             ("rule:", ReasonCode::Rule),
             ("acceptance:", ReasonCode::Acceptance),
             ("acceptance-expired:", ReasonCode::AcceptanceExpired),
             ("fail-closed:", ReasonCode::FailClosed),
             ("fail-open:", ReasonCode::FailOpen),
             ("error:", ReasonCode::Error),
+            ("licence:", ReasonCode::Licence),
         ];
         for (prefix, make) in tagged {
             if let Some(rest) = s.strip_prefix(prefix) {
@@ -682,6 +696,62 @@ impl Verdict {
     }
 }
 
+/// An artifact's licence as read from its bytes: one SPDX expression when any source gave
+/// one, and every source read, each with where it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Licence {
+    /// The licence the artifact is taken to carry, as a normalised SPDX expression: the
+    /// `License-Expression` field, else the `License` field, else the classifiers (joined
+    /// with `AND`), else the licence files (joined with `AND`). `None`: unknown.
+    pub expression: Option<String>,
+    /// Which kind of source `expression` came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<LicenceOrigin>,
+    /// Every source read, in the order above.
+    #[serde(default)]
+    pub sources: Vec<LicenceSource>,
+}
+
+/// Where a licence statement was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LicenceOrigin {
+    /// PEP 639 `License-Expression` in METADATA / PKG-INFO.
+    LicenseExpression,
+    /// The free-text `License` field.
+    License,
+    /// A `License :: …` trove classifier.
+    Classifier,
+    /// A licence file in the archive (`License-File`, `LICENSE*`, `LICENCE*`, `COPYING*`), by its text.
+    File,
+}
+
+impl LicenceOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LicenceOrigin::LicenseExpression => "License-Expression",
+            LicenceOrigin::License => "License",
+            LicenceOrigin::Classifier => "classifier",
+            LicenceOrigin::File => "file",
+        }
+    }
+}
+
+/// One licence statement and what it was recognised as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceSource {
+    pub origin: LicenceOrigin,
+    /// Member path (the metadata file, or the licence file).
+    pub path: String,
+    /// 1-based line of the header in the metadata file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// What was written (a header value, a classifier; for a file, its first line), clipped.
+    pub text: String,
+    /// The normalised SPDX expression it was recognised as; `None`: not recognised.
+    pub spdx: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -698,6 +768,7 @@ mod tests {
             ("expired acceptance", ReasonCode::AcceptanceExpired("SEC-1".into()), "acceptance-expired:SEC-1"),
             ("fail closed", ReasonCode::FailClosed("scan-crash".into()), "fail-closed:scan-crash"),
             ("error", ReasonCode::Error("upstream".into()), "error:upstream"),
+            ("licence", ReasonCode::Licence("denied".into()), "licence:denied"),
             ("unknown code kept verbatim", ReasonCode::Other("future:thing".into()), "future:thing"),
         ];
         for (case, code, text) in cases {

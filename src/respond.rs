@@ -196,8 +196,11 @@ pub(crate) fn error(err: &ProxyError, request_id: &str) -> Resp {
 /// The short ASCII status-line text pip prints: `Blocked by pipgate: <finding> (<rule>)`.
 pub(crate) fn block_reason_phrase(verdict: &Verdict) -> String {
     let first = verdict.reasons.first();
-    let what = first
-        .and_then(|r| r.findings.first().cloned())
+    // A licence reason names the licence first: "licence GPL-3.0-only (License-Expression, …) is denied".
+    let licence = first.filter(|r| matches!(r.code, ReasonCode::Licence(_)));
+    let what = licence
+        .and_then(|r| r.message.split(" (").next().map(str::to_string))
+        .or_else(|| first.and_then(|r| r.findings.first().cloned()))
         .or_else(|| verdict.findings.first().cloned())
         .unwrap_or_else(|| first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into()));
     let rule = first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into());
@@ -300,6 +303,9 @@ fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
         }
         Some(ReasonCode::DenyList) => {
             "Your security team denies this release in policy.yaml (deny:); ask them if you need it.".into()
+        }
+        Some(ReasonCode::Licence(_)) => {
+            "Your organisation's licence policy (policy.yaml licences:) does not allow this licence; ask your security or legal team for a licences.exceptions entry if you need it.".into()
         }
         Some(ReasonCode::FailClosed(_)) => {
             "pipgate could not check this artifact and fails closed; the audit log has the details.".into()
@@ -443,5 +449,11 @@ mod tests {
         assert_eq!(p, "Blocked by pipgate: execution.install-hook (rule:block-install-hooks)");
         assert!(hyper::ext::ReasonPhrase::try_from(p.into_bytes()).is_ok());
         assert!(sanitize_header("a\r\nb—c").chars().all(|c| c.is_ascii_graphic() || c == ' '));
+        let licence = Verdict::block(crate::model::Reason {
+            code: ReasonCode::Licence("denied".into()),
+            message: "licence GPL-3.0-only (License-Expression, d-1.dist-info/METADATA:4) is denied by the policy (licences.deny: GPL-3.0-only)".into(),
+            findings: vec![],
+        });
+        assert_eq!(block_reason_phrase(&licence), "Blocked by pipgate: licence GPL-3.0-only (licence:denied)");
     }
 }

@@ -196,6 +196,8 @@ impl Gate {
     /// corroborated look-alike is remembered as the project's verdict; a remembered project
     /// verdict decides every other file of the project too.
     fn weigh(&self, policy: &Policy, facts: &ArtifactFacts, report: &ScanReport, now: time::OffsetDateTime) -> Decided {
+        // The licence rules judge what the scan read from the bytes.
+        let facts = &facts.with_licence(&report.licence);
         let found = self.weighed_findings(facts, report, now);
         if let Some(f) = name::corroborated(&found) {
             self.name_holds.insert(facts.project.clone(), f.clone());
@@ -313,6 +315,7 @@ fn empty_report(facts: &ArtifactFacts) -> ScanReport {
         version: facts.version.clone(),
         findings: vec![],
         stats: Default::default(),
+        licence: Default::default(),
     }
 }
 

@@ -129,6 +129,7 @@ pub(super) struct Partial {
     pub missing_upload_time: Option<MissingUploadTime>,
     pub sdist_install_hooks: Option<Action>,
     pub scan_limits: super::schema::RawScanLimits,
+    pub licences: Option<super::licence::LicencePolicy>,
 }
 
 /// Collects problems for one file, with lines found from its text.
@@ -189,6 +190,7 @@ impl Ctx<'_> {
         out.allow = self.releases(&[k("allow")], &raw.allow);
         out.deny = self.releases(&[k("deny")], &raw.deny);
         out.exempt = self.releases(&[k("cooldown"), k("exempt")], &raw.cooldown.exempt);
+        out.licences = raw.licences.as_ref().map(|l| self.licences(l));
         if let Some(text) = &raw.cooldown.min_age {
             out.min_age = self.duration(&[k("cooldown"), k("min_age")], text);
         }
@@ -299,7 +301,7 @@ impl Ctx<'_> {
         items(base, v).into_iter().filter_map(|(path, t)| self.glob(&path, t)).collect()
     }
 
-    fn name_pattern(&mut self, path: &[Seg], text: &str) -> Option<NamePattern> {
+    pub(super) fn name_pattern(&mut self, path: &[Seg], text: &str) -> Option<NamePattern> {
         let glob = self.glob(path, &normalize_project_name(text))?;
         Some(NamePattern { glob })
     }
@@ -342,7 +344,7 @@ impl Ctx<'_> {
         out
     }
 
-    fn specifiers(&mut self, path: &[Seg], text: &str) -> Option<VersionSpecifiers> {
+    pub(super) fn specifiers(&mut self, path: &[Seg], text: &str) -> Option<VersionSpecifiers> {
         match VersionSpecifiers::from_str(text) {
             Ok(s) => Some(s),
             Err(e) => {

@@ -4,7 +4,8 @@
 //! Precedence (first that applies wins, see `docs/policy.md`): deny list > fail-closed >
 //! cooldown > allow list > per finding: acceptance > first matching rule > category
 //! default > severity default > global default (an sdist's install hook is then raised
-//! to at least `sdists.install_hooks`).
+//! to at least `sdists.install_hooks`); the `licences:` section is weighed beside the
+//! findings (after the allow list), the strictest deciding.
 //! Must not: do I/O, read the clock (time is an argument), or depend on anything but its inputs.
 
 use super::compile::{spec_contains, Acceptance, Matcher};
@@ -261,6 +262,15 @@ impl Policy {
             _ => 0,
         };
         let mut ranked: Vec<(u8, Reason)> = notes.into_iter().map(|r| (note_weight(&r), r)).collect();
+        if let Some(j) = self.licences.as_ref().and_then(|l| l.judge(facts)) {
+            decision = stricter(decision, to_decision(j.action));
+            let weight = match j.action {
+                Action::Block => 6,
+                Action::Annotate => 4,
+                Action::Allow => 2,
+            };
+            ranked.push((weight, reason(j.code, j.message, vec![])));
+        }
         let weighed: Vec<&Finding> = findings.iter().filter(|f| f.detector != UNREADABLE).collect();
         if weighed.is_empty() && ranked.is_empty() {
             ranked.push((0, reason(ReasonCode::NoFindings, "the scan found nothing to weigh", vec![])));

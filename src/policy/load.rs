@@ -185,6 +185,7 @@ fn merge(base: Partial, team: Partial) -> Partial {
         missing_upload_time: team.missing_upload_time.or(base.missing_upload_time),
         sdist_install_hooks: team.sdist_install_hooks.or(base.sdist_install_hooks),
         scan_limits: team.scan_limits.over(base.scan_limits),
+        licences: super::licence::LicencePolicy::merge(base.licences, team.licences),
     }
 }
 
@@ -234,5 +235,6 @@ pub(super) fn finish(p: Partial, digest: String, sources: Vec<String>, warnings:
         exempt: p.exempt,
         missing_upload_time: p.missing_upload_time.unwrap_or(MissingUploadTime::Allow),
         sdist_install_hooks: p.sdist_install_hooks,
+        licences: p.licences,
     }
 }

@@ -1,12 +1,13 @@
 //! The risk-acceptance policy: raw YAML → validated, compiled [`Policy`] → [`Verdict`].
 //!
 //! Owns: the policy schema, validation with YAML path and line, rule evaluation,
-//! acceptances with expiry, cooldown, allow/deny lists and failure mode.
+//! acceptances with expiry, cooldown, allow/deny lists, licence rules and failure mode.
 //! Must not: do I/O during evaluation (loading reads files; evaluating is pure),
 //! scan, or know about HTTP. The schema and precedence are documented in `docs/policy.md`.
 
 mod compile;
 mod eval;
+mod licence;
 mod load;
 mod locate;
 mod report;
@@ -60,6 +61,8 @@ pub struct Policy {
     exempt: Vec<ReleasePattern>,
     missing_upload_time: MissingUploadTime,
     sdist_install_hooks: Option<Action>,
+    /// `licences:`; `None`: licences are not judged.
+    licences: Option<licence::LicencePolicy>,
 }
 
 impl Default for Policy {

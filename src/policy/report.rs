@@ -141,6 +141,18 @@ impl Policy {
             let _ = writeln!(out, "    - {}", q(&release));
             return out;
         }
+        if let Some(r) = v.reasons.iter().find(|r| matches!(&r.code, ReasonCode::Licence(_))) {
+            let licences = self.licences.as_ref().map(|l| l.offending(facts)).unwrap_or_default();
+            let mut out = format!("  # {} is blocked by the licence policy: {}\n", facts.filename, r.message);
+            out.push_str("  # Paste under `licences:` → `exceptions:` (this project only).\n");
+            let _ = writeln!(out, "    - project: {}", q(&facts.project));
+            if !licences.is_empty() {
+                let list: Vec<String> = licences.iter().map(|l| q(l)).collect();
+                let _ = writeln!(out, "      licences: [{}]", list.join(", "));
+            }
+            let _ = writeln!(out, "      reason: \"REPLACE: why this project may be used under this licence\"");
+            return out;
+        }
         if v.reasons.iter().any(|r| matches!(&r.code, ReasonCode::FailClosed(w) if w == "scan-error")) {
             return format!(
                 "  # {} could not be read by the scanner: pipgate fails closed and no acceptance can clear that\n",

@@ -42,6 +42,8 @@ pub(super) struct RawPolicy {
     /// Scanner resource limits (read at start-up); unset keys keep the safe defaults.
     #[serde(default)]
     pub scan_limits: RawScanLimits,
+    /// Licence rules (`docs/policy.md#licences`); left out, licences are not judged.
+    pub licences: Option<super::licence::RawLicences>,
 }
 
 /// `scan_limits:` — every key optional, in bytes / counts.

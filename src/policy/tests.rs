@@ -39,6 +39,7 @@ fn facts(project: &str, version: &str) -> ArtifactFacts {
         size: 1,
         upload_time: None,
         path: Default::default(),
+        licence: None,
     }
 }
 

@@ -247,6 +247,8 @@ fn mark_import_time(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit
 /// What one walk produced.
 pub(crate) struct Outcome {
     pub members: u64,
+    /// The licence read from the core metadata and the licence files.
+    pub licence: crate::model::Licence,
     pub bytes: u64,
     pub counts: Counts,
     pub tagged: Vec<Tagged>,
@@ -286,6 +288,10 @@ pub(crate) struct Collector<'s> {
     pub members: Vec<(String, FileRole, u64)>,
     /// Core metadata text and the path it came from.
     pub core_metadata: Option<(String, String)>,
+    /// Licence-file candidates (path, text head), for [`super::licence::extract`].
+    licence_files: Vec<(String, String)>,
+    /// What [`Collector::finish`] read as the licence.
+    licence: crate::model::Licence,
     pub counts: Counts,
     /// When set, text members go to worker threads instead of being scanned here.
     pub offload: Option<&'s Offload<'s>>,
@@ -308,6 +314,8 @@ impl<'s> Collector<'s> {
             seq: 0,
             members: Vec::new(),
             core_metadata: None,
+            licence_files: Vec::new(),
+            licence: Default::default(),
             counts: Counts::default(),
             offload: None,
         }
@@ -316,7 +324,7 @@ impl<'s> Collector<'s> {
     /// Everything the walk produced, owned, for merging with worker results.
     pub(crate) fn into_outcome(mut self, members: u64, bytes: u64) -> Outcome {
         tag(&mut self.hits, self.seq, &mut self.tagged);
-        Outcome { members, bytes, counts: self.counts, tagged: self.tagged }
+        Outcome { members, bytes, licence: self.licence, counts: self.counts, tagged: self.tagged }
     }
 
     fn role_of(&self, path: &str) -> FileRole {
@@ -369,6 +377,23 @@ impl<'s> Collector<'s> {
         self.hits.push(meta, Hit { severity: Some(severity), evidence });
     }
 
+    /// Keep the head of a top-level member that may be a licence file (bounded in count and size).
+    fn keep_licence_file(&mut self, path: &str, depth: u32, data: &[u8], streamed: bool) {
+        use super::licence::{keep, MAX_FILES, MAX_FILE_BYTES};
+        if depth > 0 || streamed {
+            return;
+        }
+        let Some(top_level) = keep(path, self.kind) else { return };
+        let cap = if top_level { 2 * MAX_FILES } else { MAX_FILES };
+        if self.licence_files.len() >= cap {
+            return;
+        }
+        let head = &data[..data.len().min(MAX_FILE_BYTES)];
+        if let Some(text) = roles::decode_text(head, head.len() < data.len()) {
+            self.licence_files.push((path.to_string(), text.into_owned()));
+        }
+    }
+
     fn keep_core_metadata(&mut self, path: &str, depth: u32, text: &str) {
         if depth > 0 || self.core_metadata.is_some() {
             return;
@@ -399,6 +424,12 @@ impl<'s> Collector<'s> {
             d.scan_package(&pkg, &mut hits);
         }
         tag(&mut hits, self.seq, &mut self.tagged);
+        let core = self.core_metadata.as_ref().map(|(p, t)| (p.as_str(), t.as_str()));
+        let (licence, licence_hits) = super::licence::extract(self.kind, core, &self.licence_files);
+        self.licence = licence;
+        for (meta, hit) in licence_hits {
+            self.hits.push(meta, hit);
+        }
         if self.kind == ArtifactKind::Wheel {
             self.check_wheel_metadata(project, version);
         }
@@ -452,6 +483,7 @@ impl Visitor for Collector<'_> {
             self.native_in_sdist(path, role, data);
         }
         self.carried(path, role, data, member.size);
+        self.keep_licence_file(path, member.depth, data, member.streamed);
         if member.streamed {
             // Only the head was kept: the walker streamed it because it is binary.
             self.counts.binary_members += 1;

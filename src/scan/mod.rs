@@ -5,7 +5,7 @@
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
 //! hits into findings (`findings`), the engine's own findings (`anomaly`), text
 //! scanning on worker threads for large artifacts (`parallel`), the report
-//! formats (`report`), the lexed view of a member shared by its detectors
+//! formats (`report`), licences read from metadata and licence files (`licence`), the lexed view of a member shared by its detectors
 //! (`source`) and the derived scanner version (`version`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
@@ -17,6 +17,7 @@ pub(crate) mod detector;
 pub(crate) mod detectors;
 pub(crate) mod engine;
 pub(crate) mod findings;
+pub(crate) mod licence;
 pub(crate) mod parallel;
 pub(crate) mod report;
 pub(crate) mod roles;
@@ -28,12 +29,13 @@ pub(crate) use report::render_json;
 pub use version::scanner_version;
 pub(crate) use version::ENGINE_REVISION;
 
-use crate::model::{ArtifactKind, Finding};
+use crate::model::{ArtifactKind, Finding, Licence};
 use detector::Detector;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the serialised [`ScanReport`] (see `docs/scan-report.md`).
+/// (The `licence` section was added without a bump: it is additive, absent reads as unknown.)
 pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Resource limits for one artifact. Exceeding one is a finding, never a crash.
@@ -107,6 +109,9 @@ pub struct ScanReport {
     pub version: Option<String>,
     pub findings: Vec<Finding>,
     pub stats: ScanStats,
+    /// The licence read from the metadata and licence files, with every source.
+    #[serde(default)]
+    pub licence: Licence,
 }
 
 /// Engine findings that mean part of the artifact was not scanned: a limit stopped a
@@ -162,6 +167,7 @@ impl Serialize for ScanReport {
             version: &'a Option<String>,
             complete: bool,
             incomplete_reason: Option<String>,
+            licence: &'a Licence,
             findings: &'a [Finding],
             stats: &'a ScanStats,
         }
@@ -174,6 +180,7 @@ impl Serialize for ScanReport {
             version: &self.version,
             complete: self.complete(),
             incomplete_reason: self.incomplete_reason(),
+            licence: &self.licence,
             findings: &self.findings,
             stats: &self.stats,
         }
@@ -253,6 +260,7 @@ impl Scanner {
             kind,
             project,
             version,
+            licence: outcome.licence.clone(),
             findings: findings::group(outcome.into_hits()),
             stats,
         }
@@ -263,6 +271,7 @@ impl Scanner {
 /// for policy validation: an unknown detector id in a policy is an error.
 pub(crate) fn catalog() -> Vec<&'static detector::DetectorMeta> {
     let mut all = anomaly::catalog();
+    all.extend(licence::catalog());
     all.extend(detectors::catalog());
     all
 }

@@ -104,6 +104,30 @@ fn header(out: &mut String, r: &ScanReport) {
     if let Some(why) = r.incomplete_reason() {
         let _ = writeln!(out, "  INCOMPLETE: part of the artifact was not scanned: {}", clip(&why, 300));
     }
+    licence_section(out, &r.licence);
+}
+
+/// `Licence: MIT (from License-Expression)` and one line per source read.
+fn licence_section(out: &mut String, l: &crate::model::Licence) {
+    match (&l.expression, l.from) {
+        (Some(e), Some(from)) => {
+            let _ = writeln!(out, "  Licence: {e} (from {})", from.as_str());
+        }
+        _ if l.sources.is_empty() => {
+            let _ = writeln!(out, "  Licence: unknown (no licence metadata and no licence file)");
+        }
+        _ => {
+            let _ = writeln!(out, "  Licence: unknown (nothing below was recognised as an SPDX licence)");
+        }
+    }
+    for s in &l.sources {
+        let at = match s.line {
+            Some(line) => format!("{}:{line}", s.path),
+            None => s.path.clone(),
+        };
+        let spdx = s.spdx.as_deref().unwrap_or("not recognised");
+        let _ = writeln!(out, "    {:<18} {spdx:<16} {at}  {:?}", s.origin.as_str(), clip(&s.text, 80));
+    }
 }
 
 fn verdict_section(out: &mut String, v: &Verdict) {

@@ -830,6 +830,7 @@ fn verdict_for(r: &ScanReport) -> crate::model::Verdict {
         size: 1,
         upload_time: Some("2020-01-01T00:00:00Z".into()),
         path: Default::default(),
+        licence: Some(r.licence.clone()),
     };
     shipped_policy().evaluate(&facts, &r.findings, time::OffsetDateTime::now_utc())
 }

@@ -264,6 +264,7 @@ mod tests {
             version: Some("1.0".into()),
             findings: vec![],
             stats: Default::default(),
+            licence: Default::default(),
         };
         {
             let s = SqliteStore::open(&path).unwrap();

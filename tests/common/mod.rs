@@ -62,9 +62,20 @@ pub(crate) fn core_metadata(name: &str, version: &str, requires: &[&str]) -> Str
 
 /// A pure-Python wheel: `<module>/__init__.py` with `VERSION = "<version>"` plus `extra` files.
 pub(crate) fn wheel(name: &str, version: &str, requires: &[&str], extra: &[(&str, &str)]) -> Dist {
+    wheel_with_headers(name, version, requires, "", extra)
+}
+
+/// [`wheel`] with more core-metadata header lines (e.g. `"License-Expression: MIT\n"`).
+pub(crate) fn wheel_with_headers(
+    name: &str,
+    version: &str,
+    requires: &[&str],
+    headers: &str,
+    extra: &[(&str, &str)],
+) -> Dist {
     let module = name.replace('-', "_");
     let dist_info = format!("{module}-{version}.dist-info");
-    let metadata = core_metadata(name, version, requires);
+    let metadata = core_metadata(name, version, requires) + headers;
     let mut files: Vec<(String, Vec<u8>)> =
         vec![(format!("{module}/__init__.py"), format!("VERSION = \"{version}\"\n").into_bytes())];
     for (p, c) in extra {

@@ -206,3 +206,20 @@ fn type_matches(v: &Value, t: &str) -> bool {
         _ => false,
     }
 }
+
+#[test]
+fn text_report_shows_the_licence_with_its_sources_and_a_disagreeing_file() {
+    let metadata = b"Metadata-Version: 2.4\nName: demo\nVersion: 1.0\nLicense-Expression: MIT\nLicense-File: LICENSE\nClassifier: License :: OSI Approved :: MIT License\n\n";
+    let gpl = b"                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n";
+    let bytes = zip_of(&[
+        ("demo/__init__.py", b"VERSION = '1.0'\n"),
+        ("demo-1.0.dist-info/METADATA", metadata),
+        ("demo-1.0.dist-info/licenses/LICENSE", gpl),
+        ("demo-1.0.dist-info/RECORD", b""),
+    ]);
+    let (scanner, _) = test_scanner(Limits::default());
+    let report = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+    assert_eq!(report.licence.expression.as_deref(), Some("MIT"));
+    let text = render_text(&report, None);
+    insta::assert_snapshot!("text_report_licence", stable(&text));
+}
