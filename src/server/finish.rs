@@ -216,7 +216,7 @@ fn record(ctx: &RequestCtx, subject: &Subject, verdict: &Verdict, fault: Option<
         time: now_rfc3339(),
         request_id: ctx.id.clone(),
         client: ctx.client.to_string(),
-        user: None,
+        user: ctx.user.clone(),
         user_agent: ctx.user_agent.clone(),
         request: subject.kind.as_str().to_string(),
         project: facts.project.clone(),

@@ -52,6 +52,12 @@ pub struct RequestCtx {
     /// The `Host` header as sent: the client's word, never used to build URLs.
     pub host: String,
     pub started: Instant,
+    /// The authenticated user (index Basic auth, or proxy auth on a forward-proxy front end);
+    /// `None` when nobody authenticated. Goes into the audit record and the access log.
+    pub user: Option<String>,
+    /// The request arrived over TLS (HTTPS serving or an intercepted tunnel); `false` for the
+    /// plain-HTTP front end. Index credentials over plain HTTP from another machine are refused.
+    pub secure: bool,
 }
 
 impl RequestCtx {
@@ -66,6 +72,8 @@ impl RequestCtx {
             path: path.to_string(),
             headers,
             started: Instant::now(),
+            user: None,
+            secure: false,
         }
     }
 
