@@ -198,3 +198,37 @@ fn over_the_rate_limit_pip_and_uv_wait_for_retry_after_and_succeed() {
     let err = stderr(&out);
     assert!(err.contains("429") && err.contains("pipgate: rate limit reached"), "{}", show(&out));
 }
+
+#[test]
+fn pip_and_uv_find_the_token_in_netrc() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo", wheel("demo", "1.0", &[], &[]));
+    let (token, hash) = add_user("carol");
+    let gate = Pipgate::start(
+        &idx.url(),
+        Some(&format!("auth:\n  users:\n    - {{ name: carol, token_hash: \"{hash}\" }}\n")),
+    );
+    let venv = Venv::new();
+    let netrc = venv.path().join("netrc");
+    std::fs::write(&netrc, format!("machine 127.0.0.1 login carol password {token}\n")).unwrap();
+    let python = venv.python();
+    let python = python.to_str().unwrap();
+    for (client, args) in [
+        ("pip", vec!["-m", "pip", "--python", python, "install", "--index-url", &gate.url, "demo"]),
+        ("uv", vec!["-m", "uv", "pip", "install", "--python", python, "--index-url", &gate.url, "demo", "--reinstall"]),
+    ] {
+        let mut cmd = Command::new("python3");
+        cmd.args(args);
+        isolated(&mut cmd, venv.path());
+        let out = cmd.env("NETRC", &netrc).output().unwrap();
+        assert!(out.status.success(), "{client}: {}", show(&out));
+        assert_eq!(venv.run("import demo; print(demo.VERSION)"), "1.0", "{client}");
+    }
+    let audit = gate.audit();
+    let agents: Vec<&str> = audit
+        .iter()
+        .filter(|r| r["user"] == "carol" && r["request"] == "file")
+        .map(|r| r["user_agent"].as_str().unwrap().split('/').next().unwrap())
+        .collect();
+    assert!(agents.contains(&"pip") && agents.contains(&"uv"), "{audit:?}");
+}
