@@ -509,6 +509,22 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_held_guard_lives_until_the_body_is_sent_or_dropped() {
+        let guard = std::sync::Arc::new(());
+        for (case, consume) in [("body read to the end", true), ("client went away", false)] {
+            let resp = holding(text(StatusCode::OK, "bytes\n"), guard.clone());
+            assert_eq!(std::sync::Arc::strong_count(&guard), 2, "{case}: held while the response exists");
+            if consume {
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(&body[..], b"bytes\n", "{case}: the body is unchanged");
+            } else {
+                drop(resp);
+            }
+            assert_eq!(std::sync::Arc::strong_count(&guard), 1, "{case}: released");
+        }
+    }
+
     #[test]
     fn reason_phrase_is_short_ascii_and_names_finding_and_rule() {
         let v = Verdict::block(crate::model::Reason {

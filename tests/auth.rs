@@ -232,3 +232,21 @@ fn pip_and_uv_find_the_token_in_netrc() {
         .collect();
     assert!(agents.contains(&"pip") && agents.contains(&"uv"), "{audit:?}");
 }
+
+#[test]
+fn hash_token_reads_the_token_from_stdin_and_matches_add_user() {
+    use std::io::Write;
+    let (token, hash) = add_user("dave");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["auth", "hash-token"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), hash);
+    let bad = Command::new(env!("CARGO_BIN_EXE_pipgate")).args(["auth", "add-user", "no:colons"]).output().unwrap();
+    assert!(!bad.status.success() && stderr(&bad).contains("A-Z a-z 0-9"), "{}", show(&bad));
+}

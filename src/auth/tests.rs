@@ -223,3 +223,34 @@ fn limiter_state_survives_a_reload_that_keeps_the_limits() {
     let changed = Access::new(changed_cfg, Some(&before));
     assert!(changed.limiters.check_client_rate(IpAddr::from([127, 0, 0, 1])).is_ok(), "new limits: fresh buckets");
 }
+
+#[test]
+fn what_a_refused_client_reads() {
+    let cases = [
+        Refusal::CredentialsRequired,
+        Refusal::BadCredentials { user: "alice".into() },
+        Refusal::Malformed { why: "scheme \"Bearer\", expected Basic".into() },
+        Refusal::PlainHttp,
+        Refusal::RateLimited {
+            who: "user alice".into(),
+            rate: "2.5".into(),
+            burst: 3,
+            setting: "limits.per_user",
+            retry_after: Duration::from_millis(400),
+        },
+        Refusal::DownloadsBusy {
+            who: "client 10.0.0.5".into(),
+            max: 8,
+            setting: "limits.per_client.concurrent_downloads",
+            waited: Duration::from_secs(10),
+        },
+    ];
+    let text: Vec<String> = cases
+        .iter()
+        .map(|r| {
+            let retry = r.retry_after().map(|s| format!(" Retry-After: {s}")).unwrap_or_default();
+            format!("{} {}{retry}\n  title:  {}\n  detail: {r}.", r.status(), r.code(), r.title())
+        })
+        .collect();
+    insta::assert_snapshot!(text.join("\n"));
+}
