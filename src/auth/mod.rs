@@ -268,8 +268,9 @@ impl Access {
         Ok(Admission { user, slots })
     }
 
-    /// The user whose Basic credentials these are.
-    fn authenticate(&self, authorization: Option<&str>) -> Result<String, Refusal> {
+    /// The user whose Basic credentials these are (`Authorization`, or a forward-proxy front
+    /// end's `Proxy-Authorization`: the same users and tokens).
+    pub(crate) fn authenticate(&self, authorization: Option<&str>) -> Result<String, Refusal> {
         let Some(header) = authorization else { return Err(Refusal::CredentialsRequired) };
         let (user, token) = parse_basic(header).map_err(|why| Refusal::Malformed { why })?;
         let presented = TokenHash::of(&token);
