@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! front end (plain HTTP here; TLS/CONNECT later) → RequestCtx
+//!   → admit: credentials and limits (auth), or 401 / 403 / 429 straight to finish
 //!   → route: page | file | report | health         (router.rs, page.rs, file.rs)
 //!       → index / artifact (fetch, verify, cache) → gate (the only decider)
 //!   → Outcome { served | blocked | failed, with its facts }
