@@ -36,6 +36,8 @@ pub struct App {
     /// Page states already audited (`server::finish` writes each once per day).
     pub(crate) page_audits: moka::sync::Cache<String, ()>,
     policy: Arc<ArcSwap<Policy>>,
+    /// Authentication and limits for the policy digest in force (rebuilt after a reload).
+    access: ArcSwap<(String, Arc<crate::auth::Access>)>,
     counter: AtomicU64,
     boot: i64,
     dirs: DataDir,
@@ -72,6 +74,7 @@ impl App {
         crate::artifact::clean_stale_parts(&dirs.tmp());
         let stores = crate::store::open(&cfg.database, &dirs).map_err(ProxyError::internal)?;
         let upstream = Upstream::new(&cfg)?;
+        let access = (policy.digest.clone(), Arc::new(crate::auth::Access::new(policy.settings.auth.clone(), None)));
         let policy = Arc::new(ArcSwap::from_pointee(policy));
         let gate = Gate::new(GateParts {
             scanner,
@@ -91,6 +94,7 @@ impl App {
             public_url: cfg.public_url.clone(),
             page_audits: crate::server::page_audit_memo(),
             policy,
+            access: ArcSwap::from_pointee(access),
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
             dirs,
@@ -131,6 +135,19 @@ impl App {
             detail: upstream.unwrap_or_else(|e| format!("unreachable: {e}")),
         });
         checks
+    }
+
+    /// Authentication and limits of the policy in force. After a reload they are rebuilt once
+    /// (limiter state carries over while the limits stay the same).
+    pub(crate) fn access(&self) -> Arc<crate::auth::Access> {
+        let policy = self.policy.load();
+        let current = self.access.load();
+        if current.0 == policy.digest {
+            return current.1.clone();
+        }
+        let next = Arc::new(crate::auth::Access::new(policy.settings.auth.clone(), Some(&current.1)));
+        self.access.store(Arc::new((policy.digest.clone(), next.clone())));
+        next
     }
 
     /// The policy in force, swappable by hot reload.

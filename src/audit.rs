@@ -307,6 +307,8 @@ pub struct Query {
     pub since: Option<time::OffsetDateTime>,
     /// Normalised project name.
     pub project: Option<String>,
+    /// The authenticated user, exactly.
+    pub user: Option<String>,
 }
 
 impl Query {
@@ -318,6 +320,9 @@ impl Query {
             if &r.project != p {
                 return false;
             }
+        }
+        if self.user.is_some() && r.user != self.user {
+            return false;
         }
         if let Some(since) = self.since {
             let t = time::OffsetDateTime::parse(&r.time, &time::format_description::well_known::Rfc3339);
@@ -338,8 +343,8 @@ pub fn parse_since(s: &str, now: time::OffsetDateTime) -> Result<time::OffsetDat
 }
 
 /// Column caps of the table: a longer value is cut and ends with `…`.
-const CAPS: [usize; 7] = [19, 8, 32, 16, 56, 40, 100];
-const HEADERS: [&str; 7] = ["TIME", "DECISION", "PROJECT", "VERSION", "FILENAME", "FINDINGS", "REASON"];
+const CAPS: [usize; 8] = [19, 8, 24, 32, 16, 56, 40, 100];
+const HEADERS: [&str; 8] = ["TIME", "DECISION", "USER", "PROJECT", "VERSION", "FILENAME", "FINDINGS", "REASON"];
 
 /// `text` cut to `cap` characters, the last one an ellipsis when something was cut.
 fn fit(text: &str, cap: usize) -> String {
@@ -356,20 +361,21 @@ fn fit(text: &str, cap: usize) -> String {
 /// terminal escapes, no forged lines).
 pub fn render_table(records: &[AuditRecord]) -> String {
     use crate::model::Printable;
-    let rows: Vec<[String; 7]> = records
+    let rows: Vec<[String; 8]> = records
         .iter()
         .map(|r| {
             let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
             let cells = [
                 r.time.get(..19).unwrap_or(&r.time),
                 &r.decision,
+                r.user.as_deref().unwrap_or("-"),
                 &r.project,
                 r.version.as_deref().unwrap_or("-"),
                 &r.filename,
                 &findings,
                 r.reasons.first().map(|x| x.message.as_str()).unwrap_or("-"),
             ];
-            let mut row: [String; 7] = Default::default();
+            let mut row: [String; 8] = Default::default();
             for (i, c) in cells.iter().enumerate() {
                 row[i] = fit(&Printable(c).to_string(), CAPS[i]);
             }
@@ -382,7 +388,7 @@ pub fn render_table(records: &[AuditRecord]) -> String {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 7]| {
+    let line = |cells: [&str; 8]| {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -480,7 +486,10 @@ mod table_tests {
 
     fn records() -> Vec<AuditRecord> {
         vec![
-            record("demo", "1.0", "demo-1.0-py3-none-any.whl", "serve", &[], "no findings"),
+            AuditRecord {
+                user: Some("alice".into()),
+                ..record("demo", "1.0", "demo-1.0-py3-none-any.whl", "serve", &[], "no findings")
+            },
             record(
                 "a-project-with-a-really-very-long-distribution-name",
                 "2024.11.29.post1234567890",
@@ -506,9 +515,24 @@ mod table_tests {
             }
         }
         assert!(
-            lines.iter().all(|l| l.chars().count() <= CAPS.iter().sum::<usize>() + 2 * 6),
+            lines.iter().all(|l| l.chars().count() <= CAPS.iter().sum::<usize>() + 2 * 7),
             "no line exceeds the caps"
         );
+    }
+
+    #[test]
+    fn the_user_filter_keeps_only_that_users_records() {
+        let all = records();
+        let cases = [
+            ("alice's records", Some("alice"), vec!["demo-1.0-py3-none-any.whl"]),
+            ("exact, not a prefix", Some("ali"), vec![]),
+            ("no filter keeps anonymous records", None, all.iter().map(|r| r.filename.as_str()).collect()),
+        ];
+        for (case, user, want) in cases {
+            let q = Query { user: user.map(str::to_string), ..Query::default() };
+            let got: Vec<&str> = all.iter().filter(|r| q.matches(r)).map(|r| r.filename.as_str()).collect();
+            assert_eq!(got, want, "{case}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
+//! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
@@ -33,6 +34,7 @@ mod app;
 mod artifact;
 mod audit;
 mod certs;
+mod auth;
 mod cli;
 mod config;
 mod error;
@@ -88,6 +90,45 @@ pub use policy::{check_report, Policy, PolicyError};
 pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 pub use scan::report::{render as render_reports, render_text as render_report_text, ReportFormat};
 pub use scan::{scanner_version, Limits, ScanReport, Scanner};
+
+/// Index client authentication, for `pipgate auth` and the start-up check of `serve`.
+pub mod access {
+    /// A new random token (`pgt_…`, 256 bits) and its `sha256:…` hash line for `auth.users`.
+    pub fn new_token() -> std::io::Result<(String, String)> {
+        let token = crate::auth::new_token()?;
+        let hash = crate::auth::TokenHash::of(&token).to_string();
+        Ok((token, hash))
+    }
+
+    /// The `sha256:…` form of an existing token.
+    pub fn hash_token(token: &str) -> String {
+        crate::auth::TokenHash::of(token).to_string()
+    }
+
+    /// Whether a user name is acceptable in `auth.users` (and why not).
+    pub fn check_user_name(name: &str) -> Result<(), String> {
+        crate::auth::check_user_name(name)
+    }
+
+    /// Why a plain-HTTP listener on `addr` must not start with this policy: users are
+    /// configured, `addr` is not a loopback address, and `auth.dangerous_allow_plain_http`
+    /// is not set (their tokens would cross the network in clear). `None`: fine.
+    pub fn plain_http_refusal(policy: &crate::Policy, addr: std::net::SocketAddr) -> Option<String> {
+        let auth = &policy.settings.auth;
+        (auth.auth_required() && !addr.ip().is_loopback() && !auth.dangerous_allow_plain_http).then(|| {
+            format!(
+                "refusing to serve index credentials over plain HTTP on {addr}: auth.users is set, so tokens \
+                 would cross the network in clear. Listen on a loopback address (behind a TLS-terminating \
+                 reverse proxy on this machine), serve HTTPS, or set auth.dangerous_allow_plain_http: true"
+            )
+        })
+    }
+
+    /// Whether the policy asks for index authentication (`auth.users` is not empty).
+    pub fn required(policy: &crate::Policy) -> bool {
+        policy.settings.auth.auth_required()
+    }
+}
 
 /// Where a data directory keeps the audit log (for `pipgate audit`).
 pub fn audit_dir(data_dir: &std::path::Path) -> std::path::PathBuf {

@@ -40,7 +40,26 @@ enum Command {
     },
     /// Print a --proxy-users line for NAME (the password is read from stdin, hashed with argon2id).
     ProxyUser { name: String },
+    /// Index client authentication: make tokens for `auth.users` in the policy.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
 }
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Make a new random token for NAME: prints the token once and the `auth.users` entry
+    /// (with only the token's hash) to paste into policy.yaml.
+    AddUser {
+        /// The user name (1 to 64 of A-Z a-z 0-9 . _ @ + -); it goes into every audit record.
+        name: String,
+    },
+    /// Print the `sha256:…` hash of a token read from standard input (not from the command
+    /// line, which shell history keeps).
+    HashToken,
+}
+
 
 #[derive(Subcommand)]
 enum CaCommand {
@@ -140,6 +159,9 @@ struct AuditArgs {
     /// Only this project (any spelling; it is normalised).
     #[arg(long)]
     project: Option<String>,
+    /// Only requests made by this authenticated user (exact name).
+    #[arg(long)]
+    user: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: AuditFormat,
 }
@@ -299,6 +321,7 @@ fn main() -> anyhow::Result<()> {
         Command::Policy { command } => exit(policy_command(command)),
         Command::Ca { command } => exit(ca_command(command)),
         Command::ProxyUser { name } => exit(proxy_user(&name)),
+        Command::Auth { command } => exit(auth_command(command)),
     }
 }
 
@@ -384,6 +407,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let scheme = if front.tls.is_some() { "https" } else { "http" };
+        if front.tls.is_none() {
+            if let Some(why) = pipgate::access::plain_http_refusal(&app.policy_slot().load(), addr) {
+                anyhow::bail!(why);
+            }
+        }
+        if pipgate::access::required(&app.policy_slot().load()) {
+            tracing::info!("index authentication is on: clients need USER:TOKEN (auth.users)");
+        }
         println!(
             "pipgate listening on {scheme}://{addr}/simple/ (upstream {}, data {})",
             pipgate::redact(&cfg.upstream),
@@ -584,6 +615,33 @@ fn policy_command(cmd: PolicyCommand) -> anyhow::Result<i32> {
     }
 }
 
+fn auth_command(cmd: AuthCommand) -> anyhow::Result<i32> {
+    match cmd {
+        AuthCommand::AddUser { name } => {
+            pipgate::access::check_user_name(&name).map_err(anyhow::Error::msg)?;
+            let (token, hash) = pipgate::access::new_token().context("reading random bytes for the token")?;
+            print!(
+                "New token for {name} (shown once: pipgate keeps only its hash; give it to {name} privately):\n\n    {token}\n\n\
+                 Add this entry under auth.users in policy.yaml (a running pipgate picks it up on reload):\n\n\
+                 auth:\n  users:\n    - {{ name: {name}, token_hash: \"{hash}\" }}\n\n\
+                 {name} then points pip or uv at pipgate with the credentials in the index URL, e.g.\n\n\
+                 \x20   PIP_INDEX_URL=https://{name}:{token}@PIPGATE-HOST/simple/\n\
+                 \x20   UV_DEFAULT_INDEX=https://{name}:{token}@PIPGATE-HOST/simple/\n\n\
+                 or in ~/.netrc:  machine PIPGATE-HOST login {name} password {token}\n"
+            );
+            Ok(0)
+        }
+        AuthCommand::HashToken => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token).context("reading the token from standard input")?;
+            let token = token.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!token.is_empty(), "no token on standard input");
+            println!("{}", pipgate::access::hash_token(token));
+            Ok(0)
+        }
+    }
+}
+
 fn audit(args: AuditArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(|| pipgate::default_data_dir(&args.policy));
     let dir = pipgate::audit_dir(&data_dir);
@@ -592,6 +650,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
         blocked_only: args.blocked,
         since: args.since.as_deref().map(|s| pipgate::parse_since(s, now)).transpose().map_err(anyhow::Error::msg)?,
         project: args.project.as_deref().map(pipgate::normalize_project_name),
+        user: args.user.clone(),
     };
     let records: Vec<_> = pipgate::read_audit(&dir)
         .with_context(|| format!("reading the audit log in {}", dir.display()))?

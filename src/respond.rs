@@ -243,13 +243,22 @@ impl ReportLink {
 
 /// The 403 for a blocked artifact (or its `.metadata`): never 404 (dependency confusion),
 /// never 5xx (clients retry), never cached (an acceptance must take effect).
+/// Who asked for a blocked artifact: the remedy names them, so the security team they ask
+/// can find the audit record.
+pub(crate) struct Asker<'a> {
+    pub request_id: &'a str,
+    /// The authenticated user, when there is one.
+    pub user: Option<&'a str>,
+}
+
 pub(crate) fn blocked(
     facts: &ArtifactFacts,
     verdict: &Verdict,
     found: &[Finding],
     report: &ReportLink,
-    request_id: &str,
+    asker: &Asker<'_>,
 ) -> Resp {
+    let request_id = asker.request_id;
     let mut detail =
         format!("pipgate blocked {} ({} {}).", facts.filename, facts.project, facts.version.as_deref().unwrap_or("?"));
     // What was found where, for the findings that decided (at most three).
@@ -260,7 +269,11 @@ pub(crate) fn blocked(
     for r in &verdict.reasons {
         detail.push_str(&format!(" {} [{}].", r.message.trim_end_matches('.'), r.code));
     }
-    detail.push_str(&format!(" {} Report: {}", remedy(facts, verdict), report.shown));
+    detail.push_str(&format!(" {}", remedy(facts, verdict)));
+    if let Some(user) = asker.user {
+        detail.push_str(&format!(" When you ask, say that {user} requested it (request {request_id})."));
+    }
+    detail.push_str(&format!(" Report: {}", report.shown));
     let body = json!({
         "type": "https://pipgate.invalid/problems/blocked",
         "title": format!("Blocked by pipgate policy: {}", facts.filename),
@@ -275,6 +288,7 @@ pub(crate) fn blocked(
         "findings": found,
         "policy_digest": verdict.policy_digest,
         "request_id": request_id,
+        "requested_by": asker.user,
     });
     let body = serde_json::to_string_pretty(&body).expect("JSON");
     let mut resp = base(StatusCode::FORBIDDEN)
@@ -288,6 +302,69 @@ pub(crate) fn blocked(
         resp.extensions_mut().insert(phrase);
     }
     resp
+}
+
+/// The answer to a request that was not admitted: 401 with `WWW-Authenticate: Basic` (pip
+/// then tries netrc and keyring, uv its stored credentials), 403 for credentials over plain
+/// HTTP, 429 with `Retry-After` (pip's urllib3 and uv both wait and retry). The body is
+/// problem+json (uv prints `title` and `detail`); the reason phrase is what pip prints.
+pub(crate) fn refused(refusal: &crate::auth::Refusal, request_id: &str) -> Resp {
+    let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = json!({
+        "type": "about:blank",
+        "title": refusal.title(),
+        "status": status.as_u16(),
+        "detail": format!("{refusal}."),
+        "code": refusal.code(),
+        "request_id": request_id,
+    });
+    let body = serde_json::to_string_pretty(&body).expect("JSON");
+    let mut b = base(status)
+        .header(header::CONTENT_TYPE, "application/problem+json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_LENGTH, body.len());
+    if status == StatusCode::UNAUTHORIZED {
+        b = b.header(header::WWW_AUTHENTICATE, format!("Basic realm=\"{}\", charset=\"UTF-8\"", crate::auth::REALM));
+    }
+    if let Some(secs) = refusal.retry_after() {
+        b = b.header(header::RETRY_AFTER, secs);
+    }
+    let mut resp = b.body(full(body)).expect("valid response");
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(sanitize_header(refusal.title()).into_bytes()) {
+        resp.extensions_mut().insert(phrase);
+    }
+    resp
+}
+
+/// `resp` whose body keeps `guard` alive until the body has been sent or dropped (download
+/// slots are held for the whole transfer).
+pub(crate) fn holding<G: Send + Sync + Unpin + 'static>(resp: Resp, guard: G) -> Resp {
+    resp.map(|inner| BodyExt::boxed(Holding { inner, _guard: guard }))
+}
+
+struct Holding<G> {
+    inner: Body,
+    _guard: G,
+}
+
+impl<G: Unpin> hyper::body::Body for Holding<G> {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// What the user can do about a block, by what decided it.
@@ -435,6 +512,22 @@ mod tests {
         ];
         for (case, h, want) in cases {
             assert_eq!(parse_range(h, len), want, "{case}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_guard_lives_until_the_body_is_sent_or_dropped() {
+        let guard = std::sync::Arc::new(());
+        for (case, consume) in [("body read to the end", true), ("client went away", false)] {
+            let resp = holding(text(StatusCode::OK, "bytes\n"), guard.clone());
+            assert_eq!(std::sync::Arc::strong_count(&guard), 2, "{case}: held while the response exists");
+            if consume {
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(&body[..], b"bytes\n", "{case}: the body is unchanged");
+            } else {
+                drop(resp);
+            }
+            assert_eq!(std::sync::Arc::strong_count(&guard), 1, "{case}: released");
         }
     }
 

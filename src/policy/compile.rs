@@ -130,6 +130,10 @@ pub(super) struct Partial {
     pub sdist_install_hooks: Option<Action>,
     pub scan_limits: super::schema::RawScanLimits,
     pub licences: Option<super::licence::LicencePolicy>,
+    /// `auth.users`, in file order (a later entry for the same name wins when merged).
+    pub users: Vec<(String, crate::auth::TokenHash)>,
+    pub dangerous_allow_plain_http: Option<bool>,
+    pub limits: super::schema::RawLimits,
 }
 
 /// Collects problems for one file, with lines found from its text.
@@ -181,9 +185,13 @@ impl Ctx<'_> {
             sdist_install_hooks: raw.sdists.install_hooks,
             missing_upload_time: raw.cooldown.missing_upload_time,
             scan_limits: raw.scan_limits,
+            dangerous_allow_plain_http: raw.auth.dangerous_allow_plain_http,
+            limits: raw.limits,
             ..Partial::default()
         };
         self.check_scan_limits(&raw.scan_limits);
+        out.users = self.users(&raw.auth);
+        self.check_limits(&raw.limits);
         self.check_upstream(&mut out);
         out.rules = raw.rules.iter().enumerate().filter_map(|(i, r)| self.rule(i, r)).collect();
         out.acceptances = raw.acceptances.iter().enumerate().filter_map(|(i, a)| self.acceptance(i, a)).collect();
@@ -213,6 +221,49 @@ impl Ctx<'_> {
         }
         if l.max_nesting.is_some_and(|n| n > 3) {
             self.err(&[k("scan_limits"), k("max_nesting")], "expected 0 to 3 (deeper nesting multiplies memory use)");
+        }
+    }
+
+    fn users(&mut self, auth: &super::schema::RawAuth) -> Vec<(String, crate::auth::TokenHash)> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, u) in auth.users.iter().enumerate() {
+            let at = |key: &str| [k("auth"), k("users"), Seg::Index(i), k(key)];
+            if let Err(e) = crate::auth::check_user_name(&u.name) {
+                self.err(&at("name"), e);
+                continue;
+            }
+            if !seen.insert(u.name.clone()) {
+                self.err(&at("name"), format!("duplicate user {:?}", u.name));
+                continue;
+            }
+            match crate::auth::TokenHash::parse(&u.token_hash) {
+                Ok(h) => out.push((u.name.clone(), h)),
+                Err(e) => self.err(&at("token_hash"), e),
+            }
+        }
+        out
+    }
+
+    fn check_limits(&mut self, l: &super::schema::RawLimits) {
+        for (scope, one) in [("per_user", l.per_user), ("per_client", l.per_client)] {
+            let at = |key: &str| [k("limits"), k(scope), k(key)];
+            if let Some(r) = one.requests_per_second {
+                if !(r.is_finite() && r > 0.0 && r <= 1e6) {
+                    self.err(
+                        &at("requests_per_second"),
+                        format!("expected a number above 0 (at most 1000000), got {r}"),
+                    );
+                }
+            }
+            match (one.burst, one.requests_per_second) {
+                (Some(0), _) => self.err(&at("burst"), "expected at least 1"),
+                (Some(_), None) => self.err(&at("burst"), "burst needs requests_per_second beside it"),
+                _ => {}
+            }
+            if one.concurrent_downloads == Some(0) {
+                self.err(&at("concurrent_downloads"), "expected at least 1 (0 would refuse every download)");
+            }
         }
     }
 

@@ -186,6 +186,9 @@ fn merge(base: Partial, team: Partial) -> Partial {
         sdist_install_hooks: team.sdist_install_hooks.or(base.sdist_install_hooks),
         scan_limits: team.scan_limits.over(base.scan_limits),
         licences: super::licence::LicencePolicy::merge(base.licences, team.licences),
+        users: cat(base.users, team.users),
+        dangerous_allow_plain_http: team.dangerous_allow_plain_http.or(base.dangerous_allow_plain_http),
+        limits: team.limits.over(base.limits),
     }
 }
 
@@ -218,7 +221,17 @@ pub(super) fn finish(p: Partial, digest: String, sources: Vec<String>, warnings:
     let mut severity_defaults = p.severity_defaults;
     severity_defaults.entry(Severity::Critical).or_insert(Action::Block);
     Policy {
-        settings: Settings { upstream: p.upstream, listen: p.listen, scan_limits: p.scan_limits.apply() },
+        settings: Settings {
+            upstream: p.upstream,
+            listen: p.listen,
+            scan_limits: p.scan_limits.apply(),
+            auth: crate::auth::Config {
+                // A team file's entry for a user replaces its base's.
+                users: p.users.into_iter().collect(),
+                dangerous_allow_plain_http: p.dangerous_allow_plain_http.unwrap_or(false),
+                limits: p.limits.apply(),
+            },
+        },
         digest,
         warnings,
         sources,

@@ -36,6 +36,9 @@ pub struct Settings {
     pub listen: Option<String>,
     /// Scanner limits (`scan_limits:`), defaults filled in. Read at start-up.
     pub scan_limits: crate::scan::Limits,
+    /// Index authentication and limits (`auth:`, `limits:`); applied per request, so a
+    /// reload takes effect at once.
+    pub(crate) auth: crate::auth::Config,
 }
 
 /// A compiled, validated policy. Cheap to clone; `Send + Sync`; evaluation is pure.

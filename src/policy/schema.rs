@@ -44,6 +44,74 @@ pub(super) struct RawPolicy {
     pub scan_limits: RawScanLimits,
     /// Licence rules (`docs/policy.md#licences`); left out, licences are not judged.
     pub licences: Option<super::licence::RawLicences>,
+    /// Index client authentication (`auth.users`); read on every request, so reloads apply.
+    #[serde(default)]
+    pub auth: RawAuth,
+    /// Per-user and per-client request rates and downloads in progress.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `auth:` — users and their hashed tokens.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuth {
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+    /// Accept index credentials over plain HTTP from other machines. Named so it shouts.
+    pub dangerous_allow_plain_http: Option<bool>,
+}
+
+/// One `auth.users` entry: the token is never written here, only its hash.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUser {
+    pub name: String,
+    /// `sha256:<hex>`, as `pipgate auth add-user NAME` prints it.
+    pub token_hash: String,
+}
+
+/// `limits:` — every key optional; unset means unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    #[serde(default)]
+    pub per_user: RawLimit,
+    #[serde(default)]
+    pub per_client: RawLimit,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimit {
+    pub requests_per_second: Option<f64>,
+    pub burst: Option<u32>,
+    pub concurrent_downloads: Option<u32>,
+}
+
+impl RawLimits {
+    /// `self` over `base`, key by key.
+    pub(super) fn over(self, base: RawLimits) -> RawLimits {
+        let one = |t: RawLimit, b: RawLimit| RawLimit {
+            requests_per_second: t.requests_per_second.or(b.requests_per_second),
+            burst: t.burst.or(b.burst),
+            concurrent_downloads: t.concurrent_downloads.or(b.concurrent_downloads),
+        };
+        RawLimits { per_user: one(self.per_user, base.per_user), per_client: one(self.per_client, base.per_client) }
+    }
+
+    /// The run-time form (checked by `compile` first). A rate without a burst allows one
+    /// second's worth of requests at once.
+    pub(super) fn apply(self) -> crate::auth::limits::Config {
+        let one = |l: RawLimit| crate::auth::limits::Limit {
+            rate: l.requests_per_second.filter(|r| r.is_finite() && *r > 0.0).map(|r| crate::auth::limits::Rate {
+                per_second: r,
+                burst: l.burst.unwrap_or((r.ceil() as u32).max(1)),
+            }),
+            concurrent_downloads: l.concurrent_downloads.filter(|n| *n > 0),
+        };
+        crate::auth::limits::Config { per_user: one(self.per_user), per_client: one(self.per_client) }
+    }
 }
 
 /// `scan_limits:` — every key optional, in bytes / counts.

@@ -964,3 +964,56 @@ fn an_incomplete_scan_fails_closed_unless_a_rule_names_it() {
         }
     }
 }
+
+#[test]
+fn auth_and_limits_settings_compile_or_name_their_path_and_line() {
+    let hash = crate::auth::TokenHash::of("pgt_alice").to_string();
+    let good = format!(
+        "auth:\n  users:\n    - {{ name: alice, token_hash: \"{hash}\" }}\nlimits:\n  per_user: {{ requests_per_second: 2.5, concurrent_downloads: 4 }}\n  per_client: {{ requests_per_second: 10, burst: 40 }}\n"
+    );
+    let p = policy(&good);
+    let auth = &p.settings.auth;
+    assert_eq!(auth.users.get("alice"), Some(&crate::auth::TokenHash::of("pgt_alice")));
+    assert!(!auth.dangerous_allow_plain_http, "off unless set");
+    let user = auth.limits.per_user;
+    assert_eq!(user.rate.map(|r| (r.per_second, r.burst)), Some((2.5, 3)), "burst defaults to one second's worth");
+    assert_eq!(user.concurrent_downloads, Some(4));
+    assert_eq!(auth.limits.per_client.rate.map(|r| r.burst), Some(40));
+    assert_eq!(auth.limits.per_client.concurrent_downloads, None);
+    assert!(!policy("").settings.auth.auth_required(), "no auth: section, no authentication");
+
+    let cases = [
+        ("a plaintext token is refused", "auth:\n  users:\n    - name: bob\n      token: pgt_x\n", "unknown field `token`", ""),
+        (
+            "a hash without its algorithm",
+            "auth:\n  users:\n    - name: bob\n      token_hash: abc\n",
+            "team.yaml:4: at auth.users[0].token_hash: expected sha256:",
+            "",
+        ),
+        ("a bad user name", "auth:\n  users:\n    - name: \"b:ob\"\n      token_hash: x\n", "team.yaml:3: at auth.users[0].name", "A-Z"),
+        (
+            "a duplicate user",
+            &format!("auth:\n  users:\n    - {{ name: bob, token_hash: \"{hash}\" }}\n    - {{ name: bob, token_hash: \"{hash}\" }}\n"),
+            "at auth.users[1].name: duplicate user \"bob\"",
+            "",
+        ),
+        (
+            "a zero rate",
+            "limits:\n  per_client:\n    requests_per_second: 0\n",
+            "team.yaml:3: at limits.per_client.requests_per_second: expected a number above 0",
+            "",
+        ),
+        ("a burst alone", "limits:\n  per_user:\n    burst: 5\n", "at limits.per_user.burst: burst needs requests_per_second", ""),
+        (
+            "no downloads at all",
+            "limits:\n  per_user:\n    concurrent_downloads: 0\n",
+            "team.yaml:3: at limits.per_user.concurrent_downloads: expected at least 1",
+            "",
+        ),
+    ];
+    for (case, yaml, says, also) in cases {
+        let e = error_text(yaml);
+        assert!(e.contains(says) && e.contains(also), "{case}: {e}");
+        assert!(!e.contains("pgt_x"), "{case}: a token never reaches a message: {e}");
+    }
+}

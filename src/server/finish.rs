@@ -42,6 +42,9 @@ pub(crate) enum Outcome {
     /// A project page that withheld (hid or marked yanked) blocked files while offering
     /// others: each withheld file is audited as a `page` decision, once per page state.
     Listed { reply: Reply, project: String, withheld: Vec<Withheld> },
+    /// Not admitted (authentication or a limit): nothing was asked of the gate, so nothing is
+    /// audited; the access log names the refusal.
+    Refused(crate::auth::Refusal),
 }
 
 /// The same page state (project, file, verdict, policy) is audited again at most this often.
@@ -109,6 +112,7 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
     tracing::info!(
         id = %ctx.id,
         client = %ctx.client,
+        user = %Printable(ctx.user.as_deref().unwrap_or("-")),
         method = %ctx.method,
         path = %Printable(&ctx.path),
         status = resp.status().as_u16(),
@@ -127,6 +131,7 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
 fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
     match outcome {
         Outcome::Replied(_) => (None, None),
+        Outcome::Refused(r) => (Some(r.code().to_string()), None),
         Outcome::Listed { withheld, .. } if withheld.is_empty() => (None, None),
         Outcome::Listed { withheld, .. } => (Some(format!("page:withheld={}", withheld.len())), None),
         Outcome::Failed { error, .. } => (Some(format!("error:{}", error.fault().as_str())), None),
@@ -142,7 +147,7 @@ fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
 /// before the answer leaves.
 fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> {
     let (rec, durable) = match outcome {
-        Outcome::Replied(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
+        Outcome::Replied(_) | Outcome::Refused(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
         Outcome::Listed { project, withheld, .. } => return audit_page(app, ctx, project, withheld),
         Outcome::Decided { subject, verdict, .. } => {
             (record(ctx, subject, verdict, None), verdict.decision == Decision::Block)
@@ -238,6 +243,12 @@ async fn respond_to(app: &App, ctx: &RequestCtx, outcome: Outcome) -> (Resp, Opt
     match outcome {
         Outcome::Replied(reply) | Outcome::Listed { reply, .. } => (reply_response(ctx, reply, None).await, None),
         Outcome::Failed { error, .. } => (respond::error(&error, &ctx.id), Some("error")),
+        Outcome::Refused(refusal) => {
+            if matches!(refusal, crate::auth::Refusal::BadCredentials { .. } | crate::auth::Refusal::PlainHttp) {
+                tracing::warn!(id = %ctx.id, client = %ctx.client, refusal = %refusal, "request refused");
+            }
+            (respond::refused(&refusal, &ctx.id), None)
+        }
         Outcome::Decided { subject, verdict, findings, reply } => match reply {
             Some(reply) if verdict.decision != Decision::Block => {
                 let decision = verdict.decision.as_str();
@@ -246,7 +257,8 @@ async fn respond_to(app: &App, ctx: &RequestCtx, outcome: Outcome) -> (Resp, Opt
             _ => {
                 // From configuration, never from the request's Host header.
                 let report = respond::ReportLink::new(app.public_url.as_ref(), &subject.facts.sha256);
-                (respond::blocked(&subject.facts, &verdict, &findings, &report, &ctx.id), Some("block"))
+                let asker = respond::Asker { request_id: &ctx.id, user: ctx.user.as_deref() };
+                (respond::blocked(&subject.facts, &verdict, &findings, &report, &asker), Some("block"))
             }
         },
     }

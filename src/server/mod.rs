@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! front end (plain HTTP or TLS; CONNECT and absolute-form in proxy.rs) → RequestCtx
+//!   → admit: credentials and limits (auth), or 401 / 403 / 429 straight to finish
 //!   → route: page | file | report | health         (router.rs, page.rs, file.rs)
 //!       → index / artifact (fetch, verify, cache) → gate (the only decider)
 //!   → Outcome { served | blocked | failed, with its facts }
@@ -57,9 +58,12 @@ pub struct RequestCtx {
     /// The `Host` header as sent: the client's word, never used to build URLs.
     pub host: String,
     pub started: Instant,
-    /// Who authenticated this request (proxy or index credentials), for the audit record;
-    /// `None` when no authentication was asked for.
+    /// The authenticated user (index Basic auth, or proxy auth on a forward-proxy front end);
+    /// `None` when nobody authenticated. Goes into the audit record and the access log.
     pub user: Option<String>,
+    /// The request arrived over TLS (HTTPS serving or an intercepted tunnel); `false` for the
+    /// plain-HTTP front end. Index credentials over plain HTTP from another machine are refused.
+    pub secure: bool,
 }
 
 impl RequestCtx {
@@ -75,6 +79,7 @@ impl RequestCtx {
             headers,
             started: Instant::now(),
             user: None,
+            secure: false,
         }
     }
 
@@ -87,10 +92,37 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Route and finish one request: the whole pipeline for any front end.
-pub async fn dispatch(app: &App, ctx: RequestCtx) -> Resp {
+/// Admit, route and finish one request: the whole pipeline for any front end.
+///
+/// Admission (`auth`): every request but the probes (`/healthz`, `/readyz`: load balancers
+/// carry no credentials, and they reveal no packages) must pass the configured
+/// authentication and limits; the user it names goes into [`RequestCtx::user`]. A download
+/// holds its download slots until its response body has been sent.
+pub async fn dispatch(app: &App, mut ctx: RequestCtx) -> Resp {
+    let slots = if router::is_probe(&ctx.path) {
+        None
+    } else {
+        let asking = crate::auth::Asking {
+            authorization: ctx.header(header::AUTHORIZATION),
+            client: ctx.client.ip(),
+            secure: ctx.secure,
+            user: ctx.user.as_deref(),
+            download: router::is_download(&ctx.path),
+        };
+        match app.access().admit(asking).await {
+            Ok(admission) => {
+                ctx.user = admission.user;
+                Some(admission.slots)
+            }
+            Err(refusal) => return finish::finish(app, &ctx, finish::Outcome::Refused(refusal)).await,
+        }
+    };
     let outcome = router::route(app, &ctx).await;
-    finish::finish(app, &ctx, outcome).await
+    let resp = finish::finish(app, &ctx, outcome).await;
+    match slots {
+        Some(held) if !held.is_empty() => crate::respond::holding(resp, held),
+        _ => resp,
+    }
 }
 
 /// Limits the plain-HTTP front end puts on connections (hostile or broken clients).

@@ -29,6 +29,16 @@ pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
     }
 }
 
+/// Liveness and readiness probes: answered without authentication or limits.
+pub(super) fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz")
+}
+
+/// Artifact and `.metadata` downloads (what `concurrent_downloads` counts).
+pub(super) fn is_download(path: &str) -> bool {
+    path.starts_with("/files/")
+}
+
 /// `/readyz`: 200 when every check passes, else 503; a JSON body lists every check.
 async fn ready(app: &App) -> Outcome {
     let checks = app.readiness().await;

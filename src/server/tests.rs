@@ -407,3 +407,99 @@ mod listener {
         assert_eq!(get(&mut again).await, "HTTP/1.1 200 OK", "a freed slot is reusable");
     }
 }
+
+fn with_credentials(app: &App, path: &str, user: &str, token: &str) -> RequestCtx {
+    use base64::Engine;
+    let mut req = ctx(app, Method::GET, path);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+    req.headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {basic}")).unwrap());
+    req
+}
+
+async fn body_text(resp: hyper::Response<crate::respond::Body>) -> String {
+    use http_body_util::BodyExt;
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn index_authentication_admits_users_and_names_them_in_audit_and_block_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = crate::auth::TokenHash::of("pgt_alice");
+    let app = app(
+        dir.path(),
+        &format!("deny: [\"evil\"]\nauth:\n  users:\n    - {{ name: alice, token_hash: \"{hash}\" }}\n"),
+    );
+    denied_origin(&app).await;
+    let file = format!("/files/{SHA}/evil-1.0-py3-none-any.whl");
+    let remote = |mut r: RequestCtx| {
+        r.client = "10.0.0.5:40000".parse().unwrap();
+        r
+    };
+    let cases: Vec<(&str, RequestCtx, StatusCode, &str)> = vec![
+        ("probes need no credentials", ctx(&app, Method::GET, "/healthz"), StatusCode::OK, ""),
+        ("a page without credentials", ctx(&app, Method::GET, "/simple/"), StatusCode::UNAUTHORIZED, "USER:TOKEN@HOST"),
+        ("a file without credentials", ctx(&app, Method::GET, &file), StatusCode::UNAUTHORIZED, "USER:TOKEN@HOST"),
+        ("a wrong token", with_credentials(&app, &file, "alice", "pgt_bob"), StatusCode::UNAUTHORIZED, "not valid"),
+        (
+            "the right token reaches the gate, whose block names the requester",
+            with_credentials(&app, &file, "alice", "pgt_alice"),
+            StatusCode::FORBIDDEN,
+            "say that alice requested it (request ",
+        ),
+        (
+            "plain HTTP from another machine",
+            remote(with_credentials(&app, &file, "alice", "pgt_alice")),
+            StatusCode::FORBIDDEN,
+            "over plain HTTP",
+        ),
+        (
+            "TLS from another machine",
+            RequestCtx { secure: true, ..remote(with_credentials(&app, &file, "alice", "pgt_alice")) },
+            StatusCode::FORBIDDEN,
+            "pipgate blocked evil-1.0",
+        ),
+    ];
+    for (case, req, want, says) in cases {
+        let resp = dispatch(&app, req).await;
+        assert_eq!(resp.status(), want, "{case}");
+        let challenge = resp.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            challenge.as_deref(),
+            (want == StatusCode::UNAUTHORIZED).then_some("Basic realm=\"pipgate\", charset=\"UTF-8\""),
+            "{case}"
+        );
+        let body = body_text(resp).await;
+        assert!(body.contains(says), "{case}: {body}");
+        assert!(!body.contains("pgt_"), "{case}: no token in the answer: {body}");
+    }
+    let records = crate::audit::read_all(&dir.path().join("audit")).unwrap();
+    let users: Vec<Option<&str>> = records.iter().map(|r| r.user.as_deref()).collect();
+    assert_eq!(users, [Some("alice"), Some("alice")], "only admitted requests reach the gate and the audit log");
+}
+
+#[tokio::test]
+async fn over_the_rate_limit_a_client_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), "limits:\n  per_client: { requests_per_second: 0.5, burst: 2 }\n");
+    let statuses: Vec<u16> =
+        futures_util::future::join_all((0..3).map(|_| dispatch(&app, ctx(&app, Method::GET, "/simple/nope/"))))
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 1, "{statuses:?}: burst 2, then refused");
+    let resp = dispatch(&app, ctx(&app, Method::GET, "/simple/nope/")).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "one token per 2 s: {wait}");
+    let body = body_text(resp).await;
+    assert!(
+        body.contains("client 127.0.0.1 sent more than 0.5 requests per second") && body.contains("limits.per_client"),
+        "{body}"
+    );
+    assert_eq!(
+        dispatch(&app, ctx(&app, Method::GET, "/healthz")).await.status(),
+        StatusCode::OK,
+        "probes are not limited"
+    );
+}
