@@ -33,8 +33,8 @@
 mod app;
 mod artifact;
 mod audit;
-mod certs;
 mod auth;
+mod certs;
 mod cli;
 mod config;
 mod error;

@@ -60,7 +60,6 @@ enum AuthCommand {
     HashToken,
 }
 
-
 #[derive(Subcommand)]
 enum CaCommand {
     /// Create the CA (key mode 0600); an existing one is kept unless --force.

@@ -253,7 +253,8 @@ where
                 proxy::absolute(app, opts, req, conn).await
             } else {
                 let (parts, _body) = req.into_parts();
-                let ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+                let mut ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+                ctx.secure = tls;
                 dispatch(&app, ctx).await
             };
             Ok::<_, std::convert::Infallible>(resp)

@@ -225,7 +225,7 @@ where
         let user = user.clone();
         async move {
             let _busy = busy;
-            Ok::<_, std::convert::Infallible>(inspected_request(&app, req, client, user).await)
+            Ok::<_, std::convert::Infallible>(inspected_request(&app, req, client, user, true).await)
         }
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -240,7 +240,14 @@ where
 }
 
 /// One request on an inspected host (decrypted, or plain HTTP in absolute form).
-async fn inspected_request(app: &App, req: Request<Incoming>, client: SocketAddr, user: Option<String>) -> Resp {
+/// `secure`: the request was decrypted from a TLS tunnel (not plain HTTP in absolute form).
+async fn inspected_request(
+    app: &App,
+    req: Request<Incoming>,
+    client: SocketAddr,
+    user: Option<String>,
+    secure: bool,
+) -> Resp {
     let (parts, _body) = req.into_parts();
     let base = app.upstream_base().path().to_string();
     let Some(path) = map_intercepted(&base, parts.uri.path()) else {
@@ -256,6 +263,7 @@ async fn inspected_request(app: &App, req: Request<Incoming>, client: SocketAddr
         ctx.host = a.to_string();
     }
     ctx.user = user;
+    ctx.secure = secure;
     let mut resp = dispatch(app, ctx).await;
     let relocated = resp
         .headers()
@@ -288,7 +296,7 @@ pub(super) async fn absolute(app: Arc<App>, opts: Arc<ProxyOptions>, req: Reques
     let shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?"));
     if url.scheme() == "http" && app.is_index_origin(&url) {
         tracing::debug!(client = %conn.client, target = %shown, user = %who, "plain-HTTP proxy request: inspecting");
-        return inspected_request(&app, req, conn.client, user).await;
+        return inspected_request(&app, req, conn.client, user, false).await;
     }
     if opts.other_hosts == OtherHosts::Refuse || url.scheme() != "http" {
         tracing::info!(client = %conn.client, target = %shown, user = %who, "proxy request refused: not an index host");
