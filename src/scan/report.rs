@@ -63,7 +63,7 @@ fn pretty(v: &Value) -> String {
 
 /// Categories shown under "Behaviours" (what the code can do); the rest are "Issues".
 fn is_behaviour(c: Category) -> bool {
-    !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability)
+    !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability | Category::Malware)
 }
 
 /// The human report: verdict (when given), summary, behaviours and issues by
@@ -235,6 +235,7 @@ fn step_for(cat: Category) -> &'static str {
         Category::Metadata => "compare the metadata with the index entry and the upstream project; a mismatch may be a substituted artifact.",
         Category::Hunting => "look at who publishes the package (account, e-mail, history) before trusting it.",
         Category::Vulnerability => "upgrade to a fixed version, or accept the risk in the policy with an expiry.",
+        Category::Malware => "remove the release everywhere it was installed and rotate what it could reach; only an acceptance naming the record id (advisory: MAL-...) lets it through.",
     }
 }
 
