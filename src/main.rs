@@ -46,6 +46,10 @@ enum AdvisoriesCommand {
     /// (JSON) into the data directory; a running `pipgate serve` picks it up within seconds.
     Import {
         path: PathBuf,
+        /// The source's name in the data directory (default: the file or folder name);
+        /// importing under an existing name replaces that source.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         dir: DataDirArgs,
     },
@@ -270,8 +274,9 @@ fn main() -> anyhow::Result<()> {
 
 fn advisories(cmd: AdvisoriesCommand) -> anyhow::Result<i32> {
     match cmd {
-        AdvisoriesCommand::Import { path, dir } => {
-            println!("{}", pipgate::import_advisories(&dir.resolve(), &path).map_err(anyhow::Error::msg)?);
+        AdvisoriesCommand::Import { path, name, dir } => {
+            let line = pipgate::import_advisories(&dir.resolve(), &path, name.as_deref());
+            println!("{}", line.map_err(anyhow::Error::msg)?);
         }
         AdvisoriesCommand::Update { url, name, dir } => {
             let line = runtime()?.block_on(pipgate::update_advisories(&dir.resolve(), &url, &name));

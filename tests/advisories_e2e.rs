@@ -10,6 +10,20 @@ use std::path::Path;
 /// The shipped default policy: advisories are blocked by it, not by a test-only rule.
 const SHIPPED_POLICY: &str = include_str!("../policy.yaml");
 
+/// Client output made stable for snapshots: ports, hashes, timings, request ids, temp paths.
+fn scrub(text: &str, gate: &Pipgate) -> String {
+    let mut out = text.replace(&gate.base(), "http://PIPGATE");
+    for (re, with) in [
+        (r"[0-9a-f]{64}", "<sha256>"),
+        (r"in [0-9.]+m?s", "in <time>"),
+        (r"[0-9a-f]{8}-[0-9a-f]+", "<request-id>"),
+        (r"/tmp/[^\s:'\x22]+", "<tmp>"),
+    ] {
+        out = regex::Regex::new(re).unwrap().replace_all(&out, with).into_owned();
+    }
+    out.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -69,7 +83,8 @@ fn a_malware_record_imported_into_a_running_pipgate_refuses_the_next_install_wit
         "affected":[{"package":{"ecosystem":"PyPI","name":"adv_victim"},"versions":["1.0"]}],
         "database_specific":{"malicious-packages-origins":[{"source":"test","versions":["1.0"]}]}}"#;
     let src = records(&[("MAL-2099-0001", mal.to_string())]);
-    let out = pipgate(&["advisories", "import", src.path().to_str().unwrap()], &gate.data_dir);
+    let out =
+        pipgate(&["advisories", "import", "--name", "malicious-test", src.path().to_str().unwrap()], &gate.data_dir);
     assert!(out.status.success(), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 records"), "{}", show(&out));
     wait_for_page_decision(&gate, "adv-victim", "block");
@@ -79,6 +94,7 @@ fn a_malware_record_imported_into_a_running_pipgate_refuses_the_next_install_wit
     assert!(!out.status.success(), "{}", show(&out));
     let err = stderr(&out);
     assert!(err.contains("403") && err.contains("malware.known MAL-2099-0001"), "pip names the record: {err}");
+    insta::assert_snapshot!("pip_known_malware", scrub(&err, &gate));
 
     let venv = Venv::new();
     let out = venv.uv_pip(&["install", "--index-url", &gate.url, "adv-victim"]);
@@ -94,7 +110,7 @@ fn a_malware_record_imported_into_a_running_pipgate_refuses_the_next_install_wit
     // Status names the imported source.
     let out = pipgate(&["advisories", "status"], &gate.data_dir);
     let status = String::from_utf8_lossy(&out.stdout);
-    assert!(status.contains("1 records (1 known malware)") && status.contains("CC-BY-4.0"), "{status}");
+    assert!(status.contains("malicious-test: 1 records (1 known malware)") && status.contains("CC-BY-4.0"), "{status}");
 }
 
 #[test]
@@ -112,7 +128,7 @@ fn a_known_exploited_vulnerability_makes_resolvers_fall_back_to_the_fixed_versio
         "affected":[{"package":{"ecosystem":"PyPI","name":"adv-kev"},
           "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.1"},{"introduced":"2.0"}]}]}]}"#;
     let src = records(&[("PYSEC-2099-42", vuln.to_string())]);
-    let out = pipgate(&["advisories", "import", src.path().to_str().unwrap()], &data_dir);
+    let out = pipgate(&["advisories", "import", "--name", "vulns-test", src.path().to_str().unwrap()], &data_dir);
     assert!(out.status.success(), "{}", show(&out));
     let kev = tmp.path().join("known_exploited_vulnerabilities.json");
     std::fs::write(
@@ -159,6 +175,7 @@ fn a_known_exploited_vulnerability_makes_resolvers_fall_back_to_the_fixed_versio
     for want in ["PYSEC-2099-42", "CVE-2099-4242", "critical", "patching mandated", "fixed in 1.1"] {
         assert!(err.contains(want), "uv's message has {want:?}: {err}");
     }
+    insta::assert_snapshot!("uv_known_exploited_pinned", scrub(&err, &gate));
     let out = venv.pip(&["install", "--index-url", &gate.url, "adv-kev==2.0"]);
     assert!(!out.status.success(), "{}", show(&out));
     assert!(stderr(&out).contains("vulnerability.known PYSEC-2099-42"), "{}", show(&out));
@@ -196,4 +213,71 @@ fn a_project_whose_every_version_is_malware_is_quarantined_on_its_page() {
     assert_eq!(file.status(), 403);
     assert!(file.text().unwrap().contains("MAL-2099-0002"));
     assert_eq!(idx.hits("adv_all_bad-0.1-py3-none-any.whl"), 0, "refused before any download");
+}
+
+#[test]
+fn pipgate_scan_matches_the_built_in_snapshot_with_no_configuration() {
+    // A wheel of a version the PyPA snapshot lists (urllib3 1.26.16: PYSEC-2023-192, fixed in 1.26.17).
+    let tmp = tempfile::tempdir().unwrap();
+    let dist = wheel("urllib3", "1.26.16", &[], &[]);
+    let file = tmp.path().join(&dist.filename);
+    std::fs::write(&file, &dist.bytes).unwrap();
+    let policy = tmp.path().join("policy.yaml");
+    std::fs::write(&policy, SHIPPED_POLICY).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .arg("scan")
+        .arg(&file)
+        .arg("--policy")
+        .arg(&policy)
+        .env("PIPGATE_LOG", "pipgate=warn")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "annotated, not blocked: {}", show(&out));
+    for want in [
+        "vulnerability.known",
+        "PYSEC-2023-192 (fixed in 1.26.17, 2.0.6)",
+        "CVE-2023-43804",
+        "CVSS base score 8.1",
+        "CC-BY-4.0",
+    ] {
+        assert!(text.contains(want), "the report shows {want:?}: {text}");
+    }
+    assert!(text.contains("rule:known-vulnerabilities"), "{text}");
+}
+
+#[test]
+fn advisories_update_fetches_a_url_and_revalidates_it() {
+    let served = tempfile::tempdir().unwrap();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(served.path().join("all.zip")).unwrap());
+    zip.start_file("MAL-2099-0003.json", zip::write::SimpleFileOptions::default()).unwrap();
+    use std::io::Write;
+    zip.write_all(
+        br#"{"id":"MAL-2099-0003","affected":[{"package":{"ecosystem":"PyPI","name":"adv-remote"},"versions":["1.0"]}]}"#,
+    )
+    .unwrap();
+    zip.finish().unwrap();
+    // A plain static file server on loopback (it answers If-Modified-Since with 304).
+    let mut server = std::process::Command::new("python3")
+        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+        .current_dir(served.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut line).unwrap();
+    let port = line.split("port ").nth(1).and_then(|s| s.split_whitespace().next()).expect("port");
+    let url = format!("http://127.0.0.1:{port}/all.zip");
+    let data = tempfile::tempdir().unwrap();
+    let first = pipgate(&["advisories", "update", "--url", &url, "--name", "remote"], data.path());
+    let second = pipgate(&["advisories", "update", "--url", &url, "--name", "remote"], data.path());
+    let status = pipgate(&["advisories", "status"], data.path());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(first.status.success(), "{}", show(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("remote: 1 records"), "{}", show(&first));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("not modified"), "{}", show(&second));
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("remote: 1 records (1 known malware)") && status.contains(&url), "{status}");
 }

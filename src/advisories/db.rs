@@ -175,6 +175,23 @@ impl AdvisoryDb {
             s.dedup();
             s
         };
+        // Where the data comes from, with its licence: the name as indicator, the attribution as text.
+        let source_evidence = || -> Vec<Evidence> {
+            let mut seen: Vec<&str> = Vec::new();
+            group
+                .iter()
+                .filter(|h| {
+                    let new = !seen.contains(&h.source.name.as_str());
+                    seen.push(&h.source.name);
+                    new
+                })
+                .map(|h| {
+                    let text =
+                        h.source.attribution.clone().unwrap_or_else(|| format!("imported from {}", h.source.origin));
+                    ev("source".into(), Some(h.source.name.clone()), Some(text))
+                })
+                .collect()
+        };
         let what = match version {
             Some(v) => format!("{project} {v}"),
             None => project.to_string(),
@@ -185,9 +202,7 @@ impl AdvisoryDb {
             let mal_ids: Vec<&str> = ids.iter().copied().filter(|i| i.starts_with("MAL-")).collect();
             let by_hash = group.iter().any(|h| h.by_hash);
             let how = if by_hash { "this file's sha256 is listed" } else { "this release is listed" };
-            for s in &sources {
-                evidence.push(ev("source".into(), Some(s.clone()), None));
-            }
+            evidence.extend(source_evidence());
             return Finding {
                 detector: MALWARE.into(),
                 title: format!("Known malware {}", mal_ids.first().copied().unwrap_or(group[0].record.id.as_str())),
@@ -245,9 +260,7 @@ impl AdvisoryDb {
         for f in &fixed {
             evidence.push(ev("fixed-in".into(), Some(f.clone()), None));
         }
-        for s in &sources {
-            evidence.push(ev("source".into(), Some(s.clone()), None));
-        }
+        evidence.extend(source_evidence());
         let fixed_text = if fixed.is_empty() {
             "no fixed version known".to_string()
         } else {
@@ -255,7 +268,7 @@ impl AdvisoryDb {
         };
         Finding {
             detector: VULNERABILITY.into(),
-            title: format!("Known vulnerability {}", group[0].record.id),
+            title: format!("Known vulnerability {} ({fixed_text})", group[0].record.id),
             category: Category::Vulnerability,
             severity,
             message: format!(

@@ -142,9 +142,10 @@ pub(crate) fn source_name(path: &Path) -> String {
 /// its `*.json` records, a KEV catalogue as `kev.json`, after reading it the way the proxy
 /// will (a source pipgate cannot read is refused, and nothing is written). Written to a
 /// temporary name and renamed, so a running proxy never reads half a file.
-pub(crate) fn import(advisories: &Path, from: &Path, origin: &str) -> Result<Imported, LoadError> {
+pub(crate) fn import(advisories: &Path, from: &Path, origin: &str, name: Option<&str>) -> Result<Imported, LoadError> {
     std::fs::create_dir_all(advisories).map_err(io(advisories))?;
     let shown = from.display().to_string();
+    let named = |path: &Path| name.map_or_else(|| source_name(path), |n| source_name(Path::new(&format!("{n}.zip"))));
     let (bytes, name, kev) = if from.is_dir() {
         let mut files = Vec::new();
         json_files(from, &mut files)?;
@@ -159,11 +160,11 @@ pub(crate) fn import(advisories: &Path, from: &Path, origin: &str) -> Result<Imp
             zip.write_all(&std::fs::read(f).map_err(io(f))?).map_err(io(f))?;
         }
         let out = zip.finish().map_err(|e| LoadError::Zip { path: shown.clone(), reason: e.to_string() })?;
-        (out.into_inner(), source_name(from), false)
+        (out.into_inner(), named(from), false)
     } else {
         let bytes = std::fs::read(from).map_err(io(from))?;
         let kev = bytes.first().is_some_and(|b| *b == b'{') && Kev::looks_like(&bytes);
-        (bytes, source_name(from), kev)
+        (bytes, named(from), kev)
     };
     if kev {
         let parsed = Kev::parse(&bytes).map_err(|e| LoadError::Bad { path: shown.clone(), reason: e.to_string() })?;

@@ -193,12 +193,12 @@ fn read_all(dir: Option<&Path>, builtin: bool) -> AdvisoryDb {
     AdvisoryDb::build(sources, kev, &kev_digest, problems)
 }
 
-/// Import a directory, zip or KEV file into `<data_dir>/advisories/` (see [`load::import`]):
-/// one line saying what was written.
-pub fn import(data_dir: &Path, from: &Path) -> Result<String, String> {
+/// Import a directory, zip or KEV file into `<data_dir>/advisories/` (see [`load::import`])
+/// as source `name` (default: the file or folder name): one line saying what was written.
+pub fn import(data_dir: &Path, from: &Path, name: Option<&str>) -> Result<String, String> {
     let dir = advisories_dir(data_dir);
     let origin = std::path::absolute(from).unwrap_or_else(|_| from.to_path_buf()).display().to_string();
-    let done = load::import(&dir, from, &origin).map_err(|e| e.to_string())?;
+    let done = load::import(&dir, from, &origin, name).map_err(|e| e.to_string())?;
     Ok(if done.kev {
         format!("imported {} known-exploited entries into {}", done.records, done.written.display())
     } else {

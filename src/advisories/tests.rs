@@ -80,7 +80,10 @@ fn a_real_finding_carries_ids_severity_fixed_versions_and_attribution() {
     assert!(f.message.contains("fixed in 1.26.17, 2.0.6"), "{}", f.message);
     assert!(f.message.contains("CC-BY-4.0"), "{}", f.message);
     assert_eq!(Exploitation::of(f), Exploitation::ExploitsUnknown);
-    assert!(f.evidence.iter().any(|e| e.path == "source" && e.indicator.as_deref().unwrap().contains("CC-BY-4.0")));
+    assert!(f.title.contains("fixed in 1.26.17, 2.0.6"), "{}", f.title);
+    let source = f.evidence.iter().find(|e| e.path == "source").expect("source evidence");
+    assert_eq!(source.indicator.as_deref(), Some("osv-pypi"));
+    assert!(source.snippet.as_deref().unwrap().contains("CC-BY-4.0"));
 }
 
 #[test]
@@ -120,11 +123,11 @@ fn imported(records: &[(&str, String)], kev: Option<&str>) -> (tempfile::TempDir
     for (name, text) in records {
         std::fs::write(dir.join(format!("{name}.json")), text).unwrap();
     }
-    import(data.path(), &dir).unwrap();
+    import(data.path(), &dir, None).unwrap();
     if let Some(k) = kev {
         let p = src.path().join("known_exploited_vulnerabilities.json");
         std::fs::write(&p, k).unwrap();
-        import(data.path(), &p).unwrap();
+        import(data.path(), &p, None).unwrap();
     }
     let feed = OsvFeed::with(Some(advisories_dir(data.path())), false);
     (data, feed)
@@ -262,7 +265,7 @@ fn an_import_changes_the_revision_and_a_refresh_picks_it_up() {
         record("MAL-2099-9", &[], "late", r#"[{"introduced":"0"}]"#, ""),
     )
     .unwrap();
-    import(data.path(), src.path()).unwrap();
+    import(data.path(), src.path(), Some("late-records")).unwrap();
     assert!(feed.refresh(), "the import is seen");
     assert_ne!(feed.revision(), before);
     assert_eq!(feed.findings(&facts("late", "1.0"))[0].detector, MALWARE);
@@ -275,7 +278,7 @@ fn an_unreadable_source_is_refused_on_import() {
     let src = tempfile::tempdir().unwrap();
     let bad = src.path().join("broken.zip");
     std::fs::write(&bad, b"PK not really").unwrap();
-    let err = import(data.path(), &bad).unwrap_err();
+    let err = import(data.path(), &bad, None).unwrap_err();
     assert!(err.contains("not a readable zip") && err.contains("source's fault"), "{err}");
     assert!(load::zips(&advisories_dir(data.path())).is_empty(), "nothing written");
     let _ = Kev::default();

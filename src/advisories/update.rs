@@ -55,7 +55,7 @@ pub async fn update(data_dir: &Path, url: &str, name: &str) -> Result<String, St
     let is_json = bytes.first() == Some(&b'{');
     let staged = tmp.with_file_name(format!("{name}.{}", if is_json { "json" } else { "zip" }));
     std::fs::rename(&tmp, &staged).map_err(|e| format!("{}: {e}", staged.display()))?;
-    let done = load::import(&dir, &staged, &shown);
+    let done = load::import(&dir, &staged, &shown, Some(name));
     let _ = std::fs::remove_file(&staged);
     let done = done.map_err(|e| e.to_string())?;
     let side_name = if done.kev { "kev" } else { done.name.as_str() };

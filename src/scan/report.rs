@@ -153,7 +153,10 @@ fn finding_block(out: &mut String, f: &Finding) {
     let n = f.evidence.len();
     let count = if n >= MAX_EVIDENCE { format!("{n}+ locations") } else { format!("{n} location{}", plural(n)) };
     let _ = writeln!(out, "    [{}] {}  ({}, {count})", f.severity, f.title, f.detector);
-    if let Some(p) = prevalence(&f.detector) {
+    // Advisory findings name a release, not a behaviour: no prevalence survey applies.
+    if let Some(p) =
+        prevalence(&f.detector).filter(|_| !matches!(f.category, Category::Vulnerability | Category::Malware))
+    {
         let _ = writeln!(out, "      {p}");
     }
     for e in &f.evidence {
