@@ -99,9 +99,10 @@ impl AdvisoryDb {
         let mut seen: Vec<u32> = Vec::new();
         let mut out = Vec::new();
         if let Some(v) = version {
+            let parsed = Version::from_str(v).ok();
             for &(r, a) in self.by_project.get(project).into_iter().flatten() {
                 let (rec, src) = &self.records[r as usize];
-                if !seen.contains(&r) && rec.affected[a as usize].contains(v) {
+                if !seen.contains(&r) && rec.affected[a as usize].contains(v, parsed.as_ref()) {
                     seen.push(r);
                     out.push(Hit { record: rec, source: &self.sources[*src], by_hash: false });
                 }

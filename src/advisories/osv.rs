@@ -111,15 +111,20 @@ pub(crate) struct Affected {
 }
 
 impl Affected {
-    /// Whether `version` is affected: in the explicit list (PEP 440 equality), or inside
-    /// one of the ranges (introduced ≤ v, and not fixed ≤ v, and not last_affected < v).
-    pub(crate) fn contains(&self, version: &str) -> bool {
-        let parsed = Version::from_str(version).ok();
-        if self.versions.iter().any(|v| v == version || crate::model::same_version(v, version)) {
+    /// Whether `version` (`parsed`: its PEP 440 form, parsed once by the caller) is affected:
+    /// in the explicit list, or inside one of the ranges (introduced ≤ v, and not fixed ≤ v,
+    /// and not last_affected < v). With ranges, the list (which OSV enumerates from them) is
+    /// only compared as text; without, by PEP 440 equality. A page of thousands of files
+    /// checks every record of the project per file, so no version list is parsed per lookup
+    /// when ranges decide.
+    pub(crate) fn contains(&self, version: &str, parsed: Option<&Version>) -> bool {
+        if self.versions.iter().any(|v| v == version) {
             return true;
         }
-        let Some(v) = parsed else { return false };
-        self.ranges.iter().any(|events| in_range(events, &v))
+        if self.ranges.is_empty() {
+            return self.versions.iter().any(|v| crate::model::same_version(v, version));
+        }
+        parsed.is_some_and(|v| self.ranges.iter().any(|events| in_range(events, v)))
     }
 
     /// Every version affected, from the first on, with no fix and no last affected version:
