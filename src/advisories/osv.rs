@@ -121,6 +121,10 @@ impl Affected {
         if self.versions.iter().any(|v| v == version) {
             return true;
         }
+        if self.ranges.is_empty() && self.versions.is_empty() {
+            // Neither ranges nor versions: the record names the package as a whole.
+            return true;
+        }
         if self.ranges.is_empty() {
             return self.versions.iter().any(|v| crate::model::same_version(v, version));
         }

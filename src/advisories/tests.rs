@@ -229,6 +229,10 @@ fn malware_matches_by_version_and_by_hash_and_quarantines_whole_projects() {
         &[
             ("m1", record("MAL-2099-1", &[], "evil-pkg", r#"[{"introduced":"0"}]"#, &origins)),
             ("m2", record("MAL-2099-2", &[], "once-bad", r#"[{"introduced":"1.1"},{"fixed":"1.2"}]"#, "")),
+            (
+                "m3",
+                r#"{"id":"MAL-2099-3","affected":[{"package":{"ecosystem":"PyPI","name":"bare-name"}}]}"#.to_string(),
+            ),
         ],
         None,
     );
@@ -237,6 +241,7 @@ fn malware_matches_by_version_and_by_hash_and_quarantines_whole_projects() {
         ("the listed file re-uploaded under another name", facts_sha("innocent", "1.0", &sha), Some("MAL-2099-1")),
         ("the bad release", facts("once-bad", "1.1"), Some("MAL-2099-2")),
         ("a release before it", facts("once-bad", "1.0"), None),
+        ("a record naming the package with no versions or ranges", facts("bare-name", "3.0"), Some("MAL-2099-3")),
     ];
     for (case, f, want) in cases {
         let found = feed.findings(&f);
@@ -250,6 +255,7 @@ fn malware_matches_by_version_and_by_hash_and_quarantines_whole_projects() {
     }
     assert!(feed.quarantine("evil-pkg").is_some_and(|r| r.contains("MAL-2099-1")));
     assert_eq!(feed.quarantine("once-bad"), None, "only some versions: not the whole project");
+    assert!(feed.quarantine("bare-name").is_some_and(|r| r.contains("MAL-2099-3")));
 }
 
 #[test]
