@@ -23,6 +23,7 @@
 //! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
+//! | [`advisories`] | OSV advisories (built-in PyPI snapshot, imports, URL updates), KEV exploitation status, CVSS scores; the `osv` enrichment feed (`malware.known`, `vulnerability.known`) | decide, do I/O during a lookup |
 //!
 //! One request: front end → `server` route → `index` / `artifact` → `gate` (scan +
 //! enrichment → `policy`) → verdict → `server::finish` (audit → `respond` → access log).
@@ -30,6 +31,7 @@
 //! [`timefmt`] the one reader and writer of time text, [`metadata`] the one reader of core metadata.
 #![forbid(unsafe_code)]
 
+mod advisories;
 mod app;
 mod artifact;
 mod audit;
@@ -77,10 +79,16 @@ pub use audit::{
     Query as AuditQuery,
 };
 
+/// Advisories: the OSV feed and its commands.
+pub use advisories::{
+    advisories_dir, import as import_advisories, is_advisory_finding, spawn_poll as spawn_advisory_poll,
+    update as update_advisories, OsvFeed, BUILTIN_ATTRIBUTION as ADVISORY_ATTRIBUTION,
+};
+
 /// The vocabulary.
 pub use model::{
-    normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, FileRole, Finding, Licence,
-    LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
+    advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, Exploitation,
+    FileRole, Finding, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
 };
 
 /// The policy.

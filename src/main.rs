@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use pipgate::{
-    App, ArtifactFacts, Decision, Policy, ProxyConfig, ReportFormat, ScanReport, Scanner, Target, UpstreamSource,
+    App, ArtifactFacts, Decision, Feed, Policy, ProxyConfig, ReportFormat, ScanReport, Scanner, Target, UpstreamSource,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +45,60 @@ enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Known-malware and vulnerability advisories (OSV), and the known-exploited list (KEV).
+    Advisories {
+        #[command(subcommand)]
+        command: AdvisoriesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdvisoriesCommand {
+    /// Import OSV records (a directory of *.json or an OSV export zip) or a KEV catalogue
+    /// (JSON) into the data directory; a running `pipgate serve` picks it up within seconds.
+    Import {
+        path: PathBuf,
+        /// The source's name in the data directory (default: the file or folder name);
+        /// importing under an existing name replaces that source.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
+    /// Fetch an OSV export zip (or KEV JSON) from a URL into the data directory, revalidating
+    /// with ETag / If-Modified-Since. Never required: the built-in snapshot works offline.
+    Update {
+        /// The source URL.
+        #[arg(long, env = "PIPGATE_ADVISORIES_URL")]
+        url: String,
+        /// The source's name in the data directory.
+        #[arg(long, default_value = "osv-update")]
+        name: String,
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
+    /// Sources, record counts and age.
+    Status {
+        #[command(flatten)]
+        dir: DataDirArgs,
+    },
+}
+
+/// Where the data directory is (the advisories commands need nothing else).
+#[derive(clap::Args)]
+struct DataDirArgs {
+    /// The data directory `serve` uses (default: pipgate-data/ beside --policy).
+    #[arg(long, env = "PIPGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Used only to find the default data directory.
+    #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
+    policy: PathBuf,
+}
+
+impl DataDirArgs {
+    fn resolve(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&self.policy))
+    }
 }
 
 #[derive(Subcommand)]
@@ -321,7 +375,39 @@ fn main() -> anyhow::Result<()> {
         Command::Ca { command } => exit(ca_command(command)),
         Command::ProxyUser { name } => exit(proxy_user(&name)),
         Command::Auth { command } => exit(auth_command(command)),
+        Command::Advisories { command } => exit(advisories(command)),
     }
+}
+
+fn advisories(cmd: AdvisoriesCommand) -> anyhow::Result<i32> {
+    match cmd {
+        AdvisoriesCommand::Import { path, name, dir } => {
+            let line = pipgate::import_advisories(&dir.resolve(), &path, name.as_deref());
+            println!("{}", line.map_err(anyhow::Error::msg)?);
+        }
+        AdvisoriesCommand::Update { url, name, dir } => {
+            let line = runtime()?.block_on(pipgate::update_advisories(&dir.resolve(), &url, &name));
+            println!("{}", line.map_err(anyhow::Error::msg)?);
+        }
+        AdvisoriesCommand::Status { dir } => {
+            let feed = pipgate::OsvFeed::open(Some(&dir.resolve()));
+            print!("{}", feed.status_text(time::OffsetDateTime::now_utc()));
+        }
+    }
+    Ok(0)
+}
+
+/// The advisories feed for a data directory (built-in snapshot plus imports), timed.
+fn advisory_feed(data_dir: &std::path::Path) -> Arc<pipgate::OsvFeed> {
+    let started = std::time::Instant::now();
+    let feed = Arc::new(pipgate::OsvFeed::open(Some(data_dir)));
+    tracing::info!(
+        records = feed.record_count(),
+        ms = started.elapsed().as_millis() as u64,
+        "advisories loaded (built-in data: {})",
+        pipgate::ADVISORY_ATTRIBUTION
+    );
+    feed
 }
 
 /// The policy and the proxy configuration (upstream resolved and logged) for `common`.
@@ -400,9 +486,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
     tracing::info!(data_dir = %data_dir.display(), "data directory");
     pipgate::log_policy_in_force(&policy, &args.common.policy);
+    let feed = advisory_feed(&cfg.data_dir);
     runtime()?.block_on(async move {
-        let app = App::new(cfg.clone(), policy, scanner)?;
+        let enrich = pipgate::Enricher::new(vec![feed.clone()]);
+        let app = App::with_enrichment(cfg.clone(), policy, scanner, enrich)?;
         pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
+        pipgate::spawn_advisory_poll(feed);
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let scheme = if front.tls.is_some() { "https" } else { "http" };
@@ -536,20 +625,26 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
         let policy =
             Policy::load(&common.policy).with_context(|| format!("loading policy {}", common.policy.display()))?;
         let scanner = Scanner::new(policy.settings.scan_limits.clone());
+        let data_dir = common.data_dir.clone().unwrap_or_else(|| pipgate::default_data_dir(&common.policy));
+        let feed = advisory_feed(&data_dir);
         let mut out = Vec::new();
         for t in &parsed {
             let Target::File(p) = t else { unreachable!() };
             let facts = pipgate::facts_for_file(p)?;
             let report = Arc::new(scanner.scan_file(&facts.path, &facts.filename));
             let facts = facts.with_licence(&report.licence);
-            let found = pipgate::weigh_name(&facts, &report.findings, time::OffsetDateTime::now_utc());
+            let mut all = report.findings.clone();
+            all.extend(feed.findings(&facts));
+            let found = pipgate::weigh_name(&facts, &all, time::OffsetDateTime::now_utc());
             out.push((facts, report, found));
         }
         return Ok((policy, out));
     }
     let (policy, cfg) = load(common)?;
+    let feed = advisory_feed(&cfg.data_dir);
     runtime()?.block_on(async move {
-        let app = App::new(cfg, policy.clone(), Scanner::new(policy.settings.scan_limits.clone()))?;
+        let enrich = pipgate::Enricher::new(vec![feed]);
+        let app = App::with_enrichment(cfg, policy.clone(), Scanner::new(policy.settings.scan_limits.clone()), enrich)?;
         let mut out = Vec::new();
         for t in &parsed {
             for facts in pipgate::resolve_target(&app, t).await? {
@@ -568,14 +663,22 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     let now = time::OffsetDateTime::now_utc();
     let verdicts: Vec<_> = items.iter().map(|(facts, _, found)| policy.evaluate(facts, found, now)).collect();
     let mut out = std::io::stdout().lock();
+    // The report shows what the advisories said too (their findings name record, source and licence).
+    let reports: Vec<ScanReport> = items
+        .iter()
+        .map(|(_, r, found)| {
+            let mut r = (**r).clone();
+            r.findings.extend(found.iter().filter(|f| pipgate::is_advisory_finding(f)).cloned());
+            r
+        })
+        .collect();
     match format {
         ReportFormat::Text => {
-            for ((_, report, _), verdict) in items.iter().zip(&verdicts) {
+            for (report, verdict) in reports.iter().zip(&verdicts) {
                 writeln!(out, "{}", pipgate::render_report_text(report, Some(verdict)))?;
             }
         }
         _ => {
-            let reports: Vec<ScanReport> = items.iter().map(|(_, r, _)| (**r).clone()).collect();
             writeln!(out, "{}", pipgate::render_reports(&reports, format))?;
         }
     }

@@ -399,10 +399,12 @@ pub enum Category {
     Metadata,
     Hunting,
     Vulnerability,
+    /// Known malware: an advisory record (`MAL-…`) names this release or file.
+    Malware,
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 10] = [
         Category::Network,
         Category::Execution,
         Category::FileSystem,
@@ -412,6 +414,7 @@ impl Category {
         Category::Metadata,
         Category::Hunting,
         Category::Vulnerability,
+        Category::Malware,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -424,6 +427,7 @@ impl Category {
             Category::Metadata => "metadata",
             Category::Hunting => "hunting",
             Category::Vulnerability => "vulnerability",
+            Category::Malware => "malware",
         }
     }
 }
@@ -488,6 +492,73 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
 }
 
+/// How far a vulnerability is known to be exploited, least to most (the seed reports'
+/// wording). Advisory findings carry it as the indicator of their `exploitation` evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exploitation {
+    /// Nothing says an exploit exists.
+    ExploitsUnknown,
+    /// The record references a demonstration (an OSV `EVIDENCE` reference).
+    ExploitExists,
+    /// On a known-exploited-vulnerabilities list.
+    ExploitedInTheWild,
+    /// On such a list with a remediation deadline (KEV `dueDate`).
+    PatchingMandated,
+}
+
+impl Exploitation {
+    /// The evidence `path` that carries the status.
+    pub const EVIDENCE_PATH: &'static str = "exploitation";
+    pub const ALL: [Exploitation; 4] = [
+        Exploitation::ExploitsUnknown,
+        Exploitation::ExploitExists,
+        Exploitation::ExploitedInTheWild,
+        Exploitation::PatchingMandated,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exploitation::ExploitsUnknown => "exploits-unknown",
+            Exploitation::ExploitExists => "exploit-exists",
+            Exploitation::ExploitedInTheWild => "exploited-in-the-wild",
+            Exploitation::PatchingMandated => "patching-mandated",
+        }
+    }
+    /// Exploited in the wild (or more): what a policy's `exploited: true` means.
+    pub fn is_exploited(self) -> bool {
+        self >= Exploitation::ExploitedInTheWild
+    }
+    /// The status a finding's evidence records (none recorded: exploits unknown).
+    pub fn of(f: &Finding) -> Exploitation {
+        f.evidence
+            .iter()
+            .filter(|e| e.path == Self::EVIDENCE_PATH)
+            .filter_map(|e| e.indicator.as_deref())
+            .filter_map(|i| Self::ALL.into_iter().find(|x| x.as_str() == i))
+            .max()
+            .unwrap_or(Exploitation::ExploitsUnknown)
+    }
+}
+
+impl fmt::Display for Exploitation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str().replace('-', " "))
+    }
+}
+
+/// The advisory record ids a finding names (evidence paths `advisory:<ID>`, and the
+/// aliases listed as that evidence's indicator), for acceptances that must name one.
+pub fn advisory_ids(f: &Finding) -> Vec<&str> {
+    let mut out = Vec::new();
+    for e in &f.evidence {
+        if let Some(id) = e.path.strip_prefix("advisory:") {
+            out.push(id);
+            out.extend(e.indicator.as_deref().unwrap_or("").split(", ").filter(|a| !a.is_empty() && *a != id));
+        }
+    }
+    out
+}
+
 /// What the gate decided for one artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -547,6 +618,8 @@ pub enum ReasonCode {
     Withheld,
     /// The policy's `licences:` section decided (`denied`, `not-allowed`, `unknown`, `exception`).
     Licence(String),
+    /// Known malware: blocked whatever rules and lists say, unless an acceptance names its record id.
+    KnownMalware,
     /// A code this version does not know (read back from an older or newer log).
     Other(String),
 }
@@ -578,6 +651,7 @@ impl fmt::Display for ReasonCode {
             ReasonCode::Error(fault) => write!(f, "error:{fault}"),
             ReasonCode::Withheld => f.write_str("withheld"),
             ReasonCode::Licence(what) => write!(f, "licence:{what}"),
+            ReasonCode::KnownMalware => f.write_str("known-malware"),
             ReasonCode::Other(s) => f.write_str(s),
         }
     }
@@ -596,6 +670,7 @@ impl From<String> for ReasonCode {
             ReasonCode::DefaultSeverity,
             ReasonCode::DefaultGlobal,
             ReasonCode::Withheld,
+            ReasonCode::KnownMalware,
         ];
         if let Some(c) = fixed.into_iter().find(|c| c.to_string() == s) {
             return c;

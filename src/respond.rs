@@ -194,15 +194,21 @@ pub(crate) fn error(err: &ProxyError, request_id: &str) -> Resp {
 }
 
 /// The short ASCII status-line text pip prints: `Blocked by pipgate: <finding> (<rule>)`.
-pub(crate) fn block_reason_phrase(verdict: &Verdict) -> String {
+pub(crate) fn block_reason_phrase(verdict: &Verdict, found: &[Finding]) -> String {
     let first = verdict.reasons.first();
     // A licence reason names the licence first: "licence GPL-3.0-only (License-Expression, …) is denied".
     let licence = first.filter(|r| matches!(r.code, ReasonCode::Licence(_)));
-    let what = licence
+    let mut what = licence
         .and_then(|r| r.message.split(" (").next().map(str::to_string))
         .or_else(|| first.and_then(|r| r.findings.first().cloned()))
         .or_else(|| verdict.findings.first().cloned())
         .unwrap_or_else(|| first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into()));
+    // An advisory finding is named by its record id too (pip shows only this phrase).
+    if let Some(id) =
+        found.iter().find(|f| f.detector == what).and_then(|f| crate::model::advisory_ids(f).first().copied())
+    {
+        what = format!("{what} {id}");
+    }
     let rule = first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into());
     let mut phrase = if what == rule {
         format!("Blocked by pipgate: {what}")
@@ -298,7 +304,7 @@ pub(crate) fn blocked(
         .header("X-Pipgate-Decision", "block")
         .body(full(body))
         .expect("valid response");
-    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(block_reason_phrase(verdict).into_bytes()) {
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(block_reason_phrase(verdict, found).into_bytes()) {
         resp.extensions_mut().insert(phrase);
     }
     resp
@@ -538,7 +544,7 @@ mod tests {
             message: "install hook — déjà vu\r\n".into(),
             findings: vec!["execution.install-hook".into()],
         });
-        let p = block_reason_phrase(&v);
+        let p = block_reason_phrase(&v, &[]);
         assert_eq!(p, "Blocked by pipgate: execution.install-hook (rule:block-install-hooks)");
         assert!(hyper::ext::ReasonPhrase::try_from(p.into_bytes()).is_ok());
         assert!(sanitize_header("a\r\nb—c").chars().all(|c| c.is_ascii_graphic() || c == ' '));

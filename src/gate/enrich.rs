@@ -19,6 +19,10 @@ pub trait Feed: Send + Sync {
     fn revision(&self) -> String;
     /// What the feed knows about this artifact. Pure: answered from loaded data.
     fn findings(&self, facts: &ArtifactFacts) -> Vec<Finding>;
+    /// Why the whole project is quarantined (PEP 792: every version is known malware), if it is.
+    fn quarantine(&self, _project: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Every configured feed, with a bounded cache of their answers.
@@ -35,6 +39,11 @@ impl Enricher {
     /// No feeds: enrichment adds nothing.
     pub fn none() -> Self {
         Enricher::new(vec![])
+    }
+
+    /// The first feed's reason to quarantine the project, if any.
+    pub fn quarantine(&self, project: &str) -> Option<String> {
+        self.feeds.iter().find_map(|f| f.quarantine(project))
     }
 
     /// The feeds' findings for an artifact, from the cache when no feed changed since.

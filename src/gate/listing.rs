@@ -33,7 +33,7 @@ impl Gate {
         }));
         let policy = self.policy.load_full();
         let now = time::OffsetDateTime::now_utc();
-        let (files, proj) = (page.clone(), project.to_string());
+        let (files, proj, enrich) = (page.clone(), project.to_string(), self.enrich.clone());
         let early = blocking(move || {
             files
                 .files
@@ -41,8 +41,16 @@ impl Gate {
                 .map(|e| {
                     let key = file_key(e);
                     let version = parse_dist_filename(&e.filename).map(|d| d.version);
-                    let held =
-                        version.as_deref().and_then(|v| policy.release_gate(&proj, v, e.upload_time.as_deref(), now));
+                    let held: Option<Known> = version.as_deref().and_then(|v| {
+                        if let Some(v) = policy.release_gate(&proj, v, e.upload_time.as_deref(), now) {
+                            return Some((v, None));
+                        }
+                        // Known malware and vulnerable versions are known from the name and version alone.
+                        let sha = e.sha256().unwrap_or_default();
+                        let facts =
+                            ArtifactFacts::describe(&proj, &e.filename, sha, e.upload_time.clone(), 0, PathBuf::new());
+                        super::advisory_hold(&enrich, &policy, &facts, now).map(|(v, f)| (v, Some(Arc::new(f))))
+                    });
                     (key, held)
                 })
                 .collect::<Vec<_>>()
@@ -50,8 +58,8 @@ impl Gate {
         .await;
         let mut decided: HashMap<usize, Known> = HashMap::new();
         for (i, (key, held)) in early.iter().enumerate() {
-            if let Some(v) = held {
-                decided.insert(i, (v.clone(), None));
+            if let Some(known) = held {
+                decided.insert(i, known.clone());
                 continue;
             }
             let Some(k) = verified.get(key) else { continue };

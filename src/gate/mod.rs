@@ -51,7 +51,7 @@ pub(crate) struct Gate {
     policy: Arc<ArcSwap<Policy>>,
     scans: Arc<dyn ScanStore>,
     origins: Arc<dyn OriginStore>,
-    enrich: Enricher,
+    enrich: Arc<Enricher>,
     memo: moka::sync::Cache<String, Arc<ScanReport>>,
     /// Project → its history as its last listed page showed it.
     histories: moka::sync::Cache<String, Arc<name::ProjectHistory>>,
@@ -82,7 +82,7 @@ impl Gate {
             policy: p.policy,
             scans: p.scans,
             origins: p.origins,
-            enrich: p.enrich,
+            enrich: Arc::new(p.enrich),
             memo: moka::sync::Cache::new(MEMO_REPORTS),
             histories: moka::sync::Cache::new(MEMO_PROJECTS),
             name_holds: moka::sync::Cache::new(MEMO_PROJECTS),
@@ -113,9 +113,17 @@ impl Gate {
         if let Some(v) = policy.release_gate(&origin.project, &version, origin.upload_time.as_deref(), now) {
             return (v.decision == Decision::Block).then_some((v, vec![]));
         }
-        self.seed(&origin.project).await;
         let facts = ArtifactFacts::unverified(origin);
+        if let Some(held) = advisory_hold(&self.enrich, &policy, &facts, now) {
+            return Some(held);
+        }
+        self.seed(&origin.project).await;
         self.project_hold(&policy, &facts, now)
+    }
+
+    /// The feeds' PEP 792 `quarantined` reason for a project (every version known malware).
+    pub(crate) fn quarantine(&self, project: &str) -> Option<String> {
+        self.enrich.quarantine(project)
     }
 
     /// The project verdict for one of its files: the remembered corroborated look-alike,
@@ -295,6 +303,24 @@ impl Gate {
         self.memo.insert(facts.sha256.clone(), report.clone());
         Ok(report)
     }
+}
+
+/// What the feeds know from a release's name, version and the index's sha256 alone (known
+/// malware, vulnerabilities), weighed by the policy before any download: a block verdict
+/// with the findings behind it, or `None`. Index pages hide or yank such versions, so
+/// resolvers fall back to a fixed one.
+pub(crate) fn advisory_hold(
+    enrich: &Enricher,
+    policy: &Policy,
+    facts: &ArtifactFacts,
+    now: time::OffsetDateTime,
+) -> Option<(Verdict, Vec<Finding>)> {
+    let found = enrich.findings(facts);
+    if found.is_empty() {
+        return None;
+    }
+    let v = policy.evaluate(facts, &found, now);
+    (v.decision == Decision::Block).then(|| (v, found.to_vec()))
 }
 
 /// The name verdict for an artifact judged on its own (no page history, no gate): what

@@ -120,10 +120,20 @@ fn file_json(f: &ListedFile) -> Value {
     Value::Object(o)
 }
 
+#[cfg(test)]
 pub(crate) fn project_html(name: &str, files: &[ListedFile]) -> String {
+    project_html_with_status(name, files, None)
+}
+
+/// [`project_html`] with a PEP 792 project status (`status`, `reason`) as meta tags.
+pub(crate) fn project_html_with_status(name: &str, files: &[ListedFile], status: Option<(&str, &str)>) -> String {
     let mut out = String::with_capacity(256 + files.len() * 256);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
     out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
+    if let Some((status, reason)) = status {
+        out.push_str(&format!("<meta name=\"pypi:project-status\" content=\"{}\">\n", attr(status)));
+        out.push_str(&format!("<meta name=\"pypi:project-status-reason\" content=\"{}\">\n", attr(reason)));
+    }
     out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", text(name)));
     out.push_str(&format!("<h1>Links for {}</h1>\n", text(name)));
     for f in files {

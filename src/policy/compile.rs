@@ -15,7 +15,12 @@ use std::str::FromStr;
 use time::OffsetDateTime;
 
 /// Finding ids the policy engine itself relies on, valid whatever the catalog says.
-pub(super) const ENGINE_IDS: &[&str] = &["anomaly.unreadable-archive", "execution.install-hook"];
+pub(super) const ENGINE_IDS: &[&str] = &[
+    "anomaly.unreadable-archive",
+    "execution.install-hook",
+    crate::advisories::MALWARE,
+    crate::advisories::VULNERABILITY,
+];
 
 /// A detector id pattern: exact id or glob.
 #[derive(Debug, Clone)]
@@ -105,6 +110,8 @@ pub(super) struct Acceptance {
     pub project: Option<String>,
     pub version: Option<VersionSpecifiers>,
     pub sha256: Option<String>,
+    /// Only findings naming this advisory record id (upper case); required for known malware.
+    pub advisory: Option<String>,
     pub reason: String,
     pub ticket: String,
     pub expires: OffsetDateTime,
@@ -467,6 +474,7 @@ impl Ctx<'_> {
             project: raw.project.as_deref().map(normalize_project_name),
             version,
             sha256,
+            advisory: raw.advisory.as_deref().map(|a| a.trim().to_ascii_uppercase()).filter(|a| !a.is_empty()),
             reason: raw.reason.clone(),
             ticket: raw.ticket.clone(),
             expires: expires.unwrap_or(OffsetDateTime::UNIX_EPOCH),

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 /// The finding id that means "the scanner could not read the archive".
 pub(super) const UNREADABLE: &str = "anomaly.unreadable-archive";
 const INSTALL_HOOK: &str = "execution.install-hook";
+const MALWARE: &str = crate::advisories::MALWARE;
 
 fn reason(code: ReasonCode, message: impl Into<String>, findings: Vec<String>) -> Reason {
     Reason { code, message: message.into(), findings }
@@ -180,8 +181,11 @@ impl Policy {
             None => {}
         }
         if let Some(r) = self.allow_reason(&facts.project, version) {
-            reasons.push(r);
-            return self.verdict(floor, reasons, findings);
+            // Known malware is weighed even on the allow list (only an acceptance naming its record clears it).
+            if !findings.iter().any(|f| f.detector == MALWARE) {
+                reasons.push(r);
+                return self.verdict(floor, reasons, findings);
+            }
         }
         self.weigh_findings(facts, findings, now, floor, reasons)
     }
@@ -315,6 +319,21 @@ impl Policy {
             return Decided { code, message, action: Action::Allow, index: None, acceptance: Some(a.id.clone()) };
         }
         let decided = self.rule_or_default(facts, f);
+        if f.detector == MALWARE && decided.action != Action::Block {
+            let message = format!(
+                "known malware is blocked whatever rules and defaults say (here {} by {}); only an acceptance naming its record id (advisory: {}) lets it through",
+                decided.action.as_str(),
+                decided.code,
+                crate::model::advisory_ids(f).first().copied().unwrap_or("MAL-...")
+            );
+            return Decided {
+                code: ReasonCode::KnownMalware,
+                message,
+                action: Action::Block,
+                index: None,
+                acceptance: None,
+            };
+        }
         match self.sdist_install_hooks {
             Some(action)
                 if facts.kind == ArtifactKind::Sdist && f.detector == INSTALL_HOOK && action > decided.action =>
@@ -416,20 +435,27 @@ fn to_decision(a: Action) -> Decision {
     }
 }
 
-/// Does this acceptance's scope (finding ids, project, version, sha256) cover `f` in `facts`?
+/// Does this acceptance's scope (finding ids, project, version, sha256, advisory id) cover
+/// `f` in `facts`? Known malware is covered only by an acceptance naming one of its record ids.
 fn covers(a: &Acceptance, facts: &ArtifactFacts, f: &Finding) -> bool {
     let project = crate::model::normalize_project_name(&facts.project);
-    a.findings.iter().any(|p| p.matches(&f.detector))
+    let names_record = |id: &String| crate::model::advisory_ids(f).iter().any(|x| x.eq_ignore_ascii_case(id));
+    let advisory_ok = match &a.advisory {
+        Some(id) => names_record(id),
+        None => f.detector != MALWARE,
+    };
+    advisory_ok
+        && a.findings.iter().any(|p| p.matches(&f.detector))
         && a.project.as_ref().is_none_or(|p| *p == project)
         && a.version.as_ref().is_none_or(|s| spec_contains(s, facts.version.as_deref()))
         && a.sha256.as_ref().is_none_or(|s| s.eq_ignore_ascii_case(&facts.sha256))
 }
 
-/// Provisional vulnerability facts of a finding: its severity, and "exploited" when any
-/// evidence indicator is `exploited` (to be replaced when vulnerability data lands).
+/// Vulnerability facts of a finding: its severity (from the advisory's CVSS vector or
+/// rating), and whether it is exploited in the wild (or patching is mandated), as the
+/// advisories feed recorded it ([`crate::model::Exploitation`]).
 fn vulnerability_facts(f: &Finding) -> (crate::model::Severity, bool) {
-    let exploited = f.evidence.iter().any(|e| e.indicator.as_deref() == Some("exploited"));
-    (f.severity, exploited)
+    (f.severity, crate::model::Exploitation::of(f).is_exploited())
 }
 
 fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {

@@ -48,6 +48,13 @@ impl Policy {
         let mut out = Vec::new();
         for a in &self.acceptances {
             let who = format!("owner {}, {}", a.owner, a.ticket);
+            if a.advisory.is_none() && a.findings.iter().any(|p| p.matches(crate::advisories::MALWARE)) {
+                out.push(format!(
+                    "acceptance {} names {} but no `advisory:` record id: known malware is accepted only by an acceptance naming its record (advisory: MAL-...), so it covers none",
+                    a.id,
+                    crate::advisories::MALWARE
+                ));
+            }
             if now >= a.expires {
                 out.push(format!("acceptance {} expired at {} ({who}): remove or renew it", a.id, fmt_time(a.expires)));
             } else if a.expires <= soon {
@@ -162,8 +169,16 @@ impl Policy {
         // The findings that block on their own, split by the level they are about.
         let mut name: Vec<&str> = Vec::new();
         let mut file: Vec<&str> = Vec::new();
+        let mut malware: Vec<&str> = Vec::new();
         for f in findings {
             if self.evaluate(facts, std::slice::from_ref(f), now).decision != Decision::Block {
+                continue;
+            }
+            if f.detector == crate::advisories::MALWARE {
+                // Accepted only by naming the record: one acceptance per record.
+                if let Some(id) = crate::model::advisory_ids(f).first().copied().filter(|id| !malware.contains(id)) {
+                    malware.push(id);
+                }
                 continue;
             }
             let ids = if NAME_LEVEL.contains(&f.detector.as_str()) { &mut name } else { &mut file };
@@ -173,7 +188,7 @@ impl Policy {
         }
         name.sort_unstable();
         file.sort_unstable();
-        if name.is_empty() && file.is_empty() {
+        if name.is_empty() && file.is_empty() && malware.is_empty() {
             return format!(
                 "  # {} is blocked only by findings together ({}); review them with `pipgate policy explain`\n",
                 facts.filename,
@@ -184,7 +199,7 @@ impl Policy {
         let mut out = String::from("  # Paste under `acceptances:`; replace the owner, reason and ticket.\n");
         if !name.is_empty() {
             let id = format!("accept-{}-name", facts.project);
-            let scope = Scope { project: &facts.project, version: None, sha256: None };
+            let scope = Scope { project: &facts.project, version: None, sha256: None, advisory: None };
             let why = format!("TODO: why the name {} is legitimate (every release of the project)", facts.project);
             push_acceptance(&mut out, &id, &name, &scope, &why, expires);
         }
@@ -192,9 +207,19 @@ impl Policy {
             let version = facts.version.as_deref().filter(|v| !v.is_empty());
             let short = &facts.sha256[..facts.sha256.len().min(8)];
             let id = format!("accept-{}-{}-{}", facts.project, version.unwrap_or(""), short);
-            let scope = Scope { project: &facts.project, version, sha256: Some(&facts.sha256) };
+            let scope = Scope { project: &facts.project, version, sha256: Some(&facts.sha256), advisory: None };
             let why = format!("TODO: why this is acceptable for {}", facts.filename.replace('"', ""));
             push_acceptance(&mut out, &id, &file, &scope, &why, expires);
+        }
+        for record in malware {
+            let version = facts.version.as_deref().filter(|v| !v.is_empty());
+            let id = format!("accept-{}-{}", facts.project, record.to_ascii_lowercase());
+            let scope = Scope { project: &facts.project, version, sha256: Some(&facts.sha256), advisory: Some(record) };
+            let why = format!(
+                "TODO: why known malware record {record} is a false report for {}",
+                facts.filename.replace('"', "")
+            );
+            push_acceptance(&mut out, &id, &[crate::advisories::MALWARE], &scope, &why, expires);
         }
         out
     }
@@ -205,6 +230,8 @@ struct Scope<'a> {
     project: &'a str,
     version: Option<&'a str>,
     sha256: Option<&'a str>,
+    /// The advisory record id (known malware is accepted only by naming it).
+    advisory: Option<&'a str>,
 }
 
 fn push_acceptance(out: &mut String, id: &str, ids: &[&str], scope: &Scope, why: &str, expires: OffsetDateTime) {
@@ -217,6 +244,9 @@ fn push_acceptance(out: &mut String, id: &str, ids: &[&str], scope: &Scope, why:
     }
     if let Some(sha) = scope.sha256 {
         let _ = writeln!(out, "    sha256: {}", q(sha));
+    }
+    if let Some(a) = scope.advisory {
+        let _ = writeln!(out, "    advisory: {}", q(a));
     }
     let _ = writeln!(out, "    reason: {}", q(why));
     let _ = writeln!(out, "    ticket: \"TODO: link to the review ticket\"");

@@ -278,6 +278,9 @@ pub(super) struct RawAcceptance {
     /// PEP 440 specifier, e.g. `==1.2.3`.
     pub version: Option<String>,
     pub sha256: Option<String>,
+    /// An advisory record id (`MAL-…`, `PYSEC-…`, a CVE): the acceptance covers only
+    /// findings naming it. Known malware is accepted only this way.
+    pub advisory: Option<String>,
     pub reason: String,
     pub ticket: String,
     /// `2026-12-31` (midnight UTC) or RFC 3339.

@@ -214,8 +214,16 @@ rules:
 "#;
     let p = policy(yaml);
     let cp = ArtifactFacts { filename: "x-1-cp311-none-any.whl".into(), ..facts("x", "1") };
-    let mut exploited = f("vulnerability.known", High);
-    exploited.evidence[0].indicator = Some("exploited".into());
+    // The advisories feed records exploitation as the `exploitation` evidence's indicator.
+    let vuln = |severity, status: crate::model::Exploitation| {
+        let mut v = f("vulnerability.known", severity);
+        v.category = crate::model::Category::Vulnerability;
+        v.evidence[0].path = crate::model::Exploitation::EVIDENCE_PATH.into();
+        v.evidence[0].indicator = Some(status.as_str().into());
+        v
+    };
+    use crate::model::Exploitation::{ExploitExists, ExploitedInTheWild, PatchingMandated};
+    let exploited = vuln(High, ExploitedInTheWild);
     let cases: Vec<(&str, ArtifactFacts, Finding, Option<&str>)> = vec![
         ("detector glob", facts("x", "1"), f("obfuscation.base64-exec", Low), Some("det-glob")),
         ("project glob, normalised", facts("foo-bar", "1"), f("execution.subprocess", Low), Some("proj-glob")),
@@ -249,6 +257,9 @@ rules:
         ("severity below", facts("lows", "1"), f("execution.subprocess", Info), Some("sev-lt")),
         ("exploited vulnerability", facts("x", "1"), exploited, Some("vuln")),
         ("unexploited vulnerability", facts("x", "1"), f("vulnerability.known", High), None),
+        ("patching mandated is exploited", facts("x", "1"), vuln(Critical, PatchingMandated), Some("vuln")),
+        ("an exploit existing is not exploitation", facts("x", "1"), vuln(High, ExploitExists), None),
+        ("exploited but below min_severity", facts("x", "1"), vuln(Medium, ExploitedInTheWild), None),
     ];
     for (case, facts, finding, want) in cases {
         let v = p.evaluate(&facts, &[finding], NOW);
@@ -1016,4 +1027,40 @@ fn auth_and_limits_settings_compile_or_name_their_path_and_line() {
         assert!(e.contains(says) && e.contains(also), "{case}: {e}");
         assert!(!e.contains("pgt_x"), "{case}: a token never reaches a message: {e}");
     }
+}
+
+#[test]
+fn known_malware_is_accepted_only_by_naming_its_record() {
+    let yaml = r#"
+defaults: { action: allow, severity: { critical: allow } }
+rules:
+  - { id: allow-everything, match: { project: "*" }, action: allow }
+allow: ["listed-*"]
+acceptances:
+  - { id: NO-ID, owner: a@example.org, findings: [malware.known], project: evil, reason: r, ticket: t, expires: 2027-01-01 }
+  - { id: WRONG-ID, owner: a@example.org, findings: ["malware.*"], project: other, advisory: MAL-2099-2, reason: r, ticket: t, expires: 2027-01-01 }
+  - { id: NAMED, owner: a@example.org, findings: [malware.known], project: named, advisory: mal-2099-1, reason: r, ticket: t, expires: 2027-01-01 }
+"#;
+    let p = policy(yaml);
+    let mut mal = finding("malware.known", Critical, FileRole::Metadata);
+    mal.category = Category::Malware;
+    mal.evidence[0].path = "advisory:MAL-2099-1".into();
+    mal.evidence[0].indicator = Some("GHSA-xxxx-yyyy-zzzz".into());
+    let cases = [
+        ("an allow rule cannot serve it", "plain", Decision::Block, "known-malware"),
+        ("the allow list cannot serve it", "listed-pkg", Decision::Block, "known-malware"),
+        ("an acceptance without the record id does not cover it", "evil", Decision::Block, "known-malware"),
+        ("an acceptance naming another record does not cover it", "other", Decision::Block, "known-malware"),
+        ("an acceptance naming the record (any case) does", "named", Decision::Serve, "acceptance:NAMED"),
+    ];
+    for (case, project, decision, code) in cases {
+        let v = p.evaluate(&facts(project, "1.0"), std::slice::from_ref(&mal), NOW);
+        assert_eq!(v.decision, decision, "{case}: {:?}", v.reasons);
+        assert_eq!(v.reasons[0].code.to_string(), code, "{case}");
+    }
+    let check = p.check_text(NOW, 14);
+    assert!(check.contains("acceptance NO-ID names malware.known but no `advisory:` record id"), "{check}");
+    assert!(!check.contains("acceptance NAMED names"), "{check}");
+    let snippet = p.acceptance_snippet(&facts("plain", "1.0"), std::slice::from_ref(&mal), NOW);
+    assert!(snippet.contains("advisory: \"MAL-2099-1\"") || snippet.contains("advisory: MAL-2099-1"), "{snippet}");
 }

@@ -63,7 +63,7 @@ fn pretty(v: &Value) -> String {
 
 /// Categories shown under "Behaviours" (what the code can do); the rest are "Issues".
 fn is_behaviour(c: Category) -> bool {
-    !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability)
+    !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability | Category::Malware)
 }
 
 /// The human report: verdict (when given), summary, behaviours and issues by
@@ -177,7 +177,10 @@ fn finding_block(out: &mut String, f: &Finding) {
     let n = f.evidence.len();
     let count = if n >= MAX_EVIDENCE { format!("{n}+ locations") } else { format!("{n} location{}", plural(n)) };
     let _ = writeln!(out, "    [{}] {}  ({}, {count})", f.severity, f.title, f.detector);
-    if let Some(p) = prevalence(&f.detector) {
+    // Advisory findings name a release, not a behaviour: no prevalence survey applies.
+    if let Some(p) =
+        prevalence(&f.detector).filter(|_| !matches!(f.category, Category::Vulnerability | Category::Malware))
+    {
         let _ = writeln!(out, "      {p}");
     }
     for e in &f.evidence {
@@ -259,6 +262,7 @@ fn step_for(cat: Category) -> &'static str {
         Category::Metadata => "compare the metadata with the index entry and the upstream project; a mismatch may be a substituted artifact.",
         Category::Hunting => "look at who publishes the package (account, e-mail, history) before trusting it.",
         Category::Vulnerability => "upgrade to a fixed version, or accept the risk in the policy with an expiry.",
+        Category::Malware => "remove the release everywhere it was installed and rotate what it could reach; only an acceptance naming the record id (advisory: MAL-...) lets it through.",
     }
 }
 

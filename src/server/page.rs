@@ -43,14 +43,24 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
     };
     let page = fetched.value;
     let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
+    // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
+    let quarantine = app.gate.quarantine(&norm);
     let format = negotiate(ctx.header(header::ACCEPT));
     let norm_for_audit = norm.clone();
     let rendered = off_reactor(move || match format {
         PageFormat::Json => {
             let versions = render::versions(page.versions.as_deref(), &listed);
-            render::project_json(&norm, &listed, &versions, &page.extra)
+            match &quarantine {
+                Some(reason) => {
+                    let mut extra = page.extra.clone();
+                    let status = serde_json::json!({ "status": "quarantined", "reason": reason });
+                    extra.insert("project-status".into(), status);
+                    render::project_json(&norm, &listed, &versions, &extra)
+                }
+                None => render::project_json(&norm, &listed, &versions, &page.extra),
+            }
         }
-        _ => render::project_html(&norm, &listed),
+        _ => render::project_html_with_status(&norm, &listed, quarantine.as_deref().map(|r| ("quarantined", r))),
     });
     match page_reply(rendered.await, format, fetched.stale) {
         Outcome::Replied(reply) if !withheld.is_empty() => Outcome::Listed { reply, project: norm_for_audit, withheld },
