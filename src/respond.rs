@@ -553,6 +553,6 @@ mod tests {
             message: "licence GPL-3.0-only (License-Expression, d-1.dist-info/METADATA:4) is denied by the policy (licences.deny: GPL-3.0-only)".into(),
             findings: vec![],
         });
-        assert_eq!(block_reason_phrase(&licence), "Blocked by pipgate: licence GPL-3.0-only (licence:denied)");
+        assert_eq!(block_reason_phrase(&licence, &[]), "Blocked by pipgate: licence GPL-3.0-only (licence:denied)");
     }
 }

@@ -221,7 +221,7 @@ fn the_messages_users_read_name_the_licence_and_where_it_came_from() {
             out.push_str(&format!("  [{}] {}\n", r.code, r.message));
         }
         if v.decision == Decision::Block {
-            out.push_str(&format!("  phrase: {}\n", crate::respond::block_reason_phrase(&v)));
+            out.push_str(&format!("  phrase: {}\n", crate::respond::block_reason_phrase(&v, &[])));
             out.push_str(&p.acceptance_snippet(&f, &[], now));
         }
     }
