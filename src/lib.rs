@@ -127,6 +127,12 @@ pub mod fuzzing {
         crate::scan::catalog().iter().map(|m| m.id).collect()
     }
 
+    /// The fingerprints of the private keys in a text, as `secrets.private-key` computes
+    /// them (for `examples/shared_test_keys.rs`, which makes the shared-test-key baseline).
+    pub fn private_key_fingerprints(text: &str) -> Vec<String> {
+        crate::scan::detectors::secrets_keys::private_key_fingerprints(text)
+    }
+
     /// Whether `If-None-Match` matches `etag`.
     pub fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
         crate::respond::etag_matches(if_none_match, etag)
