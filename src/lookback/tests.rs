@@ -53,7 +53,8 @@ fn exposures_are_downloads_served_before_the_block() {
         download(6, &t(7), "cc", "serve", "file"),
     ];
     // (case, changes, --since, request ids named)
-    let cases: Vec<(&str, Vec<VerdictChange>, Option<u32>, Vec<&str>)> = vec![
+    type Case = (&'static str, Vec<VerdictChange>, Option<u32>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
         ("no change: nobody is exposed", vec![], None, vec![]),
         (
             "aa blocked at 05:00: its file downloads before",
@@ -115,4 +116,101 @@ fn the_webhook_payload_carries_the_change_and_the_exposed_clients() {
         pipgate_version: "<version>",
     };
     insta::assert_json_snapshot!("webhook_payload", payload);
+}
+
+/// A file whose only stored report an older scanner made: the sweep re-decides it from
+/// that report at once (blocked by its finding), then the background rescan scans it with
+/// the current scanner, which finds nothing: the change is recorded with trigger `scanner`,
+/// and the file is no longer outdated (a restart would not rescan it again).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_rescan_replaces_reports_of_an_older_scanner_and_records_the_change() {
+    use crate::model::{ArtifactKind, Category, Evidence, FileOrigin, FileRole, Finding, Severity, Verified};
+    use crate::store::ScanStore;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::for_tests(dir.path(), "defaults:\n  action: allow\n  severity:\n    high: block\n");
+    let mut changes = app.gate.subscribe_changes();
+
+    let filename = "demo-1.0-py3-none-any.whl";
+    let mut bytes = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+        let opts = zip::write::SimpleFileOptions::default();
+        for (name, body) in [
+            ("demo/__init__.py", "VERSION = '1.0'\n"),
+            (
+                "demo-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nAuthor-email: a <a@example.org>\n",
+            ),
+            ("demo-1.0.dist-info/RECORD", ""),
+        ] {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    let digest = crate::model::Sha256::parse(&sha).unwrap();
+    let path = app.artifacts.path(&digest);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let origin = FileOrigin {
+        key: sha.clone(),
+        filename: filename.into(),
+        project: "demo".into(),
+        url: format!("https://files.example.org/{filename}"),
+        hashes: [("sha256".to_string(), sha.clone())].into(),
+        upload_time: None,
+        size: Some(bytes.len() as u64),
+        core_metadata: None,
+    };
+    app.origins.put_origins(vec![origin]).await.unwrap();
+    app.origins.set_verified(&sha, &Verified { sha256: digest, metadata_sha256: None }).await.unwrap();
+    let old = crate::scan::ScanReport {
+        schema_version: crate::scan::REPORT_SCHEMA_VERSION,
+        scanner_version: "0-older".into(),
+        filename: filename.into(),
+        kind: ArtifactKind::Wheel,
+        project: Some("demo".into()),
+        version: Some("1.0".into()),
+        findings: vec![Finding {
+            detector: "execution.install-hook".into(),
+            title: "Runs code at install time".into(),
+            category: Category::Execution,
+            severity: Severity::High,
+            message: "an older detector revision's false positive".into(),
+            evidence: vec![Evidence {
+                path: "demo/__init__.py".into(),
+                line: Some(1),
+                column: None,
+                snippet: None,
+                indicator: None,
+                role: FileRole::Runtime,
+            }],
+        }],
+        stats: Default::default(),
+    };
+    let store = crate::store::SqliteStore::open(&crate::config::DataDir::new(dir.path()).db()).unwrap();
+    store.put_scan(&sha, "0-older", &old).await.unwrap();
+
+    let swept = app.gate.sweep().await.unwrap();
+    assert_eq!((swept.decided, swept.unscanned, swept.changes.len()), (1, 0, 0), "{swept:?}");
+    let facts = crate::model::ArtifactFacts::describe("demo", filename, &sha, None, 0, Default::default());
+    let (d, scanner) = app.gate.redecide(&facts).await.expect("decided from the older report");
+    assert_eq!((d.verdict.decision, scanner.as_str()), (Decision::Block, "0-older"), "at once, without a rescan");
+    assert_eq!(app.lookback.outdated_scans(crate::scan::scanner_version()).await.unwrap(), vec![sha.clone()]);
+
+    rescan(app.clone(), Duration::ZERO).await;
+    let c = changes.try_recv().expect("the rescan's new verdict is a change");
+    assert_eq!(
+        (c.old_decision, c.new_decision, c.trigger.as_str()),
+        (Decision::Block, Decision::Serve, "scanner"),
+        "{c:?}"
+    );
+    assert!(
+        app.lookback.outdated_scans(crate::scan::scanner_version()).await.unwrap().is_empty(),
+        "resumable: done is done"
+    );
+    assert_eq!(app.lookback.verdict_changes().await.unwrap(), vec![c]);
 }
