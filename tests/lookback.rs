@@ -67,6 +67,8 @@ fn exposed(gate: &Pipgate, args: &[&str]) -> std::process::Output {
 fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_it() {
     let idx = FakeIndex::start(Format::Json);
     idx.add_dist("demo-look", wheel("demo-look", "1.0", &[], &[]));
+    let code = "import subprocess\n\ndef run(cmd):\n    return subprocess.run(cmd, check=True)\n";
+    idx.add_dist("demo-proc", wheel("demo-proc", "1.0", &[], &[("demo_proc/run.py", code)]));
     let hook = Hook::start();
     let gate = Pipgate::start_args(
         &idx.url(),
@@ -80,29 +82,40 @@ fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_i
     let out = venv.pip(&["install", "--index-url", &gate.url, "demo-look==1.0"]);
     assert!(out.status.success(), "{}", show(&out));
     let venv = Venv::new();
-    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-look==1.0"]);
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-look==1.0", "demo-proc==1.0"]);
     assert!(out.status.success(), "{}", show(&out));
     let none = exposed(&gate, &["--format", "json"]);
     assert!(none.status.success() && none.stdout.is_empty(), "nobody is exposed yet: {}", show(&none));
 
-    // The policy is replaced with an atomic rename; the server reloads it and looks back.
+    // The policy is replaced with an atomic rename; the server reloads it and looks back:
+    // demo-look by the deny list, demo-proc by a rule on a finding of its stored report.
     let staged = policy.with_file_name(".policy.yaml.new");
-    std::fs::write(&staged, "deny: [\"demo-look==1.0\"]\n").unwrap();
+    let new_policy = "deny: [\"demo-look==1.0\"]\nrules:\n  - id: no-subprocess\n    match: { detector: execution.creates-process }\n    action: block\n";
+    std::fs::write(&staged, new_policy).unwrap();
     std::fs::rename(&staged, &policy).unwrap();
-    wait_for("the change to be recorded", Duration::from_secs(20), || gate.log().contains("now BLOCKED"));
+    wait_for("both changes to be recorded", Duration::from_secs(20), || gate.log().matches("now BLOCKED").count() >= 2);
     let log = gate.log();
-    let line = log.lines().find(|l| l.contains("now BLOCKED")).unwrap();
-    for part in ["demo_look-1.0-py3-none-any.whl", "old=\"serve\"", "new=\"block\"", "trigger=policy"] {
-        assert!(line.contains(part.trim_matches('"')) || line.contains(part), "{part} in {line}");
+    for file in ["demo_look-1.0-py3-none-any.whl", "demo_proc-1.0-py3-none-any.whl"] {
+        let line = log
+            .lines()
+            .find(|l| l.contains("now BLOCKED") && l.contains(file))
+            .unwrap_or_else(|| panic!("{file}: {log}"));
+        for part in ["old=\"serve", "new=\"block", "trigger=policy"] {
+            assert!(line.contains(part) || line.contains(&part.replace('"', "")), "{part} in {line}");
+        }
     }
 
-    // The next install is refused, by pip and by uv.
-    let venv = Venv::new();
-    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-look==1.0"]);
-    assert!(!out.status.success(), "{}", show(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", show(&out));
-    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-look==1.0"]);
-    assert!(!out.status.success(), "{}", show(&out));
+    // The next install is refused, by pip and by uv (demo-proc: the request re-decides
+    // from its cached scan under the new rule; no verdict is reused).
+    for (project, why) in [("demo-look==1.0", "deny-list"), ("demo-proc==1.0", "execution.creates-process")] {
+        let venv = Venv::new();
+        let out = venv.pip(&["install", "--index-url", &gate.url, project]);
+        assert!(!out.status.success(), "{}", show(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("403") && err.contains(why), "{project}: {}", show(&out));
+        let out = venv.uv_pip(&["install", "--index-url", &gate.url, project]);
+        assert!(!out.status.success(), "{}", show(&out));
+    }
 
     // `pipgate audit exposed` names both earlier clients, with the reason.
     let out = exposed(&gate, &["--format", "json"]);
