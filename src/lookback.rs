@@ -286,7 +286,8 @@ pub struct Exposure {
 
 /// Which downloads in `records` fetched a file whose last recorded change (in `changes`,
 /// oldest first) turned it to block, before that change; downloads before `since` are
-/// left out. Oldest download first.
+/// left out. One row per file and client (address, user, user agent): the first download,
+/// so a resolver's range requests for one file are one exposure. Oldest download first.
 pub(crate) fn exposures(
     records: &[AuditRecord],
     changes: &[VerdictChange],
@@ -298,6 +299,7 @@ pub(crate) fn exposures(
         last.insert(c.sha256.as_str(), c);
     }
     let mut out: Vec<(time::OffsetDateTime, Exposure)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for r in records {
         if r.request != "file" || !matches!(r.decision.as_str(), "serve" | "annotate") {
             continue;
@@ -312,6 +314,9 @@ pub(crate) fn exposures(
             continue;
         };
         if at > blocked || since.is_some_and(|s| at < s) {
+            continue;
+        }
+        if !seen.insert((c.sha256.as_str(), r.client.as_str(), r.user.as_deref(), r.user_agent.as_deref())) {
             continue;
         }
         out.push((

@@ -100,9 +100,10 @@ fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_i
             .lines()
             .find(|l| l.contains("now BLOCKED") && l.contains(file))
             .unwrap_or_else(|| panic!("{file}: {log}"));
-        for part in ["old=\"serve", "new=\"block", "trigger=policy"] {
+        for part in ["new=\"block", "trigger=policy"] {
             assert!(line.contains(part) || line.contains(&part.replace('"', "")), "{part} in {line}");
         }
+        assert!(line.contains("old=\"serve") || line.contains("old=\"annotate"), "{line}");
     }
 
     // The next install is refused, by pip and by uv (demo-proc: the request re-decides
@@ -122,16 +123,22 @@ fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_i
     assert!(out.status.success(), "{}", show(&out));
     let rows: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.len(), 2, "pip's and uv's downloads: {rows:?}");
-    let agents: Vec<&str> = rows.iter().map(|r| r["user_agent"].as_str().unwrap_or("")).collect();
-    assert!(agents[0].starts_with("pip/") && agents[1].starts_with("uv/"), "{agents:?}");
+    let mut named: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["filename"].as_str().unwrap(), r["user_agent"].as_str().unwrap_or("").split('/').next().unwrap()))
+        .collect();
+    named.sort();
+    let want = [
+        ("demo_look-1.0-py3-none-any.whl", "pip"),
+        ("demo_look-1.0-py3-none-any.whl", "uv"),
+        ("demo_proc-1.0-py3-none-any.whl", "uv"),
+    ];
+    assert_eq!(named, want, "pip's and uv's earlier downloads, one row per file and client: {rows:?}");
     for r in &rows {
         assert!(r["client"].as_str().unwrap().starts_with("127.0.0.1:"), "{r}");
-        assert_eq!(
-            (r["filename"].as_str(), r["trigger"].as_str()),
-            (Some("demo_look-1.0-py3-none-any.whl"), Some("policy"))
-        );
-        assert!(r["reason"].as_str().unwrap().contains("deny-list"), "{r}");
+        assert_eq!(r["trigger"], "policy", "{r}");
+        let why = if r["project"] == "demo-look" { "deny-list" } else { "execution.creates-process" };
+        assert!(r["reason"].as_str().unwrap().contains(why), "{r}");
     }
     let table = exposed(&gate, &[]);
     let table = String::from_utf8_lossy(&table.stdout);
@@ -139,18 +146,25 @@ fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_i
     let later = exposed(&gate, &["--since", "2099-01-01", "--format", "json"]);
     assert!(later.stdout.is_empty(), "--since leaves earlier downloads out");
 
-    // The webhook: a 500 first, then the same payload again, with both clients in it.
-    wait_for("the webhook's retry", Duration::from_secs(15), || hook.bodies.lock().unwrap().len() >= 2);
+    // The webhook: one payload per blocked file; the first attempt got a 500 and was
+    // retried with the same payload.
+    wait_for("the webhook's retry", Duration::from_secs(15), || hook.bodies.lock().unwrap().len() >= 3);
     let bodies = hook.bodies.lock().unwrap().clone();
-    assert_eq!(bodies[0], bodies[1], "a retry sends the same payload");
-    let p: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
-    assert_eq!(
-        (p["schema"].as_str(), p["event"].as_str()),
-        (Some("pipgate.verdict-change/1"), Some("verdict.blocked"))
-    );
-    assert_eq!((p["old_decision"].as_str(), p["new_decision"].as_str()), (Some("serve"), Some("block")));
-    assert_eq!(p["project"], "demo-look");
-    assert_eq!(p["exposed"].as_array().map(Vec::len), Some(2), "{p}");
+    assert_eq!(bodies.iter().filter(|b| **b == bodies[0]).count(), 2, "a retry sends the same payload");
+    let payloads: std::collections::BTreeMap<String, serde_json::Value> = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap())
+        .map(|p| (p["project"].as_str().unwrap().to_string(), p))
+        .collect();
+    assert_eq!(payloads.len(), 2, "{payloads:?}");
+    for (project, exposed) in [("demo-look", 2), ("demo-proc", 1)] {
+        let p = &payloads[project];
+        assert_eq!(p["schema"], "pipgate.verdict-change/1", "{p}");
+        assert_eq!(p["event"], "verdict.blocked", "{p}");
+        assert!(matches!(p["old_decision"].as_str(), Some("serve" | "annotate")), "{p}");
+        assert_eq!(p["new_decision"], "block", "{p}");
+        assert_eq!(p["exposed"].as_array().map(Vec::len), Some(exposed), "{p}");
+    }
     let log = gate.log();
     assert!(log.contains("webhook failed") && log.contains("webhook notified"), "{log}");
 }

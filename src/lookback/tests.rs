@@ -51,6 +51,8 @@ fn exposures_are_downloads_served_before_the_block() {
         download(4, &t(4), "bb", "serve", "file"),
         download(5, &t(6), "aa", "block", "file"),
         download(6, &t(7), "cc", "serve", "file"),
+        // r1's client again (a resolver's range request for the same file): not a new exposure
+        AuditRecord { request_id: "r1-range".into(), ..download(1, &t(1), "aa", "serve", "file") },
     ];
     // (case, changes, --since, request ids named)
     type Case = (&'static str, Vec<VerdictChange>, Option<u32>, Vec<&'static str>);
