@@ -135,10 +135,12 @@ async fn rescan(app: Arc<App>, pause: Duration) {
     let total = todo.len();
     tracing::info!(total, scanner = current, "background rescan: files scanned by an older scanner");
     let mut last_log = std::time::Instant::now();
+    let mut absent = 0usize;
     for (i, (v, origin)) in todo.into_iter().enumerate() {
         let facts = app.facts(origin, v);
         if facts.size == 0 {
-            continue; // the bytes are no longer in the cache: rescanned when next requested
+            absent += 1; // the bytes are no longer in the cache: rescanned when next requested
+            continue;
         }
         let _flight = app.flights.acquire(&origin.key).await;
         let decided = app.gate.decide(&facts).await;
@@ -149,7 +151,7 @@ async fn rescan(app: Arc<App>, pause: Duration) {
         }
         tokio::time::sleep(pause).await;
     }
-    tracing::info!(total, "background rescan finished");
+    tracing::info!(rescanned = total - absent, not_in_cache = absent, "background rescan finished");
 }
 
 fn log_change(c: &VerdictChange) {
