@@ -288,8 +288,9 @@ pub struct Exposure {
 
 /// Which downloads in `records` fetched a file whose last recorded change (in `changes`,
 /// oldest first) turned it to block, before that change; downloads before `since` are
-/// left out. One row per file and client (address, user, user agent): the first download,
-/// so a resolver's range requests for one file are one exposure. Oldest download first.
+/// left out. One row per file and client (host, user, user agent): the first download,
+/// so a resolver's range requests for one file (over one or several connections) are one
+/// exposure. Oldest download first.
 pub(crate) fn exposures(
     records: &[AuditRecord],
     changes: &[VerdictChange],
@@ -318,7 +319,9 @@ pub(crate) fn exposures(
         if at > blocked || since.is_some_and(|s| at < s) {
             continue;
         }
-        if !seen.insert((c.sha256.as_str(), r.client.as_str(), r.user.as_deref(), r.user_agent.as_deref())) {
+        // The client's host, not its port: a resolver may fetch ranges over several connections.
+        let host = r.client.rsplit_once(':').map_or(r.client.as_str(), |(h, _)| h);
+        if !seen.insert((c.sha256.as_str(), host, r.user.as_deref(), r.user_agent.as_deref())) {
             continue;
         }
         out.push((

@@ -53,6 +53,11 @@ fn exposures_are_downloads_served_before_the_block() {
         download(6, &t(7), "cc", "serve", "file"),
         // r1's client again (a resolver's range request for the same file): not a new exposure
         AuditRecord { request_id: "r1-range".into(), ..download(1, &t(1), "aa", "serve", "file") },
+        AuditRecord {
+            request_id: "r1-range2".into(),
+            client: "10.0.0.1:5001".into(),
+            ..download(1, &t(1), "aa", "serve", "file")
+        },
     ];
     // (case, changes, --since, request ids named)
     type Case = (&'static str, Vec<VerdictChange>, Option<u32>, Vec<&'static str>);
