@@ -17,7 +17,7 @@ use crate::index::Index;
 use crate::model::{ArtifactFacts, FileOrigin, Verified};
 use crate::policy::Policy;
 use crate::scan::Scanner;
-use crate::store::{OriginStore, SingleFlight};
+use crate::store::{LookbackStore, OriginStore, SingleFlight};
 use crate::upstream::Upstream;
 use arc_swap::ArcSwap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +31,8 @@ pub struct App {
     pub(crate) audit: AuditLog,
     pub(crate) origins: Arc<dyn OriginStore>,
     pub(crate) flights: Arc<dyn SingleFlight>,
+    /// Last verdicts and their changes (looking back).
+    pub(crate) lookback: Arc<dyn LookbackStore>,
     /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
     pub(crate) public_url: Option<url::Url>,
     /// Page states already audited (`server::finish` writes each once per day).
@@ -83,6 +85,7 @@ impl App {
             origins: stores.origins.clone(),
             enrich,
             dangerous_skip_scan: cfg.dangerous_skip_scan,
+            lookback: Some(stores.lookback.clone()),
         });
         Ok(Arc::new(App {
             index: Index::new(upstream.clone(), cfg.page_ttl, stores.origins.clone(), stores.pages.clone()),
@@ -91,6 +94,7 @@ impl App {
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
             origins: stores.origins,
             flights: stores.flights,
+            lookback: stores.lookback,
             public_url: cfg.public_url.clone(),
             page_audits: crate::server::page_audit_memo(),
             policy,
@@ -148,6 +152,11 @@ impl App {
         let next = Arc::new(crate::auth::Access::new(policy.settings.auth.clone(), Some(&current.1)));
         self.access.store(Arc::new((policy.digest.clone(), next.clone())));
         next
+    }
+
+    /// Where the audit log is written.
+    pub(crate) fn audit_dir(&self) -> std::path::PathBuf {
+        self.dirs.audit()
     }
 
     /// The policy in force, swappable by hot reload.

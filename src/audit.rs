@@ -360,48 +360,50 @@ fn fit(text: &str, cap: usize) -> String {
 /// value (up to a cap, past which values end with `…`), outside text escaped (no
 /// terminal escapes, no forged lines).
 pub fn render_table(records: &[AuditRecord]) -> String {
-    use crate::model::Printable;
     let rows: Vec<[String; 8]> = records
         .iter()
         .map(|r| {
             let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
-            let cells = [
-                r.time.get(..19).unwrap_or(&r.time),
-                &r.decision,
-                r.user.as_deref().unwrap_or("-"),
-                &r.project,
-                r.version.as_deref().unwrap_or("-"),
-                &r.filename,
-                &findings,
-                r.reasons.first().map(|x| x.message.as_str()).unwrap_or("-"),
-            ];
-            let mut row: [String; 8] = Default::default();
-            for (i, c) in cells.iter().enumerate() {
-                row[i] = fit(&Printable(c).to_string(), CAPS[i]);
-            }
-            row
+            [
+                r.time.get(..19).unwrap_or(&r.time).to_string(),
+                r.decision.clone(),
+                r.user.clone().unwrap_or_else(|| "-".into()),
+                r.project.clone(),
+                r.version.clone().unwrap_or_else(|| "-".into()),
+                r.filename.clone(),
+                findings,
+                r.reasons.first().map(|x| x.message.clone()).unwrap_or_else(|| "-".into()),
+            ]
         })
         .collect();
-    let mut widths = HEADERS.map(str::len);
+    columns(HEADERS, CAPS, &rows)
+}
+
+/// Rows as aligned columns for terminals: each column as wide as its widest value (up to
+/// its cap, past which values end with `…`), outside text escaped (no terminal escapes, no
+/// forged lines).
+pub(crate) fn columns<const N: usize>(headers: [&str; N], caps: [usize; N], rows: &[[String; N]]) -> String {
+    use crate::model::Printable;
+    let rows: Vec<[String; N]> =
+        rows.iter().map(|row| std::array::from_fn(|i| fit(&Printable(&row[i]).to_string(), caps[i]))).collect();
+    let mut widths = headers.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: [&str; 8]| {
+    let line = |cells: [&str; N]| {
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                l.push_str(c);
+            l.push_str(c);
+            if i + 1 < cells.len() {
                 l.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count() + 2));
             }
         }
         l.push('\n');
         l
     };
-    let mut out = line(HEADERS);
+    let mut out = line(headers);
     for row in &rows {
         out.push_str(&line(row.each_ref().map(String::as_str)));
     }

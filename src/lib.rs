@@ -21,6 +21,7 @@
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
 //! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
 //! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
+//! | [`lookback`] | when to look back (sweep at start and on policy/feed change, background rescan), logging verdict changes, the webhook, `audit exposed` | decide (the gate re-decides and records) |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
 //! | [`advisories`] | OSV advisories (built-in PyPI snapshot, imports, URL updates), KEV exploitation status, CVSS scores; the `osv` enrichment feed (`malware.known`, `vulnerability.known`) | decide, do I/O during a lookup |
@@ -42,6 +43,7 @@ mod config;
 mod error;
 mod gate;
 mod index;
+mod lookback;
 mod metadata;
 mod model;
 mod pip_index;
@@ -65,6 +67,7 @@ pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Data
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;
+pub use lookback::{exposed_in, render_exposures, spawn as spawn_lookback, Exposure, LookbackConfig};
 pub use pip_index::PipIndex;
 pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
@@ -177,6 +180,12 @@ pub mod fuzzing {
     /// Every finding id the scanner can emit (for validating a policy).
     pub fn detector_ids() -> Vec<&'static str> {
         crate::scan::catalog().iter().map(|m| m.id).collect()
+    }
+
+    /// The fingerprints of the private keys in a text, as `secrets.private-key` computes
+    /// them (for `examples/shared_test_keys.rs`, which makes the shared-test-key baseline).
+    pub fn private_key_fingerprints(text: &str) -> Vec<String> {
+        crate::scan::detectors::secrets_keys::private_key_fingerprints(text)
     }
 
     /// Whether `If-None-Match` matches `etag`.

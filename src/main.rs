@@ -196,7 +196,10 @@ struct ScanArgs {
 }
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
     /// The data directory `serve` uses (default: pipgate-data/ beside --policy).
     #[arg(long, env = "PIPGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -215,6 +218,30 @@ struct AuditArgs {
     /// Only requests made by this authenticated user (exact name).
     #[arg(long)]
     user: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: AuditFormat,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Which clients downloaded a file whose verdict has since turned to block.
+    Exposed(ExposedArgs),
+}
+
+#[derive(clap::Args)]
+struct ExposedArgs {
+    /// The data directory `serve` uses (default: pipgate-data/ beside --policy).
+    #[arg(long, env = "PIPGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Used only to find the default data directory.
+    #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
+    policy: PathBuf,
+    /// The SQLite file `serve --database` uses (default: pipgate.sqlite3 in the data directory).
+    #[arg(long, env = "PIPGATE_DATABASE")]
+    database: Option<PathBuf>,
+    /// Downloads at or after: RFC 3339 time, YYYY-MM-DD, or an age such as 24h or 7d.
+    #[arg(long)]
+    since: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: AuditFormat,
 }
@@ -322,6 +349,15 @@ struct ServeArgs {
     /// Require proxy authentication (407): a file of NAME:$argon2id$… lines (`pipgate proxy-user NAME`).
     #[arg(long, env = "PIPGATE_PROXY_USERS")]
     proxy_users: Option<PathBuf>,
+    /// POST a JSON payload (docs/lookback.md) here when a file's verdict turns to block.
+    #[arg(long, env = "PIPGATE_WEBHOOK")]
+    webhook: Option<String>,
+    /// Deadline of each webhook attempt, e.g. `5s`.
+    #[arg(long, default_value = "5s", value_parser = duration, env = "PIPGATE_WEBHOOK_TIMEOUT")]
+    webhook_timeout: std::time::Duration,
+    /// Attempts per webhook payload (1 s, 2 s, 4 s … apart); failures are logged, never in the way of serving.
+    #[arg(long, default_value_t = 4, env = "PIPGATE_WEBHOOK_ATTEMPTS")]
+    webhook_attempts: u32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -341,6 +377,16 @@ fn public_url(raw: &str) -> anyhow::Result<url::Url> {
     url.set_path(&format!("{path}/"));
     url.set_query(None);
     url.set_fragment(None);
+    Ok(url)
+}
+
+/// `--webhook`: an absolute http(s) URL.
+fn webhook_url(raw: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(raw.trim()).with_context(|| format!("--webhook {raw:?}"))?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host_str().is_some(),
+        "--webhook {raw:?}: expected an http(s) URL such as https://hooks.example.org/pipgate"
+    );
     Ok(url)
 }
 
@@ -485,6 +531,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let data_dir = std::path::absolute(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone());
     tracing::info!(data_dir = %data_dir.display(), "data directory");
+    let lookback = pipgate::LookbackConfig {
+        webhook: args.webhook.as_deref().map(webhook_url).transpose()?,
+        webhook_timeout: args.webhook_timeout,
+        webhook_attempts: args.webhook_attempts.max(1),
+        ..Default::default()
+    };
     pipgate::log_policy_in_force(&policy, &args.common.policy);
     let feed = advisory_feed(&cfg.data_dir);
     runtime()?.block_on(async move {
@@ -492,6 +544,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let app = App::with_enrichment(cfg.clone(), policy, scanner, enrich)?;
         pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
         pipgate::spawn_advisory_poll(feed);
+        pipgate::spawn_lookback(app.clone(), lookback);
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
         let scheme = if front.tls.is_some() { "https" } else { "http" };
@@ -745,6 +798,9 @@ fn auth_command(cmd: AuthCommand) -> anyhow::Result<i32> {
 }
 
 fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    if let Some(AuditCommand::Exposed(args)) = args.command {
+        return exposed(args);
+    }
     let data_dir = args.data_dir.unwrap_or_else(|| pipgate::default_data_dir(&args.policy));
     let dir = pipgate::audit_dir(&data_dir);
     let now = time::OffsetDateTime::now_utc();
@@ -767,6 +823,26 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
             }
         }
         AuditFormat::Table => write!(out, "{}", pipgate::audit_table(&records))?,
+    }
+    Ok(())
+}
+
+/// `pipgate audit exposed`.
+fn exposed(args: ExposedArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(|| pipgate::default_data_dir(&args.policy));
+    let now = time::OffsetDateTime::now_utc();
+    let since = args.since.as_deref().map(|s| pipgate::parse_since(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let rows = runtime()?
+        .block_on(pipgate::exposed_in(&data_dir, args.database.as_deref(), since))
+        .map_err(anyhow::Error::msg)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        AuditFormat::Json => {
+            for r in &rows {
+                writeln!(out, "{}", serde_json::to_string(r)?)?;
+            }
+        }
+        AuditFormat::Table => write!(out, "{}", pipgate::render_exposures(&rows))?,
     }
     Ok(())
 }

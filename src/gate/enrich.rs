@@ -46,6 +46,11 @@ impl Enricher {
         self.feeds.iter().find_map(|f| f.quarantine(project))
     }
 
+    /// Every feed's `name@revision`, one per line: changes whenever a feed's data does.
+    pub fn revision(&self) -> String {
+        self.feeds.iter().map(|f| format!("{}@{}", f.name(), f.revision())).collect::<Vec<_>>().join("\n")
+    }
+
     /// The feeds' findings for an artifact, from the cache when no feed changed since.
     pub fn findings(&self, facts: &ArtifactFacts) -> Arc<Vec<Finding>> {
         if self.feeds.is_empty() {

@@ -19,6 +19,7 @@
 
 pub(crate) mod enrich;
 mod listing;
+pub(crate) mod lookback;
 pub(crate) mod name;
 
 pub(crate) use listing::{Listing, Withheld};
@@ -27,7 +28,7 @@ use crate::index::page::ProjectPage;
 use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict};
 use crate::policy::Policy;
 use crate::scan::{scanner_version, ScanReport, Scanner, REPORT_SCHEMA_VERSION};
-use crate::store::{OriginStore, ScanStore};
+use crate::store::{LookbackStore, OriginStore, ScanStore, VerdictChange};
 use arc_swap::ArcSwap;
 use enrich::Enricher;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +63,12 @@ pub(crate) struct Gate {
     seeded: moka::sync::Cache<String, ()>,
     scans_run: AtomicU64,
     dangerous_skip_scan: bool,
+    /// Last verdicts and their changes ([`lookback`]); `None`: not kept.
+    lookback: Option<Arc<dyn LookbackStore>>,
+    /// (sha256, filename) → the last verdict noted, so an unchanged one is not written again.
+    noted: moka::sync::Cache<String, (Decision, crate::store::DecisionState)>,
+    /// Recorded verdict changes, for whoever logs and notifies them.
+    changes: tokio::sync::broadcast::Sender<VerdictChange>,
 }
 
 /// The parts a gate is built from.
@@ -73,6 +80,8 @@ pub(crate) struct GateParts {
     pub enrich: Enricher,
     /// Benchmark baseline only (`--dangerous-skip-scan`): decide on an empty report.
     pub dangerous_skip_scan: bool,
+    /// Where verdicts are noted and their changes recorded (looking back).
+    pub lookback: Option<Arc<dyn LookbackStore>>,
 }
 
 impl Gate {
@@ -89,6 +98,9 @@ impl Gate {
             seeded: moka::sync::Cache::new(MEMO_PROJECTS),
             scans_run: AtomicU64::new(0),
             dangerous_skip_scan: p.dangerous_skip_scan,
+            lookback: p.lookback,
+            noted: moka::sync::Cache::new(MEMO_REPORTS * 4),
+            changes: tokio::sync::broadcast::channel(1024).0,
         }
     }
 
@@ -183,7 +195,11 @@ impl Gate {
         let now = time::OffsetDateTime::now_utc();
         let policy = self.policy.load_full();
         match self.report(facts).await {
-            Ok(report) => self.weigh(&policy, facts, &report, now),
+            Ok(report) => {
+                let decided = self.weigh(&policy, facts, &report, now);
+                self.note_request(&policy, facts, &decided, &report.scanner_version).await;
+                decided
+            }
             Err(why) => {
                 tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
                 let verdict = policy.evaluate_failure(facts, "scan-crash", now);

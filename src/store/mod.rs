@@ -13,12 +13,15 @@
 //! | [`ScanStore`] | scan reports by (sha256, scanner version) | keep reports typed: decoding happens here, never in callers |
 //! | [`PageStore`] | upstream pages with their ETag, for revalidation and outages | last writer wins; a torn write must not be readable |
 //! | [`SingleFlight`] | one holder per key (one download and one scan per file) | expire a dead holder's claim, so another takes over |
+//! | [`LookbackStore`] | the last verdict per (sha256, filename) with what it was made under, and the verdict changes | record a change exactly once when two replicas note the same verdict |
 //!
 //! Every method is async: SQLite work runs on the blocking pool, never on the reactor.
 
+mod lookback;
 mod pages;
 mod sqlite;
 
+pub(crate) use lookback::{DecisionState, LookbackStore, VerdictChange, VerdictNote};
 pub(crate) use pages::DiskPages;
 pub(crate) use sqlite::SqliteStore;
 
@@ -91,6 +94,8 @@ pub(crate) struct Stores {
     pub scans: Arc<dyn ScanStore>,
     pub pages: Arc<dyn PageStore>,
     pub flights: Arc<dyn SingleFlight>,
+    /// Last verdicts and their changes (looking back).
+    pub lookback: Arc<dyn LookbackStore>,
 }
 
 /// Open the configured backend. SQLite (embedded, the default) keeps everything in the data
@@ -101,7 +106,8 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
             let sqlite = Arc::new(SqliteStore::open(path)?);
             Ok(Stores {
                 origins: sqlite.clone(),
-                scans: sqlite,
+                scans: sqlite.clone(),
+                lookback: sqlite,
                 pages: Arc::new(DiskPages::new(dirs.pages())),
                 flights: Arc::new(LocalFlights::default()),
             })

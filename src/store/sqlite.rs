@@ -30,11 +30,12 @@ impl SqliteStore {
         )
         .map_err(sql("open"))?;
         migrate(&mut conn)?;
+        super::lookback::create_tables(&conn).map_err(sql("create lookback tables"))?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Run `f` with the connection on the blocking pool.
-    async fn with<T: Send + 'static>(
+    pub(super) async fn with<T: Send + 'static>(
         &self,
         op: &'static str,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -92,7 +93,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(sql("migrate"))
 }
 
-fn origin_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileOrigin> {
+pub(super) fn origin_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileOrigin> {
     Ok(FileOrigin {
         key: r.get(0)?,
         filename: r.get(1)?,

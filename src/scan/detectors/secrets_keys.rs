@@ -6,7 +6,10 @@
 //! in [`KNOWN_TEST_KEYS`], that sits in a test/example/dummy/snakeoil path (any
 //! common test directory: `tests/`, `t/`, `testing/`, `testdata/`, `fixtures/`, …;
 //! Go `_test.go`, C `test_*.c`) or after `#[cfg(test)]` in a Rust file is
-//! reported at Info with indicator `known test key`/`test key`; password-protected
+//! reported at Info with indicator `known test key`/`test key`; so is a key in the shipped
+//! baseline of keys found in several unrelated popular projects (`data/shared-test-keys.txt`,
+//! indicator `commonly used in testing`), while a key seen nowhere else is reported at its
+//! full severity; password-protected
 //! keys are Low. Placeholder blocks (no real body) are ignored. Snippets never show
 //! key material: only the BEGIN line and a redacted prefix.
 //!
@@ -22,7 +25,7 @@ use std::sync::LazyLock;
 
 pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
-    revision: 2,
+    revision: 3,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -64,6 +67,44 @@ static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
     .expect("begin")
 });
 const MAX_BLOCK: usize = 64 * 1024;
+
+/// The baseline of keys shared by unrelated popular projects: `data/shared-test-keys.txt`
+/// (fingerprint → number of unrelated projects; how it is made: `data/README.md`).
+static SHARED_TEST_KEYS: LazyLock<std::collections::HashMap<&'static str, u32>> = LazyLock::new(|| {
+    include_str!("../../../data/shared-test-keys.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let fp = parts.next().filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))?;
+            Some((fp, parts.next()?.parse().ok()?))
+        })
+        .collect()
+});
+
+/// The body of the block whose BEGIN line of `kind` ends at `start` (up to its END line,
+/// looked for within [`MAX_BLOCK`] bytes).
+fn block_body<'a>(text: &'a str, start: usize, kind: &str) -> Option<&'a str> {
+    let end_marker = format!("-----END {kind}-----");
+    let window_end = (start + MAX_BLOCK).min(text.len());
+    let window_end = (start..=window_end).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(start);
+    let rel = text[start..window_end].find(&end_marker)?;
+    Some(&text[start..start + rel])
+}
+
+/// The fingerprints of the private keys in a text (placeholders left out), as the
+/// detector computes them: what `examples/shared_test_keys.rs` counts across projects.
+pub(crate) fn private_key_fingerprints(text: &str) -> Vec<String> {
+    BEGIN
+        .captures_iter(text)
+        .filter_map(|c| {
+            let (m, kind) = (c.get(0)?, c.name("kind")?.as_str());
+            (kind != "CERTIFICATE").then_some(())?;
+            let (fp, len) = fingerprint(block_body(text, m.end(), kind)?);
+            (len >= 64).then_some(fp)
+        })
+        .collect()
+}
 
 /// The fingerprint of a PEM body (text between BEGIN and END lines).
 pub(crate) fn fingerprint(body: &str) -> (String, usize) {
@@ -116,13 +157,9 @@ impl Detector for KeysAndCerts {
             if keys >= MAX_HITS_PER_FILE {
                 continue;
             }
-            let end_marker = format!("-----END {kind}-----");
-            let window_end = (m.end() + MAX_BLOCK).min(file.text.len());
-            let window_end = (m.end()..=window_end).rev().find(|&i| file.text.is_char_boundary(i)).unwrap_or(m.end());
-            let Some(rel) = file.text[m.end()..window_end].find(&end_marker) else {
+            let Some(body) = block_body(file.text, m.end(), kind) else {
                 continue;
             };
-            let body = &file.text[m.end()..m.end() + rel];
             let (fp, len) = fingerprint(body);
             if len < 64 {
                 continue; // placeholder such as "..." or "<your key here>"
@@ -132,6 +169,11 @@ impl Detector for KeysAndCerts {
             let encrypted = kind.starts_with("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED");
             let (sev, ind) = if let Some((_, name)) = known {
                 (Severity::Info, format!("known test key ({name})"))
+            } else if let Some(n) = SHARED_TEST_KEYS.get(fp.as_str()) {
+                (
+                    Severity::Info,
+                    format!("commonly used in testing (the same key is in {n} unrelated popular projects)"),
+                )
             } else if test_like_path(file.path)
                 || file.role == FileRole::TestOrDocs
                 || in_rust_test_module(file, m.start())
@@ -166,6 +208,9 @@ mod tests {
 
     /// CPython's `Lib/test/certdata/leaf-missing-aki.keycert.pem` key: public, widely copied.
     const CPYTHON_EC: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIF5Re+/FP3rg+7c1odKEQPXhb9V65kXnlZIWHDG9gKrLoAoGCCqGSM49\nAwEHoUQDQgAE1WAQMdC7ims7T9lpK9uzaCuKqHb/oNMbGjh1f10pOHv3Z+oAvsqF\nSv3hGzreu69YLy01afA6sUCf1AA/95dKkg==\n-----END EC PRIVATE KEY-----\n";
+    /// paramiko's `tests/test_rsa.key` (LGPL-2.1), copied by other projects' test suites: in
+    /// the shipped baseline (`data/shared-test-keys.txt`, paramiko and sshtunnel).
+    const PARAMIKO_TEST_RSA: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIICWgIBAAKBgQDTj1bqB4WmayWNPB+8jVSYpZYk80Ujvj680pOTh2bORBjbIAyz\noWGW+GUjzKxTiiPvVmxFgx5wdsFvF03v34lEVVhMpouqPAYQ15N37K/ir5XY+9m/\nd8ufMCkjeXsQkKqFbAlQcnWMCRnOoPHS3I4vi6hmnDDeeYTSRvfLbW0fhwIBIwKB\ngBIiOqZYaoqbeD9OS9z2K9KR2atlTxGxOJPXiP4ESqP3NVScWNwyZ3NXHpyrJLa0\nEbVtzsQhLn6rF+TzXnOlcipFvjsem3iYzCpuChfGQ6SovTcOjHV9z+hnpXvQ/fon\nsoVRZY65wKnF7IAoUwTmJS9opqgrN6kRgCd3DASAMd1bAkEA96SBVWFt/fJBNJ9H\ntYnBKZGw0VeHOYmVYbvMSstssn8un+pQpUm9vlG/bp7Oxd/m+b9KWEh2xPfv6zqU\navNwHwJBANqzGZa/EpzF4J8pGti7oIAPUIDGMtfIcmqNXVMckrmzQ2vTfqtkEZsA\n4rE1IERRyiJQx6EJsz21wJmGV9WJQ5kCQQDwkS0uXqVdFzgHO6S++tjmjYcxwr3g\nH0CoFYSgbddOT6miqRskOQF3DZVkJT3kyuBgU2zKygz52ukQZMqxCb1fAkASvuTv\nqfpH87Qq5kQhNKdbbwbmd2NxlNabazPijWuphGTdW0VfJdWfklyS2Kr+iqrs/5wV\nHhathJt636Eg7oIjAkA8ht3MQ+XSl9yIJIS8gVpbPxSw5OMfw0PjVE7tBdQruiSc\nnvuQES5C9BMHjF39LZiGH1iLQy7FgdHyoP+eodI7\n-----END RSA PRIVATE KEY-----\n";
     /// Not a real key: random-looking base64 nobody published (fingerprint unknown).
     const UNKNOWN: &str = "x = 1\nKEY = \"\"\"-----BEGIN RSA PRIVATE KEY-----\nQ29uZ3JhdHVsYXRpb25zLCB5b3UgZGVjb2RlZCBhIHVuaXQgdGVzdCBmaXh0dXJlLiBOb3RoaW5n\nIHRvIHNlZSBoZXJlOyB0aGlzIGlzIG5vdCBhIGtleS4gUGxlYXNlIG1vdmUgYWxvbmcuIFRoYW5r\n-----END RSA PRIVATE KEY-----\"\"\"\n";
 
@@ -230,6 +275,13 @@ mod tests {
                     None,
                 ),
                 ("no end marker", "pkg/a.py", Runtime, "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n", None),
+                (
+                    "a key shared by unrelated popular projects, outside any test path",
+                    "pkg/data/host.key",
+                    Runtime,
+                    PARAMIKO_TEST_RSA,
+                    Some((1, "commonly used in testing (the same key is in 2 unrelated popular projects)", Info)),
+                ),
             ],
         );
     }
@@ -246,5 +298,21 @@ mod tests {
             (got[0].id, got[0].line, got[0].indicator.as_str(), got[0].severity),
             ("secrets.certificate", Some(1), "2 certificates", Info)
         );
+    }
+}
+
+#[cfg(test)]
+mod baseline_tests {
+    use super::*;
+
+    /// The shipped baseline parses, holds only full fingerprints, and each entry says in how
+    /// many unrelated projects the key was found (at least two: a key seen once is no baseline).
+    #[test]
+    fn the_shipped_baseline_is_well_formed() {
+        let text = include_str!("../../../data/shared-test-keys.txt");
+        let entries = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        assert!(entries > 0, "the baseline is not empty");
+        assert_eq!(SHARED_TEST_KEYS.len(), entries, "every line parses");
+        assert!(SHARED_TEST_KEYS.values().all(|&n| n >= 2), "{:?}", *SHARED_TEST_KEYS);
     }
 }
