@@ -197,6 +197,7 @@ async fn the_background_rescan_replaces_reports_of_an_older_scanner_and_records_
             }],
         }],
         stats: Default::default(),
+        licence: Default::default(),
     };
     let store = crate::store::SqliteStore::open(&crate::config::DataDir::new(dir.path()).db()).unwrap();
     store.put_scan(&sha, "0-older", &old).await.unwrap();

@@ -357,6 +357,7 @@ mod tests {
             version: Some("1.0".into()),
             findings: vec![],
             stats: Default::default(),
+            licence: Default::default(),
         };
         use super::super::ScanStore;
         s.put_scan("old-only", "1", &report("1")).await.unwrap();
