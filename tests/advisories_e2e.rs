@@ -107,6 +107,23 @@ fn a_malware_record_imported_into_a_running_pipgate_refuses_the_next_install_wit
     let block = audit.iter().find(|r| r["decision"] == "block" && r["project"] == "adv-victim").expect("a block");
     assert_eq!(block["reasons"][0]["code"], "rule:known-malware", "{block}");
 
+    // Looking back: the client that installed it before the feed update is named, with the
+    // record id, and the change is recorded with the feed as its trigger.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["audit", "exposed", "--format", "json", "--data-dir", gate.data_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one earlier download (pip's): {rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["filename"], "adv_victim-1.0-py3-none-any.whl", "{row}");
+    assert!(row["user_agent"].as_str().unwrap_or("").starts_with("pip/"), "{row}");
+    assert!(row["client"].as_str().unwrap().starts_with("127.0.0.1:"), "{row}");
+    assert_eq!(row["trigger"], "feed", "{row}");
+    assert!(row.to_string().contains("MAL-2099-0001") || row.to_string().contains("malware.known"), "{row}");
+
     // Status names the imported source.
     let out = pipgate(&["advisories", "status"], &gate.data_dir);
     let status = String::from_utf8_lossy(&out.stdout);
