@@ -250,3 +250,92 @@ fn hash_token_reads_the_token_from_stdin_and_matches_add_user() {
     let bad = Command::new(env!("CARGO_BIN_EXE_pipgate")).args(["auth", "add-user", "no:colons"]).output().unwrap();
     assert!(!bad.status.success() && stderr(&bad).contains("A-Z a-z 0-9"), "{}", show(&bad));
 }
+
+/// The README's HTTPS index with per-user tokens, step by step: `pipgate auth add-user alice`
+/// (its `auth:` entry pasted into the policy as printed), `pipgate ca init && pipgate ca bundle
+/// --out pipgate-bundle.pem` beside the policy, `pipgate serve --tls` (here `PIPGATE_TLS`), then
+/// pip with `PIP_INDEX_URL` + `PIP_CERT` and uv with `UV_DEFAULT_INDEX` + `SSL_CERT_FILE`.
+#[test]
+fn readme_https_index_with_tokens_serves_pip_and_uv_and_the_audit_names_alice() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo", wheel("demo", "1.0", &[], &[]));
+    idx.add_dist("demo-evil", wheel("demo-evil", "6.6.6", &[], &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pipgate")).args(args).current_dir(dir.path()).output().unwrap();
+        assert!(out.status.success(), "pipgate {args:?}: {}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    // The entry exactly as `add-user` prints it, under a deny list.
+    let printed = cli(&["auth", "add-user", "alice"]);
+    let token = printed.lines().map(str::trim).find(|l| l.starts_with("pgt_")).expect("a token line").to_string();
+    let entry: Vec<&str> = printed.lines().skip_while(|l| *l != "auth:").take_while(|l| !l.trim().is_empty()).collect();
+    assert_eq!(entry.len(), 3, "auth:, users:, the entry: {printed}");
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, format!("deny: [\"demo-evil==6.6.6\"]\n{}\n", entry.join("\n"))).unwrap();
+    cli(&["ca", "init"]);
+    cli(&["ca", "bundle", "--out", "pipgate-bundle.pem"]);
+    let bundle = dir.path().join("pipgate-bundle.pem");
+    let bundle = bundle.to_str().unwrap();
+
+    let gate = Pipgate::start_env(&idx.url(), &policy, &dir.path().join("data"), &[("PIPGATE_TLS", "true")]);
+    assert!(gate.url.starts_with("https://127.0.0.1:"), "{}", gate.url);
+    let index = gate.url.replacen("https://", &format!("https://alice:{token}@"), 1);
+
+    // pip, as the README says.
+    let venv = Venv::new();
+    let pip_env = [("PIP_INDEX_URL", index.as_str()), ("PIP_CERT", bundle)];
+    let out = venv.pip_env(&["install", "demo"], &pip_env);
+    assert!(out.status.success(), "{}\n{}", show(&out), gate.log());
+    assert_eq!(venv.run("import demo; print(demo.VERSION)"), "1.0");
+    let out = venv.pip_env(&["install", "demo-evil==6.6.6"], &pip_env);
+    assert!(
+        !out.status.success() && stderr(&out).contains("403 Client Error: Blocked by pipgate: deny-list"),
+        "{}",
+        show(&out)
+    );
+
+    // uv, as the README says.
+    let uv_venv = Venv::new();
+    let uv_env = [("UV_DEFAULT_INDEX", index.as_str()), ("SSL_CERT_FILE", bundle)];
+    let out = uv_venv.uv_pip_env(&["install", "demo"], &uv_env);
+    assert!(out.status.success(), "{}\n{}", show(&out), gate.log());
+    assert_eq!(uv_venv.run("import demo; print(demo.VERSION)"), "1.0");
+    let out = uv_venv.uv_pip_env(&["install", "demo-evil==6.6.6"], &uv_env);
+    assert!(!out.status.success(), "{}", show(&out));
+    let uv_err = stderr(&out);
+    assert!(uv_err.contains("403") && uv_err.contains("say that alice requested it (request "), "{uv_err}");
+
+    // Over HTTPS but without credentials: refused (uv names the 401; pip finds nothing).
+    let records = gate.audit().len();
+    let fresh = Venv::new();
+    let out = fresh.pip_env(&["install", "demo"], &[("PIP_INDEX_URL", gate.url.as_str()), ("PIP_CERT", bundle)]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("No matching distribution found for demo"), "{}", show(&out));
+    let out =
+        fresh.uv_pip_env(&["install", "demo"], &[("UV_DEFAULT_INDEX", gate.url.as_str()), ("SSL_CERT_FILE", bundle)]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let uv_err = stderr(&out);
+    assert!(uv_err.contains("lack of valid authentication credentials (401 Unauthorized)"), "{uv_err}");
+    assert_eq!(gate.audit().len(), records, "nothing unauthenticated reached the gate");
+    assert!(gate.log().contains("reason=auth:required"), "{}", gate.log());
+
+    // Every audit record names alice: pip's and uv's served file and their refusals.
+    let audit = gate.audit();
+    for (agent, decision, project) in [
+        ("pip/", "serve", "demo"),
+        ("uv/", "serve", "demo"),
+        ("pip/", "block", "demo-evil"),
+        ("uv/", "block", "demo-evil"),
+    ] {
+        assert!(
+            audit.iter().any(|r| r["user_agent"].as_str().unwrap_or("").starts_with(agent)
+                && r["decision"] == decision
+                && r["project"] == project),
+            "{agent} {decision} {project}: {audit:?}"
+        );
+    }
+    assert!(audit.iter().all(|r| r["user"] == "alice"), "{audit:?}");
+    assert!(!gate.log().contains(&token), "the token never reaches the log");
+}
