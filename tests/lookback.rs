@@ -1,7 +1,8 @@
 //! Looking back, end to end with real pip and uv: a file both clients installed is blocked
 //! by a policy change (saved with an atomic rename, hot-reloaded); the change is recorded
 //! and logged, the next install is refused, `pipgate audit exposed` names the clients that
-//! fetched it before, and the webhook receives the documented payload (after a retry).
+//! fetched it before, and the webhook receives the documented payload (after a retry); the
+//! same for a licence rule.
 
 mod common;
 use common::*;
@@ -167,4 +168,52 @@ fn a_policy_change_blocks_an_installed_file_and_names_the_clients_that_fetched_i
     }
     let log = gate.log();
     assert!(log.contains("webhook failed") && log.contains("webhook notified"), "{log}");
+}
+
+/// The same for a licence rule: a GPL-3.0-only wheel pip installed is blocked when the policy
+/// (atomic rename) starts denying that licence; the next install is refused naming it and
+/// `pipgate audit exposed` names the earlier pip client with the licence reason.
+#[test]
+fn a_new_licence_rule_blocks_an_installed_file_and_names_the_pip_client() {
+    const GPL3: &str =
+        "                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n";
+    let idx = FakeIndex::start(Format::Json);
+    let gpl = wheel_with_headers(
+        "demo-gpl",
+        "1.0",
+        &[],
+        "License-Expression: GPL-3.0-only\nLicense-File: COPYING\n",
+        &[("demo_gpl-1.0.dist-info/licenses/COPYING", GPL3)],
+    );
+    idx.add_dist("demo-gpl", gpl);
+    let gate = Pipgate::start(&idx.url(), Some("# no licence rules yet\n"));
+    let policy = gate.data_dir.parent().unwrap().join("policy.yaml");
+
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-gpl==1.0"]);
+    assert!(out.status.success(), "allowed before the rule: {}", show(&out));
+
+    let staged = policy.with_file_name(".policy.yaml.new");
+    std::fs::write(&staged, "licences:\n  deny: [GPL-3.0-only]\n").unwrap();
+    std::fs::rename(&staged, &policy).unwrap();
+    wait_for("the change to be recorded", Duration::from_secs(20), || gate.log().contains("now BLOCKED"));
+    let log = gate.log();
+    let line = log.lines().find(|l| l.contains("now BLOCKED")).unwrap();
+    assert!(line.contains("demo_gpl-1.0-py3-none-any.whl") && line.contains("trigger=policy"), "{line}");
+
+    let out = Venv::new().pip(&["install", "--index-url", &gate.url, "demo-gpl==1.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("403") && err.contains("licence GPL-3.0-only"), "{}", show(&out));
+
+    let out = exposed(&gate, &["--format", "json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let rows: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1, "one earlier download, by pip: {rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["filename"], "demo_gpl-1.0-py3-none-any.whl", "{r}");
+    assert!(r["user_agent"].as_str().unwrap().starts_with("pip/"), "{r}");
+    assert_eq!(r["trigger"], "policy", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("GPL-3.0-only"), "{r}");
 }
