@@ -199,7 +199,9 @@ fn a_new_licence_rule_blocks_an_installed_file_and_names_the_pip_client() {
     wait_for("the change to be recorded", Duration::from_secs(20), || gate.log().contains("now BLOCKED"));
     let log = gate.log();
     let line = log.lines().find(|l| l.contains("now BLOCKED")).unwrap();
-    assert!(line.contains("demo_gpl-1.0-py3-none-any.whl") && line.contains("trigger=policy"), "{line}");
+    for part in ["demo_gpl-1.0-py3-none-any.whl", "new=\"block\"", "trigger=policy", "reason=licence GPL-3.0-only"] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
 
     let out = Venv::new().pip(&["install", "--index-url", &gate.url, "demo-gpl==1.0"]);
     assert!(!out.status.success(), "{}", show(&out));
@@ -215,5 +217,7 @@ fn a_new_licence_rule_blocks_an_installed_file_and_names_the_pip_client() {
     assert_eq!(r["filename"], "demo_gpl-1.0-py3-none-any.whl", "{r}");
     assert!(r["user_agent"].as_str().unwrap().starts_with("pip/"), "{r}");
     assert_eq!(r["trigger"], "policy", "{r}");
-    assert!(r["reason"].as_str().unwrap().contains("GPL-3.0-only"), "{r}");
+    assert_eq!(r["served_as"], "serve", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.starts_with("licence GPL-3.0-only") && reason.ends_with("[licence:denied]"), "{r}");
 }
