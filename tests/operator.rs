@@ -13,7 +13,7 @@ fn file_sha256(path: &std::path::Path) -> String {
 
 /// Wait until the log has a line containing every one of `needles`; return that line.
 fn wait_for_line(gate: &Pipgate, needles: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let log = gate.log();
         if let Some(l) = log.lines().find(|l| needles.iter().all(|n| l.contains(n))) {
