@@ -24,7 +24,7 @@
 //! | [`lookback`] | when to look back (sweep at start and on policy/feed change, background rescan), logging verdict changes, the webhook, `audit exposed` | decide (the gate re-decides and records) |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
-//! | [`advisories`] | OSV advisories (built-in PyPI snapshot, imports, URL updates), KEV exploitation status, CVSS scores; the `osv` enrichment feed (`malware.known`, `vulnerability.known`) | decide, do I/O during a lookup |
+//! | [`advisories`] | OSV advisories (built-in PyPI snapshot, imports, URL updates, the scheduled refresh in `serve`), KEV exploitation status, CVSS scores; the `osv` enrichment feed (`malware.known`, `vulnerability.known`) | decide, do I/O during a lookup |
 //!
 //! One request: front end → `server` route → `index` / `artifact` → `gate` (scan +
 //! enrichment → `policy`) → verdict → `server::finish` (audit → `respond` → access log).
@@ -84,8 +84,9 @@ pub use audit::{
 
 /// Advisories: the OSV feed and its commands.
 pub use advisories::{
-    advisories_dir, import as import_advisories, is_advisory_finding, spawn_poll as spawn_advisory_poll,
-    update as update_advisories, OsvFeed, BUILTIN_ATTRIBUTION as ADVISORY_ATTRIBUTION,
+    advisories_dir, import as import_advisories, is_advisory_finding, parse_sources as parse_advisory_sources,
+    spawn_poll as spawn_advisory_poll, spawn_refresh as spawn_advisory_refresh, update as update_advisories, OsvFeed,
+    Source as AdvisorySource, SourceError as AdvisorySourceError, BUILTIN_ATTRIBUTION as ADVISORY_ATTRIBUTION,
 };
 
 /// The vocabulary.

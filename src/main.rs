@@ -358,6 +358,15 @@ struct ServeArgs {
     /// Attempts per webhook payload (1 s, 2 s, 4 s … apart); failures are logged, never in the way of serving.
     #[arg(long, default_value_t = 4, env = "PIPGATE_WEBHOOK_ATTEMPTS")]
     webhook_attempts: u32,
+    /// Refresh advisories from this URL (an OSV export zip or a KEV JSON) at start and every
+    /// --advisories-refresh, revalidating with ETag / If-Modified-Since; `NAME=URL` names the
+    /// source in the data directory (default osv-update, osv-update-2, …). Repeatable.
+    /// Failures are logged and never hold up start-up or serving.
+    #[arg(long = "advisories-url", value_name = "[NAME=]URL", env = "PIPGATE_ADVISORIES_URL", value_delimiter = ',')]
+    advisories_url: Vec<String>,
+    /// How often the --advisories-url sources are revalidated, e.g. `6h`, `30m`.
+    #[arg(long, default_value = "6h", value_parser = duration, env = "PIPGATE_ADVISORIES_REFRESH")]
+    advisories_refresh: std::time::Duration,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -537,6 +546,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_attempts: args.webhook_attempts.max(1),
         ..Default::default()
     };
+    let advisory_sources = pipgate::parse_advisory_sources(&args.advisories_url)?;
+    anyhow::ensure!(!args.advisories_refresh.is_zero(), "--advisories-refresh: expected a duration above zero");
     pipgate::log_policy_in_force(&policy, &args.common.policy);
     let feed = advisory_feed(&cfg.data_dir);
     runtime()?.block_on(async move {
@@ -544,6 +555,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let app = App::with_enrichment(cfg.clone(), policy, scanner, enrich)?;
         pipgate::spawn_policy_reload(app.policy_slot(), args.common.policy.clone());
         pipgate::spawn_advisory_poll(feed);
+        pipgate::spawn_advisory_refresh(cfg.data_dir.clone(), advisory_sources, args.advisories_refresh);
         pipgate::spawn_lookback(app.clone(), lookback);
         let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;

@@ -298,3 +298,135 @@ fn advisories_update_fetches_a_url_and_revalidates_it() {
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains("remote: 1 records (1 known malware)") && status.contains(&url), "{status}");
 }
+
+/// An OSV export zip holding `records` (`id` → JSON text).
+fn osv_zip(records: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (id, text) in records {
+        zip.start_file(format!("{id}.json"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// What a [`FeedServer`] saw: (the request's `If-None-Match`, the status answered), in order.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(Option<String>, u16)>>>;
+
+/// One file served over plain HTTP on loopback with a content `ETag` (answering a matching
+/// `If-None-Match` with 304), recording what each request asked and got.
+struct FeedServer {
+    url: String,
+    body: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    seen: Seen,
+}
+
+impl FeedServer {
+    fn start(body: Vec<u8>) -> FeedServer {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/osv/all.zip", listener.local_addr().unwrap());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body));
+        let seen: Seen = Default::default();
+        let (b, s) = (body.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut if_none_match = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        if k.eq_ignore_ascii_case("if-none-match") {
+                            if_none_match = Some(v.trim().to_string());
+                        }
+                    }
+                }
+                let bytes = b.lock().unwrap().clone();
+                let etag = format!("\"{}\"", &sha256_hex(&bytes)[..16]);
+                let status = if if_none_match.as_deref() == Some(etag.as_str()) { 304 } else { 200 };
+                s.lock().unwrap().push((if_none_match, status));
+                let head = if status == 304 {
+                    format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n")
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nETag: {etag}\r\nContent-Type: application/zip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        bytes.len()
+                    )
+                };
+                let _ = stream.write_all(head.as_bytes());
+                if status == 200 {
+                    let _ = stream.write_all(&bytes);
+                }
+            }
+        });
+        FeedServer { url, body, seen }
+    }
+
+    fn replace(&self, body: Vec<u8>) {
+        *self.body.lock().unwrap() = body;
+    }
+
+    fn seen(&self) -> Vec<(Option<String>, u16)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Wait until a request answered `status` after the first `after` requests.
+    fn wait_for(&self, status: u16, after: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !self.seen().iter().skip(after).any(|(_, s)| *s == status) {
+            assert!(std::time::Instant::now() < deadline, "no {status} answered: {:?}", self.seen());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn serve_refreshes_advisories_from_a_url_and_refuses_a_release_once_its_record_appears() {
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("adv-fresh", wheel("adv-fresh", "1.0", &[], &[]));
+    // At first the feed knows only some other project.
+    let other = r#"{"id":"MAL-2099-0010","modified":"2026-11-01T00:00:00Z","summary":"Malicious code in adv-other (PyPI)",
+        "affected":[{"package":{"ecosystem":"PyPI","name":"adv-other"},"versions":["1.0"]}]}"#;
+    let feed = FeedServer::start(osv_zip(&[("MAL-2099-0010", other)]));
+    let source = format!("feed-test={}", feed.url);
+    let gate = Pipgate::start_args(
+        &idx.url(),
+        Some(SHIPPED_POLICY),
+        &["--advisories-url", &source, "--advisories-refresh", "1s"],
+    );
+
+    feed.wait_for(200, 0);
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "adv-fresh"]);
+    assert!(out.status.success(), "installs while the feed knows nothing of it: {}", show(&out));
+    // Unchanged, the source is revalidated: a conditional request answered 304.
+    feed.wait_for(304, 0);
+
+    // The feed publishes a record for it; the next refresh fetches it, the poll loads it.
+    let mal = r#"{"id":"MAL-2099-0011","modified":"2026-11-02T00:00:00Z","summary":"Malicious code in adv-fresh (PyPI)",
+        "affected":[{"package":{"ecosystem":"PyPI","name":"adv-fresh"},"versions":["1.0"]}]}"#;
+    let before = feed.seen().len();
+    feed.replace(osv_zip(&[("MAL-2099-0010", other), ("MAL-2099-0011", mal)]));
+    feed.wait_for(200, before);
+    wait_for_page_decision(&gate, "adv-fresh", "block");
+
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "adv-fresh"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("403") && err.contains("malware.known MAL-2099-0011"), "pip names the record: {err}");
+
+    let seen = feed.seen();
+    assert_eq!(seen[0], (None, 200), "the first fetch is unconditional: {seen:?}");
+    assert!(seen[1..].iter().all(|(inm, _)| inm.is_some()), "every later fetch is conditional: {seen:?}");
+
+    // Status names the source and its last refresh.
+    let out = pipgate(&["advisories", "status"], &gate.data_dir);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains("feed-test: 2 records (2 known malware)"), "{status}");
+    assert!(status.contains("feed-test: last refreshed ") && status.contains("(ok)"), "{status}");
+}

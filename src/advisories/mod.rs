@@ -6,8 +6,9 @@
 //! data directory, a configured URL), the index and its lookups per (project, version) and
 //! per sha256, the `malware.known` and `vulnerability.known` findings (aliases merged,
 //! withdrawn records skipped, CVSS base scores, exploitation, fixed versions, attribution),
-//! [`OsvFeed`] (the [`Feed`] the gate's enrichment asks), and polling the data directory so
-//! a running proxy picks up an import without a restart.
+//! [`OsvFeed`] (the [`Feed`] the gate's enrichment asks), polling the data directory so
+//! a running proxy picks up an import without a restart, and the scheduled refresh from
+//! configured URLs inside `pipgate serve` (`refresh`).
 //! Must not: decide (the policy weighs the findings), or do I/O while answering a lookup
 //! (the data is loaded and swapped in whole, apart from requests).
 
@@ -16,6 +17,7 @@ mod db;
 mod kev;
 mod load;
 mod osv;
+mod refresh;
 mod update;
 
 #[cfg(test)]
@@ -214,6 +216,7 @@ pub fn import(data_dir: &Path, from: &Path, name: Option<&str>) -> Result<String
     })
 }
 
+pub use refresh::{parse_sources, spawn_refresh, Source, SourceError};
 pub use update::update;
 
 mod status {
@@ -255,6 +258,13 @@ mod status {
         let _ = writeln!(out, "  known-exploited list: {} entries", db.kev.by_cve.len());
         for p in &db.problems {
             let _ = writeln!(out, "  PROBLEM (source left out): {p}");
+        }
+        let refreshed = dir.map(super::refresh::status_lines).unwrap_or_default();
+        if !refreshed.is_empty() {
+            let _ = writeln!(out, "scheduled refresh (pipgate serve --advisories-url):");
+            for l in refreshed {
+                let _ = writeln!(out, "{l}");
+            }
         }
         out
     }

@@ -10,8 +10,35 @@ use std::path::Path;
 /// The largest source accepted (the full PyPI export is a few tens of MiB).
 const MAX_BYTES: u64 = 512 << 20;
 
+/// What one fetch did.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// The source answered `304`: the copy in the data directory (imported at `since`) stands.
+    NotModified { name: String, since: String, shown: String },
+    /// New data, imported (and picked up by a running proxy's poll).
+    Imported { name: String, records: usize, written: std::path::PathBuf, shown: String },
+}
+
+impl Fetched {
+    /// One line saying what happened.
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Fetched::NotModified { name, since, shown } => format!("{name}: not modified since {since} ({shown})"),
+            Fetched::Imported { name, records, written, shown } => {
+                format!("{name}: {records} records from {shown} into {}", written.display())
+            }
+        }
+    }
+}
+
 /// Fetch `url` as source `name` into `<data_dir>/advisories/`. One line saying what happened.
 pub async fn update(data_dir: &Path, url: &str, name: &str) -> Result<String, String> {
+    fetch(data_dir, url, name).await.map(|f| f.line())
+}
+
+/// [`update`], saying what happened as data (the scheduled refresh logs the record count).
+/// The import (a zip parse) runs on a blocking thread, apart from the runtime's workers.
+pub(crate) async fn fetch(data_dir: &Path, url: &str, name: &str) -> Result<Fetched, String> {
     let dir = super::advisories_dir(data_dir);
     let parsed = url::Url::parse(url).map_err(|e| format!("advisories URL {url:?}: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -24,7 +51,8 @@ pub async fn update(data_dir: &Path, url: &str, name: &str) -> Result<String, St
         .user_agent(concat!("pipgate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("building the HTTP client: {e}"))?;
-    let side = load::read_sidecar(&dir, name).filter(|s| s.origin == shown);
+    // A KEV catalogue's sidecar is `kev.source.json` whatever the source's name.
+    let side = [name, "kev"].into_iter().filter_map(|n| load::read_sidecar(&dir, n)).find(|s| s.origin == shown);
     let mut req = client.get(parsed.clone());
     if let Some(s) = &side {
         if let Some(e) = &s.etag {
@@ -36,7 +64,8 @@ pub async fn update(data_dir: &Path, url: &str, name: &str) -> Result<String, St
     }
     let resp = req.send().await.map_err(|e| format!("{shown}: {}", crate::upstream::describe(&e)))?;
     if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
-        return Ok(format!("{name}: not modified since {} ({shown})", side.map(|s| s.imported_at).unwrap_or_default()));
+        let since = side.map(|s| s.imported_at).unwrap_or_default();
+        return Ok(Fetched::NotModified { name: name.to_string(), since, shown });
     }
     if !resp.status().is_success() {
         return Err(format!("{shown}: HTTP {} (the server's answer)", resp.status()));
@@ -51,16 +80,21 @@ pub async fn update(data_dir: &Path, url: &str, name: &str) -> Result<String, St
     if bytes.len() as u64 > MAX_BYTES {
         return Err(format!("{shown}: larger than {MAX_BYTES} bytes"));
     }
-    let tmp = tempfile_in(&dir, name, &bytes)?;
-    let is_json = bytes.first() == Some(&b'{');
-    let staged = tmp.with_file_name(format!("{name}.{}", if is_json { "json" } else { "zip" }));
-    std::fs::rename(&tmp, &staged).map_err(|e| format!("{}: {e}", staged.display()))?;
-    let done = load::import(&dir, &staged, &shown, Some(name));
-    let _ = std::fs::remove_file(&staged);
-    let done = done.map_err(|e| e.to_string())?;
-    let side_name = if done.kev { "kev" } else { done.name.as_str() };
-    load::write_sidecar(&dir, side_name, &shown, done.records, Some((etag, modified))).map_err(|e| e.to_string())?;
-    Ok(format!("{}: {} records from {shown} into {}", done.name, done.records, done.written.display()))
+    let (label, name) = (name.to_string(), name.to_string());
+    let store = move || {
+        let tmp = tempfile_in(&dir, &name, &bytes)?;
+        let is_json = bytes.first() == Some(&b'{');
+        let staged = tmp.with_file_name(format!("{name}.{}", if is_json { "json" } else { "zip" }));
+        std::fs::rename(&tmp, &staged).map_err(|e| format!("{}: {e}", staged.display()))?;
+        let done = load::import(&dir, &staged, &shown, Some(&name));
+        let _ = std::fs::remove_file(&staged);
+        let done = done.map_err(|e| e.to_string())?;
+        let side_name = if done.kev { "kev" } else { done.name.as_str() };
+        load::write_sidecar(&dir, side_name, &shown, done.records, Some((etag, modified)))
+            .map_err(|e| e.to_string())?;
+        Ok(Fetched::Imported { name: done.name, records: done.records, written: done.written, shown })
+    };
+    tokio::task::spawn_blocking(store).await.map_err(|e| format!("importing {label:?}: {e}"))?
 }
 
 fn tempfile_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, String> {
