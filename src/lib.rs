@@ -67,7 +67,7 @@ pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Data
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;
-pub use lookback::{exposed_in, render_exposures, spawn as spawn_lookback, Exposure, LookbackConfig};
+pub use lookback::{exposed_in, render_exposures, spawn as spawn_lookback, ExposedClient, Exposure, LookbackConfig};
 pub use pip_index::PipIndex;
 pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};

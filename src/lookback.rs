@@ -185,9 +185,11 @@ pub(crate) struct WebhookPayload<'a> {
     pub pipgate_version: &'static str,
 }
 
-/// One earlier download of a file, as the webhook lists it.
+/// One earlier download of a file: who fetched it and when (the webhook's `exposed` entries,
+/// and the first columns of an [`Exposure`]).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(crate) struct ExposedClient {
+pub struct ExposedClient {
+    /// When it was downloaded (the audit record's time).
     pub time: String,
     pub client: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -214,16 +216,7 @@ async fn post_webhook(app: &App, client: &reqwest::Client, url: &url::Url, chang
     let records = tokio::task::spawn_blocking(move || crate::audit::read_all(&audit).unwrap_or_default())
         .await
         .unwrap_or_default();
-    let exposed = exposures(&records, std::slice::from_ref(change), None)
-        .into_iter()
-        .map(|e| ExposedClient {
-            time: e.time,
-            client: e.client,
-            user: e.user,
-            user_agent: e.user_agent,
-            request_id: e.request_id,
-        })
-        .collect();
+    let exposed = exposures(&records, std::slice::from_ref(change), None).into_iter().map(|e| e.download).collect();
     let payload = WebhookPayload {
         schema: "pipgate.verdict-change/1",
         event: "verdict.blocked",
@@ -264,14 +257,8 @@ async fn post_webhook(app: &App, client: &reqwest::Client, url: &url::Url, chang
 /// A client that downloaded a file before its verdict turned to block.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Exposure {
-    /// When it was downloaded (the audit record's time).
-    pub time: String,
-    pub client: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    pub request_id: String,
+    #[serde(flatten)]
+    pub download: ExposedClient,
     pub project: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -327,11 +314,13 @@ pub(crate) fn exposures(
         out.push((
             at,
             Exposure {
-                time: r.time.clone(),
-                client: r.client.clone(),
-                user: r.user.clone(),
-                user_agent: r.user_agent.clone(),
-                request_id: r.request_id.clone(),
+                download: ExposedClient {
+                    time: r.time.clone(),
+                    client: r.client.clone(),
+                    user: r.user.clone(),
+                    user_agent: r.user_agent.clone(),
+                    request_id: r.request_id.clone(),
+                },
                 project: r.project.clone(),
                 version: r.version.clone(),
                 filename: r.filename.clone(),
@@ -376,11 +365,12 @@ pub fn render_exposures(rows: &[Exposure]) -> String {
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|e| {
+            let d = &e.download;
             [
-                e.time.clone(),
-                e.client.clone(),
-                e.user.clone().unwrap_or_else(|| "-".into()),
-                e.user_agent.clone().unwrap_or_else(|| "-".into()),
+                d.time.clone(),
+                d.client.clone(),
+                d.user.clone().unwrap_or_else(|| "-".into()),
+                d.user_agent.clone().unwrap_or_else(|| "-".into()),
                 e.filename.clone(),
                 e.blocked_since.clone(),
                 e.trigger.clone(),

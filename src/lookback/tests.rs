@@ -91,14 +91,14 @@ fn exposures_are_downloads_served_before_the_block() {
     for (case, changes, since, want) in cases {
         let since = since.map(|h| crate::timefmt::parse_instant(&t(h)).unwrap());
         let got = exposures(&records, &changes, since);
-        let ids: Vec<&str> = got.iter().map(|e| e.request_id.as_str()).collect();
+        let ids: Vec<&str> = got.iter().map(|e| e.download.request_id.as_str()).collect();
         assert_eq!(ids, want, "{case}");
         for e in &got {
-            assert!(e.reason.ends_with("block by test") && e.client.starts_with("10.0.0."), "{case}: {e:?}");
+            assert!(e.reason.ends_with("block by test") && e.download.client.starts_with("10.0.0."), "{case}: {e:?}");
         }
     }
     let alice = exposures(&records, &[change(&t(5), "aa", Serve, Block)], None);
-    assert_eq!(alice[1].user.as_deref(), Some("alice"), "the user is named when the log has one");
+    assert_eq!(alice[1].download.user.as_deref(), Some("alice"), "the user is named when the log has one");
     let table = render_exposures(&alice);
     assert!(
         table.starts_with("DOWNLOADED") && table.contains("10.0.0.1:5000") && table.contains("pip/24.2"),
