@@ -20,7 +20,6 @@ use std::sync::LazyLock;
 
 /// Literals that make a file worth the DNS check: the exfiltration detector's prefilter
 /// must contain them all (checked by a test there).
-#[cfg(test)]
 pub(crate) const LITERALS: &[&str] = &["gethostbyname", "getaddrinfo", "dns.resolver"];
 
 static DNS_CALL: LazyLock<Regex> = LazyLock::new(|| {

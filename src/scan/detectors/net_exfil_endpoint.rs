@@ -68,6 +68,33 @@ fn tail(text: &str, end: usize) -> &str {
     &rest[..stop]
 }
 
+/// The prefilter: this detector's own literals, then the reputation list's and the DNS
+/// exfiltration check's (it calls both), taken from their owners so they cannot drift.
+static INTEREST: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let own: &[&str] = &[
+        "discord",
+        "Discord",
+        "hooks.slack",
+        "api.telegram",
+        "webhook",
+        // code and files fetched raw from hosting sites
+        "raw.githubusercontent",
+        "gist.githubusercontent",
+        "/-/raw/",
+        "/raw/",
+        // sends to throwaway/free/raw-IP destinations
+        "requests.post",
+        "requests.put",
+        "httpx.post",
+        "urlopen",
+        "Request(",
+        "sendall",
+        "smtplib",
+        "http.client",
+    ];
+    own.iter().chain(reputation::LITERALS).chain(super::dns_exfil::LITERALS).copied().collect()
+});
+
 pub(crate) struct ExfilEndpoint;
 
 impl Detector for ExfilEndpoint {
@@ -75,79 +102,7 @@ impl Detector for ExfilEndpoint {
         &META
     }
     fn interest(&self) -> Interest {
-        Interest::Literals(&[
-            "discord",
-            "Discord",
-            "hooks.slack",
-            "api.telegram",
-            "webhook",
-            // destinations by reputation (`super::reputation::LITERALS`)
-            "interact",
-            "oast",
-            "burpcollaborator",
-            "canarytokens",
-            "dnslog",
-            "ceye.io",
-            "requestrepo",
-            "webhook.site",
-            "requestbin",
-            "pipedream",
-            "requestcatcher",
-            "beeceptor",
-            "hookbin",
-            "postb.in",
-            "ngrok",
-            "serveo",
-            "localhost.run",
-            "lhr.life",
-            "loca.lt",
-            "localtunnel",
-            "trycloudflare",
-            "bore.pub",
-            "pagekite",
-            "telebit",
-            "localxpose",
-            "paste",
-            "hastebin",
-            "ghostbin",
-            "rentry",
-            "controlc",
-            "termbin",
-            "ix.io",
-            "sprunge",
-            "transfer.sh",
-            "file.io",
-            "anonfiles",
-            "gofile",
-            "temp.sh",
-            "bashupload",
-            "0x0.st",
-            "catbox",
-            "filebin",
-            "tmpfiles",
-            "oshi.at",
-            "pixeldrain",
-            "uguu.se",
-            "sendspace",
-            "mediafire",
-            "raw.githubusercontent",
-            "gist.githubusercontent",
-            "/-/raw/",
-            "/raw/",
-            // sends to throwaway/free/raw-IP destinations
-            "requests.post",
-            "requests.put",
-            "httpx.post",
-            "urlopen",
-            "Request(",
-            "sendall",
-            "smtplib",
-            "http.client",
-            // DNS exfiltration (`super::dns_exfil::LITERALS`)
-            "gethostbyname",
-            "getaddrinfo",
-            "dns.resolver",
-        ])
+        Interest::Literals(&INTEREST)
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)

@@ -200,7 +200,6 @@ pub(crate) fn of_host(host: &str) -> Option<Class> {
 
 /// Literals that prefilter [`in_text`]: one per listed host family. A detector calling
 /// `in_text` as its own trigger must have them all in its prefilter (checked by its tests).
-#[cfg(test)]
 pub(crate) const LITERALS: &[&str] = &[
     "interact",
     "oast",
