@@ -76,9 +76,14 @@ pub(crate) async fn fetch(data_dir: &Path, url: &str, name: &str) -> Result<Fetc
     if resp.content_length().is_some_and(|n| n > MAX_BYTES) {
         return Err(format!("{shown}: larger than {MAX_BYTES} bytes"));
     }
-    let bytes = resp.bytes().await.map_err(|e| format!("{shown}: {}", crate::upstream::describe(&e)))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(format!("{shown}: larger than {MAX_BYTES} bytes"));
+    // Read in chunks and stop at the cap: a chunked answer has no length to check up front.
+    let mut resp = resp;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{shown}: {}", crate::upstream::describe(&e)))? {
+        if (bytes.len() + chunk.len()) as u64 > MAX_BYTES {
+            return Err(format!("{shown}: larger than {MAX_BYTES} bytes"));
+        }
+        bytes.extend_from_slice(&chunk);
     }
     let (label, name) = (name.to_string(), name.to_string());
     let store = move || {
