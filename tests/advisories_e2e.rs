@@ -109,13 +109,21 @@ fn a_malware_record_imported_into_a_running_pipgate_refuses_the_next_install_wit
 
     // Looking back: the client that installed it before the feed update is named, with the
     // record id, and the change is recorded with the feed as its trigger.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
-        .args(["audit", "exposed", "--format", "json", "--data-dir", gate.data_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let rows: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // The sweep records the change within about a second of the feed's revision changing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let rows: Vec<serde_json::Value> = loop {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+            .args(["audit", "exposed", "--format", "json", "--data-dir", gate.data_dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let rows: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        if !rows.is_empty() || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
     assert_eq!(rows.len(), 1, "one earlier download (pip's): {rows:?}");
     let row = &rows[0];
     assert_eq!(row["filename"], "adv_victim-1.0-py3-none-any.whl", "{row}");
