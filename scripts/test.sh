@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README quick start; .ci/run calls it): installs uv for the end-to-end
-# tests, then runs every test: unit, protocol, and end to end with real pip and real uv.
+# tests (and PostgreSQL for the replica tests), then runs every test: unit, protocol, and end
+# to end with real pip and real uv.
 # With cargo-nextest installed it runs `cargo nextest run --release`; without it, plain
 # `cargo test --release` (installing cargo-nextest builds hundreds of crates from source:
 # on a busy 2-core machine, more than 16 minutes without finishing).
@@ -8,6 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check uv
 python3 -m uv --version
+# The PostgreSQL tests start a real server (initdb + pg_ctl in a temp dir): install Debian's
+# postgresql when neither PATH nor /usr/lib/postgresql/*/bin has initdb.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "initdb not found: installing postgresql" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --release
 else

@@ -147,8 +147,53 @@ pub struct ProxyConfig {
 pub enum Database {
     /// The embedded default: one SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL server shared by replicas (URL kept for messages, credentials redacted).
-    Postgres(String),
+    /// A PostgreSQL server shared by replicas.
+    Postgres(PgUrl),
+}
+
+/// A PostgreSQL URL: the real one goes only to the connection pool; `Display` and `Debug`
+/// show it with the password (in the user part or a `password=` parameter) as `****`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgUrl {
+    real: String,
+    shown: String,
+}
+
+impl PgUrl {
+    pub fn new(raw: &str) -> PgUrl {
+        let mut shown = redact_str(raw);
+        if let Ok(mut u) = Url::parse(&shown) {
+            if u.query_pairs().any(|(k, _)| k == "password") {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "password" { "****".to_string() } else { v.into_owned() };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+                shown = u.to_string();
+            }
+        }
+        PgUrl { real: raw.to_string(), shown }
+    }
+
+    /// The URL with its credentials: for the driver only, never for a message.
+    pub(crate) fn expose(&self) -> &str {
+        &self.real
+    }
+}
+
+impl std::fmt::Display for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgUrl({})", self.shown)
+    }
 }
 
 impl Database {
@@ -156,7 +201,7 @@ impl Database {
     pub fn parse(raw: &str) -> Result<Database, ConfigError> {
         let raw = raw.trim();
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            return Ok(Database::Postgres(redact_str(raw)));
+            return Ok(Database::Postgres(PgUrl::new(raw)));
         }
         let path = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")).unwrap_or(raw);
         if path.is_empty() || raw.contains("://") && !raw.starts_with("sqlite:") {
@@ -242,15 +287,37 @@ mod tests {
             ("plain path", "state/p.sqlite3", Some(Database::Sqlite("state/p.sqlite3".into()))),
             ("sqlite scheme", "sqlite:/var/lib/p.db", Some(Database::Sqlite("/var/lib/p.db".into()))),
             (
-                "postgres, credentials redacted",
+                "postgres, credentials kept for the pool",
                 "postgres://u:secret@db/p",
-                Some(Database::Postgres("postgres://u:****@db/p".into())),
+                Some(Database::Postgres(super::PgUrl::new("postgres://u:secret@db/p"))),
             ),
             ("unknown scheme", "mysql://db/p", None),
             ("empty", "", None),
         ];
         for (case, raw, want) in cases {
             assert_eq!(Database::parse(raw).ok(), want, "{case}");
+        }
+    }
+
+    /// Each case: a URL, and how it is shown in messages and `Debug` (never the password).
+    #[test]
+    fn postgres_urls_are_shown_without_their_password() {
+        let cases = [
+            ("user and password", "postgres://u:secret@db/p", "postgres://u:****@db/p"),
+            (
+                "password parameter",
+                "postgresql://db/p?user=u&password=secret&sslmode=require",
+                "postgresql://db/p?user=u&password=****&sslmode=require",
+            ),
+            ("no credentials", "postgres://db:5433/p", "postgres://db:5433/p"),
+        ];
+        for (case, raw, shown) in cases {
+            let Ok(super::Database::Postgres(url)) = super::Database::parse(raw) else {
+                panic!("{case}: not postgres")
+            };
+            assert_eq!(url.to_string(), shown, "{case}");
+            assert!(!format!("{url:?}").contains("secret"), "{case}: Debug shows the password");
+            assert_eq!(url.expose(), raw, "{case}: the pool gets the real URL");
         }
     }
 

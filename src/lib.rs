@@ -15,7 +15,7 @@
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
-//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
+//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config: embedded SQLite, or PostgreSQL shared by replicas (migrations, cross-replica flight leases) | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
@@ -63,7 +63,9 @@ mod upstream;
 /// Building and running the proxy.
 pub use app::App;
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
-pub use config::{default_data_dir, parse_file_host, parse_upstream, redact, Database, ProxyConfig, UpstreamSource};
+pub use config::{
+    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, ProxyConfig, UpstreamSource,
+};
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;

@@ -336,20 +336,32 @@ pub(crate) fn exposures(
     out.into_iter().map(|(_, e)| e).collect()
 }
 
-/// `pipgate audit exposed`: the recorded changes in the data directory's store, matched
-/// against its audit log.
+/// `pipgate audit exposed`: the recorded changes in the store (the data directory's SQLite
+/// file, another SQLite file, or the replicas' PostgreSQL), matched against the audit log.
 pub async fn exposed_in(
     data_dir: &std::path::Path,
-    database: Option<&std::path::Path>,
+    database: Option<&str>,
     since: Option<time::OffsetDateTime>,
 ) -> Result<Vec<Exposure>, String> {
     let dirs = crate::config::DataDir::new(data_dir);
-    let db = database.map(std::path::Path::to_path_buf).unwrap_or_else(|| dirs.db());
-    if !db.exists() {
-        return Err(format!("{}: no pipgate store here (is --data-dir the one `serve` uses?)", db.display()));
+    let db = match database {
+        Some(raw) => crate::config::Database::parse(raw).map_err(|e| e.to_string())?,
+        None => crate::config::Database::Sqlite(dirs.db()),
+    };
+    let changes = match &db {
+        crate::config::Database::Sqlite(path) => {
+            if !path.exists() {
+                return Err(format!("{}: no pipgate store here (is --data-dir the one `serve` uses?)", path.display()));
+            }
+            let store = crate::store::SqliteStore::open(path).map_err(|e| e.to_string())?;
+            store.verdict_changes().await
+        }
+        crate::config::Database::Postgres(url) => {
+            let store = crate::store::postgres::PgStore::open(url).map_err(|e| e.to_string())?;
+            store.verdict_changes().await
+        }
     }
-    let store = crate::store::SqliteStore::open(&db).map_err(|e| e.to_string())?;
-    let changes = store.verdict_changes().await.map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?;
     let audit = dirs.audit();
     let records = crate::audit::read_all(&audit).map_err(|e| format!("reading {}: {e}", audit.display()))?;
     Ok(exposures(&records, &changes, since))

@@ -236,9 +236,10 @@ struct ExposedArgs {
     /// Used only to find the default data directory.
     #[arg(long, default_value = "policy.yaml", env = "PIPGATE_POLICY")]
     policy: PathBuf,
-    /// The SQLite file `serve --database` uses (default: pipgate.sqlite3 in the data directory).
-    #[arg(long, env = "PIPGATE_DATABASE")]
-    database: Option<PathBuf>,
+    /// The database `serve --database` uses: a SQLite file (default: pipgate.sqlite3 in the
+    /// data directory) or `postgres://…`.
+    #[arg(long, env = "PIPGATE_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     /// Downloads at or after: RFC 3339 time, YYYY-MM-DD, or an age such as 24h or 7d.
     #[arg(long)]
     since: Option<String>,
@@ -281,8 +282,8 @@ struct ServeArgs {
     #[arg(long, default_value_t = 600)]
     page_ttl: u64,
     /// Where shared state lives: a SQLite file path (default: pipgate.sqlite3 in the data
-    /// directory) or `postgres://…` (replicas; not part of this build yet).
-    #[arg(long, env = "PIPGATE_DATABASE")]
+    /// directory) or `postgres://…` (replicas share it; see "Replicas on PostgreSQL").
+    #[arg(long, env = "PIPGATE_DATABASE", hide_env_values = true)]
     database: Option<String>,
     /// Largest upstream index page read, in bytes (larger: 502 naming this limit).
     #[arg(long, default_value_t = 64 << 20, env = "PIPGATE_MAX_PAGE_BYTES")]

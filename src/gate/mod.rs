@@ -300,6 +300,7 @@ impl Gate {
             return Ok(r);
         }
         self.scans_run.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(sha256 = %facts.sha256, filename = %facts.filename, "scanning");
         let (scanner, path, filename) = (self.scanner.clone(), facts.path.clone(), facts.filename.clone());
         let scanned = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scanner.scan_file(&path, &filename)))

