@@ -153,7 +153,7 @@ fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
     assert_eq!(resp.status(), 200, "{}", b.log());
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
     let got = std::io::copy(&mut resp, &mut hasher).unwrap();
-    assert_eq!((got, hex::encode(sha2::Digest::finalize(hasher))), (len, sha), "the whole file, verified");
+    assert_eq!((got, hex::encode(sha2::Digest::finalize(hasher))), (len, sha.clone()), "the whole file, verified");
     println!("replica B served {} MiB {:.1} s after A died", len >> 20, started.elapsed().as_secs_f64());
     assert!(b.log().contains("took over an expired flight lease"), "{}", b.log());
     assert_eq!(scans_of(&b, &sha), 1);
