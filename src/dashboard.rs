@@ -131,7 +131,8 @@ body{font-family:system-ui,sans-serif;margin:0 auto;max-width:78rem;padding:1rem
 h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.4rem 0 .5rem;border-bottom:1px solid #ddd}
 .meta{color:#555;font-size:.85rem}.warn{background:#fff3cd;border:1px solid #e0c36a;padding:.4rem .6rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem;background:#fff}
-th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eee;vertical-align:top;overflow-wrap:break-word}
+.scroll{overflow-x:auto}.nowrap{white-space:nowrap}
 .o-block{color:#a40e26;font-weight:600}.o-annotate{color:#8a5300}.o-serve{color:#116329}.o-error{color:#6e40c9}
 form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.5rem 0}label{font-size:.8rem;display:flex;flex-direction:column}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 1.5rem}
@@ -219,25 +220,25 @@ fn recent(v: &View) -> Markup {
         @if rows.is_empty() {
             p { "No decisions match." }
         } @else {
-            table {
+            div.scroll { table {
                 thead { tr { th { "Time" } th { "Outcome" } th { "Project" } th { "Version" } th { "File" }
                     th { "Client" } th { "Findings" } th { "Why" } th { "Report" } } }
                 tbody {
                     @for r in rows {
                         tr class={ "row-" (r.outcome) } {
-                            td { (r.time.get(..19).unwrap_or(&r.time).replace('T', " ")) }
-                            td class={ "o-" (r.outcome) } { (outcome_label(&r.outcome)) @if r.request != "file" { " (" (r.request) ")" } }
+                            td.nowrap { (r.time.get(..19).unwrap_or(&r.time).replace('T', " ")) }
+                            td class={ "nowrap o-" (r.outcome) } { (outcome_label(&r.outcome)) @if r.request != "file" { " (" (r.request) ")" } }
                             td { a href={ "/-/?project=" (urlencode(&r.project)) } { (r.project) } }
                             td { (r.version.as_deref().unwrap_or("-")) }
                             td { (r.filename) }
                             td { (r.client) @if let Some(u) = &r.user { " · " (u) } }
                             td { @for f in &r.findings { code { (f) } " " } }
-                            td { (r.rule.as_deref().unwrap_or("-")) }
+                            td title=(r.reason.as_deref().unwrap_or("")) { (r.rule.as_deref().unwrap_or("-")) }
                             td { @if let Some(sha) = &r.sha256 { a.report href={ "/reports/" (sha) } { "report" } } }
                         }
                     }
                 }
-            }
+            } }
             p.meta { "Newest " (rows.len()) " shown (at most " (RECENT) "); " code { "pipgate audit" } " reads the whole log." }
         }
     }

@@ -170,13 +170,14 @@ fn the_dashboard_and_a_blocked_packages_report_render_in_chromium() {
     let png = std::fs::read(&shot).expect("a screenshot of the dashboard");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real image ({} bytes)", png.len());
 
-    // The report the block links to: project, version, sha256 and the finding id.
+    // The report the block links to: project, version, file and the finding id (the text
+    // report names the file rather than its sha256, which its URL carries).
     let report_url = format!("{base}/reports/{}", run.evil_sha);
     let dom = browse(&browser, profile.path(), &["--dump-dom"], &report_url);
     for (case, needle) in [
         ("project", "demo-evil"),
         ("version", "1.0"),
-        ("sha256", run.evil_sha.as_str()),
+        ("file", "demo-evil-1.0.tar.gz"),
         ("finding id", "execution.install-hook"),
     ] {
         assert!(dom.contains(needle), "the report shows the {case} ({needle}):\n{dom}");
