@@ -569,3 +569,44 @@ async fn a_block_is_indexed_and_listed_on_the_dashboard() {
         assert_eq!(body.contains("row-block"), listed, "{case}");
     }
 }
+
+/// A cooldown hold met by a request is listed with the time it ends, and an acceptance of
+/// the policy in force that expires within 30 days is listed; one expiring later is not.
+#[tokio::test]
+async fn the_dashboard_lists_cooldown_holds_and_acceptances_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let date = |days: i64| (now + time::Duration::days(days)).date().to_string();
+    let acceptance = |id: &str, days: i64| {
+        format!(
+            "  - {{ id: {id}, owner: sec@example.org, findings: [network.downloads-file], project: evil, reason: reviewed, ticket: T-1, expires: \"{}\" }}\n",
+            date(days)
+        )
+    };
+    let policy = format!(
+        "cooldown: {{ min_age: 3650d }}\nacceptances:\n{}{}",
+        acceptance("SEC-SOON", 10),
+        acceptance("SEC-LATER", 90)
+    );
+    let app = app(dir.path(), &policy);
+    denied_origin(&app).await; // uploaded 2020-01-01: held until 2029-12-29
+    let resp = dispatch(&app, ctx(&app, Method::GET, &format!("/files/{SHA}/evil-1.0-py3-none-any.whl"))).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let body = loop {
+        let body = body_text(dispatch(&app, ctx(&app, Method::GET, "/-/")).await).await;
+        if body.contains("row-block") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the hold never reached the dashboard: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let holds = &body[body.find("id=\"holds\"").expect("a holds section")..];
+    let holds = &holds[..holds.find("</section>").unwrap()];
+    assert!(holds.contains("evil 1.0") && holds.contains("2029-12-29T"), "{holds}");
+    let due = &body[body.find("id=\"acceptances\"").expect("an acceptances section")..];
+    let due = &due[..due.find("</section>").unwrap()];
+    for (case, needle, listed) in [("due in 10 days", "SEC-SOON", true), ("due in 90 days", "SEC-LATER", false)] {
+        assert_eq!(due.contains(needle), listed, "{case}: {due}");
+    }
+}
