@@ -96,7 +96,7 @@ fn rows<'a>(dom: &'a str, class: &str) -> Vec<&'a str> {
 fn wait_for_text(url: &str, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let body = http().get(url).send().and_then(|r| r.text()).unwrap_or_default();
+        let body = http().get(url).send().and_then(reqwest::blocking::Response::text).unwrap_or_default();
         if body.contains(needle) {
             return body;
         }
@@ -211,7 +211,9 @@ fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
     let text = resp.text().unwrap();
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    let cases: [(&str, &str, &[(&str, &str)], f64); 9] = [
+    // (what, metric, labels, at least)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], f64);
+    let cases: [Case; 9] = [
         ("a block counted", "pipgate_verdicts_total", &[("outcome", "block")], 1.0),
         ("a serve counted", "pipgate_verdicts_total", &[("outcome", "serve")], 1.0),
         ("both artifacts scanned", "pipgate_scan_duration_seconds_count", &[], 2.0),
