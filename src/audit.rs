@@ -495,6 +495,88 @@ pub fn json_entry(r: &AuditRecord) -> serde_json::Value {
 }
 
 #[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::store::{AuditIndex, DecisionFilter, DecisionRow, HourCount, StoreError};
+
+    /// A store whose index writes always fail (a full or broken database).
+    struct Broken;
+
+    #[async_trait::async_trait]
+    impl AuditIndex for Broken {
+        async fn index_decisions(&self, _rows: Vec<DecisionRow>) -> Result<(), StoreError> {
+            Err(StoreError::new("index decisions", "database or disk is full"))
+        }
+        async fn recent_decisions(&self, _f: DecisionFilter) -> Result<Vec<DecisionRow>, StoreError> {
+            Ok(vec![])
+        }
+        async fn hourly_counts(&self, _since: i64) -> Result<Vec<HourCount>, StoreError> {
+            Ok(vec![])
+        }
+        async fn top_findings(&self, _since: i64, _limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+            Ok(vec![])
+        }
+        async fn cooldown_holds(&self, _now: i64, _limit: usize) -> Result<Vec<DecisionRow>, StoreError> {
+            Ok(vec![])
+        }
+    }
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-30T10:00:00Z".into(),
+            request_id: "r1".into(),
+            client: "10.0.0.7:51234".into(),
+            user: Some("alice".into()),
+            user_agent: None,
+            request: "file".into(),
+            project: "demo".into(),
+            version: Some("1.0".into()),
+            filename: "demo-1.0.tar.gz".into(),
+            sha256: Some("ab".repeat(32)),
+            decision: "block".into(),
+            reasons: vec![crate::model::Reason {
+                code: crate::model::ReasonCode::Cooldown,
+                message: "release uploaded at … is younger than the 3d cooldown".into(),
+                findings: vec![],
+            }],
+            findings: (1..=7).map(|i| format!("d.{i}")).collect(),
+            acceptances: vec![],
+            policy_digest: String::new(),
+            fault: None,
+            pipgate_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn a_record_becomes_an_index_row() {
+        let row = index_row(&record(), Some("2026-12-03T10:00:00Z"));
+        assert_eq!(row.unix, 1_796_032_800, "the record's time in Unix seconds");
+        assert_eq!(row.client, "10.0.0.7", "the client's address without its port");
+        assert_eq!(row.findings.len(), crate::store::ROW_FINDINGS, "the first findings on the row");
+        assert_eq!(row.all_findings.len(), 7, "all of them for the roll-up");
+        assert_eq!(row.rule.as_deref(), Some("cooldown"));
+        assert_eq!(row.until, Some(1_796_292_000), "a hold's end in Unix seconds");
+    }
+
+    /// A failed index write is counted (and logged), and the caller is never held up.
+    #[tokio::test]
+    async fn a_failed_index_write_is_counted_not_fatal() {
+        let indexer = Indexer::new(std::sync::Arc::new(Broken));
+        let before = crate::metrics::audit_index_failures();
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            indexer.record(&record(), None);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(100), "recording does not wait for the store");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while crate::metrics::audit_index_failures() < before + 3 {
+            assert!(std::time::Instant::now() < deadline, "the failed rows were never counted");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
 mod query_tests {
     use super::*;
 

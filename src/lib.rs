@@ -17,7 +17,7 @@
 //! | [`dashboard`] | `GET /-/`: the operator's HTML page over the audit index, the policy in force, upstream health and cache size | decide, write, read the JSON-lines log |
 //! | [`metrics`] | the Prometheus registry (`GET /metrics`) and the small functions call sites count with | decide, do I/O, take labels from request text |
 //! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
-//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
+//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight, the decisions index); backend chosen from config | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |

@@ -108,7 +108,7 @@ fn wait_for_text(url: &str, needle: &str) -> String {
 struct Run {
     _idx: FakeIndex,
     gate: Pipgate,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     evil_sha: String,
 }
 
@@ -129,7 +129,7 @@ fn real_run() -> Run {
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", show(&out));
     let out = venv.pip(&["install", "--index-url", &gate.url, "demo-good"]);
     assert!(out.status.success(), "{}", show(&out));
-    Run { _idx: idx, gate, _dir: dir, evil_sha }
+    Run { _idx: idx, gate, dir, evil_sha }
 }
 
 fn screenshots() -> PathBuf {
@@ -242,8 +242,30 @@ fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
         assert_eq!(value(&scrape, zero, &[]), 0.0, "{zero}");
         assert!(scrape.docs.contains_key(zero.trim_end_matches("_total")), "{zero} is exposed even at zero");
     }
-    // The scrape itself is counted on the next one.
+    // Policy reloads: an edit that loads counts as ok, a broken file as failed.
+    let policy = run.dir.path().join("policy.yaml");
+    std::fs::write(&policy, format!("{}\n# edited\n", repo_policy())).unwrap();
+    wait_for_log(&run.gate, "policy reloaded");
+    std::fs::write(&policy, "rules: [ { id: broken, action: explode } ]\n").unwrap();
+    wait_for_log(&run.gate, "REFUSED");
+    // The first scrape is counted on the next one.
     let text = http().get(format!("{}/metrics", run.gate.base())).send().unwrap().text().unwrap();
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    assert!(value(&scrape, "pipgate_http_requests_total", &[("route", "metrics"), ("status", "200")]) >= 1.0);
+    let cases: [Case; 3] = [
+        ("the scrape", "pipgate_http_requests_total", &[("route", "metrics"), ("status", "200")], 1.0),
+        ("a reload", "pipgate_policy_reloads_total", &[("result", "ok")], 1.0),
+        ("a refused reload", "pipgate_policy_reloads_total", &[("result", "failed")], 1.0),
+    ];
+    for (case, metric, labels, at_least) in cases {
+        let v = value(&scrape, metric, labels);
+        assert!(v >= at_least, "{case}: {metric}{labels:?} = {v}, expected at least {at_least}\n{text}");
+    }
+}
+
+fn wait_for_log(gate: &Pipgate, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !gate.log().contains(needle) {
+        assert!(Instant::now() < deadline, "the log never said {needle:?}:\n{}", gate.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
