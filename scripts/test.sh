@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README quick start; .ci/run calls it): installs uv for the end-to-end
-# tests (and PostgreSQL for the replica tests), then runs every test: unit, protocol, and end
-# to end with real pip and real uv.
+# tests, PostgreSQL for the replica tests and chromium for the browser test, then runs every
+# test: unit, protocol, and end to end with real pip and real uv.
 # With cargo-nextest installed it runs `cargo nextest run --release`; without it, plain
 # `cargo test --release` (installing cargo-nextest builds hundreds of crates from source:
 # on a busy 2-core machine, more than 16 minutes without finishing).
@@ -16,6 +16,16 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+# The browser test (tests/browser.rs) drives headless chromium; on CI it must run.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+    else
+        echo "chromium is missing and cannot be installed here (not root, no sudo): the browser test will be skipped" >&2
+    fi
 fi
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --release

@@ -29,6 +29,10 @@ pub struct App {
     pub(crate) artifacts: Artifacts,
     pub(crate) gate: Gate,
     pub(crate) audit: AuditLog,
+    /// Copies audit records into [`App::audit_index`] (best effort, counted when lost).
+    pub(crate) indexer: crate::audit::Indexer,
+    /// Decisions indexed for the dashboard.
+    pub(crate) audit_index: Arc<dyn crate::store::AuditIndex>,
     pub(crate) origins: Arc<dyn OriginStore>,
     pub(crate) flights: Arc<dyn SingleFlight>,
     /// Last verdicts and their changes (looking back).
@@ -42,6 +46,8 @@ pub struct App {
     access: ArcSwap<(String, Arc<crate::auth::Access>)>,
     counter: AtomicU64,
     boot: i64,
+    /// The artifact folder's size in bytes and when it was measured (see [`App::cache_size`]).
+    cache_size: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
     dirs: DataDir,
     upstream: Upstream,
 }
@@ -56,6 +62,26 @@ pub(crate) struct Check {
 
 /// An upstream that answered this recently counts as reachable without asking it again.
 pub(crate) const UPSTREAM_RECENT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The artifact cache's size is measured again after this.
+pub(crate) const CACHE_SIZE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Bytes in the files under `dir` (recursively; links not followed).
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => todo.push(e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
 /// How long the readiness probe of the upstream may take.
 const UPSTREAM_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -92,6 +118,8 @@ impl App {
             artifacts: Artifacts::new(dirs.clone(), upstream.clone(), stores.origins.clone(), cfg.max_artifact_bytes),
             gate,
             audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
+            indexer: crate::audit::Indexer::new(stores.audit_index.clone()),
+            audit_index: stores.audit_index,
             origins: stores.origins,
             flights: stores.flights,
             lookback: stores.lookback,
@@ -101,6 +129,7 @@ impl App {
             access: ArcSwap::from_pointee(access),
             counter: AtomicU64::new(0),
             boot: time::OffsetDateTime::now_utc().unix_timestamp(),
+            cache_size: std::sync::Mutex::new(None),
             dirs,
             upstream,
         }))
@@ -152,6 +181,44 @@ impl App {
         let next = Arc::new(crate::auth::Access::new(policy.settings.auth.clone(), Some(&current.1)));
         self.access.store(Arc::new((policy.digest.clone(), next.clone())));
         next
+    }
+
+    /// The artifact cache's size in bytes: measured (a walk of the folder, on the blocking
+    /// pool) at most once per [`CACHE_SIZE_TTL`], else the last measure. `None` when it
+    /// could not be measured.
+    pub(crate) async fn cache_size(&self) -> Option<u64> {
+        let last = *self.cache_size.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, bytes)) = last {
+            if at.elapsed() < CACHE_SIZE_TTL {
+                return Some(bytes);
+            }
+        }
+        let dir = self.dirs.artifacts();
+        let bytes = tokio::task::spawn_blocking(move || folder_bytes(&dir)).await.ok()?;
+        *self.cache_size.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), bytes));
+        crate::metrics::artifact_cache_bytes(bytes);
+        Some(bytes)
+    }
+
+    /// The policy in force now (for the dashboard's acceptances).
+    pub(crate) fn policy_now(&self) -> Arc<Policy> {
+        self.policy.load_full()
+    }
+
+    /// The upstream's health as last seen (for the dashboard).
+    pub(crate) fn upstream_health(&self) -> crate::upstream::Health {
+        self.upstream.health()
+    }
+
+    /// How long ago the upstream last answered (for the dashboard).
+    pub(crate) fn upstream_last_answer(&self) -> Option<std::time::Duration> {
+        self.upstream.last_answer_age()
+    }
+
+    /// The upstream's URL, credentials redacted (for the dashboard).
+    pub(crate) fn upstream_display(&self) -> String {
+        self.upstream.display()
     }
 
     /// Where the audit log is written.

@@ -162,6 +162,7 @@ impl Inner {
     async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
         if let Some(v) = self.store.verified(&origin.key).await.map_err(ProxyError::internal)? {
             if self.dirs.artifact(&v.sha256).exists() {
+                crate::metrics::cache("artifact", true);
                 return Ok(v);
             }
         }
@@ -169,8 +170,14 @@ impl Inner {
         let promised = expected_digest(&origin.hashes)
             .and_then(|(algo, h)| Digest256::parse(&h).ok().filter(|_| algo == "sha256"));
         let sha256 = match promised {
-            Some(h) if self.dirs.artifact(&h).exists() => h,
-            _ => self.download(origin).await?,
+            Some(h) if self.dirs.artifact(&h).exists() => {
+                crate::metrics::cache("artifact", true);
+                h
+            }
+            _ => {
+                crate::metrics::cache("artifact", false);
+                self.download(origin).await?
+            }
         };
         let metadata_sha256 = self.extract_metadata(&sha256, &origin.filename).await;
         let v = Verified { sha256, metadata_sha256 };

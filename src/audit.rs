@@ -5,6 +5,10 @@
 //! A failed append (disk full, I/O error) is returned to the caller, which refuses to serve
 //! the decision, and never leaves a torn record: each record is one write of the whole line,
 //! and on any error the file is truncated back to its previous length and reopened next time.
+//! Also owns the [`Indexer`]: each record written is copied, as a row, into the store's
+//! audit index (what the dashboard reads) by a background writer in batches. That copy is
+//! best effort: a full queue or a failed write is logged and counted
+//! (`pipgate_audit_index_write_failures_total`), never a reason to refuse a request.
 //! Must not: decide anything; it records what others decided.
 
 use serde::{Deserialize, Serialize};
@@ -163,6 +167,75 @@ pub fn read_all(dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
         }
     }
     Ok(out)
+}
+
+/// Rows waiting for the index writer; past this, rows are dropped (and counted).
+const INDEX_QUEUE: usize = 10_000;
+/// Rows written in one transaction at most.
+const INDEX_BATCH: usize = 512;
+
+/// Copies audit records into the store's audit index, off the request path.
+pub(crate) struct Indexer {
+    index: std::sync::Arc<dyn crate::store::AuditIndex>,
+    /// Started by the first record (inside the runtime).
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::store::DecisionRow>>,
+}
+
+impl Indexer {
+    pub(crate) fn new(index: std::sync::Arc<dyn crate::store::AuditIndex>) -> Indexer {
+        Indexer { index, queue: std::sync::OnceLock::new() }
+    }
+
+    /// Queue a written record for the index. `until`: a cooldown hold's end (RFC 3339).
+    /// Must be called inside the tokio runtime.
+    pub(crate) fn record(&self, rec: &AuditRecord, until: Option<&str>) {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(INDEX_QUEUE);
+            tokio::spawn(write_rows(self.index.clone(), rx));
+            tx
+        });
+        if let Err(e) = queue.try_send(index_row(rec, until)) {
+            crate::metrics::audit_index_write_failed(1);
+            tracing::warn!(error = %e, "audit index: row dropped (the JSON-lines audit log has the record)");
+        }
+    }
+}
+
+async fn write_rows(
+    index: std::sync::Arc<dyn crate::store::AuditIndex>,
+    mut rx: tokio::sync::mpsc::Receiver<crate::store::DecisionRow>,
+) {
+    let mut batch = Vec::with_capacity(INDEX_BATCH);
+    while rx.recv_many(&mut batch, INDEX_BATCH).await > 0 {
+        let n = batch.len() as u64;
+        if let Err(e) = index.index_decisions(std::mem::take(&mut batch)).await {
+            crate::metrics::audit_index_write_failed(n);
+            tracing::warn!(error = %e, rows = n, "audit index write failed (the JSON-lines audit log has the records)");
+        }
+    }
+}
+
+/// A record as the index keeps it.
+pub(crate) fn index_row(rec: &AuditRecord, until: Option<&str>) -> crate::store::DecisionRow {
+    let instant = crate::timefmt::parse_instant(&rec.time);
+    let first = rec.reasons.first();
+    crate::store::DecisionRow {
+        time: rec.time.clone(),
+        unix: instant.map_or(0, time::OffsetDateTime::unix_timestamp),
+        outcome: rec.decision.clone(),
+        request: rec.request.clone(),
+        project: rec.project.clone(),
+        version: rec.version.clone(),
+        filename: rec.filename.clone(),
+        sha256: rec.sha256.clone(),
+        client: rec.client.parse::<std::net::SocketAddr>().map_or_else(|_| rec.client.clone(), |a| a.ip().to_string()),
+        user: rec.user.clone(),
+        findings: rec.findings.iter().take(crate::store::ROW_FINDINGS).cloned().collect(),
+        all_findings: rec.findings.clone(),
+        rule: first.map(|r| r.code.to_string()),
+        reason: first.map(|r| r.message.chars().take(500).collect()),
+        until: until.and_then(crate::timefmt::parse_instant).map(time::OffsetDateTime::unix_timestamp),
+    }
 }
 
 #[cfg(test)]
@@ -419,6 +492,88 @@ pub fn json_entry(r: &AuditRecord) -> serde_json::Value {
         o.insert("verdict".into(), r.decision.clone().into());
     }
     v
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+    use crate::store::{AuditIndex, DecisionFilter, DecisionRow, HourCount, StoreError};
+
+    /// A store whose index writes always fail (a full or broken database).
+    struct Broken;
+
+    #[async_trait::async_trait]
+    impl AuditIndex for Broken {
+        async fn index_decisions(&self, _rows: Vec<DecisionRow>) -> Result<(), StoreError> {
+            Err(StoreError::new("index decisions", "database or disk is full"))
+        }
+        async fn recent_decisions(&self, _f: DecisionFilter) -> Result<Vec<DecisionRow>, StoreError> {
+            Ok(vec![])
+        }
+        async fn hourly_counts(&self, _since: i64) -> Result<Vec<HourCount>, StoreError> {
+            Ok(vec![])
+        }
+        async fn top_findings(&self, _since: i64, _limit: usize) -> Result<Vec<(String, u64)>, StoreError> {
+            Ok(vec![])
+        }
+        async fn cooldown_holds(&self, _now: i64, _limit: usize) -> Result<Vec<DecisionRow>, StoreError> {
+            Ok(vec![])
+        }
+    }
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            time: "2026-11-30T10:00:00Z".into(),
+            request_id: "r1".into(),
+            client: "10.0.0.7:51234".into(),
+            user: Some("alice".into()),
+            user_agent: None,
+            request: "file".into(),
+            project: "demo".into(),
+            version: Some("1.0".into()),
+            filename: "demo-1.0.tar.gz".into(),
+            sha256: Some("ab".repeat(32)),
+            decision: "block".into(),
+            reasons: vec![crate::model::Reason {
+                code: crate::model::ReasonCode::Cooldown,
+                message: "release uploaded at … is younger than the 3d cooldown".into(),
+                findings: vec![],
+            }],
+            findings: (1..=7).map(|i| format!("d.{i}")).collect(),
+            acceptances: vec![],
+            policy_digest: String::new(),
+            fault: None,
+            pipgate_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn a_record_becomes_an_index_row() {
+        let row = index_row(&record(), Some("2026-12-03T10:00:00Z"));
+        assert_eq!(row.unix, 1_796_032_800, "the record's time in Unix seconds");
+        assert_eq!(row.client, "10.0.0.7", "the client's address without its port");
+        assert_eq!(row.findings.len(), crate::store::ROW_FINDINGS, "the first findings on the row");
+        assert_eq!(row.all_findings.len(), 7, "all of them for the roll-up");
+        assert_eq!(row.rule.as_deref(), Some("cooldown"));
+        assert_eq!(row.until, Some(1_796_292_000), "a hold's end in Unix seconds");
+    }
+
+    /// A failed index write is counted (and logged), and the caller is never held up.
+    #[tokio::test]
+    async fn a_failed_index_write_is_counted_not_fatal() {
+        let indexer = Indexer::new(std::sync::Arc::new(Broken));
+        let before = crate::metrics::audit_index_failures();
+        let started = std::time::Instant::now();
+        for _ in 0..3 {
+            indexer.record(&record(), None);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(100), "recording does not wait for the store");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while crate::metrics::audit_index_failures() < before + 3 {
+            assert!(std::time::Instant::now() < deadline, "the failed rows were never counted");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[cfg(test)]

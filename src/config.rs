@@ -252,6 +252,10 @@ impl DataDir {
     pub(crate) fn artifact_metadata(&self, sha256: &crate::model::Sha256) -> PathBuf {
         self.root.join("artifacts").join(sha256.prefix()).join(format!("{sha256}.metadata"))
     }
+    /// The folder every verified artifact is under.
+    pub(crate) fn artifacts(&self) -> PathBuf {
+        self.root.join("artifacts")
+    }
     pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
@@ -265,7 +269,7 @@ impl DataDir {
         self.root.join("pipgate.sqlite3")
     }
     pub(crate) fn create_all(&self) -> std::io::Result<()> {
-        for d in [self.root.join("artifacts"), self.tmp(), self.pages(), self.audit()] {
+        for d in [self.artifacts(), self.tmp(), self.pages(), self.audit()] {
             std::fs::create_dir_all(d)?;
         }
         Ok(())

@@ -37,6 +37,7 @@ fn swap_in(
             let digest = p.digest.clone();
             let old = slot.swap(Arc::new(p));
             let changed = old.digest != digest;
+            crate::metrics::policy_reload(true);
             if was_broken {
                 tracing::info!(policy = %path.display(), digest = %digest, sha256 = %sha256, changed, "policy restored: the file loads again and is in force");
             } else {
@@ -46,6 +47,7 @@ fn swap_in(
         }
         Err(e) => {
             let in_force = slot.load().digest.clone();
+            crate::metrics::policy_reload(false);
             tracing::error!(policy = %path.display(), sha256 = %sha256, error = %e, digest = %in_force, "new policy REFUSED; the previous policy stays in force");
             Err(e.to_string())
         }
@@ -122,6 +124,7 @@ pub(crate) fn reload_when_stable(
         }
         if start.elapsed() > MAX_WAIT {
             let why = format!("{} kept changing for {}s; not reloaded", path.display(), MAX_WAIT.as_secs());
+            crate::metrics::policy_reload(false);
             tracing::warn!(policy = %path.display(), "{why}; the previous policy stays in force");
             return Err(Refusal::Unsettled(why));
         }

@@ -152,6 +152,17 @@ pub(crate) struct Upstream {
     hosts: Arc<FileHosts>,
     /// When the upstream last answered (any status below 500), for readiness.
     last_answer: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// The last response time and the last failure, for the dashboard.
+    health: Arc<std::sync::Mutex<Health>>,
+}
+
+/// How the upstream has been doing, as last seen (the dashboard's "upstream health").
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Health {
+    /// The last request's time to response headers, and when it was sent (RFC 3339).
+    pub last_latency: Option<(Duration, String)>,
+    /// The last failure (transport error or 5xx; text without credentials), and when (RFC 3339).
+    pub last_error: Option<(String, String)>,
 }
 
 impl Upstream {
@@ -184,7 +195,14 @@ impl Upstream {
             min_rate: cfg.min_transfer_rate,
             rate_window: cfg.rate_window,
         };
-        Ok(Upstream { client, base: cfg.upstream.clone(), limits, hosts, last_answer: Default::default() })
+        Ok(Upstream {
+            client,
+            base: cfg.upstream.clone(),
+            limits,
+            hosts,
+            last_answer: Default::default(),
+            health: Default::default(),
+        })
     }
 
     /// Note an upstream answer: below 500 the upstream is up (a 404 is an answer too).
@@ -193,6 +211,31 @@ impl Upstream {
             *self.last_answer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
                 Some(std::time::Instant::now());
         }
+    }
+
+    /// Note a response's time to headers (and a 5xx as a failure), for metrics and health.
+    fn timed(&self, kind: &'static str, sent: std::time::Instant, status: StatusCode) {
+        let took = sent.elapsed();
+        crate::metrics::upstream_response(kind, took);
+        let mut h = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.last_latency = Some((took, crate::timefmt::now_rfc3339()));
+        if status.is_server_error() {
+            crate::metrics::upstream_error(kind);
+            h.last_error =
+                Some((format!("{} answered {}", self.display(), status.as_u16()), crate::timefmt::now_rfc3339()));
+        }
+    }
+
+    /// Note a failure that got no response.
+    fn failed(&self, kind: &'static str, error: &ProxyError) {
+        crate::metrics::upstream_error(kind);
+        let mut h = self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.last_error = Some((error.to_string(), crate::timefmt::now_rfc3339()));
+    }
+
+    /// The last response time and failure seen.
+    pub(crate) fn health(&self) -> Health {
+        self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// How long ago the upstream last answered (`None`: not since start-up).
@@ -259,7 +302,10 @@ impl Upstream {
         if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
             req = req.header(IF_NONE_MATCH, tag);
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(url, e))?;
+        let sent = std::time::Instant::now();
+        let resp =
+            req.send().await.map_err(|e| self.transport_error(url, e)).inspect_err(|e| self.failed("page", e))?;
+        self.timed("page", sent, resp.status());
         self.answered(resp.status());
         match resp.status() {
             StatusCode::NOT_MODIFIED => return Ok(PageFetch::NotModified),
@@ -336,13 +382,16 @@ impl Upstream {
     /// Start downloading a file; the caller streams the body (and bounds its time).
     pub(crate) async fn fetch_file(&self, url: &Url) -> Result<reqwest::Response, ProxyError> {
         self.hosts.check(url)?;
+        let sent = std::time::Instant::now();
         let resp = self
             .client
             .get(self.with_credentials(url))
             .header(USER_AGENT, concat!("pipgate/", env!("CARGO_PKG_VERSION")))
             .send()
             .await
-            .map_err(|e| self.transport_error(url, e))?;
+            .map_err(|e| self.transport_error(url, e))
+            .inspect_err(|e| self.failed("file", e))?;
+        self.timed("file", sent, resp.status());
         self.answered(resp.status());
         if !resp.status().is_success() {
             return Err(ProxyError::UpstreamStatus { url: redact(url), status: resp.status().as_u16() });

@@ -302,6 +302,7 @@ impl Gate {
         self.scans_run.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sha256 = %facts.sha256, filename = %facts.filename, "scanning");
         let (scanner, path, filename) = (self.scanner.clone(), facts.path.clone(), facts.filename.clone());
+        let started = std::time::Instant::now();
         let scanned = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scanner.scan_file(&path, &filename)))
         })
@@ -313,6 +314,8 @@ impl Gate {
                 .or_else(|| p.downcast_ref::<&str>().map(std::string::ToString::to_string))
                 .unwrap_or_else(|| "scanner panicked".into())
         })?;
+        let detectors = scanned.findings.iter().map(|f| f.detector.as_str());
+        crate::metrics::scanned(started.elapsed(), scanned.stats.uncompressed_bytes, detectors);
         if let Err(e) = self.scans.put_scan(&facts.sha256, scanner_version(), &scanned).await {
             tracing::warn!(sha256 = %facts.sha256, error = %e, "could not cache scan report");
         }

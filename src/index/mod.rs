@@ -177,15 +177,18 @@ impl Index {
         let arrived = Instant::now();
         let malformed = |e: page::ParseError| ProxyError::MalformedPage { url: redact(url), reason: e.0 };
         if let Some(m) = self.fresh(key, None).await {
+            crate::metrics::cache("page", true);
             let value = self.parse(parsed, &m, parse).await?.map_err(malformed)?;
             return Ok(Fetched { value: (m, value), stale: None });
         }
         let flight = self.flights.get_with(key.to_string(), Default::default);
         let _flight = flight.lock().await;
         if let Some(m) = self.fresh(key, Some(arrived)).await {
+            crate::metrics::cache("page", true);
             let value = self.parse(parsed, &m, parse).await?.map_err(malformed)?;
             return Ok(Fetched { value: (m, value), stale: None });
         }
+        crate::metrics::cache("page", false);
         let cached = self.load(key).await;
         if let (Some(c), Some(failed)) = (&cached, self.failed.get(key)) {
             if failed >= arrived {

@@ -25,7 +25,7 @@ pub(super) const ENGINE_IDS: &[&str] = &[
 /// A detector id pattern: exact id or glob.
 #[derive(Debug, Clone)]
 pub(super) struct IdPattern {
-    glob: glob::Pattern,
+    pub(super) glob: glob::Pattern,
 }
 
 impl IdPattern {

@@ -18,6 +18,7 @@ mod tests;
 
 pub(crate) use crate::model::IndexMode;
 pub use report::check_report;
+pub(crate) use report::AcceptanceDue;
 pub(crate) use schema::{Action, MissingUploadTime};
 
 use crate::model::{Category, Severity};

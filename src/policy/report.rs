@@ -252,3 +252,41 @@ fn push_acceptance(out: &mut String, id: &str, ids: &[&str], scope: &Scope, why:
     let _ = writeln!(out, "    ticket: \"TODO: link to the review ticket\"");
     let _ = writeln!(out, "    expires: {}", q(&fmt_time(expires)));
 }
+
+/// An acceptance as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AcceptanceDue {
+    pub id: String,
+    pub owner: String,
+    pub ticket: String,
+    /// What it covers: finding patterns, and the project / version / sha256 it is limited to.
+    pub scope: String,
+    pub expires: OffsetDateTime,
+}
+
+impl Policy {
+    /// Acceptances that expire within `within` of `now` (and expired ones still in the file),
+    /// soonest first.
+    pub(crate) fn acceptances_due(&self, now: OffsetDateTime, within: time::Duration) -> Vec<AcceptanceDue> {
+        let mut out: Vec<AcceptanceDue> = self
+            .acceptances
+            .iter()
+            .filter(|a| a.expires <= now + within)
+            .map(|a| {
+                let mut scope: Vec<String> = a.findings.iter().map(|p| p.glob.as_str().to_string()).collect();
+                scope.extend(a.project.as_ref().map(|p| format!("project {p}")));
+                scope.extend(a.version.as_ref().map(|v| format!("version {v}")));
+                scope.extend(a.sha256.as_ref().map(|s| format!("sha256 {s}")));
+                AcceptanceDue {
+                    id: a.id.clone(),
+                    owner: a.owner.clone(),
+                    ticket: a.ticket.clone(),
+                    scope: scope.join(", "),
+                    expires: a.expires,
+                }
+            })
+            .collect();
+        out.sort_by_key(|a| a.expires);
+        out
+    }
+}

@@ -81,6 +81,11 @@ pub(crate) enum Reply {
     },
     /// Core metadata bytes.
     Metadata(Vec<u8>),
+    /// A document rendered here (the dashboard, the metrics).
+    Body {
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 impl Outcome {
@@ -95,6 +100,7 @@ impl Outcome {
 /// Audit → response → access log.
 pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Resp {
     let audited = audit(app, ctx, &outcome);
+    let about_artifact = matches!(outcome, Outcome::Decided { .. } | Outcome::Failed { subject: Some(_), .. });
     let (mut reason, findings) = why(&outcome);
     let (resp, decision) = match (outcome, audited) {
         (Outcome::Decided { subject, verdict, reply: Some(_), .. }, Err(e)) if verdict.decision != Decision::Block => {
@@ -109,6 +115,10 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
             respond_to(app, ctx, outcome).await
         }
     };
+    crate::metrics::request(super::router::route_name(&ctx.path), resp.status().as_u16());
+    if let (true, Some(d)) = (about_artifact, decision) {
+        crate::metrics::verdict(d);
+    }
     tracing::info!(
         id = %ctx.id,
         client = %ctx.client,
@@ -150,7 +160,8 @@ fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> 
         Outcome::Replied(_) | Outcome::Refused(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
         Outcome::Listed { project, withheld, .. } => return audit_page(app, ctx, project, withheld),
         Outcome::Decided { subject, verdict, .. } => {
-            (record(ctx, subject, verdict, None), verdict.decision == Decision::Block)
+            let rec = record(ctx, subject, verdict, None);
+            return write(app, &rec, verdict.decision == Decision::Block, verdict.available_at.as_deref());
         }
         Outcome::Failed { subject: Some(subject), error } => {
             tracing::warn!(id = %ctx.id, filename = %Printable(&subject.facts.filename), error = %Printable(&error.to_string()), "artifact not served");
@@ -164,7 +175,18 @@ fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> 
             (record(ctx, subject, &verdict, Some(fault)), true)
         }
     };
-    app.audit.write(&rec, durable)
+    write(app, &rec, durable, None)
+}
+
+/// Append a record to the audit log and, once it is there, queue it for the store's index
+/// (`until`: a cooldown hold's end). A failed append is counted in the metrics.
+fn write(app: &App, rec: &AuditRecord, durable: bool, until: Option<&str>) -> std::io::Result<()> {
+    let written = app.audit.write(rec, durable);
+    match &written {
+        Ok(()) => app.indexer.record(rec, until),
+        Err(_) => crate::metrics::audit_write_failed(),
+    }
+    written
 }
 
 /// Page records written for one page view at most (a hostile page may withhold 100k files:
@@ -207,7 +229,7 @@ fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld])
         });
         let facts = ArtifactFacts::describe(project, &w.filename, &w.sha256, None, 0, PathBuf::new());
         let subject = Subject { kind: RequestKind::Page, facts };
-        app.audit.write(&record(ctx, &subject, &verdict, None), false)?;
+        write(app, &record(ctx, &subject, &verdict, None), false, verdict.available_at.as_deref())?;
         app.page_audits.insert(key, ());
         written += 1;
     }
@@ -275,6 +297,7 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
         }
         Reply::Report { body, content_type } => respond::body(StatusCode::OK, content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),
+        Reply::Body { content_type, body } => respond::body(StatusCode::OK, content_type, body),
         Reply::File { path, sha256 } => {
             let decision = verdict.map(|v| v.decision).unwrap_or(Decision::Serve);
             let annotation = verdict.filter(|v| v.decision == Decision::Annotate).map(|v| v.findings.join(" "));

@@ -5,7 +5,7 @@
 //! ```text
 //! front end (plain HTTP or TLS; CONNECT and absolute-form in proxy.rs) → RequestCtx
 //!   → admit: credentials and limits (auth), or 401 / 403 / 429 straight to finish
-//!   → route: page | file | report | health         (router.rs, page.rs, file.rs)
+//!   → route: page | file | report | health | dashboard | metrics   (router.rs, page.rs, file.rs)
 //!       → index / artifact (fetch, verify, cache) → gate (the only decider)
 //!   → Outcome { served | blocked | failed, with its facts }
 //!   → finish: audit → response → access log       (finish.rs)
@@ -52,6 +52,8 @@ pub struct RequestCtx {
     pub method: Method,
     /// The path only (an absolute-form URI is reduced to its path by the front end).
     pub path: String,
+    /// The query string, when the front end passed one (only the dashboard reads it).
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub user_agent: Option<String>,
     pub head: bool,
@@ -76,6 +78,7 @@ impl RequestCtx {
             host: header_str(&headers, header::HOST).unwrap_or("localhost").to_string(),
             method,
             path: path.to_string(),
+            query: None,
             headers,
             started: Instant::now(),
             user: None,
@@ -254,6 +257,7 @@ where
             } else {
                 let (parts, _body) = req.into_parts();
                 let mut ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+                ctx.query = parts.uri.query().map(str::to_string);
                 ctx.secure = tls;
                 dispatch(&app, ctx).await
             };

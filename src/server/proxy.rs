@@ -285,7 +285,8 @@ pub(super) async fn absolute(app: Arc<App>, opts: Arc<ProxyOptions>, req: Reques
     };
     if is_self(&url, conn.local) {
         let (parts, _body) = req.into_parts();
-        let ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+        let mut ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
+        ctx.query = parts.uri.query().map(str::to_string);
         return dispatch(&app, ctx).await;
     }
     let user = match authenticate(&opts, &req) {

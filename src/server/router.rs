@@ -1,7 +1,9 @@
 //! Routing: method and path → the route that answers. Anything but GET and HEAD is a 405.
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: policy in force,
 //! store writable, upstream reachable recently; 503 naming the failed checks) go through
-//! the same pipeline as every request; they decide nothing, so nothing is audited.
+//! the same pipeline as every request; they decide nothing, so nothing is audited. So do the
+//! dashboard (`/-/`) and the metrics (`/metrics`): admitted like every other route (the
+//! index's authentication covers them), they read and decide nothing.
 //! Must not: decide or build responses (routes return an [`Outcome`]).
 
 use super::finish::{Outcome, Reply};
@@ -25,7 +27,33 @@ pub(super) async fn route(app: &App, ctx: &RequestCtx) -> Outcome {
         ["simple", name, ""] => page::project(app, ctx, name).await,
         ["files", key, filename] if FileKey::parse(key).is_ok() => file::file(app, key, filename).await,
         ["reports", sha] => page::report(app, ctx, sha).await,
+        ["-"] => Outcome::reply(Reply::Redirect("/-/".into())),
+        ["-", ""] => {
+            let body = crate::dashboard::page(app, ctx.query.as_deref()).await;
+            Outcome::reply(Reply::Body { content_type: "text/html; charset=utf-8", body })
+        }
+        ["metrics"] => {
+            Outcome::reply(Reply::Body { content_type: crate::metrics::CONTENT_TYPE, body: crate::metrics::render() })
+        }
         _ => Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n")),
+    }
+}
+
+/// A request's route as metrics name it (a fixed set: never the request's text).
+pub(super) fn route_name(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [""] => "home",
+        ["healthz"] => "healthz",
+        ["readyz"] => "readyz",
+        ["simple"] | ["simple", ""] => "root",
+        ["simple", ..] => "project",
+        ["files", _, f] if f.ends_with(".metadata") => "metadata",
+        ["files", ..] => "file",
+        ["reports", ..] => "report",
+        ["-", ..] => "dashboard",
+        ["metrics"] => "metrics",
+        _ => "other",
     }
 }
 

@@ -62,6 +62,9 @@ async fn routes_answer_without_a_socket() {
         ("names are normalised", Method::GET, "/simple/Foo_Bar", StatusCode::MOVED_PERMANENTLY),
         ("unknown path", Method::GET, "/nope", StatusCode::NOT_FOUND),
         ("report of an unscanned sha", Method::GET, &format!("/reports/{SHA}"), StatusCode::NOT_FOUND),
+        ("dashboard", Method::GET, "/-/", StatusCode::OK),
+        ("dashboard without its slash", Method::GET, "/-", StatusCode::MOVED_PERMANENTLY),
+        ("metrics", Method::GET, "/metrics", StatusCode::OK),
         ("writes are refused", Method::POST, "/simple/", StatusCode::METHOD_NOT_ALLOWED),
         ("CONNECT reaches the router and is refused there", Method::CONNECT, "/", StatusCode::METHOD_NOT_ALLOWED),
     ];
@@ -439,6 +442,24 @@ async fn index_authentication_admits_users_and_names_them_in_audit_and_block_mes
         ("probes need no credentials", ctx(&app, Method::GET, "/healthz"), StatusCode::OK, ""),
         ("a page without credentials", ctx(&app, Method::GET, "/simple/"), StatusCode::UNAUTHORIZED, "USER:TOKEN@HOST"),
         ("a file without credentials", ctx(&app, Method::GET, &file), StatusCode::UNAUTHORIZED, "USER:TOKEN@HOST"),
+        (
+            "the dashboard without credentials",
+            ctx(&app, Method::GET, "/-/"),
+            StatusCode::UNAUTHORIZED,
+            "USER:TOKEN@HOST",
+        ),
+        (
+            "metrics without credentials",
+            ctx(&app, Method::GET, "/metrics"),
+            StatusCode::UNAUTHORIZED,
+            "USER:TOKEN@HOST",
+        ),
+        (
+            "the dashboard with a token",
+            with_credentials(&app, "/-/", "alice", "pgt_alice"),
+            StatusCode::OK,
+            "pipgate dashboard",
+        ),
         ("a wrong token", with_credentials(&app, &file, "alice", "pgt_bob"), StatusCode::UNAUTHORIZED, "not valid"),
         (
             "the right token reaches the gate, whose block names the requester",
@@ -502,4 +523,90 @@ async fn over_the_rate_limit_a_client_gets_429_with_retry_after() {
         StatusCode::OK,
         "probes are not limited"
     );
+}
+
+/// A decision reaches the store's index (written in the background) and the dashboard lists
+/// it under its filter, with a link to its report; another filter leaves it out.
+#[tokio::test]
+async fn a_block_is_indexed_and_listed_on_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), "deny: [\"evil\"]\n");
+    denied_origin(&app).await;
+    let resp = dispatch(&app, ctx(&app, Method::GET, &format!("/files/{SHA}/evil-1.0-py3-none-any.whl"))).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let rows = app
+            .audit_index
+            .recent_decisions(crate::store::DecisionFilter { limit: 10, ..Default::default() })
+            .await
+            .unwrap();
+        if !rows.is_empty() {
+            assert_eq!((rows[0].outcome.as_str(), rows[0].client.as_str()), ("block", "127.0.0.1"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the block never reached the index");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let page = |query: &'static str| {
+        let mut c = ctx(&app, Method::GET, "/-/");
+        c.query = Some(query.to_string());
+        dispatch(&app, c)
+    };
+    let cases = [
+        ("blocked filter lists it", "outcome=blocked", true),
+        ("its project", "project=evil", true),
+        ("its client", "client=127.0.0.1", true),
+        ("served filter leaves it out", "outcome=served", false),
+        ("another project leaves it out", "project=other", false),
+    ];
+    for (case, query, listed) in cases {
+        let resp = page(query).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{case}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8", "{case}");
+        let body = body_text(resp).await;
+        assert_eq!(body.contains(&format!("href=\"/reports/{SHA}\"")), listed, "{case}: {body}");
+        assert_eq!(body.contains("row-block"), listed, "{case}");
+    }
+}
+
+/// A cooldown hold met by a request is listed with the time it ends, and an acceptance of
+/// the policy in force that expires within 30 days is listed; one expiring later is not.
+#[tokio::test]
+async fn the_dashboard_lists_cooldown_holds_and_acceptances_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let date = |days: i64| (now + time::Duration::days(days)).date().to_string();
+    let acceptance = |id: &str, days: i64| {
+        format!(
+            "  - {{ id: {id}, owner: sec@example.org, findings: [network.downloads-file], project: evil, reason: reviewed, ticket: T-1, expires: \"{}\" }}\n",
+            date(days)
+        )
+    };
+    let policy = format!(
+        "cooldown: {{ min_age: 3650d }}\nacceptances:\n{}{}",
+        acceptance("SEC-SOON", 10),
+        acceptance("SEC-LATER", 90)
+    );
+    let app = app(dir.path(), &policy);
+    denied_origin(&app).await; // uploaded 2020-01-01: held until 2029-12-29
+    let resp = dispatch(&app, ctx(&app, Method::GET, &format!("/files/{SHA}/evil-1.0-py3-none-any.whl"))).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let body = loop {
+        let body = body_text(dispatch(&app, ctx(&app, Method::GET, "/-/")).await).await;
+        if body.contains("row-block") {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the hold never reached the dashboard: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let holds = &body[body.find("id=\"holds\"").expect("a holds section")..];
+    let holds = &holds[..holds.find("</section>").unwrap()];
+    assert!(holds.contains("evil 1.0") && holds.contains("2029-12-29T"), "{holds}");
+    let due = &body[body.find("id=\"acceptances\"").expect("an acceptances section")..];
+    let due = &due[..due.find("</section>").unwrap()];
+    for (case, needle, listed) in [("due in 10 days", "SEC-SOON", true), ("due in 90 days", "SEC-LATER", false)] {
+        assert_eq!(due.contains(needle), listed, "{case}: {due}");
+    }
 }

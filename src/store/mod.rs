@@ -14,6 +14,7 @@
 //! | [`PageStore`] | upstream pages with their ETag, for revalidation and outages | last writer wins; a torn write must not be readable |
 //! | [`SingleFlight`] | one holder per key (one download and one scan per file) | expire a dead holder's claim, so another takes over |
 //! | [`LookbackStore`] | the last verdict per (sha256, filename) with what it was made under, and the verdict changes | record a change exactly once when two replicas note the same verdict |
+//! | [`AuditIndex`] | every audited decision as a row, hourly roll-ups of outcomes and findings (the dashboard's reads) | keep each written row once; never be the durable record (the JSON-lines log is) |
 //!
 //! Every method is async: SQLite work runs on the blocking pool, never on the reactor.
 //!
@@ -23,11 +24,13 @@
 
 #[cfg(test)]
 mod conformance;
+mod audit_index;
 mod lookback;
 mod pages;
 pub(crate) mod postgres;
 mod sqlite;
 
+pub(crate) use audit_index::{AuditIndex, DecisionFilter, DecisionRow, HourCount, ROW_FINDINGS};
 pub(crate) use lookback::{DecisionState, LookbackStore, VerdictChange, VerdictNote};
 pub(crate) use pages::DiskPages;
 pub(crate) use sqlite::SqliteStore;
@@ -103,6 +106,8 @@ pub(crate) struct Stores {
     pub flights: Arc<dyn SingleFlight>,
     /// Last verdicts and their changes (looking back).
     pub lookback: Arc<dyn LookbackStore>,
+    /// Decisions indexed for the dashboard (a copy of the audit log's records).
+    pub audit_index: Arc<dyn AuditIndex>,
 }
 
 /// Open the configured backend. SQLite (embedded, the default) keeps everything in the data
@@ -111,7 +116,11 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
     match db {
         Database::Sqlite(path) => {
             let sqlite = Arc::new(SqliteStore::open(path)?);
+            // Its own connection: the dashboard's reads and the batched index writes do not
+            // queue behind the request path's store calls (WAL lets them run side by side).
+            let audit_index = Arc::new(SqliteStore::open(path)?);
             Ok(Stores {
+                audit_index,
                 origins: sqlite.clone(),
                 scans: sqlite.clone(),
                 lookback: sqlite,

@@ -31,6 +31,7 @@ impl SqliteStore {
         .map_err(sql("open"))?;
         migrate(&mut conn)?;
         super::lookback::create_tables(&conn).map_err(sql("create lookback tables"))?;
+        super::audit_index::create_tables(&conn).map_err(sql("create audit index tables"))?;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 

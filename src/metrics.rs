@@ -1,0 +1,268 @@
+//! The process's Prometheus metrics (`GET /metrics`, OpenMetrics text via `prometheus-client`).
+//!
+//! Owns: the one registry, every metric's name, help text and labels, and the small
+//! functions call sites use to count (`metrics::request(…)`, `metrics::scanned(…)`, …).
+//! A process serves one [`crate::App`], so the registry is process-wide.
+//! Must not: decide, log, or do I/O; labels come from fixed vocabularies (routes, outcomes,
+//! detector ids), never from request text (no unbounded label sets).
+//!
+//! | metric | labels | counted where |
+//! |---|---|---|
+//! | `pipgate_http_requests_total` | `route`, `status` | `server::finish`, every answer |
+//! | `pipgate_cache_requests_total` | `cache` (`page`, `artifact`), `result` (`hit`, `miss`) | `index`, `artifact` |
+//! | `pipgate_upstream_response_seconds` | `kind` (`page`, `file`) | `upstream`, time to response headers |
+//! | `pipgate_upstream_errors_total` | `kind` | `upstream`: transport failures and 5xx |
+//! | `pipgate_scan_duration_seconds`, `pipgate_scanned_bytes_total` | | `gate`, each scan run |
+//! | `pipgate_findings_total` | `detector` | `gate`, each scan run's findings |
+//! | `pipgate_verdicts_total` | `outcome` (`serve`, `annotate`, `block`, `error`) | `server::finish`, artifact decisions |
+//! | `pipgate_policy_reloads_total` | `result` (`ok`, `failed`) | `reload` |
+//! | `pipgate_audit_write_failures_total` | | `server::finish` (the JSONL append failed) |
+//! | `pipgate_audit_index_write_failures_total` | | `app`: decision rows the store's index lost |
+//! | `pipgate_artifact_cache_bytes` | | `app`, when the artifact folder is measured |
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+/// The content type of [`render`]'s text.
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteStatus {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheResult {
+    cache: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Kind {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Detector {
+    detector: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadResult {
+    result: &'static str,
+}
+
+fn upstream_histogram() -> Histogram {
+    // 5 ms … ~41 s
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+struct Metrics {
+    registry: Registry,
+    requests: Family<RouteStatus, Counter>,
+    cache: Family<CacheResult, Counter>,
+    upstream_seconds: Family<Kind, Histogram, fn() -> Histogram>,
+    upstream_errors: Family<Kind, Counter>,
+    scan_seconds: Histogram,
+    scanned_bytes: Counter,
+    findings: Family<Detector, Counter>,
+    verdicts: Family<Outcome, Counter>,
+    reloads: Family<ReloadResult, Counter>,
+    audit_failures: Counter,
+    index_failures: Counter,
+    cache_bytes: Gauge,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("pipgate");
+        let m = Metrics {
+            requests: Family::default(),
+            cache: Family::default(),
+            upstream_seconds: Family::new_with_constructor(upstream_histogram as fn() -> Histogram),
+            upstream_errors: Family::default(),
+            // 1 ms … ~33 s
+            scan_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            scanned_bytes: Counter::default(),
+            findings: Family::default(),
+            verdicts: Family::default(),
+            reloads: Family::default(),
+            audit_failures: Counter::default(),
+            index_failures: Counter::default(),
+            cache_bytes: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "Requests answered, by route and HTTP status", m.requests.clone());
+        registry.register(
+            "cache_requests",
+            "Page and artifact cache lookups, by cache and hit or miss",
+            m.cache.clone(),
+        );
+        registry.register(
+            "upstream_response_seconds",
+            "Time from sending a request to the upstream to its response headers",
+            m.upstream_seconds.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Upstream requests that failed (transport errors and 5xx answers)",
+            m.upstream_errors.clone(),
+        );
+        registry.register("scan_duration_seconds", "Time to scan one artifact", m.scan_seconds.clone());
+        registry.register("scanned_bytes", "Uncompressed bytes read by the scanner", m.scanned_bytes.clone());
+        registry.register("findings", "Findings in scanned artifacts, by detector", m.findings.clone());
+        registry.register("verdicts", "Artifact decisions, by outcome", m.verdicts.clone());
+        registry.register("policy_reloads", "Policy reloads, by result (ok, failed)", m.reloads.clone());
+        registry.register(
+            "audit_write_failures",
+            "Decisions whose audit-log append failed (a served decision is then refused)",
+            m.audit_failures.clone(),
+        );
+        registry.register(
+            "audit_index_write_failures",
+            "Decision rows the store's audit index could not keep (the JSONL log still has them)",
+            m.index_failures.clone(),
+        );
+        registry.register(
+            "artifact_cache_bytes",
+            "Bytes in the artifact cache folder, as last measured",
+            m.cache_bytes.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// One answered request. `route` is a fixed name (see `server::router::route_name`).
+pub(crate) fn request(route: &'static str, status: u16) {
+    METRICS.requests.get_or_create(&RouteStatus { route, status }).inc();
+}
+
+/// One cache lookup: `cache` is `page` or `artifact`.
+pub(crate) fn cache(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    METRICS.cache.get_or_create(&CacheResult { cache, result }).inc();
+}
+
+/// The upstream answered a `kind` request (`page`, `file`) after `elapsed`.
+pub(crate) fn upstream_response(kind: &'static str, elapsed: Duration) {
+    METRICS.upstream_seconds.get_or_create(&Kind { kind }).observe(elapsed.as_secs_f64());
+}
+
+/// An upstream request failed.
+pub(crate) fn upstream_error(kind: &'static str) {
+    METRICS.upstream_errors.get_or_create(&Kind { kind }).inc();
+}
+
+/// One scan run: its time, the uncompressed bytes read, and its findings' detector ids.
+pub(crate) fn scanned<'a>(elapsed: Duration, bytes: u64, detectors: impl IntoIterator<Item = &'a str>) {
+    METRICS.scan_seconds.observe(elapsed.as_secs_f64());
+    METRICS.scanned_bytes.inc_by(bytes);
+    for d in detectors {
+        METRICS.findings.get_or_create(&Detector { detector: d.to_string() }).inc();
+    }
+}
+
+/// One artifact decision: `serve`, `annotate`, `block` or `error`.
+pub(crate) fn verdict(outcome: &str) {
+    let outcome = match outcome {
+        "serve" => "serve",
+        "annotate" => "annotate",
+        "block" => "block",
+        _ => "error",
+    };
+    METRICS.verdicts.get_or_create(&Outcome { outcome }).inc();
+}
+
+/// A policy reload was attempted.
+pub(crate) fn policy_reload(ok: bool) {
+    METRICS.reloads.get_or_create(&ReloadResult { result: if ok { "ok" } else { "failed" } }).inc();
+}
+
+/// An audit-log append failed.
+pub(crate) fn audit_write_failed() {
+    METRICS.audit_failures.inc();
+}
+
+/// `rows` decision rows did not reach the store's audit index.
+pub(crate) fn audit_index_write_failed(rows: u64) {
+    METRICS.index_failures.inc_by(rows);
+}
+
+/// Decision rows lost by the audit index since start-up (the dashboard says so).
+pub(crate) fn audit_index_failures() -> u64 {
+    METRICS.index_failures.get()
+}
+
+/// The artifact folder's size, as measured.
+pub(crate) fn artifact_cache_bytes(bytes: u64) {
+    METRICS.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+}
+
+/// The exposition: every metric in OpenMetrics text (which Prometheus scrapes as is).
+pub(crate) fn render() -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, &METRICS.registry);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str, line_start: &str) -> Option<f64> {
+        text.lines().find(|l| l.starts_with(line_start)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// Each counting function moves its own series (others may run in parallel in this
+    /// process: compare before and after, never absolute values).
+    #[test]
+    fn each_call_site_function_moves_its_series() {
+        type Case = (&'static str, fn(), &'static str);
+        let cases: [Case; 7] = [
+            (
+                "request",
+                || request("dashboard", 200),
+                "pipgate_http_requests_total{route=\"dashboard\",status=\"200\"}",
+            ),
+            (
+                "cache hit",
+                || cache("artifact", true),
+                "pipgate_cache_requests_total{cache=\"artifact\",result=\"hit\"}",
+            ),
+            ("verdict", || verdict("block"), "pipgate_verdicts_total{outcome=\"block\"}"),
+            ("unknown verdict is an error", || verdict("weird"), "pipgate_verdicts_total{outcome=\"error\"}"),
+            ("reload failed", || policy_reload(false), "pipgate_policy_reloads_total{result=\"failed\"}"),
+            ("audit failure", audit_write_failed, "pipgate_audit_write_failures_total"),
+            (
+                "scan",
+                || scanned(Duration::from_millis(3), 10, ["execution.install-hook"]),
+                "pipgate_findings_total{detector=\"execution.install-hook\"}",
+            ),
+        ];
+        for (case, count, series) in cases {
+            let before = value(&render(), series).unwrap_or(0.0);
+            count();
+            let text = render();
+            let after = value(&text, series).unwrap_or_else(|| panic!("{case}: {series} missing in\n{text}"));
+            assert!(after >= before + 1.0, "{case}: {series} went from {before} to {after}");
+        }
+        let text = render();
+        assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        assert!(text.contains("# TYPE pipgate_scan_duration_seconds histogram"), "{text}");
+    }
+}
