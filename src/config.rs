@@ -200,7 +200,11 @@ impl PrescanConfig {
             return Err(bad("--prescan-versions", "0".into(), "expected at least 1 (turn it off with --prescan off)"));
         }
         if self.enabled && self.concurrency == 0 {
-            return Err(bad("--prescan-concurrency", "0".into(), "expected at least 1 (turn it off with --prescan off)"));
+            return Err(bad(
+                "--prescan-concurrency",
+                "0".into(),
+                "expected at least 1 (turn it off with --prescan off)",
+            ));
         }
         Ok(())
     }

@@ -255,10 +255,7 @@ impl Prescan {
             self.cfg.versions,
             self.cfg.page_budget,
         );
-        planned
-            .into_iter()
-            .filter_map(|p| self.job(app, project, &page.files[p.file]).filter(|_| p.newest))
-            .collect()
+        planned.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file]).filter(|_| p.newest)).collect()
     }
 
     /// The pre-scan of a file: the running one, or a new one unless it ran recently.
@@ -272,7 +269,8 @@ impl Prescan {
             return None;
         }
         self.recent.insert(key.clone(), ());
-        let work = run(Arc::downgrade(app), self.permits.clone(), self.cancel.clone(), crate::index::origin(project, e));
+        let work =
+            run(Arc::downgrade(app), self.permits.clone(), self.cancel.clone(), crate::index::origin(project, e));
         let (map, k) = (self.running.clone(), key.clone());
         let task = tokio::spawn(async move {
             work.await;

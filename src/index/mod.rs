@@ -319,10 +319,8 @@ impl Index {
             return Ok(());
         }
         let (owned, page) = (project.to_string(), page.clone());
-        let origins: Vec<FileOrigin> = off_reactor(move || {
-            page.files.iter().map(|e| origin(&owned, e)).collect()
-        })
-        .await?;
+        let origins: Vec<FileOrigin> =
+            off_reactor(move || page.files.iter().map(|e| origin(&owned, e)).collect()).await?;
         self.origins.put_origins(origins).await.map_err(|e| {
             tracing::error!(project, error = %e, "could not record file origins");
             ProxyError::internal(e)

@@ -118,12 +118,13 @@ fn the_plan_takes_depth_versions_skipping_known_blocked_ones_within_the_budget()
     let sizes = [Some(1), Some(2), Some(1), None, Some(3), Some(1)];
     type Case = (&'static str, usize, u64, &'static [(usize, Known)], &'static [(usize, bool)]);
     let cases: [Case; 7] = [
-        ("depth 2: the two newest versions, the newest waited for", 2, 100, &[], &[
-            (0, true),
-            (1, true),
-            (2, false),
-            (3, false),
-        ]),
+        (
+            "depth 2: the two newest versions, the newest waited for",
+            2,
+            100,
+            &[],
+            &[(0, true), (1, true), (2, false), (3, false)],
+        ),
         ("depth 1", 1, 100, &[], &[(0, true), (1, true)]),
         (
             "a version known blocked in every file is skipped: the next one is the newest",
@@ -146,19 +147,20 @@ fn the_plan_takes_depth_versions_skipping_known_blocked_ones_within_the_budget()
             &[(0, Known::Allowed), (1, Known::Allowed)],
             &[(2, false), (3, false)],
         ),
-        ("the byte budget cuts the least likely files; unknown sizes count 4 MiB", 2, 4, &[], &[
-            (0, true),
-            (1, true),
-            (2, false),
-        ]),
-        ("depth beyond the versions listed takes them all", 9, 100, &[], &[
-            (0, true),
-            (1, true),
-            (2, false),
-            (3, false),
-            (4, false),
-            (5, false),
-        ]),
+        (
+            "the byte budget cuts the least likely files; unknown sizes count 4 MiB",
+            2,
+            4,
+            &[],
+            &[(0, true), (1, true), (2, false)],
+        ),
+        (
+            "depth beyond the versions listed takes them all",
+            9,
+            100,
+            &[],
+            &[(0, true), (1, true), (2, false), (3, false), (4, false), (5, false)],
+        ),
     ];
     for (case, depth, budget_mib, known, want) in cases {
         let known: HashMap<usize, Known> = known.iter().copied().collect();
@@ -178,11 +180,11 @@ fn the_plan_takes_depth_versions_skipping_known_blocked_ones_within_the_budget()
 fn wheel_tags_expand_compressed_sets() {
     let cases = [
         ("pure", "a-1.0-py3-none-any.whl", vec!["py3-none-any", "py3-none-any"]),
-        ("compressed python tag", "a-1.0-py2.py3-none-any.whl", vec![
-            "py2.py3-none-any",
-            "py2-none-any",
-            "py3-none-any",
-        ]),
+        (
+            "compressed python tag",
+            "a-1.0-py2.py3-none-any.whl",
+            vec!["py2.py3-none-any", "py2-none-any", "py3-none-any"],
+        ),
         ("build tag", "a-1.0-1-cp313-cp313-win_amd64.whl", vec!["cp313-cp313-win_amd64", "cp313-cp313-win_amd64"]),
         ("not a wheel", "a-1.0.tar.gz", vec![]),
         ("too few parts", "a-py3-none-any.whl", vec![]),
