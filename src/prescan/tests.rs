@@ -40,7 +40,7 @@ fn shown(p: &ProjectPage, tags: &Tags) -> Vec<String> {
 #[test]
 fn candidates_are_the_newest_final_versions_files_the_tags_select() {
     let defaults = PrescanConfig::default().tags;
-    let only = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let only = |t: &[&str]| t.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
     type Case = (&'static str, Vec<String>, &'static [&'static str], &'static [&'static str]);
     let cases: Vec<Case> = vec![
         (
