@@ -37,6 +37,8 @@ pub struct App {
     pub(crate) flights: Arc<dyn SingleFlight>,
     /// Last verdicts and their changes (looking back).
     pub(crate) lookback: Arc<dyn LookbackStore>,
+    /// Pre-scan of the files a resolver is likely to pick from a fetched page.
+    pub(crate) prescan: crate::prescan::Prescan,
     /// `--public-url`: where block messages point for reports (see [`ProxyConfig::public_url`]).
     pub(crate) public_url: Option<url::Url>,
     /// Page states already audited (`server::finish` writes each once per day).
@@ -113,11 +115,14 @@ impl App {
             dangerous_skip_scan: cfg.dangerous_skip_scan,
             lookback: Some(stores.lookback.clone()),
         });
-        Ok(Arc::new(App {
+        let audit = AuditLog::open(&dirs.audit(), 64 << 20)?;
+        // Cyclic: the pre-scan's background work holds the app weakly.
+        Ok(Arc::new_cyclic(|app| App {
+            prescan: crate::prescan::Prescan::new(cfg.prescan.clone(), app.clone()),
             index: Index::new(upstream.clone(), cfg.page_ttl, stores.origins.clone(), stores.pages.clone()),
             artifacts: Artifacts::new(dirs.clone(), upstream.clone(), stores.origins.clone(), cfg.max_artifact_bytes),
             gate,
-            audit: AuditLog::open(&dirs.audit(), 64 << 20)?,
+            audit,
             indexer: crate::audit::Indexer::new(stores.audit_index.clone()),
             audit_index: stores.audit_index,
             origins: stores.origins,
@@ -133,6 +138,11 @@ impl App {
             dirs,
             upstream,
         }))
+    }
+
+    /// Stop background work started by requests (pre-scans), as the process shuts down.
+    pub fn stop_background(&self) {
+        self.prescan.cancel();
     }
 
     /// Whether this process can serve decisions now: a policy is in force, the data

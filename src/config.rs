@@ -38,6 +38,8 @@ pub enum ConfigError {
     BadDatabase { value: String },
     #[error("--allow-file-host {value:?}: expected HOST or HOST:PORT ({reason})")]
     BadFileHost { value: String, reason: String },
+    #[error("{flag} {value:?}: {reason}")]
+    BadPrescan { flag: &'static str, value: String, reason: String },
     #[error("no upstream configured and the local pip could not tell its index ({reason}); pass --upstream URL or set PIPGATE_UPSTREAM")]
     NoUpstream { reason: String },
 }
@@ -140,6 +142,85 @@ pub struct ProxyConfig {
     /// The URL clients reach pipgate at (`--public-url`), for absolute report links in
     /// block messages; `None`: links relative to the file URL (never the request's `Host`).
     pub public_url: Option<Url>,
+    /// Pre-scan of the files a resolver is likely to pick when a page is fetched.
+    pub prescan: PrescanConfig,
+}
+
+/// Pre-scan of page candidates (`--prescan`, `--prescan-versions`, …; see `prescan`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrescanConfig {
+    /// `--prescan on|off`.
+    pub enabled: bool,
+    /// How many of the newest allowed versions are pre-scanned (`--prescan-versions`).
+    pub versions: usize,
+    /// Which files of a version: glob patterns over a wheel's `python-abi-platform` tag
+    /// (compressed tag sets are expanded), and `sdist` for the sdist. Earlier patterns
+    /// are fetched first when the byte budget runs out (`--prescan-tags`).
+    pub tags: Vec<String>,
+    /// Pre-scans running at once, process-wide (`--prescan-concurrency`).
+    pub concurrency: usize,
+    /// Upstream bytes one page may start pre-scans for, by the sizes the page gives
+    /// (`--prescan-budget`).
+    pub page_budget: u64,
+    /// How long a page request waits for the pre-scans of its newest candidate before it
+    /// is rendered with what is known (`--prescan-wait`; zero: never waits).
+    pub wait: Duration,
+}
+
+/// The CPython versions whose wheels are pre-scanned by default: the newest three.
+pub const PRESCAN_PYTHONS: [&str; 3] = ["3.13", "3.14", "3.15"];
+
+impl PrescanConfig {
+    /// The default tag patterns for these CPython versions (`3.13` …): pure wheels, the
+    /// sdist, then x86-64 Linux, macOS and 64-bit Windows wheels (version-specific and abi3).
+    pub fn default_tags(pythons: &[&str]) -> Vec<String> {
+        let mut tags: Vec<String> = ["py3-none-any", "py2.py3-none-any", "sdist"].map(String::from).to_vec();
+        let platforms = ["manylinux*_x86_64", "macosx_*", "win_amd64"];
+        for py in pythons {
+            let cp = format!("cp{}", py.replace('.', ""));
+            tags.extend(platforms.iter().map(|p| format!("{cp}-{cp}-{p}")));
+        }
+        tags.extend(platforms.iter().map(|p| format!("cp3*-abi3-{p}")));
+        tags.extend(platforms.iter().map(|p| format!("py3-none-{p}")));
+        tags
+    }
+}
+
+impl PrescanConfig {
+    /// Refuse settings that cannot work: a tag pattern that is not a glob, zero versions or
+    /// zero concurrency while pre-scan is on.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |flag, value: String, reason: &str| ConfigError::BadPrescan { flag, value, reason: reason.into() };
+        for t in &self.tags {
+            if t != "sdist" {
+                glob::Pattern::new(t).map_err(|e| bad("--prescan-tags", t.clone(), &e.to_string()))?;
+            }
+        }
+        if self.enabled && self.versions == 0 {
+            return Err(bad("--prescan-versions", "0".into(), "expected at least 1 (turn it off with --prescan off)"));
+        }
+        if self.enabled && self.concurrency == 0 {
+            return Err(bad(
+                "--prescan-concurrency",
+                "0".into(),
+                "expected at least 1 (turn it off with --prescan off)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for PrescanConfig {
+    fn default() -> Self {
+        PrescanConfig {
+            enabled: true,
+            versions: 2,
+            tags: PrescanConfig::default_tags(&PRESCAN_PYTHONS),
+            concurrency: 2,
+            page_budget: 128 << 20,
+            wait: Duration::from_millis(1500),
+        }
+    }
 }
 
 /// The state backend, from `--database` / `PIPGATE_DATABASE`.
@@ -228,6 +309,7 @@ impl ProxyConfig {
             dangerous_skip_scan: false,
             database: Database::Sqlite(DataDir::new(&data_dir).db()),
             public_url: None,
+            prescan: PrescanConfig::default(),
             data_dir,
         }
     }

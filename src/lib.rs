@@ -9,6 +9,7 @@
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
+//! | [`prescan`] | when a page is fetched, downloading and scanning in the background (bounded, deduplicated, cancellable) the files a resolver is likely to pick, and the page's brief wait for the newest | decide, render, audit |
 //! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
@@ -52,6 +53,7 @@ mod metrics;
 mod model;
 mod pip_index;
 mod policy;
+mod prescan;
 mod proxy_auth;
 mod reload;
 mod respond;
@@ -68,7 +70,8 @@ mod upstream;
 pub use app::App;
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{
-    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, ProxyConfig, UpstreamSource,
+    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, PrescanConfig, ProxyConfig, UpstreamSource,
+    PRESCAN_PYTHONS,
 };
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};

@@ -368,6 +368,38 @@ struct ServeArgs {
     /// How often the --advisories-url sources are revalidated, e.g. `6h`, `30m`.
     #[arg(long, default_value = "6h", value_parser = duration, env = "PIPGATE_ADVISORIES_REFRESH")]
     advisories_refresh: std::time::Duration,
+    /// Pre-scan: when a project page is fetched, download and scan in the background the
+    /// files a resolver is likely to pick, so a blocked newest version is hidden before the
+    /// first client asks for it (README, "Pre-scan").
+    #[arg(long, value_enum, default_value = "on", env = "PIPGATE_PRESCAN")]
+    prescan: OnOff,
+    /// How many of the newest allowed versions are pre-scanned (no pre-releases, yanked or held).
+    #[arg(long, default_value_t = 2, env = "PIPGATE_PRESCAN_VERSIONS")]
+    prescan_versions: usize,
+    /// CPython versions whose wheels the default tag patterns pre-scan. Default: the newest three.
+    #[arg(long = "prescan-python", value_delimiter = ',', env = "PIPGATE_PRESCAN_PYTHONS")]
+    prescan_pythons: Vec<String>,
+    /// Which files of a version are pre-scanned, in order: globs over a wheel's
+    /// `python-abi-platform` tag (e.g. `py3-none-any`, `cp313-cp313-manylinux*_x86_64`) and
+    /// `sdist`. Replaces the defaults (pure wheels, sdist, x86-64 Linux, macOS, win_amd64).
+    #[arg(long, value_delimiter = ',', env = "PIPGATE_PRESCAN_TAGS")]
+    prescan_tags: Vec<String>,
+    /// Pre-scans running at once (a pool of their own: client requests never wait for it).
+    #[arg(long, default_value_t = 2, env = "PIPGATE_PRESCAN_CONCURRENCY")]
+    prescan_concurrency: usize,
+    /// Upstream MiB one page may start pre-scans for (by the sizes the page gives).
+    #[arg(long, default_value_t = 128, env = "PIPGATE_PRESCAN_BUDGET_MIB")]
+    prescan_budget_mib: u64,
+    /// How long a page request waits for the pre-scans of the newest version before it is
+    /// listed with what is known, e.g. `1500ms`; `0`: never waits.
+    #[arg(long, default_value = "1500ms", value_parser = duration_or_zero, env = "PIPGATE_PRESCAN_WAIT")]
+    prescan_wait: std::time::Duration,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -499,6 +531,14 @@ fn load_policy(path: &std::path::Path) -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
+/// [`duration`], or a bare `0`.
+fn duration_or_zero(raw: &str) -> Result<std::time::Duration, String> {
+    match raw.trim() {
+        "0" => Ok(std::time::Duration::ZERO),
+        _ => duration(raw),
+    }
+}
+
 /// A duration flag: humantime (`60s`, `2m`, `1h 30m`, `500ms`).
 fn duration(raw: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(raw.trim()).map_err(|e| format!("{raw:?}: {e} (e.g. 60s, 2m, 500ms)"))
@@ -526,6 +566,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cfg.database = pipgate::Database::parse(db)?;
     }
     cfg.public_url = args.public_url.as_deref().map(public_url).transpose()?;
+    cfg.prescan = prescan_config(&args);
+    cfg.prescan.check()?;
     let limits = pipgate::ServeLimits {
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
@@ -575,10 +617,38 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             data_dir.display()
         );
         std::io::stdout().flush()?;
-        pipgate::serve_front(listener, app, limits, front, shutdown_signal()).await;
+        let stopping = app.clone();
+        let shutdown = async move {
+            shutdown_signal().await;
+            stopping.stop_background();
+        };
+        pipgate::serve_front(listener, app, limits, front, shutdown).await;
         tracing::info!("pipgate stopped");
         anyhow::Ok(())
     })
+}
+
+/// The pre-scan settings from the flags.
+fn prescan_config(args: &ServeArgs) -> pipgate::PrescanConfig {
+    let pythons: Vec<&str> = match args.prescan_pythons.is_empty() {
+        true => pipgate::PRESCAN_PYTHONS.to_vec(),
+        false => args.prescan_pythons.iter().map(|p| p.trim()).collect(),
+    };
+    let tags = match args.prescan_tags.is_empty() {
+        true => pipgate::PrescanConfig::default_tags(&pythons),
+        false => args.prescan_tags.iter().map(|t| t.trim().to_string()).collect(),
+    };
+    if args.prescan == OnOff::Off {
+        tracing::info!("pre-scan is off: a version is scanned when a client first asks for it");
+    }
+    pipgate::PrescanConfig {
+        enabled: args.prescan == OnOff::On,
+        versions: args.prescan_versions,
+        tags,
+        concurrency: args.prescan_concurrency,
+        page_budget: args.prescan_budget_mib.saturating_mul(1 << 20),
+        wait: args.prescan_wait,
+    }
 }
 
 /// The front end's TLS and forward-proxy options from the flags (the CA loaded if present).

@@ -62,6 +62,9 @@ pub(crate) struct Gate {
     /// Projects whose already-scanned files were checked for a name verdict since start.
     seeded: moka::sync::Cache<String, ()>,
     scans_run: AtomicU64,
+    /// Bumped whenever a fresh scan makes a new verdict known: what a page rendered before
+    /// may now list differently (the seam a rendered-page cache keys on).
+    generation: AtomicU64,
     dangerous_skip_scan: bool,
     /// Last verdicts and their changes ([`lookback`]); `None`: not kept.
     lookback: Option<Arc<dyn LookbackStore>>,
@@ -97,6 +100,7 @@ impl Gate {
             name_holds: moka::sync::Cache::new(MEMO_PROJECTS),
             seeded: moka::sync::Cache::new(MEMO_PROJECTS),
             scans_run: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             dangerous_skip_scan: p.dangerous_skip_scan,
             lookback: p.lookback,
             noted: moka::sync::Cache::new(MEMO_REPORTS * 4),
@@ -108,6 +112,12 @@ impl Gate {
     #[cfg(test)]
     pub(crate) fn scans_run(&self) -> u64 {
         self.scans_run.load(Ordering::Relaxed)
+    }
+
+    /// The verdict generation: changes when a fresh scan (a client's or a pre-scan's) made
+    /// a verdict known, so pages rendered under an older generation may be out of date.
+    pub(crate) fn verdict_generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The policy's digest, for records of requests that failed before a decision.
@@ -321,6 +331,7 @@ impl Gate {
         }
         let report = Arc::new(scanned);
         self.memo.insert(facts.sha256.clone(), report.clone());
+        self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(report)
     }
 }

@@ -99,6 +99,20 @@ pub(crate) fn file_key(entry: &FileEntry) -> String {
     key.to_string()
 }
 
+/// Where a listed file comes from, as the store records it (`project` normalised).
+pub(crate) fn origin(project: &str, e: &FileEntry) -> FileOrigin {
+    FileOrigin {
+        key: file_key(e),
+        filename: e.filename.clone(),
+        project: project.to_string(),
+        url: e.url.to_string(),
+        hashes: e.hashes.clone(),
+        upload_time: e.upload_time.clone(),
+        size: e.size,
+        core_metadata: e.core_metadata.clone(),
+    }
+}
+
 const SEGMENT: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'+').remove(b'!');
 
@@ -308,22 +322,8 @@ impl Index {
             return Ok(());
         }
         let (owned, page) = (project.to_string(), page.clone());
-        let origins: Vec<FileOrigin> = off_reactor(move || {
-            page.files
-                .iter()
-                .map(|e| FileOrigin {
-                    key: file_key(e),
-                    filename: e.filename.clone(),
-                    project: owned.clone(),
-                    url: e.url.to_string(),
-                    hashes: e.hashes.clone(),
-                    upload_time: e.upload_time.clone(),
-                    size: e.size,
-                    core_metadata: e.core_metadata.clone(),
-                })
-                .collect()
-        })
-        .await?;
+        let origins: Vec<FileOrigin> =
+            off_reactor(move || page.files.iter().map(|e| origin(&owned, e)).collect()).await?;
         self.origins.put_origins(origins).await.map_err(|e| {
             tracing::error!(project, error = %e, "could not record file origins");
             ProxyError::internal(e)

@@ -1,6 +1,6 @@
 //! Page routes: the root listing, project pages (with what they withheld, for the audit
 //! log) and reports (scan reports, or what holds a file that was never downloaded).
-//! Phases of a project page: normalise → fetch (index) → list (gate) → render (index; on a
+//! Phases of a project page: normalise → fetch (index) → pre-scan (start, brief wait) → list (gate) → render (index; on a
 //! blocking thread with the ETag digest, as pages can be huge).
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
@@ -42,6 +42,8 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         Err(e) => return Outcome::failed(None, e),
     };
     let page = fetched.value;
+    // Pre-scan the likely candidates; wait briefly for the newest so the listing knows it.
+    app.prescan.before_listing(&norm, &page).await;
     let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
     let quarantine = app.gate.quarantine(&norm);

@@ -1,0 +1,371 @@
+//! Pre-scan: when a project page is fetched, download and scan in the background the files
+//! a resolver is likely to pick, so their verdicts are known before the first client asks
+//! for them. A blocked newest version is then already hidden or yanked on the page the
+//! resolver reads, and the first install falls back instead of meeting a 403.
+//!
+//! Owns: choosing the candidates ([`eligible`] then [`plan`]: the newest N versions that are
+//! not pre-releases, not yanked, not held and not already known blocked, and of each the
+//! files whose tags match the configured patterns, within a byte budget per page); running
+//! them at low priority (a small semaphore of their own: a client request never waits for
+//! a permit, and one asking for a file being pre-scanned joins it through the same single
+//! flight, download task and scan cache); deduplicating them (per file key while running,
+//! and for [`RECENT`] after); cancelling them on shutdown; and the page's brief wait for
+//! the newest candidate ([`Prescan::before_listing`]).
+//!
+//! Must not: decide (the gate does, exactly as for a client's request), render pages, or
+//! write the audit log (nothing was served; the log records what clients received).
+
+use crate::app::App;
+use crate::config::PrescanConfig;
+use crate::error::ProxyError;
+use crate::index::file_key;
+use crate::index::page::{FileEntry, ProjectPage};
+use crate::model::{parse_dist_filename, ArtifactKind, Decision, FileOrigin, Printable};
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use pep440_rs::Version;
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// A file pre-scanned recently is not pre-scanned again for this long: its verdict is
+/// cached by then, or its failure is not retried on every page view.
+const RECENT: Duration = Duration::from_secs(600);
+/// Files remembered as recently pre-scanned (bounded).
+const RECENT_FILES: u64 = 65_536;
+/// Versions looked at past the N wanted, to skip the held and known-blocked ones.
+const LOOKAHEAD: usize = 8;
+/// What a file whose size the page does not give (PEP 503 HTML) counts against the budget.
+const UNKNOWN_SIZE: u64 = 4 << 20;
+
+/// Which files of a version a resolver is likely to pick: glob patterns over a wheel's
+/// `python-abi-platform` tag, and `sdist`. A file's rank is its first matching pattern.
+#[derive(Debug)]
+pub(crate) struct Tags(Vec<TagPattern>);
+
+#[derive(Debug)]
+enum TagPattern {
+    Sdist,
+    Wheel(glob::Pattern),
+}
+
+impl Tags {
+    /// The patterns of the configuration (checked at start-up; a bad one is skipped here).
+    pub(crate) fn new(raw: &[String]) -> Tags {
+        Tags(
+            raw.iter()
+                .filter_map(|t| match t.as_str() {
+                    "sdist" => Some(TagPattern::Sdist),
+                    _ => glob::Pattern::new(t).ok().map(TagPattern::Wheel),
+                })
+                .collect(),
+        )
+    }
+
+    /// The rank of a file (lower is fetched first), `None` when no pattern selects it.
+    fn rank(&self, filename: &str, kind: ArtifactKind) -> Option<usize> {
+        let tags = match kind {
+            ArtifactKind::Wheel => wheel_tags(filename),
+            _ => vec![],
+        };
+        self.0.iter().position(|p| match p {
+            TagPattern::Sdist => kind == ArtifactKind::Sdist,
+            TagPattern::Wheel(g) => tags.iter().any(|t| g.matches(t)),
+        })
+    }
+}
+
+/// A wheel's tag triple as written, then each triple of its compressed tag sets
+/// (`py2.py3-none-any` → `py2-none-any`, `py3-none-any`).
+fn wheel_tags(filename: &str) -> Vec<String> {
+    let Some(stem) = filename.strip_suffix(".whl") else { return vec![] };
+    let parts: Vec<&str> = stem.split('-').collect();
+    let [.., py, abi, plat] = parts.as_slice() else { return vec![] };
+    if parts.len() < 5 {
+        return vec![];
+    }
+    let mut out = vec![format!("{py}-{abi}-{plat}")];
+    for p in py.split('.') {
+        for a in abi.split('.') {
+            for l in plat.split('.') {
+                out.push(format!("{p}-{a}-{l}"));
+            }
+        }
+    }
+    out
+}
+
+/// One version's candidate files (indexes into the page), in the order worth fetching.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidates {
+    pub version: String,
+    pub files: Vec<usize>,
+}
+
+/// The versions a resolver may pick, newest first (PEP 440 order), each with the files the
+/// tags select: no pre-releases or dev releases, no yanked files, no versions PEP 440 cannot
+/// order. Pure; runs on a blocking thread (a page can list 100k files).
+pub(crate) fn eligible(page: &ProjectPage, tags: &Tags) -> Vec<Candidates> {
+    let mut by_version: BTreeMap<Version, (String, Vec<(usize, usize)>)> = BTreeMap::new();
+    for (i, e) in page.files.iter().enumerate() {
+        if e.yanked.is_some() {
+            continue;
+        }
+        let Some(d) = parse_dist_filename(&e.filename) else { continue };
+        let Ok(v) = Version::from_str(&d.version) else { continue };
+        if v.any_prerelease() {
+            continue;
+        }
+        let Some(rank) = tags.rank(&e.filename, d.kind) else { continue };
+        by_version.entry(v).or_insert_with(|| (d.version.clone(), vec![])).1.push((rank, i));
+    }
+    by_version
+        .into_values()
+        .rev()
+        .map(|(version, mut files)| {
+            files.sort_unstable();
+            Candidates { version, files: files.into_iter().map(|(_, i)| i).collect() }
+        })
+        .collect()
+}
+
+/// What is already known about a candidate file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// Never scanned: worth a pre-scan.
+    Unknown,
+    /// Scanned and allowed (served or annotated).
+    Allowed,
+    /// Scanned and blocked, or held before any download (deny list, cooldown, a feed).
+    Blocked,
+}
+
+/// A file to pre-scan, and whether it belongs to the newest version counted (the page
+/// waits for those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Planned {
+    pub file: usize,
+    pub newest: bool,
+}
+
+/// Which files to pre-scan: walking `versions` newest first, a version whose every
+/// candidate is known blocked is skipped (the page hides it, the resolver goes past it);
+/// the next `depth` versions count, and their unknown files are taken in rank order while
+/// their sizes fit `budget` (a file of unknown size counts [`UNKNOWN_SIZE`]).
+pub(crate) fn plan(
+    versions: &[Candidates],
+    known: impl Fn(usize) -> Known,
+    size: impl Fn(usize) -> Option<u64>,
+    depth: usize,
+    budget: u64,
+) -> Vec<Planned> {
+    let (mut out, mut counted, mut spent) = (Vec::new(), 0, 0u64);
+    for c in versions {
+        if counted == depth {
+            break;
+        }
+        if c.files.iter().all(|&f| known(f) == Known::Blocked) {
+            continue;
+        }
+        counted += 1;
+        for &file in &c.files {
+            if known(file) != Known::Unknown {
+                continue;
+            }
+            let cost = size(file).unwrap_or(UNKNOWN_SIZE);
+            if spent.saturating_add(cost) > budget {
+                continue;
+            }
+            spent += cost;
+            out.push(Planned { file, newest: counted == 1 });
+        }
+    }
+    out
+}
+
+/// A running pre-scan, awaited by the pages that wait for it.
+type Job = Shared<BoxFuture<'static, ()>>;
+
+pub(crate) struct Prescan {
+    cfg: PrescanConfig,
+    tags: Arc<Tags>,
+    /// The app whose artifacts and gate do the work (weak: the app owns this).
+    app: Weak<App>,
+    /// Pre-scans running at once, process-wide; client requests never take one.
+    permits: Arc<Semaphore>,
+    /// Pre-scans started and not finished, by file key.
+    running: Arc<Mutex<HashMap<String, Job>>>,
+    /// File keys pre-scanned (or started) in the last [`RECENT`].
+    recent: moka::sync::Cache<String, ()>,
+    cancel: CancellationToken,
+}
+
+impl Prescan {
+    pub(crate) fn new(cfg: PrescanConfig, app: Weak<App>) -> Prescan {
+        Prescan {
+            tags: Arc::new(Tags::new(&cfg.tags)),
+            permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
+            cfg,
+            app,
+            running: Default::default(),
+            recent: moka::sync::Cache::builder().max_capacity(RECENT_FILES).time_to_live(RECENT).build(),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Stop: queued pre-scans never start, running ones are abandoned at their next step
+    /// (a download's `.part` file is removed with it).
+    pub(crate) fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Start the pre-scans of a fetched page's candidates, then wait (at most the configured
+    /// deadline) for those of the newest version, so the listing that follows knows their
+    /// verdicts. Whatever is not done by then is listed as it is known.
+    pub(crate) async fn before_listing(&self, project: &str, page: &Arc<ProjectPage>) {
+        if !self.cfg.enabled || self.cancel.is_cancelled() {
+            return;
+        }
+        let Some(app) = self.app.upgrade() else { return };
+        let newest = self.start(&app, project, page).await;
+        if newest.is_empty() || self.cfg.wait.is_zero() {
+            return;
+        }
+        let waited = Instant::now();
+        let done = tokio::time::timeout(self.cfg.wait, futures_util::future::join_all(newest)).await.is_ok();
+        let ms = waited.elapsed().as_millis() as u64;
+        tracing::debug!(project, done, ms, "page waited for the pre-scan of its newest version");
+        // metrics: page waits (done / deadline passed) and their duration.
+    }
+
+    /// Plan the page's pre-scans and start those not running or recently done; the jobs of
+    /// the newest version (started now or already running).
+    async fn start(&self, app: &Arc<App>, project: &str, page: &Arc<ProjectPage>) -> Vec<Job> {
+        let (p, tags) = (page.clone(), self.tags.clone());
+        let Ok(versions) = tokio::task::spawn_blocking(move || eligible(&p, &tags)).await else { return vec![] };
+        let looked: Vec<usize> =
+            versions.iter().take(self.cfg.versions + LOOKAHEAD).flat_map(|c| c.files.iter().copied()).collect();
+        let known = known(app, project, page, &looked).await;
+        let planned = plan(
+            &versions,
+            |f| known.get(&f).copied().unwrap_or(Known::Unknown),
+            |f| page.files[f].size,
+            self.cfg.versions,
+            self.cfg.page_budget,
+        );
+        planned.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file]).filter(|_| p.newest)).collect()
+    }
+
+    /// The pre-scan of a file: the running one, or a new one unless it ran recently.
+    fn job(&self, app: &Arc<App>, project: &str, e: &FileEntry) -> Option<Job> {
+        let key = file_key(e);
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(job) = running.get(&key) {
+            return Some(job.clone());
+        }
+        if self.recent.contains_key(&key) {
+            return None;
+        }
+        self.recent.insert(key.clone(), ());
+        let work =
+            run(Arc::downgrade(app), self.permits.clone(), self.cancel.clone(), crate::index::origin(project, e));
+        let (map, k) = (self.running.clone(), key.clone());
+        let task = tokio::spawn(async move {
+            work.await;
+            map.lock().unwrap_or_else(PoisonError::into_inner).remove(&k);
+        });
+        let job = async move {
+            let _ = task.await;
+        }
+        .boxed()
+        .shared();
+        running.insert(key, job.clone());
+        Some(job)
+    }
+}
+
+impl Drop for Prescan {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// What is known of these files of the page: held before download (the gate's release
+/// hold), or scanned with a cached verdict. Files absent from the map are unknown.
+async fn known(app: &App, project: &str, page: &ProjectPage, files: &[usize]) -> HashMap<usize, Known> {
+    let verified = app.origins.verified_in_project(project).await.unwrap_or_else(|e| {
+        tracing::warn!(project, error = %e, "could not read verified files; pre-scan plans without verdicts");
+        Default::default()
+    });
+    let mut out = HashMap::new();
+    for &i in files {
+        let origin = crate::index::origin(project, &page.files[i]);
+        if app.gate.release_hold(&origin).await.is_some() {
+            out.insert(i, Known::Blocked);
+            continue;
+        }
+        let Some(v) = verified.get(&origin.key) else { continue };
+        if let Some(d) = app.gate.decide_cached(&app.facts(&origin, v)).await {
+            out.insert(i, if d.verdict.decision == Decision::Block { Known::Blocked } else { Known::Allowed });
+        }
+    }
+    out
+}
+
+/// One pre-scan: wait for a permit, then what a client's request for the file does (single
+/// flight → download and verify → the gate's verdict), logged. Abandoned on shutdown.
+async fn run(app: Weak<App>, permits: Arc<Semaphore>, cancel: CancellationToken, origin: FileOrigin) {
+    let _permit = tokio::select! {
+        p = permits.acquire_owned() => match p {
+            Ok(p) => p,
+            Err(_) => return,
+        },
+        () = cancel.cancelled() => return,
+    };
+    let Some(app) = app.upgrade() else { return };
+    let (project, filename) = (origin.project.as_str(), Printable(&origin.filename));
+    let started = Instant::now();
+    tracing::info!(project, filename = %filename, "pre-scan started");
+    // metrics: pre-scans started, and running now.
+    let work = async {
+        if let Some((v, _)) = app.gate.release_hold(&origin).await {
+            return Ok(v.decision);
+        }
+        let _flight = app.flights.acquire(&origin.key).await;
+        let verified = app.artifacts.ensure(&origin).await?;
+        let facts = app.facts(&origin, &verified);
+        Ok::<_, ProxyError>(app.gate.decide(&facts).await.verdict.decision)
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        () = cancel.cancelled() => {
+            tracing::info!(project, filename = %filename, "pre-scan abandoned: shutting down");
+            return;
+        }
+    };
+    let ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(verdict) => tracing::info!(
+            project,
+            filename = %filename,
+            verdict = verdict.as_str(),
+            ms,
+            generation = app.gate.verdict_generation(),
+            "pre-scan done"
+        ),
+        Err(e) => tracing::warn!(
+            project,
+            filename = %filename,
+            ms,
+            error = %e,
+            "pre-scan failed; the file is fetched and scanned when a client asks for it"
+        ),
+    }
+    // metrics: pre-scans done by verdict (serve / annotate / block) or failed, their
+    // duration, and the upstream bytes they downloaded.
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+use super::*;
+use crate::config::PrescanConfig;
+
+fn entry(filename: &str, yanked: bool, size: Option<u64>) -> FileEntry {
+    FileEntry {
+        filename: filename.to_string(),
+        url: url::Url::parse(&format!("http://127.0.0.1:9/files/{filename}")).unwrap(),
+        hashes: Default::default(),
+        requires_python: None,
+        yanked: yanked.then_some(None),
+        core_metadata: None,
+        size,
+        upload_time: None,
+        extra: Default::default(),
+    }
+}
+
+fn page(files: &[&str]) -> ProjectPage {
+    let files = files
+        .iter()
+        .map(|f| match f.strip_prefix("yanked:") {
+            Some(f) => entry(f, true, None),
+            None => entry(f, false, None),
+        })
+        .collect();
+    ProjectPage { name: "pkg".into(), files, ..Default::default() }
+}
+
+/// The eligible versions as `version: file, file` lines.
+fn shown(p: &ProjectPage, tags: &Tags) -> Vec<String> {
+    eligible(p, tags)
+        .into_iter()
+        .map(|c| {
+            let files: Vec<&str> = c.files.iter().map(|&i| p.files[i].filename.as_str()).collect();
+            format!("{}: {}", c.version, files.join(", "))
+        })
+        .collect()
+}
+
+#[test]
+fn candidates_are_the_newest_final_versions_files_the_tags_select() {
+    let defaults = PrescanConfig::default().tags;
+    let only = |t: &[&str]| t.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+    type Case = (&'static str, Vec<String>, &'static [&'static str], &'static [&'static str]);
+    let cases: Vec<Case> = vec![
+        (
+            "newest first, by PEP 440 not by text",
+            defaults.clone(),
+            &["pkg-1.9-py3-none-any.whl", "pkg-1.10-py3-none-any.whl", "pkg-1.2.tar.gz"],
+            &["1.10: pkg-1.10-py3-none-any.whl", "1.9: pkg-1.9-py3-none-any.whl", "1.2: pkg-1.2.tar.gz"],
+        ),
+        (
+            "pre-releases and dev releases are skipped",
+            defaults.clone(),
+            &["pkg-2.0rc1-py3-none-any.whl", "pkg-2.0.dev3.tar.gz", "pkg-1.0-py3-none-any.whl"],
+            &["1.0: pkg-1.0-py3-none-any.whl"],
+        ),
+        (
+            "yanked files are skipped, a wholly yanked version disappears",
+            defaults.clone(),
+            &["yanked:pkg-1.1-py3-none-any.whl", "yanked:pkg-1.1.tar.gz", "pkg-1.0.tar.gz", "yanked:pkg-1.0-py3-none-any.whl"],
+            &["1.0: pkg-1.0.tar.gz"],
+        ),
+        (
+            "pure wheels before the sdist before platform wheels; other platforms are not fetched",
+            defaults.clone(),
+            &[
+                "pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                "pkg-1.0-cp313-cp313-musllinux_1_2_aarch64.whl",
+                "pkg-1.0.tar.gz",
+                "pkg-1.0-py2.py3-none-any.whl",
+                "pkg-1.0-cp313-cp313-win32.whl",
+                "pkg-1.0-cp38-cp38-win_amd64.whl",
+            ],
+            &[
+                "1.0: pkg-1.0-py2.py3-none-any.whl, pkg-1.0.tar.gz, pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            ],
+        ),
+        (
+            "abi3 and py3-none platform wheels are selected",
+            defaults.clone(),
+            &["pkg-1.0-cp39-abi3-macosx_11_0_arm64.whl", "pkg-1.0-py3-none-win_amd64.whl", "pkg-1.0-cp39-abi3-win32.whl"],
+            &["1.0: pkg-1.0-cp39-abi3-macosx_11_0_arm64.whl, pkg-1.0-py3-none-win_amd64.whl"],
+        ),
+        (
+            "configured tags replace the defaults, in their order",
+            only(&["cp312-cp312-manylinux*_x86_64", "sdist"]),
+            &["pkg-1.0-py3-none-any.whl", "pkg-1.0.tar.gz", "pkg-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"],
+            &["1.0: pkg-1.0-cp312-cp312-manylinux_2_28_x86_64.whl, pkg-1.0.tar.gz"],
+        ),
+        (
+            "without sdist in the tags, a version with only an sdist is not a candidate",
+            only(&["py3-none-any"]),
+            &["pkg-2.0.tar.gz", "pkg-1.0-py3-none-any.whl"],
+            &["1.0: pkg-1.0-py3-none-any.whl"],
+        ),
+        (
+            "filenames that are no distribution, eggs and unorderable versions are ignored",
+            defaults.clone(),
+            &["README.txt", "pkg-1.0-py2.7.egg", "pkg-latest-py3-none-any.whl", "pkg-0.9.zip"],
+            &["0.9: pkg-0.9.zip"],
+        ),
+    ];
+    for (case, tags, files, want) in cases {
+        assert_eq!(shown(&page(files), &Tags::new(&tags)), want, "{case}");
+    }
+}
+
+#[test]
+fn the_plan_takes_depth_versions_skipping_known_blocked_ones_within_the_budget() {
+    // Versions 3.0, 2.0, 1.0, 0.9; each with files (index, size in MiB).
+    let versions = vec![
+        Candidates { version: "3.0".into(), files: vec![0, 1] },
+        Candidates { version: "2.0".into(), files: vec![2, 3] },
+        Candidates { version: "1.0".into(), files: vec![4] },
+        Candidates { version: "0.9".into(), files: vec![5] },
+    ];
+    let sizes = [Some(1), Some(2), Some(1), None, Some(3), Some(1)];
+    type Case = (&'static str, usize, u64, &'static [(usize, Known)], &'static [(usize, bool)]);
+    let cases: [Case; 7] = [
+        (
+            "depth 2: the two newest versions, the newest waited for",
+            2,
+            100,
+            &[],
+            &[(0, true), (1, true), (2, false), (3, false)],
+        ),
+        ("depth 1", 1, 100, &[], &[(0, true), (1, true)]),
+        (
+            "a version known blocked in every file is skipped: the next one is the newest",
+            2,
+            100,
+            &[(0, Known::Blocked), (1, Known::Blocked)],
+            &[(2, true), (3, true), (4, false)],
+        ),
+        (
+            "a version blocked in one file only still counts; its blocked file is not fetched again",
+            2,
+            100,
+            &[(0, Known::Blocked)],
+            &[(1, true), (2, false), (3, false)],
+        ),
+        (
+            "files already scanned and allowed are not fetched, the version still counts",
+            2,
+            100,
+            &[(0, Known::Allowed), (1, Known::Allowed)],
+            &[(2, false), (3, false)],
+        ),
+        (
+            "the byte budget cuts the least likely files; unknown sizes count 4 MiB",
+            2,
+            4,
+            &[],
+            &[(0, true), (1, true), (2, false)],
+        ),
+        (
+            "depth beyond the versions listed takes them all",
+            9,
+            100,
+            &[],
+            &[(0, true), (1, true), (2, false), (3, false), (4, false), (5, false)],
+        ),
+    ];
+    for (case, depth, budget_mib, known, want) in cases {
+        let known: HashMap<usize, Known> = known.iter().copied().collect();
+        let got = plan(
+            &versions,
+            |f| known.get(&f).copied().unwrap_or(Known::Unknown),
+            |f| sizes[f].map(|m| m << 20),
+            depth,
+            budget_mib << 20,
+        );
+        let want: Vec<Planned> = want.iter().map(|&(file, newest)| Planned { file, newest }).collect();
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[test]
+fn wheel_tags_expand_compressed_sets() {
+    let cases = [
+        ("pure", "a-1.0-py3-none-any.whl", vec!["py3-none-any", "py3-none-any"]),
+        (
+            "compressed python tag",
+            "a-1.0-py2.py3-none-any.whl",
+            vec!["py2.py3-none-any", "py2-none-any", "py3-none-any"],
+        ),
+        ("build tag", "a-1.0-1-cp313-cp313-win_amd64.whl", vec!["cp313-cp313-win_amd64", "cp313-cp313-win_amd64"]),
+        ("not a wheel", "a-1.0.tar.gz", vec![]),
+        ("too few parts", "a-py3-none-any.whl", vec![]),
+    ];
+    for (case, filename, want) in cases {
+        assert_eq!(wheel_tags(filename), want, "{case}");
+    }
+}
