@@ -13,6 +13,7 @@
 //! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
+//! | [`report_html`] | rendering the report page people read (`/reports/<sha256>` to browsers, `scan --format html`): verdict and why, facts, evidence, prevalence, advisories, licence, next steps with the acceptance snippet; escaping all package content | decide, fetch, read files |
 //! | [`audit`] | the append-only JSON-lines decision log | decide |
 //! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight); backend chosen from config | decide, fetch, scan |
@@ -50,6 +51,7 @@ mod pip_index;
 mod policy;
 mod proxy_auth;
 mod reload;
+mod report_html;
 mod respond;
 mod scan;
 mod server;
@@ -102,6 +104,32 @@ pub use policy::{check_report, Policy, PolicyError};
 pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 pub use scan::report::{render as render_reports, render_text as render_report_text, ReportFormat};
 pub use scan::{scanner_version, Limits, ScanReport, Scanner};
+
+/// The report page for an artifact on disk (`pipgate scan --format html`): the scan, the
+/// verdict on it, everything the policy weighed (`findings`) and the acceptance `pipgate
+/// policy accept` prints (`acceptance`). Who made it and its links come from the core
+/// metadata in the file at `facts.path`.
+pub fn render_report_html(
+    facts: &ArtifactFacts,
+    report: &ScanReport,
+    verdict: &Verdict,
+    findings: &[Finding],
+    acceptance: &str,
+) -> String {
+    let about = artifact::core_metadata_of(&facts.path, &facts.filename)
+        .map(|m| report_html::About::from_metadata(&String::from_utf8_lossy(&m)))
+        .unwrap_or_default();
+    report_html::render(&report_html::ReportPage {
+        facts: report_html::Facts::of(facts),
+        about,
+        report: Some(report),
+        verdict: Some(verdict),
+        findings,
+        new_in_version: None,
+        acceptance: Some(acceptance.to_string()),
+        remedy: None,
+    })
+}
 
 /// Index client authentication, for `pipgate auth` and the start-up check of `serve`.
 pub mod access {

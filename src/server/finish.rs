@@ -273,7 +273,7 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
         Reply::Page { body, etag, format, stale } => {
             respond::page(body, &etag, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
         }
-        Reply::Report { body, content_type } => respond::body(StatusCode::OK, content_type, body),
+        Reply::Report { body, content_type } => respond::report(content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),
         Reply::File { path, sha256 } => {
             let decision = verdict.map(|v| v.decision).unwrap_or(Decision::Serve);
