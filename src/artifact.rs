@@ -1,7 +1,7 @@
 //! Artifacts: download once, verify against the index's hash, keep content-addressed.
 //!
 //! Owns: streaming an upstream file to disk while hashing it (never whole in memory),
-//! refusing bytes whose hash disagrees with the index, and extracting a wheel's core metadata for `.metadata`.
+//! refusing bytes whose hash disagrees with the index, and extracting a wheel's core metadata for `.metadata` (and an sdist's `PKG-INFO` for the report page).
 //! Must not: decide whether bytes are served (that is `gate`), or parse pages.
 //!
 //! A download runs as its own task, shared by every request waiting for the same file:
@@ -390,6 +390,49 @@ impl Pace<'_> {
         }
         Ok(())
     }
+}
+
+/// The core metadata of an artifact on disk, for the report page: a wheel's `METADATA`, an
+/// sdist's top-level `<name>-<version>/PKG-INFO` (`.tar.gz`, `.tar.bz2`, `.tar.xz`, `.zip`),
+/// at most 16 MiB. `None` when there is none or the archive cannot be read.
+pub(crate) fn core_metadata_of(path: &Path, filename: &str) -> Option<Vec<u8>> {
+    const LIMIT: u64 = 16 << 20;
+    let top_level_pkg_info = |name: &str| {
+        let mut parts = name.trim_start_matches("./").split('/');
+        matches!((parts.next(), parts.next(), parts.next()), (Some(_), Some("PKG-INFO"), None))
+    };
+    let lower = filename.to_ascii_lowercase();
+    if lower.ends_with(".whl") {
+        return wheel_metadata(path);
+    }
+    let file = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    if lower.ends_with(".zip") {
+        let mut zip = zip::ZipArchive::new(file).ok()?;
+        let name = zip.file_names().find(|n| top_level_pkg_info(n))?.to_string();
+        let mut out = Vec::new();
+        zip.by_name(&name).ok()?.take(LIMIT).read_to_end(&mut out).ok()?;
+        return Some(out);
+    }
+    let reader: Box<dyn Read> = if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else if lower.ends_with(".tar.bz2") {
+        Box::new(bzip2::read::BzDecoder::new(file))
+    } else if lower.ends_with(".tar.xz") {
+        Box::new(xz2::read::XzDecoder::new(file))
+    } else {
+        return None;
+    };
+    let mut tar = tar::Archive::new(reader);
+    for entry in tar.entries().ok()? {
+        let entry = entry.ok()?;
+        let is_it = entry.path().ok().is_some_and(|p| top_level_pkg_info(&p.to_string_lossy()));
+        if is_it && entry.header().entry_type().is_file() {
+            let mut out = Vec::new();
+            entry.take(LIMIT).read_to_end(&mut out).ok()?;
+            return Some(out);
+        }
+    }
+    None
 }
 
 /// Read `<name>.dist-info/METADATA` (top level) from a wheel, at most 16 MiB.

@@ -17,6 +17,7 @@
 //! | [`audit`] | the append-only JSON-lines decision log, and copying each record into the store's audit index (best effort, off the request path) | decide; block serving on the index |
 //! | [`dashboard`] | `GET /-/`: the operator's HTML page over the audit index, the policy in force, upstream health and cache size | decide, write, read the JSON-lines log |
 //! | [`metrics`] | the Prometheus registry (`GET /metrics`) and the small functions call sites count with | decide, do I/O, take labels from request text |
+//! | [`report_html`] | rendering the report page people read (`/reports/<sha256>` to browsers, `scan --format html`): verdict and why, facts, evidence, prevalence, advisories, licence, next steps with the acceptance snippet; escaping all package content | decide, fetch, read files |
 //! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight, the decisions index); backend chosen from config: embedded SQLite, or PostgreSQL shared by replicas (migrations, cross-replica flight leases) | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
@@ -56,6 +57,7 @@ mod policy;
 mod prescan;
 mod proxy_auth;
 mod reload;
+mod report_html;
 mod respond;
 mod scan;
 mod server;
@@ -111,6 +113,32 @@ pub use policy::{check_report, Policy, PolicyError};
 pub use scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 pub use scan::report::{render as render_reports, render_text as render_report_text, ReportFormat};
 pub use scan::{scanner_version, Limits, ScanReport, Scanner};
+
+/// The report page for an artifact on disk (`pipgate scan --format html`): the scan, the
+/// verdict on it, everything the policy weighed (`findings`) and the acceptance `pipgate
+/// policy accept` prints (`acceptance`). Who made it and its links come from the core
+/// metadata in the file at `facts.path`.
+pub fn render_report_html(
+    facts: &ArtifactFacts,
+    report: &ScanReport,
+    verdict: &Verdict,
+    findings: &[Finding],
+    acceptance: &str,
+) -> String {
+    let about = artifact::core_metadata_of(&facts.path, &facts.filename)
+        .map(|m| report_html::About::from_metadata(&String::from_utf8_lossy(&m)))
+        .unwrap_or_default();
+    report_html::render(&report_html::ReportPage {
+        facts: report_html::Facts::of(facts),
+        about,
+        report: Some(report),
+        verdict: Some(verdict),
+        findings,
+        new_in_version: None,
+        acceptance: Some(acceptance.to_string()),
+        remedy: None,
+    })
+}
 
 /// Index client authentication, for `pipgate auth` and the start-up check of `serve`.
 pub mod access {

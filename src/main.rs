@@ -188,9 +188,14 @@ struct ScanArgs {
     /// Files, sha256s, or PROJECT==VERSION.
     #[arg(required = true)]
     targets: Vec<String>,
-    /// text, json (the versioned report contract, docs/scan-report.md) or sarif (2.1.0).
+    /// text, json (the versioned report contract, docs/scan-report.md), sarif (2.1.0) or
+    /// html (the report page `/reports/<sha256>` shows browsers, with the acceptance to paste).
     #[arg(long, default_value = "text")]
     format: String,
+    /// Write to this file instead of standard output (html with several artifacts: a
+    /// directory, one `<filename>.html` per artifact).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -798,7 +803,6 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
     let (policy, items) = gather(&args.common, &args.targets)?;
     let now = time::OffsetDateTime::now_utc();
     let verdicts: Vec<_> = items.iter().map(|(facts, _, found)| policy.evaluate(facts, found, now)).collect();
-    let mut out = std::io::stdout().lock();
     // The report shows what the advisories said too (their findings name record, source and licence).
     let reports: Vec<ScanReport> = items
         .iter()
@@ -808,15 +812,43 @@ fn scan(args: ScanArgs) -> anyhow::Result<i32> {
             r
         })
         .collect();
-    match format {
-        ReportFormat::Text => {
-            for (report, verdict) in reports.iter().zip(&verdicts) {
-                writeln!(out, "{}", pipgate::render_report_text(report, Some(verdict)))?;
+    let text = match format {
+        ReportFormat::Text => reports
+            .iter()
+            .zip(&verdicts)
+            .map(|(report, verdict)| format!("{}\n", pipgate::render_report_text(report, Some(verdict))))
+            .collect(),
+        ReportFormat::Html => {
+            let pages: Vec<(String, String)> = items
+                .iter()
+                .zip(&verdicts)
+                .map(|((facts, report, found), verdict)| {
+                    let acceptance = policy.acceptance_snippet(facts, found, now);
+                    let page = pipgate::render_report_html(facts, report, verdict, found, &acceptance);
+                    (format!("{}.html", facts.filename), page)
+                })
+                .collect();
+            match (pages.len(), &args.output) {
+                (0 | 1, _) => pages.into_iter().map(|(_, p)| p).collect(),
+                (_, Some(dir)) => {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                    for (name, page) in pages {
+                        let path = dir.join(name.replace(['/', '\\'], "_"));
+                        std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+                        eprintln!("wrote {}", path.display());
+                    }
+                    return Ok(if verdicts.iter().any(|v| v.decision == Decision::Block) { 1 } else { 0 });
+                }
+                (n, None) => anyhow::bail!(
+                    "--format html renders one page per artifact and the targets gave {n}: pass -o DIRECTORY"
+                ),
             }
         }
-        _ => {
-            writeln!(out, "{}", pipgate::render_reports(&reports, format))?;
-        }
+        _ => format!("{}\n", pipgate::render_reports(&reports, format)),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(if verdicts.iter().any(|v| v.decision == Decision::Block) { 1 } else { 0 })
 }

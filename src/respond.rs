@@ -90,6 +90,26 @@ pub(crate) fn report_body(report: &crate::scan::ScanReport, json: bool) -> (Stri
     }
 }
 
+/// A report answer: varies with `Accept`, never cached (the verdict on it follows the policy);
+/// the HTML page may load nothing and run nothing (it shows hostile package content).
+pub(crate) fn report(content_type: &str, body: String) -> Resp {
+    let mut b = base(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::VARY, "Accept")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::CONTENT_LENGTH, body.len());
+    if content_type.starts_with("text/html") {
+        b = b
+            .header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            )
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+            .header(header::REFERRER_POLICY, "no-referrer");
+    }
+    b.body(full(body)).expect("valid response")
+}
+
 /// The report of a file held before download (cooldown, deny list, project verdict): it
 /// has no scan, so it says what holds it, until when, and how to get it exempted.
 pub(crate) fn held_report_body(
@@ -236,6 +256,12 @@ pub(crate) struct ReportLink {
 }
 
 impl ReportLink {
+    /// The absolute URL (built from `--public-url`), if there is one.
+    pub(crate) fn absolute(&self) -> Option<&str> {
+        (self.instance.starts_with("https://") || self.instance.starts_with("http://"))
+            .then_some(self.instance.as_str())
+    }
+
     pub(crate) fn new(public_url: Option<&url::Url>, sha256: &str) -> ReportLink {
         match public_url.and_then(|u| u.join(&format!("reports/{sha256}")).ok()) {
             Some(u) => ReportLink { instance: u.to_string(), shown: u.to_string() },
@@ -304,7 +330,12 @@ pub(crate) fn blocked(
         .header("X-Pipgate-Decision", "block")
         .body(full(body))
         .expect("valid response");
-    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(block_reason_phrase(verdict, found).into_bytes()) {
+    // pip prints only the status line: the report's address goes there too when it is absolute.
+    let mut phrase = block_reason_phrase(verdict, found);
+    if let Some(url) = report.absolute() {
+        phrase.push_str(&format!(" - report: {}", sanitize_header(url)));
+    }
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(phrase.into_bytes()) {
         resp.extensions_mut().insert(phrase);
     }
     resp
@@ -374,7 +405,8 @@ impl<G: Unpin> hyper::body::Body for Holding<G> {
 }
 
 /// What the user can do about a block, by what decided it.
-fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
+/// What the block message tells the user to do (also on the report page).
+pub(crate) fn remedy(facts: &ArtifactFacts, verdict: &Verdict) -> String {
     match verdict.reasons.first().map(|r| &r.code) {
         Some(ReasonCode::Cooldown) => {
             let when =

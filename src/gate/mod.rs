@@ -47,6 +47,15 @@ pub(crate) struct Decided {
     pub findings: Arc<Vec<Finding>>,
 }
 
+/// The report page's view of a scanned artifact ([`Gate::explain`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Explained {
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    /// What `pipgate policy accept` prints for the artifact.
+    pub acceptance: String,
+}
+
 pub(crate) struct Gate {
     scanner: Arc<Scanner>,
     policy: Arc<ArcSwap<Policy>>,
@@ -281,6 +290,25 @@ impl Gate {
         let all: Vec<Finding> = report.findings.iter().chain(extra.iter()).cloned().collect();
         let history = self.histories.get(&facts.project);
         name::judge(&facts.project, &facts.filename, &all, history.as_deref(), now)
+    }
+
+    /// What the report page shows beside a scan: the current policy's verdict, everything it
+    /// weighed (as `pipgate policy explain` weighs it, project verdict included), and the
+    /// acceptance `pipgate policy accept` prints for it. Decides nothing new and records nothing.
+    pub(crate) async fn explain(&self, facts: &ArtifactFacts, report: &ScanReport) -> Explained {
+        let now = time::OffsetDateTime::now_utc();
+        let policy = self.policy.load_full();
+        let facts = facts.with_licence(&report.licence);
+        let findings = self.findings_with_project_verdict(&facts, report, now).await;
+        let verdict = policy.evaluate(&facts, &findings, now);
+        let acceptance = policy.acceptance_snippet(&facts, &findings, now);
+        Explained { verdict, findings, acceptance }
+    }
+
+    /// [`Gate::explain`] for a file held before download (no scan): the hold's acceptance.
+    pub(crate) fn hold_acceptance(&self, facts: &ArtifactFacts, found: &[Finding]) -> String {
+        let policy = self.policy.load_full();
+        policy.acceptance_snippet(facts, found, time::OffsetDateTime::now_utc())
     }
 
     /// The stored scan report for a sha256, if pipgate has scanned it with this scanner.

@@ -54,6 +54,47 @@ pub(crate) fn negotiate(accept: Option<&str>) -> PageFormat {
         .unwrap_or(PageFormat::TextHtml)
 }
 
+/// What a report (`/reports/<sha256>`) is answered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReportMedia {
+    /// The page people read, for browsers (`text/html` named, and preferred to JSON and text).
+    Html,
+    /// The JSON contract, for any `Accept` that names a JSON type.
+    Json,
+    /// Plain text: no `Accept`, `*/*`, `text/plain`, or nothing else offered.
+    Text,
+}
+
+/// HTML only when `text/html` (or `application/xhtml+xml`) is named and preferred strictly
+/// to JSON and to `text/plain` (browsers); JSON when a JSON type is named; text otherwise,
+/// so scripts and `curl` keep getting what they got before the page existed.
+pub(crate) fn negotiate_report(accept: Option<&str>) -> ReportMedia {
+    let Some(accept) = accept else {
+        return ReportMedia::Text;
+    };
+    let named = |offered: &str| match quality_for(accept, offered) {
+        (q, 3) => q,
+        _ => 0.0,
+    };
+    let html = named(TEXT_HTML).max(named("application/xhtml+xml"));
+    // Any JSON type counts (`application/json`, `application/problem+json`, ...).
+    let mut json = 0.0f32;
+    for range in accept.split(',') {
+        let media = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media.contains("json") {
+            json = json.max(quality_for(range, &media).0);
+        }
+    }
+    let text = named("text/plain");
+    if html > 0.0 && html > json && html > text {
+        ReportMedia::Html
+    } else if json > 0.0 {
+        ReportMedia::Json
+    } else {
+        ReportMedia::Text
+    }
+}
+
 /// The q-value `accept` gives `offered`, using the most specific matching range.
 fn quality_for(accept: &str, offered: &str) -> (f32, u8) {
     let (otype, osub) = offered.split_once('/').unwrap_or((offered, ""));
@@ -109,6 +150,29 @@ mod tests {
         ];
         for (case, accept, want) in cases {
             assert_eq!(negotiate(accept), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn reports_negotiate_html_only_for_browsers() {
+        let cases = [
+            ("browser", Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"), ReportMedia::Html),
+            ("plain text/html", Some("text/html"), ReportMedia::Html),
+            ("json", Some("application/json"), ReportMedia::Json),
+            ("problem json", Some("application/problem+json"), ReportMedia::Json),
+            ("json preferred to html", Some("text/html;q=0.5, application/json"), ReportMedia::Json),
+            ("html preferred to json", Some("text/html, application/json;q=0.5"), ReportMedia::Html),
+            ("json and html tie: json", Some("text/html, application/json"), ReportMedia::Json),
+            ("text/plain", Some("text/plain"), ReportMedia::Text),
+            ("text preferred to html", Some("text/plain, text/html;q=0.5"), ReportMedia::Text),
+            ("curl", Some("*/*"), ReportMedia::Text),
+            ("no header", None, ReportMedia::Text),
+            ("html refused", Some("text/html;q=0"), ReportMedia::Text),
+            ("json refused", Some("application/json;q=0, text/plain"), ReportMedia::Text),
+            ("case-insensitive", Some("Text/HTML"), ReportMedia::Html),
+        ];
+        for (case, accept, want) in cases {
+            assert_eq!(negotiate_report(accept), want, "{case}");
         }
     }
 }

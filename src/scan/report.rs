@@ -18,11 +18,13 @@ pub enum ReportFormat {
     Text,
     Json,
     Sarif,
+    /// The page people read (`report_html`); with a verdict through `pipgate scan`.
+    Html,
 }
 
 /// A format name that is not `text`, `json` or `sarif`.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown report format {0:?}: expected text, json or sarif")]
+#[error("unknown report format {0:?}: expected text, json, sarif or html")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for ReportFormat {
@@ -32,19 +34,22 @@ impl FromStr for ReportFormat {
             "text" | "txt" => Ok(ReportFormat::Text),
             "json" => Ok(ReportFormat::Json),
             "sarif" => Ok(ReportFormat::Sarif),
+            "html" => Ok(ReportFormat::Html),
             _ => Err(UnknownFormat(s.to_string())),
         }
     }
 }
 
 /// Render several reports in one format: text reports one after another, JSON as
-/// one object (one report) or an array, SARIF as one log with one run.
+/// one object (one report) or an array, SARIF as one log with one run, HTML as one page per
+/// report without a verdict (`pipgate scan` renders each page with its verdict instead).
 pub fn render(reports: &[ScanReport], format: ReportFormat) -> String {
     match format {
         ReportFormat::Text => reports.iter().map(|r| render_text(r, None)).collect::<Vec<_>>().join("\n"),
         ReportFormat::Json if reports.len() == 1 => render_json(&reports[0]),
         ReportFormat::Json => pretty(&serde_json::to_value(reports).unwrap_or(Value::Null)),
         ReportFormat::Sarif => render_sarif(reports),
+        ReportFormat::Html => reports.iter().map(crate::report_html::render_scan).collect::<Vec<_>>().join("\n"),
     }
 }
 
@@ -62,7 +67,7 @@ fn pretty(v: &Value) -> String {
 // ---------------------------------------------------------------- text
 
 /// Categories shown under "Behaviours" (what the code can do); the rest are "Issues".
-fn is_behaviour(c: Category) -> bool {
+pub(crate) fn is_behaviour(c: Category) -> bool {
     !matches!(c, Category::Secrets | Category::Metadata | Category::Vulnerability | Category::Malware)
 }
 
@@ -251,7 +256,7 @@ fn next_steps(out: &mut String, findings: &[Finding]) {
     );
 }
 
-fn step_for(cat: Category) -> &'static str {
+pub(crate) fn step_for(cat: Category) -> &'static str {
     match cat {
         Category::Network => "check every URL, host and IP against what the package documents; look for look-alike and trusted-domain-as-subdomain hosts.",
         Category::Execution => "check that each process or dynamic code execution is needed by the package's purpose, above all at install time.",

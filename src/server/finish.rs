@@ -295,7 +295,7 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
         Reply::Page { body, etag, format, stale } => {
             respond::page(body, &etag, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
         }
-        Reply::Report { body, content_type } => respond::body(StatusCode::OK, content_type, body),
+        Reply::Report { body, content_type } => respond::report(content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),
         Reply::Body { content_type, body } => respond::body(StatusCode::OK, content_type, body),
         Reply::File { path, sha256 } => {

@@ -8,9 +8,10 @@ use super::finish::{Outcome, Reply};
 use super::RequestCtx;
 use crate::app::App;
 use crate::error::ProxyError;
-use crate::index::accept::{negotiate, PageFormat};
+use crate::index::accept::{negotiate, negotiate_report, PageFormat, ReportMedia};
 use crate::index::{render, valid_normalized};
-use crate::model::{normalize_project_name, Sha256};
+use crate::model::{normalize_project_name, ArtifactFacts, Sha256};
+use crate::report_html;
 use crate::respond;
 use hyper::header;
 use hyper::StatusCode;
@@ -88,24 +89,102 @@ fn page_reply(rendered: Result<(String, String), String>, format: PageFormat, st
     }
 }
 
-/// `/reports/<sha256>`: the scan report (text; JSON when the client asks for it). A file
-/// held before download (cooldown, deny list, project verdict) has no scan: its report says
-/// what holds it, until when, and how to exempt it (the link in its 403 must lead somewhere).
+/// `/reports/<sha256>`: the scan report — the HTML page for browsers, JSON when a JSON type
+/// is asked for, text otherwise ([`negotiate_report`]). A file held before download
+/// (cooldown, deny list, project verdict) has no scan: its report says what holds it, until
+/// when, and how to exempt it (the link in its 403 must lead somewhere).
 pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
     let Ok(sha) = Sha256::parse(sha) else {
         return Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "not found\n"));
     };
-    let json = ctx.header(header::ACCEPT).is_some_and(|a| a.contains("json"));
-    if let Some(report) = app.gate.cached_report(&sha).await {
+    let media = negotiate_report(ctx.header(header::ACCEPT));
+    let json = media == ReportMedia::Json;
+    let origins = app.origins.origins(sha.as_str()).await.unwrap_or_default();
+    if let Some(report) = app.gate.cached_report(sha.as_str()).await {
+        if media == ReportMedia::Html {
+            // Facts from the file's listing, or from the scan when it was never listed.
+            let origin = origins.first();
+            let project = origin
+                .map(|o| o.project.clone())
+                .unwrap_or_else(|| normalize_project_name(report.project.as_deref().unwrap_or("")));
+            let filename = origin.map(|o| o.filename.clone()).unwrap_or_else(|| report.filename.clone());
+            let facts = listed_facts(app, &sha, &project, &filename, origin);
+            let metadata = metadata_of(&facts).await;
+            let explained = app.gate.explain(&facts, &report).await;
+            let remedy = (explained.verdict.decision == crate::model::Decision::Block)
+                .then(|| respond::remedy(&facts, &explained.verdict));
+            let mut page_facts = report_html::Facts::of(&facts);
+            page_facts.hashes = origin.map(|o| o.hashes.clone()).unwrap_or_default();
+            let body = report_html::render(&report_html::ReportPage {
+                facts: page_facts,
+                about: metadata,
+                report: Some(&report),
+                verdict: Some(&explained.verdict),
+                findings: &explained.findings,
+                new_in_version: None,
+                acceptance: Some(explained.acceptance),
+                remedy,
+            });
+            return Outcome::reply(Reply::Report { body, content_type: HTML });
+        }
         let (body, content_type) = crate::respond::report_body(&report, json);
         return Outcome::reply(Reply::Report { body, content_type });
     }
-    let origins = app.origins.origins(sha.as_str()).await.unwrap_or_default();
     for origin in &origins {
         if let Some((verdict, found)) = app.gate.release_hold(origin).await {
+            if media == ReportMedia::Html {
+                let body = held_page(app, origin, &verdict, &found);
+                return Outcome::reply(Reply::Report { body, content_type: HTML });
+            }
             let (body, content_type) = crate::respond::held_report_body(origin, &verdict, &found, json);
             return Outcome::reply(Reply::Report { body, content_type });
         }
     }
     Outcome::reply(Reply::Text(StatusCode::NOT_FOUND, "no report for this sha256\n"))
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+fn listed_facts(
+    app: &App,
+    sha: &Sha256,
+    project: &str,
+    filename: &str,
+    origin: Option<&crate::model::FileOrigin>,
+) -> ArtifactFacts {
+    let path = app.artifacts.path(sha);
+    let size = origin.and_then(|o| o.size).or_else(|| std::fs::metadata(&path).ok().map(|m| m.len())).unwrap_or(0);
+    let upload_time = origin.and_then(|o| o.upload_time.clone());
+    ArtifactFacts::describe(project, filename, sha.as_str(), upload_time, size, path)
+}
+
+/// Who made it and its links, from the bytes on disk (read on a blocking thread).
+async fn metadata_of(facts: &ArtifactFacts) -> report_html::About {
+    let (path, filename) = (facts.path.clone(), facts.filename.clone());
+    let bytes =
+        tokio::task::spawn_blocking(move || crate::artifact::core_metadata_of(&path, &filename)).await.ok().flatten();
+    bytes.map(|m| report_html::About::from_metadata(&String::from_utf8_lossy(&m))).unwrap_or_default()
+}
+
+/// The page for a file held before download: what holds it, and the hold's acceptance.
+fn held_page(
+    app: &App,
+    origin: &crate::model::FileOrigin,
+    verdict: &crate::model::Verdict,
+    found: &[crate::model::Finding],
+) -> String {
+    let facts = ArtifactFacts::unverified(origin);
+    let mut page_facts = report_html::Facts::of(&facts);
+    page_facts.size = origin.size;
+    page_facts.hashes = origin.hashes.clone();
+    report_html::render(&report_html::ReportPage {
+        facts: page_facts,
+        about: report_html::About::default(),
+        report: None,
+        verdict: Some(verdict),
+        findings: found,
+        new_in_version: None,
+        acceptance: Some(app.gate.hold_acceptance(&facts, found)),
+        remedy: Some(respond::remedy(&facts, verdict)),
+    })
 }

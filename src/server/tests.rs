@@ -152,6 +152,35 @@ async fn a_block_points_at_its_report_from_configuration_never_from_the_host_hea
     }
 }
 
+#[tokio::test]
+async fn a_report_is_a_page_for_browsers_and_text_or_json_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::for_tests_with(dir.path(), "deny: [\"evil\"]\n", |_| {});
+    denied_origin(&app).await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let cases = [
+        ("browser", Some(browser), "text/html; charset=utf-8", "Verdict: <span class=\"decision\">Blocked</span>"),
+        ("json", Some("application/json"), "application/json", "\"held\": true"),
+        ("curl", Some("*/*"), "text/plain; charset=utf-8", "is held by pipgate"),
+        ("no accept", None, "text/plain; charset=utf-8", "is held by pipgate"),
+    ];
+    for (case, accept, want_type, want_body) in cases {
+        let mut req = ctx(&app, Method::GET, &format!("/reports/{SHA}"));
+        if let Some(a) = accept {
+            req.headers.insert(header::ACCEPT, HeaderValue::from_static(a));
+        }
+        let resp = dispatch(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{case}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], want_type, "{case}");
+        assert_eq!(resp.headers()[header::VARY], "Accept", "{case}: caches must keep the formats apart");
+        let html = want_type.starts_with("text/html");
+        assert_eq!(resp.headers().contains_key(header::CONTENT_SECURITY_POLICY), html, "{case}");
+        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains(want_body), "{case}: {text}");
+    }
+}
+
 /// A `tracing` writer into memory, to read back what a request logged.
 #[derive(Clone, Default)]
 struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);

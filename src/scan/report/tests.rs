@@ -40,6 +40,7 @@ fn format_names_parse() {
         ("text", Some(ReportFormat::Text)),
         ("JSON", Some(ReportFormat::Json)),
         ("sarif", Some(ReportFormat::Sarif)),
+        ("html", Some(ReportFormat::Html)),
         ("xml", None),
     ];
     for (name, want) in cases {
