@@ -8,6 +8,8 @@
 //! hostile page may cost: one upstream GET per page at a time (concurrent requests share
 //! it), parsing on blocking threads and once per page body (bounded caches), so a page
 //! with 100k files neither stalls the async workers nor is re-parsed on every request.
+//! Rendered pages (what pipgate sends, compressed or not) are kept apart, in [`rendered`],
+//! keyed by the caller with the gate's listing state.
 //! Must not: download artifacts or decide verdicts.
 
 pub(crate) mod accept;
