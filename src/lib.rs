@@ -6,7 +6,7 @@
 //! | module | owns | must not |
 //! |---|---|---|
 //! | [`server`] | front ends (connection limits and timeouts) → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
-//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation | touch artifacts, decide |
+//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation, rendered pages kept in memory with their gzip/zstd forms | touch artifacts, decide, compress anything but pages |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
 //! | [`prescan`] | when a page is fetched, downloading and scanning in the background (bounded, deduplicated, cancellable) the files a resolver is likely to pick, and the page's brief wait for the newest | decide, render, audit |

@@ -32,33 +32,39 @@ fn base(status: StatusCode) -> hyper::http::response::Builder {
     Response::builder().status(status).header(header::SERVER, concat!("pipgate/", env!("CARGO_PKG_VERSION")))
 }
 
-/// A page body with its strong ETag (sha256 of the bytes) and `Vary: Accept`.
 /// The strong ETag of a page body (a digest: compute it off the reactor for large pages).
 pub(crate) fn page_etag(body: &str) -> String {
     use sha2::Digest;
     format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body.as_bytes())[..16]))
 }
 
-pub(crate) fn page(
-    body: String,
-    etag: &str,
-    content_type: &str,
-    if_none_match: Option<&str>,
-    stale: Option<&str>,
-    head: bool,
-) -> Resp {
+/// An index page: its body (already in `encoding`, when it has one) with the ETag of that
+/// representation, and `Vary: Accept, Accept-Encoding` (the format and the coding both
+/// follow the request).
+pub(crate) struct PageBody<'a> {
+    pub body: Bytes,
+    pub etag: &'a str,
+    pub content_type: &'a str,
+    /// `Content-Encoding` (`gzip`, `zstd`); `None`: identity.
+    pub encoding: Option<&'a str>,
+}
+
+pub(crate) fn page(p: PageBody<'_>, if_none_match: Option<&str>, stale: Option<&str>, head: bool) -> Resp {
     let mut b = base(StatusCode::OK)
-        .header(header::VARY, "Accept")
-        .header(header::ETAG, etag)
+        .header(header::VARY, "Accept, Accept-Encoding")
+        .header(header::ETAG, p.etag)
         .header(header::CACHE_CONTROL, "max-age=60, must-revalidate");
     if let Some(why) = stale {
         b = b.header("X-Pipgate-Stale", sanitize_header(why));
     }
-    if etag_matches(if_none_match, etag) {
+    if etag_matches(if_none_match, p.etag) {
         return b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response");
     }
-    let b = b.header(header::CONTENT_TYPE, content_type).header(header::CONTENT_LENGTH, body.len());
-    b.body(if head { empty() } else { full(body) }).expect("valid response")
+    if let Some(coding) = p.encoding {
+        b = b.header(header::CONTENT_ENCODING, coding);
+    }
+    let b = b.header(header::CONTENT_TYPE, p.content_type).header(header::CONTENT_LENGTH, p.body.len());
+    b.body(if head { empty() } else { full(p.body) }).expect("valid response")
 }
 
 pub(crate) fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
@@ -174,7 +180,9 @@ pub(crate) fn metadata(bytes: Vec<u8>, if_none_match: Option<&str>, head: bool) 
     match String::from_utf8(bytes) {
         Ok(body) => {
             let etag = page_etag(&body);
-            let mut resp = page(body, &etag, "text/plain; charset=utf-8", if_none_match, None, head);
+            let text =
+                PageBody { body: body.into(), etag: &etag, content_type: "text/plain; charset=utf-8", encoding: None };
+            let mut resp = page(text, if_none_match, None, head);
             resp.headers_mut().remove(header::VARY);
             resp
         }

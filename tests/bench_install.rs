@@ -1,5 +1,7 @@
 //! Install benchmark (not a test: run `bench/install.sh`). Installs 20 packages with real pip
-//! and real uv, straight from the fake upstream and through pipgate (cold and warm cache),
+//! and real uv, straight from the fake upstream, through pipgate (cold and warm cache) and,
+//! when `PROXPI_PYTHON` names a Python with the peer caching proxy proxpi installed (the
+//! script installs it), through proxpi pointed at the same upstream (cold and warm),
 //! interleaved over several rounds in one process, and prints medians and ratios.
 
 mod common;
@@ -48,6 +50,44 @@ fn install(client: &str, index: &str) -> f64 {
     secs
 }
 
+/// The peer caching proxy, started on a free port with an empty cache, pointed at `upstream`.
+struct Proxpi {
+    child: std::process::Child,
+    url: String,
+    _cache: tempfile::TempDir,
+}
+
+impl Proxpi {
+    fn start(python: &str, upstream: &str) -> Proxpi {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cache = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(python)
+            .args(["-m", "flask", "--app", "proxpi.server", "run", "--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .env("PROXPI_INDEX_URL", format!("{upstream}/"))
+            .env("PROXPI_CACHE_DIR", cache.path())
+            .env("PROXPI_LOGGING_LEVEL", "WARNING")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting proxpi");
+        let url = format!("http://127.0.0.1:{port}/index/");
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while http().get(&url).send().map(|r| !r.status().is_success()).unwrap_or(true) {
+            assert!(Instant::now() < deadline, "proxpi did not start on {url}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Proxpi { child, url, _cache: cache }
+    }
+}
+
+impl Drop for Proxpi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -58,6 +98,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn bench_install_direct_vs_pipgate() {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let idx = corpus();
+    let proxpi = std::env::var("PROXPI_PYTHON").ok().filter(|p| !p.is_empty());
     let mut results: std::collections::BTreeMap<(String, &str), Vec<f64>> = Default::default();
     for round in 0..rounds {
         for client in ["pip", "uv"] {
@@ -69,6 +110,12 @@ fn bench_install_direct_vs_pipgate() {
             let gate = Pipgate::start(&idx.url(), Some(&policy));
             results.entry((client.into(), "pipgate cold")).or_default().push(install(client, &gate.url));
             results.entry((client.into(), "pipgate warm")).or_default().push(install(client, &gate.url));
+            drop(gate);
+            if let Some(python) = &proxpi {
+                let peer = Proxpi::start(python, &idx.url());
+                results.entry((client.into(), "proxpi cold")).or_default().push(install(client, &peer.url));
+                results.entry((client.into(), "proxpi warm")).or_default().push(install(client, &peer.url));
+            }
         }
         eprintln!("round {} of {rounds} done", round + 1);
     }
@@ -78,11 +125,19 @@ fn bench_install_direct_vs_pipgate() {
     for client in ["pip", "uv"] {
         let direct = median(results[&(client.to_string(), "direct")].clone());
         let no_scan = median(results[&(client.to_string(), "cold, no scan")].clone());
-        for mode in ["direct", "cold, no scan", "pipgate cold", "pipgate warm"] {
-            let m = median(results[&(client.to_string(), mode)].clone());
+        for mode in ["direct", "cold, no scan", "pipgate cold", "pipgate warm", "proxpi cold", "proxpi warm"] {
+            let Some(runs) = results.get(&(client.to_string(), mode)) else { continue };
+            let m = median(runs.clone());
             println!("{client:<6} {mode:<14} {m:>8.3} {:>6.2}x", m / direct);
         }
+        let at = |mode: &str| results.get(&(client.to_string(), mode)).map(|r| median(r.clone()));
         let cold = median(results[&(client.to_string(), "pipgate cold")].clone());
         println!("{client:<6} scanning cost: cold with scan / cold without = {:.2}x", cold / no_scan);
+        if let (Some(ours), Some(peer)) = (at("pipgate warm"), at("proxpi warm")) {
+            println!("{client:<6} warm: pipgate / proxpi = {:.2}x", ours / peer);
+        }
+        if let (Some(ours), Some(peer)) = (at("pipgate cold"), at("proxpi cold")) {
+            println!("{client:<6} cold: pipgate (scanning) / proxpi (no scan) = {:.2}x", ours / peer);
+        }
     }
 }

@@ -401,6 +401,13 @@ fn serve_tls_serves_the_index_over_https_to_pip_and_uv_with_h2_by_alpn() {
     let out = venv.uv_pip_env(&["install", "--index-url", &gate.url, "demo-clean"], &uv_env);
     assert!(out.status.success(), "{}\n{}", show(&out), gate.log());
     assert_eq!(venv.run("import demo_clean; print(demo_clean.VERSION)"), "1.0");
+    // uv really spoke h2 (pip's requests only speaks HTTP/1.1): the access log says which.
+    let log = gate.log();
+    let proto = |ua: &str| {
+        log.lines().any(|l| l.contains("/simple/demo-clean/") && l.contains(ua) && l.contains("proto=HTTP/2.0"))
+    };
+    assert!(proto("uv/"), "uv's page request over h2: {log}");
+    assert!(!proto("pip/"), "pip's over HTTP/1.1: {log}");
 
     // ALPN: h2 when offered, HTTP/1.1 otherwise.
     let addr = gate.url.trim_start_matches("https://").split('/').next().unwrap().to_string();

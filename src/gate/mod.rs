@@ -81,6 +81,14 @@ pub(crate) struct Gate {
     noted: moka::sync::Cache<String, (Decision, crate::store::DecisionState)>,
     /// Recorded verdict changes, for whoever logs and notifies them.
     changes: tokio::sync::broadcast::Sender<VerdictChange>,
+    /// Project → its listing generation ([`Gate::listing_state`]): bumped when a verdict
+    /// on one of its files changes, so a page rendered before is not served again.
+    generations: moka::sync::Cache<String, u64>,
+    /// Where new generations come from (globally unique, so an evicted project never
+    /// reuses a value an old rendered page was keyed by).
+    next_generation: AtomicU64,
+    /// (sha256, filename) → the last verdict a listing may show, to bump only on a change.
+    listed: moka::sync::Cache<String, String>,
 }
 
 /// The parts a gate is built from.
@@ -114,6 +122,34 @@ impl Gate {
             lookback: p.lookback,
             noted: moka::sync::Cache::new(MEMO_REPORTS * 4),
             changes: tokio::sync::broadcast::channel(1024).0,
+            generations: moka::sync::Cache::new(MEMO_PROJECTS),
+            next_generation: AtomicU64::new(1),
+            listed: moka::sync::Cache::new(MEMO_REPORTS * 4),
+        }
+    }
+
+    /// Everything a project page's listing depends on besides the upstream page and the
+    /// clock: the policy's digest, the feeds' revisions and the project's generation. A
+    /// page rendered under an equal state lists the same files the same way (until the
+    /// earliest `available_at` it shows).
+    pub(crate) fn listing_state(&self, project: &str) -> String {
+        let generation =
+            self.generations.get_with(project.to_string(), || self.next_generation.fetch_add(1, Ordering::Relaxed));
+        format!("{}\n{}\n{generation}", self.policy.load().digest, self.enrich.revision())
+    }
+
+    /// A verdict on a file of `project` changed: listings made before are out of date.
+    fn bump_listing(&self, project: &str) {
+        self.generations.insert(project.to_string(), self.next_generation.fetch_add(1, Ordering::Relaxed));
+    }
+
+    /// Bump the project's generation when this file's verdict is not the one last seen.
+    fn note_listed(&self, facts: &ArtifactFacts, d: &Decided) {
+        let key = format!("{}\n{}", facts.sha256, facts.filename);
+        let line = format!("{}\n{}", d.verdict.decision.as_str(), lookback::reason_line(d));
+        if self.listed.get(&key).as_deref() != Some(line.as_str()) {
+            self.listed.insert(key, line);
+            self.bump_listing(&facts.project);
         }
     }
 
@@ -216,6 +252,7 @@ impl Gate {
         match self.report(facts).await {
             Ok(report) => {
                 let decided = self.weigh(&policy, facts, &report, now);
+                self.note_listed(facts, &decided);
                 self.note_request(&policy, facts, &decided, &report.scanner_version).await;
                 decided
             }
@@ -243,6 +280,9 @@ impl Gate {
         let facts = &facts.with_licence(&report.licence);
         let found = self.weighed_findings(facts, report, now);
         if let Some(f) = name::corroborated(&found) {
+            if !self.name_holds.contains_key(&facts.project) {
+                self.bump_listing(&facts.project);
+            }
             self.name_holds.insert(facts.project.clone(), f.clone());
         }
         let verdict = policy.evaluate(facts, &found, now);

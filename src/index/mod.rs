@@ -8,11 +8,14 @@
 //! hostile page may cost: one upstream GET per page at a time (concurrent requests share
 //! it), parsing on blocking threads and once per page body (bounded caches), so a page
 //! with 100k files neither stalls the async workers nor is re-parsed on every request.
+//! Rendered pages (what pipgate sends, compressed or not) are kept apart, in [`rendered`],
+//! keyed by the caller with the gate's listing state.
 //! Must not: download artifacts or decide verdicts.
 
 pub(crate) mod accept;
 pub(crate) mod page;
 pub(crate) mod render;
+pub(crate) mod rendered;
 
 use crate::config::redact;
 use crate::error::ProxyError;
@@ -35,6 +38,8 @@ const PARSED_FILES: u64 = 500_000;
 pub(crate) struct Fetched<T> {
     pub value: T,
     pub stale: Option<String>,
+    /// The digest of the upstream page the value was parsed from (a rendered page's key).
+    pub digest: [u8; 32],
 }
 
 /// A page held in memory: the upstream copy, the digest of everything its parse depends on
@@ -163,14 +168,14 @@ impl Index {
             .await?;
         let (mem, parsed) = f.value;
         self.register(name, &mem, &parsed).await?;
-        Ok(Fetched { value: parsed, stale: f.stale })
+        Ok(Fetched { value: parsed, stale: f.stale, digest: mem.digest })
     }
 
     /// The root listing's project names.
     pub(crate) async fn root(&self) -> Result<Fetched<Arc<Vec<String>>>, ProxyError> {
         let url = self.upstream.base().clone();
         let f = self.fetch("_root", &url, &self.roots, |c| page::parse_root(&c.body, &c.content_type)).await?;
-        Ok(Fetched { value: f.value.1, stale: f.stale })
+        Ok(Fetched { value: f.value.1, stale: f.stale, digest: f.digest })
     }
 
     /// Cache-aware, single-flight fetch and parse. A fresh body replaces the cached one only
@@ -193,14 +198,14 @@ impl Index {
         if let Some(m) = self.fresh(key, None).await {
             crate::metrics::cache("page", true);
             let value = self.parse(parsed, &m, parse).await?.map_err(malformed)?;
-            return Ok(Fetched { value: (m, value), stale: None });
+            return Ok(Fetched { digest: m.digest, value: (m, value), stale: None });
         }
         let flight = self.flights.get_with(key.to_string(), Default::default);
         let _flight = flight.lock().await;
         if let Some(m) = self.fresh(key, Some(arrived)).await {
             crate::metrics::cache("page", true);
             let value = self.parse(parsed, &m, parse).await?.map_err(malformed)?;
-            return Ok(Fetched { value: (m, value), stale: None });
+            return Ok(Fetched { digest: m.digest, value: (m, value), stale: None });
         }
         crate::metrics::cache("page", false);
         let cached = self.load(key).await;
@@ -210,7 +215,7 @@ impl Index {
                 let why =
                     format!("upstream failed moments ago; serving the copy cached at unix time {}", c.page.fetched_at);
                 let value = self.parse(parsed, c, parse).await?.map_err(malformed)?;
-                return Ok(Fetched { value: (c.clone(), value), stale: Some(why) });
+                return Ok(Fetched { value: (c.clone(), value), stale: Some(why), digest: c.digest });
             }
         }
         let etag = cached.as_ref().and_then(|c| c.page.etag.as_deref());
@@ -246,14 +251,14 @@ impl Index {
         match (outcome, cached) {
             (Ok((m, value)), prev) => {
                 self.save(key, &m, prev.is_some_and(|p| p.digest == m.digest)).await;
-                Ok(Fetched { value: (m, value), stale: None })
+                Ok(Fetched { digest: m.digest, value: (m, value), stale: None })
             }
             (Err(e), Some(c)) => {
                 self.failed.insert(key.to_string(), Instant::now());
                 let why = format!("upstream failed ({e}); serving the copy cached at unix time {}", c.page.fetched_at);
                 tracing::warn!(page = key, "{why}");
                 let value = self.parse(parsed, &c, parse).await?.map_err(malformed)?;
-                Ok(Fetched { value: (c, value), stale: Some(why) })
+                Ok(Fetched { digest: c.digest, value: (c, value), stale: Some(why) })
             }
             (Err(e), None) => Err(e),
         }

@@ -252,7 +252,32 @@ fn parse_project_html(body: &str, page_url: &Url, project: &str) -> Result<Proje
         entry.core_metadata = entry.core_metadata.take().map(|v| valid_core_metadata(project, &entry.filename, v));
         files.push(entry);
     }
-    Ok(ProjectPage { name: normalize_project_name(project), files, versions: None, extra: Map::new() })
+    Ok(ProjectPage { name: normalize_project_name(project), files, versions: None, extra: html_status(&dom) })
+}
+
+/// PEP 792's `<meta name="pypi:project-status">` (and `…-reason`), as the JSON form's
+/// top-level `project-status` key, so both renderings pass the upstream's status on.
+fn html_status(dom: &tl::VDom<'_>) -> Map<String, Value> {
+    let parser = dom.parser();
+    let (mut status, mut reason) = (None, None);
+    for handle in dom.query_selector("meta").into_iter().flatten() {
+        let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) else { continue };
+        let attr = |k: &str| tag.attributes().get(k).flatten().map(|v| unescape(&v.as_utf8_str()));
+        match attr("name").as_deref() {
+            Some("pypi:project-status") => status = attr("content"),
+            Some("pypi:project-status-reason") => reason = attr("content"),
+            _ => {}
+        }
+    }
+    let mut extra = Map::new();
+    if let Some(status) = status {
+        let mut v = serde_json::json!({ "status": status });
+        if let Some(reason) = reason {
+            v["reason"] = Value::String(reason);
+        }
+        extra.insert("project-status".into(), v);
+    }
+    extra
 }
 
 fn apply_html_attr(entry: &mut FileEntry, key: &str, value: String) {

@@ -114,10 +114,21 @@ fn file_json(f: &ListedFile) -> Value {
             o.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
+    // PEP 740: an HTML upstream's `data-provenance` is the JSON `provenance` key.
+    if let Some(p) = e.extra.get("data-provenance") {
+        o.entry("provenance").or_insert_with(|| p.clone());
+    }
     if let Some(a) = &f.annotation {
         o.insert("_pipgate".into(), a.clone());
     }
     Value::Object(o)
+}
+
+/// The upstream's PEP 792 status (JSON `project-status`, or what the HTML parser made of its
+/// meta tags) as (`status`, `reason`), for an HTML page's meta tags.
+pub(crate) fn project_status(extra: &Map<String, Value>) -> Option<(&str, &str)> {
+    let status = extra.get("project-status")?;
+    Some((status.get("status")?.as_str()?, status.get("reason").and_then(Value::as_str).unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -132,7 +143,9 @@ pub(crate) fn project_html_with_status(name: &str, files: &[ListedFile], status:
     out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
     if let Some((status, reason)) = status {
         out.push_str(&format!("<meta name=\"pypi:project-status\" content=\"{}\">\n", attr(status)));
-        out.push_str(&format!("<meta name=\"pypi:project-status-reason\" content=\"{}\">\n", attr(reason)));
+        if !reason.is_empty() {
+            out.push_str(&format!("<meta name=\"pypi:project-status-reason\" content=\"{}\">\n", attr(reason)));
+        }
     }
     out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", text(name)));
     out.push_str(&format!("<h1>Links for {}</h1>\n", text(name)));
@@ -174,6 +187,12 @@ fn file_anchor(f: &ListedFile) -> String {
         if let (true, Some(s)) = (upstream_data_attr(k), v.as_str()) {
             a.push_str(&format!(" {k}=\"{}\"", attr(s)));
         }
+    }
+    // PEP 740: a JSON upstream's `provenance` URL is the HTML `data-provenance` attribute.
+    if let (false, Some(p)) =
+        (e.extra.contains_key("data-provenance"), e.extra.get("provenance").and_then(Value::as_str))
+    {
+        a.push_str(&format!(" data-provenance=\"{}\"", attr(p)));
     }
     if let Some(Value::Object(ann)) = &f.annotation {
         if let Some(d) = ann.get("decision").and_then(Value::as_str) {
@@ -346,5 +365,50 @@ mod tests {
         for (case, needle, want) in cases {
             assert_eq!(out.contains(needle), want, "{case}: {out}");
         }
+    }
+
+    #[test]
+    fn pep_740_provenance_and_pep_792_status_pass_through_in_both_formats() {
+        let page_url = Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let prov = "https://prov.example.org/integrity/demo/1.0/demo-1.0.tar.gz/provenance";
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.4"}},"name":"demo","project-status":{{"status":"archived","reason":"moved & done"}},
+            "files":[{{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz","provenance":"{prov}","upload-time":"2024-02-03T04:05:06.789012Z"}}]}}"#
+        );
+        let html = format!(
+            r#"<html><head><meta name="pypi:repository-version" content="1.4"><meta name="pypi:project-status" content="archived">
+            <meta name="pypi:project-status-reason" content="moved &amp; done"></head>
+            <body><a href="demo-1.0.tar.gz" data-provenance="{prov}">demo-1.0.tar.gz</a></body></html>"#
+        );
+        for (case, body, ct) in
+            [("json upstream", json.as_str(), "application/json"), ("html upstream", &html, "text/html")]
+        {
+            let page = parse_project(body, ct, &page_url, "demo").unwrap();
+            let listed = vec![ListedFile { entry: page.files[0].clone(), href: "h".into(), annotation: None }];
+            let out: Value =
+                serde_json::from_str(&project_json("demo", &listed, &versions(None, &listed), &page.extra)).unwrap();
+            assert_eq!(out["files"][0]["provenance"], prov, "{case}: JSON provenance untouched");
+            assert_eq!(
+                out["project-status"],
+                json!({"status": "archived", "reason": "moved & done"}),
+                "{case}: JSON status"
+            );
+            if ct == "application/json" {
+                assert_eq!(
+                    out["files"][0]["upload-time"], "2024-02-03T04:05:06.789012Z",
+                    "{case}: upload-time as sent"
+                );
+            }
+            let out = project_html_with_status("demo", &listed, project_status(&page.extra));
+            assert!(out.contains(&format!(r#"data-provenance="{prov}""#)), "{case}: HTML provenance: {out}");
+            assert_eq!(out.matches("data-provenance=").count(), 1, "{case}: once: {out}");
+            assert!(out.contains(r#"<meta name="pypi:project-status" content="archived">"#), "{case}: {out}");
+            assert!(
+                out.contains(r#"<meta name="pypi:project-status-reason" content="moved &amp; done">"#),
+                "{case}: {out}"
+            );
+        }
+        let plain = parse_project(r#"{"name":"demo","files":[]}"#, "application/json", &page_url, "demo").unwrap();
+        assert_eq!(project_status(&plain.extra), None, "no status upstream: none shown");
     }
 }

@@ -41,7 +41,7 @@ pub(crate) enum Outcome {
     Failed { subject: Option<Subject>, error: ProxyError },
     /// A project page that withheld (hid or marked yanked) blocked files while offering
     /// others: each withheld file is audited as a `page` decision, once per page state.
-    Listed { reply: Reply, project: String, withheld: Vec<Withheld> },
+    Listed { reply: Reply, project: String, withheld: std::sync::Arc<Vec<Withheld>> },
     /// Not admitted (authentication or a limit): nothing was asked of the gate, so nothing is
     /// audited; the access log names the refusal.
     Refused(crate::auth::Refusal),
@@ -63,11 +63,14 @@ pub(crate) enum Reply {
     Redirect(String),
     /// An index page in the negotiated format, and why it is stale when it is.
     Page {
-        body: String,
+        /// In `encoding` when it has one (empty for a 304).
+        body: bytes::Bytes,
         /// The strong ETag of `body` (computed where the body was rendered, off the reactor).
         etag: String,
         format: PageFormat,
         stale: Option<String>,
+        /// `Content-Encoding` of `body` (`None`: identity).
+        encoding: Option<&'static str>,
     },
     /// A rendered scan report.
     Report {
@@ -131,6 +134,7 @@ pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Res
         findings = %Printable(findings.as_deref().unwrap_or("-")),
         ms = ctx.started.elapsed().as_millis() as u64,
         ua = %Printable(ctx.user_agent.as_deref().unwrap_or("-")),
+        proto = ?ctx.version,
         "request"
     );
     resp
@@ -292,8 +296,9 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
         Reply::Text(status, body) => respond::text(status, body),
         Reply::Json(status, body) => respond::body(status, "application/json", body),
         Reply::Redirect(to) => respond::redirect(&to),
-        Reply::Page { body, etag, format, stale } => {
-            respond::page(body, &etag, format.content_type(), if_none_match, stale.as_deref(), ctx.head)
+        Reply::Page { body, etag, format, stale, encoding } => {
+            let page = respond::PageBody { body, etag: &etag, content_type: format.content_type(), encoding };
+            respond::page(page, if_none_match, stale.as_deref(), ctx.head)
         }
         Reply::Report { body, content_type } => respond::report(content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),

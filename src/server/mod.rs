@@ -66,6 +66,9 @@ pub struct RequestCtx {
     /// The request arrived over TLS (HTTPS serving or an intercepted tunnel); `false` for the
     /// plain-HTTP front end. Index credentials over plain HTTP from another machine are refused.
     pub secure: bool,
+    /// The HTTP version the request came in (`HTTP/2` over TLS by ALPN or h2c prior
+    /// knowledge); in the access log as `proto`.
+    pub version: hyper::Version,
 }
 
 impl RequestCtx {
@@ -83,6 +86,7 @@ impl RequestCtx {
             started: Instant::now(),
             user: None,
             secure: false,
+            version: hyper::Version::HTTP_11,
         }
     }
 
@@ -127,6 +131,10 @@ pub async fn dispatch(app: &App, mut ctx: RequestCtx) -> Resp {
         _ => resp,
     }
 }
+
+/// Concurrent h2 streams one connection may open (uv runs up to 50 downloads and more
+/// page requests at once; the connection limits still bound the whole).
+const H2_MAX_STREAMS: u32 = 256;
 
 /// Limits the plain-HTTP front end puts on connections (hostile or broken clients).
 #[derive(Debug, Clone)]
@@ -259,6 +267,7 @@ where
                 let mut ctx = RequestCtx::new(&app, parts.method, parts.uri.path(), parts.headers, conn.client);
                 ctx.query = parts.uri.query().map(str::to_string);
                 ctx.secure = tls;
+                ctx.version = parts.version;
                 dispatch(&app, ctx).await
             };
             Ok::<_, std::convert::Infallible>(resp)
@@ -266,8 +275,10 @@ where
     });
     let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(conn.limits.header_timeout).keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
-    let builder = if tls { builder } else { builder.http1_only() };
+    // h2 by ALPN over TLS, and h2c by prior knowledge on plain HTTP (the auto builder reads
+    // the preface; HTTP/1.1 clients, CONNECT included, are unaffected). uv opens many
+    // requests at once: let it multiplex them on one connection.
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(H2_MAX_STREAMS);
     tokio::select! {
         r = builder.serve_connection_with_upgrades(io, svc) => if let Err(e) = r {
             tracing::debug!(error = %e, %client, "connection ended with an error");

@@ -1,7 +1,10 @@
 //! Page routes: the root listing, project pages (with what they withheld, for the audit
 //! log) and reports (scan reports, or what holds a file that was never downloaded).
-//! Phases of a project page: normalise → fetch (index) → pre-scan (start, brief wait) → list (gate) → render (index; on a
-//! blocking thread with the ETag digest, as pages can be huge).
+//! Phases of a project page: normalise → fetch (index) → the rendered page for this upstream
+//! page and listing state, if one is cached → else pre-scan (start, brief wait) → list (gate)
+//! → render (index; on a blocking thread with the ETag digest, as pages can be huge) → encode
+//! (gzip or zstd as the client accepts, kept with the rendered page). A matching
+//! `If-None-Match` is answered 304 from the cached ETag, without rendering or compressing.
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
 use super::finish::{Outcome, Reply};
@@ -9,12 +12,16 @@ use super::RequestCtx;
 use crate::app::App;
 use crate::error::ProxyError;
 use crate::index::accept::{negotiate, negotiate_report, PageFormat, ReportMedia};
+use crate::index::rendered::{self, Rendered};
 use crate::index::{render, valid_normalized};
 use crate::model::{normalize_project_name, ArtifactFacts, Sha256};
 use crate::report_html;
 use crate::respond;
+use bytes::Bytes;
 use hyper::header;
 use hyper::StatusCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 pub(super) async fn root(app: &App, ctx: &RequestCtx) -> Outcome {
     let fetched = match app.index.root().await {
@@ -22,12 +29,25 @@ pub(super) async fn root(app: &App, ctx: &RequestCtx) -> Outcome {
         Err(e) => return Outcome::failed(None, e),
     };
     let format = negotiate(ctx.header(header::ACCEPT));
+    let key = format!("/\n{format:?}\n{}", hex::encode(fetched.digest));
+    if let Some(hit) = app.rendered.get(&key) {
+        // metrics: rendered page cache hit (root)
+        return page_reply(ctx, hit, format, fetched.stale).await;
+    }
+    // metrics: rendered page cache miss (root)
     let names = fetched.value;
     let rendered = off_reactor(move || match format {
         PageFormat::Json => render::root_json(&names),
         _ => render::root_html(&names),
     });
-    page_reply(rendered.await, format, fetched.stale)
+    match rendered.await {
+        Ok((body, etag)) => {
+            let r = Arc::new(Rendered::new(body, etag, Arc::default(), None));
+            app.rendered.insert(key.clone(), r.clone());
+            page_reply(ctx, r, format, fetched.stale).await
+        }
+        Err(e) => render_failed(e),
+    }
 }
 
 pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome {
@@ -42,33 +62,66 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         Ok(f) => f,
         Err(e) => return Outcome::failed(None, e),
     };
+    let format = negotiate(ctx.header(header::ACCEPT));
+    // Read before listing: a verdict that changes while this page renders bumps the state,
+    // so the page rendered here is never served under the newer one.
+    let state = app.gate.listing_state(&norm);
+    let key = format!("{norm}\n{format:?}\n{}\n{state}", hex::encode(fetched.digest));
+    if let Some(hit) = app.rendered.get(&key) {
+        // metrics: rendered page cache hit (project)
+        return listed_reply(ctx, hit, format, fetched.stale, norm).await;
+    }
+    // metrics: rendered page cache miss (project)
     let page = fetched.value;
     // Pre-scan the likely candidates; wait briefly for the newest so the listing knows it.
     app.prescan.before_listing(&norm, &page).await;
     let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
+    let until = clock_bound(&listed, &withheld);
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
     let quarantine = app.gate.quarantine(&norm);
-    let format = negotiate(ctx.header(header::ACCEPT));
-    let norm_for_audit = norm.clone();
-    let rendered = off_reactor(move || match format {
-        PageFormat::Json => {
-            let versions = render::versions(page.versions.as_deref(), &listed);
-            match &quarantine {
-                Some(reason) => {
-                    let mut extra = page.extra.clone();
-                    let status = serde_json::json!({ "status": "quarantined", "reason": reason });
-                    extra.insert("project-status".into(), status);
-                    render::project_json(&norm, &listed, &versions, &extra)
+    let norm_for_render = norm.clone();
+    let rendered = off_reactor(move || {
+        let norm = norm_for_render;
+        match format {
+            PageFormat::Json => {
+                let versions = render::versions(page.versions.as_deref(), &listed);
+                match &quarantine {
+                    Some(reason) => {
+                        let mut extra = page.extra.clone();
+                        let status = serde_json::json!({ "status": "quarantined", "reason": reason });
+                        extra.insert("project-status".into(), status);
+                        render::project_json(&norm, &listed, &versions, &extra)
+                    }
+                    None => render::project_json(&norm, &listed, &versions, &page.extra),
                 }
-                None => render::project_json(&norm, &listed, &versions, &page.extra),
             }
+            _ => render::project_html_with_status(
+                &norm,
+                &listed,
+                quarantine.as_deref().map(|r| ("quarantined", r)).or_else(|| render::project_status(&page.extra)),
+            ),
         }
-        _ => render::project_html_with_status(&norm, &listed, quarantine.as_deref().map(|r| ("quarantined", r))),
     });
-    match page_reply(rendered.await, format, fetched.stale) {
-        Outcome::Replied(reply) if !withheld.is_empty() => Outcome::Listed { reply, project: norm_for_audit, withheld },
-        other => other,
+    match rendered.await {
+        Ok((body, etag)) => {
+            let r = Arc::new(Rendered::new(body, etag, Arc::new(withheld), until));
+            app.rendered.insert(key.clone(), r.clone());
+            listed_reply(ctx, r, format, fetched.stale, norm).await
+        }
+        Err(e) => render_failed(e),
     }
+}
+
+/// The earliest time the clock alone changes what a listing shows (a hold's `available_at`).
+fn clock_bound(listed: &[render::ListedFile], withheld: &[crate::gate::Withheld]) -> Option<Instant> {
+    let shown = listed.iter().filter_map(|l| l.annotation.as_ref()?.get("available_at")?.as_str().map(str::to_string));
+    let hidden = withheld.iter().filter_map(|w| w.verdict.available_at.clone());
+    let now = time::OffsetDateTime::now_utc();
+    shown
+        .chain(hidden)
+        .filter_map(|t| crate::timefmt::parse_instant(&t))
+        .min()
+        .map(|t| Instant::now() + std::time::Duration::try_from(t - now).unwrap_or_default())
 }
 
 /// Render (and digest for the ETag) on a blocking thread: a page can list 100k files.
@@ -82,10 +135,41 @@ async fn off_reactor(render: impl FnOnce() -> String + Send + 'static) -> Result
     .map_err(|e| e.to_string())
 }
 
-fn page_reply(rendered: Result<(String, String), String>, format: PageFormat, stale: Option<String>) -> Outcome {
-    match rendered {
-        Ok((body, etag)) => Outcome::reply(Reply::Page { body, etag, format, stale }),
-        Err(e) => Outcome::failed(None, ProxyError::internal(format!("rendering the page failed: {e}"))),
+fn render_failed(e: String) -> Outcome {
+    Outcome::failed(None, ProxyError::internal(format!("rendering the page failed: {e}")))
+}
+
+type Page = Arc<Rendered<Arc<Vec<crate::gate::Withheld>>>>;
+
+/// A project page's answer, with what it withheld for the audit log.
+async fn listed_reply(
+    ctx: &RequestCtx,
+    r: Page,
+    format: PageFormat,
+    stale: Option<String>,
+    project: String,
+) -> Outcome {
+    let withheld = r.extra.clone();
+    match page_reply(ctx, r, format, stale).await {
+        Outcome::Replied(reply) if !withheld.is_empty() => Outcome::Listed { reply, project, withheld },
+        other => other,
+    }
+}
+
+/// The page in the coding the client accepts; a matching `If-None-Match` needs no body at
+/// all (no compression either). Compressing runs on a blocking thread, once per page.
+async fn page_reply(ctx: &RequestCtx, r: Page, format: PageFormat, stale: Option<String>) -> Outcome {
+    let wanted = rendered::choose(ctx.header(header::ACCEPT_ENCODING));
+    let etag = r.etag_for(wanted);
+    if respond::etag_matches(ctx.header(header::IF_NONE_MATCH), &etag) {
+        // metrics: 304 without rendering
+        let reply = Reply::Page { body: Bytes::new(), etag, format, stale, encoding: wanted.header() };
+        return Outcome::reply(reply);
+    }
+    let encoded = tokio::task::spawn_blocking(move || r.encoded(wanted)).await;
+    match encoded {
+        Ok((body, used, etag)) => Outcome::reply(Reply::Page { body, etag, format, stale, encoding: used.header() }),
+        Err(e) => render_failed(e.to_string()),
     }
 }
 

@@ -499,7 +499,9 @@ impl Pipgate {
     }
 
     fn spawn_env(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        // `PIPGATE_BIN`: another build to run (the install benchmark's before/after).
+        let bin = std::env::var("PIPGATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pipgate").to_string());
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--page-ttl", "0"])
             .args(extra)
             .arg("--policy")
