@@ -3,7 +3,7 @@
 fetched THROUGH a running pipgate (which scans and gates them) from the upstream the local
 pip is configured with. Prints which were blocked and the findings they carry, by detector.
 
-Usage: bench/top100.py [N] [--write-prevalence]   (needs a release build: cargo build --release)
+Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
        bench/top100.py --ranks=101-1000 --exclude-tuning [--data-dir=DIR] [--max-mb=150]
        bench/top100.py --names=FILE   (the projects listed in FILE; PIPGATE_POLICY picks the policy)
 
@@ -197,29 +197,6 @@ def main():
     for d, files in sorted(by_detector.items(), key=lambda kv: -len(kv[1])):
         print(f"  {len(files):4d}  {d}")
     print(f"\nwork dir (log, audit, cache): {work}")
-    if "--write-prevalence" in sys.argv:
-        write_prevalence(audit, len(names))
-
-
-def write_prevalence(audit, n):
-    """data/prevalence.json: for each detector, how many of the surveyed projects carry it
-    (in their wheel or sdist). The text report prints it beside each behaviour."""
-    per_detector = {}
-    for rec in audit:
-        if rec["request"] == "file":
-            for d in set(rec["findings"]):
-                per_detector.setdefault(d, set()).add(rec["project"])
-    out = {
-        "survey": f"latest wheel and sdist of the {n} most downloaded projects, scanned by pipgate (bench/top100.py)",
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "projects": n,
-        "detectors": {d: len(p) for d, p in sorted(per_detector.items())},
-    }
-    path = os.path.join(ROOT, "data", "prevalence.json")
-    with open(path, "w") as f:
-        json.dump(out, f, indent=2)
-        f.write("\n")
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

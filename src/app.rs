@@ -303,6 +303,51 @@ impl App {
         self.gate.findings_with_project_verdict(facts, report, time::OffsetDateTime::now_utc()).await
     }
 
+    /// New in this version: compare a file with the previous release of its project (same
+    /// kind of artifact), fetched through the index and the artifact cache and scanned
+    /// through the gate (both cached by sha256), within twice the upstream deadline. Done
+    /// only when the policy matches on `new_in_version` (it costs a second download) unless
+    /// `always`; the gate remembers the result for its verdicts.
+    pub(crate) async fn compare_with_previous(
+        &self,
+        facts: &ArtifactFacts,
+        always: bool,
+    ) -> Option<crate::model::VersionDiff> {
+        use crate::model::ArtifactKind;
+        if !always && !self.gate.wants_version_diff()
+            || !matches!(facts.kind, ArtifactKind::Wheel | ArtifactKind::Sdist)
+        {
+            return None;
+        }
+        if let Some(d) = self.gate.version_diff(&facts.sha256) {
+            return Some(d);
+        }
+        let deadline = self.upstream.limits().deadline * 2;
+        let previous = tokio::time::timeout(deadline, self.previous_scan(facts)).await.unwrap_or_else(|_| {
+            Err(format!("the previous release did not arrive within {}", crate::upstream::secs(deadline)))
+        });
+        Some(self.gate.note_version_diff(facts, previous).await)
+    }
+
+    /// [`App::compare_with_previous`] for the CLI: what is new since the previous release,
+    /// when the policy matches on `new_in_version`.
+    pub async fn new_in_version(&self, facts: &ArtifactFacts) -> Option<crate::model::VersionDiff> {
+        self.compare_with_previous(facts, false).await
+    }
+
+    async fn previous_scan(&self, facts: &ArtifactFacts) -> crate::gate::PreviousScan {
+        let page = self.index.project(&facts.project).await.map_err(|e| format!("project page: {e}"))?.value;
+        let entry = crate::gate::previous::previous_file(&page, &facts.filename)?;
+        let key = crate::index::file_key(entry);
+        let prev = self
+            .verified_facts_as(&key, Some(&entry.filename))
+            .await
+            .map_err(|e| format!("{}: {e}", entry.filename))?
+            .ok_or_else(|| format!("{}: not recorded from the page", entry.filename))?;
+        let report = self.gate.report(&prev).await.map_err(|e| format!("{}: scan failed: {e}", prev.filename))?;
+        Ok((prev.version.clone().unwrap_or_default(), prev.filename.clone(), report))
+    }
+
     /// Verified artifact facts for a stored origin (downloading it if needed), for the CLI.
     /// The same bytes may be listed under several filenames: the first listing names them.
     pub async fn verified_facts(&self, key: &str) -> Result<Option<ArtifactFacts>, ProxyError> {

@@ -73,6 +73,7 @@ pub fn facts_for_file(path: &Path) -> Result<ArtifactFacts, TargetError> {
         upload_time: None,
         path: path.to_path_buf(),
         licence: None,
+        new_in_version: None,
     })
 }
 

@@ -28,6 +28,7 @@
 //! | [`lookback`] | when to look back (sweep at start and on policy/feed change, background rescan), logging verdict changes, the webhook, `audit exposed` | decide (the gate re-decides and records) |
 //! | [`reload`] | hot reload of the policy (file watch, SIGHUP), refusing broken ones | evaluate |
 //! | [`cli`] | turning command-line targets into verified artifact facts | print or exit |
+//! | [`baseline`] | `pipgate baseline`: the top projects' latest sdist and wheel fetched through the upstream, scanned, dropped; the resumable state file; writing the baseline `scan::prevalence` reads | print, decide, keep the bytes |
 //! | [`advisories`] | OSV advisories (built-in PyPI snapshot, imports, URL updates, the scheduled refresh in `serve`), KEV exploitation status, CVSS scores; the `osv` enrichment feed (`malware.known`, `vulnerability.known`) | decide, do I/O during a lookup |
 //!
 //! One request: front end → `server` route → `index` / `artifact` → `gate` (scan +
@@ -41,6 +42,7 @@ mod app;
 mod artifact;
 mod audit;
 mod auth;
+mod baseline;
 mod certs;
 mod cli;
 mod config;
@@ -84,6 +86,9 @@ pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};
 pub use reload::{log_in_force as log_policy_in_force, spawn as spawn_policy_reload};
 pub use server::{dispatch, serve, serve_front, Front, OtherHosts, ProxyOptions, RequestCtx, ServeLimits, ServerCert};
 
+/// `pipgate baseline`.
+pub use baseline::{run as run_baseline, state_path as baseline_state_path, BaselineOptions, BaselineSummary};
+
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};
 
@@ -103,7 +108,8 @@ pub use advisories::{
 /// The vocabulary.
 pub use model::{
     advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, Exploitation,
-    FileRole, Finding, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
+    FileRole, Finding, FindingKey, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
+    VersionDiff,
 };
 
 /// The policy.

@@ -45,6 +45,9 @@ enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Scan the latest sdist and wheel of the N most downloaded projects through the upstream
+    /// and write the prevalence baseline (resumable; the bytes are dropped after each scan).
+    Baseline(BaselineArgs),
     /// Known-malware and vulnerability advisories (OSV), and the known-exploited list (KEV).
     Advisories {
         #[command(subcommand)]
@@ -196,6 +199,31 @@ struct ScanArgs {
     /// directory, one `<filename>.html` per artifact).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::Args)]
+struct BaselineArgs {
+    /// How many of the most downloaded projects (the first N of the list).
+    #[arg(long, default_value_t = 1000)]
+    top: u64,
+    /// The baseline file to write; its state file (`*.state.jsonl`, what a rerun skips) is beside it.
+    #[arg(long, default_value = "data/baseline.json")]
+    out: PathBuf,
+    /// `rank<TAB>name` lines (default: the embedded data/top-pypi-packages.tsv).
+    #[arg(long)]
+    projects: Option<PathBuf>,
+    /// Projects fetched and scanned at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Skip artifacts larger than this many bytes (by the page's size or the download).
+    #[arg(long, default_value_t = 256 << 20)]
+    max_artifact_bytes: u64,
+    /// Stop starting new projects after this long (e.g. `40m`); what finished is written,
+    /// and a rerun continues.
+    #[arg(long, value_parser = duration)]
+    stop_after: Option<std::time::Duration>,
     #[command(flatten)]
     common: Common,
 }
@@ -469,7 +497,58 @@ fn main() -> anyhow::Result<()> {
         Command::ProxyUser { name } => exit(proxy_user(&name)),
         Command::Auth { command } => exit(auth_command(command)),
         Command::Advisories { command } => exit(advisories(command)),
+        Command::Baseline(args) => exit(baseline(args)),
     }
+}
+
+/// `pipgate baseline`: a progress bar on a terminal, a summary at the end.
+fn baseline(args: BaselineArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let (policy, mut cfg) = load(&args.common)?;
+    cfg.max_artifact_bytes = args.max_artifact_bytes;
+    let opts = pipgate::BaselineOptions {
+        top: args.top,
+        projects: args.projects.clone(),
+        out: args.out.clone(),
+        concurrency: args.concurrency,
+        max_artifact_bytes: args.max_artifact_bytes,
+        stop_after: args.stop_after,
+    };
+    let date = time::OffsetDateTime::now_utc().date().to_string();
+    let bar =
+        if std::io::stderr().is_terminal() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} projects, eta {eta} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let summary = runtime()?.block_on(async {
+        // One thread per artifact: the run already scans --concurrency artifacts at once.
+        let scanner = Scanner::new(policy.settings.scan_limits.clone()).with_threads(1);
+        let app = App::new(cfg, policy, scanner)?;
+        let done = |project: &str| {
+            bar.inc(1);
+            bar.set_message(project.to_string());
+        };
+        pipgate::run_baseline(app, &opts, &date, |n| bar.set_length(n), done).await.map_err(anyhow::Error::from)
+    })?;
+    bar.finish_and_clear();
+    let s = summary;
+    println!(
+        "baseline: {} projects in the top {} ({} done by an earlier run), {} with at least one artifact scanned; \
+         this run: {} artifacts, {} failures, {:.1} MiB in {:.0}s{}",
+        s.projects,
+        args.top,
+        s.resumed,
+        s.scanned_projects,
+        s.artifacts,
+        s.failures,
+        s.bytes as f64 / (1u64 << 20) as f64,
+        s.elapsed.as_secs_f64(),
+        if s.not_started > 0 { format!("; {} not started (--stop-after)", s.not_started) } else { String::new() }
+    );
+    println!("wrote {} (state: {})", args.out.display(), pipgate::baseline_state_path(&args.out).display());
+    Ok(0)
 }
 
 fn advisories(cmd: AdvisoriesCommand) -> anyhow::Result<i32> {
@@ -791,7 +870,9 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
             for facts in pipgate::resolve_target(&app, t).await? {
                 let report = app.scan_report(&facts).await.map_err(anyhow::Error::msg)?;
                 let found = app.weighed_findings(&facts, &report).await;
-                out.push((facts.with_licence(&report.licence), report, found));
+                let mut facts = facts.with_licence(&report.licence);
+                facts.new_in_version = app.new_in_version(&facts).await;
+                out.push((facts, report, found));
             }
         }
         Ok((policy, out))

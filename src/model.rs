@@ -250,6 +250,10 @@ pub struct ArtifactFacts {
     /// are not applied; the gate fills it in from the report before the policy decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub licence: Option<Licence>,
+    /// What is new since the previous release (`None`: not looked at; the gate fills it in
+    /// when the policy asks, before it decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_in_version: Option<VersionDiff>,
 }
 
 /// Where a file listed on one of our pages comes from, recorded when the page is rewritten,
@@ -324,6 +328,7 @@ impl ArtifactFacts {
             upload_time,
             path,
             licence: None,
+            new_in_version: None,
         }
     }
 
@@ -732,6 +737,10 @@ pub struct Verdict {
     /// For a cooldown hold: when the release becomes available (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_at: Option<String>,
+    /// Behaviours new since the previous release, or why they were not compared
+    /// (`None`: the comparison was not asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_in_version: Option<VersionDiff>,
 }
 
 /// How a blocked version appears on index pages.
@@ -764,6 +773,7 @@ impl Verdict {
             policy_digest: String::new(),
             index: IndexMode::Hide,
             available_at: None,
+            new_in_version: None,
         }
     }
     pub fn block(reason: Reason) -> Self {
@@ -950,5 +960,101 @@ mod tests {
         for (case, input, want) in cases {
             assert_eq!(FileKey::parse(&input).ok().map(|k| k.to_string()), want, "{case}");
         }
+    }
+}
+
+/// A finding's identity across releases: its detector and, when the evidence names one, the indicator.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FindingKey {
+    pub detector: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<String>,
+}
+
+/// What changed in behaviour since the previous release of the same project (the same
+/// kind of artifact), the xz-style signal: a long-trusted package suddenly gaining a
+/// downloader or an install hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum VersionDiff {
+    /// Compared with the previous release: `new` holds what it did not have.
+    Compared { previous_version: String, previous_filename: String, new: Vec<FindingKey> },
+    /// Not compared (no previous release, upstream error, deadline): rules with
+    /// `new_in_version` do not match, and the report says so.
+    NotCompared { reason: String },
+}
+
+impl VersionDiff {
+    /// Compare the findings of this release with the previous one's. A (detector,
+    /// indicator) pair is new when the previous release did not have it; a finding
+    /// without an indicator is new when its detector did not fire before.
+    pub(crate) fn compare(
+        previous_version: &str,
+        previous_filename: &str,
+        now: &[Finding],
+        before: &[Finding],
+    ) -> Self {
+        let old_detectors: std::collections::BTreeSet<&str> = before.iter().map(|f| f.detector.as_str()).collect();
+        let old: std::collections::BTreeSet<FindingKey> = before.iter().flat_map(FindingKey::all_of).collect();
+        let new: std::collections::BTreeSet<FindingKey> = now
+            .iter()
+            .flat_map(FindingKey::all_of)
+            .filter(|k| match &k.indicator {
+                Some(_) => !old.contains(k),
+                None => !old_detectors.contains(k.detector.as_str()),
+            })
+            .collect();
+        VersionDiff::Compared {
+            previous_version: previous_version.to_string(),
+            previous_filename: previous_filename.to_string(),
+            new: new.into_iter().collect(),
+        }
+    }
+
+    /// Whether `f` is new in this version: `None` when no comparison was made.
+    pub(crate) fn is_new(&self, f: &Finding) -> Option<bool> {
+        match self {
+            VersionDiff::Compared { new, .. } => Some(FindingKey::all_of(f).iter().any(|k| new.contains(k))),
+            VersionDiff::NotCompared { .. } => None,
+        }
+    }
+
+    /// One line for reports: `new in this version (since 1.0): network.downloads-file [x]`,
+    /// `nothing new since 1.0`, or `not compared: <why>`.
+    pub fn summary(&self) -> String {
+        match self {
+            VersionDiff::Compared { previous_version, new, .. } if new.is_empty() => {
+                format!("nothing new since {previous_version}")
+            }
+            VersionDiff::Compared { previous_version, new, .. } => {
+                let items: Vec<String> = new
+                    .iter()
+                    .map(|k| match &k.indicator {
+                        Some(i) => format!("{} [{i}]", k.detector),
+                        None => k.detector.clone(),
+                    })
+                    .collect();
+                format!("new in this version (since {previous_version}): {}", items.join(", "))
+            }
+            VersionDiff::NotCompared { reason } => format!("new in this version: not compared ({reason})"),
+        }
+    }
+}
+
+impl FindingKey {
+    /// The keys a finding stands for: one per indicator in its evidence, and the bare
+    /// detector when some evidence names none.
+    fn all_of(f: &Finding) -> Vec<FindingKey> {
+        let mut keys: Vec<FindingKey> = f
+            .evidence
+            .iter()
+            .map(|e| FindingKey { detector: f.detector.clone(), indicator: e.indicator.clone() })
+            .collect();
+        if keys.is_empty() {
+            keys.push(FindingKey { detector: f.detector.clone(), indicator: None });
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 }

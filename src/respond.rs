@@ -237,6 +237,12 @@ pub(crate) fn block_reason_phrase(verdict: &Verdict, found: &[Finding]) -> Strin
     {
         what = format!("{what} {id}");
     }
+    // The xz-style signal, named where pip users look: this behaviour is new in this version.
+    if let Some(crate::model::VersionDiff::Compared { new, .. }) = &verdict.new_in_version {
+        if new.iter().any(|k| k.detector == what) && first.is_some_and(|r| r.message.contains("new in this version")) {
+            what.push_str(" new in this version");
+        }
+    }
     let rule = first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into());
     let mut phrase = if what == rule {
         format!("Blocked by pipgate: {what}")

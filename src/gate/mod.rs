@@ -21,11 +21,12 @@ pub(crate) mod enrich;
 mod listing;
 pub(crate) mod lookback;
 pub(crate) mod name;
+pub(crate) mod previous;
 
 pub(crate) use listing::{Listing, Withheld};
 
 use crate::index::page::ProjectPage;
-use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict};
+use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict, VersionDiff};
 use crate::policy::Policy;
 use crate::scan::{scanner_version, ScanReport, Scanner, REPORT_SCHEMA_VERSION};
 use crate::store::{LookbackStore, OriginStore, ScanStore, VerdictChange};
@@ -89,7 +90,16 @@ pub(crate) struct Gate {
     next_generation: AtomicU64,
     /// (sha256, filename) → the last verdict a listing may show, to bump only on a change.
     listed: moka::sync::Cache<String, String>,
+    /// sha256 → what is new since the previous release ([`previous`]); kept a while, so
+    /// an upstream error is retried and index pages reuse a comparison made for a download.
+    diffs: moka::sync::Cache<String, VersionDiff>,
 }
+
+/// How long a comparison with the previous release is remembered.
+const DIFF_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A previous release's scan: its version, filename and report (or why there is none).
+pub(crate) type PreviousScan = Result<(String, String, Arc<ScanReport>), String>;
 
 /// The parts a gate is built from.
 pub(crate) struct GateParts {
@@ -125,6 +135,7 @@ impl Gate {
             generations: moka::sync::Cache::new(MEMO_PROJECTS),
             next_generation: AtomicU64::new(1),
             listed: moka::sync::Cache::new(MEMO_REPORTS * 4),
+            diffs: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(DIFF_TTL).build(),
         }
     }
 
@@ -244,6 +255,30 @@ impl Gate {
         }
     }
 
+    /// Whether the current policy asks for the comparison with the previous release.
+    pub(crate) fn wants_version_diff(&self) -> bool {
+        self.policy.load().uses_new_in_version()
+    }
+
+    /// The comparison with the previous release remembered for a file.
+    pub(crate) fn version_diff(&self, sha256: &str) -> Option<VersionDiff> {
+        self.diffs.get(sha256)
+    }
+
+    /// Compare a file's findings with its previous release's scan and remember the result
+    /// for its verdicts (a failed fetch or scan is remembered as "not compared").
+    pub(crate) async fn note_version_diff(&self, facts: &ArtifactFacts, previous: PreviousScan) -> VersionDiff {
+        let diff = match previous {
+            Ok((version, filename, before)) => match self.report(facts).await {
+                Ok(now) => VersionDiff::compare(&version, &filename, &now.findings, &before.findings),
+                Err(why) => VersionDiff::NotCompared { reason: format!("scan failed: {why}") },
+            },
+            Err(reason) => VersionDiff::NotCompared { reason },
+        };
+        self.diffs.insert(facts.sha256.clone(), diff.clone());
+        diff
+    }
+
     /// Scan (once per sha256 and scanner version), enrich, and let the current policy decide.
     /// A scanner crash fails closed (unless the policy dangerously fails open).
     pub(crate) async fn decide(&self, facts: &ArtifactFacts) -> Decided {
@@ -277,7 +312,11 @@ impl Gate {
     /// verdict decides every other file of the project too.
     fn weigh(&self, policy: &Policy, facts: &ArtifactFacts, report: &ScanReport, now: time::OffsetDateTime) -> Decided {
         // The licence rules judge what the scan read from the bytes.
-        let facts = &facts.with_licence(&report.licence);
+        let mut facts = facts.with_licence(&report.licence);
+        if let Some(d) = self.diffs.get(&facts.sha256) {
+            facts.new_in_version = Some(d);
+        }
+        let facts = &facts;
         let found = self.weighed_findings(facts, report, now);
         if let Some(f) = name::corroborated(&found) {
             if !self.name_holds.contains_key(&facts.project) {

@@ -84,6 +84,9 @@ pub(super) struct Matcher {
     pub filenames: Option<Vec<glob::Pattern>>,
     pub roles: Option<Vec<FileRole>>,
     pub vulnerability: Option<VulnMatch>,
+    /// `new_in_version`: the finding is (true) or is not (false) new since the previous
+    /// release; never matches when the releases were not compared.
+    pub new_in_version: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +341,7 @@ impl Ctx<'_> {
                 .vulnerability
                 .as_ref()
                 .map(|v| VulnMatch { min_severity: v.min_severity, exploited: v.exploited }),
+            new_in_version: m.new_in_version,
         }
     }
 

@@ -52,6 +52,7 @@ impl Policy {
             policy_digest: self.digest.clone(),
             index: self.index,
             available_at: None,
+            new_in_version: None,
         }
     }
 
@@ -150,6 +151,18 @@ impl Policy {
 
     /// Decide for one artifact. Pure: the same inputs always give the same verdict.
     pub fn evaluate(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Verdict {
+        let mut v = self.evaluate_findings(facts, findings, now);
+        v.new_in_version = facts.new_in_version.clone();
+        v
+    }
+
+    /// Whether a rule matches on `new_in_version` (the gate compares with the previous
+    /// release only then: it costs a second download).
+    pub fn uses_new_in_version(&self) -> bool {
+        self.rules.iter().any(|r| r.matcher.new_in_version.is_some())
+    }
+
+    fn evaluate_findings(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Verdict {
         let version = facts.version.as_deref();
         if let Some(r) = self.deny_reason(&facts.project, version) {
             return self.verdict(Decision::Block, vec![r], findings);
@@ -353,6 +366,11 @@ impl Policy {
     fn rule_or_default(&self, facts: &ArtifactFacts, f: &Finding) -> Decided {
         if let Some(rule) = self.rules.iter().find(|r| rule_matches(&r.matcher, facts, f)) {
             let mut message = format!("rule {}: {}", rule.label, rule.action.as_str());
+            if rule.matcher.new_in_version == Some(true) {
+                if let Some(crate::model::VersionDiff::Compared { previous_version, .. }) = &facts.new_in_version {
+                    message = format!("{message} ({} is new in this version: not in {previous_version})", f.detector);
+                }
+            }
             if let Some(extra) = &rule.message {
                 message = format!("{message}: {extra}");
             }
@@ -467,6 +485,7 @@ fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {
         && m.kinds.as_ref().is_none_or(|k| k.contains(&facts.kind))
         && m.filenames.as_ref().is_none_or(|g| g.iter().any(|g| g.matches(&facts.filename)))
         && m.roles.as_ref().is_none_or(|r| f.evidence.iter().any(|e| r.iter().any(|&want| role_fits(e.role, want))))
+        && m.new_in_version.is_none_or(|want| facts.new_in_version.as_ref().and_then(|d| d.is_new(f)) == Some(want))
         && m.vulnerability.as_ref().is_none_or(|v| {
             let (severity, exploited) = vulnerability_facts(f);
             f.category == Category::Vulnerability

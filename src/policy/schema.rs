@@ -249,6 +249,8 @@ pub(super) struct RawMatch {
     pub filename: Option<OneOrMany<String>>,
     pub role: Option<OneOrMany<FileRole>>,
     pub vulnerability: Option<RawVulnerability>,
+    /// The finding is new since the previous release (true) or was there before (false).
+    pub new_in_version: Option<bool>,
 }
 
 /// Artifact kinds a rule can name (`other` is deliberately not matchable by name).

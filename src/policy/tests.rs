@@ -40,6 +40,7 @@ fn facts(project: &str, version: &str) -> ArtifactFacts {
         upload_time: None,
         path: Default::default(),
         licence: None,
+        new_in_version: None,
     }
 }
 
@@ -627,6 +628,7 @@ fn error_messages_name_file_path_and_line() {
         ("unquoted_version", "acceptances:\n  - id: A\n    owner: o\n    findings: network.*\n    project: p\n    version: 1.0\n    reason: r\n    ticket: t\n    expires: 2027-01-01\n"),
         ("bad_upstream", "upstream: { uri: \"https://index.example.org/simple/\" }\n"),
         ("upstream_not_http", "upstream: \"ftp://index.example.org/simple/\"\n"),
+        ("new_in_version_not_a_bool", "rules:\n  - match:\n      new_in_version: sometimes\n    action: block\n"),
     ];
     for (name, yaml) in cases {
         insta::assert_snapshot!(name, error_text(yaml));
@@ -1063,4 +1065,66 @@ acceptances:
     assert!(!check.contains("acceptance NAMED names"), "{check}");
     let snippet = p.acceptance_snippet(&facts("plain", "1.0"), std::slice::from_ref(&mal), NOW);
     assert!(snippet.contains("advisory: \"MAL-2099-1\"") || snippet.contains("advisory: MAL-2099-1"), "{snippet}");
+}
+
+#[test]
+fn new_in_version_matches_only_findings_the_previous_release_lacked() {
+    use crate::model::VersionDiff;
+    let p = policy(
+        "defaults: { action: annotate }\nrules:\n  - id: new-downloader\n    match: { detector: network.downloads-file, new_in_version: true }\n    action: block\n  - id: old-subprocess\n    match: { detector: execution.subprocess, new_in_version: false }\n    action: allow\n",
+    );
+    assert!(p.uses_new_in_version());
+    assert!(!policy("rules: [{ match: { category: network }, action: block }]").uses_new_in_version());
+    let dl = f("network.downloads-file", Severity::High);
+    let sub = f("execution.subprocess", Severity::Medium);
+    let compared = |now: Vec<Finding>, before: Vec<Finding>| {
+        Some(VersionDiff::compare("1.0", "acme-1.0-py3-none-any.whl", &now, &before))
+    };
+    let not_compared = Some(VersionDiff::NotCompared { reason: "upstream answered 503".into() });
+    type Case<'a> = (&'a str, Option<VersionDiff>, Vec<Finding>, Decision, &'a str);
+    let cases: [Case; 5] = [
+        (
+            "downloader new in 1.1: blocked",
+            compared(vec![dl.clone()], vec![]),
+            vec![dl.clone()],
+            Decision::Block,
+            "rule:new-downloader",
+        ),
+        (
+            "downloader already in 1.0: default",
+            compared(vec![dl.clone()], vec![dl.clone()]),
+            vec![dl.clone()],
+            Decision::Annotate,
+            "default",
+        ),
+        (
+            "not compared: the rule does not match",
+            not_compared.clone(),
+            vec![dl.clone()],
+            Decision::Annotate,
+            "default",
+        ),
+        ("not asked: the rule does not match", None, vec![dl.clone()], Decision::Annotate, "default"),
+        (
+            "old subprocess allowed, new downloader still blocks",
+            compared(vec![dl.clone(), sub.clone()], vec![sub.clone()]),
+            vec![dl.clone(), sub.clone()],
+            Decision::Block,
+            "rule:new-downloader",
+        ),
+    ];
+    for (case, diff, found, want, code) in cases {
+        let facts = ArtifactFacts { new_in_version: diff.clone(), ..facts("acme", "1.1") };
+        let v = p.evaluate(&facts, &found, NOW);
+        assert_eq!(v.decision, want, "{case}: {:?}", v.reasons);
+        assert!(codes(&v)[0].starts_with(code), "{case}: {:?}", codes(&v));
+        assert_eq!(v.new_in_version, diff, "{case}: the verdict carries the comparison");
+    }
+    let facts = ArtifactFacts { new_in_version: compared(vec![dl.clone()], vec![]), ..facts("acme", "1.1") };
+    let v = p.evaluate(&facts, &[dl], NOW);
+    assert!(
+        v.reasons[0].message.contains("network.downloads-file is new in this version: not in 1.0"),
+        "the block message names new-in-this-version: {}",
+        v.reasons[0].message
+    );
 }

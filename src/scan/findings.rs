@@ -18,7 +18,11 @@ pub(crate) fn group(hits: Vec<(&'static DetectorMeta, Hit)>) -> Vec<Finding> {
         by_id.entry(meta.id).or_insert_with(|| (meta, Vec::new())).1.push(hit);
     }
     let mut findings: Vec<Finding> = by_id.into_values().map(|(meta, hits)| finding(meta, hits)).collect();
-    findings.sort_by(|a, b| (a.category, b.severity, &a.detector).cmp(&(b.category, a.severity, &b.detector)));
+    // Within a category and severity, what popular packages rarely do comes first.
+    let common = |f: &Finding| !super::prevalence::is_uncommon(&f.detector);
+    findings.sort_by(|a, b| {
+        (a.category, b.severity, common(a), &a.detector).cmp(&(b.category, a.severity, common(b), &b.detector))
+    });
     findings
 }
 

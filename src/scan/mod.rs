@@ -5,7 +5,8 @@
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
 //! hits into findings (`findings`), the engine's own findings (`anomaly`), text
 //! scanning on worker threads for large artifacts (`parallel`), the report
-//! formats (`report`), licences read from metadata and licence files (`licence`), the lexed view of a member shared by its detectors
+//! formats (`report`), how common each behaviour is among popular projects (`prevalence`, from the
+//! shipped baseline), licences read from metadata and licence files (`licence`), the lexed view of a member shared by its detectors
 //! (`source`) and the derived scanner version (`version`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
@@ -19,6 +20,7 @@ pub(crate) mod engine;
 pub(crate) mod findings;
 pub(crate) mod licence;
 pub(crate) mod parallel;
+pub(crate) mod prevalence;
 pub(crate) mod report;
 pub(crate) mod roles;
 pub(crate) mod source;

@@ -144,6 +144,9 @@ fn verdict_section(out: &mut String, v: &Verdict) {
     if !v.acceptances.is_empty() {
         let _ = writeln!(out, "  accepted by: {}", v.acceptances.join(", "));
     }
+    if let Some(d) = &v.new_in_version {
+        let _ = writeln!(out, "  {}", d.summary());
+    }
 }
 
 fn summary(out: &mut String, behaviours: &[&Finding], issues: &[&Finding]) {
@@ -193,32 +196,10 @@ fn finding_block(out: &mut String, f: &Finding) {
     }
 }
 
-/// The survey of popular projects (`data/prevalence.json`, written by `bench/top100.py`).
-struct Prevalence {
-    projects: u64,
-    date: String,
-    counts: std::collections::HashMap<String, u64>,
-}
-
-static PREVALENCE: std::sync::LazyLock<Option<Prevalence>> = std::sync::LazyLock::new(|| {
-    let v: Value = serde_json::from_str(include_str!("../../data/prevalence.json")).ok()?;
-    Some(Prevalence {
-        projects: v.get("projects")?.as_u64()?,
-        date: v.get("date")?.as_str()?.to_string(),
-        counts: v.get("detectors")?.as_object()?.iter().filter_map(|(k, c)| Some((k.clone(), c.as_u64()?))).collect(),
-    })
-});
-
-/// "Prevalence: in 41 of the top 100 projects (common)", as the reference reports show it.
+/// "prevalence: common: in 36 of the top 100 / 290 of the top 1,000 projects (baseline …)",
+/// from the shipped baseline (`data/baseline.json`, written by `pipgate baseline`).
 pub(crate) fn prevalence(detector: &str) -> Option<String> {
-    let p = PREVALENCE.as_ref()?;
-    let n = p.counts.get(detector).copied().unwrap_or(0);
-    let class = match n * 100 / p.projects.max(1) {
-        0 => "rare among popular packages: review closely",
-        1..=9 => "uncommon",
-        _ => "common",
-    };
-    Some(format!("prevalence: in {n} of the top {} projects ({class}; survey {})", p.projects, p.date))
+    super::prevalence::shipped(detector).map(|p| format!("prevalence: {}", p.label()))
 }
 
 /// `path:line:col  snippet  [indicator]  (role)`

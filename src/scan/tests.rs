@@ -831,6 +831,7 @@ fn verdict_for(r: &ScanReport) -> crate::model::Verdict {
         upload_time: Some("2020-01-01T00:00:00Z".into()),
         path: Default::default(),
         licence: Some(r.licence.clone()),
+        new_in_version: None,
     };
     shipped_policy().evaluate(&facts, &r.findings, time::OffsetDateTime::now_utc())
 }

@@ -31,6 +31,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         match app.artifacts.ensure(&origin).await {
             Ok(v) => {
                 let facts = app.facts(&origin, &v);
+                app.compare_with_previous(&facts, false).await;
                 let d = app.gate.decide(&facts).await;
                 Ok((v, facts, d))
             }

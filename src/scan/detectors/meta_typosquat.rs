@@ -33,7 +33,7 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
     description: "Look-alike names catch typos and copy-paste installs; typosquats are the most common way malicious packages reach users.",
 };
 
-const TOP: &str = include_str!("../../../data/top-pypi-packages.tsv");
+pub(crate) const TOP: &str = include_str!("../../../data/top-pypi-packages.tsv");
 /// Edit-distance targets: only the most downloaded (a typo of a niche name is rarely worth squatting).
 const EDIT_TARGET_MAX_RANK: u32 = 5000;
 /// Edit-distance targets for names of 5-6 characters.
