@@ -2,7 +2,7 @@
 //! (reading every member fully into one reused buffer and nothing else), on one
 //! thread, interleaved over several rounds in the same process.
 //!
-//!   cargo run --release --example scan_bench -- [--rounds N] [--threads N] [--synthetic] FILES...
+//!   cargo run --release --example scan_bench -- [--rounds N] [--threads N] [--synthetic] [--tsv] [--dump DIR] FILES...
 //!
 //! `--threads` (default 1) lets the scanner use worker threads on large artifacts;
 //! the floor is always one thread, so the default compares like with like.
@@ -10,6 +10,11 @@
 //! `--synthetic` registers a handful of bench-only detectors with common literals,
 //! so the figure includes prefilter hits and detector dispatch; without it the
 //! scanner runs with `detectors::all()` (whatever the build registers).
+//!
+//! `--tsv` prints one machine-readable line per file (`path bytes floor_ns scan_ns findings`,
+//! tab-separated) instead of the table, for `bench/scan_corpus.py compare`, which runs two
+//! builds of this example alternately. `--dump DIR` writes each file's findings as JSON
+//! (`DIR/<file name>.json`) so two builds' findings can be compared file by file.
 //! Owns nothing the product uses; must not be used as a test.
 
 use pipgate::{Category, Detector, DetectorMeta, Evidence, Hit, Hits, Interest, Limits, Scanner, Severity, TextFile};
@@ -21,6 +26,8 @@ fn main() {
     let mut rounds = 3;
     let mut threads = 1;
     let mut synthetic = false;
+    let mut tsv = false;
+    let mut dump: Option<PathBuf> = None;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -28,11 +35,13 @@ fn main() {
             "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(3),
             "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(1),
             "--synthetic" => synthetic = true,
+            "--tsv" => tsv = true,
+            "--dump" => dump = args.next().map(PathBuf::from),
             _ => files.push(a.into()),
         }
     }
     if files.is_empty() {
-        eprintln!("usage: scan_bench [--rounds N] [--threads N] [--synthetic] FILES...");
+        eprintln!("usage: scan_bench [--rounds N] [--threads N] [--synthetic] [--tsv] [--dump DIR] FILES...");
         std::process::exit(2);
     }
     let scanner = if synthetic {
@@ -41,9 +50,26 @@ fn main() {
         Scanner::new(Limits::default())
     }
     .with_threads(threads);
+    if let Some(dir) = dump {
+        dump_findings(&scanner, &files, &dir);
+        return;
+    }
     let kind = if synthetic { "synthetic" } else { "registered" };
-    println!("{} file(s), {rounds} round(s), scan threads: {threads}, detectors: {kind}", files.len());
-    run(&scanner, &files, rounds);
+    if !tsv {
+        println!("{} file(s), {rounds} round(s), scan threads: {threads}, detectors: {kind}", files.len());
+    }
+    run(&scanner, &files, rounds, tsv);
+}
+
+/// Writes each file's findings (pretty JSON, in report order) to `dir/<file name>.json`.
+fn dump_findings(scanner: &Scanner, files: &[PathBuf], dir: &Path) {
+    std::fs::create_dir_all(dir).expect("create dump dir");
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("artifact");
+        let report = scanner.scan_file(file, name);
+        let json = serde_json::to_string_pretty(&report.findings).expect("findings serialise");
+        std::fs::write(dir.join(format!("{name}.json")), json + "\n").expect("write dump");
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -54,7 +80,7 @@ struct Best {
     findings: usize,
 }
 
-fn run(scanner: &Scanner, files: &[PathBuf], rounds: usize) {
+fn run(scanner: &Scanner, files: &[PathBuf], rounds: usize, tsv: bool) {
     let mut best = vec![Best::default(); files.len()];
     let mut buf = Vec::new();
     for _ in 0..rounds {
@@ -69,6 +95,13 @@ fn run(scanner: &Scanner, files: &[PathBuf], rounds: usize) {
             b.scan = Some(b.scan.map_or(t.elapsed(), |d| d.min(t.elapsed())));
             b.findings = report.findings.len();
         }
+    }
+    if tsv {
+        for (file, b) in files.iter().zip(&best) {
+            let ns = |d: Option<Duration>| d.unwrap_or_default().as_nanos();
+            println!("{}\t{}\t{}\t{}\t{}", file.display(), b.bytes, ns(b.floor), ns(b.scan), b.findings);
+        }
+        return;
     }
     println!("{:<58} {:>9} {:>11} {:>11} {:>6} {:>8}", "file", "MB", "floor MB/s", "scan MB/s", "ratio", "findings");
     let (mut bytes, mut floor, mut scan) = (0u64, Duration::ZERO, Duration::ZERO);

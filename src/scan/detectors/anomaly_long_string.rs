@@ -68,6 +68,24 @@ fn uniform_lines(body: &str) -> bool {
     width >= 32 && head.iter().filter(|&&l| l == width).count() * 10 >= head.len() * 9
 }
 
+/// False when no string literal in `text` can have a body of [`MIN_LEN`] bytes that
+/// [`LongString`] would classify, decided without lexing (most files stop here): such a
+/// body lies on one line of at least that length, or spans lines whose inner lines have
+/// no blank inside (a body with one is skipped below), so it is bounded by the line
+/// before, those lines and the line after.
+fn may_hold_long_string(text: &str) -> bool {
+    // Bytes of the last line with an inner blank plus the blank-free lines after it.
+    let mut run = 0usize;
+    for line in text.split('\n') {
+        if run + line.len() + 1 >= MIN_LEN {
+            return true;
+        }
+        let solid = !line.trim().contains([' ', '\t']);
+        run = if solid { run + line.len() + 1 } else { line.len() + 1 };
+    }
+    false
+}
+
 pub(crate) struct LongString;
 
 impl Detector for LongString {
@@ -82,6 +100,7 @@ impl Detector for LongString {
             || file.text.len() < MIN_LEN
             || matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata)
             || pysrc::looks_like_test_path(file.path)
+            || !may_hold_long_string(file.text)
         {
             return;
         }

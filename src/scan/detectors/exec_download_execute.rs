@@ -19,6 +19,7 @@ use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -39,6 +40,26 @@ static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
 static PIPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)\s*[ \t(][^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
 });
+/// Words every [`PIPE`] match contains (ASCII case-insensitively), and every [`DROP_RUN`]
+/// match: in ASCII text without one, the case-insensitive regex (whose search visits most
+/// bytes) cannot match and is skipped. Non-ASCII text is always searched: Unicode case
+/// folding matches `ſ` for `s` and the Kelvin sign for `k`.
+static PIPE_WORDS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| words(&["curl", "wget", "iex", "invoke-expression", "downloadstring"]));
+static DROP_RUN_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    words(&[".downloadfile", "invoke-webrequest", "iwr", "start-bitstransfer", "certutil", "bitsadmin", "curl", "wget"])
+});
+
+fn words(w: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder().ascii_case_insensitive(true).build(w).expect("static words")
+}
+
+/// False when `text` is ASCII and holds none of `words`: a case-insensitive regex
+/// needing one of them cannot match.
+fn may_match(text: &str, words: &AhoCorasick) -> bool {
+    !text.is_ascii() || words.is_match(text)
+}
+
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
@@ -126,12 +147,14 @@ impl Detector for DownloadExecute {
             let ls = file.text[..o].rfind('\n').map_or(0, |p| p + 1);
             SHOWN.is_match(&file.text[ls..o])
         };
-        for m in PIPE.find_iter(file.text) {
+        let pipes = may_match(file.text, &PIPE_WORDS).then(|| PIPE.find_iter(file.text));
+        for m in pipes.into_iter().flatten() {
             if !src.python || (src.kind_at(m.start()) == Kind::Str && !shown(m.start())) {
                 push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
             }
         }
-        for c in DROP_RUN.captures_iter(file.text) {
+        let drops = may_match(file.text, &DROP_RUN_WORDS).then(|| DROP_RUN.captures_iter(file.text));
+        for c in drops.into_iter().flatten() {
             let (m, run) = (c.get(0).expect("m"), c.name("run").expect("run"));
             let one_string = |a: usize, b: usize| match (src.span_at(a), src.span_at(b)) {
                 (Some(x), Some(y)) => x.kind == Kind::Str && x.start == y.start,
@@ -152,7 +175,10 @@ impl Detector for DownloadExecute {
         if !src.python {
             return;
         }
-        for c in EXEC_FETCH.captures_iter(file.text) {
+        // Every match holds `exec` or `eval` (case-sensitive): without one, skip the search.
+        let fetches =
+            (file.text.contains("exec") || file.text.contains("eval")).then(|| EXEC_FETCH.captures_iter(file.text));
+        for c in fetches.into_iter().flatten() {
             let name = c.name("name").expect("name");
             if src.is_code(name.start()) {
                 push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
