@@ -31,6 +31,8 @@ pub(crate) struct Subject {
 }
 
 /// What a route produced.
+// One per request, moved a few times: its size is not worth a box on every decision.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome {
     /// An answer that involves no decision (health, redirects, pages, reports, not found).
     Replied(Reply),

@@ -137,6 +137,9 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
                 lookback: pg,
                 // Pages stay per replica: a revalidated cache of the upstream, not shared state.
                 pages: Arc::new(DiskPages::new(dirs.pages())),
+                // The dashboard's index stays per replica too (a copy of this replica's audit
+                // log in its data directory); the shared trail is the PostgreSQL audit table.
+                audit_index: Arc::new(SqliteStore::open(&dirs.db())?),
             })
         }
     }
