@@ -255,11 +255,20 @@ impl Prescan {
             self.cfg.versions,
             self.cfg.page_budget,
         );
-        planned.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file]).filter(|_| p.newest)).collect()
+        // The newest version first; older ones start once its verdict is known, so a verdict
+        // on the whole project (a look-alike name) holds them without downloading a byte.
+        let (newest, older): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.newest);
+        let newest: Vec<Job> =
+            newest.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file], vec![])).collect();
+        for p in older {
+            self.job(app, project, &page.files[p.file], newest.clone());
+        }
+        newest
     }
 
-    /// The pre-scan of a file: the running one, or a new one unless it ran recently.
-    fn job(&self, app: &Arc<App>, project: &str, e: &FileEntry) -> Option<Job> {
+    /// The pre-scan of a file: the running one, or a new one (started once the jobs `after`
+    /// are done) unless it ran recently.
+    fn job(&self, app: &Arc<App>, project: &str, e: &FileEntry, after: Vec<Job>) -> Option<Job> {
         let key = file_key(e);
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(job) = running.get(&key) {
@@ -273,6 +282,7 @@ impl Prescan {
             run(Arc::downgrade(app), self.permits.clone(), self.cancel.clone(), crate::index::origin(project, e));
         let (map, k) = (self.running.clone(), key.clone());
         let task = tokio::spawn(async move {
+            futures_util::future::join_all(after).await;
             work.await;
             map.lock().unwrap_or_else(PoisonError::into_inner).remove(&k);
         });
