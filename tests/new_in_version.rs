@@ -20,8 +20,8 @@ fn clean_setup(name: &str, version: &str) -> String {
     format!("from setuptools import setup\n\nsetup(name=\"{name}\", version=\"{version}\")\n")
 }
 
-/// Everything else is annotated; only network behaviour new in this version blocks.
-const POLICY: &str = "defaults:\n  action: annotate\nrules:\n  - id: new-network-behaviour\n    match:\n      category: network\n      new_in_version: true\n    action: block\n";
+/// Everything else is annotated; only install-time behaviour new in this version blocks.
+const POLICY: &str = "defaults:\n  action: annotate\n  severity: { critical: annotate, high: annotate, medium: annotate, low: annotate, info: annotate }\nrules:\n  - id: new-install-time-behaviour\n    match:\n      category: [network, execution]\n      new_in_version: true\n    action: block\n";
 
 fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -51,7 +51,7 @@ fn a_downloader_new_in_this_version_is_blocked_and_one_the_project_always_had_is
     let audit = gate.audit();
     let block = audit.iter().find(|r| r["decision"] == "block" && r["version"] == "1.1").expect("a block line");
     let reasons = block["reasons"].to_string();
-    assert!(reasons.contains("new-network-behaviour") && reasons.contains("not in 1.0"), "{block}");
+    assert!(reasons.contains("new-install-time-behaviour") && reasons.contains("not in 1.0"), "{block}");
 
     // A project whose 1.0 already had the downloader: the rule does not match 1.1.
     let out = venv.pip(&["install", "--index-url", &gate.url, "nv-always==1.1"]);
@@ -106,13 +106,20 @@ fn baseline_counts_what_the_top_projects_do_and_a_rerun_resumes() {
     assert_eq!(b["buckets"], serde_json::json!([3]));
     assert_eq!(b["scanned"]["3"], 2, "bl-hook and bl-clean were scanned: {b}");
     assert_eq!(b["artifacts"], 3, "bl-hook's latest sdist and wheel, bl-clean's wheel: {b}");
-    assert_eq!(b["detectors"]["network.downloads-file"]["3"], 1, "only bl-hook 2.0 downloads: {b}");
+    assert_eq!(b["detectors"]["execution.install-hook"]["3"], 1, "only bl-hook 2.0 has an install hook: {b}");
+    assert_eq!(b["indicators"]["execution.dynamic-code"]["exec"]["3"], 1, "its exec() is counted by API name: {b}");
     assert!(b["scanner_version"].as_str().is_some_and(|v| !v.is_empty()));
     let text = b.to_string();
     assert!(!text.contains("127.0.0.1") && !text.contains("http"), "no URL in the baseline: {text}");
     // Bounded disk: no artifact bytes stay behind.
+    // (artifacts/<prefix>/<sha256>, beside which only the small extracted `.metadata` stays)
     let kept = std::fs::read_dir(dir.path().join("work/artifacts"))
-        .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().ends_with(".metadata")).count())
+        .map(|d| {
+            d.flatten()
+                .flat_map(|sub| std::fs::read_dir(sub.path()).into_iter().flatten().flatten())
+                .filter(|e| !e.file_name().to_string_lossy().ends_with(".metadata"))
+                .count()
+        })
         .unwrap_or(0);
     assert_eq!(kept, 0, "artifacts are dropped after their scan");
 

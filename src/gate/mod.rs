@@ -4,7 +4,8 @@
 //! byte is downloaded), what a project page lists (hidden, yanked or annotated versions),
 //! the verdict on a verified artifact (scan once per sha256 and scanner version, merge the
 //! enrichment findings, let the current policy decide, fail closed when scanning fails),
-//! and the report lookup (a typed [`ScanReport`]).
+//! the report lookup (a typed [`ScanReport`]), and what is new since the previous release
+//! (the app fetches and scans that release; the gate compares and remembers, [`previous`]).
 //!
 //! Phases of an artifact verdict: scan (pure, sync, cached per sha256 in the [`ScanStore`])
 //! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → name
