@@ -74,8 +74,8 @@ mod upstream;
 pub use app::App;
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{
-    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, PrescanConfig, ProxyConfig, UpstreamSource,
-    PRESCAN_PYTHONS,
+    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, PrescanConfig, ProxyConfig,
+    UpstreamSource, PRESCAN_PYTHONS,
 };
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
@@ -140,7 +140,7 @@ pub fn render_report_html(
         report: Some(report),
         verdict: Some(verdict),
         findings,
-        new_in_version: None,
+        new_in_version: report_html::NewInVersion::of(&facts.project, facts.new_in_version.as_ref(), findings),
         acceptance: Some(acceptance.to_string()),
         remedy: None,
     })

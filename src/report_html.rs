@@ -118,6 +118,21 @@ pub(crate) struct ReportPage<'a> {
     pub remedy: Option<String>,
 }
 
+impl NewInVersion {
+    /// What the page shows from a comparison with the previous release: each finding the
+    /// comparison marks new. `None` when the releases were not compared.
+    pub(crate) fn of(project: &str, diff: Option<&crate::model::VersionDiff>, findings: &[Finding]) -> Option<Self> {
+        let diff = diff?;
+        let crate::model::VersionDiff::Compared { previous_version, .. } = diff else { return None };
+        let findings = findings
+            .iter()
+            .filter(|f| diff.is_new(f) == Some(true))
+            .map(|f| (f.detector.clone(), f.title.clone()))
+            .collect();
+        Some(NewInVersion { previous: format!("{project}=={previous_version}"), findings })
+    }
+}
+
 /// The whole page.
 pub(crate) fn render(page: &ReportPage<'_>) -> String {
     let f = &page.facts;

@@ -378,7 +378,10 @@ impl Gate {
     pub(crate) async fn explain(&self, facts: &ArtifactFacts, report: &ScanReport) -> Explained {
         let now = time::OffsetDateTime::now_utc();
         let policy = self.policy.load_full();
-        let facts = facts.with_licence(&report.licence);
+        let mut facts = facts.with_licence(&report.licence);
+        if let Some(d) = self.diffs.get(&facts.sha256) {
+            facts.new_in_version = Some(d);
+        }
         let findings = self.findings_with_project_verdict(&facts, report, now).await;
         let verdict = policy.evaluate(&facts, &findings, now);
         let acceptance = policy.acceptance_snippet(&facts, &findings, now);

@@ -195,6 +195,8 @@ pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
             let facts = listed_facts(app, &sha, &project, &filename, origin);
             let metadata = metadata_of(&facts).await;
             let explained = app.gate.explain(&facts, &report).await;
+            // On demand for the page people read, whether or not a rule asks (cached by sha256).
+            let diff = app.compare_with_previous(&facts, true).await;
             let remedy = (explained.verdict.decision == crate::model::Decision::Block)
                 .then(|| respond::remedy(&facts, &explained.verdict));
             let mut page_facts = report_html::Facts::of(&facts);
@@ -205,7 +207,7 @@ pub(super) async fn report(app: &App, ctx: &RequestCtx, sha: &str) -> Outcome {
                 report: Some(&report),
                 verdict: Some(&explained.verdict),
                 findings: &explained.findings,
-                new_in_version: None,
+                new_in_version: report_html::NewInVersion::of(&facts.project, diff.as_ref(), &explained.findings),
                 acceptance: Some(explained.acceptance),
                 remedy,
             });

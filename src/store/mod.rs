@@ -22,9 +22,9 @@
 //! origins, scans, verdicts and flight leases shared; pages stay per replica on its disk,
 //! being a revalidated cache of the upstream). `conformance` runs one suite on both.
 
+mod audit_index;
 #[cfg(test)]
 mod conformance;
-mod audit_index;
 mod lookback;
 mod pages;
 pub(crate) mod postgres;
