@@ -352,9 +352,8 @@ fn prevalence_of(f: &Finding) -> Option<Prevalence> {
     if is_advisory(f) {
         return None;
     }
-    let text = crate::scan::report::prevalence(&f.detector)?;
-    let common = text.contains("(common");
-    Some(Prevalence { text, common })
+    let p = crate::scan::prevalence::shipped(&f.detector)?;
+    Some(Prevalence { text: format!("prevalence: {}", p.label()), common: p.common })
 }
 
 fn finding_card(f: &Finding, prevalence: Option<&Prevalence>) -> Markup {

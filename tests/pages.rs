@@ -5,6 +5,12 @@
 
 mod common;
 use common::*;
+
+/// These tests are about pages kept in memory: pre-scan (which changes listings on its own,
+/// between two requests) is switched off so each listing changes only when the test says.
+fn start_quiet(upstream: &str, policy: Option<&str>) -> Pipgate {
+    Pipgate::start_args(upstream, policy, &["--prescan", "off"])
+}
 use std::io::Read;
 
 const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoIik='))\n";
@@ -53,7 +59,7 @@ fn many_versions(idx: &FakeIndex, project: &str) {
 fn pages_are_compressed_as_the_client_asks_and_files_never_are() {
     let idx = FakeIndex::start(Format::Json);
     many_versions(&idx, "demo-z");
-    let gate = Pipgate::start(&idx.url(), None);
+    let gate = start_quiet(&idx.url(), None);
     let page = format!("{}demo-z/", gate.url);
     for (format, accept) in [("json", "application/vnd.pypi.simple.v1+json"), ("html", "text/html")] {
         let plain = get(&page, &[("accept", accept)]);
@@ -139,7 +145,7 @@ fn a_page_served_from_memory_follows_a_new_verdict_at_once() {
     let evil = wheel("demo-pg", "2.0", &[], &[("demo_pg_init.pth", PTH_EXEC)]);
     let evil_name = evil.filename.clone();
     idx.add_dist("demo-pg", evil);
-    let gate = Pipgate::start(&idx.url(), Some(&repo_policy()));
+    let gate = start_quiet(&idx.url(), Some(&repo_policy()));
     let page = format!("{}demo-pg/", gate.url);
     let json = [("accept", "application/vnd.pypi.simple.v1+json")];
     let first = get(&page, &json);
@@ -172,7 +178,7 @@ fn a_page_served_from_memory_follows_a_new_verdict_at_once() {
 fn h2c_by_prior_knowledge_serves_pages_and_files_and_is_logged() {
     let idx = FakeIndex::start(Format::Json);
     many_versions(&idx, "demo-h2");
-    let gate = Pipgate::start(&idx.url(), None);
+    let gate = start_quiet(&idx.url(), None);
     let client = reqwest::blocking::Client::builder().http2_prior_knowledge().no_proxy().build().unwrap();
     let page = format!("{}demo-h2/", gate.url);
     let r = client.get(&page).header("accept", "application/vnd.pypi.simple.v1+json").send().unwrap();
@@ -212,7 +218,7 @@ fn a_second_resolve_reads_metadata_from_the_store_and_downloads_no_wheel_it_does
     idx.add_dist("demo-lib", wheel("demo-lib", "2.0", &["demo-nowhere"], &[]));
     // The upstream advertises no core metadata: only pipgate's own extraction can.
     assert!(!idx.state.lock().unwrap().advertise_metadata);
-    let gate = Pipgate::start(&idx.url(), None);
+    let gate = start_quiet(&idx.url(), None);
     let out = Venv::new().pip(&["install", "--index-url", &gate.url, "demo-app"]);
     assert!(out.status.success(), "{}", show(&out));
     let mut first = wheels_fetched(&gate.log());
@@ -257,7 +263,7 @@ fn upload_time_passes_through_unchanged_for_client_cooldowns() {
         f.upload_time = Some(t.into());
         idx.add("demo-t", f);
     }
-    let gate = Pipgate::start(&idx.url(), None);
+    let gate = start_quiet(&idx.url(), None);
     let page: serde_json::Value =
         get(&format!("{}demo-t/", gate.url), &[("accept", "application/vnd.pypi.simple.v1+json")]).json().unwrap();
     for (version, t) in times {
