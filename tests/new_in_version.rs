@@ -53,6 +53,20 @@ fn a_downloader_new_in_this_version_is_blocked_and_one_the_project_always_had_is
     let reasons = block["reasons"].to_string();
     assert!(reasons.contains("new-install-time-behaviour") && reasons.contains("not in 1.0"), "{block}");
 
+    // The report a browser opens says what is new, and against which release.
+    let sha = block["sha256"].as_str().expect("the block names the file's sha256");
+    let html = http()
+        .get(format!("{}/reports/{sha}", gate.base()))
+        .header("accept", "text/html")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let section = html.split("id=\"new-in-version\"").nth(1).expect("a new-in-this-version section");
+    let section = section.split("</section>").next().unwrap();
+    assert!(section.contains("nv-gains==1.0"), "compared with 1.0: {section}");
+    assert!(section.contains("execution."), "lists the new behaviour: {section}");
+
     // A project whose 1.0 already had the downloader: the rule does not match 1.1.
     let out = venv.pip(&["install", "--index-url", &gate.url, "nv-always==1.1"]);
     assert!(out.status.success(), "the behaviour is not new in nv-always 1.1: {}", show(&out));
