@@ -11,14 +11,13 @@
 
 use crate::app::App;
 use crate::index::page::{FileEntry, ProjectPage};
-use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind};
+use crate::model::{normalize_project_name, ArtifactKind};
 use crate::scan::prevalence::{aggregate, ArtifactSeen, Baseline, Observed};
 use futures_util::StreamExt;
 use pep440_rs::Version;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,16 +99,7 @@ pub(crate) fn read_projects(text: &str, path: &str, top: u64) -> Result<Vec<(u64
 /// x86_64 CPython one, the newest Python tag). Yanked files are ignored; pre-releases only
 /// count when the project has nothing else.
 pub(crate) fn pick(page: &ProjectPage) -> Vec<&FileEntry> {
-    let files: Vec<(&FileEntry, Version, ArtifactKind)> = page
-        .files
-        .iter()
-        .filter(|e| e.yanked.is_none())
-        .filter_map(|e| {
-            let d = parse_dist_filename(&e.filename)?;
-            let v = Version::from_str(&d.version).ok()?;
-            matches!(d.kind, ArtifactKind::Wheel | ArtifactKind::Sdist).then_some((e, v, d.kind))
-        })
-        .collect();
+    let files: Vec<(&FileEntry, Version, ArtifactKind)> = page.releases().collect();
     let any_final = files.iter().any(|(_, v, _)| !v.any_prerelease());
     let Some(latest) = files.iter().filter(|(_, v, _)| !any_final || !v.any_prerelease()).map(|(_, v, _)| v).max()
     else {
@@ -287,16 +277,7 @@ mod tests {
     use super::*;
 
     fn page(files: &[(&str, bool)]) -> ProjectPage {
-        let entries: Vec<serde_json::Value> = files
-            .iter()
-            .map(|(f, yanked)| {
-                serde_json::json!({"filename": f, "url": format!("https://files.example.org/{f}"),
-                    "hashes": {"sha256": "00".repeat(32)}, "yanked": yanked})
-            })
-            .collect();
-        let body = serde_json::json!({"meta": {"api-version": "1.1"}, "name": "pkg", "files": entries}).to_string();
-        let url = url::Url::parse("https://index.example.org/simple/pkg/").unwrap();
-        crate::index::page::parse_project(&body, "application/vnd.pypi.simple.v1+json", &url, "pkg").unwrap()
+        ProjectPage::of_files(files)
     }
 
     #[test]

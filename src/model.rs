@@ -192,6 +192,17 @@ pub(crate) struct DistFilename {
     pub kind: ArtifactKind,
 }
 
+/// A wheel's `python-abi-platform` tags as written (the last three fields of its name);
+/// `None` for a name that is not a wheel's.
+pub(crate) fn wheel_tag_triple(filename: &str) -> Option<&str> {
+    let stem = filename.strip_suffix(".whl")?;
+    if stem.split('-').count() < 5 {
+        return None;
+    }
+    let start = stem.rmatch_indices('-').nth(2)?.0;
+    Some(&stem[start + 1..])
+}
+
 const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".tar", ".zip"];
 
 /// Parse a wheel, sdist or egg filename. Returns `None` for names that are none of those.

@@ -80,13 +80,10 @@ impl Tags {
 /// A wheel's tag triple as written, then each triple of its compressed tag sets
 /// (`py2.py3-none-any` → `py2-none-any`, `py3-none-any`).
 fn wheel_tags(filename: &str) -> Vec<String> {
-    let Some(stem) = filename.strip_suffix(".whl") else { return vec![] };
-    let parts: Vec<&str> = stem.split('-').collect();
-    let [.., py, abi, plat] = parts.as_slice() else { return vec![] };
-    if parts.len() < 5 {
-        return vec![];
-    }
-    let mut out = vec![format!("{py}-{abi}-{plat}")];
+    let Some(triple) = crate::model::wheel_tag_triple(filename) else { return vec![] };
+    let mut parts = triple.splitn(3, '-');
+    let (Some(py), Some(abi), Some(plat)) = (parts.next(), parts.next(), parts.next()) else { return vec![] };
+    let mut out = vec![triple.to_string()];
     for p in py.split('.') {
         for a in abi.split('.') {
             for l in plat.split('.') {

@@ -8,7 +8,7 @@
 //! Must not: fetch (the app fetches and scans the previous file through the artifact cache).
 
 use crate::index::page::{FileEntry, ProjectPage};
-use crate::model::{parse_dist_filename, ArtifactKind};
+use crate::model::{parse_dist_filename, wheel_tag_triple, ArtifactKind};
 use pep440_rs::Version;
 use std::str::FromStr;
 
@@ -18,14 +18,9 @@ pub(crate) fn previous_file<'a>(page: &'a ProjectPage, filename: &str) -> Result
     let current = parse_dist_filename(filename).ok_or_else(|| format!("{filename} is not a wheel or sdist name"))?;
     let now = Version::from_str(&current.version).map_err(|_| format!("version {} is not PEP 440", current.version))?;
     let candidates: Vec<(&FileEntry, Version)> = page
-        .files
-        .iter()
-        .filter(|e| e.yanked.is_none())
-        .filter_map(|e| {
-            let d = parse_dist_filename(&e.filename)?;
-            let v = Version::from_str(&d.version).ok()?;
-            (d.kind == current.kind && v < now && (now.any_prerelease() || !v.any_prerelease())).then_some((e, v))
-        })
+        .releases()
+        .filter(|(_, v, kind)| *kind == current.kind && *v < now && (now.any_prerelease() || !v.any_prerelease()))
+        .map(|(e, v, _)| (e, v))
         .collect();
     let previous = candidates.iter().map(|(_, v)| v).max().ok_or_else(|| {
         format!(
@@ -35,16 +30,11 @@ pub(crate) fn previous_file<'a>(page: &'a ProjectPage, filename: &str) -> Result
         )
     })?;
     let of_previous = candidates.iter().filter(|(_, v)| v == previous).map(|(e, _)| *e);
-    let same_tags = |e: &&FileEntry| current.kind == ArtifactKind::Wheel && tags(&e.filename) == tags(filename);
+    let same_tags = |e: &&FileEntry| {
+        current.kind == ArtifactKind::Wheel && wheel_tag_triple(&e.filename) == wheel_tag_triple(filename)
+    };
     let preferred = of_previous.clone().find(same_tags);
     Ok(preferred.or_else(|| of_previous.min_by_key(|e| e.filename.clone())).expect("a candidate of that version"))
-}
-
-/// A wheel's `python-abi-platform` tags (the last three fields of its name).
-fn tags(filename: &str) -> String {
-    let stem = filename.strip_suffix(".whl").unwrap_or(filename);
-    let parts: Vec<&str> = stem.rsplitn(4, '-').collect();
-    parts.iter().take(3).rev().copied().collect::<Vec<_>>().join("-")
 }
 
 #[cfg(test)]
@@ -53,16 +43,7 @@ mod tests {
     use crate::model::{Category, Evidence, FileRole, Finding, FindingKey, Severity, VersionDiff};
 
     fn page(files: &[(&str, bool)]) -> ProjectPage {
-        let entries: Vec<serde_json::Value> = files
-            .iter()
-            .map(|(f, yanked)| {
-                serde_json::json!({"filename": f, "url": format!("https://files.example.org/{f}"),
-                    "hashes": {"sha256": "00".repeat(32)}, "yanked": yanked})
-            })
-            .collect();
-        let body = serde_json::json!({"meta": {"api-version": "1.1"}, "name": "pkg", "files": entries}).to_string();
-        let url = url::Url::parse("https://index.example.org/simple/pkg/").unwrap();
-        crate::index::page::parse_project(&body, "application/vnd.pypi.simple.v1+json", &url, "pkg").unwrap()
+        ProjectPage::of_files(files)
     }
 
     #[test]

@@ -51,6 +51,37 @@ pub(crate) struct ProjectPage {
     pub extra: Map<String, Value>,
 }
 
+impl ProjectPage {
+    /// The wheels and sdists a resolver could pick: not yanked, with a dist filename and a
+    /// PEP 440 version (the one reading of "the releases on this page" that choosing the
+    /// previous release and the baseline's latest share).
+    pub(crate) fn releases(
+        &self,
+    ) -> impl Iterator<Item = (&FileEntry, pep440_rs::Version, crate::model::ArtifactKind)> {
+        use crate::model::ArtifactKind;
+        self.files.iter().filter(|e| e.yanked.is_none()).filter_map(|e| {
+            let d = crate::model::parse_dist_filename(&e.filename)?;
+            let v = <pep440_rs::Version as std::str::FromStr>::from_str(&d.version).ok()?;
+            matches!(d.kind, ArtifactKind::Wheel | ArtifactKind::Sdist).then_some((e, v, d.kind))
+        })
+    }
+
+    /// A JSON page of `pkg` listing `(filename, yanked)` (for tests of what is picked from a page).
+    #[cfg(test)]
+    pub(crate) fn of_files(files: &[(&str, bool)]) -> ProjectPage {
+        let entries: Vec<Value> = files
+            .iter()
+            .map(|(f, yanked)| {
+                serde_json::json!({"filename": f, "url": format!("https://files.example.org/{f}"),
+                    "hashes": {"sha256": "00".repeat(32)}, "yanked": yanked})
+            })
+            .collect();
+        let body = serde_json::json!({"meta": {"api-version": "1.1"}, "name": "pkg", "files": entries}).to_string();
+        let url = Url::parse("https://index.example.org/simple/pkg/").unwrap();
+        parse_project(&body, "application/vnd.pypi.simple.v1+json", &url, "pkg").unwrap()
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{0}")]
 pub(crate) struct ParseError(pub String);
