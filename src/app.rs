@@ -33,6 +33,8 @@ pub struct App {
     pub(crate) indexer: crate::audit::Indexer,
     /// Decisions indexed for the dashboard.
     pub(crate) audit_index: Arc<dyn crate::store::AuditIndex>,
+    /// The audit trail replicas share (PostgreSQL), committed before each response.
+    pub(crate) trail: Option<crate::audit::SharedTrail>,
     pub(crate) origins: Arc<dyn OriginStore>,
     pub(crate) flights: Arc<dyn SingleFlight>,
     /// Last verdicts and their changes (looking back).
@@ -127,6 +129,7 @@ impl App {
             audit,
             indexer: crate::audit::Indexer::new(stores.audit_index.clone()),
             audit_index: stores.audit_index,
+            trail: stores.audit_trail.map(|t| crate::audit::SharedTrail::new(t, cfg.replica.clone())),
             origins: stores.origins,
             flights: stores.flights,
             lookback: stores.lookback,

@@ -9,6 +9,9 @@
 //! audit index (what the dashboard reads) by a background writer in batches. That copy is
 //! best effort: a full queue or a failed write is logged and counted
 //! (`pipgate_audit_index_write_failures_total`), never a reason to refuse a request.
+//! Also owns the [`SharedTrail`]: with replicas on PostgreSQL, each record is committed to
+//! the shared audit trail as well, before the response leaves (a failed commit refuses the
+//! serve, as a failed append does), and [`read_trail`] reads that one ordered stream back.
 //! Must not: decide anything; it records what others decided.
 
 use serde::{Deserialize, Serialize};
@@ -167,6 +170,53 @@ pub fn read_all(dir: &Path) -> std::io::Result<Vec<AuditRecord>> {
         }
     }
     Ok(out)
+}
+
+/// How long a request waits for the shared trail to commit its record before it is
+/// refused as unaudited.
+const TRAIL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The audit trail replicas share (PostgreSQL): each record committed, with this replica's
+/// name, before the response it describes leaves. Unlike the [`Indexer`], a failure here is
+/// the caller's reason to refuse serving.
+pub(crate) struct SharedTrail {
+    trail: std::sync::Arc<dyn crate::store::AuditTrail>,
+    replica: String,
+}
+
+impl SharedTrail {
+    pub(crate) fn new(trail: std::sync::Arc<dyn crate::store::AuditTrail>, replica: String) -> SharedTrail {
+        SharedTrail { trail, replica }
+    }
+
+    /// Commit these records (one transaction), within [`TRAIL_DEADLINE`].
+    pub(crate) async fn commit(&self, records: Vec<AuditRecord>) -> Result<(), crate::store::StoreError> {
+        match tokio::time::timeout(TRAIL_DEADLINE, self.trail.append(&self.replica, records)).await {
+            Ok(done) => done,
+            Err(_) => Err(crate::store::StoreError::new(
+                "append to the audit trail",
+                format!("no commit within {} s", TRAIL_DEADLINE.as_secs()),
+            )),
+        }
+    }
+}
+
+/// Every record of the trail replicas share in the PostgreSQL database at `database`
+/// (`postgres://…`) that `query` matches, in the cluster-wide order. Errors name the
+/// database with its password redacted.
+pub async fn read_trail(database: &str, query: &Query) -> Result<Vec<crate::store::TrailEntry>, String> {
+    let url = match crate::config::Database::parse(database).map_err(|e| e.to_string())? {
+        crate::config::Database::Postgres(url) => url,
+        crate::config::Database::Sqlite(path) => {
+            return Err(format!(
+                "{}: only a postgres://… database keeps a shared audit trail (the embedded default's is the \
+                 JSON-lines log in the data directory: leave --database out)",
+                path.display()
+            ))
+        }
+    };
+    let store = crate::store::postgres::PgStore::open(&url).map_err(|e| e.to_string())?;
+    crate::store::AuditTrail::read_trail(&store, query).await.map_err(|e| format!("{url}: {e}"))
 }
 
 /// Rows waiting for the index writer; past this, rows are dropped (and counted).
@@ -433,23 +483,50 @@ fn fit(text: &str, cap: usize) -> String {
 /// value (up to a cap, past which values end with `…`), outside text escaped (no
 /// terminal escapes, no forged lines).
 pub fn render_table(records: &[AuditRecord]) -> String {
-    let rows: Vec<[String; 8]> = records
+    let rows: Vec<[String; 8]> = records.iter().map(cells).collect();
+    columns(HEADERS, CAPS, &rows)
+}
+
+/// A record's cells in the table.
+fn cells(r: &AuditRecord) -> [String; 8] {
+    let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
+    [
+        r.time.get(..19).unwrap_or(&r.time).to_string(),
+        r.decision.clone(),
+        r.user.clone().unwrap_or_else(|| "-".into()),
+        r.project.clone(),
+        r.version.clone().unwrap_or_else(|| "-".into()),
+        r.filename.clone(),
+        findings,
+        r.reasons.first().map(|x| x.message.clone()).unwrap_or_else(|| "-".into()),
+    ]
+}
+
+/// [`render_table`] for the shared trail: the same columns, with the replica that decided
+/// after the time.
+pub fn render_trail(entries: &[crate::store::TrailEntry]) -> String {
+    let rows: Vec<[String; 9]> = entries
         .iter()
-        .map(|r| {
-            let findings = if r.findings.is_empty() { "-".to_string() } else { r.findings.join(",") };
-            [
-                r.time.get(..19).unwrap_or(&r.time).to_string(),
-                r.decision.clone(),
-                r.user.clone().unwrap_or_else(|| "-".into()),
-                r.project.clone(),
-                r.version.clone().unwrap_or_else(|| "-".into()),
-                r.filename.clone(),
-                findings,
-                r.reasons.first().map(|x| x.message.clone()).unwrap_or_else(|| "-".into()),
-            ]
+        .map(|e| {
+            let [time, rest @ ..] = cells(&e.record);
+            std::array::from_fn(|i| match i {
+                0 => time.clone(),
+                1 => e.replica.clone(),
+                _ => rest[i - 2].clone(),
+            })
         })
         .collect();
-    columns(HEADERS, CAPS, &rows)
+    let headers = std::array::from_fn(|i| match i {
+        0 => HEADERS[0],
+        1 => "REPLICA",
+        _ => HEADERS[i - 1],
+    });
+    let caps = std::array::from_fn(|i| match i {
+        0 => CAPS[0],
+        1 => 24,
+        _ => CAPS[i - 1],
+    });
+    columns(headers, caps, &rows)
 }
 
 /// Rows as aligned columns for terminals: each column as wide as its widest value (up to
@@ -490,6 +567,17 @@ pub fn json_entry(r: &AuditRecord) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.entry("sha256").or_insert(serde_json::Value::Null);
         o.insert("verdict".into(), r.decision.clone().into());
+    }
+    v
+}
+
+/// One record of the shared trail as `pipgate audit --format json` prints it: [`json_entry`]
+/// with `seq` (the cluster-wide order) and `replica`.
+pub fn trail_json(e: &crate::store::TrailEntry) -> serde_json::Value {
+    let mut v = json_entry(&e.record);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("seq".into(), e.seq.into());
+        o.insert("replica".into(), e.replica.clone().into());
     }
     v
 }

@@ -144,6 +144,21 @@ pub struct ProxyConfig {
     pub public_url: Option<Url>,
     /// Pre-scan of the files a resolver is likely to pick when a page is fetched.
     pub prescan: PrescanConfig,
+    /// This replica's name in the shared audit trail (`--replica-id`; default
+    /// `<hostname>:<pid>`, see [`default_replica_id`]).
+    pub replica: String,
+}
+
+/// The default replica name: the host's name (a container's or pod's name where there is
+/// one) and the process id, so two replicas on one host differ.
+pub fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "pipgate".into());
+    format!("{host}:{}", std::process::id())
 }
 
 /// Pre-scan of page candidates (`--prescan`, `--prescan-versions`, …; see `prescan`).
@@ -310,6 +325,7 @@ impl ProxyConfig {
             database: Database::Sqlite(DataDir::new(&data_dir).db()),
             public_url: None,
             prescan: PrescanConfig::default(),
+            replica: default_replica_id(),
             data_dir,
         }
     }

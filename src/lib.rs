@@ -74,8 +74,8 @@ mod upstream;
 pub use app::App;
 pub use certs::{bundle as ca_bundle, init_ca, Ca, CaCreated, CertError};
 pub use config::{
-    default_data_dir, parse_file_host, parse_upstream, redact, Database, PgUrl, PrescanConfig, ProxyConfig,
-    UpstreamSource, PRESCAN_PYTHONS,
+    default_data_dir, default_replica_id, parse_file_host, parse_upstream, redact, Database, PgUrl, PrescanConfig,
+    ProxyConfig, UpstreamSource, PRESCAN_PYTHONS,
 };
 pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
@@ -92,11 +92,13 @@ pub use baseline::{run as run_baseline, state_path as baseline_state_path, Basel
 /// The one-shot commands' targets.
 pub use cli::{facts_for_file, parse_target, resolve as resolve_target, Target};
 
-/// The audit log, read back.
+/// The audit log, read back (the JSON-lines file, or the trail replicas share on PostgreSQL).
 pub use audit::{
-    json_entry as audit_json, parse_since, read_all as read_audit, render_table as audit_table, AuditRecord,
+    json_entry as audit_json, parse_since, read_all as read_audit, read_trail as read_audit_trail,
+    render_table as audit_table, render_trail as audit_trail_table, trail_json as audit_trail_json, AuditRecord,
     Query as AuditQuery,
 };
+pub use store::TrailEntry as AuditTrailEntry;
 
 /// Advisories: the OSV feed and its commands.
 pub use advisories::{

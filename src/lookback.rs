@@ -337,7 +337,8 @@ pub(crate) fn exposures(
 }
 
 /// `pipgate audit exposed`: the recorded changes in the store (the data directory's SQLite
-/// file, another SQLite file, or the replicas' PostgreSQL), matched against the audit log.
+/// file, another SQLite file, or the replicas' PostgreSQL), matched against the audit log
+/// (on PostgreSQL, the trail every replica writes to).
 pub async fn exposed_in(
     data_dir: &std::path::Path,
     database: Option<&str>,
@@ -348,22 +349,26 @@ pub async fn exposed_in(
         Some(raw) => crate::config::Database::parse(raw).map_err(|e| e.to_string())?,
         None => crate::config::Database::Sqlite(dirs.db()),
     };
-    let changes = match &db {
+    let audit = dirs.audit();
+    let (changes, records) = match &db {
         crate::config::Database::Sqlite(path) => {
             if !path.exists() {
                 return Err(format!("{}: no pipgate store here (is --data-dir the one `serve` uses?)", path.display()));
             }
             let store = crate::store::SqliteStore::open(path).map_err(|e| e.to_string())?;
-            store.verdict_changes().await
+            let changes = store.verdict_changes().await.map_err(|e| e.to_string())?;
+            (changes, crate::audit::read_all(&audit).map_err(|e| format!("reading {}: {e}", audit.display()))?)
         }
+        // Replicas: the downloads of every replica, from the trail they share.
         crate::config::Database::Postgres(url) => {
             let store = crate::store::postgres::PgStore::open(url).map_err(|e| e.to_string())?;
-            store.verdict_changes().await
+            let changes = store.verdict_changes().await.map_err(|e| format!("{url}: {e}"))?;
+            let trail = crate::store::AuditTrail::read_trail(&store, &crate::audit::Query::default())
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
+            (changes, trail.into_iter().map(|e| e.record).collect())
         }
-    }
-    .map_err(|e| e.to_string())?;
-    let audit = dirs.audit();
-    let records = crate::audit::read_all(&audit).map_err(|e| format!("reading {}: {e}", audit.display()))?;
+    };
     Ok(exposures(&records, &changes, since))
 }
 

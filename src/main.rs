@@ -251,6 +251,11 @@ struct AuditArgs {
     /// Only requests made by this authenticated user (exact name).
     #[arg(long)]
     user: Option<String>,
+    /// The database `serve --database` uses. A `postgres://…` URL reads the audit trail
+    /// replicas share (every replica's decisions, in one order, each with its replica);
+    /// otherwise the JSON-lines log in the data directory is read.
+    #[arg(long, env = "PIPGATE_DATABASE", hide_env_values = true)]
+    database: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: AuditFormat,
 }
@@ -318,6 +323,9 @@ struct ServeArgs {
     /// directory) or `postgres://…` (replicas share it; see "Replicas on PostgreSQL").
     #[arg(long, env = "PIPGATE_DATABASE", hide_env_values = true)]
     database: Option<String>,
+    /// This replica's name in the shared audit trail (default: HOSTNAME:PID).
+    #[arg(long, env = "PIPGATE_REPLICA_ID")]
+    replica_id: Option<String>,
     /// Largest upstream index page read, in bytes (larger: 502 naming this limit).
     #[arg(long, default_value_t = 64 << 20, env = "PIPGATE_MAX_PAGE_BYTES")]
     max_page_bytes: u64,
@@ -648,6 +656,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(db) = &args.database {
         cfg.database = pipgate::Database::parse(db)?;
+    }
+    if let Some(id) = args.replica_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+        cfg.replica = id.to_string();
     }
     cfg.public_url = args.public_url.as_deref().map(public_url).transpose()?;
     cfg.prescan = prescan_config(&args);
@@ -1006,6 +1017,21 @@ fn audit(args: AuditArgs) -> anyhow::Result<()> {
         project: args.project.as_deref().map(pipgate::normalize_project_name),
         user: args.user.clone(),
     };
+    if let Some(db) =
+        args.database.as_deref().filter(|db| matches!(pipgate::Database::parse(db), Ok(pipgate::Database::Postgres(_))))
+    {
+        let entries = runtime()?.block_on(pipgate::read_audit_trail(db, &query)).map_err(anyhow::Error::msg)?;
+        let mut out = std::io::stdout().lock();
+        match args.format {
+            AuditFormat::Json => {
+                for e in &entries {
+                    writeln!(out, "{}", pipgate::audit_trail_json(e))?;
+                }
+            }
+            AuditFormat::Table => write!(out, "{}", pipgate::audit_trail_table(&entries))?,
+        }
+        return Ok(());
+    }
     let records: Vec<_> = pipgate::read_audit(&dir)
         .with_context(|| format!("reading the audit log in {}", dir.display()))?
         .into_iter()

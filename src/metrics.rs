@@ -17,6 +17,7 @@
 //! | `pipgate_verdicts_total` | `outcome` (`serve`, `annotate`, `block`, `error`) | `server::finish`, artifact decisions |
 //! | `pipgate_policy_reloads_total` | `result` (`ok`, `failed`) | `reload` |
 //! | `pipgate_audit_write_failures_total` | | `server::finish` (the JSONL append failed) |
+//! | `pipgate_audit_trail_write_failures_total` | | `server::finish` (the shared trail's commit failed) |
 //! | `pipgate_audit_index_write_failures_total` | | `app`: decision rows the store's index lost |
 //! | `pipgate_artifact_cache_bytes` | | `app`, when the artifact folder is measured |
 
@@ -81,6 +82,7 @@ struct Metrics {
     verdicts: Family<Outcome, Counter>,
     reloads: Family<ReloadResult, Counter>,
     audit_failures: Counter,
+    trail_failures: Counter,
     index_failures: Counter,
     cache_bytes: Gauge,
 }
@@ -100,6 +102,7 @@ impl Metrics {
             verdicts: Family::default(),
             reloads: Family::default(),
             audit_failures: Counter::default(),
+            trail_failures: Counter::default(),
             index_failures: Counter::default(),
             cache_bytes: Gauge::default(),
             registry: Registry::default(),
@@ -129,6 +132,11 @@ impl Metrics {
             "audit_write_failures",
             "Decisions whose audit-log append failed (a served decision is then refused)",
             m.audit_failures.clone(),
+        );
+        registry.register(
+            "audit_trail_write_failures",
+            "Decisions the shared audit trail (PostgreSQL) could not commit (a served decision is then refused)",
+            m.trail_failures.clone(),
         );
         registry.register(
             "audit_index_write_failures",
@@ -197,6 +205,11 @@ pub(crate) fn audit_write_failed() {
     METRICS.audit_failures.inc();
 }
 
+/// A commit to the shared audit trail failed.
+pub(crate) fn audit_trail_write_failed() {
+    METRICS.trail_failures.inc();
+}
+
 /// `rows` decision rows did not reach the store's audit index.
 pub(crate) fn audit_index_write_failed(rows: u64) {
     METRICS.index_failures.inc_by(rows);
@@ -233,7 +246,7 @@ mod tests {
     #[test]
     fn each_call_site_function_moves_its_series() {
         type Case = (&'static str, fn(), &'static str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 8] = [
             (
                 "request",
                 || request("dashboard", 200),
@@ -248,6 +261,7 @@ mod tests {
             ("unknown verdict is an error", || verdict("weird"), "pipgate_verdicts_total{outcome=\"error\"}"),
             ("reload failed", || policy_reload(false), "pipgate_policy_reloads_total{result=\"failed\"}"),
             ("audit failure", audit_write_failed, "pipgate_audit_write_failures_total"),
+            ("audit trail failure", audit_trail_write_failed, "pipgate_audit_trail_write_failures_total"),
             (
                 "scan",
                 || scanned(Duration::from_millis(3), 10, ["execution.install-hook"]),

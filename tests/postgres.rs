@@ -1,6 +1,7 @@
 //! Replicas on PostgreSQL, end to end: a real PostgreSQL server started for each test
 //! (`initdb` + `pg_ctl`, see `common/pg.rs`), two `pipgate serve --database postgres://…`
-//! processes sharing it with no balancer in front (clients alternate), real pip and uv.
+//! processes sharing it with no balancer in front (clients alternate), real pip and uv;
+//! the one audit trail read back with `pipgate audit --database`.
 
 mod common;
 use common::pg::{PgServer, PG_PASSWORD};
@@ -13,14 +14,41 @@ fn repo_policy() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap()
 }
 
-/// Two replicas on one database, started at once (their migrations race).
+/// Two replicas on one database, `replica-a` and `replica-b`, started at once (their
+/// migrations race).
 fn two_replicas(upstream: &str, db_url: &str, policy: &str) -> (Pipgate, Pipgate) {
-    let start = || {
+    let start = |name: &'static str| {
         let (u, d, p) = (upstream.to_string(), db_url.to_string(), policy.to_string());
-        std::thread::spawn(move || Pipgate::start_full(&u, Some(&p), &["--database", &d], &[]))
+        std::thread::spawn(move || Pipgate::start_full(&u, Some(&p), &["--database", &d, "--replica-id", name], &[]))
     };
-    let (a, b) = (start(), start());
+    let (a, b) = (start("replica-a"), start("replica-b"));
     (a.join().unwrap(), b.join().unwrap())
+}
+
+/// `pipgate audit --database DB ARGS…`: (success, stdout, stderr).
+fn audit_cli(db_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipgate"))
+        .args(["audit", "--database", db_url])
+        .args(args)
+        .env_remove("PIPGATE_DATABASE")
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// The shared trail as `pipgate audit --database DB --format json` prints it.
+fn shared_trail(db_url: &str) -> Vec<serde_json::Value> {
+    let (ok, stdout, stderr) = audit_cli(db_url, &["--format", "json"]);
+    assert!(ok, "pipgate audit --database: {stderr}");
+    stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A decision's identity: (replica, request id, filename, decision). Request ids are unique
+/// within one replica's run only.
+fn identity(replica: &str, r: &serde_json::Value) -> (String, String, String, String) {
+    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    (replica.to_string(), s("request_id"), s("filename"), s("decision"))
 }
 
 /// Rows of a query on the test database (a one-off connection).
@@ -95,8 +123,9 @@ fn two_replicas_scan_each_artifact_once_and_give_the_same_verdicts() {
         assert_eq!(on_a + on_b, 1, "{name} is scanned once cluster-wide (a: {on_a}, b: {on_b})");
     }
 
-    // The same verdict from both: the malicious wheel is blocked by each replica.
-    for (gate, tool) in [(&a, "pip"), (&b, "uv")] {
+    // The same verdict from both: the malicious wheel is blocked by each replica. B blocks
+    // it first, and A's dashboard shows B's block before A has seen the project at all.
+    for (gate, tool) in [(&b, "uv"), (&a, "pip")] {
         let venv = Venv::new();
         let args = ["install", "--index-url", gate.url.as_str(), "demo-pth"];
         let out = if tool == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
@@ -104,13 +133,87 @@ fn two_replicas_scan_each_artifact_once_and_give_the_same_verdicts() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("403"), "{}", show(&out));
         let blocked = gate.audit().iter().any(|r| r["decision"] == "block" && r["project"] == "demo-pth");
         assert!(blocked, "{} audits its block", gate.url);
+        if tool == "uv" {
+            assert!(!a.audit().iter().any(|r| r["project"] == "demo-pth"), "A has decided nothing on demo-pth yet");
+            let dashboard = format!("{}/-/?outcome=blocked", a.base());
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let page = http().get(&dashboard).send().unwrap().text().unwrap();
+                if page.contains("demo_pth-1.0-py3-none-any.whl") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "A's dashboard never showed B's block:\n{page}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
     }
     assert_eq!(scans_of(&a, &evil_sha) + scans_of(&b, &evil_sha), 1, "the blocked wheel is scanned once");
     let stored = query(&db, "SELECT count(*) FROM scans");
     assert_eq!(stored[0].get::<_, i64>(0), 3, "three reports in the shared store");
 
+    // One audit trail: every decision of both replicas exactly once, in one order, each
+    // with its replica: the same decisions as the two replicas' JSON-lines logs.
+    let trail = shared_trail(&db);
+    let seqs: Vec<i64> = trail.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "one order: {seqs:?}");
+    let mut from_trail: Vec<_> = trail.iter().map(|r| identity(r["replica"].as_str().unwrap(), r)).collect();
+    let mut from_logs: Vec<_> = a.audit().iter().map(|r| identity("replica-a", r)).collect();
+    from_logs.extend(b.audit().iter().map(|r| identity("replica-b", r)));
+    from_trail.sort();
+    from_logs.sort();
+    assert!(from_logs.len() >= 8, "installs and blocks through both replicas were audited: {from_logs:?}");
+    assert_eq!(from_trail, from_logs, "the trail holds exactly the decisions both replicas logged");
+    for replica in ["replica-a", "replica-b"] {
+        let blocks = trail.iter().filter(|r| r["replica"] == replica && r["decision"] == "block").count();
+        assert!(blocks >= 1, "{replica}'s block is in the shared trail");
+    }
+    let (ok, table, _) = audit_cli(&db, &["--blocked"]);
+    assert!(ok && table.starts_with("TIME") && table.contains("REPLICA"), "{table}");
+    assert_eq!(table.lines().filter(|l| l.contains("demo-pth")).count(), 2, "one blocked line per replica:\n{table}");
+
     for gate in [&a, &b] {
         assert!(!gate.log().contains(PG_PASSWORD), "the database password is never logged");
+    }
+    // A wrong password: the error names the database, never the password given.
+    let wrong = db.replace(PG_PASSWORD, "Wr0ng-pass-given");
+    let (ok, stdout, stderr) = audit_cli(&wrong, &[]);
+    assert!(!ok, "a wrong password fails: {stdout}");
+    assert!(stderr.contains("postgres://pipgate:****@"), "the database is named: {stderr}");
+    assert!(!stderr.contains("Wr0ng-pass-given") && !stderr.contains(PG_PASSWORD), "{stderr}");
+}
+
+/// A replica killed (SIGKILL) the moment its answers have left loses no decision: the serve
+/// and the block it just answered are in the shared trail.
+#[test]
+fn a_replica_killed_right_after_answering_loses_no_decision() {
+    let pg = PgServer::start();
+    let db = pg.url("postgres");
+    let idx = FakeIndex::start(Format::Json);
+    let good = wheel("demo-good", "1.0", &[], &[]);
+    let evil = wheel("demo-pth", "1.0", &[], &[("demo_pth_init.pth", PTH_EXEC)]);
+    let (good_name, evil_name) = (good.filename.clone(), evil.filename.clone());
+    idx.add_dist("demo-good", good);
+    idx.add_dist("demo-pth", evil);
+    let mut a =
+        Pipgate::start_full(&idx.url(), Some(&repo_policy()), &["--database", &db, "--replica-id", "doomed"], &[]);
+    let urls = [file_url(&a, "demo-good", &good_name), file_url(&a, "demo-pth", &evil_name)];
+    // Both asked at once; each client reads the status line and headers, nothing more.
+    let asks: Vec<_> = urls
+        .into_iter()
+        .map(|u| std::thread::spawn(move || http().get(u).send().map(|r| r.status().as_u16()).unwrap()))
+        .collect();
+    let statuses: Vec<u16> = asks.into_iter().map(|t| t.join().unwrap()).collect();
+    a.child.kill().unwrap(); // SIGKILL, right after the answers left
+    a.child.wait().unwrap();
+    assert_eq!(statuses, [200, 403], "{}", a.log());
+
+    let trail = shared_trail(&db);
+    let decided: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|r| (r["replica"].as_str().unwrap(), r["filename"].as_str().unwrap(), r["decision"].as_str().unwrap()))
+        .collect();
+    for want in [("doomed", good_name.as_str(), "serve"), ("doomed", evil_name.as_str(), "block")] {
+        assert_eq!(decided.iter().filter(|d| **d == want).count(), 1, "{want:?} in {decided:?}");
     }
 }
 

@@ -4,7 +4,9 @@
 //! page decisions: a file an index page hid or marked yanked while another version stayed
 //! allowed, since an unpinned install then silently falls back past it — once per page
 //! state, not per page view: see [`PAGE_AUDIT_TTL`]),
-//! failing closed when a decision cannot be audited (a served decision becomes a 503), and
+//! failing closed when a decision cannot be audited (a served decision becomes a 503; with
+//! replicas on PostgreSQL, audited means appended to the log *and* committed to the shared
+//! trail), and
 //! the access-log line (outside text in it escaped: no forged lines or terminal escapes;
 //! a decision's reason codes and findings, a failure's fault, and the duration on every line),
 //! and where a block points for its report (`--public-url`, else a URL relative to the
@@ -104,7 +106,7 @@ impl Outcome {
 
 /// Audit → response → access log.
 pub(super) async fn finish(app: &App, ctx: &RequestCtx, outcome: Outcome) -> Resp {
-    let audited = audit(app, ctx, &outcome);
+    let audited = audit(app, ctx, &outcome).await;
     let about_artifact = matches!(outcome, Outcome::Decided { .. } | Outcome::Failed { subject: Some(_), .. });
     let (mut reason, findings) = why(&outcome);
     let (resp, decision) = match (outcome, audited) {
@@ -160,14 +162,15 @@ fn why(outcome: &Outcome) -> (Option<String>, Option<String>) {
 }
 
 /// Write the audit record an outcome calls for. Blocks and failures are synced to disk
-/// before the answer leaves.
-fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> {
+/// before the answer leaves; with a shared trail, every record is committed to it too.
+async fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> {
     let (rec, durable) = match outcome {
         Outcome::Replied(_) | Outcome::Refused(_) | Outcome::Failed { subject: None, .. } => return Ok(()),
-        Outcome::Listed { project, withheld, .. } => return audit_page(app, ctx, project, withheld),
+        Outcome::Listed { project, withheld, .. } => return audit_page(app, ctx, project, withheld).await,
         Outcome::Decided { subject, verdict, .. } => {
             let rec = record(ctx, subject, verdict, None);
-            return write(app, &rec, verdict.decision == Decision::Block, verdict.available_at.as_deref());
+            let block = verdict.decision == Decision::Block;
+            return write(app, vec![(rec, verdict.available_at.clone())], block).await;
         }
         Outcome::Failed { subject: Some(subject), error } => {
             tracing::warn!(id = %ctx.id, filename = %Printable(&subject.facts.filename), error = %Printable(&error.to_string()), "artifact not served");
@@ -181,18 +184,30 @@ fn audit(app: &App, ctx: &RequestCtx, outcome: &Outcome) -> std::io::Result<()> 
             (record(ctx, subject, &verdict, Some(fault)), true)
         }
     };
-    write(app, &rec, durable, None)
+    write(app, vec![(rec, None)], durable).await
 }
 
-/// Append a record to the audit log and, once it is there, queue it for the store's index
-/// (`until`: a cooldown hold's end). A failed append is counted in the metrics.
-fn write(app: &App, rec: &AuditRecord, durable: bool, until: Option<&str>) -> std::io::Result<()> {
-    let written = app.audit.write(rec, durable);
-    match &written {
-        Ok(()) => app.indexer.record(rec, until),
-        Err(_) => crate::metrics::audit_write_failed(),
+/// Append records to the audit log, commit them to the shared trail when there is one
+/// (one transaction), and once both hold them, queue them for the store's index (each with
+/// its cooldown hold's end). A failed append or commit is counted in the metrics; the
+/// records appended before it stay in the log.
+async fn write(app: &App, recs: Vec<(AuditRecord, Option<String>)>, durable: bool) -> std::io::Result<()> {
+    for (rec, _) in &recs {
+        if let Err(e) = app.audit.write(rec, durable) {
+            crate::metrics::audit_write_failed();
+            return Err(e);
+        }
     }
-    written
+    if let Some(trail) = &app.trail {
+        if let Err(e) = trail.commit(recs.iter().map(|(rec, _)| rec.clone()).collect()).await {
+            crate::metrics::audit_trail_write_failed();
+            return Err(std::io::Error::other(format!("shared audit trail: {e}")));
+        }
+    }
+    for (rec, until) in &recs {
+        app.indexer.record(rec, until.as_deref());
+    }
+    Ok(())
 }
 
 /// Page records written for one page view at most (a hostile page may withhold 100k files:
@@ -200,11 +215,13 @@ fn write(app: &App, rec: &AuditRecord, durable: bool, until: Option<&str>) -> st
 const PAGE_RECORDS_PER_VIEW: usize = 100;
 
 /// One `page` record per withheld file whose state was not audited within [`PAGE_AUDIT_TTL`].
-/// Page records are not synced one by one (no client waits on them).
-fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld]) -> std::io::Result<()> {
-    let mut written = 0;
+/// Page records are not synced one by one (no client waits on them); a view's records are
+/// committed to the shared trail in one transaction.
+async fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld]) -> std::io::Result<()> {
+    let mut recs = Vec::new();
+    let mut keys = Vec::new();
     for w in withheld {
-        if written == PAGE_RECORDS_PER_VIEW {
+        if recs.len() == PAGE_RECORDS_PER_VIEW {
             break;
         }
         let codes: Vec<String> = w.verdict.reasons.iter().map(|r| r.code.to_string()).collect();
@@ -216,7 +233,7 @@ fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld])
             w.verdict.policy_digest,
             w.instead.as_deref().unwrap_or("")
         );
-        if app.page_audits.contains_key(&key) {
+        if app.page_audits.contains_key(&key) || keys.contains(&key) {
             continue;
         }
         let mut verdict = w.verdict.clone();
@@ -235,9 +252,15 @@ fn audit_page(app: &App, ctx: &RequestCtx, project: &str, withheld: &[Withheld])
         });
         let facts = ArtifactFacts::describe(project, &w.filename, &w.sha256, None, 0, PathBuf::new());
         let subject = Subject { kind: RequestKind::Page, facts };
-        write(app, &record(ctx, &subject, &verdict, None), false, verdict.available_at.as_deref())?;
+        recs.push((record(ctx, &subject, &verdict, None), verdict.available_at.clone()));
+        keys.push(key);
+    }
+    if recs.is_empty() {
+        return Ok(());
+    }
+    write(app, recs, false).await?;
+    for key in keys {
         app.page_audits.insert(key, ());
-        written += 1;
     }
     Ok(())
 }

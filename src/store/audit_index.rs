@@ -6,6 +6,8 @@
 //! apart from the versioned schema, so they can be added to any data directory) and the
 //! dashboard's queries. The JSON-lines audit log stays the durable record: this is a copy
 //! for reading, and losing a row here must never block serving (the caller counts it).
+//! The [`AuditTrail`] is the shared backends' durable record (every field of every
+//! record, in one cluster-wide order); the index may be a copy of it, never the reverse.
 //! Must not: decide, or read the JSON-lines log.
 
 use super::sqlite::SqliteStore;
@@ -77,6 +79,28 @@ pub(crate) trait AuditIndex: Send + Sync {
     async fn top_findings(&self, since_unix: i64, limit: usize) -> Result<Vec<(String, u64)>, StoreError>;
     /// Cooldown holds still in force at `now_unix`: the newest row per (project, version).
     async fn cooldown_holds(&self, now_unix: i64, limit: usize) -> Result<Vec<DecisionRow>, StoreError>;
+}
+
+/// One record of the shared audit trail: the record as its JSON line has it, the replica
+/// that made the decision, and its place in the cluster-wide order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailEntry {
+    /// Ascending in the order the records were written, across replicas (gaps are possible).
+    pub seq: i64,
+    /// The replica that made the decision (`serve --replica-id`).
+    pub replica: String,
+    pub record: crate::audit::AuditRecord,
+}
+
+/// The audit trail shared by replicas: the durable record of every decision, one ordered
+/// stream. Only shared backends keep one; the embedded default's trail is the JSON-lines log.
+#[async_trait]
+pub(crate) trait AuditTrail: Send + Sync {
+    /// Commit these records, made by `replica`, in one transaction before returning: after
+    /// `Ok`, no crash of this process loses them.
+    async fn append(&self, replica: &str, records: Vec<crate::audit::AuditRecord>) -> Result<(), StoreError>;
+    /// The records `query` matches, in the cluster-wide order.
+    async fn read_trail(&self, query: &crate::audit::Query) -> Result<Vec<TrailEntry>, StoreError>;
 }
 
 /// Create the tables and indexes (idempotent), on every open.
@@ -235,10 +259,11 @@ impl AuditIndex for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn decision(i: i64, outcome: &str, project: &str, client: &str, findings: &[&str]) -> DecisionRow {
+    /// A decision row for tests (also the conformance suite's).
+    pub(crate) fn decision(i: i64, outcome: &str, project: &str, client: &str, findings: &[&str]) -> DecisionRow {
         DecisionRow {
             time: format!("t{i}"),
             unix: 1_700_000_000 + i * 60,
@@ -256,63 +281,6 @@ mod tests {
             reason: Some("why".into()),
             until: None,
         }
-    }
-
-    #[tokio::test]
-    async fn filters_roll_ups_and_holds_read_back_what_was_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap();
-        let mut rows = vec![
-            decision(0, "serve", "alpha", "10.0.0.1", &[]),
-            decision(1, "block", "beta", "10.0.0.2", &["execution.install-hook", "network.url-in-setup"]),
-            decision(2, "annotate", "alpha", "10.0.0.2", &["network.url-in-setup"]),
-            decision(3, "block", "gamma", "10.0.0.1", &["execution.install-hook"]),
-        ];
-        let mut hold = decision(4, "block", "fresh", "10.0.0.3", &[]);
-        hold.rule = Some("cooldown".into());
-        hold.until = Some(1_800_000_000);
-        let mut over = decision(5, "block", "old", "10.0.0.3", &[]);
-        over.until = Some(1_600_000_000);
-        rows.extend([hold.clone(), over]);
-        store.index_decisions(rows).await.unwrap();
-
-        let f = |outcome: Option<&str>, project: Option<&str>, client: Option<&str>| DecisionFilter {
-            outcome: outcome.map(str::to_string),
-            project: project.map(str::to_string),
-            client: client.map(str::to_string),
-            limit: 50,
-        };
-        let cases = [
-            ("no filter: newest first", f(None, None, None), vec!["old", "fresh", "gamma", "alpha", "beta", "alpha"]),
-            ("blocked", f(Some("block"), None, None), vec!["old", "fresh", "gamma", "beta"]),
-            ("annotated", f(Some("annotate"), None, None), vec!["alpha"]),
-            ("project", f(None, Some("alpha"), None), vec!["alpha", "alpha"]),
-            ("client", f(None, None, Some("10.0.0.2")), vec!["alpha", "beta"]),
-            ("every filter at once", f(Some("block"), Some("beta"), Some("10.0.0.2")), vec!["beta"]),
-            ("no match", f(Some("serve"), Some("beta"), None), vec![]),
-            ("limit", DecisionFilter { limit: 2, ..f(None, None, None) }, vec!["old", "fresh"]),
-        ];
-        for (case, filter, want) in cases {
-            let got = store.recent_decisions(filter).await.unwrap();
-            assert_eq!(got.iter().map(|r| r.project.as_str()).collect::<Vec<_>>(), want, "{case}");
-        }
-        let beta = &store.recent_decisions(f(None, Some("beta"), None)).await.unwrap()[0];
-        assert_eq!(beta.findings, ["execution.install-hook", "network.url-in-setup"], "findings read back in order");
-
-        let hours = store.hourly_counts(0).await.unwrap();
-        let total: u64 = hours.iter().map(|h| h.count).sum();
-        assert_eq!(total, 6, "every row counted once: {hours:?}");
-        let blocks: u64 = hours.iter().filter(|h| h.outcome == "block").map(|h| h.count).sum();
-        assert_eq!(blocks, 4);
-        assert!(store.hourly_counts(1_900_000_000).await.unwrap().is_empty(), "nothing after the last hour");
-
-        let top = store.top_findings(0, 10).await.unwrap();
-        assert_eq!(top, [("execution.install-hook".to_string(), 2), ("network.url-in-setup".to_string(), 2)]);
-        assert_eq!(store.top_findings(0, 1).await.unwrap().len(), 1, "limited");
-
-        let holds = store.cooldown_holds(1_700_000_500, 10).await.unwrap();
-        assert_eq!(holds.iter().map(|h| h.project.as_str()).collect::<Vec<_>>(), ["fresh"], "only holds in force");
-        assert_eq!(holds[0].until, Some(1_800_000_000));
     }
 
     /// The dashboard's queries over a million decisions (release builds; a debug build

@@ -9,6 +9,7 @@ mod pg_server;
 
 use super::*;
 use crate::model::{Decision, Sha256};
+use audit_index::tests::decision;
 use futures_util::future::BoxFuture;
 use lookback::{DecisionState, VerdictNote};
 use pg_server::PgServer;
@@ -145,11 +146,70 @@ fn single_flight_serialises_holders(s: Stores) -> BoxFuture<'static, ()> {
     })
 }
 
+/// The dashboard's index: rows read back newest first under every filter, hourly roll-ups
+/// count each row once, top findings, and only the cooldown holds still in force.
+fn the_audit_index_reads_back_what_was_written(s: Stores) -> BoxFuture<'static, ()> {
+    Box::pin(async move {
+        let mut rows = vec![
+            decision(0, "serve", "alpha", "10.0.0.1", &[]),
+            decision(1, "block", "beta", "10.0.0.2", &["execution.install-hook", "network.url-in-setup"]),
+            decision(2, "annotate", "alpha", "10.0.0.2", &["network.url-in-setup"]),
+            decision(3, "block", "gamma", "10.0.0.1", &["execution.install-hook"]),
+        ];
+        let mut hold = decision(4, "block", "fresh", "10.0.0.3", &[]);
+        hold.rule = Some("cooldown".into());
+        hold.until = Some(1_800_000_000);
+        let mut over = decision(5, "block", "old", "10.0.0.3", &[]);
+        over.until = Some(1_600_000_000);
+        rows.extend([hold.clone(), over]);
+        s.audit_index.index_decisions(rows).await.unwrap();
+
+        let f = |outcome: Option<&str>, project: Option<&str>, client: Option<&str>| DecisionFilter {
+            outcome: outcome.map(str::to_string),
+            project: project.map(str::to_string),
+            client: client.map(str::to_string),
+            limit: 50,
+        };
+        let cases = [
+            ("no filter: newest first", f(None, None, None), vec!["old", "fresh", "gamma", "alpha", "beta", "alpha"]),
+            ("blocked", f(Some("block"), None, None), vec!["old", "fresh", "gamma", "beta"]),
+            ("annotated", f(Some("annotate"), None, None), vec!["alpha"]),
+            ("project", f(None, Some("alpha"), None), vec!["alpha", "alpha"]),
+            ("client", f(None, None, Some("10.0.0.2")), vec!["alpha", "beta"]),
+            ("every filter at once", f(Some("block"), Some("beta"), Some("10.0.0.2")), vec!["beta"]),
+            ("no match", f(Some("serve"), Some("beta"), None), vec![]),
+            ("limit", DecisionFilter { limit: 2, ..f(None, None, None) }, vec!["old", "fresh"]),
+        ];
+        for (case, filter, want) in cases {
+            let got = s.audit_index.recent_decisions(filter).await.unwrap();
+            assert_eq!(got.iter().map(|r| r.project.as_str()).collect::<Vec<_>>(), want, "{case}");
+        }
+        let beta = &s.audit_index.recent_decisions(f(None, Some("beta"), None)).await.unwrap()[0];
+        assert_eq!(beta.findings, ["execution.install-hook", "network.url-in-setup"], "findings read back in order");
+
+        let hours = s.audit_index.hourly_counts(0).await.unwrap();
+        let total: u64 = hours.iter().map(|h| h.count).sum();
+        assert_eq!(total, 6, "every row counted once: {hours:?}");
+        let blocks: u64 = hours.iter().filter(|h| h.outcome == "block").map(|h| h.count).sum();
+        assert_eq!(blocks, 4);
+        assert!(s.audit_index.hourly_counts(1_900_000_000).await.unwrap().is_empty(), "nothing after the last hour");
+
+        let top = s.audit_index.top_findings(0, 10).await.unwrap();
+        assert_eq!(top, [("execution.install-hook".to_string(), 2), ("network.url-in-setup".to_string(), 2)]);
+        assert_eq!(s.audit_index.top_findings(0, 1).await.unwrap().len(), 1, "limited");
+
+        let holds = s.audit_index.cooldown_holds(1_700_000_500, 10).await.unwrap();
+        assert_eq!(holds.iter().map(|h| h.project.as_str()).collect::<Vec<_>>(), ["fresh"], "only holds in force");
+        assert_eq!(holds[0].until, Some(1_800_000_000));
+    })
+}
+
 const CASES: &[Case] = &[
     ("origins are kept per listing", origins_are_kept_per_listing),
     ("scans are kept by scanner version", scans_are_kept_by_scanner_version),
     ("verdict changes are recorded once", verdict_changes_are_recorded_once),
     ("single flight serialises holders", single_flight_serialises_holders),
+    ("the audit index reads back what was written", the_audit_index_reads_back_what_was_written),
 ];
 
 /// A fresh database on the test server, and its URL.
@@ -198,7 +258,7 @@ async fn replicas_share_one_database() {
     let (a, b) = tokio::join!(postgres::migrate::run(&config, tls.clone()), postgres::migrate::run(&config, tls));
     let mut applied = [a.unwrap(), b.unwrap()].concat();
     applied.sort();
-    assert_eq!(applied, vec!["0001_init".to_string()], "raced migrations apply once");
+    assert_eq!(applied, vec!["0001_init".to_string(), "0002_audit".to_string()], "raced migrations apply once");
 
     let dir = tempfile::tempdir().unwrap();
     let dirs = DataDir::new(dir.path());
@@ -240,4 +300,92 @@ async fn replicas_share_one_database() {
     );
     assert_eq!(r1.unwrap().len() + r2.unwrap().len(), 1, "one replica records the change");
     assert_eq!(two.lookback.verdict_changes().await.unwrap().len(), 1);
+
+    // The audit trail: both replicas append at once; one ordered stream holds every record
+    // once, whole, with its replica, and each replica's records in the order it wrote them.
+    let (trail_a, trail_b) = (one.audit_trail.clone().unwrap(), two.audit_trail.clone().unwrap());
+    let writes = |trail: Arc<dyn AuditTrail>, replica: &'static str| async move {
+        let mut written = Vec::new();
+        for i in 0..40 {
+            // Singles, and a page view's several records in one transaction.
+            let batch: Vec<_> = (0..1 + i % 3).map(|j| trail_record(replica, i * 10 + j)).collect();
+            trail.append(replica, batch.clone()).await.unwrap();
+            written.extend(batch);
+        }
+        written
+    };
+    let (wrote_a, wrote_b) = tokio::join!(writes(trail_a.clone(), "replica-a"), writes(trail_b, "replica-b"));
+    let all = trail_a.read_trail(&crate::audit::Query::default()).await.unwrap();
+    assert_eq!(all.len(), wrote_a.len() + wrote_b.len(), "every record once");
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "one order, by seq");
+    for (replica, wrote) in [("replica-a", &wrote_a), ("replica-b", &wrote_b)] {
+        let theirs: Vec<_> = all.iter().filter(|e| e.replica == replica).map(|e| e.record.clone()).collect();
+        assert_eq!(&theirs, wrote, "{replica}'s records, whole and in its order");
+    }
+    let q = |f: fn(&mut crate::audit::Query)| {
+        let mut q = crate::audit::Query::default();
+        f(&mut q);
+        q
+    };
+    let since = time::OffsetDateTime::from_unix_timestamp(1_796_032_800 + 300).unwrap();
+    let filtered: [(&str, crate::audit::Query, usize); 4] = [
+        ("blocked only", q(|q| q.blocked_only = true), all.iter().filter(|e| e.record.decision == "block").count()),
+        (
+            "one project",
+            q(|q| q.project = Some("proj-3".into())),
+            all.iter().filter(|e| e.record.project == "proj-3").count(),
+        ),
+        ("one user", q(|q| q.user = Some("alice".into())), all.iter().filter(|e| e.record.user.is_some()).count()),
+        (
+            "since",
+            crate::audit::Query { since: Some(since), ..Default::default() },
+            all.iter()
+                .filter(|e| e.record.request_id.rsplit(':').next().unwrap().parse::<i64>().unwrap() >= 300)
+                .count(),
+        ),
+    ];
+    for (case, query, want) in filtered {
+        let got = trail_a.read_trail(&query).await.unwrap();
+        assert!(want > 0 && want < all.len(), "{case}: a filter that keeps some: {want}");
+        assert_eq!(got.len(), want, "{case}");
+        assert!(got.iter().all(|e| query.matches(&e.record)), "{case}");
+    }
+
+    // The dashboard's index is shared: a row indexed by one replica is read by the other.
+    one.audit_index.index_decisions(vec![decision(9, "block", "made-on-one", "10.0.0.9", &[])]).await.unwrap();
+    let seen = two.audit_index.recent_decisions(DecisionFilter { limit: 5, ..Default::default() }).await.unwrap();
+    assert!(seen.iter().any(|r| r.project == "made-on-one"), "{seen:?}");
+}
+
+/// A record of the trail test: the `n`th of `replica`, every field set (some optional ones
+/// only on some records), a block every fifth, a second apart.
+fn trail_record(replica: &str, n: i64) -> crate::audit::AuditRecord {
+    let time = time::OffsetDateTime::from_unix_timestamp(1_796_032_800 + n).unwrap();
+    crate::audit::AuditRecord {
+        time: crate::timefmt::rfc3339(time),
+        request_id: format!("{replica}:{n}"),
+        client: "10.0.0.7:51234".into(),
+        user: (n % 2 == 0).then(|| "alice".into()),
+        user_agent: (n % 3 == 0).then(|| "pip/24.0 {\"ci\":null}".into()),
+        request: "file".into(),
+        project: format!("proj-{}", n % 7),
+        version: Some("1.0".into()),
+        filename: format!("proj_{}-1.0-py3-none-any.whl", n % 7),
+        sha256: (n % 4 != 0).then(|| format!("{n:064x}")),
+        decision: if n % 5 == 0 { "block" } else { "serve" }.into(),
+        reasons: vec![crate::model::Reason {
+            code: crate::model::ReasonCode::Rule("install-time-high".into()),
+            message: format!("reason «{n}» with \"quotes\""),
+            findings: vec!["execution.install-hook".into()],
+        }],
+        findings: if n % 5 == 0 {
+            vec!["execution.install-hook".into(), "network.url-in-setup".into()]
+        } else {
+            vec![]
+        },
+        acceptances: if n % 6 == 0 { vec!["acc-1".into()] } else { vec![] },
+        policy_digest: "ab".repeat(32),
+        fault: None,
+        pipgate_version: "0".into(),
+    }
 }

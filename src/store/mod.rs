@@ -14,13 +14,15 @@
 //! | [`PageStore`] | upstream pages with their ETag, for revalidation and outages | last writer wins; a torn write must not be readable |
 //! | [`SingleFlight`] | one holder per key (one download and one scan per file) | expire a dead holder's claim, so another takes over |
 //! | [`LookbackStore`] | the last verdict per (sha256, filename) with what it was made under, and the verdict changes | record a change exactly once when two replicas note the same verdict |
-//! | [`AuditIndex`] | every audited decision as a row, hourly roll-ups of outcomes and findings (the dashboard's reads) | keep each written row once; never be the durable record (the JSON-lines log is) |
+//! | [`AuditIndex`] | every audited decision as a row, hourly roll-ups of outcomes and findings (the dashboard's reads) | keep each written row once; never be the durable record (the JSON-lines log is, and on PostgreSQL the audit trail too) |
+//! | [`AuditTrail`] | shared backends only: every decision record of every replica, with its replica, in one order | commit before returning (the response waits for it); number records in one cluster-wide order |
 //!
 //! Every method is async: SQLite work runs on the blocking pool, never on the reactor.
 //!
 //! Backends: [`SqliteStore`] (embedded, the default) and [`postgres::PgStore`] (replicas:
-//! origins, scans, verdicts and flight leases shared; pages stay per replica on its disk,
-//! being a revalidated cache of the upstream). `conformance` runs one suite on both.
+//! origins, scans, verdicts, flight leases, the audit trail and the dashboard's index
+//! shared; pages stay per replica on its disk, being a revalidated cache of the upstream).
+//! `conformance` runs one suite on both.
 
 mod audit_index;
 #[cfg(test)]
@@ -30,7 +32,8 @@ mod pages;
 pub(crate) mod postgres;
 mod sqlite;
 
-pub(crate) use audit_index::{AuditIndex, DecisionFilter, DecisionRow, HourCount, ROW_FINDINGS};
+pub use audit_index::TrailEntry;
+pub(crate) use audit_index::{AuditIndex, AuditTrail, DecisionFilter, DecisionRow, HourCount, ROW_FINDINGS};
 pub(crate) use lookback::{DecisionState, LookbackStore, VerdictChange, VerdictNote};
 pub(crate) use pages::DiskPages;
 pub(crate) use sqlite::SqliteStore;
@@ -108,6 +111,9 @@ pub(crate) struct Stores {
     pub lookback: Arc<dyn LookbackStore>,
     /// Decisions indexed for the dashboard (a copy of the audit log's records).
     pub audit_index: Arc<dyn AuditIndex>,
+    /// The audit trail replicas share (`None`: the embedded default, whose trail is the
+    /// JSON-lines log alone).
+    pub audit_trail: Option<Arc<dyn AuditTrail>>,
 }
 
 /// Open the configured backend. SQLite (embedded, the default) keeps everything in the data
@@ -121,6 +127,7 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
             let audit_index = Arc::new(SqliteStore::open(path)?);
             Ok(Stores {
                 audit_index,
+                audit_trail: None,
                 origins: sqlite.clone(),
                 scans: sqlite.clone(),
                 lookback: sqlite,
@@ -134,12 +141,13 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
                 origins: pg.clone(),
                 scans: pg.clone(),
                 flights: Arc::new(postgres::PgFlights::new(pg.pool(), postgres::flights_lease())),
+                // The dashboard's index and the trail are shared: `/-/` and `pipgate audit`
+                // on any replica see every replica's decisions.
+                audit_index: pg.clone(),
+                audit_trail: Some(pg.clone()),
                 lookback: pg,
                 // Pages stay per replica: a revalidated cache of the upstream, not shared state.
                 pages: Arc::new(DiskPages::new(dirs.pages())),
-                // The dashboard's index stays per replica too (a copy of this replica's audit
-                // log in its data directory); the shared trail is the PostgreSQL audit table.
-                audit_index: Arc::new(SqliteStore::open(&dirs.db())?),
             })
         }
     }

@@ -1,5 +1,6 @@
 //! The shared backend for replicas: file origins, verification, scan reports, last verdicts
-//! and their changes, and the single-flight leases in one PostgreSQL database, through a
+//! and their changes, the single-flight leases, the audit trail and the dashboard's index
+//! (`audit.rs`) in one PostgreSQL database, through a
 //! pool of async connections (`tokio-postgres` + `deadpool-postgres`). TLS to the database
 //! by rustls against the system trust store when the URL's `sslmode` asks for it
 //! (`require`; the default `prefer` uses TLS when the server offers it). The schema is
@@ -11,6 +12,7 @@
 //! Must not: decide, fetch or scan; put the database password in a message (only
 //! [`PgUrl`]'s redacted form is shown; driver errors carry no connection parameters).
 
+mod audit;
 mod flights;
 mod lookback;
 pub(crate) mod migrate;

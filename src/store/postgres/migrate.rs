@@ -8,8 +8,10 @@ use super::{describe, Tls};
 use crate::store::StoreError;
 
 /// Every migration, in order: (version, name, SQL).
-pub(crate) const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
+    (2, "audit", include_str!("../../../migrations/postgres/0002_audit.sql")),
+];
 
 /// The advisory lock key of the migration run (an arbitrary constant: "pipgate" in ASCII).
 const LOCK: i64 = 0x0070_6970_6761_7465;
