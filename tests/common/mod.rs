@@ -214,6 +214,8 @@ pub(crate) struct FakeState {
     pub hits: HashMap<String, usize>,
     /// Wait this long before answering a `/simple/` page (to make concurrent requests overlap).
     pub page_delay: Option<std::time::Duration>,
+    /// Wait this long before answering a `/files/` request (to make concurrent downloads overlap).
+    pub file_delay: Option<std::time::Duration>,
 }
 
 pub(crate) struct FakeIndex {
@@ -234,6 +236,7 @@ impl FakeIndex {
             require_auth: None,
             hits: HashMap::new(),
             page_delay: None,
+            file_delay: None,
         }));
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -255,6 +258,10 @@ impl FakeIndex {
                             async move {
                                 let delay = st.lock().unwrap().page_delay;
                                 if let (Some(d), true) = (delay, req.uri().path().starts_with("/simple/")) {
+                                    tokio::time::sleep(d).await;
+                                }
+                                let delay = st.lock().unwrap().file_delay;
+                                if let (Some(d), true) = (delay, req.uri().path().starts_with("/files/")) {
                                     tokio::time::sleep(d).await;
                                 }
                                 Ok::<_, std::convert::Infallible>(fake_handle(&st, req))
@@ -501,8 +508,11 @@ impl Pipgate {
     fn spawn_env(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
         // `PIPGATE_BIN`: another build to run (the install benchmark's before/after).
         let bin = std::env::var("PIPGATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pipgate").to_string());
+        // Pages revalidated on every request unless the caller sets `--page-ttl` (the load benchmark).
+        let ttl: &[&str] = if extra.contains(&"--page-ttl") { &[] } else { &["--page-ttl", "0"] };
         let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--page-ttl", "0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .args(ttl)
             .args(extra)
             .arg("--policy")
             .arg(policy)
@@ -803,4 +813,60 @@ pub(crate) fn peak_rss_mib(pid: u32) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap();
     kb / 1024
+}
+
+/// The sum of a metric's samples (all label sets) in pipgate's `/metrics`, e.g.
+/// `pipgate_scan_duration_seconds_count` (each scan run).
+pub(crate) fn metric_sum(base: &str, metric: &str) -> f64 {
+    let text = http().get(format!("{base}/metrics")).send().unwrap().text().unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric)
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// What one of [`concurrent_gets`]'s clients got: status, body length, and the body's sha256
+/// (empty when not hashed).
+pub(crate) type Got = (u16, u64, String);
+
+/// `clients` GETs of `url` at once, each a client of its own (its own connection, as separate
+/// installers would be), released together; the body is read to the end and, with `hash`,
+/// hashed. Results in client order.
+pub(crate) fn concurrent_gets(url: &str, clients: usize, hash: bool) -> Vec<Got> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let start = Arc::new(tokio::sync::Barrier::new(clients));
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (url, start) = (url.to_string(), start.clone());
+                tokio::spawn(async move {
+                    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+                    start.wait().await;
+                    let mut resp = client.get(url).send().await.unwrap();
+                    let status = resp.status().as_u16();
+                    let (mut len, mut sha) = (0u64, Sha256::new());
+                    while let Some(chunk) = resp.chunk().await.unwrap() {
+                        len += chunk.len() as u64;
+                        if hash {
+                            sha.update(&chunk);
+                        }
+                    }
+                    (status, len, if hash { hex::encode(sha.finalize()) } else { String::new() })
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(clients);
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    })
 }
