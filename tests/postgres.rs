@@ -259,3 +259,30 @@ fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
     assert!(b.log().contains("took over an expired flight lease"), "{}", b.log());
     assert_eq!(scans_of(&b, &sha), 1);
 }
+
+/// A decision the shared trail cannot commit is not served: the client gets a 503 saying
+/// so, the failure is counted, and the replica's JSON-lines log keeps its line.
+#[test]
+fn a_decision_the_trail_cannot_commit_is_not_served() {
+    let pg = PgServer::start();
+    let db = pg.url("postgres");
+    let idx = FakeIndex::start(Format::Json);
+    let good = wheel("demo-good", "1.0", &[], &[]);
+    let name = good.filename.clone();
+    idx.add_dist("demo-good", good);
+    let a = Pipgate::start_full(&idx.url(), None, &["--database", &db, "--replica-id", "replica-a"], &[]);
+    // The database now refuses every serve record (as a full disk or a lost primary would).
+    query(&db, "ALTER TABLE audit_trail ADD CONSTRAINT refuse_serves CHECK (decision <> 'serve')");
+
+    let resp = http().get(file_url(&a, "demo-good", &name)).send().unwrap();
+    assert_eq!(resp.status(), 503, "{}", a.log());
+    let body = resp.text().unwrap();
+    assert!(body.contains("audit"), "the answer says the decision could not be audited: {body}");
+    assert!(!body.contains(PG_PASSWORD), "{body}");
+    let metrics = http().get(format!("{}/metrics", a.base())).send().unwrap().text().unwrap();
+    assert!(metrics.contains("pipgate_audit_trail_write_failures_total 1"), "{metrics}");
+    let logged = a.audit().iter().any(|r| r["filename"] == name.as_str() && r["decision"] == "serve");
+    assert!(logged, "the JSON-lines log keeps its line");
+    assert!(shared_trail(&db).is_empty(), "nothing reached the trail");
+    assert!(a.log().contains("AUDIT LOG WRITE FAILED") && !a.log().contains(PG_PASSWORD), "{}", a.log());
+}
