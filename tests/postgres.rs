@@ -98,8 +98,9 @@ fn two_replicas_scan_each_artifact_once_and_give_the_same_verdicts() {
     idx.add_dist("demo-pth", evil);
     let (a, b) = two_replicas(&idx.url(), &db, &repo_policy());
 
-    let migrations = query(&db, "SELECT version, name FROM pipgate_migrations");
-    assert_eq!(migrations.len(), 1, "two replicas starting at once migrate once");
+    let migrations = query(&db, "SELECT version FROM pipgate_migrations ORDER BY version");
+    let versions: Vec<i32> = migrations.iter().map(|r| r.get(0)).collect();
+    assert_eq!(versions, [1, 2], "two replicas starting at once apply each migration once");
 
     // Four clients at once, alternating replicas and tools.
     let installs: Vec<_> = [(&a, "pip"), (&b, "uv"), (&b, "pip"), (&a, "uv")]
@@ -258,4 +259,31 @@ fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
     println!("replica B served {} MiB {:.1} s after A died", len >> 20, started.elapsed().as_secs_f64());
     assert!(b.log().contains("took over an expired flight lease"), "{}", b.log());
     assert_eq!(scans_of(&b, &sha), 1);
+}
+
+/// A decision the shared trail cannot commit is not served: the client gets a 503 saying
+/// so, the failure is counted, and the replica's JSON-lines log keeps its line.
+#[test]
+fn a_decision_the_trail_cannot_commit_is_not_served() {
+    let pg = PgServer::start();
+    let db = pg.url("postgres");
+    let idx = FakeIndex::start(Format::Json);
+    let good = wheel("demo-good", "1.0", &[], &[]);
+    let name = good.filename.clone();
+    idx.add_dist("demo-good", good);
+    let a = Pipgate::start_full(&idx.url(), None, &["--database", &db, "--replica-id", "replica-a"], &[]);
+    // The database now refuses every serve record (as a full disk or a lost primary would).
+    query(&db, "ALTER TABLE audit_trail ADD CONSTRAINT refuse_serves CHECK (decision <> 'serve')");
+
+    let resp = http().get(file_url(&a, "demo-good", &name)).send().unwrap();
+    assert_eq!(resp.status(), 503, "{}", a.log());
+    let body = resp.text().unwrap();
+    assert!(body.contains("audit"), "the answer says the decision could not be audited: {body}");
+    assert!(!body.contains(PG_PASSWORD), "{body}");
+    let metrics = http().get(format!("{}/metrics", a.base())).send().unwrap().text().unwrap();
+    assert!(metrics.contains("pipgate_audit_trail_write_failures_total 1"), "{metrics}");
+    let logged = a.audit().iter().any(|r| r["filename"] == name.as_str() && r["decision"] == "serve");
+    assert!(logged, "the JSON-lines log keeps its line");
+    assert!(shared_trail(&db).is_empty(), "nothing reached the trail");
+    assert!(a.log().contains("AUDIT LOG WRITE FAILED") && !a.log().contains(PG_PASSWORD), "{}", a.log());
 }
