@@ -144,6 +144,9 @@ pub struct ProxyConfig {
     pub public_url: Option<Url>,
     /// Pre-scan of the files a resolver is likely to pick when a page is fetched.
     pub prescan: PrescanConfig,
+    /// `--artifacts`: where verified artifacts are shared with other replicas (none: this
+    /// data directory only).
+    pub shared_artifacts: Option<crate::blobs::SharedArtifacts>,
 }
 
 /// Pre-scan of page candidates (`--prescan`, `--prescan-versions`, …; see `prescan`).
@@ -310,6 +313,7 @@ impl ProxyConfig {
             database: Database::Sqlite(DataDir::new(&data_dir).db()),
             public_url: None,
             prescan: PrescanConfig::default(),
+            shared_artifacts: None,
             data_dir,
         }
     }
