@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README quick start; .ci/run calls it): installs uv for the end-to-end
-# tests, PostgreSQL for the replica tests and chromium for the browser test, then runs every
-# test: unit, protocol, and end to end with real pip and real uv.
+# tests, moto for the shared-artifact tests, PostgreSQL for the replica tests and chromium
+# for the browser test, then runs every test: unit, protocol, and end to end with real pip
+# and real uv.
 # With cargo-nextest installed it runs `cargo nextest run --release`; without it, plain
 # `cargo test --release` (installing cargo-nextest builds hundreds of crates from source:
 # on a busy 2-core machine, more than 16 minutes without finishing).
@@ -9,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check uv
 python3 -m uv --version
+# The shared-artifact tests (tests/objstore.rs) start moto, an S3-compatible server, from PyPI.
+if ! python3 -c "import moto.server" >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
+fi
 # The PostgreSQL tests start a real server (initdb + pg_ctl in a temp dir): install Debian's
 # postgresql when neither PATH nor /usr/lib/postgresql/*/bin has initdb.
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

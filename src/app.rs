@@ -107,6 +107,11 @@ impl App {
         dirs.create_all()?;
         crate::artifact::clean_stale_parts(&dirs.tmp());
         let stores = crate::store::open(&cfg.database, &dirs).map_err(ProxyError::internal)?;
+        let shared =
+            cfg.shared_artifacts.as_ref().map(crate::blobs::Blobs::open).transpose().map_err(ProxyError::internal)?;
+        if let Some(b) = &shared {
+            tracing::info!(store = %b.describe(), "verified artifacts are shared through this store");
+        }
         let upstream = Upstream::new(&cfg)?;
         let access = (policy.digest.clone(), Arc::new(crate::auth::Access::new(policy.settings.auth.clone(), None)));
         let policy = Arc::new(ArcSwap::from_pointee(policy));
@@ -124,7 +129,13 @@ impl App {
         Ok(Arc::new_cyclic(|app| App {
             prescan: crate::prescan::Prescan::new(cfg.prescan.clone(), app.clone()),
             index: Index::new(upstream.clone(), cfg.page_ttl, stores.origins.clone(), stores.pages.clone()),
-            artifacts: Artifacts::new(dirs.clone(), upstream.clone(), stores.origins.clone(), cfg.max_artifact_bytes),
+            artifacts: Artifacts::new(
+                dirs.clone(),
+                upstream.clone(),
+                stores.origins.clone(),
+                cfg.max_artifact_bytes,
+                shared,
+            ),
             gate,
             audit,
             indexer: crate::audit::Indexer::new(stores.audit_index.clone()),

@@ -12,6 +12,16 @@
 //! ([`clean_stale_parts`]). Downloads are bounded in size (`max_artifact_bytes`) and time
 //! (the upstream's deadline plus the size at the minimum rate, and the sliding-window
 //! rate check, see `upstream`); upstream `.metadata` is bounded by `max_metadata_bytes`.
+//!
+//! With shared artifacts (`--artifacts`, see `blobs`), this data directory stays the working
+//! copy that scans and (range) responses read, and the shared store is asked before the
+//! upstream: an object there is streamed into a `.part` file while hashed and renamed into
+//! place only when it hashes to its key, so nothing unverified is ever served; an object
+//! that does not (tampered, truncated) is treated as absent, logged, and replaced by the
+//! bytes downloaded from the upstream again. Bytes downloaded from the upstream are
+//! uploaded, once verified, before the file's flight ends, so a replica waiting on the
+//! same flight finds them. A shared store that fails is logged and passed by: the upstream
+//! is always the fallback.
 
 use crate::config::DataDir;
 use crate::error::ProxyError;
@@ -46,6 +56,8 @@ struct Inner {
     store: Arc<dyn OriginStore>,
     max_bytes: u64,
     tmp_counter: AtomicU64,
+    /// Where verified artifacts are shared with other replicas (`--artifacts`).
+    shared: Option<crate::blobs::Blobs>,
 }
 
 /// Remove `.part` files in `tmp` left by processes that are gone (or by an earlier run
@@ -114,8 +126,14 @@ enum Hasher {
 }
 
 impl Artifacts {
-    pub(crate) fn new(dirs: DataDir, upstream: Upstream, store: Arc<dyn OriginStore>, max_bytes: u64) -> Self {
-        let inner = Inner { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0) };
+    pub(crate) fn new(
+        dirs: DataDir,
+        upstream: Upstream,
+        store: Arc<dyn OriginStore>,
+        max_bytes: u64,
+        shared: Option<crate::blobs::Blobs>,
+    ) -> Self {
+        let inner = Inner { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0), shared };
         Artifacts { inner: Arc::new(inner), running: Default::default() }
     }
 
@@ -160,29 +178,122 @@ impl Artifacts {
 
 impl Inner {
     async fn ensure(&self, origin: &FileOrigin) -> Result<Verified, ProxyError> {
-        if let Some(v) = self.store.verified(&origin.key).await.map_err(ProxyError::internal)? {
-            if self.dirs.artifact(&v.sha256).exists() {
-                crate::metrics::cache("artifact", true);
-                return Ok(v);
-            }
+        let known = self.store.verified(&origin.key).await.map_err(ProxyError::internal)?;
+        if let Some(v) = known.as_ref().filter(|v| self.dirs.artifact(&v.sha256).exists()) {
+            crate::metrics::cache("artifact", true);
+            return Ok(v.clone());
         }
-        // A sha256-keyed file may already be here from another listing (same bytes).
-        let promised = expected_digest(&origin.hashes)
-            .and_then(|(algo, h)| Digest256::parse(&h).ok().filter(|_| algo == "sha256"));
+        // A sha256-keyed file may already be here from another listing (same bytes), or in
+        // the shared store from another replica.
+        let promised = known.map(|v| v.sha256).or_else(|| {
+            expected_digest(&origin.hashes).and_then(|(algo, h)| Digest256::parse(&h).ok().filter(|_| algo == "sha256"))
+        });
         let sha256 = match promised {
             Some(h) if self.dirs.artifact(&h).exists() => {
                 crate::metrics::cache("artifact", true);
                 h
             }
+            Some(h) if self.from_shared(&h, &origin.key).await => {
+                crate::metrics::cache("artifact", true);
+                h
+            }
             _ => {
                 crate::metrics::cache("artifact", false);
-                self.download(origin).await?
+                let h = self.download(origin).await?;
+                self.to_shared(&h).await;
+                h
             }
         };
         let metadata_sha256 = self.extract_metadata(&sha256, &origin.filename).await;
         let v = Verified { sha256, metadata_sha256 };
         self.store.set_verified(&origin.key, &v).await.map_err(ProxyError::internal)?;
         Ok(v)
+    }
+
+    /// A `.part` path in the data directory's `tmp/` (same file system as `artifacts/`).
+    fn part_path(&self, key: &str) -> PathBuf {
+        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        self.dirs.tmp().join(format!("{}.{}.{n}.part", std::process::id(), &key[..key.len().min(16)]))
+    }
+
+    /// Rename a finished `.part` file into its content-addressed place.
+    async fn put_in_place(&self, mut part: PartFile, sha256: &Digest256) -> Result<(), std::io::Error> {
+        let dest = self.dirs.artifact(sha256);
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        if let Some(tmp) = part.0.as_ref() {
+            tokio::fs::rename(tmp, &dest).await?;
+        }
+        part.0 = None;
+        Ok(())
+    }
+
+    /// Copy the bytes stored under `sha256` in the shared store into this data directory,
+    /// verified while streamed. `false` (and nothing kept) when there is no shared store,
+    /// no such object, or it does not hash to its key; failures are logged, never returned:
+    /// the upstream is the fallback.
+    async fn from_shared(&self, sha256: &Digest256, key: &str) -> bool {
+        let Some(shared) = &self.shared else { return false };
+        let tmp = self.part_path(key);
+        let part = PartFile(Some(tmp.clone()));
+        let fetched = shared.fetch_verified(sha256, &tmp, self.max_bytes).await;
+        use crate::blobs::Fetched;
+        let found = match fetched {
+            Ok(Fetched::Verified(len)) => {
+                tracing::debug!(sha256 = %sha256, bytes = len, store = %shared.describe(), "artifact read from the shared store, verified");
+                true
+            }
+            Ok(Fetched::Absent) => false,
+            Ok(Fetched::Corrupt { computed, len }) => {
+                tracing::warn!(
+                    sha256 = %sha256,
+                    computed = %computed,
+                    bytes = len,
+                    store = %shared.describe(),
+                    "an object in the shared artifact store does not hash to its key (tampered or truncated): \
+                     not served, downloading from the upstream again to replace it"
+                );
+                false
+            }
+            Ok(Fetched::TooLarge) => {
+                tracing::warn!(sha256 = %sha256, limit = self.max_bytes, store = %shared.describe(), "an object in the shared artifact store is larger than --max-artifact-bytes: not used");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(sha256 = %sha256, "shared artifact store unavailable, using the upstream: {e}");
+                false
+            }
+        };
+        crate::metrics::cache("shared_artifact", found);
+        if !found {
+            return false;
+        }
+        match self.put_in_place(part, sha256).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(sha256 = %sha256, "keeping an artifact read from the shared store failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Upload verified bytes to the shared store (failures logged: other replicas then
+    /// download from the upstream themselves).
+    async fn to_shared(&self, sha256: &Digest256) {
+        let Some(shared) = &self.shared else { return };
+        let started = Instant::now();
+        match shared.put_file(sha256, &self.dirs.artifact(sha256)).await {
+            Ok(()) => tracing::debug!(
+                sha256 = %sha256,
+                store = %shared.describe(),
+                ms = started.elapsed().as_millis() as u64,
+                "artifact uploaded to the shared store"
+            ),
+            Err(e) => {
+                tracing::warn!(sha256 = %sha256, "upload to the shared artifact store failed (other replicas will download it themselves): {e}")
+            }
+        }
     }
 
     async fn download(&self, origin: &FileOrigin) -> Result<Digest256, ProxyError> {
@@ -202,22 +313,12 @@ impl Inner {
             0 => None,
             rate => Some(limits.deadline + Duration::from_secs_f64(size as f64 / rate as f64)),
         };
-        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.dirs.tmp().join(format!(
-            "{}.{}.{n}.part",
-            std::process::id(),
-            &origin.key[..origin.key.len().min(16)]
-        ));
-        let mut part = PartFile(Some(tmp.clone()));
+        let tmp = self.part_path(&origin.key);
+        let part = PartFile(Some(tmp.clone()));
         let pace =
             Pace { url: &url, what: &what, started, deadline, min_rate: limits.min_rate, window: limits.rate_window };
         let sha256 = self.stream_to(resp, &tmp, origin, pace).await?;
-        let dest = self.dirs.artifact(&sha256);
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await?;
-        }
-        tokio::fs::rename(&tmp, &dest).await?;
-        part.0 = None;
+        self.put_in_place(part, &sha256).await?;
         Ok(sha256)
     }
 

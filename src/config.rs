@@ -147,6 +147,9 @@ pub struct ProxyConfig {
     /// This replica's name in the shared audit trail (`--replica-id`; default
     /// `<hostname>:<pid>`, see [`default_replica_id`]).
     pub replica: String,
+    /// `--artifacts`: where verified artifacts are shared with other replicas (none: this
+    /// data directory only).
+    pub shared_artifacts: Option<crate::blobs::SharedArtifacts>,
 }
 
 /// The default replica name: the host's name (a container's or pod's name where there is
@@ -326,6 +329,7 @@ impl ProxyConfig {
             public_url: None,
             prescan: PrescanConfig::default(),
             replica: default_replica_id(),
+            shared_artifacts: None,
             data_dir,
         }
     }

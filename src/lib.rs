@@ -9,6 +9,7 @@
 //! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation, rendered pages kept in memory with their gzip/zstd forms | touch artifacts, decide, compress anything but pages |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache, `.metadata` extraction, stale `.part` cleanup | decide |
+//! | [`blobs`] | shared artifacts (`--artifacts`): verified bytes in an S3-compatible bucket or a shared directory, uploaded and read back streamed with bounded memory, kept only when they hash to their key | decide, fetch from the upstream, serve unverified bytes |
 //! | [`prescan`] | when a page is fetched, downloading and scanning in the background (bounded, deduplicated, cancellable) the files a resolver is likely to pick, and the page's brief wait for the newest | decide, render, audit |
 //! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
@@ -43,6 +44,7 @@ mod artifact;
 mod audit;
 mod auth;
 mod baseline;
+mod blobs;
 mod certs;
 mod cli;
 mod config;
@@ -106,6 +108,9 @@ pub use advisories::{
     spawn_poll as spawn_advisory_poll, spawn_refresh as spawn_advisory_refresh, update as update_advisories, OsvFeed,
     Source as AdvisorySource, SourceError as AdvisorySourceError, BUILTIN_ATTRIBUTION as ADVISORY_ATTRIBUTION,
 };
+
+/// Shared artifacts (`serve --artifacts`).
+pub use blobs::{BlobError, S3Location, SharedArtifacts};
 
 /// The vocabulary.
 pub use model::{

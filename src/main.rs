@@ -326,6 +326,23 @@ struct ServeArgs {
     /// This replica's name in the shared audit trail (default: HOSTNAME:PID).
     #[arg(long, env = "PIPGATE_REPLICA_ID")]
     replica_id: Option<String>,
+    /// Share verified artifacts with other replicas: `s3://BUCKET[/PREFIX]` (S3-compatible
+    /// object storage; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the
+    /// other usual AWS_* variables) or a directory every replica mounts. Unset: this data
+    /// directory only (README, "Shared artifacts").
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]|DIR", env = "PIPGATE_ARTIFACTS")]
+    artifacts: Option<String>,
+    /// The S3 endpoint for `--artifacts s3://…` (default: AWS_ENDPOINT_URL, else the
+    /// provider's endpoint for the region).
+    #[arg(long, env = "PIPGATE_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The S3 region for `--artifacts s3://…` (default: AWS_REGION / AWS_DEFAULT_REGION).
+    #[arg(long, env = "PIPGATE_S3_REGION")]
+    s3_region: Option<String>,
+    /// Allow a plain-HTTP --s3-endpoint: artifacts and signed requests cross the network in
+    /// clear (a test server on this machine only).
+    #[arg(long)]
+    dangerous_s3_allow_http: bool,
     /// Largest upstream index page read, in bytes (larger: 502 naming this limit).
     #[arg(long, default_value_t = 64 << 20, env = "PIPGATE_MAX_PAGE_BYTES")]
     max_page_bytes: u64,
@@ -660,6 +677,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(id) = args.replica_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
         cfg.replica = id.to_string();
     }
+    if let Some(raw) = &args.artifacts {
+        let shared = pipgate::SharedArtifacts::parse(
+            raw,
+            args.s3_endpoint.as_deref(),
+            args.s3_region.as_deref(),
+            args.dangerous_s3_allow_http,
+        )?;
+        if args.dangerous_s3_allow_http {
+            tracing::warn!("--dangerous-s3-allow-http: ARTIFACTS MAY CROSS THE NETWORK TO THE S3 ENDPOINT IN CLEAR");
+        }
+        cfg.shared_artifacts = Some(shared);
+    let s3_only = args.s3_endpoint.is_some() || args.s3_region.is_some() || args.dangerous_s3_allow_http;
+    anyhow::ensure!(
+        !s3_only || matches!(cfg.shared_artifacts, Some(pipgate::SharedArtifacts::S3(_))),
+        "--s3-endpoint, --s3-region and --dangerous-s3-allow-http apply to --artifacts s3://BUCKET[/PREFIX] only"
+    );
     cfg.public_url = args.public_url.as_deref().map(public_url).transpose()?;
     cfg.prescan = prescan_config(&args);
     cfg.prescan.check()?;

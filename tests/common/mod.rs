@@ -2,6 +2,7 @@
 //! a real `pipgate serve` process, and real pip / uv isolated from this machine's settings.
 #![allow(dead_code)]
 
+pub(crate) mod moto;
 pub(crate) mod pg;
 
 use base64::Engine;
