@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Install benchmark: 20 packages with pip and uv, direct from a local upstream vs through
-# pipgate (cold/warm) vs through the peer caching proxy proxpi (cold/warm), all against the
-# same local upstream in one run. Prints medians and ratios; BENCH_ROUNDS=N for more rounds;
-# BENCH_NO_PROXPI=1 to leave proxpi out.
+# pipgate (cold with and without scanning, warm) vs through the peer caching proxy proxpi
+# (cold/warm), all against the same local upstream in one run. Prints medians and ratios to
+# the direct install and to proxpi.
+#   BENCH_ROUNDS=N         rounds (default 3; the machine is noisy, take 3 or more)
+#   BENCH_CLIENTS=pip,uv   which clients
+#   BENCH_NO_PROXPI=1      leave proxpi out
+#   BENCH_BUILDS=before=BIN[=POLICY],...  older pipgate builds measured in the same rounds
+#   BENCH_PAGE_TTL=S       pipgate's --page-ttl (default 600, as `serve` starts; 0 revalidates
+#                          every page with the upstream)
+#   PIPGATE_BIN=PATH       measure another build instead of this checkout's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet uv

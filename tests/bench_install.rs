@@ -1,8 +1,11 @@
 //! Install benchmark (not a test: run `bench/install.sh`). Installs 20 packages with real pip
-//! and real uv, straight from the fake upstream, through pipgate (cold and warm cache) and,
-//! when `PROXPI_PYTHON` names a Python with the peer caching proxy proxpi installed (the
-//! script installs it), through proxpi pointed at the same upstream (cold and warm),
-//! interleaved over several rounds in one process, and prints medians and ratios.
+//! and real uv, straight from the fake upstream, through pipgate (cold with and without
+//! scanning, then warm) and, when `PROXPI_PYTHON` names a Python with the peer caching proxy
+//! proxpi installed (the script installs it), through proxpi pointed at the same upstream
+//! (cold and warm), interleaved over several rounds in one process, and prints medians with
+//! ratios to the direct install and to proxpi. `BENCH_BUILDS=label=binary[=policy],…` adds
+//! older builds to the same rounds (before/after); pipgate runs as `serve` starts by default
+//! (`--page-ttl 600`, info logging) unless `BENCH_PAGE_TTL` says otherwise.
 
 mod common;
 use common::*;
@@ -93,51 +96,119 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// A pipgate build to measure: its label, binary (`None`: this build, or `PIPGATE_BIN`) and policy.
+struct Build {
+    label: String,
+    bin: Option<String>,
+    policy: String,
+}
+
+impl Build {
+    /// `serve` as a user starts it (the default page TTL unless `BENCH_PAGE_TTL` says
+    /// otherwise, info logging), cold: a fresh data directory.
+    fn start(&self, upstream: &str, extra: &[&str]) -> Pipgate {
+        let ttl = std::env::var("BENCH_PAGE_TTL").unwrap_or_else(|_| "600".into());
+        let mut args = vec!["--page-ttl", ttl.as_str()];
+        args.extend_from_slice(extra);
+        let previous = std::env::var("PIPGATE_BIN").ok();
+        if let Some(bin) = &self.bin {
+            std::env::set_var("PIPGATE_BIN", bin);
+        }
+        let gate = Pipgate::start_full(upstream, Some(&self.policy), &args, &[("PIPGATE_LOG", "pipgate=info")]);
+        match previous {
+            Some(p) => std::env::set_var("PIPGATE_BIN", p),
+            None => std::env::remove_var("PIPGATE_BIN"),
+        }
+        gate
+    }
+}
+
+/// This build, after the builds named in `BENCH_BUILDS` (`label=binary[=policy.yaml],…`:
+/// older builds measured in the same rounds; the policy grammar grows, so each may bring its own).
+fn builds() -> Vec<Build> {
+    let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap();
+    let mut builds: Vec<Build> = std::env::var("BENCH_BUILDS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            let mut parts = b.splitn(3, '=');
+            let label = parts.next().unwrap().to_string();
+            let bin = parts.next().unwrap_or_else(|| panic!("BENCH_BUILDS: {b:?} names no binary")).to_string();
+            let policy = parts
+                .next()
+                .map(|p| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("BENCH_BUILDS: {p}: {e}")))
+                .unwrap_or_else(|| policy.clone());
+            Build { label, bin: Some(bin), policy }
+        })
+        .collect();
+    builds.push(Build { label: "pipgate".into(), bin: None, policy });
+    builds
+}
+
 #[test]
 #[ignore = "benchmark: run bench/install.sh"]
 fn bench_install_direct_vs_pipgate() {
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let clients: Vec<String> = std::env::var("BENCH_CLIENTS")
+        .map(|c| c.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| vec!["pip".into(), "uv".into()]);
     let idx = corpus();
     let proxpi = std::env::var("PROXPI_PYTHON").ok().filter(|p| !p.is_empty());
-    let mut results: std::collections::BTreeMap<(String, &str), Vec<f64>> = Default::default();
+    let builds = builds();
+    let mut results: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    let mut put =
+        |client: &str, mode: String, secs: f64| results.entry((client.to_string(), mode)).or_default().push(secs);
     for round in 0..rounds {
-        for client in ["pip", "uv"] {
-            results.entry((client.into(), "direct")).or_default().push(install(client, &idx.url()));
-            let policy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml")).unwrap();
-            let gate = Pipgate::start_args(&idx.url(), Some(&policy), &["--dangerous-skip-scan"]);
-            results.entry((client.into(), "cold, no scan")).or_default().push(install(client, &gate.url));
-            drop(gate);
-            let gate = Pipgate::start(&idx.url(), Some(&policy));
-            results.entry((client.into(), "pipgate cold")).or_default().push(install(client, &gate.url));
-            results.entry((client.into(), "pipgate warm")).or_default().push(install(client, &gate.url));
-            drop(gate);
+        for client in &clients {
+            put(client, "direct".into(), install(client, &idx.url()));
+            for b in &builds {
+                let gate = b.start(&idx.url(), &["--dangerous-skip-scan"]);
+                put(client, format!("{} cold, no scan", b.label), install(client, &gate.url));
+                drop(gate);
+                let gate = b.start(&idx.url(), &[]);
+                put(client, format!("{} cold", b.label), install(client, &gate.url));
+                put(client, format!("{} warm", b.label), install(client, &gate.url));
+            }
             if let Some(python) = &proxpi {
                 let peer = Proxpi::start(python, &idx.url());
-                results.entry((client.into(), "proxpi cold")).or_default().push(install(client, &peer.url));
-                results.entry((client.into(), "proxpi warm")).or_default().push(install(client, &peer.url));
+                put(client, "proxpi cold".into(), install(client, &peer.url));
+                put(client, "proxpi warm".into(), install(client, &peer.url));
             }
         }
         eprintln!("round {} of {rounds} done", round + 1);
     }
-    println!("\n{PACKAGES} packages, {rounds} rounds, median seconds (ratio to direct install of the same client)");
-    println!("{:<6} {:<14} {:>8} {:>7}", "client", "mode", "median", "ratio");
-    println!("(pipgate runs with the repo's policy.yaml; \"cold, no scan\" is --dangerous-skip-scan)");
-    for client in ["pip", "uv"] {
-        let direct = median(results[&(client.to_string(), "direct")].clone());
-        let no_scan = median(results[&(client.to_string(), "cold, no scan")].clone());
-        for mode in ["direct", "cold, no scan", "pipgate cold", "pipgate warm", "proxpi cold", "proxpi warm"] {
-            let Some(runs) = results.get(&(client.to_string(), mode)) else { continue };
-            let m = median(runs.clone());
-            println!("{client:<6} {mode:<14} {m:>8.3} {:>6.2}x", m / direct);
+    let ttl = std::env::var("BENCH_PAGE_TTL").unwrap_or_else(|_| "600".into());
+    println!("\n{PACKAGES} packages, {rounds} rounds, median seconds; ratios to the direct install and to proxpi");
+    println!("(pipgate: the repo's policy.yaml, --page-ttl {ttl}; \"cold, no scan\" is --dangerous-skip-scan)");
+    println!("{:<6} {:<22} {:>8} {:>10} {:>10}", "client", "mode", "median", "vs direct", "vs proxpi");
+    for client in &clients {
+        let at = |mode: &str| results.get(&(client.to_string(), mode.to_string())).map(|r| median(r.clone()));
+        let direct = at("direct").unwrap();
+        let mut modes = vec!["direct".to_string()];
+        for b in &builds {
+            for state in ["cold, no scan", "cold", "warm"] {
+                modes.push(format!("{} {state}", b.label));
+            }
         }
-        let at = |mode: &str| results.get(&(client.to_string(), mode)).map(|r| median(r.clone()));
-        let cold = median(results[&(client.to_string(), "pipgate cold")].clone());
-        println!("{client:<6} scanning cost: cold with scan / cold without = {:.2}x", cold / no_scan);
-        if let (Some(ours), Some(peer)) = (at("pipgate warm"), at("proxpi warm")) {
-            println!("{client:<6} warm: pipgate / proxpi = {:.2}x", ours / peer);
+        modes.extend(["proxpi cold".to_string(), "proxpi warm".to_string()]);
+        for mode in &modes {
+            let Some(m) = at(mode) else { continue };
+            // Against proxpi in the same state (its cold never scans).
+            let peer = if mode.ends_with("warm") { at("proxpi warm") } else { at("proxpi cold") };
+            let vs_peer = match peer {
+                Some(p) if mode != "direct" && !mode.starts_with("proxpi") => format!("{:.2}x", m / p),
+                _ => "-".into(),
+            };
+            println!("{client:<6} {mode:<22} {m:>8.3} {:>9.2}x {vs_peer:>10}", m / direct);
         }
-        if let (Some(ours), Some(peer)) = (at("pipgate cold"), at("proxpi cold")) {
-            println!("{client:<6} cold: pipgate (scanning) / proxpi (no scan) = {:.2}x", ours / peer);
+        for b in &builds {
+            let (Some(cold), Some(no_scan)) =
+                (at(&format!("{} cold", b.label)), at(&format!("{} cold, no scan", b.label)))
+            else {
+                continue;
+            };
+            println!("{client:<6} {}: scanning cost (cold with scan / cold without) = {:.2}x", b.label, cold / no_scan);
         }
     }
 }

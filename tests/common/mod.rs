@@ -509,7 +509,7 @@ impl Pipgate {
     fn spawn_env(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
         // `PIPGATE_BIN`: another build to run (the install benchmark's before/after).
         let bin = std::env::var("PIPGATE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_pipgate").to_string());
-        // Pages revalidated on every request unless the caller sets `--page-ttl` (the load benchmark).
+        // Tests revalidate every page (`--page-ttl 0`) unless they name their own TTL.
         let ttl: &[&str] = if extra.contains(&"--page-ttl") { &[] } else { &["--page-ttl", "0"] };
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
