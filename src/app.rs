@@ -45,6 +45,8 @@ pub struct App {
     pub(crate) public_url: Option<url::Url>,
     /// Page states already audited (`server::finish` writes each once per day).
     pub(crate) page_audits: moka::sync::Cache<String, ()>,
+    /// Files recently served: where each comes from and its verified bytes (`server::file`).
+    pub(crate) served_files: crate::server::ServedFiles,
     /// Index pages as rendered (with what each withheld, for the audit log).
     pub(crate) rendered: crate::index::rendered::RenderCache<Arc<Vec<crate::gate::Withheld>>>,
     policy: Arc<ArcSwap<Policy>>,
@@ -146,6 +148,7 @@ impl App {
             lookback: stores.lookback,
             public_url: cfg.public_url.clone(),
             page_audits: crate::server::page_audit_memo(),
+            served_files: crate::server::served_files_memo(),
             rendered: crate::index::rendered::RenderCache::new(),
             policy,
             access: ArcSwap::from_pointee(access),

@@ -496,12 +496,43 @@ pub(crate) struct FileServe<'a> {
     pub extra: Vec<(&'static str, String)>,
 }
 
+/// Bytes read per step when streaming a file; a body no longer than this is read whole.
+const FILE_CHUNK: u64 = 128 * 1024;
+
 /// Serve bytes from disk: `Content-Length`, strong ETag (the sha256), `Accept-Ranges: bytes`,
 /// `206`/`416` for ranges, `304` on a matching `If-None-Match`, never `Content-Encoding`.
 pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
-    let mut f = tokio::fs::File::open(opts.path).await?;
-    let len = f.metadata().await?.len();
     let etag = format!("\"{}\"", opts.sha256);
+    let not_modified = etag_matches(opts.if_none_match, &etag);
+    let range_applies = opts.if_range.is_none_or(|v| v.trim() == etag);
+    let range_header = opts.range.filter(|_| range_applies).map(str::to_string);
+    let (path, head) = (opts.path.to_path_buf(), opts.head);
+    // One trip to the blocking pool for open, length and (when the body fits one chunk) the
+    // bytes: tokio::fs makes a trip per step and per read, and on a cache hit those thread
+    // hand-offs cost more than the I/O (bench/load.sh). Memory per request stays one chunk.
+    let (f, len, range, whole) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        use std::io::{Read, Seek};
+        let mut f = std::fs::File::open(&path)?;
+        let len = f.metadata()?.len();
+        let range = parse_range(range_header.as_deref(), len);
+        let span = match range {
+            RangeReq::Full => Some((0, len)),
+            RangeReq::Partial { start, end } => Some((start, end - start + 1)),
+            RangeReq::Unsatisfiable => None,
+        };
+        let whole = match span {
+            Some((start, count)) if !head && !not_modified && count <= FILE_CHUNK => {
+                f.seek(std::io::SeekFrom::Start(start))?;
+                let mut buf = vec![0; count as usize];
+                f.read_exact(&mut buf)?;
+                Some(Bytes::from(buf))
+            }
+            _ => None,
+        };
+        Ok((f, len, range, whole))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
     let mut b = base(StatusCode::OK)
         .header(header::ETAG, &etag)
         .header(header::ACCEPT_RANGES, "bytes")
@@ -511,11 +542,9 @@ pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
             b = b.header(*k, v);
         }
     }
-    if etag_matches(opts.if_none_match, &etag) {
+    if not_modified {
         return Ok(b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response"));
     }
-    let range_applies = opts.if_range.is_none_or(|v| v.trim() == etag);
-    let range = if range_applies { parse_range(opts.range, len) } else { RangeReq::Full };
     let (status, start, count) = match range {
         RangeReq::Full => (StatusCode::OK, 0, len),
         RangeReq::Partial { start, end } => {
@@ -535,10 +564,14 @@ pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
     if opts.head {
         return Ok(b.body(empty()).expect("valid response"));
     }
+    if let Some(bytes) = whole {
+        return Ok(b.body(full(bytes)).expect("valid response"));
+    }
+    let mut f = tokio::fs::File::from_std(f);
     if start > 0 {
         f.seek(std::io::SeekFrom::Start(start)).await?;
     }
-    let stream = tokio_util::io::ReaderStream::with_capacity(f.take(count), 128 * 1024).map_ok(Frame::data);
+    let stream = tokio_util::io::ReaderStream::with_capacity(f.take(count), FILE_CHUNK as usize).map_ok(Frame::data);
     Ok(b.body(BodyExt::boxed(StreamBody::new(stream))).expect("valid response"))
 }
 

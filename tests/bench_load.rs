@@ -13,7 +13,8 @@
 //! Knobs (environment): `BENCH_SECS` (10) per wrk run, `BENCH_ROUNDS` (3), `BENCH_CONNS`
 //! (200), `BENCH_THREADS` (2), `BENCH_PIN=1` (servers on CPU 1, wrk and clients on CPU 0),
 //! `BENCH_COLD_CLIENTS` (500), `BENCH_BIG_MIB` (500), `BENCH_BIG_CLIENTS` (200),
-//! `PIPGATE_BIN` (another build).
+//! `PIPGATE_BIN` (another build), `BENCH_BEFORE_BIN` (a second build measured in the same wrk
+//! rounds: before/after a change).
 
 mod common;
 use common::*;
@@ -104,7 +105,7 @@ impl Nginx {
         let d_s = d.display();
         // nginx at its best for static files (sendfile, long keep-alive), with the access log on
         // as pipgate's is; as many workers as pipgate's runtime has threads (one per core).
-        let workers = if pinned() { 1 } else { std::thread::available_parallelism().map_or(2, |n| n.get()) };
+        let workers = if pinned() { 1 } else { std::thread::available_parallelism().map_or(2, std::num::NonZero::get) };
         let conf = format!(
             "worker_processes {workers};\ndaemon off;\npid {d_s}/nginx.pid;\nerror_log {d_s}/error.log warn;\n\
              events {{ worker_connections 4096; }}\n\
@@ -347,12 +348,45 @@ fn bench_load_pipgate_vs_nginx() {
         assert!(a == b, "{what}: nginx and pipgate serve different bytes");
     }
 
-    // 1. wrk, interleaved: pipgate then nginx, each round.
+    // `BENCH_BEFORE_BIN`: another build (e.g. before a change), warmed the same way and
+    // measured in the same rounds; its files live at the same paths (keys are sha256s).
+    let before = std::env::var("BENCH_BEFORE_BIN").ok().filter(|b| !b.is_empty()).map(|bin| {
+        let mine = std::env::var("PIPGATE_BIN").ok();
+        std::env::set_var("PIPGATE_BIN", &bin);
+        let g = Pipgate::start_full(
+            &idx.url(),
+            Some(&policy),
+            &["--prescan", "off", "--page-ttl", "600", "--max-connections", &max, "--max-connections-per-client", &max],
+            &[("PIPGATE_LOG", "info")],
+        );
+        match mine {
+            Some(m) => std::env::set_var("PIPGATE_BIN", m),
+            None => std::env::remove_var("PIPGATE_BIN"),
+        }
+        if pinned() {
+            pin_pid(g.child.id(), "1");
+        }
+        assert_eq!(
+            sha256_hex(&http().get(file_url(&g, "load-small", &small_name)).send().unwrap().bytes().unwrap()),
+            small_sha
+        );
+        let p = http().get(format!("{}load-small/", g.url)).header(reqwest::header::ACCEPT, PIP_ACCEPT).send().unwrap();
+        assert_eq!(p.status(), 200);
+        g
+    });
+    let on_before = |url: &str| before.as_ref().map(|g| format!("{}{}", g.base(), path_of(url)));
+
+    // 1. wrk, interleaved: pipgate (then the build before, if any) then nginx, each round.
     let targets = [("cached index page", &page_url), ("cached artifact (100 KiB wheel)", &small_url)];
     let mut runs: std::collections::BTreeMap<(usize, &str), Vec<WrkRun>> = Default::default();
     for round in 0..rounds {
         for (t, (_, url)) in targets.iter().enumerate() {
-            for (server, u) in [("pipgate", url.to_string()), ("nginx", on_nginx(url))] {
+            let servers = [
+                Some(("pipgate", (*url).clone())),
+                on_before(url).map(|u| ("before", u)),
+                Some(("nginx", on_nginx(url))),
+            ];
+            for (server, u) in servers.into_iter().flatten() {
                 let r = wrk(&u);
                 assert!(!r.bad.contains("non-2xx"), "{server} {u}: {}", r.bad);
                 runs.entry((t, server)).or_default().push(r);
@@ -386,7 +420,7 @@ fn bench_load_pipgate_vs_nginx() {
 
     // Report.
     let (secs, threads) = (knob("BENCH_SECS", 10), knob("BENCH_THREADS", 2));
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!(
         "\n## Load: pipgate vs nginx on loopback ({cpus} CPUs; {})",
         if pinned() {
@@ -403,6 +437,10 @@ fn bench_load_pipgate_vs_nginx() {
         let (p, n) = (m("pipgate", |r| r.rps), m("nginx", |r| r.rps));
         let (pl, nl) = (m("pipgate", |r| r.p99_ms), m("nginx", |r| r.p99_ms));
         println!("| {what} | {p:.0} | {n:.0} | {:.0}% | {pl:.1} ms | {nl:.1} ms |", 100.0 * p / n);
+        if before.is_some() {
+            let (b, bl) = (m("before", |r| r.rps), m("before", |r| r.p99_ms));
+            println!("| {what}, build before | {b:.0} | {n:.0} | {:.0}% | {bl:.1} ms | {nl:.1} ms |", 100.0 * b / n);
+        }
     }
     for ((t, server), rs) in &runs {
         let detail: Vec<String> = rs

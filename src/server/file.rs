@@ -2,6 +2,8 @@
 //! Phases: locate (store, else the project page) → release hold (gate, no download: deny list,
 //! cooldown, project verdict) →
 //! single flight { download + verify (artifact) → verdict (gate) } → the reply to serve.
+//! A file served is remembered for [`SERVED_TTL`] (origin and verified bytes), so a repeat
+//! request skips the store's two lookups; the gate still decides every request.
 //! Must not: decide (the gate does) or build responses (finish does).
 
 use super::finish::{Outcome, Reply, Subject};
@@ -12,15 +14,31 @@ use crate::model::{
     normalize_project_name, parse_dist_filename, ArtifactFacts, Decision, FileOrigin, RequestKind, Verified,
 };
 
+/// How long a served file's origin and verification are reused without asking the store.
+pub(crate) const SERVED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Recently served files by `key\nfilename`: their origin and verified bytes.
+pub(crate) type ServedFiles = moka::sync::Cache<String, (FileOrigin, Verified)>;
+
+/// The memory of files served (bounded; entries live [`SERVED_TTL`]).
+pub(crate) fn served_files_memo() -> ServedFiles {
+    moka::sync::Cache::builder().max_capacity(16_384).time_to_live(SERVED_TTL).build()
+}
+
 pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     let filename = percent_encoding::percent_decode_str(raw_name).decode_utf8_lossy().to_string();
     let (filename, kind) = match filename.strip_suffix(".metadata") {
         Some(f) => (f.to_string(), RequestKind::Metadata),
         None => (filename, RequestKind::File),
     };
-    let origin = match locate(app, key, &filename).await {
-        Ok(o) => o,
-        Err(e) => return Outcome::failed(None, e),
+    let memo_key = format!("{key}\n{filename}");
+    let served = app.served_files.get(&memo_key);
+    let origin = match &served {
+        Some((o, _)) => o.clone(),
+        None => match locate(app, key, &filename).await {
+            Ok(o) => o,
+            Err(e) => return Outcome::failed(None, e),
+        },
     };
     if let Some((verdict, found)) = app.gate.release_hold(&origin).await {
         let subject = Subject { kind, facts: ArtifactFacts::unverified(&origin) };
@@ -28,7 +46,12 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     }
     let decided = {
         let _flight = app.flights.acquire(key).await;
-        match app.artifacts.ensure(&origin).await {
+        let ensured = match served {
+            // Still in the cache (it may have been cleaned since): no store lookups.
+            Some((_, v)) if app.artifacts.path(&v.sha256).exists() => Ok(v),
+            _ => app.artifacts.ensure(&origin).await,
+        };
+        match ensured {
             Ok(v) => {
                 let facts = app.facts(&origin, &v);
                 app.compare_with_previous(&facts, false).await;
@@ -44,6 +67,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     };
     let subject = Subject { kind, facts };
     if decided.verdict.decision == Decision::Block {
+        app.served_files.invalidate(&memo_key);
         return Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: None };
     }
     let reply = match kind {
@@ -53,6 +77,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         },
         _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone() },
     };
+    app.served_files.insert(memo_key, (origin, verified));
     Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
 }
 

@@ -19,6 +19,7 @@
 //! Must not: parse upstream pages, scan, or decide (no `policy`, `scan` or `store` here).
 
 mod file;
+pub(crate) use file::{served_files_memo, ServedFiles};
 mod finish;
 pub(crate) use finish::page_audit_memo;
 mod page;
