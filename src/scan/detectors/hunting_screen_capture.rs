@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.screen-capture",
-    revision: 1,
+    revision: 2,
     title: "Captures the screen or reads the clipboard.",
     category: Category::Hunting,
     severity: Severity::Low,
@@ -46,6 +46,15 @@ static TOOL_ARGV: LazyLock<Regex> = LazyLock::new(|| {
 static TOOL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:screencapture(?:\s+-\w+)*|import\s+-window\s+root|scrot|gnome-screenshot|spectacle\s+-b|pbpaste|xclip(?:\s+-\w+(?:\s+\w+)?)*?\s+-o(?:ut)?|xsel(?:\s+-\w+)*\s+(?:-o|--output|-b|--clipboard)|Get-Clipboard|CopyFromScreen|Clipboard\]::GetText)(?-u:\b)")
         .expect("capture tool")
+});
+
+/// What a clipboard read is reported as (see the swap check in `scan_text`).
+const CLIPBOARD_READ: &[&str] =
+    &["paste", "GetClipboardData", "clipboard_get", "clipboard", "xclip", "xsel", "pbpaste", "Get-Clipboard"];
+/// A clipboard write of a string literal: `pyperclip.copy('bc1q…')`, `SetClipboardText("…")`.
+static CLIPBOARD_WRITE_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?-u:\b)(?:pyperclip\.copy|SetClipboardText|SetClipboardData|clipboard_append)\s*\(\s*(?:[\w.]+\s*,\s*)?[rbuRBU]?['"][^'"\n]{8,}['"]\s*\)"#)
+        .expect("clipboard write")
 });
 
 pub(crate) struct ScreenCapture;
@@ -113,10 +122,16 @@ impl Detector for ScreenCapture {
             file.path.rsplit(['/', '!']).next() != Some("__main__.py")
                 && super::hunting_system_info::runs_on_import(src, &blocks, off)
         };
+        // A clipboard hijacker needs no network: it reads the clipboard and writes a fixed
+        // string back (the attacker's wallet address in place of the one the user copied).
+        let swap = src.python
+            && found.iter().any(|(_, what)| CLIPBOARD_READ.iter().any(|r| what.contains(r)))
+            && CLIPBOARD_WRITE_LITERAL.find_iter(file.text).any(|m| src.is_code(m.start()));
         let sev = match (file.role, send) {
             (FileRole::InstallTime, _) => Severity::Critical,
             (_, Some(_)) if src.python && on_import(found[0].0) => Severity::Critical,
             (_, Some(_)) => Severity::High,
+            (_, None) if swap => Severity::High,
             (_, None) => Severity::Low,
         };
         let sev = context::cap(file, sev);
@@ -128,6 +143,7 @@ impl Detector for ScreenCapture {
             seen.push(what);
             let ind = match send {
                 Some(s) => format!("{what} + {s}"),
+                None if swap => format!("{what} + clipboard replaced with a fixed string"),
                 None => what.to_string(),
             };
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
@@ -222,6 +238,27 @@ mod tests {
                     Runtime,
                     "def _go():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\n_go()\n",
                     Some((2, "ImageGrab.grab + requests.post", Critical)),
+                ),
+                (
+                    "clipboard swapper: read, then a fixed address written back",
+                    "pkg/watch.py",
+                    Runtime,
+                    "import pyperclip, re\ndef watch():\n    if re.match(P, pyperclip.paste()):\n        pyperclip.copy('0x52908400098527886E0F7030069857D2E4169EE7')\n",
+                    Some((3, "pyperclip.paste + clipboard replaced with a fixed string", High)),
+                ),
+                (
+                    "an editor's paste and copy of computed text",
+                    "pkg/editor.py",
+                    Runtime,
+                    "import pyperclip\ndef cut(self):\n    pyperclip.copy(self.selection())\ndef paste(self):\n    self.insert(pyperclip.paste())\n",
+                    Some((5, "pyperclip.paste", Low)),
+                ),
+                (
+                    "a fixed string copied, no clipboard read",
+                    "pkg/cli.py",
+                    Runtime,
+                    "import pyperclip\npyperclip.copy('pip install demo-package')\n",
+                    None,
                 ),
                 ("xclip argv writing", "pkg/clip.py", Runtime, "subprocess.run(['xclip', '-i', '-selection', 'clipboard'], input=t)\n", None),
                 ("capture in tests is capped", "pkg/tests/test_shot.py", TestOrDocs, STEALER, Some((5, "ImageGrab.grab + requests.post", Medium))),

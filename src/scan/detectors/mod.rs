@@ -38,7 +38,7 @@
 //! | `anomaly.long-string` | low | install time medium |
 //! | `file-system.credential-access` | high | developer-tool config medium; prose strings low; install time critical; capped by place |
 //! | `hunting.system-info` | medium | env dump or 2+ facts high, critical when run on import; install time critical; needs a send within 25 lines (raw-socket sends count); one fact sent to a collaborator/bin/tunnel/throwaway TLD/raw IP high |
-//! | `hunting.screen-capture` | low | screenshot/clipboard read in a file that sends over the network high, critical when it runs on import; install time critical; capped by place |
+//! | `hunting.screen-capture` | low | screenshot/clipboard read in a file that sends over the network high, critical when it runs on import; a clipboard read with a fixed string written back (a swapper) high; install time critical; capped by place |
 //! | `file-system.persistence` | high | install time critical; rc files only as the written target; capped by place |
 //! | `secrets.private-key` | high | known/test keys info; encrypted low |
 //! | `secrets.certificate` | info | one hit per file with the count |

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 2,
+    revision: 3,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -74,6 +74,11 @@ static DECODER: LazyLock<Regex> = LazyLock::new(|| Regex::new(&format!(r"(?:{DEC
 /// `name = …` at the start of a line (not `==`).
 static ASSIGN_LHS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[^=]").expect("assign lhs"));
+/// `name = other(` at the start of a line: a variable assigned what a function returns.
+static ASSIGN_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*\(?[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\)?[ \t]*\(")
+        .expect("assign call")
+});
 static BARE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
 /// `exec(f(x))` / `exec((f)(x))`: the argument is a call of a name (a decoder
 /// lambda or helper assigned earlier: `_ = lambda s: zlib.decompress(b64decode(s))`).
@@ -133,6 +138,18 @@ impl Detector for DecodeExec {
                 helpers.insert(name);
             }
         }
+        // A variable assigned the result of a decoder lambda or helper is decoded too
+        // (`for _ in range(9): code = layer(code)` … `exec(code)`), once more per pass so
+        // a chain of two names resolves.
+        if !decoded.is_empty() || !helpers.is_empty() {
+            for c in ASSIGN_CALL.captures_iter(file.text) {
+                let (var, f) = (c.get(1).expect("var"), c.get(2).expect("fn"));
+                let from_decoder = decoded.contains_key(f.as_str()) || helpers.contains(f.as_str());
+                if from_decoder && src.is_code(f.start()) {
+                    decoded.entry(var.as_str()).or_default().push(line_of(f.start()));
+                }
+            }
+        }
         let mut n = 0;
         for c in EXEC_CALL.captures_iter(file.text) {
             if n >= MAX_HITS_PER_FILE {
@@ -152,8 +169,10 @@ impl Detector for DecodeExec {
                     .get(v.as_str())
                     .is_some_and(|ls| ls.iter().any(|&l| l <= exec_line && exec_line - l <= VAR_WINDOW_LINES))
             };
-            let via_var = BARE_ARG.captures(arg).and_then(|v| v.get(1)).filter(|v| recent(v));
-            let called = CALLED_ARG.captures(arg).and_then(|v| v.get(1).or(v.get(2)));
+            // `exec(compile(code, "<x>", "exec"))`: what is compiled is what runs.
+            let inner = arg.trim_start().strip_prefix("compile(").unwrap_or(arg);
+            let via_var = BARE_ARG.captures(inner).and_then(|v| v.get(1)).filter(|v| recent(v));
+            let called = CALLED_ARG.captures(inner).and_then(|v| v.get(1).or(v.get(2)));
             let via_call = called.filter(|v| recent(v) || helpers.contains(v.as_str()));
             let sink = name.as_str().split_whitespace().collect::<String>();
             let sink = sink.split('(').next().unwrap_or(&sink);
@@ -245,6 +264,34 @@ mod tests {
                     Some((3, "exec(p ← decoded)", High)),
                 ),
                 ("reversed string", "pkg/a.py", Runtime, "eval(s[::-1])\n", Some((1, "eval([::-1])", High))),
+                (
+                    "layers peeled in a loop by a decoder lambda",
+                    "pkg/sync.py",
+                    Runtime,
+                    "import base64 as b, zlib as z\npeel = lambda s: z.decompress(b.b64decode(s))\ncode = BLOB\nfor _ in range(3):\n    code = peel(code)\nexec(code)\n",
+                    Some((6, "exec(code ← decoded)", High)),
+                ),
+                (
+                    "a decoded variable compiled inside exec",
+                    "pkg/a.py",
+                    Runtime,
+                    "code = base64.b64decode(S)\nexec(compile(code, '<x>', 'exec'))\n",
+                    Some((2, "exec(code ← decoded)", High)),
+                ),
+                (
+                    "a helper's result through a variable",
+                    "pkg/a.py",
+                    Runtime,
+                    "def unpack(s):\n    return base64.b64decode(s)\nsrc = unpack(S)\nexec(src)\n",
+                    Some((4, "exec(src ← decoded)", High)),
+                ),
+                (
+                    "a cache backend's helper result unpickled (not a literal payload)",
+                    "pkg/cache.py",
+                    Runtime,
+                    "def _load(raw):\n    return zlib.decompress(raw)\nvalue = _load(blob)\nobj = pickle.loads(value)\n",
+                    None,
+                ),
                 (
                     "rot13",
                     "pkg/a.py",

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.dynamic-access",
-    revision: 2,
+    revision: 3,
     title: "Reaches a function through a computed name.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -180,15 +180,22 @@ fn resolve_object(obj: &str, env: &Env<'_>) -> Option<(String, Seen)> {
     None
 }
 
-/// A name argument folded, with whether it was written plainly.
+/// A name argument folded, with whether it was written plainly. A literal that spells a
+/// plain name in escapes (`"\145\166\141\154"`, `"\x65val"`) was written to hide it: folded.
 fn fold_name(arg: &str, env: &Env<'_>) -> Option<(String, Seen)> {
     let s = fold::eval_text(arg, env)?;
     if s.is_empty() || s.len() > 200 {
         return None;
     }
-    let plain = fold::is_plain_literal(arg) || env.is_plain(arg.trim());
+    let escaped = ESCAPED_NAME.is_match(arg) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    let plain = !escaped && (fold::is_plain_literal(arg) || env.is_plain(arg.trim()));
     Some((s, if plain { Seen::Literal } else { Seen::Folded }))
 }
+
+/// An octal, hex or `\u` escape inside a literal (see [`fold_name`]).
+static ESCAPED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{)").expect("escaped name")
+});
 
 /// The object expression ending at `dot` (`os`, `builtins`, `__import__("os")`,
 /// `sys.modules["os"]`): dotted names and at most one call or subscript, on one line.
@@ -633,6 +640,27 @@ mod tests {
             ("in a docstring", "pkg/a.py", Runtime, "\"\"\"getattr(os, 'sy' + 'stem')\"\"\"\n", None),
             ("in a comment", "pkg/a.py", Runtime, "# os.__dict__['system']\n", None),
             ("plain __call__", "pkg/a.py", Runtime, "self.handler.__call__(x)\n", None),
+            (
+                "getattr of builtins with an octal-escaped literal",
+                "pkg/a.py",
+                Runtime,
+                "import builtins\n_f = getattr(builtins, '\\145\\166\\141\\154')\n",
+                Some((2, "eval", High)),
+            ),
+            (
+                "getattr of os with a hex-escaped literal",
+                "pkg/a.py",
+                Runtime,
+                "import os\ngetattr(os, '\\x73ystem')('id')\n",
+                Some((2, "os.system", High)),
+            ),
+            (
+                "an escape that spells punctuation is not a hidden name",
+                "pkg/a.py",
+                Runtime,
+                "import os\nsep = getattr(os, 'sep', '\\x2f')\n",
+                None,
+            ),
         ];
         table(&DynamicAccess, META.id, cases);
     }
