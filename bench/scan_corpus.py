@@ -63,7 +63,11 @@ def pip_download(project, filename, dest):
     version, py, abi, plat = parts[1], parts[-3], parts[-2], parts[-1]
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
            "-d", dest, f"{project}=={version}"]
-    if plat != "any":
+    if plat == "any":
+        # A project that also ships compiled wheels (charset-normalizer) would otherwise
+        # be fetched as this machine's compiled wheel, not the pure one listed.
+        cmd += ["--platform", "any", "--implementation", "py", "--abi", "none"]
+    else:
         cmd += ["--abi", abi.split(".")[0], "--implementation", "cp"]
         cmd += [a for p in plat.split(".") for a in ("--platform", p)]
         pyver = py.split(".")[0]

@@ -76,14 +76,29 @@ fn uniform_lines(body: &str) -> bool {
 fn may_hold_long_string(text: &str) -> bool {
     // Bytes of the last line with an inner blank plus the blank-free lines after it.
     let mut run = 0usize;
-    for line in text.split('\n') {
+    for line in text.as_bytes().split(|&b| b == b'\n') {
         if run + line.len() + 1 >= MIN_LEN {
             return true;
         }
-        let solid = !line.trim().contains([' ', '\t']);
-        run = if solid { run + line.len() + 1 } else { line.len() + 1 };
+        run = if solid(line) { run + line.len() + 1 } else { line.len() + 1 };
     }
     false
+}
+
+/// `!line.trim().contains([' ', '\t'])` on bytes (this runs on every line of every Python
+/// file): ASCII whitespace is trimmed by byte; a line with a non-ASCII character at either
+/// trimmed edge (it may be Unicode whitespace) takes the character rule.
+fn solid(line: &[u8]) -> bool {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = line.iter().position(|b| !space(b)).unwrap_or(line.len());
+    let end = line.iter().rposition(|b| !space(b)).map_or(start, |i| i + 1);
+    let inner = &line[start..end.max(start)];
+    match (inner.first(), inner.last()) {
+        (Some(&a), Some(&z)) if a >= 0x80 || z >= 0x80 => {
+            std::str::from_utf8(line).is_ok_and(|l| !l.trim().contains([' ', '\t']))
+        }
+        _ => !inner.iter().any(|&b| b == b' ' || b == b'\t'),
+    }
 }
 
 pub(crate) struct LongString;
@@ -171,6 +186,27 @@ mod tests {
             .collect();
         format!("BLOB = \x27\x27\x27\n{}\x27\x27\x27\n", format!("{line}\n").repeat(16))
     });
+
+    #[test]
+    fn solid_lines_by_bytes_as_by_characters() {
+        let cases = [
+            ("empty line", ""),
+            ("indented code", "    x = compute(a, b)"),
+            ("blob line", "QUJDREVGR0hJSktMTU5PUA=="),
+            ("indented blob", "\t  QUJDREVGR0hJSktM  \r"),
+            ("tab inside", "a\tb"),
+            ("only blanks", " \t \x0b\x0c "),
+            ("no-break space edge", "\u{a0}QUJD\u{a0}"),
+            ("no-break space inside", "QU\u{a0}JD"),
+            ("ideographic space then blank", "\u{3000}a b"),
+            ("non-ASCII letters", "données"),
+            ("non-ASCII edge, blank inside", "é x"),
+        ];
+        for (case, line) in cases {
+            let want = !line.trim().contains([' ', '\t']);
+            assert_eq!(solid(line.as_bytes()), want, "{case}");
+        }
+    }
 
     #[test]
     fn cases() {

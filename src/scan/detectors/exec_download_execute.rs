@@ -40,24 +40,50 @@ static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
 static PIPE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)\s*[ \t(][^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
 });
-/// Words every [`PIPE`] match contains (ASCII case-insensitively), and every [`DROP_RUN`]
-/// match: in ASCII text without one, the case-insensitive regex (whose search visits most
-/// bytes) cannot match and is skipped. Non-ASCII text is always searched: Unicode case
-/// folding matches `ſ` for `s` and the Kelvin sign for `k`.
-static PIPE_WORDS: LazyLock<AhoCorasick> =
-    LazyLock::new(|| words(&["curl", "wget", "iex", "invoke-expression", "downloadstring"]));
-static DROP_RUN_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    words(&[".downloadfile", "invoke-webrequest", "iwr", "start-bitstransfer", "certutil", "bitsadmin", "curl", "wget"])
+/// Words every [`PIPE`] match contains (ASCII case-insensitively), then the words every
+/// [`DROP_RUN`] match contains that are not already in the first list: in ASCII text without
+/// one, the case-insensitive regex (whose search visits most bytes) cannot match and is
+/// skipped. Non-ASCII text is always searched: Unicode case folding matches `ſ` for `s` and
+/// the Kelvin sign for `k`. One automaton for both gates: the text is searched once.
+const GATE_WORDS: &[&str] = &[
+    "curl",
+    "wget",
+    "iex",
+    "invoke-expression",
+    "downloadstring",
+    ".downloadfile",
+    "invoke-webrequest",
+    "iwr",
+    "start-bitstransfer",
+    "certutil",
+    "bitsadmin",
+];
+/// [`GATE_WORDS`] `[..PIPE_WORDS]` gate [`PIPE`]; `curl`, `wget` and `[PIPE_WORDS..]` gate [`DROP_RUN`].
+const PIPE_WORDS: usize = 5;
+static GATES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(GATE_WORDS)
+        .expect("static words")
 });
 
-fn words(w: &[&str]) -> AhoCorasick {
-    AhoCorasick::builder().ascii_case_insensitive(true).build(w).expect("static words")
-}
-
-/// False when `text` is ASCII and holds none of `words`: a case-insensitive regex
-/// needing one of them cannot match.
-fn may_match(text: &str, words: &AhoCorasick) -> bool {
-    !text.is_ascii() || words.is_match(text)
+/// Whether [`PIPE`] and [`DROP_RUN`] may match `text`: false when it is ASCII and holds
+/// none of their words (one search for both).
+fn may_match(text: &str) -> (bool, bool) {
+    if !text.is_ascii() {
+        return (true, true);
+    }
+    let (mut pipe, mut drop) = (false, false);
+    for m in GATES.find_overlapping_iter(text) {
+        let i = m.pattern().as_usize();
+        pipe |= i < PIPE_WORDS;
+        drop |= i < 2 || i >= PIPE_WORDS;
+        if pipe && drop {
+            break;
+        }
+    }
+    (pipe, drop)
 }
 
 /// Running or making executable what was saved.
@@ -147,13 +173,14 @@ impl Detector for DownloadExecute {
             let ls = file.text[..o].rfind('\n').map_or(0, |p| p + 1);
             SHOWN.is_match(&file.text[ls..o])
         };
-        let pipes = may_match(file.text, &PIPE_WORDS).then(|| PIPE.find_iter(file.text));
+        let (may_pipe, may_drop) = may_match(file.text);
+        let pipes = may_pipe.then(|| PIPE.find_iter(file.text));
         for m in pipes.into_iter().flatten() {
             if !src.python || (src.kind_at(m.start()) == Kind::Str && !shown(m.start())) {
                 push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
             }
         }
-        let drops = may_match(file.text, &DROP_RUN_WORDS).then(|| DROP_RUN.captures_iter(file.text));
+        let drops = may_drop.then(|| DROP_RUN.captures_iter(file.text));
         for c in drops.into_iter().flatten() {
             let (m, run) = (c.get(0).expect("m"), c.name("run").expect("run"));
             let one_string = |a: usize, b: usize| match (src.span_at(a), src.span_at(b)) {
