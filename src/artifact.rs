@@ -193,14 +193,14 @@ impl Inner {
                 crate::metrics::cache("artifact", true);
                 h
             }
-            Some(h) if self.from_shared(&h, &origin.key).await => {
+            Some(h) if self.read_shared(&h, &origin.key).await => {
                 crate::metrics::cache("artifact", true);
                 h
             }
             _ => {
                 crate::metrics::cache("artifact", false);
                 let h = self.download(origin).await?;
-                self.to_shared(&h).await;
+                self.upload_shared(&h).await;
                 h
             }
         };
@@ -233,7 +233,7 @@ impl Inner {
     /// verified while streamed. `false` (and nothing kept) when there is no shared store,
     /// no such object, or it does not hash to its key; failures are logged, never returned:
     /// the upstream is the fallback.
-    async fn from_shared(&self, sha256: &Digest256, key: &str) -> bool {
+    async fn read_shared(&self, sha256: &Digest256, key: &str) -> bool {
         let Some(shared) = &self.shared else { return false };
         let tmp = self.part_path(key);
         let part = PartFile(Some(tmp.clone()));
@@ -280,7 +280,7 @@ impl Inner {
 
     /// Upload verified bytes to the shared store (failures logged: other replicas then
     /// download from the upstream themselves).
-    async fn to_shared(&self, sha256: &Digest256) {
+    async fn upload_shared(&self, sha256: &Digest256) {
         let Some(shared) = &self.shared else { return };
         let started = Instant::now();
         match shared.put_file(sha256, &self.dirs.artifact(sha256)).await {
@@ -291,7 +291,7 @@ impl Inner {
                 "artifact uploaded to the shared store"
             ),
             Err(e) => {
-                tracing::warn!(sha256 = %sha256, "upload to the shared artifact store failed (other replicas will download it themselves): {e}")
+                tracing::warn!(sha256 = %sha256, "upload to the shared artifact store failed (other replicas will download it themselves): {e}");
             }
         }
     }

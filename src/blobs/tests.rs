@@ -7,11 +7,14 @@ use super::*;
 #[path = "../../tests/common/moto.rs"]
 mod moto;
 
+/// Replaces an object's bytes behind the store's back.
+type Tamper = Box<dyn Fn(&Sha256, Vec<u8>)>;
+
 /// A backend under test and how to change an object behind the store's back.
 struct Backend {
     name: &'static str,
     blobs: Blobs,
-    tamper: Box<dyn Fn(&Sha256, Vec<u8>)>,
+    tamper: Tamper,
     _keep: Box<dyn std::any::Any>,
 }
 
@@ -122,7 +125,7 @@ fn both_backends_return_only_what_hashes_to_its_key() {
                     assert!(
                         std::fs::read(&dest).unwrap() == content,
                         "{name}: {case}: the bytes read back are the bytes put"
-                    )
+                    );
                 }
                 _ => assert!(!dest.exists(), "{name}: {case}: nothing unverified is left at the destination"),
             }
