@@ -15,12 +15,12 @@
 //! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
-//! | [`audit`] | the append-only JSON-lines decision log, and copying each record into the store's audit index (best effort, off the request path) | decide; block serving on the index |
+//! | [`audit`] | the append-only JSON-lines decision log, committing each record to the replicas' shared trail (PostgreSQL) before the response, and copying it into the store's audit index (best effort, off the request path) | decide; block serving on the index |
 //! | [`dashboard`] | `GET /-/`: the operator's HTML page over the audit index, the policy in force, upstream health and cache size | decide, write, read the JSON-lines log |
 //! | [`metrics`] | the Prometheus registry (`GET /metrics`) and the small functions call sites count with | decide, do I/O, take labels from request text |
 //! | [`report_html`] | rendering the report page people read (`/reports/<sha256>` to browsers, `scan --format html`): verdict and why, facts, evidence, prevalence, advisories, licence, next steps with the acceptance snippet; escaping all package content | decide, fetch, read files |
 //! | [`auth`] | who is asking (index Basic auth, hashed tokens, plain-HTTP refusal) and how much they may ask (per-user / per-client rates and downloads in progress): admission before routing | route, decide, build responses |
-//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight, the decisions index); backend chosen from config: embedded SQLite, or PostgreSQL shared by replicas (migrations, cross-replica flight leases) | decide, fetch, scan |
+//! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight, the decisions index, the replicas' audit trail); backend chosen from config: embedded SQLite, or PostgreSQL shared by replicas (migrations, cross-replica flight leases) | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
