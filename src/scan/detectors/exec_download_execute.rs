@@ -78,7 +78,7 @@ fn may_match(text: &str) -> (bool, bool) {
     for m in GATES.find_overlapping_iter(text) {
         let i = m.pattern().as_usize();
         pipe |= i < PIPE_WORDS;
-        drop |= i < 2 || i >= PIPE_WORDS;
+        drop |= !(2..PIPE_WORDS).contains(&i);
         if pipe && drop {
             break;
         }
