@@ -276,6 +276,10 @@ enum Header {
     Def(usize, (usize, usize)),
 }
 
+/// An open deferred block: indentation of its header line, start offset, and the name range
+/// of a module-level function (`None` for nested functions and `__main__` blocks).
+type OpenBlock = (usize, usize, Option<(usize, usize)>);
+
 /// A function defined at module level (not inside another function): the byte range of
 /// its name and of its body (from the header's `:` to the end of the block).
 struct ModuleFunction {
@@ -297,7 +301,7 @@ fn deferred_ranges(
     let mut out = Vec::new();
     // Open deferred blocks: (indentation of their header line, start offset, the name of a
     // module-level function).
-    let mut blocks: Vec<(usize, usize, Option<(usize, usize)>)> = Vec::new();
+    let mut blocks: Vec<OpenBlock> = Vec::new();
     let mut header: Option<Header> = None;
     // An open lambda: (start, bracket depth at `lambda`, its `:` seen).
     let mut lambda: Option<(usize, u32, bool)> = None;
