@@ -6,12 +6,18 @@ pip is configured with. Prints which were blocked and the findings they carry, b
 Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
        bench/top100.py --ranks=101-1000 --exclude-tuning [--data-dir=DIR] [--max-mb=150]
        bench/top100.py --names=FILE   (the projects listed in FILE; PIPGATE_POLICY picks the policy)
+       bench/top100.py --ranks=1001-1600 --data-dir=DIR   (the second named TUNING set, see below)
+       bench/top100.py --ranks=101-1000 --exclude-tuning --data-dir=DIR --warm-only
 
 --ranks picks a rank range instead of the top N (ranks 101-1,000 are the HELD-OUT precision set:
 detectors are tuned on the top 100 and on the projects listed in bench/tuning-projects.txt,
-which --exclude-tuning leaves out). --data-dir keeps pipgate's cache between runs, so a
+which --exclude-tuning leaves out, and on ranks 1,001-1,600: a second tuning set, named here
+so that nobody mistakes it for held-out data). --data-dir keeps pipgate's cache between runs, so a
 second run (a new build) rescans without downloading again. Artifacts larger than --max-mb
 are not fetched (counted and listed). PIPGATE_BIN or CARGO_TARGET_DIR choose the build.
+--warm-only downloads into --data-dir through a pipgate that blocks nothing and prints only
+how many files it fetched: a held-out set can be downloaded early without anyone seeing a
+verdict (the measured run later reads only its own decisions from the audit log).
 
 The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
 releases from the last days are judged on their findings (a cooldown hold is policy, not
@@ -66,9 +72,20 @@ def top_names(first, last):
     return names
 
 
+WARM_ONLY = "--warm-only" in sys.argv
+# Serves whatever was scanned (no rules, every severity allowed): verdicts are not the point.
+SERVE_ALL = """defaults:
+  action: allow
+  severity: { critical: allow, high: allow, medium: allow, low: allow, info: allow }
+rules: []
+"""
+
+
 def start_pipgate(work):
     policy = open(os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")).read()
     policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
+    if WARM_ONLY:
+        policy = SERVE_ALL
     path = os.path.join(work, "policy.yaml")
     open(path, "w").write(policy)
     data = ARGS.get("data-dir") or os.path.join(work, "data")
@@ -156,6 +173,10 @@ def main():
     finally:
         proc.terminate()
     secs = time.time() - t0
+    if WARM_ONLY:
+        fetched = sum(1 for r in results if r[2] == "served")
+        print(f"warmed {data}: {fetched} of {len(results)} files of {len(names)} projects fetched in {secs:.0f}s")
+        return
     audit = [json.loads(l) for l in open(os.path.join(data, "audit", "audit.jsonl"))]
     # The audit log of a kept data dir holds earlier runs too: keep this run's last decision per file.
     fetched = {r[1] for r in results}

@@ -787,9 +787,15 @@ fn shipped_policy_is_valid_and_sensible() {
             Decision::Annotate,
         ),
         (
-            "persistence in library code blocked",
+            "persistence inside a library function (a CLI's install-the-service command) annotated",
             facts("pkg", "1"),
             finding("file-system.persistence", High, FileRole::Runtime),
+            Decision::Annotate,
+        ),
+        (
+            "persistence at install time blocked",
+            facts("pkg", "1"),
+            finding("file-system.persistence", High, FileRole::InstallTime),
             Decision::Block,
         ),
         (

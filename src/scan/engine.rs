@@ -332,6 +332,10 @@ impl<'s> Collector<'s> {
             None => roles::classify(path, self.kind),
             Some((outer, inner)) => {
                 let base = outer.rsplit('/').next().unwrap_or(outer);
+                // An archive kept as a test fixture is test material, whatever its members are.
+                if roles::is_test_or_docs(roles::strip_sdist_prefix(outer, self.kind), base) {
+                    return FileRole::TestOrDocs;
+                }
                 let kind = parse_dist_filename(base).map(|d| d.kind).unwrap_or(ArtifactKind::Other);
                 roles::classify(inner, kind)
             }

@@ -78,7 +78,14 @@ fn extension(base: &str) -> &str {
 
 fn is_install_time(inner: &str, base: &str, ext: &str, kind: ArtifactKind) -> bool {
     if ext == "pth" {
-        return true;
+        // `site` reads `.pth` files only in a site directory: a wheel's root (or its
+        // `.data/purelib|platlib/` root). One deeper, or anywhere in an sdist but its top, it
+        // is a file like any other (test fixtures of namespace packages).
+        let parent = inner.rsplit_once('/').map(|(dir, _)| dir);
+        return match parent {
+            None => true,
+            Some(dir) => kind == ArtifactKind::Wheel && is_wheel_data_root(dir),
+        };
     }
     // Only the top-level build entry points run at install time; a `setup.py`
     // deep in a vendored tree does not.
@@ -96,14 +103,17 @@ fn is_install_time(inner: &str, base: &str, ext: &str, kind: ArtifactKind) -> bo
         || in_tree_backend
 }
 
+/// `pkg-1.0.data/purelib` or `pkg-1.0.data/platlib`: what a wheel installs into site-packages.
+pub(crate) fn is_wheel_data_root(dir: &str) -> bool {
+    dir.split_once('/').is_some_and(|(data, root)| data.ends_with(".data") && matches!(root, "purelib" | "platlib"))
+}
+
 pub(crate) fn is_test_or_docs(inner: &str, base: &str) -> bool {
     const DIRS: &[&str] = &["tests", "test", "testing", "t", "docs", "doc", "examples", "example", "benchmarks"];
     let in_dir = inner.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
     in_dir
         || base.starts_with("test_")
-        || base.ends_with("_test.py")
-        || base.ends_with("_test.go")
-        || base == "conftest.py"
+        || crate::scan::detectors::pysrc::is_test_file_name(&base.to_ascii_lowercase())
         || is_dev_tooling_path(inner)
 }
 
@@ -148,6 +158,7 @@ pub(crate) fn is_dev_tooling_path(path: &str) -> bool {
     in_dir
         || base.starts_with(".gitlab-ci")
         || base == "azure-pipelines.yml"
+        || is_provisioning_file(base)
         || [
             "build-docs",
             "build_docs",
@@ -161,6 +172,17 @@ pub(crate) fn is_dev_tooling_path(path: &str) -> bool {
             "runtests",
         ]
         .contains(&stem)
+}
+
+/// Files that build or provision a developer's machine, container or VM (`Vagrantfile`,
+/// `Dockerfile`, `Containerfile`, `Jenkinsfile`, `docker-compose.yml`, `Dockerfile.dev`):
+/// read by tools a maintainer runs, never by pip or an import. Lower-case input.
+fn is_provisioning_file(base: &str) -> bool {
+    matches!(base, "vagrantfile" | "jenkinsfile" | "containerfile" | "procfile")
+        || base.starts_with("dockerfile")
+        || base.ends_with(".dockerfile")
+        || base.starts_with("docker-compose")
+        || base.starts_with("compose.y")
 }
 
 /// True for names of native libraries and executables (`x.so`, `x.so.1`, `x.pyd`, ...).
@@ -243,6 +265,15 @@ mod tests {
             ("sdist setup.py", "pkg-1.0/setup.py", Sdist, FileRole::InstallTime),
             ("wheel setup.py is not top-level install", "pkg/setup.py", Wheel, FileRole::Runtime),
             ("pth file", "evil.pth", Wheel, FileRole::InstallTime),
+            ("pth file installed from purelib", "x-1.0.data/purelib/evil.pth", Wheel, FileRole::InstallTime),
+            ("pth file at an sdist's top", "x-1.0/evil.pth", Sdist, FileRole::InstallTime),
+            (
+                "pth fixture in an sdist's tests",
+                "x-1.0/tests/functional/modules/ns-pkg/ns_aaa-nspkg.pth",
+                Sdist,
+                FileRole::TestOrDocs,
+            ),
+            ("pth file inside a wheel's package is not read by site", "pkg/data/x.pth", Wheel, FileRole::Other),
             ("sdist PKG-INFO", "pkg-1.0/PKG-INFO", Sdist, FileRole::Metadata),
             ("sdist pyproject", "pkg-1.0/pyproject.toml", Sdist, FileRole::Metadata),
             ("wheel METADATA", "pkg-1.0.dist-info/METADATA", Wheel, FileRole::Metadata),
@@ -251,6 +282,17 @@ mod tests {
             ("tests dir", "pkg-1.0/tests/test_x.py", Sdist, FileRole::TestOrDocs),
             ("task queue's t/ dir", "celery-5.7.0/t/unit/security/__init__.py", Sdist, FileRole::TestOrDocs),
             ("go test file", "pkg-1.0/vendor/x/key_test.go", Sdist, FileRole::TestOrDocs),
+            (
+                "c++ test file in a vendored library",
+                "pkg-1.0/crt/lib/crypto/dsa/dsa_test.cc",
+                Sdist,
+                FileRole::TestOrDocs,
+            ),
+            ("c++ unit test", "pkg-1.0/third_party/x/src/parser_unittest.cpp", Sdist, FileRole::TestOrDocs),
+            ("rust test file", "pkg-1.0/rust/src/handshake_tests.rs", Sdist, FileRole::TestOrDocs),
+            ("javascript spec", "pkg/static/src/form.spec.ts", Wheel, FileRole::TestOrDocs),
+            ("a module named like a test word stays runtime", "pkg/latest.py", Wheel, FileRole::Runtime),
+            ("a c source that tests nothing stays runtime", "pkg-1.0/src/attest.c", Sdist, FileRole::Runtime),
             ("test_ file", "pkg/test_util.py", Wheel, FileRole::TestOrDocs),
             ("docs", "pkg-1.0/docs/conf.py", Sdist, FileRole::TestOrDocs),
             ("examples", "pkg-1.0/examples/demo.py", Sdist, FileRole::TestOrDocs),
@@ -264,6 +306,8 @@ mod tests {
             ("manual tests dir", "pkg-1.0/m/manual tests/4 x/build.py", Sdist, FileRole::TestOrDocs),
             ("github workflow", "pkg-1.0/.github/workflows/ci.yml", Sdist, FileRole::TestOrDocs),
             ("runtime shell script", "pkg/bin/run.sh", Wheel, FileRole::Runtime),
+            ("vagrant provisioning file", "pkg-1.0/bootloader/Vagrantfile", Sdist, FileRole::TestOrDocs),
+            ("dockerfile", "pkg-1.0/docker/Dockerfile.dev", Sdist, FileRole::TestOrDocs),
             ("in-tree backend module", "pkg-1.0/backend.py", Sdist, FileRole::InstallTime),
             ("a module merely named like a backend", "pkg-1.0/redis_backend.py", Sdist, FileRole::Runtime),
             ("in-tree backend package", "pkg-1.0/_backend/hooks.py", Sdist, FileRole::InstallTime),

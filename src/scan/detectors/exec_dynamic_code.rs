@@ -7,8 +7,11 @@
 //! a file of the package (`open(os.path.join(here, "pkg", "version.py")).read()`,
 //! `io.open`, `codecs.open`, pathlib `read_text()`, `with open(…) as f: exec(f.read(), ns)`)
 //! and `eval` of a literal parsed from a line (`eval(line.split("=")[1])`,
-//! `eval(re.search(…).group(1))`) — unless the module also downloads, or the argument
-//! decodes, unpacks or reads input. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
+//! `eval(re.search(…).group(1))`), also through `compile(<read>, path, "exec")`, a variable
+//! assigned the read (`code = f.read()`, `for line in f:`), a read helper of the module
+//! (`def read(*parts): … return fp.read()`) and Python 2's `execfile(<path>)` — unless the
+//! module also downloads, or the argument (or the helper) decodes, unpacks or reads input.
+//! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
@@ -19,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 2,
+    revision: 3,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -103,6 +106,9 @@ fn argument_text(text: &str, after_paren: usize) -> Option<&str> {
 /// `exec(open("pkg/_version.py").read())`, `exec(fp.read(), ns)` with `fp` from
 /// `open(…)`, `exec((root / "pkg" / "version.py").read_text())`: the classic setup.py
 /// version-reading idiom runs a file that ships in the package, readable by anyone.
+/// Also through `compile(<read>, path, "exec")`, a variable assigned a read (`code =
+/// f.read()`, `for line in f:`) or a helper of the module that reads a file (`def read(*parts):
+/// return open(os.path.join(here, *parts)).read()`).
 fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
@@ -113,25 +119,130 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     }
     // Judge the code, not path names in it (`"src/websockets/version.py"`).
     let blanked = STRING.replace_all(args, "''");
-    let first = first_argument(&blanked).trim();
-    if let Some(rest) = without_path_expression(first) {
+    reads_local_file(first_argument(&blanked).trim(), text, 0)
+}
+
+/// Whether `expr` (strings blanked) only reads a file of the package: see [`exec_of_local_file`].
+/// `depth` bounds how many variables and helpers are followed.
+fn reads_local_file(expr: &str, text: &str, depth: u8) -> bool {
+    let expr = expr.trim();
+    // `compile(<source>, path, "exec")`: judged by its source.
+    if let Some(inner) = expr.strip_prefix("compile(").and_then(|r| r.strip_suffix(')')) {
+        return reads_local_file(first_argument(inner), text, depth);
+    }
+    if let Some(rest) = without_path_expression(expr) {
         return !NOT_LOCAL.is_match(&rest);
     }
-    if NOT_LOCAL.is_match(first) {
-        return false;
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    // `"\n".join(line for line in f if line.startswith("VERSION"))`: chosen lines of a read file.
+    if let Some(c) =
+        expr.strip_prefix("''.join(").and_then(|r| r.strip_suffix(')')).and_then(|g| JOINED_LINES.captures(g))
+    {
+        let (item, var, iterable) = (&c["item"], &c["var"], c["iter"].trim());
+        let filter_ok = c.name("cond").is_none_or(|f| !PATH_NOT_LOCAL.is_match(f.as_str()));
+        let iterable = iterable.strip_suffix(".readlines()").unwrap_or(iterable);
+        let reads =
+            if ident(iterable) { opened_in_module(text, iterable) } else { reads_local_file(iterable, text, depth) };
+        return (item == var || item.starts_with(&format!("{var}."))) && filter_ok && reads;
     }
     // `name.read()`: `name` must be a file opened in this module.
-    let Some(name) = first.strip_suffix(".read()") else {
-        return false;
-    };
-    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+    if let Some(name) = expr.strip_suffix(".read()") {
+        return ident(name) && opened_in_module(text, name);
+    }
+    if depth >= 2 {
         return false;
     }
+    // A variable: every value the module gives it reads a file of the package.
+    if ident(expr) {
+        let values = assigned_values(text, expr);
+        return !values.is_empty() && values.iter().all(|v| reads_local_file(v, text, depth + 1));
+    }
+    // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`.
+    if let Some((func, args)) = expr.strip_suffix(')').and_then(|e| e.split_once('(')) {
+        return ident(func) && !PATH_NOT_LOCAL.is_match(args) && helper_reads_local_file(text, func);
+    }
+    false
+}
+
+/// The generator inside `''.join(…)` (strings blanked): `item for var in iter [if cond]`.
+static JOINED_LINES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\[?\s*(?P<item>[\w.()]+?)\s+for\s+(?P<var>\w+)\s+in\s+(?P<iter>.+?)(?:\s+if\s+(?P<cond>.+?))?\s*\]?$")
+        .expect("joined lines")
+});
+
+/// `with open(…) as name:` (also `io.open`, `codecs.open`, a path's `.open()`, the call
+/// spanning lines) or `name = open(…)` in `text`.
+fn opened_in_module(text: &str, name: &str) -> bool {
     let opened = format!(
-        r"(?:with\s+(?:io\.|codecs\.)?open\s*\([^
-]*\)\s+as\s+{name}\s*:|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
+        r"(?s)(?:with\s+(?:[\w.]*\.)?open\s*\(.{{0,300}}?\)\s+as\s+{name}\s*[:,]|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
     );
     Regex::new(&opened).is_ok_and(|re| re.is_match(text))
+}
+
+/// What the module assigns to `name` (strings blanked, one line each): `name = <value>`,
+/// and for `for name in <value>:` the value iterated (lines of a file: `f`, `f.readlines()`,
+/// `open(p).read().splitlines()`).
+fn assigned_values(text: &str, name: &str) -> Vec<String> {
+    let re =
+        format!(r"(?m)^[ \t]*(?:{name}[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)|for[ \t]+{name}[ \t]+in[ \t]+(?P<it>[^\n]+):)");
+    let Ok(re) = Regex::new(&re) else { return Vec::new() };
+    re.captures_iter(text)
+        .filter_map(|c| {
+            if let Some(v) = c.name("v") {
+                return Some(STRING.replace_all(v.as_str().trim(), "''").into_owned());
+            }
+            let it = STRING.replace_all(c.name("it")?.as_str().trim(), "''").into_owned();
+            let it = it.strip_suffix(".readlines()").or_else(|| it.strip_suffix(".splitlines()")).unwrap_or(&it);
+            // Iterating a file object yields its lines: `for line in f:` reads like `f.read()`.
+            let ident = it.chars().all(|c| c.is_alphanumeric() || c == '_');
+            Some(if ident { format!("{it}.read()") } else { it.to_string() })
+        })
+        .collect()
+}
+
+/// Anything in a helper's body that fetches, decodes a payload, unpacks or reads input
+/// (a text `.decode("utf-8")` and path building are fine there).
+static HELPER_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|socket|getresponse|b64|base64|b32|b85|a85|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|exec|eval|input\(|stdin|environ|getenv|argv")
+        .expect("helper not local")
+});
+
+/// `def func(…):` in `text` whose body (up to the next line at the def's indentation or
+/// less) opens or reads a file and does nothing [`HELPER_NOT_LOCAL`] names.
+fn helper_reads_local_file(text: &str, func: &str) -> bool {
+    let Ok(re) = Regex::new(&format!(r"(?m)^(?P<ind>[ \t]*)def[ \t]+{func}[ \t]*\(")) else {
+        return false;
+    };
+    let Some(c) = re.captures(text) else {
+        return false;
+    };
+    let indent = c.name("ind").map_or(0, |m| m.as_str().len());
+    let start = c.get(0).expect("match").end();
+    let mut body_end = text.len();
+    // The body starts on the line after the signature (a one-line `def f(): return …` has none).
+    let mut offset = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+    for line in text[offset..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') && line.len() - trimmed.len() <= indent {
+            body_end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    let body = STRING.replace_all(&text[start.min(body_end)..body_end], "''");
+    let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
+    reads && body.contains("return") && !HELPER_NOT_LOCAL.is_match(&body)
+}
+
+/// Python 2's `execfile(os.path.join(here, "pkg", "version.py"), ns)`: a path built from
+/// literals and names, in a module that downloads nothing.
+fn execfile_of_local_path(text: &str, after_paren: usize) -> bool {
+    let Some(args) = argument_text(text, after_paren) else {
+        return false;
+    };
+    let blanked = STRING.replace_all(args, "''");
+    let path = first_argument(&blanked).trim();
+    !path.is_empty() && !FETCHES.is_match(text) && !PATH_NOT_LOCAL.is_match(path) && !path.contains("read")
 }
 
 /// The first top-level argument of an argument list (commas inside brackets do not split).
@@ -202,11 +313,26 @@ impl Detector for DynamicCode {
                 continue;
             }
             let whole = c.get(0).expect("match");
-            if c.name("py2").is_none() && literal_argument(src, whole.end()) {
+            // `execfile("x.py")`'s literal is a path, not code: judged below like any file.
+            if c.name("py2").is_none() && name.as_str() != "execfile" && literal_argument(src, whole.end()) {
+                continue;
+            }
+            // `compile(src, path, "exec", ast.PyCF_ONLY_AST)` parses (what `ast.parse` does): nothing runs.
+            if name.as_str() == "compile"
+                && argument_text(file.text, whole.end()).is_some_and(|a| a.contains("PyCF_ONLY_AST"))
+            {
                 continue;
             }
             n += 1;
-            let plain = matches!(name.as_str(), "exec" | "eval") && c.name("py2").is_none();
+            let plain = matches!(name.as_str(), "exec" | "eval" | "compile") && c.name("py2").is_none();
+            if name.as_str() == "execfile" && execfile_of_local_path(file.text, whole.end()) {
+                let ind = "execfile(local file)".to_string();
+                hits.push(
+                    &META,
+                    Hit { severity: Some(Severity::Low), evidence: pysrc::evidence(file, name.start(), ind) },
+                );
+                continue;
+            }
             if plain && name.as_str() == "eval" && eval_of_parsed_literal(file.text, whole.end()) {
                 let ind = "eval(parsed literal)".to_string();
                 hits.push(
@@ -250,10 +376,10 @@ mod tests {
                     Some((1, "eval", High)),
                 ),
                 (
-                    "compile of a read file",
+                    "compile of a received text",
                     "pkg/a.py",
                     Runtime,
-                    "c = compile(open(p).read(), p, 'exec')\n",
+                    "c = compile(resp.text, p, 'exec')\n",
                     Some((1, "compile", Medium)),
                 ),
                 ("f-string", "pkg/a.py", Runtime, "eval(f\"{a}+{b}\")\n", Some((1, "eval", Medium))),
@@ -403,6 +529,126 @@ mod tests {
                     InstallTime,
                     "exec(base64.b64decode(open('p.bin').read()))\n",
                     Some((1, "exec", High)),
+                ),
+                // Version readers in more spellings (benign), each with its look-alike (caught).
+                (
+                    "setup.py parses its version with compile(…, ast.PyCF_ONLY_AST)",
+                    "setup.py",
+                    InstallTime,
+                    "def version():\n    with open(path) as file:\n        t = compile(file.read(), path, 'exec', ast.PyCF_ONLY_AST)\n",
+                    None,
+                ),
+                (
+                    "compile without the parse-only flag is still reported",
+                    "setup.py",
+                    InstallTime,
+                    "t = compile(blob, path, 'exec')\nexec(t)\n",
+                    Some((1, "compile", High)),
+                ),
+                (
+                    "setup.py version idiom: exec(compile(open().read(), path, 'exec'))",
+                    "setup.py",
+                    InstallTime,
+                    "exec(compile(open(version_file).read(), version_file, 'exec'), ns)\n",
+                    Some((1, "exec(local file)", Low)),
+                ),
+                (
+                    "exec(compile(decoded)) in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "exec(compile(base64.b64decode(blob), '<x>', 'exec'))\n",
+                    Some((1, "exec", High)),
+                ),
+                (
+                    "setup.py version idiom: a variable holding the read",
+                    "setup.py",
+                    InstallTime,
+                    "with open(os.path.join(here, 'pkg', '__about__.py')) as f:\n    code = f.read()\nexec(code, about)\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "a variable holding a decoded read",
+                    "setup.py",
+                    InstallTime,
+                    "with open('p.bin') as f:\n    code = zlib.decompress(f.read())\nexec(code)\n",
+                    Some((3, "exec", High)),
+                ),
+                (
+                    "setup.py version idiom: a read helper of the module",
+                    "setup.py",
+                    InstallTime,
+                    "def read(*parts):\n    with codecs.open(os.path.join(HERE, *parts), 'r') as fp:\n        return fp.read().decode('utf-8')\n\nabout = {}\nexec(read('pkg', '__version__.py'), about)\n",
+                    Some((6, "exec(local file)", Low)),
+                ),
+                (
+                    "a read helper that decodes a payload",
+                    "setup.py",
+                    InstallTime,
+                    "def read(p):\n    with open(p, 'rb') as fp:\n        return base64.b64decode(fp.read())\n\nexec(read('data.bin'))\n",
+                    Some((5, "exec", High)),
+                ),
+                (
+                    "a helper that fetches",
+                    "setup.py",
+                    InstallTime,
+                    "def read(u):\n    return requests.get(u).text\n\nexec(read('https://example.org/x'))\n",
+                    Some((4, "exec", High)),
+                ),
+                (
+                    "setup.py version idiom: exec of a line of the version file",
+                    "setup.py",
+                    InstallTime,
+                    "with open('pkg/__init__.py') as f:\n    for line in f:\n        if line.startswith('__version__'):\n            exec(line)\n",
+                    Some((4, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: a with-open spanning lines",
+                    "setup.py",
+                    InstallTime,
+                    "with open(\n    os.path.join(here, 'pkg', 'version.py'),\n    encoding='utf-8',\n) as f:\n    exec(f.read(), ns)\n",
+                    Some((5, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: exec of the VERSION lines of a file",
+                    "setup.py",
+                    InstallTime,
+                    "meta = {}\nwith open(Path(__file__).parent / 'pkg' / 'version.py') as f:\n    exec('\\n'.join(line for line in f if line.startswith('VERSION')), meta)\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "exec of chosen lines of a download",
+                    "setup.py",
+                    InstallTime,
+                    "r = urlopen(u)\nexec('\\n'.join(line for line in r if line.startswith('X')))\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "exec of decoded lines of a file",
+                    "setup.py",
+                    InstallTime,
+                    "with open('p.txt') as f:\n    exec(''.join(base64.b64decode(line) for line in f))\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "python 2 execfile of the version file",
+                    "setup.py",
+                    InstallTime,
+                    "execfile(os.path.join(here, 'pkg', 'version.py'), ns)\n",
+                    Some((1, "execfile(local file)", Low)),
+                ),
+                (
+                    "execfile of a path from the environment",
+                    "setup.py",
+                    InstallTime,
+                    "execfile(os.environ['HOOK'])\n",
+                    Some((1, "execfile", High)),
+                ),
+                (
+                    "execfile next to a download",
+                    "setup.py",
+                    InstallTime,
+                    "urlretrieve(u, 'hook.py')\nexecfile('hook.py')\n",
+                    Some((2, "execfile", High)),
                 ),
             ],
         );

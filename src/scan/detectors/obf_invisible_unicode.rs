@@ -2,24 +2,29 @@
 //! U+2066–U+2069: "Trojan Source") and zero-width characters (U+200B–U+200D,
 //! U+2060, U+FEFF not at file start) in Python source.
 //!
-//! Bidi controls in code or comments are High (they reorder what reviewers see).
+//! Bidi controls in code are High (they reorder what reviewers see); in a comment Medium
+//! (a Python comment and any bidi run in it end with the line: the comment may read
+//! differently, but no code can be hidden in it or faked by it).
 //! In a string literal they are High when the literal leaves an embedding, override
 //! or isolate open (U+202A/B/D/E without U+202C, U+2066/7/8 without U+2069: the
 //! CVE-2021-42574 "stretched string" that makes the rest of the line display
 //! reordered) or when a balanced run wraps a comment marker or quote (`#`, `'`,
 //! `"`): a comment or string end made to appear where there is none. Balanced
 //! controls around prose (translations) and a literal that is nothing but
-//! controls (`RLO = '\u202e'` constants) are Low. Zero-width characters in code
+//! controls (`RLO = '\u202e'` constants, or a character class of them such as
+//! `"[<U+202A>-<U+202E>]"` written with the characters) are Low. Zero-width characters in code
 //! (identifiers that look identical) Medium, in strings/comments ignored.
-//! Non-Python files ignored.
+//! Tests and docs are capped at Medium (they feed these characters to sanitisers on
+//! purpose). Non-Python files ignored.
 
+use super::context;
 use super::pysrc::{self, Kind, Span, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
-    revision: 1,
+    revision: 2,
     title: "Contains invisible or direction-changing Unicode characters in code.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -42,8 +47,9 @@ fn opens_isolate(c: char) -> bool {
 /// Whether the bidi controls in a string literal's body can reorder how the
 /// surrounding code displays: an unterminated run, or a run around `#` or a quote.
 fn string_bidi_reorders(body: &str) -> bool {
-    if body.chars().all(|c| BIDI.contains(&c)) {
-        // A constant naming one control (`RLO = '\u202e'`).
+    if body.chars().all(|c| BIDI.contains(&c) || ZERO_WIDTH.contains(&c) || is_class_syntax(c)) {
+        // A constant naming controls (`RLO = '\u202e'`) or a character class of them
+        // (`re.compile("[\u202a-\u202e\u2066-\u2069]")` written with the characters).
         return false;
     }
     let (mut emb, mut iso) = (0u32, 0u32);
@@ -60,6 +66,14 @@ fn string_bidi_reorders(body: &str) -> bool {
         }
     }
     emb > 0 || iso > 0 || code_like_inside
+}
+
+/// Punctuation of a regular-expression character class or a list of characters.
+fn is_class_syntax(c: char) -> bool {
+    matches!(
+        c,
+        '[' | ']' | '-' | '^' | '|' | '(' | ')' | '?' | ':' | '+' | '*' | '\\' | ',' | ' ' | '\u{200E}' | '\u{200F}'
+    )
 }
 
 pub(crate) struct InvisibleUnicode;
@@ -101,7 +115,10 @@ impl Detector for InvisibleUnicode {
             }
             let kind = src.kind_at(off);
             let sev = match (bidi, kind) {
-                (true, Kind::Code | Kind::Comment) => Severity::High,
+                (true, Kind::Code) => Severity::High,
+                // A Python comment runs to the end of its line, and a bidi run ends there too:
+                // reordering can change how the comment reads, never hide or fake code.
+                (true, Kind::Comment) => Severity::Medium,
                 (true, _) => match src.span_at(off) {
                     Some(sp) if string_reorders(sp) => Severity::High,
                     _ => Severity::Low,
@@ -110,6 +127,8 @@ impl Detector for InvisibleUnicode {
                 (false, _) => continue,
             };
             n += 1;
+            // Tests feed these characters to sanitisers on purpose: weighed as test material.
+            let sev = context::cap(file, sev);
             hits.push(
                 &META,
                 Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, format!("U+{:04X}", ch as u32)) },
@@ -132,11 +151,32 @@ mod tests {
             META.id,
             &[
                 (
-                    "trojan source comment",
+                    "bidi controls in a comment: the comment reads differently, nothing runs",
                     "pkg/a.py",
                     Runtime,
                     "x = 1\nif admin: # \u{202E} } \u{2066}\n    pass\n",
-                    Some((2, "U+202E", High)),
+                    Some((2, "U+202E", Medium)),
+                ),
+                (
+                    "bidi control in code (outside any string or comment)",
+                    "pkg/a.py",
+                    Runtime,
+                    "x = 1 \u{202E}+ 2\n",
+                    Some((1, "U+202E", High)),
+                ),
+                (
+                    "a character class of bidi controls (a sanitiser)",
+                    "pkg/clean.py",
+                    Runtime,
+                    "BIDI = re.compile('[\u{202A}-\u{202E}\u{2066}-\u{2069}]')\n",
+                    Some((1, "U+202A", Low)),
+                ),
+                (
+                    "a character class next to code-like text is still a stretched string",
+                    "pkg/clean.py",
+                    Runtime,
+                    "if role != 'user\u{202E} [\u{2066}# admin\u{2069}':\n    grant()\n",
+                    Some((1, "U+202E", High)),
                 ),
                 ("zero-width identifier", "pkg/a.py", Runtime, "pass\u{200B}word = 1\n", Some((1, "U+200B", Medium))),
                 ("bidi in a string", "pkg/a.py", Runtime, "RLO = '\u{202E}'\n", Some((1, "U+202E", Low))),
@@ -167,6 +207,13 @@ mod tests {
                     Runtime,
                     "T = _('Saved \u{2067}(نسخة: 2)\u{2069} [ok]')\n",
                     Some((1, "U+2067", Low)),
+                ),
+                (
+                    "a sanitiser's test feeding an override in a link",
+                    "apprise-2.3.0/tests/test_conversion.py",
+                    TestOrDocs,
+                    "assert to_md('<a href=\"\u{202E}javascript:alert(1)\">click</a>') == '[click](<#>)'\n",
+                    Some((1, "U+202E", Medium)),
                 ),
                 ("zero-width joiner in a string (emoji)", "pkg/a.py", Runtime, "E = 'a\u{200D}b'\n", None),
                 ("bom at file start", "pkg/a.py", Runtime, "\u{FEFF}import os\n", None),

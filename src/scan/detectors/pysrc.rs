@@ -179,16 +179,48 @@ pub(crate) fn looks_like_test_path(path: &str) -> bool {
     let segs: Vec<&str> = p.split(['/', '\\', '!']).collect();
     let dirs = &segs[..segs.len().saturating_sub(1)];
     dirs.iter().any(|seg| {
-        matches!(*seg, "t" | "unittests" | "test_data" | "__tests__")
-            || seg.ends_with("_test")
+        matches!(
+            *seg,
+            "t" | "unittests"
+                | "unittest"
+                | "test_data"
+                | "test-data"
+                | "__tests__"
+                | "testsuite"
+                | "test-suite"
+                | "testcases"
+                | "test-resources"
+                | "test_resources"
+                | "benches"
+        ) || seg.ends_with("_test")
             || seg.ends_with("_tests")
+            || seg.ends_with("-tests")
     }) || segs.iter().any(|seg| {
         matches!(*seg, "test" | "tests" | "testing" | "example" | "examples" | "docs" | "doc" | "fixtures" | "testdata")
             || seg.starts_with("test_")
-            || seg.ends_with("_test.py")
-            || seg.ends_with("_test.go")
             || *seg == "conftest.py"
-    })
+    }) || segs.last().is_some_and(|base| is_test_file_name(base))
+}
+
+/// Test modules by file name in any language an sdist ships: `test_x.py`, `x_test.py`,
+/// Go `x_test.go`, C/C++ `x_test.cc`, `x_unittest.cpp`, `test_x.c`, Rust `x_tests.rs`,
+/// JavaScript/TypeScript `x.test.js`, `x.spec.ts`, `conftest.py`. Lower-case input.
+pub(crate) fn is_test_file_name(base: &str) -> bool {
+    const CODE: &[&str] = &[
+        "py", "go", "c", "cc", "cpp", "cxx", "h", "hpp", "rs", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt",
+        "rb", "swift", "m", "mm", "cs", "zig",
+    ];
+    let Some((stem, ext)) = base.rsplit_once('.') else {
+        return false;
+    };
+    if !CODE.contains(&ext) {
+        return false;
+    }
+    let js = matches!(ext, "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx");
+    base == "conftest.py"
+        || stem.starts_with("test_")
+        || ["_test", "_tests", "_unittest", "_unittests"].iter().any(|s| stem.ends_with(s))
+        || js && (stem.ends_with(".test") || stem.ends_with(".spec"))
 }
 
 /// Documentation-like text files (change logs, READMEs, licences) whatever their role.

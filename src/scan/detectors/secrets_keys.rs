@@ -6,7 +6,10 @@
 //! in [`KNOWN_TEST_KEYS`], that sits in a test/example/dummy/snakeoil path (any
 //! common test directory: `tests/`, `t/`, `testing/`, `testdata/`, `fixtures/`, …;
 //! Go `_test.go`, C `test_*.c`) or after `#[cfg(test)]` in a Rust file is
-//! reported at Info with indicator `known test key`/`test key`; so is a key in the shipped
+//! reported at Info with indicator `known test key`/`test key` (also `localhost` and
+//! `self-signed` names); a PEM data file in a certificate directory (`certs/`, `ssl/`,
+//! `tls/`, `pki/`) or holding the key with its certificate is Medium (the shape of a TLS
+//! fixture for a local server, not of a leaked deploy key); so is a key in the shipped
 //! baseline of keys found in several unrelated popular projects (`data/shared-test-keys.txt`,
 //! indicator `commonly used in testing`), while a key seen nowhere else is reported at its
 //! full severity; password-protected
@@ -25,7 +28,7 @@ use std::sync::LazyLock;
 
 pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
-    revision: 3,
+    revision: 4,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -119,10 +122,49 @@ pub(crate) fn fingerprint(body: &str) -> (String, usize) {
     (hex::encode(Sha256::digest(clean.as_bytes())), clean.len())
 }
 
+/// Whether the text between BEGIN and END markers is base64 lines (quotes, `\n` escapes,
+/// string concatenation and `Proc-Type:`-style headers aside), not code that handles the
+/// markers (`key.replace('-----BEGIN PRIVATE KEY-----', '')` … `'-----END PRIVATE KEY-----'`).
+fn looks_like_pem_body(body: &str) -> bool {
+    let body = body.replace("\\n", "\n");
+    let edge = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '\\' | ',' | '+' | '(' | ')' | ';');
+    body.lines()
+        .filter(|l| !l.contains(':'))
+        .all(|line| line.trim_matches(edge).chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+}
+
 fn test_like_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     pysrc::looks_like_test_path(path)
-        || ["test", "example", "dummy", "snakeoil", "sample", "fixture", "fake", "mock"].iter().any(|k| p.contains(k))
+        || [
+            "test",
+            "example",
+            "dummy",
+            "snakeoil",
+            "sample",
+            "fixture",
+            "fake",
+            "mock",
+            "localhost",
+            "selfsigned",
+            "self-signed",
+            "self_signed",
+        ]
+        .iter()
+        .any(|k| p.contains(k))
+}
+
+/// A key kept the way TLS fixtures are: a PEM data file (not code) in a certificate
+/// directory (`certs/`, `ssl/`, `tls/`, `pki/`), or a file that holds the key with its
+/// certificate (a key pair for a local server). Public from the moment it ships, but not
+/// the shape of a leaked deploy or cloud key: Medium, annotated for a look.
+fn tls_fixture_shape(file: &TextFile<'_>, certs_in_file: bool) -> bool {
+    const CERT_DIRS: &[&str] = &["certs", "certificates", "cert", "ssl", "tls", "pki", "x509"];
+    let lower = file.path.to_ascii_lowercase();
+    let mut segs: Vec<&str> = lower.split(['/', '\\', '!']).collect();
+    segs.pop();
+    let data_file = !file.is_python && matches!(file.role, FileRole::Other | FileRole::Binary);
+    data_file && (certs_in_file || segs.iter().any(|s| CERT_DIRS.contains(s)))
 }
 
 /// A key inside a Rust test module: the file declares `#[cfg(test)]` before it.
@@ -161,8 +203,8 @@ impl Detector for KeysAndCerts {
                 continue;
             };
             let (fp, len) = fingerprint(body);
-            if len < 64 {
-                continue; // placeholder such as "..." or "<your key here>"
+            if len < 64 || !looks_like_pem_body(body) {
+                continue; // placeholder such as "..." or "<your key here>", or code between the markers
             }
             keys += 1;
             let known = KNOWN_TEST_KEYS.iter().find(|(h, _)| *h == fp);
@@ -181,6 +223,13 @@ impl Detector for KeysAndCerts {
                 (Severity::Info, format!("test key {kind}"))
             } else if encrypted {
                 (Severity::Low, kind.to_string())
+            } else if super::secrets_tokens::documented(file, m.start()) {
+                (Severity::Medium, format!("{kind} in documentation (docstring, comment, README)"))
+            } else if tls_fixture_shape(file, file.text.contains("-----BEGIN CERTIFICATE-----")) {
+                (
+                    Severity::Medium,
+                    format!("{kind} kept like a TLS fixture (certificate directory or key+certificate file)"),
+                )
             } else {
                 (Severity::High, kind.to_string())
             };
@@ -218,6 +267,8 @@ mod tests {
     fn cases() {
         let rust_test = format!("fn parse() {{}}\n#[cfg(test)]\nmod tests {{\n{}}}\n", &UNKNOWN[6..]);
         let rust_prod = format!("// key\n{}#[cfg(test)]\nmod tests {{}}\n", &UNKNOWN[6..]);
+        let pem = UNKNOWN[UNKNOWN.find("-----BEGIN").expect("pem")..].replace("\"\"\"", "");
+        let pem_and_cert = format!("{pem}-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
         let escaped = "K = '-----BEGIN PRIVATE KEY-----\\nQ29uZ3JhdHVsYXRpb25zLCB5b3UgZGVjb2RlZCBhIHVuaXQgdGVzdCBmaXh0dXJlLiBOb3RoaW5n\\n-----END PRIVATE KEY-----\\n'\n";
         table(
             &KeysAndCerts,
@@ -275,6 +326,64 @@ mod tests {
                     None,
                 ),
                 ("no end marker", "pkg/a.py", Runtime, "if line.startswith('-----BEGIN PRIVATE KEY-----'):\n", None),
+                (
+                    "a key file in a vendored library's certs/ directory (a TLS fixture)",
+                    "awscrt-1.0/crt/s2n/bindings/rust/certs/key.pem",
+                    Other,
+                    &pem,
+                    Some((
+                        1,
+                        "RSA PRIVATE KEY kept like a TLS fixture (certificate directory or key+certificate file)",
+                        Medium,
+                    )),
+                ),
+                (
+                    "a key file holding its certificate too (a local server's pair)",
+                    "pkg/data/server.pem",
+                    Other,
+                    &pem_and_cert,
+                    Some((
+                        1,
+                        "RSA PRIVATE KEY kept like a TLS fixture (certificate directory or key+certificate file)",
+                        Medium,
+                    )),
+                ),
+                ("the same key file alone elsewhere", "pkg/data/deploy.pem", Other, &pem, Some((1, "RSA PRIVATE KEY", High))),
+                (
+                    "the same key in code under certs/ is code, not a fixture file",
+                    "pkg/certs/loader.py",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "RSA PRIVATE KEY", High)),
+                ),
+                (
+                    "code that strips the markers from a key is no key",
+                    "onelogin/saml2/utils.py",
+                    Runtime,
+                    "    if key.find('-----BEGIN PRIVATE KEY-----') != -1:\n        key = key.replace('-----BEGIN PRIVATE KEY-----', '')\n        key = key.replace('-----END PRIVATE KEY-----', '')\n",
+                    None,
+                ),
+                (
+                    "an example key in a docstring",
+                    "oci/models/certificate_details.py",
+                    Runtime,
+                    &format!("def f():\n    \"\"\"Example:\n{pem}\"\"\"\n"),
+                    Some((3, "RSA PRIVATE KEY in documentation (docstring, comment, README)", Medium)),
+                ),
+                (
+                    "an example key in a README shipped as the core metadata",
+                    "ecdsa-2.3.1.dist-info/METADATA",
+                    Metadata,
+                    &pem,
+                    Some((1, "RSA PRIVATE KEY in documentation (docstring, comment, README)", Medium)),
+                ),
+                (
+                    "a localhost key",
+                    "pkg-1.0/conf/localhost-key.pem",
+                    Other,
+                    &pem,
+                    Some((1, "test key RSA PRIVATE KEY", Info)),
+                ),
                 (
                     "a key shared by unrelated popular projects, outside any test path",
                     "pkg/data/host.key",

@@ -5,7 +5,8 @@
 //!
 //! Publicly documented example tokens are ignored (AWS's `AKIAIOSFODNN7EXAMPLE`
 //! pair, anything containing EXAMPLE/xxxx/00000/placeholder/dummy/your_…, and
-//! low-entropy bodies). Tests/docs lower to Low. Evidence shows only a redacted
+//! low-entropy bodies). Tests/docs lower to Low; Python comments and docstrings, READMEs and
+//! the core metadata (documentation showing a token's format) to at most Medium. Evidence shows only a redacted
 //! prefix of the token, in the snippet too.
 
 use super::pysrc::{self, MAX_HITS_PER_FILE};
@@ -16,7 +17,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "secrets.access-token",
-    revision: 1,
+    revision: 2,
     title: "Contains service access tokens.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -173,12 +174,24 @@ impl Detector for AccessTokens {
                 }
                 if low {
                     sev = Severity::Low;
+                } else if documented(file, start) {
+                    // A format shown to the reader (`# Our token looks like: xoxb-…`, a README's
+                    // example): Medium, annotated for a look, never a block on its own.
+                    sev = sev.min(Severity::Medium);
                 }
                 n += 1;
                 hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::secret_evidence(file, start, tok, ind) });
             }
         }
     }
+}
+
+/// Whether `offset` is in documentation: a Python comment or docstring, a docs file
+/// (README, change log, `.md`/`.rst`), or the core metadata (its description is the README).
+pub(crate) fn documented(file: &TextFile<'_>, offset: usize) -> bool {
+    file.role == FileRole::Metadata
+        || pysrc::looks_like_docs_file(file.path)
+        || file.is_python && matches!(file.source().kind_at(offset), pysrc::Kind::Comment | pysrc::Kind::Doc)
 }
 
 fn floor(t: &str, mut i: usize) -> usize {
@@ -209,6 +222,34 @@ mod tests {
             META.id,
             &[
                 ("github token", "pkg/a.py", Runtime, GH, Some((1, "GitHub token ghp_Zq…", High))),
+                (
+                    "a token's format shown in a comment",
+                    "pkg/plugins/chat.py",
+                    Runtime,
+                    "# Our token looks like: ghp_Zq3vR8kLm2Xw9Tb4Yc7Ns1Hd6Jf0Pa5Ue3Gi\nTOKEN_RE = r'ghp_\\w+'\n",
+                    Some((1, "GitHub token ghp_Zq…", Medium)),
+                ),
+                (
+                    "a token in a docstring",
+                    "pkg/client.py",
+                    Runtime,
+                    "def login(token):\n    \"\"\"Pass your token, e.g. ghp_Zq3vR8kLm2Xw9Tb4Yc7Ns1Hd6Jf0Pa5Ue3Gi.\"\"\"\n",
+                    Some((2, "GitHub token ghp_Zq…", Medium)),
+                ),
+                (
+                    "an aws pair in a README",
+                    "pkg-1.0/README.md",
+                    Other,
+                    AWS_PAIR,
+                    Some((1, "AWS access key AKIAZ7… + secret key", Medium)),
+                ),
+                (
+                    "the same pair in code next to a comment",
+                    "pkg/cfg.py",
+                    Runtime,
+                    "# credentials\nAWS_ACCESS_KEY_ID = 'AKIAZ7QW3RT5YU8PLM2N'\nAWS_SECRET_ACCESS_KEY = 'q8Zt4Wm1Xv7Rb3Nc9Ld2Kf6Hg0Js5Pa8Ye1Ui4Ow7'\n",
+                    Some((2, "AWS access key AKIAZ7… + secret key", Critical)),
+                ),
                 (
                     "aws pair",
                     "pkg/cfg.py",
