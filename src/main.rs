@@ -688,6 +688,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!("--dangerous-s3-allow-http: ARTIFACTS MAY CROSS THE NETWORK TO THE S3 ENDPOINT IN CLEAR");
         }
         cfg.shared_artifacts = Some(shared);
+    }
     let s3_only = args.s3_endpoint.is_some() || args.s3_region.is_some() || args.dangerous_s3_allow_http;
     anyhow::ensure!(
         !s3_only || matches!(cfg.shared_artifacts, Some(pipgate::SharedArtifacts::S3(_))),
