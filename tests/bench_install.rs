@@ -67,7 +67,7 @@ impl Proxpi {
         let child = std::process::Command::new(python)
             .args(["-m", "flask", "--app", "proxpi.server", "run", "--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
-            .env("PROXPI_INDEX_URL", format!("{upstream}/"))
+            .env("PROXPI_INDEX_URL", format!("{}/", upstream.trim_end_matches('/')))
             .env("PROXPI_CACHE_DIR", cache.path())
             .env("PROXPI_LOGGING_LEVEL", "WARNING")
             .stdout(std::process::Stdio::null())
@@ -75,7 +75,7 @@ impl Proxpi {
             .spawn()
             .expect("starting proxpi");
         let url = format!("http://127.0.0.1:{port}/index/");
-        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
         while http().get(&url).send().map(|r| !r.status().is_success()).unwrap_or(true) {
             assert!(Instant::now() < deadline, "proxpi did not start on {url}");
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -183,7 +183,7 @@ fn bench_install_direct_vs_pipgate() {
     println!("(pipgate: the repo's policy.yaml, --page-ttl {ttl}; \"cold, no scan\" is --dangerous-skip-scan)");
     println!("{:<6} {:<22} {:>8} {:>10} {:>10}", "client", "mode", "median", "vs direct", "vs proxpi");
     for client in &clients {
-        let at = |mode: &str| results.get(&(client.to_string(), mode.to_string())).map(|r| median(r.clone()));
+        let at = |mode: &str| results.get(&(client.clone(), mode.to_string())).map(|r| median(r.clone()));
         let direct = at("direct").unwrap();
         let mut modes = vec!["direct".to_string()];
         for b in &builds {

@@ -1,9 +1,10 @@
 //! Page routes: the root listing, project pages (with what they withheld, for the audit
 //! log) and reports (scan reports, or what holds a file that was never downloaded).
 //! Phases of a project page: normalise → fetch (index) → the rendered page for this upstream
-//! page and listing state, if one is cached → else pre-scan (start, brief wait) → list (gate)
-//! → render (index; on a blocking thread with the ETag digest, as pages can be huge) → encode
-//! (gzip or zstd as the client accepts, kept with the rendered page). A matching
+//! page and listing state, if one is cached → else pre-scan (start, brief wait) → the state
+//! read again (the verdicts pre-scan made known bump it), cached? → list (gate) → render
+//! (index; on a blocking thread with the ETag digest, as pages can be huge) → encode (gzip
+//! or zstd as the client accepts, kept with the rendered page). A matching
 //! `If-None-Match` is answered 304 from the cached ETag, without rendering or compressing.
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
@@ -75,6 +76,13 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
     let page = fetched.value;
     // Pre-scan the likely candidates; wait briefly for the newest so the listing knows it.
     app.prescan.before_listing(&norm, &page).await;
+    // The verdicts the pre-scan just made known bumped the state: key the page by the state
+    // read after them (still before listing), or the next view re-renders the same listing.
+    let state = app.gate.listing_state(&norm);
+    let key = format!("{norm}\n{format:?}\n{}\n{state}", hex::encode(fetched.digest));
+    if let Some(hit) = app.rendered.get(&key) {
+        return listed_reply(ctx, hit, format, fetched.stale, norm).await;
+    }
     let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
     let until = clock_bound(&listed, &withheld);
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
