@@ -183,6 +183,10 @@ pub struct PrescanConfig {
     /// How long a page request waits for the pre-scans of its newest candidate before it
     /// is rendered with what is known (`--prescan-wait`; zero: never waits).
     pub wait: Duration,
+    /// Pre-scan the wheels the asking client installs (its Python and platform, from the
+    /// User-Agent pip and uv send) instead of [`PrescanConfig::tags`] when it says; on unless
+    /// `--prescan-python` or `--prescan-tags` is given.
+    pub follow_clients: bool,
 }
 
 /// The CPython versions whose wheels are pre-scanned by default: the newest three.
@@ -192,8 +196,13 @@ impl PrescanConfig {
     /// The default tag patterns for these CPython versions (`3.13` …): pure wheels, the
     /// sdist, then x86-64 Linux, macOS and 64-bit Windows wheels (version-specific and abi3).
     pub fn default_tags(pythons: &[&str]) -> Vec<String> {
+        PrescanConfig::tags_for(pythons, &["manylinux*_x86_64", "macosx_*", "win_amd64"])
+    }
+
+    /// The tag patterns for these CPython versions on these platform globs: pure wheels,
+    /// the sdist, then version-specific, abi3 and `py3-none-<platform>` wheels.
+    pub fn tags_for(pythons: &[&str], platforms: &[&str]) -> Vec<String> {
         let mut tags: Vec<String> = ["py3-none-any", "py2.py3-none-any", "sdist"].map(String::from).to_vec();
-        let platforms = ["manylinux*_x86_64", "macosx_*", "win_amd64"];
         for py in pythons {
             let cp = format!("cp{}", py.replace('.', ""));
             tags.extend(platforms.iter().map(|p| format!("{cp}-{cp}-{p}")));
@@ -237,6 +246,7 @@ impl Default for PrescanConfig {
             concurrency: 2,
             page_budget: 128 << 20,
             wait: Duration::from_millis(1500),
+            follow_clients: true,
         }
     }
 }

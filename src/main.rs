@@ -434,7 +434,8 @@ struct ServeArgs {
     /// How many of the newest allowed versions are pre-scanned (no pre-releases, yanked or held).
     #[arg(long, default_value_t = 2, env = "PIPGATE_PRESCAN_VERSIONS")]
     prescan_versions: usize,
-    /// CPython versions whose wheels the default tag patterns pre-scan. Default: the newest three.
+    /// CPython versions whose wheels the default tag patterns pre-scan. Default: the asking
+    /// client's Python and platform (from pip's and uv's User-Agent), else the newest three.
     #[arg(long = "prescan-python", value_delimiter = ',', env = "PIPGATE_PRESCAN_PYTHONS")]
     prescan_pythons: Vec<String>,
     /// Which files of a version are pre-scanned, in order: globs over a wheel's
@@ -777,6 +778,7 @@ fn prescan_config(args: &ServeArgs) -> pipgate::PrescanConfig {
         concurrency: args.prescan_concurrency,
         page_budget: args.prescan_budget_mib.saturating_mul(1 << 20),
         wait: args.prescan_wait,
+        follow_clients: args.prescan_pythons.is_empty() && args.prescan_tags.is_empty(),
     }
 }
 

@@ -10,7 +10,10 @@
 //! a permit, and one asking for a file being pre-scanned joins it through the same single
 //! flight, download task and scan cache); deduplicating them (per file key while running,
 //! and for [`RECENT`] after); cancelling them on shutdown; and the page's brief wait for
-//! the newest candidate ([`Prescan::before_listing`]).
+//! the newest candidate ([`Prescan::before_listing`]). Which wheels are candidates follows
+//! the asking client when its User-Agent says ([`client_target`]: pip and uv send their
+//! Python version and platform), so a 3.11 resolver on Linux does not start downloads of
+//! macOS or 3.14 wheels it will never ask for.
 //!
 //! Must not: decide (the gate does, exactly as for a client's request), render pages, or
 //! write the audit log (nothing was served; the log records what clients received).
@@ -92,6 +95,44 @@ fn wheel_tags(filename: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The wheels a client installs, as its User-Agent tells: its CPython `3.N` and a platform
+/// glob of the default tags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientTarget {
+    python: String,
+    platform: &'static str,
+}
+
+/// Read pip's and uv's User-Agent (`pip/24.0 {"python":"3.11.7","cpu":"x86_64",
+/// "system":{"name":"Linux"},"distro":{"libc":{"lib":"glibc"}},…}`): `None` when it is not
+/// that JSON, the interpreter is not CPython 3, or the platform is not one the default tags
+/// know (the configured tags apply then). Client text: nothing of it is used but the
+/// checked version digits and a platform chosen from a fixed list.
+pub(crate) fn client_target(user_agent: &str) -> Option<ClientTarget> {
+    let json = &user_agent[user_agent.find('{')?..];
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    if v.pointer("/implementation/name").and_then(|n| n.as_str()) != Some("CPython") {
+        return None;
+    }
+    let mut version = v.get("python")?.as_str()?.split('.');
+    let (major, minor) = (version.next()?, version.next()?);
+    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if major != "3" || !digits(minor) {
+        return None;
+    }
+    let musl = v.pointer("/distro/libc/lib").and_then(|l| l.as_str()) == Some("musl");
+    let platform = match (v.pointer("/system/name")?.as_str()?, v.get("cpu")?.as_str()?, musl) {
+        ("Linux", "x86_64", false) => "manylinux*_x86_64",
+        ("Linux", "x86_64", true) => "musllinux*_x86_64",
+        ("Linux", "aarch64", false) => "manylinux*_aarch64",
+        ("Linux", "aarch64", true) => "musllinux*_aarch64",
+        ("Darwin", _, _) => "macosx_*",
+        ("Windows", "AMD64" | "x86_64", _) => "win_amd64",
+        _ => return None,
+    };
+    Some(ClientTarget { python: format!("3.{minor}"), platform })
 }
 
 /// One version's candidate files (indexes into the page), in the order worth fetching.
@@ -188,6 +229,8 @@ type Job = Shared<BoxFuture<'static, ()>>;
 pub(crate) struct Prescan {
     cfg: PrescanConfig,
     tags: Arc<Tags>,
+    /// The tags of each client target seen ([`client_target`]; bounded).
+    by_client: moka::sync::Cache<ClientTarget, Arc<Tags>>,
     /// The app whose artifacts and gate do the work (weak: the app owns this).
     app: Weak<App>,
     /// Pre-scans running at once, process-wide; client requests never take one.
@@ -203,12 +246,24 @@ impl Prescan {
     pub(crate) fn new(cfg: PrescanConfig, app: Weak<App>) -> Prescan {
         Prescan {
             tags: Arc::new(Tags::new(&cfg.tags)),
+            by_client: moka::sync::Cache::new(64),
             permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
             cfg,
             app,
             running: Default::default(),
             recent: moka::sync::Cache::builder().max_capacity(RECENT_FILES).time_to_live(RECENT).build(),
             cancel: CancellationToken::new(),
+        }
+    }
+
+    /// The tags to pre-scan for this request: the client's own target when it names one and
+    /// the configuration follows clients, else the configured tags.
+    fn tags_for(&self, user_agent: Option<&str>) -> Arc<Tags> {
+        match user_agent.filter(|_| self.cfg.follow_clients).and_then(client_target) {
+            Some(t) => self.by_client.get_with(t.clone(), || {
+                Arc::new(Tags::new(&PrescanConfig::tags_for(&[t.python.as_str()], &[t.platform])))
+            }),
+            None => self.tags.clone(),
         }
     }
 
@@ -221,12 +276,13 @@ impl Prescan {
     /// Start the pre-scans of a fetched page's candidates, then wait (at most the configured
     /// deadline) for those of the newest version, so the listing that follows knows their
     /// verdicts. Whatever is not done by then is listed as it is known.
-    pub(crate) async fn before_listing(&self, project: &str, page: &Arc<ProjectPage>) {
+    pub(crate) async fn before_listing(&self, project: &str, page: &Arc<ProjectPage>, user_agent: Option<&str>) {
         if !self.cfg.enabled || self.cancel.is_cancelled() {
             return;
         }
         let Some(app) = self.app.upgrade() else { return };
-        let newest = self.start(&app, project, page).await;
+        let tags = self.tags_for(user_agent);
+        let newest = self.start(&app, project, page, tags).await;
         if newest.is_empty() || self.cfg.wait.is_zero() {
             return;
         }
@@ -239,8 +295,8 @@ impl Prescan {
 
     /// Plan the page's pre-scans and start those not running or recently done; the jobs of
     /// the newest version (started now or already running).
-    async fn start(&self, app: &Arc<App>, project: &str, page: &Arc<ProjectPage>) -> Vec<Job> {
-        let (p, tags) = (page.clone(), self.tags.clone());
+    async fn start(&self, app: &Arc<App>, project: &str, page: &Arc<ProjectPage>, tags: Arc<Tags>) -> Vec<Job> {
+        let p = page.clone();
         let Ok(versions) = tokio::task::spawn_blocking(move || eligible(&p, &tags)).await else { return vec![] };
         let looked: Vec<usize> =
             versions.iter().take(self.cfg.versions + LOOKAHEAD).flat_map(|c| c.files.iter().copied()).collect();

@@ -193,3 +193,52 @@ fn wheel_tags_expand_compressed_sets() {
         assert_eq!(wheel_tags(filename), want, "{case}");
     }
 }
+
+#[test]
+fn the_client_user_agent_names_its_python_and_platform() {
+    let pip = r#"pip/23.2.1 {"ci":null,"cpu":"x86_64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.7"},"installer":{"name":"pip","version":"23.2.1"},"python":"3.11.7","system":{"name":"Linux","release":"6.1"}}"#;
+    let uv = r#"uv/0.13.9 {"installer":{"name":"uv","version":"0.13.9"},"python":"3.12.1","implementation":{"name":"CPython","version":"3.12.1"},"distro":{"name":"Alpine Linux","libc":{"lib":"musl","version":"1.2"}},"system":{"name":"Linux","release":"6.1"},"cpu":"aarch64"}"#;
+    let mac = r#"pip/24.0 {"cpu":"arm64","implementation":{"name":"CPython","version":"3.13.0"},"python":"3.13.0","system":{"name":"Darwin","release":"23.0"}}"#;
+    let win = r#"uv/0.13.9 {"python":"3.10.11","implementation":{"name":"CPython","version":"3.10.11"},"system":{"name":"Windows","release":"10"},"cpu":"AMD64"}"#;
+    let pypy = r#"pip/24.0 {"cpu":"x86_64","implementation":{"name":"PyPy","version":"7.3"},"python":"3.10.13","system":{"name":"Linux"}}"#;
+    let hostile = r#"pip/24.0 {"cpu":"x86_64","implementation":{"name":"CPython"},"python":"3.11*/../x","system":{"name":"Linux"}}"#;
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+    let cases: [Case; 8] = [
+        ("pip on glibc Linux", pip, Some(("3.11", "manylinux*_x86_64"))),
+        ("uv on musl arm64", uv, Some(("3.12", "musllinux*_aarch64"))),
+        ("macOS", mac, Some(("3.13", "macosx_*"))),
+        ("Windows", win, Some(("3.10", "win_amd64"))),
+        ("not CPython: configured tags", pypy, None),
+        ("a version that is not digits", hostile, None),
+        ("no JSON", "curl/8.0", None),
+        ("broken JSON", "pip/24.0 {\"python\":", None),
+    ];
+    for (case, ua, want) in cases {
+        let got = client_target(ua);
+        let got = got.as_ref().map(|t| (t.python.as_str(), t.platform));
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[test]
+fn a_client_target_selects_only_its_own_wheels() {
+    let t = client_target(
+        r#"pip/23.2 {"cpu":"x86_64","implementation":{"name":"CPython"},"python":"3.11.7","system":{"name":"Linux"}}"#,
+    )
+    .unwrap();
+    let tags = Tags::new(&PrescanConfig::tags_for(&[t.python.as_str()], &[t.platform]));
+    let p = page(&[
+        "pkg-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "pkg-2.0-cp313-cp313-manylinux_2_17_x86_64.whl",
+        "pkg-2.0-cp311-cp311-macosx_11_0_arm64.whl",
+        "pkg-2.0-cp311-cp311-win_amd64.whl",
+        "pkg-2.0-cp39-abi3-manylinux_2_28_x86_64.whl",
+        "pkg-2.0.tar.gz",
+    ]);
+    assert_eq!(
+        shown(&p, &tags),
+        [
+            "2.0: pkg-2.0.tar.gz, pkg-2.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl, pkg-2.0-cp39-abi3-manylinux_2_28_x86_64.whl"
+        ]
+    );
+}

@@ -75,7 +75,7 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
     // metrics: rendered page cache miss (project)
     let page = fetched.value;
     // Pre-scan the likely candidates; wait briefly for the newest so the listing knows it.
-    app.prescan.before_listing(&norm, &page).await;
+    app.prescan.before_listing(&norm, &page, ctx.user_agent.as_deref()).await;
     // The verdicts the pre-scan just made known bumped the state: key the page by the state
     // read after them (still before listing), or the next view re-renders the same listing.
     let state = app.gate.listing_state(&norm);
