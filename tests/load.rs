@@ -6,21 +6,6 @@
 mod common;
 use common::*;
 
-const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json";
-
-/// The file URL pipgate lists for `filename` on `project`'s page.
-fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
-    let page: serde_json::Value = http()
-        .get(format!("{}{project}/", gate.url))
-        .header(reqwest::header::ACCEPT, PIP_ACCEPT)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    format!("{}/simple/{project}/{}", gate.base(), f["url"].as_str().unwrap())
-}
-
 #[test]
 fn five_hundred_clients_on_one_uncached_artifact_cause_one_download_and_one_scan() {
     const CLIENTS: usize = 500;
@@ -35,7 +20,7 @@ fn five_hundred_clients_on_one_uncached_artifact_cause_one_download_and_one_scan
     // Pre-scan off: the page read below must not fetch the file before the clients ask.
     // One address for 500 clients: the per-client connection limit (128) is raised.
     let gate = Pipgate::start_args(&idx.url(), None, &["--prescan", "off", "--max-connections-per-client", "1000"]);
-    let url = file_url(&gate, "cold-one", &filename);
+    let url = gate.file_url("cold-one", &filename);
     assert_eq!(idx.hits(&format!("/files/{filename}")), 0, "the page read fetched nothing");
     let scans_before = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count");
 

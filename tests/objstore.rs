@@ -31,15 +31,7 @@ fn object_key(sha256: &str) -> String {
 
 /// sha256 of a file as a replica serves it, and of the `Range: bytes=10-99` slice.
 fn served(gate: &Pipgate, project: &str, filename: &str) -> (u16, String, Vec<u8>) {
-    let page: serde_json::Value = http()
-        .get(format!("{}{project}/", gate.url))
-        .header("Accept", "application/vnd.pypi.simple.v1+json")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    let url = url::Url::parse(&format!("{}{project}/", gate.url)).unwrap().join(f["url"].as_str().unwrap()).unwrap();
+    let url = gate.file_url(project, filename);
     let whole = http().get(url.clone()).send().unwrap();
     let status = whole.status().as_u16();
     let sha = sha256_hex(&whole.bytes().unwrap());

@@ -69,20 +69,6 @@ fn scans_of(gate: &Pipgate, sha256: &str) -> usize {
     gate.log().lines().filter(|l| l.contains("scanning") && l.contains(sha256)).count()
 }
 
-/// The absolute URL of a file as a replica lists it.
-fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
-    let page: serde_json::Value = http()
-        .get(format!("{}{project}/", gate.url))
-        .header("Accept", "application/vnd.pypi.simple.v1+json")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    let base = url::Url::parse(&format!("{}{project}/", gate.url)).unwrap();
-    base.join(f["url"].as_str().unwrap()).unwrap().to_string()
-}
-
 #[test]
 fn two_replicas_scan_each_artifact_once_and_give_the_same_verdicts() {
     let pg = PgServer::start();
@@ -197,7 +183,7 @@ fn a_replica_killed_right_after_answering_loses_no_decision() {
     idx.add_dist("demo-pth", evil);
     let mut a =
         Pipgate::start_full(&idx.url(), Some(&repo_policy()), &["--database", &db, "--replica-id", "doomed"], &[]);
-    let urls = [file_url(&a, "demo-good", &good_name), file_url(&a, "demo-pth", &evil_name)];
+    let urls = [a.file_url("demo-good", &good_name), a.file_url("demo-pth", &evil_name)];
     // Both asked at once; each client reads the status line and headers, nothing more.
     let asks: Vec<_> = urls
         .into_iter()
@@ -232,7 +218,7 @@ fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
     let client = reqwest::blocking::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
 
     // A client asks replica A; once A holds the file's flight lease (it is downloading), A dies.
-    let url_a = file_url(&a, "demo-big", &filename);
+    let url_a = a.file_url("demo-big", &filename);
     let on_a = {
         let c = client.clone();
         std::thread::spawn(move || c.get(url_a).send().and_then(|r| Ok((r.status().as_u16(), r.bytes()?.len()))))
@@ -251,7 +237,7 @@ fn a_replica_killed_mid_download_leaves_the_other_serving_the_whole_file() {
 
     // Replica B takes the dead replica's lease over once it expires, and serves every byte.
     let started = Instant::now();
-    let mut resp = client.get(file_url(&b, "demo-big", &filename)).send().unwrap();
+    let mut resp = client.get(b.file_url("demo-big", &filename)).send().unwrap();
     assert_eq!(resp.status(), 200, "{}", b.log());
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
     let got = std::io::copy(&mut resp, &mut hasher).unwrap();
@@ -275,7 +261,7 @@ fn a_decision_the_trail_cannot_commit_is_not_served() {
     // The database now refuses every serve record (as a full disk or a lost primary would).
     query(&db, "ALTER TABLE audit_trail ADD CONSTRAINT refuse_serves CHECK (decision <> 'serve')");
 
-    let resp = http().get(file_url(&a, "demo-good", &name)).send().unwrap();
+    let resp = http().get(a.file_url("demo-good", &name)).send().unwrap();
     assert_eq!(resp.status(), 503, "{}", a.log());
     let body = resp.text().unwrap();
     assert!(body.contains("audit"), "the answer says the decision could not be audited: {body}");

@@ -93,25 +93,13 @@ fn etag_revalidation_answers_304() {
     assert_eq!(html.status(), 200);
 }
 
-fn file_url(gate: &Pipgate, filename: &str) -> String {
-    let page: serde_json::Value = http()
-        .get(format!("{}{}/", gate.url, filename.split('-').next().unwrap().replace('_', "-")))
-        .header(header::ACCEPT, PIP_ACCEPT)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    format!("{}/simple/demo-a/{}", gate.base(), f["url"].as_str().unwrap())
-}
-
 #[test]
 fn artifacts_support_head_ranges_and_never_re_encode() {
     let (_idx, gate) = setup(Format::Json);
     let c = http();
     let bytes = wheel("demo-a", "1.0", &[], &[]).bytes;
     let len = bytes.len();
-    let url = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+    let url = gate.file_url("demo-a", "demo_a-1.0-py3-none-any.whl");
 
     let full = c.get(&url).header(header::ACCEPT_ENCODING, "gzip").send().unwrap();
     assert_eq!(full.status(), 200);
@@ -230,7 +218,7 @@ fn upstream_down_serves_cached_page_with_a_stale_header_and_uncached_gets_502() 
 #[test]
 fn concurrent_requests_for_one_file_cause_one_upstream_download() {
     let (idx, gate) = setup(Format::Json);
-    let url = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+    let url = gate.file_url("demo-a", "demo_a-1.0-py3-none-any.whl");
     let want = wheel("demo-a", "1.0", &[], &[]).bytes;
     let handles: Vec<_> = (0..8)
         .map(|_| {
@@ -253,7 +241,7 @@ fn file_urls_work_after_a_restart_without_reading_a_page_first() {
     std::fs::write(&policy, "# test\n").unwrap();
     let url_path = {
         let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("d1"));
-        let u = file_url(&gate, "demo_a-1.0-py3-none-any.whl");
+        let u = gate.file_url("demo-a", "demo_a-1.0-py3-none-any.whl");
         u.strip_prefix(&gate.base()).unwrap().to_string()
     };
     // Fresh data dir: the origin is not stored, so pipgate finds it from the filename's project page.
@@ -271,7 +259,7 @@ fn a_1_gib_artifact_is_proxied_with_bounded_memory() {
     f.generated = Some(std::sync::Arc::new(generated));
     idx.add("big-one", f);
     let gate = Pipgate::start(&idx.url(), None);
-    let url = file_url(&gate, &filename);
+    let url = gate.file_url("big-one", &filename);
     let mut resp = http().get(url).send().unwrap();
     assert_eq!(resp.status(), 200, "{}", gate.log());
     let mut hasher = <sha2::Sha256 as sha2::Digest>::new();

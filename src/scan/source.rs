@@ -806,6 +806,22 @@ mod tests {
         assert!(Source::plain("# not a comment").spans().is_empty(), "plain text is all code");
     }
 
+    /// Check each named module's marked lines: `# <- import` must run on import, `# <- deferred`
+    /// must not.
+    fn assert_import_markers(cases: &[(&str, &str)]) {
+        for (name, src) in cases {
+            let s = Source::python(src);
+            for (i, line) in src.lines().enumerate() {
+                let want = match line {
+                    l if l.ends_with("# <- import") => true,
+                    l if l.ends_with("# <- deferred") => false,
+                    _ => continue,
+                };
+                assert_eq!(s.runs_on_import(i as u32 + 1, None), want, "{name}: line {} {line:?}", i + 1);
+            }
+        }
+    }
+
     /// Each case: a module and, for each marked line (`# <- import` / `# <- deferred`),
     /// whether its first code runs on import.
     #[test]
@@ -843,17 +859,7 @@ mod tests {
             ),
             ("tabs and blank lines", "def f():\n\trun()\n\n\t# c\n\trun()  # <- deferred\nrun()  # <- import\n"),
         ];
-        for (name, src) in cases {
-            let s = Source::python(src);
-            for (i, line) in src.lines().enumerate() {
-                let want = match line {
-                    l if l.ends_with("# <- import") => true,
-                    l if l.ends_with("# <- deferred") => false,
-                    _ => continue,
-                };
-                assert_eq!(s.runs_on_import(i as u32 + 1, None), want, "{name}: line {} {line:?}", i + 1);
-            }
-        }
+        assert_import_markers(cases);
     }
 
     /// The call-graph step: a module-level function's body runs on import when module-level
@@ -892,17 +898,7 @@ mod tests {
             ("a decorator runs when applied", "def deco(fn):\n    run()  # <- import\n    return fn\n@deco\ndef g():\n    run()  # <- deferred\n"),
             ("a name in a string or comment", "def f():\n    run()  # <- deferred\nx = 'f()'  # f()\n"),
         ];
-        for (name, src) in cases {
-            let s = Source::python(src);
-            for (i, line) in src.lines().enumerate() {
-                let want = match line {
-                    l if l.ends_with("# <- import") => true,
-                    l if l.ends_with("# <- deferred") => false,
-                    _ => continue,
-                };
-                assert_eq!(s.runs_on_import(i as u32 + 1, None), want, "{name}: line {} {line:?}", i + 1);
-            }
-        }
+        assert_import_markers(cases);
     }
 
     #[test]

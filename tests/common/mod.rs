@@ -548,6 +548,22 @@ impl Pipgate {
         self.url.trim_end_matches("/simple/").to_string()
     }
 
+    /// The absolute URL (resolved, no `..`) of a file as pipgate lists it on the project's
+    /// JSON page.
+    pub(crate) fn file_url(&self, project: &str, filename: &str) -> String {
+        let page_url = format!("{}{project}/", self.url);
+        let page: serde_json::Value = http()
+            .get(&page_url)
+            .header("Accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let listed = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename);
+        let href = listed.unwrap_or_else(|| panic!("{filename} is not listed on {page_url}"))["url"].as_str().unwrap();
+        url::Url::parse(&page_url).unwrap().join(href).unwrap().to_string()
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
     }

@@ -142,6 +142,25 @@ fn decision_row(r: &tokio_postgres::Row) -> DecisionRow {
     }
 }
 
+/// Add a batch's counts to an hourly roll-up (`decision_hours` by outcome, `finding_hours` by
+/// finding), in key order. `table` and `key` are this module's constants, never input.
+async fn add_hourly(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &'static str,
+    key: &'static str,
+    counts: &BTreeMap<(i64, &str), i64>,
+) -> Result<(), tokio_postgres::Error> {
+    let upsert = format!(
+        "INSERT INTO {table} (hour, {key}, n) VALUES ($1, $2, $3) \
+         ON CONFLICT (hour, {key}) DO UPDATE SET n = {table}.n + EXCLUDED.n"
+    );
+    let upsert = tx.prepare(&upsert).await?;
+    for ((hour, value), n) in counts {
+        tx.execute(&upsert, &[hour, value, n]).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl AuditIndex for PgStore {
     async fn index_decisions(&self, rows: Vec<DecisionRow>) -> Result<(), StoreError> {
@@ -195,24 +214,8 @@ impl AuditIndex for PgStore {
             .await
             .map_err(pg(op))?;
         }
-        for ((hour, outcome), n) in &hours {
-            tx.execute(
-                "INSERT INTO decision_hours (hour, outcome, n) VALUES ($1, $2, $3)
-                 ON CONFLICT (hour, outcome) DO UPDATE SET n = decision_hours.n + EXCLUDED.n",
-                &[hour, outcome, n],
-            )
-            .await
-            .map_err(pg(op))?;
-        }
-        for ((hour, finding), n) in &findings {
-            tx.execute(
-                "INSERT INTO finding_hours (hour, finding, n) VALUES ($1, $2, $3)
-                 ON CONFLICT (hour, finding) DO UPDATE SET n = finding_hours.n + EXCLUDED.n",
-                &[hour, finding, n],
-            )
-            .await
-            .map_err(pg(op))?;
-        }
+        add_hourly(&tx, "decision_hours", "outcome", &hours).await.map_err(pg(op))?;
+        add_hourly(&tx, "finding_hours", "finding", &findings).await.map_err(pg(op))?;
         tx.commit().await.map_err(pg(op))
     }
 
