@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 3,
+    revision: 4,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -80,6 +80,10 @@ static ASSIGN_CALL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("assign call")
 });
 static BARE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:,|$)").expect("bare arg"));
+/// A bare name anywhere in an argument list (not an attribute, not a call, not a keyword's
+/// name): what a process sink is handed (`[sys.executable, "-c", payload]`).
+static NAME_ITEM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[\[(,=]\s*)([A-Za-z_]\w*)\s*(?:[,\])]|$)").expect("name item"));
 /// `exec(f(x))` / `exec((f)(x))`: the argument is a call of a name (a decoder
 /// lambda or helper assigned earlier: `_ = lambda s: zlib.decompress(b64decode(s))`).
 static CALLED_ARG: LazyLock<Regex> =
@@ -171,7 +175,17 @@ impl Detector for DecodeExec {
             };
             // `exec(compile(code, "<x>", "exec"))`: what is compiled is what runs.
             let inner = arg.trim_start().strip_prefix("compile(").unwrap_or(arg);
-            let via_var = BARE_ARG.captures(inner).and_then(|v| v.get(1)).filter(|v| recent(v));
+            // A process sink runs its whole argument list: a decoded name in any place of it
+            // counts (`subprocess.Popen([sys.executable, "-c", payload])`).
+            let in_list = || {
+                let items = NAME_ITEM.captures_iter(arg).filter_map(|v| v.get(1));
+                items.filter(|v| src.is_code(base + v.start())).find(|v| recent(v))
+            };
+            let via_var = BARE_ARG
+                .captures(inner)
+                .and_then(|v| v.get(1))
+                .filter(|v| recent(v))
+                .or_else(|| c.name("run").and_then(|_| in_list()));
             let called = CALLED_ARG.captures(inner).and_then(|v| v.get(1).or(v.get(2)));
             let via_call = called.filter(|v| recent(v) || helpers.contains(v.as_str()));
             let sink = name.as_str().split_whitespace().collect::<String>();
@@ -277,6 +291,27 @@ mod tests {
                     Runtime,
                     "code = base64.b64decode(S)\nexec(compile(code, '<x>', 'exec'))\n",
                     Some((2, "exec(code ← decoded)", High)),
+                ),
+                (
+                    "decoded source handed to python -c in an argument list, at install",
+                    "setup.py",
+                    InstallTime,
+                    "payload = base64.b64decode(P).decode()\nsubprocess.Popen([sys.executable, '-c', payload])\n",
+                    Some((2, "subprocess.Popen(payload ← decoded)", Critical)),
+                ),
+                (
+                    "a decoded name only as a keyword's value of a process call still counts",
+                    "pkg/a.py",
+                    Runtime,
+                    "cmd = codecs.decode(C, 'rot13')\nsubprocess.run(args=cmd, shell=True)\n",
+                    Some((2, "subprocess.run(cmd ← decoded)", High)),
+                ),
+                (
+                    "a decoded name used only as an attribute's owner is not the argument",
+                    "pkg/a.py",
+                    Runtime,
+                    "cfg = base64.b64decode(C)\nsubprocess.run(['tool', str(len(cfg.split()))])\n",
+                    None,
                 ),
                 (
                     "a helper's result through a variable",
