@@ -137,7 +137,11 @@ impl App {
                 stores.origins.clone(),
                 cfg.max_artifact_bytes,
                 shared,
-            ),
+            )
+            .with_memory(crate::artifact::MemoryLimits {
+                total: cfg.memory_cache_bytes,
+                file_max: cfg.memory_cache_file_max,
+            }),
             gate,
             audit,
             indexer: crate::audit::Indexer::new(stores.audit_index.clone()),
@@ -300,8 +304,13 @@ impl App {
 
     /// Facts about a verified artifact, for the gate and the audit log.
     pub(crate) fn facts(&self, origin: &FileOrigin, v: &Verified) -> ArtifactFacts {
+        let size = std::fs::metadata(self.artifacts.path(&v.sha256)).map(|m| m.len()).unwrap_or(0);
+        self.facts_sized(origin, v, size)
+    }
+
+    /// [`App::facts`] when the size is known (no look at the file).
+    pub(crate) fn facts_sized(&self, origin: &FileOrigin, v: &Verified, size: u64) -> ArtifactFacts {
         let path = self.artifacts.path(&v.sha256);
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         ArtifactFacts::describe(&origin.project, &origin.filename, &v.sha256, origin.upload_time.clone(), size, path)
     }
 

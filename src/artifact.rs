@@ -22,6 +22,12 @@
 //! uploaded, once verified, before the file's flight ends, so a replica waiting on the
 //! same flight finds them. A shared store that fails is logged and passed by: the upstream
 //! is always the fallback.
+//!
+//! Serving side: small verified artifacts' bytes are also kept in memory ([`MemoryCache`],
+//! `--memory-cache-bytes` in total, files up to `--memory-cache-file-max`), keyed by sha256
+//! and loaded only when the bytes read back from disk hash to their key, so a cache hit is
+//! served as one buffer with no trip to the blocking pool. Which bytes may be served is
+//! still the gate's to say, on every request.
 
 use crate::config::DataDir;
 use crate::error::ProxyError;
@@ -48,6 +54,79 @@ pub(crate) struct Artifacts {
     inner: Arc<Inner>,
     /// Downloads in progress by file key (each removes itself when done).
     running: Arc<Mutex<HashMap<String, Flight>>>,
+    /// Small verified artifacts' bytes, for serving.
+    memory: MemoryCache,
+}
+
+/// Bounds of the [`MemoryCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MemoryLimits {
+    /// Bytes kept in memory in total (0: no memory cache).
+    pub total: u64,
+    /// Largest file kept in memory.
+    pub file_max: u64,
+}
+
+impl Default for MemoryLimits {
+    fn default() -> Self {
+        MemoryLimits { total: 64 << 20, file_max: 1 << 20 }
+    }
+}
+
+/// Verified artifact bytes in memory, by sha256, bounded in total size (least recently and
+/// least often used go first). Holds only bytes that hashed to their key when loaded.
+#[derive(Clone)]
+pub(crate) struct MemoryCache {
+    bytes: moka::sync::Cache<Digest256, bytes::Bytes>,
+    limits: MemoryLimits,
+}
+
+impl MemoryCache {
+    pub(crate) fn new(limits: MemoryLimits) -> MemoryCache {
+        let bytes = moka::sync::Cache::builder()
+            .max_capacity(limits.total)
+            // A weight is a u32: files over 4 GiB are never kept (file_max is far below).
+            .weigher(|_, b: &bytes::Bytes| u32::try_from(b.len()).unwrap_or(u32::MAX))
+            .build();
+        MemoryCache { bytes, limits }
+    }
+
+    /// Whether a file of `len` bytes is kept in memory.
+    pub(crate) fn fits(&self, len: u64) -> bool {
+        self.limits.total > 0 && len <= self.limits.file_max && len <= self.limits.total
+    }
+
+    /// The bytes of `sha256` when they are in memory (counted as a hit or a miss).
+    pub(crate) fn get(&self, sha256: &Digest256) -> Option<bytes::Bytes> {
+        let got = self.bytes.get(sha256);
+        crate::metrics::cache("memory", got.is_some());
+        got
+    }
+
+    /// Keep `bytes` as the content of `sha256` if they fit and hash to it; returns whether kept.
+    pub(crate) fn put(&self, sha256: &Digest256, bytes: bytes::Bytes) -> bool {
+        if !self.fits(bytes.len() as u64) || Digest256::digest(&bytes) != *sha256 {
+            return false;
+        }
+        if !self.bytes.contains_key(sha256) {
+            self.bytes.insert(sha256.clone(), bytes);
+            // As of the last maintenance (evictions are applied in batches).
+            crate::metrics::memory_cache_bytes(self.bytes.weighted_size());
+        }
+        true
+    }
+
+    /// Forget one file's bytes.
+    pub(crate) fn forget(&self, sha256: &Digest256) {
+        self.bytes.invalidate(sha256);
+    }
+
+    /// Bytes held now (after pending evictions are applied).
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.bytes.run_pending_tasks();
+        self.bytes.weighted_size()
+    }
 }
 
 struct Inner {
@@ -134,7 +213,52 @@ impl Artifacts {
         shared: Option<crate::blobs::Blobs>,
     ) -> Self {
         let inner = Inner { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0), shared };
-        Artifacts { inner: Arc::new(inner), running: Default::default() }
+        let memory = MemoryCache::new(MemoryLimits::default());
+        Artifacts { inner: Arc::new(inner), running: Default::default(), memory }
+    }
+
+    /// The same, with these bounds on the bytes kept in memory.
+    pub(crate) fn with_memory(mut self, limits: MemoryLimits) -> Self {
+        self.memory = MemoryCache::new(limits);
+        self
+    }
+
+    /// The memory cache of small verified artifacts.
+    pub(crate) fn memory(&self) -> &MemoryCache {
+        &self.memory
+    }
+
+    /// The verified bytes of `sha256` for serving: from memory, else (a file small enough
+    /// for memory) read from the cache folder in one trip to the blocking pool and kept when
+    /// they hash to their key. `None`: too large for memory (serve from disk), or not here.
+    /// Call under the file's single-flight guard, so one request reads a file, not all.
+    pub(crate) async fn load_for_serving(&self, sha256: &Digest256) -> Option<bytes::Bytes> {
+        if self.memory.limits.total == 0 {
+            return None;
+        }
+        if let Some(b) = self.memory.get(sha256) {
+            return Some(b);
+        }
+        let (path, memory, sha) = (self.path(sha256), self.memory.clone(), sha256.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::File::open(&path).ok()?;
+            let len = f.metadata().ok()?.len();
+            if !memory.fits(len) {
+                return None;
+            }
+            let mut buf = Vec::with_capacity(len as usize);
+            f.read_to_end(&mut buf).ok()?;
+            let bytes = bytes::Bytes::from(buf);
+            if memory.put(&sha, bytes.clone()) {
+                Some(bytes)
+            } else {
+                tracing::warn!(sha256 = %sha, path = %path.display(), "a cached artifact does not hash to its key: not served from memory");
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     pub(crate) fn path(&self, sha256: &Digest256) -> PathBuf {
@@ -556,6 +680,43 @@ pub(crate) fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn blob(fill: u8, len: usize) -> (Digest256, bytes::Bytes) {
+        let b = bytes::Bytes::from(vec![fill; len]);
+        (Digest256::digest(&b), b)
+    }
+
+    #[test]
+    fn the_memory_cache_keeps_only_verified_small_files_within_its_total() {
+        let limits = MemoryLimits { total: 100_000, file_max: 30_000 };
+        // (case, length, hashes to its key, kept)
+        let cases = [
+            ("small verified file", 20_000, true, true),
+            ("exactly the per-file limit", 30_000, true, true),
+            ("over the per-file limit", 30_001, true, false),
+            ("bytes that do not hash to their key", 1_000, false, false),
+        ];
+        for (i, (case, len, honest, kept)) in cases.into_iter().enumerate() {
+            let m = MemoryCache::new(limits);
+            let (sha, b) = blob(i as u8, len);
+            let key = if honest { sha } else { blob(200, 10).0 };
+            assert_eq!(m.put(&key, b.clone()), kept, "{case}");
+            assert_eq!(m.get(&key), kept.then_some(b), "{case}: the same bytes, or none");
+        }
+        // Eviction by size: ten 20 kB files offered to 100 kB: never more than that is held.
+        let m = MemoryCache::new(limits);
+        for i in 0..10u8 {
+            let (sha, b) = blob(i, 20_000);
+            assert!(m.put(&sha, b), "file {i} is small and verified");
+            assert!(m.held_bytes() <= limits.total, "after file {i}: {} bytes held", m.held_bytes());
+        }
+        let kept = (0..10u8).filter(|&i| m.get(&blob(i, 20_000).0).is_some()).count();
+        assert!((1..=5).contains(&kept), "{kept} of ten 20 kB files kept in 100 kB");
+        let off = MemoryCache::new(MemoryLimits { total: 0, file_max: 30_000 });
+        let (sha, b) = blob(1, 10);
+        assert!(!off.put(&sha, b), "a zero total keeps nothing");
+        assert_eq!(off.get(&sha), None, "a zero total keeps nothing");
+    }
 
     /// Feed a transfer (time in ms → bytes so far, every 100 ms) to the pace check; the
     /// first time (ms) it fails, if it does.

@@ -89,17 +89,19 @@ impl AuditLog {
             *guard = Some(self.open_current(&day, rotate)?);
         }
         let cur = guard.as_mut().expect("opened above");
-        // The file's real length, not our count: another writer may have appended.
-        let before = cur.file.metadata().map(|m| m.len()).unwrap_or(cur.size);
         match append_line(&mut cur.file, &line, durable) {
             Ok(()) => {
-                cur.size = before + line.len() as u64;
+                // Our count (for rotation): no look at the file per record.
+                cur.size += line.len() as u64;
                 Ok(())
             }
-            Err(e) => {
+            Err((e, written)) => {
                 // Never leave a torn record behind: cut the file back to where this record
-                // began (a device such as /dev/full cannot be cut and holds nothing anyway),
-                // and start from a freshly opened file next time.
+                // began — the file's real length less what of this record went in, not our
+                // count, as another writer may have appended (a device such as /dev/full
+                // cannot be cut and holds nothing anyway) — and start from a freshly opened
+                // file next time.
+                let before = cur.file.metadata().map(|m| m.len().saturating_sub(written)).unwrap_or(cur.size);
                 if let Err(t) = cur.file.set_len(before) {
                     tracing::debug!(error = %t, "could not truncate the audit log after a failed append");
                 }
@@ -126,17 +128,19 @@ impl AuditLog {
 }
 
 /// One `write` of the whole line (a short write is an error, not a retry that could
-/// interleave), then the sync a durable record needs.
-fn append_line(file: &mut File, line: &[u8], durable: bool) -> std::io::Result<()> {
-    let n = file.write(line)?;
+/// interleave), then the sync a durable record needs. On failure: the error and how many
+/// bytes of the line were written.
+fn append_line(file: &mut File, line: &[u8], durable: bool) -> Result<(), (std::io::Error, u64)> {
+    let n = file.write(line).map_err(|e| (e, 0))?;
     if n != line.len() {
-        return Err(std::io::Error::new(
+        let e = std::io::Error::new(
             std::io::ErrorKind::WriteZero,
             format!("short write: {n} of {} bytes (disk full?)", line.len()),
-        ));
+        );
+        return Err((e, n as u64));
     }
     if durable {
-        file.sync_data()?;
+        file.sync_data().map_err(|e| (e, n as u64))?;
     }
     Ok(())
 }
@@ -223,6 +227,10 @@ pub async fn read_trail(database: &str, query: &Query) -> Result<Vec<crate::stor
 const INDEX_QUEUE: usize = 10_000;
 /// Rows written in one transaction at most.
 const INDEX_BATCH: usize = 512;
+/// How long the index writer lets rows gather after the first one arrives: under load, one
+/// transaction (and one wake-up of the writer) per this long rather than per request; the
+/// dashboard shows a decision this much later.
+const INDEX_LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Copies audit records into the store's audit index, off the request path.
 pub(crate) struct Indexer {
@@ -257,6 +265,15 @@ async fn write_rows(
 ) {
     let mut batch = Vec::with_capacity(INDEX_BATCH);
     while rx.recv_many(&mut batch, INDEX_BATCH).await > 0 {
+        if batch.len() < INDEX_BATCH {
+            tokio::time::sleep(INDEX_LINGER).await;
+            while batch.len() < INDEX_BATCH {
+                match rx.try_recv() {
+                    Ok(row) => batch.push(row),
+                    Err(_) => break,
+                }
+            }
+        }
         let n = batch.len() as u64;
         if let Err(e) = index.index_decisions(std::mem::take(&mut batch)).await {
             crate::metrics::audit_index_write_failed(n);

@@ -150,6 +150,11 @@ pub struct ProxyConfig {
     /// `--artifacts`: where verified artifacts are shared with other replicas (none: this
     /// data directory only).
     pub shared_artifacts: Option<crate::blobs::SharedArtifacts>,
+    /// Bytes of small verified artifacts kept in memory for serving, in total
+    /// (`--memory-cache-bytes`; 0: none).
+    pub memory_cache_bytes: u64,
+    /// Largest artifact kept in memory for serving (`--memory-cache-file-max`).
+    pub memory_cache_file_max: u64,
 }
 
 /// The default replica name: the host's name (a container's or pod's name where there is
@@ -340,6 +345,8 @@ impl ProxyConfig {
             prescan: PrescanConfig::default(),
             replica: default_replica_id(),
             shared_artifacts: None,
+            memory_cache_bytes: 64 << 20,
+            memory_cache_file_max: 1 << 20,
             data_dir,
         }
     }

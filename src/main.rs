@@ -349,6 +349,13 @@ struct ServeArgs {
     /// Largest upstream `.metadata` read, in bytes (larger: 502 naming this limit).
     #[arg(long, default_value_t = 16 << 20, env = "PIPGATE_MAX_METADATA_BYTES")]
     max_metadata_bytes: u64,
+    /// Bytes of small verified artifacts kept in memory and served from there, in total
+    /// (least used go first; 0: serve every file from disk).
+    #[arg(long, default_value_t = 64 << 20, env = "PIPGATE_MEMORY_CACHE_BYTES")]
+    memory_cache_bytes: u64,
+    /// Largest artifact kept in memory, in bytes (larger files are streamed from disk).
+    #[arg(long, default_value_t = 1 << 20, env = "PIPGATE_MEMORY_CACHE_FILE_MAX")]
+    memory_cache_file_max: u64,
     /// Total time for an upstream page or `.metadata` fetch, and the base of an artifact
     /// download's deadline (which adds the size at --upstream-min-rate), e.g. `60s`, `2m`.
     #[arg(long, default_value = "60s", value_parser = duration, env = "PIPGATE_UPSTREAM_DEADLINE")]
@@ -493,11 +500,25 @@ fn webhook_url(raw: &str) -> anyhow::Result<url::Url> {
 
 /// Logs go to stderr: text (coloured only on a terminal, and never with `NO_COLOR`), or one
 /// JSON object per line with `PIPGATE_LOG_FORMAT=json` for log shippers.
-fn init_logs() {
+/// `batched` (`serve`): lines go to a writer thread that writes what has queued up in one
+/// `write` (under load, one write per request was a tenth of a cached artifact's cost,
+/// bench/load.sh); none is dropped (a full queue makes the logging request wait), and the
+/// guard returned writes what is queued when dropped, so hold it until the command ends.
+fn init_logs(batched: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use std::io::IsTerminal;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PIPGATE_LOG").unwrap_or_else(|_| "pipgate=info".into());
     let format = std::env::var("PIPGATE_LOG_FORMAT").unwrap_or_default();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) = if batched {
+        let (w, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("pipgate-log")
+            .finish(std::io::BufWriter::with_capacity(64 << 10, std::io::stderr()));
+        (BoxMakeWriter::new(w), Some(guard))
+    } else {
+        (BoxMakeWriter::new(std::io::stderr), None)
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     match format.trim().to_ascii_lowercase().as_str() {
         "json" => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init(),
         "" | "text" => {
@@ -509,11 +530,13 @@ fn init_logs() {
             std::process::exit(2);
         }
     }
+    guard
 }
 
 fn main() -> anyhow::Result<()> {
-    init_logs();
     let cli = Cli::parse();
+    // Held until the command returns: queued log lines are written before the process ends.
+    let _logs = init_logs(matches!(cli.command, Command::Serve(_)));
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Audit(args) => audit(args),
@@ -663,6 +686,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     cfg.page_ttl = std::time::Duration::from_secs(args.page_ttl);
     cfg.max_page_bytes = args.max_page_bytes;
     cfg.max_metadata_bytes = args.max_metadata_bytes;
+    cfg.memory_cache_bytes = args.memory_cache_bytes;
+    cfg.memory_cache_file_max = args.memory_cache_file_max;
     cfg.upstream_deadline = args.upstream_deadline;
     cfg.min_transfer_rate = args.upstream_min_rate.saturating_mul(1024);
     cfg.rate_window = args.upstream_rate_window;

@@ -9,7 +9,7 @@
 //! | metric | labels | counted where |
 //! |---|---|---|
 //! | `pipgate_http_requests_total` | `route`, `status` | `server::finish`, every answer |
-//! | `pipgate_cache_requests_total` | `cache` (`page`, `artifact`), `result` (`hit`, `miss`) | `index`, `artifact` |
+//! | `pipgate_cache_requests_total` | `cache` (`page`, `artifact`, `memory`), `result` (`hit`, `miss`) | `index`, `artifact` |
 //! | `pipgate_upstream_response_seconds` | `kind` (`page`, `file`) | `upstream`, time to response headers |
 //! | `pipgate_upstream_errors_total` | `kind` | `upstream`: transport failures and 5xx |
 //! | `pipgate_scan_duration_seconds`, `pipgate_scanned_bytes_total` | | `gate`, each scan run |
@@ -20,6 +20,7 @@
 //! | `pipgate_audit_trail_write_failures_total` | | `server::finish` (the shared trail's commit failed) |
 //! | `pipgate_audit_index_write_failures_total` | | `app`: decision rows the store's index lost |
 //! | `pipgate_artifact_cache_bytes` | | `app`, when the artifact folder is measured |
+//! | `pipgate_memory_cache_bytes` | | `artifact`: bytes of small artifacts kept in memory (lookups: `pipgate_cache_requests_total{cache="memory"}`) |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -85,6 +86,7 @@ struct Metrics {
     trail_failures: Counter,
     index_failures: Counter,
     cache_bytes: Gauge,
+    memory_bytes: Gauge,
 }
 
 impl Metrics {
@@ -105,6 +107,7 @@ impl Metrics {
             trail_failures: Counter::default(),
             index_failures: Counter::default(),
             cache_bytes: Gauge::default(),
+            memory_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("http_requests", "Requests answered, by route and HTTP status", m.requests.clone());
@@ -147,6 +150,11 @@ impl Metrics {
             "artifact_cache_bytes",
             "Bytes in the artifact cache folder, as last measured",
             m.cache_bytes.clone(),
+        );
+        registry.register(
+            "memory_cache_bytes",
+            "Bytes of small verified artifacts kept in memory for serving",
+            m.memory_bytes.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -223,6 +231,11 @@ pub(crate) fn audit_index_failures() -> u64 {
 /// The artifact folder's size, as measured.
 pub(crate) fn artifact_cache_bytes(bytes: u64) {
     METRICS.cache_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+}
+
+/// The bytes of artifacts held in memory.
+pub(crate) fn memory_cache_bytes(bytes: u64) {
+    METRICS.memory_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
 /// The exposition: every metric in OpenMetrics text (which Prometheus scrapes as is).

@@ -3,7 +3,8 @@
 //! Owns: status codes, headers (`ETag`, `Vary`, `Cache-Control`, `Accept-Ranges`),
 //! range serving from disk, the 403 block answer (a custom reason phrase pip prints and
 //! an RFC 9457 `application/problem+json` body uv prints), and error bodies.
-//! Must not: decide, fetch, or hold artifacts in memory.
+//! Must not: decide, fetch, or keep artifacts in memory (it serves the bytes the artifact
+//! cache's bounded memory hands it, else streams the file).
 
 use crate::error::ProxyError;
 use crate::model::{ArtifactFacts, Finding, ReasonCode, Verdict};
@@ -15,7 +16,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::json;
 use std::path::Path;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncReadExt;
 
 pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 pub(crate) type Resp = Response<Body>;
@@ -487,6 +488,9 @@ pub(crate) fn parse_range(header: Option<&str>, len: u64) -> RangeReq {
 pub(crate) struct FileServe<'a> {
     pub path: &'a Path,
     pub sha256: &'a str,
+    /// The file's verified bytes when the artifact cache holds them in memory: served from
+    /// there (ranges sliced from them), with no file opened.
+    pub bytes: Option<Bytes>,
     pub content_type: &'a str,
     pub range: Option<&'a str>,
     pub if_range: Option<&'a str>,
@@ -499,18 +503,36 @@ pub(crate) struct FileServe<'a> {
 /// Bytes read per step when streaming a file; a body no longer than this is read whole.
 const FILE_CHUNK: u64 = 128 * 1024;
 
-/// Serve bytes from disk: `Content-Length`, strong ETag (the sha256), `Accept-Ranges: bytes`,
-/// `206`/`416` for ranges, `304` on a matching `If-None-Match`, never `Content-Encoding`.
+/// Where an artifact answer's bytes come from.
+enum Source {
+    /// The whole file, in memory.
+    Memory(Bytes),
+    /// Exactly the bytes to send, read.
+    Read(Bytes),
+    /// An open file, positioned at the first byte to send.
+    Disk(std::fs::File),
+    /// Nothing to send (HEAD, 304, 416).
+    Nothing,
+}
+
+/// Serve an artifact, from memory or from disk: `Content-Length`, strong ETag (the sha256),
+/// `Accept-Ranges: bytes`, `206`/`416` for ranges, `304` on a matching `If-None-Match`,
+/// never `Content-Encoding`.
 pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
     let etag = format!("\"{}\"", opts.sha256);
     let not_modified = etag_matches(opts.if_none_match, &etag);
     let range_applies = opts.if_range.is_none_or(|v| v.trim() == etag);
-    let range_header = opts.range.filter(|_| range_applies).map(str::to_string);
-    let (path, head) = (opts.path.to_path_buf(), opts.head);
+    let range_header = opts.range.filter(|_| range_applies);
+    if let Some(bytes) = opts.bytes.clone() {
+        let len = bytes.len() as u64;
+        let range = parse_range(range_header, len);
+        return Ok(file_answer(&opts, &etag, not_modified, len, range, Source::Memory(bytes)));
+    }
+    let (path, head, range_header) = (opts.path.to_path_buf(), opts.head, range_header.map(str::to_string));
     // One trip to the blocking pool for open, length and (when the body fits one chunk) the
     // bytes: tokio::fs makes a trip per step and per read, and on a cache hit those thread
     // hand-offs cost more than the I/O (bench/load.sh). Memory per request stays one chunk.
-    let (f, len, range, whole) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+    let (len, range, source) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         use std::io::{Read, Seek};
         let mut f = std::fs::File::open(&path)?;
         let len = f.metadata()?.len();
@@ -520,21 +542,39 @@ pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
             RangeReq::Partial { start, end } => Some((start, end - start + 1)),
             RangeReq::Unsatisfiable => None,
         };
-        let whole = match span {
-            Some((start, count)) if !head && !not_modified && count <= FILE_CHUNK => {
-                f.seek(std::io::SeekFrom::Start(start))?;
-                let mut buf = vec![0; count as usize];
-                f.read_exact(&mut buf)?;
-                Some(Bytes::from(buf))
+        let source = match span {
+            Some((start, count)) if !head && !not_modified => {
+                if start > 0 {
+                    f.seek(std::io::SeekFrom::Start(start))?;
+                }
+                if count <= FILE_CHUNK {
+                    let mut buf = vec![0; count as usize];
+                    f.read_exact(&mut buf)?;
+                    Source::Read(Bytes::from(buf))
+                } else {
+                    Source::Disk(f)
+                }
             }
-            _ => None,
+            _ => Source::Nothing,
         };
-        Ok((f, len, range, whole))
+        Ok((len, range, source))
     })
     .await
     .map_err(std::io::Error::other)??;
+    Ok(file_answer(&opts, &etag, not_modified, len, range, source))
+}
+
+/// The answer for an artifact of `len` bytes, `range` of it asked, the bytes from `source`.
+fn file_answer(
+    opts: &FileServe<'_>,
+    etag: &str,
+    not_modified: bool,
+    len: u64,
+    range: RangeReq,
+    source: Source,
+) -> Resp {
     let mut b = base(StatusCode::OK)
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, etag)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "max-age=0, must-revalidate");
     for (k, v) in &opts.extra {
@@ -543,7 +583,7 @@ pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
         }
     }
     if not_modified {
-        return Ok(b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response"));
+        return b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response");
     }
     let (status, start, count) = match range {
         RangeReq::Full => (StatusCode::OK, 0, len),
@@ -552,27 +592,28 @@ pub(crate) async fn file(opts: FileServe<'_>) -> std::io::Result<Resp> {
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
         RangeReq::Unsatisfiable => {
-            return Ok(b
+            return b
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
                 .header(header::CONTENT_RANGE, format!("bytes */{len}"))
                 .header(header::CONTENT_LENGTH, 0)
                 .body(empty())
-                .expect("valid response"));
+                .expect("valid response");
         }
     };
     let b = b.status(status).header(header::CONTENT_TYPE, opts.content_type).header(header::CONTENT_LENGTH, count);
-    if opts.head {
-        return Ok(b.body(empty()).expect("valid response"));
-    }
-    if let Some(bytes) = whole {
-        return Ok(b.body(full(bytes)).expect("valid response"));
-    }
-    let mut f = tokio::fs::File::from_std(f);
-    if start > 0 {
-        f.seek(std::io::SeekFrom::Start(start)).await?;
-    }
-    let stream = tokio_util::io::ReaderStream::with_capacity(f.take(count), FILE_CHUNK as usize).map_ok(Frame::data);
-    Ok(b.body(BodyExt::boxed(StreamBody::new(stream))).expect("valid response"))
+    let body = match source {
+        _ if opts.head => empty(),
+        Source::Memory(bytes) => full(bytes.slice(start as usize..(start + count) as usize)),
+        Source::Read(bytes) => full(bytes),
+        Source::Disk(f) => {
+            let f = tokio::fs::File::from_std(f).take(count);
+            BodyExt::boxed(StreamBody::new(
+                tokio_util::io::ReaderStream::with_capacity(f, FILE_CHUNK as usize).map_ok(Frame::data),
+            ))
+        }
+        Source::Nothing => empty(),
+    };
+    b.body(body).expect("valid response")
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@
 //! (200), `BENCH_THREADS` (2), `BENCH_PIN=1` (servers on CPU 1, wrk and clients on CPU 0),
 //! `BENCH_COLD_CLIENTS` (500), `BENCH_BIG_MIB` (500), `BENCH_BIG_CLIENTS` (200),
 //! `PIPGATE_BIN` (another build), `BENCH_BEFORE_BIN` (a second build measured in the same wrk
-//! rounds: before/after a change).
+//! rounds: before/after a change), `BENCH_ONLY` (`page` or `artifact`: that wrk target only),
+//! `BENCH_WRK_ONLY=1` (the wrk rounds only: no 500-client and 500 MiB parts),
+//! `BENCH_PERF=<file>` (`perf record -g` of pipgate during its first artifact wrk run).
 
 mod common;
 use common::*;
@@ -293,20 +295,23 @@ fn bench_load_pipgate_vs_nginx() {
     let conns = knob("BENCH_CONNS", 200);
     let cold_clients = knob("BENCH_COLD_CLIENTS", 500) as usize;
     let (big_mib, big_clients) = (knob("BENCH_BIG_MIB", 500), knob("BENCH_BIG_CLIENTS", 200) as usize);
+    let wrk_only = knob("BENCH_WRK_ONLY", 0) == 1;
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let perf_out = std::env::var("BENCH_PERF").ok().filter(|p| !p.is_empty());
 
     let idx = FakeIndex::start(Format::Json);
     let small = sized_wheel("load-small", 100);
     let (small_name, small_sha) = (small.filename.clone(), sha256_hex(&small.bytes));
     idx.add_dist("load-small", small);
     let (cold_name, cold_len, cold_sha) = generated(&idx, "load-cold", 16);
-    let (big_name, big_len, big_sha) = generated(&idx, "load-big", big_mib);
+    let (big_name, big_len, big_sha) = generated(&idx, "load-big", if wrk_only { 1 } else { big_mib });
 
     let repo_policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml");
     let policy = format!("extends: {repo_policy}\ncooldown:\n  min_age: \"0\"\n");
     let max = (conns.max(cold_clients as u64).max(big_clients as u64) + 100).to_string();
-    let gate = Pipgate::start_full(
+    let gate = Pipgate::start_apart(
         &idx.url(),
-        Some(&policy),
+        &policy,
         &["--prescan", "off", "--page-ttl", "600", "--max-connections", &max, "--max-connections-per-client", &max],
         &[("PIPGATE_LOG", "info")],
     );
@@ -353,9 +358,9 @@ fn bench_load_pipgate_vs_nginx() {
     let before = std::env::var("BENCH_BEFORE_BIN").ok().filter(|b| !b.is_empty()).map(|bin| {
         let mine = std::env::var("PIPGATE_BIN").ok();
         std::env::set_var("PIPGATE_BIN", &bin);
-        let g = Pipgate::start_full(
+        let g = Pipgate::start_apart(
             &idx.url(),
-            Some(&policy),
+            &policy,
             &["--prescan", "off", "--page-ttl", "600", "--max-connections", &max, "--max-connections-per-client", &max],
             &[("PIPGATE_LOG", "info")],
         );
@@ -376,8 +381,13 @@ fn bench_load_pipgate_vs_nginx() {
     });
     let on_before = |url: &str| before.as_ref().map(|g| format!("{}{}", g.base(), path_of(url)));
 
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
     // 1. wrk, interleaved: pipgate (then the build before, if any) then nginx, each round.
-    let targets = [("cached index page", &page_url), ("cached artifact (100 KiB wheel)", &small_url)];
+    let targets: Vec<(&str, &String)> =
+        [("cached index page", &page_url), ("cached artifact (100 KiB wheel)", &small_url)]
+            .into_iter()
+            .filter(|(what, _)| only.is_empty() || what.contains(only.as_str()))
+            .collect();
     let mut runs: std::collections::BTreeMap<(usize, &str), Vec<WrkRun>> = Default::default();
     for round in 0..rounds {
         for (t, (_, url)) in targets.iter().enumerate() {
@@ -387,7 +397,22 @@ fn bench_load_pipgate_vs_nginx() {
                 Some(("nginx", on_nginx(url))),
             ];
             for (server, u) in servers.into_iter().flatten() {
+                // `BENCH_PERF`: a profile of pipgate serving the first artifact run.
+                let perf = (server == "pipgate" && round == 0 && u.contains("/files/"))
+                    .then_some(perf_out.as_ref())
+                    .flatten()
+                    .map(|out| {
+                        Command::new("perf")
+                            .args(["record", "-g", "-q", "-o", out, "-p", &pid.to_string()])
+                            .stdout(Stdio::null())
+                            .spawn()
+                            .expect("perf")
+                    });
                 let r = wrk(&u);
+                if let Some(p) = perf {
+                    let _ = Command::new("kill").args(["-INT", &p.id().to_string()]).status();
+                    let _ = p.wait_with_output();
+                }
                 assert!(!r.bad.contains("non-2xx"), "{server} {u}: {}", r.bad);
                 runs.entry((t, server)).or_default().push(r);
             }
@@ -395,30 +420,7 @@ fn bench_load_pipgate_vs_nginx() {
         eprintln!("wrk round {} of {rounds} done", round + 1);
     }
 
-    // 2. Many clients on one uncached artifact.
-    let scans_before = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count");
-    let cold_url = file_url(&gate, "load-cold", &cold_name);
-    let t = Instant::now();
-    let cold = concurrent_gets(&cold_url, cold_clients, true);
-    let cold_secs = t.elapsed().as_secs_f64();
-    let cold_ok = cold.iter().filter(|g| **g == (200, cold_len, cold_sha.clone())).count();
-    let cold_downloads = idx.hits(&format!("/files/{cold_name}"));
-    let cold_scans = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count") - scans_before;
-
-    // 3. Concurrent downloads of the cached big artifact: pipgate (RSS sampled), then nginx.
-    let sampler = RssSampler::start(pid);
-    let t = Instant::now();
-    let big = concurrent_gets(&big_url, big_clients, false);
-    let big_pipgate_secs = t.elapsed().as_secs_f64();
-    let rss_peak = sampler.peak_kib() >> 10;
-    let big_ok = big.iter().filter(|g| (g.0, g.1) == (200, big_len)).count();
-    let t = Instant::now();
-    let big_n = concurrent_gets(&on_nginx(&big_url), big_clients, false);
-    let big_nginx_secs = t.elapsed().as_secs_f64();
-    let big_n_ok = big_n.iter().filter(|g| (g.0, g.1) == (200, big_len)).count();
-    let hwm = status_kib(pid, "VmHWM:") >> 10;
-
-    // Report.
+    // Report: the wrk rounds.
     let (secs, threads) = (knob("BENCH_SECS", 10), knob("BENCH_THREADS", 2));
     let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!(
@@ -429,7 +431,9 @@ fn bench_load_pipgate_vs_nginx() {
             "not pinned: wrk, clients and server share the CPUs"
         }
     );
-    println!("wrk -t{threads} -c{conns} -d{secs}s --latency, {rounds} interleaved rounds, medians\n");
+    println!("wrk -t{threads} -c{conns} -d{secs}s --latency, {rounds} interleaved rounds, medians");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average before the rounds: {load_before}; after: {}\n", load.trim());
     println!("| target | pipgate req/s | nginx req/s | ratio | pipgate p99 | nginx p99 |");
     println!("|---|---|---|---|---|---|");
     for (t, (what, _)) in targets.iter().enumerate() {
@@ -457,6 +461,33 @@ fn bench_load_pipgate_vs_nginx() {
             .collect();
         println!("  {} {server}: {}", targets[*t].0, detail.join(" | "));
     }
+    if wrk_only {
+        return;
+    }
+
+    // 2. Many clients on one uncached artifact.
+    let scans_before = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count");
+    let cold_url = file_url(&gate, "load-cold", &cold_name);
+    let t = Instant::now();
+    let cold = concurrent_gets(&cold_url, cold_clients, true);
+    let cold_secs = t.elapsed().as_secs_f64();
+    let cold_ok = cold.iter().filter(|g| **g == (200, cold_len, cold_sha.clone())).count();
+    let cold_downloads = idx.hits(&format!("/files/{cold_name}"));
+    let cold_scans = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count") - scans_before;
+
+    // 3. Concurrent downloads of the cached big artifact: pipgate (RSS sampled), then nginx.
+    let sampler = RssSampler::start(pid);
+    let t = Instant::now();
+    let big = concurrent_gets(&big_url, big_clients, false);
+    let big_pipgate_secs = t.elapsed().as_secs_f64();
+    let rss_peak = sampler.peak_kib() >> 10;
+    let big_ok = big.iter().filter(|g| (g.0, g.1) == (200, big_len)).count();
+    let t = Instant::now();
+    let big_n = concurrent_gets(&on_nginx(&big_url), big_clients, false);
+    let big_nginx_secs = t.elapsed().as_secs_f64();
+    let big_n_ok = big_n.iter().filter(|g| (g.0, g.1) == (200, big_len)).count();
+    let hwm = status_kib(pid, "VmHWM:") >> 10;
+
     println!("\n| check | result |\n|---|---|");
     println!("| {cold_clients} clients at once on one uncached {} MiB artifact | {cold_ok}/{cold_clients} complete with the right sha256 in {cold_secs:.1} s; upstream downloads: {cold_downloads}; scans: {cold_scans} |", cold_len >> 20);
     println!("| {big_clients} concurrent downloads of a cached {} MiB artifact | pipgate: {big_ok}/{big_clients} complete in {big_pipgate_secs:.1} s, peak RSS {rss_peak} MiB (VmRSS sampled every 20 ms); nginx: {big_n_ok}/{big_clients} in {big_nginx_secs:.1} s; time ratio nginx/pipgate {:.0}% |", big_len >> 20, 100.0 * big_nginx_secs / big_pipgate_secs);

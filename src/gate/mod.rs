@@ -286,18 +286,40 @@ impl Gate {
         let now = time::OffsetDateTime::now_utc();
         let policy = self.policy.load_full();
         match self.report(facts).await {
-            Ok(report) => {
-                let decided = self.weigh(&policy, facts, &report, now);
-                self.note_listed(facts, &decided);
-                self.note_request(&policy, facts, &decided, &report.scanner_version).await;
-                decided
-            }
+            Ok(report) => self.decide_on(&policy, facts, &report, now).await,
             Err(why) => {
                 tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
                 let verdict = policy.evaluate_failure(facts, "scan-crash", now);
                 Decided { verdict, findings: Arc::new(vec![]) }
             }
         }
+    }
+
+    /// [`Gate::decide`] for an artifact already scanned (memory or store), never scanning:
+    /// the same verdict, noted the same way; `None` when this scanner has not scanned it
+    /// (then take the file's single flight and call [`Gate::decide`]). A repeat request for a
+    /// file served recently is decided here without joining the flight.
+    pub(crate) async fn decide_scanned(&self, facts: &ArtifactFacts) -> Option<Decided> {
+        let report = match self.dangerous_skip_scan {
+            true => Arc::new(empty_report(facts)),
+            false => self.cached_report(&facts.sha256).await?,
+        };
+        let policy = self.policy.load_full();
+        Some(self.decide_on(&policy, facts, &report, time::OffsetDateTime::now_utc()).await)
+    }
+
+    /// Weigh a report and note the verdict (listing and look-back).
+    async fn decide_on(
+        &self,
+        policy: &Policy,
+        facts: &ArtifactFacts,
+        report: &ScanReport,
+        now: time::OffsetDateTime,
+    ) -> Decided {
+        let decided = self.weigh(policy, facts, report, now);
+        self.note_listed(facts, &decided);
+        self.note_request(policy, facts, &decided, &report.scanner_version).await;
+        decided
     }
 
     /// The verdict for an artifact already scanned (memory or store), without scanning.

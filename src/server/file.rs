@@ -1,14 +1,20 @@
 //! The file route: `/files/<key>/<filename>` and its `.metadata`.
 //! Phases: locate (store, else the project page) → release hold (gate, no download: deny list,
 //! cooldown, project verdict) →
-//! single flight { download + verify (artifact) → verdict (gate) } → the reply to serve.
-//! A file served is remembered for [`SERVED_TTL`] (origin and verified bytes), so a repeat
-//! request skips the store's two lookups; the gate still decides every request.
+//! single flight { download + verify (artifact) → verdict (gate) → small files' bytes into
+//! memory (artifact) } → the reply to serve.
+//! A file served is remembered for [`SERVED_TTL`] (origin, verified bytes, size), so a repeat
+//! request skips the store's lookups; and when its bytes are still at hand (in memory, or on
+//! disk for a file too large for memory) and its scan is kept, the gate decides it without
+//! the single flight (nothing to download or scan: the flight would only queue requests for
+//! one file behind each other, and with replicas it is a lease row in PostgreSQL). The gate
+//! still decides every request.
 //! Must not: decide (the gate does) or build responses (finish does).
 
 use super::finish::{Outcome, Reply, Subject};
 use crate::app::App;
 use crate::error::ProxyError;
+use crate::gate::Decided;
 use crate::index::valid_normalized;
 use crate::model::{
     normalize_project_name, parse_dist_filename, ArtifactFacts, Decision, FileOrigin, RequestKind, Verified,
@@ -17,12 +23,28 @@ use crate::model::{
 /// How long a served file's origin and verification are reused without asking the store.
 pub(crate) const SERVED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Recently served files by `key\nfilename`: their origin and verified bytes.
-pub(crate) type ServedFiles = moka::sync::Cache<String, (FileOrigin, Verified)>;
+/// A file served recently: where it comes from, its verified bytes and their size.
+#[derive(Clone)]
+pub(crate) struct Served {
+    origin: FileOrigin,
+    verified: Verified,
+    size: u64,
+}
+
+/// Recently served files by `key\nfilename`.
+pub(crate) type ServedFiles = moka::sync::Cache<String, Served>;
 
 /// The memory of files served (bounded; entries live [`SERVED_TTL`]).
 pub(crate) fn served_files_memo() -> ServedFiles {
     moka::sync::Cache::builder().max_capacity(16_384).time_to_live(SERVED_TTL).build()
+}
+
+/// A decision about verified bytes, and the bytes in memory when they are there to serve.
+struct Found {
+    verified: Verified,
+    facts: ArtifactFacts,
+    decided: Decided,
+    bytes: Option<bytes::Bytes>,
 }
 
 pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
@@ -34,7 +56,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     let memo_key = format!("{key}\n{filename}");
     let served = app.served_files.get(&memo_key);
     let origin = match &served {
-        Some((o, _)) => o.clone(),
+        Some(s) => s.origin.clone(),
         None => match locate(app, key, &filename).await {
             Ok(o) => o,
             Err(e) => return Outcome::failed(None, e),
@@ -44,30 +66,24 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         let subject = Subject { kind, facts: ArtifactFacts::unverified(&origin) };
         return Outcome::Decided { subject, verdict, findings: std::sync::Arc::new(found), reply: None };
     }
-    let decided = {
-        let _flight = app.flights.acquire(key).await;
-        let ensured = match served {
-            // Still in the cache (it may have been cleaned since): no store lookups.
-            Some((_, v)) if app.artifacts.path(&v.sha256).exists() => Ok(v),
-            _ => app.artifacts.ensure(&origin).await,
-        };
-        match ensured {
-            Ok(v) => {
-                let facts = app.facts(&origin, &v);
-                app.compare_with_previous(&facts, false).await;
-                let d = app.gate.decide(&facts).await;
-                Ok((v, facts, d))
-            }
-            Err(e) => Err(e),
-        }
+    let quick = match &served {
+        Some(s) => without_flight(app, s, kind).await,
+        None => None,
     };
-    let (verified, facts, decided) = match decided {
-        Ok(x) => x,
-        Err(e) => return Outcome::failed(Some(Subject { kind, facts: ArtifactFacts::unverified(&origin) }), e),
+    let found = match quick {
+        Some(f) => f,
+        None => match in_flight(app, key, &origin, served.as_ref(), kind).await {
+            Ok(f) => f,
+            Err(e) => return Outcome::failed(Some(Subject { kind, facts: ArtifactFacts::unverified(&origin) }), e),
+        },
     };
+    let Found { verified, facts, decided, bytes } = found;
+    let size = facts.size;
     let subject = Subject { kind, facts };
     if decided.verdict.decision == Decision::Block {
+        // Nothing of a blocked file is kept for serving (the gate would refuse it anyway).
         app.served_files.invalidate(&memo_key);
+        app.artifacts.memory().forget(&verified.sha256);
         return Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: None };
     }
     let reply = match kind {
@@ -75,10 +91,58 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
             Ok(r) => r,
             Err(e) => return Outcome::failed(Some(subject), e),
         },
-        _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone() },
+        _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone(), bytes },
     };
-    app.served_files.insert(memo_key, (origin, verified));
+    app.served_files.insert(memo_key, Served { origin, verified, size });
     Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
+}
+
+/// A file served recently, decided without its single flight when nothing is left to fetch,
+/// scan or compare: its bytes are in memory (or, too large for memory or a `.metadata`
+/// request, still on disk), the gate has its scan, and no comparison with the previous
+/// release is pending. `None`: take the flight.
+async fn without_flight(app: &App, s: &Served, kind: RequestKind) -> Option<Found> {
+    let sha256 = &s.verified.sha256;
+    if app.gate.wants_version_diff() && app.gate.version_diff(sha256.as_str()).is_none() {
+        return None;
+    }
+    let memory = app.artifacts.memory();
+    let bytes = if kind == RequestKind::File && memory.fits(s.size) {
+        Some(memory.get(sha256)?)
+    } else if app.artifacts.path(sha256).exists() {
+        None
+    } else {
+        return None;
+    };
+    let facts = app.facts_sized(&s.origin, &s.verified, s.size);
+    let decided = app.gate.decide_scanned(&facts).await?;
+    Some(Found { verified: s.verified.clone(), facts, decided, bytes })
+}
+
+/// Under the file's single flight: download and verify (unless served recently and still
+/// cached), compare with the previous release when the policy asks, decide (scanning if
+/// needed), and read a small file's bytes into memory for serving.
+async fn in_flight(
+    app: &App,
+    key: &str,
+    origin: &FileOrigin,
+    served: Option<&Served>,
+    kind: RequestKind,
+) -> Result<Found, ProxyError> {
+    let _flight = app.flights.acquire(key).await;
+    let verified = match served {
+        // Still in the cache (it may have been cleaned since): no store lookups.
+        Some(s) if app.artifacts.path(&s.verified.sha256).exists() => s.verified.clone(),
+        _ => app.artifacts.ensure(origin).await?,
+    };
+    let facts = app.facts(origin, &verified);
+    app.compare_with_previous(&facts, false).await;
+    let decided = app.gate.decide(&facts).await;
+    let bytes = match kind == RequestKind::File && decided.verdict.decision != Decision::Block {
+        true => app.artifacts.load_for_serving(&verified.sha256).await,
+        false => None,
+    };
+    Ok(Found { verified, facts, decided, bytes })
 }
 
 /// Find where a file comes from: the store, or (after a restart with an empty store, a

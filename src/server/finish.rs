@@ -81,10 +81,11 @@ pub(crate) enum Reply {
         body: String,
         content_type: &'static str,
     },
-    /// Verified artifact bytes on disk.
+    /// Verified artifact bytes on disk, and in memory when the artifact cache keeps them there.
     File {
         path: PathBuf,
         sha256: Sha256,
+        bytes: Option<bytes::Bytes>,
     },
     /// Core metadata bytes.
     Metadata(Vec<u8>),
@@ -328,12 +329,13 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
         Reply::Report { body, content_type } => respond::report(content_type, body),
         Reply::Metadata(bytes) => respond::metadata(bytes, if_none_match, ctx.head),
         Reply::Body { content_type, body } => respond::body(StatusCode::OK, content_type, body),
-        Reply::File { path, sha256 } => {
+        Reply::File { path, sha256, bytes } => {
             let decision = verdict.map(|v| v.decision).unwrap_or(Decision::Serve);
             let annotation = verdict.filter(|v| v.decision == Decision::Annotate).map(|v| v.findings.join(" "));
             let opts = respond::FileServe {
                 path: &path,
                 sha256: &sha256,
+                bytes,
                 content_type: "application/octet-stream",
                 range: ctx.header(header::RANGE),
                 if_range: ctx.header(header::IF_RANGE),

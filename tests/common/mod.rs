@@ -502,6 +502,20 @@ impl Pipgate {
         p
     }
 
+    /// [`Pipgate::start_full`] with the policy in a folder of its own, as in `/etc/pipgate/`:
+    /// the log this harness writes is not beside it, so the policy watcher sees no change
+    /// per logged line (the load benchmark).
+    pub(crate) fn start_apart(upstream: &str, policy: &str, extra: &[&str], env: &[(&str, &str)]) -> Pipgate {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        let policy_path = tmp.path().join("etc").join("policy.yaml");
+        std::fs::create_dir_all(policy_path.parent().unwrap()).unwrap();
+        std::fs::write(&policy_path, policy).unwrap();
+        let mut p = Self::spawn_env(upstream, &policy_path, &data_dir, extra, env);
+        p._tmp = Some(tmp);
+        p
+    }
+
     fn spawn(upstream: &str, policy: &Path, data_dir: &Path, extra: &[&str]) -> Pipgate {
         Self::spawn_env(upstream, policy, data_dir, extra, &[])
     }

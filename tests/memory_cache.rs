@@ -1,0 +1,143 @@
+//! Small verified artifacts served from memory (`--memory-cache-bytes`,
+//! `--memory-cache-file-max`): the bytes and ranges a client gets are the same as from disk,
+//! repeat requests are answered from memory, and the gate still decides each request — a
+//! policy change that blocks a file is obeyed at once, memory or not.
+
+mod common;
+use common::*;
+use reqwest::header;
+
+const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoIik='))\n";
+
+/// The file URL pipgate lists for `filename` on `project`'s page.
+fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
+    let page: serde_json::Value = http()
+        .get(format!("{}{project}/", gate.url))
+        .header(header::ACCEPT, "application/vnd.pypi.simple.v1+json")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
+    format!("{}/simple/{project}/{}", gate.base(), f["url"].as_str().unwrap())
+}
+
+/// `pipgate_cache_requests_total{cache="memory",result=…}`.
+fn memory_lookups(gate: &Pipgate, result: &str) -> f64 {
+    let text = http().get(format!("{}/metrics", gate.base())).send().unwrap().text().unwrap();
+    let series = format!("pipgate_cache_requests_total{{cache=\"memory\",result=\"{result}\"}}");
+    text.lines().find(|l| l.starts_with(&series)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+}
+
+#[test]
+fn artifacts_from_memory_are_the_verified_bytes_with_the_same_ranges_as_from_disk() {
+    let idx = FakeIndex::start(Format::Json);
+    // Poorly compressible, so the wheel is some KiB (over the 1000-byte case's limit).
+    let data: String = (0..2000u64).map(|i| format!("V{i} = {}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
+    let small = wheel("demo-small", "1.0", &[], &[("demo_small/data.py", &data)]);
+    let (small_name, small_bytes) = (small.filename.clone(), small.bytes.clone());
+    idx.add_dist("demo-small", small);
+    let cases: [(&str, &[&str], bool); 3] = [
+        ("memory cache on (default)", &[], true),
+        ("file larger than --memory-cache-file-max", &["--memory-cache-file-max", "1000"], false),
+        ("memory cache off", &["--memory-cache-bytes", "0"], false),
+    ];
+    for (case, flags, from_memory) in cases {
+        let gate = Pipgate::start_args(&idx.url(), None, flags);
+        let url = file_url(&gate, "demo-small", &small_name);
+        let len = small_bytes.len();
+        assert!(len > 1000, "the wheel is {len} bytes");
+        let sha = sha256_hex(&small_bytes);
+        let hits_before = memory_lookups(&gate, "hit");
+        for round in ["first request (download, scan)", "repeat request"] {
+            let r = http().get(&url).send().unwrap();
+            assert_eq!(r.status(), 200, "{case}, {round}: {}", gate.log());
+            assert_eq!(r.headers()[header::CONTENT_LENGTH], len.to_string().as_str(), "{case}, {round}");
+            assert_eq!(r.headers()[header::ETAG], format!("\"{sha}\"").as_str(), "{case}, {round}");
+            assert_eq!(sha256_hex(&r.bytes().unwrap()), sha, "{case}, {round}: the bytes hash to the index's sha256");
+        }
+        let ranges = [
+            (
+                "zip tail, as uv reads it",
+                "bytes=-22".to_string(),
+                206,
+                Some(format!("bytes {}-{}/{len}", len - 22, len - 1)),
+                len - 22..len,
+            ),
+            ("middle", "bytes=100-199".to_string(), 206, Some(format!("bytes 100-199/{len}")), 100..200),
+            (
+                "open ended",
+                format!("bytes={}-", len - 5),
+                206,
+                Some(format!("bytes {}-{}/{len}", len - 5, len - 1)),
+                len - 5..len,
+            ),
+            ("past the end", format!("bytes={len}-"), 416, Some(format!("bytes */{len}")), 0..0),
+        ];
+        for (what, range, status, content_range, span) in ranges {
+            let r = http().get(&url).header(header::RANGE, &range).send().unwrap();
+            assert_eq!(r.status(), status, "{case}, {what}");
+            let got_range = r.headers().get(header::CONTENT_RANGE).map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(got_range, content_range, "{case}, {what}");
+            assert_eq!(r.bytes().unwrap().as_ref(), &small_bytes[span], "{case}, {what}");
+        }
+        let head = http().head(&url).send().unwrap();
+        assert_eq!(head.headers()[header::CONTENT_LENGTH], len.to_string().as_str(), "{case}: HEAD");
+        let not_modified = http().get(&url).header(header::IF_NONE_MATCH, format!("\"{sha}\"")).send().unwrap();
+        assert_eq!(not_modified.status(), 304, "{case}: If-None-Match");
+        // Repeat GETs, ranges, HEAD and the 304 are 7 requests after the first.
+        let hits = memory_lookups(&gate, "hit") - hits_before;
+        if from_memory {
+            assert!(hits >= 7.0, "{case}: repeat requests come from memory ({hits} memory hits)");
+        } else {
+            assert_eq!(hits, 0.0, "{case}: nothing comes from memory");
+        }
+        let served = gate.audit().iter().filter(|r| r["filename"] == small_name.as_str()).count();
+        assert_eq!(served, 8, "{case}: every request is audited, memory or not");
+    }
+}
+
+#[test]
+fn a_policy_change_that_blocks_a_file_in_memory_is_obeyed_at_once() {
+    let idx = FakeIndex::start(Format::Json);
+    let pth = wheel("demo-hot", "1.0", &[], &[("demo_hot_init.pth", PTH_EXEC)]);
+    let (name, bytes) = (pth.filename.clone(), pth.bytes.clone());
+    idx.add_dist("demo-hot", pth);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("etc").join("policy.yaml");
+    std::fs::create_dir_all(policy.parent().unwrap()).unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policy.yaml");
+    let base = format!("extends: {shipped}\ncooldown:\n  min_age: \"0\"\n");
+    // The allow list: findings are not weighed, so the file is served (and kept in memory).
+    std::fs::write(&policy, format!("{base}allow: [\"demo-hot\"]\n")).unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
+    let url = file_url(&gate, "demo-hot", &name);
+    for round in ["first request", "repeat request, from memory"] {
+        let r = http().get(&url).send().unwrap();
+        assert_eq!(r.status(), 200, "{round}: {}", gate.log());
+        assert_eq!(sha256_hex(&r.bytes().unwrap()), sha256_hex(&bytes), "{round}");
+    }
+    assert!(memory_lookups(&gate, "hit") >= 1.0, "the repeat request came from memory");
+
+    // The allow entry removed: the critical finding blocks, and memory serves nothing more.
+    std::fs::write(&policy, &base).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut status = 200;
+    while status != 403 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status = http().get(&url).send().unwrap().status().as_u16();
+    }
+    assert_eq!(status, 403, "blocked after the reload: {}", gate.log());
+    for (case, range) in [("whole file", None), ("a range", Some("bytes=0-99"))] {
+        let mut req = http().get(&url);
+        if let Some(r) = range {
+            req = req.header(header::RANGE, r);
+        }
+        let r = req.send().unwrap();
+        assert_eq!(r.status(), 403, "{case}");
+        assert_eq!(r.headers()["x-pipgate-decision"], "block", "{case}");
+        assert!(!r.bytes().unwrap().windows(4).any(|w| w == b"PK\x03\x04"), "{case}: no zip bytes in the answer");
+    }
+    let last = gate.audit().into_iter().rev().find(|r| r["filename"] == name.as_str()).unwrap();
+    assert_eq!(last["decision"], "block", "the block is audited");
+}
