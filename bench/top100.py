@@ -7,14 +7,16 @@ Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
        bench/top100.py --ranks=101-1000 --exclude-tuning [--data-dir=DIR] [--max-mb=150]
        bench/top100.py --names=FILE   (the projects listed in FILE; PIPGATE_POLICY picks the policy)
        bench/top100.py --ranks=1001-1600 --data-dir=DIR   (the second named TUNING set, see below)
+       bench/top100.py --ranks=1601-2200 --data-dir=DIR   (the third named TUNING set, see below)
        bench/top100.py --ranks=101-1000 --exclude-tuning --data-dir=DIR --warm-only
 
 --ranks picks a rank range instead of the top N (ranks 101-1,000 are the HELD-OUT precision set:
 detectors are tuned on the top 100 and on the projects listed in bench/tuning-projects.txt,
-which --exclude-tuning leaves out, and on ranks 1,001-1,600: a second tuning set, named here
-so that nobody mistakes it for held-out data). --data-dir keeps pipgate's cache between runs, so a
-second run (a new build) rescans without downloading again. Artifacts larger than --max-mb
-are not fetched (counted and listed). PIPGATE_BIN or CARGO_TARGET_DIR choose the build.
+which --exclude-tuning leaves out, and on ranks 1,001-1,600 and 1,601-2,200: a second and a
+third tuning set, named here so that nobody mistakes them for held-out data). --data-dir keeps
+pipgate's cache between runs, so a second run (a new build) rescans without downloading
+again. Artifacts larger than --max-mb are not fetched (counted and listed). PIPGATE_BIN or
+CARGO_TARGET_DIR choose the build.
 --warm-only downloads into --data-dir through a pipgate that blocks nothing and prints only
 how many files it fetched: a held-out set can be downloaded early without anyone seeing a
 verdict (the measured run later reads only its own decisions from the audit log).

@@ -99,6 +99,12 @@ pub(crate) fn place(file: &TextFile<'_>) -> Place {
     Place::Code
 }
 
+/// Whether a non-Python file is a program a shell runs: a script extension or a `#!` line.
+/// Anything else shipped as text (`.dat`, `.list`, no extension) is data to whatever reads it.
+pub(crate) fn is_script(file: &TextFile<'_>) -> bool {
+    SCRIPT_EXTENSIONS.contains(&extension(file.path).as_str()) || file.text.starts_with("#!")
+}
+
 /// The highest severity a behaviour hit may have in `place`.
 pub(crate) fn max_severity(place: Place) -> Severity {
     match place {

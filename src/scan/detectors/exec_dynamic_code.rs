@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 3,
+    revision: 4,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -72,10 +72,10 @@ static PATH_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|input\(|stdin|environ|getenv|argv")
         .expect("path not local")
 });
-/// A literal parsed out of a line: `line.split("=")[1].strip()`, `l.partition("=")[2]`,
+/// A literal parsed out of a line: `line.split("=")[1].strip()`, `line.split()[-1]`, `l.partition("=")[2]`,
 /// `re.search(…).group(1)` (strings already blanked).
 static PARSED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*''\s*(?:,\s*\d+\s*)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
+    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:''\s*(?:,\s*\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
         .expect("parsed literal")
 });
 
@@ -84,6 +84,8 @@ static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
         .expect("fetches")
 });
 static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
+/// A comment, once strings are blanked.
+static COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"#[^\n]*").expect("comment"));
 
 /// The argument list of a call whose `(` ends at `after_paren`, up to the matching `)`.
 fn argument_text(text: &str, after_paren: usize) -> Option<&str> {
@@ -117,32 +119,41 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     if FETCHES.is_match(text) {
         return false;
     }
-    // Judge the code, not path names in it (`"src/websockets/version.py"`).
+    // Judge the code, not path names in it (`"src/websockets/version.py"`) nor comments
+    // between the arguments (`exec(  # pylint: disable=exec-used`).
     let blanked = STRING.replace_all(args, "''");
-    reads_local_file(first_argument(&blanked).trim(), text, 0)
+    let code = COMMENT.replace_all(&blanked, "");
+    reads_local_file(first_argument(&code).trim(), text, after_paren, 0)
 }
 
-/// Whether `expr` (strings blanked) only reads a file of the package: see [`exec_of_local_file`].
-/// `depth` bounds how many variables and helpers are followed.
-fn reads_local_file(expr: &str, text: &str, depth: u8) -> bool {
+/// Whether `expr` (strings blanked), used at byte `at`, only reads a file of the package: see
+/// [`exec_of_local_file`]. `depth` bounds how many variables and helpers are followed.
+fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
     let expr = expr.trim();
     // `compile(<source>, path, "exec")`: judged by its source.
     if let Some(inner) = expr.strip_prefix("compile(").and_then(|r| r.strip_suffix(')')) {
-        return reads_local_file(first_argument(inner), text, depth);
+        return reads_local_file(first_argument(inner), text, at, depth);
     }
     if let Some(rest) = without_path_expression(expr) {
         return !NOT_LOCAL.is_match(&rest);
     }
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
-    // `"\n".join(line for line in f if line.startswith("VERSION"))`: chosen lines of a read file.
-    if let Some(c) =
-        expr.strip_prefix("''.join(").and_then(|r| r.strip_suffix(')')).and_then(|g| JOINED_LINES.captures(g))
+    // `"\n".join(line for line in f if line.startswith("VERSION"))`: chosen lines of a read file;
+    // `next(line for line in f if …)`: the first chosen line.
+    if let Some(c) = expr
+        .strip_prefix("''.join(")
+        .or_else(|| expr.strip_prefix("next("))
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|g| JOINED_LINES.captures(g))
     {
         let (item, var, iterable) = (&c["item"], &c["var"], c["iter"].trim());
         let filter_ok = c.name("cond").is_none_or(|f| !PATH_NOT_LOCAL.is_match(f.as_str()));
         let iterable = iterable.strip_suffix(".readlines()").unwrap_or(iterable);
-        let reads =
-            if ident(iterable) { opened_in_module(text, iterable) } else { reads_local_file(iterable, text, depth) };
+        let reads = if ident(iterable) {
+            opened_in_module(text, iterable)
+        } else {
+            reads_local_file(iterable, text, at, depth)
+        };
         return (item == var || item.starts_with(&format!("{var}."))) && filter_ok && reads;
     }
     // `name.read()`: `name` must be a file opened in this module.
@@ -152,10 +163,10 @@ fn reads_local_file(expr: &str, text: &str, depth: u8) -> bool {
     if depth >= 2 {
         return false;
     }
-    // A variable: every value the module gives it reads a file of the package.
+    // A variable: every value that can reach `at` reads a file of the package.
     if ident(expr) {
-        let values = assigned_values(text, expr);
-        return !values.is_empty() && values.iter().all(|v| reads_local_file(v, text, depth + 1));
+        let values = assigned_values(text, expr, at);
+        return !values.is_empty() && values.iter().all(|(v, o)| reads_local_file(v, text, *o, depth + 1));
     }
     // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`.
     if let Some((func, args)) = expr.strip_suffix(')').and_then(|e| e.split_once('(')) {
@@ -179,25 +190,57 @@ fn opened_in_module(text: &str, name: &str) -> bool {
     Regex::new(&opened).is_ok_and(|re| re.is_match(text))
 }
 
-/// What the module assigns to `name` (strings blanked, one line each): `name = <value>`,
-/// and for `for name in <value>:` the value iterated (lines of a file: `f`, `f.readlines()`,
-/// `open(p).read().splitlines()`).
-fn assigned_values(text: &str, name: &str) -> Vec<String> {
+/// What the module assigns to `name` that can reach the use at byte `at` (strings blanked,
+/// one line each, with the assignment's offset): `name = <value>`, and for `for name in
+/// <value>:` the value iterated (lines of a file: `f`, `f.readlines()`,
+/// `open(p).read().splitlines()`). Reaching: assignments in the use's own top-level
+/// statement (its function or class, or its `try`/`with`/`if` block) and those in module-level
+/// code; another function's local of the same name is another variable.
+fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
     let re =
         format!(r"(?m)^[ \t]*(?:{name}[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)|for[ \t]+{name}[ \t]+in[ \t]+(?P<it>[^\n]+):)");
     let Ok(re) = Regex::new(&re) else { return Vec::new() };
+    let scope = top_statement_start(text, at);
     re.captures_iter(text)
+        .filter(|c| {
+            let top = top_statement_start(text, c.get(0).expect("match").start());
+            let header = &text[top..];
+            let function = ["def ", "async ", "class "].iter().any(|k| header.starts_with(k));
+            top == scope || !function
+        })
         .filter_map(|c| {
+            let o = c.get(0).expect("match").start();
             if let Some(v) = c.name("v") {
-                return Some(STRING.replace_all(v.as_str().trim(), "''").into_owned());
+                return Some((STRING.replace_all(v.as_str().trim(), "''").into_owned(), o));
             }
             let it = STRING.replace_all(c.name("it")?.as_str().trim(), "''").into_owned();
             let it = it.strip_suffix(".readlines()").or_else(|| it.strip_suffix(".splitlines()")).unwrap_or(&it);
-            // Iterating a file object yields its lines: `for line in f:` reads like `f.read()`.
+            // Iterating a file object yields its lines: `for line in f:` and `for line in
+            // open(p):` read like `f.read()`.
             let ident = it.chars().all(|c| c.is_alphanumeric() || c == '_');
-            Some(if ident { format!("{it}.read()") } else { it.to_string() })
+            let opened = ["open(", "io.open(", "codecs.open("].iter().any(|p| it.starts_with(p)) && it.ends_with(')');
+            Some((if ident || opened { format!("{it}.read()") } else { it.to_string() }, o))
         })
         .collect()
+}
+
+/// Where the top-level statement holding byte `off` starts: the last line at or before it
+/// that starts in column 0 with code (`else:`, `elif`, `except`, `finally` continue the
+/// statement before them).
+fn top_statement_start(text: &str, off: usize) -> usize {
+    let mut end = pysrc::floor_char(text, off.min(text.len()));
+    loop {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..];
+        let opens = !line.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}'])
+            && !["else", "elif", "except", "finally"]
+                .iter()
+                .any(|k| line.strip_prefix(k).is_some_and(|r| r.starts_with([':', ' ', '(']) || r.is_empty()));
+        if opens || start == 0 {
+            return start;
+        }
+        end = start - 1;
+    }
 }
 
 /// Anything in a helper's body that fetches, decodes a payload, unpacks or reads input
@@ -276,14 +319,25 @@ fn without_path_expression(first: &str) -> Option<String> {
 }
 
 /// `eval(line.split("=")[1])`, `eval(re.search(…).group(1))`: a literal parsed from a line
-/// of a file (the version idiom), in a module that downloads nothing.
+/// of a file (the version idiom), in a module that downloads nothing. A line the module
+/// assigns (`for line in fp:`) must come from a file of the package (`for line in
+/// sys.stdin:` does not); a parameter is judged by the argument alone.
 fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
     };
     let blanked = STRING.replace_all(args, "''");
     let first = first_argument(&blanked).trim();
-    !FETCHES.is_match(text) && !PATH_NOT_LOCAL.is_match(first) && PARSED_LITERAL.is_match(first)
+    if FETCHES.is_match(text) || PATH_NOT_LOCAL.is_match(first) || !PARSED_LITERAL.is_match(first) {
+        return false;
+    }
+    let receiver = first.split('.').next().unwrap_or("");
+    let values = if receiver.is_empty() || receiver == "re" || first.contains('(') && receiver.contains('(') {
+        Vec::new()
+    } else {
+        assigned_values(text, receiver, after_paren)
+    };
+    values.iter().all(|(v, o)| reads_local_file(v, text, *o, 1))
 }
 
 pub(crate) struct DynamicCode;
@@ -410,6 +464,69 @@ mod tests {
                     InstallTime,
                     "version = {}\nwith open(os.path.join(here, 'pkg', 'version.py')) as fp:\n    exec(fp.read(), version)\n",
                     Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: eval of the last word of a line",
+                    "setup.py",
+                    InstallTime,
+                    "def grep_version():\n    with open(path) as fp:\n        for line in fp:\n            if line.startswith('__version__'):\n                return eval(line.split()[-1])\n",
+                    Some((5, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py version idiom: exec of the first chosen line",
+                    "setup.py",
+                    InstallTime,
+                    "def v():\n  with open(os.path.join(here, 'tree', '__init__.py')) as f:\n    line = next(l for l in f if l.startswith('__version__'))\n    ns = {}\n    exec(line, ns)\n",
+                    Some((5, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: a comment before the argument",
+                    "setup.py",
+                    InstallTime,
+                    "def get_version():\n  g = {}\n  exec(  # pylint: disable=exec-used\n      open(os.path.join(\n          os.path.dirname(__file__),\n          'pkg/version.py')\n          ).read(),\n      g\n  )\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: compile of a read, a same-named local elsewhere",
+                    "setup.py",
+                    InstallTime,
+                    "def build(source):\n    source = pathlib.Path(source)\n\ntry:\n    with open('pkg/_dev/scm_version.py') as fd:\n        source = fd.read()\nexcept FileNotFoundError:\n    pass\nelse:\n    m = types.ModuleType('m')\n    code = compile(source, m.__file__, 'exec')\n    exec(code, m.__dict__)\n",
+                    Some((11, "compile(local file)", Low)),
+                ),
+                (
+                    "read, then decoded in the same block before exec",
+                    "setup.py",
+                    InstallTime,
+                    "with open(p) as f:\n    code = f.read()\ncode = base64.b64decode(code)\nexec(code)\n",
+                    Some((4, "exec", High)),
+                ),
+                (
+                    "a decoded module-level value exec'd in a function",
+                    "setup.py",
+                    InstallTime,
+                    "code = zlib.decompress(P)\ndef run():\n    exec(code)\nrun()\n",
+                    Some((3, "exec", High)),
+                ),
+                (
+                    "next() over a downloaded body",
+                    "setup.py",
+                    InstallTime,
+                    "line = next(l for l in urlopen(U) if l)\nexec(line)\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "a comment before a decoded argument",
+                    "setup.py",
+                    InstallTime,
+                    "exec(  # noqa\n    base64.b64decode(P))\n",
+                    Some((1, "exec", High)),
+                ),
+                (
+                    "eval of the last word of a received line",
+                    "setup.py",
+                    InstallTime,
+                    "for line in sys.stdin:\n    eval(line.split()[-1])\n",
+                    Some((2, "eval", High)),
                 ),
                 (
                     "setup.py version idiom: globals",

@@ -3,7 +3,9 @@
 //! `logins.json`, `key4.db`), SSH private keys, cloud and developer credentials
 //! (`.aws/credentials`, `.kube/config`, `.docker/config.json`, `.git-credentials`,
 //! `.npmrc`, `.pypirc`, `.netrc`, gcloud), crypto wallets (Exodus, Electrum,
-//! Atomic, `wallet.dat`, MetaMask/Phantom extension ids), Discord/Telegram sessions.
+//! Atomic, `wallet.dat`, MetaMask/Phantom extension ids), Discord/Telegram sessions
+//! (Telegram's lower-case `tdata` folder followed by a path separator; `TDATA\n` in a C
+//! message is a word before an escape, not a path).
 //!
 //! Browser/wallet/session paths are High; install time Critical. An SSH key is
 //! stolen only when it is read *and* sent: High needs a read (`open`, `read_text`,
@@ -24,7 +26,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 3,
+    revision: 4,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -38,7 +40,7 @@ static PATHS: LazyLock<Regex> = LazyLock::new(|| {
         r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))",
         r"|(?-u:\b)Exodus[/\\]+exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum[/\\]+wallets|(?-u:\b)electrum[/\\]+wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic[/\\]+Local Storage|Ethereum[/\\]+keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
         r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
-        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)tdata[/\\]+)",
+        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)(?-i:tdata)(?:/|\\\\|\\[^\\ntr'\x22]))",
         r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
     ))
     .expect("paths")
@@ -193,6 +195,28 @@ mod tests {
             &CredentialAccess,
             META.id,
             &[
+                (
+                    "a C trace message naming a thread-data mode",
+                    "pkg/src/kmp_runtime.cpp",
+                    Runtime,
+                    "KA_TRACE(1000, (\"*** using TDATA\\n\"));\n",
+                    None,
+                ),
+                ("a lower-case word before a C escape", "pkg/src/x.c", Runtime, "printf(\"tdata\\n\");\n", None),
+                (
+                    "Telegram session folder copied",
+                    "pkg/a.py",
+                    Runtime,
+                    "shutil.copytree(os.path.join(appdata, 'tdata/'), dst)\n",
+                    Some((1, "tdata/", High)),
+                ),
+                (
+                    "Telegram session folder in a Windows path",
+                    "pkg/a.py",
+                    Runtime,
+                    "src = appdata + '\\\\Telegram\\\\tdata\\\\'\n",
+                    Some((1, "tdata\\\\", High)),
+                ),
                 (
                     "prose naming the aws credentials file",
                     "pkg/mcp_client/client.py",

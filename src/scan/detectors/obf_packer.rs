@@ -3,6 +3,9 @@
 //! ("obfuscated with/by Hyperion, BlankOBF, Kramer, …"), or identifier soup
 //! (`IlIlIl…`, `_0x1f2e…` names by the dozen).
 //!
+//! A tool banner counts in a comment or in the file's first lines; a docstring further down
+//! naming a tool ("unpacks code packed with …") is a deobfuscator describing its input.
+//!
 //! Python files only; one hit per file (the first marker). Must not: try to unpack.
 
 use super::pysrc::{self};
@@ -13,7 +16,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.packer",
-    revision: 1,
+    revision: 2,
     title: "Contains code protected by an obfuscator.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -27,6 +30,10 @@ static SOUP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:[Il]{8,}|_0x[0-9a-fA-F]{4,}|O0[O0]{6,}|_{6,}[A-Za-z0-9]?)(?-u:\b)").expect("soup")
 });
 const SOUP_MIN: usize = 25;
+/// How many first lines of a file are its header (where an obfuscator writes its banner).
+const BANNER_LINES: usize = 10;
+/// How many marker matches are weighed per file.
+const MAX_MARKERS: usize = 16;
 
 pub(crate) struct Packer;
 
@@ -54,7 +61,15 @@ impl Detector for Packer {
         if !file.is_python {
             return;
         }
-        if let Some(c) = MARKER.captures(file.text) {
+        // A tool banner says what the file is in a comment or in its first lines; further down,
+        // in a docstring or string, it names what a deobfuscator or unpacker reads.
+        let banner_of_this_file = |c: &regex::Captures<'_>| {
+            let at = c.get(0).expect("m").start();
+            c.name("tool").is_none()
+                || file.text[..at].bytes().filter(|&b| b == b'\n').count() < BANNER_LINES
+                || file.source().kind_at(at) == pysrc::Kind::Comment
+        };
+        if let Some(c) = MARKER.captures_iter(file.text).take(MAX_MARKERS).find(|c| banner_of_this_file(c)) {
             let m = c.get(0).expect("m");
             let ind = if c.name("pyarmor").is_some() {
                 "PyArmor".to_string()
@@ -94,6 +109,12 @@ mod tests {
     static SOUP_SRC: LazyLock<String> =
         LazyLock::new(|| (0..30).map(|i| format!("IlIlIlIl{} = {i}\n", "l".repeat(i % 3))).collect());
 
+    static UNPACKER: LazyLock<String> = LazyLock::new(|| {
+        format!("import re\n{}class Unpacker:\n    def run(self, s):\n        \"\"\"Unpacks js code packed with MyObfuscate.com\"\"\"\n        return s\n", "x = 1\n".repeat(12))
+    });
+    static LATE_BANNER: LazyLock<String> =
+        LazyLock::new(|| format!("{}# obfuscated with BlankOBF\nexec(p)\n", "x = 1\n".repeat(12)));
+
     #[test]
     fn cases() {
         table(
@@ -105,6 +126,27 @@ mod tests {
                 ("banner", "pkg/a.py", Runtime, "# Obfuscated with Hyperion\nx = 1\n", Some((1, "Hyperion", High))),
                 ("identifier soup", "pkg/a.py", Runtime, SOUP_SRC.as_str(), Some((1, "30 obfuscated identifiers", High))),
                 ("a few odd names", "pkg/a.py", Runtime, "IlIlIlIl = 1\n_0x1a2b = 2\n", None),
+                (
+                    "an unpacker's docstring naming the packer it reads",
+                    "pkg/unpackers/myobf.py",
+                    Runtime,
+                    UNPACKER.as_str(),
+                    None,
+                ),
+                (
+                    "a banner in a comment further down",
+                    "pkg/a.py",
+                    Runtime,
+                    LATE_BANNER.as_str(),
+                    Some((13, "BlankOBF", High)),
+                ),
+                (
+                    "a banner in the module docstring",
+                    "pkg/a.py",
+                    Runtime,
+                    "\"\"\"Obfuscated by Kramer.\"\"\"\nexec(x)\n",
+                    Some((1, "Kramer", High)),
+                ),
                 ("mentions obfuscation", "pkg/a.py", Runtime, "def deobfuscate(x):\n    return x\n", None),
             ],
         );

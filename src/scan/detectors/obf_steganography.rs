@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.steganography",
-    revision: 3,
+    revision: 4,
     title: "Runs code hidden in an image or data file.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -40,6 +40,11 @@ static STEGO_LIB: LazyLock<Regex> = LazyLock::new(|| {
 });
 static PIXELS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getpixel|getdata)\s*\(|\.load\(\s*\)").expect("pixels"));
+/// An imaging library imported, or an image opened or decoded, in code.
+static IMAGING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?:from[ \t]+(?:PIL|imageio|cv2|skimage)(?-u:\b)|import[ \t]+(?:PIL|imageio|cv2|skimage)(?-u:\b))|(?-u:\b)Image\.(?:open|frombytes|frombuffer|new)\s*\(|(?-u:\b)imread\s*\(")
+        .expect("imaging")
+});
 static BIT_OPS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"&\s*(?:1|0x0?1|0b1)(?-u:\b)|<<|>>|%\s*2(?-u:\b)").expect("bit ops"));
 static RUNS: LazyLock<Regex> = LazyLock::new(|| {
@@ -193,7 +198,9 @@ impl Detector for Steganography {
             // An image library running a converter (`djpeg`, `screencapture`) executes no pixels.
             let runs_code = RUNS_CODE.find_iter(t).any(|m| src.is_code(m.start()) && !t[..m.start()].ends_with('.'));
             let pixels = PIXELS.find_iter(t).find(|m| runs_code && src.is_code(m.start()));
-            let imaging = t.contains("Image") || t.contains("PIL") || t.contains("imageio");
+            // Pixels are an image's: the module imports an imaging library or opens an image
+            // in code (a GPU kernel's `ptr.load()` and shifts near the word "Image" are not).
+            let imaging = IMAGING.find_iter(t).any(|m| src.is_code(m.start()));
             if let Some(p) = pixels.filter(|_| imaging && BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
                 if found.is_empty() {
                     found.push((p.start(), "pixel bits decoded and executed".to_string(), Severity::High));
@@ -286,6 +293,20 @@ mod tests {
                 Runtime,
                 "px = im.load()\nfor x in range(w):\n    v = px[x, 0][0] >> 4\n",
                 None,
+            ),
+            (
+                "GPU kernel: a pointer's load(), shifts and a compile, the word Image in a name",
+                "pkg/kernels/gemm.py",
+                Runtime,
+                "# ImageNet-sized tiles\ndef k(ptr):\n    v = ptr.load()\n    w = v >> 4\n    out.store(w)\nkernel = compile(k, target)\n",
+                None,
+            ),
+            (
+                "pixels of an image opened without a PIL import line, bits exec'd",
+                "pkg/util.py",
+                Runtime,
+                "im = Image.open(p)\npx = im.load()\nb = [px[x, 0][0] & 1 for x in range(w)]\nexec(decode(b))\n",
+                Some((2, "pixel bits decoded and executed", High)),
             ),
             (
                 "template loader load() with a shift elsewhere",

@@ -35,6 +35,14 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     (line as u32, col as u32)
 }
 
+/// Whether the code at byte `offset` runs when the module is imported (module level, or a
+/// function that import-time code calls, outside a `__main__` guard): [`Source::runs_on_import`]
+/// by offset.
+pub(crate) fn runs_on_import_at(src: &Source<'_>, offset: usize) -> bool {
+    let (line, col) = line_col(src.text, offset);
+    src.runs_on_import(line, Some(col))
+}
+
 /// A call's argument text: from just after its `(` to the matching `)` (balanced
 /// parentheses), at most `limit` bytes, cut on a char boundary.
 pub(crate) fn call_argument(text: &str, after_paren: usize, limit: usize) -> &str {
