@@ -29,6 +29,7 @@ use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -49,6 +50,20 @@ static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
     ))
     .expect("endpoint regex")
+});
+
+/// Words every [`ENDPOINT`] match contains (ASCII case-insensitively): its gate
+/// ([`TextFile::may_contain_ci`]).
+static ENDPOINT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    super::pysrc::gate(&[
+        "discord",
+        "hooks.slack.com/",
+        "api.telegram.org/bot",
+        "webhook.office.com",
+        "githubusercontent.com",
+        "gitlab.com/",
+        "bitbucket.org/",
+    ])
 });
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,
@@ -118,7 +133,8 @@ impl Detector for ExfilEndpoint {
         let harvest = std::cell::OnceCell::new();
         let harvests = || *harvest.get_or_init(|| HARVEST.is_match(file.text));
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
-        for c in ENDPOINT.captures_iter(file.text) {
+        let endpoints = file.may_contain_ci(&ENDPOINT_WORDS).then(|| ENDPOINT.captures_iter(file.text));
+        for c in endpoints.into_iter().flatten() {
             let m = c.get(0).expect("match");
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
@@ -151,7 +167,8 @@ impl Detector for ExfilEndpoint {
         }
         // Destinations by reputation. Collaborators, request bins and tunnels exist to
         // receive calls: next to harvesting they are a beacon (high, install critical).
-        for (start, end, class) in reputation::in_text(file.text).take(MAX_HITS_PER_FILE) {
+        let listed = reputation::may_be_in(file).then(|| reputation::in_text(file.text));
+        for (start, end, class) in listed.into_iter().flatten().take(MAX_HITS_PER_FILE) {
             if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
                 continue;
             }
