@@ -8,12 +8,14 @@ speed on it, and check that two builds find the same things.
       with this machine's own pip configuration (`pip download --no-deps --only-binary
       :all:`, with the wheel's platform tags for binary wheels). No host is named here.
 
-  bench/scan_corpus.py compare BASE_BENCH NEW_BENCH [--rounds N] [--set pure|binary|all]
+  bench/scan_corpus.py compare BASE_BENCH NEW_BENCH [--rounds N] [--set pure|binary|all|issue10]
       Runs two builds of examples/scan_bench alternately (base, new, new, base, ...), each
       round a fresh process over the whole set with `--tsv --rounds 2` (its first pass warms up
       the lazily compiled regexes), keeps every file's best floor
       and best scan time per build, and prints scan speed as a share of the inflate floor:
-      per wheel (min, median) and whole set, base and new side by side. The floor is the
+      per wheel (min, median) and whole set, base and new side by side. `--set issue10` is issue
+      10's older corpus (bench/scan-corpus-issue10.txt: 24 wheels and 2 sdists), which `fetch` and
+      `check` include too. The floor is the
       same code in both builds, so each file's floor is the best over both.
 
   bench/scan_corpus.py check BASE_BENCH NEW_BENCH
@@ -35,13 +37,15 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIST = os.path.join(ROOT, "bench", "scan-corpus.txt")
+# Issue 10's older corpus (the wheels and sdists of bench/scan_corpus.sh), pinned: `--set issue10`.
+LIST_ISSUE10 = os.path.join(ROOT, "bench", "scan-corpus-issue10.txt")
 CORPUS = os.path.join(ROOT, "bench", "corpus")
 
 
-def entries():
-    """(set, project, filename, sha256) per corpus line."""
+def entries(which="all"):
+    """(set, project, filename, sha256) per corpus line; `which` "issue10" reads issue 10's list."""
     out = []
-    for line in open(LIST):
+    for line in open(LIST_ISSUE10 if which == "issue10" else LIST):
         line = line.strip()
         if line and not line.startswith("#"):
             kind, project, filename, sha = line.split()
@@ -59,6 +63,12 @@ def sha256(path):
 
 def pip_download(project, filename, dest):
     """Download exactly `filename` (same version and tags) with the local pip configuration."""
+    if filename.endswith(".tar.gz"):
+        version = filename[: -len(".tar.gz")].rsplit("-", 1)[1]
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+               "-d", dest, f"{project}=={version}"]
+        subprocess.run(cmd, check=True)
+        return
     parts = filename[:-4].split("-")
     version, py, abi, plat = parts[1], parts[-3], parts[-2], parts[-1]
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
@@ -77,7 +87,7 @@ def pip_download(project, filename, dest):
 
 def fetch(data_dir):
     os.makedirs(CORPUS, exist_ok=True)
-    for _, project, filename, sha in entries():
+    for _, project, filename, sha in entries() + entries("issue10"):
         path = os.path.join(CORPUS, filename)
         if os.path.exists(path) and sha256(path) == sha:
             continue
@@ -90,12 +100,12 @@ def fetch(data_dir):
                 shutil.move(os.path.join(tmp, filename), path)
         if sha256(path) != sha:
             os.remove(path)
-            sys.exit(f"{filename}: sha256 differs from bench/scan-corpus.txt")
+            sys.exit(f"{filename}: sha256 differs from the corpus list")
         print(f"fetched {filename}")
 
 
 def corpus_files(which):
-    files = [(kind, os.path.join(CORPUS, fn)) for kind, _, fn, _ in entries() if which in ("all", kind)]
+    files = [(kind, os.path.join(CORPUS, fn)) for kind, _, fn, _ in entries(which) if which in ("all", "issue10", kind)]
     missing = [p for _, p in files if not os.path.exists(p)]
     if missing:
         sys.exit(f"{len(missing)} corpus file(s) missing (first: {missing[0]}); run: bench/scan_corpus.py fetch")
@@ -129,7 +139,7 @@ def compare(base, new, rounds, which):
     print(f"scan speed as a share of the inflate floor; best of {rounds} alternating round(s) per build, one thread")
     print(f"{'set':8} {'files':>5} {'MB':>7} | {'base min':>8} {'median':>7} {'whole':>6} | "
           f"{'new min':>8} {'median':>7} {'whole':>6}")
-    for kind in ("pure", "binary", "all"):
+    for kind in ("pure", "binary", "sdist", "all"):
         mine = [p for k, p in files if kind in ("all", k)]
         if not mine:
             continue
@@ -161,7 +171,9 @@ def check(base, new):
     with tempfile.TemporaryDirectory() as tmp:
         samples = os.path.join(tmp, "samples")
         os.makedirs(samples)
-        paths = [p for _, p in corpus_files("all")] + recall_samples(samples)
+        corpus = [p for _, p in corpus_files("all")]
+        corpus += [p for _, p in corpus_files("issue10") if p not in corpus]
+        paths = corpus + recall_samples(samples)
         for label, binary in (("base", base), ("new", new)):
             subprocess.run([binary, "--threads", "1", "--dump", os.path.join(tmp, label), *paths], check=True)
         differ = []

@@ -9,11 +9,13 @@
 //!
 //! Detectors must not do I/O, must not keep state across artifacts, and report
 //! only through [`Hits`]. What several detectors need from one member (its lexed
-//! Python, a shared regex's matches) they take from [`TextFile::source`], computed
-//! once per member, never from a cache of their own.
+//! Python, a shared regex's matches, its lowercased copy for the gates of
+//! case-insensitive regexes) they take from [`TextFile::source`] and
+//! [`TextFile::may_contain_ci`], computed once per member, never from a cache of their own.
 
 use super::source::Source;
 use crate::model::{Category, Evidence, FileRole, Severity};
+use aho_corasick::AhoCorasick;
 use std::cell::OnceCell;
 
 /// Static description of a detector: what the reports show and policies match on.
@@ -46,11 +48,30 @@ pub struct TextFile<'a> {
     pub is_python: bool,
     pub text: &'a str,
     source: OnceCell<Source<'a>>,
+    /// The text lowercased, when it is ASCII (see [`TextFile::may_contain_ci`]).
+    lower: OnceCell<Option<String>>,
 }
 
 impl<'a> TextFile<'a> {
     pub fn new(path: &'a str, role: FileRole, is_python: bool, text: &'a str) -> Self {
-        TextFile { path, role, is_python, text, source: OnceCell::new() }
+        TextFile { path, role, is_python, text, source: OnceCell::new(), lower: OnceCell::new() }
+    }
+
+    /// The gate of a case-insensitive regex: false only when the member is ASCII and its
+    /// lowercased text holds none of `words` (an automaton over lowercase words, every
+    /// match of the regex containing one of them), so the regex cannot match. Non-ASCII
+    /// text is always `true`: Unicode case folding lets `ſ` match `s` and the Kelvin sign
+    /// `k`. The lowercased copy is made at most once per member, shared by every gate, and
+    /// searched with the automaton's literal prefilter instead of the regex's own
+    /// case-insensitive search (which visits most bytes).
+    pub fn may_contain_ci(&self, words: &AhoCorasick) -> bool {
+        self.ascii_lowercase().is_none_or(|l| words.is_match(l))
+    }
+
+    /// The member lowercased when it is ASCII (same length, same offsets), else `None`;
+    /// computed at most once per member.
+    pub fn ascii_lowercase(&self) -> Option<&str> {
+        self.lower.get_or_init(|| self.text.is_ascii().then(|| self.text.to_ascii_lowercase())).as_deref()
     }
 
     /// The member as source: lexed as Python (lazily, once) when `is_python`, else
@@ -140,4 +161,30 @@ pub trait Detector: Send + Sync {
     fn scan_text(&self, _file: &TextFile<'_>, _hits: &mut Hits) {}
 
     fn scan_package(&self, _pkg: &Package<'_>, _hits: &mut Hits) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_gate() {
+        let words = AhoCorasick::new(["curl", "/dev/"]).expect("words");
+        let cases = [
+            ("word in lower case", "run('curl x | sh')", true),
+            ("word in upper case", "RUN('CURL X | SH')", true),
+            ("word in mixed case", "/Dev/tcp", true),
+            ("no word", "import os\nos.getcwd()\n", false),
+            ("non-ASCII text without a word is still searched", "# café\n", true),
+        ];
+        for (case, text, want) in cases {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            assert_eq!(file.may_contain_ci(&words), want, "{case}");
+            assert_eq!(
+                file.ascii_lowercase().map(str::len),
+                text.is_ascii().then_some(text.len()),
+                "{case}: offsets kept"
+            );
+        }
+    }
 }

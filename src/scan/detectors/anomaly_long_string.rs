@@ -76,13 +76,21 @@ fn uniform_lines(body: &str) -> bool {
 fn may_hold_long_string(text: &str) -> bool {
     // Bytes of the last line with an inner blank plus the blank-free lines after it.
     let mut run = 0usize;
-    for line in text.as_bytes().split(|&b| b == b'\n') {
+    // Lines found with memchr (the same lines as `split(b'\n')`, the last one included).
+    let b = text.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+        let line = &b[start..end];
         if run + line.len() + 1 >= MIN_LEN {
             return true;
         }
         run = if solid(line) { run + line.len() + 1 } else { line.len() + 1 };
+        if end == b.len() {
+            return false;
+        }
+        start = end + 1;
     }
-    false
 }
 
 /// `!line.trim().contains([' ', '\t'])` on bytes (this runs on every line of every Python
@@ -186,6 +194,35 @@ mod tests {
             .collect();
         format!("BLOB = \x27\x27\x27\n{}\x27\x27\x27\n", format!("{line}\n").repeat(16))
     });
+
+    #[test]
+    fn line_walk_is_the_split_walk() {
+        let reference = |text: &str| {
+            let mut run = 0usize;
+            for line in text.as_bytes().split(|&b| b == b'\n') {
+                if run + line.len() + 1 >= MIN_LEN {
+                    return true;
+                }
+                run = if solid(line) { run + line.len() + 1 } else { line.len() + 1 };
+            }
+            false
+        };
+        let solid_run = format!("x = (\n{}\n)\n", "QUJDREVG\n".repeat(120));
+        let cases = [
+            ("empty", String::new()),
+            ("one newline", "\n".to_string()),
+            ("short code", "import os\nx = 1\n".to_string()),
+            ("one long line", format!("X = '{}'", "A".repeat(MIN_LEN))),
+            ("one long line, trailing newline", format!("X = '{}'\n", "A".repeat(MIN_LEN))),
+            ("just short of the length", format!("X = '{}'", "A".repeat(MIN_LEN - 7))),
+            ("solid lines adding up", solid_run),
+            ("code lines adding up", "    y = f(a, b)\n".repeat(200)),
+            ("blank lines adding up", "\n".repeat(MIN_LEN + 5)),
+        ];
+        for (case, text) in cases {
+            assert_eq!(may_hold_long_string(&text), reference(&text), "{case}");
+        }
+    }
 
     #[test]
     fn solid_lines_by_bytes_as_by_characters() {

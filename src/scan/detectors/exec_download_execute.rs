@@ -14,7 +14,8 @@
 //! scripts not run at install high, data files and web assets low.
 
 use super::context;
-use super::net_downloads_file::{COMMAND, FETCH_API};
+use super::exec_dynamic_code::may_call;
+use super::net_downloads_file::{may_hold_command, COMMAND, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
@@ -60,28 +61,27 @@ const GATE_WORDS: &[&str] = &[
 ];
 /// [`GATE_WORDS`] `[..PIPE_WORDS]` gate [`PIPE`]; `curl`, `wget` and `[PIPE_WORDS..]` gate [`DROP_RUN`].
 const PIPE_WORDS: usize = 5;
-static GATES: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(GATE_WORDS)
-        .expect("static words")
-});
+static GATES: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(GATE_WORDS));
 
-/// Whether [`PIPE`] and [`DROP_RUN`] may match `text`: false when it is ASCII and holds
-/// none of their words (one search for both).
-fn may_match(text: &str) -> (bool, bool) {
-    if !text.is_ascii() {
+/// Whether [`PIPE`] and [`DROP_RUN`] may match the member: false when it is ASCII and its
+/// lowercased text ([`TextFile::ascii_lowercase`], shared with the other gates) holds none
+/// of their words (one search for both).
+fn may_match(file: &TextFile<'_>) -> (bool, bool) {
+    let Some(lower) = file.ascii_lowercase() else {
         return (true, true);
-    }
+    };
     let (mut pipe, mut drop) = (false, false);
-    for m in GATES.find_overlapping_iter(text) {
+    // Resumed one byte after each match start: no word is a prefix of another, so every
+    // occurrence of every word is seen (a leftmost search keeps the literal prefilter).
+    let mut input = aho_corasick::Input::new(lower);
+    while let Some(m) = GATES.find(input.clone()) {
         let i = m.pattern().as_usize();
         pipe |= i < PIPE_WORDS;
         drop |= !(2..PIPE_WORDS).contains(&i);
-        if pipe && drop {
+        if pipe && drop || m.start() + 1 >= lower.len() {
             break;
         }
+        input.set_start(m.start() + 1);
     }
     (pipe, drop)
 }
@@ -173,7 +173,7 @@ impl Detector for DownloadExecute {
             let ls = file.text[..o].rfind('\n').map_or(0, |p| p + 1);
             SHOWN.is_match(&file.text[ls..o])
         };
-        let (may_pipe, may_drop) = may_match(file.text);
+        let (may_pipe, may_drop) = may_match(file);
         let pipes = may_pipe.then(|| PIPE.find_iter(file.text));
         for m in pipes.into_iter().flatten() {
             if !src.python || (src.kind_at(m.start()) == Kind::Str && !shown(m.start())) {
@@ -202,9 +202,8 @@ impl Detector for DownloadExecute {
         if !src.python {
             return;
         }
-        // Every match holds `exec` or `eval` (case-sensitive): without one, skip the search.
-        let fetches =
-            (file.text.contains("exec") || file.text.contains("eval")).then(|| EXEC_FETCH.captures_iter(file.text));
+        // Every match starts with a call of `exec` or `eval`: without one, skip the search.
+        let fetches = may_call(file.text).then(|| EXEC_FETCH.captures_iter(file.text));
         for c in fetches.into_iter().flatten() {
             let name = c.name("name").expect("name");
             if src.is_code(name.start()) {
@@ -220,8 +219,10 @@ impl Detector for DownloadExecute {
             .chain(file.text.match_indices("urlretrieve").map(|(i, _)| (i, false)))
             .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
-                COMMAND
-                    .find_iter(file.text)
+                may_hold_command(file)
+                    .then(|| COMMAND.find_iter(file.text))
+                    .into_iter()
+                    .flatten()
                     .filter(|m| {
                         src.kind_at(m.start()) == Kind::Str && !to_loopback(&file.text[m.end()..]) && !shown(m.start())
                     })

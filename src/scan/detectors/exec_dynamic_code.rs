@@ -340,6 +340,23 @@ fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
     values.iter().all(|(v, o)| reads_local_file(v, text, *o, 1))
 }
 
+/// False when [`CALL`] (and `execution.download-and-execute`'s exec-of-a-fetch, whose
+/// matches start the same way) cannot match: no `exec`, `eval` or `compile` stands where a call
+/// of it can start (at a line start, after a character that is neither `.` nor a word
+/// character, or after `builtins.` or `__builtins__.`). Most files that hold one say `re.compile(`: a few
+/// substring searches instead of the regex's search, which has no literal prefix to skip
+/// ahead with. A non-ASCII character before the word counts as a possible start.
+pub(crate) fn may_call(text: &str) -> bool {
+    let b = text.as_bytes();
+    ["exec", "eval", "compile"].iter().any(|word| {
+        memchr::memmem::find_iter(b, word).any(|i| match i.checked_sub(1).map(|p| b[p]) {
+            None => true,
+            Some(b'.') => b[..i].ends_with(b"builtins.") || b[..i].ends_with(b"__builtins__."),
+            Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
+        })
+    })
+}
+
 pub(crate) struct DynamicCode;
 
 impl Detector for DynamicCode {
@@ -356,7 +373,8 @@ impl Detector for DynamicCode {
         let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
-        for c in CALL.captures_iter(file.text) {
+        let calls = may_call(file.text).then(|| CALL.captures_iter(file.text));
+        for c in calls.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
@@ -411,6 +429,29 @@ impl Detector for DynamicCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_gate_never_hides_a_match() {
+        let cases = [
+            ("exec call", "exec(code)", true),
+            ("eval after a blank", "x = eval (s)", true),
+            ("builtins", "builtins.exec(c)", true),
+            ("dunder builtins", "__builtins__.eval(c)", true),
+            ("python 2 statement", "if x:\n    exec code in ns", true),
+            ("execfile", "execfile('a.py')", true),
+            ("after a non-ASCII letter", "é_eval(x)", false),
+            ("after a non-ASCII symbol", "x=\u{00b7}eval(x)", true),
+            ("re.compile", "P = re.compile(r'x')", false),
+            ("method", "df.eval('a + b')", false),
+            ("inside a name", "my_exec(x); re_evaluate(y); recompile()", false),
+        ];
+        for (case, text, want) in cases {
+            assert_eq!(may_call(text), want, "{case}");
+            if !want {
+                assert!(CALL.find(text).is_none(), "{case}: the gate hid a match");
+            }
+        }
+    }
     use crate::scan::detectors::testutil::table;
     use FileRole::*;
     use Severity::*;

@@ -12,6 +12,7 @@
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -38,6 +39,25 @@ pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("write")
 });
 /// Download commands inside strings (or shell scripts).
+/// Words every [`COMMAND`] match contains (ASCII case-insensitively): its gate.
+static COMMAND_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    pysrc::gate(&[
+        "wget",
+        "curl",
+        "invoke-webrequest",
+        "iwr",
+        "start-bitstransfer",
+        "certutil",
+        "bitsadmin",
+        ".downloadfile",
+    ])
+});
+
+/// False when [`COMMAND`] cannot match the member ([`TextFile::may_contain_ci`]).
+pub(crate) fn may_hold_command(file: &TextFile<'_>) -> bool {
+    file.may_contain_ci(&COMMAND_WORDS)
+}
+
 pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
 });
@@ -102,7 +122,7 @@ impl Detector for DownloadsFile {
             let script = [".sh", ".bash", ".bat", ".cmd", ".ps1", ".psm1"]
                 .iter()
                 .any(|e| file.path.to_ascii_lowercase().ends_with(e));
-            if script {
+            if script && may_hold_command(file) {
                 for m in COMMAND.find_iter(file.text) {
                     push(hits, m.start(), command_name(m.as_str()));
                 }
@@ -124,7 +144,8 @@ impl Detector for DownloadsFile {
                 }
             }
         }
-        for m in COMMAND.find_iter(file.text) {
+        let commands = may_hold_command(file).then(|| COMMAND.find_iter(file.text));
+        for m in commands.into_iter().flatten() {
             if src.kind_at(m.start()) == Kind::Str {
                 push(hits, m.start(), command_name(m.as_str()));
             }

@@ -32,6 +32,7 @@ use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -52,6 +53,20 @@ static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
     ))
     .expect("endpoint regex")
+});
+
+/// Words every [`ENDPOINT`] match contains (ASCII case-insensitively): its gate
+/// ([`TextFile::may_contain_ci`]).
+static ENDPOINT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    super::pysrc::gate(&[
+        "discord",
+        "hooks.slack.com/",
+        "api.telegram.org/bot",
+        "webhook.office.com",
+        "githubusercontent.com",
+        "gitlab.com/",
+        "bitbucket.org/",
+    ])
 });
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,
@@ -131,7 +146,8 @@ impl Detector for ExfilEndpoint {
             })
         };
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
-        for c in ENDPOINT.captures_iter(file.text) {
+        let endpoints = file.may_contain_ci(&ENDPOINT_WORDS).then(|| ENDPOINT.captures_iter(file.text));
+        for c in endpoints.into_iter().flatten() {
             let m = c.get(0).expect("match");
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
@@ -164,7 +180,8 @@ impl Detector for ExfilEndpoint {
         }
         // Destinations by reputation. Collaborators, request bins and tunnels exist to
         // receive calls: next to harvesting they are a beacon (high, install critical).
-        for (start, end, class) in reputation::in_text(file.text).take(MAX_HITS_PER_FILE) {
+        let listed = reputation::may_be_in(file).then(|| reputation::in_text(file.text));
+        for (start, end, class) in listed.into_iter().flatten().take(MAX_HITS_PER_FILE) {
             if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
                 continue;
             }

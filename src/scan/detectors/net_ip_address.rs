@@ -46,6 +46,30 @@ fn colons_close(text: &str) -> bool {
 }
 
 /// True for an IPv4 address on the public internet.
+/// False when [`V4`] cannot match: the text is ASCII and has no three dots in a row each
+/// flanked by digits and separated by one to three digits (`1.2.3.4`). A pass over the dots
+/// (memchr) instead of the regex's search, which has no literal to skip ahead with.
+/// Non-ASCII text is always searched (`\d` is Unicode there).
+fn may_hold_v4(text: &str) -> bool {
+    if !text.is_ascii() {
+        return true;
+    }
+    let b = text.as_bytes();
+    let (mut last, mut chain) = (0usize, 0u32);
+    for i in memchr::memchr_iter(b'.', b) {
+        if i == 0 || !b[i - 1].is_ascii_digit() || !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        let joined = chain > 0 && (2..=4).contains(&(i - last)) && b[last + 1..i].iter().all(u8::is_ascii_digit);
+        chain = if joined { chain + 1 } else { 1 };
+        if chain == 3 {
+            return true;
+        }
+        last = i;
+    }
+    false
+}
+
 pub(crate) fn public_v4(ip: Ipv4Addr) -> bool {
     let o = ip.octets();
     !(ip.is_private()
@@ -124,7 +148,8 @@ impl Detector for IpAddress {
         };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;
-        for m in V4.find_iter(file.text) {
+        let v4 = may_hold_v4(file.text).then(|| V4.find_iter(file.text));
+        for m in v4.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
@@ -170,6 +195,27 @@ impl Detector for IpAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v4_gate_never_hides_a_match() {
+        let cases = [
+            ("address", "x = '8.8.8.8'", true),
+            ("three-digit octets", "h = \"203.113.255.254\"", true),
+            ("address at the start", "1.2.3.4", true),
+            ("version with three parts", "__version__ = '1.2.3'", false),
+            ("attribute access", "os.path.join(a.b, c.d)", false),
+            ("floats", "x = 1.5 + 2.25 * 3.125", false),
+            ("four-digit part", "v = '1.2345.6.7'", false),
+            ("dots not in a row", "a = 1.2 if b else 3.4.x.5", false),
+            ("non-ASCII text is always searched", "# é\nx = 1", true),
+        ];
+        for (case, text, want) in cases {
+            assert_eq!(may_hold_v4(text), want, "{case}");
+            if !want {
+                assert!(V4.find(text).is_none(), "{case}: the gate hid a match");
+            }
+        }
+    }
     use crate::scan::detectors::testutil::table;
     use FileRole::*;
     use Severity::*;

@@ -12,6 +12,7 @@ use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -29,6 +30,10 @@ static CONNECT: LazyLock<Regex> =
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
+/// Words every [`ONE_LINER`] match contains (ASCII case-insensitively): `/dev/` (the
+/// `/dev/tcp` forms), `-e` (`nc -e sh`, `nc -e cmd`), `mkfifo`. Its gate
+/// ([`TextFile::may_contain_ci`]).
+static ONE_LINER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| super::pysrc::gate(&["/dev/", "-e", "mkfifo"]));
 static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
 });
@@ -57,7 +62,8 @@ impl Detector for ReverseShell {
         let sev = Some(context::cap(file, Severity::Critical));
         let src = file.source();
         let mut n = 0;
-        for m in ONE_LINER.find_iter(file.text) {
+        let one_liners = file.may_contain_ci(&ONE_LINER_WORDS).then(|| ONE_LINER.find_iter(file.text));
+        for m in one_liners.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }

@@ -267,6 +267,19 @@ static HOST_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)(?:{})(?-u:\b)", alts.join("|"))).expect("reputation hosts")
 });
 
+/// The hosts of [`HOST_IN_TEXT`], lowercased: its gate ([`may_be_in`]).
+static HOST_WORDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    let hosts = HOSTS.iter().filter(|(c, _)| *c != Class::FreeHosting).flat_map(|(_, l)| l.iter());
+    let hosts: Vec<String> = hosts.map(|d| d.to_ascii_lowercase()).collect();
+    super::pysrc::gate(&hosts.iter().map(String::as_str).collect::<Vec<_>>())
+});
+
+/// False when [`in_text`] finds nothing in the member for sure: it is ASCII and holds none
+/// of the listed hosts in any case (see [`crate::scan::detector::TextFile::may_contain_ci`]).
+pub(crate) fn may_be_in(file: &crate::scan::detector::TextFile<'_>) -> bool {
+    file.may_contain_ci(&HOST_WORDS)
+}
+
 /// One listed host found in text: (start, end, class).
 pub(crate) fn in_text(text: &str) -> impl Iterator<Item = (usize, usize, Class)> + '_ {
     let label = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
@@ -325,11 +338,16 @@ mod tests {
             ("url", "u = 'https://webhook.site/1234'", Some("webhook.site")),
             ("longer name", "u = 'https://mypaste.ee.example.org/'", None),
             ("unlisted", "u = 'https://example.org/'", None),
+            ("upper case", "U = 'HTTPS://WEBHOOK.SITE/1'", Some("WEBHOOK.SITE")),
         ];
         for (name, text, want) in cases {
             let got = in_text(text).next().map(|(s, e, _)| &text[s..e]);
             assert_eq!(got, want, "{name}");
+            let file = crate::scan::detector::TextFile::new("a.py", crate::model::FileRole::Runtime, true, text);
+            assert!(may_be_in(&file) || got.is_none(), "{name}: the gate hid a host");
         }
+        let plain = crate::scan::detector::TextFile::new("a.py", crate::model::FileRole::Runtime, true, "import os\n");
+        assert!(!may_be_in(&plain), "a file without a listed host is skipped");
         for (_, list) in HOSTS.iter().filter(|(c, _)| *c != Class::FreeHosting) {
             for h in *list {
                 assert!(LITERALS.iter().any(|l| h.contains(l)), "{h} has no prefilter literal");
