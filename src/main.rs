@@ -533,12 +533,6 @@ fn init_logs(batched: bool) -> Option<tracing_appender::non_blocking::WorkerGuar
     guard
 }
 
-/// The process allocator: mimalloc. A cached artifact's request allocates and frees many small
-/// buffers on two runtime threads; glibc's malloc/free/consolidate were about 14% of pipgate's
-/// CPU under `bench/load.sh` (perf).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Held until the command returns: queued log lines are written before the process ends.
