@@ -230,7 +230,8 @@ impl Artifacts {
 
     /// The verified bytes of `sha256` for serving: from memory, else (a file small enough
     /// for memory) read from the cache folder in one trip to the blocking pool and kept when
-    /// they hash to their key. `None`: too large for memory (serve from disk), or not here.
+    /// they hash to their key (a file that does not is removed, so it is not served and the next
+    /// request fetches it again). `None`: too large for memory (serve from disk), or not here.
     /// Call under the file's single-flight guard, so one request reads a file, not all.
     pub(crate) async fn load_for_serving(&self, sha256: &Digest256) -> Option<bytes::Bytes> {
         if self.memory.limits.total == 0 {
@@ -252,7 +253,10 @@ impl Artifacts {
             if memory.put(&sha, bytes.clone()) {
                 Some(bytes)
             } else {
-                tracing::warn!(sha256 = %sha, path = %path.display(), "a cached artifact does not hash to its key: not served from memory");
+                // Not the verified bytes (changed on disk): never served. Removed, so the
+                // next request downloads and verifies the file again; this one fails.
+                let removed = std::fs::remove_file(&path).is_ok();
+                tracing::error!(sha256 = %sha, path = %path.display(), removed, "a cached artifact does not hash to its key: removed, not served");
                 None
             }
         })

@@ -128,3 +128,38 @@ fn a_policy_change_that_blocks_a_file_in_memory_is_obeyed_at_once() {
     let last = gate.audit().into_iter().rev().find(|r| r["filename"] == name.as_str()).unwrap();
     assert_eq!(last["decision"], "block", "the block is audited");
 }
+
+#[test]
+fn a_cached_file_changed_on_disk_is_never_served_and_is_fetched_again() {
+    let idx = FakeIndex::start(Format::Json);
+    let dist = wheel("demo-small", "1.0", &[], &[("demo_small/data.py", "X = 1\n")]);
+    let (name, good) = (dist.filename.clone(), dist.bytes.clone());
+    idx.add_dist("demo-small", dist);
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, data_dir) = (tmp.path().join("policy.yaml"), tmp.path().join("data"));
+    std::fs::write(&policy, "# empty test policy\n").unwrap();
+    let sha = sha256_hex(&good);
+    {
+        let gate = Pipgate::start_with(&idx.url(), &policy, &data_dir);
+        let r = http().get(gate.file_url("demo-small", &name)).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(sha256_hex(&r.bytes().unwrap()), sha);
+    }
+    // Changed on disk while pipgate was down (its memory is empty after the restart).
+    let cached = data_dir.join("artifacts").join(&sha[..2]).join(&sha);
+    let mut bad = std::fs::read(&cached).unwrap();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    std::fs::write(&cached, &bad).unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &data_dir);
+    let url = gate.file_url("demo-small", &name);
+    let downloads = idx.hits(&format!("/files/{name}"));
+    let first = http().get(&url).send().unwrap();
+    let status = first.status();
+    let body = first.bytes().unwrap();
+    assert!(status != 200 || sha256_hex(&body) == sha, "the changed bytes were served: {status}, {}", gate.log());
+    let again = http().get(&url).send().unwrap();
+    assert_eq!(again.status(), 200, "{}", gate.log());
+    assert_eq!(sha256_hex(&again.bytes().unwrap()), sha, "the verified bytes, fetched again");
+    assert!(idx.hits(&format!("/files/{name}")) > downloads, "the file was downloaded again");
+}
