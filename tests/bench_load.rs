@@ -451,14 +451,14 @@ fn bench_load_pipgate_vs_nginx() {
     }
 
     // 2. Many clients on one uncached artifact.
-    let scans_before = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count");
+    let scans_before = metric(&gate.base(), "pipgate_scan_duration_seconds_count", &[]);
     let cold_url = gate.file_url("load-cold", &cold_name);
     let t = Instant::now();
     let cold = concurrent_gets(&cold_url, cold_clients, true);
     let cold_secs = t.elapsed().as_secs_f64();
     let cold_ok = cold.iter().filter(|g| **g == (200, cold_len, cold_sha.clone())).count();
     let cold_downloads = idx.hits(&format!("/files/{cold_name}"));
-    let cold_scans = metric_sum(&gate.base(), "pipgate_scan_duration_seconds_count") - scans_before;
+    let cold_scans = metric(&gate.base(), "pipgate_scan_duration_seconds_count", &[]) - scans_before;
 
     // 3. Concurrent downloads of the cached big artifact: pipgate (RSS sampled), then nginx.
     let sampler = RssSampler::start(pid);

@@ -187,21 +187,6 @@ fn the_dashboard_and_a_blocked_packages_report_render_in_chromium() {
     assert!(std::fs::read(&shot).expect("a screenshot of the report").starts_with(b"\x89PNG"));
 }
 
-/// A sample's value (counters read as untyped: OpenMetrics names their samples `_total`).
-fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .map(|s| match s.value {
-            prometheus_parse::Value::Counter(v)
-            | prometheus_parse::Value::Gauge(v)
-            | prometheus_parse::Value::Untyped(v) => v,
-            _ => 0.0,
-        })
-        .sum()
-}
-
 #[test]
 fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
     let run = real_run();
@@ -230,7 +215,7 @@ fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
         ("upstream latency observed", "pipgate_upstream_response_seconds_count", &[("kind", "file")], 2.0),
     ];
     for (case, metric, labels, at_least) in cases {
-        let v = value(&scrape, metric, labels);
+        let v = sample_sum(&scrape, metric, labels);
         assert!(v >= at_least, "{case}: {metric}{labels:?} = {v}, expected at least {at_least}\n{text}");
     }
     let histogram = scrape.samples.iter().find(|s| s.metric == "pipgate_scan_duration_seconds");
@@ -239,7 +224,7 @@ fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
         "the scan duration is a histogram with buckets"
     );
     for zero in ["pipgate_audit_write_failures_total", "pipgate_audit_index_write_failures_total"] {
-        assert_eq!(value(&scrape, zero, &[]), 0.0, "{zero}");
+        assert_eq!(sample_sum(&scrape, zero, &[]), 0.0, "{zero}");
         assert!(scrape.docs.contains_key(zero.trim_end_matches("_total")), "{zero} is exposed even at zero");
     }
     // Policy reloads: an edit that loads counts as ok, a broken file as failed.
@@ -249,15 +234,14 @@ fn metrics_count_requests_scans_and_verdicts_of_real_installs() {
     std::fs::write(&policy, "rules: [ { id: broken, action: explode } ]\n").unwrap();
     wait_for_log(&run.gate, "REFUSED");
     // The first scrape is counted on the next one.
-    let text = http().get(format!("{}/metrics", run.gate.base())).send().unwrap().text().unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let (text, scrape) = common::scrape(&run.gate.base());
     let cases: [Case; 3] = [
         ("the scrape", "pipgate_http_requests_total", &[("route", "metrics"), ("status", "200")], 1.0),
         ("a reload", "pipgate_policy_reloads_total", &[("result", "ok")], 1.0),
         ("a refused reload", "pipgate_policy_reloads_total", &[("result", "failed")], 1.0),
     ];
     for (case, metric, labels, at_least) in cases {
-        let v = value(&scrape, metric, labels);
+        let v = sample_sum(&scrape, metric, labels);
         assert!(v >= at_least, "{case}: {metric}{labels:?} = {v}, expected at least {at_least}\n{text}");
     }
 }

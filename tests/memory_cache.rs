@@ -11,9 +11,7 @@ const PTH_EXEC: &str = "import base64;exec(base64.b64decode('aW1wb3J0IG9zO29zLnN
 
 /// `pipgate_cache_requests_total{cache="memory",result=…}`.
 fn memory_lookups(gate: &Pipgate, result: &str) -> f64 {
-    let text = http().get(format!("{}/metrics", gate.base())).send().unwrap().text().unwrap();
-    let series = format!("pipgate_cache_requests_total{{cache=\"memory\",result=\"{result}\"}}");
-    text.lines().find(|l| l.starts_with(&series)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+    metric(&gate.base(), "pipgate_cache_requests_total", &[("cache", "memory"), ("result", result)])
 }
 
 #[test]

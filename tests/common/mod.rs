@@ -846,15 +846,22 @@ pub(crate) fn peak_rss_mib(pid: u32) -> u64 {
     kb / 1024
 }
 
-/// The sum of a metric's samples (all label sets) in pipgate's `/metrics`, e.g.
-/// `pipgate_scan_duration_seconds_count` (each scan run).
-pub(crate) fn metric_sum(base: &str, metric: &str) -> f64 {
+/// pipgate's `/metrics`, fetched and parsed.
+pub(crate) fn scrape(base: &str) -> (String, prometheus_parse::Scrape) {
     let text = http().get(format!("{base}/metrics")).send().unwrap().text().unwrap();
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    (text, scrape)
+}
+
+/// The sum of a metric's samples whose labels include `labels` (all label sets when empty),
+/// e.g. `pipgate_cache_requests_total` with `[("cache", "memory"), ("result", "hit")]`.
+/// Counters, gauges and untyped samples count; histogram and summary samples are skipped
+/// (their `_count`/`_sum` series are plain samples).
+pub(crate) fn sample_sum(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
         .iter()
-        .filter(|s| s.metric == metric)
+        .filter(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
         .map(|s| match s.value {
             prometheus_parse::Value::Counter(v)
             | prometheus_parse::Value::Gauge(v)
@@ -862,6 +869,11 @@ pub(crate) fn metric_sum(base: &str, metric: &str) -> f64 {
             _ => 0.0,
         })
         .sum()
+}
+
+/// [`sample_sum`] over a fresh scrape of pipgate at `base`.
+pub(crate) fn metric(base: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    sample_sum(&scrape(base).1, metric, labels)
 }
 
 /// What one of [`concurrent_gets`]'s clients got: status, body length, and the body's sha256
