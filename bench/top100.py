@@ -15,7 +15,12 @@ detectors are tuned on the top 100 and on the projects listed in bench/tuning-pr
 which --exclude-tuning leaves out, and on ranks 1,001-1,600 and 1,601-2,200: a second and a
 third tuning set, named here so that nobody mistakes them for held-out data). --data-dir keeps
 pipgate's cache between runs, so a second run (a new build) rescans without downloading
-again. Artifacts larger than --max-mb are not fetched (counted and listed). PIPGATE_BIN or
+again. A re-run judges the same files as a fresh run: the survey's policy copy marks blocked
+files yanked instead of hiding them, and `pick` counts a file pipgate yanked (its `_pipgate`
+decision is block) as listed, so a version blocked earlier (the store remembers its verdict)
+or by the page's wait for the prescan is still the latest picked and judged again, never
+silently replaced by an older version; only records this run appended to the audit log
+count. Artifacts larger than --max-mb are not fetched (counted and listed). PIPGATE_BIN or
 CARGO_TARGET_DIR choose the build.
 --warm-only downloads into --data-dir through a pipgate that blocks nothing and prints only
 how many files it fetched: a held-out set can be downloaded early without anyone seeing a
@@ -86,6 +91,8 @@ rules: []
 def start_pipgate(work):
     policy = open(os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")).read()
     policy = re.sub(r"min_age: \S+", "min_age: 0", policy)
+    # Blocked files stay listed (marked yanked by pipgate) so `pick` sees what upstream lists.
+    policy = re.sub(r"\bindex: hide\b", "index: yank", policy)
     if WARM_ONLY:
         policy = SERVE_ALL
     path = os.path.join(work, "policy.yaml")
@@ -99,11 +106,21 @@ def start_pipgate(work):
     return proc, url, data
 
 
+def yanked_by_pipgate(f):
+    """A file pipgate marked yanked because it blocked it (upstream lists it as installable).
+    Without this, a re-run over a kept --data-dir (the store remembers the verdict) or a page
+    that waited for the prescan of the newest release would skip the blocked latest version,
+    pick an older one and under-count blocks."""
+    reason = f.get("yanked")
+    return (f.get("_pipgate") or {}).get("decision") == "block" and isinstance(reason, str) \
+        and reason.startswith("blocked by pipgate")
+
+
 def pick(files):
     """The latest version's sdist and one wheel (pure, or CPython 3.11 manylinux x86_64)."""
     by_version = {}
     for f in files:
-        if f.get("yanked"):
+        if f.get("yanked") and not yanked_by_pipgate(f):
             continue
         m = re.match(r"^(.+?)-(\d[^-]*?)(?:-.*\.whl|\.tar\.gz|\.zip)$", f["filename"])
         if not m:
@@ -163,9 +180,20 @@ def fetch(gate, name):
     return out
 
 
+def blocking_reasons(rec):
+    """The reasons of a blocked decision that block (a rule or severity default whose action
+    is block, a fail-closed scan), not the annotate/allow reasons listed beside them."""
+    def blocks(x):
+        return x["code"].startswith("fail-closed") or re.match(
+            r"^(rule \S+|severity default for \w+): block\b", x.get("message", ""))
+    return [x for x in rec["reasons"] if blocks(x)] or rec["reasons"][:1]
+
+
 def main():
     work = tempfile.mkdtemp(prefix="pipgate-top")
     proc, gate, data = start_pipgate(work)
+    log = os.path.join(data, "audit", "audit.jsonl")
+    start = os.path.getsize(log) if os.path.exists(log) else 0  # earlier runs' records end here
     t0 = time.time()
     names = top_names(*RANKS)
     seen = set(canon(n) for n in names)
@@ -179,8 +207,10 @@ def main():
         fetched = sum(1 for r in results if r[2] == "served")
         print(f"warmed {data}: {fetched} of {len(results)} files of {len(names)} projects fetched in {secs:.0f}s")
         return
-    audit = [json.loads(l) for l in open(os.path.join(data, "audit", "audit.jsonl"))]
-    # The audit log of a kept data dir holds earlier runs too: keep this run's last decision per file.
+    with open(log, "rb") as f:
+        f.seek(start)
+        audit = [json.loads(l) for l in f]
+    # Only this run's records (a kept data dir's log holds earlier runs): the last decision per file.
     fetched = {r[1] for r in results}
     latest = {}
     for rec in audit:
@@ -205,7 +235,7 @@ def main():
           f"{measured - served - len(blocked)} other; {len(skipped)} over {MAX_BYTES // 1000000} MB not fetched")
     blocking = {}
     for rec in blocked:
-        for x in rec["reasons"]:
+        for x in blocking_reasons(rec):
             for d in x.get("findings") or [x["code"]]:
                 blocking.setdefault(d, set()).add(rec["filename"])
     for d, files in sorted(blocking.items(), key=lambda kv: -len(kv[1])):

@@ -7,7 +7,8 @@
 //! to the end so CRC and ratio checks happen; enforcing [`Limits`] while inflating,
 //! not by trusting headers; reporting archive anomalies (traversal, links,
 //! duplicates, non-UTF-8 or control-character names, local/central header mismatches, encryption, CRC, bombs, limits, nesting, unreadable
-//! input). Must not: interpret member content beyond asking the [`Visitor`] whether
+//! input); reading a text member over `max_text_bytes` in line-aligned windows when the
+//! visitor takes them (every byte seen, never a cut that serves). Must not: interpret member content beyond asking the [`Visitor`] whether
 //! a member's head is binary (that is the engine's and the detectors' job), or keep
 //! more than one member per nesting level in memory.
 
@@ -61,8 +62,18 @@ pub(crate) trait Visitor {
         head.contains(&0)
     }
     fn member(&mut self, member: &Member<'_>, data: &[u8]);
+    /// One window of a text member larger than `max_text_bytes`: whole lines, numbered from
+    /// `first_line` (0-based) in the member. Return true to have the member read in windows
+    /// (every byte seen, the last part then handed to [`Visitor::member`] as empty data), or
+    /// false to have it cut at the cap and reported (fail closed). Default: false.
+    fn window(&mut self, _path: &str, _data: &[u8], _first_line: u32) -> bool {
+        false
+    }
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String);
 }
+
+/// Bytes of lines repeated at the start of the next window of an over-size text member.
+const WINDOW_OVERLAP: usize = 16 << 10;
 
 /// The container format, from the first bytes (names can lie).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -482,6 +493,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
         // Until the head is in, the text cap applies (it is the smallest).
         let mut cap = text_cap;
         let mut decided = false;
+        // Set once an over-size text member is read in windows: its next line's number.
+        let mut window_line: Option<u32> = None;
         loop {
             let n = if *streamed {
                 if self.scratch.len() < CHUNK as usize {
@@ -515,14 +528,43 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 return Ok(Some(Stop::TotalLimit));
             }
             if !*streamed && buf.len() as u64 > cap.0 {
+                if decided && cap.1 == "max_text_bytes" {
+                    if let Some(next) = self.text_window(path, buf, window_line.unwrap_or(0), cap.0) {
+                        window_line = Some(next);
+                        continue;
+                    }
+                }
                 buf.truncate(cap.0 as usize);
                 *size = cap.0;
                 return Ok(Some(Stop::MemberLimit(cap.0, cap.1)));
             }
             if n == 0 {
+                if let Some(line) = window_line {
+                    // The last lines of a windowed member: the visitor already took the others.
+                    self.visitor.window(path, buf, line);
+                    buf.clear();
+                }
                 return Ok(None);
             }
         }
+    }
+
+    /// Hand the visitor the whole lines of an over-size text member's buffer; keep the lines
+    /// of its last [`WINDOW_OVERLAP`] bytes (a construct across the cut is then seen whole in
+    /// the next window) and the unfinished line. Returns the number of the first line kept,
+    /// or `None` when the visitor declines or no line ends in the buffer (the caller cuts).
+    fn text_window(&mut self, path: &str, buf: &mut Vec<u8>, first_line: u32, cap: u64) -> Option<u32> {
+        let end = buf.iter().rposition(|&b| b == b'\n')? + 1;
+        if !self.visitor.window(path, &buf[..end], first_line) {
+            return None;
+        }
+        let overlap_from =
+            buf[..end.saturating_sub(WINDOW_OVERLAP)].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        // Keep the overlap only when what stays leaves room to progress.
+        let keep_from = if ((buf.len() - overlap_from) as u64) < cap / 2 { overlap_from } else { end };
+        let lines = buf[..keep_from].iter().filter(|&&b| b == b'\n').count() as u32;
+        buf.drain(..keep_from);
+        Some(first_line + lines)
     }
 
     /// Report how reading ended, hand the data to the visitor, open nested archives.

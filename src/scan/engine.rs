@@ -375,7 +375,9 @@ impl<'s> Collector<'s> {
         let inner = path.rsplit("!/").next().unwrap_or(path);
         let inner = roles::strip_sdist_prefix(inner, self.kind);
         let base = inner.rsplit('/').next().unwrap_or(inner);
-        let severity = if roles::is_test_or_docs(inner, base) { Severity::Medium } else { Severity::High };
+        // A member of an archive kept as a test fixture is test material too (its role says so).
+        let test = role == FileRole::TestOrDocs || roles::is_test_or_docs(inner, base);
+        let severity = if test { Severity::Medium } else { Severity::High };
         let evidence =
             Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role };
         self.hits.push(meta, Hit { severity: Some(severity), evidence });
@@ -504,6 +506,36 @@ impl Visitor for Collector<'_> {
             }
         }
         tag(&mut self.hits, seq, &mut self.tagged);
+    }
+
+    /// Data and test material (text that is not Python) over `max_text_bytes` is scanned in
+    /// windows, so a large fixture or generated dump is seen whole instead of failing closed;
+    /// code stays whole or is cut (its detectors need the whole file's context).
+    fn window(&mut self, path: &str, data: &[u8], first_line: u32) -> bool {
+        let role = self.role_of(path);
+        if !matches!(role, FileRole::Other | FileRole::TestOrDocs) || roles::is_python(path) {
+            return false;
+        }
+        let first = self.hits.len();
+        let mut scratch = Counts::default();
+        if self.text.member(path, role, data, false, &mut self.hits, &mut scratch).is_none() {
+            return false;
+        }
+        // Window lines → member lines; a hit the overlap with the previous window repeats is dropped.
+        let mut new = self.hits.hits.split_off(first);
+        for (_, h) in &mut new {
+            h.evidence.line = h.evidence.line.map(|l| l + first_line);
+        }
+        new.retain(|(m, h)| {
+            !self.hits.hits.iter().any(|(pm, ph)| {
+                pm.id == m.id
+                    && ph.evidence.path == h.evidence.path
+                    && ph.evidence.line == h.evidence.line
+                    && ph.evidence.column == h.evidence.column
+            })
+        });
+        self.hits.hits.extend(new);
+        true
     }
 
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String) {

@@ -722,6 +722,58 @@ fn an_oversized_text_member_is_scanned_up_to_the_cap() {
 }
 
 #[test]
+fn an_oversized_data_member_is_scanned_whole_in_windows() {
+    // A data file or test fixture over the text cap (a recorded HTTP cassette, an XML test
+    // file, a generated dump) is read in line-aligned windows: every byte is seen, so the
+    // artifact is not failed closed, and a hit anywhere keeps its line in the member. Code
+    // over the cap stays cut and reported (its detectors need the whole file).
+    fn big(lines: usize) -> Vec<u8> {
+        let mut t = b"{\"cmd\": \"subprocess early\"}\n".to_vec();
+        for i in 0..lines {
+            t.extend_from_slice(format!("{{\"row\": {i}, \"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxx\"}}\n").as_bytes());
+        }
+        t.extend_from_slice(b"{\"cmd\": \"subprocess late\"}\n");
+        t
+    }
+    let text = big(20_000); // about 1 MB: ten windows of a 100 kB cap
+    let last_line = 20_002;
+    let limits = Limits { max_text_bytes: 100_000, ..Limits::default() };
+    let (scanner, _) = test_scanner(limits.clone());
+    // (case, member path, limit reported, lines of the hits)
+    let cases: [(&str, &str, Vec<&str>, Vec<u32>); 4] = [
+        ("a package data file", "demo/generated/dump.json", vec![], vec![1, last_line]),
+        ("a test fixture", "demo/tests/cassettes/big.json", vec![], vec![1, last_line]),
+        ("python code stays cut", "demo/big_module.py", vec!["demo/big_module.py"], vec![1]),
+        ("a python test module stays cut", "demo/tests/test_big.py", vec!["demo/tests/test_big.py"], vec![1]),
+    ];
+    for (case, path, limited, lines) in cases {
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[(path, &text)]));
+        assert_eq!(paths(&r, "anomaly.limit-exceeded"), limited, "{case}");
+        let f = r.findings.iter().find(|f| f.detector == "execution.test-process").expect(case);
+        let got: Vec<u32> = f.evidence.iter().filter_map(|e| e.line).collect();
+        assert_eq!(got, lines, "{case}: each hit once, at its line in the member");
+        if limited.is_empty() {
+            assert_eq!(r.stats.truncated_members, 0, "{case}");
+            assert_eq!(r.stats.uncompressed_bytes, text.len() as u64, "{case}: every byte read");
+        }
+    }
+    // One line longer than the cap cannot be windowed: cut and reported (fail closed).
+    let mut one_line = vec![b'x'; 900_000]; // longer than the cap and one read chunk
+    one_line.extend_from_slice(b" subprocess\n");
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[("demo/data/blob.txt", &one_line)]));
+    assert_eq!(paths(&r, "anomaly.limit-exceeded"), ["demo/data/blob.txt"], "a line over the cap");
+    // Every line is seen once across the cuts: 30,000 hits, none lost, none counted twice.
+    let mut dense = Vec::new();
+    for i in 0..30_000 {
+        dense.extend_from_slice(format!("subprocess {i:06}\n").as_bytes());
+    }
+    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[("demo/data/dense.txt", &dense)]));
+    let f = r.findings.iter().find(|f| f.detector == "execution.test-process").expect("dense");
+    assert!(f.message.ends_with("and 29999 more locations"), "{}", f.message);
+    assert!(paths(&r, "anomaly.limit-exceeded").is_empty());
+}
+
+#[test]
 fn an_unreadable_nested_archive_is_its_own_finding() {
     let xz = b"\xfd7zXZ\x00\x00\x04 not really a tarball".to_vec();
     let bad_zip = b"PK\x03\x04 truncated zip".to_vec();
@@ -1524,6 +1576,18 @@ fn disguised_bytecode_and_appended_payloads_are_found_and_blocked() {
     let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
     let f = r.findings.iter().find(|f| f.detector == "obfuscation.disguised-bytecode").expect("finding");
     assert_eq!(f.severity, Severity::Medium);
+    // Inside a zip kept as a test fixture (an import-system test's `syspath.zip`): test
+    // material too; the same zip in the package keeps High.
+    let fixture = zip_of(&[("mod.pyc", b"print('not bytecode')\n")]);
+    for (case, path, want) in [
+        ("a zip under tests/", "demo-1.0/tests/data/syspath.zip", Severity::Medium),
+        ("a zip in the package", "demo-1.0/demo/syspath.zip", Severity::High),
+    ] {
+        let sdist = tar_gz_with_filler(&[], &[(path, &fixture)]);
+        let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &sdist);
+        let f = r.findings.iter().find(|f| f.detector == "obfuscation.disguised-bytecode").expect(case);
+        assert_eq!(f.severity, want, "{case}");
+    }
 }
 
 /// Issue 10: code that runs on import is told from code inside functions, per evidence,

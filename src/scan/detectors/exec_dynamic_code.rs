@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 4,
+    revision: 5,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -121,15 +121,41 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     }
     // Judge the code, not path names in it (`"src/websockets/version.py"`) nor comments
     // between the arguments (`exec(  # pylint: disable=exec-used`).
+    // `.decode("utf-8")` of what was read is text decoding; any other codec (Python 2's
+    // `.decode("base64")`, `"rot13"`, `"zlib"`) unpacks a payload.
+    if args.contains(".decode(") && !TEXT_DECODES.find_iter(args).count().eq(&args.matches(".decode(").count()) {
+        return false;
+    }
     let blanked = STRING.replace_all(args, "''");
     let code = COMMENT.replace_all(&blanked, "");
     reads_local_file(first_argument(&code).trim(), text, after_paren, 0)
 }
 
+/// `.decode()` with no codec or a text encoding.
+static TEXT_DECODES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\.decode\(\s*(?:(?:encoding\s*=\s*)?['"](?:utf-?8(?:-sig)?|ascii|latin-?1|iso-8859-1|cp1252)['"]\s*)?\)"#)
+        .expect("text decodes")
+});
+
+/// What text methods leave a read file's content as it was, for judging where it came from:
+/// line-ending normalisation (`.replace("\r\n", "\n")`, literals only), `.strip()`, and a
+/// text `.decode(…)` (its codec checked on the unblanked call by [`exec_of_local_file`]).
+fn without_text_methods(mut expr: &str) -> &str {
+    loop {
+        let before = expr;
+        for suffix in [".replace('', '')", ".strip()", ".decode('')", ".decode()"] {
+            expr = expr.strip_suffix(suffix).unwrap_or(expr).trim_end();
+        }
+        if expr == before {
+            return expr;
+        }
+    }
+}
+
 /// Whether `expr` (strings blanked), used at byte `at`, only reads a file of the package: see
 /// [`exec_of_local_file`]. `depth` bounds how many variables and helpers are followed.
 fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
-    let expr = expr.trim();
+    let expr = without_text_methods(expr.trim());
     // `compile(<source>, path, "exec")`: judged by its source.
     if let Some(inner) = expr.strip_prefix("compile(").and_then(|r| r.strip_suffix(')')) {
         return reads_local_file(first_argument(inner), text, at, depth);
@@ -165,7 +191,9 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
     }
     // A variable: every value that can reach `at` reads a file of the package.
     if ident(expr) {
-        let values = assigned_values(text, expr, at);
+        let mut values = assigned_values(text, expr, at);
+        // `source = source.replace("\r\n", "\n")` transforms the same value: judged by the others.
+        values.retain(|(v, _)| without_text_methods(v) != expr);
         return !values.is_empty() && values.iter().all(|(v, o)| reads_local_file(v, text, *o, depth + 1));
     }
     // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`.
@@ -272,7 +300,9 @@ fn helper_reads_local_file(text: &str, func: &str) -> bool {
         }
         offset += line.len();
     }
-    let body = STRING.replace_all(&text[start.min(body_end)..body_end], "''");
+    // Judge the code: comments may name anything ("exec() and compile() need '\\n'").
+    let blanked = STRING.replace_all(&text[start.min(body_end)..body_end], "''");
+    let body = COMMENT.replace_all(&blanked, "");
     let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
     reads && body.contains("return") && !HELPER_NOT_LOCAL.is_match(&body)
 }
@@ -505,6 +535,34 @@ mod tests {
                     InstallTime,
                     "version = {}\nwith open(os.path.join(here, 'pkg', 'version.py')) as fp:\n    exec(fp.read(), version)\n",
                     Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "setup.py version idiom: bytes read, decoded as UTF-8",
+                    "setup.py",
+                    InstallTime,
+                    "about = {}\nwith open(os.path.join(here, 'pkg', '__version__.py'), mode='rb') as f:\n    exec(f.read().decode('utf-8'), about)\n",
+                    Some((3, "exec(local file)", Low)),
+                ),
+                (
+                    "a local file decoded with a codec that unpacks stays high",
+                    "setup.py",
+                    InstallTime,
+                    "with open('pkg/data.bin', 'rb') as f:\n    exec(f.read().decode('base64'))\n",
+                    Some((2, "exec", High)),
+                ),
+                (
+                    "setup.py version idiom: a helper compiling the file, line endings normalised",
+                    "setup.py",
+                    InstallTime,
+                    "def read_python_code(filename):\n    file = open(filename, 'rt')\n    try:\n        source = file.read()\n    finally:\n        file.close()\n    # exec() and compile() need '\\n' line ends\n    source = source.replace('\\r\\n', '\\n').replace('\\r', '\\n')\n    return compile(source, filename, 'exec')\n\nexec(read_python_code(os.path.join(here, 'pkg', 'version.py')))\n",
+                    Some((9, "compile(local file)", Low)),
+                ),
+                (
+                    "a helper compiling a file it also decodes stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def load(filename):\n    source = open(filename).read()\n    source = zlib.decompress(source)\n    return compile(source, filename, 'exec')\n\nexec(load(os.path.join(here, 'pkg', 'blob')))\n",
+                    Some((4, "compile", High)),
                 ),
                 (
                     "setup.py version idiom: eval of the last word of a line",

@@ -6,7 +6,8 @@
 //!
 //! Severity: a bare hook is Medium; module-level process Medium (`git describe`
 //! is common); a hook running a build tool it names (`cmake`, `make`, `npm`, `cargo`,
-//! `git`, a shipped `configure` or `.sh` script; no shell chaining) Medium; module-level
+//! `git`, a shipped `configure` or `.sh` script, the interpreter on a shipped relative `.py`
+//! build script; no shell chaining) Medium; module-level
 //! network High; network, exec or any other process *inside* a hook, or module-level
 //! network plus process, Critical. Must not: report process or
 //! network use outside setup.py (other detectors do).
@@ -20,7 +21,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 3,
+    revision: 4,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -148,6 +149,14 @@ fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
         (p, c.name("second").map(|m| m.as_str().to_string()).or(w))
     } else {
         let var = c.name("var")?.as_str();
+        // The running interpreter on a build script the sdist ships (`[sys.executable,
+        // "local_build.py"]`): like `sh ./configure`, the script is in the archive and scanned.
+        let shipped_py = c.name("second").map(|m| m.as_str()).filter(|a| {
+            a.ends_with(".py") && !a.contains("://") && !a.starts_with(['-', '/', '~']) && !a.contains("..")
+        });
+        if let (true, Some(script)) = (var == "sys.executable", shipped_py) {
+            return Some(format!("python {script}"));
+        }
         let lower = var.to_ascii_lowercase();
         if let Some(tool) = BUILD_TOOLS.iter().find(|t| t.len() > 2 && lower.contains(*t)) {
             return Some((*tool).to_string());
@@ -322,6 +331,27 @@ mod tests {
                     InstallTime,
                     "import subprocess\nfrom setuptools.command.build_py import build_py\nclass B(build_py):\n    def run(self):\n        cmd = ['npm', 'run', 'build']\n        subprocess.check_call(cmd, cwd='js')\n        super().run()\nsetup(cmdclass={'build_py': B})\n",
                     Some((6, "build_py hook runs build tool npm", Medium)),
+                ),
+                (
+                    "a hook running a shipped build script with the interpreter",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess, sys\nclass B(build_py):\n    def run(self):\n        subprocess.check_call([sys.executable, 'local_build.py'])\n        super().run()\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook runs build tool python local_build.py", Medium)),
+                ),
+                (
+                    "the interpreter running code given on the command line stays critical",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess, sys\nclass B(build_py):\n    def run(self):\n        subprocess.check_call([sys.executable, '-c', CODE])\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: subprocess.check_call", Critical)),
+                ),
+                (
+                    "the interpreter running a script outside the sdist stays critical",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess, sys\nclass B(build_py):\n    def run(self):\n        subprocess.check_call([sys.executable, '/tmp/x.py'])\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: subprocess.check_call", Critical)),
                 ),
                 (
                     "a hook running a shipped configure script with sh",

@@ -14,7 +14,8 @@
 //! (automation tools, SSH libraries, schedulers' SSH hooks: Medium); a mention without
 //! a read (a CLI that tells the user where to put a key) is Low. Developer-tool config
 //! is Medium when read (the matching tools legitimately read their own config), Low
-//! when only named. Python comments/docstrings, tests and docs are skipped.
+//! when only named. A path a delete command removes (`rm`, `del`, `os.remove`) is Low:
+//! nothing is read. Python comments/docstrings, tests and docs are skipped.
 
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
@@ -26,7 +27,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 4,
+    revision: 5,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -169,7 +170,11 @@ impl Detector for CredentialAccess {
             };
             // Prose that names the path ("reads env vars, ~/.aws/credentials, ...") is low;
             // so is a path in a data file or web asset (a prompt, a keyword list).
-            let sev = if src.python && in_prose(src, m.start(), m.end()) { Severity::Low } else { sev };
+            let sev = if src.python && in_prose(src, m.start(), m.end()) || deleted(file.text, m.start()) {
+                Severity::Low
+            } else {
+                sev
+            };
             let sev = context::cap(file, sev);
             n += 1;
             let ind: String = m
@@ -180,6 +185,21 @@ impl Detector for CredentialAccess {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
+}
+
+/// Whether the path at `at` is what a delete command removes (`rm -rf cert9.db key4.db` in a
+/// script regenerating test certificates, `os.remove(...)`): nothing is read, nothing leaves.
+fn deleted(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let line = &text[line_start..at];
+    // The shell command the path belongs to: after the last separator on its line.
+    let command = line.rsplit(['|', ';', '&']).next().unwrap_or(line).trim_start_matches([' ', '\t', '(', '`']);
+    let word = command.split([' ', '\t']).next().unwrap_or("");
+    let word = word.rsplit('/').next().unwrap_or(word);
+    matches!(word, "rm" | "del" | "erase" | "rmdir" | "unlink" | "Remove-Item")
+        || ["os.remove(", "os.unlink(", "shutil.rmtree(", ".unlink(", "os.rmdir("]
+            .iter()
+            .any(|call| line.rfind(call).is_some_and(|i| !line[i..].contains(')')))
 }
 
 #[cfg(test)]
@@ -195,6 +215,34 @@ mod tests {
             &CredentialAccess,
             META.id,
             &[
+                (
+                    "a script deleting an NSS key database before regenerating certificates",
+                    "pkg/slapdtest/certs/gencerts.sh",
+                    Runtime,
+                    "#!/bin/sh\ncd $(dirname $0)\nrm -rf cert9.db key4.db pkcs11.txt\n",
+                    Some((3, "key4.db", Low)),
+                ),
+                (
+                    "a Python clean-up removing a copied cookie store",
+                    "pkg/a.py",
+                    Runtime,
+                    "def clean(tmp):\n    os.remove(os.path.join(tmp, 'cookies.sqlite'))\n",
+                    Some((2, "cookies.sqlite", Low)),
+                ),
+                (
+                    "the same store copied, then the copy removed, stays high",
+                    "pkg/a.py",
+                    Runtime,
+                    "def grab(profile, tmp):\n    shutil.copy(os.path.join(profile, 'key4.db'), tmp)\n    os.remove(tmp)\n",
+                    Some((2, "key4.db", High)),
+                ),
+                (
+                    "a script copying the key database after a removal on the same line stays high",
+                    "pkg/steal.sh",
+                    Runtime,
+                    "rm -f /tmp/x; cp ~/.mozilla/firefox/*/key4.db /tmp/x\n",
+                    Some((1, "key4.db", High)),
+                ),
                 (
                     "a C trace message naming a thread-data mode",
                     "pkg/src/kmp_runtime.cpp",

