@@ -10,6 +10,10 @@
 //! | tests, docs, examples, CI and dev tooling | medium |
 //! | data and web assets (`.js`, `.css`, `.json`, `.yaml`, `.md`, …), change logs, READMEs | low |
 //!
+//! A setup.py class registered in `cmdclass` only under commands pip never runs (a
+//! maintainer's `update_data`, `publish`) runs when someone types that command, not at
+//! install: [`in_maintainer_command`].
+//!
 //! Owns: the place of a file and the caps. Must not: report.
 
 use super::pysrc;
@@ -132,9 +136,122 @@ pub(crate) fn weigh(file: &TextFile<'_>, sev: Severity) -> Severity {
     cap(file, raised)
 }
 
+/// Commands pip runs when it builds, installs or reads the metadata of an sdist (PEP 517
+/// through setuptools, legacy `setup.py install`/`develop`), with their sub-commands.
+const PIP_COMMANDS: &[&str] = &[
+    "egg_info",
+    "dist_info",
+    "build",
+    "build_py",
+    "build_ext",
+    "build_clib",
+    "build_scripts",
+    "bdist_wheel",
+    "bdist_egg",
+    "install",
+    "install_lib",
+    "install_scripts",
+    "install_data",
+    "install_headers",
+    "install_egg_info",
+    "develop",
+    "editable_wheel",
+    "sdist",
+];
+
+/// Whether byte `at` of a setup.py lies in a top-level class that `cmdclass` registers only
+/// under commands pip never runs, that derives from none of pip's commands, and that nothing
+/// else in the file names (no `run_command("<it>")`, no `sub_commands` entry, no direct use):
+/// a maintainer's command, run by hand (`python setup.py update_data`), not at install.
+pub(crate) fn in_maintainer_command(text: &str, at: usize) -> bool {
+    let Some((name, bases)) = enclosing_class(text, at) else {
+        return false;
+    };
+    let derives_pip = bases.split(',').any(|b| {
+        let b = b.trim().rsplit('.').next().unwrap_or("").trim().to_ascii_lowercase();
+        let b = b.trim_start_matches('_');
+        PIP_COMMANDS.contains(&b) || b.starts_with("orig") || b.starts_with("base_")
+    });
+    if derives_pip {
+        return false;
+    }
+    let Ok(reg) = regex::Regex::new(&format!(
+        r#"(?:['"](?P<k>[\w-]+)['"]\s*:\s*|cmdclass\s*\[\s*['"](?P<k2>[\w-]+)['"]\s*\]\s*=\s*){}\b"#,
+        regex::escape(name)
+    )) else {
+        return false;
+    };
+    let keys: Vec<&str> =
+        reg.captures_iter(text).filter_map(|c| c.name("k").or(c.name("k2")).map(|m| m.as_str())).collect();
+    if keys.is_empty() || keys.iter().any(|k| PIP_COMMANDS.contains(k)) {
+        return false;
+    }
+    // The command's name appears only where it is registered, the class's only there and at its definition.
+    let quoted = |k: &str| text.matches(&format!("'{k}'")).count() + text.matches(&format!("\"{k}\"")).count();
+    let named = text.match_indices(name).filter(|(i, _)| word_at(text, *i, name.len())).count();
+    keys.iter().all(|k| quoted(k) == keys.iter().filter(|x| *x == k).count()) && named == keys.len() + 1
+}
+
+/// The top-level `class Name(Bases):` whose body holds byte `at`: its name and base list.
+fn enclosing_class(text: &str, at: usize) -> Option<(&str, &str)> {
+    let mut end = pysrc::floor_char(text, at.min(text.len()));
+    loop {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..];
+        if let Some(rest) = line.strip_prefix("class ") {
+            let name_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+            let name = &rest[..name_end];
+            let bases = rest[name_end..].strip_prefix('(').and_then(|r| r.split_once(')')).map_or("", |(b, _)| b);
+            return (!name.is_empty()).then_some((name, bases));
+        }
+        let opens = !line.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}']);
+        if opens || start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
+}
+
+fn word_at(s: &str, i: usize, len: usize) -> bool {
+    let b = s.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (i == 0 || !ident(b[i - 1])) && b.get(i + len).is_none_or(|&c| !ident(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maintainer_commands_are_told_from_what_pip_runs() {
+        const UPDATE: &str = "class UpdateList(Command):\n    def run(self):\n        data = requests.get(URL).content\n        open(P, 'wb').write(data)\n\nsetup(name='x', cmdclass={'update_list': UpdateList})\n";
+        let cases: &[(&str, String, bool)] = &[
+            ("a command pip never runs", UPDATE.to_string(), true),
+            (
+                "registered as install too",
+                UPDATE.replace("{'update_list': UpdateList}", "{'update_list': UpdateList, 'install': UpdateList}"),
+                false,
+            ),
+            (
+                "run by an install hook",
+                format!("{UPDATE}class I(install):\n    def run(self):\n        self.run_command('update_list')\n"),
+                false,
+            ),
+            ("listed in sub_commands", format!("{UPDATE}build.sub_commands.append(('update_list', None))\n"), false),
+            ("derives from a pip command", UPDATE.replace("UpdateList(Command)", "UpdateList(build_py)"), false),
+            ("called directly", format!("{UPDATE}UpdateList(dist).run()\n"), false),
+            ("registered nowhere", UPDATE.replace("cmdclass={'update_list': UpdateList}", "cmdclass={}"), false),
+            (
+                "module level, not in a class",
+                "data = requests.get(URL).content\nsetup(cmdclass={'update_list': UpdateList})\n".to_string(),
+                false,
+            ),
+        ];
+        for (case, text, want) in cases {
+            let at = text.find("requests.get").expect("fetch");
+            assert_eq!(in_maintainer_command(text, at), *want, "{case}");
+        }
+    }
 
     #[test]
     fn places_follow_role_and_path() {

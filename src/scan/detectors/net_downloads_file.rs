@@ -6,9 +6,11 @@
 //! docstring or comment is not a download) and, except for `urlretrieve`-style
 //! APIs, the file must also write bytes. Tests and docs are skipped. High in setup.py,
 //! except when every URL it fetches belongs to an owner its own metadata lines name
-//! (`url=`, `project_urls`: a prebuilt library from the project's releases): Medium. Must not:
+//! (`url=`, `project_urls`: a prebuilt library from the project's releases), or when it sits in
+//! a setup.py command pip never runs ([`context::in_maintainer_command`]): Medium. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
+use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
@@ -18,7 +20,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 2,
+    revision: 3,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -113,7 +115,12 @@ impl Detector for DownloadsFile {
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                let ind = if own { format!("{ind} (the project's own URL)") } else { ind.to_string() };
+                let by_hand = file.role == FileRole::InstallTime && context::in_maintainer_command(file.text, off);
+                let (sev, ind) = match (own, by_hand) {
+                    (true, _) => (sev, format!("{ind} (the project's own URL)")),
+                    (false, true) => (Some(Severity::Medium), format!("{ind} (in a setup.py command pip never runs)")),
+                    (false, false) => (sev, ind.to_string()),
+                };
                 hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, off, ind) });
             }
         };
@@ -228,6 +235,20 @@ mod tests {
             &[
                 ("urlretrieve", "pkg/a.py", Runtime, "import urllib.request\nurllib.request.urlretrieve(URL, 'x.bin')\n", Some((2, "urllib.request.urlretrieve", Medium))),
                 ("urlretrieve in setup.py", "setup.py", InstallTime, "from urllib.request import urlretrieve\nurlretrieve(u, p)\n", Some((2, "urlretrieve", High))),
+                (
+                    "a maintainer's update command in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "class UpdateList(Command):\n    def run(self):\n        urlretrieve(LIST_URL, 'src/pkg/list.dat')\n\nsetup(name='x', cmdclass={'update_list': UpdateList})\n",
+                    Some((3, "urlretrieve (in a setup.py command pip never runs)", Medium)),
+                ),
+                (
+                    "the same command registered as build_py stays high",
+                    "setup.py",
+                    InstallTime,
+                    "class UpdateList(Command):\n    def run(self):\n        urlretrieve(LIST_URL, 'src/pkg/list.dat')\n\nsetup(name='x', cmdclass={'build_py': UpdateList})\n",
+                    Some((3, "urlretrieve", High)),
+                ),
                 (
                     "requests content written",
                     "pkg/a.py",

@@ -215,7 +215,7 @@ impl Detector for DecodeExec {
             // payload hidden in the package: Medium, when nothing in the file feeds it one.
             let from_caller = payload.is_none()
                 && file.role == FileRole::Runtime
-                && !pysrc::runs_on_import_at(&src, name.start())
+                && !pysrc::runs_on_import_at(src, name.start())
                 && from_parameters(file.text, name.start(), arg, &env);
             if from_caller {
                 severity = Severity::Medium;

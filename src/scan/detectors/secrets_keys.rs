@@ -9,7 +9,9 @@
 //! reported at Info with indicator `known test key`/`test key` (also `localhost` and
 //! `self-signed` names); a PEM data file in a certificate directory (`certs/`, `ssl/`,
 //! `tls/`, `pki/`) or holding the key with its certificate is Medium (the shape of a TLS
-//! fixture for a local server, not of a leaked deploy key); so is a key in the shipped
+//! fixture for a local server, not of a leaked deploy key); so is a Python constant whose name
+//! labels it a test key (`TEST_RSA_PRIVATE_KEY = """…`), or whose one literal holds the
+//! key with its certificate; so is a key in the shipped
 //! baseline of keys found in several unrelated popular projects (`data/shared-test-keys.txt`,
 //! indicator `commonly used in testing`), while a key seen nowhere else is reported at its
 //! full severity; password-protected
@@ -28,7 +30,7 @@ use std::sync::LazyLock;
 
 pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
-    revision: 4,
+    revision: 5,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -167,6 +169,35 @@ fn tls_fixture_shape(file: &TextFile<'_>, certs_in_file: bool) -> bool {
     data_file && (certs_in_file || segs.iter().any(|s| CERT_DIRS.contains(s)))
 }
 
+/// A Python string literal holding the key together with its certificate (a key pair
+/// bundle, a CA chain with its key): the shape [`tls_fixture_shape`] gives data files.
+fn bundled_with_certificate(file: &TextFile<'_>, offset: usize) -> bool {
+    file.is_python
+        && file.source().span_at(offset).is_some_and(|span| {
+            let body = &file.text[span.body_start..span.body_end];
+            body.contains("-----BEGIN CERTIFICATE-----") && body.contains("-----END CERTIFICATE-----")
+        })
+}
+
+/// The name a Python key literal is assigned to, when one of its `_`-separated words says it
+/// is a test key (`TEST_RSA_PRIVATE_KEY = """-----BEGIN …`, `dummy_key = "…"`): the author's
+/// own label, so Medium (annotated for a look), not the High of an unlabelled key.
+fn test_named_constant<'t>(file: &TextFile<'t>, offset: usize) -> Option<&'t str> {
+    if !file.is_python {
+        return None;
+    }
+    let span = file.source().span_at(offset)?;
+    let line_start = file.text[..span.start].rfind('\n').map_or(0, |p| p + 1);
+    let head = file.text[line_start..span.start].trim_end_matches(|c: char| "rbuRBU(".contains(c) || c.is_whitespace());
+    let lhs = head.strip_suffix('=')?.trim_end();
+    let lhs = lhs.split(':').next().unwrap_or(lhs).trim();
+    let name = lhs.rsplit(['.', ' ', '\t']).next().unwrap_or(lhs);
+    let labelled = name.split('_').any(|w| {
+        matches!(w.to_ascii_lowercase().as_str(), "test" | "tests" | "testing" | "dummy" | "fake" | "mock" | "snakeoil")
+    });
+    (labelled && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+}
+
 /// A key inside a Rust test module: the file declares `#[cfg(test)]` before it.
 fn in_rust_test_module(file: &TextFile<'_>, offset: usize) -> bool {
     file.path.ends_with(".rs") && file.text[..offset].contains("#[cfg(test)]")
@@ -225,7 +256,11 @@ impl Detector for KeysAndCerts {
                 (Severity::Low, kind.to_string())
             } else if super::secrets_tokens::documented(file, m.start()) {
                 (Severity::Medium, format!("{kind} in documentation (docstring, comment, README)"))
-            } else if tls_fixture_shape(file, file.text.contains("-----BEGIN CERTIFICATE-----")) {
+            } else if let Some(name) = test_named_constant(file, m.start()) {
+                (Severity::Medium, format!("{kind} in a constant named as a test key ({name})"))
+            } else if tls_fixture_shape(file, file.text.contains("-----BEGIN CERTIFICATE-----"))
+                || bundled_with_certificate(file, m.start())
+            {
                 (
                     Severity::Medium,
                     format!("{kind} kept like a TLS fixture (certificate directory or key+certificate file)"),
@@ -376,6 +411,41 @@ mod tests {
                     Metadata,
                     &pem,
                     Some((1, "RSA PRIVATE KEY in documentation (docstring, comment, README)", Medium)),
+                ),
+                (
+                    "a module constant named as a test key",
+                    "pkg/recording/archive.py",
+                    Runtime,
+                    &format!("# Test key for replays\nTEST_RSA_PRIVATE_KEY = \"\"\"{pem}\"\"\"\n"),
+                    Some((2, "RSA PRIVATE KEY in a constant named as a test key (TEST_RSA_PRIVATE_KEY)", Medium)),
+                ),
+                (
+                    "a key and its certificate in one literal of code",
+                    "pkg/certs.py",
+                    Runtime,
+                    &format!("CHAIN_PEM = b\"\"\"\n{pem}-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUYWJj\n-----END CERTIFICATE-----\n\"\"\"\n"),
+                    Some((2, "RSA PRIVATE KEY kept like a TLS fixture (certificate directory or key+certificate file)", Medium)),
+                ),
+                (
+                    "a key alone in a literal, a certificate in another, stays high",
+                    "pkg/certs.py",
+                    Runtime,
+                    &format!("KEY = \"\"\"{pem}\"\"\"\nCERT = \"\"\"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUYWJj\n-----END CERTIFICATE-----\n\"\"\"\n"),
+                    Some((1, "RSA PRIVATE KEY", High)),
+                ),
+                (
+                    "a module constant with another name stays high",
+                    "pkg/deploy.py",
+                    Runtime,
+                    &format!("DEPLOY_KEY = \"\"\"{pem}\"\"\"\n"),
+                    Some((1, "RSA PRIVATE KEY", High)),
+                ),
+                (
+                    "test inside a longer word is no label",
+                    "pkg/deploy.py",
+                    Runtime,
+                    &format!("CONTEST_KEY = \"\"\"{pem}\"\"\"\n"),
+                    Some((1, "RSA PRIVATE KEY", High)),
                 ),
                 (
                     "a localhost key",
