@@ -77,19 +77,35 @@ impl AuditLog {
 
     /// Append one record. `durable` syncs it to disk before returning (used for blocks).
     pub(crate) fn write(&self, rec: &AuditRecord, durable: bool) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
-        line.push(b'\n');
+        // Each thread formats its records in one reused buffer (no allocation per record
+        // once it has grown to the longest record).
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            serde_json::to_writer(&mut *line, rec).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            let r = self.append(rec, line, durable);
+            if line.capacity() > 64 << 10 {
+                *line = Vec::new(); // a huge record's buffer is not kept
+            }
+            r
+        })
+    }
+
+    fn append(&self, rec: &AuditRecord, line: &[u8], durable: bool) -> std::io::Result<()> {
         let mut guard = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let day = rec.time.get(..10).unwrap_or_default().to_string();
+        let day = rec.time.get(..10).unwrap_or_default();
         let rotate = match guard.as_ref() {
             Some(c) => c.size + line.len() as u64 > self.max_bytes || c.day != day,
             None => false,
         };
         if rotate || guard.is_none() {
-            *guard = Some(self.open_current(&day, rotate)?);
+            *guard = Some(self.open_current(day, rotate)?);
         }
         let cur = guard.as_mut().expect("opened above");
-        match append_line(&mut cur.file, &line, durable) {
+        match append_line(&mut cur.file, line, durable) {
             Ok(()) => {
                 // Our count (for rotation): no look at the file per record.
                 cur.size += line.len() as u64;
@@ -246,7 +262,7 @@ impl Indexer {
 
     /// Queue a written record for the index. `until`: a cooldown hold's end (RFC 3339).
     /// Must be called inside the tokio runtime.
-    pub(crate) fn record(&self, rec: &AuditRecord, until: Option<&str>) {
+    pub(crate) fn record(&self, rec: AuditRecord, until: Option<&str>) {
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(INDEX_QUEUE);
             tokio::spawn(write_rows(self.index.clone(), rx));
@@ -283,24 +299,31 @@ async fn write_rows(
 }
 
 /// A record as the index keeps it.
-pub(crate) fn index_row(rec: &AuditRecord, until: Option<&str>) -> crate::store::DecisionRow {
+pub(crate) fn index_row(rec: AuditRecord, until: Option<&str>) -> crate::store::DecisionRow {
+    // The record is moved in (it was written and committed already): its strings become the
+    // row's without a copy.
     let instant = crate::timefmt::parse_instant(&rec.time);
     let first = rec.reasons.first();
+    let (rule, reason) = (first.map(|r| r.code.to_string()), first.map(|r| r.message.chars().take(500).collect()));
+    let client = match rec.client.parse::<std::net::SocketAddr>() {
+        Ok(a) => a.ip().to_string(),
+        Err(_) => rec.client,
+    };
     crate::store::DecisionRow {
-        time: rec.time.clone(),
         unix: instant.map_or(0, time::OffsetDateTime::unix_timestamp),
-        outcome: rec.decision.clone(),
-        request: rec.request.clone(),
-        project: rec.project.clone(),
-        version: rec.version.clone(),
-        filename: rec.filename.clone(),
-        sha256: rec.sha256.clone(),
-        client: rec.client.parse::<std::net::SocketAddr>().map_or_else(|_| rec.client.clone(), |a| a.ip().to_string()),
-        user: rec.user.clone(),
+        time: rec.time,
+        outcome: rec.decision,
+        request: rec.request,
+        project: rec.project,
+        version: rec.version,
+        filename: rec.filename,
+        sha256: rec.sha256,
+        client,
+        user: rec.user,
         findings: rec.findings.iter().take(crate::store::ROW_FINDINGS).cloned().collect(),
-        all_findings: rec.findings.clone(),
-        rule: first.map(|r| r.code.to_string()),
-        reason: first.map(|r| r.message.chars().take(500).collect()),
+        all_findings: rec.findings,
+        rule,
+        reason,
         until: until.and_then(crate::timefmt::parse_instant).map(time::OffsetDateTime::unix_timestamp),
     }
 }
@@ -654,7 +677,7 @@ mod index_tests {
 
     #[test]
     fn a_record_becomes_an_index_row() {
-        let row = index_row(&record(), Some("2026-12-03T10:00:00Z"));
+        let row = index_row(record(), Some("2026-12-03T10:00:00Z"));
         assert_eq!(row.unix, 1_796_032_800, "the record's time in Unix seconds");
         assert_eq!(row.client, "10.0.0.7", "the client's address without its port");
         assert_eq!(row.findings.len(), crate::store::ROW_FINDINGS, "the first findings on the row");
@@ -670,7 +693,7 @@ mod index_tests {
         let before = crate::metrics::audit_index_failures();
         let started = std::time::Instant::now();
         for _ in 0..3 {
-            indexer.record(&record(), None);
+            indexer.record(record(), None);
         }
         assert!(started.elapsed() < std::time::Duration::from_millis(100), "recording does not wait for the store");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -365,7 +365,13 @@ impl DataDir {
     /// Verified artifacts, content-addressed: `artifacts/ab/abcdef…`.
     /// Content-addressed: only ever built from a validated [`Sha256`](crate::model::Sha256).
     pub(crate) fn artifact(&self, sha256: &crate::model::Sha256) -> PathBuf {
-        self.root.join("artifacts").join(sha256.prefix()).join(sha256.as_str())
+        // Asked on every cache hit: one allocation, not one per component.
+        let mut p = PathBuf::with_capacity(self.root.as_os_str().len() + "/artifacts/xx/".len() + 64 + 1);
+        p.push(&self.root);
+        p.push("artifacts");
+        p.push(sha256.prefix());
+        p.push(sha256.as_str());
+        p
     }
     /// Core metadata extracted from a verified wheel.
     pub(crate) fn artifact_metadata(&self, sha256: &crate::model::Sha256) -> PathBuf {

@@ -497,7 +497,8 @@ pub(crate) struct FileServe<'a> {
     pub if_none_match: Option<&'a str>,
     pub head: bool,
     /// Extra header values (e.g. annotations).
-    pub extra: Vec<(&'static str, String)>,
+    /// Extra headers (static names: a name parsed from text is copied per response).
+    pub extra: Vec<(header::HeaderName, String)>,
 }
 
 /// Bytes read per step when streaming a file; a body no longer than this is read whole.
@@ -578,8 +579,10 @@ fn file_answer(
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "max-age=0, must-revalidate");
     for (k, v) in &opts.extra {
-        if let Ok(v) = HeaderValue::from_str(&sanitize_header(v)) {
-            b = b.header(*k, v);
+        let clean = v.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+        let v = if clean { HeaderValue::from_str(v) } else { HeaderValue::from_str(&sanitize_header(v)) };
+        if let Ok(v) = v {
+            b = b.header(k, v);
         }
     }
     if not_modified {

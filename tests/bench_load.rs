@@ -4,7 +4,8 @@
 //!
 //! 1. `wrk --latency` against a cached index page and a cached artifact, pipgate vs nginx
 //!    serving the same bytes as static files (same connections, threads and duration,
-//!    interleaved rounds): requests/s, p99 and the ratios;
+//!    interleaved rounds): requests/s, p99 and the ratios, and each server's CPU time per
+//!    request (from `/proc`: robust to the machine's load, which moves req/s a lot);
 //! 2. 500 clients at once on one uncached artifact: upstream downloads and scans counted,
 //!    every body checked against the sha256;
 //! 3. 200 concurrent downloads of a cached 500 MiB artifact: pipgate's peak RSS sampled
@@ -152,6 +153,9 @@ struct WrkRun {
     p99_ms: f64,
     requests: u64,
     bad: String,
+    /// The server's CPU time (user + system, all its processes) per request, in µs: what a
+    /// request costs the server, much less sensitive than req/s to what else the machine runs.
+    cpu_us: f64,
 }
 
 fn millis(v: &str) -> f64 {
@@ -207,7 +211,42 @@ fn wrk(url: &str) -> WrkRun {
         p99_ms: field("99%").map_or(f64::NAN, |v| millis(&v)),
         requests,
         bad,
+        cpu_us: f64::NAN,
     }
+}
+
+/// CPU time (user + system) of `pid` so far, in clock ticks (`/proc/<pid>/stat`).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// `pid` and its children (nginx's workers).
+fn with_children(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let ppid = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            pids.push(p);
+        }
+    }
+    pids
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn ticks_per_sec() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -393,7 +432,15 @@ fn bench_load_pipgate_vs_nginx() {
                             .spawn()
                             .expect("perf")
                     });
-                let r = wrk(&u);
+                let pids = match server {
+                    "pipgate" => vec![pid],
+                    "before" => vec![before.as_ref().map_or(pid, |g| g.child.id())],
+                    _ => with_children(nginx.child.id()),
+                };
+                let cpu_before: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
+                let mut r = wrk(&u);
+                let cpu = pids.iter().map(|p| cpu_ticks(*p)).sum::<u64>() - cpu_before;
+                r.cpu_us = cpu as f64 / ticks_per_sec() * 1e6 / r.requests.max(1) as f64;
                 if let Some(p) = perf {
                     let _ = Command::new("kill").args(["-INT", &p.id().to_string()]).status();
                     let _ = p.wait_with_output();
@@ -419,16 +466,27 @@ fn bench_load_pipgate_vs_nginx() {
     println!("wrk -t{threads} -c{conns} -d{secs}s --latency, {rounds} interleaved rounds, medians");
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before the rounds: {load_before}; after: {}\n", load.trim());
-    println!("| target | pipgate req/s | nginx req/s | ratio | pipgate p99 | nginx p99 |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| target | pipgate req/s | nginx req/s | ratio | pipgate p99 | nginx p99 | CPU per request: pipgate / nginx |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (t, (what, _)) in targets.iter().enumerate() {
         let m = |server: &str, f: fn(&WrkRun) -> f64| median(runs[&(t, server)].iter().map(f).collect());
         let (p, n) = (m("pipgate", |r| r.rps), m("nginx", |r| r.rps));
         let (pl, nl) = (m("pipgate", |r| r.p99_ms), m("nginx", |r| r.p99_ms));
-        println!("| {what} | {p:.0} | {n:.0} | {:.0}% | {pl:.1} ms | {nl:.1} ms |", 100.0 * p / n);
+        let (pc, nc) = (m("pipgate", |r| r.cpu_us), m("nginx", |r| r.cpu_us));
+        println!(
+            "| {what} | {p:.0} | {n:.0} | {:.0}% | {pl:.1} ms | {nl:.1} ms | {pc:.1} µs / {nc:.1} µs ({:.0}%) |",
+            100.0 * p / n,
+            100.0 * nc / pc
+        );
         if before.is_some() {
-            let (b, bl) = (m("before", |r| r.rps), m("before", |r| r.p99_ms));
-            println!("| {what}, build before | {b:.0} | {n:.0} | {:.0}% | {bl:.1} ms | {nl:.1} ms |", 100.0 * b / n);
+            let (b, bl, bc) = (m("before", |r| r.rps), m("before", |r| r.p99_ms), m("before", |r| r.cpu_us));
+            println!(
+                "| {what}, build before | {b:.0} | {n:.0} | {:.0}% | {bl:.1} ms | {nl:.1} ms | {bc:.1} µs / {nc:.1} µs ({:.0}%) |",
+                100.0 * b / n,
+                100.0 * nc / bc
+            );
         }
     }
     for ((t, server), rs) in &runs {
@@ -436,9 +494,10 @@ fn bench_load_pipgate_vs_nginx() {
             .iter()
             .map(|r| {
                 format!(
-                    "{:.0}/s p99 {:.1} ms ({} req{})",
+                    "{:.0}/s p99 {:.1} ms {:.1} µs CPU/req ({} req{})",
                     r.rps,
                     r.p99_ms,
+                    r.cpu_us,
                     r.requests,
                     if r.bad.is_empty() { String::new() } else { format!(", {}", r.bad) }
                 )

@@ -161,3 +161,56 @@ fn a_cached_file_changed_on_disk_is_never_served_and_is_fetched_again() {
     assert_eq!(sha256_hex(&again.bytes().unwrap()), sha, "the verified bytes, fetched again");
     assert!(idx.hits(&format!("/files/{name}")) > downloads, "the file was downloaded again");
 }
+
+/// `VmRSS:` / `VmHWM:` of a process, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field} in {status}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Memory under concurrency (issue 16: "RSS under 200 MiB while serving 200 concurrent
+/// downloads of a 500 MiB artifact", here at a size CI runs in seconds). Files too large for
+/// memory are streamed from disk in bounded chunks, so 200 clients reading a cached 32 MiB
+/// file at once must not hold its bytes per client (200 × 32 MiB = 6.4 GiB), nor grow memory
+/// the way an allocator keeping freed chunks per thread did (mimalloc: 377 MiB against
+/// glibc's 146 MiB in `bench/load.sh`). Not timed: it checks memory and bytes.
+#[test]
+fn two_hundred_concurrent_downloads_of_a_cached_large_file_keep_memory_bounded() {
+    const CLIENTS: usize = 200;
+    const MIB: u64 = 32;
+    let idx = FakeIndex::start(Format::Json);
+    let (filename, generated) = Generated::wheel("demo-big", "1.0", MIB);
+    let (len, sha) = (generated.len, generated.sha256.clone());
+    let mut f = FakeFile::new(Dist { filename: filename.clone(), bytes: vec![], metadata: None });
+    f.generated = Some(std::sync::Arc::new(generated));
+    idx.add("demo-big", f);
+    let gate = Pipgate::start_args(&idx.url(), None, &["--prescan", "off", "--max-connections-per-client", "1000"]);
+    let url = gate.file_url("demo-big", &filename);
+    // Downloaded, verified and scanned once; then only serving is measured.
+    assert_eq!(concurrent_gets(&url, 1, true), vec![(200, len, sha.clone())], "{}", gate.log());
+    let pid = gate.child.id();
+    let before = status_kib(pid, "VmRSS:");
+    // Reset the peak (VmHWM) to the current RSS: the peak read below is the serving's.
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+
+    let got = concurrent_gets(&url, CLIENTS, true);
+
+    let peak = status_kib(pid, "VmHWM:");
+    let wrong = got.iter().filter(|g| **g != (200, len, sha.clone())).count();
+    assert_eq!(wrong, 0, "{wrong} of {CLIENTS} clients did not get the file's bytes");
+    let served = gate.audit().iter().filter(|r| r["filename"] == filename.as_str() && r["decision"] == "serve").count();
+    assert_eq!(served, CLIENTS + 1, "every download is audited");
+    // (what, KiB, bound in KiB): measured 2026-11-30 (glibc, 2 cores): RSS ~60 MiB before,
+    // peak 124-127 MiB while serving (growth ~65 MiB; 82 MiB for the build before). The peak
+    // bound is the issue's; the growth bound (~600 KiB per client) is about twice what was
+    // measured, so a regression like mimalloc's (2.5x) or per-client buffering fails it.
+    let cases = [
+        ("peak RSS while serving", peak, 200 << 10),
+        ("growth over the RSS before", peak.saturating_sub(before), 120 << 10),
+    ];
+    for (what, kib, bound) in cases {
+        eprintln!("{what}: {} MiB (bound {} MiB)", kib >> 10, bound >> 10);
+        assert!(kib < bound, "{what}: {} MiB, bound {} MiB (RSS before: {} MiB)", kib >> 10, bound >> 10, before >> 10);
+    }
+}

@@ -70,6 +70,9 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         Some(s) => without_flight(app, s, kind).await,
         None => None,
     };
+    // A hit decided without the flight changes nothing to remember: no memo write (the
+    // entry still expires SERVED_TTL after the flight that made it, which re-checks the cache).
+    let remember = quick.is_none();
     let found = match quick {
         Some(f) => f,
         None => match in_flight(app, key, &origin, served.as_ref(), kind).await {
@@ -93,7 +96,9 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         },
         _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone(), bytes },
     };
-    app.served_files.insert(memo_key, Served { origin, verified, size });
+    if remember {
+        app.served_files.insert(memo_key, Served { origin, verified, size });
+    }
     Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
 }
 

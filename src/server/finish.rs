@@ -205,7 +205,7 @@ async fn write(app: &App, recs: Vec<(AuditRecord, Option<String>)>, durable: boo
             return Err(std::io::Error::other(format!("shared audit trail: {e}")));
         }
     }
-    for (rec, until) in &recs {
+    for (rec, until) in recs {
         app.indexer.record(rec, until.as_deref());
     }
     Ok(())
@@ -342,8 +342,8 @@ async fn reply_response(ctx: &RequestCtx, reply: Reply, verdict: Option<&Verdict
                 if_none_match,
                 head: ctx.head,
                 extra: [
-                    Some(("X-Pipgate-Decision", decision.as_str().to_string())),
-                    annotation.map(|a| ("X-Pipgate-Findings", a)),
+                    Some((header::HeaderName::from_static("x-pipgate-decision"), decision.as_str().to_string())),
+                    annotation.map(|a| (header::HeaderName::from_static("x-pipgate-findings"), a)),
                 ]
                 .into_iter()
                 .flatten()

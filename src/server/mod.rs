@@ -214,6 +214,10 @@ pub async fn serve_front(
             },
             _ = &mut shutdown => break,
         };
+        // Responses go out as soon as they are written (as nginx's `tcp_nodelay`): a small
+        // answer's tail, or a keep-alive connection's next answer, never waits on Nagle for
+        // the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
         let Some(slot) = slots.take(client.ip()) else {
             tracing::debug!(%client, "connection limit reached; answering 503 and closing");
             tokio::spawn(refuse(stream));

@@ -544,10 +544,19 @@ impl Pipgate {
         let stderr = child.stderr.take().unwrap();
         let log_path = data_dir.with_extension("log");
         std::thread::spawn(move || {
-            let mut f = std::fs::File::create(log_path).unwrap();
-            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = writeln!(f, "{l}");
+            // Whole lines, written in batches while pipgate logs faster than this thread
+            // copies (one `write` per line cost the load benchmark's CPU), and flushed as soon
+            // as it has caught up, so a test reads every line logged so far.
+            let mut f = std::io::BufWriter::with_capacity(64 << 10, std::fs::File::create(log_path).unwrap());
+            let (mut r, mut line) = (BufReader::with_capacity(64 << 10, stderr), Vec::new());
+            while r.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let _ = f.write_all(&line);
+                line.clear();
+                if r.buffer().is_empty() {
+                    let _ = f.flush();
+                }
             }
+            let _ = f.flush();
         });
         let url = line
             .split_whitespace()
