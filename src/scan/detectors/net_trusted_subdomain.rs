@@ -84,11 +84,12 @@ pub(crate) fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
 }
 
 /// True when the dot-separated labels of `t` appear as whole labels in `sub`.
+/// Tried at each label start only (this runs for every trusted name on every URL host, so no
+/// substring searcher is built per pair).
 fn has_labels(sub: &str, t: &str) -> bool {
-    sub.match_indices(t).any(|(i, _)| {
-        let end = i + t.len();
-        (i == 0 || sub.as_bytes()[i - 1] == b'.') && (end == sub.len() || sub.as_bytes()[end] == b'.')
-    })
+    let (s, t) = (sub.as_bytes(), t.as_bytes());
+    let mut starts = std::iter::once(0).chain(memchr::memchr_iter(b'.', s).map(|i| i + 1));
+    starts.any(|i| s[i..].starts_with(t) && s.get(i + t.len()).is_none_or(|&b| b == b'.'))
 }
 
 /// True when `url_off` lies inside the parentheses of the call starting at `call_off`
