@@ -222,4 +222,22 @@ mod tests {
             ],
         );
     }
+
+    #[test]
+    fn trusted_labels_match_whole_labels_only() {
+        let cases = [
+            ("the whole subdomain", "paypal.com", "paypal.com", true),
+            ("after a label", "login.paypal.com", "paypal.com", true),
+            ("before a label", "paypal.com.login", "paypal.com", true),
+            ("in the middle", "a.paypal.com.b", "paypal.com", true),
+            ("glued in front", "mypaypal.com", "paypal.com", false),
+            ("glued behind", "paypal.comx", "paypal.com", false),
+            ("second occurrence is whole", "xpaypal.com.paypal.com", "paypal.com", true),
+            ("shorter subdomain", "www", "paypal.com", false),
+            ("empty subdomain", "", "paypal.com", false),
+        ];
+        for (name, sub, t, want) in cases {
+            assert_eq!(has_labels(sub, t), want, "{name}");
+        }
+    }
 }
