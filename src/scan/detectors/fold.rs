@@ -97,7 +97,9 @@ impl<'a> Env<'a> {
         let b = t.as_bytes();
         let mut value: Option<(Value, bool)> = None;
         let mut seen = 0;
-        for (at, _) in t.match_indices(name) {
+        // memmem's SIMD search: this scans the whole file once per name looked up (the
+        // same non-overlapping occurrences as `str::match_indices`, several times faster).
+        for at in memchr::memmem::find_iter(b, name.as_bytes()) {
             let end = at + name.len();
             if at > 0 && (is_ident(b[at - 1]) || b[at - 1] == b'.') || b.get(end).copied().is_some_and(is_ident) {
                 continue;

@@ -84,11 +84,12 @@ pub(crate) fn trusted_in_subdomain(host: &str) -> Option<&'static str> {
 }
 
 /// True when the dot-separated labels of `t` appear as whole labels in `sub`.
+/// Tried at each label start only (this runs for every trusted name on every URL host, so no
+/// substring searcher is built per pair).
 fn has_labels(sub: &str, t: &str) -> bool {
-    sub.match_indices(t).any(|(i, _)| {
-        let end = i + t.len();
-        (i == 0 || sub.as_bytes()[i - 1] == b'.') && (end == sub.len() || sub.as_bytes()[end] == b'.')
-    })
+    let (s, t) = (sub.as_bytes(), t.as_bytes());
+    let mut starts = std::iter::once(0).chain(memchr::memchr_iter(b'.', s).map(|i| i + 1));
+    starts.any(|i| s[i..].starts_with(t) && s.get(i + t.len()).is_none_or(|&b| b == b'.'))
 }
 
 /// True when `url_off` lies inside the parentheses of the call starting at `call_off`
@@ -220,5 +221,23 @@ mod tests {
                 ("partial label", "pkg/a.py", Runtime, "U = \x27https://mygoogle.com.example.org/\x27\n", None),
             ],
         );
+    }
+
+    #[test]
+    fn trusted_labels_match_whole_labels_only() {
+        let cases = [
+            ("the whole subdomain", "paypal.com", "paypal.com", true),
+            ("after a label", "login.paypal.com", "paypal.com", true),
+            ("before a label", "paypal.com.login", "paypal.com", true),
+            ("in the middle", "a.paypal.com.b", "paypal.com", true),
+            ("glued in front", "mypaypal.com", "paypal.com", false),
+            ("glued behind", "paypal.comx", "paypal.com", false),
+            ("second occurrence is whole", "xpaypal.com.paypal.com", "paypal.com", true),
+            ("shorter subdomain", "www", "paypal.com", false),
+            ("empty subdomain", "", "paypal.com", false),
+        ];
+        for (name, sub, t, want) in cases {
+            assert_eq!(has_labels(sub, t), want, "{name}");
+        }
     }
 }

@@ -55,6 +55,26 @@ fn columns(run: &str) -> usize {
     run.bytes().map(|b| if b == b'\t' { 8 } else { 1 }).sum()
 }
 
+/// `text.contains(&c.repeat(n))` (`n > 0`) by looking at every `n`-th byte only: a run of `n`
+/// covers one of them, and only a sampled `c` is measured both ways. Runs on every file.
+fn has_run(text: &[u8], c: u8, n: usize) -> bool {
+    let mut i = n - 1;
+    while i < text.len() {
+        if text[i] != c {
+            i += n;
+            continue;
+        }
+        let start = text[..i].iter().rposition(|&b| b != c).map_or(0, |p| p + 1);
+        let end = text[i..].iter().position(|&b| b != c).map_or(text.len(), |p| i + p);
+        if end - start >= n {
+            return true;
+        }
+        // The next run of `n` starts after `end` (a byte other than `c`), so it covers `end + n`.
+        i = end + n;
+    }
+    false
+}
+
 pub(crate) struct HiddenCode;
 
 impl HiddenCode {
@@ -62,7 +82,7 @@ impl HiddenCode {
     /// previous line does not continue into it).
     fn pushed_past_view(&self, file: &TextFile<'_>, out: &mut Vec<(usize, String, Severity)>) {
         let t = file.text;
-        if !t.contains(SPACES) && !t.contains(TABS) {
+        if !has_run(t.as_bytes(), b' ', SPACES.len()) && !has_run(t.as_bytes(), b'\t', TABS.len()) {
             return;
         }
         let src = file.source();
@@ -369,5 +389,36 @@ mod tests {
             ("pth one-liner", "x.pth", InstallTime, "import os; exec(os.environ.get('X', '')); print(1)\n", None),
         ];
         table(&HiddenCode, META.id, &cases);
+    }
+
+    #[test]
+    fn has_run_is_contains_of_the_repeated_byte() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("empty", "", 3),
+            ("exact run", "aaa", 3),
+            ("short run", "aa", 3),
+            ("run at start", "   x", 3),
+            ("run at end", "x   ", 3),
+            ("run across a sample point", "xx    yy", 4),
+            ("two short runs", "  x  x  ", 3),
+            ("long run", "abcd          efgh", 10),
+            ("run one short", "abcd         efgh", 10),
+            ("mixed bytes", " \t \t \t", 2),
+        ];
+        for &(name, text, n) in cases {
+            for c in [b' ', b'a', b'\t'] {
+                let want = text.contains(&String::from(c as char).repeat(n));
+                assert_eq!(has_run(text.as_bytes(), c, n), want, "{name} ({c}, {n})");
+            }
+        }
+        // Every short text over two bytes, every run length.
+        for len in 0..10u32 {
+            for bits in 0..(1u32 << len) {
+                let text: String = (0..len).map(|k| if bits >> k & 1 == 1 { ' ' } else { 'x' }).collect();
+                for n in 1..6 {
+                    assert_eq!(has_run(text.as_bytes(), b' ', n), text.contains(&" ".repeat(n)), "{text:?} {n}");
+                }
+            }
+        }
     }
 }
