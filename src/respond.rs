@@ -56,7 +56,7 @@ pub(crate) fn page(p: PageBody<'_>, if_none_match: Option<&str>, stale: Option<&
         .header(header::ETAG, p.etag)
         .header(header::CACHE_CONTROL, "max-age=60, must-revalidate");
     if let Some(why) = stale {
-        b = b.header("X-Pipgate-Stale", sanitize_header(why));
+        b = b.header("X-Pipgate-Stale", sanitize_header(why).into_owned());
     }
     if etag_matches(if_none_match, p.etag) {
         return b.status(StatusCode::NOT_MODIFIED).body(empty()).expect("valid response");
@@ -257,8 +257,12 @@ pub(crate) fn block_reason_phrase(verdict: &Verdict, found: &[Finding]) -> Strin
 }
 
 /// Keep only visible ASCII and spaces (header values and reason phrases may carry nothing else).
-pub(crate) fn sanitize_header(s: &str) -> String {
-    s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).collect()
+pub(crate) fn sanitize_header(s: &str) -> std::borrow::Cow<'_, str> {
+    let ok = |c: char| c == ' ' || c.is_ascii_graphic();
+    match s.chars().all(ok) {
+        true => std::borrow::Cow::Borrowed(s),
+        false => s.chars().map(|c| if ok(c) { c } else { '?' }).collect::<String>().into(),
+    }
 }
 
 /// Where a block's scan report is. Built from configuration, never from the request.
@@ -382,7 +386,7 @@ pub(crate) fn refused(refusal: &crate::auth::Refusal, request_id: &str) -> Resp 
         b = b.header(header::RETRY_AFTER, secs);
     }
     let mut resp = b.body(full(body)).expect("valid response");
-    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(sanitize_header(refusal.title()).into_bytes()) {
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(sanitize_header(refusal.title()).into_owned().into_bytes()) {
         resp.extensions_mut().insert(phrase);
     }
     resp
@@ -579,9 +583,7 @@ fn file_answer(
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "max-age=0, must-revalidate");
     for (k, v) in &opts.extra {
-        let clean = v.chars().all(|c| c == ' ' || c.is_ascii_graphic());
-        let v = if clean { HeaderValue::from_str(v) } else { HeaderValue::from_str(&sanitize_header(v)) };
-        if let Ok(v) = v {
+        if let Ok(v) = HeaderValue::from_str(&sanitize_header(v)) {
             b = b.header(k, v);
         }
     }
