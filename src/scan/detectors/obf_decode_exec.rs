@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 5,
+    revision: 6,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -245,6 +245,11 @@ const NETWORK_READS: &[&str] =
 /// parameters of the function it sits in (not `self`/`cls`: an attribute can hold a literal),
 /// through assignments in that function, with no network read in it, and no call of the
 /// function in the file hands it a literal (`run(BLOB)` is a payload again).
+/// The longest function body [`from_parameters`] reads, in bytes.
+const MAX_CALLER_BODY: usize = 64 << 10;
+/// The most names [`from_parameters`] follows through assignments.
+const MAX_TAINTED: usize = 64;
+
 fn from_parameters(text: &str, at: usize, arg: &str, env: &Env<'_>) -> bool {
     let Some((def_start, fname, params)) = enclosing_def(text, at) else {
         return false;
@@ -260,6 +265,11 @@ fn from_parameters(text: &str, at: usize, arg: &str, env: &Env<'_>) -> bool {
     if tainted.is_empty() {
         return false;
     }
+    // Package input: a function body longer than this is not judged (the finding keeps its
+    // severity), so the taint walk below (lines × names) stays bounded.
+    if at - def_start > MAX_CALLER_BODY {
+        return false;
+    }
     let body = &text[def_start..at];
     let lower = body.to_ascii_lowercase();
     if NETWORK_READS.iter().any(|w| lower.contains(w)) {
@@ -273,6 +283,9 @@ fn from_parameters(text: &str, at: usize, arg: &str, env: &Env<'_>) -> bool {
             let var = c.get(1).expect("var");
             let rhs = &line[c.get(0).expect("m").end() - 1..];
             if mentions(rhs, &tainted) && !tainted.contains(&var.as_str()) {
+                if tainted.len() == MAX_TAINTED {
+                    return false;
+                }
                 tainted.push(var.as_str());
             }
         }
