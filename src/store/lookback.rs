@@ -54,6 +54,34 @@ pub(crate) struct VerdictNote {
     pub state: DecisionState,
 }
 
+/// The verdict kept last for a file: its decision and the state it was made under.
+pub(crate) type LastVerdict = (Decision, DecisionState);
+
+impl VerdictNote {
+    /// Whether the last verdict kept is this one (same decision, same state): nothing to write.
+    pub(crate) fn same_as(&self, last: Option<&LastVerdict>) -> bool {
+        last.is_some_and(|(d, s)| *d == self.decision && *s == self.state)
+    }
+
+    /// The change to record when this note's decision differs from the last one kept
+    /// (a first note is no change), noticed at `now`. Both backends record exactly this.
+    pub(crate) fn change_since(&self, last: Option<LastVerdict>, now: &str) -> Option<VerdictChange> {
+        let (old_decision, old_state) = last?;
+        (old_decision != self.decision).then(|| VerdictChange {
+            time: now.to_string(),
+            sha256: self.sha256.clone(),
+            project: self.project.clone(),
+            version: self.version.clone(),
+            filename: self.filename.clone(),
+            old_decision,
+            new_decision: self.decision,
+            reason: self.reason.clone(),
+            trigger: self.state.trigger_since(&old_state).to_string(),
+            policy_digest: self.state.policy_digest.clone(),
+        })
+    }
+}
+
 /// A verdict that changed after the fact, as recorded (and sent to the webhook).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct VerdictChange {
@@ -126,7 +154,7 @@ fn note_one(tx: &rusqlite::Transaction<'_>, n: &VerdictNote, now: &str) -> rusql
             },
         )
         .optional()?;
-    if old.as_ref().is_some_and(|(d, s)| *d == n.decision && *s == n.state) {
+    if n.same_as(old.as_ref()) {
         return Ok(None);
     }
     tx.execute(
@@ -145,22 +173,7 @@ fn note_one(tx: &rusqlite::Transaction<'_>, n: &VerdictNote, now: &str) -> rusql
             now
         ],
     )?;
-    let Some((old_decision, old_state)) = old else { return Ok(None) };
-    if old_decision == n.decision {
-        return Ok(None);
-    }
-    let change = VerdictChange {
-        time: now.to_string(),
-        sha256: n.sha256.clone(),
-        project: n.project.clone(),
-        version: n.version.clone(),
-        filename: n.filename.clone(),
-        old_decision,
-        new_decision: n.decision,
-        reason: n.reason.clone(),
-        trigger: n.state.trigger_since(&old_state).to_string(),
-        policy_digest: n.state.policy_digest.clone(),
-    };
+    let Some(change) = n.change_since(old, now) else { return Ok(None) };
     tx.execute(
         "INSERT INTO verdict_changes (time, sha256, project, version, filename, old_decision, new_decision, reason,
             trigger, policy_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -284,6 +297,49 @@ mod tests {
                 enrichment: enrichment.into(),
                 scanner_version: scanner.into(),
             },
+        }
+    }
+
+    /// What both backends write for a note, by the last verdict kept: nothing, the row only,
+    /// or the row and a change (with its trigger).
+    #[test]
+    fn a_note_against_the_last_verdict() {
+        let now = "2026-11-30T00:00:00Z";
+        let last = |d: Decision, digest: &str| Some((d, note("x", d, digest, "", "9").state));
+        // (case, note, last verdict kept, nothing to write, trigger of the change recorded)
+        type Case = (&'static str, VerdictNote, Option<LastVerdict>, bool, Option<&'static str>);
+        let cases: [Case; 5] = [
+            ("first note", note("x", Decision::Block, "p1", "", "9"), None, false, None),
+            ("same verdict", note("x", Decision::Serve, "p1", "", "9"), last(Decision::Serve, "p1"), true, None),
+            (
+                "new state, same decision",
+                note("x", Decision::Serve, "p2", "", "9"),
+                last(Decision::Serve, "p1"),
+                false,
+                None,
+            ),
+            (
+                "policy flips it",
+                note("x", Decision::Block, "p2", "", "9"),
+                last(Decision::Serve, "p1"),
+                false,
+                Some("policy"),
+            ),
+            (
+                "time flips it",
+                note("x", Decision::Serve, "p1", "", "9"),
+                last(Decision::Block, "p1"),
+                false,
+                Some("other"),
+            ),
+        ];
+        for (name, n, old, same, trigger) in cases {
+            assert_eq!(n.same_as(old.as_ref()), same, "{name}");
+            let change = n.change_since(old.clone(), now);
+            assert_eq!(change.as_ref().map(|c| c.trigger.as_str()), trigger, "{name}");
+            if let (Some(c), Some((d, _))) = (change, old) {
+                assert_eq!((c.old_decision, c.new_decision, c.time.as_str()), (d, n.decision, now), "{name}");
+            }
         }
     }
 

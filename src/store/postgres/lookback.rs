@@ -27,7 +27,7 @@ async fn note_one(
                 DecisionState { policy_digest: r.get(1), enrichment: r.get(2), scanner_version: r.get(3) },
             )
         });
-    if old.as_ref().is_some_and(|(d, s)| *d == n.decision && *s == n.state) {
+    if n.same_as(old.as_ref()) {
         return Ok(None);
     }
     tx.execute(
@@ -50,22 +50,7 @@ async fn note_one(
         ],
     )
     .await?;
-    let Some((old_decision, old_state)) = old else { return Ok(None) };
-    if old_decision == n.decision {
-        return Ok(None);
-    }
-    let change = VerdictChange {
-        time: now.to_string(),
-        sha256: n.sha256.clone(),
-        project: n.project.clone(),
-        version: n.version.clone(),
-        filename: n.filename.clone(),
-        old_decision,
-        new_decision: n.decision,
-        reason: n.reason.clone(),
-        trigger: n.state.trigger_since(&old_state).to_string(),
-        policy_digest: n.state.policy_digest.clone(),
-    };
+    let Some(change) = n.change_since(old, now) else { return Ok(None) };
     tx.execute(
         "INSERT INTO verdict_changes (time, sha256, project, version, filename, old_decision, new_decision, reason,
             trigger, policy_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
