@@ -74,10 +74,39 @@ fn uniform_lines(body: &str) -> bool {
 /// no blank inside (a body with one is skipped below), so it is bounded by the line
 /// before, those lines and the line after.
 fn may_hold_long_string(text: &str) -> bool {
+    // Most lines of code have a blank inside, and a window that could qualify holds such a
+    // line only as its first or last line. So lines are probed every `PROBE` bytes, and the
+    // line walk runs only between two probed lines that have a blank inside (or the text's
+    // ends) when those lines and the lines between add up to at least `MIN_LEN` bytes. Any
+    // window lies between two such cut lines, both included: the walk from a cut line resets
+    // at it (the cut line has a blank inside), so it sees what the whole walk sees from
+    // there on, and a window of fewer bytes than its segment cannot reach `MIN_LEN`.
+    const PROBE: usize = 384;
+    let b = text.as_bytes();
+    // Start of the last cut line (0: the text's start, where the walk starts too).
+    let mut from = 0;
+    let mut x = PROBE;
+    while x < b.len() {
+        let ls = memchr::memrchr(b'\n', &b[..x]).map_or(0, |i| i + 1);
+        let le = memchr::memchr(b'\n', &b[x..]).map_or(b.len(), |i| x + i);
+        if ls > from && !solid(&b[ls..le]) {
+            // The segment: the lines from the last cut line up to and including this one.
+            if le + 1 - from >= MIN_LEN && line_walk(&b[from..le]) {
+                return true;
+            }
+            from = ls;
+        }
+        x = (le + 1).max(x + PROBE);
+    }
+    line_walk(&b[from..])
+}
+
+/// The line walk itself: true when some window of lines (any first line, lines without a
+/// blank inside, any last line) adds up to [`MIN_LEN`] bytes, newlines counted.
+fn line_walk(b: &[u8]) -> bool {
     // Bytes of the last line with an inner blank plus the blank-free lines after it.
     let mut run = 0usize;
     // Lines found with memchr (the same lines as `split(b'\n')`, the last one included).
-    let b = text.as_bytes();
     let mut start = 0;
     loop {
         let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
@@ -222,6 +251,53 @@ mod tests {
         for (case, text) in cases {
             assert_eq!(may_hold_long_string(&text), reference(&text), "{case}");
         }
+    }
+
+    #[test]
+    fn skipping_walk_is_the_line_walk() {
+        // Texts of random lines (code with blanks, blank-free lines of every length, empty and
+        // long lines, non-ASCII edges), checked against the walk over every line.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as usize
+        };
+        let (mut yes, mut no) = (0, 0);
+        for case in 0..3000 {
+            let mut text = String::new();
+            let lines = 1 + next(400);
+            // Some texts lean to blank-free lines, so that windows near the limit are common.
+            let solid_share = next(10);
+            for _ in 0..lines {
+                let len = match next(200) {
+                    0 => next(1200),
+                    1..=30 => 0,
+                    _ => next(90),
+                };
+                let line = match (next(10) < solid_share, next(8)) {
+                    (true, 0) => format!("  {}\t", "Q".repeat(len)),
+                    (true, 1) => format!("\u{a0}{}", "é".repeat(len / 2)),
+                    (true, _) => "Q".repeat(len),
+                    (false, 0) => format!("é {}", "x".repeat(len)),
+                    (false, _) => format!("    y = {}", "z".repeat(len)),
+                };
+                text.push_str(&line);
+                text.push('\n');
+            }
+            if next(2) == 0 {
+                text.pop();
+            }
+            let want = line_walk(text.as_bytes());
+            assert_eq!(may_hold_long_string(&text), want, "case {case}: {text:?}");
+            if want {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        assert!(yes > 300 && no > 300, "both outcomes exercised: {yes} / {no}");
     }
 
     #[test]

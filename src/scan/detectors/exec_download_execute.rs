@@ -14,7 +14,7 @@
 //! scripts not run at install high, data files and web assets low.
 
 use super::context;
-use super::exec_dynamic_code::may_call;
+use super::exec_dynamic_code::{call_starts, may_call};
 use super::net_downloads_file::{may_hold_command, COMMAND, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
@@ -34,13 +34,17 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 };
 
 /// exec/eval whose argument fetches.
-static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[^.\w])(?P<name>exec|eval)\s*\((?:[^()\n]|\([^()\n]*\))*?(?:urlopen|urlretrieve|requests\.get|requests\.request|httpx\.get|urllib\w*\.request|\.getresponse\()").expect("exec fetch")
-});
+const EXEC_FETCH_PATTERN: &str = r"(?:^|[^.\w])(?P<name>exec|eval)\s*\((?:[^()\n]|\([^()\n]*\))*?(?:urlopen|urlretrieve|requests\.get|requests\.request|httpx\.get|urllib\w*\.request|\.getresponse\()";
+static EXEC_FETCH: LazyLock<Regex> = LazyLock::new(|| Regex::new(EXEC_FETCH_PATTERN).expect("exec fetch"));
+/// [`EXEC_FETCH`] for anchored searches ([`pysrc::find_at_starts`]).
+static EXEC_FETCH_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(EXEC_FETCH_PATTERN).expect("exec fetch"));
 /// Pipes from a downloader into an interpreter, or PowerShell download cradles.
-static PIPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)\s*[ \t(][^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)").expect("pipe")
-});
+const PIPE_PATTERN: &str = r"(?i)(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*(?:sudo\s+)?(?:ba|z)?sh(?-u:\b)|(?-u:\b)(?:curl|wget)(?-u:\b)[^\n|'\x22]*\|\s*python[\d.]*(?-u:\b)|(?-u:\b)(?:iex|invoke-expression)\s*[ \t(][^\n]{0,40}(?:downloadstring|invoke-webrequest|iwr)(?-u:\b)|(?-u:\b)downloadstring\s*\([^\n]{0,200}\)\s*\|\s*iex(?-u:\b)";
+static PIPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(PIPE_PATTERN).expect("pipe"));
+/// [`PIPE`] for anchored searches ([`pysrc::find_at_starts`]).
+static PIPE_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(PIPE_PATTERN).expect("pipe"));
 /// Words every [`PIPE`] match contains (ASCII case-insensitively), then the words every
 /// [`DROP_RUN`] match contains that are not already in the first list: in ASCII text without
 /// one, the case-insensitive regex (whose search visits most bytes) cannot match and is
@@ -86,6 +90,20 @@ fn may_match(file: &TextFile<'_>) -> (bool, bool) {
     (pipe, drop)
 }
 
+/// Words every [`PIPE`] match starts with (ASCII case-insensitively): [`GATE_WORDS`]`[..PIPE_WORDS]`.
+/// `PIPE.find_iter(text)`'s ranges: in ASCII text a match starts where the lowercased copy
+/// holds one of them, so only those places are tried ([`pysrc::find_at_starts`]; the
+/// case-insensitive regex has no literal the regex crate skips ahead with); other text is
+/// searched whole.
+fn pipe_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
+    match file.ascii_lowercase() {
+        Some(lower) => {
+            pysrc::find_at_starts(&PIPE_AT, file.text, pysrc::occurrences(lower.as_bytes(), &GATE_WORDS[..PIPE_WORDS]))
+        }
+        None => PIPE.find_iter(file.text).map(|m| (m.start(), m.end())).collect(),
+    }
+}
+
 /// Running or making executable what was saved.
 static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
@@ -113,8 +131,23 @@ static SHOWN: LazyLock<Regex> = LazyLock::new(|| {
 });
 const WINDOW_LINES: usize = 30;
 /// A new function or class starts: the download and the run are unrelated.
-static NEW_BLOCK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]").expect("new block"));
+const NEW_BLOCK_PATTERN: &str = r"\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]";
+/// The whole-text search [`new_block_starts`] is tested equal to.
+#[cfg(test)]
+static NEW_BLOCK: LazyLock<Regex> = LazyLock::new(|| Regex::new(NEW_BLOCK_PATTERN).expect("new block"));
+/// [`NEW_BLOCK_PATTERN`] for anchored searches at [`new_block_starts`].
+static NEW_BLOCK_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(NEW_BLOCK_PATTERN).expect("new block"));
+
+/// Where a [`NEW_BLOCK_PATTERN`] match can start: the newline before a line holding `def` or `class`
+/// (a match is that newline, blanks, maybe `async`, then the word), ascending.
+fn new_block_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts: Vec<usize> =
+        pysrc::occurrences(b, &["def", "class"]).into_iter().filter_map(|p| memchr::memrchr(b'\n', &b[..p])).collect();
+    starts.dedup(); // ascending already: occurrences are
+    starts
+}
 
 /// A command whose URL (starting right after `://`) is the local machine:
 /// `curl http://localhost:4000/health` checks a server, it downloads nothing.
@@ -174,10 +207,11 @@ impl Detector for DownloadExecute {
             SHOWN.is_match(&file.text[ls..o])
         };
         let (may_pipe, may_drop) = may_match(file);
-        let pipes = may_pipe.then(|| PIPE.find_iter(file.text));
-        for m in pipes.into_iter().flatten() {
-            if !src.python || (src.kind_at(m.start()) == Kind::Str && !shown(m.start())) {
-                push(hits, m.start(), m.as_str().split_whitespace().next().unwrap_or("").trim_end_matches('('));
+        let pipes = may_pipe.then(|| pipe_ranges(file));
+        for (start, end) in pipes.into_iter().flatten() {
+            if !src.python || (src.kind_at(start) == Kind::Str && !shown(start)) {
+                let m = &file.text[start..end];
+                push(hits, start, m.split_whitespace().next().unwrap_or("").trim_end_matches('('));
             }
         }
         let drops = may_drop.then(|| DROP_RUN.captures_iter(file.text));
@@ -203,8 +237,10 @@ impl Detector for DownloadExecute {
             return;
         }
         // Every match starts with a call of `exec` or `eval`: without one, skip the search.
-        let fetches = may_call(file.text).then(|| EXEC_FETCH.captures_iter(file.text));
-        for c in fetches.into_iter().flatten() {
+        // `EXEC_FETCH.captures_iter(text)`, confirmed only where such a call can start.
+        let fetches =
+            may_call(file.text).then(|| pysrc::find_at_starts(&EXEC_FETCH_AT, file.text, call_starts(file.text)));
+        for c in fetches.into_iter().flatten().filter_map(|(start, _)| EXEC_FETCH.captures_at(file.text, start)) {
             let name = c.name("name").expect("name");
             if src.is_code(name.start()) {
                 push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
@@ -248,7 +284,12 @@ impl Detector for DownloadExecute {
         let lines = pysrc::Lines::new(file.text);
         let line = |o: usize| lines.line(o);
         let blocks: Vec<usize> =
-            NEW_BLOCK.find_iter(file.text).map(|m| m.end() - 1).filter(|&o| src.is_code(o)).collect();
+            // `NEW_BLOCK_PATTERN`'s `find_iter(text)`, confirmed only at the lines that name `def` or `class`.
+            pysrc::find_at_starts(&NEW_BLOCK_AT, file.text, new_block_starts(file.text))
+                .into_iter()
+                .map(|(_, end)| end - 1)
+                .filter(|&o| src.is_code(o))
+                .collect();
         let writes: Vec<usize> = super::net_downloads_file::WRITE
             .find_iter(file.text)
             .map(|m| m.start())
@@ -382,6 +423,79 @@ mod tests {
     use crate::scan::detectors::testutil::table;
     use FileRole::*;
     use Severity::*;
+
+    #[test]
+    fn searches_at_starts_are_the_whole_searches() {
+        let whole = |re: &Regex, t: &str| re.find_iter(t).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+        let check = |name: &str, text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            assert_eq!(pipe_ranges(&file), whole(&PIPE, text), "{name}: pipe");
+            let fetches = pysrc::find_at_starts(&EXEC_FETCH_AT, text, call_starts(text));
+            assert_eq!(fetches, whole(&EXEC_FETCH, text), "{name}: exec fetch");
+            let blocks = pysrc::find_at_starts(&NEW_BLOCK_AT, text, new_block_starts(text));
+            assert_eq!(blocks, whole(&NEW_BLOCK, text), "{name}: new block");
+            whole(&PIPE, text).len() + whole(&EXEC_FETCH, text).len() + whole(&NEW_BLOCK, text).len()
+        };
+        let cases = [
+            ("empty", ""),
+            ("pipes", "os.system('curl -fsSL https://x.sh | bash'); 'WGET -q -O- u | sudo sh'"),
+            ("python pipe", "'curl u | python3.11' 'wget u|python'"),
+            ("cradle", "IEX (New-Object Net.WebClient).DownloadString('u'); Invoke-Expression (iwr u)"),
+            ("download string piped", "(new-object net.webclient).downloadstring('u') | iex"),
+            ("words inside words", "excurl wget_x curly iexplore xdownloadstring"),
+            ("non-ASCII text", "é curl u | sh; ſh"),
+            ("exec fetch", "exec(urlopen(u).read()); x=eval (requests.get(u).text)"),
+            ("exec fetch nested", "exec(compile(urllib.request.urlopen(u).read(), 'f', 'exec'))"),
+            ("no fetch", "exec(code); re.compile(p); obj.exec(urlopen(u))"),
+            ("across a line", "exec(\nurlopen(u))"),
+            ("blocks", "x\ndef f():\n  \t async  def g(): class C:\n\nclass D: pass\nasync def h(): undef\n  classy"),
+            ("block at the start", "def f(): pass\n    def\tg(): pass"),
+        ];
+        for (name, text) in cases {
+            check(name, text);
+        }
+        let pieces = [
+            "curl",
+            "WGET",
+            "iex",
+            "Invoke-Expression",
+            "downloadstring(",
+            "iwr",
+            " ",
+            "|",
+            "sh",
+            "python3",
+            "'",
+            "\n",
+            "exec(",
+            "eval (",
+            "urlopen(",
+            "requests.get(",
+            ")",
+            ".",
+            "x",
+            "é",
+            "sudo ",
+            "def ",
+            "class\t",
+            "async ",
+            "\t",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut found = 0;
+        for case in 0..4000u64 {
+            let mut text = String::new();
+            for _ in 0..(seed % 30) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            seed = seed.wrapping_add(case);
+            found += check(&text, &text);
+        }
+        assert!(found > 500, "the random texts hold matches: {found}");
+    }
 
     #[test]
     fn cases() {

@@ -30,9 +30,11 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
         "exec/eval of values built at run time runs code that is not visible in the package and cannot be reviewed.",
 };
 
-static CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)(?:^|[^.\w])(?P<name>exec|eval|compile|execfile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval|compile))\s*\(|^[ \t]*(?P<py2>exec)[ \t]+[A-Za-z_(]").expect("call")
-});
+const CALL_PATTERN: &str = r"(?m)(?:^|[^.\w])(?P<name>exec|eval|compile|execfile)\s*\(|(?-u:\b)(?P<bname>(?:builtins|__builtins__)\.(?:exec|eval|compile))\s*\(|^[ \t]*(?P<py2>exec)[ \t]+[A-Za-z_(]";
+static CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(CALL_PATTERN).expect("call"));
+/// [`CALL`] for anchored searches at [`call_starts`].
+static CALL_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(CALL_PATTERN).expect("call"));
 static DEF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"def\s+$").expect("def"));
 
 /// Whether the call's argument list (starting right after `(`) is a single literal.
@@ -378,13 +380,39 @@ fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
 /// ahead with. A non-ASCII character before the word counts as a possible start.
 pub(crate) fn may_call(text: &str) -> bool {
     let b = text.as_bytes();
-    ["exec", "eval", "compile"].iter().any(|word| {
-        memchr::memmem::find_iter(b, word).any(|i| match i.checked_sub(1).map(|p| b[p]) {
-            None => true,
-            Some(b'.') => b[..i].ends_with(b"builtins.") || b[..i].ends_with(b"__builtins__."),
-            Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
-        })
-    })
+    ["exec", "eval", "compile"].iter().any(|word| memchr::memmem::find_iter(b, word).any(|i| call_can_start(b, i)))
+}
+
+/// Whether a call of the `exec`, `eval` or `compile` at `i` can start there ([`may_call`]).
+fn call_can_start(b: &[u8], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| b[p]) {
+        None => true,
+        Some(b'.') => b[..i].ends_with(b"builtins.") || b[..i].ends_with(b"__builtins__."),
+        Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
+    }
+}
+
+/// Every position where a match of [`CALL`] (or of `execution.download-and-execute`'s
+/// exec-of-a-fetch) can start, ascending: a match names `exec`, `eval` or `compile` (or
+/// `execfile`) at a place [`call_can_start`] accepts, and starts at most 13 bytes before the
+/// name (`__builtins__.`; one character before it, or the name itself) or at the start of its
+/// line when only blanks lie between (the Python 2 statement). For [`pysrc::find_at_starts`].
+pub(crate) fn call_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts = Vec::new();
+    for p in pysrc::occurrences(b, &["exec", "eval", "compile"]) {
+        if !call_can_start(b, p) {
+            continue;
+        }
+        let ls = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
+        if b[ls..p].iter().all(|&c| c == b' ' || c == b'\t') {
+            starts.push(ls);
+        }
+        starts.extend(p.saturating_sub(13)..=p);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
 }
 
 pub(crate) struct DynamicCode;
@@ -403,8 +431,9 @@ impl Detector for DynamicCode {
         let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
-        let calls = may_call(file.text).then(|| CALL.captures_iter(file.text));
-        for c in calls.into_iter().flatten() {
+        // `CALL.captures_iter(text)`, confirmed only where a call can start.
+        let calls = may_call(file.text).then(|| pysrc::find_at_starts(&CALL_AT, file.text, call_starts(file.text)));
+        for c in calls.into_iter().flatten().filter_map(|(start, _)| CALL.captures_at(file.text, start)) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
@@ -459,6 +488,44 @@ impl Detector for DynamicCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_search_at_starts_is_the_whole_search() {
+        let cases = [
+            ("empty", ""),
+            ("calls", "exec(code)\nx = eval (s)\ny=compile(a, b, 'exec')"),
+            ("builtins", "builtins.exec(c); __builtins__.eval(d); builtins .exec(e)"),
+            ("methods and names", "re.compile(p); my_eval(x); evaluate(y); exec_(z); obj.exec(c)"),
+            ("python 2 statements", "if x:\n    exec code in ns\n\t exec(c)\n  x; exec y"),
+            ("execfile", "execfile('a.py'); execfile (b)"),
+            ("across lines", "exec\n(code)\neval  \n  (x)"),
+            ("non-ASCII before", "é exec(a) éexec(b) ·eval(c) ſcompile(d)"),
+            ("long blank run", &format!("{}exec code", " ".repeat(40))),
+            ("adjacent", "exec(eval(compile(a)))"),
+        ];
+        for (name, text) in cases {
+            let whole: Vec<_> = CALL.find_iter(text).map(|m| (m.start(), m.end())).collect();
+            assert_eq!(pysrc::find_at_starts(&CALL_AT, text, call_starts(text)), whole, "{name}");
+        }
+        let pieces =
+            ["exec", "eval", "compile", "file", "(", " ", "\t", "\n", ".", "builtins", "__builtins__", "x", "é", ";"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut found = 0;
+        for case in 0..4000u64 {
+            let mut text = String::new();
+            for _ in 0..(seed % 30) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            seed = seed.wrapping_add(case);
+            let whole: Vec<_> = CALL.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            found += whole.len();
+            assert_eq!(pysrc::find_at_starts(&CALL_AT, &text, call_starts(&text)), whole, "{text:?}");
+        }
+        assert!(found > 300, "the random texts hold calls: {found}");
+    }
 
     #[test]
     fn call_gate_never_hides_a_match() {

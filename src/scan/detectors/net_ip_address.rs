@@ -13,6 +13,7 @@
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
+#[cfg(test)]
 use regex::Regex;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -26,13 +27,44 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
     description: "Hard-coded public IP addresses skip DNS (and DNS-based blocking) and are common for command-and-control servers.",
 };
 
-static V4: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)").expect("v4"));
-static V6: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)").expect("v6"));
+const V4_PATTERN: &str = r"(?-u:\b)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?-u:\b)";
+const V6_PATTERN: &str = r"(?i)(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}(?-u:\b)";
+/// The whole-text searches [`v4_ranges`] and [`v6_ranges`] are tested equal to.
+#[cfg(test)]
+static V4: LazyLock<Regex> = LazyLock::new(|| Regex::new(V4_PATTERN).expect("v4"));
+#[cfg(test)]
+static V6: LazyLock<Regex> = LazyLock::new(|| Regex::new(V6_PATTERN).expect("v6"));
+/// The patterns, for searches confined to windows ([`pysrc::find_in_windows`]).
+static V4_IN: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(V4_PATTERN).expect("v4"));
+static V6_IN: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(V6_PATTERN).expect("v6"));
+
+/// `V4.find_iter(text)`'s ranges. A match is made of digits and dots only (Unicode digits
+/// are bytes of `0x80` and above), so it lies inside one maximal run of digits, dots and
+/// non-ASCII bytes holding three dots and seven bytes, around a dot with a digit on each side:
+/// only those runs are searched (neither pattern has a literal the regex crate can skip ahead
+/// with, so a whole-text search visits every byte). A run's edges are ASCII bytes or the
+/// text's ends, so windows start and end on characters.
+fn v4_ranges(text: &str) -> Vec<(usize, usize)> {
+    let digit = |c: u8| c.is_ascii_digit() || c >= 0x80;
+    let seed = |b: &[u8], i: usize| i > 0 && digit(b[i - 1]) && b.get(i + 1).is_some_and(|&c| digit(c));
+    let windows = pysrc::runs_around(text, b'.', seed, |c| c == b'.' || digit(c), 3, 7);
+    pysrc::find_in_windows(&V4_IN, text, &windows).collect()
+}
+
+/// `V6.find_iter(text)`'s ranges: only the maximal runs of hex digits, colons and non-ASCII
+/// bytes that hold two colons and three bytes, around a colon right after a hex digit (a
+/// match's first colon), are searched, as in [`v4_ranges`].
+fn v6_ranges(text: &str) -> Vec<(usize, usize)> {
+    let hex = |c: u8| c.is_ascii_hexdigit() || c >= 0x80;
+    let seed = |b: &[u8], i: usize| i > 0 && hex(b[i - 1]);
+    let windows = pysrc::runs_around(text, b':', seed, |c| c == b':' || hex(c), 2, 3);
+    pysrc::find_in_windows(&V6_IN, text, &windows).collect()
+}
 
 /// True when two `:` lie at most five bytes apart (`:` + four hex digits + `:`): without
-/// that, [`V6`] cannot match, and its search (a hex digit starts it) visits most bytes.
+/// that, [`V6_PATTERN`] cannot match, and its search (a hex digit starts it) visits most bytes.
 fn colons_close(text: &str) -> bool {
     let b = text.as_bytes();
     let mut last: Option<usize> = None;
@@ -46,7 +78,7 @@ fn colons_close(text: &str) -> bool {
 }
 
 /// True for an IPv4 address on the public internet.
-/// False when [`V4`] cannot match: the text is ASCII and has no three dots in a row each
+/// False when [`V4_PATTERN`] cannot match: the text is ASCII and has no three dots in a row each
 /// flanked by digits and separated by one to three digits (`1.2.3.4`). A pass over the dots
 /// (memchr) instead of the regex's search, which has no literal to skip ahead with.
 /// Non-ASCII text is always searched (`\d` is Unicode there).
@@ -148,12 +180,12 @@ impl Detector for IpAddress {
         };
         let live = |off: usize| !src.python || matches!(src.kind_at(off), Kind::Code | Kind::Str);
         let mut n = 0;
-        let v4 = may_hold_v4(file.text).then(|| V4.find_iter(file.text));
-        for m in v4.into_iter().flatten() {
+        let v4 = may_hold_v4(file.text).then(|| v4_ranges(file.text));
+        for (start, end) in v4.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
-            let s = m.as_str();
+            let s = &file.text[start..end];
             // Leading zeros are versions or dates, not addresses.
             if s.split('.').any(|o| o.len() > 1 && o.starts_with('0')) {
                 continue;
@@ -162,32 +194,28 @@ impl Detector for IpAddress {
                 continue;
             };
             // x.y.z.0 is a network id, and the usual shape of 4-part versions (1.0.0.0).
-            if ip.octets()[3] == 0
-                || !public_v4(ip)
-                || !live(m.start())
-                || version_context(file.text, m.start(), m.end())
-            {
+            if ip.octets()[3] == 0 || !public_v4(ip) || !live(start) || version_context(file.text, start, end) {
                 continue;
             }
             n += 1;
-            hits.push(&META, Hit { severity: Some(sev(m.start())), evidence: pysrc::evidence(file, m.start(), s) });
+            hits.push(&META, Hit { severity: Some(sev(start)), evidence: pysrc::evidence(file, start, s) });
         }
         if !colons_close(file.text) {
             return; // `V6` needs two colons at most five bytes apart: skip its search
         }
-        for m in V6.find_iter(file.text) {
+        for (start, end) in v6_ranges(file.text) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
-            let s = m.as_str();
+            let s = &file.text[start..end];
             let Ok(ip) = s.parse::<Ipv6Addr>() else {
                 continue;
             };
-            if !public_v6(ip) || !live(m.start()) {
+            if !public_v6(ip) || !live(start) {
                 continue;
             }
             n += 1;
-            hits.push(&META, Hit { severity: Some(sev(m.start())), evidence: pysrc::evidence(file, m.start(), s) });
+            hits.push(&META, Hit { severity: Some(sev(start)), evidence: pysrc::evidence(file, start, s) });
         }
     }
 }
@@ -195,6 +223,73 @@ impl Detector for IpAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_searches_are_the_whole_searches() {
+        let whole = |re: &Regex, t: &str| re.find_iter(t).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+        let cases = [
+            ("empty", ""),
+            ("address", "x = '8.8.8.8'"),
+            ("address at the ends", "1.2.3.4"),
+            ("five parts", "1.2.3.4.5 and 10.20.30.40.50.60.70"),
+            ("long digit runs", "1234.5.6.7 1.2.3.4567 12.34.56.78"),
+            ("word joined", "a1.2.3.4 1.2.3.4b _1.2.3.4"),
+            ("dots around", "..1.2.3.4.. v1.2.3.4"),
+            ("ipv6", "h = '2001:db8::1' ::1 fe80::1%eth0 [2606:4700::1111]:443"),
+            ("ipv6 upper and long", "2001:DB8:0:0:0:0:0:1:2:3 a:b:c abcde::1 x::y"),
+            ("python slices and dicts", "d = {'a':1,'b':2}; x[1:2:3]; def f(a:int)->b:\n  pass"),
+            ("clock times", "12:30:45 and 1:2:3:4:5:6:7:8:9"),
+            ("non-ASCII", "é 1.2.3.4 ٣.٣.٣.٣ beef::1 ü"),
+        ];
+        for (name, text) in cases {
+            assert_eq!(v4_ranges(text), whole(&V4, text), "{name}: v4");
+            assert_eq!(v6_ranges(text), whole(&V6, text), "{name}: v6");
+        }
+        // Random texts from address-ish pieces.
+        let pieces = [
+            "1",
+            "12",
+            "255",
+            "0",
+            ".",
+            ":",
+            "::",
+            "a",
+            "f",
+            "E",
+            "x",
+            " ",
+            "_",
+            "\n",
+            "1234",
+            "é",
+            "8.8.8.8",
+            "10.1.",
+            "2001:db8::",
+            "٣",
+            "٣.٣.",
+            "ſ",
+            "中",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let (mut v4s, mut v6s) = (0, 0);
+        for case in 0..4000u64 {
+            let mut text = String::new();
+            for _ in 0..(seed % 48) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            seed = seed.wrapping_add(case);
+            let (w4, w6) = (whole(&V4, &text), whole(&V6, &text));
+            v4s += w4.len();
+            v6s += w6.len();
+            assert_eq!(v4_ranges(&text), w4, "v4 {text:?}");
+            assert_eq!(v6_ranges(&text), w6, "v6 {text:?}");
+        }
+        assert!(v4s > 300 && v6s > 1000, "the random texts hold matches: {v4s} v4, {v6s} v6");
+    }
 
     #[test]
     fn v4_gate_never_hides_a_match() {

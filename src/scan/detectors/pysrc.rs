@@ -51,6 +51,90 @@ pub(crate) fn long_lines(text: &str, min: usize) -> impl Iterator<Item = (usize,
     })
 }
 
+/// `re`'s matches (leftmost-first, non-overlapping, as `find_iter` over the whole text)
+/// searched only inside `windows`: ascending, disjoint byte ranges of `text` on character
+/// boundaries that hold every match `re` can have (for example the runs of the only bytes
+/// its matches consist of, [`runs_around`]). Each window is searched with the rest of the
+/// text as context, so `\b` at a window's edge sees the bytes outside it; a match cannot
+/// cross a window's edge, so the iteration is the whole-text one.
+pub(crate) fn find_in_windows<'a>(
+    re: &'a regex_automata::meta::Regex,
+    text: &'a str,
+    windows: &'a [(usize, usize)],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    windows.iter().flat_map(move |&(a, b)| {
+        re.find_iter(regex_automata::Input::new(text).range(a..b)).map(|m| (m.start(), m.end()))
+    })
+}
+
+/// `re`'s matches (leftmost-first, non-overlapping, as `find_iter` over the whole text)
+/// found by anchored searches at `starts` only: ascending positions that include every
+/// position where a match of `re` can start (for example the offsets of a literal every
+/// match starts with, or a few bytes before one). `re` never matches the empty string.
+///
+/// Why it is the whole-text iteration: after a match ending at `e` (or at the start), the
+/// next match `find_iter` reports is the one starting leftmost at or after `e`; its start is
+/// one of `starts`, every smaller start at or after `e` was tried and did not match, and an
+/// anchored search at a start reports the same match (leftmost-first) as an unanchored one
+/// that finds its leftmost match there. Look-behind (`\b`, `^`) sees the bytes before.
+pub(crate) fn find_at_starts(
+    re: &regex_automata::meta::Regex,
+    text: &str,
+    starts: impl IntoIterator<Item = usize>,
+) -> Vec<(usize, usize)> {
+    use regex_automata::{Anchored, Input};
+    let mut out = Vec::new();
+    let mut next = 0;
+    for s in starts {
+        if s < next || s > text.len() || !text.is_char_boundary(s) {
+            continue; // inside the last match, or not where a character starts
+        }
+        if let Some(m) = re.find(Input::new(text).range(s..).anchored(Anchored::Yes)) {
+            out.push((m.start(), m.end()));
+            next = m.end().max(s + 1);
+        }
+    }
+    out
+}
+
+/// The start offsets of every occurrence of every word in `hay` (overlapping ones
+/// included), ascending and without repeats.
+pub(crate) fn occurrences(hay: &[u8], words: &[&str]) -> Vec<usize> {
+    let mut at: Vec<usize> = words.iter().flat_map(|w| memchr::memmem::find_iter(hay, w.as_bytes())).collect();
+    at.sort_unstable();
+    at.dedup();
+    at
+}
+
+/// The maximal runs of bytes in `class` (which holds `sep`) around each `sep` at which `seed`
+/// (given the text's bytes and the offset) holds, kept when they hold at least `min_seps` of
+/// `sep` and `min_len` bytes: windows for [`find_in_windows`]. A run holding no seed is never
+/// looked at, so `seed` must hold at some `sep` of every match.
+pub(crate) fn runs_around(
+    text: &str,
+    sep: u8,
+    seed: impl Fn(&[u8], usize) -> bool,
+    class: impl Fn(u8) -> bool,
+    min_seps: usize,
+    min_len: usize,
+) -> Vec<(usize, usize)> {
+    debug_assert!(class(sep), "the separator is in the class");
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut end = 0;
+    for i in memchr::memchr_iter(sep, b) {
+        if i < end || !seed(b, i) {
+            continue; // inside the last run, or not where a match can be
+        }
+        let start = i - b[..i].iter().rev().take_while(|&&c| class(c)).count();
+        end = i + 1 + b[i + 1..].iter().take_while(|&&c| class(c)).count();
+        if end - start >= min_len && memchr::memchr_iter(sep, &b[start..end]).count() >= min_seps {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 /// The automaton of a case-insensitive regex's gate ([`TextFile::may_contain_ci`]): the
 /// lowercase words every match of the regex contains. Built leftmost-first so that a few

@@ -9,12 +9,30 @@
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use crate::model::{FileRole, Severity};
 use crate::scan::detector::{DetectorMeta, Hit, Hits, TextFile};
+use crate::scan::source::Ranges;
 use regex::Regex;
 use std::sync::LazyLock;
 
-static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#).expect("url regex")
-});
+const URL_PATTERN: &str = r#"(?i)(?-u:\b)(?:https?|ftps?|wss?)://[^\s'"<>()\[\]{}\\^`|,;]+"#;
+static URL_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(URL_PATTERN).expect("url regex"));
+/// The same pattern, for anchored searches at the candidate starts before each `://`.
+static URL_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(URL_PATTERN).expect("url regex"));
+/// Bytes a match's scheme takes before its `://`: `ws` to `https`, and `ſ` (which folds to
+/// `s` case-insensitively) is two bytes, so `httpſ` is six.
+const SCHEME_BYTES: (usize, usize) = (2, 6);
+
+/// `URL_RE.find_iter(text)`'s ranges, confirmed only near each `://` (every match holds one
+/// right after its scheme, so it starts 2 to 6 bytes before one): [`pysrc::find_at_starts`].
+fn url_ranges(text: &str) -> Ranges {
+    let mut starts: Vec<usize> = memchr::memmem::find_iter(text.as_bytes(), "://")
+        .flat_map(|q| q.saturating_sub(SCHEME_BYTES.1)..q.saturating_sub(SCHEME_BYTES.0 - 1)) // q-6 ..= q-2
+        .collect();
+    // The ranges of occurrences closer than six bytes overlap.
+    starts.sort_unstable();
+    starts.dedup();
+    pysrc::find_at_starts(&URL_AT, text, starts).into()
+}
 
 /// Literals that make a file worth URL extraction.
 pub(crate) const URL_LITERALS: &[&str] = &["://"];
@@ -66,7 +84,7 @@ pub(crate) fn report_each(
 /// Every counted URL of `src`.
 pub(crate) fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>> + 'a {
     // One regex pass per member, shared by the URL detectors (see `Source::find_ranges`).
-    let ranges = src.find_ranges(&URL_RE);
+    let ranges = src.find_ranges_by(&URL_RE, url_ranges);
     (0..ranges.len()).filter_map(move |i| {
         let (start, end) = ranges[i];
         if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
@@ -125,6 +143,50 @@ mod tests {
         assert!(parse(0, "http://localhost/x").is_none());
         assert!(host_is("api.example.org", "example.org"));
         assert!(!host_is("badexample.org", "example.org"));
+    }
+
+    #[test]
+    fn candidate_search_is_the_whole_search() {
+        let whole = |t: &str| URL_RE.find_iter(t).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+        let cases = [
+            ("empty", ""),
+            ("bare separator", "://"),
+            ("separator at the start", "://x.org http://a.org"),
+            ("plain", "u = 'https://example.org/a'"),
+            ("upper case", "U = \"HTTPS://EXAMPLE.ORG\""),
+            ("long s folds to s", "x httpſ://a.org wſſ://b.org"),
+            ("word before the scheme", "xhttp://a.org myhttps://b.org"),
+            ("dot before the scheme", ".http://a.org"),
+            ("url inside a url", "http://a.org/?next=https://b.org/x"),
+            ("adjacent urls", "http://a.org,https://b.org;ftp://c.org"),
+            ("scheme without host", "http:// x"),
+            ("not a scheme", "git://a.org svn+ssh://b.org"),
+            ("scheme at the text start", "ws://a.b"),
+            ("non-ASCII before", "é://a.b ſ://c.d éhttp://e.f"),
+            ("newline ends it", "http://a.org\nhttp://b.org"),
+        ];
+        for (name, text) in cases {
+            assert_eq!(&*url_ranges(text), &whole(text)[..], "{name}");
+        }
+        // Random texts from URL-ish pieces.
+        let pieces =
+            ["http", "https", "HTTP", "s", "ſ", "ws", "ftp", "://", ":", "/", "a", ".", " ", "'", "é", ",", "\n", "x"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut found = 0;
+        for case in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            seed = seed.wrapping_add(case);
+            let want = whole(&text);
+            found += want.len();
+            assert_eq!(&*url_ranges(&text), &want[..], "{text:?}");
+        }
+        assert!(found > 300, "the random texts hold URLs: {found}");
     }
 
     #[test]
