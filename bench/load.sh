@@ -6,7 +6,8 @@
 # Installs wrk and nginx (Debian) when missing. Knobs: BENCH_SECS, BENCH_ROUNDS, BENCH_CONNS,
 # BENCH_THREADS, BENCH_PIN=1 (servers on CPU 1, wrk on CPU 0), BENCH_COLD_CLIENTS,
 # BENCH_BIG_MIB, BENCH_BIG_CLIENTS, PIPGATE_BIN (another build), BENCH_BEFORE_BIN (a second build
-# measured in the same wrk rounds: before/after); see tests/bench_load.rs.
+# measured in the same wrk rounds: before/after; label=path,label=path for several); see
+# tests/bench_load.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then

@@ -23,7 +23,6 @@
 //! | [`store`] | shareable state behind async traits split by concern (origins, scans, pages, single flight, the decisions index, the replicas' audit trail); backend chosen from config: embedded SQLite, or PostgreSQL shared by replicas (migrations, cross-replica flight leases) | decide, fetch, scan |
 //! | [`certs`] | pipgate's CA (`ca init`), leaves minted per host and cached, bring-your-own certificates, the combined trust bundle | open sockets, decide, log key material |
 //! | [`proxy_auth`] | the forward proxy's users file (argon2id), checking `Proxy-Authorization` | build responses, log secrets |
-//! | [`logsink`] | `serve`'s log lines to stderr: one buffer, one writer thread, a `write` per batch under load, each line at once when quiet, nothing dropped | format, filter or drop lines |
 //! | [`app`] | the wiring: builds store, index, artifacts, gate and audit from config | serve or decide |
 //! | [`config`] | flags, env, upstream discovery, data-dir layout, database choice | serve |
 //! | [`pip_index`] | the local pip's index: pip's config files read as pip reads them, one cached probe of pip for the rest | name a registry host, open sockets |
@@ -53,7 +52,6 @@ mod dashboard;
 mod error;
 mod gate;
 mod index;
-mod logsink;
 mod lookback;
 mod metadata;
 mod metrics;
@@ -85,7 +83,6 @@ pub use error::ProxyError;
 pub use gate::enrich::{Enricher, Feed};
 pub use gate::weigh_name;
 /// `serve`'s log sink (batched writes to stderr).
-pub use logsink::{stderr_sink as log_sink_stderr, LogGuard, LogSink, SinkWriter};
 pub use lookback::{exposed_in, render_exposures, spawn as spawn_lookback, ExposedClient, Exposure, LookbackConfig};
 pub use pip_index::PipIndex;
 pub use proxy_auth::{user_line as proxy_user_line, ProxyUsers, UsersError};

@@ -15,7 +15,7 @@
 //! (200), `BENCH_THREADS` (2), `BENCH_PIN=1` (servers on CPU 1, wrk and clients on CPU 0),
 //! `BENCH_COLD_CLIENTS` (500), `BENCH_BIG_MIB` (500), `BENCH_BIG_CLIENTS` (200),
 //! `PIPGATE_BIN` (another build), `BENCH_BEFORE_BIN` (a second build measured in the same wrk
-//! rounds: before/after a change), `BENCH_ONLY` (`page` or `artifact`: that wrk target only),
+//! rounds: before/after a change; `label=path,label=path` for several), `BENCH_ONLY` (`page` or `artifact`: that wrk target only),
 //! `BENCH_WRK_ONLY=1` (the wrk rounds only: no 500-client and 500 MiB parts),
 //! `BENCH_PERF=<file>` (`perf record -g` of pipgate during its first artifact wrk run).
 
@@ -377,33 +377,56 @@ fn bench_load_pipgate_vs_nginx() {
         assert!(a == b, "{what}: nginx and pipgate serve different bytes");
     }
 
-    // `BENCH_BEFORE_BIN`: another build (e.g. before a change), warmed the same way and
-    // measured in the same rounds; its files live at the same paths (keys are sha256s).
-    let before = std::env::var("BENCH_BEFORE_BIN").ok().filter(|b| !b.is_empty()).map(|bin| {
-        let mine = std::env::var("PIPGATE_BIN").ok();
-        std::env::set_var("PIPGATE_BIN", &bin);
-        let g = Pipgate::start_apart(
-            &idx.url(),
-            &policy,
-            &["--prescan", "off", "--page-ttl", "600", "--max-connections", &max, "--max-connections-per-client", &max],
-            &[("PIPGATE_LOG", "info")],
-        );
-        match mine {
-            Some(m) => std::env::set_var("PIPGATE_BIN", m),
-            None => std::env::remove_var("PIPGATE_BIN"),
-        }
-        if pinned() {
-            pin_pid(g.child.id(), "1");
-        }
-        assert_eq!(
-            sha256_hex(&http().get(g.file_url("load-small", &small_name)).send().unwrap().bytes().unwrap()),
-            small_sha
-        );
-        let p = http().get(format!("{}load-small/", g.url)).header(reqwest::header::ACCEPT, PIP_ACCEPT).send().unwrap();
-        assert_eq!(p.status(), 200);
-        g
-    });
-    let on_before = |url: &str| before.as_ref().map(|g| format!("{}{}", g.base(), path_of(url)));
+    // `BENCH_BEFORE_BIN`: other builds (e.g. before a change), warmed the same way and
+    // measured in the same rounds; their files live at the same paths (keys are sha256s).
+    // A path is labelled `before`; `label=path,label=path` names several.
+    let others: Vec<(String, String)> = std::env::var("BENCH_BEFORE_BIN")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|b| !b.is_empty())
+        .map(|b| match b.split_once('=') {
+            Some((label, path)) => (label.to_string(), path.to_string()),
+            None => ("before".to_string(), b.to_string()),
+        })
+        .collect();
+    let before: Vec<(String, Pipgate)> = others
+        .into_iter()
+        .map(|(label, bin)| {
+            let mine = std::env::var("PIPGATE_BIN").ok();
+            std::env::set_var("PIPGATE_BIN", &bin);
+            let g = Pipgate::start_apart(
+                &idx.url(),
+                &policy,
+                &[
+                    "--prescan",
+                    "off",
+                    "--page-ttl",
+                    "600",
+                    "--max-connections",
+                    &max,
+                    "--max-connections-per-client",
+                    &max,
+                ],
+                &[("PIPGATE_LOG", "info")],
+            );
+            match mine {
+                Some(m) => std::env::set_var("PIPGATE_BIN", m),
+                None => std::env::remove_var("PIPGATE_BIN"),
+            }
+            if pinned() {
+                pin_pid(g.child.id(), "1");
+            }
+            assert_eq!(
+                sha256_hex(&http().get(g.file_url("load-small", &small_name)).send().unwrap().bytes().unwrap()),
+                small_sha
+            );
+            let p =
+                http().get(format!("{}load-small/", g.url)).header(reqwest::header::ACCEPT, PIP_ACCEPT).send().unwrap();
+            assert_eq!(p.status(), 200);
+            (label, g)
+        })
+        .collect();
+    let on_before = |g: &Pipgate, url: &str| format!("{}{}", g.base(), path_of(url));
 
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().to_string();
     // 1. wrk, interleaved: pipgate (then the build before, if any) then nginx, each round.
@@ -415,12 +438,10 @@ fn bench_load_pipgate_vs_nginx() {
     let mut runs: std::collections::BTreeMap<(usize, &str), Vec<WrkRun>> = Default::default();
     for round in 0..rounds {
         for (t, (_, url)) in targets.iter().enumerate() {
-            let servers = [
-                Some(("pipgate", (*url).clone())),
-                on_before(url).map(|u| ("before", u)),
-                Some(("nginx", on_nginx(url))),
-            ];
-            for (server, u) in servers.into_iter().flatten() {
+            let mut servers = vec![("pipgate", (*url).clone())];
+            servers.extend(before.iter().map(|(label, g)| (label.as_str(), on_before(g, url))));
+            servers.push(("nginx", on_nginx(url)));
+            for (server, u) in servers {
                 // `BENCH_PERF`: a profile of pipgate serving the first artifact run.
                 let perf = (server == "pipgate" && round == 0 && u.contains("/files/"))
                     .then_some(perf_out.as_ref())
@@ -432,10 +453,10 @@ fn bench_load_pipgate_vs_nginx() {
                             .spawn()
                             .expect("perf")
                     });
-                let pids = match server {
-                    "pipgate" => vec![pid],
-                    "before" => vec![before.as_ref().map_or(pid, |g| g.child.id())],
-                    _ => with_children(nginx.child.id()),
+                let pids = match before.iter().find(|(label, _)| label == server) {
+                    _ if server == "pipgate" => vec![pid],
+                    Some((_, g)) => vec![g.child.id()],
+                    None => with_children(nginx.child.id()),
                 };
                 let cpu_before: u64 = pids.iter().map(|p| cpu_ticks(*p)).sum();
                 let mut r = wrk(&u);
@@ -480,10 +501,10 @@ fn bench_load_pipgate_vs_nginx() {
             100.0 * p / n,
             100.0 * nc / pc
         );
-        if before.is_some() {
-            let (b, bl, bc) = (m("before", |r| r.rps), m("before", |r| r.p99_ms), m("before", |r| r.cpu_us));
+        for (label, _) in &before {
+            let (b, bl, bc) = (m(label, |r| r.rps), m(label, |r| r.p99_ms), m(label, |r| r.cpu_us));
             println!(
-                "| {what}, build before | {b:.0} | {n:.0} | {:.0}% | {bl:.1} ms | {nl:.1} ms | {bc:.1} µs / {nc:.1} µs ({:.0}%) |",
+                "| {what}, build {label} | {b:.0} | {n:.0} | {:.0}% | {bl:.1} ms | {nl:.1} ms | {bc:.1} µs / {nc:.1} µs ({:.0}%) |",
                 100.0 * b / n,
                 100.0 * nc / bc
             );

@@ -51,6 +51,24 @@ impl Enricher {
         self.feeds.iter().map(|f| format!("{}@{}", f.name(), f.revision())).collect::<Vec<_>>().join("\n")
     }
 
+    /// Whether `seen` is the feeds' [`Enricher::revision`] now (without building it: one
+    /// string per feed, its revision, instead of the joined text).
+    pub fn revision_is(&self, seen: &str) -> bool {
+        let mut rest = seen;
+        for (i, f) in self.feeds.iter().enumerate() {
+            let after_sep = if i == 0 { Some(rest) } else { rest.strip_prefix('\n') };
+            let revision = f.revision();
+            match after_sep.and_then(|r| r.strip_prefix(f.name())).and_then(|r| r.strip_prefix('@')) {
+                Some(r) => match r.strip_prefix(revision.as_str()) {
+                    Some(r) => rest = r,
+                    None => return false,
+                },
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
     /// The feeds' findings for an artifact, from the cache when no feed changed since.
     pub fn findings(&self, facts: &ArtifactFacts) -> Arc<Vec<Finding>> {
         if self.feeds.is_empty() {

@@ -16,11 +16,17 @@
 //! apply to one file; a corroborated look-alike name is a verdict on the project, which the
 //! gate remembers and applies to every file of it ([`Gate::release_hold`], [`Gate::list`]),
 //! so resolvers see one reason for the whole project.
+//!
+//! A repeat request for a file served before ([`Gate::decide_repeat`]) is answered with the
+//! verdict last made for it while nothing that verdict was made from has changed and no
+//! instant at which it could change by the clock has come ([`memo`]); the gate still
+//! decides, the memo only spares it the evaluation.
 //! Must not: do network I/O, build HTTP responses, or write the audit log.
 
 pub(crate) mod enrich;
 mod listing;
 pub(crate) mod lookback;
+mod memo;
 pub(crate) mod name;
 pub(crate) mod previous;
 
@@ -94,6 +100,14 @@ pub(crate) struct Gate {
     /// sha256 → what is new since the previous release ([`previous`]); kept a while, so
     /// an upstream error is retried and index pages reuse a comparison made for a download.
     diffs: moka::sync::Cache<String, VersionDiff>,
+    /// sha256 → the last verdict on a file served again, with what it was made from
+    /// ([`memo`]): a repeat request reuses it while every input is unchanged.
+    verdicts: moka::sync::Cache<String, Arc<memo::Entry>>,
+    /// Bumped whenever a look-alike hold is remembered (a project verdict that may change
+    /// the verdict on any file of the project): memo entries made before are not reused.
+    holds_epoch: AtomicU64,
+    /// Repeat requests that were evaluated afresh rather than answered from the memo.
+    repeats_weighed: AtomicU64,
 }
 
 /// How long a comparison with the previous release is remembered.
@@ -137,6 +151,9 @@ impl Gate {
             next_generation: AtomicU64::new(1),
             listed: moka::sync::Cache::new(MEMO_REPORTS * 4),
             diffs: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(DIFF_TTL).build(),
+            verdicts: moka::sync::Cache::new(memo::MEMO_VERDICTS),
+            holds_epoch: AtomicU64::new(0),
+            repeats_weighed: AtomicU64::new(0),
         }
     }
 
@@ -277,6 +294,7 @@ impl Gate {
             Err(reason) => VersionDiff::NotCompared { reason },
         };
         self.diffs.insert(facts.sha256.clone(), diff.clone());
+        self.verdicts.invalidate(&facts.sha256);
         diff
     }
 
@@ -306,6 +324,54 @@ impl Gate {
         };
         let policy = self.policy.load_full();
         Some(self.decide_on(&policy, facts, &report, time::OffsetDateTime::now_utc()).await)
+    }
+
+    /// A repeat request for a file served before, decided without its single flight: the
+    /// release hold (deny list, cooldown, advisories, project verdict), else the verdict on
+    /// its kept scan. Both are remembered in the verdict [`memo`] and reused while nothing
+    /// they were made from has changed and no instant at which they could change by the
+    /// clock has come; otherwise this is [`Gate::release_hold`] then [`Gate::decide_scanned`],
+    /// noted the same way. `None` when this scanner has not scanned the file (then the
+    /// caller takes the flight, release hold first).
+    pub(crate) async fn decide_repeat(&self, origin: &FileOrigin, facts: &ArtifactFacts) -> Option<Decided> {
+        if self.dangerous_skip_scan {
+            if let Some((verdict, found)) = self.release_hold(origin).await {
+                return Some(Decided { verdict, findings: Arc::new(found) });
+            }
+            return self.decide_scanned(facts).await;
+        }
+        let report = self.cached_report(&facts.sha256).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let policy = self.policy.load_full();
+        let history = self.histories.get(&facts.project);
+        let inputs = memo::Inputs {
+            facts,
+            policy: &policy,
+            report: &report,
+            history: history.as_ref(),
+            holds: (self.holds_epoch.load(Ordering::Acquire), self.name_holds.contains_key(&facts.project)),
+            diff: self.diffs.contains_key(&facts.sha256),
+        };
+        if let Some(e) = self.verdicts.get(&facts.sha256) {
+            if e.holds_for(&inputs, now, |seen| self.enrich.revision_is(seen)) {
+                return Some(e.decided.clone());
+            }
+        }
+        self.repeats_weighed.fetch_add(1, Ordering::Relaxed);
+        let enrichment = self.enrich.revision();
+        let decided = match self.release_hold(origin).await {
+            Some((verdict, found)) => Decided { verdict, findings: Arc::new(found) },
+            None => self.decide_on(&policy, facts, &report, now).await,
+        };
+        let entry = memo::Entry::new(&inputs, enrichment, now, decided.clone());
+        self.verdicts.insert(facts.sha256.clone(), Arc::new(entry));
+        Some(decided)
+    }
+
+    /// Repeat requests evaluated afresh rather than answered from the verdict memo.
+    #[cfg(test)]
+    pub(crate) fn repeats_weighed(&self) -> u64 {
+        self.repeats_weighed.load(Ordering::Relaxed)
     }
 
     /// Weigh a report and note the verdict (listing and look-back).
@@ -346,6 +412,7 @@ impl Gate {
                 self.bump_listing(&facts.project);
             }
             self.name_holds.insert(facts.project.clone(), f.clone());
+            self.holds_epoch.fetch_add(1, Ordering::AcqRel);
         }
         let verdict = policy.evaluate(facts, &found, now);
         if verdict.decision != Decision::Block {

@@ -86,6 +86,18 @@ impl ProjectHistory {
     fn young(&self, now: OffsetDateTime) -> bool {
         self.releases <= YOUNG_MAX_RELEASES && self.age_days(now).is_some_and(|d| d < YOUNG_DAYS)
     }
+
+    /// The next instant after `now` at which the history's age in whole days (all that
+    /// [`ProjectHistory::established`] and [`ProjectHistory::young`] read of the clock)
+    /// changes; `None` without upload times (then the clock plays no part).
+    pub(crate) fn next_change(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let first = self.first_upload?;
+        let days = (now - first).whole_days();
+        // Whole days truncate toward zero: before the first upload the count next moves
+        // at `days` (it rises to `days + 1` just after), from it at `days + 1`.
+        let next = if now < first && days < 0 { days } else { days + 1 };
+        Some(first + time::Duration::days(next))
+    }
 }
 
 /// Is this finding risky behaviour that corroborates a look-alike name?

@@ -200,3 +200,165 @@ async fn the_sweep_records_each_change_once_with_its_trigger_and_without_a_resca
     assert_eq!(kept.len(), 2);
     assert!(kept[0].reason.contains("FAKE-1"), "the block's reason names the record: {}", kept[0].reason);
 }
+
+/// A gate over a lenient policy (critical findings block) with a fake advisory feed, its
+/// policy handle, the feed, a benign wheel's facts and its origin.
+fn repeat_gate(
+    dir: &std::path::Path,
+    policy_text: &str,
+    upload_time: Option<String>,
+) -> (Gate, Arc<ArcSwap<Policy>>, Arc<FakeFeed>, ArtifactFacts, crate::model::FileOrigin) {
+    let store = Arc::new(SqliteStore::open(&dir.join("s.sqlite3")).unwrap());
+    let policy =
+        Arc::new(ArcSwap::from_pointee(Policy::from_str_with_catalog("policy.yaml", policy_text, &[]).unwrap()));
+    let feed = Arc::new(FakeFeed::default());
+    let gate = Gate::new(GateParts {
+        scanner: Scanner::new(Default::default()),
+        policy: policy.clone(),
+        scans: store.clone(),
+        origins: store.clone(),
+        enrich: Enricher::new(vec![feed.clone()]),
+        dangerous_skip_scan: false,
+        lookback: Some(store),
+    });
+    let mut facts = benign_wheel(dir);
+    facts.upload_time = upload_time;
+    let origin = crate::model::FileOrigin {
+        key: facts.sha256.clone(),
+        filename: facts.filename.clone(),
+        project: facts.project.clone(),
+        url: format!("https://files.example.org/{}", facts.filename),
+        hashes: [("sha256".to_string(), facts.sha256.clone())].into(),
+        upload_time: facts.upload_time.clone(),
+        size: Some(facts.size),
+        core_metadata: None,
+    };
+    (gate, policy, feed, facts, origin)
+}
+
+const LENIENT: &str =
+    "defaults:\n  action: annotate\n  severity:\n    critical: block\n    low: allow\n    info: allow\n";
+
+/// An acceptance of the fake feed's finding for `demo`, expiring at `expires`.
+fn accepting(expires: time::OffsetDateTime) -> String {
+    format!(
+        "{LENIENT}acceptances:\n  - id: T-1\n    owner: a@example.org\n    findings: [vulnerability.known-malware]\n    project: demo\n    reason: reviewed\n    ticket: T-1\n    expires: \"{}\"\n",
+        crate::timefmt::rfc3339(expires)
+    )
+}
+
+/// The verdict memo: a repeat request is answered from it while nothing changed, and each
+/// input a verdict depends on, when it changes, makes the next repeat a fresh evaluation
+/// whose verdict is the one the full path gives.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_changed_input_makes_a_repeat_verdict_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gate, policy, feed, facts, origin) = repeat_gate(dir.path(), LENIENT, None);
+    assert!(gate.decide_repeat(&origin, &facts).await.is_none(), "not scanned yet: the caller takes the flight");
+    gate.decide(&facts).await;
+    let first = gate.decide_repeat(&origin, &facts).await.expect("scanned");
+    let clean = first.verdict.decision;
+    assert_ne!(clean, Decision::Block, "{:?}", first.verdict.reasons);
+    assert_eq!(gate.repeats_weighed(), 1);
+
+    type Change = Box<dyn Fn(&Gate)>;
+    let (p, f) = (policy.clone(), feed.clone());
+    let reload =
+        move |text: String| p.store(Arc::new(Policy::from_str_with_catalog("policy.yaml", &text, &[]).unwrap()));
+    let (r1, r2) = (reload.clone(), reload);
+    let sha = facts.sha256.clone();
+    // (case, change, evaluated afresh, decision after)
+    let cases: Vec<(&str, Change, bool, Decision)> = vec![
+        ("nothing changed", Box::new(|_: &Gate| {}), false, clean),
+        (
+            "an advisory refresh marks it malicious",
+            Box::new(move |_: &Gate| f.publish("demo", "1.0")),
+            true,
+            Decision::Block,
+        ),
+        ("nothing changed after the refresh", Box::new(|_: &Gate| {}), false, Decision::Block),
+        ("a policy reload adds an acceptance", Box::new(move |_: &Gate| r1(accepting_fixed())), true, clean),
+        ("a policy reload with the same text", Box::new(move |_: &Gate| r2(accepting_fixed())), true, clean),
+        (
+            "the project's page history is read again",
+            Box::new(|g: &Gate| {
+                let h = super::name::ProjectHistory { first_upload: None, releases: 3 };
+                g.histories.insert("demo".into(), Arc::new(h));
+            }),
+            true,
+            clean,
+        ),
+        (
+            "a comparison with the previous release is remembered",
+            Box::new(move |g: &Gate| {
+                g.diffs.insert(sha.clone(), crate::model::VersionDiff::NotCompared { reason: "test".into() });
+            }),
+            true,
+            clean,
+        ),
+        (
+            "the file is scanned again",
+            Box::new(|g: &Gate| {
+                let (key, report) = g.memo.iter().next().expect("a kept report");
+                g.memo.insert((*key).clone(), Arc::new((*report).clone()));
+            }),
+            true,
+            clean,
+        ),
+        ("nothing changed at the end", Box::new(|_: &Gate| {}), false, clean),
+    ];
+    for (case, change, fresh, want) in cases {
+        let before = gate.repeats_weighed();
+        change(&gate);
+        let got = gate.decide_repeat(&origin, &facts).await.expect("scanned");
+        assert_eq!(gate.repeats_weighed() - before, u64::from(fresh), "{case}: evaluated afresh?");
+        assert_eq!(got.verdict.decision, want, "{case}: {:?}", got.verdict.reasons);
+        let full = gate.decide(&facts).await;
+        assert_eq!(full.verdict.decision, got.verdict.decision, "{case}: the full path agrees");
+    }
+    assert_eq!(gate.scans_run(), 1, "no case rescanned");
+}
+
+/// An acceptance far from expiry, the same text each time (so a second reload of it is a
+/// reload of the same text).
+fn accepting_fixed() -> String {
+    accepting(time::macros::datetime!(2099-01-01 00:00 UTC))
+}
+
+/// Time-dependent inputs: a memo entry is not used after the earliest instant its verdict
+/// could change by the clock (an acceptance expiring, a cooldown ending).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expiring_acceptance_or_an_ending_cooldown_flips_a_repeat_verdict_on_time() {
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let expires = now + time::Duration::seconds(3);
+    let (gate, _, feed, facts, origin) = repeat_gate(dir.path(), &accepting(expires), None);
+    feed.publish("demo", "1.0");
+    gate.decide(&facts).await;
+    let held = format!("{LENIENT}cooldown:\n  min_age: 1h\n");
+    let uploaded = crate::timefmt::rfc3339(now - time::Duration::hours(1) + time::Duration::seconds(3));
+    let dir2 = tempfile::tempdir().unwrap();
+    let (cool, _, _, cfacts, corigin) = repeat_gate(dir2.path(), &held, Some(uploaded));
+    cool.decide(&cfacts).await;
+
+    // (case, gate, facts, origin, blocked before, blocked after the instant)
+    let cases = [
+        ("an acceptance expiring", &gate, &facts, &origin, false, true),
+        ("a cooldown ending", &cool, &cfacts, &corigin, true, false),
+    ];
+    for (case, g, f, o, before, _) in &cases {
+        for _ in 0..2 {
+            let got = g.decide_repeat(o, f).await.expect("scanned");
+            assert_eq!(got.verdict.decision == Decision::Block, *before, "{case}: {:?}", got.verdict.reasons);
+        }
+        assert_eq!(g.repeats_weighed(), 1, "{case}: the second request was answered from the memo");
+    }
+    let wait = (now + time::Duration::seconds(3) - time::OffsetDateTime::now_utc()).unsigned_abs();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
+    for (case, g, f, o, _, after) in &cases {
+        let got = g.decide_repeat(o, f).await.expect("scanned");
+        let blocked = got.verdict.decision == Decision::Block;
+        assert_eq!(blocked, *after, "{case}: flipped at its instant: {:?}", got.verdict.reasons);
+        assert_eq!(g.repeats_weighed(), 2, "{case}: evaluated afresh");
+    }
+}

@@ -162,6 +162,16 @@ impl Policy {
         self.rules.iter().any(|r| r.matcher.new_in_version.is_some())
     }
 
+    /// The earliest instant after `now` at which [`Policy::evaluate`] (or
+    /// [`Policy::release_gate`]) could answer differently for this file with the same
+    /// findings, by the clock alone: its cooldown ending, or an acceptance expiring (any
+    /// acceptance: an over-early instant only costs a fresh evaluation). `None`: never.
+    pub fn next_change(&self, facts: &ArtifactFacts, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let uploaded = facts.upload_time.as_deref().and_then(|t| OffsetDateTime::parse(t.trim(), &Rfc3339).ok());
+        let cooldown_end = uploaded.filter(|_| !self.min_age.is_zero()).map(|t| t + self.min_age);
+        cooldown_end.into_iter().chain(self.acceptances.iter().map(|a| a.expires)).filter(|t| *t > now).min()
+    }
+
     fn evaluate_findings(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Verdict {
         let version = facts.version.as_deref();
         if let Some(r) = self.deny_reason(&facts.project, version) {

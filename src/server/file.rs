@@ -31,8 +31,8 @@ pub(crate) struct Served {
     size: u64,
 }
 
-/// Recently served files by `key\nfilename`.
-pub(crate) type ServedFiles = moka::sync::Cache<String, Served>;
+/// Recently served files by `key\nfilename` (shared, so a hit copies no strings).
+pub(crate) type ServedFiles = moka::sync::Cache<String, std::sync::Arc<Served>>;
 
 /// The memory of files served (bounded; entries live [`SERVED_TTL`]).
 pub(crate) fn served_files_memo() -> ServedFiles {
@@ -56,16 +56,13 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     let memo_key = format!("{key}\n{filename}");
     let served = app.served_files.get(&memo_key);
     let origin = match &served {
-        Some(s) => s.origin.clone(),
+        Some(s) => std::borrow::Cow::Borrowed(&s.origin),
         None => match locate(app, key, &filename).await {
-            Ok(o) => o,
+            Ok(o) => std::borrow::Cow::Owned(o),
             Err(e) => return Outcome::failed(None, e),
         },
     };
-    if let Some((verdict, found)) = app.gate.release_hold(&origin).await {
-        let subject = Subject { kind, facts: ArtifactFacts::unverified(&origin) };
-        return Outcome::Decided { subject, verdict, findings: std::sync::Arc::new(found), reply: None };
-    }
+    // A repeat request: the gate decides it (its release hold included) without the flight.
     let quick = match &served {
         Some(s) => without_flight(app, s, kind).await,
         None => None,
@@ -75,10 +72,16 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
     let remember = quick.is_none();
     let found = match quick {
         Some(f) => f,
-        None => match in_flight(app, key, &origin, served.as_ref(), kind).await {
-            Ok(f) => f,
-            Err(e) => return Outcome::failed(Some(Subject { kind, facts: ArtifactFacts::unverified(&origin) }), e),
-        },
+        None => {
+            if let Some((verdict, found)) = app.gate.release_hold(&origin).await {
+                let subject = Subject { kind, facts: ArtifactFacts::unverified(&origin) };
+                return Outcome::Decided { subject, verdict, findings: std::sync::Arc::new(found), reply: None };
+            }
+            match in_flight(app, key, &origin, served.as_deref(), kind).await {
+                Ok(f) => f,
+                Err(e) => return Outcome::failed(Some(Subject { kind, facts: ArtifactFacts::unverified(&origin) }), e),
+            }
+        }
     };
     let Found { verified, facts, decided, bytes } = found;
     let size = facts.size;
@@ -97,7 +100,7 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
         _ => Reply::File { path: app.artifacts.path(&verified.sha256), sha256: verified.sha256.clone(), bytes },
     };
     if remember {
-        app.served_files.insert(memo_key, Served { origin, verified, size });
+        app.served_files.insert(memo_key, std::sync::Arc::new(Served { origin: origin.into_owned(), verified, size }));
     }
     Outcome::Decided { subject, verdict: decided.verdict, findings: decided.findings, reply: Some(reply) }
 }
@@ -105,7 +108,9 @@ pub(super) async fn file(app: &App, key: &str, raw_name: &str) -> Outcome {
 /// A file served recently, decided without its single flight when nothing is left to fetch,
 /// scan or compare: its bytes are in memory (or, too large for memory or a `.metadata`
 /// request, still on disk), the gate has its scan, and no comparison with the previous
-/// release is pending. `None`: take the flight.
+/// release is pending. The gate decides it as a repeat ([`crate::gate::Gate::decide_repeat`]:
+/// release hold, then the verdict on the kept scan, both remembered while nothing they
+/// were made from changed). `None`: take the flight.
 async fn without_flight(app: &App, s: &Served, kind: RequestKind) -> Option<Found> {
     let sha256 = &s.verified.sha256;
     if app.gate.wants_version_diff() && app.gate.version_diff(sha256.as_str()).is_none() {
@@ -120,7 +125,7 @@ async fn without_flight(app: &App, s: &Served, kind: RequestKind) -> Option<Foun
         return None;
     };
     let facts = app.facts_sized(&s.origin, &s.verified, s.size);
-    let decided = app.gate.decide_scanned(&facts).await?;
+    let decided = app.gate.decide_repeat(&s.origin, &facts).await?;
     Some(Found { verified: s.verified.clone(), facts, decided, bytes })
 }
 
