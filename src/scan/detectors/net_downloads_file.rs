@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 3,
+    revision: 4,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -115,7 +115,7 @@ impl Detector for DownloadsFile {
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                let by_hand = file.role == FileRole::InstallTime && context::in_maintainer_command(file.text, off);
+                let by_hand = file.role == FileRole::InstallTime && context::in_maintainer_command(file.source(), off);
                 let (sev, ind) = match (own, by_hand) {
                     (true, _) => (sev, format!("{ind} (the project's own URL)")),
                     (false, true) => (Some(Severity::Medium), format!("{ind} (in a setup.py command pip never runs)")),
