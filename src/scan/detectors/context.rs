@@ -12,7 +12,8 @@
 //!
 //! A setup.py class registered in `cmdclass` only under commands pip never runs (a
 //! maintainer's `update_data`, `publish`) runs when someone types that command, not at
-//! install: [`in_maintainer_command`].
+//! install: [`in_maintainer_command`]; likewise a branch taken only when the command line
+//! names such a command (`if sys.argv[-1] == "publish":`): [`in_argv_command`].
 //!
 //! Owns: the place of a file and the caps. Must not: report.
 
@@ -198,6 +199,62 @@ pub(crate) fn in_maintainer_command(src: &Source<'_>, at: usize) -> bool {
     keys.iter().all(|k| quoted(k) == keys.iter().filter(|x| *x == k).count()) && named == keys.len() + 1
 }
 
+/// `argv[1] == "publish"`, `sys.argv[-1] in ("gen", "clean")` in an `if`/`elif` header: the
+/// command names tested.
+static ARGV_TEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:sys\.)?argv\s*\[\s*-?\d+\s*\]\s*(?:==\s*['"](?P<one>[\w-]+)['"]|(?P<not>not\s+)?in\s*[(\[{](?P<many>[^)\]}\n]*)[)\]}])"#)
+        .expect("argv test")
+});
+
+/// Whether byte `at` of a setup.py lies in a branch taken only when the command line names
+/// commands pip never runs: `if sys.argv[-1] == "publish":`, `elif argv[1] in ("gen",
+/// "clean"):` (an enclosing `if`/`elif` header tests `argv[N]` against names, none of them
+/// a pip command). An `else:` branch, a negated test or any pip command name: false.
+pub(crate) fn in_argv_command(src: &Source<'_>, at: usize) -> bool {
+    let text = src.text;
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let mut end = pysrc::floor_char(text, at.min(text.len()));
+    let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let mut level = indent(&text[start..end]);
+    while level > 0 && end > 0 {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[start..].split('\n').next().unwrap_or("");
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let skip = trimmed.is_empty()
+            || trimmed.starts_with(['#', ')', ']', '}'])
+            || src.span_at(start + indent(line)).is_some_and(|s| s.start < start + indent(line));
+        if !skip && indent(line) < level {
+            level = indent(line);
+            if trimmed.starts_with("else") {
+                return false;
+            }
+            if trimmed.starts_with("if ") || trimmed.starts_with("elif ") {
+                if let Some(c) = ARGV_TEST.captures(trimmed) {
+                    if c.name("not").is_some() {
+                        return false;
+                    }
+                    let names: Vec<&str> = match (c.name("one"), c.name("many")) {
+                        (Some(one), _) => vec![one.as_str()],
+                        (None, Some(many)) => many
+                            .as_str()
+                            .split(',')
+                            .map(|n| n.trim().trim_matches(['\'', '"']))
+                            .filter(|n| !n.is_empty())
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    return !names.is_empty() && names.iter().all(|n| !PIP_COMMANDS.contains(n));
+                }
+            }
+        }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    false
+}
+
 /// The top-level `class Name(Bases):` whose body holds byte `at`: its name and base list.
 /// A line that starts inside a string literal (the body of a multi-line string at column 0,
 /// such as a template constant in a method) neither opens nor ends a block.
@@ -290,6 +347,29 @@ mod tests {
         for (case, text, want) in cases {
             let at = text.rfind("requests.get").expect("fetch");
             assert_eq!(in_maintainer_command(&Source::python(text), at), *want, "{case}");
+        }
+    }
+
+    #[test]
+    fn command_line_branches_pip_never_takes() {
+        let fetch = "        urlopen(URL).read()\n";
+        let cases: &[(&str, String, bool)] = &[
+            ("publish branch", format!("import sys\nif sys.argv[-1] == 'publish':\n{fetch}    sys.exit()\nsetup()\n"), true),
+            (
+                "elif in a main(argv)",
+                format!("def main(argv):\n    if len(argv) >= 2 and argv[1] in ('gen', 'clean'):\n        gen()\n    elif len(argv) >= 2 and argv[1] == 'pypi':\n        if check:\n    {fetch}    else:\n        setup()\n"),
+                true,
+            ),
+            ("a pip command", format!("if sys.argv[1] == 'install':\n{fetch}"), false),
+            ("a pip command among others", format!("if sys.argv[1] in ('gen', 'bdist_wheel'):\n{fetch}"), false),
+            ("negated test", format!("if sys.argv[1] not in ('gen', 'clean'):\n{fetch}"), false),
+            ("the else branch", format!("if sys.argv[-1] == 'publish':\n    pass\nelse:\n{fetch}"), false),
+            ("module level", "urlopen(URL).read()\n".to_string(), false),
+            ("another condition", format!("if os.name == 'nt':\n{fetch}"), false),
+        ];
+        for (case, text, want) in cases {
+            let at = text.find("urlopen").expect("fetch");
+            assert_eq!(in_argv_command(&Source::python(text), at), *want, "{case}");
         }
     }
 
