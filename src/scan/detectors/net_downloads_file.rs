@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 4,
+    revision: 5,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
