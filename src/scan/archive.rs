@@ -7,7 +7,8 @@
 //! to the end so CRC and ratio checks happen; enforcing [`Limits`] while inflating,
 //! not by trusting headers; reporting archive anomalies (traversal, links,
 //! duplicates, non-UTF-8 or control-character names, local/central header mismatches, encryption, CRC, bombs, limits, nesting, unreadable
-//! input); reading a text member over `max_text_bytes` in line-aligned windows when the
+//! input); reading a text member over `max_text_bytes` in line-aligned windows (byte windows at
+//! character boundaries, with the same overlap, for a line longer than a window) when the
 //! visitor takes them (every byte seen, never a cut that serves). Must not: interpret member content beyond asking the [`Visitor`] whether
 //! a member's head is binary (that is the engine's and the detectors' job), or keep
 //! more than one member per nesting level in memory.
@@ -63,10 +64,13 @@ pub(crate) trait Visitor {
     }
     fn member(&mut self, member: &Member<'_>, data: &[u8]);
     /// One window of a text member larger than `max_text_bytes`: whole lines, numbered from
-    /// `first_line` (0-based) in the member. Return true to have the member read in windows
-    /// (every byte seen, the last part then handed to [`Visitor::member`] as empty data), or
-    /// false to have it cut at the cap and reported (fail closed). Default: false.
-    fn window(&mut self, _path: &str, _data: &[u8], _first_line: u32) -> bool {
+    /// `first_line` (0-based) in the member, except when one line is longer than a window
+    /// (a one-line JSON dump): then the window is cut at a character boundary and its first
+    /// character is character `first_col` (0-based) of line `first_line`. Return true to have
+    /// the member read in windows (every byte seen, the last part then handed to
+    /// [`Visitor::member`] as empty data), or false to have it cut at the cap and reported
+    /// (fail closed). Default: false.
+    fn window(&mut self, _path: &str, _data: &[u8], _first_line: u32, _first_col: u32) -> bool {
         false
     }
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String);
@@ -493,8 +497,9 @@ impl<'l, V: Visitor> Walker<'l, V> {
         // Until the head is in, the text cap applies (it is the smallest).
         let mut cap = text_cap;
         let mut decided = false;
-        // Set once an over-size text member is read in windows: its next line's number.
-        let mut window_line: Option<u32> = None;
+        // Set once an over-size text member is read in windows: where its next window starts
+        // (line, and character in that line when a line is longer than a window).
+        let mut window_at: Option<(u32, u32)> = None;
         loop {
             let n = if *streamed {
                 if self.scratch.len() < CHUNK as usize {
@@ -529,8 +534,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
             }
             if !*streamed && buf.len() as u64 > cap.0 {
                 if decided && cap.1 == "max_text_bytes" {
-                    if let Some(next) = self.text_window(path, buf, window_line.unwrap_or(0), cap.0) {
-                        window_line = Some(next);
+                    if let Some(next) = self.text_window(path, buf, window_at.unwrap_or((0, 0)), cap.0) {
+                        window_at = Some(next);
                         continue;
                     }
                 }
@@ -539,9 +544,9 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 return Ok(Some(Stop::MemberLimit(cap.0, cap.1)));
             }
             if n == 0 {
-                if let Some(line) = window_line {
+                if let Some((line, col)) = window_at {
                     // The last lines of a windowed member: the visitor already took the others.
-                    self.visitor.window(path, buf, line);
+                    self.visitor.window(path, buf, line, col);
                     buf.clear();
                 }
                 return Ok(None);
@@ -551,11 +556,17 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     /// Hand the visitor the whole lines of an over-size text member's buffer; keep the lines
     /// of its last [`WINDOW_OVERLAP`] bytes (a construct across the cut is then seen whole in
-    /// the next window) and the unfinished line. Returns the number of the first line kept,
-    /// or `None` when the visitor declines or no line ends in the buffer (the caller cuts).
-    fn text_window(&mut self, path: &str, buf: &mut Vec<u8>, first_line: u32, cap: u64) -> Option<u32> {
-        let end = buf.iter().rposition(|&b| b == b'\n')? + 1;
-        if !self.visitor.window(path, &buf[..end], first_line) {
+    /// the next window) and the unfinished line. A buffer that holds no line end (one line
+    /// longer than the cap) is cut at a character boundary instead, its last
+    /// [`WINDOW_OVERLAP`] bytes kept. `at` is where the buffer starts (line, character in the
+    /// line); returns where the kept part starts, or `None` when the visitor declines (the
+    /// caller cuts).
+    fn text_window(&mut self, path: &str, buf: &mut Vec<u8>, at: (u32, u32), cap: u64) -> Option<(u32, u32)> {
+        let (first_line, first_col) = at;
+        let Some(end) = buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1) else {
+            return self.byte_window(path, buf, at);
+        };
+        if !self.visitor.window(path, &buf[..end], first_line, first_col) {
             return None;
         }
         let overlap_from =
@@ -563,8 +574,30 @@ impl<'l, V: Visitor> Walker<'l, V> {
         // Keep the overlap only when what stays leaves room to progress.
         let keep_from = if ((buf.len() - overlap_from) as u64) < cap / 2 { overlap_from } else { end };
         let lines = buf[..keep_from].iter().filter(|&&b| b == b'\n').count() as u32;
+        // Kept from a line start, unless nothing was drained and the buffer began mid-line.
+        let col = if keep_from == 0 { first_col } else { 0 };
         buf.drain(..keep_from);
-        Some(first_line + lines)
+        Some((first_line + lines, col))
+    }
+
+    /// The window of a buffer with no line end: all of it up to a character boundary, keeping
+    /// its last [`WINDOW_OVERLAP`] bytes (from a character boundary) for the next window.
+    fn byte_window(&mut self, path: &str, buf: &mut Vec<u8>, at: (u32, u32)) -> Option<(u32, u32)> {
+        let (line, col) = at;
+        let boundary = |mut i: usize| {
+            while i > 0 && i < buf.len() && buf[i] & 0xC0 == 0x80 {
+                i -= 1;
+            }
+            i
+        };
+        let end = boundary(buf.len());
+        let keep_from = boundary(end.saturating_sub(WINDOW_OVERLAP));
+        if keep_from == 0 || !self.visitor.window(path, &buf[..end], line, col) {
+            return None;
+        }
+        let chars = buf[..keep_from].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32;
+        buf.drain(..keep_from);
+        Some((line, col + chars))
     }
 
     /// Report how reading ended, hand the data to the visitor, open nested archives.

@@ -640,7 +640,7 @@ impl Visitor for Collector<'_> {
     /// Data and test material (text that is not Python) over `max_text_bytes` is scanned in
     /// windows, so a large fixture or generated dump is seen whole instead of failing closed;
     /// code stays whole or is cut (its detectors need the whole file's context).
-    fn window(&mut self, path: &str, data: &[u8], first_line: u32) -> bool {
+    fn window(&mut self, path: &str, data: &[u8], first_line: u32, first_col: u32) -> bool {
         let role = self.role_of(path);
         if !matches!(role, FileRole::Other | FileRole::TestOrDocs) || roles::is_python(path) {
             return false;
@@ -653,6 +653,11 @@ impl Visitor for Collector<'_> {
         // Window lines → member lines; a hit the overlap with the previous window repeats is dropped.
         let mut new = self.hits.hits.split_off(first);
         for (_, h) in &mut new {
+            // A window that starts inside a line (one line longer than a window): the hits on
+            // its first line sit `first_col` characters further right in the member.
+            if h.evidence.line == Some(1) {
+                h.evidence.column = h.evidence.column.map(|c| c + first_col);
+            }
             h.evidence.line = h.evidence.line.map(|l| l + first_line);
         }
         new.retain(|(m, h)| {

@@ -36,7 +36,7 @@ impl Detector for ProcessDetector {
                 let evidence = Evidence {
                     path: file.path.into(),
                     line: Some(i as u32 + 1),
-                    column: Some(col as u32 + 1),
+                    column: Some(line[..col].chars().count() as u32 + 1),
                     snippet: Some(line.trim().into()),
                     indicator: Some("subprocess".into()),
                     role: file.role,
@@ -757,11 +757,41 @@ fn an_oversized_data_member_is_scanned_whole_in_windows() {
             assert_eq!(r.stats.uncompressed_bytes, text.len() as u64, "{case}: every byte read");
         }
     }
-    // One line longer than the cap cannot be windowed: cut and reported (fail closed).
-    let mut one_line = vec![b'x'; 900_000]; // longer than the cap and one read chunk
+    // One line longer than the cap (a one-line JSON dump) is read in byte windows cut at
+    // character boundaries, each repeating the last 16 KiB of the one before: every byte is
+    // seen, a hit across a cut is found once, at its column in the member's line. Code on one
+    // such line stays cut and reported (fail closed).
+    let mut one_line = "é".repeat(100_000).into_bytes(); // two-byte characters: cuts fall inside them
+    one_line.extend_from_slice(b" subprocess ");
+    one_line.extend(std::iter::repeat_n(b'x', 700_000));
     one_line.extend_from_slice(b" subprocess\n");
-    let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[("demo/data/blob.txt", &one_line)]));
-    assert_eq!(paths(&r, "anomaly.limit-exceeded"), ["demo/data/blob.txt"], "a line over the cap");
+    let cases = [
+        ("a one-line data file", "demo/data/blob.txt", vec![], vec![(1, 100_002), (1, 800_014)]),
+        ("a one-line module stays cut", "demo/blob.py", vec!["demo/blob.py"], vec![]),
+    ];
+    for (case, path, limited, hits) in cases {
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[(path, &one_line)]));
+        assert_eq!(paths(&r, "anomaly.limit-exceeded"), limited, "{case}");
+        let got: Vec<(u32, u32)> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == "execution.test-process")
+            .flat_map(|f| f.evidence.iter().filter_map(|e| Some((e.line?, e.column?))))
+            .collect();
+        assert_eq!(got, hits, "{case}: each hit once, at its line and column");
+    }
+    // A hit that straddles a byte cut is seen whole in the next window, and only once.
+    for at in [99_990usize, 100_000, 116_380, 116_390] {
+        let mut t = vec![b'x'; at];
+        t.extend_from_slice(b" subprocess ");
+        t.extend(std::iter::repeat_n(b'x', 300_000));
+        t.push(b'\n');
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &zip_of(&[("demo/data/b.txt", &t)]));
+        assert!(paths(&r, "anomaly.limit-exceeded").is_empty(), "hit at {at}");
+        let f = r.findings.iter().find(|f| f.detector == "execution.test-process").expect("straddling hit");
+        let got: Vec<_> = f.evidence.iter().map(|e| (e.line, e.column)).collect();
+        assert_eq!(got, [(Some(1), Some(at as u32 + 2))], "hit at {at}");
+    }
     // Every line is seen once across the cuts: 30,000 hits, none lost, none counted twice.
     let mut dense = Vec::new();
     for i in 0..30_000 {

@@ -12,14 +12,17 @@
 //!
 //! A setup.py class registered in `cmdclass` only under commands pip never runs (a
 //! maintainer's `update_data`, `publish`) runs when someone types that command, not at
-//! install: [`in_maintainer_command`].
+//! install: [`in_maintainer_command`]; likewise a branch taken only when the command line
+//! names such a command (`if sys.argv[-1] == "publish":`): [`in_argv_command`].
 //!
 //! Owns: the place of a file and the caps. Must not: report.
 
-use super::pysrc;
+use super::pysrc::{self, Kind, Source};
 use crate::model::{FileRole, Severity};
 use crate::scan::detector::TextFile;
 use crate::scan::roles;
+use regex::Regex;
+use std::sync::LazyLock;
 
 /// What kind of place a file is, for weighing behaviour found in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,12 +162,19 @@ const PIP_COMMANDS: &[&str] = &[
     "sdist",
 ];
 
+/// `'name': Class` in a `cmdclass` dict, or `cmdclass['name'] = Class`: the command name and the class.
+static CMDCLASS_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:['"](?P<k>[\w-]+)['"]\s*:\s*|cmdclass\s*\[\s*['"](?P<k2>[\w-]+)['"]\s*\]\s*=\s*)(?P<cls>\w+)\b"#)
+        .expect("cmdclass entry")
+});
+
 /// Whether byte `at` of a setup.py lies in a top-level class that `cmdclass` registers only
 /// under commands pip never runs, that derives from none of pip's commands, and that nothing
 /// else in the file names (no `run_command("<it>")`, no `sub_commands` entry, no direct use):
 /// a maintainer's command, run by hand (`python setup.py update_data`), not at install.
-pub(crate) fn in_maintainer_command(text: &str, at: usize) -> bool {
-    let Some((name, bases)) = enclosing_class(text, at) else {
+pub(crate) fn in_maintainer_command(src: &Source<'_>, at: usize) -> bool {
+    let text = src.text;
+    let Some((name, bases)) = enclosing_class(src, at) else {
         return false;
     };
     let derives_pip = bases.split(',').any(|b| {
@@ -175,14 +185,11 @@ pub(crate) fn in_maintainer_command(text: &str, at: usize) -> bool {
     if derives_pip {
         return false;
     }
-    let Ok(reg) = regex::Regex::new(&format!(
-        r#"(?:['"](?P<k>[\w-]+)['"]\s*:\s*|cmdclass\s*\[\s*['"](?P<k2>[\w-]+)['"]\s*\]\s*=\s*){}\b"#,
-        regex::escape(name)
-    )) else {
-        return false;
-    };
-    let keys: Vec<&str> =
-        reg.captures_iter(text).filter_map(|c| c.name("k").or(c.name("k2")).map(|m| m.as_str())).collect();
+    let keys: Vec<&str> = CMDCLASS_ENTRY
+        .captures_iter(text)
+        .filter(|c| c.name("cls").is_some_and(|m| m.as_str() == name))
+        .filter_map(|c| c.name("k").or(c.name("k2")).map(|m| m.as_str()))
+        .collect();
     if keys.is_empty() || keys.iter().any(|k| PIP_COMMANDS.contains(k)) {
         return false;
     }
@@ -192,20 +199,85 @@ pub(crate) fn in_maintainer_command(text: &str, at: usize) -> bool {
     keys.iter().all(|k| quoted(k) == keys.iter().filter(|x| *x == k).count()) && named == keys.len() + 1
 }
 
+/// `argv[1] == "publish"`, `sys.argv[-1] in ("gen", "clean")` in an `if`/`elif` header: the
+/// command names tested.
+static ARGV_TEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:sys\.)?argv\s*\[\s*-?\d+\s*\]\s*(?:==\s*['"](?P<one>[\w-]+)['"]|(?P<not>not\s+)?in\s*[(\[{](?P<many>[^)\]}\n]*)[)\]}])"#)
+        .expect("argv test")
+});
+
+/// Whether byte `at` of a setup.py lies in a branch taken only when the command line names
+/// commands pip never runs: `if sys.argv[-1] == "publish":`, `elif argv[1] in ("gen",
+/// "clean"):` (an enclosing `if`/`elif` header tests `argv[N]` against names, none of them
+/// a pip command). An `else:` branch, a negated test or any pip command name: false.
+pub(crate) fn in_argv_command(src: &Source<'_>, at: usize) -> bool {
+    let text = src.text;
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let mut end = pysrc::floor_char(text, at.min(text.len()));
+    let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let mut level = indent(&text[start..end]);
+    while level > 0 && end > 0 {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[start..].split('\n').next().unwrap_or("");
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let skip = trimmed.is_empty()
+            || trimmed.starts_with(['#', ')', ']', '}'])
+            || src.span_at(start + indent(line)).is_some_and(|s| s.start < start + indent(line));
+        if !skip && indent(line) < level {
+            level = indent(line);
+            if trimmed.starts_with("else") {
+                return false;
+            }
+            if trimmed.starts_with("if ") || trimmed.starts_with("elif ") {
+                if let Some(c) = ARGV_TEST.captures(trimmed) {
+                    if c.name("not").is_some() {
+                        return false;
+                    }
+                    let names: Vec<&str> = match (c.name("one"), c.name("many")) {
+                        (Some(one), _) => vec![one.as_str()],
+                        (None, Some(many)) => many
+                            .as_str()
+                            .split(',')
+                            .map(|n| n.trim().trim_matches(['\'', '"']))
+                            .filter(|n| !n.is_empty())
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    return !names.is_empty() && names.iter().all(|n| !PIP_COMMANDS.contains(n));
+                }
+            }
+        }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    false
+}
+
 /// The top-level `class Name(Bases):` whose body holds byte `at`: its name and base list.
-fn enclosing_class(text: &str, at: usize) -> Option<(&str, &str)> {
+/// A line that starts inside a string literal (the body of a multi-line string at column 0,
+/// such as a template constant in a method) neither opens nor ends a block.
+fn enclosing_class<'t>(src: &Source<'t>, at: usize) -> Option<(&'t str, &'t str)> {
+    let text = src.text;
     let mut end = pysrc::floor_char(text, at.min(text.len()));
     loop {
         let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let in_string = src.span_at(start).is_some_and(|s| s.start < start && matches!(s.kind, Kind::Str | Kind::Doc));
         let line = &text[start..];
-        if let Some(rest) = line.strip_prefix("class ") {
-            let name_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-            let name = &rest[..name_end];
-            let bases = rest[name_end..].strip_prefix('(').and_then(|r| r.split_once(')')).map_or("", |(b, _)| b);
-            return (!name.is_empty()).then_some((name, bases));
+        if !in_string {
+            if let Some(rest) = line.strip_prefix("class ") {
+                let name_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+                let name = &rest[..name_end];
+                let bases = rest[name_end..].strip_prefix('(').and_then(|r| r.split_once(')')).map_or("", |(b, _)| b);
+                return (!name.is_empty()).then_some((name, bases));
+            }
+            let opens = !line.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}']);
+            if opens {
+                return None;
+            }
         }
-        let opens = !line.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}']);
-        if opens || start == 0 {
+        if start == 0 {
             return None;
         }
         end = start - 1;
@@ -242,14 +314,62 @@ mod tests {
             ("called directly", format!("{UPDATE}UpdateList(dist).run()\n"), false),
             ("registered nowhere", UPDATE.replace("cmdclass={'update_list': UpdateList}", "cmdclass={}"), false),
             (
+                "a multi-line template string at column 0 inside the method",
+                UPDATE.replace(
+                    "    def run(self):\n",
+                    "    def run(self):\n        TEMPLATE = '''\nname: x\nurl: %(u)s\n'''\n",
+                ),
+                true,
+            ),
+            (
+                "a class line inside a string is no class",
+                "X = '''\nclass UpdateList(Command):\n'''\ndata = requests.get(URL).content\nsetup(cmdclass={'update_list': UpdateList})\n".to_string(),
+                false,
+            ),
+            (
+                "a multi-line string at column 0 in a pip command's class",
+                UPDATE
+                    .replace("    def run(self):\n", "    def run(self):\n        T = '''\nx\n'''\n")
+                    .replace("{'update_list': UpdateList}", "{'build_py': UpdateList}"),
+                false,
+            ),
+            (
+                "module level after a class that holds a column-0 string",
+                format!("{}data = requests.get(URL).content\n", UPDATE.replace("    def run(self):\n", "    def run(self):\n        T = '''\nx\n'''\n")),
+                false,
+            ),
+            (
                 "module level, not in a class",
                 "data = requests.get(URL).content\nsetup(cmdclass={'update_list': UpdateList})\n".to_string(),
                 false,
             ),
         ];
         for (case, text, want) in cases {
-            let at = text.find("requests.get").expect("fetch");
-            assert_eq!(in_maintainer_command(text, at), *want, "{case}");
+            let at = text.rfind("requests.get").expect("fetch");
+            assert_eq!(in_maintainer_command(&Source::python(text), at), *want, "{case}");
+        }
+    }
+
+    #[test]
+    fn command_line_branches_pip_never_takes() {
+        let fetch = "        urlopen(URL).read()\n";
+        let cases: &[(&str, String, bool)] = &[
+            ("publish branch", format!("import sys\nif sys.argv[-1] == 'publish':\n{fetch}    sys.exit()\nsetup()\n"), true),
+            (
+                "elif in a main(argv)",
+                format!("def main(argv):\n    if len(argv) >= 2 and argv[1] in ('gen', 'clean'):\n        gen()\n    elif len(argv) >= 2 and argv[1] == 'pypi':\n        if check:\n    {fetch}    else:\n        setup()\n"),
+                true,
+            ),
+            ("a pip command", format!("if sys.argv[1] == 'install':\n{fetch}"), false),
+            ("a pip command among others", format!("if sys.argv[1] in ('gen', 'bdist_wheel'):\n{fetch}"), false),
+            ("negated test", format!("if sys.argv[1] not in ('gen', 'clean'):\n{fetch}"), false),
+            ("the else branch", format!("if sys.argv[-1] == 'publish':\n    pass\nelse:\n{fetch}"), false),
+            ("module level", "urlopen(URL).read()\n".to_string(), false),
+            ("another condition", format!("if os.name == 'nt':\n{fetch}"), false),
+        ];
+        for (case, text, want) in cases {
+            let at = text.find("urlopen").expect("fetch");
+            assert_eq!(in_argv_command(&Source::python(text), at), *want, "{case}");
         }
     }
 

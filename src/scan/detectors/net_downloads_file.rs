@@ -7,7 +7,8 @@
 //! APIs, the file must also write bytes. Tests and docs are skipped. High in setup.py,
 //! except when every URL it fetches belongs to an owner its own metadata lines name
 //! (`url=`, `project_urls`: a prebuilt library from the project's releases), or when it sits in
-//! a setup.py command pip never runs ([`context::in_maintainer_command`]): Medium. Must not:
+//! a setup.py command pip never runs ([`context::in_maintainer_command`], or a branch for
+//! one on the command line, [`context::in_argv_command`]): Medium. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
 use super::context;
@@ -20,7 +21,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 3,
+    revision: 5,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -115,7 +116,9 @@ impl Detector for DownloadsFile {
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
                 n += 1;
-                let by_hand = file.role == FileRole::InstallTime && context::in_maintainer_command(file.text, off);
+                let by_hand = file.role == FileRole::InstallTime
+                    && (context::in_maintainer_command(file.source(), off)
+                        || context::in_argv_command(file.source(), off));
                 let (sev, ind) = match (own, by_hand) {
                     (true, _) => (sev, format!("{ind} (the project's own URL)")),
                     (false, true) => (Some(Severity::Medium), format!("{ind} (in a setup.py command pip never runs)")),
@@ -241,6 +244,20 @@ mod tests {
                     InstallTime,
                     "class UpdateList(Command):\n    def run(self):\n        urlretrieve(LIST_URL, 'src/pkg/list.dat')\n\nsetup(name='x', cmdclass={'update_list': UpdateList})\n",
                     Some((3, "urlretrieve (in a setup.py command pip never runs)", Medium)),
+                ),
+                (
+                    "a release check in a branch for a command pip never runs",
+                    "setup.py",
+                    InstallTime,
+                    "import sys\nif len(sys.argv) >= 2 and sys.argv[1] == 'pypi':\n    with open('ref.html', 'wb') as f:\n        f.write(urlopen(REF_URL).read())\nsetup(name='x')\n",
+                    Some((4, "urlopen (in a setup.py command pip never runs)", Medium)),
+                ),
+                (
+                    "a download in a branch for a pip command stays high",
+                    "setup.py",
+                    InstallTime,
+                    "import sys\nif sys.argv[1] in ('install', 'bdist_wheel'):\n    urlretrieve(URL, 'x.bin')\nsetup(name='x')\n",
+                    Some((3, "urlretrieve", High)),
                 ),
                 (
                     "the same command registered as build_py stays high",

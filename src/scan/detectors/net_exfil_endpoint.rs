@@ -38,7 +38,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 3,
+    revision: 4,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -113,6 +113,18 @@ static INTEREST: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     own.iter().chain(reputation::LITERALS).chain(super::dns_exfil::LITERALS).copied().collect()
 });
 
+/// Whether the host at byte `start` is the domain of an e-mail address (`name@host`): a
+/// local part right before `@`, itself not preceded by `/` or `:` (a URL's `user@host` or
+/// `user:password@host` userinfo names the host it connects to).
+fn is_mail_domain(text: &str, start: usize) -> bool {
+    let Some(before) = text[..start].strip_suffix('@') else {
+        return false;
+    };
+    let local =
+        before.len() - before.bytes().rev().take_while(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(b)).count();
+    local < before.len() && !before[..local].ends_with(['/', ':'])
+}
+
 pub(crate) struct ExfilEndpoint;
 
 impl Detector for ExfilEndpoint {
@@ -185,13 +197,19 @@ impl Detector for ExfilEndpoint {
             if src.python && !matches!(src.kind_at(start), Kind::Code | Kind::Str) {
                 continue;
             }
+            let host = file.text[start..end].to_ascii_lowercase();
+            // `admin@<host>` (an author's address in setup.py): a mail domain, not the site's
+            // service; nothing is sent there by naming it.
+            if is_mail_domain(file.text, start) {
+                found.push((start, format!("{host} (an e-mail address's domain)"), Severity::Low));
+                continue;
+            }
             let receiver = matches!(class, Class::Collaborator | Class::RequestBin | Class::Tunnel);
             let sev = match (install, receiver && harvests()) {
                 (true, true) => Severity::Critical,
                 (true, false) | (false, true) => Severity::High,
                 (false, false) => Severity::Medium,
             };
-            let host = file.text[start..end].to_ascii_lowercase();
             found.push((start, format!("{host} ({})", class.as_str()), sev));
         }
         // Sends to a destination with no name to lose: a throwaway TLD, free hosting or a
@@ -292,6 +310,27 @@ mod tests {
                     Runtime,
                     "home = os.environ.get('HOME')\naddr = socket.gethostbyname(cfg.host + '.svc.example.org')\n",
                     None,
+                ),
+                (
+                    "an author's e-mail address at a paste site's domain in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "setup(name='x',\n      author_email='admin@pastebin.com')\n",
+                    Some((2, "pastebin.com (an e-mail address's domain)", Low)),
+                ),
+                (
+                    "a paste-site URL with user and password in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "u = 'https://user:pw@pastebin.com/raw/abc'\n",
+                    Some((1, "pastebin.com (paste site)", High)),
+                ),
+                (
+                    "a paste-site URL with a user name in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "u = 'https://bot@pastebin.com/raw/abc'\n",
+                    Some((1, "pastebin.com (paste site)", High)),
                 ),
                 (
                     "paste site",

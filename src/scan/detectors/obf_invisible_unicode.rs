@@ -24,7 +24,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
-    revision: 2,
+    revision: 3,
     title: "Contains invisible or direction-changing Unicode characters in code.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -68,11 +68,28 @@ fn string_bidi_reorders(body: &str) -> bool {
     emb > 0 || iso > 0 || code_like_inside
 }
 
-/// Punctuation of a regular-expression character class or a list of characters.
+/// Punctuation of a regular-expression character class or a list of characters, and the
+/// implicit directional marks (LRM, RLM, the Arabic letter mark U+061C) a complete list of
+/// bidi characters holds beside the controls: marks open nothing.
 fn is_class_syntax(c: char) -> bool {
     matches!(
         c,
-        '[' | ']' | '-' | '^' | '|' | '(' | ')' | '?' | ':' | '+' | '*' | '\\' | ',' | ' ' | '\u{200E}' | '\u{200F}'
+        '[' | ']'
+            | '-'
+            | '^'
+            | '|'
+            | '('
+            | ')'
+            | '?'
+            | ':'
+            | '+'
+            | '*'
+            | '\\'
+            | ','
+            | ' '
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
     )
 }
 
@@ -170,6 +187,20 @@ mod tests {
                     Runtime,
                     "BIDI = re.compile('[\u{202A}-\u{202E}\u{2066}-\u{2069}]')\n",
                     Some((1, "U+202A", Low)),
+                ),
+                (
+                    "every bidi character, marks included, as a set (a sanitiser)",
+                    "pkg/a.py",
+                    Runtime,
+                    "_BIDI = frozenset(\"\u{061C}\u{200E}\u{200F}\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2066}\u{2067}\u{2068}\u{2069}\")\n",
+                    Some((1, "U+202A", Low)),
+                ),
+                (
+                    "an Arabic letter mark beside an open override and a quote stays a stretched string",
+                    "pkg/a.py",
+                    Runtime,
+                    "x = \"\u{061C}\u{202E}admin' \"\n",
+                    Some((1, "U+202E", High)),
                 ),
                 (
                     "a character class next to code-like text is still a stretched string",
