@@ -481,17 +481,8 @@ mod tests {
             "async ",
             "\t",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut found = 0;
-        for case in 0..4000u64 {
-            let mut text = String::new();
-            for _ in 0..(seed % 30) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
-            seed = seed.wrapping_add(case);
+        for text in super::pysrc::random_texts(&pieces, 30, 0x2545_f491_4f6c_dd1du64, 4000) {
             found += check(&text, &text);
         }
         assert!(found > 500, "the random texts hold matches: {found}");

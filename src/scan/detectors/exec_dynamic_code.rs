@@ -699,17 +699,8 @@ mod tests {
         }
         let pieces =
             ["exec", "eval", "compile", "file", "(", " ", "\t", "\n", ".", "builtins", "__builtins__", "x", "é", ";"];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut found = 0;
-        for case in 0..4000u64 {
-            let mut text = String::new();
-            for _ in 0..(seed % 30) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
-            seed = seed.wrapping_add(case);
+        for text in super::pysrc::random_texts(&pieces, 30, 0x9e37_79b9_7f4a_7c15u64, 4000) {
             let whole: Vec<_> = CALL.find_iter(&text).map(|m| (m.start(), m.end())).collect();
             found += whole.len();
             assert_eq!(pysrc::find_at_starts(&CALL_AT, &text, call_starts(&text)), whole, "{text:?}");

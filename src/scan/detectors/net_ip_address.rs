@@ -271,17 +271,8 @@ mod tests {
             "ſ",
             "中",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
         let (mut v4s, mut v6s) = (0, 0);
-        for case in 0..4000u64 {
-            let mut text = String::new();
-            for _ in 0..(seed % 48) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
-            seed = seed.wrapping_add(case);
+        for text in super::pysrc::random_texts(&pieces, 48, 0x2545_f491_4f6c_dd1du64, 4000) {
             let (w4, w6) = (whole(&V4, &text), whole(&V6, &text));
             v4s += w4.len();
             v6s += w6.len();

@@ -171,17 +171,8 @@ mod tests {
         // Random texts from URL-ish pieces.
         let pieces =
             ["http", "https", "HTTP", "s", "ſ", "ws", "ftp", "://", ":", "/", "a", ".", " ", "'", "é", ",", "\n", "x"];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut found = 0;
-        for case in 0..4000 {
-            let mut text = String::new();
-            for _ in 0..(seed % 40) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
-            seed = seed.wrapping_add(case);
+        for text in super::pysrc::random_texts(&pieces, 40, 0x9e37_79b9_7f4a_7c15u64, 4000) {
             let want = whole(&text);
             found += want.len();
             assert_eq!(&*url_ranges(&text), &want[..], "{text:?}");
