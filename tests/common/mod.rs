@@ -587,8 +587,21 @@ impl Pipgate {
         url::Url::parse(&page_url).unwrap().join(href).unwrap().to_string()
     }
 
+    /// pipgate's log as written so far. Lines reach the file through a background writer
+    /// (`tracing-appender`), so this reads until the file has stopped growing for 100 ms
+    /// (at most 5 s): a line logged before the call is in the text.
     pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default()
+        let read = || std::fs::read_to_string(self.data_dir.with_extension("log")).unwrap_or_default();
+        let mut text = read();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = read();
+            if now.len() == text.len() {
+                break;
+            }
+            text = now;
+        }
+        text
     }
 
     pub(crate) fn audit(&self) -> Vec<serde_json::Value> {
