@@ -180,7 +180,8 @@ pub struct PrescanConfig {
     /// (compressed tag sets are expanded), and `sdist` for the sdist. Earlier patterns
     /// are fetched first when the byte budget runs out (`--prescan-tags`).
     pub tags: Vec<String>,
-    /// Pre-scans running at once, process-wide (`--prescan-concurrency`).
+    /// Background pre-scans (older versions) running at once, process-wide
+    /// (`--prescan-concurrency`); the newest version's, which a page waits for, do not queue here.
     pub concurrency: usize,
     /// Upstream bytes one page may start pre-scans for, by the sizes the page gives
     /// (`--prescan-budget`).

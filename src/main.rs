@@ -450,7 +450,9 @@ struct ServeArgs {
     /// `sdist`. Replaces the defaults (pure wheels, sdist, x86-64 Linux, macOS, win_amd64).
     #[arg(long, value_delimiter = ',', env = "PIPGATE_PRESCAN_TAGS")]
     prescan_tags: Vec<String>,
-    /// Pre-scans running at once (a pool of their own: client requests never wait for it).
+    /// Background pre-scans (versions older than the newest) running at once (a pool of
+    /// their own: client requests and the newest version's pre-scans, which a page waits
+    /// for, never wait for it).
     #[arg(long, default_value_t = 2, env = "PIPGATE_PRESCAN_CONCURRENCY")]
     prescan_concurrency: usize,
     /// Upstream MiB one page may start pre-scans for (by the sizes the page gives).

@@ -6,9 +6,13 @@
 //! Owns: choosing the candidates ([`eligible`] then [`plan`]: the newest N versions that are
 //! not pre-releases, not yanked, not held and not already known blocked, and of each the
 //! files whose tags match the configured patterns, within a byte budget per page); running
-//! them at low priority (a small semaphore of their own: a client request never waits for
-//! a permit, and one asking for a file being pre-scanned joins it through the same single
-//! flight, download task and scan cache); deduplicating them (per file key while running,
+//! them: the newest version's files, which the page waits for, at once (a client is
+//! waiting, as for a file it asks for: up to [`URGENT`] at a time, so twenty pages a
+//! resolver asks for together are not answered one pre-scan after another), the older
+//! versions' at low priority (a small semaphore of their own, `--prescan-concurrency`; a
+//! background pre-scan a page comes to wait for is promoted), while a client request never
+//! waits for a permit, and one asking for a file being pre-scanned joins it through the
+//! same single flight, download task and scan cache; deduplicating them (per file key while running,
 //! and for [`RECENT`] after); cancelling them on shutdown; and the page's brief wait for
 //! the newest candidate ([`Prescan::before_listing`]). Which wheels are candidates follows
 //! the asking client when its User-Agent says ([`client_target`]: pip and uv send their
@@ -42,6 +46,9 @@ const RECENT_FILES: u64 = 65_536;
 const LOOKAHEAD: usize = 8;
 /// What a file whose size the page does not give (PEP 503 HTML) counts against the budget.
 const UNKNOWN_SIZE: u64 = 4 << 20;
+/// Pre-scans a page waits for (its newest version's files) running at once, process-wide:
+/// foreground work, bounded only so a flood of page requests cannot start unbounded downloads.
+const URGENT: usize = 64;
 
 /// Which files of a version a resolver is likely to pick: glob patterns over a wheel's
 /// `python-abi-platform` tag, and `sdist`. A file's rank is its first matching pattern.
@@ -226,6 +233,13 @@ pub(crate) fn plan(
 /// A running pre-scan, awaited by the pages that wait for it.
 type Job = Shared<BoxFuture<'static, ()>>;
 
+/// A pre-scan started and not finished: its future, and how a page that comes to wait for
+/// it promotes it from the background queue.
+struct Running {
+    job: Job,
+    urgent: Arc<tokio::sync::Notify>,
+}
+
 pub(crate) struct Prescan {
     cfg: PrescanConfig,
     tags: Arc<Tags>,
@@ -233,10 +247,12 @@ pub(crate) struct Prescan {
     by_client: moka::sync::Cache<ClientTarget, Arc<Tags>>,
     /// The app whose artifacts and gate do the work (weak: the app owns this).
     app: Weak<App>,
-    /// Pre-scans running at once, process-wide; client requests never take one.
+    /// Background pre-scans (older versions) running at once, process-wide; client requests never take one.
     permits: Arc<Semaphore>,
+    /// Pre-scans a page waits for running at once ([`URGENT`]).
+    urgent: Arc<Semaphore>,
     /// Pre-scans started and not finished, by file key.
-    running: Arc<Mutex<HashMap<String, Job>>>,
+    running: Arc<Mutex<HashMap<String, Running>>>,
     /// File keys pre-scanned (or started) in the last [`RECENT`].
     recent: moka::sync::Cache<String, ()>,
     cancel: CancellationToken,
@@ -248,6 +264,7 @@ impl Prescan {
             tags: Arc::new(Tags::new(&cfg.tags)),
             by_client: moka::sync::Cache::new(64),
             permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
+            urgent: Arc::new(Semaphore::new(URGENT)),
             cfg,
             app,
             running: Default::default(),
@@ -312,27 +329,35 @@ impl Prescan {
         // on the whole project (a look-alike name) holds them without downloading a byte.
         let (newest, older): (Vec<Planned>, Vec<Planned>) = planned.into_iter().partition(|p| p.newest);
         let newest: Vec<Job> =
-            newest.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file], vec![])).collect();
+            newest.into_iter().filter_map(|p| self.job(app, project, &page.files[p.file], vec![], true)).collect();
         for p in older {
-            self.job(app, project, &page.files[p.file], newest.clone());
+            self.job(app, project, &page.files[p.file], newest.clone(), false);
         }
         newest
     }
 
-    /// The pre-scan of a file: the running one, or a new one (started once the jobs `after`
-    /// are done) unless it ran recently.
-    fn job(&self, app: &Arc<App>, project: &str, e: &FileEntry, after: Vec<Job>) -> Option<Job> {
+    /// The pre-scan of a file: the running one (promoted when `urgent`: a page now waits for
+    /// it), or a new one (started once the jobs `after` are done) unless it ran recently.
+    fn job(&self, app: &Arc<App>, project: &str, e: &FileEntry, after: Vec<Job>, urgent: bool) -> Option<Job> {
         let key = file_key(e);
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(job) = running.get(&key) {
-            return Some(job.clone());
+        if let Some(r) = running.get(&key) {
+            if urgent {
+                r.urgent.notify_one();
+            }
+            return Some(r.job.clone());
         }
         if self.recent.contains_key(&key) {
             return None;
         }
         self.recent.insert(key.clone(), ());
-        let work =
-            run(Arc::downgrade(app), self.permits.clone(), self.cancel.clone(), crate::index::origin(project, e));
+        let promote = Arc::new(tokio::sync::Notify::new());
+        if urgent {
+            promote.notify_one();
+        }
+        let permits =
+            Permits { background: self.permits.clone(), urgent: self.urgent.clone(), promote: promote.clone() };
+        let work = run(Arc::downgrade(app), permits, self.cancel.clone(), crate::index::origin(project, e));
         let (map, k) = (self.running.clone(), key.clone());
         let task = tokio::spawn(async move {
             futures_util::future::join_all(after).await;
@@ -344,7 +369,7 @@ impl Prescan {
         }
         .boxed()
         .shared();
-        running.insert(key, job.clone());
+        running.insert(key, Running { job: job.clone(), urgent: promote });
         Some(job)
     }
 }
@@ -377,13 +402,31 @@ async fn known(app: &App, project: &str, page: &ProjectPage, files: &[usize]) ->
     out
 }
 
+/// Where a pre-scan takes its permit: the background queue, or the urgent one as soon as
+/// `promote` is notified (a page waits for the file).
+struct Permits {
+    background: Arc<Semaphore>,
+    urgent: Arc<Semaphore>,
+    promote: Arc<tokio::sync::Notify>,
+}
+
+impl Permits {
+    async fn acquire(self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        tokio::select! {
+            biased;
+            () = self.promote.notified() => self.urgent.acquire_owned().await.ok(),
+            p = self.background.acquire_owned() => p.ok(),
+        }
+    }
+}
+
 /// One pre-scan: wait for a permit, then what a client's request for the file does (single
 /// flight → download and verify → the gate's verdict), logged. Abandoned on shutdown.
-async fn run(app: Weak<App>, permits: Arc<Semaphore>, cancel: CancellationToken, origin: FileOrigin) {
+async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin: FileOrigin) {
     let _permit = tokio::select! {
-        p = permits.acquire_owned() => match p {
-            Ok(p) => p,
-            Err(_) => return,
+        p = permits.acquire() => match p {
+            Some(p) => p,
+            None => return,
         },
         () = cancel.cancelled() => return,
     };

@@ -2,7 +2,8 @@
 //! resolver is likely to pick, so the first install of a project whose newest version is
 //! blocked falls back to the previous one (no 403 for the first user) with real pip and uv;
 //! with `--prescan off` the first user still meets the 403. Concurrent pages start each
-//! pre-scan once, and a page of many wheels fetches only the ones the tags select.
+//! pre-scan once, pages asked for together have their pre-scans run side by side, and a
+//! page of many wheels fetches only the ones the tags select.
 
 mod common;
 use common::*;
@@ -134,6 +135,43 @@ fn twenty_concurrent_page_requests_start_each_prescan_once() {
     }
     assert_eq!(logged(&gate, "pre-scan started", "pkg-0.9"), 0, "{}", gate.log());
     assert_eq!(idx.hits("/files/pkg-0.9-py3-none-any.whl"), 0);
+}
+
+#[test]
+fn pages_asked_for_together_each_hide_their_blocked_newest_version() {
+    // uv asks for every page of a resolution at once. Each page waits for the pre-scan of its
+    // newest version; those must run side by side, not one after another behind the
+    // background pool (here one permit): twelve downloads of 300 ms each in a row would
+    // outlast the page's 1.5 s wait, and the later pages would list the blocked version.
+    let idx = FakeIndex::start(Format::Json);
+    let projects: Vec<String> = (0..12).map(|i| format!("pkg{i}")).collect();
+    for p in &projects {
+        idx.add_dist(p, wheel(p, "1.0", &[], &[]));
+        idx.add_dist(p, wheel(p, "1.1", &[], &[(&format!("{p}_start.pth"), PTH_EXEC)]));
+    }
+    idx.state.lock().unwrap().file_delay = Some(Duration::from_millis(300));
+    let gate = Pipgate::start_args(&idx.url(), Some(&shipped_policy()), &["--prescan-concurrency", "1"]);
+    let started = Instant::now();
+    let pages: Vec<_> = projects
+        .iter()
+        .map(|p| {
+            let url = format!("{}{p}/", gate.url);
+            std::thread::spawn(move || {
+                let resp = http().get(url).header("accept", "application/vnd.pypi.simple.v1+json").send().unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.json::<serde_json::Value>().unwrap()
+            })
+        })
+        .collect();
+    for (p, page) in projects.iter().zip(pages) {
+        let page = page.join().unwrap();
+        let newest = format!("{p}-1.1-py3-none-any.whl");
+        let listed = page["files"].as_array().unwrap().iter().find(|f| f["filename"] == newest.as_str());
+        let withheld = listed.is_none_or(|f| f["yanked"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(withheld, "{p}: the blocked {newest} is offered as installable: {page:#}");
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "twelve cold pages took {took:?}");
 }
 
 /// 30 wheels per version (5 CPython versions × 6 platforms), 3 versions, each wheel
