@@ -127,6 +127,10 @@ impl App {
             lookback: Some(stores.lookback.clone()),
         });
         let audit = AuditLog::open(&dirs.audit(), 64 << 20)?;
+        // The detectors' patterns are built now, off the request path, not by the first scan.
+        if !cfg.dangerous_skip_scan {
+            crate::scan::warm::spawn(&dirs.tmp());
+        }
         // Cyclic: the pre-scan's background work holds the app weakly.
         Ok(Arc::new_cyclic(|app| App {
             prescan: crate::prescan::Prescan::new(cfg.prescan.clone(), app.clone()),

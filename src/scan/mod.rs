@@ -25,6 +25,7 @@ pub(crate) mod report;
 pub(crate) mod roles;
 pub(crate) mod source;
 pub(crate) mod version;
+pub(crate) mod warm;
 
 #[cfg(test)]
 pub(crate) use report::render_json;
