@@ -9,6 +9,8 @@
 #   BENCH_BUILDS=before=BIN[=POLICY],...  older pipgate builds measured in the same rounds
 #   BENCH_PAGE_TTL=S       pipgate's --page-ttl (default 600, as `serve` starts; 0 revalidates
 #                          every page with the upstream)
+#   BENCH_UPSTREAM_METADATA=1  the upstream advertises PEP 658 core metadata (as the public
+#                          index does); by default it advertises none and only pipgate's pages do
 #   PIPGATE_BIN=PATH       measure another build instead of this checkout's
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@
 //! ratios to the direct install and to proxpi. `BENCH_BUILDS=label=binary[=policy],…` adds
 //! older builds to the same rounds (before/after); pipgate runs as `serve` starts by default
 //! (`--page-ttl 600`, info logging) unless `BENCH_PAGE_TTL` says otherwise.
+//! `BENCH_UPSTREAM_METADATA=1` makes the upstream advertise PEP 658 core metadata.
 
 mod common;
 use common::*;
@@ -15,6 +16,10 @@ const PACKAGES: usize = 20;
 
 fn corpus() -> FakeIndex {
     let idx = FakeIndex::start(Format::Json);
+    // `BENCH_UPSTREAM_METADATA=1`: the upstream advertises PEP 658 core metadata, as the
+    // public index does, so direct installs read `.metadata` too (by default it advertises
+    // none, and only pipgate's pages offer it).
+    idx.state.lock().unwrap().advertise_metadata = upstream_metadata();
     for i in 0..PACKAGES {
         let name = format!("bench-pkg-{i:02}");
         // Sizes from ~20 KB to ~2 MB of Python source, deterministic, poorly compressible.
@@ -35,6 +40,10 @@ fn corpus() -> FakeIndex {
         idx.add_dist(&name, wheel(&name, "1.0", &deps, &[(&data_path, &body)]));
     }
     idx
+}
+
+fn upstream_metadata() -> bool {
+    std::env::var("BENCH_UPSTREAM_METADATA").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 fn names() -> Vec<String> {
@@ -181,6 +190,8 @@ fn bench_install_direct_vs_pipgate() {
     let ttl = std::env::var("BENCH_PAGE_TTL").unwrap_or_else(|_| "600".into());
     println!("\n{PACKAGES} packages, {rounds} rounds, median seconds; ratios to the direct install and to proxpi");
     println!("(pipgate: the repo's policy.yaml, --page-ttl {ttl}; \"cold, no scan\" is --dangerous-skip-scan)");
+    let advertised = if upstream_metadata() { "advertises" } else { "does not advertise" };
+    println!("(the upstream {advertised} core metadata)");
     println!("{:<6} {:<22} {:>8} {:>10} {:>10}", "client", "mode", "median", "vs direct", "vs proxpi");
     for client in &clients {
         let at = |mode: &str| results.get(&(client.clone(), mode.to_string())).map(|r| median(r.clone()));
