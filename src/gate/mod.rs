@@ -4,8 +4,10 @@
 //! byte is downloaded), what a project page lists (hidden, yanked or annotated versions),
 //! the verdict on a verified artifact (scan once per sha256 and scanner version, merge the
 //! enrichment findings, let the current policy decide, fail closed when scanning fails),
-//! the report lookup (a typed [`ScanReport`]), and what is new since the previous release
-//! (the app fetches and scans that release; the gate compares and remembers, [`previous`]).
+//! the report lookup (a typed [`ScanReport`]), what is new since the previous release
+//! (the app fetches and scans that release; the gate compares and remembers, [`previous`]),
+//! and the comparison with the project's established baseline ([`established`]: asked for
+//! only when the policy's `established:` could lower the file's block).
 //!
 //! Phases of an artifact verdict: scan (pure, sync, cached per sha256 in the [`ScanStore`])
 //! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → name

@@ -1212,6 +1212,10 @@ fn established_lowers_only_eligible_blocks_the_baseline_shipped_with_the_same_ev
         assert!(!p.established_could_lower(&plain, &[dl.clone(), f.clone()], NOW), "{what} keeps it blocked");
     }
     assert!(!p.established_could_lower(&plain, &[f("execution.subprocess", Severity::Medium)], NOW), "not blocked");
+    let check = p.check_text(NOW, 14);
+    assert!(check.contains("established: a block on behaviour a project shipped unchanged in a release at least 30d older is lowered to annotate (projects with 365d of history and 10 releases"), "{check}");
+    let loud = policy("established: { action: allow }");
+    assert!(loud.check_text(NOW, 14).contains("warning: established.action is allow"), "allow is named");
     let without = policy("rules: [{ match: { role: install-time }, action: block }]");
     assert!(!without.established_could_lower(&plain, std::slice::from_ref(&dl), NOW), "no established: section");
     // Both texts name the baseline and its upload date.
