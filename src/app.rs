@@ -381,6 +381,13 @@ impl App {
         self.gate.note_established(facts, scan).await;
     }
 
+    /// [`App::compare_with_baseline`] for the CLI: the comparison with the project's
+    /// established baseline, when the policy's `established:` could lower the file's block.
+    pub async fn established(&self, facts: &ArtifactFacts) -> Option<crate::model::Established> {
+        self.compare_with_baseline(facts).await;
+        self.gate.established(&facts.sha256)
+    }
+
     async fn baseline_scan(
         &self,
         facts: &ArtifactFacts,

@@ -115,9 +115,9 @@ pub use blobs::{BlobError, S3Location, SharedArtifacts};
 
 /// The vocabulary.
 pub use model::{
-    advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, Exploitation,
-    FileRole, Finding, FindingKey, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
-    VersionDiff,
+    advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Established, Evidence,
+    Exploitation, FileRole, Finding, FindingKey, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity,
+    Verdict, VersionDiff,
 };
 
 /// The policy.

@@ -329,6 +329,11 @@ impl Gate {
         policy.established_could_lower(&facts, &found, now).then_some(rule)
     }
 
+    /// The comparison with the established baseline remembered for a file.
+    pub(crate) fn established(&self, sha256: &str) -> Option<Established> {
+        self.baselines.get(sha256)
+    }
+
     /// Compare a file's findings with its established baseline's scan and remember the result
     /// for its verdicts (a failed choice, fetch or scan is remembered as "not compared", which
     /// lowers nothing).
