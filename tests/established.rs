@@ -2,8 +2,8 @@
 //! the fake upstream, whose pages carry upload times. An established project's new release
 //! that keeps an old high finding installs (annotated, audited with the baseline named);
 //! one that adds new evidence is blocked; a young project with the same files is blocked;
-//! two malicious releases in a row are both blocked; and a clean install costs no second
-//! download.
+//! two malicious releases in a row are both blocked; a baseline that cannot be fetched
+//! lowers nothing; and a clean install costs no second download.
 
 mod common;
 use common::*;
@@ -72,6 +72,9 @@ fn an_established_idiom_installs_annotated_and_new_behaviour_blocks() {
     let clean = |v: &str| (v.to_string(), "2025-06-01", format!("VERSION_NOTE = \"{v}\"\n"));
     let (v, d, t) = clean("2.0");
     project(&idx, "est-clean", None, 2023, &[(v.as_str(), d, t)]);
+    // Shipped the downloader for a year, but its baseline's download fails.
+    project(&idx, "est-broken", Some("fetcher"), 2023, &[("2.0", "2025-06-01", fetcher("2.0"))]);
+    idx.state.lock().unwrap().projects.get_mut("est-broken").unwrap()[11].truncate = true;
     // No pre-scan here, so every upstream download counted is one a request caused.
     let gate = Pipgate::start_args(&idx.url(), Some(SHIPPED), &["--prescan", "off"]);
     let venv = Venv::new();
@@ -136,7 +139,14 @@ fn an_established_idiom_installs_annotated_and_new_behaviour_blocks() {
     }
     assert_eq!(idx.hits("est_twice-2.0-py3-none-any.whl"), 1, "2.0 is never a baseline (only its own request)");
 
+    // The baseline cannot be fetched (the upstream drops it mid-transfer): nothing is lowered.
+    let out = venv.pip(&["install", "--index-url", &gate.url, "est-broken==2.0"]);
+    assert!(!out.status.success(), "a failed comparison never serves: {}", show(&out));
+    assert!(idx.hits("est_broken-1.11-py3-none-any.whl") >= 1, "the baseline was asked for");
+
     let audit = gate.audit();
+    let broken = file_record(&audit, "est-broken", "2.0");
+    assert!(!broken.is_empty() && broken.iter().all(|r| r["decision"] == "block"), "{broken:?}");
     for (project, version) in [("est-adds", "2.0"), ("est-young", "2.0"), ("est-twice", "2.0"), ("est-twice", "2.1")] {
         let records = file_record(&audit, project, version);
         assert!(
