@@ -29,6 +29,8 @@ CARGO_TARGET_DIR choose the build.
 how many files it fetched: a held-out set can be downloaded early without anyone seeing a
 verdict (the measured run later reads only its own decisions from the audit log).
 
+PIPGATE_POLICY=FILE judges with another policy (e.g. policy.yaml without its `established:`
+section, to measure the block rate without that rule in the same session).
 The repo's policy.yaml is used as is, except the cooldown, which is set to zero so that
 releases from the last days are judged on their findings (a cooldown hold is policy, not
 a scanner false positive). No registry host name is written here: pipgate asks pip.
@@ -236,6 +238,11 @@ def main():
           f"{served} served ({len(annotated)} annotated), {len(blocked)} blocked "
           f"({100 * len(blocked) / max(measured, 1):.2f}% of artifacts, {len(blocked_projects)} projects), "
           f"{measured - served - len(blocked)} other; {len(skipped)} over {MAX_BYTES // 1000000} MB not fetched")
+    # `established:` (docs/policy.md#established-behaviour): blocks lowered because the
+    # project's baseline release shipped the same evidence (counted, not listed).
+    lowered = [r for r in audit if any(x.get("code") == "established" for x in r["reasons"])]
+    print(f"  established: {len(lowered)} artifacts ({len({canon(r['project']) for r in lowered})} projects) "
+          f"annotated instead of blocked (the baseline shipped the same evidence)")
     blocking = {}
     for rec in blocked:
         for x in blocking_reasons(rec):

@@ -365,6 +365,60 @@ impl App {
         self.compare_with_previous(facts, false).await
     }
 
+    /// Established behaviour: when the policy's `established:` could lower this file's block
+    /// (it blocks only on findings `established:` may lower), compare the file with its
+    /// project's established baseline, fetched through the index and the artifact cache and
+    /// scanned through the gate (both cached by sha256, under the baseline file's own single
+    /// flight), within twice the upstream deadline. The gate remembers the result; a failed
+    /// or late comparison lowers nothing. Clean files and blocks `established:` never lowers
+    /// cost no second download.
+    pub(crate) async fn compare_with_baseline(&self, facts: &ArtifactFacts) {
+        use crate::model::ArtifactKind;
+        if !matches!(facts.kind, ArtifactKind::Wheel | ArtifactKind::Sdist) {
+            return;
+        }
+        let Some(rule) = self.gate.wants_baseline(facts).await else { return };
+        let deadline = self.upstream.limits().deadline * 2;
+        let scan = tokio::time::timeout(deadline, self.baseline_scan(facts, &rule)).await.unwrap_or_else(|_| {
+            Err(format!("the established baseline did not arrive within {}", crate::upstream::secs(deadline)))
+        });
+        self.gate.note_established(facts, scan).await;
+    }
+
+    /// [`App::compare_with_baseline`] for the CLI: the comparison with the project's
+    /// established baseline, when the policy's `established:` could lower the file's block.
+    pub async fn established(&self, facts: &ArtifactFacts) -> Option<crate::model::Established> {
+        self.compare_with_baseline(facts).await;
+        self.gate.established(&facts.sha256)
+    }
+
+    async fn baseline_scan(
+        &self,
+        facts: &ArtifactFacts,
+        rule: &crate::policy::EstablishedRule,
+    ) -> crate::gate::BaselineScan {
+        let page = self.index.project(&facts.project).await.map_err(|e| format!("project page: {e}"))?.value;
+        let choice = crate::gate::previous::baseline_file(&page, &facts.filename, facts.upload_time.as_deref(), rule)?;
+        if choice.entry.sha256() == Some(facts.sha256.as_str()) {
+            return Err(format!("{}: the baseline is this very file", choice.entry.filename));
+        }
+        let key = crate::index::file_key(choice.entry);
+        let base = self
+            .verified_facts_as(&key, Some(&choice.entry.filename))
+            .await
+            .map_err(|e| format!("{}: {e}", choice.entry.filename))?
+            .ok_or_else(|| format!("{}: not recorded from the page", choice.entry.filename))?;
+        let report = self.gate.report(&base).await.map_err(|e| format!("{}: scan failed: {e}", base.filename))?;
+        let baseline = crate::gate::established::Baseline {
+            version: choice.version,
+            filename: base.filename.clone(),
+            uploaded: crate::timefmt::rfc3339(choice.uploaded),
+            first_upload: crate::timefmt::rfc3339(choice.first_upload),
+            releases: choice.releases,
+        };
+        Ok((baseline, report))
+    }
+
     async fn previous_scan(&self, facts: &ArtifactFacts) -> crate::gate::PreviousScan {
         let page = self.index.project(&facts.project).await.map_err(|e| format!("project page: {e}"))?.value;
         let entry = crate::gate::previous::previous_file(&page, &facts.filename)?;

@@ -74,6 +74,7 @@ pub fn facts_for_file(path: &Path) -> Result<ArtifactFacts, TargetError> {
         path: path.to_path_buf(),
         licence: None,
         new_in_version: None,
+        established: None,
     })
 }
 

@@ -11,7 +11,7 @@
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache (small verified files' bytes also in bounded memory, for serving), `.metadata` extraction, stale `.part` cleanup | decide |
 //! | [`blobs`] | shared artifacts (`--artifacts`): verified bytes in an S3-compatible bucket or a shared directory, uploaded and read back streamed with bounded memory, kept only when they hash to their key | decide, fetch from the upstream, serve unverified bytes |
 //! | [`prescan`] | when a page is fetched, downloading and scanning in the background (bounded, deduplicated, cancellable) the files a resolver is likely to pick, and the page's brief wait for the newest | decide, render, audit |
-//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), report lookup | do network I/O, build responses, audit |
+//! | [`gate`] | **the one decision point**: release holds, page listings, artifact verdicts (scan cached by sha256 → enrichment → name verdict → policy), project verdicts (a corroborated look-alike name holds every file), the comparisons with the previous release and the established baseline, report lookup | do network I/O, build responses, audit |
 //! | [`scan`] | detectors over archive bytes; licences read from metadata and licence files; reports (pure, sync) | network, policy |
 //! | [`policy`] | YAML → compiled policy → verdict with typed reasons (findings, licence rules) | I/O during evaluation |
 //! | [`respond`] | turning verdicts, pages and errors into HTTP answers pip and uv print well | decide |
@@ -115,9 +115,9 @@ pub use blobs::{BlobError, S3Location, SharedArtifacts};
 
 /// The vocabulary.
 pub use model::{
-    advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Evidence, Exploitation,
-    FileRole, Finding, FindingKey, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity, Verdict,
-    VersionDiff,
+    advisory_ids, normalize_project_name, ArtifactFacts, ArtifactKind, Category, Decision, Established, Evidence,
+    Exploitation, FileRole, Finding, FindingKey, Licence, LicenceOrigin, LicenceSource, Reason, ReasonCode, Severity,
+    Verdict, VersionDiff,
 };
 
 /// The policy.

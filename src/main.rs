@@ -952,6 +952,7 @@ fn gather(common: &Common, targets: &[String]) -> anyhow::Result<(Policy, Scanne
                 let found = app.weighed_findings(&facts, &report).await;
                 let mut facts = facts.with_licence(&report.licence);
                 facts.new_in_version = app.new_in_version(&facts).await;
+                facts.established = app.established(&facts).await;
                 out.push((facts, report, found));
             }
         }

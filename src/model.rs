@@ -265,6 +265,10 @@ pub struct ArtifactFacts {
     /// when the policy asks, before it decides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_in_version: Option<VersionDiff>,
+    /// The comparison with the project's established baseline release (`None`: not looked
+    /// at; the gate fills it in only when a block could be lowered by `established:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub established: Option<Established>,
 }
 
 /// Where a file listed on one of our pages comes from, recorded when the page is rewritten,
@@ -340,6 +344,7 @@ impl ArtifactFacts {
             path,
             licence: None,
             new_in_version: None,
+            established: None,
         }
     }
 
@@ -636,6 +641,8 @@ pub enum ReasonCode {
     Licence(String),
     /// Known malware: blocked whatever rules and lists say, unless an acceptance names its record id.
     KnownMalware,
+    /// `established:` lowered a block: the project's baseline release shipped the same evidence.
+    Established,
     /// A code this version does not know (read back from an older or newer log).
     Other(String),
 }
@@ -668,6 +675,7 @@ impl fmt::Display for ReasonCode {
             ReasonCode::Withheld => f.write_str("withheld"),
             ReasonCode::Licence(what) => write!(f, "licence:{what}"),
             ReasonCode::KnownMalware => f.write_str("known-malware"),
+            ReasonCode::Established => f.write_str("established"),
             ReasonCode::Other(s) => f.write_str(s),
         }
     }
@@ -687,6 +695,7 @@ impl From<String> for ReasonCode {
             ReasonCode::DefaultGlobal,
             ReasonCode::Withheld,
             ReasonCode::KnownMalware,
+            ReasonCode::Established,
         ];
         if let Some(c) = fixed.into_iter().find(|c| c.to_string() == s) {
             return c;
@@ -752,6 +761,9 @@ pub struct Verdict {
     /// (`None`: the comparison was not asked for).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_in_version: Option<VersionDiff>,
+    /// The comparison with the established baseline release, when one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub established: Option<Established>,
 }
 
 /// How a blocked version appears on index pages.
@@ -785,6 +797,7 @@ impl Verdict {
             index: IndexMode::Hide,
             available_at: None,
             new_in_version: None,
+            established: None,
         }
     }
     pub fn block(reason: Reason) -> Self {
@@ -1067,5 +1080,65 @@ impl FindingKey {
         keys.sort();
         keys.dedup();
         keys
+    }
+}
+
+/// The comparison with the project's *established baseline*: the newest release uploaded
+/// at least `established.baseline_age` before this file's (same kind, same wheel tags when
+/// present), for a project with the history `established:` asks for. A finding the baseline
+/// shipped with the same evidence (detector, normalised member path, normalised snippet and
+/// indicator) is established behaviour; anything else is new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Established {
+    Compared {
+        baseline_version: String,
+        baseline_filename: String,
+        /// The baseline file's upload time (RFC 3339).
+        baseline_uploaded: String,
+        /// The project's first upload (RFC 3339) and its releases before this one.
+        first_upload: String,
+        releases: usize,
+        /// Detectors of this file every piece of whose evidence the baseline also has.
+        unchanged: Vec<String>,
+        /// Detectors of this file with evidence the baseline does not have.
+        changed: Vec<String>,
+    },
+    /// Not compared (short history, no baseline old enough, upstream error, deadline): no
+    /// finding is established, so nothing is lowered.
+    NotCompared { reason: String },
+}
+
+impl Established {
+    /// Whether `detector`'s finding in this file is established behaviour.
+    pub(crate) fn is_established(&self, detector: &str) -> bool {
+        matches!(self, Established::Compared { unchanged, .. } if unchanged.iter().any(|d| d == detector))
+    }
+
+    /// `1.0 (uploaded 2024-01-02)`: the baseline as messages name it.
+    pub(crate) fn baseline(&self) -> Option<String> {
+        match self {
+            Established::Compared { baseline_version, baseline_uploaded, .. } => {
+                let day = baseline_uploaded.get(..10).unwrap_or(baseline_uploaded);
+                Some(format!("{baseline_version} (uploaded {day})"))
+            }
+            Established::NotCompared { .. } => None,
+        }
+    }
+
+    /// One line for reports and logs.
+    pub fn summary(&self) -> String {
+        match self {
+            Established::Compared { changed, unchanged, .. } => {
+                let base = self.baseline().unwrap_or_default();
+                let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+                format!(
+                    "compared with the established baseline {base}: unchanged {}; new {}",
+                    list(unchanged),
+                    list(changed)
+                )
+            }
+            Established::NotCompared { reason } => format!("established baseline: not compared ({reason})"),
+        }
     }
 }

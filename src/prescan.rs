@@ -395,7 +395,12 @@ async fn known(app: &App, project: &str, page: &ProjectPage, files: &[usize]) ->
             continue;
         }
         let Some(v) = verified.get(&origin.key) else { continue };
-        if let Some(d) = app.gate.decide_cached(&app.facts(&origin, v)).await {
+        let facts = app.facts(&origin, v);
+        if let Some(d) = app.gate.decide_cached(&facts).await {
+            // A block `established:` could lower once compared with the baseline is not known yet.
+            if d.verdict.decision == Decision::Block && app.gate.wants_baseline(&facts).await.is_some() {
+                continue;
+            }
             out.insert(i, if d.verdict.decision == Decision::Block { Known::Blocked } else { Known::Allowed });
         }
     }
@@ -442,6 +447,7 @@ async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin
         let _flight = app.flights.acquire(&origin.key).await;
         let verified = app.artifacts.ensure(&origin).await?;
         let facts = app.facts(&origin, &verified);
+        app.compare_with_baseline(&facts).await;
         Ok::<_, ProxyError>(app.gate.decide(&facts).await.verdict.decision)
     };
     let outcome = tokio::select! {

@@ -244,6 +244,12 @@ pub(crate) fn block_reason_phrase(verdict: &Verdict, found: &[Finding]) -> Strin
             what.push_str(" new in this version");
         }
     }
+    // Compared with the project's established baseline and still blocked: new since it.
+    if let Some(crate::model::Established::Compared { baseline_version, changed, .. }) = &verdict.established {
+        if changed.contains(&what) && first.is_some_and(|r| r.message.contains("new since the established baseline")) {
+            what.push_str(&format!(" new since {baseline_version}"));
+        }
+    }
     let rule = first.map(|r| r.code.to_string()).unwrap_or_else(|| "policy".into());
     let mut phrase = if what == rule {
         format!("Blocked by pipgate: {what}")

@@ -3,7 +3,7 @@
 //!
 //! Owns: what a memo entry was decided under (the file's facts, the policy in force, the
 //! feeds' revision, the scan report, the project's page history and look-alike hold, the
-//! comparison with the previous release) and the earliest instant its verdict could change
+//! comparisons with the previous release and the established baseline) and the earliest instant its verdict could change
 //! by the clock alone (a cooldown ending, an acceptance expiring, a project's age in days
 //! moving on). An entry is used only while all of these are unchanged and that instant has
 //! not come; anything else is a fresh evaluation, whose verdict replaces the entry.
@@ -34,6 +34,8 @@ pub(super) struct Inputs<'a> {
     pub holds: (u64, bool),
     /// Whether a comparison with the previous release is remembered for the file.
     pub diff: bool,
+    /// Whether a comparison with the established baseline is remembered for the file.
+    pub baseline: bool,
 }
 
 /// A verdict and what it was made from.
@@ -48,6 +50,7 @@ pub(super) struct Entry {
     history: Option<Weak<ProjectHistory>>,
     holds: (u64, bool),
     diff: bool,
+    baseline: bool,
     /// The verdict may change by the clock from this instant on (`None`: never by the clock).
     until: Option<OffsetDateTime>,
     pub decided: Decided,
@@ -66,6 +69,7 @@ impl Entry {
             history: i.history.map(Arc::downgrade),
             holds: i.holds,
             diff: i.diff,
+            baseline: i.baseline,
             until,
             decided,
         }
@@ -87,6 +91,7 @@ impl Entry {
             }
             && self.holds == i.holds
             && self.diff == i.diff
+            && self.baseline == i.baseline
             && enrichment_is(&self.enrichment)
     }
 }

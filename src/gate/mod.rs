@@ -4,8 +4,10 @@
 //! byte is downloaded), what a project page lists (hidden, yanked or annotated versions),
 //! the verdict on a verified artifact (scan once per sha256 and scanner version, merge the
 //! enrichment findings, let the current policy decide, fail closed when scanning fails),
-//! the report lookup (a typed [`ScanReport`]), and what is new since the previous release
-//! (the app fetches and scans that release; the gate compares and remembers, [`previous`]).
+//! the report lookup (a typed [`ScanReport`]), what is new since the previous release
+//! (the app fetches and scans that release; the gate compares and remembers, [`previous`]),
+//! and the comparison with the project's established baseline ([`established`]: asked for
+//! only when the policy's `established:` could lower the file's block).
 //!
 //! Phases of an artifact verdict: scan (pure, sync, cached per sha256 in the [`ScanStore`])
 //! → enrichment ([`enrich`], data that changes over time, cached apart from scans) → name
@@ -24,6 +26,7 @@
 //! Must not: do network I/O, build HTTP responses, or write the audit log.
 
 pub(crate) mod enrich;
+pub(crate) mod established;
 mod listing;
 pub(crate) mod lookback;
 mod memo;
@@ -33,8 +36,8 @@ pub(crate) mod previous;
 pub(crate) use listing::{Listing, Withheld};
 
 use crate::index::page::ProjectPage;
-use crate::model::{ArtifactFacts, Decision, FileOrigin, Finding, Verdict, VersionDiff};
-use crate::policy::Policy;
+use crate::model::{ArtifactFacts, Decision, Established, FileOrigin, Finding, Verdict, VersionDiff};
+use crate::policy::{EstablishedRule, Policy};
 use crate::scan::{scanner_version, ScanReport, Scanner, REPORT_SCHEMA_VERSION};
 use crate::store::{LookbackStore, OriginStore, ScanStore, VerdictChange};
 use arc_swap::ArcSwap;
@@ -100,6 +103,10 @@ pub(crate) struct Gate {
     /// sha256 → what is new since the previous release ([`previous`]); kept a while, so
     /// an upstream error is retried and index pages reuse a comparison made for a download.
     diffs: moka::sync::Cache<String, VersionDiff>,
+    /// sha256 → the comparison with the project's established baseline ([`established`]),
+    /// made only when `established:` could lower the file's block; kept a while, so an
+    /// upstream error is retried.
+    baselines: moka::sync::Cache<String, Established>,
     /// sha256 → the last verdict on a file served again, with what it was made from
     /// ([`memo`]): a repeat request reuses it while every input is unchanged.
     verdicts: moka::sync::Cache<String, Arc<memo::Entry>>,
@@ -115,6 +122,12 @@ const DIFF_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A previous release's scan: its version, filename and report (or why there is none).
 pub(crate) type PreviousScan = Result<(String, String, Arc<ScanReport>), String>;
+
+/// How long a comparison with the established baseline is remembered.
+const BASELINE_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The established baseline's scan: which release it is and its report (or why there is none).
+pub(crate) type BaselineScan = Result<(established::Baseline, Arc<ScanReport>), String>;
 
 /// The parts a gate is built from.
 pub(crate) struct GateParts {
@@ -151,6 +164,7 @@ impl Gate {
             next_generation: AtomicU64::new(1),
             listed: moka::sync::Cache::new(MEMO_REPORTS * 4),
             diffs: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(DIFF_TTL).build(),
+            baselines: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(BASELINE_TTL).build(),
             verdicts: moka::sync::Cache::new(memo::MEMO_VERDICTS),
             holds_epoch: AtomicU64::new(0),
             repeats_weighed: AtomicU64::new(0),
@@ -298,6 +312,58 @@ impl Gate {
         diff
     }
 
+    /// Whether to compare a file with its project's established baseline before deciding:
+    /// the policy has `established:`, no comparison is remembered for the file, and the
+    /// verdict blocks only on findings `established:` may lower (scanning the file if
+    /// needed, as deciding would). `Some`: the rule the baseline is chosen by.
+    pub(crate) async fn wants_baseline(&self, facts: &ArtifactFacts) -> Option<EstablishedRule> {
+        let policy = self.policy.load_full();
+        let rule = policy.established()?;
+        if self.dangerous_skip_scan || self.baselines.contains_key(&facts.sha256) {
+            return None;
+        }
+        let report = self.report(facts).await.ok()?;
+        let now = time::OffsetDateTime::now_utc();
+        let facts = self.weighed_facts(facts, &report);
+        let found = self.weighed_findings(&facts, &report, now);
+        policy.established_could_lower(&facts, &found, now).then_some(rule)
+    }
+
+    /// The comparison with the established baseline remembered for a file.
+    pub(crate) fn established(&self, sha256: &str) -> Option<Established> {
+        self.baselines.get(sha256)
+    }
+
+    /// Compare a file's findings with its established baseline's scan and remember the result
+    /// for its verdicts (a failed choice, fetch or scan is remembered as "not compared", which
+    /// lowers nothing).
+    pub(crate) async fn note_established(&self, facts: &ArtifactFacts, baseline: BaselineScan) -> Established {
+        let est = match baseline {
+            Ok((b, before)) => match self.report(facts).await {
+                Ok(now) => established::compare(b, &now.findings, &before.findings),
+                Err(why) => Established::NotCompared { reason: format!("scan failed: {why}") },
+            },
+            Err(reason) => Established::NotCompared { reason },
+        };
+        tracing::info!(filename = %crate::model::Printable(&facts.filename), comparison = %est.summary(), "established baseline");
+        self.baselines.insert(facts.sha256.clone(), est.clone());
+        self.verdicts.invalidate(&facts.sha256);
+        est
+    }
+
+    /// The facts the policy weighs for a scanned file: the licence the scan read, and the
+    /// comparisons remembered for it (previous release, established baseline).
+    fn weighed_facts(&self, facts: &ArtifactFacts, report: &ScanReport) -> ArtifactFacts {
+        let mut facts = facts.with_licence(&report.licence);
+        if let Some(d) = self.diffs.get(&facts.sha256) {
+            facts.new_in_version = Some(d);
+        }
+        if let Some(e) = self.baselines.get(&facts.sha256) {
+            facts.established = Some(e);
+        }
+        facts
+    }
+
     /// Scan (once per sha256 and scanner version), enrich, and let the current policy decide.
     /// A scanner crash fails closed (unless the policy dangerously fails open).
     pub(crate) async fn decide(&self, facts: &ArtifactFacts) -> Decided {
@@ -351,6 +417,7 @@ impl Gate {
             history: history.as_ref(),
             holds: (self.holds_epoch.load(Ordering::Acquire), self.name_holds.contains_key(&facts.project)),
             diff: self.diffs.contains_key(&facts.sha256),
+            baseline: self.baselines.contains_key(&facts.sha256),
         };
         if let Some(e) = self.verdicts.get(&facts.sha256) {
             if e.holds_for(&inputs, now, |seen| self.enrich.revision_is(seen)) {
@@ -401,11 +468,7 @@ impl Gate {
     /// verdict decides every other file of the project too.
     fn weigh(&self, policy: &Policy, facts: &ArtifactFacts, report: &ScanReport, now: time::OffsetDateTime) -> Decided {
         // The licence rules judge what the scan read from the bytes.
-        let mut facts = facts.with_licence(&report.licence);
-        if let Some(d) = self.diffs.get(&facts.sha256) {
-            facts.new_in_version = Some(d);
-        }
-        let facts = &facts;
+        let facts = &self.weighed_facts(facts, report);
         let found = self.weighed_findings(facts, report, now);
         if let Some(f) = name::corroborated(&found) {
             if !self.name_holds.contains_key(&facts.project) {
@@ -467,10 +530,7 @@ impl Gate {
     pub(crate) async fn explain(&self, facts: &ArtifactFacts, report: &ScanReport) -> Explained {
         let now = time::OffsetDateTime::now_utc();
         let policy = self.policy.load_full();
-        let mut facts = facts.with_licence(&report.licence);
-        if let Some(d) = self.diffs.get(&facts.sha256) {
-            facts.new_in_version = Some(d);
-        }
+        let facts = self.weighed_facts(facts, report);
         let findings = self.findings_with_project_verdict(&facts, report, now).await;
         let verdict = policy.evaluate(&facts, &findings, now);
         let acceptance = policy.acceptance_snippet(&facts, &findings, now);

@@ -144,6 +144,28 @@ pub(super) struct Partial {
     pub users: Vec<(String, crate::auth::TokenHash)>,
     pub dangerous_allow_plain_http: Option<bool>,
     pub limits: super::schema::RawLimits,
+    pub established: Option<EstablishedRule>,
+}
+
+/// `established:`, compiled: when a blocking finding counts as the project's established
+/// behaviour, and what it becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EstablishedRule {
+    pub baseline_age: time::Duration,
+    pub min_history: time::Duration,
+    pub min_releases: u32,
+    pub action: Action,
+}
+
+impl Default for EstablishedRule {
+    fn default() -> Self {
+        EstablishedRule {
+            baseline_age: time::Duration::days(30),
+            min_history: time::Duration::days(365),
+            min_releases: 10,
+            action: Action::Annotate,
+        }
+    }
 }
 
 /// Collects problems for one file, with lines found from its text.
@@ -212,6 +234,7 @@ impl Ctx<'_> {
         if let Some(text) = &raw.cooldown.min_age {
             out.min_age = self.duration(&[k("cooldown"), k("min_age")], text);
         }
+        out.established = raw.established.as_ref().map(|e| self.established(e));
         self.check_duplicates(&out);
         out
     }
@@ -437,6 +460,43 @@ impl Ctx<'_> {
             }
             if let Some(project) = self.name_pattern(&path, name) {
                 out.push(ReleasePattern { text: text.clone(), project, version: version.map(str::to_string) });
+            }
+        }
+        out
+    }
+
+    /// `established:` with its defaults filled in; a value that would make it unsafe or
+    /// meaningless is a problem at its path.
+    fn established(&mut self, raw: &super::schema::RawEstablished) -> EstablishedRule {
+        let mut out = EstablishedRule::default();
+        let p = |key: &str| [k("established"), k(key)];
+        if let Some(text) = &raw.baseline_age {
+            out.baseline_age = self.duration(&p("baseline_age"), text).unwrap_or(out.baseline_age);
+            if out.baseline_age < time::Duration::days(1) {
+                self.err(
+                    &p("baseline_age"),
+                    format!(
+                        "expected at least 1d, got {text:?} (a baseline from the same compromise window would vouch for it)"
+                    ),
+                );
+            }
+        }
+        if let Some(text) = &raw.min_history {
+            out.min_history = self.duration(&p("min_history"), text).unwrap_or(out.min_history);
+            if out.min_history < out.baseline_age {
+                self.err(&p("min_history"), format!("expected at least baseline_age, got {text:?}"));
+            }
+        }
+        if let Some(n) = raw.min_releases {
+            out.min_releases = n;
+            if n < 2 {
+                self.err(&p("min_releases"), format!("expected at least 2 releases, got {n}"));
+            }
+        }
+        if let Some(a) = raw.action {
+            out.action = a;
+            if a == Action::Block {
+                self.err(&p("action"), "expected annotate or allow (block would lower nothing)");
             }
         }
         out

@@ -8,11 +8,12 @@
 //! findings (after the allow list), the strictest deciding.
 //! Must not: do I/O, read the clock (time is an argument), or depend on anything but its inputs.
 
-use super::compile::{spec_contains, Acceptance, Matcher};
+use super::compile::{spec_contains, Acceptance, EstablishedRule, Matcher};
 use super::schema::{Action, MissingUploadTime};
 use super::Policy;
 use crate::model::{
-    ArtifactFacts, ArtifactKind, Category, Decision, FileRole, Finding, IndexMode, Reason, ReasonCode, Verdict,
+    ArtifactFacts, ArtifactKind, Category, Decision, Established, FileRole, Finding, IndexMode, Reason, ReasonCode,
+    Severity, Verdict,
 };
 use crate::timefmt::rfc3339 as fmt_time;
 use time::format_description::well_known::Rfc3339;
@@ -53,6 +54,7 @@ impl Policy {
             index: self.index,
             available_at: None,
             new_in_version: None,
+            established: None,
         }
     }
 
@@ -153,7 +155,39 @@ impl Policy {
     pub fn evaluate(&self, facts: &ArtifactFacts, findings: &[Finding], now: OffsetDateTime) -> Verdict {
         let mut v = self.evaluate_findings(facts, findings, now);
         v.new_in_version = facts.new_in_version.clone();
+        v.established = facts.established.clone();
         v
+    }
+
+    /// `established:` as compiled (`None`: the section is absent).
+    pub(crate) fn established(&self) -> Option<EstablishedRule> {
+        self.established
+    }
+
+    /// Whether a comparison with the project's established baseline could turn this block
+    /// into something else: `established:` is set, the verdict blocks, and it would not if
+    /// every finding `established:` may lower were established. The gate fetches the
+    /// baseline only then (it costs a second download).
+    pub(crate) fn established_could_lower(
+        &self,
+        facts: &ArtifactFacts,
+        findings: &[Finding],
+        now: OffsetDateTime,
+    ) -> bool {
+        if self.established.is_none() || self.evaluate(facts, findings, now).decision != Decision::Block {
+            return false;
+        }
+        let all = Established::Compared {
+            baseline_version: String::new(),
+            baseline_filename: String::new(),
+            baseline_uploaded: String::new(),
+            first_upload: String::new(),
+            releases: 0,
+            unchanged: findings.iter().map(|f| f.detector.clone()).collect(),
+            changed: vec![],
+        };
+        let hypothetical = ArtifactFacts { established: Some(all), ..facts.clone() };
+        self.evaluate(&hypothetical, findings, now).decision != Decision::Block
     }
 
     /// Whether a rule matches on `new_in_version` (the gate compares with the previous
@@ -306,7 +340,7 @@ impl Policy {
             for r in self.expired_acceptances(facts, f, now) {
                 add_reason(&mut ranked, 5, r.code, r.message, &f.detector);
             }
-            let d = self.decide(facts, f, now);
+            let d = self.weigh_established(facts, f, self.decide(facts, f, now));
             decision = stricter(decision, to_decision(d.action));
             if d.action == Action::Block {
                 hide |= d.index == Some(IndexMode::Hide);
@@ -373,6 +407,39 @@ impl Policy {
         }
     }
 
+    /// `established:` after a finding is decided: a block by a rule or a default on a finding
+    /// it may lower ([`may_be_established`]) that the project's baseline release shipped with
+    /// the same evidence becomes `established.action`, naming the baseline; a block on one the
+    /// baseline did not ship says so, naming the baseline too. Acceptances, known malware and
+    /// `sdists.install_hooks` are left as they are.
+    fn weigh_established(&self, facts: &ArtifactFacts, f: &Finding, d: Decided) -> Decided {
+        let (Some(rule), Some(est)) = (&self.established, &facts.established) else { return d };
+        let by_rule_or_default = matches!(
+            d.code,
+            ReasonCode::Rule(_) | ReasonCode::DefaultCategory | ReasonCode::DefaultSeverity | ReasonCode::DefaultGlobal
+        );
+        if d.action != Action::Block || !by_rule_or_default || !may_be_established(f) {
+            return d;
+        }
+        let Some(base) = est.baseline() else { return d };
+        let Established::Compared { first_upload, releases, .. } = est else { return d };
+        if !est.is_established(&f.detector) {
+            let message = format!("{}; {} is new since the established baseline {base}", d.message, f.detector);
+            return Decided { message, ..d };
+        }
+        let message = format!(
+            "established behaviour: {} shipped the same {} evidence in {base}, at least {} before this release \
+             (first upload {}, {releases} earlier releases): {} instead of block by {}",
+            facts.project,
+            f.detector,
+            fmt_duration(rule.baseline_age),
+            first_upload.get(..10).unwrap_or(first_upload),
+            rule.action.as_str(),
+            d.code
+        );
+        Decided { code: ReasonCode::Established, message, action: rule.action, index: None, acceptance: None }
+    }
+
     fn rule_or_default(&self, facts: &ArtifactFacts, f: &Finding) -> Decided {
         if let Some(rule) = self.rules.iter().find(|r| rule_matches(&r.matcher, facts, f)) {
             let mut message = format!("rule {}: {}", rule.label, rule.action.as_str());
@@ -428,6 +495,18 @@ impl Policy {
             })
             .collect()
     }
+}
+
+/// Findings `established:` may lower. Never: critical findings, known malware and other
+/// advisories, look-alike names, start-up hijacks, and archive anomalies (path traversal,
+/// bombs, header or name mismatches, unreadable or incomplete scans).
+pub(crate) fn may_be_established(f: &Finding) -> bool {
+    f.severity < Severity::Critical
+        && f.category != Category::Vulnerability
+        && f.detector != MALWARE
+        && f.detector != "metadata.typosquat"
+        && f.detector != "execution.startup-hijack"
+        && !f.detector.starts_with("anomaly.")
 }
 
 /// Merge a finding into an existing reason with the same code and message, or add a new one.

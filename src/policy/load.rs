@@ -189,6 +189,7 @@ fn merge(base: Partial, team: Partial) -> Partial {
         users: cat(base.users, team.users),
         dangerous_allow_plain_http: team.dangerous_allow_plain_http.or(base.dangerous_allow_plain_http),
         limits: team.limits.over(base.limits),
+        established: team.established.or(base.established),
     }
 }
 
@@ -249,5 +250,6 @@ pub(super) fn finish(p: Partial, digest: String, sources: Vec<String>, warnings:
         missing_upload_time: p.missing_upload_time.unwrap_or(MissingUploadTime::Allow),
         sdist_install_hooks: p.sdist_install_hooks,
         licences: p.licences,
+        established: p.established,
     }
 }

@@ -22,6 +22,7 @@ pub(crate) use report::AcceptanceDue;
 pub(crate) use schema::{Action, MissingUploadTime};
 
 use crate::model::{Category, Severity};
+pub(crate) use compile::EstablishedRule;
 use compile::{Acceptance, ReleasePattern, Rule};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -67,6 +68,8 @@ pub struct Policy {
     sdist_install_hooks: Option<Action>,
     /// `licences:`; `None`: licences are not judged.
     licences: Option<licence::LicencePolicy>,
+    /// `established:`; `None`: no block is lowered for established behaviour.
+    established: Option<EstablishedRule>,
 }
 
 impl Default for Policy {

@@ -39,6 +39,21 @@ impl Policy {
         if self.dangerous_fail_open {
             out.push_str("warning: dangerous_fail_open is true: unscannable artifacts are SERVED\n");
         }
+        if let Some(e) = &self.established {
+            let _ = writeln!(
+                out,
+                "established: a block on behaviour a project shipped unchanged in a release at least {} older is \
+                 lowered to {} (projects with {} of history and {} releases; never critical, malware, advisories, \
+                 typosquats, start-up hijacks, anomaly.*)",
+                super::eval::fmt_duration(e.baseline_age),
+                e.action.as_str(),
+                super::eval::fmt_duration(e.min_history),
+                e.min_releases
+            );
+            if e.action == super::Action::Allow {
+                out.push_str("warning: established.action is allow: established findings are served unmarked\n");
+            }
+        }
         out
     }
 

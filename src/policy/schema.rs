@@ -50,6 +50,23 @@ pub(super) struct RawPolicy {
     /// Per-user and per-client request rates and downloads in progress.
     #[serde(default)]
     pub limits: RawLimits,
+    /// Established behaviour (`docs/policy.md#established-behaviour`); left out, nothing is lowered.
+    pub established: Option<RawEstablished>,
+}
+
+/// `established:` — a block on findings the project's baseline release already shipped
+/// with the same evidence is lowered to `action`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEstablished {
+    /// How much older than this file's release the baseline must be (`30d`).
+    pub baseline_age: Option<String>,
+    /// How long before this release the project's first upload must be (`365d`).
+    pub min_history: Option<String>,
+    /// How many releases the project must have published before this one.
+    pub min_releases: Option<u32>,
+    /// What an established finding becomes: `annotate` or `allow`.
+    pub action: Option<Action>,
 }
 
 /// `auth:` — users and their hashed tokens.

@@ -8,6 +8,8 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 
 const KNOWN: &[&str] = &[
+    "execution.startup-hijack",
+    "anomaly.path-traversal",
     "network.downloads-file",
     "network.exfiltrates-env",
     "execution.install-hook",
@@ -41,6 +43,7 @@ fn facts(project: &str, version: &str) -> ArtifactFacts {
         path: Default::default(),
         licence: None,
         new_in_version: None,
+        established: None,
     }
 }
 
@@ -629,6 +632,8 @@ fn error_messages_name_file_path_and_line() {
         ("bad_upstream", "upstream: { uri: \"https://index.example.org/simple/\" }\n"),
         ("upstream_not_http", "upstream: \"ftp://index.example.org/simple/\"\n"),
         ("new_in_version_not_a_bool", "rules:\n  - match:\n      new_in_version: sometimes\n    action: block\n"),
+        ("established_unsafe", "established:\n  baseline_age: 0\n  min_history: 10d\n  min_releases: 1\n  action: block\n"),
+        ("established_unknown_key", "established:\n  baseline_age: 30d\n  min_age: 1d\n"),
     ];
     for (name, yaml) in cases {
         insta::assert_snapshot!(name, error_text(yaml));
@@ -1132,5 +1137,101 @@ fn new_in_version_matches_only_findings_the_previous_release_lacked() {
         v.reasons[0].message.contains("network.downloads-file is new in this version: not in 1.0"),
         "the block message names new-in-this-version: {}",
         v.reasons[0].message
+    );
+}
+
+#[test]
+fn established_lowers_only_eligible_blocks_the_baseline_shipped_with_the_same_evidence() {
+    use crate::model::Established;
+    let p = policy(
+        "defaults: { action: annotate, severity: { critical: block } }\nestablished: { baseline_age: 30d, min_history: 365d, min_releases: 10, action: annotate }\nrules:\n  - id: install-time-high\n    match: { role: install-time, severity: \">= high\" }\n    action: block\n",
+    );
+    let at_install = |id: &str, sev: Severity| finding(id, sev, FileRole::InstallTime);
+    let dl = at_install("network.downloads-file", Severity::High);
+    let compared = |unchanged: &[&str], changed: &[&str]| {
+        Some(Established::Compared {
+            baseline_version: "1.0".into(),
+            baseline_filename: "acme-1.0.tar.gz".into(),
+            baseline_uploaded: "2024-01-02T03:04:05Z".into(),
+            first_upload: "2020-05-06T00:00:00Z".into(),
+            releases: 14,
+            unchanged: unchanged.iter().map(|s| (*s).to_string()).collect(),
+            changed: changed.iter().map(|s| (*s).to_string()).collect(),
+        })
+    };
+    let all = |found: &[Finding]| compared(&found.iter().map(|f| f.detector.as_str()).collect::<Vec<_>>(), &[]);
+    let not_compared = Some(Established::NotCompared { reason: "history too short".into() });
+    type Case<'a> = (&'a str, Option<Established>, Vec<Finding>, Decision, &'a str);
+    let never: Vec<(&str, Finding)> = vec![
+        ("critical", at_install("network.downloads-file", Severity::Critical)),
+        ("known malware", at_install("malware.known", Severity::High)),
+        ("advisory", at_install("vulnerability.known", Severity::High)),
+        ("look-alike name", at_install("metadata.typosquat", Severity::High)),
+        ("start-up hijack", at_install("execution.startup-hijack", Severity::High)),
+        ("archive trick", at_install("anomaly.path-traversal", Severity::High)),
+    ];
+    let mut cases: Vec<Case> = vec![
+        (
+            "established downloader: annotated",
+            compared(&["network.downloads-file"], &[]),
+            vec![dl.clone()],
+            Decision::Annotate,
+            "established",
+        ),
+        (
+            "new evidence: blocked",
+            compared(&[], &["network.downloads-file"]),
+            vec![dl.clone()],
+            Decision::Block,
+            "rule:install-time-high",
+        ),
+        ("not compared: blocked", not_compared, vec![dl.clone()], Decision::Block, "rule:install-time-high"),
+        ("not asked: blocked", None, vec![dl.clone()], Decision::Block, "rule:install-time-high"),
+        (
+            "one old, one new: the new one blocks",
+            compared(&["network.downloads-file"], &["execution.subprocess"]),
+            vec![dl.clone(), at_install("execution.subprocess", Severity::High)],
+            Decision::Block,
+            "rule:install-time-high",
+        ),
+    ];
+    for (what, f) in &never {
+        cases.push((what, all(std::slice::from_ref(f)), vec![f.clone()], Decision::Block, ""));
+    }
+    for (case, est, found, want, code) in cases {
+        let facts = ArtifactFacts { established: est.clone(), ..sdist("acme", "1.1") };
+        let v = p.evaluate(&facts, &found, NOW);
+        assert_eq!(v.decision, want, "{case}: {:?}", v.reasons);
+        assert!(codes(&v)[0].starts_with(code), "{case}: {:?}", codes(&v));
+        assert_eq!(v.established, est, "{case}: the verdict carries the comparison");
+    }
+    // The fetch is worth it only when every blocking finding may be lowered.
+    let plain = sdist("acme", "1.1");
+    assert!(p.established_could_lower(&plain, std::slice::from_ref(&dl), NOW));
+    for (what, f) in &never {
+        assert!(!p.established_could_lower(&plain, &[dl.clone(), f.clone()], NOW), "{what} keeps it blocked");
+    }
+    assert!(!p.established_could_lower(&plain, &[f("execution.subprocess", Severity::Medium)], NOW), "not blocked");
+    let check = p.check_text(NOW, 14);
+    assert!(check.contains("established: a block on behaviour a project shipped unchanged in a release at least 30d older is lowered to annotate (projects with 365d of history and 10 releases"), "{check}");
+    let loud = policy("established: { action: allow }");
+    assert!(loud.check_text(NOW, 14).contains("warning: established.action is allow"), "allow is named");
+    let without = policy("rules: [{ match: { role: install-time }, action: block }]");
+    assert!(!without.established_could_lower(&plain, std::slice::from_ref(&dl), NOW), "no established: section");
+    // Both texts name the baseline and its upload date.
+    let lowered = p.evaluate(
+        &ArtifactFacts { established: all(std::slice::from_ref(&dl)), ..plain.clone() },
+        std::slice::from_ref(&dl),
+        NOW,
+    );
+    insta::assert_snapshot!("established_annotate_reason", lowered.reasons[0].message);
+    let blocked =
+        p.evaluate(&ArtifactFacts { established: compared(&[], &["network.downloads-file"]), ..plain }, &[dl], NOW);
+    assert!(
+        blocked.reasons[0]
+            .message
+            .ends_with("network.downloads-file is new since the established baseline 1.0 (uploaded 2024-01-02)"),
+        "{}",
+        blocked.reasons[0].message
     );
 }

@@ -914,6 +914,7 @@ fn verdict_for(r: &ScanReport) -> crate::model::Verdict {
         path: Default::default(),
         licence: Some(r.licence.clone()),
         new_in_version: None,
+        established: None,
     };
     shipped_policy().evaluate(&facts, &r.findings, time::OffsetDateTime::now_utc())
 }

@@ -126,6 +126,10 @@ async fn without_flight(app: &App, s: &Served, kind: RequestKind) -> Option<Foun
     };
     let facts = app.facts_sized(&s.origin, &s.verified, s.size);
     let decided = app.gate.decide_repeat(&s.origin, &facts).await?;
+    // A block `established:` could lower, not yet compared with the baseline: take the flight.
+    if decided.verdict.decision == Decision::Block && app.gate.wants_baseline(&facts).await.is_some() {
+        return None;
+    }
     Some(Found { verified: s.verified.clone(), facts, decided, bytes })
 }
 
@@ -147,6 +151,7 @@ async fn in_flight(
     };
     let facts = app.facts(origin, &verified);
     app.compare_with_previous(&facts, false).await;
+    app.compare_with_baseline(&facts).await;
     let decided = app.gate.decide(&facts).await;
     let bytes = match kind == RequestKind::File && decided.verdict.decision != Decision::Block {
         true => app.artifacts.load_for_serving(&verified.sha256).await,
