@@ -280,6 +280,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     fn zip_open_error(&mut self, e: ZipError, path: &str) {
         match e {
+            // Inside a nested archive (a test fixture, a vendored zip) an encrypted member is an
+            // opaque blob like any other the engine cannot open there: the artifact's own members
+            // were all read, and nothing can import or run the member without code that decrypts
+            // it, which the detectors see. The artifact's own encrypted members stay fail-closed.
+            ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED && self.inside > 0 => {
+                let detail = "encrypted member of a nested archive was not scanned".into();
+                self.visitor.anomaly(&anomaly::NESTED_UNREADABLE, path, detail);
+            }
             ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => {
                 self.visitor.anomaly(&anomaly::ENCRYPTED, path, "encrypted member was not scanned".into());
             }

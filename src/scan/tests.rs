@@ -823,6 +823,52 @@ fn an_unreadable_nested_archive_is_its_own_finding() {
     assert_eq!(meta.severity, Severity::Medium);
 }
 
+/// An encrypted member of a nested archive (a test fixture zip protected by a password) is
+/// opaque like an archive the engine cannot open: Medium, and the scan stays complete. The
+/// same member encrypted in the artifact's own zip is still fail-closed.
+/// Name, artifact filename, bytes, the finding expected, its path, whether the scan is complete.
+type EncryptedCase = (&'static str, &'static str, Vec<u8>, &'static str, &'static str, bool);
+
+#[test]
+fn an_encrypted_member_of_a_nested_archive_is_not_an_incomplete_scan() {
+    let (scanner, _) = test_scanner(Limits::default());
+    let fixture = mark_encrypted(zip_of(&[("fake-repo/cookiecutter.json", b"{}\n")]));
+    let cases: [EncryptedCase; 3] = [
+        (
+            "a password-protected test fixture in an sdist",
+            "demo-1.0.tar.gz",
+            tar_gz(&[
+                T::File(b"demo-1.0/PKG-INFO", &wheel_metadata("demo", "1.0")),
+                T::File(b"demo-1.0/tests/files/protected.zip", &fixture),
+            ]),
+            "anomaly.nested-archive-unreadable",
+            "demo-1.0/tests/files/protected.zip!/fake-repo/cookiecutter.json",
+            true,
+        ),
+        (
+            "a password-protected zip inside a wheel's package",
+            "demo-1.0-py3-none-any.whl",
+            zip_of(&[("demo/data/blob.zip", &fixture)]),
+            "anomaly.nested-archive-unreadable",
+            "demo/data/blob.zip!/fake-repo/cookiecutter.json",
+            true,
+        ),
+        (
+            "the wheel's own member encrypted stays fail-closed",
+            "demo-1.0-py3-none-any.whl",
+            mark_encrypted(zip_of(&[("demo/__init__.py", b"x = 1\n")])),
+            "anomaly.encrypted-member",
+            "demo/__init__.py",
+            false,
+        ),
+    ];
+    for (name, filename, bytes, id, path, complete) in cases {
+        let r = scan_bytes(&scanner, filename, &bytes);
+        assert_eq!(paths(&r, id), [path], "{name}: {:#?}", r.findings);
+        assert_eq!(r.complete(), complete, "{name}: {:?}", r.incomplete_reason());
+    }
+}
+
 // ---- xz, streams that are not tars, incomplete scans ----
 
 fn tar_xz(entries: &[T<'_>]) -> Vec<u8> {

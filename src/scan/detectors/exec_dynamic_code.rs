@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 6,
+    revision: 7,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -78,7 +78,7 @@ static PATH_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
 /// `line.split(None, 2)[2]`, `l.partition("=")[2]`,
 /// `re.search(…).group(1)` (strings already blanked).
 static PARSED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:(?:''|None)\s*(?:,\s*(?:maxsplit\s*=\s*)?\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
+    Regex::new(r"^(?:\w+\[\s*(?:\d+|len\(\s*''\s*\))\s*:\s*(?:-\s*\d+\s*)?\]|[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:(?:''|None)\s*(?:,\s*(?:maxsplit\s*=\s*)?\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
         .expect("parsed literal")
 });
 
@@ -470,6 +470,79 @@ fn without_path_expression(first: &str) -> Option<String> {
     (!PATH_NOT_LOCAL.is_match(path)).then(|| "open(_).read()".to_string())
 }
 
+/// Decoders and unpackers: a value passed through one of them may be a hidden payload.
+static DECODES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:b64decode|b32decode|b85decode|a85decode|decompress|unhexlify|fromhex|marshal|codecs\.decode|rot_?13)\b",
+    )
+    .expect("decodes")
+});
+
+/// `eval(value, variables, variables)` inside `def eval_marker(value):`, the environment-marker
+/// evaluator of old setup.py files: `eval` of the enclosing function's own parameter, with an
+/// explicit namespace, where every call of the function in the file passes a name or attribute
+/// (`eval_marker(marker)`, the marker split from a `setup.cfg` line) that the file never
+/// assigns a string literal, and the file neither downloads nor decodes. The evaluated text
+/// comes from the caller's data, not from the file: Medium, not the High of code built in
+/// place. A literal, a call (`eval_marker(b64decode(x))`), a name holding a literal, a
+/// download or a decoder anywhere in the file, or no namespace argument keep High.
+fn eval_of_caller_value(text: &str, at: usize, after_paren: usize) -> bool {
+    let Some(args) = argument_text(text, after_paren) else {
+        return false;
+    };
+    let args = super::fold::split_args(args);
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let Some(param) = args.first().map(|a| a.trim()).filter(|a| ident(a)) else {
+        return false;
+    };
+    if args.len() < 2 || FETCHES.is_match(text) || DECODES.is_match(text) {
+        return false;
+    }
+    // The enclosing `def`: the nearest line above with less indentation that starts one.
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let own = indent(&text[line_start..]);
+    let mut func = None;
+    for line in text[..line_start].lines().rev() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') || indent(line) >= own {
+            continue;
+        }
+        let head = line.trim_start();
+        func = head.strip_prefix("def ").map(|h| h.split_once('(').map(|(n, p)| (n.trim(), p)));
+        break;
+    }
+    let Some(Some((name, params))) = func else {
+        return false;
+    };
+    let params = params.split(')').next().unwrap_or("");
+    let names: Vec<&str> = params.split(',').map(|p| p.split([':', '=']).next().unwrap_or("").trim()).collect();
+    if !ident(name) || !names.contains(&param) {
+        return false;
+    }
+    // Each call passes a name or an attribute, never assigned a literal in the file.
+    let calls = Regex::new(&format!(r"(?:^|[^\w.])(?P<def>def\s+)?{name}\s*\(")).expect("call of the function");
+    let mut called = false;
+    for c in calls.captures_iter(text) {
+        if c.name("def").is_some() {
+            continue;
+        }
+        let open = c.get(0).expect("match").end();
+        let Some(first) = argument_text(text, open).map(|a| first_argument(a).trim()) else {
+            return false;
+        };
+        if first.is_empty() || !first.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.') {
+            return false;
+        }
+        let literal = Regex::new(&format!(r#"(?m)^[ \t]*{}[ \t]*=[ \t]*[rbfuRBFU]{{0,2}}['"]"#, regex::escape(first)))
+            .expect("literal assignment");
+        if literal.is_match(text) {
+            return false;
+        }
+        called = true;
+    }
+    called
+}
+
 /// `eval(line.split("=")[1])`, `eval(re.search(…).group(1))`: a literal parsed from a line
 /// of a file (the version idiom), in a module that downloads nothing. A line the module
 /// assigns (`for line in fp:`) must come from a file of the package (`for line in
@@ -493,7 +566,7 @@ fn parsed_from_local_line(expr: &str, text: &str, at: usize, depth: u8) -> bool 
         return false;
     }
     if PARSED_LITERAL.is_match(expr) {
-        let receiver = expr.split('.').next().unwrap_or("");
+        let receiver = expr.split(['.', '[']).next().unwrap_or("");
         return line_of_local_file(receiver, expr, text, at);
     }
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
@@ -662,6 +735,14 @@ impl Detector for DynamicCode {
                 );
                 continue;
             }
+            if plain && name.as_str() == "eval" && eval_of_caller_value(file.text, name.start(), whole.end()) {
+                let ind = "eval(caller's value, namespace)".to_string();
+                hits.push(
+                    &META,
+                    Hit { severity: Some(Severity::Medium), evidence: pysrc::evidence(file, name.start(), ind) },
+                );
+                continue;
+            }
             if plain && exec_of_local_file(file.text, whole.end()) {
                 let ind = format!("{}(local file)", name.as_str());
                 hits.push(
@@ -741,6 +822,62 @@ mod tests {
             META.id,
             &[
                 ("exec of a name", "pkg/a.py", Runtime, "code = get()\nexec(code)\n", Some((2, "exec", Medium))),
+                (
+                    "a version read from a slice of a line of the package's file",
+                    "setup.py",
+                    InstallTime,
+                    "def getversion(fname):\n    for line in open(fname):\n        if line.startswith('__version__'):\n            return eval(line[13:])\n",
+                    Some((4, "eval(parsed literal)", Low)),
+                ),
+                (
+                    "a slice of a line of standard input stays high",
+                    "setup.py",
+                    InstallTime,
+                    "for line in sys.stdin:\n    eval(line[3:])\n",
+                    Some((2, "eval", High)),
+                ),
+                (
+                    "an environment marker from setup.cfg evaluated in a namespace",
+                    "setup.py",
+                    InstallTime,
+                    "def eval_marker(value):\n    value = value.strip()\n    variables = {'python_version': '3.11', 'sys': M(platform=sys.platform)}\n    return bool(eval(value, variables, variables))\n\ndef opt(cfg, key):\n    v = cfg.get('metadata', key)\n    v, marker = v.rsplit(';', 1)\n    if eval_marker(marker):\n        return v\n",
+                    Some((4, "eval(caller's value, namespace)", Medium)),
+                ),
+                (
+                    "the marker evaluator handed a literal stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def eval_marker(value):\n    value = value.strip()\n    variables = {'python_version': '3.11', 'sys': M(platform=sys.platform)}\n    return bool(eval(value, variables, variables))\n\neval_marker(\"__import__('os').system('id')\")\n",
+                    Some((4, "eval", High)),
+                ),
+                (
+                    "the marker evaluator handed a name that holds a literal stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def eval_marker(value):\n    value = value.strip()\n    variables = {'python_version': '3.11', 'sys': M(platform=sys.platform)}\n    return bool(eval(value, variables, variables))\n\nmarker = '__import__(\"os\").system(\"id\")'\neval_marker(marker)\n",
+                    Some((4, "eval", High)),
+                ),
+                (
+                    "the marker evaluator handed a decoded value stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def eval_marker(value):\n    value = value.strip()\n    variables = {'python_version': '3.11', 'sys': M(platform=sys.platform)}\n    return bool(eval(value, variables, variables))\n\neval_marker(base64.b64decode(blob))\n",
+                    Some((4, "eval", High)),
+                ),
+                (
+                    "the marker evaluator in a file that downloads stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def eval_marker(value):\n    value = value.strip()\n    variables = {'python_version': '3.11', 'sys': M(platform=sys.platform)}\n    return bool(eval(value, variables, variables))\n\nmarker = urlopen(u).read()\neval_marker(marker)\n",
+                    Some((4, "eval", High)),
+                ),
+                (
+                    "eval of a parameter without a namespace stays high",
+                    "setup.py",
+                    InstallTime,
+                    "def run(value):\n    return eval(value)\n\nrun(marker)\n",
+                    Some((2, "eval", High)),
+                ),
                 (
                     "eval of concatenation in setup.py",
                     "setup.py",

@@ -6,7 +6,7 @@
 //!
 //! Severity: a bare hook is Medium; module-level process Medium (`git describe`
 //! is common); a hook running a build tool it names (`cmake`, `make`, `npm`, `cargo`,
-//! `git`, a shipped `configure` or `.sh` script, the interpreter on a shipped relative `.py`
+//! `git`, a shipped `configure` or `.sh` script, a platform query such as `sw_vers`, `xcrun`, `uname`, the interpreter on a shipped relative `.py`
 //! build script, the program as a format template's first value; no shell chaining, output
 //! only redirected to the other stream or `/dev/null`) Medium; a hook running `pip install` of
 //! requirement names only (they come through the index the user configured, like any
@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 5,
+    revision: 6,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -125,6 +125,14 @@ const BUILD_TOOLS: &[&str] = &[
     "pandoc",
     "msgfmt",
     "pybabel",
+    // What a build asks the platform and toolchain about (the OS release for a build-info
+    // file, the SDK path): queries that print facts and change nothing.
+    "sw_vers",
+    "xcrun",
+    "xcode-select",
+    "uname",
+    "lsb_release",
+    "getconf",
 ];
 
 /// The build tool a process call in a hook runs, if its program is one of [`BUILD_TOOLS`]
@@ -399,6 +407,20 @@ mod tests {
                     InstallTime,
                     "import os\nclass B(build_py):\n    def run(self):\n        msgfmt = 'msgfmt'\n        os.system(\n            '%s -cv %s --output-file=%s 2>&1' % (msgfmt, po, mo))\nsetup(cmdclass={'build_py': B})\n",
                     Some((5, "build_py hook runs build tool msgfmt", Medium)),
+                ),
+                (
+                    "an egg_info hook asking the OS release for a build-info file",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nfrom setuptools.command import egg_info\nclass E(egg_info.egg_info):\n    def run(self):\n        v = subprocess.check_output(['sw_vers', '-productVersion'], text=True).strip()\n        super().run()\nsetup(cmdclass={'egg_info': E})\n",
+                    Some((5, "egg_info hook runs build tool sw_vers", Medium)),
+                ),
+                (
+                    "an egg_info hook running an unknown program stays critical",
+                    "setup.py",
+                    InstallTime,
+                    "import subprocess\nfrom setuptools.command import egg_info\nclass E(egg_info.egg_info):\n    def run(self):\n        v = subprocess.check_output(['sw_update', '-productVersion'], text=True).strip()\n        super().run()\nsetup(cmdclass={'egg_info': E})\n",
+                    Some((5, "egg_info hook: subprocess.check_output", Critical)),
                 ),
                 (
                     "a format template whose program is no build tool",

