@@ -1083,6 +1083,11 @@ impl FindingKey {
     }
 }
 
+/// What a block reason says when its finding was compared with the project's established
+/// baseline and is new since it; the policy writes it, pip's status line
+/// (`respond::block_reason_phrase`) looks for it. One spelling for both.
+pub(crate) const NEW_SINCE_BASELINE: &str = "is new since the established baseline";
+
 /// The comparison with the project's *established baseline*: the newest release uploaded
 /// at least `established.baseline_age` before this file's (same kind, same wheel tags when
 /// present), for a project with the history `established:` asks for. A finding the baseline

@@ -246,7 +246,7 @@ pub(crate) fn block_reason_phrase(verdict: &Verdict, found: &[Finding]) -> Strin
     }
     // Compared with the project's established baseline and still blocked: new since it.
     if let Some(crate::model::Established::Compared { baseline_version, changed, .. }) = &verdict.established {
-        if changed.contains(&what) && first.is_some_and(|r| r.message.contains("new since the established baseline")) {
+        if changed.contains(&what) && first.is_some_and(|r| r.message.contains(crate::model::NEW_SINCE_BASELINE)) {
             what.push_str(&format!(" new since {baseline_version}"));
         }
     }

@@ -424,7 +424,7 @@ impl Policy {
         let Some(base) = est.baseline() else { return d };
         let Established::Compared { first_upload, releases, .. } = est else { return d };
         if !est.is_established(&f.detector) {
-            let message = format!("{}; {} is new since the established baseline {base}", d.message, f.detector);
+            let message = format!("{}; {} {} {base}", d.message, f.detector, crate::model::NEW_SINCE_BASELINE);
             return Decided { message, ..d };
         }
         let message = format!(
