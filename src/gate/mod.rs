@@ -586,6 +586,12 @@ impl Gate {
         })?;
         let detectors = scanned.findings.iter().map(|f| f.detector.as_str());
         crate::metrics::scanned(started.elapsed(), scanned.stats.uncompressed_bytes, detectors);
+        if scanned.stats.timed_out {
+            // Incomplete because the machine was slow, not because of the bytes: judge it
+            // (fails closed) but do not keep it, so the next request scans again.
+            tracing::warn!(sha256 = %facts.sha256, filename = %facts.filename, "scan stopped at max_scan_seconds; report not cached");
+            return Ok(Arc::new(scanned));
+        }
         if let Err(e) = self.scans.put_scan(&facts.sha256, scanner_version(), &scanned).await {
             tracing::warn!(sha256 = %facts.sha256, error = %e, "could not cache scan report");
         }

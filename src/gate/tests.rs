@@ -362,3 +362,39 @@ async fn an_expiring_acceptance_or_an_ending_cooldown_flips_a_repeat_verdict_on_
         assert_eq!(g.repeats_weighed(), 2, "{case}: evaluated afresh");
     }
 }
+
+/// A scan stopped by `max_scan_seconds` fails closed, naming the limit, and is not kept: the
+/// next request scans again (the cut depended on how busy the machine was, not on the bytes),
+/// while a complete scan is kept and never repeated.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_cut_by_its_time_limit_blocks_and_is_scanned_again_next_time() {
+    let cases = [("time limit hit", 0, true, 2), ("default limits", 300, false, 1)];
+    for (case, secs, want, scans) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap());
+        let lenient =
+            "defaults:\n  action: annotate\n  severity:\n    critical: block\n    low: allow\n    info: allow\n";
+        let policy = Policy::from_str_with_catalog("policy.yaml", lenient, &[]).unwrap();
+        let limits = crate::scan::Limits { max_scan_seconds: secs, ..Default::default() };
+        let gate = Gate::new(GateParts {
+            scanner: Scanner::new(limits),
+            policy: Arc::new(ArcSwap::from_pointee(policy)),
+            scans: store.clone(),
+            origins: store.clone(),
+            enrich: Enricher::new(vec![]),
+            dangerous_skip_scan: false,
+            lookback: Some(store),
+        });
+        let facts = benign_wheel(dir.path());
+        for _ in 0..2 {
+            let d = gate.decide(&facts).await;
+            assert_eq!(d.verdict.decision == Decision::Block, want, "{case}: {:?}", d.verdict.reasons);
+            if want {
+                let why: Vec<&str> = d.verdict.reasons.iter().map(|r| r.message.as_str()).collect();
+                let why = why.join("; ");
+                assert!(why.contains("max_scan_seconds"), "{case}: the block names the limit: {why}");
+            }
+        }
+        assert_eq!(gate.scans_run(), scans, "{case}: scans run for two requests");
+    }
+}

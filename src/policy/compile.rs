@@ -246,6 +246,7 @@ impl Ctx<'_> {
             ("max_text_bytes", l.max_text_bytes),
             ("max_members", l.max_members),
             ("max_ratio", l.max_ratio),
+            ("max_scan_seconds", l.max_scan_seconds),
         ];
         for (key, v) in sizes {
             if v == Some(0) {

@@ -141,6 +141,7 @@ pub(super) struct RawScanLimits {
     pub max_members: Option<u64>,
     pub max_ratio: Option<u64>,
     pub max_nesting: Option<u32>,
+    pub max_scan_seconds: Option<u64>,
 }
 
 impl RawScanLimits {
@@ -153,6 +154,7 @@ impl RawScanLimits {
             max_members: self.max_members.or(base.max_members),
             max_ratio: self.max_ratio.or(base.max_ratio),
             max_nesting: self.max_nesting.or(base.max_nesting),
+            max_scan_seconds: self.max_scan_seconds.or(base.max_scan_seconds),
         }
     }
 
@@ -166,6 +168,7 @@ impl RawScanLimits {
             max_members: self.max_members.unwrap_or(d.max_members),
             max_ratio: self.max_ratio.unwrap_or(d.max_ratio),
             max_nesting: self.max_nesting.unwrap_or(d.max_nesting),
+            max_scan_seconds: self.max_scan_seconds.unwrap_or(d.max_scan_seconds),
         }
     }
 }

@@ -138,6 +138,10 @@ pub(crate) struct Walker<'l, V: Visitor> {
     inside: u32,
     /// High-water mark of the bytes held in member buffers (all levels plus scratch).
     pub peak_buffer: usize,
+    /// When the walk started (`max_scan_seconds` counts from here).
+    started: std::time::Instant,
+    /// Set when `max_scan_seconds` stopped the walk.
+    pub timed_out: bool,
 }
 
 /// How one member was read.
@@ -161,6 +165,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
             scratch: Vec::new(),
             inside: 0,
             peak_buffer: 0,
+            started: std::time::Instant::now(),
+            timed_out: false,
         }
     }
 
@@ -412,8 +418,13 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     // ---- shared per-member logic ----
 
-    /// Counts one more member; false when that passes the member-count limit.
+    /// Counts one more member; false when that passes the member-count limit or the scan
+    /// has run for `max_scan_seconds`.
     fn count_member(&mut self) -> bool {
+        if self.started.elapsed().as_secs() >= self.limits.max_scan_seconds {
+            self.timed_out = true;
+            return false;
+        }
         self.members += 1;
         if self.members > self.limits.max_members {
             self.members -= 1;
@@ -424,6 +435,11 @@ impl<'l, V: Visitor> Walker<'l, V> {
 
     /// Reports the member-count limit at the first member left unscanned, and stops the walk.
     fn member_limit(&mut self, first_unscanned: &str) {
+        if self.timed_out {
+            let secs = self.limits.max_scan_seconds;
+            let what = format!("after {secs} s of scanning (max_scan_seconds), this member and those after it");
+            return self.limit_exceeded(first_unscanned, &what);
+        }
         let max = self.limits.max_members;
         self.limit_exceeded(
             first_unscanned,

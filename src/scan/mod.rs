@@ -60,6 +60,11 @@ pub struct Limits {
     pub max_ratio: u64,
     /// How deep archives inside archives are opened (1: members of the artifact's members).
     pub max_nesting: u32,
+    /// Wall-clock seconds one scan may take; members reached after that are not scanned
+    /// (the scan is incomplete, so the policy fails closed, and the gate does not keep the
+    /// report: a later request scans again, e.g. once the machine is less busy).
+    #[serde(default = "default_max_scan_seconds")]
+    pub max_scan_seconds: u64,
 }
 
 impl Default for Limits {
@@ -71,12 +76,19 @@ impl Default for Limits {
             max_members: 100_000,
             max_ratio: 200,
             max_nesting: 1,
+            max_scan_seconds: default_max_scan_seconds(),
         }
     }
 }
 
 fn default_max_text_bytes() -> u64 {
     32 << 20
+}
+
+/// Five minutes: a 2 GiB artifact (`max_total_bytes`) scans in well under a minute on one
+/// busy core; only a hostile or pathological artifact comes near this.
+fn default_max_scan_seconds() -> u64 {
+    300
 }
 
 /// Counters for one scan.
@@ -95,6 +107,10 @@ pub struct ScanStats {
     /// Members cut short by a limit or a read error (see the anomaly findings).
     #[serde(default)]
     pub truncated_members: u64,
+    /// The walk stopped at `max_scan_seconds`: the report depends on how busy the machine
+    /// was, so it is not cached (see `Gate::report`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
 }
 
 /// The scanner's full answer for one artifact.
@@ -243,11 +259,13 @@ impl Scanner {
         let kind = parsed.as_ref().map(|d| d.kind).unwrap_or(ArtifactKind::Other);
         let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let timed_out = std::sync::atomic::AtomicBool::new(false);
         let walk = |offload: Option<&engine::Offload<'_>>| {
             let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
             collector.offload = offload;
             let mut walker = archive::Walker::new(&self.limits, collector);
             walker.walk_file(path, filename);
+            timed_out.store(walker.timed_out, std::sync::atomic::Ordering::Relaxed);
             let (members, bytes) = (walker.members, walker.total);
             let mut collector = walker.visitor;
             collector.finish(project.as_deref(), version.as_deref());
@@ -267,6 +285,7 @@ impl Scanner {
             text_members: outcome.counts.text_members,
             binary_members: outcome.counts.binary_members,
             truncated_members: outcome.counts.truncated_members,
+            timed_out: timed_out.load(std::sync::atomic::Ordering::Relaxed),
         };
         ScanReport {
             schema_version: REPORT_SCHEMA_VERSION,

@@ -515,6 +515,22 @@ fn limits_are_findings_and_bound_what_is_read() {
 }
 
 #[test]
+fn the_time_limit_stops_the_walk_names_its_key_and_marks_the_report() {
+    let bytes = zip_of(&[("demo/a.py", b"x = 1\n"), ("demo/b.py", b"y = 2\n")]);
+    let cases = [("no time left", 0, true, 0), ("default time limit", Limits::default().max_scan_seconds, false, 2)];
+    for (case, secs, cut, members) in cases {
+        let (scanner, _) = test_scanner(Limits { max_scan_seconds: secs, ..Limits::default() });
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        assert_eq!(r.stats.timed_out, cut, "{case}");
+        assert_eq!(r.stats.members, members, "{case}: members scanned");
+        let reason = r.incomplete_reason();
+        assert_eq!(reason.as_deref().is_some_and(|w| w.contains("max_scan_seconds")), cut, "{case}: {reason:?}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["stats"].get("timed_out").is_some(), cut, "{case}: reports say it only when it happened");
+    }
+}
+
+#[test]
 fn catalog_lists_engine_findings_first() {
     let ids: Vec<&str> = super::catalog().iter().map(|m| m.id).collect();
     assert_eq!(ids[0], "anomaly.unreadable-archive");
