@@ -484,7 +484,15 @@ impl<'s> Collector<'s> {
         };
         self.push(
             &anomaly::NATIVE_IN_SDIST,
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(what), indicator: None, role },
+            Evidence {
+                path: path.into(),
+                line: None,
+                column: None,
+                snippet: Some(what),
+                indicator: None,
+                role,
+                severity: None,
+            },
         );
     }
 
@@ -507,8 +515,15 @@ impl<'s> Collector<'s> {
         // A member of an archive kept as a test fixture is test material too (its role says so).
         let test = role == FileRole::TestOrDocs || roles::is_test_or_docs(inner, base);
         let severity = if test { Severity::Medium } else { Severity::High };
-        let evidence =
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role };
+        let evidence = Evidence {
+            path: path.into(),
+            line: None,
+            column: None,
+            snippet: Some(detail),
+            indicator: None,
+            role,
+            severity: None,
+        };
         self.hits.push(meta, Hit { severity: Some(severity), evidence });
     }
 
@@ -593,6 +608,7 @@ impl<'s> Collector<'s> {
                     snippet: Some(snippet),
                     indicator: None,
                     role: FileRole::Metadata,
+                    severity: None,
                 };
                 self.push(&anomaly::FILENAME_MISMATCH, ev);
             }
@@ -676,7 +692,15 @@ impl Visitor for Collector<'_> {
         let role = if path == self.filename { FileRole::Other } else { self.role_of(path) };
         self.push(
             meta,
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role },
+            Evidence {
+                path: path.into(),
+                line: None,
+                column: None,
+                snippet: Some(detail),
+                indicator: None,
+                role,
+                severity: None,
+            },
         );
         tag(&mut self.hits, self.seq, &mut self.tagged);
     }
