@@ -190,6 +190,7 @@ fn line_hits(meta: &'static DetectorMeta, lits: &[&str], file: &TextFile<'_>, hi
                 snippet: Some(line.chars().take(80).collect()),
                 indicator: Some(lit.to_string()),
                 role: file.role,
+                severity: None,
             };
             hits.push(meta, Hit { severity: None, evidence });
         }

@@ -498,6 +498,13 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub indicator: Option<String>,
     pub role: FileRole,
+    /// This piece's own severity, as its detector rated it (the finding's severity is the
+    /// worst of its pieces'). A policy rule's role and severity conditions must hold for the
+    /// same piece: a Low piece at install time beside a High one in a template is no
+    /// high-severity install-time behaviour. `None` (evidence recorded before pieces carried
+    /// it, or made outside the scanner) stands for the finding's severity.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub severity: Option<Severity>,
 }
 
 /// What one detector found, with all its evidence.

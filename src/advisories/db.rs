@@ -160,6 +160,7 @@ impl AdvisoryDb {
             snippet,
             indicator,
             role,
+            severity: None,
         };
         let mut evidence: Vec<Evidence> = group
             .iter()

@@ -198,6 +198,7 @@ mod tests {
                     snippet: Some((*snippet).into()),
                     indicator: indicator.map(String::from),
                     role: FileRole::InstallTime,
+                    severity: None,
                 })
                 .collect(),
         }

@@ -213,6 +213,7 @@ mod tests {
                 snippet: None,
                 indicator: None,
                 role,
+                severity: None,
             }],
         }
     }

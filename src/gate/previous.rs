@@ -278,6 +278,7 @@ mod tests {
                     snippet: None,
                     indicator: (!i.is_empty()).then(|| (*i).to_string()),
                     role: FileRole::InstallTime,
+                    severity: None,
                 })
                 .collect(),
         }

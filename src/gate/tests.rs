@@ -48,6 +48,7 @@ impl Feed for FakeFeed {
                     snippet: None,
                     indicator: Some("FAKE-1".into()),
                     role: FileRole::Metadata,
+                    severity: None,
                 }],
             })
             .collect()

@@ -194,6 +194,7 @@ async fn the_background_rescan_replaces_reports_of_an_older_scanner_and_records_
                 snippet: None,
                 indicator: None,
                 role: FileRole::Runtime,
+                severity: None,
             }],
         }],
         stats: Default::default(),

@@ -573,7 +573,14 @@ fn rule_matches(m: &Matcher, facts: &ArtifactFacts, f: &Finding) -> bool {
         && m.version.as_ref().is_none_or(|s| spec_contains(s, facts.version.as_deref()))
         && m.kinds.as_ref().is_none_or(|k| k.contains(&facts.kind))
         && m.filenames.as_ref().is_none_or(|g| g.iter().any(|g| g.matches(&facts.filename)))
-        && m.roles.as_ref().is_none_or(|r| f.evidence.iter().any(|e| r.iter().any(|&want| role_fits(e.role, want))))
+        && m.roles.as_ref().is_none_or(|r| {
+            // The role and the severity must hold for one same piece of evidence: a Low piece at
+            // install time beside a High one in a template is no high-severity install-time behaviour.
+            f.evidence.iter().any(|e| {
+                r.iter().any(|&want| role_fits(e.role, want))
+                    && m.severities.as_ref().is_none_or(|s| s.contains(&e.severity.unwrap_or(f.severity)))
+            })
+        })
         && m.new_in_version.is_none_or(|want| facts.new_in_version.as_ref().and_then(|d| d.is_new(f)) == Some(want))
         && m.vulnerability.as_ref().is_none_or(|v| {
             let (severity, exploited) = vulnerability_facts(f);

@@ -70,6 +70,7 @@ fn finding(id: &str, severity: Severity, role: FileRole) -> Finding {
             snippet: None,
             indicator: None,
             role,
+            severity: None,
         }],
     }
 }
@@ -1234,4 +1235,75 @@ fn established_lowers_only_eligible_blocks_the_baseline_shipped_with_the_same_ev
         "{}",
         blocked.reasons[0].message
     );
+}
+
+/// A rule's role and severity must hold for one same piece of evidence: the finding's severity
+/// is the worst of its pieces', and a rule that matched a role on any piece read a Low
+/// install-time piece beside a High one elsewhere as high-severity install-time behaviour.
+#[test]
+fn role_and_severity_conditions_hold_for_the_same_piece_of_evidence() {
+    let shipped = std::fs::read_to_string(repo_file("policy.yaml")).unwrap();
+    let catalog = crate::scan::catalog();
+    let known: Vec<&str> = catalog.iter().map(|m| m.id).collect();
+    let p = Policy::from_str_with_catalog("policy.yaml", &shipped, &known).unwrap();
+    let piece = |path: &str, role: FileRole, severity: Option<Severity>| Evidence {
+        path: path.into(),
+        line: Some(3),
+        column: Some(1),
+        snippet: None,
+        indicator: None,
+        role,
+        severity,
+    };
+    let exec = |severity: Severity, evidence: Vec<Evidence>| Finding {
+        detector: "execution.dynamic-code".into(),
+        title: "Executes dynamically built code.".into(),
+        category: Category::Execution,
+        severity,
+        message: String::new(),
+        evidence,
+    };
+    use FileRole::*;
+    let cases: Vec<(&str, Finding, Decision)> = vec![
+        (
+            "a low piece at install time beside a high one in a runtime function",
+            exec(High, vec![piece("setup.py", InstallTime, Some(Low)), piece("pkg/tpl.py", Runtime, Some(High))]),
+            Decision::Annotate,
+        ),
+        (
+            "a low piece at import time beside a high one in a runtime function",
+            exec(High, vec![piece("pkg/__init__.py", ImportTime, Some(Low)), piece("pkg/tpl.py", Runtime, Some(High))]),
+            Decision::Annotate,
+        ),
+        (
+            "a high piece at install time beside a low runtime one",
+            exec(High, vec![piece("pkg/tpl.py", Runtime, Some(Low)), piece("setup.py", InstallTime, Some(High))]),
+            Decision::Block,
+        ),
+        (
+            "a high piece at import time beside a medium one at install time",
+            exec(
+                High,
+                vec![piece("setup.py", InstallTime, Some(Medium)), piece("pkg/__init__.py", ImportTime, Some(High))],
+            ),
+            Decision::Block,
+        ),
+        (
+            "a critical piece in a test path beside a low one at install time",
+            exec(
+                Critical,
+                vec![piece("setup.py", InstallTime, Some(Low)), piece("tests/t.py", TestOrDocs, Some(Critical))],
+            ),
+            Decision::Block,
+        ),
+        (
+            "evidence recorded before pieces carried a severity reads as the finding's",
+            exec(High, vec![piece("setup.py", InstallTime, None), piece("pkg/tpl.py", Runtime, None)]),
+            Decision::Block,
+        ),
+    ];
+    for (case, finding, want) in cases {
+        let got = p.evaluate(&sdist("acme", "1.0"), &[finding], NOW).decision;
+        assert_eq!(got, want, "{case}");
+    }
 }

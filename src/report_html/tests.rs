@@ -14,6 +14,7 @@ fn evidence(path: &str, line: u32, snippet: &str, indicator: &str, role: FileRol
         snippet: Some(snippet.into()),
         indicator: Some(indicator.into()),
         role,
+        severity: None,
     }
 }
 
@@ -52,6 +53,7 @@ fn vulnerability() -> Finding {
         snippet: None,
         indicator: Some(indicator.into()),
         role: FileRole::Metadata,
+        severity: None,
     };
     finding(
         "vulnerability.known",

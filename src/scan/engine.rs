@@ -426,6 +426,11 @@ pub(crate) struct Collector<'s> {
     pub offload: Option<&'s Offload<'s>>,
 }
 
+/// Evidence about a whole member (no line): what the engine says of it, and its role.
+fn member_evidence(path: &str, what: String, role: FileRole) -> Evidence {
+    Evidence { path: path.into(), line: None, column: None, snippet: Some(what), indicator: None, role, severity: None }
+}
+
 impl<'s> Collector<'s> {
     pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
@@ -482,10 +487,7 @@ impl<'s> Collector<'s> {
             (None, true) => "named like a native library or executable".to_string(),
             (None, false) => return,
         };
-        self.push(
-            &anomaly::NATIVE_IN_SDIST,
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(what), indicator: None, role },
-        );
+        self.push(&anomaly::NATIVE_IN_SDIST, member_evidence(path, what, role));
     }
 
     /// A `.pyc` that is not bytecode, an image with a payload after its end ([`carrier`]):
@@ -507,8 +509,7 @@ impl<'s> Collector<'s> {
         // A member of an archive kept as a test fixture is test material too (its role says so).
         let test = role == FileRole::TestOrDocs || roles::is_test_or_docs(inner, base);
         let severity = if test { Severity::Medium } else { Severity::High };
-        let evidence =
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role };
+        let evidence = member_evidence(path, detail, role);
         self.hits.push(meta, Hit { severity: Some(severity), evidence });
     }
 
@@ -593,6 +594,7 @@ impl<'s> Collector<'s> {
                     snippet: Some(snippet),
                     indicator: None,
                     role: FileRole::Metadata,
+                    severity: None,
                 };
                 self.push(&anomaly::FILENAME_MISMATCH, ev);
             }
@@ -674,10 +676,7 @@ impl Visitor for Collector<'_> {
 
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String) {
         let role = if path == self.filename { FileRole::Other } else { self.role_of(path) };
-        self.push(
-            meta,
-            Evidence { path: path.into(), line: None, column: None, snippet: Some(detail), indicator: None, role },
-        );
+        self.push(meta, member_evidence(path, detail, role));
         tag(&mut self.hits, self.seq, &mut self.tagged);
     }
 }

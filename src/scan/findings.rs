@@ -30,12 +30,22 @@ fn finding(meta: &'static DetectorMeta, hits: Vec<Hit>) -> Finding {
     let severity = hits.iter().map(|h| h.severity.unwrap_or(meta.severity)).max().unwrap_or(meta.severity);
     let mut evidence: Vec<Evidence> = Vec::with_capacity(hits.len());
     for hit in hits {
-        if !evidence.contains(&hit.evidence) {
-            evidence.push(hit.evidence);
+        let piece = hit.severity.unwrap_or(meta.severity);
+        // The same place reported twice keeps its worst rating.
+        let same = |e: &&mut Evidence| {
+            let h = &hit.evidence;
+            (&e.path, e.line, e.column, &e.snippet, &e.indicator, e.role)
+                == (&h.path, h.line, h.column, &h.snippet, &h.indicator, h.role)
+        };
+        match evidence.iter_mut().find(same) {
+            Some(e) => e.severity = e.severity.max(Some(piece)),
+            None => evidence.push(Evidence { severity: Some(piece), ..hit.evidence }),
         }
     }
-    // Install-time evidence first, then import-time: it is what the message names.
-    evidence.sort_by_key(|e| role_rank(e.role));
+    // The worst pieces first (the cap never drops what made the finding's severity, and a
+    // policy rule's role is judged on the pieces that reach its severity); among equals,
+    // install-time evidence first, then import-time: it is what the message names.
+    evidence.sort_by_key(|e| (std::cmp::Reverse(e.severity), role_rank(e.role)));
     let total = evidence.len();
     evidence.truncate(MAX_EVIDENCE);
     Finding {
@@ -139,8 +149,15 @@ mod tests {
     };
 
     fn hit(path: &str, line: u32, role: FileRole, severity: Option<Severity>) -> Hit {
-        let evidence =
-            Evidence { path: path.into(), line: Some(line), column: Some(1), snippet: None, indicator: None, role };
+        let evidence = Evidence {
+            path: path.into(),
+            line: Some(line),
+            column: Some(1),
+            snippet: None,
+            indicator: None,
+            role,
+            severity: None,
+        };
         Hit { severity, evidence }
     }
 
@@ -160,5 +177,26 @@ mod tests {
         assert_eq!(net.evidence[0].path, "setup.py", "install-time evidence first");
         assert_eq!(net.message, "downloads a file in setup.py:12 (install time), and 30 more locations");
         assert_eq!(findings[1].message, "creates a process in pkg/run.py:3 (runtime)");
+    }
+
+    #[test]
+    fn each_piece_keeps_its_own_severity_worst_first_and_the_cap_keeps_the_worst() {
+        let mut hits: Vec<_> =
+            (0..30).map(|i| (&NET, hit("setup.py", i + 1, FileRole::InstallTime, Some(Severity::Low)))).collect();
+        hits.push((&NET, hit("pkg/tpl.py", 40, FileRole::Runtime, Some(Severity::High))));
+        // The same place reported twice (low, then high) is one piece rated high.
+        hits.push((&NET, hit("pkg/tpl.py", 50, FileRole::Runtime, Some(Severity::Low))));
+        hits.push((&NET, hit("pkg/tpl.py", 50, FileRole::Runtime, Some(Severity::High))));
+        let f = &group(hits)[0];
+        assert_eq!(f.severity, Severity::High);
+        let worst: Vec<_> = f.evidence.iter().take(2).map(|e| (e.path.as_str(), e.line, e.severity)).collect();
+        assert_eq!(
+            worst,
+            [("pkg/tpl.py", Some(40), Some(Severity::High)), ("pkg/tpl.py", Some(50), Some(Severity::High))],
+            "the worst pieces first, kept under the cap"
+        );
+        assert_eq!(f.evidence.len(), MAX_EVIDENCE);
+        assert!(f.evidence[2..].iter().all(|e| e.severity == Some(Severity::Low) && e.role == FileRole::InstallTime));
+        assert_eq!(f.message, "downloads a file in pkg/tpl.py:40 (runtime), and 31 more locations");
     }
 }

@@ -232,6 +232,7 @@ fn mismatches(licence: &Licence, kind: ArtifactKind) -> Vec<(&'static DetectorMe
                     snippet: Some(snippet),
                     indicator: Some(found.to_string()),
                     role: FileRole::Metadata,
+                    severity: None,
                 },
             },
         ));

@@ -231,6 +231,7 @@ mod tests {
                     snippet: None,
                     indicator: Some((*i).into()),
                     role: FileRole::InstallTime,
+                    severity: None,
                 })
                 .collect(),
         }

