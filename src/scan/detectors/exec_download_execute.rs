@@ -481,10 +481,9 @@ fn saved_then_run(
             let mentioned = arg.match_indices(needle).any(|(i, _)| {
                 let before = arg[..i].chars().next_back();
                 let after = arg[i + needle.len()..].chars().next();
-                (!bounded
-                    || !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                        && !(bounded_after && after.is_some_and(|c| c.is_alphanumeric() || c == '_')))
-                    && runs_it(i)
+                let word_before = before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                let word_after = bounded_after && after.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                (!bounded || !(word_before || word_after)) && runs_it(i)
             });
             let module_name = |v: &str| {
                 t.match_indices(v).any(|(i, _)| {
@@ -571,9 +570,9 @@ fn substituted_fetches(text: &str) -> Vec<(usize, &'static str)> {
     let mut out = Vec::new();
     for (i, _) in text.match_indices("$(") {
         let rest = text[i + 2..].trim_start_matches([' ', '\t']);
-        let dl = if rest.len() > 4 && rest[..5].eq_ignore_ascii_case("curl ") {
+        let dl = if rest.as_bytes().get(..5).is_some_and(|b| b.eq_ignore_ascii_case(b"curl ")) {
             "curl"
-        } else if rest.len() > 4 && rest[..5].eq_ignore_ascii_case("wget ") {
+        } else if rest.as_bytes().get(..5).is_some_and(|b| b.eq_ignore_ascii_case(b"wget ")) {
             "wget"
         } else {
             continue;
@@ -859,6 +858,13 @@ mod tests {
                     Runtime,
                     "subprocess.Popen('bash -c \"$(curl -fsSL https://example.org/y)\"', shell=True)\n",
                     Some((1, "$(curl …) run", Critical)),
+                ),
+                (
+                    "a make variable after $( with a non-ASCII character right after",
+                    "pkg-1.0/Makefile",
+                    Other,
+                    "lint:\n\t@echo \"$(RED)\u{2716}$(NC) failed\"\n",
+                    None,
                 ),
                 (
                     "a version read by command substitution, printed",
