@@ -395,28 +395,27 @@ fn path_names_local(path: &str, text: &str, at: usize, depth: u8) -> bool {
 /// statement (its function or class, or its `try`/`with`/`if` block) and those in module-level
 /// code; another function's local of the same name is another variable.
 fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
-    let re =
-        format!(r"(?m)^[ \t]*(?:{name}[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)|for[ \t]+{name}[ \t]+in[ \t]+(?P<it>[^\n]+):)");
-    let Ok(re) = Regex::new(&re) else { return Vec::new() };
     let scope = top_statement_start(text, at);
-    re.captures_iter(text)
-        .filter(|c| {
-            let top = top_statement_start(text, c.get(0).expect("match").start());
+    assignments(text, name)
+        .into_iter()
+        .filter(|a| {
+            let top = top_statement_start(text, a.start);
             let header = &text[top..];
             let function = ["def ", "async ", "class "].iter().any(|k| header.starts_with(k));
             top == scope || !function
         })
-        .filter_map(|c| {
-            let o = c.get(0).expect("match").start();
-            if let Some(v) = c.name("v") {
-                let v = logical_line(text, v.start());
+        .filter_map(|a| {
+            let o = a.start;
+            if let Some(v) = a.value {
+                let v = logical_line(text, v);
                 // `    version='1.0',` inside a call spanning lines is a keyword argument.
                 if v.trim_end().ends_with(',') {
                     return None;
                 }
                 return Some((blank_strings(v.trim()).into_owned(), o));
             }
-            let it = blank_strings(c.name("it")?.as_str().trim()).into_owned();
+            let (s, e) = a.iterated?;
+            let it = blank_strings(text[s..e].trim()).into_owned();
             let it = it.strip_suffix(".readlines()").or_else(|| it.strip_suffix(".splitlines()")).unwrap_or(&it);
             // Iterating a file object yields its lines: `for line in f:` and `for line in
             // open(p):` read like `f.read()`.
@@ -425,6 +424,88 @@ fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
             Some((if ident || opened { format!("{it}.read()") } else { it.to_string() }, o))
         })
         .collect()
+}
+
+/// One match of the assignment pattern of [`assigned_values`]: where its line starts, and where
+/// the assigned value starts (`name = <value>`) or the iterated expression's range (`for name in
+/// <it>:`).
+#[derive(Debug, PartialEq, Eq)]
+struct Assignment {
+    start: usize,
+    value: Option<usize>,
+    iterated: Option<(usize, usize)>,
+}
+
+/// `name = <value>` or `for name in <it>:` at a line start, any name (the name is checked after):
+/// see [`assignments`].
+static ASSIGNED_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^[ \t]*(?:(?P<n>\w+)[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)|for[ \t]+(?P<f>\w+)[ \t]+in[ \t]+(?P<it>[^\n]+):)",
+    )
+    .expect("assigned line")
+});
+
+/// Every match of [`assigned_pattern`]`(name)` over `text`, in order, without compiling a
+/// regex per name and call. Each match lies inside one line, starts at its start and holds
+/// `name`, so at most one per line and only on lines holding `name`; for a name spelled in ASCII
+/// word characters the per-name pattern matches a line exactly where [`ASSIGNED_LINE`] does with
+/// the name group equal to `name` (in both, the name is a whole run of word characters: blanks
+/// or the line start before it, a blank, `=` or `(` after; the two alternatives cannot both
+/// match one line). Any other name is searched with the per-name pattern. Tested equal.
+fn assignments(text: &str, name: &str) -> Vec<Assignment> {
+    if !ascii_word(name) {
+        return assignments_by_pattern(text, name);
+    }
+    let mut out = Vec::new();
+    for (s, e) in lines_with(text, name) {
+        let Some(c) = ASSIGNED_LINE.captures(&text[s..e]) else { continue };
+        let at = |m: regex::Match<'_>| (s + m.start(), s + m.end());
+        if c.name("n").is_some_and(|n| n.as_str() == name) {
+            out.push(Assignment { start: s, value: c.name("v").map(|v| s + v.start()), iterated: None });
+        } else if c.name("f").is_some_and(|f| f.as_str() == name) {
+            out.push(Assignment { start: s, value: None, iterated: c.name("it").map(at) });
+        }
+    }
+    out
+}
+
+/// The assignment pattern of [`assigned_values`] with `name` spliced in.
+fn assigned_pattern(name: &str) -> String {
+    format!(r"(?m)^[ \t]*(?:{name}[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)|for[ \t]+{name}[ \t]+in[ \t]+(?P<it>[^\n]+):)")
+}
+
+/// [`assignments`] by compiling [`assigned_pattern`]`(name)` and searching the whole text.
+fn assignments_by_pattern(text: &str, name: &str) -> Vec<Assignment> {
+    let Ok(re) = Regex::new(&assigned_pattern(name)) else { return Vec::new() };
+    re.captures_iter(text)
+        .map(|c| Assignment {
+            start: c.get(0).expect("match").start(),
+            value: c.name("v").map(|v| v.start()),
+            iterated: c.name("it").map(|m| (m.start(), m.end())),
+        })
+        .collect()
+}
+
+/// Whether `name` is spelled in ASCII letters, digits and `_` only (see [`assignments`]).
+fn ascii_word(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The lines of `text` that hold `name`, ascending, each once: (start, end before its `\n`).
+fn lines_with(text: &str, name: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for p in memchr::memmem::find_iter(b, name.as_bytes()) {
+        if p < next {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i);
+        out.push((start, end));
+        next = end + 1;
+    }
+    out
 }
 
 /// The rest of the logical line from byte `start`: physical lines joined while a bracket is
@@ -489,14 +570,9 @@ static HELPER_NOT_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
 /// `def func(…):` in `text` whose body (up to the next line at the def's indentation or
 /// less) opens or reads a file and does nothing [`HELPER_NOT_LOCAL`] names.
 fn helper_reads_local_file(text: &str, func: &str) -> bool {
-    let Ok(re) = Regex::new(&format!(r"(?m)^(?P<ind>[ \t]*)def[ \t]+{func}[ \t]*\(")) else {
-        return false;
-    };
-    let Some(c) = re.captures(text) else {
+    let Some((indent, start)) = helper_def(text, func) else {
         return lambda_reads_local_file(text, func);
     };
-    let indent = c.name("ind").map_or(0, |m| m.as_str().len());
-    let start = c.get(0).expect("match").end();
     let mut body_end = text.len();
     // The body starts on the line after the signature (a one-line `def f(): return …` has none).
     let mut offset = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
@@ -531,6 +607,31 @@ fn lambda_reads_local_file(text: &str, func: &str) -> bool {
     let body = COMMENT.replace_all(&blanked, "");
     let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
     reads && !HELPER_NOT_LOCAL.is_match(&body)
+}
+
+/// `def <name>(` at a line start, any name (checked after): see [`helper_def`].
+static DEF_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?P<ind>[ \t]*)def[ \t]+(?P<f>\w+)[ \t]*\(").expect("def line"));
+
+/// The first `def func(` at a line start: its indentation and where the match ends. As
+/// [`assignments`]: one match per line at most, on lines holding `func`, where [`DEF_LINE`]
+/// matches with the name `func` when it is spelled in ASCII word characters; else the per-name
+/// pattern ([`helper_def_by_pattern`]). Tested equal.
+fn helper_def(text: &str, func: &str) -> Option<(usize, usize)> {
+    if !ascii_word(func) {
+        return helper_def_by_pattern(text, func);
+    }
+    lines_with(text, func).into_iter().find_map(|(s, e)| {
+        let c = DEF_LINE.captures(&text[s..e]).filter(|c| &c["f"] == func)?;
+        Some((c["ind"].len(), s + c.get(0).expect("match").end()))
+    })
+}
+
+/// [`helper_def`] by compiling the per-name pattern and searching the whole text.
+fn helper_def_by_pattern(text: &str, func: &str) -> Option<(usize, usize)> {
+    let re = Regex::new(&format!(r"(?m)^(?P<ind>[ \t]*)def[ \t]+{func}[ \t]*\(")).ok()?;
+    let c = re.captures(text)?;
+    Some((c.name("ind").map_or(0, |m| m.as_str().len()), c.get(0).expect("match").end()))
 }
 
 /// Python 2's `execfile(os.path.join(here, "pkg", "version.py"), ns)`: a path built from
@@ -769,20 +870,15 @@ static SPLIT_UNPACK: LazyLock<Regex> = LazyLock::new(|| {
 fn unpacked_values(text: &str, name: &str, at: usize) -> Vec<(String, usize, bool)> {
     let mut out: Vec<(String, usize, bool)> =
         assigned_values(text, name, at).into_iter().map(|(v, o)| (v, o, false)).collect();
-    let re = format!(
-        r"(?m)^[ \t]*\(?(?P<t>(?:\w+[ \t]*,[ \t]*)*{name}(?:[ \t]*,[ \t]*\w+)*)\)?[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)"
-    );
-    let Ok(re) = Regex::new(&re) else { return out };
     let scope = top_statement_start(text, at);
-    for c in re.captures_iter(text) {
-        if !c["t"].contains(',') {
+    for (o, targets, value) in unpackings(text, name) {
+        if !text[targets.0..targets.1].contains(',') {
             continue;
         }
-        let o = c.get(0).expect("match").start();
         let top = top_statement_start(text, o);
         let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
         if top == scope || !function {
-            let v = blank_strings(c["v"].trim()).into_owned();
+            let v = blank_strings(text[value.0..value.1].trim()).into_owned();
             // The generator's item must be its variable: `(i.strip() for i in …)`.
             let v = match SPLIT_UNPACK.captures(&v) {
                 Some(m) if m.name("v").is_some_and(|x| Some(x.as_str()) != m.name("v2").map(|y| y.as_str())) => {
@@ -798,6 +894,50 @@ fn unpacked_values(text: &str, name: &str, at: usize) -> Vec<(String, usize, boo
         }
     }
     out
+}
+
+/// One match of the unpacking pattern of [`unpacked_values`]: its line start, the target list's
+/// range and the value's range.
+type Unpacking = (usize, (usize, usize), (usize, usize));
+
+/// `targets = <value>` at a line start, the targets a comma list of names (perhaps in
+/// parentheses), any names (checked after): see [`unpackings`].
+static UNPACKED_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*\(?(?P<t>\w+(?:[ \t]*,[ \t]*\w+)*)\)?[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)").expect("unpacked line")
+});
+
+/// Every match of [`unpacked_pattern`]`(name)` over `text` (line start, target list range,
+/// value range), in order. As [`assignments`]: one match per line at most, on lines holding
+/// `name`; for a name spelled in ASCII word characters the per-name pattern matches a line
+/// exactly where [`UNPACKED_LINE`] does with `name` one of the listed targets (each target is a
+/// whole run of word characters), with the same ranges. Any other name is searched with the
+/// per-name pattern. Tested equal.
+fn unpackings(text: &str, name: &str) -> Vec<Unpacking> {
+    if !ascii_word(name) {
+        return unpackings_by_pattern(text, name);
+    }
+    let range = |s: usize, m: regex::Match<'_>| (s + m.start(), s + m.end());
+    let mut out = Vec::new();
+    for (s, e) in lines_with(text, name) {
+        let Some(c) = UNPACKED_LINE.captures(&text[s..e]) else { continue };
+        let t = c.name("t").expect("targets");
+        if t.as_str().split(',').any(|n| n.trim_matches([' ', '\t']) == name) {
+            out.push((s, range(s, t), range(s, c.name("v").expect("value"))));
+        }
+    }
+    out
+}
+
+/// [`unpackings`] by compiling [`unpacked_pattern`]`(name)` and searching the whole text.
+fn unpackings_by_pattern(text: &str, name: &str) -> Vec<Unpacking> {
+    let Ok(re) = Regex::new(&unpacked_pattern(name)) else { return Vec::new() };
+    let range = |m: Option<regex::Match<'_>>| m.map_or((0, 0), |m| (m.start(), m.end()));
+    re.captures_iter(text).map(|c| (c.get(0).expect("match").start(), range(c.name("t")), range(c.name("v")))).collect()
+}
+
+/// The unpacking pattern of [`unpacked_values`] with `name` spliced in.
+fn unpacked_pattern(name: &str) -> String {
+    format!(r"(?m)^[ \t]*\(?(?P<t>(?:\w+[ \t]*,[ \t]*)*{name}(?:[ \t]*,[ \t]*\w+)*)\)?[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)")
 }
 
 /// False when [`CALL`] (and `execution.download-and-execute`'s exec-of-a-fetch, whose
@@ -962,6 +1102,73 @@ mod tests {
             assert_eq!(pysrc::find_at_starts(&CALL_AT, &text, call_starts(&text)), whole, "{text:?}");
         }
         assert!(found > 300, "the random texts hold calls: {found}");
+    }
+
+    /// The per-line searches with one static pattern give exactly the matches of the per-name
+    /// patterns they replace (`assigned_values`, `unpacked_values`, `helper_reads_local_file`).
+    #[test]
+    fn line_searches_are_the_per_name_searches() {
+        let cases = [
+            ("assignment", "code = open(p).read()\nexec(code)\n", "code"),
+            ("indented, tabs", "def f():\n\t  code\t=\t g()\n", "code"),
+            ("for loop", "for line in open('v.py'):\n    pass\n", "line"),
+            ("for loop with the name as the iterable", "for x in line:\n", "line"),
+            ("longer names", "codes = 1\nmycode = 2\ncode_x = 3\n", "code"),
+            ("comparison, not assignment", "code == 1\ncode =\ncode = = 2\n", "code"),
+            ("keyword as the name", "for for in x:\nfor = 1\nfor x in for:\n", "for"),
+            ("unpacking", "name, value = line.split('=')\n(a, value) = t\nvalue, = x\n", "value"),
+            ("unpacking without the name", "a, b = 1, 2\nvalue_b, c = 3\n", "value"),
+            ("definitions", "def read(*parts):\n    return 1\n  def read (x):\ndef reader(x):\n", "read"),
+            ("non-ASCII word around the name", "éline = 1\nlineé = 2\nfor lineé in x:\n", "line"),
+            ("non-ASCII name", "ĉode = 1\nfor ĉode in f:\n", "ĉode"),
+            ("the name many times on a line", "code = code + code\n", "code"),
+            ("no newline at the end", "x=1\ncode = 2", "code"),
+        ];
+        for (case, text, name) in cases {
+            assert_eq!(assignments(text, name), assignments_by_pattern(text, name), "{case}: assignments");
+            assert_eq!(unpackings(text, name), unpackings_by_pattern(text, name), "{case}: unpackings");
+            assert_eq!(helper_def(text, name), helper_def_by_pattern(text, name), "{case}: def");
+        }
+        let pieces = [
+            "code",
+            "x",
+            "for ",
+            " in ",
+            "def ",
+            " ",
+            "\t",
+            "\n",
+            "=",
+            ", ",
+            "(",
+            ")",
+            ":",
+            "é",
+            "_",
+            "1",
+            "'s'",
+            "\ncode = ",
+            "\nx, code = ",
+            "\n  (code, x) = ",
+            "\ndef code(",
+            "\nfor code in ",
+            "\n\tdef x (",
+        ];
+        let mut found = [0usize; 3];
+        for text in super::pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1d, 2_000) {
+            for name in ["code", "x", "for"] {
+                let a = assignments(&text, name);
+                assert_eq!(a, assignments_by_pattern(&text, name), "{text:?} {name}: assignments");
+                let u = unpackings(&text, name);
+                assert_eq!(u, unpackings_by_pattern(&text, name), "{text:?} {name}: unpackings");
+                let d = helper_def(&text, name);
+                assert_eq!(d, helper_def_by_pattern(&text, name), "{text:?} {name}: def");
+                found[0] += a.len();
+                found[1] += u.iter().filter(|(_, t, _)| text[t.0..t.1].contains(',')).count();
+                found[2] += usize::from(d.is_some());
+            }
+        }
+        assert!(found.iter().all(|&n| n > 100), "the random texts hold each kind of match: {found:?}");
     }
 
     #[test]
