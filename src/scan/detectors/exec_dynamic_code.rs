@@ -26,7 +26,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 8,
+    revision: 9,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
