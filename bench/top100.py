@@ -201,7 +201,9 @@ def main():
     work = tempfile.mkdtemp(prefix="pipgate-top")
     proc, gate, data = start_pipgate(work)
     log = os.path.join(data, "audit", "audit.jsonl")
-    start = os.path.getsize(log) if os.path.exists(log) else 0  # earlier runs' records end here
+    # Earlier runs' records end here. pipgate rotates the log (audit-<n>.jsonl) when it grows,
+    # possibly on this run's first write: the file is known by its inode, not its name.
+    before = os.stat(log) if os.path.exists(log) else None
     t0 = time.time()
     names = top_names(*RANKS)
     seen = set(canon(n) for n in names)
@@ -215,9 +217,19 @@ def main():
         fetched = sum(1 for r in results if r[2] == "served")
         print(f"warmed {data}: {fetched} of {len(results)} files of {len(names)} projects fetched in {secs:.0f}s")
         return
-    with open(log, "rb") as f:
-        f.seek(start)
-        audit = [json.loads(l) for l in f]
+    audit = []
+    logs = [os.path.join(data, "audit", n) for n in os.listdir(os.path.join(data, "audit")) if n.endswith(".jsonl")]
+    for path in sorted(logs, key=os.path.getmtime):
+        st = os.stat(path)
+        if before is not None and st.st_ino == before.st_ino:
+            skip = before.st_size  # the log as it was at start: only what this run appended
+        elif st.st_mtime >= t0 - 1:
+            skip = 0  # rotated or created during this run
+        else:
+            continue  # an earlier run's rotated log
+        with open(path, "rb") as f:
+            f.seek(skip)
+            audit += [json.loads(l) for l in f if l.strip()]
     # Only this run's records (a kept data dir's log holds earlier runs): the last decision per file.
     fetched = {r[1] for r in results}
     latest = {}

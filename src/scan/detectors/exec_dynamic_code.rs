@@ -26,7 +26,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 9,
+    revision: 10,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -232,7 +232,7 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
         let filter_ok = c.name("cond").is_none_or(|f| !PATH_NOT_LOCAL.is_match(f.as_str()));
         let iterable = iterable.strip_suffix(".readlines()").unwrap_or(iterable);
         let reads = if ident(iterable) {
-            opened_in_module(text, iterable)
+            opened_in_module(text, iterable, at)
         } else {
             reads_local_file(iterable, text, at, depth)
         };
@@ -265,7 +265,7 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
     }
     // `name.read()`: `name` must be a file opened in this module.
     if let Some(name) = expr.strip_suffix(".read()") {
-        return ident(name) && opened_in_module(text, name);
+        return ident(name) && opened_in_module(text, name, at);
     }
     if depth >= 2 {
         return false;
@@ -303,7 +303,7 @@ fn chosen_lines_read_local_file(
         .find_map(|x| iterable.strip_suffix(x))
         .unwrap_or(iterable);
     let reads = if ident(iterable) {
-        opened_in_module(text, iterable)
+        opened_in_module(text, iterable, at)
     } else if ["open(", "io.open(", "codecs.open("].iter().any(|p| iterable.starts_with(p)) && iterable.ends_with(')') {
         reads_local_file(&format!("{iterable}.read()"), text, at, depth)
     } else {
@@ -344,9 +344,12 @@ static JOINED_LINES: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `with open(…) as name:` (also `io.open`, `codecs.open`, a path's `.open()`, the call
-/// spanning lines) or `name = open(…)` in `text`, every such open of a path inside the
-/// sdist's tree as far as the module shows ([`path_names_local`]).
-fn opened_in_module(text: &str, name: &str) -> bool {
+/// spanning lines) or `name = open(…)` in `text`, every such open that can reach the use at
+/// byte `at` (as [`assigned_values`]: in the use's own top-level statement, or module-level
+/// code; another function's `f` is another variable) of a path inside the sdist's tree as far
+/// as the module shows ([`path_names_local`]).
+fn opened_in_module(text: &str, name: &str, at: usize) -> bool {
+    let scope = top_statement_start(text, at);
     let opened = format!(
         r"(?s)(?:with\s+(?:[\w.]*\.)?open\s*\((?P<w>.{{0,300}}?)\)\s+as\s+{name}\s*[:,]|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
     );
@@ -354,6 +357,11 @@ fn opened_in_module(text: &str, name: &str) -> bool {
     let mut opens = 0;
     for c in re.captures_iter(text) {
         let whole = c.get(0).expect("match");
+        let top = top_statement_start(text, whole.start());
+        let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
+        if top != scope && function {
+            continue;
+        }
         let args = c.name("w").map(|w| w.as_str()).or_else(|| argument_text(text, whole.end())).unwrap_or("");
         if written_by_module(text, args) || !path_names_local(&blank_strings(args), text, whole.start(), 0) {
             return false;
@@ -1815,6 +1823,10 @@ mod tests {
                 "def read(fname):\n    return open(os.path.join(os.path.dirname(__file__), fname)).read()\n\nversion = [line for line in read('pkg/__init__.py').split('\\n') if '__VERSION__' in line][0]\nexec(version)\n\nconf = dict(\n    name='pkg',\n    version='.'.join(str(v) for v in __VERSION__),\n)\n",
             ),
             (
+                "the about file's f, beside another function's f opened on a system file",
+                "class BuildExt:\n    def arch(self):\n        with open('/proc/cpuinfo') as f:\n            return f.read()\n\ndef setup_package():\n    with open(os.path.join(root, 'pkg', 'about.py')) as f:\n        about = {}\n        exec(f.read(), about)\n",
+            ),
+            (
                 "a read helper written as a lambda, its body on the next line",
                 "def read_version():\n    ctx = {}\n    exec(local_file('pkg', 'version.py'), ctx)\n    return ctx['version']\n\nlocal_file = lambda *f: \\\n    io.open(\n        os.path.join(os.path.dirname(__file__), *f), encoding='utf-8').read()\n",
             ),
@@ -1846,6 +1858,14 @@ mod tests {
                 "here = tempfile.gettempdir()\nexec(open(os.path.join(here, 'pkg', 'version.py')).read(), ns)\n",
             ),
             ("exec of an absolute path", "exec(open('/tmp/.cache/version.py').read())\n"),
+            (
+                "the exec's own function opens the same name outside the tree",
+                "def setup_package():\n    with open(os.path.join(root, 'pkg', 'about.py')) as f:\n        pass\n    with open('/tmp/stage.py') as f:\n        exec(f.read(), about)\n",
+            ),
+            (
+                "a module-level f opened outside the tree, read in a function",
+                "f = open('/tmp/stage.py')\n\ndef get_version():\n    exec(f.read(), about)\n",
+            ),
             ("exec of a file in home", "exec(open(os.path.expanduser('~/.config/pkg/version.py')).read())\n"),
             ("exec of a pathlib file in home", "exec((Path.home() / '.pkg' / 'version.py').read_text())\n"),
             ("exec of a file outside the tree", "exec(open(os.path.join(here, '..', '..', 'version.py')).read())\n"),
