@@ -357,9 +357,7 @@ fn opened_in_module(text: &str, name: &str, at: usize) -> bool {
     let mut opens = 0;
     for c in re.captures_iter(text) {
         let whole = c.get(0).expect("match");
-        let top = top_statement_start(text, whole.start());
-        let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
-        if top != scope && function {
+        if !reaches(text, scope, whole.start()) {
             continue;
         }
         let args = c.name("w").map(|w| w.as_str()).or_else(|| argument_text(text, whole.end())).unwrap_or("");
@@ -396,6 +394,14 @@ fn path_names_local(path: &str, text: &str, at: usize, depth: u8) -> bool {
     })
 }
 
+/// Whether a binding at byte `off` can reach a use whose top-level statement starts at
+/// `scope`: it is in that same statement, or in module-level code (not another function's or
+/// class's body, whose names are other variables).
+fn reaches(text: &str, scope: usize, off: usize) -> bool {
+    let top = top_statement_start(text, off);
+    top == scope || !["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k))
+}
+
 /// What the module assigns to `name` that can reach the use at byte `at` (strings blanked,
 /// one line each, with the assignment's offset): `name = <value>`, and for `for name in
 /// <value>:` the value iterated (lines of a file: `f`, `f.readlines()`,
@@ -406,12 +412,7 @@ fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
     let scope = top_statement_start(text, at);
     assignments(text, name)
         .into_iter()
-        .filter(|a| {
-            let top = top_statement_start(text, a.start);
-            let header = &text[top..];
-            let function = ["def ", "async ", "class "].iter().any(|k| header.starts_with(k));
-            top == scope || !function
-        })
+        .filter(|a| reaches(text, scope, a.start))
         .filter_map(|a| {
             let o = a.start;
             if let Some(v) = a.value {
@@ -883,9 +884,7 @@ fn unpacked_values(text: &str, name: &str, at: usize) -> Vec<(String, usize, boo
         if !text[targets.0..targets.1].contains(',') {
             continue;
         }
-        let top = top_statement_start(text, o);
-        let function = ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k));
-        if top == scope || !function {
+        if reaches(text, scope, o) {
             let v = blank_strings(text[value.0..value.1].trim()).into_owned();
             // The generator's item must be its variable: `(i.strip() for i in …)`.
             let v = match SPLIT_UNPACK.captures(&v) {
