@@ -14,7 +14,9 @@
 //! plain literal from a computed module (`getattr(__import__("os"), "system")`). Quiet
 //! for literal getattr of ordinary attributes (`getattr(os, "O_BINARY", 0)`,
 //! `getattr(moves.builtins, "exec")`) and for plugin loaders that import a variable or
-//! an f-string (`importlib.import_module(f"{pkg}.plugins.{name}")`). Weighed by place:
+//! an f-string (`importlib.import_module(f"{pkg}.plugins.{name}")`), and for a store into a
+//! namespace (`__builtins__["__import__"] = hook`, `vars(builtins)[k] = v`): assigning a
+//! hook calls nothing (the hook's own body is judged where it is). Weighed by place:
 //! install time one step up, tests/docs at most medium, data files low.
 //!
 //! Python code only; token-wise, so files that do not parse are still scanned.
@@ -29,7 +31,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.dynamic-access",
-    revision: 4,
+    revision: 5,
     title: "Reaches a function through a computed name.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -325,7 +327,7 @@ fn is_store(text: &str, after_open: usize) -> bool {
 fn site(text: &str, c: &regex::Captures<'_>, env: &Env<'_>) -> Option<Resolved> {
     let whole = c.get(0)?;
     let after = whole.end();
-    if (c.name("dict").is_some() || c.name("ns").is_some()) && is_store(text, after) {
+    if (c.name("dict").is_some() || c.name("ns").is_some() || c.name("bsub").is_some()) && is_store(text, after) {
         return None;
     }
     if c.name("getattr").is_some() {
@@ -654,6 +656,27 @@ mod tests {
                 "pkg/a.py",
                 Runtime,
                 "BACKEND = 'subprocess'\nmod = importlib.import_module(BACKEND)\n",
+                None,
+            ),
+            (
+                "__builtins__ indexed with a folded name and called",
+                "pkg/a.py",
+                Runtime,
+                "x = 1\n__builtins__['ev' + 'al'](payload)\n",
+                Some((2, "eval", High)),
+            ),
+            (
+                "a hook assigned, then __builtins__ indexed with a folded name and called",
+                "pkg/a.py",
+                Runtime,
+                "__builtins__['__import__'] = hook\n__builtins__['ex' + 'ec'](payload)\n",
+                Some((2, "exec", High)),
+            ),
+            (
+                "a debugger's import hook assigned into __builtins__ at import time",
+                "pudb/b.py",
+                Runtime,
+                "def __myimport__(name, *a, **k):\n    return __origimport__(name, *a, **k)\n__builtins__[\"__origimport__\"] = __import__\n__builtins__[\"__import__\"] = __myimport__\n",
                 None,
             ),
             (
