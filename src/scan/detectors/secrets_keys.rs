@@ -9,7 +9,9 @@
 //! reported at Info with indicator `known test key`/`test key` (also `localhost` and
 //! `self-signed` names); a PEM data file in a certificate directory (`certs/`, `ssl/`,
 //! `tls/`, `pki/`) or holding the key with its certificate is Medium (the shape of a TLS
-//! fixture for a local server, not of a leaked deploy key); so is a Python constant whose name
+//! fixture for a local server, not of a leaked deploy key); so is a PEM data file named as a
+//! certificate authority's key (`ca.key`, `rootCA-key.pem`: the CA an interception proxy or
+//! test server bundles); so is a Python constant whose name
 //! labels it a test key (`TEST_RSA_PRIVATE_KEY = """…`), or whose one literal holds the
 //! key with its certificate; so is a key in the shipped
 //! baseline of keys found in several unrelated popular projects (`data/shared-test-keys.txt`,
@@ -30,7 +32,7 @@ use std::sync::LazyLock;
 
 pub(crate) static PRIVATE_KEY: DetectorMeta = DetectorMeta {
     id: "secrets.private-key",
-    revision: 5,
+    revision: 6,
     title: "Contains a private key.",
     category: Category::Secrets,
     severity: Severity::High,
@@ -169,6 +171,18 @@ fn tls_fixture_shape(file: &TextFile<'_>, certs_in_file: bool) -> bool {
     data_file && (certs_in_file || segs.iter().any(|s| CERT_DIRS.contains(s)))
 }
 
+/// A PEM data file (not code) whose name says it is a certificate authority's key (`ca.key`,
+/// `ca-key.pem`, `cakey.pem`, `rootCA.key`, `mitmproxy-ca.pem`): the authority an
+/// interception proxy or a local TLS test server bundles to sign its own certificates,
+/// public from the moment it ships, not someone's leaked credential. A key file with
+/// another name (`deploy.pem`, `id_rsa`) stays at full severity.
+fn bundled_ca_key_file(file: &TextFile<'_>) -> bool {
+    let data_file = !file.is_python && matches!(file.role, FileRole::Other | FileRole::Binary);
+    let base = file.path.rsplit(['/', '\\', '!']).next().unwrap_or(file.path).to_ascii_lowercase();
+    let stem = base.strip_suffix(".key").or_else(|| base.strip_suffix(".pem")).unwrap_or("");
+    data_file && stem.split(['-', '_', '.']).any(|w| matches!(w, "ca" | "rootca" | "cakey"))
+}
+
 /// A Python string literal holding the key together with its certificate (a key pair
 /// bundle, a CA chain with its key): the shape [`tls_fixture_shape`] gives data files.
 fn bundled_with_certificate(file: &TextFile<'_>, offset: usize) -> bool {
@@ -265,6 +279,8 @@ impl Detector for KeysAndCerts {
                     Severity::Medium,
                     format!("{kind} kept like a TLS fixture (certificate directory or key+certificate file)"),
                 )
+            } else if bundled_ca_key_file(file) {
+                (Severity::Medium, format!("{kind} in a certificate authority's key file (a bundled CA)"))
             } else {
                 (Severity::High, kind.to_string())
             };
@@ -384,6 +400,29 @@ mod tests {
                     )),
                 ),
                 ("the same key file alone elsewhere", "pkg/data/deploy.pem", Other, &pem, Some((1, "RSA PRIVATE KEY", High))),
+                (
+                    "an interception proxy's bundled CA key beside its package code",
+                    "seleniumwire/ca.key",
+                    Other,
+                    &pem,
+                    Some((1, "RSA PRIVATE KEY in a certificate authority's key file (a bundled CA)", Medium)),
+                ),
+                (
+                    "a root CA key file in an sdist",
+                    "proxy-1.0/proxy/data/rootCA-key.pem",
+                    Other,
+                    &pem,
+                    Some((1, "RSA PRIVATE KEY in a certificate authority's key file (a bundled CA)", Medium)),
+                ),
+                ("a key file named like a user's SSH key", "pkg/data/id_rsa", Other, &pem, Some((1, "RSA PRIVATE KEY", High))),
+                ("a key file whose name only contains 'ca'", "pkg/cache.key", Other, &pem, Some((1, "RSA PRIVATE KEY", High))),
+                (
+                    "a CA key written in Python code is code, not a bundled file",
+                    "pkg/ca.py",
+                    Runtime,
+                    UNKNOWN,
+                    Some((2, "RSA PRIVATE KEY", High)),
+                ),
                 (
                     "the same key in code under certs/ is code, not a fixture file",
                     "pkg/certs/loader.py",
