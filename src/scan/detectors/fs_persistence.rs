@@ -11,7 +11,8 @@
 //! only with a write within a few lines (`open(…, 'a'|'w')`, `.write`, `>>`,
 //! `SetValueEx`, a copy or move, `urlretrieve`), else Low (Medium at install time),
 //! so a service manager that *checks* `/etc/init.d/` is not persistence. rc files and
-//! `authorized_keys` count only when written nearby.
+//! `authorized_keys` count only when written nearby. A `|crontab` that is a regex
+//! alternation in a pattern literal (a scanner's list of persistence patterns) is no pipe.
 
 use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
@@ -22,7 +23,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
-    revision: 3,
+    revision: 4,
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -67,6 +68,21 @@ fn is_target(file: &TextFile<'_>, off: usize) -> bool {
         return false;
     }
     file.is_python || before.contains('>') || before.contains("tee ") || before.contains("cat ")
+}
+
+/// Whether the `| crontab` match at `start..end` is a regex alternation in a pattern
+/// literal, not a shell pipe: inside a Python string, either the `|` opens the literal
+/// (a shell command never starts with a pipe: `r"|crontab\s"` continues a pattern
+/// concatenated over lines) or a regex escape follows the word (`crontab\s`, `crontab\b`).
+/// A scanner's list of persistence patterns installs nothing.
+fn regex_alternation(file: &TextFile<'_>, start: usize, end: usize) -> bool {
+    let Some(span) = file.source().span_at(start).filter(|s| s.kind == Kind::Str) else {
+        return false;
+    };
+    let body = &file.text[span.body_start..span.body_end.max(span.body_start)];
+    let opens = file.text[span.body_start..start].trim().is_empty();
+    let escape_after = file.text[end..span.body_end.max(end)].starts_with('\\');
+    file.is_python && !body.is_empty() && (opens || escape_after)
 }
 
 /// The line holding `offset`.
@@ -180,8 +196,12 @@ impl Detector for Persistence {
             let attribute = c.name("write").is_some()
                 && m.as_str().starts_with('.')
                 && file.text[..m.start()].bytes().next_back().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let alternation = c.name("always").is_some()
+                && m.as_str().starts_with('|')
+                && regex_alternation(file, m.start(), m.end());
             if !live(m.start())
                 || attribute
+                || alternation
                 || (c.name("write").is_some() && !(written_near(m.start()) && is_target(file, m.start())))
             {
                 continue;
@@ -220,6 +240,34 @@ mod tests {
             &Persistence,
             META.id,
             &[
+                (
+                    "a security scanner's regex of persistence patterns",
+                    "pkg/converter_scan.py",
+                    Runtime,
+                    "RE_PERSISTENCE = re.compile(\n    r\"/etc/systemd/\"\n    r\"|/etc/cron\"\n    r\"|crontab\\s\"\n    r\"|schtasks\\s\",\n)\n",
+                    None,
+                ),
+                (
+                    "a pattern alternation with a regex escape after the word",
+                    "pkg/rules.py",
+                    Runtime,
+                    "PAT = re.compile('at|crontab\\b|launchd')\n",
+                    None,
+                ),
+                (
+                    "a shell pipe into crontab in a command string",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system('echo \"@reboot python x\" | crontab')\n",
+                    Some((1, "crontab", High)),
+                ),
+                (
+                    "a raw command string piping into crontab",
+                    "pkg/a.py",
+                    Runtime,
+                    "subprocess.run(r'cat job.txt | crontab', shell=True)\n",
+                    Some((1, "crontab", High)),
+                ),
                 (
                     "a CLI telling the user which rc file to edit",
                     "tox/session/cmd/man.py",
