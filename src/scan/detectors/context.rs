@@ -141,6 +141,10 @@ pub(crate) fn weigh(file: &TextFile<'_>, sev: Severity) -> Severity {
 
 /// Commands pip runs when it builds, installs or reads the metadata of an sdist (PEP 517
 /// through setuptools, legacy `setup.py install`/`develop`), with their sub-commands.
+/// `sdist` is not one: it makes the source distribution (the maintainer's step before
+/// upload); installing one builds a wheel from it (`egg_info`, `build_*`, `bdist_wheel`) and
+/// never runs the `sdist` command again, so an `sdist` override that vendors sources
+/// (downloads a library into the tree to ship it) does not run at install.
 const PIP_COMMANDS: &[&str] = &[
     "egg_info",
     "dist_info",
@@ -159,7 +163,6 @@ const PIP_COMMANDS: &[&str] = &[
     "install_egg_info",
     "develop",
     "editable_wheel",
-    "sdist",
 ];
 
 /// `'name': Class` in a `cmdclass` dict, or `cmdclass['name'] = Class`: the command name and the class.
@@ -311,6 +314,23 @@ mod tests {
             ),
             ("listed in sub_commands", format!("{UPDATE}build.sub_commands.append(('update_list', None))\n"), false),
             ("derives from a pip command", UPDATE.replace("UpdateList(Command)", "UpdateList(build_py)"), false),
+            (
+                "an sdist override that vendors a library (making the sdist, not installing it)",
+                UPDATE.replace("UpdateList(Command)", "UpdateList(sdist)").replace("'update_list'", "'sdist'"),
+                true,
+            ),
+            (
+                "the sdist override also registered as build_ext",
+                UPDATE
+                    .replace("UpdateList(Command)", "UpdateList(sdist)")
+                    .replace("{'update_list': UpdateList}", "{'sdist': UpdateList, 'build_ext': UpdateList}"),
+                false,
+            ),
+            (
+                "an sdist subclass registered as install",
+                UPDATE.replace("UpdateList(Command)", "UpdateList(sdist)").replace("'update_list'", "'install'"),
+                false,
+            ),
             ("called directly", format!("{UPDATE}UpdateList(dist).run()\n"), false),
             ("registered nowhere", UPDATE.replace("cmdclass={'update_list': UpdateList}", "cmdclass={}"), false),
             (

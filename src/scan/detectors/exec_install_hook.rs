@@ -12,19 +12,22 @@
 //! requirement names only (they come through the index the user configured, like any
 //! dependency: no URL, path, VCS or index option) Medium; module-level
 //! network High; network, exec or any other process *inside* a hook, or module-level
-//! network plus process, Critical. Must not: report process or
-//! network use outside setup.py (other detectors do).
+//! network plus process, Critical; the work inside a command pip never runs (an `sdist`
+//! override vendoring sources, a maintainer's `update_data`: [`super::context::in_maintainer_command`])
+//! Medium. A setup.py that is not the sdist's own (in a test tree,
+//! also inside an archive nested there: a fixture) is capped by its place (tests: Medium).
+//! Must not: report process or network use outside setup.py (other detectors do).
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
-use crate::model::{Category, Severity};
+use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
 use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 6,
+    revision: 7,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -293,7 +296,11 @@ impl Detector for InstallHook {
         let blocks = top_blocks(src);
         let all = sinks::find(src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
         let mut n = 0;
+        // Only the sdist's own setup.py is its install hook: one in a test tree (a malicious
+        // fixture a security tool tests itself on, maybe inside a nested archive there) is not
+        // run by pip, and weighs as the test material it is.
         let mut push = |hits: &mut Hits, off: usize, ind: String, sev: Severity| {
+            let sev = if file.role == FileRole::InstallTime { sev } else { super::context::cap(file, sev) };
             if n < MAX_HITS_PER_FILE {
                 n += 1;
                 hits.push(&META, Hit { severity: Some(sev), evidence: pysrc::evidence(file, off, ind) });
@@ -314,6 +321,17 @@ impl Detector for InstallHook {
                 let inside: Vec<_> = all.iter().filter(|s| s.offset > m.start() && s.offset < end).collect();
                 if inside.is_empty() {
                     push(hits, m.start(), format!("cmdclass {cmd}"), Severity::Medium);
+                } else if super::context::in_maintainer_command(src, m.start()) {
+                    // A command pip never runs (`sdist` vendoring a library, `update_data`): the
+                    // maintainer's step, not an install hook.
+                    for s in inside {
+                        push(
+                            hits,
+                            s.offset,
+                            format!("{cmd} command (pip never runs it): {}", s.name),
+                            Severity::Medium,
+                        );
+                    }
                 } else {
                     for s in inside {
                         if s.kind == SinkKind::Fetch && own_urls() {
@@ -372,6 +390,34 @@ mod tests {
             &[
                 ("bare hook", "pkg-1.0/setup.py", InstallTime, BARE, Some((4, "cmdclass install", Medium))),
                 ("hook with process", "setup.py", InstallTime, EVIL, Some((5, "install hook: os.system", Critical))),
+                (
+                    "a malicious setup.py fixture nested in an archive under the sdist's tests",
+                    "pkg-1.0/tests/security/fixtures/malicious_sdist.tar.gz!/evil-0.0.1/setup.py",
+                    TestOrDocs,
+                    EVIL,
+                    Some((5, "install hook: os.system", Medium)),
+                ),
+                (
+                    "an sdist override that downloads a library to vendor it",
+                    "vesin-0.6.2/setup.py",
+                    InstallTime,
+                    "from setuptools.command.sdist import sdist\n\nclass sdist_with_lib(sdist):\n    def run(self):\n        urllib.request.urlretrieve(f'https://example.org/lib/{commit}.tar.gz', archive)\n        super().run()\n\nsetup(cmdclass={'sdist': sdist_with_lib})\n",
+                    Some((5, "sdist command (pip never runs it): urlretrieve", Medium)),
+                ),
+                (
+                    "the same download in an override pip runs (build_py)",
+                    "pkg-1.0/setup.py",
+                    InstallTime,
+                    "from setuptools.command.build_py import build_py\n\nclass fetch_lib(build_py):\n    def run(self):\n        urllib.request.urlretrieve(f'https://example.org/lib/{commit}.tar.gz', archive)\n        super().run()\n\nsetup(cmdclass={'build_py': fetch_lib})\n",
+                    Some((5, "build_py hook: urlretrieve", Critical)),
+                ),
+                (
+                    "the same setup.py as the sdist's own install hook",
+                    "evil-0.0.1/setup.py",
+                    InstallTime,
+                    EVIL,
+                    Some((5, "install hook: os.system", Critical)),
+                ),
                 (
                     "module-level network",
                     "setup.py",

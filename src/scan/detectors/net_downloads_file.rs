@@ -8,7 +8,8 @@
 //! except when every URL it fetches belongs to an owner its own metadata lines name
 //! (`url=`, `project_urls`: a prebuilt library from the project's releases), or when it sits in
 //! a setup.py command pip never runs ([`context::in_maintainer_command`], or a branch for
-//! one on the command line, [`context::in_argv_command`]): Medium. Must not:
+//! one on the command line, [`context::in_argv_command`]; `sdist` is one: it makes the
+//! sdist, installing one never runs it): Medium. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
 use super::context;
@@ -21,7 +22,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 5,
+    revision: 6,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -244,6 +245,20 @@ mod tests {
                     InstallTime,
                     "class UpdateList(Command):\n    def run(self):\n        urlretrieve(LIST_URL, 'src/pkg/list.dat')\n\nsetup(name='x', cmdclass={'update_list': UpdateList})\n",
                     Some((3, "urlretrieve (in a setup.py command pip never runs)", Medium)),
+                ),
+                (
+                    "an sdist override that downloads a library to vendor it into the sdist",
+                    "vesin-0.6.2/setup.py",
+                    InstallTime,
+                    "class sdist_with_lib(sdist):\n    def run(self):\n        urllib.request.urlretrieve(f'https://example.org/lib/{commit}.tar.gz', archive)\n        super().run()\n\nsetup(cmdclass={'sdist': sdist_with_lib, 'build_ext': cmake_ext})\n",
+                    Some((3, "urllib.request.urlretrieve (in a setup.py command pip never runs)", Medium)),
+                ),
+                (
+                    "the same override registered as build_py stays high",
+                    "pkg-1.0/setup.py",
+                    InstallTime,
+                    "class sdist_with_lib(sdist):\n    def run(self):\n        urllib.request.urlretrieve(f'https://example.org/lib/{commit}.tar.gz', archive)\n        super().run()\n\nsetup(cmdclass={'build_py': sdist_with_lib})\n",
+                    Some((3, "urllib.request.urlretrieve", High)),
                 ),
                 (
                     "a release check in a branch for a command pip never runs",
