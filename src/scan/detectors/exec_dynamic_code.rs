@@ -9,12 +9,15 @@
 //! `eval` of a read (`open`/`io.open`/`codecs.open(<path>).read()`, pathlib `read_text()` or
 //! `.open().read()`, `with open(…) as f: exec(f.read(), ns)`, `compile(<read>, path, "exec")`,
 //! Python 2's `execfile(<path>)` and `exec <read> in ns`), of a literal parsed from a line of
-//! one (`line.split("=")[1]`, `line[13:]`, `re.search(…).group(1)`, chosen lines), through
+//! one (`line.split("=")[1]`, `line[13:]`, `re.search(…).group(1)`, a match object's group
+//! when the match searched such a line with a literal or literal-compiled pattern, chosen lines), through
 //! variables assigned the read and read helpers of the module (`def read(*parts)`, a
 //! `lambda`) — unless the module downloads, the argument (or the helper) decodes, unpacks
 //! or reads input, the path names a place outside the tree (an absolute, home, temp,
 //! environment or parent path, also through the names the path uses: `here =
 //! tempfile.gettempdir()`), or the module writes the same file itself.
+//! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
+//! [`super::context::in_argv_command`]) is Medium, as at run time: it does not run at install.
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
@@ -26,7 +29,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 10,
+    revision: 11,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -350,17 +353,23 @@ static JOINED_LINES: LazyLock<Regex> = LazyLock::new(|| {
 /// as the module shows ([`path_names_local`]).
 fn opened_in_module(text: &str, name: &str, at: usize) -> bool {
     let scope = top_statement_start(text, at);
-    let opened = format!(
-        r"(?s)(?:with\s+(?:[\w.]*\.)?open\s*\((?P<w>.{{0,300}}?)\)\s+as\s+{name}\s*[:,]|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()"
-    );
+    // `with open(` is matched alone and its arguments taken up to the matching `)`: a lazy
+    // `open\((.*?)\) as name` would run from an earlier `with open(…) as f:` across its body to
+    // this one, and judge the text between them as the path.
+    let opened =
+        format!(r"(?:(?P<with>with\s+(?:[\w.]*\.)?open\s*\()|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()");
     let Ok(re) = Regex::new(&opened) else { return false };
+    let Ok(as_name) = Regex::new(&format!(r"^\)\s+as\s+{name}\s*[:,]")) else { return false };
     let mut opens = 0;
     for c in re.captures_iter(text) {
         let whole = c.get(0).expect("match");
+        let Some(args) = argument_text(text, whole.end()) else { continue };
+        if c.name("with").is_some() && !as_name.is_match(&text[whole.end() + args.len()..]) {
+            continue; // `with open(…) as other:`
+        }
         if !reaches(text, scope, whole.start()) {
             continue;
         }
-        let args = c.name("w").map(|w| w.as_str()).or_else(|| argument_text(text, whole.end())).unwrap_or("");
         if written_by_module(text, args) || !path_names_local(&blank_strings(args), text, whole.start(), 0) {
             return false;
         }
@@ -839,7 +848,15 @@ fn parsed_from_local_line(expr: &str, text: &str, at: usize, depth: u8) -> bool 
         return line_of_local_file(receiver, expr, text, at);
     }
     let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
-    if depth >= 2 || !ident(expr) {
+    if depth >= 2 {
+        return false;
+    }
+    // `m.group(1)` with `m = pattern.search(line)`: a regex group of what was searched.
+    if let Some(c) = MATCH_GROUP.captures(expr) {
+        let values = assigned_values(text, &c[1], at);
+        return !values.is_empty() && values.iter().all(|(v, o)| search_of_local_line(v, text, *o));
+    }
+    if !ident(expr) {
         return false;
     }
     let values = unpacked_values(text, expr, at);
@@ -848,6 +865,45 @@ fn parsed_from_local_line(expr: &str, text: &str, at: usize, depth: u8) -> bool 
             false => parsed_from_local_line(v, text, *o, depth + 1),
             true => SPLIT_UNPACK.captures(v).is_some_and(|c| line_of_local_file(&c["recv"], v, text, *o)),
         })
+}
+
+/// `m.group(N)` (strings blanked): a group of a match object held in a name.
+static MATCH_GROUP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\w+)\.group\(\s*\d*\s*\)$").expect("match group"));
+/// A regex search (strings blanked): `re.search('', subject)` or `pattern.search(subject)`.
+static SEARCH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?P<recv>\w+)\.(?:search|match|fullmatch)\((?P<args>.*)\)$").expect("search"));
+/// A pattern compiled from a literal (strings blanked): `re.compile(r'', re.M)`.
+static COMPILED_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^re\.compile\(\s*[rRbBuU]{0,2}''\s*(?:,\s*[\w.| ]+)?\)$").expect("compiled literal"));
+
+/// Whether `value` (strings blanked), assigned at byte `at`, searches a line (or the text) of a
+/// file of the package with a literal pattern: `re.search('', line)`, or `pattern.search(line)`
+/// where every value the module gives `pattern` compiles a literal. The subject is judged like
+/// the receiver of a parse ([`line_of_local_file`]), or as a read when it is not a name.
+fn search_of_local_line(value: &str, text: &str, at: usize) -> bool {
+    let Some(c) = SEARCH.captures(value.trim()) else {
+        return false;
+    };
+    let args = super::fold::split_args(&c["args"]);
+    let (recv, subject) = match &c["recv"] {
+        "re" if args.len() >= 2 && args[0].trim().trim_start_matches(['r', 'b', 'u']) == "''" => ("re", args[1].trim()),
+        "re" => return false,
+        recv if args.len() == 1 => (recv, args[0].trim()),
+        _ => return false,
+    };
+    if recv != "re" {
+        let patterns = assigned_values(text, recv, at);
+        if patterns.is_empty() || !patterns.iter().all(|(v, _)| COMPILED_LITERAL.is_match(v.trim())) {
+            return false;
+        }
+    }
+    let ident = !subject.is_empty() && subject.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
+    if ident {
+        line_of_local_file(subject, subject, text, at)
+    } else {
+        !PATH_NOT_LOCAL.is_match(subject) && reads_local_file(subject, text, at, 1)
+    }
 }
 
 /// Whether `receiver` of the parse `expr` is a line of a file of the package (when the module
@@ -1071,6 +1127,17 @@ impl Detector for DynamicCode {
                     &META,
                     Hit { severity: Some(Severity::Low), evidence: pysrc::evidence(file, name.start(), ind) },
                 );
+                continue;
+            }
+            // In a setup.py command pip never runs (a maintainer's `python setup.py dependencies`,
+            // a branch for `publish`): not install-time code, so the runtime Medium.
+            if file.role == FileRole::InstallTime
+                && (super::context::in_maintainer_command(src, name.start())
+                    || super::context::in_argv_command(src, name.start()))
+            {
+                let ind = format!("{} (in a setup.py command pip never runs)", name.as_str());
+                let ev = pysrc::evidence(file, name.start(), ind);
+                hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
                 continue;
             }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
@@ -1837,6 +1904,26 @@ mod tests {
                 "a version file written from git, then read back",
                 "def write_version():\n    with open('pkg/version.py', 'w') as f:\n        f.write('__version__ = %r\\n' % VERSION)\n\nexec(open('pkg/_about.py').read(), about)\n",
             ),
+            (
+                "a with-block read after another with-block read of the README (a URL in a comment between)",
+                "with open('README.md', encoding='utf-8') as f:\n    long_description = f.read()\n\n# See https://packaging.python.org/guides/single-sourcing-package-version/\nversion = {}\nwith open('pkg/version.py') as fp:\n    exec(fp.read(), version)\n",
+            ),
+            (
+                "a with-block read after a read helper's own with-block",
+                "def read(*filenames, **kwargs):\n    encoding = kwargs.get('encoding', 'utf-8')\n    buf = []\n    for filename in filenames:\n        with io.open(filename, encoding=encoding) as f:\n            buf.append(f.read())\n    return sep.join(buf)\n\nLONG = read(os.path.join(__dir__, 'README.rst'))\nabout = {}\nwith open(os.path.join(__dir__, 'pkg', '__about__.py')) as file:\n    exec(file.read(), about)\n",
+            ),
+            (
+                "eval of a compiled pattern's group, searched on each line of the file",
+                "here = os.path.dirname(os.path.abspath(__file__))\nversion_re = re.compile(\n    r'__version__ = (\\(.*?\\))')\nfp = open(os.path.join(here, 'pkg', '__init__.py'))\nversion = None\nfor line in fp:\n    match = version_re.search(line)\n    if match:\n        version = eval(match.group(1))\n        break\nfp.close()\n",
+            ),
+            (
+                "eval of re.search's group held in a name",
+                "with open('pkg/__init__.py') as f:\n    text = f.read()\nm = re.search(r'__version__ = (.*)', text)\nversion = eval(m.group(1))\n",
+            ),
+            (
+                "a dependency marker evaluated in a setup.py command pip never runs",
+                "class DependenciesCommand(Command):\n    def run(self):\n        print(list(self._deps(setup_kwargs['install_requires'])))\n\n    def _deps(self, deplist):\n        for entry in deplist:\n            dep, _, condition = (_.strip() for _ in entry.partition(';'))\n            if condition and not eval(condition):\n                continue\n            yield dep\n\nsetup_kwargs = dict(cmdclass={'dependencies': DependenciesCommand})\nsetup(**setup_kwargs)\n",
+            ),
         ];
         let mut wrong = Vec::new();
         for (name, text) in benign {
@@ -1897,6 +1984,30 @@ mod tests {
                 "def read(u):\n    return urlopen(u).read().decode()\n\nv = [l for l in read(U).split('\\n') if 'X' in l][0]\nexec(v)\n",
             ),
             ("execfile of a file in home", "execfile(os.path.expanduser('~/.pkgrc.py'))\n"),
+            (
+                "a with-block of a file outside the tree after a README read",
+                "with open('README.md') as f:\n    long_description = f.read()\n\nwith open('/tmp/stage.py') as fp:\n    exec(fp.read(), ns)\n",
+            ),
+            (
+                "eval of a compiled pattern's group searched in a fetched body",
+                "version_re = re.compile(r'V = (.*)')\nbody = urlopen(U).read().decode()\nmatch = version_re.search(body)\neval(match.group(1))\n",
+            ),
+            (
+                "eval of a group of a pattern that is not a literal",
+                "pat = re.compile(base64.b64decode(P).decode())\nfor line in open('pkg/__init__.py'):\n    m = pat.search(line)\n    eval(m.group(1))\n",
+            ),
+            (
+                "eval of a group searched on lines of a file in the temp dir",
+                "version_re = re.compile(r'V = (.*)')\nfor line in open('/tmp/x.py'):\n    m = version_re.search(line)\n    eval(m.group(1))\n",
+            ),
+            (
+                "the same marker eval in a command registered as build_py",
+                "class DependenciesCommand(build_py):\n    def run(self):\n        for entry in deplist:\n            dep, _, condition = (_.strip() for _ in entry.partition(';'))\n            if condition and not eval(condition):\n                continue\n\nsetup(cmdclass={'build_py': DependenciesCommand})\n",
+            ),
+            (
+                "eval of a group searched on standard input",
+                "version_re = re.compile(r'V = (.*)')\nfor line in sys.stdin:\n    m = version_re.search(line)\n    eval(m.group(1))\n",
+            ),
         ];
         for (name, text) in malicious {
             let got = scan(&DynamicCode, "setup.py", FileRole::InstallTime, text);
