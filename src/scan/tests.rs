@@ -1888,3 +1888,60 @@ fn execution_inside_functions_is_at_most_high_and_on_import_stays_critical() {
         assert_eq!(verdict_for(&r).decision == crate::model::Decision::Block, blocked, "{case}: {:#?}", r.findings);
     }
 }
+
+// ---- a minimal PKG-INFO is no evidence by itself (issue 10) ----
+
+/// An sdist whose `PKG-INFO` holds only `Name` and `Version` (what build tools write when the
+/// real metadata lives in `pyproject.toml` or `setup.py`) gets no finding above Info and is
+/// served by the shipped policy, all detectors on; the same minimal `PKG-INFO` beside a
+/// dropper setup.py is still blocked (the minimal metadata hides nothing).
+#[test]
+fn a_minimal_pkg_info_is_no_evidence_by_itself() {
+    const PYPROJECT: &[u8] = b"[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"demo\"\nversion = \"1.0\"\nauthors = [{name = \"A. Maintainer\", email = \"a@example.org\"}]\n";
+    const PLAIN_SETUP: &[u8] = b"from setuptools import setup\nsetup()\n";
+    const MODULE: &[u8] = b"def add(a, b):\n    return a + b\n";
+    let cases: &[(&str, &[u8], &[u8], crate::model::Decision)] = &[
+        (
+            "Name and Version only, pyproject.toml",
+            b"Name: demo\nVersion: 1.0\n",
+            PYPROJECT,
+            crate::model::Decision::Serve,
+        ),
+        (
+            "Metadata-Version, Name and Version, pyproject.toml",
+            b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            PYPROJECT,
+            crate::model::Decision::Serve,
+        ),
+        (
+            "Name and Version only, a plain setup.py",
+            b"Metadata-Version: 1.0\nName: demo\nVersion: 1.0\n",
+            PLAIN_SETUP,
+            crate::model::Decision::Serve,
+        ),
+        (
+            "the same minimal PKG-INFO beside a dropper setup.py",
+            b"Name: demo\nVersion: 1.0\n",
+            EVIL_SETUP,
+            crate::model::Decision::Block,
+        ),
+    ];
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    for (case, pkg_info, build, want) in cases {
+        let build_file: &[u8] =
+            if build.starts_with(b"[build-system]") { b"demo-1.0/pyproject.toml" } else { b"demo-1.0/setup.py" };
+        let bytes = tar_gz(&[
+            T::File(b"demo-1.0/PKG-INFO", pkg_info),
+            T::File(build_file, build),
+            T::File(b"demo-1.0/demo/__init__.py", MODULE),
+        ]);
+        let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &bytes);
+        assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+        assert_eq!(verdict_for(&r).decision, *want, "{case}: {:#?}", r.findings);
+        if *want == crate::model::Decision::Serve {
+            let above_info: Vec<_> =
+                r.findings.iter().filter(|f| f.severity > crate::model::Severity::Info).map(|f| &f.detector).collect();
+            assert!(above_info.is_empty(), "{case}: findings above Info: {above_info:?}");
+        }
+    }
+}
