@@ -476,6 +476,10 @@ fn assignments(text: &str, name: &str) -> Vec<Assignment> {
     }
     let mut out = Vec::new();
     for (s, e) in lines_with(text, name) {
+        let line = &text.as_bytes()[s..e];
+        if !binds_before_eq(line, name) && !line.trim_ascii_start().starts_with(b"for") {
+            continue;
+        }
         let Some(c) = ASSIGNED_LINE.captures(&text[s..e]) else { continue };
         let at = |m: regex::Match<'_>| (s + m.start(), s + m.end());
         if c.name("n").is_some_and(|n| n.as_str() == name) {
@@ -502,6 +506,26 @@ fn assignments_by_pattern(text: &str, name: &str) -> Vec<Assignment> {
             iterated: c.name("it").map(|m| (m.start(), m.end())),
         })
         .collect()
+}
+
+/// A byte test every line matched by [`ASSIGNED_LINE`] with the name `name` (its first
+/// alternative) or by [`UNPACKED_LINE`] with `name` among the targets passes, so that the
+/// captures search (the costly part: a bounded backtracker over the whole line) runs only on
+/// lines that can match. In both, what precedes the matched `=` is blanks, brackets, commas and
+/// word characters (`\w`: ASCII letters, digits, `_`, or a non-ASCII character, whose bytes
+/// are all ≥ 0x80), so that `=` is the line's first, and `name` is one whole run of word
+/// characters there: no word byte (nor any byte ≥ 0x80: a non-ASCII word character would
+/// lengthen the run, any other cannot stand there) touches it. Necessary, not sufficient: the
+/// regex still decides. Tested equal (the per-name searches).
+fn binds_before_eq(line: &[u8], name: &str) -> bool {
+    let Some(eq) = memchr::memchr(b'=', line) else { return false };
+    let targets = &line[..eq];
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    targets.iter().all(|&b| word(b) || matches!(b, b' ' | b'\t' | b'(' | b')' | b','))
+        && memchr::memmem::find_iter(targets, name.as_bytes()).any(|p| {
+            let starts = p == 0 || !word(targets[p - 1]);
+            starts && targets.get(p + name.len()).is_none_or(|&b| !word(b))
+        })
 }
 
 /// Whether `name` is spelled in ASCII letters, digits and `_` only (see [`assignments`]).
@@ -982,6 +1006,9 @@ fn unpackings(text: &str, name: &str) -> Vec<Unpacking> {
     let range = |s: usize, m: regex::Match<'_>| (s + m.start(), s + m.end());
     let mut out = Vec::new();
     for (s, e) in lines_with(text, name) {
+        if !binds_before_eq(&text.as_bytes()[s..e], name) {
+            continue;
+        }
         let Some(c) = UNPACKED_LINE.captures(&text[s..e]) else { continue };
         let t = c.name("t").expect("targets");
         if t.as_str().split(',').any(|n| n.trim_matches([' ', '\t']) == name) {
@@ -1197,6 +1224,16 @@ mod tests {
             ("non-ASCII name", "ĉode = 1\nfor ĉode in f:\n", "ĉode"),
             ("the name many times on a line", "code = code + code\n", "code"),
             ("no newline at the end", "x=1\ncode = 2", "code"),
+            ("attribute, subscript, annotation", "self.code = 1\nx[code] = 2\ncode: int = 3\ncode[0] = 4\n", "code"),
+            ("augmented and walrus", "code += 1\nif (code := f()):\ncode -= 2\n", "code"),
+            ("the name after the first =", "x = code = 1\ny = (code, z) = t\n", "code"),
+            ("a call holding the name", "print(code)\nf(code=1)\n  for_code = 1\n", "code"),
+            ("keyword arguments before the name", "x(a=1); code = 2\n", "code"),
+            ("form feed indentation", "\x0ccode = 1\n\x0cfor code in f:\n", "code"),
+            ("non-ASCII targets", "é, code = t\n(code, ĉ) = u\nfor code in é:\n", "code"),
+            ("the name inside longer targets", "codes = 1\nmy_code, code2 = t\n(xcode) = 3\n", "code"),
+            ("non-ASCII symbols next to the name", "·code = 1\ncode· = 2\n→code, x = t\n", "code"),
+            ("for without a blank", "for(code) in x:\nforcode = 1\n\tfor\tcode\tin\tx:\n", "code"),
         ];
         for (case, text, name) in cases {
             assert_eq!(assignments(text, name), assignments_by_pattern(text, name), "{case}: assignments");
@@ -1227,6 +1264,18 @@ mod tests {
             "\ndef code(",
             "\nfor code in ",
             "\n\tdef x (",
+            ".",
+            "[",
+            "]",
+            "+=",
+            "==",
+            ":=",
+            "\x0c",
+            "self.",
+            "\ncode.x = ",
+            "\nx[code] = ",
+            "codes",
+            "·",
         ];
         let mut found = [0usize; 3];
         for text in super::pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1d, 2_000) {
