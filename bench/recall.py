@@ -8,8 +8,10 @@ Two sets, reported side by side: the TUNING set below (detectors may be tuned on
 the HELD-OUT set in bench/recall_heldout.py (only measured, never tuned on). Each sample
 names the behaviour classes it exercises, so per-class recall is printed too.
 
-Usage: bench/recall.py [--set=tuning|heldout|all]   (needs `cargo build --release`;
-PIPGATE_BIN or CARGO_TARGET_DIR point it at another build, PIPGATE_POLICY at another policy)
+Usage: bench/recall.py [--set=tuning|heldout|all] [--hide-heldout]   (needs `cargo build --release`;
+PIPGATE_BIN or CARGO_TARGET_DIR point it at another build, PIPGATE_POLICY at another policy).
+--hide-heldout prints no held-out row, only counts: whoever tunes detectors measures the
+held-out set without learning which samples it misses.
 """
 import base64
 import io
@@ -487,7 +489,10 @@ def main():
     policy = os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")
     rows = [(st, name, pattern, source, classes, *scan(tmp, policy, name, kind, files))
             for st, name, kind, files, pattern, source, classes in samples(which)]
+    hide = "--hide-heldout" in sys.argv[1:]
     for st, name, pattern, source, classes, status, ids in rows:
+        if hide and st == "heldout":
+            continue
         print(f"{st:7} {status:8} {name:22} {pattern} [{source}]\n{'':39}{', '.join(ids) or '-'}")
     print()
     sets = [s for s in ("tuning", "heldout") if any(r[0] == s for r in rows)]
@@ -498,6 +503,12 @@ def main():
         flagged = sum(r[5] == "flagged" for r in mine)
         print(f"{st:7}: {n} samples: {caught} blocked ({100 * caught / n:.0f}%), {flagged} flagged but served, "
               f"{n - caught - flagged} missed")
+        if st == "heldout":
+            import recall_heldout
+            rounds = getattr(recall_heldout, "ROUNDS", {})
+            for label in sorted(set(rounds.values())) + ["earlier rounds"]:
+                part = [r for r in mine if rounds.get(r[1], "earlier rounds") == label]
+                print(f"  {label}: {sum(r[5] == 'BLOCKED' for r in part)} / {len(part)} blocked")
     classes = sorted({c for r in rows for c in r[4]})
     print("\nper-class recall (blocked / samples)")
     print(f"{'class':20} " + " ".join(f"{s:>9}" for s in sets))
