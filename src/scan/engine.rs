@@ -15,6 +15,7 @@ use super::archive::{Member, Visitor};
 use super::carrier::{self, Carried};
 use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
 use super::roles;
+use super::{archive, pickle};
 use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole, Severity};
 use aho_corasick::MatchKind;
 use std::borrow::Cow;
@@ -427,6 +428,15 @@ pub(crate) struct Collector<'s> {
 }
 
 /// Evidence about a whole member (no line): what the engine says of it, and its role.
+/// Names pickle files usually carry (used only to judge whether a broken stream that imports
+/// nothing was a pickle at all: a binary that happens to start with `\x80\x02` is not).
+fn pickle_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".npy", ".sav", ".p"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+}
+
 fn member_evidence(path: &str, what: String, role: FileRole) -> Evidence {
     Evidence { path: path.into(), line: None, column: None, snippet: Some(what), indicator: None, role, severity: None }
 }
@@ -511,6 +521,53 @@ impl<'s> Collector<'s> {
         let severity = if test { Severity::Medium } else { Severity::High };
         let evidence = member_evidence(path, detail, role);
         self.hits.push(meta, Hit { severity: Some(severity), evidence });
+    }
+
+    /// Pickle streams in the member ([`pickle`]): each callable a load would import, rated by
+    /// what it does (runs something: critical; reaches other objects or files: high; outside
+    /// the standard library and not a reconstructor: medium; reconstructors: nothing), lower in
+    /// tests and docs (a scanner's own fixtures); a stream that breaks: its own finding.
+    fn pickled(&mut self, path: &str, role: FileRole, data: &[u8], size: u64) {
+        let whole = data.len() as u64 >= size;
+        let found = pickle::find(data, whole, archive::is_archive_name(path));
+        if found.is_empty() {
+            return;
+        }
+        let inner = path.rsplit("!/").next().unwrap_or(path);
+        let inner = roles::strip_sdist_prefix(inner, self.kind);
+        let base = inner.rsplit('/').next().unwrap_or(inner);
+        let test = role == FileRole::TestOrDocs || roles::is_test_or_docs(inner, base);
+        for f in &found {
+            let at = if f.entry.is_empty() { path.to_string() } else { format!("{path}!/{}", f.entry) };
+            let proto = f.walk.protocol;
+            let mut seen = std::collections::HashSet::new();
+            for i in f.walk.imports.iter().filter(|i| i.danger != pickle::Danger::None) {
+                if !seen.insert(&i.target) {
+                    continue;
+                }
+                let severity = match (i.danger, test) {
+                    (pickle::Danger::Runs, false) => Severity::Critical,
+                    (pickle::Danger::Indirect, false) => Severity::High,
+                    (pickle::Danger::Runs, true) | (pickle::Danger::Unknown, false) => Severity::Medium,
+                    _ => Severity::Low,
+                };
+                let how = if i.called { "imports and calls" } else { "imports" };
+                let detail =
+                    format!("pickle stream (protocol {proto}) {how} {} at byte {}", i.target, f.base + i.offset);
+                let mut evidence = member_evidence(&at, detail, role);
+                evidence.indicator = Some(i.target.clone());
+                self.hits.push(&anomaly::PICKLE_CODE, Hit { severity: Some(severity), evidence });
+            }
+            if let Some(why) = f.malformed() {
+                let named = !f.walk.imports.is_empty() || pickle_name(base) || pickle_name(&f.entry);
+                if named {
+                    let detail = format!("pickle stream at byte {} is broken: {why}", f.base);
+                    let severity = if test { Severity::Low } else { Severity::Medium };
+                    let evidence = member_evidence(&at, detail, role);
+                    self.hits.push(&anomaly::PICKLE_MALFORMED, Hit { severity: Some(severity), evidence });
+                }
+            }
+        }
     }
 
     /// Keep the head of a top-level member that may be a licence file (bounded in count and size).
@@ -620,6 +677,7 @@ impl Visitor for Collector<'_> {
             self.native_in_sdist(path, role, data);
         }
         self.carried(path, role, data, member.size);
+        self.pickled(path, role, data, member.size);
         self.keep_licence_file(path, member.depth, data, member.streamed);
         if member.streamed {
             // Only the head was kept: the walker streamed it because it is binary.

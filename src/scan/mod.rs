@@ -4,7 +4,8 @@
 //! Owns: archive walking with limits (`archive`), file-role classification
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
 //! hits into findings (`findings`), the engine's own findings (`anomaly`), text
-//! scanning on worker threads for large artifacts (`parallel`), the report
+//! scanning on worker threads for large artifacts (`parallel`), pickle streams in members and what
+//! loading them would call (`pickle`), the report
 //! formats (`report`), how common each behaviour is among popular projects (`prevalence`, from the
 //! shipped baseline), licences read from metadata and licence files (`licence`), the lexed view of a member shared by its detectors
 //! (`source`) and the derived scanner version (`version`).
@@ -20,6 +21,7 @@ pub(crate) mod engine;
 pub(crate) mod findings;
 pub(crate) mod licence;
 pub(crate) mod parallel;
+pub(crate) mod pickle;
 pub(crate) mod prevalence;
 pub(crate) mod report;
 pub(crate) mod roles;

