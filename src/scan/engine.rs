@@ -539,7 +539,11 @@ impl<'s> Collector<'s> {
         let test = role == FileRole::TestOrDocs || roles::is_test_or_docs(inner, base);
         for f in &found {
             let at = if f.entry.is_empty() { path.to_string() } else { format!("{path}!/{}", f.entry) };
-            let proto = f.walk.protocol;
+            // No header: protocol 0 or 1 (text opcodes), which cannot be told apart from the bytes.
+            let proto = match f.walk.protocol {
+                0 => "0/1".to_string(),
+                p => p.to_string(),
+            };
             let mut seen = std::collections::HashSet::new();
             for i in f.walk.imports.iter().filter(|i| i.danger != pickle::Danger::None) {
                 if !seen.insert(&i.target) {

@@ -1945,3 +1945,57 @@ fn a_minimal_pkg_info_is_no_evidence_by_itself() {
         }
     }
 }
+
+/// (case, member path, pickle bytes, expected (severity, evidence text) of `execution.pickle-code`)
+type PickleCase = (&'static str, &'static str, &'static [u8], Option<(Severity, &'static str)>);
+
+#[test]
+fn pickles_in_members_report_what_a_load_would_call_with_severity_by_place() {
+    // `pickle.dumps` (protocol 2) of a `__reduce__` returning `(exec, ("print",))`.
+    const EXEC_P2: &[u8] = b"\x80\x02c__builtin__\x0aexec\x0aq\x00X\x05\x00\x00\x00printq\x01\x85q\x02Rq\x03.";
+    // Protocol 0: `os.system('id')` through GLOBAL + REDUCE (no header).
+    const OS_SYSTEM_P0: &[u8] = b"cos\x0asystem\x0a(S'id'\x0atR.";
+    // `pickle.dumps(collections.OrderedDict(a=1), protocol=2)`: a reconstructor, nothing to report.
+    const ORDERED_DICT_P2: &[u8] = b"\x80\x02ccollections\x0aOrderedDict\x0aq\x00)Rq\x01X\x01\x00\x00\x00aq\x02K\x01s.";
+    let cases: [PickleCase; 5] = [
+        (
+            "a model file in the package that calls exec",
+            "demo/model.pkl",
+            EXEC_P2,
+            Some((Severity::Critical, "pickle stream (protocol 2) imports and calls __builtin__.exec at byte 2")),
+        ),
+        (
+            "a headerless (protocol 0/1) stream under a data name",
+            "demo/weights.bin",
+            OS_SYSTEM_P0,
+            Some((Severity::Critical, "pickle stream (protocol 0/1) imports and calls os.system at byte 0")),
+        ),
+        (
+            "the same stream as a test fixture",
+            "demo/tests/fixtures/evil.pkl",
+            EXEC_P2,
+            Some((Severity::Medium, "pickle stream (protocol 2) imports and calls __builtin__.exec at byte 2")),
+        ),
+        ("a benign OrderedDict", "demo/state.pkl", ORDERED_DICT_P2, None),
+        ("pickle-looking text in a module", "demo/util.py", b"x = 1\n", None),
+    ];
+    let (scanner, _) = test_scanner(Limits::default());
+    for (case, member, bytes, want) in cases {
+        let wheel = zip_of(&[
+            (member, bytes),
+            ("demo-1.0.dist-info/METADATA", &wheel_metadata("demo", "1.0")),
+            ("demo-1.0.dist-info/RECORD", b""),
+        ]);
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &wheel);
+        let got = r.findings.iter().find(|f| f.detector == "execution.pickle-code");
+        match (want, got) {
+            (None, None) => {}
+            (Some((severity, text)), Some(f)) => {
+                assert_eq!(f.severity, severity, "{case}");
+                assert_eq!(f.evidence[0].path, member, "{case}");
+                assert_eq!(f.evidence[0].snippet.as_deref(), Some(text), "{case}");
+            }
+            (want, got) => panic!("{case}: wanted {want:?}, got {got:?}"),
+        }
+    }
+}
