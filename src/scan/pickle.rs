@@ -19,6 +19,7 @@
 //! Written by hand: the pickle crates deserialise values (and refuse or replace globals);
 //! none reports opcodes with offsets without building the objects.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -245,20 +246,16 @@ impl Walker<'_> {
                     self.line(op, at)?;
                     self.push(V::Other, at)?;
                 }
-                b'J' => {
-                    self.take(op, at, 4)?;
-                    self.push(V::Other, at)?;
-                }
-                b'K' => {
-                    self.take(op, at, 1)?;
-                    self.push(V::Other, at)?;
-                }
-                b'M' => {
-                    self.take(op, at, 2)?;
-                    self.push(V::Other, at)?;
-                }
-                b'G' => {
-                    self.take(op, at, 8)?;
+                // Fixed-width numbers (BININT1/2, BININT, BINFLOAT) and extension codes
+                // (EXT1/2/4): one value.
+                b'K' | b'M' | b'J' | b'G' | 0x82..=0x84 => {
+                    let width = match op {
+                        b'K' | 0x82 => 1,
+                        b'M' | 0x83 => 2,
+                        b'J' | 0x84 => 4,
+                        _ => 8,
+                    };
+                    self.take(op, at, width)?;
                     self.push(V::Other, at)?;
                 }
                 b'N' | 0x88 | 0x89 | b'}' | b']' | b')' | 0x8f => self.push(V::Other, at)?,
@@ -395,10 +392,6 @@ impl Walker<'_> {
                 }
                 b'Q' => {
                     self.pop(op, at)?;
-                    self.push(V::Other, at)?;
-                }
-                0x82..=0x84 => {
-                    self.take(op, at, [1, 2, 4][(op - 0x82) as usize])?;
                     self.push(V::Other, at)?;
                 }
                 _ => return Err(WalkError::UnknownOpcode { op, offset: at }),
@@ -600,7 +593,7 @@ impl Found {
 pub(crate) fn find(data: &[u8], whole: bool, archive_named: bool) -> Vec<Found> {
     let mut out = Vec::new();
     match data {
-        [0x80, 2..=5, ..] => streams(data, "", whole, &mut out),
+        _ if pickle_header(data) => streams(data, "", whole, &mut out),
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => {
             if let Some(at) = npy_objects(data) {
                 if let Some(f) = one(&data[at..], "", at, whole) {
@@ -635,7 +628,7 @@ fn streams(data: &[u8], entry: &str, whole: bool, out: &mut Vec<Found>) {
         let next = f.walk.end.as_ref().ok().map(|&e| at + e);
         out.push(f);
         match next {
-            Some(n) if matches!(data.get(n..n + 2), Some([0x80, 2..=5])) => at = n,
+            Some(n) if data.get(n..).is_some_and(pickle_header) => at = n,
             _ => return,
         }
     }
@@ -671,6 +664,18 @@ fn npy_objects(data: &[u8]) -> Option<usize> {
     objects.then_some(start + len)
 }
 
+/// A protocol 2–5 header.
+fn pickle_header(data: &[u8]) -> bool {
+    matches!(data, [0x80, 2..=5, ..])
+}
+
+/// Up to `limit` bytes of a deflated body, and whether the read ended without an error.
+fn inflate(body: &[u8], limit: u64) -> (Vec<u8>, bool) {
+    let mut v = Vec::new();
+    let ok = flate2::read::DeflateDecoder::new(body).take(limit).read_to_end(&mut v).is_ok();
+    (v, ok)
+}
+
 /// The `.pkl` entries (and entries starting with a pickle header) of a zip, read from its
 /// local headers in the bytes kept; stops at the first entry whose sizes are not in its
 /// header (a data descriptor) or that runs past the kept bytes.
@@ -694,18 +699,19 @@ fn zip_entries(data: &[u8], out: &mut Vec<Found>) {
         let avail = data.len().saturating_sub(body_at).min(csize);
         let body = data.get(body_at..body_at + avail).unwrap_or_default();
         let complete = avail == csize;
-        let content: Option<Vec<u8>> = match method {
-            0 => Some(body.to_vec()),
-            8 => {
-                let mut v = Vec::new();
-                let r = flate2::read::DeflateDecoder::new(body).take(MAX_ENTRY).read_to_end(&mut v);
-                (r.is_ok() || !complete).then_some(v)
+        let by_name = name.ends_with(".pkl");
+        // A deflated entry is inflated whole only when it is named or starts like a pickle
+        // (two bytes tell): a `.jar` or checkpoint holds hundreds of entries that are not.
+        let content: Option<Cow<'_, [u8]>> = match method {
+            0 => Some(Cow::Borrowed(body)),
+            8 if by_name || pickle_header(&inflate(body, 2).0) => {
+                let (v, ok) = inflate(body, MAX_ENTRY);
+                (ok || !complete).then_some(Cow::Owned(v))
             }
             _ => None,
         };
         if let Some(c) = content {
-            let pickled = name.ends_with(".pkl") || matches!(c.as_slice(), [0x80, 2..=5, ..]);
-            if pickled && !c.is_empty() {
+            if (by_name || pickle_header(&c)) && !c.is_empty() {
                 let entry_whole = complete && (method != 0 || c.len() == usize_);
                 streams(&c, &name, entry_whole, out);
             }
@@ -871,6 +877,17 @@ mod tests {
             z.finish().unwrap();
             buf.into_inner()
         };
+        let header_only_zip = {
+            let mut buf = std::io::Cursor::new(Vec::new());
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("META-INF/MANIFEST.MF", opts).unwrap();
+            std::io::Write::write_all(&mut z, &b"Manifest-Version: 1.0\n".repeat(200)).unwrap();
+            z.start_file("model/weights", opts).unwrap();
+            std::io::Write::write_all(&mut z, EXEC_P2).unwrap();
+            z.finish().unwrap();
+            buf.into_inner()
+        };
         let npy = {
             let header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }          \n";
             let mut v = b"\x93NUMPY\x01\x00".to_vec();
@@ -881,11 +898,17 @@ mod tests {
         };
         let mut legacy_torch = ORDERED_DICT_P2.to_vec();
         legacy_torch.extend_from_slice(EXEC_P2);
-        let cases: [(&str, &[u8], bool, Option<&str>); 8] = [
+        let cases: [(&str, &[u8], bool, Option<&str>); 9] = [
             ("a bare protocol-2 stream", EXEC_P2, false, Some("__builtin__.exec")),
             ("a protocol-0 stream (text)", OS_SYSTEM_P0, false, Some("os.system")),
             ("a torch zip (stored data.pkl)", &torch_zip, false, Some("__builtin__.exec")),
             ("a deflated data.pkl in a zip", &deflated_zip, false, Some("os.system")),
+            (
+                "a deflated entry found by its header, after one that is not a pickle",
+                &header_only_zip,
+                false,
+                Some("__builtin__.exec"),
+            ),
             ("a zip the walker opens itself", &torch_zip, true, None),
             ("a .npy object array", &npy, false, Some("builtins.eval")),
             ("legacy torch.save: streams back to back", &legacy_torch, false, Some("__builtin__.exec")),
