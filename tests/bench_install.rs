@@ -7,6 +7,9 @@
 //! older builds to the same rounds (before/after); pipgate runs as `serve` starts by default
 //! (`--page-ttl 600`, info logging) unless `BENCH_PAGE_TTL` says otherwise.
 //! `BENCH_UPSTREAM_METADATA=1` makes the upstream advertise PEP 658 core metadata.
+//! `BENCH_TRACE=DIR` keeps, per pipgate install, its log (access lines with per-request `ms`)
+//! and the CPU pipgate spent on it (user and system ticks from `/proc`, which do not depend on
+//! the machine's load the way wall time does) in `DIR`, and prints the CPU medians.
 
 mod common;
 use common::*;
@@ -100,6 +103,40 @@ impl Drop for Proxpi {
     }
 }
 
+/// pipgate's CPU so far (user, system) in clock ticks, from `/proc/<pid>/stat`.
+fn cpu_ticks(gate: &Pipgate) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", gate.child.id())).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `state`: utime and stime are 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).filter_map(|x| x.parse().ok()).collect();
+    (f.first().copied().unwrap_or(0), f.get(1).copied().unwrap_or(0))
+}
+
+/// `BENCH_TRACE`: where to keep each pipgate install's log and CPU.
+fn trace_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("BENCH_TRACE").filter(|d| !d.is_empty()).map(std::path::PathBuf::from)
+}
+
+/// Install through `gate`, and with `BENCH_TRACE` keep the log lines this install added and the CPU it cost.
+fn install_traced(
+    client: &str,
+    gate: &Pipgate,
+    what: &str,
+    round: usize,
+    cpu: &mut std::collections::BTreeMap<(String, String), Vec<(u64, u64)>>,
+) -> f64 {
+    let Some(dir) = trace_dir() else { return install(client, &gate.url) };
+    let (before_log, (u0, s0)) = (gate.log().len(), cpu_ticks(gate));
+    let secs = install(client, &gate.url);
+    let (u1, s1) = cpu_ticks(gate);
+    let log = gate.log();
+    let name = format!("{client}-{}-r{round}.log", what.replace([' ', ','], "_"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), log.get(before_log..).unwrap_or("")).unwrap();
+    cpu.entry((client.to_string(), what.to_string())).or_default().push((u1 - u0, s1 - s0));
+    secs
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -166,6 +203,7 @@ fn bench_install_direct_vs_pipgate() {
     let proxpi = std::env::var("PROXPI_PYTHON").ok().filter(|p| !p.is_empty());
     let builds = builds();
     let mut results: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    let mut cpu = Default::default();
     let mut put =
         |client: &str, mode: String, secs: f64| results.entry((client.to_string(), mode)).or_default().push(secs);
     for round in 0..rounds {
@@ -173,11 +211,14 @@ fn bench_install_direct_vs_pipgate() {
             put(client, "direct".into(), install(client, &idx.url()));
             for b in &builds {
                 let gate = b.start(&idx.url(), &["--dangerous-skip-scan"]);
-                put(client, format!("{} cold, no scan", b.label), install(client, &gate.url));
+                let mode = format!("{} cold, no scan", b.label);
+                put(client, mode.clone(), install_traced(client, &gate, &mode, round, &mut cpu));
                 drop(gate);
                 let gate = b.start(&idx.url(), &[]);
-                put(client, format!("{} cold", b.label), install(client, &gate.url));
-                put(client, format!("{} warm", b.label), install(client, &gate.url));
+                for state in ["cold", "warm"] {
+                    let mode = format!("{} {state}", b.label);
+                    put(client, mode.clone(), install_traced(client, &gate, &mode, round, &mut cpu));
+                }
             }
             if let Some(python) = &proxpi {
                 let peer = Proxpi::start(python, &idx.url());
@@ -220,6 +261,14 @@ fn bench_install_direct_vs_pipgate() {
                 continue;
             };
             println!("{client:<6} {}: scanning cost (cold with scan / cold without) = {:.2}x", b.label, cold / no_scan);
+        }
+    }
+    if let Some(dir) = trace_dir() {
+        println!("\npipgate CPU per install (clock ticks, median of rounds: user / system); logs in {}", dir.display());
+        for ((client, mode), ticks) in &cpu {
+            let user = median(ticks.iter().map(|t| t.0 as f64).collect());
+            let sys = median(ticks.iter().map(|t| t.1 as f64).collect());
+            println!("{client:<6} {mode:<22} {user:>6.0} / {sys:.0}");
         }
     }
 }
