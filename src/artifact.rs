@@ -2,6 +2,13 @@
 //!
 //! Owns: streaming an upstream file to disk while hashing it (never whole in memory),
 //! refusing bytes whose hash disagrees with the index, and extracting a wheel's core metadata for `.metadata` (and an sdist's `PKG-INFO` for the report page).
+//!
+//! A wheel's core metadata is derived data: read out of the verified wheel once it is in
+//! place (its sha256 is what pages advertise), kept in bounded memory ([`CoreMetadata`]),
+//! and read out of the wheel again when memory no longer holds it (after a restart, or
+//! evicted), checked against the recorded sha256 before it is served. No file is written per
+//! wheel (creating one cost about a millisecond of kernel time each on a cold install); a
+//! `<sha256>.metadata` file an older version left beside the wheel is still read.
 //! Must not: decide whether bytes are served (that is `gate`), or parse pages.
 //!
 //! A download runs as its own task, shared by every request waiting for the same file:
@@ -129,8 +136,32 @@ impl MemoryCache {
     }
 }
 
+/// Core metadata extracted from verified wheels, by the wheel's sha256, bounded in total
+/// size (least recently and least often used go first). An entry is put only by the
+/// extraction that computed the sha256 recorded for the wheel, or after a re-extraction
+/// matched that record.
+#[derive(Clone)]
+pub(crate) struct CoreMetadata {
+    bytes: moka::sync::Cache<Digest256, bytes::Bytes>,
+}
+
+impl CoreMetadata {
+    /// Core metadata is a few KiB per wheel: 16 MiB holds thousands.
+    const TOTAL: u64 = 16 << 20;
+
+    fn new(total: u64) -> CoreMetadata {
+        let bytes = moka::sync::Cache::builder()
+            .max_capacity(total)
+            .weigher(|_, b: &bytes::Bytes| u32::try_from(b.len()).unwrap_or(u32::MAX))
+            .build();
+        CoreMetadata { bytes }
+    }
+}
+
 struct Inner {
     dirs: DataDir,
+    /// Core metadata of verified wheels, in memory.
+    core_metadata: CoreMetadata,
     upstream: Upstream,
     store: Arc<dyn OriginStore>,
     max_bytes: u64,
@@ -212,7 +243,8 @@ impl Artifacts {
         max_bytes: u64,
         shared: Option<crate::blobs::Blobs>,
     ) -> Self {
-        let inner = Inner { dirs, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0), shared };
+        let core_metadata = CoreMetadata::new(CoreMetadata::TOTAL);
+        let inner = Inner { dirs, core_metadata, upstream, store, max_bytes, tmp_counter: AtomicU64::new(0), shared };
         let memory = MemoryCache::new(MemoryLimits::default());
         Artifacts { inner: Arc::new(inner), running: Default::default(), memory }
     }
@@ -519,21 +551,43 @@ impl Inner {
         Ok(sha256)
     }
 
-    /// Extract `*.dist-info/METADATA` from a verified wheel into `<sha>.metadata`; returns its sha256.
+    /// Read `*.dist-info/METADATA` out of a verified wheel and keep it in memory; returns its sha256.
     async fn extract_metadata(&self, sha256: &Digest256, filename: &str) -> Option<String> {
         if !filename.ends_with(".whl") {
             return None;
         }
         let src = self.dirs.artifact(sha256);
-        let dest = self.dirs.artifact_metadata(sha256);
-        tokio::task::spawn_blocking(move || {
-            let bytes = wheel_metadata(&src)?;
-            std::fs::write(&dest, &bytes).ok()?;
-            Some(hex::encode(Sha256::digest(&bytes)))
-        })
-        .await
-        .ok()
-        .flatten()
+        let bytes = tokio::task::spawn_blocking(move || wheel_metadata(&src)).await.ok().flatten()?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        self.core_metadata.bytes.insert(sha256.clone(), bytes::Bytes::from(bytes));
+        Some(digest)
+    }
+
+    /// The core metadata extracted from the verified wheel `v`, whose sha256 is `v.metadata_sha256`:
+    /// from memory, else a file an older version wrote beside the wheel, else read out of the
+    /// wheel again. Bytes read back from disk are served only when they hash to the recorded
+    /// sha256 (what the page advertised).
+    async fn local_metadata(&self, v: &Verified, recorded: &str) -> Result<bytes::Bytes, ProxyError> {
+        if let Some(b) = self.core_metadata.bytes.get(&v.sha256) {
+            return Ok(b);
+        }
+        let (legacy, wheel) = (self.dirs.artifact_metadata(&v.sha256), self.dirs.artifact(&v.sha256));
+        let read = tokio::task::spawn_blocking(move || std::fs::read(&legacy).ok().or_else(|| wheel_metadata(&wheel)))
+            .await
+            .map_err(ProxyError::internal)?;
+        let bytes = read.ok_or_else(|| {
+            ProxyError::internal(format!("the core metadata of {} could not be read out of the wheel again", v.sha256))
+        })?;
+        let got = hex::encode(Sha256::digest(&bytes));
+        if !got.eq_ignore_ascii_case(recorded) {
+            return Err(ProxyError::internal(format!(
+                "the core metadata read again for {} hashes to {got}, not the recorded {recorded}: not served",
+                v.sha256
+            )));
+        }
+        let bytes = bytes::Bytes::from(bytes);
+        self.core_metadata.bytes.insert(v.sha256.clone(), bytes.clone());
+        Ok(bytes)
     }
 
     /// Core metadata bytes for a file: ours (extracted) when they match what the page promised,
@@ -546,8 +600,8 @@ impl Inner {
             (None, Some(_)) => true,
             _ => false,
         };
-        if use_local {
-            return Ok(Some(tokio::fs::read(self.dirs.artifact_metadata(&v.sha256)).await?));
+        if let (true, Some(recorded)) = (use_local, local) {
+            return Ok(Some(self.local_metadata(v, recorded).await?.to_vec()));
         }
         if origin.core_metadata.is_none() {
             return Ok(None);
@@ -684,6 +738,77 @@ pub(crate) fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wheel holding `pkg-1.0.dist-info/METADATA` = `metadata`.
+    fn wheel_bytes(metadata: &str) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        zip.start_file("pkg/__init__.py", opts).unwrap();
+        std::io::Write::write_all(&mut zip, b"").unwrap();
+        zip.start_file("pkg-1.0.dist-info/METADATA", opts).unwrap();
+        std::io::Write::write_all(&mut zip, metadata.as_bytes()).unwrap();
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[tokio::test]
+    async fn core_metadata_is_served_from_memory_or_read_out_of_the_wheel_again_and_checked() {
+        const META: &str = "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n";
+        // (case, in memory, wheel on disk: its METADATA, an older version's `.metadata` file, served)
+        type Case<'a> = (&'a str, bool, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        let cases: [Case; 6] = [
+            ("extracted when the wheel was put in place: from memory", true, Some(META), None, Some(META)),
+            ("in memory, the wheel since removed: still from memory", true, None, None, Some(META)),
+            ("not in memory (a restart): read out of the wheel again", false, Some(META), None, Some(META)),
+            ("not in memory, a file an older version wrote beside the wheel", false, None, Some(META), Some(META)),
+            (
+                "not in memory, the wheel's METADATA no longer the recorded one: not served",
+                false,
+                Some("Name: evil\n"),
+                None,
+                None,
+            ),
+            ("not in memory, neither the wheel nor a file: an error, not an empty answer", false, None, None, None),
+        ];
+        for (case, in_memory, wheel, legacy, want) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let app = crate::app::App::for_tests(dir.path(), "");
+            let a = &app.artifacts;
+            let original = wheel_bytes(META);
+            let sha = Digest256::digest(&original);
+            let path = a.path(&sha);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &original).unwrap();
+            let recorded = a.inner.extract_metadata(&sha, "pkg-1.0-py3-none-any.whl").await;
+            assert_eq!(recorded.as_deref(), Some(hex::encode(Sha256::digest(META)).as_str()), "{case}");
+            assert!(!a.inner.dirs.artifact_metadata(&sha).exists(), "{case}: no file per wheel");
+            if !in_memory {
+                a.inner.core_metadata.bytes.invalidate_all();
+            }
+            match wheel {
+                Some(m) => std::fs::write(&path, wheel_bytes(m)).unwrap(),
+                None => std::fs::remove_file(&path).unwrap(),
+            }
+            if let Some(m) = legacy {
+                std::fs::write(a.inner.dirs.artifact_metadata(&sha), m).unwrap();
+            }
+            let origin = FileOrigin {
+                key: sha.to_string(),
+                filename: "pkg-1.0-py3-none-any.whl".into(),
+                project: "pkg".into(),
+                url: "http://127.0.0.1:9/files/pkg-1.0-py3-none-any.whl".into(),
+                hashes: [("sha256".to_string(), sha.to_string())].into(),
+                upload_time: None,
+                size: None,
+                core_metadata: None,
+            };
+            let v = Verified { sha256: sha.clone(), metadata_sha256: recorded };
+            let got = a.metadata(&origin, &v).await;
+            match want {
+                Some(m) => assert_eq!(got.unwrap().as_deref(), Some(m.as_bytes()), "{case}"),
+                None => assert!(got.is_err(), "{case}: {got:?}"),
+            }
+        }
+    }
 
     fn blob(fill: u8, len: usize) -> (Digest256, bytes::Bytes) {
         let b = bytes::Bytes::from(vec![fill; len]);

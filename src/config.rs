@@ -385,8 +385,13 @@ impl DataDir {
     pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
+    /// Where versions before the page database kept one JSON file per page (read, never written).
     pub(crate) fn pages(&self) -> PathBuf {
         self.root.join("pages")
+    }
+    /// Upstream pages with their ETag (see `store::LocalPages`).
+    pub(crate) fn pages_db(&self) -> PathBuf {
+        self.root.join("pages.sqlite3")
     }
     pub(crate) fn audit(&self) -> PathBuf {
         self.root.join("audit")
@@ -395,7 +400,7 @@ impl DataDir {
         self.root.join("pipgate.sqlite3")
     }
     pub(crate) fn create_all(&self) -> std::io::Result<()> {
-        for d in [self.artifacts(), self.tmp(), self.pages(), self.audit()] {
+        for d in [self.artifacts(), self.tmp(), self.audit()] {
             std::fs::create_dir_all(d)?;
         }
         Ok(())

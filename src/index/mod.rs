@@ -1,7 +1,7 @@
 //! Index pages: fetch from upstream, cache with a short TTL (revalidated with ETag),
 //! parse, and rewrite file URLs to point at pipgate.
 //!
-//! Owns: the page cache (memory + `<data-dir>/pages/`, so a restart with the upstream
+//! Owns: the page cache (memory + the store's pages, `<data-dir>/pages.sqlite3`, so a restart with the upstream
 //! down still answers), serving a stale page when the upstream fails (and saying so),
 //! recording every listed file's origin in the store, and the file URL shape
 //! `../../files/<key>/<filename>` (stable across restarts, no query string). Also what a

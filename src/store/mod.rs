@@ -3,7 +3,8 @@
 //!
 //! Owns: persistence and its schema, and the choice of backend from configuration
 //! ([`open`]). Must not: decide, fetch or scan. Artifact bytes live in the
-//! content-addressed folder (`config::DataDir`); pages are kept by a [`PageStore`].
+//! content-addressed folder (`config::DataDir`); pages are kept by a [`PageStore`]
+//! ([`LocalPages`]: a SQLite file of their own in the data directory, for every backend).
 //!
 //! # What a backend must provide
 //!
@@ -35,7 +36,7 @@ mod sqlite;
 pub use audit_index::TrailEntry;
 pub(crate) use audit_index::{AuditIndex, AuditTrail, DecisionFilter, DecisionRow, HourCount, ROW_FINDINGS};
 pub(crate) use lookback::{DecisionState, LookbackStore, VerdictChange, VerdictNote};
-pub(crate) use pages::DiskPages;
+pub(crate) use pages::LocalPages;
 pub(crate) use sqlite::SqliteStore;
 
 use crate::config::{DataDir, Database};
@@ -131,7 +132,7 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
                 origins: sqlite.clone(),
                 scans: sqlite.clone(),
                 lookback: sqlite,
-                pages: Arc::new(DiskPages::new(dirs.pages())),
+                pages: Arc::new(LocalPages::open(&dirs.pages_db(), dirs.pages())?),
                 flights: Arc::new(LocalFlights::default()),
             })
         }
@@ -147,7 +148,7 @@ pub(crate) fn open(db: &Database, dirs: &DataDir) -> Result<Stores, StoreError> 
                 audit_trail: Some(pg.clone()),
                 lookback: pg,
                 // Pages stay per replica: a revalidated cache of the upstream, not shared state.
-                pages: Arc::new(DiskPages::new(dirs.pages())),
+                pages: Arc::new(LocalPages::open(&dirs.pages_db(), dirs.pages())?),
             })
         }
     }

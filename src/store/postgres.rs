@@ -6,7 +6,7 @@
 //! (`require`; the default `prefer` uses TLS when the server offers it). The schema is
 //! migrated at start-up ([`migrate`]), safely when replicas start at once.
 //!
-//! Pages are not here: each replica keeps its own on its disk ([`super::DiskPages`]); they
+//! Pages are not here: each replica keeps its own on its disk ([`super::LocalPages`]); they
 //! are a revalidated cache of the upstream, so replicas need not agree on them.
 //!
 //! Must not: decide, fetch or scan; put the database password in a message (only
