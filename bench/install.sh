@@ -12,6 +12,8 @@
 #   BENCH_UPSTREAM_METADATA=1  the upstream advertises PEP 658 core metadata (as the public
 #                          index does); by default it advertises none and only pipgate's pages do
 #   PIPGATE_BIN=PATH       measure another build instead of this checkout's
+#   BENCH_TRACE=DIR        keep each pipgate install's log (access lines with per-request ms)
+#                          in DIR and print pipgate's CPU ticks per install (from /proc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet uv
