@@ -300,3 +300,38 @@ fn upload_time_passes_through_unchanged_for_client_cooldowns() {
         eprintln!("this pip has no --uploaded-prior-to: its cooldown is not exercised");
     }
 }
+
+#[test]
+fn after_a_restart_with_the_upstream_down_pip_and_uv_install_from_the_kept_pages_and_core_metadata() {
+    let mut idx = FakeIndex::start(Format::Json);
+    idx.add_dist("demo-app", wheel("demo-app", "1.0", &["demo-lib"], &[]));
+    idx.add_dist("demo-lib", wheel("demo-lib", "1.0", &[], &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, data) = (dir.path().join("policy.yaml"), dir.path().join("data"));
+    std::fs::write(&policy, "# empty test policy\n").unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &data);
+    let out = Venv::new().uv_pip(&["install", "--index-url", &gate.url, "demo-app"]);
+    assert!(out.status.success(), "{}", show(&out));
+    drop(gate);
+    // A restart: pages and core metadata are no longer in memory, and the upstream is gone.
+    idx.stop();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &data);
+    let cases: [(&str, &Resolve<'_>); 2] = [
+        ("pip install", &|v: &Venv| v.pip(&["install", "--index-url", &gate.url, "demo-app"])),
+        ("uv pip install", &|v: &Venv| v.uv_pip(&["install", "--index-url", &gate.url, "demo-app"])),
+    ];
+    for (case, install) in cases {
+        let before = gate.log().len();
+        let venv = Venv::new();
+        let out = install(&venv);
+        assert!(out.status.success(), "{case}: {}\n{}", show(&out), gate.log());
+        assert_eq!(venv.run("import demo_app, demo_lib; print(demo_lib.VERSION)"), "1.0", "{case}");
+        let log = gate.log();
+        let new = &log[before..];
+        assert!(new.contains("serving the copy cached"), "{case}: pages come from the kept copies: {new}");
+        for wheel in ["demo_app-1.0-py3-none-any.whl", "demo_lib-1.0-py3-none-any.whl"] {
+            let asked = new.lines().find(|l| l.contains(&format!("{wheel}.metadata ")));
+            assert!(asked.is_some_and(|l| l.contains("status=200")), "{case}: {wheel}'s core metadata served: {new}");
+        }
+    }
+}
