@@ -119,28 +119,15 @@ static DROP_RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(DROP_RUN_PATTERN)
 /// [`DROP_RUN`] for anchored searches ([`pysrc::find_at_words`]).
 static DROP_RUN_AT: LazyLock<regex_automata::meta::Regex> =
     LazyLock::new(|| regex_automata::meta::Regex::new(DROP_RUN_PATTERN).expect("drop run"));
-/// Words every [`DROP_RUN`] match starts with (case-insensitively).
+/// Words every [`DROP_RUN`] match starts with (case-insensitively): `curl`, `wget` and
+/// [`GATE_WORDS`]`[PIPE_WORDS..]`.
 static DROP_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    pysrc::gate(&[
-        "curl",
-        "wget",
-        ".downloadfile",
-        "invoke-webrequest",
-        "iwr",
-        "start-bitstransfer",
-        "certutil",
-        "bitsadmin",
-    ])
+    pysrc::gate(&GATE_WORDS[..2].iter().chain(&GATE_WORDS[PIPE_WORDS..]).copied().collect::<Vec<_>>())
 });
 
-/// `DROP_RUN.captures_iter(text)`: its matches found at the words they start with
-/// ([`pysrc::find_at_words`]), then the captures of each (an unanchored search from a match's
-/// start finds that same match: leftmost-first, nothing starts earlier from there).
+/// `DROP_RUN.captures_iter(text)`, confirmed at the words its matches start with.
 fn drop_runs<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
-    let text = file.text;
-    pysrc::find_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
-        .into_iter()
-        .filter_map(move |(start, _)| DROP_RUN.captures_at(text, start))
+    pysrc::captures_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
 }
 /// Where a downloaded body is saved: the path argument of a save call or of a
 /// write-mode `open`, as an identifier or a string literal.

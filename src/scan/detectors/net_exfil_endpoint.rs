@@ -75,14 +75,9 @@ static ENDPOINT_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     ])
 });
 
-/// `ENDPOINT.captures_iter(file.text)`: its matches found at the words they start with
-/// ([`pysrc::find_at_words`]), then the captures of each (an unanchored search from a match's
-/// start finds that same match: leftmost-first, nothing starts earlier from there).
+/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with.
 fn endpoints<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
-    let text = file.text;
-    pysrc::find_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
-        .into_iter()
-        .filter_map(move |(start, _)| ENDPOINT.captures_at(text, start))
+    pysrc::captures_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
 }
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,

@@ -117,6 +117,19 @@ pub(crate) fn find_at_words(
     }
 }
 
+/// `re.captures_iter(file.text)` for a regex [`find_at_words`] can search: each match found at
+/// the words it starts with, then its captures (an unanchored search from a match's start
+/// finds that same match: leftmost-first, and nothing starts earlier from there).
+pub(crate) fn captures_at_words<'t>(
+    re_at: &regex_automata::meta::Regex,
+    re: &'static regex::Regex,
+    file: &TextFile<'t>,
+    words: &aho_corasick::AhoCorasick,
+) -> impl Iterator<Item = regex::Captures<'t>> {
+    let text = file.text;
+    find_at_words(re_at, re, file, words).into_iter().filter_map(move |(start, _)| re.captures_at(text, start))
+}
+
 /// Where in `hay` one of the words of `words` (an automaton built by [`gate`]) starts,
 /// ascending and without repeats: [`occurrences`] in one pass. A leftmost search reports the
 /// leftmost position where any word starts, so resuming one byte after it finds every such
