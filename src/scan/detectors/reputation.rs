@@ -274,8 +274,8 @@ static HOST_WORDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     super::pysrc::gate(&hosts.iter().map(String::as_str).collect::<Vec<_>>())
 });
 
-/// False when [`in_text`] finds nothing in the member for sure: it is ASCII and holds none
-/// of the listed hosts in any case (see [`crate::scan::detector::TextFile::may_contain_ci`]).
+/// False when [`in_text`] finds nothing in the member for sure: its lowercased copy holds none
+/// of the listed hosts (see [`crate::scan::detector::TextFile::may_contain_ci`]).
 pub(crate) fn may_be_in(file: &crate::scan::detector::TextFile<'_>) -> bool {
     file.may_contain_ci(&HOST_WORDS)
 }
