@@ -18,6 +18,10 @@
 //! tempfile.gettempdir()`), or the module writes the same file itself.
 //! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
 //! [`super::context::in_argv_command`]) is Medium, as at run time: it does not run at install.
+//! Running a file by path (`runpy.run_path`, `imp.load_source`, `SourceFileLoader`,
+//! `spec_from_file_location` then `exec_module`) is judged like `execfile`: the package's own
+//! file is not reported; a path outside the tree, from a fetch or input, or a file the module
+//! downloaded (or wrote from decoded bytes) is reported like built code (High at install time).
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
@@ -29,7 +33,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 11,
+    revision: 12,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -1080,7 +1084,7 @@ impl Detector for DynamicCode {
         &META
     }
     fn interest(&self) -> Interest {
-        Interest::Literals(&["exec", "eval", "compile("])
+        Interest::Literals(&["exec", "eval", "compile(", "run_path", "load_source", "SourceFileLoader"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
@@ -1169,7 +1173,80 @@ impl Detector for DynamicCode {
             }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
+        if ["run_path", "load_source", "SourceFileLoader", "spec_from_file"].iter().any(|w| file.text.contains(w)) {
+            runs_of_files_by_path(file, sev, &mut n, hits);
+        }
     }
+}
+
+/// Calls that run the Python file at a path: `runpy.run_path(p)`, `imp.load_source(name, p)`,
+/// `importlib.machinery.SourceFileLoader(name, p)`, `importlib.util.spec_from_file_location(name, p)`
+/// (then `exec_module`). The path argument's index follows the name.
+static RUNS_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^.\w]|\.)(?P<f>run_path|load_source|SourceFileLoader|spec_from_file_location)\s*\(")
+        .expect("runs file")
+});
+
+/// `runpy.run_path`, `imp.load_source`, `SourceFileLoader` and `spec_from_file_location` run a
+/// file like `execfile`: the package's own file (a version or about module) is not reported,
+/// as before; a path outside the sdist's tree (absolute, home, temp, environment, parent, also
+/// through the names the path uses), a path from a fetch or input, or a file the module itself
+/// downloaded or wrote from decoded bytes, is reported like an exec of built code.
+fn runs_of_files_by_path(file: &TextFile<'_>, sev: Option<Severity>, n: &mut usize, hits: &mut Hits) {
+    let src = file.source();
+    for c in RUNS_FILE.captures_iter(file.text) {
+        let (f, whole) = (c.name("f").expect("group"), c.get(0).expect("match"));
+        if *n >= MAX_HITS_PER_FILE {
+            return;
+        }
+        if !src.is_code(f.start()) || pysrc::is_definition(file.text, f.start()) {
+            continue;
+        }
+        let Some(args) = argument_text(file.text, whole.end()) else { continue };
+        let blanked = blank_strings(args);
+        let path = if f.as_str() == "run_path" {
+            first_argument(&blanked)
+        } else {
+            let rest = &blanked[first_argument(&blanked).len()..];
+            first_argument(rest.strip_prefix(',').unwrap_or(rest))
+        };
+        let path = path.trim();
+        // `run_path(path=p)`, `spec_from_file_location(name, location=p)`: the keyword's value.
+        let path = match path.split_once('=') {
+            Some((k, v)) if matches!(k.trim(), "path" | "location" | "pathname") => v.trim(),
+            _ => path,
+        };
+        if path.is_empty() {
+            continue;
+        }
+        let local = path_names_local(path, file.text, whole.end(), 0)
+            && !path.contains("read")
+            && !written_by_module(file.text, args)
+            && !fetched_to(file.text, args, path);
+        if !local {
+            *n += 1;
+            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, f.start(), f.as_str()) });
+        }
+    }
+}
+
+/// Whether the module saves a download to the file a run names: the path's file name as a
+/// literal, or the path as one variable, on a line that fetches (`urlretrieve(u, "pkg/_v.py")`)
+/// or writes a file (`open(p, "wb")`), in a module that fetches.
+fn fetched_to(text: &str, args: &str, path: &str) -> bool {
+    if !FETCHES.is_match(text) {
+        return false;
+    }
+    let files: Vec<&str> = STRING
+        .find_iter(args)
+        .map(|m| m.as_str().trim_matches(['"', '\'']).rsplit(['/', '\\']).next().unwrap_or(""))
+        .filter(|f| f.len() > 1)
+        .collect();
+    let name = (!path.is_empty() && path.chars().all(|ch| ch.is_alphanumeric() || ch == '_')).then_some(path);
+    text.lines().filter(|l| FETCHES.is_match(l) || WRITES.is_match(l)).any(|l| {
+        files.iter().any(|f| l.contains(f))
+            || name.is_some_and(|nm| l.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == nm))
+    })
 }
 
 #[cfg(test)]
@@ -1883,6 +1960,20 @@ mod tests {
             ),
             ("ast.literal_eval of a split line", "version = ast.literal_eval(line.split('=')[1].strip())\n"),
             ("runpy.run_path of the version file", "ns = runpy.run_path('pkg/version.py')\nversion = ns['__version__']\n"),
+            (
+                "run_path of a __file__-relative path",
+                "ns = runpy.run_path(os.path.join(os.path.dirname(__file__), 'pkg', 'version.py'))\n",
+            ),
+            (
+                "spec_from_file_location of the version file, then exec_module",
+                "spec = importlib.util.spec_from_file_location('version', os.path.join(HERE, 'pkg', 'version.py'))\nmod = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(mod)\n",
+            ),
+            ("imp.load_source of the about file", "about = imp.load_source('about', 'pkg/__about__.py')\n"),
+            ("SourceFileLoader with a path keyword", "mod = SourceFileLoader('v', path=str(Path(__file__).parent / 'pkg' / 'v.py')).load_module()\n"),
+            (
+                "run_path of the version file in a setup.py that downloads something else",
+                "urlretrieve(LIB_URL, 'build/lib.tar.gz')\nns = runpy.run_path('pkg/version.py')\n",
+            ),
             ("python 2 execfile", "execfile('pkg/version.py', ns)\n"),
             ("python 2 exec statement of a read", "exec open('pkg/version.py').read() in ns\n"),
             (
@@ -2056,6 +2147,25 @@ mod tests {
             (
                 "eval of a group searched on standard input",
                 "version_re = re.compile(r'V = (.*)')\nfor line in sys.stdin:\n    m = version_re.search(line)\n    eval(m.group(1))\n",
+            ),
+            ("runpy.run_path of an absolute path", "ns = runpy.run_path('/tmp/.pkg/version.py')\n"),
+            (
+                "run_path of a temp-dir file through a name",
+                "d = tempfile.mkdtemp()\np = os.path.join(d, 'v.py')\nrunpy.run_path(p)\n",
+            ),
+            (
+                "spec_from_file_location of a file in home, then exec_module",
+                "spec = importlib.util.spec_from_file_location('v', os.path.expanduser('~/.pkg/v.py'))\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\n",
+            ),
+            ("imp.load_source of a parent-directory file", "v = imp.load_source('v', '../../v.py')\n"),
+            ("SourceFileLoader of an environment path", "SourceFileLoader('v', os.environ['HOOK']).load_module()\n"),
+            (
+                "run_path of a file the module downloaded",
+                "urllib.request.urlretrieve(U, 'pkg/_hook.py')\nrunpy.run_path('pkg/_hook.py')\n",
+            ),
+            (
+                "run_path of a name the module saved a fetch to",
+                "p = 'pkg/_h.py'\nwith open(p, 'wb') as f:\n    f.write(urlopen(U).read())\nrunpy.run_path(p)\n",
             ),
         ];
         for (name, text) in malicious {
