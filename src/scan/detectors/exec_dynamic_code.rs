@@ -21,7 +21,9 @@
 //! Running a file by path (`runpy.run_path`, `imp.load_source`, `SourceFileLoader`,
 //! `spec_from_file_location` then `exec_module`) is judged like `execfile`: the package's own
 //! file is not reported; a path outside the tree, from a fetch or input, or a file the module
-//! downloaded (or wrote from decoded bytes) is reported like built code (High at install time).
+//! downloaded (or wrote from decoded bytes) is reported like built code (High at install time);
+//! a path that leaves the tree only by a parent directory (a monorepo's shared helper beside the
+//! package: `os.path.join(here, "..", "core", …)`) is Medium.
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
@@ -33,7 +35,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 12,
+    revision: 13,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -1194,6 +1196,9 @@ static RUNS_FILE: LazyLock<Regex> = LazyLock::new(|| {
 /// downloaded or wrote from decoded bytes, is reported like an exec of built code.
 fn runs_of_files_by_path(file: &TextFile<'_>, sev: Option<Severity>, n: &mut usize, hits: &mut Hits) {
     let src = file.source();
+    // The same module with its parent-directory literals (`".."`, `"../core"`) made plain, to
+    // tell a sibling of the sdist's directory from the other places outside the tree.
+    let siblings_plain = std::cell::OnceCell::new();
     for c in RUNS_FILE.captures_iter(file.text) {
         let (f, whole) = (c.name("f").expect("group"), c.get(0).expect("match"));
         if *n >= MAX_HITS_PER_FILE {
@@ -1202,32 +1207,58 @@ fn runs_of_files_by_path(file: &TextFile<'_>, sev: Option<Severity>, n: &mut usi
         if !src.is_code(f.start()) || pysrc::is_definition(file.text, f.start()) {
             continue;
         }
-        let Some(args) = argument_text(file.text, whole.end()) else { continue };
-        let blanked = blank_strings(args);
-        let path = if f.as_str() == "run_path" {
-            first_argument(&blanked)
-        } else {
-            let rest = &blanked[first_argument(&blanked).len()..];
-            first_argument(rest.strip_prefix(',').unwrap_or(rest))
-        };
-        let path = path.trim();
-        // `run_path(path=p)`, `spec_from_file_location(name, location=p)`: the keyword's value.
-        let path = match path.split_once('=') {
-            Some((k, v)) if matches!(k.trim(), "path" | "location" | "pathname") => v.trim(),
-            _ => path,
-        };
-        if path.is_empty() {
+        let Some(local) = runs_local_file(file.text, f.as_str(), whole.end()) else { continue };
+        if local {
             continue;
         }
-        let local = path_names_local(path, file.text, whole.end(), 0)
-            && !path.contains("read")
-            && !written_by_module(file.text, args)
-            && !fetched_to(file.text, args, path);
-        if !local {
-            *n += 1;
-            hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, f.start(), f.as_str()) });
-        }
+        // A monorepo's shared helper beside the package (`os.path.join(here, "..", "core", …)`,
+        // with the sdist's own copy as the fallback): pip builds an sdist in a fresh directory,
+        // whose parent holds nothing placed before the install. Medium, not High.
+        let plain = siblings_plain.get_or_init(|| {
+            PARENT_LITERAL.replace_all(file.text, |c: &regex::Captures<'_>| c[0].replace("..", "__")).into_owned()
+        });
+        let sibling = runs_local_file(plain, f.as_str(), whole.end()) == Some(true);
+        let (sev, ind) = if sibling {
+            (Some(Severity::Medium), format!("{} (a file beside the sdist's directory)", f.as_str()))
+        } else {
+            (sev, f.as_str().to_string())
+        };
+        *n += 1;
+        hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, f.start(), ind) });
     }
+}
+
+/// A string literal naming a parent directory and nothing else outside the tree: `".."`,
+/// `"../core"`, `"x/../y"` (not absolute, home or environment paths).
+static PARENT_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""\.\.(?:[\\/][^"\n]*)?"|'\.\.(?:[\\/][^'\n]*)?'"#).expect("parent literal"));
+
+/// For the run-a-file call `f` whose arguments start at `after_paren` in `text`: whether the
+/// file it runs is the package's own (`None` when there is no path argument to judge).
+fn runs_local_file(text: &str, f: &str, after_paren: usize) -> Option<bool> {
+    let args = argument_text(text, after_paren)?;
+    let blanked = blank_strings(args);
+    let path = if f == "run_path" {
+        first_argument(&blanked)
+    } else {
+        let rest = &blanked[first_argument(&blanked).len()..];
+        first_argument(rest.strip_prefix(',').unwrap_or(rest))
+    };
+    let path = path.trim();
+    // `run_path(path=p)`, `spec_from_file_location(name, location=p)`: the keyword's value.
+    let path = match path.split_once('=') {
+        Some((k, v)) if matches!(k.trim(), "path" | "location" | "pathname") => v.trim(),
+        _ => path,
+    };
+    if path.is_empty() {
+        return None;
+    }
+    Some(
+        path_names_local(path, text, after_paren, 0)
+            && !path.contains("read")
+            && !written_by_module(text, args)
+            && !fetched_to(text, args, path),
+    )
 }
 
 /// Whether the module saves a download to the file a run names: the path's file name as a
@@ -1969,6 +2000,10 @@ mod tests {
                 "spec = importlib.util.spec_from_file_location('version', os.path.join(HERE, 'pkg', 'version.py'))\nmod = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(mod)\n",
             ),
             ("imp.load_source of the about file", "about = imp.load_source('about', 'pkg/__about__.py')\n"),
+            (
+                "spec_from_file_location of a monorepo sibling's helper, the sdist's copy as fallback",
+                "filepath = os.path.abspath(os.path.dirname(__file__))\nfilepath_import = os.path.join(filepath, '..', 'core', 'src', 'pkg', 'core', '_setup_utils.py')\nif not os.path.exists(filepath_import):\n    filepath_import = os.path.join(filepath, '_setup_utils.py')\nspec = importlib.util.spec_from_file_location('utils', filepath_import)\nag = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(ag)\n",
+            ),
             ("SourceFileLoader with a path keyword", "mod = SourceFileLoader('v', path=str(Path(__file__).parent / 'pkg' / 'v.py')).load_module()\n"),
             (
                 "run_path of the version file in a setup.py that downloads something else",
@@ -2157,7 +2192,14 @@ mod tests {
                 "spec_from_file_location of a file in home, then exec_module",
                 "spec = importlib.util.spec_from_file_location('v', os.path.expanduser('~/.pkg/v.py'))\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\n",
             ),
-            ("imp.load_source of a parent-directory file", "v = imp.load_source('v', '../../v.py')\n"),
+            (
+                "imp.load_source of a home path through a name",
+                "p = os.path.join(os.path.expanduser('~'), '.v.py')\nv = imp.load_source('v', p)\n",
+            ),
+            (
+                "run_path of a parent-directory file the module downloaded there",
+                "urlretrieve(U, '../hook.py')\nrunpy.run_path('../hook.py')\n",
+            ),
             ("SourceFileLoader of an environment path", "SourceFileLoader('v', os.environ['HOOK']).load_module()\n"),
             (
                 "run_path of a file the module downloaded",
