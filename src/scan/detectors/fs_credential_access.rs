@@ -5,7 +5,8 @@
 //! `.npmrc`, `.pypirc`, `.netrc`, gcloud), crypto wallets (Exodus, Electrum,
 //! Atomic, `wallet.dat`, MetaMask/Phantom extension ids), Discord/Telegram sessions
 //! (Telegram's lower-case `tdata` folder followed by a path separator; `TDATA\n` in a C
-//! message is a word before an escape, not a path).
+//! message is a word before an escape, not a path; nor is `\tdata\…`, a tab escape before `data`
+//! in an escaped string).
 //!
 //! Browser/wallet/session paths are High; install time Critical. In code that does not run on
 //! import (a function no import-time code reaches, a constant the file's functions use), in a
@@ -39,7 +40,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.credential-access",
-    revision: 9,
+    revision: 10,
     title: "Accesses stored credentials, browser data or crypto wallets.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -194,8 +195,13 @@ impl Detector for CredentialAccess {
                 return;
             }
             let m = c.get(0).expect("m");
+            // `\tdata` in an escaped string (a C literal of compressed bytes: `…\377raceback\tdata\244…`)
+            // is a tab escape before `data`, not Telegram's folder.
+            let tab_escape = m.as_str().starts_with("tdata")
+                && file.text.as_bytes()[..m.start()].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1;
             if src.python && !matches!(src.kind_at(m.start()), Kind::Code | Kind::Str)
                 || in_web_url(file.text, m.start())
+                || tab_escape
             {
                 continue;
             }
@@ -458,6 +464,8 @@ mod tests {
                     None,
                 ),
                 ("a lower-case word before a C escape", "pkg/src/x.c", Runtime, "printf(\"tdata\\n\");\n", None),
+                ("a tab escape before data in a C literal of compressed bytes", "asyncmy/errors.c", Runtime, "static const char b[] = \"\\377raceback\\336\\tdata\\244\\220\\002_m\";\n", None),
+                ("tdata after an escaped backslash in a C string still counts", "pkg/src/x.c", Runtime, "const char *p = \"AppData\\\\Roaming\\\\Telegram\\\\tdata\\\\\";\n", Some((1, "tdata\\\\", High))),
                 (
                     "Telegram session folder copied",
                     "pkg/a.py",

@@ -13,6 +13,8 @@
 //! so a service manager that *checks* `/etc/init.d/` is not persistence. rc files and
 //! `authorized_keys` count only when written nearby. A `|crontab` that is a regex
 //! alternation in a pattern literal (a scanner's list of persistence patterns) is no pipe.
+//! A `RUN` step of a container build recipe (a Dockerfile, or a Python string holding one,
+//! reaching the match through `&&` only) changes the image being built, not this machine: Low.
 
 use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
@@ -23,7 +25,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "file-system.persistence",
-    revision: 4,
+    revision: 5,
     title: "Installs itself to run at start-up or on a schedule.",
     category: Category::FileSystem,
     severity: Severity::High,
@@ -110,6 +112,49 @@ fn mentions(line: &str, name: &str) -> bool {
         !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
             && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
+}
+
+/// A container build recipe: a `FROM <image>` line.
+static FROM_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^[ \t]*FROM[ \t]+\S").expect("from line"));
+
+/// Whether the match at `off` is part of a `RUN` step of a container build recipe (a
+/// Dockerfile, or a Python string holding one: a `FROM` line and the match on a `RUN` line,
+/// continued with `\`): it changes the image being built, not this machine. The step must
+/// reach the match through `&&` only (no `;`, `|`, `||`, lone `&`, `$(` or backticks: a shell
+/// given that text would stop at the unknown `RUN` command before running the match).
+fn in_container_build_step(file: &TextFile<'_>, off: usize) -> bool {
+    let lower = file.path.to_ascii_lowercase();
+    let base = lower.rsplit(['/', '!']).next().unwrap_or(&lower);
+    let dockerfile = base == "dockerfile" || base.ends_with(".dockerfile") || base.starts_with("dockerfile.");
+    let (start, end) = if file.is_python {
+        match file.source().span_at(off).filter(|s| s.kind == Kind::Str) {
+            Some(s) => (s.body_start, s.body_end.max(s.body_start)),
+            None => return false,
+        }
+    } else if dockerfile || base == "containerfile" {
+        (0, file.text.len())
+    } else {
+        return false;
+    };
+    let body = &file.text[start..end];
+    if !FROM_LINE.is_match(body) {
+        return false;
+    }
+    // The logical line: back over lines that end with a continuation backslash.
+    let mut ls = file.text[start..off].rfind('\n').map_or(start, |i| start + i + 1);
+    while ls > start {
+        let prev = file.text[start..ls - 1].rfind('\n').map_or(start, |i| start + i + 1);
+        if !file.text[prev..ls - 1].trim_end().ends_with('\\') {
+            break;
+        }
+        ls = prev;
+    }
+    let step = file.text[ls..off].trim_start();
+    let Some(rest) = step.strip_prefix("RUN").filter(|r| r.starts_with([' ', '\t', '\\'])) else {
+        return false;
+    };
+    let rest = rest.replace("&&", "  ");
+    !rest.contains([';', '|', '&', '`']) && !rest.contains("$(")
 }
 
 pub(crate) struct Persistence;
@@ -208,6 +253,7 @@ impl Detector for Persistence {
             }
             n += 1;
             let sev = match c.name("place") {
+                _ if in_container_build_step(file, m.start()) => Severity::Low,
                 Some(_) if !place_written(m.start()) => mention,
                 _ => full,
             };
@@ -295,6 +341,41 @@ mod tests {
                     Runtime,
                     "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write(payload)\n",
                     Some((1, ".bashrc", High)),
+                ),
+                (
+                    "a Dockerfile template's RUN step appending to the image user's profile",
+                    "flytekit/image_spec/default_builder.py",
+                    Runtime,
+                    "DOCKER_FILE_TEMPLATE = Template(\"\"\"\\\nFROM $BASE_IMAGE\nUSER root\nRUN id -u app || useradd app\nUSER app\nRUN mkdir -p $$HOME && \\\n    echo \"export PATH=$$PATH\" >> $$HOME/.profile\n\"\"\")\n",
+                    Some((7, ".profile", Low)),
+                ),
+                (
+                    "a shipped Dockerfile's RUN step writing bashrc",
+                    "pkg-1.0/docker/Dockerfile",
+                    Other,
+                    "FROM python:3.12\nRUN echo 'alias ll=ls' >> /root/.bashrc\n",
+                    Some((2, ".bashrc", Low)),
+                ),
+                (
+                    "a RUN-looking line chained with ';' in a string run by a shell",
+                    "pkg/a.py",
+                    Runtime,
+                    "os.system(\"FROM x\\nRUN true; echo evil >> ~/.bashrc\")\n",
+                    Some((1, ".bashrc", High)),
+                ),
+                (
+                    "a RUN-looking line with a command substitution",
+                    "pkg/a.py",
+                    Runtime,
+                    "CMD = \"\"\"FROM x\nRUN $(echo evil >> ~/.bashrc)\n\"\"\"\nos.system(CMD)\n",
+                    Some((2, ".bashrc", High)),
+                ),
+                (
+                    "an rc append without any FROM line",
+                    "pkg/a.py",
+                    Runtime,
+                    "CMD = \"\"\"RUN x && \\\n  echo evil >> ~/.bashrc\n\"\"\"\nos.system(CMD)\n",
+                    Some((2, ".bashrc", High)),
                 ),
                 (
                     "append to bashrc in setup.py",

