@@ -10,6 +10,8 @@
 //! `BENCH_TRACE=DIR` keeps, per pipgate install, its log (access lines with per-request `ms`)
 //! and the CPU pipgate spent on it (user and system ticks from `/proc`, which do not depend on
 //! the machine's load the way wall time does) in `DIR`, and prints the CPU medians.
+//! For uv it also prints the medians of uv's own phase timings per mode ("Resolved … in",
+//! "Prepared … in", "Installed … in" from its output), so a ratio can be read per phase.
 
 mod common;
 use common::*;
@@ -53,7 +55,26 @@ fn names() -> Vec<String> {
     (0..PACKAGES).map(|i| format!("bench-pkg-{i:02}")).collect()
 }
 
-fn install(client: &str, index: &str) -> f64 {
+/// uv's phases, in the order it prints them.
+const UV_PHASES: [&str; 3] = ["Resolved", "Prepared", "Installed"];
+
+/// uv's own timing of a phase in ms, from a line like `Resolved 20 packages in 156ms` (or `in 1.02s`).
+fn uv_phase_ms(output: &str, phase: &str) -> Option<f64> {
+    let line = output.lines().find(|l| l.trim_start().starts_with(phase))?;
+    let took = line.rsplit_once(" in ")?.1.trim();
+    match took.strip_suffix("ms") {
+        Some(ms) => ms.parse().ok(),
+        None => took.strip_suffix('s')?.parse::<f64>().ok().map(|s| s * 1000.0),
+    }
+}
+
+/// One install: its wall time, and uv's phase timings (none for pip).
+struct Timed {
+    secs: f64,
+    phases: Vec<(&'static str, f64)>,
+}
+
+fn install(client: &str, index: &str) -> Timed {
     let venv = Venv::new();
     let names = names();
     let mut args: Vec<&str> = vec!["install", "--index-url", index];
@@ -62,7 +83,9 @@ fn install(client: &str, index: &str) -> f64 {
     let out = if client == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
     let secs = t.elapsed().as_secs_f64();
     assert!(out.status.success(), "{}", show(&out));
-    secs
+    let text = String::from_utf8_lossy(&out.stderr);
+    let phases = UV_PHASES.iter().filter_map(|p| Some((*p, uv_phase_ms(&text, p)?))).collect();
+    Timed { secs, phases }
 }
 
 /// The peer caching proxy, started on a free port with an empty cache, pointed at `upstream`.
@@ -124,17 +147,17 @@ fn install_traced(
     what: &str,
     round: usize,
     cpu: &mut std::collections::BTreeMap<(String, String), Vec<(u64, u64)>>,
-) -> f64 {
+) -> Timed {
     let Some(dir) = trace_dir() else { return install(client, &gate.url) };
     let (before_log, (u0, s0)) = (gate.log().len(), cpu_ticks(gate));
-    let secs = install(client, &gate.url);
+    let timed = install(client, &gate.url);
     let (u1, s1) = cpu_ticks(gate);
     let log = gate.log();
     let name = format!("{client}-{}-r{round}.log", what.replace([' ', ','], "_"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), log.get(before_log..).unwrap_or("")).unwrap();
     cpu.entry((client.to_string(), what.to_string())).or_default().push((u1 - u0, s1 - s0));
-    secs
+    timed
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -203,9 +226,14 @@ fn bench_install_direct_vs_pipgate() {
     let proxpi = std::env::var("PROXPI_PYTHON").ok().filter(|p| !p.is_empty());
     let builds = builds();
     let mut results: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    let mut phases: std::collections::BTreeMap<(String, String, String), Vec<f64>> = Default::default();
     let mut cpu = Default::default();
-    let mut put =
-        |client: &str, mode: String, secs: f64| results.entry((client.to_string(), mode)).or_default().push(secs);
+    let mut put = |client: &str, mode: String, timed: Timed| {
+        for (phase, ms) in timed.phases {
+            phases.entry((client.to_string(), mode.clone(), phase.to_string())).or_default().push(ms);
+        }
+        results.entry((client.to_string(), mode)).or_default().push(timed.secs);
+    };
     for round in 0..rounds {
         for client in &clients {
             put(client, "direct".into(), install(client, &idx.url()));
@@ -263,6 +291,23 @@ fn bench_install_direct_vs_pipgate() {
             println!("{client:<6} {}: scanning cost (cold with scan / cold without) = {:.2}x", b.label, cold / no_scan);
         }
     }
+    if phases.keys().any(|(c, _, _)| c == "uv") {
+        println!(
+            "\nuv's own phase timings (ms, median of rounds; from its \"Resolved/Prepared/Installed … in\" lines)"
+        );
+        println!("{:<22} {:>9} {:>9} {:>10}", "mode", UV_PHASES[0], UV_PHASES[1], UV_PHASES[2]);
+        let modes: std::collections::BTreeSet<&String> =
+            phases.keys().filter(|(c, _, _)| c == "uv").map(|(_, m, _)| m).collect();
+        for mode in modes {
+            let at = |p: &str| {
+                phases
+                    .get(&("uv".to_string(), mode.clone(), p.to_string()))
+                    .map(|v| format!("{:.0}", median(v.clone())))
+            };
+            let [r, p, i] = UV_PHASES.map(|p| at(p).unwrap_or_else(|| "-".into()));
+            println!("{mode:<22} {r:>9} {p:>9} {i:>10}");
+        }
+    }
     if let Some(dir) = trace_dir() {
         println!("\npipgate CPU per install (clock ticks, median of rounds: user / system); logs in {}", dir.display());
         for ((client, mode), ticks) in &cpu {
@@ -270,5 +315,20 @@ fn bench_install_direct_vs_pipgate() {
             let sys = median(ticks.iter().map(|t| t.1 as f64).collect());
             println!("{client:<6} {mode:<22} {user:>6.0} / {sys:.0}");
         }
+    }
+}
+
+#[test]
+fn uv_phase_lines_are_read_in_milliseconds() {
+    let output = "Using Python 3.11.7 environment at: /tmp/x/venv\nResolved 20 packages in 156ms\n\
+                  Prepared 1 package in 1.02s\nInstalled 20 packages in 18ms\n + bench-pkg-00==1.0\n";
+    let cases: [(&str, &str, Option<f64>); 4] = [
+        ("milliseconds", "Resolved", Some(156.0)),
+        ("seconds, one package", "Prepared", Some(1020.0)),
+        ("the last phase", "Installed", Some(18.0)),
+        ("a phase uv did not print", "Audited", None),
+    ];
+    for (case, phase, want) in cases {
+        assert_eq!(uv_phase_ms(output, phase), want, "{case}");
     }
 }
