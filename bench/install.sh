@@ -2,7 +2,8 @@
 # Install benchmark: 20 packages with pip and uv, direct from a local upstream vs through
 # pipgate (cold with and without scanning, warm) vs through the peer caching proxy proxpi
 # (cold/warm), all against the same local upstream in one run. Prints medians and ratios to
-# the direct install and to proxpi.
+# the direct install and to proxpi, and for uv the medians of its own phase timings per mode
+# ("Resolved / Prepared / Installed ... in"), which say which phase a ratio comes from.
 #   BENCH_ROUNDS=N         rounds (default 3; the machine is noisy, take 3 or more)
 #   BENCH_CLIENTS=pip,uv   which clients
 #   BENCH_NO_PROXPI=1      leave proxpi out
