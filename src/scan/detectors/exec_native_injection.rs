@@ -13,6 +13,13 @@
 //!   program that loads the planted library next to it): High.
 //! - **proxy execution**: `rundll32`, `regsvr32`, `mshta` in a command — Medium, Critical
 //!   with a remote or script payload (`/i:http…`, `scrobj.dll`, `javascript:`, a URL).
+//! - **a native library under a data name**: `ctypes.CDLL`/`WinDLL`/`OleDLL`/`PyDLL`,
+//!   `cdll.LoadLibrary` or `kernel32.LoadLibrary(Ex)(A|W)` of a path whose file name is a
+//!   data, media, text or source name (`assets/logo.png`, `bin/helper.dat`, `x.py`): loading
+//!   runs the library's initialisers, and a library that hides what it is from review is a
+//!   payload (High). The path may be built inline (`os.path.join`, pathlib `/`) or through
+//!   one name assigned in the file; library names (`.dll`, `.so`, `.so.6`, `.dylib`, `.pyd`,
+//!   none) never match.
 //!
 //! Install time raises any hit to at least High; capped by place (`context`): tests/docs
 //! Medium, data files Low. Python: API names count in code and expression strings
@@ -28,7 +35,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.native-injection",
-    revision: 2,
+    revision: 3,
     title: "Injects or side-loads native code.",
     category: Category::Execution,
     severity: Severity::High,
@@ -71,6 +78,24 @@ static DLL_WRITE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("dll write")
 });
 static EXE_ARG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)\.exe['"\s]"#).expect("exe"));
+/// A native library loaded through ctypes (the call's name, then its argument).
+static LIB_LOAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:CDLL|WinDLL|OleDLL|PyDLL|LoadLibrary(?:Ex)?[AW]?)\s*\(").expect("lib load")
+});
+/// The file name at the end of a string literal's path: `'bin/helper.dat'` → `helper.dat`.
+static LITERAL_FILE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"['"](?:[^'"\n]*[/\\])?(?P<f>[^'"/\\\n]*)['"]"#).expect("literal file"));
+/// A bare name in an argument (`CDLL(p)`, `CDLL(str(p))`), not an attribute or a call.
+static ARG_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[(\[,\s])(?P<n>[A-Za-z_]\w*)\s*(?:[,)\]]|$)").expect("arg name"));
+/// File name extensions of data, media, text and source files: a library loaded under one
+/// hides what it is.
+const DATA_EXT: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "bmp", "ico", "svg", "webp", "wav", "mp3", "ogg", "mp4", "avi", "txt", "dat", "log",
+    "tmp", "cfg", "ini", "conf", "json", "xml", "yaml", "yml", "csv", "db", "sqlite", "pdf", "doc", "docx", "xls",
+    "zip", "gz", "tar", "ttf", "otf", "woff", "css", "js", "html", "htm", "md", "rst", "py", "pyc", "pyo", "pkl",
+    "npy", "bak", "old", "cache", "pem", "key", "lic",
+];
 
 pub(crate) struct NativeInjection;
 
@@ -155,6 +180,37 @@ impl NativeInjection {
         }
     }
 
+    /// A ctypes load of a path whose file name is a data name ([`DATA_EXT`]): the path's
+    /// last string literal, inline or in the one assignment of a bare name the call is handed.
+    fn disguised_library(
+        &self,
+        file: &TextFile<'_>,
+        hits: &mut Hits,
+        push: &mut dyn FnMut(&mut Hits, usize, String, Severity),
+    ) {
+        let src = file.source();
+        if !src.python {
+            return;
+        }
+        let t = file.text;
+        for m in LIB_LOAD.find_iter(t) {
+            if !src.is_code(m.start()) || pysrc::is_definition(t, m.start()) {
+                continue;
+            }
+            let arg = pysrc::call_argument(t, m.end(), 400);
+            let mut name = last_file_name(arg);
+            if name.is_none() {
+                // One level through names: `p = os.path.join(d, 'x.dat')` … `CDLL(p)`.
+                name = ARG_NAME.captures_iter(arg).filter_map(|c| c.name("n")).find_map(|n| {
+                    assigned(t, n.as_str()).find_map(|(at, rhs)| src.is_code(at).then(|| last_file_name(rhs)).flatten())
+                });
+            }
+            let Some(f) = name else { continue };
+            let call = m.as_str().trim_end_matches('(').trim_end();
+            push(hits, m.start(), format!("{call} of a data file ({f})"), Severity::High);
+        }
+    }
+
     fn proxy_execution(
         &self,
         file: &TextFile<'_>,
@@ -195,6 +251,12 @@ impl Detector for NativeInjection {
             "RUNDLL32",
             "REGSVR32",
             "MSHTA",
+            // A native library under a data name ([`LIB_LOAD`]).
+            "CDLL",
+            "WinDLL",
+            "OleDLL",
+            "PyDLL",
+            "LoadLibrary",
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -215,8 +277,30 @@ impl Detector for NativeInjection {
         };
         self.injection(file, hits, &mut push);
         self.side_loading(file, hits, &mut push);
+        self.disguised_library(file, hits, &mut push);
         self.proxy_execution(file, hits, &mut push);
     }
+}
+
+/// The right-hand sides of `name = …` lines (any indentation; not `==`), with where each line's code starts.
+fn assigned<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
+    let mut at = 0;
+    text.split_inclusive('\n').filter_map(move |line| {
+        let start = at;
+        at += line.len();
+        let body = line.trim_start_matches([' ', '\t']);
+        let rest = body.strip_prefix(name)?.trim_start_matches([' ', '\t']);
+        let rhs = rest.strip_prefix('=').filter(|r| !r.starts_with('='))?;
+        Some((start + line.len() - body.len(), rhs.trim_end()))
+    })
+}
+
+/// The file name of the last string literal in `expr` when its extension is a data name
+/// ([`DATA_EXT`]); library names (`x.dll`, `libc.so.6`, `kernel32`) give `None`.
+fn last_file_name(expr: &str) -> Option<&str> {
+    let f = LITERAL_FILE.captures_iter(expr).filter_map(|c| c.name("f")).last()?.as_str();
+    let (_, ext) = f.rsplit_once('.')?;
+    DATA_EXT.iter().any(|e| ext.eq_ignore_ascii_case(e)).then_some(f)
 }
 
 #[cfg(test)]
@@ -295,6 +379,34 @@ mod tests {
                 ("api names without ctypes (a C header listing)", "pkg/api.txt", Other, "VirtualAlloc\nCreateThread\nRtlMoveMemory\n", None),
                 ("dll copied, no exe started", "pkg/a.py", Runtime, "shutil.copy(src, 'lib/foo.dll')\n", None),
                 ("regsvr32 in a comment", "pkg/a.py", Runtime, "# register with regsvr32 foo.dll\nx = 1\n", None),
+                (
+                    "ELF under an image name loaded with CDLL",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import ctypes, pathlib\n_lib = ctypes.CDLL(str(pathlib.Path(__file__).parent / 'assets' / 'logo.png'))\n",
+                    Some((2, "CDLL of a data file (logo.png)", High)),
+                ),
+                (
+                    "LoadLibraryW of a .dat path through a name",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import ctypes, os\nk32 = ctypes.WinDLL('kernel32')\np = os.path.join(os.path.dirname(__file__), 'bin', 'helper.dat')\nh = k32.LoadLibraryW(p)\n",
+                    Some((4, "LoadLibraryW of a data file (helper.dat)", High)),
+                ),
+                (
+                    "cdll.LoadLibrary of a .txt in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "import ctypes\nctypes.cdll.LoadLibrary('./build/notes.txt')\n",
+                    Some((2, "LoadLibrary of a data file (notes.txt)", High)),
+                ),
+                ("the package's own .so by path", "pkg/_lib.py", Runtime, "import ctypes, os\n_lib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), 'libfoo.so'))\n", None),
+                ("a versioned system library", "pkg/_lib.py", Runtime, "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\n", None),
+                ("a library found by name", "pkg/_lib.py", Runtime, "import ctypes, ctypes.util\nlib = ctypes.CDLL(ctypes.util.find_library('ssl'))\n", None),
+                ("a Windows system dll without extension", "pkg/_win.py", Runtime, "import ctypes\nk = ctypes.WinDLL('kernel32', use_last_error=True)\n", None),
+                ("a macOS framework", "pkg/_mac.py", Runtime, "import ctypes\nappkit = ctypes.cdll.LoadLibrary('/System/Library/Frameworks/AppKit.framework/AppKit')\n", None),
+                ("a dll path through a name", "pkg/_win.py", Runtime, "import ctypes, os\np = os.path.join(here, 'vendor', 'foo64.dll')\nlib = ctypes.WinDLL(p)\n", None),
+                ("a data file opened, not loaded", "pkg/a.py", Runtime, "import ctypes\nlib = ctypes.CDLL('libfoo.so')\ndata = open('logo.png', 'rb').read()\n", None),
             ],
         );
     }

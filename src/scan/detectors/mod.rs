@@ -24,9 +24,9 @@
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
-//! | `execution.download-and-execute` | critical | also a saved path run later (data flow by name) and download-then-start command strings/scripts; capped by place; localhost commands and text shown to a person ignored |
+//! | `execution.download-and-execute` | critical | also a saved path run later (data flow by name), a fetched body run by exec/eval through a name, and download-then-start command strings/scripts; `pip install` of a package URL high; capped by place; localhost commands and text shown to a person ignored |
 //! | `execution.dynamic-code` | medium | install time high; exec of a local file's contents low; literals, methods, tests skipped |
-//! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
+//! | `execution.native-injection` | high | ctypes alloc+write+thread or remote injection critical, two steps high, one medium; .dll written then .exe started high; a library loaded from a data-named file high; rundll32/regsvr32/mshta medium, with a remote/script payload critical; install time at least high; capped by place |
 //! | `execution.startup-hijack` | high | entry point shadowing a common command (pip, python, sudo, git, …) high unless the project owns it; wheel-level sitecustomize/usercustomize high (sdist medium); setup.cfg metadata-time cmdclass medium |
 //! | `execution.silent-powershell` | high | install time critical; tests/docs low |
 //! | `obfuscation.decode-exec` | high | any sink that runs (exec, compile, FunctionType, os.system, subprocess; pickle/marshal/ctypes for literal payloads); through a variable, decoder lambda or helper; literal payload decoded, +1 when it runs/fetches; weighed by place |

@@ -3,7 +3,8 @@
 //! (`python -c <decoded>`), `pty.spawn`, and for literal payloads also `pickle.loads`,
 //! `marshal.loads` and `ctypes` buffers (shellcode). Decoders: base64/32/16/85,
 //! `decodebytes`, `fromhex`/`unhexlify`, `zlib`/`bz2`/`lzma`/`gzip` `decompress`,
-//! `marshal.loads`, `codecs.decode` (rot13, hex…), reversed strings — directly in the
+//! `marshal.loads`, `codecs.decode` (rot13, hex…), reversed strings, text rebuilt from
+//! character codes (`"".join(map(chr, […]))`, `chr(c ^ k) for c in …`) — directly in the
 //! call, through one variable (`p = b64decode(x)` … `exec(p)`), through a decoder lambda
 //! (`d = lambda s: …`) or a small helper function in the same module
 //! (`def d(s): return base64.b64decode(s)` … `exec(d(x))`).
@@ -28,14 +29,16 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.decode-exec",
-    revision: 6,
+    revision: 7,
     title: "Executes decoded or decompressed code.",
     category: Category::Obfuscation,
     severity: Severity::High,
     description: "Code that is decoded right before it is executed is hidden from review on purpose; it is the most common shape of malicious payloads.",
 };
 
-const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decodebytes|decodestring|urlsafe_b64decode|fromhex|unhexlify|decompress|marshal\.loads|codecs\.decode|rot_?13|\[::-1\]";
+/// Decoders, and text rebuilt from character codes (`"".join(map(chr, [99, 117, …]))`,
+/// `"".join(chr(c ^ 7) for c in …)`): a command or code spelt as numbers is hidden the same way.
+const DECODERS: &str = r"b64decode|b32decode|b16decode|b85decode|a85decode|decodebytes|decodestring|urlsafe_b64decode|fromhex|unhexlify|decompress|marshal\.loads|codecs\.decode|rot_?13|\[::-1\]|map\(\s*chr\s*,|chr\(\s*\w+(?:\s*[-+^%]\s*\w+)?\s*\)\s+for\s";
 
 /// How far (in lines) a decoded variable may be assigned before it is executed.
 const VAR_WINDOW_LINES: usize = 20;
@@ -381,6 +384,27 @@ mod tests {
                     Runtime,
                     "import base64\nexec(base64.b64decode('aW1wb3J0IG9z'))\n",
                     Some((2, "exec(b64decode) → \"import os\"", High)),
+                ),
+                (
+                    "shell command from a chr list through a variable",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "import subprocess\n_c = ''.join(map(chr, [105, 100, 59, 32, 99, 117, 114, 108, 32, 120]))\nsubprocess.Popen(_c, shell=True)\n",
+                    Some((3, "subprocess.Popen(_c ← decoded) → \"id; curl x\"", Critical)),
+                ),
+                (
+                    "code from xored char codes in a comprehension",
+                    "pkg/a.py",
+                    Runtime,
+                    "k = 7\ncode = ''.join(chr(c ^ k) for c in [110, 106, 119, 104, 117, 115, 39, 104, 116])\nexec(code)\n",
+                    Some((3, "exec(code ← decoded) → \"import os\"", High)),
+                ),
+                (
+                    "an alphabet from chr codes, nothing run",
+                    "pkg/a.py",
+                    Runtime,
+                    "ALPHABET = ''.join(map(chr, range(97, 123)))\nexec(open('v.py').read())\n",
+                    None,
                 ),
                 (
                     "setup.py zlib",
