@@ -63,7 +63,7 @@ fn install_hook_sdist_is_blocked_and_an_acceptance_lets_exactly_that_version_thr
     let out = venv.pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
     assert!(!out.status.success(), "{}", show(&out));
     let err = stderr(&out);
-    assert!(err.contains("403 Client Error: Blocked by pipgate: execution.install-hook"), "{err}");
+    assert!(err.contains("403 Client Error: Blocked by pipgate: execution.download-and-execute"), "{err}");
     // Blocked for uv: the problem details name the file, the finding and how to get an acceptance.
     let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-hook==1.0"]);
     assert!(!out.status.success(), "{}", show(&out));
@@ -267,7 +267,7 @@ fn a_version_blocked_by_its_findings_is_yanked_so_resolvers_fall_back_and_pins_s
     let out = venv.pip(&["install", "--index-url", &gate.url, "demo-yank==2.0"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("Blocked by pipgate: execution.install-hook"), "{err}");
+    assert!(err.contains("Blocked by pipgate: execution.download-and-execute"), "{err}");
     insta::assert_snapshot!("pip_yanked_by_policy", scrub(&err, &gate));
     let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-yank==2.0"]);
     assert!(!out.status.success());
