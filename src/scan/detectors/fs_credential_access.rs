@@ -60,6 +60,59 @@ static PATHS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("paths")
 });
 
+/// Words every [`PATHS`] match holds (lowercase; matched in the member's lowercased copy): its
+/// gate ([`TextFile::may_contain_ci`]). The detector is selected by words such as `atomic`,
+/// `keystore`, `Cookies` and `.azure`, which most modules that hold them use for something
+/// else; where the pattern needs `/` or `\` after a word (`.azure`, `gcloud`, `tdata`,
+/// `User Data`, `Network`), the word carries it, so `litellm.llms.azure` does not pass. Kept to
+/// a few dozen words: an automaton over many more has no literal prefilter and costs more than
+/// the search it saves (tried with `.aws` followed by each separator `\s` takes).
+const PATH_WORDS: &[&str] = &[
+    "login data",
+    "local state",
+    "web data",
+    "user data/",
+    "user data\\",
+    "network/",
+    "network\\",
+    "cookies.sqlite",
+    "logins.json",
+    "key3.db",
+    "key4.db",
+    "signons.sqlite",
+    ".ssh",
+    "exodus",
+    "electrum",
+    "wallet.dat",
+    "local storage",
+    "ethereum",
+    "coinomi",
+    "armory",
+    "zcash",
+    "guarda",
+    "jaxx",
+    "nkbihfbeogaeaoehlefnkodbefgpgknn",
+    "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+    "egjidjbpglichdcondbcbdnbeeppgdph",
+    "hnfanknocfeofbddgcijnmhnfnkdnaad",
+    "fhbohimaelbohpjbbldcngcnapndodjp",
+    "telegram desktop",
+    "tdata/",
+    "tdata\\",
+    ".aws",
+    ".kube",
+    ".docker",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    "gcloud/",
+    "gcloud\\",
+    ".azure/",
+    ".azure\\",
+];
+static PATH_GATE: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| pysrc::gate(PATH_WORDS));
+
 /// Whether the match sits in a Python string that is a sentence rather than a path:
 /// the rest of the string has words around the path and no shell plumbing.
 pub(crate) fn in_prose(src: &Source<'_>, start: usize, end: usize) -> bool {
@@ -184,6 +237,10 @@ impl Detector for CredentialAccess {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
             || pysrc::looks_like_test_path(file.path)
         {
+            return;
+        }
+        // No word a match holds: nothing below can report (the search and the lexing are skipped).
+        if !file.may_contain_ci(&PATH_GATE) {
             return;
         }
         let src = file.source();
@@ -647,5 +704,87 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn gate_never_hides_a_match() {
+        let gated = |t: &str| TextFile::new("pkg/a.py", FileRole::Runtime, true, t).may_contain_ci(&PATH_GATE);
+        let cases = [
+            ("browser store", "p = os.path.join(base, 'User Data', 'Default', 'Login Data')"),
+            ("ssh key, any case", "open(os.path.expanduser('~/.SSH/ID_RSA'))"),
+            ("wallet from pieces", "os.path.join(appdata, 'atomic', 'Local Storage')"),
+            ("telegram", r"d = 'Telegram Desktop\\tdata'"),
+            ("cloud credentials", "open(home + '/.aws/credentials')"),
+            ("cloud credentials after a no-break space", "p = '~/.aws\u{a0}credentials'"),
+            ("browser cookies", r"p = base + r'\Network\Cookies'"),
+            ("extension id", "ext = 'nkbihfbeogaeaoehlefnkodbefgpgknn'"),
+            ("s folded from the long s", "open('~/.ſsh/id_rsa')"),
+            ("kelvin sign", "'\u{212a}' ; open('~/.kube/config')"),
+        ];
+        for (case, text) in cases {
+            assert!(PATHS.is_match(text), "{case}: the regex matches");
+            assert!(gated(text), "{case}: the gate hid a match");
+        }
+        assert!(
+            !gated(concat!(
+                "from atomic import counter\nkeystore = Keystore()\nbase = 'x.openai.azure.com'\n",
+                "import litellm.llms.azure\nnames = ['cookies', 'tdata', 'gcloud']\n"
+            )),
+            "a module using the words for something else is skipped"
+        );
+        let pieces = [
+            "Login Data",
+            "Local State",
+            "User Data",
+            "/",
+            "\\",
+            "Default",
+            "Network",
+            "Cookies",
+            "logins.json",
+            "key4.db",
+            ".ssh",
+            "id_rsa",
+            "id_ed25519",
+            "Exodus",
+            "exodus.wallet",
+            "Electrum",
+            "wallets",
+            "atomic",
+            "Local Storage",
+            "leveldb",
+            "Ethereum",
+            "keystore",
+            "Zcash",
+            "tdata",
+            "Telegram Desktop",
+            "\u{a0}",
+            "\u{2003}",
+            ".azure",
+            "accessTokens.json",
+            "llms.azure",
+            "User Data/",
+            ".aws",
+            "credentials",
+            ".kube",
+            "config",
+            ".npmrc",
+            "gcloud",
+            "', '",
+            "x",
+            " ",
+            "\n",
+            "é",
+            "ſ",
+            "K",
+        ];
+        let (mut matched, mut skipped) = (0, 0);
+        for text in pysrc::random_texts(&pieces, 10, 0x9e37_79b9_7f4a_7c15, 20_000) {
+            let hit = PATHS.is_match(&text);
+            assert!(!hit || gated(&text), "the gate hid a match in {text:?}");
+            matched += usize::from(hit);
+            skipped += usize::from(!gated(&text));
+        }
+        assert!(matched > 1_000 && skipped > 1_000, "both outcomes: {matched} matched, {skipped} skipped");
     }
 }

@@ -42,6 +42,33 @@ static PERSIST: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("persist")
 });
+/// Words every [`PERSIST`] match holds (lowercase; matched in the member's lowercased copy):
+/// its gate ([`TextFile::may_contain_ci`]). The detector is selected by words such as
+/// `startup` and `.profile`, which most modules that hold them use for something else.
+const PERSIST_WORDS: &[&str] = &[
+    "schtasks",
+    "crontab",
+    "systemctl",
+    "launchctl",
+    "currentversion",
+    "start menu",
+    "shell:startup",
+    ".config/systemd/user",
+    "/etc/systemd/system/",
+    "library/launchagents",
+    "/library/launchdaemons",
+    ".config/autostart",
+    "/etc/rc.local",
+    "/etc/init.d/",
+    "/etc/cron.",
+    "/var/spool/cron",
+    ".bashrc",
+    ".bash_profile",
+    ".zshrc",
+    ".profile",
+    "authorized_keys",
+];
+static PERSIST_GATE: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| pysrc::gate(PERSIST_WORDS));
 static WRITES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"open\s*\([^)\n]*['"]a|>>|\.write\s*\(|write_text\s*\("#).expect("writes"));
 /// Writes that put something into a persistence location (beyond [`WRITES`]).
@@ -192,6 +219,10 @@ impl Detector for Persistence {
         {
             return;
         }
+        // No word a match holds: nothing below can report (the searches and the lexing are skipped).
+        if !file.may_contain_ci(&PERSIST_GATE) {
+            return;
+        }
         let src = file.source();
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
         let lines = pysrc::Lines::new(file.text);
@@ -201,28 +232,39 @@ impl Detector for Persistence {
             let head = &file.text[pysrc::floor_char(file.text, o.saturating_sub(8))..o];
             head.ends_with("stdout") || head.ends_with("stderr")
         };
-        let writes: Vec<usize> = WRITES
-            .find_iter(file.text)
-            .filter(|m| live(m.start()) && !to_console(m.start()))
-            .map(|m| line_of(m.start()))
-            .collect();
+        // The writes are searched only when a match asks (most matches are mentions).
+        let writes = std::cell::OnceCell::new();
+        let writes = || -> &Vec<usize> {
+            writes.get_or_init(|| {
+                WRITES
+                    .find_iter(file.text)
+                    .filter(|m| live(m.start()) && !to_console(m.start()))
+                    .map(|m| line_of(m.start()))
+                    .collect()
+            })
+        };
         // rc files, cron files and authorized_keys count only when written nearby.
         let written_near = |o: usize| {
             let l = line_of(o);
-            writes.iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
+            writes().iter().any(|&w| w.abs_diff(l) <= WRITE_WINDOW_LINES)
         };
-        let place_writes: Vec<usize> = WRITES
-            .find_iter(file.text)
-            .chain(PLACES_WRITE.find_iter(file.text))
-            .filter(|m| live(m.start()))
-            .map(|m| m.start())
-            .collect();
+        let place_writes = std::cell::OnceCell::new();
+        let place_writes = || -> &Vec<usize> {
+            place_writes.get_or_init(|| {
+                WRITES
+                    .find_iter(file.text)
+                    .chain(PLACES_WRITE.find_iter(file.text))
+                    .filter(|m| live(m.start()))
+                    .map(|m| m.start())
+                    .collect()
+            })
+        };
         // A location counts when a nearby write is aimed at it: on the same line, or naming
         // the variable the location was assigned to (`d = …Startup…` then `copy(exe, d)`).
         let place_written = |o: usize| {
             let l = line_of(o);
             let target = assigned_name(file.text, o);
-            place_writes.iter().any(|&w| {
+            place_writes().iter().any(|&w| {
                 let wl = line_of(w);
                 wl.abs_diff(l) <= WRITE_WINDOW_LINES
                     && (wl == l || target.is_some_and(|name| mentions(line_text(file.text, w), name)))
@@ -525,5 +567,73 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    #[test]
+    fn gate_never_hides_a_match() {
+        let gated = |t: &str| TextFile::new("pkg/a.py", Runtime, true, t).may_contain_ci(&PERSIST_GATE);
+        let cases = [
+            ("scheduled task", "os.system('SCHTASKS.exe /Create /tn x')"),
+            ("crontab pipe", "echo x | crontab"),
+            ("run key, any case", r"k = r'Software\Microsoft\Windows\currentVERSION\Run'"),
+            ("startup folder from pieces", "p = 'Start Menu' + 'Programs' + 'Startup'"),
+            ("systemd unit", "open('/etc/systemd/system/x.service', 'w')"),
+            ("rc file", "open(os.path.expanduser('~/.BASHRC'), 'a')"),
+            ("s folded from the long s", "open('~/.baſhrc', 'a')"),
+            ("kelvin sign", "'\u{212a}' ; crontab -l"),
+        ];
+        for (case, text) in cases {
+            assert!(PERSIST.is_match(text), "{case}: the regex matches");
+            assert!(gated(text), "{case}: the gate hid a match");
+        }
+        assert!(
+            !gated("def startup(self):\n    return self.app_name\n"),
+            "a module using the words for something else is skipped"
+        );
+        let pieces = [
+            "schtasks",
+            " /create",
+            "crontab",
+            " -l",
+            "|",
+            "systemctl",
+            " enable",
+            "launchctl",
+            " load",
+            "CurrentVersion",
+            "\\Run",
+            "Start Menu",
+            "/Programs/",
+            "Startup",
+            "shell:startup",
+            ".config/",
+            "systemd/user",
+            "/etc/",
+            "cron.d",
+            "rc.local",
+            "init.d/",
+            "Library/",
+            "LaunchAgents",
+            ".bashrc",
+            ".zshrc",
+            ".profile",
+            "authorized_keys",
+            "x",
+            " ",
+            "\n",
+            "'",
+            "é",
+            "ſ",
+            "S",
+            "K",
+        ];
+        let (mut matched, mut skipped) = (0, 0);
+        for text in pysrc::random_texts(&pieces, 10, 0x9e37_79b9_7f4a_7c15, 20_000) {
+            let hit = PERSIST.is_match(&text);
+            assert!(!hit || gated(&text), "the gate hid a match in {text:?}");
+            matched += usize::from(hit);
+            skipped += usize::from(!gated(&text));
+        }
+        assert!(matched > 2_000 && skipped > 2_000, "both outcomes: {matched} matched, {skipped} skipped");
     }
 }

@@ -267,17 +267,64 @@ static HOST_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)(?:{})(?-u:\b)", alts.join("|"))).expect("reputation hosts")
 });
 
-/// The hosts of [`HOST_IN_TEXT`], lowercased: its gate ([`may_be_in`]).
-static HOST_WORDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    let hosts = HOSTS.iter().filter(|(c, _)| *c != Class::FreeHosting).flat_map(|(_, l)| l.iter());
-    let hosts: Vec<String> = hosts.map(|d| d.to_ascii_lowercase()).collect();
-    super::pysrc::gate(&hosts.iter().map(String::as_str).collect::<Vec<_>>())
+/// The hosts of [`HOST_IN_TEXT`], lowercased, keyed by the two bytes around their first dot:
+/// its gate ([`may_be_in`], [`holds_a_host`]). Bit `(before << 8) | after` of `keys` is set
+/// when some host has `before` `.` `after` at its first dot; `hosts` holds each host with the
+/// offset of that dot, sorted by key.
+struct DotKeys {
+    keys: Vec<u64>,
+    hosts: Vec<(usize, Vec<u8>, usize)>,
+}
+
+static HOST_DOTS: LazyLock<DotKeys> = LazyLock::new(|| {
+    let mut keys = vec![0u64; 1 << 10];
+    let mut hosts = Vec::new();
+    for h in HOSTS.iter().filter(|(c, _)| *c != Class::FreeHosting).flat_map(|(_, l)| l.iter()) {
+        let h = h.to_ascii_lowercase().into_bytes();
+        let dot =
+            h.iter().position(|&b| b == b'.').filter(|&d| d > 0 && d + 1 < h.len()).expect("a host has an inner dot");
+        let key = dot_key(h[dot - 1], h[dot + 1]);
+        keys[key >> 6] |= 1 << (key & 63);
+        hosts.push((key, h, dot));
+    }
+    hosts.sort();
+    DotKeys { keys, hosts }
 });
 
+fn dot_key(before: u8, after: u8) -> usize {
+    (before as usize) << 8 | after as usize
+}
+
+/// Whether `lower` (a lowercased text) holds one of the hosts of [`HOST_IN_TEXT`] as a
+/// substring: the same answer as an automaton over the hosts (tested), found from the dots
+/// alone. Every host holds a dot with a byte on each side; a host at `p` puts its first dot at
+/// `p + dot` with the host's bytes around it, so only dots whose two neighbours are some
+/// host's (one table lookup) are compared with those hosts. Code is full of dots
+/// (`self.name`), but not of `k.s` (`webhook.site`): an automaton over 74 host names has no
+/// literal prefilter to skip with and steps through every byte, this visits only the dots.
+pub(crate) fn holds_a_host(lower: &[u8]) -> bool {
+    let d = &*HOST_DOTS;
+    memchr::memchr_iter(b'.', lower).any(|at| {
+        if at == 0 || at + 1 >= lower.len() {
+            return false;
+        }
+        let key = dot_key(lower[at - 1], lower[at + 1]);
+        if d.keys[key >> 6] & (1 << (key & 63)) == 0 {
+            return false;
+        }
+        let first = d.hosts.partition_point(|(k, _, _)| *k < key);
+        d.hosts[first..]
+            .iter()
+            .take_while(|(k, _, _)| *k == key)
+            .any(|(_, h, dot)| at >= *dot && lower[at - dot..].starts_with(h))
+    })
+}
+
 /// False when [`in_text`] finds nothing in the member for sure: its lowercased copy holds none
-/// of the listed hosts (see [`crate::scan::detector::TextFile::may_contain_ci`]).
+/// of the listed hosts (see [`crate::scan::detector::TextFile::ascii_lowercase`]; a member
+/// without that copy is always searched).
 pub(crate) fn may_be_in(file: &crate::scan::detector::TextFile<'_>) -> bool {
-    file.may_contain_ci(&HOST_WORDS)
+    file.ascii_lowercase().is_none_or(|l| holds_a_host(l.as_bytes()))
 }
 
 /// One listed host found in text: (start, end, class).
@@ -353,5 +400,49 @@ mod tests {
                 assert!(LITERALS.iter().any(|l| h.contains(l)), "{h} has no prefilter literal");
             }
         }
+    }
+
+    #[test]
+    fn dot_gate_is_the_host_automaton() {
+        let hosts: Vec<String> = HOSTS
+            .iter()
+            .filter(|(c, _)| *c != Class::FreeHosting)
+            .flat_map(|(_, l)| l.iter())
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        let automaton = crate::scan::detectors::pysrc::gate(&hosts.iter().map(String::as_str).collect::<Vec<_>>());
+        let cases = [
+            ("empty", ""),
+            ("a dot alone", "."),
+            ("host at the start", "webhook.site/x"),
+            ("host at the end", "x = 'https://0x0.st"),
+            ("host cut before its end", "u = 'webhook.sit'"),
+            ("host cut after its dot", "webhook."),
+            ("host cut before its dot", "k.site"),
+            ("subdomain", "c1.oast.fun"),
+            ("longest of a family", "litterbox.catbox.moe"),
+            ("dots around", "a.b.c..paste.ee.."),
+            ("code full of dots", "self.name.attr(os.path.join(a, b)).x"),
+            ("neighbours of a host, not the host", "ok.si ek.sit bin.co"),
+            ("non-ASCII around", "é.webhook.siteé"),
+            ("unlisted", "example.org"),
+        ];
+        for (case, text) in cases {
+            assert_eq!(holds_a_host(text.as_bytes()), automaton.is_match(text), "{case}");
+        }
+        let mut pieces: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        // Pieces of hosts, so texts hold near misses and hosts assembled across pieces.
+        let cut: Vec<String> =
+            hosts.iter().flat_map(|h| [h[..h.len() / 2].to_string(), h[h.len() / 2..].to_string()]).collect();
+        pieces.extend(cut.iter().map(String::as_str));
+        pieces.extend([".", "..", "a", "k", "s", " ", "\n", "é", "self.x", "o.", ".c"]);
+        let (mut held, mut texts) = (0, 0);
+        for text in crate::scan::detectors::pysrc::random_texts(&pieces, 12, 0x2545_f491_4f6c_dd1d, 20_000) {
+            let want = automaton.is_match(&text);
+            assert_eq!(holds_a_host(text.as_bytes()), want, "{text:?}");
+            held += usize::from(want);
+            texts += 1;
+        }
+        assert!(held > 2_000 && texts - held > 2_000, "both outcomes well represented: {held} of {texts}");
     }
 }

@@ -2,7 +2,8 @@
 //! creation and dynamic execution, found in Python *code* only (never in strings,
 //! comments or docstrings).
 //!
-//! Owns: the precompiled regexes and the code-only filter. Must not: report.
+//! Owns: the precompiled regexes and the code-only filter; their matches are searched once per
+//! member through [`Source::find_ranges`], shared by every detector that asks. Must not: report.
 
 use super::pysrc::Source;
 use regex::Regex;
@@ -47,16 +48,18 @@ pub(crate) struct Sink<'a> {
     pub name: &'a str,
 }
 
-fn collect<'a>(src: &Source<'a>, re: &Regex, kind: SinkKind, out: &mut Vec<Sink<'a>>) {
-    for m in re.find_iter(src.text) {
-        let s = m.as_str();
+/// The matches of `re` come from [`Source::find_ranges`]: searched once per member, however
+/// many detectors ask for the same kind of sink (process calls are asked for by four).
+fn collect<'a>(src: &Source<'a>, re: &'static Regex, kind: SinkKind, out: &mut Vec<Sink<'a>>) {
+    for &(m_start, m_end) in src.find_ranges(re).iter() {
+        let s = &src.text[m_start..m_end];
         // EXEC's leading context char is not part of the name.
         let lead = s.len() - s.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_').len();
-        let start = m.start() + lead;
+        let start = m_start + lead;
         if src.python && !src.is_code(start) {
             continue;
         }
-        let name = src.text[start..m.end()].trim_end_matches('(').trim_end();
+        let name = src.text[start..m_end].trim_end_matches('(').trim_end();
         out.push(Sink { offset: start, kind, name });
     }
 }
@@ -65,7 +68,7 @@ fn collect<'a>(src: &Source<'a>, re: &Regex, kind: SinkKind, out: &mut Vec<Sink<
 pub(crate) fn find<'a>(src: &Source<'a>, kinds: &[SinkKind]) -> Vec<Sink<'a>> {
     let mut out = Vec::new();
     for k in kinds {
-        let re: &Regex = match k {
+        let re: &'static Regex = match k {
             SinkKind::Fetch => &FETCH,
             SinkKind::Send => &SEND,
             SinkKind::Process => &PROCESS,
@@ -90,11 +93,11 @@ static URLOPEN: LazyLock<Regex> =
 /// read up to the closing parenthesis (at most 400 bytes); `timeout=`/`context=` alone are not
 /// a body.
 fn urlopen_with_body<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
-    for m in URLOPEN.find_iter(src.text) {
-        if src.python && !src.is_code(m.start()) {
+    for &(m_start, m_end) in src.find_ranges(&URLOPEN).iter() {
+        if src.python && !src.is_code(m_start) {
             continue;
         }
-        let rest = &src.text[m.end()..];
+        let rest = &src.text[m_end..];
         let window = &rest[..super::pysrc::floor_char(rest, rest.len().min(400))];
         let (mut depth, mut args, mut cur) = (0i32, Vec::new(), String::new());
         for c in window.chars() {
@@ -117,8 +120,8 @@ fn urlopen_with_body<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
             !a.is_empty() && (kw.is_none() || kw == Some("data"))
         });
         if body {
-            let name = src.text[m.start()..m.end()].trim_end_matches('(').trim_end();
-            out.push(Sink { offset: m.start(), kind: SinkKind::Send, name });
+            let name = src.text[m_start..m_end].trim_end_matches('(').trim_end();
+            out.push(Sink { offset: m_start, kind: SinkKind::Send, name });
         }
     }
 }
