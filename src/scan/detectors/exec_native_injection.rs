@@ -193,6 +193,10 @@ impl NativeInjection {
             return;
         }
         let t = file.text;
+        // Each name's assignments are looked up once (a pass over the member), and at most
+        // [`MAX_NAMES_FOLLOWED`] names per member: a member of thousands of loads of names
+        // costs a few passes, not one per load.
+        let mut followed: std::collections::HashMap<&str, Option<&str>> = std::collections::HashMap::new();
         for m in LIB_LOAD.find_iter(t) {
             if !src.is_code(m.start()) || pysrc::is_definition(t, m.start()) {
                 continue;
@@ -202,7 +206,17 @@ impl NativeInjection {
             if name.is_none() {
                 // One level through names: `p = os.path.join(d, 'x.dat')` … `CDLL(p)`.
                 name = ARG_NAME.captures_iter(arg).filter_map(|c| c.name("n")).find_map(|n| {
-                    assigned(t, n.as_str()).find_map(|(at, rhs)| src.is_code(at).then(|| last_file_name(rhs)).flatten())
+                    let n = n.as_str();
+                    if let Some(known) = followed.get(n) {
+                        return *known;
+                    }
+                    if followed.len() >= MAX_NAMES_FOLLOWED {
+                        return None;
+                    }
+                    let found =
+                        assigned(t, n).find_map(|(at, rhs)| src.is_code(at).then(|| last_file_name(rhs)).flatten());
+                    followed.insert(n, found);
+                    found
                 });
             }
             let Some(f) = name else { continue };
@@ -297,6 +311,9 @@ fn assigned<'t>(text: &'t str, name: &'t str) -> impl Iterator<Item = (usize, &'
 
 /// The file name of the last string literal in `expr` when its extension is a data name
 /// ([`DATA_EXT`]); library names (`x.dll`, `libc.so.6`, `kernel32`) give `None`.
+/// How many distinct names one member's library loads are followed to their assignments.
+const MAX_NAMES_FOLLOWED: usize = 64;
+
 fn last_file_name(expr: &str) -> Option<&str> {
     let f = LITERAL_FILE.captures_iter(expr).filter_map(|c| c.name("f")).last()?.as_str();
     let (_, ext) = f.rsplit_once('.')?;
