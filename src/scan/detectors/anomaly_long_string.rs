@@ -151,7 +151,7 @@ impl Detector for LongString {
         if !file.is_python
             || file.text.len() < MIN_LEN
             || matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata)
-            || pysrc::looks_like_test_path(file.path)
+            || pysrc::test_member(file)
             || !may_hold_long_string(file.text)
         {
             return;

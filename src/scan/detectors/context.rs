@@ -90,12 +90,12 @@ pub(crate) fn place(file: &TextFile<'_>) -> Place {
     // Change logs, READMEs and licences without an extension (`CHANGELOG`, `NEWS`) are prose too.
     if DATA_EXTENSIONS.contains(&ext.as_str())
         || matches!(file.role, FileRole::Metadata | FileRole::Binary)
-        || (!file.is_python && pysrc::looks_like_docs_file(file.path))
+        || (!file.is_python && pysrc::docs_member(file))
     {
         return Place::Data;
     }
     if file.role == FileRole::TestOrDocs
-        || pysrc::looks_like_test_path(file.path)
+        || pysrc::test_member(file)
         || roles::is_dev_tooling_path(file.path)
     {
         return Place::DevTooling;

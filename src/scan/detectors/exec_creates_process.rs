@@ -40,7 +40,7 @@ impl Detector for CreatesProcess {
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::test_member(file) {
             return;
         }
         let src = file.source();

@@ -1143,7 +1143,7 @@ impl Detector for DynamicCode {
         Interest::Literals(&["exec", "eval", "compile(", "run_path", "load_source", "SourceFileLoader"])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::test_member(file) {
             return;
         }
         let src = file.source();

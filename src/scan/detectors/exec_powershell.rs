@@ -43,7 +43,7 @@ impl Detector for SilentPowershell {
             return;
         }
         let src = file.source();
-        let test = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
+        let test = file.role == FileRole::TestOrDocs || pysrc::test_member(file);
         // Weighed by place: a README's install one-liner or a VM provisioning file is read or
         // run by a developer, not by pip or an import.
         let sev = Some(match (test, file.role == FileRole::InstallTime) {

@@ -220,7 +220,7 @@ impl Detector for StartupHijack {
         if !(matches!(name, "entry_points.txt" | "pyproject.toml" | "setup.cfg") || top_setup_py) {
             return;
         }
-        if pysrc::looks_like_test_path(file.path) {
+        if pysrc::test_member(file) {
             return;
         }
         self.shadowing(file, hits);

@@ -235,7 +235,7 @@ impl Detector for CredentialAccess {
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
-            || pysrc::looks_like_test_path(file.path)
+            || pysrc::test_member(file)
         {
             return;
         }

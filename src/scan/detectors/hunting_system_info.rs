@@ -96,7 +96,7 @@ impl Detector for SystemInfo {
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path) {
+        if !file.is_python || file.role == FileRole::TestOrDocs || pysrc::test_member(file) {
             return;
         }
         let src = file.source();

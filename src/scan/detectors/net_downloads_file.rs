@@ -111,7 +111,7 @@ impl Detector for DownloadsFile {
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if file.role == FileRole::TestOrDocs
             || file.role == FileRole::Metadata
-            || pysrc::looks_like_test_path(file.path)
+            || pysrc::test_member(file)
         {
             return;
         }

@@ -162,8 +162,8 @@ impl Detector for IpAddress {
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
-            || pysrc::looks_like_test_path(file.path)
-            || pysrc::looks_like_docs_file(file.path)
+            || pysrc::test_member(file)
+            || pysrc::docs_member(file)
         {
             return;
         }

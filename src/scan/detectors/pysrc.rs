@@ -357,6 +357,19 @@ pub(crate) fn package_evidence(
     }
 }
 
+/// Whether a member is judged as test material by its path ([`looks_like_test_path`]). Never
+/// install-time code: a member install-time code runs (`scan::reach`) is judged as what it does
+/// then, whatever its path says (a payload moved to `tests/` and exec'd by setup.py).
+pub(crate) fn test_member(file: &TextFile<'_>) -> bool {
+    file.role != FileRole::InstallTime && looks_like_test_path(file.path)
+}
+
+/// Whether a member is judged as documentation by its path ([`looks_like_docs_file`]); never
+/// install-time code (see [`test_member`]).
+pub(crate) fn docs_member(file: &TextFile<'_>) -> bool {
+    file.role != FileRole::InstallTime && looks_like_docs_file(file.path)
+}
+
 /// Paths that look like tests, examples or docs even when the engine called them runtime:
 /// test directories under any common name (`t/`, `tests/`, `testing/`, `testdata/`,
 /// `fixtures/`, `unittests/`), test modules (`test_*.py`, `*_test.py`, `conftest.py`, Go

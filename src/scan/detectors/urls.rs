@@ -58,8 +58,8 @@ impl FoundUrl<'_> {
 /// Whether a file's URLs count at all.
 pub(crate) fn file_counts(file: &TextFile<'_>) -> bool {
     !matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
-        && !super::pysrc::looks_like_test_path(file.path)
-        && !super::pysrc::looks_like_docs_file(file.path)
+        && !super::pysrc::test_member(file)
+        && !super::pysrc::docs_member(file)
 }
 
 /// The walk every list-based URL detector shares (banking, shorteners): each counted URL
