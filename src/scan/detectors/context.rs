@@ -94,10 +94,7 @@ pub(crate) fn place(file: &TextFile<'_>) -> Place {
     {
         return Place::Data;
     }
-    if file.role == FileRole::TestOrDocs
-        || pysrc::test_member(file)
-        || roles::is_dev_tooling_path(file.path)
-    {
+    if file.role == FileRole::TestOrDocs || pysrc::test_member(file) || roles::is_dev_tooling_path(file.path) {
         return Place::DevTooling;
     }
     if SCRIPT_EXTENSIONS.contains(&ext.as_str()) || (!file.is_python && file.role == FileRole::Other) {

@@ -214,8 +214,7 @@ impl Detector for Persistence {
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary)
-            || pysrc::test_member(file)
+        if matches!(file.role, FileRole::TestOrDocs | FileRole::Metadata | FileRole::Binary) || pysrc::test_member(file)
         {
             return;
         }

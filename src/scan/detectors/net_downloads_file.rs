@@ -109,10 +109,7 @@ impl Detector for DownloadsFile {
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
-        if file.role == FileRole::TestOrDocs
-            || file.role == FileRole::Metadata
-            || pysrc::test_member(file)
-        {
+        if file.role == FileRole::TestOrDocs || file.role == FileRole::Metadata || pysrc::test_member(file) {
             return;
         }
         let own = file.role == FileRole::InstallTime && file.is_python && fetches_only_own_urls(file);
