@@ -521,7 +521,7 @@ mod tests {
         for (case, setup, want) in cases {
             let mut got = reach(setup);
             got.sort();
-            let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            let mut want: Vec<String> = want.iter().map(ToString::to_string).collect();
             want.sort();
             assert_eq!(got, want, "{case}");
         }
