@@ -381,8 +381,9 @@ impl TextScan<'_> {
 /// binary), as install-time code, their hits tagged with their first walk's member index.
 pub(crate) struct Revisit<'s> {
     text: TextScan<'s>,
-    /// (what reached it, member index, its text once read when only its top level is judged again).
-    targets: Vec<(Reached, u64, Option<String>)>,
+    /// (what reached it, member index, positions of its first-walk hits that stay: for a member
+    /// judged again only at its top level, those inside functions, decided when it is read).
+    targets: Vec<(Reached, u64, Vec<Position>)>,
     /// Which targets were read (a member named twice in a tar is read the first time).
     seen: Vec<bool>,
     hits: Hits,
@@ -390,25 +391,39 @@ pub(crate) struct Revisit<'s> {
 }
 
 impl<'s> Revisit<'s> {
+    /// `first` is the first walk's hits: the positions of a member's hits are taken from it for the
+    /// members judged again only at their top level (no text is held across the walk).
     pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
         prefilter: &'s Prefilter,
         reach: Vec<(Reached, u64)>,
+        first: &[Tagged],
     ) -> Self {
         let seen = vec![false; reach.len()];
-        Revisit {
-            text: TextScan::new(detectors, prefilter),
-            targets: reach.into_iter().map(|(r, s)| (r, s, None)).collect(),
-            seen,
-            hits: Hits::default(),
-            tagged: Vec::new(),
-        }
+        let targets = reach
+            .into_iter()
+            .map(|(r, seq)| {
+                let old: Vec<Position> = match top_level_only(&r) {
+                    false => Vec::new(),
+                    true => first
+                        .iter()
+                        .filter(|(s, _, h)| *s == seq && h.evidence.path == r.path)
+                        .filter_map(|(_, _, h)| h.evidence.line.map(|l| (l, h.evidence.column)))
+                        .collect(),
+                };
+                (r, seq, old)
+            })
+            .collect();
+        Revisit { text: TextScan::new(detectors, prefilter), targets, seen, hits: Hits::default(), tagged: Vec::new() }
     }
 
     fn target(&self, path: &str) -> Option<usize> {
         self.targets.iter().position(|(r, _, _)| r.path == path)
     }
 }
+
+/// A hit's place in its member: 1-based line and column.
+type Position = (u32, Option<u32>);
 
 /// A package's `__init__.py` that install-time code runs keeps its first judgement inside
 /// functions (they run only when called, and the package's code is judged as code that runs on
@@ -427,8 +442,13 @@ impl Visitor for Revisit<'_> {
         let Some(i) = self.target(member.path).filter(|&i| !self.seen[i] && !member.streamed) else { return };
         self.seen[i] = true;
         let Some(text) = roles::decode_text(data, member.truncated) else { return };
-        let (reached, seq, _) = &self.targets[i];
+        let (reached, seq, old) = &mut self.targets[i];
         let only_top = top_level_only(reached);
+        if only_top {
+            // The first walk's hits inside functions stay; those at top level are judged again.
+            let src = super::source::Source::python(&text);
+            old.retain(|&(line, column)| !src.runs_on_import(line, column));
+        }
         self.text.reached(member.path, reached.python, &text, only_top, &mut self.hits);
         let why = format!("run at install time by {} ({})", reached.from, reached.how);
         for (_, hit) in &mut self.hits.hits {
@@ -438,9 +458,6 @@ impl Visitor for Revisit<'_> {
             });
         }
         tag(&mut self.hits, *seq, &mut self.tagged);
-        if only_top {
-            self.targets[i].2 = Some(text.into_owned());
-        }
     }
 
     /// The first walk reported what this one can meet; only a stop of this walk matters
@@ -454,7 +471,7 @@ impl Outcome {
     /// inside functions; the engine's own evidence about the member (no line) stays. A target the
     /// second walk did not reach (`timed_out`, or the walk stopped) makes the scan incomplete.
     pub(crate) fn judge_reached(&mut self, revisit: Revisit<'_>, timed_out: bool) {
-        for (i, (reached, seq, text)) in revisit.targets.iter().enumerate() {
+        for (i, (reached, seq, kept)) in revisit.targets.iter().enumerate() {
             if !revisit.seen[i] {
                 if timed_out {
                     let detail = format!(
@@ -466,14 +483,14 @@ impl Outcome {
                 }
                 continue;
             }
-            let source = text.as_deref().map(super::source::Source::python);
             self.tagged.retain(|(s, _, hit)| {
                 let ev = &hit.evidence;
-                if *s != *seq || ev.path != reached.path || ev.line.is_none() {
+                if *s != *seq || ev.path != reached.path {
                     return true;
                 }
-                // Kept: a package module's hit inside a function (judged again only at top level).
-                source.as_ref().is_some_and(|src| !ev.line.is_some_and(|l| src.runs_on_import(l, ev.column)))
+                // Kept: the engine's own evidence (no line), and a package `__init__.py`'s hits
+                // inside functions (it is judged again only at its top level).
+                ev.line.is_none_or(|l| kept.contains(&(l, ev.column)))
             });
         }
         self.tagged.extend(revisit.tagged);

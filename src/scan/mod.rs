@@ -287,7 +287,12 @@ impl Scanner {
         if !outcome.reach.is_empty() {
             // Install-time code runs other members of the tree: read the artifact once more and
             // judge those members as install-time code (`reach`).
-            let revisit = engine::Revisit::new(&self.detectors, &self.prefilter, std::mem::take(&mut outcome.reach));
+            let revisit = engine::Revisit::new(
+                &self.detectors,
+                &self.prefilter,
+                std::mem::take(&mut outcome.reach),
+                &outcome.tagged,
+            );
             let mut walker = archive::Walker::new(&self.limits, revisit);
             walker.walk_file(path, filename);
             let timed_out_again = walker.timed_out;
