@@ -318,9 +318,12 @@ fn reads_local_file(expr: &str, text: &str, at: usize, depth: u8) -> bool {
         values.retain(|(v, _)| without_text_methods(v) != expr);
         return !values.is_empty() && values.iter().all(|(v, o)| reads_local_file(v, text, *o, depth + 1));
     }
-    // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`.
+    // A helper of this module: `read("pkg", "version.py")` with `def read(*parts): …`. Both
+    // tests are pure; the helper's (one def or lambda looked up) goes first, as most calls are
+    // of no helper that reads a file, and following the arguments' names looks up every name's
+    // assignments, two deep.
     if let Some((func, args)) = expr.strip_suffix(')').and_then(|e| e.split_once('(')) {
-        return ident(func) && path_names_local(args, text, at, 0) && helper_reads_local_file(text, func);
+        return ident(func) && helper_reads_local_file(text, func) && path_names_local(args, text, at, 0);
     }
     false
 }

@@ -71,6 +71,10 @@ impl Detector for InterestingFileUrl {
             return;
         }
         let src = file.source();
+        // Only a URL of a file format acts below: without one, the member is not lexed.
+        if !urls::any_url(src, |u| extension(u.path).is_some()) {
+            return;
+        }
         let install = file.role == FileRole::InstallTime;
         for u in urls::find(src)
             .take(10 * MAX_HITS_PER_FILE)

@@ -130,6 +130,10 @@ impl Detector for TrustedSubdomain {
             return;
         }
         let src = file.source();
+        // Only a deceptive host acts below: without one, the member is not lexed.
+        if !urls::any_url(src, |u| trusted_in_subdomain(&u.host).is_some()) {
+            return;
+        }
         let install = file.role == FileRole::InstallTime;
         let sev = if install { Severity::High } else { Severity::Medium };
         let mut fetches: Option<Vec<usize>> = None;

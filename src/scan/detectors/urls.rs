@@ -75,6 +75,10 @@ pub(crate) fn report_each(
         return;
     }
     let src = file.source();
+    // Lexing (what decides which URLs count) is paid only when some URL would be picked.
+    if !any_url(src, |u| pick(u).is_some()) {
+        return;
+    }
     let sev = if file.role == FileRole::InstallTime { Severity::Medium } else { Severity::Low };
     for (u, indicator) in find(src).filter_map(|u| pick(&u).map(|i| (u, i))).take(MAX_HITS_PER_FILE) {
         hits.push(meta, Hit { severity: Some(sev), evidence: pysrc::evidence(file, u.offset, indicator) });
@@ -92,6 +96,32 @@ pub(crate) fn find<'a>(src: &'a Source<'a>) -> impl Iterator<Item = FoundUrl<'a>
         }
         let url = src.text[start..end].trim_end_matches(['.', ':', '!', '?']);
         parse(start, url)
+    })
+}
+
+/// Whether some URL of `src`, counted or not, satisfies `pred`: false means no URL [`find`]
+/// yields does, without asking where each URL stands. That needs the member lexed (comments,
+/// docstrings), which costs more than the URL search; most members' URLs (licence headers,
+/// documentation links) are none a detector looks for, so a detector that acts only on URLs
+/// satisfying `pred` asks this first and lexes only when it can act.
+///
+/// Parsing and judging a URL costs more than lexing the bytes around it when URLs are dense
+/// (a list of links in comments): with more than one URL per [`ANY_URL_BYTES`] of text the
+/// answer is "maybe" (true) at once, and the caller lexes as before, so no text costs more than
+/// it did.
+pub(crate) fn any_url(src: &Source<'_>, pred: impl FnMut(&FoundUrl<'_>) -> bool) -> bool {
+    let ranges = src.find_ranges_by(&URL_RE, url_ranges);
+    ranges.len().saturating_mul(ANY_URL_BYTES) > src.text.len() || any_of(src, &ranges, pred)
+}
+
+/// Text bytes per URL under which [`any_url`] does not judge URLs one by one.
+const ANY_URL_BYTES: usize = 2048;
+
+/// Whether some URL of `ranges` (of `src`), counted or not, satisfies `pred`.
+fn any_of(src: &Source<'_>, ranges: &[(usize, usize)], mut pred: impl FnMut(&FoundUrl<'_>) -> bool) -> bool {
+    ranges.iter().any(|&(start, end)| {
+        let url = src.text[start..end].trim_end_matches(['.', ':', '!', '?']);
+        parse(start, url).is_some_and(|u| pred(&u))
     })
 }
 
@@ -178,6 +208,53 @@ mod tests {
             assert_eq!(&*url_ranges(&text), &want[..], "{text:?}");
         }
         assert!(found > 300, "the random texts hold URLs: {found}");
+    }
+
+    #[test]
+    fn any_url_is_false_only_when_no_counted_url_would_do() {
+        // `any_url(pred)` may be true for an uncounted URL (then `find` decides), but never
+        // false when a counted one satisfies `pred`.
+        let hosts = ["a.example.org", "bit.ly", "www.paypal.com", "x.org"];
+        let pieces = [
+            "u = '",
+            "'",
+            "\"",
+            "\"\"\"",
+            "# ",
+            "\n",
+            "https://",
+            "http://",
+            "HTTP://",
+            "a.example.org",
+            "bit.ly",
+            "www.paypal.com",
+            "x.org",
+            "/p",
+            ".",
+            " ",
+            "é",
+            "f'",
+            "{",
+            "}",
+        ];
+        let mut counted = 0;
+        let mut uncounted_only = 0;
+        for text in super::pysrc::random_texts(&pieces, 30, 0x2545_f491_4f6c_dd1du64, 4000) {
+            for python in [true, false] {
+                let src = if python { Source::python(&text) } else { Source::plain(&text) };
+                for host in hosts {
+                    let pred = |u: &FoundUrl<'_>| u.host == host;
+                    let in_find = find(&src).any(|u| pred(&u));
+                    let ranges = src.find_ranges_by(&URL_RE, url_ranges);
+                    let any = any_of(&src, &ranges, pred);
+                    assert!(any || !in_find, "{text:?} (python: {python}): {host} is counted");
+                    assert!(any_url(&src, pred) || !in_find, "{text:?} (python: {python}): {host}");
+                    counted += usize::from(in_find);
+                    uncounted_only += usize::from(any && !in_find);
+                }
+            }
+        }
+        assert!(counted > 300 && uncounted_only > 100, "both kinds occur: {counted} / {uncounted_only}");
     }
 
     #[test]
