@@ -10,6 +10,8 @@
 //! `BENCH_TRACE=DIR` keeps, per pipgate install, its log (access lines with per-request `ms`)
 //! and the CPU pipgate spent on it (user and system ticks from `/proc`, which do not depend on
 //! the machine's load the way wall time does) in `DIR`, and prints the CPU medians.
+//! `BENCH_LOG=FILTER` sets pipgate's `PIPGATE_LOG` (default `pipgate=info`; `pipgate=debug`
+//! adds each page's wait for its pre-scan to the traced logs).
 //! For uv it also prints the medians of uv's own phase timings per mode ("Resolved … in",
 //! "Prepared … in", "Installed … in" from its output), so a ratio can be read per phase.
 
@@ -183,7 +185,8 @@ impl Build {
         if let Some(bin) = &self.bin {
             std::env::set_var("PIPGATE_BIN", bin);
         }
-        let gate = Pipgate::start_full(upstream, Some(&self.policy), &args, &[("PIPGATE_LOG", "pipgate=info")]);
+        let log = std::env::var("BENCH_LOG").ok().filter(|l| !l.is_empty()).unwrap_or_else(|| "pipgate=info".into());
+        let gate = Pipgate::start_full(upstream, Some(&self.policy), &args, &[("PIPGATE_LOG", log.as_str())]);
         match previous {
             Some(p) => std::env::set_var("PIPGATE_BIN", p),
             None => std::env::remove_var("PIPGATE_BIN"),
