@@ -14,7 +14,10 @@
 #                          index does); by default it advertises none and only pipgate's pages do
 #   PIPGATE_BIN=PATH       measure another build instead of this checkout's
 #   BENCH_TRACE=DIR        keep each pipgate install's log (access lines with per-request ms)
-#                          in DIR and print pipgate's CPU ticks per install (from /proc)
+#                          in DIR and print pipgate's CPU ticks and voluntary context
+#                          switches per install (from /proc)
+#   BENCH_LOG=FILTER       pipgate's PIPGATE_LOG (default pipgate=info; pipgate=debug adds
+#                          each page's wait for its pre-scan to the BENCH_TRACE logs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet uv

@@ -16,7 +16,12 @@
 //! cached (or joins the download still running). The bytes go to
 //! `<data-dir>/tmp/<pid>.<key>.<n>.part`, which is always either renamed into place or
 //! removed; `.part` files left by a process that died are removed at start-up
-//! ([`clean_stale_parts`]). Downloads are bounded in size (`max_artifact_bytes`) and time
+//! ([`clean_stale_parts`]). A download whose declared size is at most [`IN_MEMORY_MAX`]
+//! (most pure-Python wheels) is received into memory instead, hashed as it arrives, and once
+//! verified written, renamed into place and its core metadata read in one trip to the
+//! blocking pool (five trips for a file streamed to disk: create, flush, make the prefix
+//! directory, rename, reopen for the metadata); a pre-scanned page waits for that chain.
+//! Downloads are bounded in size (`max_artifact_bytes`) and time
 //! (the upstream's deadline plus the size at the minimum rate, and the sliding-window
 //! rate check, see `upstream`); upstream `.metadata` is bounded by `max_metadata_bytes`.
 //!
@@ -53,6 +58,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use url::Url;
+
+/// Downloads whose `Content-Length` is at most this are received into memory, then written
+/// and renamed into place in one blocking job; larger ones (and those of unknown length) are
+/// streamed to disk. Bounds the memory a download holds (the urgent pre-scans run at most
+/// 64 at once: 64 MiB).
+pub(crate) const IN_MEMORY_MAX: u64 = 1 << 20;
 
 /// One file's download task, awaited by every request that wants the file.
 type Flight = Shared<BoxFuture<'static, Result<Verified, ProxyError>>>;
@@ -230,6 +241,14 @@ fn expected_digest(hashes: &std::collections::BTreeMap<String, String>) -> Optio
     None
 }
 
+/// Where a download's bytes go while they arrive.
+enum Sink {
+    /// Streamed to the `.part` file (large, or of unknown length).
+    File(tokio::io::BufWriter<tokio::fs::File>),
+    /// Held in memory (a declared length of at most [`IN_MEMORY_MAX`]).
+    Memory { bytes: Vec<u8>, declared: u64 },
+}
+
 enum Hasher {
     Sha384(Sha384),
     Sha512(Sha512),
@@ -345,6 +364,8 @@ impl Inner {
         }
         // A sha256-keyed file may already be here from another listing (same bytes), or in
         // the shared store from another replica.
+        // The wheel's core metadata when the download already read it (`Some(None)`: none there).
+        let mut metadata: Option<Option<Vec<u8>>> = None;
         let promised = known.map(|v| v.sha256).or_else(|| {
             expected_digest(&origin.hashes).and_then(|(algo, h)| Digest256::parse(&h).ok().filter(|_| algo == "sha256"))
         });
@@ -359,12 +380,16 @@ impl Inner {
             }
             _ => {
                 crate::metrics::cache("artifact", false);
-                let h = self.download(origin).await?;
+                let (h, read) = self.download(origin).await?;
                 self.upload_shared(&h).await;
+                metadata = read;
                 h
             }
         };
-        let metadata_sha256 = self.extract_metadata(&sha256, &origin.filename).await;
+        let metadata_sha256 = match metadata {
+            Some(read) => self.keep_metadata(&sha256, read),
+            None => self.extract_metadata(&sha256, &origin.filename).await,
+        };
         let v = Verified { sha256, metadata_sha256 };
         self.store.set_verified(&origin.key, &v).await.map_err(ProxyError::internal)?;
         Ok(v)
@@ -456,7 +481,9 @@ impl Inner {
         }
     }
 
-    async fn download(&self, origin: &FileOrigin) -> Result<Digest256, ProxyError> {
+    /// Download, verify and put in place; with the wheel's core metadata when it was read from
+    /// the bytes in memory (`None`: not read, read it from the file).
+    async fn download(&self, origin: &FileOrigin) -> Result<(Digest256, Option<Option<Vec<u8>>>), ProxyError> {
         let url = Url::parse(&origin.url).map_err(|e| ProxyError::internal(format!("stored URL is invalid: {e}")))?;
         let limits = self.upstream.limits().clone();
         let started = Instant::now();
@@ -477,19 +504,60 @@ impl Inner {
         let part = PartFile(Some(tmp.clone()));
         let pace =
             Pace { url: &url, what: &what, started, deadline, min_rate: limits.min_rate, window: limits.rate_window };
-        let sha256 = self.stream_to(resp, &tmp, origin, pace).await?;
-        self.put_in_place(part, &sha256).await?;
-        Ok(sha256)
+        let sink = match resp.content_length() {
+            Some(len) if len <= IN_MEMORY_MAX => {
+                Sink::Memory { bytes: Vec::with_capacity(len as usize), declared: len }
+            }
+            _ => Sink::File(tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::create(&tmp).await?)),
+        };
+        let (sha256, sink) = self.receive(resp, sink, origin, pace).await?;
+        match sink {
+            Sink::File(_) => {
+                self.put_in_place(part, &sha256).await?;
+                Ok((sha256, None))
+            }
+            Sink::Memory { bytes, .. } => {
+                let wheel = origin.filename.ends_with(".whl");
+                let read = self.place_bytes(part, &sha256, bytes, wheel).await?;
+                Ok((sha256, Some(read)))
+            }
+        }
     }
 
-    /// Stream the body to `tmp`, hashing as it goes; verify the promised digest.
-    async fn stream_to(
+    /// Verified bytes received in memory: written to their `.part` file, renamed into their
+    /// content-addressed place and (a wheel) their core metadata read, in one blocking job.
+    async fn place_bytes(
+        &self,
+        mut part: PartFile,
+        sha256: &Digest256,
+        bytes: Vec<u8>,
+        wheel: bool,
+    ) -> Result<Option<Vec<u8>>, std::io::Error> {
+        let (dest, tmp) = (self.dirs.artifact(sha256), part.0.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            if let Some(tmp) = tmp {
+                std::fs::write(&tmp, &bytes)?;
+                std::fs::rename(&tmp, &dest)?;
+            }
+            Ok::<_, std::io::Error>(if wheel { wheel_metadata_in(std::io::Cursor::new(&bytes)) } else { None })
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        part.0 = None;
+        Ok(read)
+    }
+
+    /// Receive the body into `sink`, hashing as it goes; verify the promised digest.
+    async fn receive(
         &self,
         resp: reqwest::Response,
-        tmp: &Path,
+        mut sink: Sink,
         origin: &FileOrigin,
         pace: Pace<'_>,
-    ) -> Result<Digest256, ProxyError> {
+    ) -> Result<(Digest256, Sink), ProxyError> {
         let expected = expected_digest(&origin.hashes);
         let mut sha256 = Sha256::new();
         let mut other = match expected.as_ref().map(|(a, _)| *a) {
@@ -497,8 +565,6 @@ impl Inner {
             Some("sha512") => Some(Hasher::Sha512(Sha512::new())),
             _ => None,
         };
-        let file = tokio::fs::File::create(tmp).await?;
-        let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
         let mut received: u64 = 0;
         let mut body = resp.bytes_stream();
         let tick = (pace.window / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
@@ -529,9 +595,22 @@ impl Inner {
                 Some(Hasher::Sha512(h)) => h.update(&chunk),
                 None => {}
             }
-            out.write_all(&chunk).await?;
+            match &mut sink {
+                Sink::File(out) => out.write_all(&chunk).await?,
+                // More than the upstream declared: hyper refuses that; never hold more anyway.
+                Sink::Memory { declared, .. } if received > *declared => {
+                    return Err(ProxyError::TransferBroken {
+                        filename: origin.filename.clone(),
+                        received,
+                        reason: format!("more bytes than the {declared} its Content-Length declared"),
+                    })
+                }
+                Sink::Memory { bytes, .. } => bytes.extend_from_slice(&chunk),
+            }
         }
-        out.flush().await?;
+        if let Sink::File(out) = &mut sink {
+            out.flush().await?;
+        }
         let sha256 = Digest256::from_bytes(sha256.finalize().into());
         let computed_expected_algo = match other {
             Some(Hasher::Sha384(h)) => hex::encode(h.finalize()),
@@ -548,7 +627,7 @@ impl Inner {
                 });
             }
         }
-        Ok(sha256)
+        Ok((sha256, sink))
     }
 
     /// Read `*.dist-info/METADATA` out of a verified wheel and keep it in memory; returns its sha256.
@@ -557,7 +636,13 @@ impl Inner {
             return None;
         }
         let src = self.dirs.artifact(sha256);
-        let bytes = tokio::task::spawn_blocking(move || wheel_metadata(&src)).await.ok().flatten()?;
+        let read = tokio::task::spawn_blocking(move || wheel_metadata(&src)).await.ok().flatten();
+        self.keep_metadata(sha256, read)
+    }
+
+    /// Keep a verified wheel's core metadata (read out of it) in memory; returns its sha256.
+    fn keep_metadata(&self, sha256: &Digest256, read: Option<Vec<u8>>) -> Option<String> {
+        let bytes = read?;
         let digest = hex::encode(Sha256::digest(&bytes));
         self.core_metadata.bytes.insert(sha256.clone(), bytes::Bytes::from(bytes));
         Some(digest)
@@ -721,7 +806,12 @@ pub(crate) fn core_metadata_of(path: &Path, filename: &str) -> Option<Vec<u8>> {
 /// Read `<name>.dist-info/METADATA` (top level) from a wheel, at most 16 MiB.
 pub(crate) fn wheel_metadata(path: &Path) -> Option<Vec<u8>> {
     let file = std::fs::File::open(path).ok()?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+    wheel_metadata_in(std::io::BufReader::new(file))
+}
+
+/// [`wheel_metadata`] of a wheel's bytes however they are held.
+fn wheel_metadata_in<R: Read + std::io::Seek>(wheel: R) -> Option<Vec<u8>> {
+    let mut zip = zip::ZipArchive::new(wheel).ok()?;
     let name = zip
         .file_names()
         .find(|n| {
@@ -806,6 +896,101 @@ mod tests {
             match want {
                 Some(m) => assert_eq!(got.unwrap().as_deref(), Some(m.as_bytes()), "{case}"),
                 None => assert!(got.is_err(), "{case}: {got:?}"),
+            }
+        }
+    }
+
+    /// An upstream on 127.0.0.1 answering every request with `body`: with its
+    /// `Content-Length`, or (`declared` false) delimited by closing the connection.
+    async fn serving(body: Vec<u8>, declared: bool) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let body = std::sync::Arc::new(body);
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let length = if declared { format!("content-length: {}\r\n", body.len()) } else { String::new() };
+                    let head = format!("HTTP/1.1 200 OK\r\n{length}connection: close\r\n\r\n");
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let _ = s.write_all(&body).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_download_is_in_place_with_its_core_metadata_whether_received_in_memory_or_streamed_to_disk() {
+        const META: &str = "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n";
+        let small = wheel_bytes(META);
+        // A wheel over IN_MEMORY_MAX: a stored (uncompressed) member of random-looking bytes.
+        let large = {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            zip.start_file("pkg/blob.bin", stored).unwrap();
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let blob: Vec<u8> = (0..IN_MEMORY_MAX + 4096)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            std::io::Write::write_all(&mut zip, &blob).unwrap();
+            zip.start_file("pkg-1.0.dist-info/METADATA", zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut zip, META.as_bytes()).unwrap();
+            zip.finish().unwrap().into_inner()
+        };
+        assert!(small.len() as u64 <= IN_MEMORY_MAX && large.len() as u64 > IN_MEMORY_MAX);
+        let wrong = Digest256::digest(b"other bytes").to_string();
+        // (case, body, Content-Length sent, the index's sha256 is the body's, filename)
+        let cases: [(&str, &[u8], bool, bool, &str); 6] = [
+            ("small wheel, declared length: received in memory", &small, true, true, "pkg-1.0-py3-none-any.whl"),
+            ("small wheel, no declared length: streamed to disk", &small, false, true, "pkg-1.0-py3-none-any.whl"),
+            ("large wheel, declared length: streamed to disk", &large, true, true, "pkg-1.0-py3-none-any.whl"),
+            ("small sdist, declared length: in memory, no core metadata", &small, true, true, "pkg-1.0.zip"),
+            ("small wheel whose hash is not the index's: refused", &small, true, false, "pkg-1.0-py3-none-any.whl"),
+            ("large wheel whose hash is not the index's: refused", &large, true, false, "pkg-1.0-py3-none-any.whl"),
+        ];
+        for (case, body, declared, honest, filename) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let base = serving(body.to_vec(), declared).await;
+            let upstream = Url::parse(&format!("{base}/simple/")).unwrap();
+            let app = crate::app::App::for_tests_with(dir.path(), "", |cfg| cfg.upstream = upstream);
+            let sha = Digest256::digest(body);
+            let promised = if honest { sha.to_string() } else { wrong.clone() };
+            let origin = FileOrigin {
+                key: promised.clone(),
+                filename: filename.into(),
+                project: "pkg".into(),
+                url: format!("{base}/files/{filename}"),
+                hashes: [("sha256".to_string(), promised.clone())].into(),
+                upload_time: None,
+                size: Some(body.len() as u64),
+                core_metadata: None,
+            };
+            let got = app.artifacts.ensure(&origin).await;
+            let parts: Vec<_> = std::fs::read_dir(app.artifacts.inner.dirs.tmp()).unwrap().flatten().collect();
+            assert!(parts.is_empty(), "{case}: no partial download left behind: {parts:?}");
+            if !honest {
+                assert!(matches!(got, Err(ProxyError::HashMismatch { .. })), "{case}: {got:?}");
+                assert!(!app.artifacts.path(&sha).exists(), "{case}: nothing unverified at a content address");
+                continue;
+            }
+            let v = got.unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(v.sha256, sha, "{case}");
+            assert_eq!(std::fs::read(app.artifacts.path(&sha)).unwrap(), body, "{case}: the exact bytes in place");
+            let wheel = filename.ends_with(".whl");
+            let want = wheel.then(|| hex::encode(Sha256::digest(META)));
+            assert_eq!(v.metadata_sha256, want, "{case}: the core metadata recorded");
+            if wheel {
+                let served = app.artifacts.metadata(&origin, &v).await.unwrap();
+                assert_eq!(served.as_deref(), Some(META.as_bytes()), "{case}: the core metadata served");
             }
         }
     }

@@ -9,7 +9,11 @@
 //! `BENCH_UPSTREAM_METADATA=1` makes the upstream advertise PEP 658 core metadata.
 //! `BENCH_TRACE=DIR` keeps, per pipgate install, its log (access lines with per-request `ms`)
 //! and the CPU pipgate spent on it (user and system ticks from `/proc`, which do not depend on
-//! the machine's load the way wall time does) in `DIR`, and prints the CPU medians.
+//! the machine's load the way wall time does) in `DIR`, and prints the CPU medians with
+//! pipgate's voluntary context switches per install (its threads' hand-offs: lock, channel and
+//! blocking-pool waits, counted from `/proc`).
+//! `BENCH_LOG=FILTER` sets pipgate's `PIPGATE_LOG` (default `pipgate=info`; `pipgate=debug`
+//! adds each page's wait for its pre-scan to the traced logs).
 //! For uv it also prints the medians of uv's own phase timings per mode ("Resolved … in",
 //! "Prepared … in", "Installed … in" from its output), so a ratio can be read per phase.
 
@@ -135,28 +139,36 @@ fn cpu_ticks(gate: &Pipgate) -> (u64, u64) {
     (f.first().copied().unwrap_or(0), f.get(1).copied().unwrap_or(0))
 }
 
+/// pipgate's voluntary context switches so far, summed over its live threads (a thread waits
+/// on a lock, a channel or the blocking pool: a count of hand-offs that does not depend on the
+/// machine's load; threads that exited meanwhile are missed, the blocking pool keeps its for 10 s).
+fn switches(gate: &Pipgate) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", gate.child.id())).into_iter().flatten().flatten();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| s.lines().find_map(|l| l.strip_prefix("voluntary_ctxt_switches:")?.trim().parse::<u64>().ok()))
+        .sum()
+}
+
+/// Per (client, mode): each install's CPU ticks (user, system) and voluntary context switches.
+type Costs = std::collections::BTreeMap<(String, String), Vec<(u64, u64, u64)>>;
+
 /// `BENCH_TRACE`: where to keep each pipgate install's log and CPU.
 fn trace_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("BENCH_TRACE").filter(|d| !d.is_empty()).map(std::path::PathBuf::from)
 }
 
 /// Install through `gate`, and with `BENCH_TRACE` keep the log lines this install added and the CPU it cost.
-fn install_traced(
-    client: &str,
-    gate: &Pipgate,
-    what: &str,
-    round: usize,
-    cpu: &mut std::collections::BTreeMap<(String, String), Vec<(u64, u64)>>,
-) -> Timed {
+fn install_traced(client: &str, gate: &Pipgate, what: &str, round: usize, cpu: &mut Costs) -> Timed {
     let Some(dir) = trace_dir() else { return install(client, &gate.url) };
-    let (before_log, (u0, s0)) = (gate.log().len(), cpu_ticks(gate));
+    let (before_log, (u0, s0), w0) = (gate.log().len(), cpu_ticks(gate), switches(gate));
     let timed = install(client, &gate.url);
-    let (u1, s1) = cpu_ticks(gate);
+    let ((u1, s1), w1) = (cpu_ticks(gate), switches(gate));
     let log = gate.log();
     let name = format!("{client}-{}-r{round}.log", what.replace([' ', ','], "_"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), log.get(before_log..).unwrap_or("")).unwrap();
-    cpu.entry((client.to_string(), what.to_string())).or_default().push((u1 - u0, s1 - s0));
+    cpu.entry((client.to_string(), what.to_string())).or_default().push((u1 - u0, s1 - s0, w1.saturating_sub(w0)));
     timed
 }
 
@@ -183,7 +195,8 @@ impl Build {
         if let Some(bin) = &self.bin {
             std::env::set_var("PIPGATE_BIN", bin);
         }
-        let gate = Pipgate::start_full(upstream, Some(&self.policy), &args, &[("PIPGATE_LOG", "pipgate=info")]);
+        let log = std::env::var("BENCH_LOG").ok().filter(|l| !l.is_empty()).unwrap_or_else(|| "pipgate=info".into());
+        let gate = Pipgate::start_full(upstream, Some(&self.policy), &args, &[("PIPGATE_LOG", log.as_str())]);
         match previous {
             Some(p) => std::env::set_var("PIPGATE_BIN", p),
             None => std::env::remove_var("PIPGATE_BIN"),
@@ -309,11 +322,15 @@ fn bench_install_direct_vs_pipgate() {
         }
     }
     if let Some(dir) = trace_dir() {
-        println!("\npipgate CPU per install (clock ticks, median of rounds: user / system); logs in {}", dir.display());
+        println!(
+            "\npipgate per install (median of rounds): CPU clock ticks user / system, voluntary context switches; logs in {}",
+            dir.display()
+        );
         for ((client, mode), ticks) in &cpu {
             let user = median(ticks.iter().map(|t| t.0 as f64).collect());
             let sys = median(ticks.iter().map(|t| t.1 as f64).collect());
-            println!("{client:<6} {mode:<22} {user:>6.0} / {sys:.0}");
+            let waits = median(ticks.iter().map(|t| t.2 as f64).collect());
+            println!("{client:<6} {mode:<22} {user:>6.0} / {sys:<4.0} {waits:>7.0}");
         }
     }
 }
