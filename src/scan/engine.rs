@@ -450,7 +450,9 @@ impl Visitor for Revisit<'_> {
             old.retain(|&(line, column)| !src.runs_on_import(line, column));
         }
         self.text.reached(member.path, reached.python, &text, only_top, &mut self.hits);
-        let why = format!("run at install time by {} ({})", reached.from, reached.how);
+        // The runner's path inside the tree (no `name-1.0/`): evidence reads the same in every release.
+        let from = reached.from.split_once('/').map_or(reached.from.as_str(), |(_, inner)| inner);
+        let why = format!("run at install time by {from} ({})", reached.how);
         for (_, hit) in &mut self.hits.hits {
             hit.evidence.snippet = Some(match hit.evidence.snippet.take() {
                 Some(s) => format!("{s}  <- {why}"),

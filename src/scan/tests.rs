@@ -2187,7 +2187,7 @@ fn a_member_install_time_code_runs_is_judged_as_install_time_code_wherever_it_li
             if *want == Block {
                 let reached = r.findings.iter().flat_map(|f| &f.evidence).find(|e| e.path == member_path);
                 let snippet = reached.and_then(|e| e.snippet.as_deref()).unwrap_or("");
-                if !snippet.contains("run at install time by demo-1.0/setup.py") {
+                if !snippet.contains("run at install time by setup.py (") {
                     wrong.push(format!("{case}: the evidence in {member_path} does not say what runs it: {snippet:?}"));
                 }
             }
