@@ -29,7 +29,8 @@
 //! is already high in `execution.dynamic-code`, and a README read for the long description is
 //! read, not run. A name the code computes (`"tes" + "ts"`) is not followed.
 //!
-//! Owns: that reading. Bounded: [`MAX_SINK_CALLS`] calls and [`MAX_ARGUMENT_BYTES`] of
+//! Owns: that reading, with the tree indexed once (names are looked up, never matched against
+//! every member). Bounded: [`MAX_SINK_CALLS`] calls and [`MAX_ARGUMENT_BYTES`] of
 //! arguments per member, at most [`MAX_REACHED`] members per artifact.
 //! Must not: read archives, run detectors or rate anything; it only matches names.
 
@@ -38,7 +39,7 @@ use super::source::{Kind, Source};
 use crate::model::{ArtifactKind, FileRole};
 use regex::Regex;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// Members judged again per artifact (each is read once more).
@@ -167,15 +168,16 @@ pub(crate) fn reached(
             Candidate { path: p, inner, base, role: *role }
         })
         .collect();
+    let tree = Tree::new(cands);
     let mut out: Vec<Reached> = Vec::new();
     let mut seen = BTreeSet::new();
     for (from, text) in install_time {
         let src = Source::python(text);
-        for (idx, python, how) in by_literal(&src, text, &cands).into_iter().chain(by_import(&src, text, &cands)) {
+        for (idx, python, how) in by_literal(&src, text, &tree).into_iter().chain(by_import(&src, text, &tree)) {
             if out.len() >= MAX_REACHED {
                 break;
             }
-            let c = &cands[idx];
+            let c = &tree.cands[idx];
             if c.path == from.as_str() || !seen.insert(idx) {
                 continue;
             }
@@ -191,6 +193,32 @@ pub(crate) fn reached(
     let order = |p: &str| members.iter().position(|(m, _, _)| m == p);
     out.sort_by_key(|r| order(&r.path));
     out
+}
+
+/// The candidates, indexed once per artifact so that matching a name costs a lookup, not a pass
+/// over every member (an sdist may hold 100,000).
+struct Tree<'a> {
+    cands: Vec<Candidate<'a>>,
+    by_inner: HashMap<&'a str, usize>,
+    by_base: HashMap<&'a str, Vec<usize>>,
+    /// Every directory a candidate sits in, with its ancestors (at most 16 levels per member).
+    dirs: HashSet<&'a str>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(cands: Vec<Candidate<'a>>) -> Self {
+        let (mut by_inner, mut by_base, mut dirs) = (HashMap::new(), HashMap::<_, Vec<usize>>::new(), HashSet::new());
+        for (i, c) in cands.iter().enumerate() {
+            by_inner.entry(c.inner).or_insert(i);
+            by_base.entry(c.base).or_default().push(i);
+            dirs.extend(c.inner.match_indices('/').take(16).map(|(at, _)| &c.inner[..at]));
+        }
+        Tree { cands, by_inner, by_base, dirs }
+    }
+
+    fn named(&self, base: &str) -> &[usize] {
+        self.by_base.get(base).map_or(&[], Vec::as_slice)
+    }
 }
 
 struct Candidate<'a> {
@@ -296,7 +324,7 @@ fn bindings<'t>(src: &Source<'_>, text: &'t str) -> HashMap<&'t str, Vec<(usize,
 /// Members named by literals in a file-running call's arguments, or in the lines that bind the
 /// names those arguments use (followed [`BINDING_DEPTH`] levels: `with open(vf) as f:` …
 /// `exec(f.read())` reaches the literals of `vf = …`).
-fn by_literal(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usize, bool, String)> {
+fn by_literal(src: &Source<'_>, text: &str, tree: &Tree<'_>) -> Vec<(usize, bool, String)> {
     let mut out = Vec::new();
     let mut calls = 0;
     let mut bound: Option<HashMap<&str, Vec<(usize, usize)>>> = None;
@@ -328,7 +356,7 @@ fn by_literal(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usi
             frontier = next;
         }
         for lits in &groups {
-            for idx in match_group(lits, cands, name.as_str()) {
+            for idx in match_group(lits, tree, name.as_str()) {
                 out.push((idx, python, how.clone()));
             }
         }
@@ -337,22 +365,24 @@ fn by_literal(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usi
 }
 
 /// Members one group of literals (a call's or an assignment's) names.
-fn match_group(lits: &[String], cands: &[Candidate<'_>], sink: &str) -> Vec<usize> {
+fn match_group(lits: &[String], tree: &Tree<'_>, sink: &str) -> Vec<usize> {
+    let cands = &tree.cands;
     let mut out = Vec::new();
     for lit in lits {
         let modules = matches!(sink, "import_module" | "__import__" | "run_module");
         if modules && lit.split('.').all(|p| !p.is_empty() && WORD.find(p).is_some_and(|m| m.len() == p.len())) {
-            out.extend(module_members(lit, &[String::new(), "src".into()], cands, true));
+            out.extend(module_members(lit, &[String::new(), "src".into()], tree, true));
             continue;
         }
         if lit.contains('/') {
-            out.extend(cands.iter().enumerate().filter_map(|(i, c)| {
-                (may_hold_code(c.base) && (c.inner == lit || c.inner.ends_with(&format!("/{lit}")))).then_some(i)
+            let (base, suffix) = (lit.rsplit('/').next().unwrap_or(lit), format!("/{lit}"));
+            out.extend(tree.named(base).iter().copied().filter(|&i| {
+                let c = &cands[i];
+                may_hold_code(c.base) && (c.inner == lit || c.inner.ends_with(&suffix))
             }));
             continue;
         }
-        let named: Vec<usize> =
-            cands.iter().enumerate().filter(|(_, c)| c.base == lit && may_hold_code(c.base)).map(|(i, _)| i).collect();
+        let named: Vec<usize> = tree.named(lit).iter().copied().filter(|&i| may_hold_code(cands[i].base)).collect();
         if named.len() <= 1 {
             out.extend(named);
             continue;
@@ -379,7 +409,7 @@ fn match_group(lits: &[String], cands: &[Candidate<'_>], sink: &str) -> Vec<usiz
 /// Members a module path resolves to under each of `dirs` (`""`: the tree's top): `a/b/c.py`,
 /// `a/b/c/__init__.py`, and the packages on the way (`a/__init__.py`, `a/b/__init__.py`), which
 /// importing it runs. `any_role`: the package's own modules too (an explicit `import_module`).
-fn module_members(module: &str, dirs: &[String], cands: &[Candidate<'_>], any_role: bool) -> Vec<usize> {
+fn module_members(module: &str, dirs: &[String], tree: &Tree<'_>, any_role: bool) -> Vec<usize> {
     let parts: Vec<&str> = module.trim_start_matches('.').split('.').filter(|p| !p.is_empty()).take(8).collect();
     let mut out = Vec::new();
     for dir in dirs {
@@ -387,10 +417,12 @@ fn module_members(module: &str, dirs: &[String], cands: &[Candidate<'_>], any_ro
             let rel = parts[..n].join("/");
             let rel = if dir.is_empty() { rel } else { format!("{dir}/{rel}") };
             let (file, init) = (format!("{rel}.py"), format!("{rel}/__init__.py"));
-            out.extend(cands.iter().enumerate().filter_map(|(i, c)| {
-                let lenient = any_role || matches!(c.role, FileRole::TestOrDocs | FileRole::Other);
-                (lenient && (c.inner == file || c.inner == init)).then_some(i)
-            }));
+            out.extend(
+                [file, init]
+                    .iter()
+                    .filter_map(|p| tree.by_inner.get(p.as_str()).copied())
+                    .filter(|&i| any_role || matches!(tree.cands[i].role, FileRole::TestOrDocs | FileRole::Other)),
+            );
         }
     }
     out
@@ -398,11 +430,10 @@ fn module_members(module: &str, dirs: &[String], cands: &[Candidate<'_>], any_ro
 
 /// Members imported by name: modules of the tree at its top, under `src/`, or under a
 /// directory a literal of the member names (a `sys.path` entry).
-fn by_import(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usize, bool, String)> {
+fn by_import(src: &Source<'_>, text: &str, tree: &Tree<'_>) -> Vec<(usize, bool, String)> {
     let mut dirs: Vec<String> = vec![String::new(), "src".into()];
     for lit in literals_in(src, text, 0, text.len()).into_iter().take(4096) {
-        let prefix = format!("{lit}/");
-        if !dirs.contains(&lit) && cands.iter().any(|c| c.inner.starts_with(&prefix)) {
+        if !dirs.contains(&lit) && tree.dirs.contains(lit.as_str()) {
             dirs.push(lit);
         }
         if dirs.len() >= 16 {
@@ -434,7 +465,7 @@ fn by_import(src: &Source<'_>, text: &str, cands: &[Candidate<'_>]) -> Vec<(usiz
             _ => {}
         }
         for module in modules {
-            for idx in module_members(&module, &dirs, cands, false) {
+            for idx in module_members(&module, &dirs, tree, false) {
                 out.push((idx, true, "import".to_string()));
             }
         }
@@ -547,9 +578,11 @@ mod tests {
 
     #[test]
     fn hostile_setup_scripts_cost_linear_time_and_reach_at_most_the_cap() {
+        // As many members as an sdist may hold (`max_members`): names are looked up, not scanned for.
         let many: Vec<(String, FileRole, u64)> =
-            (0..2000).map(|i| (format!("p-1.0/tests/m{i}.py"), TestOrDocs, 1)).collect();
-        let calls: String = (0..20_000).map(|i| format!("exec(open('tests/m{}.py').read())\n", i % 2000)).collect();
+            (0..100_000).map(|i| (format!("p-1.0/tests/d{}/m{i}.py", i % 50), TestOrDocs, 1)).collect();
+        let calls: String =
+            (0..20_000).map(|i| format!("exec(open('tests/d{}/m{}.py').read())\n", i % 50, i % 2000)).collect();
         let imports: String = (0..20_000).map(|i| format!("import m{}\n", i % 2000)).collect();
         let parens = format!("exec({}", "(".repeat(200_000));
         for (case, text) in [("20,000 exec calls", calls), ("20,000 imports", imports), ("an unclosed call", parens)] {
