@@ -692,7 +692,7 @@ fn namespace_read_dynamically(src: &Source<'_>, text: &str, open: usize, close: 
     if arg.is_empty() || arg.starts_with('{') || arg == "dict()" {
         return false;
     }
-    if !WORD.find(arg).is_some_and(|m| m.len() == arg.len()) {
+    if WORD.find(arg).is_none_or(|m| m.len() != arg.len()) {
         return true; // `vars(x)`, `mod.__dict__`, an expression
     }
     for m in WORD.find_iter(text).filter(|m| m.as_str() == arg && src.is_code(m.start())) {
