@@ -547,3 +547,22 @@ fn pips_log_tells_its_connections_requests_and_span() {
         assert_eq!(pip_wire(log), want, "{case}");
     }
 }
+
+/// The like-for-like upstream is what it claims: installing straight from it, pip and uv read
+/// each wheel's core metadata from `.metadata` (as they do from the public index); from the
+/// benchmark's old upstream they never ask for one.
+#[test]
+fn direct_installs_read_core_metadata_only_from_the_upstream_that_advertises_it() {
+    let cases = [
+        ("pip, advertised", "pip", true, PACKAGES),
+        ("uv, advertised", "uv", true, PACKAGES),
+        ("pip, not advertised", "pip", false, 0),
+        ("uv, not advertised", "uv", false, 0),
+    ];
+    for (case, client, metadata, want) in cases {
+        let idx = corpus(metadata);
+        install(client, &idx.url(), None);
+        assert_eq!(idx.hits(".whl.metadata"), want, "{case}: .metadata requests");
+        assert_eq!(idx.hits(".metadata"), want, "{case}: no .metadata for anything but wheels");
+    }
+}
