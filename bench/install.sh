@@ -11,9 +11,11 @@
 #   BENCH_PAGE_TTL=S       pipgate's --page-ttl (default 600, as `serve` starts; 0 revalidates
 #                          every page with the upstream)
 #   BENCH_UPSTREAM_METADATA=1  the upstream advertises PEP 658 core metadata (as the public
-#                          index does); by default it advertises none and only pipgate's pages do
+#                          index does: the like-for-like comparison); by default it advertises none
+#                          and only pipgate's pages do; `both` measures both in the same rounds
 #   PIPGATE_BIN=PATH       measure another build instead of this checkout's
-#   BENCH_TRACE=DIR        keep each pipgate install's log (access lines with per-request ms)
+#   BENCH_TRACE=DIR        keep pip's own -v log per install (connections, requests, ms) and
+#                          each pipgate install's log (access lines with per-request ms)
 #                          in DIR and print pipgate's CPU ticks and voluntary context
 #                          switches per install (from /proc)
 #   BENCH_LOG=FILTER       pipgate's PIPGATE_LOG (default pipgate=info; pipgate=debug adds

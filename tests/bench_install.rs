@@ -6,8 +6,12 @@
 //! ratios to the direct install and to proxpi. `BENCH_BUILDS=label=binary[=policy],…` adds
 //! older builds to the same rounds (before/after); pipgate runs as `serve` starts by default
 //! (`--page-ttl 600`, info logging) unless `BENCH_PAGE_TTL` says otherwise.
-//! `BENCH_UPSTREAM_METADATA=1` makes the upstream advertise PEP 658 core metadata.
-//! `BENCH_TRACE=DIR` keeps, per pipgate install, its log (access lines with per-request `ms`)
+//! `BENCH_UPSTREAM_METADATA=1` makes the upstream advertise PEP 658 core metadata (as the public
+//! index does: like for like, since pipgate advertises it for every wheel it scanned), `both`
+//! measures both upstreams in the same rounds and prints a table for each.
+//! `BENCH_TRACE=DIR` keeps, per pip install (direct, pipgate, proxpi), pip's own debug log with
+//! millisecond timestamps (`pip --log`: each connection it opens, each request and its status),
+//! and prints pip's connections and requests per install; and per pipgate install, its log (access lines with per-request `ms`)
 //! and the CPU pipgate spent on it (user and system ticks from `/proc`, which do not depend on
 //! the machine's load the way wall time does) in `DIR`, and prints the CPU medians with
 //! pipgate's voluntary context switches per install (its threads' hand-offs: lock, channel and
@@ -23,12 +27,11 @@ use std::time::Instant;
 
 const PACKAGES: usize = 20;
 
-fn corpus() -> FakeIndex {
+/// The benchmark's upstream; with `metadata` it advertises core metadata as the public index
+/// does, so direct installs read `.metadata` too (without, only pipgate's pages offer it).
+fn corpus(metadata: bool) -> FakeIndex {
     let idx = FakeIndex::start(Format::Json);
-    // `BENCH_UPSTREAM_METADATA=1`: the upstream advertises PEP 658 core metadata, as the
-    // public index does, so direct installs read `.metadata` too (by default it advertises
-    // none, and only pipgate's pages offer it).
-    idx.state.lock().unwrap().advertise_metadata = upstream_metadata();
+    idx.state.lock().unwrap().advertise_metadata = metadata;
     for i in 0..PACKAGES {
         let name = format!("bench-pkg-{i:02}");
         // Sizes from ~20 KB to ~2 MB of Python source, deterministic, poorly compressible.
@@ -51,8 +54,73 @@ fn corpus() -> FakeIndex {
     idx
 }
 
-fn upstream_metadata() -> bool {
-    std::env::var("BENCH_UPSTREAM_METADATA").is_ok_and(|v| !v.is_empty() && v != "0")
+/// `BENCH_UPSTREAM_METADATA`: which upstreams to measure against, in this order (`false`: no
+/// core metadata advertised, the benchmark as it was; `true`: advertised, as the public index does).
+fn upstream_modes(setting: Option<&str>) -> Result<Vec<bool>, String> {
+    match setting.map(str::trim) {
+        None | Some("" | "0") => Ok(vec![false]),
+        Some("1") => Ok(vec![true]),
+        Some("both") => Ok(vec![false, true]),
+        Some(other) => Err(format!("BENCH_UPSTREAM_METADATA={other:?}: expected 0, 1 or both")),
+    }
+}
+
+/// How the tables name an upstream.
+fn upstream_name(metadata: bool) -> &'static str {
+    if metadata {
+        "upstream advertises core metadata (like for like with the public index; the issue's comparison)"
+    } else {
+        "upstream advertises no core metadata (the benchmark before 2026-12-01; only pipgate's pages offer it)"
+    }
+}
+
+/// What pip's debug log (`pip --log`) says it did on the wire: connections opened, requests
+/// sent by kind (pages, `.metadata`, files), and the milliseconds from its first request's
+/// answer to its last (urllib3's lines, timestamped by pip to the millisecond).
+#[derive(Debug, Default, PartialEq)]
+struct PipWire {
+    connections: usize,
+    pages: usize,
+    metadata: usize,
+    files: usize,
+    span_ms: u64,
+}
+
+fn pip_wire(log: &str) -> PipWire {
+    let mut wire = PipWire::default();
+    let (mut first, mut last) = (None, None);
+    for line in log.lines() {
+        if line.contains("Starting new HTTP connection") || line.contains("Starting new HTTPS connection") {
+            wire.connections += 1;
+        }
+        // `... http://127.0.0.1:PORT "GET /simple/x/ HTTP/1.1" 200 634`
+        let Some((_, request)) = line.split_once(" \"GET ") else { continue };
+        let path = request.split(' ').next().unwrap_or("");
+        if path.ends_with(".metadata") {
+            wire.metadata += 1;
+        } else if path.ends_with('/') {
+            wire.pages += 1;
+        } else {
+            wire.files += 1;
+        }
+        let at = pip_log_ms(line);
+        first = first.or(at);
+        last = at.or(last);
+    }
+    wire.span_ms = match (first, last) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => 0,
+    };
+    wire
+}
+
+/// Milliseconds since midnight from a pip log line's timestamp (`2026-12-01T15:20:31,123 ...`).
+fn pip_log_ms(line: &str) -> Option<u64> {
+    let stamp = line.get(11..23)?;
+    let (hms, ms) = stamp.split_once(',')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
 }
 
 fn names() -> Vec<String> {
@@ -78,10 +146,16 @@ struct Timed {
     phases: Vec<(&'static str, f64)>,
 }
 
-fn install(client: &str, index: &str) -> Timed {
+/// One install with `client` from `index`; `log`: where pip keeps its debug log (uv keeps none).
+fn install(client: &str, index: &str, log: Option<&std::path::Path>) -> Timed {
     let venv = Venv::new();
     let names = names();
     let mut args: Vec<&str> = vec!["install", "--index-url", index];
+    let log = log.filter(|_| client == "pip").map(|l| l.to_string_lossy().into_owned());
+    if let Some(log) = &log {
+        // `-v`: urllib3's connection and request lines reach the log only at pip's debug level.
+        args.extend(["-v", "--log", log.as_str()]);
+    }
     args.extend(names.iter().map(String::as_str));
     let t = Instant::now();
     let out = if client == "pip" { venv.pip(&args) } else { venv.uv_pip(&args) };
@@ -150,25 +224,57 @@ fn switches(gate: &Pipgate) -> u64 {
         .sum()
 }
 
-/// Per (client, mode): each install's CPU ticks (user, system) and voluntary context switches.
-type Costs = std::collections::BTreeMap<(String, String), Vec<(u64, u64, u64)>>;
+/// A measurement's key: the upstream (with core metadata or not), the client, the mode.
+type Key = (bool, String, String);
 
-/// `BENCH_TRACE`: where to keep each pipgate install's log and CPU.
+/// Per key: each install's CPU ticks (user, system) and voluntary context switches.
+type Costs = std::collections::BTreeMap<Key, Vec<(u64, u64, u64)>>;
+
+/// `BENCH_TRACE`: where to keep each pipgate install's log and CPU, and pip's own logs.
 fn trace_dir() -> Option<std::path::PathBuf> {
     std::env::var_os("BENCH_TRACE").filter(|d| !d.is_empty()).map(std::path::PathBuf::from)
 }
 
-/// Install through `gate`, and with `BENCH_TRACE` keep the log lines this install added and the CPU it cost.
-fn install_traced(client: &str, gate: &Pipgate, what: &str, round: usize, cpu: &mut Costs) -> Timed {
-    let Some(dir) = trace_dir() else { return install(client, &gate.url) };
+/// A traced install's file in `dir`: `pip-pipgate_warm-r3.log`, `-meta` when the upstream
+/// advertises core metadata, `.pip.log` for pip's own log.
+fn trace_file(dir: &std::path::Path, key: &Key, round: usize, ext: &str) -> std::path::PathBuf {
+    let (metadata, client, mode) = key;
+    let meta = if *metadata { "-meta" } else { "" };
+    dir.join(format!("{client}-{}{meta}-r{round}.{ext}", mode.replace([' ', ','], "_")))
+}
+
+/// An install not through pipgate (direct, proxpi); with `BENCH_TRACE` pip keeps its log.
+fn install_plain(key: &Key, index: &str, round: usize, wire: &mut Wires) -> Timed {
+    let Some(dir) = trace_dir() else { return install(&key.1, index, None) };
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = trace_file(&dir, key, round, "pip.log");
+    let timed = install(&key.1, index, Some(&log));
+    note_wire(key, &log, wire);
+    timed
+}
+
+/// Per key: what pip's log says each install did on the wire.
+type Wires = std::collections::BTreeMap<Key, Vec<PipWire>>;
+
+fn note_wire(key: &Key, log: &std::path::Path, wire: &mut Wires) {
+    if let Ok(text) = std::fs::read_to_string(log) {
+        wire.entry(key.clone()).or_default().push(pip_wire(&text));
+    }
+}
+
+/// Install through `gate`, and with `BENCH_TRACE` keep the log lines this install added, the
+/// CPU it cost and pip's own log.
+fn install_traced(key: &Key, gate: &Pipgate, round: usize, cpu: &mut Costs, wire: &mut Wires) -> Timed {
+    let Some(dir) = trace_dir() else { return install(&key.1, &gate.url, None) };
+    std::fs::create_dir_all(&dir).unwrap();
+    let pip_log = trace_file(&dir, key, round, "pip.log");
     let (before_log, (u0, s0), w0) = (gate.log().len(), cpu_ticks(gate), switches(gate));
-    let timed = install(client, &gate.url);
+    let timed = install(&key.1, &gate.url, Some(&pip_log));
     let ((u1, s1), w1) = (cpu_ticks(gate), switches(gate));
     let log = gate.log();
-    let name = format!("{client}-{}-r{round}.log", what.replace([' ', ','], "_"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(name), log.get(before_log..).unwrap_or("")).unwrap();
-    cpu.entry((client.to_string(), what.to_string())).or_default().push((u1 - u0, s1 - s0, w1.saturating_sub(w0)));
+    std::fs::write(trace_file(&dir, key, round, "log"), log.get(before_log..).unwrap_or("")).unwrap();
+    cpu.entry(key.clone()).or_default().push((u1 - u0, s1 - s0, w1.saturating_sub(w0)));
+    note_wire(key, &pip_log, wire);
     timed
 }
 
@@ -235,51 +341,119 @@ fn bench_install_direct_vs_pipgate() {
     let clients: Vec<String> = std::env::var("BENCH_CLIENTS")
         .map(|c| c.split(',').map(str::to_string).collect())
         .unwrap_or_else(|_| vec!["pip".into(), "uv".into()]);
-    let idx = corpus();
+    let upstreams = upstream_modes(std::env::var("BENCH_UPSTREAM_METADATA").ok().as_deref()).unwrap();
+    let indexes: Vec<(bool, FakeIndex)> = upstreams.iter().map(|&m| (m, corpus(m))).collect();
     let proxpi = std::env::var("PROXPI_PYTHON").ok().filter(|p| !p.is_empty());
     let builds = builds();
-    let mut results: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
-    let mut phases: std::collections::BTreeMap<(String, String, String), Vec<f64>> = Default::default();
+    let mut results: std::collections::BTreeMap<Key, Vec<f64>> = Default::default();
+    let mut phases: std::collections::BTreeMap<(Key, String), Vec<f64>> = Default::default();
     let mut cpu = Default::default();
-    let mut put = |client: &str, mode: String, timed: Timed| {
+    let mut wire = Default::default();
+    let mut put = |key: Key, timed: Timed| {
         for (phase, ms) in timed.phases {
-            phases.entry((client.to_string(), mode.clone(), phase.to_string())).or_default().push(ms);
+            phases.entry((key.clone(), phase.to_string())).or_default().push(ms);
         }
-        results.entry((client.to_string(), mode)).or_default().push(timed.secs);
+        results.entry(key).or_default().push(timed.secs);
     };
     for round in 0..rounds {
         for client in &clients {
-            put(client, "direct".into(), install(client, &idx.url()));
-            for b in &builds {
-                let gate = b.start(&idx.url(), &["--dangerous-skip-scan"]);
-                let mode = format!("{} cold, no scan", b.label);
-                put(client, mode.clone(), install_traced(client, &gate, &mode, round, &mut cpu));
-                drop(gate);
-                let gate = b.start(&idx.url(), &[]);
-                for state in ["cold", "warm"] {
-                    let mode = format!("{} {state}", b.label);
-                    put(client, mode.clone(), install_traced(client, &gate, &mode, round, &mut cpu));
+            // Both upstreams in the same round, so they meet the same load.
+            for (meta, idx) in &indexes {
+                let key = |mode: &str| (*meta, client.clone(), mode.to_string());
+                put(key("direct"), install_plain(&key("direct"), &idx.url(), round, &mut wire));
+                for b in &builds {
+                    let gate = b.start(&idx.url(), &["--dangerous-skip-scan"]);
+                    let k = key(&format!("{} cold, no scan", b.label));
+                    put(k.clone(), install_traced(&k, &gate, round, &mut cpu, &mut wire));
+                    drop(gate);
+                    let gate = b.start(&idx.url(), &[]);
+                    for state in ["cold", "warm"] {
+                        let k = key(&format!("{} {state}", b.label));
+                        put(k.clone(), install_traced(&k, &gate, round, &mut cpu, &mut wire));
+                    }
                 }
-            }
-            if let Some(python) = &proxpi {
-                let peer = Proxpi::start(python, &idx.url());
-                put(client, "proxpi cold".into(), install(client, &peer.url));
-                put(client, "proxpi warm".into(), install(client, &peer.url));
+                if let Some(python) = &proxpi {
+                    let peer = Proxpi::start(python, &idx.url());
+                    for state in ["cold", "warm"] {
+                        let k = key(&format!("proxpi {state}"));
+                        put(k.clone(), install_plain(&k, &peer.url, round, &mut wire));
+                    }
+                }
             }
         }
         eprintln!("round {} of {rounds} done", round + 1);
     }
     let ttl = std::env::var("BENCH_PAGE_TTL").unwrap_or_else(|_| "600".into());
-    println!("\n{PACKAGES} packages, {rounds} rounds, median seconds; ratios to the direct install and to proxpi");
-    println!("(pipgate: the repo's policy.yaml, --page-ttl {ttl}; \"cold, no scan\" is --dangerous-skip-scan)");
-    let advertised = if upstream_metadata() { "advertises" } else { "does not advertise" };
-    println!("(the upstream {advertised} core metadata)");
+    for &meta in &upstreams {
+        println!("\n{PACKAGES} packages, {rounds} rounds, median seconds; ratios to the direct install and to proxpi");
+        println!("(pipgate: the repo's policy.yaml, --page-ttl {ttl}; \"cold, no scan\" is --dangerous-skip-scan)");
+        println!("({})", upstream_name(meta));
+        print_table(meta, &clients, &builds, &results);
+    }
+    if phases.keys().any(|((_, c, _), _)| c == "uv") {
+        println!(
+            "\nuv's own phase timings (ms, median of rounds; from its \"Resolved/Prepared/Installed … in\" lines)"
+        );
+        println!("{:<30} {:>9} {:>9} {:>10}", "mode", UV_PHASES[0], UV_PHASES[1], UV_PHASES[2]);
+        let modes: std::collections::BTreeSet<(bool, &String)> =
+            phases.keys().filter(|((_, c, _), _)| c == "uv").map(|((m, _, mode), _)| (*m, mode)).collect();
+        for (meta, mode) in modes {
+            let at = |p: &str| {
+                phases
+                    .get(&((meta, "uv".to_string(), mode.clone()), p.to_string()))
+                    .map(|v| format!("{:.0}", median(v.clone())))
+            };
+            let [r, p, i] = UV_PHASES.map(|p| at(p).unwrap_or_else(|| "-".into()));
+            println!("{:<30} {r:>9} {p:>9} {i:>10}", labelled(meta, &upstreams, mode));
+        }
+    }
+    if let Some(dir) = trace_dir() {
+        println!(
+            "\npipgate per install (median of rounds): CPU clock ticks user / system, voluntary context switches; logs in {}",
+            dir.display()
+        );
+        for ((meta, client, mode), ticks) in &cpu {
+            let user = median(ticks.iter().map(|t| t.0 as f64).collect());
+            let sys = median(ticks.iter().map(|t| t.1 as f64).collect());
+            let waits = median(ticks.iter().map(|t| t.2 as f64).collect());
+            println!("{client:<6} {:<30} {user:>6.0} / {sys:<4.0} {waits:>7.0}", labelled(*meta, &upstreams, mode));
+        }
+        println!(
+            "\npip per install, from its own log (median of rounds): connections opened, requests (pages / .metadata / files), first answer to last (ms)"
+        );
+        for ((meta, client, mode), w) in &wire {
+            let m = |f: fn(&PipWire) -> usize| median(w.iter().map(|x| f(x) as f64).collect());
+            let span = median(w.iter().map(|x| x.span_ms as f64).collect());
+            println!(
+                "{client:<6} {:<30} {:>4.0} conn  {:>3.0} / {:>3.0} / {:>3.0}  {span:>7.0}",
+                labelled(*meta, &upstreams, mode),
+                m(|x| x.connections),
+                m(|x| x.pages),
+                m(|x| x.metadata),
+                m(|x| x.files)
+            );
+        }
+    }
+}
+
+/// A mode's name in the per-install lists: with both upstreams measured, `+meta` marks the one
+/// that advertises core metadata.
+fn labelled(meta: bool, upstreams: &[bool], mode: &str) -> String {
+    if meta && upstreams.len() > 1 {
+        format!("{mode} +meta")
+    } else {
+        mode.to_string()
+    }
+}
+
+/// One upstream's table: each mode's median, its ratio to direct and to proxpi in the same state.
+fn print_table(meta: bool, clients: &[String], builds: &[Build], results: &std::collections::BTreeMap<Key, Vec<f64>>) {
     println!("{:<6} {:<22} {:>8} {:>10} {:>10}", "client", "mode", "median", "vs direct", "vs proxpi");
-    for client in &clients {
-        let at = |mode: &str| results.get(&(client.clone(), mode.to_string())).map(|r| median(r.clone()));
-        let direct = at("direct").unwrap();
+    for client in clients {
+        let at = |mode: &str| results.get(&(meta, client.clone(), mode.to_string())).map(|r| median(r.clone()));
+        let Some(direct) = at("direct") else { continue };
         let mut modes = vec!["direct".to_string()];
-        for b in &builds {
+        for b in builds {
             for state in ["cold, no scan", "cold", "warm"] {
                 modes.push(format!("{} {state}", b.label));
             }
@@ -295,42 +469,13 @@ fn bench_install_direct_vs_pipgate() {
             };
             println!("{client:<6} {mode:<22} {m:>8.3} {:>9.2}x {vs_peer:>10}", m / direct);
         }
-        for b in &builds {
+        for b in builds {
             let (Some(cold), Some(no_scan)) =
                 (at(&format!("{} cold", b.label)), at(&format!("{} cold, no scan", b.label)))
             else {
                 continue;
             };
             println!("{client:<6} {}: scanning cost (cold with scan / cold without) = {:.2}x", b.label, cold / no_scan);
-        }
-    }
-    if phases.keys().any(|(c, _, _)| c == "uv") {
-        println!(
-            "\nuv's own phase timings (ms, median of rounds; from its \"Resolved/Prepared/Installed … in\" lines)"
-        );
-        println!("{:<22} {:>9} {:>9} {:>10}", "mode", UV_PHASES[0], UV_PHASES[1], UV_PHASES[2]);
-        let modes: std::collections::BTreeSet<&String> =
-            phases.keys().filter(|(c, _, _)| c == "uv").map(|(_, m, _)| m).collect();
-        for mode in modes {
-            let at = |p: &str| {
-                phases
-                    .get(&("uv".to_string(), mode.clone(), p.to_string()))
-                    .map(|v| format!("{:.0}", median(v.clone())))
-            };
-            let [r, p, i] = UV_PHASES.map(|p| at(p).unwrap_or_else(|| "-".into()));
-            println!("{mode:<22} {r:>9} {p:>9} {i:>10}");
-        }
-    }
-    if let Some(dir) = trace_dir() {
-        println!(
-            "\npipgate per install (median of rounds): CPU clock ticks user / system, voluntary context switches; logs in {}",
-            dir.display()
-        );
-        for ((client, mode), ticks) in &cpu {
-            let user = median(ticks.iter().map(|t| t.0 as f64).collect());
-            let sys = median(ticks.iter().map(|t| t.1 as f64).collect());
-            let waits = median(ticks.iter().map(|t| t.2 as f64).collect());
-            println!("{client:<6} {mode:<22} {user:>6.0} / {sys:<4.0} {waits:>7.0}");
         }
     }
 }
@@ -347,5 +492,77 @@ fn uv_phase_lines_are_read_in_milliseconds() {
     ];
     for (case, phase, want) in cases {
         assert_eq!(uv_phase_ms(output, phase), want, "{case}");
+    }
+}
+
+#[test]
+fn the_upstream_setting_names_one_upstream_or_both_and_refuses_anything_else() {
+    /// The case, the setting, and the upstreams in order (`None`: the setting is refused).
+    type Case = (&'static str, Option<&'static str>, Option<Vec<bool>>);
+    let cases: [Case; 7] = [
+        ("unset: the benchmark as it was", None, Some(vec![false])),
+        ("empty", Some(""), Some(vec![false])),
+        ("0", Some("0"), Some(vec![false])),
+        ("1: like for like with the public index", Some("1"), Some(vec![true])),
+        ("both, in that order", Some("both"), Some(vec![false, true])),
+        ("spaces around", Some(" both "), Some(vec![false, true])),
+        ("a typo is refused, not read as on", Some("yes"), None),
+    ];
+    for (case, setting, want) in cases {
+        assert_eq!(upstream_modes(setting).ok(), want, "{case}");
+    }
+}
+
+#[test]
+fn pips_log_tells_its_connections_requests_and_span() {
+    // Lines as pip 23 writes them with `--log` (urllib3's connection and request lines among pip's own).
+    let warm = "\
+2026-12-01T15:20:31,100 Looking in indexes: http://127.0.0.1:4000/simple/
+2026-12-01T15:20:31,105 Starting new HTTP connection (1): 127.0.0.1:4000
+2026-12-01T15:20:31,112 http://127.0.0.1:4000 \"GET /simple/bench-pkg-00/ HTTP/1.1\" 200 640
+2026-12-01T15:20:31,120 http://127.0.0.1:4000 \"GET /files/ab/bench_pkg_00-1.0-py3-none-any.whl.metadata HTTP/1.1\" 200 212
+2026-12-01T15:20:32,050 http://127.0.0.1:4000 \"GET /files/ab/bench_pkg_00-1.0-py3-none-any.whl HTTP/1.1\" 200 20480
+2026-12-01T15:20:32,300 Successfully installed bench-pkg-00-1.0
+";
+    let reconnects = "\
+2026-12-01T23:59:59,990 Starting new HTTP connection (1): 127.0.0.1:4000
+2026-12-01T23:59:59,995 http://127.0.0.1:4000 \"GET /simple/bench-pkg-00/ HTTP/1.1\" 200 640
+2026-12-02T00:00:00,001 Resetting dropped connection: 127.0.0.1
+2026-12-02T00:00:00,002 Starting new HTTP connection (2): 127.0.0.1:4000
+";
+    let cases: [(&str, &str, PipWire); 3] = [
+        (
+            "one kept-alive connection: a page, its .metadata, the file",
+            warm,
+            PipWire { connections: 1, pages: 1, metadata: 1, files: 1, span_ms: 938 },
+        ),
+        (
+            "a second connection is counted; one answer spans nothing",
+            reconnects,
+            PipWire { connections: 2, pages: 1, metadata: 0, files: 0, span_ms: 0 },
+        ),
+        ("no log", "", PipWire::default()),
+    ];
+    for (case, log, want) in cases {
+        assert_eq!(pip_wire(log), want, "{case}");
+    }
+}
+
+/// The like-for-like upstream is what it claims: installing straight from it, pip and uv read
+/// each wheel's core metadata from `.metadata` (as they do from the public index); from the
+/// benchmark's old upstream they never ask for one.
+#[test]
+fn direct_installs_read_core_metadata_only_from_the_upstream_that_advertises_it() {
+    let cases = [
+        ("pip, advertised", "pip", true, PACKAGES),
+        ("uv, advertised", "uv", true, PACKAGES),
+        ("pip, not advertised", "pip", false, 0),
+        ("uv, not advertised", "uv", false, 0),
+    ];
+    for (case, client, metadata, want) in cases {
+        let idx = corpus(metadata);
+        install(client, &idx.url(), None);
+        assert_eq!(idx.hits(".whl.metadata"), want, "{case}: .metadata requests");
+        assert_eq!(idx.hits(".metadata"), want, "{case}: no .metadata for anything but wheels");
     }
 }

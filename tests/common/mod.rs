@@ -206,6 +206,9 @@ pub(crate) struct FakeState {
     pub projects: BTreeMap<String, Vec<FakeFile>>,
     pub format: Format,
     pub absolute_urls: bool,
+    /// Advertise each wheel's PEP 658 core metadata on pages (JSON `core-metadata` and
+    /// `dist-info-metadata`, HTML `data-core-metadata` and `data-dist-info-metadata`, as the
+    /// public index does); its `<file>.metadata` is served either way.
     pub advertise_metadata: bool,
     /// Answer every request with this status.
     pub fail_status: Option<u16>,
@@ -359,7 +362,10 @@ fn fake_handle(st: &Mutex<FakeState>, req: Request<hyper::body::Incoming>) -> Re
             match file {
                 None => Response::builder().status(404).body(body("no such file")).unwrap(),
                 Some(f) if meta => match &f.dist.metadata {
-                    Some(m) => Response::builder().body(body(m.clone())).unwrap(),
+                    Some(m) => Response::builder()
+                        .header("content-type", "application/octet-stream")
+                        .body(body(m.clone()))
+                        .unwrap(),
                     None => Response::builder().status(404).body(body("")).unwrap(),
                 },
                 Some(f) if f.truncate => truncated(&f.dist.bytes),
@@ -425,8 +431,10 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
                     if let Some(t) = &f.upload_time {
                         o["upload-time"] = t.clone().into();
                     }
+                    // As the public index does: PEP 714's name and the legacy one older clients read.
                     if let (true, Some(m)) = (s.advertise_metadata, &f.dist.metadata) {
                         o["core-metadata"] = serde_json::json!({"sha256": sha256_hex(m)});
+                        o["dist-info-metadata"] = o["core-metadata"].clone();
                     }
                     o
                 })
@@ -446,7 +454,8 @@ fn project_page(s: &FakeState, name: &str, files: &[FakeFile], base: &str) -> Re
                     a.push_str(&format!(" data-yanked=\"{y}\""));
                 }
                 if let (true, Some(m)) = (s.advertise_metadata, &f.dist.metadata) {
-                    a.push_str(&format!(" data-core-metadata=\"sha256={}\"", sha256_hex(m)));
+                    let v = sha256_hex(m);
+                    a.push_str(&format!(" data-dist-info-metadata=\"sha256={v}\" data-core-metadata=\"sha256={v}\""));
                 }
                 html.push_str(&format!("{a}>{}</a><br/>\n", f.dist.filename));
             }
