@@ -50,6 +50,8 @@ pub struct TextFile<'a> {
     source: OnceCell<Source<'a>>,
     /// The text with its ASCII letters lowercased (see [`TextFile::ascii_lowercase`]).
     lower: OnceCell<Option<String>>,
+    /// Where a call of `exec`, `eval` or `compile` can start (see [`TextFile::exec_call_starts`]).
+    exec_calls: OnceCell<Option<Vec<usize>>>,
 }
 
 /// Whether `text` holds no character that Unicode simple case folding matches with an ASCII
@@ -62,7 +64,15 @@ fn folds_bytewise(text: &str) -> bool {
 
 impl<'a> TextFile<'a> {
     pub fn new(path: &'a str, role: FileRole, is_python: bool, text: &'a str) -> Self {
-        TextFile { path, role, is_python, text, source: OnceCell::new(), lower: OnceCell::new() }
+        TextFile {
+            path,
+            role,
+            is_python,
+            text,
+            source: OnceCell::new(),
+            lower: OnceCell::new(),
+            exec_calls: OnceCell::new(),
+        }
     }
 
     /// The gate of a case-insensitive regex: false only when the member's lowercased copy
@@ -84,6 +94,16 @@ impl<'a> TextFile<'a> {
     /// same offset. Computed at most once per member.
     pub fn ascii_lowercase(&self) -> Option<&str> {
         self.lower.get_or_init(|| folds_bytewise(self.text).then(|| self.text.to_ascii_lowercase())).as_deref()
+    }
+
+    /// Where a call of `exec`, `eval` or `compile` can start in the member (the starts of
+    /// `exec_dynamic_code::call_starts`), or `None` when none can (`may_call` is false).
+    /// Computed at most once per member for every detector that confirms such calls
+    /// (`execution.dynamic-code`, `execution.download-execute`), instead of one gate and one
+    /// search of the three words per detector and use.
+    pub(crate) fn exec_call_starts(&self) -> Option<&[usize]> {
+        use super::detectors::exec_dynamic_code::{call_starts, may_call};
+        self.exec_calls.get_or_init(|| may_call(self.text).then(|| call_starts(self.text))).as_deref()
     }
 
     /// The member as source: lexed as Python (lazily, once) when `is_python`, else
@@ -178,6 +198,27 @@ pub trait Detector: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The member's shared call starts are the gate and the search each detector ran.
+    #[test]
+    fn exec_call_starts_are_the_gate_and_the_search() {
+        use crate::scan::detectors::exec_dynamic_code::{call_starts, may_call};
+        let cases = [
+            ("no call", "import os\nos.getcwd()\n"),
+            ("exec call", "exec(code)\n"),
+            ("only inside names", "my_exec(x); evaluate(y); recompile()\n"),
+            ("builtins", "builtins.eval(x)\n__builtins__.exec(y)\n"),
+            ("python 2 statement", "if x:\n    exec code in ns\n"),
+            ("several", "x = eval(a)\ny = compile(s, 'f', 'exec')\nexec(y)\n"),
+        ];
+        for (name, text) in cases {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let want = may_call(text).then(|| call_starts(text));
+            assert_eq!(file.exec_call_starts(), want.as_deref(), "{name}");
+            let first = file.exec_call_starts().map(<[usize]>::as_ptr);
+            assert_eq!(file.exec_call_starts().map(<[usize]>::as_ptr), first, "{name}: computed once");
+        }
+    }
 
     #[test]
     fn case_insensitive_gate() {

@@ -27,7 +27,8 @@
 //! scripts not run at install high, data files and web assets low.
 
 use super::context;
-use super::exec_dynamic_code::{call_starts, may_call};
+#[cfg(test)]
+use super::exec_dynamic_code::call_starts;
 use super::net_downloads_file::{command_ranges, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
@@ -279,14 +280,14 @@ impl Detector for DownloadExecute {
         // Every match starts with a call of `exec` or `eval`: without one, skip the search.
         // `EXEC_FETCH.captures_iter(text)`, confirmed only where such a call can start.
         let fetches =
-            may_call(file.text).then(|| pysrc::find_at_starts(&EXEC_FETCH_AT, file.text, call_starts(file.text)));
+            file.exec_call_starts().map(|at| pysrc::find_at_starts(&EXEC_FETCH_AT, file.text, at.iter().copied()));
         for c in fetches.into_iter().flatten().filter_map(|(start, _)| EXEC_FETCH.captures_at(file.text, start)) {
             let name = c.name("name").expect("name");
             if src.is_code(name.start()) {
                 push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
             }
         }
-        if may_call(file.text) {
+        if file.exec_call_starts().is_some() {
             fetched_code_run(file, &mut |off, ind| push(hits, off, &ind));
         }
         // A download, then within a few lines a process start or chmod/startfile of it.

@@ -397,26 +397,110 @@ fn opened_in_module(text: &str, name: &str, at: usize) -> bool {
     // `with open(` is matched alone and its arguments taken up to the matching `)`: a lazy
     // `open\((.*?)\) as name` would run from an earlier `with open(…) as f:` across its body to
     // this one, and judge the text between them as the path.
-    let opened =
-        format!(r"(?:(?P<with>with\s+(?:[\w.]*\.)?open\s*\()|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()");
-    let Ok(re) = Regex::new(&opened) else { return false };
-    let Ok(as_name) = Regex::new(&format!(r"^\)\s+as\s+{name}\s*[:,]")) else { return false };
+    // A name the patterns cannot hold searches nothing (as when each search compiled them).
+    if !ascii_word(name) && [opens_pattern(name), closes_as_pattern(name)].iter().any(|p| Regex::new(p).is_err()) {
+        return false;
+    }
     let mut opens = 0;
-    for c in re.captures_iter(text) {
-        let whole = c.get(0).expect("match");
-        let Some(args) = argument_text(text, whole.end()) else { continue };
-        if c.name("with").is_some() && !as_name.is_match(&text[whole.end() + args.len()..]) {
+    for (start, end, with) in opens_of(text, name) {
+        let Some(args) = argument_text(text, end) else { continue };
+        if with && !closes_as(&text[end + args.len()..], name) {
             continue; // `with open(…) as other:`
         }
-        if !reaches(text, scope, whole.start()) {
+        if !reaches(text, scope, start) {
             continue;
         }
-        if written_by_module(text, args) || !path_names_local(&blank_strings(args), text, whole.start(), 0) {
+        if written_by_module(text, args) || !path_names_local(&blank_strings(args), text, start, 0) {
             return false;
         }
         opens += 1;
     }
     opens > 0
+}
+
+/// `with open(` (also `with io.open(`, `with p.open(`): the first alternative of [`opens_pattern`].
+static WITH_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"with\s+(?:[\w.]*\.)?open\s*\(").expect("with open"));
+
+/// The per-name pattern of [`opens_of`]: `with open(`, or `name = open(`.
+fn opens_pattern(name: &str) -> String {
+    format!(r"(?:(?P<with>with\s+(?:[\w.]*\.)?open\s*\()|(?-u:\b){name}\s*=\s*(?:io\.|codecs\.)?open\s*\()")
+}
+
+/// Every match of [`opens_pattern`]`(name)` over `text`, in order: (start, end, whether it is
+/// the `with`). Without compiling a regex per call: the matches of the static [`WITH_OPEN`]
+/// and the occurrences of `name` that bind an `open(` are merged, the leftmost first, each
+/// searched from the end of the previous match. For a name spelled in ASCII word characters
+/// other than `with`, the two alternatives never match at one start (the `with` needs a blank
+/// after its fourth letter, the name a word character or the name's end there), and an
+/// occurrence inside another's match cannot match (a word byte before it). Else the pattern.
+/// Tested equal.
+fn opens_of(text: &str, name: &str) -> Vec<(usize, usize, bool)> {
+    if !ascii_word(name) || name == "with" {
+        return opens_of_by_pattern(text, name);
+    }
+    let b = text.as_bytes();
+    let binds = |p: usize| -> Option<usize> {
+        if p > 0 && (b[p - 1].is_ascii_alphanumeric() || b[p - 1] == b'_') {
+            return None;
+        }
+        let rest = text[p + name.len()..].trim_start_matches(char::is_whitespace);
+        let rest = rest.strip_prefix('=')?.trim_start_matches(char::is_whitespace);
+        let rest = rest.strip_prefix("io.").or_else(|| rest.strip_prefix("codecs.")).unwrap_or(rest);
+        let rest = rest.strip_prefix("open")?.trim_start_matches(char::is_whitespace);
+        rest.strip_prefix('(').map(|r| text.len() - r.len())
+    };
+    let mut names = memchr::memmem::find_iter(b, name.as_bytes()).filter_map(|p| binds(p).map(|e| (p, e))).peekable();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut with = WITH_OPEN.find_at(text, 0);
+    loop {
+        while names.peek().is_some_and(|&(p, _)| p < pos) {
+            names.next();
+        }
+        if with.is_some_and(|m| m.start() < pos) {
+            with = WITH_OPEN.find_at(text, pos);
+        }
+        let next = match (with, names.peek()) {
+            (Some(w), Some(&(p, e))) if p < w.start() => (p, e, false),
+            (Some(w), _) => (w.start(), w.end(), true),
+            (None, Some(&(p, e))) => (p, e, false),
+            (None, None) => break,
+        };
+        out.push(next);
+        pos = next.1;
+    }
+    out
+}
+
+/// [`opens_of`] by compiling [`opens_pattern`]`(name)` and searching the whole text.
+fn opens_of_by_pattern(text: &str, name: &str) -> Vec<(usize, usize, bool)> {
+    let Ok(re) = Regex::new(&opens_pattern(name)) else { return Vec::new() };
+    re.captures_iter(text)
+        .map(|c| {
+            let m = c.get(0).expect("match");
+            (m.start(), m.end(), c.name("with").is_some())
+        })
+        .collect()
+}
+
+/// The per-name pattern of [`closes_as`].
+fn closes_as_pattern(name: &str) -> String {
+    format!(r"^\)\s+as\s+{name}\s*[:,]")
+}
+
+/// Whether `rest` matches [`closes_as_pattern`]`(name)`: `) as name:` after a `with open(…`,
+/// without compiling it for a name spelled in ASCII word characters. Tested equal.
+fn closes_as(rest: &str, name: &str) -> bool {
+    if !ascii_word(name) {
+        return Regex::new(&closes_as_pattern(name)).is_ok_and(|re| re.is_match(rest));
+    }
+    let ws = |s: &str| s.trim_start_matches(char::is_whitespace).len();
+    let Some(r) = rest.strip_prefix(')') else { return false };
+    let Some(r) = (ws(r) < r.len()).then(|| r.trim_start_matches(char::is_whitespace)) else { return false };
+    let Some(r) = r.strip_prefix("as") else { return false };
+    let Some(r) = (ws(r) < r.len()).then(|| r.trim_start_matches(char::is_whitespace)) else { return false };
+    let Some(r) = r.strip_prefix(name) else { return false };
+    r.trim_start_matches(char::is_whitespace).starts_with([':', ','])
 }
 
 /// A name in code (strings blanked) that is neither an attribute (`.path`), a call
@@ -677,19 +761,56 @@ fn helper_reads_local_file(text: &str, func: &str) -> bool {
 /// `func = lambda *parts: io.open(os.path.join(here, *parts)).read()`: a read helper written as
 /// a lambda, judged like a `def` helper's body ([`HELPER_NOT_LOCAL`]).
 fn lambda_reads_local_file(text: &str, func: &str) -> bool {
-    let Ok(re) = Regex::new(&format!(r"(?m)^[ \t]*{func}[ \t]*=[ \t]*lambda\b[^:\n]*:")) else {
-        return false;
-    };
-    let Some(m) = re.find(text) else {
+    let Some(m_end) = lambda_of(text, func) else {
         return false;
     };
     // The body may continue on the next lines (`\` or an open bracket).
-    let rest = &text[m.end()..pysrc::floor_char(text, (m.end() + 2000).min(text.len()))];
+    let rest = &text[m_end..pysrc::floor_char(text, (m_end + 2000).min(text.len()))];
     let body = logical_line(&rest.replace("\\\n", " "), 0);
     let blanked = blank_strings(&body);
     let body = COMMENT.replace_all(&blanked, "");
     let reads = body.contains("open(") || body.contains(".read_text(") || body.contains(".read_bytes(");
     reads && !HELPER_NOT_LOCAL.is_match(&body)
+}
+
+/// The per-name pattern of [`lambda_of`].
+fn lambda_pattern(func: &str) -> String {
+    format!(r"(?m)^[ \t]*{func}[ \t]*=[ \t]*lambda\b[^:\n]*:")
+}
+
+/// Where the first match of [`lambda_pattern`]`(func)` ends (after the lambda's `:`). Without
+/// compiling a regex per call: for a name spelled in ASCII word
+/// characters, the occurrence that can match is the first of its line, the lines are met in
+/// order, and the `:` is the first after `lambda` on the line. Else the pattern. Tested equal.
+fn lambda_of(text: &str, func: &str) -> Option<usize> {
+    if !ascii_word(func) {
+        return Regex::new(&lambda_pattern(func)).ok()?.find(text).map(|m| m.end());
+    }
+    let b = text.as_bytes();
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    memchr::memmem::find_iter(b, func.as_bytes()).find_map(|p| {
+        // Only blanks back to the line's start (walked back over blanks only: linear).
+        let ind = b[..p].iter().rev().take_while(|c| blank(c)).count();
+        if p > ind && b[p - ind - 1] != b'\n' {
+            return None;
+        }
+        let mut i = p + func.len();
+        i += b[i..].iter().take_while(|c| blank(c)).count();
+        if b.get(i) != Some(&b'=') {
+            return None;
+        }
+        i += 1;
+        i += b[i..].iter().take_while(|c| blank(c)).count();
+        if !b[i..].starts_with(b"lambda") {
+            return None;
+        }
+        i += "lambda".len();
+        if text[i..].chars().next().is_some_and(word_char) {
+            return None;
+        }
+        let stop = memchr::memchr2(b':', b'\n', &b[i..])?;
+        (b[i + stop] == b':').then_some(i + stop + 1)
+    })
 }
 
 /// `def <name>(` at a line start, any name (checked after): see [`helper_def`].
@@ -876,27 +997,136 @@ fn eval_of_caller_value(text: &str, at: usize, after_paren: usize) -> bool {
         return false;
     }
     // Each call passes a name or an attribute, never assigned a literal in the file.
-    let calls = Regex::new(&format!(r"(?:^|[^\w.])(?P<def>def\s+)?{name}\s*\(")).expect("call of the function");
     let mut called = false;
-    for c in calls.captures_iter(text) {
-        if c.name("def").is_some() {
+    let mut literals = None;
+    for (open, def) in calls_of(text, name) {
+        if def {
             continue;
         }
-        let open = c.get(0).expect("match").end();
         let Some(first) = argument_text(text, open).map(|a| first_argument(a).trim()) else {
             return false;
         };
         if first.is_empty() || !first.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '.') {
             return false;
         }
-        let literal = Regex::new(&format!(r#"(?m)^[ \t]*{}[ \t]*=[ \t]*[rbfuRBFU]{{0,2}}['"]"#, regex::escape(first)))
-            .expect("literal assignment");
-        if literal.is_match(text) {
+        if literals.get_or_insert_with(|| literal_targets(text)).contains(first) {
             return false;
         }
         called = true;
     }
     called
+}
+
+/// Whether `c` is a regex `\w` (Unicode word character), as the per-name patterns read it.
+fn word_char(c: char) -> bool {
+    regex_syntax::try_is_word_character(c).unwrap_or(c.is_alphanumeric() || c == '_')
+}
+
+/// Where a match of the per-name pattern `(?:^|[^\w.])` ends at byte `i`: its start (the text's
+/// start, or one character that is neither a word character nor `.`), if it can.
+fn opens_at(text: &str, i: usize) -> Option<usize> {
+    if i == 0 {
+        return Some(0);
+    }
+    let c = text[..i].chars().next_back()?;
+    (c != '.' && !word_char(c)).then(|| i - c.len_utf8())
+}
+
+/// The per-name pattern of [`calls_of`].
+fn calls_pattern(name: &str) -> String {
+    format!(r"(?:^|[^\w.])(?P<def>def\s+)?{name}\s*\(")
+}
+
+/// Every match of [`calls_pattern`]`(name)` over `text`, in order: where it ends (after the
+/// `(`) and whether it is the `def`. Without compiling a regex per call: from each occurrence
+/// of `name` followed by blanks and `(`, the match starts at `def` and its blanks before the
+/// name if they are there and can start one, else at the character before the name; a start
+/// before the end of the previous match is no start (the matches do not overlap). For a name
+/// spelled in ASCII word characters (other than `def`) no occurrence inside another's match
+/// can match, and a later occurrence never starts before an earlier one, so the first start
+/// found is the regex's leftmost. Any other name is searched with the pattern. Tested equal.
+fn calls_of(text: &str, name: &str) -> Vec<(usize, bool)> {
+    if !ascii_word(name) || name == "def" {
+        return calls_of_by_pattern(text, name);
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for p in memchr::memmem::find_iter(text.as_bytes(), name.as_bytes()) {
+        if p < pos {
+            continue;
+        }
+        let after = &text[p + name.len()..];
+        let rest = after.trim_start_matches(char::is_whitespace);
+        if !rest.starts_with('(') {
+            continue;
+        }
+        let end = p + name.len() + (after.len() - rest.len()) + 1;
+        let head = &text[..p];
+        let blanks = head.trim_end_matches(char::is_whitespace);
+        let def = (blanks.len() < head.len() && blanks.ends_with("def"))
+            .then(|| opens_at(text, blanks.len() - 3))
+            .flatten()
+            .filter(|&s| s >= pos);
+        if def.is_some() {
+            out.push((end, true));
+        } else if opens_at(text, p).is_some_and(|s| s >= pos) {
+            out.push((end, false));
+        } else {
+            continue;
+        }
+        pos = end;
+    }
+    out
+}
+
+/// [`calls_of`] by compiling [`calls_pattern`]`(name)` and searching the whole text.
+fn calls_of_by_pattern(text: &str, name: &str) -> Vec<(usize, bool)> {
+    let Ok(re) = Regex::new(&calls_pattern(name)) else { return Vec::new() };
+    re.captures_iter(text).map(|c| (c.get(0).expect("match").end(), c.name("def").is_some())).collect()
+}
+
+/// The per-name pattern of [`literal_targets`].
+#[cfg(test)]
+fn literal_pattern(name: &str) -> String {
+    format!(r#"(?m)^[ \t]*{}[ \t]*=[ \t]*[rbfuRBFU]{{0,2}}['"]"#, regex::escape(name))
+}
+
+/// Every `name` for which [`literal_pattern`]`(name)` matches `text`, for a name of
+/// alphanumeric characters, `_` and `.` (a caller's first argument): the targets of the lines
+/// that start (after blanks and tabs) with a run of bytes other than blanks, tabs and `=`,
+/// assigned a string literal. Such a name matches a line exactly when it is that line's run
+/// (it holds no blank, tab or `=`, and the pattern wants blanks or `=` right after it). One
+/// pass over the lines serves every call of the function (the pattern compiled and searched
+/// per call was one pass per call). Tested equal.
+fn literal_targets(text: &str) -> std::collections::HashSet<&str> {
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    let mut out = std::collections::HashSet::new();
+    for line in text.split('\n') {
+        let b = line.as_bytes();
+        let ind = b.iter().take_while(|c| blank(c)).count();
+        let len = b[ind..].iter().take_while(|&&c| !blank(&c) && c != b'=').count();
+        if len == 0 {
+            continue;
+        }
+        let mut i = ind + len;
+        i += b[i..].iter().take_while(|c| blank(c)).count();
+        if b.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        i += b[i..].iter().take_while(|c| blank(c)).count();
+        for k in 0..=2 {
+            match b.get(i + k) {
+                Some(b'\'' | b'"') => {
+                    out.insert(&line[ind..ind + len]);
+                    break;
+                }
+                Some(c) if k < 2 && b"rbfuRBFU".contains(c) => {}
+                _ => break,
+            }
+        }
+    }
+    out
 }
 
 /// `eval(line.split("=")[1])`, `eval(re.search(…).group(1))`: a literal parsed from a line
@@ -1153,7 +1383,7 @@ impl Detector for DynamicCode {
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
         // `CALL.captures_iter(text)`, confirmed only where a call can start.
-        let calls = may_call(file.text).then(|| pysrc::find_at_starts(&CALL_AT, file.text, call_starts(file.text)));
+        let calls = file.exec_call_starts().map(|at| pysrc::find_at_starts(&CALL_AT, file.text, at.iter().copied()));
         for c in calls.into_iter().flatten().filter_map(|(start, _)| CALL.captures_at(file.text, start)) {
             if n >= MAX_HITS_PER_FILE {
                 return;
@@ -1454,6 +1684,133 @@ mod tests {
                 found[0] += a.len();
                 found[1] += u.iter().filter(|(_, t, _)| text[t.0..t.1].contains(',')).count();
                 found[2] += usize::from(d.is_some());
+            }
+        }
+        assert!(found.iter().all(|&n| n > 100), "the random texts hold each kind of match: {found:?}");
+    }
+
+    /// The per-call searches without a compiled pattern give exactly the matches of the
+    /// per-name patterns they replace (`eval_of_caller_value`, `opened_in_module`,
+    /// `lambda_reads_local_file`).
+    #[test]
+    fn per_call_searches_are_the_per_name_patterns() {
+        // The per-name patterns, compiled once per name: the searches' definition.
+        struct Oracle {
+            calls: Regex,
+            literal: Regex,
+            opens: Regex,
+            lambda: Regex,
+            closes: Regex,
+        }
+        let oracle = |name: &str| Oracle {
+            calls: Regex::new(&calls_pattern(name)).expect("calls"),
+            literal: Regex::new(&literal_pattern(name)).expect("literal"),
+            opens: Regex::new(&opens_pattern(name)).expect("opens"),
+            lambda: Regex::new(&lambda_pattern(name)).expect("lambda"),
+            closes: Regex::new(&closes_as_pattern(name)).expect("as"),
+        };
+        let cases = [
+            ("calls and the def", "def mark(v):\n    eval(v, ns)\nmark(m)\nx = mark (y)\n", "mark"),
+            ("attribute and longer names", "o.mark(a); remark(b); mark_(c); _mark(d)\n", "mark"),
+            ("def with blanks and tabs", "def\t mark(v): pass\n  def  mark (w):\n", "mark"),
+            ("at the start of the text", "mark(a)", "mark"),
+            ("nested calls", "mark(mark(a))\nf(mark(b), mark(c))\n", "mark"),
+            ("non-ASCII before", "émark(a) ·mark(b) ſmark(c) → def mark(d)\n", "mark"),
+            ("def inside a word", "undef mark(a); xdef mark(b); .def mark(c)\n", "mark"),
+            ("no parenthesis", "mark = 1\nmark\n(a)\nmark  \n (b)\n", "mark"),
+            ("literal assignments", "m = 'x'\n  m = rb\"y\"\n\tm\t=\tf'z'\nm = ur'w'\nm = bru'v'\n", "m"),
+            ("not literals", "m = x\nm == 'a'\nx.m = 'b'\nm2 = 'c'\n  # m = 'd'\n", "m"),
+            ("dotted name", "a.b = 'x'\naxb = 'y'\n", "a.b"),
+            ("with open", "with open(p) as f:\nwith io.open(p, 'r') as f, open(q) as g:\n", "f"),
+            ("name = open", "f = open(p)\nf=io.open(p)\nf = codecs.open(p)\nf = io.codecs.open(p)\n", "f"),
+            ("open after a word", "xf = open(p)\n_f = open(q)\néf = open(r)\n·f = open(s)\n", "f"),
+            ("with and name mixed", "with f = open(p)\nwith x.open(f = open(q)) as f:\n", "f"),
+            ("as clauses", ") as f:\n)  as\tf ,\n)as f:\n) as fx:\n) as f", "f"),
+            ("lambdas", "read = lambda *p: open(p).read()\n  read=lambda:1\nread = lambdax: 2\n", "read"),
+            ("lambda without a colon", "read = lambda p\nread = lambda q: 1\n", "read"),
+            ("lambda after a non-ASCII word", "read = lambdaé: 1\nread = lambda·: 2\n", "read"),
+            ("non-ASCII name", "ĉ = open(p)\nĉ(a)\nĉ = 'x'\nĉ = lambda: 1\n", "ĉ"),
+            ("the name def", "def def(a)\ndef(b)\n", "def"),
+            ("the name with", "with = open(p)\nwith open(q) as with:\n", "with"),
+        ];
+        let check = |text: &str, name: &str, o: &Oracle, case: &str| -> [usize; 5] {
+            let calls = calls_of(text, name);
+            let want: Vec<_> =
+                o.calls.captures_iter(text).map(|c| (c.get(0).expect("m").end(), c.name("def").is_some())).collect();
+            assert_eq!(calls, want, "{case}: calls of {name:?} in {text:?}");
+            let lit = literal_targets(text).contains(name);
+            assert_eq!(lit, o.literal.is_match(text), "{case}: literal {name:?} in {text:?}");
+            let opens = opens_of(text, name);
+            let want: Vec<_> = o
+                .opens
+                .captures_iter(text)
+                .map(|c| {
+                    let m = c.get(0).expect("m");
+                    (m.start(), m.end(), c.name("with").is_some())
+                })
+                .collect();
+            assert_eq!(opens, want, "{case}: opens of {name:?} in {text:?}");
+            let l = lambda_of(text, name);
+            assert_eq!(l, o.lambda.find(text).map(|m| m.end()), "{case}: lambda {name:?} in {text:?}");
+            let mut as_ = 0;
+            for (i, _) in text.match_indices(')') {
+                let c = closes_as(&text[i..], name);
+                assert_eq!(c, o.closes.is_match(&text[i..]), "{case}: as {name:?} in {:?}", &text[i..]);
+                as_ += usize::from(c);
+            }
+            [calls.len(), usize::from(lit), opens.len(), usize::from(l.is_some()), as_]
+        };
+        for (case, text, name) in cases {
+            check(text, name, &oracle(name), case);
+        }
+        let pieces = [
+            "mark",
+            "f",
+            "def",
+            "def ",
+            " ",
+            "\t",
+            "\n",
+            "(",
+            ")",
+            ".",
+            "=",
+            " = ",
+            "'",
+            "\"",
+            "r",
+            "b",
+            "é",
+            "·",
+            "x",
+            "_",
+            ",",
+            ":",
+            "with ",
+            "open",
+            "io.",
+            "codecs.",
+            " as ",
+            "lambda",
+            "lambda ",
+            "\u{a0}",
+            "\u{2003}",
+            "\nf = ",
+            "\n  mark = ",
+            "\n\tf=",
+            ") as f:",
+            "\nwith open(",
+            "\nf = lambda ",
+            "def mark(",
+            "mark(",
+            "f(",
+        ];
+        let oracles: Vec<_> = ["mark", "f", "def", "with", "x.f"].into_iter().map(|n| (n, oracle(n))).collect();
+        let mut found = [0usize; 5];
+        for text in super::pysrc::random_texts(&pieces, 30, 0x51_7cc1_b727_220a, 6_000) {
+            for (name, o) in &oracles {
+                let n = check(&text, name, o, "random");
+                found.iter_mut().zip(n).for_each(|(a, b)| *a += b);
             }
         }
         assert!(found.iter().all(|&n| n > 100), "the random texts hold each kind of match: {found:?}");
