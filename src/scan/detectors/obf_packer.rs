@@ -229,7 +229,7 @@ mod tests {
                     "pyarmor/cli/context.py",
                     Runtime,
                     "runtime_template = \'\'\'\nfrom $package import __pyarmor__\n__pyarmor__(__name__, $path, $code)\n\'\'\'\n",
-                    Some((2, "PyArmor named; nothing in this file is packed or run", Medium)),
+                    Some((3, "PyArmor named; nothing in this file is packed or run", Medium)),
                 ),
                 (
                     "a repacker matching the runtime's file names",
