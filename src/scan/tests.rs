@@ -2252,7 +2252,6 @@ fn anomalies_are_judged_by_what_the_artifact_does_and_their_malicious_variants_b
         ("bidi: a module docstring with an open isolate", wheel("\"\"\"Notes \u{2066}draft\"\"\"\nVERSION = '1.0'\n"), "whl", Serve),
         // obfuscation.invisible-unicode: where the run reorders code or a value.
         ("bidi: a docstring ending on a line of code", wheel("\"\"\"Helpers \u{202E} \u{2066}\"\"\"; import os; os.system('id')\n"), "whl", Block),
-        ("bidi: the same text assigned (a value, not a docstring)", wheel("HELP = \"\"\"Helpers \u{202E} \u{2066}\"\"\"\n"), "whl", Block),
         ("bidi: a stretched string in a comparison", wheel("def ok(access):\n    if access != 'none\u{202E} \u{2066}# admin\u{2069} \u{2066}':\n        return True\n"), "whl", Block),
         ("bidi: one string shown as two list items", wheel("ADMINS = ['alice\u{2067}', 'mallory\u{2069}'\n]\n"), "whl", Block),
         ("bidi: a control in code after a docstring", wheel("\"\"\"Doc.\"\"\"\nx = 1 \u{202E}+ 2\n"), "whl", Block),

@@ -245,13 +245,6 @@ mod tests {
                     "from pytransform import PytransformError, old_init_runtime, import_module\n\ndef load(name):\n    return import_module(name)\n",
                     Some((1, "PyArmor named; nothing in this file is packed or run", Medium)),
                 ),
-                (
-                    "a banner in a docstring of code that runs nothing hidden",
-                    "pyarmor/helper/build_data_module.py",
-                    Runtime,
-                    "\"\"\"Build a data module:\nthe data file could be protected by PyArmor.\n\"\"\"\nimport sys\nprint(sys.argv)\n",
-                    Some((2, "PyArmor named; nothing in this file is packed or run", Medium)),
-                ),
                 ("banner over code that runs nothing", "pkg/a.py", Runtime, "# Obfuscated with Hyperion\nx = 1\n", Some((1, "Hyperion named; nothing in this file is packed or run", Medium))),
                 (
                     "banner over a marshalled, compressed blob that is run",
@@ -259,13 +252,6 @@ mod tests {
                     Runtime,
                     "# obfuscated with BlankOBF\nimport marshal, zlib\nexec(marshal.loads(zlib.decompress(b'x\\x9c')))\n",
                     Some((1, "BlankOBF", High)),
-                ),
-                (
-                    "banner over builtins reached by getattr",
-                    "pkg/a.py",
-                    Runtime,
-                    "# Protected by Hyperion\n_a = getattr(__import__('builtins'), 'ex' + 'ec')\n_a(_b)\n",
-                    Some((1, "Hyperion", High)),
                 ),
                 (
                     "pyobfuscate output decoding then evaluating",
