@@ -29,7 +29,7 @@ meta!(UNREADABLE, "anomaly.unreadable-archive", Anomaly, High,
     "The archive, or a member of it, could not be read. What could not be read was not scanned, so the artifact is not known to be clean.");
 meta!(NESTED_UNREADABLE, "anomaly.nested-archive-unreadable", Anomaly, Medium,
     "Contains a nested archive that could not be read.",
-    "A member named and shaped like an archive (a vendored wheel, a test fixture) could not be opened, so its members were not scanned. The artifact itself was read and scanned.");
+    "A member named and shaped like an archive (a vendored wheel, a test fixture) could not be opened, or one of its own members could not be read whole (encrypted, or inflating past the ratio limit), so that part was not scanned. The artifact itself was read and scanned: pip never unpacks a member of a member.");
 meta!(PATH_TRAVERSAL, "anomaly.path-traversal", Anomaly, High,
     "Contains members with absolute or parent-directory paths.",
     "A member name that is absolute or contains `..` can write outside the install directory when the archive is unpacked.");

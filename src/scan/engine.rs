@@ -1016,7 +1016,16 @@ impl Visitor for Collector<'_> {
 
     fn anomaly(&mut self, meta: &'static DetectorMeta, path: &str, detail: String) {
         let role = if path == self.filename { FileRole::Other } else { self.role_of(path) };
-        self.push(meta, member_evidence(path, detail, role));
+        let evidence = member_evidence(path, detail, role);
+        // A name no installer writes where code runs from: a test or docs member, or a member of
+        // an archive kept as test material (pip unpacks neither into the install, and what they
+        // hold is scanned whatever their name decodes to). Info; the shipped policy's
+        // `hostile-archive` rule blocks these names from Low up.
+        if std::ptr::eq(meta, &anomaly::NON_UTF8) && role == FileRole::TestOrDocs {
+            self.hits.push(meta, Hit { severity: Some(Severity::Info), evidence });
+        } else {
+            self.push(meta, evidence);
+        }
         tag(&mut self.hits, self.seq, &mut self.tagged);
     }
 }

@@ -2283,3 +2283,98 @@ fn a_reached_member_is_judged_as_install_time_code_where_its_code_runs() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Issue 10's anomaly and obfuscation classes (twelfth precision round), through every detector
+/// and the shipped policy: judged by what the artifact does with what it looks like. A packer
+/// named by its own tooling, a non-UTF-8 name in test material, a bomb inside a test fixture
+/// archive are served (annotated); a module that is packed (its loader called, its blob present,
+/// a banner over code that runs or decodes code), a non-UTF-8 name where the installer puts
+/// code, a bomb in the artifact's own members, and a fixture whose member the package unpacks
+/// and runs are blocked.
+#[test]
+fn anomalies_are_judged_by_what_the_artifact_does_and_their_malicious_variants_block() {
+    use crate::model::Decision::{self, Annotate, Block, Serve};
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let metadata = wheel_metadata("demo", "1.0");
+    let wheel = |core: &str| {
+        zip_of(&[
+            ("demo/__init__.py", b"from . import core\n"),
+            ("demo/core.py", core.as_bytes()),
+            ("demo-1.0.dist-info/METADATA", &metadata),
+        ])
+    };
+    let sdist = |extra: &[T<'_>]| {
+        let mut members = vec![
+            T::File(b"demo-1.0/PKG-INFO", &metadata),
+            T::File(b"demo-1.0/setup.py", b"from setuptools import setup\nsetup(name='demo', version='1.0')\n"),
+            T::File(b"demo-1.0/demo/__init__.py", b"VERSION = '1.0'\n"),
+        ];
+        members.extend(extra.iter().cloned());
+        tar_gz(&members)
+    };
+    // A zip holding one member whose name is not UTF-8 (legacy code page bytes, no UTF-8 flag).
+    let cp437_zip = |name: &str| patch(zip_of(&[(name, b"x\n")]), b"_XX", b"\x91o\x86");
+    let zeros = vec![0u8; 80 << 20];
+    let zero_zip = zip_of(&[("first.txt", &zeros)]);
+    let zero_tar = tar_of(&[T::File(b"zeros", &zeros)]);
+    let fixture_run = b"import os, zipfile\nhere = os.path.dirname(__file__)\nexec(zipfile.ZipFile(os.path.join(here, 'tests', 'data.zip')).read('first.txt'))\n";
+    const SOUP_TAIL: &str = "IlIlIlIl = 1\nIlIlIlIll = 2\nIlIlIlIlll = 3\nIIllIIll = 4\nIIllIIlll = 5\n";
+    let soup = format!("# pyarmor_runtime is not used here\n{}", SOUP_TAIL.repeat(6));
+    let cases: Vec<(&str, Vec<u8>, &str, Decision)> = vec![
+        // obfuscation.packer: the packer named by its own tooling.
+        ("packer: a template of a packed module in a string", wheel("TPL = '''\nfrom $package import __pyarmor__\n__pyarmor__(__name__, $path, $code)\n'''\n"), "whl", Serve),
+        ("packer: matching the runtime's file names", wheel("def runtime_files(names):\n    return [x for x in names if x.startswith('pyarmor_runtime')]\n"), "whl", Serve),
+        ("packer: importing the runtime's API", wheel("from pytransform import PytransformError, old_init_runtime\n\ndef check():\n    return PytransformError\n"), "whl", Serve),
+        ("packer: a banner in a docstring over code that runs nothing hidden", wheel("\"\"\"The data file could be protected by PyArmor.\"\"\"\nimport sys\nprint(sys.argv)\n"), "whl", Serve),
+        ("packer: a comment naming the runtime library", wheel("# The corresponding version of pytransform.so\nVERSION = '1.0'\n"), "whl", Serve),
+        // obfuscation.packer: a packed module, in any spelling.
+        ("packer: pyarmor 8 loader with its blob", wheel("from .pyarmor_runtime_000000 import __pyarmor__\n__pyarmor__(__name__, __file__, b'PY000000\\x00\\x03\\x0b\\x00')\n"), "whl", Block),
+        ("packer: pyarmor 7 runtime started and loader called", wheel("from pytransform import pyarmor_runtime\npyarmor_runtime()\n__pyarmor__(__name__, __file__, b'\\x50\\x59\\x41\\x52\\x4d\\x4f\\x52\\x00')\n"), "whl", Block),
+        ("packer: super mode", wheel("from pytransform import pyarmor\npyarmor(__name__, __file__, b'\\x0a\\x01', 2)\n"), "whl", Block),
+        ("packer: loader reached by getattr, blob read from a data file", wheel("from pytransform import pyarmor_runtime\npyarmor_runtime()\ngetattr(__builtins__, '__pyar' + 'mor__')(__name__, __file__, open('logo.bin', 'rb').read())\n"), "whl", Block),
+        ("packer: an encrypted script run by the runtime", wheel("from pytransform import exec_file\nexec_file('core.py.enc')\n"), "whl", Block),
+        ("packer: a banner over a marshalled blob that is run", wheel("# Obfuscated with BlankOBF\nimport marshal, zlib\nexec(marshal.loads(zlib.decompress(b'x\\x9c')))\n"), "whl", Block),
+        ("packer: identifier soup under a comment naming the runtime", wheel(&soup), "whl", Block),
+        // obfuscation.invisible-unicode: bidi controls in a docstring reorder only its own text.
+        ("bidi: right-to-left text quoted in a docstring", wheel("def greet():\n    \"\"\"Says \u{2067}\"\u{5e9}\u{5dc}\u{5d5}\u{5dd}\"\u{2069}, or an open \u{202E} override.\n    \"\"\"\n    return 1\n"), "whl", Serve),
+        ("bidi: a module docstring with an open isolate", wheel("\"\"\"Notes \u{2066}draft\"\"\"\nVERSION = '1.0'\n"), "whl", Serve),
+        // obfuscation.invisible-unicode: where the run reorders code or a value.
+        ("bidi: a docstring ending on a line of code", wheel("\"\"\"Helpers \u{202E} \u{2066}\"\"\"; import os; os.system('id')\n"), "whl", Block),
+        ("bidi: a stretched string in a comparison", wheel("def ok(access):\n    if access != 'none\u{202E} \u{2066}# admin\u{2069} \u{2066}':\n        return True\n"), "whl", Block),
+        ("bidi: one string shown as two list items", wheel("ADMINS = ['alice\u{2067}', 'mallory\u{2069}'\n]\n"), "whl", Block),
+        ("bidi: a control in code after a docstring", wheel("\"\"\"Doc.\"\"\"\nx = 1 \u{202E}+ 2\n"), "whl", Block),
+        // anomaly.non-utf8-name: test material.
+        ("non-UTF-8: a name in the sdist's tests", sdist(&[T::File(b"demo-1.0/tests/data/caf\xe9.txt", b"x\n")]), "tar.gz", Serve),
+        ("non-UTF-8: a name in docs", sdist(&[T::File(b"demo-1.0/docs/\xe9t\xe9.rst", b"x\n")]), "tar.gz", Serve),
+        ("non-UTF-8: a member of a zip fixture under tests", sdist(&[T::File(b"demo-1.0/tests/zip_cp437_header.zip", &cp437_zip("name_XX.txt"))]), "tar.gz", Serve),
+        // anomaly.non-utf8-name: where the installer puts code.
+        ("non-UTF-8: a module of the sdist's package", sdist(&[T::File(b"demo-1.0/demo/\xe9t\xe9.py", b"x = 1\n")]), "tar.gz", Block),
+        ("non-UTF-8: a module of the wheel", patch(wheel("x = 1\n"), b"demo/core.py", b"demo/c\xffre.py"), "whl", Block),
+        ("non-UTF-8: a start-up file at the wheel's root", patch(zip_of(&[("a_XX.pth", b"import demo\n"), ("demo-1.0.dist-info/METADATA", &metadata)]), b"_XX", b"\x91o\x86"), "whl", Block),
+        ("non-UTF-8: a member of a zip vendored in the package", sdist(&[T::File(b"demo-1.0/demo/_vendor/lib.zip", &cp437_zip("mod_XX.py"))]), "tar.gz", Block),
+        ("non-UTF-8: a file at the sdist's root", sdist(&[T::File(b"demo-1.0/\xff_build.py", b"x = 1\n")]), "tar.gz", Block),
+        // anomaly.archive-bomb: inside a fixture archive, nothing pip inflates.
+        ("bomb: a member of a zip fixture under tests", sdist(&[T::File(b"demo-1.0/tests/fixtures/zip64.zip", &zero_zip)]), "tar.gz", Serve),
+        ("bomb: a member of a zip kept as package data", sdist(&[T::File(b"demo-1.0/demo/data/blob.zip", &zero_zip)]), "tar.gz", Serve),
+        // anomaly.archive-bomb: the artifact's own members, or a fixture the package runs.
+        ("bomb: a wheel member", zip_of(&[("demo/zeros.bin", &zeros), ("demo-1.0.dist-info/METADATA", &metadata)]), "whl", Block),
+        ("bomb: the sdist's own stream", sdist(&[T::File(b"demo-1.0/zeros", &zeros[..3 << 20])]), "tar.gz", Block),
+        ("bomb: a tar member of the wheel that is itself the bomb", zip_of(&[("demo/blob.tar", &zero_tar), ("demo-1.0.dist-info/METADATA", &metadata)]), "whl", Block),
+        ("bomb: an xz sdist stream", tar_xz(&[T::File(b"demo-1.0/PKG-INFO", &metadata), T::File(b"demo-1.0/zeros", &zeros[..3 << 20])]), "tar.xz", Block),
+        ("bomb: a fixture member the package unpacks and runs at import", tar_gz(&[T::File(b"demo-1.0/PKG-INFO", &metadata), T::File(b"demo-1.0/demo/tests/data.zip", &zero_zip), T::File(b"demo-1.0/demo/__init__.py", fixture_run)]), "tar.gz", Block),
+    ];
+    let mut wrong = Vec::new();
+    for (case, bytes, ext, want) in cases {
+        let filename = if ext == "whl" { "demo-1.0-py3-none-any.whl".to_string() } else { format!("demo-1.0.{ext}") };
+        let r = scan_bytes(&scanner, &filename, &bytes);
+        let got = match verdict_for(&r).decision {
+            Annotate => Serve,
+            d => d,
+        };
+        if got != want {
+            let found: Vec<_> = r.findings.iter().map(|f| (&f.detector, f.severity)).collect();
+            wrong.push(format!("{case}: wanted {want:?}, got {got:?}: {found:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

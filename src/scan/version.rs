@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 /// Revision of everything that is not a detector: the archive walk and its limits, roles,
 /// text decoding, the prefilter and dispatch, the engine's own findings (their metas carry
 /// this revision), grouping into findings. Bump it when any of them changes what is found.
-pub(crate) const ENGINE_REVISION: u32 = 13;
+pub(crate) const ENGINE_REVISION: u32 = 14;
 
 /// The version stamped on every report and used as the report cache key:
 /// `"<crate version>+scan.<first 12 hex digits of a sha256>"` over the sorted

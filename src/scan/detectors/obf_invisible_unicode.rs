@@ -4,7 +4,10 @@
 //!
 //! Bidi controls in code are High (they reorder what reviewers see); in a comment Medium
 //! (a Python comment and any bidi run in it end with the line: the comment may read
-//! differently, but no code can be hidden in it or faked by it).
+//! differently, but no code can be hidden in it or faked by it); in a docstring (a literal
+//! standing alone: never run, never used as a value) Medium too, unless code follows its
+//! closing quotes on the line where it ends, which the run could reorder (then judged as
+//! a string literal below).
 //! In a string literal they are High when the literal leaves an embedding, override
 //! or isolate open (U+202A/B/D/E without U+202C, U+2066/7/8 without U+2069: the
 //! CVE-2021-42574 "stretched string" that makes the rest of the line display
@@ -24,7 +27,7 @@ use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFil
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "obfuscation.invisible-unicode",
-    revision: 3,
+    revision: 4,
     title: "Contains invisible or direction-changing Unicode characters in code.",
     category: Category::Obfuscation,
     severity: Severity::Medium,
@@ -93,6 +96,14 @@ fn is_class_syntax(c: char) -> bool {
     )
 }
 
+/// Whether anything but blanks or a comment follows offset `end` (a literal's end) on its line.
+fn code_after_on_its_last_line(text: &str, end: usize) -> bool {
+    let rest = &text[end.min(text.len())..];
+    let line = rest.split('\n').next().unwrap_or("");
+    let t = line.trim();
+    !t.is_empty() && !t.starts_with('#')
+}
+
 pub(crate) struct InvisibleUnicode;
 
 impl Detector for InvisibleUnicode {
@@ -136,6 +147,14 @@ impl Detector for InvisibleUnicode {
                 // A Python comment runs to the end of its line, and a bidi run ends there too:
                 // reordering can change how the comment reads, never hide or fake code.
                 (true, Kind::Comment) => Severity::Medium,
+                // A docstring is never run nor used as a value: a bidi run in it reorders only
+                // its own text, like a comment's, unless code follows its closing quotes on the
+                // line where it ends (`"""…<U+2066>"""; run()`), which the run can reorder.
+                (true, Kind::Doc)
+                    if !src.span_at(off).is_some_and(|sp| code_after_on_its_last_line(file.text, sp.end)) =>
+                {
+                    Severity::Medium
+                }
                 (true, _) => match src.span_at(off) {
                     Some(sp) if string_reorders(sp) => Severity::High,
                     _ => Severity::Low,
@@ -245,6 +264,34 @@ mod tests {
                     TestOrDocs,
                     "assert to_md('<a href=\"\u{202E}javascript:alert(1)\">click</a>') == '[click](<#>)'\n",
                     Some((1, "U+202E", Medium)),
+                ),
+                (
+                    "a docstring quoting right-to-left text with quotes inside an isolate",
+                    "pkg/i18n.py",
+                    Runtime,
+                    "def greet():\n    \"\"\"Returns \u{2067}\"שלום\"\u{2069} in Hebrew, or an open \u{202E} override.\n\n    More text.\n    \"\"\"\n    return 1\n",
+                    Some((2, "U+2067", Medium)),
+                ),
+                (
+                    "a docstring ending on a line of code that the override reorders",
+                    "pkg/__init__.py",
+                    Runtime,
+                    "\"\"\"Helpers \u{202E} \u{2066}\"\"\"; import os; os.system(cmd)\n",
+                    Some((1, "U+202E", High)),
+                ),
+                (
+                    "an unterminated isolate in a string of a list stays high",
+                    "pkg/a.py",
+                    Runtime,
+                    "ADMINS = ['alice\u{2067}', 'mallory\u{2069}'\n]\n",
+                    Some((1, "U+2067", High)),
+                ),
+                (
+                    "bidi controls in code after a docstring stay high",
+                    "pkg/a.py",
+                    Runtime,
+                    "\"\"\"Doc.\"\"\"\nx = 1 \u{202E}+ 2\n",
+                    Some((2, "U+202E", High)),
                 ),
                 ("zero-width joiner in a string (emoji)", "pkg/a.py", Runtime, "E = 'a\u{200D}b'\n", None),
                 ("bom at file start", "pkg/a.py", Runtime, "\u{FEFF}import os\n", None),
