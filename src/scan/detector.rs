@@ -97,12 +97,11 @@ impl<'a> TextFile<'a> {
     }
 
     /// Where a call of `exec`, `eval` or `compile` can start in the member (the starts of
-    /// `exec_dynamic_code::call_starts`), or `None` when none can (`may_call` is false).
+    /// [`call_starts`]), or `None` when none can (`may_call` is false).
     /// Computed at most once per member for every detector that confirms such calls
     /// (`execution.dynamic-code`, `execution.download-execute`), instead of one gate and one
     /// search of the three words per detector and use.
     pub(crate) fn exec_call_starts(&self) -> Option<&[usize]> {
-        use super::detectors::exec_dynamic_code::{call_starts, may_call};
         self.exec_calls.get_or_init(|| may_call(self.text).then(|| call_starts(self.text))).as_deref()
     }
 
@@ -195,6 +194,52 @@ pub trait Detector: Send + Sync {
     fn scan_package(&self, _pkg: &Package<'_>, _hits: &mut Hits) {}
 }
 
+/// False when `execution.dynamic-code`'s call pattern (and `execution.download-and-execute`'s exec-of-a-fetch, whose
+/// matches start the same way) cannot match: no `exec`, `eval` or `compile` stands where a call
+/// of it can start (at a line start, after a character that is neither `.` nor a word
+/// character, or after `builtins.` or `__builtins__.`). Most files that hold one say `re.compile(`: a few
+/// substring searches instead of the regex's search, which has no literal prefix to skip
+/// ahead with. A non-ASCII character before the word counts as a possible start.
+pub(crate) fn may_call(text: &str) -> bool {
+    let b = text.as_bytes();
+    ["exec", "eval", "compile"].iter().any(|word| memchr::memmem::find_iter(b, word).any(|i| call_can_start(b, i)))
+}
+
+/// Whether a call of the `exec`, `eval` or `compile` at `i` can start there ([`may_call`]).
+fn call_can_start(b: &[u8], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| b[p]) {
+        None => true,
+        Some(b'.') => b[..i].ends_with(b"builtins.") || b[..i].ends_with(b"__builtins__."),
+        Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
+    }
+}
+
+/// Every position where a match of `execution.dynamic-code`'s call pattern (or of `execution.download-and-execute`'s
+/// exec-of-a-fetch) can start, ascending: a match names `exec`, `eval` or `compile` (or
+/// `execfile`) at a place [`call_can_start`] accepts, and starts at most 13 bytes before the
+/// name (`__builtins__.`; one character before it, or the name itself) or at the start of its
+/// line when only blanks lie between (the Python 2 statement). For the detectors' anchored searches.
+pub(crate) fn call_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let mut starts = Vec::new();
+    let mut at: Vec<usize> =
+        ["exec", "eval", "compile"].iter().flat_map(|w| memchr::memmem::find_iter(b, w.as_bytes())).collect();
+    at.sort_unstable();
+    for p in at {
+        if !call_can_start(b, p) {
+            continue;
+        }
+        let ls = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
+        if b[ls..p].iter().all(|&c| c == b' ' || c == b'\t') {
+            starts.push(ls);
+        }
+        starts.extend(p.saturating_sub(13)..=p);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +247,7 @@ mod tests {
     /// The member's shared call starts are the gate and the search each detector ran.
     #[test]
     fn exec_call_starts_are_the_gate_and_the_search() {
-        use crate::scan::detectors::exec_dynamic_code::{call_starts, may_call};
+        use super::{call_starts, may_call};
         let cases = [
             ("no call", "import os\nos.getcwd()\n"),
             ("exec call", "exec(code)\n"),

@@ -1123,9 +1123,13 @@ mod tests {
             ("a dynamic lookup in a function that does not run", "", "def f():\n    DEAD()\ndef g():\n    globals()['f']()\n"),
             ("an attribute named like a builtin is not the builtin", "", "def f():\n    DEAD()\nre.compile('x')\nobj.eval()\n"),
             ("the runner execs a file's text", "with open(vf) as f:\n    exec(f.read(), ns)\n", "def prepare():\n    DEAD()\n"),
-            ("the runner reads the exec namespace by literal keys and passes it on",
-             "version = {}\nwith open(p) as fp:\n    exec(fp.read(), version)\nversion = version['__version__']\nsetup(version=version, x=ns.get('a'))\n",
+            ("the runner reads the exec namespace by literal keys",
+             "version = {}\nwith open(p) as fp:\n    exec(fp.read(), version)\nsetup(version=version['__version__'], x=version.get('a'))\n",
              "def prepare():\n    DEAD()\n"),
+            // Fail closed: the name is not followed through a rebinding.
+            ("the runner rebinds the namespace's name and passes it on",
+             "version = {}\nwith open(p) as fp:\n    exec(fp.read(), version)\nversion = version['__version__']\nsetup(version=version)\n",
+             "def prepare():\n    RUNS()\n"),
             ("the runner calls a subscript by a literal", "ns = {}\nexec(open(p).read(), ns)\nns['other']()\n", "def prepare():\n    DEAD()\n"),
         ];
         for (case, runner, member) in cases {

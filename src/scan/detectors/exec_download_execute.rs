@@ -27,12 +27,12 @@
 //! scripts not run at install high, data files and web assets low.
 
 use super::context;
-#[cfg(test)]
-use super::exec_dynamic_code::call_starts;
 use super::net_downloads_file::{command_ranges, FETCH_API};
 use super::pysrc::{self, Kind, Source, MAX_HITS_PER_FILE};
 use super::sinks::{self, SinkKind};
 use crate::model::{Category, FileRole, Severity};
+#[cfg(test)]
+use crate::scan::detector::call_starts;
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use aho_corasick::AhoCorasick;
 use regex::Regex;

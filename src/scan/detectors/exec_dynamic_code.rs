@@ -1323,49 +1323,6 @@ fn unpacked_pattern(name: &str) -> String {
     format!(r"(?m)^[ \t]*\(?(?P<t>(?:\w+[ \t]*,[ \t]*)*{name}(?:[ \t]*,[ \t]*\w+)*)\)?[ \t]*=[ \t]*(?P<v>[^\n=][^\n]*)")
 }
 
-/// False when [`CALL`] (and `execution.download-and-execute`'s exec-of-a-fetch, whose
-/// matches start the same way) cannot match: no `exec`, `eval` or `compile` stands where a call
-/// of it can start (at a line start, after a character that is neither `.` nor a word
-/// character, or after `builtins.` or `__builtins__.`). Most files that hold one say `re.compile(`: a few
-/// substring searches instead of the regex's search, which has no literal prefix to skip
-/// ahead with. A non-ASCII character before the word counts as a possible start.
-pub(crate) fn may_call(text: &str) -> bool {
-    let b = text.as_bytes();
-    ["exec", "eval", "compile"].iter().any(|word| memchr::memmem::find_iter(b, word).any(|i| call_can_start(b, i)))
-}
-
-/// Whether a call of the `exec`, `eval` or `compile` at `i` can start there ([`may_call`]).
-fn call_can_start(b: &[u8], i: usize) -> bool {
-    match i.checked_sub(1).map(|p| b[p]) {
-        None => true,
-        Some(b'.') => b[..i].ends_with(b"builtins.") || b[..i].ends_with(b"__builtins__."),
-        Some(c) => !(c.is_ascii_alphanumeric() || c == b'_'),
-    }
-}
-
-/// Every position where a match of [`CALL`] (or of `execution.download-and-execute`'s
-/// exec-of-a-fetch) can start, ascending: a match names `exec`, `eval` or `compile` (or
-/// `execfile`) at a place [`call_can_start`] accepts, and starts at most 13 bytes before the
-/// name (`__builtins__.`; one character before it, or the name itself) or at the start of its
-/// line when only blanks lie between (the Python 2 statement). For [`pysrc::find_at_starts`].
-pub(crate) fn call_starts(text: &str) -> Vec<usize> {
-    let b = text.as_bytes();
-    let mut starts = Vec::new();
-    for p in pysrc::occurrences(b, &["exec", "eval", "compile"]) {
-        if !call_can_start(b, p) {
-            continue;
-        }
-        let ls = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
-        if b[ls..p].iter().all(|&c| c == b' ' || c == b'\t') {
-            starts.push(ls);
-        }
-        starts.extend(p.saturating_sub(13)..=p);
-    }
-    starts.sort_unstable();
-    starts.dedup();
-    starts
-}
-
 pub(crate) struct DynamicCode;
 
 impl Detector for DynamicCode {
@@ -1570,6 +1527,7 @@ fn fetched_to(text: &str, args: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::detector::{call_starts, may_call};
 
     #[test]
     fn call_search_at_starts_is_the_whole_search() {

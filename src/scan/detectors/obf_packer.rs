@@ -8,7 +8,8 @@
 //!
 //! Severity by what the file does with the packer, not by its name appearing: High when the
 //! file *is* packed — PyArmor's loader called in code (`__pyarmor__(…)`, super mode's
-//! `pyarmor(__name__, …)`, `exec_file(…)` of its runtime) or a PyArmor blob as a bytes literal
+//! `pyarmor(__name__, …)`, `exec_file(…)` of its runtime, its loader under any name called as
+//! `f(__name__, __file__, …)`) or a PyArmor blob as a bytes literal
 //! in code (`b'PY000000…'`, `b'\x50\x59\x41\x52…'`), a tool banner or `pyobfuscate` in a
 //! file that runs or decodes code (`exec`, `eval`, `compile`, `marshal`, `__import__`, a
 //! base64/zlib/lzma/bz2/hex/codecs decoder, `getattr`), or identifier soup. Medium when it only
@@ -42,7 +43,7 @@ static SOUP: LazyLock<Regex> = LazyLock::new(|| {
 /// A PyArmor-packed module: its loader called in code, or its encrypted blob as a bytes literal
 /// (the quote's offset is checked to be inside a string, the call's to be code).
 static PACKED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?P<call>(?-u:\b)(?:__pyarmor__|exec_file)\s*\(|(?-u:\b)pyarmor\s*\(\s*__name__)|(?-u:\b)[bB](?P<q>['"])(?:PY\d{6}|\\x50\\x59\\x41\\x52)"#)
+    Regex::new(r#"(?P<call>(?-u:\b)(?:__pyarmor__|exec_file)\s*\(|(?-u:\b)pyarmor\s*\(\s*__name__|(?-u:\b)\w+\s*\(\s*__name__\s*,\s*__file__\s*,)|(?-u:\b)[bB](?P<q>['"])(?:PY\d{6}|\\x50\\x59\\x41\\x52)"#)
         .expect("packed")
 });
 /// PyArmor's runtime started: `pyarmor_runtime()`, `pyarmor_runtime_000000.pyarmor_runtime(…)`.
@@ -193,6 +194,13 @@ mod tests {
                     "pkg/core.py",
                     Runtime,
                     "from .pyarmor_runtime_000000 import pyarmor_runtime as r\nf = vars(r)['__pyar' + 'mor__']\nf(__name__, __file__, b'PY000000\\x00\\x03\\x0b')\n",
+                    Some((1, "PyArmor", High)),
+                ),
+                (
+                    "the loader imported under another name, the blob read from a data file",
+                    "pkg/core.py",
+                    Runtime,
+                    "from .pyarmor_runtime_000000 import __pyarmor__ as load\nload(__name__, __file__, open(BLOB, 'rb').read())\n",
                     Some((1, "PyArmor", High)),
                 ),
                 (
