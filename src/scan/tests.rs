@@ -2098,6 +2098,32 @@ fn reading_the_packages_own_version_file_is_served_in_any_spelling_and_its_malic
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// `members` of the sdist `demo-1.0` with `setup` as its setup.py, scanned twice: setup.py after
+/// the members, then before them (archive order must not matter). Each scan with setup.py's
+/// place and the policy's decision, an annotation read as served.
+fn scan_with_setup_in_both_orders(
+    scanner: &Scanner,
+    members: &[T<'_>],
+    setup: &str,
+    case: &str,
+) -> Vec<(bool, ScanReport, crate::model::Decision)> {
+    [false, true]
+        .into_iter()
+        .map(|setup_first| {
+            let mut ordered = members.to_vec();
+            let at = if setup_first { 0 } else { ordered.len() };
+            ordered.insert(at, T::File(b"demo-1.0/setup.py", setup.as_bytes()));
+            let r = scan_bytes(scanner, "demo-1.0.tar.gz", &tar_gz(&ordered));
+            assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
+            let got = match verdict_for(&r).decision {
+                crate::model::Decision::Annotate => crate::model::Decision::Serve,
+                d => d,
+            };
+            (setup_first, r, got)
+        })
+        .collect()
+}
+
 /// A member that install-time code runs — by exec of its text, `runpy`, an interpreter in a
 /// process, or an import after a `sys.path` entry — is judged as install-time code wherever it
 /// lives (`scan::reach`): a payload moved to `tests/`, `tools/`, `scripts/` or a file named
@@ -2165,17 +2191,7 @@ fn a_member_install_time_code_runs_is_judged_as_install_time_code_wherever_it_li
             members.push(T::File(b"demo-1.0/demo/__init__.py", b"from .version import __version__\n"));
         }
         members.push(T::File(member_path.as_bytes(), content.as_bytes()));
-        // setup.py after the member it runs, then before it: archive order must not matter.
-        for setup_first in [false, true] {
-            let mut ordered = members.clone();
-            let at = if setup_first { 0 } else { ordered.len() };
-            ordered.insert(at, T::File(b"demo-1.0/setup.py", setup.as_bytes()));
-            let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&ordered));
-            assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
-            let got = match verdict_for(&r).decision {
-                crate::model::Decision::Annotate => Serve,
-                d => d,
-            };
+        for (setup_first, r, got) in scan_with_setup_in_both_orders(&scanner, &members, &setup, case) {
             if got != *want {
                 let found: Vec<_> = r
                     .findings
@@ -2249,16 +2265,7 @@ fn a_reached_member_is_judged_as_install_time_code_where_its_code_runs() {
             members.push(T::File(b"demo-1.0/VERSION", v.as_bytes()));
         }
         members.push(T::File(b"demo-1.0/tools/helpers.py", content.as_bytes()));
-        for setup_first in [false, true] {
-            let mut ordered = members.clone();
-            let at = if setup_first { 0 } else { ordered.len() };
-            ordered.insert(at, T::File(b"demo-1.0/setup.py", setup.as_bytes()));
-            let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &tar_gz(&ordered));
-            assert!(r.complete(), "{case}: {:?}", r.incomplete_reason());
-            let got = match verdict_for(&r).decision {
-                crate::model::Decision::Annotate => Serve,
-                d => d,
-            };
+        for (setup_first, r, got) in scan_with_setup_in_both_orders(&scanner, &members, &setup, case) {
             if got != *want {
                 let found: Vec<_> = r
                     .findings
