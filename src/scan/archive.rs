@@ -175,6 +175,14 @@ impl<'l, V: Visitor> Walker<'l, V> {
         }
     }
 
+    /// Counts `max_scan_seconds` from `started` instead of from now: a scan's later walks
+    /// (the second walk of [`super::engine::Revisit`]) share the first one's time limit, so the
+    /// whole scan stops within `max_scan_seconds`, not once per walk.
+    pub(crate) fn counting_from(mut self, started: std::time::Instant) -> Self {
+        self.started = started;
+        self
+    }
+
     /// Walk the artifact at `path`; `filename` names it in anomalies about the whole file.
     pub(crate) fn walk_file(&mut self, path: &Path, filename: &str) {
         if let Err(e) = self.try_walk_file(path, filename) {

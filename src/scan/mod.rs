@@ -264,10 +264,12 @@ impl Scanner {
         let (project, version) = parsed.map(|d| (Some(d.project), Some(d.version))).unwrap_or((None, None));
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let timed_out = std::sync::atomic::AtomicBool::new(false);
+        // `max_scan_seconds` bounds the whole scan, both walks together.
+        let started = std::time::Instant::now();
         let walk = |offload: Option<&engine::Offload<'_>>| {
             let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
             collector.offload = offload;
-            let mut walker = archive::Walker::new(&self.limits, collector);
+            let mut walker = archive::Walker::new(&self.limits, collector).counting_from(started);
             walker.walk_file(path, filename);
             timed_out.store(walker.timed_out, std::sync::atomic::Ordering::Relaxed);
             let (members, bytes) = (walker.members, walker.total);
@@ -294,7 +296,7 @@ impl Scanner {
                 std::mem::take(&mut outcome.outside),
                 &outcome.tagged,
             );
-            let mut walker = archive::Walker::new(&self.limits, revisit);
+            let mut walker = archive::Walker::new(&self.limits, revisit).counting_from(started);
             walker.walk_file(path, filename);
             let timed_out_again = walker.timed_out;
             timed_out.fetch_or(timed_out_again, std::sync::atomic::Ordering::Relaxed);

@@ -533,6 +533,35 @@ fn the_time_limit_stops_the_walk_names_its_key_and_marks_the_report() {
     }
 }
 
+/// A scan's second walk (members install-time code runs, `reach`) counts `max_scan_seconds` from
+/// the scan's start, not its own: a walk that starts with the time already spent stops at its
+/// first member, and one with time left reads every member.
+#[test]
+fn a_later_walk_shares_the_scans_time_limit() {
+    let bytes = zip_of(&[("demo/a.py", b"x = 1\n"), ("demo/b.py", b"y = 2\n")]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("artifact");
+    std::fs::write(&path, &bytes).expect("write artifact");
+    let limits = Limits { max_scan_seconds: 5, ..Limits::default() };
+    let now = std::time::Instant::now();
+    // (case, time already spent by the scan, the walk runs out of time, members read)
+    let cases = [
+        ("time spent by the first walk", std::time::Duration::from_secs(6), true, 0),
+        ("time left", std::time::Duration::from_secs(1), false, 2),
+    ];
+    for (case, spent, cut, members) in cases {
+        let Some(started) = now.checked_sub(spent) else { continue };
+        let mut walker = super::archive::Walker::new(&limits, Recorder::default()).counting_from(started);
+        walker.walk_file(&path, "demo-1.0-py3-none-any.whl");
+        assert_eq!(walker.timed_out, cut, "{case}");
+        assert_eq!(walker.visitor.members.len(), members, "{case}: members read");
+        let limit: Vec<&str> =
+            walker.visitor.anomalies.iter().filter(|a| a.0 == "anomaly.limit-exceeded").map(|a| a.1.as_str()).collect();
+        let want: &[&str] = if cut { &["demo/a.py"] } else { &[] };
+        assert_eq!(limit, want, "{case}: the first unread member is named as over the limit");
+    }
+}
+
 #[test]
 fn catalog_lists_engine_findings_first() {
     let ids: Vec<&str> = super::catalog().iter().map(|m| m.id).collect();
