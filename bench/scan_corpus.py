@@ -18,10 +18,11 @@ speed on it, and check that two builds find the same things.
       `check` include too. The floor is the
       same code in both builds, so each file's floor is the best over both.
 
-  bench/scan_corpus.py check BASE_BENCH NEW_BENCH
+  bench/scan_corpus.py check BASE_BENCH NEW_BENCH [--recall tuning|all]
       Dumps the findings of both builds (`scan_bench --dump`) over the corpus and over the
       recall samples (bench/recall.py and bench/recall_heldout.py, built as packages) and
-      lists every file whose findings differ. Exit status 1 when any does.
+      lists every file whose findings differ. Exit status 1 when any does. `--recall tuning`
+      leaves out the held-out samples (for whoever must not run them); the default is all.
 
 Build a baseline bench binary from another revision's library with this example:
   git archive REV | tar -x -C /tmp/base && cp examples/scan_bench.rs /tmp/base/examples/
@@ -157,23 +158,23 @@ def compare(base, new, rounds, which):
               f"{100 * floor[p] / scan['new'][p]:4.0f}%")
 
 
-def recall_samples(tmp):
+def recall_samples(tmp, which):
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     import recall
     out = []
-    for _, name, kind, files, *_ in recall.samples("all"):
+    for _, name, kind, files, *_ in recall.samples(which):
         email = "x1f9@guerrillamail.com" if name == "demo-disposable" else None
         out.append(recall.build(tmp, name, kind, files, email))
     return out
 
 
-def check(base, new):
+def check(base, new, recall_set):
     with tempfile.TemporaryDirectory() as tmp:
         samples = os.path.join(tmp, "samples")
         os.makedirs(samples)
         corpus = [p for _, p in corpus_files("all")]
         corpus += [p for _, p in corpus_files("issue10") if p not in corpus]
-        paths = corpus + recall_samples(samples)
+        paths = corpus + recall_samples(samples, recall_set)
         for label, binary in (("base", base), ("new", new)):
             subprocess.run([binary, "--threads", "1", "--dump", os.path.join(tmp, label), *paths], check=True)
         differ = []
@@ -196,7 +197,10 @@ def main():
     elif args[:1] == ["compare"] and len(args) >= 3:
         compare(args[1], args[2], int(opt("--rounds", "3")), opt("--set", "all"))
     elif args[:1] == ["check"] and len(args) >= 3:
-        sys.exit(check(args[1], args[2]))
+        which = opt("--recall", "all")
+        if which not in ("tuning", "all"):
+            sys.exit("--recall is tuning or all")
+        sys.exit(check(args[1], args[2], which))
     else:
         sys.exit(__doc__)
 

@@ -16,6 +16,7 @@
 
 use super::anomaly;
 use super::detector::DetectorMeta;
+use super::inflate::RawInflate;
 use super::Limits;
 use std::collections::HashSet;
 use std::fs::File;
@@ -135,9 +136,10 @@ pub(crate) struct Walker<'l, V: Visitor> {
     bufs: Vec<Vec<u8>>,
     /// Fixed scratch buffer that binary members stream through.
     scratch: Vec<u8>,
-    /// The raw-deflate state zip members are inflated with, reset between members
-    /// ([`ReusedInflate`]); taken while a member is read, so a nested archive makes its own.
-    inflate: Option<flate2::Decompress>,
+    /// The raw-deflate state zip members are inflated with, reset between members without
+    /// zeroing its window ([`ReusedInflate`], [`RawInflate`]); taken while a member is read, so
+    /// a nested archive makes its own.
+    inflate: Option<RawInflate>,
     /// Nesting depth of the archive being walked (0: the artifact itself).
     inside: u32,
     /// High-water mark of the bytes held in member buffers (all levels plus scratch).
@@ -300,8 +302,8 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 let path = self.check_name(raw.name_raw(), prefix);
                 let (compressed, check) = (raw.compressed_size(), raw.crc32());
                 let mut buf = self.take_buf(depth);
-                let mut state = self.inflate.take().unwrap_or_else(|| flate2::Decompress::new(false));
-                state.reset(false);
+                let mut state = self.inflate.take().unwrap_or_else(RawInflate::new);
+                state.reset();
                 let mut reader = ReusedInflate::new(raw, &mut state, check);
                 let read = self.read_member(&mut reader, Some(compressed), &path, &mut buf);
                 drop(reader);
@@ -856,31 +858,29 @@ type CentralName = (Vec<u8>, Option<Vec<u8>>);
 /// allocated per member. `read` follows `flate2::zio::read` and the zip crate's CRC check
 /// step for step, so the bytes, the points where errors are raised and their texts
 /// (`corrupt deflate stream`, `incomplete deflate stream`, `Invalid checksum`) are the
-/// same (tested against `by_index` on good, corrupt, truncated and mis-summed members).
+/// same (tested against `by_index` on good, corrupt, truncated and mis-summed members). One
+/// difference, on purpose: a back-reference before the member's start is `corrupt deflate
+/// stream` here, where `by_index`'s zeroed window reads zeros ([`RawInflate`]).
 struct ReusedInflate<'s, R: Read> {
     input: io::BufReader<R>,
-    state: &'s mut flate2::Decompress,
+    state: &'s mut RawInflate,
     crc: flate2::Crc,
     check: u32,
 }
 
 impl<'s, R: Read> ReusedInflate<'s, R> {
-    /// `state` must be fresh or reset (`reset(false)`: raw deflate, no zlib header).
-    fn new(raw: R, state: &'s mut flate2::Decompress, check: u32) -> Self {
+    /// `state` must be fresh or reset.
+    fn new(raw: R, state: &'s mut RawInflate, check: u32) -> Self {
         ReusedInflate { input: io::BufReader::new(raw), state, crc: flate2::Crc::new(), check }
     }
 
     fn inflate(&mut self, dst: &mut [u8]) -> io::Result<usize> {
-        use flate2::{FlushDecompress, Status};
+        use flate2::Status;
         use io::BufRead;
         loop {
             let input = self.input.fill_buf()?;
             let eof = input.is_empty();
-            let (out_before, in_before) = (self.state.total_out(), self.state.total_in());
-            let flush = if eof { FlushDecompress::Finish } else { FlushDecompress::None };
-            let ret = self.state.decompress(input, dst, flush);
-            let read = (self.state.total_out() - out_before) as usize;
-            let consumed = (self.state.total_in() - in_before) as usize;
+            let (ret, consumed, read) = self.state.decompress(input, dst, eof);
             self.input.consume(consumed);
             return match ret {
                 Ok(Status::Ok | Status::BufError) if read == 0 && !eof && !dst.is_empty() => continue,
@@ -888,7 +888,7 @@ impl<'s, R: Read> ReusedInflate<'s, R> {
                     Err(io::Error::new(io::ErrorKind::UnexpectedEof, "incomplete deflate stream"))
                 }
                 Ok(Status::Ok | Status::BufError | Status::StreamEnd) => Ok(read),
-                Err(_) => Err(io::Error::new(io::ErrorKind::InvalidInput, "corrupt deflate stream")),
+                Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
             };
         }
     }
@@ -991,6 +991,8 @@ mod tests {
     /// reads): the bytes, then the error that ended it (kind and text), if any.
     /// A member's bytes and the error that ended its read (kind and text), if any.
     type MemberRead = (Vec<u8>, Option<(io::ErrorKind, String)>);
+    /// A member's name, its read by `by_index` and by [`ReusedInflate`], and its compressed bytes.
+    type BothReads = (String, [MemberRead; 2], Vec<u8>);
 
     fn read_all<R: Read>(r: &mut R, small: bool) -> MemberRead {
         let mut out = Vec::new();
@@ -1010,10 +1012,11 @@ mod tests {
     }
 
     /// What the zip crate's `by_index` reader and [`ReusedInflate`] (one state for the whole
-    /// archive, reset per member) give for every member: they must be the same.
-    fn both_readers(bytes: &[u8], small: bool) -> Option<Vec<(String, [MemberRead; 2])>> {
+    /// archive, reset per member) give for every member, with the member's compressed bytes:
+    /// they must be the same (but see [`reaches_before_start`]).
+    fn both_readers(bytes: &[u8], small: bool) -> Option<Vec<BothReads>> {
         let mut zip = ZipArchive::new(Cursor::new(bytes)).ok()?;
-        let mut state = flate2::Decompress::new(false);
+        let mut state = RawInflate::new();
         let mut out = Vec::new();
         for i in 0..zip.len() {
             let Ok(mut file) = zip.by_index(i) else { continue };
@@ -1024,13 +1027,174 @@ mod tests {
             if !deflated {
                 continue;
             }
+            let mut compressed = Vec::new();
+            let _ = zip.by_index_raw(i).expect("by_index opened it").read_to_end(&mut compressed);
             let raw = zip.by_index_raw(i).expect("by_index opened it");
             let check = raw.crc32();
-            state.reset(false);
+            state.reset();
             let new = read_all(&mut ReusedInflate::new(raw, &mut state, check), small);
-            out.push((name, [old, new]));
+            out.push((name, [old, new], compressed));
         }
         Some(out)
+    }
+
+    /// Whether a raw deflate stream, whose bytes through a zeroed window are `zeroed`, holds a
+    /// back-reference before its start: miniz_oxide's one-shot decoder (a non-wrapping buffer,
+    /// which checks every distance against the bytes written) fails where the zeroed window
+    /// read on. Only the distance check tells the two apart.
+    fn reaches_before_start(raw: &[u8], zeroed: &[u8]) -> bool {
+        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+        let mut out = vec![0u8; zeroed.len() + 1024];
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let (status, _, written) = decompress(&mut DecompressorOxide::new(), raw, &mut out, 0, flags);
+        status == miniz_oxide::inflate::TINFLStatus::Failed && zeroed.len() > written
+    }
+
+    /// Raw deflate written bit by bit: one fixed-Huffman block (RFC 1951, 3.2.6).
+    struct FixedBlock {
+        bytes: Vec<u8>,
+        acc: u64,
+        bits: u32,
+    }
+
+    impl FixedBlock {
+        fn new() -> Self {
+            let mut b = FixedBlock { bytes: Vec::new(), acc: 0, bits: 0 };
+            b.put(1, 1); // BFINAL
+            b.put(1, 2); // BTYPE = fixed Huffman codes
+            b
+        }
+        /// `n` bits of `v`, least significant first (header bits, extra bits).
+        fn put(&mut self, v: u32, n: u32) {
+            self.acc |= u64::from(v) << self.bits;
+            self.bits += n;
+            while self.bits >= 8 {
+                self.bytes.push(self.acc as u8);
+                self.acc >>= 8;
+                self.bits -= 8;
+            }
+        }
+        /// A Huffman code of `n` bits, most significant first.
+        fn code(&mut self, c: u32, n: u32) {
+            self.put(c.reverse_bits() >> (32 - n), n);
+        }
+        fn literal(mut self, text: &[u8]) -> Self {
+            for &b in text {
+                match b {
+                    0..=143 => self.code(0x30 + u32::from(b), 8),
+                    _ => self.code(0x190 + u32::from(b) - 144, 9),
+                }
+            }
+            self
+        }
+        /// A copy of 3 bytes from `dist` back (length code 257), `dist` in 97..=128 (code 13).
+        fn copy3(mut self, dist: u32) -> Self {
+            assert!((97..=128).contains(&dist));
+            self.code(1, 7);
+            self.code(13, 5);
+            self.put(dist - 97, 5);
+            self
+        }
+        fn end(mut self) -> Vec<u8> {
+            self.code(0, 7);
+            if self.bits > 0 {
+                self.bytes.push(self.acc as u8);
+            }
+            self.bytes
+        }
+    }
+
+    fn raw_deflate(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(data).expect("deflate");
+        e.finish().expect("deflate")
+    }
+
+    /// One member after another through the same reused state, as the walker reads them.
+    fn read_in_turn(members: &[(&[u8], u32)]) -> Vec<MemberRead> {
+        let mut state = RawInflate::new();
+        members
+            .iter()
+            .map(|&(compressed, check)| {
+                state.reset();
+                read_all(&mut ReusedInflate::new(compressed, &mut state, check), false)
+            })
+            .collect()
+    }
+
+    /// What the zip crate's fresh, zeroed state reads from a raw stream.
+    fn zeroed_window(compressed: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = flate2::read::DeflateDecoder::new(compressed).read_to_end(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_reused_window_never_shows_the_previous_members_bytes() {
+        let secret = b"SECRET-TOKEN-".repeat(4_000); // 52 KB: fills the whole window
+        let previous = raw_deflate(&secret);
+        let crc = |b: &[u8]| {
+            let mut c = flate2::Crc::new();
+            c.update(b);
+            c.sum()
+        };
+        let corrupt = Some((io::ErrorKind::InvalidInput, "corrupt deflate stream".to_string()));
+        // The previous member cut in the middle: read as far as it goes, then an error.
+        let cut = &previous[..previous.len() / 2];
+        struct Case {
+            name: &'static str,
+            stream: Vec<u8>,
+            /// What the member must read as after the previous one, and the error it ends with.
+            bytes: Vec<u8>,
+            error: Option<(io::ErrorKind, String)>,
+        }
+        let cases = [
+            Case {
+                name: "a copy from 100 back at byte 2 (before the start)",
+                stream: FixedBlock::new().literal(b"ab").copy3(100).end(),
+                bytes: Vec::new(),
+                error: corrupt.clone(),
+            },
+            Case {
+                name: "a copy from 128 back at byte 127 (one before the start)",
+                stream: FixedBlock::new().literal(&[b'x'; 127]).copy3(128).end(),
+                bytes: Vec::new(),
+                error: corrupt.clone(),
+            },
+            Case {
+                name: "a copy from 97 back at byte 97 (the first byte)",
+                stream: FixedBlock::new().literal(&b"0123456789".repeat(10)[..97]).copy3(97).end(),
+                bytes: [&b"0123456789".repeat(10)[..97], b"012"].concat(),
+                error: None,
+            },
+            Case {
+                name: "40 KB of this member's own bytes (the window wraps)",
+                stream: raw_deflate(&[b'z'; 40_000])[..].to_vec(),
+                bytes: vec![b'z'; 40_000],
+                error: None,
+            },
+        ];
+        for case in &cases {
+            let sum = crc(&case.bytes);
+            for previous in [&previous[..], cut] {
+                let prev_sum = crc(&secret);
+                let reads = read_in_turn(&[(previous, prev_sum), (&case.stream, sum), (&case.stream, sum)]);
+                for (k, read) in reads[1..].iter().enumerate() {
+                    assert_eq!(read.1, case.error, "{}: read {k} after the previous member", case.name);
+                    assert_eq!(read.0, case.bytes, "{}: read {k} after the previous member", case.name);
+                    assert!(
+                        !read.0.windows(6).any(|w| w == b"SECRET"),
+                        "{}: the previous member's bytes leaked",
+                        case.name
+                    );
+                }
+            }
+        }
+        // The zip crate's zeroed window reads zeros where the reused one refuses.
+        assert_eq!(zeroed_window(&cases[0].stream), b"ab\0\0\0");
+        assert_eq!(zeroed_window(&cases[2].stream), cases[2].bytes);
+        assert!(reaches_before_start(&cases[0].stream, &zeroed_window(&cases[0].stream)));
+        assert!(!reaches_before_start(&cases[2].stream, &zeroed_window(&cases[2].stream)));
     }
 
     fn deflated_zip(entries: &[(String, Vec<u8>)], level: i64) -> Vec<u8> {
@@ -1106,19 +1270,29 @@ mod tests {
         let mut texts = std::collections::BTreeSet::new();
         let mut errors = 0;
         let mut compared = 0;
+        let mut before_start = 0;
         for (what, bytes) in &archives {
             for small in [false, true] {
                 let Some(members) = both_readers(bytes, small) else { continue };
-                for (name, [old, new]) in members {
+                for (name, [old, new], raw) in members {
+                    compared += 1;
+                    if old != new && reaches_before_start(&raw, &old.0) {
+                        // The one difference: the zip crate reads zeros before the stream's start.
+                        let corrupt = Some((io::ErrorKind::InvalidInput, "corrupt deflate stream".to_string()));
+                        assert_eq!(new.1, corrupt, "{what}: {name}: before the start (small reads: {small})");
+                        assert!(old.0.starts_with(&new.0), "{what}: {name}: bytes before the failure differ");
+                        before_start += 1;
+                        continue;
+                    }
                     assert_eq!(old.1, new.1, "{what}: {name}: error (small reads: {small})");
                     assert!(old.0 == new.0, "{what}: {name}: bytes differ (small reads: {small})");
                     errors += usize::from(old.1.is_some());
                     texts.extend(old.1.map(|e| e.1));
-                    compared += 1;
                 }
             }
         }
         assert!(compared > 2_000, "{compared} members compared");
+        assert!(before_start < compared / 100, "{before_start} of {compared} reached before the start");
         assert!(errors > 50, "the damaged copies raise errors: {errors}");
         for text in ["corrupt deflate stream", "incomplete deflate stream", "Invalid checksum"] {
             assert!(texts.contains(text), "no member raised {text:?}: {texts:?}");

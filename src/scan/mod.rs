@@ -1,7 +1,8 @@
 //! The inline scanner: reads a wheel or sdist's bytes (never extracting to disk)
 //! and says what the package can do, as [`Finding`]s with evidence.
 //!
-//! Owns: archive walking with limits (`archive`), file-role classification
+//! Owns: archive walking with limits (`archive`; zip members inflated through one reused
+//! state, `inflate`), file-role classification
 //! (`roles`), the one-pass prefilter and detector dispatch (`engine`), grouping
 //! hits into findings (`findings`), the engine's own findings (`anomaly`), text
 //! scanning on worker threads for large artifacts (`parallel`), pickle streams in members and what
@@ -20,6 +21,7 @@ pub(crate) mod detector;
 pub(crate) mod detectors;
 pub(crate) mod engine;
 pub(crate) mod findings;
+mod inflate;
 pub(crate) mod licence;
 pub(crate) mod parallel;
 pub(crate) mod pickle;
