@@ -484,6 +484,27 @@ mod tests {
         assert!(found > 300, "the random texts hold matches: {found}");
     }
 
+    /// Hostile input: 20,000 repeats of each text [`build_input`] loops over (assignments naming
+    /// data and code files, multi-line fetches into a temp dir, extractions) are judged in
+    /// linear time: every statement is read at most 9 lines ahead, names are looked up in sets.
+    #[test]
+    fn build_input_costs_linear_time_on_hostile_repeats() {
+        let pieces = [
+            ("assignments", "dst = os.path.join(tmp, 'a.xml')\n"),
+            ("multi-line fetches", "urlretrieve(\n    u,\n    os.path.join(tmp, 'a.tar.gz'),\n)\n"),
+            ("extractions", "t.extractall(tmp)\n"),
+            ("open brackets", "x = (\n"),
+        ];
+        for (name, piece) in pieces {
+            let text = format!("import tarfile, tempfile\ntmp = tempfile.mkdtemp()\n{}", piece.repeat(20_000));
+            let file = TextFile::new("setup.py", FileRole::InstallTime, true, &text);
+            let t = std::time::Instant::now();
+            let _ = build_input(&file);
+            let took = t.elapsed();
+            assert!(took < std::time::Duration::from_secs(5), "{name}: {took:?} for {} bytes", text.len());
+        }
+    }
+
     #[test]
     fn cases() {
         table(
