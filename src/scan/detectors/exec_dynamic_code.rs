@@ -17,7 +17,8 @@
 //! environment or parent path, also through the names the path uses: `here =
 //! tempfile.gettempdir()`), the module writes the same file itself, or the argument (or a
 //! name it uses, one assignment deep) names a file that holds no Python code (`docs/notes.md`,
-//! a JSON data file, a `setup.cfg.in` template: [`names_a_non_code_file`]) — such a member's
+//! a JSON data file, a `setup.cfg.in` template: [`names_a_non_code_file`]; inside `with <open>
+//! as f:` the name is that file, not an older `f = open("README.md")` the block rebinds) — such a member's
 //! text is judged by no detector as install-time code, so running it would hand a payload kept
 //! there to install time.
 //! Code in a setup.py command pip never runs ([`super::context::in_maintainer_command`],
@@ -39,7 +40,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.dynamic-code",
-    revision: 14,
+    revision: 15,
     title: "Executes dynamically built code.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -181,7 +182,7 @@ fn exec_arguments_read_local_file(text: &str, args: &str, at: usize) -> bool {
     if args.contains(".decode(") && !TEXT_DECODES.find_iter(args).count().eq(&args.matches(".decode(").count()) {
         return false;
     }
-    if written_by_module(text, args) || names_a_non_code_file(text, args) {
+    if written_by_module(text, args) || names_a_non_code_file(text, args, Some(at)) {
         return false;
     }
     let blanked = blank_strings(args);
@@ -201,7 +202,7 @@ static NON_CODE_FILE: LazyLock<Regex> = LazyLock::new(|| {
 /// level), name a file that holds no Python code ([`NON_CODE_FILE`]): running such a member's
 /// text hands whatever it holds to install time (a payload kept in `docs/notes.md`, a JSON data
 /// file, a `setup.cfg.in` template), whatever the spelling of the read.
-fn names_a_non_code_file(text: &str, args: &str) -> bool {
+fn names_a_non_code_file(text: &str, args: &str, at: Option<usize>) -> bool {
     let literal_names =
         |piece: &str| STRING.find_iter(piece).any(|m| NON_CODE_FILE.is_match(m.as_str().trim_matches(['"', '\''])));
     if literal_names(args) {
@@ -214,7 +215,58 @@ fn names_a_non_code_file(text: &str, args: &str) -> bool {
         .map(|n| n.as_str())
         .filter(|n| ascii_word(n))
         .take(16)
-        .any(|n| assignments(text, n).iter().take(8).any(|a| literal_names(&logical_line(text, a.start))))
+        .any(|n| {
+            // Inside `with <open> as n:` (n not rebound in the block before `at`), n is that
+            // file: an older binding of the same name (`f = open("README.md")`) is not it.
+            if let Some(w) = at.and_then(|at| enclosing_with_binding(text, n, at)) {
+                return literal_names(&logical_line(text, w));
+            }
+            assignments(text, n).iter().take(8).any(|a| literal_names(&logical_line(text, a.start)))
+        })
+}
+
+/// How far back [`enclosing_with_binding`] looks for the `with` (bytes): a constant, so a file of
+/// many execs costs linear time.
+const WITH_LOOKBACK: usize = 8192;
+
+/// The start of the `with … as name:` line whose block holds byte `at`, when no line between it
+/// and `at` binds `name` again (`name = …`, `for name in`, another `as name`): the binding that
+/// decides what `name` is at `at`. Looks back at most [`WITH_LOOKBACK`] bytes.
+fn enclosing_with_binding(text: &str, name: &str, at: usize) -> Option<usize> {
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let at = pysrc::floor_char(text, at.min(text.len()));
+    let floor = pysrc::floor_char(text, at.saturating_sub(WITH_LOOKBACK));
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut level = indent(&text[line_start..at]);
+    let as_name = |l: &str| {
+        l.match_indices(" as ").any(|(i, _)| {
+            let r = l[i + 4..].trim_start();
+            r.strip_prefix(name).is_some_and(|r| r.trim_start().starts_with([':', ',', ')']))
+        })
+    };
+    let mut end = line_start;
+    while end > floor && level > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..end - 1];
+        end = start;
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let rebinds = as_name(line)
+            || trimmed.strip_prefix("for ").is_some_and(|r| r.trim_start().starts_with(name))
+            || binds_before_eq(line.as_bytes(), name);
+        if indent(line) < level {
+            level = indent(line);
+            if trimmed.starts_with("with ") && as_name(line) {
+                return Some(start);
+            }
+        }
+        if rebinds {
+            return None;
+        }
+    }
+    None
 }
 
 /// `.decode()` with no codec or a text encoding.
@@ -851,7 +903,7 @@ fn execfile_of_local_path(text: &str, after_paren: usize) -> bool {
         && path_names_local(path, text, after_paren, 0)
         && !path.contains("read")
         && !written_by_module(text, args)
-        && !names_a_non_code_file(text, args)
+        && !names_a_non_code_file(text, args, None)
 }
 
 /// Where the module writes a file (its path expression, unblanked): `open(p, "w")` (any
@@ -2477,6 +2529,14 @@ mod tests {
                 "with open('pkg/__init__.py') as f:\n    text = f.read()\nm = re.search(r'__version__ = (.*)', text)\nversion = eval(m.group(1))\n",
             ),
             (
+                "a name rebound: the README read into f, then the version file opened as f",
+                "here = os.path.dirname(os.path.abspath(__file__))\nf = open(os.path.join(here, 'README.md'))\nlong_description = f.read().strip()\nf.close()\n\nabout = {}\nwith open('pkg/__version__.py', 'r', encoding='utf8') as f:\n    exec(f.read(), about)\n",
+            ),
+            (
+                "a name rebound in a function: notes read into fp, the about file opened as fp",
+                "def get_about():\n    with open('NOTES.rst') as fp:\n        notes = fp.read()\n    about = {}\n    with io.open('pkg/about.py', encoding='utf8') as fp:\n        exec(fp.read(), about)\n    return about\n",
+            ),
+            (
                 "a dependency marker evaluated in a setup.py command pip never runs",
                 "class DependenciesCommand(Command):\n    def run(self):\n        print(list(self._deps(setup_kwargs['install_requires'])))\n\n    def _deps(self, deplist):\n        for entry in deplist:\n            dep, _, condition = (_.strip() for _ in entry.partition(';'))\n            if condition and not eval(condition):\n                continue\n            yield dep\n\nsetup_kwargs = dict(cmdclass={'dependencies': DependenciesCommand})\nsetup(**setup_kwargs)\n",
             ),
@@ -2582,6 +2642,26 @@ mod tests {
                 "urlretrieve(U, '../hook.py')\nrunpy.run_path('../hook.py')\n",
             ),
             ("SourceFileLoader of an environment path", "SourceFileLoader('v', os.environ['HOOK']).load_module()\n"),
+            (
+                "a name rebound: the version file opened as f, then f rebound to a document in the block",
+                "with open('pkg/__version__.py') as f:\n    f = open('docs/notes.md')\n    exec(f.read(), about)\n",
+            ),
+            (
+                "a name rebound: a document opened as f in a with block, an older f the version file",
+                "f = open('pkg/__version__.py')\nwith open('docs/notes.md') as f:\n    exec(f.read(), about)\n",
+            ),
+            (
+                "a name rebound: a document read after the with block ended",
+                "with open('pkg/__version__.py') as f:\n    pass\nf = open('docs/payload.txt')\nexec(f.read(), about)\n",
+            ),
+            (
+                "a name rebound: the with binds another name, f is a document",
+                "f = open('data/blob.json')\nwith open('pkg/__version__.py') as g:\n    exec(f.read(), about)\n",
+            ),
+            (
+                "a name rebound: a for loop over document lines rebinds f inside the with",
+                "with open('pkg/__version__.py') as f:\n    for f in open('docs/notes.md'):\n        exec(f, about)\n",
+            ),
             (
                 "run_path of a file the module downloaded",
                 "urllib.request.urlretrieve(U, 'pkg/_hook.py')\nrunpy.run_path('pkg/_hook.py')\n",
