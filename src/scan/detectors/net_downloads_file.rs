@@ -11,17 +11,7 @@
 //! fetched and do not count), or when it sits in
 //! a setup.py command pip never runs ([`context::in_maintainer_command`], or a branch for
 //! one on the command line, [`context::in_argv_command`]; `sdist` is one: it makes the
-//! sdist, installing one never runs it): Medium. Also Medium at install time: a **build
-//! input** ([`build_input`]) — the file hands what it fetched to an unpacker, a parser or a
-//! digest (`tarfile`, `ZipFile`, `ElementTree`, `json`, `hashlib`: a library's source tarball
-//! compiled as an extension, a data table parsed), extracts archives only into a temporary
-//! directory, saves each fetch under a data file's name or in a temporary place (never a code
-//! file: `.py`, `.pth`, `.so`, `.exe`, `.sh`…; a destination it cannot see — a parameter, an
-//! extensionless name — does not count), in the call's statement or through a name bound one
-//! assignment deep, and nothing in the file can run code: no process, `exec`/`eval`/`compile`,
-//! `chmod`, dynamic import, `sys.path` entry, `ctypes`, `getattr`/`globals`/`__dict__` lookup,
-//! in any spelling (a word, not a call: `e = exec` counts). An archive unpacked into the tree
-//! stays High: another member could run what it held, by a path no detector sees. Must not:
+//! sdist, installing one never runs it): Medium. Must not:
 //! decide whether the download is then executed (`execution.download-and-execute`).
 
 use super::context;
@@ -34,7 +24,7 @@ use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
     id: "network.downloads-file",
-    revision: 8,
+    revision: 7,
     title: "Downloads a file.",
     category: Category::Network,
     severity: Severity::Medium,
@@ -123,12 +113,9 @@ impl Detector for DownloadsFile {
             return;
         }
         let own = file.role == FileRole::InstallTime && file.is_python && fetches_only_own_urls(file);
-        // Install-time code that fetches a build input it only unpacks or parses (nothing in
-        // the file can run what it fetched) is Medium, as the same fetch at run time.
-        let input = file.role == FileRole::InstallTime && file.is_python && !own && build_input(file);
         // A setup.py fetching its own release asset (a prebuilt library or binary from the
         // project's own repository or site, as its metadata names it) is Medium.
-        let sev = Some(if own || input { Severity::Medium } else { severity(file.role) });
+        let sev = Some(if own { Severity::Medium } else { severity(file.role) });
         let mut n = 0;
         let mut push = |hits: &mut Hits, off: usize, ind: &str| {
             if n < MAX_HITS_PER_FILE {
@@ -138,9 +125,6 @@ impl Detector for DownloadsFile {
                         || context::in_argv_command(file.source(), off));
                 let (sev, ind) = match (own, by_hand) {
                     (true, _) => (sev, format!("{ind} (the project's own URL)")),
-                    (false, false) if input => {
-                        (sev, format!("{ind} (a build input: unpacked or parsed, nothing in the file runs code)"))
-                    }
                     (false, true) => (Some(Severity::Medium), format!("{ind} (in a setup.py command pip never runs)")),
                     (false, false) => (sev, ind.to_string()),
                 };
@@ -181,138 +165,6 @@ impl Detector for DownloadsFile {
         }
     }
 }
-
-/// Words of code that can run something — a process, built code, a module by name, a file
-/// made executable, a name looked up at run time — in any spelling: a word, not a call
-/// (`e = exec; e(…)` and `from subprocess import run as r` count). `platform.system()` is a
-/// query, not `os.system`.
-static RUNS_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?-u:\b)(?:subprocess|Popen|popen[234]?|spawn\w*|exec(?:[lv]p?e?)?|eval|compile|execfile|startfile|",
-        r"posix_spawnp?|pty|commands|getoutput|check_call|check_output|ctypes|cffi|CDLL|WinDLL|LoadLibrary\w*|",
-        r"runpy|run_path|run_module|import_module|__import__|importlib|exec_module|load_source|load_module|",
-        r"SourceFileLoader|spec_from_file_location|zipimport|chmod|addsitedir|getattr|globals|locals|vars|",
-        r"__builtins__|builtins|__dict__|marshal|pickle|dill|shelve|executable|webbrowser|sh)(?-u:\b)",
-        r"|(?-u:\b)os\s*\.\s*system(?-u:\b)|(?-u:\b)import\s+[^\n]*(?-u:\b)system(?-u:\b)|(?-u:\b)sys\s*\.\s*path(?-u:\b)",
-    ))
-    .expect("runs code")
-});
-
-/// What a build input is handed to: an unpacker, a parser or a digest.
-static UNPACKS_OR_PARSES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:extractall|extract|ZipFile|TarFile|tarfile|zipfile|unpack_archive|etree|ElementTree|minidom|json|csv|hashlib|sha256|sha512|md5)(?-u:\b)")
-        .expect("unpacks or parses")
-});
-
-/// A string literal naming a file that holds or is code: a destination a download must not have.
-static CODE_FILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)\.(?:py|pyw|pyc|pyo|pth|pyd|so|dylib|dll|exe|scr|com|msi|jar|sh|bash|bat|cmd|ps1|vbs|js|whl|egg)['"]"#,
-    )
-    .expect("code file")
-});
-
-/// Words of code that extract an archive.
-static EXTRACTS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)(?:extractall|extract|unpack_archive)\s*\(").expect("extracts"));
-
-/// A temporary directory or file: where an unpacked build input is out of the tree's reach.
-static TEMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:mkdtemp|TemporaryDirectory|gettempdir|mkstemp|NamedTemporaryFile|tempfile)(?-u:\b)")
-        .expect("temp")
-});
-
-/// A string literal naming a data file (a document, a table, an archive, a signature, a model):
-/// what a build input is saved as.
-static DATA_FILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\.(?:xml|json|csv|tsv|txt|dat|dic|zip|tar|gz|tgz|bz2|xz|zst|7z|asc|sig|sha256|pem|crt|npz|npy|bin|db|sqlite|parquet|pb|onnx|pt|safetensors|html?|md|rst|ya?ml|toml)['"]"#)
-        .expect("data file")
-});
-
-/// Whether an install-time Python file fetches only build inputs: what it fetched goes to an
-/// unpacker, a parser or a digest; every archive it extracts is extracted into a temporary
-/// directory (out of reach of another member that could run what was unpacked); every fetch,
-/// save or write-mode `open` names, in its line or through a name bound one assignment deep, a
-/// data file or a temporary place and no code file; and no word of its code can run anything
-/// ([`RUNS_CODE`]). A destination it cannot see (a parameter, a name bound elsewhere) is not a
-/// build input.
-pub(crate) fn build_input(file: &TextFile<'_>) -> bool {
-    let src = file.source();
-    let text = file.text;
-    let code =
-        |re: &Regex| re.find_iter(text).filter(|m| src.is_code(m.start())).map(|m| m.start()).collect::<Vec<_>>();
-    if !code(&RUNS_CODE).is_empty() || code(&UNPACKS_OR_PARSES).is_empty() {
-        return false;
-    }
-    let line_start = |off: usize| text[..off].rfind('\n').map_or(0, |i| i + 1);
-    // A statement's text from its line: continuation lines while brackets stay open (at most 8).
-    let statement = |line_start: usize| {
-        let mut end = line_start;
-        let mut depth = 0i32;
-        for (i, line) in text[line_start..].split_inclusive('\n').enumerate() {
-            end += line.len();
-            depth += line.matches(['(', '[', '{']).count() as i32 - line.matches([')', ']', '}']).count() as i32;
-            if depth <= 0 || i >= 8 {
-                break;
-            }
-        }
-        &text[line_start..end]
-    };
-    // Names bound (`name = …`, `with … as name`) on a statement naming a code file, a data file
-    // or a temporary place: one pass over the lines.
-    let (mut to_code, mut to_data) = (std::collections::HashSet::new(), std::collections::HashSet::new());
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let names: Vec<&str> = ASSIGNED
-            .captures(line)
-            .map(|c| c.get(1).expect("name").as_str())
-            .into_iter()
-            .chain(WITH_AS.captures_iter(line).map(|c| c.get(1).expect("name").as_str()))
-            .collect();
-        if !names.is_empty() {
-            let st = statement(at);
-            let (code_file, data) = (CODE_FILE.is_match(st), DATA_FILE.is_match(st) || TEMP.is_match(st));
-            for n in names {
-                if code_file {
-                    to_code.insert(n);
-                } else if data {
-                    to_data.insert(n);
-                }
-            }
-        }
-        at += line.len();
-    }
-    fn words(a: &str) -> impl Iterator<Item = &str> {
-        a.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
-    }
-    let names_code = |a: &str| CODE_FILE.is_match(a) || words(a).any(|w| to_code.contains(w));
-    let names_data = |a: &str| DATA_FILE.is_match(a) || TEMP.is_match(a) || words(a).any(|w| to_data.contains(w));
-    // Extractions: into a temporary place only.
-    // The extraction's arguments (from its call on), not the archive it is called on.
-    if code(&EXTRACTS).into_iter().any(|o| {
-        let st = statement(line_start(o));
-        let args = &st[o - line_start(o)..];
-        !names_data(args) || !TEMP.is_match(text) || names_code(args)
-    }) {
-        return false;
-    }
-    // Destinations: every save API's and write-mode open's line names a data file or a temp place.
-    let mut dests = code(&SAVE_API);
-    dests.extend(code(&WRITE).into_iter().filter(|&o| text[o..].starts_with("open")));
-    dests.into_iter().all(|o| {
-        let st = statement(line_start(o));
-        !names_code(st) && names_data(st)
-    })
-}
-
-/// `with … as name` (also `as (a, b)` is not followed): the name bound.
-static WITH_AS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)as[ \t]+([A-Za-z_]\w*)[ \t]*[:,)]").expect("with as"));
-
-/// `name = …` / `self.name = …` at a line's start (not `==`): the name bound.
-static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]*(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[^=]").expect("assigned")
-});
 
 /// Lines of a setup.py that name the project's own place: `url=`, `download_url=`,
 /// `project_urls` entries (`"Homepage"`, `"Source"`, `"Repository"`, …).
@@ -482,27 +334,6 @@ mod tests {
             found += check(&text, &text);
         }
         assert!(found > 300, "the random texts hold matches: {found}");
-    }
-
-    /// Hostile input: 20,000 repeats of each text [`build_input`] loops over (assignments naming
-    /// data and code files, multi-line fetches into a temp dir, extractions) are judged in
-    /// linear time: every statement is read at most 9 lines ahead, names are looked up in sets.
-    #[test]
-    fn build_input_costs_linear_time_on_hostile_repeats() {
-        let pieces = [
-            ("assignments", "dst = os.path.join(tmp, 'a.xml')\n"),
-            ("multi-line fetches", "urlretrieve(\n    u,\n    os.path.join(tmp, 'a.tar.gz'),\n)\n"),
-            ("extractions", "t.extractall(tmp)\n"),
-            ("open brackets", "x = (\n"),
-        ];
-        for (name, piece) in pieces {
-            let text = format!("import tarfile, tempfile\ntmp = tempfile.mkdtemp()\n{}", piece.repeat(20_000));
-            let file = TextFile::new("setup.py", FileRole::InstallTime, true, &text);
-            let t = std::time::Instant::now();
-            let _ = build_input(&file);
-            let took = t.elapsed();
-            assert!(took < std::time::Duration::from_secs(5), "{name}: {took:?} for {} bytes", text.len());
-        }
     }
 
     #[test]
