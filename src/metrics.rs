@@ -21,6 +21,9 @@
 //! | `pipgate_audit_index_write_failures_total` | | `app`: decision rows the store's index lost |
 //! | `pipgate_artifact_cache_bytes` | | `app`, when the artifact folder is measured |
 //! | `pipgate_memory_cache_bytes` | | `artifact`: bytes of small artifacts kept in memory (lookups: `pipgate_cache_requests_total{cache="memory"}`) |
+//! | `pipgate_prescans_total`, `pipgate_prescan_duration_seconds` | `outcome` (`serve`, `annotate`, `block`, `failed`, `abandoned`) | `prescan`, each pre-scan that ended |
+//! | `pipgate_prescan_pending`, `pipgate_prescan_running` | | `prescan`: started and not ended (waiting for a permit or running), and those holding a permit |
+//! | `pipgate_prescan_page_waits_total`, `pipgate_prescan_page_wait_seconds` | `result` (`done`, `deadline`) | `prescan`: a page's wait for its newest version's pre-scans |
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -62,6 +65,11 @@ struct Detector {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WaitResult {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadResult {
     result: &'static str,
 }
@@ -69,6 +77,16 @@ struct ReloadResult {
 fn upstream_histogram() -> Histogram {
     // 5 ms … ~41 s
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+fn prescan_histogram() -> Histogram {
+    // 10 ms … ~164 s: a pre-scan downloads and scans a file.
+    Histogram::new(exponential_buckets(0.01, 2.0, 15))
+}
+
+fn page_wait_histogram() -> Histogram {
+    // 5 ms … ~10 s: a page waits at most `--prescan-wait`.
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
 }
 
 struct Metrics {
@@ -87,6 +105,12 @@ struct Metrics {
     index_failures: Counter,
     cache_bytes: Gauge,
     memory_bytes: Gauge,
+    prescans: Family<Outcome, Counter>,
+    prescan_seconds: Family<Outcome, Histogram, fn() -> Histogram>,
+    prescan_pending: Gauge,
+    prescan_running: Gauge,
+    page_waits: Family<WaitResult, Counter>,
+    page_wait_seconds: Family<WaitResult, Histogram, fn() -> Histogram>,
 }
 
 impl Metrics {
@@ -108,6 +132,12 @@ impl Metrics {
             index_failures: Counter::default(),
             cache_bytes: Gauge::default(),
             memory_bytes: Gauge::default(),
+            prescans: Family::default(),
+            prescan_seconds: Family::new_with_constructor(prescan_histogram as fn() -> Histogram),
+            prescan_pending: Gauge::default(),
+            prescan_running: Gauge::default(),
+            page_waits: Family::default(),
+            page_wait_seconds: Family::new_with_constructor(page_wait_histogram as fn() -> Histogram),
             registry: Registry::default(),
         };
         registry.register("http_requests", "Requests answered, by route and HTTP status", m.requests.clone());
@@ -155,6 +185,32 @@ impl Metrics {
             "memory_cache_bytes",
             "Bytes of small verified artifacts kept in memory for serving",
             m.memory_bytes.clone(),
+        );
+        registry.register(
+            "prescans",
+            "Pre-scans of page candidates that ended, by outcome (the verdict, failed, or abandoned at shutdown)",
+            m.prescans.clone(),
+        );
+        registry.register(
+            "prescan_duration_seconds",
+            "Time from a pre-scan's permit to its end (download, verify, scan, decide), by outcome",
+            m.prescan_seconds.clone(),
+        );
+        registry.register(
+            "prescan_pending",
+            "Pre-scans started and not ended: waiting for a permit, or running",
+            m.prescan_pending.clone(),
+        );
+        registry.register("prescan_running", "Pre-scans holding a permit now", m.prescan_running.clone());
+        registry.register(
+            "prescan_page_waits",
+            "Page requests that waited for their newest version's pre-scans, by result (done, deadline passed)",
+            m.page_waits.clone(),
+        );
+        registry.register(
+            "prescan_page_wait_seconds",
+            "How long a page waited for its newest version's pre-scans",
+            m.page_wait_seconds.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -238,6 +294,47 @@ pub(crate) fn memory_cache_bytes(bytes: u64) {
     METRICS.memory_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 
+/// Holds one unit of a gauge; gives it back when dropped (however the holder ends).
+pub(crate) struct Held(&'static Gauge);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A pre-scan was started (it may wait for a permit): pending until the returned value drops.
+pub(crate) fn prescan_pending() -> Held {
+    METRICS.prescan_pending.inc();
+    Held(&METRICS.prescan_pending)
+}
+
+/// A pre-scan holds its permit: running until the returned value drops.
+pub(crate) fn prescan_running() -> Held {
+    METRICS.prescan_running.inc();
+    Held(&METRICS.prescan_running)
+}
+
+/// A pre-scan ended after `elapsed`: `serve`, `annotate`, `block`, `failed` or `abandoned`.
+pub(crate) fn prescan_ended(outcome: &str, elapsed: Duration) {
+    let outcome = match outcome {
+        "serve" => "serve",
+        "annotate" => "annotate",
+        "block" => "block",
+        "abandoned" => "abandoned",
+        _ => "failed",
+    };
+    METRICS.prescans.get_or_create(&Outcome { outcome }).inc();
+    METRICS.prescan_seconds.get_or_create(&Outcome { outcome }).observe(elapsed.as_secs_f64());
+}
+
+/// A page waited `elapsed` for its newest version's pre-scans; `done` unless the deadline passed.
+pub(crate) fn prescan_page_wait(done: bool, elapsed: Duration) {
+    let result = if done { "done" } else { "deadline" };
+    METRICS.page_waits.get_or_create(&WaitResult { result }).inc();
+    METRICS.page_wait_seconds.get_or_create(&WaitResult { result }).observe(elapsed.as_secs_f64());
+}
+
 /// The exposition: every metric in OpenMetrics text (which Prometheus scrapes as is).
 pub(crate) fn render() -> String {
     let mut out = String::new();
@@ -259,7 +356,7 @@ mod tests {
     #[test]
     fn each_call_site_function_moves_its_series() {
         type Case = (&'static str, fn(), &'static str);
-        let cases: [Case; 8] = [
+        let cases: [Case; 11] = [
             (
                 "request",
                 || request("dashboard", 200),
@@ -280,6 +377,21 @@ mod tests {
                 || scanned(Duration::from_millis(3), 10, ["execution.install-hook"]),
                 "pipgate_findings_total{detector=\"execution.install-hook\"}",
             ),
+            (
+                "pre-scan blocked",
+                || prescan_ended("block", Duration::from_millis(40)),
+                "pipgate_prescans_total{outcome=\"block\"}",
+            ),
+            (
+                "an unknown pre-scan outcome is a failure",
+                || prescan_ended("weird", Duration::ZERO),
+                "pipgate_prescans_total{outcome=\"failed\"}",
+            ),
+            (
+                "a page's wait ran out",
+                || prescan_page_wait(false, Duration::from_millis(1500)),
+                "pipgate_prescan_page_waits_total{result=\"deadline\"}",
+            ),
         ];
         for (case, count, series) in cases {
             let before = value(&render(), series).unwrap_or(0.0);
@@ -290,6 +402,28 @@ mod tests {
         }
         let text = render();
         assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        assert!(text.contains("# TYPE pipgate_prescan_duration_seconds histogram"), "{text}");
         assert!(text.contains("# TYPE pipgate_scan_duration_seconds histogram"), "{text}");
+    }
+
+    /// A held gauge unit is given back however its holder ends (here: a panic), so the
+    /// pending and running gauges cannot drift upwards.
+    #[test]
+    fn held_gauges_go_back_down_when_their_holder_ends() {
+        let pending = || METRICS.prescan_pending.get();
+        let before = pending();
+        let held = prescan_pending();
+        assert_eq!(pending(), before + 1);
+        drop(held);
+        assert_eq!(pending(), before);
+        let running = || METRICS.prescan_running.get();
+        let before = running();
+        let r = std::panic::catch_unwind(|| {
+            let _held = prescan_running();
+            assert_eq!(running(), before + 1);
+            panic!("the pre-scan's task panicked");
+        });
+        assert!(r.is_err());
+        assert_eq!(running(), before);
     }
 }

@@ -17,7 +17,9 @@
 //! the newest candidate ([`Prescan::before_listing`]). Which wheels are candidates follows
 //! the asking client when its User-Agent says ([`client_target`]: pip and uv send their
 //! Python version and platform), so a 3.11 resolver on Linux does not start downloads of
-//! macOS or 3.14 wheels it will never ask for.
+//! macOS or 3.14 wheels it will never ask for. Each pre-scan is logged (started, done with
+//! its verdict, failed, abandoned) and counted in `metrics` (pending, running, ended by
+//! outcome, and the pages' waits).
 //!
 //! Must not: decide (the gate does, exactly as for a client's request), render pages, or
 //! write the audit log (nothing was served; the log records what clients received).
@@ -307,7 +309,7 @@ impl Prescan {
         let done = tokio::time::timeout(self.cfg.wait, futures_util::future::join_all(newest)).await.is_ok();
         let ms = waited.elapsed().as_millis() as u64;
         tracing::debug!(project, done, ms, "page waited for the pre-scan of its newest version");
-        // metrics: page waits (done / deadline passed) and their duration.
+        crate::metrics::prescan_page_wait(done, waited.elapsed());
     }
 
     /// Plan the page's pre-scans and start those not running or recently done; the jobs of
@@ -359,7 +361,9 @@ impl Prescan {
             Permits { background: self.permits.clone(), urgent: self.urgent.clone(), promote: promote.clone() };
         let work = run(Arc::downgrade(app), permits, self.cancel.clone(), crate::index::origin(project, e));
         let (map, k) = (self.running.clone(), key.clone());
+        let pending = crate::metrics::prescan_pending();
         let task = tokio::spawn(async move {
+            let _pending = pending;
             futures_util::future::join_all(after).await;
             work.await;
             map.lock().unwrap_or_else(PoisonError::into_inner).remove(&k);
@@ -439,7 +443,7 @@ async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin
     let (project, filename) = (origin.project.as_str(), Printable(&origin.filename));
     let started = Instant::now();
     tracing::info!(project, filename = %filename, "pre-scan started");
-    // metrics: pre-scans started, and running now.
+    let _running = crate::metrics::prescan_running();
     let work = async {
         if let Some((v, _)) = app.gate.release_hold(&origin).await {
             return Ok(v.decision);
@@ -454,10 +458,16 @@ async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin
         r = work => r,
         () = cancel.cancelled() => {
             tracing::info!(project, filename = %filename, "pre-scan abandoned: shutting down");
+            crate::metrics::prescan_ended("abandoned", started.elapsed());
             return;
         }
     };
     let ms = started.elapsed().as_millis() as u64;
+    let ended = match &outcome {
+        Ok(verdict) => verdict.as_str(),
+        Err(_) => "failed",
+    };
+    crate::metrics::prescan_ended(ended, started.elapsed());
     match outcome {
         Ok(verdict) => tracing::info!(
             project,
@@ -475,8 +485,6 @@ async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin
             "pre-scan failed; the file is fetched and scanned when a client asks for it"
         ),
     }
-    // metrics: pre-scans done by verdict (serve / annotate / block) or failed, their
-    // duration, and the upstream bytes they downloaded.
 }
 
 #[cfg(test)]

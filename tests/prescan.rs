@@ -75,6 +75,22 @@ fn first_pip_install_with_a_blocked_newest_version_falls_back_without_a_403() {
     assert!(audit.iter().filter(named).all(|r| r["request"] == "page"), "{audit:#?}");
     // The silent fallback is on record: the page withheld 1.1.
     assert!(audit.iter().filter(named).any(|r| r["decision"] == "block"), "{audit:#?}");
+    // And in the metrics an operator scrapes: one pre-scan blocked, the page's wait ended in
+    // time, and once the older version's pre-scan ends nothing is left pending or running.
+    let base = gate.base();
+    wait_for("the pre-scans to end", || metric(&base, "pipgate_prescan_pending", &[]) == 0.0);
+    let (text, scrape) = scrape(&base);
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], f64);
+    let cases: [Case; 5] = [
+        ("1.1's pre-scan blocked", "pipgate_prescans_total", &[("outcome", "block")], 1.0),
+        ("1.0's pre-scan served", "pipgate_prescans_total", &[("outcome", "serve")], 1.0),
+        ("nothing failed", "pipgate_prescans_total", &[("outcome", "failed")], 0.0),
+        ("nothing running", "pipgate_prescan_running", &[], 0.0),
+        ("the page waited until 1.1 was known", "pipgate_prescan_page_waits_total", &[("result", "done")], 1.0),
+    ];
+    for (case, name, labels, want) in cases {
+        assert_eq!(sample_sum(&scrape, name, labels), want, "{case}: {name}{labels:?}\n{text}");
+    }
 }
 
 #[test]
@@ -135,6 +151,20 @@ fn twenty_concurrent_page_requests_start_each_prescan_once() {
     }
     assert_eq!(logged(&gate, "pre-scan started", "pkg-0.9"), 0, "{}", gate.log());
     assert_eq!(idx.hits("/files/pkg-0.9-py3-none-any.whl"), 0);
+    // The metrics agree with the log: three pre-scans ended, each counted under its verdict
+    // (the sdist's setup.py annotates), none failed, none left pending.
+    let base = gate.base();
+    wait_for("the pending gauge to drain", || metric(&base, "pipgate_prescan_pending", &[]) == 0.0);
+    let (text, scrape) = scrape(&base);
+    let log = gate.log();
+    for outcome in ["serve", "annotate", "block"] {
+        let said = format!("verdict=\"{outcome}\"");
+        let logged = log.lines().filter(|l| l.contains("pre-scan done") && l.contains(&said)).count();
+        let counted = sample_sum(&scrape, "pipgate_prescans_total", &[("outcome", outcome)]);
+        assert_eq!(counted, logged as f64, "{outcome}: metric vs log\n{text}\n{log}");
+    }
+    assert_eq!(sample_sum(&scrape, "pipgate_prescans_total", &[]), 3.0, "{text}");
+    assert_eq!(sample_sum(&scrape, "pipgate_prescan_duration_seconds_count", &[]), 3.0, "{text}");
 }
 
 #[test]
