@@ -31,11 +31,18 @@
 //! package: `os.path.join(here, "..", "core", …)`) is Medium.
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
+//! The per-name lookups behind these judgements (top-level statements, assignments, the values
+//! reaching a use, path judgements, the module's writes) go through a per-member index
+//! ([`MemberIndex`]) built lazily during one `scan_text` call, so a member of thousands of
+//! opens and execs costs linear time; it changes no result (tested equal).
 
 use super::pysrc::{self, Source, MAX_HITS_PER_FILE};
 use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use regex::Regex;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 pub(crate) static META: DetectorMeta = DetectorMeta {
@@ -567,6 +574,18 @@ static PATH_NAME: LazyLock<Regex> =
 /// Parameters and names the module never assigns (imports, `__file__`) are judged by the
 /// expression alone.
 fn path_names_local(path: &str, text: &str, at: usize, depth: u8) -> bool {
+    let Some(ix) = MemberIndex::of(text) else { return path_names_local_unindexed(path, text, at, depth) };
+    let key = (path.to_string(), scope_key(text, at), depth);
+    if let Some(&known) = ix.local_paths.borrow().get(&key) {
+        return known;
+    }
+    let judged = path_names_local_unindexed(path, text, at, depth);
+    ix.remember(&ix.local_paths, key, judged);
+    judged
+}
+
+/// [`path_names_local`] without the member's index.
+fn path_names_local_unindexed(path: &str, text: &str, at: usize, depth: u8) -> bool {
     if PATH_NOT_LOCAL.is_match(path) {
         return false;
     }
@@ -595,9 +614,21 @@ fn reaches(text: &str, scope: usize, off: usize) -> bool {
 /// statement (its function or class, or its `try`/`with`/`if` block) and those in module-level
 /// code; another function's local of the same name is another variable.
 fn assigned_values(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
+    let Some(ix) = MemberIndex::of(text) else { return assigned_values_unindexed(text, name, at) };
+    let key = (name.to_string(), scope_key(text, at));
+    if let Some(known) = ix.values.borrow().get(&key) {
+        return known.to_vec();
+    }
+    let values = assigned_values_unindexed(text, name, at);
+    ix.remember(&ix.values, key, values.clone().into());
+    values
+}
+
+/// [`assigned_values`] without the member's index.
+fn assigned_values_unindexed(text: &str, name: &str, at: usize) -> Vec<(String, usize)> {
     let scope = top_statement_start(text, at);
     assignments(text, name)
-        .into_iter()
+        .iter()
         .filter(|a| reaches(text, scope, a.start))
         .filter_map(|a| {
             let o = a.start;
@@ -647,7 +678,18 @@ static ASSIGNED_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// the name group equal to `name` (in both, the name is a whole run of word characters: blanks
 /// or the line start before it, a blank, `=` or `(` after; the two alternatives cannot both
 /// match one line). Any other name is searched with the per-name pattern. Tested equal.
-fn assignments(text: &str, name: &str) -> Vec<Assignment> {
+fn assignments(text: &str, name: &str) -> Rc<[Assignment]> {
+    let Some(ix) = MemberIndex::of(text) else { return assignments_unindexed(text, name).into() };
+    if let Some(known) = ix.assignments.borrow().get(name) {
+        return known.clone();
+    }
+    let found: Rc<[Assignment]> = assignments_unindexed(text, name).into();
+    ix.remember(&ix.assignments, name.to_string(), found.clone());
+    found
+}
+
+/// [`assignments`] without the member's index.
+fn assignments_unindexed(text: &str, name: &str) -> Vec<Assignment> {
     if !ascii_word(name) {
         return assignments_by_pattern(text, name);
     }
@@ -764,18 +806,117 @@ fn logical_line(text: &str, start: usize) -> String {
 /// that starts in column 0 with code (`else:`, `elif`, `except`, `finally` continue the
 /// statement before them).
 fn top_statement_start(text: &str, off: usize) -> usize {
+    if let Some(ix) = MemberIndex::of(text) {
+        let tops = ix.tops.get_or_init(|| top_statement_starts(text));
+        // The last top-level line start at or before `off` (line starts are char boundaries).
+        return tops.partition_point(|&s| s <= off).checked_sub(1).map_or(0, |i| tops[i]);
+    }
+    top_statement_start_walk(text, off)
+}
+
+/// [`top_statement_start`] by walking back line by line (a member's index holds them all).
+fn top_statement_start_walk(text: &str, off: usize) -> usize {
     let mut end = pysrc::floor_char(text, off.min(text.len()));
     loop {
         let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
-        let line = &text[start..];
-        let opens = !line.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}'])
-            && !["else", "elif", "except", "finally"]
-                .iter()
-                .any(|k| line.strip_prefix(k).is_some_and(|r| r.starts_with([':', ' ', '(']) || r.is_empty()));
-        if opens || start == 0 {
+        if opens_top_statement(&text[start..]) || start == 0 {
             return start;
         }
         end = start - 1;
+    }
+}
+
+/// Whether the line starting `rest` (the text from a line start on) opens a top-level
+/// statement: it starts in column 0 with code, and is not `else:`, `elif`, `except`, `finally`.
+fn opens_top_statement(rest: &str) -> bool {
+    !rest.starts_with([' ', '\t', '\r', '\n', '#', ')', ']', '}'])
+        && !["else", "elif", "except", "finally"]
+            .iter()
+            .any(|k| rest.strip_prefix(k).is_some_and(|r| r.starts_with([':', ' ', '(']) || r.is_empty()))
+}
+
+/// Every start of a line that opens a top-level statement, ascending, and 0 (one pass).
+fn top_statement_starts(text: &str) -> Vec<usize> {
+    let lines = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+    lines.filter(|&s| s == 0 || opens_top_statement(&text[s..])).collect()
+}
+
+/// What decides which bindings reach a use at byte `at` ([`reaches`]): the use's top-level
+/// statement when it is a `def`/`class` (its locals, and module-level code), else `usize::MAX`
+/// (module-level code: every module-level binding, whichever statement holds the use).
+fn scope_key(text: &str, at: usize) -> usize {
+    let top = top_statement_start(text, at);
+    match ["def ", "async ", "class "].iter().any(|k| text[top..].starts_with(k)) {
+        true => top,
+        false => usize::MAX,
+    }
+}
+
+/// Per-member indexes for one [`DynamicCode::scan_text`] call, so that the per-name lookups
+/// cost linear time in a member of thousands of opens, assignments and execs (20,000 `with
+/// open(p) as f: exec(f.read())` blocks took minutes, past `max_scan_seconds`, which a member's
+/// detector run does not check): the top-level statement starts (found once, then a binary
+/// search), each name's assignment lines, the values reaching a scope ([`scope_key`]: every
+/// module-level use shares one), each path's judgement, and what the module writes to. Consulted only for the exact
+/// text it was entered for (same start and length; a slice of it is looked up directly),
+/// dropped when the call returns; each map keeps at most [`MemberIndex::MAX_ENTRIES`] entries
+/// (past that, lookups are computed again). Results equal the direct lookups (tested).
+/// A value assigned to a name, with the assignment's offset (see [`assigned_values`]).
+type Value = (String, usize);
+/// The values reaching a scope, by (name, [`scope_key`]).
+type ValuesByScope = HashMap<(String, usize), Rc<[Value]>>;
+
+struct MemberIndex {
+    text: (usize, usize),
+    tops: std::cell::OnceCell<Vec<usize>>,
+    assignments: RefCell<HashMap<String, Rc<[Assignment]>>>,
+    values: RefCell<ValuesByScope>,
+    local_paths: RefCell<HashMap<(String, usize, u8), bool>>,
+    write_targets: std::cell::OnceCell<Option<Vec<String>>>,
+}
+
+thread_local! {
+    static MEMBER_INDEX: RefCell<Option<Rc<MemberIndex>>> = const { RefCell::new(None) };
+}
+
+impl MemberIndex {
+    const MAX_ENTRIES: usize = 4096;
+
+    /// The index entered for exactly this text, if any.
+    fn of(text: &str) -> Option<Rc<MemberIndex>> {
+        let id = (text.as_ptr() as usize, text.len());
+        MEMBER_INDEX.with(|i| i.borrow().as_ref().filter(|ix| ix.text == id).cloned())
+    }
+
+    fn remember<K: std::hash::Hash + Eq, V>(&self, map: &RefCell<HashMap<K, V>>, key: K, value: V) {
+        let mut map = map.borrow_mut();
+        if map.len() < Self::MAX_ENTRIES {
+            map.insert(key, value);
+        }
+    }
+}
+
+/// The member index of one `scan_text` call, in force until dropped (then the one before).
+struct Indexed(Option<Rc<MemberIndex>>);
+
+impl Indexed {
+    fn enter(text: &str) -> Indexed {
+        let ix = MemberIndex {
+            text: (text.as_ptr() as usize, text.len()),
+            tops: std::cell::OnceCell::new(),
+            assignments: RefCell::default(),
+            values: RefCell::default(),
+            local_paths: RefCell::default(),
+            write_targets: std::cell::OnceCell::new(),
+        };
+        Indexed(MEMBER_INDEX.with(|i| i.replace(Some(Rc::new(ix)))))
+    }
+}
+
+impl Drop for Indexed {
+    fn drop(&mut self) {
+        let before = self.0.take();
+        MEMBER_INDEX.with(|i| *i.borrow_mut() = before);
     }
 }
 
@@ -948,25 +1089,43 @@ fn written_by_module(text: &str, args: &str) -> bool {
             .filter(|f| f.len() > 1 && (f.contains('.') || f.chars().all(|c| c.is_ascii_uppercase() || c == '_')))
             .collect()
     };
-    // What the module writes from its own literals and facts (a version file generated from
-    // a template and the git hash, then read back) is as readable as the module; a write is
-    // a hiding place only when the module also decodes or builds text from character codes.
-    if !DECODES.is_match(text) && !text.contains("chr(") {
-        return false;
-    }
+    let ix = MemberIndex::of(text);
+    let unindexed;
+    let targets = match &ix {
+        Some(ix) => ix.write_targets.get_or_init(|| write_targets(text)),
+        None => {
+            unindexed = write_targets(text);
+            &unindexed
+        }
+    };
+    let Some(targets) = targets else { return false };
     let read = files(args);
     let names: Vec<&str> = PATH_NAME
         .captures_iter(args)
         .filter(|c| c["next"].is_empty())
         .map(|c| c.get(1).expect("name").as_str())
         .collect();
-    writes_regex(text).captures_iter(text).any(|c| {
-        let target = c.name("o").or(c.name("p")).or(c.name("d")).map_or("", |m| m.as_str()).trim();
+    targets.iter().any(|target| {
         files(target).iter().any(|f| read.contains(f))
             || (!target.is_empty()
                 && target.chars().all(|ch| ch.is_alphanumeric() || ch == '_')
-                && names.contains(&target))
+                && names.contains(&target.as_str()))
     })
+}
+
+/// What the module writes to (each write's target expression, trimmed), for
+/// [`written_by_module`]; `None` when the module neither decodes nor builds text from
+/// character codes: what the module writes from its own literals and facts (a version file
+/// generated from a template and the git hash, then read back) is as readable as the module,
+/// so a write is a hiding place only in a module that also decodes or calls `chr(`.
+fn write_targets(text: &str) -> Option<Vec<String>> {
+    if !DECODES.is_match(text) && !text.contains("chr(") {
+        return None;
+    }
+    let targets = writes_regex(text)
+        .captures_iter(text)
+        .map(|c| c.name("o").or(c.name("p")).or(c.name("d")).map_or("", |m| m.as_str()).trim().to_string());
+    Some(targets.collect())
 }
 
 /// The first top-level argument of an argument list (commas inside brackets do not split).
@@ -1391,6 +1550,7 @@ impl Detector for DynamicCode {
         let src = file.source();
         let sev = Some(if file.role == FileRole::InstallTime { Severity::High } else { Severity::Medium });
         let mut n = 0;
+        let _indexed = Indexed::enter(file.text);
         // `CALL.captures_iter(text)`, confirmed only where a call can start.
         let calls = file.exec_call_starts().map(|at| pysrc::find_at_starts(&CALL_AT, file.text, at.iter().copied()));
         for c in calls.into_iter().flatten().filter_map(|(start, _)| CALL.captures_at(file.text, start)) {
@@ -1641,7 +1801,7 @@ mod tests {
             ("for without a blank", "for(code) in x:\nforcode = 1\n\tfor\tcode\tin\tx:\n", "code"),
         ];
         for (case, text, name) in cases {
-            assert_eq!(assignments(text, name), assignments_by_pattern(text, name), "{case}: assignments");
+            assert_eq!(*assignments(text, name), *assignments_by_pattern(text, name), "{case}: assignments");
             assert_eq!(unpackings(text, name), unpackings_by_pattern(text, name), "{case}: unpackings");
             assert_eq!(helper_def(text, name), helper_def_by_pattern(text, name), "{case}: def");
         }
@@ -1686,7 +1846,7 @@ mod tests {
         for text in super::pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1d, 2_000) {
             for name in ["code", "x", "for"] {
                 let a = assignments(&text, name);
-                assert_eq!(a, assignments_by_pattern(&text, name), "{text:?} {name}: assignments");
+                assert_eq!(*a, *assignments_by_pattern(&text, name), "{text:?} {name}: assignments");
                 let u = unpackings(&text, name);
                 assert_eq!(u, unpackings_by_pattern(&text, name), "{text:?} {name}: unpackings");
                 let d = helper_def(&text, name);
@@ -2731,5 +2891,139 @@ mod tests {
             unicode += usize::from(std::ptr::eq(writes_regex(&text), &*WRITES));
         }
         assert!(found > 150 && unicode > 400, "matches and both regexes exercised: {found}, {unicode}");
+    }
+
+    /// With a member's index in force, the lookups give exactly what they give without it:
+    /// the top-level statement of every offset, the values reaching every use of every name
+    /// (one list shared by every module-level use), and every path's judgement.
+    #[test]
+    fn member_index_lookups_equal_the_direct_ones() {
+        let cases = [
+            ("empty", ""),
+            (
+                "module, function and class scopes",
+                "p = 'v.py'\ndef f():\n    p = tempfile.mkdtemp()\n    exec(open(p).read())\nclass C:\n    p = 'x'\nexec(open(p).read())\n",
+            ),
+            ("else and except continue a statement", "if x:\n    p = 'a'\nelse:\n    p = 'b'\ntry:\n    q = p\nexcept E:\n    q = '/tmp/x'\n"),
+            ("async def, for loops", "async def g():\n    for p in open('v'):\n        pass\nfor p in open('w'):\n    exec(p)\n"),
+            ("non-ASCII and CRLF", "é = 1\r\np = os.path.join(here, 'é.py')\r\nhere = '/tmp'\r\n"),
+            ("no newline at the end", "def f():\n    p = 1"),
+        ];
+        let pieces = [
+            "p",
+            " = ",
+            "open(",
+            ")",
+            "'v.py'",
+            "tempfile.gettempdir()",
+            "\n",
+            "    ",
+            "def f():",
+            "class C:",
+            "else:",
+            "for p in ",
+            ": ",
+            "here",
+            "os.path.join(here, p)",
+            "#",
+            "é",
+            "\t",
+            "exec(",
+            "(",
+        ];
+        let random = pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1d, 400);
+        let texts = cases
+            .iter()
+            .map(|(c, t)| (c.to_string(), t.to_string()))
+            .chain(random.into_iter().map(|t| (format!("{t:?}"), t)));
+        let mut looked = 0;
+        for (case, text) in texts {
+            let offsets: Vec<usize> = (0..=text.len()).filter(|&o| text.is_char_boundary(o)).collect();
+            let lookups = |text: &str| -> Vec<String> {
+                let mut out = Vec::new();
+                for &o in &offsets {
+                    out.push(format!("top {o} {}", top_statement_start(text, o)));
+                    for name in ["p", "q", "here", "é"] {
+                        out.push(format!("{name}@{o} {:?}", assigned_values(text, name, o)));
+                    }
+                    for path in ["p", "os.path.join(here, p)", "here", "q"] {
+                        out.push(format!("{path}@{o} {}", path_names_local(path, text, o, 0)));
+                    }
+                }
+                out
+            };
+            let direct = lookups(&text);
+            let _indexed = Indexed::enter(&text);
+            assert!(MemberIndex::of(&text).is_some(), "{case}: the index is in force");
+            assert_eq!(lookups(&text), direct, "{case}");
+            // Twice: the second time every lookup is remembered.
+            assert_eq!(lookups(&text), direct, "{case}, remembered");
+            looked += direct.len();
+        }
+        assert!(looked > 20_000, "{looked}");
+        // A slice of the member is not the member: looked up directly.
+        let text = "p = 'v.py'\nq = p\n".to_string();
+        let _indexed = Indexed::enter(&text);
+        assert!(MemberIndex::of(&text[..10]).is_none());
+        assert!(MemberIndex::of(&text[1..]).is_none());
+    }
+
+    /// A setup.py of 20,000 version-file reads in the spellings that reach the per-name
+    /// lookups (each read judged against every open of its name, every assignment of its path
+    /// and every write of the module) is scanned in linear time: before the member's index,
+    /// the first spelling took minutes, past `max_scan_seconds`, which a member's detector run
+    /// does not check. The reads are still judged: the module's own file is Low, and the same
+    /// spelling of a temp-dir path is still High.
+    #[test]
+    fn many_version_file_reads_cost_linear_time() {
+        use crate::scan::detectors::testutil::scan;
+        let join = "os.path.join(os.path.dirname(__file__), 'v.py')";
+        let block = "with open(p) as f:\n    exec(f.read())\n";
+        let cases: [(&str, String, Severity); 6] = [
+            (
+                "with-open blocks at module level",
+                format!("import os\np = {join}\n{}", block.repeat(20_000)),
+                Severity::Low,
+            ),
+            (
+                "an older f = open(...) rebound by every block",
+                format!("import os\nf = open('README.md')\np = {join}\n{}", block.repeat(20_000)),
+                Severity::Low,
+            ),
+            (
+                "the blocks inside one function",
+                format!(
+                    "import os\ndef main():\n    p = {join}\n{}main()\n",
+                    "    with open(p) as f:\n        exec(f.read())\n".repeat(20_000)
+                ),
+                Severity::Low,
+            ),
+            (
+                "the path assigned before every block",
+                format!("import os\n{}", format!("p = {join}\n{block}").repeat(20_000)),
+                Severity::Low,
+            ),
+            (
+                "a module that decodes and writes, 20,000 writes",
+                format!(
+                    "import os, base64\np = {join}\n{}{block}",
+                    "open('out.txt', 'w').write(base64.b64decode(s))\n".repeat(20_000)
+                ),
+                Severity::Low,
+            ),
+            (
+                "a temp-dir path",
+                format!("import tempfile\np = tempfile.gettempdir() + '/v.py'\n{}", block.repeat(20_000)),
+                Severity::High,
+            ),
+        ];
+        for (case, text, want) in cases {
+            let t = std::time::Instant::now();
+            let got = scan(&DynamicCode, "demo-1.0/setup.py", FileRole::InstallTime, &text);
+            eprintln!("{case}: {} bytes, {:?}", text.len(), t.elapsed());
+            assert!(!got.is_empty(), "{case}: the execs are reported");
+            assert!(got.iter().all(|g| g.severity == want), "{case}: {:?}", got.first());
+            assert!(t.elapsed() < std::time::Duration::from_secs(2), "{case}: {:?}", t.elapsed());
+        }
     }
 }
