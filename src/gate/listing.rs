@@ -7,7 +7,11 @@
 //! corroborated look-alike name) blocks every file, so every file stays listed and the
 //! resolver's first pick answers the one project-level reason. What the page withheld
 //! while something else stayed allowed (an unpinned install silently falls back past it)
-//! is returned as [`Withheld`], for the audit log. Must not: fetch, render or audit.
+//! is returned as [`Withheld`], for the audit log. Also the page's holds read from the page
+//! alone ([`Early`]: deny list, cooldown, advisories), kept with a rendered page and reused
+//! while the page, policy and feeds are unchanged and no hold has ended, so a new verdict
+//! costs the files pipgate has verified, not the page's length ([`Verdicts`]).
+//! Must not: fetch, render or audit.
 
 use super::{Enricher, Gate};
 use crate::index::page::ProjectPage;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Entries kept over every patchable page (an entry is a few hundred bytes of text).
-const CACHE_ENTRIES: u64 = 400_000;
+const CACHE_ENTRIES: u64 = 200_000;
 /// A page not asked for in this long is dropped (its next view renders it whole).
 const IDLE: Duration = Duration::from_secs(600);
 

@@ -2,9 +2,11 @@
 //! log) and reports (scan reports, or what holds a file that was never downloaded).
 //! Phases of a project page: normalise → fetch (index) → the rendered page for this upstream
 //! page and listing state, if one is cached → else pre-scan (start, brief wait) → the state
-//! read again (the verdicts pre-scan made known bump it), cached? → list (gate) → render
-//! (index; on a blocking thread with the ETag digest, as pages can be huge) → encode (gzip
-//! or zstd as the client accepts, kept with the rendered page). A matching
+//! read again (the verdicts pre-scan made known bump it), cached? → verdicts (gate: what is
+//! known of the page's files, the page's holds reused) → patch (index: the page kept as one
+//! rendered entry per file re-renders the entries whose verdict may have changed, then
+//! joins them; on a blocking thread with the ETag digest, as pages can be huge) → encode
+//! (gzip or zstd as the client accepts, kept with the rendered page). A matching
 //! `If-None-Match` is answered 304 from the cached ETag, without rendering or compressing.
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
