@@ -49,6 +49,8 @@ pub struct App {
     pub(crate) served_files: crate::server::ServedFiles,
     /// Index pages as rendered (with what each withheld, for the audit log).
     pub(crate) rendered: crate::index::rendered::RenderCache<Arc<Vec<crate::gate::Withheld>>>,
+    /// Project pages as one rendered entry per file, patched when a verdict changes.
+    pub(crate) patched: crate::index::patch::PatchCache<Arc<crate::gate::Early>>,
     policy: Arc<ArcSwap<Policy>>,
     /// Authentication and limits for the policy digest in force (rebuilt after a reload).
     access: ArcSwap<(String, Arc<crate::auth::Access>)>,
@@ -158,6 +160,7 @@ impl App {
             page_audits: crate::server::page_audit_memo(),
             served_files: crate::server::served_files_memo(),
             rendered: crate::index::rendered::RenderCache::new(),
+            patched: crate::index::patch::PatchCache::new(),
             policy,
             access: ArcSwap::from_pointee(access),
             counter: AtomicU64::new(0),

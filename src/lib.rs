@@ -6,7 +6,7 @@
 //! | module | owns | must not |
 //! |---|---|---|
 //! | [`server`] | front ends (connection limits and timeouts) → [`server::RequestCtx`] → route → [`server::Outcome`] → one `finish` (audit, response, access log) | parse pages, scan, decide; import `policy`, `scan` or `store` (checked by a test) |
-//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation, rendered pages kept in memory with their gzip/zstd forms | touch artifacts, decide, compress anything but pages |
+//! | [`index`] | fetching, parsing and rewriting upstream pages (PEP 503 HTML / PEP 691 JSON), content negotiation, rendered pages kept in memory with their gzip/zstd forms, and as one rendered entry per file patched when a verdict changes | touch artifacts, decide, compress anything but pages |
 //! | [`upstream`] | the one HTTP client to the upstream index (system trust store), size limits and deadlines, allowed file hosts (SSRF), credential redaction | cache or decide |
 //! | [`artifact`] | download once (a task shared by waiting requests, surviving a client that left), verify hash, content-addressed cache (small verified files' bytes also in bounded memory, for serving), `.metadata` extraction, stale `.part` cleanup | decide |
 //! | [`blobs`] | shared artifacts (`--artifacts`): verified bytes in an S3-compatible bucket or a shared directory, uploaded and read back streamed with bounded memory, kept only when they hash to their key | decide, fetch from the upstream, serve unverified bytes |

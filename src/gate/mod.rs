@@ -33,7 +33,7 @@ mod memo;
 pub(crate) mod name;
 pub(crate) mod previous;
 
-pub(crate) use listing::{Listing, Withheld};
+pub(crate) use listing::{Early, Verdicts, Withheld};
 
 use crate::index::page::ProjectPage;
 use crate::model::{ArtifactFacts, Decision, Established, FileOrigin, Finding, Verdict, VersionDiff};

@@ -9,11 +9,13 @@
 //! it), parsing on blocking threads and once per page body (bounded caches), so a page
 //! with 100k files neither stalls the async workers nor is re-parsed on every request.
 //! Rendered pages (what pipgate sends, compressed or not) are kept apart, in [`rendered`],
-//! keyed by the caller with the gate's listing state.
+//! keyed by the caller with the gate's listing state, and as one rendered entry per file in
+//! [`patch`], so a changed verdict re-renders its file's entry, not the page.
 //! Must not: download artifacts or decide verdicts.
 
 pub(crate) mod accept;
 pub(crate) mod page;
+pub(crate) mod patch;
 pub(crate) mod render;
 pub(crate) mod rendered;
 

@@ -4,6 +4,7 @@
 //! pointing at pipgate, `_pipgate` annotations in JSON, `data-pipgate-*` in HTML.
 //! Must not: decide what is listed (the caller filters) or fetch anything.
 
+use super::accept::PageFormat;
 use super::page::{upstream_data_attr, FileEntry};
 use crate::model::parse_dist_filename;
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
@@ -22,16 +23,22 @@ pub(crate) struct ListedFile {
     pub annotation: Option<Value>,
 }
 
+#[cfg(test)]
 /// `versions` for PEP 700: upstream's list if given, else derived from filenames.
 pub(crate) fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec<String> {
+    versions_of(upstream, files.iter().map(|f| f.entry.filename.as_str()))
+}
+
+/// [`versions`] from the listed files' names.
+pub(crate) fn versions_of<'a>(upstream: Option<&[String]>, filenames: impl Iterator<Item = &'a str>) -> Vec<String> {
     if let Some(v) = upstream {
         return v.to_vec();
     }
     // Linear: a hostile page lists 100k files.
     let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
-    for f in files {
-        if let Some(d) = parse_dist_filename(&f.entry.filename) {
+    for f in filenames {
+        if let Some(d) = parse_dist_filename(f) {
             if seen.insert(d.version.clone()) {
                 out.push(d.version);
             }
@@ -40,45 +47,94 @@ pub(crate) fn versions(upstream: Option<&[String]>, files: &[ListedFile]) -> Vec
     out
 }
 
+#[cfg(test)]
+/// A project page's JSON: [`project_head`], the entries, [`project_tail`]. Keys: `meta`,
+/// `name`, `files`, `versions`, then the upstream's other keys.
 pub(crate) fn project_json(
     name: &str,
     files: &[ListedFile],
     versions: &[String],
     extra: &Map<String, Value>,
 ) -> String {
-    let page = ProjectJson { name, files, versions, extra };
-    serde_json::to_string(&page).expect("JSON values always serialise")
+    let entries: Vec<String> = files.iter().map(|f| project_entry(PageFormat::Json, f)).collect();
+    join(
+        PageFormat::Json,
+        &project_head(PageFormat::Json, name, None),
+        entries.iter(),
+        &project_tail(PageFormat::Json, versions, extra),
+    )
 }
 
-/// A project page's JSON, serialised file by file (no whole-page value tree: pages can list
-/// 100k files). Keys: `meta`, `name`, `files`, `versions`, then the upstream's other keys.
-struct ProjectJson<'a> {
-    name: &'a str,
-    files: &'a [ListedFile],
-    versions: &'a [String],
-    extra: &'a Map<String, Value>,
-}
-
-impl serde::Serialize for ProjectJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Files<'a>(&'a [ListedFile]);
-        impl serde::Serialize for Files<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.iter().map(file_json))
-            }
-        }
-        const OURS: [&str; 4] = ["meta", "name", "files", "versions"];
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("meta", &json!({ "api-version": API_VERSION }))?;
-        m.serialize_entry("name", self.name)?;
-        m.serialize_entry("files", &Files(self.files))?;
-        m.serialize_entry("versions", self.versions)?;
-        for (k, v) in self.extra.iter().filter(|(k, _)| !OURS.contains(&k.as_str())) {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+/// A project page's text before its first file entry. `status`: a PEP 792 project status
+/// (`status`, `reason`), shown as meta tags in HTML (JSON carries it among the tail's keys).
+pub(crate) fn project_head(format: PageFormat, name: &str, status: Option<(&str, &str)>) -> String {
+    if format == PageFormat::Json {
+        let name = serde_json::to_string(name).expect("strings always serialise");
+        return format!("{{\"meta\":{{\"api-version\":\"{API_VERSION}\"}},\"name\":{name},\"files\":[");
     }
+    let mut out = String::with_capacity(512);
+    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
+    out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
+    if let Some((status, reason)) = status {
+        out.push_str(&format!("<meta name=\"pypi:project-status\" content=\"{}\">\n", attr(status)));
+        if !reason.is_empty() {
+            out.push_str(&format!("<meta name=\"pypi:project-status-reason\" content=\"{}\">\n", attr(reason)));
+        }
+    }
+    out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", text(name)));
+    out.push_str(&format!("<h1>Links for {}</h1>\n", text(name)));
+    out
+}
+
+/// One file's text on a project page (JSON entries are joined by [`join`]).
+pub(crate) fn project_entry(format: PageFormat, f: &ListedFile) -> String {
+    match format {
+        PageFormat::Json => serde_json::to_string(&file_json(f)).expect("JSON values always serialise"),
+        _ => {
+            let mut a = file_anchor(f);
+            a.push_str("<br/>\n");
+            a
+        }
+    }
+}
+
+/// A project page's text after its last file entry: in JSON `versions` and the upstream's
+/// other top-level keys (ours are never taken from it).
+pub(crate) fn project_tail(format: PageFormat, versions: &[String], extra: &Map<String, Value>) -> String {
+    if format != PageFormat::Json {
+        return "</body>\n</html>\n".into();
+    }
+    const OURS: [&str; 4] = ["meta", "name", "files", "versions"];
+    let mut out = String::from("],\"versions\":");
+    out.push_str(&serde_json::to_string(versions).expect("strings always serialise"));
+    for (k, v) in extra.iter().filter(|(k, _)| !OURS.contains(&k.as_str())) {
+        out.push(',');
+        out.push_str(&serde_json::to_string(k).expect("strings always serialise"));
+        out.push(':');
+        out.push_str(&serde_json::to_string(v).expect("JSON values always serialise"));
+    }
+    out.push('}');
+    out
+}
+
+/// Head, entries and tail as one body (entries separated by `,` in JSON).
+pub(crate) fn join<'a, S: AsRef<str> + 'a>(
+    format: PageFormat,
+    head: &str,
+    entries: impl Iterator<Item = &'a S> + Clone,
+    tail: &str,
+) -> String {
+    let len = head.len() + tail.len() + entries.clone().map(|e| e.as_ref().len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(len);
+    out.push_str(head);
+    for (i, e) in entries.enumerate() {
+        if i > 0 && format == PageFormat::Json {
+            out.push(',');
+        }
+        out.push_str(e.as_ref());
+    }
+    out.push_str(tail);
+    out
 }
 
 fn file_json(f: &ListedFile) -> Value {
@@ -136,25 +192,12 @@ pub(crate) fn project_html(name: &str, files: &[ListedFile]) -> String {
     project_html_with_status(name, files, None)
 }
 
+#[cfg(test)]
 /// [`project_html`] with a PEP 792 project status (`status`, `reason`) as meta tags.
 pub(crate) fn project_html_with_status(name: &str, files: &[ListedFile], status: Option<(&str, &str)>) -> String {
-    let mut out = String::with_capacity(256 + files.len() * 256);
-    out.push_str("<!DOCTYPE html>\n<html>\n<head>\n");
-    out.push_str(&format!("<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n"));
-    if let Some((status, reason)) = status {
-        out.push_str(&format!("<meta name=\"pypi:project-status\" content=\"{}\">\n", attr(status)));
-        if !reason.is_empty() {
-            out.push_str(&format!("<meta name=\"pypi:project-status-reason\" content=\"{}\">\n", attr(reason)));
-        }
-    }
-    out.push_str(&format!("<title>Links for {}</title>\n</head>\n<body>\n", text(name)));
-    out.push_str(&format!("<h1>Links for {}</h1>\n", text(name)));
-    for f in files {
-        out.push_str(&file_anchor(f));
-        out.push_str("<br/>\n");
-    }
-    out.push_str("</body>\n</html>\n");
-    out
+    let f = PageFormat::TextHtml;
+    let entries: Vec<String> = files.iter().map(|l| project_entry(f, l)).collect();
+    join(f, &project_head(f, name, status), entries.iter(), &project_tail(f, &[], &Map::new()))
 }
 
 fn file_anchor(f: &ListedFile) -> String {

