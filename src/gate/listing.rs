@@ -155,11 +155,7 @@ impl Early {
             }
         }
         newest.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        let until = held
-            .values()
-            .filter_map(|(v, _)| v.available_at.as_deref())
-            .filter_map(crate::timefmt::parse_instant)
-            .min();
+        let until = earliest_available(held.values());
         Arc::new(Early {
             page: page.clone(),
             policy_digest: policy.digest.clone(),
@@ -274,11 +270,7 @@ impl Verdicts {
     /// The earliest instant the clock alone changes what the listing shows (a hold's or an
     /// annotation's `available_at`), `None`: never.
     pub(crate) fn until(&self) -> Option<time::OffsetDateTime> {
-        self.decided
-            .values()
-            .filter_map(|(v, _)| v.available_at.as_deref())
-            .filter_map(crate::timefmt::parse_instant)
-            .min()
+        earliest_available(self.decided.values())
     }
 }
 
@@ -303,6 +295,11 @@ pub(crate) struct Withheld {
 
 /// A verdict already known for a listed file, with the findings behind it when it was scanned.
 type Known = (Verdict, Option<Arc<Vec<Finding>>>);
+
+/// The earliest `available_at` of these verdicts (when a hold ends), `None`: none ends.
+fn earliest_available<'a>(known: impl Iterator<Item = &'a Known>) -> Option<time::OffsetDateTime> {
+    known.filter_map(|(v, _)| v.available_at.as_deref()).filter_map(crate::timefmt::parse_instant).min()
+}
 
 /// CPU work on a blocking thread (a panic there is re-raised here).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
