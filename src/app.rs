@@ -323,7 +323,7 @@ impl App {
 
     /// The scan report for verified facts (cached or scanned now), for the CLI.
     pub async fn scan_report(&self, facts: &ArtifactFacts) -> Result<Arc<crate::scan::ScanReport>, String> {
-        self.gate.report(facts).await
+        self.gate.report(facts).await.map_err(|e| e.to_string())
     }
 
     /// What the policy weighs for an artifact (scan, enrichment, name verdict, and the

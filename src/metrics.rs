@@ -13,6 +13,8 @@
 //! | `pipgate_upstream_response_seconds` | `kind` (`page`, `file`) | `upstream`, time to response headers |
 //! | `pipgate_upstream_errors_total` | `kind` | `upstream`: transport failures and 5xx |
 //! | `pipgate_scan_duration_seconds`, `pipgate_scanned_bytes_total` | | `gate`, each scan run |
+//! | `pipgate_scans_running` | | `gate`: scans in progress (one per sha256; an overdue one still counts) |
+//! | `pipgate_scan_waits_overdue_total` | | `gate`: requests that stopped waiting for a scan past `max_scan_seconds` and failed closed |
 //! | `pipgate_findings_total` | `detector` | `gate`, each scan run's findings |
 //! | `pipgate_verdicts_total` | `outcome` (`serve`, `annotate`, `block`, `error`) | `server::finish`, artifact decisions |
 //! | `pipgate_policy_reloads_total` | `result` (`ok`, `failed`) | `reload` |
@@ -97,6 +99,8 @@ struct Metrics {
     upstream_errors: Family<Kind, Counter>,
     scan_seconds: Histogram,
     scanned_bytes: Counter,
+    scans_running: Gauge,
+    scans_overdue: Counter,
     findings: Family<Detector, Counter>,
     verdicts: Family<Outcome, Counter>,
     reloads: Family<ReloadResult, Counter>,
@@ -124,6 +128,8 @@ impl Metrics {
             // 1 ms … ~33 s
             scan_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             scanned_bytes: Counter::default(),
+            scans_running: Gauge::default(),
+            scans_overdue: Counter::default(),
             findings: Family::default(),
             verdicts: Family::default(),
             reloads: Family::default(),
@@ -158,6 +164,16 @@ impl Metrics {
         );
         registry.register("scan_duration_seconds", "Time to scan one artifact", m.scan_seconds.clone());
         registry.register("scanned_bytes", "Uncompressed bytes read by the scanner", m.scanned_bytes.clone());
+        registry.register(
+            "scans_running",
+            "Scans in progress (one per sha256, however many requests wait; an overdue scan still counts)",
+            m.scans_running.clone(),
+        );
+        registry.register(
+            "scan_waits_overdue",
+            "Requests that stopped waiting for a scan still running past max_scan_seconds (and failed closed)",
+            m.scans_overdue.clone(),
+        );
         registry.register("findings", "Findings in scanned artifacts, by detector", m.findings.clone());
         registry.register("verdicts", "Artifact decisions, by outcome", m.verdicts.clone());
         registry.register("policy_reloads", "Policy reloads, by result (ok, failed)", m.reloads.clone());
@@ -246,6 +262,17 @@ pub(crate) fn scanned<'a>(elapsed: Duration, bytes: u64, detectors: impl IntoIte
     for d in detectors {
         METRICS.findings.get_or_create(&Detector { detector: d.to_string() }).inc();
     }
+}
+
+/// A scan runs until the returned value drops.
+pub(crate) fn scan_running() -> Held {
+    METRICS.scans_running.inc();
+    Held(&METRICS.scans_running)
+}
+
+/// A request stopped waiting for a scan past its bound (and fails closed).
+pub(crate) fn scan_overdue() {
+    METRICS.scans_overdue.inc();
 }
 
 /// One artifact decision: `serve`, `annotate`, `block` or `error`.

@@ -32,8 +32,10 @@ pub(crate) mod lookback;
 mod memo;
 pub(crate) mod name;
 pub(crate) mod previous;
+mod running;
 
 pub(crate) use listing::{Early, Verdicts, Withheld};
+pub(crate) use running::ScanFailed;
 
 use crate::index::page::ProjectPage;
 use crate::model::{ArtifactFacts, Decision, Established, FileOrigin, Finding, Verdict, VersionDiff};
@@ -84,7 +86,9 @@ pub(crate) struct Gate {
     scans_run: AtomicU64,
     /// Bumped whenever a fresh scan makes a new verdict known: what a page rendered before
     /// may now list differently (the seam a rendered-page cache keys on).
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
+    /// The scans in progress, one per sha256, and how long a request waits for one.
+    running: running::Running,
     dangerous_skip_scan: bool,
     /// Last verdicts and their changes ([`lookback`]); `None`: not kept.
     lookback: Option<Arc<dyn LookbackStore>>,
@@ -145,6 +149,7 @@ pub(crate) struct GateParts {
 impl Gate {
     pub(crate) fn new(p: GateParts) -> Self {
         Gate {
+            running: running::Running::new(&p.scanner.limits),
             scanner: Arc::new(p.scanner),
             policy: p.policy,
             scans: p.scans,
@@ -155,7 +160,7 @@ impl Gate {
             name_holds: moka::sync::Cache::new(MEMO_PROJECTS),
             seeded: moka::sync::Cache::new(MEMO_PROJECTS),
             scans_run: AtomicU64::new(0),
-            generation: AtomicU64::new(0),
+            generation: Arc::new(AtomicU64::new(0)),
             dangerous_skip_scan: p.dangerous_skip_scan,
             lookback: p.lookback,
             noted: moka::sync::Cache::new(MEMO_REPORTS * 4),
@@ -372,8 +377,15 @@ impl Gate {
         match self.report(facts).await {
             Ok(report) => self.decide_on(&policy, facts, &report, now).await,
             Err(why) => {
-                tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
-                let verdict = policy.evaluate_failure(facts, "scan-crash", now);
+                // An overdue scan says why in the verdict; a crash's cause is only logged.
+                let detail = match &why {
+                    ScanFailed::Crashed(_) => {
+                        tracing::error!(filename = %facts.filename, sha256 = %facts.sha256, error = %why, "scanner crashed");
+                        None
+                    }
+                    ScanFailed::Overdue { .. } => Some(why.to_string()),
+                };
+                let verdict = policy.evaluate_failure(facts, why.code(), detail.as_deref(), now);
                 Decided { verdict, findings: Arc::new(vec![]) }
             }
         }
@@ -561,44 +573,69 @@ impl Gate {
     }
 
     /// The scan report for an artifact, from memory, the store, or a fresh scan. The scan
-    /// itself runs on the blocking pool; a panic in a detector is an error, not a crash.
-    pub(crate) async fn report(&self, facts: &ArtifactFacts) -> Result<Arc<ScanReport>, String> {
+    /// itself runs on the blocking pool, once per sha256 however many requests want it
+    /// ([`running`]); a request waits for it at most `max_scan_seconds` plus a grace
+    /// ([`ScanFailed::Overdue`] after that, while the scan goes on and keeps its report). A
+    /// panic in a detector is an error, not a crash.
+    pub(crate) async fn report(&self, facts: &ArtifactFacts) -> Result<Arc<ScanReport>, ScanFailed> {
         if self.dangerous_skip_scan {
             return Ok(Arc::new(empty_report(facts)));
         }
         if let Some(r) = self.cached_report(&facts.sha256).await {
             return Ok(r);
         }
+        let (out, started) = self.running.outcome(&facts.sha256, || self.scan_and_keep(facts)).await;
+        if let Err(ScanFailed::Overdue { .. }) = &out {
+            tracing::error!(sha256 = %facts.sha256, filename = %facts.filename, started,
+                "scan still running past max_scan_seconds; this request fails closed");
+        }
+        out
+    }
+
+    /// The task [`Gate::report`] starts: scan on the blocking pool, then keep a complete
+    /// report (store and memory) and bump the verdict generation, whether or not a request
+    /// still waits for it.
+    fn scan_and_keep(
+        &self,
+        facts: &ArtifactFacts,
+    ) -> impl std::future::Future<Output = running::Outcome> + Send + 'static {
         self.scans_run.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(sha256 = %facts.sha256, filename = %facts.filename, "scanning");
         let (scanner, path, filename) = (self.scanner.clone(), facts.path.clone(), facts.filename.clone());
-        let started = std::time::Instant::now();
-        let scanned = tokio::task::spawn_blocking(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scanner.scan_file(&path, &filename)))
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|p| {
-            p.downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(std::string::ToString::to_string))
-                .unwrap_or_else(|| "scanner panicked".into())
-        })?;
-        let detectors = scanned.findings.iter().map(|f| f.detector.as_str());
-        crate::metrics::scanned(started.elapsed(), scanned.stats.uncompressed_bytes, detectors);
-        if scanned.stats.timed_out {
-            // Incomplete because the machine was slow, not because of the bytes: judge it
-            // (fails closed) but do not keep it, so the next request scans again.
-            tracing::warn!(sha256 = %facts.sha256, filename = %facts.filename, "scan stopped at max_scan_seconds; report not cached");
-            return Ok(Arc::new(scanned));
+        let (scans, memo, generation, sha256) =
+            (self.scans.clone(), self.memo.clone(), self.generation.clone(), facts.sha256.clone());
+        async move {
+            let _running = crate::metrics::scan_running();
+            let started = std::time::Instant::now();
+            let scanned = tokio::task::spawn_blocking(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scanner.scan_file(&path, &filename)))
+            })
+            .await
+            .map_err(|e| ScanFailed::Crashed(e.to_string()))?
+            .map_err(|p| {
+                ScanFailed::Crashed(
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(std::string::ToString::to_string))
+                        .unwrap_or_else(|| "scanner panicked".into()),
+                )
+            })?;
+            let detectors = scanned.findings.iter().map(|f| f.detector.as_str());
+            crate::metrics::scanned(started.elapsed(), scanned.stats.uncompressed_bytes, detectors);
+            if scanned.stats.timed_out {
+                // Incomplete because the machine was slow, not because of the bytes: judge it
+                // (fails closed) but do not keep it, so the next request scans again.
+                tracing::warn!(%sha256, filename = %scanned.filename, "scan stopped at max_scan_seconds; report not cached");
+                return Ok(Arc::new(scanned));
+            }
+            if let Err(e) = scans.put_scan(&sha256, scanner_version(), &scanned).await {
+                tracing::warn!(%sha256, error = %e, "could not cache scan report");
+            }
+            let report = Arc::new(scanned);
+            memo.insert(sha256, report.clone());
+            generation.fetch_add(1, Ordering::AcqRel);
+            Ok(report)
         }
-        if let Err(e) = self.scans.put_scan(&facts.sha256, scanner_version(), &scanned).await {
-            tracing::warn!(sha256 = %facts.sha256, error = %e, "could not cache scan report");
-        }
-        let report = Arc::new(scanned);
-        self.memo.insert(facts.sha256.clone(), report.clone());
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        Ok(report)
     }
 }
 

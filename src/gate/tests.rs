@@ -399,3 +399,104 @@ async fn a_scan_cut_by_its_time_limit_blocks_and_is_scanned_again_next_time() {
         assert_eq!(gate.scans_run(), scans, "{case}: scans run for two requests");
     }
 }
+
+static SLOW: crate::scan::detector::DetectorMeta = crate::scan::detector::DetectorMeta {
+    id: "execution.test-slow",
+    revision: 1,
+    title: "Slow.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description:
+        "Test detector that takes ten seconds on one member, as a super-linear detector would on a hostile one.",
+};
+
+/// A detector whose run on `demo/slow.py` outlasts the gate's wait: one detector's run on
+/// one member is where the walk's own `max_scan_seconds` check cannot reach.
+struct SlowDetector;
+
+impl crate::scan::detector::Detector for SlowDetector {
+    fn meta(&self) -> &'static crate::scan::detector::DetectorMeta {
+        &SLOW
+    }
+    fn interest(&self) -> crate::scan::detector::Interest {
+        crate::scan::detector::Interest::AllText
+    }
+    fn scan_text(&self, file: &crate::scan::detector::TextFile<'_>, _hits: &mut crate::scan::detector::Hits) {
+        if file.path == "demo/slow.py" {
+            std::thread::sleep(std::time::Duration::from_secs(10));
+        }
+    }
+}
+
+/// A wheel whose last member is the one the slow detector lingers on (so the walk itself
+/// never reaches its between-members time check after it: the scan ends complete).
+fn wheel_ending_slowly(dir: &std::path::Path) -> ArtifactFacts {
+    let path = dir.join("demo-1.0-py3-none-any.whl");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, body) in [
+        ("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"),
+        ("demo-1.0.dist-info/RECORD", ""),
+        ("demo/__init__.py", "from .slow import VALUE\n"),
+        ("demo/slow.py", "VALUE = 1\n"),
+    ] {
+        zip.start_file(name, opts).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    ArtifactFacts::describe("demo", "demo-1.0-py3-none-any.whl", &sha, None, bytes.len() as u64, path)
+}
+
+/// A scan still running past `max_scan_seconds` plus the grace (here 1 s + 2 s) does not hold
+/// the request: it is blocked, naming the limit, within the bound; a second request joins the
+/// same scan rather than starting another; the scan goes on, its complete report is kept
+/// (memory and store), and the request after it ends is decided on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_past_its_time_limit_blocks_the_waiting_request_and_is_kept_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap());
+    let lenient = "defaults:\n  action: annotate\n  severity:\n    critical: block\n    low: allow\n    info: allow\n";
+    let gate_on = |store: Arc<SqliteStore>| {
+        let limits = crate::scan::Limits { max_scan_seconds: 1, ..Default::default() };
+        Gate::new(GateParts {
+            scanner: Scanner::with_detectors(limits, vec![Box::new(SlowDetector)]),
+            policy: Arc::new(ArcSwap::from_pointee(
+                Policy::from_str_with_catalog("policy.yaml", lenient, &[]).unwrap(),
+            )),
+            scans: store.clone(),
+            origins: store.clone(),
+            enrich: Enricher::new(vec![]),
+            dangerous_skip_scan: false,
+            lookback: Some(store),
+        })
+    };
+    let gate = gate_on(store.clone());
+    let facts = wheel_ending_slowly(dir.path());
+    let started = std::time::Instant::now();
+    for (case, request) in [("first request", 1), ("a second request while the scan runs", 2)] {
+        let d = gate.decide(&facts).await;
+        let waited = started.elapsed();
+        assert_eq!(d.verdict.decision, Decision::Block, "{case}: fails closed: {:?}", d.verdict.reasons);
+        let reason = &d.verdict.reasons[0];
+        assert_eq!(reason.code.to_string(), "fail-closed:scan-overdue", "{case}");
+        assert!(reason.message.contains("max_scan_seconds is 1 s"), "{case}: names the limit: {}", reason.message);
+        assert!(waited < std::time::Duration::from_secs(10), "{case}: answered before the scan ended: {waited:?}");
+        assert!(waited >= std::time::Duration::from_secs(3 * request), "{case}: waited the whole bound: {waited:?}");
+        assert_eq!(gate.scans_run(), 1, "{case}: one scan, however many requests");
+        assert_eq!(gate.running.in_progress(), 1, "{case}: the scan goes on");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while gate.running.in_progress() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the scan ends");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let d = gate.decide(&facts).await;
+    assert_eq!(d.verdict.decision, Decision::Serve, "decided on the kept report: {:?}", d.verdict.reasons);
+    assert_eq!(gate.scans_run(), 1, "not scanned again");
+    let restarted = gate_on(store);
+    assert_eq!(restarted.decide(&facts).await.verdict.decision, Decision::Serve, "the report is in the store");
+    assert_eq!(restarted.scans_run(), 0, "a restarted gate does not scan it again");
+}

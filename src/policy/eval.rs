@@ -126,9 +126,19 @@ impl Policy {
 
     /// A failure the proxy met (`hash-mismatch`, `scan-crash`, ...): block, unless the
     /// policy says `dangerous_fail_open: true`, in which case annotate and say so loudly.
-    /// `now` is taken for symmetry with [`Policy::evaluate`]; failures do not expire.
-    pub fn evaluate_failure(&self, facts: &ArtifactFacts, what: &str, _now: OffsetDateTime) -> Verdict {
-        let r = self.failure_reason(&facts.filename, what, vec![]);
+    /// `detail`, when given, says what happened in the reason the client sees (e.g. how long
+    /// the scan ran). `now` is taken for symmetry with [`Policy::evaluate`]; failures do not expire.
+    pub fn evaluate_failure(
+        &self,
+        facts: &ArtifactFacts,
+        what: &str,
+        detail: Option<&str>,
+        _now: OffsetDateTime,
+    ) -> Verdict {
+        let mut r = self.failure_reason(&facts.filename, what, vec![]);
+        if let Some(detail) = detail {
+            r.message = format!("{} ({detail})", r.message);
+        }
         let decision = if self.dangerous_fail_open { Decision::Annotate } else { Decision::Block };
         self.verdict(decision, vec![r], &[])
     }

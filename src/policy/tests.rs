@@ -417,7 +417,7 @@ fn fail_closed_unless_dangerous_fail_open() {
     for (case, p, want, code) in cases {
         let v = p.evaluate(&facts("x", "1"), &broken, NOW);
         assert_eq!((v.decision, codes(&v)[0].as_str()), (want, code), "{case}");
-        let v = p.evaluate_failure(&facts("x", "1"), "hash-mismatch", NOW);
+        let v = p.evaluate_failure(&facts("x", "1"), "hash-mismatch", None, NOW);
         let code = code.replace("scan-error", "hash-mismatch");
         assert_eq!((v.decision, codes(&v)), (want, vec![code]), "{case}: failure");
     }
