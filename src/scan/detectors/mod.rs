@@ -306,6 +306,7 @@ pub(crate) mod testutil {
                 "execution.install-hook",
                 "hunting.system-info",
                 "network.exfiltration-endpoint",
+                "network.source-to-sink",
                 "obfuscation.decode-exec",
             ],
             "{got:#?}"

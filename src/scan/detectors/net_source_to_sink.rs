@@ -15,8 +15,8 @@
 //!
 //! Principled exclusions (each a named negative case in the tests): the OS family, Python
 //! version and the package's own version are not sources; the destination is not data sent
-//! (an environment value in the URL argument, `requests.get(os.environ["SERVICE_URL"])`, the
-//! host of a DNS look-up that only resolves the machine's own name); `timeout=`, `proxies=`,
+//! (a path or an environment value in the URL argument, `requests.get(os.environ["SERVICE_URL"])`,
+//! a file-or-URL argument; the host of a DNS look-up that only resolves the machine's own name); `timeout=`, `proxies=`,
 //! `auth=`, `verify=`, `env=`, `cwd=` and a download's local file name are not data sent;
 //! a path handed to `curl` as a process argument is where it writes, not what it sends; a flow
 //! in a function nothing runs on import is left to the other detectors; tests and docs are
@@ -118,7 +118,8 @@ static SINK: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A network tool in a command line.
 static NET_TOOL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)(?:curl|wget|nc|ncat|netcat|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)(?-u:\b)").expect("net tool")
+    Regex::new(r"(?-u:\b)(?:curl|wget|nc|ncat|netcat|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)(?-u:\b)")
+        .expect("net tool")
 });
 
 /// Keyword arguments that configure a call rather than carry what it sends.
@@ -289,7 +290,7 @@ fn find_sinks(src: &Source<'_>) -> Vec<(usize, usize, SinkKind)> {
         // A bare `Request` or `get` that is an attribute or a definition is not the client's.
         let start = g.start();
         let b = text.as_bytes();
-        if start > 0 && (g.as_str() == "Request") && (b[start - 1] == b'.' || is_ident(b[start - 1])) {
+        if start > 0 && g.as_str() == "Request" && (b[start - 1] == b'.' || is_ident(b[start - 1])) {
             continue;
         }
         if !src.is_code(start) || pysrc::is_definition(text, start) {
@@ -476,7 +477,12 @@ impl<'s, 't> Flow<'s, 't> {
                     for p in split_top(inner) {
                         let p = p.trim().trim_start_matches('*');
                         let pn = leading_word(p);
-                        if !pn.is_empty() && pn != "self" && pn != "cls" && list.len() < MAX_PARAMS && !list.contains(&pn) {
+                        if !pn.is_empty()
+                            && pn != "self"
+                            && pn != "cls"
+                            && list.len() < MAX_PARAMS
+                            && !list.contains(&pn)
+                        {
                             list.push(pn);
                         }
                     }
@@ -507,8 +513,8 @@ impl<'s, 't> Flow<'s, 't> {
                     rest = &rest[i + 4..];
                 }
             }
-            "if" | "elif" | "while" | "else" | "try" | "except" | "finally" | "class" | "import" | "from" | "assert"
-            | "del" | "pass" | "raise" | "global" | "nonlocal" | "print" | "lambda" => {}
+            "if" | "elif" | "while" | "else" | "try" | "except" | "finally" | "class" | "import" | "from"
+            | "assert" | "del" | "pass" | "raise" | "global" | "nonlocal" | "print" | "lambda" => {}
             _ => {
                 if let Some((targets, value)) = assignment(stmt) {
                     for t in names_of(targets) {
@@ -583,13 +589,17 @@ impl<'s, 't> Flow<'s, 't> {
             let k = all & SENT;
             let is_url = |url: usize| keyword == Some("url") || is_positional && position == url;
             match kind {
-                SinkKind::Http(url) if is_url(url) => bits |= k & !ENV,
+                // The URL is where the request goes: a path or an environment value there is a
+                // file-or-URL argument or a configured endpoint; a host or user name or contents
+                // spliced into it are sent.
+                SinkKind::Http(url) if is_url(url) => bits |= k & (HOST | USER | DATA),
                 SinkKind::Download if !is_url(0) => {}
-                SinkKind::Download => bits |= k & !ENV,
+                SinkKind::Download => bits |= k & (HOST | USER | DATA),
                 SinkKind::Dns => {
                     // The name looked up: the machine's own name alone is no leak; a name built
                     // around it (a literal domain, concatenation, formatting) is.
-                    let built = arg.contains(['+', '%', '\'', '"', '{']) || arg.contains("format") || arg.contains("join");
+                    let built =
+                        arg.contains(['+', '%', '\'', '"', '{']) || arg.contains("format") || arg.contains("join");
                     bits |= k & (USER | PATH | DATA);
                     if built {
                         bits |= k & HOST;
@@ -626,7 +636,9 @@ fn os_family_only(after: &str) -> bool {
 
 fn describe(bits: u8) -> String {
     let mut parts = Vec::new();
-    for (b, w) in [(HOST, "host name"), (USER, "user name"), (PATH, "user path"), (DATA, "local data"), (ENV, "environment")] {
+    for (b, w) in
+        [(HOST, "host name"), (USER, "user name"), (PATH, "user path"), (DATA, "local data"), (ENV, "environment")]
+    {
         if bits & b != 0 {
             parts.push(w);
         }
@@ -645,8 +657,8 @@ fn leading_word(s: &str) -> &str {
 fn find_word(s: &str, needle: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut depth = 0i32;
-    for i in 0..b.len() {
-        match b[i] {
+    for (i, &c) in b.iter().enumerate() {
+        match c {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             _ if depth == 0 && b[i..].starts_with(needle.as_bytes()) => return Some(i),
@@ -657,7 +669,7 @@ fn find_word(s: &str, needle: &str) -> Option<usize> {
 }
 
 /// `TARGETS = VALUE` (also `+=`, `|=`, annotated `x: T = v`): the targets text and the offset
-/// of the value. The last top-level `=` that is not a comparison splits them.
+/// of the value. The first top-level `=` that is not a comparison splits them (strings skipped).
 fn assignment(stmt: &str) -> Option<(&str, usize)> {
     let b = stmt.as_bytes();
     let mut depth = 0i32;
@@ -681,7 +693,11 @@ fn assignment(stmt: &str) -> Option<(&str, usize)> {
                     continue;
                 }
                 if !matches!(prev, b'=' | b'!' | b'<' | b'>') {
-                    let t = if matches!(prev, b'+' | b'-' | b'*' | b'/' | b'|' | b'&' | b'%' | b'^' | b'@') { i - 1 } else { i };
+                    let t = if matches!(prev, b'+' | b'-' | b'*' | b'/' | b'|' | b'&' | b'%' | b'^' | b'@') {
+                        i - 1
+                    } else {
+                        i
+                    };
                     return Some((&stmt[..t], i + 1));
                 }
             }
@@ -744,8 +760,8 @@ fn split_top(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut from = 0;
-    for i in 0..b.len() {
-        match b[i] {
+    for (i, &c) in b.iter().enumerate() {
+        match c {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             b',' if depth == 0 => {
@@ -863,7 +879,20 @@ fn statements(src: &Source<'_>) -> Vec<(usize, usize)> {
         }
         if i == start {
             let w = leading_word(&text[i..pysrc::floor_char(text, (i + 16).min(b.len()))]);
-            header = matches!(w, "if" | "elif" | "else" | "for" | "while" | "with" | "try" | "except" | "finally" | "def" | "class" | "async");
+            header = matches!(
+                w,
+                "if" | "elif"
+                    | "else"
+                    | "for"
+                    | "while"
+                    | "with"
+                    | "try"
+                    | "except"
+                    | "finally"
+                    | "def"
+                    | "class"
+                    | "async"
+            );
         }
         match b[i] {
             b'(' | b'[' | b'{' => depth += 1,
@@ -953,6 +982,8 @@ mod tests {
              "import platform, sys, requests\nUA = 'x/1 (%s; py%s)' % (platform.system(), sys.version.split()[0])\nrequests.get('https://c.example', headers={'User-Agent': UA})\n"),
             ("a destination from the environment", "pkg/__init__.py", FileRole::Runtime,
              "import os, requests\nrequests.get(os.environ['SERVICE_URL'])\n"),
+            ("a file-or-URL argument that may be a user path", "pkg/__init__.py", FileRole::Runtime,
+             "import os, urllib.request\ndef _open(fname):\n    if fname.startswith('https://'):\n        return urllib.request.urlopen(fname)\n    fname = os.path.expanduser(fname)\n    return open(fname)\nRC = _open(os.path.join(os.path.expanduser('~'), '.pkgrc'))\n"),
             ("an environment value spliced into the URL", "pkg/__init__.py", FileRole::Runtime,
              "import os, requests\nBASE = os.environ.get('API_BASE', 'https://c.example')\nr = requests.get(BASE + '/v1/status')\n"),
             ("timeout, proxies and auth from the environment", "pkg/__init__.py", FileRole::Runtime,
@@ -1039,7 +1070,9 @@ mod tests {
                 for i in 0..n {
                     s.push_str(&format!("def f{i}(x):\n    return f{}(x)\n", i + 1));
                 }
-                s.push_str(&format!("def f{n}(x):\n    requests.post('https://c.example', data=x)\nf0(getpass.getuser())\n"));
+                s.push_str(&format!(
+                    "def f{n}(x):\n    requests.post('https://c.example', data=x)\nf0(getpass.getuser())\n"
+                ));
                 s
             }),
         ];
