@@ -429,8 +429,8 @@ impl<'s, 't> Flow<'s, 't> {
         }
         for (callee, args, from) in calls {
             if let Some(ps) = params.get(callee) {
-                for p in ps {
-                    edges.push(Edge { scope: callee, name: *p, expr: args, from });
+                for &p in ps {
+                    edges.push(Edge { scope: callee, name: p, expr: args, from });
                 }
             }
         }
@@ -1030,7 +1030,8 @@ mod tests {
     #[test]
     fn hostile_members_cost_linear_time() {
         // Tens of thousands of functions, calls, assignments and sinks.
-        let shapes: &[(&str, fn(usize) -> String)] = &[
+        type Make = fn(usize) -> String;
+        let shapes: &[(&str, Make)] = &[
             ("functions of one name, each called at module level", |n| {
                 let mut s = String::from("import socket, requests\n");
                 for _ in 0..n {
