@@ -60,7 +60,9 @@ pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
     spans: OnceCell<Vec<Span>>,
-    /// Line starts and the byte ranges that do not run on import (see [`Source::runs_on_import`]).
+    /// Where its lines end (see [`Source::lines`]).
+    lines: OnceCell<Lines>,
+    /// The byte ranges that do not run on import (see [`Source::runs_on_import`]).
     import: OnceCell<ImportMap>,
     /// Regex (by address) → its match ranges over `text`.
     matches: RefCell<Vec<(usize, Ranges)>>,
@@ -72,7 +74,14 @@ pub(crate) type Ranges = Rc<[(usize, usize)]>;
 impl<'a> Source<'a> {
     /// Python source, lexed on first use.
     pub fn python(text: &'a str) -> Self {
-        Source { text, python: true, spans: OnceCell::new(), import: OnceCell::new(), matches: RefCell::default() }
+        Source {
+            text,
+            python: true,
+            spans: OnceCell::new(),
+            lines: OnceCell::new(),
+            import: OnceCell::new(),
+            matches: RefCell::default(),
+        }
     }
 
     /// Any other text: all code, never lexed.
@@ -81,9 +90,33 @@ impl<'a> Source<'a> {
             text,
             python: false,
             spans: OnceCell::from(Vec::new()),
+            lines: OnceCell::new(),
             import: OnceCell::new(),
             matches: RefCell::default(),
         }
+    }
+
+    /// The member's lines: its newlines, found once (one `memchr` pass) on first use and shared
+    /// by every detector that relates offsets to lines, by evidence building
+    /// ([`Source::line_col`]) and by [`Source::offset_of`]: no one counts the newlines before an
+    /// offset again, and asking where a hit sits does not lex the member or build its import map.
+    pub(crate) fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::new(self.text))
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset` (clamped to the text and
+    /// moved back to a character boundary): a binary search in [`Source::lines`], then the
+    /// characters from the line's start.
+    pub(crate) fn line_col(&self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let lines = self.lines();
+        let line = lines.line(offset);
+        let start = lines.start(line).unwrap_or(0);
+        let col = self.text[start..offset].chars().count() + 1;
+        (line as u32 + 1, col as u32)
     }
 
     /// Every comment and string span, in order.
@@ -184,7 +217,7 @@ impl<'a> Source<'a> {
     /// The byte offset of 1-based `line` and `column` (in characters; `None`: the line's
     /// first non-blank character).
     pub fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
-        let start = *self.import_map().line_starts.get((line as usize).checked_sub(1)?)?;
+        let start = self.lines().start((line as usize).checked_sub(1)?)?;
         let rest = &self.text[start..];
         let eol = rest.find('\n').unwrap_or(rest.len());
         Some(match column {
@@ -251,10 +284,33 @@ static DOC_CONSTANT: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         .expect("doc constant")
 });
 
-/// Per member: where each line starts, and the merged, sorted byte ranges whose code
-/// does not run on import.
+/// Where the lines of a text end: the offsets of its newlines, in order (see [`Source::lines`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Lines(Vec<usize>);
+
+impl Lines {
+    pub(crate) fn new(text: &str) -> Self {
+        Lines(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
+    }
+
+    /// 0-based line of a byte offset (a newline belongs to the line it ends).
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&n| n < offset)
+    }
+
+    /// Where 0-based `line` starts (the text's length for the empty line after a final
+    /// newline); `None` past the last line.
+    pub(crate) fn start(&self, line: usize) -> Option<usize> {
+        match line.checked_sub(1) {
+            None => Some(0),
+            Some(k) => self.0.get(k).map(|&n| n + 1),
+        }
+    }
+}
+
+/// Per member: the merged, sorted byte ranges whose code does not run on import, the
+/// statement starts and the scopes.
 struct ImportMap {
-    line_starts: Vec<usize>,
     deferred: Vec<(usize, usize)>,
     /// Where each statement starts (logical line starts and code after a top-level `;`).
     stmt_starts: Vec<usize>,
@@ -263,7 +319,6 @@ struct ImportMap {
 
 impl ImportMap {
     fn new(text: &str, spans: &[Span]) -> Self {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let mut stmt_starts = Vec::new();
         let mut funcs = Vec::new();
         let mut scopes = Scopes::default();
@@ -283,7 +338,7 @@ impl ImportMap {
                 _ => merged.push((s, e)),
             }
         }
-        ImportMap { line_starts, deferred: merged, stmt_starts, scopes }
+        ImportMap { deferred: merged, stmt_starts, scopes }
     }
 }
 
