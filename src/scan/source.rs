@@ -1056,6 +1056,26 @@ fn rest_of_line_is_empty(s: &[u8], mut i: usize) -> bool {
     true
 }
 
+/// Random texts for the tests that hold a bounded search equal to a whole-member search:
+/// `count` texts of up to `max_pieces - 1` pieces each, from a xorshift stream started at
+/// `seed` (deterministic, so a failure names its text).
+#[cfg(test)]
+pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, mut seed: u64, count: u64) -> Vec<String> {
+    let mut texts = Vec::with_capacity(count as usize);
+    for case in 0..count {
+        let mut text = String::new();
+        for _ in 0..(seed % max_pieces) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        seed = seed.wrapping_add(case);
+        texts.push(text);
+    }
+    texts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1140,7 +1160,7 @@ mod tests {
             "import os\n",
             "from a import b\n",
         ];
-        crate::scan::detectors::pysrc::random_texts(&pieces, 60, seed, count)
+        random_texts(&pieces, 60, seed, count)
     }
 
     #[test]
@@ -1187,8 +1207,8 @@ mod tests {
     fn the_name_filter_never_hides_a_name() {
         // Names that share lengths and first and last bytes with many others, and others.
         let pieces = ["a", "b", "_", "x", "é", "1", "ab", "ba", "f", "self", "lambda"];
-        let names = crate::scan::detectors::pysrc::random_texts(&pieces, 6, 0x1234_5678_9abc_def1, 600);
-        let queries = crate::scan::detectors::pysrc::random_texts(&pieces, 6, 0x0fed_cba9_8765_4321, 4000);
+        let names = random_texts(&pieces, 6, 0x1234_5678_9abc_def1, 600);
+        let queries = random_texts(&pieces, 6, 0x0fed_cba9_8765_4321, 4000);
         let mut graph = NameGraph::new(1);
         for n in names.iter().step_by(2) {
             graph.name(n.as_bytes());

@@ -444,25 +444,10 @@ pub(crate) fn is_definition(text: &str, offset: usize) -> bool {
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
 pub(crate) const MAX_HITS_PER_FILE: usize = 20;
 
-/// Random texts for the tests that hold a bounded search equal to a whole-member search:
-/// `count` texts of up to `max_pieces - 1` pieces each, from a xorshift stream started at
-/// `seed` (deterministic, so a failure names its text).
+/// Random texts for the tests that hold a bounded search equal to a whole-member search
+/// (defined with the source view, whose tests use it too).
 #[cfg(test)]
-pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, mut seed: u64, count: u64) -> Vec<String> {
-    let mut texts = Vec::with_capacity(count as usize);
-    for case in 0..count {
-        let mut text = String::new();
-        for _ in 0..(seed % max_pieces) {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-        }
-        seed = seed.wrapping_add(case);
-        texts.push(text);
-    }
-    texts
-}
+pub(crate) use crate::scan::source::random_texts;
 
 #[cfg(test)]
 mod tests {
