@@ -527,7 +527,9 @@ pub(crate) fn recognise_text(text: &str) -> Vec<String> {
     let w = words(text);
     let mut found: Vec<String> = Vec::new();
     for rule in TEXT_RULES {
-        if rule.all.iter().all(|p| w.contains(p)) && !rule.unless.iter().any(|p| w.contains(p)) {
+        // `memmem`'s SIMD search: each rule's phrases are searched over the whole text.
+        let has = |p: &&str| memchr::memmem::find(w.as_bytes(), p.as_bytes()).is_some();
+        if rule.all.iter().all(has) && !rule.unless.iter().any(has) {
             let id = if ["GPL-", "LGPL-", "AGPL-"].iter().any(|p| rule.id.starts_with(p)) {
                 // The full text's own "How to apply" appendix says "any later version" after
                 // the title; a project's notice saying so comes before it.

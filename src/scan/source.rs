@@ -7,8 +7,9 @@
 //! bodies) and which is deferred (function bodies, lambdas, `if __name__ == "__main__":`),
 //! every `def` and `class` with its body and parent ([`Scopes`]), the name graph both
 //! call-graph readings use ([`NameGraph`]: edges to names, never per call × definition),
-//! and what is computed once per member for every detector (the engine's
-//! `TextFile::source` holds the member's `Source`).
+//! the member's line index ([`Lines`]: line and column of an offset, and back), and what is
+//! computed once per member for every detector (the engine's `TextFile::source` holds the
+//! member's `Source`).
 //! Must not: know any detector or indicator, or report hits.
 //!
 //! Hand-written rather than a full parser (tree-sitter, ruff's parser) because
@@ -60,7 +61,9 @@ pub struct Source<'a> {
     pub text: &'a str,
     pub python: bool,
     spans: OnceCell<Vec<Span>>,
-    /// Line starts and the byte ranges that do not run on import (see [`Source::runs_on_import`]).
+    /// Where its lines end (see [`Source::lines`]).
+    lines: OnceCell<Lines>,
+    /// The byte ranges that do not run on import (see [`Source::runs_on_import`]).
     import: OnceCell<ImportMap>,
     /// Regex (by address) → its match ranges over `text`.
     matches: RefCell<Vec<(usize, Ranges)>>,
@@ -72,7 +75,14 @@ pub(crate) type Ranges = Rc<[(usize, usize)]>;
 impl<'a> Source<'a> {
     /// Python source, lexed on first use.
     pub fn python(text: &'a str) -> Self {
-        Source { text, python: true, spans: OnceCell::new(), import: OnceCell::new(), matches: RefCell::default() }
+        Source {
+            text,
+            python: true,
+            spans: OnceCell::new(),
+            lines: OnceCell::new(),
+            import: OnceCell::new(),
+            matches: RefCell::default(),
+        }
     }
 
     /// Any other text: all code, never lexed.
@@ -81,9 +91,33 @@ impl<'a> Source<'a> {
             text,
             python: false,
             spans: OnceCell::from(Vec::new()),
+            lines: OnceCell::new(),
             import: OnceCell::new(),
             matches: RefCell::default(),
         }
+    }
+
+    /// The member's lines: its newlines, found once (one `memchr` pass) on first use and shared
+    /// by every detector that relates offsets to lines, by evidence building
+    /// ([`Source::line_col`]) and by [`Source::offset_of`]: no one counts the newlines before an
+    /// offset again, and asking where a hit sits does not lex the member or build its import map.
+    pub(crate) fn lines(&self) -> &Lines {
+        self.lines.get_or_init(|| Lines::new(self.text))
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset` (clamped to the text and
+    /// moved back to a character boundary): a binary search in [`Source::lines`], then the
+    /// characters from the line's start.
+    pub(crate) fn line_col(&self, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let lines = self.lines();
+        let line = lines.line(offset);
+        let start = lines.start(line).unwrap_or(0);
+        let col = self.text[start..offset].chars().count() + 1;
+        (line as u32 + 1, col as u32)
     }
 
     /// Every comment and string span, in order.
@@ -172,7 +206,7 @@ impl<'a> Source<'a> {
     }
 
     fn import_map(&self) -> &ImportMap {
-        self.import.get_or_init(|| ImportMap::new(self.text, self.spans()))
+        self.import.get_or_init(|| ImportMap::new(self.text, self.spans(), Stepping::SkipInert))
     }
 
     /// Every `def` and `class` of the module, at any depth, with its body and parent, read
@@ -184,7 +218,7 @@ impl<'a> Source<'a> {
     /// The byte offset of 1-based `line` and `column` (in characters; `None`: the line's
     /// first non-blank character).
     pub fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
-        let start = *self.import_map().line_starts.get((line as usize).checked_sub(1)?)?;
+        let start = self.lines().start((line as usize).checked_sub(1)?)?;
         let rest = &self.text[start..];
         let eol = rest.find('\n').unwrap_or(rest.len());
         Some(match column {
@@ -251,27 +285,60 @@ static DOC_CONSTANT: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         .expect("doc constant")
 });
 
-/// Per member: where each line starts, and the merged, sorted byte ranges whose code
-/// does not run on import.
+/// Where the lines of a text end: the offsets of its newlines, in order (see [`Source::lines`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Lines(Vec<usize>);
+
+impl Lines {
+    pub(crate) fn new(text: &str) -> Self {
+        Lines(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
+    }
+
+    /// 0-based line of a byte offset (a newline belongs to the line it ends).
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&n| n < offset)
+    }
+
+    /// Where 0-based `line` starts (the text's length for the empty line after a final
+    /// newline); `None` past the last line.
+    pub(crate) fn start(&self, line: usize) -> Option<usize> {
+        match line.checked_sub(1) {
+            None => Some(0),
+            Some(k) => self.0.get(k).map(|&n| n + 1),
+        }
+    }
+}
+
+/// Per member: the merged, sorted byte ranges whose code does not run on import, the
+/// statement starts and the scopes.
+#[cfg_attr(test, derive(Debug, PartialEq, Eq))]
 struct ImportMap {
-    line_starts: Vec<usize>,
     deferred: Vec<(usize, usize)>,
     /// Where each statement starts (logical line starts and code after a top-level `;`).
     stmt_starts: Vec<usize>,
     scopes: Scopes,
 }
 
+/// How the import map's byte loops step over the bytes they do nothing at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stepping {
+    /// A run of them at once ([`skip_inert`], [`skip_non_ident`]), up to the next span.
+    SkipInert,
+    /// One byte per iteration: the reference the skipping is tested against.
+    #[cfg(test)]
+    ByteByByte,
+}
+
 impl ImportMap {
-    fn new(text: &str, spans: &[Span]) -> Self {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    fn new(text: &str, spans: &[Span], stepping: Stepping) -> Self {
         let mut stmt_starts = Vec::new();
         let mut funcs = Vec::new();
         let mut scopes = Scopes::default();
-        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts, &mut funcs, &mut scopes);
+        let mut deferred = deferred_ranges(text.as_bytes(), spans, &mut stmt_starts, &mut funcs, &mut scopes, stepping);
         // The body of a module-level function called (or started on a thread) by code that
         // runs on import runs on import too.
         let reached: std::collections::HashSet<(usize, usize)> =
-            reached_functions(text.as_bytes(), spans, &deferred, &funcs).into_iter().collect();
+            reached_functions(text.as_bytes(), spans, &deferred, &funcs, stepping).into_iter().collect();
         if !reached.is_empty() {
             deferred.retain(|r| !reached.contains(r));
         }
@@ -283,7 +350,7 @@ impl ImportMap {
                 _ => merged.push((s, e)),
             }
         }
-        ImportMap { line_starts, deferred: merged, stmt_starts, scopes }
+        ImportMap { deferred: merged, stmt_starts, scopes }
     }
 }
 
@@ -312,7 +379,7 @@ pub struct Scope {
 }
 
 /// Every `def` and `class` of a module, and whether its block structure can be trusted.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Scopes {
     /// In order of their headers (a parent before its children).
     pub scopes: Vec<Scope>,
@@ -344,6 +411,7 @@ fn deferred_ranges(
     stmt_starts: &mut Vec<usize>,
     funcs: &mut Vec<ModuleFunction>,
     scopes: &mut Scopes,
+    stepping: Stepping,
 ) -> Vec<(usize, usize)> {
     let n = s.len();
     let mut out = Vec::new();
@@ -488,7 +556,16 @@ fn deferred_ranges(
                 }
                 i += word.len().max(1);
             }
-            _ => i += 1,
+            _ => {
+                // Nothing to do here or at the inert bytes that follow, up to the next span:
+                // the iterations of this arm, without the span checks between them.
+                let until = spans.get(next_span).map_or(n, |sp| sp.start);
+                i = match stepping {
+                    Stepping::SkipInert => skip_inert(s, i + 1, until),
+                    #[cfg(test)]
+                    Stepping::ByteByByte => i + 1,
+                };
+            }
         }
     }
     close_lambda(&mut lambda, n, &mut out);
@@ -519,6 +596,7 @@ fn reached_functions(
     spans: &[Span],
     deferred: &[(usize, usize)],
     funcs: &[ModuleFunction],
+    stepping: Stepping,
 ) -> Vec<(usize, usize)> {
     if funcs.is_empty() {
         return Vec::new();
@@ -564,7 +642,17 @@ fn reached_functions(
             i = sp.end.max(i + 1);
             continue;
         }
-        if !is_ident_byte(s[i]) || i > 0 && is_ident_byte(s[i - 1]) {
+        if !is_ident_byte(s[i]) {
+            // Up to the next identifier byte or span: no name starts in between.
+            let until = spans.get(next_span).map_or(s.len(), |sp| sp.start);
+            i = match stepping {
+                Stepping::SkipInert => skip_non_ident(s, i + 1, until),
+                #[cfg(test)]
+                Stepping::ByteByByte => i + 1,
+            };
+            continue;
+        }
+        if i > 0 && is_ident_byte(s[i - 1]) {
             i += 1;
             continue;
         }
@@ -598,6 +686,9 @@ fn reached_functions(
 /// unit is expanded once (linear in units + names + edges).
 pub(crate) struct NameGraph<'t> {
     ids: std::collections::HashMap<&'t [u8], usize>,
+    /// One bit per [`name_key`] of the names in `ids`: a name whose bit is clear is not in
+    /// `ids`, found without hashing it (most identifiers of a module name no function).
+    keys: [u64; NAME_KEY_BITS / 64],
     /// Per name: the units it makes run.
     defines: Vec<Vec<usize>>,
     /// Per unit: the names it refers to.
@@ -610,6 +701,7 @@ impl<'t> NameGraph<'t> {
     pub(crate) fn new(units: usize) -> Self {
         NameGraph {
             ids: std::collections::HashMap::new(),
+            keys: [0; NAME_KEY_BITS / 64],
             defines: Vec::new(),
             refers: vec![Vec::new(); units],
             then: vec![Vec::new(); units],
@@ -619,6 +711,8 @@ impl<'t> NameGraph<'t> {
     /// The id of `name`, added when new.
     pub(crate) fn name(&mut self, name: &'t [u8]) -> usize {
         let next = self.defines.len();
+        let key = name_key(name);
+        self.keys[key / 64] |= 1 << (key % 64);
         let id = *self.ids.entry(name).or_insert(next);
         if id == next {
             self.defines.push(Vec::new());
@@ -628,6 +722,10 @@ impl<'t> NameGraph<'t> {
 
     /// The id of `name` when some unit is defined under it or it was added.
     pub(crate) fn known(&self, name: &[u8]) -> Option<usize> {
+        let key = name_key(name);
+        if self.keys[key / 64] & (1 << (key % 64)) == 0 {
+            return None;
+        }
         self.ids.get(name).copied()
     }
 
@@ -668,6 +766,17 @@ impl<'t> NameGraph<'t> {
         }
         runs
     }
+}
+
+/// Bits of [`NameGraph`]'s name filter.
+const NAME_KEY_BITS: usize = 4096;
+
+/// A name's bit in [`NameGraph`]'s filter: from its length and its first and last bytes (what
+/// tells most identifiers of a module apart cheaply; equal names always share a bit).
+fn name_key(name: &[u8]) -> usize {
+    let (first, last) = (name.first().copied().unwrap_or(0), name.last().copied().unwrap_or(0));
+    let mixed = (u32::from(first) | u32::from(last) << 8 | (name.len() as u32) << 16).wrapping_mul(0x9e37_79b1);
+    (mixed >> 20) as usize % NAME_KEY_BITS
 }
 
 /// Whether the name at `start..end` is called or handed to something that calls it now or
@@ -746,6 +855,40 @@ fn is_main_guard(s: &[u8], i: usize) -> bool {
 pub(crate) fn is_ident_byte(b: u8) -> bool {
     IDENT_BYTE[b as usize]
 }
+
+/// The first offset at or after `i` and before `until` (or `until`) whose byte is not inert for
+/// [`deferred_ranges`]: inert bytes are those its byte loop only steps over (not a newline, a
+/// backslash, a bracket, `:`, `,`, `;`, or an identifier byte).
+fn skip_inert(s: &[u8], mut i: usize, until: usize) -> usize {
+    let until = until.min(s.len());
+    while i < until && INERT_BYTE[s[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// The first offset at or after `i` and before `until` (or `until`) holding an identifier byte.
+fn skip_non_ident(s: &[u8], mut i: usize, until: usize) -> usize {
+    let until = until.min(s.len());
+    while i < until && !IDENT_BYTE[s[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// The bytes [`deferred_ranges`] steps over one at a time (see [`skip_inert`]; tested against
+/// its byte loop's arms).
+static INERT_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let structural = matches!(c, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
+        t[b] = !structural && !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80);
+        b += 1;
+    }
+    t
+};
 
 /// `b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80` for every byte: one load per byte
 /// in the lexer's hottest loop (tested against the rule).
@@ -914,6 +1057,26 @@ fn rest_of_line_is_empty(s: &[u8], mut i: usize) -> bool {
     true
 }
 
+/// Random texts for the tests that hold a bounded search equal to a whole-member search:
+/// `count` texts of up to `max_pieces - 1` pieces each, from a xorshift stream started at
+/// `seed` (deterministic, so a failure names its text).
+#[cfg(test)]
+pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, mut seed: u64, count: u64) -> Vec<String> {
+    let mut texts = Vec::with_capacity(count as usize);
+    for case in 0..count {
+        let mut text = String::new();
+        for _ in 0..(seed % max_pieces) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        seed = seed.wrapping_add(case);
+        texts.push(text);
+    }
+    texts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -931,6 +1094,157 @@ mod tests {
         for b in 0..=255u8 {
             assert_eq!(is_ident_byte(b), b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80, "byte {b:#x}");
         }
+    }
+
+    #[test]
+    fn inert_bytes_are_what_the_deferred_range_loop_steps_over() {
+        for b in 0..=255u8 {
+            let arm = matches!(b, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
+            assert_eq!(INERT_BYTE[b as usize], !arm && !is_ident_byte(b), "byte {b:#x}");
+        }
+    }
+
+    /// Random module-like texts whose pieces exercise every arm of the import map's loops:
+    /// headers, lambdas, brackets, strings (closed, unclosed, prefixed), comments, backslashes,
+    /// calls and thread starters of the defined names, `__main__` guards, `\r`, form feeds and
+    /// non-ASCII bytes.
+    fn module_texts(seed: u64, count: u64) -> Vec<String> {
+        let pieces = [
+            "def f(a, b=g()):\n",
+            "def g():\n",
+            "async def h(x):\n",
+            "class C(B):\n",
+            "    ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\r",
+            "\x0c",
+            "f()",
+            "g(1)",
+            "h",
+            "@f\n",
+            "Thread(target=g)",
+            "atexit.register(h)",
+            "Timer(5, f)",
+            "x.f()",
+            "lambda: ",
+            "lambda a, b: a",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ":",
+            ",",
+            ";",
+            " = ",
+            "\\\n",
+            "\\",
+            "'s'",
+            "\"t\"",
+            "'''doc\n'''",
+            "\"unclosed\n",
+            "b'x'",
+            "f\"{g()}\"",
+            "# c\n",
+            "#",
+            "return ",
+            "if __name__ == \"__main__\":\n",
+            "é",
+            "x1",
+            "_y",
+            " ",
+            "  ",
+            "pass\n",
+            "import os\n",
+            "from a import b\n",
+        ];
+        random_texts(&pieces, 60, seed, count)
+    }
+
+    #[test]
+    fn import_map_skipping_inert_bytes_is_the_byte_by_byte_loop() {
+        let named = [
+            ("empty", ""),
+            ("module function called on import", "def f():\n    x = 1\nf()\n"),
+            ("lambda in brackets", "x = (lambda a: a,  b)\ny = [ 1 ,  2 ]\n"),
+            ("header without colon", "def f()\nx = 1\n"),
+            ("unclosed bracket", "x = (1,\ndef g():\n    pass\n"),
+            ("strings and comments between runs", "x = 'a' + \"b\"  # c\n\ndef f():  # d\n    return  'e'\n"),
+            ("backslash continuation", "x = 1 + \\\n    2\ndef f(): pass\n"),
+            ("main guard", "if __name__ == '__main__':\n    main()\n"),
+            ("thread starter", "def w():\n    pass\nThread(target=w).start()\n"),
+        ];
+        let random = module_texts(0x2545_f491_4f6c_dd1d, 3000);
+        let (mut deferred, mut reached) = (0, 0);
+        for (case, text) in named
+            .iter()
+            .map(|&(c, t)| (c.to_string(), t.to_string()))
+            .chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
+        {
+            let spans = lex(text.as_bytes());
+            let want = ImportMap::new(&text, &spans, Stepping::ByteByByte);
+            assert_eq!(ImportMap::new(&text, &spans, Stepping::SkipInert), want, "{case}: {text:?}");
+            deferred += want.deferred.len();
+            // Each loop on its own, too: what a loop found that the merged map no longer shows.
+            let each = |stepping| {
+                let (mut starts, mut funcs, mut scopes) = (Vec::new(), Vec::new(), Scopes::default());
+                let d = deferred_ranges(text.as_bytes(), &spans, &mut starts, &mut funcs, &mut scopes, stepping);
+                let r = reached_functions(text.as_bytes(), &spans, &d, &funcs, stepping);
+                let funcs: Vec<_> = funcs.iter().map(|f| (f.name, f.body)).collect();
+                (d, starts, funcs, r)
+            };
+            let by_byte = each(Stepping::ByteByByte);
+            assert_eq!(each(Stepping::SkipInert), by_byte, "{case}: {text:?}");
+            reached += usize::from(!by_byte.3.is_empty());
+        }
+        assert!(deferred > 3000, "the texts defer code: {deferred}");
+        assert!(reached > 100, "the texts call their functions on import: {reached}");
+    }
+
+    #[test]
+    fn the_name_filter_never_hides_a_name() {
+        // Names that share lengths and first and last bytes with many others, and others.
+        let pieces = ["a", "b", "_", "x", "é", "1", "ab", "ba", "f", "self", "lambda"];
+        let names = random_texts(&pieces, 6, 0x1234_5678_9abc_def1, 600);
+        let queries = random_texts(&pieces, 6, 0x0fed_cba9_8765_4321, 4000);
+        let mut graph = NameGraph::new(1);
+        for n in names.iter().step_by(2) {
+            graph.name(n.as_bytes());
+        }
+        let (mut known, mut filtered) = (0, 0);
+        for q in names.iter().chain(&queries) {
+            let want = graph.ids.get(q.as_bytes()).copied();
+            assert_eq!(graph.known(q.as_bytes()), want, "{q:?}");
+            known += usize::from(want.is_some());
+            let key = name_key(q.as_bytes());
+            filtered += usize::from(graph.keys[key / 64] & (1 << (key % 64)) == 0);
+        }
+        assert!(known > 300 && filtered > 300, "both outcomes: {known} known, {filtered} filtered out");
+    }
+
+    #[test]
+    fn a_huge_module_of_calls_and_lambdas_is_mapped_in_linear_time() {
+        // 20,000 functions, each calling the next and started on a thread at module level,
+        // separated by runs of operators and lambdas in open brackets: every loop of the import
+        // map meets every byte, and the call graph has an edge per call.
+        let mut text = String::new();
+        for k in 0..20_000 {
+            text.push_str(&format!(
+                "def f{k}(a=(lambda: 1)):\n    return f{}(a) + - * / % ~ ^ & | < > = ! ? $ `\n",
+                k + 1
+            ));
+            text.push_str(&format!("Thread(target=f{k}); x = [lambda b: b, {{ 'k': f{k} }}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let src = Source::python(&text);
+        let lines = text.matches('\n').count() as u32;
+        let runs = (1..=lines).step_by(97).filter(|&l| src.runs_on_import(l, None)).count();
+        let took = started.elapsed();
+        assert!(runs > 100, "the module's functions run on import: {runs}");
+        assert!(took < std::time::Duration::from_secs(3), "{} bytes took {took:?}", text.len());
     }
 
     #[test]

@@ -323,7 +323,7 @@ impl Detector for DownloadExecute {
             return;
         }
         // Computed once per file: line starts, function/class starts and writes in code.
-        let lines = pysrc::Lines::new(file.text);
+        let lines = file.source().lines();
         let line = |o: usize| lines.line(o);
         let blocks: Vec<usize> =
             // `NEW_BLOCK_PATTERN`'s `find_iter(text)`, confirmed only at the lines that name `def` or `class`.
@@ -542,7 +542,7 @@ fn saved_then_run(
     if !fetches && decoded.is_empty() {
         return;
     }
-    let lines = pysrc::Lines::new(t);
+    let lines = file.source().lines();
     let block_of = |o: usize| enclosing_def(src, o);
     let mut saved: Vec<(usize, Saved<'_>)> = SAVED_TO
         .captures_iter(t)

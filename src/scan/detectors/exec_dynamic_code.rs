@@ -1631,7 +1631,10 @@ impl Detector for DynamicCode {
             }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
-        if ["run_path", "load_source", "SourceFileLoader", "spec_from_file"].iter().any(|w| file.text.contains(w)) {
+        // `memmem`'s SIMD search for each name (an automaton over the four stepped through
+        // most bytes here: measured slower than `str::contains`).
+        let names = ["run_path", "load_source", "SourceFileLoader", "spec_from_file"];
+        if names.iter().any(|w| memchr::memmem::find(file.text.as_bytes(), w.as_bytes()).is_some()) {
             runs_of_files_by_path(file, sev, &mut n, hits);
         }
     }

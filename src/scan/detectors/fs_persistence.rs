@@ -224,7 +224,7 @@ impl Detector for Persistence {
         }
         let src = file.source();
         let live = |o: usize| !src.python || matches!(src.kind_at(o), Kind::Code | Kind::Str);
-        let lines = pysrc::Lines::new(file.text);
+        let lines = file.source().lines();
         let line_of = |o: usize| lines.line(o);
         // Console output (`sys.stdout.write("add this to ~/.bashrc")`) writes no file.
         let to_console = |o: usize| {

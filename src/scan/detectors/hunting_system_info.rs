@@ -101,7 +101,7 @@ impl Detector for SystemInfo {
         }
         let src = file.source();
         // Sends only: a bare connect (SMTP EHLO, database drivers) is not a beacon.
-        let lines = pysrc::Lines::new(file.text);
+        let lines = file.source().lines();
         let line_of = |o: usize| lines.line(o);
         let mut net: Vec<_> = sinks::network(src)
             .into_iter()

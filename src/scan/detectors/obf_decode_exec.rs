@@ -133,7 +133,7 @@ impl Detector for DecodeExec {
         let env = Env::new(file.text);
         // Variables assigned from a decoder, in code.
         // Variables assigned from a decoder in code, with the line of each assignment.
-        let lines = pysrc::Lines::new(file.text);
+        let lines = file.source().lines();
         let line_of = |o: usize| lines.line(o);
         let mut decoded: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut helpers: HashSet<&str> = HashSet::new();

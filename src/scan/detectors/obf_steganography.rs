@@ -195,13 +195,17 @@ impl Detector for Steganography {
             found.push((m.start() + m.as_str().len() - m.as_str().trim_start().len(), format!("{what} ({lib})"), sev));
         }
         if runs.is_some() {
+            // Each search below runs only when the ones before it found something (most modules
+            // read no pixels): the first pixel read in code, then whether code is run from it.
             // An image library running a converter (`djpeg`, `screencapture`) executes no pixels.
-            let runs_code = RUNS_CODE.find_iter(t).any(|m| src.is_code(m.start()) && !t[..m.start()].ends_with('.'));
-            let pixels = PIXELS.find_iter(t).find(|m| runs_code && src.is_code(m.start()));
+            let pixels = PIXELS
+                .find_iter(t)
+                .find(|m| src.is_code(m.start()))
+                .filter(|_| RUNS_CODE.find_iter(t).any(|m| src.is_code(m.start()) && !t[..m.start()].ends_with('.')));
             // Pixels are an image's: the module imports an imaging library or opens an image
             // in code (a GPU kernel's `ptr.load()` and shifts near the word "Image" are not).
-            let imaging = IMAGING.find_iter(t).any(|m| src.is_code(m.start()));
-            if let Some(p) = pixels.filter(|_| imaging && BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
+            let imaging = || IMAGING.find_iter(t).any(|m| src.is_code(m.start()));
+            if let Some(p) = pixels.filter(|_| imaging() && BIT_OPS.find_iter(t).any(|m| src.is_code(m.start()))) {
                 if found.is_empty() {
                     found.push((p.start(), "pixel bits decoded and executed".to_string(), Severity::High));
                 }

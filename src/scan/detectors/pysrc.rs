@@ -11,20 +11,6 @@ use crate::model::{Evidence, FileRole};
 use crate::scan::detector::TextFile;
 pub(crate) use crate::scan::source::{Kind, Source, Span};
 
-/// Line lookup for detectors that relate many offsets by line distance: one pass
-/// over the text, then a binary search per query.
-pub(crate) struct Lines(Vec<usize>);
-
-impl Lines {
-    pub(crate) fn new(text: &str) -> Self {
-        Lines(memchr::memchr_iter(b'\n', text.as_bytes()).collect())
-    }
-    /// 0-based line of a byte offset.
-    pub(crate) fn line(&self, offset: usize) -> usize {
-        self.0.partition_point(|&n| n < offset)
-    }
-}
-
 /// The (start, end) byte ranges of the lines of `text` (split at `\n`, the newline not
 /// included, the last line possibly unterminated) that are at least `min` bytes long.
 ///
@@ -196,6 +182,10 @@ pub(crate) fn gate(words: &[&str]) -> aho_corasick::AhoCorasick {
         .expect("static gate words")
 }
 
+/// The 1-based line and column of byte `offset` by counting from the text's start: the
+/// reference [`Source::line_col`] (a binary search in the member's shared line index) is tested
+/// against.
+#[cfg(test)]
 pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let offset = floor_char(text, offset.min(text.len()));
     let before = &text.as_bytes()[..offset];
@@ -209,7 +199,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// function that import-time code calls, outside a `__main__` guard): [`Source::runs_on_import`]
 /// by offset.
 pub(crate) fn runs_on_import_at(src: &Source<'_>, offset: usize) -> bool {
-    let (line, col) = line_col(src.text, offset);
+    let (line, col) = src.line_col(offset);
     src.runs_on_import(line, Some(col))
 }
 
@@ -315,7 +305,7 @@ pub(crate) fn redact_in(snippet: &str, secret: &str) -> String {
 
 /// Evidence for a hit at byte `offset` of `file`.
 pub(crate) fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<String>) -> Evidence {
-    let (line, col) = line_col(file.text, offset);
+    let (line, col) = file.source().line_col(offset);
     Evidence {
         path: file.path.to_string(),
         line: Some(line),
@@ -454,25 +444,10 @@ pub(crate) fn is_definition(text: &str, offset: usize) -> bool {
 /// Per-file hit cap per detector: enough to explain, bounded for pathological files.
 pub(crate) const MAX_HITS_PER_FILE: usize = 20;
 
-/// Random texts for the tests that hold a bounded search equal to a whole-member search:
-/// `count` texts of up to `max_pieces - 1` pieces each, from a xorshift stream started at
-/// `seed` (deterministic, so a failure names its text).
+/// Random texts for the tests that hold a bounded search equal to a whole-member search
+/// (defined with the source view, whose tests use it too).
 #[cfg(test)]
-pub(crate) fn random_texts(pieces: &[&str], max_pieces: u64, mut seed: u64, count: u64) -> Vec<String> {
-    let mut texts = Vec::with_capacity(count as usize);
-    for case in 0..count {
-        let mut text = String::new();
-        for _ in 0..(seed % max_pieces) {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-        }
-        seed = seed.wrapping_add(case);
-        texts.push(text);
-    }
-    texts
-}
+pub(crate) use crate::scan::source::random_texts;
 
 #[cfg(test)]
 mod tests {
@@ -493,6 +468,43 @@ mod tests {
             }
         }
         assert!(found > 10_000, "the random texts hold words: {found}");
+    }
+
+    #[test]
+    fn line_and_column_from_the_shared_index_are_the_counted_ones() {
+        // Every offset of each text (past its end, and inside a multi-byte character, too):
+        // the member's shared line index gives what counting from the start gives, and
+        // `offset_of` goes back to the first byte of that character.
+        let named = [
+            ("empty", ""),
+            ("one line, no newline", "abc"),
+            ("newline only", "\n"),
+            ("final newline", "a\nb\n"),
+            ("blank lines", "\n\n\nx\n\n"),
+            ("carriage returns are not line ends", "a\r\nb\rc\n"),
+            ("multi-byte characters", "é\n  bé = 'x'\n€𝄞z\n"),
+        ];
+        let pieces = ["a", "bc", " ", "\n", "\r\n", "é", "€", "𝄞", "\t", "x = 1\n", "\n\n"];
+        let random = random_texts(&pieces, 24, 0x9e37_79b9_7f4a_7c15, 1500);
+        let mut lines_seen = 0;
+        for (case, text) in named
+            .iter()
+            .map(|&(c, t)| (c.to_string(), t.to_string()))
+            .chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
+        {
+            let src = Source::plain(&text);
+            for offset in 0..=text.len() + 2 {
+                let (line, col) = src.line_col(offset);
+                assert_eq!((line, col), line_col(&text, offset), "{case}: {text:?} at {offset}");
+                let back = src.offset_of(line, Some(col)).expect("a line that exists");
+                assert_eq!(back, floor_char(&text, offset.min(text.len())), "{case}: {text:?} at {offset}");
+                lines_seen = lines_seen.max(line);
+            }
+            let count = text.matches('\n').count();
+            assert_eq!(src.lines().start(count + 1), None, "{case}: no line past the last");
+            assert_eq!(src.lines().start(count), Some(text.rfind('\n').map_or(0, |n| n + 1)), "{case}");
+        }
+        assert!(lines_seen > 5, "the texts have several lines: {lines_seen}");
     }
 
     #[test]
