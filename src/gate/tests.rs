@@ -56,18 +56,26 @@ impl Feed for FakeFeed {
 }
 
 fn benign_wheel(dir: &std::path::Path) -> ArtifactFacts {
+    demo_wheel(
+        dir,
+        &[
+            ("demo/__init__.py", "VERSION = '1.0'\n"),
+            (
+                "demo-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nAuthor-email: a <a@example.org>\n",
+            ),
+            ("demo-1.0.dist-info/RECORD", ""),
+        ],
+    )
+}
+
+/// `demo-1.0-py3-none-any.whl` in `dir` with `members` in this order, described as the gate sees it.
+fn demo_wheel(dir: &std::path::Path, members: &[(&str, &str)]) -> ArtifactFacts {
     let path = dir.join("demo-1.0-py3-none-any.whl");
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
     let opts = zip::write::SimpleFileOptions::default();
-    for (name, body) in [
-        ("demo/__init__.py", "VERSION = '1.0'\n"),
-        (
-            "demo-1.0.dist-info/METADATA",
-            "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nAuthor-email: a <a@example.org>\n",
-        ),
-        ("demo-1.0.dist-info/RECORD", ""),
-    ] {
-        zip.start_file(name, opts).unwrap();
+    for (name, body) in members {
+        zip.start_file(*name, opts).unwrap();
         zip.write_all(body.as_bytes()).unwrap();
     }
     zip.finish().unwrap();
@@ -431,23 +439,15 @@ impl crate::scan::detector::Detector for SlowDetector {
 /// A wheel whose last member is the one the slow detector lingers on (so the walk itself
 /// never reaches its between-members time check after it: the scan ends complete).
 fn wheel_ending_slowly(dir: &std::path::Path) -> ArtifactFacts {
-    let path = dir.join("demo-1.0-py3-none-any.whl");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let opts = zip::write::SimpleFileOptions::default();
-    for (name, body) in [
-        ("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"),
-        ("demo-1.0.dist-info/RECORD", ""),
-        ("demo/__init__.py", "from .slow import VALUE\n"),
-        ("demo/slow.py", "VALUE = 1\n"),
-    ] {
-        zip.start_file(name, opts).unwrap();
-        zip.write_all(body.as_bytes()).unwrap();
-    }
-    zip.finish().unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    use sha2::Digest;
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    ArtifactFacts::describe("demo", "demo-1.0-py3-none-any.whl", &sha, None, bytes.len() as u64, path)
+    demo_wheel(
+        dir,
+        &[
+            ("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"),
+            ("demo-1.0.dist-info/RECORD", ""),
+            ("demo/__init__.py", "from .slow import VALUE\n"),
+            ("demo/slow.py", "VALUE = 1\n"),
+        ],
+    )
 }
 
 /// A scan still running past `max_scan_seconds` plus the grace (here 1 s + 2 s) does not hold
