@@ -215,12 +215,8 @@ impl Detector for SourceToSink {
             return;
         }
         // Only sinks that run: at install everything; in a module, what runs on import.
-        let running: Vec<(usize, usize, SinkKind)> = if everywhere {
-            sinks
-        } else {
-            let at = Positions::new(src.text);
-            sinks.into_iter().filter(|&(o, _, _)| at.runs_on_import(src, o)).collect()
-        };
+        let running: Vec<(usize, usize, SinkKind)> =
+            if everywhere { sinks } else { sinks.into_iter().filter(|&(o, _, _)| runs_on_import(src, o)).collect() };
         if running.is_empty() || !SOURCE.is_match(src.text) && !FILE_LITERAL.is_match(src.text) {
             return;
         }
@@ -305,28 +301,16 @@ fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Offset → (line, column) for increasing offsets in linear time overall.
-struct Positions {
-    /// Offsets of the newlines.
-    newlines: Vec<usize>,
-}
-
-impl Positions {
-    fn new(text: &str) -> Self {
-        Positions { newlines: memchr::memchr_iter(b'\n', text.as_bytes()).collect() }
-    }
-    /// Whether the code at `offset` runs on import. Columns are counted in characters from the
-    /// line start, at most [`MAX_EXPR`] bytes back (a longer line: the line's first code).
-    fn runs_on_import(&self, src: &Source<'_>, offset: usize) -> bool {
-        let line = self.newlines.partition_point(|&n| n < offset);
-        let line_start = if line == 0 { 0 } else { self.newlines[line - 1] + 1 };
-        let column = if offset - line_start <= MAX_EXPR {
-            Some(src.text[line_start..offset].chars().count() as u32 + 1)
-        } else {
-            None
-        };
-        src.runs_on_import(line as u32 + 1, column)
-    }
+/// Whether the code at `offset` runs on import, located through the member's shared line index
+/// ([`Source::lines`]). Columns are counted in characters from the line start, at most
+/// [`MAX_EXPR`] bytes back (a longer line: the line's first code), so a hostile long line costs
+/// each sink a bounded count.
+fn runs_on_import(src: &Source<'_>, offset: usize) -> bool {
+    let lines = src.lines();
+    let line = lines.line(offset);
+    let line_start = lines.start(line).unwrap_or(0);
+    let column = (offset - line_start <= MAX_EXPR).then(|| src.text[line_start..offset].chars().count() as u32 + 1);
+    src.runs_on_import(line as u32 + 1, column)
 }
 
 /// One edge: the value of `expr` flows into `name` in scope `scope`.
