@@ -2,8 +2,9 @@
 //!
 //! Owns: the scans in progress (sha256 → the channel its outcome is published on), starting
 //! one when none runs for a sha256, and how long a request waits for it: the scan's time
-//! limit (`max_scan_seconds`) plus a grace ([`wait_bound`]). The walk checks that limit
-//! between members, but one detector's run on one member cannot be interrupted, so a request
+//! limit (`max_scan_seconds`) plus a grace ([`wait_bound`]). The scan checks that limit
+//! between members and between the detectors on a member, but one detector's own run on one
+//! member cannot be interrupted, so a request
 //! must not wait on a scan for ever: past the bound it gets [`ScanFailed::Overdue`] (the gate
 //! fails closed), the scan goes on, requests for the same file join it instead of starting
 //! another, and what the scan ends with is kept by the task that ran it, so the next request

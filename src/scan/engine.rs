@@ -3,7 +3,8 @@
 //! detectors whose [`Interest`] they meet; then runs package-level checks.
 //!
 //! Owns: the prefilter (built once per [`super::Scanner`]), member bookkeeping
-//! (roles, sizes, core metadata), native-binary-in-sdist and filename/metadata checks.
+//! (roles, sizes, core metadata), native-binary-in-sdist and filename/metadata checks,
+//! and the scan's time limit between the detectors on one member ([`Deadline`]).
 //! Must not: read files or archives itself (the walker does), group findings
 //! (see `findings`), or know about threads: it offers text members through the
 //! [`Offload`] hook that `parallel` implements (`parallel` uses the engine, never
@@ -289,17 +290,74 @@ impl Counts {
 /// gathered on several threads merge back into the order a single thread would give.
 pub(crate) type Tagged = (u64, &'static DetectorMeta, Hit);
 
+/// When a scan must stop: `max_scan_seconds` after it started. The walk checks its own clock
+/// between members; this one is checked between detectors on one member, so a slow member
+/// (a hostile text, a starved machine) costs at most one detector's run past the limit, not
+/// every selected detector's. The first check that finds the time up cuts that member short
+/// and says so (an `anomaly.limit-exceeded` finding naming the key), and the scan's report is
+/// marked as timed out: a scan that did not run every detector on every byte is incomplete.
+/// Shared by the threads of one scan.
+pub(crate) struct Deadline {
+    at: Option<std::time::Instant>,
+    limit_secs: u64,
+    passed: std::sync::atomic::AtomicBool,
+}
+
+impl Deadline {
+    pub(crate) fn new(started: std::time::Instant, limit_secs: u64) -> Self {
+        let at = started.checked_add(std::time::Duration::from_secs(limit_secs));
+        Deadline { at, limit_secs, passed: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Whether a check found the time up (some member was cut short).
+    pub(crate) fn passed(&self) -> bool {
+        self.passed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// True when the time is up; the first caller to find it so gets `Some(first)` = true.
+    fn check(&self) -> Option<bool> {
+        if self.passed() {
+            return Some(false);
+        }
+        let up = self.at.is_some_and(|at| std::time::Instant::now() >= at);
+        up.then(|| !self.passed.swap(true, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// Decodes one member and runs the prefilter and the selected detectors over it.
 /// One per thread (it owns the scratch flags).
 pub(crate) struct TextScan<'s> {
     detectors: &'s [Box<dyn Detector>],
     prefilter: &'s Prefilter,
+    deadline: &'s Deadline,
     selected: Vec<bool>,
 }
 
 impl<'s> TextScan<'s> {
-    pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter) -> Self {
-        TextScan { detectors, prefilter, selected: vec![false; detectors.len()] }
+    pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter, deadline: &'s Deadline) -> Self {
+        TextScan { detectors, prefilter, deadline, selected: vec![false; detectors.len()] }
+    }
+
+    /// Runs the selected detectors over `file`, in order, until the deadline passes; a member cut
+    /// short by it is reported once per scan (the first one found), at that member.
+    fn run_selected(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
+            if let Some(first) = self.deadline.check() {
+                if first {
+                    let secs = self.deadline.limit_secs;
+                    let what = format!(
+                        "after {secs} s of scanning (max_scan_seconds), the detectors still to run on this member \
+                         and the members after it were not run"
+                    );
+                    hits.push(
+                        &anomaly::LIMIT,
+                        Hit { severity: None, evidence: member_evidence(file.path, what, file.role) },
+                    );
+                }
+                return;
+            }
+            d.scan_text(file, hits);
+        }
     }
 
     /// Decode `data` (counting it as text or binary) and scan it; returns the text when it is text.
@@ -331,9 +389,7 @@ impl<'s> TextScan<'s> {
         // searches) is done at most once for all the selected detectors.
         let file = TextFile::new(path, role, is_python, text);
         let first = hits.len();
-        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
-            d.scan_text(&file, hits);
-        }
+        self.run_selected(&file, hits);
         if role == FileRole::Runtime && roles::is_imported_module(path) {
             mark_import_time(&file, &mut hits.hits[first..]);
         }
@@ -354,9 +410,7 @@ impl TextScan<'_> {
         }
         let file = TextFile::new(path, FileRole::InstallTime, python, text);
         let first = hits.len();
-        for (d, _) in self.detectors.iter().zip(&self.selected).filter(|(_, s)| **s) {
-            d.scan_text(&file, hits);
-        }
+        self.run_selected(&file, hits);
         if python {
             weigh_documentation(&file, &mut hits.hits[first..]);
         }
@@ -424,6 +478,7 @@ impl<'s> Revisit<'s> {
     pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
         prefilter: &'s Prefilter,
+        deadline: &'s Deadline,
         reach: Vec<(Reached, u64)>,
         outside: reach::Outside,
         first: &[Tagged],
@@ -442,7 +497,7 @@ impl<'s> Revisit<'s> {
             })
             .collect();
         Revisit {
-            text: TextScan::new(detectors, prefilter),
+            text: TextScan::new(detectors, prefilter, deadline),
             targets,
             seen,
             held,
@@ -692,12 +747,13 @@ impl<'s> Collector<'s> {
     pub(crate) fn new(
         detectors: &'s [Box<dyn Detector>],
         prefilter: &'s Prefilter,
+        deadline: &'s Deadline,
         filename: &'s str,
         kind: ArtifactKind,
     ) -> Self {
         Collector {
             detectors,
-            text: TextScan::new(detectors, prefilter),
+            text: TextScan::new(detectors, prefilter, deadline),
             filename,
             kind,
             hits: Hits::default(),

@@ -268,8 +268,10 @@ impl Scanner {
         let timed_out = std::sync::atomic::AtomicBool::new(false);
         // `max_scan_seconds` bounds the whole scan, both walks together.
         let started = std::time::Instant::now();
+        // The same limit between the detectors on one member (`engine::Deadline`).
+        let deadline = engine::Deadline::new(started, self.limits.max_scan_seconds);
         let walk = |offload: Option<&engine::Offload<'_>>| {
-            let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, filename, kind);
+            let mut collector = engine::Collector::new(&self.detectors, &self.prefilter, &deadline, filename, kind);
             collector.offload = offload;
             let mut walker = archive::Walker::new(&self.limits, collector).counting_from(started);
             walker.walk_file(path, filename);
@@ -281,7 +283,7 @@ impl Scanner {
         };
         let outcome = if self.threads > 1 && size >= PARALLEL_MIN_BYTES && !self.detectors.is_empty() {
             let (mut outcome, tagged, counts) =
-                parallel::with_workers(&self.detectors, &self.prefilter, self.threads, |f| walk(Some(f)));
+                parallel::with_workers(&self.detectors, &self.prefilter, &deadline, self.threads, |f| walk(Some(f)));
             outcome.merge(tagged, counts);
             outcome
         } else {
@@ -294,6 +296,7 @@ impl Scanner {
             let revisit = engine::Revisit::new(
                 &self.detectors,
                 &self.prefilter,
+                &deadline,
                 std::mem::take(&mut outcome.reach),
                 std::mem::take(&mut outcome.outside),
                 &outcome.tagged,
@@ -310,7 +313,7 @@ impl Scanner {
             text_members: outcome.counts.text_members,
             binary_members: outcome.counts.binary_members,
             truncated_members: outcome.counts.truncated_members,
-            timed_out: timed_out.load(std::sync::atomic::Ordering::Relaxed),
+            timed_out: timed_out.load(std::sync::atomic::Ordering::Relaxed) || deadline.passed(),
         };
         ScanReport {
             schema_version: REPORT_SCHEMA_VERSION,

@@ -9,7 +9,7 @@
 //! dependency: this module drives the engine's [`TextScan`]).
 
 use super::detector::{Detector, Hits};
-use super::engine::{tag, Counts, Offload, Prefilter, Tagged, TextScan};
+use super::engine::{tag, Counts, Deadline, Offload, Prefilter, Tagged, TextScan};
 use crate::model::FileRole;
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -33,6 +33,7 @@ struct Job {
 pub(crate) fn with_workers<T>(
     detectors: &[Box<dyn Detector>],
     prefilter: &Prefilter,
+    deadline: &Deadline,
     workers: usize,
     walk: impl FnOnce(&Offload<'_>) -> T,
 ) -> (T, Vec<Tagged>, Counts) {
@@ -43,7 +44,7 @@ pub(crate) fn with_workers<T>(
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let (rx, pool_tx) = (&rx, pool_tx.clone());
-                s.spawn(move || work(detectors, prefilter, rx, pool_tx))
+                s.spawn(move || work(detectors, prefilter, deadline, rx, pool_tx))
             })
             .collect();
         let offload = move |seq: u64, path: &str, role: FileRole, data: &[u8], truncated: bool| {
@@ -82,10 +83,11 @@ type WorkerResult = (Vec<Tagged>, Counts, Option<Box<dyn Any + Send>>);
 fn work(
     detectors: &[Box<dyn Detector>],
     prefilter: &Prefilter,
+    deadline: &Deadline,
     rx: &Mutex<Receiver<Job>>,
     pool: Sender<Vec<u8>>,
 ) -> WorkerResult {
-    let mut scan = TextScan::new(detectors, prefilter);
+    let mut scan = TextScan::new(detectors, prefilter, deadline);
     let (mut hits, mut tagged, mut counts, mut panic) = (Hits::default(), Vec::new(), Counts::default(), None);
     loop {
         let job = match rx.lock() {

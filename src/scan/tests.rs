@@ -2485,3 +2485,74 @@ fn install_time_downloads_block_wherever_the_fetched_code_goes() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+// ---- the time limit between detectors on one member ----
+
+static LINGER_A: DetectorMeta = DetectorMeta {
+    id: "execution.test-linger-a",
+    revision: 1,
+    title: "Lingers on a member.",
+    category: Category::Execution,
+    severity: Severity::Low,
+    description: "Test detector: takes 1.2 s on a member that says `linger`, as a super-linear detector would.",
+};
+static LINGER_B: DetectorMeta = DetectorMeta { id: "execution.test-linger-b", ..LINGER_A };
+
+/// Takes 1.2 s on a member holding `linger`, then reports it at line 1.
+struct Lingering(&'static DetectorMeta);
+
+impl Detector for Lingering {
+    fn meta(&self) -> &'static DetectorMeta {
+        self.0
+    }
+    fn interest(&self) -> Interest {
+        Interest::Literals(&["linger"])
+    }
+    fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let evidence = Evidence {
+            path: file.path.into(),
+            line: Some(1),
+            column: Some(1),
+            snippet: Some("linger".into()),
+            indicator: None,
+            role: file.role,
+            severity: None,
+        };
+        hits.push(self.0, Hit { severity: None, evidence });
+    }
+}
+
+/// The walk checks `max_scan_seconds` between members; a member that is slow to judge (here two
+/// detectors of 1.2 s each on the last member, where the walk's check never comes again) is cut
+/// between its detectors once the time is up: the scan ends about one detector's run past the
+/// limit, not two, says which member was cut and names the key, and is marked timed out (so the
+/// gate fails closed and does not keep it). With time left, both detectors run and nothing is said.
+#[test]
+fn the_time_limit_cuts_a_slow_member_between_its_detectors() {
+    let bytes = zip_of(&[("demo/__init__.py", b"x = 1\n"), ("demo/slow.py", b"linger = 1\n")]);
+    // (case, max_scan_seconds, detectors whose hit is kept, cut, most seconds the scan may take)
+    let cases = [
+        ("time left for both detectors", 30, &["execution.test-linger-a", "execution.test-linger-b"][..], false, 30.0),
+        ("the time is up after the first detector", 1, &["execution.test-linger-a"][..], true, 2.2),
+    ];
+    for (case, secs, kept, cut, most) in cases {
+        let detectors: Vec<Box<dyn Detector>> = vec![Box::new(Lingering(&LINGER_A)), Box::new(Lingering(&LINGER_B))];
+        let scanner = Scanner::with_detectors(Limits { max_scan_seconds: secs, ..Limits::default() }, detectors);
+        let started = std::time::Instant::now();
+        let r = scan_bytes(&scanner, "demo-1.0-py3-none-any.whl", &bytes);
+        let took = started.elapsed().as_secs_f64();
+        assert!(took < most, "{case}: the scan took {took:.1} s, want under {most} s");
+        let found: Vec<&str> =
+            r.findings.iter().map(|f| f.detector.as_str()).filter(|d| d.starts_with("execution.test-linger")).collect();
+        assert_eq!(found, kept, "{case}: detectors that ran");
+        assert_eq!(r.stats.timed_out, cut, "{case}: marked timed out");
+        assert_eq!(
+            paths(&r, "anomaly.limit-exceeded"),
+            if cut { vec!["demo/slow.py".to_string()] } else { vec![] },
+            "{case}"
+        );
+        let reason = r.incomplete_reason();
+        assert_eq!(reason.as_deref().is_some_and(|w| w.contains("max_scan_seconds")), cut, "{case}: {reason:?}");
+    }
+}
