@@ -868,6 +868,31 @@ mod tests {
         assert!(found > 2_000, "the random texts hold matches: {found}");
     }
 
+    /// Members of 100,000 words a match starts with, each followed by what almost matches, are
+    /// searched in linear time: every place is tried, and each anchored search stops in its own run.
+    #[test]
+    fn many_start_words_cost_linear_time() {
+        use std::time::{Duration, Instant};
+        type Make = fn(usize) -> String;
+        let shapes: &[(&str, Make)] = &[
+            ("rc files inside words, after blanks", |n| " .npmrc_x".repeat(n)),
+            ("ssh directories without a key", |n| "'~/.ssh/', ".repeat(n)),
+            ("wallet and session words without a store", |n| "atomic/ discord/ Local Storage/ tdata ".repeat(n)),
+        ];
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = Instant::now();
+            let found = path_matches(&file).len();
+            (t.elapsed(), found)
+        };
+        for (name, make) in shapes {
+            let ((t1, _), (t4, found)) = (time(&make(25_000)), time(&make(100_000)));
+            assert_eq!(found, 0, "{name}: nothing matches");
+            assert!(t4 < Duration::from_secs(2), "{name}: {t4:?} for 100,000");
+            assert!(t4 < t1 * 12 + Duration::from_millis(100), "{name}: 25,000 took {t1:?}, 100,000 took {t4:?}");
+        }
+    }
+
     #[test]
     fn gate_never_hides_a_match() {
         let gated = |t: &str| TextFile::new("pkg/a.py", FileRole::Runtime, true, t).may_contain_ci(&PATH_GATE);
