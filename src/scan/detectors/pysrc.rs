@@ -199,8 +199,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// function that import-time code calls, outside a `__main__` guard): [`Source::runs_on_import`]
 /// by offset.
 pub(crate) fn runs_on_import_at(src: &Source<'_>, offset: usize) -> bool {
-    let (line, col) = src.line_col(offset);
-    src.runs_on_import(line, Some(col))
+    src.runs_on_import_offset(floor_char(src.text, offset.min(src.text.len())))
 }
 
 /// A call's argument text: from just after its `(` to the matching `)` (balanced
@@ -484,7 +483,8 @@ mod tests {
             ("carriage returns are not line ends", "a\r\nb\rc\n"),
             ("multi-byte characters", "é\n  bé = 'x'\n€𝄞z\n"),
         ];
-        let pieces = ["a", "bc", " ", "\n", "\r\n", "é", "€", "𝄞", "\t", "x = 1\n", "\n\n"];
+        let pieces =
+            ["a", "bc", " ", "\n", "\r\n", "é", "€", "𝄞", "\t", "x = 1\n", "\n\n", "def f():\n  ", "(", "'s'", "#"];
         let random = random_texts(&pieces, 24, 0x9e37_79b9_7f4a_7c15, 1500);
         let mut lines_seen = 0;
         for (case, text) in named
@@ -492,15 +492,37 @@ mod tests {
             .map(|&(c, t)| (c.to_string(), t.to_string()))
             .chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
         {
-            let src = Source::plain(&text);
-            for offset in 0..=text.len() + 2 {
-                let (line, col) = src.line_col(offset);
-                assert_eq!((line, col), line_col(&text, offset), "{case}: {text:?} at {offset}");
-                let back = src.offset_of(line, Some(col)).expect("a line that exists");
-                assert_eq!(back, floor_char(&text, offset.min(text.len())), "{case}: {text:?} at {offset}");
-                lines_seen = lines_seen.max(line);
+            // The shipped block, and blocks small enough that most columns go through the
+            // member's character checkpoints (a block may end inside a character).
+            for block in [crate::scan::source::COLUMN_BLOCK, 1, 2, 3, 7] {
+                let src = Source::plain(&text).with_column_block(block);
+                let python = Source::python(&text).with_column_block(block);
+                for offset in 0..=text.len() + 2 {
+                    let (line, col) = src.line_col(offset);
+                    assert_eq!((line, col), line_col(&text, offset), "{case} (block {block}): {text:?} at {offset}");
+                    let back = src.offset_of(line, Some(col)).expect("a line that exists");
+                    assert_eq!(
+                        back,
+                        floor_char(&text, offset.min(text.len())),
+                        "{case} (block {block}): {text:?} at {offset}"
+                    );
+                    for extra in [1, 2, 5] {
+                        // A column past the line's end is its end.
+                        let eol = text[back..].find('\n').map_or(text.len(), |n| back + n);
+                        let past = src.offset_of(line, Some(col + extra)).expect("a line that exists");
+                        let want = text[back..eol].char_indices().nth(extra as usize).map_or(eol, |(i, _)| back + i);
+                        assert_eq!(past, want, "{case} (block {block}): {text:?} at {offset} + {extra}");
+                    }
+                    assert_eq!(
+                        runs_on_import_at(&python, offset),
+                        python.runs_on_import(line, Some(col)),
+                        "{case} (block {block}): {text:?} at {offset}"
+                    );
+                    lines_seen = lines_seen.max(line);
+                }
             }
             let count = text.matches('\n').count();
+            let src = Source::plain(&text);
             assert_eq!(src.lines().start(count + 1), None, "{case}: no line past the last");
             assert_eq!(src.lines().start(count), Some(text.rfind('\n').map_or(0, |n| n + 1)), "{case}");
         }
