@@ -69,9 +69,10 @@ struct Popular {
     by_canon: HashMap<String, (String, u32)>,
     /// top names for edit distance, with rank
     edit: Vec<(String, u32)>,
-    /// every name of `edit` and each of its one-byte deletions → indices into `edit`, in order
-    /// (see [`Popular::one_edit_candidates`])
-    edit_by_deletion: HashMap<Vec<u8>, Vec<u32>>,
+    /// (length, first byte) and (length, last byte) of each name of `edit` → its indices into
+    /// `edit`, in order (see [`Popular::one_edit_candidates`])
+    edit_by_first: HashMap<(usize, u8), Vec<u32>>,
+    edit_by_last: HashMap<(usize, u8), Vec<u32>>,
     /// top four-letter names, for swapped letters
     short: Vec<(String, u32)>,
 }
@@ -100,7 +101,8 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         by_words: HashMap::new(),
         by_canon: HashMap::new(),
         edit: Vec::new(),
-        edit_by_deletion: HashMap::new(),
+        edit_by_first: HashMap::new(),
+        edit_by_last: HashMap::new(),
         short: Vec::new(),
     };
     for line in TOP.lines().skip(1) {
@@ -124,31 +126,36 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         }
     }
     for (i, (name, _)) in p.edit.iter().enumerate() {
-        for key in with_deletions(name.as_bytes()) {
-            let at = p.edit_by_deletion.entry(key).or_default();
-            if at.last() != Some(&(i as u32)) {
-                at.push(i as u32);
-            }
+        let b = name.as_bytes();
+        if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+            p.edit_by_first.entry((b.len(), first)).or_default().push(i as u32);
+            p.edit_by_last.entry((b.len(), last)).or_default().push(i as u32);
         }
     }
     p
 });
 
-/// `b` itself and `b` with each one byte deleted: two byte strings within one edit
-/// ([`within_one`]: a substitution, insertion, deletion or adjacent swap) always share one of
-/// these (a swap of `xy` to `yx` deletes to the same string), so a name's candidates are
-/// the popular names indexed under its own keys.
-fn with_deletions(b: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
-    std::iter::once(b.to_vec()).chain((0..b.len()).map(move |i| [&b[..i], &b[i + 1..]].concat()))
-}
-
 impl Popular {
     /// Indices into `edit` of every name that may be within one edit of `name` (a superset,
-    /// confirmed by [`within_one`]), ascending: a few hash lookups instead of comparing the
-    /// name with all of the top 5,000.
+    /// confirmed by [`within_one`]), ascending: a few buckets instead of comparing the name with
+    /// all of the top 5,000. One edit (a substitution, insertion, deletion or adjacent swap)
+    /// between names of at least three bytes leaves the first byte or the last byte in place
+    /// and changes the length by at most one, so the candidates are the names of length
+    /// `len - 1 ..= len + 1` that share `name`'s first or its last byte. A shorter name is
+    /// compared with every target.
     fn one_edit_candidates(&self, name: &str) -> Vec<u32> {
-        let mut out: Vec<u32> =
-            with_deletions(name.as_bytes()).filter_map(|k| self.edit_by_deletion.get(&k)).flatten().copied().collect();
+        let b = name.as_bytes();
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return (0..self.edit.len() as u32).collect();
+        };
+        if b.len() < 3 {
+            return (0..self.edit.len() as u32).collect();
+        }
+        let mut out = Vec::new();
+        for len in b.len() - 1..=b.len() + 1 {
+            out.extend(self.edit_by_first.get(&(len, first)).into_iter().flatten());
+            out.extend(self.edit_by_last.get(&(len, last)).into_iter().flatten());
+        }
         out.sort_unstable();
         out.dedup();
         out
@@ -407,7 +414,7 @@ mod tests {
 
     #[test]
     fn indexed_one_edit_candidates_are_every_name_within_one_edit() {
-        // The deletion index must never miss a name the full comparison finds: for named
+        // The bucket index must never miss a name the full comparison finds: for named
         // look-alikes and for random edits of popular names (and of random strings), the
         // confirmed candidates are exactly the names `within_one` accepts, in the same order.
         let p = &*POPULAR;
@@ -417,10 +424,24 @@ mod tests {
         let indexed = |name: &str| -> Vec<u32> {
             p.one_edit_candidates(name).into_iter().filter(|&i| within_one(name, &p.edit[i as usize].0)).collect()
         };
-        let mut names: Vec<String> =
-            ["reqeusts", "requets", "requestss", "requestz", "rqeuests", "colorama", "numpyy", "x", ""]
-                .map(String::from)
-                .to_vec();
+        let mut names: Vec<String> = [
+            "reqeusts",
+            "requets",
+            "requestss",
+            "requestz",
+            "rqeuests",
+            "colorama",
+            "numpyy",
+            "erquests",
+            "requesst",
+            "xrequests",
+            "x",
+            "",
+            "ab",
+            "abc",
+        ]
+        .map(String::from)
+        .to_vec();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move |n: usize| {
             seed ^= seed << 13;
