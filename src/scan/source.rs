@@ -7,7 +7,9 @@
 //! bodies) and which is deferred (function bodies, lambdas, `if __name__ == "__main__":`),
 //! every `def` and `class` with its body and parent ([`Scopes`]), the name graph both
 //! call-graph readings use ([`NameGraph`]: edges to names, never per call × definition),
-//! the member's line index ([`Lines`]: line and column of an offset, and back), and what is
+//! the member's line index ([`Lines`]: line and column of an offset, and back; on lines
+//! longer than `COLUMN_BLOCK` bytes through per-member character checkpoints, so a column
+//! costs bounded work on a line of any length), and what is
 //! computed once per member for every detector (the engine's `TextFile::source` holds the
 //! member's `Source`).
 //! Must not: know any detector or indicator, or report hits.

@@ -248,11 +248,12 @@ pub(crate) const SNIPPET_MAX: usize = 120;
 pub(crate) fn snippet(text: &str, offset: usize) -> String {
     let offset = floor_char(text, offset.min(text.len()));
     let b = text.as_bytes();
-    let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-    let le = b[offset..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| offset + p);
+    let ls = memchr::memrchr(b'\n', &b[..offset]).map_or(0, |p| p + 1);
+    let le = memchr::memchr(b'\n', &b[offset..]).map_or(b.len(), |p| offset + p);
     let line = &text[ls..le];
     let trimmed = line.trim();
-    if trimmed.chars().count() <= SNIPPET_MAX {
+    // A character is at most four bytes: a longer line is never counted to the end.
+    if trimmed.len() <= SNIPPET_MAX || (trimmed.len() <= 4 * SNIPPET_MAX && trimmed.chars().count() <= SNIPPET_MAX) {
         return trimmed.to_string();
     }
     // Window of ~SNIPPET_MAX bytes around the offset, on char boundaries.
@@ -564,6 +565,82 @@ mod tests {
         for min in 1..20 {
             assert_eq!(long_lines(&mixed, min).collect::<Vec<_>>(), by_split(&mixed, min), "mixed, min {min}");
         }
+    }
+
+    /// The snippet as first written (byte loops to the line's ends, every character of the
+    /// line counted): the reference [`snippet`] is tested against.
+    fn snippet_counted(text: &str, offset: usize) -> String {
+        let offset = floor_char(text, offset.min(text.len()));
+        let b = text.as_bytes();
+        let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let le = b[offset..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| offset + p);
+        let line = &text[ls..le];
+        let trimmed = line.trim();
+        if trimmed.chars().count() <= SNIPPET_MAX {
+            return trimmed.to_string();
+        }
+        let rel = offset - ls;
+        let ws = floor_char(line, rel.saturating_sub(SNIPPET_MAX / 4));
+        let we = ceil_char(line, (ws + SNIPPET_MAX).min(line.len()));
+        let mut out = String::new();
+        if ws > 0 {
+            out.push('…');
+        }
+        out.push_str(line[ws..we].trim());
+        if we < line.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    #[test]
+    fn snippets_are_the_counted_ones() {
+        // Lines around the length where counting matters (SNIPPET_MAX characters of one to
+        // four bytes), blank edges, and random texts: every offset gives the same snippet.
+        let mut named: Vec<(String, String)> = Vec::new();
+        for ch in ["a", "é", "€", "𝄞"] {
+            for n in [SNIPPET_MAX - 1, SNIPPET_MAX, SNIPPET_MAX + 1, 4 * SNIPPET_MAX / ch.len() + 1] {
+                named.push((format!("{n} × {ch:?}"), format!("x\n  {}  \ny", ch.repeat(n))));
+            }
+        }
+        let pieces = [
+            "a",
+            "bc",
+            " ",
+            "\n",
+            "é",
+            "€",
+            "𝄞",
+            "\t",
+            "x = 1",
+            "long_name_here(",
+            "\u{3000}",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "éééééééééé",
+            "𝄞𝄞𝄞𝄞𝄞𝄞",
+            "          ",
+        ];
+        let random = random_texts(&pieces, 400, 0x5851_f42d_4c95_7f2d, 60);
+        for (case, text) in
+            named.into_iter().chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
+        {
+            for offset in 0..=text.len() + 1 {
+                assert_eq!(snippet(&text, offset), snippet_counted(&text, offset), "{case} at {offset}");
+            }
+        }
+    }
+
+    #[test]
+    fn snippets_on_one_five_megabyte_line_cost_bounded_time() {
+        let text = format!("import os\n{}\n", "eval(x); s = 'é€'; ".repeat(250_000));
+        let started = std::time::Instant::now();
+        for k in 0..20_000 {
+            let sn = snippet(&text, 1_000 + k * 250);
+            assert!(sn.starts_with('…') && sn.ends_with('…'), "a window of the line: {sn}");
+        }
+        let took = started.elapsed();
+        // Counting the line's characters per snippet would read 100 GB.
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     }
 
     #[test]
