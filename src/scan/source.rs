@@ -413,6 +413,11 @@ impl Lines {
         self.0.partition_point(|&n| n < offset)
     }
 
+    /// Where 0-based `line` ends: its newline, or `len` (the text's length) for the last line.
+    pub(crate) fn end(&self, line: usize, len: usize) -> usize {
+        self.0.get(line).copied().unwrap_or(len)
+    }
+
     /// Where 0-based `line` starts (the text's length for the empty line after a final
     /// newline); `None` past the last line.
     pub(crate) fn start(&self, line: usize) -> Option<usize> {
