@@ -7,7 +7,9 @@
 //! bodies) and which is deferred (function bodies, lambdas, `if __name__ == "__main__":`),
 //! every `def` and `class` with its body and parent ([`Scopes`]), the name graph both
 //! call-graph readings use ([`NameGraph`]: edges to names, never per call × definition),
-//! the member's line index ([`Lines`]: line and column of an offset, and back), and what is
+//! the member's line index ([`Lines`]: line and column of an offset, and back; on lines
+//! longer than `COLUMN_BLOCK` bytes through per-member character checkpoints, so a column
+//! costs bounded work on a line of any length), and what is
 //! computed once per member for every detector (the engine's `TextFile::source` holds the
 //! member's `Source`).
 //! Must not: know any detector or indicator, or report hits.
@@ -63,6 +65,10 @@ pub struct Source<'a> {
     spans: OnceCell<Vec<Span>>,
     /// Where its lines end (see [`Source::lines`]).
     lines: OnceCell<Lines>,
+    /// Characters before every `col_block`-th byte, for columns on long lines (see [`Chars`]).
+    chars: OnceCell<Chars>,
+    /// The block size of `chars` ([`COLUMN_BLOCK`]; smaller in tests).
+    col_block: usize,
     /// The byte ranges that do not run on import (see [`Source::runs_on_import`]).
     import: OnceCell<ImportMap>,
     /// Regex (by address) → its match ranges over `text`.
@@ -80,9 +86,18 @@ impl<'a> Source<'a> {
             python: true,
             spans: OnceCell::new(),
             lines: OnceCell::new(),
+            chars: OnceCell::new(),
+            col_block: COLUMN_BLOCK,
             import: OnceCell::new(),
             matches: RefCell::default(),
         }
+    }
+
+    /// The same `Source` with character checkpoints every `block` bytes (tests of [`Chars`]).
+    #[cfg(test)]
+    pub(crate) fn with_column_block(mut self, block: usize) -> Self {
+        self.col_block = block;
+        self
     }
 
     /// Any other text: all code, never lexed.
@@ -92,6 +107,8 @@ impl<'a> Source<'a> {
             python: false,
             spans: OnceCell::from(Vec::new()),
             lines: OnceCell::new(),
+            chars: OnceCell::new(),
+            col_block: COLUMN_BLOCK,
             import: OnceCell::new(),
             matches: RefCell::default(),
         }
@@ -107,17 +124,34 @@ impl<'a> Source<'a> {
 
     /// The 1-based line and column (in characters) of byte `offset` (clamped to the text and
     /// moved back to a character boundary): a binary search in [`Source::lines`], then the
-    /// characters from the line's start.
+    /// characters from the line's start. Bounded per call on a line of any length: at most
+    /// [`COLUMN_BLOCK`] bytes are counted directly; further back, the member's character
+    /// checkpoints ([`Chars`], built once on first need) give the count.
     pub(crate) fn line_col(&self, offset: usize) -> (u32, u32) {
+        let offset = self.char_floor(offset);
+        let lines = self.lines();
+        let line = lines.line(offset);
+        let start = lines.start(line).unwrap_or(0);
+        let col = self.chars_between(start, offset) + 1;
+        (line as u32 + 1, col as u32)
+    }
+
+    /// `offset` clamped to the text and moved back to a character boundary.
+    fn char_floor(&self, offset: usize) -> usize {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let lines = self.lines();
-        let line = lines.line(offset);
-        let start = lines.start(line).unwrap_or(0);
-        let col = self.text[start..offset].chars().count() + 1;
-        (line as u32 + 1, col as u32)
+        offset
+    }
+
+    /// The characters in `text[start..end]` (both on character boundaries).
+    fn chars_between(&self, start: usize, end: usize) -> usize {
+        if end - start <= self.col_block {
+            return count_chars(&self.text.as_bytes()[start..end]);
+        }
+        let chars = self.chars.get_or_init(|| Chars::new(self.text.as_bytes(), self.col_block));
+        chars.before(self.text.as_bytes(), end) - chars.before(self.text.as_bytes(), start)
     }
 
     /// Every comment and string span, in order.
@@ -184,10 +218,20 @@ impl<'a> Source<'a> {
         if !self.python || line == 0 {
             return false;
         }
-        let map = self.import_map();
-        let Some(offset) = self.offset_of(line, column) else {
+        match self.offset_of(line, column) {
+            Some(offset) => self.runs_on_import_offset(offset),
+            None => false,
+        }
+    }
+
+    /// [`Source::runs_on_import`] of the code at byte `offset` (a character boundary inside
+    /// the text or its end): what `runs_on_import(line_col(offset))` answers, without the
+    /// round trip through a column.
+    pub(crate) fn runs_on_import_offset(&self, offset: usize) -> bool {
+        if !self.python {
             return false;
-        };
+        }
+        let map = self.import_map();
         let i = map.deferred.partition_point(|&(_, end)| end <= offset);
         if map.deferred.get(i).is_some_and(|&(s, _)| s <= offset) {
             return false;
@@ -220,11 +264,43 @@ impl<'a> Source<'a> {
     pub fn offset_of(&self, line: u32, column: Option<u32>) -> Option<usize> {
         let start = self.lines().start((line as usize).checked_sub(1)?)?;
         let rest = &self.text[start..];
-        let eol = rest.find('\n').unwrap_or(rest.len());
+        let eol = start + memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
         Some(match column {
-            Some(col) => start + rest[..eol].char_indices().nth(col.saturating_sub(1) as usize).map_or(eol, |(i, _)| i),
-            None => start + (eol - rest[..eol].trim_start().len()),
+            Some(col) => self.nth_char_from(start, eol, col.saturating_sub(1) as usize),
+            None => eol - self.text[start..eol].trim_start().len(),
         })
+    }
+
+    /// The offset of the `n`th (0-based) character from `start` (a character boundary), or
+    /// `eol` when the line holds fewer: bounded like [`Source::line_col`].
+    fn nth_char_from(&self, start: usize, eol: usize, n: usize) -> usize {
+        let b = self.text.as_bytes();
+        let mut at = start;
+        let mut left = n;
+        if eol - start > self.col_block && n > self.col_block {
+            // Jump to the last checkpoint at or before the wanted character, then walk.
+            let chars = self.chars.get_or_init(|| Chars::new(b, self.col_block));
+            let want = chars.before(b, start) + n;
+            let k = chars.0.partition_point(|&c| c <= want).saturating_sub(1);
+            let from = (k * self.col_block).max(start);
+            if from >= eol {
+                return eol;
+            }
+            let have = chars.before(b, from);
+            if have <= want {
+                at = from;
+                left = want - have;
+            }
+        }
+        for (i, &c) in b[at..eol].iter().enumerate() {
+            if !is_continuation(c) {
+                if left == 0 {
+                    return at + i;
+                }
+                left -= 1;
+            }
+        }
+        eol
     }
 
     /// True when 1-based `line`/`column` sits in a documentation constant: a triple-quoted
@@ -285,6 +361,44 @@ static DOC_CONSTANT: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
         .expect("doc constant")
 });
 
+/// Bytes counted directly for a column; beyond this a member's [`Chars`] checkpoints are used.
+pub(crate) const COLUMN_BLOCK: usize = 4096;
+
+/// Whether `b` continues a UTF-8 character (every other byte starts one).
+fn is_continuation(b: u8) -> bool {
+    (b as i8) < -0x40
+}
+
+/// The characters that start in `b` (its bytes that do not continue one).
+fn count_chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| !is_continuation(c)).count()
+}
+
+/// Character checkpoints of a text: `0[k]` is the number of characters starting before byte
+/// `k × block`. One pass, built only when a column is asked for far into a long line, so
+/// that a column costs at most two blocks of counting whatever the line's length.
+#[derive(Debug)]
+struct Chars(Vec<usize>, usize);
+
+impl Chars {
+    fn new(b: &[u8], block: usize) -> Self {
+        let mut marks = Vec::with_capacity(b.len() / block + 1);
+        let mut n = 0;
+        marks.push(0);
+        for chunk in b.chunks(block) {
+            n += count_chars(chunk);
+            marks.push(n);
+        }
+        Chars(marks, block)
+    }
+
+    /// The characters starting before byte `at`.
+    fn before(&self, b: &[u8], at: usize) -> usize {
+        let k = at / self.1;
+        self.0[k] + count_chars(&b[k * self.1..at])
+    }
+}
+
 /// Where the lines of a text end: the offsets of its newlines, in order (see [`Source::lines`]).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Lines(Vec<usize>);
@@ -297,6 +411,11 @@ impl Lines {
     /// 0-based line of a byte offset (a newline belongs to the line it ends).
     pub(crate) fn line(&self, offset: usize) -> usize {
         self.0.partition_point(|&n| n < offset)
+    }
+
+    /// Where 0-based `line` ends: its newline, or `len` (the text's length) for the last line.
+    pub(crate) fn end(&self, line: usize, len: usize) -> usize {
+        self.0.get(line).copied().unwrap_or(len)
     }
 
     /// Where 0-based `line` starts (the text's length for the empty line after a final
@@ -1223,6 +1342,41 @@ mod tests {
             filtered += usize::from(graph.keys[key / 64] & (1 << (key % 64)) == 0);
         }
         assert!(known > 300 && filtered > 300, "both outcomes: {known} known, {filtered} filtered out");
+    }
+
+    #[test]
+    fn columns_on_one_five_megabyte_line_cost_bounded_time() {
+        // One line of 5 MB (multi-byte characters in it) after a short one: 20,000 columns
+        // asked along it, each turned back into an offset and judged for import time. Counting
+        // from the line's start each time would read 50 GB.
+        let unit = "exec(x); é = '€'; ";
+        let text = format!("import os\n{}\n", unit.repeat(5_000_000 / unit.len()));
+        let started = std::time::Instant::now();
+        let src = Source::python(&text);
+        let step = text.len() / 20_000;
+        let mut last_col = 0;
+        for k in 0..20_000 {
+            let offset = pysrc_floor(&text, 10 + k * step);
+            let (line, col) = src.line_col(offset);
+            assert_eq!(line, 2, "at {offset}");
+            assert!(col > last_col || k == 0, "columns grow along the line: {col} after {last_col}");
+            last_col = col;
+            assert_eq!(src.offset_of(line, Some(col)), Some(offset), "back to the offset");
+            assert!(src.runs_on_import_offset(offset) || src.span_at(offset).is_some(), "module-level code runs");
+        }
+        let took = started.elapsed();
+        let want = text[10..text.len() - 1].chars().count() as u32 + 1;
+        assert_eq!(src.line_col(text.len() - 1), (2, want), "the last column is the line's character count");
+        // Lexing and mapping the 5 MB line is most of this (about 2 s on a loaded machine);
+        // counting from the line's start per column would take minutes.
+        assert!(took < std::time::Duration::from_secs(10), "{} bytes took {took:?}", text.len());
+    }
+
+    fn pysrc_floor(text: &str, mut i: usize) -> usize {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
     }
 
     #[test]

@@ -69,6 +69,10 @@ struct Popular {
     by_canon: HashMap<String, (String, u32)>,
     /// top names for edit distance, with rank
     edit: Vec<(String, u32)>,
+    /// (length, first byte) and (length, last byte) of each name of `edit` → its indices into
+    /// `edit`, in order (see [`Popular::one_edit_candidates`])
+    edit_by_first: HashMap<(usize, u8), Vec<u32>>,
+    edit_by_last: HashMap<(usize, u8), Vec<u32>>,
     /// top four-letter names, for swapped letters
     short: Vec<(String, u32)>,
 }
@@ -97,6 +101,8 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
         by_words: HashMap::new(),
         by_canon: HashMap::new(),
         edit: Vec::new(),
+        edit_by_first: HashMap::new(),
+        edit_by_last: HashMap::new(),
         short: Vec::new(),
     };
     for line in TOP.lines().skip(1) {
@@ -119,8 +125,42 @@ static POPULAR: LazyLock<Popular> = LazyLock::new(|| {
             p.short.push((name, rank));
         }
     }
+    for (i, (name, _)) in p.edit.iter().enumerate() {
+        let b = name.as_bytes();
+        if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+            p.edit_by_first.entry((b.len(), first)).or_default().push(i as u32);
+            p.edit_by_last.entry((b.len(), last)).or_default().push(i as u32);
+        }
+    }
     p
 });
+
+impl Popular {
+    /// Indices into `edit` of every name that may be within one edit of `name` (a superset,
+    /// confirmed by [`within_one`]), ascending: a few buckets instead of comparing the name with
+    /// all of the top 5,000. One edit (a substitution, insertion, deletion or adjacent swap)
+    /// between names of at least three bytes leaves the first byte or the last byte in place
+    /// and changes the length by at most one, so the candidates are the names of length
+    /// `len - 1 ..= len + 1` that share `name`'s first or its last byte. A shorter name is
+    /// compared with every target.
+    fn one_edit_candidates(&self, name: &str) -> Vec<u32> {
+        let b = name.as_bytes();
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return (0..self.edit.len() as u32).collect();
+        };
+        if b.len() < 3 {
+            return (0..self.edit.len() as u32).collect();
+        }
+        let mut out = Vec::new();
+        for len in b.len() - 1..=b.len() + 1 {
+            out.extend(self.edit_by_first.get(&(len, first)).into_iter().flatten());
+            out.extend(self.edit_by_last.get(&(len, last)).into_iter().flatten());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
 
 /// Optimal-string-alignment distance ≤ 1 (one substitution, insertion, deletion or adjacent swap).
 pub(crate) fn within_one(a: &str, b: &str) -> bool {
@@ -250,8 +290,9 @@ fn look_alike(name: &str) -> Option<(String, u32, &'static str)> {
         // Short names collide by chance: only the very top is worth matching.
         let max_rank = if name.len() <= 6 { SHORT_NAME_MAX_RANK } else { EDIT_TARGET_MAX_RANK };
         let hit = p
-            .edit
-            .iter()
+            .one_edit_candidates(&name)
+            .into_iter()
+            .map(|i| &p.edit[i as usize])
             .filter(|(t, r)| *r <= max_rank && within_one(&name, t) && !allowed(t))
             .min_by_key(|(_, r)| *r);
         if let Some((t, r)) = hit {
@@ -369,6 +410,72 @@ mod tests {
         let flagged: Vec<&str> = POPULAR.by_name.keys().map(String::as_str).filter(|n| imitates(n).is_some()).collect();
         assert!(flagged.contains(&"tdqm"), "{flagged:?}");
         assert!(flagged.len() <= 5, "{} popular names flagged: {flagged:?}", flagged.len());
+    }
+
+    #[test]
+    fn indexed_one_edit_candidates_are_every_name_within_one_edit() {
+        // The bucket index must never miss a name the full comparison finds: for named
+        // look-alikes and for random edits of popular names (and of random strings), the
+        // confirmed candidates are exactly the names `within_one` accepts, in the same order.
+        let p = &*POPULAR;
+        let full = |name: &str| -> Vec<u32> {
+            (0..p.edit.len() as u32).filter(|&i| within_one(name, &p.edit[i as usize].0)).collect()
+        };
+        let indexed = |name: &str| -> Vec<u32> {
+            p.one_edit_candidates(name).into_iter().filter(|&i| within_one(name, &p.edit[i as usize].0)).collect()
+        };
+        let mut names: Vec<String> = [
+            "reqeusts",
+            "requets",
+            "requestss",
+            "requestz",
+            "rqeuests",
+            "colorama",
+            "numpyy",
+            "erquests",
+            "requesst",
+            "xrequests",
+            "x",
+            "",
+            "ab",
+            "abc",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let letters = b"abcdefghijklmnopqrstuvwxyz-0123456789";
+        for _ in 0..3_000 {
+            let mut b = p.edit[next(p.edit.len())].0.clone().into_bytes();
+            match next(5) {
+                0 if !b.is_empty() => {
+                    let (i, c) = (next(b.len()), letters[next(letters.len())]);
+                    b[i] = c;
+                }
+                1 => b.insert(next(b.len() + 1), letters[next(letters.len())]),
+                2 if b.len() > 1 => {
+                    b.remove(next(b.len()));
+                }
+                3 if b.len() > 1 => {
+                    let i = next(b.len() - 1);
+                    b.swap(i, i + 1);
+                }
+                _ => b = (0..5 + next(8)).map(|_| letters[next(letters.len())]).collect(),
+            }
+            names.push(String::from_utf8(b).expect("ascii"));
+        }
+        let mut found = 0;
+        for name in &names {
+            let want = full(name);
+            found += usize::from(!want.is_empty());
+            assert_eq!(indexed(name), want, "{name}");
+        }
+        assert!(found > 2_000, "most edits of popular names are within one edit of one: {found}");
     }
 
     #[test]

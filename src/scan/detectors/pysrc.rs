@@ -199,8 +199,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (u32, u32) {
 /// function that import-time code calls, outside a `__main__` guard): [`Source::runs_on_import`]
 /// by offset.
 pub(crate) fn runs_on_import_at(src: &Source<'_>, offset: usize) -> bool {
-    let (line, col) = src.line_col(offset);
-    src.runs_on_import(line, Some(col))
+    src.runs_on_import_offset(floor_char(src.text, offset.min(src.text.len())))
 }
 
 /// A call's argument text: from just after its `(` to the matching `)` (balanced
@@ -249,11 +248,27 @@ pub(crate) const SNIPPET_MAX: usize = 120;
 pub(crate) fn snippet(text: &str, offset: usize) -> String {
     let offset = floor_char(text, offset.min(text.len()));
     let b = text.as_bytes();
-    let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-    let le = b[offset..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| offset + p);
+    let ls = memchr::memrchr(b'\n', &b[..offset]).map_or(0, |p| p + 1);
+    let le = memchr::memchr(b'\n', &b[offset..]).map_or(b.len(), |p| offset + p);
+    snippet_of_line(text, ls, le, offset)
+}
+
+/// [`snippet`] with the line's ends taken from the member's shared line index: bounded work
+/// per call on a line of any length.
+pub(crate) fn snippet_in(src: &Source<'_>, offset: usize) -> String {
+    let text = src.text;
+    let offset = floor_char(text, offset.min(text.len()));
+    let lines = src.lines();
+    let line = lines.line(offset);
+    snippet_of_line(text, lines.start(line).unwrap_or(0), lines.end(line, text.len()), offset)
+}
+
+/// The snippet of the line `text[ls..le]` around `offset`.
+fn snippet_of_line(text: &str, ls: usize, le: usize, offset: usize) -> String {
     let line = &text[ls..le];
     let trimmed = line.trim();
-    if trimmed.chars().count() <= SNIPPET_MAX {
+    // A character is at most four bytes: a longer line is never counted to the end.
+    if trimmed.len() <= SNIPPET_MAX || (trimmed.len() <= 4 * SNIPPET_MAX && trimmed.chars().count() <= SNIPPET_MAX) {
         return trimmed.to_string();
     }
     // Window of ~SNIPPET_MAX bytes around the offset, on char boundaries.
@@ -310,7 +325,7 @@ pub(crate) fn evidence(file: &TextFile<'_>, offset: usize, indicator: impl Into<
         path: file.path.to_string(),
         line: Some(line),
         column: Some(col),
-        snippet: Some(snippet(file.text, offset)),
+        snippet: Some(snippet_in(file.source(), offset)),
         indicator: Some(indicator.into()),
         role: file.role,
         severity: None,
@@ -484,7 +499,8 @@ mod tests {
             ("carriage returns are not line ends", "a\r\nb\rc\n"),
             ("multi-byte characters", "é\n  bé = 'x'\n€𝄞z\n"),
         ];
-        let pieces = ["a", "bc", " ", "\n", "\r\n", "é", "€", "𝄞", "\t", "x = 1\n", "\n\n"];
+        let pieces =
+            ["a", "bc", " ", "\n", "\r\n", "é", "€", "𝄞", "\t", "x = 1\n", "\n\n", "def f():\n  ", "(", "'s'", "#"];
         let random = random_texts(&pieces, 24, 0x9e37_79b9_7f4a_7c15, 1500);
         let mut lines_seen = 0;
         for (case, text) in named
@@ -492,15 +508,37 @@ mod tests {
             .map(|&(c, t)| (c.to_string(), t.to_string()))
             .chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
         {
-            let src = Source::plain(&text);
-            for offset in 0..=text.len() + 2 {
-                let (line, col) = src.line_col(offset);
-                assert_eq!((line, col), line_col(&text, offset), "{case}: {text:?} at {offset}");
-                let back = src.offset_of(line, Some(col)).expect("a line that exists");
-                assert_eq!(back, floor_char(&text, offset.min(text.len())), "{case}: {text:?} at {offset}");
-                lines_seen = lines_seen.max(line);
+            // The shipped block, and blocks small enough that most columns go through the
+            // member's character checkpoints (a block may end inside a character).
+            for block in [crate::scan::source::COLUMN_BLOCK, 1, 2, 3, 7] {
+                let src = Source::plain(&text).with_column_block(block);
+                let python = Source::python(&text).with_column_block(block);
+                for offset in 0..=text.len() + 2 {
+                    let (line, col) = src.line_col(offset);
+                    assert_eq!((line, col), line_col(&text, offset), "{case} (block {block}): {text:?} at {offset}");
+                    let back = src.offset_of(line, Some(col)).expect("a line that exists");
+                    assert_eq!(
+                        back,
+                        floor_char(&text, offset.min(text.len())),
+                        "{case} (block {block}): {text:?} at {offset}"
+                    );
+                    for extra in [1, 2, 5] {
+                        // A column past the line's end is its end.
+                        let eol = text[back..].find('\n').map_or(text.len(), |n| back + n);
+                        let past = src.offset_of(line, Some(col + extra)).expect("a line that exists");
+                        let want = text[back..eol].char_indices().nth(extra as usize).map_or(eol, |(i, _)| back + i);
+                        assert_eq!(past, want, "{case} (block {block}): {text:?} at {offset} + {extra}");
+                    }
+                    assert_eq!(
+                        runs_on_import_at(&python, offset),
+                        python.runs_on_import(line, Some(col)),
+                        "{case} (block {block}): {text:?} at {offset}"
+                    );
+                    lines_seen = lines_seen.max(line);
+                }
             }
             let count = text.matches('\n').count();
+            let src = Source::plain(&text);
             assert_eq!(src.lines().start(count + 1), None, "{case}: no line past the last");
             assert_eq!(src.lines().start(count), Some(text.rfind('\n').map_or(0, |n| n + 1)), "{case}");
         }
@@ -542,6 +580,86 @@ mod tests {
         for min in 1..20 {
             assert_eq!(long_lines(&mixed, min).collect::<Vec<_>>(), by_split(&mixed, min), "mixed, min {min}");
         }
+    }
+
+    /// The snippet as first written (byte loops to the line's ends, every character of the
+    /// line counted): the reference [`snippet`] is tested against.
+    fn snippet_counted(text: &str, offset: usize) -> String {
+        let offset = floor_char(text, offset.min(text.len()));
+        let b = text.as_bytes();
+        let ls = b[..offset].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let le = b[offset..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| offset + p);
+        let line = &text[ls..le];
+        let trimmed = line.trim();
+        if trimmed.chars().count() <= SNIPPET_MAX {
+            return trimmed.to_string();
+        }
+        let rel = offset - ls;
+        let ws = floor_char(line, rel.saturating_sub(SNIPPET_MAX / 4));
+        let we = ceil_char(line, (ws + SNIPPET_MAX).min(line.len()));
+        let mut out = String::new();
+        if ws > 0 {
+            out.push('…');
+        }
+        out.push_str(line[ws..we].trim());
+        if we < line.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    #[test]
+    fn snippets_are_the_counted_ones() {
+        // Lines around the length where counting matters (SNIPPET_MAX characters of one to
+        // four bytes), blank edges, and random texts: every offset gives the same snippet.
+        let mut named: Vec<(String, String)> = Vec::new();
+        for ch in ["a", "é", "€", "𝄞"] {
+            for n in [SNIPPET_MAX - 1, SNIPPET_MAX, SNIPPET_MAX + 1, 4 * SNIPPET_MAX / ch.len() + 1] {
+                named.push((format!("{n} × {ch:?}"), format!("x\n  {}  \ny", ch.repeat(n))));
+            }
+        }
+        let pieces = [
+            "a",
+            "bc",
+            " ",
+            "\n",
+            "é",
+            "€",
+            "𝄞",
+            "\t",
+            "x = 1",
+            "long_name_here(",
+            "\u{3000}",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "éééééééééé",
+            "𝄞𝄞𝄞𝄞𝄞𝄞",
+            "          ",
+        ];
+        let random = random_texts(&pieces, 400, 0x5851_f42d_4c95_7f2d, 60);
+        for (case, text) in
+            named.into_iter().chain(random.into_iter().enumerate().map(|(i, t)| (format!("random {i}"), t)))
+        {
+            let src = Source::plain(&text);
+            for offset in 0..=text.len() + 1 {
+                let want = snippet_counted(&text, offset);
+                assert_eq!(snippet(&text, offset), want, "{case} at {offset}");
+                assert_eq!(snippet_in(&src, offset), want, "{case} at {offset}, by the line index");
+            }
+        }
+    }
+
+    #[test]
+    fn snippets_on_one_five_megabyte_line_cost_bounded_time() {
+        let text = format!("import os\n{}\n", "eval(x); s = 'é€'; ".repeat(250_000));
+        let started = std::time::Instant::now();
+        let src = Source::plain(&text);
+        for k in 0..20_000 {
+            let sn = snippet_in(&src, 1_000 + k * 250);
+            assert!(sn.starts_with('…') && sn.ends_with('…'), "a window of the line: {sn}");
+        }
+        let took = started.elapsed();
+        // Finding the line's ends and counting its characters per snippet would read 100 GB.
+        assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
     }
 
     #[test]
