@@ -236,7 +236,7 @@ impl NativeInjection {
             if src.python && src.kind_at(m.start()) != Kind::Str {
                 continue;
             }
-            let line = pysrc::snippet(file.text, m.start());
+            let line = pysrc::snippet_in(file.source(), m.start());
             let sev = if REMOTE_PAYLOAD.is_match(&line) { Severity::Critical } else { Severity::Medium };
             push(hits, m.start(), m.as_str().to_ascii_lowercase(), sev);
         }

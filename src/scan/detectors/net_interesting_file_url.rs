@@ -84,7 +84,7 @@ impl Detector for InterestingFileUrl {
             let (u, (_, exec)) = u;
             let drop = matches!(reputation::of_url(&u.host, u.path), Some(Class::FileDrop | Class::Paste));
             let raw_ip = super::net_ip_address::public_ip(&u.host);
-            let line = pysrc::snippet(file.text, u.offset).to_ascii_lowercase();
+            let line = pysrc::snippet_in(file.source(), u.offset).to_ascii_lowercase();
             let into_temp = ["%temp%", "$env:temp", "appdata", "gettempdir", "/tmp/", "%localappdata%"]
                 .iter()
                 .any(|t| line.contains(t));

@@ -243,8 +243,9 @@ fn ceil_char(text: &str, mut i: usize) -> usize {
 /// Maximum snippet length, in characters.
 pub(crate) const SNIPPET_MAX: usize = 120;
 
-/// The line holding `offset`, trimmed, at most [`SNIPPET_MAX`] characters (a window
-/// around `offset` when the line is longer, marked with `…`).
+/// [`snippet_in`] without a line index (the line's ends found by reading to them): a reference
+/// for the tests only; every detector takes its snippets through the member's line index.
+#[cfg(test)]
 pub(crate) fn snippet(text: &str, offset: usize) -> String {
     let offset = floor_char(text, offset.min(text.len()));
     let b = text.as_bytes();
@@ -253,8 +254,9 @@ pub(crate) fn snippet(text: &str, offset: usize) -> String {
     snippet_of_line(text, ls, le, offset)
 }
 
-/// [`snippet`] with the line's ends taken from the member's shared line index: bounded work
-/// per call on a line of any length.
+/// The line holding `offset`, trimmed, at most [`SNIPPET_MAX`] characters (a window around
+/// `offset` when the line is longer, marked with `…`), its ends taken from the member's shared
+/// line index: bounded work per call on a line of any length.
 pub(crate) fn snippet_in(src: &Source<'_>, offset: usize) -> String {
     let text = src.text;
     let offset = floor_char(text, offset.min(text.len()));
@@ -583,7 +585,7 @@ mod tests {
     }
 
     /// The snippet as first written (byte loops to the line's ends, every character of the
-    /// line counted): the reference [`snippet`] is tested against.
+    /// line counted): the reference [`snippet`] and [`snippet_in`] are tested against.
     fn snippet_counted(text: &str, offset: usize) -> String {
         let offset = floor_char(text, offset.min(text.len()));
         let b = text.as_bytes();
