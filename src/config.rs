@@ -193,6 +193,10 @@ pub struct PrescanConfig {
     /// User-Agent pip and uv send) instead of [`PrescanConfig::tags`] when it says; on unless
     /// `--prescan-python` or `--prescan-tags` is given.
     pub follow_clients: bool,
+    /// How long a background pre-scan defers to client requests before it starts anyway
+    /// (`--prescan-yield`; zero: it never waits). It starts once no client request has been
+    /// in flight for a quiet moment, is promoted, or has waited this long.
+    pub yield_at_most: Duration,
 }
 
 /// The CPython versions whose wheels are pre-scanned by default: the newest three.
@@ -253,6 +257,7 @@ impl Default for PrescanConfig {
             page_budget: 128 << 20,
             wait: Duration::from_millis(1500),
             follow_clients: true,
+            yield_at_most: Duration::from_secs(10),
         }
     }
 }

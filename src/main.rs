@@ -462,6 +462,12 @@ struct ServeArgs {
     /// listed with what is known, e.g. `1500ms`; `0`: never waits.
     #[arg(long, default_value = "1500ms", value_parser = duration_or_zero, env = "PIPGATE_PRESCAN_WAIT")]
     prescan_wait: std::time::Duration,
+    /// How long a background pre-scan defers to client requests before it starts anyway,
+    /// e.g. `10s`: it starts once no client request has been in flight for a moment (so a
+    /// resolver's requests are not slowed by scans of versions it may never ask for), when
+    /// a page comes to wait for it, or after this long. `0`: never defers.
+    #[arg(long, default_value = "10s", value_parser = duration_or_zero, env = "PIPGATE_PRESCAN_YIELD")]
+    prescan_yield: std::time::Duration,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -812,6 +818,7 @@ fn prescan_config(args: &ServeArgs) -> pipgate::PrescanConfig {
         page_budget: args.prescan_budget_mib.saturating_mul(1 << 20),
         wait: args.prescan_wait,
         follow_clients: args.prescan_pythons.is_empty() && args.prescan_tags.is_empty(),
+        yield_at_most: args.prescan_yield,
     }
 }
 

@@ -25,6 +25,7 @@
 //! | `pipgate_memory_cache_bytes` | | `artifact`: bytes of small artifacts kept in memory (lookups: `pipgate_cache_requests_total{cache="memory"}`) |
 //! | `pipgate_prescans_total`, `pipgate_prescan_duration_seconds` | `outcome` (`serve`, `annotate`, `block`, `failed`, `abandoned`) | `prescan`, each pre-scan that ended |
 //! | `pipgate_prescan_pending`, `pipgate_prescan_running` | | `prescan`: started and not ended (waiting for a permit or running), and those holding a permit |
+//! | `pipgate_prescan_yield_seconds` | | `prescan`: how long each background pre-scan deferred to client requests before it started (`--prescan-yield`) |
 //! | `pipgate_prescan_page_waits_total`, `pipgate_prescan_page_wait_seconds` | `result` (`done`, `deadline`) | `prescan`: a page's wait for its newest version's pre-scans |
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -113,6 +114,7 @@ struct Metrics {
     prescan_seconds: Family<Outcome, Histogram, fn() -> Histogram>,
     prescan_pending: Gauge,
     prescan_running: Gauge,
+    prescan_yield_seconds: Histogram,
     page_waits: Family<WaitResult, Counter>,
     page_wait_seconds: Family<WaitResult, Histogram, fn() -> Histogram>,
 }
@@ -142,6 +144,7 @@ impl Metrics {
             prescan_seconds: Family::new_with_constructor(prescan_histogram as fn() -> Histogram),
             prescan_pending: Gauge::default(),
             prescan_running: Gauge::default(),
+            prescan_yield_seconds: prescan_histogram(),
             page_waits: Family::default(),
             page_wait_seconds: Family::new_with_constructor(page_wait_histogram as fn() -> Histogram),
             registry: Registry::default(),
@@ -218,6 +221,11 @@ impl Metrics {
             m.prescan_pending.clone(),
         );
         registry.register("prescan_running", "Pre-scans holding a permit now", m.prescan_running.clone());
+        registry.register(
+            "prescan_yield_seconds",
+            "How long background pre-scans deferred to client requests before they started",
+            m.prescan_yield_seconds.clone(),
+        );
         registry.register(
             "prescan_page_waits",
             "Page requests that waited for their newest version's pre-scans, by result (done, deadline passed)",
@@ -353,6 +361,11 @@ pub(crate) fn prescan_ended(outcome: &str, elapsed: Duration) {
     };
     METRICS.prescans.get_or_create(&Outcome { outcome }).inc();
     METRICS.prescan_seconds.get_or_create(&Outcome { outcome }).observe(elapsed.as_secs_f64());
+}
+
+/// A background pre-scan starts after yielding to client requests this long.
+pub(crate) fn prescan_yielded(elapsed: Duration) {
+    METRICS.prescan_yield_seconds.observe(elapsed.as_secs_f64());
 }
 
 /// A page waited `elapsed` for its newest version's pre-scans; `done` unless the deadline passed.

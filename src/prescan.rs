@@ -10,10 +10,11 @@
 //! waiting, as for a file it asks for: up to [`URGENT`] at a time, so twenty pages a
 //! resolver asks for together are not answered one pre-scan after another), the older
 //! versions' at low priority (a small semaphore of their own, `--prescan-concurrency`; a
-//! background pre-scan a page comes to wait for is promoted), while a client request never
-//! waits for a permit, and one asking for a file being pre-scanned joins it through the
-//! same single flight, download task and scan cache; deduplicating them (per file key while running,
-//! and for [`RECENT`] after); cancelling them on shutdown; and the page's brief wait for
+//! background pre-scan a page comes to wait for is promoted, and one holding its permit
+//! still yields to client requests in flight ([`Clients`]) for at most `--prescan-yield`),
+//! while a client request never waits for a permit, and one asking for a file being
+//! pre-scanned joins it through the same single flight, download task and scan cache;
+//! deduplicating them (per file key while running, and for [`RECENT`] after); cancelling them on shutdown; and the page's brief wait for
 //! the newest candidate ([`Prescan::before_listing`]). Which wheels are candidates follows
 //! the asking client when its User-Agent says ([`client_target`]: pip and uv send their
 //! Python version and platform), so a 3.11 resolver on Linux does not start downloads of
@@ -51,6 +52,9 @@ const UNKNOWN_SIZE: u64 = 4 << 20;
 /// Pre-scans a page waits for (its newest version's files) running at once, process-wide:
 /// foreground work, bounded only so a flood of page requests cannot start unbounded downloads.
 const URGENT: usize = 64;
+/// How long no client request must have been in flight before a background pre-scan that
+/// yields to clients starts: longer than the gaps between one resolver's requests.
+const QUIET: Duration = Duration::from_millis(250);
 
 /// Which files of a version a resolver is likely to pick: glob patterns over a wheel's
 /// `python-abi-platform` tag, and `sdist`. A file's rank is its first matching pattern.
@@ -257,7 +261,73 @@ pub(crate) struct Prescan {
     running: Arc<Mutex<HashMap<String, Running>>>,
     /// File keys pre-scanned (or started) in the last [`RECENT`].
     recent: moka::sync::Cache<String, ()>,
+    /// Client requests in flight, which background pre-scans yield to.
+    clients: Arc<Clients>,
     cancel: CancellationToken,
+}
+
+/// Client requests in flight and when the last one ended, so background pre-scans can wait
+/// for a quiet moment before they start (CPU spent scanning versions a resolver may never
+/// ask for is CPU its page and file requests wait for). Counted by [`Prescan::client_request`].
+#[derive(Debug)]
+pub(crate) struct Clients {
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// When the last request ended (`None`: none has yet).
+    last_end: Mutex<Option<tokio::time::Instant>>,
+    /// Told whenever a request ends.
+    ended: tokio::sync::Notify,
+}
+
+/// One client request, counted in flight until dropped.
+pub(crate) struct ClientRequest<'a>(&'a Clients);
+
+impl Drop for ClientRequest<'_> {
+    fn drop(&mut self) {
+        *self.0.last_end.lock().unwrap_or_else(PoisonError::into_inner) = Some(tokio::time::Instant::now());
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.ended.notify_waiters();
+    }
+}
+
+impl Clients {
+    fn new() -> Clients {
+        Clients { in_flight: Default::default(), last_end: Mutex::new(None), ended: tokio::sync::Notify::new() }
+    }
+
+    fn enter(&self) -> ClientRequest<'_> {
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ClientRequest(self)
+    }
+
+    /// Wait until no request has been in flight for `quiet`, or `at_most` has passed; how
+    /// long it waited.
+    async fn quiet(&self, quiet: Duration, at_most: Duration) -> Duration {
+        let start = tokio::time::Instant::now();
+        let give_up = start + at_most;
+        loop {
+            // Registered before the state is read, so an end in between is not missed.
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            let now = tokio::time::Instant::now();
+            if now >= give_up {
+                break;
+            }
+            let wake = if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                give_up
+            } else {
+                match *self.last_end.lock().unwrap_or_else(PoisonError::into_inner) {
+                    Some(last) if now < last + quiet => (last + quiet).min(give_up),
+                    _ => break,
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = ended => {}
+            }
+        }
+        start.elapsed()
+    }
 }
 
 impl Prescan {
@@ -271,8 +341,15 @@ impl Prescan {
             app,
             running: Default::default(),
             recent: moka::sync::Cache::builder().max_capacity(RECENT_FILES).time_to_live(RECENT).build(),
+            clients: Arc::new(Clients::new()),
             cancel: CancellationToken::new(),
         }
+    }
+
+    /// Count a client request in flight until the guard is dropped (the front end holds
+    /// one per request but probes): background pre-scans yield to them.
+    pub(crate) fn client_request(&self) -> ClientRequest<'_> {
+        self.clients.enter()
     }
 
     /// The tags to pre-scan for this request: the client's own target when it names one and
@@ -357,8 +434,13 @@ impl Prescan {
         if urgent {
             promote.notify_one();
         }
-        let permits =
-            Permits { background: self.permits.clone(), urgent: self.urgent.clone(), promote: promote.clone() };
+        let permits = Permits {
+            background: self.permits.clone(),
+            urgent: self.urgent.clone(),
+            promote: promote.clone(),
+            clients: self.clients.clone(),
+            yield_at_most: self.cfg.yield_at_most,
+        };
         let work = run(Arc::downgrade(app), permits, self.cancel.clone(), crate::index::origin(project, e));
         let (map, k) = (self.running.clone(), key.clone());
         let pending = crate::metrics::prescan_pending();
@@ -412,19 +494,44 @@ async fn known(app: &App, project: &str, page: &ProjectPage, files: &[usize]) ->
 }
 
 /// Where a pre-scan takes its permit: the background queue, or the urgent one as soon as
-/// `promote` is notified (a page waits for the file).
+/// `promote` is notified (a page waits for the file). A background one then yields to
+/// client requests: it starts once they have been quiet for [`QUIET`], when promoted, or
+/// after `yield_at_most`.
 struct Permits {
     background: Arc<Semaphore>,
     urgent: Arc<Semaphore>,
     promote: Arc<tokio::sync::Notify>,
+    clients: Arc<Clients>,
+    yield_at_most: Duration,
+}
+
+/// A pre-scan's permit, and how long it yielded to clients before starting (`None`: it
+/// took an urgent permit and did not yield).
+struct Permit {
+    _held: tokio::sync::OwnedSemaphorePermit,
+    yielded: Option<Duration>,
 }
 
 impl Permits {
-    async fn acquire(self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        tokio::select! {
+    async fn acquire(self) -> Option<Permit> {
+        let background = tokio::select! {
             biased;
-            () = self.promote.notified() => self.urgent.acquire_owned().await.ok(),
-            p = self.background.acquire_owned() => p.ok(),
+            () = self.promote.notified() => {
+                return Some(Permit { _held: self.urgent.acquire_owned().await.ok()?, yielded: None });
+            }
+            p = self.background.acquire_owned() => p.ok()?,
+        };
+        if self.yield_at_most.is_zero() {
+            return Some(Permit { _held: background, yielded: Some(Duration::ZERO) });
+        }
+        let started = tokio::time::Instant::now();
+        tokio::select! {
+            yielded = self.clients.quiet(QUIET, self.yield_at_most) => {
+                Some(Permit { _held: background, yielded: Some(yielded) })
+            }
+            // A page now waits for it: no more yielding (it keeps the background permit
+            // it holds rather than queue again for an urgent one).
+            () = self.promote.notified() => Some(Permit { _held: background, yielded: Some(started.elapsed()) }),
         }
     }
 }
@@ -432,7 +539,7 @@ impl Permits {
 /// One pre-scan: wait for a permit, then what a client's request for the file does (single
 /// flight → download and verify → the gate's verdict), logged. Abandoned on shutdown.
 async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin: FileOrigin) {
-    let _permit = tokio::select! {
+    let permit = tokio::select! {
         p = permits.acquire() => match p {
             Some(p) => p,
             None => return,
@@ -442,7 +549,11 @@ async fn run(app: Weak<App>, permits: Permits, cancel: CancellationToken, origin
     let Some(app) = app.upgrade() else { return };
     let (project, filename) = (origin.project.as_str(), Printable(&origin.filename));
     let started = Instant::now();
-    tracing::info!(project, filename = %filename, "pre-scan started");
+    let yielded_ms = permit.yielded.unwrap_or_default().as_millis() as u64;
+    if let Some(yielded) = permit.yielded {
+        crate::metrics::prescan_yielded(yielded);
+    }
+    tracing::info!(project, filename = %filename, yielded_ms, "pre-scan started");
     let _running = crate::metrics::prescan_running();
     let work = async {
         if let Some((v, _)) = app.gate.release_hold(&origin).await {

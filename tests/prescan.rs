@@ -205,6 +205,70 @@ fn pages_asked_for_together_each_hide_their_blocked_newest_version() {
     }
 }
 
+#[test]
+fn background_prescans_wait_while_a_client_request_is_in_flight() {
+    // A resolver's requests should not wait for CPU spent scanning versions it may never
+    // ask for: a background pre-scan (an older version) starts once no client request has
+    // been in flight for a moment, or after `--prescan-yield`. Here `pkg`'s page starts the
+    // background pre-scan of pkg 1.0 while another page request (a slow upstream) is in
+    // flight; with the default yield it starts only after that request, with none it does not wait.
+    for (case, flags, waits) in
+        [("the default yield", &[][..], true), ("--prescan-yield 0", &["--prescan-yield", "0"][..], false)]
+    {
+        let idx = FakeIndex::start(Format::Json);
+        idx.add_dist("pkg", wheel("pkg", "1.0", &[], &[]));
+        idx.add_dist("pkg", wheel("pkg", "1.1", &[], &[]));
+        idx.add_dist("other", wheel("other", "1.0", &[], &[]));
+        let gate = Pipgate::start_args(&idx.url(), None, flags);
+        // The slow request is in flight before pkg's page is asked for, and ends 2 s later.
+        idx.state.lock().unwrap().page_delay = Some(Duration::from_millis(2000));
+        let slow = format!("{}other/", gate.url);
+        let slow = std::thread::spawn(move || http().get(slow).send().unwrap().status());
+        wait_for("the slow request to reach the upstream", || idx.arrived("/simple/other/") == 1);
+        idx.state.lock().unwrap().page_delay = None;
+        assert_eq!(http().get(format!("{}pkg/", gate.url)).send().unwrap().status(), 200, "{case}");
+        assert_eq!(slow.join().unwrap(), 200, "{case}");
+        wait_for("pkg 1.0's pre-scan", || logged(&gate, "pre-scan done", "pkg-1.0-py3-none-any.whl") == 1);
+        let log = gate.log();
+        let line = |what: &str, about: &str| {
+            log.lines()
+                .position(|l| l.contains(what) && l.contains(about))
+                .unwrap_or_else(|| panic!("{case}: no {what} {about}:\n{log}"))
+        };
+        let slow_ended = line("request", "path=/simple/other/");
+        let started = line("pre-scan started", "pkg-1.0-py3-none-any.whl");
+        let yielded: u64 = log
+            .lines()
+            .nth(started)
+            .unwrap()
+            .split("yielded_ms=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        if waits {
+            assert!(started > slow_ended, "{case}: pkg 1.0's pre-scan started during the slow request:\n{log}");
+            assert!(yielded >= 1000, "{case}: yielded {yielded} ms:\n{log}");
+        } else {
+            assert!(started < slow_ended, "{case}: pkg 1.0's pre-scan waited for the slow request:\n{log}");
+            assert!(yielded < 500, "{case}: yielded {yielded} ms");
+        }
+        // The metrics say the same: one background pre-scan yielded, for about that long.
+        let (text, scrape) = scrape(&gate.base());
+        assert_eq!(sample_sum(&scrape, "pipgate_prescan_yield_seconds_count", &[]), 1.0, "{case}\n{text}");
+        let sum = sample_sum(&scrape, "pipgate_prescan_yield_seconds_sum", &[]);
+        assert!((sum * 1000.0 - yielded as f64).abs() < 2.0, "{case}: metric {sum} s, log {yielded} ms");
+        // The newest versions' pre-scans, which their pages wait for, never yield.
+        for f in ["pkg-1.1-py3-none-any.whl", "other-1.0-py3-none-any.whl"] {
+            let l = log.lines().nth(line("pre-scan started", f)).unwrap();
+            assert!(l.contains("yielded_ms=0"), "{case}: {l}");
+        }
+    }
+}
+
 /// 30 wheels per version (5 CPython versions × 6 platforms), 3 versions, each wheel
 /// `kib` KiB of incompressible bytes.
 fn many_wheels(idx: &FakeIndex, kib: usize) -> u64 {

@@ -242,3 +242,88 @@ fn a_client_target_selects_only_its_own_wheels() {
         ]
     );
 }
+
+/// Background pre-scans yield to client requests: how long `Clients::quiet` waits, per case
+/// (real time, with margins wide enough for a loaded machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_prescans_wait_for_clients_to_be_quiet_at_most_the_yield() {
+    let ms = Duration::from_millis;
+    // (case, requests held and for how long (None: past the end), quiet, at most, waited at least, less than)
+    let cases: [(&str, Option<Option<u64>>, u64, u64, u64, u64); 5] = [
+        ("no request ever: starts at once", None, 200, 5_000, 0, 150),
+        ("one request ended just now: waits the quiet moment", Some(Some(0)), 300, 5_000, 250, 2_000),
+        (
+            "one request in flight for 600 ms: waits for it, then the quiet moment",
+            Some(Some(600)),
+            200,
+            5_000,
+            750,
+            3_000,
+        ),
+        ("requests never stop: starts after the yield", Some(None), 200, 500, 500, 2_500),
+        ("a zero yield never waits", Some(None), 200, 0, 0, 150),
+    ];
+    for (case, held, quiet, at_most, least, most) in cases {
+        let clients = Arc::new(Clients::new());
+        let holder = match held {
+            None => None,
+            Some(hold) => {
+                let (tx, rx) = std::sync::mpsc::channel::<()>();
+                let c = clients.clone();
+                let h = std::thread::spawn(move || {
+                    let _req = c.enter();
+                    tx.send(()).unwrap();
+                    match hold {
+                        Some(n) => std::thread::sleep(Duration::from_millis(n)),
+                        None => std::thread::sleep(Duration::from_secs(4)),
+                    }
+                });
+                rx.recv().unwrap();
+                Some(h)
+            }
+        };
+        let waited = clients.quiet(ms(quiet), ms(at_most)).await;
+        assert!(waited >= ms(least) && waited < ms(most), "{case}: waited {waited:?}, wanted {least}..{most} ms");
+        drop(holder);
+    }
+}
+
+/// A background pre-scan waiting for clients to be quiet starts at once when a page comes
+/// to wait for it (promotion), and one taking an urgent permit does not yield at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoted_background_prescan_stops_yielding() {
+    let clients = Arc::new(Clients::new());
+    let busy = clients.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _req = busy.enter();
+        tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    rx.recv().unwrap();
+    let permits = |promote: Arc<tokio::sync::Notify>| Permits {
+        background: Arc::new(Semaphore::new(1)),
+        urgent: Arc::new(Semaphore::new(1)),
+        promote,
+        clients: clients.clone(),
+        yield_at_most: Duration::from_secs(30),
+    };
+    let promote = Arc::new(tokio::sync::Notify::new());
+    let later = promote.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        later.notify_one();
+    });
+    let t = Instant::now();
+    let p = permits(promote).acquire().await.expect("a permit");
+    let yielded = p.yielded.expect("it took the background permit, so it yielded");
+    assert!(yielded >= Duration::from_millis(250) && t.elapsed() < Duration::from_secs(2), "yielded {yielded:?}");
+
+    let promoted = Arc::new(tokio::sync::Notify::new());
+    promoted.notify_one();
+    let t = Instant::now();
+    let p = permits(promoted).acquire().await.expect("a permit");
+    assert_eq!(p.yielded, None, "an urgent pre-scan does not yield");
+    assert!(t.elapsed() < Duration::from_millis(500));
+    drop(holder);
+}

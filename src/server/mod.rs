@@ -105,9 +105,13 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 /// Admission (`auth`): every request but the probes (`/healthz`, `/readyz`: load balancers
 /// carry no credentials, and they reveal no packages) must pass the configured
 /// authentication and limits; the user it names goes into [`RequestCtx::user`]. A download
-/// holds its download slots until its response body has been sent.
+/// holds its download slots until its response body has been sent. A request is counted in
+/// flight (background pre-scans yield to it) until its response is ready.
 pub async fn dispatch(app: &App, mut ctx: RequestCtx) -> Resp {
-    let slots = if router::is_probe(&ctx.path) {
+    let probe = router::is_probe(&ctx.path);
+    // Background pre-scans yield to client requests in flight (not to probes).
+    let _client = (!probe).then(|| app.prescan.client_request());
+    let slots = if probe {
         None
     } else {
         let asking = crate::auth::Asking {

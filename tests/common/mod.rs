@@ -214,8 +214,10 @@ pub(crate) struct FakeState {
     pub fail_status: Option<u16>,
     /// Require this `Authorization` header value (401 otherwise).
     pub require_auth: Option<String>,
-    /// Request counts by path.
+    /// Request counts by path (counted as answered, after any delay).
     pub hits: HashMap<String, usize>,
+    /// Request counts by path, counted as they arrive (before any delay).
+    pub arrived: HashMap<String, usize>,
     /// Wait this long before answering a `/simple/` page (to make concurrent requests overlap).
     pub page_delay: Option<std::time::Duration>,
     /// Wait this long before answering a `/files/` request (to make concurrent downloads overlap).
@@ -239,6 +241,7 @@ impl FakeIndex {
             fail_status: None,
             require_auth: None,
             hits: HashMap::new(),
+            arrived: HashMap::new(),
             page_delay: None,
             file_delay: None,
         }));
@@ -260,6 +263,7 @@ impl FakeIndex {
                         let svc = hyper::service::service_fn(move |req| {
                             let st = st.clone();
                             async move {
+                                *st.lock().unwrap().arrived.entry(req.uri().path().to_string()).or_default() += 1;
                                 let delay = st.lock().unwrap().page_delay;
                                 if let (Some(d), true) = (delay, req.uri().path().starts_with("/simple/")) {
                                     tokio::time::sleep(d).await;
@@ -296,6 +300,11 @@ impl FakeIndex {
 
     pub(crate) fn hits(&self, path_suffix: &str) -> usize {
         self.state.lock().unwrap().hits.iter().filter(|(k, _)| k.ends_with(path_suffix)).map(|(_, v)| v).sum()
+    }
+
+    /// Requests for paths ending so that have arrived, answered or not.
+    pub(crate) fn arrived(&self, path_suffix: &str) -> usize {
+        self.state.lock().unwrap().arrived.iter().filter(|(k, _)| k.ends_with(path_suffix)).map(|(_, v)| v).sum()
     }
 
     /// Stop answering: the port closes.
