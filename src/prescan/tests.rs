@@ -248,40 +248,41 @@ fn a_client_target_selects_only_its_own_wheels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_prescans_wait_for_clients_to_be_quiet_at_most_the_yield() {
     let ms = Duration::from_millis;
-    // (case, requests held and for how long (None: past the end), quiet, at most, waited at least, less than)
-    let cases: [(&str, Option<Option<u64>>, u64, u64, u64, u64); 5] = [
-        ("no request ever: starts at once", None, 200, 5_000, 0, 150),
-        ("one request ended just now: waits the quiet moment", Some(Some(0)), 300, 5_000, 250, 2_000),
-        (
-            "one request in flight for 600 ms: waits for it, then the quiet moment",
-            Some(Some(600)),
-            200,
-            5_000,
-            750,
-            3_000,
-        ),
-        ("requests never stop: starts after the yield", Some(None), 200, 500, 500, 2_500),
-        ("a zero yield never waits", Some(None), 200, 0, 0, 150),
+    /// Client requests during the wait.
+    enum Requests {
+        Never,
+        /// One, in flight for this many ms from the start.
+        For(u64),
+        /// One, in flight past the end of the case.
+        Throughout,
+    }
+    use Requests::*;
+    // (case, requests, quiet, at most, waited at least, less than), all ms
+    let cases = [
+        ("no request ever: starts at once", Never, 200, 5_000, 0, 150),
+        ("one request ended just now: waits the quiet moment", For(0), 300, 5_000, 250, 2_000),
+        ("one request in flight for 600 ms: waits for it, then the quiet moment", For(600), 200, 5_000, 750, 3_000),
+        ("requests never stop: starts after the yield", Throughout, 200, 500, 500, 2_500),
+        ("a zero yield never waits", Throughout, 200, 0, 0, 150),
     ];
-    for (case, held, quiet, at_most, least, most) in cases {
+    for (case, requests, quiet, at_most, least, most) in cases {
         let clients = Arc::new(Clients::new());
-        let holder = match held {
-            None => None,
-            Some(hold) => {
-                let (tx, rx) = std::sync::mpsc::channel::<()>();
-                let c = clients.clone();
-                let h = std::thread::spawn(move || {
-                    let _req = c.enter();
-                    tx.send(()).unwrap();
-                    match hold {
-                        Some(n) => std::thread::sleep(Duration::from_millis(n)),
-                        None => std::thread::sleep(Duration::from_secs(4)),
-                    }
-                });
-                rx.recv().unwrap();
-                Some(h)
-            }
+        let hold = match requests {
+            Never => None,
+            For(n) => Some(ms(n)),
+            Throughout => Some(Duration::from_secs(4)),
         };
+        let holder = hold.map(|hold| {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let c = clients.clone();
+            let h = std::thread::spawn(move || {
+                let _req = c.enter();
+                tx.send(()).unwrap();
+                std::thread::sleep(hold);
+            });
+            rx.recv().unwrap();
+            h
+        });
         let waited = clients.quiet(ms(quiet), ms(at_most)).await;
         assert!(waited >= ms(least) && waited < ms(most), "{case}: waited {waited:?}, wanted {least}..{most} ms");
         drop(holder);
