@@ -292,3 +292,67 @@ fn candidates_are_licence_named_or_in_dist_info_licenses() {
         assert_eq!(keep(path, kind), want, "{case}");
     }
 }
+
+/// `words` by byte and the one-automaton phrase search give what the character-wise words
+/// and a search per phrase give: on every licence text here, on them cut and joined, on
+/// non-ASCII separators and on random texts of licence words.
+#[test]
+fn phrase_search_and_byte_words_equal_the_per_phrase_search() {
+    let per_phrase = |w: &str| -> Vec<&'static str> {
+        TEXT_PHRASES
+            .phrases
+            .iter()
+            .copied()
+            .filter(|p| memchr::memmem::find(w.as_bytes(), p.as_bytes()).is_some())
+            .collect()
+    };
+    let texts = [
+        MIT_TEXT,
+        GPL3_TEXT,
+        GPL3_NOTICE,
+        LGPL21_TEXT,
+        APACHE_TEXT,
+        BSD3_TEXT,
+        BSD2_TEXT,
+        ISC_TEXT,
+        MPL_TEXT,
+        AGPL_TEXT,
+        UNLICENSE_TEXT,
+        PSF_TEXT,
+        "",
+        "   ",
+        "Ünïcode — separators: MIT…License «the» 2.0+ end. ",
+        "Redistribution\u{a0}and use in source and binary forms\u{2003}may be used to endorse or promote products",
+    ];
+    let mut cases: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+    cases.push(texts.concat());
+    for t in texts {
+        for cut in [1, 7, 40] {
+            let at = (0..=cut.min(t.len())).rev().find(|&i| t.is_char_boundary(i)).unwrap_or(0);
+            cases.push(format!("{}é{}", &t[at..], &t[..at]));
+        }
+    }
+    let vocabulary: Vec<&str> = texts.iter().flat_map(|t| t.split_whitespace()).collect();
+    let mut seed: u64 = 0x243f_6a88_85a3_08d3;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let seps = [" ", "\n", ", ", " — ", "é", "\t", "  "];
+    for _ in 0..2000 {
+        let n = (next() % 80) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(vocabulary[(next() % vocabulary.len() as u64) as usize]);
+            text.push_str(seps[(next() % seps.len() as u64) as usize]);
+        }
+        cases.push(text);
+    }
+    for (i, text) in cases.iter().enumerate() {
+        let w = words(text);
+        assert_eq!(w, words_by_char(text), "words of case {i}: {text:?}");
+        assert_eq!(TEXT_PHRASES.present(&w), per_phrase(&w), "phrases of case {i}: {text:?}");
+    }
+}
