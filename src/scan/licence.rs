@@ -541,36 +541,6 @@ const TEXT_RULES: &[TextRule] = &[
     },
 ];
 
-/// Every phrase of [`TEXT_RULES`], in one automaton (built once per process).
-struct Phrases {
-    phrases: Vec<&'static str>,
-    automaton: aho_corasick::AhoCorasick,
-}
-
-static TEXT_PHRASES: std::sync::LazyLock<Phrases> = std::sync::LazyLock::new(|| {
-    let mut phrases: Vec<&'static str> =
-        TEXT_RULES.iter().flat_map(|r| r.all.iter().chain(r.unless)).copied().collect();
-    phrases.sort_unstable();
-    phrases.dedup();
-    let automaton = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&phrases)
-        .expect("licence phrases");
-    Phrases { phrases, automaton }
-});
-
-impl Phrases {
-    /// The phrases occurring in `w` (as substrings, overlapping ones too).
-    fn present(&self, w: &str) -> Vec<&'static str> {
-        let mut seen = vec![false; self.phrases.len()];
-        for m in self.automaton.find_overlapping_iter(w) {
-            seen[m.pattern().as_usize()] = true;
-        }
-        self.phrases.iter().zip(seen).filter(|(_, s)| *s).map(|(p, _)| *p).collect()
-    }
-}
-
 /// The licences a licence file's text reads as, by distinctive phrases, most specific
 /// first; empty when none is recognised. GNU licences get `-or-later` when a notice before
 /// the licence's title says "or (at your option) any later version", else `-only` (the
@@ -578,12 +548,10 @@ impl Phrases {
 pub(crate) fn recognise_text(text: &str) -> Vec<String> {
     let text = &text[..floor_char_boundary(text, MAX_FILE_BYTES)];
     let w = words(text);
-    // One pass of one automaton over the words finds which rule phrases occur (each rule's
-    // phrases were searched over the whole text one by one).
-    let present = TEXT_PHRASES.present(&w);
     let mut found: Vec<String> = Vec::new();
     for rule in TEXT_RULES {
-        let has = |p: &&str| present.contains(p);
+        // `memmem`'s SIMD search: each rule's phrases are searched over the whole text.
+        let has = |p: &&str| memchr::memmem::find(w.as_bytes(), p.as_bytes()).is_some();
         if rule.all.iter().all(has) && !rule.unless.iter().any(has) {
             let id = if ["GPL-", "LGPL-", "AGPL-"].iter().any(|p| rule.id.starts_with(p)) {
                 // The full text's own "How to apply" appendix says "any later version" after

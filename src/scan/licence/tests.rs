@@ -293,19 +293,10 @@ fn candidates_are_licence_named_or_in_dist_info_licenses() {
     }
 }
 
-/// `words` by byte and the one-automaton phrase search give what the character-wise words
-/// and a search per phrase give: on every licence text here, on them cut and joined, on
-/// non-ASCII separators and on random texts of licence words.
+/// `words` by byte gives what the character-wise words give: on every licence text here,
+/// on them cut and joined, on non-ASCII separators and on random texts of licence words.
 #[test]
-fn phrase_search_and_byte_words_equal_the_per_phrase_search() {
-    let per_phrase = |w: &str| -> Vec<&'static str> {
-        TEXT_PHRASES
-            .phrases
-            .iter()
-            .copied()
-            .filter(|p| memchr::memmem::find(w.as_bytes(), p.as_bytes()).is_some())
-            .collect()
-    };
+fn byte_words_equal_the_character_words() {
     let texts = [
         MIT_TEXT,
         GPL3_TEXT,
@@ -351,8 +342,6 @@ fn phrase_search_and_byte_words_equal_the_per_phrase_search() {
         cases.push(text);
     }
     for (i, text) in cases.iter().enumerate() {
-        let w = words(text);
-        assert_eq!(w, words_by_char(text), "words of case {i}: {text:?}");
-        assert_eq!(TEXT_PHRASES.present(&w), per_phrase(&w), "phrases of case {i}: {text:?}");
+        assert_eq!(words(text), words_by_char(text), "words of case {i}: {text:?}");
     }
 }
