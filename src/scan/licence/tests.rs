@@ -315,7 +315,7 @@ fn byte_words_equal_the_character_words() {
         "Ünïcode — separators: MIT…License «the» 2.0+ end. ",
         "Redistribution\u{a0}and use in source and binary forms\u{2003}may be used to endorse or promote products",
     ];
-    let mut cases: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+    let mut cases: Vec<String> = texts.iter().map(ToString::to_string).collect();
     cases.push(texts.concat());
     for t in texts {
         for cut in [1, 7, 40] {
