@@ -32,7 +32,7 @@
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 //! The per-name lookups behind these judgements (top-level statements, assignments, the values
-//! reaching a use, path judgements, the module's writes) go through a per-member index
+//! reaching a use, path judgements, the module's writes, whether it fetches) go through a per-member index
 //! ([`MemberIndex`]) built lazily during one `scan_text` call, so a member of thousands of
 //! opens and execs costs linear time; it changes no result (tested equal).
 
