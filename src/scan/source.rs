@@ -151,7 +151,8 @@ impl<'a> Source<'a> {
             return count_chars(&self.text.as_bytes()[start..end]);
         }
         let chars = self.chars.get_or_init(|| Chars::new(self.text.as_bytes(), self.col_block));
-        chars.before(self.text.as_bytes(), end) - chars.before(self.text.as_bytes(), start)
+        chars.before(self.text.as_bytes(), end, self.col_block)
+            - chars.before(self.text.as_bytes(), start, self.col_block)
     }
 
     /// Every comment and string span, in order.
@@ -280,13 +281,13 @@ impl<'a> Source<'a> {
         if eol - start > self.col_block && n > self.col_block {
             // Jump to the last checkpoint at or before the wanted character, then walk.
             let chars = self.chars.get_or_init(|| Chars::new(b, self.col_block));
-            let want = chars.before(b, start) + n;
+            let want = chars.before(b, start, self.col_block) + n;
             let k = chars.0.partition_point(|&c| c <= want).saturating_sub(1);
             let from = (k * self.col_block).max(start);
             if from >= eol {
                 return eol;
             }
-            let have = chars.before(b, from);
+            let have = chars.before(b, from, self.col_block);
             if have <= want {
                 at = from;
                 left = want - have;
@@ -376,9 +377,10 @@ fn count_chars(b: &[u8]) -> usize {
 
 /// Character checkpoints of a text: `0[k]` is the number of characters starting before byte
 /// `k × block`. One pass, built only when a column is asked for far into a long line, so
-/// that a column costs at most two blocks of counting whatever the line's length.
+/// that a column costs at most two blocks of counting whatever the line's length. The
+/// block size is the owning [`Source`]'s (`col_block`), passed to each call.
 #[derive(Debug)]
-struct Chars(Vec<usize>, usize);
+struct Chars(Vec<usize>);
 
 impl Chars {
     fn new(b: &[u8], block: usize) -> Self {
@@ -389,13 +391,14 @@ impl Chars {
             n += count_chars(chunk);
             marks.push(n);
         }
-        Chars(marks, block)
+        Chars(marks)
     }
 
-    /// The characters starting before byte `at`.
-    fn before(&self, b: &[u8], at: usize) -> usize {
-        let k = at / self.1;
-        self.0[k] + count_chars(&b[k * self.1..at])
+    /// The characters starting before byte `at`, with checkpoints every `block` bytes (the
+    /// block they were built with).
+    fn before(&self, b: &[u8], at: usize, block: usize) -> usize {
+        let k = at / block;
+        self.0[k] + count_chars(&b[k * block..at])
     }
 }
 

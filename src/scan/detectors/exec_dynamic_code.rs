@@ -32,7 +32,7 @@
 //! `compile(…, ast.PyCF_ONLY_AST)` only parses (`ast.parse`) and is not reported. Decoded payloads fed to exec are `obfuscation.decode-exec`'s job; this
 //! detector still reports the call.
 //! The per-name lookups behind these judgements (top-level statements, assignments, the values
-//! reaching a use, path judgements, the module's writes) go through a per-member index
+//! reaching a use, path judgements, the module's writes, whether it fetches) go through a per-member index
 //! ([`MemberIndex`]) built lazily during one `scan_text` call, so a member of thousands of
 //! opens and execs costs linear time; it changes no result (tested equal).
 
@@ -132,6 +132,14 @@ static FETCHES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:urlopen|urlretrieve|requests\.(?:get|request|Session)|httpx\.(?:get|stream|Client)|urllib3\.PoolManager|HTTPS?Connection|wget\.download|socket\.create_connection)\s*\(")
         .expect("fetches")
 });
+/// `FETCHES.is_match(text)`: searched once per member when `text` is the member the index
+/// was entered for (each judged `exec` asked it again over the whole member).
+fn module_fetches(text: &str) -> bool {
+    match MemberIndex::of(text) {
+        Some(ix) => *ix.fetches.get_or_init(|| FETCHES.is_match(text)),
+        None => FETCHES.is_match(text),
+    }
+}
 static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"\n]*"|'[^'\n]*'"#).expect("string"));
 /// A comment, once strings are blanked.
 static COMMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"#[^\n]*").expect("comment"));
@@ -179,7 +187,7 @@ fn exec_statement_of_local_file(text: &str, after_exec: usize) -> bool {
 /// by path: see [`exec_of_local_file`].
 fn exec_arguments_read_local_file(text: &str, args: &str, at: usize) -> bool {
     // A module that also downloads may be running what it saved: no idiom then.
-    if FETCHES.is_match(text) {
+    if module_fetches(text) {
         return false;
     }
     // Judge the code, not path names in it (`"src/websockets/version.py"`) nor comments
@@ -873,6 +881,8 @@ struct MemberIndex {
     values: RefCell<ValuesByScope>,
     local_paths: RefCell<HashMap<(String, usize, u8), bool>>,
     write_targets: std::cell::OnceCell<Option<Vec<String>>>,
+    /// Whether the member fetches anything ([`FETCHES`] anywhere in it).
+    fetches: std::cell::OnceCell<bool>,
 }
 
 thread_local! {
@@ -908,6 +918,7 @@ impl Indexed {
             values: RefCell::default(),
             local_paths: RefCell::default(),
             write_targets: std::cell::OnceCell::new(),
+            fetches: std::cell::OnceCell::new(),
         };
         Indexed(MEMBER_INDEX.with(|i| i.replace(Some(Rc::new(ix)))))
     }
@@ -1040,7 +1051,7 @@ fn execfile_of_local_path(text: &str, after_paren: usize) -> bool {
     let blanked = blank_strings(args);
     let path = first_argument(&blanked).trim();
     !path.is_empty()
-        && !FETCHES.is_match(text)
+        && !module_fetches(text)
         && path_names_local(path, text, after_paren, 0)
         && !path.contains("read")
         && !written_by_module(text, args)
@@ -1183,7 +1194,7 @@ fn eval_of_caller_value(text: &str, at: usize, after_paren: usize) -> bool {
     let Some(param) = args.first().map(|a| a.trim()).filter(|a| ident(a)) else {
         return false;
     };
-    if args.len() < 2 || FETCHES.is_match(text) || DECODES.is_match(text) {
+    if args.len() < 2 || module_fetches(text) || DECODES.is_match(text) {
         return false;
     }
     // The enclosing `def`: the nearest line above with less indentation that starts one.
@@ -1352,7 +1363,7 @@ fn eval_of_parsed_literal(text: &str, after_paren: usize) -> bool {
     };
     let blanked = blank_strings(args);
     let first = first_argument(&blanked).trim();
-    !FETCHES.is_match(text) && parsed_from_local_line(first, text, after_paren, 0)
+    !module_fetches(text) && parsed_from_local_line(first, text, after_paren, 0)
 }
 
 /// Whether `expr` (strings blanked), used at byte `at`, is a literal parsed out of a line of a
@@ -1724,7 +1735,7 @@ fn runs_local_file(text: &str, f: &str, after_paren: usize) -> Option<bool> {
 /// literal, or the path as one variable, on a line that fetches (`urlretrieve(u, "pkg/_v.py")`)
 /// or writes a file (`open(p, "wb")`), in a module that fetches.
 fn fetched_to(text: &str, args: &str, path: &str) -> bool {
-    if !FETCHES.is_match(text) {
+    if !module_fetches(text) {
         return false;
     }
     let files: Vec<&str> = STRING
@@ -2911,6 +2922,7 @@ mod tests {
             ("async def, for loops", "async def g():\n    for p in open('v'):\n        pass\nfor p in open('w'):\n    exec(p)\n"),
             ("non-ASCII and CRLF", "é = 1\r\np = os.path.join(here, 'é.py')\r\nhere = '/tmp'\r\n"),
             ("no newline at the end", "def f():\n    p = 1"),
+            ("a module that fetches", "p = 'v.py'\nurlretrieve(u, p)\nexec(open(p).read())\n"),
         ];
         let pieces = [
             "p",
@@ -2933,6 +2945,8 @@ mod tests {
             "\t",
             "exec(",
             "(",
+            "urlopen(",
+            "requests.get (",
         ];
         let random = pysrc::random_texts(&pieces, 24, 0x2545_f491_4f6c_dd1d, 400);
         let texts = cases
@@ -2953,6 +2967,7 @@ mod tests {
                         out.push(format!("{path}@{o} {}", path_names_local(path, text, o, 0)));
                     }
                 }
+                out.push(format!("fetches {}", module_fetches(text)));
                 out
             };
             let direct = lookups(&text);

@@ -92,11 +92,20 @@ impl<'a> Env<'a> {
     }
 
     /// The one value `name` is bound to in the file, if it is bound exactly one way.
+    ///
+    /// Linear in the file per name: the facts about an occurrence's line (its start, its
+    /// end, the start of its text after the indent, whether it holds ` = `, where the
+    /// first byte that cannot be in a tuple target is) are found once per line by walking
+    /// forward from the previous occurrence, never by reading the line again per
+    /// occurrence (`rfind` back to the newline on a line of megabytes with thousands of
+    /// occurrences read gigabytes). [`Env::find_reference`] (tests) is the per-occurrence
+    /// reading it must equal.
     fn find(&self, name: &str) -> Option<(Value, bool)> {
         let t = self.text;
         let b = t.as_bytes();
         let mut value: Option<(Value, bool)> = None;
         let mut seen = 0;
+        let mut line = LineFacts::default();
         // memmem's SIMD search: this scans the whole file once per name looked up (the
         // same non-overlapping occurrences as `str::match_indices`, several times faster).
         for at in memchr::memmem::find_iter(b, name.as_bytes()) {
@@ -108,8 +117,8 @@ impl<'a> Env<'a> {
             if seen > 2000 {
                 return None;
             }
-            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
-            let before = t[ls..at].trim_start_matches([' ', '\t']);
+            line.move_to(b, at);
+            let before = &t[line.text_start(b).min(at)..at];
             let after = t[end..].trim_start_matches([' ', '\t']);
             let ab = after.as_bytes();
             // Bound some other way: `for name`, `as name`, `name +=`, `a, name =`, `name, b =`.
@@ -119,10 +128,9 @@ impl<'a> Env<'a> {
             if ab.len() > 1 && ab[1] == b'=' && b"+-*/|&^%@".contains(&ab[0]) {
                 return None;
             }
-            let line_end = t[end..].find('\n').map_or(t.len(), |p| end + p);
             let tuple = (before.ends_with(',') || before.ends_with(", ") || ab.first() == Some(&b','))
-                && t[ls..line_end].contains(" = ")
-                && before.bytes().all(|c| is_ident(c) || b", ".contains(&c));
+                && line.holds_assignment(b, end)
+                && line.first_non_target(b) >= at;
             if tuple {
                 return None;
             }
@@ -148,9 +156,149 @@ impl<'a> Env<'a> {
         value
     }
 
+    /// [`Env::find`] as it was written first, reading the occurrence's line again for
+    /// every occurrence: the reference the linear walk is tested against.
+    #[cfg(test)]
+    fn find_reference(&self, name: &str) -> Option<(Value, bool)> {
+        let t = self.text;
+        let b = t.as_bytes();
+        let mut value: Option<(Value, bool)> = None;
+        let mut seen = 0;
+        for at in memchr::memmem::find_iter(b, name.as_bytes()) {
+            let end = at + name.len();
+            if at > 0 && (is_ident(b[at - 1]) || b[at - 1] == b'.') || b.get(end).copied().is_some_and(is_ident) {
+                continue;
+            }
+            seen += 1;
+            if seen > 2000 {
+                return None;
+            }
+            let ls = t[..at].rfind('\n').map_or(0, |p| p + 1);
+            let before = t[ls..at].trim_start_matches([' ', '\t']);
+            let after = t[end..].trim_start_matches([' ', '\t']);
+            let ab = after.as_bytes();
+            if before.ends_with("for ") || before.ends_with(" as ") || before.ends_with("as ") && before.len() == 3 {
+                return None;
+            }
+            if ab.len() > 1 && ab[1] == b'=' && b"+-*/|&^%@".contains(&ab[0]) {
+                return None;
+            }
+            let line_end = t[end..].find('\n').map_or(t.len(), |p| end + p);
+            let tuple = (before.ends_with(',') || before.ends_with(", ") || ab.first() == Some(&b','))
+                && t[ls..line_end].contains(" = ")
+                && before.bytes().all(|c| is_ident(c) || b", ".contains(&c));
+            if tuple {
+                return None;
+            }
+            if !before.is_empty() || ab.first() != Some(&b'=') || ab.get(1) == Some(&b'=') {
+                continue;
+            }
+            let rhs_at = end + (t[end..].len() - after.len()) + 1;
+            let rhs_end = logical_line_end(b, rhs_at, MAX_RHS);
+            let rhs = &t[rhs_at..rhs_end];
+            let numeric = rhs.bytes().all(|c| c.is_ascii_hexdigit() || b" \t\r+-*|&^<>()xXoO_~%/".contains(&c));
+            if !(rhs.contains(['\'', '"']) || rhs.contains("chr(") || numeric) {
+                return None;
+            }
+            let v = eval(rhs, self).map(|v| (v, is_plain_literal(rhs)));
+            match (&value, v) {
+                (_, None) => return None,
+                (None, Some(v)) => value = Some(v),
+                (Some(old), Some(v)) if old.0 == v.0 => {}
+                _ => return None,
+            }
+        }
+        value
+    }
+
     /// True when `name` is bound once in the file, to a plain string literal (nothing hidden).
     pub(crate) fn is_plain(&self, name: &str) -> bool {
         self.binding(name).is_some_and(|(_, plain)| plain)
+    }
+}
+
+/// What [`Env::find`] needs to know about the line of one occurrence, found by walking
+/// forward only: occurrences come in increasing order, so the newline search resumes
+/// where the previous occurrence left it, and each per-line fact is computed once per
+/// line (keyed by the line's start, or by its start and end) and reused by the later
+/// occurrences on it. Every byte of the file is read a bounded number of times per name.
+#[derive(Default)]
+struct LineFacts {
+    /// Bytes before this offset have been searched for newlines.
+    searched: usize,
+    /// Start of the current occurrence's line (after the last newline before it).
+    start: usize,
+    /// (searched from, first newline at or after it or the text's end).
+    end: Option<(usize, usize)>,
+    /// (line start, first byte after it that is not a blank or tab).
+    text_start: Option<(usize, usize)>,
+    /// ((line start, line end), the line holds ` = `).
+    assignment: Option<((usize, usize), bool)>,
+    /// (text start, first byte from it that cannot be in a tuple target: not an
+    /// identifier byte, a comma or a blank).
+    non_target: Option<(usize, usize)>,
+}
+
+impl LineFacts {
+    /// Move to an occurrence at `at` (never before the previous one).
+    fn move_to(&mut self, b: &[u8], at: usize) {
+        if let Some(p) = memchr::memrchr(b'\n', &b[self.searched..at]) {
+            self.start = self.searched + p + 1;
+        }
+        self.searched = at;
+    }
+
+    /// The first byte of the line that is not a blank or a tab (the newline or the
+    /// text's end when there is none).
+    fn text_start(&mut self, b: &[u8]) -> usize {
+        match self.text_start {
+            Some((ls, ts)) if ls == self.start => ts,
+            _ => {
+                let ts = self.start + b[self.start..].iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+                self.text_start = Some((self.start, ts));
+                ts
+            }
+        }
+    }
+
+    /// The first newline at or after `from` (an occurrence's end; never before the
+    /// previous one asked), or the text's end.
+    fn end(&mut self, b: &[u8], from: usize) -> usize {
+        match self.end {
+            Some((_, le)) if le >= from => le,
+            _ => {
+                let le = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |p| from + p);
+                self.end = Some((from, le));
+                le
+            }
+        }
+    }
+
+    /// The line, from its start to the first newline at or after `from`, holds ` = `.
+    fn holds_assignment(&mut self, b: &[u8], from: usize) -> bool {
+        let span = (self.start, self.end(b, from));
+        match self.assignment {
+            Some((s, holds)) if s == span => holds,
+            _ => {
+                let holds = memchr::memmem::find(&b[span.0..span.1], b" = ").is_some();
+                self.assignment = Some((span, holds));
+                holds
+            }
+        }
+    }
+
+    /// The first byte from the line's text start that is neither an identifier byte, a
+    /// comma nor a blank (a newline always is one), or the text's end.
+    fn first_non_target(&mut self, b: &[u8]) -> usize {
+        let ts = self.text_start(b);
+        match self.non_target {
+            Some((s, p)) if s == ts => p,
+            _ => {
+                let p = ts + b[ts..].iter().take_while(|&&c| is_ident(c) || c == b',' || c == b' ').count();
+                self.non_target = Some((ts, p));
+                p
+            }
+        }
     }
 }
 
@@ -1250,6 +1398,89 @@ mod tests {
             let _ = eval(&text, &env);
             let _ = Env::new(&format!("X = {text}\nY = X + X\n")).get("Y");
         }
+    }
+
+    /// `Env::find` walks each line once per name; it must give what reading the line
+    /// again per occurrence gives, on every way of binding or using a name and on random
+    /// texts built from the tokens the search looks at.
+    #[test]
+    fn linear_binding_search_equals_the_per_occurrence_reading() {
+        let cases: &[(&str, &str)] = &[
+            ("bound once", "import os\nA = 'sy' + 'stem'\nos.system(A)\n"),
+            ("bound twice the same", "A = 'x'\nif y:\n    A = 'x'\nf(A)\n"),
+            ("bound twice differently", "A = 'x'\nA = 'y'\n"),
+            ("indented with tabs and blanks", "def f():\n\t  A = 'ab'\n\treturn A\n"),
+            ("for target", "for A in xs:\n    pass\nA = 'x'\n"),
+            ("as target", "with open(p) as A:\n    pass\nA = 'x'\n"),
+            ("as at the line start", "as A\nA = 'x'\n"),
+            ("augmented", "A = 'x'\nA += 'y'\n"),
+            ("tuple target on the left", "B, A = 1, 2\nA = 'x'\n"),
+            ("tuple target on the right", "A, B = 1, 2\nA = 'x'\n"),
+            ("tuple with no blanks round =", "A, B=1, 2\nA = 'x'\n"),
+            ("comma use, no assignment on the line", "f(B, A)\nA = 'x'\n"),
+            ("comma use, assignment later on the line", "f(B, A); C = 1\nA = 'x'\n"),
+            ("comma use after a call", "C = g(B, A)\nA = 'x'\n"),
+            ("several occurrences on one line", "f(A, A, A); g(A) + A; B = 1\nA = 'x'\n"),
+            ("attribute and longer names", "o.A = 1\nAB = 2\nA_ = 3\nA = 'x'\n"),
+            ("comparison", "A == 'y'\nA = 'x'\n"),
+            ("no newline at the end", "A = 'x'\nf(A, B) = 1"),
+            ("crlf lines", "A = 'x'\r\nf(B, A)\r\nC, A = 1, 2\r\n"),
+            ("non-ascii around", "é = 1\nA = 'é'\nf(é, A); B = é\n"),
+            ("blank-only lines", "   \n\t\nA = 'x'\n  \n A\n"),
+            ("bracketed value", "A = (\n  'ev'\n  'al')\nB, A = 1, 2\n"),
+            ("not foldable", "A = get()\nf(A)\n"),
+        ];
+        let names = ["A", "B", "C", "é", "o.A", "A, B"];
+        for (case, text) in cases {
+            for name in names {
+                let want = Env::new(text).find_reference(name);
+                assert_eq!(Env::new(text).find(name), want, "case {case}, name {name:?}");
+            }
+        }
+        // Past the cap of 2,000 occurrences both give up.
+        let many = format!("A = 'x'\n{}", "f(A)\n".repeat(2100));
+        assert_eq!(Env::new(&many).find("A"), None);
+        assert_eq!(Env::new(&many).find_reference("A"), None);
+
+        const TOKENS: &[&str] = &[
+            "A", "B", "A", "x", " ", " ", "\t", "\n", "\n", "\r\n", ",", ", ", " = ", "=", "==", "+=", "for ", " as ",
+            "as ", ".", "(", ")", "'s'", "\"t\"", "1", "+", ";", "#", "é", "_",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..4000 {
+            let len = (next() % 60) as usize;
+            let text: String = (0..len).map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize]).collect();
+            for name in ["A", "B", "x"] {
+                let want = Env::new(&text).find_reference(name);
+                assert_eq!(Env::new(&text).find(name), want, "random text {round}, name {name:?}: {text:?}");
+            }
+        }
+    }
+
+    /// A hostile member: one line of 5 MB, the name used 2,000 times at its end (after
+    /// the megabytes, so each occurrence's line start is far back), a comma before each
+    /// use, ` = ` only at the line's end and nothing but names, commas and blanks before
+    /// the first call (so the tuple check reads the whole line and the tuple-target test
+    /// reads the megabytes to the first `(`). Reading the line per occurrence read
+    /// ≈ 30 GB, byte by byte for the target test; the walk reads it a few times.
+    #[test]
+    fn binding_search_on_one_five_megabyte_line_costs_linear_time() {
+        let filler = "q, p, ".repeat(5_000_000 / 6);
+        let uses = "g(a, NAME) + 1; ".repeat(1999);
+        let text = format!("NAME = 'sy' + 'stem'\n{filler}{uses}z = 0\n");
+        let start = std::time::Instant::now();
+        let env = Env::new(&text);
+        let found = env.find("NAME");
+        let took = start.elapsed();
+        assert_eq!(found, Some((Value::Str("system".into()), false)));
+        assert_eq!(eval_text("NAME + '!'", &env).as_deref(), Some("system!"));
+        assert!(took < std::time::Duration::from_millis(500), "5 MB line: took {took:?}");
     }
 
     #[test]

@@ -145,12 +145,10 @@ impl Popular {
     /// compared with every target.
     fn one_edit_candidates(&self, name: &str) -> Vec<u32> {
         let b = name.as_bytes();
-        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
-            return (0..self.edit.len() as u32).collect();
+        let (first, last) = match b {
+            [first, .., last] if b.len() >= 3 => (*first, *last),
+            _ => return (0..self.edit.len() as u32).collect(),
         };
-        if b.len() < 3 {
-            return (0..self.edit.len() as u32).collect();
-        }
         let mut out = Vec::new();
         for len in b.len() - 1..=b.len() + 1 {
             out.extend(self.edit_by_first.get(&(len, first)).into_iter().flatten());

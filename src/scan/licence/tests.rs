@@ -292,3 +292,56 @@ fn candidates_are_licence_named_or_in_dist_info_licenses() {
         assert_eq!(keep(path, kind), want, "{case}");
     }
 }
+
+/// `words` by byte gives what the character-wise words give: on every licence text here,
+/// on them cut and joined, on non-ASCII separators and on random texts of licence words.
+#[test]
+fn byte_words_equal_the_character_words() {
+    let texts = [
+        MIT_TEXT,
+        GPL3_TEXT,
+        GPL3_NOTICE,
+        LGPL21_TEXT,
+        APACHE_TEXT,
+        BSD3_TEXT,
+        BSD2_TEXT,
+        ISC_TEXT,
+        MPL_TEXT,
+        AGPL_TEXT,
+        UNLICENSE_TEXT,
+        PSF_TEXT,
+        "",
+        "   ",
+        "Ünïcode — separators: MIT…License «the» 2.0+ end. ",
+        "Redistribution\u{a0}and use in source and binary forms\u{2003}may be used to endorse or promote products",
+    ];
+    let mut cases: Vec<String> = texts.iter().map(ToString::to_string).collect();
+    cases.push(texts.concat());
+    for t in texts {
+        for cut in [1, 7, 40] {
+            let at = (0..=cut.min(t.len())).rev().find(|&i| t.is_char_boundary(i)).unwrap_or(0);
+            cases.push(format!("{}é{}", &t[at..], &t[..at]));
+        }
+    }
+    let vocabulary: Vec<&str> = texts.iter().flat_map(|t| t.split_whitespace()).collect();
+    let mut seed: u64 = 0x243f_6a88_85a3_08d3;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let seps = [" ", "\n", ", ", " — ", "é", "\t", "  "];
+    for _ in 0..2000 {
+        let n = (next() % 80) as usize;
+        let mut text = String::new();
+        for _ in 0..n {
+            text.push_str(vocabulary[(next() % vocabulary.len() as u64) as usize]);
+            text.push_str(seps[(next() % seps.len() as u64) as usize]);
+        }
+        cases.push(text);
+    }
+    for (i, text) in cases.iter().enumerate() {
+        assert_eq!(words(text), words_by_char(text), "words of case {i}: {text:?}");
+    }
+}
