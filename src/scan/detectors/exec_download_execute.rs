@@ -486,7 +486,7 @@ const FETCHED_NAME_WORDS: &[&str] = &["urlopen", ".get", ".post", ".request", ".
 /// restarted after each of the many `.get`, cost more on litellm: 58 M instructions).
 fn fetched_name_starts(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
-    let blank = |s: &[u8]| !s.iter().any(|c| c.is_ascii_graphic());
+    let blank = |s: &[u8]| !s.iter().any(u8::is_ascii_graphic);
     let line_start = |o: usize| memchr::memrchr(b'\n', &b[..o]).map_or(0, |p| p + 1);
     let line_end = |o: usize| memchr::memchr(b'\n', &b[o..]).map_or(b.len(), |p| o + p);
     // The lines holding a word: one `memmem` pass per word, each line taken once per word.
