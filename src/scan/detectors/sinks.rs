@@ -7,6 +7,7 @@
 
 use super::pysrc::Source;
 use regex::Regex;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// What a sink does.
@@ -150,39 +151,75 @@ const PROCESS_FUNCS: &[(&str, &[&str])] = &[
     ("pty", &["spawn"]),
     ("commands", &["getoutput", "getstatusoutput"]),
 ];
-static IMPORT_AS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*import[ \t]+(subprocess|os|pty|commands)[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)")
-        .expect("import as")
-});
-static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^[ \t]*from[ \t]+(subprocess|os|pty|commands)[ \t]+import[ \t]+\(?([A-Za-z0-9_, \t]+(?:[ \t]+as[ \t]+[A-Za-z0-9_]+)?[A-Za-z0-9_, \t]*)").expect("from import")
-});
+const IMPORT_AS_PATTERN: &str =
+    r"(?m)^[ \t]*import[ \t]+(subprocess|os|pty|commands)[ \t]+as[ \t]+([A-Za-z_][A-Za-z0-9_]*)";
+const FROM_IMPORT_PATTERN: &str = r"(?m)^[ \t]*from[ \t]+(subprocess|os|pty|commands)[ \t]+import[ \t]+\(?([A-Za-z0-9_, \t]+(?:[ \t]+as[ \t]+[A-Za-z0-9_]+)?[A-Za-z0-9_, \t]*)";
+static IMPORT_AS: LazyLock<Regex> = LazyLock::new(|| Regex::new(IMPORT_AS_PATTERN).expect("import as"));
+static FROM_IMPORT: LazyLock<Regex> = LazyLock::new(|| Regex::new(FROM_IMPORT_PATTERN).expect("from import"));
+/// [`IMPORT_AS`] and [`FROM_IMPORT`] for anchored searches ([`super::pysrc::find_at_starts`]).
+static IMPORT_AS_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(IMPORT_AS_PATTERN).expect("import as"));
+static FROM_IMPORT_AT: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| regex_automata::meta::Regex::new(FROM_IMPORT_PATTERN).expect("from import"));
+
+/// Where an [`IMPORT_AS`] or [`FROM_IMPORT`] match can start, ascending: both start at a line
+/// start (`^`) and stay on that line, which holds `import`. The line starts of the lines holding
+/// `import` (one `memmem` pass; each line once).
+fn import_line_starts(t: &str) -> Vec<usize> {
+    let b = t.as_bytes();
+    let mut out: Vec<usize> = Vec::new();
+    let mut line_end = 0;
+    for at in memchr::memmem::find_iter(b, b"import") {
+        if at < line_end {
+            continue; // this line is already a candidate
+        }
+        out.push(memchr::memrchr(b'\n', &b[..at]).map_or(0, |p| p + 1));
+        line_end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |p| at + p);
+    }
+    out
+}
+
+/// `re.captures_iter(t)` (a pattern of [`IMPORT_AS`]'s shape), found by anchored searches at the
+/// lines that hold `import`, then each match's captures (an unanchored search from a match's
+/// start finds that same match).
+fn import_captures<'t>(
+    re_at: &regex_automata::meta::Regex,
+    re: &'static Regex,
+    t: &'t str,
+    starts: &[usize],
+) -> impl Iterator<Item = regex::Captures<'t>> {
+    super::pysrc::find_at_starts(re_at, t, starts.iter().copied())
+        .into_iter()
+        .filter_map(move |(start, _)| re.captures_at(t, start))
+}
 
 /// Calls through `import subprocess as sp` / `from os import system as s`: found by
 /// plain substring search (no per-file regex), then checked for a call in code.
 fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
     let t = src.text;
     let funcs = |m: &str| PROCESS_FUNCS.iter().find(|(n, _)| *n == m).map_or(&[][..], |(_, f)| *f);
-    let mut push_calls = |needle: &str| {
-        for (i, _) in t.match_indices(needle) {
-            let end = i + needle.len();
-            let before_ok = i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
-            let after = t[end..].trim_start_matches([' ', '\t']);
-            if before_ok && after.starts_with('(') && src.is_code(i) && !out.iter().any(|s| s.offset == i) {
-                out.push(Sink { offset: i, kind: SinkKind::Process, name: &t[i..end] });
-            }
+    if !t.contains("import") {
+        return;
+    }
+    // The names a process call goes by here, each once, in the order the imports give them.
+    let mut needles: Vec<String> = Vec::new();
+    let mut named: HashSet<String> = HashSet::new();
+    let mut add = |needle: String| {
+        if named.insert(needle.clone()) {
+            needles.push(needle);
         }
     };
-    for c in IMPORT_AS.captures_iter(t) {
+    let starts = import_line_starts(t);
+    for c in import_captures(&IMPORT_AS_AT, &IMPORT_AS, t, &starts) {
         let (module, alias) = (c.get(1).expect("m").as_str(), c.get(2).expect("a").as_str());
         if !src.is_code(c.get(0).expect("0").start()) || alias == module {
             continue;
         }
         for f in funcs(module) {
-            push_calls(&format!("{alias}.{f}"));
+            add(format!("{alias}.{f}"));
         }
     }
-    for c in FROM_IMPORT.captures_iter(t) {
+    for c in import_captures(&FROM_IMPORT_AT, &FROM_IMPORT, t, &starts) {
         let module = c.get(1).expect("m").as_str();
         if !src.is_code(c.get(0).expect("0").start()) {
             continue;
@@ -194,10 +231,42 @@ fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
             };
             let local = if rest.len() == 2 && rest[0] == "as" { rest[1] } else { name };
             if funcs(module).contains(&name) {
-                push_calls(local);
+                add(local.to_string());
             }
         }
     }
+    for (i, n) in alias_calls(src, &needles, out) {
+        out.push(Sink { offset: i, kind: SinkKind::Process, name: &t[i..i + needles[n].len()] });
+    }
+}
+
+/// The calls of `needles` (names of process functions) in code, found in one pass: (offset,
+/// needle), ascending, at offsets `out` does not hold yet; at an offset where several needles
+/// are called, the first of `needles`. The same as searching each needle in turn (`match_indices`)
+/// and pushing each call at an offset not yet taken: an occurrence that overlaps an earlier one of
+/// the same needle follows a name byte, so it is no call either way. Linear in the member and
+/// the needles, however many aliases the imports give.
+fn alias_calls(src: &Source<'_>, needles: &[String], out: &[Sink<'_>]) -> Vec<(usize, usize)> {
+    let t = src.text;
+    if needles.is_empty() {
+        return Vec::new();
+    }
+    let Ok(ac) = aho_corasick::AhoCorasick::new(needles) else {
+        return Vec::new();
+    };
+    let taken: HashSet<usize> = out.iter().map(|s| s.offset).collect();
+    let mut first: HashMap<usize, usize> = HashMap::new();
+    for m in ac.find_overlapping_iter(t) {
+        let (i, end, n) = (m.start(), m.end(), m.pattern().as_usize());
+        let before_ok = i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        let after = t[end..].trim_start_matches([' ', '\t']);
+        if before_ok && after.starts_with('(') && !taken.contains(&i) && src.is_code(i) {
+            first.entry(i).and_modify(|k| *k = (*k).min(n)).or_insert(n);
+        }
+    }
+    let mut calls: Vec<(usize, usize)> = first.into_iter().collect();
+    calls.sort_unstable();
+    calls
 }
 
 /// Every network sink (fetch or send).
@@ -240,6 +309,194 @@ mod tests {
             let got = find(&src, &[SinkKind::Send]).iter().any(|s| s.name.ends_with("urlopen"));
             assert_eq!(got, want, "{case}");
         }
+    }
+
+    #[test]
+    fn import_searches_at_import_lines_are_the_whole_searches() {
+        let groups = |c: regex::Captures<'_>| {
+            (c.get(0).expect("m").range(), c.get(1).map(|m| m.range()), c.get(2).map(|m| m.range()))
+        };
+        let check = |name: &str, t: &str| {
+            let starts = import_line_starts(t);
+            let mut n = 0;
+            for (re_at, re) in [(&*IMPORT_AS_AT, &*IMPORT_AS), (&*FROM_IMPORT_AT, &*FROM_IMPORT)] {
+                let got: Vec<_> = import_captures(re_at, re, t, &starts).map(groups).collect();
+                assert_eq!(got, re.captures_iter(t).map(groups).collect::<Vec<_>>(), "{name}: {}", re.as_str());
+                n += got.len();
+            }
+            n
+        };
+        let cases = [
+            ("empty", ""),
+            ("import as", "import subprocess as sp\n  \timport os as o\n"),
+            ("from import", "from subprocess import (Popen, run as r)\nfrom os import system as s\n"),
+            ("two imports on a line", "import os as a; import pty as p\n"),
+            ("import inside words", "reimport os as x\nimportant = 1\nfrom os import_x\n"),
+            ("CRLF and a first line", "import os as o\r\nfrom pty import spawn\r\n"),
+            ("non-ASCII", "é = 1\nimport os as ö\nfrom os import système\n"),
+        ];
+        for (name, t) in cases {
+            check(name, t);
+        }
+        let pieces = [
+            "import ",
+            "from ",
+            "as ",
+            " as ",
+            "os",
+            "subprocess",
+            "pty",
+            "commands",
+            "system",
+            "Popen",
+            ", ",
+            "(",
+            "\n",
+            "\t",
+            " ",
+            ";",
+            "x",
+            "é",
+            "\r\n",
+            "important",
+            "\nimport subprocess as sp\n",
+            "\nfrom os import system as s, popen\n",
+            "\nimport os as o\n",
+        ];
+        let mut found = 0;
+        for t in super::super::pysrc::random_texts(&pieces, 24, 0x3c6e_f372_fe94_f82bu64, 4000) {
+            found += check(&t, &t);
+        }
+        assert!(found > 300, "the random texts import: {found}");
+    }
+
+    /// The alias search as it was: the whole-member import searches, then each name searched in
+    /// turn and each call pushed at an offset not yet taken.
+    fn aliased_each_name<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
+        let t = src.text;
+        let funcs = |m: &str| PROCESS_FUNCS.iter().find(|(n, _)| *n == m).map_or(&[][..], |(_, f)| *f);
+        let mut push_calls = |needle: &str| {
+            for (i, _) in t.match_indices(needle) {
+                let end = i + needle.len();
+                let before_ok = i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+                let after = t[end..].trim_start_matches([' ', '\t']);
+                if before_ok && after.starts_with('(') && src.is_code(i) && !out.iter().any(|s| s.offset == i) {
+                    out.push(Sink { offset: i, kind: SinkKind::Process, name: &t[i..end] });
+                }
+            }
+        };
+        for c in IMPORT_AS.captures_iter(t) {
+            let (module, alias) = (c.get(1).expect("m").as_str(), c.get(2).expect("a").as_str());
+            if !src.is_code(c.get(0).expect("0").start()) || alias == module {
+                continue;
+            }
+            for f in funcs(module) {
+                push_calls(&format!("{alias}.{f}"));
+            }
+        }
+        for c in FROM_IMPORT.captures_iter(t) {
+            let module = c.get(1).expect("m").as_str();
+            if !src.is_code(c.get(0).expect("0").start()) {
+                continue;
+            }
+            for item in c.get(2).expect("names").as_str().split(',') {
+                let mut parts = item.split_whitespace();
+                let (Some(name), rest) = (parts.next(), parts.collect::<Vec<_>>()) else {
+                    continue;
+                };
+                let local = if rest.len() == 2 && rest[0] == "as" { rest[1] } else { name };
+                if funcs(module).contains(&name) {
+                    push_calls(local);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn aliased_calls_in_one_pass_are_each_name_searched_in_turn() {
+        let check = |name: &str, t: &str| {
+            let src = Source::python(t);
+            let got: Vec<_> =
+                find(&src, &[SinkKind::Process, SinkKind::Exec]).iter().map(|s| (s.offset, s.kind, s.name)).collect();
+            let mut want = Vec::new();
+            collect(&src, &PROCESS, SinkKind::Process, &mut want);
+            aliased_each_name(&src, &mut want);
+            collect(&src, &EXEC, SinkKind::Exec, &mut want);
+            want.sort_by_key(|s| s.offset);
+            let want: Vec<_> = want.iter().map(|s| (s.offset, s.kind, s.name)).collect();
+            assert_eq!(got, want, "{name}");
+            got.len()
+        };
+        let cases = [
+            ("import as", "import subprocess as sp\nsp.Popen(['x'])\nsp.run (y)\n"),
+            ("from import as", "from os import system as s, popen\ns('id'); popen('x')\n"),
+            ("one name inside another", "from os import system as s\nfrom os import system as ss\nss('x'); s('y')\n"),
+            ("a self-overlapping name", "from os import system as aa\naaa('x'); aa('y')\n"),
+            ("an alias that is a real call too", "import os as o\nfrom os import system\no.system(x); system(y)\n"),
+            ("in a string", "import subprocess as sp\ns = 'sp.run(x)'\n"),
+        ];
+        for (name, t) in cases {
+            check(name, t);
+        }
+        let pieces = [
+            "import ",
+            "from ",
+            "subprocess",
+            "os",
+            "pty",
+            " as ",
+            "sp",
+            "s",
+            "ss",
+            "o",
+            " import ",
+            "system",
+            "Popen",
+            "run",
+            "spawn",
+            ", ",
+            ".",
+            "(",
+            ")",
+            "\n",
+            " ",
+            "'",
+            "#",
+            "eval(",
+            "os.system(",
+            "é",
+        ];
+        let mut found = 0;
+        for t in super::super::pysrc::random_texts(&pieces, 30, 0x1f83_d9ab_fb41_bd6bu64, 4000) {
+            found += check(&t, &t);
+        }
+        assert!(found > 1000, "the random texts call processes: {found}");
+    }
+
+    #[test]
+    fn many_imports_cost_linear_time() {
+        // One line of tens of thousands of `import`s, then as many import lines: each line is
+        // one candidate, each anchored search reads at most its line.
+        let make = |n: usize| {
+            let mut s = "import os as o; ".repeat(n);
+            s.push('\n');
+            for _ in 0..n {
+                s.push_str("from subprocess import run as r, Popen\nimport os as o2\n");
+            }
+            s.push_str("o.system(x)\n");
+            s
+        };
+        let time = |text: &str| {
+            let src = Source::python(text);
+            let t = std::time::Instant::now();
+            let found = find(&src, &[SinkKind::Process]).len();
+            (t.elapsed(), found)
+        };
+        let (t1, _) = time(&make(5_000));
+        let (t4, found) = time(&make(20_000));
+        assert_eq!(found, 1, "the aliased call is found");
+        assert!(t4 < std::time::Duration::from_secs(2), "{t4:?} for 20,000");
+        assert!(t4 < t1 * 12 + std::time::Duration::from_millis(100), "5,000 took {t1:?}, 20,000 took {t4:?}");
     }
 
     #[test]
