@@ -108,7 +108,7 @@ fn may_match(file: &TextFile<'_>) -> (bool, bool) {
 /// ([`pysrc::find_at_words`]).
 fn pipe_ranges(file: &TextFile<'_>) -> Vec<(usize, usize)> {
     static STARTS: LazyLock<AhoCorasick> = LazyLock::new(|| pysrc::gate(&GATE_WORDS[..PIPE_WORDS]));
-    super::net_exfil_endpoint::find_at_sparse_words(&PIPE_AT, &PIPE, file, &STARTS)
+    pysrc::find_at_words(&PIPE_AT, &PIPE, file, &STARTS)
 }
 
 /// Running or making executable what was saved.
@@ -133,7 +133,7 @@ static DROP_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// `DROP_RUN.captures_iter(text)`, confirmed at the words its matches start with.
 fn drop_runs<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
     let text = file.text;
-    super::net_exfil_endpoint::find_at_sparse_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
+    pysrc::find_at_words(&DROP_RUN_AT, &DROP_RUN, file, &DROP_WORDS)
         .into_iter()
         .filter_map(move |(start, _)| DROP_RUN.captures_at(text, start))
 }

@@ -67,12 +67,10 @@ static COMMAND_AT: LazyLock<regex_automata::meta::Regex> =
 
 /// `COMMAND.find_iter(file.text)`'s ranges, searched once per member for both detectors that
 /// ask ([`crate::scan::source::Source::find_ranges_by`]) and only at the words every match
-/// starts with ([`super::net_exfil_endpoint::find_at_sparse_words`]: the whole member when a
+/// starts with ([`pysrc::find_at_words`]: the whole member when a
 /// line holds many of them).
 pub(crate) fn command_ranges(file: &TextFile<'_>) -> Ranges {
-    file.source().find_ranges_by(&COMMAND, |_| {
-        super::net_exfil_endpoint::find_at_sparse_words(&COMMAND_AT, &COMMAND, file, &COMMAND_WORDS).into()
-    })
+    file.source().find_ranges_by(&COMMAND, |_| pysrc::find_at_words(&COMMAND_AT, &COMMAND, file, &COMMAND_WORDS).into())
 }
 
 pub(crate) struct DownloadsFile;

@@ -80,66 +80,12 @@ static ENDPOINT_STARTS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     ])
 });
 
-/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with; searched
-/// whole when a line holds more than [`MAX_STARTS_PER_LINE`] of them (an anchored search from
-/// `gitlab.com/` reads the run of non-blank bytes after it: one per word along a long run would
-/// read it again and again).
-fn endpoints<'t>(file: &TextFile<'t>) -> Box<dyn Iterator<Item = regex::Captures<'t>> + 't> {
-    let text = file.text;
-    if file.ascii_lowercase().is_none() {
-        // Without the lowercased copy `captures_at_words` searches the whole member.
-        return Box::new(pysrc::captures_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS));
-    }
-    Box::new(
-        find_at_sparse_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
-            .into_iter()
-            .filter_map(move |(start, _)| ENDPOINT.captures_at(text, start)),
-    )
-}
-
-/// How many places to try an anchored search at on one line before a member is searched whole.
-const MAX_STARTS_PER_LINE: usize = 64;
-
-/// [`pysrc::find_at_words`] (`re.find_iter(file.text)`'s ranges, confirmed at the words every
-/// match starts with), searched whole when a line holds more than [`MAX_STARTS_PER_LINE`] of the
-/// words ([`sparse`]): a pattern that reads on after its word to a line's end or a quote
-/// (`curl\s[^\n'"]*https?://`) would otherwise read a long line again from each word (a line of
-/// 20,000 `curl ` cost 8 s, 80,000 more than two minutes).
-pub(crate) fn find_at_sparse_words(
-    re_at: &regex_automata::meta::Regex,
-    re: &regex::Regex,
-    file: &TextFile<'_>,
-    words: &aho_corasick::AhoCorasick,
-) -> Vec<(usize, usize)> {
-    let text = file.text;
-    let Some(lower) = file.ascii_lowercase() else {
-        // Without the lowercased copy `find_at_words` searches the whole member.
-        return pysrc::find_at_words(re_at, re, file, words);
-    };
-    let starts = pysrc::word_starts(words, lower.as_bytes());
-    if sparse(text.as_bytes(), &starts) {
-        pysrc::find_at_starts(re_at, text, starts)
-    } else {
-        re.find_iter(text).map(|m| (m.start(), m.end())).collect()
-    }
-}
-
-/// Whether no line of `text` holds more than [`MAX_STARTS_PER_LINE`] of `starts` (ascending): then
-/// anchored searches that read at most to their line's end (and over the blanks after it) read
-/// each line a bounded number of times. One pass over the starts and their lines' ends.
-fn sparse(text: &[u8], starts: &[usize]) -> bool {
-    let (mut line_end, mut on_line) = (0, 0);
-    for &s in starts {
-        if s >= line_end {
-            line_end = memchr::memchr(b'\n', &text[s..]).map_or(text.len(), |p| s + p + 1);
-            on_line = 0;
-        }
-        on_line += 1;
-        if on_line > MAX_STARTS_PER_LINE {
-            return false;
-        }
-    }
-    true
+/// `ENDPOINT.captures_iter(file.text)`, confirmed at the words its matches start with
+/// ([`pysrc::captures_at_words`]; searched whole when a line holds many of them: an anchored
+/// search from `gitlab.com/` reads the run of non-blank bytes after it, and one per word along
+/// a long run would read it again and again).
+fn endpoints<'t>(file: &TextFile<'t>) -> impl Iterator<Item = regex::Captures<'t>> {
+    pysrc::captures_at_words(&ENDPOINT_AT, &ENDPOINT, file, &ENDPOINT_STARTS)
 }
 
 /// Example values in the webhook/bot URL's tail: `T00000000/B00000000/XXXXXXXX`,

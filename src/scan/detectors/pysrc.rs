@@ -88,19 +88,46 @@ pub(crate) fn find_at_starts(
 /// case-insensitively): such a match starts where the member's lowercased copy
 /// ([`TextFile::ascii_lowercase`], shared by every gate of the member) holds one of the words,
 /// so only those places are tried ([`find_at_starts`]); a member without that copy (it holds
-/// `ſ` or the Kelvin sign, which fold with `s` and `k`) is searched whole. A case-insensitive
-/// regex has no literal the regex crate skips ahead with: its whole-member search visits every
-/// byte.
+/// `ſ` or the Kelvin sign, which fold with `s` and `k`) is searched whole, and so is one a
+/// line of which holds more than [`MAX_STARTS_PER_LINE`] of the words ([`sparse`]): a pattern
+/// that reads on after its word to a line's end or a quote (`curl\s[^\n'"]*https?://`) would
+/// otherwise read a long line again from each word (a line of 20,000 `curl ` cost 8 s, 80,000
+/// more than two minutes). A case-insensitive regex has no literal the regex crate skips
+/// ahead with: its whole-member search visits every byte.
 pub(crate) fn find_at_words(
     re_at: &regex_automata::meta::Regex,
     re: &regex::Regex,
     file: &TextFile<'_>,
     words: &aho_corasick::AhoCorasick,
 ) -> Vec<(usize, usize)> {
-    match file.ascii_lowercase() {
-        Some(lower) => find_at_starts(re_at, file.text, word_starts(words, lower.as_bytes())),
-        None => re.find_iter(file.text).map(|m| (m.start(), m.end())).collect(),
+    if let Some(lower) = file.ascii_lowercase() {
+        let starts = word_starts(words, lower.as_bytes());
+        if sparse(file.text.as_bytes(), &starts) {
+            return find_at_starts(re_at, file.text, starts);
+        }
     }
+    re.find_iter(file.text).map(|m| (m.start(), m.end())).collect()
+}
+
+/// How many places to try an anchored search at on one line before a member is searched whole.
+const MAX_STARTS_PER_LINE: usize = 64;
+
+/// Whether no line of `text` holds more than [`MAX_STARTS_PER_LINE`] of `starts` (ascending): then
+/// anchored searches that read at most to their line's end (and over the blanks after it) read
+/// each line a bounded number of times. One pass over the starts and their lines' ends.
+fn sparse(text: &[u8], starts: &[usize]) -> bool {
+    let (mut line_end, mut on_line) = (0, 0);
+    for &s in starts {
+        if s >= line_end {
+            line_end = memchr::memchr(b'\n', &text[s..]).map_or(text.len(), |p| s + p + 1);
+            on_line = 0;
+        }
+        on_line += 1;
+        if on_line > MAX_STARTS_PER_LINE {
+            return false;
+        }
+    }
+    true
 }
 
 /// `re.captures_iter(file.text)` for a regex [`find_at_words`] can search: each match found at
@@ -469,6 +496,35 @@ pub(crate) use crate::scan::source::random_texts;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `find_at_words` is the whole-member search, whichever way it takes: at the words on
+    /// sparse lines, whole past [`MAX_STARTS_PER_LINE`] words on a line or without the
+    /// lowercased copy; and a line of 80,000 words costs linear time.
+    #[test]
+    fn finding_at_words_is_the_whole_search_and_linear_on_dense_lines() {
+        const PATTERN: &str = r#"(?i)(?-u:\b)curl\s[^\n'"]*https?://[^\s'"]*"#;
+        let re = regex::Regex::new(PATTERN).unwrap();
+        let re_at = regex_automata::meta::Regex::new(PATTERN).unwrap();
+        let words = gate(&["curl"]);
+        let dense = "curl ".repeat(65) + "curl http://x/y\n";
+        let cases = [
+            ("sparse lines", "a = 'curl http://h/p'\nb = 'CURL -s https://h/q'\n".to_string()),
+            ("no match", "curl nothing\n".to_string()),
+            ("64 words on a line: at the words", "curl ".repeat(63) + "curl http://x/y\n"),
+            ("65 words on a line: whole", dense.clone()),
+            ("without the lowercased copy (ſ)", format!("ſ = 1\n{dense}")),
+        ];
+        for (case, text) in &cases {
+            let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
+            let want: Vec<_> = re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+            assert_eq!(find_at_words(&re_at, &re, &file, &words), want, "{case}");
+        }
+        let long = "curl ".repeat(80_000) + "\n";
+        let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, &long);
+        let t = std::time::Instant::now();
+        assert!(find_at_words(&re_at, &re, &file, &words).is_empty());
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
 
     #[test]
     fn word_starts_are_the_occurrences() {
