@@ -241,31 +241,48 @@ fn aliased_process_calls<'a>(src: &Source<'a>, out: &mut Vec<Sink<'a>>) {
 }
 
 /// The calls of `needles` (names of process functions) in code, found in one pass: (offset,
-/// needle), ascending, at offsets `out` does not hold yet; at an offset where several needles
-/// are called, the first of `needles`. The same as searching each needle in turn (`match_indices`)
-/// and pushing each call at an offset not yet taken: an occurrence that overlaps an earlier one of
-/// the same needle follows a name byte, so it is no call either way. Linear in the member and
-/// the needles, however many aliases the imports give.
+/// needle), ascending, at offsets `out` does not hold yet. The same as searching each needle in
+/// turn (`match_indices`) and pushing each call at an offset not yet taken, found from the other
+/// end: every needle is made of ASCII name characters and dots, and a call is a needle followed
+/// by blanks and `(`, so the needle called before a `(` can only be the whole run of name
+/// characters and dots that ends there (after the blanks). One walk back from each `(`, bounded
+/// by the longest needle, and one lookup: linear in the member however many aliases the imports
+/// give, even aliases that are each other's suffixes (`a`, `aa`, `aaa`, …), which an overlapping
+/// substring search would match quadratically often.
 fn alias_calls(src: &Source<'_>, needles: &[String], out: &[Sink<'_>]) -> Vec<(usize, usize)> {
-    let t = src.text;
+    let (t, b) = (src.text, src.text.as_bytes());
     if needles.is_empty() {
         return Vec::new();
     }
-    let Ok(ac) = aho_corasick::AhoCorasick::new(needles) else {
-        return Vec::new();
-    };
+    // Needles are distinct (the caller names each once); on a repeat the first would win.
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(needles.len());
+    for (n, needle) in needles.iter().enumerate() {
+        index.entry(needle.as_str()).or_insert(n);
+    }
+    let longest = needles.iter().map(String::len).max().unwrap_or(0);
     let taken: HashSet<usize> = out.iter().map(|s| s.offset).collect();
-    let mut first: HashMap<usize, usize> = HashMap::new();
-    for m in ac.find_overlapping_iter(t) {
-        let (i, end, n) = (m.start(), m.end(), m.pattern().as_usize());
-        let before_ok = i == 0 || !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
-        let after = t[end..].trim_start_matches([' ', '\t']);
-        if before_ok && after.starts_with('(') && !taken.contains(&i) && src.is_code(i) {
-            first.entry(i).and_modify(|k| *k = (*k).min(n)).or_insert(n);
+    let name_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.';
+    let mut calls = Vec::new();
+    for paren in memchr::memchr_iter(b'(', b) {
+        let mut end = paren;
+        while end > 0 && matches!(b[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        let mut i = end;
+        while i > 0 && name_byte(b[i - 1]) && end - i <= longest {
+            i -= 1;
+        }
+        if i == end || end - i > longest {
+            continue;
+        }
+        let Some(&n) = index.get(&t[i..end]) else {
+            continue;
+        };
+        let before_ok = !t[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        if before_ok && !taken.contains(&i) && src.is_code(i) {
+            calls.push((i, n));
         }
     }
-    let mut calls: Vec<(usize, usize)> = first.into_iter().collect();
-    calls.sort_unstable();
     calls
 }
 
@@ -471,6 +488,30 @@ mod tests {
             found += check(&t, &t);
         }
         assert!(found > 1000, "the random texts call processes: {found}");
+    }
+
+    #[test]
+    fn nested_suffix_aliases_cost_linear_time() {
+        // Aliases that are each other's suffixes (`a`, `aa`, … 2,000 `a`s), then calls of the
+        // longest: an overlapping substring search matches every alias at every position of
+        // every call (2,000 × 2,000 / 2 per call line); the walk back from `(` looks up one name.
+        let (aliases, calls) = (2_000, 1_000);
+        let mut text = String::new();
+        for k in 1..=aliases {
+            text.push_str(&format!("from os import system as {}\n", "a".repeat(k)));
+        }
+        let longest = "a".repeat(aliases);
+        for _ in 0..calls {
+            text.push_str(&format!("{longest}('id')\n"));
+        }
+        text.push_str(&format!("x{longest}('not a call of an alias')\n"));
+        let src = Source::python(&text);
+        let started = std::time::Instant::now();
+        let found = find(&src, &[SinkKind::Process]);
+        let took = started.elapsed();
+        assert_eq!(found.len(), calls, "each call of the longest alias, and not the prefixed name");
+        assert!(found.iter().all(|s| s.name == longest), "the whole alias is the name");
+        assert!(took < std::time::Duration::from_secs(2), "{} bytes took {took:?}", text.len());
     }
 
     #[test]
