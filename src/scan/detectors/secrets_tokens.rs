@@ -24,88 +24,103 @@ pub(crate) static META: DetectorMeta = DetectorMeta {
     description: "Tokens shipped in a package can be used by anyone who downloads it; revoke them. Documented example tokens are ignored.",
 };
 
-/// (name, regex, severity when found in runtime code).
-static TOKENS: LazyLock<Vec<(&'static str, Regex, Severity)>> = LazyLock::new(|| {
-    let t = |n: &'static str, r: &str, s: Severity| (n, Regex::new(r).expect(n), s);
+/// One kind of token: its name, the literals every match holds (its gate: a member holding none
+/// of them cannot match, and the pattern is not searched; empty: always searched), the pattern,
+/// and the severity when found in runtime code.
+struct Token {
+    name: &'static str,
+    gate: &'static [&'static str],
+    re: Regex,
+    severity: Severity,
+}
+
+static TOKENS: LazyLock<Vec<Token>> = LazyLock::new(|| {
+    let t = |name: &'static str, gate: &'static [&'static str], re: &str, severity: Severity| Token {
+        name,
+        gate,
+        re: Regex::new(re).expect(name),
+        severity,
+    };
     vec![
-        t("AWS access key", r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)", Severity::Medium),
-        t("GitHub token", r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)", Severity::High),
-        t("GitHub fine-grained token", r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)", Severity::High),
-        t("GitLab token", r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)", Severity::High),
-        t("Slack token", r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)", Severity::High),
-        t("Stripe live key", r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)", Severity::Critical),
-        t("Google API key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", Severity::Medium),
-        t("Package index upload token", r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}", Severity::Critical),
-        t("Anthropic API key", r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}", Severity::High),
+        t(
+            "AWS access key",
+            &["AKIA", "ASIA", "ABIA", "ACCA"],
+            r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)",
+            Severity::Medium,
+        ),
+        t(
+            "GitHub token",
+            &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+            r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "GitHub fine-grained token",
+            &["github_pat_"],
+            r"(?-u:\b)github_pat_[A-Za-z0-9_]{60,}(?-u:\b)",
+            Severity::High,
+        ),
+        t("GitLab token", &["glpat-"], r"(?-u:\b)glpat-[A-Za-z0-9_-]{20}(?-u:\b)", Severity::High),
+        t(
+            "Slack token",
+            &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
+            r"(?-u:\b)xox[baprs]-[A-Za-z0-9-]{10,}(?-u:\b)",
+            Severity::High,
+        ),
+        t(
+            "Stripe live key",
+            &["sk_live_", "rk_live_"],
+            r"(?-u:\b)[sr]k_live_[A-Za-z0-9]{24,}(?-u:\b)",
+            Severity::Critical,
+        ),
+        t("Google API key", &["AIza"], r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)", Severity::Medium),
+        t("Package index upload token", &["pypi-AgEI"], r"(?-u:\b)pypi-AgEI[A-Za-z0-9_-]{50,}", Severity::Critical),
+        t("Anthropic API key", &["sk-ant-"], r"(?-u:\b)sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}", Severity::High),
         t(
             "OpenAI API key",
+            &["sk-"],
             r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)[A-Za-z0-9_-]{40,}|(?-u:\b)sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}(?-u:\b)|(?-u:\b)sk-[A-Za-z0-9]{48}(?-u:\b)",
             Severity::High,
         ),
-        t("npm token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", Severity::High),
-        t("Hugging Face token", r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)", Severity::High),
-        t("SendGrid API key", r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)", Severity::High),
-        t("Twilio API key", r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)", Severity::High),
-        t("Telegram bot token", r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)", Severity::High),
-        t("JSON Web Token", r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}", Severity::Low),
+        t("npm token", &["npm_"], r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)", Severity::High),
+        t("Hugging Face token", &["hf_"], r"(?-u:\b)hf_[A-Za-z]{34}(?-u:\b)", Severity::High),
+        t("SendGrid API key", &["SG."], r"(?-u:\b)SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?-u:\b)", Severity::High),
+        // Case-insensitive vendor name: no literal gates it.
+        t("Twilio API key", &[], r"(?i:twilio)[^\n]{0,80}(?-u:\b)SK[0-9a-f]{32}(?-u:\b)", Severity::High),
+        t("Telegram bot token", &[":AA"], r"(?-u:\b)\d{8,10}:AA[0-9A-Za-z_-]{33}(?-u:\b)", Severity::High),
+        t(
+            "JSON Web Token",
+            &["eyJ"],
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
+            Severity::Low,
+        ),
     ]
 });
-/// Literals every match of a [`TOKENS`] pattern holds, with the patterns (bits by index) they
-/// let run: a pattern none of whose literals the member holds cannot match and is not searched
-/// (one pass over the member instead of one regex search per pattern). `sk-ant-` comes before
-/// `sk-` (both start at the same byte; the leftmost-first search reports the first listed) and
-/// lets both the Anthropic and the OpenAI patterns run. The Twilio pattern (case-insensitive) is
-/// always searched.
-const GATE: &[(&str, u32)] = &[
-    ("AKIA", 1 << 0),
-    ("ASIA", 1 << 0),
-    ("ABIA", 1 << 0),
-    ("ACCA", 1 << 0),
-    ("ghp_", 1 << 1),
-    ("gho_", 1 << 1),
-    ("ghu_", 1 << 1),
-    ("ghs_", 1 << 1),
-    ("ghr_", 1 << 1),
-    ("github_pat_", 1 << 2),
-    ("glpat-", 1 << 3),
-    ("xoxb-", 1 << 4),
-    ("xoxa-", 1 << 4),
-    ("xoxp-", 1 << 4),
-    ("xoxr-", 1 << 4),
-    ("xoxs-", 1 << 4),
-    ("sk_live_", 1 << 5),
-    ("rk_live_", 1 << 5),
-    ("AIza", 1 << 6),
-    ("pypi-AgEI", 1 << 7),
-    ("sk-ant-", 1 << 8 | 1 << 9),
-    ("sk-", 1 << 9),
-    ("npm_", 1 << 10),
-    ("hf_", 1 << 11),
-    ("SG.", 1 << 12),
-    (":AA", 1 << 14),
-    ("eyJ", 1 << 15),
-];
-/// The [`TOKENS`] index of the pattern [`GATE`] does not gate.
-const UNGATED: u32 = 1 << 13;
 
-/// Which [`TOKENS`] patterns may match `text` (bits by index): every occurrence of every
-/// [`GATE`] literal is seen (the search resumes one byte after each match's start).
+/// Which [`TOKENS`] patterns may match `text` (bits by index): those with an empty gate, and
+/// those one of whose gate literals `text` holds. One overlapping literal pass sees every
+/// occurrence of every literal (`sk-ant-` and `sk-` at the same byte both count), and stops as
+/// soon as every pattern may match.
 fn may_match(text: &str) -> u32 {
-    static WORDS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-        aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(GATE.iter().map(|(w, _)| w))
-            .expect("token gate")
+    static WORDS: LazyLock<(aho_corasick::AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
+        let (mut words, mut bits) = (Vec::new(), Vec::new());
+        for (i, token) in TOKENS.iter().enumerate() {
+            for word in token.gate {
+                words.push(*word);
+                bits.push(1u32 << i);
+            }
+        }
+        (aho_corasick::AhoCorasick::new(words).expect("token gate"), bits)
     });
-    let all = GATE.iter().fold(UNGATED, |m, (_, b)| m | b);
-    let mut mask = UNGATED;
-    let mut input = aho_corasick::Input::new(text);
-    while let Some(m) = WORDS.find(input.clone()) {
-        mask |= GATE[m.pattern().as_usize()].1;
-        if mask == all || m.start() + 1 >= text.len() {
+    let (words, bits) = &*WORDS;
+    let ungated = TOKENS.iter().enumerate().filter(|(_, t)| t.gate.is_empty()).fold(0, |m, (i, _)| m | 1u32 << i);
+    let all = bits.iter().fold(ungated, |m, b| m | b);
+    let mut mask = ungated;
+    for m in words.find_overlapping_iter(text) {
+        mask |= bits[m.pattern().as_usize()];
+        if mask == all {
             break;
         }
-        input.set_start(m.start() + 1);
     }
     mask
 }
@@ -208,7 +223,7 @@ impl Detector for AccessTokens {
 fn scan_gated(file: &TextFile<'_>, hits: &mut Hits, gate: u32) {
     let low = file.role == FileRole::TestOrDocs || pysrc::looks_like_test_path(file.path);
     let mut n = 0;
-    for (i, (name, re, sev)) in TOKENS.iter().enumerate() {
+    for (i, Token { name, re, severity: sev, .. }) in TOKENS.iter().enumerate() {
         if gate & (1 << i) == 0 {
             continue;
         }
@@ -346,6 +361,16 @@ mod tests {
                 ("jwt example in metadata", "x.dist-info/METADATA", Metadata, "    token = \x27eyJhbGciOiJIUzI1NiJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg\x27\n", None),
             ],
         );
+    }
+
+    #[test]
+    fn every_token_has_a_bit_of_the_gate_mask() {
+        assert!(TOKENS.len() <= 32, "may_match's mask has a bit per token: {}", TOKENS.len());
+        let all_gated =
+            TOKENS.iter().enumerate().filter(|(_, t)| !t.gate.is_empty()).fold(0u32, |m, (i, _)| m | 1 << i);
+        let text: String = TOKENS.iter().flat_map(|t| t.gate.iter().copied()).collect::<Vec<_>>().join(" ");
+        assert_eq!(may_match(&text) & all_gated, all_gated, "each gated token's literals let it run");
+        assert_eq!(may_match("") & all_gated, 0, "an empty member runs only the ungated");
     }
 
     #[test]
