@@ -51,6 +51,8 @@ pub struct App {
     pub(crate) rendered: crate::index::rendered::RenderCache<Arc<Vec<crate::gate::Withheld>>>,
     /// Project pages as one rendered entry per file, patched when a verdict changes.
     pub(crate) patched: crate::index::patch::PatchCache<Arc<crate::gate::Early>>,
+    /// Project pages recently served, re-rendered in the background when a verdict changes them.
+    pub(crate) refresh: crate::server::Refresh,
     policy: Arc<ArcSwap<Policy>>,
     /// Authentication and limits for the policy digest in force (rebuilt after a reload).
     access: ArcSwap<(String, Arc<crate::auth::Access>)>,
@@ -161,6 +163,7 @@ impl App {
             served_files: crate::server::served_files_memo(),
             rendered: crate::index::rendered::RenderCache::new(),
             patched: crate::index::patch::PatchCache::new(),
+            refresh: crate::server::Refresh::new(app.clone()),
             policy,
             access: ArcSwap::from_pointee(access),
             counter: AtomicU64::new(0),

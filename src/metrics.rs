@@ -26,6 +26,7 @@
 //! | `pipgate_prescans_total`, `pipgate_prescan_duration_seconds` | `outcome` (`serve`, `annotate`, `block`, `failed`, `abandoned`) | `prescan`, each pre-scan that ended |
 //! | `pipgate_prescan_pending`, `pipgate_prescan_running` | | `prescan`: started and not ended (waiting for a permit or running), and those holding a permit |
 //! | `pipgate_prescan_yield_seconds` | | `prescan`: how long each background pre-scan deferred to client requests before it started (`--prescan-yield`) |
+//! | `pipgate_pages_refreshed_total` | | `server::refresh`: project pages re-rendered in the background after a verdict changed their listing |
 //! | `pipgate_prescan_page_waits_total`, `pipgate_prescan_page_wait_seconds` | `result` (`done`, `deadline`) | `prescan`: a page's wait for its newest version's pre-scans |
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -116,6 +117,7 @@ struct Metrics {
     prescan_running: Gauge,
     prescan_yield_seconds: Histogram,
     page_waits: Family<WaitResult, Counter>,
+    pages_refreshed: Counter,
     page_wait_seconds: Family<WaitResult, Histogram, fn() -> Histogram>,
 }
 
@@ -146,6 +148,7 @@ impl Metrics {
             prescan_running: Gauge::default(),
             prescan_yield_seconds: prescan_histogram(),
             page_waits: Family::default(),
+            pages_refreshed: Counter::default(),
             page_wait_seconds: Family::new_with_constructor(page_wait_histogram as fn() -> Histogram),
             registry: Registry::default(),
         };
@@ -225,6 +228,11 @@ impl Metrics {
             "prescan_yield_seconds",
             "How long background pre-scans deferred to client requests before they started",
             m.prescan_yield_seconds.clone(),
+        );
+        registry.register(
+            "pages_refreshed",
+            "Project pages re-rendered in the background after a verdict changed what they list",
+            m.pages_refreshed.clone(),
         );
         registry.register(
             "prescan_page_waits",
@@ -373,6 +381,11 @@ pub(crate) fn prescan_page_wait(done: bool, elapsed: Duration) {
     let result = if done { "done" } else { "deadline" };
     METRICS.page_waits.get_or_create(&WaitResult { result }).inc();
     METRICS.page_wait_seconds.get_or_create(&WaitResult { result }).observe(elapsed.as_secs_f64());
+}
+
+/// A project page was re-rendered in the background (`server::refresh`).
+pub(crate) fn page_refreshed() {
+    METRICS.pages_refreshed.inc();
 }
 
 /// The exposition: every metric in OpenMetrics text (which Prometheus scrapes as is).

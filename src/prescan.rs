@@ -272,8 +272,11 @@ pub(crate) struct Prescan {
 #[derive(Debug)]
 pub(crate) struct Clients {
     in_flight: std::sync::atomic::AtomicUsize,
-    /// When the last request ended (`None`: none has yet).
-    last_end: Mutex<Option<tokio::time::Instant>>,
+    /// What `last_end` counts from.
+    epoch: tokio::time::Instant,
+    /// When the last request ended, in nanoseconds after `epoch` plus one (0: none has yet): an
+    /// atomic, so a request's end takes no lock.
+    last_end: std::sync::atomic::AtomicU64,
     /// Told whenever a request ends.
     ended: tokio::sync::Notify,
 }
@@ -283,7 +286,9 @@ pub(crate) struct ClientRequest<'a>(&'a Clients);
 
 impl Drop for ClientRequest<'_> {
     fn drop(&mut self) {
-        *self.0.last_end.lock().unwrap_or_else(PoisonError::into_inner) = Some(tokio::time::Instant::now());
+        let since = tokio::time::Instant::now().duration_since(self.0.epoch);
+        let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1).saturating_add(1);
+        self.0.last_end.fetch_max(nanos, std::sync::atomic::Ordering::SeqCst);
         self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         self.0.ended.notify_waiters();
     }
@@ -291,7 +296,12 @@ impl Drop for ClientRequest<'_> {
 
 impl Clients {
     fn new() -> Clients {
-        Clients { in_flight: Default::default(), last_end: Mutex::new(None), ended: tokio::sync::Notify::new() }
+        Clients {
+            in_flight: Default::default(),
+            epoch: tokio::time::Instant::now(),
+            last_end: Default::default(),
+            ended: tokio::sync::Notify::new(),
+        }
     }
 
     fn enter(&self) -> ClientRequest<'_> {
@@ -316,9 +326,16 @@ impl Clients {
             let wake = if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
                 give_up
             } else {
-                match *self.last_end.lock().unwrap_or_else(PoisonError::into_inner) {
-                    Some(last) if now < last + quiet => (last + quiet).min(give_up),
-                    _ => break,
+                match self.last_end.load(std::sync::atomic::Ordering::SeqCst) {
+                    0 => break,
+                    nanos => {
+                        let last = self.epoch + Duration::from_nanos(nanos - 1);
+                        if now < last + quiet {
+                            (last + quiet).min(give_up)
+                        } else {
+                            break;
+                        }
+                    }
                 }
             };
             tokio::select! {
@@ -350,6 +367,15 @@ impl Prescan {
     /// one per request but probes): background pre-scans yield to them.
     pub(crate) fn client_request(&self) -> ClientRequest<'_> {
         self.clients.enter()
+    }
+
+    /// Wait, as a background pre-scan does, until client requests have been quiet for
+    /// [`QUIET`] or `--prescan-yield` has passed (at once when it is zero): other background
+    /// work (re-rendering pages, `server::refresh`) yields to clients the same way.
+    pub(crate) async fn yield_to_clients(&self) {
+        if !self.cfg.yield_at_most.is_zero() {
+            self.clients.quiet(QUIET, self.cfg.yield_at_most).await;
+        }
     }
 
     /// The tags to pre-scan for this request: the client's own target when it names one and

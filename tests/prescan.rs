@@ -269,6 +269,43 @@ fn background_prescans_wait_while_a_client_request_is_in_flight() {
     }
 }
 
+#[test]
+fn a_page_a_background_prescan_changed_is_rendered_again_before_the_next_request() {
+    // A resolve asks for a page; the pre-scan of an older version ends after it, with a block,
+    // and changes what the page lists. The next resolve should get the page from memory, not
+    // wait for it to be rendered again: pipgate re-renders it in the background once clients
+    // are quiet.
+    let idx = FakeIndex::start(Format::Json);
+    idx.add_dist("pkg", wheel("pkg", "1.0", &[], &[("pkg_start.pth", PTH_EXEC)]));
+    idx.add_dist("pkg", wheel("pkg", "1.1", &[], &[]));
+    let gate = Pipgate::start(&idx.url(), Some(&shipped_policy()));
+    let page = || {
+        let resp = http()
+            .get(format!("{}pkg/", gate.url))
+            .header("accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json::<serde_json::Value>().unwrap()
+    };
+    let yanked = |page: &serde_json::Value| {
+        let files = page["files"].as_array().unwrap();
+        let f = files.iter().find(|f| f["filename"] == "pkg-1.0-py3-none-any.whl");
+        f.is_none_or(|f| f["yanked"].as_str().is_some_and(|r| !r.is_empty()))
+    };
+    let renders = || gate.log().lines().filter(|l| l.contains("page rendered") && l.contains("project=pkg")).count();
+    assert!(!yanked(&page()), "pkg 1.0 is not known blocked before its background pre-scan");
+    wait_for("pkg 1.0's pre-scan", || logged(&gate, "pre-scan done", "pkg-1.0-py3-none-any.whl") == 1);
+    wait_for("the page refreshed", || {
+        gate.log().lines().any(|l| l.contains("page refreshed") && l.contains("project=pkg"))
+    });
+    let before = renders();
+    assert!(yanked(&page()), "the blocked pkg 1.0 is withheld from the next page:\n{}", gate.log());
+    assert_eq!(renders(), before, "the next page came from memory:\n{}", gate.log());
+    let (text, scrape) = scrape(&gate.base());
+    assert!(sample_sum(&scrape, "pipgate_pages_refreshed_total", &[]) >= 1.0, "{text}");
+}
+
 /// 30 wheels per version (5 CPython versions × 6 platforms), 3 versions, each wheel
 /// `kib` KiB of incompressible bytes.
 fn many_wheels(idx: &FakeIndex, kib: usize) -> u64 {

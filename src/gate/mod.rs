@@ -102,6 +102,8 @@ pub(crate) struct Gate {
     /// Where new generations come from (globally unique, so an evicted project never
     /// reuses a value an old rendered page was keyed by).
     next_generation: AtomicU64,
+    /// Told whenever a project's generation is bumped ([`Gate::listing_bumps`]).
+    bumps: Arc<tokio::sync::Notify>,
     /// (sha256, filename) → the last verdict a listing may show, to bump only on a change.
     listed: moka::sync::Cache<String, String>,
     /// sha256 → what is new since the previous release ([`previous`]); kept a while, so
@@ -167,6 +169,7 @@ impl Gate {
             changes: tokio::sync::broadcast::channel(1024).0,
             generations: moka::sync::Cache::new(MEMO_PROJECTS),
             next_generation: AtomicU64::new(1),
+            bumps: Arc::new(tokio::sync::Notify::new()),
             listed: moka::sync::Cache::new(MEMO_REPORTS * 4),
             diffs: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(DIFF_TTL).build(),
             baselines: moka::sync::Cache::builder().max_capacity(MEMO_REPORTS).time_to_live(BASELINE_TTL).build(),
@@ -189,6 +192,13 @@ impl Gate {
     /// A verdict on a file of `project` changed: listings made before are out of date.
     fn bump_listing(&self, project: &str) {
         self.generations.insert(project.to_string(), self.next_generation.fetch_add(1, Ordering::Relaxed));
+        self.bumps.notify_one();
+    }
+
+    /// Notified whenever some project's [`Gate::listing_state`] is bumped; a bump while nobody
+    /// waits is kept for the next wait, so none is missed between two waits.
+    pub(crate) fn listing_bumps(&self) -> Arc<tokio::sync::Notify> {
+        self.bumps.clone()
     }
 
     /// Bump the project's generation when this file's verdict is not the one last seen.

@@ -4,7 +4,7 @@
 //! Must not: render pages.
 
 /// The format pipgate answers a page request with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum PageFormat {
     /// `application/vnd.pypi.simple.v1+json` (PEP 691).
     Json,

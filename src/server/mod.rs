@@ -24,6 +24,8 @@ mod finish;
 pub(crate) use finish::page_audit_memo;
 mod page;
 mod proxy;
+mod refresh;
+pub(crate) use refresh::Refresh;
 mod router;
 mod tls;
 pub use proxy::{OtherHosts, ProxyOptions};

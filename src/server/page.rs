@@ -68,35 +68,58 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         Err(e) => return Outcome::failed(None, e),
     };
     let format = negotiate(ctx.header(header::ACCEPT));
+    let encoding = rendered::choose(ctx.header(header::ACCEPT_ENCODING));
     // Read before listing: a verdict that changes while this page renders bumps the state,
     // so the page rendered here is never served under the newer one.
     let state = app.gate.listing_state(&norm);
     let key = format!("{norm}\n{format:?}\n{}\n{state}", hex::encode(fetched.digest));
     if let Some(hit) = app.rendered.get(&key) {
         // metrics: rendered page cache hit (project)
+        app.refresh.served(&norm, format, encoding, &fetched.value, fetched.digest, state);
         return listed_reply(ctx, hit, format, fetched.stale, norm).await;
     }
     // metrics: rendered page cache miss (project)
     let page = fetched.value;
     // Pre-scan the likely candidates; wait briefly for the newest so the listing knows it.
     app.prescan.before_listing(&norm, &page, ctx.user_agent.as_deref()).await;
-    // The verdicts the pre-scan just made known bumped the state: key the page by the state
-    // read after them (still before listing), or the next view re-renders the same listing.
-    let state = app.gate.listing_state(&norm);
-    let key = format!("{norm}\n{format:?}\n{}\n{state}", hex::encode(fetched.digest));
+    // The verdicts the pre-scan just made known bumped the state: the listing keys the page by
+    // the state read after them (still before listing), or the next view re-renders it.
+    match listing(app, &norm, &page, fetched.digest, format).await {
+        Ok((r, state)) => {
+            app.refresh.served(&norm, format, encoding, &page, fetched.digest, state);
+            listed_reply(ctx, r, format, fetched.stale, norm).await
+        }
+        Err(e) => render_failed(e),
+    }
+}
+
+/// The project page as listed now: the rendered page for this upstream page and the gate's
+/// listing state if one is cached, else verdicts → patch → render (on a blocking thread),
+/// cached under that state; with the state it is keyed by. The page route's last step, and
+/// what `refresh` runs in the background after a verdict changed a page's listing.
+pub(super) async fn listing(
+    app: &App,
+    norm: &str,
+    page: &Arc<ProjectPage>,
+    digest: [u8; 32],
+    format: PageFormat,
+) -> Result<(Page, String), String> {
+    // Read before listing: a verdict that changes while this page renders bumps the state,
+    // so the page rendered here is never served under the newer one.
+    let state = app.gate.listing_state(norm);
+    let key = format!("{norm}\n{format:?}\n{}\n{state}", hex::encode(digest));
     if let Some(hit) = app.rendered.get(&key) {
-        return listed_reply(ctx, hit, format, fetched.stale, norm).await;
+        return Ok((hit, state));
     }
     let started = Instant::now();
-    let patched =
-        app.patched.get(&format!("{norm}\n{format:?}\n{}", hex::encode(fetched.digest)), format, page.files.len());
+    let patched = app.patched.get(&format!("{norm}\n{format:?}\n{}", hex::encode(digest)), format, page.files.len());
     let early = patched.lock().ok().and_then(|p| p.extra.clone());
-    let verdicts = app.gate.verdicts(&norm, &page, early).await;
+    let verdicts = app.gate.verdicts(norm, page, early).await;
     let verdicts_ms = started.elapsed().as_millis() as u64;
     // PEP 792: a project every version of which is known malware is shown quarantined (its files still 403).
-    let quarantine = app.gate.quarantine(&norm);
+    let quarantine = app.gate.quarantine(norm);
     let files = page.files.len();
-    let name = norm.clone();
+    let (name, page) = (norm.to_string(), page.clone());
     let rendered = tokio::task::spawn_blocking(move || {
         let mut p = patched.lock().unwrap_or_else(|poisoned| {
             // A render that panicked may have left entries half patched: render whole.
@@ -109,21 +132,18 @@ pub(super) async fn project(app: &App, ctx: &RequestCtx, name: &str) -> Outcome 
         let etag = respond::page_etag(&body);
         (body, etag, withheld, made, verdicts.until())
     })
-    .await;
-    match rendered {
-        Ok((body, etag, withheld, made, until)) => {
-            let ms = started.elapsed().as_millis() as u64;
-            tracing::debug!(project = %norm, format = ?format, files, made, bytes = body.len(), verdicts_ms, ms, "page rendered");
-            let until = until.map(|t| {
-                let ahead = t - time::OffsetDateTime::now_utc();
-                Instant::now() + std::time::Duration::try_from(ahead).unwrap_or_default()
-            });
-            let r = Arc::new(Rendered::new(body, etag, Arc::new(withheld), until));
-            app.rendered.insert(key.clone(), r.clone());
-            listed_reply(ctx, r, format, fetched.stale, norm).await
-        }
-        Err(e) => render_failed(e.to_string()),
-    }
+    .await
+    .map_err(|e| e.to_string())?;
+    let (body, etag, withheld, made, until) = rendered;
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(project = %norm, format = ?format, files, made, bytes = body.len(), verdicts_ms, ms, "page rendered");
+    let until = until.map(|t| {
+        let ahead = t - time::OffsetDateTime::now_utc();
+        Instant::now() + std::time::Duration::try_from(ahead).unwrap_or_default()
+    });
+    let r = Arc::new(Rendered::new(body, etag, Arc::new(withheld), until));
+    app.rendered.insert(key, r.clone());
+    Ok((r, state))
 }
 
 /// The page's body from `verdicts`, re-rendering only the entries whose inputs may have
@@ -175,7 +195,7 @@ fn render_failed(e: String) -> Outcome {
     Outcome::failed(None, ProxyError::internal(format!("rendering the page failed: {e}")))
 }
 
-type Page = Arc<Rendered<Arc<Vec<crate::gate::Withheld>>>>;
+pub(super) type Page = Arc<Rendered<Arc<Vec<crate::gate::Withheld>>>>;
 
 /// A project page's answer, with what it withheld for the audit log.
 async fn listed_reply(
