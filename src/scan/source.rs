@@ -444,7 +444,8 @@ struct ImportMap {
 /// How the import map's byte loops step over the bytes they do nothing at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stepping {
-    /// A run of them at once ([`skip_inert`], [`skip_non_ident`]), up to the next span.
+    /// A run of them at once, up to the next span: words and inert bytes ([`skip_words`]),
+    /// the words that name no function ([`next_known_word`]).
     SkipInert,
     /// One byte per iteration: the reference the skipping is tested against.
     #[cfg(test)]
@@ -671,23 +672,31 @@ fn deferred_ranges(
                 stmt_starts.push(i + 1);
                 i += 1;
             }
-            _ if is_ident_byte(c) => {
-                let word = ident_at(s, i);
-                if word == b"lambda" && lambda.is_none() {
-                    lambda = Some((i, depth, false));
+            _ => match stepping {
+                // A word, an inert byte, or a `:`, `,` or `;` that does nothing here: nothing to
+                // do at it or at the words and inert bytes that follow, up to the next span, but
+                // at a word `lambda`: the iterations of the two reference arms below, without the
+                // span checks between them. A byte that is not a word's is stepped over first.
+                Stepping::SkipInert => {
+                    let until = spans.get(next_span).map_or(n, |sp| sp.start);
+                    let from = if is_ident_byte(c) { i } else { i + 1 };
+                    i = skip_words(s, from, until, |at| {
+                        if lambda.is_none() {
+                            lambda = Some((at, depth, false));
+                        }
+                    });
                 }
-                i += word.len().max(1);
-            }
-            _ => {
-                // Nothing to do here or at the inert bytes that follow, up to the next span:
-                // the iterations of this arm, without the span checks between them.
-                let until = spans.get(next_span).map_or(n, |sp| sp.start);
-                i = match stepping {
-                    Stepping::SkipInert => skip_inert(s, i + 1, until),
-                    #[cfg(test)]
-                    Stepping::ByteByByte => i + 1,
-                };
-            }
+                #[cfg(test)]
+                Stepping::ByteByByte if is_ident_byte(c) => {
+                    let word = ident_at(s, i);
+                    if word == b"lambda" && lambda.is_none() {
+                        lambda = Some((i, depth, false));
+                    }
+                    i += word.len().max(1);
+                }
+                #[cfg(test)]
+                Stepping::ByteByByte => i += 1,
+            },
         }
     }
     close_lambda(&mut lambda, n, &mut out);
@@ -764,26 +773,34 @@ fn reached_functions(
             i = sp.end.max(i + 1);
             continue;
         }
-        if !is_ident_byte(s[i]) {
-            // Up to the next identifier byte or span: no name starts in between.
-            let until = spans.get(next_span).map_or(s.len(), |sp| sp.start);
-            i = match stepping {
-                Stepping::SkipInert => skip_non_ident(s, i + 1, until),
-                #[cfg(test)]
-                Stepping::ByteByByte => i + 1,
-            };
-            continue;
-        }
-        if i > 0 && is_ident_byte(s[i - 1]) {
-            i += 1;
-            continue;
-        }
-        let word = ident_at(s, i);
-        let (start, end) = (i, i + word.len().max(1));
-        i = end;
-        let Some(callee) = graph.known(word) else {
-            continue;
+        let until = spans.get(next_span).map_or(s.len(), |sp| sp.start);
+        let (start, end, callee) = match stepping {
+            // The words up to the next span, in one loop, to the first that names a function.
+            Stepping::SkipInert => match next_known_word(s, i, until, &graph) {
+                Ok(word) => word,
+                Err(resume) => {
+                    i = resume;
+                    continue;
+                }
+            },
+            #[cfg(test)]
+            Stepping::ByteByByte => {
+                if !is_ident_byte(s[i]) || i > 0 && is_ident_byte(s[i - 1]) {
+                    i += 1;
+                    continue;
+                }
+                let word = ident_at(s, i);
+                let end = i + word.len().max(1);
+                match graph.known(word) {
+                    Some(callee) => (i, end, callee),
+                    None => {
+                        i = end;
+                        continue;
+                    }
+                }
+            }
         };
+        i = end;
         if !runs_the_function(s, start, end) {
             continue;
         }
@@ -978,28 +995,66 @@ pub(crate) fn is_ident_byte(b: u8) -> bool {
     IDENT_BYTE[b as usize]
 }
 
-/// The first offset at or after `i` and before `until` (or `until`) whose byte is not inert for
-/// [`deferred_ranges`]: inert bytes are those its byte loop only steps over (not a newline, a
-/// backslash, a bracket, `:`, `,`, `;`, or an identifier byte).
-fn skip_inert(s: &[u8], mut i: usize, until: usize) -> usize {
+/// From `i` (a word's first byte or an inert byte) to the first offset before `until` whose byte
+/// is neither inert for [`deferred_ranges`] nor an identifier byte (or to `until`): what its loop
+/// does over them, a word at a time, without the span checks between. `lambda_at` is called at
+/// each word `lambda` on the way: a word starts at `i` itself (the loop stands at a word there)
+/// or at an identifier byte after a non-identifier byte. Only a word starting with `l` is read
+/// whole; every other byte is one table load.
+fn skip_words(s: &[u8], mut i: usize, until: usize, mut lambda_at: impl FnMut(usize)) -> usize {
     let until = until.min(s.len());
-    while i < until && INERT_BYTE[s[i] as usize] {
-        i += 1;
+    let entry = i;
+    loop {
+        while i < until && PASSIVE_BYTE[s[i] as usize] {
+            i += 1;
+        }
+        if i < until && s[i] == b'l' {
+            if i == entry || !is_ident_byte(s[i - 1]) {
+                let word = ident_at(s, i);
+                if word == b"lambda" {
+                    lambda_at(i);
+                }
+                i += word.len();
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        return i;
     }
-    i
 }
 
-/// The first offset at or after `i` and before `until` (or `until`) holding an identifier byte.
-fn skip_non_ident(s: &[u8], mut i: usize, until: usize) -> usize {
+/// The first word at or after `i` whose name [`NameGraph::known`] knows, as (start, end, name id),
+/// for [`reached_functions`]: words start at `i` itself when it is preceded by a non-identifier
+/// byte (else its identifier run is skipped, as that loop steps over it) and after every
+/// non-identifier byte. `Err`: none starts before `until`; the offset to resume at (`until`).
+/// A word is read to its end even past `until`, as that loop reads it.
+fn next_known_word(s: &[u8], mut i: usize, until: usize, graph: &NameGraph) -> Result<(usize, usize, usize), usize> {
     let until = until.min(s.len());
-    while i < until && !IDENT_BYTE[s[i] as usize] {
+    loop {
+        while i < until && !IDENT_BYTE[s[i] as usize] {
+            i += 1;
+        }
+        if i >= until {
+            return Err(i.max(until));
+        }
+        let start = i;
         i += 1;
+        while i < s.len() && IDENT_BYTE[s[i] as usize] {
+            i += 1;
+        }
+        if start > 0 && IDENT_BYTE[s[start - 1] as usize] {
+            continue;
+        }
+        if let Some(name) = graph.known(&s[start..i]) {
+            return Ok((start, i, name));
+        }
     }
-    i
 }
 
-/// The bytes [`deferred_ranges`] steps over one at a time (see [`skip_inert`]; tested against
-/// its byte loop's arms).
+/// The bytes [`deferred_ranges`]'s byte loop only steps over (not a newline, a backslash, a
+/// bracket, `:`, `,`, `;`, or an identifier byte; tested against its arms).
+#[cfg(test)]
 static INERT_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -1007,6 +1062,20 @@ static INERT_BYTE: [bool; 256] = {
         let c = b as u8;
         let structural = matches!(c, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
         t[b] = !structural && !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80);
+        b += 1;
+    }
+    t
+};
+
+/// What [`skip_words`] steps over with one table load: the inert bytes of [`deferred_ranges`]
+/// and the identifier bytes but `l` (where a word `lambda` may start). Tested against the rule.
+static PASSIVE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let structural = matches!(c, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
+        t[b] = !structural && c != b'l';
         b += 1;
     }
     t
@@ -1282,6 +1351,12 @@ mod tests {
             "pass\n",
             "import os\n",
             "from a import b\n",
+            "l",
+            "xlambda",
+            "lambdas",
+            "\\xlambda",
+            "el",
+            "fl(",
         ];
         random_texts(&pieces, 60, seed, count)
     }
@@ -1298,6 +1373,15 @@ mod tests {
             ("backslash continuation", "x = 1 + \\\n    2\ndef f(): pass\n"),
             ("main guard", "if __name__ == '__main__':\n    main()\n"),
             ("thread starter", "def w():\n    pass\nThread(target=w).start()\n"),
+            ("words holding lambda are not lambdas", "x = (xlambda, lambdas, l_lambda, lambda2)\nlambda_ = 1\n"),
+            ("a lambda after a backslash's skipped byte", "x = a\\ylambda: 1\ny = 2\n"),
+            ("a lambda right after a string", "x = 'a'lambda: 1\n"),
+            ("a lambda after a colon that does nothing", "x = {1:lambda: 2, 3: lambda b: b}\n"),
+            ("a second lambda inside the first", "f = lambda a: lambda b: (a, b)\ng()\n"),
+            ("non-ASCII words before a lambda", "é = [é for é in lambda: 1]\n"),
+            ("a function named after a word inside a name", "def lamb():\n    pass\nxlamb()\nlamb_()\nlamb()\n"),
+            ("a function called right after a string", "def f():\n    pass\nx = 'a'f()\n"),
+            ("names after a backslash", "def g():\n    pass\n\\gg()\n\\ g()\n"),
         ];
         let random = module_texts(0x2545_f491_4f6c_dd1d, 3000);
         let (mut deferred, mut reached) = (0, 0);
@@ -1324,6 +1408,31 @@ mod tests {
         }
         assert!(deferred > 3000, "the texts defer code: {deferred}");
         assert!(reached > 100, "the texts call their functions on import: {reached}");
+    }
+
+    #[test]
+    fn passive_bytes_are_inert_bytes_and_identifier_bytes_but_l() {
+        for b in 0..=255u8 {
+            let want = b != b'l' && (INERT_BYTE[b as usize] || is_ident_byte(b));
+            assert_eq!(PASSIVE_BYTE[b as usize], want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn a_huge_line_of_words_and_lambdas_is_mapped_in_linear_time() {
+        // One 4 MB line inside an open bracket: words starting with `l` (each read whole), words
+        // holding `lambda`, lambdas whose `:` never comes, and the names of module functions
+        // between them, so both loops meet a word at almost every byte.
+        let unit = "lll lamb xlambda lambdas lambda lambda f l_1 g(f) ";
+        let text =
+            format!("def f():\n    pass\ndef g(a):\n    pass\nx = ({}\n)\n", unit.repeat(4_000_000 / unit.len()));
+        let started = std::time::Instant::now();
+        let map = ImportMap::new(&text, &lex(text.as_bytes()), Stepping::SkipInert);
+        let took = started.elapsed();
+        // `f`'s body (from its `:` at byte 7) is deferred: `g(f)` hands it to no starter.
+        assert!(map.deferred.iter().any(|&(start, _)| start == 7), "f's body is deferred: {:?}", &map.deferred[..1]);
+        assert_eq!(map.scopes.scopes.len(), 2, "both functions are scopes");
+        assert!(took < std::time::Duration::from_secs(2), "{} bytes took {took:?}", text.len());
     }
 
     #[test]
