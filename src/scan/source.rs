@@ -1015,7 +1015,11 @@ fn skip_words(s: &[u8], mut i: usize, until: usize, mut lambda_at: impl FnMut(us
     let passive = |b: u8| PASSIVE_BYTE[b as usize];
     loop {
         // Four bytes a step while all four are passive (no branch between them), then one.
-        while i + 4 <= until && passive(s[i]) & passive(s[i + 1]) & passive(s[i + 2]) & passive(s[i + 3]) {
+        while i + 4 <= until {
+            let w = &s[i..i + 4];
+            if !(passive(w[0]) & passive(w[1]) & passive(w[2]) & passive(w[3])) {
+                break;
+            }
             i += 4;
         }
         while i < until && passive(s[i]) {
@@ -1035,6 +1039,22 @@ fn skip_words(s: &[u8], mut i: usize, until: usize, mut lambda_at: impl FnMut(us
         }
         return i;
     }
+}
+
+/// The first offset at or after `i` whose byte is not an identifier byte (or `s.len()`): the end
+/// of the identifier run at `i`. Four bytes a step while all four are identifier bytes, then one.
+fn ident_end(s: &[u8], mut i: usize) -> usize {
+    let ident = |b: u8| IDENT_BYTE[b as usize];
+    while let Some(w) = s.get(i..i + 4) {
+        if !(ident(w[0]) & ident(w[1]) & ident(w[2]) & ident(w[3])) {
+            break;
+        }
+        i += 4;
+    }
+    while i < s.len() && ident(s[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// The end of the indentation starting at `i` (spaces, tabs, form feeds) and its width (a tab
@@ -1077,10 +1097,7 @@ fn next_known_word(s: &[u8], mut i: usize, until: usize, graph: &NameGraph) -> R
             return Err(i.max(until));
         }
         let start = i;
-        i += 1;
-        while i < s.len() && IDENT_BYTE[s[i] as usize] {
-            i += 1;
-        }
+        i = ident_end(s, i + 1);
         if start > 0 && IDENT_BYTE[s[start - 1] as usize] {
             continue;
         }
@@ -1171,6 +1188,9 @@ fn lex(s: &[u8]) -> Vec<Span> {
             b' ' | b'\t' | b'\r' | b'\x0c' => {
                 // A run of blanks changes nothing: skip it at once.
                 i += 1;
+                while s.get(i..i + 8) == Some(b"        ") {
+                    i += 8;
+                }
                 while i < n && matches!(s[i], b' ' | b'\t' | b'\r' | b'\x0c') {
                     i += 1;
                 }
@@ -1184,9 +1204,7 @@ fn lex(s: &[u8]) -> Vec<Span> {
             }
             _ if is_ident_byte(c) => {
                 let start = i;
-                while i < n && is_ident_byte(s[i]) {
-                    i += 1;
-                }
+                i = ident_end(s, i);
                 let ident = &s[start..i];
                 if i < n && (s[i] == b'\'' || s[i] == b'"') && is_prefix(ident) {
                     let stmt = line_start && depth == 0;
@@ -1451,6 +1469,21 @@ mod tests {
         }
         assert!(deferred > 3000, "the texts defer code: {deferred}");
         assert!(reached > 100, "the texts call their functions on import: {reached}");
+    }
+
+    #[test]
+    fn identifier_ends_four_bytes_a_step_are_the_byte_loop() {
+        let pieces = ["a", "_", "é", "9", " ", "(", "\n", "ab", "abcd", "xyz_1", "''", "\t"];
+        for (k, text) in random_texts(&pieces, 24, 0x5eed_1234_abcd_0001, 2000).iter().enumerate() {
+            let s = text.as_bytes();
+            for i in 0..=s.len() {
+                let mut want = i;
+                while want < s.len() && is_ident_byte(s[want]) {
+                    want += 1;
+                }
+                assert_eq!(ident_end(s, i), want, "text {k} at {i}: {text:?}");
+            }
+        }
     }
 
     #[test]
