@@ -444,7 +444,8 @@ struct ImportMap {
 /// How the import map's byte loops step over the bytes they do nothing at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stepping {
-    /// A run of them at once ([`skip_inert`], [`skip_non_ident`]), up to the next span.
+    /// A run of them at once, up to the next span: words and inert bytes ([`skip_words`]),
+    /// the words that name no function ([`next_known_word`]).
     SkipInert,
     /// One byte per iteration: the reference the skipping is tested against.
     #[cfg(test)]
@@ -556,12 +557,20 @@ fn deferred_ranges(
         }
         if line_start {
             // Indentation of a physical line that starts a logical one.
-            let (mut j, mut indent) = (i, 0usize);
-            while j < n && matches!(s[j], b' ' | b'\t' | b'\x0c') {
-                indent = if s[j] == b'\t' { (indent / 8 + 1) * 8 } else { indent + 1 };
-                well_formed &= s[j] != b'\x0c';
-                j += 1;
-            }
+            let (j, indent) = match stepping {
+                Stepping::SkipInert => indentation(s, i, &mut well_formed),
+                #[cfg(test)]
+                Stepping::ByteByByte => {
+                    let (mut j, mut indent) = (i, 0usize);
+                    while j < n && matches!(s[j], b' ' | b'\t' | b'\x0c') {
+                        indent = if s[j] == b'\t' { (indent / 8 + 1) * 8 } else { indent + 1 };
+                        well_formed &= s[j] != b'\x0c';
+                        j += 1;
+                    }
+                    (j, indent)
+                }
+            };
+            let mut j = j;
             if j < n && s[j] == b'\r' && s.get(j + 1) == Some(&b'\n') {
                 j += 1;
             }
@@ -671,23 +680,31 @@ fn deferred_ranges(
                 stmt_starts.push(i + 1);
                 i += 1;
             }
-            _ if is_ident_byte(c) => {
-                let word = ident_at(s, i);
-                if word == b"lambda" && lambda.is_none() {
-                    lambda = Some((i, depth, false));
+            _ => match stepping {
+                // A word, an inert byte, or a `:`, `,` or `;` that does nothing here: nothing to
+                // do at it or at the words and inert bytes that follow, up to the next span, but
+                // at a word `lambda`: the iterations of the two reference arms below, without the
+                // span checks between them. A byte that is not a word's is stepped over first.
+                Stepping::SkipInert => {
+                    let until = spans.get(next_span).map_or(n, |sp| sp.start);
+                    let from = if is_ident_byte(c) { i } else { i + 1 };
+                    i = skip_words(s, from, until, |at| {
+                        if lambda.is_none() {
+                            lambda = Some((at, depth, false));
+                        }
+                    });
                 }
-                i += word.len().max(1);
-            }
-            _ => {
-                // Nothing to do here or at the inert bytes that follow, up to the next span:
-                // the iterations of this arm, without the span checks between them.
-                let until = spans.get(next_span).map_or(n, |sp| sp.start);
-                i = match stepping {
-                    Stepping::SkipInert => skip_inert(s, i + 1, until),
-                    #[cfg(test)]
-                    Stepping::ByteByByte => i + 1,
-                };
-            }
+                #[cfg(test)]
+                Stepping::ByteByByte if is_ident_byte(c) => {
+                    let word = ident_at(s, i);
+                    if word == b"lambda" && lambda.is_none() {
+                        lambda = Some((i, depth, false));
+                    }
+                    i += word.len().max(1);
+                }
+                #[cfg(test)]
+                Stepping::ByteByByte => i += 1,
+            },
         }
     }
     close_lambda(&mut lambda, n, &mut out);
@@ -764,26 +781,34 @@ fn reached_functions(
             i = sp.end.max(i + 1);
             continue;
         }
-        if !is_ident_byte(s[i]) {
-            // Up to the next identifier byte or span: no name starts in between.
-            let until = spans.get(next_span).map_or(s.len(), |sp| sp.start);
-            i = match stepping {
-                Stepping::SkipInert => skip_non_ident(s, i + 1, until),
-                #[cfg(test)]
-                Stepping::ByteByByte => i + 1,
-            };
-            continue;
-        }
-        if i > 0 && is_ident_byte(s[i - 1]) {
-            i += 1;
-            continue;
-        }
-        let word = ident_at(s, i);
-        let (start, end) = (i, i + word.len().max(1));
-        i = end;
-        let Some(callee) = graph.known(word) else {
-            continue;
+        let until = spans.get(next_span).map_or(s.len(), |sp| sp.start);
+        let (start, end, callee) = match stepping {
+            // The words up to the next span, in one loop, to the first that names a function.
+            Stepping::SkipInert => match next_known_word(s, i, until, &graph) {
+                Ok(word) => word,
+                Err(resume) => {
+                    i = resume;
+                    continue;
+                }
+            },
+            #[cfg(test)]
+            Stepping::ByteByByte => {
+                if !is_ident_byte(s[i]) || i > 0 && is_ident_byte(s[i - 1]) {
+                    i += 1;
+                    continue;
+                }
+                let word = ident_at(s, i);
+                let end = i + word.len().max(1);
+                match graph.known(word) {
+                    Some(callee) => (i, end, callee),
+                    None => {
+                        i = end;
+                        continue;
+                    }
+                }
+            }
         };
+        i = end;
         if !runs_the_function(s, start, end) {
             continue;
         }
@@ -978,28 +1003,113 @@ pub(crate) fn is_ident_byte(b: u8) -> bool {
     IDENT_BYTE[b as usize]
 }
 
-/// The first offset at or after `i` and before `until` (or `until`) whose byte is not inert for
-/// [`deferred_ranges`]: inert bytes are those its byte loop only steps over (not a newline, a
-/// backslash, a bracket, `:`, `,`, `;`, or an identifier byte).
-fn skip_inert(s: &[u8], mut i: usize, until: usize) -> usize {
+/// From `i` (a word's first byte or an inert byte) to the first offset before `until` whose byte
+/// is neither inert for [`deferred_ranges`] nor an identifier byte (or to `until`): what its loop
+/// does over them, a word at a time, without the span checks between. `lambda_at` is called at
+/// each word `lambda` on the way: a word starts at `i` itself (the loop stands at a word there)
+/// or at an identifier byte after a non-identifier byte. Only a word starting with `l` is read
+/// whole; every other byte is one table load.
+fn skip_words(s: &[u8], mut i: usize, until: usize, mut lambda_at: impl FnMut(usize)) -> usize {
     let until = until.min(s.len());
-    while i < until && INERT_BYTE[s[i] as usize] {
+    let entry = i;
+    let passive = |b: u8| PASSIVE_BYTE[b as usize];
+    loop {
+        // Four bytes a step while all four are passive (no branch between them), then one.
+        while i + 4 <= until {
+            let w = &s[i..i + 4];
+            if !(passive(w[0]) & passive(w[1]) & passive(w[2]) & passive(w[3])) {
+                break;
+            }
+            i += 4;
+        }
+        while i < until && passive(s[i]) {
+            i += 1;
+        }
+        if i < until && s[i] == b'l' {
+            if i == entry || !is_ident_byte(s[i - 1]) {
+                let word = ident_at(s, i);
+                if word == b"lambda" {
+                    lambda_at(i);
+                }
+                i += word.len();
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        return i;
+    }
+}
+
+/// The first offset at or after `i` whose byte is not an identifier byte (or `s.len()`): the end
+/// of the identifier run at `i`. Four bytes a step while all four are identifier bytes, then one.
+fn ident_end(s: &[u8], mut i: usize) -> usize {
+    let ident = |b: u8| IDENT_BYTE[b as usize];
+    while let Some(w) = s.get(i..i + 4) {
+        if !(ident(w[0]) & ident(w[1]) & ident(w[2]) & ident(w[3])) {
+            break;
+        }
+        i += 4;
+    }
+    while i < s.len() && ident(s[i]) {
         i += 1;
     }
     i
 }
 
-/// The first offset at or after `i` and before `until` (or `until`) holding an identifier byte.
-fn skip_non_ident(s: &[u8], mut i: usize, until: usize) -> usize {
-    let until = until.min(s.len());
-    while i < until && !IDENT_BYTE[s[i] as usize] {
-        i += 1;
+/// The end of the indentation starting at `i` (spaces, tabs, form feeds) and its width (a tab
+/// to the next multiple of 8); a form feed clears `well_formed`. Spaces eight at a time.
+fn indentation(s: &[u8], i: usize, well_formed: &mut bool) -> (usize, usize) {
+    let (mut j, mut indent) = (i, 0usize);
+    loop {
+        while s.get(j..j + 8) == Some(b"        ") {
+            j += 8;
+            indent += 8;
+        }
+        while s.get(j) == Some(&b' ') {
+            j += 1;
+            indent += 1;
+        }
+        match s.get(j) {
+            Some(b'\t') => indent = (indent / 8 + 1) * 8,
+            Some(b'\x0c') => {
+                indent += 1;
+                *well_formed = false;
+            }
+            _ => return (j, indent),
+        }
+        j += 1;
     }
-    i
 }
 
-/// The bytes [`deferred_ranges`] steps over one at a time (see [`skip_inert`]; tested against
-/// its byte loop's arms).
+/// The first word at or after `i` whose name [`NameGraph::known`] knows, as (start, end, name id),
+/// for [`reached_functions`]: words start at `i` itself when it is preceded by a non-identifier
+/// byte (else its identifier run is skipped, as that loop steps over it) and after every
+/// non-identifier byte. `Err`: none starts before `until`; the offset to resume at (`until`).
+/// A word is read to its end even past `until`, as that loop reads it.
+fn next_known_word(s: &[u8], mut i: usize, until: usize, graph: &NameGraph) -> Result<(usize, usize, usize), usize> {
+    let until = until.min(s.len());
+    loop {
+        while i < until && !IDENT_BYTE[s[i] as usize] {
+            i += 1;
+        }
+        if i >= until {
+            return Err(i.max(until));
+        }
+        let start = i;
+        i = ident_end(s, i + 1);
+        if start > 0 && IDENT_BYTE[s[start - 1] as usize] {
+            continue;
+        }
+        if let Some(name) = graph.known(&s[start..i]) {
+            return Ok((start, i, name));
+        }
+    }
+}
+
+/// The bytes [`deferred_ranges`]'s byte loop only steps over (not a newline, a backslash, a
+/// bracket, `:`, `,`, `;`, or an identifier byte; tested against its arms).
+#[cfg(test)]
 static INERT_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
@@ -1007,6 +1117,20 @@ static INERT_BYTE: [bool; 256] = {
         let c = b as u8;
         let structural = matches!(c, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
         t[b] = !structural && !(c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80);
+        b += 1;
+    }
+    t
+};
+
+/// What [`skip_words`] steps over with one table load: the inert bytes of [`deferred_ranges`]
+/// and the identifier bytes but `l` (where a word `lambda` may start). Tested against the rule.
+static PASSIVE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let structural = matches!(c, b'\n' | b'\\' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b':' | b',' | b';');
+        t[b] = !structural && c != b'l';
         b += 1;
     }
     t
@@ -1064,6 +1188,9 @@ fn lex(s: &[u8]) -> Vec<Span> {
             b' ' | b'\t' | b'\r' | b'\x0c' => {
                 // A run of blanks changes nothing: skip it at once.
                 i += 1;
+                while s.get(i..i + 8) == Some(b"        ") {
+                    i += 8;
+                }
                 while i < n && matches!(s[i], b' ' | b'\t' | b'\r' | b'\x0c') {
                     i += 1;
                 }
@@ -1077,9 +1204,7 @@ fn lex(s: &[u8]) -> Vec<Span> {
             }
             _ if is_ident_byte(c) => {
                 let start = i;
-                while i < n && is_ident_byte(s[i]) {
-                    i += 1;
-                }
+                i = ident_end(s, i);
                 let ident = &s[start..i];
                 if i < n && (s[i] == b'\'' || s[i] == b'"') && is_prefix(ident) {
                     let stmt = line_start && depth == 0;
@@ -1282,6 +1407,16 @@ mod tests {
             "pass\n",
             "import os\n",
             "from a import b\n",
+            "l",
+            "xlambda",
+            "lambdas",
+            "\\xlambda",
+            "el",
+            "fl(",
+            "        ",
+            "\n        def k():\n",
+            "\n\t    \tx = 1\n",
+            "\n  \x0c  y\n",
         ];
         random_texts(&pieces, 60, seed, count)
     }
@@ -1298,6 +1433,16 @@ mod tests {
             ("backslash continuation", "x = 1 + \\\n    2\ndef f(): pass\n"),
             ("main guard", "if __name__ == '__main__':\n    main()\n"),
             ("thread starter", "def w():\n    pass\nThread(target=w).start()\n"),
+            ("words holding lambda are not lambdas", "x = (xlambda, lambdas, l_lambda, lambda2)\nlambda_ = 1\n"),
+            ("a lambda after a backslash's skipped byte", "x = a\\ylambda: 1\ny = 2\n"),
+            ("a lambda right after a string", "x = 'a'lambda: 1\n"),
+            ("a lambda after a colon that does nothing", "x = {1:lambda: 2, 3: lambda b: b}\n"),
+            ("a second lambda inside the first", "f = lambda a: lambda b: (a, b)\ng()\n"),
+            ("non-ASCII words before a lambda", "é = [é for é in lambda: 1]\n"),
+            ("a function named after a word inside a name", "def lamb():\n    pass\nxlamb()\nlamb_()\nlamb()\n"),
+            ("a function called right after a string", "def f():\n    pass\nx = 'a'f()\n"),
+            ("deep indentation", "class A:\n    def f(self):\n        if x:\n                    def g():\n                        pass\n\t\tg()\n  \t  h()\n"),
+            ("names after a backslash", "def g():\n    pass\n\\gg()\n\\ g()\n"),
         ];
         let random = module_texts(0x2545_f491_4f6c_dd1d, 3000);
         let (mut deferred, mut reached) = (0, 0);
@@ -1324,6 +1469,46 @@ mod tests {
         }
         assert!(deferred > 3000, "the texts defer code: {deferred}");
         assert!(reached > 100, "the texts call their functions on import: {reached}");
+    }
+
+    #[test]
+    fn identifier_ends_four_bytes_a_step_are_the_byte_loop() {
+        let pieces = ["a", "_", "é", "9", " ", "(", "\n", "ab", "abcd", "xyz_1", "''", "\t"];
+        for (k, text) in random_texts(&pieces, 24, 0x5eed_1234_abcd_0001, 2000).iter().enumerate() {
+            let s = text.as_bytes();
+            for i in 0..=s.len() {
+                let mut want = i;
+                while want < s.len() && is_ident_byte(s[want]) {
+                    want += 1;
+                }
+                assert_eq!(ident_end(s, i), want, "text {k} at {i}: {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn passive_bytes_are_inert_bytes_and_identifier_bytes_but_l() {
+        for b in 0..=255u8 {
+            let want = b != b'l' && (INERT_BYTE[b as usize] || is_ident_byte(b));
+            assert_eq!(PASSIVE_BYTE[b as usize], want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn a_huge_line_of_words_and_lambdas_is_mapped_in_linear_time() {
+        // One 4 MB line inside an open bracket: words starting with `l` (each read whole), words
+        // holding `lambda`, lambdas whose `:` never comes, and the names of module functions
+        // between them, so both loops meet a word at almost every byte.
+        let unit = "lll lamb xlambda lambdas lambda lambda f l_1 g(f) ";
+        let text =
+            format!("def f():\n    pass\ndef g(a):\n    pass\nx = ({}\n)\n", unit.repeat(4_000_000 / unit.len()));
+        let started = std::time::Instant::now();
+        let map = ImportMap::new(&text, &lex(text.as_bytes()), Stepping::SkipInert);
+        let took = started.elapsed();
+        // `f`'s body (from its `:` at byte 7) is deferred: `g(f)` hands it to no starter.
+        assert!(map.deferred.iter().any(|&(start, _)| start == 7), "f's body is deferred: {:?}", &map.deferred[..1]);
+        assert_eq!(map.scopes.scopes.len(), 2, "both functions are scopes");
+        assert!(took < std::time::Duration::from_secs(2), "{} bytes took {took:?}", text.len());
     }
 
     #[test]
