@@ -228,8 +228,9 @@ struct LineFacts {
     searched: usize,
     /// Start of the current occurrence's line (after the last newline before it).
     start: usize,
-    /// (searched from, first newline at or after it or the text's end).
-    end: Option<(usize, usize)>,
+    /// The first newline at or after the last occurrence's end that was asked about,
+    /// or the text's end.
+    end: Option<usize>,
     /// (line start, first byte after it that is not a blank or tab).
     text_start: Option<(usize, usize)>,
     /// ((line start, line end), the line holds ` = `).
@@ -265,10 +266,10 @@ impl LineFacts {
     /// previous one asked), or the text's end.
     fn end(&mut self, b: &[u8], from: usize) -> usize {
         match self.end {
-            Some((_, le)) if le >= from => le,
+            Some(le) if le >= from => le,
             _ => {
                 let le = memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |p| from + p);
-                self.end = Some((from, le));
+                self.end = Some(le);
                 le
             }
         }

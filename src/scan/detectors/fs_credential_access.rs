@@ -868,16 +868,23 @@ mod tests {
         assert!(found > 2_000, "the random texts hold matches: {found}");
     }
 
-    /// Members of 100,000 words a match starts with, each followed by what almost matches, are
-    /// searched in linear time: every place is tried, and each anchored search stops in its own run.
+    /// Members of 100,000 words a match starts with, all on one line (the dense-line shape), each
+    /// followed by what almost matches or by a whole match, are searched in linear time: every
+    /// place is tried, and each anchored search stops in its own run of separators (which holds
+    /// no start word: only the character before an rc file's name, read by at most one search).
     #[test]
     fn many_start_words_cost_linear_time() {
         use std::time::{Duration, Instant};
         type Make = fn(usize) -> String;
-        let shapes: &[(&str, Make)] = &[
-            ("rc files inside words, after blanks", |n| " .npmrc_x".repeat(n)),
-            ("ssh directories without a key", |n| "'~/.ssh/', ".repeat(n)),
-            ("wallet and session words without a store", |n| "atomic/ discord/ Local Storage/ tdata ".repeat(n)),
+        // (name, the member of n repeats, matches per repeat)
+        let shapes: &[(&str, Make, usize)] = &[
+            ("rc files inside words, after blanks", |n| " .npmrc_x".repeat(n), 0),
+            ("ssh directories without a key", |n| "'~/.ssh/', ".repeat(n), 0),
+            ("wallet and session words without a store", |n| "atomic/ discord/ Local Storage/ tdata ".repeat(n), 0),
+            ("long separator runs after each word", |n| ".ssh//  ,, '' \\ ".repeat(n), 0),
+            ("a whole match at every word: rc files", |n| " .npmrc".repeat(n), 1),
+            ("a whole match at every word: ssh keys", |n| "'~/.ssh/id_rsa', ".repeat(n), 1),
+            ("session stores chained", |n| "discord/Local Storage/leveldb ".repeat(n), 1),
         ];
         let time = |text: &str| {
             let file = TextFile::new("pkg/a.py", FileRole::Runtime, true, text);
@@ -885,9 +892,9 @@ mod tests {
             let found = path_matches(&file).len();
             (t.elapsed(), found)
         };
-        for (name, make) in shapes {
+        for &(name, make, per) in shapes {
             let ((t1, _), (t4, found)) = (time(&make(25_000)), time(&make(100_000)));
-            assert_eq!(found, 0, "{name}: nothing matches");
+            assert_eq!(found, 100_000 * per, "{name}: the matches");
             assert!(t4 < Duration::from_secs(2), "{name}: {t4:?} for 100,000");
             assert!(t4 < t1 * 12 + Duration::from_millis(100), "{name}: 25,000 took {t1:?}, 100,000 took {t4:?}");
         }

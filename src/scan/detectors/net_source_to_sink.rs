@@ -78,24 +78,24 @@ const SENT: u8 = HOST | USER | PATH | DATA | ENV;
 
 /// Sources: the value of a call (or the function itself handed to a helper) that reads this
 /// machine's or user's data. Group 1..=6 name the kind.
-static SOURCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r#"(?-u:\b)(?:(socket\.gethostname|gethostname|socket\.getfqdn|getfqdn|platform\.node|os\.uname|platform\.uname|uuid\.getnode|getnode)(?-u:\b)"#,
-        r#"|(getpass\.getuser|getuser|os\.getlogin|getlogin|getpwuid)(?-u:\b)"#,
-        r#"|(os\.getcwd|getcwd|expanduser|Path\.home|Path\.cwd)(?-u:\b)"#,
-        r#"|(check_output|getoutput|getstatusoutput|os\.popen|communicate|pyperclip\.paste|GetClipboardData|clipboard_get|ImageGrab\.grab|pyautogui\.screenshot)(?-u:\b)"#,
-        r#"|(os\.environ|environ\.get|getenv|environ\[)"#,
-        r#")"#,
-        r#"|(api\.ipify|ipinfo\.io|ifconfig\.me|icanhazip|checkip\.amazonaws|ip-api\.com|wtfismyip)"#,
-    ))
-    .expect("source regex")
-});
+static SOURCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(SOURCE_PATTERN).expect("source regex"));
+const SOURCE_PATTERN: &str = concat!(
+    r#"(?-u:\b)(?:(socket\.gethostname|gethostname|socket\.getfqdn|getfqdn|platform\.node|os\.uname|platform\.uname|uuid\.getnode|getnode)(?-u:\b)"#,
+    r#"|(getpass\.getuser|getuser|os\.getlogin|getlogin|getpwuid)(?-u:\b)"#,
+    r#"|(os\.getcwd|getcwd|expanduser|Path\.home|Path\.cwd)(?-u:\b)"#,
+    r#"|(check_output|getoutput|getstatusoutput|os\.popen|communicate|pyperclip\.paste|GetClipboardData|clipboard_get|ImageGrab\.grab|pyautogui\.screenshot)(?-u:\b)"#,
+    r#"|(os\.environ|environ\.get|getenv|environ\[)"#,
+    r#")"#,
+    r#"|(api\.ipify|ipinfo\.io|ifconfig\.me|icanhazip|checkip\.amazonaws|ip-api\.com|wtfismyip)"#,
+);
 
 /// Path literals whose file, once read, is the user's or the system's secret data.
-static FILE_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\.ssh/|\.aws/|\.kube/|\.gnupg|\.docker/config|/etc/passwd|/etc/shadow|/etc/machine-id|/etc/hostname|_history|\.git-credentials|\.netrc|\.npmrc|\.pypirc|Local State|Login Data|Cookies"#)
-        .expect("file literal")
-});
+static FILE_LITERAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(FILE_LITERAL_PATTERN).expect("file literal"));
+const FILE_LITERAL_PATTERN: &str = r#"\.ssh/|\.aws/|\.kube/|\.gnupg|\.docker/config|/etc/passwd|/etc/shadow|/etc/machine-id|/etc/hostname|_history|\.git-credentials|\.netrc|\.npmrc|\.pypirc|Local State|Login Data|Cookies"#;
+/// [`SOURCE`] or [`FILE_LITERAL`]: the member's first gate, one search where a member holding
+/// neither (most) was searched twice.
+static SOURCE_OR_FILE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("{SOURCE_PATTERN}|{FILE_LITERAL_PATTERN}")).expect("source or file"));
 
 /// What turns a user path into contents: a read or a listing.
 static READS: LazyLock<Regex> = LazyLock::new(|| {
@@ -225,7 +225,7 @@ impl Detector for SourceToSink {
         // is reported): without a source literal, and then without a source in code (or a secret
         // path in a string), nothing carries data of this machine to any sink; only then are the
         // sinks searched and each asked whether it runs on import (the member's import map).
-        if !SOURCE.is_match(file.text) && !FILE_LITERAL.is_match(file.text) {
+        if !SOURCE_OR_FILE.is_match(file.text) {
             return;
         }
         let src = file.source();
@@ -685,9 +685,16 @@ impl<'s, 't> Flow<'s, 't> {
 }
 
 /// The words [`Flow::kinds`] looks up in the code at `start..end` (read at most [`MAX_EXPR`]
-/// bytes, as it does): identifiers not after an identifier byte or a `.`, cut at the end, not
-/// starting with a digit. One definition for the lookups and for [`Flow::demanded`].
+/// bytes, as it does): the [`ident_words`] not starting with a digit. One definition for the
+/// lookups and for [`Flow::demanded`].
 fn expr_words(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let b = text.as_bytes();
+    ident_words(text, start, end).filter(move |&(s, _)| !b[s].is_ascii_digit())
+}
+
+/// The runs of identifier bytes in `start..end` (read at most [`MAX_EXPR`] bytes) not after an
+/// identifier byte or a `.`, cut at the end: the one walk of [`expr_words`] and [`calls_in`].
+fn ident_words(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
     let end = end.min(start + MAX_EXPR).min(text.len());
     let b = text.as_bytes();
     let mut j = start;
@@ -701,9 +708,7 @@ fn expr_words(text: &str, start: usize, end: usize) -> impl Iterator<Item = (usi
             while j < end && is_ident(b[j]) {
                 j += 1;
             }
-            if !b[s].is_ascii_digit() {
-                return Some((s, j));
-            }
+            return Some((s, j));
         }
         None
     })
@@ -966,6 +971,8 @@ fn split_top_ranges(src: &Source<'_>, start: usize, end: usize) -> Vec<(usize, u
 }
 
 /// Calls of the member's own functions in `start..end`: (callee, argument range, caller scope).
+/// The callees are [`ident_words`] followed by `(` (the walk reads at most [`MAX_EXPR`] bytes;
+/// the caller cuts `end` there already).
 fn calls_in<'t>(
     src: &Source<'t>,
     start: usize,
@@ -976,17 +983,11 @@ fn calls_in<'t>(
 ) {
     let text = src.text;
     let b = text.as_bytes();
-    let mut j = start;
-    while j < end && out.len() < MAX_CALLS {
-        if !is_ident(b[j]) || (j > 0 && (is_ident(b[j - 1]) || b[j - 1] == b'.')) {
-            j += 1;
-            continue;
+    for (s, j) in ident_words(text, start, end) {
+        if out.len() >= MAX_CALLS {
+            break;
         }
-        let s = j;
-        while j < end && is_ident(b[j]) {
-            j += 1;
-        }
-        if j < b.len() && b[j] == b'(' && defs.contains(&text[s..j]) && src.is_code(s) {
+        if b.get(j) == Some(&b'(') && defs.contains(&text[s..j]) && src.is_code(s) {
             let args = pysrc::call_argument(text, j + 1, MAX_EXPR);
             out.push((&text[s..j], (j + 1, j + 1 + args.len()), scope));
         }
@@ -1519,5 +1520,45 @@ mod tests {
             assert!(t4 < Duration::from_secs(2), "{name}: {t4:?} for 20,000");
             assert!(t4 < t1 * 12 + Duration::from_millis(100), "{name}: 5,000 took {t1:?}, 20,000 took {t4:?}");
         }
+    }
+
+    /// The one gate is the two searches it replaces: named cases and random texts.
+    #[test]
+    fn one_gate_is_either_search() {
+        let either = |t: &str| SOURCE.is_match(t) || FILE_LITERAL.is_match(t);
+        let cases = [
+            ("empty", ""),
+            ("a source", "h = socket.gethostname()"),
+            ("a secret path only", "p = '~/.ssh/id_rsa'"),
+            ("both", "os.environ['X']; open('/etc/passwd')"),
+            ("neither", "import requests\nrequests.get(u)\n"),
+            ("a source inside a word", "xgetenv(1)"),
+        ];
+        for (name, text) in cases {
+            assert_eq!(SOURCE_OR_FILE.is_match(text), either(text), "{name}");
+        }
+        let pieces = [
+            "getenv",
+            "os.",
+            "environ",
+            "[",
+            ".ssh/",
+            "_history",
+            "Cookies",
+            "x",
+            " ",
+            "\n",
+            "é",
+            "getfqdn",
+            "ipinfo.io",
+        ];
+        let (mut yes, mut no) = (0, 0);
+        for text in pysrc::random_texts(&pieces, 6, 0x3c6e_f372_fe94_f82b, 5_000) {
+            let want = either(&text);
+            assert_eq!(SOURCE_OR_FILE.is_match(&text), want, "{text:?}");
+            yes += usize::from(want);
+            no += usize::from(!want);
+        }
+        assert!(yes > 500 && no > 500, "both answers: {yes} and {no}");
     }
 }
