@@ -8,6 +8,8 @@
 //! joins them; on a blocking thread with the ETag digest, as pages can be huge) → encode
 //! (gzip or zstd as the client accepts, kept with the rendered page). A matching
 //! `If-None-Match` is answered 304 from the cached ETag, without rendering or compressing.
+//! The steps from the listing state on are [`listing`], which `refresh` also runs in the
+//! background for pages a verdict changed.
 //! Must not: decide what is listed (the gate does) or parse pages (the index does).
 
 use super::finish::{Outcome, Reply};
