@@ -37,6 +37,14 @@ impl Detector for CreatesProcess {
             "pty.spawn",
             "commands.get",
             "create_subprocess",
+            // Aliases the sinks resolve (`from os import system as s`, `import os as o`): a
+            // module that names none of the dotted calls above still calls them.
+            "from os import",
+            "import os as",
+            "from pty import",
+            "import pty as",
+            "from commands import",
+            "import commands as",
         ])
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
@@ -80,6 +88,27 @@ mod tests {
                 ),
                 ("pty.spawn", "pkg/a.py", Runtime, "import pty\n\npty.spawn('/bin/sh')\n", Some((3, "pty.spawn", Low))),
                 ("os.execvp", "pkg/a.py", Runtime, "os.execvp('x', ['x'])\n", Some((1, "os.execvp", Low))),
+                (
+                    "os.system imported by name in setup.py",
+                    "setup.py",
+                    InstallTime,
+                    "from os import system\nsystem('make')\n",
+                    Some((2, "system", Medium)),
+                ),
+                (
+                    "os imported as another name",
+                    "pkg/a.py",
+                    Runtime,
+                    "import os as o\no.popen('id')\n",
+                    Some((2, "o.popen", Low)),
+                ),
+                (
+                    "pty.spawn imported by name",
+                    "pkg/a.py",
+                    Runtime,
+                    "from pty import spawn\nspawn('/bin/sh')\n",
+                    Some((2, "spawn", Low)),
+                ),
                 ("in a comment", "pkg/a.py", Runtime, "# subprocess.run(['x'])\nx = 1\n", None),
                 ("in a docstring", "pkg/a.py", Runtime, "\"\"\"Use subprocess.run(cmd).\"\"\"\n", None),
                 ("in a string", "pkg/a.py", Runtime, "HELP = 'call subprocess.run(cmd)'\n", None),

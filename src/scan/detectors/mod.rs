@@ -227,6 +227,20 @@ pub(crate) mod testutil {
             match want {
                 None => assert!(got.is_empty(), "case {name:?}: expected no hit, got {got:#?}"),
                 Some((line, ind, sev)) => {
+                    // The scanner runs a detector on a member only when the prefilter selects
+                    // it: a hit the detector finds on text none of its literals occurs in would
+                    // never be reported.
+                    let selected = match d.interest() {
+                        crate::scan::detector::Interest::PackageOnly => false,
+                        crate::scan::detector::Interest::AllText => true,
+                        crate::scan::detector::Interest::Literals(lits) => {
+                            lits.iter().all(|l| l.is_empty()) || lits.iter().any(|l| !l.is_empty() && text.contains(l))
+                        }
+                    };
+                    assert!(
+                        selected,
+                        "case {name:?}: none of the detector's literals occurs, so the scanner never runs it here"
+                    );
                     let first = got.first().unwrap_or_else(|| panic!("case {name:?}: expected a hit, got none"));
                     assert_eq!(first.id, id, "case {name:?}: id");
                     assert_eq!(first.path, *path, "case {name:?}: path");
