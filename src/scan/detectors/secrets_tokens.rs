@@ -102,7 +102,15 @@ static TOKENS: LazyLock<Vec<Token>> = LazyLock::new(|| {
 /// occurrence of every literal (`sk-ant-` and `sk-` at the same byte both count), and stops as
 /// soon as every pattern may match.
 fn may_match(text: &str) -> u32 {
-    static WORDS: LazyLock<(aho_corasick::AhoCorasick, Vec<u32>)> = LazyLock::new(|| {
+    /// The literal automaton, each literal's pattern bit, the ungated patterns' bits and every
+    /// pattern's bits: built once, not per member.
+    struct Gate {
+        words: aho_corasick::AhoCorasick,
+        bits: Vec<u32>,
+        ungated: u32,
+        all: u32,
+    }
+    static GATE: LazyLock<Gate> = LazyLock::new(|| {
         let (mut words, mut bits) = (Vec::new(), Vec::new());
         for (i, token) in TOKENS.iter().enumerate() {
             for word in token.gate {
@@ -110,15 +118,15 @@ fn may_match(text: &str) -> u32 {
                 bits.push(1u32 << i);
             }
         }
-        (aho_corasick::AhoCorasick::new(words).expect("token gate"), bits)
+        let ungated = TOKENS.iter().enumerate().filter(|(_, t)| t.gate.is_empty()).fold(0, |m, (i, _)| m | 1u32 << i);
+        let all = bits.iter().fold(ungated, |m, b| m | b);
+        Gate { words: aho_corasick::AhoCorasick::new(words).expect("token gate"), bits, ungated, all }
     });
-    let (words, bits) = &*WORDS;
-    let ungated = TOKENS.iter().enumerate().filter(|(_, t)| t.gate.is_empty()).fold(0, |m, (i, _)| m | 1u32 << i);
-    let all = bits.iter().fold(ungated, |m, b| m | b);
-    let mut mask = ungated;
-    for m in words.find_overlapping_iter(text) {
-        mask |= bits[m.pattern().as_usize()];
-        if mask == all {
+    let gate = &*GATE;
+    let mut mask = gate.ungated;
+    for m in gate.words.find_overlapping_iter(text) {
+        mask |= gate.bits[m.pattern().as_usize()];
+        if mask == gate.all {
             break;
         }
     }
