@@ -439,7 +439,7 @@ fn fetched_code_run(file: &TextFile<'_>, names: &[(usize, &str)], push: &mut dyn
     if names.is_empty() {
         return;
     }
-    for s in sinks::find(src, &[SinkKind::Exec]) {
+    for s in sinks::find_in(file, &[SinkKind::Exec]) {
         let open = t[s.offset..].find('(').map_or(t.len(), |p| s.offset + p + 1);
         let arg = pysrc::call_argument(t, open, 400).trim_start();
         let lead = arg.strip_prefix("compile(").unwrap_or(arg).trim_start();
