@@ -1656,9 +1656,8 @@ impl Detector for DynamicCode {
 
 /// The words every [`RUNS_FILE`] match holds, as one packed searcher ([`super::hits::Words`]): the gate of
 /// [`runs_of_files_by_path`].
-static RUNS_FILE_WORDS: LazyLock<super::hits::Words> = LazyLock::new(|| {
-    super::hits::Words::new(&["run_path", "load_source", "SourceFileLoader", "spec_from_file"])
-});
+static RUNS_FILE_WORDS: LazyLock<super::hits::Words> =
+    LazyLock::new(|| super::hits::Words::new(&["run_path", "load_source", "SourceFileLoader", "spec_from_file"]));
 
 /// Calls that run the Python file at a path: `runpy.run_path(p)`, `imp.load_source(name, p)`,
 /// `importlib.machinery.SourceFileLoader(name, p)`, `importlib.util.spec_from_file_location(name, p)`
