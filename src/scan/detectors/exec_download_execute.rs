@@ -439,7 +439,7 @@ fn fetched_code_run(file: &TextFile<'_>, names: &[(usize, &str)], push: &mut dyn
     if names.is_empty() {
         return;
     }
-    for s in sinks::find(src, &[SinkKind::Exec]) {
+    for s in sinks::find_in(file, &[SinkKind::Exec]) {
         let open = t[s.offset..].find('(').map_or(t.len(), |p| s.offset + p + 1);
         let arg = pysrc::call_argument(t, open, 400).trim_start();
         let lead = arg.strip_prefix("compile(").unwrap_or(arg).trim_start();
@@ -482,26 +482,23 @@ const FETCHED_NAME_WORDS: &[&str] = &["urlopen", ".get", ".post", ".request", ".
 /// before it up to and including the first one that holds a byte `\s` cannot be (a printable
 /// ASCII byte; other non-ASCII bytes may be Unicode spaces, so the walk goes on over them). A
 /// line holding a word is not blank, so each blank run is walked from the one line after it:
-/// linear. The words are found with `memmem`, one pass each (an automaton over the five,
-/// restarted after each of the many `.get`, cost more on litellm: 58 M instructions).
+/// linear. The words are found with one packed (SIMD) search for the five, resumed at the end of
+/// each line it finds one on, so each line is taken once however many words it holds (an
+/// automaton restarted after each of the many `.get` cost more on litellm: 58 M instructions;
+/// five `memmem` passes cost more than the one search here).
 fn fetched_name_starts(text: &str) -> Vec<usize> {
+    static WORDS: LazyLock<super::hits::Words> = LazyLock::new(|| super::hits::Words::new(FETCHED_NAME_WORDS));
     let b = text.as_bytes();
     let blank = |s: &[u8]| !s.iter().any(u8::is_ascii_graphic);
     let line_start = |o: usize| memchr::memrchr(b'\n', &b[..o]).map_or(0, |p| p + 1);
     let line_end = |o: usize| memchr::memchr(b'\n', &b[o..]).map_or(b.len(), |p| o + p);
-    // The lines holding a word: one `memmem` pass per word, each line taken once per word.
+    // The lines holding a word, ascending, each once.
     let mut lines = Vec::new();
-    for w in FETCHED_NAME_WORDS {
-        let mut end = 0;
-        for at in memchr::memmem::find_iter(b, w.as_bytes()) {
-            if at >= end {
-                lines.push(line_start(at));
-                end = line_end(at);
-            }
-        }
+    let mut from = 0;
+    while let Some(at) = WORDS.find_from(b, from) {
+        lines.push(line_start(at));
+        from = line_end(at);
     }
-    lines.sort_unstable();
-    lines.dedup();
     let mut out = lines.clone();
     for &ls in &lines {
         let le = line_end(ls);

@@ -1645,20 +1645,19 @@ impl Detector for DynamicCode {
             }
             hits.push(&META, Hit { severity: sev, evidence: pysrc::evidence(file, name.start(), name.as_str()) });
         }
-        // `memmem`'s SIMD search for each name (an automaton over the four stepped through
-        // most bytes here: measured slower than `str::contains`), with searchers built once per
-        // process ([`RUNS_FILE_WORDS`]; building one per call cost as much as searching).
-        if RUNS_FILE_WORDS.iter().any(|f| f.find(file.text.as_bytes()).is_some()) {
+        // One SIMD pass for the four names ([`RUNS_FILE_WORDS`], built once per process): a
+        // general automaton over the four stepped through most bytes (measured slower than
+        // `str::contains`); four `memmem` passes cost 1.6 times this one.
+        if RUNS_FILE_WORDS.occur_in(file.text.as_bytes()) {
             runs_of_files_by_path(file, sev, &mut n, hits);
         }
     }
 }
 
-/// The words every [`RUNS_FILE`] match holds, as `memmem` searchers: the gate of
+/// The words every [`RUNS_FILE`] match holds, as one packed searcher ([`super::hits::Words`]): the gate of
 /// [`runs_of_files_by_path`].
-static RUNS_FILE_WORDS: LazyLock<[memchr::memmem::Finder<'static>; 4]> = LazyLock::new(|| {
-    ["run_path", "load_source", "SourceFileLoader", "spec_from_file"].map(memchr::memmem::Finder::new)
-});
+static RUNS_FILE_WORDS: LazyLock<super::hits::Words> =
+    LazyLock::new(|| super::hits::Words::new(&["run_path", "load_source", "SourceFileLoader", "spec_from_file"]));
 
 /// Calls that run the Python file at a path: `runpy.run_path(p)`, `imp.load_source(name, p)`,
 /// `importlib.machinery.SourceFileLoader(name, p)`, `importlib.util.spec_from_file_location(name, p)`

@@ -294,7 +294,7 @@ impl Detector for InstallHook {
         }
         let src = file.source();
         let blocks = top_blocks(src);
-        let all = sinks::find(src, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
+        let all = sinks::find_in(file, &[SinkKind::Fetch, SinkKind::Send, SinkKind::Process, SinkKind::Exec]);
         let mut n = 0;
         // Only the sdist's own setup.py is its install hook: one in a test tree (a malicious
         // fixture a security tool tests itself on, maybe inside a nested archive there) is not

@@ -58,6 +58,7 @@ use super::detector::{Detector, DetectorMeta};
 pub(crate) mod context;
 pub(crate) mod dns_exfil;
 pub(crate) mod fold;
+pub(crate) mod hits;
 pub(crate) mod pysrc;
 pub(crate) mod reputation;
 pub(crate) mod sinks;

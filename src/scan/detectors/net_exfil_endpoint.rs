@@ -313,22 +313,29 @@ impl Detector for ExfilEndpoint {
         }
         // Sends to a destination with no name to lose: a throwaway TLD, free hosting or a
         // raw public IP, in a Python file that sends (medium) or harvests and sends (high).
+        // The URLs first: the member's sinks are searched only when one of them qualifies (most
+        // members name none; every step is pure, so the order does not change what is reported).
         if src.python && file.text.contains("://") {
-            let net = sinks::find(src, &[SinkKind::Send, SinkKind::Fetch]);
-            let send = net.iter().find(|s| s.kind == SinkKind::Send && !s.name.ends_with("connect"));
-            if let Some(sink) = send.or(net.first()).filter(|_| send.is_some() || harvests()) {
-                for u in urls::find(src).take(MAX_HITS_PER_FILE) {
-                    let class = match reputation::of_url(&u.host, u.path) {
-                        Some(c @ (Class::ThrowawayTld | Class::FreeHosting)) => c.as_str(),
-                        _ if public_ip(&u.host) => "raw IP",
-                        _ => continue,
-                    };
-                    let sev = match (install, harvests()) {
-                        (true, true) => Severity::Critical,
-                        (true, false) | (false, true) => Severity::High,
-                        (false, false) => Severity::Medium,
-                    };
-                    found.push((u.offset, format!("{} ({class}) + {}", u.host, sink.name), sev));
+            let named: Vec<_> = urls::find(src)
+                .take(MAX_HITS_PER_FILE)
+                .filter_map(|u| match reputation::of_url(&u.host, u.path) {
+                    Some(c @ (Class::ThrowawayTld | Class::FreeHosting)) => Some((u, c.as_str())),
+                    _ if public_ip(&u.host) => Some((u, "raw IP")),
+                    _ => None,
+                })
+                .collect();
+            if !named.is_empty() {
+                let net = sinks::find(src, &[SinkKind::Send, SinkKind::Fetch]);
+                let send = net.iter().find(|s| s.kind == SinkKind::Send && !s.name.ends_with("connect"));
+                if let Some(sink) = send.or(net.first()).filter(|_| send.is_some() || harvests()) {
+                    for (u, class) in named {
+                        let sev = match (install, harvests()) {
+                            (true, true) => Severity::Critical,
+                            (true, false) | (false, true) => Severity::High,
+                            (false, false) => Severity::Medium,
+                        };
+                        found.push((u.offset, format!("{} ({class}) + {}", u.host, sink.name), sev));
+                    }
                 }
             }
         }
