@@ -3,7 +3,8 @@
 //!
 //! Owns: reading each member once, as a stream from the file (never extracting to
 //! disk; deflated zip members through one reused inflate state): text members and
-//! nested archives into a reused, capped buffer; binary members through a small fixed
+//! nested archives into a reused, capped buffer (zeroed once as it grows, not per member);
+//! binary members through a small fixed
 //! scratch buffer (only their head is kept), still read to the end so CRC and ratio
 //! checks happen; enforcing [`Limits`] while inflating,
 //! not by trusting headers; reporting archive anomalies (traversal, links,
