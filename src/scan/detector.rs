@@ -119,8 +119,7 @@ fn lines_of(text: &str, literals: &[&str], starts: impl Iterator<Item = usize>) 
     let mut out: Vec<Range<usize>> = Vec::new();
     for start in starts {
         // The longest literal occurring at `start` (a shorter one is inside it).
-        let Some(len) = literals.iter().filter(|l| b[start..].starts_with(l.as_bytes())).map(|l| l.len()).max()
-        else {
+        let Some(len) = literals.iter().filter(|l| b[start..].starts_with(l.as_bytes())).map(|l| l.len()).max() else {
             continue;
         };
         let last = start + len.max(1) - 1;

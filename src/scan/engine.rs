@@ -1259,7 +1259,8 @@ mod tests {
     const LISTS: [&[&str]; 3] = [&["exec", "exec(", "cute"], &["b\nc", "ab", "b"], &["zz"]];
 
     fn placed() -> (Vec<Box<dyn Detector>>, Prefilter) {
-        let mut detectors: Vec<Box<dyn Detector>> = LISTS.iter().map(|l| Box::new(Placed(l)) as Box<dyn Detector>).collect();
+        let mut detectors: Vec<Box<dyn Detector>> =
+            LISTS.iter().map(|l| Box::new(Placed(l)) as Box<dyn Detector>).collect();
         detectors.push(Box::new(Wants(Interest::Literals(&["never-placed", "exec"]))));
         let pre = Prefilter::new(&detectors);
         (detectors, pre)
@@ -1310,7 +1311,8 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let pieces = ["exec", "exec(", "cute", "b\nc", "ab", "b", "zz", "z", "\n", "q", "qq qq", "é", "\r\n", "ex", "ec"];
+        let pieces =
+            ["exec", "exec(", "cute", "b\nc", "ab", "b", "zz", "z", "\n", "q", "qq qq", "é", "\r\n", "ex", "ec"];
         for round in 0..400 {
             // Short texts, and texts long enough for four streams with pieces across the cuts.
             let long = round % 4 == 0;
