@@ -183,7 +183,7 @@ impl<'a> TextFile<'a> {
     /// [`MAX_PLACES`] recorded occurrences is the whole member (`[0..len]`): the search is then
     /// the whole-member search, bounded as before.
     pub fn literal_lines(&self, literals: &[&str]) -> Vec<Range<usize>> {
-        let whole = || if self.text.is_empty() { vec![] } else { vec![0..self.text.len()] };
+        let whole = || (!self.text.is_empty()).then_some(0..self.text.len()).into_iter().collect();
         if let Some(p) = self.places {
             if let Some(slot) = p.lists.iter().position(|l| *l == literals) {
                 if p.over[slot] {

@@ -280,9 +280,16 @@ impl LiteralDfa {
     /// occurrence's end state and the offset just past that occurrence (an occurrence may be
     /// reported twice where streams overlap); stops as soon as `hit` returns true.
     fn scan(&self, t: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
+        /// Out of the loop: what `hit` keeps (the places, the counts) would otherwise take
+        /// registers the four streams step with.
+        #[inline(never)]
+        #[cold]
+        fn call(hit: &mut impl FnMut(usize, usize) -> bool, m: usize, end: usize) -> bool {
+            hit(m, end)
+        }
         let base = self.match_base;
         let step = |s: u32, b: u8| self.trans[(s + u32::from(self.classes[usize::from(b)])) as usize];
-        let mut report = |s: u32, end: usize| hit(((s - base) / self.stride) as usize, end);
+        let mut report = |s: u32, end: usize| call(&mut hit, ((s - base) / self.stride) as usize, end);
         let n = t.len();
         let streams = Self::STREAMS;
         if n < streams * (self.overlap + 256) {
@@ -1243,7 +1250,7 @@ mod tests {
             }
         }
         if count > super::super::detector::MAX_PLACES {
-            return if text.is_empty() { vec![] } else { vec![0..text.len()] };
+            return (!text.is_empty()).then_some(0..text.len()).into_iter().collect();
         }
         let mut out: Vec<std::ops::Range<usize>> = Vec::new();
         for (i, &m) in marked.iter().enumerate() {
@@ -1352,7 +1359,7 @@ mod tests {
             pre.select_places(&text, &mut selected, &mut places);
             assert_eq!(places.over[2], whole, "{case}: over the cap");
             let file = TextFile::new("a.py", FileRole::Runtime, true, &text).with_places(&places);
-            let want = if whole { vec![0..text.len()] } else { naive_lines(&text, LISTS[2]) };
+            let want = if whole { std::iter::once(0..text.len()).collect() } else { naive_lines(&text, LISTS[2]) };
             assert_eq!(file.literal_lines(LISTS[2]), want, "{case}");
         }
         let text = "exec(ab)zz;".repeat(1_000_000); // 11 MB, 5 M occurrences, one line
@@ -1360,13 +1367,13 @@ mod tests {
         pre.select_places(&text, &mut selected, &mut places);
         let file = TextFile::new("a.py", FileRole::Runtime, true, &text).with_places(&places);
         for lits in LISTS {
-            assert_eq!(file.literal_lines(lits), vec![0..text.len()], "{lits:?}");
+            assert_eq!(file.literal_lines(lits), [0..text.len()], "{lits:?}");
         }
         assert!(places.starts.iter().all(|s| s.len() <= cap), "bounded");
         let lines = "exec(x)\n".repeat(1_000_000); // 8 MB, a million lines of hits
         pre.select_places(&lines, &mut selected, &mut places);
         let file = TextFile::new("a.py", FileRole::Runtime, true, &lines).with_places(&places);
-        assert_eq!(file.literal_lines(LISTS[0]), vec![0..lines.len()]);
+        assert_eq!(file.literal_lines(LISTS[0]), [0..lines.len()]);
         let took = started.elapsed();
         assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
     }
