@@ -3,7 +3,8 @@
 //!
 //! Owns: reading each member once, as a stream from the file (never extracting to
 //! disk; deflated zip members through one reused inflate state): text members and
-//! nested archives into a reused, capped buffer; binary members through a small fixed
+//! nested archives into a reused, capped buffer (zeroed once as it grows, not per member);
+//! binary members through a small fixed
 //! scratch buffer (only their head is kept), still read to the end so CRC and ratio
 //! checks happen; enforcing [`Limits`] while inflating,
 //! not by trusting headers; reporting archive anomalies (traversal, links,
@@ -133,7 +134,7 @@ pub(crate) struct Walker<'l, V: Visitor> {
     /// and left out of the whole-archive ratio so the members after them are still read).
     bomb_bytes: u64,
     /// One reused buffer per nesting level.
-    bufs: Vec<Vec<u8>>,
+    bufs: Vec<MemberBuf>,
     /// Fixed scratch buffer that binary members stream through.
     scratch: Vec<u8>,
     /// The raw-deflate state zip members are inflated with, reset between members without
@@ -525,10 +526,10 @@ impl<'l, V: Visitor> Walker<'l, V> {
         }
     }
 
-    fn take_buf(&mut self, depth: u32) -> Vec<u8> {
+    fn take_buf(&mut self, depth: u32) -> MemberBuf {
         let d = depth as usize;
         if self.bufs.len() <= d {
-            self.bufs.resize_with(d + 1, Vec::new);
+            self.bufs.resize_with(d + 1, MemberBuf::default);
         }
         let mut buf = std::mem::take(&mut self.bufs[d]);
         buf.clear();
@@ -544,7 +545,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
         r: &mut R,
         compressed: Option<u64>,
         path: &str,
-        buf: &mut Vec<u8>,
+        buf: &mut MemberBuf,
     ) -> ReadOutcome {
         let mut size = 0u64;
         let mut streamed = false;
@@ -557,7 +558,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
         r: &mut R,
         compressed: Option<u64>,
         path: &str,
-        buf: &mut Vec<u8>,
+        buf: &mut MemberBuf,
         size: &mut u64,
         streamed: &mut bool,
     ) -> io::Result<Option<Stop>> {
@@ -582,7 +583,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
                 read_up_to(r, &mut self.scratch)? as u64
             } else {
                 let step = if decided { CHUNK } else { HEAD as u64 };
-                r.by_ref().take(step).read_to_end(buf)? as u64
+                buf.read_from(r, step)? as u64
             };
             *size += n;
             // A streamed binary member costs no memory, only inflate time: its ratio is judged
@@ -635,7 +636,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
     /// [`WINDOW_OVERLAP`] bytes kept. `at` is where the buffer starts (line, character in the
     /// line); returns where the kept part starts, or `None` when the visitor declines (the
     /// caller cuts).
-    fn text_window(&mut self, path: &str, buf: &mut Vec<u8>, at: (u32, u32), cap: u64) -> Option<(u32, u32)> {
+    fn text_window(&mut self, path: &str, buf: &mut MemberBuf, at: (u32, u32), cap: u64) -> Option<(u32, u32)> {
         let (first_line, first_col) = at;
         let Some(end) = buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1) else {
             return self.byte_window(path, buf, at);
@@ -650,13 +651,13 @@ impl<'l, V: Visitor> Walker<'l, V> {
         let lines = buf[..keep_from].iter().filter(|&&b| b == b'\n').count() as u32;
         // Kept from a line start, unless nothing was drained and the buffer began mid-line.
         let col = if keep_from == 0 { first_col } else { 0 };
-        buf.drain(..keep_from);
+        buf.drain_front(keep_from);
         Some((first_line + lines, col))
     }
 
     /// The window of a buffer with no line end: all of it up to a character boundary, keeping
     /// its last [`WINDOW_OVERLAP`] bytes (from a character boundary) for the next window.
-    fn byte_window(&mut self, path: &str, buf: &mut Vec<u8>, at: (u32, u32)) -> Option<(u32, u32)> {
+    fn byte_window(&mut self, path: &str, buf: &mut MemberBuf, at: (u32, u32)) -> Option<(u32, u32)> {
         let (line, col) = at;
         let boundary = |mut i: usize| {
             while i > 0 && i < buf.len() && buf[i] & 0xC0 == 0x80 {
@@ -670,12 +671,12 @@ impl<'l, V: Visitor> Walker<'l, V> {
             return None;
         }
         let chars = buf[..keep_from].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u32;
-        buf.drain(..keep_from);
+        buf.drain_front(keep_from);
         Some((line, col + chars))
     }
 
     /// Report how reading ended, hand the data to the visitor, open nested archives.
-    fn finish_member(&mut self, path: &str, read: ReadOutcome, buf: Vec<u8>, depth: u32) {
+    fn finish_member(&mut self, path: &str, read: ReadOutcome, buf: MemberBuf, depth: u32) {
         let ReadOutcome { result, size, streamed } = read;
         let truncated = !matches!(result, Ok(None));
         if matches!(result, Ok(Some(Stop::Bomb))) {
@@ -690,7 +691,7 @@ impl<'l, V: Visitor> Walker<'l, V> {
             Err(e) => self.unreadable(path, &e.to_string()),
         }
         self.total += size;
-        let held = buf.capacity() + self.scratch.capacity() + self.bufs.iter().map(Vec::capacity).sum::<usize>();
+        let held = buf.capacity() + self.scratch.capacity() + self.bufs.iter().map(MemberBuf::capacity).sum::<usize>();
         self.peak_buffer = self.peak_buffer.max(held);
         self.visitor.member(&Member { path, depth, truncated, streamed, size }, &buf);
         if !truncated && !streamed && is_archive_name(path) && sniff(&buf).is_some() {
@@ -831,6 +832,69 @@ fn traversal(name: &str) -> Option<&'static str> {
 
 fn escape_bytes(raw: &[u8]) -> String {
     raw.iter().flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect()
+}
+
+/// A member's bytes in a buffer reused from member to member (one per nesting level) whose
+/// bytes past the member's stay initialised: `Read::read_to_end` into a cleared `Vec` zeroes the
+/// spare capacity it reads into on every call (a `Read` such as [`ReusedInflate`] cannot offer
+/// the unstable `read_buf`), which on a wheel of small modules cost as much as a tenth of
+/// inflating them. Here a byte is zeroed once, when the buffer first grows over it.
+#[derive(Default)]
+struct MemberBuf {
+    /// Initialised bytes: the member's first `len`, then what earlier members left.
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl std::ops::Deref for MemberBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl MemberBuf {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Drops the first `n` bytes (`Vec::drain(..n)`).
+    fn drain_front(&mut self, n: usize) {
+        self.bytes.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+
+    /// What `r.by_ref().take(limit).read_to_end(vec)` does to a `Vec` holding the same bytes:
+    /// appends what `r` yields until it yields nothing or `limit` bytes came, retrying
+    /// interrupted reads; on an error, the bytes read before it stay. Returns the count read.
+    fn read_from<R: Read>(&mut self, r: &mut R, limit: u64) -> io::Result<usize> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut got = 0;
+        while got < limit {
+            let end = self.len.saturating_add(limit - got);
+            if self.bytes.len() < end {
+                self.bytes.resize(end, 0);
+            }
+            match r.read(&mut self.bytes[self.len..end]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    self.len += k;
+                    got += k;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
 }
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {

@@ -12,11 +12,21 @@
 //! Python, a shared regex's matches, its lowercased copy for the gates of
 //! case-insensitive regexes) they take from [`TextFile::source`] and
 //! [`TextFile::may_contain_ci`], computed once per member, never from a cache of their own.
+//! Where their literals are they take from [`TextFile::literal_lines`]: the lines the
+//! prefilter's one pass saw them on (for a detector whose [`Detector::literal_places`] is
+//! true), so a regex whose matches lie in one line and hold a literal is searched there only
+//! ([`TextFile::find_in_lines`], [`TextFile::captures_in_lines`]) instead of over the member.
 
 use super::source::Source;
 use crate::model::{Category, Evidence, FileRole, Severity};
 use aho_corasick::AhoCorasick;
 use std::cell::OnceCell;
+use std::ops::Range;
+
+/// The char boundary after `at` in `hay` (`None` at its end).
+fn next_char(hay: &str, at: usize) -> Option<usize> {
+    hay[at..].chars().next().map(|c| at + c.len_utf8())
+}
 
 /// Static description of a detector: what the reports show and policies match on.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +62,82 @@ pub struct TextFile<'a> {
     lower: OnceCell<Option<String>>,
     /// Where a call of `exec`, `eval` or `compile` can start (see [`TextFile::exec_call_starts`]).
     exec_calls: OnceCell<Option<Vec<usize>>>,
+    /// Where the prefilter saw the literals of the detectors that asked for it
+    /// ([`Detector::literal_places`]); `None` when built outside the engine.
+    places: Option<&'a LiteralPlaces>,
+}
+
+/// Occurrences of one literal list recorded per member before the list falls back to the whole
+/// member (see [`TextFile::literal_lines`]): a member of millions of hits costs a bounded list.
+pub(crate) const MAX_PLACES: usize = 4096;
+
+/// Where the literals of some [`Interest::Literals`] lists occur in one member, as the engine's
+/// prefilter recorded them in its one pass (for the detectors whose
+/// [`Detector::literal_places`] is true). Reused from member to member by the engine.
+#[derive(Debug, Default)]
+pub(crate) struct LiteralPlaces {
+    /// The recorded lists (the same list asked by several detectors is one).
+    pub(crate) lists: Vec<&'static [&'static str]>,
+    /// Per list: the start of every occurrence of one of its literals (of the longest one
+    /// ending at that byte), in no order, perhaps repeated; empty once `over` is set.
+    pub(crate) starts: Vec<Vec<usize>>,
+    /// Per list: more than [`MAX_PLACES`] occurrences (the list's lines are the whole member).
+    pub(crate) over: Vec<bool>,
+}
+
+impl LiteralPlaces {
+    /// Ready for the next member: every list empty.
+    pub(crate) fn clear(&mut self) {
+        self.starts.iter_mut().for_each(Vec::clear);
+        self.over.iter_mut().for_each(|o| *o = false);
+    }
+
+    /// Records an occurrence of list `slot` starting at `start`; true when this one put the
+    /// list over its cap (it then records nothing more and counts as the whole member).
+    pub(crate) fn record(&mut self, slot: usize, start: usize) -> bool {
+        if self.over[slot] {
+            return false;
+        }
+        let starts = &mut self.starts[slot];
+        if starts.len() == MAX_PLACES {
+            starts.clear();
+            self.over[slot] = true;
+            return true;
+        }
+        starts.push(start);
+        false
+    }
+}
+
+/// The merged whole-line ranges of `text` holding the occurrences of `literals` that start at
+/// `starts` (ascending, perhaps repeated): each occurrence's lines, from the start of the line
+/// it starts in to the end (after the `\n`, or the text's end) of the line it ends in; ranges
+/// that touch are merged. Each byte is read at most twice (once back to a line start, once on
+/// to a line end), so linear in the text.
+fn lines_of(text: &str, literals: &[&str], starts: impl Iterator<Item = usize>) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for start in starts {
+        // The longest literal occurring at `start` (a shorter one is inside it).
+        let Some(len) = literals.iter().filter(|l| b[start..].starts_with(l.as_bytes())).map(|l| l.len()).max() else {
+            continue;
+        };
+        let last = start + len.max(1) - 1;
+        let covered = out.last().map_or(0, |r| r.end);
+        if last < covered {
+            continue;
+        }
+        let from = match start < covered {
+            true => covered,
+            false => memchr::memrchr(b'\n', &b[covered..start]).map_or(covered, |p| covered + p + 1),
+        };
+        let to = memchr::memchr(b'\n', &b[last..]).map_or(b.len(), |p| last + p + 1);
+        match out.last_mut() {
+            Some(r) if r.end == from => r.end = to,
+            _ => out.push(from..to),
+        }
+    }
+    out
 }
 
 /// Whether `text` holds no character that Unicode simple case folding matches with an ASCII
@@ -72,7 +158,114 @@ impl<'a> TextFile<'a> {
             source: OnceCell::new(),
             lower: OnceCell::new(),
             exec_calls: OnceCell::new(),
+            places: None,
         }
+    }
+
+    /// This member with the literal places the engine's prefilter recorded for it.
+    pub(crate) fn with_places(mut self, places: &'a LiteralPlaces) -> Self {
+        self.places = Some(places);
+        self
+    }
+
+    /// Where `literals` (a detector's [`Interest::Literals`] list, or any list) occur in the
+    /// member, as whole lines: the merged byte ranges, ascending, of every line an occurrence
+    /// of one of them touches (from the start of its first line to the end of its last line,
+    /// the `\n` included; ranges that touch are one). Offsets are the member's.
+    ///
+    /// A detector whose regex's every match lies within one line and contains one of the
+    /// literals finds the same matches in these lines as in the whole member:
+    /// [`TextFile::find_in_lines`] and [`TextFile::captures_in_lines`] search them with the
+    /// text before and after each range in view (anchors, `\b`). For a list the engine
+    /// recorded (the detector's [`Detector::literal_places`] is true) this reads only the
+    /// lines the prefilter's one pass found; past [`MAX_PLACES`] occurrences, and for any other
+    /// list, it is computed here (a substring search per literal), and a list with over
+    /// [`MAX_PLACES`] recorded occurrences is the whole member (`[0..len]`): the search is then
+    /// the whole-member search, bounded as before.
+    pub fn literal_lines(&self, literals: &[&str]) -> Vec<Range<usize>> {
+        let whole = || (!self.text.is_empty()).then_some(0..self.text.len()).into_iter().collect();
+        if let Some(p) = self.places {
+            if let Some(slot) = p.lists.iter().position(|l| *l == literals) {
+                if p.over[slot] {
+                    return whole();
+                }
+                let mut starts = p.starts[slot].clone();
+                starts.sort_unstable();
+                return lines_of(self.text, literals, starts.into_iter());
+            }
+        }
+        let b = self.text.as_bytes();
+        let mut starts: Vec<usize> = Vec::new();
+        for l in literals.iter().filter(|l| !l.is_empty()) {
+            // Every occurrence, overlapping ones too (one holding a newline may reach a line
+            // the one it overlaps does not).
+            let finder = memchr::memmem::Finder::new(l.as_bytes());
+            let mut at = 0;
+            while let Some(p) = b.get(at..).and_then(|rest| finder.find(rest)) {
+                starts.push(at + p);
+                if starts.len() > MAX_PLACES {
+                    return whole();
+                }
+                at += p + 1;
+            }
+        }
+        starts.sort_unstable();
+        lines_of(self.text, literals, starts.into_iter())
+    }
+
+    /// The matches of `re` inside `lines` ([`TextFile::literal_lines`]), ascending: what
+    /// `re.find_iter(self.text)` yields, provided every match of `re` lies within one line and
+    /// contains one of the literals the lines were found for. Each range is searched with the
+    /// member before it in view and ending at the range's end (a line end), so `^`, `\b` and
+    /// look-behind see what they see in the whole member.
+    pub fn find_in_lines<'t>(
+        &self,
+        re: &'t regex::Regex,
+        lines: &'t [Range<usize>],
+    ) -> impl Iterator<Item = regex::Match<'a>> + 't
+    where
+        'a: 't,
+    {
+        let text = self.text;
+        lines.iter().flat_map(move |r| {
+            let hay = &text[..r.end];
+            let mut at = r.start;
+            std::iter::from_fn(move || {
+                if at > hay.len() {
+                    return None;
+                }
+                let m = re.find_at(hay, at)?;
+                // Never stall on an empty match (none is expected: matches hold a literal).
+                at = if m.is_empty() { next_char(hay, m.end()).unwrap_or(hay.len() + 1) } else { m.end() };
+                Some(m)
+            })
+        })
+    }
+
+    /// [`TextFile::find_in_lines`] with captures: what `re.captures_iter(self.text)` yields,
+    /// under the same condition.
+    pub fn captures_in_lines<'t>(
+        &self,
+        re: &'t regex::Regex,
+        lines: &'t [Range<usize>],
+    ) -> impl Iterator<Item = regex::Captures<'a>> + 't
+    where
+        'a: 't,
+    {
+        let text = self.text;
+        lines.iter().flat_map(move |r| {
+            let hay = &text[..r.end];
+            let mut at = r.start;
+            std::iter::from_fn(move || {
+                if at > hay.len() {
+                    return None;
+                }
+                let c = re.captures_at(hay, at)?;
+                let m = c.get(0).expect("group 0");
+                at = if m.is_empty() { next_char(hay, m.end()).unwrap_or(hay.len() + 1) } else { m.end() };
+                Some(c)
+            })
+        })
     }
 
     /// The gate of a case-insensitive regex: false only when the member's lowercased copy
@@ -188,6 +381,14 @@ pub trait Detector: Send + Sync {
     /// Which text members this detector's [`Detector::scan_text`] is called on.
     /// Required: every detector says explicitly what it reads.
     fn interest(&self) -> Interest;
+
+    /// True when [`Detector::scan_text`] asks [`TextFile::literal_lines`] for its
+    /// [`Interest::Literals`] list: the engine's prefilter then records where those literals
+    /// occur during its one pass over the member (and searches the member to its end to do so),
+    /// instead of the lines being found again by a search per literal. Default: false.
+    fn literal_places(&self) -> bool {
+        false
+    }
 
     fn scan_text(&self, _file: &TextFile<'_>, _hits: &mut Hits) {}
 

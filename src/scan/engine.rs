@@ -1,5 +1,6 @@
 //! The per-artifact engine: receives members from the archive walker, classifies
-//! them, runs the one-pass literal prefilter and dispatches text members to the
+//! them, runs the one-pass literal prefilter (which also records where the literals of the
+//! detectors that ask for it occur: [`LiteralPlaces`]) and dispatches text members to the
 //! detectors whose [`Interest`] they meet; then runs package-level checks.
 //!
 //! Owns: the prefilter (built once per [`super::Scanner`]), member bookkeeping
@@ -14,7 +15,7 @@
 use super::anomaly;
 use super::archive::{Member, Visitor};
 use super::carrier::{self, Carried};
-use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, Package, TextFile};
+use super::detector::{Detector, DetectorMeta, Hit, Hits, Interest, LiteralPlaces, Package, TextFile};
 use super::reach::{self, Reached};
 use super::roles;
 use super::{archive, pickle};
@@ -29,8 +30,10 @@ pub(crate) struct Prefilter {
     /// [`Interest::AllText`] detectors: they see every text member.
     always: Vec<usize>,
     /// How many detectors can be selected at all (all but [`Interest::PackageOnly`]): the
-    /// search stops once that many are.
+    /// search stops once that many are and no literal list is still recorded.
     wanted: usize,
+    /// The literal lists whose places are recorded ([`Detector::literal_places`]), one each.
+    lists: Vec<&'static [&'static str]>,
 }
 
 impl Prefilter {
@@ -39,6 +42,7 @@ impl Prefilter {
         let mut owners: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         let mut text_detectors = Vec::new();
+        let mut lists: Vec<&'static [&'static str]> = Vec::new();
         for (i, d) in detectors.iter().enumerate() {
             let lits = match d.interest() {
                 Interest::PackageOnly => continue,
@@ -49,6 +53,9 @@ impl Prefilter {
             if lits.iter().all(|l| l.is_empty()) {
                 always.push(i); // no usable literal: never silently blind (see `Interest`)
                 continue;
+            }
+            if d.literal_places() && !lists.contains(&lits) {
+                lists.push(lits);
             }
             for lit in lits.iter().filter(|l| !l.is_empty()) {
                 match patterns.iter().position(|p| p == lit) {
@@ -62,19 +69,36 @@ impl Prefilter {
         }
         // Literals are static strings chosen by detectors; a build failure is a programming error
         // that would otherwise disable them silently, so fall back to running them on everything.
+        // Per pattern: the recorded lists holding it.
+        let in_lists: Vec<Vec<usize>> =
+            patterns.iter().map(|p| (0..lists.len()).filter(|&k| lists[k].contains(p)).collect()).collect();
         let dfa = match patterns.is_empty() {
             true => None,
-            false => LiteralDfa::new(&patterns, &owners),
+            false => LiteralDfa::new(&patterns, &owners, &in_lists),
         };
         if dfa.is_none() && !patterns.is_empty() {
             always = text_detectors.clone();
+            lists.clear(); // nothing records: `TextFile::literal_lines` searches itself
         }
-        Prefilter { dfa, always, wanted: text_detectors.len() }
+        Prefilter { dfa, always, wanted: text_detectors.len(), lists }
     }
 
-    /// Marks in `selected` (one flag per detector) the detectors worth running on `text`:
-    /// the [`Interest::AllText`] ones and those with a literal occurring in `text`.
-    pub(crate) fn select(&self, text: &str, selected: &mut [bool]) -> usize {
+    /// Empty places for one member at a time, one list per recorded literal list.
+    pub(crate) fn places(&self) -> LiteralPlaces {
+        LiteralPlaces {
+            lists: self.lists.clone(),
+            starts: vec![Vec::new(); self.lists.len()],
+            over: vec![false; self.lists.len()],
+        }
+    }
+
+    /// Marks in `selected` (one flag per detector) the detectors worth running on `text` (the
+    /// [`Interest::AllText`] ones and those with a literal occurring in `text`), and records in
+    /// `places` (made by [`Prefilter::places`]) where each recorded list's literals occur. The
+    /// search stops once every selectable detector is selected and every recorded list is over
+    /// its cap ([`super::detector::MAX_PLACES`]); while one is under it, it goes on to the end.
+    pub(crate) fn select_places(&self, text: &str, selected: &mut [bool], places: &mut LiteralPlaces) -> usize {
+        places.clear();
         selected.fill(false);
         let mut count = 0;
         for &i in &self.always {
@@ -83,17 +107,29 @@ impl Prefilter {
         }
         let Some(dfa) = &self.dfa else { return count };
         let wanted = self.wanted;
-        if count == wanted {
+        let mut open = places.lists.len();
+        if count == wanted && open == 0 {
             return count;
         }
-        dfa.scan(text.as_bytes(), |owners| {
-            for &i in owners {
+        dfa.scan(text.as_bytes(), |m, end| {
+            for &i in &dfa.owners[m] {
                 count += usize::from(!selected[i]);
                 selected[i] = true;
             }
-            count == wanted
+            for &(slot, len) in &dfa.lists[m] {
+                open -= usize::from(places.record(slot as usize, end - len as usize));
+            }
+            count == wanted && open == 0
         });
         count
+    }
+
+    /// Marks in `selected` (one flag per detector) the detectors worth running on `text`:
+    /// the [`Interest::AllText`] ones and those with a literal occurring in `text`
+    /// ([`Prefilter::select_places`] with places of its own).
+    #[cfg(test)]
+    pub(crate) fn select(&self, text: &str, selected: &mut [bool]) -> usize {
+        self.select_places(text, selected, &mut self.places())
     }
 
     /// The number of streams the literal search steps together and the shortest text it
@@ -131,6 +167,9 @@ struct LiteralDfa {
     match_base: u32,
     /// Match state (`(state − match_base) / stride`) → the detectors owning a literal that ends there.
     owners: Vec<Vec<usize>>,
+    /// Match state → the recorded lists ([`Prefilter::places`]) holding a literal that ends
+    /// there, each with the length of its longest such literal (where the occurrence starts).
+    lists: Vec<Vec<(u32, u32)>>,
     /// Bytes the streams overlap by: the longest literal's length minus one.
     overlap: usize,
 }
@@ -139,7 +178,7 @@ impl LiteralDfa {
     /// Streams stepped together.
     const STREAMS: usize = 4;
 
-    fn new(patterns: &[&str], owners: &[Vec<usize>]) -> Option<LiteralDfa> {
+    fn new(patterns: &[&str], owners: &[Vec<usize>], in_lists: &[Vec<usize>]) -> Option<LiteralDfa> {
         use aho_corasick::automaton::{Automaton, StateID};
         use aho_corasick::Anchored;
         let dfa = aho_corasick::dfa::Builder::new().match_kind(MatchKind::Standard).build(patterns).ok()?;
@@ -206,6 +245,25 @@ impl LiteralDfa {
                 o
             })
             .collect();
+        let lists = matching
+            .iter()
+            .map(|&s| {
+                let sid = order[s];
+                let mut l: Vec<(u32, u32)> = Vec::new();
+                for j in 0..dfa.match_len(sid) {
+                    let p = dfa.match_pattern(sid, j).as_usize();
+                    let len = u32::try_from(patterns[p].len()).unwrap_or(u32::MAX);
+                    for &k in &in_lists[p] {
+                        let k = u32::try_from(k).unwrap_or(u32::MAX);
+                        match l.iter_mut().find(|(slot, _)| *slot == k) {
+                            Some(e) => e.1 = e.1.max(len),
+                            None => l.push((k, len)),
+                        }
+                    }
+                }
+                l
+            })
+            .collect();
         let overlap = patterns.iter().map(|p| p.len()).max().unwrap_or(1).saturating_sub(1);
         Some(LiteralDfa {
             classes,
@@ -213,24 +271,35 @@ impl LiteralDfa {
             stride: u32::try_from(stride).ok()?,
             match_base: u32::try_from(plain.len() * stride).ok()?,
             owners,
+            lists,
             overlap,
         })
     }
 
-    /// Calls `hit` with the owners of every literal occurrence's end state (an occurrence may
-    /// be reported twice where streams overlap); stops as soon as `hit` returns true.
-    fn scan(&self, t: &[u8], mut hit: impl FnMut(&[usize]) -> bool) {
+    /// Calls `hit` with the match index (into `owners` and `lists`) of every literal
+    /// occurrence's end state and the offset just past that occurrence (an occurrence may be
+    /// reported twice where streams overlap); stops as soon as `hit` returns true.
+    fn scan(&self, t: &[u8], mut hit: impl FnMut(usize, usize) -> bool) {
+        /// Out of the loop: what `hit` keeps (the places, the counts) would otherwise take
+        /// registers the four streams step with.
+        #[inline(never)]
+        #[cold]
+        fn call(hit: &mut impl FnMut(usize, usize) -> bool, m: usize, end: usize) -> bool {
+            hit(m, end)
+        }
         let base = self.match_base;
         let step = |s: u32, b: u8| self.trans[(s + u32::from(self.classes[usize::from(b)])) as usize];
-        let mut report = |s: u32| hit(&self.owners[((s - base) / self.stride) as usize]);
+        let mut report = |s: u32, end: usize| call(&mut hit, ((s - base) / self.stride) as usize, end);
         let n = t.len();
         let streams = Self::STREAMS;
         if n < streams * (self.overlap + 256) {
             // Too short to split (keep in step with `Prefilter::streams`).
             let mut s = 0;
-            for &b in t {
+            let mut bytes = t.iter();
+            // The offset comes from what is left to step (no counter in the loop).
+            while let Some(&b) = bytes.next() {
                 s = step(s, b);
-                if s >= base && report(s) {
+                if s >= base && report(s, n - bytes.len()) {
                     return;
                 }
             }
@@ -240,14 +309,15 @@ impl LiteralDfa {
         let starts = [0, q - self.overlap, 2 * q - self.overlap, 3 * q - self.overlap];
         let ends = [q, 2 * q, 3 * q, n];
         // All four streams step their first `q` bytes together (the first stream is exactly `q` long).
-        let lanes =
+        let mut lanes =
             t[starts[0]..][..q].iter().zip(&t[starts[1]..][..q]).zip(&t[starts[2]..][..q]).zip(&t[starts[3]..][..q]);
         let mut s = [0u32; 4];
-        for (((&a, &b), &c), &d) in lanes {
+        while let Some((((&a, &b), &c), &d)) = lanes.next() {
             s = [step(s[0], a), step(s[1], b), step(s[2], c), step(s[3], d)];
             if s.iter().any(|&x| x >= base) {
-                for &x in &s {
-                    if x >= base && report(x) {
+                let stepped = q - lanes.len();
+                for (k, &x) in s.iter().enumerate() {
+                    if x >= base && report(x, starts[k] + stepped) {
                         return;
                     }
                 }
@@ -255,9 +325,10 @@ impl LiteralDfa {
         }
         for k in 1..streams {
             let mut x = s[k];
-            for &b in &t[starts[k] + q..ends[k]] {
+            let mut bytes = t[starts[k] + q..ends[k]].iter();
+            while let Some(&b) = bytes.next() {
                 x = step(x, b);
-                if x >= base && report(x) {
+                if x >= base && report(x, ends[k] - bytes.len()) {
                     return;
                 }
             }
@@ -331,11 +402,14 @@ pub(crate) struct TextScan<'s> {
     prefilter: &'s Prefilter,
     deadline: &'s Deadline,
     selected: Vec<bool>,
+    /// Where the recorded literal lists occur in the member being scanned.
+    places: LiteralPlaces,
 }
 
 impl<'s> TextScan<'s> {
     pub(crate) fn new(detectors: &'s [Box<dyn Detector>], prefilter: &'s Prefilter, deadline: &'s Deadline) -> Self {
-        TextScan { detectors, prefilter, deadline, selected: vec![false; detectors.len()] }
+        let places = prefilter.places();
+        TextScan { detectors, prefilter, deadline, selected: vec![false; detectors.len()], places }
     }
 
     /// Runs the selected detectors over `file`, in order, until the deadline passes; a member cut
@@ -381,13 +455,13 @@ impl<'s> TextScan<'s> {
     }
 
     fn scan_text(&mut self, path: &str, role: FileRole, text: &str, hits: &mut Hits) {
-        if self.prefilter.select(text, &mut self.selected) == 0 {
+        if self.prefilter.select_places(text, &mut self.selected, &mut self.places) == 0 {
             return;
         }
         let is_python = roles::is_python(path) || role == FileRole::InstallTime && path.ends_with(".pth");
         // One `TextFile` per member: what it computes lazily (lexing, shared regex
         // searches) is done at most once for all the selected detectors.
-        let file = TextFile::new(path, role, is_python, text);
+        let file = TextFile::new(path, role, is_python, text).with_places(&self.places);
         let first = hits.len();
         self.run_selected(&file, hits);
         if role == FileRole::Runtime && roles::is_imported_module(path) {
@@ -405,10 +479,10 @@ impl TextScan<'_> {
     /// interpreter runs it (`python`), whatever its name. Only the hits where `runs` says the
     /// code runs at install time are kept (its judgement of the rest stays the first walk's).
     pub(crate) fn reached(&mut self, path: &str, python: bool, text: &str, runs: &Runs, hits: &mut Hits) {
-        if self.prefilter.select(text, &mut self.selected) == 0 {
+        if self.prefilter.select_places(text, &mut self.selected, &mut self.places) == 0 {
             return;
         }
-        let file = TextFile::new(path, FileRole::InstallTime, python, text);
+        let file = TextFile::new(path, FileRole::InstallTime, python, text).with_places(&self.places);
         let first = hits.len();
         self.run_selected(&file, hits);
         if python {
@@ -1142,6 +1216,196 @@ mod tests {
             let got: Vec<usize> = (0..detectors.len()).filter(|&i| selected[i]).collect();
             assert_eq!(got, want, "{case}");
             assert_eq!(n, want.len(), "{case}: count");
+        }
+    }
+    struct Placed(&'static [&'static str]);
+    impl Detector for Placed {
+        fn meta(&self) -> &'static DetectorMeta {
+            &anomaly::LINK
+        }
+        fn interest(&self) -> Interest {
+            Interest::Literals(self.0)
+        }
+        fn literal_places(&self) -> bool {
+            true
+        }
+    }
+
+    /// The definition [`TextFile::literal_lines`] is tested against: every byte of every line
+    /// an occurrence of one of `lits` touches (a substring search at every offset), runs of
+    /// such bytes as ranges; over the cap, the whole text.
+    fn naive_lines(text: &str, lits: &[&str]) -> Vec<std::ops::Range<usize>> {
+        let b = text.as_bytes();
+        let mut marked = vec![false; b.len()];
+        let mut count = 0;
+        for lit in lits.iter().filter(|l| !l.is_empty()) {
+            for at in 0..b.len() {
+                if b[at..].starts_with(lit.as_bytes()) {
+                    count += 1;
+                    let from = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+                    let last = at + lit.len() - 1;
+                    let to = b[last..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| last + p + 1);
+                    marked[from..to].iter_mut().for_each(|m| *m = true);
+                }
+            }
+        }
+        if count > super::super::detector::MAX_PLACES {
+            return (!text.is_empty()).then_some(0..text.len()).into_iter().collect();
+        }
+        let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, &m) in marked.iter().enumerate() {
+            match (m, out.last_mut()) {
+                (false, _) => {}
+                (true, Some(r)) if r.end == i => r.end = i + 1,
+                (true, _) => out.push(i..i + 1),
+            }
+        }
+        out
+    }
+
+    const LISTS: [&[&str]; 3] = [&["exec", "exec(", "cute"], &["b\nc", "ab", "b"], &["zz"]];
+
+    fn placed() -> (Vec<Box<dyn Detector>>, Prefilter) {
+        let mut detectors: Vec<Box<dyn Detector>> =
+            LISTS.iter().map(|l| Box::new(Placed(l)) as Box<dyn Detector>).collect();
+        detectors.push(Box::new(Wants(Interest::Literals(&["never-placed", "exec"]))));
+        let pre = Prefilter::new(&detectors);
+        (detectors, pre)
+    }
+
+    /// Lines through the prefilter's places, and through the search `TextFile` falls back to,
+    /// both equal the definition.
+    fn check_lines(pre: &Prefilter, places: &mut LiteralPlaces, selected: &mut [bool], case: &str, text: &str) {
+        pre.select_places(text, selected, places);
+        for lits in LISTS {
+            let want = naive_lines(text, lits);
+            let file = TextFile::new("a.py", FileRole::Runtime, true, text).with_places(places);
+            assert_eq!(file.literal_lines(lits), want, "{case}: {lits:?} (recorded)");
+            let file = TextFile::new("a.py", FileRole::Runtime, true, text);
+            assert_eq!(file.literal_lines(lits), want, "{case}: {lits:?} (searched)");
+        }
+    }
+
+    #[test]
+    fn literal_lines_are_the_lines_of_each_occurrence() {
+        let (detectors, pre) = placed();
+        let mut places = pre.places();
+        assert_eq!(places.lists.len(), 3, "one list per opted-in detector");
+        let mut selected = vec![false; detectors.len()];
+        let cases = [
+            ("empty", String::new()),
+            ("none", "x = 1\ny = 2\n".to_string()),
+            ("at the start", "exec(x)\ny = 2\n".to_string()),
+            ("at the end without a newline", "y = 2\nexec".to_string()),
+            ("two on one line", "y = 2\nexec(a); exec(b)\nz = 3\n".to_string()),
+            ("adjacent lines merge", "q\nexec\nexecute\nq\n".to_string()),
+            ("lines apart stay apart", "exec\nq\nexec\n".to_string()),
+            ("a literal across a newline", "a\nxb\ncd\ne\n".to_string()),
+            ("a literal inside a longer one", "q\nab\nq\nb\n".to_string()),
+            ("overlapping occurrences", "zzzz\nq\n".to_string()),
+            ("crlf lines", "q\r\nexec\r\nq\r\n".to_string()),
+            ("non-ASCII around", "é\nçexecé\nü\n".to_string()),
+            ("only newlines", "\n\n\n".to_string()),
+        ];
+        for (case, text) in &cases {
+            check_lines(&pre, &mut places, &mut selected, case, text);
+        }
+        let (streams, split) = pre.streams().expect("streams");
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces =
+            ["exec", "exec(", "cute", "b\nc", "ab", "b", "zz", "z", "\n", "q", "qq qq", "é", "\r\n", "ex", "ec"];
+        for round in 0..400 {
+            // Short texts, and texts long enough for four streams with pieces across the cuts.
+            let long = round % 4 == 0;
+            let len = if long { split + (next() % (split as u64 * 2)) as usize } else { (next() % 200) as usize };
+            let mut text = String::new();
+            while text.len() < len {
+                if long && next() % 3 != 0 {
+                    text.push_str(&"q".repeat((next() % 64) as usize));
+                }
+                text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            if long {
+                // A literal straddling each stream boundary.
+                let q = text.len() / streams;
+                for k in 1..streams {
+                    let at = k * q - 2;
+                    if text.is_char_boundary(at) && text.is_char_boundary(at + 4) {
+                        text.replace_range(at..at + 4, "exec");
+                    }
+                }
+            }
+            check_lines(&pre, &mut places, &mut selected, &format!("random text {round}"), &text);
+        }
+    }
+
+    /// Past the cap a list's lines are the whole member, and a member of millions of literal
+    /// hits costs one pass and a bounded list: a hostile member finishes fast.
+    #[test]
+    fn millions_of_literal_hits_cost_one_bounded_pass() {
+        let (detectors, pre) = placed();
+        let mut places = pre.places();
+        let mut selected = vec![false; detectors.len()];
+        let cap = super::super::detector::MAX_PLACES;
+        // (Where the four streams overlap an occurrence may be counted twice: stay clear of the cap.)
+        for (case, n, whole) in [("under the cap", cap - 16, false), ("past the cap", cap + 1, true)] {
+            let text = "q\nzz\n".repeat(n);
+            pre.select_places(&text, &mut selected, &mut places);
+            assert_eq!(places.over[2], whole, "{case}: over the cap");
+            let file = TextFile::new("a.py", FileRole::Runtime, true, &text).with_places(&places);
+            let want = if whole { std::iter::once(0..text.len()).collect() } else { naive_lines(&text, LISTS[2]) };
+            assert_eq!(file.literal_lines(LISTS[2]), want, "{case}");
+        }
+        let text = "exec(ab)zz;".repeat(1_000_000); // 11 MB, 5 M occurrences, one line
+        let started = std::time::Instant::now();
+        pre.select_places(&text, &mut selected, &mut places);
+        let file = TextFile::new("a.py", FileRole::Runtime, true, &text).with_places(&places);
+        for lits in LISTS {
+            assert_eq!(file.literal_lines(lits), std::iter::once(0..text.len()).collect::<Vec<_>>(), "{lits:?}");
+        }
+        assert!(places.starts.iter().all(|s| s.len() <= cap), "bounded");
+        let lines = "exec(x)\n".repeat(1_000_000); // 8 MB, a million lines of hits
+        pre.select_places(&lines, &mut selected, &mut places);
+        let file = TextFile::new("a.py", FileRole::Runtime, true, &lines).with_places(&places);
+        assert_eq!(file.literal_lines(LISTS[0]), std::iter::once(0..lines.len()).collect::<Vec<_>>());
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    }
+
+    /// Searching the lines finds what searching the member finds, for regexes whose matches lie
+    /// in one line and hold a literal: anchors and word boundaries at a range's start see the
+    /// text before it.
+    #[test]
+    fn searching_the_lines_is_searching_the_member() {
+        let regexes = [
+            regex::Regex::new(r"(?-u:\b)exec[ \t]*\((?P<arg>\w*)\)").expect("re"),
+            regex::Regex::new(r"(?m)^[ \t]*exec\b").expect("re"),
+            regex::Regex::new(r"[^.\w]cute\w*").expect("re"),
+            regex::Regex::new(r"\bexec|cute").expect("re"),
+        ];
+        let cases = [
+            "exec(a)\nx.exec(b)\n  exec (c)\nexecute\nq\n",
+            "q\nq\nexec(z)",
+            "xexec(a) exec(b)\n\n\nacute cute\n",
+            "é exec(é)\nécute\n",
+        ];
+        for (k, re) in regexes.iter().enumerate() {
+            for text in cases {
+                let file = TextFile::new("a.py", FileRole::Runtime, true, text);
+                let lines = file.literal_lines(LISTS[0]);
+                let whole: Vec<_> = re.find_iter(text).map(|m| m.range()).collect();
+                let got: Vec<_> = file.find_in_lines(re, &lines).map(|m| m.range()).collect();
+                assert_eq!(got, whole, "regex {k} on {text:?}");
+                let whole: Vec<_> = re.captures_iter(text).map(|c| c.get(0).expect("m").range()).collect();
+                let got: Vec<_> = file.captures_in_lines(re, &lines).map(|c| c.get(0).expect("m").range()).collect();
+                assert_eq!(got, whole, "regex {k} on {text:?}: captures");
+            }
         }
     }
 }

@@ -74,6 +74,8 @@ static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
     .expect("begin")
 });
 const MAX_BLOCK: usize = 64 * 1024;
+/// What every [`BEGIN`] match holds: the detector's interest, and where it confirms.
+const LITERALS: &[&str] = &["-----BEGIN "];
 
 /// The baseline of keys shared by unrelated popular projects: `data/shared-test-keys.txt`
 /// (fingerprint → number of unrelated projects; how it is made: `data/README.md`).
@@ -227,13 +229,19 @@ impl Detector for KeysAndCerts {
         vec![&PRIVATE_KEY, &CERTIFICATE]
     }
     fn interest(&self) -> Interest {
-        Interest::Literals(&["-----BEGIN "])
+        Interest::Literals(LITERALS)
+    }
+    fn literal_places(&self) -> bool {
+        true
     }
     fn scan_text(&self, file: &TextFile<'_>, hits: &mut Hits) {
         let mut certs = 0usize;
         let mut first_cert = None;
         let mut keys = 0;
-        for c in BEGIN.captures_iter(file.text) {
+        // Every `BEGIN` match holds `-----BEGIN ` and lies in one line (no pattern of it
+        // matches a newline): the lines the prefilter saw the literal on hold every match.
+        let lines = file.literal_lines(LITERALS);
+        for c in file.captures_in_lines(&BEGIN, &lines) {
             let m = c.get(0).expect("m");
             let kind = c.name("kind").expect("kind").as_str();
             if kind == "CERTIFICATE" {
@@ -302,6 +310,27 @@ impl Detector for KeysAndCerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `BEGIN` matches the detector confirms on the literal's lines are the whole member's.
+    #[test]
+    fn begin_lines_hold_every_begin_match() {
+        let key = "-----BEGIN RSA PRIVATE KEY-----";
+        let cases = [
+            ("at the start", format!("{key}\nMIIE\n-----END RSA PRIVATE KEY-----\n")),
+            ("two on a line", format!("x = '{key}' + '-----BEGIN CERTIFICATE-----'\n")),
+            ("crlf lines", format!("a\r\n{key}\r\nb\r\n")),
+            ("a literal with no match", "-----BEGIN nothing\n-----BEGIN PGP PRIVATE KEY BLOCK-----".to_string()),
+            ("at the end without a newline", format!("q\n\n{key}")),
+        ];
+        for (case, text) in &cases {
+            let file = TextFile::new("k.pem", FileRole::Other, false, text);
+            let lines = file.literal_lines(LITERALS);
+            let got: Vec<_> = file.captures_in_lines(&BEGIN, &lines).map(|c| c.get(0).expect("m").range()).collect();
+            let want: Vec<_> = BEGIN.captures_iter(text).map(|c| c.get(0).expect("m").range()).collect();
+            assert!(!want.is_empty(), "{case}: a match");
+            assert_eq!(got, want, "{case}");
+        }
+    }
     use crate::scan::detectors::testutil::{scan, table};
     use FileRole::*;
     use Severity::*;
