@@ -140,6 +140,32 @@ fn lines_of(text: &str, literals: &[&str], starts: impl Iterator<Item = usize>) 
     out
 }
 
+/// The one walk behind [`TextFile::find_in_lines`] and [`TextFile::captures_in_lines`]: each
+/// range searched with the member before it in view and ending at the range's end, resuming
+/// after each match (`search` gives the match's range and what to yield for it).
+fn search_lines<'a, 't, T, F>(
+    text: &'a str,
+    lines: &'t [Range<usize>],
+    search: F,
+) -> impl Iterator<Item = T> + use<'a, 't, T, F>
+where
+    F: Fn(&'a str, usize) -> Option<(Range<usize>, T)> + Copy,
+{
+    lines.iter().flat_map(move |r| {
+        let hay = &text[..r.end];
+        let mut at = r.start;
+        std::iter::from_fn(move || {
+            if at > hay.len() {
+                return None;
+            }
+            let (m, item) = search(hay, at)?;
+            // Never stall on an empty match (none is expected: matches hold a literal).
+            at = if m.is_empty() { next_char(hay, m.end).unwrap_or(hay.len() + 1) } else { m.end };
+            Some(item)
+        })
+    })
+}
+
 /// Whether `text` holds no character that Unicode simple case folding matches with an ASCII
 /// letter: ASCII text, or text without `ſ` (U+017F, folds with `s`) and the Kelvin sign
 /// (U+212A, folds with `k`), the only two (tested against the regex crate's folding).
@@ -226,20 +252,7 @@ impl<'a> TextFile<'a> {
     where
         'a: 't,
     {
-        let text = self.text;
-        lines.iter().flat_map(move |r| {
-            let hay = &text[..r.end];
-            let mut at = r.start;
-            std::iter::from_fn(move || {
-                if at > hay.len() {
-                    return None;
-                }
-                let m = re.find_at(hay, at)?;
-                // Never stall on an empty match (none is expected: matches hold a literal).
-                at = if m.is_empty() { next_char(hay, m.end()).unwrap_or(hay.len() + 1) } else { m.end() };
-                Some(m)
-            })
-        })
+        search_lines(self.text, lines, move |hay, at| re.find_at(hay, at).map(|m| (m.range(), m)))
     }
 
     /// [`TextFile::find_in_lines`] with captures: what `re.captures_iter(self.text)` yields,
@@ -252,19 +265,8 @@ impl<'a> TextFile<'a> {
     where
         'a: 't,
     {
-        let text = self.text;
-        lines.iter().flat_map(move |r| {
-            let hay = &text[..r.end];
-            let mut at = r.start;
-            std::iter::from_fn(move || {
-                if at > hay.len() {
-                    return None;
-                }
-                let c = re.captures_at(hay, at)?;
-                let m = c.get(0).expect("group 0");
-                at = if m.is_empty() { next_char(hay, m.end()).unwrap_or(hay.len() + 1) } else { m.end() };
-                Some(c)
-            })
+        search_lines(self.text, lines, move |hay, at| {
+            re.captures_at(hay, at).map(|c| (c.get(0).expect("group 0").range(), c))
         })
     }
 
